@@ -1,0 +1,455 @@
+"""FalkorDB adapter: the embedded engine (falkordblite) and FalkorDB servers.
+
+The embedded engine is a FalkorDB (Redis module) server that ``falkordblite`` runs as
+a child process on a unix socket, with its files in one directory. Several processes
+(the app and a ``jigsaw load``) share one server: falkordblite records the running
+server beside the data and later clients attach to it. We add a file lock so two
+processes starting at once cannot start two servers on the same files, and turn on
+the append-only file with ``appendfsync always`` so an acknowledged write survives
+the server being killed.
+
+Reads go through ``GRAPH.RO_QUERY``: the engine itself refuses any write there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from graph import schema
+from graph.store import (
+    CypherError,
+    EngineUnavailable,
+    GraphError,
+    GraphStore,
+    Health,
+    IndexState,
+    QueryTimeout,
+    ReadOnlyViolation,
+    ReadResult,
+    Row,
+    WriteSummary,
+    fuzzy_terms,
+)
+
+log = logging.getLogger(__name__)
+
+DB_FILENAME = "graph.rdb"
+LOG_FILENAME = "engine.log"
+_RO_REFUSED = "is to be executed only on read-only queries"
+_EMPTY_KEY = "Invalid graph operation on empty key"
+_CONSTRAINT_WAIT_S = 120.0
+# The client's socket read limit: above any one query's run time (reads carry their
+# own engine-side time limit), so a big write batch is not cut off half way.
+_SOCKET_TIMEOUT_S = 900
+
+
+def _plain(value: Any) -> Any:
+    """Engine values to plain Python (dicts, lists, dates), never driver objects."""
+    from falkordb.edge import Edge
+    from falkordb.node import Node
+    from falkordb.path import Path as GraphPath
+
+    if isinstance(value, Node):
+        return {"_labels": list(value.labels or []), **_plain(value.properties)}
+    if isinstance(value, Edge):
+        return {"_type": value.relation, **_plain(value.properties)}
+    if isinstance(value, GraphPath):
+        return {
+            "nodes": [_plain(n) for n in value.nodes()],
+            "relationships": [_plain(e) for e in value.edges()],
+        }
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None)
+    if type(value).__name__ == "relativedelta":
+        return {
+            k: getattr(value, k)
+            for k in ("years", "months", "days", "hours", "minutes", "seconds")
+            if getattr(value, k)
+        }
+    return value
+
+
+def fulltext_query(text: str, *, fuzzy: bool) -> str:
+    """RediSearch syntax: every word must match, exactly, as a prefix or within edits.
+
+    Words are reduced to letters and digits first, so user text cannot inject query
+    syntax. The index is phonetic (double metaphone), which also forgives
+    Smith/Smyth and Catherine/Kathryn.
+    """
+    parts = []
+    for term in fuzzy_terms(text):
+        options = [term]
+        if len(term) >= 2:
+            options.append(f"{term}*")
+        if fuzzy and len(term) >= 4:
+            options.append(f"%{term}%")
+        if fuzzy and len(term) >= 5:
+            options.append(f"%%{term}%%")
+        parts.append("(" + "|".join(options) + ")")
+    return " ".join(parts)
+
+
+class FalkorDBStore(GraphStore):
+    """FalkorDB, embedded (a directory) or a server (``falkordb://host:port``)."""
+
+    engine = "falkordb"
+
+    def __init__(
+        self,
+        *,
+        graph_name: str,
+        timeout_ms: int,
+        max_rows: int,
+        directory: Path | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        password: str | None = None,
+        fsync: str = "always",
+    ) -> None:
+        self.directory = directory
+        if directory is not None:
+            super().__init__(location=str(directory), timeout_ms=timeout_ms, max_rows=max_rows)
+            self._db = _start_embedded(directory, fsync)
+            self.engine_label = "falkordb-embedded"
+        else:
+            super().__init__(
+                location=f"falkordb://{host}:{port}", timeout_ms=timeout_ms, max_rows=max_rows
+            )
+            self._db = _connect_server(host or "localhost", port or 6379, password)
+            self.engine_label = "falkordb"
+        self.graph_name = graph_name
+        self._graph = self._db.select_graph(graph_name)
+
+    # -- hooks -------------------------------------------------------------------
+
+    def _read(
+        self, cypher: str, params: dict[str, Any], *, timeout_ms: int, max_rows: int
+    ) -> ReadResult:
+        result = self._call(cypher, params, read_only=True, timeout_ms=timeout_ms)
+        columns = [name for _, name in (result.header or [])]
+        rows = result.result_set or []
+        truncated = len(rows) > max_rows
+        return ReadResult(
+            columns=columns,
+            rows=[
+                dict(zip(columns, (_plain(v) for v in row), strict=True)) for row in rows[:max_rows]
+            ],
+            truncated=truncated,
+            max_rows=max_rows,
+        )
+
+    def _write(self, cypher: str, params: dict[str, Any]) -> WriteSummary:
+        result = self._call(cypher, params, read_only=False, timeout_ms=None)
+        columns = [name for _, name in (result.header or [])]
+        returned = [
+            dict(zip(columns, (_plain(v) for v in row), strict=True))
+            for row in (result.result_set or [])
+        ]
+        return WriteSummary(
+            nodes_created=int(result.nodes_created),
+            nodes_deleted=int(result.nodes_deleted),
+            relationships_created=int(result.relationships_created),
+            relationships_deleted=int(result.relationships_deleted),
+            properties_set=int(result.properties_set),
+            labels_added=int(result.labels_added),
+            labels_removed=int(result.labels_removed),
+            returned=returned,
+        )
+
+    def _touch(self) -> None:
+        self._graph.query("MERGE (s:_JigsawInit {v: 1}) DELETE s")
+
+    def _call(
+        self,
+        cypher: str,
+        params: dict[str, Any],
+        *,
+        read_only: bool,
+        timeout_ms: int | None,
+        retried: bool = False,
+    ) -> Any:
+        import redis
+
+        try:
+            if read_only:
+                return self._graph.ro_query(cypher, params or None, timeout=timeout_ms)
+            return self._graph.query(cypher, params or None)
+        except redis.exceptions.ResponseError as exc:
+            message = str(exc)
+            if _EMPTY_KEY in message and not retried:
+                # A graph nobody has written to yet: create it empty, then ask again.
+                self._touch()
+                return self._call(
+                    cypher, params, read_only=read_only, timeout_ms=timeout_ms, retried=True
+                )
+            if _RO_REFUSED in message:
+                raise ReadOnlyViolation(
+                    "refused: this query would write, and only read queries may run here",
+                    query=cypher,
+                ) from None
+            if "timed out" in message.lower():
+                raise QueryTimeout(
+                    f"stopped after {timeout_ms} ms (the time limit)", query=cypher
+                ) from None
+            raise CypherError(f"FalkorDB rejected the query: {message}", query=cypher) from None
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            raise EngineUnavailable(
+                f"the graph engine at {self.location} is not answering: {exc}", query=cypher
+            ) from None
+
+    # -- schema ----------------------------------------------------------------
+
+    def _indexes(self) -> dict[str, dict[str, list[str]]]:
+        """label -> property -> index types (RANGE, FULLTEXT)."""
+        rows = self._call("CALL db.indexes()", {}, read_only=True, timeout_ms=None).result_set
+        found: dict[str, dict[str, list[str]]] = {}
+        for row in rows or []:
+            label, _props, types, *_rest = row
+            entity = row[6] if len(row) > 6 else "NODE"
+            if entity != "NODE":
+                continue
+            for prop, kinds in dict(types).items():
+                found.setdefault(label, {}).setdefault(prop, []).extend(kinds)
+        return found
+
+    def _constraints(self) -> dict[tuple[str, tuple[str, ...]], str]:
+        try:
+            listed = self._graph.list_constraints()
+        except Exception as exc:  # the graph key does not exist yet
+            if _EMPTY_KEY in str(exc):
+                return {}
+            raise GraphError(f"could not list constraints: {exc}") from None
+        return {
+            (c["label"], tuple(c["properties"])): c["status"]
+            for c in listed
+            if c["type"] == "UNIQUE" and c["entitytype"] == "NODE"
+        }
+
+    def schema_state(self) -> list[IndexState]:
+        indexes = self._indexes()
+        constraints = self._constraints()
+        state = []
+        for node in schema.NODE_TYPES:
+            have = indexes.get(node.label, {})
+            status = constraints.get((node.label, (node.key,)))
+            state.append(IndexState("unique", node.label, (node.key,), status == "OPERATIONAL"))
+            for prop in node.indexed:
+                state.append(
+                    IndexState("range", node.label, (prop,), "RANGE" in have.get(prop, []))
+                )
+            if node.fulltext:
+                ok = all("FULLTEXT" in have.get(p, []) for p in node.fulltext)
+                state.append(IndexState("fulltext", node.label, node.fulltext, ok))
+        return state
+
+    def ensure_schema(self) -> list[str]:
+        self._touch()
+        created: list[str] = []
+        indexes = self._indexes()
+        for node in schema.NODE_TYPES:
+            have = indexes.get(node.label, {})
+            for prop in (node.key, *node.indexed):
+                if "RANGE" not in have.get(prop, []):
+                    self._call(
+                        f"CREATE INDEX FOR (n:{node.label}) ON (n.{prop})",
+                        {},
+                        read_only=False,
+                        timeout_ms=None,
+                    )
+                    created.append(f"range index :{node.label}({prop})")
+            if node.fulltext and not all("FULLTEXT" in have.get(p, []) for p in node.fulltext):
+                if any("FULLTEXT" in have.get(p, []) for p in node.fulltext):
+                    self._call(
+                        f"CALL db.idx.fulltext.drop('{node.label}')",
+                        {},
+                        read_only=False,
+                        timeout_ms=None,
+                    )
+                fields = ", ".join(
+                    f"{{field: '{p}', nostem: true, phonetic: 'dm:en'}}" for p in node.fulltext
+                )
+                self._call(
+                    "CALL db.idx.fulltext.createNodeIndex("
+                    f"{{label: '{node.label}', stopwords: [], language: 'english'}}, {fields})",
+                    {},
+                    read_only=False,
+                    timeout_ms=None,
+                )
+                created.append(f"full-text index :{node.label}({', '.join(node.fulltext)})")
+        constraints = self._constraints()
+        for node in schema.NODE_TYPES:
+            if (node.label, (node.key,)) not in constraints:
+                self._graph.create_node_unique_constraint(node.label, node.key)
+                created.append(f"unique constraint :{node.label}({node.key})")
+        self._await_constraints()
+        return created
+
+    def _await_constraints(self) -> None:
+        deadline = time.monotonic() + _CONSTRAINT_WAIT_S
+        while True:
+            statuses = self._constraints()
+            failed = [k for k, s in statuses.items() if s == "FAILED"]
+            if failed:
+                names = ", ".join(f":{label}({','.join(p)})" for label, p in failed)
+                raise GraphError(
+                    f"unique constraint(s) {names} failed: the graph already holds "
+                    "duplicate keys; find them with MATCH (n:Label) WITH n.uid AS k, "
+                    "count(*) AS c WHERE c > 1 RETURN k"
+                )
+            if all(s == "OPERATIONAL" for s in statuses.values()):
+                return
+            if time.monotonic() > deadline:
+                raise GraphError("unique constraints still pending after 120 s")
+            time.sleep(0.05)
+
+    # -- search, health, housekeeping ------------------------------------------
+
+    def search_people(self, text: str, *, limit: int = 20, fuzzy: bool = True) -> list[Row]:
+        query = fulltext_query(text, fuzzy=fuzzy)
+        if not query:
+            return []
+        result = self.read(
+            "CALL db.idx.fulltext.queryNodes('Person', $q) YIELD node, score "
+            "RETURN node.uid AS uid, score ORDER BY score DESC, uid LIMIT $limit",
+            {"q": query, "limit": limit},
+        )
+        return result.rows
+
+    def health(self) -> Health:
+        try:
+            info = self._db.connection.info("server")
+            modules = self._db.connection.execute_command("MODULE", "LIST")
+        except Exception as exc:
+            return Health(False, self.engine_label, self.location, "", str(exc))
+        version = next((str(m.get("ver")) for m in modules if m.get("name") == "graph"), "unknown")
+        if version.isdigit():
+            n = int(version)
+            version = f"{n // 10000}.{n // 100 % 100}.{n % 100}"
+        detail = f"redis {info.get('redis_version', '?')}"
+        if self.directory is not None:
+            persistence = self._db.connection.config_get("appendonly")
+            fsync = self._db.connection.config_get("appendfsync")
+            detail += (
+                f", append-only file {persistence.get('appendonly')}"
+                f" (fsync {fsync.get('appendfsync')})"
+            )
+        return Health(True, self.engine_label, self.location, f"FalkorDB {version}", detail)
+
+    def drop_all(self) -> None:
+        try:
+            self._graph.delete()
+        except Exception as exc:
+            if "empty key" not in str(exc) and "no such" not in str(exc).lower():
+                raise GraphError(f"could not delete the graph: {exc}") from None
+        self._graph = self._db.select_graph(self.graph_name)
+
+    def server_pid(self) -> int | None:
+        """The embedded server's process id (tests kill it to prove durability)."""
+        client = getattr(self._db, "client", None)
+        return getattr(client, "pid", None) or None
+
+    def close(self) -> None:
+        # falkordblite shuts the server down when the last client leaves (at exit).
+        pool = getattr(self._db.connection, "connection_pool", None)
+        if pool is not None:
+            pool.disconnect()
+
+
+@contextmanager
+def _directory_lock(directory: Path) -> Iterator[None]:
+    with open(directory / ".start.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _start_embedded(directory: Path, fsync: str) -> Any:
+    try:
+        from redislite.falkordb_client import FalkorDB
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise EngineUnavailable(
+            f"the embedded engine needs the falkordblite package ({exc}); "
+            "run `uv sync` in the Jigsaw checkout"
+        ) from None
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EngineUnavailable(
+            f"cannot create the embedded graph directory {directory}: {exc.strerror}; "
+            "set JIGSAW_DATA_DIR or JIGSAW_GRAPH_URL to a writable directory"
+        ) from None
+    if not directory.is_dir():
+        raise EngineUnavailable(f"{directory} is not a directory")
+    config = {
+        "appendonly": "yes",
+        "appendfsync": fsync,
+        "aof-use-rdb-preamble": "yes",
+        "loglevel": "warning",
+        "logfile": str(directory / LOG_FILENAME),
+    }
+    try:
+        with _directory_lock(directory):
+            _forget_dead_server(directory)
+            return FalkorDB(
+                str(directory / DB_FILENAME),
+                serverconfig=config,
+                socket_timeout=_SOCKET_TIMEOUT_S,
+            )
+    except OSError as exc:
+        raise EngineUnavailable(
+            f"cannot use the embedded graph directory {directory}: {exc}"
+        ) from None
+    except Exception as exc:
+        log_file = directory / LOG_FILENAME
+        hint = ""
+        if log_file.exists():
+            hint = " Server log: " + " | ".join(log_file.read_text().splitlines()[-5:])
+        raise EngineUnavailable(
+            f"the embedded graph engine did not start in {directory}: {exc}.{hint}"
+        ) from None
+
+
+def _forget_dead_server(directory: Path) -> None:
+    """Drop falkordblite's record of a server that no longer answers.
+
+    falkordblite trusts the recorded pid, but a killed server can linger as a zombie
+    and a pid can be reused after a reboot; a server is alive only if it answers on
+    its socket. Without this, a crash would leave the store unopenable.
+    """
+    import json
+
+    import redis
+
+    registry = directory / (DB_FILENAME + ".settings")
+    if not registry.exists():
+        return
+    try:
+        socket_path = json.loads(registry.read_text())["unixsocket"]
+        redis.Redis(unix_socket_path=socket_path, socket_timeout=2).ping()
+    except Exception:
+        log.warning("the embedded engine in %s had stopped; starting it again", directory)
+        registry.unlink(missing_ok=True)
+
+
+def _connect_server(host: str, port: int, password: str | None) -> Any:
+    from falkordb import FalkorDB
+
+    try:
+        db = FalkorDB(host=host, port=port, password=password, socket_timeout=_SOCKET_TIMEOUT_S)
+        db.connection.ping()
+    except Exception as exc:
+        raise EngineUnavailable(f"cannot reach FalkorDB at {host}:{port}: {exc}") from None
+    return db

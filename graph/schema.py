@@ -1,0 +1,258 @@
+"""The graph model, in one place.
+
+Every node type, relationship type and property key that Jigsaw's Cypher may use is
+declared here. The engine adapters turn this into their own DDL (uniqueness on each
+key, range indexes on external identifiers, a full-text index over names); the
+portability guard hands the same lists to Neo4j's linter, so a misspelt label or
+property in any query is caught before it reaches an engine; the README's schema
+section is generated from it (``jigsaw db schema``) and a test keeps the two equal.
+
+Design choices worth knowing:
+
+* Every node has our own stable ``uid`` (never an engine's internal id), unique per
+  label. External identifiers (UPN, NHS number, ...) are indexed properties, not
+  keys: they are often missing or wrong in source data.
+* Time lives on relationships (``from``/``to`` dates), so the network can be shown as
+  it was on a date. An open relationship has no ``to``.
+* Siblings are derived (shared parent or family), not stored.
+* Dates are stored as Cypher ``date`` values and passed in as ISO strings wrapped in
+  ``date($param)``: FalkorDB cannot take a date as a parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class NodeType:
+    """One node label: its key, its indexed properties and what it means."""
+
+    label: str
+    description: str
+    properties: tuple[str, ...]
+    key: str = "uid"
+    indexed: tuple[str, ...] = ()
+    fulltext: tuple[str, ...] = ()
+    extra_labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RelType:
+    """One relationship type: which labels it joins and what it carries."""
+
+    type: str
+    start: str
+    end: str
+    description: str
+    properties: tuple[str, ...] = field(default=())
+
+
+NODE_TYPES: tuple[NodeType, ...] = (
+    NodeType(
+        "Person",
+        "A child or adult. Also labelled Child (under 18 or in children's services) "
+        "or Adult. One node per real person after identity resolution.",
+        (
+            "uid",
+            "given_name",
+            "family_name",
+            "full_name",
+            "other_names",
+            "dob",
+            "sex",
+            "ethnicity",
+            "language",
+            "dod",
+            "upn",
+            "nhs_number",
+            "uln",
+            "la_child_id",
+            "fsm",
+            "eal",
+            "young_carer",
+            "updated_at",
+        ),
+        indexed=("upn", "nhs_number", "uln", "la_child_id", "dob", "family_name"),
+        fulltext=("full_name", "other_names"),
+        extra_labels=("Child", "Adult"),
+    ),
+    NodeType(
+        "Family",
+        "A household or family group as a service records it.",
+        ("uid", "name"),
+    ),
+    NodeType(
+        "Address",
+        "A property (uid is the UPRN where known) with its area and deprivation.",
+        (
+            "uid",
+            "uprn",
+            "line1",
+            "town",
+            "postcode",
+            "postcode_district",
+            "lsoa",
+            "imd_decile",
+            "lat",
+            "lon",
+            "local_authority",
+            "in_county",
+        ),
+        indexed=("postcode", "lsoa", "uprn"),
+    ),
+    NodeType(
+        "School",
+        "A school, early-years setting or children's centre (uid is the URN).",
+        ("uid", "urn", "name", "phase", "kind", "postcode", "lat", "lon"),
+        indexed=("urn",),
+    ),
+    NodeType(
+        "Service",
+        "An agency service: SEND, social care, early help, youth justice, ...",
+        ("uid", "name"),
+    ),
+    NodeType(
+        "Case",
+        "An episode of work with a child: CIN, CP, CLA, EHCP, SEN support, ...",
+        (
+            "uid",
+            "kind",
+            "status",
+            "start",
+            "end",
+            "reason",
+            "placement_la",
+            "placement_out_of_area",
+        ),
+        indexed=("kind", "status"),
+    ),
+    NodeType(
+        "Professional",
+        "A named worker who holds cases.",
+        ("uid", "name", "role", "agency", "email", "phone"),
+    ),
+    NodeType("Team", "A team of professionals within a service.", ("uid", "name")),
+    NodeType(
+        "Need",
+        "A special educational need type (uid is the SEN2 code: HI, VI, ASD, ...).",
+        ("uid", "name"),
+    ),
+    NodeType(
+        "Note",
+        "A dated note by a named author: case updates and visit safety notes.",
+        ("uid", "text", "author", "at", "kind"),
+    ),
+    NodeType(
+        "SourceRecord",
+        "One row of one source extract, kept for provenance.",
+        ("uid", "source", "source_key", "row", "file", "loaded_at"),
+        indexed=("source",),
+    ),
+)
+
+REL_TYPES: tuple[RelType, ...] = (
+    RelType(
+        "PARENT_OF",
+        "Person",
+        "Person",
+        "Parent or carer of a child; kind is birth, step, adoptive, foster or guardian.",
+        ("kind", "from", "to"),
+    ),
+    RelType("MEMBER_OF", "Person", "Family", "Member of a family group.", ("role", "from", "to")),
+    RelType("LIVES_AT", "Person", "Address", "Lived at an address over a period.", ("from", "to")),
+    RelType(
+        "ATTENDS",
+        "Person",
+        "School",
+        "On a school's roll over a period.",
+        ("from", "to", "year_group"),
+    ),
+    RelType(
+        "ATTENDANCE",
+        "Person",
+        "School",
+        "Sessions in one term.",
+        ("term", "possible", "absent", "unauthorised"),
+    ),
+    RelType(
+        "EXCLUDED",
+        "Person",
+        "School",
+        "A suspension or permanent exclusion.",
+        ("date", "kind", "days", "reason"),
+    ),
+    RelType("HAS_CASE", "Person", "Case", "A child's case."),
+    RelType("WITH_SERVICE", "Case", "Service", "The service a case belongs to."),
+    RelType(
+        "WORKS_ON",
+        "Professional",
+        "Case",
+        "Allocated to a case (the caseload).",
+        ("role", "from", "to"),
+    ),
+    RelType("IN_TEAM", "Professional", "Team", "Member of a team."),
+    RelType("PART_OF", "Team", "Service", "A team belongs to a service."),
+    RelType(
+        "HAS_NEED", "Person", "Need", "A SEN need; rank 1 is the primary need.", ("rank", "from")
+    ),
+    RelType("HAS_NOTE", "Person", "Note", "A note about a person, case or address."),
+    RelType(
+        "DESCRIBES",
+        "SourceRecord",
+        "Person",
+        "Provenance: this source row describes this person.",
+        ("probability",),
+    ),
+)
+
+LABELS: tuple[str, ...] = tuple(
+    dict.fromkeys([n.label for n in NODE_TYPES] + [x for n in NODE_TYPES for x in n.extra_labels])
+)
+RELATIONSHIP_TYPES: tuple[str, ...] = tuple(r.type for r in REL_TYPES)
+PROPERTY_KEYS: tuple[str, ...] = tuple(
+    sorted(
+        {p for n in NODE_TYPES for p in n.properties} | {p for r in REL_TYPES for p in r.properties}
+    )
+)
+# Field names of the row maps that loaders UNWIND ($rows); Neo4j's linter checks
+# property access on them like any other property key.
+ROW_FIELDS: tuple[str, ...] = ()
+FULLTEXT_LABEL = "Person"
+FULLTEXT_INDEX = "person_names"
+
+
+def node_type(label: str) -> NodeType:
+    """The declared node type for a label (KeyError names the known labels)."""
+    for node in NODE_TYPES:
+        if node.label == label:
+            return node
+    raise KeyError(f"unknown label {label!r}; known: {', '.join(LABELS)}")
+
+
+def fulltext_fields() -> tuple[str, ...]:
+    return node_type(FULLTEXT_LABEL).fulltext
+
+
+def markdown() -> str:
+    """The schema as Markdown, for the README (kept equal to this module by a test)."""
+    lines = [
+        "| Node label | Key | Indexed | Properties | Meaning |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for n in NODE_TYPES:
+        label = n.label + "".join(f", :{x}" for x in n.extra_labels)
+        indexed = ", ".join(n.indexed)
+        if n.fulltext:
+            indexed += ("; " if indexed else "") + "full-text: " + ", ".join(n.fulltext)
+        props = ", ".join(p for p in n.properties if p != n.key)
+        lines.append(f"| {label} | {n.key} (unique) | {indexed} | {props} | {n.description} |")
+    lines += [
+        "",
+        "| Relationship | From → to | Properties | Meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in REL_TYPES:
+        props = ", ".join(r.properties)
+        lines.append(f"| {r.type} | {r.start} → {r.end} | {props} | {r.description} |")
+    return "\n".join(lines) + "\n"

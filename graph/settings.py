@@ -1,0 +1,138 @@
+"""Settings: one place that decides which engine Jigsaw talks to and how.
+
+Read from the environment (``JIGSAW_*``), then an optional ``jigsaw.toml`` in the
+working directory (or the file named by ``JIGSAW_CONFIG``), then defaults. Secrets
+are only ever read from there, never written in code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
+FALKORDB_SERVER_SCHEMES = ("falkordb", "redis", "rediss")
+EMBEDDED_SCHEMES = ("embedded", "file")
+
+EngineKind = Literal["embedded", "falkordb", "neo4j"]
+
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("JIGSAW_CONFIG", "jigsaw.toml"))
+
+
+class Settings(BaseSettings):
+    """Jigsaw's settings. Every field can be set as ``JIGSAW_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="JIGSAW_", extra="ignore", validate_default=True)
+
+    graph_url: str = Field(
+        default="",
+        description=(
+            "Which graph engine to use. Empty: the embedded engine in data_dir. "
+            "A path or embedded:///path: the embedded engine there. "
+            "neo4j://host:7687 or bolt://host:7687: a Neo4j server. "
+            "falkordb://host:6379: a FalkorDB server."
+        ),
+    )
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Where the embedded graph, load reports and quarantine live.",
+    )
+    graph_name: str = Field(default="jigsaw", description="FalkorDB graph key.")
+    neo4j_user: str = Field(default="neo4j")
+    neo4j_password: SecretStr | None = Field(default=None)
+    neo4j_database: str = Field(default="neo4j")
+    embedded_fsync: Literal["always", "everysec"] = Field(
+        default="always",
+        description=(
+            "Append-only-file fsync policy of the embedded engine: 'always' loses no "
+            "acknowledged write; 'everysec' may lose up to a second on power loss."
+        ),
+    )
+    query_timeout_ms: int = Field(default=10_000, ge=100, le=600_000)
+    max_rows: int = Field(default=5_000, ge=1, le=1_000_000)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return (init_settings, env_settings, toml)
+
+    @field_validator("graph_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        value = value.strip()
+        if not value or "://" not in value:
+            return value
+        scheme = urlparse(value).scheme.lower()
+        known = NEO4J_SCHEMES + FALKORDB_SERVER_SCHEMES + EMBEDDED_SCHEMES
+        if scheme not in known:
+            raise ValueError(
+                f"unknown engine scheme {scheme!r} in JIGSAW_GRAPH_URL={value!r}; "
+                f"use one of {', '.join(s + '://' for s in known)} or a directory path"
+            )
+        return value
+
+    @property
+    def engine(self) -> EngineKind:
+        """Which adapter the URL selects."""
+        if not self.graph_url or "://" not in self.graph_url:
+            return "embedded"
+        scheme = urlparse(self.graph_url).scheme.lower()
+        if scheme in NEO4J_SCHEMES:
+            return "neo4j"
+        if scheme in FALKORDB_SERVER_SCHEMES:
+            return "falkordb"
+        return "embedded"
+
+    @property
+    def embedded_dir(self) -> Path:
+        """Directory of the embedded store (the URL's path, else ``data_dir/graph``)."""
+        if not self.graph_url:
+            return (self.data_dir / "graph").resolve()
+        if "://" in self.graph_url:
+            return Path(urlparse(self.graph_url).path).resolve()
+        return Path(self.graph_url).expanduser().resolve()
+
+    def redacted_url(self) -> str:
+        """The engine location, safe to print (no password)."""
+        if self.engine == "embedded":
+            return str(self.embedded_dir)
+        parsed = urlparse(self.graph_url)
+        netloc = parsed.hostname or ""
+        if parsed.port:
+            netloc += f":{parsed.port}"
+        return f"{parsed.scheme}://{netloc}{parsed.path}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's validation error into one clear message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"JIGSAW_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SettingsError(f"bad Jigsaw settings: {problems}") from None

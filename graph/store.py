@@ -1,0 +1,364 @@
+"""One interface over the graph engines.
+
+Modelled on Splink's database API: this base class does the shared steps once
+(parameter checking, batching, error wrapping with the failing query text, row
+caps) and each engine fills a few small hooks. Everything above ``graph/`` talks
+to a :class:`GraphStore` and never learns which engine is underneath.
+
+Reads are read-only *at the engine* (FalkorDB ``GRAPH.RO_QUERY``; Neo4j plans the
+query with ``EXPLAIN`` and refuses anything that is not a read, then runs it in a
+READ transaction), so a saved or ad-hoc query cannot write even if our own checks
+had a bug.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import islice
+from typing import Any, ClassVar
+
+from graph import schema
+from graph.cypher import cypher
+
+Params = Mapping[str, Any]
+Row = dict[str, Any]
+ProgressCallback = Callable[[int], None]
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class GraphError(RuntimeError):
+    """A graph operation failed. ``query`` holds the Cypher text when there is one."""
+
+    def __init__(self, message: str, *, query: str | None = None) -> None:
+        super().__init__(message)
+        self.query = query
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.query:
+            short = " ".join(self.query.split())
+            if len(short) > 300:
+                short = short[:297] + "..."
+            text += f"\n  in query: {short}"
+        return text
+
+
+class EngineUnavailable(GraphError):
+    """The engine could not be reached or started."""
+
+
+class ReadOnlyViolation(GraphError):
+    """A query sent through the read path would write; the engine refused it."""
+
+
+class QueryTimeout(GraphError):
+    """A query ran longer than its time limit and was stopped."""
+
+
+class CypherError(GraphError):
+    """The engine rejected the query (syntax, semantics, constraint, type)."""
+
+
+class ParameterError(GraphError, ValueError):
+    """A parameter value cannot be sent to the engine safely."""
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """Rows of plain Python values. ``truncated`` says the row cap cut the result."""
+
+    columns: list[str]
+    rows: list[Row]
+    truncated: bool = False
+    max_rows: int | None = None
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def scalar(self) -> Any:
+        """The single value of a one-row, one-column result."""
+        if not self.rows or not self.columns:
+            return None
+        return self.rows[0][self.columns[0]]
+
+
+@dataclass
+class WriteSummary:
+    """What a write changed, summed over batches."""
+
+    nodes_created: int = 0
+    nodes_deleted: int = 0
+    relationships_created: int = 0
+    relationships_deleted: int = 0
+    properties_set: int = 0
+    labels_added: int = 0
+    labels_removed: int = 0
+    rows: int = 0
+    batches: int = 0
+    returned: list[Row] = field(default_factory=list)
+
+    def add(self, other: WriteSummary) -> None:
+        for name in (
+            "nodes_created",
+            "nodes_deleted",
+            "relationships_created",
+            "relationships_deleted",
+            "properties_set",
+            "labels_added",
+            "labels_removed",
+            "rows",
+            "batches",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.returned.extend(other.returned)
+
+    @property
+    def changed(self) -> bool:
+        return any(
+            (
+                self.nodes_created,
+                self.nodes_deleted,
+                self.relationships_created,
+                self.relationships_deleted,
+                self.properties_set,
+                self.labels_added,
+                self.labels_removed,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool
+    engine: str
+    location: str
+    version: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """One index or constraint the schema asks for, and whether the engine has it."""
+
+    kind: str  # "unique", "range" or "fulltext"
+    label: str
+    properties: tuple[str, ...]
+    present: bool
+
+
+@dataclass(frozen=True)
+class Counts:
+    labels: dict[str, int]
+    relationship_types: dict[str, int]
+
+    @property
+    def nodes(self) -> int:
+        """All nodes: every node carries exactly one primary label from the schema."""
+        primary = {n.label for n in schema.NODE_TYPES}
+        return sum(v for k, v in self.labels.items() if k in primary)
+
+    @property
+    def relationships(self) -> int:
+        return sum(self.relationship_types.values())
+
+
+def plain_param(value: Any, path: str = "") -> Any:
+    """Turn a Python value into one every engine takes as a parameter.
+
+    Dates travel as ISO strings (FalkorDB has no date parameters; queries wrap them
+    in ``date($x)``). Anything else that is not JSON-like is refused with the name of
+    the parameter, rather than silently stringified.
+    """
+    where = path or "parameter"
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ParameterError(f"{where} must be a finite number, not {value!r}")
+        return value
+    if isinstance(value, Decimal):
+        return plain_param(float(value), path)
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None).isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or not _IDENTIFIER.match(key):
+                raise ParameterError(
+                    f"{where} has a map key {key!r}; keys must be plain identifiers"
+                )
+            out[key] = plain_param(item, f"{where}.{key}")
+        return out
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value) if isinstance(value, set | frozenset) else value
+        return [plain_param(item, f"{where}[{i}]") for i, item in enumerate(items)]
+    raise ParameterError(
+        f"{where} has a value of type {type(value).__name__}, which cannot be a "
+        "query parameter (use str, int, float, bool, date, list or dict)"
+    )
+
+
+def plain_params(params: Params | None) -> dict[str, Any]:
+    if not params:
+        return {}
+    out = {}
+    for name, value in params.items():
+        if not _IDENTIFIER.match(name):
+            raise ParameterError(f"parameter name {name!r} is not a plain identifier")
+        out[name] = plain_param(value, f"${name}")
+    return out
+
+
+def batched(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+class GraphStore(ABC):
+    """The one door to the graph. Use :func:`graph.open_store` to get one."""
+
+    engine: ClassVar[str]
+
+    def __init__(self, *, location: str, timeout_ms: int, max_rows: int) -> None:
+        self.location = location
+        self.timeout_ms = timeout_ms
+        self.max_rows = max_rows
+
+    # -- reads -----------------------------------------------------------------
+
+    def read(
+        self,
+        cypher: str,
+        params: Params | None = None,
+        *,
+        timeout_ms: int | None = None,
+        max_rows: int | None = None,
+    ) -> ReadResult:
+        """Run a query read-only at the engine; rows beyond ``max_rows`` are cut."""
+        limit = self.max_rows if max_rows is None else max_rows
+        return self._read(
+            cypher,
+            plain_params(params),
+            timeout_ms=timeout_ms or self.timeout_ms,
+            max_rows=limit,
+        )
+
+    # -- writes ----------------------------------------------------------------
+
+    def write(self, cypher: str, params: Params | None = None) -> WriteSummary:
+        """Run one write query in one transaction."""
+        return self._write(cypher, plain_params(params))
+
+    def write_rows(
+        self,
+        cypher: str,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        batch_size: int = 5_000,
+        params: Params | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> WriteSummary:
+        """Run ``UNWIND $rows AS row ...`` once per batch, one transaction per batch.
+
+        Each batch commits on its own, so a crash loses at most the batch under way;
+        loaders write with MERGE on stable keys so re-running finishes the job.
+        """
+        if "$rows" not in cypher:
+            raise CypherError("a batched write must unwind the $rows parameter", query=cypher)
+        total = WriteSummary()
+        extra = plain_params(params)
+        for batch in batched(rows, batch_size):
+            summary = self._write(cypher, {**extra, "rows": plain_param(batch, "$rows")})
+            summary.rows = len(batch)
+            summary.batches = 1
+            total.add(summary)
+            if progress:
+                progress(len(batch))
+        return total
+
+    # -- schema, search, health --------------------------------------------------
+
+    @abstractmethod
+    def ensure_schema(self) -> list[str]:
+        """Create every missing constraint and index; return what was created."""
+
+    @abstractmethod
+    def schema_state(self) -> list[IndexState]:
+        """Every constraint and index the schema asks for, and whether it is there."""
+
+    @abstractmethod
+    def search_people(self, text: str, *, limit: int = 20, fuzzy: bool = True) -> list[Row]:
+        """Full-text search over people's names: ``[{uid, score}]``, best first.
+
+        Typo-tolerant when ``fuzzy``: each word may be one or two edits away.
+        """
+
+    @abstractmethod
+    def health(self) -> Health:
+        """Whether the engine answers, and its version."""
+
+    def counts(self) -> Counts:
+        """Nodes per label and relationships per type."""
+        labels = {row["label"]: row["n"] for row in self.read(COUNT_LABELS, max_rows=100_000).rows}
+        rels = {
+            row["type"]: row["n"] for row in self.read(COUNT_RELATIONSHIPS, max_rows=100_000).rows
+        }
+        return Counts(
+            labels=dict(sorted(labels.items())), relationship_types=dict(sorted(rels.items()))
+        )
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections. The store must not be used afterwards."""
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- engine hooks ------------------------------------------------------------
+
+    @abstractmethod
+    def _read(
+        self, cypher: str, params: dict[str, Any], *, timeout_ms: int, max_rows: int
+    ) -> ReadResult: ...
+
+    @abstractmethod
+    def _write(self, cypher: str, params: dict[str, Any]) -> WriteSummary: ...
+
+    @abstractmethod
+    def drop_all(self) -> None:
+        """Delete every node, relationship, index and constraint (tests, `db reset`)."""
+
+
+COUNT_LABELS = cypher(
+    "store.count_labels",
+    "MATCH (n) UNWIND labels(n) AS label RETURN label, count(*) AS n",
+)
+COUNT_RELATIONSHIPS = cypher(
+    "store.count_relationships",
+    "MATCH ()-[r]->() RETURN type(r) AS type, count(*) AS n",
+)
+
+
+def fuzzy_terms(text: str) -> list[str]:
+    """Words of a name search, lower-cased, with query-syntax characters removed.
+
+    Shared by both engines' full-text dialects so the same input means the same
+    search everywhere, and so user text can never inject full-text query syntax.
+    """
+    words = re.findall(r"[^\W_]+", text.lower())
+    return [w for w in words if w][:8]

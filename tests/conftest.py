@@ -1,0 +1,56 @@
+"""Shared fixtures: real engines only.
+
+The embedded engine always runs (one server for the session, a fresh graph per
+test); Neo4j joins the parametrised contract tests when ``NEO4J_URI`` is set, as in
+the GitHub Actions workflow.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from graph import GraphStore, load_settings, open_store
+from graph.engines.falkordb import FalkorDBStore
+
+ENGINES = ["embedded"] + (["neo4j"] if os.environ.get("NEO4J_URI") else [])
+
+
+@pytest.fixture(scope="session")
+def engine_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("engine")
+
+
+def embedded_store(directory: Path, graph_name: str | None = None) -> FalkorDBStore:
+    return FalkorDBStore(
+        graph_name=graph_name or f"t_{uuid.uuid4().hex[:12]}",
+        directory=directory,
+        timeout_ms=10_000,
+        max_rows=5_000,
+    )
+
+
+def neo4j_store() -> GraphStore:
+    settings = load_settings(
+        graph_url=os.environ["NEO4J_URI"],
+        neo4j_user=os.environ.get("NEO4J_USER", "neo4j"),
+        neo4j_password=os.environ.get("NEO4J_PASSWORD", ""),
+    )
+    return open_store(settings)
+
+
+@pytest.fixture(params=ENGINES)
+def store(request: pytest.FixtureRequest, engine_dir: Path) -> Iterator[GraphStore]:
+    """An empty graph with the schema in place, on each available engine."""
+    s = embedded_store(engine_dir) if request.param == "embedded" else neo4j_store()
+    s.drop_all()
+    s.ensure_schema()
+    try:
+        yield s
+    finally:
+        s.drop_all()
+        s.close()

@@ -1,0 +1,239 @@
+"""The store contract every engine must keep (see graph/store.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from graph import CypherError, GraphStore, ParameterError, QueryTimeout, ReadOnlyViolation
+from graph.cypher import cypher
+from tests.conftest import embedded_store
+
+UPSERT_PEOPLE = cypher(
+    "test.upsert_people",
+    """
+    UNWIND $rows AS row
+    MERGE (p:Person {uid: row.uid})
+    SET p.full_name = row.name, p.dob = date(row.dob), p.upn = row.upn
+    """,
+    example={"rows": [{"uid": "x1", "name": "Ann Example", "dob": "2015-04-01", "upn": None}]},
+    writes=True,
+)
+LINK_PARENT = cypher(
+    "test.link_parent",
+    """
+    MATCH (a:Person {uid: $parent}), (c:Person {uid: $child})
+    MERGE (a)-[r:PARENT_OF]->(c)
+    SET r.kind = $kind, r.from = date($since)
+    """,
+    example={"parent": "x1", "child": "x2", "kind": "birth", "since": "2015-04-01"},
+    writes=True,
+)
+PERSON_BY_UID = cypher(
+    "test.person_by_uid",
+    "MATCH (p:Person {uid: $uid}) RETURN p.uid AS uid, p.full_name AS name, p.dob AS dob",
+    example={"uid": "x1"},
+)
+CHILDREN_OF = cypher(
+    "test.children_of",
+    """
+    MATCH (a:Person {uid: $uid})-[r:PARENT_OF]->(c:Person)
+    RETURN c.uid AS uid, r.kind AS kind, r.from AS since, c AS node
+    ORDER BY uid
+    """,
+    example={"uid": "x1"},
+)
+COUNT_PEOPLE = cypher("test.count_people", "MATCH (p:Person) RETURN count(p) AS n")
+BORN_SINCE = cypher(
+    "test.born_since",
+    "MATCH (p:Person) WHERE p.dob >= date($since) RETURN p.uid AS uid ORDER BY uid",
+    example={"since": "2015-01-01"},
+)
+ECHO = cypher("test.echo", "RETURN $value AS value", example={"value": 1})
+SLOW = cypher(
+    "test.slow",
+    "MATCH (a:Person), (b:Person), (c:Person) WHERE a.dob < b.dob RETURN count(*) AS n",
+)
+
+
+def people(n: int) -> list[dict]:
+    return [
+        {
+            "uid": f"p{i:05d}",
+            "name": f"Person {i} Smith",
+            "dob": (dt.date(2010, 1, 1) + dt.timedelta(days=i)).isoformat(),
+            "upn": None,
+        }
+        for i in range(n)
+    ]
+
+
+def test_write_then_read_plain_values(store: GraphStore):
+    store.write_rows(UPSERT_PEOPLE, people(3))
+    store.write(
+        LINK_PARENT,
+        {"parent": "p00000", "child": "p00001", "kind": "birth", "since": dt.date(2010, 1, 2)},
+    )
+    row = store.read(PERSON_BY_UID, {"uid": "p00001"}).rows[0]
+    assert row == {"uid": "p00001", "name": "Person 1 Smith", "dob": dt.date(2010, 1, 2)}
+    children = store.read(CHILDREN_OF, {"uid": "p00000"}).rows
+    assert [c["uid"] for c in children] == ["p00001"]
+    assert children[0]["since"] == dt.date(2010, 1, 2)
+    node = children[0]["node"]
+    assert isinstance(node, dict) and node["uid"] == "p00001" and "Person" in node["_labels"]
+
+
+def test_batched_writes_count_rows_and_batches(store: GraphStore):
+    seen: list[int] = []
+    summary = store.write_rows(UPSERT_PEOPLE, people(2_345), batch_size=1_000, progress=seen.append)
+    assert (summary.rows, summary.batches, summary.nodes_created) == (2_345, 3, 2_345)
+    assert seen == [1_000, 1_000, 345]
+    assert store.read(COUNT_PEOPLE).scalar() == 2_345
+
+
+def test_merge_is_idempotent(store: GraphStore):
+    store.write_rows(UPSERT_PEOPLE, people(50))
+    again = store.write_rows(UPSERT_PEOPLE, people(50))
+    assert again.nodes_created == 0
+    assert store.read(COUNT_PEOPLE).scalar() == 50
+
+
+def test_date_parameters_compare_as_dates(store: GraphStore):
+    store.write_rows(UPSERT_PEOPLE, people(10))
+    uids = [r["uid"] for r in store.read(BORN_SINCE, {"since": dt.date(2010, 1, 8)})]
+    assert uids == ["p00007", "p00008", "p00009"]
+
+
+def test_schema_is_idempotent_and_complete(store: GraphStore):
+    assert store.ensure_schema() == []
+    state = store.schema_state()
+    assert state and all(s.present for s in state), [s for s in state if not s.present]
+    kinds = {(s.kind, s.label, s.properties) for s in state}
+    for ext in ("upn", "nhs_number", "uln", "la_child_id"):
+        assert ("range", "Person", (ext,)) in kinds
+    assert ("range", "Address", ("postcode",)) in kinds
+    assert ("range", "School", ("urn",)) in kinds
+    assert ("unique", "Person", ("uid",)) in kinds
+
+
+def test_unique_key_is_enforced_by_the_engine(store: GraphStore):
+    store.write_rows(UPSERT_PEOPLE, people(1))
+    with pytest.raises(CypherError):
+        store.write("CREATE (:Person {uid: 'p00000'})")
+
+
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        "CREATE (:Person {uid: 'evil'})",
+        "MATCH (p:Person) SET p.full_name = 'x'",
+        "MATCH (p:Person) DETACH DELETE p",
+        "MERGE (:Person {uid: 'evil'})",
+        "MATCH (p:Person) REMOVE p.full_name",
+        "MATCH (p:Person) WITH p LIMIT 1 SET p:Adult RETURN p",
+    ],
+)
+def test_read_path_refuses_writes_at_the_engine(store: GraphStore, attempt: str):
+    store.write_rows(UPSERT_PEOPLE, people(2))
+    with pytest.raises(ReadOnlyViolation):
+        store.read(attempt)
+    names = sorted(
+        r["name"]
+        for r in store.read("MATCH (p:Person) RETURN p.full_name AS name, labels(p) AS labels")
+    )
+    assert names == ["Person 0 Smith", "Person 1 Smith"]
+    assert store.read(COUNT_PEOPLE).scalar() == 2
+
+
+def test_row_cap_says_when_it_cuts(store: GraphStore):
+    store.write_rows(UPSERT_PEOPLE, people(30))
+    result = store.read("MATCH (p:Person) RETURN p.uid AS uid", max_rows=10)
+    assert len(result) == 10 and result.truncated and result.max_rows == 10
+    whole = store.read("MATCH (p:Person) RETURN p.uid AS uid", max_rows=30)
+    assert len(whole) == 30 and not whole.truncated
+
+
+def test_timeout_stops_a_long_query(store: GraphStore):
+    store.write_rows(UPSERT_PEOPLE, people(3_000))  # 2.7e10 combinations
+    with pytest.raises(QueryTimeout):
+        store.read(SLOW, timeout_ms=300)
+    assert store.read(COUNT_PEOPLE).scalar() == 3_000
+
+
+def test_reading_a_graph_nobody_wrote_to_is_empty(engine_dir):
+    fresh = embedded_store(engine_dir)
+    assert fresh.read(COUNT_PEOPLE).rows == [{"n": 0}]
+    assert fresh.counts().nodes == 0
+
+
+def test_parameters_are_values_not_syntax(store: GraphStore):
+    store.write_rows(UPSERT_PEOPLE, people(2))
+    nasty = [
+        "x' OR 1=1 //",
+        'x" RETURN 1 //',
+        "'}) MATCH (n) DETACH DELETE n //",
+        "\\",
+        "\\'",
+        "line\nbreak",
+        "tab\there",
+        "unicode ✓ Zoë Ó'Brien",
+        "",
+        "$uid",
+        "`backtick`",
+        "{}",
+        "/* comment */",
+    ]
+    for value in nasty:
+        assert store.read(ECHO, {"value": value}).scalar() == value
+    assert store.read(ECHO, {"value": {"a": [1, "two", None, True]}}).scalar() == {
+        "a": [1, "two", None, True]
+    }
+    assert store.read(COUNT_PEOPLE).scalar() == 2
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), object(), b"bytes"])
+def test_unsendable_parameters_are_refused_by_name(store: GraphStore, bad):
+    with pytest.raises(ParameterError, match=r"\$value"):
+        store.read(ECHO, {"value": bad})
+
+
+def test_bad_cypher_names_the_query(store: GraphStore):
+    with pytest.raises(CypherError) as err:
+        store.read("MATCH (p:Person RETURN p")
+    assert "MATCH (p:Person RETURN p" in str(err.value)
+
+
+def test_fulltext_search_forgives_typos(store: GraphStore):
+    store.write_rows(
+        UPSERT_PEOPLE,
+        [
+            {"uid": "a", "name": "Catherine Smith-Jones", "dob": "2012-01-01", "upn": None},
+            {"uid": "b", "name": "Mohammed Ali", "dob": "2013-01-01", "upn": None},
+            {"uid": "c", "name": "Joanne Brown", "dob": "2014-01-01", "upn": None},
+        ],
+    )
+    assert store.search_people("Catherine Smith")[0]["uid"] == "a"
+    assert store.search_people("catherin smtih")[0]["uid"] == "a"
+    assert store.search_people("Mohammad Ali")[0]["uid"] == "b"
+    assert {r["uid"] for r in store.search_people("jo")} == {"a", "c"}  # prefix: Jones
+    assert [r["uid"] for r in store.search_people("joann")] == ["c"]
+    assert store.search_people("zzzzzz") == []
+    # Query syntax in user text is stripped, not interpreted.
+    assert store.search_people("|*%()@-~\"'") == []
+    # Were "|" read as OR, this would find Joanne Brown and Mohammed Ali; as plain
+    # words, nobody is called both Brown and Ali.
+    assert store.search_people("brown) | (ali") == []
+
+
+def test_health_and_counts(store: GraphStore):
+    store.write_rows(UPSERT_PEOPLE, people(4))
+    store.write(
+        LINK_PARENT, {"parent": "p00000", "child": "p00001", "kind": "birth", "since": "2010-01-02"}
+    )
+    health = store.health()
+    assert health.ok and health.version
+    counts = store.counts()
+    assert counts.labels == {"Person": 4}
+    assert counts.relationship_types == {"PARENT_OF": 1}
+    assert (counts.nodes, counts.relationships) == (4, 1)

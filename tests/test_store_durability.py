@@ -1,0 +1,49 @@
+"""The embedded engine keeps every acknowledged write when it is killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import psutil
+
+from tests.conftest import embedded_store
+from tests.test_store_contract import COUNT_PEOPLE, UPSERT_PEOPLE, people
+
+
+def _kill_hard(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "engine did not die"
+        time.sleep(0.05)
+
+
+def test_sigkill_after_write_loses_nothing(tmp_path):
+    first = embedded_store(tmp_path, graph_name="durable")
+    first.ensure_schema()
+    first.write_rows(UPSERT_PEOPLE, people(1_234), batch_size=500)
+    # The last acknowledged write, one statement on its own, just before the kill.
+    first.write("MERGE (p:Person {uid: 'last'}) SET p.full_name = 'Last Write'")
+    pid = first.server_pid()
+    assert pid and pid != os.getpid()
+    _kill_hard(pid)
+
+    reopened = embedded_store(tmp_path, graph_name="durable")
+    assert reopened.server_pid() not in (None, pid)
+    assert reopened.read(COUNT_PEOPLE).scalar() == 1_235
+    assert (
+        reopened.read("MATCH (p:Person {uid: 'last'}) RETURN p.full_name AS name").scalar()
+        == "Last Write"
+    )
+    assert all(s.present for s in reopened.schema_state())
+    assert reopened.health().detail.endswith("append-only file yes (fsync always)")
+
+
+def test_two_clients_share_one_server(tmp_path):
+    a = embedded_store(tmp_path, graph_name="shared")
+    b = embedded_store(tmp_path, graph_name="shared")
+    assert a.server_pid() == b.server_pid()
+    a.write_rows(UPSERT_PEOPLE, people(3))
+    assert b.read(COUNT_PEOPLE).scalar() == 3

@@ -1,0 +1,28 @@
+"""The ``jigsaw`` command line. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from graph import GraphError, SettingsError
+from ui.cli import db
+
+app = typer.Typer(
+    name="jigsaw",
+    help="Jigsaw: a single record of every child, joined up from council extracts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+
+
+def main() -> None:
+    """Entry point: known failures print one clear line, not a traceback."""
+    try:
+        app()
+    except (GraphError, SettingsError) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
