@@ -7,6 +7,7 @@ the GitHub Actions workflow.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
@@ -54,3 +55,27 @@ def store(request: pytest.FixtureRequest, engine_dir: Path) -> Iterator[GraphSto
     finally:
         s.drop_all()
         s.close()
+
+
+# Synthetic counties shared by the whole session, generated once each.
+AS_OF = dt.date(2026, 11, 2)
+
+
+@pytest.fixture(scope="session")
+def small_county(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small county (1,500 children): quick, with every kind of record in it."""
+    from loaders.synthetic.generate import generate
+
+    out = tmp_path_factory.mktemp("county_small")
+    generate(1_500, 7, out, as_of=AS_OF)
+    return out
+
+
+@pytest.fixture(scope="session")
+def mid_county(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A mid-size county (15,000 children) for prevalences."""
+    from loaders.synthetic.generate import generate
+
+    out = tmp_path_factory.mktemp("county_mid")
+    generate(15_000, 11, out, as_of=AS_OF)
+    return out

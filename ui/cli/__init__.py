@@ -8,6 +8,7 @@ import typer
 
 from graph import GraphError, SettingsError
 from ui.cli import db
+from ui.cli.generate import generate
 
 app = typer.Typer(
     name="jigsaw",
@@ -17,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+app.command()(generate)
 
 
 def main() -> None:

@@ -1,0 +1,116 @@
+"""Identifier checks against published examples and the algorithms' own guarantees."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from loaders.identifiers import (
+    KNOWN_LA_CODES,
+    check_nhs_number,
+    check_postcode,
+    check_uln,
+    check_upn,
+    make_nhs_number,
+    make_uln,
+    make_upn,
+    postcode_district,
+)
+
+
+@pytest.mark.parametrize("value", ["B801200005001", "b801200005001", "B 8012 0000 5001"])
+def test_upn_published_example_passes(value):
+    assert check_upn(value).value == "B801200005001"
+
+
+def test_upn_worked_example_from_school_census_guidance():
+    # Suppliers' guidance for census error 1510 works B207000016049 to a sum of 266
+    # (mod 23 = 13), which is P in the letter table that skips I, O and S.
+    assert not check_upn("B207000016049").ok
+    assert check_upn("P207000016049").ok
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("A801200005001", "check letter"),
+        ("E000200005001", "not an LA code"),
+        ("X80120000A001", "letter, 11 digits"),
+        ("B80120000500", "13 characters"),
+        ("", "blank"),
+        ("I801200005001", "never contain"),
+    ],
+)
+def test_upn_failures_say_why(value, reason):
+    result = check_upn(value)
+    assert not result.ok and reason in result.reason
+
+
+def test_upn_accepts_la_codes_created_since_2019():
+    for la in ("838", "839", "940", "941", "942", "943"):
+        assert la in KNOWN_LA_CODES
+        assert check_upn(make_upn(la, "2001", "24", "17")).ok
+
+
+def test_temporary_upn_is_flagged():
+    body = "94020012401"
+    from loaders.identifiers import upn_check_letter
+
+    upn = upn_check_letter(body + "A") + body + "A"
+    result = check_upn(upn)
+    assert result.ok and result.temporary
+
+
+def test_nhs_number_published_examples():
+    assert check_nhs_number("943 476 5919").value == "9434765919"
+    assert check_nhs_number("943-476-5870").ok
+    assert check_nhs_number(9434765919.0).ok  # as a spreadsheet stores it
+    assert not check_nhs_number("9434765871").ok
+    assert "placeholder" in check_nhs_number("0000000000").reason
+    assert make_nhs_number("943476591") == "9434765919"
+
+
+def test_uln():
+    made = make_uln("123456789")
+    assert made and check_uln(made).ok
+    assert not check_uln("1234567890").ok
+    assert "10 digits" in check_uln("12345").reason
+
+
+@given(st.integers(100_000_000, 999_999_999), st.integers(0, 8), st.integers(1, 9))
+def test_any_single_digit_mistype_fails_the_check(body, position, delta):
+    """What the generator's defect log relies on: a one-digit slip never passes."""
+    for make, check in ((make_nhs_number, check_nhs_number), (make_uln, check_uln)):
+        good = make(str(body))
+        if good is None:
+            continue
+        digit = (int(good[position]) + delta) % 10
+        bad = good[:position] + str(digit) + good[position + 1 :]
+        assert check(good).ok and not check(bad).ok
+
+
+def test_upn_single_digit_mistype_fails():
+    rng = random.Random(3)
+    for _ in range(2000):
+        good = make_upn("940", f"{rng.randint(0, 9999):04d}", "21", f"{rng.randint(0, 999):03d}")
+        i = rng.randint(1, 12)
+        bad = good[:i] + str((int(good[i]) + rng.randint(1, 9)) % 10) + good[i + 1 :]
+        assert check_upn(good).ok and not check_upn(bad).ok
+
+
+@pytest.mark.parametrize("value", ["NM1 2AB", "nm12ab", "EC1A 1BB", "W1A 0AX", "M1 1AE"])
+def test_postcodes(value):
+    assert check_postcode(value).ok
+
+
+@pytest.mark.parametrize("value", ["NM1", "12345", "NM1 2AI!", "ZZZZ 999"])
+def test_bad_postcodes(value):
+    assert not check_postcode(value).ok
+    assert postcode_district(value) == ""
+
+
+def test_postcode_district():
+    assert postcode_district("ec1a1bb") == "EC1A"
