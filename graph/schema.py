@@ -56,6 +56,7 @@ NODE_TYPES: tuple[NodeType, ...] = (
         (
             "uid",
             "given_name",
+            "middle_names",
             "family_name",
             "full_name",
             "other_names",
@@ -71,6 +72,7 @@ NODE_TYPES: tuple[NodeType, ...] = (
             "fsm",
             "eal",
             "young_carer",
+            "sources",
             "updated_at",
         ),
         indexed=("upn", "nhs_number", "uln", "la_child_id", "dob", "family_name"),
@@ -79,8 +81,8 @@ NODE_TYPES: tuple[NodeType, ...] = (
     ),
     NodeType(
         "Family",
-        "A household or family group as a service records it.",
-        ("uid", "name"),
+        "A household or family group as a service records it (uid: source and its ref).",
+        ("uid", "name", "source"),
     ),
     NodeType(
         "Address",
@@ -103,18 +105,23 @@ NODE_TYPES: tuple[NodeType, ...] = (
     ),
     NodeType(
         "School",
-        "A school, early-years setting or children's centre (uid is the URN).",
-        ("uid", "urn", "name", "phase", "kind", "postcode", "lat", "lon"),
+        "A school, early-years setting or children's centre (uid is the URN); phase is "
+        "Primary, Secondary, Special, Alternative provision, 16 plus, Nursery or "
+        "Children's centre.",
+        ("uid", "urn", "name", "phase", "kind", "postcode", "lat", "lon", "low_age", "high_age"),
         indexed=("urn",),
     ),
     NodeType(
         "Service",
-        "An agency service: SEND, social care, early help, youth justice, ...",
+        "An agency service (uid: social-care, send, early-help, youth-justice, "
+        "health-visiting, education-welfare, transport).",
         ("uid", "name"),
     ),
     NodeType(
         "Case",
-        "An episode of work with a child: CIN, CP, CLA, EHCP, SEN support, ...",
+        "An episode of work with a child. kind: CIN, CP, CLA, CL (care leaver), EHCP, "
+        "SEN support, EH (early help), YJ, HV (health visiting), EWO, Transport; "
+        "status: open or closed; uid: source and the system's own reference.",
         (
             "uid",
             "kind",
@@ -130,7 +137,7 @@ NODE_TYPES: tuple[NodeType, ...] = (
     NodeType(
         "Professional",
         "A named worker who holds cases.",
-        ("uid", "name", "role", "agency", "email", "phone"),
+        ("uid", "name", "role", "agency", "email", "phone", "team"),
     ),
     NodeType("Team", "A team of professionals within a service.", ("uid", "name")),
     NodeType(
@@ -140,14 +147,22 @@ NODE_TYPES: tuple[NodeType, ...] = (
     ),
     NodeType(
         "Note",
-        "A dated note by a named author: case updates and visit safety notes.",
-        ("uid", "text", "author", "at", "kind"),
+        "A dated note by a named author; kind: case, safety (visit safety note on an "
+        "address) or update (added in the app).",
+        ("uid", "text", "author", "at", "kind", "case"),
     ),
     NodeType(
         "SourceRecord",
         "One row of one source extract, kept for provenance.",
-        ("uid", "source", "source_key", "row", "file", "loaded_at"),
+        ("uid", "source", "source_key", "row", "file", "loaded_at", "probability"),
         indexed=("source",),
+    ),
+    NodeType(
+        "ReviewPair",
+        "Two people that linkage thinks may be one, left apart for a person to decide "
+        "(status: pending, accepted or rejected; agreed: which fields agreed).",
+        ("uid", "probability", "status", "agreed", "decided_by", "decided_at", "created_at"),
+        indexed=("status",),
     ),
 )
 
@@ -172,15 +187,15 @@ REL_TYPES: tuple[RelType, ...] = (
         "ATTENDANCE",
         "Person",
         "School",
-        "Sessions in one term.",
-        ("term", "possible", "absent", "unauthorised"),
+        "Sessions in one term (term: '2025-26 Autumn'; term_start orders them).",
+        ("term", "term_start", "possible", "absent", "unauthorised"),
     ),
     RelType(
         "EXCLUDED",
         "Person",
         "School",
         "A suspension or permanent exclusion.",
-        ("date", "kind", "days", "reason"),
+        ("date", "kind", "sessions", "reason"),
     ),
     RelType("HAS_CASE", "Person", "Case", "A child's case."),
     RelType("WITH_SERVICE", "Case", "Service", "The service a case belongs to."),
@@ -196,7 +211,25 @@ REL_TYPES: tuple[RelType, ...] = (
     RelType(
         "HAS_NEED", "Person", "Need", "A SEN need; rank 1 is the primary need.", ("rank", "from")
     ),
-    RelType("HAS_NOTE", "Person", "Note", "A note about a person, case or address."),
+    RelType(
+        "HAS_NOTE",
+        "Person|Address",
+        "Note",
+        "A note about a person (case notes, updates) or an address (visit safety notes).",
+    ),
+    RelType(
+        "OFFERED",
+        "Person",
+        "School",
+        "A school place offered for a coming entry point (Reception, Year 7, Year 12).",
+        ("entry_point", "start", "date"),
+    ),
+    RelType(
+        "CANDIDATE",
+        "ReviewPair",
+        "Person",
+        "One of the two people a review pair proposes to merge.",
+    ),
     RelType(
         "DESCRIBES",
         "SourceRecord",
