@@ -161,7 +161,17 @@ NODE_TYPES: tuple[NodeType, ...] = (
         "ReviewPair",
         "Two people that linkage thinks may be one, left apart for a person to decide "
         "(status: pending, accepted or rejected; agreed: which fields agreed).",
-        ("uid", "probability", "status", "agreed", "decided_by", "decided_at", "created_at"),
+        (
+            "uid",
+            "probability",
+            "status",
+            "agreed",
+            "decided_by",
+            "decided_at",
+            "created_at",
+            "left_record",
+            "right_record",
+        ),
         indexed=("status",),
     ),
 )
@@ -250,7 +260,10 @@ PROPERTY_KEYS: tuple[str, ...] = tuple(
 )
 # Field names of the row maps that loaders UNWIND ($rows); Neo4j's linter checks
 # property access on them like any other property key.
-ROW_FIELDS: tuple[str, ...] = ()
+ROW_FIELDS: tuple[str, ...] = (
+    "person", "address", "school", "parent", "child", "family", "worker", "case", "need",
+    "team_uid", "service", "left", "right", "keep", "drop",
+)  # fmt: skip
 FULLTEXT_LABEL = "Person"
 FULLTEXT_INDEX = "person_names"
 

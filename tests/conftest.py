@@ -79,3 +79,27 @@ def mid_county(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("county_mid")
     generate(15_000, 11, out, as_of=AS_OF)
     return out
+
+
+class LoadedCounty:
+    """A synthetic county loaded into its own graph: ``store``, ``root``, ``result``."""
+
+    def __init__(self, store: GraphStore, root: Path, result: object) -> None:
+        self.store = store
+        self.root = root
+        self.result = result
+
+
+@pytest.fixture(scope="session")
+def loaded_county(small_county: Path, engine_dir: Path) -> Iterator[LoadedCounty]:
+    """The small county loaded once for the session. Treat it as read-only."""
+    from loaders.load import run_load
+
+    store = embedded_store(engine_dir, "loaded_small")
+    store.drop_all()
+    store.ensure_schema()
+    result = run_load(store, small_county, as_of=AS_OF, loads_dir=engine_dir / "loads")
+    try:
+        yield LoadedCounty(store, small_county, result)
+    finally:
+        store.close()

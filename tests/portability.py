@@ -88,6 +88,8 @@ def unregistered_cypher(path: Path) -> list[str]:
             and len(node.args) >= 2
         ):
             registered.add(id(node.args[1]))
+            # an f-string's literal parts belong to the registered text too
+            registered.update(id(part) for part in ast.walk(node.args[1]))
     problems = []
     for node in ast.walk(tree):
         text = None

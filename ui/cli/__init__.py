@@ -9,6 +9,7 @@ import typer
 from graph import GraphError, SettingsError
 from ui.cli import db
 from ui.cli.generate import generate
+from ui.cli.load import demo, load
 
 app = typer.Typer(
     name="jigsaw",
@@ -19,6 +20,8 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.command()(generate)
+app.command()(load)
+app.command()(demo)
 
 
 def main() -> None:

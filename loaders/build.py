@@ -1,0 +1,519 @@
+"""From linked canonical records to the rows the graph writer merges.
+
+Every fact carries the record it came from, so the graph can always say where a
+value was read. Where sources disagree about a person's field, the value most
+sources give wins, and the first-read source breaks ties; the other spellings of
+their name are kept in ``other_names`` so search finds them by any of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from loaders.identifiers import postcode_district
+from loaders.validate import Record
+
+SERVICE_OF_KIND = {
+    "CIN": "social-care", "CP": "social-care", "CLA": "social-care", "CL": "social-care",
+    "EHCP": "send", "SEN support": "send", "EH": "early-help", "YJ": "youth-justice",
+    "HV": "health-visiting", "EWO": "education-welfare", "Transport": "transport",
+}  # fmt: skip
+SERVICE_NAMES = {
+    "social-care": "Children's social care", "send": "SEND", "early-help": "Early help",
+    "youth-justice": "Youth justice", "health-visiting": "Health visiting",
+    "education-welfare": "Education welfare", "transport": "Transport",
+}  # fmt: skip
+NEED_NAMES = {
+    "ASD": "Autistic Spectrum Disorder", "SLCN": "Speech, Language and Communication Needs",
+    "SEMH": "Social, Emotional and Mental Health", "MLD": "Moderate Learning Difficulty",
+    "SLD": "Severe Learning Difficulty", "PMLD": "Profound and Multiple Learning Difficulty",
+    "SpLD": "Specific Learning Difficulty", "PD": "Physical Disability",
+    "HI": "Hearing Impairment", "VI": "Visual Impairment", "MSI": "Multi-Sensory Impairment",
+    "OTH": "Other Difficulty/Disability", "NSA": "SEN support, no specialist assessment",
+}  # fmt: skip
+# Nominal first days of each term (DfE attendance terms), for ordering and "as at".
+TERM_START = {"Autumn": (0, 9, 1), "Spring": (1, 1, 1), "Summer": (1, 4, 15)}
+PARENT_KIND_RANK = {"birth": 0, "adoptive": 1, "step": 2, "guardian": 3, "foster": 4,
+                    "parent": 9}  # fmt: skip
+PERSON_FIELDS = ("given_name", "middle_names", "family_name", "dob", "sex", "ethnicity",
+                 "language", "upn", "nhs_number", "uln", "la_child_id")  # fmt: skip
+
+
+@dataclass
+class GraphRows:
+    """Everything one load writes, as rows for batched MERGE statements."""
+
+    people: list[dict] = field(default_factory=list)
+    source_records: list[dict] = field(default_factory=list)
+    addresses: list[dict] = field(default_factory=list)
+    areas: dict[str, dict] = field(default_factory=dict)
+    schools: list[dict] = field(default_factory=list)
+    staff: list[dict] = field(default_factory=list)
+    lives_at: list[dict] = field(default_factory=list)
+    parent_of: list[dict] = field(default_factory=list)
+    families: list[dict] = field(default_factory=list)
+    member_of: list[dict] = field(default_factory=list)
+    attends: list[dict] = field(default_factory=list)
+    attendance: list[dict] = field(default_factory=list)
+    exclusions: list[dict] = field(default_factory=list)
+    offers: list[dict] = field(default_factory=list)
+    cases: list[dict] = field(default_factory=list)
+    works_on: list[dict] = field(default_factory=list)
+    needs: list[dict] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)
+    address_notes: list[dict] = field(default_factory=list)
+    unresolved: list[tuple[Record, str]] = field(default_factory=list)
+
+
+def person_uid(record_uids: list[str]) -> str:
+    return "P-" + hashlib.sha1(min(record_uids).encode()).hexdigest()[:12]
+
+
+class Builder:
+    """Turns records (already validated and linked) into graph rows."""
+
+    def __init__(
+        self, as_of: dt.date, person_of: dict[str, str], probability: dict[str, float]
+    ) -> None:
+        self.as_of = as_of
+        self.person_of = person_of  # identity record uid -> person uid
+        self.probability = probability
+        self.rows = GraphRows()
+        self.by_la_id: dict[str, str] = {}
+        self.gazetteer: dict[tuple[str, str], str] = {}
+        self.address_rows: dict[str, dict] = {}
+        self.school_by_name: dict[str, str] = {}
+        self.staff_by_name: dict[str, str] = {}
+        self.home_la = ""
+
+    # -- reference data ------------------------------------------------------------
+
+    def reference(self, records: list[Record]) -> None:
+        area_la: Counter[str] = Counter()
+        for r in records:
+            v = r.values
+            if r.entity == "area":
+                self.rows.areas[v["area.lsoa"]] = {"imd_decile": v["area.imd_decile"]}
+                if v.get("area.local_authority"):
+                    area_la[v["area.local_authority"]] += 1
+            elif r.entity == "school":
+                urn = str(v["school.urn"])
+                self.rows.schools.append({
+                    "uid": urn, "urn": urn, "name": v["school.name"],
+                    "phase": v.get("school.phase"), "kind": v.get("school.kind"),
+                    "postcode": v.get("school.postcode"), "lat": v.get("school.lat"),
+                    "lon": v.get("school.lon"), "low_age": v.get("school.low_age"),
+                    "high_age": v.get("school.high_age"),
+                })  # fmt: skip
+                self.school_by_name[_key(v["school.name"])] = urn
+            elif r.entity == "staff":
+                service = v.get("staff.service")
+                self.rows.staff.append({
+                    "uid": v["staff.id"], "name": v["staff.name"], "role": v.get("staff.role"),
+                    "agency": SERVICE_NAMES.get(service or "", service),
+                    "email": v.get("staff.email"), "phone": v.get("staff.phone"),
+                    "team": v.get("staff.team"), "team_uid": v.get("staff.team_id"),
+                    "service": service,
+                })  # fmt: skip
+                self.staff_by_name.setdefault(_key(v["staff.name"]), v["staff.id"])
+        self.home_la = area_la.most_common(1)[0][0] if area_la else ""
+        for r in records:
+            if r.entity == "address":
+                self._address(r.values, reference=True)
+
+    def _address(self, v: dict, *, reference: bool = False) -> str | None:
+        """The address uid for a record's address fields (UPRN where known)."""
+        uprn = v.get("address.uprn")
+        line1 = v.get("address.line1")
+        postcode = v.get("address.postcode")
+        if not uprn and line1 and postcode:
+            uprn = self.gazetteer.get((_key(line1), postcode))
+        if not uprn and not (line1 and postcode):
+            return None
+        uid = str(uprn) if uprn else f"A-{_key(line1)}-{postcode.replace(' ', '')}"
+        if reference:
+            self.gazetteer[(_key(line1 or ""), postcode or "")] = uid
+        if uid not in self.address_rows or reference:
+            lsoa = v.get("address.lsoa")
+            area = self.rows.areas.get(lsoa or "", {})
+            row = {
+                "uid": uid, "uprn": str(uprn) if uprn else None, "line1": line1,
+                "town": v.get("address.town"), "postcode": postcode,
+                "postcode_district": postcode_district(postcode) or None, "lsoa": lsoa,
+                "imd_decile": area.get("imd_decile"), "lat": v.get("address.lat"),
+                "lon": v.get("address.lon"), "in_county": bool(reference),
+                "local_authority": self.home_la if reference else None,
+            }  # fmt: skip
+            if uid in self.address_rows and not reference:
+                return uid
+            self.address_rows[uid] = row
+        return uid
+
+    # -- people ----------------------------------------------------------------------
+
+    def people(self, identity_records: list[tuple[Record, str]]) -> None:
+        """One Person row per cluster; ``identity_records`` pairs record and role."""
+        values: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+        names: dict[str, set[str]] = defaultdict(set)
+        flags: dict[str, dict[str, bool]] = defaultdict(dict)
+        sources: dict[str, set[str]] = defaultdict(set)
+        for record, who in identity_records:
+            rid = record.uid if who == "person" else f"{record.uid}#{who}"
+            puid = self.person_of[rid]
+            sources[puid].add(record.source)
+            v = record.values
+            for name in PERSON_FIELDS:
+                value = v.get(f"{who}.{name}")
+                if value is not None and value != "":
+                    values[puid][name][value] += 1
+            given, family = v.get(f"{who}.given_name"), v.get(f"{who}.family_name")
+            if given or family:
+                names[puid].add(" ".join(str(x) for x in (given, family) if x))
+            for flag in ("fsm", "eal", "young_carer"):
+                if v.get(f"person.{flag}") is not None and who == "person":
+                    flags[puid][flag] = flags[puid].get(flag, False) or bool(v[f"person.{flag}"])
+            la_id = v.get(f"{who}.la_child_id")
+            if la_id:
+                self.by_la_id.setdefault(str(la_id), puid)
+            self.rows.source_records.append({
+                "uid": rid, "source": record.source, "source_key": _source_key(v, who),
+                "row": record.row, "file": record.file, "person": puid,
+                "probability": self.probability.get(rid, 1.0),
+            })  # fmt: skip
+        for puid, fields in values.items():
+            row: dict[str, object] = {"uid": puid}
+            for name in PERSON_FIELDS:
+                counter = fields.get(name)
+                row[name] = counter.most_common(1)[0][0] if counter else None
+            full = " ".join(str(x) for x in (row["given_name"], row["family_name"]) if x)
+            row["full_name"] = full
+            row["other_names"] = " | ".join(sorted(names[puid] - {full})) or None
+            for flag in ("fsm", "eal", "young_carer"):
+                row[flag] = flags[puid].get(flag)
+            dob = row["dob"]
+            # no birth date: an adult named as liable or as a parent, not a child
+            row["child"] = bool(dob is not None and _age(dob, self.as_of) < 18)
+            row["dob"] = dob.isoformat() if isinstance(dob, dt.date) else None
+            row["sources"] = ", ".join(sorted(sources[puid]))
+            self.rows.people.append(row)
+
+    # -- facts -----------------------------------------------------------------------
+
+    def facts(self, record: Record) -> None:
+        v = record.values
+        if record.entity in ("case", "relationship", "note"):
+            puid = self.by_la_id.get(str(v.get("person.la_child_id")))
+            if puid is None:
+                self.rows.unresolved.append(
+                    (record, f"person id {v.get('person.la_child_id')} is in no person extract")
+                )
+                return
+        elif record.entity == "person":
+            puid = self.person_of[record.uid]
+        elif record.entity == "address_note":
+            address = self._address(v)
+            if address is None:
+                self.rows.unresolved.append((record, "no address to attach the note to"))
+                return
+            self.rows.address_notes.append({
+                "uid": f"{record.source}:{v.get('note.ref') or record.uid}", "address": address,
+                "text": v["note.text"], "author": v.get("note.author"),
+                "at": v.get("note.at"), "kind": "safety",
+            })  # fmt: skip
+            return
+        else:
+            return
+        if record.entity == "relationship":
+            other = self.by_la_id.get(str(v["related.la_child_id"]))
+            if other is None:
+                self.rows.unresolved.append(
+                    (record, f"related person id {v['related.la_child_id']} is in no extract")
+                )
+                return
+            self._parent(other, puid, v["related.kind"], v.get("related.from"), v.get("related.to"))
+            return
+        if record.entity == "note":
+            self.rows.notes.append({
+                "uid": f"{record.source}:{v.get('note.ref') or record.uid}", "person": puid,
+                "text": v["note.text"], "author": v.get("note.author"), "at": v.get("note.at"),
+                "kind": "case", "case": v.get("case.ref"),
+            })  # fmt: skip
+            return
+        self._person_facts(record, puid)
+
+    def _person_facts(self, record: Record, puid: str) -> None:
+        v = record.values
+        address = self._address(v)
+        if address:
+            self._lives_at(puid, address, v.get("address.from"), v.get("address.to"), record)
+        parent_rid = f"{record.uid}#parent"
+        if parent_rid in self.person_of:
+            self._parent(
+                self.person_of[parent_rid], puid, v.get("parent.kind") or "parent", None, None
+            )
+            if address:
+                self._lives_at(self.person_of[parent_rid], address, None, None, record)
+        urn = self._school(v)
+        if urn and (v.get("enrolment.from") or v.get("enrolment.year_group")):
+            self.rows.attends.append({
+                "person": puid, "school": urn, "from": _iso(v.get("enrolment.from")),
+                "to": None, "year_group": v.get("enrolment.year_group"),
+            })  # fmt: skip
+        if urn and v.get("attendance.term") and v.get("attendance.academic_year"):
+            year = str(v["attendance.academic_year"])
+            term = str(v["attendance.term"])
+            add_years, month, day = TERM_START[term]
+            start = dt.date(int(year[:4]) + add_years, month, day)
+            possible = int(v.get("attendance.possible") or 0)
+            absent = int(v.get("attendance.authorised") or 0) + int(
+                v.get("attendance.unauthorised") or 0
+            )
+            self.rows.attendance.append({
+                "person": puid, "school": urn, "term": f"{year} {term}",
+                "term_start": start.isoformat(), "possible": possible, "absent": absent,
+                "unauthorised": int(v.get("attendance.unauthorised") or 0),
+            })  # fmt: skip
+            self.rows.attends.append(
+                {
+                    "person": puid,
+                    "school": urn,
+                    "from": start.isoformat(),
+                    "to": None,
+                    "year_group": None,
+                    "observed": True,
+                }
+            )
+        if urn and v.get("exclusion.date"):
+            self.rows.exclusions.append({
+                "person": puid, "school": urn, "date": _iso(v["exclusion.date"]),
+                "kind": v.get("exclusion.kind"), "sessions": v.get("exclusion.sessions"),
+                "reason": v.get("exclusion.reason"),
+            })  # fmt: skip
+        if v.get("offer.urn"):
+            date = v.get("offer.date") or self.as_of
+            year = date.year if date.month < 9 else date.year + 1
+            self.rows.offers.append({
+                "person": puid, "school": str(v["offer.urn"]),
+                "entry_point": v.get("offer.entry_point"),
+                "start": dt.date(year, 9, 1).isoformat(), "date": _iso(v.get("offer.date")),
+            })  # fmt: skip
+        if v.get("family.ref"):
+            fuid = f"{record.source}:{v['family.ref']}"
+            self.rows.families.append(
+                {"uid": fuid, "name": str(v["family.ref"]), "source": record.source}
+            )
+            self.rows.member_of.append({
+                "person": puid, "family": fuid, "role": v.get("person.role"),
+                "from": _iso(v.get("case.start")), "to": _iso(v.get("case.end")),
+            })  # fmt: skip
+        kind = v.get("case.kind")
+        provision = v.get("sen.provision")
+        if provision == "SEN support" and not kind:
+            self._case(
+                record, puid, {**v, "case.kind": "SEN support", "case.ref": f"{puid}:SEN support"}
+            )
+        # a family episode (rows per member) is a case for each child in it
+        if kind and (not v.get("family.ref") or v.get("person.role") in (None, "child")):
+            self._case(record, puid, v)
+        for rank, key in ((1, "sen.primary_need"), (2, "sen.secondary_need")):
+            code = v.get(key)
+            if code:
+                self.rows.needs.append(
+                    {
+                        "person": puid,
+                        "need": code,
+                        "rank": rank,
+                        "name": NEED_NAMES.get(code, code),
+                        "from": _iso(v.get("sen.since") or v.get("case.start")),
+                    }
+                )
+
+    def _school(self, v: dict) -> str | None:
+        if v.get("school.urn"):
+            return str(v["school.urn"])
+        if v.get("school.name"):
+            return self.school_by_name.get(_key(v["school.name"]))
+        return None
+
+    def _case(self, record: Record, puid: str, v: dict) -> None:
+        kind = str(v["case.kind"])
+        ref = v.get("case.ref")
+        if v.get("family.ref"):
+            ref = f"{v['family.ref']}:{v.get('case.start')}:{puid}"
+        uid = f"{record.source}:{ref}" if ref else f"{record.source}:{record.uid}"
+        end = v.get("case.end")
+        placement_la = v.get("case.placement_la")
+        self.rows.cases.append({
+            "uid": uid, "person": puid, "kind": kind, "status": "closed" if end else "open",
+            "start": _iso(v.get("case.start")), "end": _iso(end), "reason": v.get("case.reason"),
+            "placement_la": placement_la,
+            "placement_out_of_area": bool(placement_la and self.home_la
+                                          and placement_la != self.home_la),
+            "service": SERVICE_OF_KIND.get(kind, "other"),
+        })  # fmt: skip
+        worker = v.get("case.worker_id") or self.staff_by_name.get(
+            _key(str(v.get("case.worker_name") or ""))
+        )
+        if worker:
+            self.rows.works_on.append(
+                {
+                    "worker": str(worker),
+                    "case": uid,
+                    "from": _iso(v.get("case.start")),
+                    "to": _iso(end),
+                }
+            )
+
+    def _parent(self, parent: str, child: str, kind: str, start: object, end: object) -> None:
+        if parent == child:
+            return
+        self.rows.parent_of.append(
+            {"parent": parent, "child": child, "kind": kind, "from": _iso(start), "to": _iso(end)}
+        )
+
+    def _lives_at(
+        self, puid: str, address: str, start: object, end: object, record: Record
+    ) -> None:
+        self.rows.lives_at.append(
+            {
+                "person": puid,
+                "address": address,
+                "from": _iso(start),
+                "to": _iso(end),
+                "source": record.source,
+            }
+        )
+
+    # -- finishing -------------------------------------------------------------------
+
+    def finish(self) -> GraphRows:
+        rows = self.rows
+        rows.addresses = list(self.address_rows.values())
+        rows.lives_at = _residences(rows.lives_at)
+        rows.parent_of = _dedupe_parents(rows.parent_of)
+        rows.attends = _enrolments(rows.attends)
+        rows.families = list({f["uid"]: f for f in rows.families}.values())
+        rows.member_of = _spans(rows.member_of, ("person", "family"))
+        rows.cases = list({c["uid"]: c for c in rows.cases}.values())
+        rows.needs = list(
+            {
+                (n["person"], n["need"]): n for n in sorted(rows.needs, key=lambda n: -n["rank"])
+            }.values()
+        )
+        rows.works_on = list({(w["worker"], w["case"]): w for w in rows.works_on}.values())
+        return rows
+
+
+def _residences(observations: list[dict]) -> list[dict]:
+    """A residence history per person from dated observations.
+
+    Dated moves (a case system's address start, a council tax liability) build the
+    history; an undated sighting adds an address only for someone with no dated
+    history, because an undated address in one extract is often a stale one.
+    """
+    by_person: dict[str, list[dict]] = defaultdict(list)
+    for o in observations:
+        by_person[o["person"]].append(o)
+    out: list[dict] = []
+    for person, obs in by_person.items():
+        dated = sorted((o for o in obs if o["from"]), key=lambda o: (o["from"], o["address"]))
+        if dated:
+            history: list[dict] = []
+            for o in dated:
+                if history and history[-1]["address"] == o["address"]:
+                    if o["to"] and (not history[-1]["to"] or o["to"] > history[-1]["to"]):
+                        history[-1]["to"] = o["to"]
+                    continue
+                if history and (not history[-1]["to"] or history[-1]["to"] > o["from"]):
+                    history[-1]["to"] = o["from"]
+                history.append(
+                    {"person": person, "address": o["address"], "from": o["from"], "to": o["to"]}
+                )
+            out += history
+        else:
+            counts = Counter(o["address"] for o in obs)
+            address = counts.most_common(1)[0][0]
+            out.append({"person": person, "address": address, "from": None, "to": None})
+    return out
+
+
+def _spans(rows: list[dict], key: tuple[str, ...]) -> list[dict]:
+    """One relationship per key: earliest start, latest end (open if any is open)."""
+    merged: dict[tuple, dict] = {}
+    for row in rows:
+        k = tuple(row[x] for x in key)
+        current = merged.get(k)
+        if current is None:
+            merged[k] = dict(row)
+            continue
+        starts = [d for d in (current["from"], row["from"]) if d]
+        current["from"] = min(starts) if starts else None
+        current["to"] = None if not (current["to"] and row["to"]) else max(current["to"], row["to"])
+        current["role"] = current.get("role") or row.get("role")
+    return list(merged.values())
+
+
+def _dedupe_parents(links: list[dict]) -> list[dict]:
+    best: dict[tuple[str, str], dict] = {}
+    for link in links:
+        key = (link["parent"], link["child"])
+        current = best.get(key)
+        if current is None or PARENT_KIND_RANK.get(link["kind"], 5) < PARENT_KIND_RANK.get(
+            current["kind"], 5
+        ):
+            best[key] = {**link, "from": link["from"] or (current or {}).get("from")}
+    return list(best.values())
+
+
+def _enrolments(attends: list[dict]) -> list[dict]:
+    """Census rolls are authoritative; attendance returns fill in schools left."""
+    rolls: dict[tuple[str, str], dict] = {}
+    seen: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for a in attends:
+        key = (a["person"], a["school"])
+        if a.get("observed"):
+            seen[key].append(a["from"])
+        else:
+            rolls[key] = {k: a[k] for k in ("person", "school", "from", "to", "year_group")}
+    current = {p for p, _ in rolls}
+    for (person, school), starts in seen.items():
+        if (person, school) in rolls:
+            continue
+        row = {
+            "person": person,
+            "school": school,
+            "from": min(starts),
+            "to": None,
+            "year_group": None,
+        }
+        if person in current:  # on another school's roll now: this one has ended
+            last = dt.date.fromisoformat(max(starts))
+            row["to"] = (last + dt.timedelta(days=100)).isoformat()
+        rolls[(person, school)] = row
+    return list(rolls.values())
+
+
+def _source_key(v: dict, who: str) -> str | None:
+    for name in ("upn", "nhs_number", "la_child_id", "uln"):
+        if v.get(f"{who}.{name}"):
+            return f"{name}:{v[f'{who}.{name}']}"
+    if who == "person" and v.get("case.ref"):
+        return f"ref:{v['case.ref']}"
+    return None
+
+
+def _age(dob: dt.date, on: dt.date) -> int:
+    return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
+
+
+def _iso(value: object) -> str | None:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value if isinstance(value, str) and value else None
+
+
+def _key(text: str) -> str:
+    return " ".join(str(text).lower().replace(",", " ").split())

@@ -1,0 +1,277 @@
+"""The canonical fields a source mapping may map columns to, and how each is parsed.
+
+A council adds a source by mapping its columns onto these names; everything after
+reading (validation, linkage, loading) speaks only this vocabulary. Each field has
+a type, and the type decides how a raw cell is parsed and what counts as invalid,
+so a new source gets the same checks as ours without new code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from loaders import identifiers as ids
+
+FieldType = Literal[
+    "text", "name", "date", "datetime", "int", "bool", "code", "upn", "nhs", "uln",
+    "postcode", "float",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: FieldType
+    description: str
+
+
+def _fields(*items: tuple[str, FieldType, str]) -> dict[str, Field]:
+    return {name: Field(name, kind, text) for name, kind, text in items}
+
+
+FIELDS: dict[str, Field] = _fields(
+    # the person a row describes
+    ("person.given_name", "name", "first / forename"),
+    ("person.middle_names", "name", "middle names"),
+    ("person.family_name", "name", "surname / family name"),
+    ("person.full_name", "name", "a whole name in one column (split on the last space)"),
+    ("person.dob", "date", "date of birth"),
+    ("person.sex", "code", "F, M or U after the mapping's code map"),
+    ("person.ethnicity", "code", "ethnicity code"),
+    ("person.language", "code", "first language code"),
+    ("person.upn", "upn", "Unique Pupil Number"),
+    ("person.nhs_number", "nhs", "NHS number"),
+    ("person.uln", "uln", "Unique Learner Number"),
+    ("person.la_child_id", "text", "the council case system's own person id"),
+    ("person.fsm", "bool", "eligible for free school meals"),
+    ("person.eal", "bool", "English as an additional language"),
+    ("person.young_carer", "bool", "recorded as a young carer"),
+    ("person.role", "code", "role in the row's family (child, mother, father, ...)"),
+    # where they live
+    ("address.uprn", "text", "Unique Property Reference Number"),
+    ("address.line1", "text", "first address line"),
+    ("address.town", "text", "town"),
+    ("address.postcode", "postcode", "postcode"),
+    ("address.from", "date", "date they began to live there"),
+    ("address.to", "date", "date they stopped living there"),
+    ("address.lsoa", "text", "LSOA code"),
+    ("address.lat", "float", "latitude"),
+    ("address.lon", "float", "longitude"),
+    # a parent or carer named on the same row
+    ("parent.given_name", "name", "parent's first name"),
+    ("parent.family_name", "name", "parent's surname"),
+    ("parent.full_name", "name", "parent's whole name"),
+    ("parent.nhs_number", "nhs", "parent's NHS number"),
+    ("parent.kind", "code", "birth, step, adoptive, foster, guardian or parent"),
+    # school
+    ("school.urn", "text", "the school's URN"),
+    ("school.name", "text", "school name"),
+    ("school.phase", "code", "phase of education"),
+    ("school.kind", "text", "type of establishment"),
+    ("school.postcode", "postcode", "school postcode"),
+    ("school.lat", "float", "school latitude"),
+    ("school.lon", "float", "school longitude"),
+    ("school.low_age", "int", "youngest age"),
+    ("school.high_age", "int", "oldest age"),
+    ("enrolment.from", "date", "date the pupil joined the school"),
+    ("enrolment.year_group", "text", "national curriculum year"),
+    # SEN
+    ("sen.provision", "code", "SEN support or EHCP (empty for none)"),
+    ("sen.primary_need", "code", "SEN2 primary need code"),
+    ("sen.secondary_need", "code", "SEN2 secondary need code"),
+    ("sen.since", "date", "date the need was identified"),
+    # a case or episode of work
+    ("case.ref", "text", "the system's own case reference"),
+    ("case.kind", "code", "CIN, CP, CLA, CL, EHCP, SEN support, EH, YJ, HV, EWO, Transport"),
+    ("case.start", "date", "start date"),
+    ("case.end", "date", "end date (empty while open)"),
+    ("case.reason", "text", "reason, category or outcome"),
+    ("case.worker_id", "text", "allocated worker's staff id"),
+    ("case.worker_name", "name", "allocated worker's name (resolved against staff)"),
+    ("case.placement_la", "text", "placing/placement local authority"),
+    ("case.placement_type", "text", "placement type"),
+    # attendance and exclusions
+    ("attendance.academic_year", "text", "academic year such as 2025-26"),
+    ("attendance.term", "code", "Autumn, Spring or Summer"),
+    ("attendance.possible", "int", "possible sessions"),
+    ("attendance.authorised", "int", "authorised absence sessions"),
+    ("attendance.unauthorised", "int", "unauthorised absence sessions"),
+    ("exclusion.date", "date", "start date"),
+    ("exclusion.kind", "code", "SUSP or PERM"),
+    ("exclusion.sessions", "int", "sessions"),
+    ("exclusion.reason", "code", "reason code"),
+    # family group
+    ("family.ref", "text", "the system's family or household reference"),
+    # a second person row refers to (relationship extracts)
+    ("related.la_child_id", "text", "the other person's case-system id"),
+    ("related.kind", "code", "relationship of the other person to this one"),
+    ("related.from", "date", "relationship start"),
+    ("related.to", "date", "relationship end"),
+    # notes
+    ("note.ref", "text", "note id"),
+    ("note.text", "text", "note text"),
+    ("note.author", "name", "author"),
+    ("note.at", "datetime", "when written"),
+    # admissions offers
+    ("offer.urn", "text", "offered school URN"),
+    ("offer.entry_point", "code", "Reception, Year 7 or Year 12"),
+    ("offer.date", "date", "offer date"),
+    # reference data
+    ("area.lsoa", "text", "LSOA code"),
+    ("area.name", "text", "LSOA name"),
+    ("area.imd_decile", "int", "IMD decile (1 = most deprived)"),
+    ("area.local_authority", "text", "local authority name"),
+    ("staff.id", "text", "staff id"),
+    ("staff.name", "name", "name"),
+    ("staff.role", "text", "job title"),
+    ("staff.team_id", "text", "team id"),
+    ("staff.team", "text", "team name"),
+    ("staff.service", "code", "service code after the code map"),
+    ("staff.email", "text", "email"),
+    ("staff.phone", "text", "phone"),
+)
+
+
+class CellError(ValueError):
+    """A cell that cannot be read as its field's type; the message is the reason."""
+
+
+_SPACE = re.compile(r"\s+")
+_TRUE = {"1", "y", "yes", "true", "t"}
+_FALSE = {"0", "n", "no", "false", "f", ""}
+_MAX_CELL = 2_000
+
+
+def clean_text(raw: object) -> str:
+    """Trim and collapse spaces; refuse absurdly long cells.
+
+    Formula-looking text ("=HYPERLINK(...)") is kept as text: it is only dangerous
+    when a spreadsheet opens an export, so exports neutralise it (see ``safe_cell``).
+    """
+    if raw is None:
+        return ""
+    if isinstance(raw, float) and raw == int(raw):
+        raw = int(raw)
+    text = _SPACE.sub(" ", str(raw)).strip()
+    if len(text) > _MAX_CELL:
+        raise CellError(f"value is {len(text):,} characters long (limit {_MAX_CELL:,})")
+    return text
+
+
+def parse_date(text: str, formats: list[str], *, today: dt.date, past_only: bool = True) -> dt.date:
+    """The first format that reads the text; two-digit years fall in the past."""
+    value = None
+    for fmt in formats:
+        try:
+            value = dt.datetime.strptime(text, fmt).date()
+            break
+        except ValueError:
+            continue
+    if value is None:
+        raise CellError(f"{text!r} is not a date in the format {' or '.join(formats)}")
+    if "%y" in fmt and value > today:  # "15/03/68" is 1968, not 2068
+        value = value.replace(year=value.year - 100)
+    if past_only and value > today:
+        raise CellError(f"date {value.isoformat()} is in the future")
+    if value.year < 1900:
+        raise CellError(f"date {value.isoformat()} is before 1900")
+    return value
+
+
+def parse_value(
+    field: Field,
+    raw: object,
+    *,
+    formats: list[str],
+    codes: dict[str, str] | None,
+    today: dt.date,
+) -> object:
+    """Parse one cell; '' and None mean missing. Raises CellError with the reason."""
+    if isinstance(raw, dt.datetime) and field.type in ("date", "datetime"):
+        raw_date = raw.date() if field.type == "date" else raw
+        return _check_past(raw_date, today) if field.type == "date" else raw.isoformat()
+    if isinstance(raw, dt.date) and field.type == "date":
+        return _check_past(raw, today)
+    text = clean_text(raw)
+    if codes is not None and field.type in ("code", "bool", "text"):
+        key = text if text in codes else text.lower()
+        lowered = {k.lower(): v for k, v in codes.items()}
+        if text in codes:
+            text = codes[text]
+        elif key in lowered:
+            text = lowered[key]
+        elif text and field.type == "code":
+            raise CellError(f"code {text!r} is not in the mapping's code list")
+    if text == "":
+        return None
+    match field.type:
+        case "text" | "code":
+            return text
+        case "name":
+            return text if any(ch.isalpha() for ch in text) else _bad(f"{text!r} is not a name")
+        case "date":
+            return parse_date(text, formats, today=today)
+        case "datetime":
+            for fmt in formats:
+                try:
+                    return dt.datetime.strptime(text, fmt).isoformat(timespec="minutes")
+                except ValueError:
+                    continue
+            raise CellError(f"{text!r} is not a date and time in the format {formats[0]}")
+        case "int":
+            try:
+                number = float(text)
+            except ValueError:
+                raise CellError(f"{text!r} is not a whole number") from None
+            if number != int(number) or abs(number) > 10**9:
+                raise CellError(f"{text!r} is not a whole number")
+            return int(number)
+        case "float":
+            try:
+                return float(text)
+            except ValueError:
+                raise CellError(f"{text!r} is not a number") from None
+        case "bool":
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+            raise CellError(f"{text!r} is not yes/no")
+        case "upn":
+            return _checked(ids.check_upn(text))
+        case "nhs":
+            return _checked(ids.check_nhs_number(text))
+        case "uln":
+            return _checked(ids.check_uln(text))
+        case "postcode":
+            return _checked(ids.check_postcode(text))
+    raise AssertionError(field.type)
+
+
+def _checked(result: ids.IdCheck) -> str:
+    if not result.ok:
+        raise CellError(result.reason)
+    return result.value
+
+
+def _check_past(value: dt.date, today: dt.date) -> dt.date:
+    if value > today:
+        raise CellError(f"date {value.isoformat()} is in the future")
+    return value
+
+
+def _bad(reason: str) -> str:
+    raise CellError(reason)
+
+
+IDENTIFIER_TYPES = {"upn", "nhs", "uln"}
+
+
+def safe_cell(value: object) -> object:
+    """A value for a CSV/xlsx export that a spreadsheet will not run as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

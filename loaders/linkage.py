@@ -1,0 +1,411 @@
+"""Identity resolution: which source records are the same person.
+
+Three steps, in order of trust:
+
+1. **Deterministic** links on identifiers that passed their check (UPN, NHS number,
+   ULN, the case system's own id) from sources that are trusted to hold them - with
+   a guard: an identifier shared by records whose date of birth *and* given name
+   both disagree is treated as a keying error and left to step 2.
+2. **Probabilistic** matching with Splink (DuckDB backend) on given name (with
+   nicknames), family name (with hyphenated and changed surnames), date of birth
+   (with swapped day and month), sex and postcode. m-probabilities are learnt from
+   the deterministic links (records that share a checked identifier are known
+   matches), u-probabilities from random pairs. Every pair's match weight comes
+   with the list of fields that agreed, so a reviewer can see why.
+3. **Decisions**: pairs above the upper threshold are linked; pairs in the uncertain
+   band go to the review queue and stay apart; a reviewer's accept or reject is
+   applied on every later load.
+
+Records with identical identity fields are compressed to one before matching (an
+attendance file repeats each pupil once per term), which keeps Splink's work close
+to the number of distinct identities rather than rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from loaders.nicknames import canonical_given
+
+ID_FIELDS = ("upn", "nhs", "uln", "la_id")
+MATCH_THRESHOLD = 0.90
+REVIEW_THRESHOLD = 0.50
+
+
+@dataclass(slots=True)
+class Identity:
+    """What linkage may look at for one record."""
+
+    rid: str
+    given: str = ""
+    family: str = ""
+    dob: str = ""  # ISO date or ''
+    sex: str = ""
+    postcode: str = ""
+    upn: str = ""
+    nhs: str = ""
+    uln: str = ""
+    la_id: str = ""
+    trusted: bool = True
+    born_before: str = ""  # ISO date: a parent or a liable adult cannot be born after it
+
+
+@dataclass(slots=True)
+class ReviewCandidate:
+    left: str  # record uids
+    right: str
+    probability: float
+    agreed: str
+
+
+@dataclass(slots=True)
+class LinkResult:
+    cluster_of: dict[str, str]  # record uid -> cluster key (smallest record uid in it)
+    probability: dict[str, float]  # record uid -> probability it belongs to its cluster
+    review: list[ReviewCandidate] = field(default_factory=list)
+    deterministic_links: int = 0
+    probabilistic_links: int = 0
+    compared_pairs: int = 0
+    pairs: list[tuple[str, str, float, str]] = field(default_factory=list)
+
+
+def plain(text: str) -> str:
+    """Lower case, no accents, letters, hyphens and spaces only."""
+    text = unicodedata.normalize("NFKD", text or "")
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    return "".join(ch for ch in text if ch.isalpha() or ch in "- ").strip()
+
+
+class _Union:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        parent = self.parent
+        parent.setdefault(x, x)
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: str, b: str) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return False
+        if rb < ra:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        return True
+
+
+def link(
+    identities: Iterable[Identity],
+    *,
+    accepted: Iterable[tuple[str, str]] = (),
+    rejected: Iterable[tuple[str, str]] = (),
+    match_threshold: float = MATCH_THRESHOLD,
+    review_threshold: float = REVIEW_THRESHOLD,
+) -> LinkResult:
+    records = list(identities)
+    uf = _Union()
+    for r in records:
+        uf.find(r.rid)
+    # 0. identical identities are one (compression)
+    signature_rep: dict[tuple, str] = {}
+    reps: list[Identity] = []
+    for r in records:
+        sig = _signature(r)
+        rep = signature_rep.get(sig)
+        if rep is None:
+            signature_rep[sig] = r.rid
+            reps.append(r)
+        else:
+            uf.union(rep, r.rid)
+    probability = {r.rid: 1.0 for r in records}
+    result = LinkResult(cluster_of={}, probability=probability)
+    rejected_pairs = {frozenset(p) for p in rejected}
+    # 1. deterministic on checked identifiers
+    by_id: dict[tuple[str, str], list[Identity]] = defaultdict(list)
+    for r in reps:
+        if not r.trusted:
+            continue
+        for name in ID_FIELDS:
+            value = getattr(r, name)
+            if value:
+                by_id[(name, value)].append(r)
+    for group in by_id.values():
+        first = group[0]
+        for other in group[1:]:
+            if _conflict(first, other) or frozenset((first.rid, other.rid)) in rejected_pairs:
+                continue
+            if uf.union(first.rid, other.rid):
+                result.deterministic_links += 1
+    for left, right in accepted:
+        if left in uf.parent and right in uf.parent:
+            uf.union(left, right)
+    # 2. probabilistic, twice: the second pass knows each person's address history
+    # from the first (a record at an old address can then meet its owner's others)
+    best: dict[str, float] = {}
+    pairs: list[tuple[str, str, float, str]] = []
+    for _ in range(2):
+        pairs = _splink_pairs(reps, uf, review_threshold)
+        for left, right, prob, _agreed in pairs:
+            if prob >= match_threshold and frozenset((left, right)) not in rejected_pairs:
+                if uf.union(left, right):
+                    result.probabilistic_links += 1
+                best[left] = max(best.get(left, 0.0), prob)
+                best[right] = max(best.get(right, 0.0), prob)
+    result.compared_pairs = len(pairs)
+    result.pairs = pairs
+    for left, right, prob, agreed in pairs:
+        if (
+            prob < match_threshold
+            and uf.find(left) != uf.find(right)
+            and frozenset((left, right)) not in rejected_pairs
+        ):
+            result.review.append(ReviewCandidate(left, right, round(prob, 4), agreed))
+    # a review pair whose records ended up linked anyway is settled
+    result.review = [c for c in result.review if uf.find(c.left) != uf.find(c.right)]
+    seen: set[frozenset[str]] = set()
+    unique_review = []
+    for c in sorted(result.review, key=lambda c: -c.probability):
+        key = frozenset((uf.find(c.left), uf.find(c.right)))
+        if key not in seen:
+            seen.add(key)
+            unique_review.append(c)
+    result.review = unique_review
+    for r in records:
+        root = uf.find(r.rid)
+        result.cluster_of[r.rid] = root
+        rep = signature_rep.get(_signature(r), r.rid)
+        if rep in best:
+            probability[r.rid] = round(best[rep], 4)
+    return result
+
+
+def _signature(r: Identity) -> tuple:
+    return (
+        plain(r.given),
+        plain(r.family),
+        r.dob,
+        r.sex,
+        r.postcode,
+        r.upn,
+        r.nhs,
+        r.uln,
+        r.la_id,
+        r.trusted,
+        r.born_before,
+    )
+
+
+def _conflict(a: Identity, b: Identity) -> bool:
+    """Same identifier, but neither birth date nor given name agree: a keying error."""
+    if not (a.dob and b.dob and a.given and b.given):
+        return False
+    dob_ok = a.dob == b.dob or _swapped(a.dob, b.dob)
+    name_ok = canonical_given(plain(a.given)) == canonical_given(plain(b.given)) or (
+        plain(a.given)[:3] == plain(b.given)[:3]
+    )
+    return not dob_ok and not name_ok
+
+
+def _swapped(a: str, b: str) -> bool:
+    return len(a) == len(b) == 10 and a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]
+
+
+def _frame(reps: list[Identity], uf: _Union) -> pd.DataFrame:
+    history: dict[str, set[str]] = defaultdict(set)
+    for r in reps:
+        if r.postcode:
+            history[uf.find(r.rid)].add(r.postcode)
+    rows = []
+    for r in reps:
+        given = plain(r.given)
+        family = plain(r.family)
+        rows.append({
+            "unique_id": r.rid,
+            "given": given or None,
+            "given_canon": canonical_given(given.split(" ")[0]) if given else None,
+            "family": family or None,
+            "family_parts": [p for p in family.replace(" ", "-").split("-") if p] or None,
+            "dob": r.dob or None,
+            "born_before": r.born_before or None,
+            "sex": r.sex if r.sex in ("F", "M") else None,
+            "postcode": r.postcode or None,
+            "district": r.postcode.split(" ")[0] if r.postcode else None,
+            "postcodes": sorted(history.get(uf.find(r.rid), ())) or None,
+            "upn": r.upn or None,
+            "nhs": r.nhs or None,
+            "uln": r.uln or None,
+            "label": uf.find(r.rid) if any(getattr(r, n) for n in ID_FIELDS) else r.rid,
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _settings():
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+    from splink import SettingsCreator, block_on
+
+    given = cl.CustomComparison(
+        output_column_name="given",
+        comparison_levels=[
+            cll.NullLevel("given"),
+            cll.ExactMatchLevel("given", term_frequency_adjustments=True),
+            cll.CustomLevel(
+                "given_canon_l = given_canon_r", label_for_charts="same name or nickname"
+            ),
+            cll.JaroWinklerLevel("given", 0.92),
+            cll.CustomLevel(
+                "starts_with(given_l, given_r) OR starts_with(given_r, given_l)",
+                label_for_charts="one name starts the other",
+            ),
+            cll.JaroWinklerLevel("given", 0.80),
+            cll.ElseLevel(),
+        ],
+    )
+    family = cl.CustomComparison(
+        output_column_name="family",
+        comparison_levels=[
+            cll.NullLevel("family"),
+            cll.ExactMatchLevel("family", term_frequency_adjustments=True),
+            cll.JaroWinklerLevel("family", 0.92),
+            cll.CustomLevel(
+                "len(list_intersect(family_parts_l, family_parts_r)) > 0",
+                label_for_charts="shares a surname part (hyphenated or changed)",
+            ),
+            cll.JaroWinklerLevel("family", 0.80),
+            cll.ElseLevel(),
+        ],
+    )
+    dob = cl.CustomComparison(
+        output_column_name="dob",
+        comparison_levels=[
+            cll.CustomLevel(
+                "(born_before_l IS NOT NULL AND dob_r IS NOT NULL AND dob_r > born_before_l) "
+                "OR (born_before_r IS NOT NULL AND dob_l IS NOT NULL AND dob_l > born_before_r)",
+                label_for_charts="too young to be the parent or liable adult named",
+            ).configure(m_probability=1e-6, fix_m_probability=True),
+            cll.NullLevel("dob"),
+            cll.ExactMatchLevel("dob"),
+            cll.CustomLevel(
+                "substr(dob_l, 1, 4) = substr(dob_r, 1, 4) "
+                "AND substr(dob_l, 6, 2) = substr(dob_r, 9, 2) "
+                "AND substr(dob_l, 9, 2) = substr(dob_r, 6, 2)",
+                label_for_charts="day and month swapped",
+            ),
+            cll.CustomLevel(
+                "substr(dob_l, 1, 7) = substr(dob_r, 1, 7)", label_for_charts="same month"
+            ),
+            cll.CustomLevel(
+                "(substr(dob_l, 6, 5) = substr(dob_r, 6, 5)) "
+                "OR (substr(dob_l, 1, 4) = substr(dob_r, 1, 4) "
+                "AND substr(dob_l, 9, 2) = substr(dob_r, 9, 2))",
+                label_for_charts="one part differs",
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+    postcode = cl.CustomComparison(
+        output_column_name="postcode",
+        comparison_levels=[
+            cll.NullLevel("postcode"),
+            cll.ExactMatchLevel("postcode"),
+            cll.CustomLevel(
+                "len(list_intersect(postcodes_l, postcodes_r)) > 0",
+                label_for_charts="address histories share a postcode",
+            ),
+            cll.ExactMatchLevel("district"),
+            cll.ElseLevel(),
+        ],
+    )
+    identifiers = cl.CustomComparison(
+        output_column_name="identifiers",
+        comparison_levels=[
+            cll.CustomLevel(
+                "(upn_l IS NOT NULL AND upn_r IS NOT NULL AND upn_l <> upn_r) "
+                "OR (nhs_l IS NOT NULL AND nhs_r IS NOT NULL AND nhs_l <> nhs_r) "
+                "OR (uln_l IS NOT NULL AND uln_r IS NOT NULL AND uln_l <> uln_r)",
+                label_for_charts="different checked identifiers",
+            ).configure(m_probability=0.001, fix_m_probability=True, u_probability=0.5),
+            cll.ElseLevel().configure(
+                m_probability=0.999, fix_m_probability=True, u_probability=0.5
+            ),
+        ],
+    )
+    return SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[given, family, dob, cl.ExactMatch("sex"), postcode, identifiers],
+        blocking_rules_to_generate_predictions=[
+            block_on("dob"),
+            block_on("family", "given_canon"),
+            block_on("postcode", "given_canon"),
+            block_on("family", "substr(dob, 1, 4)"),
+        ],
+        retain_intermediate_calculation_columns=False,
+        additional_columns_to_retain=[],
+    )
+
+
+LEVEL_COLUMNS = ("given", "family", "dob", "sex", "postcode")
+
+
+def _splink_pairs(
+    reps: list[Identity], uf: _Union, review_threshold: float
+) -> list[tuple[str, str, float, str]]:
+    """Scored pairs at or above the review threshold, with the fields that agreed."""
+    if len(reps) < 2:
+        return []
+    from splink import Linker, block_on
+    from splink.backends.duckdb import DuckDBAPI
+
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    frame = _frame(reps, uf)
+    db_api = DuckDBAPI()
+    table = db_api.register(frame)
+    linker = Linker(table, _settings(), log_level=logging.ERROR)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("dob", "given_canon", "family")], recall=0.7
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
+    labelled = frame.groupby("label").size()
+    if (labelled > 1).sum() >= 20:
+        linker.training.estimate_m_from_label_column("label")
+    else:  # too few known matches: learn m by expectation maximisation instead
+        for rule in (block_on("dob"), block_on("family", "given_canon")):
+            linker.training.estimate_parameters_using_expectation_maximisation(rule)
+    predictions = linker.inference.predict(threshold_match_probability=review_threshold)
+    df = predictions.as_pandas_dataframe()
+    out: list[tuple[str, str, float, str]] = []
+    gamma = [c for c in df.columns if c.startswith("gamma_")]
+    for rec in df.to_dict("records"):
+        agreed = [
+            c.removeprefix("gamma_")
+            for c in gamma
+            if rec[c] is not None and rec[c] > 0 and _top_level(c, rec[c])
+        ]
+        out.append(
+            (
+                rec["unique_id_l"],
+                rec["unique_id_r"],
+                float(rec["match_probability"]),
+                ", ".join(agreed) or "no field agreed exactly",
+            )
+        )
+    return out
+
+
+def _top_level(column: str, value: int) -> bool:
+    """Exact agreement is the highest gamma level of each comparison."""
+    top = {"gamma_given": 5, "gamma_family": 4, "gamma_dob": 5, "gamma_sex": 1,
+           "gamma_postcode": 3}  # fmt: skip
+    return value == top.get(column, 1)

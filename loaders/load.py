@@ -1,0 +1,351 @@
+"""Load a directory of extracts: read -> validate -> link -> write, with a report.
+
+The stages are separate on purpose: reading and validation never touch the graph;
+linkage sees only identity fields; writing is batched MERGE on stable keys, so a
+load that dies part way is finished by running it again, and a repeated load
+leaves the graph as it was. Earlier reviewer decisions and earlier record-to-person
+assignments are read from the graph first, so person uids stay put across loads
+and a reviewer's "these are different people" is never undone by a reload.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from graph.store import GraphStore
+from loaders import review, write
+from loaders.build import Builder, person_uid
+from loaders.linkage import Identity, link, plain
+from loaders.mapping import MappingError, SourceMapping, load_mappings
+from loaders.progress import Progress, Silent
+from loaders.readers import ReadError, read_rows
+from loaders.report import LoadReport, save
+from loaders.validate import Quarantined, Record, validate
+
+IGNORED_DIRS = {"truth"}
+IGNORED_FILES = {"manifest.json"}
+REFERENCE_ENTITIES = ("area", "school", "staff", "address")
+
+
+@dataclass
+class LoadResult:
+    report: LoadReport
+    quarantine: list[Quarantined]
+    saved_to: Path | None
+    # (file, row, role, person uid) for every identity record: for measuring linkage
+    assignments: list[tuple[str, int, str, str]]
+
+
+def load_directory(
+    store: GraphStore,
+    root: Path,
+    *,
+    mappings: Path | None = None,
+    progress: Progress | None = None,
+    as_of: dt.date | None = None,
+    loads_dir: Path | None = None,
+) -> LoadReport:
+    """Load every extract under ``root`` that a mapping describes; return the report."""
+    return run_load(
+        store, root, mappings=mappings, progress=progress, as_of=as_of, loads_dir=loads_dir
+    ).report
+
+
+def run_load(
+    store: GraphStore,
+    root: Path,
+    *,
+    mappings: Path | None = None,
+    progress: Progress | None = None,
+    as_of: dt.date | None = None,
+    loads_dir: Path | None = None,
+) -> LoadResult:
+    progress = progress or Silent()
+    root = Path(root)
+    if not root.is_dir():
+        raise MappingError(f"{root} is not a directory of extracts")
+    today = as_of or dt.date.today()
+    started = dt.datetime.now().isoformat(timespec="seconds")
+    report = LoadReport(directory=str(root), started_at=started, as_of=today.isoformat())
+    sources = load_mappings(mappings)
+    timer = _Timer(report)
+
+    # 1. read and validate
+    records: list[Record] = []
+    quarantine: list[Quarantined] = []
+    with timer("read and validate"):
+        claimed = _read_all(root, sources, today, report, records, quarantine, progress)
+    report.unmapped_files = sorted(
+        str(p.relative_to(root)) for p in root.rglob("*")
+        if p.is_file() and p not in claimed and not _ignored(p, root)
+    )  # fmt: skip
+
+    # 2. link identities
+    with timer("link"):
+        identities, roles = _identities(records)
+        progress.stage("linking people", len(identities))
+        store.ensure_schema()
+        accepted, rejected = review.decisions(store)
+        linked = link(identities, accepted=accepted, rejected=rejected)
+        progress.advance(len(identities))
+        existing = {
+            r["record"]: r["person"]
+            for r in store.read(write.EXISTING_ASSIGNMENTS, max_rows=100_000_000).rows
+        }
+        _adopt_existing(linked.cluster_of, identities, existing, _anchors(store))
+        person_of = _person_uids(linked.cluster_of, existing)
+    report.identity_records = len(identities)
+    report.deterministic_links = linked.deterministic_links
+    report.probabilistic_links = linked.probabilistic_links
+    report.people = len(set(person_of.values()))
+
+    # 3. build graph rows
+    with timer("build"):
+        builder = Builder(today, person_of, linked.probability)
+        builder.reference([r for r in records if r.entity in REFERENCE_ENTITIES])
+        builder.people(roles)
+        for record in records:
+            builder.facts(record)
+        rows = builder.finish()
+    unresolved = {id(r) for r, _ in rows.unresolved}
+    for record, reason in rows.unresolved:
+        quarantine.append(
+            Quarantined(
+                record.source,
+                record.file,
+                record.row,
+                reason,
+                {k: str(v) for k, v in record.values.items()},
+            )
+        )
+    _account(report, records, unresolved, person_of)
+
+    # 4. write
+    with timer("write"):
+        loaded_at = dt.datetime.now().isoformat(timespec="seconds")
+
+        def stage(name: str, total: int):
+            progress.stage(f"writing {name}", total)
+            return progress.advance
+
+        report.written = write.write_graph(store, rows, loaded_at=loaded_at, stage=stage)
+        report.review_pairs = review.save_candidates(store, linked.review, person_of, loaded_at)
+    report.finished = True
+    saved = None
+    if loads_dir is not None:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        saved = save(report, quarantine, loads_dir / stamp)
+    assignments = [
+        (r.file, r.row, who, person_of[r.uid if who == "person" else f"{r.uid}#{who}"])
+        for r, who in roles
+    ]
+    return LoadResult(report, quarantine, saved, assignments)
+
+
+class _Timer:
+    def __init__(self, report: LoadReport) -> None:
+        self.report = report
+
+    def __call__(self, name: str) -> _Timer:
+        self.name = name
+        return self
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.report.seconds[self.name] = round(time.perf_counter() - self.start, 2)
+
+
+def _ignored(path: Path, root: Path) -> bool:
+    rel = path.relative_to(root)
+    return (rel.parts[0] in IGNORED_DIRS or path.name in IGNORED_FILES
+            or path.name.startswith("."))  # fmt: skip
+
+
+def _read_all(
+    root: Path,
+    sources: list[SourceMapping],
+    today: dt.date,
+    report: LoadReport,
+    records: list[Record],
+    quarantine: list[Quarantined],
+    progress: Progress,
+) -> set[Path]:
+    claimed: set[Path] = set()
+    for mapping in sources:
+        paths = sorted(p for p in root.glob(mapping.files) if p.is_file())
+        counts = report.counts(mapping.source)
+        counts.files = len(paths)
+        progress.stage(f"reading {mapping.source}", len(paths) or None)
+        for path in paths:
+            claimed.add(path)
+            rel = str(path.relative_to(root))
+            from_filename = mapping.fields_from_filename(path)
+            try:
+                for raw in read_rows(mapping, path, rel):
+                    counts.read += 1
+                    outcome = validate(mapping, raw, from_filename, today)
+                    if isinstance(outcome, Quarantined):
+                        quarantine.append(outcome)
+                        counts.quarantined += 1
+                    else:
+                        counts.values_dropped += len(outcome.notes)
+                        records.append(outcome)
+            except ReadError as exc:
+                quarantine.append(Quarantined(mapping.source, rel, 0, str(exc), {}))
+            progress.advance()
+    return claimed
+
+
+def _identities(records: list[Record]) -> tuple[list[Identity], list[tuple[Record, str]]]:
+    """Identity records: each person row, and each parent named on a row."""
+    identities: list[Identity] = []
+    roles: list[tuple[Record, str]] = []
+    for r in records:
+        if r.entity != "person":
+            continue
+        for who in ("person", "parent"):
+            v = r.values
+            if who == "parent" and not (v.get("parent.family_name") or v.get("parent.nhs_number")):
+                continue
+            rid = r.uid if who == "person" else f"{r.uid}#parent"
+            dob = v.get(f"{who}.dob")
+            postcode = v.get("address.postcode")
+            born_before = _born_before(r, who)
+            identities.append(Identity(
+                rid=rid,
+                given=str(v.get(f"{who}.given_name") or ""),
+                family=str(v.get(f"{who}.family_name") or ""),
+                dob=dob.isoformat() if isinstance(dob, dt.date) else "",
+                sex=str(v.get(f"{who}.sex") or "") if who == "person" else "",
+                postcode=str(postcode or ""),
+                upn=str(v.get(f"{who}.upn") or ""),
+                nhs=str(v.get(f"{who}.nhs_number") or ""),
+                uln=str(v.get(f"{who}.uln") or ""),
+                la_id=str(v.get(f"{who}.la_child_id") or ""),
+                trusted=r.trust_ids,
+                born_before=born_before.isoformat() if born_before else "",
+            ))  # fmt: skip
+            roles.append((r, who))
+    return identities, roles
+
+
+def _adopt_existing(
+    cluster_of: dict[str, str],
+    identities: list[Identity],
+    existing: dict[str, str],
+    anchors: list[Identity],
+) -> None:
+    """New records whose person is already in the graph (from an earlier extract) join
+    that person: on a checked identifier, or on exact name and date of birth. Only
+    clusters none of whose records were loaded before are considered, so a reload of
+    the same files never changes who is who."""
+    if not anchors:
+        return
+    index: dict[tuple, str] = {}
+    for a in anchors:
+        uid = a.rid[1:]
+        for name in ("upn", "nhs", "uln", "la_id"):
+            if getattr(a, name):
+                index.setdefault((name, getattr(a, name)), uid)
+        if a.dob and a.given and a.family:
+            index.setdefault(("demographic", plain(a.given), plain(a.family), a.dob), uid)
+    members: dict[str, list[Identity]] = {}
+    for ident in identities:
+        members.setdefault(cluster_of[ident.rid], []).append(ident)
+    for group in members.values():
+        if any(i.rid in existing for i in group):
+            continue
+        found = None
+        for ident in group:
+            keys = [
+                (n, getattr(ident, n))
+                for n in ("upn", "nhs", "uln", "la_id")
+                if getattr(ident, n) and ident.trusted
+            ]
+            if ident.dob and ident.given and ident.family:
+                keys.append(("demographic", plain(ident.given), plain(ident.family), ident.dob))
+            found = next((index[k] for k in keys if k in index), None)
+            if found:
+                break
+        if found:
+            for ident in group:
+                existing[ident.rid] = found
+
+
+def _anchors(store: GraphStore) -> list[Identity]:
+    """People already in the graph, so a new extract's rows join them, not copy them."""
+    anchors = []
+    for row in store.read(write.EXISTING_PEOPLE, max_rows=100_000_000).rows:
+        dob = row["dob"]
+        anchors.append(Identity(
+            rid="@" + row["uid"], given=row["given"] or "", family=row["family"] or "",
+            dob=dob.isoformat() if isinstance(dob, dt.date) else "", sex=row["sex"] or "",
+            postcode=row["postcode"] or "", upn=row["upn"] or "", nhs=row["nhs"] or "",
+            uln=row["uln"] or "", la_id=row["la_id"] or "",
+        ))  # fmt: skip
+    return anchors
+
+
+PARENT_MIN_AGE = 12  # years older than the child, at least
+ADULT_AGE = 16  # a council tax liable party is at least this old at the start
+
+
+def _born_before(r: Record, who: str) -> dt.date | None:
+    """What the row implies about an undated person's birth: parents and liable
+    adults cannot be younger than this (keeps a mother and her namesake child apart)."""
+    v = r.values
+    if who == "parent" and isinstance(v.get("person.dob"), dt.date):
+        return _years_before(v["person.dob"], PARENT_MIN_AGE)
+    if who == "person" and r.adults:
+        start = v.get("address.from")
+        return _years_before(start if isinstance(start, dt.date) else dt.date.today(), ADULT_AGE)
+    return None
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _person_uids(cluster_of: dict[str, str], existing: dict[str, str]) -> dict[str, str]:
+    """Keep each cluster's earlier person uid where its records already had one."""
+    members: dict[str, list[str]] = {}
+    for rid, root in cluster_of.items():
+        members.setdefault(root, []).append(rid)
+    person_of: dict[str, str] = {}
+    used: set[str] = set()
+    for root in sorted(members):
+        rids = members[root]
+        earlier = Counter(existing[r] for r in rids if r in existing)
+        uid = next((u for u, _ in earlier.most_common() if u not in used), None)
+        uid = uid or person_uid(rids)
+        used.add(uid)
+        for rid in rids:
+            person_of[rid] = uid
+    return person_of
+
+
+def _account(
+    report: LoadReport, records: list[Record], unresolved: set[int], person_of: dict[str, str]
+) -> None:
+    """loaded: created a person or a fact; merged: joined a person another row created."""
+    first_row: dict[str, int] = {}
+    for r in records:
+        if r.entity == "person":
+            first_row.setdefault(person_of[r.uid], id(r))
+    for r in records:
+        counts = report.counts(r.source)
+        if id(r) in unresolved:
+            counts.quarantined += 1
+        elif r.entity == "person" and first_row[person_of[r.uid]] != id(r):
+            counts.merged += 1
+        else:
+            counts.loaded += 1

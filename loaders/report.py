@@ -1,0 +1,163 @@
+"""The load report: what was read, loaded, merged and quarantined, per source.
+
+Accounting must close for every source - rows read = rows loaded + rows merged into
+an existing person + rows quarantined - and the report says so line by line, so a
+data officer can trust that nothing was silently lost. It is printed after a load
+and saved beside the quarantine file, where the app's Data page reads it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from loaders.fields import safe_cell
+from loaders.validate import Quarantined
+
+
+@dataclass
+class SourceCounts:
+    source: str
+    files: int = 0
+    read: int = 0
+    loaded: int = 0
+    merged: int = 0
+    quarantined: int = 0
+    values_dropped: int = 0  # cells dropped (e.g. an identifier failing its check)
+
+    @property
+    def closes(self) -> bool:
+        return self.read == self.loaded + self.merged + self.quarantined
+
+
+@dataclass
+class LoadReport:
+    directory: str
+    started_at: str
+    as_of: str
+    sources: dict[str, SourceCounts] = field(default_factory=dict)
+    people: int = 0
+    identity_records: int = 0
+    deterministic_links: int = 0
+    probabilistic_links: int = 0
+    review_pairs: int = 0
+    unmapped_files: list[str] = field(default_factory=list)
+    written: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    finished: bool = False
+
+    def counts(self, source: str) -> SourceCounts:
+        return self.sources.setdefault(source, SourceCounts(source))
+
+    @property
+    def rows_read(self) -> int:
+        return sum(s.read for s in self.sources.values())
+
+    @property
+    def closes(self) -> bool:
+        return all(s.closes for s in self.sources.values())
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["rows_read"] = self.rows_read
+        data["closes"] = self.closes
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> LoadReport:
+        data = {k: v for k, v in data.items() if k not in ("rows_read", "closes")}
+        sources = {k: SourceCounts(**v) for k, v in data.pop("sources", {}).items()}
+        return cls(**data, sources=sources)
+
+    def to_markdown(self) -> str:
+        lines = [
+            f"Load of `{self.directory}` (as of {self.as_of}, started {self.started_at})",
+            "",
+            "| Source | Files | Rows read | Loaded | Merged | Quarantined | Values dropped "
+            "| Closes |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for s in sorted(self.sources.values(), key=lambda s: s.source):
+            lines.append(
+                f"| {s.source} | {s.files} | {s.read:,} | {s.loaded:,} | {s.merged:,} | "
+                f"{s.quarantined:,} | {s.values_dropped:,} | {'yes' if s.closes else 'NO'} |"
+            )
+        total = SourceCounts("total")
+        for s in self.sources.values():
+            for name in ("files", "read", "loaded", "merged", "quarantined", "values_dropped"):
+                setattr(total, name, getattr(total, name) + getattr(s, name))
+        lines.append(
+            f"| **total** | {total.files} | {total.read:,} | {total.loaded:,} | "
+            f"{total.merged:,} | {total.quarantined:,} | {total.values_dropped:,} | "
+            f"{'yes' if self.closes else 'NO'} |"
+        )
+        lines += [
+            "",
+            f"People: {self.people:,} from {self.identity_records:,} identity records "
+            f"({self.deterministic_links:,} links on checked identifiers, "
+            f"{self.probabilistic_links:,} probabilistic links); "
+            f"{self.review_pairs:,} possible duplicates await review.",
+        ]
+        if self.seconds:
+            stages = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
+            lines.append(f"Time: {stages}.")
+        if self.unmapped_files:
+            lines.append(
+                f"Files no mapping reads ({len(self.unmapped_files)}): "
+                + ", ".join(self.unmapped_files[:10])
+                + (" ..." if len(self.unmapped_files) > 10 else "")
+            )
+        if not self.finished:
+            lines.append("THE LOAD DID NOT FINISH: run it again to complete it.")
+        return "\n".join(lines) + "\n"
+
+
+QUARANTINE_COLUMNS = ["source", "file", "row", "reason", "raw"]
+
+
+def save(report: LoadReport, quarantine: list[Quarantined], directory: Path) -> Path:
+    """Write report.json, report.md and quarantine.csv; point ``latest`` at them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "report.json").write_text(json.dumps(report.to_json(), indent=2))
+    (directory / "report.md").write_text(report.to_markdown())
+    with (directory / "quarantine.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(QUARANTINE_COLUMNS)
+        for q in quarantine:
+            writer.writerow(
+                [
+                    safe_cell(x)
+                    for x in (
+                        q.source,
+                        q.file,
+                        q.row,
+                        q.reason,
+                        json.dumps(q.raw, ensure_ascii=False),
+                    )
+                ]
+            )
+    latest = directory.parent / "latest"
+    tmp = directory.parent / ".latest.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(directory, tmp)
+    shutil.rmtree(latest, ignore_errors=True)
+    tmp.rename(latest)
+    return directory
+
+
+def latest_report(loads_dir: Path) -> LoadReport | None:
+    path = loads_dir / "latest" / "report.json"
+    if not path.exists():
+        return None
+    return LoadReport.from_json(json.loads(path.read_text()))
+
+
+def latest_quarantine(loads_dir: Path) -> list[dict[str, str]]:
+    path = loads_dir / "latest" / "quarantine.csv"
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))

@@ -1,0 +1,218 @@
+"""The linkage review queue: possible duplicates a person decides on.
+
+Pairs live in the graph as ``ReviewPair`` nodes keyed by the two *source records*
+they propose to join (record uids are stable across loads; person uids can change
+as clusters grow). A decision is stored on the pair, so every later load applies it:
+accepted pairs are linked, rejected pairs are kept apart and not proposed again.
+Accepting also merges the two people at once, so users see one record straight away.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from graph import schema
+from graph.cypher import cypher
+from graph.store import GraphStore
+from loaders.linkage import ReviewCandidate
+
+
+class ReviewError(ValueError):
+    """A decision that cannot be applied (unknown pair, already decided)."""
+
+
+def pair_uid(left: str, right: str) -> str:
+    a, b = sorted((left, right))
+    return "R-" + hashlib.sha1(f"{a}|{b}".encode()).hexdigest()[:16]
+
+
+MERGE_PAIRS = cypher(
+    "review.merge_pairs",
+    """
+    UNWIND $rows AS row
+    MERGE (r:ReviewPair {uid: row.uid})
+    ON CREATE SET r.status = 'pending', r.created_at = $now
+    SET r.probability = row.probability, r.agreed = row.agreed,
+        r.left_record = row.left_record, r.right_record = row.right_record
+    WITH r, row
+    OPTIONAL MATCH (r)-[old:CANDIDATE]->(:Person)
+    DELETE old
+    """,
+    example={
+        "rows": [
+            {
+                "uid": "R-1",
+                "probability": 0.9,
+                "agreed": "dob",
+                "left_record": "a",
+                "right_record": "b",
+            }
+        ],
+        "now": "2026-11-02T10:00",
+    },
+    writes=True,
+)
+LINK_PAIRS = cypher(
+    "review.link_pairs",
+    """
+    UNWIND $rows AS row
+    MATCH (r:ReviewPair {uid: row.uid})
+    MATCH (a:Person {uid: row.left})
+    MATCH (b:Person {uid: row.right})
+    MERGE (r)-[:CANDIDATE]->(a)
+    MERGE (r)-[:CANDIDATE]->(b)
+    """,
+    example={"rows": [{"uid": "R-1", "left": "P-a", "right": "P-b"}]},
+    writes=True,
+)
+DECISIONS = cypher(
+    "review.decisions",
+    """
+    MATCH (r:ReviewPair) WHERE r.status IN ['accepted', 'rejected']
+    RETURN r.left_record AS left, r.right_record AS right, r.status AS status
+    """,
+)
+PENDING = cypher(
+    "review.pending",
+    """
+    MATCH (r:ReviewPair {status: 'pending'})-[:CANDIDATE]->(p:Person)
+    WITH r, p ORDER BY p.uid
+    WITH r, collect({uid: p.uid, name: p.full_name, dob: p.dob, sources: p.sources}) AS people
+    WHERE size(people) = 2
+    RETURN r.uid AS uid, r.probability AS probability, r.agreed AS agreed,
+           r.created_at AS created_at, people
+    ORDER BY probability DESC, uid
+    """,
+)
+PAIR = cypher(
+    "review.pair",
+    """
+    MATCH (r:ReviewPair {uid: $uid})
+    OPTIONAL MATCH (r)-[:CANDIDATE]->(p:Person)
+    WITH r, p ORDER BY p.uid
+    RETURN r.status AS status, collect(p.uid) AS people
+    """,
+    example={"uid": "R-1"},
+)
+DECIDE = cypher(
+    "review.decide",
+    """
+    MATCH (r:ReviewPair {uid: $uid})
+    SET r.status = $status, r.decided_by = $user, r.decided_at = $at
+    """,
+    example={"uid": "R-1", "status": "rejected", "user": "u", "at": "2026-11-02T10:00"},
+    writes=True,
+)
+
+
+def _move_statements() -> dict[str, str]:
+    """One statement per relationship type touching Person: move it from drop to keep."""
+    statements: dict[str, str] = {}
+    for rel in schema.REL_TYPES:
+        if "Person" in rel.start.split("|"):
+            statements[f"{rel.type}>"] = cypher(
+                f"review.move_out_{rel.type.lower()}",
+                f"""
+                MATCH (d:Person {{uid: $drop}})-[r:{rel.type}]->(x)
+                MATCH (k:Person {{uid: $keep}})
+                WHERE x.uid <> k.uid
+                CREATE (k)-[n:{rel.type}]->(x)
+                SET n = properties(r)
+                DELETE r
+                """,
+                example={"drop": "P-b", "keep": "P-a"},
+                writes=True,
+            )
+        if "Person" in rel.end.split("|"):
+            statements[f"<{rel.type}"] = cypher(
+                f"review.move_in_{rel.type.lower()}",
+                f"""
+                MATCH (x)-[r:{rel.type}]->(d:Person {{uid: $drop}})
+                MATCH (k:Person {{uid: $keep}})
+                WHERE x.uid <> k.uid
+                CREATE (x)-[n:{rel.type}]->(k)
+                SET n = properties(r)
+                DELETE r
+                """,
+                example={"drop": "P-b", "keep": "P-a"},
+                writes=True,
+            )
+    return statements
+
+
+MOVES = _move_statements()
+DROP_PERSON = cypher(
+    "review.drop_person",
+    "MATCH (d:Person {uid: $drop}) DETACH DELETE d",
+    example={"drop": "P-b"},
+    writes=True,
+)
+
+
+def save_candidates(
+    store: GraphStore, candidates: list[ReviewCandidate], person_of: dict[str, str], now: str
+) -> int:
+    rows = []
+    links = []
+    for c in candidates:
+        uid = pair_uid(c.left, c.right)
+        left, right = sorted((c.left, c.right))
+        rows.append(
+            {
+                "uid": uid,
+                "probability": c.probability,
+                "agreed": c.agreed,
+                "left_record": left,
+                "right_record": right,
+            }
+        )
+        a, b = person_of.get(left), person_of.get(right)
+        if a and b and a != b:
+            links.append({"uid": uid, "left": a, "right": b})
+    if rows:
+        store.write_rows(MERGE_PAIRS, rows, params={"now": now})
+    if links:
+        store.write_rows(LINK_PAIRS, links)
+    return len(rows)
+
+
+def decisions(store: GraphStore) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    accepted, rejected = [], []
+    for row in store.read(DECISIONS, max_rows=10_000_000).rows:
+        pair = (row["left"], row["right"])
+        (accepted if row["status"] == "accepted" else rejected).append(pair)
+    return accepted, rejected
+
+
+def pending(store: GraphStore) -> list[dict]:
+    """Pairs awaiting a decision, most likely first, with both people."""
+    return store.read(PENDING).rows
+
+
+def decide(store: GraphStore, uid: str, accept: bool, user: str) -> str:
+    """Record the decision; on accept, merge the two people now. Returns the kept uid."""
+    rows = store.read(PAIR, {"uid": uid}).rows
+    if not rows or rows[0]["status"] is None:
+        raise ReviewError(f"no review pair {uid!r}")
+    if rows[0]["status"] != "pending":
+        raise ReviewError(f"review pair {uid} was already {rows[0]['status']}")
+    if not user.strip():
+        raise ReviewError("a decision needs the name of the person making it")
+    people = rows[0]["people"]
+    at = dt.datetime.now().isoformat(timespec="seconds")
+    store.write(
+        DECIDE, {"uid": uid, "status": "accepted" if accept else "rejected", "user": user, "at": at}
+    )
+    if not accept or len(people) != 2:
+        return ""
+    keep, drop = sorted(people)
+    merge_people(store, keep, drop)
+    return keep
+
+
+def merge_people(store: GraphStore, keep: str, drop: str) -> None:
+    """Move every relationship of ``drop`` onto ``keep``, then remove ``drop``."""
+    for statement in MOVES.values():
+        store.write(statement, {"keep": keep, "drop": drop})
+    store.write(DROP_PERSON, {"drop": drop})

@@ -1,0 +1,527 @@
+"""The Cypher a load runs: batched ``UNWIND $rows`` MERGEs on stable keys.
+
+Every statement MERGEs on our own uids (or on the pair of nodes plus the fact's own
+key for relationships), so running a load twice, or again after a crash part way,
+converges on the same graph. Statements are portable Cypher (see DESIGN.md) and are
+registered so the portability guard runs and lints each one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from graph.cypher import cypher
+from graph.store import GraphStore
+from loaders.build import SERVICE_NAMES, GraphRows
+
+_P = {"uid": "P-x", "given_name": "A", "middle_names": None, "family_name": "B",
+      "full_name": "A B", "other_names": None, "dob": "2015-01-02", "sex": "F",
+      "ethnicity": None, "language": None, "upn": None, "nhs_number": None, "uln": None,
+      "la_child_id": None, "fsm": None, "eal": None, "young_carer": None, "sources": "x",
+      "child": True}  # fmt: skip
+
+MERGE_PEOPLE = cypher(
+    "load.people",
+    """
+    UNWIND $rows AS row
+    MERGE (p:Person {uid: row.uid})
+    SET p.given_name = row.given_name, p.middle_names = row.middle_names,
+        p.family_name = row.family_name, p.full_name = row.full_name,
+        p.other_names = row.other_names,
+        p.dob = CASE WHEN row.dob IS NULL THEN NULL ELSE date(row.dob) END,
+        p.sex = row.sex, p.ethnicity = row.ethnicity, p.language = row.language,
+        p.upn = row.upn, p.nhs_number = row.nhs_number, p.uln = row.uln,
+        p.la_child_id = row.la_child_id, p.fsm = row.fsm, p.eal = row.eal,
+        p.young_carer = row.young_carer, p.sources = row.sources
+    """,
+    example={"rows": [_P]},
+    writes=True,
+)
+LABEL_CHILDREN = cypher(
+    "load.label_children",
+    "UNWIND $rows AS row MATCH (p:Person {uid: row.uid}) SET p:Child REMOVE p:Adult",
+    example={"rows": [{"uid": "P-x"}]},
+    writes=True,
+)
+LABEL_ADULTS = cypher(
+    "load.label_adults",
+    "UNWIND $rows AS row MATCH (p:Person {uid: row.uid}) SET p:Adult REMOVE p:Child",
+    example={"rows": [{"uid": "P-x"}]},
+    writes=True,
+)
+MERGE_SOURCE_RECORDS = cypher(
+    "load.source_records",
+    """
+    UNWIND $rows AS row
+    MATCH (p:Person {uid: row.person})
+    MERGE (s:SourceRecord {uid: row.uid})
+    ON CREATE SET s.loaded_at = $loaded_at
+    SET s.source = row.source, s.source_key = row.source_key, s.row = row.row,
+        s.file = row.file
+    WITH s, p, row
+    OPTIONAL MATCH (s)-[old:DESCRIBES]->(other:Person)
+    WHERE other.uid <> p.uid
+    DELETE old
+    MERGE (s)-[d:DESCRIBES]->(p)
+    SET d.probability = row.probability
+    """,
+    example={
+        "rows": [
+            {
+                "uid": "s:1",
+                "person": "P-x",
+                "source": "s",
+                "source_key": None,
+                "row": 2,
+                "file": "f.csv",
+                "probability": 1.0,
+            }
+        ],
+        "loaded_at": "2026-11-02T10:00",
+    },
+    writes=True,
+)
+MERGE_AREAS_AND_ADDRESSES = cypher(
+    "load.addresses",
+    """
+    UNWIND $rows AS row
+    MERGE (a:Address {uid: row.uid})
+    SET a.uprn = row.uprn, a.line1 = row.line1, a.town = row.town, a.postcode = row.postcode,
+        a.postcode_district = row.postcode_district, a.lsoa = row.lsoa,
+        a.imd_decile = row.imd_decile, a.lat = row.lat, a.lon = row.lon,
+        a.local_authority = row.local_authority, a.in_county = row.in_county
+    """,
+    example={
+        "rows": [
+            {
+                "uid": "1",
+                "uprn": "1",
+                "line1": "1 A St",
+                "town": "T",
+                "postcode": "NM1 1AA",
+                "postcode_district": "NM1",
+                "lsoa": "E0",
+                "imd_decile": 3,
+                "lat": 51.5,
+                "lon": 0.5,
+                "local_authority": "N",
+                "in_county": True,
+            }
+        ]
+    },
+    writes=True,
+)
+MERGE_SCHOOLS = cypher(
+    "load.schools",
+    """
+    UNWIND $rows AS row
+    MERGE (s:School {uid: row.uid})
+    SET s.urn = row.urn, s.name = row.name, s.phase = row.phase, s.kind = row.kind,
+        s.postcode = row.postcode, s.lat = row.lat, s.lon = row.lon,
+        s.low_age = row.low_age, s.high_age = row.high_age
+    """,
+    example={
+        "rows": [
+            {
+                "uid": "1",
+                "urn": "1",
+                "name": "S",
+                "phase": "Primary",
+                "kind": "Academy",
+                "postcode": None,
+                "lat": None,
+                "lon": None,
+                "low_age": 4,
+                "high_age": 11,
+            }
+        ]
+    },
+    writes=True,
+)
+MERGE_SERVICES = cypher(
+    "load.services",
+    "UNWIND $rows AS row MERGE (s:Service {uid: row.uid}) SET s.name = row.name",
+    example={"rows": [{"uid": "send", "name": "SEND"}]},
+    writes=True,
+)
+MERGE_STAFF = cypher(
+    "load.staff",
+    """
+    UNWIND $rows AS row
+    MERGE (w:Professional {uid: row.uid})
+    SET w.name = row.name, w.role = row.role, w.agency = row.agency, w.email = row.email,
+        w.phone = row.phone, w.team = row.team
+    WITH w, row WHERE row.team_uid IS NOT NULL
+    MERGE (t:Team {uid: row.team_uid})
+    SET t.name = row.team
+    MERGE (w)-[:IN_TEAM]->(t)
+    WITH t, row WHERE row.service IS NOT NULL
+    MERGE (s:Service {uid: row.service})
+    MERGE (t)-[:PART_OF]->(s)
+    """,
+    example={
+        "rows": [
+            {
+                "uid": "W1",
+                "name": "N",
+                "role": "R",
+                "agency": "A",
+                "email": None,
+                "phone": None,
+                "team": "T",
+                "team_uid": "T1",
+                "service": "send",
+            }
+        ]
+    },
+    writes=True,
+)
+MERGE_LIVES_AT = cypher(
+    "load.lives_at",
+    """
+    UNWIND $rows AS row
+    MATCH (p:Person {uid: row.person})
+    MATCH (a:Address {uid: row.address})
+    MERGE (p)-[r:LIVES_AT {from: date(row.from)}]->(a)
+    SET r.to = CASE WHEN row.to IS NULL THEN NULL ELSE date(row.to) END
+    """,
+    example={"rows": [{"person": "P-x", "address": "1", "from": "2020-01-01", "to": None}]},
+    writes=True,
+)
+# An address seen without a date: one residence of unknown start, not one per sighting.
+MERGE_LIVES_AT_UNDATED = cypher(
+    "load.lives_at_undated",
+    """
+    UNWIND $rows AS row
+    MATCH (p:Person {uid: row.person})
+    MATCH (a:Address {uid: row.address})
+    MERGE (p)-[r:LIVES_AT]->(a)
+    """,
+    example={"rows": [{"person": "P-x", "address": "1"}]},
+    writes=True,
+)
+# "Tell us once": a newer move closes whatever residence was still open before it.
+CLOSE_SUPERSEDED_RESIDENCES = cypher(
+    "load.close_superseded_residences",
+    """
+    MATCH (p:Person)-[r:LIVES_AT]->(:Address)
+    WHERE r.to IS NULL
+    WITH p, r ORDER BY r.from DESC
+    WITH p, collect(r) AS open
+    WHERE size(open) > 1
+    WITH open[0] AS latest, open[1..] AS older
+    UNWIND older AS o
+    SET o.to = latest.from
+    """,
+    writes=True,
+)
+MERGE_PARENT_OF = cypher(
+    "load.parent_of",
+    """
+    UNWIND $rows AS row
+    MATCH (a:Person {uid: row.parent})
+    MATCH (c:Person {uid: row.child})
+    MERGE (a)-[r:PARENT_OF]->(c)
+    SET r.kind = row.kind,
+        r.from = CASE WHEN row.from IS NULL THEN r.from ELSE date(row.from) END,
+        r.to = CASE WHEN row.to IS NULL THEN NULL ELSE date(row.to) END
+    """,
+    example={
+        "rows": [{"parent": "P-x", "child": "P-x", "kind": "birth", "from": None, "to": None}]
+    },
+    writes=True,
+)
+MERGE_FAMILIES = cypher(
+    "load.families",
+    "UNWIND $rows AS row MERGE (f:Family {uid: row.uid}) SET f.name = row.name, "
+    "f.source = row.source",
+    example={"rows": [{"uid": "eh:1", "name": "1", "source": "eh"}]},
+    writes=True,
+)
+MERGE_MEMBER_OF = cypher(
+    "load.member_of",
+    """
+    UNWIND $rows AS row
+    MATCH (p:Person {uid: row.person})
+    MATCH (f:Family {uid: row.family})
+    MERGE (p)-[r:MEMBER_OF]->(f)
+    SET r.role = row.role,
+        r.from = CASE WHEN row.from IS NULL THEN NULL ELSE date(row.from) END,
+        r.to = CASE WHEN row.to IS NULL THEN NULL ELSE date(row.to) END
+    """,
+    example={
+        "rows": [
+            {"person": "P-x", "family": "eh:1", "role": "child", "from": "2020-01-01", "to": None}
+        ]
+    },
+    writes=True,
+)
+MERGE_ATTENDS = cypher(
+    "load.attends",
+    """
+    UNWIND $rows AS row
+    MATCH (p:Person {uid: row.person})
+    MATCH (s:School {uid: row.school})
+    MERGE (p)-[r:ATTENDS]->(s)
+    SET r.from = CASE WHEN row.from IS NULL THEN NULL ELSE date(row.from) END,
+        r.to = CASE WHEN row.to IS NULL THEN NULL ELSE date(row.to) END,
+        r.year_group = row.year_group
+    """,
+    example={
+        "rows": [
+            {"person": "P-x", "school": "1", "from": "2020-09-01", "to": None, "year_group": "3"}
+        ]
+    },
+    writes=True,
+)
+MERGE_ATTENDANCE = cypher(
+    "load.attendance",
+    """
+    UNWIND $rows AS row
+    MATCH (p:Person {uid: row.person})
+    MATCH (s:School {uid: row.school})
+    MERGE (p)-[r:ATTENDANCE {term: row.term}]->(s)
+    SET r.term_start = date(row.term_start), r.possible = row.possible,
+        r.absent = row.absent, r.unauthorised = row.unauthorised
+    """,
+    example={
+        "rows": [
+            {
+                "person": "P-x",
+                "school": "1",
+                "term": "2025-26 Autumn",
+                "term_start": "2025-09-01",
+                "possible": 140,
+                "absent": 10,
+                "unauthorised": 3,
+            }
+        ]
+    },
+    writes=True,
+)
+MERGE_EXCLUSIONS = cypher(
+    "load.exclusions",
+    """
+    UNWIND $rows AS row
+    MATCH (p:Person {uid: row.person})
+    MATCH (s:School {uid: row.school})
+    MERGE (p)-[r:EXCLUDED {date: date(row.date)}]->(s)
+    SET r.kind = row.kind, r.sessions = row.sessions, r.reason = row.reason
+    """,
+    example={
+        "rows": [
+            {
+                "person": "P-x",
+                "school": "1",
+                "date": "2025-11-01",
+                "kind": "SUSP",
+                "sessions": 2,
+                "reason": "PA",
+            }
+        ]
+    },
+    writes=True,
+)
+MERGE_OFFERS = cypher(
+    "load.offers",
+    """
+    UNWIND $rows AS row
+    MATCH (p:Person {uid: row.person})
+    MATCH (s:School {uid: row.school})
+    MERGE (p)-[r:OFFERED {entry_point: row.entry_point}]->(s)
+    SET r.start = date(row.start),
+        r.date = CASE WHEN row.date IS NULL THEN NULL ELSE date(row.date) END
+    """,
+    example={
+        "rows": [
+            {
+                "person": "P-x",
+                "school": "1",
+                "entry_point": "Year 7",
+                "start": "2027-09-01",
+                "date": "2026-11-01",
+            }
+        ]
+    },
+    writes=True,
+)
+MERGE_CASES = cypher(
+    "load.cases",
+    """
+    UNWIND $rows AS row
+    MATCH (p:Person {uid: row.person})
+    MERGE (c:Case {uid: row.uid})
+    SET c.kind = row.kind, c.status = row.status,
+        c.start = CASE WHEN row.start IS NULL THEN NULL ELSE date(row.start) END,
+        c.end = CASE WHEN row.end IS NULL THEN NULL ELSE date(row.end) END,
+        c.reason = row.reason, c.placement_la = row.placement_la,
+        c.placement_out_of_area = row.placement_out_of_area
+    MERGE (p)-[:HAS_CASE]->(c)
+    MERGE (s:Service {uid: row.service})
+    MERGE (c)-[:WITH_SERVICE]->(s)
+    """,
+    example={
+        "rows": [
+            {
+                "uid": "c:1",
+                "person": "P-x",
+                "kind": "CIN",
+                "status": "open",
+                "start": "2025-01-01",
+                "end": None,
+                "reason": None,
+                "placement_la": None,
+                "placement_out_of_area": False,
+                "service": "social-care",
+            }
+        ]
+    },
+    writes=True,
+)
+MERGE_WORKS_ON = cypher(
+    "load.works_on",
+    """
+    UNWIND $rows AS row
+    MATCH (w:Professional {uid: row.worker})
+    MATCH (c:Case {uid: row.case})
+    MERGE (w)-[r:WORKS_ON]->(c)
+    SET r.role = w.role,
+        r.from = CASE WHEN row.from IS NULL THEN NULL ELSE date(row.from) END,
+        r.to = CASE WHEN row.to IS NULL THEN NULL ELSE date(row.to) END
+    """,
+    example={"rows": [{"worker": "W1", "case": "c:1", "from": "2025-01-01", "to": None}]},
+    writes=True,
+)
+MERGE_NEEDS = cypher(
+    "load.needs",
+    """
+    UNWIND $rows AS row
+    MATCH (p:Person {uid: row.person})
+    MERGE (n:Need {uid: row.need})
+    SET n.name = row.name
+    MERGE (p)-[r:HAS_NEED]->(n)
+    SET r.rank = row.rank,
+        r.from = CASE WHEN row.from IS NULL THEN NULL ELSE date(row.from) END
+    """,
+    example={
+        "rows": [
+            {"person": "P-x", "need": "HI", "name": "Hearing Impairment", "rank": 1, "from": None}
+        ]
+    },
+    writes=True,
+)
+MERGE_PERSON_NOTES = cypher(
+    "load.person_notes",
+    """
+    UNWIND $rows AS row
+    MATCH (p:Person {uid: row.person})
+    MERGE (n:Note {uid: row.uid})
+    SET n.text = row.text, n.author = row.author, n.at = row.at, n.kind = row.kind,
+        n.case = row.case
+    MERGE (p)-[:HAS_NOTE]->(n)
+    """,
+    example={
+        "rows": [
+            {
+                "uid": "n:1",
+                "person": "P-x",
+                "text": "t",
+                "author": "a",
+                "at": "2025-01-01T10:00",
+                "kind": "case",
+                "case": None,
+            }
+        ]
+    },
+    writes=True,
+)
+MERGE_ADDRESS_NOTES = cypher(
+    "load.address_notes",
+    """
+    UNWIND $rows AS row
+    MATCH (a:Address {uid: row.address})
+    MERGE (n:Note {uid: row.uid})
+    SET n.text = row.text, n.author = row.author, n.at = row.at, n.kind = row.kind
+    MERGE (a)-[:HAS_NOTE]->(n)
+    """,
+    example={
+        "rows": [
+            {
+                "uid": "n:2",
+                "address": "1",
+                "text": "Dog at address",
+                "author": "a",
+                "at": "2025-01-01",
+                "kind": "safety",
+            }
+        ]
+    },
+    writes=True,
+)
+EXISTING_PEOPLE = cypher(
+    "load.existing_people",
+    """
+    MATCH (p:Person)
+    OPTIONAL MATCH (p)-[r:LIVES_AT]->(a:Address)
+    WHERE r.to IS NULL
+    WITH p, collect(a.postcode) AS postcodes
+    RETURN p.uid AS uid, p.given_name AS given, p.family_name AS family, p.dob AS dob,
+           p.sex AS sex, p.upn AS upn, p.nhs_number AS nhs, p.uln AS uln,
+           p.la_child_id AS la_id, postcodes[0] AS postcode
+    """,
+)
+EXISTING_ASSIGNMENTS = cypher(
+    "load.existing_assignments",
+    "MATCH (s:SourceRecord)-[:DESCRIBES]->(p:Person) RETURN s.uid AS record, p.uid AS person",
+)
+
+
+def write_graph(
+    store: GraphStore,
+    rows: GraphRows,
+    *,
+    loaded_at: str,
+    stage: Callable[[str, int], Callable[[int], None]],
+) -> dict[str, int]:
+    """Write in dependency order; ``stage(name, total)`` returns a progress callback."""
+    counts: dict[str, int] = {}
+    children = [{"uid": p["uid"]} for p in rows.people if p["child"]]
+    adults = [{"uid": p["uid"]} for p in rows.people if not p["child"]]
+    services = [{"uid": k, "name": v} for k, v in SERVICE_NAMES.items()]
+    plan: list[tuple[str, str, list[dict], dict]] = [
+        ("services", MERGE_SERVICES, services, {}),
+        ("schools", MERGE_SCHOOLS, rows.schools, {}),
+        ("staff and teams", MERGE_STAFF, rows.staff, {}),
+        ("addresses", MERGE_AREAS_AND_ADDRESSES, rows.addresses, {}),
+        ("people", MERGE_PEOPLE, rows.people, {}),
+        ("child labels", LABEL_CHILDREN, children, {}),
+        ("adult labels", LABEL_ADULTS, adults, {}),
+        ("source records", MERGE_SOURCE_RECORDS, rows.source_records, {"loaded_at": loaded_at}),
+        ("residences", MERGE_LIVES_AT, [r for r in rows.lives_at if r["from"]], {}),
+        (
+            "undated residences",
+            MERGE_LIVES_AT_UNDATED,
+            [r for r in rows.lives_at if not r["from"]],
+            {},
+        ),
+        ("parents", MERGE_PARENT_OF, rows.parent_of, {}),
+        ("families", MERGE_FAMILIES, rows.families, {}),
+        ("family members", MERGE_MEMBER_OF, rows.member_of, {}),
+        ("school rolls", MERGE_ATTENDS, rows.attends, {}),
+        ("attendance", MERGE_ATTENDANCE, rows.attendance, {}),
+        ("exclusions", MERGE_EXCLUSIONS, rows.exclusions, {}),
+        ("offers", MERGE_OFFERS, rows.offers, {}),
+        ("cases", MERGE_CASES, rows.cases, {}),
+        ("allocations", MERGE_WORKS_ON, rows.works_on, {}),
+        ("needs", MERGE_NEEDS, rows.needs, {}),
+        ("case notes", MERGE_PERSON_NOTES, rows.notes, {}),
+        ("safety notes", MERGE_ADDRESS_NOTES, rows.address_notes, {}),
+    ]
+    for name, statement, batch, params in plan:
+        if not batch:
+            continue
+        tick = stage(name, len(batch))
+        store.write_rows(statement, batch, params=params, progress=tick)
+        counts[name] = len(batch)
+    store.write(CLOSE_SUPERSEDED_RESIDENCES)
+    return counts

@@ -1,0 +1,472 @@
+"""Loaders on the real embedded engine: accounting, quarantine, linkage, reloads.
+
+Expected answers come from the synthetic county's truth files (tests/truth.py) or
+from small extracts written by the tests themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from loaders.load import run_load
+from loaders.mapping import MappingError, load_mapping, load_mappings
+from loaders.quality import pairwise_quality
+from loaders.review import decide, pending
+from tests import truth as t
+from tests.conftest import AS_OF, embedded_store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _truth_labels(root: Path) -> dict[tuple[str, int, str], str]:
+    rows = t.table(root, "source_rows")
+    labels: dict[tuple[str, int, str], str] = {}
+    for r in rows.itertuples():
+        if r.person_id:
+            labels[(r.file, int(r.row), "person")] = r.person_id
+        if r.related and ":" in r.related:
+            labels[(r.file, int(r.row), "parent")] = r.related.split(":", 1)[1]
+    return labels
+
+
+# -- accounting and quarantine ---------------------------------------------------
+
+
+def test_accounting_closes_for_every_source(loaded_county):
+    report = loaded_county.result.report
+    assert report.finished
+    assert len(report.sources) >= 15
+    for counts in report.sources.values():
+        assert counts.read > 0, counts.source
+        assert counts.read == counts.loaded + counts.merged + counts.quarantined, counts
+    # every data row of every extract was read: compare with the truth's own row list
+    truth_rows = t.table(loaded_county.root, "source_rows")
+    assert report.rows_read == len(truth_rows)
+    assert not [f for f in report.unmapped_files if not f.startswith("truth")]
+
+
+def test_report_and_quarantine_are_saved(loaded_county):
+    saved = loaded_county.result.saved_to
+    assert (saved / "report.json").exists() and (saved / "quarantine.csv").exists()
+    from loaders.report import latest_quarantine, latest_report
+
+    latest = latest_report(saved.parent)
+    assert latest is not None and latest.rows_read == loaded_county.result.report.rows_read
+    assert len(latest_quarantine(saved.parent)) == len(loaded_county.result.quarantine)
+
+
+def test_injected_bad_values_land_in_quarantine_with_the_reason(loaded_county):
+    """Impossible and future dates in required date columns, blank required fields."""
+    defects = t.table(loaded_county.root, "defects")
+    quarantine = {(q.file, q.row): q.reason for q in loaded_county.result.quarantine}
+    mappings = {m.files: m for m in load_mappings()}
+    required_columns: dict[str, set[str]] = {}
+    for m in mappings.values():
+        for path in loaded_county.root.glob(m.files):
+            rel = str(path.relative_to(loaded_county.root))
+            required_columns[rel] = {c for c, f in m.columns.items() if f in m.required}
+    checked = 0
+    for d in defects.itertuples():
+        if d.defect not in ("impossible_date", "future_date", "blank_required"):
+            continue
+        if d.field not in required_columns.get(d.file, set()):
+            continue
+        if d.defect == "future_date" and len(d.written_value.split("/")[-1]) == 2:
+            continue  # "09/12/28" is 1928 to any reader: a two-digit future is undetectable
+        reason = quarantine.get((d.file, int(d.row)))
+        assert reason is not None, d
+        assert d.field in reason, (d, reason)
+        if d.defect == "future_date":
+            assert "future" in reason
+        checked += 1
+    assert checked >= 5
+
+
+def test_invalid_identifiers_are_dropped_but_rows_kept(loaded_county):
+    defects = t.table(loaded_county.root, "defects")
+    bad = defects[defects.defect == "invalid_check_digit"]
+    assert len(bad) >= 3
+    quarantined = {(q.file, q.row) for q in loaded_county.result.quarantine}
+    store = loaded_county.store
+    for d in bad.itertuples():
+        assert (d.file, int(d.row)) not in quarantined, d
+        written = d.written_value.replace(" ", "")
+        hits = store.read(
+            "MATCH (p:Person) WHERE p.upn = $v OR p.nhs_number = $v OR p.uln = $v "
+            "RETURN count(p) AS n",
+            {"v": written},
+        ).rows[0]["n"]
+        assert hits == 0, d
+
+
+# -- linkage ---------------------------------------------------------------------
+
+
+def test_linkage_meets_targets_for_children(loaded_county):
+    labels = _truth_labels(loaded_county.root)
+    people = t.table(loaded_county.root, "people").set_index("person_id")
+    assigned = loaded_county.result.assignments
+    assert all((f, r, w) in labels for f, r, w, _ in assigned)
+    children = [
+        (labels[(f, r, w)], p)
+        for f, r, w, p in assigned
+        if people.at[labels[(f, r, w)], "is_child"] == "1"
+    ]
+    everyone = [(labels[(f, r, w)], p) for f, r, w, p in assigned]
+    child_quality = pairwise_quality(children)
+    overall = pairwise_quality(everyone)
+    print("children:", child_quality, "| everyone:", overall)
+    assert child_quality.precision >= 0.99 and child_quality.recall >= 0.97
+    assert overall.precision >= 0.99
+
+
+def test_every_source_row_is_provenance_in_the_graph(loaded_county):
+    store = loaded_county.store
+    n = store.read("MATCH (s:SourceRecord)-[:DESCRIBES]->(:Person) RETURN count(s) AS n")
+    distinct = {(f, r, w) for f, r, w, _ in loaded_county.result.assignments}
+    # identical duplicate rows share one SourceRecord, so there are at most this many
+    assert 0.95 * len(distinct) <= n.rows[0]["n"] <= len(distinct)
+
+
+def test_children_are_labelled_and_siblings_derivable(loaded_county):
+    store = loaded_county.store
+    kids = store.read("MATCH (c:Child) RETURN count(c) AS n").rows[0]["n"]
+    truth_children = (t.table(loaded_county.root, "people").is_child == "1").sum()
+    assert 0.9 * truth_children <= kids <= 1.1 * truth_children
+    sibs = store.read(
+        "MATCH (a:Child)<-[:PARENT_OF]-(:Person)-[:PARENT_OF]->(b:Child) "
+        "WHERE a.uid < b.uid RETURN count(DISTINCT [a.uid, b.uid]) AS n"
+    ).rows[0]["n"]
+    assert sibs > 20
+
+
+# -- mappings --------------------------------------------------------------------
+
+
+def test_mapping_with_unknown_field_fails_clearly(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("source: bad\nfiles: x.csv\ncolumns:\n  Name: person.nmae\n")
+    with pytest.raises(MappingError, match=r"bad.yaml.*unknown field\(s\) person.nmae"):
+        load_mapping(path)
+
+
+def test_mapping_naming_a_missing_column_fails_before_any_row(tmp_path):
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "maps" / "pupils.yaml").write_text(
+        textwrap.dedent("""\
+        source: pupils
+        files: pupils.csv
+        columns:
+          Surname: person.family_name
+          First: person.given_name
+          Birth: person.dob
+        """)
+    )
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "pupils.csv").write_text("Surname,Forename,Birth\nSmith,Ann,2015-01-02\n")
+    store = embedded_store(tmp_path / "engine")
+    try:
+        with pytest.raises(
+            MappingError,
+            match=r"column\(s\) 'First' not found in pupils.csv "
+            r"\(it has: Surname, Forename, Birth\)",
+        ):
+            run_load(store, tmp_path / "data", mappings=tmp_path / "maps", as_of=AS_OF)
+    finally:
+        store.close()
+
+
+def test_mapping_must_map_what_its_entity_needs(tmp_path):
+    path = tmp_path / "cases.yaml"
+    path.write_text("source: c\nfiles: c.csv\nentity: case\ncolumns:\n  Ref: case.ref\n")
+    with pytest.raises(MappingError, match=r"a case source must map person\.la_child_id"):
+        load_mapping(path)
+
+
+def test_shipped_mappings_are_valid():
+    assert len(load_mappings()) >= 15
+
+
+# -- fuzzing the readers ------------------------------------------------------------
+
+FUZZ_MAP = textwrap.dedent("""\
+    source: fuzz
+    files: "*.{ext}"
+    format: {fmt}
+    columns:
+      Name: person.full_name
+      DOB: person.dob
+      NHS: person.nhs_number
+      Postcode: address.postcode
+    dates:
+      default: ["%d/%m/%Y"]
+    required: [person.full_name, person.dob]
+    """)
+cells = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            '=HYPERLINK("http://x")',
+            "+cmd|' /C calc'!A0",
+            "@SUM(1)",
+            "31/02/2020",
+            "01/01/2099",
+            "943 476 5919",
+            "9434765918",
+            "NM1 2AB",
+            "",
+            "x" * 5000,
+        ]
+    ),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True),
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(st.lists(cells, min_size=0, max_size=6), max_size=8),
+    fmt=st.sampled_from(["csv", "xlsx"]),
+)
+def test_readers_never_crash_on_garbage(tmp_path_factory, rows, fmt):
+    base = tmp_path_factory.mktemp("fuzz")
+    (base / "maps").mkdir()
+    (base / "data").mkdir()
+    (base / "maps" / "fuzz.yaml").write_text(FUZZ_MAP.format(ext=fmt, fmt=fmt))
+    header = ["Name", "DOB", "NHS", "Postcode"]
+    if fmt == "csv":
+        import csv
+
+        with (base / "data" / "f.csv").open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(header)
+            for r in rows:
+                writer.writerow([str(c) for c in r])
+    else:
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.append(header)
+        for r in rows:
+            sheet.append([_xlsx_safe(c) for c in r])
+        book.save(base / "data" / "f.xlsx")
+    store = embedded_store(base / "engine")
+    try:
+        result = run_load(store, base / "data", mappings=base / "maps", as_of=AS_OF)
+    finally:
+        store.drop_all()
+        store.close()
+    counts = result.report.sources["fuzz"]
+    assert counts.closes
+    assert all(q.reason for q in result.quarantine)
+
+
+def _xlsx_safe(value: object) -> object:
+    """Control characters cannot be stored in a worksheet at all; Excel never holds them."""
+    if isinstance(value, str):
+        return "".join(ch for ch in value if ch >= " " or ch in "\t\n")[:3000]
+    return value
+
+
+def test_empty_and_broken_files_are_reported_not_fatal(tmp_path):
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "maps" / "x.yaml").write_text(FUZZ_MAP.format(ext="xlsx", fmt="xlsx"))
+    (tmp_path / "data" / "broken.xlsx").write_bytes(b"not a zip file at all")
+    store = embedded_store(tmp_path / "engine")
+    try:
+        result = run_load(store, tmp_path / "data", mappings=tmp_path / "maps", as_of=AS_OF)
+    finally:
+        store.close()
+    assert any("not a readable xlsx" in q.reason for q in result.quarantine)
+
+
+# -- reloads, crashes, review decisions, tell-us-once ----------------------------------
+
+DUMP_NODES = "MATCH (n) RETURN labels(n) AS l, properties(n) AS p"
+DUMP_RELS = "MATCH (a)-[r]->(b) RETURN a.uid AS a, type(r) AS t, properties(r) AS p, b.uid AS b"
+
+
+LOAD_TIME = {"loaded_at", "created_at"}  # when a load ran, not what it loaded
+
+
+def _content(store) -> tuple[list, list]:
+    nodes = sorted(
+        repr((sorted(r["l"]), sorted((k, v) for k, v in r["p"].items() if k not in LOAD_TIME)))
+        for r in store.read(DUMP_NODES, max_rows=10**7).rows
+    )
+    rels = sorted(
+        repr((r["a"], r["t"], sorted(r["p"].items()), r["b"]))
+        for r in store.read(DUMP_RELS, max_rows=10**7).rows
+    )
+    return nodes, rels
+
+
+@pytest.fixture(scope="module")
+def tiny_county(tmp_path_factory) -> Path:
+    from loaders.synthetic.generate import generate
+
+    out = tmp_path_factory.mktemp("county_tiny")
+    generate(300, 5, out, as_of=AS_OF)
+    return out
+
+
+def test_loading_twice_leaves_the_graph_unchanged(tiny_county, tmp_path):
+    store = embedded_store(tmp_path / "engine")
+    try:
+        store.ensure_schema()
+        run_load(store, tiny_county, as_of=AS_OF)
+        first = _content(store)
+        run_load(store, tiny_county, as_of=AS_OF)
+        second = _content(store)
+    finally:
+        store.close()
+    assert len(first[0]) > 1000
+    assert first == second
+
+
+def test_a_killed_load_finishes_when_run_again(tiny_county, tmp_path):
+    reference = embedded_store(tmp_path / "engine", "reference")
+    try:
+        reference.ensure_schema()
+        run_load(reference, tiny_county, as_of=AS_OF)
+        expected = _content(reference)
+    finally:
+        reference.close()
+    env = {
+        **os.environ,
+        "JIGSAW_GRAPH_NAME": "crashed",
+        "JIGSAW_GRAPH_URL": str(tmp_path / "engine"),
+        "JIGSAW_DATA_DIR": str(tmp_path),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from ui.cli import main; main()",
+            "load",
+            str(tiny_county),
+            "--as-of",
+            AS_OF.isoformat(),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    store = embedded_store(tmp_path / "engine", "crashed")
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            n = store.read("MATCH (s:SourceRecord) RETURN count(s) AS n").rows[0]["n"]
+            if n > 0:
+                break
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        partial = _content(store)
+        assert partial != expected  # it really died part way
+        run_load(store, tiny_county, as_of=AS_OF)
+        assert _content(store) == expected
+    finally:
+        store.close()
+
+
+def test_review_decisions_stick_across_reloads(tiny_county, tmp_path):
+    store = embedded_store(tmp_path / "engine")
+    try:
+        store.ensure_schema()
+        run_load(store, tiny_county, as_of=AS_OF)
+        queue = pending(store)
+        assert len(queue) >= 2, "the tiny county should leave some pairs for review"
+        people_before = store.read("MATCH (p:Person) RETURN count(p) AS n").rows[0]["n"]
+        accepted, rejected = queue[0], queue[1]
+        kept = decide(store, accepted["uid"], True, "reviewer")
+        decide(store, rejected["uid"], False, "reviewer")
+        after = store.read("MATCH (p:Person) RETURN count(p) AS n").rows[0]["n"]
+        assert after == people_before - 1
+        run_load(store, tiny_county, as_of=AS_OF)
+        statuses = {
+            r["uid"]: r["status"]
+            for r in store.read("MATCH (r:ReviewPair) RETURN r.uid AS uid, r.status AS status").rows
+        }
+        assert statuses[accepted["uid"]] == "accepted"
+        assert statuses[rejected["uid"]] == "rejected"
+        assert store.read("MATCH (p:Person) RETURN count(p) AS n").rows[0]["n"] == after
+        assert (
+            store.read("MATCH (p:Person {uid: $u}) RETURN count(p) AS n", {"u": kept}).rows[0]["n"]
+            == 1
+        )
+        ids = [p["uid"] for p in rejected["people"]]
+        assert (
+            store.read(
+                "MATCH (p:Person) WHERE p.uid IN $ids RETURN count(p) AS n", {"ids": ids}
+            ).rows[0]["n"]
+            == 2
+        )
+    finally:
+        store.close()
+
+
+def test_new_address_closes_the_old_one(tmp_path):
+    """Tell us once: a later extract with a move closes the earlier residence."""
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    (maps / "homes.yaml").write_text(
+        textwrap.dedent("""\
+        source: homes
+        files: "homes_*.csv"
+        columns:
+          NHS: person.nhs_number
+          First: person.given_name
+          Last: person.family_name
+          Born: person.dob
+          Line: address.line1
+          Postcode: address.postcode
+          Since: address.from
+        """)
+    )
+    header = "NHS,First,Last,Born,Line,Postcode,Since\n"
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "homes_1.csv").write_text(
+        header + "9434765919,Ann,Lee,2015-03-04,1 Oak Road,NM1 2AB,2016-01-01\n"
+    )
+    store = embedded_store(tmp_path / "engine")
+    query = (
+        "MATCH (:Person {nhs_number: '9434765919'})-[r:LIVES_AT]->(a:Address) "
+        "RETURN a.line1 AS line, r.from AS f, r.to AS t ORDER BY f"
+    )
+    try:
+        run_load(store, data, mappings=maps, as_of=AS_OF)
+        assert store.read(query).rows == [
+            {"line": "1 Oak Road", "f": dt.date(2016, 1, 1), "t": None}
+        ]
+        shutil.move(data / "homes_1.csv", tmp_path / "old.csv")  # only the new extract
+        (data / "homes_2.csv").write_text(
+            header + "9434765919,Ann,Lee,2015-03-04,9 Elm Close,NM2 3AB,2025-06-01\n"
+        )
+        run_load(store, data, mappings=maps, as_of=AS_OF)
+        assert store.read(query).rows == [
+            {"line": "1 Oak Road", "f": dt.date(2016, 1, 1), "t": dt.date(2025, 6, 1)},
+            {"line": "9 Elm Close", "f": dt.date(2025, 6, 1), "t": None},
+        ]
+        assert store.read("MATCH (p:Person) RETURN count(p) AS n").rows[0]["n"] == 1
+    finally:
+        store.close()

@@ -1,0 +1,99 @@
+"""``jigsaw load`` and ``jigsaw demo``: extracts into the graph, with a report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from graph import load_settings, open_store
+from loaders.load import run_load
+from loaders.mapping import MappingError
+from loaders.readers import ReadError
+from loaders.synthetic.generate import generate as make_county
+from ui.cli.progress import Bars
+
+console = Console()
+
+
+def _as_of(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date like 2026-09-01") from None
+
+
+def load(
+    directory: Annotated[Path, typer.Argument(help="Directory of extracts to load.")],
+    mapping: Annotated[
+        Path | None, typer.Option(help="Directory of source mappings (default: shipped).")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Load day YYYY-MM-DD (default today).")
+    ] = None,
+) -> None:
+    """Validate, link and load every extract a mapping describes; print the load report."""
+    settings = load_settings()
+    loads_dir = settings.data_dir / "loads"
+    store = open_store(settings)
+    try:
+        with Bars(console) as bars:
+            result = run_load(
+                store,
+                directory,
+                mappings=mapping,
+                progress=bars,
+                as_of=_as_of(as_of),
+                loads_dir=loads_dir,
+            )
+    except (MappingError, ReadError) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    finally:
+        store.close()
+    console.print(result.report.to_markdown(), markup=False, highlight=False)
+    console.print(f"report and quarantine saved in {result.saved_to}")
+    if not result.report.closes:
+        typer.secho("accounting does not close: see the report", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+
+
+def demo(
+    children: Annotated[int, typer.Option(help="Children in the demo county.")] = 3_000,
+    seed: Annotated[int, typer.Option(help="Seed for the demo county.")] = 1,
+    serve: Annotated[bool, typer.Option(help="Start the app after loading.")] = True,
+    port: Annotated[int, typer.Option(help="Port for the app.")] = 8501,
+) -> None:
+    """The main job on the embedded default: generate a demo county, load it, open the app."""
+    settings = load_settings()
+    out = settings.data_dir / "demo-county"
+    if out.exists():
+        shutil.rmtree(out)
+    with Bars(console) as bars:
+        make_county(children, seed, out, progress=bars)
+    console.print(f"demo county written to {out}")
+    store = open_store(settings)
+    try:
+        store.drop_all()
+        with Bars(console) as bars:
+            result = run_load(store, out, progress=bars, loads_dir=settings.data_dir / "loads")
+    finally:
+        store.close()
+    console.print(result.report.to_markdown(), markup=False, highlight=False)
+    if not serve:
+        return
+    try:
+        from ui.cli.serve import serve_command  # the app, when installed
+    except ImportError:
+        console.print(
+            "The app is not part of this build yet: the county is loaded; "
+            "explore it with `jigsaw query` or `jigsaw db status`."
+        )
+        return
+    serve_command(port=port)
