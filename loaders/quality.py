@@ -8,9 +8,11 @@ person. Counting pairs (not clusters) is the usual measure for record linkage.
 
 from __future__ import annotations
 
+import csv
 from collections import Counter
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -49,3 +51,30 @@ def pairwise_quality(labelled: Iterable[tuple[Hashable, Hashable]]) -> Quality:
     found = Counter(f for _, f in items)
     both = Counter(items)
     return Quality(len(items), _pairs(truth), _pairs(found), _pairs(both), len(truth), len(found))
+
+
+def labels_from_csv(path: Path) -> dict[tuple[str, int, str], str]:
+    """A labelled sample: columns file, row, person_id and optionally related.
+
+    ``related`` labels a second person named on the same row ("mother:P0001" labels the
+    parent); the synthetic county's ``truth/source_rows.csv`` has this shape, and a
+    council can write the same columns from a clerical review.
+    """
+    labels: dict[tuple[str, int, str], str] = {}
+    with path.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row.get("person_id"):
+                labels[(row["file"], int(row["row"]), "person")] = row["person_id"]
+            related = row.get("related") or ""
+            if ":" in related:
+                labels[(row["file"], int(row["row"]), "parent")] = related.split(":", 1)[1]
+    return labels
+
+
+def measure(
+    assignments: Iterable[tuple[str, int, str, str]], labels: dict[tuple[str, int, str], str]
+) -> Quality:
+    """Quality of a load's assignments over the records the sample labels."""
+    return pairwise_quality(
+        (labels[(f, r, w)], person) for f, r, w, person in assignments if (f, r, w) in labels
+    )

@@ -13,6 +13,7 @@ from rich.console import Console
 from graph import load_settings, open_store
 from loaders.load import run_load
 from loaders.mapping import MappingError
+from loaders.quality import labels_from_csv, measure
 from loaders.readers import ReadError
 from loaders.synthetic.generate import generate as make_county
 from ui.cli.progress import Bars
@@ -37,6 +38,14 @@ def load(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Load day YYYY-MM-DD (default today).")
     ] = None,
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            help="Labelled sample (file,row,person_id[,related] CSV, e.g. a "
+            "synthetic county's truth/source_rows.csv): print linkage precision "
+            "and recall."
+        ),
+    ] = None,
 ) -> None:
     """Validate, link and load every extract a mapping describes; print the load report."""
     settings = load_settings()
@@ -59,6 +68,8 @@ def load(
         store.close()
     console.print(result.report.to_markdown(), markup=False, highlight=False)
     console.print(f"report and quarantine saved in {result.saved_to}")
+    if truth is not None:
+        console.print(f"linkage: {measure(result.assignments, labels_from_csv(truth))}")
     if not result.report.closes:
         typer.secho("accounting does not close: see the report", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
