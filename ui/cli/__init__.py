@@ -7,7 +7,7 @@ import sys
 import typer
 
 from graph import GraphError, SettingsError
-from ui.cli import db
+from ui.cli import db, users
 from ui.cli.generate import generate
 from ui.cli.load import demo, load
 
@@ -19,6 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(users.app, name="users")
 app.command()(generate)
 app.command()(load)
 app.command()(demo)

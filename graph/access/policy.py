@@ -1,0 +1,248 @@
+"""One access policy, as data, and the functions every path to the data calls.
+
+Modelled on Datasette's permission checks: a declarative policy (``policy.yaml``,
+or the file named by ``JIGSAW_POLICY``) and one function, :func:`allowed`, that
+everything asks. Redaction happens here, in ``graph/``, before values reach a page
+or a query result: a restricted value is replaced by :class:`Restricted`, which
+renders as "restricted" with the reason, so it never appears in output at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+POLICY_FILE = Path(__file__).with_name("policy.yaml")
+Action = Literal["view_child", "search", "view_network", "run_query", "run_adhoc",
+                 "add_note", "review_linkage", "view_data", "manage_users", "read_audit",
+                 "view_caseload"]  # fmt: skip
+SOCIAL_CARE_KINDS = {"CIN", "CP", "CLA", "CL"}
+FLAG_TEXT = {
+    "CIN": "known to social care", "CP": "known to social care",
+    "CLA": "known to social care", "CL": "known to social care", "EH": "known to early help",
+    "YJ": "known to youth justice", "EHCP": "has SEND support", "SEN support": "has SEND support",
+    "HV": "known to health visiting", "EWO": "known to education welfare",
+    "Transport": "has school transport",
+}  # fmt: skip
+
+
+class PolicyError(ValueError):
+    """The policy file is unusable; the message says where."""
+
+
+class CaseKinds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    full: list[str] = Field(default_factory=list)
+    flag: list[str] = Field(default_factory=list)
+
+
+class Role(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = ""
+    case_kinds: CaseKinds = Field(default_factory=CaseKinds)
+    person_fields: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    scope: Literal["own_caseload", "all", "none"] = "own_caseload"
+    adhoc_cypher: bool = False
+    pseudonymise: bool = False
+    admin: bool = False
+    break_glass: bool = True
+    actions: list[str] = Field(default_factory=list)
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    roles: dict[str, Role]
+
+
+@cache
+def load_policy(path: Path | None = None) -> Policy:
+    path = path or Path(os.environ.get("JIGSAW_POLICY") or POLICY_FILE)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Policy.model_validate(data)
+    except (OSError, yaml.YAMLError) as exc:
+        raise PolicyError(f"{path}: cannot read the access policy: {exc}") from None
+    except ValidationError as exc:
+        raise PolicyError(f"{path}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A signed-in user as the policy sees them."""
+
+    username: str
+    role: str
+    teams: tuple[str, ...] = ()
+    professional: str | None = None  # their Professional uid, for "own caseload"
+
+    @property
+    def rules(self) -> Role:
+        roles = load_policy().roles
+        if self.role not in roles:
+            raise PolicyError(f"role {self.role!r} is not in the policy ({', '.join(roles)})")
+        return roles[self.role]
+
+
+@dataclass(frozen=True)
+class Restricted:
+    """A value the viewer may not see. Renders as 'restricted', never as the value."""
+
+    why: str
+
+    def __str__(self) -> str:
+        return "restricted"
+
+    def __repr__(self) -> str:
+        return f"restricted ({self.why})"
+
+
+@dataclass
+class ChildAccess:
+    """What a principal may see of one child, decided once per view."""
+
+    full: bool  # full record (own/team caseload, or a scope of all, or break-glass)
+    reason: str  # why: 'own caseload', 'team caseload', 'break glass: ...', 'limited view'
+    break_glass: bool = False
+    visible_kinds: set[str] = field(default_factory=set)
+    flag_kinds: set[str] = field(default_factory=set)
+
+
+def allowed(principal: Principal | None, action: Action) -> bool:
+    """The one permission function for actions that do not concern one child."""
+    if principal is None:
+        return False
+    return action in principal.rules.actions
+
+
+def child_access(
+    principal: Principal,
+    *,
+    workers: Iterable[str],
+    teams: Iterable[str],
+    break_glass_reason: str | None = None,
+) -> ChildAccess:
+    """Full or limited view of a child, from who works on the child's open cases."""
+    rules = principal.rules
+    kinds_full = set(rules.case_kinds.full)
+    kinds_flag = set(rules.case_kinds.flag)
+    if rules.scope == "none":
+        return ChildAccess(False, "this role sees no individual records")
+    if rules.scope == "all":
+        return ChildAccess(True, "role sees all records", False, kinds_full, kinds_flag)
+    if principal.professional and principal.professional in set(workers):
+        return ChildAccess(True, "own caseload", False, kinds_full, kinds_flag)
+    if set(principal.teams) & set(teams):
+        return ChildAccess(True, "team caseload", False, kinds_full, kinds_flag)
+    if break_glass_reason and rules.break_glass:
+        reason = break_glass_reason.strip()
+        if len(reason) < 10:
+            raise PermissionError("say why you need this record (at least 10 characters)")
+        return ChildAccess(True, f"break glass: {reason}", True, kinds_full, kinds_flag)
+    # limited view: identity to confirm it is the right child, flags, nothing more
+    return ChildAccess(
+        False,
+        "limited view: not on your or your team's caseload",
+        False,
+        set(),
+        kinds_full | kinds_flag,
+    )
+
+
+LIMITED_FIELDS = {"uid", "given_name", "family_name", "full_name", "dob"}
+
+
+def redact_person(
+    person: Mapping[str, Any], principal: Principal, access: ChildAccess
+) -> dict[str, Any]:
+    """A person's fields as this principal may see them."""
+    rules = principal.rules
+    visible = set(rules.person_fields) if access.full else LIMITED_FIELDS & set(rules.person_fields)
+    out: dict[str, Any] = {}
+    for key, value in person.items():
+        if key in visible or value is None:
+            out[key] = value
+        else:
+            out[key] = Restricted(f"{key} is not shown to a {rules.title or principal.role}")
+    return out
+
+
+def redact_cases(cases: Iterable[Mapping[str, Any]], access: ChildAccess) -> list[dict]:
+    """Cases in full, as a flag ("known to social care"), or not at all."""
+    out: list[dict] = []
+    flags: set[str] = set()
+    for case in cases:
+        kind = case.get("kind")
+        if kind in access.visible_kinds and access.full:
+            out.append(dict(case))
+        elif kind in access.flag_kinds or kind in access.visible_kinds:
+            text = FLAG_TEXT.get(str(kind), "known to another service")
+            if text not in flags and case.get("status") == "open":
+                flags.add(text)
+                out.append(
+                    {"kind": Restricted("details restricted"), "flag": text, "status": "open"}
+                )
+    return out
+
+
+def redact_notes(
+    notes: Iterable[Mapping[str, Any]], principal: Principal, access: ChildAccess
+) -> list[dict]:
+    kinds = set(principal.rules.notes)
+    if not access.full:
+        kinds &= {"safety"}
+    return [dict(n) for n in notes if n.get("kind") in kinds]
+
+
+# -- query results -------------------------------------------------------------------
+
+IDENTIFYING = {"uid", "name", "full_name", "given_name", "family_name", "middle_names",
+               "other_names", "upn", "nhs_number", "uln", "la_child_id", "line1", "address",
+               "postcode", "email", "phone", "child", "person", "parent", "sibling"}  # fmt: skip
+
+
+def pseudonym(value: object, secret: bytes) -> str:
+    digest = hmac.new(secret, str(value).encode(), hashlib.sha256).hexdigest()[:10]
+    return f"ps-{digest}"
+
+
+def pseudonymise_rows(columns: list[str], rows: list[dict], secret: bytes) -> list[dict]:
+    """Names, identifiers and contact details become stable pseudonyms; dates of birth
+    become the year. A column counts as identifying when its name ends with one of the
+    identifying words (``child_name``, ``sibling_upn``, ``postcode``)."""
+
+    def identifying(column: str) -> bool:
+        low = column.lower()
+        return any(low == w or low.endswith("_" + w) or low.endswith(w) for w in IDENTIFYING)
+
+    out = []
+    for row in rows:
+        new = {}
+        for key, value in row.items():
+            if value is None:
+                new[key] = None
+            elif key.lower().endswith("dob") and hasattr(value, "year"):
+                new[key] = value.year
+            elif identifying(key):
+                new[key] = _pseudo_any(value, secret)
+            else:
+                new[key] = value
+        out.append(new)
+    return out
+
+
+def _pseudo_any(value: object, secret: bytes) -> object:
+    if isinstance(value, list):
+        return [_pseudo_any(v, secret) for v in value]
+    if isinstance(value, dict):
+        return {k: _pseudo_any(v, secret) for k, v in value.items()}
+    return pseudonym(value, secret)

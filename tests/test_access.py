@@ -1,0 +1,227 @@
+"""Access policy, local accounts and the audit trail."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from graph.access.accounts import AccountError, Accounts
+from graph.access.audit import AuditLog
+from graph.access.policy import (
+    Principal,
+    Restricted,
+    allowed,
+    child_access,
+    load_policy,
+    pseudonymise_rows,
+    redact_cases,
+    redact_notes,
+    redact_person,
+)
+
+CASES = [
+    {"kind": "CP", "status": "open", "reason": "N2 Emotional abuse", "worker": "W1"},
+    {"kind": "EHCP", "status": "open", "reason": "HI", "worker": "W9"},
+    {"kind": "CIN", "status": "closed", "reason": "N5", "worker": "W1"},
+]
+PERSON = {
+    "uid": "P-1",
+    "full_name": "Ann Lee",
+    "dob": "2015-03-04",
+    "nhs_number": "9434765919",
+    "ethnicity": "WBRI",
+    "la_child_id": "100001",
+}
+NOTES = [
+    {"kind": "case", "text": "Strategy discussion held"},
+    {"kind": "safety", "text": "Dog at address"},
+]
+
+
+def test_policy_names_the_roles_the_council_needs():
+    roles = load_policy().roles
+    for role in (
+        "social_worker",
+        "send_caseworker",
+        "education_welfare_officer",
+        "school_dsl",
+        "health_visitor",
+        "youth_justice_worker",
+        "early_help_worker",
+        "analyst",
+        "team_manager",
+        "administrator",
+    ):
+        assert role in roles
+
+
+def test_school_dsl_sees_known_to_social_care_not_child_protection_details():
+    dsl = Principal("dsl", "school_dsl", professional="W5")
+    access = child_access(dsl, workers=["W5"], teams=[])
+    assert access.full
+    shown = redact_cases(CASES, access)
+    text = json.dumps(shown, default=str)
+    assert "known to social care" in text
+    assert "\"CP\"" not in text and "Emotional abuse" not in text and "N5" not in text
+    assert any(c.get("kind") == "EHCP" for c in shown)
+    person = redact_person(PERSON, dsl, access)
+    assert (
+        isinstance(person["nhs_number"], Restricted) and str(person["nhs_number"]) == "restricted"
+    )
+    assert redact_notes(NOTES, dsl, access) == [NOTES[1]]
+
+
+def test_social_worker_sees_own_caseload_in_full_and_others_limited():
+    sw = Principal("sw", "social_worker", teams=("T1",), professional="W1")
+    own = child_access(sw, workers=["W1"], teams=["T1"])
+    assert own.full and own.reason == "own caseload"
+    assert {c["kind"] for c in redact_cases(CASES, own)} == {"CP", "EHCP", "CIN"}
+    other = child_access(sw, workers=["W7"], teams=["T9"])
+    assert not other.full
+    limited = redact_cases(CASES, other)
+    assert all(isinstance(c["kind"], Restricted) for c in limited)
+    assert redact_notes(NOTES, sw, other) == [NOTES[1]]
+    person = redact_person(PERSON, sw, other)
+    assert isinstance(person["la_child_id"], Restricted)
+    assert person["full_name"] == "Ann Lee"
+
+
+def test_break_glass_needs_a_reason_and_is_marked():
+    sw = Principal("sw", "social_worker", professional="W1")
+    with pytest.raises(PermissionError, match="say why"):
+        child_access(sw, workers=["W7"], teams=[], break_glass_reason="x")
+    access = child_access(
+        sw, workers=["W7"], teams=[], break_glass_reason="Child presented at A&E out of hours"
+    )
+    assert access.full and access.break_glass and access.reason.startswith("break glass")
+
+
+def test_analyst_gets_no_records_and_pseudonymised_rows():
+    analyst = Principal("a", "analyst")
+    assert not allowed(analyst, "view_child") and allowed(analyst, "run_adhoc")
+    assert not child_access(analyst, workers=[], teams=[]).full
+    rows = pseudonymise_rows(
+        ["child_name", "upn", "kind", "dob"],
+        [
+            {
+                "child_name": "Ann Lee",
+                "upn": "B801200005001",
+                "kind": "CIN",
+                "dob": __import__("datetime").date(2015, 3, 4),
+            }
+        ],
+        b"secret",
+    )
+    assert rows[0]["kind"] == "CIN" and rows[0]["dob"] == 2015
+    assert rows[0]["child_name"].startswith("ps-") and "Ann" not in json.dumps(rows[0])
+    again = pseudonymise_rows(["upn"], [{"upn": "B801200005001"}], b"secret")
+    assert again[0]["upn"] == rows[0]["upn"]  # stable, so analysts can still join
+
+
+def test_only_named_roles_may_run_adhoc_cypher_or_manage_users():
+    for role, adhoc in (("social_worker", False), ("analyst", True), ("school_dsl", False)):
+        assert allowed(Principal("u", role), "run_adhoc") is adhoc
+    assert allowed(Principal("u", "administrator"), "manage_users")
+    assert not allowed(Principal("u", "team_manager"), "manage_users")
+    assert not allowed(None, "search")
+
+
+# -- accounts --------------------------------------------------------------------------
+
+
+def test_accounts_hash_passwords_and_refuse_bad_input(tmp_path):
+    accounts = Accounts(tmp_path / "users.json")
+    accounts.add(
+        "jo.bloggs", "social_worker", "correct horse battery", teams=["T1"], professional="W1"
+    )
+    stored = (tmp_path / "users.json").read_text()
+    assert "correct horse battery" not in stored and "$argon2" in stored
+    principal = accounts.authenticate("jo.bloggs", "correct horse battery")
+    assert principal == Principal("jo.bloggs", "social_worker", ("T1",), "W1")
+    assert accounts.authenticate("jo.bloggs", "wrong password here") is None
+    assert accounts.authenticate("nobody", "correct horse battery") is None
+    with pytest.raises(AccountError, match="at least 12"):
+        accounts.add("x", "analyst", "short")
+    with pytest.raises(AccountError, match="unknown role"):
+        accounts.add("y", "wizard", "long enough password")
+    with pytest.raises(AccountError, match="already"):
+        accounts.add("jo.bloggs", "analyst", "long enough password")
+    accounts.disable("jo.bloggs")
+    assert accounts.authenticate("jo.bloggs", "correct horse battery") is None
+
+
+def test_users_cli(tmp_path):
+    env = {"JIGSAW_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    run = [sys.executable, "-c", "from ui.cli import main; main()", "users"]
+    added = subprocess.run(
+        [*run, "add", "amy", "--role", "analyst", "--password", "a long enough password"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr
+    listed = subprocess.run([*run, "list"], env=env, capture_output=True, text=True, check=True)
+    assert "amy" in listed.stdout and "Analyst" in listed.stdout
+    bad = subprocess.run(
+        [*run, "add", "bob", "--role", "wizard", "--password", "a long enough password"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2 and "unknown role" in bad.stderr
+
+
+# -- audit trail -------------------------------------------------------------------------
+
+
+def test_audit_chain_detects_edits_and_removals(tmp_path):
+    log = AuditLog(tmp_path / "audit.jsonl")
+    for i in range(5):
+        log.record(
+            user="sw",
+            role="social_worker",
+            action="view_child",
+            children=[f"P-{i}"],
+            detail={"page": "record"},
+        )
+    log.record(
+        user="sw",
+        role="social_worker",
+        action="view_child",
+        children=["P-9"],
+        reason="Child presented at A&E out of hours",
+        detail={"break_glass": True},
+    )
+    assert log.verify() is None
+    assert [e["user"] for e in log.about_child("P-9")] == ["sw"]
+    assert "break_glass" in log.export_csv()
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    edited = json.loads(lines[2])
+    edited["user"] = "someone else"
+    (tmp_path / "audit.jsonl").write_text(
+        "\n".join([*lines[:2], json.dumps(edited), *lines[3:]]) + "\n"
+    )
+    broken = log.verify()
+    assert broken is not None and broken.line == 3 and "changed" in broken.why
+    (tmp_path / "audit.jsonl").write_text("\n".join(lines[:2] + lines[3:]) + "\n")
+    broken = log.verify()
+    assert broken is not None and broken.line == 3 and "removed" in broken.why
+
+
+def test_audit_survives_concurrent_writers(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    code = (
+        "import sys; from graph.access.audit import AuditLog; log = AuditLog(sys.argv[1]);\n"
+        "[log.record(user=sys.argv[2], role='r', action='search') for _ in range(40)]"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path), f"u{i}"]) for i in range(3)]
+    for p in procs:
+        assert p.wait() == 0
+    log = AuditLog(path)
+    assert len(list(log.entries())) == 120
+    assert log.verify() is None
