@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from graph import load_settings, open_store
+from graph.access.demo import create_demo_accounts
 from loaders.load import run_load
 from loaders.mapping import MappingError
 from loaders.quality import labels_from_csv, measure
@@ -97,6 +98,17 @@ def demo(
     finally:
         store.close()
     console.print(result.report.to_markdown(), markup=False, highlight=False)
+    store = open_store(settings)
+    try:
+        accounts = create_demo_accounts(store, settings.data_dir)
+    finally:
+        store.close()
+    console.print("Demo accounts (demo mode only; passwords change with every demo):")
+    for a in accounts:
+        console.print(
+            f"  {a['username']:<16} {a['password']:<24} {a['role']}"
+            + (f" (as {a['stands_for']})" if a["stands_for"] else "")
+        )
     if not serve:
         return
     try:
