@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from loaders import identifiers as ids
@@ -197,14 +198,14 @@ def parse_value(
         return _check_past(raw, today)
     text = clean_text(raw)
     if codes is not None and field.type in ("code", "bool", "text"):
-        key = text if text in codes else text.lower()
-        lowered = {k.lower(): v for k, v in codes.items()}
         if text in codes:
             text = codes[text]
-        elif key in lowered:
-            text = lowered[key]
-        elif text and field.type == "code":
-            raise CellError(f"code {text!r} is not in the mapping's code list")
+        else:
+            lowered = _lowered(codes)
+            if text.lower() in lowered:
+                text = lowered[text.lower()]
+            elif text and field.type == "code":
+                raise CellError(f"code {text!r} is not in the mapping's code list")
     if text == "":
         return None
     match field.type:
@@ -213,7 +214,7 @@ def parse_value(
         case "name":
             return text if any(ch.isalpha() for ch in text) else _bad(f"{text!r} is not a name")
         case "date":
-            return parse_date(text, formats, today=today)
+            return _parse_date_cached(text, tuple(formats), today)
         case "datetime":
             for fmt in formats:
                 try:
@@ -249,6 +250,24 @@ def parse_value(
         case "postcode":
             return _checked(ids.check_postcode(text))
     raise AssertionError(field.type)
+
+
+_LOWERED: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
+
+
+def _lowered(codes: dict[str, str]) -> dict[str, str]:
+    """The code map keyed in lower case, built once per map (not once per cell)."""
+    cached = _LOWERED.get(id(codes))
+    if cached is None or cached[0] is not codes:
+        cached = (codes, {k.lower(): v for k, v in codes.items()})
+        _LOWERED[id(codes)] = cached
+    return cached[1]
+
+
+@lru_cache(maxsize=200_000)
+def _parse_date_cached(text: str, formats: tuple[str, ...], today: dt.date) -> dt.date:
+    """Dates repeat a great deal (a pupil's birth date on every attendance row)."""
+    return parse_date(text, list(formats), today=today)
 
 
 def _checked(result: ids.IdCheck) -> str:

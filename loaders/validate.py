@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from dataclasses import dataclass, field
 
 from loaders.fields import FIELDS, IDENTIFIER_TYPES, CellError, parse_value
@@ -52,7 +51,8 @@ class Quarantined:
 
 
 def record_uid(source: str, raw: dict[str, object]) -> str:
-    body = json.dumps({k: _plain(v) for k, v in sorted(raw.items())}, ensure_ascii=False)
+    """Same row content in the same source, same uid: duplicates and reloads converge."""
+    body = "\x1f".join(f"{k}\x1e{_plain(v)}" for k, v in sorted(raw.items()))
     return f"{source}:{hashlib.sha1(body.encode()).hexdigest()[:16]}"
 
 
