@@ -7,7 +7,7 @@ import sys
 import typer
 
 from graph import GraphError, SettingsError
-from ui.cli import db, users
+from ui.cli import db, query, users
 from ui.cli.generate import generate
 from ui.cli.load import demo, load
 
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
+app.add_typer(query.app, name="query")
 app.command()(generate)
 app.command()(load)
 app.command()(demo)

@@ -1,0 +1,161 @@
+"""The saved-query library: ``queries/saved/<id>.cypher`` plus ``<id>.yaml`` metadata.
+
+Like Datasette's canned queries: the query is data, its parameters are typed and
+declared, and it is read-only by construction (it only ever runs through the store's
+read path). Bad metadata fails when the library loads, naming the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+SAVED = Path(__file__).with_name("saved")
+ParamKind = Literal["child", "family", "school", "team", "professional", "date", "number",
+                    "text", "choice"]  # fmt: skip
+ENTITY_KINDS = {"child": "Person", "family": "Family", "school": "School", "team": "Team",
+                "professional": "Professional"}  # fmt: skip
+
+
+class LibraryError(ValueError):
+    """A saved query's files are unusable; the message names the file."""
+
+
+class ParamSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    kind: ParamKind
+    label: str = ""
+    default: Any = None
+    min: float | None = None
+    max: float | None = None
+    choices: list[str] | None = None
+    required: bool = True
+    example: Any = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ParamSpec:
+        if self.kind == "choice" and not self.choices:
+            raise ValueError(f"parameter {self.name}: a choice needs choices")
+        if (
+            self.kind == "choice"
+            and self.default is not None
+            and self.default not in (self.choices or [])
+        ):
+            raise ValueError(f"parameter {self.name}: default is not one of the choices")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"parameter {self.name}: min is above max")
+        return self
+
+    def example_value(self) -> Any:
+        if self.example is not None:
+            return self.example
+        if self.kind == "date":
+            return (
+                dt.date.today().isoformat()
+                if self.default in (None, "today")
+                else str(self.default)
+            )
+        if self.default is not None:
+            return self.default
+        return {"number": 1, "choice": (self.choices or [""])[0]}.get(self.kind, "none")
+
+
+class SavedQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    title: str
+    description: str
+    roles: list[str]
+    display: Literal["table", "graph", "map", "chart"] = "table"
+    chart: dict[str, str] | None = None
+    map: dict[str, str] | None = None
+    params: list[ParamSpec] = Field(default_factory=list)
+    cypher: str
+
+    def example_params(self) -> dict[str, Any]:
+        return {p.name: p.example_value() for p in self.params}
+
+    def param(self, name: str) -> ParamSpec:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Library:
+    queries: tuple[SavedQuery, ...]
+
+    def __iter__(self) -> Iterator[SavedQuery]:
+        return iter(self.queries)
+
+    def __len__(self) -> int:
+        return len(self.queries)
+
+    def get(self, query_id: str) -> SavedQuery:
+        for q in self.queries:
+            if q.id == query_id:
+                return q
+        raise LibraryError(
+            f"no saved query {query_id!r}; known: {', '.join(q.id for q in self.queries)}"
+        )
+
+    def for_role(self, role: str) -> list[SavedQuery]:
+        return [q for q in self.queries if role in q.roles]
+
+
+def _load_one(meta_path: Path) -> SavedQuery:
+    cypher_path = meta_path.with_suffix(".cypher")
+    if not cypher_path.exists():
+        raise LibraryError(f"{meta_path}: no {cypher_path.name} beside it")
+    try:
+        meta = yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise LibraryError(f"{meta_path}: not valid YAML: {exc}") from None
+    if not isinstance(meta, dict):
+        raise LibraryError(f"{meta_path}: metadata must be a YAML mapping")
+    text = cypher_path.read_text(encoding="utf-8").strip()
+    try:
+        query = SavedQuery.model_validate({**meta, "id": meta_path.stem, "cypher": text})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise LibraryError(f"{meta_path}: {problems}") from None
+    declared = {p.name for p in query.params}
+    import re
+
+    used = set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", text))
+    if used - declared:
+        raise LibraryError(
+            f"{cypher_path}: uses undeclared parameter(s) {', '.join(sorted(used - declared))}"
+        )
+    if declared - used:
+        raise LibraryError(
+            f"{meta_path}: declares unused parameter(s) {', '.join(sorted(declared - used))}"
+        )
+    return query
+
+
+@cache
+def load_library(directory: Path | None = None) -> Library:
+    directory = directory or SAVED
+    metas = sorted(directory.glob("*.yaml"))
+    orphans = sorted(
+        p.name for p in directory.glob("*.cypher") if not p.with_suffix(".yaml").exists()
+    )
+    if orphans:
+        raise LibraryError(f"{directory}: query file(s) without metadata: {', '.join(orphans)}")
+    return Library(tuple(_load_one(p) for p in metas))
+
+
+def get_query(query_id: str) -> SavedQuery:
+    return load_library().get(query_id)

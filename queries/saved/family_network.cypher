@@ -1,0 +1,8 @@
+MATCH (c:Person {uid: $child})
+MATCH path = (c)-[:PARENT_OF*1..3]-(m:Person)
+WHERE length(path) <= $hops AND m.uid <> c.uid
+WITH c, m, min(length(path)) AS steps
+OPTIONAL MATCH (m)-[:HAS_CASE]->(k:Case {status: 'open'})-[:WITH_SERVICE]->(s:Service)
+RETURN m.uid AS person_uid, m.full_name AS name, m.dob AS dob, steps,
+       collect(DISTINCT s.name) AS agencies
+ORDER BY steps, name

@@ -1,0 +1,19 @@
+MATCH (c:Child)-[cr:LIVES_AT]->(a:Address)
+WHERE cr.to IS NULL AND a.imd_decile <= 2
+OPTIONAL MATCH (c)<-[:PARENT_OF]-(:Person)-[pr:LIVES_AT]->(a)
+WHERE pr.to IS NULL
+WITH c, a, cr.from AS own_from, collect(pr.from) AS parent_froms
+WITH c, a, [x IN parent_froms + [own_from] WHERE x IS NOT NULL] AS starts
+WHERE size(starts) > 0
+WITH c, a, reduce(m = starts[0], x IN starts | CASE WHEN x > m THEN x ELSE m END) AS moved
+WHERE moved > date($as_of) - duration({months: 12}) AND moved <= date($as_of)
+OPTIONAL MATCH (c)<-[:PARENT_OF]-(:Person)-[old:LIVES_AT]->(prev:Address)
+WHERE old.to <= moved AND old.to > moved - duration({days: 92}) AND prev.uid <> a.uid
+OPTIONAL MATCH (c)-[own:LIVES_AT]->(mine:Address)
+WHERE own.to <= moved AND own.to > moved - duration({days: 92}) AND mine.uid <> a.uid
+WITH c, a, moved, collect(prev.imd_decile) + collect(mine.imd_decile) AS before
+WHERE size(before) = 0 OR any(d IN before WHERE d > 2)
+RETURN c.uid AS child_uid, c.full_name AS child_name, moved AS moved_on,
+       CASE WHEN size(before) = 0 THEN 'not known' ELSE 'less deprived' END AS moved_from,
+       a.imd_decile AS to_decile, a.postcode_district AS district, a.lat AS lat, a.lon AS lon
+ORDER BY moved_on DESC, child_name

@@ -1,0 +1,17 @@
+MATCH (c:Child)-[:HAS_CASE]->(k:Case)-[:WITH_SERVICE]->(:Service {uid: 'send'})
+WHERE k.status = 'open'
+MATCH (c)<-[r1:PARENT_OF]-(p:Person)-[r2:PARENT_OF]->(s:Person)
+WHERE s.uid <> c.uid AND NOT r1.kind IN ['step', 'foster'] AND NOT r2.kind IN ['step', 'foster']
+WITH DISTINCT c, s, collect(DISTINCT p.uid) AS shared
+OPTIONAL MATCH (c)<-[rc:PARENT_OF]-(cp:Person)
+WHERE NOT rc.kind IN ['step', 'foster']
+WITH c, s, shared, count(DISTINCT cp) AS child_parents
+OPTIONAL MATCH (s)<-[rs:PARENT_OF]-(sp:Person)
+WHERE NOT rs.kind IN ['step', 'foster']
+WITH c, s, shared, child_parents, count(DISTINCT sp) AS sibling_parents
+RETURN c.uid AS child_uid, c.full_name AS child_name, s.uid AS sibling_uid,
+       s.full_name AS sibling_name, s.dob AS sibling_dob,
+       CASE WHEN size(shared) >= 2 OR (size(shared) = child_parents
+                                       AND size(shared) = sibling_parents)
+            THEN 'full' ELSE 'half' END AS sibling
+ORDER BY child_name, child_uid, sibling_name

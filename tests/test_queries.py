@@ -1,0 +1,262 @@
+"""Saved queries and the runner: metadata, parameters, read-only, limits, answers.
+
+Answers are compared with the synthetic county's ground truth, computed with pandas
+from truth/*.csv (tests/truth.py); a graph person is mapped to the true person most
+of its source records belong to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from graph import QueryTimeout, ReadOnlyViolation
+from graph.access.audit import AuditLog
+from graph.access.policy import Principal, load_policy
+from queries.library import LibraryError, load_library
+from queries.runner import (
+    ParamValidationError,
+    QueryDenied,
+    run_adhoc,
+    run_saved,
+    validate_params,
+)
+from tests import truth as t
+from tests.conftest import AS_OF
+from tests.test_loaders import _truth_labels
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def true_person(loaded_county) -> dict[str, str]:
+    """Graph person uid -> the true person most of its records describe."""
+    labels = _truth_labels(loaded_county.root)
+    votes: dict[str, Counter] = defaultdict(Counter)
+    for f, r, w, puid in loaded_county.result.assignments:
+        votes[puid][labels[(f, r, w)]] += 1
+    return {puid: c.most_common(1)[0][0] for puid, c in votes.items()}
+
+
+def _truth_set(rows, column, true_person) -> set[str]:
+    return {true_person[r[column]] for r in rows}
+
+
+# -- the library ---------------------------------------------------------------------
+
+
+def test_library_covers_the_users_needs():
+    library = load_library()
+    assert len(library) >= 15
+    roles = set(load_policy().roles)
+    for q in library:
+        assert q.title and q.description and q.roles
+        assert set(q.roles) <= roles, q.id
+    for needed in (
+        "siblings_of_open_send",
+        "family_network",
+        "professionals_for_family",
+        "known_to_three_services",
+        "persistent_absence_open_case",
+        "siblings_also_excluded",
+        "moved_into_deprived_area",
+        "safety_notes_for_family",
+        "open_cases_no_worker",
+        "caseload_per_professional",
+        "caseload_per_team",
+        "looked_after_out_of_area",
+        "young_carers",
+        "duplicates_awaiting_review",
+        "need_by_next_school",
+        "child_history_as_at",
+    ):
+        library.get(needed)
+
+
+def test_bad_metadata_fails_naming_the_file(tmp_path):
+    (tmp_path / "q.yaml").write_text(
+        "title: T\ndescription: D\nroles: [analyst]\nparams:\n  - {name: n, kind: numbr}\n"
+    )
+    (tmp_path / "q.cypher").write_text("RETURN $n AS n")
+    with pytest.raises(LibraryError, match=r"q.yaml: params.0.kind"):
+        load_library(tmp_path)
+    (tmp_path / "q.yaml").write_text("title: T\ndescription: D\nroles: [analyst]\n")
+    with pytest.raises(LibraryError, match=r"undeclared parameter\(s\) n"):
+        load_library(tmp_path)
+
+
+# -- parameters and safety -------------------------------------------------------------
+
+
+def test_every_bad_parameter_is_reported_at_once(loaded_county):
+    store = loaded_county.store
+    query = load_library().get("family_network")
+    with pytest.raises(ParamValidationError) as caught:
+        validate_params(store, query, {"child": "P-nobody", "hops": "9", "colour": "red"})
+    problems = caught.value.problems
+    assert problems["child"] == "no child with id 'P-nobody'"
+    assert problems["hops"] == "9 is above the maximum 3"
+    assert "no parameter 'colour'" in problems["colour"]
+    with pytest.raises(ParamValidationError, match="not a date"):
+        validate_params(
+            store, load_library().get("child_history_as_at"), {"child": "x", "as_of": "31/02/2026"}
+        )
+    with pytest.raises(ParamValidationError, match="is not one of"):
+        validate_params(store, load_library().get("need_by_next_school"), {"need": "XX"})
+
+
+def test_injection_through_parameters_does_nothing(loaded_county):
+    store = loaded_county.store
+    before = store.counts()
+    evil = "x'}) DETACH DELETE n //"
+    with pytest.raises(ParamValidationError, match="no child with id"):
+        run_saved(store, "family_network", {"child": evil})
+    result = run_adhoc(store, "MATCH (p:Person {uid: $u}) RETURN p.uid AS uid", {"u": evil})
+    assert result.rows == []
+    assert store.counts() == before
+
+
+def test_adhoc_writes_are_refused_by_the_engine(loaded_county):
+    store = loaded_county.store
+    for text in (
+        "CREATE (:Person {uid: 'intruder'})",
+        "MATCH (p:Person) SET p.full_name = 'x'",
+        "MATCH (p:Person) DETACH DELETE p",
+    ):
+        with pytest.raises(ReadOnlyViolation):
+            run_adhoc(store, text)
+    assert store.read("MATCH (p:Person {uid: 'intruder'}) RETURN count(p) AS n").rows[0]["n"] == 0
+
+
+def test_row_cap_and_timeout_say_when_they_cut(loaded_county):
+    store = loaded_county.store
+    capped = run_adhoc(store, "MATCH (p:Person) RETURN p.uid AS uid", max_rows=25)
+    assert capped.truncated and len(capped.rows) == 25
+    assert "cut at the row cap of 25" in capped.message
+    with pytest.raises(QueryTimeout):
+        run_adhoc(
+            store,
+            "UNWIND range(1, 50000000) AS x WITH x WHERE x % 7 = 3 RETURN count(x) AS n",
+            timeout_ms=50,
+        )
+
+
+def test_roles_pseudonymisation_and_audit(loaded_county, tmp_path):
+    store = loaded_county.store
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    analyst = Principal("ana", "analyst")
+    result = run_saved(store, "young_carers", principal=analyst, audit=audit)
+    assert result.pseudonymised and result.rows
+    assert all(r["child_name"].startswith("ps-") for r in result.rows)
+    with pytest.raises(QueryDenied):
+        run_saved(store, "caseload_per_team", principal=Principal("sw", "social_worker"))
+    with pytest.raises(QueryDenied):
+        run_adhoc(store, "RETURN 1 AS x", principal=Principal("sw", "social_worker"))
+    sw = Principal("sw", "social_worker")
+    full = run_saved(store, "young_carers", principal=sw, audit=audit)
+    assert not full.pseudonymised
+    entries = list(audit.entries())
+    assert [e["action"] for e in entries] == ["run_query", "run_query"]
+    assert entries[1]["detail"]["query"] == "young_carers"
+    assert set(entries[1]["children"]) == {r["child_uid"] for r in full.rows}
+    assert audit.verify() is None
+
+
+def test_cli(loaded_county, tmp_path):
+    run = [sys.executable, "-c", "from ui.cli import main; main()", "query"]
+    listed = subprocess.run([*run, "list"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "young_carers" in listed.stdout
+    bad = subprocess.run(
+        [*run, "run", "nope"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 2 and "no saved query 'nope'" in bad.stderr
+
+
+# -- answers against the ground truth ----------------------------------------------------------
+
+
+def test_young_carers_match_truth(loaded_county, true_person):
+    rows = run_saved(loaded_county.store, "young_carers").rows
+    people = t.table(loaded_county.root, "people")
+    expected = set(people[(people.young_carer == "1") & (people.is_child == "1")].person_id)
+    found = _truth_set(rows, "child_uid", true_person)
+    assert len(expected) >= 5
+    assert len(found ^ expected) <= max(1, len(expected) // 20), found ^ expected
+
+
+def test_looked_after_out_of_area_match_truth(loaded_county, true_person):
+    rows = run_saved(loaded_county.store, "looked_after_out_of_area").rows
+    cases = t.table(loaded_county.root, "cases")
+    open_cla = cases[(cases.kind == "CLA") & (cases.status == "open")]
+    expected = set(
+        open_cla[(open_cla.placement_la != "") & (open_cla.placement_la != "Northmere")].person_id
+    )
+    assert _truth_set(rows, "child_uid", true_person) == expected
+
+
+def test_social_worker_caseloads_match_truth(loaded_county):
+    rows = run_saved(loaded_county.store, "caseload_per_professional").rows
+    cases = t.table(loaded_county.root, "cases")
+    open_sc = cases[(cases.status == "open") & cases.kind.isin(["CIN", "CP", "CLA", "CL"])]
+    expected = open_sc[open_sc.worker_id != ""].groupby("worker_id").size().to_dict()
+    found = {r["professional_uid"]: r["open_cases"] for r in rows}
+    assert expected and {k: found.get(k, 0) for k in expected} == expected
+
+
+def test_siblings_of_open_send_match_truth(loaded_county, true_person):
+    rows = run_saved(loaded_county.store, "siblings_of_open_send").rows
+    root = loaded_county.root
+    cases = t.table(root, "cases")
+    send = set(cases[(cases.status == "open") & cases.kind.isin(["EHCP", "SEN support"])].person_id)
+    people = t.table(root, "people").set_index("person_id")
+    parents = t.table(root, "parents")
+    parents = parents[parents.kind.isin(["birth", "adoptive"])]
+    of_child = parents.groupby("child_id").parent_id.apply(set).to_dict()
+    expected = set()
+    for child in send:
+        if people.at[child, "is_child"] != "1":
+            continue
+        for other, theirs in of_child.items():
+            if other != child and of_child.get(child, set()) & theirs:
+                expected.add((child, other))
+    found = {(true_person[r["child_uid"]], true_person[r["sibling_uid"]]) for r in rows}
+    # Extracts name parents only in social care, health visiting and children's centre
+    # records, so the graph knows the siblings of far fewer children than the truth does
+    # (see the issue note); what it does report must be right.
+    assert len(found) >= 20
+    assert len(found - expected) <= len(found) // 20, found - expected
+
+
+def test_persistent_absence_with_open_case_matches_truth(loaded_county, true_person):
+    as_of = AS_OF.isoformat()
+    rows = run_saved(loaded_county.store, "persistent_absence_open_case", {"as_of": as_of}).rows
+    root = loaded_county.root
+    att = t.table(root, "attendance")
+    att = att[
+        (pd_date(att.term_start) > AS_OF - dt.timedelta(days=365))
+        & (pd_date(att.term_start) <= AS_OF)
+    ]
+    absent = att.authorised.astype(int) + att.unauthorised.astype(int)
+    totals = (
+        att.assign(absent=absent, possible=att.possible.astype(int))
+        .groupby("person_id")[["absent", "possible"]]
+        .sum()
+    )
+    pa = set(totals[(totals.possible > 0) & (totals.absent / totals.possible >= 0.1)].index)
+    cases = t.table(root, "cases")
+    transport = t.table(root, "transport")
+    with_case = set(cases[(cases.status == "open") & ~cases.kind.isin(["HV", "EWO"])].person_id)
+    with_case |= set(transport[transport.end.isna()].person_id)
+    expected = pa & with_case
+    found = _truth_set(rows, "child_uid", true_person)
+    assert len(expected) >= 10
+    assert len(found ^ expected) <= len(expected) // 10, (expected - found, found - expected)
+
+
+def pd_date(series):
+    return series.map(lambda s: dt.date.fromisoformat(s))

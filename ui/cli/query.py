@@ -1,0 +1,132 @@
+"""``jigsaw query``: list, show and run saved queries; run ad-hoc read-only Cypher."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from typing import Annotated, Any
+
+import typer
+
+from graph import GraphError, load_settings, open_store
+from graph.access.fields_export import safe_row
+from queries.library import LibraryError, get_query, load_library
+from queries.runner import ParamValidationError, QueryResult, run_adhoc, run_saved
+
+app = typer.Typer(help="Saved and ad-hoc read-only queries.", no_args_is_help=True)
+FORMAT_HELP = "table, csv or json"
+
+
+def _params(pairs: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise typer.BadParameter(f"{pair!r} is not name=value", param_hint="--param")
+        name, value = pair.split("=", 1)
+        out[name.strip()] = value
+    return out
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "; ".join(str(_plain(v)) for v in value)
+    return value
+
+
+def _emit(result: QueryResult, fmt: str) -> None:
+    if fmt not in ("table", "csv", "json"):
+        _fail(f"--format must be table, csv or json, not {fmt!r}")
+    if fmt == "json":
+        typer.echo(
+            json.dumps(
+                {"columns": result.columns, "rows": result.rows, "truncated": result.truncated},
+                default=str,
+                indent=1,
+            )
+        )
+    elif fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(result.columns)
+        for row in result.rows:
+            writer.writerow(safe_row([_plain(row.get(c)) for c in result.columns]))
+        typer.echo(out.getvalue(), nl=False)
+    else:
+        widths = {
+            c: max([len(c)] + [len(str(_plain(r.get(c)))) for r in result.rows[:200]])
+            for c in result.columns
+        }
+        widths = {c: min(w, 40) for c, w in widths.items()}
+        typer.echo("  ".join(c.ljust(widths[c]) for c in result.columns))
+        for row in result.rows:
+            typer.echo(
+                "  ".join(str(_plain(row.get(c)))[:40].ljust(widths[c]) for c in result.columns)
+            )
+    typer.secho(result.message, err=True, fg=typer.colors.YELLOW if result.truncated else None)
+
+
+@app.command("list")
+def list_() -> None:
+    """Every saved query: id, who it is for, title."""
+    for q in load_library():
+        typer.echo(f"{q.id:<32} {q.title}  [{', '.join(q.roles)}]")
+
+
+@app.command()
+def show(query_id: str) -> None:
+    """A saved query's description, parameters and Cypher."""
+    try:
+        q = get_query(query_id)
+    except LibraryError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"{q.title}\n\n{q.description}\n\nFor: {', '.join(q.roles)}; shown as {q.display}")
+    for p in q.params:
+        extra = f" one of {', '.join(p.choices)}" if p.choices else ""
+        typer.echo(f"  --param {p.name}=<{p.kind}>{extra} (default {p.default})")
+    typer.echo(f"\n{q.cypher}")
+
+
+@app.command()
+def run(
+    query_id: str,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="name=value")] = None,
+    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+) -> None:
+    """Run a saved query read-only with checked parameters."""
+    store = open_store(load_settings())
+    try:
+        result = run_saved(store, query_id, _params(param))
+    except (LibraryError, ParamValidationError, GraphError) as exc:
+        _fail(str(exc))
+        return
+    finally:
+        store.close()
+    _emit(result, fmt)
+
+
+@app.command()
+def adhoc(
+    text: str,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="name=value")] = None,
+    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+) -> None:
+    """Run your own Cypher, read-only at the engine, with the same limits."""
+    store = open_store(load_settings())
+    try:
+        result = run_adhoc(store, text, _params(param))
+    except (ParamValidationError, GraphError) as exc:
+        _fail(str(exc))
+        return
+    finally:
+        store.close()
+    _emit(result, fmt)
