@@ -8,9 +8,9 @@ WHERE size(starts) > 0
 WITH c, a, reduce(m = starts[0], x IN starts | CASE WHEN x > m THEN x ELSE m END) AS moved
 WHERE moved > date($as_of) - duration({months: 12}) AND moved <= date($as_of)
 OPTIONAL MATCH (c)<-[:PARENT_OF]-(:Person)-[old:LIVES_AT]->(prev:Address)
-WHERE old.to <= moved AND old.to > moved - duration({days: 92}) AND prev.uid <> a.uid
+WHERE (moved >= old.to) AND (old.to + duration({days: 92}) > moved) AND prev.uid <> a.uid
 OPTIONAL MATCH (c)-[own:LIVES_AT]->(mine:Address)
-WHERE own.to <= moved AND own.to > moved - duration({days: 92}) AND mine.uid <> a.uid
+WHERE (moved >= own.to) AND (own.to + duration({days: 92}) > moved) AND mine.uid <> a.uid
 WITH c, a, moved, collect(prev.imd_decile) + collect(mine.imd_decile) AS before
 WHERE size(before) = 0 OR any(d IN before WHERE d > 2)
 RETURN c.uid AS child_uid, c.full_name AS child_name, moved AS moved_on,
