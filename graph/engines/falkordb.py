@@ -130,6 +130,7 @@ class FalkorDBStore(GraphStore):
             self.engine_label = "falkordb"
         self.graph_name = graph_name
         self._graph = self._db.select_graph(graph_name)
+        self._indexes_ready = False
 
     # -- hooks -------------------------------------------------------------------
 
@@ -315,10 +316,28 @@ class FalkorDBStore(GraphStore):
 
     # -- search, health, housekeeping ------------------------------------------
 
+    def await_indexes(self, timeout_s: float = _CONSTRAINT_WAIT_S) -> None:
+        """Wait while FalkorDB rebuilds its indexes (it does so after every server start,
+        and a full-text query meanwhile finds nothing: a search must not say "no such
+        child" because the engine has just restarted)."""
+        if self._indexes_ready:
+            return
+        deadline = time.monotonic() + timeout_s
+        while True:
+            rows = self._call("CALL db.indexes() YIELD status RETURN status", {},
+                              read_only=True, timeout_ms=None).result_set or []
+            if not any("UNDER CONSTRUCTION" in str(r[0]) for r in rows):
+                self._indexes_ready = True
+                return
+            if time.monotonic() > deadline:
+                raise GraphError(f"indexes still being rebuilt after {timeout_s:.0f} s")
+            time.sleep(0.05)
+
     def search_people(self, text: str, *, limit: int = 20, fuzzy: bool = True) -> list[Row]:
         query = fulltext_query(text, fuzzy=fuzzy)
         if not query:
             return []
+        self.await_indexes()
         result = self.read(
             "CALL db.idx.fulltext.queryNodes('Person', $q) YIELD node, score "
             "RETURN node.uid AS uid, score ORDER BY score DESC, uid LIMIT $limit",

@@ -1,0 +1,375 @@
+"""The reads behind the app's pages: a child's record, the family network, caseloads.
+
+Pages call these and never hold Cypher. Each returns plain Python values; access
+rules and auditing are applied on top by :mod:`graph.access.guard`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from graph.cypher import cypher
+from graph.store import GraphStore
+
+FIND_BY_ID = cypher(
+    "views.find_by_id",
+    """
+    MATCH (p:Person)
+    WHERE p.upn = $id OR p.nhs_number = $id OR p.la_child_id = $id OR p.uid = $id
+    RETURN p.uid AS uid
+    LIMIT 20
+    """,
+    example={"id": "9434765919"},
+)
+FIND_BY_DOB = cypher(
+    "views.find_by_dob",
+    "MATCH (p:Person) WHERE p.dob = date($dob) RETURN p.uid AS uid LIMIT 50",
+    example={"dob": "2015-03-04"},
+)
+SEARCH_SUMMARY = cypher(
+    "views.search_summary",
+    """
+    UNWIND $uids AS id
+    MATCH (p:Person {uid: id})
+    OPTIONAL MATCH (p)-[r:ATTENDS]->(s:School)
+    WHERE r.to IS NULL
+    OPTIONAL MATCH (p)-[l:LIVES_AT]->(a:Address)
+    WHERE l.to IS NULL
+    RETURN p.uid AS uid, p.full_name AS name, p.dob AS dob,
+           collect(DISTINCT s.name)[0] AS school,
+           collect(DISTINCT a.postcode_district)[0] AS district
+    """,
+    example={"uids": ["P-x"]},
+)
+PERSON = cypher(
+    "views.person",
+    """
+    MATCH (p:Person {uid: $uid})
+    RETURN p.uid AS uid, p.given_name AS given_name, p.middle_names AS middle_names,
+           p.family_name AS family_name, p.full_name AS full_name,
+           p.other_names AS other_names, p.dob AS dob, p.sex AS sex,
+           p.ethnicity AS ethnicity, p.language AS language, p.upn AS upn,
+           p.nhs_number AS nhs_number, p.uln AS uln, p.la_child_id AS la_child_id,
+           p.fsm AS fsm, p.eal AS eal, p.young_carer AS young_carer, p.sources AS sources
+    """,
+    example={"uid": "P-x"},
+)
+ADDRESSES = cypher(
+    "views.addresses",
+    """
+    MATCH (p:Person {uid: $uid})-[r:LIVES_AT]->(a:Address)
+    OPTIONAL MATCH (a)-[:HAS_NOTE]->(n:Note {kind: 'safety'})
+    RETURN a.uid AS uid, a.line1 AS line1, a.town AS town, a.postcode AS postcode,
+           a.imd_decile AS imd_decile, a.lat AS lat, a.lon AS lon, r.from AS from,
+           r.to AS to, collect(n.text) AS safety_notes
+    ORDER BY from DESC
+    """,
+    example={"uid": "P-x"},
+)
+FAMILY = cypher(
+    "views.family",
+    """
+    MATCH (p:Person {uid: $uid})
+    OPTIONAL MATCH (p)<-[pr:PARENT_OF]-(parent:Person)
+    WITH p, collect(DISTINCT {uid: parent.uid, name: parent.full_name, dob: parent.dob,
+                              relation: 'parent (' + pr.kind + ')'}) AS parents
+    OPTIONAL MATCH (p)-[cr:PARENT_OF]->(kid:Person)
+    WITH p, parents, collect(DISTINCT {uid: kid.uid, name: kid.full_name, dob: kid.dob,
+                                       relation: 'child'}) AS children
+    OPTIONAL MATCH (p)<-[:PARENT_OF]-(:Person)-[:PARENT_OF]->(sib:Person)
+    WHERE sib.uid <> p.uid
+    RETURN parents, children,
+           collect(DISTINCT {uid: sib.uid, name: sib.full_name, dob: sib.dob,
+                             relation: 'sibling'}) AS siblings
+    """,
+    example={"uid": "P-x"},
+)
+SCHOOLS = cypher(
+    "views.schools",
+    """
+    MATCH (p:Person {uid: $uid})-[r:ATTENDS]->(s:School)
+    RETURN s.uid AS urn, s.name AS name, s.phase AS phase, r.from AS from, r.to AS to,
+           r.year_group AS year_group
+    ORDER BY from DESC
+    """,
+    example={"uid": "P-x"},
+)
+CASES = cypher(
+    "views.cases",
+    """
+    MATCH (p:Person {uid: $uid})-[:HAS_CASE]->(c:Case)-[:WITH_SERVICE]->(s:Service)
+    OPTIONAL MATCH (c)<-[w:WORKS_ON]-(pro:Professional)
+    RETURN c.uid AS uid, c.kind AS kind, c.status AS status, c.start AS start,
+           c.end AS end, c.reason AS reason, s.name AS service,
+           collect(DISTINCT pro.name) AS workers, collect(DISTINCT pro.uid) AS worker_uids,
+           collect(DISTINCT pro.team) AS teams
+    ORDER BY status DESC, start DESC
+    """,
+    example={"uid": "P-x"},
+)
+WORKER_TEAMS = cypher(
+    "views.worker_teams",
+    """
+    MATCH (p:Person {uid: $uid})-[:HAS_CASE]->(c:Case {status: 'open'})
+          <-[w:WORKS_ON]-(pro:Professional)
+    WHERE w.to IS NULL
+    OPTIONAL MATCH (pro)-[:IN_TEAM]->(t:Team)
+    RETURN collect(DISTINCT pro.uid) AS workers, collect(DISTINCT t.uid) AS teams
+    """,
+    example={"uid": "P-x"},
+)
+PROFESSIONALS = cypher(
+    "views.professionals",
+    """
+    MATCH (p:Person {uid: $uid})-[:HAS_CASE]->(c:Case {status: 'open'})
+          <-[w:WORKS_ON]-(pro:Professional)
+    WHERE w.to IS NULL
+    RETURN DISTINCT pro.name AS name, pro.role AS role, pro.team AS team,
+           pro.email AS email, pro.phone AS phone, c.kind AS for_case
+    ORDER BY name
+    """,
+    example={"uid": "P-x"},
+)
+ATTENDANCE = cypher(
+    "views.attendance",
+    """
+    MATCH (p:Person {uid: $uid})-[a:ATTENDANCE]->(s:School)
+    RETURN a.term AS term, a.term_start AS term_start, s.name AS school,
+           a.possible AS possible, a.absent AS absent, a.unauthorised AS unauthorised
+    ORDER BY term_start
+    """,
+    example={"uid": "P-x"},
+)
+NEEDS = cypher(
+    "views.needs",
+    """
+    MATCH (p:Person {uid: $uid})-[r:HAS_NEED]->(n:Need)
+    RETURN n.uid AS code, n.name AS name, r.rank AS rank, r.from AS from
+    ORDER BY rank
+    """,
+    example={"uid": "P-x"},
+)
+NOTES = cypher(
+    "views.notes",
+    """
+    MATCH (p:Person {uid: $uid})-[:HAS_NOTE]->(n:Note)
+    RETURN n.uid AS uid, n.kind AS kind, n.text AS text, n.author AS author, n.at AS at
+    ORDER BY at DESC
+    """,
+    example={"uid": "P-x"},
+)
+EXCLUSIONS = cypher(
+    "views.exclusions",
+    """
+    MATCH (p:Person {uid: $uid})-[e:EXCLUDED]->(s:School)
+    RETURN e.date AS date, e.kind AS kind, e.sessions AS sessions, s.name AS school
+    ORDER BY date
+    """,
+    example={"uid": "P-x"},
+)
+ADD_NOTE = cypher(
+    "views.add_note",
+    """
+    MATCH (p:Person {uid: $uid})
+    CREATE (n:Note {uid: $note_uid, kind: 'update', text: $text, author: $author, at: $at})
+    CREATE (p)-[:HAS_NOTE]->(n)
+    RETURN n.uid AS uid
+    """,
+    example={"uid": "P-x", "note_uid": "N-x", "text": "t", "author": "a",
+             "at": "2026-11-02T10:00"},
+    writes=True,
+)
+NETWORK = cypher(
+    "views.network",
+    """
+    MATCH (c:Person {uid: $uid})
+    OPTIONAL MATCH path = (c)-[*1..3]-(m)
+    WHERE length(path) <= $depth
+      AND all(r IN relationships(path) WHERE type(r) IN $types
+              AND (r.from IS NULL OR r.from <= date($as_of))
+              AND (r.to IS NULL OR r.to > date($as_of)))
+      AND all(n IN nodes(path) WHERE labels(n)[0] IN $labels)
+    WITH c, [x IN collect(path) WHERE x IS NOT NULL] AS paths
+    WITH c, paths, reduce(ns = [c], p IN paths | ns + nodes(p)) AS all_nodes,
+         reduce(rs = [], p IN paths | rs + relationships(p)) AS all_rels
+    UNWIND all_nodes AS n
+    WITH DISTINCT all_rels, n
+    OPTIONAL MATCH (n)-[:HAS_CASE]->(k:Case {status: 'open'})
+    WITH all_rels, n, collect(DISTINCT k.kind) AS open_cases
+    WITH all_rels, collect({uid: n.uid, label: labels(n)[0],
+                            name: coalesce(n.full_name, n.name, n.line1, n.kind, n.uid),
+                            open_cases: open_cases, child: 'Child' IN labels(n)}) AS nodes
+    UNWIND (CASE WHEN size(all_rels) = 0 THEN [NULL] ELSE all_rels END) AS r
+    WITH nodes, r
+    RETURN nodes, collect(DISTINCT CASE WHEN r IS NULL THEN NULL ELSE
+        {source: startNode(r).uid, target: endNode(r).uid, type: type(r),
+         kind: r.kind, role: r.role} END) AS edges
+    """,
+    example={"uid": "P-x", "depth": 2, "as_of": "2026-11-02",
+             "types": ["PARENT_OF", "LIVES_AT"], "labels": ["Person", "Address"]},
+)
+CASELOAD = cypher(
+    "views.caseload",
+    """
+    MATCH (child:Person)-[:HAS_CASE]->(c:Case)-[:WITH_SERVICE]->(s:Service)
+    WHERE ($status = 'any' OR c.status = $status) AND ($kind = 'any' OR c.kind = $kind)
+      AND ($service = 'any' OR s.uid = $service)
+    OPTIONAL MATCH (c)<-[w:WORKS_ON]-(pro:Professional)
+    WHERE w.to IS NULL
+    OPTIONAL MATCH (pro)-[:IN_TEAM]->(t:Team)
+    WITH child, c, s, pro, t
+    WHERE $team = 'any' OR t.uid = $team
+    OPTIONAL MATCH (child)-[l:LIVES_AT]->(a:Address)
+    WHERE l.to IS NULL
+    WITH child, c, s, pro, t, collect(a)[0] AS home
+    RETURN child.uid AS child_uid, c.uid AS case_uid, c.kind AS kind, c.status AS status,
+           s.name AS service, pro.name AS professional, t.name AS team,
+           home.lat AS lat, home.lon AS lon, home.postcode_district AS district
+    """,
+    example={"status": "open", "kind": "any", "service": "any", "team": "any"},
+)
+TEAMS = cypher("views.teams", "MATCH (t:Team) RETURN t.uid AS uid, t.name AS name ORDER BY name")
+SERVICES = cypher(
+    "views.services", "MATCH (s:Service) RETURN s.uid AS uid, s.name AS name ORDER BY name"
+)
+
+NETWORK_TYPES = ("PARENT_OF", "MEMBER_OF", "LIVES_AT", "ATTENDS", "HAS_CASE", "WORKS_ON")
+NETWORK_LABELS = ("Person", "Family", "Address", "School", "Case", "Professional")
+
+
+def find_children(store: GraphStore, text: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """By name (typo-tolerant full-text), date of birth, UPN, NHS number, LA id or uid."""
+    text = text.strip()
+    if not text:
+        return []
+    compact = text.replace(" ", "")
+    uids: list[str] = []
+    try:
+        day = dt.date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        day = None
+    if day is None and len(text) == 10 and text[2] == "/" and text[5] == "/":
+        try:
+            day = dt.datetime.strptime(text, "%d/%m/%Y").date()
+        except ValueError:
+            day = None
+    if day is not None:
+        uids = [r["uid"] for r in store.read(FIND_BY_DOB, {"dob": day.isoformat()}).rows]
+    elif any(ch.isdigit() for ch in compact) and compact.isalnum() or text.startswith("P-"):
+        uids = [r["uid"] for r in store.read(FIND_BY_ID, {"id": compact.upper()
+                                                           if compact[0].isalpha()
+                                                           and not text.startswith("P-")
+                                                           else text}).rows]
+    else:
+        uids = [r["uid"] for r in store.search_people(text, limit=limit)]
+    if not uids:
+        return []
+    rows = store.read(SEARCH_SUMMARY, {"uids": uids[:limit]}).rows
+    order = {u: i for i, u in enumerate(uids)}
+    today = dt.date.today()
+    out = []
+    for r in sorted(rows, key=lambda r: order.get(r["uid"], 0)):
+        dob = r["dob"]
+        age = None if dob is None else today.year - dob.year - (
+            (today.month, today.day) < (dob.month, dob.day))
+        out.append({"uid": r["uid"], "name": r["name"], "age": age,
+                    "school": r["school"], "district": r["district"]})
+    return out
+
+
+def child_record(store: GraphStore, uid: str) -> dict[str, Any] | None:
+    person = store.read(PERSON, {"uid": uid}).rows
+    if not person:
+        return None
+    family = store.read(FAMILY, {"uid": uid}).rows[0]
+    members = [m for group in ("parents", "children", "siblings") for m in family[group]
+               if m.get("uid")]
+    record = {
+        "person": person[0],
+        "addresses": store.read(ADDRESSES, {"uid": uid}).rows,
+        "family": members,
+        "schools": store.read(SCHOOLS, {"uid": uid}).rows,
+        "cases": store.read(CASES, {"uid": uid}).rows,
+        "professionals": store.read(PROFESSIONALS, {"uid": uid}).rows,
+        "attendance": store.read(ATTENDANCE, {"uid": uid}).rows,
+        "needs": store.read(NEEDS, {"uid": uid}).rows,
+        "notes": store.read(NOTES, {"uid": uid}).rows,
+        "exclusions": store.read(EXCLUSIONS, {"uid": uid}).rows,
+    }
+    record["timeline"] = timeline(record)
+    return record
+
+
+def caseworkers(store: GraphStore, uid: str) -> tuple[list[str], list[str]]:
+    """Who holds the child's open cases, and their teams: decides full or limited view."""
+    rows = store.read(WORKER_TEAMS, {"uid": uid}).rows
+    return (rows[0]["workers"], rows[0]["teams"]) if rows else ([], [])
+
+
+def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Everything dated, from birth to today, across agencies."""
+    events: list[dict[str, Any]] = []
+    dob = record["person"].get("dob")
+    if dob:
+        events.append({"date": dob, "what": "Born", "agency": ""})
+    for a in record["addresses"]:
+        if a["from"]:
+            events.append({"date": a["from"], "what": f"Moved to {a['line1']}, "
+                                                      f"{a['postcode']}", "agency": "Address"})
+    for s in record["schools"]:
+        if s["from"]:
+            events.append({"date": s["from"], "what": f"Joined {s['name']}", "agency": "School"})
+        if s["to"]:
+            events.append({"date": s["to"], "what": f"Left {s['name']}", "agency": "School"})
+    for c in record["cases"]:
+        if c["start"]:
+            events.append({"date": c["start"], "what": f"{c['kind']} opened", "agency": c["service"]})
+        if c["end"]:
+            events.append({"date": c["end"], "what": f"{c['kind']} closed", "agency": c["service"]})
+    for e in record["exclusions"]:
+        events.append({"date": e["date"], "what": f"{e['kind']} ({e['sessions']} sessions)",
+                       "agency": e["school"]})
+    return sorted(events, key=lambda e: e["date"])
+
+
+def add_note(store: GraphStore, uid: str, author: str, text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise ValueError("the note is empty")
+    if len(text) > 5_000:
+        raise ValueError("a note is at most 5,000 characters")
+    note_uid = f"N-{uuid.uuid4().hex[:16]}"
+    at = dt.datetime.now().isoformat(timespec="seconds")
+    store.write(ADD_NOTE, {"uid": uid, "note_uid": note_uid, "text": text, "author": author,
+                           "at": at})
+    return note_uid
+
+
+def family_network(
+    store: GraphStore, uid: str, *, depth: int = 2, as_of: dt.date | None = None,
+    types: tuple[str, ...] = NETWORK_TYPES, labels: tuple[str, ...] = NETWORK_LABELS,
+) -> dict[str, list[dict[str, Any]]]:
+    depth = max(1, min(3, int(depth)))
+    rows = store.read(NETWORK, {"uid": uid, "depth": depth,
+                                "as_of": (as_of or dt.date.today()).isoformat(),
+                                "types": list(types), "labels": list(labels)},
+                      max_rows=10).rows
+    if not rows:
+        return {"nodes": [], "edges": []}
+    return {"nodes": rows[0]["nodes"], "edges": [e for e in rows[0]["edges"] if e]}
+
+
+def caseload(store: GraphStore, *, status: str = "open", kind: str = "any",
+             service: str = "any", team: str = "any") -> list[dict[str, Any]]:
+    return store.read(CASELOAD, {"status": status, "kind": kind, "service": service,
+                                 "team": team}, max_rows=200_000).rows
+
+
+def teams(store: GraphStore) -> list[dict[str, Any]]:
+    return store.read(TEAMS).rows
+
+
+def services(store: GraphStore) -> list[dict[str, Any]]:
+    return store.read(SERVICES).rows
