@@ -64,6 +64,13 @@ class Settings(BaseSettings):
             "acknowledged write; 'everysec' may lose up to a second on power loss."
         ),
     )
+    map_tiles: str = Field(
+        default="",
+        description=(
+            "A tile server URL for the caseload map. Empty (the default): no tiles, "
+            "points drawn on a plain background, nothing fetched from the internet."
+        ),
+    )
     query_timeout_ms: int = Field(default=10_000, ge=100, le=600_000)
     max_rows: int = Field(default=5_000, ge=1, le=1_000_000)
 

@@ -177,8 +177,7 @@ ADD_NOTE = cypher(
     CREATE (p)-[:HAS_NOTE]->(n)
     RETURN n.uid AS uid
     """,
-    example={"uid": "P-x", "note_uid": "N-x", "text": "t", "author": "a",
-             "at": "2026-11-02T10:00"},
+    example={"uid": "P-x", "note_uid": "N-x", "text": "t", "author": "a", "at": "2026-11-02T10:00"},
     writes=True,
 )
 NETWORK = cypher(
@@ -207,8 +206,13 @@ NETWORK = cypher(
         {source: startNode(r).uid, target: endNode(r).uid, type: type(r),
          kind: r.kind, role: r.role} END) AS edges
     """,
-    example={"uid": "P-x", "depth": 2, "as_of": "2026-11-02",
-             "types": ["PARENT_OF", "LIVES_AT"], "labels": ["Person", "Address"]},
+    example={
+        "uid": "P-x",
+        "depth": 2,
+        "as_of": "2026-11-02",
+        "types": ["PARENT_OF", "LIVES_AT"],
+        "labels": ["Person", "Address"],
+    },
 )
 CASELOAD = cypher(
     "views.caseload",
@@ -257,11 +261,18 @@ def find_children(store: GraphStore, text: str, *, limit: int = 20) -> list[dict
             day = None
     if day is not None:
         uids = [r["uid"] for r in store.read(FIND_BY_DOB, {"dob": day.isoformat()}).rows]
-    elif any(ch.isdigit() for ch in compact) and compact.isalnum() or text.startswith("P-"):
-        uids = [r["uid"] for r in store.read(FIND_BY_ID, {"id": compact.upper()
-                                                           if compact[0].isalpha()
-                                                           and not text.startswith("P-")
-                                                           else text}).rows]
+    elif (any(ch.isdigit() for ch in compact) and compact.isalnum()) or text.startswith("P-"):
+        uids = [
+            r["uid"]
+            for r in store.read(
+                FIND_BY_ID,
+                {
+                    "id": compact.upper()
+                    if compact[0].isalpha() and not text.startswith("P-")
+                    else text
+                },
+            ).rows
+        ]
     else:
         uids = [r["uid"] for r in store.search_people(text, limit=limit)]
     if not uids:
@@ -272,10 +283,20 @@ def find_children(store: GraphStore, text: str, *, limit: int = 20) -> list[dict
     out = []
     for r in sorted(rows, key=lambda r: order.get(r["uid"], 0)):
         dob = r["dob"]
-        age = None if dob is None else today.year - dob.year - (
-            (today.month, today.day) < (dob.month, dob.day))
-        out.append({"uid": r["uid"], "name": r["name"], "age": age,
-                    "school": r["school"], "district": r["district"]})
+        age = (
+            None
+            if dob is None
+            else today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+        )
+        out.append(
+            {
+                "uid": r["uid"],
+                "name": r["name"],
+                "age": age,
+                "school": r["school"],
+                "district": r["district"],
+            }
+        )
     return out
 
 
@@ -284,8 +305,9 @@ def child_record(store: GraphStore, uid: str) -> dict[str, Any] | None:
     if not person:
         return None
     family = store.read(FAMILY, {"uid": uid}).rows[0]
-    members = [m for group in ("parents", "children", "siblings") for m in family[group]
-               if m.get("uid")]
+    members = [
+        m for group in ("parents", "children", "siblings") for m in family[group] if m.get("uid")
+    ]
     record = {
         "person": person[0],
         "addresses": store.read(ADDRESSES, {"uid": uid}).rows,
@@ -316,8 +338,13 @@ def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
         events.append({"date": dob, "what": "Born", "agency": ""})
     for a in record["addresses"]:
         if a["from"]:
-            events.append({"date": a["from"], "what": f"Moved to {a['line1']}, "
-                                                      f"{a['postcode']}", "agency": "Address"})
+            events.append(
+                {
+                    "date": a["from"],
+                    "what": f"Moved to {a['line1']}, {a['postcode']}",
+                    "agency": "Address",
+                }
+            )
     for s in record["schools"]:
         if s["from"]:
             events.append({"date": s["from"], "what": f"Joined {s['name']}", "agency": "School"})
@@ -325,12 +352,19 @@ def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
             events.append({"date": s["to"], "what": f"Left {s['name']}", "agency": "School"})
     for c in record["cases"]:
         if c["start"]:
-            events.append({"date": c["start"], "what": f"{c['kind']} opened", "agency": c["service"]})
+            events.append(
+                {"date": c["start"], "what": f"{c['kind']} opened", "agency": c["service"]}
+            )
         if c["end"]:
             events.append({"date": c["end"], "what": f"{c['kind']} closed", "agency": c["service"]})
     for e in record["exclusions"]:
-        events.append({"date": e["date"], "what": f"{e['kind']} ({e['sessions']} sessions)",
-                       "agency": e["school"]})
+        events.append(
+            {
+                "date": e["date"],
+                "what": f"{e['kind']} ({e['sessions']} sessions)",
+                "agency": e["school"],
+            }
+        )
     return sorted(events, key=lambda e: e["date"])
 
 
@@ -342,29 +376,51 @@ def add_note(store: GraphStore, uid: str, author: str, text: str) -> str:
         raise ValueError("a note is at most 5,000 characters")
     note_uid = f"N-{uuid.uuid4().hex[:16]}"
     at = dt.datetime.now().isoformat(timespec="seconds")
-    store.write(ADD_NOTE, {"uid": uid, "note_uid": note_uid, "text": text, "author": author,
-                           "at": at})
+    store.write(
+        ADD_NOTE, {"uid": uid, "note_uid": note_uid, "text": text, "author": author, "at": at}
+    )
     return note_uid
 
 
 def family_network(
-    store: GraphStore, uid: str, *, depth: int = 2, as_of: dt.date | None = None,
-    types: tuple[str, ...] = NETWORK_TYPES, labels: tuple[str, ...] = NETWORK_LABELS,
+    store: GraphStore,
+    uid: str,
+    *,
+    depth: int = 2,
+    as_of: dt.date | None = None,
+    types: tuple[str, ...] = NETWORK_TYPES,
+    labels: tuple[str, ...] = NETWORK_LABELS,
 ) -> dict[str, list[dict[str, Any]]]:
     depth = max(1, min(3, int(depth)))
-    rows = store.read(NETWORK, {"uid": uid, "depth": depth,
-                                "as_of": (as_of or dt.date.today()).isoformat(),
-                                "types": list(types), "labels": list(labels)},
-                      max_rows=10).rows
+    rows = store.read(
+        NETWORK,
+        {
+            "uid": uid,
+            "depth": depth,
+            "as_of": (as_of or dt.date.today()).isoformat(),
+            "types": list(types),
+            "labels": list(labels),
+        },
+        max_rows=10,
+    ).rows
     if not rows:
         return {"nodes": [], "edges": []}
     return {"nodes": rows[0]["nodes"], "edges": [e for e in rows[0]["edges"] if e]}
 
 
-def caseload(store: GraphStore, *, status: str = "open", kind: str = "any",
-             service: str = "any", team: str = "any") -> list[dict[str, Any]]:
-    return store.read(CASELOAD, {"status": status, "kind": kind, "service": service,
-                                 "team": team}, max_rows=200_000).rows
+def caseload(
+    store: GraphStore,
+    *,
+    status: str = "open",
+    kind: str = "any",
+    service: str = "any",
+    team: str = "any",
+) -> list[dict[str, Any]]:
+    return store.read(
+        CASELOAD,
+        {"status": status, "kind": kind, "service": service, "team": team},
+        max_rows=200_000,
+    ).rows
 
 
 def teams(store: GraphStore) -> list[dict[str, Any]]:

@@ -162,6 +162,9 @@ def run_saved(
 
 
 ADHOC_MAX = 20_000  # characters
+ADHOC_EXAMPLE = cypher(
+    "runner.adhoc_example", "MATCH (c:Child) RETURN count(c) AS children"
+)  # what the ad-hoc box starts with
 
 
 def run_adhoc(

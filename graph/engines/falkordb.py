@@ -88,7 +88,10 @@ def fulltext_query(text: str, *, fuzzy: bool) -> str:
     Smith/Smyth and Catherine/Kathryn.
     """
     parts = []
-    for term in fuzzy_terms(text):
+    terms = fuzzy_terms(text)
+    if len(terms) > 1:  # "O'Brien" -> o, brien: a lone letter is not worth requiring
+        terms = [t for t in terms if len(t) > 1] or terms
+    for term in terms:
         options = [term]
         if len(term) >= 2:
             options.append(f"{term}*")
@@ -324,8 +327,15 @@ class FalkorDBStore(GraphStore):
             return
         deadline = time.monotonic() + timeout_s
         while True:
-            rows = self._call("CALL db.indexes() YIELD status RETURN status", {},
-                              read_only=True, timeout_ms=None).result_set or []
+            rows = (
+                self._call(
+                    "CALL db.indexes() YIELD status RETURN status",
+                    {},
+                    read_only=True,
+                    timeout_ms=None,
+                ).result_set
+                or []
+            )
             if not any("UNDER CONSTRUCTION" in str(r[0]) for r in rows):
                 self._indexes_ready = True
                 return

@@ -10,6 +10,7 @@ from graph import GraphError, SettingsError
 from ui.cli import db, query, users
 from ui.cli.generate import generate
 from ui.cli.load import demo, load
+from ui.cli.serve import serve
 
 app = typer.Typer(
     name="jigsaw",
@@ -24,6 +25,7 @@ app.add_typer(query.app, name="query")
 app.command()(generate)
 app.command()(load)
 app.command()(demo)
+app.command()(serve)
 
 
 def main() -> None:

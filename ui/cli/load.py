@@ -111,12 +111,6 @@ def demo(
         )
     if not serve:
         return
-    try:
-        from ui.cli.serve import serve_command  # the app, when installed
-    except ImportError:
-        console.print(
-            "The app is not part of this build yet: the county is loaded; "
-            "explore it with `jigsaw query` or `jigsaw db status`."
-        )
-        return
-    serve_command(port=port)
+    from ui.cli.serve import serve_command
+
+    serve_command(port=port, demo=True)

@@ -1,0 +1,169 @@
+"""The one door for people-facing reads: permission, redaction and audit together.
+
+Pages and commands call these, never ``graph.views`` directly, so a page cannot
+forget a check: each function asks the policy, redacts what the role may not see
+(restricted values never leave ``graph/``), and writes the audit entry before the
+data is returned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from graph import views
+from graph.access.audit import AuditLog
+from graph.access.policy import (
+    Principal,
+    child_access,
+    redact_cases,
+    redact_notes,
+    redact_person,
+)
+from graph.store import GraphStore
+
+
+class AccessDenied(PermissionError):
+    """The policy does not allow this; the message says what and why."""
+
+
+def _require(principal: Principal | None, action: str) -> Principal:
+    from graph.access.policy import allowed
+
+    if principal is None:
+        raise AccessDenied("sign in first")
+    if not allowed(principal, action):  # type: ignore[arg-type]
+        raise AccessDenied(f"a {principal.rules.title or principal.role} may not {action}")
+    return principal
+
+
+def search(
+    store: GraphStore, principal: Principal | None, audit: AuditLog, text: str
+) -> list[dict[str, Any]]:
+    p = _require(principal, "search")
+    results = views.find_children(store, text)
+    audit.record(
+        user=p.username,
+        role=p.role,
+        action="search",
+        children=[r["uid"] for r in results],
+        detail={"text": text[:100]},
+    )
+    return results
+
+
+def child_record(
+    store: GraphStore,
+    principal: Principal | None,
+    audit: AuditLog,
+    uid: str,
+    *,
+    break_glass: str | None = None,
+) -> dict[str, Any] | None:
+    p = _require(principal, "view_child")
+    record = views.child_record(store, uid)
+    if record is None:
+        return None
+    workers, teams = views.caseworkers(store, uid)
+    access = child_access(p, workers=workers, teams=teams, break_glass_reason=break_glass)
+    safe = {
+        "access": {"full": access.full, "reason": access.reason, "break_glass": access.break_glass},
+        "person": redact_person(record["person"], p, access),
+        "addresses": record["addresses"]
+        if access.full
+        else [
+            {**a, "line1": "restricted", "lat": None, "lon": None}
+            for a in record["addresses"]
+            if a["to"] is None
+        ][:1],
+        "family": record["family"] if access.full else [],
+        "schools": record["schools"],
+        "cases": redact_cases(record["cases"], access),
+        "professionals": [
+            pro for pro in record["professionals"] if pro["for_case"] in access.visible_kinds
+        ]
+        if access.full
+        else [],
+        "attendance": record["attendance"] if access.full else [],
+        "needs": record["needs"] if access.full else [],
+        "notes": redact_notes(record["notes"], p, access),
+        "exclusions": record["exclusions"] if access.full else [],
+    }
+    visible = {c["kind"] for c in safe["cases"] if isinstance(c.get("kind"), str)}
+    safe["timeline"] = [
+        e
+        for e in record["timeline"]
+        if access.full
+        and (
+            e["agency"] in ("", "Address", "School")
+            or any(e["what"].startswith(k + " ") for k in visible)
+            or not e["what"].split(" ")[0].isupper()
+        )
+    ]
+    audit.record(
+        user=p.username,
+        role=p.role,
+        action="view_child",
+        children=[uid],
+        detail={"view": "full" if access.full else "limited"},
+        reason=break_glass if access.break_glass else None,
+    )
+    return safe
+
+
+def add_note(
+    store: GraphStore, principal: Principal | None, audit: AuditLog, uid: str, text: str
+) -> str:
+    p = _require(principal, "add_note")
+    note = views.add_note(store, uid, p.username, text)
+    audit.record(
+        user=p.username, role=p.role, action="add_note", children=[uid], detail={"note": note}
+    )
+    return note
+
+
+def family_network(
+    store: GraphStore,
+    principal: Principal | None,
+    audit: AuditLog,
+    uid: str,
+    *,
+    depth: int,
+    as_of: dt.date,
+    types: tuple[str, ...],
+    labels: tuple[str, ...],
+) -> dict[str, list[dict[str, Any]]]:
+    p = _require(principal, "view_network")
+    workers, teams = views.caseworkers(store, uid)
+    access = child_access(p, workers=workers, teams=teams)
+    if not access.full:
+        raise AccessDenied(
+            "the family network is shown only for children on your or your "
+            "team's caseload; open the record with a reason first"
+        )
+    network = views.family_network(store, uid, depth=depth, as_of=as_of, types=types, labels=labels)
+    allowed_kinds = access.visible_kinds
+    for node in network["nodes"]:
+        node["open_cases"] = [k for k in node["open_cases"] if k in allowed_kinds]
+        if node["label"] == "Case" and node["name"] not in allowed_kinds:
+            node["name"] = "restricted"
+    audit.record(
+        user=p.username,
+        role=p.role,
+        action="view_network",
+        children=[n["uid"] for n in network["nodes"] if n.get("child")],
+        detail={"focus": uid, "depth": depth, "as_of": as_of.isoformat()},
+    )
+    return network
+
+
+def caseload(
+    store: GraphStore, principal: Principal | None, audit: AuditLog, **filters: str
+) -> list[dict[str, Any]]:
+    p = _require(principal, "view_caseload")
+    rows = views.caseload(store, **filters)
+    audit.record(user=p.username, role=p.role, action="view_caseload", detail=filters)
+    if p.rules.pseudonymise:
+        for r in rows:
+            r["child_uid"] = None
+    return rows

@@ -1,0 +1,91 @@
+"""What every page needs: the store, the audit trail, the signed-in user.
+
+Kept apart from the pages so they stay thin and so tests can point the app at a test
+graph through the usual ``JIGSAW_*`` settings.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import streamlit as st
+
+from graph import GraphStore, load_settings, open_store
+from graph.access.accounts import Accounts, demo_mode
+from graph.access.audit import AuditLog
+from graph.access.policy import Principal
+
+PAGES: dict[str, object] = {}  # url path -> st.Page, set by main on every run
+
+
+def open_child(uid: str) -> None:
+    """Go to a child's record (from search results, queries or the network)."""
+    st.session_state["child"] = uid
+    page = PAGES.get("record")
+    if page is not None:
+        st.switch_page(page)
+
+
+def store() -> GraphStore:
+    settings = load_settings()
+    return _store(settings.graph_url, str(settings.data_dir), settings.graph_name)
+
+
+@st.cache_resource
+def _store(graph_url: str, data_dir: str, graph_name: str) -> GraphStore:
+    """One store per engine location for the whole server (cached across sessions)."""
+    return open_store(load_settings())
+
+
+def data_dir() -> Path:
+    return load_settings().data_dir
+
+
+def audit() -> AuditLog:
+    return _audit(str(data_dir()))
+
+
+@st.cache_resource
+def _audit(directory: str) -> AuditLog:
+    return AuditLog(Path(directory) / "audit" / "audit.jsonl")
+
+
+def accounts() -> Accounts:
+    return Accounts(data_dir() / "users.json")
+
+
+def current_user() -> Principal | None:
+    """The signed-in principal (local accounts; OIDC via st.login where configured)."""
+    return st.session_state.get("principal")
+
+
+def sign_in_form() -> None:
+    st.title("Jigsaw")
+    st.caption("A single record of every child. Sign in to continue.")
+    if demo_mode():
+        demo_banner(show_accounts=True)
+    with st.form("sign-in"):
+        username = st.text_input("Username")
+        password = st.text_input("Password", type="password")
+        if st.form_submit_button("Sign in"):
+            principal = accounts().authenticate(username, password)
+            if principal is None:
+                st.error("That username and password do not match an active account.")
+            else:
+                st.session_state["principal"] = principal
+                audit().record(user=principal.username, role=principal.role, action="sign_in")
+                st.rerun()
+
+
+def demo_banner(*, show_accounts: bool = False) -> None:
+    st.warning("Demo mode: synthetic data, demo accounts. Not for real records.")
+    path = data_dir() / "demo-accounts.json"
+    if show_accounts and path.exists():
+        made = json.loads(path.read_text())
+        st.table(
+            [
+                {"username": a["username"], "password": a["password"], "role": a["role"]}
+                for a in made
+            ]
+        )

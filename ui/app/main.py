@@ -1,0 +1,48 @@
+"""Jigsaw's Streamlit app: sign-in, then the pages the user's role may open."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from graph.access.accounts import demo_mode
+from graph.access.policy import allowed
+from ui.app import context
+from ui.app.pages import caseload, data, find, network, queries, record
+
+st.set_page_config(page_title="Jigsaw", layout="wide")
+
+principal = context.current_user()
+if principal is None:
+    context.sign_in_form()
+    st.stop()
+
+with st.sidebar:
+    st.write(f"Signed in as **{principal.username}** ({principal.rules.title})")
+    if demo_mode():
+        context.demo_banner()
+    if st.button("Sign out"):
+        st.session_state.clear()
+        st.rerun()
+
+PAGES = [
+    ("search", find.render, "Find a child", "find"),
+    ("view_child", record.render, "Child record", "record"),
+    ("view_network", network.render, "Family network", "network"),
+    ("run_query", queries.render, "Saved queries", "queries"),
+    ("view_caseload", caseload.render, "Caseload map", "caseload"),
+    ("view_data", data.render, "Data", "data"),
+]
+permitted = [(fn, title, path) for action, fn, title, path in PAGES if allowed(principal, action)]
+# a deep link (?page=record&child=P-...) opens that page first
+wanted = st.query_params.get("page")
+if wanted not in {path for _fn, _title, path in permitted}:
+    wanted = permitted[0][2] if permitted else None
+pages = [
+    st.Page(fn, title=title, url_path=path, default=path == wanted) for fn, title, path in permitted
+]
+context.PAGES.clear()
+context.PAGES.update({page.url_path: page for page in pages})
+if not pages:
+    st.info("Your role has no pages in this app.")
+    st.stop()
+st.navigation(pages).run()

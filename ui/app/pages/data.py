@@ -1,0 +1,56 @@
+"""Data: the latest load report, the quarantine and the linkage review queue."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from graph.access.policy import allowed
+from loaders import review
+from loaders.report import latest_quarantine, latest_report
+from ui.app import context
+
+
+def render() -> None:
+    st.header("Data")
+    loads = context.data_dir() / "loads"
+    report = latest_report(loads)
+    if report is None:
+        st.info("Nothing has been loaded yet: run `jigsaw load DIR`.")
+    else:
+        st.markdown(report.to_markdown())
+    st.subheader("Quarantine")
+    rows = latest_quarantine(loads)
+    st.caption(f"{len(rows):,} row(s) held back, each with its reason.")
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+    principal = context.current_user()
+    if not allowed(principal, "review_linkage"):
+        return
+    st.subheader("Possible duplicates to review")
+    pending = review.pending(context.store())
+    st.caption(f"{len(pending):,} pair(s) await a decision.")
+    for pair in pending[:25]:
+        a, b = pair["people"]
+        cols = st.columns([4, 4, 2, 1, 1])
+        cols[0].write(f"{a['name']} ({a['dob']}) — {a['sources']}")
+        cols[1].write(f"{b['name']} ({b['dob']}) — {b['sources']}")
+        cols[2].write(f"p={pair['probability']:.2f}; agreed: {pair['agreed']}")
+        if cols[3].button("Same", key=f"acc-{pair['uid']}"):
+            review.decide(context.store(), pair["uid"], True, principal.username)
+            context.audit().record(
+                user=principal.username,
+                role=principal.role,
+                action="review_accept",
+                children=[a["uid"], b["uid"]],
+            )
+            st.rerun()
+        if cols[4].button("Different", key=f"rej-{pair['uid']}"):
+            review.decide(context.store(), pair["uid"], False, principal.username)
+            context.audit().record(
+                user=principal.username,
+                role=principal.role,
+                action="review_reject",
+                children=[a["uid"], b["uid"]],
+            )
+            st.rerun()

@@ -1,0 +1,43 @@
+"""``jigsaw serve``: start the Streamlit app, offline, headless."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+APP = Path(__file__).resolve().parent.parent / "app" / "main.py"
+
+
+def serve_command(port: int = 8501, *, demo: bool = False) -> None:
+    env = dict(os.environ)
+    if demo:
+        env["JIGSAW_DEMO_MODE"] = "true"
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--global.developmentMode",
+        "false",
+    ]
+    typer.echo(f"Jigsaw is at http://localhost:{port} (Ctrl+C stops it)")
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
+def serve(port: Annotated[int, typer.Option(help="Port for the app.")] = 8501) -> None:
+    """Start the explorer app (no internet needed: nothing is fetched from a CDN)."""
+    serve_command(port)
