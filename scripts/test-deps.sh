@@ -4,3 +4,12 @@ if ! command -v node >/dev/null 2>&1; then
   echo "test-deps: Node.js is needed for the Cypher portability guard" >&2
   exit 1
 fi
+
+# Debian's Chromium for the end-to-end browser tests (never a browser download).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "test-deps: installing Debian's chromium" >&2
+  if [ "$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get install -y -q chromium >/dev/null 2>&1 || {
+    $SUDO apt-get update -q >/dev/null 2>&1 && $SUDO apt-get install -y -q chromium >/dev/null
+  }
+fi

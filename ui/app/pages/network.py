@@ -24,7 +24,8 @@ def render() -> None:
     c1, c2 = st.columns(2)
     depth = c1.slider("Steps", 1, 3, 2)
     as_of = c2.date_input("As at", value=dt.date.today())
-    types = st.multiselect("Relationships", views.NETWORK_TYPES, default=list(views.NETWORK_TYPES))
+    default_types = [t for t in views.NETWORK_TYPES if t != "ATTENDS"]  # not whole schools
+    types = st.multiselect("Relationships", views.NETWORK_TYPES, default=default_types)
     labels = st.multiselect("Node types", views.NETWORK_LABELS, default=list(views.NETWORK_LABELS))
     try:
         net = guard.family_network(
@@ -47,7 +48,14 @@ def render() -> None:
         f"{len(net['nodes'])} nodes, {len(net['edges'])} links. Double-click a child "
         "to open their record."
     )
-    st.write("  ".join(f":{'gray'}[{shape}] **{name}**" for name, _c, shape in drawing.legend()))
+    st.markdown(
+        "Legend: "
+        + " · ".join(
+            f"<span style='color:{colour}'>●</span> {name} ({shape})"
+            for name, colour, shape in drawing.legend()
+        ),
+        unsafe_allow_html=True,
+    )
     components.html(drawing.render(net, focus=uid), height=640)
     children = [n for n in net["nodes"] if n.get("child") and n["uid"] != uid]
     if children:
