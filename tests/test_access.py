@@ -65,7 +65,7 @@ def test_school_dsl_sees_known_to_social_care_not_child_protection_details():
     shown = redact_cases(CASES, access)
     text = json.dumps(shown, default=str)
     assert "known to social care" in text
-    assert "\"CP\"" not in text and "Emotional abuse" not in text and "N5" not in text
+    assert '"CP"' not in text and "Emotional abuse" not in text and "N5" not in text
     assert any(c.get("kind") == "EHCP" for c in shown)
     person = redact_person(PERSON, dsl, access)
     assert (
@@ -225,3 +225,26 @@ def test_audit_survives_concurrent_writers(tmp_path):
     log = AuditLog(path)
     assert len(list(log.entries())) == 120
     assert log.verify() is None
+
+
+def test_audit_cli(tmp_path):
+    log = AuditLog(tmp_path / "audit" / "audit.jsonl")
+    log.record(
+        user="sw",
+        role="social_worker",
+        action="view_child",
+        children=["P-7"],
+        reason="Duty call out of hours",
+    )
+    env = {"JIGSAW_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    run = [sys.executable, "-c", "from ui.cli import main; main()", "audit"]
+    ok = subprocess.run([*run, "verify"], env=env, capture_output=True, text=True, check=False)
+    assert ok.returncode == 0 and "intact (1 entries)" in ok.stdout
+    who = subprocess.run(
+        [*run, "child", "P-7"], env=env, capture_output=True, text=True, check=True
+    )
+    assert "sw" in who.stdout and "Duty call out of hours" in who.stdout
+    path = tmp_path / "audit" / "audit.jsonl"
+    path.write_text(path.read_text().replace("P-7", "P-8"))
+    bad = subprocess.run([*run, "verify"], env=env, capture_output=True, text=True, check=False)
+    assert bad.returncode == 1 and "broken at entry 1" in bad.stderr

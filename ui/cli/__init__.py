@@ -7,7 +7,7 @@ import sys
 import typer
 
 from graph import GraphError, SettingsError
-from ui.cli import db, query, users
+from ui.cli import audit, db, query, users
 from ui.cli.generate import generate
 from ui.cli.load import demo, load
 from ui.cli.serve import serve
@@ -22,6 +22,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
 app.add_typer(query.app, name="query")
+app.add_typer(audit.app, name="audit")
 app.command()(generate)
 app.command()(load)
 app.command()(demo)
