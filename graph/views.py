@@ -241,6 +241,8 @@ SERVICES = cypher(
 
 NETWORK_TYPES = ("PARENT_OF", "MEMBER_OF", "LIVES_AT", "ATTENDS", "HAS_CASE", "WORKS_ON")
 NETWORK_LABELS = ("Person", "Family", "Address", "School", "Case", "Professional")
+# What the network shows unless asked: a school link would pull in every classmate.
+DEFAULT_TYPES = tuple(t for t in NETWORK_TYPES if t != "ATTENDS")
 
 
 def find_children(store: GraphStore, text: str, *, limit: int = 20) -> list[dict[str, Any]]:

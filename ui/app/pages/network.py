@@ -24,8 +24,7 @@ def render() -> None:
     c1, c2 = st.columns(2)
     depth = c1.slider("Steps", 1, 3, 2)
     as_of = c2.date_input("As at", value=dt.date.today())
-    default_types = [t for t in views.NETWORK_TYPES if t != "ATTENDS"]  # not whole schools
-    types = st.multiselect("Relationships", views.NETWORK_TYPES, default=default_types)
+    types = st.multiselect("Relationships", views.NETWORK_TYPES, default=list(views.DEFAULT_TYPES))
     labels = st.multiselect("Node types", views.NETWORK_LABELS, default=list(views.NETWORK_LABELS))
     try:
         net = guard.family_network(

@@ -1,0 +1,129 @@
+"""One benchmark stage, run in its own process so its peak memory is its own.
+
+Each prints one JSON line of figures on stdout; the parent adds wall time and peak
+resident memory from the operating system's accounting of that child process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+AS_OF = dt.date(2026, 11, 2)
+
+
+def generate(children: int, out: Path) -> dict:
+    from loaders.synthetic.generate import generate as make
+
+    manifest = make(children, 1, out, as_of=AS_OF)
+    rows = sum(info["rows"] for info in manifest["extracts"].values())
+    return {"children": children, "people": manifest["people"], "rows": rows}
+
+
+def _store(engine: Path):
+    from graph.engines.falkordb import FalkorDBStore
+
+    return FalkorDBStore(
+        graph_name="bench", directory=engine, timeout_ms=600_000, max_rows=10_000_000
+    )
+
+
+def load(county: Path, engine: Path) -> dict:
+    from loaders.load import run_load
+    from loaders.quality import labels_from_csv, measure
+
+    store = _store(engine)
+    store.drop_all()
+    store.ensure_schema()
+    result = run_load(store, county, as_of=AS_OF)
+    quality = measure(result.assignments, labels_from_csv(county / "truth" / "source_rows.csv"))
+    report = result.report
+    return {
+        "rows": report.rows_read,
+        "people": report.people,
+        "seconds": report.seconds,
+        "precision": round(quality.precision, 4),
+        "recall": round(quality.recall, 4),
+        "closes": report.closes,
+    }
+
+
+def _percentiles(samples: list[float]) -> dict:
+    samples = sorted(samples)
+    if not samples:
+        return {"n": 0}
+    q = (
+        statistics.quantiles(samples, n=100, method="inclusive")
+        if len(samples) > 1
+        else (samples * 99)
+    )
+    return {
+        "n": len(samples),
+        "p50": round(q[49], 2),
+        "p95": round(q[94], 2),
+        "p99": round(q[98], 2),
+    }
+
+
+def queries(engine: Path, repeats: int) -> dict:
+    from graph import views
+    from queries.library import load_library
+    from queries.runner import run_saved
+
+    store = _store(engine)
+    rng = random.Random(1)
+    children = [
+        r["uid"]
+        for r in store.read(
+            "MATCH (c:Child)<-[:PARENT_OF]-(:Person) RETURN DISTINCT c.uid AS uid",
+            max_rows=1_000_000,
+        ).rows
+    ]
+    names = [
+        r["n"]
+        for r in store.read(
+            "MATCH (c:Child) RETURN c.full_name AS n LIMIT 5000", max_rows=5000
+        ).rows
+        if r["n"]
+    ]
+    picks = [rng.choice(children) for _ in range(repeats)] if children else []
+    timings: dict[str, list[float]] = {}
+
+    def timed(name: str, fn) -> None:
+        start = time.perf_counter()
+        fn()
+        timings.setdefault(name, []).append((time.perf_counter() - start) * 1000)
+
+    store.search_people("warm up")
+    for uid in picks:
+        timed("single view (all reads)", lambda uid=uid: views.child_record(store, uid))
+        for depth in (1, 2, 3):
+            timed(
+                f"family network, {depth} hops",
+                lambda uid=uid, d=depth: views.family_network(store, uid, depth=d, as_of=AS_OF),
+            )
+    for _ in range(repeats):
+        name = rng.choice(names)
+        timed("search by name (typo)", lambda n=name: views.find_children(store, n[:-1] + "x"))
+    for q in load_library():
+        for uid in picks[: max(3, repeats // 5)]:
+            params = {p.name: uid for p in q.params if p.kind == "child"}
+            params |= {p.name: AS_OF.isoformat() for p in q.params if p.kind == "date"}
+            timed(f"saved query {q.id}", lambda q=q, p=params: run_saved(store, q.id, p))
+    return {name: _percentiles(v) for name, v in timings.items()}
+
+
+if __name__ == "__main__":
+    stage, *args = sys.argv[1:]
+    if stage == "generate":
+        out = generate(int(args[0]), Path(args[1]))
+    elif stage == "load":
+        out = load(Path(args[0]), Path(args[1]))
+    else:
+        out = queries(Path(args[0]), int(args[1]))
+    print(json.dumps(out, default=str))
