@@ -241,6 +241,10 @@ class FalkorDBStore(GraphStore):
         }
 
     def schema_state(self) -> list[IndexState]:
+        # after a server start FalkorDB rebuilds indexes and constraints; report them
+        # once rebuilt, not as missing while they are under construction
+        self.await_indexes()
+        self._await_constraints()
         indexes = self._indexes()
         constraints = self._constraints()
         state = []
