@@ -230,3 +230,75 @@ def _click(at: AppTest, label: str) -> None:
         b for b in list(at.button) + list(at.get("form_submit_button")) if b.label == label
     )
     button.click().run()
+
+
+ROLES = (
+    "social_worker",
+    "send_caseworker",
+    "education_welfare_officer",
+    "school_dsl",
+    "health_visitor",
+    "youth_justice_worker",
+    "early_help_worker",
+    "analyst",
+    "team_manager",
+    "administrator",
+)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_by_page_matrix_shows_nothing_the_policy_withholds(app_env, loaded_county, role):
+    """For a child with an open child protection plan held by someone else: the record
+    page's rendered text holds no CP detail unless the role sees CP in full, and roles
+    with no record access get none; pages a role may not open are not offered."""
+    from graph.access.policy import allowed, load_policy
+
+    child = _child_with_case(loaded_county.store, "CP")
+    rules = load_policy().roles[role]
+    principal = Principal("u", role, professional="W-someone-else")
+    app = _app(principal).run()
+    assert not app.exception
+    offered = set(_page_titles(app))
+    for action, title in (
+        ("view_child", "Child record"),
+        ("run_adhoc", None),
+        ("read_audit", "Audit trail"),
+        ("view_caseload", "Caseload map"),
+    ):
+        if title:
+            assert (title in offered) == allowed(principal, action), (role, title)
+    if not allowed(principal, "view_child"):
+        return
+    # the same child, seen by a worker on the case (full view for their role)
+    on_case = Principal("u", role, professional=child["worker"])
+    at = _page("Child record", on_case, child=child["uid"])
+    text = _text(at)
+    cp_visible = "CP" in rules.case_kinds.full
+    assert ("CP opened" in text) == cp_visible, role
+    if child["reason"] and not cp_visible:
+        assert child["reason"] not in text, role
+    if "CP" in rules.case_kinds.flag:
+        assert "known to social care" in text, role
+    # and by someone off the case: the limited view never shows case details or notes
+    at = _page("Child record", principal, child=child["uid"])
+    text = _text(at)
+    assert "Limited view" in text
+    assert "CP opened" not in text and (not child["reason"] or child["reason"] not in text)
+
+
+def test_audit_page_for_administrators(app_env):
+    AuditLog(app_env / "audit" / "audit.jsonl").record(
+        user="sw", role="social_worker", action="view_child", children=["P-42"]
+    )
+    at = _page_audit(Principal("admin", "administrator"))
+    assert "intact" in _text(at)
+    at.text_input(key="audit_child").input("P-42").run()
+    assert "view_child" in _text(at)
+    denied = _page_audit(Principal("sw", "social_worker"))
+    assert "only administrators" in _text(denied)
+
+
+def _page_audit(principal: Principal) -> AppTest:
+    page = AppTest.from_string(PAGE_SCRIPT.format(module="audit"), default_timeout=60)
+    page.session_state["principal"] = principal
+    return page.run()

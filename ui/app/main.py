@@ -7,7 +7,7 @@ import streamlit as st
 from graph.access.accounts import demo_mode
 from graph.access.policy import allowed
 from ui.app import context
-from ui.app.pages import caseload, data, find, network, queries, record
+from ui.app.pages import audit, caseload, data, find, network, queries, record
 
 st.set_page_config(page_title="Jigsaw", layout="wide")
 
@@ -31,6 +31,7 @@ PAGES = [
     ("run_query", queries.render, "Saved queries", "queries"),
     ("view_caseload", caseload.render, "Caseload map", "caseload"),
     ("view_data", data.render, "Data", "data"),
+    ("read_audit", audit.render, "Audit trail", "audit"),
 ]
 permitted = [(fn, title, path) for action, fn, title, path in PAGES if allowed(principal, action)]
 # a deep link (?page=record&child=P-...) opens that page first
