@@ -210,8 +210,13 @@ NETWORK = cypher(
         {source: startNode(r).uid, target: endNode(r).uid, type: type(r),
          kind: r.kind, role: r.role} END) AS edges
     """,
-    example={"uid": "P-x", "depth": 2, "as_of": "2026-11-02",
-             "types": ["PARENT_OF", "LIVES_AT"], "labels": ["Person", "Address"]},
+    example={
+        "uid": "P-x",
+        "depth": 2,
+        "as_of": "2026-11-02",
+        "types": ["PARENT_OF", "LIVES_AT"],
+        "labels": ["Person", "Address"],
+    },
 )
 NETWORK_WITH_SCHOOLS = cypher(
     "views.network_with_schools",
@@ -240,8 +245,13 @@ NETWORK_WITH_SCHOOLS = cypher(
         {source: startNode(r).uid, target: endNode(r).uid, type: type(r),
          kind: r.kind, role: r.role} END) AS edges
     """,
-    example={"uid": "P-x", "depth": 2, "as_of": "2026-11-02",
-             "types": ["PARENT_OF", "LIVES_AT"], "labels": ["Person", "Address"]},
+    example={
+        "uid": "P-x",
+        "depth": 2,
+        "as_of": "2026-11-02",
+        "types": ["PARENT_OF", "LIVES_AT"],
+        "labels": ["Person", "Address"],
+    },
 )
 CASELOAD = cypher(
     "views.caseload",

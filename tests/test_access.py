@@ -248,3 +248,18 @@ def test_audit_cli(tmp_path):
     path.write_text(path.read_text().replace("P-7", "P-8"))
     bad = subprocess.run([*run, "verify"], env=env, capture_output=True, text=True, check=False)
     assert bad.returncode == 1 and "broken at entry 1" in bad.stderr
+
+
+def test_single_sign_on_accounts(tmp_path):
+    accounts = Accounts(tmp_path / "users.json")
+    accounts.add_sso("jo.bloggs@northmere.gov.uk", "health_visitor", professional="W3")
+    principal = accounts.principal_for_sso("jo.bloggs@northmere.gov.uk")
+    assert principal == Principal("jo.bloggs@northmere.gov.uk", "health_visitor", (), "W3")
+    assert accounts.principal_for_sso("stranger@northmere.gov.uk") is None
+    assert accounts.principal_for_sso(None) is None
+    # an SSO account has no password to guess
+    assert accounts.authenticate("jo.bloggs@northmere.gov.uk", "sso") is None
+    with pytest.raises(AccountError, match="email"):
+        accounts.add_sso("jo", "analyst")
+    accounts.disable("jo.bloggs@northmere.gov.uk")
+    assert accounts.principal_for_sso("jo.bloggs@northmere.gov.uk") is None

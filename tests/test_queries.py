@@ -8,6 +8,7 @@ of its source records belong to.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -167,14 +168,36 @@ def test_roles_pseudonymisation_and_audit(loaded_county, tmp_path):
     assert audit.verify() is None
 
 
-def test_cli(loaded_county, tmp_path):
+def test_cli(loaded_county, engine_dir, tmp_path):
+    from graph.access.accounts import Accounts
+
+    Accounts(tmp_path / "users.json").add("tm", "team_manager", "a long enough password")
+    Accounts(tmp_path / "users.json").add("sw", "social_worker", "a long enough password")
+    env = {
+        **os.environ,
+        "JIGSAW_DATA_DIR": str(tmp_path),
+        "JIGSAW_GRAPH_URL": str(engine_dir),
+        "JIGSAW_GRAPH_NAME": "loaded_small",
+    }
     run = [sys.executable, "-c", "from ui.cli import main; main()", "query"]
-    listed = subprocess.run([*run, "list"], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert "young_carers" in listed.stdout
-    bad = subprocess.run(
-        [*run, "run", "nope"], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    assert bad.returncode == 2 and "no saved query 'nope'" in bad.stderr
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*run, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        )
+
+    listed = cli("list")
+    assert listed.returncode == 0 and "young_carers" in listed.stdout
+    done = cli("run", "young_carers", "--as", "tm", "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "child_uid,child_name,dob,school"
+    assert cli("run", "nope", "--as", "tm").stderr.count("no saved query 'nope'") == 1
+    nobody = cli("run", "young_carers", "--as", "ghost")
+    assert nobody.returncode == 2 and "no enabled account 'ghost'" in nobody.stderr
+    refused = cli("adhoc", "RETURN 1 AS x", "--as", "sw")
+    assert refused.returncode == 2 and "may not run ad-hoc Cypher" in refused.stderr
+    entries = list(AuditLog(tmp_path / "audit" / "audit.jsonl").entries())
+    assert [e["user"] for e in entries] == ["tm"]
 
 
 # -- answers against the ground truth ----------------------------------------------------------

@@ -90,6 +90,37 @@ class Accounts:
         self._save(accounts)
         return account
 
+    def add_sso(
+        self,
+        username: str,
+        role: str,
+        *,
+        teams: list[str] | None = None,
+        professional: str | None = None,
+    ) -> Account:
+        """An account that signs in only through the council's identity provider
+        (OIDC): the username is the email the provider vouches for; no password."""
+        if "@" not in username:
+            raise AccountError("a single sign-on account is the user's email address")
+        roles = load_policy().roles
+        if role not in roles:
+            raise AccountError(f"unknown role {role!r}; roles: {', '.join(roles)}")
+        accounts = self._load()
+        if username in accounts:
+            raise AccountError(f"{username} already has an account")
+        account = Account(username, role, "sso", list(teams or []), professional)
+        accounts[username] = account
+        self._save(accounts)
+        return account
+
+    def principal_for_sso(self, email: str | None) -> Principal | None:
+        """The principal for an email the identity provider signed in, if it has an
+        enabled account here: signing in proves who, the account says what role."""
+        account = self._load().get((email or "").strip())
+        if account is None or account.disabled:
+            return None
+        return account.principal()
+
     def list(self) -> list[Account]:
         return sorted(self._load().values(), key=lambda a: a.username)
 

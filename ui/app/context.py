@@ -55,9 +55,29 @@ def accounts() -> Accounts:
     return Accounts(data_dir() / "users.json")
 
 
+def sso_configured() -> bool:
+    """Single sign-on is on when .streamlit/secrets.toml has an [auth] section."""
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:
+        return False
+
+
 def current_user() -> Principal | None:
-    """The signed-in principal (local accounts; OIDC via st.login where configured)."""
-    return st.session_state.get("principal")
+    """The signed-in principal: a local account, or an OIDC sign-in (st.login) whose
+    email has an account here (``jigsaw users add EMAIL --role R --sso``)."""
+    principal = st.session_state.get("principal")
+    if principal is None and sso_configured() and st.user.is_logged_in:
+        principal = accounts().principal_for_sso(st.user.get("email"))
+        if principal is not None:
+            st.session_state["principal"] = principal
+            audit().record(
+                user=principal.username,
+                role=principal.role,
+                action="sign_in",
+                detail={"via": "oidc"},
+            )
+    return principal
 
 
 def sign_in_form() -> None:
@@ -65,6 +85,13 @@ def sign_in_form() -> None:
     st.caption("A single record of every child. Sign in to continue.")
     if demo_mode():
         demo_banner(show_accounts=True)
+    if sso_configured():
+        if st.user.is_logged_in:
+            st.error(
+                "You are signed in with your council account, but it has no Jigsaw "
+                "account: ask an administrator."
+            )
+        st.button("Sign in with your council account", on_click=st.login)
     with st.form("sign-in"):
         username = st.text_input("Username")
         password = st.text_input("Password", type="password")

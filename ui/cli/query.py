@@ -11,9 +11,18 @@ from typing import Annotated, Any
 import typer
 
 from graph import GraphError, load_settings, open_store
+from graph.access.accounts import Accounts
+from graph.access.audit import AuditLog
 from graph.access.fields_export import safe_row
+from graph.access.policy import Principal
 from queries.library import LibraryError, get_query, load_library
-from queries.runner import ParamValidationError, QueryResult, run_adhoc, run_saved
+from queries.runner import (
+    ParamValidationError,
+    QueryDenied,
+    QueryResult,
+    run_adhoc,
+    run_saved,
+)
 
 app = typer.Typer(help="Saved and ad-hoc read-only queries.", no_args_is_help=True)
 FORMAT_HELP = "table, csv or json"
@@ -27,6 +36,22 @@ def _params(pairs: list[str] | None) -> dict[str, str]:
         name, value = pair.split("=", 1)
         out[name.strip()] = value
     return out
+
+
+def _as(user: str) -> tuple[Principal, AuditLog]:
+    """The account the query runs as: its role decides, and the run is audited."""
+    settings = load_settings()
+    account = next(
+        (
+            a
+            for a in Accounts(settings.data_dir / "users.json").list()
+            if a.username == user and not a.disabled
+        ),
+        None,
+    )
+    if account is None:
+        _fail(f"no enabled account {user!r} (create one with jigsaw users add)")
+    return account.principal(), AuditLog(settings.data_dir / "audit" / "audit.jsonl")
 
 
 def _fail(message: str) -> None:
@@ -101,12 +126,14 @@ def run(
     query_id: str,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="name=value")] = None,
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    user: Annotated[str, typer.Option("--as", help="The account to run as (audited).")] = "",
 ) -> None:
-    """Run a saved query read-only with checked parameters."""
+    """Run a saved query read-only with checked parameters, as an account."""
+    principal, audit = _as(user)
     store = open_store(load_settings())
     try:
-        result = run_saved(store, query_id, _params(param))
-    except (LibraryError, ParamValidationError, GraphError) as exc:
+        result = run_saved(store, query_id, _params(param), principal=principal, audit=audit)
+    except (LibraryError, ParamValidationError, QueryDenied, GraphError) as exc:
         _fail(str(exc))
         return
     finally:
@@ -119,12 +146,14 @@ def adhoc(
     text: str,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="name=value")] = None,
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
+    user: Annotated[str, typer.Option("--as", help="The account to run as (audited).")] = "",
 ) -> None:
-    """Run your own Cypher, read-only at the engine, with the same limits."""
+    """Run your own Cypher, read-only at the engine, with the same limits, as an account."""
+    principal, audit = _as(user)
     store = open_store(load_settings())
     try:
-        result = run_adhoc(store, text, _params(param))
-    except (ParamValidationError, GraphError) as exc:
+        result = run_adhoc(store, text, _params(param), principal=principal, audit=audit)
+    except (ParamValidationError, QueryDenied, GraphError) as exc:
         _fail(str(exc))
         return
     finally:

@@ -25,13 +25,19 @@ def add(
     professional: Annotated[
         str | None, typer.Option(help="Their Professional uid (their own caseload).")
     ] = None,
-    password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
-    ] = "",
+    sso: Annotated[
+        bool, typer.Option(help="Signs in only through the council's identity provider.")
+    ] = False,
+    password: Annotated[str | None, typer.Option(help="Asked for when not given.")] = None,
 ) -> None:
     """Create an account. There is no default password."""
     try:
-        _accounts().add(username, role, password, teams=team, professional=professional)
+        if sso:
+            _accounts().add_sso(username, role, teams=team, professional=professional)
+        else:
+            if password is None:
+                password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+            _accounts().add(username, role, password, teams=team, professional=professional)
     except AccountError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
