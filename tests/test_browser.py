@@ -35,7 +35,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(loaded_county, engine_dir, tmp_path_factory) -> Iterator[tuple[str, dict]]:
+def server(loaded_county, engine_dir, tmp_path_factory) -> Iterator[tuple[str, dict, Path]]:
     data = tmp_path_factory.mktemp("e2e")
     child = loaded_county.store.read(
         "MATCH (c:Child)-[:HAS_CASE]->(k:Case {status: 'open'})<-[w:WORKS_ON]-(p:Professional)"
@@ -90,7 +90,7 @@ def server(loaded_county, engine_dir, tmp_path_factory) -> Iterator[tuple[str, d
         proc.kill()
         pytest.fail("the app did not start")
     try:
-        yield url, child
+        yield url, child, data
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -156,7 +156,7 @@ def _shot(page, name: str) -> None:
 
 
 def test_pages_render_offline_with_no_console_errors(server, browser_page):
-    url, _child = server
+    url, _child, _data = server
     page, outside, errors = browser_page
     _sign_in(page, url, "e2e")
     for title, name in (
@@ -172,7 +172,7 @@ def test_pages_render_offline_with_no_console_errors(server, browser_page):
 
 
 def test_record_network_and_query_download(server, browser_page):
-    url, child = server
+    url, child, data = server
     page, outside, errors = browser_page
     _sign_in(page, url, "sw")
     _nav(page, "Find a child")
@@ -196,5 +196,12 @@ def test_record_network_and_query_download(server, browser_page):
     with page.expect_download() as download:
         page.get_by_role("button", name="Download CSV").click()
     assert download.value.suggested_filename.endswith(".csv")
+    page.wait_for_timeout(1000)
+    from graph.access.audit import AuditLog
+
+    actions = [e["action"] for e in AuditLog(data / "audit" / "audit.jsonl").entries()]
+    assert {"sign_in", "search", "view_child", "view_network", "run_query", "export"} <= set(
+        actions
+    ), actions
     assert not outside, outside[:5]
     assert not errors, errors[:5]

@@ -38,5 +38,11 @@ def render() -> None:
         detail={"child": child.strip()},
     )
     st.download_button(
-        "Export CSV", log.export_csv().encode(), file_name="audit.csv", mime="text/csv"
+        "Export CSV",
+        log.export_csv().encode(),
+        file_name="audit.csv",
+        mime="text/csv",
+        on_click=lambda: log.record(
+            user=principal.username, role=principal.role, action="export_audit"
+        ),
     )

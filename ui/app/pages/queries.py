@@ -38,7 +38,23 @@ def _show(result: QueryResult, display: str, chart: dict | None, where: dict | N
         points = frame.dropna(subset=[where["lat"], where["lon"]])
         st.scatter_chart(points, x=where["lon"], y=where["lat"])
     st.dataframe(frame, hide_index=True)
-    st.download_button("Download CSV", _csv(frame), file_name="jigsaw-query.csv", mime="text/csv")
+    principal = context.current_user()
+    children = sorted(
+        {str(v) for c in frame.columns if c.endswith("child_uid") for v in frame[c].dropna()}
+    )
+    st.download_button(
+        "Download CSV",
+        _csv(frame),
+        file_name="jigsaw-query.csv",
+        mime="text/csv",
+        on_click=lambda: context.audit().record(
+            user=principal.username,
+            role=principal.role,
+            action="export",
+            children=children,
+            detail={"rows": len(frame), "query": result.query_id},
+        ),
+    )
 
 
 def render() -> None:
