@@ -262,6 +262,10 @@ def _settings():
             cll.NullLevel("given"),
             cll.ExactMatchLevel("given", term_frequency_adjustments=True),
             cll.CustomLevel(
+                "given_l = family_r AND family_l = given_r",
+                label_for_charts="given and family names swapped",
+            ),
+            cll.CustomLevel(
                 "given_canon_l = given_canon_r", label_for_charts="same name or nickname"
             ),
             cll.JaroWinklerLevel("given", 0.92),
@@ -278,6 +282,10 @@ def _settings():
         comparison_levels=[
             cll.NullLevel("family"),
             cll.ExactMatchLevel("family", term_frequency_adjustments=True),
+            cll.CustomLevel(
+                "given_l = family_r AND family_l = given_r",
+                label_for_charts="given and family names swapped",
+            ),
             cll.JaroWinklerLevel("family", 0.92),
             cll.CustomLevel(
                 "len(list_intersect(family_parts_l, family_parts_r)) > 0",
@@ -349,6 +357,7 @@ def _settings():
             block_on("dob"),
             block_on("family", "given_canon"),
             block_on("postcode", "given_canon"),
+            "l.given = r.family AND l.family = r.given",
             block_on("family", "substr(dob, 1, 4)"),
         ],
         retain_intermediate_calculation_columns=False,
@@ -406,6 +415,6 @@ def _splink_pairs(
 
 def _top_level(column: str, value: int) -> bool:
     """Exact agreement is the highest gamma level of each comparison."""
-    top = {"gamma_given": 5, "gamma_family": 4, "gamma_dob": 5, "gamma_sex": 1,
+    top = {"gamma_given": 6, "gamma_family": 5, "gamma_dob": 5, "gamma_sex": 1,
            "gamma_postcode": 3}  # fmt: skip
     return value == top.get(column, 1)
