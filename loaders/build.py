@@ -193,6 +193,8 @@ class Builder:
             row["other_names"] = " | ".join(sorted(names[puid] - {full})) or None
             for flag in ("fsm", "eal", "young_carer"):
                 row[flag] = flags[puid].get(flag)
+            if row["eal"] is None:
+                row["eal"] = eal_from_language(row["language"])
             dob = row["dob"]
             # no birth date: an adult named as liable or as a parent, not a child
             row["child"] = bool(dob is not None and _age(dob, self.as_of) < 18)
@@ -517,3 +519,20 @@ def _iso(value: object) -> str | None:
 
 def _key(text: str) -> str:
     return " ".join(str(text).lower().replace(",", " ").split())
+
+
+# DfE first-language codes that say nothing about English being additional.
+ENGLISH = {"ENG", "ENB"}  # English; believed to be English
+UNKNOWN_LANGUAGE = {"NOT", "REF", "UNK", ""}  # not obtained; refused
+
+
+def eal_from_language(language: object) -> bool | None:
+    """English as an additional language, from a first-language code when no system says
+    so directly (the school census records the language, not the flag): unknown stays
+    unknown rather than counting as English."""
+    if language is None:
+        return None
+    code = str(language).strip().upper()
+    if code in UNKNOWN_LANGUAGE:
+        return None
+    return code not in ENGLISH

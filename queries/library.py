@@ -78,10 +78,21 @@ class SavedQuery(BaseModel):
     chart: dict[str, str] | None = None
     map: dict[str, str] | None = None
     params: list[ParamSpec] = Field(default_factory=list)
+    # a configuration the runner passes as $config (e.g. the risk of NEET weights), so
+    # the weights live in one file and never in the query or the user's parameters
+    config: Literal["risk_of_neet"] | None = None
     cypher: str
 
     def example_params(self) -> dict[str, Any]:
-        return {p.name: p.example_value() for p in self.params}
+        return self.with_config({p.name: p.example_value() for p in self.params})
+
+    def with_config(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The parameters as the engine gets them: the user's plus ``$config``."""
+        if self.config is None:
+            return values
+        from planning.risk import load_risk_config
+
+        return {**values, "config": load_risk_config().as_parameter()}
 
     def param(self, name: str) -> ParamSpec:
         for p in self.params:
@@ -130,7 +141,7 @@ def _load_one(meta_path: Path) -> SavedQuery:
             f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
         raise LibraryError(f"{meta_path}: {problems}") from None
-    declared = {p.name for p in query.params}
+    declared = {p.name for p in query.params} | ({"config"} if query.config else set())
     import re
 
     used = set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", text))

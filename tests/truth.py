@@ -82,3 +82,128 @@ def open_cases(root: Path, *kinds: str) -> pd.DataFrame:
     cases = table(root, "cases")
     cases = cases[cases.status == "open"]
     return cases[cases.kind.isin(kinds)] if kinds else cases
+
+
+def roni(root: Path, config: dict, day: dt.date | None = None) -> pd.DataFrame:
+    """Risk of NEET scores from the truth files: person_id, year_group, score, band,
+    factors (a frozenset of factor keys), following the factor definitions in
+    planning/risk.yaml's comments and the issue, written here a second time with pandas."""
+    day = day or as_of(root)
+    ts = pd.Timestamp(day)
+    since = ts - pd.Timedelta(days=config["window_days"])
+    yg = year_groups(root)
+    pupils_now = on_roll(root, day)
+    cohort = [p for p in pupils_now if int(yg.get(p, -99)) in config["year_groups"]]
+    people = table(root, "people").set_index("person_id")
+    att = table(root, "attendance")
+    att = att.assign(term_start=pd.to_datetime(att.term_start))
+    att = att[(att.term_start > since) & (att.term_start <= ts)]
+    att = (
+        att.assign(
+            absent=att.authorised.astype(int) + att.unauthorised.astype(int),
+            possible=att.possible.astype(int),
+        )
+        .groupby("person_id")[["absent", "possible"]]
+        .sum()
+    )
+    exc = table(root, "exclusions")
+    exc = exc[(exc.date > since) & (exc.date <= ts)]
+    cases = table(root, "cases")
+    open_cases = cases[(cases.status == "open") & (cases.start <= ts)]
+    yj_since = ts - pd.Timedelta(days=config["youth_justice_window_days"])
+    yj = cases[
+        (cases.kind == "YJ") & (cases.start <= ts) & (cases.end.isna() | (cases.end > yj_since))
+    ]
+    kinds = open_cases.groupby("person_id").kind.apply(set).to_dict()
+    yj_people = set(yj.person_id)
+    schools = table(root, "schools").set_index("urn")
+    enr = table(root, "enrolments")
+    live = enr[(enr.start <= ts) & (enr.end.isna() | (enr.end > ts))]
+    ap = set(live[live.urn.map(schools.phase) == "Alternative provision"].person_id)
+    parents = set(table(root, "parents").parent_id)
+    addresses = table(root, "addresses").set_index("uprn")
+    res = table(root, "residences")
+    res = res.assign(decile=pd.to_numeric(res.uprn.map(addresses.imd_decile), errors="coerce"))
+    deprived = config["deprived_decile"]
+    moved = set()
+    for pid, group in res.groupby("person_id"):
+        for _, new in group[
+            (group.start > since) & (group.start <= ts) & (group.decile <= deprived)
+        ].iterrows():
+            before = group[
+                group.end.notna()
+                & (group.end <= new.start)
+                & (group.end + pd.Timedelta(days=92) > new.start)
+                & (group.decile > deprived)
+            ]
+            if len(before):
+                moved.add(pid)
+    changed = set()
+    for pid, group in enr.groupby("person_id"):
+        joins = group[
+            (group.start > since) & (group.start <= ts) & ~group.start.dt.month.isin([8, 9])
+        ]
+        for _, j in joins.iterrows():
+            if (group.start < j.start).any():
+                changed.add(pid)
+    weights = {k: v["weight"] for k, v in config["factors"].items()}
+    rows = []
+    for pid in cohort:
+        f = set()
+        if pid in att.index and att.at[pid, "possible"] > 0:
+            rate = 1 - att.at[pid, "absent"] / att.at[pid, "possible"]
+            if rate < config["attendance"]["severe"]:
+                f.add("attendance_below_85")
+            elif rate < config["attendance"]["low"]:
+                f.add("attendance_below_90")
+        mine = exc[exc.person_id == pid]
+        if (mine.kind == "PERM").any():
+            f.add("permanent_exclusion")
+        elif len(mine):
+            f.add("suspension")
+        k = kinds.get(pid, set())
+        if "EHCP" in k:
+            f.add("ehc_plan")
+        elif "SEN support" in k:
+            f.add("sen_support")
+        if "CLA" in k:
+            f.add("looked_after")
+        person = people.loc[pid]
+        for column, factor in (
+            ("young_carer", "young_carer"),
+            ("fsm", "free_school_meals"),
+            ("eal", "eal"),
+        ):
+            if person[column] == "1":
+                f.add(factor)
+        if pid in yj_people:
+            f.add("youth_justice")
+        if pid in ap:
+            f.add("alternative_provision")
+        if pid in parents:
+            f.add("teenage_parent")
+        if pid in moved:
+            f.add("moved_into_deprived_area")
+        if pid in changed:
+            f.add("school_change_mid_year")
+        f = {x for x in f if weights[x] > 0}
+        score = sum(weights[x] for x in f)
+        if score < config["bands"]["low"]:
+            continue
+        band = (
+            "high"
+            if score >= config["bands"]["high"]
+            else "medium"
+            if score >= config["bands"]["medium"]
+            else "low"
+        )
+        rows.append(
+            {
+                "person_id": pid,
+                "year_group": int(yg[pid]),
+                "score": score,
+                "band": band,
+                "factors": frozenset(f),
+            }
+        )
+    return pd.DataFrame(rows, columns=["person_id", "year_group", "score", "band", "factors"])
