@@ -174,6 +174,14 @@ NODE_TYPES: tuple[NodeType, ...] = (
         ),
         indexed=("status",),
     ),
+    NodeType(
+        "Alert",
+        "A change a load brought that matters to an open case (a child with SEND moved "
+        "address or school, attendance fell below the threshold, a sibling became known "
+        "to social care), for the allocated professional (status: new or seen).",
+        ("uid", "kind", "key", "text", "child", "created_at", "status", "seen_at"),
+        indexed=("status",),
+    ),
 )
 
 REL_TYPES: tuple[RelType, ...] = (
@@ -240,6 +248,13 @@ REL_TYPES: tuple[RelType, ...] = (
         "Person",
         "One of the two people a review pair proposes to merge.",
     ),
+    RelType(
+        "ALERTED",
+        "Professional",
+        "Alert",
+        "An alert for the professional allocated to the child's open case.",
+    ),
+    RelType("ABOUT", "Alert", "Person", "The child an alert is about."),
     RelType(
         "DESCRIBES",
         "SourceRecord",

@@ -25,10 +25,12 @@ from loaders.progress import Progress, Silent
 from loaders.readers import ReadError, read_rows
 from loaders.report import LoadReport, save
 from loaders.validate import Quarantined, Record, validate
+from planning.alerts import Baseline, raise_after_load
 
 IGNORED_DIRS = {"truth"}
 IGNORED_FILES = {"manifest.json"}
 REFERENCE_ENTITIES = ("area", "school", "staff", "address")
+ALERT_BASELINE = "alerts-baseline.json"  # the watched state before an unfinished load
 
 
 @dataclass
@@ -124,7 +126,9 @@ def run_load(
         )
     _account(report, records, unresolved, person_of)
 
-    # 4. write
+    # 4. write, then raise alerts for what changed under open cases
+    baseline = Baseline(loads_dir / ALERT_BASELINE if loads_dir is not None else None)
+    before = baseline.take(store)
     with timer("write"):
         loaded_at = dt.datetime.now().isoformat(timespec="seconds")
 
@@ -134,6 +138,9 @@ def run_load(
 
         report.written = write.write_graph(store, rows, loaded_at=loaded_at, stage=stage)
         report.review_pairs = review.save_candidates(store, linked.review, person_of, loaded_at)
+    with timer("alerts"):
+        report.alerts = raise_after_load(store, before)
+        baseline.done()
     report.finished = True
     saved = None
     if loads_dir is not None:

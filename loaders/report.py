@@ -44,6 +44,7 @@ class LoadReport:
     deterministic_links: int = 0
     probabilistic_links: int = 0
     review_pairs: int = 0
+    alerts: int = 0  # raised for allocated professionals by what this load changed
     unmapped_files: list[str] = field(default_factory=list)
     written: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -99,7 +100,8 @@ class LoadReport:
             f"People: {self.people:,} from {self.identity_records:,} identity records "
             f"({self.deterministic_links:,} links on checked identifiers, "
             f"{self.probabilistic_links:,} probabilistic links); "
-            f"{self.review_pairs:,} possible duplicates await review.",
+            f"{self.review_pairs:,} possible duplicates await review; "
+            f"{self.alerts:,} new alerts for allocated professionals.",
         ]
         if self.seconds:
             stages = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())

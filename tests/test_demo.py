@@ -17,9 +17,21 @@ def test_demo_generates_loads_and_creates_accounts(tmp_path):
     env = {**os.environ, "JIGSAW_DATA_DIR": str(tmp_path), "JIGSAW_GRAPH_NAME": "demo_test"}
     env.pop("JIGSAW_GRAPH_URL", None)
     done = subprocess.run(
-        [sys.executable, "-c", "from ui.cli import main; main()", "demo", "--children", "300",
-         "--no-serve"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-c",
+            "from ui.cli import main; main()",
+            "demo",
+            "--children",
+            "300",
+            "--no-serve",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "yes |" in done.stdout  # the report's accounting closes
@@ -28,10 +40,15 @@ def test_demo_generates_loads_and_creates_accounts(tmp_path):
     made = json.loads((tmp_path / "demo-accounts.json").read_text())
     social_worker = next(a for a in made if a["role"] == "social_worker")
     principal = Accounts(tmp_path / "users.json").authenticate(
-        social_worker["username"], social_worker["password"])
+        social_worker["username"], social_worker["password"]
+    )
     assert principal is not None and principal.professional  # holds real cases
     status = subprocess.run(
         [sys.executable, "-c", "from ui.cli import main; main()", "db", "status", "--json"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert json.loads(status.stdout)["labels"]["Child"] > 250

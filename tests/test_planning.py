@@ -91,3 +91,170 @@ def test_risk_config_errors_name_the_problem(tmp_path):
     path.write_text(yaml.safe_dump(bad))
     with pytest.raises(RiskConfigError, match="eal have no weight"):
         load_risk_config(path)
+
+
+# -- alerts ----------------------------------------------------------------------------
+
+
+def _first(store, text, **params):
+    rows = store.read(text, params).rows
+    assert rows, text
+    return rows[0]
+
+
+def test_alerts_fire_once_per_change_and_not_again_on_reload(small_county, tmp_path):
+    import shutil
+
+    from graph import alerts as graph_alerts
+    from loaders.load import run_load
+    from loaders.mapping import SHIPPED as MAPPINGS_DIR
+    from tests.conftest import embedded_store
+
+    root = tmp_path / "county"
+    shutil.copytree(small_county, root)
+    maps = tmp_path / "maps"
+    shutil.copytree(MAPPINGS_DIR, maps)
+    store = embedded_store(tmp_path / "engine")
+    loads = tmp_path / "loads"
+    try:
+        store.ensure_schema()
+        first = run_load(store, root, mappings=maps, as_of=AS_OF, loads_dir=loads).report
+        assert first.alerts == 0 and graph_alerts.count(store) == 0  # nothing to differ from
+
+        # 1. a child with an open, allocated EHCP moves house (a new extract says so)
+        send = _first(
+            store,
+            "MATCH (w:Professional)-[wo:WORKS_ON]->(k:Case {kind: 'EHCP', status: 'open'})"
+            "<-[:HAS_CASE]-(c:Person)-[l:LIVES_AT]->(:Address) "
+            "WHERE wo.to IS NULL AND l.to IS NULL AND c.upn IS NOT NULL "
+            "RETURN c.uid AS uid, c.upn AS upn, c.given_name AS given, "
+            "c.family_name AS family, c.dob AS dob ORDER BY uid LIMIT 1",
+        )
+        (maps / "moves.yaml").write_text(
+            "source: moves\nfiles: 'moves/*.csv'\ncolumns:\n  UPN: person.upn\n"
+            "  First: person.given_name\n  Last: person.family_name\n  Born: person.dob\n"
+            "  Line: address.line1\n  Postcode: address.postcode\n  Since: address.from\n"
+        )
+        (root / "moves").mkdir()
+        (root / "moves" / "moves.csv").write_text(
+            "UPN,First,Last,Born,Line,Postcode,Since\n"
+            f"{send['upn']},{send['given']},{send['family']},{send['dob'].isoformat()},"
+            "7 Quarry Lane,NM4 7QL,2026-10-20\n"
+        )
+        # 2. a child with an open, allocated case: attendance falls below 90% next term
+        pupil = _first(
+            store,
+            "MATCH (w:Professional)-[wo:WORKS_ON]->(k:Case {status: 'open'})"
+            "<-[:HAS_CASE]-(c:Person)-[a:ATTENDANCE {term: '2026-27 Autumn'}]->(s:School) "
+            "WHERE wo.to IS NULL AND c.upn IS NOT NULL AND a.possible > 0 "
+            "AND toFloat(a.possible - a.absent) / a.possible >= 0.95 "
+            "AND NOT (c)-[:ATTENDANCE {term: '2026-27 Spring'}]->() AND c.uid <> $send "
+            "RETURN c.uid AS uid, c.upn AS upn, c.given_name AS given, "
+            "c.family_name AS family, c.dob AS dob, s.uid AS urn ORDER BY uid LIMIT 1",
+            send=send["uid"],
+        )
+        sheet = root / "attendance" / f"{pupil['urn']}_2026-27.csv"
+        header = sheet.read_text().splitlines()[0].split(",")
+        row = {
+            "Pupil UPN": pupil["upn"], "Legal Surname": pupil["family"],
+            "Forename": pupil["given"], "D.O.B": pupil["dob"].isoformat(), "Term": "Spring",
+            "Possible Sessions": "100", "Authorised Absences": "12",
+            "Unauthorised Absences": "8",
+        }  # fmt: skip
+        with sheet.open("a") as handle:
+            handle.write(",".join(row.get(h, "") for h in header) + "\n")
+        # 3. a sibling of a child with an open, allocated case becomes known to social care
+        pair = _first(
+            store,
+            "MATCH (w:Professional)-[wo:WORKS_ON]->(:Case {status: 'open'})<-[:HAS_CASE]-"
+            "(c:Person)<-[:PARENT_OF]-(:Person)-[:PARENT_OF]->(sib:Person) "
+            "WHERE wo.to IS NULL AND sib.uid <> c.uid AND sib.la_child_id IS NOT NULL "
+            "AND NOT c.uid IN [$send, $pupil] "
+            "AND NOT (sib)-[:HAS_CASE]->(:Case {status: 'open', kind: 'CIN'}) "
+            "AND NOT (sib)-[:HAS_CASE]->(:Case {status: 'open', kind: 'CP'}) "
+            "AND NOT (sib)-[:HAS_CASE]->(:Case {status: 'open', kind: 'CLA'}) "
+            "RETURN c.uid AS uid, sib.uid AS sibling, sib.la_child_id AS la_id "
+            "ORDER BY uid, sibling LIMIT 1",
+            send=send["uid"],
+            pupil=pupil["uid"],
+        )
+        episodes = root / "social_care" / "episodes.csv"
+        with episodes.open("a", encoding="cp1252") as handle:
+            handle.write(f"9999001,{pair['la_id']},CIN,01-Oct-2026,,N1 Abuse or neglect,,,,\n")
+
+        second = run_load(store, root, mappings=maps, as_of=AS_OF, loads_dir=loads).report
+        raised = store.read(
+            "MATCH (w:Professional)-[:ALERTED]->(a:Alert)-[:ABOUT]->(c:Person) "
+            "RETURN a.kind AS kind, c.uid AS child, w.uid AS worker, a.text AS text"
+        ).rows
+        kinds = {(r["kind"], r["child"]) for r in raised}
+        assert ("send_address", send["uid"]) in kinds
+        assert ("attendance_fall", pupil["uid"]) in kinds
+        assert ("sibling_social_care", pair["uid"]) in kinds
+        assert second.alerts == len(raised)
+        # nothing else changed, so nothing else is raised
+        assert {k for k, _child in kinds} <= {
+            "send_address", "send_school", "attendance_fall", "sibling_social_care"
+        }  # fmt: skip
+        expected_children = {send["uid"], pupil["uid"], pair["uid"]}
+        siblings_of_pair = {
+            r["uid"]
+            for r in store.read(
+                "MATCH (:Person {uid: $s})<-[:PARENT_OF]-(:Person)-[:PARENT_OF]->(c:Person) "
+                "RETURN DISTINCT c.uid AS uid",
+                {"s": pair["sibling"]},
+            ).rows
+        }
+        assert {child for _k, child in kinds} <= expected_children | siblings_of_pair
+        fall = next(r for r in raised if r["kind"] == "attendance_fall")
+        assert "fell to 80.0% in 2026-27 Spring" in fall["text"]
+        # every recipient is allocated to an open case of the child
+        for r in raised:
+            assert (
+                store.read(
+                    "MATCH (:Professional {uid: $w})-[wo:WORKS_ON]->(k:Case {status: 'open'})"
+                    "<-[:HAS_CASE]-(:Person {uid: $c}) WHERE wo.to IS NULL RETURN count(k) AS n",
+                    {"w": r["worker"], "c": r["child"]},
+                ).rows[0]["n"]
+                >= 1
+            )
+
+        third = run_load(store, root, mappings=maps, as_of=AS_OF, loads_dir=loads).report
+        assert third.alerts == 0 and graph_alerts.count(store) == len(raised)
+        assert not (loads / "alerts-baseline.json").exists()
+    finally:
+        store.close()
+
+
+def test_alert_facts_and_a_crashed_load_keeps_its_baseline(tmp_path):
+    from planning.alerts import Baseline, new_alerts
+
+    def state(**changes):
+        base = {
+            "child": "P-1", "name": "Ann Lee", "workers": ["W-1", "W-2"],
+            "kinds": ["EHCP"], "addresses": [{"uid": "A-1", "name": "NM1"}],
+            "schools": [{"uid": "S-1", "name": "Oak Primary"}],
+            "terms": [{"term": "2025-26 Summer", "start": "2026-04-01", "possible": 100,
+                       "absent": 4}],
+            "siblings_in_care": [],
+        }  # fmt: skip
+        return {**base, **changes}
+
+    moved = state(addresses=[{"uid": "A-2", "name": "NM2"}])
+    rows = new_alerts([state()], [moved], "2026-11-22T09:00")
+    assert [(r["kind"], r["worker"]) for r in rows] == [
+        ("send_address", "W-1"), ("send_address", "W-2")
+    ]  # fmt: skip
+    assert new_alerts([state()], [state()], "t") == []
+    assert new_alerts([], [moved], "t") == []  # new to the graph: nothing to differ from
+    assert new_alerts([state(addresses=[])], [moved], "t") == []  # first address, not a move
+    not_send = state(kinds=["CIN"])
+    assert new_alerts([not_send], [{**not_send, "addresses": moved["addresses"]}], "t") == []
+    # a crashed load: the baseline on disk wins over the (already written) graph
+    path = tmp_path / "alerts-baseline.json"
+    import json
+
+    path.write_text(json.dumps([state()]))
+    assert Baseline(path).take(store=None) == [state()]  # type: ignore[arg-type]
+    Baseline(path).done()
+    assert not path.exists()

@@ -1,0 +1,108 @@
+"""The reads and writes behind alerts: the state a load may change, the alerts it
+raises, and a professional's own list. What counts as a change is decided in
+:mod:`planning.alerts`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from graph.cypher import cypher
+from graph.store import GraphStore
+
+WATCHED = cypher(
+    "alerts.watched",
+    """
+    MATCH (w:Professional)-[wo:WORKS_ON]->(k:Case)<-[:HAS_CASE]-(c:Person)
+    WHERE k.status = 'open' AND wo.to IS NULL
+    WITH c, collect(DISTINCT w.uid) AS workers, collect(DISTINCT k.kind) AS kinds
+    OPTIONAL MATCH (c)-[l:LIVES_AT]->(a:Address)
+    WHERE l.to IS NULL
+    WITH c, workers, kinds, collect(DISTINCT {uid: a.uid, name: a.postcode_district}) AS addresses
+    OPTIONAL MATCH (c)-[r:ATTENDS]->(s:School)
+    WHERE r.to IS NULL
+    WITH c, workers, kinds, addresses, collect(DISTINCT {uid: s.uid, name: s.name}) AS schools
+    OPTIONAL MATCH (c)-[t:ATTENDANCE]->(:School)
+    WITH c, workers, kinds, addresses, schools,
+         collect({term: t.term, start: t.term_start, possible: t.possible,
+                  absent: t.absent}) AS terms
+    OPTIONAL MATCH (c)<-[:PARENT_OF]-(:Person)-[:PARENT_OF]->(sib:Person)-[:HAS_CASE]->(sk:Case)
+    WHERE sib.uid <> c.uid AND sk.status = 'open' AND sk.kind IN ['CIN', 'CP', 'CLA']
+    RETURN c.uid AS child, c.full_name AS name, workers, kinds, addresses, schools, terms,
+           collect(DISTINCT {uid: sib.uid, name: sib.full_name}) AS siblings_in_care
+    """,
+)
+RAISE = cypher(
+    "alerts.raise",
+    """
+    UNWIND $rows AS row
+    MATCH (w:Professional {uid: row.worker})
+    MATCH (c:Person {uid: row.child})
+    MERGE (a:Alert {uid: row.uid})
+    ON CREATE SET a.kind = row.kind, a.key = row.key, a.text = row.text, a.child = row.child,
+                  a.created_at = row.created_at, a.status = 'new'
+    MERGE (w)-[:ALERTED]->(a)
+    MERGE (a)-[:ABOUT]->(c)
+    """,
+    example={"rows": []},
+    writes=True,
+)
+FOR_PROFESSIONAL = cypher(
+    "alerts.for_professional",
+    """
+    MATCH (w:Professional {uid: $worker})-[:ALERTED]->(a:Alert)-[:ABOUT]->(c:Person)
+    WHERE $include_seen OR a.status = 'new'
+    RETURN a.uid AS uid, a.kind AS kind, a.text AS text, a.created_at AS created_at,
+           a.status AS status, c.uid AS child_uid, c.full_name AS child_name
+    ORDER BY created_at DESC, uid
+    """,
+    example={"worker": "W-x", "include_seen": True},
+)
+MARK_SEEN = cypher(
+    "alerts.mark_seen",
+    """
+    MATCH (w:Professional {uid: $worker})-[:ALERTED]->(a:Alert {uid: $uid})
+    SET a.status = 'seen', a.seen_at = $at
+    RETURN a.child AS child
+    """,
+    example={"worker": "W-x", "uid": "A-x", "at": "2026-11-22T10:00"},
+    writes=True,
+)
+COUNT = cypher("alerts.count", "MATCH (a:Alert) RETURN count(a) AS alerts")
+
+
+def watched(store: GraphStore) -> list[dict[str, Any]]:
+    """Children with an open, allocated case, with what alerts compare across loads."""
+    rows = store.read(WATCHED, max_rows=100_000_000).rows
+    for row in rows:
+        for key in ("addresses", "schools", "siblings_in_care"):
+            row[key] = [x for x in row[key] if x.get("uid") is not None]
+        row["terms"] = [
+            {**x, "start": x["start"].isoformat() if isinstance(x["start"], dt.date) else None}
+            for x in row["terms"]
+            if x.get("term") is not None
+        ]
+    return rows
+
+
+def raise_alerts(store: GraphStore, rows: list[dict[str, Any]]) -> int:
+    """MERGE on a uid made from the change and the recipient: raised once, ever."""
+    if not rows:
+        return 0
+    return store.write_rows(RAISE, rows).nodes_created
+
+
+def for_professional(
+    store: GraphStore, worker: str, *, include_seen: bool = False
+) -> list[dict[str, Any]]:
+    return store.read(FOR_PROFESSIONAL, {"worker": worker, "include_seen": include_seen}).rows
+
+
+def mark_seen(store: GraphStore, worker: str, uid: str) -> str | None:
+    at = dt.datetime.now().isoformat(timespec="seconds")
+    rows = store.write(MARK_SEEN, {"worker": worker, "uid": uid, "at": at}).returned
+    return rows[0]["child"] if rows else None
+
+
+def count(store: GraphStore) -> int:
+    return store.read(COUNT).rows[0]["alerts"]

@@ -1,0 +1,92 @@
+"""The reads behind forward planning: who moves school next September, and today's
+children with their needs for the forecast. Logic lives in :mod:`planning`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from graph.cypher import cypher
+from graph.store import GraphStore
+
+COHORT = cypher(
+    "planning.cohort",
+    """
+    MATCH (c:Child)
+    WHERE c.dob >= date($born_from) AND c.dob < date($born_before)
+    OPTIONAL MATCH (c)-[home:LIVES_AT]->(a:Address)
+    WHERE home.to IS NULL
+    WITH c, collect(a)[0] AS a
+    OPTIONAL MATCH (c)-[r:ATTENDS]->(s:School)
+    WHERE r.from <= date($today) AND (r.to IS NULL OR r.to > date($today))
+    WITH c, a, collect(s)[0] AS s
+    OPTIONAL MATCH (c)-[o:OFFERED]->(o_s:School)
+    WHERE o.entry_point = $entry_point
+    WITH c, a, s, collect(o_s)[0] AS offer
+    OPTIONAL MATCH (c)-[:HAS_CASE]->(k:Case)
+    WHERE k.status = 'open'
+    WITH c, a, s, offer, collect(DISTINCT k.kind) AS kinds
+    OPTIONAL MATCH (c)-[n:HAS_NEED]->(need:Need)
+    WITH c, a, s, offer, kinds, n, need
+    ORDER BY n.rank
+    RETURN c.uid AS child_uid, c.full_name AS child_name, c.dob AS dob, c.sources AS known_from,
+           a.postcode_district AS area, a.lat AS lat, a.lon AS lon,
+           s.uid AS setting_urn, s.name AS setting, s.phase AS setting_phase,
+           s.high_age AS setting_high_age,
+           offer.uid AS offer_urn, offer.name AS offer_school,
+           kinds, [x IN collect(need.uid) WHERE x IS NOT NULL] AS needs
+    ORDER BY child_name
+    """,
+    example={"born_from": "2022-09-01", "born_before": "2023-09-01", "today": "2026-11-02",
+             "entry_point": "Reception"},
+)  # fmt: skip
+SCHOOLS = cypher(
+    "planning.schools",
+    """
+    MATCH (s:School)
+    WHERE s.lat IS NOT NULL
+    RETURN s.uid AS urn, s.name AS name, s.phase AS phase, s.lat AS lat, s.lon AS lon,
+           s.low_age AS low_age, s.high_age AS high_age
+    ORDER BY urn
+    """,
+)
+CHILDREN_AND_NEEDS = cypher(
+    "planning.children_and_needs",
+    """
+    MATCH (c:Child)
+    WHERE c.dob > date($born_after)
+    OPTIONAL MATCH (c)-[home:LIVES_AT]->(a:Address)
+    WHERE home.to IS NULL
+    WITH c, collect(a.postcode_district)[0] AS area
+    OPTIONAL MATCH (c)-[:HAS_CASE]->(k:Case)
+    WHERE k.status = 'open'
+    WITH c, area, collect(DISTINCT k.kind) AS kinds
+    OPTIONAL MATCH (c)-[n:HAS_NEED]->(need:Need)
+    WHERE n.rank = 1 AND any(x IN kinds WHERE x IN ['EHCP', 'SEN support'])
+    RETURN c.uid AS child_uid, c.dob AS dob, area, kinds,
+           collect(need.uid)[0] AS primary_need
+    """,
+    example={"born_after": "2005-09-01"},
+)
+
+
+def cohort(
+    store: GraphStore, *, born_from: dt.date, born_before: dt.date, today: dt.date, entry_point: str
+) -> list[dict[str, Any]]:
+    params = {
+        "born_from": born_from.isoformat(),
+        "born_before": born_before.isoformat(),
+        "today": today.isoformat(),
+        "entry_point": entry_point,
+    }
+    return store.read(COHORT, params, max_rows=10_000_000).rows
+
+
+def schools(store: GraphStore) -> list[dict[str, Any]]:
+    return store.read(SCHOOLS, max_rows=1_000_000).rows
+
+
+def children_and_needs(store: GraphStore, born_after: dt.date) -> list[dict[str, Any]]:
+    return store.read(
+        CHILDREN_AND_NEEDS, {"born_after": born_after.isoformat()}, max_rows=100_000_000
+    ).rows

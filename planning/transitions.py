@@ -1,0 +1,182 @@
+"""Transitions ahead: who starts Reception, Year 7 or Year 12 next September, where they
+are expected to go, and what they will need there on day one.
+
+Where a child holds an offer, that is the school. Before offers are made, the expected
+school is the child's own sixth form for Year 12 if it has one, else the nearest school
+of the right phase to the child's home (straight-line distance). Home-to-school
+transport eligibility is estimated from the statutory walking distances (2 miles under
+8, 3 miles from 8) over that straight line, or kept where the child has school
+transport now (SEN transport continues case by case); the statutory test measures the shortest safe walking route and adds
+extended rights for low-income families, which are not modelled here, so the column
+says "likely".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from graph import planning as reads
+from graph.store import GraphStore
+
+EntryPoint = Literal["Reception", "Year 7", "Year 12"]
+ENTRY_YEAR_GROUP: dict[str, int] = {"Reception": 0, "Year 7": 7, "Year 12": 12}
+NEXT_PHASES: dict[str, tuple[str, ...]] = {
+    "Reception": ("Primary",),
+    "Year 7": ("Secondary",),
+    "Year 12": ("16 plus",),
+}
+WALKING_MILES_UNDER_8 = 2.0
+WALKING_MILES_FROM_8 = 3.0
+NEED_NAMES = {
+    "HI": "hearing impairment", "VI": "vision impairment", "MSI": "multi-sensory impairment",
+    "PD": "physical disability", "ASD": "autism", "SLCN": "speech, language and communication",
+    "SEMH": "social, emotional and mental health", "SpLD": "specific learning difficulty",
+    "MLD": "moderate learning difficulty", "SLD": "severe learning difficulty",
+    "PMLD": "profound and multiple learning difficulty", "OTH": "other", "NSA": "no assessment",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Transition:
+    child_uid: str
+    child_name: str
+    dob: dt.date | None
+    area: str | None
+    current_setting: str | None
+    expected_school: str | None
+    expected_urn: str | None
+    basis: str  # offer | stays on | nearest <phase> | unknown
+    ehc_plan: bool
+    sen_support: bool
+    needs: tuple[str, ...]
+    transport_now: bool
+    transport_likely: bool
+    miles: float | None
+    known_from: str
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "expected_school": self.expected_school or "not known",
+            "basis": self.basis,
+            "child_uid": self.child_uid,
+            "child_name": self.child_name,
+            "dob": self.dob,
+            "area": self.area,
+            "current_setting": self.current_setting,
+            "ehc_plan": self.ehc_plan,
+            "sen_support": self.sen_support,
+            "needs": ", ".join(f"{n} ({NEED_NAMES.get(n, n)})" for n in self.needs),
+            "transport_now": self.transport_now,
+            "transport_likely": self.transport_likely,
+            "miles_to_school": self.miles,
+            "known_from": self.known_from,
+        }
+
+
+def next_september(today: dt.date) -> dt.date:
+    return dt.date(today.year if today.month < 9 else today.year + 1, 9, 1)
+
+
+def cohort_dates(entry_point: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """Birth dates of the children who enter ``entry_point`` next September."""
+    start = next_september(today).year
+    cohort = start - 5 - ENTRY_YEAR_GROUP[entry_point]
+    return dt.date(cohort, 9, 1), dt.date(cohort + 1, 9, 1)
+
+
+def miles_between(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in miles (haversine)."""
+    r = 3958.8
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def transitions(store: GraphStore, entry_point: str, today: dt.date) -> list[Transition]:
+    if entry_point not in ENTRY_YEAR_GROUP:
+        raise ValueError(f"entry point must be one of {', '.join(ENTRY_YEAR_GROUP)}")
+    born_from, born_before = cohort_dates(entry_point, today)
+    rows = reads.cohort(
+        store, born_from=born_from, born_before=born_before, today=today, entry_point=entry_point
+    )
+    schools = reads.schools(store)
+    by_urn = {s["urn"]: s for s in schools}
+    candidates = [s for s in schools if s["phase"] in NEXT_PHASES[entry_point]]
+    age_at_start = 4 + ENTRY_YEAR_GROUP[entry_point]
+    walking = WALKING_MILES_UNDER_8 if age_at_start < 8 else WALKING_MILES_FROM_8
+    out = []
+    for row in rows:
+        urn, basis = _expected(row, entry_point, candidates)
+        school = by_urn.get(urn) if urn else None
+        miles = None
+        if school and row["lat"] is not None and school["lat"] is not None:
+            miles = round(miles_between(row["lat"], row["lon"], school["lat"], school["lon"]), 1)
+        kinds = set(row["kinds"])
+        transport_now = "Transport" in kinds
+        out.append(
+            Transition(
+                child_uid=row["child_uid"],
+                child_name=row["child_name"],
+                dob=row["dob"],
+                area=row["area"],
+                current_setting=row["setting"],
+                expected_school=school["name"] if school else row["offer_school"],
+                expected_urn=urn,
+                basis=basis,
+                ehc_plan="EHCP" in kinds,
+                sen_support="SEN support" in kinds,
+                needs=tuple(row["needs"]),
+                transport_now=transport_now,
+                transport_likely=transport_now or (miles is not None and miles > walking),
+                miles=miles,
+                known_from=row["known_from"] or "",
+            )
+        )
+    return out
+
+
+def _expected(
+    row: dict[str, Any], entry_point: str, candidates: list[dict[str, Any]]
+) -> tuple[str | None, str]:
+    if row["offer_urn"]:
+        return row["offer_urn"], "offer"
+    if (
+        entry_point == "Year 12"
+        and row["setting_phase"] == "Secondary"
+        and (row["setting_high_age"] or 0) >= 18
+    ):
+        return row["setting_urn"], "stays on (sixth form)"
+    if row["lat"] is None or not candidates:
+        return None, "unknown (no home address)"
+    nearest = min(
+        candidates, key=lambda s: miles_between(row["lat"], row["lon"], s["lat"], s["lon"])
+    )
+    return nearest["urn"], f"nearest {nearest['phase'].lower()} (no offer yet)"
+
+
+def by_school(items: list[Transition]) -> list[dict[str, Any]]:
+    """One row per expected school: how many, and what to have ready."""
+    groups: dict[str, list[Transition]] = {}
+    for item in items:
+        groups.setdefault(item.expected_school or "not known", []).append(item)
+    out = []
+    for school, members in sorted(groups.items()):
+        needs: dict[str, int] = {}
+        for m in members:
+            for n in m.needs:
+                needs[n] = needs.get(n, 0) + 1
+        out.append(
+            {
+                "expected_school": school,
+                "children": len(members),
+                "ehc_plans": sum(m.ehc_plan for m in members),
+                "sen_support": sum(m.sen_support for m in members),
+                "needs": ", ".join(f"{k} {v}" for k, v in sorted(needs.items())),
+                "transport_likely": sum(m.transport_likely for m in members),
+            }
+        )
+    return out
