@@ -6,9 +6,9 @@ school is the child's own sixth form for Year 12 if it has one, else the nearest
 of the right phase to the child's home (straight-line distance). Home-to-school
 transport eligibility is estimated from the statutory walking distances (2 miles under
 8, 3 miles from 8) over that straight line, or kept where the child has school
-transport now (SEN transport continues case by case); the statutory test measures the shortest safe walking route and adds
-extended rights for low-income families, which are not modelled here, so the column
-says "likely".
+transport now (SEN transport continues case by case); the statutory test measures
+the shortest safe walking route and adds extended rights for low-income families,
+which are not modelled here, so the column says "likely".
 """
 
 from __future__ import annotations
