@@ -302,3 +302,65 @@ def _page_audit(principal: Principal) -> AppTest:
     page = AppTest.from_string(PAGE_SCRIPT.format(module="audit"), default_timeout=60)
     page.session_state["principal"] = principal
     return page.run()
+
+
+# -- planning ahead and alerts ---------------------------------------------------------
+
+
+def _planning(principal: Principal) -> AppTest:
+    page = AppTest.from_string(PAGE_SCRIPT.format(module="planning"), default_timeout=120)
+    page.session_state["principal"] = principal
+    return page.run()
+
+
+def test_planning_page_risk_transitions_and_forecast(app_env, loaded_county):
+    at = _planning(Principal("tm", "team_manager"))
+    assert not at.exception, at.exception
+    text = _text(at)
+    assert "Risk of NEET" in [t.label for t in at.tabs]
+    assert "(+" in text  # factor explanations with their weights
+    assert any(b.label == "Download CSV" for b in at.get("download_button"))
+    # transitions: Year 7 starters grouped by expected school
+    at.radio[0].set_value("Year 7").run()
+    assert "By expected school" in _text(at)
+    # the forecast chart and table render
+    assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+    entries = list(AuditLog(app_env / "audit" / "audit.jsonl").entries())
+    assert {"run_query", "plan_ahead"} <= {e["action"] for e in entries}
+
+
+def test_planning_page_redacts_needs_for_a_health_visitor(app_env, loaded_county):
+    at = _planning(Principal("hv", "health_visitor"))
+    assert not at.exception, at.exception
+    labels = [t.label for t in at.tabs]
+    assert "Risk of NEET" not in labels and "Transitions ahead" in labels
+    at.radio[0].set_value("Year 12").run()
+    frames = [f.value for f in at.dataframe if "needs" in f.value.columns]
+    assert frames and set(frames[0]["needs"]) <= {"restricted", ""}
+    assert set(frames[0]["transport_now"]) == {"restricted"}
+
+
+def test_home_page_lists_own_alerts_and_marks_them_seen(app_env, loaded_county):
+    from graph import alerts
+
+    store = loaded_county.store
+    child = _child_with_case(store, "CIN")
+    row = {"uid": "AL-test-home", "worker": child["worker"], "child": child["uid"],
+           "kind": "attendance_fall", "key": "2026-27 Spring", "created_at": "2026-11-22T09:00",
+           "text": f"{child['name']}'s attendance fell to 80.0% in 2026-27 Spring"}  # fmt: skip
+    alerts.raise_alerts(store, [row])
+    try:
+        mine = Principal("sw", "social_worker", professional=child["worker"])
+        page = AppTest.from_string(PAGE_SCRIPT.format(module="home"), default_timeout=60)
+        page.session_state["principal"] = mine
+        page.run()
+        assert row["text"] in _text(page)
+        _click(page, "Mark as seen")
+        assert "No new alerts" in _text(page)
+        other = AppTest.from_string(PAGE_SCRIPT.format(module="home"), default_timeout=60)
+        other.session_state["principal"] = Principal("x", "social_worker", professional="W-other")
+        assert row["text"] not in _text(other.run())
+        actions = [e["action"] for e in AuditLog(app_env / "audit" / "audit.jsonl").entries()]
+        assert "view_alerts" in actions and "update" in actions
+    finally:
+        store.write("MATCH (a:Alert {uid: 'AL-test-home'}) DETACH DELETE a")

@@ -15,6 +15,7 @@ from graph import views
 from graph.access.audit import AuditLog
 from graph.access.policy import (
     Principal,
+    Restricted,
     child_access,
     redact_cases,
     redact_notes,
@@ -167,3 +168,106 @@ def caseload(
         for r in rows:
             r["child_uid"] = None
     return rows
+
+
+# -- planning and alerts -----------------------------------------------------------------
+
+
+def my_alerts(
+    store: GraphStore,
+    principal: Principal | None,
+    audit: AuditLog,
+    *,
+    include_seen: bool = False,
+) -> list[dict[str, Any]]:
+    """Alerts for the signed-in professional: only about children on their own open
+    cases, since that is who alerts are raised for."""
+    from graph import alerts
+
+    p = _require(principal, "view_alerts")
+    if not p.professional:
+        return []
+    rows = alerts.for_professional(store, p.professional, include_seen=include_seen)
+    if rows:
+        audit.record(
+            user=p.username,
+            role=p.role,
+            action="view_alerts",
+            children=sorted({r["child_uid"] for r in rows}),
+        )
+    return rows
+
+
+def mark_alert_seen(
+    store: GraphStore, principal: Principal | None, audit: AuditLog, uid: str
+) -> None:
+    from graph import alerts
+
+    p = _require(principal, "view_alerts")
+    if not p.professional:
+        raise AccessDenied("your account is not linked to a professional")
+    child = alerts.mark_seen(store, p.professional, uid)
+    if child is None:
+        raise AccessDenied("that alert is not yours")
+    audit.record(
+        user=p.username, role=p.role, action="update", children=[child], detail={"alert": uid}
+    )
+
+
+def transitions(
+    store: GraphStore,
+    principal: Principal | None,
+    audit: AuditLog,
+    entry_point: str,
+    today: dt.date,
+    *,
+    secret: bytes = b"jigsaw",
+) -> list[dict[str, Any]]:
+    """Children moving school next September, one row each, as the role may see them."""
+    from graph.access.policy import pseudonymise_rows
+    from planning.transitions import transitions as plan
+
+    p = _require(principal, "plan_ahead")
+    rows = [_redact_transition(t.as_row(), p) for t in plan(store, entry_point, today)]
+    audit.record(
+        user=p.username,
+        role=p.role,
+        action="plan_ahead",
+        children=[] if p.rules.pseudonymise else [r["child_uid"] for r in rows],
+        detail={"view": "transitions", "entry_point": entry_point},
+    )
+    if p.rules.pseudonymise:
+        rows = pseudonymise_rows(list(rows[0]) if rows else [], rows, secret)
+    return rows
+
+
+def needs_forecast(
+    store: GraphStore, principal: Principal | None, audit: AuditLog, today: dt.date, years: int
+) -> list[dict[str, Any]]:
+    """Counts only: no child is named, so every planning role sees it whole."""
+    from planning.forecast import needs_forecast as forecast
+
+    p = _require(principal, "plan_ahead")
+    rows = forecast(store, today, years)
+    audit.record(
+        user=p.username,
+        role=p.role,
+        action="plan_ahead",
+        detail={"view": "forecast", "years": years},
+    )
+    return rows
+
+
+TRANSITION_KINDS = {"ehc_plan": "EHCP", "sen_support": "SEN support", "transport_now": "Transport"}
+
+
+def _redact_transition(row: dict[str, Any], p: Principal) -> dict[str, Any]:
+    """Case columns in full, as a yes/no flag, or restricted, as the policy says; the
+    named needs only for roles that see EHC plans in full."""
+    full, flag = set(p.rules.case_kinds.full), set(p.rules.case_kinds.flag)
+    for column, kind in TRANSITION_KINDS.items():
+        if kind not in full and kind not in flag:
+            row[column] = Restricted(f"{kind} is not shown to a {p.rules.title or p.role}")
+    if "EHCP" not in full and row["needs"]:
+        row["needs"] = Restricted(f"needs are not shown to a {p.rules.title or p.role}")
+    return row

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 POLICY_FILE = Path(__file__).with_name("policy.yaml")
 Action = Literal["view_child", "search", "view_network", "run_query", "run_adhoc",
                  "add_note", "review_linkage", "view_data", "manage_users", "read_audit",
-                 "view_caseload"]  # fmt: skip
+                 "view_caseload", "view_alerts", "plan_ahead"]  # fmt: skip
 SOCIAL_CARE_KINDS = {"CIN", "CP", "CLA", "CL"}
 FLAG_TEXT = {
     "CIN": "known to social care", "CP": "known to social care",

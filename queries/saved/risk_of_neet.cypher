@@ -7,7 +7,8 @@ WHERE c.dob >= date({year: ay - 16, month: 9, day: 1})
   AND r.from <= today AND (r.to IS NULL OR r.to > today)
   AND s.phase IN ['Primary', 'Secondary', 'Special', 'Alternative provision']
 WITH c, today, since,
-     ay - 5 - CASE WHEN c.dob.month >= 9 THEN c.dob.year ELSE c.dob.year - 1 END AS year_group,
+     11 - size([y IN range(ay - 15, ay - 13) WHERE c.dob >= date({year: y, month: 9, day: 1})])
+       AS year_group,
      collect(DISTINCT s) AS schools
 WHERE year_group IN $config.year_groups AND ($year_group = 'all' OR toString(year_group) = $year_group)
 OPTIONAL MATCH (c)-[a:ATTENDANCE]->(:School)
@@ -34,7 +35,9 @@ WHERE now IS NOT NULL AND old.to IS NOT NULL AND now.from >= old.to
 WITH c, today, since, year_group, schools, possible, absent, exclusions, permanent, kinds,
      babies, count(oa) > 0 AS moved
 OPTIONAL MATCH (c)-[joined:ATTENDS]->(:School)
-WHERE joined.from > since AND joined.from <= today AND NOT joined.from.month IN [8, 9]
+WHERE joined.from > since AND joined.from <= today
+  AND none(y IN range(today.year - 1, today.year) WHERE joined.from >= date({year: y, month: 8, day: 1})
+           AND joined.from < date({year: y, month: 10, day: 1}))
 OPTIONAL MATCH (c)-[left:ATTENDS]->(:School)
 WHERE joined IS NOT NULL AND left.from < joined.from
 WITH c, year_group, schools, possible, absent, exclusions, permanent, kinds, babies, moved,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from graph import GraphStore, load_settings, open_store
@@ -116,3 +118,35 @@ def demo_banner(*, show_accounts: bool = False) -> None:
                 for a in made
             ]
         )
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """CSV with spreadsheet formula injection neutralised and restricted values as words."""
+    from graph.access.fields_export import safe_row
+
+    safe = pd.DataFrame(
+        [safe_row(r) for r in frame.astype(str).itertuples(index=False)], columns=frame.columns
+    )
+    return safe.to_csv(index=False).encode()
+
+
+def download_csv(frame: pd.DataFrame, file_name: str, detail: dict[str, Any]) -> None:
+    """A CSV download button whose click is an audited export (with the children in it)."""
+    principal = current_user()
+    children = sorted(
+        {str(v) for c in frame.columns if c.endswith("child_uid") for v in frame[c].dropna()}
+    )
+    st.download_button(
+        "Download CSV",
+        csv_bytes(frame),
+        file_name=file_name,
+        mime="text/csv",
+        key=f"download-{file_name}",
+        on_click=lambda: audit().record(
+            user=principal.username,
+            role=principal.role,
+            action="export",
+            children=children,
+            detail={"rows": len(frame), **detail},
+        ),
+    )

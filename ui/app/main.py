@@ -7,7 +7,7 @@ import streamlit as st
 from graph.access.accounts import demo_mode
 from graph.access.policy import allowed
 from ui.app import context
-from ui.app.pages import audit, caseload, data, find, network, queries, record
+from ui.app.pages import audit, caseload, data, find, home, network, planning, queries, record
 
 st.set_page_config(page_title="Jigsaw", layout="wide")
 
@@ -25,11 +25,13 @@ with st.sidebar:
         st.rerun()
 
 PAGES = [
+    ("view_alerts", home.render, "My alerts", "home"),
     ("search", find.render, "Find a child", "find"),
     ("view_child", record.render, "Child record", "record"),
     ("view_network", network.render, "Family network", "network"),
     ("run_query", queries.render, "Saved queries", "queries"),
     ("view_caseload", caseload.render, "Caseload map", "caseload"),
+    ("plan_ahead", planning.render, "Planning ahead", "planning"),
     ("view_data", data.render, "Data", "data"),
     ("read_audit", audit.render, "Audit trail", "audit"),
 ]

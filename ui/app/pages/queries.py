@@ -8,7 +8,6 @@ import pandas as pd
 import streamlit as st
 
 from graph import GraphError
-from graph.access.fields_export import safe_row
 from graph.access.policy import allowed
 from queries.library import load_library
 from queries.runner import (
@@ -22,13 +21,6 @@ from queries.runner import (
 from ui.app import context
 
 
-def _csv(frame: pd.DataFrame) -> bytes:
-    safe = pd.DataFrame(
-        [safe_row(r) for r in frame.astype(str).itertuples(index=False)], columns=frame.columns
-    )
-    return safe.to_csv(index=False).encode()
-
-
 def _show(result: QueryResult, display: str, chart: dict | None, where: dict | None) -> None:
     frame = pd.DataFrame(result.rows, columns=result.columns)
     (st.warning if result.truncated else st.caption)(result.message)
@@ -38,23 +30,7 @@ def _show(result: QueryResult, display: str, chart: dict | None, where: dict | N
         points = frame.dropna(subset=[where["lat"], where["lon"]])
         st.scatter_chart(points, x=where["lon"], y=where["lat"])
     st.dataframe(frame, hide_index=True)
-    principal = context.current_user()
-    children = sorted(
-        {str(v) for c in frame.columns if c.endswith("child_uid") for v in frame[c].dropna()}
-    )
-    st.download_button(
-        "Download CSV",
-        _csv(frame),
-        file_name="jigsaw-query.csv",
-        mime="text/csv",
-        on_click=lambda: context.audit().record(
-            user=principal.username,
-            role=principal.role,
-            action="export",
-            children=children,
-            detail={"rows": len(frame), "query": result.query_id},
-        ),
-    )
+    context.download_csv(frame, "jigsaw-query.csv", {"query": result.query_id})
 
 
 def render() -> None:

@@ -1,0 +1,41 @@
+"""Home: alerts about children on the signed-in professional's own open cases."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from graph.access import guard
+from ui.app import context
+
+
+def render() -> None:
+    principal = context.current_user()
+    st.header("My alerts")
+    if not principal.professional:
+        st.info("Your account is not linked to a professional, so no alerts come to you.")
+        return
+    store = context.store()
+    show_seen = st.toggle("Show alerts already seen", value=False)
+    try:
+        rows = guard.my_alerts(store, principal, context.audit(), include_seen=show_seen)
+    except guard.AccessDenied as exc:
+        st.error(str(exc))
+        return
+    if not rows:
+        st.success(
+            "No new alerts. Changes that matter to your open cases appear here after a load."
+        )
+        return
+    st.caption(f"{len(rows)} alert(s), newest first.")
+    for row in rows:
+        with st.container(border=True):
+            st.markdown(f"**{row['text']}**")
+            st.caption(
+                f"{row['kind'].replace('_', ' ')} · raised {row['created_at']} · {row['status']}"
+            )
+            left, right = st.columns(2)
+            if left.button("Open record", key=f"open-{row['uid']}"):
+                context.open_child(row["child_uid"])
+            if row["status"] == "new" and right.button("Mark as seen", key=f"seen-{row['uid']}"):
+                guard.mark_alert_seen(store, principal, context.audit(), row["uid"])
+                st.rerun()

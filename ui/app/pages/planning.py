@@ -1,0 +1,161 @@
+"""Planning ahead: risk of NEET, transitions next September and the needs forecast."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from graph.access import guard
+from graph.access.policy import allowed
+from planning.risk import load_risk_config
+from queries.library import get_query
+from queries.runner import QueryDenied, run_saved
+from ui.app import context
+
+ENTRY_POINTS = ["Reception", "Year 7", "Year 12"]
+
+
+def render() -> None:
+    st.header("Planning ahead")
+    principal = context.current_user()
+    tabs = []
+    if principal.role in get_query("risk_of_neet").roles and allowed(principal, "run_query"):
+        tabs.append(("Risk of NEET", _risk))
+    if allowed(principal, "plan_ahead"):
+        tabs += [("Transitions ahead", _transitions), ("Needs forecast", _forecast)]
+    if not tabs:
+        st.info("Your role has no planning views.")
+        return
+    for tab, (_title, draw) in zip(st.tabs([t for t, _ in tabs]), tabs, strict=True):
+        with tab:
+            draw()
+
+
+def _risk() -> None:
+    config = load_risk_config()
+    st.caption(
+        "Pupils in Years 8 to 11 scored in the published RONI style plus joined-up signals; "
+        "weights and bands are set in planning/risk.yaml."
+    )
+    c1, c2, c3 = st.columns(3)
+    band = c1.selectbox("Risk band", ["medium or high", "high", "medium", "low", "all"])
+    year = c2.selectbox("Year group", ["all", "8", "9", "10", "11"])
+    as_of = c3.date_input("As at", value=dt.date.today(), key="risk_as_of")
+    try:
+        result = run_saved(
+            context.store(),
+            "risk_of_neet",
+            {"as_of": as_of.isoformat(), "band": band, "year_group": year},
+            principal=context.current_user(),
+            audit=context.audit(),
+        )
+    except QueryDenied as exc:
+        st.error(str(exc))
+        return
+    frame = pd.DataFrame(result.rows, columns=result.columns)
+    if frame.empty:
+        st.info("No pupil in this band.")
+        return
+    frame["factors"] = frame["factors"].map(lambda f: "; ".join(config.explain(list(f))))
+    f1, f2 = st.columns(2)
+    schools = f1.multiselect("School", sorted(frame["school"].dropna().unique()))
+    areas = f2.multiselect("Area", sorted(frame["area"].dropna().unique()))
+    if schools:
+        frame = frame[frame["school"].isin(schools)]
+    if areas:
+        frame = frame[frame["area"].isin(areas)]
+    counts = frame["band"].value_counts()
+    st.caption(
+        " · ".join(f"{b}: {counts.get(b, 0)}" for b in ("high", "medium", "low") if b in counts)
+        + f" · {result.message}"
+    )
+    chosen = st.dataframe(
+        frame, hide_index=True, on_select="rerun", selection_mode="single-row", key="risk_table"
+    )
+    _open_selected(chosen, frame)
+    context.download_csv(frame, "jigsaw-risk-of-neet.csv", {"query": "risk_of_neet"})
+
+
+def _open_selected(chosen: object, frame: pd.DataFrame) -> None:
+    rows = getattr(getattr(chosen, "selection", None), "rows", None) or []
+    if not rows or "child_uid" not in frame or not frame.iloc[rows[0]]["child_uid"]:
+        return  # nothing picked, or pseudonymised rows (no record to open)
+    if st.button("Open the selected child's record"):
+        context.open_child(str(frame.iloc[rows[0]]["child_uid"]))
+
+
+def _transitions() -> None:
+    st.caption(
+        "Children moving school next September, grouped by the school they are expected to "
+        "go to: the offer where there is one, else their own sixth form or the nearest "
+        "school. Transport is 'likely' beyond the statutory walking distance (straight line)."
+    )
+    entry = st.radio("Starting", ENTRY_POINTS, horizontal=True)
+    try:
+        rows = guard.transitions(
+            context.store(), context.current_user(), context.audit(), entry, dt.date.today()
+        )
+    except guard.AccessDenied as exc:
+        st.error(str(exc))
+        return
+    if not rows:
+        st.info("No child known to Jigsaw starts there next September.")
+        return
+    frame = pd.DataFrame(rows).map(lambda v: str(v) if type(v).__name__ == "Restricted" else v)
+    summary = (
+        frame.groupby("expected_school")
+        .agg(children=("child_name", "size"))
+        .reset_index()
+        .sort_values("children", ascending=False)
+    )
+    st.subheader("By expected school")
+    st.dataframe(summary, hide_index=True)
+    st.subheader("Children")
+    chosen = st.dataframe(
+        frame, hide_index=True, on_select="rerun", selection_mode="single-row", key="transitions"
+    )
+    _open_selected(chosen, frame)
+    context.download_csv(frame, f"jigsaw-transitions-{entry.lower().replace(' ', '-')}.csv",
+                         {"view": "transitions", "entry_point": entry})  # fmt: skip
+
+
+def _forecast() -> None:
+    st.caption(
+        "Expected numbers of children in Reception to Year 13 with each need, an EHC plan or "
+        "school transport: today's children aged forward, needs identified at today's rates "
+        "by year group (see planning/forecast.py)."
+    )
+    years = st.slider("Years ahead", 1, 3, 3)
+    try:
+        rows = guard.needs_forecast(
+            context.store(), context.current_user(), context.audit(), dt.date.today(), years
+        )
+    except guard.AccessDenied as exc:
+        st.error(str(exc))
+        return
+    frame = pd.DataFrame(rows, columns=["term", "academic_year", "area", "category", "children"])
+    if frame.empty:
+        st.info("No children to forecast from.")
+        return
+    areas = ["all areas", *sorted(frame["area"].unique())]
+    area = st.selectbox("Area", areas)
+    shown = frame if area == "all areas" else frame[frame["area"] == area]
+    totals = shown.groupby(["term", "category"], sort=False)["children"].sum().reset_index()
+    order = list(dict.fromkeys(frame["term"]))
+    chart = (
+        alt.Chart(totals)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("term:N", sort=order, title="Term"),
+            y=alt.Y("children:Q", title="Children (expected)"),
+            color=alt.Color("category:N", title="Need"),
+            tooltip=["term", "category", alt.Tooltip("children:Q", format=".1f")],
+        )
+    )
+    st.altair_chart(chart, use_container_width=True)
+    table = totals.pivot(index="category", columns="term", values="children")[order].round(1)
+    st.dataframe(table)
+    context.download_csv(frame, "jigsaw-needs-forecast.csv", {"view": "forecast"})
