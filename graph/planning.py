@@ -53,7 +53,7 @@ SCHOOLS = cypher(
 CHILDREN_AND_NEEDS = cypher(
     "planning.children_and_needs",
     """
-    MATCH (c:Child)
+    MATCH (c:Person)
     WHERE c.dob > date($born_after)
     OPTIONAL MATCH (c)-[home:LIVES_AT]->(a:Address)
     WHERE home.to IS NULL

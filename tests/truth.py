@@ -207,3 +207,99 @@ def roni(root: Path, config: dict, day: dt.date | None = None) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["person_id", "year_group", "score", "band", "factors"])
+
+
+def transition_cohort(root: Path, entry_year_group: int, day: dt.date | None = None) -> set[str]:
+    """People entering ``entry_year_group`` next September, known to at least one extract."""
+    day = day or as_of(root)
+    start = day.year if day.month < 9 else day.year + 1
+    cohort = start - 5 - entry_year_group
+    people = table(root, "people")
+    born = people[
+        (people.dob >= pd.Timestamp(cohort, 9, 1)) & (people.dob < pd.Timestamp(cohort + 1, 9, 1))
+    ]
+    known = set(table(root, "source_rows").person_id)
+    return set(born.person_id) & known
+
+
+def forecast(root: Path, years: int, day: dt.date | None = None) -> pd.DataFrame:
+    """The needs forecast from the truth, written a second time with pandas following the
+    method in planning/forecast.py's docstring: term, category, children (county-wide)."""
+    day = day or as_of(root)
+    ts = pd.Timestamp(day)
+    ay = day.year if day.month >= 9 else day.year - 1
+    people = table(root, "people")
+    known = set(table(root, "source_rows").person_id)
+    people = people[people.person_id.isin(known) & people.dob.notna()].copy()
+    cohort = people.dob.dt.year.where(people.dob.dt.month >= 9, people.dob.dt.year - 1)
+    people["yg"] = ay - cohort - 5
+    people = people[people.yg >= -6]  # the graph's read starts at birth; older are adults
+    people = people[people.yg <= 13]
+    cases = table(root, "cases")
+    open_cases = cases[(cases.status == "open") & (cases.start <= ts)]
+    ehcp = set(open_cases[open_cases.kind == "EHCP"].person_id)
+    # SEN support is reported only by the school census, as at census day
+    census = pd.Timestamp(census_day(day))
+    support = cases[
+        (cases.kind == "SEN support")
+        & (cases.start <= census)
+        & (cases.end.isna() | (cases.end > census))
+    ]
+    send = ehcp | set(support.person_id)
+    transport = table(root, "transport")
+    on_transport = set(transport[(transport.start <= ts) & transport.end.isna()].person_id)
+    needs = table(root, "needs")
+    primary = needs[(needs["rank"] == "1") & needs.person_id.isin(send)].set_index("person_id").code
+
+    def cats(pid: str) -> set[str]:
+        out = set()
+        if pid in ehcp:
+            out.add("EHC plan")
+        if pid in on_transport:
+            out.add("School transport")
+        if pid in primary.index:
+            out.add(f"need:{primary[pid]}")
+        return out
+
+    people["cats"] = people.person_id.map(cats)
+    every = sorted({c for s in people.cats for c in s})
+    prev = {
+        c: people.groupby("yg").cats.apply(lambda s, c=c: sum(c in x for x in s) / len(s)).to_dict()
+        for c in every
+    }
+    rows = []
+    terms = []
+    for offset in range(years + 1):
+        for name, month in (("Autumn", 9), ("Spring", 1), ("Summer", 4)):
+            year = ay + offset + (1 if month < 9 else 0)
+            if dt.date(year, month, 1) > day and len(terms) < years * 3:
+                terms.append((f"{ay + offset}-{str(ay + offset + 1)[2:]} {name}", offset))
+    groups = people.assign(key=people.cats.map(frozenset)).groupby(["yg", "key"]).size()
+    for term, step in terms:
+        for c in every:
+            total = 0.0
+            for (yg, key), n in groups.items():
+                then = yg + step
+                if not 0 <= then <= 13:
+                    continue
+                if c in key:
+                    total += n
+                    continue
+                now_p, then_p = prev[c].get(yg, 0.0), prev[c].get(then, 0.0)
+                if then_p > now_p:
+                    total += n * (then_p - now_p) / (1 - now_p)
+            rows.append({"term": term, "category": c, "children": total})
+    return pd.DataFrame(rows)
+
+
+def census_day(day: dt.date) -> dt.date:
+    """The latest school census day on or before ``day`` (DfE: the first Thursday of
+    October, the third Thursday of January and of May)."""
+
+    def thursday(year: int, month: int, nth: int) -> dt.date:
+        first = dt.date(year, month, 1)
+        return first + dt.timedelta(days=(3 - first.weekday()) % 7 + 7 * (nth - 1))
+
+    days = [thursday(y, m, n) for y in (day.year - 1, day.year)
+            for m, n in ((10, 1), (1, 3), (5, 3))]  # fmt: skip
+    return max(d for d in days if d <= day)
