@@ -346,3 +346,39 @@ def test_needs_forecast_matches_truth_and_is_reproducible(loaded_county):
     assert checked >= 9 * 5
     ehcp = {k: v for k, v in found.items() if k[1] == "EHC plan"}
     assert all(v > 0 for v in ehcp.values())
+
+
+def test_plan_cli_checks_the_role_and_audits(loaded_county, engine_dir, tmp_path):
+    import csv
+    import io
+    import os
+    import subprocess
+    import sys
+
+    from graph.access.accounts import Accounts
+    from graph.access.audit import AuditLog
+
+    accounts = Accounts(tmp_path / "users.json")
+    accounts.add("sc", "send_caseworker", "a long enough password")
+    accounts.add("yj", "youth_justice_worker", "a long enough password")
+    env = {**os.environ, "JIGSAW_DATA_DIR": str(tmp_path), "JIGSAW_GRAPH_URL": str(engine_dir),
+           "JIGSAW_GRAPH_NAME": "loaded_small"}  # fmt: skip
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", "from ui.cli import main; main()", "plan", *args],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    done = cli("transitions", "--entry", "Year 7", "--as", "sc", "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert rows and {"expected_school", "needs", "transport_likely"} <= set(rows[0])
+    forecast = cli("forecast", "--years", "1", "--as", "sc", "--format", "json")
+    assert forecast.returncode == 0 and '"category"' in forecast.stdout
+    refused = cli("forecast", "--as", "yj")
+    assert refused.returncode == 2 and "may not plan_ahead" in refused.stderr
+    bad = cli("transitions", "--entry", "Year 3", "--as", "sc")
+    assert bad.returncode == 2 and "entry point must be one of" in bad.stderr
+    actions = [e["action"] for e in AuditLog(tmp_path / "audit" / "audit.jsonl").entries()]
+    assert actions.count("plan_ahead") == 2

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from graph import GraphError, SettingsError
-from ui.cli import audit, db, query, users
+from ui.cli import audit, db, plan, query, users
 from ui.cli.generate import generate
 from ui.cli.load import demo, load
 from ui.cli.serve import serve
@@ -23,6 +23,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
 app.add_typer(query.app, name="query")
 app.add_typer(audit.app, name="audit")
+app.add_typer(plan.app, name="plan")
 app.command()(generate)
 app.command()(load)
 app.command()(demo)

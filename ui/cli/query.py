@@ -38,7 +38,7 @@ def _params(pairs: list[str] | None) -> dict[str, str]:
     return out
 
 
-def _as(user: str) -> tuple[Principal, AuditLog]:
+def run_as(user: str) -> tuple[Principal, AuditLog]:
     """The account the query runs as: its role decides, and the run is audited."""
     settings = load_settings()
     account = next(
@@ -50,11 +50,11 @@ def _as(user: str) -> tuple[Principal, AuditLog]:
         None,
     )
     if account is None:
-        _fail(f"no enabled account {user!r} (create one with jigsaw users add)")
+        fail(f"no enabled account {user!r} (create one with jigsaw users add)")
     return account.principal(), AuditLog(settings.data_dir / "audit" / "audit.jsonl")
 
 
-def _fail(message: str) -> None:
+def fail(message: str) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
 
@@ -67,9 +67,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _emit(result: QueryResult, fmt: str) -> None:
+def emit(result: QueryResult, fmt: str) -> None:
     if fmt not in ("table", "csv", "json"):
-        _fail(f"--format must be table, csv or json, not {fmt!r}")
+        fail(f"--format must be table, csv or json, not {fmt!r}")
     if fmt == "json":
         typer.echo(
             json.dumps(
@@ -112,7 +112,7 @@ def show(query_id: str) -> None:
     try:
         q = get_query(query_id)
     except LibraryError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     typer.echo(f"{q.title}\n\n{q.description}\n\nFor: {', '.join(q.roles)}; shown as {q.display}")
     for p in q.params:
@@ -129,16 +129,16 @@ def run(
     user: Annotated[str, typer.Option("--as", help="The account to run as (audited).")] = "",
 ) -> None:
     """Run a saved query read-only with checked parameters, as an account."""
-    principal, audit = _as(user)
+    principal, audit = run_as(user)
     store = open_store(load_settings())
     try:
         result = run_saved(store, query_id, _params(param), principal=principal, audit=audit)
     except (LibraryError, ParamValidationError, QueryDenied, GraphError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     finally:
         store.close()
-    _emit(result, fmt)
+    emit(result, fmt)
 
 
 @app.command()
@@ -149,13 +149,13 @@ def adhoc(
     user: Annotated[str, typer.Option("--as", help="The account to run as (audited).")] = "",
 ) -> None:
     """Run your own Cypher, read-only at the engine, with the same limits, as an account."""
-    principal, audit = _as(user)
+    principal, audit = run_as(user)
     store = open_store(load_settings())
     try:
         result = run_adhoc(store, text, _params(param), principal=principal, audit=audit)
     except (ParamValidationError, QueryDenied, GraphError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     finally:
         store.close()
-    _emit(result, fmt)
+    emit(result, fmt)
