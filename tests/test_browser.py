@@ -164,6 +164,8 @@ def test_pages_render_offline_with_no_console_errors(server, browser_page):
         ("Saved queries", "queries"),
         ("Caseload map", "caseload"),
         ("Data", "data"),
+        ("Planning ahead", "planning"),
+        ("My alerts", "alerts"),
     ):
         _nav(page, title)
         _shot(page, name)

@@ -60,6 +60,8 @@ def _risk() -> None:
         st.info("No pupil in this band.")
         return
     frame["factors"] = frame["factors"].map(lambda f: "; ".join(config.explain(list(f))))
+    first = ["child_name", "band", "score", "factors", "year_group", "school", "area"]
+    frame = frame[first + [c for c in frame.columns if c not in first]]
     f1, f2 = st.columns(2)
     schools = f1.multiselect("School", sorted(frame["school"].dropna().unique()))
     areas = f2.multiselect("Area", sorted(frame["area"].dropna().unique()))
