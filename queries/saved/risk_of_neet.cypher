@@ -34,12 +34,14 @@ WHERE now IS NOT NULL AND old.to IS NOT NULL AND now.from >= old.to
   AND old.to + duration({days: 92}) > now.from AND oa.imd_decile > $config.deprived_decile
 WITH c, today, since, year_group, schools, possible, absent, exclusions, permanent, kinds,
      babies, count(oa) > 0 AS moved
-OPTIONAL MATCH (c)-[joined:ATTENDS]->(:School)
+OPTIONAL MATCH (c)-[joined:ATTENDS]->(new:School)
 WHERE joined.from > since AND joined.from <= today
   AND none(y IN range(today.year - 1, today.year) WHERE joined.from >= date({year: y, month: 8, day: 1})
            AND joined.from < date({year: y, month: 10, day: 1}))
-OPTIONAL MATCH (c)-[left:ATTENDS]->(:School)
-WHERE joined IS NOT NULL AND left.from < joined.from
+// an earlier school: on its roll, or in its attendance returns
+OPTIONAL MATCH (c)-[left:ATTENDS|ATTENDANCE]->(old:School)
+WHERE joined IS NOT NULL AND old.uid <> new.uid
+  AND coalesce(left.from, left.term_start) < joined.from
 WITH c, year_group, schools, possible, absent, exclusions, permanent, kinds, babies, moved,
      count(left) > 0 AS changed,
      CASE WHEN possible > 0 THEN toFloat(possible - absent) / possible END AS attendance
