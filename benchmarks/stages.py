@@ -115,7 +115,44 @@ def queries(engine: Path, repeats: int) -> dict:
             params = {p.name: uid for p in q.params if p.kind == "child"}
             params |= {p.name: AS_OF.isoformat() for p in q.params if p.kind == "date"}
             timed(f"saved query {q.id}", lambda q=q, p=params: run_saved(store, q.id, p))
+    _pages(store, picks, names, rng, timed)
     return {name: _percentiles(v) for name, v in timings.items()}
+
+
+def _pages(store, picks: list[str], names: list[str], rng: random.Random, timed) -> None:
+    """Each app page's server-side work, through the same guarded calls the pages make
+    (a team manager on the first child's cases, audit written to a scratch file)."""
+    import tempfile
+
+    from graph import views
+    from graph.access import guard
+    from graph.access.audit import AuditLog
+    from graph.access.policy import Principal
+    from queries.runner import run_saved
+    from ui.network import render
+
+    if not picks:
+        return
+    workers, _teams = views.caseworkers(store, picks[0])
+    who = Principal("bench", "team_manager", professional=(workers or [None])[0])
+    audit = AuditLog(Path(tempfile.mkdtemp()) / "audit.jsonl")
+    for uid in picks[: max(3, len(picks) // 2)]:
+        timed("page: find a child", lambda: guard.search(store, who, audit, rng.choice(names)))
+        timed("page: child record (break glass)", lambda uid=uid: guard.child_record(
+            store, who, audit, uid, break_glass="benchmark of the record page"))  # fmt: skip
+        timed("page: my alerts", lambda: guard.my_alerts(store, who, audit))
+        timed("page: family network, 2 hops drawn", lambda uid=uid: render(
+            views.family_network(store, uid, depth=2, as_of=AS_OF), focus=uid))  # fmt: skip
+    risk = {"as_of": AS_OF.isoformat()}
+    for _ in range(3):
+        timed("page: caseload map", lambda: guard.caseload(store, who, audit))
+        timed("page: planning, risk of NEET", lambda: run_saved(
+            store, "risk_of_neet", risk, principal=who, audit=audit))  # fmt: skip
+        for entry in ("Reception", "Year 7", "Year 12"):
+            timed("page: planning, transitions", lambda e=entry: guard.transitions(
+                store, who, audit, e, AS_OF))  # fmt: skip
+        timed("page: planning, needs forecast", lambda: guard.needs_forecast(
+            store, who, audit, AS_OF, 3))  # fmt: skip
 
 
 if __name__ == "__main__":
