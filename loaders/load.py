@@ -98,6 +98,7 @@ def run_load(
             r["record"]: r["person"]
             for r in store.read(write.EXISTING_ASSIGNMENTS, max_rows=100_000_000).rows
         }
+        written_records = set(existing)  # before adoption adds records not yet written
         _adopt_existing(linked.cluster_of, identities, existing, _anchors(store))
         person_of = _person_uids(linked.cluster_of, existing)
     report.identity_records = len(identities)
@@ -136,7 +137,9 @@ def run_load(
             progress.stage(f"writing {name}", total)
             return progress.advance
 
-        report.written = write.write_graph(store, rows, loaded_at=loaded_at, stage=stage)
+        report.written = write.write_graph(
+            store, rows, loaded_at=loaded_at, stage=stage, known_records=written_records
+        )
         report.review_pairs = review.save_candidates(store, linked.review, person_of, loaded_at)
     with timer("alerts"):
         report.alerts = raise_after_load(store, before)

@@ -8,6 +8,7 @@ registered so the portability guard runs and lints each one.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from graph.cypher import cypher
@@ -79,6 +80,20 @@ MERGE_SOURCE_RECORDS = cypher(
         ],
         "loaded_at": "2026-11-02T10:00",
     },
+    writes=True,
+)
+# Records no earlier load wrote (the usual case, and all of a first load): nothing to
+# merge with or move, so a plain CREATE, about twice as fast as the MERGE above.
+CREATE_SOURCE_RECORDS = cypher(
+    "load.new_source_records",
+    """
+    UNWIND $rows AS row
+    MATCH (p:Person {uid: row.person})
+    CREATE (s:SourceRecord {uid: row.uid, loaded_at: $loaded_at, source: row.source,
+                            source_key: row.source_key, row: row.row, file: row.file})
+    CREATE (s)-[:DESCRIBES {probability: row.probability}]->(p)
+    """,
+    example={"rows": [], "loaded_at": "2026-11-02T10:00"},
     writes=True,
 )
 MERGE_AREAS_AND_ADDRESSES = cypher(
@@ -482,12 +497,24 @@ def write_graph(
     *,
     loaded_at: str,
     stage: Callable[[str, int], Callable[[int], None]],
+    known_records: set[str] | None = None,
 ) -> dict[str, int]:
-    """Write in dependency order; ``stage(name, total)`` returns a progress callback."""
+    """Write in dependency order; ``stage(name, total)`` returns a progress callback.
+
+    ``known_records``: source record uids already in the graph (read at the start of this
+    load, so it includes whatever a crashed load wrote); only those need MERGE."""
     counts: dict[str, int] = {}
     children = [{"uid": p["uid"]} for p in rows.people if p["child"]]
     adults = [{"uid": p["uid"]} for p in rows.people if not p["child"]]
     services = [{"uid": k, "name": v} for k, v in SERVICE_NAMES.items()]
+    if known_records is None:  # not told: merge everything (always safe)
+        known, new = rows.source_records, []
+    else:
+        # a uid listed twice (identical rows in two files) goes through MERGE, in order
+        times = Counter(r["uid"] for r in rows.source_records)
+        fresh = {u for u, n in times.items() if n == 1 and u not in known_records}
+        known = [r for r in rows.source_records if r["uid"] not in fresh]
+        new = [r for r in rows.source_records if r["uid"] in fresh]
     plan: list[tuple[str, str, list[dict], dict]] = [
         ("services", MERGE_SERVICES, services, {}),
         ("schools", MERGE_SCHOOLS, rows.schools, {}),
@@ -496,7 +523,8 @@ def write_graph(
         ("people", MERGE_PEOPLE, rows.people, {}),
         ("child labels", LABEL_CHILDREN, children, {}),
         ("adult labels", LABEL_ADULTS, adults, {}),
-        ("source records", MERGE_SOURCE_RECORDS, rows.source_records, {"loaded_at": loaded_at}),
+        ("source records", MERGE_SOURCE_RECORDS, known, {"loaded_at": loaded_at}),
+        ("new source records", CREATE_SOURCE_RECORDS, new, {"loaded_at": loaded_at}),
         ("residences", MERGE_LIVES_AT, [r for r in rows.lives_at if r["from"]], {}),
         (
             "undated residences",
