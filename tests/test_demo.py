@@ -43,6 +43,8 @@ def test_demo_generates_loads_and_creates_accounts(tmp_path):
         social_worker["username"], social_worker["password"]
     )
     assert principal is not None and principal.professional  # holds real cases
+    # next week's extracts were loaded too: the workers the demo accounts stand for have alerts
+    assert "alerts raised for allocated professionals" in " ".join(done.stdout.split())
     status = subprocess.run(
         [sys.executable, "-c", "from ui.cli import main; main()", "db", "status", "--json"],
         cwd=ROOT,
@@ -52,3 +54,10 @@ def test_demo_generates_loads_and_creates_accounts(tmp_path):
         check=True,
     )
     assert json.loads(status.stdout)["labels"]["Child"] > 250
+    assert json.loads(status.stdout)["labels"].get("Alert", 0) > 0
+    alerts = subprocess.run(
+        [sys.executable, "-c", "from ui.cli import main; main()", "plan", "alerts", "--as",
+         social_worker["username"], "--format", "json"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert isinstance(json.loads(alerts.stdout)["rows"], list)

@@ -16,6 +16,7 @@ from loaders.load import run_load
 from loaders.mapping import MappingError
 from loaders.quality import labels_from_csv, measure
 from loaders.readers import ReadError
+from loaders.synthetic.follow_up import write_follow_up
 from loaders.synthetic.generate import generate as make_county
 from ui.cli.progress import Bars
 
@@ -103,6 +104,19 @@ def demo(
         accounts = create_demo_accounts(store, settings.data_dir)
     finally:
         store.close()
+    # a week later: the same extracts with a few changes, so the home page has alerts
+    later = settings.data_dir / "demo-county-next-week"
+    changes = write_follow_up(out, later)
+    store = open_store(settings)
+    try:
+        with Bars(console) as bars:
+            update = run_load(store, later, progress=bars, loads_dir=settings.data_dir / "loads")
+    finally:
+        store.close()
+    console.print(
+        f"next week's extracts ({', '.join(f'{len(v)} {k}' for k, v in changes.items())}) "
+        f"loaded: {update.report.alerts} alerts raised for allocated professionals"
+    )
     console.print("Demo accounts (demo mode only; passwords change with every demo):")
     for a in accounts:
         console.print(
