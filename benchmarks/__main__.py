@@ -51,50 +51,74 @@ def main() -> None:
     stages = args.stages.split(",")
     work = Path(tempfile.mkdtemp(prefix="jigsaw-bench-"))
     county, engine = work / "county", work / "engine"
-    lines = [
-        f"# Benchmark: {children:,} children ({dt.date.today()})",
-        "",
-        "| Stage | Figure | Value |",
-        "| --- | --- | --- |",
-    ]
+    engines = ["embedded"] + (["neo4j"] if os.environ.get("NEO4J_URI") else [])
+    figures_by: dict[tuple[str, str], dict[str, str]] = {}  # (stage, figure) -> engine -> value
     try:
         if "generate" in stages or "load" in stages:
             figures, wall, rss = run_stage("generate", str(children), str(county))
-            lines += [
-                f"| generate | time | {wall:.1f} s |",
-                f"| generate | peak memory | {rss:,.0f} MB |",
-                f"| generate | rows written | {figures['rows']:,} |",
-            ]
-        if "load" in stages:
-            figures, wall, rss = run_stage("load", str(county), str(engine))
-            lines += [
-                f"| load | total time (budget 300 s at county scale) | {wall:.1f} s |",
-                f"| load | rows per second | {figures['rows'] / wall:,.0f} |",
-                f"| load | peak memory (budget 8 GB) | {rss:,.0f} MB |",
-            ]
-            lines += [
-                f"| load | {name} | {secs:.1f} s |" for name, secs in figures["seconds"].items()
-            ]
-            lines += [
-                f"| linkage | precision / recall | {figures['precision']} / {figures['recall']} |",
-                f"| linkage | records per second | "
-                f"{figures['rows'] / max(figures['seconds'].get('link', 1), 0.01):,.0f} |",
-            ]
-        if "queries" in stages:
-            figures, _wall, _rss = run_stage("queries", str(engine), str(args.repeats))
-            for name, p in figures.items():
-                if p.get("n"):
-                    lines.append(
-                        f"| queries | {name} p50 / p95 / p99 | {p['p50']} / "
-                        f"{p['p95']} / {p['p99']} ms |"
-                    )
+            _put(figures_by, "generate", "time", "embedded", f"{wall:.1f} s")
+            _put(figures_by, "generate", "peak memory", "embedded", f"{rss:,.0f} MB")
+            _put(figures_by, "generate", "rows written", "embedded", f"{figures['rows']:,}")
+        for name in engines:
+            where = str(engine) if name == "embedded" else "neo4j"
+            if "load" in stages:
+                figures, wall, rss = run_stage("load", str(county), where)
+                _load_lines(figures_by, name, figures, wall, rss)
+            if "queries" in stages:
+                figures, _wall, _rss = run_stage("queries", where, str(args.repeats))
+                for label, p in figures.items():
+                    if p.get("n"):
+                        _put(figures_by, "queries", f"{label} p50 / p95 / p99", name,
+                             f"{p['p50']} / {p['p95']} / {p['p99']} ms")  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    lines = [f"# Benchmark: {children:,} children ({dt.date.today()})", ""]
+    lines += _table(figures_by, engines)
     table = "\n".join(lines) + "\n"
     print(table)
     out = args.out or HERE / f"results-{args.scale}.md"
     out.write_text(table)
     print(f"written to {out}")
+
+
+def _put(table: dict, stage: str, figure: str, engine: str, value: str) -> None:
+    table.setdefault((stage, figure), {})[engine] = value
+
+
+def _load_lines(table: dict, engine: str, figures: dict, wall: float, rss: float) -> None:
+    _put(table, "load", "total time (budget 300 s at county scale)", engine, f"{wall:.1f} s")
+    _put(table, "load", "rows per second", engine, f"{figures['rows'] / wall:,.0f}")
+    _put(table, "load", "peak memory (budget 8 GB)", engine, f"{rss:,.0f} MB")
+    for name, secs in figures["seconds"].items():
+        _put(table, "load", name, engine, f"{secs:.1f} s")
+    _put(table, "linkage", "precision / recall", engine,
+         f"{figures['precision']} / {figures['recall']}")  # fmt: skip
+    link = max(figures["seconds"].get("link", 1), 0.01)
+    _put(table, "linkage", "records per second", engine, f"{figures['rows'] / link:,.0f}")
+
+
+def _first_number(value: str) -> float | None:
+    try:
+        return float(value.split(" ")[0].replace(",", ""))
+    except (ValueError, IndexError):
+        return None
+
+
+def _table(figures_by: dict, engines: list[str]) -> list[str]:
+    """One value column per engine; with Neo4j, a ratio column (Neo4j / embedded, on the
+    first number: p50 for percentiles)."""
+    if len(engines) == 1:
+        rows = ["| Stage | Figure | Value |", "| --- | --- | --- |"]
+        rows += [f"| {s} | {f} | {v.get('embedded', '')} |" for (s, f), v in figures_by.items()]
+        return rows
+    rows = ["| Stage | Figure | Embedded | Neo4j | Neo4j / embedded |",
+            "| --- | --- | --- | --- | --- |"]  # fmt: skip
+    for (stage, figure), values in figures_by.items():
+        a, b = values.get("embedded", ""), values.get("neo4j", "")
+        x, y = _first_number(a), _first_number(b)
+        ratio = f"{y / x:.2f}" if x and y is not None else ""
+        rows.append(f"| {stage} | {figure} | {a} | {b} | {ratio} |")
+    return rows
 
 
 if __name__ == "__main__":

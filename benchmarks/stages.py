@@ -25,15 +25,32 @@ def generate(children: int, out: Path) -> dict:
     return {"children": children, "people": manifest["people"], "rows": rows}
 
 
-def _store(engine: Path):
+def _store(engine: Path | str):
+    """The embedded engine in directory ``engine``, or the Neo4j server that
+    ``NEO4J_URI`` (with ``NEO4J_USER``/``NEO4J_PASSWORD``) names when ``engine`` is
+    ``neo4j``."""
+    import os
+
+    if str(engine) == "neo4j":
+        from graph import load_settings, open_store
+
+        return open_store(
+            load_settings(
+                graph_url=os.environ["NEO4J_URI"],
+                neo4j_user=os.environ.get("NEO4J_USER", "neo4j"),
+                neo4j_password=os.environ.get("NEO4J_PASSWORD", ""),
+                query_timeout_ms=600_000,
+                max_rows=1_000_000,
+            )
+        )
     from graph.engines.falkordb import FalkorDBStore
 
     return FalkorDBStore(
-        graph_name="bench", directory=engine, timeout_ms=600_000, max_rows=10_000_000
+        graph_name="bench", directory=Path(engine), timeout_ms=600_000, max_rows=10_000_000
     )
 
 
-def load(county: Path, engine: Path) -> dict:
+def load(county: Path, engine: Path | str) -> dict:
     from loaders.load import run_load
     from loaders.quality import labels_from_csv, measure
 
@@ -70,7 +87,7 @@ def _percentiles(samples: list[float]) -> dict:
     }
 
 
-def queries(engine: Path, repeats: int) -> dict:
+def queries(engine: Path | str, repeats: int) -> dict:
     from graph import views
     from queries.library import load_library
     from queries.runner import run_saved
@@ -160,7 +177,7 @@ if __name__ == "__main__":
     if stage == "generate":
         out = generate(int(args[0]), Path(args[1]))
     elif stage == "load":
-        out = load(Path(args[0]), Path(args[1]))
+        out = load(Path(args[0]), args[1])
     else:
-        out = queries(Path(args[0]), int(args[1]))
+        out = queries(args[0], int(args[1]))
     print(json.dumps(out, default=str))

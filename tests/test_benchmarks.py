@@ -31,3 +31,18 @@ def test_benchmark_smoke_run(tmp_path):
         "saved query young_carers",
     ):
         assert figure in table, figure
+
+
+def test_side_by_side_table_gives_neo4j_over_embedded_ratios():
+    from benchmarks.__main__ import _put, _table
+
+    figures: dict = {}
+    _put(figures, "load", "total time", "embedded", "10.0 s")
+    _put(figures, "load", "total time", "neo4j", "25.0 s")
+    _put(figures, "queries", "search p50 / p95 / p99", "embedded", "2.0 / 3.0 / 4.0 ms")
+    _put(figures, "queries", "search p50 / p95 / p99", "neo4j", "1,000.0 / 2.0 / 3.0 ms")
+    rows = _table(figures, ["embedded", "neo4j"])
+    assert rows[0] == "| Stage | Figure | Embedded | Neo4j | Neo4j / embedded |"
+    assert rows[2] == "| load | total time | 10.0 s | 25.0 s | 2.50 |"
+    assert rows[3].endswith("| 500.00 |")
+    assert _table(figures, ["embedded"])[2] == "| load | total time | 10.0 s |"
