@@ -13,8 +13,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from graph.yaml_model import load_yaml_model
 
 RISK_FILE = Path(__file__).with_name("risk.yaml")
 # The factors the query knows how to detect; the config weighs them.
@@ -104,13 +105,4 @@ class RiskConfig(BaseModel):
 @cache
 def load_risk_config(path: Path | None = None) -> RiskConfig:
     path = path or Path(os.environ.get("JIGSAW_RISK_CONFIG") or RISK_FILE)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return RiskConfig.model_validate(data)
-    except (OSError, yaml.YAMLError) as exc:
-        raise RiskConfigError(f"{path}: cannot read the risk configuration: {exc}") from None
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(x) for x in e['loc']) or 'file'}: {e['msg']}" for e in exc.errors()
-        )
-        raise RiskConfigError(f"{path}: {problems}") from None
+    return load_yaml_model(path, RiskConfig, "risk configuration", RiskConfigError)

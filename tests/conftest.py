@@ -103,3 +103,17 @@ def loaded_county(small_county: Path, engine_dir: Path) -> Iterator[LoadedCounty
         yield LoadedCounty(store, small_county, result)
     finally:
         store.close()
+
+
+@pytest.fixture(scope="session")
+def true_person(loaded_county: LoadedCounty) -> dict[str, str]:
+    """Graph person uid -> the true person most of its source records describe."""
+    from collections import Counter, defaultdict
+
+    from tests.test_loaders import _truth_labels
+
+    labels = _truth_labels(loaded_county.root)
+    votes: dict[str, Counter] = defaultdict(Counter)
+    for f, r, w, puid in loaded_county.result.assignments:  # type: ignore[attr-defined]
+        votes[puid][labels[(f, r, w)]] += 1
+    return {puid: c.most_common(1)[0][0] for puid, c in votes.items()}

@@ -16,17 +16,6 @@ from planning.risk import RISK_FILE, RiskConfigError, load_risk_config
 from queries.runner import ParamValidationError, run_saved
 from tests import truth as t
 from tests.conftest import AS_OF
-from tests.test_loaders import _truth_labels
-
-
-@pytest.fixture(scope="module")
-def true_person(loaded_county) -> dict[str, str]:
-    labels = _truth_labels(loaded_county.root)
-    votes: dict[str, Counter] = defaultdict(Counter)
-    for f, r, w, puid in loaded_county.result.assignments:
-        votes[puid][labels[(f, r, w)]] += 1
-    return {puid: c.most_common(1)[0][0] for puid, c in votes.items()}
-
 
 # -- risk of NEET ----------------------------------------------------------------------
 

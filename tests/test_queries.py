@@ -11,7 +11,6 @@ import datetime as dt
 import os
 import subprocess
 import sys
-from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
@@ -29,19 +28,8 @@ from queries.runner import (
 )
 from tests import truth as t
 from tests.conftest import AS_OF
-from tests.test_loaders import _truth_labels
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def true_person(loaded_county) -> dict[str, str]:
-    """Graph person uid -> the true person most of its records describe."""
-    labels = _truth_labels(loaded_county.root)
-    votes: dict[str, Counter] = defaultdict(Counter)
-    for f, r, w, puid in loaded_county.result.assignments:
-        votes[puid][labels[(f, r, w)]] += 1
-    return {puid: c.most_common(1)[0][0] for puid, c in votes.items()}
 
 
 def _truth_set(rows, column, true_person) -> set[str]:

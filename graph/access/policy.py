@@ -18,8 +18,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from graph.yaml_model import load_yaml_model
 
 POLICY_FILE = Path(__file__).with_name("policy.yaml")
 Action = Literal["view_child", "search", "view_network", "run_query", "run_adhoc",
@@ -67,13 +68,7 @@ class Policy(BaseModel):
 @cache
 def load_policy(path: Path | None = None) -> Policy:
     path = path or Path(os.environ.get("JIGSAW_POLICY") or POLICY_FILE)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return Policy.model_validate(data)
-    except (OSError, yaml.YAMLError) as exc:
-        raise PolicyError(f"{path}: cannot read the access policy: {exc}") from None
-    except ValidationError as exc:
-        raise PolicyError(f"{path}: {exc}") from None
+    return load_yaml_model(path, Policy, "access policy", PolicyError)
 
 
 @dataclass(frozen=True)
