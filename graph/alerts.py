@@ -58,6 +58,18 @@ FOR_PROFESSIONAL = cypher(
     """,
     example={"worker": "W-x", "include_seen": True},
 )
+FOR_TEAMS = cypher(
+    "alerts.for_teams",
+    """
+    MATCH (t:Team)<-[:IN_TEAM]-(w:Professional)-[:ALERTED]->(a:Alert)-[:ABOUT]->(c:Person)
+    WHERE t.uid IN $teams AND ($include_seen OR a.status = 'new')
+    RETURN a.uid AS uid, a.kind AS kind, a.text AS text, a.created_at AS created_at,
+           a.status AS status, c.uid AS child_uid, c.full_name AS child_name,
+           w.name AS for_worker
+    ORDER BY created_at DESC, uid
+    """,
+    example={"teams": ["T001"], "include_seen": False},
+)
 MARK_SEEN = cypher(
     "alerts.mark_seen",
     """
@@ -96,6 +108,13 @@ def for_professional(
     store: GraphStore, worker: str, *, include_seen: bool = False
 ) -> list[dict[str, Any]]:
     return store.read(FOR_PROFESSIONAL, {"worker": worker, "include_seen": include_seen}).rows
+
+
+def for_teams(
+    store: GraphStore, teams: list[str], *, include_seen: bool = False
+) -> list[dict[str, Any]]:
+    """A manager's view: alerts for every professional in their teams."""
+    return store.read(FOR_TEAMS, {"teams": teams, "include_seen": include_seen}).rows
 
 
 def mark_seen(store: GraphStore, worker: str, uid: str) -> str | None:

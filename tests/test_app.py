@@ -362,5 +362,16 @@ def test_home_page_lists_own_alerts_and_marks_them_seen(app_env, loaded_county):
         assert row["text"] not in _text(other.run())
         actions = [e["action"] for e in AuditLog(app_env / "audit" / "audit.jsonl").entries()]
         assert "view_alerts" in actions and "update" in actions
+        # their manager sees the team's alerts, seen ones on request, and cannot mark them
+        team = store.read(
+            "MATCH (:Professional {uid: $w})-[:IN_TEAM]->(t:Team) RETURN t.uid AS uid",
+            {"w": child["worker"]},
+        ).rows[0]["uid"]
+        boss = AppTest.from_string(PAGE_SCRIPT.format(module="home"), default_timeout=60)
+        boss.session_state["principal"] = Principal("tm", "team_manager", teams=(team,))
+        boss.run()
+        boss.toggle[0].set_value(True).run()
+        assert row["text"] in _text(boss) and "for " in _text(boss)
+        assert not any(b.label == "Mark as seen" for b in boss.button)
     finally:
         store.write("MATCH (a:Alert {uid: 'AL-test-home'}) DETACH DELETE a")

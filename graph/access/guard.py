@@ -180,14 +180,17 @@ def my_alerts(
     *,
     include_seen: bool = False,
 ) -> list[dict[str, Any]]:
-    """Alerts for the signed-in professional: only about children on their own open
-    cases, since that is who alerts are raised for."""
+    """Alerts for the signed-in professional (only about children on their own open
+    cases, since that is who alerts are raised for), or for a manager's teams."""
     from graph import alerts
 
     p = _require(principal, "view_alerts")
-    if not p.professional:
+    if p.professional:
+        rows = alerts.for_professional(store, p.professional, include_seen=include_seen)
+    elif p.teams:  # a manager sees their teams' alerts (and does not mark them seen)
+        rows = alerts.for_teams(store, list(p.teams), include_seen=include_seen)
+    else:
         return []
-    rows = alerts.for_professional(store, p.professional, include_seen=include_seen)
     if rows:
         audit.record(
             user=p.username,

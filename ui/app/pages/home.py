@@ -11,9 +11,11 @@ from ui.app import context
 def render() -> None:
     principal = context.current_user()
     st.header("My alerts")
-    if not principal.professional:
-        st.info("Your account is not linked to a professional, so no alerts come to you.")
+    if not principal.professional and not principal.teams:
+        st.info("Your account is not linked to a professional or a team: no alerts come to you.")
         return
+    if not principal.professional:
+        st.caption("Alerts for the professionals in your teams.")
     store = context.store()
     show_seen = st.toggle("Show alerts already seen", value=False)
     try:
@@ -30,12 +32,15 @@ def render() -> None:
     for row in rows:
         with st.container(border=True):
             st.markdown(f"**{row['text']}**")
+            whose = f" · for {row['for_worker']}" if row.get("for_worker") else ""
             st.caption(
-                f"{row['kind'].replace('_', ' ')} · raised {row['created_at']} · {row['status']}"
+                f"{row['kind'].replace('_', ' ')} · raised {row['created_at']} · "
+                f"{row['status']}{whose}"
             )
             left, right = st.columns(2)
             if left.button("Open record", key=f"open-{row['uid']}"):
                 context.open_child(row["child_uid"])
-            if row["status"] == "new" and right.button("Mark as seen", key=f"seen-{row['uid']}"):
+            mine = bool(principal.professional) and row["status"] == "new"
+            if mine and right.button("Mark as seen", key=f"seen-{row['uid']}"):
                 guard.mark_alert_seen(store, principal, context.audit(), row["uid"])
                 st.rerun()
