@@ -91,6 +91,9 @@ def _load_lines(table: dict, engine: str, figures: dict, wall: float, rss: float
     _put(table, "load", "peak memory (budget 8 GB)", engine, f"{rss:,.0f} MB")
     for name, secs in figures["seconds"].items():
         _put(table, "load", name, engine, f"{secs:.1f} s")
+    steps = sorted(figures.get("write_seconds", {}).items(), key=lambda kv: -kv[1])
+    for name, secs in steps[:5]:  # where the write time goes
+        _put(table, "load", f"write step: {name}", engine, f"{secs:.1f} s")
     _put(table, "linkage", "precision / recall", engine,
          f"{figures['precision']} / {figures['recall']}")  # fmt: skip
     link = max(figures["seconds"].get("link", 1), 0.01)

@@ -64,6 +64,7 @@ def load(county: Path, engine: Path | str) -> dict:
         "rows": report.rows_read,
         "people": report.people,
         "seconds": report.seconds,
+        "write_seconds": report.write_seconds,
         "precision": round(quality.precision, 4),
         "recall": round(quality.recall, 4),
         "closes": report.closes,

@@ -138,7 +138,12 @@ def run_load(
             return progress.advance
 
         report.written = write.write_graph(
-            store, rows, loaded_at=loaded_at, stage=stage, known_records=written_records
+            store,
+            rows,
+            loaded_at=loaded_at,
+            stage=stage,
+            known_records=written_records,
+            seconds=report.write_seconds,
         )
         report.review_pairs = review.save_candidates(store, linked.review, person_of, loaded_at)
     with timer("alerts"):

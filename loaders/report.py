@@ -47,6 +47,7 @@ class LoadReport:
     alerts: int = 0  # raised for allocated professionals by what this load changed
     unmapped_files: list[str] = field(default_factory=list)
     written: dict[str, int] = field(default_factory=dict)
+    write_seconds: dict[str, float] = field(default_factory=dict)  # per write step
     seconds: dict[str, float] = field(default_factory=dict)
     finished: bool = False
 

@@ -8,6 +8,7 @@ registered so the portability guard runs and lints each one.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 
@@ -498,11 +499,13 @@ def write_graph(
     loaded_at: str,
     stage: Callable[[str, int], Callable[[int], None]],
     known_records: set[str] | None = None,
+    seconds: dict[str, float] | None = None,
 ) -> dict[str, int]:
     """Write in dependency order; ``stage(name, total)`` returns a progress callback.
 
     ``known_records``: source record uids already in the graph (read at the start of this
-    load, so it includes whatever a crashed load wrote); only those need MERGE."""
+    load, so it includes whatever a crashed load wrote); only those need MERGE.
+    ``seconds``: filled with the time each step took (the write profile in the report)."""
     counts: dict[str, int] = {}
     children = [{"uid": p["uid"]} for p in rows.people if p["child"]]
     adults = [{"uid": p["uid"]} for p in rows.people if not p["child"]]
@@ -549,7 +552,10 @@ def write_graph(
         if not batch:
             continue
         tick = stage(name, len(batch))
+        started = time.perf_counter()
         store.write_rows(statement, batch, params=params, progress=tick)
         counts[name] = len(batch)
+        if seconds is not None:
+            seconds[name] = round(time.perf_counter() - started, 2)
     store.write(CLOSE_SUPERSEDED_RESIDENCES)
     return counts
