@@ -47,9 +47,10 @@ def _truth_labels(root: Path) -> dict[tuple[str, int, str], str]:
 def test_accounting_closes_for_every_source(loaded_county):
     report = loaded_county.result.report
     assert report.finished
-    assert len(report.sources) >= 15
+    # every shipped mapping but change_of_address (only in the follow-up extracts) has rows
+    assert sum(1 for c in report.sources.values() if c.read > 0) >= 15
     for counts in report.sources.values():
-        assert counts.read > 0, counts.source
+        assert counts.read > 0 or counts.source == "change_of_address", counts.source
         assert counts.read == counts.loaded + counts.merged + counts.quarantined, counts
     # every data row of every extract was read: compare with the truth's own row list
     truth_rows = t.table(loaded_county.root, "source_rows")
