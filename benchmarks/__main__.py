@@ -53,6 +53,7 @@ def main() -> None:
     county, engine = work / "county", work / "engine"
     engines = ["embedded"] + (["neo4j"] if os.environ.get("NEO4J_URI") else [])
     figures_by: dict[tuple[str, str], dict[str, str]] = {}  # (stage, figure) -> engine -> value
+    failed: str | None = None
     try:
         if "generate" in stages or "load" in stages:
             figures, wall, rss = run_stage("generate", str(children), str(county))
@@ -70,6 +71,9 @@ def main() -> None:
                     if p.get("n"):
                         _put(figures_by, "queries", f"{label} p50 / p95 / p99", name,
                              f"{p['p50']} / {p['p95']} / {p['p99']} ms")  # fmt: skip
+    except SystemExit as exc:  # a failed stage: keep what the others measured, then fail
+        failed = str(exc)
+        _put(figures_by, "failed", failed, "embedded", "see the output above")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     lines = [f"# Benchmark: {children:,} children ({dt.date.today()})", ""]
@@ -79,6 +83,8 @@ def main() -> None:
     out = args.out or HERE / f"results-{args.scale}.md"
     out.write_text(table)
     print(f"written to {out}")
+    if failed:
+        raise SystemExit(failed)
 
 
 def _put(table: dict, stage: str, figure: str, engine: str, value: str) -> None:

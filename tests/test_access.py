@@ -263,3 +263,14 @@ def test_single_sign_on_accounts(tmp_path):
         accounts.add_sso("jo", "analyst")
     accounts.disable("jo.bloggs@northmere.gov.uk")
     assert accounts.principal_for_sso("jo.bloggs@northmere.gov.uk") is None
+
+
+def test_audit_chain_holds_an_entry_longer_than_the_read_window(tmp_path):
+    """A county-wide list can name tens of thousands of children in one entry."""
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.record(user="u", role="analyst", action="search")
+    log.record(user="u", role="analyst", action="plan_ahead",
+               children=[f"P-{i:010d}-é" for i in range(20_000)])  # fmt: skip
+    log.record(user="u", role="analyst", action="export")
+    assert [e["action"] for e in log.entries()] == ["search", "plan_ahead", "export"]
+    assert log.verify() is None

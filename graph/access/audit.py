@@ -74,16 +74,25 @@ class AuditLog:
                 fcntl.flock(fh, fcntl.LOCK_UN)
         return entry
 
-    @staticmethod
-    def _last_hash(fh: io.TextIOBase) -> str:
+    def _last_hash(self, fh: io.TextIOBase) -> str:
+        """The hash of the last entry. Reads back from the end in bytes, doubling the
+        window until it holds the whole last line: an entry naming thousands of children
+        (a county-wide list) can be longer than any fixed window."""
         fh.seek(0, os.SEEK_END)
         size = fh.tell()
         if size == 0:
             return GENESIS
-        block = min(size, 65_536)
-        fh.seek(size - block)
-        tail = fh.read().strip().splitlines()
-        return json.loads(tail[-1])["hash"] if tail else GENESIS
+        with self.path.open("rb") as raw:
+            block = 65_536
+            while True:
+                start = max(0, size - block)
+                raw.seek(start)
+                tail = raw.read(size - start).rstrip(b"\n")
+                cut = tail.rfind(b"\n")
+                if cut >= 0 or start == 0:
+                    last = tail[cut + 1 :]
+                    return json.loads(last.decode("utf-8"))["hash"] if last.strip() else GENESIS
+                block *= 2
 
     def entries(self) -> Iterator[dict[str, Any]]:
         if not self.path.exists():
