@@ -180,14 +180,18 @@ ADD_NOTE = cypher(
     example={"uid": "P-x", "note_uid": "N-x", "text": "t", "author": "a", "at": "2026-11-02T10:00"},
     writes=True,
 )
+
+
 # The relationship types are spelt out in the pattern so the engine never walks
 # attendance, provenance or review links; school links (a whole school of
 # classmates) only when asked for.
-NETWORK = cypher(
-    "views.network",
-    """
-    MATCH (c:Person {uid: $uid})
-    OPTIONAL MATCH path = (c)-[:PARENT_OF|MEMBER_OF|LIVES_AT|HAS_CASE|WORKS_ON*1..3]-(m)
+def _network(name: str, rel_types: str) -> str:
+    """One family network statement per set of relationship types (one text, two uses)."""
+    return cypher(
+        name,
+        f"""
+    MATCH (c:Person {{uid: $uid}})
+    OPTIONAL MATCH path = (c)-[:{rel_types}*1..3]-(m)
     WHERE length(path) <= $depth
       AND all(r IN relationships(path) WHERE type(r) IN $types
               AND (r.from IS NULL OR r.from <= date($as_of))
@@ -199,60 +203,33 @@ NETWORK = cypher(
          reduce(rs = [], p IN paths | rs + relationships(p)) AS all_rels
     UNWIND all_nodes AS n
     WITH DISTINCT all_rels, n
-    OPTIONAL MATCH (n)-[:HAS_CASE]->(k:Case {status: 'open'})
+    OPTIONAL MATCH (n)-[:HAS_CASE]->(k:Case {{status: 'open'}})
     WITH all_rels, n, collect(DISTINCT k.kind) AS open_cases
-    WITH all_rels, collect({uid: n.uid, label: labels(n)[0],
+    WITH all_rels, collect({{uid: n.uid, label: labels(n)[0],
                             name: coalesce(n.full_name, n.name, n.line1, n.kind, n.uid),
-                            open_cases: open_cases, child: 'Child' IN labels(n)}) AS nodes
+                            open_cases: open_cases, child: 'Child' IN labels(n)}}) AS nodes
     UNWIND (CASE WHEN size(all_rels) = 0 THEN [NULL] ELSE all_rels END) AS r
     WITH nodes, r
     RETURN nodes, collect(DISTINCT CASE WHEN r IS NULL THEN NULL ELSE
-        {source: startNode(r).uid, target: endNode(r).uid, type: type(r),
-         kind: r.kind, role: r.role} END) AS edges
+        {{source: startNode(r).uid, target: endNode(r).uid, type: type(r),
+         kind: r.kind, role: r.role}} END) AS edges
     """,
-    example={
-        "uid": "P-x",
-        "depth": 2,
-        "as_of": "2026-11-02",
-        "types": ["PARENT_OF", "LIVES_AT"],
-        "labels": ["Person", "Address"],
-    },
+        example={
+            "uid": "P-x",
+            "depth": 2,
+            "as_of": "2026-11-02",
+            "types": ["PARENT_OF", "LIVES_AT"],
+            "labels": ["Person", "Address"],
+        },
+    )
+
+
+NETWORK = _network("views.network", "PARENT_OF|MEMBER_OF|LIVES_AT|HAS_CASE|WORKS_ON")
+NETWORK_WITH_SCHOOLS = _network(
+    "views.network_with_schools", "PARENT_OF|MEMBER_OF|LIVES_AT|HAS_CASE|WORKS_ON|ATTENDS"
 )
-NETWORK_WITH_SCHOOLS = cypher(
-    "views.network_with_schools",
-    """
-    MATCH (c:Person {uid: $uid})
-    OPTIONAL MATCH path = (c)-[:PARENT_OF|MEMBER_OF|LIVES_AT|HAS_CASE|WORKS_ON|ATTENDS*1..3]-(m)
-    WHERE length(path) <= $depth
-      AND all(r IN relationships(path) WHERE type(r) IN $types
-              AND (r.from IS NULL OR r.from <= date($as_of))
-              AND (r.to IS NULL OR r.to > date($as_of)))
-      AND all(n IN nodes(path) WHERE labels(n)[0] IN $labels)
-      AND none(n IN nodes(path)[1..-1] WHERE n:Professional)
-    WITH c, [x IN collect(path) WHERE x IS NOT NULL] AS paths
-    WITH c, paths, reduce(ns = [c], p IN paths | ns + nodes(p)) AS all_nodes,
-         reduce(rs = [], p IN paths | rs + relationships(p)) AS all_rels
-    UNWIND all_nodes AS n
-    WITH DISTINCT all_rels, n
-    OPTIONAL MATCH (n)-[:HAS_CASE]->(k:Case {status: 'open'})
-    WITH all_rels, n, collect(DISTINCT k.kind) AS open_cases
-    WITH all_rels, collect({uid: n.uid, label: labels(n)[0],
-                            name: coalesce(n.full_name, n.name, n.line1, n.kind, n.uid),
-                            open_cases: open_cases, child: 'Child' IN labels(n)}) AS nodes
-    UNWIND (CASE WHEN size(all_rels) = 0 THEN [NULL] ELSE all_rels END) AS r
-    WITH nodes, r
-    RETURN nodes, collect(DISTINCT CASE WHEN r IS NULL THEN NULL ELSE
-        {source: startNode(r).uid, target: endNode(r).uid, type: type(r),
-         kind: r.kind, role: r.role} END) AS edges
-    """,
-    example={
-        "uid": "P-x",
-        "depth": 2,
-        "as_of": "2026-11-02",
-        "types": ["PARENT_OF", "LIVES_AT"],
-        "labels": ["Person", "Address"],
-    },
-)
+
+
 CASELOAD = cypher(
     "views.caseload",
     """

@@ -148,6 +148,8 @@ class Baseline:
 
 def raise_after_load(store: GraphStore, before: list[dict[str, Any]]) -> int:
     """Compare the graph now with ``before``; write and count the new alerts."""
+    if not before:  # nothing watched before this load (a first load): nothing to differ from
+        return 0
     after = store_alerts.watched(store)
     created_at = dt.datetime.now().isoformat(timespec="seconds")
     return store_alerts.raise_alerts(store, new_alerts(before, after, created_at))

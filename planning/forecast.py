@@ -28,6 +28,7 @@ from typing import Any
 
 from graph import planning as reads
 from graph.store import GraphStore
+from planning.transitions import NEED_NAMES
 
 FIRST_YEAR, LAST_YEAR = 0, 13  # Reception .. Year 13
 TERMS = (("Autumn", 9), ("Spring", 1), ("Summer", 4))  # term, month it starts
@@ -133,8 +134,6 @@ def forecast(children: list[Child], today: dt.date, years: int = 3) -> list[dict
 
 
 def label(category: str) -> str:
-    from planning.transitions import NEED_NAMES
-
     if category.startswith("need:"):
         code = category[5:]
         return f"SEN need {code} ({NEED_NAMES.get(code, code)})"

@@ -17,6 +17,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from planning.risk import load_risk_config
+
 SAVED = Path(__file__).with_name("saved")
 ParamKind = Literal["child", "family", "school", "team", "professional", "date", "number",
                     "text", "choice"]  # fmt: skip
@@ -90,8 +92,6 @@ class SavedQuery(BaseModel):
         """The parameters as the engine gets them: the user's plus ``$config``."""
         if self.config is None:
             return values
-        from planning.risk import load_risk_config
-
         return {**values, "config": load_risk_config().as_parameter()}
 
     def param(self, name: str) -> ParamSpec:

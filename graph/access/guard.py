@@ -11,17 +11,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from graph import views
+from graph import alerts, views
 from graph.access.audit import AuditLog
 from graph.access.policy import (
     Principal,
     Restricted,
+    allowed,
     child_access,
+    pseudonymise_rows,
     redact_cases,
     redact_notes,
     redact_person,
 )
 from graph.store import GraphStore
+from planning.forecast import needs_forecast as forecast
+from planning.transitions import transitions as plan
 
 
 class AccessDenied(PermissionError):
@@ -29,8 +33,6 @@ class AccessDenied(PermissionError):
 
 
 def _require(principal: Principal | None, action: str) -> Principal:
-    from graph.access.policy import allowed
-
     if principal is None:
         raise AccessDenied("sign in first")
     if not allowed(principal, action):  # type: ignore[arg-type]
@@ -182,8 +184,6 @@ def my_alerts(
 ) -> list[dict[str, Any]]:
     """Alerts for the signed-in professional (only about children on their own open
     cases, since that is who alerts are raised for), or for a manager's teams."""
-    from graph import alerts
-
     p = _require(principal, "view_alerts")
     if p.professional:
         rows = alerts.for_professional(store, p.professional, include_seen=include_seen)
@@ -204,8 +204,6 @@ def my_alerts(
 def mark_alert_seen(
     store: GraphStore, principal: Principal | None, audit: AuditLog, uid: str
 ) -> None:
-    from graph import alerts
-
     p = _require(principal, "view_alerts")
     if not p.professional:
         raise AccessDenied("your account is not linked to a professional")
@@ -227,9 +225,6 @@ def transitions(
     secret: bytes = b"jigsaw",
 ) -> list[dict[str, Any]]:
     """Children moving school next September, one row each, as the role may see them."""
-    from graph.access.policy import pseudonymise_rows
-    from planning.transitions import transitions as plan
-
     p = _require(principal, "plan_ahead")
     rows = [_redact_transition(t.as_row(), p) for t in plan(store, entry_point, today)]
     audit.record(
@@ -248,8 +243,6 @@ def needs_forecast(
     store: GraphStore, principal: Principal | None, audit: AuditLog, today: dt.date, years: int
 ) -> list[dict[str, Any]]:
     """Counts only: no child is named, so every planning role sees it whole."""
-    from planning.forecast import needs_forecast as forecast
-
     p = _require(principal, "plan_ahead")
     rows = forecast(store, today, years)
     audit.record(

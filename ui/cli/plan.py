@@ -15,6 +15,7 @@ import typer
 
 from graph import load_settings, open_store
 from graph.access import guard
+from graph.access.policy import Restricted
 from queries.runner import QueryResult
 from ui.cli.query import FORMAT_HELP, emit, fail, run_as
 
@@ -34,8 +35,7 @@ def _run(user: str, fmt: str, fetch: Callable[..., list[dict[str, Any]]], *args:
         return
     finally:
         store.close()
-    rows = [{k: str(v) if type(v).__name__ == "Restricted" else v for k, v in r.items()}
-            for r in rows]  # fmt: skip
+    rows = [{k: str(v) if isinstance(v, Restricted) else v for k, v in r.items()} for r in rows]
     columns = list(rows[0]) if rows else []
     emit(QueryResult(columns, rows, False, (time.perf_counter() - start) * 1000, None), fmt)
 

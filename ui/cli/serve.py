@@ -13,11 +13,10 @@ import typer
 APP = Path(__file__).resolve().parent.parent / "app" / "main.py"
 
 
-def serve_command(port: int = 8501, *, demo: bool = False) -> None:
-    env = dict(os.environ)
-    if demo:
-        env["JIGSAW_DEMO_MODE"] = "true"
-    command = [
+def streamlit_command(port: int) -> list[str]:
+    """How the app is started: headless, no usage statistics, no file watcher (also what
+    the browser tests start, so they test the served configuration)."""
+    return [
         sys.executable,
         "-m",
         "streamlit",
@@ -34,6 +33,13 @@ def serve_command(port: int = 8501, *, demo: bool = False) -> None:
         "--global.developmentMode",
         "false",
     ]
+
+
+def serve_command(port: int = 8501, *, demo: bool = False) -> None:
+    env = dict(os.environ)
+    if demo:
+        env["JIGSAW_DEMO_MODE"] = "true"
+    command = streamlit_command(port)
     typer.echo(f"Jigsaw is at http://localhost:{port} (Ctrl+C stops it)")
     raise typer.Exit(subprocess.call(command, env=env))
 

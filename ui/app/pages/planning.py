@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from graph.access import guard
-from graph.access.policy import allowed
+from graph.access.policy import Restricted, allowed
 from planning.risk import load_risk_config
 from queries.library import get_query
 from queries.runner import QueryDenied, run_saved
@@ -106,7 +106,7 @@ def _transitions() -> None:
     if not rows:
         st.info("No child known to Jigsaw starts there next September.")
         return
-    frame = pd.DataFrame(rows).map(lambda v: str(v) if type(v).__name__ == "Restricted" else v)
+    frame = pd.DataFrame(rows).map(lambda v: str(v) if isinstance(v, Restricted) else v)
     summary = (
         frame.groupby("expected_school")
         .agg(children=("child_name", "size"))
