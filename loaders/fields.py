@@ -154,7 +154,7 @@ def clean_text(raw: object) -> str:
     """
     if raw is None:
         return ""
-    if isinstance(raw, float) and raw == int(raw):
+    if isinstance(raw, float) and raw.is_integer():  # False for inf and nan
         raw = int(raw)
     text = _SPACE.sub(" ", str(raw)).strip()
     if len(text) > _MAX_CELL:

@@ -102,7 +102,7 @@ def _clean(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        if value != value or value != int(value):  # NaN or a fraction: not an id
+        if not value.is_integer():  # NaN, infinity or a fraction: not an id
             return str(value)
         value = int(value)
     text = _SEPARATORS.sub("", str(value)).upper()

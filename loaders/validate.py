@@ -59,7 +59,7 @@ def record_uid(source: str, raw: dict[str, object]) -> str:
 def _plain(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, float) and value == int(value):
+    if isinstance(value, float) and value.is_integer():  # False for inf and nan
         return str(int(value))
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
