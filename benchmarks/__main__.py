@@ -97,6 +97,8 @@ def _load_lines(table: dict, engine: str, figures: dict, wall: float, rss: float
     _put(table, "load", "peak memory (budget 8 GB)", engine, f"{rss:,.0f} MB")
     for name, secs in figures["seconds"].items():
         _put(table, "load", name, engine, f"{secs:.1f} s")
+    for name, mb in figures.get("peak_mb", {}).items():  # which stage raised the peak
+        _put(table, "load", f"peak memory by end of {name}", engine, f"{mb:,} MB")
     steps = sorted(figures.get("write_seconds", {}).items(), key=lambda kv: -kv[1])
     for name, secs in steps[:5]:  # where the write time goes
         _put(table, "load", f"write step: {name}", engine, f"{secs:.1f} s")

@@ -65,6 +65,7 @@ def load(county: Path, engine: Path | str) -> dict:
         "people": report.people,
         "seconds": report.seconds,
         "write_seconds": report.write_seconds,
+        "peak_mb": report.peak_mb,
         "precision": round(quality.precision, 4),
         "recall": round(quality.recall, 4),
         "closes": report.closes,

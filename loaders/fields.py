@@ -141,6 +141,7 @@ class CellError(ValueError):
 
 
 _SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TRUE = {"1", "y", "yes", "true", "t"}
 _FALSE = {"0", "n", "no", "false", "f", ""}
 _MAX_CELL = 2_000
@@ -157,6 +158,8 @@ def clean_text(raw: object) -> str:
     if isinstance(raw, float) and raw.is_integer():  # False for inf and nan
         raw = int(raw)
     text = _SPACE.sub(" ", str(raw)).strip()
+    if not text.isprintable():  # NUL and other control characters: noise, unstorable
+        text = _CONTROL.sub("", text)
     if len(text) > _MAX_CELL:
         raise CellError(f"value is {len(text):,} characters long (limit {_MAX_CELL:,})")
     return text

@@ -11,6 +11,7 @@ and a reviewer's "these are different people" is never undone by a reload.
 from __future__ import annotations
 
 import datetime as dt
+import resource
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -174,6 +175,8 @@ class _Timer:
 
     def __exit__(self, *exc: object) -> None:
         self.report.seconds[self.name] = round(time.perf_counter() - self.start, 2)
+        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
+        self.report.peak_mb[self.name] = peak_kb // 1024
 
 
 def _ignored(path: Path, root: Path) -> bool:

@@ -49,6 +49,7 @@ class LoadReport:
     written: dict[str, int] = field(default_factory=dict)
     write_seconds: dict[str, float] = field(default_factory=dict)  # per write step
     seconds: dict[str, float] = field(default_factory=dict)
+    peak_mb: dict[str, int] = field(default_factory=dict)  # process peak RSS after each stage
     finished: bool = False
 
     def counts(self, source: str) -> SourceCounts:

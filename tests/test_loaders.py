@@ -244,6 +244,7 @@ cells = st.one_of(
     fmt=st.sampled_from(["csv", "xlsx"]),
 )
 @example(rows=[[1.7976931348623155e308]], fmt="xlsx")  # a float a spreadsheet stores as inf
+@example(rows=[["Ann Smith\x00\x01", "01/01/2015", "", "NM1 2AB"]], fmt="csv")  # NUL in a cell
 def test_readers_never_crash_on_garbage(tmp_path_factory, rows, fmt):
     base = tmp_path_factory.mktemp("fuzz")
     (base / "maps").mkdir()

@@ -198,6 +198,51 @@ def test_unsendable_parameters_are_refused_by_name(store: GraphStore, bad):
         store.read(ECHO, {"value": bad})
 
 
+NASTY_TEXT = [
+    'quote " and \\ backslash',
+    "\\",
+    "ends with backslash \\",
+    'a": "looks like a key',
+    ',"b":1}',
+    "line\nbreak\r\nand\ttab and \f feed",
+    "control \x01 and \x08 and \x1f",
+    "\\u0001 is not an escape",
+    "unicode ✓ Zoë Ó'Brien 😀 \u2028",
+    "",
+]
+
+
+def test_batched_rows_keep_every_text_exactly(store: GraphStore):
+    """Batches go through each engine's own encoder (FalkorDB: JSON turned into Cypher
+    literals), so text that JSON and Cypher escape differently must come back as sent."""
+    rows = [
+        {"uid": f"t{i}", "name": text, "dob": dt.date(2010, 1, 1), "upn": None}
+        for i, text in enumerate(NASTY_TEXT)
+    ]
+    store.write_rows(UPSERT_PEOPLE, rows, batch_size=4)
+    for i, text in enumerate(NASTY_TEXT):
+        row = store.read(PERSON_BY_UID, {"uid": f"t{i}"}).rows[0]
+        assert row == {"uid": f"t{i}", "name": text, "dob": dt.date(2010, 1, 1)}
+
+
+@pytest.mark.parametrize(
+    "bad, why",
+    [
+        ({"name": float("nan")}, "finite"),
+        ({"name": object()}, "object"),
+        ({"name": "NUL \x00 inside"}, "NUL"),
+        ({"name": {"not-an-identifier": 1}}, "not-an-identifier"),
+    ],
+)
+def test_unsendable_rows_are_refused_before_anything_is_written(
+    store: GraphStore, bad: dict, why: str
+):
+    row = {"uid": "bad", "name": "x", "dob": "2015-01-01", "upn": None} | bad
+    with pytest.raises(ParameterError, match=why):
+        store.write_rows(UPSERT_PEOPLE, [row])
+    assert store.read(COUNT_PEOPLE).scalar() == 0
+
+
 def test_bad_cypher_names_the_query(store: GraphStore):
     with pytest.raises(CypherError) as err:
         store.read("MATCH (p:Person RETURN p")
