@@ -164,18 +164,19 @@ def link(
     for left, right in accepted:
         if left in uf.parent and right in uf.parent:
             uf.union(left, right)
-    # 2. probabilistic, twice: the second pass knows each person's address history
-    # from the first (a record at an old address can then meet its owner's others)
+    # 2. probabilistic, once. Each record carries its person's address history from
+    # the deterministic links, so a record at an old address can still meet its owner's
+    # others. A second pass with the history from this one used to run as well: it
+    # doubled Splink's time for 75 more links among 235,000 records (recall 0.9226 ->
+    # 0.9228 overall, 0.9999 for children either way, 30,000-child county).
     best: dict[str, float] = {}
-    pairs: list[tuple[str, str, float, str]] = []
-    for _ in range(2):
-        pairs = _splink_pairs(reps, uf, review_threshold)
-        for left, right, prob, _agreed in pairs:
-            if prob >= match_threshold and frozenset((left, right)) not in rejected_pairs:
-                if uf.union(left, right):
-                    result.probabilistic_links += 1
-                best[left] = max(best.get(left, 0.0), prob)
-                best[right] = max(best.get(right, 0.0), prob)
+    pairs = _splink_pairs(reps, uf, review_threshold)
+    for left, right, prob, _agreed in pairs:
+        if prob >= match_threshold and frozenset((left, right)) not in rejected_pairs:
+            if uf.union(left, right):
+                result.probabilistic_links += 1
+            best[left] = max(best.get(left, 0.0), prob)
+            best[right] = max(best.get(right, 0.0), prob)
     result.compared_pairs = len(pairs)
     result.pairs = pairs
     for left, right, prob, agreed in pairs:
