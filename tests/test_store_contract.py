@@ -198,6 +198,29 @@ def test_unsendable_parameters_are_refused_by_name(store: GraphStore, bad):
         store.read(ECHO, {"value": bad})
 
 
+NESTED = cypher(
+    "test.nested_values",
+    """
+    RETURN [date('1965-03-04'), date('2031-12-31'),
+            {at: localdatetime('2020-01-02T03:04:05'), more: [1.5, true, false, null, -7]}]
+           AS value, 'text' AS word
+    """,
+)
+
+
+def test_nested_values_come_back_plain(store: GraphStore):
+    """Dates before 1970, datetimes, maps in lists: decoded the same by every path."""
+    row = store.read(NESTED).rows[0]
+    assert row == {
+        "value": [
+            dt.date(1965, 3, 4),
+            dt.date(2031, 12, 31),
+            {"at": dt.datetime(2020, 1, 2, 3, 4, 5), "more": [1.5, True, False, None, -7]},
+        ],
+        "word": "text",
+    }
+
+
 NASTY_TEXT = [
     'quote " and \\ backslash',
     "\\",

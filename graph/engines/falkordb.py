@@ -19,11 +19,13 @@ import logging
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from graph import schema
 from graph.engines.falkordb_params import params_header
+from graph.engines.falkordb_results import plain_records
 from graph.store import (
     CypherError,
     EngineUnavailable,
@@ -49,6 +51,14 @@ _CONSTRAINT_WAIT_S = 120.0
 # The client's socket read limit: above any one query's run time (reads carry their
 # own engine-side time limit), so a big write batch is not cut off half way.
 _SOCKET_TIMEOUT_S = 900
+
+
+@dataclass(frozen=True)
+class _PlainResult:
+    """A read's result decoded straight to plain values (see ``_ro_query``)."""
+
+    header: list[Any]
+    result_set: list[list[Any]]
 
 
 def _plain(value: Any) -> Any:
@@ -145,11 +155,15 @@ class FalkorDBStore(GraphStore):
         columns = [name for _, name in (result.header or [])]
         rows = result.result_set or []
         truncated = len(rows) > max_rows
+        if isinstance(result, _PlainResult):
+            plain_rows = [dict(zip(columns, row, strict=True)) for row in rows[:max_rows]]
+        else:
+            plain_rows = [
+                dict(zip(columns, (_plain(v) for v in row), strict=True)) for row in rows[:max_rows]
+            ]
         return ReadResult(
             columns=columns,
-            rows=[
-                dict(zip(columns, (_plain(v) for v in row), strict=True)) for row in rows[:max_rows]
-            ],
+            rows=plain_rows,
             truncated=truncated,
             max_rows=max_rows,
         )
@@ -179,6 +193,25 @@ class FalkorDBStore(GraphStore):
         # (see falkordb_params), so the separate plain_param walk is not needed.
         return self._write(cypher, {**params, "rows": batch})
 
+    def _ro_query(self, query: str, timeout_ms: int | None) -> Any:
+        """``GRAPH.RO_QUERY`` decoded by :mod:`falkordb_results` where it can be (plain
+        values, already final), else by the client (nodes, paths: made plain later)."""
+        from falkordb.query_result import QueryResult
+
+        command: list[Any] = ["GRAPH.RO_QUERY", self.graph_name, query, "--compact"]
+        if timeout_ms:
+            command += ["timeout", int(timeout_ms)]
+        response = self._graph.execute_command(*command)
+        if (
+            len(response) == 3
+            and isinstance(response[1], list)
+            and not isinstance(response[-1], Exception)
+        ):
+            rows = plain_records(response[1])
+            if rows is not None:
+                return _PlainResult(response[0], rows)
+        return QueryResult(self._graph, response)  # raises the engine's error, if any
+
     def _touch(self) -> None:
         self._graph.query("MERGE (s:_JigsawInit {v: 1}) DELETE s")
 
@@ -196,7 +229,7 @@ class FalkorDBStore(GraphStore):
         try:
             query = params_header(params) + cypher
             if read_only:
-                return self._graph.ro_query(query, timeout=timeout_ms)
+                return self._ro_query(query, timeout_ms)
             return self._graph.query(query)
         except redis.exceptions.ResponseError as exc:
             message = str(exc)
