@@ -15,6 +15,10 @@ Design choices worth knowing:
 * Time lives on relationships (``from``/``to`` dates), so the network can be shown as
   it was on a date. An open relationship has no ``to``.
 * Siblings are derived (shared parent or family), not stored.
+* A few facts are derived at the end of every load, for county-wide questions to
+  start from an index: ``Person.open_services`` (service uids with an open case),
+  ``open_case_kinds``, ``open_service_count`` (indexed) and ``Case.workers`` (current
+  allocations). The loader is the only writer of cases, so they cannot drift.
 * Dates are stored as Cypher ``date`` values and passed in as ISO strings wrapped in
   ``date($param)``: FalkorDB cannot take a date as a parameter.
 """
@@ -74,8 +78,19 @@ NODE_TYPES: tuple[NodeType, ...] = (
             "young_carer",
             "sources",
             "updated_at",
+            "open_services",
+            "open_case_kinds",
+            "open_service_count",
         ),
-        indexed=("upn", "nhs_number", "uln", "la_child_id", "dob", "family_name"),
+        indexed=(
+            "upn",
+            "nhs_number",
+            "uln",
+            "la_child_id",
+            "dob",
+            "family_name",
+            "open_service_count",
+        ),
         fulltext=("full_name", "other_names"),
         extra_labels=("Child", "Adult"),
     ),
@@ -131,6 +146,7 @@ NODE_TYPES: tuple[NodeType, ...] = (
             "reason",
             "placement_la",
             "placement_out_of_area",
+            "workers",
         ),
         indexed=("kind", "status"),
     ),

@@ -231,6 +231,33 @@ CLOSE_SUPERSEDED_RESIDENCES = cypher(
     """,
     writes=True,
 )
+# Derived facts, recomputed from the graph at the end of every load (the loader is the
+# only writer of cases and allocations, so they cannot drift). County-wide questions
+# ("open cases nobody holds", "children known to three services", "siblings of a
+# child with an open SEND case") then start from an index instead of walking all
+# 157,000 open cases and their services: 2-10 s each at county scale before.
+DERIVE_CASE_WORKERS = cypher(
+    "load.derive_case_workers",
+    """
+    MATCH (k:Case)
+    OPTIONAL MATCH (k)<-[w:WORKS_ON]-()
+    WITH k, sum(CASE WHEN w IS NOT NULL AND w.to IS NULL THEN 1 ELSE 0 END) AS workers
+    SET k.workers = workers
+    """,
+    writes=True,
+)
+DERIVE_OPEN_SERVICES = cypher(
+    "load.derive_open_services",
+    """
+    MATCH (p:Person)-[:HAS_CASE]->(:Case)
+    WITH DISTINCT p
+    OPTIONAL MATCH (p)-[:HAS_CASE]->(k:Case {status: 'open'})-[:WITH_SERVICE]->(s:Service)
+    WITH p, collect(DISTINCT s.uid) AS services, collect(DISTINCT k.kind) AS kinds
+    SET p.open_services = services, p.open_case_kinds = kinds,
+        p.open_service_count = size(services)
+    """,
+    writes=True,
+)
 MERGE_PARENT_OF = cypher(
     "load.parent_of",
     """
@@ -558,4 +585,9 @@ def write_graph(
         if seconds is not None:
             seconds[name] = round(time.perf_counter() - started, 2)
     store.write(CLOSE_SUPERSEDED_RESIDENCES)
+    started = time.perf_counter()
+    store.write(DERIVE_CASE_WORKERS)
+    store.write(DERIVE_OPEN_SERVICES)
+    if seconds is not None:
+        seconds["derived facts"] = round(time.perf_counter() - started, 2)
     return counts

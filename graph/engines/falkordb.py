@@ -151,7 +151,9 @@ class FalkorDBStore(GraphStore):
     def _read(
         self, cypher: str, params: dict[str, Any], *, timeout_ms: int, max_rows: int
     ) -> ReadResult:
-        result = self._call(cypher, params, read_only=True, timeout_ms=timeout_ms)
+        result = self._call(
+            cypher, params, read_only=True, timeout_ms=timeout_ms, keep_rows=max_rows + 1
+        )
         columns = [name for _, name in (result.header or [])]
         rows = result.result_set or []
         truncated = len(rows) > max_rows
@@ -193,9 +195,10 @@ class FalkorDBStore(GraphStore):
         # (see falkordb_params), so the separate plain_param walk is not needed.
         return self._write(cypher, {**params, "rows": batch})
 
-    def _ro_query(self, query: str, timeout_ms: int | None) -> Any:
+    def _ro_query(self, query: str, timeout_ms: int | None, keep_rows: int | None) -> Any:
         """``GRAPH.RO_QUERY`` decoded by :mod:`falkordb_results` where it can be (plain
-        values, already final), else by the client (nodes, paths: made plain later)."""
+        values, already final), else by the client (nodes, paths: made plain later).
+        Rows past ``keep_rows`` (beyond the row cap) are not decoded at all."""
         from falkordb.query_result import QueryResult
 
         command: list[Any] = ["GRAPH.RO_QUERY", self.graph_name, query, "--compact"]
@@ -207,7 +210,7 @@ class FalkorDBStore(GraphStore):
             and isinstance(response[1], list)
             and not isinstance(response[-1], Exception)
         ):
-            rows = plain_records(response[1])
+            rows = plain_records(response[1][:keep_rows] if keep_rows else response[1])
             if rows is not None:
                 return _PlainResult(response[0], rows)
         return QueryResult(self._graph, response)  # raises the engine's error, if any
@@ -223,13 +226,14 @@ class FalkorDBStore(GraphStore):
         read_only: bool,
         timeout_ms: int | None,
         retried: bool = False,
+        keep_rows: int | None = None,
     ) -> Any:
         import redis
 
         try:
             query = params_header(params) + cypher
             if read_only:
-                return self._ro_query(query, timeout_ms)
+                return self._ro_query(query, timeout_ms, keep_rows)
             return self._graph.query(query)
         except redis.exceptions.ResponseError as exc:
             message = str(exc)
@@ -237,7 +241,12 @@ class FalkorDBStore(GraphStore):
                 # A graph nobody has written to yet: create it empty, then ask again.
                 self._touch()
                 return self._call(
-                    cypher, params, read_only=read_only, timeout_ms=timeout_ms, retried=True
+                    cypher,
+                    params,
+                    read_only=read_only,
+                    timeout_ms=timeout_ms,
+                    retried=True,
+                    keep_rows=keep_rows,
                 )
             if _RO_REFUSED in message:
                 raise ReadOnlyViolation(

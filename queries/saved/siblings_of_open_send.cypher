@@ -1,5 +1,6 @@
-MATCH (c:Child)-[:HAS_CASE]->(k:Case)-[:WITH_SERVICE]->(:Service {uid: 'send'})
-WHERE k.status = 'open'
+MATCH (c:Person)
+WHERE c.open_service_count > 0 AND 'send' IN c.open_services
+WITH c WHERE c:Child
 MATCH (c)<-[r1:PARENT_OF]-(p:Person)-[r2:PARENT_OF]->(s:Person)
 WHERE s.uid <> c.uid AND NOT r1.kind IN ['step', 'foster'] AND NOT r2.kind IN ['step', 'foster']
 WITH DISTINCT c, s, collect(DISTINCT p.uid) AS shared
