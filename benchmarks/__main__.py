@@ -46,6 +46,12 @@ def main() -> None:
     parser.add_argument("--stages", default="generate,load,queries")
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--county",
+        type=Path,
+        default=None,
+        help="extracts generated earlier at this scale (skips generation; kept afterwards)",
+    )
     args = parser.parse_args()
     children = SCALES.get(args.scale) or int(args.scale)
     stages = args.stages.split(",")
@@ -55,7 +61,9 @@ def main() -> None:
     figures_by: dict[tuple[str, str], dict[str, str]] = {}  # (stage, figure) -> engine -> value
     failed: str | None = None
     try:
-        if "generate" in stages or "load" in stages:
+        if args.county is not None:
+            county = args.county
+        elif "generate" in stages or "load" in stages:
             figures, wall, rss = run_stage("generate", str(children), str(county))
             _put(figures_by, "generate", "time", "embedded", f"{wall:.1f} s")
             _put(figures_by, "generate", "peak memory", "embedded", f"{rss:,.0f} MB")

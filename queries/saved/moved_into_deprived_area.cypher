@@ -1,6 +1,7 @@
 MATCH (c:Child)-[cr:LIVES_AT]->(a:Address)
 WHERE cr.to IS NULL AND a.imd_decile <= 2
-OPTIONAL MATCH (c)<-[:PARENT_OF]-(:Person)-[pr:LIVES_AT]->(a)
+OPTIONAL MATCH (c)<-[:PARENT_OF]-(parent:Person)
+OPTIONAL MATCH (parent)-[pr:LIVES_AT]->(a)
 WHERE pr.to IS NULL
 WITH c, a, cr.from AS own_from, collect(pr.from) AS parent_froms
 WITH c, a, [x IN parent_froms + [own_from] WHERE x IS NOT NULL] AS starts
