@@ -1,9 +1,9 @@
 MATCH (c:Child)-[cr:LIVES_AT]->(a:Address)
 WHERE cr.to IS NULL AND a.imd_decile <= 2
 OPTIONAL MATCH (c)<-[:PARENT_OF]-(parent:Person)
-OPTIONAL MATCH (parent)-[pr:LIVES_AT]->(a)
-WHERE pr.to IS NULL
-WITH c, a, cr.from AS own_from, collect(pr.from) AS parent_froms
+OPTIONAL MATCH (parent)-[pr:LIVES_AT]->(pa:Address)
+WITH c, a, cr.from AS own_from,
+     collect(CASE WHEN pr.to IS NULL AND pa.uid = a.uid THEN pr.from END) AS parent_froms
 WITH c, a, [x IN parent_froms + [own_from] WHERE x IS NOT NULL] AS starts
 WHERE size(starts) > 0
 WITH c, a, reduce(m = starts[0], x IN starts | CASE WHEN x > m THEN x ELSE m END) AS moved
