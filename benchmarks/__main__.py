@@ -103,6 +103,9 @@ def _load_lines(table: dict, engine: str, figures: dict, wall: float, rss: float
     _put(table, "load", "total time (budget 300 s at county scale)", engine, f"{wall:.1f} s")
     _put(table, "load", "rows per second", engine, f"{figures['rows'] / wall:,.0f}")
     _put(table, "load", "peak memory (budget 8 GB)", engine, f"{rss:,.0f} MB")
+    if figures.get("engine_peak_mb"):
+        _put(table, "load", "engine server peak memory (its own process)", engine,
+             f"{figures['engine_peak_mb']:,} MB")  # fmt: skip
     for name, secs in figures["seconds"].items():
         _put(table, "load", name, engine, f"{secs:.1f} s")
     for name, mb in figures.get("peak_mb", {}).items():  # which stage raised the peak

@@ -62,6 +62,7 @@ def load(county: Path, engine: Path | str) -> dict:
     quality = measure(result.assignments, labels_from_csv(county / "truth" / "source_rows.csv"))
     report = result.report
     return {
+        "engine_peak_mb": _server_peak_mb(store),
         "rows": report.rows_read,
         "people": report.people,
         "seconds": report.seconds,
@@ -71,6 +72,19 @@ def load(county: Path, engine: Path | str) -> dict:
         "recall": round(quality.recall, 4),
         "closes": report.closes,
     }
+
+
+def _server_peak_mb(store) -> int | None:
+    """The embedded engine's own peak memory (a separate process the load's figure
+    does not include), from the kernel's high-water mark; None for a remote server."""
+    pid = getattr(store, "server_pid", lambda: None)()
+    try:
+        status = Path(f"/proc/{pid}/status").read_text() if pid else ""
+    except OSError:
+        return None
+    kb = next((int(line.split()[1]) for line in status.splitlines()
+               if line.startswith("VmHWM:")), None)  # fmt: skip
+    return kb // 1024 if kb else None
 
 
 def _percentiles(samples: list[float]) -> dict:

@@ -1,12 +1,11 @@
 MATCH (c:Person)
 WHERE c.open_service_count > 0
-WITH c WHERE c:Child
-WITH c, [kind IN c.open_case_kinds WHERE kind <> 'HV'] AS open_cases
-WHERE size(open_cases) > 0
-MATCH (c)-[a:ATTENDANCE]->(:School)
+WITH c WHERE c:Child AND any(kind IN c.open_case_kinds WHERE kind <> 'HV')
+MATCH (c)-[a:ATTENDANCE]->()
 WHERE a.term_start > date($as_of) - duration({months: 12}) AND a.term_start <= date($as_of)
-WITH c, open_cases, sum(a.absent) AS absent, sum(a.possible) AS possible
+WITH c, sum(a.absent) AS absent, sum(a.possible) AS possible
 WHERE possible > 0 AND toFloat(absent) / possible >= $threshold
 RETURN c.uid AS child_uid, c.full_name AS child_name,
-       round(1000.0 * absent / possible) / 10.0 AS absence_percent, open_cases
+       round(1000.0 * absent / possible) / 10.0 AS absence_percent,
+       [kind IN c.open_case_kinds WHERE kind <> 'HV'] AS open_cases
 ORDER BY absence_percent DESC, child_name
