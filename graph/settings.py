@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     )
     query_timeout_ms: int = Field(default=10_000, ge=100, le=600_000)
     max_rows: int = Field(default=5_000, ge=1, le=1_000_000)
+    linkage_memory: str | None = Field(
+        default=None,
+        pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$",
+        description=(
+            "Memory DuckDB may use for record linkage during a load (e.g. '4GB'); the "
+            "rest spills to a temporary directory. Empty: the loader's default, 2GB."
+        ),
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -24,7 +24,6 @@ to the number of distinct identities rather than rows.
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import unicodedata
 from collections import defaultdict
@@ -43,7 +42,8 @@ ID_FIELDS = ("upn", "nhs", "uln", "la_id")
 MATCH_THRESHOLD = 0.90
 # DuckDB may take this much memory for Splink's work and spills the rest to a temporary
 # directory; left alone it takes up to 80% of the machine, on top of the load's own.
-LINKAGE_MEMORY = os.environ.get("JIGSAW_LINKAGE_MEMORY", "2GB")
+# The linkage_memory setting (JIGSAW_LINKAGE_MEMORY) overrides it.
+LINKAGE_MEMORY = "2GB"
 REVIEW_THRESHOLD = 0.50
 
 
@@ -126,6 +126,7 @@ def link(
     rejected: Iterable[tuple[str, str]] = (),
     match_threshold: float = MATCH_THRESHOLD,
     review_threshold: float = REVIEW_THRESHOLD,
+    memory_limit: str | None = None,
 ) -> LinkResult:
     records = list(identities)
     uf = _Union()
@@ -170,7 +171,7 @@ def link(
     # doubled Splink's time for 75 more links among 235,000 records (recall 0.9226 ->
     # 0.9228 overall, 0.9999 for children either way, 30,000-child county).
     best: dict[str, float] = {}
-    pairs = _splink_pairs(reps, uf, review_threshold)
+    pairs = _splink_pairs(reps, uf, review_threshold, memory_limit or LINKAGE_MEMORY)
     for left, right, prob, _agreed in pairs:
         if prob >= match_threshold and frozenset((left, right)) not in rejected_pairs:
             if uf.union(left, right):
@@ -390,7 +391,7 @@ LEVEL_COLUMNS = ("given", "family", "dob", "sex", "postcode")
 
 
 def _splink_pairs(
-    reps: list[Identity], uf: _Union, review_threshold: float
+    reps: list[Identity], uf: _Union, review_threshold: float, memory_limit: str
 ) -> list[tuple[str, str, float, str]]:
     """Scored pairs at or above the review threshold, with the fields that agreed."""
     if len(reps) < 2:
@@ -398,9 +399,7 @@ def _splink_pairs(
     logging.getLogger("splink").setLevel(logging.ERROR)
     frame = _frame(reps, uf)
     with tempfile.TemporaryDirectory(prefix="jigsaw-linkage-") as spill:
-        connection = duckdb.connect(
-            config={"memory_limit": LINKAGE_MEMORY, "temp_directory": spill}
-        )
+        connection = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill})
         try:
             return _predict(DuckDBAPI(connection=connection), frame, review_threshold)
         finally:

@@ -66,6 +66,7 @@ def run_load(
     progress: Progress | None = None,
     as_of: dt.date | None = None,
     loads_dir: Path | None = None,
+    linkage_memory: str | None = None,
 ) -> LoadResult:
     progress = progress or Silent()
     root = Path(root)
@@ -93,7 +94,7 @@ def run_load(
         progress.stage("linking people", len(identities))
         store.ensure_schema()
         accepted, rejected = review.decisions(store)
-        linked = link(identities, accepted=accepted, rejected=rejected)
+        linked = link(identities, accepted=accepted, rejected=rejected, memory_limit=linkage_memory)
         progress.advance(len(identities))
         existing = {
             r["record"]: r["person"]

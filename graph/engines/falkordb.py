@@ -157,15 +157,9 @@ class FalkorDBStore(GraphStore):
         columns = [name for _, name in (result.header or [])]
         rows = result.result_set or []
         truncated = len(rows) > max_rows
-        if isinstance(result, _PlainResult):
-            plain_rows = [dict(zip(columns, row, strict=True)) for row in rows[:max_rows]]
-        else:
-            plain_rows = [
-                dict(zip(columns, (_plain(v) for v in row), strict=True)) for row in rows[:max_rows]
-            ]
         return ReadResult(
             columns=columns,
-            rows=plain_rows,
+            rows=[dict(zip(columns, row, strict=True)) for row in rows[:max_rows]],
             truncated=truncated,
             max_rows=max_rows,
         )
@@ -195,10 +189,10 @@ class FalkorDBStore(GraphStore):
         # (see falkordb_params), so the separate plain_param walk is not needed.
         return self._write(cypher, {**params, "rows": batch})
 
-    def _ro_query(self, query: str, timeout_ms: int | None, keep_rows: int | None) -> Any:
-        """``GRAPH.RO_QUERY`` decoded by :mod:`falkordb_results` where it can be (plain
-        values, already final), else by the client (nodes, paths: made plain later).
-        Rows past ``keep_rows`` (beyond the row cap) are not decoded at all."""
+    def _ro_query(self, query: str, timeout_ms: int | None, keep_rows: int | None) -> _PlainResult:
+        """``GRAPH.RO_QUERY`` as plain values: decoded by :mod:`falkordb_results` where it
+        can be, else by the client and then ``_plain`` (nodes, paths). Rows past
+        ``keep_rows`` (beyond the row cap) are not decoded at all."""
         from falkordb.query_result import QueryResult
 
         command: list[Any] = ["GRAPH.RO_QUERY", self.graph_name, query, "--compact"]
@@ -213,7 +207,11 @@ class FalkorDBStore(GraphStore):
             rows = plain_records(response[1][:keep_rows] if keep_rows else response[1])
             if rows is not None:
                 return _PlainResult(response[0], rows)
-        return QueryResult(self._graph, response)  # raises the engine's error, if any
+        result = QueryResult(self._graph, response)  # raises the engine's error, if any
+        return _PlainResult(
+            result.header or [],
+            [[_plain(v) for v in row] for row in (result.result_set or [])[:keep_rows]],
+        )
 
     def _touch(self) -> None:
         self._graph.query("MERGE (s:_JigsawInit {v: 1}) DELETE s")

@@ -62,6 +62,7 @@ def load(
                 progress=bars,
                 as_of=_as_of(as_of),
                 loads_dir=loads_dir,
+                linkage_memory=settings.linkage_memory,
             )
     except (MappingError, ReadError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
@@ -95,7 +96,13 @@ def demo(
     try:
         store.drop_all()
         with Bars(console) as bars:
-            result = run_load(store, out, progress=bars, loads_dir=settings.data_dir / "loads")
+            result = run_load(
+                store,
+                out,
+                progress=bars,
+                loads_dir=settings.data_dir / "loads",
+                linkage_memory=settings.linkage_memory,
+            )
     finally:
         store.close()
     console.print(result.report.to_markdown(), markup=False, highlight=False)
@@ -110,7 +117,13 @@ def demo(
     store = open_store(settings)
     try:
         with Bars(console) as bars:
-            update = run_load(store, later, progress=bars, loads_dir=settings.data_dir / "loads")
+            update = run_load(
+                store,
+                later,
+                progress=bars,
+                loads_dir=settings.data_dir / "loads",
+                linkage_memory=settings.linkage_memory,
+            )
     finally:
         store.close()
     console.print(
