@@ -12,7 +12,8 @@ from rich.console import Console
 
 from graph import load_settings, open_store
 from graph.access.demo import create_demo_accounts
-from loaders.load import run_load
+from graph.settings import Settings
+from loaders.load import LoadResult, run_load
 from loaders.mapping import MappingError
 from loaders.quality import labels_from_csv, measure
 from loaders.readers import ReadError
@@ -92,19 +93,7 @@ def demo(
     with Bars(console) as bars:
         make_county(children, seed, out, progress=bars)
     console.print(f"demo county written to {out}")
-    store = open_store(settings)
-    try:
-        store.drop_all()
-        with Bars(console) as bars:
-            result = run_load(
-                store,
-                out,
-                progress=bars,
-                loads_dir=settings.data_dir / "loads",
-                linkage_memory=settings.linkage_memory,
-            )
-    finally:
-        store.close()
+    result = _demo_load(settings, out, fresh=True)
     console.print(result.report.to_markdown(), markup=False, highlight=False)
     store = open_store(settings)
     try:
@@ -114,18 +103,7 @@ def demo(
     # a week later: the same extracts with a few changes, so the home page has alerts
     later = settings.data_dir / "demo-county-next-week"
     changes = write_follow_up(out, later)
-    store = open_store(settings)
-    try:
-        with Bars(console) as bars:
-            update = run_load(
-                store,
-                later,
-                progress=bars,
-                loads_dir=settings.data_dir / "loads",
-                linkage_memory=settings.linkage_memory,
-            )
-    finally:
-        store.close()
+    update = _demo_load(settings, later, fresh=False)
     console.print(
         f"next week's extracts ({', '.join(f'{len(v)} {k}' for k, v in changes.items())}) "
         f"loaded: {update.report.alerts} alerts raised for allocated professionals"
@@ -141,3 +119,21 @@ def demo(
     from ui.cli.serve import serve_command
 
     serve_command(port=port, demo=True)
+
+
+def _demo_load(settings: Settings, directory: Path, *, fresh: bool) -> LoadResult:
+    """One of the demo's loads, with progress bars; ``fresh`` empties the graph first."""
+    store = open_store(settings)
+    try:
+        if fresh:
+            store.drop_all()
+        with Bars(console) as bars:
+            return run_load(
+                store,
+                directory,
+                progress=bars,
+                loads_dir=settings.data_dir / "loads",
+                linkage_memory=settings.linkage_memory,
+            )
+    finally:
+        store.close()
