@@ -18,7 +18,11 @@ Design choices worth knowing:
 * A few facts are derived at the end of every load, for county-wide questions to
   start from an index: ``Person.open_services`` (service uids with an open case),
   ``open_case_kinds``, ``open_service_count`` (indexed) and ``Case.workers`` (current
-  allocations). The loader is the only writer of cases, so they cannot drift.
+  allocations). The loader is the only writer of cases, and a review merge works
+  them out again for the person it keeps, so they cannot drift.
+* Each pupil's risk of NEET factors as at the load's day are kept too (``risk_*``,
+  ``risk_as_of`` indexed; see graph.risk_facts): cleared before a load writes, kept
+  after it, forgotten for a person a review merge changes.
 * Dates are stored as Cypher ``date`` values and passed in as ISO strings wrapped in
   ``date($param)``: FalkorDB cannot take a date as a parameter.
 """
@@ -81,6 +85,14 @@ NODE_TYPES: tuple[NodeType, ...] = (
             "open_services",
             "open_case_kinds",
             "open_service_count",
+            "risk_as_of",
+            "risk_rules",
+            "risk_factors",
+            "risk_year_group",
+            "risk_school",
+            "risk_school_urn",
+            "risk_area",
+            "risk_attendance_pct",
         ),
         indexed=(
             "upn",
@@ -90,6 +102,7 @@ NODE_TYPES: tuple[NodeType, ...] = (
             "dob",
             "family_name",
             "open_service_count",
+            "risk_as_of",
         ),
         fulltext=("full_name", "other_names"),
         extra_labels=("Child", "Adult"),

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from graph import risk_facts
 from graph.store import GraphStore
 from loaders import review, write
 from loaders.build import Builder, person_uid
@@ -27,6 +28,7 @@ from loaders.readers import ReadError, read_rows
 from loaders.report import LoadReport, save
 from loaders.validate import Quarantined, Record, validate
 from planning.alerts import Baseline, raise_after_load
+from planning.risk_facts import keep_after_load as keep_risk_factors
 
 IGNORED_DIRS = {"truth"}
 IGNORED_FILES = {"manifest.json"}
@@ -139,6 +141,8 @@ def run_load(
             progress.stage(f"writing {name}", total)
             return progress.advance
 
+        # kept risk factors would be wrong once the records change: forget them first
+        risk_facts.clear(store)
         report.written = write.write_graph(
             store,
             rows,
@@ -148,6 +152,9 @@ def run_load(
             seconds=report.write_seconds,
         )
         report.review_pairs = review.save_candidates(store, linked.review, person_of, loaded_at)
+        started_risk = time.perf_counter()
+        report.risk_factors_kept = keep_risk_factors(store, today)
+        report.write_seconds["risk factors"] = round(time.perf_counter() - started_risk, 2)
     with timer("alerts"):
         report.alerts = raise_after_load(store, before)
         baseline.done()

@@ -45,6 +45,7 @@ class LoadReport:
     probabilistic_links: int = 0
     review_pairs: int = 0
     alerts: int = 0  # raised for allocated professionals by what this load changed
+    risk_factors_kept: int = 0  # pupils whose risk of NEET factors were worked out and kept
     unmapped_files: list[str] = field(default_factory=list)
     written: dict[str, int] = field(default_factory=dict)
     write_seconds: dict[str, float] = field(default_factory=dict)  # per write step
@@ -103,7 +104,9 @@ class LoadReport:
             f"({self.deterministic_links:,} links on checked identifiers, "
             f"{self.probabilistic_links:,} probabilistic links); "
             f"{self.review_pairs:,} possible duplicates await review; "
-            f"{self.alerts:,} new alerts for allocated professionals.",
+            f"{self.alerts:,} new alerts for allocated professionals; "
+            f"risk of NEET factors kept for {self.risk_factors_kept:,} pupils "
+            f"as at {self.as_of}.",
         ]
         if self.seconds:
             stages = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())

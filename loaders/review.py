@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from graph import schema
+from graph import risk_facts, schema
 from graph.cypher import cypher
 from graph.store import GraphStore
+from loaders import write
 from loaders.linkage import ReviewCandidate
 
 
@@ -212,7 +213,14 @@ def decide(store: GraphStore, uid: str, accept: bool, user: str) -> str:
 
 
 def merge_people(store: GraphStore, keep: str, drop: str) -> None:
-    """Move every relationship of ``drop`` onto ``keep``, then remove ``drop``."""
+    """Move every relationship of ``drop`` onto ``keep``, then remove ``drop``.
+
+    ``keep`` now has both people's cases and records, so the facts a load derived for
+    it are worked out again (open services) or forgotten until the next load (kept
+    risk factors: the risk list works ``keep`` out from the records meanwhile).
+    """
     for statement in MOVES.values():
         store.write(statement, {"keep": keep, "drop": drop})
     store.write(DROP_PERSON, {"drop": drop})
+    store.write(write.DERIVE_OPEN_SERVICES_FOR, {"uid": keep})
+    risk_facts.clear(store, keep)

@@ -258,6 +258,18 @@ DERIVE_OPEN_SERVICES = cypher(
     """,
     writes=True,
 )
+DERIVE_OPEN_SERVICES_FOR = cypher(
+    "load.derive_open_services_for",
+    """
+    MATCH (p:Person {uid: $uid})
+    OPTIONAL MATCH (p)-[:HAS_CASE]->(k:Case {status: 'open'})-[:WITH_SERVICE]->(s:Service)
+    WITH p, collect(DISTINCT s.uid) AS services, collect(DISTINCT k.kind) AS kinds
+    SET p.open_services = services, p.open_case_kinds = kinds,
+        p.open_service_count = size(services)
+    """,
+    example={"uid": "P-x"},
+    writes=True,
+)
 MERGE_PARENT_OF = cypher(
     "load.parent_of",
     """

@@ -8,6 +8,8 @@ and turns the factor keys the query returns into plain words.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from functools import cache
 from pathlib import Path
@@ -82,9 +84,11 @@ class RiskConfig(BaseModel):
             raise ValueError(f"factor(s) {', '.join(missing)} have no weight (use weight: 0)")
         return self
 
-    def as_parameter(self) -> dict[str, Any]:
-        """The map the saved query reads as ``$config``."""
+    def as_parameter(self, rules: str = "") -> dict[str, Any]:
+        """The map the saved query reads as ``$config``; ``rules`` names the detection
+        rules in force (see ``detection_rules``)."""
         return {
+            "rules": rules,
             "year_groups": self.year_groups,
             "window_days": self.window_days,
             "yj_window_days": self.youth_justice_window_days,
@@ -95,6 +99,36 @@ class RiskConfig(BaseModel):
             "medium": self.bands.medium,
             "low": self.bands.low,
             "weights": {name: f.weight for name, f in self.factors.items()},
+        }
+
+    def detection_rules(self, cypher: str) -> str:
+        """A fingerprint of everything that decides which factors a pupil has.
+
+        A load keeps each pupil's factors with this fingerprint, and the query uses them
+        only while it still matches: change a threshold, a window or the query itself
+        and the kept factors are ignored until the next load. Weights and bands are not
+        in it, because they are applied when the list is read.
+        """
+        detection = {
+            "year_groups": self.year_groups,
+            "window_days": self.window_days,
+            "yj_window_days": self.youth_justice_window_days,
+            "attendance_low": self.attendance.low,
+            "attendance_severe": self.attendance.severe,
+            "deprived_decile": self.deprived_decile,
+        }
+        text = json.dumps(detection, sort_keys=True) + "\n" + cypher
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def detection_parameter(self) -> dict[str, Any]:
+        """``$config`` for working out every pupil's factors: each factor weighs 1 and no
+        score is too low, so the query returns the whole cohort with all its factors."""
+        return {
+            **self.as_parameter(rules=""),
+            "weights": dict.fromkeys(self.factors, 1),
+            "high": 0,
+            "medium": 0,
+            "low": 0,
         }
 
     def explain(self, factors: list[str]) -> list[str]:

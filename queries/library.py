@@ -92,7 +92,8 @@ class SavedQuery(BaseModel):
         """The parameters as the engine gets them: the user's plus ``$config``."""
         if self.config is None:
             return values
-        return {**values, "config": load_risk_config().as_parameter()}
+        config = load_risk_config()
+        return {**values, "config": config.as_parameter(config.detection_rules(self.cypher))}
 
     def param(self, name: str) -> ParamSpec:
         for p in self.params:

@@ -437,6 +437,15 @@ def test_review_decisions_stick_across_reloads(tiny_county, tmp_path):
         decide(store, rejected["uid"], False, "reviewer")
         after = store.read("MATCH (p:Person) RETURN count(p) AS n").rows[0]["n"]
         assert after == people_before - 1
+        # the kept person's derived facts follow the merge: open services worked out
+        # again, kept risk factors forgotten until the next load
+        derived = store.read(
+            "MATCH (p:Person {uid: $u}) OPTIONAL MATCH (p)-[:HAS_CASE]->(k:Case)-[:WITH_SERVICE]->"
+            "(s:Service) WHERE k.status = 'open' "
+            "RETURN p.open_service_count AS n, p.risk_as_of AS kept, count(DISTINCT s) AS open",
+            {"u": kept},
+        ).rows[0]
+        assert derived["n"] == derived["open"] and derived["kept"] is None
         run_load(store, tiny_county, as_of=AS_OF)
         statuses = {
             r["uid"]: r["status"]

@@ -7,12 +7,16 @@ mapped to the true person most of its source records describe.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter, defaultdict
 
 import pytest
 import yaml
 
+from graph import risk_facts
 from planning.risk import RISK_FILE, RiskConfigError, load_risk_config
+from planning.risk_facts import keep_after_load
+from queries.library import get_query
 from queries.runner import ParamValidationError, run_saved
 from tests import truth as t
 from tests.conftest import AS_OF
@@ -66,6 +70,63 @@ def test_risk_filters_and_explanations(loaded_county):
         assert len(words) == len(r["factors"]) and all("(+" in w for w in words)
     with pytest.raises(ParamValidationError, match="no parameter 'config'"):
         run_saved(store, "risk_of_neet", {"config": {"weights": {}}})
+
+
+def test_kept_risk_factors_give_the_same_list_as_the_records(loaded_county):
+    """The load kept every pupil's factors as at its day; the list read from them is the
+    list worked out from the records, for every filter. (Clears and keeps again, so the
+    shared county ends as it started.)"""
+    store = loaded_county.store
+    assert loaded_county.result.report.risk_factors_kept >= 50
+    variants = [{"band": "all"}, {"band": "high"}, {"band": "all", "year_group": "9"}, {}]
+
+    def lists() -> list[list[dict]]:
+        return [
+            run_saved(store, "risk_of_neet", {"as_of": AS_OF.isoformat(), **v}).rows
+            for v in variants
+        ]
+
+    rules = get_query("risk_of_neet").example_params()["config"]["rules"]
+    marked = store.read(
+        "MATCH (p:Person) WHERE p.risk_as_of = date($d) AND p.risk_rules = $r RETURN count(p) AS n",
+        {"d": AS_OF.isoformat(), "r": rules},
+    ).rows[0]["n"]
+    assert marked == loaded_county.result.report.risk_factors_kept  # so the list reads them
+    kept = lists()
+    assert all(kept[:3]) and kept[0] != kept[1]
+    risk_facts.clear(store)
+    try:
+        worked_out = lists()
+    finally:
+        assert keep_after_load(store, AS_OF) == loaded_county.result.report.risk_factors_kept
+    assert worked_out == kept
+    assert lists() == kept
+    # another day is always worked out from the records, whatever was kept
+    other = (AS_OF - dt.timedelta(days=120)).isoformat()
+    before = run_saved(store, "risk_of_neet", {"as_of": other, "band": "all"}).rows
+    risk_facts.clear(store)
+    try:
+        assert run_saved(store, "risk_of_neet", {"as_of": other, "band": "all"}).rows == before
+    finally:
+        keep_after_load(store, AS_OF)
+
+
+def test_kept_factors_are_tied_to_the_detection_rules():
+    """Weights and bands apply when the list is read; thresholds, windows and the query
+    decide the factors, so changing any of them retires what a load kept."""
+    config = load_risk_config()
+    query = get_query("risk_of_neet").cypher
+    rules = config.detection_rules(query)
+    reweighted = config.model_copy(
+        update={
+            "factors": {k: v.model_copy(update={"weight": 0}) for k, v in config.factors.items()}
+        }
+    )
+    assert reweighted.detection_rules(query) == rules
+    assert config.model_copy(update={"window_days": 200}).detection_rules(query) != rules
+    assert config.model_copy(update={"deprived_decile": 3}).detection_rules(query) != rules
+    assert config.detection_rules(query + " ") != rules
+    assert get_query("risk_of_neet").example_params()["config"]["rules"] == rules
 
 
 def test_risk_config_errors_name_the_problem(tmp_path):

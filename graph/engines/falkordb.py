@@ -131,6 +131,8 @@ class FalkorDBStore(GraphStore):
         password: str | None = None,
         fsync: str = "always",
     ) -> None:
+        # the server is started elsewhere, so a relative path would not mean the same
+        directory = directory.resolve() if directory is not None else None
         self.directory = directory
         if directory is not None:
             super().__init__(location=str(directory), timeout_ms=timeout_ms, max_rows=max_rows)
