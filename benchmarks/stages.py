@@ -154,6 +154,12 @@ def queries(engine: Path | str, repeats: int) -> dict:
                 if p.kind == "date"
             }
             timed(f"saved query {q.id}", lambda q=q, p=params: run_saved(store, q.id, p))
+    # the census day is the load's day, so the risk list above read the kept factors;
+    # a week earlier nothing was kept and the list is worked out from the records
+    week_before = {"as_of": (AS_OF - dt.timedelta(days=7)).isoformat()}
+    for _ in range(max(3, repeats // 5)):
+        timed("saved query risk_of_neet, as at a day no load kept",
+              lambda: run_saved(store, "risk_of_neet", week_before))  # fmt: skip
     _pages(store, picks, names, rng, timed)
     return {name: _percentiles(v) for name, v in timings.items()}
 
