@@ -424,14 +424,18 @@ def _predict(
         for rule in (block_on("dob"), block_on("family", "given_canon")):
             linker.training.estimate_parameters_using_expectation_maximisation(rule)
     predictions = linker.inference.predict(threshold_match_probability=review_threshold)
-    df = predictions.as_pandas_dataframe()
+    # Only the columns used, straight from DuckDB: the whole frame carries both sides of
+    # every compared field (37 columns, about 0.9 GB at county scale).
+    relation = predictions.as_duckdbpyrelation()
     # "identifiers" is left out: its top level means the identifiers *differ*.
-    gamma = [c for c in df.columns if c in _TOP_LEVEL]
+    gamma = [c for c in relation.columns if c in _TOP_LEVEL]
+    wanted = ["unique_id_l", "unique_id_r", "match_probability", *gamma]
+    df = relation.select(*wanted).fetchnumpy()
     # Which fields agreed exactly, as one small bit mask per pair: a few dozen distinct
     # masks, each turned into its text once (to_dict per pair was 10 s at 30k children).
-    mask = np.zeros(len(df), dtype=np.int64)
+    mask = np.zeros(len(df["match_probability"]), dtype=np.int64)
     for bit, column in enumerate(gamma):
-        mask |= (df[column].to_numpy() == _TOP_LEVEL[column]).astype(np.int64) << bit
+        mask |= (np.asarray(df[column]) == _TOP_LEVEL[column]).astype(np.int64) << bit
     texts = {
         m: ", ".join(c.removeprefix("gamma_") for b, c in enumerate(gamma) if m >> b & 1)
         or "no field agreed exactly"
