@@ -47,3 +47,29 @@ def test_two_clients_share_one_server(tmp_path):
     assert a.server_pid() == b.server_pid()
     a.write_rows(UPSERT_PEOPLE, people(3))
     assert b.read(COUNT_PEOPLE).scalar() == 3
+
+
+def test_an_index_added_to_a_populated_graph_is_kept_in_the_snapshot(tmp_path):
+    """Otherwise the append-only file replays CREATE INDEX after the data on every start
+    and the index is built again in the background each time (see the README)."""
+    store = embedded_store(tmp_path, graph_name="upgraded")
+    store.ensure_schema()
+    store.write_rows(UPSERT_PEOPLE, people(500), batch_size=500)
+    store._graph.query("DROP INDEX ON :Person(dob)")  # as if a new release added it
+    manifest = tmp_path / "appendonlydir" / "appendonly.aof.manifest"
+    before = manifest.read_text()
+    assert store.ensure_schema() == ["range index :Person(dob)"]
+    connection = store._db.connection
+    deadline = time.monotonic() + 30
+    while connection.info("persistence")["aof_rewrite_in_progress"] or (
+        manifest.read_text() == before
+    ):
+        assert time.monotonic() < deadline, "the append-only file was not rewritten"
+        time.sleep(0.05)
+    # everything up to the new index now sits in a fresh snapshot (the base file)
+    base = [line for line in manifest.read_text().splitlines() if "type b" in line]
+    assert base and base != [line for line in before.splitlines() if "type b" in line]
+    store.close()
+    reopened = embedded_store(tmp_path, graph_name="upgraded")
+    assert reopened.read(COUNT_PEOPLE).scalar() == 500
+    assert all(s.present for s in reopened.schema_state())
