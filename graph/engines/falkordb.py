@@ -13,6 +13,8 @@ Reads go through ``GRAPH.RO_QUERY``: the engine itself refuses any write there.
 
 from __future__ import annotations
 
+import contextlib
+
 import datetime as dt
 import fcntl
 import logging
@@ -379,10 +381,8 @@ class FalkorDBStore(GraphStore):
             if time.monotonic() > deadline:
                 return
             time.sleep(0.05)
-        try:
+        with contextlib.suppress(redis.ResponseError):  # one began meanwhile: it holds it
             connection.execute_command("BGREWRITEAOF")
-        except redis.ResponseError:
-            pass  # one started meanwhile, after the index: it holds it
 
     def _await_constraints(self) -> None:
         deadline = time.monotonic() + _CONSTRAINT_WAIT_S
