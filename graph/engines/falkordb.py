@@ -14,7 +14,6 @@ Reads go through ``GRAPH.RO_QUERY``: the engine itself refuses any write there.
 from __future__ import annotations
 
 import contextlib
-
 import datetime as dt
 import fcntl
 import logging
