@@ -89,16 +89,22 @@ class RiskConfig(BaseModel):
         rules in force (see ``detection_rules``)."""
         return {
             "rules": rules,
+            **self._detection(),
+            "high": self.bands.high,
+            "medium": self.bands.medium,
+            "low": self.bands.low,
+            "weights": {name: f.weight for name, f in self.factors.items()},
+        }
+
+    def _detection(self) -> dict[str, Any]:
+        """What decides which factors a pupil has (weights and bands only score them)."""
+        return {
             "year_groups": self.year_groups,
             "window_days": self.window_days,
             "yj_window_days": self.youth_justice_window_days,
             "attendance_low": self.attendance.low,
             "attendance_severe": self.attendance.severe,
             "deprived_decile": self.deprived_decile,
-            "high": self.bands.high,
-            "medium": self.bands.medium,
-            "low": self.bands.low,
-            "weights": {name: f.weight for name, f in self.factors.items()},
         }
 
     def detection_rules(self, cypher: str) -> str:
@@ -109,15 +115,7 @@ class RiskConfig(BaseModel):
         and the kept factors are ignored until the next load. Weights and bands are not
         in it, because they are applied when the list is read.
         """
-        detection = {
-            "year_groups": self.year_groups,
-            "window_days": self.window_days,
-            "yj_window_days": self.youth_justice_window_days,
-            "attendance_low": self.attendance.low,
-            "attendance_severe": self.attendance.severe,
-            "deprived_decile": self.deprived_decile,
-        }
-        text = json.dumps(detection, sort_keys=True) + "\n" + cypher
+        text = json.dumps(self._detection(), sort_keys=True) + "\n" + cypher
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def detection_parameter(self) -> dict[str, Any]:
