@@ -54,7 +54,7 @@ CHILDREN_AND_NEEDS = cypher(
     "planning.children_and_needs",
     """
     MATCH (c:Person)
-    WHERE c.dob > date($born_after)
+    WHERE c.dob > date($born_after) AND c.dob < date($born_before)
     OPTIONAL MATCH (c)-[home:LIVES_AT]->(a:Address)
     WHERE home.to IS NULL
     WITH c, collect(a.postcode_district)[0] AS area
@@ -66,7 +66,7 @@ CHILDREN_AND_NEEDS = cypher(
     RETURN c.uid AS child_uid, c.dob AS dob, area, kinds,
            collect(need.uid)[0] AS primary_need
     """,
-    example={"born_after": "2005-09-01"},
+    example={"born_after": "2005-09-01", "born_before": "2055-09-01"},
 )
 
 
@@ -87,6 +87,8 @@ def schools(store: GraphStore) -> list[dict[str, Any]]:
 
 
 def children_and_needs(store: GraphStore, born_after: dt.date) -> list[dict[str, Any]]:
-    return store.read(
-        CHILDREN_AND_NEEDS, {"born_after": born_after.isoformat()}, max_rows=100_000_000
-    ).rows
+    # The upper bound is there for FalkorDB: it compares dates more than 68 years apart
+    # wrongly, so "dob > 2008-09-01" alone also let in people born before 1940 (README).
+    born_before = born_after.replace(year=born_after.year + 50, day=1)
+    params = {"born_after": born_after.isoformat(), "born_before": born_before.isoformat()}
+    return store.read(CHILDREN_AND_NEEDS, params, max_rows=100_000_000).rows

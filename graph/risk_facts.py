@@ -9,6 +9,7 @@ other detection rules) and works those pupils out from the records.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,6 +32,13 @@ CLEAR_ONE = cypher(
     example={"uid": "P-x"},
     writes=True,
 )
+# Every kept factor shares one day (all are cleared before a load and kept after it),
+# so the first one found says which (a label scan that stops there: an index range
+# from 1900 would meet FalkorDB's comparison of dates over 68 years apart, see README).
+KEPT_DAY = cypher(
+    "risk_facts.kept_day",
+    "MATCH (p:Person) WHERE p.risk_as_of IS NOT NULL RETURN p.risk_as_of AS day LIMIT 1",
+)
 SAVE = cypher(
     "risk_facts.save",
     """
@@ -52,6 +60,13 @@ def clear(store: GraphStore, uid: str | None = None) -> None:
         store.write(CLEAR_ALL)
     else:
         store.write(CLEAR_ONE, {"uid": uid})
+
+
+def kept_day(store: GraphStore) -> dt.date | None:
+    """The day the latest load kept factors as at, if it kept any: the risk list as at
+    that day is a quick read, any other day is worked out from the records."""
+    rows = store.read(KEPT_DAY).rows
+    return rows[0]["day"] if rows else None
 
 
 def save(store: GraphStore, rows: Sequence[Mapping[str, Any]], *, as_of: str, rules: str) -> int:

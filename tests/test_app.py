@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from graph.access.accounts import Accounts
 from graph.access.audit import AuditLog
 from graph.access.policy import Principal, load_policy
+from tests.conftest import AS_OF
 from ui.network import external_urls, render
 
 APP = str(Path(__file__).resolve().parent.parent / "ui" / "app" / "main.py")
@@ -308,6 +309,8 @@ def test_planning_page_risk_transitions_and_forecast(app_env, loaded_county):
     text = _text(at)
     assert "Risk of NEET" in [t.label for t in at.tabs]
     assert "(+" in text  # factor explanations with their weights
+    # as at the day the load kept the factors, so the list is read, not worked out
+    assert at.date_input(key="risk_as_of").value == AS_OF
     assert any(b.label == "Download CSV" for b in at.get("download_button"))
     # transitions: Year 7 starters grouped by expected school
     at.radio[0].set_value("Year 7").run()

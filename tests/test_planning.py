@@ -94,8 +94,10 @@ def test_kept_risk_factors_give_the_same_list_as_the_records(loaded_county):
     assert marked == loaded_county.result.report.risk_factors_kept  # so the list reads them
     kept = lists()
     assert all(kept[:3]) and kept[0] != kept[1]
+    assert risk_facts.kept_day(store) == AS_OF
     risk_facts.clear(store)
     try:
+        assert risk_facts.kept_day(store) is None
         worked_out = lists()
     finally:
         assert keep_after_load(store, AS_OF) == loaded_county.result.report.risk_factors_kept
@@ -127,6 +129,20 @@ def test_kept_factors_are_tied_to_the_detection_rules():
     assert config.model_copy(update={"deprived_decile": 3}).detection_rules(query) != rules
     assert config.detection_rules(query + " ") != rules
     assert get_query("risk_of_neet").example_params()["config"]["rules"] == rules
+
+
+def test_children_born_after_a_day_are_exactly_those(loaded_county):
+    """FalkorDB compares dates more than 68 years apart wrongly; a one-sided dob bound let
+    grandparents into the needs forecast's cohort."""
+    from graph.planning import children_and_needs
+
+    store = loaded_county.store
+    born_after = dt.date(2008, 9, 1)
+    everyone = store.read("MATCH (p:Person) RETURN p.uid AS uid, p.dob AS dob").rows
+    oldest = min(r["dob"] for r in everyone if r["dob"] is not None)
+    assert (born_after - oldest).days > 68 * 365  # the county has people that old
+    expected = {r["uid"] for r in everyone if r["dob"] is not None and r["dob"] > born_after}
+    assert {r["child_uid"] for r in children_and_needs(store, born_after)} == expected
 
 
 def test_risk_config_errors_name_the_problem(tmp_path):

@@ -8,6 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from graph import risk_facts
 from graph.access import guard
 from graph.access.policy import Restricted, allowed
 from planning.risk import load_risk_config
@@ -43,7 +44,13 @@ def _risk() -> None:
     c1, c2, c3 = st.columns(3)
     band = c1.selectbox("Risk band", ["medium or high", "high", "medium", "low", "all"])
     year = c2.selectbox("Year group", ["all", "8", "9", "10", "11"])
-    as_of = c3.date_input("As at", value=dt.date.today(), key="risk_as_of")
+    kept = risk_facts.kept_day(context.store())
+    as_of = c3.date_input("As at", value=kept or dt.date.today(), key="risk_as_of")
+    if kept is not None and as_of != kept:
+        st.caption(
+            f"The latest load worked the list out as at {kept:%d %B %Y}; for another day it is "
+            "worked out from the records now, which takes longer."
+        )
     try:
         result = run_saved(
             context.store(),
