@@ -18,6 +18,7 @@ import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
@@ -231,6 +232,10 @@ def batched(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mappi
         yield batch
 
 
+# a load's own reads: long enough for a county, still an end to a stuck engine
+BATCH_TIMEOUT_MS = 3_600_000
+
+
 class GraphStore(ABC):
     """The one door to the graph. Use :func:`graph.open_store` to get one."""
 
@@ -240,6 +245,21 @@ class GraphStore(ABC):
         self.location = location
         self.timeout_ms = timeout_ms
         self.max_rows = max_rows
+
+    @contextmanager
+    def batch_job(self, timeout_ms: int = BATCH_TIMEOUT_MS) -> Iterator[None]:
+        """Let a batch job's reads run past the interactive time limit meanwhile.
+
+        The limit (``JIGSAW_QUERY_TIMEOUT_MS``, 10 s by default) stops a page waiting on
+        a runaway query; a load's own lookups and the facts it derives take longer than
+        that at county scale, and cutting them would fail the load at its very end.
+        """
+        before = self.timeout_ms
+        self.timeout_ms = max(before, timeout_ms)
+        try:
+            yield
+        finally:
+            self.timeout_ms = before
 
     # -- reads -----------------------------------------------------------------
 

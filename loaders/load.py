@@ -70,6 +70,28 @@ def run_load(
     loads_dir: Path | None = None,
     linkage_memory: str | None = None,
 ) -> LoadResult:
+    with store.batch_job():
+        return _run_load(
+            store,
+            root,
+            mappings=mappings,
+            progress=progress,
+            as_of=as_of,
+            loads_dir=loads_dir,
+            linkage_memory=linkage_memory,
+        )
+
+
+def _run_load(
+    store: GraphStore,
+    root: Path,
+    *,
+    mappings: Path | None,
+    progress: Progress | None,
+    as_of: dt.date | None,
+    loads_dir: Path | None,
+    linkage_memory: str | None,
+) -> LoadResult:
     progress = progress or Silent()
     root = Path(root)
     if not root.is_dir():
@@ -153,6 +175,7 @@ def run_load(
         )
         report.review_pairs = review.save_candidates(store, linked.review, person_of, loaded_at)
         started_risk = time.perf_counter()
+        progress.stage("working out risk of NEET factors", None)
         report.risk_factors_kept = keep_risk_factors(store, today)
         report.write_seconds["risk factors"] = round(time.perf_counter() - started_risk, 2)
     with timer("alerts"):

@@ -515,3 +515,18 @@ def test_new_address_closes_the_old_one(tmp_path):
         assert store.read("MATCH (p:Person) RETURN count(p) AS n").rows[0]["n"] == 1
     finally:
         store.close()
+
+
+def test_a_load_is_not_cut_by_the_interactive_query_timeout(tiny_county, tmp_path):
+    """The query timeout stops a page waiting on a runaway query; a load is a batch job
+    whose own reads (earlier assignments, the alert baseline, the risk factors it keeps)
+    take seconds at county scale, so it runs them without that limit."""
+    store = embedded_store(tmp_path / "engine")
+    store.timeout_ms = 1
+    try:
+        store.ensure_schema()
+        result = run_load(store, tiny_county, as_of=AS_OF)
+        assert result.report.finished and result.report.risk_factors_kept > 0
+        assert store.timeout_ms == 1  # the interactive limit is back afterwards
+    finally:
+        store.close()
