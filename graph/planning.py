@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from graph.cypher import cypher
-from graph.store import GraphStore
+from graph.store import COUNTY_WIDE_READ_TIMEOUT_MS, GraphStore
 
 COHORT = cypher(
     "planning.cohort",
@@ -79,7 +79,9 @@ def cohort(
         "today": today.isoformat(),
         "entry_point": entry_point,
     }
-    return store.read(COHORT, params, max_rows=10_000_000).rows
+    return store.read(
+        COHORT, params, max_rows=10_000_000, timeout_ms=COUNTY_WIDE_READ_TIMEOUT_MS
+    ).rows
 
 
 def schools(store: GraphStore) -> list[dict[str, Any]]:
@@ -91,4 +93,6 @@ def children_and_needs(store: GraphStore, born_after: dt.date) -> list[dict[str,
     # wrongly, so "dob > 2008-09-01" alone also let in people born before 1940 (README).
     born_before = born_after.replace(year=born_after.year + 50, day=1)
     params = {"born_after": born_after.isoformat(), "born_before": born_before.isoformat()}
-    return store.read(CHILDREN_AND_NEEDS, params, max_rows=100_000_000).rows
+    return store.read(
+        CHILDREN_AND_NEEDS, params, max_rows=100_000_000, timeout_ms=COUNTY_WIDE_READ_TIMEOUT_MS
+    ).rows

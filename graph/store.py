@@ -234,6 +234,10 @@ def batched(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mappi
 
 # a load's own reads: long enough for a county, still an end to a stuck engine
 BATCH_TIMEOUT_MS = 3_600_000
+# The few page reads that cover a whole county (caseload map, transitions, the needs
+# forecast's cohort) take 3-22 s at 300,000 children: past the interactive limit, but a
+# planning page that waits is better than one that fails. Each passes this itself.
+COUNTY_WIDE_READ_TIMEOUT_MS = 120_000
 
 
 class GraphStore(ABC):

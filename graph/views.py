@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from graph.cypher import cypher
-from graph.store import GraphStore
+from graph.store import COUNTY_WIDE_READ_TIMEOUT_MS, GraphStore
 
 FIND_BY_ID = cypher(
     "views.find_by_id",
@@ -442,6 +442,7 @@ def caseload(
         CASELOAD,
         {"status": status, "kind": kind, "service": service, "team": team},
         max_rows=200_000,
+        timeout_ms=COUNTY_WIDE_READ_TIMEOUT_MS,
     ).rows
 
 

@@ -145,6 +145,20 @@ def test_children_born_after_a_day_are_exactly_those(loaded_county):
     assert {r["child_uid"] for r in children_and_needs(store, born_after)} == expected
 
 
+def test_county_wide_page_reads_are_not_cut_by_the_interactive_limit(loaded_county):
+    """The caseload map, transitions and forecast read a whole county (3-22 s at 300,000
+    children): they must not stop at the 10 s limit meant for runaway queries."""
+    from graph import planning, views
+
+    store = loaded_county.store
+    before, store.timeout_ms = store.timeout_ms, 1
+    try:
+        assert views.caseload(store)
+        assert planning.children_and_needs(store, dt.date(2008, 9, 1))
+    finally:
+        store.timeout_ms = before
+
+
 def test_risk_config_errors_name_the_problem(tmp_path):
     bad = yaml.safe_load(RISK_FILE.read_text())
     bad["factors"]["shoe_size"] = {"weight": 1, "label": "x"}
