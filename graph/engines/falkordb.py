@@ -347,7 +347,7 @@ class FalkorDBStore(GraphStore):
                     timeout_ms=None,
                 )
                 created.append(f"full-text index :{node.label}({', '.join(node.fulltext)})")
-        if created and self.directory is not None:
+        if created and self.directory is not None and self._has_nodes():
             self._snapshot_new_indexes()
         constraints = self._constraints()
         for node in schema.NODE_TYPES:
@@ -357,14 +357,19 @@ class FalkorDBStore(GraphStore):
         self._await_constraints()
         return created
 
+    def _has_nodes(self) -> bool:
+        rows = self._call("MATCH (n) RETURN 1 LIMIT 1", {}, read_only=True, timeout_ms=None)
+        return bool(rows.result_set)
+
     def _snapshot_new_indexes(self) -> None:
         """Put new indexes into the embedded server's snapshot.
 
         The append-only file replays ``CREATE INDEX`` after the data it follows, so an
-        index added to a populated graph would be built again, in the background, on
-        every start (15 s for 939,000 people, while queries scan) until the file is next
-        rewritten. Rewriting it once the index is built makes the next start load it
-        ready. A server deployment keeps its own persistence settings: left alone.
+        index added to a populated graph (an empty one needs nothing) would be built
+        again, in the background, on every start (15 s for 939,000 people, while queries
+        scan) until the file is next rewritten. Rewriting it once the index is built
+        makes the next start load it ready. A server deployment keeps its own
+        persistence settings: left alone.
         """
         import redis
 
