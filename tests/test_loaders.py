@@ -530,3 +530,34 @@ def test_a_load_is_not_cut_by_the_interactive_query_timeout(tiny_county, tmp_pat
         assert store.timeout_ms == 1  # the interactive limit is back afterwards
     finally:
         store.close()
+
+
+def test_a_merge_works_out_the_kept_persons_derived_facts_again(tiny_county, tmp_path):
+    """Merging moves the dropped person's cases onto the kept one: its open services
+    must count them, and risk factors kept for it alone no longer describe it."""
+    from loaders.review import merge_people
+
+    store = embedded_store(tmp_path / "engine")
+    try:
+        store.ensure_schema()
+        run_load(store, tiny_county, as_of=AS_OF)
+        keep = store.read(
+            "MATCH (p:Person) WHERE p.risk_as_of IS NOT NULL "
+            "RETURN p.uid AS uid, coalesce(p.open_services, []) AS services LIMIT 1"
+        ).rows[0]
+        drop = store.read(
+            "MATCH (p:Person)-[:HAS_CASE]->(k:Case {status: 'open'})-[:WITH_SERVICE]->(s:Service) "
+            "WHERE p.uid <> $keep AND NOT s.uid IN $services RETURN p.uid AS uid LIMIT 1",
+            {"keep": keep["uid"], "services": keep["services"]},
+        ).rows[0]["uid"]
+        merge_people(store, keep["uid"], drop)
+        after = store.read(
+            "MATCH (p:Person {uid: $u}) OPTIONAL MATCH (p)-[:HAS_CASE]->(k:Case)-[:WITH_SERVICE]->"
+            "(s:Service) WHERE k.status = 'open' "
+            "RETURN p.open_service_count AS n, p.risk_as_of AS kept, count(DISTINCT s) AS open",
+            {"u": keep["uid"]},
+        ).rows[0]
+        assert after["open"] > len(keep["services"])  # the merge brought an open service
+        assert after["n"] == after["open"] and after["kept"] is None
+    finally:
+        store.close()
