@@ -18,6 +18,7 @@ import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -303,26 +304,49 @@ class GraphStore(ABC):
 
         Each batch commits on its own, so a crash loses at most the batch under way;
         loaders write with MERGE on stable keys so re-running finishes the job.
+
+        The next batch is encoded on a second thread while the engine runs this one:
+        the engine is another process, so at county scale the client's encoding (about
+        a fifth of the write time) overlaps the engine's work on a second core instead
+        of adding to it. Batches are still sent, and committed, one after another in
+        order; an encoding error surfaces when its batch's turn comes.
         """
         if "$rows" not in cypher:
             raise CypherError("a batched write must unwind the $rows parameter", query=cypher)
         total = WriteSummary()
         extra = plain_params(params)
-        for batch in batched(rows, batch_size):
-            summary = self._write_batch(cypher, extra, batch)
-            summary.rows = len(batch)
-            summary.batches = 1
-            total.add(summary)
-            if progress:
-                progress(len(batch))
+        batches = batched(rows, batch_size)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jigsaw-encode") as encoder:
+
+            def encode_next() -> list[tuple[int, Future[Any]]]:
+                return [
+                    (len(batch), encoder.submit(self._encode_batch, cypher, extra, batch))
+                    for batch in islice(batches, 1)
+                ]
+
+            ahead = encode_next()
+            while ahead:
+                size, encoded = ahead.pop()
+                ahead = encode_next()
+                summary = self._send_batch(cypher, encoded.result())
+                summary.rows = size
+                summary.batches = 1
+                total.add(summary)
+                if progress:
+                    progress(size)
         return total
 
-    def _write_batch(
+    def _encode_batch(
         self, cypher: str, params: dict[str, Any], batch: list[Mapping[str, Any]]
-    ) -> WriteSummary:
-        """One batch of :meth:`write_rows`; an adapter with a faster way to encode
-        (and check) the rows overrides this."""
-        return self._write(cypher, {**params, "rows": plain_param(batch, "$rows")})
+    ) -> Any:
+        """One batch of :meth:`write_rows`, made ready to send (checked and encoded);
+        runs on the encoding thread. An adapter with a faster encoding overrides this
+        and :meth:`_send_batch` together."""
+        return {**params, "rows": plain_param(batch, "$rows")}
+
+    def _send_batch(self, cypher: str, encoded: Any) -> WriteSummary:
+        """Run one batch :meth:`_encode_batch` prepared, in its own transaction."""
+        return self._write(cypher, encoded)
 
     # -- schema, search, health --------------------------------------------------
 

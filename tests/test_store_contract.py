@@ -92,6 +92,19 @@ def test_batched_writes_count_rows_and_batches(store: GraphStore):
     assert store.read(COUNT_PEOPLE).scalar() == 2_345
 
 
+def test_a_bad_row_stops_at_its_batch_after_the_earlier_ones_commit(store: GraphStore):
+    # The next batch is encoded while the engine writes this one: an error found while
+    # encoding batch 3 must surface at batch 3's turn, with batches 1-2 written and no
+    # later batch sent.
+    rows = people(5_000)
+    rows[2_500]["name"] = float("nan")
+    seen: list[int] = []
+    with pytest.raises(ParameterError):
+        store.write_rows(UPSERT_PEOPLE, rows, batch_size=1_000, progress=seen.append)
+    assert seen == [1_000, 1_000]
+    assert store.read(COUNT_PEOPLE).scalar() == 2_000
+
+
 def test_merge_is_idempotent(store: GraphStore):
     store.write_rows(UPSERT_PEOPLE, people(50))
     again = store.write_rows(UPSERT_PEOPLE, people(50))

@@ -92,6 +92,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _summary(result: Any) -> WriteSummary:
+    """A write's counters, and any rows it returned as plain values."""
+    columns = [name for _, name in (result.header or [])]
+    returned = [
+        dict(zip(columns, (_plain(v) for v in row), strict=True))
+        for row in (result.result_set or [])
+    ]
+    return WriteSummary(
+        nodes_created=int(result.nodes_created),
+        nodes_deleted=int(result.nodes_deleted),
+        relationships_created=int(result.relationships_created),
+        relationships_deleted=int(result.relationships_deleted),
+        properties_set=int(result.properties_set),
+        labels_added=int(result.labels_added),
+        labels_removed=int(result.labels_removed),
+        returned=returned,
+    )
+
+
 def fulltext_query(text: str, *, fuzzy: bool) -> str:
     """RediSearch syntax: every word must match, exactly, as a prefix or within edits.
 
@@ -168,29 +187,17 @@ class FalkorDBStore(GraphStore):
         )
 
     def _write(self, cypher: str, params: dict[str, Any]) -> WriteSummary:
-        result = self._call(cypher, params, read_only=False, timeout_ms=None)
-        columns = [name for _, name in (result.header or [])]
-        returned = [
-            dict(zip(columns, (_plain(v) for v in row), strict=True))
-            for row in (result.result_set or [])
-        ]
-        return WriteSummary(
-            nodes_created=int(result.nodes_created),
-            nodes_deleted=int(result.nodes_deleted),
-            relationships_created=int(result.relationships_created),
-            relationships_deleted=int(result.relationships_deleted),
-            properties_set=int(result.properties_set),
-            labels_added=int(result.labels_added),
-            labels_removed=int(result.labels_removed),
-            returned=returned,
-        )
+        return _summary(self._call(cypher, params, read_only=False, timeout_ms=None))
 
-    def _write_batch(
+    def _encode_batch(
         self, cypher: str, params: dict[str, Any], batch: list[Mapping[str, Any]]
-    ) -> WriteSummary:
+    ) -> str:
         # The rows go to the header encoder as they are: it checks them as it encodes
         # (see falkordb_params), so the separate plain_param walk is not needed.
-        return self._write(cypher, {**params, "rows": batch})
+        return params_header({**params, "rows": batch}) + cypher
+
+    def _send_batch(self, cypher: str, encoded: str) -> WriteSummary:
+        return _summary(self._execute(encoded, cypher, read_only=False, timeout_ms=None))
 
     def _ro_query(self, query: str, timeout_ms: int | None, keep_rows: int | None) -> _PlainResult:
         """``GRAPH.RO_QUERY`` as plain values: decoded by :mod:`falkordb_results` where it
@@ -226,13 +233,30 @@ class FalkorDBStore(GraphStore):
         *,
         read_only: bool,
         timeout_ms: int | None,
+        keep_rows: int | None = None,
+    ) -> Any:
+        return self._execute(
+            params_header(params) + cypher,
+            cypher,
+            read_only=read_only,
+            timeout_ms=timeout_ms,
+            keep_rows=keep_rows,
+        )
+
+    def _execute(
+        self,
+        query: str,
+        cypher: str,
+        *,
+        read_only: bool,
+        timeout_ms: int | None,
         retried: bool = False,
         keep_rows: int | None = None,
     ) -> Any:
+        """Run ``query`` (the parameter header and ``cypher``); errors name ``cypher``."""
         import redis
 
         try:
-            query = params_header(params) + cypher
             if read_only:
                 return self._ro_query(query, timeout_ms, keep_rows)
             return self._graph.query(query)
@@ -241,9 +265,9 @@ class FalkorDBStore(GraphStore):
             if _EMPTY_KEY in message and not retried:
                 # A graph nobody has written to yet: create it empty, then ask again.
                 self._touch()
-                return self._call(
+                return self._execute(
+                    query,
                     cypher,
-                    params,
                     read_only=read_only,
                     timeout_ms=timeout_ms,
                     retried=True,
