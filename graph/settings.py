@@ -81,6 +81,16 @@ class Settings(BaseSettings):
             "rest spills to a temporary directory. Empty: the loader's default, 2GB."
         ),
     )
+    load_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description=(
+            "Processes that read and validate extracts in parallel during a load. "
+            "Empty: one per core; 1: read in the loading process. Loads under 16 MB "
+            "of extracts always read in the loading process."
+        ),
+    )
 
     @classmethod
     def settings_customise_sources(

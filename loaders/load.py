@@ -21,12 +21,12 @@ from graph import risk_facts
 from graph.store import GraphStore
 from loaders import review, write
 from loaders.build import Builder, person_uid
+from loaders.extracts import Extract, read_extracts
 from loaders.linkage import Identity, link, plain
 from loaders.mapping import MappingError, SourceMapping, load_mappings
 from loaders.progress import Progress, Silent
-from loaders.readers import ReadError, read_rows
 from loaders.report import LoadReport, save
-from loaders.validate import Quarantined, Record, validate
+from loaders.validate import Quarantined, Record
 from planning.alerts import Baseline, raise_after_load
 from planning.risk_facts import keep_after_load as keep_risk_factors
 
@@ -69,7 +69,10 @@ def run_load(
     as_of: dt.date | None = None,
     loads_dir: Path | None = None,
     linkage_memory: str | None = None,
+    read_workers: int | None = None,
 ) -> LoadResult:
+    """``read_workers``: processes that read and validate the files (``None``: one per
+    core); ``linkage_memory``: DuckDB's memory limit for linkage."""
     with store.batch_job():
         return _run_load(
             store,
@@ -79,6 +82,7 @@ def run_load(
             as_of=as_of,
             loads_dir=loads_dir,
             linkage_memory=linkage_memory,
+            read_workers=read_workers,
         )
 
 
@@ -91,6 +95,7 @@ def _run_load(
     as_of: dt.date | None,
     loads_dir: Path | None,
     linkage_memory: str | None,
+    read_workers: int | None,
 ) -> LoadResult:
     progress = progress or Silent()
     root = Path(root)
@@ -106,7 +111,9 @@ def _run_load(
     records: list[Record] = []
     quarantine: list[Quarantined] = []
     with timer("read and validate"):
-        claimed = _read_all(root, sources, today, report, records, quarantine, progress)
+        claimed = _read_all(
+            root, sources, today, report, records, quarantine, progress, read_workers
+        )
     report.unmapped_files = sorted(
         str(p.relative_to(root)) for p in root.rglob("*")
         if p.is_file() and p not in claimed and not _ignored(p, root)
@@ -224,31 +231,25 @@ def _read_all(
     records: list[Record],
     quarantine: list[Quarantined],
     progress: Progress,
+    workers: int | None = None,
 ) -> set[Path]:
-    claimed: set[Path] = set()
+    extracts: list[Extract] = []
     for mapping in sources:
         paths = sorted(p for p in root.glob(mapping.files) if p.is_file())
-        counts = report.counts(mapping.source)
-        counts.files = len(paths)
-        progress.stage(f"reading {mapping.source}", len(paths) or None)
-        for path in paths:
-            claimed.add(path)
-            rel = str(path.relative_to(root))
-            from_filename = mapping.fields_from_filename(path)
-            try:
-                for raw in read_rows(mapping, path, rel):
-                    counts.read += 1
-                    outcome = validate(mapping, raw, from_filename, today)
-                    if isinstance(outcome, Quarantined):
-                        quarantine.append(outcome)
-                        counts.quarantined += 1
-                    else:
-                        counts.values_dropped += len(outcome.notes)
-                        records.append(outcome)
-            except ReadError as exc:
-                quarantine.append(Quarantined(mapping.source, rel, 0, str(exc), {}))
-            progress.advance()
-    return claimed
+        report.counts(mapping.source).files = len(paths)
+        extracts += [Extract(mapping, p, str(p.relative_to(root))) for p in paths]
+    progress.stage("reading and validating extracts", len(extracts) or None)
+    for extract, outcome in zip(
+        extracts, read_extracts(extracts, today, workers=workers), strict=True
+    ):
+        counts = report.counts(extract.mapping.source)
+        counts.read += outcome.read
+        counts.quarantined += outcome.rows_quarantined
+        counts.values_dropped += outcome.values_dropped
+        records += outcome.records
+        quarantine += outcome.quarantined
+        progress.advance()
+    return {e.path for e in extracts}
 
 
 def _identities(records: list[Record]) -> tuple[list[Identity], list[tuple[Record, str]]]:

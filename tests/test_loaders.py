@@ -561,3 +561,56 @@ def test_a_merge_works_out_the_kept_persons_derived_facts_again(tiny_county, tmp
         assert after["n"] == after["open"] and after["kept"] is None
     finally:
         store.close()
+
+
+# -- reading in worker processes ---------------------------------------------------
+
+
+def _read_with(root: Path, workers: int, monkeypatch) -> tuple:
+    import multiprocessing
+
+    from loaders import extracts, load
+    from loaders.progress import Silent
+    from loaders.report import LoadReport
+
+    monkeypatch.setattr(extracts, "PARALLEL_MIN_BYTES", 0)
+    seen_workers: list[int] = []
+
+    class Watch(Silent):
+        def advance(self, amount: int = 1) -> None:
+            seen_workers.append(len(multiprocessing.active_children()))
+
+    report = LoadReport(directory=str(root), started_at="t", as_of=AS_OF.isoformat())
+    records: list = []
+    quarantine: list = []
+    claimed = load._read_all(
+        root, load_mappings(None), AS_OF, report, records, quarantine, Watch(), workers
+    )
+    return report, records, quarantine, claimed, max(seen_workers)
+
+
+def test_reading_in_worker_processes_gives_the_same_records_in_the_same_order(
+    small_county: Path, tmp_path: Path, monkeypatch
+):
+    root = tmp_path / "county"
+    shutil.copytree(small_county, root)
+    # a file that cannot be read at all, and one whose rows all fail validation
+    (root / "send" / "ehcp_register.xlsx").write_bytes(b"not a zip file at all")
+    census = next((root / "school_census").glob("census_*.csv"))
+    header = census.read_text().splitlines()[0]
+    bad = root / "school_census" / "census_zz_bad.csv"
+    bad.write_text(header + "\n" + ",".join(["x"] * (header.count(",") + 1)))
+    serial = _read_with(root, 1, monkeypatch)
+    parallel = _read_with(root, 2, monkeypatch)
+    assert serial[4] == 0 and parallel[4] >= 1  # the second really used worker processes
+    s_report, s_records, s_quarantine, s_claimed, _ = serial
+    p_report, p_records, p_quarantine, p_claimed, _ = parallel
+    assert len(p_records) == len(s_records) > 10_000
+    assert [(r.uid, r.file, r.row, r.values, r.notes) for r in p_records] == [
+        (r.uid, r.file, r.row, r.values, r.notes) for r in s_records
+    ]
+    assert p_quarantine == s_quarantine
+    assert any("not a readable xlsx" in q.reason for q in p_quarantine)
+    assert any(q.file == "school_census/census_zz_bad.csv" and q.row == 2 for q in p_quarantine)
+    assert p_report.to_markdown() == s_report.to_markdown()
+    assert p_claimed == s_claimed

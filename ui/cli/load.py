@@ -64,6 +64,7 @@ def load(
                 as_of=_as_of(as_of),
                 loads_dir=loads_dir,
                 linkage_memory=settings.linkage_memory,
+                read_workers=settings.load_workers,
             )
     except (MappingError, ReadError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
@@ -134,6 +135,7 @@ def _demo_load(settings: Settings, directory: Path, *, fresh: bool) -> LoadResul
                 progress=bars,
                 loads_dir=settings.data_dir / "loads",
                 linkage_memory=settings.linkage_memory,
+                read_workers=settings.load_workers,
             )
     finally:
         store.close()
