@@ -11,16 +11,20 @@ sending records back costs more than it saves below a few megabytes.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from loaders.mapping import SourceMapping
 from loaders.readers import ReadError, read_rows
 from loaders.validate import Quarantined, Record, validate
+
+log = logging.getLogger(__name__)
 
 # Below this many bytes of extracts, workers cost more than they save (a worker
 # starts in about a second; 16 MB reads in about 8 s on one core).
@@ -94,8 +98,18 @@ def read_extracts(
         return
     context = multiprocessing.get_context("forkserver")
     pool = ProcessPoolExecutor(max_workers=min(workers, len(extracts)), mp_context=context)
+    done = 0
     try:
-        yield from pool.map(read_extract, extracts, [today] * len(extracts))
+        for outcome in pool.map(read_extract, extracts, [today] * len(extracts)):
+            yield outcome
+            done += 1
+    except BrokenProcessPool as exc:
+        # A worker died: out of memory, or it could not start (a script run without
+        # the ``if __name__ == "__main__"`` guard multiprocessing needs). Nothing is
+        # lost: the files not yet taken are read here instead.
+        log.warning("reading workers failed (%s); reading the rest in this process", exc)
+        for extract in extracts[done:]:
+            yield read_extract(extract, today)
     finally:  # a load that stops part way does not wait for files it will not use
         pool.shutdown(wait=True, cancel_futures=True)
 

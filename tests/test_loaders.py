@@ -614,3 +614,36 @@ def test_reading_in_worker_processes_gives_the_same_records_in_the_same_order(
     assert any(q.file == "school_census/census_zz_bad.csv" and q.row == 2 for q in p_quarantine)
     assert p_report.to_markdown() == s_report.to_markdown()
     assert p_claimed == s_claimed
+
+
+UNGUARDED_SCRIPT = """\
+import datetime as dt, sys
+from pathlib import Path
+from loaders.extracts import Extract, read_extracts
+from loaders.mapping import load_mappings
+root = Path(sys.argv[1])
+extracts = [Extract(m, p, str(p.relative_to(root)))
+            for m in load_mappings(None) for p in sorted(root.glob(m.files))]
+outcomes = read_extracts(extracts, dt.date(2026, 11, 2), workers=int(sys.argv[2]), min_bytes=0)
+print(sum(len(o.records) for o in outcomes))
+"""
+
+
+def test_workers_that_cannot_start_leave_the_reading_to_the_loading_process(
+    small_county: Path, tmp_path: Path
+):
+    # A script without the `if __name__ == "__main__"` guard: each worker re-runs it
+    # and dies starting, so the pool breaks; the load must still read every file.
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def run(workers: int) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(script), str(small_county), str(workers)],
+            capture_output=True, text=True, env=env, timeout=300, check=True,
+        )  # fmt: skip
+
+    broken, serial = run(2), run(1)
+    assert "reading workers failed" in broken.stderr
+    assert int(broken.stdout) == int(serial.stdout) > 10_000
