@@ -238,39 +238,36 @@ def _swapped(a: str, b: str) -> bool:
 
 
 def _frame(reps: list[Identity], uf: _Union) -> pd.DataFrame:
+    """Splink's input, built a column at a time (a row at a time took 19 s at county)."""
+    roots = [uf.find(r.rid) for r in reps]
     history: dict[str, set[str]] = defaultdict(set)
-    for r in reps:
+    for r, root in zip(reps, roots, strict=True):
         if r.postcode:
-            history[uf.find(r.rid)].add(r.postcode)
-    columns: dict[str, list] = {name: [] for name in _FRAME_COLUMNS}
-    for r in reps:
-        given = plain(r.given)
-        family = plain(r.family)
-        root = uf.find(r.rid)
-        for name, value in zip(_FRAME_COLUMNS, (
-            r.rid,
-            given or None,
-            canonical_given(given.split(" ")[0]) if given else None,
-            family or None,
-            [p for p in family.replace(" ", "-").split("-") if p] or None,
-            r.dob or None,
-            r.born_before or None,
-            r.sex if r.sex in ("F", "M") else None,
-            r.postcode or None,
-            r.postcode.split(" ")[0] if r.postcode else None,
-            sorted(history.get(root, ())) or None,
-            r.upn or None,
-            r.nhs or None,
-            r.uln or None,
-            root if (r.upn or r.nhs or r.uln or r.la_id) else r.rid,
-        ), strict=True):  # fmt: skip
-            columns[name].append(value)
+            history[root].add(r.postcode)
+    postcodes = {root: sorted(codes) for root, codes in history.items()}
+    given = [plain(r.given) for r in reps]
+    family = [plain(r.family) for r in reps]
+    columns = {
+        "unique_id": [r.rid for r in reps],
+        "given": [g or None for g in given],
+        "given_canon": [canonical_given(g.split(" ")[0]) if g else None for g in given],
+        "family": [f or None for f in family],
+        "family_parts": [[p for p in f.replace(" ", "-").split("-") if p] or None for f in family],
+        "dob": [r.dob or None for r in reps],
+        "born_before": [r.born_before or None for r in reps],
+        "sex": [r.sex if r.sex in ("F", "M") else None for r in reps],
+        "postcode": [r.postcode or None for r in reps],
+        "district": [r.postcode.split(" ")[0] if r.postcode else None for r in reps],
+        "postcodes": [postcodes.get(root) for root in roots],
+        "upn": [r.upn or None for r in reps],
+        "nhs": [r.nhs or None for r in reps],
+        "uln": [r.uln or None for r in reps],
+        "label": [
+            root if (r.upn or r.nhs or r.uln or r.la_id) else r.rid
+            for r, root in zip(reps, roots, strict=True)
+        ],
+    }
     return pd.DataFrame(columns)
-
-
-_FRAME_COLUMNS = ("unique_id", "given", "given_canon", "family", "family_parts", "dob",
-                  "born_before", "sex", "postcode", "district", "postcodes", "upn", "nhs",
-                  "uln", "label")  # fmt: skip
 
 
 def _settings():
@@ -380,7 +377,11 @@ def _settings():
             block_on("family", "given_canon"),
             block_on("postcode", "given_canon"),
             "l.given = r.family AND l.family = r.given",
-            block_on("family", "substr(dob, 1, 4)"),
+            # Same family name and birth year catches a date of birth and a given name
+            # both mistyped; the given name's initial keeps its blocks small (common
+            # surnames made this rule 41 of 95 million comparisons at county scale, and
+            # without the initial it found no pair more at 30,000 children).
+            block_on("family", "substr(dob, 1, 4)", "substr(given, 1, 1)"),
         ],
         retain_intermediate_calculation_columns=False,
         additional_columns_to_retain=[],
