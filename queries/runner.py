@@ -148,7 +148,8 @@ def run_saved(
     ):
         raise QueryDenied(f"a {principal.role} may not run {query.title!r}")
     values = validate_params(store, query, params or {})
-    result = _timed(store, query.cypher, query.with_config(values), timeout_ms, max_rows)
+    limit = timeout_ms or query.timeout_ms
+    result = _timed(store, query.cypher, query.with_config(values), limit, max_rows)
     out = QueryResult(
         result.columns,
         result.rows,

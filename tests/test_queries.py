@@ -135,6 +135,24 @@ def test_row_cap_and_timeout_say_when_they_cut(loaded_county):
         )
 
 
+def test_a_saved_query_may_declare_a_longer_time_limit(loaded_county):
+    from queries.library import get_query
+
+    store = loaded_county.store
+    assert get_query("risk_of_neet").timeout_ms == 120_000
+    assert get_query("caseload_per_team").timeout_ms is None
+    before = store.timeout_ms
+    store.timeout_ms = 1  # the interactive limit, far below what either query needs
+    try:
+        with pytest.raises(QueryTimeout):
+            run_saved(store, "caseload_per_team")
+        # a day no load kept: worked out from the records, the slow way
+        result = run_saved(store, "risk_of_neet", {"as_of": "2026-01-15", "band": "all"})
+    finally:
+        store.timeout_ms = before
+    assert result.rows
+
+
 def test_roles_pseudonymisation_and_audit(loaded_county, tmp_path):
     store = loaded_county.store
     audit = AuditLog(tmp_path / "audit.jsonl")
