@@ -184,6 +184,27 @@ def test_children_are_labelled_and_siblings_derivable(loaded_county):
         "WHERE a.uid < b.uid RETURN count(DISTINCT [a.uid, b.uid]) AS n"
     ).rows[0]["n"]
     assert sibs > 20
+    unlabelled_or_both = store.read(
+        "MATCH (p:Person) WHERE (p:Child AND p:Adult) OR NOT (p:Child OR p:Adult) "
+        "RETURN count(p) AS n"
+    ).rows[0]["n"]
+    assert unlabelled_or_both == 0
+
+
+def test_a_child_who_turns_18_is_an_adult_after_the_next_load(tmp_path):
+    from loaders.write import _P, MERGE_PEOPLE
+
+    store = embedded_store(tmp_path / "engine")
+    labels = "MATCH (p:Person {uid: 'P-1'}) RETURN labels(p) AS l"
+    try:
+        store.ensure_schema()
+        store.write_rows(MERGE_PEOPLE, [{**_P, "uid": "P-1", "child": True}])
+        first = sorted(store.read(labels).rows[0]["l"])
+        store.write_rows(MERGE_PEOPLE, [{**_P, "uid": "P-1", "child": False}])
+        second = sorted(store.read(labels).rows[0]["l"])
+    finally:
+        store.close()
+    assert (first, second) == (["Child", "Person"], ["Adult", "Person"])
 
 
 # -- mappings --------------------------------------------------------------------
