@@ -88,6 +88,9 @@ def read_extracts(
     ``min_bytes``: below this much to read, read here (``None``: PARALLEL_MIN_BYTES).
     Workers start from a fresh interpreter (``forkserver``), never a fork of this
     process, which may hold threads and the engine's connection (the app, a test).
+    Like every such worker they re-import the main script first, so the script needs
+    the ``if __name__ == "__main__"`` guard; where they cannot start, this process
+    reads the files itself.
     """
     workers = default_workers() if workers is None else workers
     min_bytes = PARALLEL_MIN_BYTES if min_bytes is None else min_bytes
@@ -104,9 +107,9 @@ def read_extracts(
             yield outcome
             done += 1
     except BrokenProcessPool as exc:
-        # A worker died: out of memory, or it could not start (a script run without
-        # the ``if __name__ == "__main__"`` guard multiprocessing needs). Nothing is
-        # lost: the files not yet taken are read here instead.
+        # A worker died: out of memory, or it could not start because the main script
+        # cannot be re-imported (no ``if __name__ == "__main__"`` guard, a Streamlit
+        # page). Nothing is lost: the files not yet taken are read here instead.
         log.warning("reading workers failed (%s); reading the rest in this process", exc)
         for extract in extracts[done:]:
             yield read_extract(extract, today)
