@@ -373,7 +373,14 @@ def _settings():
         link_type="dedupe_only",
         comparisons=[given, family, dob, cl.ExactMatch("sex"), postcode, identifiers],
         blocking_rules_to_generate_predictions=[
-            block_on("dob"),
+            # Same date of birth, and the same initial of the given name (as its formal
+            # form: Bob and Robert block together) or of the family name (a changed
+            # surname): pairs sharing only a birthday grow with the square of the
+            # population, and were 42 of 56 million scored comparisons at county scale.
+            # With the initials: the same people at 30,000 and 300,000 children, and
+            # 16 of 908,030 scored pairs (3 review candidates) fewer at county.
+            block_on("dob", "substr(given_canon, 1, 1)"),
+            block_on("dob", "substr(family, 1, 1)"),
             block_on("family", "given_canon"),
             block_on("postcode", "given_canon"),
             "l.given = r.family AND l.family = r.given",
