@@ -26,6 +26,7 @@ from itertools import islice
 from typing import Any, ClassVar
 
 from graph import schema
+from graph.bulk import BulkWriter
 from graph.cypher import cypher
 
 Params = Mapping[str, Any]
@@ -347,6 +348,11 @@ class GraphStore(ABC):
     def _send_batch(self, cypher: str, encoded: Any) -> WriteSummary:
         """Run one batch :meth:`_encode_batch` prepared, in its own transaction."""
         return self._write(cypher, encoded)
+
+    def bulk_writer(self) -> BulkWriter | None:
+        """The engine's bulk insertion for one load, or None where it has none (see
+        :mod:`graph.bulk`): the loader then writes every row through Cypher."""
+        return None
 
     # -- schema, search, health --------------------------------------------------
 

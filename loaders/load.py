@@ -70,9 +70,11 @@ def run_load(
     loads_dir: Path | None = None,
     linkage_memory: str | None = None,
     read_workers: int | None = None,
+    bulk: bool = True,
 ) -> LoadResult:
     """``read_workers``: processes that read and validate the files (``None``: one per
-    core); ``linkage_memory``: DuckDB's memory limit for linkage."""
+    core); ``linkage_memory``: DuckDB's memory limit for linkage; ``bulk``: let new
+    nodes and relationships take the engine's bulk insertion (see ``write_graph``)."""
     with store.batch_job():
         return _run_load(
             store,
@@ -83,6 +85,7 @@ def run_load(
             loads_dir=loads_dir,
             linkage_memory=linkage_memory,
             read_workers=read_workers,
+            bulk=bulk,
         )
 
 
@@ -96,6 +99,7 @@ def _run_load(
     loads_dir: Path | None,
     linkage_memory: str | None,
     read_workers: int | None,
+    bulk: bool,
 ) -> LoadResult:
     progress = progress or Silent()
     root = Path(root)
@@ -179,6 +183,8 @@ def _run_load(
             stage=stage,
             known_records=written_records,
             seconds=report.write_seconds,
+            bulk=bulk,
+            bulk_rows=report.bulk_written,
         )
         report.review_pairs = review.save_candidates(store, linked.review, person_of, loaded_at)
         started_risk = time.perf_counter()

@@ -49,6 +49,7 @@ class LoadReport:
     unmapped_files: list[str] = field(default_factory=list)
     written: dict[str, int] = field(default_factory=dict)
     write_seconds: dict[str, float] = field(default_factory=dict)  # per write step
+    bulk_written: dict[str, int] = field(default_factory=dict)  # rows per step bulk-inserted
     seconds: dict[str, float] = field(default_factory=dict)
     peak_mb: dict[str, int] = field(default_factory=dict)  # process peak RSS after each stage
     finished: bool = False

@@ -14,7 +14,9 @@ from collections.abc import Callable
 
 from graph.cypher import cypher
 from graph.store import GraphStore
+from loaders import bulk_steps as steps
 from loaders.build import SERVICE_NAMES, GraphRows
+from loaders.bulk_steps import BulkStep
 
 _P = {"uid": "P-x", "given_name": "A", "middle_names": None, "family_name": "B",
       "full_name": "A B", "other_names": None, "dob": "2015-01-02", "sex": "F",
@@ -532,12 +534,17 @@ def write_graph(
     stage: Callable[[str, int], Callable[[int], None]],
     known_records: set[str] | None = None,
     seconds: dict[str, float] | None = None,
+    bulk: bool = True,
+    bulk_rows: dict[str, int] | None = None,
 ) -> dict[str, int]:
     """Write in dependency order; ``stage(name, total)`` returns a progress callback.
 
     ``known_records``: source record uids already in the graph (read at the start of this
     load, so it includes whatever a crashed load wrote); only those need MERGE.
-    ``seconds``: filled with the time each step took (the write profile in the report)."""
+    ``seconds``: filled with the time each step took (the write profile in the report).
+    ``bulk``: let rows that can only create take the engine's bulk insertion where it
+    has one (:mod:`loaders.bulk_steps`); the graph is the same either way.
+    ``bulk_rows``: filled with how many of each step's rows took that path."""
     counts: dict[str, int] = {}
     services = [{"uid": k, "name": v} for k, v in SERVICE_NAMES.items()]
     if known_records is None:  # not told: merge everything (always safe)
@@ -548,43 +555,65 @@ def write_graph(
         fresh = {u for u, n in times.items() if n == 1 and u not in known_records}
         known = [r for r in rows.source_records if r["uid"] not in fresh]
         new = [r for r in rows.source_records if r["uid"] in fresh]
-    plan: list[tuple[str, str, list[dict], dict]] = [
-        ("services", MERGE_SERVICES, services, {}),
-        ("schools", MERGE_SCHOOLS, rows.schools, {}),
-        ("staff and teams", MERGE_STAFF, rows.staff, {}),
-        ("addresses", MERGE_AREAS_AND_ADDRESSES, rows.addresses, {}),
-        ("people", MERGE_PEOPLE, rows.people, {}),
-        ("source records", MERGE_SOURCE_RECORDS, known, {"loaded_at": loaded_at}),
-        ("new source records", CREATE_SOURCE_RECORDS, new, {"loaded_at": loaded_at}),
-        ("residences", MERGE_LIVES_AT, [r for r in rows.lives_at if r["from"]], {}),
+    records = {"loaded_at": loaded_at}
+    plan: list[tuple[str, str, list[dict], dict, BulkStep | None]] = [
+        ("services", MERGE_SERVICES, services, {}, None),
+        ("schools", MERGE_SCHOOLS, rows.schools, {}, None),
+        ("staff and teams", MERGE_STAFF, rows.staff, {}, None),
+        ("addresses", MERGE_AREAS_AND_ADDRESSES, rows.addresses, {}, steps.ADDRESSES),
+        ("people", MERGE_PEOPLE, rows.people, {}, steps.PEOPLE),
+        ("source records", MERGE_SOURCE_RECORDS, known, records, None),
+        ("new source records", CREATE_SOURCE_RECORDS, new, records, steps.SOURCE_RECORDS),
+        (
+            "residences",
+            MERGE_LIVES_AT,
+            [r for r in rows.lives_at if r["from"]],
+            {},
+            steps.RESIDENCES,
+        ),
         (
             "undated residences",
             MERGE_LIVES_AT_UNDATED,
             [r for r in rows.lives_at if not r["from"]],
             {},
+            None,
         ),
-        ("parents", MERGE_PARENT_OF, rows.parent_of, {}),
-        ("families", MERGE_FAMILIES, rows.families, {}),
-        ("family members", MERGE_MEMBER_OF, rows.member_of, {}),
-        ("school rolls", MERGE_ATTENDS, rows.attends, {}),
-        ("attendance", MERGE_ATTENDANCE, rows.attendance, {}),
-        ("exclusions", MERGE_EXCLUSIONS, rows.exclusions, {}),
-        ("offers", MERGE_OFFERS, rows.offers, {}),
-        ("cases", MERGE_CASES, rows.cases, {}),
-        ("allocations", MERGE_WORKS_ON, rows.works_on, {}),
-        ("needs", MERGE_NEEDS, rows.needs, {}),
-        ("case notes", MERGE_PERSON_NOTES, rows.notes, {}),
-        ("safety notes", MERGE_ADDRESS_NOTES, rows.address_notes, {}),
+        ("parents", MERGE_PARENT_OF, rows.parent_of, {}, steps.PARENTS),
+        ("families", MERGE_FAMILIES, rows.families, {}, steps.FAMILIES),
+        ("family members", MERGE_MEMBER_OF, rows.member_of, {}, steps.MEMBERS),
+        ("school rolls", MERGE_ATTENDS, rows.attends, {}, steps.SCHOOL_ROLLS),
+        ("attendance", MERGE_ATTENDANCE, rows.attendance, {}, steps.ATTENDANCE),
+        ("exclusions", MERGE_EXCLUSIONS, rows.exclusions, {}, steps.EXCLUSIONS),
+        ("offers", MERGE_OFFERS, rows.offers, {}, steps.OFFERS),
+        ("cases", MERGE_CASES, rows.cases, {}, steps.CASES),
+        ("allocations", MERGE_WORKS_ON, rows.works_on, {}, None),
+        ("needs", MERGE_NEEDS, rows.needs, {}, None),
+        ("case notes", MERGE_PERSON_NOTES, rows.notes, {}, steps.CASE_NOTES),
+        ("safety notes", MERGE_ADDRESS_NOTES, rows.address_notes, {}, None),
     ]
-    for name, statement, batch, params in plan:
+    writer = store.bulk_writer() if bulk else None
+    nodes = steps.NewNodes(writer, track=steps.ENDS) if writer is not None else None
+    for name, statement, batch, params, shape in plan:
         if not batch:
             continue
         tick = stage(name, len(batch))
         started = time.perf_counter()
-        store.write_rows(statement, batch, params=params, progress=tick)
+        rest = batch
+        if nodes is not None and shape is not None:
+            fast, rest = steps.split(shape, batch, nodes, all_new=batch is new)
+            steps.write_new(shape, fast, nodes, constants=params, progress=tick)
+            if bulk_rows is not None and fast:
+                bulk_rows[name] = len(fast)
+        if rest:
+            store.write_rows(statement, rest, params=params, progress=tick)
         counts[name] = len(batch)
         if seconds is not None:
             seconds[name] = round(time.perf_counter() - started, 2)
+    if writer is not None:
+        started = time.perf_counter()
+        writer.finish()
+        if seconds is not None:
+            seconds["dates of bulk-written rows"] = round(time.perf_counter() - started, 2)
     store.write(CLOSE_SUPERSEDED_RESIDENCES)
     started = time.perf_counter()
     store.write(DERIVE_CASE_WORKERS)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from graph import schema
+from graph.engines.falkordb_bulk import FalkorBulkWriter
 from graph.engines.falkordb_params import params_header
 from graph.engines.falkordb_results import plain_records
 from graph.store import (
@@ -222,6 +223,33 @@ class FalkorDBStore(GraphStore):
             result.header or [],
             [[_plain(v) for v in row] for row in (result.result_set or [])[:keep_rows]],
         )
+
+    def bulk_writer(self) -> FalkorBulkWriter:
+        return FalkorBulkWriter(self)
+
+    def bulk_command(self, nodes: int, edges: int, blob: bytes) -> None:
+        """One ``GRAPH.BULK`` command adding to the graph (see :mod:`falkordb_bulk`)."""
+        import redis
+
+        command = ["GRAPH.BULK", self.graph_name, nodes, edges, int(nodes > 0), int(edges > 0)]
+        try:
+            self._graph.execute_command(*command, blob)
+        except redis.exceptions.ResponseError as exc:
+            if "exist" in str(exc) and self._touch_once():
+                self._graph.execute_command(*command, blob)
+                return
+            raise GraphError(f"FalkorDB refused a bulk insertion: {exc}") from None
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            raise EngineUnavailable(
+                f"the graph engine at {self.location} is not answering: {exc}"
+            ) from None
+
+    def _touch_once(self) -> bool:
+        """Create the graph if it does not exist yet; True if it had to be created."""
+        if self._graph.execute_command("EXISTS", self.graph_name):
+            return False
+        self._touch()
+        return True
 
     def _touch(self) -> None:
         self._graph.query("MERGE (s:_JigsawInit {v: 1}) DELETE s")

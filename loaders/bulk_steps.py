@@ -1,0 +1,320 @@
+"""Which rows of a load's write steps can be bulk-inserted, and as what.
+
+Bulk insertion (see :mod:`graph.bulk`) creates; it does not merge. A row may take it
+only when what its MERGE statement would write cannot be in the graph yet:
+
+- a step that writes a node keyed by ``uid`` (people, addresses, cases...): the row's
+  uid is on no node of that label yet; the relationships the statement writes with
+  the node are then new too;
+- a step that writes only a relationship: one of its ends was created in this load.
+
+and when every node the row refers to exists (a MATCH that finds nothing, or a MERGE
+that would create a missing end, is left to the statement, which knows what to do).
+Rows that would MERGE into the same thing are first folded into one, the later row
+winning, as the statement's ``SET`` would have it. Every other row goes through the
+statement as before, so a load's result does not depend on which path a row took
+(``tests/test_bulk_write.py`` compares the two graphs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph.bulk import BulkWriter, EdgeShape, NodeShape
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A relationship a step writes, and the row fields beyond its two ends that its
+    MERGE matches on (``LIVES_AT {from: ...}``)."""
+
+    shape: EdgeShape
+    merge_on: tuple[str, ...] = ()
+
+    def key(self, row: Row) -> tuple[Any, ...]:
+        fields = (self.shape.start[1], self.shape.end[1], *self.merge_on)
+        return tuple(row[f] for f in fields)
+
+
+@dataclass(frozen=True)
+class BulkStep:
+    """How one write step's rows map to new nodes and relationships.
+
+    ``keep``: fields whose null leaves the earlier value (``CASE WHEN row.x IS NULL
+    THEN r.x ...`` in the statement); ``constants``: the statement's other parameters
+    that become properties."""
+
+    node: NodeShape | None = None
+    edges: tuple[Edge, ...] = ()
+    keep: tuple[str, ...] = ()
+
+    def ends(self) -> list[tuple[str, str]]:
+        """(label, field) of every node a row refers to, other than its own node."""
+        out: list[tuple[str, str]] = []
+        for edge in self.edges:
+            for end in (edge.shape.start, edge.shape.end):
+                if self.node is None or end != (self.node.label, "uid"):
+                    out.append(end)
+        return out
+
+
+@dataclass
+class NewNodes:
+    """Node uids by label: those in the graph (read once per label, when first needed)
+    and those this load created."""
+
+    writer: BulkWriter
+    track: frozenset[str] = frozenset()  # labels whose created uids later steps ask for
+    present: dict[str, set[str]] = field(default_factory=dict)
+    created: dict[str, set[str]] = field(default_factory=dict)
+
+    def existing(self, label: str) -> set[str]:
+        if label not in self.present:
+            self.present[label] = self.writer.uids(label)
+        return self.present[label]
+
+    def add(self, label: str, uids: Iterable[str]) -> None:
+        if label not in self.present and label not in self.track:
+            return  # nobody asks: the graph answers for them if asked later
+        made = set(uids)
+        if label in self.present:
+            self.present[label].update(made)
+        if label in self.track:
+            self.created.setdefault(label, set()).update(made)
+
+
+def split(
+    step: BulkStep, rows: list[Row], nodes: NewNodes, *, all_new: bool = False
+) -> tuple[list[Row], list[Row]]:
+    """(rows for bulk insertion, rows for the statement), in the rows' order.
+
+    ``all_new``: the caller knows no row's node is in the graph (source records no
+    earlier load wrote), which saves reading every uid of the label."""
+    ends = step.ends()
+    known = [(field, nodes.existing(label)) for label, field in ends]
+    fresh: Callable[[Row], bool]
+    if all_new:
+
+        def fresh(row: Row) -> bool:
+            return True
+    elif step.node is not None:
+        taken = nodes.existing(step.node.label)
+
+        def fresh(row: Row) -> bool:
+            return row["uid"] not in taken
+    else:
+        made = [(field, nodes.created.get(label, set())) for label, field in ends]
+
+        def fresh(row: Row) -> bool:
+            return any(row[f] in uids for f, uids in made)
+
+    bulk: list[Row] = []
+    rest: list[Row] = []
+    for row in rows:
+        if fresh(row) and all(row[f] in uids for f, uids in known):
+            bulk.append(row)
+        else:
+            rest.append(row)
+    return bulk, rest
+
+
+def fold(
+    rows: list[Row], key: Callable[[Row], tuple[Any, ...]], keep: tuple[str, ...]
+) -> list[Row]:
+    """One row per key, as successive MERGE ... SET statements would leave it."""
+    out: dict[tuple[Any, ...], Row] = {}
+    for row in rows:
+        k = key(row)
+        before = out.get(k)
+        if before is None:
+            out[k] = row
+        elif keep:
+            merged = dict(row)
+            for name in keep:
+                if merged.get(name) is None:
+                    merged[name] = before.get(name)
+            out[k] = merged
+        else:
+            out[k] = row
+    return list(out.values())
+
+
+def write_new(
+    step: BulkStep,
+    rows: list[Row],
+    nodes: NewNodes,
+    *,
+    constants: Mapping[str, Any],
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Bulk-insert rows :func:`split` chose (the nodes, then each relationship)."""
+    writer = nodes.writer
+    if step.node is not None:
+        unique = fold(rows, lambda r: (r["uid"],), step.keep)
+        writer.create_nodes(step.node, unique, constants=constants)
+        nodes.add(step.node.label, (r["uid"] for r in unique))
+    for edge in step.edges:
+        writer.create_edges(edge.shape, fold(rows, edge.key, step.keep))
+    if progress:
+        progress(len(rows))
+
+
+def _person_edge(
+    type_: str, end: tuple[str, str], props: tuple[str, ...], dates: tuple[str, ...] = ()
+) -> EdgeShape:
+    return EdgeShape(type_, ("Person", "person"), end, props, dates)
+
+
+SCHOOL = ("School", "school")
+
+PEOPLE = BulkStep(
+    node=NodeShape(
+        "Person",
+        (
+            "uid",
+            "given_name",
+            "middle_names",
+            "family_name",
+            "full_name",
+            "other_names",
+            "dob",
+            "sex",
+            "ethnicity",
+            "language",
+            "upn",
+            "nhs_number",
+            "uln",
+            "la_child_id",
+            "fsm",
+            "eal",
+            "young_carer",
+            "sources",
+        ),
+        dates=("dob",),
+        extra_labels=lambda row: ("Child",) if row["child"] else ("Adult",),
+    )
+)
+SOURCE_RECORDS = BulkStep(
+    node=NodeShape("SourceRecord", ("uid", "source", "source_key", "row", "file")),
+    edges=(
+        Edge(
+            EdgeShape("DESCRIBES", ("SourceRecord", "uid"), ("Person", "person"), ("probability",))
+        ),
+    ),
+)
+ADDRESSES = BulkStep(
+    node=NodeShape(
+        "Address",
+        (
+            "uid",
+            "uprn",
+            "line1",
+            "town",
+            "postcode",
+            "postcode_district",
+            "lsoa",
+            "imd_decile",
+            "lat",
+            "lon",
+            "local_authority",
+            "in_county",
+        ),
+    )
+)
+RESIDENCES = BulkStep(
+    edges=(
+        Edge(
+            _person_edge("LIVES_AT", ("Address", "address"), ("from", "to"), ("from", "to")),
+            merge_on=("from",),
+        ),
+    )
+)
+PARENTS = BulkStep(
+    edges=(
+        Edge(
+            EdgeShape(
+                "PARENT_OF",
+                ("Person", "parent"),
+                ("Person", "child"),
+                ("kind", "from", "to"),
+                ("from", "to"),
+            )
+        ),
+    ),
+    keep=("from",),
+)
+FAMILIES = BulkStep(node=NodeShape("Family", ("uid", "name", "source")))
+MEMBERS = BulkStep(
+    edges=(
+        Edge(
+            _person_edge("MEMBER_OF", ("Family", "family"), ("role", "from", "to"), ("from", "to"))
+        ),
+    )
+)
+SCHOOL_ROLLS = BulkStep(
+    edges=(Edge(_person_edge("ATTENDS", SCHOOL, ("from", "to", "year_group"), ("from", "to"))),)
+)
+ATTENDANCE = BulkStep(
+    edges=(
+        Edge(
+            _person_edge(
+                "ATTENDANCE",
+                SCHOOL,
+                ("term", "term_start", "possible", "absent", "unauthorised"),
+                ("term_start",),
+            ),
+            merge_on=("term",),
+        ),
+    )
+)
+EXCLUSIONS = BulkStep(
+    edges=(
+        Edge(
+            _person_edge("EXCLUDED", SCHOOL, ("date", "kind", "sessions", "reason"), ("date",)),
+            merge_on=("date",),
+        ),
+    )
+)
+OFFERS = BulkStep(
+    edges=(
+        Edge(
+            _person_edge("OFFERED", SCHOOL, ("entry_point", "start", "date"), ("start", "date")),
+            merge_on=("entry_point",),
+        ),
+    )
+)
+CASES = BulkStep(
+    node=NodeShape(
+        "Case",
+        (
+            "uid",
+            "kind",
+            "status",
+            "start",
+            "end",
+            "reason",
+            "placement_la",
+            "placement_out_of_area",
+        ),
+        dates=("start", "end"),
+    ),
+    edges=(
+        Edge(_person_edge("HAS_CASE", ("Case", "uid"), ())),
+        Edge(EdgeShape("WITH_SERVICE", ("Case", "uid"), ("Service", "service"))),
+    ),
+)
+CASE_NOTES = BulkStep(
+    node=NodeShape("Note", ("uid", "text", "author", "at", "kind", "case")),
+    edges=(Edge(_person_edge("HAS_NOTE", ("Note", "uid"), ())),),
+)
+
+# Labels that edge-only steps find new ends among.
+ENDS = frozenset(
+    label
+    for step in (RESIDENCES, PARENTS, MEMBERS, SCHOOL_ROLLS, ATTENDANCE, EXCLUSIONS, OFFERS)
+    for label, _field in step.ends()
+)

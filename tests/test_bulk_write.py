@@ -1,0 +1,209 @@
+"""Bulk insertion writes the same graph as the MERGE statements.
+
+A load's rows, captured as it runs, are written to two graphs: one the way a load
+writes them (new nodes and relationships through the engine's bulk insertion), one
+through the Cypher statements alone. The two must hold the same nodes, labels,
+properties (dates as dates) and relationships, after a first load and after a second
+load that both updates what the first wrote and adds to it. Comparing the two paths
+on the same rows keeps linkage (which may settle a borderline pair differently from
+one run to the next) out of the comparison.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graph import GraphStore
+from graph.engines.falkordb_bulk import TEXT_PREFIX
+from graph.risk_facts import KEPT
+from loaders import load as load_module
+from loaders import write
+from loaders.load import run_load
+from tests.conftest import AS_OF, embedded_store
+
+# What write_graph writes (review pairs, alerts and risk factors are written after it,
+# into the loaded graph only).
+LABELS = ("Person", "SourceRecord", "Address", "School", "Service", "Professional", "Team",
+          "Family", "Case", "Need", "Note")  # fmt: skip
+
+
+def _props(props: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    # lists the load derives (open services) are sets: their order follows the order
+    # relationships were created in, which is not part of the model
+    return tuple(
+        sorted(
+            (k, repr(sorted(v) if isinstance(v, list) else v))
+            for k, v in props.items()
+            if k not in KEPT
+        )
+    )
+
+
+def dump(store: GraphStore) -> tuple[Counter, Counter]:
+    """Every node (labels, properties) and relationship (type, end uids, properties)."""
+    nodes: Counter = Counter()
+    edges: Counter = Counter()
+    for label in LABELS:
+        for r in store.read(
+            f"MATCH (n:{label}) RETURN labels(n) AS l, properties(n) AS p", max_rows=10**7
+        ).rows:
+            nodes[(tuple(sorted(r["l"])), _props(r["p"]))] += 1
+        for r in store.read(
+            f"MATCH (a:{label})-[r]->(b) RETURN type(r) AS t, a.uid AS a, labels(b) AS bl, "
+            "b.uid AS b, properties(r) AS p",
+            max_rows=10**7,
+        ).rows:
+            if set(r["bl"]) & set(LABELS):
+                edges[(r["t"], r["a"], r["b"], _props(r["p"]))] += 1
+    return nodes, edges
+
+
+class Twin:
+    """Sends each load's rows to a second graph too, through Cypher only."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, other: GraphStore) -> None:
+        self.other = other
+        real = write.write_graph
+
+        def both(store: GraphStore, rows: Any, **kwargs: Any) -> dict[str, int]:
+            counts = real(store, rows, **{**kwargs, "bulk": True})
+            real(self.other, rows, **{**kwargs, "bulk": False, "seconds": None, "bulk_rows": None})
+            return counts
+
+        monkeypatch.setattr(load_module.write, "write_graph", both)
+
+
+@pytest.fixture
+def twins(engine_dir: Path):
+    stores = [embedded_store(engine_dir), embedded_store(engine_dir)]
+    for s in stores:
+        s.drop_all()
+        s.ensure_schema()
+    yield stores
+    for s in stores:
+        s.drop_all()
+        s.close()
+
+
+def _same_graph(bulk: GraphStore, cypher: GraphStore) -> None:
+    (nodes_a, edges_a), (nodes_b, edges_b) = dump(bulk), dump(cypher)
+    assert sum(nodes_b.values()) > 10_000 and sum(edges_b.values()) > 10_000
+    assert nodes_a - nodes_b == Counter() and nodes_b - nodes_a == Counter()
+    assert edges_a - edges_b == Counter() and edges_b - edges_a == Counter()
+    # no date was left as text on the way
+    leftover = bulk.read(
+        "MATCH (n) WHERE any(k IN keys(n) WHERE k STARTS WITH $p) RETURN count(n) AS n",
+        {"p": TEXT_PREFIX},
+    ).scalar()
+    assert leftover == 0
+
+
+def test_first_load_writes_the_same_graph_either_way(
+    small_county: Path, twins: list[GraphStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bulk, cypher = twins
+    Twin(monkeypatch, cypher)
+    report = run_load(bulk, small_county, as_of=AS_OF).report
+    # a first load creates everything: the big steps all went the bulk way
+    for step in ("people", "new source records", "addresses", "residences", "attendance"):
+        assert report.bulk_written.get(step, 0) == report.written[step], step
+    _same_graph(bulk, cypher)
+    dob = bulk.read("MATCH (p:Person) WHERE p.dob IS NOT NULL RETURN p.dob AS d LIMIT 1").scalar()
+    assert isinstance(dob, dt.date)
+
+
+def test_a_second_load_that_updates_and_adds_writes_the_same_graph(
+    small_county: Path,
+    twins: list[GraphStore],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """First a part of the county (no social care, SEND or attendance), then all of it:
+    the second load merges into people, addresses and schools the first wrote and adds
+    new people, relationships to old and new ends, and new cases."""
+    part = tmp_path / "part"
+    shutil.copytree(
+        small_county, part, ignore=shutil.ignore_patterns("social_care", "send", "attendance")
+    )
+    bulk, cypher = twins
+    Twin(monkeypatch, cypher)
+    assert run_load(bulk, part, as_of=AS_OF).report.bulk_written
+    report = run_load(bulk, small_county, as_of=AS_OF).report
+    # both paths were taken in the second load
+    bulk_written, written = report.bulk_written, report.written
+    assert 0 < bulk_written.get("people", 0) < written["people"]
+    assert 0 < bulk_written.get("residences", 0) < written["residences"]
+    assert bulk_written.get("cases", 0) > 0
+    _same_graph(bulk, cypher)
+
+
+def _person(uid: str, child: bool, dob: str | None) -> dict[str, Any]:
+    return {**write._P, "uid": uid, "child": child, "dob": dob, "given_name": uid}
+
+
+def test_rows_that_merge_into_one_thing_end_as_the_statements_leave_them(
+    twins: list[GraphStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows a load's statements fold together (the same key twice, a null that keeps
+    the earlier value), ends that are missing, and a service no load wrote: each as
+    the statements leave them, run row by row. (Within one ``UNWIND`` batch FalkorDB
+    lets the first of two rows that MERGE the same node win and Neo4j the last, so the
+    Cypher twin here writes one row per batch.)"""
+    from loaders.build import GraphRows
+
+    one_by_one = twins[1].write_rows
+    monkeypatch.setattr(
+        twins[1], "write_rows", lambda *a, **k: one_by_one(*a, **{**k, "batch_size": 1})
+    )
+
+    rows = GraphRows()
+    rows.people = [_person("P-a", True, "2015-01-02"), _person("P-b", False, None),
+                   _person("P-a", True, "2015-01-03")]  # fmt: skip
+    rows.addresses = [{"uid": "A1", "uprn": "1", "line1": "1 High St", "town": "T",
+                       "postcode": "NM1 1AA", "postcode_district": "NM1", "lsoa": None,
+                       "imd_decile": 2, "lat": 51.5, "lon": 0.25, "local_authority": "N",
+                       "in_county": True}]  # fmt: skip
+    rows.lives_at = [
+        {"person": "P-a", "address": "A1", "from": "2020-01-01", "to": None},
+        {"person": "P-a", "address": "A1", "from": "2020-01-01", "to": "2021-01-01"},
+        {"person": "P-a", "address": "A1", "from": "2022-01-01", "to": None},
+        {"person": "P-nobody", "address": "A1", "from": "2022-01-01", "to": None},
+    ]
+    rows.parent_of = [
+        {"parent": "P-b", "child": "P-a", "kind": "birth", "from": "2015-01-02", "to": None},
+        {"parent": "P-b", "child": "P-a", "kind": "step", "from": None, "to": None},
+    ]
+    rows.cases = [
+        {"uid": "c1", "person": "P-a", "kind": "CIN", "status": "open", "start": "2025-01-01",
+         "end": None, "reason": None, "placement_la": None, "placement_out_of_area": False,
+         "service": "a-service-no-load-wrote"},
+        {"uid": "c2", "person": "P-a", "kind": "EH", "status": "closed", "start": "2024-01-01",
+         "end": "2024-06-01", "reason": "N1", "placement_la": None,
+         "placement_out_of_area": None, "service": "early-help"},
+        {"uid": "c2", "person": "P-b", "kind": "EH", "status": "closed", "start": "2024-01-01",
+         "end": "2024-06-01", "reason": "N1", "placement_la": None,
+         "placement_out_of_area": None, "service": "early-help"},
+    ]  # fmt: skip
+    bulk_rows: dict[str, int] = {}
+    for store, bulk in zip(twins, (True, False), strict=True):
+        write.write_graph(
+            store,
+            rows,
+            loaded_at="2026-11-02T10:00:00",
+            stage=lambda _name, _total: lambda _n: None,
+            known_records=set(),
+            bulk=bulk,
+            bulk_rows=bulk_rows if bulk else None,
+        )
+    assert bulk_rows == {"addresses": 1, "people": 3, "residences": 3, "parents": 2, "cases": 2}
+    (nodes_a, edges_a), (nodes_b, edges_b) = dump(twins[0]), dump(twins[1])
+    assert nodes_a == nodes_b
+    assert edges_a == edges_b
+    parent = twins[0].read("MATCH ()-[r:PARENT_OF]->() RETURN r.kind AS k, r.from AS f").rows
+    assert parent == [{"k": "step", "f": dt.date(2015, 1, 2)}]
