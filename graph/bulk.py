@@ -56,7 +56,15 @@ class EdgeShape:
 
 
 class BulkWriter(ABC):
-    """One load's bulk insertion; :meth:`finish` must run before the load ends."""
+    """One load's bulk insertion: :meth:`begin` first, :meth:`finish` before the load
+    ends."""
+
+    @abstractmethod
+    def begin(self, shapes: Sequence[NodeShape | EdgeShape]) -> None:
+        """Complete what a load that stopped between its bulk insertion and its
+        :meth:`finish` left undone, for every shape this load may write, before
+        anything else is written: a relationship whose date is still text would not
+        be found by the MERGE of its key and would be written twice."""
 
     @abstractmethod
     def uids(self, label: str) -> set[str]:

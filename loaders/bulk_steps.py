@@ -163,6 +163,16 @@ def write_new(
         progress(len(rows))
 
 
+def shapes(bulk_steps: Iterable[BulkStep]) -> list[NodeShape | EdgeShape]:
+    """Every node and relationship shape the steps write."""
+    out: list[NodeShape | EdgeShape] = []
+    for step in bulk_steps:
+        if step.node is not None:
+            out.append(step.node)
+        out += [edge.shape for edge in step.edges]
+    return out
+
+
 def _person_edge(
     type_: str, end: tuple[str, str], props: tuple[str, ...], dates: tuple[str, ...] = ()
 ) -> EdgeShape:

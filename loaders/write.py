@@ -592,7 +592,10 @@ def write_graph(
         ("safety notes", MERGE_ADDRESS_NOTES, rows.address_notes, {}, None),
     ]
     writer = store.bulk_writer() if bulk else None
-    nodes = steps.NewNodes(writer, track=steps.ENDS) if writer is not None else None
+    nodes = None
+    if writer is not None:
+        writer.begin(steps.shapes([shape for *_, shape in plan if shape is not None]))
+        nodes = steps.NewNodes(writer, track=steps.ENDS)
     for name, statement, batch, params, shape in plan:
         if not batch:
             continue

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from graph import GraphStore
-from graph.engines.falkordb_bulk import TEXT_PREFIX
+from graph.engines.falkordb_bulk import TEXT_PREFIX, FalkorBulkWriter
 from graph.risk_facts import KEPT
 from loaders import load as load_module
 from loaders import write
@@ -147,20 +147,10 @@ def _person(uid: str, child: bool, dob: str | None) -> dict[str, Any]:
     return {**write._P, "uid": uid, "child": child, "dob": dob, "given_name": uid}
 
 
-def test_rows_that_merge_into_one_thing_end_as_the_statements_leave_them(
-    twins: list[GraphStore], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _awkward_rows() -> Any:
     """Rows a load's statements fold together (the same key twice, a null that keeps
-    the earlier value), ends that are missing, and a service no load wrote: each as
-    the statements leave them, run row by row. (Within one ``UNWIND`` batch FalkorDB
-    lets the first of two rows that MERGE the same node win and Neo4j the last, so the
-    Cypher twin here writes one row per batch.)"""
+    the earlier value), ends that are missing, and a service no load wrote."""
     from loaders.build import GraphRows
-
-    one_by_one = twins[1].write_rows
-    monkeypatch.setattr(
-        twins[1], "write_rows", lambda *a, **k: one_by_one(*a, **{**k, "batch_size": 1})
-    )
 
     rows = GraphRows()
     rows.people = [_person("P-a", True, "2015-01-02"), _person("P-b", False, None),
@@ -190,20 +180,70 @@ def test_rows_that_merge_into_one_thing_end_as_the_statements_leave_them(
          "end": "2024-06-01", "reason": "N1", "placement_la": None,
          "placement_out_of_area": None, "service": "early-help"},
     ]  # fmt: skip
+    return rows
+
+
+def _row_by_row(monkeypatch: pytest.MonkeyPatch, store: GraphStore) -> None:
+    """Make ``store`` run the statements one row per batch: within one ``UNWIND``
+    batch FalkorDB lets the first of two rows that MERGE the same node win, and Neo4j
+    the last, so only row by row is what the statements mean."""
+    one_by_one = store.write_rows
+    monkeypatch.setattr(
+        store, "write_rows", lambda *a, **k: one_by_one(*a, **{**k, "batch_size": 1})
+    )
+
+
+def _write(store: GraphStore, rows: Any, *, bulk: bool, bulk_rows: dict | None = None) -> None:
+    write.write_graph(
+        store,
+        rows,
+        loaded_at="2026-11-02T10:00:00",
+        stage=lambda _name, _total: lambda _n: None,
+        known_records=set(),
+        bulk=bulk,
+        bulk_rows=bulk_rows,
+    )
+
+
+def test_rows_that_merge_into_one_thing_end_as_the_statements_leave_them(
+    twins: list[GraphStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _row_by_row(monkeypatch, twins[1])
+    rows = _awkward_rows()
     bulk_rows: dict[str, int] = {}
-    for store, bulk in zip(twins, (True, False), strict=True):
-        write.write_graph(
-            store,
-            rows,
-            loaded_at="2026-11-02T10:00:00",
-            stage=lambda _name, _total: lambda _n: None,
-            known_records=set(),
-            bulk=bulk,
-            bulk_rows=bulk_rows if bulk else None,
-        )
+    _write(twins[0], rows, bulk=True, bulk_rows=bulk_rows)
+    _write(twins[1], rows, bulk=False)
     assert bulk_rows == {"addresses": 1, "people": 3, "residences": 3, "parents": 2, "cases": 2}
     (nodes_a, edges_a), (nodes_b, edges_b) = dump(twins[0]), dump(twins[1])
     assert nodes_a == nodes_b
     assert edges_a == edges_b
     parent = twins[0].read("MATCH ()-[r:PARENT_OF]->() RETURN r.kind AS k, r.from AS f").rows
     assert parent == [{"k": "step", "f": dt.date(2015, 1, 2)}]
+
+
+def test_a_load_stopped_before_its_dates_were_converted_is_completed_by_the_next(
+    twins: list[GraphStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dates travel as text until the end of the write; a load that stops before then
+    leaves them so. The next load converts them first: otherwise its MERGE would not
+    find those relationships by their date and would write them a second time."""
+    rows = _awkward_rows()
+
+    def stop(self: FalkorBulkWriter) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(FalkorBulkWriter, "finish", stop)
+        with pytest.raises(KeyboardInterrupt):
+            _write(twins[0], rows, bulk=True)
+    text = (
+        twins[0]
+        .read("MATCH ()-[r:LIVES_AT]->() WHERE r.from IS NULL RETURN count(r) AS n")
+        .scalar()
+    )
+    assert text == 2  # the stopped load's residences have no date yet
+    for store in twins:
+        _row_by_row(monkeypatch, store)
+    _write(twins[0], rows, bulk=True)  # the load run again
+    _write(twins[1], rows, bulk=False)
+    assert dump(twins[0]) == dump(twins[1])

@@ -39,6 +39,8 @@ CHUNK = 50_000
 TEXT_PREFIX = "_jigsaw_date_text_"
 # Dates converted per statement in finish().
 DATE_SLICE = 200_000
+# A node that exists while a load's bulk-inserted dates are still text.
+MARKER = "_JigsawBulkLoad"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LONG = struct.Struct("<q")
 _DOUBLE = struct.Struct("<d")
@@ -107,6 +109,23 @@ class FalkorBulkWriter(BulkWriter):
         self._store = store
         self._ids: dict[str, dict[str, int]] = {}  # label -> uid -> node id
         self._pending: set[tuple[str, str, str]] = set()  # ("node"|"edge", name, prop)
+
+    def begin(self, shapes: Sequence[NodeShape | EdgeShape]) -> None:
+        marked = self._store.read(f"MATCH (m:{MARKER}) RETURN count(m) AS n").scalar()
+        if marked:  # the last load stopped before finish(): convert what it left
+            for shape in shapes:
+                kind, name = (
+                    ("node", shape.label)
+                    if isinstance(shape, NodeShape)
+                    else (
+                        "edge",
+                        shape.type,
+                    )
+                )
+                self._pending.update((kind, name, prop) for prop in shape.dates)
+            self._convert_dates()
+        else:
+            self._store.write(f"CREATE (:{MARKER})")
 
     # -- lookups -----------------------------------------------------------------
 
@@ -208,6 +227,11 @@ class FalkorBulkWriter(BulkWriter):
     # -- completion --------------------------------------------------------------
 
     def finish(self) -> None:
+        self._convert_dates()
+        self._store.write(f"MATCH (m:{MARKER}) DELETE m")
+        self._ids.clear()
+
+    def _convert_dates(self) -> None:
         for kind, name, prop in sorted(self._pending):
             text = TEXT_PREFIX + prop
             match = f"MATCH (x:{name})" if kind == "node" else f"MATCH ()-[x:{name}]->()"
@@ -218,4 +242,3 @@ class FalkorBulkWriter(BulkWriter):
             while self._store.write(statement).returned[0]["n"] == DATE_SLICE:
                 pass
         self._pending.clear()
-        self._ids.clear()
