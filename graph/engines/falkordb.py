@@ -227,7 +227,7 @@ class FalkorDBStore(GraphStore):
     def bulk_writer(self) -> FalkorBulkWriter:
         return FalkorBulkWriter(self)
 
-    def bulk_command(self, nodes: int, edges: int, blob: bytes) -> None:
+    def bulk_command(self, nodes: int, edges: int, blob: bytes, *, retried: bool = False) -> None:
         """One ``GRAPH.BULK`` command adding to the graph (see :mod:`falkordb_bulk`)."""
         import redis
 
@@ -235,21 +235,14 @@ class FalkorDBStore(GraphStore):
         try:
             self._graph.execute_command(*command, blob)
         except redis.exceptions.ResponseError as exc:
-            if "exist" in str(exc) and self._touch_once():
-                self._graph.execute_command(*command, blob)
-                return
-            raise GraphError(f"FalkorDB refused a bulk insertion: {exc}") from None
+            if _EMPTY_KEY not in str(exc) or retried:
+                raise GraphError(f"FalkorDB refused a bulk insertion: {exc}") from None
+            self._touch()  # a graph nobody has written to yet: create it, then again
+            self.bulk_command(nodes, edges, blob, retried=True)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
             raise EngineUnavailable(
                 f"the graph engine at {self.location} is not answering: {exc}"
             ) from None
-
-    def _touch_once(self) -> bool:
-        """Create the graph if it does not exist yet; True if it had to be created."""
-        if self._graph.execute_command("EXISTS", self.graph_name):
-            return False
-        self._touch()
-        return True
 
     def _touch(self) -> None:
         self._graph.query("MERGE (s:_JigsawInit {v: 1}) DELETE s")

@@ -10,9 +10,10 @@ by internal node id, which we look up through the ``uid`` index.
 
 What it cannot do, we do after it:
 
-- it has no date type: a date travels as text under a temporary name and
-  :meth:`FalkorBulkWriter.finish` turns it into a date with Cypher, in slices so the
-  graph is never locked for long;
+- it has no date type: a date travels as ISO text and :meth:`FalkorBulkWriter.finish`
+  turns it into a date with Cypher, one statement per label or relationship type
+  (each holds the graph's write lock for about 4 s per million relationships; in
+  slices of 200,000 it took twice as long, as each slice scans again);
 - it checks no constraint: the loader sends only uids no earlier load wrote, and the
   rows are made unique by key before they come here.
 """
@@ -35,10 +36,6 @@ if TYPE_CHECKING:
 # Entities per GRAPH.BULK command: the engine holds the graph's write lock while it
 # takes one, so a slice keeps readers waiting well under a second.
 CHUNK = 50_000
-# Date properties travel as text under this prefix until finish() converts them.
-TEXT_PREFIX = "_jigsaw_date_text_"
-# Dates converted per statement in finish().
-DATE_SLICE = 200_000
 # A node that exists while a load's bulk-inserted dates are still text.
 MARKER = "_JigsawBulkLoad"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -55,14 +52,14 @@ def _name(name: str) -> str:
     return name
 
 
-def _value(value: Any, out: bytearray, where: str) -> None:
+def _value(value: Any, out: bytearray) -> None:
     """Append one value in bulk insertion's encoding (a type byte, then the value)."""
     kind = type(value)
     if value is None:
         out += b"\x00"
     elif kind is str:
         if "\x00" in value:
-            raise ParameterError(f"{where} holds a NUL character, which cannot be stored")
+            raise ParameterError("holds a NUL character, which cannot be stored")
         out += b"\x03"
         out += value.encode()
         out += b"\x00"
@@ -72,17 +69,26 @@ def _value(value: Any, out: bytearray, where: str) -> None:
         try:
             out += b"\x04" + _LONG.pack(value)
         except struct.error:
-            raise ParameterError(f"{where} is too large an integer to store") from None
+            raise ParameterError("is too large an integer to store") from None
     elif kind is float:
         if not math.isfinite(value):
-            raise ParameterError(f"{where} must be a finite number, not {value!r}")
+            raise ParameterError(f"must be a finite number, not {value!r}")
         out += b"\x02" + _DOUBLE.pack(value)
     elif kind is list or kind is tuple:
         out += b"\x05" + _LONG.pack(len(value))
-        for i, item in enumerate(value):
-            _value(item, out, f"{where}[{i}]")
+        for item in value:
+            _value(item, out)
     else:  # dates, decimals, sets: as every engine takes them (or refused there)
-        _value(plain_param(value, where), out, where)
+        _value(plain_param(value), out)
+
+
+def _encode(row: Mapping[str, Any], props: Sequence[str], out: bytearray, what: str) -> None:
+    """Append a row's property values; an error names the row's uid and property."""
+    for prop in props:
+        try:
+            _value(row.get(prop), out)
+        except ParameterError as exc:
+            raise ParameterError(f"{what} {row.get('uid', '')} {prop}: {exc}") from None
 
 
 def _header(name: str, props: Sequence[str]) -> bytearray:
@@ -91,10 +97,6 @@ def _header(name: str, props: Sequence[str]) -> bytearray:
     for prop in props:
         out += prop.encode() + b"\x00"
     return out
-
-
-def _stored_names(props: Sequence[str], dates: Sequence[str]) -> list[str]:
-    return [TEXT_PREFIX + p if p in dates else p for p in props]
 
 
 def _slices(rows: Rows, size: int) -> Iterator[Rows]:
@@ -108,21 +110,14 @@ class FalkorBulkWriter(BulkWriter):
     def __init__(self, store: FalkorDBStore) -> None:
         self._store = store
         self._ids: dict[str, dict[str, int]] = {}  # label -> uid -> node id
-        self._pending: set[tuple[str, str, str]] = set()  # ("node"|"edge", name, prop)
+        # ("node" | "edge", label or type) -> its date properties written as text
+        self._pending: dict[tuple[str, str], set[str]] = {}
 
     def begin(self, shapes: Sequence[NodeShape | EdgeShape]) -> None:
         marked = self._store.read(f"MATCH (m:{MARKER}) RETURN count(m) AS n").scalar()
         if marked:  # the last load stopped before finish(): convert what it left
             for shape in shapes:
-                kind, name = (
-                    ("node", shape.label)
-                    if isinstance(shape, NodeShape)
-                    else (
-                        "edge",
-                        shape.type,
-                    )
-                )
-                self._pending.update((kind, name, prop) for prop in shape.dates)
+                self._note_dates(shape)
             self._convert_dates()
         else:
             self._store.write(f"CREATE (:{MARKER})")
@@ -142,13 +137,17 @@ class FalkorBulkWriter(BulkWriter):
         no copy of them."""
         known = self._ids.setdefault(label, {})
         wanted = list(dict.fromkeys(u for u in uids if u is not None and u not in known))
-        query = f"UNWIND $uids AS u OPTIONAL MATCH (n:{_name(label)} {{uid: u}}) RETURN id(n) AS id"
         for part in _slices(wanted, CHUNK):
-            rows = self._store.read(query, {"uids": list(part)}, max_rows=len(part)).rows
-            for uid, row in zip(part, rows, strict=True):
-                if row["id"] is not None:
-                    known[uid] = row["id"]
+            known.update(self._lookup(label, part))
         return known
+
+    def _lookup(self, label: str, uids: Sequence[str]) -> dict[str, int]:
+        """Node ids of up to a slice of uids, through the uid index."""
+        query = f"UNWIND $uids AS u OPTIONAL MATCH (n:{_name(label)} {{uid: u}}) RETURN id(n) AS id"
+        rows = self._store.read(query, {"uids": list(uids)}, max_rows=len(uids)).rows
+        return {
+            uid: row["id"] for uid, row in zip(uids, rows, strict=True) if row["id"] is not None
+        }
 
     # -- insertion ---------------------------------------------------------------
 
@@ -165,12 +164,9 @@ class FalkorBulkWriter(BulkWriter):
     ) -> int:
         fixed = dict(constants or {})
         props = [p for p in shape.props if p not in fixed]
-        names = _stored_names([*props, *fixed], shape.dates)
-        for name in names:
-            _name(name)
+        names = [_name(p) for p in (*props, *fixed)]
         tail = bytearray()
-        for name, value in fixed.items():
-            _value(value, tail, name)
+        _encode(fixed, list(fixed), tail, "constant")
         tail_bytes = bytes(tail)
 
         def labels_of(row: Mapping[str, Any]) -> tuple[str, ...]:
@@ -184,44 +180,51 @@ class FalkorBulkWriter(BulkWriter):
             label_text = ":".join(_name(label) for label in labels)
             for part in _slices(members, CHUNK):
                 blob = _header(label_text, names)
-                for i, row in enumerate(part):
-                    for prop in props:
-                        _value(row.get(prop), blob, f"{shape.label} row {i} {prop}")
+                for row in part:
+                    _encode(row, props, blob, shape.label)
                     blob += tail_bytes
                 self._bulk(len(part), 0, bytes(blob))
                 created += len(part)
                 if progress:
                     progress(len(part))
-        for prop in shape.dates:
-            self._pending.add(("node", shape.label, prop))
+        self._note_dates(shape)
         return created
 
     def create_edges(
         self, shape: EdgeShape, rows: Rows, *, progress: ProgressCallback | None = None
     ) -> int:
-        (start_label, start_field), (end_label, end_field) = shape.start, shape.end
-        starts = self._node_ids(start_label, [r[start_field] for r in rows])
-        ends = self._node_ids(end_label, [r[end_field] for r in rows])
-        names = _stored_names(shape.props, shape.dates)
+        start_field, end_field = shape.start[1], shape.end[1]
+        # Ends named by the row's own uid are the nodes its step has just created, one
+        # per row: looked up a slice at a time and not kept (2 million source records
+        # at county scale). Other ends recur, and are kept for the load.
+        kept = {
+            field: self._node_ids(label, [r[field] for r in rows])
+            for label, field in (shape.start, shape.end)
+            if field != "uid"
+        }
+        names = [_name(p) for p in shape.props]
         created = 0
         for part in _slices(rows, CHUNK):
-            blob = _header(_name(shape.type), [_name(n) for n in names])
+            ids = dict(kept)
+            for label, field in (shape.start, shape.end):
+                if field == "uid":
+                    ids[field] = self._lookup(label, [r["uid"] for r in part])
+            starts, ends = ids[start_field], ids[end_field]
+            blob = _header(_name(shape.type), names)
             count = 0
-            for i, row in enumerate(part):
+            for row in part:
                 start, end = starts.get(row[start_field]), ends.get(row[end_field])
                 if start is None or end is None:
                     continue  # as MATCH would: an end that is not there writes nothing
                 blob += _IDS.pack(start, end)
-                for prop in shape.props:
-                    _value(row.get(prop), blob, f"{shape.type} row {i} {prop}")
+                _encode(row, shape.props, blob, shape.type)
                 count += 1
             if count:
                 self._bulk(0, count, bytes(blob))
             created += count
             if progress:
                 progress(len(part))
-        for prop in shape.dates:
-            self._pending.add(("edge", shape.type, prop))
+        self._note_dates(shape)
         return created
 
     # -- completion --------------------------------------------------------------
@@ -231,14 +234,21 @@ class FalkorBulkWriter(BulkWriter):
         self._store.write(f"MATCH (m:{MARKER}) DELETE m")
         self._ids.clear()
 
-    def _convert_dates(self) -> None:
-        for kind, name, prop in sorted(self._pending):
-            text = TEXT_PREFIX + prop
-            match = f"MATCH (x:{name})" if kind == "node" else f"MATCH ()-[x:{name}]->()"
-            statement = (
-                f"{match} WHERE x.{text} IS NOT NULL WITH x LIMIT {DATE_SLICE} "
-                f"SET x.{prop} = date(x.{text}), x.{text} = NULL RETURN count(x) AS n"
+    def _note_dates(self, shape: NodeShape | EdgeShape) -> None:
+        if shape.dates:
+            kind, name = (
+                ("node", shape.label) if isinstance(shape, NodeShape) else ("edge", shape.type)
             )
-            while self._store.write(statement).returned[0]["n"] == DATE_SLICE:
-                pass
+            self._pending.setdefault((kind, name), set()).update(shape.dates)
+
+    def _convert_dates(self) -> None:
+        """Text to dates, in place. Only bulk insertion leaves text in a date property
+        (every statement writes ``date(...)``), so any text there is ours."""
+        for (kind, name), props in sorted(self._pending.items()):
+            match = f"MATCH (x:{name})" if kind == "node" else f"MATCH ()-[x:{name}]->()"
+            ordered = sorted(_name(p) for p in props)
+            text = [f"typeOf(x.{p}) = 'String'" for p in ordered]
+            sets = [f"x.{p} = CASE WHEN {t} THEN date(x.{p}) ELSE x.{p} END"
+                    for p, t in zip(ordered, text, strict=True)]  # fmt: skip
+            self._store.write(f"{match} WHERE {' OR '.join(text)} SET {', '.join(sets)}")
         self._pending.clear()
