@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from graph import GraphStore
+from graph.bulk import NodeShape
 from graph.engines.falkordb_bulk import FalkorBulkWriter
 from graph.risk_facts import KEPT
 from loaders import load as load_module
@@ -237,3 +238,30 @@ def test_a_load_stopped_before_its_dates_were_converted_is_completed_by_the_next
     _write(twins[0], rows, bulk=True)  # the load run again
     _write(twins[1], rows, bulk=False)
     assert dump(twins[0]) == dump(twins[1])
+
+
+@pytest.mark.parametrize("holes", [False, True])
+def test_ids_of_nodes_just_created_are_right_when_the_engine_reuses_deleted_ones(
+    twins: list[GraphStore], monkeypatch: pytest.MonkeyPatch, holes: bool
+) -> None:
+    """New nodes' ids are supposed consecutive and confirmed by the engine; where it
+    gave some the numbers of deleted nodes, they are looked up one by one instead."""
+    store = twins[0]
+    store.write("UNWIND range(1, 10) AS i CREATE (:SourceRecord {uid: 'old' + toString(i)})")
+    if holes:
+        store.write("MATCH (n:SourceRecord) WHERE n.uid IN ['old3', 'old7'] DELETE n")
+    writer = store.bulk_writer()
+    assert isinstance(writer, FalkorBulkWriter)
+    uids = [f"new{i}" for i in range(5)]
+    writer.create_nodes(NodeShape("SourceRecord", ("uid",)), [{"uid": u} for u in uids])
+    looked_up: list[int] = []
+    lookup = writer._lookup
+    monkeypatch.setattr(
+        writer, "_lookup", lambda label, u: looked_up.append(len(u)) or lookup(label, u)
+    )
+    got = writer._created_ids("SourceRecord", uids)
+    truth = store.read(
+        "MATCH (n:SourceRecord) WHERE n.uid STARTS WITH 'new' RETURN n.uid AS u, id(n) AS id"
+    ).rows
+    assert got == {r["u"]: r["id"] for r in truth}
+    assert looked_up == ([1, 5] if holes else [1])

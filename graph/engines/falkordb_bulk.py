@@ -141,6 +141,26 @@ class FalkorBulkWriter(BulkWriter):
             known.update(self._lookup(label, part))
         return known
 
+    def _created_ids(self, label: str, uids: Sequence[str]) -> dict[str, int]:
+        """Node ids of nodes bulk insertion has just created, in the order it created
+        them. The engine numbers new nodes one after another unless it reuses the
+        numbers of deleted ones, so: find the first through the index, suppose the
+        rest follow it, and have the engine confirm that each supposed id holds the
+        uid in its place (one comparison, nothing sent back). If not, look each up.
+        Confirming 50,000 costs a fraction of looking them up (4-10 us each)."""
+        uids = list(uids)
+        first = self._lookup(label, uids[:1]).get(uids[0]) if uids else None
+        if first is None:
+            return self._lookup(label, uids)
+        check = (
+            f"UNWIND range($first, $last) AS i MATCH (n:{_name(label)}) WHERE id(n) = i "
+            "RETURN collect(n.uid) = $uids AS same"
+        )
+        params = {"first": first, "last": first + len(uids) - 1, "uids": uids}
+        if self._store.read(check, params).scalar() is True:
+            return dict(zip(uids, range(first, first + len(uids)), strict=True))
+        return self._lookup(label, uids)
+
     def _lookup(self, label: str, uids: Sequence[str]) -> dict[str, int]:
         """Node ids of up to a slice of uids, through the uid index."""
         query = f"UNWIND $uids AS u OPTIONAL MATCH (n:{_name(label)} {{uid: u}}) RETURN id(n) AS id"
@@ -208,7 +228,7 @@ class FalkorBulkWriter(BulkWriter):
             ids = dict(kept)
             for label, field in (shape.start, shape.end):
                 if field == "uid":
-                    ids[field] = self._lookup(label, [r["uid"] for r in part])
+                    ids[field] = self._created_ids(label, [r["uid"] for r in part])
             starts, ends = ids[start_field], ids[end_field]
             blob = _header(_name(shape.type), names)
             count = 0
