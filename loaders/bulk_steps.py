@@ -243,6 +243,11 @@ RESIDENCES = BulkStep(
         ),
     )
 )
+# MERGE (p)-[:LIVES_AT]->(a) with no date finds a dated residence at the same address
+# too: rows for a pair that also has a dated row stay with the statement (write.py).
+UNDATED_RESIDENCES = BulkStep(
+    edges=(Edge(_person_edge("LIVES_AT", ("Address", "address"), ())),),
+)
 PARENTS = BulkStep(
     edges=(
         Edge(
@@ -325,6 +330,15 @@ CASE_NOTES = BulkStep(
 # Labels that edge-only steps find new ends among.
 ENDS = frozenset(
     label
-    for step in (RESIDENCES, PARENTS, MEMBERS, SCHOOL_ROLLS, ATTENDANCE, EXCLUSIONS, OFFERS)
+    for step in (
+        RESIDENCES,
+        UNDATED_RESIDENCES,
+        PARENTS,
+        MEMBERS,
+        SCHOOL_ROLLS,
+        ATTENDANCE,
+        EXCLUSIONS,
+        OFFERS,
+    )
     for label, _field in step.ends()
 )

@@ -556,6 +556,10 @@ def write_graph(
         known = [r for r in rows.source_records if r["uid"] not in fresh]
         new = [r for r in rows.source_records if r["uid"] in fresh]
     records = {"loaded_at": loaded_at}
+    dated = [r for r in rows.lives_at if r["from"]]
+    pairs = {(r["person"], r["address"]) for r in dated}
+    undated = [r for r in rows.lives_at if not r["from"] and (r["person"], r["address"]) in pairs]
+    alone = [r for r in rows.lives_at if not r["from"] and (r["person"], r["address"]) not in pairs]
     plan: list[tuple[str, str, list[dict], dict, BulkStep | None]] = [
         ("services", MERGE_SERVICES, services, {}, None),
         ("schools", MERGE_SCHOOLS, rows.schools, {}, None),
@@ -564,20 +568,9 @@ def write_graph(
         ("people", MERGE_PEOPLE, rows.people, {}, steps.PEOPLE),
         ("source records", MERGE_SOURCE_RECORDS, known, records, None),
         ("new source records", CREATE_SOURCE_RECORDS, new, records, steps.SOURCE_RECORDS),
-        (
-            "residences",
-            MERGE_LIVES_AT,
-            [r for r in rows.lives_at if r["from"]],
-            {},
-            steps.RESIDENCES,
-        ),
-        (
-            "undated residences",
-            MERGE_LIVES_AT_UNDATED,
-            [r for r in rows.lives_at if not r["from"]],
-            {},
-            None,
-        ),
+        ("residences", MERGE_LIVES_AT, dated, {}, steps.RESIDENCES),
+        ("undated residences", MERGE_LIVES_AT_UNDATED, undated, {}, None),
+        ("undated residences", MERGE_LIVES_AT_UNDATED, alone, {}, steps.UNDATED_RESIDENCES),
         ("parents", MERGE_PARENT_OF, rows.parent_of, {}, steps.PARENTS),
         ("families", MERGE_FAMILIES, rows.families, {}, steps.FAMILIES),
         ("family members", MERGE_MEMBER_OF, rows.member_of, {}, steps.MEMBERS),
@@ -606,12 +599,12 @@ def write_graph(
             fast, rest = steps.split(shape, batch, nodes, all_new=batch is new)
             steps.write_new(shape, fast, nodes, constants=params, progress=tick)
             if bulk_rows is not None and fast:
-                bulk_rows[name] = len(fast)
+                bulk_rows[name] = bulk_rows.get(name, 0) + len(fast)
         if rest:
             store.write_rows(statement, rest, params=params, progress=tick)
-        counts[name] = len(batch)
+        counts[name] = counts.get(name, 0) + len(batch)  # a step may come in parts
         if seconds is not None:
-            seconds[name] = round(time.perf_counter() - started, 2)
+            seconds[name] = round(seconds.get(name, 0) + time.perf_counter() - started, 2)
     if writer is not None:
         started = time.perf_counter()
         writer.finish()
