@@ -110,8 +110,8 @@ class FalkorBulkWriter(BulkWriter):
     def __init__(self, store: FalkorDBStore) -> None:
         self._store = store
         self._ids: dict[str, dict[str, int]] = {}  # label -> uid -> node id
-        # ("node" | "edge", label or type) -> its date properties written as text
-        self._pending: dict[tuple[str, str], set[str]] = {}
+        # a pattern naming x (see _note_dates) -> its date properties written as text
+        self._pending: dict[str, set[str]] = {}
 
     def begin(self, shapes: Sequence[NodeShape | EdgeShape]) -> None:
         marked = self._store.read(f"MATCH (m:{MARKER}) RETURN count(m) AS n").scalar()
@@ -255,20 +255,26 @@ class FalkorBulkWriter(BulkWriter):
         self._ids.clear()
 
     def _note_dates(self, shape: NodeShape | EdgeShape) -> None:
-        if shape.dates:
-            kind, name = (
-                ("node", shape.label) if isinstance(shape, NodeShape) else ("edge", shape.type)
-            )
-            self._pending.setdefault((kind, name), set()).update(shape.dates)
+        """Remember the shape's date properties for :meth:`_convert_dates`, under the
+        pattern that finds its entities: a relationship type with both end labels, as
+        the engine otherwise scans every node for it (0.6 s for 16,000 offers among
+        256,000 people; 0.01 s from the schools' side)."""
+        if not shape.dates:
+            return
+        if isinstance(shape, NodeShape):
+            pattern = f"(x:{_name(shape.label)})"
+        else:
+            start, end = _name(shape.start[0]), _name(shape.end[0])
+            pattern = f"(:{start})-[x:{_name(shape.type)}]->(:{end})"
+        self._pending.setdefault(pattern, set()).update(shape.dates)
 
     def _convert_dates(self) -> None:
         """Text to dates, in place. Only bulk insertion leaves text in a date property
         (every statement writes ``date(...)``), so any text there is ours."""
-        for (kind, name), props in sorted(self._pending.items()):
-            match = f"MATCH (x:{name})" if kind == "node" else f"MATCH ()-[x:{name}]->()"
+        for pattern, props in sorted(self._pending.items()):
             ordered = sorted(_name(p) for p in props)
             text = [f"typeOf(x.{p}) = 'String'" for p in ordered]
             sets = [f"x.{p} = CASE WHEN {t} THEN date(x.{p}) ELSE x.{p} END"
                     for p, t in zip(ordered, text, strict=True)]  # fmt: skip
-            self._store.write(f"{match} WHERE {' OR '.join(text)} SET {', '.join(sets)}")
+            self._store.write(f"MATCH {pattern} WHERE {' OR '.join(text)} SET {', '.join(sets)}")
         self._pending.clear()
