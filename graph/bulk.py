@@ -78,9 +78,12 @@ class BulkWriter(ABC):
         *,
         constants: Mapping[str, Any] | None = None,
         progress: ProgressCallback | None = None,
+        remember: bool = False,
     ) -> int:
         """Create one node per row (none of them may exist); ``constants`` are set on
-        every one. Returns how many were created."""
+        every one; ``remember``: later relationships will end at these nodes (the
+        writer may keep what it needs to find them quickly). Returns how many were
+        created."""
 
     @abstractmethod
     def create_edges(

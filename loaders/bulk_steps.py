@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from graph.bulk import BulkWriter, EdgeShape, NodeShape
@@ -35,9 +36,9 @@ class Edge:
     shape: EdgeShape
     merge_on: tuple[str, ...] = ()
 
-    def key(self, row: Row) -> tuple[Any, ...]:
-        fields = (self.shape.start[1], self.shape.end[1], *self.merge_on)
-        return tuple(row[f] for f in fields)
+    def key(self) -> Callable[[Row], Any]:
+        """What the statement's MERGE tells rows apart by."""
+        return itemgetter(self.shape.start[1], self.shape.end[1], *self.merge_on)
 
 
 @dataclass(frozen=True)
@@ -96,37 +97,27 @@ def split(
     earlier load wrote), which saves reading every uid of the label."""
     ends = step.ends()
     known = [(field, nodes.existing(label)) for label, field in ends]
-    fresh: Callable[[Row], bool]
     if all_new:
-
-        def fresh(row: Row) -> bool:
-            return True
+        chosen = rows
     elif step.node is not None:
         taken = nodes.existing(step.node.label)
-
-        def fresh(row: Row) -> bool:
-            return row["uid"] not in taken
+        chosen = [row for row in rows if row["uid"] not in taken]
     else:
-        made = [(field, nodes.created.get(label, set())) for label, field in ends]
-
-        def fresh(row: Row) -> bool:
-            return any(row[f] in uids for f, uids in made)
-
-    bulk: list[Row] = []
-    rest: list[Row] = []
-    for row in rows:
-        if fresh(row) and all(row[f] in uids for f, uids in known):
-            bulk.append(row)
-        else:
-            rest.append(row)
-    return bulk, rest
+        made = [(itemgetter(f), nodes.created.get(label, set())) for label, f in ends]
+        chosen = [row for row in rows if any(get(row) in uids for get, uids in made)]
+    for name, uids in known:  # every end the row names must be there
+        get = itemgetter(name)
+        chosen = [row for row in chosen if get(row) in uids]
+    picked = {id(row) for row in chosen}
+    return chosen, [row for row in rows if id(row) not in picked]
 
 
-def fold(
-    rows: list[Row], key: Callable[[Row], tuple[Any, ...]], keep: tuple[str, ...]
-) -> list[Row]:
-    """One row per key, as successive MERGE ... SET statements would leave it."""
-    out: dict[tuple[Any, ...], Row] = {}
+def fold(rows: list[Row], key: Callable[[Row], Any], keep: tuple[str, ...]) -> list[Row]:
+    """One row per key, as successive MERGE ... SET statements would leave it (in the
+    order keys first appear: bulk insertion numbers new nodes in that order)."""
+    if not keep:  # the later row wins outright
+        return list({key(row): row for row in rows}.values())
+    out: dict[Any, Row] = {}
     for row in rows:
         k = key(row)
         before = out.get(k)
@@ -154,11 +145,12 @@ def write_new(
     """Bulk-insert rows :func:`split` chose (the nodes, then each relationship)."""
     writer = nodes.writer
     if step.node is not None:
-        unique = fold(rows, lambda r: (r["uid"],), step.keep)
-        writer.create_nodes(step.node, unique, constants=constants)
-        nodes.add(step.node.label, (r["uid"] for r in unique))
+        label = step.node.label
+        unique = fold(rows, itemgetter("uid"), step.keep)
+        writer.create_nodes(step.node, unique, constants=constants, remember=label in nodes.track)
+        nodes.add(label, (r["uid"] for r in unique))
     for edge in step.edges:
-        writer.create_edges(edge.shape, fold(rows, edge.key, step.keep))
+        writer.create_edges(edge.shape, fold(rows, edge.key(), step.keep))
     if progress:
         progress(len(rows))
 

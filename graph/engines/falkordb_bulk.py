@@ -181,6 +181,7 @@ class FalkorBulkWriter(BulkWriter):
         *,
         constants: Mapping[str, Any] | None = None,
         progress: ProgressCallback | None = None,
+        remember: bool = False,
     ) -> int:
         fixed = dict(constants or {})
         props = [p for p in shape.props if p not in fixed]
@@ -204,6 +205,9 @@ class FalkorBulkWriter(BulkWriter):
                     _encode(row, props, blob, shape.label)
                     blob += tail_bytes
                 self._bulk(len(part), 0, bytes(blob))
+                if remember:  # their ids, while they are known to be consecutive
+                    kept = self._ids.setdefault(shape.label, {})
+                    kept.update(self._created_ids(shape.label, [r["uid"] for r in part]))
                 created += len(part)
                 if progress:
                     progress(len(part))
