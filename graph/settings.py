@@ -81,6 +81,15 @@ class Settings(BaseSettings):
             "rest spills to a temporary directory. Empty: the loader's default, 2GB."
         ),
     )
+    bulk_write: bool = Field(
+        default=True,
+        description=(
+            "Let a load write what can only be new (all of a first load) through the "
+            "engine's bulk insertion, where it has one (embedded FalkorDB and FalkorDB "
+            "servers); false: every row through the MERGE statements. The graph is "
+            "the same either way."
+        ),
+    )
     load_workers: int | None = Field(
         default=None,
         ge=1,

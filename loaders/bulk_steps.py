@@ -97,19 +97,23 @@ def split(
     earlier load wrote), which saves reading every uid of the label."""
     ends = step.ends()
     known = [(field, nodes.existing(label)) for label, field in ends]
-    if all_new:
-        chosen = rows
-    elif step.node is not None:
+    tests: list[Callable[[Row], bool]] = []
+    if step.node is not None and not all_new:
         taken = nodes.existing(step.node.label)
-        chosen = [row for row in rows if row["uid"] not in taken]
-    else:
+        tests.append(lambda row: row["uid"] not in taken)
+    elif step.node is None:
         made = [(itemgetter(f), nodes.created.get(label, set())) for label, f in ends]
-        chosen = [row for row in rows if any(get(row) in uids for get, uids in made)]
+        tests.append(lambda row: any(get(row) in uids for get, uids in made))
     for name, uids in known:  # every end the row names must be there
         get = itemgetter(name)
-        chosen = [row for row in chosen if get(row) in uids]
-    picked = {id(row) for row in chosen}
-    return chosen, [row for row in rows if id(row) not in picked]
+        tests.append(lambda row, get=get, uids=uids: get(row) in uids)
+    # one pass, two lists: the rows are a county's (2 million source records), so no
+    # third structure to tell them apart
+    bulk: list[Row] = []
+    rest: list[Row] = []
+    for row in rows:
+        (bulk if all(test(row) for test in tests) else rest).append(row)
+    return bulk, rest
 
 
 def fold(rows: list[Row], key: Callable[[Row], Any], keep: tuple[str, ...]) -> list[Row]:
@@ -141,16 +145,23 @@ def write_new(
     *,
     constants: Mapping[str, Any],
     progress: Callable[[int], None] | None,
+    all_new: bool = False,
 ) -> None:
-    """Bulk-insert rows :func:`split` chose (the nodes, then each relationship)."""
+    """Bulk-insert rows :func:`split` chose (the nodes, then each relationship).
+    ``all_new``: as for :func:`split`; the caller also knows each uid comes once."""
     writer = nodes.writer
+    one_per_uid = False
     if step.node is not None:
         label = step.node.label
-        unique = fold(rows, itemgetter("uid"), step.keep)
+        unique = rows if all_new else fold(rows, itemgetter("uid"), step.keep)
+        one_per_uid = len(unique) == len(rows)
         writer.create_nodes(step.node, unique, constants=constants, remember=label in nodes.track)
         nodes.add(label, (r["uid"] for r in unique))
     for edge in step.edges:
-        writer.create_edges(edge.shape, fold(rows, edge.key(), step.keep))
+        # a relationship from each row's own node, one row per node: nothing to fold
+        own = "uid" in (edge.shape.start[1], edge.shape.end[1])
+        folded = rows if own and one_per_uid else fold(rows, edge.key(), step.keep)
+        writer.create_edges(edge.shape, folded)
     if progress:
         progress(len(rows))
 

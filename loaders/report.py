@@ -109,6 +109,13 @@ class LoadReport:
             f"risk of NEET factors kept for {self.risk_factors_kept:,} pupils "
             f"as at {self.as_of}.",
         ]
+        if self.written:
+            bulk = sum(self.bulk_written.values())
+            lines.append(
+                f"Written: {sum(self.written.values()):,} rows in {len(self.written)} steps, "
+                f"{bulk:,} of them by the engine's bulk insertion (new nodes and "
+                "relationships)."
+            )
         if self.seconds:
             stages = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
             lines.append(f"Time: {stages}.")

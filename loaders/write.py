@@ -596,8 +596,9 @@ def write_graph(
         started = time.perf_counter()
         rest = batch
         if nodes is not None and shape is not None:
-            fast, rest = steps.split(shape, batch, nodes, all_new=batch is new)
-            steps.write_new(shape, fast, nodes, constants=params, progress=tick)
+            fresh_only = batch is new  # each uid once, none in the graph (see above)
+            fast, rest = steps.split(shape, batch, nodes, all_new=fresh_only)
+            steps.write_new(shape, fast, nodes, constants=params, progress=tick, all_new=fresh_only)
             if bulk_rows is not None and fast:
                 bulk_rows[name] = bulk_rows.get(name, 0) + len(fast)
         if rest:

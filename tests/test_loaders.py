@@ -7,6 +7,7 @@ from small extracts written by the tests themselves.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import signal
@@ -443,6 +444,29 @@ def test_a_killed_load_finishes_when_run_again(tiny_county, tmp_path):
         assert _content(store) == expected
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("how", "bulk"), [([], True), (["--no-bulk"], False)])
+def test_the_load_command_writes_new_rows_in_bulk_unless_told_not_to(
+    tiny_county, tmp_path, how, bulk
+):
+    env = {
+        **os.environ,
+        "JIGSAW_GRAPH_NAME": "cli",
+        "JIGSAW_GRAPH_URL": str(tmp_path / "engine"),
+        "JIGSAW_DATA_DIR": str(tmp_path),
+    }
+    command = [sys.executable, "-c", "from ui.cli import main; main()", "load"]
+    done = subprocess.run(
+        [*command, str(tiny_county), "--as-of", AS_OF.isoformat(), *how],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "loads" / "latest" / "report.json").read_text())
+    assert report["written"]["people"] > 100
+    assert (report["bulk_written"].get("people") == report["written"]["people"]) is bulk
+    assert bool(report["bulk_written"]) is bulk
+    assert "by the engine's bulk insertion" in done.stdout
 
 
 def test_review_decisions_stick_across_reloads(tiny_county, tmp_path):

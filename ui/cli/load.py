@@ -49,6 +49,14 @@ def load(
             "and recall."
         ),
     ] = None,
+    bulk: Annotated[
+        bool | None,
+        typer.Option(
+            "--bulk/--no-bulk",
+            help="Write what can only be new through the engine's bulk insertion "
+            "(default: the JIGSAW_BULK_WRITE setting, on).",
+        ),
+    ] = None,
 ) -> None:
     """Validate, link and load every extract a mapping describes; print the load report."""
     settings = load_settings()
@@ -65,6 +73,7 @@ def load(
                 loads_dir=loads_dir,
                 linkage_memory=settings.linkage_memory,
                 read_workers=settings.load_workers,
+                bulk=settings.bulk_write if bulk is None else bulk,
             )
     except (MappingError, ReadError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
@@ -136,6 +145,7 @@ def _demo_load(settings: Settings, directory: Path, *, fresh: bool) -> LoadResul
                 loads_dir=settings.data_dir / "loads",
                 linkage_memory=settings.linkage_memory,
                 read_workers=settings.load_workers,
+                bulk=settings.bulk_write,
             )
     finally:
         store.close()
