@@ -86,8 +86,8 @@ class Settings(BaseSettings):
         description=(
             "Let a load write what can only be new (all of a first load) through the "
             "engine's bulk insertion, where it has one (embedded FalkorDB and FalkorDB "
-            "servers); false: every row through the MERGE statements. The graph is "
-            "the same either way."
+            "servers); false: every row through the usual batched statements. The graph "
+            "is the same either way."
         ),
     )
     load_workers: int | None = Field(
