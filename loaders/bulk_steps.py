@@ -166,6 +166,10 @@ def write_new(
         progress(len(rows))
 
 
+def _fields(names: str) -> tuple[str, ...]:
+    return tuple(names.split())
+
+
 def shapes(bulk_steps: Iterable[BulkStep]) -> list[NodeShape | EdgeShape]:
     """Every node and relationship shape the steps write."""
     out: list[NodeShape | EdgeShape] = []
@@ -187,25 +191,9 @@ SCHOOL = ("School", "school")
 PEOPLE = BulkStep(
     node=NodeShape(
         "Person",
-        (
-            "uid",
-            "given_name",
-            "middle_names",
-            "family_name",
-            "full_name",
-            "other_names",
-            "dob",
-            "sex",
-            "ethnicity",
-            "language",
-            "upn",
-            "nhs_number",
-            "uln",
-            "la_child_id",
-            "fsm",
-            "eal",
-            "young_carer",
-            "sources",
+        _fields(
+            "uid given_name middle_names family_name full_name other_names dob sex ethnicity "
+            "language upn nhs_number uln la_child_id fsm eal young_carer sources"
         ),
         dates=("dob",),
         extra_labels=lambda row: ("Child",) if row["child"] else ("Adult",),
@@ -222,19 +210,9 @@ SOURCE_RECORDS = BulkStep(
 ADDRESSES = BulkStep(
     node=NodeShape(
         "Address",
-        (
-            "uid",
-            "uprn",
-            "line1",
-            "town",
-            "postcode",
-            "postcode_district",
-            "lsoa",
-            "imd_decile",
-            "lat",
-            "lon",
-            "local_authority",
-            "in_county",
+        _fields(
+            "uid uprn line1 town postcode postcode_district lsoa imd_decile lat lon "
+            "local_authority in_county"
         ),
     )
 )
@@ -308,16 +286,7 @@ OFFERS = BulkStep(
 CASES = BulkStep(
     node=NodeShape(
         "Case",
-        (
-            "uid",
-            "kind",
-            "status",
-            "start",
-            "end",
-            "reason",
-            "placement_la",
-            "placement_out_of_area",
-        ),
+        _fields("uid kind status start end reason placement_la placement_out_of_area"),
         dates=("start", "end"),
     ),
     edges=(
