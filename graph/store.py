@@ -349,6 +349,12 @@ class GraphStore(ABC):
         """Run one batch :meth:`_encode_batch` prepared, in its own transaction."""
         return self._write(cypher, encoded)
 
+    def bulk_load_running(self) -> bool:
+        """Whether a load's bulk insertion is under way, or stopped before it finished.
+        It names nodes by the engine's internal ids, which a deleted node gives up for
+        reuse: nothing may delete nodes meanwhile (see ``review.decide``)."""
+        return False
+
     def bulk_writer(self) -> BulkWriter | None:
         """The engine's bulk insertion for one load, or None where it has none (see
         :mod:`graph.bulk`): the loader then writes every row through Cypher."""

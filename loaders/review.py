@@ -193,6 +193,12 @@ def pending(store: GraphStore) -> list[dict]:
 
 def decide(store: GraphStore, uid: str, accept: bool, user: str) -> str:
     """Record the decision; on accept, merge the two people now. Returns the kept uid."""
+    if accept and store.bulk_load_running():
+        # the merge deletes a person, whose internal id the load may be using
+        raise ReviewError(
+            "a load is writing new records just now (or stopped part way: run it again); "
+            "accept this pair once it has finished"
+        )
     rows = store.read(PAIR, {"uid": uid}).rows
     if not rows or rows[0]["status"] is None:
         raise ReviewError(f"no review pair {uid!r}")

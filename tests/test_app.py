@@ -368,3 +368,21 @@ def test_home_page_lists_own_alerts_and_marks_them_seen(app_env, loaded_county):
         assert not any(b.label == "Mark as seen" for b in boss.button)
     finally:
         store.write("MATCH (a:Alert {uid: 'AL-test-home'}) DETACH DELETE a")
+
+
+def test_accepting_a_duplicate_while_a_load_writes_says_to_wait(app_env, loaded_county):
+    """A merge deletes a person, whose internal id a bulk load may be using: the page
+    says so and merges nothing (the county is left as it was)."""
+    writer = loaded_county.store.bulk_writer()
+    writer.begin([])
+    try:
+        at = _page("Data", Principal("tm", "team_manager"))
+        same = [b for b in at.button if str(b.key).startswith("acc-")]
+        assert same, "the small county should leave pairs for review"
+        before = len(same)
+        at = same[0].click().run()
+        assert not at.exception
+        assert "a load is writing" in _text(at)
+        assert len([b for b in at.button if str(b.key).startswith("acc-")]) == before
+    finally:
+        writer.finish()

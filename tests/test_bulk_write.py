@@ -277,3 +277,25 @@ def test_ids_of_nodes_just_created_are_right_when_the_engine_reuses_deleted_ones
     ).rows
     assert got == {r["u"]: r["id"] for r in truth}
     assert looked_up == ([1, 5] if holes else [1])
+
+
+def test_no_merge_deletes_a_person_while_a_load_is_writing_in_bulk(
+    twins: list[GraphStore],
+) -> None:
+    """Bulk insertion names nodes by internal id and a deleted node's id is given to
+    the next one created, so a reviewer's merge waits for the load."""
+    from loaders import review
+
+    store = twins[0]
+    writer = store.bulk_writer()
+    assert writer is not None
+    writer.begin([])
+    assert store.bulk_load_running()
+    with pytest.raises(review.ReviewError, match="a load is writing"):
+        review.decide(store, "R-any", True, "reviewer")
+    with pytest.raises(review.ReviewError, match="no review pair"):
+        review.decide(store, "R-any", False, "reviewer")  # a rejection deletes nothing
+    writer.finish()
+    assert not store.bulk_load_running()
+    with pytest.raises(review.ReviewError, match="no review pair"):
+        review.decide(store, "R-any", True, "reviewer")

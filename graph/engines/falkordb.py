@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from graph import schema
+from graph.engines.falkordb_bulk import MARKER as BULK_MARKER
 from graph.engines.falkordb_bulk import FalkorBulkWriter
 from graph.engines.falkordb_params import params_header
 from graph.engines.falkordb_results import plain_records
@@ -226,6 +227,9 @@ class FalkorDBStore(GraphStore):
 
     def bulk_writer(self) -> FalkorBulkWriter:
         return FalkorBulkWriter(self)
+
+    def bulk_load_running(self) -> bool:
+        return bool(self.read(f"MATCH (m:{BULK_MARKER}) RETURN count(m) AS n").scalar())
 
     def bulk_command(self, nodes: int, edges: int, blob: bytes, *, retried: bool = False) -> None:
         """One ``GRAPH.BULK`` command adding to the graph (see :mod:`falkordb_bulk`)."""

@@ -37,7 +37,11 @@ def render() -> None:
         cols[1].write(f"{b['name']} ({b['dob']}) — {b['sources']}")
         cols[2].write(f"p={pair['probability']:.2f}; agreed: {pair['agreed']}")
         if cols[3].button("Same", key=f"acc-{pair['uid']}"):
-            review.decide(context.store(), pair["uid"], True, principal.username)
+            try:
+                review.decide(context.store(), pair["uid"], True, principal.username)
+            except review.ReviewError as exc:  # e.g. a load is writing: try again after it
+                st.warning(str(exc))
+                continue
             context.audit().record(
                 user=principal.username,
                 role=principal.role,
