@@ -160,15 +160,20 @@ class Builder:
         names: dict[str, set[str]] = defaultdict(set)
         flags: dict[str, dict[str, bool]] = defaultdict(dict)
         sources: dict[str, set[str]] = defaultdict(set)
+        keys: dict[str, list[tuple[str, str]]] = {}  # role -> (field, record key)
         for record, who in identity_records:
             rid = record.uid if who == "person" else f"{record.uid}#{who}"
             puid = self.person_of[rid]
             sources[puid].add(record.source)
             v = record.values
-            for name in PERSON_FIELDS:
-                value = v.get(f"{who}.{name}")
+            role_keys = keys.get(who)
+            if role_keys is None:  # keys made once per role, not per record and field
+                role_keys = keys[who] = [(name, f"{who}.{name}") for name in PERSON_FIELDS]
+            counts = values[puid]
+            for name, key in role_keys:
+                value = v.get(key)
                 if value is not None and value != "":
-                    values[puid][name][value] += 1
+                    counts[name][value] += 1
             given, family = v.get(f"{who}.given_name"), v.get(f"{who}.family_name")
             if given or family:
                 names[puid].add(" ".join(str(x) for x in (given, family) if x))
@@ -187,7 +192,8 @@ class Builder:
             row: dict[str, object] = {"uid": puid}
             for name in PERSON_FIELDS:
                 counter = fields.get(name)
-                row[name] = counter.most_common(1)[0][0] if counter else None
+                # the most common value, the first seen on a tie (as most_common(1))
+                row[name] = max(counter, key=counter.__getitem__) if counter else None
             full = " ".join(str(x) for x in (row["given_name"], row["family_name"]) if x)
             row["full_name"] = full
             row["other_names"] = " | ".join(sorted(names[puid] - {full})) or None
