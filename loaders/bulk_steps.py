@@ -46,8 +46,8 @@ class BulkStep:
     """How one write step's rows map to new nodes and relationships.
 
     ``keep``: fields whose null leaves the earlier value (``CASE WHEN row.x IS NULL
-    THEN r.x ...`` in the statement); ``constants``: the statement's other parameters
-    that become properties."""
+    THEN r.x ...`` in the statement). The statement's other parameters become
+    properties of the step's node (see :func:`write_new`)."""
 
     node: NodeShape | None = None
     edges: tuple[Edge, ...] = ()
@@ -125,16 +125,12 @@ def fold(rows: list[Row], key: Callable[[Row], Any], keep: tuple[str, ...]) -> l
     for row in rows:
         k = key(row)
         before = out.get(k)
-        if before is None:
-            out[k] = row
-        elif keep:
-            merged = dict(row)
+        if before is not None:
+            row = dict(row)
             for name in keep:
-                if merged.get(name) is None:
-                    merged[name] = before.get(name)
-            out[k] = merged
-        else:
-            out[k] = row
+                if row.get(name) is None:
+                    row[name] = before.get(name)
+        out[k] = row
     return list(out.values())
 
 

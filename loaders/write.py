@@ -558,8 +558,11 @@ def write_graph(
     records = {"loaded_at": loaded_at}
     dated = [r for r in rows.lives_at if r["from"]]
     pairs = {(r["person"], r["address"]) for r in dated}
-    undated = [r for r in rows.lives_at if not r["from"] and (r["person"], r["address"]) in pairs]
-    alone = [r for r in rows.lives_at if not r["from"] and (r["person"], r["address"]) not in pairs]
+    undated: list[dict] = []  # a pair with a dated row too: its MERGE finds that one
+    alone: list[dict] = []
+    for r in rows.lives_at:
+        if not r["from"]:
+            (undated if (r["person"], r["address"]) in pairs else alone).append(r)
     plan: list[tuple[str, str, list[dict], dict, BulkStep | None]] = [
         ("services", MERGE_SERVICES, services, {}, None),
         ("schools", MERGE_SCHOOLS, rows.schools, {}, None),
