@@ -524,6 +524,7 @@ EXISTING_ASSIGNMENTS = cypher(
     "load.existing_assignments",
     "MATCH (s:SourceRecord)-[:DESCRIBES]->(p:Person) RETURN s.uid AS record, p.uid AS person",
 )
+SOURCE_RECORD_UIDS = cypher("load.source_record_uids", "MATCH (s:SourceRecord) RETURN s.uid AS uid")
 
 
 def write_graph(
@@ -547,9 +548,15 @@ def write_graph(
     ``bulk_rows``: filled with how many of each step's rows took that path."""
     counts: dict[str, int] = {}
     services = [{"uid": k, "name": v} for k, v in SERVICE_NAMES.items()]
+    stopped = store.bulk_load_running()  # an earlier load stopped while writing in bulk
     if known_records is None:  # not told: merge everything (always safe)
         known, new = rows.source_records, []
     else:
+        if stopped:
+            # it may have stopped between creating records and linking them: those
+            # records describe nobody, so the caller's assignments do not name them
+            found = store.read(SOURCE_RECORD_UIDS, max_rows=1_000_000_000).rows
+            known_records = known_records | {r["uid"] for r in found}
         # a uid listed twice (identical rows in two files) goes through MERGE, in order
         times = Counter(r["uid"] for r in rows.source_records)
         fresh = {u for u, n in times.items() if n == 1 and u not in known_records}
@@ -587,11 +594,16 @@ def write_graph(
         ("case notes", MERGE_PERSON_NOTES, rows.notes, {}, steps.CASE_NOTES),
         ("safety notes", MERGE_ADDRESS_NOTES, rows.address_notes, {}, None),
     ]
-    writer = store.bulk_writer() if bulk else None
+    writer = store.bulk_writer() if bulk or stopped else None
     nodes = None
     if writer is not None:
+        # begin() first completes a stopped load's dates: MERGE finds dated rows by date
         writer.begin(steps.shapes([shape for *_, shape in plan if shape is not None]))
-        nodes = steps.NewNodes(writer, track=steps.ENDS)
+        if bulk:
+            nodes = steps.NewNodes(writer, track=steps.ENDS)
+        else:
+            writer.finish()
+            writer = None
     for name, statement, batch, params, shape in plan:
         if not batch:
             continue

@@ -252,6 +252,45 @@ def test_a_load_stopped_before_its_dates_were_converted_is_completed_by_the_next
     assert dump(twins[0]) == dump(twins[1])
 
 
+@pytest.mark.parametrize("again", ["bulk", "no-bulk"])
+def test_a_load_stopped_between_new_records_and_their_links_is_completed_by_the_next(
+    small_county: Path, twins: list[GraphStore], monkeypatch: pytest.MonkeyPatch, again: str
+) -> None:
+    """Bulk insertion creates a step's nodes, then its relationships, in separate
+    commands. A load stopped between the two leaves source records that describe
+    nobody, and dates as text; the next load, in bulk or not, must link those records,
+    not create them a second time (bulk insertion checks no unique constraint), and
+    turn the dates into dates."""
+    store = twins[0]
+    real = FalkorBulkWriter.create_edges
+
+    def stop_at_describes(self: FalkorBulkWriter, shape: Any, rows: Any) -> None:
+        if shape.type == "DESCRIBES":
+            raise KeyboardInterrupt
+        real(self, shape, rows)
+
+    with monkeypatch.context() as m:
+        m.setattr(FalkorBulkWriter, "create_edges", stop_at_describes)
+        with pytest.raises(KeyboardInterrupt):
+            run_load(store, small_county, as_of=AS_OF)
+    unlinked = store.read(
+        "MATCH (s:SourceRecord) WHERE NOT (s)-[:DESCRIBES]->() RETURN count(s) AS n"
+    ).scalar()
+    assert unlinked > 1000  # it stopped where this test means it to
+    run_load(store, small_county, as_of=AS_OF, bulk=again == "bulk")
+    run_load(twins[1], small_county, as_of=AS_OF)  # never stopped
+    records = (
+        "MATCH (s:SourceRecord) OPTIONAL MATCH (s)-[d:DESCRIBES]->() "
+        "RETURN count(DISTINCT s.uid) AS uids, count(DISTINCT s) AS nodes, count(d) AS links"
+    )
+    counts = store.read(records).rows[0]
+    assert counts == twins[1].read(records).rows[0]
+    assert counts["uids"] == counts["nodes"] == counts["links"]
+    assert not store.bulk_load_running()
+    text = "MATCH (p:Person) WHERE typeOf(p.dob) = 'String' RETURN count(p) AS n"
+    assert store.read(text).scalar() == 0
+
+
 @pytest.mark.parametrize("holes", [False, True])
 def test_ids_of_nodes_just_created_are_right_when_the_engine_reuses_deleted_ones(
     twins: list[GraphStore], monkeypatch: pytest.MonkeyPatch, holes: bool
