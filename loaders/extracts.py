@@ -22,7 +22,7 @@ from pathlib import Path
 
 from loaders.mapping import SourceMapping
 from loaders.readers import ReadError, read_rows
-from loaders.validate import Quarantined, Record, validate
+from loaders.validate import Quarantined, Record, Validator
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +55,11 @@ def read_extract(extract: Extract, today: dt.date) -> FileOutcome:
     entry (row 0) so the rest of the load goes on."""
     mapping = extract.mapping
     outcome = FileOutcome()
-    from_filename = mapping.fields_from_filename(extract.path)
+    validate = Validator(mapping, mapping.fields_from_filename(extract.path), today)
     try:
         for raw in read_rows(mapping, extract.path, extract.relname):
             outcome.read += 1
-            checked = validate(mapping, raw, from_filename, today)
+            checked = validate(raw)
             if isinstance(checked, Quarantined):
                 outcome.quarantined.append(checked)
                 outcome.rows_quarantined += 1

@@ -153,6 +153,13 @@ def clean_text(raw: object) -> str:
     Formula-looking text ("=HYPERLINK(...)") is kept as text: it is only dangerous
     when a spreadsheet opens an export, so exports neutralise it (see ``safe_cell``).
     """
+    if type(raw) is str and raw.isprintable() and "  " not in raw:
+        # the common cell: its only white space is single plain spaces (every other
+        # space character is unprintable), so trimming is all the cleaning it needs
+        text = raw.strip()
+        if len(text) > _MAX_CELL:
+            raise CellError(f"value is {len(text):,} characters long (limit {_MAX_CELL:,})")
+        return text
     if raw is None:
         return ""
     if isinstance(raw, float) and raw.is_integer():  # False for inf and nan
@@ -194,11 +201,12 @@ def parse_value(
     today: dt.date,
 ) -> object:
     """Parse one cell; '' and None mean missing. Raises CellError with the reason."""
-    if isinstance(raw, dt.datetime) and field.type in ("date", "datetime"):
-        raw_date = raw.date() if field.type == "date" else raw
-        return _check_past(raw_date, today) if field.type == "date" else raw.isoformat()
-    if isinstance(raw, dt.date) and field.type == "date":
-        return _check_past(raw, today)
+    if type(raw) is not str:  # a spreadsheet's typed cell
+        if isinstance(raw, dt.datetime) and field.type in ("date", "datetime"):
+            raw_date = raw.date() if field.type == "date" else raw
+            return _check_past(raw_date, today) if field.type == "date" else raw.isoformat()
+        if isinstance(raw, dt.date) and field.type == "date":
+            return _check_past(raw, today)
     text = clean_text(raw)
     if codes is not None and field.type in ("code", "bool", "text"):
         if text in codes:
@@ -215,7 +223,9 @@ def parse_value(
         case "text" | "code":
             return text
         case "name":
-            return text if any(ch.isalpha() for ch in text) else _bad(f"{text!r} is not a name")
+            if text.isalpha() or any(ch.isalpha() for ch in text):
+                return text
+            raise CellError(f"{text!r} is not a name")
         case "date":
             return _parse_date_cached(text, tuple(formats), today)
         case "datetime":
@@ -283,10 +293,6 @@ def _check_past(value: dt.date, today: dt.date) -> dt.date:
     if value > today:
         raise CellError(f"date {value.isoformat()} is in the future")
     return value
-
-
-def _bad(reason: str) -> str:
-    raise CellError(reason)
 
 
 IDENTIFIER_TYPES = {"upn", "nhs", "uln"}

@@ -53,7 +53,7 @@ def _read_csv(mapping: SourceMapping, path: Path, relname: str) -> Iterator[RawR
     header: list[str] | None = None
     line = 0
     for cells in reader:
-        line = reader.line_num
+        before, line = line, reader.line_num
         if header is None:
             if line < mapping.header_row:
                 continue
@@ -65,7 +65,9 @@ def _read_csv(mapping: SourceMapping, path: Path, relname: str) -> Iterator[RawR
         values: dict[str, object] = dict(zip(header, cells, strict=False))
         if len(cells) > len(header):
             values["__extra__"] = cells[len(header) :]
-        yield RawRow(relname, _start_line(reader, line, cells), values)
+        # a record on one line starts on it (the count below is for multi-line cells)
+        start = line if line == before + 1 else _start_line(reader, line, cells)
+        yield RawRow(relname, start, values)
     if header is None:
         mapping.check_header([], path)
 
