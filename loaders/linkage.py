@@ -135,14 +135,17 @@ def link(
     # 0. identical identities are one (compression)
     signature_rep: dict[tuple, str] = {}
     reps: list[Identity] = []
+    rep_of: list[str] = []  # each record's representative, in the records' order
     for r in records:
         sig = _signature(r)
         rep = signature_rep.get(sig)
         if rep is None:
-            signature_rep[sig] = r.rid
+            signature_rep[sig] = rep = r.rid
             reps.append(r)
         else:
             uf.union(rep, r.rid)
+        rep_of.append(rep)
+    del signature_rep
     probability = {r.rid: 1.0 for r in records}
     result = LinkResult(cluster_of={}, probability=probability)
     rejected_pairs = {frozenset(p) for p in rejected}
@@ -197,10 +200,8 @@ def link(
             seen.add(key)
             unique_review.append(c)
     result.review = unique_review
-    for r in records:
-        root = uf.find(r.rid)
-        result.cluster_of[r.rid] = root
-        rep = signature_rep.get(_signature(r), r.rid)
+    for r, rep in zip(records, rep_of, strict=True):
+        result.cluster_of[r.rid] = uf.find(r.rid)
         if rep in best:
             probability[r.rid] = round(best[rep], 4)
     return result

@@ -11,9 +11,12 @@ and a reviewer's "these are different people" is never undone by a reload.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import resource
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +78,7 @@ def run_load(
     """``read_workers``: processes that read and validate the files (``None``: one per
     core); ``linkage_memory``: DuckDB's memory limit for linkage; ``bulk``: let new
     nodes and relationships take the engine's bulk insertion (see ``write_graph``)."""
-    with store.batch_job():
+    with store.batch_job(), _kept_out_of_collections():
         return _run_load(
             store,
             root,
@@ -206,6 +209,28 @@ def _run_load(
     return LoadResult(report, quarantine, saved, assignments)
 
 
+@contextmanager
+def _kept_out_of_collections() -> Iterator[None]:
+    """Keep the cyclic garbage collector's full collections off a load's working set.
+
+    A load holds millions of objects for minutes (records, identities, graph rows), and
+    each full collection walks them all: 11 of them took 8.3 s of a 100,000-child
+    load. So for the length of the load full collections wait for a thousand young
+    ones instead of ten, and objects alive at the end of each file read and each stage
+    are frozen (moved where collections do not look; constant time). Young collections
+    go on as before, so short-lived cycles are still freed, and the load's own objects
+    form no cycles: reference counting frees them as the load drops them. Measured at
+    100,000 children: 1 full collection instead of 11, 1.8 s in the collector instead
+    of 10.7 s, the same peak memory."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(thresholds[0], thresholds[1], 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 class _Timer:
     def __init__(self, report: LoadReport) -> None:
         self.report = report
@@ -218,6 +243,7 @@ class _Timer:
         self.start = time.perf_counter()
 
     def __exit__(self, *exc: object) -> None:
+        gc.freeze()  # see _kept_out_of_collections
         self.report.seconds[self.name] = round(time.perf_counter() - self.start, 2)
         peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
         self.report.peak_mb[self.name] = peak_kb // 1024
@@ -254,8 +280,18 @@ def _read_all(
         counts.values_dropped += outcome.values_dropped
         records += outcome.records
         quarantine += outcome.quarantined
+        gc.freeze()  # see _kept_out_of_collections
         progress.advance()
     return {e.path for e in extracts}
+
+
+# Each role's field names, made once (an f-string per record and field was 7 s of a
+# 100,000-child load's linking)
+_ROLE_KEYS = {
+    who: tuple(f"{who}.{f}" for f in ("dob", "given_name", "family_name", "sex", "upn",
+                                      "nhs_number", "uln", "la_child_id"))
+    for who in ("person", "parent")
+}  # fmt: skip
 
 
 def _identities(records: list[Record]) -> tuple[list[Identity], list[tuple[Record, str]]]:
@@ -265,25 +301,24 @@ def _identities(records: list[Record]) -> tuple[list[Identity], list[tuple[Recor
     for r in records:
         if r.entity != "person":
             continue
+        v = r.values
         for who in ("person", "parent"):
-            v = r.values
             if who == "parent" and not (v.get("parent.family_name") or v.get("parent.nhs_number")):
                 continue
-            rid = r.uid if who == "person" else f"{r.uid}#parent"
-            dob = v.get(f"{who}.dob")
-            postcode = v.get("address.postcode")
+            dob_k, given_k, family_k, sex_k, upn_k, nhs_k, uln_k, la_k = _ROLE_KEYS[who]
+            dob = v.get(dob_k)
             born_before = _born_before(r, who)
             identities.append(Identity(
-                rid=rid,
-                given=str(v.get(f"{who}.given_name") or ""),
-                family=str(v.get(f"{who}.family_name") or ""),
+                rid=r.uid if who == "person" else f"{r.uid}#parent",
+                given=str(v.get(given_k) or ""),
+                family=str(v.get(family_k) or ""),
                 dob=dob.isoformat() if isinstance(dob, dt.date) else "",
-                sex=str(v.get(f"{who}.sex") or "") if who == "person" else "",
-                postcode=str(postcode or ""),
-                upn=str(v.get(f"{who}.upn") or ""),
-                nhs=str(v.get(f"{who}.nhs_number") or ""),
-                uln=str(v.get(f"{who}.uln") or ""),
-                la_id=str(v.get(f"{who}.la_child_id") or ""),
+                sex=str(v.get(sex_k) or "") if who == "person" else "",
+                postcode=str(v.get("address.postcode") or ""),
+                upn=str(v.get(upn_k) or ""),
+                nhs=str(v.get(nhs_k) or ""),
+                uln=str(v.get(uln_k) or ""),
+                la_id=str(v.get(la_k) or ""),
                 trusted=r.trust_ids,
                 born_before=born_before.isoformat() if born_before else "",
             ))  # fmt: skip

@@ -398,6 +398,23 @@ def test_loading_twice_leaves_the_graph_unchanged(tiny_county, tmp_path):
     assert first == second
 
 
+def test_a_load_leaves_the_garbage_collector_as_it_found_it(tiny_county, tmp_path):
+    """A load freezes what it keeps and spaces out full collections (see
+    ``_kept_out_of_collections``); an app that runs loads must get its collector back."""
+    import gc
+
+    store = embedded_store(tmp_path / "engine")
+    before = gc.get_threshold()
+    try:
+        run_load(store, tiny_county, as_of=AS_OF)
+        assert (gc.get_threshold(), gc.get_freeze_count()) == (before, 0)
+        with pytest.raises(MappingError):
+            run_load(store, tmp_path / "no such directory", as_of=AS_OF)
+        assert (gc.get_threshold(), gc.get_freeze_count()) == (before, 0)
+    finally:
+        store.close()
+
+
 def test_a_killed_load_finishes_when_run_again(tiny_county, tmp_path):
     reference = embedded_store(tmp_path / "engine", "reference")
     try:
