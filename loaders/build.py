@@ -160,7 +160,7 @@ class Builder:
         names: dict[str, set[str]] = defaultdict(set)
         flags: dict[str, dict[str, bool]] = defaultdict(dict)
         sources: dict[str, set[str]] = defaultdict(set)
-        keys: dict[str, list[tuple[str, str]]] = {}  # role -> (field, record key)
+        keys: dict[str, tuple[frozenset[str], dict[str, str]]] = {}  # role -> keys, field
         for record, who in identity_records:
             rid = record.uid if who == "person" else f"{record.uid}#{who}"
             puid = self.person_of[rid]
@@ -168,12 +168,16 @@ class Builder:
             v = record.values
             role_keys = keys.get(who)
             if role_keys is None:  # keys made once per role, not per record and field
-                role_keys = keys[who] = [(name, f"{who}.{name}") for name in PERSON_FIELDS]
+                field_of = {f"{who}.{name}": name for name in PERSON_FIELDS}
+                role_keys = keys[who] = (frozenset(field_of), field_of)
+            wanted, field_of = role_keys
             counts = values[puid]
-            for name, key in role_keys:
-                value = v.get(key)
-                if value is not None and value != "":
-                    counts[name][value] += 1
+            # only the fields the record has (records keep no None); each field's counts
+            # are its own, so the order the fields come in does not matter
+            for key in wanted & v.keys():
+                value = v[key]
+                if value != "":
+                    counts[field_of[key]][value] += 1
             given, family = v.get(f"{who}.given_name"), v.get(f"{who}.family_name")
             if given or family:
                 names[puid].add(" ".join(str(x) for x in (given, family) if x))
