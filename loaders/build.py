@@ -42,6 +42,27 @@ PERSON_FIELDS = ("given_name", "middle_names", "family_name", "dob", "sex", "eth
                  "language", "upn", "nhs_number", "uln", "la_child_id")  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class _RoleKeys:
+    """A role's record keys ("parent.dob"), made once rather than per record and field
+    (36 million f-strings at 100,000 children)."""
+
+    wanted: frozenset[str]
+    field_of: dict[str, str]  # record key -> person field
+    given: str
+    family: str
+    la_id: str
+
+    @classmethod
+    def of(cls, who: str) -> _RoleKeys:
+        field_of = {f"{who}.{name}": name for name in PERSON_FIELDS}
+        return cls(frozenset(field_of), field_of, f"{who}.given_name", f"{who}.family_name",
+                   f"{who}.la_child_id")  # fmt: skip
+
+
+_FLAGS = (("fsm", "person.fsm"), ("eal", "person.eal"), ("young_carer", "person.young_carer"))
+
+
 @dataclass
 class GraphRows:
     """Everything one load writes, as rows for batched MERGE statements."""
@@ -160,31 +181,32 @@ class Builder:
         names: dict[str, set[str]] = defaultdict(set)
         flags: dict[str, dict[str, bool]] = defaultdict(dict)
         sources: dict[str, set[str]] = defaultdict(set)
-        keys: dict[str, tuple[frozenset[str], dict[str, str]]] = {}  # role -> keys, field
+        keys: dict[str, _RoleKeys] = {}
         for record, who in identity_records:
             rid = record.uid if who == "person" else f"{record.uid}#{who}"
             puid = self.person_of[rid]
             sources[puid].add(record.source)
             v = record.values
-            role_keys = keys.get(who)
-            if role_keys is None:  # keys made once per role, not per record and field
-                field_of = {f"{who}.{name}": name for name in PERSON_FIELDS}
-                role_keys = keys[who] = (frozenset(field_of), field_of)
-            wanted, field_of = role_keys
+            k = keys.get(who)
+            if k is None:  # keys made once per role, not per record and field
+                k = keys[who] = _RoleKeys.of(who)
             counts = values[puid]
             # only the fields the record has (records keep no None); each field's counts
             # are its own, so the order the fields come in does not matter
-            for key in wanted & v.keys():
+            for key in k.wanted & v.keys():
                 value = v[key]
                 if value != "":
-                    counts[field_of[key]][value] += 1
-            given, family = v.get(f"{who}.given_name"), v.get(f"{who}.family_name")
+                    counts[k.field_of[key]][value] += 1
+            given, family = v.get(k.given), v.get(k.family)
             if given or family:
                 names[puid].add(" ".join(str(x) for x in (given, family) if x))
-            for flag in ("fsm", "eal", "young_carer"):
-                if v.get(f"person.{flag}") is not None and who == "person":
-                    flags[puid][flag] = flags[puid].get(flag, False) or bool(v[f"person.{flag}"])
-            la_id = v.get(f"{who}.la_child_id")
+            if who == "person":
+                for flag, key in _FLAGS:
+                    value = v.get(key)
+                    if value is not None:
+                        kept = flags[puid]
+                        kept[flag] = kept.get(flag, False) or bool(value)
+            la_id = v.get(k.la_id)
             if la_id:
                 self.by_la_id.setdefault(str(la_id), puid)
             self.rows.source_records.append({

@@ -400,7 +400,7 @@ def test_loading_twice_leaves_the_graph_unchanged(tiny_county, tmp_path):
 
 def test_a_load_leaves_the_garbage_collector_as_it_found_it(tiny_county, tmp_path):
     """A load freezes what it keeps and spaces out full collections (see
-    ``_kept_out_of_collections``); an app that runs loads must get its collector back."""
+    ``_CollectorPause``); an app that runs loads must get its collector back."""
     import gc
 
     store = embedded_store(tmp_path / "engine")
@@ -413,6 +413,23 @@ def test_a_load_leaves_the_garbage_collector_as_it_found_it(tiny_county, tmp_pat
         assert (gc.get_threshold(), gc.get_freeze_count()) == (before, 0)
     finally:
         store.close()
+
+
+def test_loads_at_once_give_the_collector_back_when_the_last_ends():
+    """Overlapping loads (threads in one process) share the pause: the first to end
+    must not give the collector back under the other, nor the last keep it."""
+    import gc
+
+    from loaders.load import _COLLECTOR
+
+    before = gc.get_threshold()
+    first, second = _COLLECTOR.during_load(), _COLLECTOR.during_load()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gc.get_threshold() != before  # the second load still runs
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before
 
 
 def test_a_killed_load_finishes_when_run_again(tiny_county, tmp_path):
