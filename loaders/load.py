@@ -215,14 +215,17 @@ class _CollectorPause:
 
     A load holds millions of objects for minutes (records, identities, graph rows), and
     each full collection walks them all: 11 of them took 8.3 s of a 100,000-child
-    load. So while a load runs, full collections wait for a thousand young ones instead
-    of ten, and objects alive at the end of each file read and each stage are frozen
+    load. So while a load runs, full collections wait for 1,000 collections of the
+    middle generation instead of 10, and objects alive at the end of each file read and
+    each stage are frozen
     (moved where collections do not look; constant time). Young collections go on as
     before, so short-lived cycles are still freed, and the load's own objects form no
     cycles: reference counting frees them as the load drops them. Measured at 100,000
     children: 1 full collection instead of 11, 1.8 s in the collector instead of
     10.7 s, the same peak memory. Loads running at once in one process (threads) share
-    the pause; the last to finish gives the collector back as it was."""
+    the pause; the last to finish restores the thresholds and unfreezes everything
+    frozen (a process that froze objects itself would see them unfrozen too; ours do
+    not). CPython 3.12's collector; 3.14's incremental one ignores the threshold."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -303,11 +306,11 @@ def _read_all(
     return {e.path for e in extracts}
 
 
-# Each role's field names, made once (an f-string per record and field was 7 s of a
+# Each role's record keys, made once (an f-string per record and field was 7 s of a
 # 100,000-child load's linking)
 _ROLE_KEYS = {
-    who: tuple(f"{who}.{f}" for f in ("dob", "given_name", "family_name", "sex", "upn",
-                                      "nhs_number", "uln", "la_child_id"))
+    who: {f: f"{who}.{f}" for f in ("dob", "given_name", "family_name", "sex", "upn",
+                                    "nhs_number", "uln", "la_child_id")}
     for who in ("person", "parent")
 }  # fmt: skip
 
@@ -323,20 +326,20 @@ def _identities(records: list[Record]) -> tuple[list[Identity], list[tuple[Recor
         for who in ("person", "parent"):
             if who == "parent" and not (v.get("parent.family_name") or v.get("parent.nhs_number")):
                 continue
-            dob_k, given_k, family_k, sex_k, upn_k, nhs_k, uln_k, la_k = _ROLE_KEYS[who]
-            dob = v.get(dob_k)
+            k = _ROLE_KEYS[who]
+            dob = v.get(k["dob"])
             born_before = _born_before(r, who)
             identities.append(Identity(
                 rid=r.uid if who == "person" else f"{r.uid}#parent",
-                given=str(v.get(given_k) or ""),
-                family=str(v.get(family_k) or ""),
+                given=str(v.get(k["given_name"]) or ""),
+                family=str(v.get(k["family_name"]) or ""),
                 dob=dob.isoformat() if isinstance(dob, dt.date) else "",
-                sex=str(v.get(sex_k) or "") if who == "person" else "",
+                sex=str(v.get(k["sex"]) or "") if who == "person" else "",
                 postcode=str(v.get("address.postcode") or ""),
-                upn=str(v.get(upn_k) or ""),
-                nhs=str(v.get(nhs_k) or ""),
-                uln=str(v.get(uln_k) or ""),
-                la_id=str(v.get(la_k) or ""),
+                upn=str(v.get(k["upn"]) or ""),
+                nhs=str(v.get(k["nhs_number"]) or ""),
+                uln=str(v.get(k["uln"]) or ""),
+                la_id=str(v.get(k["la_child_id"]) or ""),
                 trusted=r.trust_ids,
                 born_before=born_before.isoformat() if born_before else "",
             ))  # fmt: skip

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 from loaders.fields import FIELDS, IDENTIFIER_TYPES, CellError, Field, parse_value
 from loaders.mapping import ENTITY_NEEDS, SourceMapping, Split
@@ -98,31 +99,34 @@ class Validator:
     mapping's constants) is worked out once here, not once per row: a county load
     validates 2.76 million rows of about ten cells each."""
 
-    def __init__(self, mapping: SourceMapping, from_filename: dict[str, str], today: dt.date):
+    def __init__(
+        self, mapping: SourceMapping, from_filename: dict[str, str], today: dt.date
+    ) -> None:
         self.mapping = mapping
         self.today = today
-        needed = set(mapping.required) | set(ENTITY_NEEDS[mapping.entity])
-        self.columns = [self._cell(c, name, needed) for c, name in mapping.columns.items()]
+        self.needed = set(mapping.required) | set(ENTITY_NEEDS[mapping.entity])
+        self.columns = [self._cell(c, name) for c, name in mapping.columns.items()]
+        self.rests: dict[tuple[str, str], _Cell] = {}  # where split cells' rests go
         fixed = [(f"(file name) {k}", k, v) for k, v in from_filename.items()]
         fixed += [(f"(constant) {k}", k, v) for k, v in mapping.constants.items()]
         self.fixed: list[_Outcome] = []  # the same for every row, so read once
         self.fixed_parts: list[tuple[_Cell, str]] = []
         for column, name, raw in fixed:
-            cell = self._cell(column, name, needed)
-            if self._splits(cell, raw):
-                self.fixed_parts.append((cell, raw))  # type: ignore[arg-type]
+            cell = self._cell(column, name)
+            if self._splits(raw, cell):
+                self.fixed_parts.append((cell, raw))
             else:
                 self.fixed.append(self._read(cell, raw))
-        self.required = [(name, _column_for(mapping, name)) for name in sorted(needed)]
-        self.needed = needed
+        self.required = [(name, _column_for(mapping, name)) for name in sorted(self.needed)]
 
-    def _cell(self, column: str, name: str, needed: set[str]) -> _Cell:
+    def _cell(self, column: str, name: str) -> _Cell:
         m = self.mapping
         return _Cell(column, name, FIELDS[name], m.date_formats(name), m.codes.get(name),
-                     name in needed, m.split.get(name))  # fmt: skip
+                     name in self.needed, m.split.get(name))  # fmt: skip
 
     @staticmethod
-    def _splits(cell: _Cell, raw: object) -> bool:
+    def _splits(raw: object, cell: _Cell) -> TypeGuard[str]:
+        """Whether the cell holds several values (``raw`` is then text)."""
         return cell.split is not None and isinstance(raw, str) and cell.split.separator in raw
 
     def _read(self, cell: _Cell, raw: object) -> _Outcome:
@@ -142,8 +146,12 @@ class Validator:
         assert cell.split is not None
         first, *rest = [part.strip() for part in raw.split(cell.split.separator)]
         out = [(cell, first)]
-        out += [(self._cell(cell.column, cell.split.rest, self.needed), p) for p in rest[:1]]
-        return [self._read(c, part) for c, part in out if not self._splits(c, part)]
+        if rest:
+            key = (cell.column, cell.split.rest)
+            if key not in self.rests:
+                self.rests[key] = self._cell(*key)
+            out.append((self.rests[key], rest[0]))
+        return [self._read(c, part) for c, part in out if not self._splits(part, c)]
 
     def __call__(self, row: RawRow) -> Record | Quarantined:
         mapping = self.mapping
@@ -155,8 +163,8 @@ class Validator:
         split_cells: list[tuple[_Cell, str]] = []
         for cell in self.columns:
             raw = get(cell.column)
-            if cell.split is not None and self._splits(cell, raw):
-                split_cells.append((cell, raw))  # type: ignore[arg-type]
+            if self._splits(raw, cell):
+                split_cells.append((cell, raw))
             else:
                 outcomes.append(self._read(cell, raw))
         outcomes += self.fixed

@@ -540,8 +540,10 @@ def write_graph(
 ) -> dict[str, int]:
     """Write in dependency order; ``stage(name, total)`` returns a progress callback.
 
-    ``known_records``: source record uids already in the graph (read at the start of this
-    load, so it includes whatever a crashed load wrote); only those need MERGE.
+    ``known_records``: source record uids the graph holds with the person they describe
+    (read at the start of this load); only those need MERGE. After a load that stopped
+    while writing in bulk, every record uid in the graph is added to them here: that
+    load may have created records it never linked, which the caller cannot see.
     ``seconds``: filled with the time each step took (the write profile in the report).
     ``bulk``: let rows that can only create take the engine's bulk insertion where it
     has one (:mod:`loaders.bulk_steps`); the graph is the same either way.
@@ -597,13 +599,12 @@ def write_graph(
     writer = store.bulk_writer() if bulk or stopped else None
     nodes = None
     if writer is not None:
-        # begin() first completes a stopped load's dates: MERGE finds dated rows by date
+        # begin() first completes a stopped load's dates: MERGE finds dated rows by date.
+        # A load told not to write in bulk still ends with finish(), which removes the
+        # stopped load's marker only once this load has linked its records.
         writer.begin(steps.shapes([shape for *_, shape in plan if shape is not None]))
         if bulk:
             nodes = steps.NewNodes(writer, track=steps.ENDS)
-        else:
-            writer.finish()
-            writer = None
     for name, statement, batch, params, shape in plan:
         if not batch:
             continue

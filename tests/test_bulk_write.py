@@ -252,15 +252,21 @@ def test_a_load_stopped_before_its_dates_were_converted_is_completed_by_the_next
     assert dump(twins[0]) == dump(twins[1])
 
 
-@pytest.mark.parametrize("again", ["bulk", "no-bulk"])
+@pytest.mark.parametrize(
+    "again", [("bulk",), ("no-bulk",), ("no-bulk, stopped", "bulk")], ids=" then ".join
+)
 def test_a_load_stopped_between_new_records_and_their_links_is_completed_by_the_next(
-    small_county: Path, twins: list[GraphStore], monkeypatch: pytest.MonkeyPatch, again: str
+    small_county: Path,
+    twins: list[GraphStore],
+    monkeypatch: pytest.MonkeyPatch,
+    again: tuple[str, ...],
 ) -> None:
     """Bulk insertion creates a step's nodes, then its relationships, in separate
     commands. A load stopped between the two leaves source records that describe
     nobody, and dates as text; the next load, in bulk or not, must link those records,
     not create them a second time (bulk insertion checks no unique constraint), and
-    turn the dates into dates."""
+    turn the dates into dates. A load that stops before it has linked them leaves the
+    stopped load's marker for the one after."""
     store = twins[0]
     real = FalkorBulkWriter.create_edges
 
@@ -277,7 +283,22 @@ def test_a_load_stopped_between_new_records_and_their_links_is_completed_by_the_
         "MATCH (s:SourceRecord) WHERE NOT (s)-[:DESCRIBES]->() RETURN count(s) AS n"
     ).scalar()
     assert unlinked > 1000  # it stopped where this test means it to
-    run_load(store, small_county, as_of=AS_OF, bulk=again == "bulk")
+    real_rows = store.write_rows
+
+    def stop_at_people(statement: Any, *args: Any, **kwargs: Any) -> Any:
+        if statement is write.MERGE_PEOPLE:
+            raise KeyboardInterrupt
+        return real_rows(statement, *args, **kwargs)
+
+    for how in again:
+        if how == "no-bulk, stopped":
+            with monkeypatch.context() as m:
+                m.setattr(store, "write_rows", stop_at_people)
+                with pytest.raises(KeyboardInterrupt):
+                    run_load(store, small_county, as_of=AS_OF, bulk=False)
+            assert store.bulk_load_running()
+        else:
+            run_load(store, small_county, as_of=AS_OF, bulk=how == "bulk")
     run_load(twins[1], small_county, as_of=AS_OF)  # never stopped
     records = (
         "MATCH (s:SourceRecord) OPTIONAL MATCH (s)-[d:DESCRIBES]->() "
