@@ -65,17 +65,12 @@ def _read_csv(mapping: SourceMapping, path: Path, relname: str) -> Iterator[RawR
         values: dict[str, object] = dict(zip(header, cells, strict=False))
         if len(cells) > len(header):
             values["__extra__"] = cells[len(header) :]
-        # a record on one line starts on it (the count below is for multi-line cells)
-        start = line if line == before + 1 else _start_line(reader, line, cells)
-        yield RawRow(relname, start, values)
+        # the reader hands over every line (a blank one as an empty row), so a record
+        # starts on the line after the last one: cells running over lines, ended by
+        # LF, CR or CR LF, are all counted
+        yield RawRow(relname, before + 1, values)
     if header is None:
         mapping.check_header([], path)
-
-
-def _start_line(reader: object, end_line: int, cells: list[str]) -> int:
-    """The line a (possibly multi-line) record starts on."""
-    extra = sum(c.count("\n") for c in cells)
-    return end_line - extra
 
 
 def _read_xlsx(mapping: SourceMapping, path: Path, relname: str) -> Iterator[RawRow]:

@@ -334,6 +334,32 @@ def test_readers_never_crash_on_garbage(tmp_path_factory, rows, fmt):
     assert all(q.reason for q in result.quarantine)
 
 
+def test_a_row_is_numbered_by_the_line_it_starts_on(tmp_path):
+    """Quarantine and provenance name the line a row starts on, as an editor shows it:
+    cells that run over several lines (a line feed, a lone carriage return, CR LF) and
+    blank lines between rows must not shift the rows after them."""
+    from loaders.readers import read_rows
+
+    (tmp_path / "fuzz.yaml").write_text(FUZZ_MAP.format(ext="csv", fmt="csv"))
+    mapping = load_mapping(tmp_path / "fuzz.yaml")
+    lines = [
+        "Name,DOB,NHS,Postcode",  # line 1
+        "Ann One,01/01/2015,,NM1 2AB",  # 2
+        '"Bea\nTwo",01/01/2015,,NM1 2AB',  # 3-4
+        "",  # 5
+        "Cal Three,01/01/2015,,NM1 2AB",  # 6
+        '"Dee\rFour",01/01/2015,,NM1 2AB',  # 7-8 (a lone CR ends a line too)
+        '"Eve\r\nFive\nSix",01/01/2015,,NM1 2AB',  # 9-11
+        "Fay Seven,01/01/2015,,NM1 2AB",  # 12
+    ]
+    path = tmp_path / "f.csv"
+    path.write_bytes("\r\n".join(lines).encode())
+    rows = list(read_rows(mapping, path, "f.csv"))
+    assert [(r.row, r.values["Name"].split()[0].split("\r")[0]) for r in rows] == [
+        (2, "Ann"), (3, "Bea"), (6, "Cal"), (7, "Dee"), (9, "Eve"), (12, "Fay")
+    ]  # fmt: skip
+
+
 def _xlsx_safe(value: object) -> object:
     """Control characters cannot be stored in a worksheet at all; Excel never holds them."""
     if isinstance(value, str):
