@@ -5,7 +5,8 @@ Through ``UNWIND $rows ... MERGE`` the embedded engine took a county's first loa
 about 8,000 rows a second (331 of a 610 s load at 300,000 children). FalkorDB's own
 bulk insertion (``GRAPH.BULK``) took 77,000 people a second (18 properties, nine
 indexes) and 400,000 relationships a second in micro-benchmarks; in the county load,
-new source records went from 85 to 31 s and people from 79 to 21 s. Bulk
+new source records went from 85 to 31 s and people from 79 to 21 s, plus 24 s for a
+pass that turns the text dates bulk insertion leaves into dates (2026-11-29). Bulk
 insertion merges nothing and checks no constraint, so only what cannot be in the graph
 yet may take it: a node whose key no earlier load wrote, and a relationship with an
 end created in this load (a new node has no relationships). The loader decides which

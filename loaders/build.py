@@ -43,21 +43,23 @@ PERSON_FIELDS = ("given_name", "middle_names", "family_name", "dob", "sex", "eth
 
 
 @dataclass(frozen=True, slots=True)
-class _RoleKeys:
-    """A role's record keys ("parent.dob"), made once per load rather than once per
-    record (a Person row is built from 800,000 identity records at 100,000 children)."""
+class RoleKeys:
+    """A role's record keys ("parent.dob"), made once rather than once per record and
+    field (linking and building each read 800,000 identity records at 100,000
+    children)."""
 
-    wanted: frozenset[str]
+    key: dict[str, str]  # person field -> record key
     field_of: dict[str, str]  # record key -> person field
-    given: str
-    family: str
-    la_id: str
+    wanted: frozenset[str]  # the record keys
 
     @classmethod
-    def of(cls, who: str) -> _RoleKeys:
-        field_of = {f"{who}.{name}": name for name in PERSON_FIELDS}
-        return cls(frozenset(field_of), field_of, f"{who}.given_name", f"{who}.family_name",
-                   f"{who}.la_child_id")  # fmt: skip
+    def of(cls, who: str) -> RoleKeys:
+        key = {name: f"{who}.{name}" for name in PERSON_FIELDS}
+        field_of = {k: name for name, k in key.items()}
+        return cls(key, field_of, frozenset(field_of))
+
+
+ROLE_KEYS = {who: RoleKeys.of(who) for who in ("person", "parent")}
 
 
 _FLAGS = (("fsm", "person.fsm"), ("eal", "person.eal"), ("young_carer", "person.young_carer"))
@@ -181,15 +183,12 @@ class Builder:
         names: dict[str, set[str]] = defaultdict(set)
         flags: dict[str, dict[str, bool]] = defaultdict(dict)
         sources: dict[str, set[str]] = defaultdict(set)
-        keys: dict[str, _RoleKeys] = {}
         for record, who in identity_records:
             rid = record.uid if who == "person" else f"{record.uid}#{who}"
             puid = self.person_of[rid]
             sources[puid].add(record.source)
             v = record.values
-            k = keys.get(who)
-            if k is None:  # keys made once per role, not per record and field
-                k = keys[who] = _RoleKeys.of(who)
+            k = ROLE_KEYS[who]
             counts = values[puid]
             # only the fields the record has (records keep no None); each field's counts
             # are its own, so the order the fields come in does not matter
@@ -197,7 +196,7 @@ class Builder:
                 value = v[key]
                 if value != "":
                     counts[k.field_of[key]][value] += 1
-            given, family = v.get(k.given), v.get(k.family)
+            given, family = v.get(k.key["given_name"]), v.get(k.key["family_name"])
             if given or family:
                 names[puid].add(" ".join(str(x) for x in (given, family) if x))
             if who == "person":
@@ -206,7 +205,7 @@ class Builder:
                     if value is not None:
                         kept = flags[puid]
                         kept[flag] = kept.get(flag, False) or bool(value)
-            la_id = v.get(k.la_id)
+            la_id = v.get(k.key["la_child_id"])
             if la_id:
                 self.by_la_id.setdefault(str(la_id), puid)
             self.rows.source_records.append({

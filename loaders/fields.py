@@ -157,16 +157,14 @@ def clean_text(raw: object) -> str:
         # the common cell: its only white space is single plain spaces (every other
         # space character is unprintable), so trimming is all the cleaning it needs
         text = raw.strip()
-        if len(text) > _MAX_CELL:
-            raise CellError(f"value is {len(text):,} characters long (limit {_MAX_CELL:,})")
-        return text
-    if raw is None:
+    elif raw is None:
         return ""
-    if isinstance(raw, float) and raw.is_integer():  # False for inf and nan
-        raw = int(raw)
-    text = _SPACE.sub(" ", str(raw)).strip()
-    if not text.isprintable():  # NUL and other control characters: noise, unstorable
-        text = _CONTROL.sub("", text)
+    else:
+        if isinstance(raw, float) and raw.is_integer():  # False for inf and nan
+            raw = int(raw)
+        text = _SPACE.sub(" ", str(raw)).strip()
+        if not text.isprintable():  # NUL and other control characters: noise, unstorable
+            text = _CONTROL.sub("", text)
     if len(text) > _MAX_CELL:
         raise CellError(f"value is {len(text):,} characters long (limit {_MAX_CELL:,})")
     return text

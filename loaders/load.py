@@ -24,7 +24,7 @@ from pathlib import Path
 from graph import risk_facts
 from graph.store import GraphStore
 from loaders import review, write
-from loaders.build import Builder, person_uid
+from loaders.build import ROLE_KEYS, Builder, person_uid
 from loaders.extracts import Extract, read_extracts
 from loaders.linkage import Identity, link, plain
 from loaders.mapping import MappingError, SourceMapping, load_mappings
@@ -221,18 +221,18 @@ class _CollectorPause:
     """Keep the cyclic garbage collector's full collections off a load's working set.
 
     A load holds millions of objects for minutes (records, identities, graph rows), and
-    each full collection walks them all: 11 of them took 8.3 s of a 100,000-child
-    load. So while a load runs, full collections wait for 1,000 collections of the
-    middle generation instead of 10, and objects alive at the end of each file read and
-    each stage are frozen
-    (moved where collections do not look; constant time). Young collections go on as
-    before, so short-lived cycles are still freed, and the load's own objects form no
-    cycles: reference counting frees them as the load drops them. Measured at 100,000
-    children: 1 full collection instead of 11, 1.8 s in the collector instead of
-    10.7 s, the same peak memory. Loads running at once in one process (threads) share
-    the pause; the last to finish restores the thresholds and unfreezes everything
-    frozen (a process that froze objects itself would see them unfrozen too; ours do
-    not). CPython 3.12's collector; 3.14's incremental one ignores the threshold."""
+    each full collection walks them all: 11 of them took 8.3 s of a 100,000-child load.
+    So while a load runs, full collections wait for 1,000 collections of the middle
+    generation instead of 10, and objects alive at the end of each file read and each
+    stage are frozen (moved where collections do not look; constant time). Young
+    collections go on as before, so short-lived cycles are still freed, and the load's
+    own objects form no cycles: reference counting frees them as the load drops them.
+    Measured at 100,000 children: 1 full collection instead of 11, 1.8 s in the
+    collector instead of 10.7 s, the same peak memory. Loads running at once in one
+    process (threads) share the pause; the last to finish restores the thresholds and
+    unfreezes everything frozen (a process that froze objects itself would see them
+    unfrozen too; ours do not). CPython 3.12's collector; 3.14's incremental one ignores
+    the threshold."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -313,15 +313,6 @@ def _read_all(
     return {e.path for e in extracts}
 
 
-# Each role's record keys, made once (an f-string per record and field was 7 s of a
-# 100,000-child load's linking)
-_ROLE_KEYS = {
-    who: {f: f"{who}.{f}" for f in ("dob", "given_name", "family_name", "sex", "upn",
-                                    "nhs_number", "uln", "la_child_id")}
-    for who in ("person", "parent")
-}  # fmt: skip
-
-
 def _identities(records: list[Record]) -> tuple[list[Identity], list[tuple[Record, str]]]:
     """Identity records: each person row, and each parent named on a row."""
     identities: list[Identity] = []
@@ -333,7 +324,7 @@ def _identities(records: list[Record]) -> tuple[list[Identity], list[tuple[Recor
         for who in ("person", "parent"):
             if who == "parent" and not (v.get("parent.family_name") or v.get("parent.nhs_number")):
                 continue
-            k = _ROLE_KEYS[who]
+            k = ROLE_KEYS[who].key
             dob = v.get(k["dob"])
             born_before = _born_before(r, who)
             identities.append(Identity(

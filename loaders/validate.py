@@ -21,6 +21,7 @@ from loaders.fields import FIELDS, IDENTIFIER_TYPES, CellError, Field, parse_val
 from loaders.mapping import ENTITY_NEEDS, SourceMapping, Split
 from loaders.readers import RawRow
 
+_PERSON_IDS = ("person.upn", "person.nhs_number", "person.uln", "person.la_child_id")
 TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "master", "rev"}
 
 
@@ -97,7 +98,7 @@ class Validator:
     What depends only on the mapping and the file (each cell's field, formats and code
     list, the required fields, the values that come from the file name or the
     mapping's constants) is worked out once here, not once per row: a county load
-    validates 2.76 million rows of about ten cells each."""
+    validates 2.76 million rows of about nine cells each (8.6 at 100,000 children)."""
 
     def __init__(
         self, mapping: SourceMapping, from_filename: dict[str, str], today: dt.date
@@ -106,7 +107,6 @@ class Validator:
         self.today = today
         self.needed = set(mapping.required) | set(ENTITY_NEEDS[mapping.entity])
         self.columns = [self._cell(c, name) for c, name in mapping.columns.items()]
-        self.rests: dict[tuple[str, str], _Cell] = {}  # where split cells' rests go
         fixed = [(f"(file name) {k}", k, v) for k, v in from_filename.items()]
         fixed += [(f"(constant) {k}", k, v) for k, v in mapping.constants.items()]
         self.fixed: list[_Outcome] = []  # the same for every row, so read once
@@ -118,6 +118,12 @@ class Validator:
             else:
                 self.fixed.append(self._read(cell, raw))
         self.required = [(name, _column_for(mapping, name)) for name in sorted(self.needed)]
+        # where each split cell's second value goes
+        self.rests = {
+            (c.column, c.split.rest): self._cell(c.column, c.split.rest)
+            for c in [*self.columns, *(cell for cell, _ in self.fixed_parts)]
+            if c.split is not None
+        }
 
     def _cell(self, column: str, name: str) -> _Cell:
         m = self.mapping
@@ -147,10 +153,7 @@ class Validator:
         first, *rest = [part.strip() for part in raw.split(cell.split.separator)]
         out = [(cell, first)]
         if rest:
-            key = (cell.column, cell.split.rest)
-            if key not in self.rests:
-                self.rests[key] = self._cell(*key)
-            out.append((self.rests[key], rest[0]))
+            out.append((self.rests[(cell.column, cell.split.rest)], rest[0]))
         return [self._read(c, part) for c, part in out if not self._splits(part, c)]
 
     def __call__(self, row: RawRow) -> Record | Quarantined:
@@ -187,9 +190,7 @@ class Validator:
         _split_names(values, "parent")
         if mapping.entity == "person" and not errors:
             has_name = values.get("person.given_name") and values.get("person.family_name")
-            has_id = any(
-                values.get(f"person.{k}") for k in ("upn", "nhs_number", "uln", "la_child_id")
-            )
+            has_id = any(values.get(k) for k in _PERSON_IDS)
             if not has_name and not has_id:
                 name_columns = [
                     c

@@ -524,7 +524,10 @@ EXISTING_ASSIGNMENTS = cypher(
     "load.existing_assignments",
     "MATCH (s:SourceRecord)-[:DESCRIBES]->(p:Person) RETURN s.uid AS record, p.uid AS person",
 )
-SOURCE_RECORD_UIDS = cypher("load.source_record_uids", "MATCH (s:SourceRecord) RETURN s.uid AS uid")
+UNLINKED_SOURCE_RECORDS = cypher(
+    "load.unlinked_source_records",
+    "MATCH (s:SourceRecord) WHERE NOT (s)-[:DESCRIBES]->(:Person) RETURN s.uid AS uid",
+)
 
 
 def write_graph(
@@ -542,8 +545,9 @@ def write_graph(
 
     ``known_records``: source record uids the graph holds with the person they describe
     (read at the start of this load); only those need MERGE. After a load that stopped
-    while writing in bulk, every record uid in the graph is added to them here: that
-    load may have created records it never linked, which the caller cannot see.
+    while writing in bulk, the records in the graph that describe nobody are added to
+    them here: that load may have created records it never linked, which the caller
+    cannot see.
     ``seconds``: filled with the time each step took (the write profile in the report).
     ``bulk``: let rows that can only create take the engine's bulk insertion where it
     has one (:mod:`loaders.bulk_steps`); the graph is the same either way.
@@ -557,7 +561,7 @@ def write_graph(
         if stopped:
             # it may have stopped between creating records and linking them: those
             # records describe nobody, so the caller's assignments do not name them
-            found = store.read(SOURCE_RECORD_UIDS, max_rows=1_000_000_000).rows
+            found = store.read(UNLINKED_SOURCE_RECORDS, max_rows=1_000_000_000).rows
             known_records = known_records | {r["uid"] for r in found}
         # a uid listed twice (identical rows in two files) goes through MERGE, in order
         times = Counter(r["uid"] for r in rows.source_records)
