@@ -360,6 +360,11 @@ class GraphStore(ABC):
         :mod:`graph.bulk`): the loader then writes every row through Cypher."""
         return None
 
+    def parallel_reads(self) -> int:
+        """How many read queries the engine runs side by side (one each): a batch job
+        may split a long read into that many parts. One where not measured."""
+        return 1
+
     # -- schema, search, health --------------------------------------------------
 
     @abstractmethod

@@ -295,6 +295,10 @@ CASE_NOTES = BulkStep(
     edges=(Edge(_person_edge("HAS_NOTE", ("Note", "uid"), ())),),
 )
 
+# Every step above: a load's writer is told their shapes before it writes anything.
+ALL = (PEOPLE, SOURCE_RECORDS, ADDRESSES, RESIDENCES, UNDATED_RESIDENCES, PARENTS, FAMILIES,
+       MEMBERS, SCHOOL_ROLLS, ATTENDANCE, EXCLUSIONS, OFFERS, CASES, CASE_NOTES)  # fmt: skip
+
 # Labels that edge-only steps find new ends among.
 ENDS = frozenset(
     label

@@ -16,7 +16,8 @@ import resource
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from pathlib import Path
 from graph import risk_facts
 from graph.store import GraphStore
 from loaders import review, write
-from loaders.build import ROLE_KEYS, Builder, person_uid
+from loaders.build import ROLE_KEYS, Builder, GraphRows, person_uid
 from loaders.extracts import Extract, read_extracts
 from loaders.linkage import Identity, link, plain
 from loaders.mapping import MappingError, SourceMapping, load_mappings
@@ -150,14 +151,55 @@ def _run_load(
     report.probabilistic_links = linked.probabilistic_links
     report.people = len(set(person_of.values()))
 
-    # 3. build graph rows
+    # 3. build graph rows; people are written meanwhile (write_graph's ``facts``)
+    baseline = Baseline(loads_dir / ALERT_BASELINE if loads_dir is not None else None)
+    before = baseline.take(store)  # the watched state before this load writes anything
+    # kept risk factors would be wrong once the records change: forget them first
+    risk_facts.clear(store)
+    loaded_at = dt.datetime.now().isoformat(timespec="seconds")
+
+    stop = threading.Event()  # the load has failed: the writer stops at its next batch
+
+    def stage(name: str, total: int) -> Callable[[int], None]:
+        def tick(amount: int) -> None:
+            if stop.is_set():
+                raise _Stopped
+            progress.advance(amount)
+
+        if stop.is_set():
+            raise _Stopped
+        progress.stage(f"writing {name}", total)
+        return tick
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="jigsaw-write")
     with timer("build"):
         builder = Builder(today, person_of, linked.probability)
         builder.reference([r for r in records if r.entity in REFERENCE_ENTITIES])
         builder.people(roles)
-        for record in records:
-            builder.facts(record)
-        rows = builder.finish()
+        built: Future[GraphRows] = Future()
+        writing = pool.submit(
+            write.write_graph,
+            store,
+            builder.rows,
+            loaded_at=loaded_at,
+            stage=stage,
+            known_records=written_records,
+            seconds=report.write_seconds,
+            bulk=bulk,
+            bulk_rows=report.bulk_written,
+            facts=built,
+        )
+        try:
+            for record in records:
+                builder.facts(record)
+            rows = builder.finish()
+        except BaseException as exc:
+            stop.set()
+            built.set_exception(exc)
+            pool.shutdown(wait=True)
+            raise
+        built.set_result(rows)
+    pool.shutdown(wait=False)  # the rest of writing is timed as "write", and waited for there
     unresolved = {id(r) for r, _ in rows.unresolved}
     for record, reason in rows.unresolved:
         quarantine.append(
@@ -175,32 +217,18 @@ def _run_load(
         for r, who in roles
     ]
     # The records are graph rows now: about a third of the load's memory at county
-    # scale, given back before writing adds its own (bulk insertion's ids).
+    # scale, given back while writing adds its own (bulk insertion's ids).
     del records, roles, builder, unresolved
     linked.probability = {}
 
     # 4. write, then raise alerts for what changed under open cases
-    baseline = Baseline(loads_dir / ALERT_BASELINE if loads_dir is not None else None)
-    before = baseline.take(store)
     with timer("write"):
-        loaded_at = dt.datetime.now().isoformat(timespec="seconds")
-
-        def stage(name: str, total: int):
-            progress.stage(f"writing {name}", total)
-            return progress.advance
-
-        # kept risk factors would be wrong once the records change: forget them first
-        risk_facts.clear(store)
-        report.written = write.write_graph(
-            store,
-            rows,
-            loaded_at=loaded_at,
-            stage=stage,
-            known_records=written_records,
-            seconds=report.write_seconds,
-            bulk=bulk,
-            bulk_rows=report.bulk_written,
-        )
+        try:
+            report.written = writing.result()
+        except BaseException:  # an interrupt while waiting, or the writer's own error
+            stop.set()
+            pool.shutdown(wait=True)
+            raise
         report.review_pairs = review.save_candidates(store, linked.review, person_of, loaded_at)
         started_risk = time.perf_counter()
         progress.stage("working out risk of NEET factors", None)
@@ -215,6 +243,10 @@ def _run_load(
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         saved = save(report, quarantine, loads_dir / stamp)
     return LoadResult(report, quarantine, saved, assignments)
+
+
+class _Stopped(Exception):
+    """Raised in the writer thread when the load has stopped for another reason."""
 
 
 class _CollectorPause:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
 
 from graph.cypher import cypher
 from graph.store import GraphStore
@@ -540,6 +542,7 @@ def write_graph(
     seconds: dict[str, float] | None = None,
     bulk: bool = True,
     bulk_rows: dict[str, int] | None = None,
+    facts: Future[GraphRows] | None = None,
 ) -> dict[str, int]:
     """Write in dependency order; ``stage(name, total)`` returns a progress callback.
 
@@ -551,9 +554,13 @@ def write_graph(
     ``seconds``: filled with the time each step took (the write profile in the report).
     ``bulk``: let rows that can only create take the engine's bulk insertion where it
     has one (:mod:`loaders.bulk_steps`); the graph is the same either way.
-    ``bulk_rows``: filled with how many of each step's rows took that path."""
+    ``bulk_rows``: filled with how many of each step's rows took that path.
+    ``facts``: the rest of the rows are still being built. People, their source records
+    and the services, schools and staff are written from ``rows`` meanwhile, and
+    the other steps wait for the finished rows (a failed build stops the write there):
+    a load runs this on a second thread, so the engine writes people while the builder
+    works out the facts."""
     counts: dict[str, int] = {}
-    services = [{"uid": k, "name": v} for k, v in SERVICE_NAMES.items()]
     stopped = store.bulk_load_running()  # an earlier load stopped while writing in bulk
     if known_records is None:  # not told: merge everything (always safe)
         known, new = rows.source_records, []
@@ -568,7 +575,29 @@ def write_graph(
         fresh = {u for u, n in times.items() if n == 1 and u not in known_records}
         known = [r for r in rows.source_records if r["uid"] not in fresh]
         new = [r for r in rows.source_records if r["uid"] in fresh]
+    writer = store.bulk_writer() if bulk or stopped else None
+    nodes = None
+    if writer is not None:
+        # begin() first completes a stopped load's dates: MERGE finds dated rows by date.
+        # A load told not to write in bulk still ends with finish(), which removes the
+        # stopped load's marker only once this load has linked its records.
+        writer.begin(steps.shapes(steps.ALL))
+        if bulk:
+            nodes = steps.NewNodes(writer, track=steps.ENDS)
+    run = _Steps(store, nodes, stage, counts, seconds, bulk_rows)
+    services = [{"uid": k, "name": v} for k, v in SERVICE_NAMES.items()]
     records = {"loaded_at": loaded_at}
+    run([
+        ("services", MERGE_SERVICES, services, {}, None),
+        ("schools", MERGE_SCHOOLS, rows.schools, {}, None),
+        ("staff and teams", MERGE_STAFF, rows.staff, {}, None),
+        ("people", MERGE_PEOPLE, rows.people, {}, steps.PEOPLE),
+        ("source records", MERGE_SOURCE_RECORDS, known, records, None),
+        ("new source records", CREATE_SOURCE_RECORDS, new, records, steps.SOURCE_RECORDS),
+    ], all_new=new)  # fmt: skip
+    del known, new
+    if facts is not None:
+        rows = facts.result()  # the build's own error if it failed
     dated = [r for r in rows.lives_at if r["from"]]
     pairs = {(r["person"], r["address"]) for r in dated}
     undated: list[dict] = []  # a pair with a dated row too: its MERGE finds that one
@@ -576,14 +605,8 @@ def write_graph(
     for r in rows.lives_at:
         if not r["from"]:
             (undated if (r["person"], r["address"]) in pairs else alone).append(r)
-    plan: list[tuple[str, str, list[dict], dict, BulkStep | None]] = [
-        ("services", MERGE_SERVICES, services, {}, None),
-        ("schools", MERGE_SCHOOLS, rows.schools, {}, None),
-        ("staff and teams", MERGE_STAFF, rows.staff, {}, None),
+    run([
         ("addresses", MERGE_AREAS_AND_ADDRESSES, rows.addresses, {}, steps.ADDRESSES),
-        ("people", MERGE_PEOPLE, rows.people, {}, steps.PEOPLE),
-        ("source records", MERGE_SOURCE_RECORDS, known, records, None),
-        ("new source records", CREATE_SOURCE_RECORDS, new, records, steps.SOURCE_RECORDS),
         ("residences", MERGE_LIVES_AT, dated, {}, steps.RESIDENCES),
         ("undated residences", MERGE_LIVES_AT_UNDATED, undated, {}, None),
         ("undated residences", MERGE_LIVES_AT_UNDATED, alone, {}, steps.UNDATED_RESIDENCES),
@@ -599,33 +622,7 @@ def write_graph(
         ("needs", MERGE_NEEDS, rows.needs, {}, None),
         ("case notes", MERGE_PERSON_NOTES, rows.notes, {}, steps.CASE_NOTES),
         ("safety notes", MERGE_ADDRESS_NOTES, rows.address_notes, {}, None),
-    ]
-    writer = store.bulk_writer() if bulk or stopped else None
-    nodes = None
-    if writer is not None:
-        # begin() first completes a stopped load's dates: MERGE finds dated rows by date.
-        # A load told not to write in bulk still ends with finish(), which removes the
-        # stopped load's marker only once this load has linked its records.
-        writer.begin(steps.shapes([shape for *_, shape in plan if shape is not None]))
-        if bulk:
-            nodes = steps.NewNodes(writer, track=steps.ENDS)
-    for name, statement, batch, params, shape in plan:
-        if not batch:
-            continue
-        tick = stage(name, len(batch))
-        started = time.perf_counter()
-        rest = batch
-        if nodes is not None and shape is not None:
-            fresh_only = batch is new  # each uid once, none in the graph (see above)
-            fast, rest = steps.split(shape, batch, nodes, all_new=fresh_only)
-            steps.write_new(shape, fast, nodes, constants=params, progress=tick, all_new=fresh_only)
-            if bulk_rows is not None and fast:
-                bulk_rows[name] = bulk_rows.get(name, 0) + len(fast)
-        if rest:
-            store.write_rows(statement, rest, params=params, progress=tick)
-        counts[name] = counts.get(name, 0) + len(batch)  # a step may come in parts
-        if seconds is not None:
-            seconds[name] = round(seconds.get(name, 0) + time.perf_counter() - started, 2)
+    ])  # fmt: skip
     if writer is not None:
         started = time.perf_counter()
         writer.finish()
@@ -638,3 +635,42 @@ def write_graph(
     if seconds is not None:
         seconds["derived facts"] = round(time.perf_counter() - started, 2)
     return counts
+
+
+Step = tuple[str, str, list[dict], dict, BulkStep | None]
+
+
+@dataclass
+class _Steps:
+    """Runs write steps in order: rows that can only create go by bulk insertion (when
+    ``nodes`` is given), the rest through the step's statement."""
+
+    store: GraphStore
+    nodes: steps.NewNodes | None
+    stage: Callable[[str, int], Callable[[int], None]]
+    counts: dict[str, int]
+    seconds: dict[str, float] | None
+    bulk_rows: dict[str, int] | None
+
+    def __call__(self, plan: list[Step], *, all_new: list[dict] | None = None) -> None:
+        """``all_new``: a batch whose rows each create a new node (see ``steps.split``)."""
+        for name, statement, batch, params, shape in plan:
+            if not batch:
+                continue
+            tick = self.stage(name, len(batch))
+            started = time.perf_counter()
+            rest = batch
+            if self.nodes is not None and shape is not None:
+                fresh_only = batch is all_new  # each uid once, none in the graph
+                fast, rest = steps.split(shape, batch, self.nodes, all_new=fresh_only)
+                steps.write_new(
+                    shape, fast, self.nodes, constants=params, progress=tick, all_new=fresh_only
+                )
+                if self.bulk_rows is not None and fast:
+                    self.bulk_rows[name] = self.bulk_rows.get(name, 0) + len(fast)
+            if rest:
+                self.store.write_rows(statement, rest, params=params, progress=tick)
+            self.counts[name] = self.counts.get(name, 0) + len(batch)  # a step may come in parts
+            if self.seconds is not None:
+                took = self.seconds.get(name, 0) + time.perf_counter() - started
+                self.seconds[name] = round(took, 2)

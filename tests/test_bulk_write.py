@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from graph.engines.falkordb_bulk import FalkorBulkWriter
 from graph.risk_facts import KEPT
 from loaders import load as load_module
 from loaders import write
+from loaders.build import Builder
 from loaders.load import run_load
 from tests.conftest import AS_OF, embedded_store
 
@@ -359,3 +361,32 @@ def test_no_merge_deletes_a_person_while_a_load_is_writing_in_bulk(
     assert not store.bulk_load_running()
     with pytest.raises(review.ReviewError, match="no review pair"):
         review.decide(store, "R-any", True, "reviewer")
+
+
+def test_a_build_that_fails_stops_the_writer_and_the_next_load_writes_everything(
+    small_county: Path, twins: list[GraphStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """People are written on a second thread while the facts are built. A build that
+    fails must fail the load with its own error, stop that writer before it writes a
+    fact, and leave nothing the next load cannot finish."""
+    store = twins[0]
+    real = Builder.facts
+    built: list[int] = []
+
+    def fail_part_way(self: Builder, record: Any) -> None:
+        built.append(1)
+        if len(built) == 5_000:
+            raise ValueError("a record the builder cannot take")
+        real(self, record)
+
+    with monkeypatch.context() as m:
+        m.setattr(Builder, "facts", fail_part_way)
+        with pytest.raises(ValueError, match="a record the builder cannot take"):
+            run_load(store, small_county, as_of=AS_OF)
+    assert not [t for t in threading.enumerate() if t.name.startswith("jigsaw-write")]
+    assert store.read("MATCH (k:Case) RETURN count(k) AS n").scalar() == 0
+    run_load(store, small_county, as_of=AS_OF)
+    run_load(twins[1], small_county, as_of=AS_OF)  # never stopped
+    for each in twins:  # when each record was first loaded differs, by design
+        each.write("MATCH (s:SourceRecord) SET s.loaded_at = null")
+    _same_graph(store, twins[1])

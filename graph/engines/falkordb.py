@@ -228,6 +228,15 @@ class FalkorDBStore(GraphStore):
     def bulk_writer(self) -> FalkorBulkWriter:
         return FalkorBulkWriter(self)
 
+    def parallel_reads(self) -> int:
+        """The engine's query threads (``THREAD_COUNT``: one per core by default). Read
+        queries run on them side by side; writes take turns."""
+        try:
+            reply = self._db.connection.execute_command("GRAPH.CONFIG", "GET", "THREAD_COUNT")
+            return max(1, int(reply[1]))
+        except Exception:  # an older server or a refused command: assume one
+            return 1
+
     def bulk_load_running(self) -> bool:
         return bool(self.read(f"MATCH (m:{BULK_MARKER}) RETURN count(m) AS n").scalar())
 
