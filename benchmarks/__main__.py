@@ -111,7 +111,7 @@ def _load_lines(table: dict, engine: str, figures: dict, wall: float, rss: float
     for name, mb in figures.get("peak_mb", {}).items():  # which stage raised the peak
         _put(table, "load", f"peak memory by end of {name}", engine, f"{mb:,} MB")
     steps = sorted(figures.get("write_seconds", {}).items(), key=lambda kv: -kv[1])
-    for name, secs in steps[:5]:  # where the write time goes
+    for name, secs in steps[:8]:  # where the write time goes
         _put(table, "load", f"write step: {name}", engine, f"{secs:.1f} s")
     _put(table, "linkage", "precision / recall", engine,
          f"{figures['precision']} / {figures['recall']}")  # fmt: skip

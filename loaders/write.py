@@ -628,7 +628,10 @@ def write_graph(
         writer.finish()
         if seconds is not None:
             seconds["dates of bulk-written rows"] = round(time.perf_counter() - started, 2)
+    started = time.perf_counter()
     store.write(CLOSE_SUPERSEDED_RESIDENCES)
+    if seconds is not None:
+        seconds["superseded residences closed"] = round(time.perf_counter() - started, 2)
     started = time.perf_counter()
     store.write(DERIVE_CASE_WORKERS)
     store.write(DERIVE_OPEN_SERVICES)
