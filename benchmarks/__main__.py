@@ -100,8 +100,13 @@ def _put(table: dict, stage: str, figure: str, engine: str, value: str) -> None:
 
 
 def _load_lines(table: dict, engine: str, figures: dict, wall: float, rss: float) -> None:
-    _put(table, "load", "total time (budget 300 s at county scale)", engine, f"{wall:.1f} s")
-    _put(table, "load", "rows per second", engine, f"{figures['rows'] / wall:,.0f}")
+    # the budget is the load's (read to alerts, as `jigsaw load` runs it); the stage's
+    # process also starts the engine, scores linkage against the truth and shuts down
+    took = figures.get("load_seconds", wall)
+    _put(table, "load", "total time (budget 300 s at county scale)", engine, f"{took:.1f} s")
+    _put(table, "load", "stage process, with engine start, linkage scoring and shutdown",
+         engine, f"{wall:.1f} s")  # fmt: skip
+    _put(table, "load", "rows per second", engine, f"{figures['rows'] / took:,.0f}")
     _put(table, "load", "peak memory (budget 8 GB)", engine, f"{rss:,.0f} MB")
     if figures.get("engine_peak_mb"):
         _put(table, "load", "engine server peak memory (its own process)", engine,

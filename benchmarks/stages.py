@@ -58,10 +58,13 @@ def load(county: Path, engine: Path | str) -> dict:
     store = _store(engine)
     store.drop_all()
     store.ensure_schema()
+    started = time.perf_counter()
     result = run_load(store, county, as_of=AS_OF)
+    load_seconds = time.perf_counter() - started
     quality = measure(result.assignments, labels_from_csv(county / "truth" / "source_rows.csv"))
     report = result.report
     return {
+        "load_seconds": round(load_seconds, 2),
         "engine_peak_mb": _server_peak_mb(store),
         "rows": report.rows_read,
         "people": report.people,
