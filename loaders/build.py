@@ -146,6 +146,9 @@ class Builder:
         for r in records:
             if r.entity == "address":
                 self._address(r.values, reference=True)
+        # the gazetteer's addresses, which a load writes before the facts are built;
+        # finish() lists every address (later sightings never change these rows)
+        self.rows.addresses = list(self.address_rows.values())
 
     def _address(self, v: dict, *, reference: bool = False) -> str | None:
         """The address uid for a record's address fields (UPRN where known)."""

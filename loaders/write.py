@@ -556,7 +556,8 @@ def write_graph(
     has one (:mod:`loaders.bulk_steps`); the graph is the same either way.
     ``bulk_rows``: filled with how many of each step's rows took that path.
     ``facts``: the rest of the rows are still being built. People, their source records
-    and the services, schools and staff are written from ``rows`` meanwhile, and
+    and the services, schools, staff and addresses so far are written from ``rows``
+    meanwhile, and
     the other steps wait for the finished rows (a failed build stops the write there):
     a load runs this on a second thread, so the engine writes people while the builder
     works out the facts."""
@@ -587,10 +588,14 @@ def write_graph(
     run = _Steps(store, nodes, stage, counts, seconds, bulk_rows)
     services = [{"uid": k, "name": v} for k, v in SERVICE_NAMES.items()]
     records = {"loaded_at": loaded_at}
+    # the addresses known so far (the gazetteer's, while the facts are being built)
+    # before people, as they always came: the nodes' order in the graph is the same
+    early = list(rows.addresses)
     run([
         ("services", MERGE_SERVICES, services, {}, None),
         ("schools", MERGE_SCHOOLS, rows.schools, {}, None),
         ("staff and teams", MERGE_STAFF, rows.staff, {}, None),
+        ("addresses", MERGE_AREAS_AND_ADDRESSES, early, {}, steps.ADDRESSES),
         ("people", MERGE_PEOPLE, rows.people, {}, steps.PEOPLE),
         ("source records", MERGE_SOURCE_RECORDS, known, records, None),
         ("new source records", CREATE_SOURCE_RECORDS, new, records, steps.SOURCE_RECORDS),
@@ -598,6 +603,9 @@ def write_graph(
     del known, new
     if facts is not None:
         rows = facts.result()  # the build's own error if it failed
+    written = {a["uid"] for a in early}  # those rows stay as they were (Builder._address)
+    later = [a for a in rows.addresses if a["uid"] not in written]
+    del early, written
     dated = [r for r in rows.lives_at if r["from"]]
     pairs = {(r["person"], r["address"]) for r in dated}
     undated: list[dict] = []  # a pair with a dated row too: its MERGE finds that one
@@ -606,7 +614,7 @@ def write_graph(
         if not r["from"]:
             (undated if (r["person"], r["address"]) in pairs else alone).append(r)
     run([
-        ("addresses", MERGE_AREAS_AND_ADDRESSES, rows.addresses, {}, steps.ADDRESSES),
+        ("addresses", MERGE_AREAS_AND_ADDRESSES, later, {}, steps.ADDRESSES),
         ("residences", MERGE_LIVES_AT, dated, {}, steps.RESIDENCES),
         ("undated residences", MERGE_LIVES_AT_UNDATED, undated, {}, None),
         ("undated residences", MERGE_LIVES_AT_UNDATED, alone, {}, steps.UNDATED_RESIDENCES),
