@@ -295,9 +295,9 @@ CASE_NOTES = BulkStep(
     edges=(Edge(_person_edge("HAS_NOTE", ("Note", "uid"), ())),),
 )
 
-# Every step above: a load's writer is told their shapes before it writes anything.
-ALL = (PEOPLE, SOURCE_RECORDS, ADDRESSES, RESIDENCES, UNDATED_RESIDENCES, PARENTS, FAMILIES,
-       MEMBERS, SCHOOL_ROLLS, ATTENDANCE, EXCLUSIONS, OFFERS, CASES, CASE_NOTES)  # fmt: skip
+# Every step above, found rather than listed (a step missing here would keep its dates
+# as text after a stopped load): a load's writer is told their shapes before it writes.
+ALL = tuple(step for step in list(globals().values()) if isinstance(step, BulkStep))
 
 # Labels that edge-only steps find new ends among.
 ENDS = frozenset(

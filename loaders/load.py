@@ -160,14 +160,13 @@ def _run_load(
 
     stop = threading.Event()  # the load has failed: the writer stops at its next batch
 
-    def stage(name: str, total: int) -> Callable[[int], None]:
-        def tick(amount: int) -> None:
-            if stop.is_set():
-                raise _Stopped
-            progress.advance(amount)
-
+    def tick(amount: int) -> None:
         if stop.is_set():
             raise _Stopped
+        progress.advance(amount)
+
+    def stage(name: str, total: int) -> Callable[[int], None]:
+        tick(0)
         progress.stage(f"writing {name}", total)
         return tick
 

@@ -555,12 +555,11 @@ def write_graph(
     ``bulk``: let rows that can only create take the engine's bulk insertion where it
     has one (:mod:`loaders.bulk_steps`); the graph is the same either way.
     ``bulk_rows``: filled with how many of each step's rows took that path.
-    ``facts``: the rest of the rows are still being built. People, their source records
-    and the services, schools, staff and addresses so far are written from ``rows``
-    meanwhile, and
-    the other steps wait for the finished rows (a failed build stops the write there):
-    a load runs this on a second thread, so the engine writes people while the builder
-    works out the facts."""
+    ``facts``: the rest of the rows are still being built. The services, schools, staff,
+    addresses so far, people and their source records are written from ``rows``
+    meanwhile; the other steps wait for the finished rows (a failed build stops the
+    write there). A load runs this on a second thread, so the engine writes people
+    while the builder works out the facts."""
     counts: dict[str, int] = {}
     stopped = store.bulk_load_running()  # an earlier load stopped while writing in bulk
     if known_records is None:  # not told: merge everything (always safe)
