@@ -106,6 +106,9 @@ def _load_lines(table: dict, engine: str, figures: dict, wall: float, rss: float
     _put(table, "load", "total time (budget 300 s at county scale)", engine, f"{took:.1f} s")
     _put(table, "load", "stage process, with engine start, linkage scoring and shutdown",
          engine, f"{wall:.1f} s")  # fmt: skip
+    if "snapshot_seconds" in figures:  # after the load, before `jigsaw load` returns
+        _put(table, "load", "then saving the graph for its next start", engine,
+             f"{figures['snapshot_seconds']:.1f} s")  # fmt: skip
     _put(table, "load", "rows per second", engine, f"{figures['rows'] / took:,.0f}")
     _put(table, "load", "peak memory (budget 8 GB)", engine, f"{rss:,.0f} MB")
     if figures.get("engine_peak_mb"):

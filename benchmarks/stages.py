@@ -63,9 +63,13 @@ def load(county: Path, engine: Path | str) -> dict:
     load_seconds = time.perf_counter() - started
     quality = measure(result.assignments, labels_from_csv(county / "truth" / "source_rows.csv"))
     report = result.report
+    engine_peak_mb = _server_peak_mb(store)
+    started = time.perf_counter()
+    store.close()  # as `jigsaw load` ends: waits for the snapshot the load asked for
     return {
         "load_seconds": round(load_seconds, 2),
-        "engine_peak_mb": _server_peak_mb(store),
+        "snapshot_seconds": round(time.perf_counter() - started, 2),
+        "engine_peak_mb": engine_peak_mb,
         "rows": report.rows_read,
         "people": report.people,
         "seconds": report.seconds,

@@ -396,6 +396,11 @@ class GraphStore(ABC):
             labels=dict(sorted(labels.items())), relationship_types=dict(sorted(rels.items()))
         )
 
+    def save_snapshot(self) -> None:  # noqa: B027 - optional hook
+        """A batch job has just rewritten much of the graph: where this process manages
+        the engine's files, have it write them afresh for its next start (in the
+        background; :meth:`close` waits for it). Nothing by default."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. The store must not be used afterwards."""
 

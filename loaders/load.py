@@ -239,6 +239,7 @@ def _run_load(
         report.alerts = raise_after_load(store, before)
         baseline.done()
     report.finished = True
+    store.save_snapshot()  # the graph as a start reads it is faster (GraphStore.save_snapshot)
     saved = None
     if loads_dir is not None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

