@@ -233,12 +233,16 @@ CLOSE_SUPERSEDED_RESIDENCES = cypher(
 # ("open cases nobody holds", "children known to three services", "siblings of a
 # child with an open SEND case") then start from an index instead of walking all
 # 157,000 open cases and their services: 2-10 s each at county scale before.
+# Only what changed is SET: on FalkorDB a SET costs as much when it changes nothing
+# (153,000 people: 10 s either way; the reads before it, 7 s), and each one leaves the
+# node slower to read until the engine next starts from a snapshot (see README).
 DERIVE_CASE_WORKERS = cypher(
     "load.derive_case_workers",
     """
     MATCH (k:Case)
     OPTIONAL MATCH (k)<-[w:WORKS_ON]-()
     WITH k, sum(CASE WHEN w IS NOT NULL AND w.to IS NULL THEN 1 ELSE 0 END) AS workers
+    WHERE k.workers IS NULL OR k.workers <> workers
     SET k.workers = workers
     """,
     writes=True,
@@ -250,6 +254,8 @@ DERIVE_OPEN_SERVICES = cypher(
     WITH DISTINCT p
     OPTIONAL MATCH (p)-[:HAS_CASE]->(k:Case {status: 'open'})-[:WITH_SERVICE]->(s:Service)
     WITH p, collect(DISTINCT s.uid) AS services, collect(DISTINCT k.kind) AS kinds
+    WHERE p.open_services IS NULL OR p.open_case_kinds IS NULL
+       OR p.open_services <> services OR p.open_case_kinds <> kinds
     SET p.open_services = services, p.open_case_kinds = kinds,
         p.open_service_count = size(services)
     """,

@@ -75,9 +75,7 @@ def test_an_index_added_to_a_populated_graph_is_kept_in_the_snapshot(tmp_path):
     assert all(s.present for s in reopened.schema_state())
 
 
-def test_a_load_leaves_the_whole_graph_in_the_snapshot_the_next_start_reads(
-    tmp_path, small_county
-):
+def test_a_load_leaves_the_whole_graph_in_the_snapshot_the_next_start_reads(tmp_path, small_county):
     """Nothing for the next start to replay: a graph rebuilt by replaying a load's writes
     answers county-wide queries about half as fast as one read from a snapshot (see
     FalkorDBStore.save_snapshot)."""
