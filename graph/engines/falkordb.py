@@ -51,8 +51,8 @@ LOG_FILENAME = "engine.log"
 _RO_REFUSED = "is to be executed only on read-only queries"
 _EMPTY_KEY = "Invalid graph operation on empty key"
 _CONSTRAINT_WAIT_S = 120.0
-# How long close() waits for a snapshot save_snapshot() started (county scale: about
-# 20 s); past that the server's shutdown stops it and nothing is lost but the speed-up.
+# How long close() waits for a snapshot save_snapshot() started (county scale: up to
+# 8 s after the load); past that the shutdown stops it and only the speed-up is lost.
 _SNAPSHOT_WAIT_S = 600.0
 # The client's socket read limit: above any one query's run time (reads carry their
 # own engine-side time limit), so a big write batch is not cut off half way.
