@@ -580,7 +580,13 @@ class FalkorDBStore(GraphStore):
 
     def close(self) -> None:
         if self._snapshot is not None:
-            self._await_snapshot()
+            import redis
+
+            try:
+                self._await_snapshot()
+            except redis.RedisError as exc:  # the server is gone: so is the snapshot's use
+                log.warning("could not wait for the graph's snapshot: %s", exc)
+                self._snapshot = None
         # falkordblite shuts the server down when the last client leaves (at exit).
         pool = getattr(self._db.connection, "connection_pool", None)
         if pool is not None:
