@@ -228,13 +228,11 @@ def _run_load(
             stop.set()
             pool.shutdown(wait=True)
             raise
-        started_review = time.perf_counter()
-        report.review_pairs = review.save_candidates(store, linked.review, person_of, loaded_at)
-        report.write_seconds["review pairs"] = round(time.perf_counter() - started_review, 2)
-        started_risk = time.perf_counter()
+        with write.timed(report.write_seconds, "review pairs"):
+            report.review_pairs = review.save_candidates(store, linked.review, person_of, loaded_at)
         progress.stage("working out risk of NEET factors", None)
-        report.risk_factors_kept = keep_risk_factors(store, today)
-        report.write_seconds["risk factors"] = round(time.perf_counter() - started_risk, 2)
+        with write.timed(report.write_seconds, "risk factors"):
+            report.risk_factors_kept = keep_risk_factors(store, today)
     with timer("alerts"):
         report.alerts = raise_after_load(store, before)
         baseline.done()

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from graph.cypher import cypher
@@ -641,20 +642,24 @@ def write_graph(
         ("safety notes", MERGE_ADDRESS_NOTES, rows.address_notes, {}, None),
     ])  # fmt: skip
     if writer is not None:
-        started = time.perf_counter()
-        writer.finish()
-        if seconds is not None:
-            seconds["dates of bulk-written rows"] = round(time.perf_counter() - started, 2)
-    started = time.perf_counter()
-    store.write(CLOSE_SUPERSEDED_RESIDENCES)
-    if seconds is not None:
-        seconds["superseded residences closed"] = round(time.perf_counter() - started, 2)
-    started = time.perf_counter()
-    store.write(DERIVE_CASE_WORKERS)
-    store.write(DERIVE_OPEN_SERVICES)
-    if seconds is not None:
-        seconds["derived facts"] = round(time.perf_counter() - started, 2)
+        with timed(seconds, "dates of bulk-written rows"):
+            writer.finish()
+    with timed(seconds, "superseded residences closed"):
+        store.write(CLOSE_SUPERSEDED_RESIDENCES)
+    with timed(seconds, "derived facts"):
+        store.write(DERIVE_CASE_WORKERS)
+        store.write(DERIVE_OPEN_SERVICES)
     return counts
+
+
+@contextmanager
+def timed(seconds: dict[str, float] | None, name: str) -> Iterator[None]:
+    """Add the block's time to ``seconds[name]``, the load report's write profile (a
+    step may come in parts); nothing when ``seconds`` is None or the block fails."""
+    started = time.perf_counter()
+    yield
+    if seconds is not None:
+        seconds[name] = round(seconds.get(name, 0) + time.perf_counter() - started, 2)
 
 
 Step = tuple[str, str, list[dict], dict, BulkStep | None]
@@ -678,19 +683,16 @@ class _Steps:
             if not batch:
                 continue
             tick = self.stage(name, len(batch))
-            started = time.perf_counter()
-            rest = batch
-            if self.nodes is not None and shape is not None:
-                fresh_only = batch is all_new  # each uid once, none in the graph
-                fast, rest = steps.split(shape, batch, self.nodes, all_new=fresh_only)
-                steps.write_new(
-                    shape, fast, self.nodes, constants=params, progress=tick, all_new=fresh_only
-                )
-                if self.bulk_rows is not None and fast:
-                    self.bulk_rows[name] = self.bulk_rows.get(name, 0) + len(fast)
-            if rest:
-                self.store.write_rows(statement, rest, params=params, progress=tick)
+            with timed(self.seconds, name):
+                rest = batch
+                if self.nodes is not None and shape is not None:
+                    fresh_only = batch is all_new  # each uid once, none in the graph
+                    fast, rest = steps.split(shape, batch, self.nodes, all_new=fresh_only)
+                    steps.write_new(
+                        shape, fast, self.nodes, constants=params, progress=tick, all_new=fresh_only
+                    )
+                    if self.bulk_rows is not None and fast:
+                        self.bulk_rows[name] = self.bulk_rows.get(name, 0) + len(fast)
+                if rest:
+                    self.store.write_rows(statement, rest, params=params, progress=tick)
             self.counts[name] = self.counts.get(name, 0) + len(batch)  # a step may come in parts
-            if self.seconds is not None:
-                took = self.seconds.get(name, 0) + time.perf_counter() - started
-                self.seconds[name] = round(took, 2)
