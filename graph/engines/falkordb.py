@@ -448,8 +448,8 @@ class FalkorDBStore(GraphStore):
         as they first ran. A graph read from a snapshot answers county-wide queries about
         twice as fast as the same graph built by a load's writes and updates (measured at
         county scale: ``siblings_of_open_send`` 1.5 s on the server that ran the load,
-        0.7 s once started again from a fresh snapshot; 450 and 250 ms at 100,000
-        children), so after a load the next start should find everything in the
+        0.7 s once started again from a fresh snapshot; 400-510 and 220-260 ms at
+        100,000 children), so after a load the next start should find everything in the
         snapshot. A server deployment keeps its own persistence settings: left alone.
         """
         if self.directory is None:
