@@ -189,7 +189,9 @@ PEOPLE = BulkStep(
         "Person",
         _fields(
             "uid given_name middle_names family_name full_name other_names dob sex ethnicity "
-            "language upn nhs_number uln la_child_id fsm eal young_carer sources"
+            "language upn nhs_number uln la_child_id fsm eal young_carer sources "
+            # derived from this load's cases (Builder.cases): a new person's are all here
+            "open_services open_case_kinds open_service_count"
         ),
         dates=("dob",),
         extra_labels=lambda row: ("Child",) if row["child"] else ("Adult",),
@@ -282,7 +284,7 @@ OFFERS = BulkStep(
 CASES = BulkStep(
     node=NodeShape(
         "Case",
-        _fields("uid kind status start end reason placement_la placement_out_of_area"),
+        _fields("uid kind status start end reason placement_la placement_out_of_area workers"),
         dates=("start", "end"),
     ),
     edges=(

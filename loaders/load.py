@@ -175,6 +175,7 @@ def _run_load(
         builder = Builder(today, person_of, linked.probability)
         builder.reference([r for r in records if r.entity in REFERENCE_ENTITIES])
         builder.people(roles)
+        builder.cases(records)  # new people are written with what their cases derive
         built: Future[GraphRows] = Future()
         writing = pool.submit(
             write.write_graph,

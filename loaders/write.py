@@ -236,13 +236,15 @@ CLOSE_SUPERSEDED_RESIDENCES = cypher(
 # 157,000 open cases and their services: 2-10 s each at county scale before.
 # Only what changed is SET: on FalkorDB a SET costs as much when it changes nothing
 # (153,000 people: 10 s either way), and each one leaves the node slower to read until
-# the engine next starts from a snapshot (see README).
+# the engine next starts from a snapshot (see README). People and cases new in a load
+# are created with these already (Builder.cases), so a first load sets next to nothing.
+# Lists compare as sets: the builder sorts them, a walk of the graph need not.
 DERIVE_CASE_WORKERS = cypher(
     "load.derive_case_workers",
     """
     MATCH (k:Case)
     OPTIONAL MATCH (k)<-[w:WORKS_ON]-()
-    WITH k, sum(CASE WHEN w IS NOT NULL AND w.to IS NULL THEN 1 ELSE 0 END) AS workers
+    WITH k, count(CASE WHEN w IS NOT NULL AND w.to IS NULL THEN 1 END) AS workers
     WHERE k.workers IS NULL OR k.workers <> workers
     SET k.workers = workers
     """,
@@ -260,7 +262,9 @@ DERIVE_OPEN_SERVICES = cypher(
          collect(DISTINCT CASE WHEN k.status = 'open' AND s IS NOT NULL THEN k.kind END)
            AS kinds
     WHERE p.open_services IS NULL OR p.open_case_kinds IS NULL
-       OR p.open_services <> services OR p.open_case_kinds <> kinds
+       OR size(p.open_services) <> size(services) OR size(p.open_case_kinds) <> size(kinds)
+       OR any(x IN services WHERE NOT x IN p.open_services)
+       OR any(x IN kinds WHERE NOT x IN p.open_case_kinds)
     SET p.open_services = services, p.open_case_kinds = kinds,
         p.open_service_count = size(services)
     """,
