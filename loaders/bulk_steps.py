@@ -78,6 +78,11 @@ class NewNodes:
             self.present[label] = self.writer.uids(label)
         return self.present[label]
 
+    def earlier(self, label: str) -> set[str]:
+        """Uids of the label already in the graph when this load began (all of them for a
+        label whose created uids are not tracked: a superset is the safe answer)."""
+        return self.existing(label) - self.created.get(label, set())
+
     def add(self, label: str, uids: Iterable[str]) -> None:
         if label not in self.present and label not in self.track:
             return  # nobody asks: the graph answers for them if asked later
