@@ -109,3 +109,28 @@ def test_closing_waits_for_no_snapshot_once_the_server_is_gone(tmp_path, caplog)
     store.close()
     assert "could not wait for the graph's snapshot" in caplog.text
     assert embedded_store(tmp_path, graph_name="gone").read(COUNT_PEOPLE).scalar() == 10
+
+
+def test_a_batch_job_leaves_the_snapshot_to_its_end(tmp_path):
+    """The server neither writes RDB files (a start reads the append-only file) nor
+    rewrites its snapshot on its own while a load runs (the load asks for one at its
+    end): each is a fork writing the whole graph on a machine the load keeps busy."""
+    store = embedded_store(tmp_path, graph_name="batch")
+    server = store._db.connection
+
+    def growth() -> str:
+        return str(server.config_get("auto-aof-rewrite-percentage")["auto-aof-rewrite-percentage"])
+
+    assert server.config_get("save")["save"] == ""
+    assert growth() == "100"
+    with store.batch_job():
+        assert growth() == "0"
+        store.write_rows(UPSERT_PEOPLE, people(200))
+    assert growth() == "100"  # back on, also after a failed job
+    try:
+        with store.batch_job():
+            raise RuntimeError("a load failed")
+    except RuntimeError:
+        pass
+    assert growth() == "100"
+    assert store.read(COUNT_PEOPLE).scalar() == 200

@@ -30,6 +30,7 @@ from graph.engines.falkordb_bulk import FalkorBulkWriter
 from graph.engines.falkordb_params import params_header
 from graph.engines.falkordb_results import plain_records
 from graph.store import (
+    BATCH_TIMEOUT_MS,
     CypherError,
     EngineUnavailable,
     GraphError,
@@ -54,6 +55,9 @@ _CONSTRAINT_WAIT_S = 120.0
 # How long close() waits for a snapshot save_snapshot() started (county scale: up to
 # 8 s after the load); past that the shutdown stops it and only the speed-up is lost.
 _SNAPSHOT_WAIT_S = 600.0
+# The embedded server rewrites its append-only file when it has grown by this many
+# percent (Redis's default), except during a batch job (FalkorDBStore.batch_job).
+_AOF_GROWTH = 100
 # The client's socket read limit: above any one query's run time (reads carry their
 # own engine-side time limit), so a big write batch is not cut off half way.
 _SOCKET_TIMEOUT_S = 900
@@ -440,6 +444,32 @@ class FalkorDBStore(GraphStore):
             return  # still building after two minutes: the server's own rewrites follow
         self._rewrite_snapshot(time.monotonic() + _CONSTRAINT_WAIT_S)
 
+    @contextmanager
+    def batch_job(self, timeout_ms: int = BATCH_TIMEOUT_MS) -> Iterator[None]:
+        """As for every store, and the embedded server stops rewriting its snapshot on
+        its own meanwhile (:meth:`_no_automatic_rewrites`)."""
+        with super().batch_job(timeout_ms), self._no_automatic_rewrites():
+            yield
+
+    @contextmanager
+    def _no_automatic_rewrites(self) -> Iterator[None]:
+        """The embedded server rewrites its append-only file whenever it has doubled, in a
+        forked child that writes the whole graph (five times in a county load, each a
+        core for seconds and copy-on-write for the server, on a two-core machine that the
+        load keeps busy). A load ends by asking for one snapshot (:meth:`save_snapshot`),
+        so the ones before it are wasted. The file grows meanwhile, by about what the
+        load writes; nothing is less durable. A load running beside this one may turn
+        them back on when it ends first: that costs time, not data."""
+        if self.directory is None:  # a server keeps its own settings
+            yield
+            return
+        self._db.connection.config_set("auto-aof-rewrite-percentage", 0)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):  # the server is gone: a start sets it again
+                self._db.connection.config_set("auto-aof-rewrite-percentage", _AOF_GROWTH)
+
     def save_snapshot(self) -> None:
         """Start rewriting the embedded server's snapshot (the base of its append-only
         file) in the background; :meth:`close` waits for it.
@@ -640,6 +670,12 @@ def _start_embedded(directory: Path, fsync: str) -> Any:
         "appendonly": "yes",
         "appendfsync": fsync,
         "aof-use-rdb-preamble": "yes",
+        "auto-aof-rewrite-percentage": str(_AOF_GROWTH),
+        # no periodic RDB file: a start reads the append-only file, never that one, and
+        # falkordblite's default (every 15 s after 1,000 changes) forked the server to
+        # write the whole graph again and again through a load. Quoted: falkordblite
+        # leaves an empty value out, and the server would then keep its own default.
+        "save": '""',
         "loglevel": "warning",
         "logfile": str(directory / LOG_FILENAME),
     }
