@@ -111,26 +111,31 @@ def test_closing_waits_for_no_snapshot_once_the_server_is_gone(tmp_path, caplog)
     assert embedded_store(tmp_path, graph_name="gone").read(COUNT_PEOPLE).scalar() == 10
 
 
-def test_a_batch_job_leaves_the_snapshot_to_its_end(tmp_path):
-    """The server neither writes RDB files (a start reads the append-only file) nor
-    rewrites its snapshot on its own while a load runs (the load asks for one at its
-    end): each is a fork writing the whole graph on a machine the load keeps busy."""
+def test_a_batch_job_keeps_persistence_light_and_restores_it(tmp_path):
+    """The server writes no RDB files (a start reads the append-only file). While a
+    load runs it neither rewrites its snapshot on its own (the load asks for one at its
+    end) nor flushes the file after every write; both come back afterwards, also after
+    a failed load, and what the job wrote is kept (see FalkorDBStore._loading_persistence)."""
     store = embedded_store(tmp_path, graph_name="batch")
     server = store._db.connection
 
-    def growth() -> str:
-        return str(server.config_get("auto-aof-rewrite-percentage")["auto-aof-rewrite-percentage"])
+    def settings() -> tuple[str, str]:
+        got = server.config_get("auto-aof-rewrite-percentage") | server.config_get("appendfsync")
+        return str(got["auto-aof-rewrite-percentage"]), str(got["appendfsync"])
 
     assert server.config_get("save")["save"] == ""
-    assert growth() == "100"
+    assert settings() == ("100", "always")
     with store.batch_job():
-        assert growth() == "0"
+        assert settings() == ("0", "everysec")
         store.write_rows(UPSERT_PEOPLE, people(200))
-    assert growth() == "100"  # back on, also after a failed job
+    assert settings() == ("100", "always")
     try:
         with store.batch_job():
             raise RuntimeError("a load failed")
     except RuntimeError:
         pass
-    assert growth() == "100"
-    assert store.read(COUNT_PEOPLE).scalar() == 200
+    assert settings() == ("100", "always")
+    pid = store.server_pid()
+    _kill_hard(pid)
+    reopened = embedded_store(tmp_path, graph_name="batch")
+    assert reopened.read(COUNT_PEOPLE).scalar() == 200
