@@ -651,9 +651,9 @@ def write_graph(
     # A load's own residences come as one history a person, at most one of them open
     # (Builder), so only someone in the graph before it can be left with two open: when
     # nobody is (a first load), the walk over every residence (4.6 s at county scale)
-    # would find nothing.
+    # would find nothing. After a load that stopped part way, it walks all the same.
     people = (r["person"] for r in rows.lives_at)
-    if nodes is None or not nodes.earlier("Person").isdisjoint(people):
+    if stopped or nodes is None or not nodes.earlier("Person").isdisjoint(people):
         with timed(seconds, "superseded residences closed"):
             store.write(CLOSE_SUPERSEDED_RESIDENCES)
     with timed(seconds, "derived facts"):
