@@ -257,10 +257,15 @@ class Builder:
         Cypher still runs over everyone: it is the definition, and finds these already
         right."""
         for record in records:
+            v = record.values
+            # most records hold no case: passed over before looking their person up
+            # (this pass at county scale: 5.5 -> 2.7 s, time the writer waits for)
+            if not (v.get("case.kind") or v.get("sen.provision") == "SEN support"):
+                continue
             if record.entity == "person":
                 self._cases_of(record, self.person_of[record.uid])
             elif record.entity == "case":
-                puid = self.by_la_id.get(str(record.values.get("person.la_child_id")))
+                puid = self.by_la_id.get(str(v.get("person.la_child_id")))
                 if puid is not None:  # facts() reports it unresolved
                     self._cases_of(record, puid)
         rows = self.rows
