@@ -219,11 +219,10 @@ class Builder:
             la_id = v.get(k.key["la_child_id"])
             if la_id:
                 self.by_la_id.setdefault(str(la_id), puid)
-            self.rows.source_records.append({
-                "uid": rid, "source": record.source, "source_key": _source_key(v, who),
-                "row": record.row, "file": record.file, "person": puid,
-                "probability": self.probability.get(rid, 1.0),
-            })  # fmt: skip
+            row = source_record(record, who)
+            row["person"] = puid
+            row["probability"] = self.probability.get(rid, 1.0)
+            self.rows.source_records.append(row)
         for puid, fields in values.items():
             row: dict[str, object] = {"uid": puid}
             for name in PERSON_FIELDS:
@@ -597,6 +596,20 @@ def _enrolments(attends: list[dict]) -> list[dict]:
             row["to"] = (last + dt.timedelta(days=100)).isoformat()
         rolls[(person, school)] = row
     return list(rolls.values())
+
+
+def identity_uid(record: Record, who: str) -> str:
+    """The uid of a record's identity in a role (a row names a child and a parent)."""
+    return record.uid if who == "person" else f"{record.uid}#{who}"
+
+
+def source_record(record: Record, who: str) -> dict:
+    """What the graph keeps of where one identity was read (its SourceRecord node),
+    without the person linkage found it to describe."""
+    return {
+        "uid": identity_uid(record, who), "source": record.source,
+        "source_key": _source_key(record.values, who), "row": record.row, "file": record.file,
+    }  # fmt: skip
 
 
 def _source_key(v: dict, who: str) -> str | None:

@@ -21,10 +21,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from graph import risk_facts
 from graph.store import GraphStore
 from loaders import review, write
+from loaders.ahead import write_ahead
 from loaders.build import ROLE_KEYS, Builder, GraphRows, person_uid
 from loaders.extracts import Extract, read_extracts
 from loaders.linkage import Identity, link, plain
@@ -39,6 +41,7 @@ IGNORED_DIRS = {"truth"}
 IGNORED_FILES = {"manifest.json"}
 REFERENCE_ENTITIES = ("area", "school", "staff", "address")
 ALERT_BASELINE = "alerts-baseline.json"  # the watched state before an unfinished load
+T = TypeVar("T")
 
 
 @dataclass
@@ -128,112 +131,100 @@ def _run_load(
         if p.is_file() and p not in claimed and not _ignored(p, root)
     )  # fmt: skip
 
-    # 2. link identities
-    with timer("link"):
-        identities, roles = _identities(records)
-        progress.stage("linking people", len(identities))
-        store.ensure_schema()
-        accepted, rejected = review.decisions(store)
-        linked = link(identities, accepted=accepted, rejected=rejected, memory_limit=linkage_memory)
-        progress.advance(len(identities))
-        existing = {
-            r["record"]: r["person"]
-            for r in store.read(write.EXISTING_ASSIGNMENTS, max_rows=100_000_000).rows
-        }
-        written_records = set(existing)  # before adoption adds records not yet written
-        _adopt_existing(linked.cluster_of, identities, existing, _anchors(store))
-        person_of = _person_uids(linked.cluster_of, existing)
-    report.identity_records = len(identities)
-    # what only linking needed goes before building, where memory peaks
-    del identities, existing
-    linked.cluster_of, linked.pairs = {}, []
-    report.deterministic_links = linked.deterministic_links
-    report.probabilistic_links = linked.probabilistic_links
-    report.people = len(set(person_of.values()))
+    with _WriterThread(progress) as writer:  # a failure anywhere stops it, and waits for it
+        # 2. link identities, while the writer creates the new source records' nodes
+        with timer("link"):
+            identities, roles = _identities(records)
+            progress.stage("linking people", len(identities))
+            store.ensure_schema()
+            baseline = Baseline(loads_dir / ALERT_BASELINE if loads_dir is not None else None)
+            before = baseline.take(store)  # the watched state before this load writes anything
+            # kept risk factors would be wrong once the records change: forget them first
+            risk_facts.clear(store)
+            loaded_at = dt.datetime.now().isoformat(timespec="seconds")
+            ahead = None
+            if bulk:
+                ahead = writer.submit(
+                    write_ahead, store, roles, loaded_at=loaded_at, check=writer.check,
+                    seconds=report.write_seconds,
+                )  # fmt: skip
+            accepted, rejected = review.decisions(store)
+            linked = link(
+                identities, accepted=accepted, rejected=rejected, memory_limit=linkage_memory
+            )
+            progress.advance(len(identities))
+            existing = {
+                r["record"]: r["person"]
+                for r in store.read(write.EXISTING_ASSIGNMENTS, max_rows=100_000_000).rows
+            }
+            written_records = set(existing)  # before adoption adds records not yet written
+            _adopt_existing(linked.cluster_of, identities, existing, _anchors(store))
+            person_of = _person_uids(linked.cluster_of, existing)
+        report.identity_records = len(identities)
+        # what only linking needed goes before building, where memory peaks
+        del identities, existing
+        linked.cluster_of, linked.pairs = {}, []
+        report.deterministic_links = linked.deterministic_links
+        report.probabilistic_links = linked.probabilistic_links
+        report.people = len(set(person_of.values()))
 
-    # 3. build graph rows; people are written meanwhile (write_graph's ``facts``)
-    baseline = Baseline(loads_dir / ALERT_BASELINE if loads_dir is not None else None)
-    before = baseline.take(store)  # the watched state before this load writes anything
-    # kept risk factors would be wrong once the records change: forget them first
-    risk_facts.clear(store)
-    loaded_at = dt.datetime.now().isoformat(timespec="seconds")
+        if ahead is not None and ahead.done():
+            ahead.result()  # its error now, not after the build
 
-    stop = threading.Event()  # the load has failed: the writer stops at its next batch
-
-    def tick(amount: int) -> None:
-        if stop.is_set():
-            raise _Stopped
-        progress.advance(amount)
-
-    def stage(name: str, total: int) -> Callable[[int], None]:
-        tick(0)
-        progress.stage(f"writing {name}", total)
-        return tick
-
-    pool = ThreadPoolExecutor(1, thread_name_prefix="jigsaw-write")
-    with timer("build"):
-        builder = Builder(today, person_of, linked.probability)
-        builder.reference([r for r in records if r.entity in REFERENCE_ENTITIES])
-        builder.people(roles)
-        builder.cases(records)  # new people are written with what their cases derive
-        built: Future[GraphRows] = Future()
-        writing = pool.submit(
-            write.write_graph,
-            store,
-            builder.rows,
-            loaded_at=loaded_at,
-            stage=stage,
-            known_records=written_records,
-            seconds=report.write_seconds,
-            bulk=bulk,
-            bulk_rows=report.bulk_written,
-            facts=built,
-        )
-        try:
+        # 3. build graph rows; people are written meanwhile (write_graph's ``facts``)
+        with timer("build"):
+            builder = Builder(today, person_of, linked.probability)
+            builder.reference([r for r in records if r.entity in REFERENCE_ENTITIES])
+            builder.people(roles)
+            builder.cases(records)  # new people are written with what their cases derive
+            writing = writer.submit(
+                write.write_graph,
+                store,
+                builder.rows,
+                loaded_at=loaded_at,
+                stage=writer.stage,
+                known_records=written_records,
+                seconds=report.write_seconds,
+                bulk=bulk,
+                bulk_rows=report.bulk_written,
+                facts=writer.built,
+                ahead=ahead,
+            )
             for record in records:
                 builder.facts(record)
             rows = builder.finish()
-        except BaseException as exc:
-            stop.set()
-            built.set_exception(exc)
-            pool.shutdown(wait=True)
-            raise
-        built.set_result(rows)
-    pool.shutdown(wait=False)  # the rest of writing is timed as "write", and waited for there
-    unresolved = {id(r) for r, _ in rows.unresolved}
-    for record, reason in rows.unresolved:
-        quarantine.append(
-            Quarantined(
-                record.source,
-                record.file,
-                record.row,
-                reason,
-                {k: str(v) for k, v in record.values.items()},
+            writer.built.set_result(rows)
+        unresolved = {id(r) for r, _ in rows.unresolved}
+        for record, reason in rows.unresolved:
+            quarantine.append(
+                Quarantined(
+                    record.source,
+                    record.file,
+                    record.row,
+                    reason,
+                    {k: str(v) for k, v in record.values.items()},
+                )
             )
-        )
-    _account(report, records, unresolved, person_of)
-    assignments = [
-        (r.file, r.row, who, person_of[r.uid if who == "person" else f"{r.uid}#{who}"])
-        for r, who in roles
-    ]
-    # The records are graph rows now: about a third of the load's memory at county
-    # scale, given back while writing adds its own (bulk insertion's ids).
-    del records, roles, builder, unresolved
-    linked.probability = {}
+        _account(report, records, unresolved, person_of)
+        assignments = [
+            (r.file, r.row, who, person_of[r.uid if who == "person" else f"{r.uid}#{who}"])
+            for r, who in roles
+        ]
+        # The records are graph rows now: about a third of the load's memory at county
+        # scale, given back while writing adds its own (bulk insertion's ids).
+        del records, roles, builder, unresolved
+        linked.probability = {}
 
-    # 4. write, then raise alerts for what changed under open cases
-    with timer("write"):
-        try:
+        # 4. write, then raise alerts for what changed under open cases
+        with timer("write"):
             report.written = writing.result()
-        except BaseException:  # an interrupt while waiting, or the writer's own error
-            stop.set()
-            pool.shutdown(wait=True)
-            raise
-        with write.timed(report.write_seconds, "review pairs"):
-            report.review_pairs = review.save_candidates(store, linked.review, person_of, loaded_at)
-        progress.stage("working out risk of NEET factors", None)
-        with write.timed(report.write_seconds, "risk factors"):
-            report.risk_factors_kept = keep_risk_factors(store, today)
+            with write.timed(report.write_seconds, "review pairs"):
+                report.review_pairs = review.save_candidates(
+                    store, linked.review, person_of, loaded_at
+                )
+            progress.stage("working out risk of NEET factors", None)
+            with write.timed(report.write_seconds, "risk factors"):
+                report.risk_factors_kept = keep_risk_factors(store, today)
     with timer("alerts"):
         report.alerts = raise_after_load(store, before)
         baseline.done()
@@ -248,6 +239,48 @@ def _run_load(
 
 class _Stopped(Exception):
     """Raised in the writer thread when the load has stopped for another reason."""
+
+
+class _WriterThread:
+    """The load's one writer thread: the jobs submitted run there one after another
+    (the source records ahead of linkage, then ``write_graph``). When the load fails,
+    on whichever thread, the writer stops at its next batch (``check``; ``built``
+    fails, for a writer waiting for the facts) and is waited for, so nothing writes
+    after the load has returned."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.stopped = threading.Event()
+        self.built: Future[GraphRows] = Future()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="jigsaw-write")
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return self._pool.submit(fn, *args, **kwargs)
+
+    def check(self) -> None:
+        if self.stopped.is_set():
+            raise _Stopped
+
+    def tick(self, amount: int) -> None:
+        self.check()
+        self.progress.advance(amount)
+
+    def stage(self, name: str, total: int) -> Callable[[int], None]:
+        self.check()
+        self.progress.stage(f"writing {name}", total)
+        return self.tick
+
+    def __enter__(self) -> _WriterThread:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        exc = exc_info[1]
+        if exc is not None:
+            self.stopped.set()
+            if not self.built.done():
+                self.built.set_exception(exc)
+        # after a success the writer has finished: "write" waited for it
+        self._pool.shutdown(wait=True)
 
 
 class _CollectorPause:

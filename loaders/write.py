@@ -14,12 +14,18 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
+from typing import TYPE_CHECKING
 
+from graph.bulk import EdgeShape
 from graph.cypher import cypher
 from graph.store import GraphStore
 from loaders import bulk_steps as steps
 from loaders.build import SERVICE_NAMES, GraphRows
 from loaders.bulk_steps import BulkStep
+
+if TYPE_CHECKING:
+    from loaders.ahead import RecordsAhead
 
 _P = {"uid": "P-x", "given_name": "A", "middle_names": None, "family_name": "B",
       "full_name": "A B", "other_names": None, "dob": "2015-01-02", "sex": "F",
@@ -558,6 +564,7 @@ def write_graph(
     bulk: bool = True,
     bulk_rows: dict[str, int] | None = None,
     facts: Future[GraphRows] | None = None,
+    ahead: Future[RecordsAhead | None] | None = None,
 ) -> dict[str, int]:
     """Write in dependency order; ``stage(name, total)`` returns a progress callback.
 
@@ -574,10 +581,33 @@ def write_graph(
     addresses so far, people and their source records are written from ``rows``
     meanwhile; the other steps wait for the finished rows (a failed build stops the
     write there). A load runs this on a second thread, so the engine writes people
-    while the builder works out the facts."""
+    while the builder works out the facts.
+    ``ahead``: the load began bulk insertion itself and created its new source records'
+    nodes while linking (:mod:`loaders.ahead`; done before this starts, or failed);
+    they are linked here, and ``known_records`` is not needed (None inside: the engine
+    has no bulk insertion)."""
     counts: dict[str, int] = {}
-    stopped = store.bulk_load_running()  # an earlier load stopped while writing in bulk
-    if known_records is None:  # not told: merge everything (always safe)
+    begun = ahead.result() if ahead is not None else None
+    if begun is not None:
+        stopped, writer = begun.stopped, begun.writer
+    else:
+        stopped = store.bulk_load_running()  # an earlier load stopped while writing in bulk
+        writer = store.bulk_writer() if bulk or stopped else None
+        if writer is not None:
+            # begin() first completes a stopped load's dates: MERGE finds dated rows by
+            # date. A load told not to write in bulk still ends with finish(), which
+            # removes the stopped load's marker only once this load has linked its records.
+            writer.begin(steps.shapes(steps.ALL))
+    created: list[dict] = []  # records whose nodes were created ahead: links to write
+    if begun is not None:
+        known, new = [], []
+        for r in rows.source_records:
+            (known if r["uid"] in begun.merge else created).append(r)
+        if len(created) != begun.created:  # the builder's records are linkage's
+            raise RuntimeError(
+                f"{begun.created} source records were created ahead, {len(created)} to link"
+            )
+    elif known_records is None:  # not told: merge everything (always safe)
         known, new = rows.source_records, []
     else:
         if stopped:
@@ -590,15 +620,14 @@ def write_graph(
         fresh = {u for u, n in times.items() if n == 1 and u not in known_records}
         known = [r for r in rows.source_records if r["uid"] not in fresh]
         new = [r for r in rows.source_records if r["uid"] in fresh]
-    writer = store.bulk_writer() if bulk or stopped else None
+    # A uid listed twice (identical rows in two files) is one record: the later row's
+    # file and place win, as successive MERGEs would leave them. Folded here, as FalkorDB
+    # lets the first of two rows in one batch win when they create the node (the later
+    # when it is there already), so a first load and a reload would differ.
+    known = steps.fold(known, itemgetter("uid"), ())
     nodes = None
-    if writer is not None:
-        # begin() first completes a stopped load's dates: MERGE finds dated rows by date.
-        # A load told not to write in bulk still ends with finish(), which removes the
-        # stopped load's marker only once this load has linked its records.
-        writer.begin(steps.shapes(steps.ALL))
-        if bulk:
-            nodes = steps.NewNodes(writer, track=steps.ENDS)
+    if writer is not None and bulk:
+        nodes = steps.NewNodes(writer, track=steps.ENDS)
     run = _Steps(store, nodes, stage, counts, seconds, bulk_rows)
     services = [{"uid": k, "name": v} for k, v in SERVICE_NAMES.items()]
     records = {"loaded_at": loaded_at}
@@ -614,7 +643,8 @@ def write_graph(
         ("source records", MERGE_SOURCE_RECORDS, known, records, None),
         ("new source records", CREATE_SOURCE_RECORDS, new, records, steps.SOURCE_RECORDS),
     ], all_new=new)  # fmt: skip
-    del known, new
+    run.links("new source records", steps.SOURCE_RECORDS.edges[0].shape, created)
+    del known, new, created
     if facts is not None:
         rows = facts.result()  # the build's own error if it failed
     written = {a["uid"] for a in early}  # those rows stay as they were (Builder._address)
@@ -706,3 +736,17 @@ class _Steps:
                 if rest:
                     self.store.write_rows(statement, rest, params=params, progress=tick)
             self.counts[name] = self.counts.get(name, 0) + len(batch)  # a step may come in parts
+
+    def links(self, name: str, shape: EdgeShape, batch: list[dict]) -> None:
+        """Relationships from nodes the load created before this write (loaders.ahead),
+        in the order it created them, all by bulk insertion."""
+        if not batch:
+            return
+        assert self.nodes is not None, "nodes created ahead come with a bulk writer"
+        tick = self.stage(name, len(batch))
+        with timed(self.seconds, name):
+            self.nodes.writer.create_edges(shape, batch)
+            tick(len(batch))
+        if self.bulk_rows is not None:
+            self.bulk_rows[name] = self.bulk_rows.get(name, 0) + len(batch)
+        self.counts[name] = self.counts.get(name, 0) + len(batch)

@@ -76,7 +76,8 @@ class Twin:
 
         def both(store: GraphStore, rows: Any, **kwargs: Any) -> dict[str, int]:
             counts = real(store, rows, **{**kwargs, "bulk": True})
-            real(self.other, rows, **{**kwargs, "bulk": False, "seconds": None, "bulk_rows": None})
+            cypher_only = {"bulk": False, "seconds": None, "bulk_rows": None, "ahead": None}
+            real(self.other, rows, **{**kwargs, **cypher_only})
             return counts
 
         monkeypatch.setattr(load_module.write, "write_graph", both)
@@ -405,3 +406,61 @@ def test_a_build_that_fails_stops_the_writer_and_the_next_load_writes_everything
     for each in twins:  # when each record was first loaded differs, by design
         each.write("MATCH (s:SourceRecord) SET s.loaded_at = null")
     _same_graph(store, twins[1])
+
+
+def test_a_load_that_fails_while_linking_stops_the_writer_and_the_next_load_links_its_records(
+    small_county: Path, twins: list[GraphStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New source records' nodes are created on the writer thread while linkage runs
+    (loaders.ahead). A linkage that fails must fail the load with its own error, leave
+    no writer running, and leave records the next load links rather than creates again."""
+    store = twins[0]
+    created = threading.Event()
+    real_ahead = load_module.write_ahead
+
+    def ahead(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return real_ahead(*args, **kwargs)
+        finally:
+            created.set()
+
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        assert created.wait(120)  # the nodes are there: the failure comes after them
+        raise ValueError("linkage ran out of memory")
+
+    with monkeypatch.context() as m:
+        m.setattr(load_module, "write_ahead", ahead)
+        m.setattr(load_module, "link", fail)
+        with pytest.raises(ValueError, match="linkage ran out of memory"):
+            run_load(store, small_county, as_of=AS_OF)
+    assert not [t for t in threading.enumerate() if t.name.startswith("jigsaw-write")]
+    counts = "MATCH (s:SourceRecord) OPTIONAL MATCH (s)-[d]->() RETURN count(s) AS s, count(d) AS d"
+    records = store.read(counts).rows[0]
+    assert records["s"] > 1000 and records["d"] == 0  # created, linked to nobody
+    assert store.bulk_load_running()
+    run_load(store, small_county, as_of=AS_OF)
+    run_load(twins[1], small_county, as_of=AS_OF)  # never stopped
+    assert not store.bulk_load_running()
+    for each in twins:  # when each record was first loaded differs, by design
+        each.write("MATCH (s:SourceRecord) SET s.loaded_at = null")
+    _same_graph(store, twins[1])
+
+
+def test_a_failure_writing_records_ahead_is_the_loads_error(
+    small_county: Path, twins: list[GraphStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = FalkorBulkWriter.create_nodes
+
+    def refuse(self: FalkorBulkWriter, shape: NodeShape, *args: Any, **kwargs: Any) -> None:
+        if shape.label == "SourceRecord":
+            raise ConnectionError("the engine went away")
+        real(self, shape, *args, **kwargs)
+
+    monkeypatch.setattr(FalkorBulkWriter, "create_nodes", refuse)
+    built: list[int] = []
+    real_facts = Builder.facts
+    monkeypatch.setattr(Builder, "facts", lambda self, r: built.append(1) or real_facts(self, r))
+    with pytest.raises(ConnectionError, match="the engine went away"):
+        run_load(twins[0], small_county, as_of=AS_OF)
+    assert built == []  # it failed before building, not after
+    assert twins[0].read("MATCH (p:Person) RETURN count(p) AS n").scalar() == 0

@@ -1,0 +1,90 @@
+"""Source records written while linkage runs.
+
+The engine has nothing to do while a load reads and links its records (140 s of a
+county load), then writes for longer than the builder builds. The 2.3 million
+``SourceRecord`` nodes of a county's first load need nothing that linkage works out:
+only their ``DESCRIBES`` links, to the person linkage finds, do. So the load creates
+the nodes of the records no earlier load wrote while the main thread links, and
+``write_graph`` then adds only their links. A load stopped in between leaves records
+that describe nobody, which the next load links (``write.UNLINKED_SOURCE_RECORDS``),
+as it does after a load stopped between bulk insertion's nodes and relationships.
+
+Only with bulk insertion: the nodes are created in its binary form, and the bulk
+writer's marker (the sign of a load under way) is put down first. Without one (Neo4j,
+``--no-bulk``), ``write_graph`` writes records as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from graph.bulk import BulkWriter
+from graph.store import GraphStore
+from loaders import bulk_steps as steps
+from loaders.build import identity_uid, source_record
+from loaders.validate import Record
+from loaders.write import timed
+
+# Nodes per bulk command; the writer slices what it is given the same way, and the
+# links are later found by the same order (FalkorBulkWriter._created_ids).
+CHUNK = 50_000
+
+
+@dataclass
+class RecordsAhead:
+    """What a load's writer began with, for ``write_graph``."""
+
+    writer: BulkWriter  # begun: a stopped load's dates are done, the marker is down
+    stopped: bool  # an earlier load had stopped while writing in bulk
+    merge: set[str]  # records left to the statement: in the graph already, or listed twice
+    created: int  # nodes created; every other record of the load
+
+
+def write_ahead(
+    store: GraphStore,
+    roles: list[tuple[Record, str]],
+    *,
+    loaded_at: str,
+    check: Callable[[], None],
+    seconds: dict[str, float] | None = None,
+) -> RecordsAhead | None:
+    """Begin the load's bulk writer and create the nodes of its new source records,
+    in ``roles`` order (the builder's). ``check`` raises when the load has stopped; it
+    is called between bulk commands. None when the engine has no bulk insertion."""
+    writer = store.bulk_writer()
+    if writer is None:
+        return None
+    with timed(seconds, "new source records, while linking"):
+        stopped = store.bulk_load_running()
+        writer.begin(steps.shapes(steps.ALL))
+        merge = writer.uids("SourceRecord")  # linked or not: bulk insertion cannot merge
+        seen: set[str] = set()
+        for record, who in roles:  # identical rows in two files: the statement, in order
+            uid = identity_uid(record, who)
+            (merge if uid in seen else seen).add(uid)
+        del seen
+        created = 0
+        shape = steps.SOURCE_RECORDS.node
+        assert shape is not None
+        for part in _parts(roles, merge):
+            check()
+            writer.create_nodes(shape, part, constants={"loaded_at": loaded_at})
+            created += len(part)
+    return RecordsAhead(writer, stopped, merge, created)
+
+
+def _parts(roles: list[tuple[Record, str]], merge: set[str]) -> Iterator[list[dict]]:
+    """The new records' rows a bulk command at a time: all of them at once would add
+    a gigabyte where linkage's memory peaks."""
+    part: list[dict] = []
+    for record, who in roles:
+        row = source_record(record, who)
+        if row["uid"] in merge:
+            continue
+        part.append(row)
+        if len(part) == CHUNK:
+            yield part
+            part = []
+    if part:
+        yield part
