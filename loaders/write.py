@@ -563,6 +563,7 @@ def write_graph(
     seconds: dict[str, float] | None = None,
     bulk: bool = True,
     bulk_rows: dict[str, int] | None = None,
+    people: Future[None] | None = None,
     facts: Future[GraphRows] | None = None,
     ahead: Future[RecordsAhead | None] | None = None,
 ) -> dict[str, int]:
@@ -582,6 +583,8 @@ def write_graph(
     meanwhile; the other steps wait for the finished rows (a failed build stops the
     write there). A load runs this on a second thread, so the engine writes people
     while the builder works out the facts.
+    ``people``: ``rows`` holds only the reference data (services, schools, staff, the
+    gazetteer's addresses) until this is done; they are written meanwhile.
     ``ahead``: the load began bulk insertion itself and created its new source records'
     nodes while linking (:mod:`loaders.ahead`; done before this starts, or failed);
     they are linked here, and ``known_records`` is not needed (None inside: the engine
@@ -598,33 +601,6 @@ def write_graph(
             # date. A load told not to write in bulk still ends with finish(), which
             # removes the stopped load's marker only once this load has linked its records.
             writer.begin(steps.shapes(steps.ALL))
-    created: list[dict] = []  # records whose nodes were created ahead: links to write
-    if begun is not None:
-        known, new = [], []
-        for r in rows.source_records:
-            (known if r["uid"] in begun.merge else created).append(r)
-        if len(created) != begun.created:  # the builder's records are linkage's
-            raise RuntimeError(
-                f"{begun.created} source records were created ahead, {len(created)} to link"
-            )
-    elif known_records is None:  # not told: merge everything (always safe)
-        known, new = rows.source_records, []
-    else:
-        if stopped:
-            # it may have stopped between creating records and linking them: those
-            # records describe nobody, so the caller's assignments do not name them
-            found = store.read(UNLINKED_SOURCE_RECORDS, max_rows=1_000_000_000).rows
-            known_records = known_records | {r["uid"] for r in found}
-        # a uid listed twice (identical rows in two files) goes through MERGE, in order
-        times = Counter(r["uid"] for r in rows.source_records)
-        fresh = {u for u, n in times.items() if n == 1 and u not in known_records}
-        known = [r for r in rows.source_records if r["uid"] not in fresh]
-        new = [r for r in rows.source_records if r["uid"] in fresh]
-    # A uid listed twice (identical rows in two files) is one record: the later row's
-    # file and place win, as successive MERGEs would leave them. Folded here, as FalkorDB
-    # lets the first of two rows in one batch win when they create the node (the later
-    # when it is there already), so a first load and a reload would differ.
-    known = steps.fold(known, itemgetter("uid"), ())
     nodes = None
     if writer is not None and bulk:
         nodes = steps.NewNodes(writer, track=steps.ENDS)
@@ -639,6 +615,11 @@ def write_graph(
         ("schools", MERGE_SCHOOLS, rows.schools, {}, None),
         ("staff and teams", MERGE_STAFF, rows.staff, {}, None),
         ("addresses", MERGE_AREAS_AND_ADDRESSES, early, {}, steps.ADDRESSES),
+    ])  # fmt: skip
+    if people is not None:
+        people.result()  # the build's own error if it failed
+    known, new, created = _split_records(store, rows, begun, known_records, stopped)
+    run([
         ("people", MERGE_PEOPLE, rows.people, {}, steps.PEOPLE),
         ("source records", MERGE_SOURCE_RECORDS, known, records, None),
         ("new source records", CREATE_SOURCE_RECORDS, new, records, steps.SOURCE_RECORDS),
@@ -690,6 +671,44 @@ def write_graph(
         store.write(DERIVE_CASE_WORKERS)
         store.write(DERIVE_OPEN_SERVICES)
     return counts
+
+
+def _split_records(
+    store: GraphStore,
+    rows: GraphRows,
+    begun: RecordsAhead | None,
+    known_records: set[str] | None,
+    stopped: bool,
+) -> tuple[list[dict], list[dict], list[dict]]:
+    """The load's source records as (for MERGE, new, created ahead: to link only)."""
+    created: list[dict] = []  # records whose nodes were created ahead: links to write
+    if begun is not None:
+        known, new = [], []
+        for r in rows.source_records:
+            (known if r["uid"] in begun.merge else created).append(r)
+        if len(created) != begun.created:  # the builder's records are linkage's
+            raise RuntimeError(
+                f"{begun.created} source records were created ahead, {len(created)} to link"
+            )
+    elif known_records is None:  # not told: merge everything (always safe)
+        known, new = rows.source_records, []
+    else:
+        if stopped:
+            # it may have stopped between creating records and linking them: those
+            # records describe nobody, so the caller's assignments do not name them
+            found = store.read(UNLINKED_SOURCE_RECORDS, max_rows=1_000_000_000).rows
+            known_records = known_records | {r["uid"] for r in found}
+        # a uid listed twice (identical rows in two files) goes through MERGE, in order
+        times = Counter(r["uid"] for r in rows.source_records)
+        fresh = {u for u, n in times.items() if n == 1 and u not in known_records}
+        known = [r for r in rows.source_records if r["uid"] not in fresh]
+        new = [r for r in rows.source_records if r["uid"] in fresh]
+    # A uid listed twice (identical rows in two files) is one record: the later row's
+    # file and place win, as successive MERGEs would leave them. Folded here, as FalkorDB
+    # lets the first of two rows in one batch win when they create the node (the later
+    # when it is there already), so a first load and a reload would differ.
+    known = steps.fold(known, itemgetter("uid"), ())
+    return known, new, created
 
 
 @contextmanager
