@@ -23,7 +23,11 @@ from __future__ import annotations
 import math
 import re
 import struct
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
@@ -160,6 +164,9 @@ class FalkorBulkWriter(BulkWriter):
             return dict(zip(uids, range(first, first + len(uids)), strict=True))
         return self._lookup(label, uids)
 
+    def _keep(self, label: str, uids: Sequence[str], kept: dict[str, int]) -> None:
+        kept.update(self._created_ids(label, uids))
+
     def _lookup(self, label: str, uids: Sequence[str]) -> dict[str, int]:
         """Node ids of up to a slice of uids, through the uid index."""
         query = f"UNWIND $uids AS u OPTIONAL MATCH (n:{_name(label)} {{uid: u}}) RETURN id(n) AS id"
@@ -190,18 +197,23 @@ class FalkorBulkWriter(BulkWriter):
             return (shape.label, *extra)
 
         ordered = sorted(rows, key=labels_of) if shape.extra_labels else rows
-        for labels, group in groupby(ordered, key=labels_of):
-            members = list(group)
-            label_text = ":".join(_name(label) for label in labels)
-            for part in _slices(members, CHUNK):
-                blob = _header(label_text, names)
-                for row in part:
-                    _encode(row, props, blob, shape.label)
-                    blob += tail_bytes
-                self._store.bulk_command(len(part), 0, bytes(blob))
-                if remember:  # their ids, while they are known to be consecutive
-                    kept = self._ids.setdefault(shape.label, {})
-                    kept.update(self._created_ids(shape.label, [r["uid"] for r in part]))
+        kept = self._ids.setdefault(shape.label, {}) if remember else None
+
+        def commands() -> Iterator[tuple[int, int, bytes, Callable[[], None] | None]]:
+            for labels, group in groupby(ordered, key=labels_of):
+                members = list(group)
+                label_text = ":".join(_name(label) for label in labels)
+                for part in _slices(members, CHUNK):
+                    blob = _header(label_text, names)
+                    for row in part:
+                        _encode(row, props, blob, shape.label)
+                        blob += tail_bytes
+                    then = None
+                    if kept is not None:  # their ids, while they are known to be consecutive
+                        then = partial(self._keep, shape.label, [r["uid"] for r in part], kept)
+                    yield len(part), 0, bytes(blob), then
+
+        self._send(commands())
         self._note_dates(shape)
 
     def create_edges(self, shape: EdgeShape, rows: Rows) -> None:
@@ -215,24 +227,61 @@ class FalkorBulkWriter(BulkWriter):
             if field != "uid"
         }
         names = [_name(p) for p in shape.props]
-        for part in _slices(rows, CHUNK):
-            ids = dict(kept)
-            for label, field in (shape.start, shape.end):
-                if field == "uid":
-                    ids[field] = self._created_ids(label, [r["uid"] for r in part])
-            starts, ends = ids[start_field], ids[end_field]
-            blob = _header(_name(shape.type), names)
-            count = 0
-            for row in part:
-                start, end = starts.get(row[start_field]), ends.get(row[end_field])
-                if start is None or end is None:
-                    continue  # as MATCH would: an end that is not there writes nothing
-                blob += _IDS.pack(start, end)
-                _encode(row, shape.props, blob, shape.type)
-                count += 1
-            if count:
-                self._store.bulk_command(0, count, bytes(blob))
+
+        def commands() -> Iterator[tuple[int, int, bytes, None]]:
+            for part in _slices(rows, CHUNK):
+                ids = dict(kept)
+                for label, field in (shape.start, shape.end):
+                    if field == "uid":
+                        ids[field] = self._created_ids(label, [r["uid"] for r in part])
+                starts, ends = ids[start_field], ids[end_field]
+                blob = _header(_name(shape.type), names)
+                count = 0
+                for row in part:
+                    start, end = starts.get(row[start_field]), ends.get(row[end_field])
+                    if start is None or end is None:
+                        continue  # as MATCH would: an end that is not there writes nothing
+                    blob += _IDS.pack(start, end)
+                    _encode(row, shape.props, blob, shape.type)
+                    count += 1
+                if count:
+                    yield 0, count, bytes(blob), None
+
+        self._send(commands())
         self._note_dates(shape)
+
+    def _send(self, commands: Iterable[tuple[int, int, bytes, Callable[[], None] | None]]) -> None:
+        """Send each command (then run its follow-up) on a second thread while the next
+        is encoded: encoding is this process's work and insertion the engine's, so
+        each stops waiting for the other (people at 100,000 children: 0 s -> 0 s).
+        At most one command waits behind the one being sent, so memory holds three
+        blobs at most; all are sent, or the first failure raised after the commands
+        already under way have ended (the later ones are dropped), when this returns."""
+        failed = threading.Event()
+
+        def run(nodes: int, edges: int, blob: bytes, then: Callable[[], None] | None) -> None:
+            if failed.is_set():
+                return
+            try:
+                self._store.bulk_command(nodes, edges, blob)
+                if then is not None:
+                    then()
+            except BaseException:
+                failed.set()
+                raise
+
+        in_flight: deque[Future[None]] = deque()
+        with ThreadPoolExecutor(1, thread_name_prefix="jigsaw-bulk") as sender:
+            try:
+                for nodes, edges, blob, then in commands:
+                    in_flight.append(sender.submit(run, nodes, edges, blob, then))
+                    if len(in_flight) > 1:
+                        in_flight.popleft().result()
+                while in_flight:
+                    in_flight.popleft().result()
+            except BaseException:
+                failed.set()  # what is waiting is dropped; what is under way ends first
+                raise
 
     # -- completion --------------------------------------------------------------
 
