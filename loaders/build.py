@@ -89,6 +89,8 @@ class GraphRows:
     needs: list[dict] = field(default_factory=list)
     notes: list[dict] = field(default_factory=list)
     address_notes: list[dict] = field(default_factory=list)
+    review_pairs: list[dict] = field(default_factory=list)  # loaders.review.candidate_rows
+    review_links: list[dict] = field(default_factory=list)
     unresolved: list[tuple[Record, str]] = field(default_factory=list)
 
 

@@ -301,6 +301,15 @@ CASE_NOTES = BulkStep(
     node=NodeShape("Note", ("uid", "text", "author", "at", "kind", "case")),
     edges=(Edge(_person_edge("HAS_NOTE", ("Note", "uid"), ())),),
 )
+REVIEW_PAIRS = BulkStep(
+    node=NodeShape("ReviewPair", _fields("uid probability agreed left_record right_record"))
+)
+CANDIDATES = BulkStep(
+    edges=(
+        Edge(EdgeShape("CANDIDATE", ("ReviewPair", "uid"), ("Person", "left"))),
+        Edge(EdgeShape("CANDIDATE", ("ReviewPair", "uid"), ("Person", "right"))),
+    )
+)
 
 # Every step above, found rather than listed (a step missing here would keep its dates
 # as text after a stopped load): a load's writer is told their shapes before it writes.
@@ -318,6 +327,7 @@ ENDS = frozenset(
         ATTENDANCE,
         EXCLUSIONS,
         OFFERS,
+        CANDIDATES,
     )
     for label, _field in step.ends()
 )

@@ -196,7 +196,9 @@ def _run_load(
             for record in records:
                 builder.facts(record)
             rows = builder.finish()
+            rows.review_pairs, rows.review_links = review.candidate_rows(linked.review, person_of)
             writer.built.set_result(rows)
+        report.review_pairs = len(rows.review_pairs)
         unresolved = {id(r) for r, _ in rows.unresolved}
         for record, reason in rows.unresolved:
             quarantine.append(
@@ -221,10 +223,6 @@ def _run_load(
         # 4. write, then raise alerts for what changed under open cases
         with timer("write"):
             report.written = writing.result()
-            with write.timed(report.write_seconds, "review pairs"):
-                report.review_pairs = review.save_candidates(
-                    store, linked.review, person_of, loaded_at
-                )
             progress.stage("working out risk of NEET factors", None)
             with write.timed(report.write_seconds, "risk factors"):
                 report.risk_factors_kept = keep_risk_factors(store, today)

@@ -28,45 +28,6 @@ def pair_uid(left: str, right: str) -> str:
     return "R-" + hashlib.sha1(f"{a}|{b}".encode()).hexdigest()[:16]
 
 
-MERGE_PAIRS = cypher(
-    "review.merge_pairs",
-    """
-    UNWIND $rows AS row
-    MERGE (r:ReviewPair {uid: row.uid})
-    ON CREATE SET r.status = 'pending', r.created_at = $now
-    SET r.probability = row.probability, r.agreed = row.agreed,
-        r.left_record = row.left_record, r.right_record = row.right_record
-    WITH r, row
-    OPTIONAL MATCH (r)-[old:CANDIDATE]->(:Person)
-    DELETE old
-    """,
-    example={
-        "rows": [
-            {
-                "uid": "R-1",
-                "probability": 0.9,
-                "agreed": "dob",
-                "left_record": "a",
-                "right_record": "b",
-            }
-        ],
-        "now": "2026-11-02T10:00",
-    },
-    writes=True,
-)
-LINK_PAIRS = cypher(
-    "review.link_pairs",
-    """
-    UNWIND $rows AS row
-    MATCH (r:ReviewPair {uid: row.uid})
-    MATCH (a:Person {uid: row.left})
-    MATCH (b:Person {uid: row.right})
-    MERGE (r)-[:CANDIDATE]->(a)
-    MERGE (r)-[:CANDIDATE]->(b)
-    """,
-    example={"rows": [{"uid": "R-1", "left": "P-a", "right": "P-b"}]},
-    writes=True,
-)
 DECISIONS = cypher(
     "review.decisions",
     """
@@ -151,9 +112,12 @@ DROP_PERSON = cypher(
 )
 
 
-def save_candidates(
-    store: GraphStore, candidates: list[ReviewCandidate], person_of: dict[str, str], now: str
-) -> int:
+def candidate_rows(
+    candidates: list[ReviewCandidate], person_of: dict[str, str]
+) -> tuple[list[dict], list[dict]]:
+    """The pairs linkage left for a person to decide (``GraphRows.review_pairs``), and
+    the two people each proposes to join (``review_links``): a load writes them with
+    everything else (``write.MERGE_REVIEW_PAIRS``)."""
     rows = []
     links = []
     for c in candidates:
@@ -171,11 +135,7 @@ def save_candidates(
         a, b = person_of.get(left), person_of.get(right)
         if a and b and a != b:
             links.append({"uid": uid, "left": a, "right": b})
-    if rows:
-        store.write_rows(MERGE_PAIRS, rows, params={"now": now})
-    if links:
-        store.write_rows(LINK_PAIRS, links)
-    return len(rows)
+    return rows, links
 
 
 def decisions(store: GraphStore) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

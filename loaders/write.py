@@ -531,6 +531,48 @@ MERGE_ADDRESS_NOTES = cypher(
     },
     writes=True,
 )
+# Pairs linkage left for review (loaders.review): a new pair is pending; a pair already
+# in the graph keeps its decision, and its people are linked again.
+MERGE_REVIEW_PAIRS = cypher(
+    "review.merge_pairs",
+    """
+    UNWIND $rows AS row
+    MERGE (r:ReviewPair {uid: row.uid})
+    ON CREATE SET r.status = $status, r.created_at = $created_at
+    SET r.probability = row.probability, r.agreed = row.agreed,
+        r.left_record = row.left_record, r.right_record = row.right_record
+    WITH r, row
+    OPTIONAL MATCH (r)-[old:CANDIDATE]->(:Person)
+    DELETE old
+    """,
+    example={
+        "rows": [
+            {
+                "uid": "R-1",
+                "probability": 0.9,
+                "agreed": "dob",
+                "left_record": "a",
+                "right_record": "b",
+            }
+        ],
+        "status": "pending",
+        "created_at": "2026-11-02T10:00",
+    },
+    writes=True,
+)
+LINK_REVIEW_PAIRS = cypher(
+    "review.link_pairs",
+    """
+    UNWIND $rows AS row
+    MATCH (r:ReviewPair {uid: row.uid})
+    MATCH (a:Person {uid: row.left})
+    MATCH (b:Person {uid: row.right})
+    MERGE (r)-[:CANDIDATE]->(a)
+    MERGE (r)-[:CANDIDATE]->(b)
+    """,
+    example={"rows": [{"uid": "R-1", "left": "P-a", "right": "P-b"}]},
+    writes=True,
+)
 EXISTING_PEOPLE = cypher(
     "load.existing_people",
     """
@@ -638,6 +680,7 @@ def write_graph(
     for r in rows.lives_at:
         if not r["from"]:
             (undated if (r["person"], r["address"]) in pairs else alone).append(r)
+    pairs_new = {"status": "pending", "created_at": loaded_at}  # a pair's, when first seen
     run([
         ("addresses", MERGE_AREAS_AND_ADDRESSES, later, {}, steps.ADDRESSES),
         ("residences", MERGE_LIVES_AT, dated, {}, steps.RESIDENCES),
@@ -655,6 +698,8 @@ def write_graph(
         ("needs", MERGE_NEEDS, rows.needs, {}, None),
         ("case notes", MERGE_PERSON_NOTES, rows.notes, {}, steps.CASE_NOTES),
         ("safety notes", MERGE_ADDRESS_NOTES, rows.address_notes, {}, None),
+        ("review pairs", MERGE_REVIEW_PAIRS, rows.review_pairs, pairs_new, steps.REVIEW_PAIRS),
+        ("review pairs' people", LINK_REVIEW_PAIRS, rows.review_links, {}, steps.CANDIDATES),
     ])  # fmt: skip
     if writer is not None:
         with timed(seconds, "dates of bulk-written rows"):
