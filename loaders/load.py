@@ -175,6 +175,8 @@ def _run_load(
         with timer("build"):
             builder = Builder(today, person_of, linked.probability)
             builder.reference([r for r in records if r.entity in REFERENCE_ENTITIES])
+            builder.people(roles)
+            builder.cases(records)  # new people are written with what their cases derive
             writing = writer.submit(
                 write.write_graph,
                 store,
@@ -185,14 +187,9 @@ def _run_load(
                 seconds=report.write_seconds,
                 bulk=bulk,
                 bulk_rows=report.bulk_written,
-                people=writer.people,
                 facts=writer.built,
                 ahead=ahead,
             )
-            # the reference data is written meanwhile
-            builder.people(roles)
-            builder.cases(records)  # new people are written with what their cases derive
-            writer.people.set_result(None)
             for record in records:
                 builder.facts(record)
             rows = builder.finish()
@@ -246,13 +243,12 @@ class _WriterThread:
     """The load's one writer thread: the jobs submitted run there one after another
     (the source records ahead of linkage, then ``write_graph``). When the load fails,
     on whichever thread, the writer stops at its next batch (``check``; ``built``
-    and ``people`` fail, for a writer waiting for them) and is waited for, so nothing writes
+    fails, for a writer waiting for the facts) and is waited for, so nothing writes
     after the load has returned."""
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.stopped = threading.Event()
-        self.people: Future[None] = Future()
         self.built: Future[GraphRows] = Future()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="jigsaw-write")
 
@@ -279,9 +275,8 @@ class _WriterThread:
         exc = exc_info[1]
         if exc is not None:
             self.stopped.set()
-            for waited in (self.people, self.built):
-                if not waited.done():
-                    waited.set_exception(exc)
+            if not self.built.done():
+                self.built.set_exception(exc)
         # after a success the writer has finished: "write" waited for it
         self._pool.shutdown(wait=True)
 

@@ -605,7 +605,6 @@ def write_graph(
     seconds: dict[str, float] | None = None,
     bulk: bool = True,
     bulk_rows: dict[str, int] | None = None,
-    people: Future[None] | None = None,
     facts: Future[GraphRows] | None = None,
     ahead: Future[RecordsAhead | None] | None = None,
 ) -> dict[str, int]:
@@ -625,8 +624,6 @@ def write_graph(
     meanwhile; the other steps wait for the finished rows (a failed build stops the
     write there). A load runs this on a second thread, so the engine writes people
     while the builder works out the facts.
-    ``people``: ``rows`` holds only the reference data (services, schools, staff, the
-    gazetteer's addresses) until this is done; they are written meanwhile.
     ``ahead``: the load began bulk insertion itself and created its new source records'
     nodes while linking (:mod:`loaders.ahead`; done before this starts, or failed);
     they are linked here, and ``known_records`` is not needed (None inside: the engine
@@ -647,6 +644,7 @@ def write_graph(
     if writer is not None and bulk:
         nodes = steps.NewNodes(writer, track=steps.ENDS)
     run = _Steps(store, nodes, stage, counts, seconds, bulk_rows)
+    known, new, created = _split_records(store, rows, begun, known_records, stopped)
     services = [{"uid": k, "name": v} for k, v in SERVICE_NAMES.items()]
     records = {"loaded_at": loaded_at}
     # the addresses known so far (the gazetteer's, while the facts are being built)
@@ -657,11 +655,6 @@ def write_graph(
         ("schools", MERGE_SCHOOLS, rows.schools, {}, None),
         ("staff and teams", MERGE_STAFF, rows.staff, {}, None),
         ("addresses", MERGE_AREAS_AND_ADDRESSES, early, {}, steps.ADDRESSES),
-    ])  # fmt: skip
-    if people is not None:
-        people.result()  # the build's own error if it failed
-    known, new, created = _split_records(store, rows, begun, known_records, stopped)
-    run([
         ("people", MERGE_PEOPLE, rows.people, {}, steps.PEOPLE),
         ("source records", MERGE_SOURCE_RECORDS, known, records, None),
         ("new source records", CREATE_SOURCE_RECORDS, new, records, steps.SOURCE_RECORDS),
