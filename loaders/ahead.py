@@ -37,8 +37,8 @@ class RecordsAhead:
 
     writer: BulkWriter  # begun: a stopped load's dates are done, the marker is down
     stopped: bool  # an earlier load had stopped while writing in bulk
-    merge: set[str]  # records left to the statement: in the graph already, or listed twice
-    created: int  # nodes created; every other record of the load
+    merge: set[str]  # records left to the statement: those in the graph already
+    created: int  # nodes created: every other record of the load, once each
 
 
 def write_ahead(
@@ -59,30 +59,49 @@ def write_ahead(
         stopped = store.bulk_load_running()
         writer.begin(steps.shapes(steps.ALL))
         merge = writer.uids("SourceRecord")  # linked or not: bulk insertion cannot merge
-        seen: set[str] = set()
-        for record, who in roles:  # identical rows in two files: the statement, in order
-            uid = identity_uid(record, who)
-            (merge if uid in seen else seen).add(uid)
-        del seen
         created = 0
         shape = steps.SOURCE_RECORDS.node
         assert shape is not None
-        for part in _parts(roles, merge):
+        for part in _parts(roles, merge, _last_of_repeated(roles)):
             check()
             writer.create_nodes(shape, part, constants={"loaded_at": loaded_at})
             created += len(part)
     return RecordsAhead(writer, stopped, merge, created)
 
 
-def _parts(roles: list[tuple[Record, str]], merge: set[str]) -> Iterator[list[dict]]:
-    """The new records' rows a bulk command at a time: all of them at once would add
-    a gigabyte where linkage's memory peaks."""
-    part: list[dict] = []
+def _last_of_repeated(roles: list[tuple[Record, str]]) -> dict[str, tuple[Record, str]]:
+    """Records listed more than once (identical rows in two files: one uid), each with
+    its last listing, whose file and row it keeps, as successive MERGEs would leave it
+    (``write._split_records`` folds the links the same way)."""
+    seen: set[str] = set()
+    repeated: set[str] = set()
     for record, who in roles:
-        row = source_record(record, who)
-        if row["uid"] in merge:
+        uid = identity_uid(record, who)
+        (repeated if uid in seen else seen).add(uid)
+    del seen
+    last: dict[str, tuple[Record, str]] = {}
+    for record, who in roles:
+        uid = identity_uid(record, who)
+        if uid in repeated:
+            last[uid] = (record, who)
+    return last
+
+
+def _parts(
+    roles: list[tuple[Record, str]], merge: set[str], last_of: dict[str, tuple[Record, str]]
+) -> Iterator[list[dict]]:
+    """The new records' rows a bulk command at a time, in the order they are first
+    listed: all of them at once would add a gigabyte where linkage's memory peaks."""
+    part: list[dict] = []
+    done: set[str] = set()  # repeated records created
+    for record, who in roles:
+        uid = identity_uid(record, who)
+        if uid in merge or uid in done:
             continue
-        part.append(row)
+        if uid in last_of:
+            done.add(uid)
+            record, who = last_of[uid]
+        part.append(source_record(record, who))
         if len(part) == CHUNK:
             yield part
             part = []

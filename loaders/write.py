@@ -724,6 +724,7 @@ def _split_records(
         known, new = [], []
         for r in rows.source_records:
             (known if r["uid"] in begun.merge else created).append(r)
+        created = steps.fold(created, itemgetter("uid"), ())  # as loaders.ahead made them
         if len(created) != begun.created:  # the builder's records are linkage's
             raise RuntimeError(
                 f"{begun.created} source records were created ahead, {len(created)} to link"
