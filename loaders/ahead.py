@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from graph.bulk import BulkWriter
 from graph.store import GraphStore
 from loaders import bulk_steps as steps
-from loaders.build import identity_uid, source_record
+from loaders.build import Builder, identity_uid, source_record
 from loaders.validate import Record
-from loaders.write import timed
+from loaders.write import Steps, timed, write_reference
 
 # Nodes per bulk command; the writer slices what it is given the same way, and the
 # links are later found by the same order (FalkorBulkWriter._created_ids).
@@ -37,6 +37,9 @@ class RecordsAhead:
 
     writer: BulkWriter  # begun: a stopped load's dates are done, the marker is down
     stopped: bool  # an earlier load had stopped while writing in bulk
+    nodes: steps.NewNodes  # what is in the graph, and what this load has created
+    counts: dict[str, int]  # rows written by step, for the load's report
+    addresses: set[str]  # the reference data's addresses, written (write.write_reference)
     merge: set[str]  # records left to the statement: those in the graph already
     created: int  # nodes created: every other record of the load, once each
 
@@ -44,20 +47,36 @@ class RecordsAhead:
 def write_ahead(
     store: GraphStore,
     roles: list[tuple[Record, str]],
+    builder: Builder,
+    reference: list[Record],
     *,
     loaded_at: str,
     check: Callable[[], None],
     seconds: dict[str, float] | None = None,
+    bulk_rows: dict[str, int] | None = None,
 ) -> RecordsAhead | None:
-    """Begin the load's bulk writer and create the nodes of its new source records,
-    in ``roles`` order (the builder's). ``check`` raises when the load has stopped; it
-    is called between bulk commands. None when the engine has no bulk insertion."""
+    """Work out the reference data (``builder.reference``, on any engine); then, where
+    the engine has bulk insertion, begin the load's bulk writer, write the reference
+    data and create the nodes of the load's new source records, in ``roles`` order (the
+    builder's). ``check`` raises when the load has stopped; it is called between
+    commands. None when the engine has no bulk insertion."""
+    builder.reference(reference)
     writer = store.bulk_writer()
     if writer is None:
         return None
+    stopped = store.bulk_load_running()
+    writer.begin(steps.shapes(steps.ALL))
+    nodes = steps.NewNodes(writer, track=steps.ENDS)
+    counts: dict[str, int] = {}
+
+    def stage(_name: str, _total: int) -> Callable[[int], None]:
+        check()  # no progress shown: the main thread's bar is linkage's
+        return lambda _amount: check()
+
+    addresses = write_reference(
+        Steps(store, nodes, stage, counts, seconds, bulk_rows), builder.rows
+    )
     with timed(seconds, "new source records, while linking"):
-        stopped = store.bulk_load_running()
-        writer.begin(steps.shapes(steps.ALL))
         merge = writer.uids("SourceRecord")  # linked or not: bulk insertion cannot merge
         created = 0
         shape = steps.SOURCE_RECORDS.node
@@ -66,7 +85,7 @@ def write_ahead(
             check()
             writer.create_nodes(shape, part, constants={"loaded_at": loaded_at})
             created += len(part)
-    return RecordsAhead(writer, stopped, merge, created)
+    return RecordsAhead(writer, stopped, nodes, counts, addresses, merge, created)
 
 
 def _last_of_repeated(roles: list[tuple[Record, str]]) -> dict[str, tuple[Record, str]]:

@@ -115,6 +115,11 @@ class Builder:
         self.staff_by_name: dict[str, str] = {}
         self.home_la = ""
 
+    def linked(self, person_of: dict[str, str], probability: dict[str, float]) -> None:
+        """Who each identity record is, from linkage (the reference data comes first)."""
+        self.person_of = person_of
+        self.probability = probability
+
     # -- reference data ------------------------------------------------------------
 
     def reference(self, records: list[Record]) -> None:

@@ -142,11 +142,14 @@ def _run_load(
             # kept risk factors would be wrong once the records change: forget them first
             risk_facts.clear(store)
             loaded_at = dt.datetime.now().isoformat(timespec="seconds")
+            builder = Builder(today, {}, {})  # linked once linkage has run
+            reference = [r for r in records if r.entity in REFERENCE_ENTITIES]
             ahead = None
             if bulk:
                 ahead = writer.submit(
-                    write_ahead, store, roles, loaded_at=loaded_at, check=writer.check,
-                    seconds=report.write_seconds,
+                    write_ahead, store, roles, builder, reference, loaded_at=loaded_at,
+                    check=writer.check, seconds=report.write_seconds,
+                    bulk_rows=report.bulk_written,
                 )  # fmt: skip
             accepted, rejected = review.decisions(store)
             linked = link(
@@ -168,13 +171,14 @@ def _run_load(
         report.probabilistic_links = linked.probabilistic_links
         report.people = len(set(person_of.values()))
 
-        if ahead is not None and ahead.done():
-            ahead.result()  # its error now, not after the build
-
         # 3. build graph rows; people are written meanwhile (write_graph's ``facts``)
         with timer("build"):
-            builder = Builder(today, person_of, linked.probability)
-            builder.reference([r for r in records if r.entity in REFERENCE_ENTITIES])
+            if ahead is not None:
+                ahead.result()  # the builder's reference data is done; or the writer's error
+            else:
+                builder.reference(reference)
+            del reference
+            builder.linked(person_of, linked.probability)
             builder.people(roles)
             builder.cases(records)  # new people are written with what their cases derive
             writing = writer.submit(

@@ -641,20 +641,18 @@ def write_graph(
             # removes the stopped load's marker only once this load has linked its records.
             writer.begin(steps.shapes(steps.ALL))
     nodes = None
-    if writer is not None and bulk:
+    if begun is not None:
+        nodes = begun.nodes
+        counts.update(begun.counts)
+    elif writer is not None and bulk:
         nodes = steps.NewNodes(writer, track=steps.ENDS)
-    run = _Steps(store, nodes, stage, counts, seconds, bulk_rows)
+    run = Steps(store, nodes, stage, counts, seconds, bulk_rows)
     known, new, created = _split_records(store, rows, begun, known_records, stopped)
-    services = [{"uid": k, "name": v} for k, v in SERVICE_NAMES.items()]
     records = {"loaded_at": loaded_at}
-    # the addresses known so far (the gazetteer's, while the facts are being built)
-    # before people, as they always came: the nodes' order in the graph is the same
-    early = list(rows.addresses)
+    # the reference data, before people as it always came: the nodes' order in the graph
+    # is the same (a load writing in bulk wrote it while linking: loaders.ahead)
+    written = begun.addresses if begun is not None else write_reference(run, rows)
     run([
-        ("services", MERGE_SERVICES, services, {}, None),
-        ("schools", MERGE_SCHOOLS, rows.schools, {}, None),
-        ("staff and teams", MERGE_STAFF, rows.staff, {}, None),
-        ("addresses", MERGE_AREAS_AND_ADDRESSES, early, {}, steps.ADDRESSES),
         ("people", MERGE_PEOPLE, rows.people, {}, steps.PEOPLE),
         ("source records", MERGE_SOURCE_RECORDS, known, records, None),
         ("new source records", CREATE_SOURCE_RECORDS, new, records, steps.SOURCE_RECORDS),
@@ -663,9 +661,9 @@ def write_graph(
     del known, new, created
     if facts is not None:
         rows = facts.result()  # the build's own error if it failed
-    written = {a["uid"] for a in early}  # those rows stay as they were (Builder._address)
+    # the reference addresses' rows stay as they were written (Builder._address)
     later = [a for a in rows.addresses if a["uid"] not in written]
-    del early, written
+    del written
     dated = [r for r in rows.lives_at if r["from"]]
     pairs = {(r["person"], r["address"]) for r in dated}
     undated: list[dict] = []  # a pair with a dated row too: its MERGE finds that one
@@ -709,6 +707,20 @@ def write_graph(
         store.write(DERIVE_CASE_WORKERS)
         store.write(DERIVE_OPEN_SERVICES)
     return counts
+
+
+def write_reference(run: Steps, rows: GraphRows) -> set[str]:
+    """Services, schools, staff and teams, and the gazetteer's addresses (what
+    ``Builder.reference`` made, before any person is known); the uids of the addresses."""
+    services = [{"uid": k, "name": v} for k, v in SERVICE_NAMES.items()]
+    addresses = list(rows.addresses)  # the builder replaces the list once it has finished
+    run([
+        ("services", MERGE_SERVICES, services, {}, None),
+        ("schools", MERGE_SCHOOLS, rows.schools, {}, None),
+        ("staff and teams", MERGE_STAFF, rows.staff, {}, None),
+        ("addresses", MERGE_AREAS_AND_ADDRESSES, addresses, {}, steps.ADDRESSES),
+    ])  # fmt: skip
+    return {a["uid"] for a in addresses}
 
 
 def _split_records(
@@ -764,7 +776,7 @@ Step = tuple[str, str, list[dict], dict, BulkStep | None]
 
 
 @dataclass
-class _Steps:
+class Steps:
     """Runs write steps in order: rows that can only create go by bulk insertion (when
     ``nodes`` is given), the rest through the step's statement."""
 
