@@ -6,6 +6,10 @@ load that dies part way is finished by running it again, and a repeated load
 leaves the graph as it was. Earlier reviewer decisions and earlier record-to-person
 assignments are read from the graph first, so person uids stay put across loads
 and a reviewer's "these are different people" is never undone by a reload.
+
+The engine is another process and its own stages overlap ours: while linkage runs,
+a writer thread writes what needs no linkage (:mod:`loaders.ahead`), and while the
+builder works out the facts, it writes the people (:func:`write.write_graph`).
 """
 
 from __future__ import annotations
