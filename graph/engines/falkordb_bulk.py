@@ -121,6 +121,9 @@ class FalkorBulkWriter(BulkWriter):
     def __init__(self, store: FalkorDBStore) -> None:
         self._store = store
         self._ids: dict[str, dict[str, int]] = {}  # label -> uid -> node id
+        # label -> first uid of a command -> (its uids, their ids: see _created_span), for
+        # nodes not remembered whose relationships a later call writes (loaders.ahead)
+        self._spans: dict[str, dict[str, tuple[list[str], int | dict[str, int]]]] = {}
         # a pattern naming x (see _note_dates) -> its date properties written as text
         self._pending: dict[str, set[str]] = {}
 
@@ -179,6 +182,17 @@ class FalkorBulkWriter(BulkWriter):
     def _keep(self, label: str, uids: Sequence[str], kept: dict[str, int]) -> None:
         kept.update(self._created_ids(label, uids))
 
+    def _keep_span(self, label: str, uids: list[str]) -> None:
+        self._spans.setdefault(label, {})[uids[0]] = (uids, self._created_span(label, uids))
+
+    def _own_span(self, label: str, uids: list[str]) -> int | dict[str, int]:
+        """The ids of nodes one earlier command created, as it found them, when these
+        are its nodes in its order; else found now."""
+        kept = self._spans.get(label, {}).pop(uids[0], None) if uids else None
+        if kept is not None and kept[0] == uids:
+            return kept[1]
+        return self._created_span(label, uids)
+
     def _lookup(self, label: str, uids: Sequence[str]) -> dict[str, int]:
         """Node ids of up to a slice of uids, through the uid index."""
         query = f"UNWIND $uids AS u OPTIONAL MATCH (n:{_name(label)} {{uid: u}}) RETURN id(n) AS id"
@@ -220,9 +234,13 @@ class FalkorBulkWriter(BulkWriter):
                     for row in part:
                         _encode(row, props, blob, shape.label)
                         blob += tail_bytes
-                    then = None
-                    if kept is not None:  # their ids, while they are known to be consecutive
-                        then = partial(self._keep, shape.label, [r["uid"] for r in part], kept)
+                    # their ids, while they are known to be consecutive: kept for later
+                    # relationships to them, or as a span for those from them
+                    uids = [r["uid"] for r in part]
+                    if kept is not None:
+                        then = partial(self._keep, shape.label, uids, kept)
+                    else:
+                        then = partial(self._keep_span, shape.label, uids)
                     yield len(part), 0, bytes(blob), then
 
         self._send(commands())
@@ -240,12 +258,12 @@ class FalkorBulkWriter(BulkWriter):
         }
         names = [_name(p) for p in shape.props]
         parts = list(_slices(rows, CHUNK))
-        # the rows' own nodes, every slice's before the first command: a lookup made
-        # while a command is under way waits for it, and the next would not be encoded
-        # meanwhile (see _send)
+        # the rows' own nodes, as found when they were created; every slice's before the
+        # first command, as a lookup made while a command is under way waits for it and
+        # the next would not be encoded meanwhile (see _send)
         own = [label for label, field in (shape.start, shape.end) if field == "uid"]
         spans = [
-            [self._created_span(label, [r["uid"] for r in part]) for label in own] for part in parts
+            [self._own_span(label, [r["uid"] for r in part]) for label in own] for part in parts
         ]
 
         def commands() -> Iterator[tuple[int, int, bytes, None]]:
@@ -310,6 +328,7 @@ class FalkorBulkWriter(BulkWriter):
         self._convert_dates()
         self._store.write(f"MATCH (m:{MARKER}) DELETE m")
         self._ids.clear()
+        self._spans.clear()
 
     def _note_dates(self, shape: NodeShape | EdgeShape) -> None:
         """Remember the shape's date properties for :meth:`_convert_dates`, under the
