@@ -475,3 +475,30 @@ def test_a_failure_writing_records_ahead_is_the_loads_error(
         run_load(twins[0], small_county, as_of=AS_OF)
     assert built == []  # it failed before building, not after
     assert twins[0].read("MATCH (p:Person) RETURN count(p) AS n").scalar() == 0
+
+
+@pytest.mark.parametrize("order", ["as created", "same first, then shuffled", "reversed"])
+def test_relationships_from_new_nodes_find_their_ends_in_any_order(
+    twins: list[GraphStore], order: str
+) -> None:
+    """The ids found when nodes were created are used for their relationships only when
+    the rows come in the order the nodes were created; any other order looks them up."""
+    from graph.bulk import EdgeShape
+
+    store = twins[0]
+    store.write("CREATE (:Person {uid: 'p'})")
+    writer = store.bulk_writer()
+    assert isinstance(writer, FalkorBulkWriter)
+    uids = [f"r{i}" for i in range(6)]
+    writer.create_nodes(NodeShape("SourceRecord", ("uid",)), [{"uid": u} for u in uids])
+    ordered = {
+        "as created": uids,
+        "same first, then shuffled": [uids[0], *reversed(uids[1:])],
+        "reversed": list(reversed(uids)),
+    }[order]
+    shape = EdgeShape("DESCRIBES", ("SourceRecord", "uid"), ("Person", "person"), ("n",))
+    writer.create_edges(shape, [{"uid": u, "person": "p", "n": i} for i, u in enumerate(ordered)])
+    got = store.read(
+        "MATCH (s:SourceRecord)-[d:DESCRIBES]->(:Person {uid: 'p'}) RETURN s.uid AS s, d.n AS n"
+    ).rows
+    assert sorted((r["s"], r["n"]) for r in got) == sorted((u, i) for i, u in enumerate(ordered))
