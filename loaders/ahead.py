@@ -1,17 +1,20 @@
-"""Source records written while linkage runs.
+"""What a load writes while linkage runs: the reference data and the source records.
 
 The engine has nothing to do while a load reads and links its records (140 s of a
-county load), then writes for longer than the builder builds. The 2.3 million
+county load), then writes for longer than the builder builds. The reference data
+(services, schools, staff, the gazetteer's addresses) and the 2.4 million
 ``SourceRecord`` nodes of a county's first load need nothing that linkage works out:
-only their ``DESCRIBES`` links, to the person linkage finds, do. So the load creates
-the nodes of the records no earlier load wrote while the main thread links, and
-``write_graph`` then adds only their links. A load stopped in between leaves records
-that describe nobody, which the next load links (``write.UNLINKED_SOURCE_RECORDS``),
-as it does after a load stopped between bulk insertion's nodes and relationships.
+only the records' ``DESCRIBES`` links, to the person linkage finds, do. So the writer
+thread writes them while the main thread links, and ``write_graph`` then adds only the
+links. A load stopped in between leaves records that describe nobody, which the next
+load links (``write.UNLINKED_SOURCE_RECORDS``), as it does after a load stopped between
+bulk insertion's nodes and relationships. At county scale this took the load from
+314-330 s to about 300 s with the changes that came with it (README, Benchmarks); it
+costs linkage 10-17 s, as the two share the interpreter and the two cores.
 
 Only with bulk insertion: the nodes are created in its binary form, and the bulk
 writer's marker (the sign of a load under way) is put down first. Without one (Neo4j,
-``--no-bulk``), ``write_graph`` writes records as before.
+``--no-bulk``), ``write_graph`` writes all of it as before.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from loaders.validate import Record
 from loaders.write import Steps, timed, write_reference
 
 # Nodes per bulk command; the writer slices what it is given the same way, and the
-# links are later found by the same order (FalkorBulkWriter._created_ids).
+# links come in the same order, so the ids it found for each command serve them
+# (FalkorBulkWriter._own_span).
 CHUNK = 50_000
 
 
