@@ -390,6 +390,16 @@ def test_no_merge_deletes_a_person_while_a_load_is_writing_in_bulk(
         review.decide(store, "R-any", True, "reviewer")
 
 
+def _next_load_completes_it(county: Path, twins: list[GraphStore]) -> None:
+    """Load ``county`` into the first graph, after its failed load, and into the second,
+    never loaded: the two graphs are the same."""
+    run_load(twins[0], county, as_of=AS_OF)
+    run_load(twins[1], county, as_of=AS_OF)  # never stopped
+    for each in twins:  # when each record was first loaded differs, by design
+        each.write("MATCH (s:SourceRecord) SET s.loaded_at = null")
+    _same_graph(twins[0], twins[1], LINKED_APART)
+
+
 def test_a_build_that_fails_stops_the_writer_and_the_next_load_writes_everything(
     small_county: Path, twins: list[GraphStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -412,11 +422,7 @@ def test_a_build_that_fails_stops_the_writer_and_the_next_load_writes_everything
             run_load(store, small_county, as_of=AS_OF)
     assert not [t for t in threading.enumerate() if t.name.startswith("jigsaw-write")]
     assert store.read("MATCH (k:Case) RETURN count(k) AS n").scalar() == 0
-    run_load(store, small_county, as_of=AS_OF)
-    run_load(twins[1], small_county, as_of=AS_OF)  # never stopped
-    for each in twins:  # when each record was first loaded differs, by design
-        each.write("MATCH (s:SourceRecord) SET s.loaded_at = null")
-    _same_graph(store, twins[1], LINKED_APART)
+    _next_load_completes_it(small_county, twins)
 
 
 def test_a_load_that_fails_while_linking_stops_the_writer_and_the_next_load_links_its_records(
@@ -449,12 +455,8 @@ def test_a_load_that_fails_while_linking_stops_the_writer_and_the_next_load_link
     records = store.read(counts).rows[0]
     assert records["s"] > 1000 and records["d"] == 0  # created, linked to nobody
     assert store.bulk_load_running()
-    run_load(store, small_county, as_of=AS_OF)
-    run_load(twins[1], small_county, as_of=AS_OF)  # never stopped
+    _next_load_completes_it(small_county, twins)
     assert not store.bulk_load_running()
-    for each in twins:  # when each record was first loaded differs, by design
-        each.write("MATCH (s:SourceRecord) SET s.loaded_at = null")
-    _same_graph(store, twins[1], LINKED_APART)
 
 
 def test_a_failure_writing_records_ahead_is_the_loads_error(
