@@ -97,16 +97,13 @@ def _last_of_repeated(roles: list[tuple[Record, str]]) -> dict[str, tuple[Record
     its last listing, whose file and row it keeps, as successive MERGEs would leave it
     (``write._split_records`` folds the links the same way)."""
     seen: set[str] = set()
-    repeated: set[str] = set()
-    for record, who in roles:
-        uid = identity_uid(record, who)
-        (repeated if uid in seen else seen).add(uid)
-    del seen
     last: dict[str, tuple[Record, str]] = {}
     for record, who in roles:
         uid = identity_uid(record, who)
-        if uid in repeated:
-            last[uid] = (record, who)
+        if uid in seen:
+            last[uid] = (record, who)  # a later listing replaces an earlier one
+        else:
+            seen.add(uid)
     return last
 
 

@@ -101,12 +101,10 @@ def person_uid(record_uids: list[str]) -> str:
 class Builder:
     """Turns records (already validated and linked) into graph rows."""
 
-    def __init__(
-        self, as_of: dt.date, person_of: dict[str, str], probability: dict[str, float]
-    ) -> None:
+    def __init__(self, as_of: dt.date) -> None:
         self.as_of = as_of
-        self.person_of = person_of  # identity record uid -> person uid
-        self.probability = probability
+        self.person_of: dict[str, str] = {}  # identity record uid -> person uid (linked())
+        self.probability: dict[str, float] = {}
         self.rows = GraphRows()
         self.by_la_id: dict[str, str] = {}
         self.gazetteer: dict[tuple[str, str], str] = {}
@@ -197,7 +195,7 @@ class Builder:
         flags: dict[str, dict[str, bool]] = defaultdict(dict)
         sources: dict[str, set[str]] = defaultdict(set)
         for record, who in identity_records:
-            rid = record.uid if who == "person" else f"{record.uid}#{who}"
+            rid = identity_uid(record, who)
             puid = self.person_of[rid]
             sources[puid].add(record.source)
             v = record.values
@@ -350,7 +348,7 @@ class Builder:
         address = self._address(v)
         if address:
             self._lives_at(puid, address, v.get("address.from"), v.get("address.to"), record)
-        parent_rid = f"{record.uid}#parent"
+        parent_rid = identity_uid(record, "parent")
         if parent_rid in self.person_of:
             self._parent(
                 self.person_of[parent_rid], puid, v.get("parent.kind") or "parent", None, None

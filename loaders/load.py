@@ -31,7 +31,7 @@ from graph import risk_facts
 from graph.store import GraphStore
 from loaders import review, write
 from loaders.ahead import write_ahead
-from loaders.build import ROLE_KEYS, Builder, GraphRows, person_uid
+from loaders.build import ROLE_KEYS, Builder, GraphRows, identity_uid, person_uid
 from loaders.extracts import Extract, read_extracts
 from loaders.linkage import Identity, link, plain
 from loaders.mapping import MappingError, SourceMapping, load_mappings
@@ -146,7 +146,7 @@ def _run_load(
             # kept risk factors would be wrong once the records change: forget them first
             risk_facts.clear(store)
             loaded_at = dt.datetime.now().isoformat(timespec="seconds")
-            builder = Builder(today, {}, {})  # linked once linkage has run
+            builder = Builder(today)  # linked() once linkage has run
             reference = [r for r in records if r.entity in REFERENCE_ENTITIES]
             ahead = None
             if bulk:
@@ -216,10 +216,7 @@ def _run_load(
                 )
             )
         _account(report, records, unresolved, person_of)
-        assignments = [
-            (r.file, r.row, who, person_of[r.uid if who == "person" else f"{r.uid}#{who}"])
-            for r, who in roles
-        ]
+        assignments = [(r.file, r.row, who, person_of[identity_uid(r, who)]) for r, who in roles]
         # The records are graph rows now: about a third of the load's memory at county
         # scale, given back while writing adds its own (bulk insertion's ids).
         del records, roles, builder, unresolved
@@ -400,7 +397,7 @@ def _identities(records: list[Record]) -> tuple[list[Identity], list[tuple[Recor
             dob = v.get(k["dob"])
             born_before = _born_before(r, who)
             identities.append(Identity(
-                rid=r.uid if who == "person" else f"{r.uid}#parent",
+                rid=identity_uid(r, who),
                 given=str(v.get(k["given_name"]) or ""),
                 family=str(v.get(k["family_name"]) or ""),
                 dob=dob.isoformat() if isinstance(dob, dt.date) else "",
