@@ -318,3 +318,55 @@ def test_health_and_counts(store: GraphStore):
     assert counts.labels == {"Person": 4}
     assert counts.relationship_types == {"PARENT_OF": 1}
     assert (counts.nodes, counts.relationships) == (4, 1)
+
+
+def test_profile_says_where_a_read_spent_its_time_and_refuses_writes(store: GraphStore):
+    store.write_rows(UPSERT_PEOPLE, people(50))
+    steps = store.profile(BORN_SINCE, {"since": "2010-01-20"})
+    # the plan's last operator returns the rows: people born on day 19 or later
+    assert steps[0].depth == 0 and steps[0].rows == 31
+    assert all(s.depth >= 1 for s in steps[1:])
+    assert all(s.ms is not None or s.db_hits is not None for s in steps)
+    assert any("Person" in s.operator for s in steps)
+    with pytest.raises(ReadOnlyViolation):
+        store.profile("MATCH (p:Person) SET p.full_name = 'x' RETURN count(p) AS n")
+    assert store.read("MATCH (p:Person {full_name: 'x'}) RETURN count(p) AS n").scalar() == 0
+
+
+def test_engine_profiles_read_as_steps():
+    from graph.engines.falkordb import profile_steps
+    from graph.engines.neo4j import _walk_profile
+
+    falkor = [
+        "Results | Records produced: 3, Execution time: 0.012 ms",
+        "    Optional Conditional Traverse | (c)-[r:ATTENDS]->(s:School) | Records "
+        "produced: 90172, Execution time: 235.4 ms",
+        "        a line of some later version",
+    ]
+    assert [(s.depth, s.operator, s.rows, s.ms) for s in profile_steps(falkor)] == [
+        (0, "Results", 3, 0.012),
+        (1, "Optional Conditional Traverse | (c)-[r:ATTENDS]->(s:School)", 90172, 235.4),
+        (2, "a line of some later version", 0, None),
+    ]
+    neo4j = {  # the driver's summary.profile, as Neo4j 5 sends it
+        "operatorType": "ProduceResults@neo4j",
+        "args": {"Details": "uid", "Rows": 31, "DbHits": 0},
+        "rows": 31,
+        "dbHits": 0,
+        "time": 1_500_000,
+        "children": [
+            {
+                "operatorType": "NodeIndexSeekByRange@neo4j",
+                "args": {"Details": "RANGE INDEX p:Person(dob) WHERE dob >= $since"},
+                "rows": 31,
+                "dbHits": 32,
+                "children": [],
+            }
+        ],
+    }
+    walked: list = []
+    _walk_profile(neo4j, 0, walked)
+    assert [(s.depth, s.operator, s.rows, s.ms, s.db_hits) for s in walked] == [
+        (0, "ProduceResults | uid", 31, 1.5, 0),
+        (1, "NodeIndexSeekByRange | RANGE INDEX p:Person(dob) WHERE dob >= $since", 31, None, 32),
+    ]

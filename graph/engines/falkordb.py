@@ -17,8 +17,9 @@ import contextlib
 import datetime as dt
 import fcntl
 import logging
+import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from graph.store import (
     GraphStore,
     Health,
     IndexState,
+    ProfileStep,
     QueryTimeout,
     ReadOnlyViolation,
     ReadResult,
@@ -120,6 +122,33 @@ def _summary(result: Any) -> WriteSummary:
     )
 
 
+_PROFILE_LINE = re.compile(
+    r"^(?P<indent> *)(?P<operator>.*?) \| Records produced: (?P<rows>\d+), "
+    r"Execution time: (?P<ms>[0-9.]+) ms$"
+)
+
+
+def profile_steps(lines: Iterable[str]) -> list[ProfileStep]:
+    """GRAPH.PROFILE's reply (one line an operator, four spaces a level deeper) as
+    steps; a line of another shape is kept whole, with no figures, rather than lost."""
+    steps = []
+    for line in lines:
+        found = _PROFILE_LINE.match(line)
+        if found is None:
+            stripped = line.lstrip(" ")
+            steps.append(ProfileStep((len(line) - len(stripped)) // 4, stripped.rstrip(), 0))
+            continue
+        steps.append(
+            ProfileStep(
+                len(found["indent"]) // 4,
+                found["operator"],
+                int(found["rows"]),
+                float(found["ms"]),
+            )
+        )
+    return steps
+
+
 def fulltext_query(text: str, *, fuzzy: bool) -> str:
     """RediSearch syntax: every word must match, exactly, as a prefix or within edits.
 
@@ -199,6 +228,23 @@ class FalkorDBStore(GraphStore):
 
     def _write(self, cypher: str, params: dict[str, Any]) -> WriteSummary:
         return _summary(self._call(cypher, params, read_only=False, timeout_ms=None))
+
+    def _profile(
+        self, cypher: str, params: dict[str, Any], *, timeout_ms: int
+    ) -> list[ProfileStep]:
+        # GRAPH.PROFILE runs the query and has no read-only form, so the engine's own
+        # read-only check comes first: GRAPH.RO_QUERY refuses a write before running
+        # anything, and a read it is given 1 ms for (stopped, or finished) changes nothing.
+        with contextlib.suppress(QueryTimeout):
+            self._call(cypher, params, read_only=True, timeout_ms=1, keep_rows=1)
+        lines = self._execute(
+            params_header(params) + cypher,
+            cypher,
+            read_only=False,
+            timeout_ms=timeout_ms,
+            command="GRAPH.PROFILE",
+        )
+        return profile_steps(x.decode() if isinstance(x, bytes) else str(x) for x in lines)
 
     def _encode_batch(
         self, cypher: str, params: dict[str, Any], batch: list[Mapping[str, Any]]
@@ -295,11 +341,19 @@ class FalkorDBStore(GraphStore):
         timeout_ms: int | None,
         retried: bool = False,
         keep_rows: int | None = None,
+        command: str | None = None,
     ) -> Any:
-        """Run ``query`` (the parameter header and ``cypher``); errors name ``cypher``."""
+        """Run ``query`` (the parameter header and ``cypher``); errors name ``cypher``.
+        ``command`` is another command taking the graph and the query (GRAPH.PROFILE),
+        whose reply comes back as the engine sent it."""
         import redis
 
         try:
+            if command is not None:
+                args: list[Any] = [command, self.graph_name, query]
+                if timeout_ms:
+                    args += ["timeout", int(timeout_ms)]
+                return self._graph.execute_command(*args)
             if read_only:
                 return self._ro_query(query, timeout_ms, keep_rows)
             return self._graph.query(query)
@@ -315,6 +369,7 @@ class FalkorDBStore(GraphStore):
                     timeout_ms=timeout_ms,
                     retried=True,
                     keep_rows=keep_rows,
+                    command=command,
                 )
             if _RO_REFUSED in message:
                 raise ReadOnlyViolation(

@@ -22,6 +22,7 @@ from graph.store import (
     GraphStore,
     Health,
     IndexState,
+    ProfileStep,
     QueryTimeout,
     ReadOnlyViolation,
     ReadResult,
@@ -64,6 +65,26 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.replace(tzinfo=None)
     return value
+
+
+def _walk_profile(plan: dict[str, Any], depth: int, steps: list[ProfileStep]) -> None:
+    """The driver's profile (a tree of dicts, as the server sent it) in plan order.
+    ``time`` (nanoseconds) is there only where the runtime measures each operator."""
+    args = plan.get("args") or {}
+    operator = str(plan.get("operatorType", "?")).split("@")[0]
+    details = args.get("Details")
+    nanos = plan.get("time", args.get("Time"))
+    steps.append(
+        ProfileStep(
+            depth,
+            f"{operator} | {details}" if details else operator,
+            int(plan.get("rows", args.get("Rows", 0)) or 0),
+            nanos / 1e6 if isinstance(nanos, int | float) and nanos else None,
+            plan.get("dbHits", args.get("DbHits")),
+        )
+    )
+    for child in plan.get("children") or []:
+        _walk_profile(child, depth + 1, steps)
 
 
 def fulltext_query(text: str, *, fuzzy: bool) -> str:
@@ -138,13 +159,7 @@ class Neo4jStore(GraphStore):
     ) -> ReadResult:
         import neo4j
 
-        kind = self._query_type(cypher, frozenset(params))
-        if kind != "r":
-            raise ReadOnlyViolation(
-                f"refused: the query plan is of type {kind!r}, and only read queries "
-                "(type 'r') may run here",
-                query=cypher,
-            )
+        self._refuse_writes(cypher, params)
 
         def first_rows(result: neo4j.Result) -> tuple[list[str], list[Row], bool]:
             keys = list(result.keys())
@@ -161,6 +176,27 @@ class Neo4jStore(GraphStore):
             query, params, neo4j.RoutingControl.READ, transformer=first_rows
         )
         return ReadResult(columns=keys, rows=rows, truncated=truncated, max_rows=max_rows)
+
+    def _refuse_writes(self, cypher: str, params: dict[str, Any]) -> None:
+        kind = self._query_type(cypher, frozenset(params))
+        if kind != "r":
+            raise ReadOnlyViolation(
+                f"refused: the query plan is of type {kind!r}, and only read queries "
+                "(type 'r') may run here",
+                query=cypher,
+            )
+
+    def _profile(
+        self, cypher: str, params: dict[str, Any], *, timeout_ms: int
+    ) -> list[ProfileStep]:
+        import neo4j
+
+        self._refuse_writes(cypher, params)
+        query = neo4j.Query("PROFILE " + cypher, timeout=timeout_ms / 1000)
+        eager = self._run(query, params, neo4j.RoutingControl.READ)
+        steps: list[ProfileStep] = []
+        _walk_profile(eager.summary.profile or {}, 0, steps)
+        return steps
 
     def _write(self, cypher: str, params: dict[str, Any]) -> WriteSummary:
         import neo4j
