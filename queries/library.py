@@ -26,6 +26,13 @@ ENTITY_KINDS = {"child": "Person", "family": "Family", "school": "School", "team
                 "professional": "Professional"}  # fmt: skip
 
 
+# A date parameter's default: the day the latest load kept this query's answers as at
+# (the risk of NEET factors), so the form opens on the list that reads in under a second
+# rather than on today, which is worked out from the records when no load ran today.
+# Today where nothing was kept. Only for a query with a config that keeps answers.
+KEPT = "kept"
+
+
 class LibraryError(ValueError):
     """A saved query's files are unusable; the message names the file."""
 
@@ -54,6 +61,8 @@ class ParamSpec(BaseModel):
             raise ValueError(f"parameter {self.name}: default is not one of the choices")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"parameter {self.name}: min is above max")
+        if self.default == KEPT and self.kind != "date":
+            raise ValueError(f"parameter {self.name}: only a date may default to {KEPT!r}")
         return self
 
     def example_value(self) -> Any:
@@ -62,7 +71,7 @@ class ParamSpec(BaseModel):
         if self.kind == "date":
             return (
                 dt.date.today().isoformat()
-                if self.default in (None, "today")
+                if self.default in (None, "today", KEPT)
                 else str(self.default)
             )
         if self.default is not None:
@@ -90,6 +99,16 @@ class SavedQuery(BaseModel):
     # interactive limit.
     timeout_ms: int | None = Field(default=None, ge=1_000, le=600_000)
     cypher: str
+
+    @model_validator(mode="after")
+    def _kept_needs_config(self) -> SavedQuery:
+        for p in self.params:
+            if p.default == KEPT and self.config is None:
+                raise ValueError(
+                    f"parameter {p.name}: {KEPT!r} is the day a load kept this query's "
+                    "answers, and only a query with a config has any kept"
+                )
+        return self
 
     def example_params(self) -> dict[str, Any]:
         return self.with_config({p.name: p.example_value() for p in self.params})

@@ -16,11 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from graph import risk_facts
 from graph.access.audit import AuditLog
 from graph.access.policy import Principal, allowed, pseudonymise_rows
 from graph.cypher import cypher
 from graph.store import GraphStore, ReadResult
-from queries.library import ENTITY_KINDS, ParamSpec, SavedQuery, get_query
+from queries.library import ENTITY_KINDS, KEPT, ParamSpec, SavedQuery, get_query
 
 
 class ParamValidationError(ValueError):
@@ -78,7 +79,7 @@ def validate_params(
     for spec in query.params:
         given = raw.get(spec.name)
         if given is None or given == "":
-            given = spec.default
+            given = date_default(store, query, spec) if spec.kind == "date" else spec.default
         if given is None:
             problems[spec.name] = "a value is required"
             continue
@@ -94,6 +95,26 @@ def validate_params(
     if problems:
         raise ParamValidationError(problems)
     return values
+
+
+def date_default(store: GraphStore | None, query: SavedQuery, spec: ParamSpec) -> Any:
+    """A date parameter's default as the form shows it and the runner uses it: ``kept``
+    is the day the latest load kept the query's answers as at (today if none was)."""
+    if spec.default == KEPT:
+        kept = risk_facts.kept_day(store) if store is not None and query.config else None
+        return kept or dt.date.today()
+    return dt.date.today() if spec.default == "today" else spec.default
+
+
+def form_date(store: GraphStore | None, query: SavedQuery, spec: ParamSpec) -> dt.date:
+    """The day a form's date field opens on: the default, else today."""
+    default = date_default(store, query, spec)
+    if isinstance(default, dt.date):
+        return default
+    try:
+        return dt.date.fromisoformat(str(default))
+    except ValueError:
+        return dt.date.today()
 
 
 def _convert(spec: ParamSpec, value: Any) -> Any:

@@ -17,7 +17,7 @@ from graph import risk_facts
 from planning.risk import RISK_FILE, RiskConfigError, load_risk_config
 from planning.risk_facts import keep_after_load
 from queries.library import get_query
-from queries.runner import ParamValidationError, run_saved
+from queries.runner import ParamValidationError, form_date, run_saved
 from tests import truth as t
 from tests.conftest import AS_OF
 
@@ -462,3 +462,22 @@ def test_plan_cli_checks_the_role_and_audits(loaded_county, engine_dir, tmp_path
     assert bad.returncode == 2 and "entry point must be one of" in bad.stderr
     actions = [e["action"] for e in AuditLog(tmp_path / "audit" / "audit.jsonl").entries()]
     assert actions.count("plan_ahead") == 2
+
+
+def test_the_risk_list_opens_on_the_day_the_load_kept(loaded_county):
+    """The saved query's form and a run without a day use the kept day, which reads in
+    well under a second at county scale; today once nothing is kept."""
+    store = loaded_county.store
+    query = get_query("risk_of_neet")
+    as_of = query.param("as_of")
+    assert dt.date.today() != AS_OF  # else this could not tell the two apart
+    assert form_date(store, query, as_of) == AS_OF
+    assert run_saved(store, "risk_of_neet", {"band": "all"}).params["as_of"] == AS_OF.isoformat()
+    risk_facts.clear(store)
+    try:
+        assert form_date(store, query, as_of) == dt.date.today()
+        ran = run_saved(store, "risk_of_neet", {"band": "all"})
+        assert ran.params["as_of"] == dt.date.today().isoformat()
+    finally:
+        keep_after_load(store, AS_OF)
+    assert form_date(None, query, as_of) == dt.date.today()  # no store, nothing kept

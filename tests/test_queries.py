@@ -78,6 +78,13 @@ def test_bad_metadata_fails_naming_the_file(tmp_path):
     (tmp_path / "q.yaml").write_text("title: T\ndescription: D\nroles: [analyst]\n")
     with pytest.raises(LibraryError, match=r"undeclared parameter\(s\) n"):
         load_library(tmp_path)
+    # the kept day belongs to a query whose answers a load keeps: one with a config
+    (tmp_path / "q.yaml").write_text(
+        "title: T\ndescription: D\nroles: [analyst]\n"
+        "params:\n  - {name: n, kind: date, default: kept}\n"
+    )
+    with pytest.raises(LibraryError, match=r"q.yaml: .*only a query with a config"):
+        load_library(tmp_path)
 
 
 # -- parameters and safety -------------------------------------------------------------

@@ -15,7 +15,7 @@ from graph.access.accounts import Accounts
 from graph.access.audit import AuditLog
 from graph.access.fields_export import safe_row
 from graph.access.policy import Principal
-from queries.library import LibraryError, get_query, load_library
+from queries.library import KEPT, LibraryError, get_query, load_library
 from queries.runner import (
     ParamValidationError,
     QueryDenied,
@@ -106,6 +106,9 @@ def list_() -> None:
         typer.echo(f"{q.id:<32} {q.title}  [{', '.join(q.roles)}]")
 
 
+KEPT_MEANS = "the day the latest load kept the answers as at, else today"
+
+
 @app.command()
 def show(query_id: str) -> None:
     """A saved query's description, parameters and Cypher."""
@@ -117,7 +120,8 @@ def show(query_id: str) -> None:
     typer.echo(f"{q.title}\n\n{q.description}\n\nFor: {', '.join(q.roles)}; shown as {q.display}")
     for p in q.params:
         extra = f" one of {', '.join(p.choices)}" if p.choices else ""
-        typer.echo(f"  --param {p.name}=<{p.kind}>{extra} (default {p.default})")
+        default = KEPT_MEANS if p.default == KEPT else p.default
+        typer.echo(f"  --param {p.name}=<{p.kind}>{extra} (default {default})")
     typer.echo(f"\n{q.cypher}")
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 import streamlit as st
 
@@ -15,6 +13,7 @@ from queries.runner import (
     ParamValidationError,
     QueryDenied,
     QueryResult,
+    form_date,
     run_adhoc,
     run_saved,
 )
@@ -46,12 +45,8 @@ def render() -> None:
             for p in query.params:
                 label = p.label or p.name
                 if p.kind == "date":
-                    default = (
-                        dt.date.today()
-                        if p.default in (None, "today")
-                        else dt.date.fromisoformat(str(p.default))
-                    )
-                    values[p.name] = st.date_input(label, value=default)
+                    opens_on = form_date(context.store(), query, p)
+                    values[p.name] = st.date_input(label, value=opens_on)
                 elif p.kind == "number":
                     values[p.name] = st.number_input(
                         label, value=float(p.default or 0), min_value=p.min, max_value=p.max
