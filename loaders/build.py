@@ -52,17 +52,24 @@ class RoleKeys:
     key: dict[str, str]  # person field -> record key
     field_of: dict[str, str]  # record key -> person field
     wanted: frozenset[str]  # the record keys
+    given: str
+    family: str
+    la_child_id: str
 
     @classmethod
     def of(cls, who: str) -> RoleKeys:
         key = {name: f"{who}.{name}" for name in PERSON_FIELDS}
         field_of = {k: name for name, k in key.items()}
-        return cls(key, field_of, frozenset(field_of))
+        return cls(
+            key, field_of, frozenset(field_of),
+            key["given_name"], key["family_name"], key["la_child_id"],
+        )  # fmt: skip
 
 
 ROLE_KEYS = {who: RoleKeys.of(who) for who in ("person", "parent")}
 
 
+_NO_FIELDS = dict.fromkeys(PERSON_FIELDS)  # a person row's fields before any is counted
 _FLAGS = (("fsm", "person.fsm"), ("eal", "person.eal"), ("young_carer", "person.young_carer"))
 
 
@@ -212,29 +219,32 @@ class Builder:
                         counts[field] = {value: 1}
                     else:
                         seen[value] = seen.get(value, 0) + 1
-            given, family = v.get(k.key["given_name"]), v.get(k.key["family_name"])
+            given, family = v.get(k.given), v.get(k.family)
             if given or family:
-                names[puid].add(" ".join(str(x) for x in (given, family) if x))
+                names[puid].add(_joined(given, family))
             if who == "person":
                 for flag, key in _FLAGS:
                     value = v.get(key)
                     if value is not None:
                         kept = flags[puid]
                         kept[flag] = kept.get(flag, False) or bool(value)
-            la_id = v.get(k.key["la_child_id"])
+            la_id = v.get(k.la_child_id)
             if la_id:
                 self.by_la_id.setdefault(str(la_id), puid)
-            row = source_record(record, who)
-            row["person"] = puid
-            row["probability"] = self.probability.get(rid, 1.0)
-            self.rows.source_records.append(row)
+            self.rows.source_records.append({
+                "uid": rid, "source": record.source, "source_key": _source_key(v, who),
+                "row": record.row, "file": record.file,
+                "person": puid, "probability": self.probability.get(rid, 1.0),
+            })  # fmt: skip  (source_record's row, inline: 2.4 million of them at county)
         for puid, fields in values.items():
-            row: dict[str, object] = {"uid": puid}
-            for name in PERSON_FIELDS:
-                counter = fields.get(name)
+            row: dict[str, object] = {"uid": puid, **_NO_FIELDS}
+            for name, counter in fields.items():
                 # the most common value, the first seen on a tie (as most_common(1))
-                row[name] = max(counter, key=counter.__getitem__) if counter else None
-            full = " ".join(str(x) for x in (row["given_name"], row["family_name"]) if x)
+                row[name] = (
+                    next(iter(counter)) if len(counter) == 1
+                    else max(counter, key=counter.__getitem__)
+                )  # fmt: skip
+            full = _joined(row["given_name"], row["family_name"])
             row["full_name"] = full
             row["other_names"] = " | ".join(sorted(names[puid] - {full})) or None
             for flag in ("fsm", "eal", "young_carer"):
@@ -617,13 +627,25 @@ def source_record(record: Record, who: str) -> dict:
     }  # fmt: skip
 
 
+_KEY_FIELDS = {
+    who: tuple((name, f"{who}.{name}") for name in ("upn", "nhs_number", "la_child_id", "uln"))
+    for who in ("person", "parent")
+}
+
+
 def _source_key(v: dict, who: str) -> str | None:
-    for name in ("upn", "nhs_number", "la_child_id", "uln"):
-        if v.get(f"{who}.{name}"):
-            return f"{name}:{v[f'{who}.{name}']}"
+    for name, key in _KEY_FIELDS[who]:
+        value = v.get(key)
+        if value:
+            return f"{name}:{value}"
     if who == "person" and v.get("case.ref"):
         return f"ref:{v['case.ref']}"
     return None
+
+
+def _joined(given: object, family: object) -> str:
+    """A full name from its parts, either of which may be missing."""
+    return f"{given} {family}" if given and family else f"{given or family or ''}"
 
 
 def _age(dob: dt.date, on: dt.date) -> int:
