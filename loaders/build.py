@@ -231,11 +231,18 @@ class Builder:
             la_id = v.get(k.la_child_id)
             if la_id:
                 self.by_la_id.setdefault(str(la_id), puid)
-            self.rows.source_records.append({
-                "uid": rid, "source": record.source, "source_key": _source_key(v, who),
-                "row": record.row, "file": record.file,
-                "person": puid, "probability": self.probability.get(rid, 1.0),
-            })  # fmt: skip  (source_record's row, inline: 2.4 million of them at county)
+            # source_record's row, inline: 2.4 million of them at county scale
+            self.rows.source_records.append(
+                {
+                    "uid": rid,
+                    "source": record.source,
+                    "source_key": _source_key(v, who),
+                    "row": record.row,
+                    "file": record.file,
+                    "person": puid,
+                    "probability": self.probability.get(rid, 1.0),
+                }
+            )
         for puid, fields in values.items():
             row: dict[str, object] = {"uid": puid, **_NO_FIELDS}
             for name, counter in fields.items():
