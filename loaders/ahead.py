@@ -9,8 +9,10 @@ thread writes them while the main thread links, and ``write_graph`` then adds on
 links. A load stopped in between leaves records that describe nobody, which the next
 load links (``write.UNLINKED_SOURCE_RECORDS``), as it does after a load stopped between
 bulk insertion's nodes and relationships. At county scale this took the load from
-314-330 s to about 300 s with the changes that came with it (README, Benchmarks); it
-costs linkage 10-17 s, as the two share the interpreter and the two cores.
+314-330 s to about 300 s with the changes that came with it (README, Benchmarks).
+Creating the records after linkage instead, while the builder works out the people,
+was tried (2026-11-30): linking was not faster (88.8 against 90.0 s, one county load
+each) and the people were written 7 s later.
 
 Only with bulk insertion: the nodes are created in its binary form, and the bulk
 writer's marker (the sign of a load under way) is put down first. Without one (Neo4j,
@@ -121,7 +123,7 @@ def _parts(
         if uid in last_of:
             done.add(uid)
             record, who = last_of[uid]
-        part.append(source_record(record, who))
+        part.append(source_record(record, who, uid))
         if len(part) == CHUNK:
             yield part
             part = []

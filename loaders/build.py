@@ -52,18 +52,12 @@ class RoleKeys:
     key: dict[str, str]  # person field -> record key
     field_of: dict[str, str]  # record key -> person field
     wanted: frozenset[str]  # the record keys
-    given: str
-    family: str
-    la_child_id: str
 
     @classmethod
     def of(cls, who: str) -> RoleKeys:
         key = {name: f"{who}.{name}" for name in PERSON_FIELDS}
         field_of = {k: name for name, k in key.items()}
-        return cls(
-            key, field_of, frozenset(field_of),
-            key["given_name"], key["family_name"], key["la_child_id"],
-        )  # fmt: skip
+        return cls(key, field_of, frozenset(field_of))
 
 
 ROLE_KEYS = {who: RoleKeys.of(who) for who in ("person", "parent")}
@@ -219,7 +213,7 @@ class Builder:
                         counts[field] = {value: 1}
                     else:
                         seen[value] = seen.get(value, 0) + 1
-            given, family = v.get(k.given), v.get(k.family)
+            given, family = v.get(k.key["given_name"]), v.get(k.key["family_name"])
             if given or family:
                 names[puid].add(_joined(given, family))
             if who == "person":
@@ -228,21 +222,13 @@ class Builder:
                     if value is not None:
                         kept = flags[puid]
                         kept[flag] = kept.get(flag, False) or bool(value)
-            la_id = v.get(k.la_child_id)
+            la_id = v.get(k.key["la_child_id"])
             if la_id:
                 self.by_la_id.setdefault(str(la_id), puid)
-            # source_record's row, inline: 2.4 million of them at county scale
-            self.rows.source_records.append(
-                {
-                    "uid": rid,
-                    "source": record.source,
-                    "source_key": _source_key(v, who),
-                    "row": record.row,
-                    "file": record.file,
-                    "person": puid,
-                    "probability": self.probability.get(rid, 1.0),
-                }
-            )
+            row = source_record(record, who, rid)
+            row["person"] = puid
+            row["probability"] = self.probability.get(rid, 1.0)
+            self.rows.source_records.append(row)
         for puid, fields in values.items():
             row: dict[str, object] = {"uid": puid, **_NO_FIELDS}
             for name, counter in fields.items():
@@ -625,11 +611,12 @@ def identity_uid(record: Record, who: str) -> str:
     return record.uid if who == "person" else f"{record.uid}#{who}"
 
 
-def source_record(record: Record, who: str) -> dict:
+def source_record(record: Record, who: str, uid: str) -> dict:
     """What the graph keeps of where one identity was read (its SourceRecord node),
-    without the person linkage found it to describe."""
+    without the person linkage found it to describe; ``uid`` is its ``identity_uid``,
+    which both callers have worked out already (2.4 million records at county scale)."""
     return {
-        "uid": identity_uid(record, who), "source": record.source,
+        "uid": uid, "source": record.source,
         "source_key": _source_key(record.values, who), "row": record.row, "file": record.file,
     }  # fmt: skip
 

@@ -270,16 +270,14 @@ class FalkorBulkWriter(BulkWriter):
         # the rows' own nodes, as found when they were created; every slice's before the
         # first command, as a lookup made while a command is under way waits for it and
         # the next would not be encoded meanwhile (see _send)
-        own = [label for label, field in (shape.start, shape.end) if field == "uid"]
-        spans = [
-            [self._own_span(label, [r["uid"] for r in part]) for label in own] for part in parts
-        ]
+        own = next((label for label, field in (shape.start, shape.end) if field == "uid"), None)
+        spans = [self._own_span(own, [r["uid"] for r in part]) if own else 0 for part in parts]
 
         def commands() -> Iterator[tuple[int, int, bytes, None]]:
-            for part, found in zip(parts, spans, strict=True):
+            for part, span in zip(parts, spans, strict=True):
                 ids = dict(kept)
-                if found:
-                    ids["uid"] = _ids_of([r["uid"] for r in part], found[0])
+                if own:
+                    ids["uid"] = _ids_of([r["uid"] for r in part], span)
                 starts, ends = ids[start_field], ids[end_field]
                 blob = _header(_name(shape.type), names)
                 count = 0
