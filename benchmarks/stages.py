@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 AS_OF = dt.date(2026, 11, 2)
-TODAY = (None, "today", "kept")  # date defaults that mean the census day here
 
 
 def generate(children: int, out: Path) -> dict:
@@ -117,7 +116,7 @@ def queries(engine: Path | str, repeats: int, profile: str = "none") -> dict:
     engine's profile of each saved query whose p95 missed its budget (or of each)."""
     from graph import views
     from graph.settings import Settings
-    from queries.library import load_library
+    from queries.library import KEPT, load_library
     from queries.runner import run_saved
 
     store = _store(engine, max_rows=Settings.model_fields["max_rows"].default)
@@ -160,7 +159,7 @@ def queries(engine: Path | str, repeats: int, profile: str = "none") -> dict:
         for uid in picks[: max(3, repeats // 5)]:
             params = {p.name: uid for p in q.params if p.kind == "child"}
             params |= {  # a date's own default ("since 2020-09-01"), else the census day
-                p.name: AS_OF.isoformat() if p.default in TODAY else str(p.default)
+                p.name: AS_OF.isoformat() if p.default in (None, "today", KEPT) else str(p.default)
                 for p in q.params
                 if p.kind == "date"
             }
