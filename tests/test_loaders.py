@@ -835,3 +835,28 @@ def test_workers_that_cannot_start_leave_the_reading_to_the_loading_process(
     broken, serial = run(2), run(1)
     assert "reading workers failed" in broken.stderr
     assert int(broken.stdout) == int(serial.stdout) > 10_000
+
+
+def test_person_uids_keep_earlier_people_and_name_new_ones_from_their_least_record():
+    from loaders.build import person_uid
+    from loaders.load import _person_uids
+
+    # clusters keyed by their least record, as linkage gives them
+    cluster_of = {
+        "a": "a", "b": "a",  # was P-1 (b), and claims it first in cluster order
+        "c": "c",  # was P-1 too: taken by cluster a, so a new uid
+        "d": "d", "e": "d", "f": "d",  # P-2 once, P-3 twice: the majority
+        "g": "g", "h": "g",  # P-4 and P-5 once each: the first listed
+        "k": "i", "i": "i", "j": "i",  # nobody before: from its least record
+    }  # fmt: skip
+    existing = {"b": "P-1", "c": "P-1", "d": "P-2", "e": "P-3", "f": "P-3",
+                "h": "P-5", "g": "P-4"}  # fmt: skip
+    got = _person_uids(cluster_of, existing)
+    assert got == {
+        "a": "P-1", "b": "P-1", "c": person_uid(["c"]),
+        "d": "P-3", "e": "P-3", "f": "P-3",
+        "g": "P-4", "h": "P-4",
+        "i": person_uid(["i", "j", "k"]), "j": person_uid(["i"]), "k": person_uid(["k", "i"]),
+    }  # fmt: skip
+    # a first load: every cluster new
+    assert _person_uids(cluster_of, {})["b"] == person_uid(["a", "b"])
