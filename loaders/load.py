@@ -500,9 +500,8 @@ def _person_uids(cluster_of: dict[str, str], existing: dict[str, str]) -> dict[s
 
     On the load's critical path with the engine idle (939,000 clusters of 2.4 million
     records at county scale), so no list of members per cluster: its least record, and
-    the earlier uids of only the clusters that have any (8.1 -> 5.5 s for a county's
-    shape on a first load, 2.4 million records in 939,000 clusters, outside the repo:
-    ``/work/bench/puids.py``)."""
+    the earlier uids of only the clusters that have any (8.1 -> 5.5 s on a first load
+    of that shape, measured outside the repository)."""
     least: dict[str, str] = {}  # cluster -> its least record uid
     for rid, root in cluster_of.items():
         seen = least.get(root)
