@@ -257,7 +257,7 @@ def _frame(reps: list[Identity], uf: _Union) -> pa.Table:
     """Splink's input, built a column at a time (a row at a time took 19 s at county)
     as an Arrow table, which DuckDB reads as it is (a pandas frame took half as long
     again to build). Names and postcodes repeat: each distinct one's list is made once
-    and shared by the rows that have it. At 100,000 children this took 4.8 -> 2.5 s."""
+    and shared by the rows that have it. At 100,000 children this took 4.3-5.0 -> 2.0-2.4 s."""
     roots = [uf.find(r.rid) for r in reps]
     # each person's postcodes so far (from the deterministic links), sorted; most have one
     one: dict[str, list[str]] = {}  # postcode -> [postcode], shared
