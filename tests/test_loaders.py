@@ -860,3 +860,21 @@ def test_person_uids_keep_earlier_people_and_name_new_ones_from_their_least_reco
     }  # fmt: skip
     # a first load: every cluster new
     assert _person_uids(cluster_of, {})["b"] == person_uid(["a", "b"])
+
+
+def test_the_pair_standing_for_two_clusters_does_not_depend_on_scoring_order(monkeypatch):
+    """DuckDB returns scored pairs in no fixed order; the review queue must not change
+    with it (which of two equally likely pairs stands for the two people)."""
+    from loaders import linkage
+
+    people = [
+        linkage.Identity(rid=rid, given="Sam", family="Ray", dob="2012-01-0" + n)
+        for rid, n in (("a1", "1"), ("a2", "1"), ("b1", "2"), ("b2", "2"))
+    ]  # a1, a2 one person (same signature), b1, b2 another
+    scored = [("a2", "b1", 0.7, "given"), ("a1", "b2", 0.7, "family"), ("a1", "b1", 0.6, "")]
+
+    def review(order: list) -> list:
+        monkeypatch.setattr(linkage, "_splink_pairs", lambda *args: list(order))
+        return [(c.left, c.right, c.agreed) for c in linkage.link(people).review]
+
+    assert review(scored) == review(scored[::-1]) == [("a1", "b2", "family")]
