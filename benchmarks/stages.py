@@ -116,7 +116,7 @@ def queries(engine: Path | str, repeats: int, profile: str = "none") -> dict:
     engine's profile of each saved query whose p95 missed its budget (or of each)."""
     from graph import views
     from graph.settings import Settings
-    from queries.library import KEPT, load_library
+    from queries.library import load_library
     from queries.runner import run_saved
 
     store = _store(engine, max_rows=Settings.model_fields["max_rows"].default)
@@ -159,9 +159,7 @@ def queries(engine: Path | str, repeats: int, profile: str = "none") -> dict:
         for uid in picks[: max(3, repeats // 5)]:
             params = {p.name: uid for p in q.params if p.kind == "child"}
             params |= {  # a date's own default ("since 2020-09-01"), else the census day
-                p.name: AS_OF.isoformat() if p.default in (None, "today", KEPT) else str(p.default)
-                for p in q.params
-                if p.kind == "date"
+                p.name: p.fixed_date or AS_OF.isoformat() for p in q.params if p.kind == "date"
             }
             timed(f"saved query {q.id}", lambda q=q, p=params: run_saved(store, q.id, p))
             asked[f"saved query {q.id}"] = (q.id, params)

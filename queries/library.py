@@ -63,17 +63,29 @@ class ParamSpec(BaseModel):
             raise ValueError(f"parameter {self.name}: min is above max")
         if self.default == KEPT and self.kind != "date":
             raise ValueError(f"parameter {self.name}: only a date may default to {KEPT!r}")
+        if self.kind == "date" and self.default not in (None, "today", KEPT):
+            try:
+                dt.date.fromisoformat(str(self.default))
+            except ValueError:
+                raise ValueError(
+                    f"parameter {self.name}: a date's default is a day like 2026-09-01, "
+                    f"'today' or {KEPT!r}, not {self.default!r}"
+                ) from None
         return self
+
+    @property
+    def fixed_date(self) -> str | None:
+        """A date parameter's default when it names a day (ISO), not today or the kept
+        day, which are only known when the query runs."""
+        if self.kind != "date" or self.default in (None, "today", KEPT):
+            return None
+        return str(self.default)
 
     def example_value(self) -> Any:
         if self.example is not None:
             return self.example
         if self.kind == "date":
-            return (
-                dt.date.today().isoformat()
-                if self.default in (None, "today", KEPT)
-                else str(self.default)
-            )
+            return self.fixed_date or dt.date.today().isoformat()
         if self.default is not None:
             return self.default
         return {"number": 1, "choice": (self.choices or [""])[0]}.get(self.kind, "none")

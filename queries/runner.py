@@ -107,14 +107,12 @@ def date_default(store: GraphStore | None, query: SavedQuery, spec: ParamSpec) -
 
 
 def form_date(store: GraphStore | None, query: SavedQuery, spec: ParamSpec) -> dt.date:
-    """The day a form's date field opens on: the default, else today."""
+    """The day a form's date field opens on: the default (checked when the library
+    loads), else today."""
     default = date_default(store, query, spec)
     if isinstance(default, dt.date):
         return default
-    try:
-        return dt.date.fromisoformat(str(default))
-    except ValueError:
-        return dt.date.today()
+    return dt.date.fromisoformat(str(default)) if default is not None else dt.date.today()
 
 
 def _convert(spec: ParamSpec, value: Any) -> Any:

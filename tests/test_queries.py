@@ -85,6 +85,13 @@ def test_bad_metadata_fails_naming_the_file(tmp_path):
     )
     with pytest.raises(LibraryError, match=r"q.yaml: .*only a query with a config"):
         load_library(tmp_path)
+    # a fixed default day that is no day fails when the library loads, not in a form
+    (tmp_path / "q.yaml").write_text(
+        "title: T\ndescription: D\nroles: [analyst]\n"
+        "params:\n  - {name: n, kind: date, default: '2026-13-01'}\n"
+    )
+    with pytest.raises(LibraryError, match=r"q.yaml: .*a date's default is a day like"):
+        load_library(tmp_path)
 
 
 # -- parameters and safety -------------------------------------------------------------
