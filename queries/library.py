@@ -167,7 +167,7 @@ def _load_one(meta_path: Path) -> SavedQuery:
         raise LibraryError(f"{meta_path}: no {cypher_path.name} beside it")
     try:
         meta = yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a day YAML reads, but no day
         raise LibraryError(f"{meta_path}: not valid YAML: {exc}") from None
     if not isinstance(meta, dict):
         raise LibraryError(f"{meta_path}: metadata must be a YAML mapping")

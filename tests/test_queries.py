@@ -92,6 +92,12 @@ def test_bad_metadata_fails_naming_the_file(tmp_path):
     )
     with pytest.raises(LibraryError, match=r"q.yaml: .*a date's default is a day like"):
         load_library(tmp_path)
+    (tmp_path / "q.yaml").write_text(  # unquoted, YAML itself reads it as a day
+        "title: T\ndescription: D\nroles: [analyst]\n"
+        "params:\n  - {name: n, kind: date, default: 2026-13-01}\n"
+    )
+    with pytest.raises(LibraryError, match=r"q.yaml: not valid YAML: month must be in 1..12"):
+        load_library(tmp_path)
 
 
 # -- parameters and safety -------------------------------------------------------------
