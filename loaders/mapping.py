@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from graph.yaml_model import read_yaml
 from loaders.fields import FIELDS
 
 Entity = Literal["person", "case", "relationship", "note", "address_note", "school",
@@ -150,10 +150,7 @@ class SourceMapping(BaseModel):
 
 
 def load_mapping(path: Path) -> SourceMapping:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise MappingError(f"{path}: cannot read mapping: {exc}") from None
+    data = read_yaml(path, "mapping", MappingError)
     if not isinstance(data, dict):
         raise MappingError(f"{path}: a mapping must be a YAML mapping of keys to values")
     data = {**data, "path": str(path)}

@@ -14,9 +14,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from graph.yaml_model import read_yaml
 from planning.risk import load_risk_config
 
 SAVED = Path(__file__).with_name("saved")
@@ -165,10 +165,7 @@ def _load_one(meta_path: Path) -> SavedQuery:
     cypher_path = meta_path.with_suffix(".cypher")
     if not cypher_path.exists():
         raise LibraryError(f"{meta_path}: no {cypher_path.name} beside it")
-    try:
-        meta = yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a day YAML reads, but no day
-        raise LibraryError(f"{meta_path}: not valid YAML: {exc}") from None
+    meta = read_yaml(meta_path, "query's metadata", LibraryError) or {}
     if not isinstance(meta, dict):
         raise LibraryError(f"{meta_path}: metadata must be a YAML mapping")
     text = cypher_path.read_text(encoding="utf-8").strip()

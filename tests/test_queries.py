@@ -96,7 +96,9 @@ def test_bad_metadata_fails_naming_the_file(tmp_path):
         "title: T\ndescription: D\nroles: [analyst]\n"
         "params:\n  - {name: n, kind: date, default: 2026-13-01}\n"
     )
-    with pytest.raises(LibraryError, match=r"q.yaml: not valid YAML: month must be in 1..12"):
+    with pytest.raises(
+        LibraryError, match=r"q.yaml: cannot read the query's metadata: month must be"
+    ):
         load_library(tmp_path)
 
 
