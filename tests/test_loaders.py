@@ -218,6 +218,13 @@ def test_mapping_with_unknown_field_fails_clearly(tmp_path):
         load_mapping(path)
 
 
+def test_mapping_holding_a_day_no_calendar_has_fails_clearly(tmp_path):
+    path = tmp_path / "bad.yaml"  # YAML reads an unquoted 2026-13-01 as a day, and fails
+    path.write_text("source: bad\nfiles: x.csv\nsince: 2026-13-01\ncolumns: {}\n")
+    with pytest.raises(MappingError, match=r"bad.yaml: cannot read the mapping: month must"):
+        load_mapping(path)
+
+
 def test_mapping_naming_a_missing_column_fails_before_any_row(tmp_path):
     (tmp_path / "maps").mkdir()
     (tmp_path / "maps" / "pupils.yaml").write_text(
