@@ -90,6 +90,11 @@ class _Cell:
 # A cell read: (field, value, note, error), the last two saying why it was dropped or
 # refused. A tuple, not a class: there are about ten a row.
 _Outcome = tuple[str, object, str | None, str | None]
+# Distinct texts remembered per column of a file, with what they read as: a file repeats
+# most of its cells (a pupil's name, birth date and UPN on every term's row, a handful
+# of codes), and looking one up costs a tenth of reading it. A column of unique values
+# (a row id) stops being remembered at this many.
+MEMO_SIZE = 20_000
 
 
 class Validator:
@@ -107,6 +112,7 @@ class Validator:
         self.today = today
         self.needed = set(mapping.required) | set(ENTITY_NEEDS[mapping.entity])
         self.columns = [self._cell(c, name) for c, name in mapping.columns.items()]
+        self.memos: list[dict[object, _Outcome]] = [{} for _ in self.columns]
         fixed = [(f"(file name) {k}", k, v) for k, v in from_filename.items()]
         fixed += [(f"(constant) {k}", k, v) for k, v in mapping.constants.items()]
         self.fixed: list[_Outcome] = []  # the same for every row, so read once
@@ -164,12 +170,19 @@ class Validator:
         get = row.values.get
         outcomes: list[_Outcome] = []
         split_cells: list[tuple[_Cell, str]] = []
-        for cell in self.columns:
+        for cell, memo in zip(self.columns, self.memos, strict=True):
             raw = get(cell.column)
-            if self._splits(raw, cell):
+            if cell.split is not None and self._splits(raw, cell):
                 split_cells.append((cell, raw))
-            else:
-                outcomes.append(self._read(cell, raw))
+                continue
+            # only text (and blanks) is remembered: a spreadsheet's 1, 1.0 and True are
+            # equal keys that read differently
+            known = memo.get(raw) if raw is None or type(raw) is str else None
+            if known is None:
+                known = self._read(cell, raw)
+                if (raw is None or type(raw) is str) and len(memo) < MEMO_SIZE:
+                    memo[raw] = known
+            outcomes.append(known)
         outcomes += self.fixed
         for cell, raw in split_cells + self.fixed_parts:
             outcomes += self._parts(cell, raw)

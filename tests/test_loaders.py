@@ -885,3 +885,38 @@ def test_the_pair_standing_for_two_clusters_does_not_depend_on_scoring_order(mon
         return [(c.left, c.right, c.agreed) for c in linkage.link(people).review]
 
     assert review(scored) == review(scored[::-1]) == [("a1", "b2", "family")]
+
+
+def test_a_file_s_repeated_cells_read_as_each_would_alone(tmp_path):
+    """Validation remembers what each column's texts read as; a spreadsheet's 1.0 and
+    True are equal keys that read differently, and a dropped value is noted on every
+    row that holds it."""
+    from loaders.readers import RawRow
+    from loaders.validate import Record, Validator
+
+    path = tmp_path / "pupils.yaml"
+    path.write_text(
+        "source: pupils\nfiles: pupils.xlsx\nformat: xlsx\ncolumns:\n"
+        "  Surname: person.family_name\n  First: person.given_name\n  UPN: person.upn\n"
+        "  FSM: person.fsm\n"
+        "  Possible: attendance.possible\n"
+    )
+    validate = Validator(load_mapping(path), {}, AS_OF)
+    cells = [  # (FSM, Possible) as a spreadsheet holds them, then what each reads as
+        (1.0, 1.0, True, 1),
+        (True, True, True, None),  # True is no whole number: dropped, with a note
+        ("1", "1", True, 1),
+        ("no", "1.0", False, 1),
+        (0, True, False, None),
+    ]
+    for row, (fsm, possible, want_fsm, want_possible) in enumerate(cells * 2, start=2):
+        raw = {"Surname": "Smith", "First": "Ann", "UPN": "A12345678901X", "FSM": fsm,
+               "Possible": possible}  # fmt: skip
+        record = validate(RawRow("pupils.xlsx", row, raw))
+        assert isinstance(record, Record)
+        assert record.values.get("person.fsm") is want_fsm, (row, fsm)
+        assert record.values.get("attendance.possible") == want_possible, (row, possible)
+        assert "person.upn" not in record.values  # a failed check letter: dropped each time
+        assert any(n.startswith("UPN dropped") for n in record.notes)
+        if want_possible is None:
+            assert any(n.startswith("Possible dropped") for n in record.notes)
