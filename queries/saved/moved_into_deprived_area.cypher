@@ -1,12 +1,20 @@
 WITH date($as_of) AS today
 WITH today, today - duration({months: 12}) AS since
-MATCH (c:Child)-[cr:LIVES_AT]->(a:Address)
-WHERE cr.to IS NULL AND a.imd_decile <= 2
+// Only someone who arrived in the window can have moved a child in it: the child, or a
+// parent the child lives with. The move's day is worked out for them alone.
+MATCH (who:Person)-[r:LIVES_AT]->(a:Address)
+WHERE r.to IS NULL AND r.from > since AND a.imd_decile <= 2
+MATCH (c:Child)-[cr:LIVES_AT]->(a)
+WHERE cr.to IS NULL AND (c = who OR (who)-[:PARENT_OF]->(c))
+WITH DISTINCT c, a, today, since, cr.from AS own_from
 OPTIONAL MATCH (c)<-[:PARENT_OF]-(parent:Person)
 OPTIONAL MATCH (parent)-[pr:LIVES_AT]->(pa:Address)
-WITH c, a, today, since, cr.from AS own_from,
+WITH c, a, today, since, own_from,
      collect(CASE WHEN pr.to IS NULL AND pa.uid = a.uid THEN pr.from END) AS parent_froms
-WITH c, a, today, since, [x IN parent_froms + [own_from] WHERE x IS NOT NULL] AS starts
+// a home a child has had since the day they were born is not one they moved into
+WITH c, a, today, since,
+     [x IN parent_froms + [CASE WHEN c.dob IS NULL OR own_from > c.dob THEN own_from END]
+      WHERE x IS NOT NULL] AS starts
 WHERE size(starts) > 0
 WITH c, a, today, since,
      reduce(m = starts[0], x IN starts | CASE WHEN x > m THEN x ELSE m END) AS moved
