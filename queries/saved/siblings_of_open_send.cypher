@@ -1,14 +1,17 @@
 MATCH (c:Person)
 WHERE c.open_service_count > 0 AND 'send' IN c.open_services
 WITH c WHERE c:Child
+// step and foster parents do not make a full or half sibling; a child's own parents are
+// gathered in the same walk that goes on to their other children
+MATCH (c)<-[r1:PARENT_OF]-(p:Person)
+WHERE NOT r1.kind IN ['step', 'foster']
+WITH c, collect(DISTINCT p) AS parents
+UNWIND parents AS p
+MATCH (p)-[r2:PARENT_OF]->(s:Person)
+WHERE s.uid <> c.uid AND NOT r2.kind IN ['step', 'foster']
+WITH c, size(parents) AS child_parents, s, collect(DISTINCT p.uid) AS shared
 // parents counted with CASE rather than a WHERE on the optional match (much faster on
-// FalkorDB); step and foster parents do not make a full or half sibling
-OPTIONAL MATCH (c)<-[rc:PARENT_OF]-(cp:Person)
-WITH c, count(DISTINCT CASE WHEN NOT rc.kind IN ['step', 'foster'] THEN cp.uid END)
-          AS child_parents
-MATCH (c)<-[r1:PARENT_OF]-(p:Person)-[r2:PARENT_OF]->(s:Person)
-WHERE s.uid <> c.uid AND NOT r1.kind IN ['step', 'foster'] AND NOT r2.kind IN ['step', 'foster']
-WITH c, child_parents, s, collect(DISTINCT p.uid) AS shared
+// FalkorDB)
 OPTIONAL MATCH (s)<-[rs:PARENT_OF]-(sp:Person)
 WITH c, child_parents, s, shared,
      count(DISTINCT CASE WHEN NOT rs.kind IN ['step', 'foster'] THEN sp.uid END)
