@@ -22,7 +22,8 @@ Design choices worth knowing:
   them out again for the person it keeps, so they cannot drift.
 * Each pupil's risk of NEET factors as at the load's day are kept too (``risk_*``,
   ``risk_as_of`` indexed; see graph.risk_facts): cleared before a load writes, kept
-  after it, forgotten for a person a review merge changes.
+  after it, forgotten for a person a review merge changes. A ``RiskList`` node says
+  the whole cohort's are kept, and goes as soon as anyone's are forgotten.
 * Dates are stored as Cypher ``date`` values and passed in as ISO strings wrapped in
   ``date($param)``: FalkorDB cannot take a date as a parameter.
 """
@@ -210,6 +211,13 @@ NODE_TYPES: tuple[NodeType, ...] = (
         "to social care), for the allocated professional (status: new or seen).",
         ("uid", "kind", "key", "text", "child", "created_at", "status", "seen_at"),
         indexed=("status",),
+    ),
+    NodeType(
+        "RiskList",
+        "Present (one, uid risk_of_neet) while every pupil in the cohort has risk of NEET "
+        "factors kept as at as_of under the detection rules named by rules: the list at "
+        "that day then reads them and works nobody out from the records.",
+        ("uid", "as_of", "rules"),
     ),
 )
 

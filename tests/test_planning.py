@@ -113,6 +113,24 @@ def test_kept_risk_factors_give_the_same_list_as_the_records(loaded_county):
         keep_after_load(store, AS_OF)
 
 
+def test_a_pupil_whose_kept_factors_are_forgotten_is_worked_out_again(loaded_county):
+    """A review merge forgets the merged pupil's kept factors; the list as at the kept day
+    then works that pupil out from the records rather than leaving them off: the mark
+    that the whole cohort is kept goes first."""
+    store = loaded_county.store
+    params = {"as_of": AS_OF.isoformat(), "band": "all"}
+    marks = "MATCH (k:RiskList) RETURN count(k) AS n"
+    before = run_saved(store, "risk_of_neet", params).rows
+    assert len(before) >= 20 and store.read(marks).scalar() == 1
+    risk_facts.clear(store, before[0]["child_uid"])
+    try:
+        assert store.read(marks).scalar() == 0
+        assert run_saved(store, "risk_of_neet", params).rows == before
+    finally:
+        keep_after_load(store, AS_OF)
+    assert store.read(marks).scalar() == 1
+
+
 def test_kept_factors_are_tied_to_the_detection_rules():
     """Weights and bands apply when the list is read; thresholds, windows and the query
     decide the factors, so changing any of them retires what a load kept."""

@@ -1,7 +1,8 @@
 // Each pupil's factors come from one of two places, never both:
 //  1. as at the day of a load, the factors that load worked out and kept on the pupil
 //     (risk_*; see the schema), while the detection rules are the ones it used;
-//  2. any other day, or a pupil the load did not cover: worked out from the records.
+//  2. any other day, or a pupil the load did not cover (a review merge forgets the
+//     merged person's): worked out from the records.
 // The weights, the bands and the choice of year group apply afterwards, to either.
 CALL {
   MATCH (c:Person)
@@ -14,6 +15,10 @@ CALL {
   // date($as_of) again for every row it aggregates. (UNWIND, as a WITH opening a
   // subquery would be read as importing variables.)
   UNWIND [date($as_of)] AS today
+  // nobody to work out when the load kept the whole cohort's as at this day, under these
+  // rules (graph.risk_facts: it is marked so until anyone's are forgotten)
+  OPTIONAL MATCH (kept:RiskList)
+  WITH today WHERE NOT coalesce(kept.as_of = today AND kept.rules = $config.rules, false)
   WITH today, today - duration({days: $config.window_days}) AS since,
        today - duration({days: $config.yj_window_days}) AS yj_since,
        CASE WHEN today.month >= 9 THEN today.year ELSE today.year - 1 END AS ay,
