@@ -177,10 +177,11 @@ class Validator:
                 continue
             # only text (and blanks) is remembered: a spreadsheet's 1, 1.0 and True are
             # equal keys that read differently
-            known = memo.get(raw) if raw is None or type(raw) is str else None
+            text = raw is None or type(raw) is str
+            known = memo.get(raw) if text else None
             if known is None:
                 known = self._read(cell, raw)
-                if (raw is None or type(raw) is str) and len(memo) < MEMO_SIZE:
+                if text and len(memo) < MEMO_SIZE:
                     memo[raw] = known
             outcomes.append(known)
         outcomes += self.fixed
