@@ -61,6 +61,7 @@ class RoleKeys:
 
 
 ROLE_KEYS = {who: RoleKeys.of(who) for who in ("person", "parent")}
+_OTHER_ROLES = tuple(who for who in ROLE_KEYS if who != "person")  # in an identity_uid
 
 
 _NO_FIELDS = dict.fromkeys(PERSON_FIELDS)  # a person row's fields before any is counted
@@ -108,6 +109,9 @@ class Builder:
         self.probability: dict[str, float] = {}
         self.rows = GraphRows()
         self.by_la_id: dict[str, str] = {}
+        # person rows that describe a person an earlier person row of the load already
+        # described, by source (the report's "merged"; counted in people())
+        self.merged: Counter[str] = Counter()
         self.gazetteer: dict[tuple[str, str], str] = {}
         self.address_rows: dict[str, dict] = {}
         self.school_by_name: dict[str, str] = {}
@@ -195,6 +199,7 @@ class Builder:
         names: dict[str, set[str]] = defaultdict(set)
         flags: dict[str, dict[str, bool]] = defaultdict(dict)
         sources: dict[str, set[str]] = defaultdict(set)
+        described: set[str] = set()  # people a person row has described so far
         for record, who in identity_records:
             rid = identity_uid(record, who)
             puid = self.person_of[rid]
@@ -217,6 +222,10 @@ class Builder:
             if given or family:
                 names[puid].add(_joined(given, family))
             if who == "person":
+                if puid in described:
+                    self.merged[record.source] += 1
+                else:
+                    described.add(puid)
                 for flag, key in _FLAGS:
                     value = v.get(key)
                     if value is not None:
@@ -609,6 +618,11 @@ def _enrolments(attends: list[dict]) -> list[dict]:
 def identity_uid(record: Record, who: str) -> str:
     """The uid of a record's identity in a role (a row names a child and a parent)."""
     return record.uid if who == "person" else f"{record.uid}#{who}"
+
+
+def identity_role(uid: str) -> str:
+    """The role an :func:`identity_uid` is in."""
+    return next((who for who in _OTHER_ROLES if uid.endswith(f"#{who}")), "person")
 
 
 def source_record(record: Record, who: str, uid: str) -> dict:

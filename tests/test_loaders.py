@@ -53,6 +53,10 @@ def test_accounting_closes_for_every_source(loaded_county):
     for counts in report.sources.values():
         assert counts.read > 0 or counts.source == "change_of_address", counts.source
         assert counts.read == counts.loaded + counts.merged + counts.quarantined, counts
+    # a person row either gave the load a person or joined one an earlier row gave
+    described = [p for _, _, role, p in loaded_county.result.assignments if role == "person"]
+    merged = sum(c.merged for c in report.sources.values())
+    assert merged == len(described) - len(set(described)) > 0
     # every data row of every extract was read: compare with the truth's own row list
     truth_rows = t.table(loaded_county.root, "source_rows")
     assert report.rows_read == len(truth_rows)
