@@ -197,8 +197,8 @@ class Builder:
         Two passes: the records, gathered by person (and each one's source record row),
         then each person's fields from their records. Gathering first lets a person
         with one record (most people) take their fields as they are, with no counting;
-        at 100,000 children 9.7-10.9 -> 8.0-8.7 s (``/work/bench/pv/cmp.py`` and ``cmp3.py``, outside
-        the repository), the same rows."""
+        at 100,000 children 9.7-10.9 -> 8.0-8.7 s, the same rows (``/work/bench/pv/``,
+        outside the repository)."""
         person_of, probability = self.person_of, self.probability
         by_la_id, source_records = self.by_la_id, self.rows.source_records
         la_key = {who: k.key["la_child_id"] for who, k in ROLE_KEYS.items()}

@@ -77,7 +77,9 @@ class ReviewCandidate:
 @dataclass(slots=True)
 class LinkResult:
     cluster_of: dict[str, str]  # record uid -> cluster key (smallest record uid in it)
-    probability: dict[str, float]  # record uid -> probability it belongs to its cluster
+    # record uid -> probability it belongs to its cluster, for records linked by
+    # probability; any other record's is 1.0 (on its own, or by a checked identifier)
+    probability: dict[str, float]
     review: list[ReviewCandidate] = field(default_factory=list)
     deterministic_links: int = 0
     probabilistic_links: int = 0
@@ -147,7 +149,7 @@ def link(
             uf.union(rep, r.rid)
         rep_of.append(rep)
     del signature_rep
-    probability = {r.rid: 1.0 for r in records}
+    probability: dict[str, float] = {}  # 1.0 unless listed (LinkResult)
     result = LinkResult(cluster_of={}, probability=probability)
     rejected_pairs = {frozenset(p) for p in rejected}
     # 1. deterministic on checked identifiers
