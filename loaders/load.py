@@ -545,7 +545,7 @@ def _account(
     """loaded: created a person or a fact; merged: joined a person another row created
     (counted by the builder, which looks every person row's person up anyway);
     quarantined: a fact about nobody the load knows. Tallied by source, not a call per
-    record: a county's 4 million records took 6 s of the interpreter that way."""
+    record: a county's 2.7 million records took 6 s of the interpreter that way."""
     totals = Counter(map(attrgetter("source"), records))
     quarantined = Counter(record.source for record, _ in unresolved)
     for source, total in totals.items():
