@@ -197,14 +197,13 @@ class Builder:
         Two passes: the records, gathered by person (and each one's source record row),
         then each person's fields from their records. Gathering first lets a person
         with one record (most people) take their fields as they are, with no counting;
-        at 100,000 children 9.7-10.9 -> 8.0-8.7 s, the same rows (``/work/bench/pv/``,
+        at 100,000 children 9.7-10.9 -> 7.6-8.7 s, the same rows (``/work/bench/pv/``,
         outside the repository)."""
         person_of, probability = self.person_of, self.probability
         by_la_id, source_records = self.by_la_id, self.rows.source_records
-        la_key = {who: k.key["la_child_id"] for who, k in ROLE_KEYS.items()}
         records_of: dict[str, list[tuple[Record, str]]] = {}  # person uid -> in order
         for record, who in identity_records:
-            rid = record.uid if who == "person" else f"{record.uid}#{who}"  # identity_uid
+            rid = identity_uid(record, who)
             puid = person_of[rid]
             mine = records_of.get(puid)
             if mine is None:
@@ -212,7 +211,7 @@ class Builder:
             else:
                 mine.append((record, who))
             v = record.values
-            la_id = v.get(la_key[who])
+            la_id = v.get(ROLE_KEYS[who].key["la_child_id"])
             if la_id:
                 by_la_id.setdefault(str(la_id), puid)
             row = source_record(record, who, rid)
@@ -224,7 +223,8 @@ class Builder:
 
     def _person_row(self, puid: str, mine: list[tuple[Record, str]]) -> dict[str, object]:
         """Each field's most common value among a person's records, the first seen on a
-        tie (as ``Counter.most_common(1)``); names they went by; flags any record set."""
+        tie (as ``Counter.most_common(1)``); names they went by; flags any record set.
+        Counts each person row after the first as merged (:attr:`merged`)."""
         row: dict[str, object] = {"uid": puid, **_NO_FIELDS}
         if len(mine) == 1:
             record, who = mine[0]
