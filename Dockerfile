@@ -9,6 +9,8 @@ COPY graph graph
 COPY loaders loaders
 COPY queries queries
 COPY ui ui
+COPY planning planning
+COPY synthetic synthetic
 RUN uv sync --frozen --no-dev
 
 FROM python:3.12-slim-bookworm

@@ -18,7 +18,7 @@ AS_OF = dt.date(2026, 11, 2)
 
 
 def generate(children: int, out: Path) -> dict:
-    from loaders.synthetic.generate import generate as make
+    from synthetic.generate import generate as make
 
     manifest = make(children, 1, out, as_of=AS_OF)
     rows = sum(info["rows"] for info in manifest["extracts"].values())

@@ -137,14 +137,6 @@ def check_upn(value: object) -> IdCheck:
     return IdCheck(True, value=text, temporary=temporary)
 
 
-def make_upn(la: str, establishment: str, year: str, serial: str) -> str:
-    """A permanent UPN: LA code, establishment number, 2-digit year, 3-digit serial."""
-    body = f"{la:0>3}{establishment:0>4}{year:0>2}{serial:0>3}"
-    if len(body) != 12 or not body.isdigit():
-        raise ValueError(f"UPN parts must make 12 digits, got {body!r}")
-    return upn_check_letter(body) + body
-
-
 # -- NHS number ------------------------------------------------------------------
 
 
@@ -159,14 +151,6 @@ def check_nhs_number(value: object) -> IdCheck:
     if not _nhs.is_valid(text):
         return IdCheck(False, reason="NHS number fails its modulus 11 check (mistyped digit?)")
     return IdCheck(True, value=text)
-
-
-def make_nhs_number(nine: str) -> str | None:
-    """The NHS number with these first nine digits, or None where none exists."""
-    for digit in "0123456789":  # at most one digit passes; none when the sum needs 10
-        if check_nhs_number(nine + digit).ok:
-            return nine + digit
-    return None
 
 
 # -- ULN -------------------------------------------------------------------------
@@ -188,12 +172,6 @@ def check_uln(value: object) -> IdCheck:
     if _uln_check_digit(text[:9]) != int(text[9]):
         return IdCheck(False, reason="ULN fails its modulus 11 check (mistyped digit?)")
     return IdCheck(True, value=text)
-
-
-def make_uln(nine: str) -> str | None:
-    """The ULN with these first nine digits, or None where none exists."""
-    check = _uln_check_digit(nine)
-    return None if check == 10 or nine[0] == "0" else f"{nine}{check}"
 
 
 # -- postcode --------------------------------------------------------------------

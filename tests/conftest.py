@@ -64,7 +64,7 @@ AS_OF = dt.date(2026, 11, 2)
 @pytest.fixture(scope="session")
 def small_county(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small county (1,500 children): quick, with every kind of record in it."""
-    from loaders.synthetic.generate import generate
+    from synthetic.generate import generate
 
     out = tmp_path_factory.mktemp("county_small")
     generate(1_500, 7, out, as_of=AS_OF)
@@ -74,7 +74,7 @@ def small_county(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def mid_county(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A mid-size county (15,000 children) for prevalences."""
-    from loaders.synthetic.generate import generate
+    from synthetic.generate import generate
 
     out = tmp_path_factory.mktemp("county_mid")
     generate(15_000, 11, out, as_of=AS_OF)

@@ -14,11 +14,9 @@ from loaders.identifiers import (
     check_postcode,
     check_uln,
     check_upn,
-    make_nhs_number,
-    make_uln,
-    make_upn,
     postcode_district,
 )
+from synthetic import identifiers as made
 
 
 @pytest.mark.parametrize("value", ["B801200005001", "b801200005001", "B 8012 0000 5001"])
@@ -52,7 +50,7 @@ def test_upn_failures_say_why(value, reason):
 def test_upn_accepts_la_codes_created_since_2019():
     for la in ("838", "839", "940", "941", "942", "943"):
         assert la in KNOWN_LA_CODES
-        assert check_upn(make_upn(la, "2001", "24", "17")).ok
+        assert check_upn(made.upn(la, "2001", "24", "17")).ok
 
 
 def test_temporary_upn_is_flagged():
@@ -70,12 +68,12 @@ def test_nhs_number_published_examples():
     assert check_nhs_number(9434765919.0).ok  # as a spreadsheet stores it
     assert not check_nhs_number("9434765871").ok
     assert "placeholder" in check_nhs_number("0000000000").reason
-    assert make_nhs_number("943476591") == "9434765919"
+    assert made.nhs_number("943476591") == "9434765919"
 
 
 def test_uln():
-    made = make_uln("123456789")
-    assert made and check_uln(made).ok
+    uln = made.uln("123456789")
+    assert uln and check_uln(uln).ok
     assert not check_uln("1234567890").ok
     assert "10 digits" in check_uln("12345").reason
 
@@ -83,7 +81,7 @@ def test_uln():
 @given(st.integers(100_000_000, 999_999_999), st.integers(0, 8), st.integers(1, 9))
 def test_any_single_digit_mistype_fails_the_check(body, position, delta):
     """What the generator's defect log relies on: a one-digit slip never passes."""
-    for make, check in ((make_nhs_number, check_nhs_number), (make_uln, check_uln)):
+    for make, check in ((made.nhs_number, check_nhs_number), (made.uln, check_uln)):
         good = make(str(body))
         if good is None:
             continue
@@ -95,7 +93,7 @@ def test_any_single_digit_mistype_fails_the_check(body, position, delta):
 def test_upn_single_digit_mistype_fails():
     rng = random.Random(3)
     for _ in range(2000):
-        good = make_upn("940", f"{rng.randint(0, 9999):04d}", "21", f"{rng.randint(0, 999):03d}")
+        good = made.upn("940", f"{rng.randint(0, 9999):04d}", "21", f"{rng.randint(0, 999):03d}")
         i = rng.randint(1, 12)
         bad = good[:i] + str((int(good[i]) + rng.randint(1, 9)) % 10) + good[i + 1 :]
         assert check_upn(good).ok and not check_upn(bad).ok
@@ -114,3 +112,16 @@ def test_bad_postcodes(value):
 
 def test_postcode_district():
     assert postcode_district("ec1a1bb") == "EC1A"
+
+
+@given(st.text(alphabet="0123456789", min_size=9, max_size=9))
+def test_synthetic_county_identifiers_agree_with_the_loaders_checks(nine):
+    """The county makes its identifiers from the specifications on its own
+    (``synthetic.identifiers``); the loaders' checks must accept exactly those."""
+    nhs, uln = made.nhs_number(nine), made.uln(nine)
+    if nhs is not None:
+        assert check_nhs_number(nhs).ok
+    if uln is not None:
+        assert check_uln(uln).ok
+    upn = made.upn("940", nine[:4], nine[4:6], nine[6:])
+    assert check_upn(upn).ok

@@ -414,7 +414,7 @@ def _content(store) -> tuple[list, list]:
 
 @pytest.fixture(scope="module")
 def tiny_county(tmp_path_factory) -> Path:
-    from loaders.synthetic.generate import generate
+    from synthetic.generate import generate
 
     out = tmp_path_factory.mktemp("county_tiny")
     generate(300, 5, out, as_of=AS_OF)

@@ -12,9 +12,9 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from loaders.identifiers import check_nhs_number, check_postcode, check_uln, check_upn
-from loaders.synthetic import rates
-from loaders.synthetic.generate import generate
-from loaders.synthetic.names import strip_diacritics
+from synthetic import rates
+from synthetic.generate import generate
+from synthetic.names import strip_diacritics
 from tests import truth as t
 
 # -- determinism -------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from loaders.synthetic.generate import generate as make_county
+from synthetic.generate import generate as make_county
 from ui.cli.progress import Bars
 
 console = Console()

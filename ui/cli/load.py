@@ -18,8 +18,8 @@ from loaders.load import LoadResult, run_load
 from loaders.mapping import MappingError
 from loaders.quality import labels_from_csv, measure
 from loaders.readers import ReadError
-from loaders.synthetic.follow_up import write_follow_up
-from loaders.synthetic.generate import generate as make_county
+from synthetic.follow_up import write_follow_up
+from synthetic.generate import generate as make_county
 from ui.cli.progress import Bars
 
 console = Console()

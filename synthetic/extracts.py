@@ -13,11 +13,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from loaders.synthetic import calendar as cal
-from loaders.synthetic import rates
-from loaders.synthetic.mess import Defect, Mess, SourceMess
-from loaders.synthetic.model import Case, County, Person
-from loaders.synthetic.writer import Extract, RowTruth, TruthSink
+from synthetic import calendar as cal
+from synthetic import rates
+from synthetic.mess import Defect, Mess, SourceMess
+from synthetic.model import Case, County, Person
+from synthetic.writer import Extract, RowTruth, TruthSink
 
 # Defect rates per source (assumptions, see rates.MESS). Systems that families
 # fill in or that record what people are called have more nicknames; systems keyed

@@ -16,19 +16,19 @@ from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
 
-from loaders.identifiers import make_uln, make_upn
 from loaders.progress import Progress, Silent
-from loaders.synthetic import calendar as cal
-from loaders.synthetic import rates
-from loaders.synthetic.care import Care
-from loaders.synthetic.education import Education
-from loaders.synthetic.extracts import SOURCE_MESS, Writers
-from loaders.synthetic.geography import Geography
-from loaders.synthetic.model import County, Enrolment
-from loaders.synthetic.names import NameMaker
-from loaders.synthetic.population import PopulationBuilder, days
-from loaders.synthetic.send import Send
-from loaders.synthetic.truth import write_truth
+from synthetic import calendar as cal
+from synthetic import identifiers as ids
+from synthetic import rates
+from synthetic.care import Care
+from synthetic.education import Education
+from synthetic.extracts import SOURCE_MESS, Writers
+from synthetic.geography import Geography
+from synthetic.model import County, Enrolment
+from synthetic.names import NameMaker
+from synthetic.population import PopulationBuilder, days
+from synthetic.send import Send
+from synthetic.truth import write_truth
 
 GENERATOR_VERSION = "1"
 HOME_LA = "940"
@@ -112,14 +112,14 @@ def _identifiers(county: County, edu: Education, rng: random.Random) -> None:
             if n > 99:
                 estab = f"{(int(estab) + 1) % 10000:04d}"
                 continue
-            upn = make_upn(la, estab, year, f"{n:02d}")
+            upn = ids.upn(la, estab, year, f"{n:02d}")
             if upn not in upns:
                 upns.add(upn)
                 person.upn = upn
                 break
         if cal.year_group(person.dob, now_year) >= 10 and rng.random() < 0.85:
             while True:
-                uln = make_uln(f"{rng.randint(100_000_000, 999_999_999)}")
+                uln = ids.uln(f"{rng.randint(100_000_000, 999_999_999)}")
                 if uln and uln not in ulns:
                     ulns.add(uln)
                     person.uln = uln

@@ -11,7 +11,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from loaders.synthetic.model import Address, County, Lsoa
+from synthetic.model import Address, County, Lsoa
 
 COUNTY = "Northmere"
 # A fictional county about 55 x 70 km. Postcode area "NM" is not a real one.

@@ -15,9 +15,9 @@ from typing import ClassVar
 
 from faker import Faker
 
-from loaders.synthetic import rates
-from loaders.synthetic.geography import Geography
-from loaders.synthetic.model import (
+from synthetic import rates
+from synthetic.geography import Geography
+from synthetic.model import (
     Case,
     County,
     Note,
@@ -26,8 +26,8 @@ from loaders.synthetic.model import (
     Professional,
     Team,
 )
-from loaders.synthetic.population import PopulationBuilder, days
-from loaders.synthetic.sampling import risk_weight, weighted_sample
+from synthetic.population import PopulationBuilder, days
+from synthetic.sampling import risk_weight, weighted_sample
 
 CP_CATEGORIES = {
     "Neglect": 0.5,

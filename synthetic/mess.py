@@ -11,7 +11,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
-from loaders.synthetic import names as nm
+from synthetic import names as nm
 
 DIGITS = "0123456789"
 

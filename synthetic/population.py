@@ -13,11 +13,11 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from loaders.identifiers import make_nhs_number
 from loaders.progress import Progress
-from loaders.synthetic import rates
-from loaders.synthetic.geography import Geography
-from loaders.synthetic.model import (
+from synthetic import rates
+from synthetic.geography import Geography
+from synthetic.identifiers import nhs_number as make_nhs_number
+from synthetic.model import (
     County,
     Membership,
     ParentLink,
@@ -25,7 +25,7 @@ from loaders.synthetic.model import (
     Person,
     Residence,
 )
-from loaders.synthetic.names import NameMaker
+from synthetic.names import NameMaker
 
 YEAR = 365.25
 

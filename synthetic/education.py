@@ -7,10 +7,10 @@ import datetime as dt
 import random
 from collections import Counter, defaultdict
 
-from loaders.synthetic import calendar as cal
-from loaders.synthetic import rates
-from loaders.synthetic.geography import STREET_STEMS
-from loaders.synthetic.model import (
+from synthetic import calendar as cal
+from synthetic import rates
+from synthetic.geography import STREET_STEMS
+from synthetic.model import (
     AttendanceTerm,
     County,
     Enrolment,
@@ -20,7 +20,7 @@ from loaders.synthetic.model import (
     School,
     Transport,
 )
-from loaders.synthetic.sampling import haversine_km, risk_weight, weighted_sample
+from synthetic.sampling import haversine_km, risk_weight, weighted_sample
 
 SCHOOL_PHASES = {
     # phase: (children per school, low age, high age, establishment kinds)

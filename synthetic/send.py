@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from loaders.synthetic import rates
-from loaders.synthetic.model import Case, County, Need, Person
-from loaders.synthetic.population import days
-from loaders.synthetic.sampling import risk_weight, weighted_sample
+from synthetic import rates
+from synthetic.model import Case, County, Need, Person
+from synthetic.population import days
+from synthetic.sampling import risk_weight, weighted_sample
 
 EARLY_NEEDS = {
     "SLCN": 0.5,

@@ -11,8 +11,8 @@ import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 
-from loaders.synthetic.model import County
-from loaders.synthetic.writer import TruthSink
+from synthetic.model import County
+from synthetic.writer import TruthSink
 
 
 def _d(value: dt.date | dt.datetime | None) -> str:

@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loaders.synthetic.mess import Defect
+from synthetic.mess import Defect
 
 
 @dataclass
