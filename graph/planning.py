@@ -96,7 +96,8 @@ def schools(store: GraphStore) -> list[dict[str, Any]]:
 
 def children_and_needs(store: GraphStore, born_after: dt.date) -> list[dict[str, Any]]:
     # The upper bound is there for FalkorDB: it compares dates more than 68 years apart
-    # wrongly, so "dob > 2008-09-01" alone also let in people born before 1940 (README).
+    # wrongly, so "dob > 2008-09-01" alone also let in people born before 1940
+    # (docs/cypher-portability.md).
     born_before = born_after.replace(year=born_after.year + 50, day=1)
     params = {"born_after": born_after.isoformat(), "born_before": born_before.isoformat()}
     needs: dict[str, str] = {}

@@ -47,7 +47,8 @@ CLEAR_ONE = cypher(
 )
 # Every kept factor shares one day (all are cleared before a load and kept after it),
 # so the first one found says which (a label scan that stops there: an index range
-# from 1900 would meet FalkorDB's comparison of dates over 68 years apart, see README).
+# from 1900 would meet FalkorDB's comparison of dates over 68 years apart, see
+# docs/cypher-portability.md).
 KEPT_DAY = cypher(
     "risk_facts.kept_day",
     "MATCH (p:Person) WHERE p.risk_as_of IS NOT NULL RETURN p.risk_as_of AS day LIMIT 1",

@@ -4,8 +4,8 @@ Every node type, relationship type and property key that Jigsaw's Cypher may use
 declared here. The engine adapters turn this into their own DDL (uniqueness on each
 key, range indexes on external identifiers, a full-text index over names); the
 portability guard hands the same lists to Neo4j's linter, so a misspelt label or
-property in any query is caught before it reaches an engine; the README's schema
-section is generated from it (``jigsaw db schema``) and a test keeps the two equal.
+property in any query is caught before it reaches an engine; docs/schema.md is
+generated from it (``jigsaw db schema``) and a test keeps the two equal.
 
 Design choices worth knowing:
 
@@ -333,7 +333,7 @@ def fulltext_fields() -> tuple[str, ...]:
 
 
 def markdown() -> str:
-    """The schema as Markdown, for the README (kept equal to this module by a test)."""
+    """The schema as Markdown, for docs/schema.md (kept equal to this module by a test)."""
     lines = [
         "| Node label | Key | Indexed | Properties | Meaning |",
         "| --- | --- | --- | --- | --- |",

@@ -9,7 +9,7 @@ thread writes them while the main thread links, and ``write_graph`` then adds on
 links. A load stopped in between leaves records that describe nobody, which the next
 load links (``write.UNLINKED_SOURCE_RECORDS``), as it does after a load stopped between
 bulk insertion's nodes and relationships. At county scale this took the load from
-314-330 s to about 300 s with the changes that came with it (README, Benchmarks).
+314-330 s to about 300 s with the changes that came with it (benchmarks/README.md).
 Creating the records after linkage instead, while the builder works out the people,
 was tried (2026-11-30): linking was not faster (88.8 against 90.0 s, one county load
 each) and the people were written 7 s later.

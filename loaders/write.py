@@ -242,7 +242,7 @@ CLOSE_SUPERSEDED_RESIDENCES = cypher(
 # 157,000 open cases and their services: 2-10 s each at county scale before.
 # Only what changed is SET: on FalkorDB a SET costs as much when it changes nothing
 # (153,000 people: 10 s either way), and each one leaves the node slower to read until
-# the engine next starts from a snapshot (see README). People and cases new in a load
+# the engine next starts from a snapshot (docs/engines.md). People and cases new in a load
 # are created with these already (Builder.cases), so a first load sets next to nothing.
 # Lists compare as sets: the builder sorts them, a walk of the graph need not.
 DERIVE_CASE_WORKERS = cypher(
@@ -256,7 +256,7 @@ DERIVE_CASE_WORKERS = cypher(
     """,
     writes=True,
 )
-# Each case is walked once and picked by CASE (see "Portable Cypher" in the README):
+# Each case is walked once and picked by CASE (docs/cypher-portability.md):
 # finding the people and then their open cases again took 9.3 s at county scale, this
 # 3.0 s, with the same lists for all 153,417 people.
 DERIVE_OPEN_SERVICES = cypher(

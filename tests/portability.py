@@ -19,10 +19,11 @@ from pathlib import Path
 
 from graph import schema
 from graph.cypher import REGISTRY, Statement
+from tests.shipping import shipped_packages
 
 ROOT = Path(__file__).resolve().parent.parent
 LINTER_DIR = ROOT / "tools" / "cypher-lint"
-PACKAGES = ("graph", "loaders", "queries", "ui")
+PACKAGES = shipped_packages()  # every package the wheel ships, as pyproject declares
 # Engine adapters hold the engine-specific Cypher (DDL, full-text, paths, spatial).
 ADAPTER_DIR = ROOT / "graph" / "engines"
 # Streamlit page scripts run when imported; they hold no Cypher (checked by the scan).

@@ -51,7 +51,7 @@ def test_two_clients_share_one_server(tmp_path):
 
 def test_an_index_added_to_a_populated_graph_is_kept_in_the_snapshot(tmp_path):
     """Otherwise the append-only file replays CREATE INDEX after the data on every start
-    and the index is built again in the background each time (see the README)."""
+    and the index is built again in the background each time (docs/cypher-portability.md)."""
     store = embedded_store(tmp_path, graph_name="upgraded")
     store.ensure_schema()
     store.write_rows(UPSERT_PEOPLE, people(500), batch_size=500)

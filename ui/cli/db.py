@@ -72,7 +72,7 @@ def init() -> None:
 
 @app.command("schema")
 def show_schema() -> None:
-    """Print the graph model as Markdown (the README's schema section)."""
+    """Print the graph model as Markdown (docs/schema.md)."""
     typer.echo(schema.markdown(), nl=False)
 
 
