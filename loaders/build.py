@@ -64,6 +64,30 @@ ROLE_KEYS = {who: RoleKeys.of(who) for who in ("person", "parent")}
 _OTHER_ROLES = tuple(who for who in ROLE_KEYS if who != "person")  # in an identity_uid
 
 
+# The fields the builder turns into the graph; a mapping that reads any other field is
+# told in the load report that it is not kept (loaders.load.unheld_columns).
+HELD_FIELDS = frozenset(
+    {f"{who}.{name}" for who in ("person", "parent") for name in PERSON_FIELDS}
+    | {"person.full_name", "parent.full_name", "parent.kind", "person.fsm", "person.eal",
+       "person.young_carer", "person.role"}
+    | {f"address.{n}" for n in ("uprn", "line1", "town", "postcode", "from", "to", "lsoa",
+                                 "lat", "lon")}
+    | {f"school.{n}" for n in ("urn", "name", "phase", "kind", "postcode", "lat", "lon",
+                                "low_age", "high_age")}
+    | {"enrolment.from", "enrolment.year_group"}
+    | {"sen.provision", "sen.primary_need", "sen.secondary_need", "sen.since"}
+    | {f"case.{n}" for n in ("ref", "kind", "start", "end", "reason", "worker_id",
+                              "worker_name", "placement_la")}
+    | {f"attendance.{n}" for n in ("academic_year", "term", "possible", "authorised",
+                                    "unauthorised")}
+    | {f"exclusion.{n}" for n in ("date", "kind", "sessions", "reason")}
+    | {"family.ref", "related.la_child_id", "related.kind", "related.from", "related.to"}
+    | {f"note.{n}" for n in ("ref", "text", "author", "at")}
+    | {f"offer.{n}" for n in ("urn", "entry_point", "date")}
+    | {"area.lsoa", "area.imd_decile", "area.local_authority"}
+    | {f"staff.{n}" for n in ("id", "name", "role", "team_id", "team", "service", "email",
+                               "phone")}
+)  # fmt: skip
 _NO_FIELDS = dict.fromkeys(PERSON_FIELDS)  # a person row's fields before any is counted
 _FLAGS = (("fsm", "person.fsm"), ("eal", "person.eal"), ("young_carer", "person.young_carer"))
 
@@ -110,8 +134,8 @@ class Builder:
         self.rows = GraphRows()
         self.by_la_id: dict[str, str] = {}
         # person rows that describe a person an earlier person row of the load already
-        # described, by source (the report's "merged"; counted in people())
-        self.merged: Counter[str] = Counter()
+        # described, by source and file (the report's "merged"; counted in people())
+        self.merged: Counter[tuple[str, str]] = Counter()
         self.gazetteer: dict[tuple[str, str], str] = {}
         self.address_rows: dict[str, dict] = {}
         self.school_by_name: dict[str, str] = {}
@@ -263,7 +287,7 @@ class Builder:
                 names.add(_joined(given, family))
             if who == "person":
                 if described:
-                    self.merged[record.source] += 1
+                    self.merged[(record.source, record.file)] += 1
                 described = True
                 for flag, key in _FLAGS:
                     value = v.get(key)

@@ -33,10 +33,19 @@ from graph import risk_facts
 from graph.store import GraphStore
 from loaders import review, write
 from loaders.ahead import write_ahead
-from loaders.build import ROLE_KEYS, Builder, GraphRows, identity_role, identity_uid, person_uid
+from loaders.build import (
+    HELD_FIELDS,
+    ROLE_KEYS,
+    Builder,
+    GraphRows,
+    identity_role,
+    identity_uid,
+    person_uid,
+)
 from loaders.extracts import Extract, read_extracts
 from loaders.linkage import Identity, link, plain
 from loaders.mapping import MappingError, SourceMapping, load_mappings
+from loaders.packs import Pack, load_packs, recognise
 from loaders.progress import Progress, Silent
 from loaders.report import LoadReport, save
 from loaders.validate import Quarantined, Record
@@ -371,12 +380,16 @@ def _read_all(
     quarantine: list[Quarantined],
     progress: Progress,
     workers: int | None = None,
+    packs: list[Pack] | None = None,
 ) -> set[Path]:
+    """Read every file a mapping names, then the files of national returns that the
+    packs recognise among the rest (``packs``: the shipped ones by default)."""
     extracts: list[Extract] = []
     for mapping in sources:
         paths = sorted(p for p in root.glob(mapping.files) if p.is_file())
         report.counts(mapping.source).files = len(paths)
         extracts += [Extract(mapping, p, str(p.relative_to(root))) for p in paths]
+    extracts += _pack_extracts(root, {e.path for e in extracts}, report, quarantine, packs)
     progress.stage("reading and validating extracts", len(extracts) or None)
     for extract, outcome in zip(
         extracts, read_extracts(extracts, today, workers=workers), strict=True
@@ -385,11 +398,58 @@ def _read_all(
         counts.read += outcome.read
         counts.quarantined += outcome.rows_quarantined
         counts.values_dropped += outcome.values_dropped
+        file = report.file(extract.relname)
+        file.sources.append(extract.mapping.source)
+        file.not_kept += [n for n in unheld_columns(extract.mapping) if n not in file.not_kept]
+        file.read += outcome.read
+        file.quarantined += outcome.rows_quarantined
         records += outcome.records
         quarantine += outcome.quarantined
         gc.freeze()  # see _CollectorPause
         progress.advance()
-    return {e.path for e in extracts}
+    return {e.path for e in extracts} | {root / f for f in report.files if report.files[f].refused}
+
+
+def unheld_columns(mapping: SourceMapping) -> list[str]:
+    """The columns a mapping reads into fields the graph does not hold: listed in the
+    report as not kept, never dropped without a word."""
+    return [
+        f"{column}: read as {name}, which the graph does not hold"
+        for column, name in mapping.mapped.items()
+        if name not in HELD_FIELDS
+    ]
+
+
+def _pack_extracts(
+    root: Path,
+    claimed: set[Path],
+    report: LoadReport,
+    quarantine: list[Quarantined],
+    packs: list[Pack] | None,
+) -> list[Extract]:
+    """The packs' reading of the files no mapping names (a workbook's sheets are files
+    of their own); a file that claims a return's format but breaks it is refused with
+    its reason, and the load goes on."""
+    rest = sorted(
+        p for p in root.rglob("*") if p.is_file() and p not in claimed and not _ignored(p, root)
+    )
+    found = recognise(root, rest, load_packs() if packs is None else packs)
+    extracts = []
+    for path, claims in found.claims.items():
+        for claim in claims:
+            for mapping in claim.mappings:
+                relname = f"{claim.relname}#{mapping.sheet}" if mapping.sheet else claim.relname
+                extracts.append(Extract(mapping, path, relname))
+                report.counts(mapping.source).files += 1
+                file = report.file(relname)
+                file.pack = claim.pack
+                file.not_kept = claim.not_kept
+    for refusal in found.refusals:
+        quarantine.append(Quarantined(refusal.source, refusal.relname, refusal.line,
+                                      refusal.reason, {}))  # fmt: skip
+        file = report.file(refusal.relname)
+        file.pack, file.refused, file.sources = refusal.pack, refusal.reason, [refusal.source]
+    return extracts
 
 
 def _identities(records: list[Record]) -> tuple[list[Identity], list[tuple[Record, str]]]:
@@ -540,16 +600,19 @@ def _account(
     report: LoadReport,
     records: list[Record],
     unresolved: list[tuple[Record, str]],
-    merged: Counter[str],
+    merged: Counter[tuple[str, str]],
 ) -> None:
     """loaded: created a person or a fact; merged: joined a person another row created
     (counted by the builder, which looks every person row's person up anyway);
-    quarantined: a fact about nobody the load knows. Tallied by source, not a call per
-    record: a county's 2.7 million records took 6 s of the interpreter that way."""
-    totals = Counter(map(attrgetter("source"), records))
-    quarantined = Counter(record.source for record, _ in unresolved)
-    for source, total in totals.items():
-        counts = report.counts(source)
-        counts.quarantined += quarantined[source]
-        counts.merged += merged[source]
-        counts.loaded += total - quarantined[source] - merged[source]
+    quarantined: a fact about nobody the load knows. Tallied by source and by file, not
+    a call per record: a county's 2.7 million records took 6 s of the interpreter that
+    way."""
+    totals = Counter(map(attrgetter("source", "file"), records))
+    quarantined = Counter((record.source, record.file) for record, _ in unresolved)
+    for (source, file), total in totals.items():
+        key = (source, file)
+        loaded = total - quarantined[key] - merged[key]
+        for counts in (report.counts(source), report.file(file)):
+            counts.quarantined += quarantined[key]
+            counts.merged += merged[key]
+            counts.loaded += loaded

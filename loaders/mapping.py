@@ -3,6 +3,13 @@
 One YAML file per source. A council adds a new spreadsheet by writing a mapping, not
 code; a mapping that names an unknown field, or a column its file does not have,
 fails before any row is read, with a message that names the file and the fix.
+
+The same language reads the national returns (:mod:`loaders.packs`): an XML file is
+read from a ``record`` path with fields by relative path (``../`` reaches the
+record's ancestors, so nested records inherit their parents' fields); a workbook has
+one mapping per sheet; and a file of a return that carries only the child's id names
+that id as its ``person_key``, so its rows attach to the person another file of the
+same return describes.
 """
 
 from __future__ import annotations
@@ -48,6 +55,31 @@ class Split(BaseModel):
     rest: str
 
 
+# The person fields a file of a return may name as its only link to a person.
+PERSON_KEYS = ("person.la_child_id", "person.upn", "person.nhs_number", "person.uln")
+PERSON_IDENTIFIERS = {"person.given_name", "person.full_name", *PERSON_KEYS}
+_XML_STEP = re.compile(r"^(\.\.|\.|@?[A-Za-z_][\w.-]*)$")
+
+
+class Match(BaseModel):
+    """How a file of a return is recognised without a glob naming it (packs only)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None  # a regex searched, ignoring case, in the file's name
+    sheet: str | None = None  # xlsx: a regex searched, ignoring case, in the sheet's name
+    collection: str | None = None  # xml: a path every file of the return holds
+
+    @field_validator("name", "sheet")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"regex {value!r}: {exc}") from None
+        return value
+
+
 class SourceMapping(BaseModel):
     """One source system's extract, described as data."""
 
@@ -56,7 +88,8 @@ class SourceMapping(BaseModel):
     source: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str = ""
     files: str  # a glob relative to the load directory
-    format: Literal["csv", "xlsx"] = "csv"
+    format: Literal["csv", "xlsx", "xml"] = "csv"
+    record: str | None = None  # xml: the path of the element each row is read from
     encoding: str = "utf-8-sig"
     delimiter: str = ","
     sheet: str | None = None
@@ -64,26 +97,49 @@ class SourceMapping(BaseModel):
     entity: Entity = "person"
     trust_ids: bool = True  # identifiers from this source may link records outright
     adults: bool = False  # every person in it is an adult (council tax liable parties)
-    columns: dict[str, str]
+    # column -> field; a column mapped to nothing (null) is one the file's format has
+    # and the graph does not keep (it counts for recognising a return's file)
+    columns: dict[str, str | None]
     dates: dict[str, list[str]] = Field(default_factory=dict)
     codes: dict[str, dict[str, str]] = Field(default_factory=dict)
     constants: dict[str, str] = Field(default_factory=dict)
     split: dict[str, Split] = Field(default_factory=dict)
     filename: str | None = None  # a regex whose named groups give field values
     required: list[str] = Field(default_factory=list)
+    # a return's files (loaders.packs): the pack, the specification it follows, how
+    # a file is recognised, which columns it has but the graph cannot hold, and why
+    pack: str | None = None
+    spec: str = ""
+    match: Match | None = None
+    optional: list[str] = Field(default_factory=list)  # columns a file may lack
+    not_kept: dict[str, str] = Field(default_factory=dict)
+    # the rows are about the person another file of the pack describes by this field
+    person_key: str | None = None
+    children: bool = False  # every person in it is a child, dated or not
     path: str = ""  # where the mapping was read from, for messages
+
+    @field_validator("codes", mode="before")
+    @classmethod
+    def _code_lists(cls, codes: object) -> object:
+        """A list of codes is a code map to themselves: the codes a field may take."""
+        if isinstance(codes, dict):
+            return {
+                name: {str(c): str(c) for c in value} if isinstance(value, list) else value
+                for name, value in codes.items()
+            }
+        return codes
 
     @field_validator("columns")
     @classmethod
-    def _known_fields(cls, columns: dict[str, str]) -> dict[str, str]:
-        unknown = sorted({f for f in columns.values() if f not in FIELDS})
+    def _known_fields(cls, columns: dict[str, str | None]) -> dict[str, str | None]:
+        unknown = sorted({f for f in columns.values() if f is not None and f not in FIELDS})
         if unknown:
             raise ValueError(f"unknown field(s) {', '.join(unknown)}; see loaders/fields.py")
         return columns
 
     @model_validator(mode="after")
     def _consistent(self) -> SourceMapping:
-        named = set(self.columns.values()) | set(self.constants) | self._filename_fields()
+        named = set(self.mapped.values()) | set(self.constants) | self._filename_fields()
         rests = {s.rest: s for s in self.split.values()}
         for where, keys in (
             ("dates", self.dates),
@@ -101,14 +157,33 @@ class SourceMapping(BaseModel):
         needs = [f for f in ENTITY_NEEDS[self.entity] if f not in named]
         if needs:
             raise ValueError(f"a {self.entity} source must map {', '.join(needs)}")
-        if self.entity == "person" and not named & {
-            "person.given_name",
-            "person.full_name",
-            "person.upn",
-            "person.nhs_number",
-        }:
+        if self.entity == "person" and not named & PERSON_IDENTIFIERS:
             raise ValueError("a person source must map a name or an identifier")
+        if self.person_key is not None:
+            if self.person_key not in PERSON_KEYS:
+                raise ValueError(f"person_key must be one of {', '.join(PERSON_KEYS)}")
+            if self.person_key not in named or self.entity != "person":
+                raise ValueError(f"person_key {self.person_key} must be mapped, in a person source")
+            if self.pack is None:
+                raise ValueError("person_key attaches rows within a pack: it needs a pack")
+        if self.format == "xml":
+            self._check_xml()
+        elif self.record is not None:
+            raise ValueError("record is for xml files")
         return self
+
+    def _check_xml(self) -> None:
+        """A record path from the root, and fields by paths that stay inside the file."""
+        if not self.record:
+            raise ValueError("an xml source needs record: the path of each row's element")
+        depth = len(self.record.split("/"))
+        for path in [self.record, *self.columns]:
+            steps = path.split("/")
+            bad = not all(_XML_STEP.match(step) for step in steps)
+            if bad or any(step.startswith("@") for step in steps[:-1]):
+                raise ValueError(f"{path!r} is not a path of element names (an @attribute last)")
+            if path is not self.record and steps.count("..") >= depth:
+                raise ValueError(f"{path!r} climbs above the root of {self.record!r}")
 
     def _filename_fields(self) -> set[str]:
         if not self.filename:
@@ -138,10 +213,20 @@ class SourceMapping(BaseModel):
             )
         return {k.replace("__", "."): v for k, v in match.groupdict().items() if v is not None}
 
+    @property
+    def mapped(self) -> dict[str, str]:
+        """The columns read into a field."""
+        return {c: f for c, f in self.columns.items() if f is not None}
+
+    @property
+    def ups(self) -> int:
+        """xml: how many levels above the record its fields reach."""
+        return max((c.split("/").count("..") for c in self.mapped), default=0)
+
     def check_header(self, header: list[str], path: Path) -> None:
         """Every mapped column must be in the file: say which are not, and what is."""
         present = {h.strip() for h in header}
-        missing = [c for c in self.columns if c not in present]
+        missing = [c for c in self.columns if c not in present and c not in self.optional]
         if missing:
             raise MappingError(
                 f"{self.path}: column(s) {', '.join(repr(c) for c in missing)} not found in "
@@ -153,6 +238,11 @@ def load_mapping(path: Path) -> SourceMapping:
     data = read_yaml(path, "mapping", MappingError)
     if not isinstance(data, dict):
         raise MappingError(f"{path}: a mapping must be a YAML mapping of keys to values")
+    return load_mapping_data(data, path)
+
+
+def load_mapping_data(data: dict, path: Path) -> SourceMapping:
+    """A mapping from its YAML's data; errors name ``path``."""
     data = {**data, "path": str(path)}
     try:
         return SourceMapping.model_validate(data)

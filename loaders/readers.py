@@ -32,7 +32,11 @@ class ReadError(ValueError):
 
 def read_rows(mapping: SourceMapping, path: Path, relname: str) -> Iterator[RawRow]:
     """Rows of one file; raises MappingError when the header lacks mapped columns."""
-    if mapping.format == "xlsx":
+    if mapping.format == "xml":
+        from loaders.readers_xml import read_xml  # it imports this module
+
+        yield from read_xml(mapping, path, relname)
+    elif mapping.format == "xlsx":
         yield from _read_xlsx(mapping, path, relname)
     else:
         yield from _read_csv(mapping, path, relname)

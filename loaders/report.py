@@ -34,6 +34,27 @@ class SourceCounts:
 
 
 @dataclass
+class FileCounts:
+    """One file's rows (a workbook's sheet is a file of its own): the same accounting
+    as a source's, and for a national return's file what it holds that the graph does
+    not keep, or why it was refused."""
+
+    file: str
+    sources: list[str] = field(default_factory=list)
+    pack: str = ""
+    read: int = 0
+    loaded: int = 0
+    merged: int = 0
+    quarantined: int = 0
+    not_kept: list[str] = field(default_factory=list)  # "column: why"
+    refused: str = ""  # why a file claiming to be a return's could not be read as one
+
+    @property
+    def closes(self) -> bool:
+        return self.read == self.loaded + self.merged + self.quarantined
+
+
+@dataclass
 class LoadReport:
     directory: str
     started_at: str
@@ -47,6 +68,7 @@ class LoadReport:
     alerts: int = 0  # raised for allocated professionals by what this load changed
     risk_factors_kept: int = 0  # pupils whose risk of NEET factors were worked out and kept
     unmapped_files: list[str] = field(default_factory=list)
+    files: dict[str, FileCounts] = field(default_factory=dict)
     written: dict[str, int] = field(default_factory=dict)
     write_seconds: dict[str, float] = field(default_factory=dict)  # per write step
     bulk_written: dict[str, int] = field(default_factory=dict)  # rows per step bulk-inserted
@@ -57,13 +79,18 @@ class LoadReport:
     def counts(self, source: str) -> SourceCounts:
         return self.sources.setdefault(source, SourceCounts(source))
 
+    def file(self, name: str) -> FileCounts:
+        return self.files.setdefault(name, FileCounts(name))
+
     @property
     def rows_read(self) -> int:
         return sum(s.read for s in self.sources.values())
 
     @property
     def closes(self) -> bool:
-        return all(s.closes for s in self.sources.values())
+        return all(s.closes for s in self.sources.values()) and all(
+            f.closes for f in self.files.values()
+        )
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -75,7 +102,8 @@ class LoadReport:
     def from_json(cls, data: dict) -> LoadReport:
         data = {k: v for k, v in data.items() if k not in ("rows_read", "closes")}
         sources = {k: SourceCounts(**v) for k, v in data.pop("sources", {}).items()}
-        return cls(**data, sources=sources)
+        files = {k: FileCounts(**v) for k, v in data.pop("files", {}).items()}
+        return cls(**data, sources=sources, files=files)
 
     def to_markdown(self) -> str:
         lines = [
@@ -119,6 +147,7 @@ class LoadReport:
         if self.seconds:
             stages = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
             lines.append(f"Time: {stages}.")
+        lines += self._returns_markdown()
         if self.unmapped_files:
             lines.append(
                 f"Files no mapping reads ({len(self.unmapped_files)}): "
@@ -128,6 +157,31 @@ class LoadReport:
         if not self.finished:
             lines.append("THE LOAD DID NOT FINISH: run it again to complete it.")
         return "\n".join(lines) + "\n"
+
+    def _returns_markdown(self) -> list[str]:
+        """The national returns' files: each one's accounting, what it holds that the
+        graph does not keep, and the files refused."""
+        files = sorted((f for f in self.files.values() if f.pack), key=lambda f: f.file)
+        reasons = sorted({n for f in self.files.values() for n in f.not_kept})
+        reasons_block = ["", "Not kept, and why:", *[f"- {n}" for n in reasons]] if reasons else []
+        if not files:
+            return reasons_block
+        lines = [
+            "",
+            "National returns (read by the shipped packs, one row per file):",
+            "",
+            "| File | Pack | Rows read | Loaded | Merged | Quarantined | Closes | Not kept |",
+            "| --- | --- | ---: | ---: | ---: | ---: | --- | --- |",
+        ]
+        for f in files:
+            kept = f"refused: {f.refused}" if f.refused else (
+                ", ".join(n.split(":", 1)[0] for n in f.not_kept) or "-"
+            )  # fmt: skip
+            lines.append(
+                f"| {f.file} | {f.pack} | {f.read:,} | {f.loaded:,} | {f.merged:,} | "
+                f"{f.quarantined:,} | {'yes' if f.closes else 'NO'} | {kept} |"
+            )
+        return lines + reasons_block
 
 
 QUARANTINE_COLUMNS = ["source", "file", "row", "reason", "raw"]

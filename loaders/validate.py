@@ -111,7 +111,7 @@ class Validator:
         self.mapping = mapping
         self.today = today
         self.needed = set(mapping.required) | set(ENTITY_NEEDS[mapping.entity])
-        self.columns = [self._cell(c, name) for c, name in mapping.columns.items()]
+        self.columns = [self._cell(c, name) for c, name in mapping.mapped.items()]
         self.memos: list[dict[object, _Outcome]] = [{} for _ in self.columns]
         fixed = [(f"(file name) {k}", k, v) for k, v in from_filename.items()]
         fixed += [(f"(constant) {k}", k, v) for k, v in mapping.constants.items()]
@@ -208,7 +208,7 @@ class Validator:
             if not has_name and not has_id:
                 name_columns = [
                     c
-                    for c, f in mapping.columns.items()
+                    for c, f in mapping.mapped.items()
                     if f in ("person.given_name", "person.family_name", "person.full_name")
                 ]
                 errors.append(
@@ -231,7 +231,7 @@ class Validator:
 
 
 def _column_for(mapping: SourceMapping, name: str) -> str:
-    for column, target in mapping.columns.items():
+    for column, target in mapping.mapped.items():
         if target == name:
             return column
     return f"({name})"

@@ -150,8 +150,10 @@ def generate(
     out: Path,
     as_of: dt.date | None = None,
     progress: Progress | None = None,
+    returns: bool = False,
 ) -> dict[str, object]:
-    """Write the extracts and the truth for a county of ``n_children`` under-18s."""
+    """Write the extracts and the truth for a county of ``n_children`` under-18s;
+    ``returns``: its statutory returns too (:mod:`synthetic.returns.write`)."""
     started = time.perf_counter()
     as_of = as_of or dt.date.today()
     bar = progress or Silent()
@@ -228,6 +230,12 @@ def generate(
     for write in steps:
         write()
         bar.advance()
+    if returns:
+        from synthetic.returns.write import write_returns
+
+        bar.stage("writing statutory returns", 1)
+        write_returns(county, writers, out, seed)
+        bar.advance()
     bar.stage("writing ground truth", 1)
     truth_counts = write_truth(county, writers.sink, out)
     manifest = {
@@ -239,7 +247,7 @@ def generate(
         "people": len(county.people),
         "la_code": HOME_LA,
         "extracts": {
-            path: {"rows": rows, "sha256": _sha256(out / path)}
+            path: {"rows": rows, "sha256": _sha256(out / path.split("#")[0])}
             for path, rows in sorted(writers.sink.files.items())
         },
         "truth": truth_counts,

@@ -51,6 +51,13 @@ def generate(
         str | None, typer.Option("--as-of", help="Reference date YYYY-MM-DD (default today).")
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace a county already in --out.")] = False,
+    returns: Annotated[
+        bool,
+        typer.Option(
+            help="Also write its statutory returns (SSDA903, CIN census, Annex A, SEN2, "
+            "school census) under returns/, from the same population."
+        ),
+    ] = False,
 ) -> None:
     """Generate a synthetic county: messy multi-agency extracts plus their ground truth."""
     if children < MIN_CHILDREN:
@@ -65,7 +72,7 @@ def generate(
             ) from None
     _clear_previous(out, force)
     with Bars(console) as bars:
-        manifest = make_county(children, seed, out, as_of=day, progress=bars)
+        manifest = make_county(children, seed, out, as_of=day, progress=bars, returns=returns)
     extracts = manifest["extracts"]
     assert isinstance(extracts, dict)
     rows = sum(info["rows"] for info in extracts.values())
