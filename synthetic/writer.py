@@ -95,47 +95,35 @@ class Extract:
             writer.writerow(self.columns)
             writer.writerows([_text(v) for v in r[0]] for r in rows)
             path.write_bytes(buffer.getvalue().encode(self.encoding, errors="replace"))
+        self.record_truth(sink, self.relpath, rows, first_row)
+
+    def record_truth(
+        self,
+        sink: TruthSink,
+        relpath: str,
+        rows: list[tuple[list[object], RowTruth, int | None]],
+        first_row: int,
+    ) -> None:
+        """Each written row's truth and defects (``rows`` as ``_with_duplicates``)."""
         for offset, (_, truth, original) in enumerate(rows):
             number = first_row + offset
             kinds = [d.kind for d in truth.defects]
             if original is not None:
                 kinds = [*kinds, "duplicate_row"]
                 sink.defects.append(
-                    [
-                        self.source,
-                        self.relpath,
-                        str(number),
-                        "*",
-                        "duplicate_row",
-                        str(first_row + original),
-                        "",
-                    ]
-                )
+                    [self.source, relpath, str(number), "*", "duplicate_row",
+                     str(first_row + original), ""]
+                )  # fmt: skip
             sink.source_rows.append(
-                [
-                    self.source,
-                    self.relpath,
-                    str(number),
-                    truth.person or "",
-                    truth.entity,
-                    truth.key,
-                    truth.related,
-                    ";".join(dict.fromkeys(kinds)),
-                ]
-            )
+                [self.source, relpath, str(number), truth.person or "", truth.entity, truth.key,
+                 truth.related, ";".join(dict.fromkeys(kinds))]
+            )  # fmt: skip
             for d in truth.defects:
                 sink.defects.append(
-                    [
-                        self.source,
-                        self.relpath,
-                        str(number),
-                        d.field,
-                        d.kind,
-                        d.true_value,
-                        d.written_value,
-                    ]
-                )
-        sink.files[self.relpath] = len(rows)
+                    [self.source, relpath, str(number), d.field, d.kind, d.true_value,
+                     d.written_value]
+                )  # fmt: skip
+        sink.files[relpath] = len(rows)
 
     def _first_data_row(self) -> int:
         return 4 if self.title else 2
@@ -177,11 +165,16 @@ def _write_xlsx(
         for cell in column:
             if isinstance(cell.value, dt.date):
                 cell.number_format = "DD/MM/YYYY"
-    book.properties.created = FIXED_TIME
-    book.properties.modified = FIXED_TIME
-    book.properties.creator = "Northmere SEND Service"
+    save_workbook(book, path)
+
+
+def save_workbook(book: object, path: Path) -> None:
+    """Save an openpyxl workbook so its bytes depend only on its content."""
+    book.properties.created = FIXED_TIME  # type: ignore[attr-defined]
+    book.properties.modified = FIXED_TIME  # type: ignore[attr-defined]
+    book.properties.creator = "Northmere SEND Service"  # type: ignore[attr-defined]
     raw = io.BytesIO()
-    book.save(raw)
+    book.save(raw)  # type: ignore[attr-defined]
     fixed = io.BytesIO()
     with zipfile.ZipFile(raw) as src, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in sorted(src.infolist(), key=lambda i: i.filename):
@@ -192,6 +185,7 @@ def _write_xlsx(
             clean.compress_type = zipfile.ZIP_DEFLATED
             clean.external_attr = 0o600 << 16
             dst.writestr(clean, data)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(fixed.getvalue())
 
 

@@ -11,7 +11,7 @@ from synthetic.mess import Defect, Mess, SourceMess
 from synthetic.model import County, Person
 from synthetic.returns.history import Returns
 from synthetic.returns.xmlout import XmlOut
-from synthetic.writer import TruthSink
+from synthetic.writer import RowTruth, TruthSink
 
 SEX_903 = {"M": "1", "F": "2"}
 
@@ -85,6 +85,26 @@ class ReturnWriter:
             self.sink.defects.append(
                 [source, relpath, str(line), d.field, d.kind, d.true_value, d.written_value]
             )
+
+    def xml_row(self, source: str, relpath: str, line: int, truth: RowTruth) -> None:
+        """The truth of one row written from a CSV row's truth."""
+        self.xml_truth(source, relpath, line, truth.person, entity=truth.entity,
+                       key=truth.key, defects=truth.defects)  # fmt: skip
+
+    def open_message(self, out: XmlOut, collection: str) -> None:
+        """A DfE XML return's start: its header, then the collection is the caller's."""
+        out.open("Message")
+        out.open("Header")
+        out.open("CollectionDetails")
+        out.leaf("Collection", collection)
+        out.leaf("Year", self.history.as_of.year)
+        out.leaf("ReferenceDate", self.history.as_of)
+        out.close("CollectionDetails")
+        out.open("Source")
+        out.leaf("SourceLevel", "L")
+        out.leaf("LEA", self.county.la_code)
+        out.close("Source")
+        out.close("Header")
 
     def finish_xml(self, out: XmlOut, relpath: str, rows: int) -> None:
         out.write(self.root / relpath)

@@ -22,18 +22,7 @@ class CinCensus(ReturnWriter):
         h = self.history
         relpath = f"returns/cin_census/CIN_Census_{h.as_of.year}.xml"
         out = XmlOut()
-        out.open("Message")
-        out.open("Header")
-        out.open("CollectionDetails")
-        out.leaf("Collection", "CIN")
-        out.leaf("Year", h.as_of.year)
-        out.leaf("ReferenceDate", h.as_of)
-        out.close("CollectionDetails")
-        out.open("Source")
-        out.leaf("SourceLevel", "L")
-        out.leaf("LEA", self.county.la_code)
-        out.close("Source")
-        out.close("Header")
+        self.open_message(out, "CIN")
         out.open("Children")
         referrals: dict[str, list[Referral]] = {}
         for r in h.referrals:

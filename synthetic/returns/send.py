@@ -17,7 +17,7 @@ from synthetic.mess import Defect
 from synthetic.model import Case, Person
 from synthetic.returns.base import ReturnWriter
 from synthetic.returns.xmlout import XmlOut
-from synthetic.writer import Extract, RowTruth
+from synthetic.writer import Extract, RowTruth, save_workbook
 
 LIST_1 = [
     "Unique ID",
@@ -125,12 +125,7 @@ class AnnexASend(ReturnWriter):
 def write_workbook(writer: ReturnWriter, relpath: str, sheets: list[Extract]) -> None:
     """Several extracts as the sheets of one workbook, byte-identically for a seed, with
     each sheet's rows' truth (a sheet's first data row is 2)."""
-    import io
-    import zipfile
-
     from openpyxl import Workbook
-
-    from synthetic.writer import FIXED_TIME, _fixed_core
 
     book = Workbook()
     book.remove(book.active)
@@ -138,59 +133,14 @@ def write_workbook(writer: ReturnWriter, relpath: str, sheets: list[Extract]) ->
         ws = book.create_sheet(extract.sheet)
         ws.append(extract.columns)
         rows = extract._with_duplicates()
-        for offset, (values, truth, original) in enumerate(rows):
+        for values, _, _ in rows:
             ws.append(values)
-            number = 2 + offset
-            kinds = [d.kind for d in truth.defects] + (
-                ["duplicate_row"] if original is not None else []
-            )
-            writer.sink.source_rows.append(
-                [
-                    extract.source,
-                    f"{relpath}#{extract.sheet}",
-                    str(number),
-                    truth.person or "",
-                    truth.entity,
-                    truth.key,
-                    truth.related,
-                    ";".join(dict.fromkeys(kinds)),
-                ]
-            )
-            for d in truth.defects:
-                writer.sink.defects.append(
-                    [
-                        extract.source,
-                        f"{relpath}#{extract.sheet}",
-                        str(number),
-                        d.field,
-                        d.kind,
-                        d.true_value,
-                        d.written_value,
-                    ]
-                )
+        extract.record_truth(writer.sink, f"{relpath}#{extract.sheet}", rows, 2)
         for column in ws.iter_cols(min_row=2):
             for cell in column:
                 if isinstance(cell.value, dt.date):
                     cell.number_format = "DD/MM/YYYY"
-        writer.sink.files[f"{relpath}#{extract.sheet}"] = len(rows)
-    book.properties.created = FIXED_TIME
-    book.properties.modified = FIXED_TIME
-    book.properties.creator = "Northmere SEND Service"
-    raw = io.BytesIO()
-    book.save(raw)
-    fixed = io.BytesIO()
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in sorted(src.infolist(), key=lambda i: i.filename):
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = _fixed_core(data)
-            clean = zipfile.ZipInfo(info.filename, date_time=(2026, 1, 1, 0, 0, 0))
-            clean.compress_type = zipfile.ZIP_DEFLATED
-            clean.external_attr = 0o600 << 16
-            dst.writestr(clean, data)
-    path = writer.root / relpath
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(fixed.getvalue())
+    save_workbook(book, writer.root / relpath)
 
 
 class Sen2(ReturnWriter):
@@ -200,14 +150,7 @@ class Sen2(ReturnWriter):
         h = self.history
         relpath = f"returns/sen2/SEN2_{h.as_of.year}.xml"
         out = XmlOut()
-        out.open("Message")
-        out.open("Header")
-        out.open("CollectionDetails")
-        out.leaf("Collection", "SEN2")
-        out.leaf("Year", h.as_of.year)
-        out.leaf("ReferenceDate", h.as_of)
-        out.close("CollectionDetails")
-        out.close("Header")
+        self.open_message(out, "SEN2")
         out.open("Persons")
         plans = sorted(
             (

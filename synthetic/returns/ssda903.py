@@ -344,30 +344,14 @@ class Ssda903(ReturnWriter):
                     line = self._element(
                         out, "HEADER" if name == "header" else XML_SINGLE[name], values
                     )
-                    self.xml_truth(
-                        source,
-                        relpath,
-                        line,
-                        truth.person,
-                        entity=truth.entity,
-                        key=truth.key,
-                        defects=truth.defects,
-                    )
+                    self.xml_row(source, relpath, line, truth)
                     count += 1
             for name, (collection, tag) in XML_LISTS.items():
                 if kinds.get(name):
                     out.open(collection)
                     for values, truth in kinds[name]:
                         line = self._element(out, tag, values)
-                        self.xml_truth(
-                            source,
-                            relpath,
-                            line,
-                            truth.person,
-                            entity=truth.entity,
-                            key=truth.key,
-                            defects=truth.defects,
-                        )
+                        self.xml_row(source, relpath, line, truth)
                         count += 1
                     out.close(collection)
             out.close("CHILD")
