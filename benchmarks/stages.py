@@ -208,7 +208,7 @@ def _pages(store, picks: list[str], names: list[str], rng: random.Random, timed)
     from graph import views
     from graph.access import guard
     from graph.access.audit import AuditLog
-    from graph.access.policy import Principal
+    from graph.access.policy import BreakGlass, Principal, load_policy
     from queries.runner import run_saved
     from ui.network import render
 
@@ -217,10 +217,11 @@ def _pages(store, picks: list[str], names: list[str], rng: random.Random, timed)
     workers, _teams = views.caseworkers(store, picks[0])
     who = Principal("bench", "team_manager", professional=(workers or [None])[0])
     audit = AuditLog(Path(tempfile.mkdtemp()) / "audit.jsonl")
+    glass = BreakGlass(load_policy().break_glass_purposes[0], "benchmark of the record page")
     for uid in picks[: max(3, len(picks) // 2)]:
         timed("page: find a child", lambda: guard.search(store, who, audit, rng.choice(names)))
         timed("page: child record (break glass)", lambda uid=uid: guard.child_record(
-            store, who, audit, uid, break_glass="benchmark of the record page"))  # fmt: skip
+            store, who, audit, uid, break_glass=glass))  # fmt: skip
         timed("page: my alerts", lambda: guard.my_alerts(store, who, audit))
         timed("page: family network, 2 hops drawn", lambda uid=uid: render(
             views.family_network(store, uid, depth=2, as_of=AS_OF), focus=uid))  # fmt: skip

@@ -101,6 +101,39 @@ class Settings(BaseSettings):
         ),
     )
 
+    session_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description=(
+            "Minutes without a request after which an app session ends: the user signs in again."
+        ),
+    )
+    sign_in_free_failures: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description=(
+            "Failed sign-ins allowed per account and per client address before each "
+            "further attempt must wait: 1 s after the next failure, doubling each time."
+        ),
+    )
+    sign_in_max_wait_s: int = Field(
+        default=900,
+        ge=1,
+        le=86_400,
+        description="The longest wait between sign-in attempts after repeated failures.",
+    )
+    audit_syslog: str = Field(
+        default="",
+        description=(
+            "An external witness for the audit trail: every committed head (entry count "
+            "and last hash) is sent as a syslog line (facility auth) to this address: a "
+            "unix socket such as /dev/log, or udp://host:514 or tcp://host:514. Empty: "
+            "no witness; the head is still kept beside the log."
+        ),
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -169,6 +169,11 @@ EXCLUSIONS = cypher(
     """,
     example={"uid": "P-x"},
 )
+PERSON_EXISTS = cypher(
+    "views.person_exists",
+    "MATCH (p:Person {uid: $uid}) RETURN p.uid AS uid LIMIT 1",
+    example={"uid": "P-x"},
+)
 ADD_NOTE = cypher(
     "views.add_note",
     """
@@ -390,7 +395,13 @@ def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(events, key=lambda e: e["date"])
 
 
+def person_exists(store: GraphStore, uid: str) -> bool:
+    return bool(store.read(PERSON_EXISTS, {"uid": uid}).rows)
+
+
 def add_note(store: GraphStore, uid: str, author: str, text: str) -> str:
+    """Write an update note on a person; raises LookupError when no one has the id
+    (the write matched nothing), so a caller never reports a note that is not there."""
     text = text.strip()
     if not text:
         raise ValueError("the note is empty")
@@ -398,9 +409,11 @@ def add_note(store: GraphStore, uid: str, author: str, text: str) -> str:
         raise ValueError("a note is at most 5,000 characters")
     note_uid = f"N-{uuid.uuid4().hex[:16]}"
     at = dt.datetime.now().isoformat(timespec="seconds")
-    store.write(
+    written = store.write(
         ADD_NOTE, {"uid": uid, "note_uid": note_uid, "text": text, "author": author, "at": at}
     )
+    if not written.nodes_created:
+        raise LookupError(f"no one has the id {uid}")
     return note_uid
 
 

@@ -461,6 +461,7 @@ def test_plan_cli_checks_the_role_and_audits(loaded_county, engine_dir, tmp_path
     accounts.add("yj", "youth_justice_worker", "a long enough password")
     env = {**os.environ, "JIGSAW_DATA_DIR": str(tmp_path), "JIGSAW_GRAPH_URL": str(engine_dir),
            "JIGSAW_GRAPH_NAME": "loaded_small"}  # fmt: skip
+    env["JIGSAW_PASSWORD"] = "a long enough password"
 
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(

@@ -221,6 +221,7 @@ def test_cli(loaded_county, engine_dir, tmp_path):
         "JIGSAW_DATA_DIR": str(tmp_path),
         "JIGSAW_GRAPH_URL": str(engine_dir),
         "JIGSAW_GRAPH_NAME": "loaded_small",
+        "JIGSAW_PASSWORD": "a long enough password",
     }
     run = [sys.executable, "-c", "from ui.cli import main; main()", "query"]
 
@@ -236,11 +237,14 @@ def test_cli(loaded_county, engine_dir, tmp_path):
     assert done.stdout.splitlines()[0] == "child_uid,child_name,dob,school"
     assert cli("run", "nope", "--as", "tm").stderr.count("no saved query 'nope'") == 1
     nobody = cli("run", "young_carers", "--as", "ghost")
-    assert nobody.returncode == 2 and "no enabled account 'ghost'" in nobody.stderr
+    assert nobody.returncode == 2 and "do not match an active account" in nobody.stderr
     refused = cli("adhoc", "RETURN 1 AS x", "--as", "sw")
     assert refused.returncode == 2 and "may not run ad-hoc Cypher" in refused.stderr
     entries = list(AuditLog(tmp_path / "audit" / "audit.jsonl").entries())
-    assert [e["user"] for e in entries] == ["tm"]
+    assert [(e["user"], e["action"]) for e in entries] == [
+        ("tm", "run_query"),
+        ("(no such account)", "sign_in_failed"),
+    ]
 
 
 # -- answers against the ground truth ----------------------------------------------------------

@@ -1,10 +1,21 @@
 """An append-only, hash-chained audit trail of every look at a child's data.
 
-Each entry is one JSON line holding who, role, when, what, which children, the
-parameters and, for break-glass, why - plus the hash of the entry before it and its
-own hash. Editing or removing any entry breaks the chain from that point, which
-:func:`verify` reports. Entries are written with an exclusive lock and fsync'd
-before the action returns, so a crash cannot lose an entry for something a user saw.
+Each entry is one JSON line holding its sequence number, who, role, when, what, which
+children, the parameters and, for break glass, why - plus the hash of the entry before
+it and its own hash. Editing or removing an entry inside the log breaks the chain.
+
+The chain alone cannot show that entries were cut from the end, or that the whole
+log was rewritten: so the log's **head** (how many entries, the last hash) is kept
+outside it, in ``<log>.head``, written with its own fsync. A write first records the
+entry it is about to append as *pending* in the head, then appends and fsyncs the
+entry, then commits the head; a crash at any point leaves a state :meth:`check`
+recognises, and the next :meth:`record` finishes or undoes it (a torn last line is
+moved aside, with a note entry saying so). Appends always continue from the head,
+not from whatever the log's last line says, so tampering stays visible after later
+writes. Where configured, each committed head is also sent as a syslog line to a
+witness outside this machine (``audit_syslog``), against which
+``jigsaw audit verify --witness SEQ:HASH`` checks the log.
+
 Kept outside the graph on purpose: a graph administrator cannot quietly edit it.
 """
 
@@ -16,13 +27,25 @@ import fcntl
 import hashlib
 import io
 import json
+import logging
+import logging.handlers
 import os
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+import socket
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+
+from graph.access.fields_export import safe_row
+from graph.files import fsync_dir, private_dir, write_private
 
 GENESIS = "0" * 64
+HEAD_BYTES = 320  # the head's JSON, padded: always the same bytes of one disk sector
+HEAD_REBUILT = "audit_head_rebuilt"  # note entries the log writes about itself
+RECOVERED = "audit_recovered"
+SYSTEM = "jigsaw"
 
 
 @dataclass(frozen=True)
@@ -31,18 +54,63 @@ class Broken:
     why: str
 
 
-def _digest(entry: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class Head:
+    """The log's anchor: entries committed, the last one's hash, and the entry being
+    written when the head was last saved (None once it is committed)."""
+
+    count: int
+    hash: str
+    pending: tuple[int, str] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "hash": self.hash,
+            "pending": list(self.pending) if self.pending else None,
+        }
+
+
+@dataclass
+class Verdict:
+    """What :meth:`AuditLog.check` found: the first break (None when whole), how many
+    entries the log holds, and notes an administrator should read (recoveries)."""
+
+    entries: int
+    broken: Broken | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _digest(entry: Mapping[str, Any]) -> str:
     body = {k: v for k, v in entry.items() if k != "hash"}
     text = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _sound(entry: Mapping[str, Any]) -> bool:
+    return entry.get("hash") == _digest(entry)
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 class AuditLog:
     """The trail in one file; many processes may append to it at once."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str, *, witness: str = "") -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.head_path = self.path.with_name(self.path.name + ".head")
+        self._lock_path = self.path.with_name(self.path.name + ".lock")
+        self._witness_address = witness
+        self._witness: logging.Logger | None = None
+        private_dir(self.path.parent)
+
+    # -- writing ---------------------------------------------------------------------
 
     def record(
         self,
@@ -54,94 +122,382 @@ class AuditLog:
         detail: dict[str, Any] | None = None,
         reason: str | None = None,
     ) -> dict[str, Any]:
-        """Append one entry; returns it with its hash."""
-        with self.path.open("a+", encoding="utf-8") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                previous = self._last_hash(fh)
-                entry: dict[str, Any] = {
-                    "at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-                    "user": user, "role": role, "action": action,
-                    "children": sorted(set(children)), "detail": detail or {},
-                    "reason": reason, "prev": previous,
-                }  # fmt: skip
-                entry["hash"] = _digest(entry)
-                fh.seek(0, os.SEEK_END)
-                fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        """Append one entry (fsync'd, head committed) and return it with its hash."""
+        fields = {
+            "user": user,
+            "role": role,
+            "action": action,
+            "children": sorted(set(children)),
+            "detail": detail or {},
+            "reason": reason,
+        }
+        with self._locked(fcntl.LOCK_EX):
+            entry = self._append(self._settle(), fields)
+        self._witness_head(entry["seq"], entry["hash"])
         return entry
 
-    def _last_hash(self, fh: io.TextIOBase) -> str:
-        """The hash of the last entry. Reads back from the end in bytes, doubling the
-        window until it holds the whole last line: an entry naming thousands of children
-        (a county-wide list) can be longer than any fixed window."""
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
-        if size == 0:
-            return GENESIS
+    def _append(self, head: Head, fields: dict[str, Any]) -> dict[str, Any]:
+        """Write one entry after ``head``: pending head, the line, committed head."""
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+        entry: dict[str, Any] = {"seq": head.count + 1, "at": at, **fields, "prev": head.hash}
+        entry["hash"] = _digest(entry)
+        line = (json.dumps(entry, ensure_ascii=False, default=str) + "\n").encode()
+        self._write_head(Head(head.count, head.hash, (entry["seq"], entry["hash"])))
+        self._write_line(line)
+        self._write_head(Head(entry["seq"], entry["hash"]))
+        return entry
+
+    def _write_line(self, line: bytes) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _write_head(self, head: Head) -> None:
+        """Overwrite the head in place: one small write within a disk sector, one fsync
+        (a rename would need the directory fsync'd too, at every write)."""
+        data = json.dumps(head.as_json()).encode().ljust(HEAD_BYTES)
+        created = not self.head_path.exists()
+        fd = os.open(self.head_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            os.pwrite(fd, data, 0)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            fsync_dir(self.head_path.parent)
+
+    def _settle(self) -> Head:
+        """The head to append after, finishing whatever a crash left half done: a
+        pending entry that reached the log is committed, one that did not is dropped; a
+        torn last line is moved aside (with a note entry); a missing head is rebuilt
+        from the log (with a note entry, so verification says so for ever after)."""
+        head = self.read_head()
+        if head is not None and head.count < 0:
+            head = None  # unreadable: rebuilt from the log below, with a note entry
+        end, last, torn = self._tail()
+        if torn and head is not None and head.pending is not None:
+            whole = _parse(torn)  # the entry was all written but for its newline
+            if whole and (whole.get("seq"), whole.get("hash")) == head.pending and _sound(whole):
+                self._write_line(b"\n")
+                last, torn = whole, b""
+        aside = self._move_aside(end, torn) if torn else None
+        if head is not None and head.pending is not None:
+            done = last is not None and (last.get("seq"), last.get("hash")) == head.pending
+            head = Head(*head.pending) if done else Head(head.count, head.hash)
+            self._write_head(head)
+        if head is None:
+            head = self._rebuild_head()
+        if aside is not None:
+            entry = self._append(
+                head, _note_fields(RECOVERED, torn_bytes=len(torn), moved_to=aside.name)
+            )
+            head = Head(entry["seq"], entry["hash"])
+        return head
+
+    def _rebuild_head(self) -> Head:
+        count, last_hash, sequenced = 0, GENESIS, False
+        for entry in self.entries():
+            count, last_hash = int(entry.get("seq", count + 1)), entry["hash"]
+            sequenced = sequenced or "seq" in entry
+        head = Head(count, last_hash)
+        if not count:
+            self._write_head(head)
+            return head
+        # a log without a head: anchor it, and say so in the log itself
+        entry = self._append(
+            head, _note_fields(HEAD_REBUILT, entries=count, first_anchoring=not sequenced)
+        )
+        return Head(entry["seq"], entry["hash"])
+
+    def _move_aside(self, end: int, torn: bytes) -> Path:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        aside = self.path.with_name(f"{self.path.stem}.torn-{stamp}{self.path.suffix}")
+        write_private(aside, torn)
+        with self.path.open("r+b") as fh:
+            fh.truncate(end)
+            os.fsync(fh.fileno())
+        return aside
+
+    def _tail(self) -> tuple[int, dict[str, Any] | None, bytes]:
+        """(offset just after the last whole line, that line's entry, bytes after it).
+        Reads back from the end, doubling the window until it holds the whole last
+        line: an entry naming thousands of children can be longer than any window."""
+        if not self.path.exists():
+            return 0, None, b""
         with self.path.open("rb") as raw:
+            size = raw.seek(0, os.SEEK_END)
             block = 65_536
             while True:
                 start = max(0, size - block)
                 raw.seek(start)
-                tail = raw.read(size - start).rstrip(b"\n")
-                cut = tail.rfind(b"\n")
-                if cut >= 0 or start == 0:
-                    last = tail[cut + 1 :]
-                    return json.loads(last.decode("utf-8"))["hash"] if last.strip() else GENESIS
-                block *= 2
+                window = raw.read(size - start)
+                cut = window.rfind(b"\n")
+                before = window.rfind(b"\n", 0, cut) if cut > 0 else -1
+                if start > 0 and before < 0:
+                    block *= 2  # the window does not yet hold the whole last line
+                    continue
+                if cut < 0:
+                    return 0, None, window
+                return start + cut + 1, _parse(window[before + 1 : cut]), window[cut + 1 :]
+
+    @contextmanager
+    def _locked(self, how: int) -> Iterator[None]:
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, how)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _witness_head(self, seq: int, digest: str) -> None:
+        """Send the committed head to the external witness, if one is set. A witness
+        that cannot be reached never stops an audited action (logging reports it)."""
+        if not self._witness_address:
+            return
+        if self._witness is None:
+            try:
+                self._witness = _syslog_witness(self._witness_address)
+            except OSError as exc:
+                logging.getLogger(__name__).warning(
+                    "audit witness %s unreachable: %s", self._witness_address, exc
+                )
+                return
+        self._witness.info("jigsaw-audit %s seq=%d hash=%s", self.path.name, seq, digest)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def read_head(self) -> Head | None:
+        try:
+            data = json.loads(self.head_path.read_text(encoding="utf-8"))
+            pending = tuple(data["pending"]) if data.get("pending") else None
+            return Head(int(data["count"]), str(data["hash"]), pending)  # type: ignore[arg-type]
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError):
+            return Head(-1, "unreadable")
 
     def entries(self) -> Iterator[dict[str, Any]]:
+        """Every whole entry, oldest first (a torn last line is left for record())."""
         if not self.path.exists():
             return
-        with self.path.open(encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    yield json.loads(line)
+        with self.path.open("rb") as fh:
+            for raw in fh:
+                entry = _parse(raw) if raw.endswith(b"\n") else None
+                if entry is not None:
+                    yield entry
 
-    def verify(self) -> Broken | None:
-        """The first entry where the chain breaks, or None when it is whole."""
-        previous = GENESIS
-        if not self.path.exists():
-            return None
-        with self.path.open(encoding="utf-8") as fh:
-            for number, line in enumerate(fh, start=1):
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    return Broken(number, "not a valid entry")
-                if entry.get("prev") != previous:
-                    return Broken(
-                        number,
-                        "does not follow the entry before it (an entry was removed or reordered)",
-                    )
-                if entry.get("hash") != _digest(entry):
-                    return Broken(number, "its content was changed after it was written")
-                previous = entry["hash"]
-        return None
+    def verify(self, witnessed: Mapping[int, str] | None = None) -> Broken | None:
+        """The first place the trail is broken, or None when it is whole."""
+        return self.check(witnessed).broken
+
+    def check(self, witnessed: Mapping[int, str] | None = None) -> Verdict:
+        """Walk the chain and compare its end with the head (and with checkpoints an
+        external witness saw: sequence number -> hash)."""
+        witnessed = dict(witnessed or {})
+        with self._locked(fcntl.LOCK_SH):  # a consistent snapshot, then read unlocked
+            head = self.read_head()
+            size = self.path.stat().st_size if self.path.exists() else None
+        if size is None:
+            if head is not None and head.count > 0:
+                why = f"the log file is missing; its head records {head.count:,} entries"
+                return Verdict(0, Broken(1, why))
+            return Verdict(0, _unwitnessed(witnessed, 0))
+        verdict = Verdict(0)
+        count, last_hash, anchored, torn = self._walk(size, witnessed, verdict)
+        if verdict.broken:
+            return verdict
+        verdict.entries = count
+        verdict.broken = _unwitnessed(witnessed, count) or _against_head(
+            head, count, last_hash, anchored, torn, verdict.notes
+        )
+        return verdict
+
+    def _walk(
+        self, size: int, witnessed: Mapping[int, str], verdict: Verdict
+    ) -> tuple[int, str, bool, bytes]:
+        """Check every whole line in the first ``size`` bytes; returns (entries, last
+        hash, whether any entry carried a sequence number, torn bytes at the end)."""
+        previous, expected, anchored, line = GENESIS, 1, False, 0
+        with self.path.open("rb") as fh:
+            while fh.tell() < size:
+                raw = fh.readline(size - fh.tell())
+                line += 1
+                if not raw.endswith(b"\n"):
+                    return expected - 1, previous, anchored, raw
+                entry = _parse(raw)
+                why = _entry_problem(entry, previous, expected, anchored)
+                if why:
+                    verdict.broken = Broken(line, why)
+                    return expected - 1, previous, anchored, b""
+                assert entry is not None
+                seq = int(entry.get("seq", expected))
+                anchored = anchored or "seq" in entry
+                if seq in witnessed and witnessed[seq] != entry["hash"]:
+                    verdict.broken = Broken(line, "differs from the checkpoint the witness saw")
+                    return expected - 1, previous, anchored, b""
+                if entry.get("user") == SYSTEM and entry.get("action") in (HEAD_REBUILT, RECOVERED):
+                    verdict.notes.append(_note(seq, entry))
+                previous, expected = entry["hash"], seq + 1
+        return expected - 1, previous, anchored, b""
 
     def about_child(self, uid: str) -> list[dict[str, Any]]:
         """Who has looked at this child's record, and when."""
         return [e for e in self.entries() if uid in e.get("children", [])]
 
+    def export_rows(self) -> Iterator[list[Any]]:
+        """Every entry as a row of :data:`EXPORT_COLUMNS`."""
+        for e in self.entries():
+            yield [
+                e.get("seq", ""),
+                e["at"],
+                e["user"],
+                e["role"],
+                e["action"],
+                " ".join(e["children"]),
+                e.get("reason") or "",
+                json.dumps(e["detail"], default=str),
+                e["hash"],
+            ]
+
     def export_csv(self) -> str:
+        """The whole trail as CSV, spreadsheet formulas neutralised (entries hold
+        what users typed, such as search text)."""
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["at", "user", "role", "action", "children", "reason", "detail", "hash"])
-        for e in self.entries():
-            writer.writerow(
-                [
-                    e["at"],
-                    e["user"],
-                    e["role"],
-                    e["action"],
-                    " ".join(e["children"]),
-                    e.get("reason") or "",
-                    json.dumps(e["detail"], default=str),
-                    e["hash"],
-                ]
-            )
+        writer.writerow(EXPORT_COLUMNS)
+        writer.writerows(safe_row(row) for row in self.export_rows())
         return out.getvalue()
+
+
+EXPORT_COLUMNS = ["seq", "at", "user", "role", "action", "children", "reason", "detail", "hash"]
+
+
+def _entry_problem(
+    entry: dict[str, Any] | None, previous: str, expected: int, anchored: bool
+) -> str | None:
+    if entry is None:
+        return "not a valid entry"
+    seq = entry.get("seq")
+    if seq is None and anchored:
+        return "has no sequence number after entries that had one"
+    if seq is not None and seq != expected:
+        if isinstance(seq, int) and seq > expected:
+            return f"entries {expected:,} to {seq - 1:,} are missing (removed from the log)"
+        return f"is numbered {seq} where entry {expected:,} was due (reordered or repeated)"
+    if entry.get("prev") != previous:
+        return "does not follow the entry before it (an entry was removed or reordered)"
+    if not _sound(entry):
+        return "its content was changed after it was written"
+    return None
+
+
+def _against_head(
+    head: Head | None, count: int, last_hash: str, anchored: bool, torn: bytes, notes: list[str]
+) -> Broken | None:
+    """Compare the end of the log with its head."""
+    where = count + 1 if torn else max(count, 1)
+    if head is None:
+        if anchored:
+            return Broken(
+                where, "the head file is missing: removal from the end cannot be ruled out"
+            )
+        if count:
+            notes.append("written before the head was kept; the next entry anchors it")
+        return None
+    if head.count < 0:
+        return Broken(where, "the head file is unreadable")
+    if torn:
+        if head.pending is not None and head.count == count:
+            notes.append(
+                f"entry {count + 1:,} was cut short by a crash while it was written "
+                f"({len(torn)} bytes); the next entry moves it aside"
+            )
+            return None
+        return Broken(where, "the last line is cut short, and no write was in progress")
+    if (count, last_hash) == (head.count, head.hash):
+        return None
+    if head.pending is not None and (count, last_hash) == head.pending:
+        return None  # written, head not yet committed (a crash, or a writer right now)
+    if count < head.count:
+        return Broken(
+            where,
+            f"the log ends at entry {count:,} but its head records "
+            f"{head.count:,}: entries were removed from the end",
+        )
+    if count > head.count:
+        return Broken(
+            head.count + 1,
+            f"{count - head.count:,} entr(ies) after the last one "
+            "the head records: written outside Jigsaw",
+        )
+    return Broken(where, "the last entry is not the one the head records: the log was rewritten")
+
+
+def _unwitnessed(witnessed: Mapping[int, str], count: int) -> Broken | None:
+    beyond = [seq for seq in witnessed if seq > count]
+    if beyond:
+        return Broken(
+            count + 1, f"the witness saw entry {min(beyond):,}; the log ends at {count:,}"
+        )
+    return None
+
+
+def _note(seq: int, entry: Mapping[str, Any]) -> str:
+    detail = entry.get("detail") or {}
+    if entry.get("action") == RECOVERED:
+        return (
+            f"entry {seq:,}: a torn line ({detail.get('torn_bytes')} bytes) was moved "
+            f"aside to {detail.get('moved_to')}"
+        )
+    if detail.get("first_anchoring"):
+        return (
+            f"entry {seq:,}: the log was anchored; its {detail.get('entries', 0):,} earlier "
+            "entries were written before the head was kept"
+        )
+    return (
+        f"entry {seq:,}: the head was missing and was rebuilt from the log's "
+        f"{detail.get('entries', 0):,} entries; check the witness for entries removed "
+        "before then"
+    )
+
+
+def _note_fields(action: str, **detail: object) -> dict[str, Any]:
+    """An entry the trail writes about itself (a recovery), for verify to list."""
+    return {
+        "user": SYSTEM,
+        "role": SYSTEM,
+        "action": action,
+        "children": [],
+        "detail": detail,
+        "reason": None,
+    }
+
+
+def _syslog_witness(address: str) -> logging.Logger:
+    """A logger that sends to syslog: a unix socket path (``/dev/log``), or
+    ``udp://host:port`` / ``tcp://host:port``."""
+    if "://" in address:
+        url = urlparse(address)
+        kind = socket.SOCK_STREAM if url.scheme == "tcp" else socket.SOCK_DGRAM
+        target: str | tuple[str, int] = (url.hostname or "localhost", url.port or 514)
+    else:
+        kind, target = socket.SOCK_DGRAM, address
+    logger = logging.getLogger(f"jigsaw.audit.witness.{address}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    if not logger.handlers:
+        handler = logging.handlers.SysLogHandler(
+            address=target, facility=logging.handlers.SysLogHandler.LOG_AUTH, socktype=kind
+        )
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    return logger
+
+
+def audit_log(data_dir: Path, witness: str = "") -> AuditLog:
+    """The trail of a data directory (every caller uses this, so the path is declared once)."""
+    return AuditLog(Path(data_dir) / "audit" / "audit.jsonl", witness=witness)

@@ -2,12 +2,12 @@
 
 So the demo shows the policy working: the demo social worker holds real cases (full
 records for those children, the limited view for others), the team manager manages a
-real team. Passwords are random per demo and shown on every page in demo mode only.
+real team. Passwords are random per demo, returned to the caller to print once, and
+never written to disk (only their argon2 hashes, in users.json).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from graph.access.accounts import Accounts, demo_password
@@ -63,5 +63,4 @@ def create_demo_accounts(store: GraphStore, data_dir: Path) -> list[dict[str, st
                 "stands_for": worker["name"] if worker else "",
             }
         )
-    (data_dir / "demo-accounts.json").write_text(json.dumps(made, indent=2))
     return made

@@ -14,6 +14,7 @@ from typing import Any
 from graph import alerts, views
 from graph.access.audit import AuditLog
 from graph.access.policy import (
+    BreakGlass,
     Principal,
     Restricted,
     allowed,
@@ -61,14 +62,14 @@ def child_record(
     audit: AuditLog,
     uid: str,
     *,
-    break_glass: str | None = None,
+    break_glass: BreakGlass | None = None,
 ) -> dict[str, Any] | None:
     p = _require(principal, "view_child")
     record = views.child_record(store, uid)
     if record is None:
         return None
     workers, teams = views.caseworkers(store, uid)
-    access = child_access(p, workers=workers, teams=teams, break_glass_reason=break_glass)
+    access = child_access(p, workers=workers, teams=teams, break_glass=break_glass)
     safe = {
         "access": {"full": access.full, "reason": access.reason, "break_glass": access.break_glass},
         "person": redact_person(record["person"], p, access),
@@ -108,19 +109,51 @@ def child_record(
         role=p.role,
         action="view_child",
         children=[uid],
-        detail={"view": "full" if access.full else "limited"},
-        reason=break_glass if access.break_glass else None,
+        detail={"view": "full" if access.full else "limited"}
+        | ({"purpose": break_glass.purpose} if access.break_glass and break_glass else {}),
+        reason=str(break_glass) if access.break_glass else None,
     )
     return safe
 
 
+class NotFound(LookupError):
+    """No person has that id."""
+
+
 def add_note(
-    store: GraphStore, principal: Principal | None, audit: AuditLog, uid: str, text: str
+    store: GraphStore,
+    principal: Principal | None,
+    audit: AuditLog,
+    uid: str,
+    text: str,
+    *,
+    break_glass: BreakGlass | None = None,
 ) -> str:
+    """Add an update to a child's record: only for someone who may see the whole record
+    (their caseload, their team's, or after break glass). A refusal is audited; an id
+    that names no one is an error, and nothing is written or audited."""
     p = _require(principal, "add_note")
+    if not views.person_exists(store, uid):
+        raise NotFound(f"no one has the id {uid}")
+    workers, teams = views.caseworkers(store, uid)
+    access = child_access(p, workers=workers, teams=teams, break_glass=break_glass)
+    if not access.full:
+        audit.record(
+            user=p.username,
+            role=p.role,
+            action="add_note_refused",
+            children=[uid],
+            detail={"why": access.reason},
+        )
+        raise AccessDenied(f"you may not add to this record: {access.reason}")
     note = views.add_note(store, uid, p.username, text)
     audit.record(
-        user=p.username, role=p.role, action="add_note", children=[uid], detail={"note": note}
+        user=p.username,
+        role=p.role,
+        action="add_note",
+        children=[uid],
+        detail={"note": note},
+        reason=str(break_glass) if access.break_glass else None,
     )
     return note
 
@@ -165,7 +198,13 @@ def caseload(
 ) -> list[dict[str, Any]]:
     p = _require(principal, "view_caseload")
     rows = views.caseload(store, **filters)
-    audit.record(user=p.username, role=p.role, action="view_caseload", detail=filters)
+    audit.record(
+        user=p.username,
+        role=p.role,
+        action="view_caseload",
+        detail=filters,
+        children=[r["child_uid"] for r in rows if r.get("child_uid")],
+    )
     if p.rules.pseudonymise:
         for r in rows:
             r["child_uid"] = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -63,6 +64,7 @@ class Role(BaseModel):
 class Policy(BaseModel):
     model_config = ConfigDict(extra="ignore")
     roles: dict[str, Role]
+    break_glass_purposes: list[str] = Field(min_length=1)
 
 
 @cache
@@ -101,12 +103,45 @@ class Restricted:
         return f"restricted ({self.why})"
 
 
+@dataclass(frozen=True)
+class BreakGlass:
+    """Why someone opens a record off their caseload: a lawful purpose from the
+    policy's list, and a few words of their own. Audited with the view."""
+
+    purpose: str
+    details: str
+
+    def __str__(self) -> str:
+        return f"{self.purpose}: {self.details.strip()}"
+
+
+MIN_REASON_WORDS = 3
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def break_glass_problem(glass: BreakGlass) -> str | None:
+    """Why this break-glass reason is not acceptable, or None. The details need a
+    few real words: dots, repeated letters or a single word are not a reason."""
+    purposes = load_policy().break_glass_purposes
+    if glass.purpose not in purposes:
+        return "choose the lawful purpose from the list: " + "; ".join(purposes)
+    words = {w.lower() for w in _WORD.findall(glass.details)}
+    real = {w for w in words if len(set(w)) > 1 and re.search("[aeiouy]", w)}
+    if len(real) < MIN_REASON_WORDS:
+        return (
+            f"say in at least {MIN_REASON_WORDS} words why you need this record now (for "
+            "example 'strategy discussion called by police tonight'); dots, repeated "
+            "letters or a single word are not a reason"
+        )
+    return None
+
+
 @dataclass
 class ChildAccess:
     """What a principal may see of one child, decided once per view."""
 
     full: bool  # full record (own/team caseload, or a scope of all, or break-glass)
-    reason: str  # why: 'own caseload', 'team caseload', 'break glass: ...', 'limited view'
+    reason: str  # why, shown after "Opened with break glass:" or "Limited view:"
     break_glass: bool = False
     visible_kinds: set[str] = field(default_factory=set)
     flag_kinds: set[str] = field(default_factory=set)
@@ -124,9 +159,10 @@ def child_access(
     *,
     workers: Iterable[str],
     teams: Iterable[str],
-    break_glass_reason: str | None = None,
+    break_glass: BreakGlass | None = None,
 ) -> ChildAccess:
-    """Full or limited view of a child, from who works on the child's open cases."""
+    """Full or limited view of a child, from who works on the child's open cases.
+    ``reason`` says why in words the page shows after its own label."""
     rules = principal.rules
     kinds_full = set(rules.case_kinds.full)
     kinds_flag = set(rules.case_kinds.flag)
@@ -138,15 +174,15 @@ def child_access(
         return ChildAccess(True, "own caseload", False, kinds_full, kinds_flag)
     if set(principal.teams) & set(teams):
         return ChildAccess(True, "team caseload", False, kinds_full, kinds_flag)
-    if break_glass_reason and rules.break_glass:
-        reason = break_glass_reason.strip()
-        if len(reason) < 10:
-            raise PermissionError("say why you need this record (at least 10 characters)")
-        return ChildAccess(True, f"break glass: {reason}", True, kinds_full, kinds_flag)
+    if break_glass is not None and rules.break_glass:
+        problem = break_glass_problem(break_glass)
+        if problem:
+            raise PermissionError(problem)
+        return ChildAccess(True, str(break_glass), True, kinds_full, kinds_flag)
     # limited view: identity to confirm it is the right child, flags, nothing more
     return ChildAccess(
         False,
-        "limited view: not on your or your team's caseload",
+        "not on your or your team's caseload",
         False,
         set(),
         kinds_full | kinds_flag,

@@ -30,6 +30,7 @@ from graph.engines.falkordb_bulk import MARKER as BULK_MARKER
 from graph.engines.falkordb_bulk import FalkorBulkWriter
 from graph.engines.falkordb_params import params_header
 from graph.engines.falkordb_results import plain_records
+from graph.files import private_dir
 from graph.store import (
     BATCH_TIMEOUT_MS,
     CypherError,
@@ -730,7 +731,7 @@ def _start_embedded(directory: Path, fsync: str) -> Any:
             "run `uv sync` in the Jigsaw checkout"
         ) from None
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)  # the graph holds people's records: its owner only
     except OSError as exc:
         raise EngineUnavailable(
             f"cannot create the embedded graph directory {directory}: {exc.strerror}; "

@@ -1,12 +1,15 @@
-"""What every page needs: the store, the audit trail, the signed-in user.
+"""What every page needs: the store, the audit trail, the signed-in user, downloads.
 
 Kept apart from the pages so they stay thin and so tests can point the app at a test
-graph through the usual ``JIGSAW_*`` settings.
+graph through the usual ``JIGSAW_*`` settings. :func:`session_principal` is the
+session's gate, run by main.py on every request: it ends the session when its account
+is disabled or removed, or after ``session_idle_minutes`` without a request.
 """
 
 from __future__ import annotations
 
-import json
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +18,11 @@ import streamlit as st
 
 from graph import GraphStore, load_settings, open_store
 from graph.access.accounts import Accounts, demo_mode
-from graph.access.audit import AuditLog
+from graph.access.audit import AuditLog, audit_log
+from graph.access.fields_export import safe_row
 from graph.access.policy import Principal
+from graph.access.signin import Door, SignInRefused
+from ui.app.plain import literal
 
 PAGES: dict[str, object] = {}  # url path -> st.Page, set by main on every run
 
@@ -45,12 +51,13 @@ def data_dir() -> Path:
 
 
 def audit() -> AuditLog:
-    return _audit(str(data_dir()))
+    settings = load_settings()
+    return _audit(str(settings.data_dir), settings.audit_syslog)
 
 
 @st.cache_resource
-def _audit(directory: str) -> AuditLog:
-    return AuditLog(Path(directory) / "audit" / "audit.jsonl")
+def _audit(directory: str, witness: str) -> AuditLog:
+    return audit_log(Path(directory), witness)
 
 
 def accounts() -> Accounts:
@@ -72,21 +79,68 @@ def current_user() -> Principal | None:
     if principal is None and sso_configured() and st.user.is_logged_in:
         principal = accounts().principal_for_sso(st.user.get("email"))
         if principal is not None:
-            st.session_state["principal"] = principal
-            audit().record(
-                user=principal.username,
-                role=principal.role,
-                action="sign_in",
-                detail={"via": "oidc"},
-            )
+            _start_session(principal, {"via": "oidc"})
     return principal
+
+
+def session_principal() -> Principal | None:
+    """The principal for this request, after checking the session is still good: the
+    account is re-read (so a disabled account is signed out at once, and a changed role
+    applies at once) and an idle session ends. Runs on every request (main.py)."""
+    principal = current_user()
+    if principal is None:
+        return None
+    now = time.time()
+    idle_s = load_settings().session_idle_minutes * 60
+    if now - st.session_state.get("last_seen", now) > idle_s:
+        end_session(
+            principal,
+            "session_expired",
+            f"Signed out after {idle_s // 60} minutes without activity.",
+        )
+        return None
+    live = accounts().current(principal.username)
+    if live is None:
+        end_session(principal, "session_ended", "Your account is no longer active.")
+        return None
+    st.session_state["principal"] = live
+    st.session_state["last_seen"] = now
+    return live
+
+
+def end_session(principal: Principal, action: str, message: str = "") -> None:
+    """Sign out: audited, session state cleared, the identity provider's session too."""
+    audit().record(user=principal.username, role=principal.role, action=action)
+    st.session_state.clear()
+    if message:
+        st.session_state["signed_out_because"] = message
+    if sso_configured() and st.user.is_logged_in:
+        st.logout()
+
+
+def _start_session(principal: Principal, detail: dict[str, Any]) -> None:
+    st.session_state["principal"] = principal
+    st.session_state["last_seen"] = time.time()
+    st.session_state.pop("signed_out_because", None)
+    audit().record(user=principal.username, role=principal.role, action="sign_in", detail=detail)
+
+
+def client_address() -> str:
+    """The browser's address as the server sees it (None on localhost)."""
+    try:
+        return st.context.ip_address or "local"
+    except Exception:
+        return "local"
 
 
 def sign_in_form() -> None:
     st.title("Jigsaw")
     st.caption("A single record of every child. Sign in to continue.")
+    why = st.session_state.get("signed_out_because")
+    if why:
+        st.info(why)
     if demo_mode():
-        demo_banner(show_accounts=True)
+        demo_banner()
     if sso_configured():
         if st.user.is_logged_in:
             st.error(
@@ -98,55 +152,72 @@ def sign_in_form() -> None:
         username = st.text_input("Username")
         password = st.text_input("Password", type="password")
         if st.form_submit_button("Sign in"):
-            principal = accounts().authenticate(username, password)
-            if principal is None:
-                st.error("That username and password do not match an active account.")
+            door = Door.of(load_settings())
+            try:
+                principal = door.sign_in(username, password=password, address=client_address())
+            except SignInRefused as exc:
+                st.error(literal(str(exc)))
             else:
-                st.session_state["principal"] = principal
-                audit().record(user=principal.username, role=principal.role, action="sign_in")
+                _start_session(principal, {"via": "password", "address": client_address()})
                 st.rerun()
 
 
-def demo_banner(*, show_accounts: bool = False) -> None:
-    st.warning("Demo mode: synthetic data, demo accounts. Not for real records.")
-    path = data_dir() / "demo-accounts.json"
-    if show_accounts and path.exists():
-        made = json.loads(path.read_text())
-        st.table(
-            [
-                {"username": a["username"], "password": a["password"], "role": a["role"]}
-                for a in made
-            ]
-        )
+def demo_banner() -> None:
+    st.warning(
+        "Demo mode: synthetic data, demo accounts. Not for real records. The demo "
+        "accounts' passwords were printed once, in the terminal that ran jigsaw demo."
+    )
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """CSV with spreadsheet formula injection neutralised and restricted values as words."""
-    from graph.access.fields_export import safe_row
-
     safe = pd.DataFrame(
         [safe_row(r) for r in frame.astype(str).itertuples(index=False)], columns=frame.columns
     )
     return safe.to_csv(index=False).encode()
 
 
-def download_csv(frame: pd.DataFrame, file_name: str, detail: dict[str, Any]) -> None:
-    """A CSV download button whose click is an audited export (with the children in it)."""
+def children_in(frame: pd.DataFrame) -> list[str]:
+    """The children a table names: its child id columns (``child_uid``, ``*_child_uid``)."""
+    columns = [c for c in frame.columns if str(c) == "child" or str(c).endswith("child_uid")]
+    return sorted({str(v) for c in columns for v in frame[c].dropna() if str(v)})
+
+
+def download_csv(
+    frame: pd.DataFrame | Callable[[], pd.DataFrame],
+    file_name: str,
+    detail: dict[str, Any],
+    *,
+    children: Iterable[str] | None = None,
+    action: str = "export",
+) -> None:
+    """The app's one download: a CSV made only when the button is clicked, audited then
+    (with the children in it, taken from the table unless given), formulas neutralised.
+    ``frame`` may be a function making the table, for tables too big to build on every
+    run (then say which ``children`` it holds). Tables' own download controls are off
+    (client.disableDataExport), so this is the only way data leaves the app as a file."""
     principal = current_user()
-    children = sorted(
-        {str(v) for c in frame.columns if c.endswith("child_uid") for v in frame[c].dropna()}
-    )
+    log = audit()
+    if children is None and callable(frame):
+        raise ValueError("say which children a table made on click holds")
+    named = sorted(set(children if children is not None else children_in(frame)))
+
+    def made_on_click() -> bytes:
+        table = frame() if callable(frame) else frame
+        log.record(
+            user=principal.username,
+            role=principal.role,
+            action=action,
+            children=named,
+            detail={"rows": len(table), "file": file_name, **detail},
+        )
+        return csv_bytes(table)
+
     st.download_button(
         "Download CSV",
-        csv_bytes(frame),
+        made_on_click,
         file_name=file_name,
         mime="text/csv",
         key=f"download-{file_name}",
-        on_click=lambda: audit().record(
-            user=principal.username,
-            role=principal.role,
-            action="export",
-            children=children,
-            detail={"rows": len(frame), **detail},
-        ),
+        on_click="ignore",
     )

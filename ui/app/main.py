@@ -1,4 +1,9 @@
-"""Jigsaw's Streamlit app: sign-in, then the pages the user's role may open."""
+"""Jigsaw's Streamlit app: sign-in, then the pages the user's role may open.
+
+Every request starts here: the session is checked (account still enabled, not idle)
+before any page runs, and a signed-out request gets a navigation of the sign-in page
+alone, so the sidebar never keeps the previous user's pages.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +11,27 @@ import streamlit as st
 
 from graph.access.accounts import demo_mode
 from graph.access.policy import allowed
+from graph.files import private_umask
 from ui.app import context
 from ui.app.pages import audit, caseload, data, find, home, network, planning, queries, record
+from ui.app.plain import literal
 
+private_umask()  # what the app writes (audit trail, embedded engine) is its owner's only
 st.set_page_config(page_title="Jigsaw", layout="wide")
 
-principal = context.current_user()
+principal = context.session_principal()
 if principal is None:
-    context.sign_in_form()
+    st.navigation(
+        [st.Page(context.sign_in_form, title="Sign in", url_path="sign-in")], position="hidden"
+    ).run()
     st.stop()
 
 with st.sidebar:
-    st.write(f"Signed in as **{principal.username}** ({principal.rules.title})")
+    st.write(f"Signed in as **{literal(principal.username)}** ({principal.rules.title})")
     if demo_mode():
         context.demo_banner()
     if st.button("Sign out"):
-        st.session_state.clear()
+        context.end_session(principal, "sign_out")
         st.rerun()
 
 PAGES = [

@@ -6,7 +6,8 @@ import sys
 
 import typer
 
-from graph import GraphError, SettingsError
+from graph import GraphError, SettingsError, load_settings
+from graph.files import private_umask
 from ui.cli import audit, db, plan, query, users
 from ui.cli.generate import generate
 from ui.cli.load import demo, load
@@ -31,8 +32,14 @@ app.command()(serve)
 
 
 def main() -> None:
-    """Entry point: known failures print one clear line, not a traceback."""
+    """Entry point: known failures print one clear line, not a traceback. Everything
+    the command (and the embedded engine it starts) writes is readable by its owner
+    only, and an existing data directory is closed to others."""
+    private_umask()
     try:
+        data = load_settings().data_dir
+        if data.is_dir() and data.stat().st_mode & 0o077:
+            data.chmod(0o700)
         app()
     except (GraphError, SettingsError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from graph import load_settings, open_store
 from graph.access.demo import create_demo_accounts
+from graph.files import private_dir
 from graph.settings import Settings
 from graph.store import GraphStore
 from loaders.load import LoadResult, run_load
@@ -95,9 +96,26 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed for the demo county.")] = 1,
     serve: Annotated[bool, typer.Option(help="Start the app after loading.")] = True,
     port: Annotated[int, typer.Option(help="Port for the app.")] = 8501,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Use a data directory that is not empty: its graph and accounts are "
+            "replaced by the demo's."
+        ),
+    ] = False,
 ) -> None:
-    """The main job on the embedded default: generate a demo county, load it, open the app."""
+    """The main job on the embedded default: generate a demo county, load it, open the
+    app. The demo accounts' passwords are printed here once and stored nowhere."""
     settings = load_settings()
+    if settings.data_dir.is_dir() and any(settings.data_dir.iterdir()) and not force:
+        typer.secho(
+            f"error: {settings.data_dir} is not empty: the demo would replace its graph and "
+            "accounts. Point JIGSAW_DATA_DIR at an empty directory, or add --force.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(2)
+    private_dir(settings.data_dir)
     out = settings.data_dir / "demo-county"
     if out.exists():
         shutil.rmtree(out)
@@ -119,9 +137,12 @@ def demo(
         f"next week's extracts ({', '.join(f'{len(v)} {k}' for k, v in changes.items())}) "
         f"loaded: {update.report.alerts} alerts raised for allocated professionals"
     )
-    console.print("Demo accounts (demo mode only; passwords change with every demo):")
-    for a in accounts:
-        console.print(
+    console.print(
+        "Demo accounts (passwords change with every demo and are shown only now: "
+        "note them, they are stored nowhere):"
+    )
+    for a in accounts:  # plain lines (no wrapping, no markup): one account a line
+        typer.echo(
             f"  {a['username']:<16} {a['password']:<24} {a['role']}"
             + (f" (as {a['stands_for']})" if a["stands_for"] else "")
         )

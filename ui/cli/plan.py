@@ -17,10 +17,10 @@ from graph import load_settings, open_store
 from graph.access import guard
 from graph.access.policy import Restricted
 from queries.runner import QueryResult
-from ui.cli.query import FORMAT_HELP, emit, fail, run_as
+from ui.cli.auth import User, fail
+from ui.cli.query import FORMAT_HELP, emit, run_as
 
 app = typer.Typer(help="Planning ahead: transitions, needs forecast, alerts.", no_args_is_help=True)
-User = Annotated[str, typer.Option("--as", help="The account to run as (audited).")]
 Format = Annotated[str, typer.Option("--format", help=FORMAT_HELP)]
 
 

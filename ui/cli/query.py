@@ -11,7 +11,6 @@ from typing import Annotated, Any
 import typer
 
 from graph import GraphError, load_settings, open_store
-from graph.access.accounts import Accounts
 from graph.access.audit import AuditLog
 from graph.access.fields_export import safe_row
 from graph.access.policy import Principal
@@ -23,6 +22,7 @@ from queries.runner import (
     run_adhoc,
     run_saved,
 )
+from ui.cli.auth import User, fail, signed_in
 
 app = typer.Typer(help="Saved and ad-hoc read-only queries.", no_args_is_help=True)
 FORMAT_HELP = "table, csv or json"
@@ -39,24 +39,8 @@ def _params(pairs: list[str] | None) -> dict[str, str]:
 
 
 def run_as(user: str) -> tuple[Principal, AuditLog]:
-    """The account the query runs as: its role decides, and the run is audited."""
-    settings = load_settings()
-    account = next(
-        (
-            a
-            for a in Accounts(settings.data_dir / "users.json").list()
-            if a.username == user and not a.disabled
-        ),
-        None,
-    )
-    if account is None:
-        fail(f"no enabled account {user!r} (create one with jigsaw users add)")
-    return account.principal(), AuditLog(settings.data_dir / "audit" / "audit.jsonl")
-
-
-def fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2)
+    """The account the query runs as (signed in): its role decides, and the run is audited."""
+    return signed_in(user)
 
 
 def _plain(value: Any) -> Any:
@@ -130,7 +114,7 @@ def run(
     query_id: str,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="name=value")] = None,
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
-    user: Annotated[str, typer.Option("--as", help="The account to run as (audited).")] = "",
+    user: User = "",
 ) -> None:
     """Run a saved query read-only with checked parameters, as an account."""
     principal, audit = run_as(user)
@@ -150,7 +134,7 @@ def adhoc(
     text: str,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="name=value")] = None,
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "table",
-    user: Annotated[str, typer.Option("--as", help="The account to run as (audited).")] = "",
+    user: User = "",
 ) -> None:
     """Run your own Cypher, read-only at the engine, with the same limits, as an account."""
     principal, audit = run_as(user)

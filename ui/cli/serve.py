@@ -1,4 +1,5 @@
-"""``jigsaw serve``: start the Streamlit app, offline, headless."""
+"""``jigsaw serve``: start the Streamlit app, offline, headless, on this machine only
+unless ``--host`` says otherwise."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from typing import Annotated
 import typer
 
 APP = Path(__file__).resolve().parent.parent / "app" / "main.py"
+LOCAL = "127.0.0.1"
 
 
-def streamlit_command(port: int, host: str | None = None) -> list[str]:
-    """How the app is started: headless, no usage statistics, no file watcher (also what
-    the browser tests start, so they test the served configuration). ``host`` is the
-    address to listen on (Streamlit's default, every interface, when not given)."""
-    address = ["--server.address", host] if host else []
+def streamlit_command(port: int, host: str = LOCAL) -> list[str]:
+    """How the app is started: headless, bound to ``host``, no usage statistics, no file
+    watcher, and no download or copy controls on tables (every download goes through
+    the app's audited button): also what the browser tests start, so they test the
+    served configuration."""
     return [
         sys.executable,
         "-m",
@@ -26,6 +28,10 @@ def streamlit_command(port: int, host: str | None = None) -> list[str]:
         str(APP),
         "--server.port",
         str(port),
+        "--server.address",
+        host,
+        "--client.disableDataExport",
+        "true",
         "--server.headless",
         "true",
         "--browser.gatherUsageStats",
@@ -34,25 +40,28 @@ def streamlit_command(port: int, host: str | None = None) -> list[str]:
         "none",
         "--global.developmentMode",
         "false",
-        *address,
     ]
 
 
-def serve_command(port: int = 8501, *, host: str | None = None, demo: bool = False) -> None:
+def serve_command(port: int = 8501, *, host: str = LOCAL, demo: bool = False) -> None:
     env = dict(os.environ)
     if demo:
         env["JIGSAW_DEMO_MODE"] = "true"
     command = streamlit_command(port, host)
-    typer.echo(f"Jigsaw is at http://localhost:{port} (Ctrl+C stops it)")
+    shown = "localhost" if host == LOCAL else host
+    typer.echo(f"Jigsaw is at http://{shown}:{port} (Ctrl+C stops it)")
     raise typer.Exit(subprocess.call(command, env=env))
 
 
 def serve(
     port: Annotated[int, typer.Option(help="Port for the app.")] = 8501,
     host: Annotated[
-        str | None,
-        typer.Option(help="Address to listen on (e.g. 0.0.0.0 in a container)."),
-    ] = None,
+        str,
+        typer.Option(
+            help="Address to listen on. The default serves this machine only; 0.0.0.0 "
+            "serves every interface (in a container, or behind a TLS reverse proxy)."
+        ),
+    ] = LOCAL,
 ) -> None:
     """Start the explorer app (no internet needed: nothing is fetched from a CDN)."""
     serve_command(port, host=host)

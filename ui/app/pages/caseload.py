@@ -9,6 +9,7 @@ import streamlit as st
 from graph import load_settings, views
 from graph.access import guard
 from ui.app import context
+from ui.app.plain import literal
 
 KINDS = [
     "any",
@@ -48,7 +49,7 @@ def render() -> None:
             team=teams[team],
         )
     except guard.AccessDenied as exc:
-        st.error(str(exc))
+        st.error(literal(exc))
         return
     frame = pd.DataFrame(
         rows,
@@ -72,7 +73,7 @@ def render() -> None:
         points = frame.dropna(subset=["lat", "lon"])
         tiles = load_settings().map_tiles
         if tiles:
-            st.caption(f"Tiles from {tiles}")
+            st.caption(f"Tiles from {literal(tiles)}")
         chart = (
             alt.Chart(points)
             .mark_circle(size=40)

@@ -9,6 +9,7 @@ from graph.access.policy import allowed
 from loaders import review
 from loaders.report import latest_quarantine, latest_report
 from ui.app import context
+from ui.app.plain import literal
 
 
 def render() -> None:
@@ -18,7 +19,7 @@ def render() -> None:
     if report is None:
         st.info("Nothing has been loaded yet: run `jigsaw load DIR`.")
     else:
-        st.markdown(report.to_markdown())
+        st.text(report.to_markdown())  # names of files and sources: shown as they are
     st.subheader("Quarantine")
     rows = latest_quarantine(loads)
     st.caption(f"{len(rows):,} row(s) held back, each with its reason.")
@@ -30,17 +31,24 @@ def render() -> None:
     st.subheader("Possible duplicates to review")
     pending = review.pending(context.store())
     st.caption(f"{len(pending):,} pair(s) await a decision.")
-    for pair in pending[:25]:
+    shown = pending[:25]
+    context.audit().record(
+        user=principal.username,
+        role=principal.role,
+        action="view_review_queue",
+        children=[p["uid"] for pair in shown for p in pair["people"]],
+    )
+    for pair in shown:
         a, b = pair["people"]
         cols = st.columns([4, 4, 2, 1, 1])
-        cols[0].write(f"{a['name']} ({a['dob']}) — {a['sources']}")
-        cols[1].write(f"{b['name']} ({b['dob']}) — {b['sources']}")
-        cols[2].write(f"p={pair['probability']:.2f}; agreed: {pair['agreed']}")
+        cols[0].text(f"{a['name']} ({a['dob']}) — {a['sources']}")
+        cols[1].text(f"{b['name']} ({b['dob']}) — {b['sources']}")
+        cols[2].text(f"p={pair['probability']:.2f}; agreed: {pair['agreed']}")
         if cols[3].button("Same", key=f"acc-{pair['uid']}"):
             try:
                 review.decide(context.store(), pair["uid"], True, principal.username)
             except review.ReviewError as exc:  # e.g. a load is writing: try again after it
-                st.warning(str(exc))
+                st.warning(literal(exc))
                 continue
             context.audit().record(
                 user=principal.username,

@@ -22,9 +22,9 @@ def render() -> None:
     st.caption(f"{len(results)} match(es): age, school and postcode district only.")
     for r in results:
         cols = st.columns([3, 1, 3, 1, 1])
-        cols[0].write(r["name"])
-        cols[1].write("" if r["age"] is None else f"{r['age']}")
-        cols[2].write(r["school"] or "")
-        cols[3].write(r["district"] or "")
+        cols[0].text(r["name"])
+        cols[1].text("" if r["age"] is None else f"{r['age']}")
+        cols[2].text(r["school"] or "")
+        cols[3].text(r["district"] or "")
         if cols[4].button("Open", key=f"open-{r['uid']}"):
             context.open_child(r["uid"])

@@ -6,6 +6,7 @@ import streamlit as st
 
 from graph.access import guard
 from ui.app import context
+from ui.app.plain import literal
 
 
 def render() -> None:
@@ -21,7 +22,7 @@ def render() -> None:
     try:
         rows = guard.my_alerts(store, principal, context.audit(), include_seen=show_seen)
     except guard.AccessDenied as exc:
-        st.error(str(exc))
+        st.error(literal(exc))
         return
     if not rows:
         st.success(
@@ -31,11 +32,13 @@ def render() -> None:
     st.caption(f"{len(rows)} alert(s), newest first.")
     for row in rows:
         with st.container(border=True):
-            st.markdown(f"**{row['text']}**")
+            st.markdown(f"**{literal(row['text'])}**")
             whose = f" · for {row['for_worker']}" if row.get("for_worker") else ""
             st.caption(
-                f"{row['kind'].replace('_', ' ')} · raised {row['created_at']} · "
-                f"{row['status']}{whose}"
+                literal(
+                    f"{row['kind'].replace('_', ' ')} · raised {row['created_at']} · "
+                    f"{row['status']}{whose}"
+                )
             )
             left, right = st.columns(2)
             if left.button("Open record", key=f"open-{row['uid']}"):

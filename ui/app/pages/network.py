@@ -11,6 +11,7 @@ from graph import views
 from graph.access import guard
 from ui import network as drawing
 from ui.app import context
+from ui.app.plain import literal
 
 
 def render() -> None:
@@ -38,7 +39,7 @@ def render() -> None:
             labels=tuple(labels),
         )
     except guard.AccessDenied as exc:
-        st.error(str(exc))
+        st.error(literal(exc))
         return
     if not net["nodes"]:
         st.info("No one with that id.")

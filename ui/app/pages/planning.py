@@ -15,6 +15,7 @@ from planning.risk import load_risk_config
 from queries.library import get_query
 from queries.runner import QueryDenied, run_saved
 from ui.app import context
+from ui.app.plain import literal
 
 ENTRY_POINTS = ["Reception", "Year 7", "Year 12"]
 
@@ -60,7 +61,7 @@ def _risk() -> None:
             audit=context.audit(),
         )
     except QueryDenied as exc:
-        st.error(str(exc))
+        st.error(literal(exc))
         return
     frame = pd.DataFrame(result.rows, columns=result.columns)
     if frame.empty:
@@ -108,7 +109,7 @@ def _transitions() -> None:
             context.store(), context.current_user(), context.audit(), entry, dt.date.today()
         )
     except guard.AccessDenied as exc:
-        st.error(str(exc))
+        st.error(literal(exc))
         return
     if not rows:
         st.info("No child known to Jigsaw starts there next September.")
@@ -143,7 +144,7 @@ def _forecast() -> None:
             context.store(), context.current_user(), context.audit(), dt.date.today(), years
         )
     except guard.AccessDenied as exc:
-        st.error(str(exc))
+        st.error(literal(exc))
         return
     frame = pd.DataFrame(rows, columns=["term", "academic_year", "area", "category", "children"])
     if frame.empty:

@@ -18,6 +18,7 @@ from queries.runner import (
     run_saved,
 )
 from ui.app import context
+from ui.app.plain import literal
 
 
 def _show(result: QueryResult, display: str, chart: dict | None, where: dict | None) -> None:
@@ -72,9 +73,9 @@ def render() -> None:
                 _show(result, query.display, query.chart, query.map)
             except ParamValidationError as exc:
                 for name, problem in exc.problems.items():
-                    st.error(f"{name}: {problem}")
+                    st.error(literal(f"{name}: {problem}"))
             except (QueryDenied, GraphError) as exc:
-                st.error(str(exc))
+                st.error(literal(exc))
     if allowed(principal, "run_adhoc"):
         st.subheader("Your own Cypher (read-only)")
         with st.form("adhoc"):
@@ -89,4 +90,4 @@ def render() -> None:
                     None,
                 )
             except (ParamValidationError, QueryDenied, GraphError) as exc:
-                st.error(str(exc))
+                st.error(literal(exc))

@@ -6,8 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from graph.access import guard
-from graph.access.policy import Restricted
+from graph.access.policy import BreakGlass, Restricted, load_policy
 from ui.app import context
+from ui.app.plain import literal
 
 FLAGS = (
     ("EHCP", "EHC plan"),
@@ -33,33 +34,31 @@ def render() -> None:
         st.info("Find a child first, or paste their id.")
         return
     st.session_state["child"] = uid
-    reason = st.session_state.get(f"glass-{uid}")
+    glass = st.session_state.get(f"glass-{uid}")
     try:
-        rec = guard.child_record(
-            context.store(), context.current_user(), context.audit(), uid, break_glass=reason
-        )
-    except (guard.AccessDenied, PermissionError) as exc:
-        st.error(str(exc))
+        rec = _fetch(uid, glass)
+    except guard.AccessDenied as exc:
+        st.error(literal(exc))
         return
+    except PermissionError as exc:  # the break-glass reason was not accepted: ask again
+        st.session_state.pop(f"glass-{uid}", None)
+        st.error(literal(exc))
+        glass, rec = None, _fetch(uid, None)
     if rec is None:
-        st.error(f"No one has the id {uid}.")
+        st.error(f"No one has the id {literal(uid)}.")
         return
     person = rec["person"]
-    st.subheader(_show(person.get("full_name")))
+    st.subheader(literal(_show(person.get("full_name"))))
     access = rec["access"]
     if access["break_glass"]:
-        st.warning(f"Opened with break glass: {access['reason']} (audited)")
+        st.warning(f"Opened with break glass: {literal(access['reason'])} (audited)")
     elif not access["full"]:
-        st.info(f"Limited view: {access['reason']}.")
-        with st.form(f"glass-form-{uid}"):
-            why = st.text_input("Why do you need the full record now? (audited)")
-            if st.form_submit_button("Break glass"):
-                st.session_state[f"glass-{uid}"] = why
-                st.rerun()
+        st.info(f"Limited view: {literal(access['reason'])}.")
+        _break_glass_form(uid)
     ids = {
         k: _show(person.get(k)) for k in ("dob", "sex", "upn", "nhs_number", "uln", "la_child_id")
     }
-    st.write(" · ".join(f"**{k}** {v}" for k, v in ids.items() if v))
+    st.write(" · ".join(f"**{k}** {literal(v)}" for k, v in ids.items() if v))
     kinds = {c.get("kind") for c in rec["cases"] if c.get("status") == "open"}
     flags = [label for kind, label in FLAGS if kind in kinds]
     flags += sorted({c["flag"] for c in rec["cases"] if c.get("flag")})
@@ -75,12 +74,12 @@ def render() -> None:
         st.markdown("#### Where they live")
         for a in rec["addresses"]:
             if a["to"] is None:
-                st.write(
+                st.text(
                     f"{a['line1']}, {a.get('postcode') or ''} (IMD decile "
                     f"{a.get('imd_decile') or '?'})"
                 )
                 for note in a.get("safety_notes") or []:
-                    st.error(f"Visit safety: {note}")
+                    st.error(f"Visit safety: {literal(note)}")
         st.markdown("#### Family")
         st.dataframe(pd.DataFrame(rec["family"]), hide_index=True) if rec["family"] else st.caption(
             "None known or not shown."
@@ -109,13 +108,39 @@ def render() -> None:
     st.dataframe(pd.DataFrame(rec["timeline"]), hide_index=True)
     st.markdown("#### Notes")
     for n in rec["notes"]:
-        st.write(f"*{n['at']} — {n['author']} ({n['kind']})*: {n['text']}")
+        st.caption(literal(f"{n['at']} — {n['author']} ({n['kind']})"))
+        st.text(n["text"])
+    if not access["full"]:
+        return  # updates only from those who may see the whole record
     with st.form(f"note-{uid}", clear_on_submit=True):
         text = st.text_area("Add an update")
         if st.form_submit_button("Save note"):
             try:
-                guard.add_note(context.store(), context.current_user(), context.audit(), uid, text)
+                guard.add_note(
+                    context.store(),
+                    context.current_user(),
+                    context.audit(),
+                    uid,
+                    text,
+                    break_glass=glass,
+                )
                 st.success("Saved.")
                 st.rerun()
-            except (ValueError, guard.AccessDenied) as exc:
-                st.error(str(exc))
+            except (ValueError, LookupError, guard.AccessDenied) as exc:
+                st.error(literal(exc))
+
+
+def _fetch(uid: str, glass: BreakGlass | None) -> dict | None:
+    return guard.child_record(
+        context.store(), context.current_user(), context.audit(), uid, break_glass=glass
+    )
+
+
+def _break_glass_form(uid: str) -> None:
+    """Ask for a lawful purpose and a few words of reason; both are audited with the view."""
+    with st.form(f"glass-form-{uid}"):
+        purpose = st.selectbox("Lawful purpose", load_policy().break_glass_purposes)
+        why = st.text_input("Why do you need the full record now? (audited)")
+        if st.form_submit_button("Break glass"):
+            st.session_state[f"glass-{uid}"] = BreakGlass(purpose, why)
+            st.rerun()

@@ -1,0 +1,313 @@
+"""The anchored audit trail: every tampering row is detected by `jigsaw audit verify`,
+a crash at any point of a write is recovered, and the witness sees every head.
+
+The forger here knows the hash algorithm (it is no secret): forged and rewritten
+entries carry hashes recomputed independently of the code under test.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from graph.access.accounts import Accounts
+from graph.access.audit import AuditLog, audit_log
+from ui.cli import app
+
+PASSWORD = "an administrator password"
+ENTRIES = 8
+
+
+def _hash(entry: dict) -> str:
+    """SHA-256 over the entry without its hash, keys sorted: what a forger recomputes."""
+    body = {k: v for k, v in entry.items() if k != "hash"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _write(path: Path, entries: list[dict]) -> None:
+    path.write_text("".join(json.dumps(e) + "\n" for e in entries))
+
+
+def _rechain(entries: list[dict], start: int) -> list[dict]:
+    for i in range(start, len(entries)):
+        entries[i]["prev"] = entries[i - 1]["hash"] if i else "0" * 64
+        entries[i]["hash"] = _hash(entries[i])
+    return entries
+
+
+def _forge_append(path: Path) -> None:
+    entries = _lines(path)
+    last = entries[-1]
+    forged = {**last, "seq": last["seq"] + 1, "user": "nobody", "action": "search",
+              "children": [], "prev": last["hash"]}  # fmt: skip
+    forged["hash"] = _hash(forged)
+    _write(path, [*entries, forged])
+
+
+def _change_third(path: Path) -> None:
+    entries = _lines(path)
+    entries[2]["user"] = "someone else"
+    _write(path, _rechain(entries, 2))
+
+
+TAMPERING: dict[str, Callable[[Path], None]] = {
+    "delete the last line": lambda p: _write(p, _lines(p)[:-1]),
+    "truncate the last 3": lambda p: _write(p, _lines(p)[:-3]),
+    "keep 1 line": lambda p: _write(p, _lines(p)[:1]),
+    "empty the file": lambda p: p.write_text(""),
+    "delete the file": lambda p: p.unlink(),
+    "append a forged entry with a recomputed hash": _forge_append,
+    "change entry 3 and recompute the rest": _change_third,
+}
+
+
+@pytest.fixture
+def trail(tmp_path, monkeypatch) -> Path:
+    """A data directory with an administrator and a trail of ENTRIES entries."""
+    monkeypatch.setenv("JIGSAW_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("JIGSAW_PASSWORD", PASSWORD)
+    monkeypatch.delenv("JIGSAW_TOKEN", raising=False)
+    Accounts(tmp_path / "users.json").add("boss", "administrator", PASSWORD)
+    log = audit_log(tmp_path)
+    for i in range(ENTRIES):
+        log.record(user="sw", role="social_worker", action="view_child", children=[f"P-{i}"])
+    return tmp_path
+
+
+def _verify(*extra: str) -> tuple[int, str]:
+    done = CliRunner().invoke(app, ["audit", "verify", "--as", "boss", *extra])
+    return done.exit_code, done.output
+
+
+def test_an_untouched_trail_verifies(trail):
+    code, out = _verify()
+    assert code == 0 and f"intact ({ENTRIES} entries" in out, out
+
+
+@pytest.mark.parametrize("how", list(TAMPERING))
+def test_every_tampering_is_detected(trail, how):
+    path = trail / "audit" / "audit.jsonl"
+    # the chain alone would not see these: the forged chains are internally whole
+    TAMPERING[how](path)
+    code, out = _verify()
+    assert code == 1 and "audit trail broken" in out, (how, out)
+    # and later writes (the app and the command line go on working) do not hide it
+    log = audit_log(trail)
+    log.record(user="sw", role="social_worker", action="search")
+    assert log.verify() is not None, how
+    code, out = _verify()
+    assert code == 1, (how, out)
+
+
+def test_what_each_tampering_is_reported_as(trail):
+    path = trail / "audit" / "audit.jsonl"
+    original = path.read_text()
+    expected = {
+        "delete the last line": "removed from the end",
+        "truncate the last 3": "removed from the end",
+        "keep 1 line": "removed from the end",
+        "empty the file": "removed from the end",
+        "delete the file": "missing",
+        "append a forged entry with a recomputed hash": "written outside Jigsaw",
+        "change entry 3 and recompute the rest": "rewritten",
+    }
+    for how, words in expected.items():
+        path.write_text(original)
+        TAMPERING[how](path)
+        broken = AuditLog(path).verify()
+        assert broken is not None and words in broken.why, (how, broken)
+
+
+def test_a_witnessed_checkpoint_is_checked(trail):
+    log = audit_log(trail)
+    head = log.read_head()
+    assert head is not None and head.count == ENTRIES
+    code, out = _verify("--witness", f"{head.count}:{head.hash}")
+    assert code == 0 and "1 witnessed checkpoint(s) match" in out, out
+    # a rewrite that also rewrote the head is caught by what the witness saw
+    path = trail / "audit" / "audit.jsonl"
+    _change_third(path)
+    forged = _lines(path)[-1]
+    log.head_path.write_text(json.dumps({"count": forged["seq"], "hash": forged["hash"]}))
+    assert log.verify() is None  # log and head agree with each other now...
+    code, out = _verify("--witness", f"{head.count}:{head.hash}")
+    assert code == 1 and "witness" in out, out  # ...but not with the witness
+
+
+def test_audit_commands_are_for_administrators_only(trail):
+    Accounts(trail / "users.json").add("sw", "social_worker", PASSWORD)
+    for command in (["verify"], ["head"], ["child", "P-1"], ["export", "--out", "x.csv"]):
+        done = CliRunner().invoke(app, ["audit", *command, "--as", "sw"])
+        assert done.exit_code == 2 and "may not read audit" in done.output, command
+    wrong = CliRunner().invoke(app, ["audit", "verify", "--as", "boss"],
+                               env={"JIGSAW_PASSWORD": "not the password"})  # fmt: skip
+    assert wrong.exit_code == 2 and "do not match" in wrong.output
+    nobody = CliRunner().invoke(app, ["audit", "verify"])
+    assert nobody.exit_code == 2 and "--as USER" in nobody.output
+    actions = [e["action"] for e in audit_log(trail).entries()]
+    assert actions.count("refused") == 4 and "sign_in_failed" in actions
+
+
+# -- crashes -------------------------------------------------------------------------
+
+CRASH = """
+import os, sys
+from graph.access.audit import AuditLog
+log = AuditLog(sys.argv[1])
+point = sys.argv[2]
+write_head, write_line, heads = log._write_head, log._write_line, []
+def head(h):
+    write_head(h)
+    heads.append(h)
+    if point == "before the line" and len(heads) == 1:
+        os._exit(9)
+def line(data):
+    if point == "in the middle of the line":
+        fd = os.open(log.path, os.O_WRONLY | os.O_APPEND)
+        os.write(fd, data[: len(data) // 2])
+        os._exit(9)
+    write_line(data)
+    if point == "after the line, before the head":
+        os._exit(9)
+log._write_head, log._write_line = head, line
+log.record(user="sw", role="social_worker", action="crashed", children=["P-x"])
+"""
+
+
+@pytest.mark.parametrize(
+    ("point", "kept"),
+    [("before the line", False), ("in the middle of the line", False),
+     ("after the line, before the head", True)],
+)  # fmt: skip
+def test_a_crash_anywhere_in_a_write_is_recovered(tmp_path, point, kept):
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    for i in range(3):
+        log.record(user="sw", role="social_worker", action="view_child", children=[f"P-{i}"])
+    crashed = subprocess.run([sys.executable, "-c", CRASH, str(path), point], check=False)
+    assert crashed.returncode == 9  # the process really died mid-write
+    verdict = log.check()
+    assert verdict.broken is None, verdict  # a crash is not tampering
+    if point == "in the middle of the line":
+        assert any("cut short by a crash" in n for n in verdict.notes)
+        assert not path.read_bytes().endswith(b"\n")
+    # the next write finishes or undoes the crashed one and carries on
+    log.record(user="sw", role="social_worker", action="after")
+    verdict = log.check()
+    assert verdict.broken is None, verdict
+    actions = [e["action"] for e in log.entries()]
+    assert ("crashed" in actions) is kept
+    assert actions[-1] == "after"
+    assert [e["seq"] for e in log.entries()] == list(range(1, len(actions) + 1))
+    if point == "in the middle of the line":
+        assert "audit_recovered" in actions
+        aside = list(tmp_path.glob("audit.torn-*.jsonl"))
+        assert len(aside) == 1 and aside[0].stat().st_mode & 0o777 == 0o600
+        assert any("moved aside" in n for n in verdict.notes)
+
+
+def test_a_torn_last_line_never_blocks_writing(tmp_path):
+    """The probe's case: a partial line at the end (no write was in progress)."""
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    log.record(user="a", role="r", action="search")
+    with path.open("ab") as fh:
+        fh.write(b'{"seq": 2, "at": "2026-')
+    broken = log.verify()
+    assert broken is not None and "cut short" in broken.why  # reported
+    assert [e["action"] for e in log.entries()] == ["search"]
+    for _ in range(3):  # and writing goes on (it raised JSONDecodeError for ever before)
+        log.record(user="a", role="r", action="view_child")
+    verdict = log.check()
+    assert verdict.broken is None and verdict.entries == 5
+    assert any("torn line" in n for n in verdict.notes)
+
+
+def test_a_log_from_before_the_head_is_anchored_with_a_note(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    previous = "0" * 64
+    old = []
+    for i in range(3):  # the entry format before sequence numbers and heads
+        entry = {"at": "2026-01-01T00:00:00.000+00:00", "user": "u", "role": "r",
+                 "action": "search", "children": [f"P-{i}"], "detail": {}, "reason": None,
+                 "prev": previous}  # fmt: skip
+        entry["hash"] = _hash(entry)
+        previous = entry["hash"]
+        old.append(entry)
+    _write(path, old)
+    log = AuditLog(path)
+    assert log.check().broken is None
+    log.record(user="u", role="r", action="view_child")
+    verdict = log.check()
+    assert verdict.broken is None and verdict.entries == 5
+    assert any("anchored" in n for n in verdict.notes)
+    _write(path, _lines(path)[:-1])
+    assert log.verify() is not None  # and from then on truncation is seen
+
+
+def test_writers_in_several_processes_keep_one_chain_and_head(tmp_path):
+    path = tmp_path / "audit" / "audit.jsonl"
+    code = (
+        "import sys; from graph.access.audit import AuditLog; log = AuditLog(sys.argv[1]);\n"
+        "[log.record(user=sys.argv[2], role='r', action='search') for _ in range(30)]"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path), f"u{i}"]) for i in range(4)]
+    for p in procs:
+        assert p.wait() == 0
+    log = AuditLog(path)
+    verdict = log.check()
+    assert verdict.broken is None and verdict.entries == 120
+    assert [e["seq"] for e in log.entries()] == list(range(1, 121))
+    assert log.read_head().count == 120
+
+
+def test_the_trail_is_its_owner_s_only_and_exports_are_formula_safe(tmp_path):
+    log = AuditLog(tmp_path / "audit" / "audit.jsonl")
+    log.record(user="u", role="r", action="search", reason="=cmd|' /C calc'!A0")
+    for path in (log.path, log.head_path):
+        assert path.stat().st_mode & 0o777 == 0o600, path
+    assert log.path.parent.stat().st_mode & 0o777 == 0o700
+    rows = list(csv.DictReader(io.StringIO(log.export_csv())))
+    assert rows[0]["reason"] == "'=cmd|' /C calc'!A0"  # text in a spreadsheet, not a formula
+
+
+def test_every_head_goes_to_the_syslog_witness(tmp_path):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
+        receiver.bind(("127.0.0.1", 0))
+        receiver.settimeout(5)
+        port = receiver.getsockname()[1]
+        log = AuditLog(tmp_path / "audit.jsonl", witness=f"udp://127.0.0.1:{port}")
+        entries = [log.record(user="u", role="r", action="search") for _ in range(3)]
+        heard = [receiver.recv(4096).decode() for _ in entries]
+    for entry, line in zip(entries, heard, strict=True):
+        assert f"seq={entry['seq']} hash={entry['hash']}" in line
+        assert line.startswith("<")  # a syslog priority: facility auth, level info
+
+
+def test_an_unreachable_witness_never_stops_an_audited_action(tmp_path):
+    log = AuditLog(tmp_path / "audit.jsonl", witness=str(tmp_path / "no-such-socket"))
+    log.record(user="u", role="r", action="search")
+    assert log.verify() is None
+
+
+def test_the_head_command_prints_what_to_witness(trail):
+    done = CliRunner().invoke(app, ["audit", "head", "--as", "boss"])
+    assert done.exit_code == 0
+    seq, digest = done.output.strip().split(":")
+    assert int(seq) == ENTRIES and digest == _lines(trail / "audit" / "audit.jsonl")[-1]["hash"]
+    assert os.environ["JIGSAW_DATA_DIR"] == str(trail)
