@@ -13,6 +13,7 @@ COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-install-project
 # Then the project itself, built and installed like the wheel (not editable).
 COPY README.md LICENSE ./
+COPY api api
 COPY graph graph
 COPY loaders loaders
 COPY planning planning
@@ -31,6 +32,6 @@ COPY --from=build /app/.venv /app/.venv
 ENV PATH="/app/.venv/bin:$PATH" JIGSAW_DATA_DIR=/var/lib/jigsaw
 WORKDIR /var/lib/jigsaw
 USER jigsaw
-EXPOSE 8501
+EXPOSE 8501 8600
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://localhost:8501/_stcore/health')"
 CMD ["sh", "-c", "jigsaw db init && jigsaw serve --host 0.0.0.0 --port 8501"]

@@ -23,13 +23,18 @@ to the number of distinct identities rather than rows.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
+import os
 import tempfile
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -132,7 +137,10 @@ def link(
     match_threshold: float = MATCH_THRESHOLD,
     review_threshold: float = REVIEW_THRESHOLD,
     memory_limit: str | None = None,
+    model_path: Path | None = None,
 ) -> LinkResult:
+    """Cluster the records; ``model_path``: where to keep the trained model (m and u
+    probabilities, name frequencies) for :class:`Scorer` to score single enquiries with."""
     records = list(identities)
     uf = _Union(r.rid for r in records)
     # 0. identical identities are one (compression)
@@ -177,7 +185,7 @@ def link(
     # doubled Splink's time for 75 more links among 235,000 records (recall 0.9226 ->
     # 0.9228 overall, 0.9999 for children either way, 30,000-child county).
     best: dict[str, float] = {}
-    pairs = _splink_pairs(reps, uf, review_threshold, memory_limit or LINKAGE_MEMORY)
+    pairs = _splink_pairs(reps, uf, review_threshold, memory_limit or LINKAGE_MEMORY, model_path)
     for left, right, prob, _agreed in pairs:
         if prob >= match_threshold and frozenset((left, right)) not in rejected_pairs:
             if uf.union(left, right):
@@ -242,6 +250,12 @@ def _conflict(a: Identity, b: Identity) -> bool:
 
 def _swapped(a: str, b: str) -> bool:
     return len(a) == len(b) == 10 and a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]
+
+
+def comparison_frame(identities: list[Identity]) -> pa.Table:
+    """The columns the comparisons read, for records taken one by one (no address
+    history shared through links): what :mod:`loaders.scoring` scores an enquiry on."""
+    return _frame(identities, _Union())
 
 
 def _frame(reps: list[Identity], uf: _Union) -> pa.Table:
@@ -428,7 +442,11 @@ LEVEL_COLUMNS = ("given", "family", "dob", "sex", "postcode")
 
 
 def _splink_pairs(
-    reps: list[Identity], uf: _Union, review_threshold: float, memory_limit: str
+    reps: list[Identity],
+    uf: _Union,
+    review_threshold: float,
+    memory_limit: str,
+    model_path: Path | None = None,
 ) -> list[tuple[str, str, float, str]]:
     """Scored pairs at or above the review threshold, with the fields that agreed."""
     if len(reps) < 2:
@@ -438,13 +456,13 @@ def _splink_pairs(
     with tempfile.TemporaryDirectory(prefix="jigsaw-linkage-") as spill:
         connection = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill})
         try:
-            return _predict(DuckDBAPI(connection=connection), frame, review_threshold)
+            return _predict(DuckDBAPI(connection=connection), frame, review_threshold, model_path)
         finally:
             connection.close()
 
 
 def _predict(
-    db_api: DuckDBAPI, frame: pa.Table, review_threshold: float
+    db_api: DuckDBAPI, frame: pa.Table, review_threshold: float, model_path: Path | None = None
 ) -> list[tuple[str, str, float, str]]:
     from splink import Linker, block_on
 
@@ -460,6 +478,8 @@ def _predict(
     else:  # too few known matches: learn m by expectation maximisation instead
         for rule in (block_on("dob"), block_on("family", "given_canon")):
             linker.training.estimate_parameters_using_expectation_maximisation(rule)
+    if model_path is not None:
+        save_model(linker, model_path)
     predictions = linker.inference.predict(threshold_match_probability=review_threshold)
     # Only the columns used, straight from DuckDB: the whole frame carries both sides of
     # every compared field (37 columns, about 0.9 GB at county scale).
@@ -474,8 +494,7 @@ def _predict(
     for bit, column in enumerate(gamma):
         mask |= (np.asarray(df[column]) == _TOP_LEVEL[column]).astype(np.int64) << bit
     texts = {
-        m: ", ".join(c.removeprefix("gamma_") for b, c in enumerate(gamma) if m >> b & 1)
-        or "no field agreed exactly"
+        m: agreed_text({c: _TOP_LEVEL[c] for b, c in enumerate(gamma) if m >> b & 1})
         for m in np.unique(mask).tolist()
     }
     return [
@@ -490,7 +509,57 @@ def _predict(
     ]
 
 
+MODEL_COLUMNS = ("given", "family")  # the comparisons adjusted for name frequencies
+
+
+def save_model(linker: Any, path: Path) -> None:
+    """Keep the trained model beside the load's reports: Splink's settings with their m
+    and u probabilities, and the frequency of each given and family name (the exact
+    name levels are adjusted by it). Written whole, then renamed, and readable only by
+    this user: it lists the names in the data, though no one's record."""
+    frequencies = {}
+    for column in MODEL_COLUMNS:
+        table = linker.table_management.compute_tf_table(column).as_duckdbpyrelation()
+        frequencies[column] = dict(table.fetchall())
+    body = {
+        "splink": linker.misc.save_model_to_json(),
+        "frequencies": frequencies,
+        "match_threshold": MATCH_THRESHOLD,
+        "review_threshold": REVIEW_THRESHOLD,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+        json.dump(body, fh)
+    os.replace(partial, path)
+
+
 # The gamma value of each comparison's exact-agreement level. Splink numbers levels
 # from the bottom (else = 0), nulls -1: for dob the "too young" level sits above exact.
 _TOP_LEVEL = {"gamma_given": 6, "gamma_family": 5, "gamma_dob": 4, "gamma_sex": 1,
               "gamma_postcode": 3}  # fmt: skip
+
+
+def agreed_text(gammas: dict[str, int]) -> str:
+    """The fields that agreed exactly in one scored pair, as review pairs name them."""
+    agreed = [c.removeprefix("gamma_") for c, top in _TOP_LEVEL.items() if gammas.get(c) == top]
+    return ", ".join(agreed) or "no field agreed exactly"
+
+
+def conflicting(a: Identity, b: Identity) -> bool:
+    """The deterministic step's guard, for one pair: the same identifier, but neither the
+    birth date nor the given name agrees (a keying error, not the same person)."""
+    return _conflict(a, b)
+
+
+def swapped_day_month(day: str) -> str:
+    """The ISO date with day and month swapped, where that is another real date; else ''
+    (the comparisons' "day and month swapped" level, as a date to look people up by)."""
+    if len(day) != 10 or day[5:7] == day[8:10]:
+        return ""
+    swapped = f"{day[:4]}-{day[8:10]}-{day[5:7]}"
+    try:
+        dt.date.fromisoformat(swapped)
+    except ValueError:
+        return ""
+    return swapped

@@ -48,6 +48,7 @@ from loaders.mapping import MappingError, SourceMapping, load_mappings
 from loaders.packs import Pack, load_packs, recognise
 from loaders.progress import Progress, Silent
 from loaders.report import LoadReport, save
+from loaders.scoring import MODEL_FILE
 from loaders.validate import Quarantined, Record
 from planning.alerts import Baseline, raise_after_load
 from planning.risk_facts import keep_after_load as keep_risk_factors
@@ -103,10 +104,13 @@ def run_load(
     linkage_memory: str | None = None,
     read_workers: int | None = None,
     bulk: bool = True,
+    keep_model: bool = True,
 ) -> LoadResult:
     """``read_workers``: processes that read and validate the files (``None``: one per
     core); ``linkage_memory``: DuckDB's memory limit for linkage; ``bulk``: let new
-    nodes and relationships take the engine's bulk insertion (see ``write_graph``)."""
+    nodes and relationships take the engine's bulk insertion (see ``write_graph``);
+    ``keep_model``: keep the trained linkage model in ``loads_dir`` for the exchange
+    API (a load of a few partner notifications trains nothing worth keeping)."""
     with store.batch_job(), _COLLECTOR.during_load():
         return _run_load(
             store,
@@ -118,6 +122,7 @@ def run_load(
             linkage_memory=linkage_memory,
             read_workers=read_workers,
             bulk=bulk,
+            keep_model=keep_model,
         )
 
 
@@ -132,6 +137,7 @@ def _run_load(
     linkage_memory: str | None,
     read_workers: int | None,
     bulk: bool,
+    keep_model: bool,
 ) -> LoadResult:
     progress = progress or Silent()
     root = Path(root)
@@ -177,7 +183,11 @@ def _run_load(
                 )  # fmt: skip
             accepted, rejected = review.decisions(store)
             linked = link(
-                identities, accepted=accepted, rejected=rejected, memory_limit=linkage_memory
+                identities,
+                accepted=accepted,
+                rejected=rejected,
+                memory_limit=linkage_memory,
+                model_path=loads_dir / MODEL_FILE if loads_dir is not None and keep_model else None,
             )
             progress.advance(len(identities))
             existing = {

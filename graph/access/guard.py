@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from graph import alerts, views
+from graph import alerts, exchange, views
 from graph.access.audit import AuditLog
 from graph.access.policy import (
     BreakGlass,
@@ -306,3 +306,22 @@ def _redact_transition(row: dict[str, Any], p: Principal) -> dict[str, Any]:
     if "EHCP" not in full and row["needs"]:
         row["needs"] = Restricted(f"needs are not shown to a {p.rules.title or p.role}")
     return row
+
+
+def partner_enquiries(
+    principal: Principal | None, audit: AuditLog, uid: str
+) -> list[dict[str, Any]]:
+    """Who asked about this child through the exchange API: when, which partner, why,
+    and what they were told. For roles that may open a child's record."""
+    _require(principal, "view_child")
+    return [
+        {
+            "at": e["at"],
+            "organisation": e["role"].removeprefix("partner: "),
+            "reason": e.get("reason"),
+            "outcome": e["detail"].get("outcome"),
+            "returned": ", ".join(e["detail"].get("returned") or []),
+        }
+        for e in audit.about_child(uid)
+        if e["action"] == exchange.ENQUIRY
+    ]

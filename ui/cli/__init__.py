@@ -8,7 +8,7 @@ import typer
 
 from graph import GraphError, SettingsError, load_settings
 from graph.files import private_umask
-from ui.cli import audit, db, plan, query, users
+from ui.cli import api, audit, db, plan, query, users
 from ui.cli.generate import generate
 from ui.cli.load import demo, load
 from ui.cli.serve import serve
@@ -25,10 +25,12 @@ app.add_typer(users.app, name="users")
 app.add_typer(query.app, name="query")
 app.add_typer(audit.app, name="audit")
 app.add_typer(plan.app, name="plan")
+app.add_typer(api.app, name="api")
 app.command()(generate)
 app.command()(load)
 app.command()(demo)
 app.command()(serve)
+app.command()(api.ask)
 
 
 def main() -> None:

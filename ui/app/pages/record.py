@@ -106,6 +106,10 @@ def render() -> None:
         st.bar_chart(frame, x="term", y="attendance %")
     st.markdown("#### Timeline")
     st.dataframe(pd.DataFrame(rec["timeline"]), hide_index=True)
+    asked = guard.partner_enquiries(context.current_user(), context.audit(), uid)
+    if asked:
+        st.markdown("#### Who asked about this child (partner enquiries)")
+        st.dataframe(pd.DataFrame(asked), hide_index=True)
     st.markdown("#### Notes")
     for n in rec["notes"]:
         st.caption(literal(f"{n['at']} — {n['author']} ({n['kind']})"))

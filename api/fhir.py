@@ -1,0 +1,310 @@
+"""FHIR in and out: the enquiry read from a ``Parameters`` resource, and the answer,
+its involvements and any error built as ``fhir.resources`` models (R4B, the R4-
+compatible release the package ships; it has no plain R4 models), never hand-made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhir.resources.R4B.episodeofcare import EpisodeOfCare
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhir.resources.R4B.organization import Organization
+from fhir.resources.R4B.parameters import Parameters
+from fhir.resources.R4B.patient import Patient
+from pydantic import ValidationError
+
+from api.settings import ApiSettings
+from api.standard import (
+    ADDRESS_KEY_EXTENSION,
+    CASE_KIND_SYSTEM,
+    FHIR_GENDER_TO_SEX,
+    LEGAL_NAME_USES,
+    MATCH_GRADE_SYSTEM,
+    NHS_NUMBER_SYSTEM,
+    PARAM_CONTACT,
+    PARAM_GRADE,
+    PARAM_INVOLVEMENT,
+    PARAM_MATCH,
+    PARAM_NOTE,
+    PARAM_PATIENT,
+    PARAM_REASON,
+    PREFERRED_NAME_USES,
+    REASON_BY_URI,
+    SERVICE_SYSTEM,
+)
+from loaders.identifiers import check_nhs_number, check_postcode
+
+FHIR_JSON = "application/fhir+json"
+
+
+class Invalid(ValueError):
+    """A request the API cannot take: its HTTP status, FHIR issue code and why."""
+
+    def __init__(self, status: int, code: str, diagnostics: str) -> None:
+        super().__init__(diagnostics)
+        self.status = status
+        self.code = code
+        self.diagnostics = diagnostics
+
+
+@dataclass
+class Enquiry:
+    """Who is asked about, in the terms matching compares."""
+
+    reason: str
+    nhs: str = ""
+    given: str = ""
+    family: str = ""
+    preferred: list[str] = field(default_factory=list)  # preferred given names
+    dob: str = ""  # ISO date
+    sex: str = ""
+    postcode: str = ""
+    uprn: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        """What the audit keeps of the request: what was asked with, not the values."""
+        return {
+            "with": [
+                name
+                for name, value in (
+                    ("nhs_number", self.nhs),
+                    ("name", self.family),
+                    ("birth_date", self.dob),
+                    ("postcode", self.postcode),
+                    ("preferred_names", self.preferred),
+                )
+                if value
+            ]
+        }
+
+
+def read_json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise Invalid(400, "structure", f"the body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise Invalid(400, "structure", "the body must be a JSON object (a FHIR resource)")
+    return data
+
+
+def validated(model: type, data: dict[str, Any]) -> Any:
+    """The resource as its model; unknown fields and wrong types are refused."""
+    expected = model.get_resource_type()
+    if data.get("resourceType") != expected:
+        raise Invalid(
+            400,
+            "structure",
+            f"expected a {expected} resource, got {data.get('resourceType')!r}",
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or expected}: {e['msg']}"
+            for e in exc.errors()[:5]
+        )
+        raise Invalid(400, "structure", f"not a valid {expected} resource: {problems}") from None
+
+
+def read_enquiry(body: bytes) -> Enquiry:
+    """The ``$person-info-query`` request, checked: raises :class:`Invalid` with why."""
+    params: Parameters = validated(Parameters, read_json(body))
+    patient: Patient | None = None
+    reason: str | None = None
+    for p in params.parameter or []:
+        if p.name == PARAM_PATIENT:
+            if not isinstance(p.resource, Patient):
+                raise Invalid(400, "structure", f"parameter {PARAM_PATIENT!r} must be a Patient")
+            patient = p.resource
+        elif p.name == PARAM_REASON:
+            reason = p.valueUri
+            if reason is None:
+                raise Invalid(400, "structure", f"parameter {PARAM_REASON!r} must be a valueUri")
+        else:
+            raise Invalid(
+                400,
+                "not-supported",
+                f"unknown parameter {p.name!r}; the operation takes {PARAM_PATIENT!r} "
+                f"and {PARAM_REASON!r}",
+            )
+    if reason is None:
+        raise Invalid(
+            422, "required", f"the {PARAM_REASON!r} parameter (a lawful reason) is missing"
+        )
+    if reason not in REASON_BY_URI:
+        raise Invalid(
+            422,
+            "code-invalid",
+            f"reason {reason!r} is not on the agreed list: " + ", ".join(REASON_BY_URI),
+        )
+    if patient is None:
+        raise Invalid(422, "required", f"the {PARAM_PATIENT!r} parameter (a Patient) is missing")
+    return enquiry_from_patient(patient, reason)
+
+
+def enquiry_from_patient(patient: Patient, reason: str) -> Enquiry:
+    enquiry = Enquiry(reason=reason)
+    for ident in patient.identifier or []:
+        if ident.system == NHS_NUMBER_SYSTEM:
+            checked = check_nhs_number(ident.value)
+            if not checked.ok:
+                raise Invalid(422, "value", checked.reason)
+            enquiry.nhs = checked.value
+    for name in patient.name or []:
+        givens = [g for g in (name.given or []) if g and g.strip()]
+        if name.use in LEGAL_NAME_USES and not enquiry.family:
+            enquiry.family = (name.family or "").strip()
+            enquiry.given = givens[0].strip() if givens else ""
+        elif name.use in PREFERRED_NAME_USES:
+            enquiry.preferred += [g.strip() for g in givens]
+    if patient.birthDate is not None:
+        enquiry.dob = patient.birthDate.isoformat()
+    enquiry.sex = FHIR_GENDER_TO_SEX.get(patient.gender or "", "")
+    for address in patient.address or []:
+        if address.postalCode and not enquiry.postcode:
+            checked = check_postcode(address.postalCode)
+            enquiry.postcode = checked.value if checked.ok else ""
+        enquiry.uprn = enquiry.uprn or address_uprn(address)
+    if not enquiry.nhs and not (enquiry.family and enquiry.given and enquiry.dob):
+        raise Invalid(
+            422,
+            "required",
+            "an enquiry needs an NHS number, or a family name, a given name and a birth date",
+        )
+    return enquiry
+
+
+def address_uprn(address: Any) -> str:
+    """The UPRN from UK Core's address key extension, where a sender gives one."""
+    for ext in address.extension or []:
+        if ext.url != ADDRESS_KEY_EXTENSION:
+            continue
+        parts = {e.url: e for e in ext.extension or []}
+        kind, value = parts.get("type"), parts.get("value")
+        code = kind.valueCoding.code if kind is not None and kind.valueCoding else None
+        if code == "UPRN" and value is not None and value.valueString:
+            return value.valueString.strip()
+    return ""
+
+
+# -- building answers --------------------------------------------------------------------
+
+
+def organisation(settings: ApiSettings) -> Organization:
+    """The contact for lawful follow-up, as the draft's example gives it."""
+    telecom = [
+        {"system": system, "value": value, "use": "work"}
+        for system, value in (("phone", settings.phone), ("email", settings.email))
+        if value
+    ]
+    address = (
+        [{"line": [settings.address], "postalCode": settings.postcode or None, "country": "GB"}]
+        if settings.address
+        else None
+    )
+    return Organization.model_validate(
+        {
+            "resourceType": "Organization",
+            "name": settings.organisation,
+            "telecom": telecom or None,
+            "address": address,
+        }
+    )
+
+
+def episode(row: dict[str, Any], settings: ApiSettings, enquiry: Enquiry) -> EpisodeOfCare:
+    """One involvement: service, status, dates, and the lead professional's team and
+    contact point (a contained PractitionerRole: role, team, email, phone; no name)."""
+    lead = row.get("lead") or {}
+    contained = []
+    care_manager = None
+    if lead.get("team") or lead.get("email") or lead.get("phone"):
+        telecom = [
+            {"system": system, "value": lead[key], "use": "work"}
+            for system, key in (("email", "email"), ("phone", "phone"))
+            if lead.get(key)
+        ]
+        contained.append(
+            {
+                "resourceType": "PractitionerRole",
+                "id": "lead",
+                "code": [{"text": lead["role"]}] if lead.get("role") else None,
+                "organization": {"display": lead.get("team") or settings.organisation},
+                "telecom": telecom or None,
+            }
+        )
+        care_manager = {"reference": "#lead", "display": lead.get("team")}
+    patient = (
+        {"identifier": {"system": NHS_NUMBER_SYSTEM, "value": enquiry.nhs}}
+        if enquiry.nhs
+        else {"display": "the person in the enquiry"}
+    )
+    return EpisodeOfCare.model_validate(
+        {
+            "resourceType": "EpisodeOfCare",
+            "contained": contained or None,
+            "status": "finished" if row.get("status") == "closed" else "active",
+            "type": [
+                {
+                    "coding": [
+                        {
+                            "system": SERVICE_SYSTEM,
+                            "code": row["service"],
+                            "display": row.get("service_name"),
+                        },
+                        {"system": CASE_KIND_SYSTEM, "code": row["kind"]},
+                    ]
+                }
+            ],
+            "patient": patient,
+            "managingOrganization": {
+                "display": f"{settings.organisation}: {row.get('service_name') or row['service']}"
+            },
+            "period": {"start": _day(row.get("start")), "end": _day(row.get("end"))},
+            "careManager": care_manager,
+        }
+    )
+
+
+def answer(
+    *,
+    match: bool,
+    grade: str,
+    contact: Organization | None = None,
+    involvements: list[EpisodeOfCare] = (),  # type: ignore[assignment]
+    note: str | None = None,
+) -> Parameters:
+    parameter: list[dict[str, Any]] = [
+        {"name": PARAM_MATCH, "valueBoolean": match},
+        {"name": PARAM_GRADE, "valueCoding": {"system": MATCH_GRADE_SYSTEM, "code": grade}},
+    ]
+    if contact is not None:
+        parameter.append({"name": PARAM_CONTACT, "resource": contact})
+    parameter += [{"name": PARAM_INVOLVEMENT, "resource": e} for e in involvements]
+    if note:
+        parameter.append({"name": PARAM_NOTE, "valueString": note})
+    return Parameters.model_validate({"resourceType": "Parameters", "parameter": parameter})
+
+
+def outcome(code: str, diagnostics: str, severity: str = "error") -> OperationOutcome:
+    return OperationOutcome.model_validate(
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}],
+        }
+    )
+
+
+def dump(resource: Any) -> str:
+    return resource.model_dump_json(by_alias=True, exclude_none=True)
+
+
+def _day(value: object) -> str | None:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value) if value else None

@@ -1,0 +1,104 @@
+"""Answering an enquiry for a client: the agreement's reasons and level, matching, the
+answer, and the audit entry - the operation's rules in one place, apart from HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fhir.resources.R4B.parameters import Parameters
+
+from api import fhir
+from api.clients import Client
+from api.fhir import Enquiry, Invalid
+from api.matching import Matcher, Outcome
+from api.settings import ApiSettings
+from api.standard import REASON_BY_URI, level_at_least
+from graph import exchange
+from graph.access.audit import AuditLog
+from graph.exchange import ENQUIRY, REFUSED
+from graph.store import GraphStore
+
+NOTE_POSSIBLE = (
+    "No automatic match: someone here may know this person, but not with the certainty "
+    "an automatic answer needs. Refer to the contact."
+)
+
+
+def partner_role(client: Client | None) -> str:
+    return f"partner: {client.organisation}" if client is not None else "partner: unknown"
+
+
+@dataclass
+class Exchange:
+    store: GraphStore
+    matcher: Matcher
+    settings: ApiSettings
+    audit: AuditLog
+
+    def refuse(
+        self, client: Client | None, error: Invalid, *, client_id: str = "", extra: Any = None
+    ) -> None:
+        """Audit a request that was not answered, and why."""
+        self.audit.record(
+            user=client.client_id if client is not None else client_id or "unknown",
+            role=partner_role(client),
+            action=REFUSED,
+            detail={"status": error.status, "why": error.diagnostics, **(extra or {})},
+        )
+
+    def enquire(self, client: Client, body: bytes, request_id: str) -> Parameters:
+        """The answer to one ``$person-info-query``; :class:`Invalid` when refused (the
+        caller audits refusals: :meth:`refuse`)."""
+        enquiry = fhir.read_enquiry(body)
+        if enquiry.reason not in client.reasons:
+            raise Invalid(
+                403,
+                "forbidden",
+                f"your data-sharing agreement does not cover the reason {enquiry.reason} "
+                f"({REASON_BY_URI[enquiry.reason].title}); it covers: {', '.join(client.reasons)}",
+            )
+        outcome = self.matcher.match(enquiry)
+        response, returned = self._answer(client, enquiry, outcome)
+        touched = [outcome.uid] if outcome.uid else list(outcome.possible)
+        self.audit.record(
+            user=client.client_id,
+            role=partner_role(client),
+            action=ENQUIRY,
+            children=touched,
+            reason=enquiry.reason,
+            detail={
+                "request": request_id,
+                "agreement": client.agreement,
+                "level": client.level,
+                "asked_with": enquiry.summary()["with"],
+                "outcome": "match" if outcome.matched else outcome.grade,
+                "rule": outcome.how,
+                "returned": returned,
+            },
+        )
+        return response
+
+    def _answer(
+        self, client: Client, enquiry: Enquiry, outcome: Outcome
+    ) -> tuple[Parameters, list[str]]:
+        contact = None
+        returned = ["match"]
+        if level_at_least(client.level, "contact") and outcome.grade != "certainly-not":
+            contact = fhir.organisation(self.settings)
+            returned.append("contact")
+        episodes = []
+        if outcome.uid and level_at_least(client.level, "involvements"):
+            rows = exchange.involvements(self.store, outcome.uid)
+            episodes = [fhir.episode(r, self.settings, enquiry) for r in rows]
+            returned.append(f"involvements: {len(episodes)}")
+        note = NOTE_POSSIBLE if outcome.grade == "possible" else None
+        response = fhir.answer(
+            match=outcome.matched,
+            grade=outcome.grade,
+            contact=contact,
+            involvements=episodes,
+            note=note,
+        )
+        return response, returned

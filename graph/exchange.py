@@ -1,0 +1,116 @@
+"""The reads behind the data exchange API: finding the person an enquiry is about, and
+what may be said of them.
+
+Only identity fields leave these functions for people who are not matched (the API
+scores them and says nothing of them); a matched person's involvements are read only
+once the API has decided the caller may have them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graph.cypher import cypher
+from graph.store import GraphStore
+
+# The audit trail's names for exchanges (the API writes them, the record page reads them)
+ENQUIRY = "partner_enquiry"  # a partner asked about a child, and was answered
+REFUSED = "partner_enquiry_refused"  # a request that was not answered, and why
+NOTIFIED = "partner_notification"  # a partner told us of a change
+ASKED = "ask_partner"  # one of ours asked a partner
+
+
+# Three ways of finding people, each returning the same identity fields (written out
+# whole: the portability guard checks each statement as one text).
+BY_NHS_NUMBER = cypher(
+    "exchange.by_nhs_number",
+    """
+    MATCH (p:Person) WHERE p.nhs_number = $nhs
+    OPTIONAL MATCH (p)-[r:LIVES_AT]->(a:Address)
+    WHERE r.to IS NULL
+    WITH p, collect(a.postcode) AS postcodes
+    RETURN p.uid AS uid, p.given_name AS given, p.family_name AS family,
+           p.other_names AS other_names, p.dob AS dob, p.sex AS sex, p.upn AS upn,
+           p.nhs_number AS nhs, p.uln AS uln, p.la_child_id AS la_id,
+           postcodes[0] AS postcode
+    LIMIT 20
+    """,
+    example={"nhs": "9434765919"},
+)
+BY_BIRTH_DATES = cypher(
+    "exchange.by_birth_dates",
+    """
+    UNWIND $dobs AS day
+    MATCH (p:Person) WHERE p.dob = date(day)
+    OPTIONAL MATCH (p)-[r:LIVES_AT]->(a:Address)
+    WHERE r.to IS NULL
+    WITH p, collect(a.postcode) AS postcodes
+    RETURN p.uid AS uid, p.given_name AS given, p.family_name AS family,
+           p.other_names AS other_names, p.dob AS dob, p.sex AS sex, p.upn AS upn,
+           p.nhs_number AS nhs, p.uln AS uln, p.la_child_id AS la_id,
+           postcodes[0] AS postcode
+    LIMIT $limit
+    """,
+    example={"dobs": ["2015-03-04"], "limit": 200},
+)
+BY_UIDS = cypher(
+    "exchange.by_uids",
+    """
+    UNWIND $uids AS id
+    MATCH (p:Person {uid: id})
+    OPTIONAL MATCH (p)-[r:LIVES_AT]->(a:Address)
+    WHERE r.to IS NULL
+    WITH p, collect(a.postcode) AS postcodes
+    RETURN p.uid AS uid, p.given_name AS given, p.family_name AS family,
+           p.other_names AS other_names, p.dob AS dob, p.sex AS sex, p.upn AS upn,
+           p.nhs_number AS nhs, p.uln AS uln, p.la_child_id AS la_id,
+           postcodes[0] AS postcode
+    """,
+    example={"uids": ["P-x"]},
+)
+INVOLVEMENTS = cypher(
+    "exchange.involvements",
+    """
+    MATCH (p:Person {uid: $uid})-[:HAS_CASE]->(c:Case)-[:WITH_SERVICE]->(s:Service)
+    OPTIONAL MATCH (c)<-[w:WORKS_ON]-(pro:Professional)
+    WHERE w.to IS NULL OR c.status = 'closed'
+    OPTIONAL MATCH (pro)-[:IN_TEAM]->(t:Team)
+    WITH c, s, pro, t
+    ORDER BY pro.uid
+    WITH c, s, collect({role: pro.role, agency: pro.agency, team: coalesce(t.name, pro.team),
+                        email: pro.email, phone: pro.phone})[0] AS lead
+    RETURN c.uid AS uid, c.kind AS kind, c.status AS status, c.start AS start,
+           c.end AS end, s.uid AS service, s.name AS service_name, lead
+    ORDER BY status DESC, start DESC
+    """,
+    example={"uid": "P-x"},
+)
+
+
+def by_nhs_number(store: GraphStore, nhs: str) -> list[dict[str, Any]]:
+    """People holding this (checked) NHS number: one, unless the data disagree."""
+    return store.read(BY_NHS_NUMBER, {"nhs": nhs}).rows
+
+
+def candidates(
+    store: GraphStore, dobs: list[str], names: list[str], *, limit: int
+) -> list[dict[str, Any]]:
+    """People who might be the one asked about: born on one of ``dobs`` (the date and
+    its day-month swap), or found by the full-text name search; at most ``limit``."""
+    found: dict[str, dict[str, Any]] = {}
+    if dobs:
+        for row in store.read(BY_BIRTH_DATES, {"dobs": dobs, "limit": limit}).rows:
+            found[row["uid"]] = row
+    uids: list[str] = []
+    for text in names:
+        uids += [r["uid"] for r in store.search_people(text, limit=20) if r["uid"] not in found]
+    if uids:
+        for row in store.read(BY_UIDS, {"uids": sorted(set(uids))}).rows:
+            found.setdefault(row["uid"], row)
+    return list(found.values())[:limit]
+
+
+def involvements(store: GraphStore, uid: str) -> list[dict[str, Any]]:
+    """A person's cases with their service and the lead professional's team and contact
+    (role, team, email, phone: never the professional's name)."""
+    return store.read(INVOLVEMENTS, {"uid": uid}).rows

@@ -1,0 +1,173 @@
+"""``jigsaw api``: serve the data exchange API, register partner clients, and ask
+partners (``jigsaw ask``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from api.settings import ApiSettings, api_dir
+from api.standard import LEVELS, REASONS
+from graph import load_settings
+
+app = typer.Typer(
+    help="The data exchange API: serve it, and manage the partners that may use it.",
+    invoke_without_command=True,
+)
+clients_app = typer.Typer(
+    help="Partner systems allowed to ask (their agreements).", no_args_is_help=True
+)
+partners_app = typer.Typer(
+    help="Partners we ask, and the credentials they gave us.", no_args_is_help=True
+)
+app.add_typer(clients_app, name="clients")
+app.add_typer(partners_app, name="partners")
+
+REASON_HELP = "Reason URI the agreement allows (repeat); the agreed list: " + "; ".join(
+    f"{r.uri} ({r.title})" for r in REASONS
+)
+
+
+@app.callback()
+def serve(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8600,
+    host: Annotated[
+        str, typer.Option(help="Address to bind (default: this machine only; TLS is the proxy's).")
+    ] = "127.0.0.1",
+) -> None:
+    """Serve the API (FastAPI on uvicorn); its OpenAPI description is at /openapi.json."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import uvicorn
+
+    from api.app import create_app
+    from api.runtime import build_runtime
+
+    runtime = build_runtime(load_settings(), ApiSettings())
+    typer.echo(f"Jigsaw data exchange API at http://{host}:{port} (docs at /docs)")
+    try:
+        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+    finally:
+        runtime.store.close()
+
+
+def _clients():
+    from api.clients import Clients
+
+    return Clients(api_dir(load_settings()) / "clients.json")
+
+
+@clients_app.command("add")
+def clients_add(
+    organisation: Annotated[str, typer.Argument(help="The partner organisation's name.")],
+    reason: Annotated[list[str], typer.Option(help=REASON_HELP)],
+    level: Annotated[
+        str, typer.Option(help="Detail: " + "; ".join(f"{k}: {v}" for k, v in LEVELS.items()))
+    ] = "existence",
+    rate: Annotated[str, typer.Option(help="Rate limit, e.g. 60/minute.")] = "60/minute",
+    notify: Annotated[
+        bool, typer.Option(help="May send notifications (POST /fhir/Communication).")
+    ] = False,
+    cert_sha256: Annotated[
+        str | None,
+        typer.Option(help="SHA-256 fingerprint of the client certificate the proxy verifies."),
+    ] = None,
+    agreement: Annotated[str, typer.Option(help="The data-sharing agreement's reference.")] = "",
+) -> None:
+    """Register a partner system; prints its client id and secret once."""
+    from api.clients import ClientError
+
+    try:
+        made = _clients().add(
+            organisation, reason, level, rate=rate, may_notify=notify,
+            cert_sha256=cert_sha256, agreement=agreement,
+        )  # fmt: skip
+    except ClientError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(json.dumps({"client_id": made.client.client_id, "client_secret": made.secret}))
+    typer.echo(
+        "Give these to the partner now: the secret is not kept and cannot be shown again.", err=True
+    )
+
+
+@clients_app.command("list")
+def clients_list() -> None:
+    """Every registered partner, its agreement and whether it is revoked."""
+    for c in _clients().list():
+        state = f"revoked {c.revoked_at}" if c.revoked_at else "active"
+        typer.echo(
+            f"{c.client_id}  {c.organisation}  level={c.level}  rate={c.rate}  "
+            f"notify={'yes' if c.may_notify else 'no'}  {state}"
+        )
+        for r in c.reasons:
+            typer.echo(f"    {r}")
+
+
+@clients_app.command("revoke")
+def clients_revoke(client_id: str) -> None:
+    """Stop a partner at once: its tokens are refused from the next request."""
+    from api.clients import ClientError
+
+    try:
+        _clients().revoke(client_id)
+    except ClientError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"{client_id} revoked")
+
+
+def _partners():
+    from api.client import Partners
+
+    return Partners(api_dir(load_settings()) / "partners.json")
+
+
+@partners_app.command("add")
+def partners_add(
+    url: Annotated[str, typer.Argument(help="The partner's base URL.")],
+    client_id: Annotated[str, typer.Option(help="The client id the partner gave us.")],
+    client_secret: Annotated[str, typer.Option(prompt=True, hide_input=True, help="Its secret.")],
+) -> None:
+    """Keep the credentials a partner issued to us (0600, in the data directory)."""
+    _partners().add(url, client_id, client_secret)
+    typer.echo(f"credentials for {url.rstrip('/')} kept")
+
+
+def ask(
+    partner: Annotated[str, typer.Option(help="The partner's base URL.")],
+    reason: Annotated[str, typer.Option(help="The lawful reason's URI.")],
+    as_user: Annotated[str, typer.Option("--as", help="Your Jigsaw account (audited).")],
+    nhs_number: Annotated[str, typer.Option(help="The child's NHS number.")] = "",
+    given: Annotated[str, typer.Option(help="Given name (without an NHS number).")] = "",
+    family: Annotated[str, typer.Option(help="Family name.")] = "",
+    birth_date: Annotated[str, typer.Option(help="Birth date YYYY-MM-DD.")] = "",
+    raw: Annotated[bool, typer.Option(help="Print the partner's FHIR answer as it came.")] = False,
+) -> None:
+    """Ask a partner that speaks $person-info-query whether it knows a child."""
+    from api.client import AskError, ask_as, enquiry
+    from ui.cli.query import fail, run_as
+
+    principal, audit = run_as(as_user)
+    try:
+        request = enquiry(
+            reason, nhs_number=nhs_number, given=given, family=family, birth_date=birth_date
+        )
+        answer = ask_as(principal, audit, _partners().get(partner), request)
+    except (AskError, PermissionError, ValueError) as exc:
+        fail(str(exc))
+        return
+    if raw:
+        typer.echo(answer.raw)
+        return
+    typer.echo(f"match: {'yes' if answer.match else 'no'} ({answer.grade})")
+    if answer.note:
+        typer.echo(answer.note)
+    if answer.contact:
+        typer.echo(f"contact: {answer.contact['name']}  {'; '.join(answer.contact['telecom'])}")
+    for i in answer.involvements:
+        typer.echo(
+            f"  {i['service']} ({i['kind']}) {i['status']} {i['start']}..{i['end'] or ''}"
+            f"  team: {i['team']}  {i['contact']}"
+        )
