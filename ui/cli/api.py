@@ -147,9 +147,9 @@ def ask(
 ) -> None:
     """Ask a partner that speaks $person-info-query whether it knows a child."""
     from api.client import AskError, ask_as, enquiry
-    from ui.cli.query import fail, run_as
+    from ui.cli.auth import fail, signed_in
 
-    principal, audit = run_as(as_user)
+    principal, audit = signed_in(as_user, "search")
     try:
         request = enquiry(
             reason, nhs_number=nhs_number, given=given, family=family, birth_date=birth_date
