@@ -20,9 +20,10 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loaders.fields import FIELDS, masked
 from loaders.mapping import SourceMapping
-from loaders.readers import ReadError, read_rows
-from loaders.validate import Quarantined, Record, Validator
+from loaders.readers import RawRow, ReadError, read_rows
+from loaders.validate import DROPPED, Quarantined, Record, Validator
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,19 @@ class Extract:
     relname: str  # relative to the load directory, as reports show it
 
 
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A value dropped from a row that was kept: where it was, masked, and why."""
+
+    source: str
+    file: str
+    row: int
+    column: str
+    field: str
+    value: str  # masked (loaders.fields.masked)
+    reason: str
+
+
 @dataclass(slots=True)
 class FileOutcome:
     records: list[Record] = field(default_factory=list)
@@ -49,6 +63,7 @@ class FileOutcome:
     read: int = 0  # rows read, usable or not
     rows_quarantined: int = 0  # of those (a file that cannot be read is not a row)
     values_dropped: int = 0  # cells dropped from usable rows
+    dropped: list[Dropped] = field(default_factory=list)  # each of them
 
 
 def read_extract(extract: Extract, today: dt.date) -> FileOutcome:
@@ -65,11 +80,26 @@ def read_extract(extract: Extract, today: dt.date) -> FileOutcome:
                 outcome.quarantined.append(checked)
                 outcome.rows_quarantined += 1
             else:
-                outcome.values_dropped += len(checked.notes)
+                if checked.notes:
+                    outcome.values_dropped += len(checked.notes)
+                    outcome.dropped += dropped_values(mapping, raw, checked.notes)
                 outcome.records.append(checked)
     except ReadError as exc:
         outcome.quarantined.append(Quarantined(mapping.source, extract.relname, 0, str(exc), {}))
     return outcome
+
+
+def dropped_values(mapping: SourceMapping, raw: RawRow, notes: list[str]) -> list[Dropped]:
+    """Each note of a kept row ("<column> dropped: <why>") as a :class:`Dropped`."""
+    out = []
+    for note in notes:
+        column, _, reason = note.partition(DROPPED)
+        # a value from the file name or a constant is named "(constant) <field>"
+        name = mapping.mapped.get(column) or column.rsplit(" ", 1)[-1]
+        value = raw.values.get(column, mapping.constants.get(name))
+        shown = masked(FIELDS[name], value) if name in FIELDS else ""
+        out.append(Dropped(mapping.source, raw.file, raw.row, column, name, shown, reason))
+    return out
 
 
 def default_workers() -> int:

@@ -388,6 +388,23 @@ def _check_past(value: dt.date, today: dt.date) -> dt.date:
 IDENTIFIER_TYPES = {"upn", "nhs", "uln"}
 
 
+# What a report may show of a value it dropped: codes and numbers in full, anything that
+# could identify someone (identifiers, names, dates, postcodes, free text) masked.
+SHOWN_TYPES = {"code", "int", "bool", "float"}
+
+
+def masked(field: Field, raw: object) -> str:
+    """A dropped value as the report shows it: enough to find it in the file (its first
+    and last characters, its length), not enough to identify anyone."""
+    text = clean_text(raw) if not isinstance(raw, str) else raw.strip()
+    if field.type in SHOWN_TYPES or not text:
+        return text[:40]
+    if len(text) <= 4:
+        return "*" * len(text)
+    keep = 2 if len(text) > 8 else 1
+    return text[:keep] + "*" * (len(text) - 2 * keep) + text[-keep:]
+
+
 def safe_cell(value: object) -> object:
     """A value for a CSV/xlsx export that a spreadsheet will not run as a formula."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):

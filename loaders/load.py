@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from operator import attrgetter
 from pathlib import Path
@@ -42,7 +42,7 @@ from loaders.build import (
     identity_uid,
     person_uid,
 )
-from loaders.extracts import Extract, read_extracts
+from loaders.extracts import Dropped, Extract, read_extracts
 from loaders.linkage import Identity, link, plain
 from loaders.mapping import MappingError, SourceMapping, load_mappings
 from loaders.packs import Pack, load_packs, recognise
@@ -57,6 +57,7 @@ IGNORED_DIRS = {"truth"}
 IGNORED_FILES = {"manifest.json"}
 REFERENCE_ENTITIES = ("area", "school", "staff", "address")
 ALERT_BASELINE = "alerts-baseline.json"  # the watched state before an unfinished load
+DROPPED_EXAMPLES = 25  # dropped values the report itself lists (dropped.csv has all)
 T = TypeVar("T")
 
 
@@ -67,6 +68,7 @@ class LoadResult:
     saved_to: Path | None
     # the source record rows the load wrote (Builder.people), for :attr:`assignments`
     source_records: list[dict] = field(repr=False)
+    dropped: list[Dropped] = field(default_factory=list, repr=False)  # values dropped
 
     @cached_property
     def assignments(self) -> list[tuple[str, int, str, str]]:
@@ -152,10 +154,13 @@ def _run_load(
     # 1. read and validate
     records: list[Record] = []
     quarantine: list[Quarantined] = []
+    dropped: list[Dropped] = []
     with timer("read and validate"):
         claimed = _read_all(
-            root, sources, today, report, records, quarantine, progress, read_workers
-        )
+            root, sources, today, report, records, quarantine, progress, read_workers,
+            dropped=dropped,
+        )  # fmt: skip
+    report.dropped_examples = [asdict(d) for d in dropped[:DROPPED_EXAMPLES]]
     report.unmapped_files = sorted(
         str(p.relative_to(root)) for p in root.rglob("*")
         if p.is_file() and p not in claimed and not _ignored(p, root)
@@ -265,8 +270,8 @@ def _run_load(
     saved = None
     if loads_dir is not None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        saved = save(report, quarantine, loads_dir / stamp)
-    return LoadResult(report, quarantine, saved, source_records)
+        saved = save(report, quarantine, loads_dir / stamp, dropped)
+    return LoadResult(report, quarantine, saved, source_records, dropped)
 
 
 class _Stopped(Exception):
@@ -391,9 +396,11 @@ def _read_all(
     progress: Progress,
     workers: int | None = None,
     packs: list[Pack] | None = None,
+    dropped: list[Dropped] | None = None,
 ) -> set[Path]:
     """Read every file a mapping names, then the files of national returns that the
-    packs recognise among the rest (``packs``: the shipped ones by default)."""
+    packs recognise among the rest (``packs``: the shipped ones by default); each value
+    dropped from a kept row goes to ``dropped``."""
     extracts: list[Extract] = []
     for mapping in sources:
         paths = sorted(p for p in root.glob(mapping.files) if p.is_file())
@@ -415,6 +422,8 @@ def _read_all(
         file.quarantined += outcome.rows_quarantined
         records += outcome.records
         quarantine += outcome.quarantined
+        if dropped is not None:
+            dropped += outcome.dropped
         gc.freeze()  # see _CollectorPause
         progress.advance()
     return {e.path for e in extracts} | {root / f for f in report.files if report.files[f].refused}

@@ -14,6 +14,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from loaders.extracts import Dropped
 from loaders.fields import safe_cell
 from loaders.validate import Quarantined
 
@@ -69,6 +70,8 @@ class LoadReport:
     risk_factors_kept: int = 0  # pupils whose risk of NEET factors were worked out and kept
     unmapped_files: list[str] = field(default_factory=list)
     files: dict[str, FileCounts] = field(default_factory=dict)
+    # the first values dropped from kept rows, as dropped.csv lists them all
+    dropped_examples: list[dict[str, object]] = field(default_factory=list)
     written: dict[str, int] = field(default_factory=dict)
     write_seconds: dict[str, float] = field(default_factory=dict)  # per write step
     bulk_written: dict[str, int] = field(default_factory=dict)  # rows per step bulk-inserted
@@ -148,6 +151,20 @@ class LoadReport:
             stages = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
             lines.append(f"Time: {stages}.")
         lines += self._returns_markdown()
+        if self.dropped_examples:
+            total = sum(s.values_dropped for s in self.sources.values())
+            lines += [
+                "",
+                f"Values dropped from rows that were kept ({total:,}; the first "
+                f"{len(self.dropped_examples)} here, all in dropped.csv, values masked):",
+                "",
+                "| File | Row | Column | Value | Why |",
+                "| --- | ---: | --- | --- | --- |",
+            ]
+            lines += [
+                f"| {d['file']} | {d['row']} | {d['column']} | {d['value']} | {d['reason']} |"
+                for d in self.dropped_examples
+            ]
         if self.unmapped_files:
             lines.append(
                 f"Files no mapping reads ({len(self.unmapped_files)}): "
@@ -185,11 +202,23 @@ class LoadReport:
 
 
 QUARANTINE_COLUMNS = ["source", "file", "row", "reason", "raw"]
+DROPPED_COLUMNS = ["source", "file", "row", "column", "field", "value", "reason"]
 
 
-def save(report: LoadReport, quarantine: list[Quarantined], directory: Path) -> Path:
-    """Write report.json, report.md and quarantine.csv; point ``latest`` at them."""
+def save(
+    report: LoadReport,
+    quarantine: list[Quarantined],
+    directory: Path,
+    dropped: list[Dropped] | None = None,
+) -> Path:
+    """Write report.json, report.md, quarantine.csv and dropped.csv (each value dropped
+    from a kept row: where, masked, why); point ``latest`` at them."""
     directory.mkdir(parents=True, exist_ok=True)
+    with (directory / "dropped.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(DROPPED_COLUMNS)
+        for d in dropped or []:
+            writer.writerow([safe_cell(getattr(d, name)) for name in DROPPED_COLUMNS])
     (directory / "report.json").write_text(json.dumps(report.to_json(), indent=2))
     (directory / "report.md").write_text(report.to_markdown())
     with (directory / "quarantine.csv").open("w", newline="", encoding="utf-8") as fh:
@@ -225,7 +254,16 @@ def latest_report(loads_dir: Path) -> LoadReport | None:
 
 
 def latest_quarantine(loads_dir: Path) -> list[dict[str, str]]:
-    path = loads_dir / "latest" / "quarantine.csv"
+    return _latest_rows(loads_dir, "quarantine.csv")
+
+
+def latest_dropped(loads_dir: Path) -> list[dict[str, str]]:
+    """The values the latest load dropped from the rows it kept, with where and why."""
+    return _latest_rows(loads_dir, "dropped.csv")
+
+
+def _latest_rows(loads_dir: Path, name: str) -> list[dict[str, str]]:
+    path = loads_dir / "latest" / name
     if not path.exists():
         return []
     with path.open(newline="", encoding="utf-8") as fh:

@@ -22,6 +22,7 @@ from loaders.mapping import ENTITY_NEEDS, SourceMapping, Split
 from loaders.readers import RawRow
 
 _PERSON_IDS = ("person.upn", "person.nhs_number", "person.uln", "person.la_child_id")
+DROPPED = " dropped: "  # a kept row's note: "<column> dropped: <why>"
 TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "master", "rev"}
 
 
@@ -149,7 +150,7 @@ class Validator:
         except CellError as exc:
             if cell.needed and cell.spec.type not in IDENTIFIER_TYPES:
                 return (cell.name, None, None, f"{cell.column}: {exc}")
-            return (cell.name, None, f"{cell.column} dropped: {exc}", None)
+            return (cell.name, None, f"{cell.column}{DROPPED}{exc}", None)
         return (cell.name, value, None, None)
 
     def _parts(self, cell: _Cell, raw: str) -> list[_Outcome]:

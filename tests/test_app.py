@@ -199,6 +199,12 @@ def test_caseload_and_data_pages(app_env, loaded_county):
     assert not at.exception
     text = _text(at)
     assert "Quarantine" in text and "await a decision" in text
+    # every value a load dropped from a kept row is listed: where, masked, why
+    report = loaded_county.result.report
+    dropped = sum(s.values_dropped for s in report.sources.values())
+    assert f"{dropped:,} value(s) dropped" in text and dropped > 0
+    frames = [f.value for f in at.dataframe if "reason" in f.value and "column" in f.value]
+    assert len(frames[-1]) == dropped
 
 
 def test_demo_mode_says_so(app_env, monkeypatch):

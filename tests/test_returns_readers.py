@@ -347,3 +347,54 @@ def test_the_county_writes_its_returns_byte_for_byte_and_only_when_asked(tmp_pat
         "sen2",
         "school_census",
     }
+
+
+def test_every_dropped_value_is_traceable_masked_with_its_reason(tmp_path):
+    from dataclasses import asdict
+
+    from loaders.fields import FIELDS, masked
+    from loaders.load import _read_all
+    from loaders.mapping import load_mappings
+    from loaders.progress import Silent
+    from loaders.report import LoadReport, latest_dropped, save
+    from synthetic.identifiers import upn
+
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "maps" / "p.yaml").write_text(
+        textwrap.dedent("""\
+        source: pupils
+        files: pupils.csv
+        columns: {UPN: person.upn, Surname: person.family_name, Forename: person.given_name,
+                  DOB: person.dob, Sex: person.sex}
+        codes: {person.sex: [F, M]}
+    """)
+    )
+    data = tmp_path / "data"
+    _write(
+        data / "pupils.csv",
+        "UPN,Surname,Forename,DOB,Sex\n"
+        "Q940201424007,Smith,Ann,2015-01-02,F\n"  # a digit mistyped: the check letter fails
+        f"{upn('940', '2004', '24', '01')},Jones,Bob,2014-02-03,X\n",
+    )  # a code not in the list
+    report = LoadReport(directory=str(data), started_at="", as_of=TODAY.isoformat())
+    dropped: list = []
+    _read_all(data, load_mappings(tmp_path / "maps"), TODAY, report, [], [], Silent(),
+              dropped=dropped)  # fmt: skip
+    report.dropped_examples = [asdict(d) for d in dropped]
+    save(report, [], tmp_path / "loads" / "one", dropped)
+    rows = latest_dropped(tmp_path / "loads")
+    assert [(r["file"], r["row"], r["column"], r["field"], r["value"]) for r in rows] == [
+        ("pupils.csv", "2", "UPN", "person.upn", "Q9*********07"),
+        ("pupils.csv", "3", "Sex", "person.sex", "X"),
+    ]
+    assert (
+        "check letter" in rows[0]["reason"]
+        and "not in the mapping's code list" in rows[1]["reason"]
+    )
+    assert report.sources["pupils"].values_dropped == 2
+    markdown = report.to_markdown()
+    assert f"| pupils.csv | 2 | UPN | {rows[0]['value']} |" in markdown
+    # the masked value shows its ends and its length, never the middle
+    assert masked(FIELDS["person.nhs_number"], "9434765919") == "94******19"
+    assert masked(FIELDS["person.dob"], "2015-01-02") == "20******02"
+    assert masked(FIELDS["episode.placement_type"], "U9") == "U9"

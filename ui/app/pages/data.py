@@ -7,7 +7,7 @@ import streamlit as st
 
 from graph.access.policy import allowed
 from loaders import review
-from loaders.report import latest_quarantine, latest_report
+from loaders.report import latest_dropped, latest_quarantine, latest_report
 from ui.app import context
 from ui.app.plain import literal
 
@@ -25,6 +25,14 @@ def render() -> None:
     st.caption(f"{len(rows):,} row(s) held back, each with its reason.")
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.subheader("Values dropped")
+    dropped = latest_dropped(loads)
+    st.caption(
+        f"{len(dropped):,} value(s) dropped from rows that were kept (an identifier failing "
+        "its check, an unknown code): where, masked, and why."
+    )
+    if dropped:
+        st.dataframe(pd.DataFrame(dropped), hide_index=True)
     principal = context.current_user()
     if not allowed(principal, "review_linkage"):
         return
