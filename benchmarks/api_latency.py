@@ -1,0 +1,126 @@
+"""Latency of the exchange API's match requests under concurrent partners.
+
+Starts ``jigsaw api`` on a graph already loaded (JIGSAW_DATA_DIR) from a synthetic
+county (its truth says which NHS numbers, names and birth dates exist), registers a
+client, and sends enquiries from N concurrent clients (httpx, asyncio): by NHS number,
+and by name and birth date. Prints p50 and p95 per kind.
+
+    JIGSAW_DATA_DIR=data uv run python -m benchmarks.api_latency --county data/county
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+S47 = "https://www.legislation.gov.uk/ukpga/1989/41/section/47"
+NHS = "https://fhir.nhs.uk/Id/nhs-number"
+OPERATION = "/fhir/Patient/$person-info-query"
+JIGSAW = [sys.executable, "-c", "from ui.cli import main; main()"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _bodies(county: Path, count: int, seed: int) -> dict[str, list[str]]:
+    with (county / "truth" / "people.csv").open(encoding="utf-8") as fh:
+        children = [p for p in csv.DictReader(fh) if p["is_child"] == "1"]
+    rng = random.Random(seed)
+    picked = rng.sample(children, min(count, len(children)))
+
+    def enquiry(patient: dict) -> str:
+        return json.dumps({"resourceType": "Parameters", "parameter": [
+            {"name": "resource", "resource": {"resourceType": "Patient", **patient}},
+            {"name": "reason", "valueUri": S47}]})  # fmt: skip
+
+    return {
+        "nhs_number": [
+            enquiry({"identifier": [{"system": NHS, "value": p["nhs_number"]}]})
+            for p in picked
+            if p["nhs_number"]
+        ],
+        "name_and_birth_date": [
+            enquiry(
+                {
+                    "name": [{"family": p["surname"], "given": [p["given_name"]]}],
+                    "birthDate": p["dob"],
+                }
+            )
+            for p in picked
+        ],
+    }
+
+
+async def _run(base: str, token: str, bodies: list[str], clients: int) -> list[float]:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for b in bodies:
+        queue.put_nowait(b)
+    timings: list[float] = []
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            while not queue.empty():
+                body = queue.get_nowait()
+                start = time.perf_counter()
+                reply = await http.post(OPERATION, content=body, headers=headers)
+                timings.append((time.perf_counter() - start) * 1000)
+                if reply.status_code != 200:
+                    raise SystemExit(f"{reply.status_code}: {reply.text[:300]}")
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--county", type=Path, required=True, help="The loaded county's extracts")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=1000, help="Per kind of enquiry")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    registered = json.loads(subprocess.run(
+        [*JIGSAW, "api", "clients", "add", "Benchmark partner",
+         "--reason", S47, "--level", "involvements", "--rate", "100000/minute"],
+        check=True, capture_output=True, text=True).stdout.splitlines()[0])  # fmt: skip
+    port = _free_port()
+    server = subprocess.Popen([*JIGSAW, "api", "--port", str(port)], env=dict(os.environ))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        token = httpx.post(f"{base}/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": registered["client_id"],
+            "client_secret": registered["client_secret"]}).json()["access_token"]  # fmt: skip
+        for kind, bodies in _bodies(args.county, args.requests, args.seed).items():
+            asyncio.run(_run(base, token, bodies[:50], args.clients))  # warm up
+            timings = asyncio.run(_run(base, token, bodies, args.clients))
+            q = statistics.quantiles(timings, n=100)
+            print(f"{kind:<22} {len(timings):>6} requests, {args.clients} clients: "
+                  f"p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms")  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    main()
