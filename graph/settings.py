@@ -90,6 +90,15 @@ class Settings(BaseSettings):
             "is the same either way."
         ),
     )
+    max_cell_chars: int = Field(
+        default=1_000_000,
+        ge=1_000,
+        le=100_000_000,
+        description=(
+            "The longest cell a load reads, in characters (about bytes): a row holding a "
+            "longer one is quarantined with the reason instead of loaded."
+        ),
+    )
     load_workers: int | None = Field(
         default=None,
         ge=1,

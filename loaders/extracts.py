@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loaders.fields import FIELDS, masked
-from loaders.mapping import SourceMapping
-from loaders.readers import RawRow, ReadError, read_rows
+from loaders.mapping import MappingError, SourceMapping
+from loaders.readers import RawRow, ReadError, ReadLimits, ReadNotes, read_rows
 from loaders.validate import DROPPED, Quarantined, Record, Validator
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class Extract:
     mapping: SourceMapping
     path: Path
     relname: str  # relative to the load directory, as reports show it
+    limits: ReadLimits = field(default_factory=ReadLimits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +65,23 @@ class FileOutcome:
     rows_quarantined: int = 0  # of those (a file that cannot be read is not a row)
     values_dropped: int = 0  # cells dropped from usable rows
     dropped: list[Dropped] = field(default_factory=list)  # each of them
+    problem: str | None = None  # why the file, or a part of it, was not read
+    notes: list[str] = field(default_factory=list)  # what the reader decided or repaired
 
 
 def read_extract(extract: Extract, today: dt.date) -> FileOutcome:
-    """Every row of one file, validated; a file that cannot be read is one quarantine
-    entry (row 0) so the rest of the load goes on."""
+    """Every row of one file, validated. A file that cannot be read is one quarantine
+    entry (row 0) and its ``problem``, so the rest of the load goes on; rows read before
+    the reader gave up stay counted (and are quarantined with the file: a file read in
+    part is not loaded in part). Rows the reader knows of but could not read count as
+    read and quarantined."""
     mapping = extract.mapping
     outcome = FileOutcome()
-    validate = Validator(mapping, mapping.fields_from_filename(extract.path), today)
+    notes = ReadNotes()
     try:
-        for raw in read_rows(mapping, extract.path, extract.relname):
+        validate = Validator(mapping, mapping.fields_from_filename(extract.path), today)
+        rows = read_rows(mapping, extract.path, extract.relname, limits=extract.limits, notes=notes)
+        for raw in rows:
             outcome.read += 1
             checked = validate(raw)
             if isinstance(checked, Quarantined):
@@ -84,8 +92,26 @@ def read_extract(extract: Extract, today: dt.date) -> FileOutcome:
                     outcome.values_dropped += len(checked.notes)
                     outcome.dropped += dropped_values(mapping, raw, checked.notes)
                 outcome.records.append(checked)
-    except ReadError as exc:
+    except (ReadError, MappingError) as exc:
+        outcome.problem = str(exc)
+        for record in outcome.records:  # what came before the fault, quarantined with it
+            outcome.quarantined.append(
+                Quarantined(record.source, record.file, record.row, f"file not loaded: {exc}",
+                            {k: str(v) for k, v in record.values.items()})
+            )  # fmt: skip
+        outcome.rows_quarantined = outcome.read
+        outcome.values_dropped = 0
+        outcome.dropped = []
+        outcome.records = []
         outcome.quarantined.append(Quarantined(mapping.source, extract.relname, 0, str(exc), {}))
+    if notes.unread_rows:
+        outcome.read += notes.unread_rows
+        outcome.rows_quarantined += notes.unread_rows
+        outcome.problem = notes.unread_reason
+        outcome.quarantined.append(
+            Quarantined(mapping.source, extract.relname, 0, notes.unread_reason, {})
+        )
+    outcome.notes = notes.notes
     return outcome
 
 

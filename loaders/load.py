@@ -47,6 +47,7 @@ from loaders.linkage import Identity, link, plain
 from loaders.mapping import MappingError, SourceMapping, load_mappings
 from loaders.packs import Pack, load_packs, recognise
 from loaders.progress import Progress, Silent
+from loaders.readers import ReadLimits
 from loaders.report import LoadReport, save
 from loaders.scoring import MODEL_FILE
 from loaders.validate import Quarantined, Record
@@ -107,12 +108,14 @@ def run_load(
     read_workers: int | None = None,
     bulk: bool = True,
     keep_model: bool = True,
+    read_limits: ReadLimits | None = None,
 ) -> LoadResult:
     """``read_workers``: processes that read and validate the files (``None``: one per
     core); ``linkage_memory``: DuckDB's memory limit for linkage; ``bulk``: let new
     nodes and relationships take the engine's bulk insertion (see ``write_graph``);
     ``keep_model``: keep the trained linkage model in ``loads_dir`` for the exchange
-    API (a load of a few partner notifications trains nothing worth keeping)."""
+    API (a load of a few partner notifications trains nothing worth keeping);
+    ``read_limits``: what a file or a cell may hold (see ``loaders.readers``)."""
     with store.batch_job(), _COLLECTOR.during_load():
         return _run_load(
             store,
@@ -125,6 +128,7 @@ def run_load(
             read_workers=read_workers,
             bulk=bulk,
             keep_model=keep_model,
+            read_limits=read_limits or ReadLimits(),
         )
 
 
@@ -140,6 +144,7 @@ def _run_load(
     read_workers: int | None,
     bulk: bool,
     keep_model: bool,
+    read_limits: ReadLimits,
 ) -> LoadResult:
     progress = progress or Silent()
     root = Path(root)
@@ -159,6 +164,7 @@ def _run_load(
         claimed = _read_all(
             root, sources, today, report, records, quarantine, progress, read_workers,
             dropped=dropped,
+            limits=read_limits,
         )  # fmt: skip
     report.dropped_examples = [asdict(d) for d in dropped[:DROPPED_EXAMPLES]]
     report.unmapped_files = sorted(
@@ -397,6 +403,7 @@ def _read_all(
     workers: int | None = None,
     packs: list[Pack] | None = None,
     dropped: list[Dropped] | None = None,
+    limits: ReadLimits | None = None,
 ) -> set[Path]:
     """Read every file a mapping names, then the files of national returns that the
     packs recognise among the rest (``packs``: the shipped ones by default); each value
@@ -405,7 +412,9 @@ def _read_all(
     for mapping in sources:
         paths = sorted(p for p in root.glob(mapping.files) if p.is_file())
         report.counts(mapping.source).files = len(paths)
-        extracts += [Extract(mapping, p, str(p.relative_to(root))) for p in paths]
+        extracts += [
+            Extract(mapping, p, str(p.relative_to(root)), limits or ReadLimits()) for p in paths
+        ]
     extracts += _pack_extracts(root, {e.path for e in extracts}, report, quarantine, packs)
     progress.stage("reading and validating extracts", len(extracts) or None)
     for extract, outcome in zip(
@@ -420,6 +429,8 @@ def _read_all(
         file.not_kept += [n for n in unheld_columns(extract.mapping) if n not in file.not_kept]
         file.read += outcome.read
         file.quarantined += outcome.rows_quarantined
+        file.problem = file.problem or outcome.problem
+        file.notes += outcome.notes
         records += outcome.records
         quarantine += outcome.quarantined
         if dropped is not None:

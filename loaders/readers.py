@@ -4,19 +4,53 @@ Row numbers are what a data officer sees when they open the file: the CSV line
 number (header = 1) or the spreadsheet row. Readers never guess types: every cell
 stays as the text (or, for xlsx, the value) the file holds, and parsing happens in
 validation where a bad cell becomes a reason, not a crash.
+
+Nothing is lost without a word. A file that cannot be read at all raises
+:class:`ReadError` (the load quarantines that file and goes on); a row the reader
+itself cannot stand behind carries a ``problem`` (validation quarantines it with that
+reason); and what the reader repaired or decided on its own - rows decoded in another
+encoding, a workbook's stale size, byte-order marks inside the file - is written in
+the file's :class:`ReadNotes`, which the load report shows.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree.ElementTree import ParseError, iterparse
 
 from loaders.mapping import MappingError, SourceMapping
 
-csv.field_size_limit(10_000_000)
+csv.field_size_limit(2**31 - 1)  # cells are measured against ReadLimits instead
+
+# Windows' usual export, then bytes as themselves: what a row that is not in the file's
+# own encoding is read as (and listed in the report).
+FALLBACK_ENCODINGS = ("cp1252", "latin-1")
+# Files that are plainly not CSV text, by their first bytes.
+MAGIC = {
+    b"PK\x03\x04": "a zip archive (an xlsx workbook?)",
+    b"\xd0\xcf\x11\xe0": "an old Excel or Word file (.xls/.doc)",
+    b"%PDF": "a PDF",
+    b"\x1f\x8b": "a gzip archive",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+}
+SHOWN_LINES = 20  # line numbers a note lists before "and N more"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadLimits:
+    """What one file may hold before the reader refuses it (or a cell of it)."""
+
+    max_cell_chars: int = 1_000_000  # a longer cell quarantines its row
+    max_workbook_bytes: int = 2_000_000_000  # an xlsx that expands to more is refused
+    max_zip_ratio: int = 200  # a workbook part expanding more than this many times ...
+    zip_ratio_from_bytes: int = 16_000_000  # ... to more than this is refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,62 +58,230 @@ class RawRow:
     file: str  # relative to the load directory
     row: int
     values: dict[str, object]
+    problem: str | None = None  # the reader's own reason to quarantine the row
 
 
 class ReadError(ValueError):
     """The file cannot be read at all (not a row problem)."""
 
 
-def read_rows(mapping: SourceMapping, path: Path, relname: str) -> Iterator[RawRow]:
-    """Rows of one file; raises MappingError when the header lacks mapped columns."""
+@dataclass(slots=True)
+class ReadNotes:
+    """What the reader decided or repaired in one file, for the load report, and rows
+    it knows of but could not read (counted as read and quarantined)."""
+
+    notes: list[str] = field(default_factory=list)
+    unread_rows: int = 0
+    unread_reason: str = ""
+
+
+def read_rows(
+    mapping: SourceMapping,
+    path: Path,
+    relname: str,
+    *,
+    limits: ReadLimits | None = None,
+    notes: ReadNotes | None = None,
+) -> Iterator[RawRow]:
+    """Rows of one file; raises ReadError when the file cannot be read at all (empty,
+    binary, no header with the mapped columns, a broken or oversized workbook)."""
+    limits = limits or ReadLimits()
+    notes = notes if notes is not None else ReadNotes()
     if mapping.format == "xml":
         from loaders.readers_xml import read_xml  # it imports this module
 
         yield from read_xml(mapping, path, relname)
     elif mapping.format == "xlsx":
-        yield from _read_xlsx(mapping, path, relname)
+        yield from _read_xlsx(mapping, path, relname, limits, notes)
     else:
-        yield from _read_csv(mapping, path, relname)
+        yield from _read_csv(mapping, path, relname, limits, notes)
 
 
-def _read_csv(mapping: SourceMapping, path: Path, relname: str) -> Iterator[RawRow]:
+def _check_header(mapping: SourceMapping, header: list[str], path: Path, relname: str) -> None:
+    try:
+        mapping.check_header(header, path)
+    except MappingError as exc:
+        text = str(exc)
+        raise ReadError(f"{relname}: wrong header: {text[:400]}") from None
+
+
+def _lines(numbers: list[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:SHOWN_LINES])
+    more = len(numbers) - SHOWN_LINES
+    return shown + (f" and {more:,} more" if more > 0 else "")
+
+
+# -- CSV ----------------------------------------------------------------------------
+
+
+def _read_csv(
+    mapping: SourceMapping, path: Path, relname: str, limits: ReadLimits, notes: ReadNotes
+) -> Iterator[RawRow]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ReadError(f"{relname}: cannot read: {exc}") from None
-    try:
-        text = raw.decode(mapping.encoding)
-    except (UnicodeDecodeError, LookupError):
-        text = raw.decode("cp1252", errors="replace")  # the usual Windows export
-    if text.startswith("\ufeff"):
-        text = text[1:]
+        raise ReadError(f"{relname}: cannot read: {exc.strerror or exc}") from None
+    if not raw.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise ReadError(f"{relname}: the file is empty")
+    for magic, kind in MAGIC.items():
+        if raw.startswith(magic):
+            raise ReadError(f"{relname}: not a CSV text file: it is {kind}")
+    if _looks_binary(raw[:4096]) and not _utf16(raw, mapping.encoding):
+        raise ReadError(f"{relname}: not a CSV text file: it holds binary data")
+    text = _decode(raw, mapping.encoding, relname, notes)
+    text = _without_inner_marks(text, notes)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
+    big = len(text) > limits.max_cell_chars  # else no cell can be over the limit
     header: list[str] | None = None
+    mapped: list[int] = []
     line = 0
-    for cells in reader:
-        before, line = line, reader.line_num
+    while True:
+        before = line
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            if reader.line_num == before:  # no progress: the rest cannot be read
+                raise ReadError(f"{relname}: unreadable after line {before}: {exc}") from None
+            line = reader.line_num
+            yield RawRow(relname, before + 1, {}, f"unreadable CSV row: {exc}")
+            continue
+        line = reader.line_num
         if header is None:
             if line < mapping.header_row:
                 continue
             header = [c.strip() for c in cells]
-            mapping.check_header(header, path)
+            _check_header(mapping, header, path, relname)
+            mapped = [header.index(c) for c in mapping.mapped if c in header]
             continue
         if not any(c.strip() for c in cells):
+            continue
+        # the reader hands over every line (a blank one as an empty row), so a record
+        # starts on the line after the last one: cells running over lines, ended by
+        # LF, CR or CR LF, are all counted
+        number = before + 1
+        if big and max(map(len, cells)) > limits.max_cell_chars:
+            yield RawRow(relname, number, {}, _too_big(header, cells, limits))
             continue
         values: dict[str, object] = dict(zip(header, cells, strict=False))
         if len(cells) > len(header):
             values["__extra__"] = cells[len(header) :]
-        # the reader hands over every line (a blank one as an empty row), so a record
-        # starts on the line after the last one: cells running over lines, ended by
-        # LF, CR or CR LF, are all counted
-        yield RawRow(relname, before + 1, values)
+        problem = None
+        if mapped and all(i < len(cells) and cells[i].strip() == header[i] for i in mapped):
+            problem = "the header row again, inside the file (were two files joined?)"
+        yield RawRow(relname, number, values, problem)
     if header is None:
-        mapping.check_header([], path)
+        raise _no_header(mapping, relname)
 
 
-def _read_xlsx(mapping: SourceMapping, path: Path, relname: str) -> Iterator[RawRow]:
+def _no_header(mapping: SourceMapping, relname: str) -> ReadError:
+    return ReadError(
+        f"{relname}: no header row: the mapping expects it at row {mapping.header_row}, "
+        "and the file ends before"
+    )
+
+
+def _utf16(raw: bytes, encoding: str) -> bool:
+    return raw.startswith((b"\xff\xfe", b"\xfe\xff")) or "16" in encoding
+
+
+def _too_big(header: list[str], cells: list[str], limits: ReadLimits) -> str:
+    where = next(i for i, c in enumerate(cells) if len(c) > limits.max_cell_chars)
+    name = header[where] if where < len(header) else f"cell {where + 1}"
+    return (
+        f"{name}: the cell holds {len(cells[where]):,} characters, over the limit of "
+        f"{limits.max_cell_chars:,} (setting JIGSAW_MAX_CELL_CHARS)"
+    )
+
+
+def _decode(raw: bytes, encoding: str, relname: str, notes: ReadNotes) -> str:
+    """The file's text in the mapping's encoding. Lines that are not in it are read in
+    the fallback encoding and listed in ``notes``; a file most of whose non-ASCII lines
+    are not in it is read whole in the fallback encoding, with a note saying so."""
+    if _utf16(raw, "") and "16" not in encoding:
+        notes.notes.append(f"read as UTF-16 (the file starts with its mark), not {encoding}")
+        encoding = "utf-16"
+    try:
+        return raw.decode(encoding)
+    except LookupError:
+        raise ReadError(f"{relname}: the mapping's encoding {encoding!r} is unknown") from None
+    except UnicodeDecodeError:
+        pass
+    if not "a\n".encode(encoding).endswith(b"a\n"):  # lines cannot be split as bytes
+        raise ReadError(f"{relname}: not text in the mapping's encoding {encoding}")
+    texts: list[str] = []
+    failed: list[int] = []
+    foreign = 0  # lines with bytes outside ASCII
+    lines = raw.splitlines(keepends=True)  # CR, LF and CR LF: as the CSV reader counts
+    for number, chunk in enumerate(lines, start=1):
+        if chunk.isascii():
+            texts.append(chunk.decode("ascii"))
+            continue
+        foreign += 1
+        try:
+            texts.append(chunk.decode(encoding))
+        except UnicodeDecodeError:
+            failed.append(number)
+            texts.append(_fallback(chunk)[0])
+    if len(failed) * 2 > foreign:
+        text, used = _fallback(raw)
+        notes.notes.append(
+            f"read as {used}: {len(failed):,} of its {foreign:,} lines with accented or "
+            f"other non-ASCII letters are not {encoding} (set encoding: {used} in the "
+            "mapping if this file always comes so)"
+        )
+        return text
+    used = _fallback(b"".join(lines[n - 1] for n in failed))[1]
+    notes.notes.append(
+        f"{len(failed):,} line(s) not in {encoding}, read as {used}: lines {_lines(failed)}"
+    )
+    return "".join(texts)
+
+
+def _fallback(raw: bytes) -> tuple[str, str]:
+    for name in FALLBACK_ENCODINGS:
+        try:
+            return raw.decode(name), name
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+
+
+_CONTROL = bytes(b for b in range(32) if b not in b"\t\r\n")
+
+
+def _looks_binary(head: bytes) -> bool:
+    """Control bytes other than tab and line ends in a tenth of the file's start."""
+    return bool(head) and (len(head) - len(head.translate(None, _CONTROL))) * 10 > len(head)
+
+
+_MARK_IN_TEXT = re.compile("\ufeff")
+
+
+def _without_inner_marks(text: str, notes: ReadNotes) -> str:
+    """Byte-order marks inside the text (files joined end to end) are removed: one
+    before a header or a name would make it another word."""
+    if "\ufeff" not in text:
+        return text
+    lines = [text.count("\n", 0, m.start()) + 1 for m in _MARK_IN_TEXT.finditer(text)]
+    notes.notes.append(
+        f"{len(lines):,} byte-order mark(s) inside the file removed (were files joined "
+        f"together?): lines {_lines(lines)}"
+    )
+    return text.replace("\ufeff", "")
+
+
+# -- xlsx ---------------------------------------------------------------------------
+
+
+def _read_xlsx(
+    mapping: SourceMapping, path: Path, relname: str, limits: ReadLimits, notes: ReadNotes
+) -> Iterator[RawRow]:
     from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
 
+    _check_archive(path, relname, limits)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
@@ -87,25 +289,165 @@ def _read_xlsx(mapping: SourceMapping, path: Path, relname: str) -> Iterator[Raw
     try:
         if mapping.sheet:
             if mapping.sheet not in book.sheetnames:
-                raise MappingError(
-                    f"{mapping.path}: sheet {mapping.sheet!r} not in {path.name} "
-                    f"(it has: {', '.join(book.sheetnames)})"
+                raise ReadError(
+                    f"{relname}: no sheet {mapping.sheet!r} (it has: "
+                    f"{', '.join(book.sheetnames)}); the mapping {mapping.path} names it"
                 )
             sheet = book[mapping.sheet]
-        else:
+        elif book.worksheets:
             sheet = book.worksheets[0]
+        else:
+            raise ReadError(f"{relname}: the workbook has no worksheet")
+        scan = _scan_sheet(book, sheet, relname)
+        # The size a workbook declares (<dimension ref>) is what openpyxl's read-only
+        # mode reads up to; a stale one would cut rows off. Read to the real end.
+        declared = sheet.max_row
+        sheet.reset_dimensions()
         header: list[str] | None = None
-        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+        letters: dict[str, str] = {}
+        last = 0
+        rows = sheet.iter_rows(min_row=1, min_col=1, values_only=True)
+        for number, cells in enumerate(rows, start=1):
+            last = number
             if header is None:
                 if number < mapping.header_row:
                     continue
                 header = ["" if c is None else str(c).strip() for c in cells]
-                mapping.check_header(header, path)
+                _check_header(mapping, header, path, relname)
+                letters = {
+                    c: get_column_letter(header.index(c) + 1) for c in mapping.mapped if c in header
+                }
                 continue
-            if all(c is None or str(c).strip() == "" for c in cells):
+            if number not in scan.formula_rows and all(
+                c is None or str(c).strip() == "" for c in cells
+            ):
                 continue
-            yield RawRow(relname, number, dict(zip(header, cells, strict=False)))
+            values = dict(zip(header, cells, strict=False))
+            yield RawRow(relname, number, values, _xlsx_problem(values, number, letters,
+                                                                scan, limits))  # fmt: skip
         if header is None:
-            mapping.check_header([], path)
+            raise _no_header(mapping, relname)
+        if declared is not None and declared < scan.last_row:
+            notes.notes.append(
+                f"the workbook says its sheet ends at row {declared}, but it holds rows to "
+                f"{scan.last_row}: all were read"
+            )
+        unread = sum(1 for r in scan.rows_with_values if r > last)
+        if unread:  # the independent count found rows the reader did not give
+            notes.unread_rows += unread
+            notes.unread_reason = (
+                f"{unread:,} row(s) after row {last} are in the sheet but could not be "
+                "read: open the file in Excel and save it again"
+            )
     finally:
         book.close()
+
+
+def _xlsx_problem(
+    values: dict[str, object],
+    number: int,
+    letters: dict[str, str],
+    scan: _SheetScan,
+    limits: ReadLimits,
+) -> str | None:
+    problems = []
+    for column, letter in letters.items():
+        if f"{letter}{number}" in scan.formulas_without_value:
+            problems.append(
+                f"{column}: cell {letter}{number} holds a formula with no saved value "
+                "(open the file in Excel and save it, or export values)"
+            )
+    for name, value in values.items():
+        if isinstance(value, str) and len(value) > limits.max_cell_chars:
+            problems.append(
+                f"{name}: the cell holds {len(value):,} characters, over the limit of "
+                f"{limits.max_cell_chars:,} (setting JIGSAW_MAX_CELL_CHARS)"
+            )
+    return "; ".join(problems) or None
+
+
+def _check_archive(path: Path, relname: str, limits: ReadLimits) -> None:
+    """Refuse a workbook that would expand past the limits (a zip bomb) before any
+    part of it is read. Python's zipfile never inflates a part past the size its
+    directory declares, so the declared sizes bound what reading can cost."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ReadError(f"{relname}: not a readable xlsx workbook ({exc})") from None
+    total = sum(p.file_size for p in parts)
+    if total > limits.max_workbook_bytes:
+        raise ReadError(
+            f"{relname}: refused: the workbook expands to {total:,} bytes, over the limit of "
+            f"{limits.max_workbook_bytes:,} (a zip bomb, or export it as CSV)"
+        )
+    for part in parts:
+        ratio = part.file_size / max(part.compress_size, 1)
+        if part.file_size > limits.zip_ratio_from_bytes and ratio > limits.max_zip_ratio:
+            raise ReadError(
+                f"{relname}: refused: its part {part.filename} expands {ratio:,.0f} times "
+                f"to {part.file_size:,} bytes (a zip bomb?); real sheets expand under "
+                f"{limits.max_zip_ratio} times"
+            )
+
+
+@dataclass(slots=True)
+class _SheetScan:
+    """The sheet's XML read on its own: which rows hold values (to check the reader's
+    count against) and which cells hold a formula with no saved value (which
+    ``data_only`` reading cannot tell from a blank)."""
+
+    last_row: int = 0
+    rows_with_values: list[int] = field(default_factory=list)
+    formulas_without_value: set[str] = field(default_factory=set)
+    formula_rows: set[int] = field(default_factory=set)  # rows holding any of those
+
+
+def _scan_sheet(book: object, sheet: object, relname: str) -> _SheetScan:
+    from openpyxl.utils import get_column_letter
+
+    scan = _SheetScan()
+    archive: zipfile.ZipFile = book._archive  # type: ignore[attr-defined]
+    member: str = sheet._worksheet_path  # type: ignore[attr-defined]
+    row = column = 0
+    has_value = False
+    try:
+        with archive.open(member) as source:
+            for event, elem in iterparse(source, events=("start", "end")):
+                tag = elem.tag.rpartition("}")[2]
+                if event == "start":
+                    if tag == "row":
+                        row = int(elem.get("r") or row + 1)
+                        column = 0
+                    continue
+                if tag == "c":
+                    ref = elem.get("r")
+                    column = _column_of(ref) if ref else column + 1
+                    kids = {k.tag.rpartition("}")[2] for k in elem}
+                    if "f" in kids and "v" not in kids:
+                        scan.formulas_without_value.add(ref or f"{get_column_letter(column)}{row}")
+                        scan.formula_rows.add(row)
+                        has_value = True
+                    elif kids & {"v", "is"}:
+                        has_value = True
+                elif tag == "row":
+                    scan.last_row = row
+                    if has_value:
+                        scan.rows_with_values.append(row)
+                    has_value = False
+                    elem.clear()
+                elif tag == "sheetData":
+                    break
+    except (ParseError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ReadError(f"{relname}: the sheet cannot be read ({exc})") from None
+    return scan
+
+
+_LETTERS = re.compile(r"[A-Z]+")
+
+
+def _column_of(ref: str) -> int:
+    from openpyxl.utils import column_index_from_string
+
+    found = _LETTERS.match(ref)
+    return column_index_from_string(found.group()) if found else 0

@@ -38,7 +38,9 @@ class SourceCounts:
 class FileCounts:
     """One file's rows (a workbook's sheet is a file of its own): the same accounting
     as a source's, and for a national return's file what it holds that the graph does
-    not keep, or why it was refused."""
+    not keep, or why it was refused; for any file, why it could not be read, whole or
+    in part, and what the reader decided or repaired (another encoding for some lines,
+    a workbook's stale size)."""
 
     file: str
     sources: list[str] = field(default_factory=list)
@@ -49,6 +51,8 @@ class FileCounts:
     quarantined: int = 0
     not_kept: list[str] = field(default_factory=list)  # "column: why"
     refused: str = ""  # why a file claiming to be a return's could not be read as one
+    problem: str = ""  # why the file, or a part of it, could not be read (loaders.readers)
+    notes: list[str] = field(default_factory=list)  # what the reader decided or repaired
 
     @property
     def closes(self) -> bool:
@@ -86,6 +90,11 @@ class LoadReport:
         return self.files.setdefault(name, FileCounts(name))
 
     @property
+    def file_problems(self) -> list[FileCounts]:
+        """Files not read, whole or in part: what ``jigsaw load --strict`` fails on."""
+        return [f for f in self.files.values() if f.problem or f.refused]
+
+    @property
     def rows_read(self) -> int:
         return sum(s.read for s in self.sources.values())
 
@@ -112,6 +121,7 @@ class LoadReport:
         lines = [
             f"Load of `{self.directory}` (as of {self.as_of}, started {self.started_at})",
             "",
+            *self._problems_markdown(),
             "| Source | Files | Rows read | Loaded | Merged | Quarantined | Values dropped "
             "| Closes |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -171,6 +181,16 @@ class LoadReport:
                 + ", ".join(self.unmapped_files[:10])
                 + (" ..." if len(self.unmapped_files) > 10 else "")
             )
+        noted = [f for f in self.files.values() if f.notes or (f.quarantined and not f.pack)]
+        if noted:
+            lines += ["", "Files with quarantined rows or notes (the others read cleanly):", "",
+                      "| File | Rows read | Loaded | Merged | Quarantined | Closes | Notes |",
+                      "| --- | ---: | ---: | ---: | ---: | --- | --- |"]  # fmt: skip
+            for f in sorted(noted, key=lambda f: f.file):
+                lines.append(
+                    f"| {f.file} | {f.read:,} | {f.loaded:,} | {f.merged:,} | "
+                    f"{f.quarantined:,} | {'yes' if f.closes else 'NO'} | {'; '.join(f.notes)} |"
+                )
         if not self.finished:
             lines.append("THE LOAD DID NOT FINISH: run it again to complete it.")
         return "\n".join(lines) + "\n"
@@ -199,6 +219,16 @@ class LoadReport:
                 f"{f.quarantined:,} | {'yes' if f.closes else 'NO'} | {kept} |"
             )
         return lines + reasons_block
+
+    def _problems_markdown(self) -> list[str]:
+        """Files not loaded, first and loud: the rest of the report is about the others."""
+        problems = self.file_problems
+        if not problems:
+            return []
+        lines = [f"**{len(problems)} FILE(S) NOT LOADED, WHOLE OR IN PART** "
+                 "(each is in the quarantine as row 0 with the reason):", ""]  # fmt: skip
+        lines += [f"- ({', '.join(f.sources)}) {f.problem or f.refused}" for f in problems]
+        return [*lines, ""]
 
 
 QUARANTINE_COLUMNS = ["source", "file", "row", "reason", "raw"]

@@ -165,6 +165,8 @@ class Validator:
 
     def __call__(self, row: RawRow) -> Record | Quarantined:
         mapping = self.mapping
+        if row.problem is not None:  # the reader's own (see loaders.readers)
+            return _quarantine(mapping, row, row.problem)
         extra = row.values.get("__extra__")
         if extra:
             return _quarantine(mapping, row, f"row has {len(extra)} more cells than the header")

@@ -229,7 +229,7 @@ def test_mapping_holding_a_day_no_calendar_has_fails_clearly(tmp_path):
         load_mapping(path)
 
 
-def test_mapping_naming_a_missing_column_fails_before_any_row(tmp_path):
+def test_a_file_lacking_a_mapped_column_is_quarantined_whole_before_any_row(tmp_path):
     (tmp_path / "maps").mkdir()
     (tmp_path / "maps" / "pupils.yaml").write_text(
         textwrap.dedent("""\
@@ -245,14 +245,17 @@ def test_mapping_naming_a_missing_column_fails_before_any_row(tmp_path):
     (tmp_path / "data" / "pupils.csv").write_text("Surname,Forename,Birth\nSmith,Ann,2015-01-02\n")
     store = embedded_store(tmp_path / "engine")
     try:
-        with pytest.raises(
-            MappingError,
-            match=r"column\(s\) 'First' not found in pupils.csv "
-            r"\(it has: Surname, Forename, Birth\)",
-        ):
-            run_load(store, tmp_path / "data", mappings=tmp_path / "maps", as_of=AS_OF)
+        result = run_load(store, tmp_path / "data", mappings=tmp_path / "maps", as_of=AS_OF)
     finally:
         store.close()
+    [entry] = result.quarantine
+    assert (entry.file, entry.row) == ("pupils.csv", 0)
+    assert "column(s) 'First' not found in pupils.csv (it has: Surname, Forename, Birth)" in (
+        entry.reason
+    )
+    [problem] = result.report.file_problems
+    assert problem.problem == entry.reason and problem.read == 0
+    assert result.report.sources["pupils"].read == 0 and result.report.closes
 
 
 def test_mapping_must_map_what_its_entity_needs(tmp_path):

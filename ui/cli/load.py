@@ -18,7 +18,8 @@ from graph.store import GraphStore
 from loaders.load import LoadResult, run_load
 from loaders.mapping import MappingError
 from loaders.quality import labels_from_csv, measure
-from loaders.readers import ReadError
+from loaders.readers import ReadError, ReadLimits
+from loaders.report import LoadReport
 from synthetic.follow_up import write_follow_up
 from synthetic.generate import generate as make_county
 from ui.cli.progress import Bars
@@ -59,8 +60,21 @@ def load(
             "(default: the JIGSAW_BULK_WRITE setting, on).",
         ),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Exit with status 3 when any file could not be loaded, whole or in part "
+            "(default: load the rest, report the file loudly, exit 0).",
+        ),
+    ] = False,
 ) -> None:
-    """Validate, link and load every extract a mapping describes; print the load report."""
+    """Validate, link and load every extract a mapping describes; print the load report.
+
+    A file that cannot be read (empty, binary, wrong header, a broken or oversized
+    workbook) is quarantined whole and the rest of the load goes on; the report names
+    it first. Exit status: 0 loaded; 1 the accounting does not close; 2 the mappings
+    or the directory cannot be used; 3 (only with --strict) a file was not loaded."""
     settings = load_settings()
     loads_dir = settings.data_dir / "loads"
     store = open_store(settings)
@@ -76,6 +90,7 @@ def load(
                 linkage_memory=settings.linkage_memory,
                 read_workers=settings.load_workers,
                 bulk=settings.bulk_write if bulk is None else bulk,
+                read_limits=ReadLimits(max_cell_chars=settings.max_cell_chars),
             )
     except (MappingError, ReadError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
@@ -86,9 +101,26 @@ def load(
     console.print(f"report and quarantine saved in {result.saved_to}")
     if truth is not None:
         console.print(f"linkage: {measure(result.assignments, labels_from_csv(truth))}")
+    _warn_file_problems(result.report)
     if not result.report.closes:
         typer.secho("accounting does not close: see the report", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
+    if strict and result.report.file_problems:
+        raise typer.Exit(3)
+
+
+def _warn_file_problems(report: LoadReport) -> None:
+    """Files not loaded, again at the end where nobody can miss them (stderr, red)."""
+    problems = report.file_problems
+    if not problems:
+        return
+    typer.secho(
+        f"{len(problems)} file(s) not loaded, whole or in part (see the quarantine):",
+        fg=typer.colors.RED,
+        err=True,
+    )
+    for f in problems:
+        typer.secho(f"  {f.problem}", fg=typer.colors.RED, err=True)
 
 
 def demo(
@@ -167,6 +199,7 @@ def _demo_load(settings: Settings, directory: Path, *, fresh: bool) -> LoadResul
                 loads_dir=settings.data_dir / "loads",
                 linkage_memory=settings.linkage_memory,
                 read_workers=settings.load_workers,
+                read_limits=ReadLimits(max_cell_chars=settings.max_cell_chars),
                 bulk=settings.bulk_write,
             )
     finally:
