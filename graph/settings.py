@@ -64,6 +64,15 @@ class Settings(BaseSettings):
             "acknowledged write; 'everysec' may lose up to a second on power loss."
         ),
     )
+    load_fsync: Literal["always", "everysec"] = Field(
+        default="everysec",
+        description=(
+            "The embedded engine's fsync policy while `jigsaw load` runs: 'everysec' (the "
+            "default) flushes once a second, for every client of the engine meanwhile, "
+            "and is restored when the load ends, however it ends; 'always' keeps "
+            "embedded_fsync throughout."
+        ),
+    )
     map_tiles: str = Field(
         default="",
         description=(

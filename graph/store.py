@@ -266,12 +266,16 @@ class GraphStore(ABC):
         self.max_rows = max_rows
 
     @contextmanager
-    def batch_job(self, timeout_ms: int = BATCH_TIMEOUT_MS) -> Iterator[None]:
+    def batch_job(
+        self, timeout_ms: int = BATCH_TIMEOUT_MS, *, relaxed_fsync: bool = False
+    ) -> Iterator[None]:
         """Let a batch job's reads run past the interactive time limit meanwhile.
 
         The limit (``JIGSAW_QUERY_TIMEOUT_MS``, 10 s by default) stops a page waiting on
         a runaway query; a load's own lookups and the facts it derives take longer than
         that at county scale, and cutting them would fail the load at its very end.
+        ``relaxed_fsync``: the caller opts into lighter persistence where the engine has
+        it (the embedded server's, for every client while the job runs).
         """
         before = self.timeout_ms
         self.timeout_ms = max(before, timeout_ms)

@@ -109,14 +109,17 @@ def run_load(
     bulk: bool = True,
     keep_model: bool = True,
     read_limits: ReadLimits | None = None,
+    relaxed_fsync: bool = False,
 ) -> LoadResult:
     """``read_workers``: processes that read and validate the files (``None``: one per
     core); ``linkage_memory``: DuckDB's memory limit for linkage; ``bulk``: let new
     nodes and relationships take the engine's bulk insertion (see ``write_graph``);
     ``keep_model``: keep the trained linkage model in ``loads_dir`` for the exchange
     API (a load of a few partner notifications trains nothing worth keeping);
-    ``read_limits``: what a file or a cell may hold (see ``loaders.readers``)."""
-    with store.batch_job(), _COLLECTOR.during_load():
+    ``read_limits``: what a file or a cell may hold (see ``loaders.readers``);
+    ``relaxed_fsync``: let the embedded engine flush its file once a second meanwhile,
+    for every client (``GraphStore.batch_job``; ``jigsaw load`` opts in by default)."""
+    with store.batch_job(relaxed_fsync=relaxed_fsync), _COLLECTOR.during_load():
         return _run_load(
             store,
             root,

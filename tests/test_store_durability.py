@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import psutil
 
@@ -125,12 +128,14 @@ def test_a_batch_job_keeps_persistence_light_and_restores_it(tmp_path):
 
     assert server.config_get("save")["save"] == ""
     assert settings() == ("100", "always")
-    with store.batch_job():
+    with store.batch_job():  # durable unless the caller opts in
+        assert settings() == ("0", "always")
+    with store.batch_job(relaxed_fsync=True):
         assert settings() == ("0", "everysec")
         store.write_rows(UPSERT_PEOPLE, people(200))
     assert settings() == ("100", "always")
     try:
-        with store.batch_job():
+        with store.batch_job(relaxed_fsync=True):
             raise RuntimeError("a load failed")
     except RuntimeError:
         pass
@@ -139,3 +144,43 @@ def test_a_batch_job_keeps_persistence_light_and_restores_it(tmp_path):
     _kill_hard(pid)
     reopened = embedded_store(tmp_path, graph_name="batch")
     assert reopened.read(COUNT_PEOPLE).scalar() == 200
+
+
+LOADER = """
+import sys, time
+from tests.conftest import embedded_store
+store = embedded_store(__import__("pathlib").Path(sys.argv[1]), graph_name="shared")
+with store.batch_job(relaxed_fsync=True):
+    print("relaxed", flush=True)
+    time.sleep(600)
+"""
+
+
+def _fsync(store) -> str:
+    return str(store._db.connection.config_get("appendfsync")["appendfsync"])
+
+
+def test_a_killed_load_leaves_no_relaxed_fsync_behind_for_the_app(tmp_path):
+    """The app holds the engine while a load relaxes it and is killed: the app's next
+    write, the next store to open, and a second load each find it durable again."""
+    root = Path(__file__).resolve().parent.parent
+    app = embedded_store(tmp_path, graph_name="shared")
+    for restorer in ("write", "open", "overlap"):
+        loader = subprocess.Popen([sys.executable, "-c", LOADER, str(tmp_path)], cwd=root,
+                                  stdout=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            assert loader.stdout.readline().strip() == "relaxed"
+            if restorer == "overlap":  # a load beside it: ending first must not restore
+                with app.batch_job(relaxed_fsync=True):
+                    pass
+            assert _fsync(app) == "everysec"
+        finally:
+            loader.kill()
+            loader.wait()
+        assert _fsync(app) == "everysec"  # nobody has looked yet
+        if restorer == "write":
+            app.write_rows(UPSERT_PEOPLE, people(3))
+        else:
+            embedded_store(tmp_path, graph_name="shared").close()
+        assert _fsync(app) == "always", restorer
+        assert not list((tmp_path / ".relaxed").iterdir())

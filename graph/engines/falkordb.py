@@ -30,6 +30,7 @@ from graph.engines.falkordb_bulk import MARKER as BULK_MARKER
 from graph.engines.falkordb_bulk import FalkorBulkWriter
 from graph.engines.falkordb_params import params_header
 from graph.engines.falkordb_results import plain_records
+from graph.engines.relaxed import RelaxedMarkers
 from graph.files import private_dir
 from graph.store import (
     BATCH_TIMEOUT_MS,
@@ -198,6 +199,7 @@ class FalkorDBStore(GraphStore):
             self._db = _start_embedded(directory, fsync)
             self.fsync = fsync  # the server's setting outside a batch job
             self.engine_label = "falkordb-embedded"
+            self._relaxed = RelaxedMarkers(directory)
         else:
             super().__init__(
                 location=f"falkordb://{host}:{port}", timeout_ms=timeout_ms, max_rows=max_rows
@@ -208,6 +210,7 @@ class FalkorDBStore(GraphStore):
         self._graph = self._db.select_graph(graph_name)
         self._indexes_ready = False
         self._snapshot: str | None = None  # save_snapshot(): "due" or "started"
+        self._restore_if_abandoned()
 
     # -- hooks -------------------------------------------------------------------
 
@@ -228,6 +231,7 @@ class FalkorDBStore(GraphStore):
         )
 
     def _write(self, cypher: str, params: dict[str, Any]) -> WriteSummary:
+        self._restore_if_abandoned()
         return _summary(self._call(cypher, params, read_only=False, timeout_ms=None))
 
     def _profile(
@@ -255,6 +259,7 @@ class FalkorDBStore(GraphStore):
         return params_header({**params, "rows": batch}) + cypher
 
     def _send_batch(self, cypher: str, encoded: str) -> WriteSummary:
+        self._restore_if_abandoned()
         return _summary(self._execute(encoded, cypher, read_only=False, timeout_ms=None))
 
     def _ro_query(self, query: str, timeout_ms: int | None, keep_rows: int | None) -> _PlainResult:
@@ -502,14 +507,16 @@ class FalkorDBStore(GraphStore):
         self._rewrite_snapshot(time.monotonic() + _CONSTRAINT_WAIT_S)
 
     @contextmanager
-    def batch_job(self, timeout_ms: int = BATCH_TIMEOUT_MS) -> Iterator[None]:
+    def batch_job(
+        self, timeout_ms: int = BATCH_TIMEOUT_MS, *, relaxed_fsync: bool = False
+    ) -> Iterator[None]:
         """As for every store, and the embedded server keeps a load's persistence light
         meanwhile (:meth:`_loading_persistence`)."""
-        with super().batch_job(timeout_ms), self._loading_persistence():
+        with super().batch_job(timeout_ms), self._loading_persistence(relaxed_fsync):
             yield
 
     @contextmanager
-    def _loading_persistence(self) -> Iterator[None]:
+    def _loading_persistence(self, relaxed_fsync: bool) -> Iterator[None]:
         """While a load runs, the embedded server:
 
         - does not rewrite its append-only file on its own. It would whenever the file
@@ -518,8 +525,10 @@ class FalkorDBStore(GraphStore):
           two-core machine that the load keeps busy). A load ends by asking for one
           snapshot (:meth:`save_snapshot`), so the ones before it are wasted; the file
           grows meanwhile by about what the load writes.
-        - flushes that file to disk once a second (``appendfsync everysec``) instead of
-          after every write (``always``, the ``JIGSAW_EMBEDDED_FSYNC`` default). Each
+        - with ``relaxed_fsync`` (``jigsaw load`` asks for it unless
+          ``JIGSAW_LOAD_FSYNC`` is ``always``), flushes that file to disk once a second
+          (``appendfsync everysec``) instead of after every write (``always``, the
+          ``JIGSAW_EMBEDDED_FSYNC`` default). Each
           write is still in the file before it is acknowledged, so killing the server
           loses nothing; a power cut or a crash of the machine could lose the last second.
           A load that stops part way is finished by running it again, so that costs the
@@ -527,21 +536,36 @@ class FalkorDBStore(GraphStore):
           same one-second window. Measured at 100,000 children: the engine's CPU 37-40
           -> 26-29 s, writing 37-41 -> 29-33 s.
 
-        Both come back when the load ends, failed or not. A load running beside this one
-        may bring them back when it ends first: that costs the other time, not data."""
+        Both come back when the last load running ends, failed or not; and if its process
+        was killed, whoever next opens the store or writes through it, or the next load,
+        brings them back (:mod:`graph.engines.relaxed` keeps who relaxed them)."""
         if self.directory is None:  # a server keeps its own settings
             yield
             return
         server = self._db.connection
-        server.config_set("auto-aof-rewrite-percentage", 0)
-        if self.fsync == "always":
-            server.config_set("appendfsync", "everysec")
+        marker = self._relaxed.add()
         try:
+            server.config_set("auto-aof-rewrite-percentage", 0)
+            if relaxed_fsync and self.fsync == "always":
+                server.config_set("appendfsync", "everysec")
             yield
         finally:
-            with contextlib.suppress(Exception):  # the server is gone: a start sets them again
-                server.config_set("appendfsync", self.fsync)
-                server.config_set("auto-aof-rewrite-percentage", _AOF_GROWTH)
+            marker.unlink(missing_ok=True)
+            if not self._relaxed.live():  # another load still running keeps them light
+                self._restore_persistence()
+
+    def _restore_persistence(self) -> None:
+        with contextlib.suppress(Exception):  # the server is gone: a start sets them again
+            server = self._db.connection
+            server.config_set("appendfsync", self.fsync)
+            server.config_set("auto-aof-rewrite-percentage", _AOF_GROWTH)
+
+    def _restore_if_abandoned(self) -> None:
+        """Bring back the durable settings a killed load left relaxed (its marker is
+        there, its process is not)."""
+        if self.directory is not None and self._relaxed.stale():
+            log.warning("a load that relaxed the engine's persistence was stopped; restored")
+            self._restore_persistence()
 
     def save_snapshot(self) -> None:
         """Start rewriting the embedded server's snapshot (the base of its append-only

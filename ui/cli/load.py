@@ -91,6 +91,7 @@ def load(
                 read_workers=settings.load_workers,
                 bulk=settings.bulk_write if bulk is None else bulk,
                 read_limits=ReadLimits(max_cell_chars=settings.max_cell_chars),
+                relaxed_fsync=settings.load_fsync == "everysec",
             )
     except (MappingError, ReadError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
@@ -200,6 +201,7 @@ def _demo_load(settings: Settings, directory: Path, *, fresh: bool) -> LoadResul
                 linkage_memory=settings.linkage_memory,
                 read_workers=settings.load_workers,
                 read_limits=ReadLimits(max_cell_chars=settings.max_cell_chars),
+                relaxed_fsync=settings.load_fsync == "everysec",
                 bulk=settings.bulk_write,
             )
     finally:
