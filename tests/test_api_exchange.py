@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -71,8 +72,15 @@ class Instance:
         return list(AuditLog(self.data / "audit" / "audit.jsonl").entries())
 
     def stop(self) -> None:
+        """The API server, then the embedded engine its commands started (it outlives
+        them: falkordblite keeps a server running for the next client)."""
         self.server.terminate()
         self.server.wait(timeout=60)
+        registry = self.data / "graph" / "graph.rdb.settings"
+        if registry.exists():
+            pidfile = Path(json.loads(registry.read_text())["pidfile"])
+            if pidfile.exists():
+                os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
 
 
 @pytest.fixture(scope="module")
