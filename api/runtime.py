@@ -14,10 +14,10 @@ from api.clients import Client, Clients
 from api.matching import Matcher
 from api.notifications import Inbox, InboxLoader
 from api.service import Exchange
-from api.settings import ApiSettings, api_dir, audit_path, model_path
+from api.settings import ApiSettings, api_dir, model_path
 from api.tokens import TokenIssuer
 from graph import open_store
-from graph.access.audit import AuditLog
+from graph.access.audit import audit_log
 from graph.settings import Settings
 from graph.store import GraphStore
 from loaders.scoring import Scorer
@@ -49,7 +49,7 @@ def build_runtime(
     """The API over the graph the settings name (or ``store``, for tests)."""
     store = store or open_store(settings)
     directory = api_dir(settings)
-    audit = AuditLog(audit_path(settings))
+    audit = audit_log(settings.data_dir, settings.audit_syslog)  # the app's trail, witnessed
     scorer = Scorer.load(model_path(settings))
     matcher = Matcher(store, scorer, limit=api.candidate_limit)
     inbox = Inbox(directory)

@@ -72,11 +72,6 @@ def api_dir(settings: Settings) -> Path:
     return settings.data_dir / "api"
 
 
-def audit_path(settings: Settings) -> Path:
-    """The one audit trail the app and the command line write too."""
-    return settings.data_dir / "audit" / "audit.jsonl"
-
-
 def model_path(settings: Settings) -> Path:
     """Where a load keeps its trained linkage model (``jigsaw load`` writes it)."""
     from loaders.scoring import MODEL_FILE

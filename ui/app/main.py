@@ -26,6 +26,16 @@ if principal is None:
     ).run()
     st.stop()
 
+# Charts' own picture and spec exports are not offered either (the spec holds the
+# chart's data); tables' are off by client.disableDataExport. The app's audited
+# download button is the one way data leaves as a file.
+st.html(
+    "<style>"
+    + ", ".join(f'[data-testid="stElementToolbar"] button[aria-label="{label}"]'
+                for label in ("Download as PNG", "Copy Vega-Lite spec", "Copied!"))
+    + " {display: none !important}</style>"
+)  # fmt: skip
+
 with st.sidebar:
     st.write(f"Signed in as **{literal(principal.username)}** ({principal.rules.title})")
     if demo_mode():

@@ -70,7 +70,8 @@ def render() -> None:
     frame[colour_by] = frame[colour_by].fillna("UNALLOCATED")
     left, right = st.columns([3, 2])
     with left:
-        points = frame.dropna(subset=["lat", "lon"])
+        drawn = ["lat", "lon", "kind", "service", "professional", "team", "district", "allocated"]
+        points = frame.dropna(subset=["lat", "lon"])[drawn]  # the chart holds only what it draws
         tiles = load_settings().map_tiles
         if tiles:
             st.caption(f"Tiles from {literal(tiles)}")
