@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from synthetic.generate import generate as make_county
 from ui.cli.progress import Bars
 
 console = Console()
@@ -60,6 +59,8 @@ def generate(
     ] = False,
 ) -> None:
     """Generate a synthetic county: messy multi-agency extracts plus their ground truth."""
+    from synthetic.generate import generate as make_county  # Faker: slow to import
+
     if children < MIN_CHILDREN:
         raise typer.BadParameter(f"at least {MIN_CHILDREN} children", param_hint="--children")
     day = dt.date.today()

@@ -1,11 +1,16 @@
-"""``jigsaw load`` and ``jigsaw demo``: extracts into the graph, with a report."""
+"""``jigsaw load`` and ``jigsaw demo``: extracts into the graph, with a report.
+
+Loading needs pandas, DuckDB and Splink, and the demo county Faker, which take seconds
+to import; they are imported when used, so ``jigsaw --help`` and every other command
+start quickly.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,14 +20,14 @@ from graph.access.demo import create_demo_accounts
 from graph.files import private_dir
 from graph.settings import Settings
 from graph.store import GraphStore
-from loaders.load import LoadResult, run_load
 from loaders.mapping import MappingError
 from loaders.quality import labels_from_csv, measure
 from loaders.readers import ReadError, ReadLimits
 from loaders.report import LoadReport
-from synthetic.follow_up import write_follow_up
-from synthetic.generate import generate as make_county
 from ui.cli.progress import Bars
+
+if TYPE_CHECKING:
+    from loaders.load import LoadResult
 
 console = Console()
 
@@ -75,6 +80,8 @@ def load(
     workbook) is quarantined whole and the rest of the load goes on; the report names
     it first. Exit status: 0 loaded; 1 the accounting does not close; 2 the mappings
     or the directory cannot be used; 3 (only with --strict) a file was not loaded."""
+    from loaders.load import run_load
+
     settings = load_settings()
     loads_dir = settings.data_dir / "loads"
     store = open_store(settings)
@@ -148,6 +155,8 @@ def demo(
             err=True,
         )
         raise typer.Exit(2)
+    from synthetic.generate import generate as make_county
+
     private_dir(settings.data_dir)
     out = settings.data_dir / "demo-county"
     if out.exists():
@@ -163,6 +172,8 @@ def demo(
     finally:
         store.close()
     # a week later: the same extracts with a few changes, so the home page has alerts
+    from synthetic.follow_up import write_follow_up
+
     later = settings.data_dir / "demo-county-next-week"
     changes = write_follow_up(out, later)
     update = _demo_load(settings, later, fresh=False)
@@ -188,6 +199,8 @@ def demo(
 
 def _demo_load(settings: Settings, directory: Path, *, fresh: bool) -> LoadResult:
     """One of the demo's loads, with progress bars; ``fresh`` empties the graph first."""
+    from loaders.load import run_load
+
     store = open_store(settings)
     try:
         if fresh:
