@@ -71,6 +71,16 @@ def test_image_start_commands_exist():
         assert result.exit_code == 0, f"jigsaw {' '.join(args)}: {result.output}"
 
 
+def test_the_command_line_starts_without_the_heavy_libraries():
+    """pandas, DuckDB, Splink, Faker and Streamlit take seconds to import: only the
+    commands that use them may pay for them, not ``jigsaw --help``."""
+    heavy = ["pandas", "duckdb", "splink", "faker", "streamlit"]
+    probe = f"import sys, ui.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", f"imported by ui.cli: {out.stdout}"
+
+
 def test_every_third_party_import_is_declared():
     distributions = importlib.metadata.packages_distributions()
     declared = declared_dependencies()
