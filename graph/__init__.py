@@ -15,6 +15,7 @@ from graph.store import (
     ParameterError,
     ProfileStep,
     QueryTimeout,
+    QueryTooBig,
     ReadOnlyViolation,
     ReadResult,
     WriteSummary,
@@ -28,6 +29,7 @@ __all__ = [
     "ParameterError",
     "ProfileStep",
     "QueryTimeout",
+    "QueryTooBig",
     "ReadOnlyViolation",
     "ReadResult",
     "Settings",
@@ -71,5 +73,7 @@ def open_store(settings: Settings | None = None) -> GraphStore:
         graph_name=settings.graph_name,
         directory=settings.embedded_dir,
         fsync=settings.embedded_fsync,
+        query_memory_mb=settings.query_memory_mb,
+        max_reply_mb=settings.max_reply_mb,
         **common,
     )

@@ -82,6 +82,25 @@ class Settings(BaseSettings):
     )
     query_timeout_ms: int = Field(default=10_000, ge=100, le=600_000)
     max_rows: int = Field(default=5_000, ge=1, le=1_000_000)
+    query_memory_mb: int = Field(
+        default=2048,
+        ge=64,
+        le=1_000_000,
+        description=(
+            "The memory one query may take on the embedded engine (FalkorDB's "
+            "QUERY_MEM_CAPACITY), in MB: a query needing more is stopped with a clear "
+            "error, never the engine."
+        ),
+    )
+    max_reply_mb: int = Field(
+        default=1024,
+        ge=16,
+        le=1_000_000,
+        description=(
+            "The largest reply the embedded engine sends one query, in MB: a result "
+            "larger than this (rows of whole paths, say) is stopped with a clear error."
+        ),
+    )
     linkage_memory: str | None = Field(
         default=None,
         pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$",

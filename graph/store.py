@@ -65,6 +65,19 @@ class QueryTimeout(GraphError):
     """A query ran longer than its time limit and was stopped."""
 
 
+class QueryTooBig(GraphError):
+    """A query needed more memory than the engine allows one query, and was stopped."""
+
+
+# What to say to someone whose query hit a bound, after which bound it was.
+NARROW = (
+    "narrow it: start from fewer nodes (a label and a property, e.g. "
+    "MATCH (c:Child {uid: $uid})), bound variable-length paths ([:R*1..3], not [*]), "
+    "count() or LIMIT rather than collect() over everything, and no unconnected "
+    "patterns (MATCH (a), (b) pairs every a with every b)"
+)
+
+
 class CypherError(GraphError):
     """The engine rejected the query (syntax, semantics, constraint, type)."""
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from tests.conftest import embedded_store
 from tests.test_store_contract import COUNT_PEOPLE, UPSERT_PEOPLE, people
@@ -184,3 +185,94 @@ def test_a_killed_load_leaves_no_relaxed_fsync_behind_for_the_app(tmp_path):
             embedded_store(tmp_path, graph_name="shared").close()
         assert _fsync(app) == "always", restorer
         assert not list((tmp_path / ".relaxed").iterdir())
+
+
+def _server_pid(directory: Path, deadline_s: float = 60) -> int:
+    """The embedded server recorded for the directory, once there is one."""
+    from graph.engines.falkordb_start import _recorded_pid
+
+    end = time.monotonic() + deadline_s
+    while (pid := _recorded_pid(directory)) is None:
+        assert time.monotonic() < end, "no server was recorded"
+        time.sleep(0.01)
+    return pid
+
+
+def test_the_engine_killed_at_random_points_restarts_with_the_graph_intact(tmp_path):
+    """Ten rounds: a client starts the engine (it was killed the round before) and
+    writes; the engine is killed at a random moment - starting, loading its files,
+    mid-write, idle; a new client must get it going again within the start-up
+    deadline, with every acknowledged write there and nothing twice."""
+    import random
+    import threading
+
+    from graph.store import GraphError
+
+    rng = random.Random(27)
+    first = embedded_store(tmp_path, graph_name="restarts")
+    first.ensure_schema()
+    first.write_rows(UPSERT_PEOPLE, people(2_000), batch_size=500)
+    first.close()
+    for round_ in range(10):
+        stop = threading.Event()
+
+        def write(stop: threading.Event = stop) -> None:
+            try:
+                writer = embedded_store(tmp_path, graph_name="restarts")
+                while not stop.is_set():
+                    writer.write_rows(UPSERT_PEOPLE, people(2_000), batch_size=250)
+            except (GraphError, OSError):
+                pass  # the engine was killed under it
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        time.sleep(rng.uniform(0, 0.8))
+        _kill_hard(_server_pid(tmp_path))
+        stop.set()
+        writer.join(timeout=120)
+        assert not writer.is_alive(), f"round {round_}: a client hung on a killed engine"
+        started = time.monotonic()
+        reopened = embedded_store(tmp_path, graph_name="restarts")
+        print(f"\nround {round_}: engine back in {time.monotonic() - started:.2f} s")
+        assert reopened.read(COUNT_PEOPLE).scalar() == 2_000, f"round {round_}"
+        assert all(s.present for s in reopened.schema_state()), f"round {round_}"
+        reopened.close()
+    assert "Ready to accept connections" in (tmp_path / "engine.log").read_text()
+
+
+def test_a_start_that_cannot_finish_says_so_within_its_deadline(tmp_path, caplog):
+    """A directory the server cannot use (its files are not a graph's): the start is
+    tried twice, gives up at its deadline, and the error carries the server's words."""
+    from graph.engines.falkordb_start import start_embedded
+    from graph.store import EngineUnavailable
+
+    (tmp_path / "appendonlydir").mkdir()
+    (tmp_path / "appendonlydir" / "appendonly.aof.manifest").write_text("not a manifest\n")
+    started = time.monotonic()
+    with pytest.raises(EngineUnavailable, match=r"did not start .*2 attempts.*Server log: .+"):
+        start_embedded(tmp_path, {"appendonly": "yes"}, socket_timeout_s=5, retry=None,
+                       deadline_s=20)  # fmt: skip
+    print(f"\ngave up after {time.monotonic() - started:.1f} s")
+    assert caplog.text.count("did not start (attempt") == 2
+
+
+def test_a_hung_engine_is_stopped_and_started_again_not_waited_on_forever(
+    tmp_path, monkeypatch, caplog
+):
+    """The engine stops answering (frozen with SIGSTOP, as a server stuck on a lock
+    would be): the next start gives it ANSWER_S, then stops it and starts another, and
+    the graph is there."""
+    from graph.engines import falkordb_start
+
+    store = embedded_store(tmp_path, graph_name="hung")
+    store.write_rows(UPSERT_PEOPLE, people(50))
+    pid = store.server_pid()
+    os.kill(pid, signal.SIGSTOP)
+    monkeypatch.setattr(falkordb_start, "ANSWER_S", 2.0)
+    started = time.monotonic()
+    reopened = embedded_store(tmp_path, graph_name="hung")
+    print(f"\nhung engine replaced in {time.monotonic() - started:.1f} s")
+    assert reopened.server_pid() != pid
+    assert reopened.read(COUNT_PEOPLE).scalar() == 50
+    assert "did not start (attempt 1 of 2" in caplog.text
+    assert f"stopping the embedded engine (pid {pid})" in caplog.text

