@@ -45,7 +45,11 @@ def open_store(settings: Settings | None = None) -> GraphStore:
     from urllib.parse import urlparse
 
     settings = settings or load_settings()
-    common = {"timeout_ms": settings.query_timeout_ms, "max_rows": settings.max_rows}
+    common = {
+        "timeout_ms": settings.query_timeout_ms,
+        "max_rows": settings.max_rows,
+        "pseudonym_dir": settings.pseudonym_home,
+    }
     if settings.engine == "neo4j":
         from graph.engines.neo4j import Neo4jStore
 
@@ -56,6 +60,8 @@ def open_store(settings: Settings | None = None) -> GraphStore:
             password=password.get_secret_value() if password else None,
             database=settings.neo4j_database,
             location=settings.redacted_url(),
+            pseudonymised_url=settings.pseudonymised_url,
+            pseudonymised_database=settings.pseudonymised_database,
             **common,
         )
     from graph.engines.falkordb import FalkorDBStore

@@ -54,6 +54,26 @@ class Settings(BaseSettings):
         description="Where the embedded graph, load reports and quarantine live.",
     )
     graph_name: str = Field(default="jigsaw", description="FalkorDB graph key.")
+    pseudonym_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Where the secret key of the analysts' pseudonyms (made on first use) and the "
+            "pseudonym-to-id map are kept, readable by their owner only: outside the graph. "
+            "Empty: data_dir/pseudonym."
+        ),
+    )
+    pseudonymised_url: str = Field(
+        default="",
+        description=(
+            "Neo4j only: a second Neo4j server for the pseudonymised copy analysts query "
+            "(Community edition holds one database). Empty: the database named by "
+            "pseudonymised_database on the main server (Enterprise edition)."
+        ),
+    )
+    pseudonymised_database: str = Field(
+        default="pseudonymised",
+        description="Neo4j only: the database holding the pseudonymised copy.",
+    )
     neo4j_user: str = Field(default="neo4j")
     neo4j_password: SecretStr | None = Field(default=None)
     neo4j_database: str = Field(default="neo4j")
@@ -218,6 +238,11 @@ class Settings(BaseSettings):
         if "://" in self.graph_url:
             return Path(urlparse(self.graph_url).path).resolve()
         return Path(self.graph_url).expanduser().resolve()
+
+    @property
+    def pseudonym_home(self) -> Path:
+        """Where the pseudonym key and map are kept: outside the graph, beside the data."""
+        return (self.pseudonym_dir or self.data_dir / "pseudonym").expanduser().resolve()
 
     def redacted_url(self) -> str:
         """The engine location, safe to print (no password)."""

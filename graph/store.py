@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
+from pathlib import Path
 from typing import Any, ClassVar
 
 from graph import schema
@@ -273,10 +274,40 @@ class GraphStore(ABC):
 
     engine: ClassVar[str]
 
-    def __init__(self, *, location: str, timeout_ms: int, max_rows: int) -> None:
+    def __init__(
+        self,
+        *,
+        location: str,
+        timeout_ms: int,
+        max_rows: int,
+        pseudonym_dir: Path | None = None,
+    ) -> None:
         self.location = location
         self.timeout_ms = timeout_ms
         self.max_rows = max_rows
+        # where the key of the analysts' pseudonyms and the way back are kept (outside
+        # the graph; see graph.access.pseudonyms)
+        self.pseudonym_dir = pseudonym_dir
+
+    # -- the pseudonymised copy (graph.access.projection) ---------------------------
+
+    @property
+    def name(self) -> str:
+        """The graph's name on its engine (a FalkorDB key, a Neo4j database)."""
+        return self.location
+
+    def pseudonymised(self) -> GraphStore:
+        """The store holding this graph's pseudonymised copy, where every read of a
+        pseudonymised role goes: the same engine's interface over another graph."""
+        raise GraphError(f"the {self.engine} store keeps no pseudonymised copy")
+
+    def pseudonymised_staging(self) -> GraphStore:
+        """Where the next copy is written: the copy itself, unless the engine can put a
+        finished copy in its place at once (:meth:`publish_pseudonymised`)."""
+        return self.pseudonymised()
+
+    def publish_pseudonymised(self) -> None:  # noqa: B027 - optional hook
+        """Make the copy written in :meth:`pseudonymised_staging` the one read."""
 
     @contextmanager
     def batch_job(
@@ -406,8 +437,10 @@ class GraphStore(ABC):
     # -- schema, search, health --------------------------------------------------
 
     @abstractmethod
-    def ensure_schema(self) -> list[str]:
-        """Create every missing constraint and index; return what was created."""
+    def ensure_schema(self, *, constraints: bool = True) -> list[str]:
+        """Create every missing constraint and index; return what was created.
+        ``constraints=False``: indexes only, where the engine can index a key without a
+        constraint (a copy written once from unique keys needs none)."""
 
     @abstractmethod
     def schema_state(self) -> list[IndexState]:

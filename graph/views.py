@@ -112,13 +112,14 @@ CASES = cypher(
 WORKER_TEAMS = cypher(
     "views.worker_teams",
     """
-    MATCH (p:Person {uid: $uid})-[:HAS_CASE]->(c:Case {status: 'open'})
+    UNWIND $uids AS uid
+    MATCH (p:Person {uid: uid})-[:HAS_CASE]->(c:Case {status: 'open'})
           <-[w:WORKS_ON]-(pro:Professional)
     WHERE w.to IS NULL
     OPTIONAL MATCH (pro)-[:IN_TEAM]->(t:Team)
-    RETURN collect(DISTINCT pro.uid) AS workers, collect(DISTINCT t.uid) AS teams
+    RETURN uid, collect(DISTINCT pro.uid) AS workers, collect(DISTINCT t.uid) AS teams
     """,
-    example={"uid": "P-x"},
+    example={"uids": ["P-x"]},
 )
 PROFESSIONALS = cypher(
     "views.professionals",
@@ -353,8 +354,17 @@ def child_record(store: GraphStore, uid: str) -> dict[str, Any] | None:
 
 def caseworkers(store: GraphStore, uid: str) -> tuple[list[str], list[str]]:
     """Who holds the child's open cases, and their teams: decides full or limited view."""
-    rows = store.read(WORKER_TEAMS, {"uid": uid}).rows
-    return (rows[0]["workers"], rows[0]["teams"]) if rows else ([], [])
+    return caseworkers_of(store, [uid]).get(uid, ([], []))
+
+
+def caseworkers_of(store: GraphStore, uids: list[str]) -> dict[str, tuple[list[str], list[str]]]:
+    """:func:`caseworkers` for many children at once (a query's rows); a child nobody
+    holds an open case of is left out."""
+    out: dict[str, tuple[list[str], list[str]]] = {}
+    for start in range(0, len(uids), 5_000):
+        rows = store.read(WORKER_TEAMS, {"uids": uids[start : start + 5_000]}, max_rows=10_000).rows
+        out.update({r["uid"]: (r["workers"], r["teams"]) for r in rows})
+    return out
 
 
 def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:

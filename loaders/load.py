@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from graph import risk_facts
+from graph.access.projection import write_copy
 from graph.store import GraphStore
 from loaders import review, write
 from loaders.ahead import write_ahead
@@ -274,6 +275,9 @@ def _run_load(
     with timer("alerts"):
         report.alerts = raise_after_load(store, before)
         baseline.done()
+    with timer("pseudonymised copy"):  # what analysts query: the graph as this load left it
+        progress.stage("writing the analysts' pseudonymised copy", None)
+        write_copy(store)
     report.finished = True
     store.save_snapshot()  # the graph as a start reads it is faster (GraphStore.save_snapshot)
     saved = None

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 
 from graph import risk_facts, schema
+from graph.access.projection import mirror
 from graph.cypher import cypher
 from graph.store import GraphStore
 from loaders import write
@@ -168,13 +169,20 @@ def decide(store: GraphStore, uid: str, accept: bool, user: str) -> str:
         raise ReviewError("a decision needs the name of the person making it")
     people = rows[0]["people"]
     at = dt.datetime.now().isoformat(timespec="seconds")
-    store.write(
-        DECIDE, {"uid": uid, "status": "accepted" if accept else "rejected", "user": user, "at": at}
-    )
+    status = "accepted" if accept else "rejected"
+    store.write(DECIDE, {"uid": uid, "status": status, "user": user, "at": at})
+    # the analysts' copy takes the same change, by pseudonyms (and without the reviewer)
+    copy = mirror(store)
+    if copy is not None:
+        pair = copy.uid("ReviewPair", uid)
+        copy.store.write(DECIDE, {"uid": pair, "status": status, "user": None, "at": at})
     if not accept or len(people) != 2:
         return ""
     keep, drop = sorted(people)
     merge_people(store, keep, drop)
+    if copy is not None:
+        merge_people(copy.store, copy.uid("Person", keep), copy.uid("Person", drop))
+        copy.forget_person(drop)
     return keep
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from graph.access.results import check_columns
 from graph.yaml_model import read_yaml
 from planning.risk import load_risk_config
 
@@ -110,7 +111,25 @@ class SavedQuery(BaseModel):
     # machine would stop it. Saved queries are reviewed files; ad-hoc Cypher keeps the
     # interactive limit.
     timeout_ms: int | None = Field(default=None, ge=1_000, le=600_000)
+    # What each returned column holds (graph.access.results.COLUMN_KINDS): how the
+    # runner scopes and redacts every row for the caller. Required of every shipped
+    # query (a test checks); a query without it is refused for every role but the
+    # pseudonymised ones, who read the pseudonymised copy.
+    columns: dict[str, str] | None = None
     cypher: str
+
+    @property
+    def about_child(self) -> str | None:
+        """The parameter naming the child the query is about, if it has one."""
+        return next((p.name for p in self.params if p.kind == "child"), None)
+
+    @model_validator(mode="after")
+    def _columns_scopable(self) -> SavedQuery:
+        if self.columns is not None:
+            problems = check_columns(self.columns, about_child=self.about_child is not None)
+            if problems:
+                raise ValueError("columns: " + "; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _kept_needs_config(self) -> SavedQuery:

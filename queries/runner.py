@@ -4,8 +4,10 @@ Every query goes through ``GraphStore.read``: read-only at the engine, with a ti
 limit and a row cap that say when they cut. Parameters are checked against their
 declared type, range and choices (and, for a child, school, team, family or
 professional, that it exists), then sent only ever as query parameters. When a
-principal is given, the access policy decides whether the query may run, what its
-result shows, and the run is written to the audit trail.
+principal is given, the access policy decides whether the query may run, the graph it
+reads (the pseudonymised copy for analysts) and what each row shows
+(:mod:`graph.access.results`), and the run is written to the audit trail with every
+child it disclosed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Any
 
 from graph import risk_facts
 from graph.access.audit import AuditLog
-from graph.access.policy import Principal, allowed, pseudonymise_rows
+from graph.access.policy import Principal, allowed
+from graph.access.results import Disclosed, QueryDenied, disclose, read_store
 from graph.cypher import cypher
 from graph.store import GraphStore, ReadResult
 from queries.library import ENTITY_KINDS, KEPT, ParamSpec, SavedQuery, get_query
@@ -30,10 +33,6 @@ class ParamValidationError(ValueError):
     def __init__(self, problems: dict[str, str]) -> None:
         self.problems = problems
         super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
-
-
-class QueryDenied(PermissionError):
-    """The access policy does not let this user run this query."""
 
 
 @dataclass
@@ -53,7 +52,7 @@ class QueryResult:
         if self.truncated:
             text += f"; cut at the row cap of {self.max_rows:,}: narrow the query"
         if self.pseudonymised:
-            text += "; names and identifiers pseudonymised"
+            text += "; from the pseudonymised copy (no names, identifiers or free text)"
         return text
 
 
@@ -157,28 +156,26 @@ def run_saved(
     *,
     principal: Principal | None = None,
     audit: AuditLog | None = None,
-    secret: bytes = b"jigsaw",
     timeout_ms: int | None = None,
     max_rows: int | None = None,
 ) -> QueryResult:
+    """A saved query as ``principal`` may see it (graph.access.results), audited."""
     query = get_query(query_id)
     if principal is not None and (
         not allowed(principal, "run_query") or principal.role not in query.roles
     ):
         raise QueryDenied(f"a {principal.role} may not run {query.title!r}")
-    values = validate_params(store, query, params or {})
+    source = read_store(store, principal)
+    values = validate_params(source, query, params or {})
     limit = timeout_ms or query.timeout_ms
-    result = _timed(store, query.cypher, query.with_config(values), limit, max_rows)
-    out = QueryResult(
-        result.columns,
-        result.rows,
-        result.truncated,
-        result.elapsed_ms,
-        query.id,
-        values,
-        result.max_rows,
+    result = _timed(source, query.cypher, query.with_config(values), limit, max_rows)
+    about = values.get(query.about_child) if query.about_child else None
+    shown = disclose(
+        store, principal, result.columns, result.rows, declared=query.columns, about_child=about
     )
-    return _guard(out, principal, audit, secret, "run_query", {"query": query.id, **values})
+    return _audited(
+        result, shown, query.id, values, principal, audit, "run_query", {"query": query.id}
+    )
 
 
 ADHOC_MAX = 20_000  # characters
@@ -194,29 +191,24 @@ def run_adhoc(
     *,
     principal: Principal | None = None,
     audit: AuditLog | None = None,
-    secret: bytes = b"jigsaw",
     timeout_ms: int | None = None,
     max_rows: int | None = None,
 ) -> QueryResult:
-    """Analysts' own Cypher: read-only at the engine, limited, for permitted roles only."""
+    """Analysts' own Cypher: read-only at the engine, limited, for permitted roles only,
+    on the pseudonymised copy for pseudonymised roles."""
     if principal is not None and not allowed(principal, "run_adhoc"):
         raise QueryDenied(f"a {principal.role} may not run ad-hoc Cypher")
     if not text.strip():
         raise ParamValidationError({"cypher": "the query is empty"})
     if len(text) > ADHOC_MAX:
         raise ParamValidationError({"cypher": f"longer than {ADHOC_MAX:,} characters"})
-    result = _timed(store, text, dict(params or {}), timeout_ms, max_rows)
-    out = QueryResult(
-        result.columns,
-        result.rows,
-        result.truncated,
-        result.elapsed_ms,
-        None,
-        dict(params or {}),
-        result.max_rows,
-    )
-    return _guard(
-        out, principal, audit, secret, "run_adhoc", {"cypher": text[:2000], **dict(params or {})}
+    if principal is not None and not principal.rules.pseudonymise:
+        disclose(store, principal, [], [], declared=None)  # refuses before anything runs
+    values = dict(params or {})
+    result = _timed(read_store(store, principal), text, values, timeout_ms, max_rows)
+    shown = disclose(store, principal, result.columns, result.rows, declared=None)
+    return _audited(
+        result, shown, None, values, principal, audit, "run_adhoc", {"cypher": text[:2000]}
     )
 
 
@@ -248,33 +240,38 @@ def _timed(
     )
 
 
-def _guard(
-    result: QueryResult,
+def _audited(
+    result: _Timed,
+    shown: Disclosed,
+    query_id: str | None,
+    values: dict[str, Any],
     principal: Principal | None,
     audit: AuditLog | None,
-    secret: bytes,
     action: str,
     detail: dict[str, Any],
 ) -> QueryResult:
-    if principal is None:
-        return result
-    if principal.rules.pseudonymise:
-        result.rows = pseudonymise_rows(result.columns, result.rows, secret)
-        result.pseudonymised = True
-    if audit is not None:
-        children = sorted(
-            {
-                str(v)
-                for row in result.rows
-                for k, v in row.items()
-                if k.endswith("child_uid") and v and not result.pseudonymised
-            }
-        )
+    """The result as shown, after its audit entry naming every child it disclosed."""
+    if principal is not None and audit is not None:
         audit.record(
             user=principal.username,
             role=principal.role,
             action=action,
-            children=children,
-            detail={**detail, "rows": len(result.rows)},
+            children=shown.children,
+            detail={
+                **detail,
+                **values,
+                "rows": len(shown.rows),
+                "withheld": shown.withheld,
+                "pseudonymised": shown.pseudonymised,
+            },
         )
-    return result
+    return QueryResult(
+        result.columns,
+        shown.rows,
+        result.truncated,
+        result.elapsed_ms,
+        query_id,
+        values,
+        result.max_rows,
+        shown.pseudonymised,
+    )

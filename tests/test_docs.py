@@ -158,6 +158,14 @@ def test_every_role_is_listed():
         assert f"| `{role}` |" in text, role
 
 
+def test_every_column_kind_is_documented():
+    from graph.access.results import COLUMN_KINDS
+
+    text = page("access.md")
+    for kind in COLUMN_KINDS:
+        assert f"| `{kind}` |" in text, kind
+
+
 # -- links ---------------------------------------------------------------------------
 
 

@@ -9,6 +9,8 @@ data is returned.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from typing import Any
 
 from graph import alerts, exchange, views
@@ -19,11 +21,12 @@ from graph.access.policy import (
     Restricted,
     allowed,
     child_access,
-    pseudonymise_rows,
     redact_cases,
     redact_notes,
     redact_person,
 )
+from graph.access.pseudonyms import PseudonymError, Pseudonyms
+from graph.access.results import pseudonymised_children, read_store
 from graph.store import GraphStore
 from planning.forecast import needs_forecast as forecast
 from planning.transitions import transitions as plan
@@ -31,6 +34,14 @@ from planning.transitions import transitions as plan
 
 class AccessDenied(PermissionError):
     """The policy does not allow this; the message says what and why."""
+
+
+def _children(store: GraphStore, p: Principal, rows: list[dict[str, Any]]) -> list[str]:
+    """The children rows name: by uid, or, from the pseudonymised copy, the children
+    behind the pseudonyms (for the audit trail only)."""
+    if p.rules.pseudonymise:
+        return pseudonymised_children(store, rows)
+    return [r["child_uid"] for r in rows if r.get("child_uid")]
 
 
 def _require(principal: Principal | None, action: str) -> Principal:
@@ -197,13 +208,13 @@ def caseload(
     store: GraphStore, principal: Principal | None, audit: AuditLog, **filters: str
 ) -> list[dict[str, Any]]:
     p = _require(principal, "view_caseload")
-    rows = views.caseload(store, **filters)
+    rows = views.caseload(read_store(store, p), **filters)
     audit.record(
         user=p.username,
         role=p.role,
         action="view_caseload",
         detail=filters,
-        children=[r["child_uid"] for r in rows if r.get("child_uid")],
+        children=_children(store, p, rows),
     )
     if p.rules.pseudonymise:
         for r in rows:
@@ -260,21 +271,19 @@ def transitions(
     audit: AuditLog,
     entry_point: str,
     today: dt.date,
-    *,
-    secret: bytes = b"jigsaw",
 ) -> list[dict[str, Any]]:
-    """Children moving school next September, one row each, as the role may see them."""
+    """Children moving school next September, one row each, as the role may see them
+    (from the pseudonymised copy for a pseudonymised role)."""
     p = _require(principal, "plan_ahead")
-    rows = [_redact_transition(t.as_row(), p) for t in plan(store, entry_point, today)]
+    source = read_store(store, p)
+    rows = [_redact_transition(t.as_row(), p) for t in plan(source, entry_point, today)]
     audit.record(
         user=p.username,
         role=p.role,
         action="plan_ahead",
-        children=[] if p.rules.pseudonymise else [r["child_uid"] for r in rows],
+        children=_children(store, p, rows),
         detail={"view": "transitions", "entry_point": entry_point},
     )
-    if p.rules.pseudonymise:
-        rows = pseudonymise_rows(list(rows[0]) if rows else [], rows, secret)
     return rows
 
 
@@ -325,3 +334,78 @@ def partner_enquiries(
         for e in audit.about_child(uid)
         if e["action"] == exchange.ENQUIRY
     ]
+
+
+# -- the pseudonymised copy's way back, and data about the data ------------------------
+
+REIDENTIFY_MIN_WORDS = 4
+
+
+def reidentify(
+    store: GraphStore,
+    principal: Principal | None,
+    audit: AuditLog,
+    pseudonyms: list[str],
+    reason: str,
+) -> dict[str, str]:
+    """Pseudonym -> child uid, for a lawful purpose the caller states: for a role the
+    policy allows it, every time audited with the children and the reason."""
+    p = _require(principal, "reidentify")
+    if len(reason.split()) < REIDENTIFY_MIN_WORDS:
+        raise AccessDenied(
+            f"say why these children must be identified (at least {REIDENTIFY_MIN_WORDS} "
+            "words: the lawful purpose and what will be done)"
+        )
+    try:
+        keys = Pseudonyms.open(store.pseudonym_dir, store.name, create=False)
+    except PseudonymError as exc:
+        raise AccessDenied(str(exc)) from None
+    found = keys.people(pseudonyms)
+    audit.record(
+        user=p.username,
+        role=p.role,
+        action="reidentify",
+        children=sorted(set(found.values())),
+        detail={"pseudonyms": len(set(pseudonyms)), "found": len(found)},
+        reason=reason.strip(),
+    )
+    return found
+
+
+QUOTED_OR_DIGITS = re.compile(r"'[^']*'|\"[^\"]*\"|\S*\d\S*")
+
+
+def quarantine(
+    principal: Principal | None, audit: AuditLog, rows: list[dict[str, str]]
+) -> list[dict[str, str]]:
+    """The latest load's quarantine (or the values it dropped from kept rows): as read
+    for roles that may see people's data; for others (analysts, administrators) where
+    each row came from and why, with the values (names, identifiers, dates) withheld."""
+    p = _require(principal, "view_data")
+    shown = rows if sees_people(p) else [_masked(r) for r in rows]
+    audit.record(
+        user=p.username,
+        role=p.role,
+        action="view_quarantine",
+        detail={"rows": len(rows), "values": sees_people(p)},
+    )
+    return shown
+
+
+def sees_people(p: Principal) -> bool:
+    """Whether a role may see people's data at all (names, identifiers, dates of birth)."""
+    return not p.rules.pseudonymise and p.rules.scope != "none"
+
+
+def _masked(row: dict[str, str]) -> dict[str, str]:
+    """Where a held-back row or dropped value came from and why, without the values."""
+    out = {}
+    for key, value in row.items():
+        if key == "reason":
+            out[key] = QUOTED_OR_DIGITS.sub("…", value or "")
+        elif key == "raw":
+            fields = json.loads(value) if (value or "").startswith("{") else {}
+            out[key] = "fields: " + ", ".join(fields) + " (values withheld)"
+        else:
+            out[key] = value if key in ("source", "file", "row", "column", "field") else "withheld"
+    return out

@@ -9,8 +9,6 @@ renders as "restricted" with the reason, so it never appears in output at all.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -26,7 +24,7 @@ from graph.yaml_model import load_yaml_model
 POLICY_FILE = Path(__file__).with_name("policy.yaml")
 Action = Literal["view_child", "search", "view_network", "run_query", "run_adhoc",
                  "add_note", "review_linkage", "view_data", "manage_users", "read_audit",
-                 "view_caseload", "view_alerts", "plan_ahead"]  # fmt: skip
+                 "view_caseload", "view_alerts", "plan_ahead", "reidentify"]  # fmt: skip
 SOCIAL_CARE_KINDS = {"CIN", "CP", "CLA", "CL"}
 FLAG_TEXT = {
     "CIN": "known to social care", "CP": "known to social care",
@@ -232,48 +230,3 @@ def redact_notes(
     if not access.full:
         kinds &= {"safety"}
     return [dict(n) for n in notes if n.get("kind") in kinds]
-
-
-# -- query results -------------------------------------------------------------------
-
-IDENTIFYING = {"uid", "name", "full_name", "given_name", "family_name", "middle_names",
-               "other_names", "upn", "nhs_number", "uln", "la_child_id", "line1", "address",
-               "postcode", "email", "phone", "child", "person", "parent", "sibling"}  # fmt: skip
-
-
-def pseudonym(value: object, secret: bytes) -> str:
-    digest = hmac.new(secret, str(value).encode(), hashlib.sha256).hexdigest()[:10]
-    return f"ps-{digest}"
-
-
-def pseudonymise_rows(columns: list[str], rows: list[dict], secret: bytes) -> list[dict]:
-    """Names, identifiers and contact details become stable pseudonyms; dates of birth
-    become the year. A column counts as identifying when its name ends with one of the
-    identifying words (``child_name``, ``sibling_upn``, ``postcode``)."""
-
-    def identifying(column: str) -> bool:
-        low = column.lower()
-        return any(low == w or low.endswith("_" + w) or low.endswith(w) for w in IDENTIFYING)
-
-    out = []
-    for row in rows:
-        new = {}
-        for key, value in row.items():
-            if value is None:
-                new[key] = None
-            elif key.lower().endswith("dob") and hasattr(value, "year"):
-                new[key] = value.year
-            elif identifying(key):
-                new[key] = _pseudo_any(value, secret)
-            else:
-                new[key] = value
-        out.append(new)
-    return out
-
-
-def _pseudo_any(value: object, secret: bytes) -> object:
-    if isinstance(value, list):
-        return [_pseudo_any(v, secret) for v in value]
-    if isinstance(value, dict):
-        return {k: _pseudo_any(v, secret) for k, v in value.items()}
-    return pseudonym(value, secret)

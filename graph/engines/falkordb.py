@@ -14,6 +14,7 @@ Reads go through ``GRAPH.RO_QUERY``: the engine itself refuses any write there.
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import logging
 import re
@@ -68,6 +69,8 @@ _AOF_GROWTH = 100
 # The client's socket read limit: above any one query's run time (reads carry their
 # own engine-side time limit), so a big write batch is not cut off half way.
 _SOCKET_TIMEOUT_S = 900
+# the pseudonymised copy's graph key is the live graph's and this
+PSEUDONYMISED_SUFFIX = "_pseudonymised"
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,7 @@ class FalkorDBStore(GraphStore):
         fsync: str = "always",
         query_memory_mb: int = 2048,
         max_reply_mb: int = 1024,
+        pseudonym_dir: Path | None = None,
     ) -> None:
         """``query_memory_mb``: the memory one query may take on the embedded engine
         (``QUERY_MEM_CAPACITY``); ``max_reply_mb``: the largest reply it sends (a client
@@ -204,7 +208,13 @@ class FalkorDBStore(GraphStore):
         directory = directory.resolve() if directory is not None else None
         self.directory = directory
         if directory is not None:
-            super().__init__(location=str(directory), timeout_ms=timeout_ms, max_rows=max_rows)
+            super().__init__(
+                location=str(directory),
+                timeout_ms=timeout_ms,
+                max_rows=max_rows,
+                # beside the engine's directory, as data_dir/pseudonym is beside data_dir/graph
+                pseudonym_dir=pseudonym_dir or directory.parent / "pseudonym",
+            )
             self._db = _start_embedded(directory, fsync)
             self.fsync = fsync  # the server's setting outside a batch job
             self.engine_label = "falkordb-embedded"
@@ -216,7 +226,10 @@ class FalkorDBStore(GraphStore):
             server.config_set("client-output-buffer-limit", f"normal {max_reply_mb}mb 0 0")
         else:
             super().__init__(
-                location=f"falkordb://{host}:{port}", timeout_ms=timeout_ms, max_rows=max_rows
+                location=f"falkordb://{host}:{port}",
+                timeout_ms=timeout_ms,
+                max_rows=max_rows,
+                pseudonym_dir=pseudonym_dir,
             )
             self._db = _connect_server(host or "localhost", port or 6379, password)
             self.engine_label = "falkordb"
@@ -227,7 +240,45 @@ class FalkorDBStore(GraphStore):
         self._graph = self._db.select_graph(graph_name)
         self._indexes_ready = False
         self._snapshot: str | None = None  # save_snapshot(): "due" or "started"
+        self._owner = True  # closes the connection (a companion graph's store does not)
+        self._companions: dict[str, FalkorDBStore] = {}
         self._restore_if_abandoned()
+
+    # -- the pseudonymised copy: another graph key on the same server ----------------
+
+    @property
+    def name(self) -> str:
+        return self.graph_name
+
+    def pseudonymised(self) -> FalkorDBStore:
+        return self._companion(self.graph_name + PSEUDONYMISED_SUFFIX)
+
+    def pseudonymised_staging(self) -> FalkorDBStore:
+        return self._companion(self.graph_name + PSEUDONYMISED_SUFFIX + "_next")
+
+    def publish_pseudonymised(self) -> None:
+        """The finished copy takes the copy's key at once (RENAME replaces it): a query
+        sees the old copy or the new one, never one half written."""
+        staging, target = self.pseudonymised_staging(), self.pseudonymised()
+        self._db.connection.execute_command("RENAME", staging.graph_name, target.graph_name)
+        staging._graph = self._db.select_graph(staging.graph_name)
+        target._graph = self._db.select_graph(target.graph_name)
+        target._indexes_ready = False
+
+    def _companion(self, graph_name: str) -> FalkorDBStore:
+        """A store over another graph of the same server, sharing this one's connection."""
+        if self.graph_name.endswith(PSEUDONYMISED_SUFFIX) or not self._owner:
+            raise GraphError("the pseudonymised copy has no pseudonymised copy of its own")
+        if graph_name not in self._companions:
+            other = copy.copy(self)
+            other.graph_name = graph_name
+            other._graph = self._db.select_graph(graph_name)
+            other._indexes_ready = False
+            other._snapshot = None
+            other._owner = False
+            other._companions = {}
+            self._companions[graph_name] = other
+        return self._companions[graph_name]
 
     # -- hooks -------------------------------------------------------------------
 
@@ -527,7 +578,7 @@ class FalkorDBStore(GraphStore):
                 state.append(IndexState("fulltext", node.label, node.fulltext, ok))
         return state
 
-    def ensure_schema(self) -> list[str]:
+    def ensure_schema(self, *, constraints: bool = True) -> list[str]:
         self._touch()
         created: list[str] = []
         indexes = self._indexes()
@@ -563,9 +614,13 @@ class FalkorDBStore(GraphStore):
                 created.append(f"full-text index :{node.label}({', '.join(node.fulltext)})")
         if created and self.directory is not None and self._has_nodes():
             self._snapshot_new_indexes()
-        constraints = self._constraints()
+        if not constraints:
+            # (also spares the copy FalkorDB 4's failure to start again from an append-
+            # only file in which a graph with a unique constraint was deleted)
+            return created
+        existing = self._constraints()
         for node in schema.NODE_TYPES:
-            if (node.label, (node.key,)) not in constraints:
+            if (node.label, (node.key,)) not in existing:
                 self._graph.create_node_unique_constraint(node.label, node.key)
                 created.append(f"unique constraint :{node.label}({node.key})")
         self._await_constraints()
@@ -779,12 +834,17 @@ class FalkorDBStore(GraphStore):
         return Health(True, self.engine_label, self.location, f"FalkorDB {version}", detail)
 
     def drop_all(self) -> None:
+        """The graph, and its pseudonymised copy with it (a copy of nothing is stale)."""
         try:
             self._graph.delete()
         except Exception as exc:
             if "empty key" not in str(exc) and "no such" not in str(exc).lower():
                 raise GraphError(f"could not delete the graph: {exc}") from None
         self._graph = self._db.select_graph(self.graph_name)
+        if self._owner and not self.graph_name.endswith(PSEUDONYMISED_SUFFIX):
+            for companion in (self.pseudonymised(), self.pseudonymised_staging()):
+                self._db.connection.delete(companion.graph_name)
+                companion._graph = self._db.select_graph(companion.graph_name)
 
     def server_pid(self) -> int | None:
         """The embedded server's process id (tests kill it to prove durability)."""
@@ -792,6 +852,8 @@ class FalkorDBStore(GraphStore):
         return getattr(client, "pid", None) or None
 
     def close(self) -> None:
+        if not self._owner:  # the live graph's store holds the connection
+            return
         if self._snapshot is not None:
             import redis
 

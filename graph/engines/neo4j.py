@@ -11,9 +11,12 @@ failures; loader writes are MERGEs, so a retried batch changes nothing twice.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from graph import schema
 from graph.store import (
@@ -124,8 +127,16 @@ class Neo4jStore(GraphStore):
         timeout_ms: int,
         max_rows: int,
         location: str,
+        pseudonym_dir: Path | None = None,
+        pseudonymised_url: str = "",
+        pseudonymised_database: str = "pseudonymised",
     ) -> None:
-        super().__init__(location=location, timeout_ms=timeout_ms, max_rows=max_rows)
+        super().__init__(
+            location=location,
+            timeout_ms=timeout_ms,
+            max_rows=max_rows,
+            pseudonym_dir=pseudonym_dir,
+        )
         import neo4j
 
         if password is None:
@@ -144,6 +155,63 @@ class Neo4jStore(GraphStore):
         except (neo4j.exceptions.ServiceUnavailable, OSError, ValueError) as exc:
             raise EngineUnavailable(f"cannot reach Neo4j at {location}: {exc}") from None
         self._query_type = lru_cache(maxsize=2048)(self._plan_query_type)
+        self._auth = (user, password)
+        self._pseudonymised_at = (pseudonymised_url, pseudonymised_database)
+        self._companion: Neo4jStore | None = None
+        self._is_copy = False  # the pseudonymised copy's own store
+        self._owns_driver = True
+
+    # -- the pseudonymised copy: another database, or another server ------------------
+
+    @property
+    def name(self) -> str:
+        return self.database
+
+    def pseudonymised(self) -> Neo4jStore:
+        """A second server when ``JIGSAW_PSEUDONYMISED_URL`` names one (Community edition
+        holds one database a server), else another database of this server, made here
+        if missing (Enterprise edition)."""
+        if self._is_copy:
+            raise CypherError("the pseudonymised copy has no pseudonymised copy of its own")
+        if self._companion is None:
+            url, database = self._pseudonymised_at
+            if url:
+                user, password = self._auth
+                parsed = urlparse(url)
+                other = Neo4jStore(
+                    url=url,
+                    user=user,
+                    password=password,
+                    database=database,
+                    timeout_ms=self.timeout_ms,
+                    max_rows=self.max_rows,
+                    location=f"{parsed.scheme}://{parsed.hostname}:{parsed.port or 7687}",
+                )
+            else:
+                self._create_database(database)
+                other = copy.copy(self)
+                other.database = database
+                other._query_type = lru_cache(maxsize=2048)(other._plan_query_type)
+                other._owns_driver = False
+            other._is_copy = True
+            self._companion = other
+        return self._companion
+
+    def _create_database(self, database: str) -> None:
+        import neo4j
+
+        try:
+            self._driver.execute_query(
+                f"CREATE DATABASE `{database}` IF NOT EXISTS WAIT",
+                routing_=neo4j.RoutingControl.WRITE,
+                database_="system",
+            )
+        except neo4j.exceptions.Neo4jError as exc:
+            raise EngineUnavailable(
+                f"Neo4j at {self.location} could not make the database {database!r} for the "
+                f"analysts' pseudonymised copy ({exc.message}); Community edition holds one "
+                "database a server: set JIGSAW_PSEUDONYMISED_URL to a second Neo4j server"
+            ) from None
 
     # -- hooks ---------------------------------------------------------------------
 
@@ -298,7 +366,8 @@ class Neo4jStore(GraphStore):
                 )
         return state
 
-    def ensure_schema(self) -> list[str]:
+    def ensure_schema(self, *, constraints: bool = True) -> list[str]:
+        # a key's index is its uniqueness constraint's here: always made
         created = []
         for item in self.schema_state():
             if item.present:
@@ -355,6 +424,9 @@ class Neo4jStore(GraphStore):
     def drop_all(self) -> None:
         import neo4j
 
+        if self._companion is not None:  # a copy of nothing is stale
+            self._companion.drop_all()
+
         while True:
             summary = self._write(
                 "MATCH (n) WITH n LIMIT 10000 DETACH DELETE n RETURN count(*) AS n", {}
@@ -368,4 +440,7 @@ class Neo4jStore(GraphStore):
                 self._run(f"DROP INDEX `{i['name']}` IF EXISTS", {}, neo4j.RoutingControl.WRITE)
 
     def close(self) -> None:
-        self._driver.close()
+        if self._companion is not None:
+            self._companion.close()
+        if self._owns_driver:
+            self._driver.close()

@@ -7,5 +7,5 @@ WHERE (e.from IS NULL OR e.from <= date($as_of)) AND (e.to IS NULL OR e.to > dat
 WITH c, addresses, collect(DISTINCT s.name) AS schools
 OPTIONAL MATCH (c)-[:HAS_CASE]->(k:Case)
 WHERE k.start <= date($as_of) AND (k.end IS NULL OR k.end > date($as_of))
-RETURN c.full_name AS child_name, addresses, schools,
+RETURN c.uid AS child_uid, c.full_name AS child_name, addresses, schools,
        collect(DISTINCT k.kind) AS open_cases

@@ -16,7 +16,8 @@ OPTIONAL MATCH (s)<-[rs:PARENT_OF]-(sp:Person)
 WITH c, child_parents, s, shared,
      count(DISTINCT CASE WHEN NOT rs.kind IN ['step', 'foster'] THEN sp.uid END)
        AS sibling_parents
-RETURN c.uid AS child_uid, c.full_name AS child_name, s.uid AS sibling_uid,
+RETURN c.uid AS child_uid, c.full_name AS child_name,
+       [k IN c.open_case_kinds WHERE k IN ['EHCP', 'SEN support']] AS send_cases, s.uid AS sibling_uid,
        s.full_name AS sibling_name, s.dob AS sibling_dob,
        CASE WHEN size(shared) >= 2 OR (size(shared) = child_parents
                                        AND size(shared) = sibling_parents)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from graph import GraphError, load_settings, open_store
+from graph.access import guard
 from graph.access.audit import AuditLog
 from graph.access.fields_export import safe_row
 from graph.access.policy import Principal
@@ -147,3 +148,26 @@ def adhoc(
     finally:
         store.close()
     emit(result, fmt)
+
+
+@app.command()
+def reidentify(
+    pseudonyms: Annotated[list[str], typer.Argument(help="Pseudonyms (ps-...) to identify.")],
+    reason: Annotated[
+        str, typer.Option(help="The lawful purpose, and what will be done (audited).")
+    ],
+    user: User = "",
+) -> None:
+    """Work pseudonyms from the analysts' copy back to children, for a lawful purpose:
+    for roles the policy allows, every time audited with the children and the reason."""
+    principal, audit = signed_in(user, "reidentify")
+    store = open_store(load_settings())
+    try:
+        found = guard.reidentify(store, principal, audit, pseudonyms, reason)
+    except guard.AccessDenied as exc:
+        fail(str(exc))
+        return
+    finally:
+        store.close()
+    for pseudonym in pseudonyms:
+        typer.echo(f"{pseudonym}  {found.get(pseudonym, '(names nobody)')}")

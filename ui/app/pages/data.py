@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from graph.access import guard
 from graph.access.policy import allowed
 from loaders import review
 from loaders.report import latest_dropped, latest_quarantine, latest_report
@@ -21,19 +22,19 @@ def render() -> None:
     else:
         st.text(report.to_markdown())  # names of files and sources: shown as they are
     st.subheader("Quarantine")
-    rows = latest_quarantine(loads)
+    principal = context.current_user()
+    rows = guard.quarantine(principal, context.audit(), latest_quarantine(loads))
     st.caption(f"{len(rows):,} row(s) held back, each with its reason.")
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True)
     st.subheader("Values dropped")
-    dropped = latest_dropped(loads)
+    dropped = guard.quarantine(principal, context.audit(), latest_dropped(loads))
     st.caption(
         f"{len(dropped):,} value(s) dropped from rows that were kept (an identifier failing "
         "its check, an unknown code): where, masked, and why."
     )
     if dropped:
         st.dataframe(pd.DataFrame(dropped), hide_index=True)
-    principal = context.current_user()
     if not allowed(principal, "review_linkage"):
         return
     st.subheader("Possible duplicates to review")

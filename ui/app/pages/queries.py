@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from graph import GraphError
-from graph.access.policy import allowed
+from graph.access.policy import Restricted, allowed
 from queries.library import load_library
 from queries.runner import (
     ADHOC_EXAMPLE,
@@ -22,7 +22,9 @@ from ui.app.plain import literal
 
 
 def _show(result: QueryResult, display: str, chart: dict | None, where: dict | None) -> None:
-    frame = pd.DataFrame(result.rows, columns=result.columns)
+    frame = pd.DataFrame(result.rows, columns=result.columns).map(
+        lambda v: str(v) if isinstance(v, Restricted) else v
+    )
     (st.warning if result.truncated else st.caption)(result.message)
     if display == "chart" and chart and not frame.empty:
         st.bar_chart(frame, x=chart["x"], y=chart["y"])

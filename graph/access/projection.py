@@ -1,0 +1,342 @@
+"""The pseudonymised copy analysts query, written from the live graph after every load.
+
+Like a trusted research environment's extract: the same labels, relationship types and
+property names as the live graph, so saved queries run on it unchanged, but nothing in
+it names anyone, whatever Cypher is run on it. What each property becomes is declared
+once, below:
+
+- ``keep``: as it is (a code, a count, a flag, a school's public details);
+- ``date``: a date, as it is (when a case opened, a term began);
+- ``pseudonym``: our own id, as its keyed HMAC (:mod:`graph.access.pseudonyms`);
+- ``month``: a date of birth or death, as the first day of its month (year groups, and
+  ages in whole months, come out as from the real date);
+- ``shared``: text kept only where at least ``MIN_SHARED`` records hold the same value
+  (a category, such as a case's reason, is; free text or a rare value is not);
+- ``centre``: a home's latitude or longitude, as its postcode district's centre;
+- ``drop``: not copied (names, identifiers, address lines, postcodes, contacts).
+
+A label or relationship type declared ``None`` is not copied at all (notes, source
+records, alerts). A property the schema has and this does not declare fails a test, so
+nothing new is ever copied by default.
+
+The copy is written through the store's usual batched write path into a graph of its own
+(:meth:`GraphStore.pseudonymised_staging`), reading the live graph a batch ahead, then
+put in place of the last one at once where the engine can (FalkorDB renames the key).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from graph import schema
+from graph.access.pseudonyms import KEY_FILE, Pseudonyms
+from graph.cypher import cypher
+from graph.store import GraphStore, batched
+
+Rule = Literal["keep", "date", "pseudonym", "month", "shared", "centre", "drop"]
+MIN_SHARED = 10  # records that must share a text value for it to be kept
+DISTRICT = "postcode_district"  # what a home's point is coarsened to
+READ_BATCH = 5_000
+ALL_ROWS = 100_000_000
+
+
+def _declare(**groups: str) -> dict[str, Rule]:
+    """``_declare(keep="a b", drop="c")``: each property's rule, from spaced lists."""
+    return {prop: rule for rule, props in groups.items() for prop in props.split()}  # type: ignore[misc]
+
+
+NODES: dict[str, dict[str, Rule] | None] = {
+    "Person": _declare(
+        pseudonym="uid",
+        month="dob dod",
+        keep="sex ethnicity language fsm eal young_carer open_services open_case_kinds "
+        "open_service_count risk_rules risk_factors risk_year_group risk_school "
+        "risk_school_urn risk_area risk_attendance_pct",
+        date="risk_as_of",
+        shared="sources",
+        drop="given_name middle_names family_name full_name other_names upn nhs_number uln "
+        "la_child_id updated_at",
+    ),
+    "Family": _declare(pseudonym="uid", keep="source", drop="name"),
+    "Address": _declare(
+        pseudonym="uid",
+        keep=f"{DISTRICT} lsoa imd_decile local_authority in_county",
+        shared="town",
+        centre="lat lon",
+        drop="uprn line1 postcode",
+    ),
+    "School": _declare(keep="uid urn name phase kind postcode lat lon low_age high_age"),
+    "Service": _declare(keep="uid name"),
+    "Case": _declare(
+        pseudonym="uid",
+        keep="kind status placement_out_of_area workers",
+        date="start end",
+        shared="reason placement_la",
+    ),
+    "Professional": _declare(pseudonym="uid", keep="role agency team", drop="name email phone"),
+    "Team": _declare(keep="uid name"),
+    "Need": _declare(keep="uid name"),
+    "Note": None,
+    "SourceRecord": None,
+    "ReviewPair": _declare(
+        pseudonym="uid",
+        keep="probability status agreed created_at decided_at",
+        drop="decided_by left_record right_record",
+    ),
+    "Alert": None,
+    "RiskList": _declare(keep="uid rules", date="as_of"),
+}
+RELATIONSHIPS: dict[str, dict[str, Rule] | None] = {
+    "PARENT_OF": _declare(keep="kind", date="from to"),
+    "MEMBER_OF": _declare(shared="role", date="from to"),
+    "LIVES_AT": _declare(date="from to"),
+    "ATTENDS": _declare(keep="year_group", date="from to"),
+    "ATTENDANCE": _declare(keep="term possible absent unauthorised", date="term_start"),
+    "EXCLUDED": _declare(keep="kind sessions", date="date", shared="reason"),
+    "HAS_CASE": {},
+    "WITH_SERVICE": {},
+    "WORKS_ON": _declare(keep="role", date="from to"),
+    "IN_TEAM": {},
+    "PART_OF": {},
+    "HAS_NEED": _declare(keep="rank", date="from"),
+    "HAS_NOTE": None,
+    "OFFERED": _declare(keep="entry_point", date="start date"),
+    "CANDIDATE": {},
+    "ALERTED": None,
+    "ABOUT": None,
+    "DESCRIBES": None,
+}
+EXTRA_LABELS = {n.label: n.extra_labels for n in schema.NODE_TYPES}
+DATES = ("date", "month")
+
+
+def copied(rules: dict[str, Rule]) -> list[str]:
+    """The properties that reach the copy, in declaration order."""
+    return [p for p, rule in rules.items() if rule != "drop"]
+
+
+def _set(var: str, rules: dict[str, Rule], skip: tuple[str, ...] = ()) -> str:
+    parts = [
+        f"{var}.{p} = date(r.{p})" if rules[p] in DATES else f"{var}.{p} = r.{p}"
+        for p in copied(rules)
+        if p not in skip
+    ]
+    return ("SET " + ", ".join(parts)) if parts else ""
+
+
+def _node_statements(label: str, rules: dict[str, Rule]) -> dict[str, str]:
+    name = label.lower()
+    returned = ", ".join(f"n.{p} AS {p}" for p in copied(rules) if p != "uid")
+    labels = "".join(
+        f" FOREACH (_ IN CASE WHEN '{x}' IN r.labels THEN [1] ELSE [] END | SET n:{x})"
+        for x in EXTRA_LABELS[label]
+    )
+    return {
+        "uids": cypher(f"projection.uids_{name}", f"MATCH (n:{label}) RETURN n.uid AS uid"),
+        "read": cypher(
+            f"projection.read_{name}",
+            f"UNWIND $uids AS u MATCH (n:{label} {{uid: u}}) "
+            f"RETURN n.uid AS uid, labels(n) AS labels" + (f", {returned}" if returned else ""),
+            example={"uids": ["x"]},
+        ),
+        "create": cypher(
+            f"projection.create_{name}",
+            f"UNWIND $rows AS r CREATE (n:{label} {{uid: r.uid}}) "
+            f"{_set('n', rules, ('uid',))}{labels}",
+            example={"rows": [{"uid": "x", "labels": [label]}]},
+            writes=True,
+        ),
+    }
+
+
+def _end(rel: str, side: str) -> str:
+    rel_type = next(r for r in schema.REL_TYPES if r.type == rel)
+    return rel_type.start if side == "start" else rel_type.end
+
+
+def _rel_statements(rel: str, rules: dict[str, Rule]) -> str:
+    return cypher(
+        f"projection.create_{rel.lower()}",
+        f"UNWIND $rows AS r MATCH (a:{_end(rel, 'start')} {{uid: r.left}}) "
+        f"MATCH (b:{_end(rel, 'end')} {{uid: r.right}}) CREATE (a)-[x:{rel}]->(b) "
+        f"{_set('x', rules)}",
+        example={"rows": [{"left": "x", "right": "y"}]},
+        writes=True,
+    )
+
+
+def _shared_statement(owner: str, prop: str, relationship: bool) -> str:
+    pattern = f"()-[x:{owner}]->()" if relationship else f"(x:{owner})"
+    return cypher(
+        f"projection.shared_{owner.lower()}_{prop}",
+        f"MATCH {pattern} WHERE x.{prop} IS NOT NULL RETURN x.{prop} AS value, count(*) AS n",
+    )
+
+
+KEPT_NODES = {label: rules for label, rules in NODES.items() if rules is not None}
+KEPT_RELS = {rel: rules for rel, rules in RELATIONSHIPS.items() if rules is not None}
+NODE_STATEMENTS = {label: _node_statements(label, rules) for label, rules in KEPT_NODES.items()}
+REL_STATEMENTS = {rel: _rel_statements(rel, rules) for rel, rules in KEPT_RELS.items()}
+# each relationship type is read from its start nodes, a batch of them at a time
+REL_READS = {
+    rel: cypher(
+        f"projection.read_{rel.lower()}",
+        f"UNWIND $uids AS u MATCH (a:{_end(rel, 'start')} {{uid: u}})-[x:{rel}]->"
+        f"(b:{_end(rel, 'end')}) RETURN a.uid AS left, b.uid AS right"
+        + "".join(f", x.{p} AS {p}" for p in copied(rules)),
+        example={"uids": ["x"]},
+    )
+    for rel, rules in KEPT_RELS.items()
+}
+SHARED = {
+    (owner, prop): _shared_statement(owner, prop, owner in KEPT_RELS)
+    for owner, rules in {**KEPT_NODES, **KEPT_RELS}.items()
+    for prop, rule in rules.items()
+    if rule == "shared"
+}
+CENTRES = cypher(
+    "projection.district_centres",
+    f"MATCH (a:Address) WHERE a.lat IS NOT NULL AND a.lon IS NOT NULL "
+    f"RETURN a.{DISTRICT} AS district, avg(a.lat) AS lat, avg(a.lon) AS lon",
+)
+
+
+@dataclass
+class Written:
+    """What one copy holds, and how long it took (the load report shows it)."""
+
+    nodes: int = 0
+    relationships: int = 0
+    seconds: float = 0.0
+
+
+class _Coarsen:
+    """Turns live values into the copy's, by the declared rules."""
+
+    def __init__(self, store: GraphStore, keys: Pseudonyms) -> None:
+        self.keys = keys
+        self.shared: dict[tuple[str, str], set[Any]] = {
+            where: {
+                r["value"] for r in store.read(text, max_rows=ALL_ROWS).rows if r["n"] >= MIN_SHARED
+            }
+            for where, text in SHARED.items()
+        }
+        self.centres = {
+            r["district"]: (round(r["lat"], 4), round(r["lon"], 4))
+            for r in store.read(CENTRES, max_rows=ALL_ROWS).rows
+            if r["district"] is not None
+        }
+
+    def uid(self, label: str, uid: Any) -> Any:
+        if KEPT_NODES[label]["uid"] == "pseudonym":
+            return self.keys.of(label, uid)
+        return uid
+
+    def value(self, owner: str, prop: str, rule: Rule, value: Any, row: Mapping[str, Any]) -> Any:
+        if value is None or rule == "drop":
+            return None
+        if rule == "month":
+            return dt.date(value.year, value.month, 1) if isinstance(value, dt.date) else None
+        if rule == "date":
+            return value if isinstance(value, dt.date) else None
+        if rule == "shared":
+            return value if _hashable(value) in self.shared[(owner, prop)] else None
+        if rule == "centre":
+            centre = self.centres.get(row.get(DISTRICT))
+            return None if centre is None else centre[0 if prop == "lat" else 1]
+        if rule == "pseudonym":
+            return self.keys.of(owner, value)
+        return value
+
+    def node(self, label: str, row: dict) -> dict:
+        rules = KEPT_NODES[label]
+        out = {
+            p: self.value(label, p, rules[p], row.get(p), row) for p in copied(rules) if p != "uid"
+        }
+        return {**out, "uid": self.uid(label, row["uid"]), "labels": row["labels"]}
+
+    def relationship(self, rel: str, a: Any, b: Any, props: Mapping[str, Any]) -> dict:
+        rules = KEPT_RELS[rel]
+        out = {p: self.value(rel, p, rules[p], props.get(p), props) for p in copied(rules)}
+        return {
+            **out,
+            "left": self.uid(_end(rel, "start"), a),
+            "right": self.uid(_end(rel, "end"), b),
+        }
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def write_copy(store: GraphStore, *, progress: Callable[[int], None] | None = None) -> Written:
+    """Write the live graph's pseudonymised copy afresh, and the person map beside the key."""
+    started = time.perf_counter()
+    keys = Pseudonyms.open(store.pseudonym_dir, store.name)
+    target = store.pseudonymised_staging()
+    written = Written()
+    people: list[tuple[str, str]] = []
+    with store.batch_job():
+        target.drop_all()
+        target.ensure_schema(constraints=False)
+        coarsen = _Coarsen(store, keys)
+        uids = {
+            label: [r["uid"] for r in store.read(s["uids"], max_rows=ALL_ROWS).rows]
+            for label, s in NODE_STATEMENTS.items()
+        }
+
+        def nodes(label: str) -> Iterator[dict]:
+            for batch in batched(uids[label], READ_BATCH):
+                for row in store.read(
+                    NODE_STATEMENTS[label]["read"], {"uids": batch}, max_rows=ALL_ROWS
+                ).rows:
+                    out = coarsen.node(label, row)
+                    if label == "Person":
+                        people.append((out["uid"], row["uid"]))
+                    yield out
+
+        for label, statements in NODE_STATEMENTS.items():
+            summary = target.write_rows(statements["create"], nodes(label), progress=progress)
+            written.nodes += summary.nodes_created
+
+        def relationships(rel: str) -> Iterator[dict]:
+            for batch in batched(uids[_end(rel, "start")], READ_BATCH):
+                for row in store.read(REL_READS[rel], {"uids": batch}, max_rows=ALL_ROWS).rows:
+                    yield coarsen.relationship(rel, row["left"], row["right"], row)
+
+        for rel, statement in REL_STATEMENTS.items():
+            summary = target.write_rows(statement, relationships(rel), progress=progress)
+            written.relationships += summary.relationships_created
+    store.publish_pseudonymised()
+    keys.write_map(people)
+    written.seconds = round(time.perf_counter() - started, 2)
+    return written
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """The copy, for making a change made to the live graph (a review merge) there too,
+    with the same statements and the nodes' pseudonyms."""
+
+    store: GraphStore
+    keys: Pseudonyms
+
+    def uid(self, label: str, uid: str) -> str:
+        return self.keys.of(label, uid) if KEPT_NODES[label]["uid"] == "pseudonym" else uid
+
+    def forget_person(self, uid: str) -> None:
+        """A person merged into another: their pseudonym no longer names anyone."""
+        self.keys.forget(uid)
+
+
+def mirror(store: GraphStore) -> Mirror | None:
+    """The copy of this graph, or None while no copy has been written (no key yet)."""
+    if store.pseudonym_dir is None or not (store.pseudonym_dir / KEY_FILE).exists():
+        return None
+    return Mirror(
+        store.pseudonymised(), Pseudonyms.open(store.pseudonym_dir, store.name, create=False)
+    )
