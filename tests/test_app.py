@@ -207,6 +207,22 @@ def test_caseload_and_data_pages(app_env, loaded_county):
     assert len(frames[-1]) == dropped
 
 
+def test_data_page_shows_analysts_no_raw_values(app_env, loaded_county):
+    """The quarantine holds raw source rows (names, UPNs, dates of birth): an analyst
+    sees where each came from and why, with the values withheld (tests/privacy_truth)."""
+    from tests.privacy_truth import County, leaks
+
+    county = County(loaded_county.root)
+    secrets = county.secrets(county.everyone())
+    manager = _text(_page("Data", Principal("tm", "team_manager")))
+    assert leaks([{"page": manager}], secrets)  # the raw values are there to withhold
+    at = _page("Data", Principal("ana", "analyst"))
+    assert not at.exception
+    frames = [f.value for f in at.dataframe]
+    assert frames and all(len(f) for f in frames)
+    assert not leaks([{"page": _text(at)}], secrets)
+
+
 def test_demo_mode_says_so(app_env, monkeypatch):
     monkeypatch.setenv("JIGSAW_DEMO_MODE", "true")
     at = AppTest.from_file(APP, default_timeout=60).run()
@@ -324,8 +340,23 @@ def _planning(principal: Principal) -> AppTest:
     return page.run()
 
 
+def _team_with_risk(store) -> str:
+    """The team holding open cases of the most pupils on the risk of NEET list (a team
+    manager's list shows only their team's caseload)."""
+    from queries.runner import run_saved
+
+    pupils = [r["child_uid"] for r in run_saved(store, "risk_of_neet").rows]
+    return store.read(
+        "UNWIND $uids AS u MATCH (:Person {uid: u})-[:HAS_CASE]->(:Case {status: 'open'})"
+        "<-[w:WORKS_ON]-(:Professional)-[:IN_TEAM]->(t:Team) WHERE w.to IS NULL "
+        "RETURN t.uid AS team, count(*) AS n ORDER BY n DESC, team LIMIT 1",
+        {"uids": pupils},
+    ).rows[0]["team"]
+
+
 def test_planning_page_risk_transitions_and_forecast(app_env, loaded_county):
-    at = _planning(Principal("tm", "team_manager"))
+    team = _team_with_risk(loaded_county.store)
+    at = _planning(Principal("tm", "team_manager", teams=(team,)))
     assert not at.exception, at.exception
     text = _text(at)
     assert "Risk of NEET" in [t.label for t in at.tabs]

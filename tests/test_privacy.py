@@ -14,13 +14,17 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import os
 import stat
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
 
 from graph import GraphError
 from graph.access import guard
+from graph.access.accounts import Accounts
 from graph.access.audit import AuditLog
 from graph.access.policy import FLAG_TEXT, Principal, Restricted, load_policy
 from graph.access.projection import NODES, RELATIONSHIPS, write_copy
@@ -633,3 +637,48 @@ def test_report_probe_counts():
     """Printed for the record (pytest -s): probes run and leaks found."""
     print("\nprivacy probes:", dict(PROBES))
     assert PROBES["analyst leaks"] == 0 and PROBES["scoped leaks"] == 0
+
+
+def test_the_command_line_goes_through_the_same_door(loaded_county, engine_dir, tmp_path):
+    """The issue's probe, typed at the command line as an analyst: no name, no NHS
+    number, no full date of birth; then a manager re-identifies one child, audited."""
+    accounts = Accounts(tmp_path / "users.json")
+    accounts.add("ana", "analyst", "a long enough password")
+    accounts.add("boss", "team_manager", "a long enough password")
+    env = {
+        **os.environ,
+        "JIGSAW_DATA_DIR": str(tmp_path),
+        "JIGSAW_GRAPH_URL": str(engine_dir),
+        "JIGSAW_GRAPH_NAME": "loaded_small",
+        "JIGSAW_PSEUDONYM_DIR": str(loaded_county.store.pseudonym_dir),
+        "JIGSAW_PASSWORD": "a long enough password",
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", "from ui.cli import main; main()", "query", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    probe = (
+        "MATCH (c:Child) RETURN c.uid AS id, c.full_name AS who, c.nhs_number AS nhs, "
+        "c.dob AS born, c.upn AS pupil ORDER BY id LIMIT 3"
+    )
+    done = cli("adhoc", probe, "--as", "ana", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["rows"]
+    assert len(rows) == 3 and all(r["who"] is None and r["nhs"] is None for r in rows)
+    assert all(r["born"] is None or r["born"].endswith("-01") for r in rows)
+    wanted = rows[0]["id"]
+    refused = cli("reidentify", wanted, "--reason", "want to know", "--as", "boss")
+    assert refused.returncode == 2 and "say why" in refused.stderr
+    reason = "Section 47 enquiry needs this child identified by the duty team"
+    found = cli("reidentify", wanted, "--reason", reason, "--as", "boss")
+    assert found.returncode == 0, found.stderr
+    uid = found.stdout.split()[1]
+    assert uid.startswith("P-")
+    trail = AuditLog(tmp_path / "audit" / "audit.jsonl")
+    assert [e["action"] for e in trail.about_child(uid)] == ["run_adhoc", "reidentify"]

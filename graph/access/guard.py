@@ -26,7 +26,7 @@ from graph.access.policy import (
     redact_person,
 )
 from graph.access.pseudonyms import PseudonymError, Pseudonyms
-from graph.access.results import pseudonymised_children, read_store
+from graph.access.results import held_access, pseudonymised_children, read_store
 from graph.store import GraphStore
 from planning.forecast import needs_forecast as forecast
 from planning.transitions import transitions as plan
@@ -181,9 +181,8 @@ def family_network(
     labels: tuple[str, ...],
 ) -> dict[str, list[dict[str, Any]]]:
     p = _require(principal, "view_network")
-    workers, teams = views.caseworkers(store, uid)
-    access = child_access(p, workers=workers, teams=teams)
-    if not access.full:
+    access = held_access(store, p, uid)
+    if access is None:
         raise AccessDenied(
             "the family network is shown only for children on your or your "
             "team's caseload; open the record with a reason first"

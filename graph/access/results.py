@@ -148,15 +148,22 @@ def disclose(
         )
     spec = {name: Column.parse(text) for name, text in declared.items() if name in columns}
     if about_child is not None:
-        workers, teams = views.caseworkers(store, about_child)
-        access = child_access(principal, workers=workers, teams=teams)
-        if not access.full:
+        access = held_access(store, principal, about_child)
+        if access is None:
             raise QueryDenied(
                 "this query is shown only for children on your or your team's caseload; "
                 "open the child's record (with a reason, if you must) instead"
             )
         return _scoped(store, principal, spec, rows, fixed=access, about=about_child)
     return _scoped(store, principal, spec, rows, fixed=None, about=None)
+
+
+def held_access(store: GraphStore, principal: Principal, uid: str) -> ChildAccess | None:
+    """What the principal may see of a child on their or their team's caseload (or any
+    child, for a role that sees all), or None for any other child."""
+    workers, teams = views.caseworkers(store, uid)
+    access = child_access(principal, workers=workers, teams=teams)
+    return access if access.full else None
 
 
 def _scoped(

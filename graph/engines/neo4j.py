@@ -215,14 +215,17 @@ class Neo4jStore(GraphStore):
 
     # -- hooks ---------------------------------------------------------------------
 
-    def _plan_query_type(self, cypher: str, param_names: frozenset[str]) -> str:
+    def _plan_query_type(self, cypher: str, param_names: frozenset[str]) -> tuple[str, str]:
+        """The plan's query type, and the database it would read (a ``USE`` clause can
+        name another one)."""
         import neo4j
 
         # EXPLAIN only plans; parameter values do not matter, names must exist.
         result = self._run(
             "EXPLAIN " + cypher, dict.fromkeys(param_names), neo4j.RoutingControl.READ
         )
-        return result.summary.query_type or ""
+        database = getattr(result.summary.database, "name", result.summary.database)
+        return result.summary.query_type or "", str(database or self.database)
 
     def _read(
         self, cypher: str, params: dict[str, Any], *, timeout_ms: int, max_rows: int
@@ -248,11 +251,17 @@ class Neo4jStore(GraphStore):
         return ReadResult(columns=keys, rows=rows, truncated=truncated, max_rows=max_rows)
 
     def _refuse_writes(self, cypher: str, params: dict[str, Any]) -> None:
-        kind = self._query_type(cypher, frozenset(params))
+        kind, database = self._query_type(cypher, frozenset(params))
         if kind != "r":
             raise ReadOnlyViolation(
                 f"refused: the query plan is of type {kind!r}, and only read queries "
                 "(type 'r') may run here",
+                query=cypher,
+            )
+        if database != self.database:  # the pseudonymised copy's reader reaching past it
+            raise ReadOnlyViolation(
+                f"refused: the query reads the database {database!r}, and only "
+                f"{self.database!r} may be read here",
                 query=cypher,
             )
 
