@@ -45,6 +45,7 @@ class QueryResult:
     params: dict[str, Any] = field(default_factory=dict)
     max_rows: int | None = None
     pseudonymised: bool = False
+    children: list[str] = field(default_factory=list)  # disclosed, by live uid (audit only)
 
     @property
     def message(self) -> str:
@@ -274,4 +275,5 @@ def _audited(
         values,
         result.max_rows,
         shown.pseudonymised,
+        shown.children,
     )

@@ -291,7 +291,7 @@ def needs_forecast(
 ) -> list[dict[str, Any]]:
     """Counts only: no child is named, so every planning role sees it whole."""
     p = _require(principal, "plan_ahead")
-    rows = forecast(store, today, years)
+    rows = forecast(read_store(store, p), today, years)
     audit.record(
         user=p.username,
         role=p.role,

@@ -86,7 +86,13 @@ def _risk() -> None:
         frame, hide_index=True, on_select="rerun", selection_mode="single-row", key="risk_table"
     )
     _open_selected(chosen, frame)
-    context.download_csv(frame, "jigsaw-risk-of-neet.csv", {"query": "risk_of_neet"})
+    context.download_csv(
+        frame,
+        "jigsaw-risk-of-neet.csv",
+        {"query": "risk_of_neet"},
+        # from the pseudonymised copy, the uids in the table are pseudonyms
+        children=result.children if result.pseudonymised else None,
+    )
 
 
 def _open_selected(chosen: object, frame: pd.DataFrame) -> None:

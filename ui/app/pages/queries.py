@@ -32,7 +32,9 @@ def _show(result: QueryResult, display: str, chart: dict | None, where: dict | N
         points = frame.dropna(subset=[where["lat"], where["lon"]])
         st.scatter_chart(points, x=where["lon"], y=where["lat"])
     st.dataframe(frame, hide_index=True)
-    context.download_csv(frame, "jigsaw-query.csv", {"query": result.query_id})
+    context.download_csv(
+        frame, "jigsaw-query.csv", {"query": result.query_id}, children=result.children
+    )
 
 
 def render() -> None:
