@@ -36,15 +36,13 @@ from loaders import review, write
 from loaders.ahead import write_ahead
 from loaders.build import (
     HELD_FIELDS,
-    ROLE_KEYS,
     Builder,
     GraphRows,
     identity_role,
-    identity_uid,
     person_uid,
 )
 from loaders.extracts import Dropped, Extract, read_extracts
-from loaders.linkage import Identity, link, plain
+from loaders.linkage import Identity, link, linkage_inputs, plain
 from loaders.mapping import MappingError, SourceMapping, load_mappings
 from loaders.packs import Pack, load_packs, recognise
 from loaders.progress import Progress, Silent
@@ -179,7 +177,7 @@ def _run_load(
     with _WriterThread(progress) as writer:  # a failure anywhere stops it, and waits for it
         # 2. link identities, while the writer creates the new source records' nodes
         with timer("link"):
-            identities, roles = _identities(records)
+            identities, roles, context = linkage_inputs(records, today)
             progress.stage("linking people", len(identities))
             store.ensure_schema()
             baseline = Baseline(loads_dir / ALERT_BASELINE if loads_dir is not None else None)
@@ -199,6 +197,7 @@ def _run_load(
             accepted, rejected = review.decisions(store)
             linked = link(
                 identities,
+                context=context,
                 accepted=accepted,
                 rejected=rejected,
                 memory_limit=linkage_memory,
@@ -214,7 +213,7 @@ def _run_load(
             person_of = _person_uids(linked.cluster_of, existing)
         report.identity_records = len(identities)
         # what only linking needed goes before building, where memory peaks
-        del identities, existing
+        del identities, existing, context
         linked.cluster_of, linked.pairs = {}, []
         report.deterministic_links = linked.deterministic_links
         report.probabilistic_links = linked.probabilistic_links
@@ -489,38 +488,6 @@ def _pack_extracts(
     return extracts
 
 
-def _identities(records: list[Record]) -> tuple[list[Identity], list[tuple[Record, str]]]:
-    """Identity records: each person row, and each parent named on a row."""
-    identities: list[Identity] = []
-    roles: list[tuple[Record, str]] = []
-    for r in records:
-        if r.entity != "person":
-            continue
-        v = r.values
-        for who in ("person", "parent"):
-            if who == "parent" and not (v.get("parent.family_name") or v.get("parent.nhs_number")):
-                continue
-            k = ROLE_KEYS[who].key
-            dob = v.get(k["dob"])
-            born_before = _born_before(r, who)
-            identities.append(Identity(
-                rid=identity_uid(r, who),
-                given=str(v.get(k["given_name"]) or ""),
-                family=str(v.get(k["family_name"]) or ""),
-                dob=dob.isoformat() if isinstance(dob, dt.date) else "",
-                sex=str(v.get(k["sex"]) or "") if who == "person" else "",
-                postcode=str(v.get("address.postcode") or ""),
-                upn=str(v.get(k["upn"]) or ""),
-                nhs=str(v.get(k["nhs_number"]) or ""),
-                uln=str(v.get(k["uln"]) or ""),
-                la_id=str(v.get(k["la_child_id"]) or ""),
-                trusted=r.trust_ids,
-                born_before=born_before.isoformat() if born_before else "",
-            ))  # fmt: skip
-            roles.append((r, who))
-    return identities, roles
-
-
 def _adopt_existing(
     cluster_of: dict[str, str],
     identities: list[Identity],
@@ -576,29 +543,6 @@ def _anchors(store: GraphStore) -> list[Identity]:
             uln=row["uln"] or "", la_id=row["la_id"] or "",
         ))  # fmt: skip
     return anchors
-
-
-PARENT_MIN_AGE = 12  # years older than the child, at least
-ADULT_AGE = 16  # a council tax liable party is at least this old at the start
-
-
-def _born_before(r: Record, who: str) -> dt.date | None:
-    """What the row implies about an undated person's birth: parents and liable
-    adults cannot be younger than this (keeps a mother and her namesake child apart)."""
-    v = r.values
-    if who == "parent" and isinstance(v.get("person.dob"), dt.date):
-        return _years_before(v["person.dob"], PARENT_MIN_AGE)
-    if who == "person" and r.adults:
-        start = v.get("address.from")
-        return _years_before(start if isinstance(start, dt.date) else dt.date.today(), ADULT_AGE)
-    return None
-
-
-def _years_before(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
 
 
 def _person_uids(cluster_of: dict[str, str], existing: dict[str, str]) -> dict[str, str]:

@@ -24,6 +24,7 @@ from loaders.readers import RawRow
 _PERSON_IDS = ("person.upn", "person.nhs_number", "person.uln", "person.la_child_id")
 DROPPED = " dropped: "  # a kept row's note: "<column> dropped: <why>"
 TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "master", "rev"}
+TITLE_SEX = {"mr": "M", "master": "M", "mrs": "F", "ms": "F", "miss": "F"}
 
 
 @dataclass(slots=True)
@@ -256,6 +257,9 @@ def _split_names(values: dict[str, object], who: str) -> None:
             values.setdefault(f"{who}.family_name", family.strip())
     parts = [p for p in full.split() if p]
     while parts and parts[0].lower().rstrip(".") in TITLES:
+        sex = TITLE_SEX.get(parts[0].lower().rstrip("."))
+        if sex:  # "Mrs Margit Kovacs": the title says what no column did
+            values.setdefault(f"{who}.sex", sex)
         parts = parts[1:]
     if not parts:
         return

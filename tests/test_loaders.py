@@ -141,17 +141,17 @@ def test_linkage_meets_targets_for_children(loaded_county):
 def test_agreed_fields_shown_to_reviewers_are_the_ones_that_agree(small_county):
     """The "agreed" text on each scored pair (shown on the review page) names a field
     exactly when the two records hold the same value there."""
-    from loaders.linkage import link, plain
-    from loaders.load import _identities, _read_all
+    from loaders.linkage import link, linkage_inputs, plain
+    from loaders.load import _read_all
     from loaders.progress import Silent
     from loaders.report import LoadReport
 
     records: list = []
     report = LoadReport(directory="", started_at="", as_of="")
     _read_all(small_county, load_mappings(), AS_OF, report, records, [], Silent())
-    identities, _roles = _identities(records)
+    identities, _roles, context = linkage_inputs(records, AS_OF)
     by_rid = {i.rid: i for i in identities}
-    result = link(identities)
+    result = link(identities, context=context)
     fields = {
         "given": lambda i: plain(i.given),
         "family": lambda i: plain(i.family),
@@ -880,6 +880,7 @@ def test_the_pair_standing_for_two_clusters_does_not_depend_on_scoring_order(mon
     """DuckDB returns scored pairs in no fixed order; the review queue must not change
     with it (which of two equally likely pairs stands for the two people)."""
     from loaders import linkage
+    from loaders.linkage.model import Scored
 
     people = [
         linkage.Identity(rid=rid, given="Sam", family="Ray", dob="2012-01-0" + n)
@@ -888,7 +889,13 @@ def test_the_pair_standing_for_two_clusters_does_not_depend_on_scoring_order(mon
     scored = [("a2", "b1", 0.7, "given"), ("a1", "b2", 0.7, "family"), ("a1", "b1", 0.6, "")]
 
     def review(order: list) -> list:
-        monkeypatch.setattr(linkage, "_splink_pairs", lambda *args: list(order))
+        pairs = Scored(
+            left=[p[0] for p in order],
+            right=[p[1] for p in order],
+            probability=[p[2] for p in order],
+            agreed=[p[3] for p in order],
+        )
+        monkeypatch.setattr(linkage, "_people_pairs", lambda *args: pairs)
         return [(c.left, c.right, c.agreed) for c in linkage.link(people).review]
 
     assert review(scored) == review(scored[::-1]) == [("a1", "b2", "family")]

@@ -1,0 +1,341 @@
+"""Identity resolution: which source records are the same person.
+
+Steps, in order of trust (``docs/linkage.md`` is the user's account of them):
+
+0. **Compression**: records with identical identity fields are one (an attendance
+   file repeats each pupil once per term), which keeps Splink's work close to the
+   number of distinct identities rather than rows.
+1. **Deterministic** links on identifiers that passed their check (UPN, NHS number,
+   ULN) and the case system's own id, from sources trusted to hold them; an
+   identifier shared by records whose date of birth *and* given name both disagree is
+   a keying error and left to the next steps. A reviewer's accepted pairs join here.
+2. **People** (:mod:`loaders.linkage.people`): Splink on names, date of birth, sex
+   and postcode, over every record.
+3. **Adults** (:mod:`loaders.linkage.relational`): Splink again over the adult side,
+   comparing what surrounds each record (the resolved children it is named against,
+   the households and addresses of its person) as well as who it says they are;
+   repeated while it finds links.
+
+Every link, whatever made it, goes through :class:`~loaders.linkage.clusters.Clusters`,
+which refuses one that would break a rule (two different valid UPNs, a parent under
+12 years older than their child, ...): a refused link goes to review with its reason.
+Pairs scored between the review and match thresholds go to review too, ranked by how
+many children's networks the decision changes. A reviewer's rejected pairs are never
+linked; their accepted pairs always are.
+
+Links keep their evidence in words (:mod:`loaders.linkage.evidence`), and how each
+model ran (trained, or on its fixed priors, and why) is in :attr:`LinkResult.notes`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+
+from loaders.linkage.clusters import Clusters, Refused
+from loaders.linkage.evidence import describe, same_identifier
+from loaders.linkage.identity import (
+    CHECKED_IDS,
+    ID_FIELDS,
+    Identity,
+    LinkResult,
+    ReviewCandidate,
+    plain,
+    signature,
+    swapped,
+    years_before,
+)
+from loaders.linkage.inputs import Context, linkage_inputs
+from loaders.linkage.model import LINKAGE_MEMORY, Scored, save_model, score
+from loaders.linkage.people import (
+    MODEL_COLUMNS,
+    PEOPLE,
+    agreed_text,
+    comparison_frame,
+    people_frame,
+)
+from loaders.linkage.relational import (
+    ADULTS,
+    CHILD_AGE,
+    ROUNDS,
+    Surroundings,
+    adults_frame,
+    surroundings,
+)
+from loaders.nicknames import canonical_given
+
+__all__ = [
+    "CHECKED_IDS", "ID_FIELDS", "LINKAGE_MEMORY", "MATCH_THRESHOLD", "MODEL_COLUMNS",
+    "REVIEW_THRESHOLD", "Context", "Identity", "LinkResult", "ReviewCandidate", "agreed_text",
+    "comparison_frame", "conflicting", "link", "linkage_inputs", "plain", "swapped_day_month",
+]  # fmt: skip
+
+MATCH_THRESHOLD = 0.90
+REVIEW_THRESHOLD = 0.50
+
+
+def link(
+    identities: Iterable[Identity],
+    *,
+    context: Context | None = None,
+    accepted: Iterable[tuple[str, str]] = (),
+    rejected: Iterable[tuple[str, str]] = (),
+    match_threshold: float = MATCH_THRESHOLD,
+    review_threshold: float = REVIEW_THRESHOLD,
+    memory_limit: str | None = None,
+    model_path: Path | None = None,
+) -> LinkResult:
+    """Cluster the records (see the module's docstring); ``model_path``: where to keep
+    the trained people model (m and u probabilities, name frequencies) for
+    :class:`loaders.scoring.Scorer` to score single enquiries with."""
+    records = list(identities)
+    context = context or Context()
+    clusters = Clusters(records, context.edges)
+    # 0. identical identities are one (compression)
+    signature_rep: dict[tuple, str] = {}
+    reps: list[Identity] = []
+    rep_of: list[str] = []  # each record's representative, in the records' order
+    for r in records:
+        sig = signature(r)
+        rep = signature_rep.get(sig)
+        if rep is None:
+            signature_rep[sig] = rep = r.rid
+            reps.append(r)
+        else:
+            clusters.union(rep, r.rid)
+        rep_of.append(rep)
+    del signature_rep
+    run = _Run(clusters, {r.rid: r for r in records}, context, rejected, match_threshold)
+    # 1. deterministic on checked identifiers and local ids
+    run.deterministic(reps)
+    for left, right in accepted:
+        if left in clusters.parent and right in clusters.parent:
+            clusters.union(left, right)
+    # 2. people with a date of birth, on who each record says they are (an undated
+    # record, an adult's, is left to the next step, which sees its context too)
+    notes = run.result.notes
+    dated = [r for r in reps if r.dob]
+    keep = None
+    if model_path is not None:
+        thresholds = {"match_threshold": match_threshold, "review_threshold": review_threshold}
+        keep = partial(save_model, path=model_path, columns=MODEL_COLUMNS, thresholds=thresholds)
+    scored = _people_pairs(dated, clusters, review_threshold, memory_limit, notes, keep)
+    run.result.pairs = [
+        (scored.left[i], scored.right[i], scored.probability[i], scored.agreed[i])
+        for i in range(len(scored))
+    ]
+    run.result.probabilistic_links += run.apply(scored)
+    # 3. adults, on what surrounds them, while it finds links
+    trained = None
+    for _ in range(ROUNDS):
+        around = surroundings(reps, clusters, context)
+        frame, people = adults_frame(reps, clusters, around)
+        run.by_rid.update(people)
+        scored = score(
+            ADULTS,
+            frame,
+            review_threshold=review_threshold,
+            memory_limit=memory_limit,
+            notes=notes if trained is None else [],
+            trained=trained,
+        )
+        trained = scored.trained
+        made = run.apply(scored, around)
+        run.result.relational_links += made
+        if not made:
+            break
+    return run.finish(records, rep_of)
+
+
+def _people_pairs(
+    reps: list[Identity],
+    clusters: Clusters,
+    review_threshold: float,
+    memory_limit: str | None,
+    notes: list[str],
+    keep: Callable | None = None,
+) -> Scored:
+    """The first pass's scored pairs (a function of its own so tests can stand in)."""
+    return score(
+        PEOPLE,
+        people_frame(reps, clusters),
+        review_threshold=review_threshold,
+        memory_limit=memory_limit,
+        notes=notes,
+        keep=keep,
+    )
+
+
+class _Run:
+    """One linkage run's state: the clusters, and what each step left for review."""
+
+    def __init__(
+        self,
+        clusters: Clusters,
+        by_rid: dict[str, Identity],
+        context: Context,
+        rejected: Iterable[tuple[str, str]],
+        match_threshold: float,
+    ) -> None:
+        self.clusters = clusters
+        self.by_rid = by_rid
+        self.context = context
+        self.rejected = {frozenset(p) for p in rejected}
+        self.match_threshold = match_threshold
+        self.result = LinkResult(cluster_of={}, probability={})
+        self.best: dict[str, float] = {}  # representative -> its best link's probability
+        self.evidence: dict[str, str] = {}  # representative -> why it joined
+        self.candidates: list[ReviewCandidate] = []
+        self.refused_pairs: set[frozenset[str]] = set()
+
+    def refuse(self, candidate: ReviewCandidate, reason: Refused) -> None:
+        candidate.reason = str(reason)
+        self.candidates.append(candidate)
+        key = frozenset((self.clusters.find(candidate.left), self.clusters.find(candidate.right)))
+        if key not in self.refused_pairs:
+            self.refused_pairs.add(key)
+            self.result.prevented[reason.rule] += 1
+
+    def deterministic(self, reps: list[Identity]) -> None:
+        clusters = self.clusters
+        by_id: dict[tuple[str, str], list[Identity]] = defaultdict(list)
+        for r in reps:
+            if not r.trusted:
+                continue
+            for name in ID_FIELDS:
+                value = getattr(r, name)
+                if value:
+                    by_id[(name, value)].append(r)
+        for (name, _value), group in by_id.items():
+            first = group[0]
+            for other in group[1:]:
+                if _conflict(first, other) or frozenset((first.rid, other.rid)) in self.rejected:
+                    continue
+                if clusters.find(first.rid) == clusters.find(other.rid):
+                    continue
+                why = same_identifier(name)
+                reason = clusters.check(first.rid, other.rid)
+                if reason is not None:
+                    self.refuse(ReviewCandidate(first.rid, other.rid, 1.0, why, why), reason)
+                    continue
+                clusters.union(first.rid, other.rid)
+                self.result.deterministic_links += 1
+                self.evidence.setdefault(other.rid, why)
+
+    def apply(self, scored: Scored, around: Surroundings | None = None) -> int:
+        """Link the pairs at or above the match threshold, likeliest first, unless a rule
+        or a reviewer forbids; keep the rest for review. Returns the links made."""
+        clusters, result = self.clusters, self.result
+        made = 0
+        order = sorted(
+            range(len(scored)),
+            key=lambda i: (-scored.probability[i], scored.left[i], scored.right[i]),
+        )
+        for i in order:
+            left, right, prob = scored.left[i], scored.right[i], scored.probability[i]
+            if frozenset((left, right)) in self.rejected:
+                continue
+            same = clusters.find(left) == clusters.find(right)
+            if prob < self.match_threshold:
+                if not same:
+                    self.candidates.append(
+                        ReviewCandidate(
+                            left, right, round(prob, 4), scored.agreed[i],
+                            self._words(scored, i, around),
+                        )
+                    )  # fmt: skip
+                continue
+            if not same:
+                reason = clusters.check(left, right)
+                if reason is not None:
+                    self.refuse(
+                        ReviewCandidate(
+                            left, right, round(prob, 4), scored.agreed[i],
+                            self._words(scored, i, around),
+                        ),
+                        reason,
+                    )  # fmt: skip
+                    continue
+                clusters.union(left, right)
+                made += 1
+                words = self._words(scored, i, around)
+                for rid in (left, right):
+                    if prob > self.best.get(rid, 0.0):
+                        self.evidence[rid] = words
+            for rid in (left, right):
+                self.best[rid] = max(self.best.get(rid, 0.0), prob)
+        result.compared_pairs += len(scored)
+        return made
+
+    def _words(self, scored: Scored, i: int, around: Surroundings | None) -> str:
+        levels = {name: labels[i] for name, labels in scored.levels.items()}
+        a, b = self.by_rid[scored.left[i]], self.by_rid[scored.right[i]]
+        return describe(a, b, levels, self.clusters, self.context, around)
+
+    def finish(self, records: list[Identity], rep_of: list[str]) -> LinkResult:
+        clusters, result = self.clusters, self.result
+        find = clusters.find
+        # the likeliest pair of records stands for its two clusters; among equally likely
+        # ones the least uids, as DuckDB returns scored pairs in no fixed order
+        seen: set[frozenset[str]] = set()
+        review = []
+        for c in sorted(self.candidates, key=lambda c: (-c.probability, c.left, c.right)):
+            key = frozenset((find(c.left), find(c.right)))
+            if len(key) == 2 and key not in seen:
+                seen.add(key)
+                c.impact = len(self._children_touched(find(c.left)) | self._children_touched(
+                    find(c.right)
+                ))  # fmt: skip
+                review.append(c)
+        result.review = review
+        for r, rep in zip(records, rep_of, strict=True):
+            result.cluster_of[r.rid] = find(r.rid)
+            if rep in self.best:
+                result.probability[r.rid] = round(self.best[rep], 4)
+            if rep in self.evidence:
+                result.evidence[r.rid] = self.evidence[rep]
+        return result
+
+    def _children_touched(self, root: str) -> set[str]:
+        """The children whose family networks include this person: themselves if a
+        child, their children, and their parents' other children."""
+        clusters, find = self.clusters, self.clusters.find
+        born_after = years_before(self.context.as_of, CHILD_AGE) if self.context.as_of else ""
+        out = {find(c) for c, _ in clusters.down.get(root, [])}
+        for p, _ in clusters.up.get(root, []):
+            out |= {find(c) for c, _ in clusters.down.get(find(p), [])}
+        out.add(root)
+        return {r for r in out if born_after and max(clusters.dobs.get(r, {""})) > born_after}
+
+
+def conflicting(a: Identity, b: Identity) -> bool:
+    """The deterministic step's guard, for one pair: the same identifier, but neither the
+    birth date nor the given name agrees (a keying error, not the same person)."""
+    return _conflict(a, b)
+
+
+def swapped_day_month(day: str) -> str:
+    """The ISO date with day and month swapped, where that is another real date; else ''
+    (the comparisons' "day and month swapped" level, as a date to look people up by)."""
+    if len(day) != 10 or day[5:7] == day[8:10]:
+        return ""
+    turned = f"{day[:4]}-{day[8:10]}-{day[5:7]}"
+    try:
+        dt.date.fromisoformat(turned)
+    except ValueError:
+        return ""
+    return turned
+
+
+def _conflict(a: Identity, b: Identity) -> bool:
+    """Same identifier, but neither birth date nor given name agree: a keying error."""
+    if not (a.dob and b.dob and a.given and b.given):
+        return False
+    dob_ok = a.dob == b.dob or swapped(a.dob, b.dob)
+    name_ok = canonical_given(plain(a.given)) == canonical_given(plain(b.given)) or (
+        plain(a.given)[:3] == plain(b.given)[:3]
+    )
+    return not dob_ok and not name_ok

@@ -1,0 +1,193 @@
+"""People as clusters of records, and the rules no automatic link may break.
+
+A union-find over record uids that keeps, for each cluster, what the rules need: its
+checked identifiers, its dates of birth, the latest a named parent or liable adult
+could have been born, and who its records name as parents and children. Before two
+clusters join, :meth:`Clusters.check` says which rule the join would break, if any:
+
+* two different valid identifiers of the same kind (UPN, NHS number, ULN): two people;
+* born after the latest day a parent or liable adult named could have been born;
+* a parent fewer than :data:`PARENT_MIN_AGE` years older than their child;
+* someone their own parent, or both parent and child of one person;
+* someone both parent and sibling of the same child;
+* a child with more than two birth parents.
+
+A refused link is not made; linkage sends the pair to review with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from loaders.linkage.identity import CHECKED_IDS, ID_NAMES, Identity, years_before
+from loaders.linkage.inputs import BIRTH, PARENT_MIN_AGE, Edge
+
+# Family-group roles that say someone looks after a child without being their parent:
+# the age and sibling rules do not apply to them (an older sibling can be a carer).
+NOT_PARENTAL = {"carer"}
+RULES = {
+    "identifiers": "different checked identifiers of the same kind",
+    "too_young": "born after a parent or liable adult named could have been born",
+    "parent_age": "a parent under 12 years older than their child",
+    "own_parent": "someone their own parent, or parent and child of one person",
+    "parent_and_sibling": "someone both parent and sibling of a child",
+    "birth_parents": "a child with more than two birth parents",
+}
+
+
+class Refused(str):
+    """Why a link was not made: the text for a reviewer, and the rule's key."""
+
+    rule: str
+
+    def __new__(cls, rule: str, text: str) -> Refused:
+        made = super().__new__(cls, text)
+        made.rule = rule
+        return made
+
+
+class Clusters:
+    """Union-find over record uids; a cluster's root is its least uid."""
+
+    def __init__(self, identities: Iterable[Identity], edges: Iterable[Edge] = ()) -> None:
+        self.parent: dict[str, str] = {}
+        self.ids: dict[str, dict[str, frozenset[str]]] = {}
+        self.dobs: dict[str, frozenset[str]] = {}
+        self.latest: dict[str, str] = {}  # latest possible birth (a parent, a liable adult)
+        self.label: dict[str, str] = {}
+        for r in identities:
+            self.parent[r.rid] = r.rid
+            found = {k: frozenset((getattr(r, k),)) for k in CHECKED_IDS if getattr(r, k)}
+            if found:
+                self.ids[r.rid] = found
+            if r.dob:
+                self.dobs[r.rid] = frozenset((r.dob,))
+            if r.born_before:
+                self.latest[r.rid] = r.born_before
+            name = f"{r.given} {r.family}".strip()
+            if name:
+                self.label[r.rid] = f"{name} (born {r.dob})" if r.dob else name
+        self.up: dict[str, list[tuple[str, str]]] = {}  # root -> (parent record, kind)
+        self.down: dict[str, list[tuple[str, str]]] = {}  # root -> (child record, kind)
+        for e in edges:
+            if e.parent in self.parent and e.child in self.parent:
+                self.up.setdefault(e.child, []).append((e.parent, e.kind))
+                self.down.setdefault(e.parent, []).append((e.child, e.kind))
+
+    def find(self, x: str) -> str:
+        parent = self.parent
+        parent.setdefault(x, x)
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: str, b: str) -> bool:
+        """Join the two clusters, whatever the rules say (:meth:`check` first)."""
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return False
+        if rb < ra:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        for table in (self.ids,):
+            if rb in table:
+                mine = table.setdefault(ra, {})
+                for kind, values in table.pop(rb).items():
+                    mine[kind] = mine.get(kind, frozenset()) | values
+        if rb in self.dobs:
+            self.dobs[ra] = self.dobs.get(ra, frozenset()) | self.dobs.pop(rb)
+        if rb in self.latest:
+            other = self.latest.pop(rb)
+            self.latest[ra] = min(self.latest.get(ra, other), other)
+        for table in (self.up, self.down):
+            if rb in table:
+                table.setdefault(ra, []).extend(table.pop(rb))
+        if ra not in self.label and rb in self.label:
+            self.label[ra] = self.label[rb]
+        self.label.pop(rb, None)
+        return True
+
+    def name(self, root: str) -> str:
+        return self.label.get(root, "someone unnamed")
+
+    def check(self, a: str, b: str) -> Refused | None:
+        """The rule joining ``a``'s and ``b``'s clusters would break, or None."""
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return None
+        ids_a, ids_b = self.ids.get(ra), self.ids.get(rb)
+        if ids_a and ids_b:
+            for kind in CHECKED_IDS:
+                x, y = ids_a.get(kind), ids_b.get(kind)
+                if x and y and x - y and y - x:
+                    return Refused(
+                        "identifiers", f"different {ID_NAMES[kind]}s, each passing its check"
+                    )
+        dobs = self.dobs.get(ra, frozenset()) | self.dobs.get(rb, frozenset())
+        latest = [d for d in (self.latest.get(ra), self.latest.get(rb)) if d]
+        if dobs and latest and min(dobs) > min(latest):
+            return Refused(
+                "too_young",
+                f"born {min(dobs)}: too young to be the parent or liable adult one record "
+                f"names (born on or before {min(latest)})",
+            )
+        if ra in self.up or rb in self.up or ra in self.down or rb in self.down:
+            return self._family(ra, rb, dobs)
+        return None
+
+    def _family(self, ra: str, rb: str, dobs: frozenset[str]) -> Refused | None:
+        find = self.find
+        me = {ra, rb}
+        ups = self.up.get(ra, []) + self.up.get(rb, [])
+        downs = self.down.get(ra, []) + self.down.get(rb, [])
+        parents = {find(p) for p, kind in ups if kind not in NOT_PARENTAL}
+        children = {find(c) for c, kind in downs if kind not in NOT_PARENTAL}
+        if me & parents or me & children:
+            return Refused("own_parent", "one would be named as the other's parent")
+        both = parents & children
+        if both:
+            who = self.name(min(both))
+            return Refused("own_parent", f"would be both parent and child of {who}")
+        births = {find(p) for p, kind in ups if kind == BIRTH}
+        if len(births) > 2:
+            return Refused("birth_parents", "would have more than two birth parents")
+        for p in sorted(parents):
+            if not _old_enough(self.dobs.get(p), dobs):
+                return Refused(
+                    "parent_age",
+                    f"would be under {PARENT_MIN_AGE} years younger than their parent "
+                    f"{self.name(p)}",
+                )
+        for c in sorted(children):
+            if not _old_enough(dobs, self.dobs.get(c)):
+                return Refused(
+                    "parent_age",
+                    f"would be under {PARENT_MIN_AGE} years older than their child {self.name(c)}",
+                )
+        siblings: set[str] = set()
+        for p in parents:
+            siblings |= {find(c) for c, kind in self.down.get(p, []) if kind not in NOT_PARENTAL}
+        both = (siblings - me) & children
+        if both:
+            who = self.name(min(both))
+            return Refused("parent_and_sibling", f"would be both parent and sibling of {who}")
+        for c in children:
+            theirs = {find(x) for x, kind in self.down.get(c, []) if kind not in NOT_PARENTAL}
+            if theirs & children:
+                who = self.name(min(theirs & children))
+                return Refused(
+                    "parent_and_sibling",
+                    f"{self.name(c)} would be both parent and sibling of {who}",
+                )
+        return None
+
+
+def _old_enough(parent: frozenset[str] | None, child: frozenset[str] | None) -> bool:
+    """Some birth date of the parent is at least the minimum age before one of the
+    child's (unknown either side: nothing to say)."""
+    if not parent or not child:
+        return True
+    return min(parent) <= years_before(max(child), PARENT_MIN_AGE)

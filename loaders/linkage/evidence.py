@@ -1,0 +1,136 @@
+"""Why two records were linked, or proposed, in words a reviewer reads.
+
+Built from the levels each comparison reached and the values behind them: "both
+named as mother of Amy Smith (born 2014-03-02); lived at the same address: 4 Bridge
+Place, NM5 4AL; given name Jane/Jayne (given names alike)". What counts against the
+link follows "against:".
+"""
+
+from __future__ import annotations
+
+from loaders.linkage.clusters import Clusters
+from loaders.linkage.identity import ID_NAMES, Identity
+from loaders.linkage.inputs import Context
+from loaders.linkage.relational import Surroundings
+
+KIN_LEVELS = {
+    "both named as parent or carer of the same child",
+    "named as parent of a child who lives with the other",
+    "both lived with the same child",
+}
+PARENT_WORDS = {"mother", "father", "stepmother", "stepfather", "carer", "guardian"}
+
+
+def describe(
+    a: Identity,
+    b: Identity,
+    levels: dict[str, str],
+    clusters: Clusters,
+    context: Context,
+    around: Surroundings | None = None,
+) -> str:
+    """``levels``: comparison name -> the label of the level the pair reached."""
+    good: list[str] = []
+    bad: list[str] = []
+    address = levels.get("household", "")
+    if address in KIN_LEVELS and around is not None:
+        good.append(_kin(a, b, address, clusters, context, around))
+    elif address == "lived at the same address at the same time" and around is not None:
+        ra, rb = clusters.find(a.rid), clusters.find(b.rid)
+        shared = sorted(around.homes.get(ra, set()) & around.homes.get(rb, set()))
+        if shared:
+            good.append(_stay(shared[0], ra, rb, context, around))
+        else:
+            good.append(address)
+    elif address.startswith("nothing"):
+        bad.append("nothing in common where they live or whom they care for")
+    elif address:
+        good.append(_with_values(address, a.postcode, b.postcode))
+    given, family = levels.get("given", ""), levels.get("family", "")
+    if given == family == "given and family names swapped":
+        good.append(f"given and family names swapped ({a.given} {a.family}/{b.given} {b.family})")
+    else:
+        for label, x, y in ((given, a.given, b.given), (family, a.family, b.family)):
+            if label.startswith("different"):
+                bad.append(_with_values(label, x, y))
+            elif label:
+                good.append(_with_values(label, x, y))
+    dob = levels.get("dob", "")
+    if dob.startswith(("different", "too young", "dates of birth years")):
+        bad.append(_with_values(dob, a.dob, b.dob))
+    elif dob:
+        good.append(_with_values(dob, a.dob, b.dob))
+    postcode = levels.get("postcode", "")
+    if postcode and not postcode.startswith("different"):
+        good.append(_with_values(postcode, a.postcode, b.postcode))
+    if levels.get("sex", "").startswith("different"):
+        bad.append("different sex")
+    if levels.get("identifiers", "").startswith("different"):
+        kinds = [
+            ID_NAMES[k]
+            for k in ("upn", "nhs", "uln")
+            if getattr(a, k) and getattr(b, k) and getattr(a, k) != getattr(b, k)
+        ]
+        bad.append(f"different {', '.join(kinds) or 'checked identifiers'}")
+    text = "; ".join(good) or "nothing agreed"
+    return f"{text}; against: {'; '.join(bad)}" if bad else text
+
+
+def same_identifier(kind: str) -> str:
+    return f"same {ID_NAMES[kind]}"
+
+
+def _with_values(label: str, x: str, y: str) -> str:
+    """'same given name Jane', or 'given name Jane/Jayne (given names alike)'."""
+    if not (x or y):
+        return label
+    if x == y or not (x and y):
+        return f"{label} {x or y}"
+    noun = label.removeprefix("same ").removeprefix("different ")
+    for word in ("given name", "family name", "date of birth", "postcode"):
+        if word in label:
+            noun = word
+            break
+    return f"{noun} {x}/{y} ({label})"
+
+
+def _kin(
+    a: Identity, b: Identity, label: str, clusters: Clusters, context: Context, around: Surroundings
+) -> str:
+    ra, rb = clusters.find(a.rid), clusters.find(b.rid)
+    kids_a, kids_b = around.kids.get(ra, set()), around.kids.get(rb, set())
+    home_a, home_b = around.household.get(ra, set()), around.household.get(rb, set())
+    role = _role(context.roles.get(a.rid, ""), context.roles.get(b.rid, ""))
+    if label.startswith("both named"):
+        child = min(kids_a & kids_b, default="")
+        return f"both named as {role} of {clusters.name(child)}" if child else label
+    if label.startswith("named as parent"):
+        child = min((kids_a & home_b) | (home_a & kids_b), default="")
+        return (
+            f"one named as {role} of {clusters.name(child)}, who lived with the other"
+            if child
+            else label
+        )
+    child = min(home_a & home_b, default="")
+    return f"both lived with {clusters.name(child)}" if child else label
+
+
+def _stay(key: str, ra: str, rb: str, context: Context, around: Surroundings) -> str:
+    """'lived at the same address: 4 Bridge Place, NM5 4AL (2019-2023)'."""
+    from loaders.linkage.relational import OPEN_END, OPEN_START
+
+    spans = [(s, e) for root in (ra, rb) for a, s, e in around.stays.get(root, ()) if a == key]
+    starts = [s for s, _ in spans if s != OPEN_START]
+    ends = [e for _, e in spans if e != OPEN_END]
+    when = ""
+    if starts:
+        until = "now" if any(e == OPEN_END for _, e in spans) or not ends else max(ends)[:4]
+        when = f" ({min(starts)[:4]}-{until})"
+    return f"lived at the same address: {context.places.get(key, key)}{when}"
+
+
+def _role(x: str, y: str) -> str:
+    for word in (x, y):
+        if word in PARENT_WORDS:
+            return word
+    return "parent or carer"

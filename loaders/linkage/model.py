@@ -1,0 +1,459 @@
+"""Splink models, declared as comparisons with documented priors, and how they train.
+
+Each comparison is a list of levels; every level carries a prior m and u probability
+(``docs/linkage.md`` lists them), so a model can always score:
+
+* with enough records (:data:`SMALL_INPUT` distinct identities or more) Splink learns
+  the probability that two records match, u by random sampling and m from known
+  matches (records sharing a checked identifier) or by expectation maximisation; a
+  step that cannot run on the data (no pairs to train on, a rule no pair meets) keeps
+  the priors for what it would have learnt, and a level no training observed keeps
+  its prior rather than Splink's "not observed" value;
+* with fewer, nothing is learnt: the priors score the pairs, without term-frequency
+  adjustments (a name's frequency in a handful of rows says nothing);
+* a comparison whose columns are empty in every record is left out, and with no
+  name and no date of birth at all there is nothing to score: linkage stands on
+  checked identifiers alone.
+
+Each step taken or skipped is written to ``notes``, which the load report prints.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from splink import Linker
+from splink.backends.duckdb import DuckDBAPI
+
+SMALL_INPUT = 1_000  # distinct identities below which a model is not trained
+# DuckDB may take this much memory for Splink's work and spills the rest to a temporary
+# directory; left alone it takes up to 80% of the machine, on top of the load's own.
+# The linkage_memory setting (JIGSAW_LINKAGE_MEMORY) overrides it.
+LINKAGE_MEMORY = "2GB"
+MIN_LABELLED = 20  # known matches needed to learn m from them
+
+
+@dataclass(frozen=True)
+class Level:
+    """One comparison level: how it is tested, its words, and its prior m and u."""
+
+    label: str  # what it means, in words (shown to reviewers)
+    m: float
+    u: float
+    sql: str | None = None  # a condition on the _l and _r columns; None: the else level
+    make: Callable[[bool], object] | None = None  # a Splink level (given: tf allowed)
+    fix_m: bool = False  # a rule, not a measurement: training leaves m as it is
+    # In a conditioned comparison (:attr:`Comparison.condition`): the prior share of
+    # different people meeting this level who also meet the condition. Of two different
+    # adults who share a home or a child, about one pair in ten could be taken for one
+    # person by given name and sex (a parent and an adult child named alike, housemates):
+    # most such pairs are partners, whose names differ. Strangers who merely moved the
+    # same day meet the condition as often as anyone (1.0).
+    u_share: float = 1.0
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str
+    columns: tuple[str, ...]  # left out when every record lacks all of these
+    null: str  # when there is nothing to compare
+    levels: tuple[Level, ...]  # most to least alike; the last is the else level
+    exact: int | None = None  # the index of the level that means "the same value"
+    # Every level but the last holds only where this also holds (on the _l and _r
+    # columns): evidence that counts only between records that could be one person.
+    # Splink's u for such a level would be P(level and condition), counting again what
+    # another comparison already counts (the condition); it is measured instead as the
+    # share of random pairs meeting the level alone, times the level's ``u_share``
+    # (:func:`_conditional_u`).
+    condition: str | None = None
+
+
+def with_m(comparison: Comparison, ms: tuple[float, ...], before_else: Level) -> Comparison:
+    """The same comparison with other prior m probabilities, fixed (not trained), and
+    one more level before its last."""
+    levels = [
+        replace(level, m=m, fix_m=True) for level, m in zip(comparison.levels, ms, strict=True)
+    ]
+    levels.insert(-1, replace(before_else, fix_m=True))
+    return replace(comparison, levels=tuple(levels))
+
+
+@dataclass(frozen=True)
+class Model:
+    """A Splink model: its comparisons, blocking, and what it trains from."""
+
+    name: str
+    comparisons: tuple[Comparison, ...]
+    blocking: Callable[[], list]  # blocking rules for predictions
+    deterministic: Callable[[], list]  # rules whose pairs are nearly all matches
+    em_rules: Callable[[], list]  # blocking rules for expectation maximisation
+    needs: tuple[str, ...]  # columns one of which must have values to score at all
+    # learn the probability two random records match from the blocked pairs' weights
+    # (:func:`_learn_lambda`), not from the deterministic rules
+    lambda_from_pairs: bool = False
+    train_m: bool = True  # False: m stays as the priors say (documented, not learnt)
+
+
+@dataclass
+class Scored:
+    """Pairs scored at or above the review threshold, with each comparison's level."""
+
+    left: list[str] = field(default_factory=list)
+    right: list[str] = field(default_factory=list)
+    probability: list[float] = field(default_factory=list)
+    levels: dict[str, list[str]] = field(default_factory=dict)  # comparison -> label
+    agreed: list[str] = field(default_factory=list)  # fields that agreed exactly
+    trained: dict | None = None  # the model as scored, to score another round with it
+
+    def __len__(self) -> int:
+        return len(self.left)
+
+
+def exact_gamma(c: Comparison) -> int | None:
+    """The gamma value of a comparison's "the same value" level. Splink numbers levels
+    from the bottom (else 0, the first listed highest), nulls -1."""
+    return None if c.exact is None else len(c.levels) - 1 - c.exact
+
+
+def agreed_fields(comparisons: tuple[Comparison, ...], gammas: dict[str, int]) -> str:
+    """The fields that agreed exactly in one scored pair (``gamma_<name>`` values)."""
+    agreed = [
+        c.name
+        for c in comparisons
+        if c.exact is not None and gammas.get(f"gamma_{c.name}") == exact_gamma(c)
+    ]
+    return ", ".join(agreed) or "no field agreed exactly"
+
+
+def save_model(linker: Linker, path: Path, columns: tuple[str, ...], thresholds: dict) -> None:
+    """Keep the trained model beside the load's reports: Splink's settings with their m
+    and u probabilities, and the frequency of each name in ``columns`` (the exact name
+    levels are adjusted by it), for :mod:`loaders.scoring`. Written whole, then renamed,
+    and readable only by this user: it lists the names in the data, though no record."""
+    frequencies = {}
+    for column in columns:
+        table = linker.table_management.compute_tf_table(column).as_duckdbpyrelation()
+        frequencies[column] = dict(table.fetchall())
+    body = {"splink": linker.misc.save_model_to_json(), "frequencies": frequencies, **thresholds}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+        json.dump(body, fh)
+    os.replace(partial, path)
+
+
+def prior_lambda(records: int) -> float:
+    """The prior probability that two random records are one person: each record is
+    expected to have at most one other record of the same person, and no more than one
+    pair in a thousand to match (a small file seldom repeats anyone)."""
+    return 1 / max(records, 1_000)
+
+
+def score(
+    model: Model,
+    frame: pa.Table,
+    *,
+    review_threshold: float,
+    memory_limit: str | None,
+    notes: list[str],
+    trained: dict | None = None,
+    keep: Callable[[Linker], None] | None = None,
+) -> Scored:
+    """Score ``frame``'s record pairs with ``model``; never raises on small or sparse
+    input (what it could not learn, it takes from the priors, and says so).
+    ``trained``: a model an earlier round learnt (``Scored.trained``), used as it is;
+    ``keep``: called with the model once trained (to save it)."""
+    rows = frame.num_rows
+    if rows < 2:
+        return Scored()
+    usable = [c for c in model.comparisons if any(_has_values(frame, col) for col in c.columns)]
+    if not any(_has_values(frame, col) for col in model.needs):
+        notes.append(
+            f"{model.name}: no names or dates of birth to compare in {rows:,} records; "
+            "linked on checked identifiers and local ids alone"
+        )
+        return Scored()
+    left_out = [c.name for c in model.comparisons if c not in usable]
+    if left_out:
+        notes.append(f"{model.name}: no values to compare for {', '.join(left_out)}")
+    small = rows < SMALL_INPUT
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory(prefix="jigsaw-linkage-") as spill:
+        connection = duckdb.connect(
+            config={"memory_limit": memory_limit or LINKAGE_MEMORY, "temp_directory": spill}
+        )
+        try:
+            return _score(
+                connection, model, usable, frame, small, review_threshold, notes, trained, keep,
+            )  # fmt: skip
+        finally:
+            connection.close()
+
+
+def _has_values(frame: pa.Table, column: str) -> bool:
+    return column in frame.column_names and frame[column].null_count < frame.num_rows
+
+
+def _settings(model: Model, usable: list[Comparison], small: bool, rows: int):
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+    from splink import SettingsCreator
+
+    comparisons = []
+    for c in usable:
+        levels = [cll.CustomLevel(c.null).configure(is_null_level=True)]
+        for level in c.levels:
+            if level.make is not None:
+                made = level.make(not small)
+            elif level.sql is not None and c.condition:
+                made = cll.CustomLevel(f"({c.condition}) AND ({level.sql})")
+            elif level.sql is not None:
+                made = cll.CustomLevel(level.sql)
+            else:
+                made = cll.ElseLevel()
+            levels.append(
+                made.configure(
+                    m_probability=level.m,
+                    u_probability=level.u,
+                    label_for_charts=level.label,
+                    fix_m_probability=level.fix_m,
+                )
+            )
+        comparisons.append(cl.CustomComparison(output_column_name=c.name, comparison_levels=levels))
+    return SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=comparisons,
+        blocking_rules_to_generate_predictions=model.blocking(),
+        probability_two_random_records_match=prior_lambda(rows),
+        retain_intermediate_calculation_columns=False,
+        additional_columns_to_retain=[],
+    )
+
+
+def _score(
+    connection: duckdb.DuckDBPyConnection,
+    model: Model,
+    usable: list[Comparison],
+    frame: pa.Table,
+    small: bool,
+    review_threshold: float,
+    notes: list[str],
+    trained: dict | None,
+    keep: Callable[[Linker], None] | None,
+) -> Scored:
+    table = DuckDBAPI(connection=connection).register(frame)
+    names = [c["output_column_name"] for c in (trained or {}).get("comparisons", [])]
+    reuse = trained is not None and names == [c.name for c in usable]
+    settings = trained if reuse else _settings(model, usable, small, frame.num_rows)
+    linker = Linker(table, settings, log_level=logging.ERROR)
+    if reuse:
+        pass
+    elif small:
+        notes.append(
+            f"{model.name}: {frame.num_rows:,} distinct records, too few to learn from: "
+            "scored with the fixed priors in docs/linkage.md"
+        )
+    else:
+        _train(linker, model, frame, notes)
+        _conditional_u(linker, connection, frame, usable)
+        filled = _fill_untrained(linker, usable)
+        if filled:
+            notes.append(
+                f"{model.name}: {filled} comparison level(s) never seen in training "
+                "kept their priors"
+            )
+    if keep is not None:
+        keep(linker)
+    gamma = [f"gamma_{c.name}" for c in usable]
+    if model.lambda_from_pairs:
+        relation = linker.inference.predict().as_duckdbpyrelation()  # every blocked pair
+        delta = _learn_lambda(linker, relation, frame.num_rows, model.name, notes)
+        relation = relation.project(
+            ", ".join(["unique_id_l", "unique_id_r", *gamma])
+            + f", 1 / (1 + pow(2, -(match_weight + {delta}))) AS match_probability"
+        ).filter(f"match_probability >= {float(review_threshold)}")
+    else:
+        predictions = linker.inference.predict(threshold_match_probability=review_threshold)
+        relation = predictions.as_duckdbpyrelation()
+    df = relation.select("unique_id_l", "unique_id_r", "match_probability", *gamma).fetchnumpy()
+    scored = Scored(
+        left=df["unique_id_l"].tolist(),
+        right=df["unique_id_r"].tolist(),
+        probability=[float(p) for p in df["match_probability"].tolist()],
+        trained=linker.misc.save_model_to_json(),
+    )
+    # Splink numbers levels from the bottom: else 0, the first listed highest; null -1.
+    mask = np.zeros(len(scored.left), dtype=np.int64)
+    for bit, c in enumerate(usable):
+        values = np.asarray(df[f"gamma_{c.name}"])
+        top = len(c.levels) - 1
+        words = {top - i: level.label for i, level in enumerate(c.levels)}
+        words[-1] = ""
+        scored.levels[c.name] = [words[v] for v in values.tolist()]
+        if c.exact is not None:
+            mask |= (values == exact_gamma(c)).astype(np.int64) << bit
+    exact = [c.name for c in usable]
+    texts = {
+        m: ", ".join(name for b, name in enumerate(exact) if m >> b & 1)
+        or "no field agreed exactly"
+        for m in np.unique(mask).tolist()
+    }
+    scored.agreed = [texts[m] for m in mask.tolist()]
+    return scored
+
+
+def _train(linker: Linker, model: Model, frame: pa.Table, notes: list[str]) -> None:
+    """Learn what the data can teach; keep the priors for the rest, saying why."""
+    from splink.internals.exceptions import EMTrainingException
+
+    name = model.name
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            model.deterministic(), recall=0.7
+        )
+    except (ValueError, ZeroDivisionError, ArithmeticError) as exc:
+        notes.append(f"{name}: prior kept for how often two records match ({_why(exc)})")
+        linker._settings_obj._probability_two_random_records_match = prior_lambda(frame.num_rows)
+    try:
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=2e6, seed=1, min_count_per_level=None, num_chunks=1
+        )
+    except (ValueError, ZeroDivisionError, ArithmeticError) as exc:
+        notes.append(f"{name}: prior u probabilities kept ({_why(exc)})")
+    if not model.train_m:
+        return
+    if "label" in frame.column_names:
+        labelled = pc.value_counts(frame["label"]).field("counts")
+        known = pc.sum(pc.greater(labelled, 1)).as_py() or 0
+    else:
+        known = 0
+    if known >= MIN_LABELLED:
+        try:
+            linker.training.estimate_m_from_label_column("label")
+            return
+        except (ValueError, ZeroDivisionError, ArithmeticError) as exc:
+            notes.append(f"{name}: m not learnt from known matches ({_why(exc)})")
+    trained = 0
+    for rule in model.em_rules():
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(rule)
+            trained += 1
+        except (EMTrainingException, ValueError, ZeroDivisionError, ArithmeticError) as exc:
+            notes.append(f"{name}: one training rule gave nothing to learn from ({_why(exc)})")
+    if not trained:
+        notes.append(f"{name}: prior m probabilities kept (nothing to train them on)")
+
+
+def _learn_lambda(
+    linker: Linker,
+    relation: duckdb.DuckDBPyRelation,
+    rows: int,
+    name: str,
+    notes: list[str],
+) -> float:
+    """The probability two random records match, as the share of matches among every
+    pair of ``rows`` records that the blocked pairs' Bayes factors imply: expectation
+    maximisation of this one parameter, the factors held as trained (the likelihood is
+    concave in it, so the answer is unique; pairs no blocking rule meets count as
+    non-matches). Sets it on the model; returns what to add to Splink's match weights."""
+    prior = linker._settings_obj._probability_two_random_records_match
+    prior_weight = float(np.log2(prior / (1 - prior)))
+    weights = relation.select("match_weight").fetchnumpy()["match_weight"]
+    factors = np.asarray(weights, dtype=np.float64) - prior_weight  # log2 Bayes factors
+    total = rows * (rows - 1) / 2
+    lam = prior
+    for _ in range(200):
+        odds = np.log2(lam / (1 - lam))
+        expected = float(np.sum(1 / (1 + np.exp2(-(factors + odds)))))
+        new = min(max(expected / total, 1e-12), 0.5)
+        if abs(new - lam) <= 1e-6 * lam:
+            lam = new
+            break
+        lam = new
+    linker._settings_obj._probability_two_random_records_match = lam
+    notes.append(
+        f"{name}: about {lam * total:,.0f} of {total:,.0f} pairs are one person (learnt from "
+        f"{len(factors):,} blocked pairs)"
+    )
+    return float(np.log2(lam / (1 - lam))) - prior_weight
+
+
+def _why(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+
+
+def _conditional_u(
+    linker: Linker, connection: duckdb.DuckDBPyConnection, frame: pa.Table, usable: list
+) -> None:
+    """Each conditioned comparison's u: the share of random pairs (up to about a
+    million) meeting each level's own test, the first that holds, times the prior share
+    of them that would meet the condition (see :attr:`Comparison.condition`)."""
+    for comparison in linker._settings_obj.comparisons:
+        c = next((x for x in usable if x.name == comparison.output_column_name), None)
+        if c is None or not c.condition:
+            continue
+        tests = [level.sql for level in c.levels[:-1]]
+        shares = _shares(connection, frame, tests)
+        levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
+        for level, spec, share in zip(levels[:-1], c.levels[:-1], shares, strict=True):
+            if share > 0:
+                level.u_probability = share * spec.u_share
+        levels[-1].u_probability = max(1.0 - sum(lv.u_probability for lv in levels[:-1]), 0.01)
+
+
+def _shares(connection: duckdb.DuckDBPyConnection, frame: pa.Table, tests: list) -> list[float]:
+    """For random pairs of ``frame``'s rows, the share whose first test to hold is each."""
+    rows = min(frame.num_rows, 1_415)  # about a million pairs
+    as_sql = [re.sub(r"\b(\w+)_([lr])\b", r"\2.\1", t) for t in tests]
+    first = " ".join(f"WHEN {t} THEN {i}" for i, t in enumerate(as_sql))
+    cursor = connection.cursor()  # Splink's own results may still be open on the connection
+    cursor.register("jigsaw_pairs", frame)
+    try:
+        # the tests are declared constants of this package, never input
+        found = cursor.execute(
+            f"""
+            SELECT level, count(*) AS n FROM (
+              SELECT CASE {first} ELSE -1 END AS level
+              FROM (SELECT * FROM jigsaw_pairs USING SAMPLE {rows} ROWS (reservoir, 1)) AS l,
+                   (SELECT * FROM jigsaw_pairs USING SAMPLE {rows} ROWS (reservoir, 2)) AS r
+              WHERE l.unique_id < r.unique_id
+            ) GROUP BY level
+            """  # noqa: S608
+        ).fetchall()
+    finally:
+        cursor.close()
+    counts = dict(found)
+    total = sum(counts.values())
+    return [counts.get(i, 0) / total if total else 0.0 for i in range(len(tests))]
+
+
+def _fill_untrained(linker: Linker, usable: list[Comparison]) -> int:
+    """Levels training never observed take their prior, not Splink's tiny stand-in."""
+    from splink.internals.constants import LEVEL_NOT_OBSERVED_TEXT
+
+    filled = 0
+    spec = {c.name: c for c in usable}
+    for comparison in linker._settings_obj.comparisons:
+        c = spec.get(comparison.output_column_name)
+        if c is None:
+            continue
+        levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
+        for level, prior in zip(levels, c.levels, strict=True):
+            if level._m_probability in (None, LEVEL_NOT_OBSERVED_TEXT):
+                level.m_probability = prior.m
+                filled += 1
+            if level._u_probability in (None, LEVEL_NOT_OBSERVED_TEXT):
+                level.u_probability = prior.u
+                filled += 1
+    return filled

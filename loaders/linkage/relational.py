@@ -1,0 +1,326 @@
+"""The second pass: adults, compared with their families and homes (collective).
+
+Adults' records carry little a name does not: a parent named on a child's row or a
+council tax liable party has no date of birth, and surnames change. What they do
+carry is context. Once the first pass has resolved the children, each adult record
+is compared with another on who they are (names, sex, date of birth where known) and
+on what surrounds them, gathered over the person each record already belongs to:
+
+* **kin**: the resolved children their records name them as parent or carer of (the
+  child on the same row, the children of the same family group, a case system's
+  relationships), and the children who live at the addresses they lived at. Two
+  records naming the same child's mother, or a liable party at the address a named
+  parent's child lives at, are almost certainly one person;
+* **address**: the addresses their person has lived at (one council tax account
+  after another), a move out of one the month of a move into the other, postcode.
+
+These are Splink comparisons on list columns, learnt like the first pass's. Each
+round's links widen the people's histories, so the pass runs again while it still
+finds links (at most :data:`ROUNDS` times): collective resolution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pyarrow as pa
+
+from loaders.linkage.clusters import Clusters
+from loaders.linkage.identity import Identity, plain, years_before
+from loaders.linkage.inputs import Context
+from loaders.linkage.model import Comparison, Level, Model, with_m
+from loaders.linkage.people import DOB, FAMILY, GIVEN, IDENTIFIERS, SEX, name_columns, table
+
+ROUNDS = 3
+ADULT_AGE = 16  # a person whose every birth date is this long ago is an adult here
+CHILD_AGE = 18
+# An address where more children than this have lived says nothing about a household
+# (a children's home, a hostel, a block given one key).
+HOUSEHOLD_MAX = 12
+
+# Where they live and whom they care for counts only between records whose given names
+# could be one person's and whose sexes do not differ: partners and co-parents share a
+# household and children, and told apart only by who they are.
+COULD_BE_ONE = (
+    "given_l IS NOT NULL AND given_r IS NOT NULL "
+    "AND (given_canon_l = given_canon_r OR jaro_winkler_similarity(given_l, given_r) >= 0.88 "
+    "OR starts_with(given_l, given_r) OR starts_with(given_r, given_l)) "
+    "AND (sex_l IS NULL OR sex_r IS NULL OR sex_l = sex_r)"
+)
+
+
+HOUSEHOLD = Comparison(
+    "household",
+    ("kin", "homes", "postcode"),
+    "(kin_l IS NULL AND homes_l IS NULL AND postcode_l IS NULL) "
+    "OR (kin_r IS NULL AND homes_r IS NULL AND postcode_r IS NULL)",
+    # One comparison, not one for family and one for address: a household's members
+    # share both, and counting both would count the same evidence twice.
+    levels=(
+        Level(
+            "both named as parent or carer of the same child",
+            0.20,
+            0.0001,
+            sql="len(list_intersect(kids_l, kids_r)) > 0",
+            u_share=0.1,
+        ),
+        Level(
+            "named as parent of a child who lives with the other",
+            0.20,
+            0.0001,
+            sql="len(list_intersect(kids_l, household_r)) > 0 "
+            "OR len(list_intersect(household_l, kids_r)) > 0",
+            u_share=0.1,
+        ),
+        Level(
+            "lived at the same address at the same time",
+            0.15,
+            0.0002,
+            sql="len(list_filter(stays_l, lambda x: len(list_filter(stays_r, lambda y: "
+            "x.a = y.a AND x.s <= y.e AND y.s <= x.e)) > 0)) > 0",
+            u_share=0.1,
+        ),
+        Level(
+            "both lived with the same child",
+            0.05,
+            0.0001,
+            sql="len(list_intersect(household_l, household_r)) > 0",
+            u_share=0.1,
+        ),
+        Level(
+            "one moved out the day the other moved in, under the same name",
+            0.15,
+            0.0002,
+            # a move is evidence of one person only under one name: strangers move the
+            # same day often enough, and one of them shares a given name often enough
+            sql="(len(list_intersect(moved_out_l, moved_in_r)) > 0 "
+            "OR len(list_intersect(moved_in_l, moved_out_r)) > 0) "
+            "AND (len(list_intersect(families_l, families_r)) > 0 "
+            "OR jaro_winkler_similarity(family_l, family_r) >= 0.9)",
+        ),
+        Level("same postcode", 0.05, 0.002, sql="postcode_l = postcode_r"),
+        Level("same postcode district", 0.05, 0.05, sql="district_l = district_r"),
+        Level("nothing in common where they live or whom they care for", 0.15, 0.9474),
+    ),
+    condition=COULD_BE_ONE,
+)
+# Adults' names, with priors that are not trained: a given name seldom changes, a
+# family name often does (marriage, separation). Learning them from the pairs the
+# context finds would learn partners' names as one person's.
+GIVEN_ADULTS = with_m(
+    GIVEN,
+    (0.86, 0.005, 0.04, 0.04, 0.02, 0.02, 0.015),
+    Level(
+        "a given name they were recorded under matches",
+        0.02,
+        0.0005,
+        sql="len(list_intersect(givens_l, givens_r)) > 0",
+    ),
+)
+FAMILY_ADULTS = with_m(
+    FAMILY,
+    (0.65, 0.005, 0.04, 0.05, 0.03, 0.195),
+    Level(
+        "a family name they were recorded under matches",
+        0.03,
+        0.0005,
+        sql="len(list_intersect(families_l, families_r)) > 0",
+    ),
+)
+
+
+def _blocking() -> list:
+    from splink import block_on
+
+    return [
+        block_on("kin", arrays_to_explode=["kin"]),
+        block_on("homes", arrays_to_explode=["homes"]),
+        block_on("family", "given_canon"),
+        block_on("family", "substr(given, 1, 2)"),
+        block_on("postcode", "given_canon"),
+        # one moved out the day the other moved in: a move, whatever the names now
+        block_on("moves", "substr(given, 1, 1)", arrays_to_explode=["moves"]),
+        "l.given = r.family AND l.family = r.given",
+    ]
+
+
+def _deterministic() -> list:
+    from splink import block_on
+
+    return [
+        block_on("kids", "given_canon", arrays_to_explode=["kids"]),
+        block_on("family", "given_canon", "postcode"),
+    ]
+
+
+def _em_rules() -> list:
+    from splink import block_on
+
+    # Same family name: matches, partners, siblings and namesakes; what tells the
+    # matches apart there (the household, once names agree) is what is learnt.
+    return [block_on("family")]
+
+
+ADULTS = Model(
+    name="adults",
+    comparisons=(GIVEN_ADULTS, FAMILY_ADULTS, DOB, SEX, HOUSEHOLD, IDENTIFIERS),
+    blocking=_blocking,
+    deterministic=_deterministic,
+    em_rules=_em_rules,
+    needs=("given", "family", "dob"),
+    lambda_from_pairs=True,
+    train_m=False,
+)
+
+
+OPEN_START, OPEN_END = "0000-00-00", "9999-99-99"  # an unknown end of a stay
+
+
+@dataclass
+class Surroundings:
+    """Each cluster's context, gathered over its records (one round's view)."""
+
+    kids: dict[str, set[str]]  # root -> children's roots their records name them against
+    homes: dict[str, set[str]]  # root -> address keys
+    stays: dict[str, set[tuple[str, str, str]]]  # root -> (address key, from, to)
+    household: dict[str, set[str]]  # root -> children's roots living with them
+    moved_in: dict[str, set[str]]  # root -> days a stay began
+    moved_out: dict[str, set[str]]  # root -> days a stay ended
+    adults: set[str]  # roots on the adult side (no birth date under ADULT_AGE years ago)
+
+
+def surroundings(reps: list[Identity], clusters: Clusters, context: Context) -> Surroundings:
+    """Who each person is named against, where they stayed and when, and which children
+    lived at the same address at the same time (a child's undated sighting counts from
+    their birth; an adult's undated sighting at any time)."""
+    find = clusters.find
+    as_of = context.as_of
+    child_born_after = years_before(as_of, CHILD_AGE) if as_of else ""
+    adult_born_by = years_before(as_of, ADULT_AGE) if as_of else ""
+    roots = {find(r.rid) for r in reps}
+    adults = set()
+    children = set()
+    for root in roots:
+        dobs = clusters.dobs.get(root)
+        if not dobs or (adult_born_by and max(dobs) <= adult_born_by):
+            adults.add(root)
+        if dobs and child_born_after and max(dobs) > child_born_after:
+            children.add(root)
+    kids: dict[str, set[str]] = {}
+    for e in context.edges:
+        if e.parent in clusters.parent and e.child in clusters.parent:
+            kids.setdefault(find(e.parent), set()).add(find(e.child))
+    homes: dict[str, set[str]] = {}
+    stays: dict[str, set[tuple[str, str, str]]] = {}
+    moved_in: dict[str, set[str]] = {}
+    moved_out: dict[str, set[str]] = {}
+    for rid, tenures in context.homes.items():
+        if rid not in clusters.parent:
+            continue
+        root = find(rid)
+        born = min(clusters.dobs.get(root, ()), default=OPEN_START)
+        for t in tenures:
+            homes.setdefault(root, set()).add(t.address)
+            start = t.start or (born if root in children else OPEN_START)
+            stays.setdefault(root, set()).add((t.address, start, t.end or OPEN_END))
+            if t.start:
+                moved_in.setdefault(root, set()).add(t.start)
+            if t.end:
+                moved_out.setdefault(root, set()).add(t.end)
+    residents: dict[str, list[tuple[str, str, str]]] = {}  # address -> (child, from, to)
+    for root in children:
+        for key, start, end in stays.get(root, ()):
+            residents.setdefault(key, []).append((root, start, end))
+    household: dict[str, set[str]] = {}
+    for root in adults:
+        for key, start, end in stays.get(root, ()):
+            living = residents.get(key)
+            if not living or len({c for c, _, _ in living}) > HOUSEHOLD_MAX:
+                continue
+            found = {c for c, s, e in living if s <= end and start <= e}
+            if found:
+                household.setdefault(root, set()).update(found)
+    return Surroundings(kids, homes, stays, household, moved_in, moved_out, adults)
+
+
+def adults_frame(
+    reps: list[Identity], clusters: Clusters, around: Surroundings
+) -> tuple[pa.Table, dict[str, Identity]]:
+    """The second pass's input: one row per person on the adult side (its records'
+    commonest values, every name they were recorded under, and its context as lists),
+    so that random pairs are pairs of people and not a person's own records. Returns
+    the table and each person's representative identity, keyed by the cluster root."""
+    find = clusters.find
+    records: dict[str, list[Identity]] = {}
+    for r in reps:
+        root = find(r.rid)
+        if root in around.adults:
+            records.setdefault(root, []).append(r)
+    roots = sorted(records)
+    people = {root: _representative(root, records[root]) for root in roots}
+    mine = [people[root] for root in roots]
+
+    def lists(table: dict[str, set[str]]) -> list[list[str] | None]:
+        return [sorted(table[root]) if table.get(root) else None for root in roots]
+
+    kin = {root: around.kids.get(root, set()) | around.household.get(root, set()) for root in roots}
+    columns = name_columns(mine)
+    columns.update(
+        {
+            "unique_id": roots,
+            "givens": [_names(records[root], "given") for root in roots],
+            "families": [_names(records[root], "family") for root in roots],
+            "dob": [r.dob or None for r in mine],
+            "born_before": [r.born_before or None for r in mine],
+            "sex": [r.sex if r.sex in ("F", "M") else None for r in mine],
+            "postcode": [r.postcode or None for r in mine],
+            "district": [r.postcode.split(" ")[0] if r.postcode else None for r in mine],
+            "upn": [r.upn or None for r in mine],
+            "nhs": [r.nhs or None for r in mine],
+            "uln": [r.uln or None for r in mine],
+            "homes": lists(around.homes),
+            "stays": [
+                [{"a": a, "s": b, "e": c} for a, b, c in sorted(around.stays[root])]
+                if around.stays.get(root)
+                else None
+                for root in roots
+            ],
+            "kids": lists(around.kids),
+            "household": lists(around.household),
+            "kin": lists(kin),
+            "moved_in": lists(around.moved_in),
+            "moved_out": lists(around.moved_out),
+            "moves": [
+                sorted(around.moved_in.get(root, set()) | around.moved_out.get(root, set())) or None
+                for root in roots
+            ],
+        }
+    )
+    return table(columns), people
+
+
+def _commonest(values: list[str]) -> str:
+    """The value most records give (the first given on a tie); '' if none does."""
+    counts: dict[str, int] = {}
+    for v in values:
+        if v:
+            counts[v] = counts.get(v, 0) + 1
+    return max(counts, key=counts.__getitem__) if counts else ""
+
+
+def _representative(root: str, records: list[Identity]) -> Identity:
+    """One identity standing for a person's records: each field's commonest value, the
+    earliest birth any record allows."""
+    if len(records) == 1:
+        return replace(records[0], rid=root)
+    pick = {
+        name: _commonest([getattr(r, name) for r in records])
+        for name in ("given", "family", "dob", "sex", "postcode", "upn", "nhs", "uln", "la_id")
+    }
+    bounds = [r.born_before for r in records if r.born_before]
+    return Identity(rid=root, born_before=min(bounds) if bounds else "", **pick)
+
+
+def _names(records: list[Identity], part: str) -> list[str] | None:
+    found = sorted({plain(getattr(r, part)) for r in records} - {""})
+    return found or None
