@@ -43,6 +43,7 @@ from loaders.build import (
 )
 from loaders.extracts import Dropped, Extract, read_extracts
 from loaders.linkage import Identity, link, linkage_inputs, plain
+from loaders.linkage.clusters import RULES
 from loaders.mapping import MappingError, SourceMapping, load_mappings
 from loaders.packs import Pack, load_packs, recognise
 from loaders.progress import Progress, Silent
@@ -217,6 +218,9 @@ def _run_load(
         linked.cluster_of, linked.pairs = {}, []
         report.deterministic_links = linked.deterministic_links
         report.probabilistic_links = linked.probabilistic_links
+        report.relational_links = linked.relational_links
+        report.linkage_notes = linked.notes
+        report.links_prevented = {RULES[k]: n for k, n in linked.prevented.items()}
         report.people = len(set(person_of.values()))
 
         # 3. build graph rows; people are written meanwhile (write_graph's ``facts``)

@@ -69,7 +69,14 @@ class LoadReport:
     identity_records: int = 0
     deterministic_links: int = 0
     probabilistic_links: int = 0
+    relational_links: int = 0  # adults linked on family and address evidence
     review_pairs: int = 0
+    # how linkage ran: models trained or on their fixed priors, and why
+    linkage_notes: list[str] = field(default_factory=list)
+    # links not made because they would break a rule (rule -> count); each is reviewed
+    links_prevented: dict[str, int] = field(default_factory=dict)
+    # relationship rows not loaded because they break a rule (rule -> count)
+    relationships_refused: dict[str, int] = field(default_factory=dict)
     alerts: int = 0  # raised for allocated professionals by what this load changed
     risk_factors_kept: int = 0  # pupils whose risk of NEET factors were worked out and kept
     unmapped_files: list[str] = field(default_factory=list)
@@ -144,12 +151,27 @@ class LoadReport:
             "",
             f"People: {self.people:,} from {self.identity_records:,} identity records "
             f"({self.deterministic_links:,} links on checked identifiers, "
-            f"{self.probabilistic_links:,} probabilistic links); "
+            f"{self.probabilistic_links:,} probabilistic links, "
+            f"{self.relational_links:,} on family and address evidence); "
             f"{self.review_pairs:,} possible duplicates await review; "
             f"{self.alerts:,} new alerts for allocated professionals; "
             f"risk of NEET factors kept for {self.risk_factors_kept:,} pupils "
             f"as at {self.as_of}.",
         ]
+        if self.links_prevented or self.relationships_refused:
+            lines.append(
+                "Family and identifier rules: "
+                + ", ".join(
+                    [f"{n:,} links not made ({rule})" for rule, n in self.links_prevented.items()]
+                    + [
+                        f"{n:,} relationship rows quarantined ({rule})"
+                        for rule, n in self.relationships_refused.items()
+                    ]
+                )
+                + "; each link not made awaits review with its reason."
+            )
+        if self.linkage_notes:
+            lines.append("Linkage: " + "; ".join(self.linkage_notes) + ".")
         if self.written:
             bulk = sum(self.bulk_written.values())
             lines.append(

@@ -154,19 +154,6 @@ class Clusters:
         births = {find(p) for p, kind in ups if kind == BIRTH}
         if len(births) > 2:
             return Refused("birth_parents", "would have more than two birth parents")
-        for p in sorted(parents):
-            if not _old_enough(self.dobs.get(p), dobs):
-                return Refused(
-                    "parent_age",
-                    f"would be under {PARENT_MIN_AGE} years younger than their parent "
-                    f"{self.name(p)}",
-                )
-        for c in sorted(children):
-            if not _old_enough(dobs, self.dobs.get(c)):
-                return Refused(
-                    "parent_age",
-                    f"would be under {PARENT_MIN_AGE} years older than their child {self.name(c)}",
-                )
         siblings: set[str] = set()
         for p in parents:
             siblings |= {find(c) for c, kind in self.down.get(p, []) if kind not in NOT_PARENTAL}
@@ -181,6 +168,19 @@ class Clusters:
                 return Refused(
                     "parent_and_sibling",
                     f"{self.name(c)} would be both parent and sibling of {who}",
+                )
+        for p in sorted(parents):
+            if not _old_enough(self.dobs.get(p), dobs):
+                return Refused(
+                    "parent_age",
+                    f"would be under {PARENT_MIN_AGE} years younger than their parent "
+                    f"{self.name(p)}",
+                )
+        for c in sorted(children):
+            if not _old_enough(dobs, self.dobs.get(c)):
+                return Refused(
+                    "parent_age",
+                    f"would be under {PARENT_MIN_AGE} years older than their child {self.name(c)}",
                 )
         return None
 

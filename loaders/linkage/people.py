@@ -8,6 +8,8 @@ checked identifier (known matches), u from random pairs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pyarrow as pa
 
 from loaders.linkage.clusters import Clusters
@@ -16,13 +18,16 @@ from loaders.linkage.model import Comparison, Level, Model, agreed_fields
 from loaders.nicknames import canonical_given
 
 
-def _exact(column: str):
+def _exact(column: str, *, frequencies: bool = True) -> Callable[[bool], object]:
+    """An exact-match level, adjusted for how common the value is where the input is
+    large enough to say (``tf``) and the column is one whose values differ in how
+    common they are (names; not dates of birth)."""
     import splink.comparison_level_library as cll
 
-    return lambda tf: cll.ExactMatchLevel(column, term_frequency_adjustments=tf)
+    return lambda tf: cll.ExactMatchLevel(column, term_frequency_adjustments=tf and frequencies)
 
 
-def _jaro(column: str, threshold: float):
+def _jaro(column: str, threshold: float) -> Callable[[bool], object]:
     import splink.comparison_level_library as cll
 
     return lambda tf: cll.JaroWinklerLevel(column, threshold)
@@ -84,7 +89,7 @@ DOB = Comparison(
             sql=TOO_YOUNG,
             fix_m=True,
         ),
-        Level("same date of birth", 0.90, 0.0003, make=_exact("dob")),
+        Level("same date of birth", 0.90, 0.0003, make=_exact("dob", frequencies=False)),
         Level(
             "date of birth with day and month swapped",
             0.01,
