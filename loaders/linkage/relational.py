@@ -144,29 +144,15 @@ def _blocking() -> list:
     ]
 
 
-def _deterministic() -> list:
-    from splink import block_on
-
-    return [
-        block_on("kids", "given_canon", arrays_to_explode=["kids"]),
-        block_on("family", "given_canon", "postcode"),
-    ]
-
-
-def _em_rules() -> list:
-    from splink import block_on
-
-    # Same family name: matches, partners, siblings and namesakes; what tells the
-    # matches apart there (the household, once names agree) is what is learnt.
-    return [block_on("family")]
-
-
 ADULTS = Model(
     name="adults",
     comparisons=(GIVEN_ADULTS, FAMILY_ADULTS, DOB, SEX, HOUSEHOLD, IDENTIFIERS),
     blocking=_blocking,
-    deterministic=_deterministic,
-    em_rules=_em_rules,
+    # m stays as the priors say: learning it from the pairs the context finds would
+    # learn a household's partners as one person; how often two people match is
+    # learnt from the blocked pairs instead of from deterministic rules
+    deterministic=list,
+    em_rules=list,
     needs=("given", "family", "dob"),
     lambda_from_pairs=True,
     train_m=False,
