@@ -175,6 +175,7 @@ FIELDS: dict[str, Field] = _fields(
     ("missing.start", "date", "missing or away from placement: start date"),
     ("missing.end", "date", "missing or away from placement: end date"),
     ("uasc.status", "code", "unaccompanied asylum-seeking child (yes, or a status)"),
+    ("uasc.since", "date", "date the status began"),
     ("uasc.ceased", "date", "date the child ceased to be UASC"),
     ("outcome.kind", "code", "OC2 (looked after 12 months) or OC3 (care leaver)"),
     ("outcome.date", "date", "when the outcome was recorded"),

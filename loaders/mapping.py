@@ -157,13 +157,18 @@ class SourceMapping(BaseModel):
         needs = [f for f in ENTITY_NEEDS[self.entity] if f not in named]
         if needs:
             raise ValueError(f"a {self.entity} source must map {', '.join(needs)}")
-        if self.entity == "person" and not named & PERSON_IDENTIFIERS:
+        if self.entity == "person" and not named & PERSON_IDENTIFIERS and not self.person_key:
             raise ValueError("a person source must map a name or an identifier")
         if self.person_key is not None:
-            if self.person_key not in PERSON_KEYS:
-                raise ValueError(f"person_key must be one of {', '.join(PERSON_KEYS)}")
+            if self.person_key not in PERSON_KEYS and not self.person_key.endswith(".ref"):
+                raise ValueError(
+                    f"person_key must be one of {', '.join(PERSON_KEYS)}, or a reference "
+                    "(such as episode.ref) another file of the pack maps with the person's id"
+                )
             if self.person_key not in named or self.entity != "person":
                 raise ValueError(f"person_key {self.person_key} must be mapped, in a person source")
+            if self.person_key not in PERSON_KEYS and named & PERSON_IDENTIFIERS:
+                raise ValueError("a file keyed by a reference names no person itself")
             if self.pack is None:
                 raise ValueError("person_key attaches rows within a pack: it needs a pack")
         if self.format == "xml":

@@ -272,12 +272,16 @@ def _named(mapping: SourceMapping, name: str) -> bool:
 
 
 def _unread_columns(header: list[str], mapping: SourceMapping) -> list[str]:
-    reasons = {plain(k): v for k, v in mapping.not_kept.items()}
-    return [
-        f"{h}: {reasons.get(plain(h), NOT_IN_MODEL)}"
-        for h in header
-        if h and mapping.columns.get(h) is None
-    ]
+    return [f"{h}: {_reason(mapping, h)}" for h in header if h and mapping.columns.get(h) is None]
+
+
+def _reason(mapping: SourceMapping, column: str) -> str:
+    """Why a column is not kept: the pack's reason for it, or for every column ending as
+    it does (a key starting with "_", such as ``_table_id``)."""
+    name = column.lower()
+    exact = [r for k, r in mapping.not_kept.items() if plain(k) == plain(column)]
+    ending = [r for k, r in mapping.not_kept.items() if k[:1] == "_" and name.endswith(k.lower())]
+    return (exact + ending + [NOT_IN_MODEL])[0]
 
 
 # -- xlsx --------------------------------------------------------------------------

@@ -208,7 +208,9 @@ class Validator:
         _split_names(values, "parent")
         if mapping.entity == "person" and not errors:
             has_name = values.get("person.given_name") and values.get("person.family_name")
-            has_id = any(values.get(k) for k in _PERSON_IDS)
+            has_id = any(values.get(k) for k in _PERSON_IDS) or (
+                mapping.person_key is not None and bool(values.get(mapping.person_key))
+            )
             if not has_name and not has_id:
                 name_columns = [
                     c

@@ -316,6 +316,7 @@ def test_every_shipped_pack_loads_and_states_its_specification():
         "annex_a_send",
         "sen2",
         "school_census",
+        "ssd",
     }
     for pack in packs:
         assert pack.spec and any(ch.isdigit() for ch in pack.spec), pack.name
@@ -346,6 +347,7 @@ def test_the_county_writes_its_returns_byte_for_byte_and_only_when_asked(tmp_pat
         "annex_a",
         "sen2",
         "school_census",
+        "ssd",
     }
 
 

@@ -19,6 +19,7 @@ from synthetic.model import County
 from synthetic.returns.cin_census import CinCensus
 from synthetic.returns.history import History, Returns
 from synthetic.returns.send import AnnexASend, SchoolCensus, Sen2
+from synthetic.returns.ssd import Ssd
 from synthetic.returns.ssda903 import Ssda903
 from synthetic.returns.truth import write_returns_truth
 
@@ -28,6 +29,7 @@ RETURNS_MESS = {
     "annex_a": SourceMess(invalid_check_digit=0.01, missing_id=0.05, duplicate_row=0.005),
     "sen2": SourceMess(typo=0.01, invalid_check_digit=0.005),
     "school_census": SourceMess(typo=0.002, invalid_check_digit=0.002, duplicate_row=0.002),
+    "ssd": SourceMess(invalid_check_digit=0.01),
 }
 
 
@@ -40,6 +42,7 @@ def write_returns(county: County, writers: Writers, out: Path, seed: int) -> Ret
         ("annex_a", AnnexASend),
         ("sen2", Sen2),
         ("school_census", SchoolCensus),
+        ("ssd", Ssd),
     ):
         rng = random.Random(f"{seed}:{name}")
         kind(county, writers, history, out, writers.sink, rng, RETURNS_MESS[name]).write()

@@ -1,0 +1,338 @@
+"""The statutory returns' facts as graph rows: social care's detail about a child.
+
+Every fact's uid is its person's uid and its natural key (an episode's start date, a
+review's kind and date), so the same fact read from two files - the SSDA903 as CSV and
+as XML, or its episode and its placement from the Standard Safeguarding Dataset -
+is one node, and a reload changes nothing. Rows with the same uid are folded, a value
+one file gives filling a gap another leaves.
+
+Episodes are gathered into periods of care: a period begins with an episode whose
+reason is "started to be looked after" (or one that does not follow on from the
+child's previous episode) and ends with an episode that ceased for a reason other
+than a new episode (X1). Episodes of need, child protection plans and periods of care
+are cases too (CIN, CP, CLA), so every other part of Jigsaw - flags, caseloads, the
+services a child is known to - sees them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+# The field groups this module reads; a record with none of them is not looked at.
+GROUPS = ("referral", "assessment", "s47", "cin_plan", "cp_plan", "review", "episode",
+          "missing", "uasc", "outcome", "adoption", "permanence", "disability",
+          "allocation", "request")  # fmt: skip
+RETURN_FIELDS_PREFIXES = tuple(f"{g}." for g in GROUPS)
+NEW_EPISODE_STARTS_PERIOD = "S"
+CONTINUES = "X1"  # the episode ceased because a new one began the same day
+PLACEMENT_CHANGES = {"P", "B", "T", "U"}  # reasons for a new episode that move the child
+CATEGORY_NAMES = {"NEG": "Neglect", "PHY": "Physical abuse", "SAB": "Sexual abuse",
+                  "EMO": "Emotional abuse", "MUL": "Multiple"}  # fmt: skip
+NEED_NAMES = {"N0": "Not stated", "N1": "Abuse or neglect", "N2": "Child's disability",
+              "N3": "Parental illness or disability", "N4": "Family in acute stress",
+              "N5": "Family dysfunction", "N6": "Socially unacceptable behaviour",
+              "N7": "Low income", "N8": "Absent parenting",
+              "N9": "Cases other than children in need"}  # fmt: skip
+DISABILITY_NAMES = {"NONE": "No disability", "MOB": "Mobility", "HAND": "Hand function",
+                    "PC": "Personal care", "INC": "Incontinence", "COMM": "Communication",
+                    "LD": "Learning", "HEAR": "Hearing", "VIS": "Vision", "BEH": "Behaviour",
+                    "CON": "Consciousness", "AUT": "Autism", "DDA": "Other (DDA)"}  # fmt: skip
+
+
+@dataclass
+class ReturnRows:
+    """What the returns write, as rows for the load's steps (one list per step)."""
+
+    referrals: list[dict] = field(default_factory=list)
+    assessments: list[dict] = field(default_factory=list)
+    section47s: list[dict] = field(default_factory=list)
+    cin_plans: list[dict] = field(default_factory=list)
+    cp_plans: list[dict] = field(default_factory=list)
+    periods_of_care: list[dict] = field(default_factory=list)
+    episodes: list[dict] = field(default_factory=list)
+    missing_episodes: list[dict] = field(default_factory=list)
+    reviews: list[dict] = field(default_factory=list)
+    outcomes: list[dict] = field(default_factory=list)
+    adoptions: list[dict] = field(default_factory=list)
+    statuses: list[dict] = field(default_factory=list)  # UASC and previous permanence
+    disabilities: list[dict] = field(default_factory=list)
+    cases: list[dict] = field(default_factory=list)  # CIN, CP and CLA, as Builder._case rows
+    allocations: list[dict] = field(default_factory=list)  # WORKS_ON, as Builder rows
+
+
+def has_return_fields(fields: Iterable[str]) -> bool:
+    return any(f.startswith(RETURN_FIELDS_PREFIXES) or f == "person.disabled" for f in fields)
+
+
+def _iso(value: object) -> str | None:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value) if value not in (None, "") else None
+
+
+def _fold(rows: list[dict]) -> list[dict]:
+    """One row per uid, in first-seen order; a later row's values fill earlier gaps
+    (and, where both give a value, the later wins, as successive loads would leave it)."""
+    out: dict[str, dict] = {}
+    for row in rows:
+        seen = out.get(row["uid"])
+        if seen is None:
+            out[row["uid"]] = dict(row)
+        else:
+            seen.update({k: v for k, v in row.items() if v is not None})
+    return list(out.values())
+
+
+class ReturnFacts:
+    """Collects the returns' facts record by record, then works out what needs all of a
+    child's records (periods of care from their episodes) in :meth:`finish`."""
+
+    def __init__(self, source_of_service: str = "social-care") -> None:
+        self.rows = ReturnRows()
+        self.service = source_of_service
+        self._episodes: dict[str, list[dict]] = defaultdict(list)  # person -> episodes
+
+    def add(self, v: dict, puid: str, source: str) -> None:
+        """The facts one record holds about person ``puid``."""
+        rows = self.rows
+        referral = self._referral(v, puid, source)
+        if v.get("assessment.start"):
+            kind = v.get("assessment.kind") or "social care"
+            rows.assessments.append({
+                "uid": f"{puid}:assessment:{kind}:{_iso(v['assessment.start'])}",
+                "person": puid, "kind": kind, "start": _iso(v["assessment.start"]),
+                "end": _iso(v.get("assessment.end")), "factors": v.get("assessment.factors"),
+                "outcome": v.get("assessment.outcome"), "referral": referral,
+            })  # fmt: skip
+        if v.get("s47.start"):
+            rows.section47s.append({
+                "uid": f"{puid}:s47:{_iso(v['s47.start'])}", "person": puid,
+                "start": _iso(v["s47.start"]), "icpc_target": _iso(v.get("s47.icpc_target")),
+                "icpc_date": _iso(v.get("s47.icpc_date")),
+                "icpc_not_required": v.get("s47.icpc_not_required"),
+                "outcome": v.get("s47.outcome"), "referral": referral,
+            })  # fmt: skip
+        if v.get("cin_plan.start"):
+            rows.cin_plans.append({
+                "uid": f"{puid}:cin_plan:{_iso(v['cin_plan.start'])}", "person": puid,
+                "start": _iso(v["cin_plan.start"]), "end": _iso(v.get("cin_plan.end")),
+                "referral": referral,
+            })  # fmt: skip
+        plan = self._cp_plan(v, puid, referral)
+        if v.get("review.date"):
+            kind = v.get("review.kind") or "CLA"
+            rows.reviews.append({
+                "uid": f"{puid}:review:{kind}:{_iso(v['review.date'])}", "person": puid,
+                "kind": kind, "date": _iso(v["review.date"]),
+                "participation": v.get("review.participation"), "plan": plan,
+            })  # fmt: skip
+        if v.get("episode.start"):
+            self._episodes[puid].append(self._episode(v, puid))
+        if v.get("missing.start"):
+            kind = v.get("missing.kind") or "MISSING"
+            rows.missing_episodes.append({
+                "uid": f"{puid}:missing:{kind}:{_iso(v['missing.start'])}", "person": puid,
+                "kind": kind, "start": _iso(v["missing.start"]), "end": _iso(v.get("missing.end")),
+            })  # fmt: skip
+        self._outcome(v, puid)
+        self._adoption(v, puid)
+        self._statuses(v, puid)
+        self._disability(v, puid)
+        if v.get("allocation.worker_id"):
+            rows.allocations.append({
+                "worker": str(v["allocation.worker_id"]), "person": puid,
+                "from": _iso(v.get("allocation.from")), "to": _iso(v.get("allocation.to")),
+            })  # fmt: skip
+
+    # -- one record's facts ---------------------------------------------------------
+
+    def _referral(self, v: dict, puid: str, source: str) -> str | None:
+        """The uid of the referral (episode of need) the record is about, if any; a
+        referral with its own fields is written."""
+        date = v.get("referral.date")
+        ref = v.get("referral.ref")
+        if not date and not ref:
+            return None
+        uid = f"{puid}:referral:{_iso(date)}" if date else f"{puid}:referral-ref:{ref}"
+        if date and (
+            v.get("referral.source") or v.get("referral.need") or v.get("referral.closed")
+            or v.get("referral.nfa") is not None or ref
+        ):  # fmt: skip
+            self.rows.referrals.append({
+                "uid": uid, "person": puid, "ref": ref, "date": _iso(date),
+                "source": v.get("referral.source"), "need": v.get("referral.need"),
+                "nfa": v.get("referral.nfa"), "closed": _iso(v.get("referral.closed")),
+                "closure_reason": v.get("referral.closure_reason"),
+            })  # fmt: skip
+        return uid
+
+    def _cp_plan(self, v: dict, puid: str, referral: str | None) -> str | None:
+        start = v.get("cp_plan.start")
+        if not start:
+            return None
+        uid = f"{puid}:cp_plan:{_iso(start)}"
+        if v.get("review.date") and not (
+            v.get("cp_plan.initial_category") or v.get("cp_plan.latest_category")
+        ):
+            return uid  # a review naming its plan: the plan comes from its own row
+        self.rows.cp_plans.append({
+            "uid": uid, "person": puid, "start": _iso(start), "end": _iso(v.get("cp_plan.end")),
+            "initial_category": v.get("cp_plan.initial_category"),
+            "latest_category": v.get("cp_plan.latest_category"),
+            "previous": v.get("cp_plan.previous"), "referral": referral,
+        })  # fmt: skip
+        return uid
+
+    @staticmethod
+    def _episode(v: dict, puid: str) -> dict:
+        return {
+            "uid": f"{puid}:episode:{_iso(v['episode.start'])}", "person": puid,
+            "start": _iso(v["episode.start"]), "end": _iso(v.get("episode.end")),
+            "reason_new": v.get("episode.reason_new"),
+            "legal_status": v.get("episode.legal_status"), "need": v.get("episode.need"),
+            "placement_type": v.get("episode.placement_type"),
+            "provider": v.get("episode.provider"), "reason_end": v.get("episode.reason_end"),
+            "reason_change": v.get("episode.reason_change"),
+            "home_postcode": v.get("episode.home_postcode"),
+            "placement_postcode": v.get("episode.placement_postcode"),
+            "urn": v.get("episode.urn"), "placement_la": v.get("episode.placement_la"),
+        }  # fmt: skip
+
+    def _outcome(self, v: dict, puid: str) -> None:
+        kind = v.get("outcome.kind")
+        if not kind:
+            return
+        names = ("in_touch", "activity", "accommodation", "sdq_score", "sdq_reason",
+                 "convicted", "health_check", "immunisations", "teeth_check",
+                 "health_assessment", "substance_misuse", "intervention_received",
+                 "intervention_offered")  # fmt: skip
+        self.rows.outcomes.append({
+            "uid": f"{puid}:outcome:{kind}:{_iso(v.get('outcome.date')) or ''}",
+            "person": puid, "kind": kind, "date": _iso(v.get("outcome.date")),
+            **{n: v.get(f"outcome.{n}") for n in names},
+        })  # fmt: skip
+
+    def _adoption(self, v: dict, puid: str) -> None:
+        decided = v.get("adoption.decided")
+        if not decided:
+            return
+        self.rows.adoptions.append({
+            "uid": f"{puid}:adoption:{_iso(decided)}", "person": puid, "decided": _iso(decided),
+            "matched": _iso(v.get("adoption.matched")),
+            "foster_carers": v.get("adoption.foster_carers"),
+            "adopters": v.get("adoption.adopters"), "adopter_sex": v.get("adoption.adopter_sex"),
+            "adopter_status": v.get("adoption.adopter_status"),
+            "ceased": _iso(v.get("adoption.ceased")),
+            "ceased_reason": v.get("adoption.ceased_reason"),
+        })  # fmt: skip
+
+    def _statuses(self, v: dict, puid: str) -> None:
+        """A child's standing over a period: UASC, previous permanence."""
+        if v.get("uasc.status") or v.get("uasc.ceased") or v.get("uasc.since"):
+            self.rows.statuses.append({
+                "uid": f"{puid}:status:UASC", "person": puid, "kind": "UASC",
+                "status": v.get("uasc.status") or "UASC", "to": _iso(v.get("uasc.ceased")),
+                "la": None, "from": _iso(v.get("uasc.since")),
+            })  # fmt: skip
+        if v.get("permanence.kind"):
+            kind = v["permanence.kind"]
+            self.rows.statuses.append({
+                "uid": f"{puid}:status:permanence:{kind}", "person": puid,
+                "kind": "previous permanence", "status": kind,
+                "from": _iso(v.get("permanence.date")), "to": None, "la": v.get("permanence.la"),
+            })  # fmt: skip
+
+    def _disability(self, v: dict, puid: str) -> None:
+        code = v.get("disability.code")
+        if v.get("person.disabled") is True and not code:
+            code = "DDA"  # a yes with no list: disabled within the Act's meaning
+        if code:
+            self.rows.disabilities.append(
+                {"person": puid, "disability": code, "name": DISABILITY_NAMES.get(code, code)}
+            )
+
+    # -- what needs all of a child's records --------------------------------------------
+
+    def finish(self) -> ReturnRows:
+        rows = self.rows
+        for puid, episodes in self._episodes.items():
+            self._periods(puid, _fold(sorted(episodes, key=lambda e: e["start"])))
+        rows.referrals = _fold(rows.referrals)
+        for name in ("assessments", "section47s", "cin_plans", "cp_plans", "reviews",
+                     "missing_episodes", "outcomes", "adoptions", "statuses"):  # fmt: skip
+            setattr(rows, name, _fold(getattr(rows, name)))
+        rows.disabilities = list({(d["person"], d["disability"]): d for d in rows.disabilities
+                                  }.values())  # fmt: skip
+        self._cases()
+        return rows
+
+    def _periods(self, puid: str, episodes: list[dict]) -> None:
+        """Consecutive episodes are one period of care, each episode's ``period`` its uid."""
+        period: dict | None = None
+        previous: dict | None = None
+        for e in episodes:
+            follows = (
+                previous is not None and previous.get("reason_end") in (CONTINUES, None)
+                and previous.get("end") in (e["start"], None)
+            )  # fmt: skip
+            if period is None or e.get("reason_new") == NEW_EPISODE_STARTS_PERIOD or not follows:
+                period = {
+                    "uid": f"{puid}:care:{e['start']}", "person": puid, "start": e["start"],
+                    "end": None, "reason_end": None, "moves": 0, "placement_type": None,
+                    "legal_status": None, "placement_la": None,
+                }  # fmt: skip
+                self.rows.periods_of_care.append(period)
+            elif e.get("reason_new") in PLACEMENT_CHANGES:
+                period["moves"] += 1
+            e["period_of_care"] = period["uid"]
+            e["placement_change"] = e.get("reason_new") in PLACEMENT_CHANGES
+            period["end"] = e["end"] if e.get("reason_end") not in (CONTINUES, None) else None
+            period["reason_end"] = e.get("reason_end") if period["end"] else None
+            for name in ("placement_type", "legal_status", "placement_la"):
+                period[name] = e.get(name) or period[name]
+            self.rows.episodes.append(e)
+            previous = e
+
+    def _cases(self) -> None:
+        """Episodes of need, child protection plans and periods of care as cases."""
+        rows = self.rows
+        for r in rows.referrals:
+            if r.get("nfa") is True or not r.get("date"):
+                continue
+            need = NEED_NAMES.get(r.get("need") or "", r.get("need"))
+            rows.cases.append(_case(r["person"], "CIN", r["date"], r.get("closed"), need))
+        for p in rows.cp_plans:
+            category = p.get("latest_category") or p.get("initial_category") or ""
+            rows.cases.append(_case(p["person"], "CP", p["start"], p.get("end"),
+                                    CATEGORY_NAMES.get(category, category) or None))  # fmt: skip
+        for p in rows.periods_of_care:
+            case = _case(p["person"], "CLA", p["start"], p.get("end"), p.get("placement_type"))
+            case["placement_type"] = p.get("placement_type")
+            case["placement_la"] = p.get("placement_la")
+            rows.cases.append(case)
+        for a in rows.allocations:  # to the case the child had then, CLA first
+            a["case"] = self._case_on(a["person"], a.get("from"))
+
+    def _case_on(self, puid: str, day: str | None) -> str | None:
+        if not hasattr(self, "_by_person"):
+            self._by_person: dict[str, list[dict]] = defaultdict(list)
+            for c in self.rows.cases:
+                self._by_person[c["person"]].append(c)
+        order = {"CLA": 0, "CP": 1, "CIN": 2}
+        mine = sorted(self._by_person.get(puid, []), key=lambda c: (order[c["kind"]], c["start"]))
+        for c in mine:
+            if day is None or ((c["start"] or "") <= day and (not c["end"] or day < c["end"])):
+                return c["uid"]
+        return mine[0]["uid"] if mine else None
+
+
+def _case(puid: str, kind: str, start: str | None, end: str | None, reason: str | None) -> dict:
+    return {
+        "uid": f"{puid}:{kind}:{start}", "person": puid, "kind": kind,
+        "status": "closed" if end else "open", "start": start, "end": end, "reason": reason,
+        "placement_la": None, "placement_type": None, "placement_out_of_area": False,
+        "service": "social-care",
+    }  # fmt: skip
