@@ -115,7 +115,8 @@ NODE_TYPES: tuple[NodeType, ...] = (
     ),
     NodeType(
         "Address",
-        "A property (uid is the UPRN where known) with its area and deprivation.",
+        "A property (uid is the UPRN where known) with its area and deprivation; one known "
+        "only to postcode level (postcode_only, uid PC-<postcode>) takes its postcode's area.",
         (
             "uid",
             "uprn",
@@ -129,6 +130,7 @@ NODE_TYPES: tuple[NodeType, ...] = (
             "lon",
             "local_authority",
             "in_county",
+            "postcode_only",
         ),
         indexed=("postcode", "lsoa", "uprn"),
     ),
@@ -159,6 +161,7 @@ NODE_TYPES: tuple[NodeType, ...] = (
             "end",
             "reason",
             "placement_la",
+            "placement_type",
             "placement_out_of_area",
             "workers",
         ),
@@ -301,6 +304,81 @@ REL_TYPES: tuple[RelType, ...] = (
     ),
 )
 
+# What the statutory returns say about a child (loaders.build_returns): each a node of
+# its own, hanging from the child by one relationship type. uid: the child's uid and
+# the fact's natural key, so the same fact from two files is one node. Codes are the
+# returns' own (docs/returns.md); referral, plan: the uid of the referral or child
+# protection plan the fact belongs to.
+RETURN_FACTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("Referral", "REFERRED",
+     "An episode of need, from referral to closure: date, source (1A ... 10), need "
+     "(N0 ... N9), nfa (closed with no further action), closed, closure_reason (RC1 ... RC9).",
+     ("ref", "date", "source", "need", "nfa", "closed", "closure_reason")),
+    ("Assessment", "ASSESSED",
+     "An assessment (kind: social care or EHC needs), with the factors identified.",
+     ("ref", "kind", "start", "end", "factors", "outcome", "referral")),
+    ("Section47", "SUBJECT_OF",
+     "A section 47 enquiry and its initial child protection conference.",
+     ("ref", "start", "icpc_target", "icpc_date", "icpc_not_required", "outcome",
+      "referral")),
+    ("CINPlan", "HAS_CIN_PLAN", "A child in need plan.", ("ref", "start", "end", "referral")),
+    ("CPPlan", "HAS_CP_PLAN",
+     "A child protection plan with its initial and latest category of abuse (NEG, PHY, "
+     "SAB, EMO, MUL) and the number of previous plans.",
+     ("ref", "start", "end", "initial_category", "latest_category", "previous", "referral")),
+    ("PeriodOfCare", "LOOKED_AFTER",
+     "A period of being looked after, made of episodes (HAS_EPISODE): its end and why, "
+     "how many placement moves, the latest placement type, legal status and placement LA.",
+     ("start", "end", "reason_end", "moves", "placement_type", "legal_status",
+      "placement_la")),
+    ("Episode", "",
+     "An episode of care: a placement (type A3 ... Z1, provider PR0 ... PR5, postcode, "
+     "Ofsted URN) under a legal status; reason_new (S, L, P, T, B, U), placement_change "
+     "(P, B, T or U: the child moved), reason_end, reason_change, home_postcode.",
+     ("ref", "start", "end", "reason_new", "legal_status", "need", "placement_type",
+      "provider",
+      "reason_end", "reason_change", "home_postcode", "placement_postcode", "urn",
+      "placement_la", "placement_change")),
+    ("MissingEpisode", "WENT_MISSING",
+     "Missing (kind MISSING) or away from placement without authorisation (AWAY).",
+     ("kind", "start", "end")),
+    ("Review", "REVIEWED",
+     "A review: kind CLA (looked-after review), CP (child protection conference review) "
+     "or EHCP; participation PN0 ... PN7.",
+     ("kind", "date", "participation", "plan")),
+    ("Outcome", "HAS_OUTCOME",
+     "What a return records about how a child or care leaver is doing: kind OC2 (looked "
+     "after a year: SDQ score, convictions, health checks, substance misuse), OC3 or care "
+     "leaver (in touch, activity, accommodation).",
+     ("kind", "date", "in_touch", "activity", "accommodation", "sdq_score", "sdq_reason",
+      "convicted", "health_check", "immunisations", "teeth_check", "health_assessment",
+      "substance_misuse", "intervention_received", "intervention_offered")),
+    ("Adoption", "HAS_ADOPTION",
+     "A decision that a child should be placed for adoption, the match and the adopters, "
+     "or why the child stopped being placed.",
+     ("decided", "matched", "foster_carers", "adopters", "adopter_sex", "adopter_status",
+      "ceased", "ceased_reason")),
+    ("Status", "HAS_STATUS",
+     "A standing over a period: kind UASC (unaccompanied asylum-seeking child, status as "
+     "recorded) or previous permanence (status P1 ... Z1, la that made the order).",
+     ("kind", "status", "from", "to", "la")),
+)  # fmt: skip
+NODE_TYPES += (
+    *(NodeType(label, text, ("uid", *props)) for label, _, text, props in RETURN_FACTS),
+    NodeType(
+        "Disability",
+        "A disability (uid: the CIN census code MOB, HAND, PC, INC, COMM, LD, HEAR, VIS, BEH, "
+        "CON, AUT, DDA; NONE for none).",
+        ("uid", "name"),
+    ),
+)
+REL_TYPES += (
+    *(RelType(rel, "Person", label, f"The child's {label}.") for label, rel, _, _ in RETURN_FACTS
+      if rel),
+    RelType("HAS_EPISODE", "PeriodOfCare", "Episode", "An episode of a period of care."),
+    RelType("HAS_DISABILITY", "Person", "Disability", "A disability a return records."),
+)  # fmt: skip
+
 LABELS: tuple[str, ...] = tuple(
     dict.fromkeys([n.label for n in NODE_TYPES] + [x for n in NODE_TYPES for x in n.extra_labels])
 )
@@ -314,7 +392,7 @@ PROPERTY_KEYS: tuple[str, ...] = tuple(
 # property access on them like any other property key.
 ROW_FIELDS: tuple[str, ...] = (
     "person", "address", "school", "parent", "child", "family", "worker", "case", "need",
-    "team_uid", "service", "left", "right", "keep", "drop",
+    "team_uid", "service", "left", "right", "keep", "drop", "period_of_care", "disability",
 )  # fmt: skip
 FULLTEXT_LABEL = "Person"
 FULLTEXT_INDEX = "person_names"

@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from graph.cypher import cypher
+from graph.schema import RETURN_FACTS
 from graph.store import COUNTY_WIDE_READ_TIMEOUT_MS, GraphStore
 
 FIND_BY_ID = cypher(
@@ -175,6 +176,35 @@ PERSON_EXISTS = cypher(
     "MATCH (p:Person {uid: $uid}) RETURN p.uid AS uid LIMIT 1",
     example={"uid": "P-x"},
 )
+# What the statutory returns say about the child (graph.schema.RETURN_FACTS): each fact
+# with its label, and a period of care with its episodes.
+_FACT_TYPES = "|".join(rel for _, rel, _, _ in RETURN_FACTS if rel)
+SOCIAL_CARE = cypher(
+    "views.social_care",
+    f"""
+    MATCH (p:Person {{uid: $uid}})
+    OPTIONAL MATCH (p)-[:{_FACT_TYPES}]->(f)
+    OPTIONAL MATCH (f)-[:HAS_EPISODE]->(e:Episode)
+    WITH f, e ORDER BY e.start
+    WITH f, collect(properties(e)) AS episodes
+    WHERE f IS NOT NULL
+    RETURN labels(f)[0] AS label, properties(f) AS fact, episodes
+    """,
+    example={"uid": "P-x"},
+)
+DISABILITIES = cypher(
+    "views.disabilities",
+    """
+    MATCH (p:Person {uid: $uid})-[:HAS_DISABILITY]->(d:Disability)
+    RETURN d.uid AS code, d.name AS name
+    ORDER BY code
+    """,
+    example={"uid": "P-x"},
+)
+# The case kind each fact belongs to, for who may see it (graph.access.guard).
+FACT_KIND = {"Referral": "CIN", "CINPlan": "CIN", "Section47": "CP", "CPPlan": "CP",
+             "PeriodOfCare": "CLA", "MissingEpisode": "CLA", "Outcome": "CLA",
+             "Adoption": "CLA", "Status": "CLA"}  # fmt: skip
 ADD_NOTE = cypher(
     "views.add_note",
     """
@@ -347,9 +377,99 @@ def child_record(store: GraphStore, uid: str) -> dict[str, Any] | None:
         "needs": store.read(NEEDS, {"uid": uid}).rows,
         "notes": store.read(NOTES, {"uid": uid}).rows,
         "exclusions": store.read(EXCLUSIONS, {"uid": uid}).rows,
+        "social_care": social_care(store, uid),
+        "disabilities": store.read(DISABILITIES, {"uid": uid}).rows,
     }
     record["timeline"] = timeline(record)
     return record
+
+
+def social_care(store: GraphStore, uid: str) -> list[dict[str, Any]]:
+    """The child's facts from the statutory returns, each with its ``label`` and the
+    case ``kind`` it belongs to (CIN, CP, CLA, EHCP), in date order."""
+    out = []
+    for row in store.read(SOCIAL_CARE, {"uid": uid}).rows:
+        fact = {k: v for k, v in row["fact"].items() if k != "uid"}
+        kind = FACT_KIND.get(row["label"])
+        if row["label"] == "Assessment":
+            kind = "EHCP" if fact.get("kind") == "EHC needs" else "CIN"
+        elif row["label"] == "Review":
+            kind = fact.get("kind") if fact.get("kind") in ("CP", "EHCP") else "CLA"
+        fact |= {"label": row["label"], "case_kind": kind, "uid": row["fact"].get("uid")}
+        if row["label"] == "PeriodOfCare":
+            fact["episodes"] = row["episodes"]
+        out.append(fact)
+    return sorted(out, key=lambda f: (_day(f), f["label"]))
+
+
+def _day(fact: dict[str, Any]) -> dt.date:
+    for key in ("date", "start", "decided", "from"):
+        if isinstance(fact.get(key), dt.date):
+            return fact[key]
+    return dt.date.min
+
+
+def _returns_events(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Timeline events from the returns' facts: each starts with its case kind (CIN, CP,
+    CLA, EHCP), which decides who sees it (graph.access.guard)."""
+    events: list[dict[str, Any]] = []
+
+    def add(day: object, kind: str, what: str) -> None:
+        if isinstance(day, dt.date):
+            events.append(
+                {"date": day, "what": f"{kind} {what}", "agency": "Children's social care"}
+            )
+
+    for f in facts:
+        k, label = f["case_kind"], f["label"]
+        if label == "Referral":
+            add(
+                f.get("date"),
+                k,
+                f"referral (source {f.get('source') or '?'}, need "
+                f"{f.get('need') or '?'}){' - no further action' if f.get('nfa') else ''}",
+            )
+            add(f.get("closed"), k, f"episode of need closed ({f.get('closure_reason') or '?'})")
+        elif label == "Assessment":
+            add(f.get("start"), k, f"{f.get('kind') or ''} assessment started")
+            add(
+                f.get("end"),
+                k,
+                f"{f.get('kind') or ''} assessment completed"
+                + (f" (factors {f['factors']})" if f.get("factors") else ""),
+            )
+        elif label == "Section47":
+            add(f.get("start"), k, "section 47 enquiry started")
+            add(f.get("icpc_date"), k, "initial child protection conference")
+        elif label == "CINPlan":
+            add(f.get("start"), k, "child in need plan started")
+            add(f.get("end"), k, "child in need plan ended")
+        elif label == "CPPlan":
+            category = f.get("latest_category") or f.get("initial_category") or "?"
+            add(f.get("start"), k, f"child protection plan started ({category})")
+            add(f.get("end"), k, "child protection plan ended")
+        elif label == "PeriodOfCare":
+            for e in f.get("episodes", []):
+                moved = "placement moved" if e.get("placement_change") else "episode began"
+                add(
+                    e.get("start"),
+                    k,
+                    f"{moved}: {e.get('placement_type') or '?'} ({e.get('legal_status') or '?'})",
+                )
+            add(f.get("end"), k, f"ceased to be looked after ({f.get('reason_end') or '?'})")
+        elif label == "MissingEpisode":
+            add(f.get("start"), k, f"{(f.get('kind') or 'missing').lower()} from placement")
+        elif label == "Review":
+            add(f.get("date"), k, "review")
+        elif label == "Adoption":
+            add(f.get("decided"), k, "decision to place for adoption")
+            add(f.get("matched"), k, "matched with adopters")
+        elif label == "Status":
+            add(f.get("from"), k, f"{f.get('kind')}: {f.get('status')}")
+            add(f.get("to"), k, f"{f.get('kind')} ended")
+        elif label == "Outcome":
+            add(f.get("date"), k, f"{f.get('kind')} outcome recorded")
+    return events
 
 
 def caseworkers(store: GraphStore, uid: str) -> tuple[list[str], list[str]]:
@@ -394,6 +514,7 @@ def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
             )
         if c["end"]:
             events.append({"date": c["end"], "what": f"{c['kind']} closed", "agency": c["service"]})
+    events += _returns_events(record.get("social_care", []))
     for e in record["exclusions"]:
         events.append(
             {

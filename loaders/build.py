@@ -14,6 +14,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from loaders.attach import Attachments, Packs
+from loaders.build_returns import RETURN_FIELDS_PREFIXES, ReturnFacts, ReturnRows
+from loaders.fields import FIELDS
 from loaders.identifiers import postcode_district
 from loaders.validate import Record
 
@@ -40,7 +43,7 @@ TERM_START = {"Autumn": (0, 9, 1), "Spring": (1, 1, 1), "Summer": (1, 4, 15)}
 PARENT_KIND_RANK = {"birth": 0, "adoptive": 1, "step": 2, "guardian": 3, "foster": 4,
                     "parent": 9}  # fmt: skip
 PERSON_FIELDS = ("given_name", "middle_names", "family_name", "dob", "sex", "ethnicity",
-                 "language", "upn", "nhs_number", "uln", "la_child_id")  # fmt: skip
+                 "language", "upn", "nhs_number", "uln", "la_child_id", "dod")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,9 @@ ROLE_KEYS = {who: RoleKeys.of(who) for who in ("person", "parent")}
 _OTHER_ROLES = tuple(who for who in ROLE_KEYS if who != "person")  # in an identity_uid
 
 
+# Fields of the returns' groups that no fact holds yet (listed as not kept)
+_NOT_YET_HELD = {"request.date", "request.outcome", "request.outcome_date",
+                 "allocation.reason_end"}  # fmt: skip
 # The fields the builder turns into the graph; a mapping that reads any other field is
 # told in the load report that it is not kept (loaders.load.unheld_columns).
 HELD_FIELDS = frozenset(
@@ -77,7 +83,9 @@ HELD_FIELDS = frozenset(
     | {"enrolment.from", "enrolment.year_group"}
     | {"sen.provision", "sen.primary_need", "sen.secondary_need", "sen.since"}
     | {f"case.{n}" for n in ("ref", "kind", "start", "end", "reason", "worker_id",
-                              "worker_name", "placement_la")}
+                              "worker_name", "placement_la", "placement_type")}
+    | {"person.disabled", "person.dod", "sen.need", "sen.rank", "enrolment.to"}
+    | {f for f in FIELDS if f.startswith(RETURN_FIELDS_PREFIXES)} - _NOT_YET_HELD
     | {f"attendance.{n}" for n in ("academic_year", "term", "possible", "authorised",
                                     "unauthorised")}
     | {f"exclusion.{n}" for n in ("date", "kind", "sessions", "reason")}
@@ -117,6 +125,7 @@ class GraphRows:
     address_notes: list[dict] = field(default_factory=list)
     review_pairs: list[dict] = field(default_factory=list)  # loaders.review.candidate_rows
     review_links: list[dict] = field(default_factory=list)
+    returns: ReturnRows = field(default_factory=ReturnRows)  # loaders.build_returns
     unresolved: list[tuple[Record, str]] = field(default_factory=list)
 
 
@@ -127,8 +136,22 @@ def person_uid(record_uids: list[str]) -> str:
 class Builder:
     """Turns records (already validated and linked) into graph rows."""
 
-    def __init__(self, as_of: dt.date) -> None:
+    def __init__(
+        self,
+        as_of: dt.date,
+        packs: Packs | None = None,
+        attached: set[str] | None = None,
+        return_sources: set[str] | None = None,
+    ) -> None:
+        """``packs``, ``attached``: the load's keyed records (loaders.attach), attached
+        to their people once linkage has run; ``return_sources``: the sources whose
+        fields the returns' facts read (loaders.build_returns)."""
         self.as_of = as_of
+        self.packs = packs or Packs()
+        self.attached = attached or set()
+        self.return_sources = return_sources or set()
+        self.attachments: Attachments | None = None
+        self.returns = ReturnFacts()
         self.person_of: dict[str, str] = {}  # identity record uid -> person uid (linked())
         self.probability: dict[str, float] = {}
         self.rows = GraphRows()
@@ -137,6 +160,7 @@ class Builder:
         # described, by source and file (the report's "merged"; counted in people())
         self.merged: Counter[tuple[str, str]] = Counter()
         self.gazetteer: dict[tuple[str, str], str] = {}
+        self.postcode_areas: dict[str, Counter[str]] = defaultdict(Counter)  # -> LSOAs
         self.address_rows: dict[str, dict] = {}
         self.school_by_name: dict[str, str] = {}
         self.staff_by_name: dict[str, str] = {}
@@ -186,17 +210,22 @@ class Builder:
         self.rows.addresses = list(self.address_rows.values())
 
     def _address(self, v: dict, *, reference: bool = False) -> str | None:
-        """The address uid for a record's address fields (UPRN where known)."""
+        """The address uid for a record's address fields (UPRN where known; known only to
+        postcode level where a postcode is all there is)."""
         uprn = v.get("address.uprn")
         line1 = v.get("address.line1")
         postcode = v.get("address.postcode")
         if not uprn and line1 and postcode:
             uprn = self.gazetteer.get((_key(line1), postcode))
+        if not uprn and not line1 and postcode:
+            return self._postcode_address(postcode)
         if not uprn and not (line1 and postcode):
             return None
         uid = str(uprn) if uprn else f"A-{_key(line1)}-{postcode.replace(' ', '')}"
         if reference:
             self.gazetteer[(_key(line1 or ""), postcode or "")] = uid
+            if postcode and v.get("address.lsoa"):
+                self.postcode_areas[postcode][v["address.lsoa"]] += 1
         if uid not in self.address_rows or reference:
             lsoa = v.get("address.lsoa")
             area = self.rows.areas.get(lsoa or "", {})
@@ -206,11 +235,28 @@ class Builder:
                 "postcode_district": postcode_district(postcode) or None, "lsoa": lsoa,
                 "imd_decile": area.get("imd_decile"), "lat": v.get("address.lat"),
                 "lon": v.get("address.lon"), "in_county": bool(reference),
-                "local_authority": self.home_la if reference else None,
+                "local_authority": self.home_la if reference else None, "postcode_only": False,
             }  # fmt: skip
             if uid in self.address_rows and not reference:
                 return uid
             self.address_rows[uid] = row
+        return uid
+
+    def _postcode_address(self, postcode: str) -> str:
+        """An address known only to its postcode: flagged so, and in the area most of the
+        gazetteer's addresses at that postcode are in (none where it knows none)."""
+        uid = f"PC-{postcode.replace(' ', '')}"
+        if uid not in self.address_rows:
+            areas = self.postcode_areas.get(postcode)
+            lsoa = areas.most_common(1)[0][0] if areas else None
+            area = self.rows.areas.get(lsoa or "", {})
+            self.address_rows[uid] = {
+                "uid": uid, "uprn": None, "line1": None, "town": None, "postcode": postcode,
+                "postcode_district": postcode_district(postcode) or None, "lsoa": lsoa,
+                "imd_decile": area.get("imd_decile"), "lat": None, "lon": None,
+                "in_county": bool(areas), "local_authority": self.home_la if areas else None,
+                "postcode_only": True,
+            }  # fmt: skip
         return uid
 
     # -- people ----------------------------------------------------------------------
@@ -304,6 +350,8 @@ class Builder:
         # no birth date: an adult named as liable or as a parent, not a child
         row["child"] = bool(dob is not None and _age(dob, self.as_of) < 18)
         row["dob"] = dob.isoformat() if isinstance(dob, dt.date) else None
+        dod = row["dod"]
+        row["dod"] = dod.isoformat() if isinstance(dod, dt.date) else None
         row["sources"] = ", ".join(sorted(sources))
         return row
 
@@ -319,19 +367,30 @@ class Builder:
         creating it did and leaves it slower to read). The load's own derivation in
         Cypher still runs over everyone: it is the definition, and finds these already
         right."""
+        records = records if isinstance(records, list) else list(records)
+        self.attachments = Attachments(self.packs, self.person_of)
+        self.attachments.resolve(records, self.attached)
+        returns, person = self.return_sources, self.attachments.person
         for record in records:
             v = record.values
+            if record.source in returns and record.entity == "person":
+                puid = person(record)
+                if puid is not None:
+                    self.returns.add(v, puid, record.source)
             # most records hold no case: passed over before looking their person up
             # (this pass at county scale: 5.5 -> 2.7 s, time the writer waits for)
             if not (v.get("case.kind") or v.get("sen.provision") == "SEN support"):
                 continue
             if record.entity == "person":
-                self._cases_of(record, self.person_of[record.uid])
+                puid = person(record)
+                if puid is not None:  # facts() reports it unresolved
+                    self._cases_of(record, puid)
             elif record.entity == "case":
                 puid = self.by_la_id.get(str(v.get("person.la_child_id")))
                 if puid is not None:  # facts() reports it unresolved
                     self._cases_of(record, puid)
         rows = self.rows
+        self._returns()
         rows.cases = list({c["uid"]: c for c in rows.cases}.values())  # the later row wins
         rows.works_on = list({(w["worker"], w["case"]): w for w in rows.works_on}.values())
         workers = current_workers(rows.works_on)
@@ -345,6 +404,36 @@ class Builder:
                 person["open_services"] = services
                 person["open_case_kinds"] = kinds
                 person["open_service_count"] = len(services)
+
+    def _returns(self) -> None:
+        """The returns' facts, with what the rest of the load needs from them: their
+        cases and allocations, and the home each period of care began from."""
+        rows = self.rows
+        found = rows.returns = self.returns.finish()
+        latest: dict[str, str] = {}  # period uid -> its latest placement's postcode
+        first: dict[str, dict] = {}  # period uid -> its first episode
+        for e in found.episodes:
+            first.setdefault(e["period_of_care"], e)
+            if e.get("placement_postcode"):
+                latest[e["period_of_care"]] = e["placement_postcode"]
+        county = {a["postcode_district"] for a in self.address_rows.values() if a["in_county"]}
+        for case in found.cases:
+            postcode = latest.get(case["uid"].replace(":CLA:", ":care:"))
+            # placed outside the county: its postcode district is none of the gazetteer's
+            case["placement_out_of_area"] = bool(
+                postcode and county and postcode_district(postcode) not in county
+            )
+            rows.cases.append(case)
+        rows.works_on += [
+            {"worker": a["worker"], "case": a["case"], "from": a["from"], "to": a["to"]}
+            for a in found.allocations
+            if a.get("case")
+        ]
+        for e in first.values():
+            if e.get("home_postcode"):
+                address = self._postcode_address(e["home_postcode"])
+                rows.lives_at.append({"person": e["person"], "address": address, "from": None,
+                                      "to": e["start"], "source": "returns"})  # fmt: skip
 
     def _cases_of(self, record: Record, puid: str) -> None:
         v = record.values
@@ -370,7 +459,12 @@ class Builder:
                 )
                 return
         elif record.entity == "person":
-            puid = self.person_of[record.uid]
+            found = self.attachments.person(record) if self.attachments else None
+            puid = found or self.person_of.get(record.uid)
+            if puid is None:
+                why = self.attachments.unresolved.get(record.uid) if self.attachments else None
+                self.rows.unresolved.append((record, why or "no person to attach it to"))
+                return
         elif record.entity == "address_note":
             address = self._address(v)
             if address is None:
@@ -418,7 +512,7 @@ class Builder:
         if urn and (v.get("enrolment.from") or v.get("enrolment.year_group")):
             self.rows.attends.append({
                 "person": puid, "school": urn, "from": _iso(v.get("enrolment.from")),
-                "to": None, "year_group": v.get("enrolment.year_group"),
+                "to": _iso(v.get("enrolment.to")), "year_group": v.get("enrolment.year_group"),
             })  # fmt: skip
         if urn and v.get("attendance.term") and v.get("attendance.academic_year"):
             year = str(v["attendance.academic_year"])
@@ -467,6 +561,13 @@ class Builder:
                 "person": puid, "family": fuid, "role": v.get("person.role"),
                 "from": _iso(v.get("case.start")), "to": _iso(v.get("case.end")),
             })  # fmt: skip
+        if v.get("sen.need"):  # one row per need, ranked (SEN2)
+            rank = v.get("sen.rank") or 1
+            self.rows.needs.append({
+                "person": puid, "need": v["sen.need"], "rank": rank,
+                "name": NEED_NAMES.get(v["sen.need"], v["sen.need"]),
+                "from": _iso(v.get("sen.since") or v.get("case.start")),
+            })  # fmt: skip
         for rank, key in ((1, "sen.primary_need"), (2, "sen.secondary_need")):
             code = v.get(key)
             if code:
@@ -493,12 +594,16 @@ class Builder:
         if v.get("family.ref"):
             ref = f"{v['family.ref']}:{v.get('case.start')}:{puid}"
         uid = f"{record.source}:{ref}" if ref else f"{record.source}:{record.uid}"
+        if not ref and record.source in self.packs.pack_of:
+            # a return's case has no reference: the child's, its kind and start, so the
+            # same plan from two returns (Annex A, SEN2) is one case
+            uid = f"{puid}:{kind}:{_iso(v.get('case.start'))}"
         end = v.get("case.end")
         placement_la = v.get("case.placement_la")
         self.rows.cases.append({
             "uid": uid, "person": puid, "kind": kind, "status": "closed" if end else "open",
             "start": _iso(v.get("case.start")), "end": _iso(end), "reason": v.get("case.reason"),
-            "placement_la": placement_la,
+            "placement_la": placement_la, "placement_type": v.get("case.placement_type"),
             "placement_out_of_area": bool(placement_la and self.home_la
                                           and placement_la != self.home_la),
             "service": SERVICE_OF_KIND.get(kind, "other"),

@@ -94,6 +94,7 @@ class ReturnFacts:
         self.rows = ReturnRows()
         self.service = source_of_service
         self._episodes: dict[str, list[dict]] = defaultdict(list)  # person -> episodes
+        self._disabled: set[str] = set()  # people a list says are disabled, naming none
 
     def add(self, v: dict, puid: str, source: str) -> None:
         """The facts one record holds about person ``puid``."""
@@ -103,13 +104,15 @@ class ReturnFacts:
             kind = v.get("assessment.kind") or "social care"
             rows.assessments.append({
                 "uid": f"{puid}:assessment:{kind}:{_iso(v['assessment.start'])}",
-                "person": puid, "kind": kind, "start": _iso(v["assessment.start"]),
+                "person": puid, "ref": v.get("assessment.ref"), "kind": kind,
+                "start": _iso(v["assessment.start"]),
                 "end": _iso(v.get("assessment.end")), "factors": v.get("assessment.factors"),
                 "outcome": v.get("assessment.outcome"), "referral": referral,
             })  # fmt: skip
         if v.get("s47.start"):
             rows.section47s.append({
                 "uid": f"{puid}:s47:{_iso(v['s47.start'])}", "person": puid,
+                "ref": v.get("s47.ref"),
                 "start": _iso(v["s47.start"]), "icpc_target": _iso(v.get("s47.icpc_target")),
                 "icpc_date": _iso(v.get("s47.icpc_date")),
                 "icpc_not_required": v.get("s47.icpc_not_required"),
@@ -118,16 +121,19 @@ class ReturnFacts:
         if v.get("cin_plan.start"):
             rows.cin_plans.append({
                 "uid": f"{puid}:cin_plan:{_iso(v['cin_plan.start'])}", "person": puid,
+                "ref": v.get("cin_plan.ref"),
                 "start": _iso(v["cin_plan.start"]), "end": _iso(v.get("cin_plan.end")),
                 "referral": referral,
             })  # fmt: skip
         plan = self._cp_plan(v, puid, referral)
         if v.get("review.date"):
             kind = v.get("review.kind") or "CLA"
+            ref = v.get("cp_plan.ref")  # a review naming its plan by reference
             rows.reviews.append({
                 "uid": f"{puid}:review:{kind}:{_iso(v['review.date'])}", "person": puid,
                 "kind": kind, "date": _iso(v["review.date"]),
-                "participation": v.get("review.participation"), "plan": plan,
+                "participation": v.get("review.participation"),
+                "plan": plan or (f"{puid}:cp_plan-ref:{ref}" if ref else None),
             })  # fmt: skip
         if v.get("episode.start"):
             self._episodes[puid].append(self._episode(v, puid))
@@ -179,7 +185,8 @@ class ReturnFacts:
         ):
             return uid  # a review naming its plan: the plan comes from its own row
         self.rows.cp_plans.append({
-            "uid": uid, "person": puid, "start": _iso(start), "end": _iso(v.get("cp_plan.end")),
+            "uid": uid, "person": puid, "ref": v.get("cp_plan.ref"), "start": _iso(start),
+            "end": _iso(v.get("cp_plan.end")),
             "initial_category": v.get("cp_plan.initial_category"),
             "latest_category": v.get("cp_plan.latest_category"),
             "previous": v.get("cp_plan.previous"), "referral": referral,
@@ -190,6 +197,7 @@ class ReturnFacts:
     def _episode(v: dict, puid: str) -> dict:
         return {
             "uid": f"{puid}:episode:{_iso(v['episode.start'])}", "person": puid,
+            "ref": v.get("episode.ref"),
             "start": _iso(v["episode.start"]), "end": _iso(v.get("episode.end")),
             "reason_new": v.get("episode.reason_new"),
             "legal_status": v.get("episode.legal_status"), "need": v.get("episode.need"),
@@ -247,12 +255,12 @@ class ReturnFacts:
 
     def _disability(self, v: dict, puid: str) -> None:
         code = v.get("disability.code")
-        if v.get("person.disabled") is True and not code:
-            code = "DDA"  # a yes with no list: disabled within the Act's meaning
         if code:
             self.rows.disabilities.append(
                 {"person": puid, "disability": code, "name": DISABILITY_NAMES.get(code, code)}
             )
+        elif v.get("person.disabled") is True:
+            self._disabled.add(puid)
 
     # -- what needs all of a child's records --------------------------------------------
 
@@ -264,10 +272,38 @@ class ReturnFacts:
         for name in ("assessments", "section47s", "cin_plans", "cp_plans", "reviews",
                      "missing_episodes", "outcomes", "adoptions", "statuses"):  # fmt: skip
             setattr(rows, name, _fold(getattr(rows, name)))
-        rows.disabilities = list({(d["person"], d["disability"]): d for d in rows.disabilities
-                                  }.values())  # fmt: skip
+        # a fact naming its referral or plan by the system's reference: the same node
+        named = {f"{r['person']}:referral-ref:{r['ref']}": r["uid"] for r in rows.referrals
+                 if r.get("ref")}  # fmt: skip
+        named |= {f"{p['person']}:cp_plan-ref:{p['ref']}": p["uid"] for p in rows.cp_plans
+                  if p.get("ref")}  # fmt: skip
+        for name, key in (("assessments", "referral"), ("section47s", "referral"),
+                          ("cin_plans", "referral"), ("cp_plans", "referral"),
+                          ("reviews", "plan")):  # fmt: skip
+            for row in getattr(rows, name):
+                if row.get(key) in named:
+                    row[key] = named[row[key]]
+        rows.disabilities = self._disabilities()
         self._cases()
         return rows
+
+    def _disabilities(self) -> list[dict]:
+        """Each person's disabilities once; NONE only for someone with no other, and a
+        yes with no list ("does the child have a disability?") is the Act's own (DDA)
+        for someone no list names a disability for."""
+        codes: dict[str, dict[str, dict]] = defaultdict(dict)
+        for d in self.rows.disabilities:
+            codes[d["person"]][d["disability"]] = d
+        for puid in self._disabled:
+            if not set(codes[puid]) - {"NONE"}:
+                codes[puid] = {"DDA": {"person": puid, "disability": "DDA",
+                                       "name": DISABILITY_NAMES["DDA"]}}  # fmt: skip
+        out = []
+        for mine in codes.values():
+            if len(mine) > 1:
+                mine.pop("NONE", None)
+            out += mine.values()
+        return out
 
     def _periods(self, puid: str, episodes: list[dict]) -> None:
         """Consecutive episodes are one period of care, each episode's ``period`` its uid."""

@@ -203,12 +203,12 @@ PEOPLE = BulkStep(
     node=NodeShape(
         "Person",
         _fields(
-            "uid given_name middle_names family_name full_name other_names dob sex ethnicity "
-            "language upn nhs_number uln la_child_id fsm eal young_carer sources "
+            "uid given_name middle_names family_name full_name other_names dob dod sex "
+            "ethnicity language upn nhs_number uln la_child_id fsm eal young_carer sources "
             # derived from this load's cases (Builder.cases): a new person's are all here
             "open_services open_case_kinds open_service_count"
         ),
-        dates=("dob",),
+        dates=("dob", "dod"),
         extra_labels=lambda row: ("Child",) if row["child"] else ("Adult",),
     )
 )
@@ -225,7 +225,7 @@ ADDRESSES = BulkStep(
         "Address",
         _fields(
             "uid uprn line1 town postcode postcode_district lsoa imd_decile lat lon "
-            "local_authority in_county"
+            "local_authority in_county postcode_only"
         ),
     )
 )
@@ -299,7 +299,10 @@ OFFERS = BulkStep(
 CASES = BulkStep(
     node=NodeShape(
         "Case",
-        _fields("uid kind status start end reason placement_la placement_out_of_area workers"),
+        _fields(
+            "uid kind status start end reason placement_la placement_type "
+            "placement_out_of_area workers"
+        ),
         dates=("start", "end"),
     ),
     edges=(

@@ -34,6 +34,7 @@ from graph.access.projection import write_copy
 from graph.store import GraphStore
 from loaders import review, write
 from loaders.ahead import write_ahead
+from loaders.attach import Packs
 from loaders.build import (
     HELD_FIELDS,
     Builder,
@@ -41,6 +42,7 @@ from loaders.build import (
     identity_role,
     person_uid,
 )
+from loaders.build_returns import has_return_fields
 from loaders.extracts import Dropped, Extract, read_extracts
 from loaders.linkage import Identity, link, linkage_inputs, plain
 from loaders.linkage.clusters import RULES
@@ -157,6 +159,9 @@ def _run_load(
     started = dt.datetime.now().isoformat(timespec="seconds")
     report = LoadReport(directory=str(root), started_at=started, as_of=today.isoformat())
     sources = load_mappings(mappings)
+    packs = load_packs()
+    every = [*sources, *(m for p in packs for m in p.mappings)]
+    keyed = Packs.of(every)  # loaders.attach
     timer = _Timer(report)
 
     # 1. read and validate
@@ -166,7 +171,7 @@ def _run_load(
     with timer("read and validate"):
         claimed = _read_all(
             root, sources, today, report, records, quarantine, progress, read_workers,
-            dropped=dropped,
+            packs=packs, dropped=dropped,
             limits=read_limits,
         )  # fmt: skip
     report.dropped_examples = [asdict(d) for d in dropped[:DROPPED_EXAMPLES]]
@@ -178,7 +183,11 @@ def _run_load(
     with _WriterThread(progress) as writer:  # a failure anywhere stops it, and waits for it
         # 2. link identities, while the writer creates the new source records' nodes
         with timer("link"):
-            identities, roles, context = linkage_inputs(records, today)
+            # a row that attaches to a person another file of its return describes is no
+            # identity of its own
+            attached = keyed.attached(records)
+            unattached = [r for r in records if r.uid not in attached]
+            identities, roles, context = linkage_inputs(unattached, today)
             progress.stage("linking people", len(identities))
             store.ensure_schema()
             baseline = Baseline(loads_dir / ALERT_BASELINE if loads_dir is not None else None)
@@ -186,7 +195,8 @@ def _run_load(
             # kept risk factors would be wrong once the records change: forget them first
             risk_facts.clear(store)
             loaded_at = dt.datetime.now().isoformat(timespec="seconds")
-            builder = Builder(today)  # linked() once linkage has run
+            return_sources = {m.source for m in every if has_return_fields(m.fields)}
+            builder = Builder(today, keyed, attached, return_sources)  # linked() after linkage
             reference = [r for r in records if r.entity in REFERENCE_ENTITIES]
             ahead = None
             if bulk:
@@ -425,7 +435,9 @@ def _read_all(
         extracts += [
             Extract(mapping, p, str(p.relative_to(root)), limits or ReadLimits()) for p in paths
         ]
-    extracts += _pack_extracts(root, {e.path for e in extracts}, report, quarantine, packs)
+    extracts += _pack_extracts(
+        root, {e.path for e in extracts}, report, quarantine, packs, limits or ReadLimits()
+    )
     progress.stage("reading and validating extracts", len(extracts) or None)
     for extract, outcome in zip(
         extracts, read_extracts(extracts, today, workers=workers), strict=True
@@ -456,7 +468,7 @@ def unheld_columns(mapping: SourceMapping) -> list[str]:
     return [
         f"{column}: read as {name}, which the graph does not hold"
         for column, name in mapping.mapped.items()
-        if name not in HELD_FIELDS
+        if name not in HELD_FIELDS and name != mapping.person_key
     ]
 
 
@@ -466,6 +478,7 @@ def _pack_extracts(
     report: LoadReport,
     quarantine: list[Quarantined],
     packs: list[Pack] | None,
+    limits: ReadLimits,
 ) -> list[Extract]:
     """The packs' reading of the files no mapping names (a workbook's sheets are files
     of their own); a file that claims a return's format but breaks it is refused with
@@ -479,7 +492,7 @@ def _pack_extracts(
         for claim in claims:
             for mapping in claim.mappings:
                 relname = f"{claim.relname}#{mapping.sheet}" if mapping.sheet else claim.relname
-                extracts.append(Extract(mapping, path, relname))
+                extracts.append(Extract(mapping, path, relname, limits))
                 report.counts(mapping.source).files += 1
                 file = report.file(relname)
                 file.pack = claim.pack

@@ -224,6 +224,11 @@ class SourceMapping(BaseModel):
         return {c: f for c, f in self.columns.items() if f is not None}
 
     @property
+    def fields(self) -> set[str]:
+        """Every field a row of this source may hold: mapped, constant or from the name."""
+        return set(self.mapped.values()) | set(self.constants) | self._filename_fields()
+
+    @property
     def ups(self) -> int:
         """xml: how many levels above the record its fields reach."""
         return max((c.split("/").count("..") for c in self.mapped), default=0)

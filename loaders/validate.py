@@ -218,9 +218,13 @@ class Validator:
                     if f in ("person.given_name", "person.family_name", "person.full_name")
                 ]
                 errors.append(
-                    f"{', '.join(name_columns) or 'name'}: no usable given and family "
-                    "name and no valid identifier, so no way to tell who this is"
+                    f"{', '.join(name_columns)}: no usable given and family name and no "
+                    "valid identifier, so no way to tell who this is"
+                    if name_columns
+                    else "the file gives no names, and this row has no valid identifier "
+                    "(UPN, NHS number, ULN or local id), so no way to tell who this is"
                 )
+                errors += notes  # an identifier dropped for failing its check: why
         if errors:
             return _quarantine(mapping, row, "; ".join(errors))
         return Record(

@@ -21,6 +21,7 @@ from graph.bulk import EdgeShape
 from graph.cypher import cypher
 from graph.store import GraphStore
 from loaders import bulk_steps as steps
+from loaders import write_returns
 from loaders.build import SERVICE_NAMES, GraphRows
 from loaders.bulk_steps import BulkStep
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from loaders.ahead import RecordsAhead
 
 _P = {"uid": "P-x", "given_name": "A", "middle_names": None, "family_name": "B",
-      "full_name": "A B", "other_names": None, "dob": "2015-01-02", "sex": "F",
+      "full_name": "A B", "other_names": None, "dob": "2015-01-02", "dod": None, "sex": "F",
       "ethnicity": None, "language": None, "upn": None, "nhs_number": None, "uln": None,
       "la_child_id": None, "fsm": None, "eal": None, "young_carer": None, "sources": "x",
       "child": True}  # fmt: skip
@@ -45,6 +46,7 @@ MERGE_PEOPLE = cypher(
         p.family_name = row.family_name, p.full_name = row.full_name,
         p.other_names = row.other_names,
         p.dob = CASE WHEN row.dob IS NULL THEN NULL ELSE date(row.dob) END,
+        p.dod = CASE WHEN row.dod IS NULL THEN NULL ELSE date(row.dod) END,
         p.sex = row.sex, p.ethnicity = row.ethnicity, p.language = row.language,
         p.upn = row.upn, p.nhs_number = row.nhs_number, p.uln = row.uln,
         p.la_child_id = row.la_child_id, p.fsm = row.fsm, p.eal = row.eal,
@@ -109,7 +111,8 @@ MERGE_AREAS_AND_ADDRESSES = cypher(
     SET a.uprn = row.uprn, a.line1 = row.line1, a.town = row.town, a.postcode = row.postcode,
         a.postcode_district = row.postcode_district, a.lsoa = row.lsoa,
         a.imd_decile = row.imd_decile, a.lat = row.lat, a.lon = row.lon,
-        a.local_authority = row.local_authority, a.in_county = row.in_county
+        a.local_authority = row.local_authority, a.in_county = row.in_county,
+        a.postcode_only = row.postcode_only
     """,
     example={
         "rows": [
@@ -126,6 +129,7 @@ MERGE_AREAS_AND_ADDRESSES = cypher(
                 "lon": 0.5,
                 "local_authority": "N",
                 "in_county": True,
+                "postcode_only": False,
             }
         ]
     },
@@ -428,7 +432,7 @@ MERGE_CASES = cypher(
         c.start = CASE WHEN row.start IS NULL THEN NULL ELSE date(row.start) END,
         c.end = CASE WHEN row.end IS NULL THEN NULL ELSE date(row.end) END,
         c.reason = row.reason, c.placement_la = row.placement_la,
-        c.placement_out_of_area = row.placement_out_of_area
+        c.placement_type = row.placement_type, c.placement_out_of_area = row.placement_out_of_area
     MERGE (p)-[:HAS_CASE]->(c)
     MERGE (s:Service {uid: row.service})
     MERGE (c)-[:WITH_SERVICE]->(s)
@@ -444,6 +448,7 @@ MERGE_CASES = cypher(
                 "end": None,
                 "reason": None,
                 "placement_la": None,
+                "placement_type": None,
                 "placement_out_of_area": False,
                 "service": "social-care",
             }
@@ -691,6 +696,7 @@ def write_graph(
         ("safety notes", MERGE_ADDRESS_NOTES, rows.address_notes, {}, None),
         ("review pairs", MERGE_REVIEW_PAIRS, rows.review_pairs, pairs_new, steps.REVIEW_PAIRS),
         ("review pairs' people", LINK_REVIEW_PAIRS, rows.review_links, {}, steps.CANDIDATES),
+        *write_returns.plan(rows.returns),
     ])  # fmt: skip
     if writer is not None:
         with timed(seconds, "dates of bulk-written rows"):

@@ -103,6 +103,13 @@ def child_record(
         "needs": record["needs"] if access.full else [],
         "notes": redact_notes(record["notes"], p, access),
         "exclusions": record["exclusions"] if access.full else [],
+        # the returns' detail, by the case kind each fact belongs to, like the cases
+        "social_care": [
+            f
+            for f in record["social_care"]
+            if access.full and f["case_kind"] in access.visible_kinds
+        ],
+        "disabilities": record["disabilities"] if access.full else [],
     }
     visible = {c["kind"] for c in safe["cases"] if isinstance(c.get("kind"), str)}
     safe["timeline"] = [

@@ -385,14 +385,14 @@ class History:
 
     def _missing(self, child: Person, period: PeriodOfCare, last: dt.date) -> None:
         rng = self.rng
-        if _years(child, last) < 10 or rng.random() > 0.3:
+        if _years(child, last) < 10 or rng.random() > 0.35:
             return
         span = (last - period.start).days
         if span < 5:
             return
         for _ in range(rng.randint(1, 4)):
             start = period.start + rng.randint(1, span - 1) * DAY
-            if rng.random() < 0.3:  # recent: within the last three months
+            if rng.random() < 0.4:  # recent: within the last three months
                 start = max(period.start + DAY, last - rng.randint(1, 85) * DAY)
             end = start + rng.randint(0, 5) * DAY
             period.missing.append(

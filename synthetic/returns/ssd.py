@@ -80,10 +80,26 @@ class Ssd(ReturnWriter):
         self.tables[table].add(values, RowTruth(pid, entity=entity, key=self.la_id(pid),
                                                 defects=log or []))  # fmt: skip
 
+    def _households(self) -> dict[str, str]:
+        """Each person's household now (their family group in the case system)."""
+        now = self.county.as_of
+        return {m.person: m.family for m in self.county.memberships if m.covers(now)}
+
     def _people(self) -> None:
         h = self.history
-        people = sorted({*h.children_in_need(), *h.looked_after(), *(c.child for c in h.leavers)},
-                        key=self.la_id)  # fmt: skip
+        subjects = {*h.children_in_need(), *h.looked_after(), *(c.child for c in h.leavers)}
+        household = self._households()
+        # the case system knows a child's family group: the other children at home too
+        members: dict[str, set[str]] = {}
+        for pid, family in household.items():
+            members.setdefault(family, set()).add(pid)
+        relatives = {
+            other
+            for pid in subjects
+            for other in members.get(household.get(pid, ""), ())
+            if other not in subjects and self.person(other).age_on(self.county.as_of) < 18
+        }
+        people = sorted(subjects | relatives, key=self.la_id)
         ehcp = {c.child for c in self.county.cases if c.kind == "EHCP" and c.end is None}
         for n, pid in enumerate(people, start=1):
             person = self.person(pid)
@@ -98,10 +114,12 @@ class Ssd(ReturnWriter):
                 "pers_send_flag": "Y" if pid in ehcp else "N", "pers_death_date": "",
                 "pers_is_mother": "N",
             }, log)  # fmt: skip
-            self.add("ssd_family", pid, "family", {
-                "fami_family_id": f"FAM{person.household or pid}",
-                "fami_person_id": self.la_id(pid),
-            })  # fmt: skip
+            if pid in household:
+                self.add("ssd_family", pid, "family", {
+                    "fami_family_id": f"FAM{household[pid]}", "fami_person_id": self.la_id(pid),
+                })  # fmt: skip
+            if pid in relatives:
+                continue  # a family member: the case system holds no more about them
             for i, residence in enumerate(person.residences[-2:], start=1):
                 address = self.county.by_uprn[residence.uprn]
                 self.add("ssd_address", pid, f"address:{residence.start.isoformat()}", {
