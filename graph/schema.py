@@ -373,8 +373,8 @@ NODE_TYPES += (
     ),
 )
 REL_TYPES += (
-    *(RelType(rel, "Person", label, f"The child's {label}.") for label, rel, _, _ in RETURN_FACTS
-      if rel),
+    *(RelType(rel, "Person", label, f"A {label} a return records for the child.")
+      for label, rel, _, _ in RETURN_FACTS if rel),
     RelType("HAS_EPISODE", "PeriodOfCare", "Episode", "An episode of a period of care."),
     RelType("HAS_DISABILITY", "Person", "Disability", "A disability a return records."),
 )  # fmt: skip

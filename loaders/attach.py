@@ -93,16 +93,10 @@ class Attachments:
         for r in records:
             if r.uid not in attached:
                 continue
-            key = packs.key_of[r.source]
-            if key not in PERSON_KEYS:
+            if packs.key_of[r.source] not in PERSON_KEYS:
                 refs.append(r)
-                continue
-            value = str(r.values.get(key))
-            puid = index.get((packs.pack_of[r.source], key, value))
-            if puid is None:
-                self.unresolved[r.uid] = f"{key} {value} is in no person file of the return"
             else:
-                self.puid[r.uid] = puid
+                self._look_up(r, index, "is in no person file of the return")
         # references: a row of another file of the pack that names its person
         by_ref: dict[tuple[str, str, str], str] = {}
         for r in records:
@@ -114,13 +108,17 @@ class Attachments:
                 if name.endswith(".ref") and value:
                     by_ref.setdefault((pack, name, str(value)), puid)
         for r in refs:
-            key = packs.key_of[r.source]
-            value = str(r.values.get(key))
-            puid = by_ref.get((packs.pack_of[r.source], key, value))
-            if puid is None:
-                self.unresolved[r.uid] = f"{key} {value} names no row of the return's other files"
-            else:
-                self.puid[r.uid] = puid
+            self._look_up(r, by_ref, "names no row of the return's other files")
+
+    def _look_up(self, r: Record, index: dict[tuple[str, str, str], str], missing: str) -> None:
+        """The person of a row that names its person by the pack's key, or why not."""
+        key = self.packs.key_of[r.source]
+        value = str(r.values.get(key))
+        puid = index.get((self.packs.pack_of[r.source], key, value))
+        if puid is None:
+            self.unresolved[r.uid] = f"{key} {value} {missing}"
+        else:
+            self.puid[r.uid] = puid
 
     def person(self, record: Record) -> str | None:
         return self.puid.get(record.uid) or self.person_of.get(record.uid)

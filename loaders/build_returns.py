@@ -73,6 +73,15 @@ def _iso(value: object) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
+def _fields(v: dict, prefix: str, names: tuple[str, ...]) -> dict:
+    """The record's ``prefix.name`` values, dates as ISO strings."""
+    out = {}
+    for n in names:
+        value = v.get(f"{prefix}.{n}")
+        out[n] = value.isoformat() if isinstance(value, dt.date) else value
+    return out
+
+
 def _fold(rows: list[dict]) -> list[dict]:
     """One row per uid, in first-seen order; a later row's values fill earlier gaps
     (and, where both give a value, the later wins, as successive loads would leave it)."""
@@ -104,26 +113,19 @@ class ReturnFacts:
             kind = v.get("assessment.kind") or "social care"
             rows.assessments.append({
                 "uid": f"{puid}:assessment:{kind}:{_iso(v['assessment.start'])}",
-                "person": puid, "ref": v.get("assessment.ref"), "kind": kind,
-                "start": _iso(v["assessment.start"]),
-                "end": _iso(v.get("assessment.end")), "factors": v.get("assessment.factors"),
-                "outcome": v.get("assessment.outcome"), "referral": referral,
+                "person": puid, "kind": kind, "referral": referral,
+                **_fields(v, "assessment", ("ref", "start", "end", "factors", "outcome")),
             })  # fmt: skip
         if v.get("s47.start"):
+            names = ("ref", "start", "icpc_target", "icpc_date", "icpc_not_required", "outcome")
             rows.section47s.append({
                 "uid": f"{puid}:s47:{_iso(v['s47.start'])}", "person": puid,
-                "ref": v.get("s47.ref"),
-                "start": _iso(v["s47.start"]), "icpc_target": _iso(v.get("s47.icpc_target")),
-                "icpc_date": _iso(v.get("s47.icpc_date")),
-                "icpc_not_required": v.get("s47.icpc_not_required"),
-                "outcome": v.get("s47.outcome"), "referral": referral,
+                "referral": referral, **_fields(v, "s47", names),
             })  # fmt: skip
         if v.get("cin_plan.start"):
             rows.cin_plans.append({
                 "uid": f"{puid}:cin_plan:{_iso(v['cin_plan.start'])}", "person": puid,
-                "ref": v.get("cin_plan.ref"),
-                "start": _iso(v["cin_plan.start"]), "end": _iso(v.get("cin_plan.end")),
-                "referral": referral,
+                "referral": referral, **_fields(v, "cin_plan", ("ref", "start", "end")),
             })  # fmt: skip
         plan = self._cp_plan(v, puid, referral)
         if v.get("review.date"):
@@ -167,12 +169,9 @@ class ReturnFacts:
             v.get("referral.source") or v.get("referral.need") or v.get("referral.closed")
             or v.get("referral.nfa") is not None or ref
         ):  # fmt: skip
-            self.rows.referrals.append({
-                "uid": uid, "person": puid, "ref": ref, "date": _iso(date),
-                "source": v.get("referral.source"), "need": v.get("referral.need"),
-                "nfa": v.get("referral.nfa"), "closed": _iso(v.get("referral.closed")),
-                "closure_reason": v.get("referral.closure_reason"),
-            })  # fmt: skip
+            names = ("ref", "date", "source", "need", "nfa", "closed", "closure_reason")
+            self.rows.referrals.append({"uid": uid, "person": puid,
+                                        **_fields(v, "referral", names)})  # fmt: skip
         return uid
 
     def _cp_plan(self, v: dict, puid: str, referral: str | None) -> str | None:
@@ -184,30 +183,18 @@ class ReturnFacts:
             v.get("cp_plan.initial_category") or v.get("cp_plan.latest_category")
         ):
             return uid  # a review naming its plan: the plan comes from its own row
-        self.rows.cp_plans.append({
-            "uid": uid, "person": puid, "ref": v.get("cp_plan.ref"), "start": _iso(start),
-            "end": _iso(v.get("cp_plan.end")),
-            "initial_category": v.get("cp_plan.initial_category"),
-            "latest_category": v.get("cp_plan.latest_category"),
-            "previous": v.get("cp_plan.previous"), "referral": referral,
-        })  # fmt: skip
+        names = ("ref", "start", "end", "initial_category", "latest_category", "previous")
+        self.rows.cp_plans.append({"uid": uid, "person": puid, "referral": referral,
+                                   **_fields(v, "cp_plan", names)})  # fmt: skip
         return uid
 
     @staticmethod
     def _episode(v: dict, puid: str) -> dict:
-        return {
-            "uid": f"{puid}:episode:{_iso(v['episode.start'])}", "person": puid,
-            "ref": v.get("episode.ref"),
-            "start": _iso(v["episode.start"]), "end": _iso(v.get("episode.end")),
-            "reason_new": v.get("episode.reason_new"),
-            "legal_status": v.get("episode.legal_status"), "need": v.get("episode.need"),
-            "placement_type": v.get("episode.placement_type"),
-            "provider": v.get("episode.provider"), "reason_end": v.get("episode.reason_end"),
-            "reason_change": v.get("episode.reason_change"),
-            "home_postcode": v.get("episode.home_postcode"),
-            "placement_postcode": v.get("episode.placement_postcode"),
-            "urn": v.get("episode.urn"), "placement_la": v.get("episode.placement_la"),
-        }  # fmt: skip
+        names = ("ref", "start", "end", "reason_new", "legal_status", "need", "placement_type",
+                 "provider", "reason_end", "reason_change", "home_postcode",
+                 "placement_postcode", "urn", "placement_la")  # fmt: skip
+        return {"uid": f"{puid}:episode:{_iso(v['episode.start'])}", "person": puid,
+                **_fields(v, "episode", names)}  # fmt: skip
 
     def _outcome(self, v: dict, puid: str) -> None:
         kind = v.get("outcome.kind")
@@ -219,23 +206,17 @@ class ReturnFacts:
                  "intervention_offered")  # fmt: skip
         self.rows.outcomes.append({
             "uid": f"{puid}:outcome:{kind}:{_iso(v.get('outcome.date')) or ''}",
-            "person": puid, "kind": kind, "date": _iso(v.get("outcome.date")),
-            **{n: v.get(f"outcome.{n}") for n in names},
+            "person": puid, "kind": kind, **_fields(v, "outcome", ("date", *names)),
         })  # fmt: skip
 
     def _adoption(self, v: dict, puid: str) -> None:
         decided = v.get("adoption.decided")
         if not decided:
             return
-        self.rows.adoptions.append({
-            "uid": f"{puid}:adoption:{_iso(decided)}", "person": puid, "decided": _iso(decided),
-            "matched": _iso(v.get("adoption.matched")),
-            "foster_carers": v.get("adoption.foster_carers"),
-            "adopters": v.get("adoption.adopters"), "adopter_sex": v.get("adoption.adopter_sex"),
-            "adopter_status": v.get("adoption.adopter_status"),
-            "ceased": _iso(v.get("adoption.ceased")),
-            "ceased_reason": v.get("adoption.ceased_reason"),
-        })  # fmt: skip
+        names = ("decided", "matched", "foster_carers", "adopters", "adopter_sex",
+                 "adopter_status", "ceased", "ceased_reason")  # fmt: skip
+        self.rows.adoptions.append({"uid": f"{puid}:adoption:{_iso(decided)}", "person": puid,
+                                    **_fields(v, "adoption", names)})  # fmt: skip
 
     def _statuses(self, v: dict, puid: str) -> None:
         """A child's standing over a period: UASC, previous permanence."""
