@@ -372,6 +372,7 @@ NODE_TYPES += (
         ("uid", "name"),
     ),
 )
+RETURN_FACT_LABELS: tuple[str, ...] = (*(label for label, *_ in RETURN_FACTS), "Disability")
 REL_TYPES += (
     *(RelType(rel, "Person", label, f"A {label} a return records for the child.")
       for label, rel, _, _ in RETURN_FACTS if rel),

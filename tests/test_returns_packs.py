@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 
 from graph import views
+from graph.access.policy import Principal
+from graph.schema import RETURN_FACT_LABELS
 from loaders.load import run_load
 from queries.runner import run_saved
 from tests import truth as t
@@ -339,3 +341,45 @@ def test_child_protection_plans_by_category_with_siblings_not_known(loaded):
     # every sibling listed is one, and not known; the family groups find most of them
     assert found_all > 0 and right >= 0.9 * found_all
     assert want_all > 0 and missed <= 0.2 * want_all
+
+
+def test_analysts_copy_holds_the_returns_facts_and_none_of_their_identifiers(loaded):
+    live, copy = loaded.store, loaded.store.pseudonymised()
+    live_counts, copy_counts = live.counts(), copy.counts()
+    for label in RETURN_FACT_LABELS:
+        assert copy_counts.labels.get(label, 0) == live_counts.labels.get(label, 0) > 0, label
+    # postcodes, system references and Ofsted URNs stay in the live graph
+    for label, props in (("Episode", "ref home_postcode placement_postcode urn"),
+                         ("Referral", "ref"), ("CPPlan", "ref referral")):  # fmt: skip
+        for prop in props.split():
+            assert copy.read(f"MATCH (n:{label}) WHERE n.{prop} IS NOT NULL RETURN n").rows == []
+    # the three queries run unchanged on the copy, for an analyst
+    analyst = Principal("ana", "analyst")
+    for query_id in ("placement_moves", "missing_from_care", "cp_plans_by_category"):
+        params = {"as_of": AS_OF.isoformat()}
+        on_live = run_saved(live, query_id, params).rows
+        on_copy = run_saved(live, query_id, params, principal=analyst).rows
+        assert len(on_copy) == len(on_live) > 0, query_id
+
+
+def test_a_social_worker_sees_the_new_queries_rows_about_their_caseloads_children(loaded):
+    worker = loaded.rows(
+        "MATCH (w:Professional)-[r:WORKS_ON]->(k:Case {kind: 'CLA', status: 'open'}) "
+        "WHERE r.to IS NULL AND w.team IS NOT NULL "
+        "RETURN w.uid AS uid, w.team AS team, count(k) AS n ORDER BY n DESC LIMIT 1"
+    )[0]
+    me = Principal("sw", "social_worker", (worker["team"],), worker["uid"])
+    mine = {
+        r["child"]
+        for r in loaded.rows(
+            "MATCH (w:Professional)-[r:WORKS_ON]->(:Case)<-[:HAS_CASE]-(c:Person) "
+            "WHERE r.to IS NULL AND (w.uid = $w OR w.team = $team) RETURN c.uid AS child",
+            w=worker["uid"],
+            team=worker["team"],
+        )
+    }
+    params = {"as_of": AS_OF.isoformat()}
+    everyone = run_saved(loaded.store, "placement_moves", params).rows
+    shown = run_saved(loaded.store, "placement_moves", params, principal=me).rows
+    assert {r["child_uid"] for r in shown} <= mine
+    assert len(shown) < len(everyone)

@@ -64,7 +64,7 @@ NODES: dict[str, dict[str, Rule] | None] = {
     "Family": _declare(pseudonym="uid", keep="source", drop="name"),
     "Address": _declare(
         pseudonym="uid",
-        keep=f"{DISTRICT} lsoa imd_decile local_authority in_county",
+        keep=f"{DISTRICT} lsoa imd_decile local_authority in_county postcode_only",
         shared="town",
         centre="lat lon",
         drop="uprn line1 postcode",
@@ -73,7 +73,7 @@ NODES: dict[str, dict[str, Rule] | None] = {
     "Service": _declare(keep="uid name"),
     "Case": _declare(
         pseudonym="uid",
-        keep="kind status placement_out_of_area workers",
+        keep="kind status placement_out_of_area placement_type workers",
         date="start end",
         shared="reason placement_la",
     ),
@@ -89,6 +89,58 @@ NODES: dict[str, dict[str, Rule] | None] = {
     ),
     "Alert": None,
     "RiskList": _declare(keep="uid rules", date="as_of"),
+    # what the statutory returns say (graph.schema.RETURN_FACTS): codes kept, the
+    # systems' own references and placement postcodes dropped; the referral or plan a
+    # fact belongs to is dropped too (a pseudonym is per label, so it could not join)
+    "Referral": _declare(
+        pseudonym="uid", keep="source need nfa closure_reason", date="date closed", drop="ref"
+    ),
+    "Assessment": _declare(
+        pseudonym="uid", keep="kind factors outcome", date="start end", drop="ref referral"
+    ),
+    "Section47": _declare(
+        pseudonym="uid",
+        keep="icpc_not_required outcome",
+        date="start icpc_target icpc_date",
+        drop="ref referral",
+    ),
+    "CINPlan": _declare(pseudonym="uid", date="start end", drop="ref referral"),
+    "CPPlan": _declare(
+        pseudonym="uid",
+        keep="initial_category latest_category previous",
+        date="start end",
+        drop="ref referral",
+    ),
+    "PeriodOfCare": _declare(
+        pseudonym="uid",
+        keep="reason_end moves placement_type legal_status",
+        date="start end",
+        shared="placement_la",
+    ),
+    "Episode": _declare(
+        pseudonym="uid",
+        keep="reason_new legal_status need placement_type provider reason_end reason_change "
+        "placement_change",
+        date="start end",
+        shared="placement_la",
+        drop="ref home_postcode placement_postcode urn",
+    ),
+    "MissingEpisode": _declare(pseudonym="uid", keep="kind", date="start end"),
+    "Review": _declare(pseudonym="uid", keep="kind participation", date="date", drop="plan"),
+    "Outcome": _declare(
+        pseudonym="uid",
+        keep="kind in_touch activity accommodation sdq_score sdq_reason convicted health_check "
+        "immunisations teeth_check health_assessment substance_misuse intervention_received "
+        "intervention_offered",
+        date="date",
+    ),
+    "Adoption": _declare(
+        pseudonym="uid",
+        keep="foster_carers adopters adopter_sex adopter_status ceased_reason",
+        date="decided matched ceased",
+    ),
+    "Status": _declare(pseudonym="uid", keep="kind status", date="from to", shared="la"),
+    "Disability": _declare(keep="uid name"),
 }
 RELATIONSHIPS: dict[str, dict[str, Rule] | None] = {
     "PARENT_OF": _declare(keep="kind", date="from to"),
@@ -109,6 +161,7 @@ RELATIONSHIPS: dict[str, dict[str, Rule] | None] = {
     "ALERTED": None,
     "ABOUT": None,
     "DESCRIBES": None,
+    **{rel.type: {} for rel in schema.REL_TYPES if rel.end in schema.RETURN_FACT_LABELS},
 }
 EXTRA_LABELS = {n.label: n.extra_labels for n in schema.NODE_TYPES}
 DATES = ("date", "month")

@@ -15,8 +15,7 @@ WITH c, category, s, count(k) + count(r) AS known
 WITH c, category,
      collect(DISTINCT CASE WHEN s IS NOT NULL AND s.uid <> c.uid AND known = 0 THEN s END)
        AS unknown
-RETURN category, c.uid AS child_uid, c.full_name AS child_name,
-       c.la_child_id AS la_child_id,
+RETURN category, c.uid AS child_uid, c.full_name AS child_name, 'CP' AS kind,
        [x IN unknown | x.uid] AS siblings_not_known_uids,
        [x IN unknown | x.full_name] AS siblings_not_known
 ORDER BY category, child_uid

@@ -18,7 +18,7 @@ OPTIONAL MATCH (a:Address)
 WHERE a.postcode = home
 OPTIONAL MATCH (a)<-[ol:LIVES_AT]-(other:Child)
 WHERE ol.to IS NULL AND other.uid <> c.uid
-RETURN c.uid AS child_uid, c.full_name AS child_name, c.la_child_id AS la_child_id,
+RETURN c.uid AS child_uid, c.full_name AS child_name, 'CLA' AS kind,
        times AS times_missing, latest AS latest_missing, home AS home_postcode,
        collect(DISTINCT other.uid) AS other_children_uids,
        collect(DISTINCT other.full_name) AS other_children

@@ -8,7 +8,6 @@ OPTIONAL MATCH (c)-[:LOOKED_AFTER]->(p:PeriodOfCare)
 WITH c, moves, latest_move, p
 ORDER BY p.start DESC
 WITH c, moves, latest_move, collect(p)[0] AS period
-RETURN c.uid AS child_uid, c.full_name AS child_name, c.la_child_id AS la_child_id,
-       moves, latest_move, period.placement_type AS placement_now,
+RETURN c.uid AS child_uid, c.full_name AS child_name, 'CLA' AS kind, moves, latest_move, period.placement_type AS placement_now,
        period.start AS looked_after_since
 ORDER BY moves DESC, latest_move DESC, child_uid
