@@ -9,6 +9,7 @@ the packs. Every expected answer is computed from the truth files with pandas.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -383,3 +384,75 @@ def test_a_social_worker_sees_the_new_queries_rows_about_their_caseloads_childre
     shown = run_saved(loaded.store, "placement_moves", params, principal=me).rows
     assert {r["child_uid"] for r in shown} <= mine
     assert len(shown) < len(everyone)
+
+
+# -- a return on its own ----------------------------------------------------------------
+
+# each fact the county's rows are labelled with (truth/source_rows.csv), by node label
+# (an "ehc" row is SEN2's EHC needs assessment)
+FACT_LABELS = {"Episode": {"episode"}, "Referral": {"referral"},
+               "Assessment": {"assessment", "ehc"}, "CINPlan": {"cin_plan"},
+               "CPPlan": {"cp_plan"}, "Section47": {"s47"},
+               "MissingEpisode": {"missing"}}  # fmt: skip
+
+
+def _load_alone(loaded: Loaded, tmp_path: Path, engine_dir: Path, files: list[str]):
+    """The given files of the county's returns, alone in a directory, loaded with no
+    mapping into a graph of their own; the load's result and the graph's label counts."""
+    root = tmp_path / "alone"
+    for name in files:
+        target = root / Path(name).relative_to("returns")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(loaded.root / name, target)
+    store = embedded_store(engine_dir)
+    store.drop_all()
+    store.ensure_schema()
+    try:
+        result = run_load(store, root, as_of=AS_OF, loads_dir=None)
+        return result, store.counts().labels
+    finally:
+        store.drop_all()
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "directory",
+    ["ssda903", "ssda903_xml", "cin_census", "annex_a", "sen2", "school_census", "ssd"],
+)
+def test_each_return_loads_alone_with_no_mapping(loaded, tmp_path, engine_dir, directory):
+    rows = t.table(loaded.root, "source_rows")
+    rows = rows[rows.file.str.startswith(f"returns/{directory}/")]
+    files = sorted({f.split("#")[0] for f in rows.file})  # a workbook's sheets: one file
+    result, labels = _load_alone(loaded, tmp_path, engine_dir, files)
+    report = result.report
+    assert report.closes and not report.unmapped_files
+    assert all(f.pack and not f.refused and f.closes for f in report.files.values())
+    # one person for each true person a kept row describes, none for a quarantined row
+    quarantined = {(f"returns/{q.file}", q.row) for q in result.quarantine}
+    kept = rows[[(f, int(r)) not in quarantined for f, r in zip(rows.file, rows.row, strict=True)]]
+    assert labels.get("Person", 0) == kept.person_id.nunique() > 0
+    # each fact once, however many files (or levels of one file) give it
+    facts = kept.entity.str.split(":").str[0]
+    for label, kinds in FACT_LABELS.items():
+        want = kept[facts.isin(kinds)][["person_id", "entity"]].drop_duplicates()
+        assert labels.get(label, 0) == len(want), label
+
+
+def test_a_file_naming_children_by_id_alone_loads_alone(loaded, tmp_path, engine_dir):
+    episodes = "returns/ssda903/episodes.csv"
+    rows = t.table(loaded.root, "source_rows")
+    rows = rows[rows.file == episodes]
+    result, labels = _load_alone(loaded, tmp_path, engine_dir, [episodes])
+    assert result.report.closes and not result.quarantine
+    # each child the return's id names is one person, known by that id alone
+    assert labels["Person"] == rows.person_id.nunique() == rows.source_key.nunique()
+    assert labels["Episode"] == len(rows)
+    assert labels["PeriodOfCare"] > 0
+    # a file naming another file's rows (an SSD placement names its episode) cannot
+    # stand alone: each row is quarantined, saying which reference was not found
+    placements = "returns/ssd/ssd_cla_placement.csv"
+    result, labels = _load_alone(loaded, tmp_path / "placements", engine_dir, [placements])
+    assert result.report.closes and labels.get("Episode", 0) == 0
+    assert result.quarantine and all(
+        "names no row of the return's other files" in q.reason for q in result.quarantine
+    )
