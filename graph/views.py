@@ -402,6 +402,36 @@ def social_care(store: GraphStore, uid: str) -> list[dict[str, Any]]:
     return sorted(out, key=lambda f: (_day(f), f["label"]))
 
 
+# each fact's name in words, and what the record's table says about it
+FACT_WORDS = {"Referral": "referral", "Assessment": "assessment",
+              "Section47": "section 47 enquiry", "CINPlan": "child in need plan",
+              "CPPlan": "child protection plan", "PeriodOfCare": "looked after",
+              "MissingEpisode": "missing", "Review": "review", "Outcome": "outcome",
+              "Adoption": "adoption", "Status": "status"}  # fmt: skip
+FACT_DETAIL: dict[str, tuple[str, ...]] = {
+    "Referral": ("source", "need", "closure_reason"), "Assessment": ("kind", "factors"),
+    "Section47": ("outcome",), "CPPlan": ("latest_category", "previous"),
+    "PeriodOfCare": ("placement_type", "legal_status", "moves", "reason_end"),
+    "MissingEpisode": ("kind",), "Review": ("kind", "participation"),
+    "Outcome": ("kind", "activity", "accommodation", "sdq_score"),
+    "Adoption": ("adopters", "ceased_reason"), "Status": ("kind", "status", "la"),
+}  # fmt: skip
+
+
+def social_care_rows(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The returns' facts (:func:`social_care`) as the record's table: one row each,
+    its case kind, what it is, when it began and ended, and its codes."""
+    rows = []
+    for f in facts:
+        ended = next((f[k] for k in ("end", "closed", "ceased", "to") if f.get(k)), None)
+        detail = [f"{k.replace('_', ' ')} {f[k]}" for k in FACT_DETAIL.get(f["label"], ())
+                  if f.get(k) not in (None, "")]  # fmt: skip
+        rows.append({"kind": f["case_kind"], "what": FACT_WORDS.get(f["label"], f["label"]),
+                     "from": _day(f) if _day(f) != dt.date.min else None, "to": ended,
+                     "detail": ", ".join(detail)})  # fmt: skip
+    return rows
+
+
 def _day(fact: dict[str, Any]) -> dt.date:
     for key in ("date", "start", "decided", "from"):
         if isinstance(fact.get(key), dt.date):

@@ -252,6 +252,13 @@ def test_a_childs_record_and_timeline_show_what_the_returns_say(loaded):
     events = [e["what"] for e in record["timeline"]]
     assert any(e.startswith("CLA episode began") for e in events)
     assert any(c["kind"] == "CLA" and c["status"] == "open" for c in record["cases"])
+    # the record's table: the open period of care, from its first episode, with no end
+    table = views.social_care_rows(record["social_care"])
+    looked_after = [r for r in table if r["what"] == "looked after"]
+    assert [(_iso(r["from"]), r["to"]) for r in looked_after if r["to"] is None] == [
+        (person.start, None)
+    ]
+    assert {r["kind"] for r in table} >= {"CLA"}
 
 
 # -- the saved queries --------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from graph import views
 from graph.access import guard
 from graph.access.policy import BreakGlass, Restricted, load_policy
 from ui.app import context
@@ -99,6 +100,12 @@ def render() -> None:
         if rec["needs"]:
             st.markdown("#### Needs")
             st.dataframe(pd.DataFrame(rec["needs"]), hide_index=True)
+        if rec.get("disabilities"):
+            st.markdown("#### Disabilities")
+            st.write(", ".join(literal(d["name"]) for d in rec["disabilities"]))
+    if rec.get("social_care"):
+        st.markdown("#### From the statutory returns")
+        st.dataframe(pd.DataFrame(views.social_care_rows(rec["social_care"])), hide_index=True)
     if rec["attendance"]:
         st.markdown("#### Attendance by term")
         frame = pd.DataFrame(rec["attendance"])
