@@ -290,7 +290,7 @@ def _run_load(
         baseline.done()
     with timer("pseudonymised copy"):  # what analysts query: the graph as this load left it
         progress.stage("writing the analysts' pseudonymised copy", None)
-        write_copy(store)
+        write_copy(store, bulk=bulk)
     report.finished = True
     store.save_snapshot()  # the graph as a start reads it is faster (GraphStore.save_snapshot)
     saved = None

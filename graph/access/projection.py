@@ -19,9 +19,10 @@ A label or relationship type declared ``None`` is not copied at all (notes, sour
 records, alerts). A property the schema has and this does not declare fails a test, so
 nothing new is ever copied by default.
 
-The copy is written through the store's usual batched write path into a graph of its own
-(:meth:`GraphStore.pseudonymised_staging`), reading the live graph a batch ahead, then
-put in place of the last one at once where the engine can (FalkorDB renames the key).
+The copy is written from a read of the live graph, a batch at a time, into a graph of its
+own (:meth:`GraphStore.pseudonymised_staging`): through the batched statements below, or,
+where the engine has it, its bulk insertion (everything in the copy is new); then put in
+place of the last one at once where the engine can (FalkorDB renames the key).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Any, Literal
 
 from graph import schema
 from graph.access.pseudonyms import KEY_FILE, Pseudonyms
+from graph.bulk import BulkWriter, EdgeShape, NodeShape
 from graph.cypher import cypher
 from graph.store import GraphStore, batched
 
@@ -41,6 +43,7 @@ Rule = Literal["keep", "date", "pseudonym", "month", "shared", "centre", "drop"]
 MIN_SHARED = 10  # records that must share a text value for it to be kept
 DISTRICT = "postcode_district"  # what a home's point is coarsened to
 READ_BATCH = 5_000
+BULK_BATCH = 50_000  # rows a bulk insertion call takes (it sends them in slices)
 ALL_ROWS = 100_000_000
 
 
@@ -206,16 +209,14 @@ def _node_statements(label: str, rules: dict[str, Rule]) -> dict[str, str]:
     }
 
 
-def _end(rel: str, side: str) -> str:
-    rel_type = next(r for r in schema.REL_TYPES if r.type == rel)
-    return rel_type.start if side == "start" else rel_type.end
+ENDS = {r.type: (r.start, r.end) for r in schema.REL_TYPES}
 
 
 def _rel_statements(rel: str, rules: dict[str, Rule]) -> str:
     return cypher(
         f"projection.create_{rel.lower()}",
-        f"UNWIND $rows AS r MATCH (a:{_end(rel, 'start')} {{uid: r.left}}) "
-        f"MATCH (b:{_end(rel, 'end')} {{uid: r.right}}) CREATE (a)-[x:{rel}]->(b) "
+        f"UNWIND $rows AS r MATCH (a:{ENDS[rel][0]} {{uid: r.left}}) "
+        f"MATCH (b:{ENDS[rel][1]} {{uid: r.right}}) CREATE (a)-[x:{rel}]->(b) "
         f"{_set('x', rules)}",
         example={"rows": [{"left": "x", "right": "y"}]},
         writes=True,
@@ -223,7 +224,10 @@ def _rel_statements(rel: str, rules: dict[str, Rule]) -> str:
 
 
 def _shared_statement(owner: str, prop: str, relationship: bool) -> str:
-    pattern = f"()-[x:{owner}]->()" if relationship else f"(x:{owner})"
+    # a relationship with both end labels: the engine otherwise walks every node for it
+    pattern = (
+        f"(:{ENDS[owner][0]})-[x:{owner}]->(:{ENDS[owner][1]})" if relationship else f"(x:{owner})"
+    )
     return cypher(
         f"projection.shared_{owner.lower()}_{prop}",
         f"MATCH {pattern} WHERE x.{prop} IS NOT NULL RETURN x.{prop} AS value, count(*) AS n",
@@ -234,14 +238,14 @@ KEPT_NODES = {label: rules for label, rules in NODES.items() if rules is not Non
 KEPT_RELS = {rel: rules for rel, rules in RELATIONSHIPS.items() if rules is not None}
 NODE_STATEMENTS = {label: _node_statements(label, rules) for label, rules in KEPT_NODES.items()}
 REL_STATEMENTS = {rel: _rel_statements(rel, rules) for rel, rules in KEPT_RELS.items()}
-# each relationship type is read from its start nodes, a batch of them at a time
+# each relationship type is read in one go: walking its own edges is about three times
+# faster than looking its start nodes up a batch at a time (measured at 20,000 children),
+# and the largest (attendance, 1.1 million at county scale) fits in memory
 REL_READS = {
     rel: cypher(
         f"projection.read_{rel.lower()}",
-        f"UNWIND $uids AS u MATCH (a:{_end(rel, 'start')} {{uid: u}})-[x:{rel}]->"
-        f"(b:{_end(rel, 'end')}) RETURN a.uid AS left, b.uid AS right"
-        + "".join(f", x.{p} AS {p}" for p in copied(rules)),
-        example={"uids": ["x"]},
+        f"MATCH (a:{ENDS[rel][0]})-[x:{rel}]->(b:{ENDS[rel][1]}) "
+        "RETURN a.uid AS left, b.uid AS right" + "".join(f", x.{p} AS {p}" for p in copied(rules)),
     )
     for rel, rules in KEPT_RELS.items()
 }
@@ -272,6 +276,7 @@ class _Coarsen:
 
     def __init__(self, store: GraphStore, keys: Pseudonyms) -> None:
         self.keys = keys
+        self.pseudonyms: dict[tuple[str, Any], str] = {}
         self.shared: dict[tuple[str, str], set[Any]] = {
             where: {
                 r["value"] for r in store.read(text, max_rows=ALL_ROWS).rows if r["n"] >= MIN_SHARED
@@ -285,9 +290,14 @@ class _Coarsen:
         }
 
     def uid(self, label: str, uid: Any) -> Any:
-        if KEPT_NODES[label]["uid"] == "pseudonym":
-            return self.keys.of(label, uid)
-        return uid
+        """A node's uid in the copy (each worked out once: a person's is asked for by
+        every relationship they have)."""
+        if KEPT_NODES[label]["uid"] != "pseudonym":
+            return uid
+        known = self.pseudonyms.get((label, uid))
+        if known is None:
+            known = self.pseudonyms[(label, uid)] = self.keys.of(label, uid)
+        return known
 
     def value(self, owner: str, prop: str, rule: Rule, value: Any, row: Mapping[str, Any]) -> Any:
         if value is None or rule == "drop":
@@ -315,19 +325,45 @@ class _Coarsen:
     def relationship(self, rel: str, a: Any, b: Any, props: Mapping[str, Any]) -> dict:
         rules = KEPT_RELS[rel]
         out = {p: self.value(rel, p, rules[p], props.get(p), props) for p in copied(rules)}
-        return {
-            **out,
-            "left": self.uid(_end(rel, "start"), a),
-            "right": self.uid(_end(rel, "end"), b),
-        }
+        start, end = ENDS[rel]
+        return {**out, "left": self.uid(start, a), "right": self.uid(end, b)}
 
 
 def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def write_copy(store: GraphStore, *, progress: Callable[[int], None] | None = None) -> Written:
-    """Write the live graph's pseudonymised copy afresh, and the person map beside the key."""
+def _extra_labels(label: str) -> Callable[[Mapping[str, Any]], tuple[str, ...]] | None:
+    extras = EXTRA_LABELS[label]
+    if not extras:
+        return None
+    return lambda row: tuple(x for x in extras if x in row["labels"])
+
+
+def _dates(rules: dict[str, Rule]) -> tuple[str, ...]:
+    return tuple(p for p in copied(rules) if rules[p] in DATES)
+
+
+# the same, for the engine's bulk insertion (graph.bulk), where it has one
+NODE_SHAPES = {
+    label: NodeShape(label, tuple(copied(rules)), _dates(rules), _extra_labels(label))
+    for label, rules in KEPT_NODES.items()
+}
+EDGE_SHAPES = {
+    rel: EdgeShape(rel, (ENDS[rel][0], "left"), (ENDS[rel][1], "right"),
+                   tuple(copied(rules)), _dates(rules))
+    for rel, rules in KEPT_RELS.items()
+}  # fmt: skip
+
+
+def write_copy(
+    store: GraphStore, *, bulk: bool = True, progress: Callable[[int], None] | None = None
+) -> Written:
+    """Write the live graph's pseudonymised copy afresh, and the person map beside the key.
+
+    Every row goes through the statements above, or, with ``bulk`` and an engine that
+    has it, through its bulk insertion (the copy is all new: FalkorDB's ``GRAPH.BULK``,
+    as a first load's new nodes and relationships do; see :mod:`graph.bulk`)."""
     started = time.perf_counter()
     keys = Pseudonyms.open(store.pseudonym_dir, store.name)
     target = store.pseudonymised_staging()
@@ -352,22 +388,55 @@ def write_copy(store: GraphStore, *, progress: Callable[[int], None] | None = No
                         people.append((out["uid"], row["uid"]))
                     yield out
 
-        for label, statements in NODE_STATEMENTS.items():
-            summary = target.write_rows(statements["create"], nodes(label), progress=progress)
-            written.nodes += summary.nodes_created
-
         def relationships(rel: str) -> Iterator[dict]:
-            for batch in batched(uids[_end(rel, "start")], READ_BATCH):
-                for row in store.read(REL_READS[rel], {"uids": batch}, max_rows=ALL_ROWS).rows:
-                    yield coarsen.relationship(rel, row["left"], row["right"], row)
+            for row in store.read(REL_READS[rel], max_rows=ALL_ROWS).rows:
+                yield coarsen.relationship(rel, row["left"], row["right"], row)
 
-        for rel, statement in REL_STATEMENTS.items():
-            summary = target.write_rows(statement, relationships(rel), progress=progress)
-            written.relationships += summary.relationships_created
+        writer = target.bulk_writer() if bulk else None
+        if writer is None:
+            _write_by_statements(target, nodes, relationships, written, progress)
+        else:
+            _write_in_bulk(writer, nodes, relationships, written, progress)
     store.publish_pseudonymised()
     keys.write_map(people)
     written.seconds = round(time.perf_counter() - started, 2)
     return written
+
+
+Rows = Callable[[str], Iterator[dict]]  # a label's or type's rows for the copy
+Progress = Callable[[int], None] | None
+
+
+def _write_by_statements(
+    target: GraphStore, nodes: Rows, relationships: Rows, written: Written, progress: Progress
+) -> None:
+    for label, statements in NODE_STATEMENTS.items():
+        summary = target.write_rows(statements["create"], nodes(label), progress=progress)
+        written.nodes += summary.nodes_created
+    for rel, statement in REL_STATEMENTS.items():
+        summary = target.write_rows(statement, relationships(rel), progress=progress)
+        written.relationships += summary.relationships_created
+
+
+def _write_in_bulk(
+    writer: BulkWriter, nodes: Rows, relationships: Rows, written: Written, progress: Progress
+) -> None:
+    writer.begin([*NODE_SHAPES.values(), *EDGE_SHAPES.values()])
+    for label, shape in NODE_SHAPES.items():
+        for rows in batched(nodes(label), BULK_BATCH):
+            writer.create_nodes(shape, rows, remember=True)
+            written.nodes += _done(progress, len(rows))
+    for rel, edge in EDGE_SHAPES.items():
+        for rows in batched(relationships(rel), BULK_BATCH):
+            writer.create_edges(edge, rows)
+            written.relationships += _done(progress, len(rows))
+    writer.finish()
+
+
+def _done(progress: Progress, rows: int) -> int:
+    if progress is not None:
+        progress(rows)
+    return rows
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ for a lawful purpose (:func:`graph.access.guard.reidentify`). Analysts never rea
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import os
@@ -86,8 +85,7 @@ def load_key(home: Path, *, create: bool = True) -> bytes:
 
 
 def pseudonym(key: bytes, label: str, uid: object) -> str:
-    digest = hmac.new(key, f"{label}:{uid}".encode(), hashlib.sha256).hexdigest()
-    return PREFIX + digest[:16]
+    return PREFIX + hmac.digest(key, f"{label}:{uid}".encode(), "sha256").hex()[:16]
 
 
 def found_in(value: object) -> set[str]:
