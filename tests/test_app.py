@@ -240,7 +240,7 @@ def _page_titles(at: AppTest) -> list[str]:
 
 
 PAGE_SCRIPT = """
-from ui.app.pages import {module}
+from ui.app.screens import {module}
 {module}.render()
 """
 

@@ -26,7 +26,7 @@ HOSTILE = (
     f"{BEACON} [Sign in again](http://evil.invalid/login) <img src=x onerror=alert(1)> "
     "www.evil.invalid mail.me@evil.invalid :red[alarm] $x^2$ **bold** <https://x.invalid>"
 )
-PAGE = "from ui.app.pages import {module}\n{module}.render()"
+PAGE = "from ui.app.screens import {module}\n{module}.render()"
 
 # remark-gfm's autolink literals (mdast-util-gfm-autolink-literal): found in text
 # after escapes are read, so escaping alone does not stop them

@@ -313,7 +313,7 @@ def test_a_note_on_an_unknown_id_is_an_error_and_nothing_is_audited(loaded_count
 def test_the_record_page_offers_no_note_form_on_a_limited_view(app_dir, loaded_county):
     child = _held_child(loaded_county.store)
     page = AppTest.from_string(
-        "from ui.app.pages import record\nrecord.render()", default_timeout=60
+        "from ui.app.screens import record\nrecord.render()", default_timeout=60
     )
     page.session_state["principal"] = Principal("dsl", "school_dsl", professional="W-other")
     page.session_state["child"] = child["uid"]

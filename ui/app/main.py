@@ -13,8 +13,8 @@ from graph.access.accounts import demo_mode
 from graph.access.policy import allowed
 from graph.files import private_umask
 from ui.app import context
-from ui.app.pages import audit, caseload, data, find, home, network, planning, queries, record
 from ui.app.plain import literal
+from ui.app.screens import audit, caseload, data, find, home, network, planning, queries, record
 
 private_umask()  # what the app writes (audit trail, embedded engine) is its owner's only
 st.set_page_config(page_title="Jigsaw", layout="wide")
