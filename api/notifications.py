@@ -39,12 +39,15 @@ from api.standard import (
     REASONS,
 )
 from loaders.extracts import Extract, read_extract
-from loaders.mapping import SHIPPED, load_mapping
+from loaders.mapping import load_mapping
 
 log = logging.getLogger(__name__)
 
 SOURCE = "partner_notifications"
-MAPPING = SHIPPED / f"{SOURCE}.yaml"
+# not a shipped loader mapping: a council's extracts never hold it, so `jigsaw load`
+# does not look for it; the inbox loads with this directory alone
+MAPPINGS = Path(__file__).parent / "mappings"
+MAPPING = MAPPINGS / f"{SOURCE}.yaml"
 COLUMNS = ("Partner", "Notification", "NHS Number", "Given Name", "Family Name",
            "Date of Birth", "Sex", "UPRN", "Address", "Town", "Postcode", "Moved In",
            "Involvement Ref", "Involvement", "Started", "Ended", "Reported By")  # fmt: skip

@@ -12,7 +12,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from api.clients import Client, Clients
 from api.matching import Matcher
-from api.notifications import Inbox, InboxLoader
+from api.notifications import MAPPINGS, Inbox, InboxLoader
 from api.service import Exchange
 from api.settings import ApiSettings, api_dir, model_path
 from api.tokens import TokenIssuer
@@ -76,6 +76,7 @@ def _inbox_load(settings: Settings):
             run_load(
                 store,
                 batch,
+                mappings=MAPPINGS,
                 as_of=dt.date.today(),
                 loads_dir=settings.data_dir / "loads",
                 linkage_memory=settings.linkage_memory,

@@ -48,12 +48,10 @@ def _truth_labels(root: Path) -> dict[tuple[str, int, str], str]:
 def test_accounting_closes_for_every_source(loaded_county):
     report = loaded_county.result.report
     assert report.finished
-    # every shipped mapping has rows but change_of_address (only in the follow-up
-    # extracts) and partner_notifications (written by the exchange API, not the county)
+    # every shipped mapping has rows but change_of_address (only in the follow-up extracts)
     assert sum(1 for c in report.sources.values() if c.read > 0) >= 15
     for counts in report.sources.values():
-        elsewhere = ("change_of_address", "partner_notifications")
-        assert counts.read > 0 or counts.source in elsewhere, counts.source
+        assert counts.read > 0 or counts.source == "change_of_address", counts.source
         assert counts.read == counts.loaded + counts.merged + counts.quarantined, counts
     # a person row either gave the load a person or joined one an earlier row gave
     described = [p for _, _, role, p in loaded_county.result.assignments if role == "person"]
