@@ -114,9 +114,13 @@ WORKER_TEAMS = cypher(
     "views.worker_teams",
     """
     UNWIND $uids AS uid
-    MATCH (p:Person {uid: uid})-[:HAS_CASE]->(c:Case {status: 'open'})
-          <-[w:WORKS_ON]-(pro:Professional)
-    WHERE w.to IS NULL
+    // the person first, on its own: in one pattern with an unwound uid, FalkorDB starts
+    // from the index of open cases and walks each to its person, once for every uid
+    // (1,000 uids at 20,000 children: 14.8 s, this way 0.05 s)
+    MATCH (p:Person {uid: uid})
+    WITH uid, p
+    MATCH (p)-[:HAS_CASE]->(c:Case)<-[w:WORKS_ON]-(pro:Professional)
+    WHERE c.status = 'open' AND w.to IS NULL
     OPTIONAL MATCH (pro)-[:IN_TEAM]->(t:Team)
     RETURN uid, collect(DISTINCT pro.uid) AS workers, collect(DISTINCT t.uid) AS teams
     """,
