@@ -311,3 +311,105 @@ def test_the_head_command_prints_what_to_witness(trail):
     seq, digest = done.output.strip().split(":")
     assert int(seq) == ENTRIES and digest == _lines(trail / "audit" / "audit.jsonl")[-1]["hash"]
     assert os.environ["JIGSAW_DATA_DIR"] == str(trail)
+
+
+# -- reading a long trail without reading it whole ----------------------------------------
+
+
+def _trail(tmp_path: Path, n: int) -> AuditLog:
+    log = AuditLog(tmp_path / "audit" / "audit.jsonl")
+    for i in range(n):
+        log.record(user="sw", role="social_worker", action="view_child",
+                   children=[f"P-{i % 5}", f"P-{100 + i}"])  # fmt: skip
+    return log
+
+
+def _naming(path: Path, uid: str) -> list[int]:
+    """The entries naming ``uid``, read from the file itself, independently of the code."""
+    return [e["seq"] for e in _lines(path) if uid in e["children"]]
+
+
+def test_entries_about_a_child_come_from_an_index_caught_up_with_the_log(tmp_path):
+    log = _trail(tmp_path, 12)
+    assert [e["seq"] for e in log.about_child("P-2")] == _naming(log.path, "P-2") == [3, 8]
+    assert log.path.with_name("audit.jsonl.index").stat().st_mode & 0o777 == 0o600
+    many = [f"P-{i}" for i in range(20_000)]  # one entry naming a county's caseload
+    log.record(user="tm", role="team_manager", action="view_caseload", children=many)
+    log.record(user="sw", role="social_worker", action="view_child", children=["P-2"])
+    assert [e["seq"] for e in log.about_child("P-2")] == _naming(log.path, "P-2") == [3, 8, 13, 14]
+    assert [e["seq"] for e in log.about_child("P-19999")] == [13]
+    assert log.about_child("P-nobody") == []
+
+
+def test_an_index_that_no_longer_fits_the_log_is_rebuilt_and_never_trusted_alone(tmp_path):
+    log = _trail(tmp_path, 10)
+    assert [e["seq"] for e in log.about_child("P-1")] == [2, 7]
+    # the log rewritten from entry 3 on (what tampering would do): P-1 is named elsewhere now
+    entries = _lines(log.path)
+    for e in entries[2:]:
+        e["children"] = ["P-1"] if e["seq"] == 9 else ["P-0"]
+    _write(log.path, _rechain(entries, 2))
+    assert [e["seq"] for e in log.about_child("P-1")] == _naming(log.path, "P-1") == [2, 9]
+    # cut short below what was indexed: started again
+    _write(log.path, _lines(log.path)[:4])
+    assert [e["seq"] for e in log.about_child("P-1")] == [2]
+    # an index claiming an entry names a child that it does not: the entry is read back
+    import sqlite3
+
+    with sqlite3.connect(log.path.with_name("audit.jsonl.index")) as db:
+        db.execute("INSERT INTO named (child, offset) VALUES ('P-4', 0)")
+    assert [e["seq"] for e in log.about_child("P-4")] == _naming(log.path, "P-4")
+
+
+def test_the_latest_entries_are_read_from_the_end(tmp_path):
+    log = _trail(tmp_path, 30)
+    log.record(
+        user="tm",
+        role="team_manager",
+        action="view_caseload",
+        children=[f"P-{i}" for i in range(10_000)],
+    )  # longer than a read window
+    log.record(user="sw", role="social_worker", action="search")
+    everything = _lines(log.path)
+    assert log.recent(5) == everything[-5:]
+    assert log.recent(1) == everything[-1:]
+    assert log.recent(500) == everything
+    assert log.recent(0) == [] and AuditLog(tmp_path / "none.jsonl").recent(3) == []
+
+
+def test_a_resumed_check_walks_only_what_was_written_since_the_last_sound_one(tmp_path):
+    log = _trail(tmp_path, 10)
+    first = log.check(resume=True)  # nothing checked before: from the start
+    assert first.broken is None and first.entries == 10 and first.checked_from == 1
+    assert first.walked_in_full
+    for i in range(3):
+        log.record(user="sw", role="social_worker", action="search", children=[f"P-{i}"])
+    later = log.check(resume=True)
+    assert later.broken is None and later.entries == 13 and later.checked_from == 11
+    assert later.walked_in_full == first.walked_in_full
+    # a change after the checked part is found by the resumed check
+    entries = _lines(log.path)
+    entries[11]["user"] = "someone else"
+    _write(log.path, entries)
+    assert log.check(resume=True).broken.line == 12
+    # removal from the end is found too (the head is compared, as always)
+    entries[11]["user"] = "sw"
+    _write(log.path, entries[:12])
+    cut = log.check(resume=True)
+    assert cut.broken is not None and "removed from the end" in cut.broken.why
+
+
+def test_a_resumed_check_starts_again_when_the_checked_entry_changed(tmp_path):
+    log = _trail(tmp_path, 6)
+    assert log.check().broken is None  # a full check keeps where it stopped, too
+    _change_third(log.path)  # rewrites entries 3-6, the last one the check stopped at
+    again = log.check(resume=True)
+    assert again.checked_from == 1 and again.broken is not None
+    # a change before the checkpoint is the full check's to find (the page says when it ran)
+    log2 = _trail(tmp_path / "two", 6)
+    assert log2.check().broken is None
+    entries = _lines(log2.path)
+    entries[1]["user"] = "xx"  # the same length: every entry after it stays where it was
+    _write(log2.path, entries)
+    assert log2.check(resume=True).broken is None
+    assert log2.check().broken.line == 2

@@ -33,11 +33,12 @@ import os
 import socket
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from graph.access.audit_index import AuditIndex, parse_entry
 from graph.access.fields_export import safe_row
 from graph.files import fsync_dir, private_dir, write_private
 
@@ -79,6 +80,10 @@ class Verdict:
     entries: int
     broken: Broken | None = None
     notes: list[str] = field(default_factory=list)
+    # a resumed check walks from where the last sound one stopped: the entries before
+    # ``checked_from`` were last walked from the start at ``walked_in_full``
+    checked_from: int = 1
+    walked_in_full: str = ""
 
 
 def _digest(entry: Mapping[str, Any]) -> str:
@@ -91,12 +96,24 @@ def _sound(entry: Mapping[str, Any]) -> bool:
     return entry.get("hash") == _digest(entry)
 
 
-def _parse(raw: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return value if isinstance(value, dict) else None
+_parse = parse_entry
+
+
+@dataclass(frozen=True)
+class Checked:
+    """How far a check got through a sound chain: its last entry (number, hash, where its
+    line starts and where the next begins), and what the walk to it found on the way."""
+
+    count: int
+    hash: str
+    last_at: int
+    offset: int
+    anchored: bool
+    notes: tuple[str, ...] = ()
+    full_at: str = ""  # when the whole trail up to here was last walked from its start
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "notes": list(self.notes)}
 
 
 class AuditLog:
@@ -106,6 +123,7 @@ class AuditLog:
         self.path = Path(path)
         self.head_path = self.path.with_name(self.path.name + ".head")
         self._lock_path = self.path.with_name(self.path.name + ".lock")
+        self._checked_path = self.path.with_name(self.path.name + ".checked")
         self._witness_address = witness
         self._witness: logging.Logger | None = None
         private_dir(self.path.parent)
@@ -294,9 +312,14 @@ class AuditLog:
         """The first place the trail is broken, or None when it is whole."""
         return self.check(witnessed).broken
 
-    def check(self, witnessed: Mapping[int, str] | None = None) -> Verdict:
+    def check(self, witnessed: Mapping[int, str] | None = None, *, resume: bool = False) -> Verdict:
         """Walk the chain and compare its end with the head (and with checkpoints an
-        external witness saw: sequence number -> hash)."""
+        external witness saw: sequence number -> hash).
+
+        ``resume``: walk on from where the last sound check stopped, if the log still
+        holds that entry there (the app's audit page, at every view), instead of from the
+        first entry (``jigsaw audit verify``, and whenever witnessed checkpoints are
+        given). The verdict says which entries it walked and when the rest last were."""
         witnessed = dict(witnessed or {})
         with self._locked(fcntl.LOCK_SH):  # a consistent snapshot, then read unlocked
             head = self.read_head()
@@ -306,47 +329,101 @@ class AuditLog:
                 why = f"the log file is missing; its head records {head.count:,} entries"
                 return Verdict(0, Broken(1, why))
             return Verdict(0, _unwitnessed(witnessed, 0))
+        start = self._checked(size) if resume and not witnessed else None
         verdict = Verdict(0)
-        count, last_hash, anchored, torn = self._walk(size, witnessed, verdict)
+        if start is not None:
+            verdict.notes += start.notes
+            verdict.checked_from, verdict.walked_in_full = start.count + 1, start.full_at
+        reached, torn = self._walk(size, witnessed, verdict, start)
         if verdict.broken:
             return verdict
-        verdict.entries = count
-        verdict.broken = _unwitnessed(witnessed, count) or _against_head(
-            head, count, last_hash, anchored, torn, verdict.notes
+        verdict.entries = reached.count
+        verdict.broken = _unwitnessed(witnessed, reached.count) or _against_head(
+            head, reached.count, reached.hash, reached.anchored, torn, verdict.notes
         )
+        if verdict.broken is None:
+            full_at = (
+                start.full_at if start else dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            )
+            verdict.walked_in_full = verdict.walked_in_full or full_at
+            self._keep_checked(replace(reached, notes=tuple(verdict.notes), full_at=full_at))
         return verdict
 
-    def _walk(
-        self, size: int, witnessed: Mapping[int, str], verdict: Verdict
-    ) -> tuple[int, str, bool, bytes]:
-        """Check every whole line in the first ``size`` bytes; returns (entries, last
-        hash, whether any entry carried a sequence number, torn bytes at the end)."""
-        previous, expected, anchored, line = GENESIS, 1, False, 0
+    def _checked(self, size: int) -> Checked | None:
+        """Where the last sound check stopped, if the log still holds that entry there."""
+        try:
+            data = json.loads(self._checked_path.read_text(encoding="utf-8"))
+            start = Checked(**{**data, "notes": tuple(data.get("notes", ()))})
+        except (OSError, ValueError, TypeError):
+            return None
+        if not 0 <= start.last_at < start.offset <= size:
+            return None
         with self.path.open("rb") as fh:
+            fh.seek(start.last_at)
+            raw = fh.readline(start.offset - start.last_at)
+        entry = _parse(raw) if raw.endswith(b"\n") else None
+        sound = entry is not None and entry.get("hash") == start.hash and _sound(entry)
+        return start if sound and int(entry.get("seq", start.count)) == start.count else None
+
+    def _keep_checked(self, reached: Checked) -> None:
+        if reached.count:
+            write_private(self._checked_path, json.dumps(reached.as_json()).encode())
+
+    def _walk(
+        self, size: int, witnessed: Mapping[int, str], verdict: Verdict, start: Checked | None
+    ) -> tuple[Checked, bytes]:
+        """Check every whole line in the first ``size`` bytes (from ``start`` when
+        given); returns how far the chain is sound, and torn bytes at the end."""
+        reached = start or Checked(0, GENESIS, 0, 0, False)
+        line = reached.count
+        with self.path.open("rb") as fh:
+            fh.seek(reached.offset)
             while fh.tell() < size:
-                raw = fh.readline(size - fh.tell())
+                at = fh.tell()
+                raw = fh.readline(size - at)
                 line += 1
                 if not raw.endswith(b"\n"):
-                    return expected - 1, previous, anchored, raw
+                    return reached, raw
                 entry = _parse(raw)
-                why = _entry_problem(entry, previous, expected, anchored)
+                why = _entry_problem(entry, reached.hash, reached.count + 1, reached.anchored)
                 if why:
                     verdict.broken = Broken(line, why)
-                    return expected - 1, previous, anchored, b""
+                    return reached, b""
                 assert entry is not None
-                seq = int(entry.get("seq", expected))
-                anchored = anchored or "seq" in entry
+                seq = int(entry.get("seq", reached.count + 1))
                 if seq in witnessed and witnessed[seq] != entry["hash"]:
                     verdict.broken = Broken(line, "differs from the checkpoint the witness saw")
-                    return expected - 1, previous, anchored, b""
+                    return reached, b""
                 if entry.get("user") == SYSTEM and entry.get("action") in (HEAD_REBUILT, RECOVERED):
                     verdict.notes.append(_note(seq, entry))
-                previous, expected = entry["hash"], seq + 1
-        return expected - 1, previous, anchored, b""
+                anchored = reached.anchored or "seq" in entry
+                reached = Checked(seq, entry["hash"], at, at + len(raw), anchored)
+        return reached, b""
 
     def about_child(self, uid: str) -> list[dict[str, Any]]:
-        """Who has looked at this child's record, and when."""
-        return [e for e in self.entries() if uid in e.get("children", [])]
+        """Who has looked at this child's record, and when (through an index beside the
+        log, caught up with it first: :mod:`graph.access.audit_index`)."""
+        return AuditIndex(self.path).entries_naming(uid)
+
+    def recent(self, n: int) -> list[dict[str, Any]]:
+        """The last ``n`` whole entries, oldest first, read back from the end of the log
+        rather than from its start."""
+        if n <= 0 or not self.path.exists():
+            return []
+        with self.path.open("rb") as fh:
+            end = fh.seek(0, os.SEEK_END)
+            block, window = 65_536, b""
+            while True:
+                start = max(0, end - block)
+                fh.seek(start)
+                window = fh.read(end - start)
+                lines = window.split(b"\n")
+                if start == 0 or len(lines) > n + 2:
+                    break
+                block *= 2
+        whole = lines[1:-1] if start > 0 else lines[:-1]  # a partial first line, the torn tail
+        found = [e for e in map(_parse, whole) if e is not None]
+        return found[-n:]
 
     def export_rows(self) -> Iterator[list[Any]]:
         """Every entry as a row of :data:`EXPORT_COLUMNS`."""

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from graph import alerts, exchange, views
-from graph.access.audit import AuditLog
+from graph.access.audit import AuditLog, Verdict
 from graph.access.policy import (
     BreakGlass,
     Principal,
@@ -132,6 +132,22 @@ def child_record(
         reason=str(break_glass) if access.break_glass else None,
     )
     return safe
+
+
+RECENT_AUDIT_ENTRIES = 500  # what the audit page lists when no child is asked about
+
+
+def audit_trail(
+    principal: Principal | None, audit: AuditLog, child: str = ""
+) -> tuple[Verdict, list[dict[str, Any]]]:
+    """The audit page: whether the trail is intact (walked on from where the last sound
+    check stopped, so a view reads only what was written since), and the entries naming
+    ``child`` (through the trail's index) or else the latest ones (read from its end)."""
+    p = _require(principal, "read_audit")
+    verdict = audit.check(resume=True)
+    entries = audit.about_child(child) if child else audit.recent(RECENT_AUDIT_ENTRIES)
+    audit.record(user=p.username, role=p.role, action="read_audit", detail={"child": child})
+    return verdict, entries
 
 
 class NotFound(LookupError):

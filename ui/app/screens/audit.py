@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from graph.access import guard
 from graph.access.audit import EXPORT_COLUMNS
 from graph.access.guard import AccessDenied
 from graph.access.policy import allowed
@@ -18,21 +19,28 @@ def render() -> None:
     if not allowed(principal, "read_audit"):
         st.error(literal(AccessDenied("only administrators read the audit trail")))
         return
+    status = st.container()  # the verdict above the search box, as it is worked out after
+    child = st.text_input("Who has looked at this child? (child id)", key="audit_child")
     log = context.audit()
-    verdict = log.check()
+    verdict, entries = guard.audit_trail(principal, log, child.strip())
     if verdict.broken:
-        st.error(
+        status.error(
             literal(f"The trail is broken at entry {verdict.broken.line}: {verdict.broken.why}")
         )
     else:
-        st.success(
+        status.success(
             f"The trail is intact: {verdict.entries:,} entries, none changed, removed or "
             "added, and its end matches the head kept outside the log."
+            + (
+                f" Entries from {verdict.checked_from:,} were checked now; the earlier ones "
+                f"when the whole trail was last walked ({verdict.walked_in_full}; "
+                "`jigsaw audit verify` walks it all again)."
+                if verdict.checked_from > 1
+                else ""
+            )
         )
     for note in verdict.notes:
-        st.warning(literal(note))
-    child = st.text_input("Who has looked at this child? (child id)", key="audit_child")
-    entries = log.about_child(child.strip()) if child.strip() else list(log.entries())[-500:]
+        status.warning(literal(note))
     frame = pd.DataFrame(
         [
             {k: e.get(k) for k in ("at", "user", "role", "action", "children", "reason")}
@@ -40,12 +48,6 @@ def render() -> None:
         ]
     )
     st.dataframe(frame, hide_index=True)
-    log.record(
-        user=principal.username,
-        role=principal.role,
-        action="read_audit",
-        detail={"child": child.strip()},
-    )
     context.download_csv(
         lambda: pd.DataFrame(list(log.export_rows()), columns=EXPORT_COLUMNS),
         "audit.csv",
