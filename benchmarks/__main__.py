@@ -82,11 +82,14 @@ def main() -> None:
             _put(figures_by, "generate", "rows written", "embedded", f"{figures['rows']:,}")
         for name in engines:
             where = str(engine) if name == "embedded" else "neo4j"
+            loads = str(work / f"loads-{name}")  # the load's report, for the Data page
             if "load" in stages:
-                figures, wall, rss = run_stage("load", str(county), where)
+                figures, wall, rss = run_stage("load", str(county), where, loads)
                 _load_lines(figures_by, name, figures, wall, rss)
             if "queries" in stages:
-                figures, _wall, _rss = run_stage("queries", where, str(args.repeats), profile)
+                figures, _wall, _rss = run_stage(
+                    "queries", where, str(args.repeats), profile, loads
+                )
                 profiles |= {(name, label): rows for label, rows in figures["profiles"].items()}
                 for label, p in figures["percentiles"].items():
                     if p.get("n"):

@@ -56,15 +56,21 @@ def many_writers(path: Path, processes: int, each: int) -> float:
 def long_trail(path: Path, entries: int) -> float:
     """Seconds to verify a trail of ``entries`` (written directly, without fsync: the
     chain and head are the same as record() would leave)."""
-    log = AuditLog(path)
-    log._write_line = _append_unsynced(path)  # type: ignore[method-assign]
-    log._write_head = _head_unsynced(log)  # type: ignore[method-assign]
+    log = unsynced(AuditLog(path))
     for i in range(entries):
         log.record(user="bench", role="social_worker", action="search", children=[f"P-{i}"])
     start = time.perf_counter()
     verdict = log.check()
     assert verdict.broken is None and verdict.entries == entries
     return time.perf_counter() - start
+
+
+def unsynced(log: AuditLog) -> AuditLog:
+    """``log`` writing without fsync: a long trail for a benchmark, quickly (the chain
+    and head are the same as record() would leave)."""
+    log._write_line = _append_unsynced(log.path)  # type: ignore[method-assign]
+    log._write_head = _head_unsynced(log)  # type: ignore[method-assign]
+    return log
 
 
 def _append_unsynced(path: Path) -> Callable[[bytes], None]:

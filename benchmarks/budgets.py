@@ -23,6 +23,7 @@ class Budget:
 TOTAL_LOAD = Budget("under 300 s", 300)
 PEAK_MEMORY = Budget("under 8 GB", 8 * 1024)
 SAVED_QUERY = Budget("p95 under 1,000 ms", 1_000, 1)
+PAGE = Budget("p95 under 1,000 ms", 1_000, 1)  # an app page's server-side work
 _QUERIES = {
     "single view (all reads)": Budget("p95 under 50 ms", 50, 1),
     "family network, 2 hops": Budget("p95 under 100 ms", 100, 1),
@@ -39,6 +40,8 @@ def budget_of(stage: str, figure: str) -> Budget | None:
     label = figure.removesuffix(" p50 / p95 / p99")
     if label.startswith("saved query "):
         return SAVED_QUERY
+    if label.startswith("page: "):
+        return PAGE
     return _QUERIES.get(label)
 
 

@@ -51,7 +51,9 @@ def _store(engine: Path | str, max_rows: int = 10_000_000):
     )
 
 
-def load(county: Path, engine: Path | str) -> dict:
+def load(county: Path, engine: Path | str, loads: Path | None = None) -> dict:
+    """A first load of ``county``, its report and quarantine kept in ``loads`` (the
+    Data page reads them)."""
     from loaders.load import run_load
     from loaders.quality import labels_from_csv, measure
 
@@ -59,7 +61,7 @@ def load(county: Path, engine: Path | str) -> dict:
     store.drop_all()
     store.ensure_schema()
     started = time.perf_counter()
-    result = run_load(store, county, as_of=AS_OF, relaxed_fsync=True)  # as jigsaw load
+    result = run_load(store, county, as_of=AS_OF, relaxed_fsync=True, loads_dir=loads)
     load_seconds = time.perf_counter() - started
     quality = measure(result.assignments, labels_from_csv(county / "truth" / "source_rows.csv"))
     report = result.report
@@ -111,9 +113,12 @@ def _percentiles(samples: list[float]) -> dict:
     }
 
 
-def queries(engine: Path | str, repeats: int, profile: str = "none") -> dict:
+def queries(
+    engine: Path | str, repeats: int, profile: str = "none", loads: Path | None = None
+) -> dict:
     """Percentiles of every query and page; with ``profile`` "misses" (or "all"), the
-    engine's profile of each saved query whose p95 missed its budget (or of each)."""
+    engine's profile of each saved query whose p95 missed its budget (or of each);
+    ``loads``: where the load kept its report (the Data page's)."""
     from graph import views
     from graph.settings import Settings
     from queries.library import load_library
@@ -170,7 +175,7 @@ def queries(engine: Path | str, repeats: int, profile: str = "none") -> dict:
     for _ in range(max(3, repeats // 5)):
         timed(other_day, lambda: run_saved(store, "risk_of_neet", week_before))
     asked[other_day] = ("risk_of_neet", week_before)
-    _pages(store, picks, names, rng, timed)
+    _pages(store, picks, names, rng, timed, loads, children)
     percentiles = {name: _percentiles(v) for name, v in timings.items()}
     return {"percentiles": percentiles, "profiles": _profiles(store, percentiles, asked, profile)}
 
@@ -200,14 +205,22 @@ def _profiles(store, percentiles: dict, asked: dict, which: str) -> dict[str, li
     return found
 
 
-def _pages(store, picks: list[str], names: list[str], rng: random.Random, timed) -> None:
+def _pages(
+    store,
+    picks: list[str],
+    names: list[str],
+    rng: random.Random,
+    timed,
+    loads: Path | None,
+    everyone: list[str],
+) -> None:
     """Each app page's server-side work, through the same guarded calls the pages make
-    (a team manager on the first child's cases, audit written to a scratch file)."""
+    (a team manager on the first child's cases; an administrator for the Data and Audit
+    pages, on a trail in a scratch directory: :func:`_long_trail`)."""
     import tempfile
 
     from graph import views
     from graph.access import guard
-    from graph.access.audit import AuditLog
     from graph.access.policy import BreakGlass, Principal, load_policy
     from queries.runner import run_saved
     from ui.network import render
@@ -216,25 +229,70 @@ def _pages(store, picks: list[str], names: list[str], rng: random.Random, timed)
         return
     workers, _teams = views.caseworkers(store, picks[0])
     who = Principal("bench", "team_manager", professional=(workers or [None])[0])
-    audit = AuditLog(Path(tempfile.mkdtemp()) / "audit.jsonl")
+    admin = Principal("bench-admin", "administrator")
+    audit = _long_trail(Path(tempfile.mkdtemp()) / "audit" / "audit.jsonl", everyone)
     glass = BreakGlass(load_policy().break_glass_purposes[0], "benchmark of the record page")
     for uid in picks[: max(3, len(picks) // 2)]:
         timed("page: find a child", lambda: guard.search(store, who, audit, rng.choice(names)))
-        timed("page: child record (break glass)", lambda uid=uid: guard.child_record(
-            store, who, audit, uid, break_glass=glass))  # fmt: skip
+        timed("page: child record (break glass)", lambda uid=uid: (
+            guard.child_record(store, who, audit, uid, break_glass=glass),
+            guard.partner_enquiries(who, audit, uid)))  # fmt: skip
         timed("page: my alerts", lambda: guard.my_alerts(store, who, audit))
         timed("page: family network, 2 hops drawn", lambda uid=uid: render(
             views.family_network(store, uid, depth=2, as_of=AS_OF), focus=uid))  # fmt: skip
+        timed("page: audit trail, a child", lambda uid=uid: guard.audit_trail(admin, audit, uid))
+        timed("page: audit trail, latest", lambda: guard.audit_trail(admin, audit))
     risk = {"as_of": AS_OF.isoformat()}
+    other_day = {"as_of": (AS_OF - dt.timedelta(days=7)).isoformat()}
     for _ in range(3):
         timed("page: caseload map", lambda: guard.caseload(store, who, audit))
         timed("page: planning, risk of NEET", lambda: run_saved(
             store, "risk_of_neet", risk, principal=who, audit=audit))  # fmt: skip
+        timed("page: planning, risk of NEET as at a day no load kept", lambda: run_saved(
+            store, "risk_of_neet", other_day, principal=who, audit=audit))  # fmt: skip
         for entry in ("Reception", "Year 7", "Year 12"):
             timed("page: planning, transitions", lambda e=entry: guard.transitions(
                 store, who, audit, e, AS_OF))  # fmt: skip
         timed("page: planning, needs forecast", lambda: guard.needs_forecast(
             store, who, audit, AS_OF, 3))  # fmt: skip
+        if loads is not None:
+            timed("page: data", lambda: _data_page(store, admin, audit, loads))
+
+
+AUDIT_ENTRIES = 100_000  # the longest trail the Audit page is timed on
+
+
+def _long_trail(path: Path, children: list[str]):
+    """Weeks of a county's use: a third of an entry a child, at most
+    :data:`AUDIT_ENTRIES` (written without fsync, as the audit trail benchmark writes
+    its long trail; one in 10,000 names 20,000 children, as a caseload view does),
+    checked in full once as ``jigsaw audit verify`` would, then 1,000 views more."""
+    from benchmarks.audit_trail import unsynced
+    from graph.access.audit import AuditLog
+
+    log = unsynced(AuditLog(path))
+    entries = min(AUDIT_ENTRIES, max(1_000, len(children) // 3))
+    for i in range(entries):
+        named = children[:20_000] if i % 10_000 == 0 else [children[i % len(children)]]
+        log.record(user=f"user-{i % 700}", role="social_worker", action="view_child",
+                   children=named)  # fmt: skip
+        if i == entries - 1_001:  # the views before today's: checked, and the index caught up
+            log.check()
+            log.about_child(children[0])
+    return AuditLog(path)
+
+
+def _data_page(store, principal, audit, loads: Path) -> None:
+    """What the Data page reads: the latest report, quarantine and dropped values, and
+    the review queue."""
+    from graph.access import guard
+    from loaders import review
+    from loaders.report import latest_dropped, latest_quarantine, latest_report
+
+    latest_report(loads)
+    guard.quarantine(principal, audit, latest_quarantine(loads))
+    guard.quarantine(principal, audit, latest_dropped(loads))
+    review.pending(store)
 
 
 if __name__ == "__main__":
@@ -242,7 +300,8 @@ if __name__ == "__main__":
     if stage == "generate":
         out = generate(int(args[0]), Path(args[1]))
     elif stage == "load":
-        out = load(Path(args[0]), args[1])
+        out = load(Path(args[0]), args[1], Path(args[2]) if len(args) > 2 else None)
     else:
-        out = queries(args[0], int(args[1]), *args[2:])
+        engine, repeats, profile, *loads = args
+        out = queries(engine, int(repeats), profile, Path(loads[0]) if loads else None)
     print(json.dumps(out, default=str))

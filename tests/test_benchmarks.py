@@ -32,8 +32,16 @@ def test_benchmark_smoke_run(tmp_path):
         "family network, 2 hops",
         "search by name (typo)",
         "saved query young_carers",
+        "page: caseload map",
+        "page: planning, risk of NEET as at a day no load kept",
+        "page: planning, needs forecast",
+        "page: data",
+        "page: audit trail, a child",
     ):
         assert figure in table, figure
+    # every page is held to its budget, printed beside its figure
+    pages = [line for line in table.splitlines() if "| page: " in line]
+    assert pages and all("p95 under 1,000 ms" in line for line in pages), pages
     # every saved query profiled by the engine, the plan's last operator returning rows
     profiled = table.split("### Where the time goes: ")[1:]
     assert len(profiled) == len(load_library()) + 1  # and the risk list on another day
