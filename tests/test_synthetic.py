@@ -256,11 +256,15 @@ def _read_rows(root: Path, relpath: str) -> tuple[list[str], dict[int, list[str]
 
 
 def test_truth_accounts_for_every_row(small_county):
-    source_rows = t.table(small_county, "source_rows")
-    extracts = t.manifest(small_county)["extracts"]
+    _truth_accounts_for_every_row(small_county)
+
+
+def _truth_accounts_for_every_row(root: Path) -> None:
+    source_rows = t.table(root, "source_rows")
+    extracts = t.manifest(root)["extracts"]
     assert len(extracts) >= 20 and len({p.split("/")[0] for p in extracts}) >= 12
     for relpath, info in extracts.items():
-        _, rows = _read_rows(small_county, relpath)
+        _, rows = _read_rows(root, relpath)
         recorded = source_rows[source_rows.file == relpath]
         assert len(rows) == info["rows"] == len(recorded), relpath
         assert sorted(int(r) for r in recorded.row) == sorted(rows), relpath
@@ -376,3 +380,60 @@ def test_generate_command(tmp_path):
         timeout=60,
     )
     assert bad_date.returncode != 0 and "is not a date" in bad_date.stderr
+
+
+# -- the same county a week later -------------------------------------------------------
+
+
+def test_a_week_later_changes_about_the_share_asked_and_nothing_else(small_county, tmp_path):
+    from synthetic.week_later import write_week_later
+
+    later = tmp_path / "later"
+    done = write_week_later(small_county, later, seed=3, share=0.01)
+    before, after = t.manifest(small_county)["extracts"], t.manifest(later)["extracts"]
+    assert t.as_of(later) == t.as_of(small_county) + dt.timedelta(days=7)
+    changed = 0
+    for relpath, info in after.items():
+        if relpath not in before:  # a new feed (change of address): every row is new
+            changed += info["rows"]
+            continue
+        same = (later / relpath).read_bytes() == (small_county / relpath).read_bytes()
+        assert same == (info == before[relpath]), relpath  # the manifest says which changed
+        if not same:
+            _, old = _read_rows(small_county, relpath)
+            _, new = _read_rows(later, relpath)
+            changed += (
+                sum(old.get(n) != row for n, row in new.items())
+                + len(old)
+                - len(set(old) & set(new))
+            )
+    total = sum(info["rows"] for info in before.values())
+    assert 0.005 < changed / total < 0.025, (changed, total)  # a school's return is whole
+    assert done["rows_changed"] == changed
+    assert all(done[kind] > 0 for kind in ("attendance", "moves", "case events",
+                                           "new children", "corrections"))  # fmt: skip
+    # the truth goes along: every row of every file labelled, babies with their mothers
+    _truth_accounts_for_every_row(later)
+    rows = t.table(later, "source_rows")
+    babies = rows[rows.person_id.str.startswith("W")]
+    people = t.table(small_county, "people").set_index("person_id")
+    assert len(babies) == done["new children"]
+    for baby in babies.itertuples():
+        assert check_nhs_number(baby.source_key).ok, baby
+        mother = baby.related.removeprefix("mother:")
+        assert people.at[mother, "sex"] == "F" and people.at[mother, "is_child"] == "0"
+
+
+def test_a_week_later_command(small_county, tmp_path):
+    from typer.testing import CliRunner
+
+    from ui.cli import app
+
+    out = tmp_path / "later"
+    args = ["generate", "--week-later-of", str(small_county), "--out", str(out), "--share", "0.02"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0 and "a week later written" in done.output, done.output
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code != 0 and "--force" in again.output
+    same = CliRunner().invoke(app, [*args[:4], str(small_county), "--force"])
+    assert same.exit_code != 0 and "another directory" in same.output

@@ -57,8 +57,22 @@ def generate(
             "school census) under returns/, from the same population."
         ),
     ] = False,
+    week_later_of: Annotated[
+        Path | None,
+        typer.Option(
+            "--week-later-of",
+            help="Instead, write the county in this directory as it would be a week later "
+            "(new attendance, moves, case events, births, corrections; --share of its rows).",
+        ),
+    ] = None,
+    share: Annotated[
+        float, typer.Option(help="With --week-later-of: the share of rows the week changes.")
+    ] = 0.01,
 ) -> None:
     """Generate a synthetic county: messy multi-agency extracts plus their ground truth."""
+    if week_later_of is not None:
+        _week_later(week_later_of, out, seed, share, force)
+        return
     from synthetic.generate import generate as make_county  # Faker: slow to import
 
     if children < MIN_CHILDREN:
@@ -81,4 +95,27 @@ def generate(
         f"[green]county written[/] to {out}: {manifest['children']:,} children, "
         f"{manifest['people']:,} people, {len(extracts)} extract files, {rows:,} rows, "
         f"as of {manifest['as_of']}, seed {seed}, in {manifest['seconds']} s"
+    )
+
+
+def _week_later(county: Path, out: Path, seed: int, share: float, force: bool) -> None:
+    from synthetic.week_later import write_week_later
+
+    if not (county / "manifest.json").exists():
+        raise typer.BadParameter(
+            f"{county} does not hold a synthetic county", param_hint="--week-later-of"
+        )
+    if out.resolve() == county.resolve():
+        raise typer.BadParameter("write the week later to another directory", param_hint="--out")
+    _clear_previous(out, force)
+    try:
+        done = write_week_later(county, out, seed=seed, share=share)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--share") from None
+    kinds = ", ".join(
+        f"{n:,} {k}" for k, n in done.items() if k not in ("as_of", "rows", "rows_changed")
+    )
+    console.print(
+        f"[green]a week later written[/] to {out}, as of {done['as_of']}: "
+        f"{done['rows_changed']:,} of {done['rows']:,} rows changed ({kinds})"
     )
