@@ -208,14 +208,12 @@ def create_app(runtime: Runtime, *, start_inbox: bool = True) -> FastAPI:
         body = await body_of(request, client)
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         try:
-            answer = await run_in_threadpool(runtime.exchange.enquire, client, body, request_id)
+            answer = await run_in_threadpool(runtime.exchange.answer, client, body, request_id)
         except Invalid as error:
             extra = {**_where(request), "request": request_id}
             await run_in_threadpool(runtime.exchange.refuse, client, error, extra=extra)
             raise
-        return Response(
-            fhir.dump(answer), media_type=FHIR_JSON, headers={"x-request-id": request_id}
-        )
+        return Response(answer, media_type=FHIR_JSON, headers={"x-request-id": request_id})
 
     @app.post(
         NOTIFICATION_PATH,

@@ -1,6 +1,11 @@
 """FHIR in and out: the enquiry read from a ``Parameters`` resource, and the answer,
-its involvements and any error built as ``fhir.resources`` models (R4B, the R4-
-compatible release the package ships; it has no plain R4 models), never hand-made.
+its involvements and any error validated as ``fhir.resources`` models (R4B, the R4-
+compatible release the package ships; it has no plain R4 models).
+
+An answer is validated whole as its model, then written from the very data that
+passed (nulls and empty values dropped, as FHIR JSON has none): ``fhir.resources``'
+own writer took a quarter of the API's interpreter time under load, and the test
+suite checks both write the same JSON.
 """
 
 from __future__ import annotations
@@ -10,9 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from fhir.resources.R4B.episodeofcare import EpisodeOfCare
 from fhir.resources.R4B.operationoutcome import OperationOutcome
-from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.patient import Patient
 from pydantic import ValidationError
@@ -195,8 +198,37 @@ def address_uprn(address: Any) -> str:
 # -- building answers --------------------------------------------------------------------
 
 
-def organisation(settings: ApiSettings) -> Organization:
-    """The contact for lawful follow-up, as the draft's example gives it."""
+@dataclass(frozen=True)
+class Checked:
+    """A resource's data that its ``fhir.resources`` model has validated."""
+
+    model: type
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, model: type, data: dict[str, Any]) -> Checked:
+        data = _clean(data)
+        model.model_validate(data)
+        return cls(model, data)
+
+    def json(self) -> str:
+        return json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _clean(value: Any) -> Any:
+    """FHIR JSON holds no nulls and no empty arrays or objects."""
+    if isinstance(value, dict):
+        kept = {k: _clean(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in (None, [], {})}
+    if isinstance(value, list):
+        kept = [_clean(v) for v in value]
+        return [v for v in kept if v not in (None, [], {})]
+    return value
+
+
+def organisation(settings: ApiSettings) -> dict[str, Any]:
+    """The contact for lawful follow-up, as the draft's example gives it (its data:
+    :func:`answer` validates it with the answer)."""
     telecom = [
         {"system": system, "value": value, "use": "work"}
         for system, value in (("phone", settings.phone), ("email", settings.email))
@@ -207,19 +239,18 @@ def organisation(settings: ApiSettings) -> Organization:
         if settings.address
         else None
     )
-    return Organization.model_validate(
-        {
-            "resourceType": "Organization",
-            "name": settings.organisation,
-            "telecom": telecom or None,
-            "address": address,
-        }
-    )
+    return {
+        "resourceType": "Organization",
+        "name": settings.organisation,
+        "telecom": telecom or None,
+        "address": address,
+    }
 
 
-def episode(row: dict[str, Any], settings: ApiSettings, enquiry: Enquiry) -> EpisodeOfCare:
+def episode(row: dict[str, Any], settings: ApiSettings, enquiry: Enquiry) -> dict[str, Any]:
     """One involvement: service, status, dates, and the lead professional's team and
-    contact point (a contained PractitionerRole: role, team, email, phone; no name)."""
+    contact point (a contained PractitionerRole: role, team, email, phone; no name).
+    Its data, validated as an ``EpisodeOfCare`` with the answer."""
     lead = row.get("lead") or {}
     contained = []
     care_manager = None
@@ -244,41 +275,41 @@ def episode(row: dict[str, Any], settings: ApiSettings, enquiry: Enquiry) -> Epi
         if enquiry.nhs
         else {"display": "the person in the enquiry"}
     )
-    return EpisodeOfCare.model_validate(
-        {
-            "resourceType": "EpisodeOfCare",
-            "contained": contained or None,
-            "status": "finished" if row.get("status") == "closed" else "active",
-            "type": [
-                {
-                    "coding": [
-                        {
-                            "system": SERVICE_SYSTEM,
-                            "code": row["service"],
-                            "display": row.get("service_name"),
-                        },
-                        {"system": CASE_KIND_SYSTEM, "code": row["kind"]},
-                    ]
-                }
-            ],
-            "patient": patient,
-            "managingOrganization": {
-                "display": f"{settings.organisation}: {row.get('service_name') or row['service']}"
-            },
-            "period": {"start": _day(row.get("start")), "end": _day(row.get("end"))},
-            "careManager": care_manager,
-        }
-    )
+    return {
+        "resourceType": "EpisodeOfCare",
+        "contained": contained or None,
+        "status": "finished" if row.get("status") == "closed" else "active",
+        "type": [
+            {
+                "coding": [
+                    {
+                        "system": SERVICE_SYSTEM,
+                        "code": row["service"],
+                        "display": row.get("service_name"),
+                    },
+                    {"system": CASE_KIND_SYSTEM, "code": row["kind"]},
+                ]
+            }
+        ],
+        "patient": patient,
+        "managingOrganization": {
+            "display": f"{settings.organisation}: {row.get('service_name') or row['service']}"
+        },
+        "period": {"start": _day(row.get("start")), "end": _day(row.get("end"))},
+        "careManager": care_manager,
+    }
 
 
 def answer(
     *,
     match: bool,
     grade: str,
-    contact: Organization | None = None,
-    involvements: list[EpisodeOfCare] = (),  # type: ignore[assignment]
+    contact: dict[str, Any] | None = None,
+    involvements: list[dict[str, Any]] = (),  # type: ignore[assignment]
     note: str | None = None,
-) -> Parameters:
+) -> Checked:
+    """The ``Parameters`` answer, validated whole (the contact as an ``Organization``,
+    each involvement as an ``EpisodeOfCare``)."""
     parameter: list[dict[str, Any]] = [
         {"name": PARAM_MATCH, "valueBoolean": match},
         {"name": PARAM_GRADE, "valueCoding": {"system": MATCH_GRADE_SYSTEM, "code": grade}},
@@ -288,7 +319,7 @@ def answer(
     parameter += [{"name": PARAM_INVOLVEMENT, "resource": e} for e in involvements]
     if note:
         parameter.append({"name": PARAM_NOTE, "valueString": note})
-    return Parameters.model_validate({"resourceType": "Parameters", "parameter": parameter})
+    return Checked.of(Parameters, {"resourceType": "Parameters", "parameter": parameter})
 
 
 def outcome(code: str, diagnostics: str, severity: str = "error") -> OperationOutcome:
@@ -301,6 +332,8 @@ def outcome(code: str, diagnostics: str, severity: str = "error") -> OperationOu
 
 
 def dump(resource: Any) -> str:
+    if isinstance(resource, Checked):
+        return resource.json()
     return resource.model_dump_json(by_alias=True, exclude_none=True)
 
 

@@ -7,11 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fhir.resources.R4B.parameters import Parameters
-
 from api import fhir
 from api.clients import Client
-from api.fhir import Enquiry, Invalid
+from api.fhir import Checked, Enquiry, Invalid
 from api.matching import Matcher, Outcome
 from api.settings import ApiSettings
 from api.standard import REASON_BY_URI, level_at_least
@@ -48,7 +46,11 @@ class Exchange:
             detail={"status": error.status, "why": error.diagnostics, **(extra or {})},
         )
 
-    def enquire(self, client: Client, body: bytes, request_id: str) -> Parameters:
+    def answer(self, client: Client, body: bytes, request_id: str) -> str:
+        """:meth:`enquire`, written as FHIR JSON (off the server's event loop)."""
+        return fhir.dump(self.enquire(client, body, request_id))
+
+    def enquire(self, client: Client, body: bytes, request_id: str) -> Checked:
         """The answer to one ``$person-info-query``; :class:`Invalid` when refused (the
         caller audits refusals: :meth:`refuse`)."""
         enquiry = fhir.read_enquiry(body)
@@ -82,7 +84,7 @@ class Exchange:
 
     def _answer(
         self, client: Client, enquiry: Enquiry, outcome: Outcome
-    ) -> tuple[Parameters, list[str]]:
+    ) -> tuple[Checked, list[str]]:
         contact = None
         returned = ["match"]
         if level_at_least(client.level, "contact") and outcome.grade != "certainly-not":

@@ -37,6 +37,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time so far of the API process and its worker processes (not the engine)."""
+    total = 0.0
+    for p in [pid, *_workers(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _workers(pid: int) -> list[int]:
+    try:
+        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    found = []
+    for child in children:
+        if "python" in Path(f"/proc/{child}/comm").read_text(errors="replace"):
+            found += [child, *_workers(child)]
+    return found
+
+
 def _bodies(county: Path, count: int, seed: int) -> dict[str, list[str]]:
     with (county / "truth" / "people.csv").open(encoding="utf-8") as fh:
         children = [p for p in csv.DictReader(fh) if p["is_child"] == "1"]
@@ -113,10 +137,14 @@ def main() -> None:
             "client_secret": registered["client_secret"]}).json()["access_token"]  # fmt: skip
         for kind, bodies in _bodies(args.county, args.requests, args.seed).items():
             asyncio.run(_run(base, token, bodies[:50], args.clients))  # warm up
+            cpu, started = _cpu_seconds(server.pid), time.perf_counter()
             timings = asyncio.run(_run(base, token, bodies, args.clients))
+            rate = len(timings) / (time.perf_counter() - started)
+            cpu = (_cpu_seconds(server.pid) - cpu) / len(timings) * 1000
             q = statistics.quantiles(timings, n=100)
             print(f"{kind:<22} {len(timings):>6} requests, {args.clients} clients: "
-                  f"p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms")  # fmt: skip
+                  f"p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, {rate:.0f}/s, "
+                  f"server CPU {cpu:.1f} ms a request")  # fmt: skip
     finally:
         server.terminate()
         server.wait(timeout=60)

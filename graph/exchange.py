@@ -20,7 +20,7 @@ NOTIFIED = "partner_notification"  # a partner told us of a change
 ASKED = "ask_partner"  # one of ours asked a partner
 
 
-# Three ways of finding people, each returning the same identity fields (written out
+# Two ways of finding people, each returning the same identity fields (written out
 # whole: the portability guard checks each statement as one text).
 BY_NHS_NUMBER = cypher(
     "exchange.by_nhs_number",
@@ -36,22 +36,6 @@ BY_NHS_NUMBER = cypher(
     LIMIT 20
     """,
     example={"nhs": "9434765919"},
-)
-BY_BIRTH_DATES = cypher(
-    "exchange.by_birth_dates",
-    """
-    UNWIND $dobs AS day
-    MATCH (p:Person) WHERE p.dob = date(day)
-    OPTIONAL MATCH (p)-[r:LIVES_AT]->(a:Address)
-    WHERE r.to IS NULL
-    WITH p, collect(a.postcode) AS postcodes
-    RETURN p.uid AS uid, p.given_name AS given, p.family_name AS family,
-           p.other_names AS other_names, p.dob AS dob, p.sex AS sex, p.upn AS upn,
-           p.nhs_number AS nhs, p.uln AS uln, p.la_child_id AS la_id,
-           postcodes[0] AS postcode
-    LIMIT $limit
-    """,
-    example={"dobs": ["2015-03-04"], "limit": 200},
 )
 BY_UIDS = cypher(
     "exchange.by_uids",
@@ -96,18 +80,20 @@ def candidates(
     store: GraphStore, dobs: list[str], names: list[str], *, limit: int
 ) -> list[dict[str, Any]]:
     """People who might be the one asked about: born on one of ``dobs`` (the date and
-    its day-month swap), or found by the full-text name search; at most ``limit``."""
-    found: dict[str, dict[str, Any]] = {}
-    if dobs:
-        for row in store.read(BY_BIRTH_DATES, {"dobs": dobs, "limit": limit}).rows:
-            found[row["uid"]] = row
-    uids: list[str] = []
+    its day-month swap) with any word of one of ``names`` in their names (as the index
+    hears it: Smith and Smyth alike), or found by the typo-tolerant search for a whole
+    name whatever their birth date; at most ``limit``."""
+    uids: dict[str, None] = {}
+    words = " ".join(names)
+    if dobs and words:
+        for r in store.search_people(words, limit=limit, fuzzy=False, born=dobs):
+            uids.setdefault(r["uid"])
     for text in names:
-        uids += [r["uid"] for r in store.search_people(text, limit=20) if r["uid"] not in found]
-    if uids:
-        for row in store.read(BY_UIDS, {"uids": sorted(set(uids))}).rows:
-            found.setdefault(row["uid"], row)
-    return list(found.values())[:limit]
+        for r in store.search_people(text, limit=20):
+            uids.setdefault(r["uid"])
+    if not uids:
+        return []
+    return store.read(BY_UIDS, {"uids": list(uids)[:limit]}).rows
 
 
 def involvements(store: GraphStore, uid: str) -> list[dict[str, Any]]:

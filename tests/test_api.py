@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from fhir.resources.R4B.parameters import Parameters
 
 from api.app import create_app
 from api.runtime import Runtime, build_runtime
@@ -101,6 +102,9 @@ def test_each_level_answers_what_its_agreement_allows(http, runtime, truth, leve
             assert involvement_kinds(answer) == truth.kinds[child["person_id"]]
         else:
             assert not got["involvement"]
+        # the answer is written as fhir.resources itself writes it
+        model = Parameters.model_validate(answer)
+        assert json.loads(model.model_dump_json(by_alias=True, exclude_none=True)) == answer
     entries = [e for e in audit(runtime).entries() if e["user"] == client.client.client_id]
     assert len(entries) == 8
     assert all(e["action"] == "partner_enquiry" and e["reason"] == S47 for e in entries)

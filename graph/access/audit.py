@@ -10,7 +10,11 @@ outside it, in ``<log>.head``, written with its own fsync. A write first records
 entry it is about to append as *pending* in the head, then appends and fsyncs the
 entry, then commits the head; a crash at any point leaves a state :meth:`check`
 recognises, and the next :meth:`record` finishes or undoes it (a torn last line is
-moved aside, with a note entry saying so). Appends always continue from the head,
+moved aside, with a note entry saying so). Entries recorded at once by a process's
+threads are written together (group commit): one pending head naming the last of
+them, their lines in one write, one committed head - three fsyncs for the group, and
+no caller returns before its entry is committed. A crash part way through a group
+commits the entries that reached the log whole and in order. Appends always continue from the head,
 not from whatever the log's last line says, so tampering stays visible after later
 writes. Where configured, each committed head is also sent as a syslog line to a
 witness outside this machine (``audit_syslog``), against which
@@ -31,6 +35,7 @@ import logging
 import logging.handlers
 import os
 import socket
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -47,6 +52,16 @@ HEAD_BYTES = 320  # the head's JSON, padded: always the same bytes of one disk s
 HEAD_REBUILT = "audit_head_rebuilt"  # note entries the log writes about itself
 RECOVERED = "audit_recovered"
 SYSTEM = "jigsaw"
+MAX_GROUP = 256  # entries written together at most
+
+
+@dataclass
+class _Waiting:
+    """One caller's entry in the group being committed."""
+
+    fields: dict[str, Any]
+    entry: dict[str, Any] | None = None
+    error: BaseException | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +141,9 @@ class AuditLog:
         self._checked_path = self.path.with_name(self.path.name + ".checked")
         self._witness_address = witness
         self._witness: logging.Logger | None = None
+        self._waiting: list[_Waiting] = []
+        self._queue = threading.Lock()  # guards _waiting
+        self._writer = threading.Lock()  # one thread of this process writes a group
         private_dir(self.path.parent)
 
     # -- writing ---------------------------------------------------------------------
@@ -149,21 +167,49 @@ class AuditLog:
             "detail": detail or {},
             "reason": reason,
         }
-        with self._locked(fcntl.LOCK_EX):
-            entry = self._append(self._settle(), fields)
-        self._witness_head(entry["seq"], entry["hash"])
-        return entry
+        mine = _Waiting(fields)
+        with self._queue:
+            self._waiting.append(mine)
+        with self._writer:
+            if mine.entry is None and mine.error is None:  # no other thread wrote it
+                self._commit_group()
+        if mine.error is not None:
+            raise mine.error
+        assert mine.entry is not None
+        return mine.entry
 
-    def _append(self, head: Head, fields: dict[str, Any]) -> dict[str, Any]:
-        """Write one entry after ``head``: pending head, the line, committed head."""
+    def _commit_group(self) -> None:
+        """Write every entry waiting now (this thread's among them) as one group."""
+        with self._queue:
+            group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
+        try:
+            with self._locked(fcntl.LOCK_EX):
+                entries = self._append(self._settle(), [w.fields for w in group])
+        except BaseException as exc:
+            for w in group:
+                w.error = exc
+            return
+        for w, entry in zip(group, entries, strict=True):
+            w.entry = entry
+        self._witness_head(entries[-1]["seq"], entries[-1]["hash"])
+
+    def _append(self, head: Head, group: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Write entries after ``head``: pending head (naming the last), the lines in
+        one write, committed head."""
         at = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-        entry: dict[str, Any] = {"seq": head.count + 1, "at": at, **fields, "prev": head.hash}
-        entry["hash"] = _digest(entry)
-        line = (json.dumps(entry, ensure_ascii=False, default=str) + "\n").encode()
-        self._write_head(Head(head.count, head.hash, (entry["seq"], entry["hash"])))
-        self._write_line(line)
-        self._write_head(Head(entry["seq"], entry["hash"]))
-        return entry
+        entries, last = [], head
+        for fields in group:
+            entry: dict[str, Any] = {"seq": last.count + 1, "at": at, **fields, "prev": last.hash}
+            entry["hash"] = _digest(entry)
+            entries.append(entry)
+            last = Head(entry["seq"], entry["hash"])
+        lines = b"".join(
+            (json.dumps(e, ensure_ascii=False, default=str) + "\n").encode() for e in entries
+        )
+        self._write_head(Head(head.count, head.hash, (last.count, last.hash)))
+        self._write_line(lines)
+        self._write_head(last)
+        return entries
 
     def _write_line(self, line: bytes) -> None:
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -195,25 +241,60 @@ class AuditLog:
         head = self.read_head()
         if head is not None and head.count < 0:
             head = None  # unreadable: rebuilt from the log below, with a note entry
-        end, last, torn = self._tail()
+        end, _, torn = self._tail()
         if torn and head is not None and head.pending is not None:
-            whole = _parse(torn)  # the entry was all written but for its newline
-            if whole and (whole.get("seq"), whole.get("hash")) == head.pending and _sound(whole):
+            whole = _parse(torn)  # an entry all written but for its newline
+            if whole and _sound(whole) and _pending_seq(head, whole.get("seq")):
                 self._write_line(b"\n")
-                last, torn = whole, b""
+                torn = b""
         aside = self._move_aside(end, torn) if torn else None
         if head is not None and head.pending is not None:
-            done = last is not None and (last.get("seq"), last.get("hash")) == head.pending
-            head = Head(*head.pending) if done else Head(head.count, head.hash)
+            head = self._reached(head)
             self._write_head(head)
         if head is None:
             head = self._rebuild_head()
         if aside is not None:
-            entry = self._append(
-                head, _note_fields(RECOVERED, torn_bytes=len(torn), moved_to=aside.name)
+            [entry] = self._append(
+                head, [_note_fields(RECOVERED, torn_bytes=len(torn), moved_to=aside.name)]
             )
             head = Head(entry["seq"], entry["hash"])
         return head
+
+    def _reached(self, head: Head) -> Head:
+        """The head once the pending group is settled: its entries that reached the log
+        whole, each following the one before from the committed head, are committed;
+        the rest of the group never was (nobody was answered for it)."""
+        assert head.pending is not None
+        committed = head
+        for entry in self._last_entries(head.pending[0] - head.count):
+            seq = entry.get("seq")
+            if not isinstance(seq, int) or seq <= head.count:
+                continue
+            if seq != committed.count + 1 or entry.get("prev") != committed.hash:
+                return Head(head.count, head.hash)  # not what this log wrote: verify says so
+            if not _sound(entry):
+                return Head(head.count, head.hash)
+            committed = Head(seq, entry["hash"])
+        if committed.count == head.pending[0] and committed.hash != head.pending[1]:
+            return Head(head.count, head.hash)
+        return Head(committed.count, committed.hash)
+
+    def _last_entries(self, n: int) -> list[dict[str, Any]]:
+        """The log's last ``n`` whole lines as entries (the log ends with a newline)."""
+        if n <= 0 or not self.path.exists():
+            return []
+        with self.path.open("rb") as raw:
+            size = raw.seek(0, os.SEEK_END)
+            block = 65_536
+            while True:
+                start = max(0, size - block)
+                raw.seek(start)
+                window = raw.read(size - start)
+                lines = window.split(b"\n")[:-1]
+                if start == 0 or len(lines) > n:  # the first may be cut by the window
+                    break
+                block *= 2
+        return [e for e in (_parse(line) for line in lines[-n:]) if e is not None]
 
     def _rebuild_head(self) -> Head:
         count, last_hash, sequenced = 0, GENESIS, False
@@ -225,8 +306,8 @@ class AuditLog:
             self._write_head(head)
             return head
         # a log without a head: anchor it, and say so in the log itself
-        entry = self._append(
-            head, _note_fields(HEAD_REBUILT, entries=count, first_anchoring=not sequenced)
+        [entry] = self._append(
+            head, [_note_fields(HEAD_REBUILT, entries=count, first_anchoring=not sequenced)]
         )
         return Head(entry["seq"], entry["hash"])
 
@@ -488,7 +569,7 @@ def _against_head(
     if head.count < 0:
         return Broken(where, "the head file is unreadable")
     if torn:
-        if head.pending is not None and head.count == count:
+        if head.pending is not None and head.count <= count < head.pending[0]:
             notes.append(
                 f"entry {count + 1:,} was cut short by a crash while it was written "
                 f"({len(torn)} bytes); the next entry moves it aside"
@@ -499,6 +580,8 @@ def _against_head(
         return None
     if head.pending is not None and (count, last_hash) == head.pending:
         return None  # written, head not yet committed (a crash, or a writer right now)
+    if head.pending is not None and head.count < count < head.pending[0]:
+        return None  # part of a group written when a crash came; the next write settles it
     if count < head.count:
         return Broken(
             where,
@@ -512,6 +595,11 @@ def _against_head(
             "the head records: written outside Jigsaw",
         )
     return Broken(where, "the last entry is not the one the head records: the log was rewritten")
+
+
+def _pending_seq(head: Head, seq: object) -> bool:
+    """Whether ``seq`` is one of the entries the head's pending group is writing."""
+    return head.pending is not None and isinstance(seq, int) and head.count < seq <= head.pending[0]
 
 
 def _unwitnessed(witnessed: Mapping[int, str], count: int) -> Broken | None:

@@ -16,6 +16,7 @@ with no ``YIELD ... RETURN``) is refused with that reason, never run without its
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
@@ -25,6 +26,7 @@ _ENDS = {"ORDER", "SKIP", "LIMIT", "UNION"}
 HIDDEN = "__jigsaw_capped"  # a column the wrapping may add, dropped from results
 
 
+@lru_cache(maxsize=2048)  # a pure function of the text, asked again at every read
 def capped(cypher: str, limit: int) -> str:
     """The query wrapped so the engine returns at most ``limit`` rows. A leading WITH
     would read as the subquery's import of outer variables, so one row comes first."""
@@ -77,6 +79,12 @@ def _top_level(cypher: str) -> list[tuple[int, str]]:
 def return_columns(cypher: str) -> list[str] | None:
     """The names of the columns the query's last top-level RETURN gives, in order;
     None for ``RETURN *`` or a query whose RETURN cannot be made out."""
+    names = _return_columns(cypher)
+    return list(names) if names is not None else None
+
+
+@lru_cache(maxsize=2048)  # parsed once per text, not at every read
+def _return_columns(cypher: str) -> tuple[str, ...] | None:
     tokens = _top_level(cypher)
     starts = [k for k, (_, text) in enumerate(tokens) if text == "RETURN"]
     if not starts:
@@ -104,4 +112,4 @@ def return_columns(cypher: str) -> list[str] | None:
         alias = [(p, t) for p, t in _top_level(item) if t == "AS"]
         name = item[alias[-1][0] + 2 :].strip() if alias else item
         names.append(name.strip("`"))
-    return names
+    return tuple(names)
