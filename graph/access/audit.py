@@ -36,7 +36,7 @@ import logging.handlers
 import os
 import socket
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -283,6 +283,15 @@ class AuditLog:
         """The log's last ``n`` whole lines as entries (the log ends with a newline)."""
         if n <= 0 or not self.path.exists():
             return []
+        # more than n newlines: the first line in the window may be cut by it
+        _, window = self._read_back(lambda w: w.count(b"\n") > n)
+        lines = window.split(b"\n")[:-1]
+        return [e for e in (_parse(line) for line in lines[-n:]) if e is not None]
+
+    def _read_back(self, holds: Callable[[bytes], bool]) -> tuple[int, bytes]:
+        """(where it starts, the end of the log) read back from the end, the window
+        doubling until it ``holds`` what is wanted or reaches the start: an entry naming
+        thousands of children can be longer than any window."""
         with self.path.open("rb") as raw:
             size = raw.seek(0, os.SEEK_END)
             block = 65_536
@@ -290,11 +299,9 @@ class AuditLog:
                 start = max(0, size - block)
                 raw.seek(start)
                 window = raw.read(size - start)
-                lines = window.split(b"\n")[:-1]
-                if start == 0 or len(lines) > n:  # the first may be cut by the window
-                    break
+                if start == 0 or holds(window):
+                    return start, window
                 block *= 2
-        return [e for e in (_parse(line) for line in lines[-n:]) if e is not None]
 
     def _rebuild_head(self) -> Head:
         count, last_hash, sequenced = 0, GENESIS, False
@@ -321,26 +328,20 @@ class AuditLog:
         return aside
 
     def _tail(self) -> tuple[int, dict[str, Any] | None, bytes]:
-        """(offset just after the last whole line, that line's entry, bytes after it).
-        Reads back from the end, doubling the window until it holds the whole last
-        line: an entry naming thousands of children can be longer than any window."""
+        """(offset just after the last whole line, that line's entry, bytes after it)."""
         if not self.path.exists():
             return 0, None, b""
-        with self.path.open("rb") as raw:
-            size = raw.seek(0, os.SEEK_END)
-            block = 65_536
-            while True:
-                start = max(0, size - block)
-                raw.seek(start)
-                window = raw.read(size - start)
-                cut = window.rfind(b"\n")
-                before = window.rfind(b"\n", 0, cut) if cut > 0 else -1
-                if start > 0 and before < 0:
-                    block *= 2  # the window does not yet hold the whole last line
-                    continue
-                if cut < 0:
-                    return 0, None, window
-                return start + cut + 1, _parse(window[before + 1 : cut]), window[cut + 1 :]
+
+        def whole_last_line(window: bytes) -> bool:
+            cut = window.rfind(b"\n")
+            return cut > 0 and window.rfind(b"\n", 0, cut) >= 0
+
+        start, window = self._read_back(whole_last_line)
+        cut = window.rfind(b"\n")
+        if cut < 0:
+            return 0, None, window
+        before = window.rfind(b"\n", 0, cut)
+        return start + cut + 1, _parse(window[before + 1 : cut]), window[cut + 1 :]
 
     @contextmanager
     def _locked(self, how: int) -> Iterator[None]:
