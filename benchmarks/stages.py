@@ -54,14 +54,24 @@ def _store(engine: Path | str, max_rows: int = 10_000_000):
 def load(county: Path, engine: Path | str, loads: Path | None = None) -> dict:
     """A first load of ``county``, its report and quarantine kept in ``loads`` (the
     Data page reads them)."""
+    from graph import load_settings
     from loaders.load import run_load
     from loaders.quality import labels_from_csv, measure
 
+    settings = load_settings()  # as jigsaw load runs: its linkage memory and read workers
     store = _store(engine)
     store.drop_all()
     store.ensure_schema()
     started = time.perf_counter()
-    result = run_load(store, county, as_of=AS_OF, relaxed_fsync=True, loads_dir=loads)
+    result = run_load(
+        store,
+        county,
+        as_of=AS_OF,
+        relaxed_fsync=True,
+        loads_dir=loads,
+        linkage_memory=settings.linkage_memory,
+        read_workers=settings.load_workers,
+    )
     load_seconds = time.perf_counter() - started
     quality = measure(result.assignments, labels_from_csv(county / "truth" / "source_rows.csv"))
     report = result.report

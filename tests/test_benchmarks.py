@@ -87,3 +87,31 @@ def test_budgets_are_judged_at_county_scale_on_their_own_figure():
         "p95 under 1,000 ms: **met**",
         "p95 under 100 ms: **met**",
     ]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_many_users_smoke_run(loaded_county, engine_dir, tmp_path):
+    """Three users for half a minute through the real app server: every action runs,
+    none fails (the 50-user, 10-minute run is a benchmark, not a test)."""
+    out = tmp_path / "users.md"
+    command = ["-m", "benchmarks.many_users", "--graph", str(engine_dir), "--graph-name",
+               "loaded_small", "--users", "3", "--minutes", "0.5", "--think", "0.2,0.5",
+               "--port", str(_free_port()), "--out", str(out)]  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, *command], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = out.read_text()
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in table.splitlines()
+            if line.startswith("| ") and "---" not in line}  # fmt: skip
+    for action in ("sign in", "find a child", "child record", "family network", "saved query"):
+        assert action in rows, table
+        assert int(rows[action][1].replace(",", "")) > 0 and rows[action][2] == "0", table
+    assert "app process 1: CPU mean" in table

@@ -1,0 +1,109 @@
+"""Locust users of the app: each signs in as a caseworker and, with a few seconds'
+thought between, finds a child, opens a record, draws a family network or runs a
+saved query about a child on their caseload (:mod:`benchmarks.many_users` starts it).
+
+Each action is timed from the request to the page's last element (Streamlit's
+``script_finished``), which is what the person waits for; a page that shows an
+exception, or does not finish, counts as an error. The accounts, the app processes to
+spread users over (a user keeps to one: sticky sessions) and the children come from
+the JSON file named by ``JIGSAW_BENCH_SESSIONS``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from locust import User, between, task
+
+from benchmarks.app_session import AppSession, Rendered, sign_in
+
+SETUP = json.loads(Path(os.environ["JIGSAW_BENCH_SESSIONS"]).read_text())
+FIND_LABEL = "Name, date of birth (dd/mm/yyyy), UPN, NHS number or LA id"
+_next = itertools.count()
+
+
+class Caseworker(User):
+    """One person using the app in a browser tab."""
+
+    wait_time = between(SETUP.get("think_min", 2), SETUP.get("think_max", 6))
+
+    def on_start(self) -> None:
+        n = next(_next)
+        self.account = SETUP["accounts"][n % len(SETUP["accounts"])]
+        self.url = SETUP["urls"][n % len(SETUP["urls"])]
+        self.rng = random.Random(n)
+        self.session: AppSession | None = None
+        self.session = self._timed("sign in", lambda: sign_in(
+            self.url, self.account["username"], self.account["password"]))  # fmt: skip
+
+    def on_stop(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+    def _child(self) -> str:
+        return self.rng.choice(self.account["children"])
+
+    def _timed(self, name: str, action: Callable[[], object]) -> object:
+        started = time.perf_counter()
+        error: BaseException | None = None
+        result = None
+        try:
+            result = action()
+        except Exception as exc:  # counted as the action's failure, the user carries on
+            error = exc
+        self.environment.events.request.fire(
+            request_type="page",
+            name=name,
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=0,
+            exception=error,
+            context={},
+        )
+        return result
+
+    @task(3)
+    def find(self) -> None:
+        if self.session is None:
+            return
+        shown = self.session.open("find")
+        self.session.fill(shown, FIND_LABEL, self.rng.choice(SETUP["names"]))
+        self._timed("find a child", self.session.rerun)
+
+    @task(4)
+    def record(self) -> None:
+        if self.session is not None:
+            uid = self._child()
+            self._timed("child record", lambda: self.session.open("record", f"child={uid}"))
+
+    @task(2)
+    def network(self) -> None:
+        if self.session is None:
+            return
+        shown = self.session.open("network")
+        self.session.fill(shown, "Child id", self._child())
+        self._timed("family network", self.session.rerun)
+
+    @task(1)
+    def saved_query(self) -> None:
+        if self.session is None:
+            return
+        query = self.rng.choice(SETUP["queries"])
+        shown = self.session.open("queries")
+        self.session.fill(shown, "Query", query["title"])
+        shown = self.session.rerun()
+        if query.get("child_label"):
+            self.session.fill(shown, query["child_label"], self._child())
+        self._timed("saved query", lambda: _ran(self.session.click(shown, "Run")))
+
+
+def _ran(shown: Rendered) -> Rendered:
+    """The query page after Run: it must say how many rows it found."""
+    if not any(" row(s) in " in t for t in shown.text):
+        raise RuntimeError("the query page showed no result: " + " ".join(shown.text)[-200:])
+    return shown

@@ -1,0 +1,253 @@
+"""Many people using the app at once, while a load runs: ``python -m benchmarks.many_users``.
+
+Starts the app (one Streamlit process, or several on consecutive ports, each user
+keeping to one as a proxy's sticky sessions would), signs in caseworkers who hold
+cases in the graph, and has Locust drive them (:mod:`benchmarks.locustfile`) through
+finding a child, opening records, drawing family networks and running saved queries,
+for a set time. With ``--during DIR`` a ``jigsaw load DIR`` runs meanwhile. Prints
+p50 / p95 / p99 and errors per action, and each app process's CPU (of one core) and
+memory, which says whether one Streamlit process is what binds.
+
+    uv run python -m benchmarks.many_users --graph ENGINE_DIR --users 50 --minutes 10 \\
+        --during data/county-next-week
+
+A benchmark, not a test: nothing here asserts a time (the suite smoke-runs it small).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from graph.files import private_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "a benchmark password, not a real one"
+ROLE = "social_worker"
+TARGET_P95_MS = 200  # the single view's target with many users
+ACTIONS = ("sign in", "find a child", "child record", "family network", "saved query")
+
+
+@dataclass
+class Sampled:
+    """A process's CPU (share of one core) and resident memory, sampled as it runs."""
+
+    pid: int
+    cpu: list[float] = field(default_factory=list)
+    rss_mb: list[float] = field(default_factory=list)
+    _last: tuple[float, float] | None = None
+
+    def sample(self) -> None:
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            status = Path(f"/proc/{self.pid}/status").read_text()
+        except OSError:
+            return
+        ticks = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        now = time.monotonic()
+        if self._last is not None and now > self._last[0]:
+            self.cpu.append((ticks - self._last[1]) / (now - self._last[0]))
+        self._last = (now, ticks)
+        kb = next((int(line.split()[1]) for line in status.splitlines()
+                   if line.startswith("VmRSS:")), 0)  # fmt: skip
+        self.rss_mb.append(kb / 1024)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.many_users")
+    parser.add_argument("--graph", type=Path, required=True, help="the embedded engine's dir")
+    parser.add_argument("--graph-name", default="bench")
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--processes", type=int, default=1, help="app processes")
+    parser.add_argument("--port", type=int, default=8601)
+    parser.add_argument("--during", type=Path, default=None, help="extracts to load meanwhile")
+    parser.add_argument("--as-of", default=None, help="the load's day (YYYY-MM-DD)")
+    parser.add_argument("--load-after", type=float, default=60, help="seconds before the load")
+    parser.add_argument("--think", default="2,6", help="seconds between a user's actions")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    table = run(args)
+    print(table)
+    if args.out:
+        args.out.write_text(table)
+        print(f"written to {args.out}")
+
+
+def run(args: argparse.Namespace) -> str:
+    work = Path(tempfile.mkdtemp(prefix="jigsaw-many-users-"))
+    env = {**os.environ, "JIGSAW_DATA_DIR": str(private_dir(work / "data")),
+           "JIGSAW_GRAPH_URL": str(args.graph.resolve()), "JIGSAW_GRAPH_NAME": args.graph_name,
+           "PYTHONPATH": str(ROOT)}  # fmt: skip
+    apps: list[subprocess.Popen] = []
+    try:
+        setup = _setup(env, args)
+        ports = [args.port + i for i in range(args.processes)]
+        apps = [_start_app(port, env) for port in ports]
+        setup["urls"] = [f"http://127.0.0.1:{port}" for port in ports]
+        think = [float(x) for x in args.think.split(",")]
+        setup["think_min"], setup["think_max"] = think[0], think[-1]
+        sessions = work / "sessions.json"
+        sessions.write_text(json.dumps(setup))
+        return _drive(args, env | {"JIGSAW_BENCH_SESSIONS": str(sessions)}, apps, work)
+    finally:
+        for app in apps:
+            app.terminate()
+        for app in apps:
+            app.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _setup(env: dict[str, str], args: argparse.Namespace) -> dict:
+    """Accounts for the caseworkers holding the most open cases, their children, names
+    to search for, and the saved queries a caseworker runs about a child."""
+    from graph import load_settings, open_store
+    from graph.access.accounts import Accounts
+    from queries.library import load_library
+
+    os.environ.update({k: env[k] for k in ("JIGSAW_DATA_DIR", "JIGSAW_GRAPH_URL",
+                                           "JIGSAW_GRAPH_NAME")})  # fmt: skip
+    settings = load_settings()
+    store = open_store(settings)
+    try:
+        held = store.read(
+            """
+            MATCH (w:Professional)-[r:WORKS_ON]->(k:Case)<-[:HAS_CASE]-(c:Person)
+            WHERE r.to IS NULL AND k.status = 'open'
+            WITH w, collect(DISTINCT c.uid) AS children
+            RETURN w.uid AS worker, children ORDER BY size(children) DESC, worker LIMIT $n
+            """,
+            {"n": args.users},
+            max_rows=args.users,
+        ).rows
+        names = [r["name"] for r in store.read(
+            "MATCH (c:Child) RETURN c.full_name AS name LIMIT 500", max_rows=500).rows
+            if r["name"]]  # fmt: skip
+    finally:
+        store.close()
+    accounts = Accounts(settings.data_dir / "users.json")
+    made = []
+    for i, row in enumerate(held):
+        username = f"bench-sw-{i}"
+        accounts.add(username, ROLE, PASSWORD, professional=row["worker"])
+        made.append({"username": username, "password": PASSWORD, "children": row["children"][:50]})
+    queries = []
+    for q in load_library():
+        child = [p for p in q.params if p.kind == "child"]
+        others = [p for p in q.params if p.kind != "child" and p.default is None
+                  and p.kind != "date"]  # fmt: skip
+        if ROLE in q.roles and len(child) == 1 and not others:
+            queries.append({"title": q.title, "child_label": child[0].label or child[0].name})
+    return {"accounts": made, "names": names, "queries": queries}
+
+
+def _start_app(port: int, env: dict[str, str]) -> subprocess.Popen:
+    from ui.cli.serve import streamlit_command
+
+    app = subprocess.Popen(streamlit_command(port), env=env, cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                return app
+        except OSError:
+            time.sleep(0.5)
+    app.terminate()
+    raise SystemExit(f"the app on port {port} did not start")
+
+
+def _drive(args: argparse.Namespace, env: dict[str, str], apps: list, work: Path) -> str:
+    seconds = int(args.minutes * 60)
+    prefix = work / "locust"
+    locust = subprocess.Popen(
+        [sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks" / "locustfile.py"),
+         "--headless", "-u", str(args.users), "-r", str(max(1, args.users // 10)),
+         "-t", f"{seconds}s", "--csv", str(prefix), "--only-summary", "--stop-timeout", "30",
+         "--host", "http://127.0.0.1"],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    sampled = [Sampled(app.pid) for app in apps]
+    started = time.monotonic()
+    load: subprocess.Popen | None = None
+    load_began, load_took, load_peak_mb = 0.0, None, 0.0
+    while locust.poll() is None:
+        for s in sampled:
+            s.sample()
+        elapsed = time.monotonic() - started
+        if args.during is not None and load is None and elapsed >= args.load_after:
+            command = [sys.executable, "-c", "from ui.cli import main; main()", "load",
+                       str(args.during)]  # fmt: skip
+            command += ["--as-of", args.as_of] if args.as_of else []
+            load, load_began = subprocess.Popen(command, env=env, cwd=ROOT,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), time.monotonic()  # fmt: skip
+        if load is not None and load_took is None:
+            pid, _status, usage = os.wait4(load.pid, os.WNOHANG)
+            if pid:  # finished: its time, and its peak memory from the kernel's accounting
+                load_took, load_peak_mb = time.monotonic() - load_began, usage.ru_maxrss / 1024
+        time.sleep(2)
+    _, errors = locust.communicate()
+    if load is not None and load_took is None:  # still loading when the users stopped
+        _pid, _status, usage = os.wait4(load.pid, 0)
+        load_took, load_peak_mb = time.monotonic() - load_began, usage.ru_maxrss / 1024
+    return _table(args, prefix, sampled, load_took, load_peak_mb, errors)
+
+
+def _table(
+    args: argparse.Namespace,
+    prefix: Path,
+    sampled: list[Sampled],
+    load_took: float | None,
+    load_peak_mb: float,
+    errors: str,
+) -> str:
+    stats = {}
+    path = Path(f"{prefix}_stats.csv")
+    if path.exists():
+        with path.open(newline="") as fh:
+            stats = {r["Name"]: r for r in csv.DictReader(fh)}
+    lines = [
+        f"# {args.users} app users for {args.minutes:g} min, {args.processes} app process(es)"
+        + (f", while loading {args.during.name}" if args.during else ""),
+        "",
+        "| Action | Requests | Errors | p50 ms | p95 ms | p99 ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name in (*ACTIONS, "Aggregated"):
+        r = stats.get(name)
+        if r:
+            lines.append(f"| {name} | {int(r['Request Count']):,} | {int(r['Failure Count']):,} | "
+                         f"{r['50%']} | {r['95%']} | {r['99%']} |")  # fmt: skip
+    lines += ["", f"Target: a child record p95 under {TARGET_P95_MS} ms, no errors.", ""]
+    for i, s in enumerate(sampled):
+        if s.cpu:
+            busy = sum(c >= 0.95 for c in s.cpu) / len(s.cpu)
+            lines.append(
+                f"- app process {i + 1}: CPU mean {sum(s.cpu) / len(s.cpu):.0%} of a core, "
+                f"max {max(s.cpu):.0%}, at least 95% in {busy:.0%} of 2 s samples; "
+                f"memory peak {max(s.rss_mb):,.0f} MB"
+            )
+    if load_took is not None:
+        lines.append(f"- the load meanwhile took {load_took:.1f} s (peak {load_peak_mb:,.0f} MB)")
+    failures = Path(f"{prefix}_failures.csv")
+    if failures.exists():
+        with failures.open(newline="") as fh:
+            for r in list(csv.DictReader(fh))[:5]:
+                lines.append(f"- error: {r['Name']}: {r['Error'][:200]} ({r['Occurrences']}x)")
+    if not stats:
+        lines.append(f"- locust wrote no figures: {errors[-1000:]}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
