@@ -8,7 +8,7 @@ from pathlib import Path
 
 from limits import parse as parse_rate
 from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from api.clients import Client, Clients
 from api.matching import Matcher
@@ -33,7 +33,7 @@ class Runtime:
     tokens: TokenIssuer
     inbox: Inbox
     loader: InboxLoader
-    limiter: MovingWindowRateLimiter
+    limiter: SlidingWindowCounterRateLimiter
 
     def within_rate(self, client: Client) -> bool:
         return self.limiter.hit(parse_rate(client.rate), client.client_id)
@@ -63,7 +63,9 @@ def build_runtime(
         tokens=TokenIssuer(directory, api.token_minutes),
         inbox=inbox,
         loader=loader,
-        limiter=MovingWindowRateLimiter(MemoryStorage()),
+        # a sliding window counter: constant work a request, where a moving window's
+        # grows with the rate allowed
+        limiter=SlidingWindowCounterRateLimiter(MemoryStorage()),
     )
 
 

@@ -15,6 +15,7 @@ import hashlib
 import os
 import secrets
 import ssl
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,9 @@ class TokenIssuer:
     def __init__(self, directory: Path, minutes: int) -> None:
         self.key = _key(Path(directory) / KEY_FILE)
         self.minutes = minutes
+        # tokens already verified, until they expire: a partner sends the same token with
+        # every request for its lifetime, and checking it again gives the same answer
+        self._verified: dict[str, tuple[float, TokenClaims]] = {}
 
     def issue(self, client_id: str, cert_sha256: str | None) -> tuple[str, int]:
         """A signed token and its lifetime in seconds."""
@@ -57,6 +61,9 @@ class TokenIssuer:
         return jwt.encode(claims, self.key, algorithm=ALGORITHM), self.minutes * 60
 
     def verify(self, token: str) -> TokenClaims:
+        known = self._verified.get(token)
+        if known is not None and time.time() < known[0]:
+            return known[1]
         try:
             claims = jwt.decode(
                 token,
@@ -70,7 +77,11 @@ class TokenIssuer:
         except jwt.InvalidTokenError:
             raise TokenError("the access token is not valid here") from None
         bound = (claims.get("cnf") or {}).get("x5t#S256")
-        return TokenClaims(str(claims["sub"]), _hex_thumbprint(bound) if bound else None)
+        verified = TokenClaims(str(claims["sub"]), _hex_thumbprint(bound) if bound else None)
+        if len(self._verified) >= 10_000:
+            self._verified.clear()
+        self._verified[token] = (float(claims["exp"]), verified)
+        return verified
 
 
 def certificate_sha256(header_value: str) -> str:
