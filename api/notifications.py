@@ -245,7 +245,8 @@ class InboxLoader:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=600)
+        if self._thread.is_alive():  # never started (tests, or a runtime closed early)
+            self._thread.join(timeout=600)
 
     def run_once(self) -> int:
         """Load every waiting batch now; how many were loaded."""

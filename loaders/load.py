@@ -15,7 +15,9 @@ builder works out the facts, it writes the people (:func:`write.write_graph`).
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import gc
+import os
 import resource
 import threading
 import time
@@ -121,7 +123,11 @@ def run_load(
     ``read_limits``: what a file or a cell may hold (see ``loaders.readers``);
     ``relaxed_fsync``: let the embedded engine flush its file once a second meanwhile,
     for every client (``GraphStore.batch_job``; ``jigsaw load`` opts in by default)."""
-    with store.batch_job(relaxed_fsync=relaxed_fsync), _COLLECTOR.during_load():
+    with (
+        one_load_at_a_time(loads_dir, progress or Silent()),
+        store.batch_job(relaxed_fsync=relaxed_fsync),
+        _COLLECTOR.during_load(),
+    ):
         return _run_load(
             store,
             root,
@@ -135,6 +141,31 @@ def run_load(
             keep_model=keep_model,
             read_limits=read_limits or ReadLimits(),
         )
+
+
+LOAD_LOCK = "load.lock"
+
+
+@contextmanager
+def one_load_at_a_time(loads_dir: Path | None, progress: Progress) -> Iterator[None]:
+    """Hold the graph's load lock (a file lock beside its load reports) for a load: two
+    loads at once would each link against the people the other is still writing (a
+    ``jigsaw load`` and the exchange API's loading of partners' notifications both take
+    it; the second waits). Nothing to hold without a reports directory."""
+    if loads_dir is None:
+        yield
+        return
+    loads_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(loads_dir / LOAD_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress.stage("waiting for another load of this graph to finish")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _run_load(
