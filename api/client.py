@@ -50,6 +50,14 @@ class Partner:
     client_secret: str = field(repr=False)
 
 
+PARTNERS_FILE = "partners.json"
+
+
+def partners_in(api_directory: Path) -> Partners:
+    """The partners kept in the API's directory (:func:`api.settings.api_dir`)."""
+    return Partners(Path(api_directory) / PARTNERS_FILE)
+
+
 class Partners:
     """The credentials partners gave us, in one file readable only by this user."""
 
@@ -93,6 +101,20 @@ class Answer:
     involvements: list[dict[str, Any]]
     note: str = ""
     raw: str = ""
+
+    def lines(self) -> list[str]:
+        """The answer in words, a line each (the command line and the app show these)."""
+        out = [f"match: {'yes' if self.match else 'no'} ({self.grade})"]
+        if self.note:
+            out.append(self.note)
+        if self.contact:
+            out.append(f"contact: {self.contact['name']}  {'; '.join(self.contact['telecom'])}")
+        out += [
+            f"  {i['service']} ({i['kind']}) {i['status']} {i['start']}..{i['end'] or ''}"
+            f"  team: {i['team']}  {i['contact']}"
+            for i in self.involvements
+        ]
+        return out
 
 
 def enquiry(

@@ -14,7 +14,18 @@ from graph.access.policy import allowed
 from graph.files import private_umask
 from ui.app import context
 from ui.app.plain import literal
-from ui.app.screens import audit, caseload, data, find, home, network, planning, queries, record
+from ui.app.screens import (
+    ask,
+    audit,
+    caseload,
+    data,
+    find,
+    home,
+    network,
+    planning,
+    queries,
+    record,
+)
 
 private_umask()  # what the app writes (audit trail, embedded engine) is its owner's only
 st.set_page_config(page_title="Jigsaw", layout="wide")
@@ -49,6 +60,7 @@ PAGES = [
     ("search", find.render, "Find a child", "find"),
     ("view_child", record.render, "Child record", "record"),
     ("view_network", network.render, "Family network", "network"),
+    ("search", ask.render, "Ask a partner", "ask"),
     ("run_query", queries.render, "Saved queries", "queries"),
     ("view_caseload", caseload.render, "Caseload map", "caseload"),
     ("plan_ahead", planning.render, "Planning ahead", "planning"),

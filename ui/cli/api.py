@@ -4,6 +4,8 @@ partners (``jigsaw ask``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -52,6 +54,39 @@ def serve(
         uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
     finally:
         runtime.store.close()
+
+
+@contextmanager
+def api_beside(port: int, *, host: str = "127.0.0.1", wait_s: float = 120) -> Iterator[str]:
+    """``jigsaw api`` in a process of its own while the caller runs (``jigsaw demo``
+    serves it beside the app); its base URL once it answers. Stopped on the way out."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    url = f"http://{host}:{port}"
+    command = [sys.executable, "-c", "from ui.cli import main; main()", "api"]
+    process = subprocess.Popen([*command, "--port", str(port), "--host", host])
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the data exchange API did not start on {url}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def _clients():
@@ -119,9 +154,9 @@ def clients_revoke(client_id: str) -> None:
 
 
 def _partners():
-    from api.client import Partners
+    from api.client import partners_in
 
-    return Partners(api_dir(load_settings()) / "partners.json")
+    return partners_in(api_dir(load_settings()))
 
 
 @partners_app.command("add")
@@ -161,13 +196,5 @@ def ask(
     if raw:
         typer.echo(answer.raw)
         return
-    typer.echo(f"match: {'yes' if answer.match else 'no'} ({answer.grade})")
-    if answer.note:
-        typer.echo(answer.note)
-    if answer.contact:
-        typer.echo(f"contact: {answer.contact['name']}  {'; '.join(answer.contact['telecom'])}")
-    for i in answer.involvements:
-        typer.echo(
-            f"  {i['service']} ({i['kind']}) {i['status']} {i['start']}..{i['end'] or ''}"
-            f"  team: {i['team']}  {i['contact']}"
-        )
+    for line in answer.lines():
+        typer.echo(line)

@@ -136,6 +136,9 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed for the demo county.")] = 1,
     serve: Annotated[bool, typer.Option(help="Start the app after loading.")] = True,
     port: Annotated[int, typer.Option(help="Port for the app.")] = 8501,
+    api_port: Annotated[
+        int, typer.Option(help="Port for the data exchange API, served beside the app.")
+    ] = 8600,
     force: Annotated[
         bool,
         typer.Option(
@@ -192,9 +195,12 @@ def demo(
         )
     if not serve:
         return
+    from ui.cli.api import api_beside
     from ui.cli.serve import serve_command
 
-    serve_command(port=port, demo=True)
+    with api_beside(api_port) as url:
+        typer.echo(f"The data exchange API is at {url} (docs at {url}/docs)")
+        serve_command(port=port, demo=True)
 
 
 def _demo_load(settings: Settings, directory: Path, *, fresh: bool) -> LoadResult:
