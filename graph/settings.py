@@ -126,7 +126,24 @@ class Settings(BaseSettings):
         pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$",
         description=(
             "Memory DuckDB may use for record linkage during a load (e.g. '4GB'); the "
-            "rest spills to a temporary directory. Empty: the loader's default, 2GB."
+            "rest spills to a temporary directory. Empty: the loader's default, 2GB. With "
+            "the Spark backend in local mode: the memory of Spark's driver."
+        ),
+    )
+    linkage_backend: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description=(
+            "Where record linkage runs: duckdb (in the loading process) or spark (for "
+            "more records than one machine links: a region's or a nation's; needs the "
+            "spark extra and Java 17 or later). The same models either way."
+        ),
+    )
+    spark_master: str = Field(
+        default="local[2]",
+        description=(
+            "With the Spark backend: where Spark runs. local[N] (N cores of this "
+            "machine, in its own JVM), or a cluster's master URL (spark://host:7077, "
+            "yarn, k8s://...), the load being Spark's driver."
         ),
     )
     bulk_write: bool = Field(

@@ -13,3 +13,13 @@ if ! command -v chromium >/dev/null 2>&1; then
     $SUDO apt-get update -q >/dev/null 2>&1 && $SUDO apt-get install -y -q chromium >/dev/null
   }
 fi
+
+# Java for linkage on Spark (PySpark runs Splink in a local JVM in the tests): Debian's
+# own headless JRE when there is none, as for Chromium.
+if ! command -v java >/dev/null 2>&1; then
+  echo "test-deps: installing Debian's Java runtime for Spark" >&2
+  if [ "$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get install -y -q default-jre-headless >/dev/null 2>&1 || {
+    $SUDO apt-get update -q >/dev/null 2>&1 && $SUDO apt-get install -y -q default-jre-headless >/dev/null
+  }
+fi

@@ -23,24 +23,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from splink import Linker
-from splink.backends.duckdb import DuckDBAPI
+
+from loaders.linkage import backend as engines
+from loaders.linkage.backend import LINKAGE_MEMORY, Backend
 
 SMALL_INPUT = 1_000  # distinct identities below which a model is not trained
-# DuckDB may take this much memory for Splink's work and spills the rest to a temporary
-# directory; left alone it takes up to 80% of the machine, on top of the load's own.
-# The linkage_memory setting (JIGSAW_LINKAGE_MEMORY) overrides it.
-LINKAGE_MEMORY = "2GB"
 MIN_LABELLED = 20  # known matches needed to learn m from them
 
 
@@ -143,8 +138,8 @@ def save_model(linker: Linker, path: Path, columns: tuple[str, ...], thresholds:
     and readable only by this user: it lists the names in the data, though no record."""
     frequencies = {}
     for column in columns:
-        table = linker.table_management.compute_tf_table(column).as_duckdbpyrelation()
-        frequencies[column] = dict(table.fetchall())
+        table = linker.table_management.compute_tf_table(column).as_pandas_dataframe()
+        frequencies[column] = dict(zip(table.iloc[:, 0], table.iloc[:, 1], strict=True))
     body = {"splink": linker.misc.save_model_to_json(), "frequencies": frequencies, **thresholds}
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
@@ -169,11 +164,13 @@ def score(
     notes: list[str],
     trained: dict | None = None,
     keep: Callable[[Linker], None] | None = None,
+    backend: str | None = None,
 ) -> Scored:
     """Score ``frame``'s record pairs with ``model``; never raises on small or sparse
     input (what it could not learn, it takes from the priors, and says so).
     ``trained``: a model an earlier round learnt (``Scored.trained``), used as it is;
-    ``keep``: called with the model once trained (to save it)."""
+    ``keep``: called with the model once trained (to save it); ``backend``: where
+    Splink runs (:mod:`loaders.linkage.backend`; default: the setting)."""
     rows = frame.num_rows
     if rows < 2:
         return Scored()
@@ -189,37 +186,36 @@ def score(
         notes.append(f"{model.name}: no values to compare for {', '.join(left_out)}")
     small = rows < SMALL_INPUT
     logging.getLogger("splink").setLevel(logging.ERROR)
-    with tempfile.TemporaryDirectory(prefix="jigsaw-linkage-") as spill:
-        connection = duckdb.connect(
-            config={"memory_limit": memory_limit or LINKAGE_MEMORY, "temp_directory": spill}
-        )
-        try:
-            return _score(
-                connection, model, usable, frame, small, review_threshold, notes, trained, keep,
-            )  # fmt: skip
-        finally:
-            connection.close()
+    with engines.opened(memory_limit or LINKAGE_MEMORY, backend) as engine:
+        return _score(
+            engine, model, usable, frame, small, review_threshold, notes, trained, keep,
+        )  # fmt: skip
 
 
 def _has_values(frame: pa.Table, column: str) -> bool:
     return column in frame.column_names and frame[column].null_count < frame.num_rows
 
 
-def _settings(model: Model, usable: list[Comparison], small: bool, rows: int):
+def _settings(model: Model, usable: list[Comparison], small: bool, rows: int, dialect: str | None):
+    """Splink's settings for ``model``; ``dialect``: translate the levels' SQL (written
+    for DuckDB) for another engine."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
     from splink import SettingsCreator
 
+    def custom(sql: str) -> object:
+        return cll.CustomLevel(sql, base_dialect_str="duckdb" if dialect else None)
+
     comparisons = []
     for c in usable:
-        levels = [cll.CustomLevel(c.null).configure(is_null_level=True)]
+        levels = [custom(c.null).configure(is_null_level=True)]
         for level in c.levels:
             if level.make is not None:
                 made = level.make(not small)
             elif level.sql is not None and c.condition:
-                made = cll.CustomLevel(f"({c.condition}) AND ({level.sql})")
+                made = custom(f"({c.condition}) AND ({level.sql})")
             elif level.sql is not None:
-                made = cll.CustomLevel(level.sql)
+                made = custom(level.sql)
             else:
                 made = cll.ElseLevel()
             levels.append(
@@ -242,7 +238,7 @@ def _settings(model: Model, usable: list[Comparison], small: bool, rows: int):
 
 
 def _score(
-    connection: duckdb.DuckDBPyConnection,
+    engine: Backend,
     model: Model,
     usable: list[Comparison],
     frame: pa.Table,
@@ -252,10 +248,10 @@ def _score(
     trained: dict | None,
     keep: Callable[[Linker], None] | None,
 ) -> Scored:
-    table = DuckDBAPI(connection=connection).register(frame)
+    table = engine.register(frame)
     names = [c["output_column_name"] for c in (trained or {}).get("comparisons", [])]
     reuse = trained is not None and names == [c.name for c in usable]
-    settings = trained if reuse else _settings(model, usable, small, frame.num_rows)
+    settings = trained if reuse else _settings(model, usable, small, frame.num_rows, engine.dialect)
     linker = Linker(table, settings, log_level=logging.ERROR)
     if reuse:
         pass
@@ -266,7 +262,7 @@ def _score(
         )
     else:
         _train(linker, model, frame, notes)
-        _conditional_u(linker, connection, frame, usable)
+        _conditional_u(linker, engine, frame, usable)
         filled = _fill_untrained(linker, usable)
         if filled:
             notes.append(
@@ -277,16 +273,18 @@ def _score(
         keep(linker)
     gamma = [f"gamma_{c.name}" for c in usable]
     if model.lambda_from_pairs:
-        relation = linker.inference.predict().as_duckdbpyrelation()  # every blocked pair
-        delta = _learn_lambda(linker, relation, frame.num_rows, model.name, notes)
-        relation = relation.project(
-            ", ".join(["unique_id_l", "unique_id_r", *gamma])
-            + f", 1 / (1 + pow(2, -(match_weight + {delta}))) AS match_probability"
-        ).filter(f"match_probability >= {float(review_threshold)}")
+        predictions = linker.inference.predict()  # every blocked pair
+        weights = engine.fetch(predictions, ["match_weight"])["match_weight"]
+        delta = _learn_lambda(linker, weights, frame.num_rows, model.name, notes)
+        df = engine.fetch(
+            predictions,
+            ["unique_id_l", "unique_id_r", *gamma,
+             f"1 / (1 + pow(2, -(match_weight + {delta}))) AS match_probability"],
+            where=f"match_probability >= {float(review_threshold)}",
+        )  # fmt: skip
     else:
         predictions = linker.inference.predict(threshold_match_probability=review_threshold)
-        relation = predictions.as_duckdbpyrelation()
-    df = relation.select("unique_id_l", "unique_id_r", "match_probability", *gamma).fetchnumpy()
+        df = engine.fetch(predictions, ["unique_id_l", "unique_id_r", "match_probability", *gamma])
     scored = Scored(
         left=df["unique_id_l"].tolist(),
         right=df["unique_id_r"].tolist(),
@@ -359,7 +357,7 @@ def _train(linker: Linker, model: Model, frame: pa.Table, notes: list[str]) -> N
 
 def _learn_lambda(
     linker: Linker,
-    relation: duckdb.DuckDBPyRelation,
+    weights: np.ndarray,
     rows: int,
     name: str,
     notes: list[str],
@@ -371,7 +369,6 @@ def _learn_lambda(
     non-matches). Sets it on the model; returns what to add to Splink's match weights."""
     prior = linker._settings_obj._probability_two_random_records_match
     prior_weight = float(np.log2(prior / (1 - prior)))
-    weights = relation.select("match_weight").fetchnumpy()["match_weight"]
     factors = np.asarray(weights, dtype=np.float64) - prior_weight  # log2 Bayes factors
     total = rows * (rows - 1) / 2
     lam = prior
@@ -395,9 +392,7 @@ def _why(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
 
 
-def _conditional_u(
-    linker: Linker, connection: duckdb.DuckDBPyConnection, frame: pa.Table, usable: list
-) -> None:
+def _conditional_u(linker: Linker, engine: Backend, frame: pa.Table, usable: list) -> None:
     """Each conditioned comparison's u: the share of random pairs (up to about a
     million) meeting each level's own test, the first that holds, times the prior share
     of them that would meet the condition (see :attr:`Comparison.condition`)."""
@@ -406,38 +401,12 @@ def _conditional_u(
         if c is None or not c.condition:
             continue
         tests = [level.sql for level in c.levels[:-1]]
-        shares = _shares(connection, frame, tests)
+        shares = engine.shares(frame, tests)
         levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
         for level, spec, share in zip(levels[:-1], c.levels[:-1], shares, strict=True):
             if share > 0:
                 level.u_probability = share * spec.u_share
         levels[-1].u_probability = max(1.0 - sum(lv.u_probability for lv in levels[:-1]), 0.01)
-
-
-def _shares(connection: duckdb.DuckDBPyConnection, frame: pa.Table, tests: list) -> list[float]:
-    """For random pairs of ``frame``'s rows, the share whose first test to hold is each."""
-    rows = min(frame.num_rows, 1_415)  # about a million pairs
-    as_sql = [re.sub(r"\b(\w+)_([lr])\b", r"\2.\1", t) for t in tests]
-    first = " ".join(f"WHEN {t} THEN {i}" for i, t in enumerate(as_sql))
-    cursor = connection.cursor()  # Splink's own results may still be open on the connection
-    cursor.register("jigsaw_pairs", frame)
-    try:
-        # the tests are declared constants of this package, never input
-        found = cursor.execute(
-            f"""
-            SELECT level, count(*) AS n FROM (
-              SELECT CASE {first} ELSE -1 END AS level
-              FROM (SELECT * FROM jigsaw_pairs USING SAMPLE {rows} ROWS (reservoir, 1)) AS l,
-                   (SELECT * FROM jigsaw_pairs USING SAMPLE {rows} ROWS (reservoir, 2)) AS r
-              WHERE l.unique_id < r.unique_id
-            ) GROUP BY level
-            """  # noqa: S608
-        ).fetchall()
-    finally:
-        cursor.close()
-    counts = dict(found)
-    total = sum(counts.values())
-    return [counts.get(i, 0) / total if total else 0.0 for i in range(len(tests))]
 
 
 def _fill_untrained(linker: Linker, usable: list[Comparison]) -> int:

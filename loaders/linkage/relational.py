@@ -61,30 +61,30 @@ HOUSEHOLD = Comparison(
             "both named as parent or carer of the same child",
             0.20,
             0.0001,
-            sql="len(list_intersect(kids_l, kids_r)) > 0",
+            sql="array_length(array_intersect(kids_l, kids_r)) > 0",
             u_share=0.1,
         ),
         Level(
             "named as parent of a child who lives with the other",
             0.20,
             0.0001,
-            sql="len(list_intersect(kids_l, household_r)) > 0 "
-            "OR len(list_intersect(household_l, kids_r)) > 0",
+            sql="array_length(array_intersect(kids_l, household_r)) > 0 "
+            "OR array_length(array_intersect(household_l, kids_r)) > 0",
             u_share=0.1,
         ),
         Level(
             "lived at the same address at the same time",
             0.15,
             0.0002,
-            sql="len(list_filter(stays_l, lambda x: len(list_filter(stays_r, lambda y: "
-            "x.a = y.a AND x.s <= y.e AND y.s <= x.e)) > 0)) > 0",
+            sql="array_length(list_filter(stays_l, lambda x: array_length(list_filter(stays_r, "
+            "lambda y: x.a = y.a AND x.s <= y.e AND y.s <= x.e)) > 0)) > 0",
             u_share=0.1,
         ),
         Level(
             "both lived with the same child",
             0.05,
             0.0001,
-            sql="len(list_intersect(household_l, household_r)) > 0",
+            sql="array_length(array_intersect(household_l, household_r)) > 0",
             u_share=0.1,
         ),
         Level(
@@ -93,9 +93,9 @@ HOUSEHOLD = Comparison(
             0.0002,
             # a move is evidence of one person only under one name: strangers move the
             # same day often enough, and one of them shares a given name often enough
-            sql="(len(list_intersect(moved_out_l, moved_in_r)) > 0 "
-            "OR len(list_intersect(moved_in_l, moved_out_r)) > 0) "
-            "AND (len(list_intersect(families_l, families_r)) > 0 "
+            sql="(array_length(array_intersect(moved_out_l, moved_in_r)) > 0 "
+            "OR array_length(array_intersect(moved_in_l, moved_out_r)) > 0) "
+            "AND (array_length(array_intersect(families_l, families_r)) > 0 "
             "OR jaro_winkler_similarity(family_l, family_r) >= 0.9)",
         ),
         Level("same postcode", 0.05, 0.002, sql="postcode_l = postcode_r"),
@@ -114,7 +114,7 @@ GIVEN_ADULTS = with_m(
         "a given name they were recorded under matches",
         0.02,
         0.0005,
-        sql="len(list_intersect(givens_l, givens_r)) > 0",
+        sql="array_length(array_intersect(givens_l, givens_r)) > 0",
     ),
 )
 FAMILY_ADULTS = with_m(
@@ -124,7 +124,7 @@ FAMILY_ADULTS = with_m(
         "a family name they were recorded under matches",
         0.03,
         0.0005,
-        sql="len(list_intersect(families_l, families_r)) > 0",
+        sql="array_length(array_intersect(families_l, families_r)) > 0",
     ),
 )
 
