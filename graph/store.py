@@ -73,9 +73,9 @@ class QueryTooBig(GraphError):
 # What to say to someone whose query hit a bound, after which bound it was.
 NARROW = (
     "narrow it: start from fewer nodes (a label and a property, e.g. "
-    "MATCH (c:Child {uid: $uid})), bound variable-length paths ([:R*1..3], not [*]), "
-    "count() or LIMIT rather than collect() over everything, and no unconnected "
-    "patterns (MATCH (a), (b) pairs every a with every b)"
+    "(c:Child {uid: $uid})), bound variable-length paths ([:R*1..3], not [*]), "
+    "count() or LIMIT rather than collect() over everything, and connected patterns "
+    "(two unconnected ones pair every node of the first with every node of the second)"
 )
 
 

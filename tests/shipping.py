@@ -91,8 +91,10 @@ def third_party_imports() -> dict[str, set[str]]:
 
 
 def declared_dependencies() -> dict[str, Requirement]:
-    """The runtime dependencies, by canonical distribution name."""
-    requirements = [Requirement(text) for text in pyproject()["project"]["dependencies"]]
+    """The runtime dependencies and the optional extras', by canonical distribution name."""
+    project = pyproject()["project"]
+    extras = [t for group in project.get("optional-dependencies", {}).values() for t in group]
+    requirements = [Requirement(text) for text in [*project["dependencies"], *extras]]
     return {canonicalize_name(r.name): r for r in requirements}
 
 

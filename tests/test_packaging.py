@@ -99,6 +99,10 @@ USED_WITHOUT_IMPORT = {
     # FastAPI reads form fields (the API's token endpoint) with it, and only says so
     # when a form arrives; newer Streamlits happen to install it, older ones do not
     "python-multipart",
+    # uvicorn picks up the faster HTTP parser and event loop when installed (the
+    # exchange API's throughput, benchmarks/README.md), and never imports them by name
+    "httptools",
+    "uvloop",
 }
 
 

@@ -203,7 +203,8 @@ def _node_statements(label: str, rules: dict[str, Rule]) -> dict[str, str]:
             f"projection.create_{name}",
             f"UNWIND $rows AS r CREATE (n:{label} {{uid: r.uid}}) "
             f"{_set('n', rules, ('uid',))}{labels}",
-            example={"rows": [{"uid": "x", "labels": [label]}]},
+            # a key of its own: the portability guard runs every example in one graph
+            example={"rows": [{"uid": f"projection-{name}", "labels": [label]}]},
             writes=True,
         ),
     }
