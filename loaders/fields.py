@@ -261,6 +261,9 @@ def clean_text(raw: object) -> str:
     return text
 
 
+IN_THE_FUTURE = "is in the future"  # why a date is refused; a later day may read it
+
+
 def parse_date(text: str, formats: list[str], *, today: dt.date, past_only: bool = True) -> dt.date:
     """The first format that reads the text; two-digit years fall in the past."""
     value = None
@@ -275,7 +278,7 @@ def parse_date(text: str, formats: list[str], *, today: dt.date, past_only: bool
     if "%y" in fmt and value > today:  # "15/03/68" is 1968, not 2068
         value = value.replace(year=value.year - 100)
     if past_only and value > today:
-        raise CellError(f"date {value.isoformat()} is in the future")
+        raise CellError(f"date {value.isoformat()} {IN_THE_FUTURE}")
     if value.year < 1900:
         raise CellError(f"date {value.isoformat()} is before 1900")
     return value
@@ -382,7 +385,7 @@ def _checked(result: ids.IdCheck) -> str:
 
 def _check_past(value: dt.date, today: dt.date) -> dt.date:
     if value > today:
-        raise CellError(f"date {value.isoformat()} is in the future")
+        raise CellError(f"date {value.isoformat()} {IN_THE_FUTURE}")
     return value
 
 

@@ -1,0 +1,242 @@
+"""What the loads of a graph took in, and what a directory of extracts holds that is new.
+
+A council refreshes nightly and about one row in a hundred changes, so a load that
+knows what it took in last time can read only what is new. After a load, each file
+read is recorded by its content hash (SHA-256), the mapping that read it and one hash
+per row keyed by the row's number in the file (the row's content within its source,
+as :func:`loaders.validate.record_uid` hashes it, for quarantined rows too). The
+record, :data:`INTAKE_FILE`, lives beside the load reports and accumulates: a load of
+some files replaces those files' entries and leaves the rest.
+
+At the next load a file whose hash and mapping are those recorded is unchanged and
+need not be read; any other file is read, and its rows compared with the recorded
+ones: a row number not seen before is *added*, one whose hash differs *changed*, a
+recorded row number the file no longer has *removed*. A file whose reading depends on
+the load's day (a date refused for being in the future, which a later day reads;
+two-digit years, whose century is the one that keeps them in the past) is read again
+whenever the day moves, however unchanged its bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from loaders.extracts import Extract
+from loaders.fields import IN_THE_FUTURE
+from loaders.mapping import SourceMapping
+from loaders.validate import Quarantined, Record, record_uid
+
+INTAKE_FILE = "intake.json.gz"
+VERSION = 1  # of the record's format and of what a row's hash covers
+
+
+def file_hash(path: Path) -> str:
+    """The file's content hash (SHA-256, hex), read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def mapping_hash(mapping: SourceMapping) -> str:
+    """What a mapping says, hashed: a changed mapping reads the same bytes otherwise."""
+    text = mapping.model_dump_json(exclude={"path", "description"})
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def row_hash(source: str, row: Record | Quarantined) -> str:
+    """A row's content within its source: a record's own uid; a refused row's raw cells
+    hashed the same way."""
+    return row.uid if isinstance(row, Record) else record_uid(source, dict(row.raw))
+
+
+def extract_key(extract: Extract) -> str:
+    """The record's key for one extract: its file (a workbook's sheet is a file of its
+    own) and the source that read it (one file may be read by several)."""
+    return f"{extract.relname}|{extract.mapping.source}"
+
+
+@dataclass
+class FileIntake:
+    """What one load took in from one file through one mapping."""
+
+    sha256: str
+    mapping: str  # mapping_hash of the mapping that read it
+    as_of: str  # the load's day
+    dated: bool  # its reading depends on the day (see the module's docstring)
+    rows: dict[int, str] = field(default_factory=dict)  # row number -> row hash
+
+
+@dataclass
+class RowChanges:
+    """One file's rows against the recorded ones; row numbers as the file numbers them."""
+
+    added: list[int] = field(default_factory=list)
+    changed: list[int] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def fresh(self) -> set[int]:
+        """Rows the graph has not taken in as they are now: added or changed."""
+        return {*self.added, *self.changed}
+
+
+@dataclass
+class Intake:
+    """Every file the graph's loads took in, by :func:`extract_key`."""
+
+    files: dict[str, FileIntake] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, loads_dir: Path | None) -> Intake:
+        """The record beside the load reports; empty when there is none, or when it is
+        of another version or unreadable (the next load is then a full one)."""
+        path = loads_dir / INTAKE_FILE if loads_dir is not None else None
+        if path is None or not path.is_file():
+            return cls()
+        try:
+            data = json.loads(gzip.decompress(path.read_bytes()))
+        except (OSError, ValueError):
+            return cls()
+        if data.get("version") != VERSION:
+            return cls()
+        files = {}
+        for key, f in data["files"].items():
+            rows = {int(n): h for n, h in f.pop("rows").items()}
+            files[key] = FileIntake(**f, rows=rows)
+        return cls(files)
+
+    def save(self, loads_dir: Path) -> Path:
+        """Write the record beside the load reports, whole or not at all."""
+        loads_dir.mkdir(parents=True, exist_ok=True)
+        path = loads_dir / INTAKE_FILE
+        tmp = path.with_suffix(".tmp")
+        body = {"version": VERSION, "files": {k: asdict(f) for k, f in self.files.items()}}
+        tmp.write_bytes(gzip.compress(json.dumps(body, separators=(",", ":")).encode(), 1))
+        os.replace(tmp, path)
+        return path
+
+    def unchanged(self, extract: Extract, sha256: str, as_of: str) -> bool:
+        """Whether ``extract`` (whose content hash is ``sha256``) is what was taken in:
+        the same bytes, read by the same mapping, and on the same day if that matters."""
+        known = self.files.get(extract_key(extract))
+        return (
+            known is not None
+            and known.sha256 == sha256
+            and known.mapping == mapping_hash(extract.mapping)
+            and (not known.dated or known.as_of == as_of)
+        )
+
+    def compare(self, extract: Extract, rows: dict[int, str]) -> RowChanges:
+        """The file's rows (row number -> hash) against what was taken in from it."""
+        known = self.files.get(extract_key(extract))
+        before = known.rows if known is not None else {}
+        changes = RowChanges()
+        for number, digest in rows.items():
+            seen = before.get(number)
+            if seen is None:
+                changes.added.append(number)
+            elif seen != digest:
+                changes.changed.append(number)
+            else:
+                changes.unchanged += 1
+        changes.removed = [n for n in before if n not in rows]
+        return changes
+
+    def take(self, extract: Extract, entry: FileIntake) -> None:
+        self.files[extract_key(extract)] = entry
+
+
+def file_rows(
+    source: str, records: Iterable[Record], quarantined: Iterable[Quarantined]
+) -> dict[int, str]:
+    """Row number -> row hash for one file's records and refused rows (row 0, a file
+    or part of it that could not be read, is no row)."""
+    rows = {r.row: r.uid for r in records}
+    for q in quarantined:
+        if q.row > 0:
+            rows[q.row] = row_hash(source, q)
+    return rows
+
+
+def entry(
+    extract: Extract,
+    sha256: str,
+    as_of: str,
+    records: list[Record],
+    quarantined: list[Quarantined],
+) -> FileIntake | None:
+    """What to record of one file read: nothing for a file that could not be read
+    whole (row 0 in its quarantine), which every load reads again."""
+    if any(q.row <= 0 for q in quarantined):
+        return None
+    mapping = extract.mapping
+    dated = (
+        any("%y" in f for formats in mapping.dates.values() for f in formats)
+        or any(IN_THE_FUTURE in q.reason for q in quarantined)
+        or any(IN_THE_FUTURE in note for r in records for note in r.notes)
+    )
+    return FileIntake(
+        sha256, mapping_hash(mapping), as_of, dated, file_rows(mapping.source, records, quarantined)
+    )
+
+
+@dataclass
+class Plan:
+    """Which extracts a load reads and which it skips, with every one's content hash."""
+
+    read: list[Extract]
+    skipped: list[Extract]
+    hashes: dict[str, str]  # extract key -> content hash
+
+
+def plan(extracts: list[Extract], intake: Intake, as_of: str) -> Plan:
+    """Skip the extracts taken in as they are; read the rest. Each file is hashed once,
+    whichever mappings read it."""
+    by_path: dict[Path, str] = {}
+    out = Plan([], [], {})
+    for extract in extracts:
+        sha = by_path.get(extract.path)
+        if sha is None:
+            sha = by_path[extract.path] = file_hash(extract.path)
+        out.hashes[extract_key(extract)] = sha
+        (out.skipped if intake.unchanged(extract, sha, as_of) else out.read).append(extract)
+    return out
+
+
+@dataclass
+class SourceChanges:
+    """One source's part of a delta, for the load report."""
+
+    files_skipped: int = 0
+    files_read: int = 0
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0  # rows of files read that were taken in as they are
+
+
+def tally(plan: Plan, changes: dict[str, RowChanges]) -> dict[str, SourceChanges]:
+    """Per source: files skipped and read, and the rows of those read by kind of change
+    (``changes``: extract key -> its rows' changes)."""
+    out: dict[str, SourceChanges] = {}
+    for extract in plan.skipped:
+        out.setdefault(extract.mapping.source, SourceChanges()).files_skipped += 1
+    for extract in plan.read:
+        counts = out.setdefault(extract.mapping.source, SourceChanges())
+        counts.files_read += 1
+        rows = changes.get(extract_key(extract))
+        if rows is not None:
+            counts.added += len(rows.added)
+            counts.changed += len(rows.changed)
+            counts.removed += len(rows.removed)
+            counts.unchanged += rows.unchanged
+    return dict(sorted(out.items()))

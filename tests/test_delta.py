@@ -1,0 +1,182 @@
+"""Delta loads: what a directory holds that the graph has not taken in.
+
+The synthetic county a week later (``synthetic.week_later``) is the ground truth: the
+generator says which files it rewrote, counts the rows it added or changed and labels
+every added row in the truth; the intake's comparison must find exactly those.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from graph import GraphStore
+from graph.engines.falkordb import FalkorDBStore
+from loaders.extracts import Extract, read_extracts
+from loaders.intake import Intake, RowChanges, entry, extract_key, file_rows, plan, tally
+from loaders.mapping import load_mappings
+from synthetic.week_later import write_week_later
+from tests.conftest import AS_OF, LoadedCounty, embedded_store
+from tests.fingerprint import fingerprint
+
+WEEK_LATER = AS_OF + dt.timedelta(days=7)
+
+
+@pytest.fixture(scope="module")
+def week_later(small_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("week_later") / "county"
+    write_week_later(small_county, out, seed=3)
+    return out
+
+
+def _extracts(root: Path) -> list[Extract]:
+    return [
+        Extract(m, p, str(p.relative_to(root)))
+        for m in load_mappings(None)
+        for p in sorted(root.glob(m.files))
+        if p.is_file()
+    ]
+
+
+def _take_in(root: Path, day: dt.date, intake: Intake, extracts: list[Extract]) -> dict:
+    """Read ``extracts`` as a load would and record them; their rows' changes."""
+    changes: dict[str, RowChanges] = {}
+    hashes = plan(extracts, Intake(), day.isoformat()).hashes
+    for extract, outcome in zip(extracts, read_extracts(extracts, day, workers=1), strict=True):
+        key = extract_key(extract)
+        changes[key] = intake.compare(
+            extract, file_rows(extract.mapping.source, outcome.records, outcome.quarantined)
+        )
+        found = entry(extract, hashes[key], day.isoformat(), outcome.records, outcome.quarantined)
+        if found is not None:
+            intake.take(extract, found)
+    return changes
+
+
+def _added_rows(root: Path) -> set[tuple[str, int]]:
+    with (root / "truth" / "source_rows.csv").open(newline="", encoding="utf-8") as fh:
+        return {(r["file"], int(r["row"])) for r in csv.DictReader(fh)}
+
+
+def test_a_week_later_the_intake_finds_the_rows_the_week_changed(
+    small_county: Path, week_later: Path, tmp_path: Path
+) -> None:
+    first = Intake()
+    _take_in(small_county, AS_OF, first, _extracts(small_county))
+    first.save(tmp_path)
+    intake = Intake.read(tmp_path)
+    assert intake == first and len(intake.files) > 20
+
+    extracts = _extracts(week_later)
+    week = plan(extracts, intake, WEEK_LATER.isoformat())
+    rewritten = {
+        e.relname
+        for e in extracts
+        if not (small_county / e.relname).is_file()
+        or (small_county / e.relname).read_bytes() != (week_later / e.relname).read_bytes()
+    }
+    read = {e.relname for e in week.read}
+    assert rewritten and rewritten <= read
+    # a file read again with its bytes unchanged is one whose reading depends on the day
+    for e in week.read:
+        if e.relname not in rewritten:
+            assert intake.files[extract_key(e)].dated, e.relname
+    assert {e.relname for e in week.skipped} == {e.relname for e in extracts} - read
+    assert len(week.skipped) > len(week.read)
+
+    changes = _take_in(week_later, WEEK_LATER, intake, week.read)
+    summary = json.loads((week_later / "week_later.json").read_text())
+    counts = tally(week, changes)
+    assert sum(c.added + c.changed for c in counts.values()) == summary["rows_changed"]
+    assert sum(c.removed for c in counts.values()) == 0  # the generator removes no row
+    assert sum(c.files_skipped for c in counts.values()) == len(week.skipped)
+    # the rows added are those the truth labels beyond the county's own
+    added = {(e.relname, n) for e in week.read for n in changes[extract_key(e)].added}
+    assert added == _added_rows(week_later) - _added_rows(small_county)
+    # files read again unchanged change nothing
+    for e in week.read:
+        if e.relname not in rewritten:
+            assert not changes[extract_key(e)].fresh, e.relname
+    # and once taken in, the week is skipped whole, on the same day
+    again = plan(extracts, intake, WEEK_LATER.isoformat())
+    assert not again.read and len(again.skipped) == len(extracts)
+
+
+def test_a_file_changed_in_place_has_rows_added_changed_and_removed(
+    small_county: Path, tmp_path: Path
+) -> None:
+    """One file edited in place, cut short, then added to: compared row by row."""
+    path = tmp_path / "social_care" / "episodes.csv"
+    path.parent.mkdir()
+    lines = (small_county / "social_care" / "episodes.csv").read_bytes().splitlines(True)
+    path.write_bytes(b"".join(lines))
+    extracts = [e for e in _extracts(tmp_path) if e.relname == "social_care/episodes.csv"]
+    intake = Intake()
+    _take_in(tmp_path, AS_OF, intake, extracts)
+    last = len(lines)  # the header is line 1, so the rows are lines 2 to last
+    edited = lines[2].rstrip(b"\r\n") + b"X" + lines[2][len(lines[2].rstrip(b"\r\n")) :]
+    path.write_bytes(b"".join([*lines[:2], edited, *lines[3:-2]]))
+    key = extract_key(extracts[0])
+    assert plan(extracts, intake, AS_OF.isoformat()).read == extracts
+    changes = _take_in(tmp_path, AS_OF, intake, extracts)[key]
+    assert (changes.added, changes.changed, changes.removed) == ([], [3], [last - 1, last])
+    assert changes.unchanged == last - 4
+    path.write_bytes(b"".join([*lines[:2], edited, *lines[3:], lines[4]]))
+    changes = _take_in(tmp_path, AS_OF, intake, extracts)[key]
+    assert (changes.added, changes.changed, changes.removed) == ([last - 1, last, last + 1], [], [])
+    assert changes.fresh == {last - 1, last, last + 1}
+
+
+def copy_graph(store: FalkorDBStore, engine_dir: Path) -> FalkorDBStore:
+    """Another graph on the same server holding what ``store`` holds (GRAPH.COPY)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    store._graph.copy(name)  # the engine's own copy: no load's nondeterminism in it
+    return embedded_store(engine_dir, name)
+
+
+def test_the_fingerprint_tells_graphs_apart_by_what_they_hold_not_its_order(
+    loaded_county: LoadedCounty, engine_dir: Path, store: GraphStore
+) -> None:
+    county = loaded_county.store
+    assert isinstance(county, FalkorDBStore)
+    twin = copy_graph(county, engine_dir)
+    try:
+        before = fingerprint(county)
+        assert sum(before.nodes.values()) > 10_000 and sum(before.edges.values()) > 10_000
+        assert fingerprint(twin).digest == before.digest
+        uid = county.read("MATCH (p:Person) RETURN p.uid AS u ORDER BY u LIMIT 1").scalar()
+        twin.write("MATCH (p:Person {uid: $u}) SET p.sex = 'X', p.updated_at = 1", {"u": uid})
+        changed = fingerprint(twin)
+        assert changed.digest != before.digest
+        assert "'X'" in changed.differences(before) and "only left: 1" in changed.differences(
+            before
+        )
+        twin.write("MATCH (p:Person {uid: $u}) SET p.sex = $s", {"u": uid, "s": None})
+        lives = "CREATE (p)-[:LIVES_AT {from: date('2020-01-01')}]->(a)"
+        twin.write(
+            f"MATCH (a:Address) WITH a LIMIT 1 MATCH (p:Person {{uid: $u}}) {lives}", {"u": uid}
+        )
+        assert "relationships only left: 1" in fingerprint(twin).differences(before)
+    finally:
+        twin.drop_all()
+        twin.close()
+    # the order things were written in, and when, are not part of it
+    statements = [
+        "CREATE (:Person {uid: 'a', loaded_at: $t, kinds: $k})",
+        "CREATE (:Person {uid: 'b'})",
+        "MATCH (a {uid: 'a'}), (b {uid: 'b'}) CREATE (a)-[:PARENT_OF {kind: 'birth'}]->(b)",
+    ]
+    store.write(statements[1])
+    store.write(statements[0], {"t": "2026-01-01", "k": ["x", "y"]})
+    store.write(statements[2])
+    one = fingerprint(store)
+    store.drop_all()
+    store.write(statements[0], {"t": "2027-01-01", "k": ["y", "x"]})
+    store.write(statements[1])
+    store.write(statements[2])
+    assert fingerprint(store) == one
