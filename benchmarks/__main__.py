@@ -45,7 +45,11 @@ def main() -> None:
     parser.add_argument(
         "--scale", default="demo", help=f"{', '.join(SCALES)} or a number of children"
     )
-    parser.add_argument("--stages", default="generate,load,queries")
+    parser.add_argument(
+        "--stages",
+        default="generate,load,queries",
+        help="generate, load, queries (every query and page) or pages (the app's pages alone)",
+    )
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument(
         "--profile",
@@ -61,6 +65,13 @@ def main() -> None:
         default=None,
         help="extracts generated earlier at this scale (skips generation; kept afterwards)",
     )
+    parser.add_argument(
+        "--engine",
+        type=Path,
+        default=None,
+        help="keep the loaded graph (and the load's report) in this directory, or, "
+        "without the load stage, time one loaded there earlier",
+    )
     args = parser.parse_args()
     children = SCALES.get(args.scale) or int(args.scale)
     at_county = children >= COUNTY
@@ -68,7 +79,7 @@ def main() -> None:
     profiles: dict[tuple[str, str], list] = {}  # (engine, query label) -> profile rows
     stages = args.stages.split(",")
     work = Path(tempfile.mkdtemp(prefix="jigsaw-bench-"))
-    county, engine = work / "county", work / "engine"
+    county, engine = work / "county", args.engine or work / "engine"
     engines = ["embedded"] + (["neo4j"] if os.environ.get("NEO4J_URI") else [])
     figures_by: dict[tuple[str, str], dict[str, str]] = {}  # (stage, figure) -> engine -> value
     failed: str | None = None
@@ -82,14 +93,16 @@ def main() -> None:
             _put(figures_by, "generate", "rows written", "embedded", f"{figures['rows']:,}")
         for name in engines:
             where = str(engine) if name == "embedded" else "neo4j"
-            loads = str(work / f"loads-{name}")  # the load's report, for the Data page
+            # the load's report, for the Data page
+            loads = str((args.engine or work) / f"loads-{name}")
             if "load" in stages:
                 figures, wall, rss = run_stage("load", str(county), where, loads)
                 _load_lines(figures_by, name, figures, wall, rss)
-            if "queries" in stages:
+            if "queries" in stages or "pages" in stages:  # pages: the app's pages alone
                 figures, _wall, _rss = run_stage(
-                    "queries", where, str(args.repeats), profile, loads
-                )
+                    "queries" if "queries" in stages else "pages",
+                    where, str(args.repeats), profile, loads,
+                )  # fmt: skip
                 profiles |= {(name, label): rows for label, rows in figures["profiles"].items()}
                 for label, p in figures["percentiles"].items():
                     if p.get("n"):

@@ -124,11 +124,17 @@ def _percentiles(samples: list[float]) -> dict:
 
 
 def queries(
-    engine: Path | str, repeats: int, profile: str = "none", loads: Path | None = None
+    engine: Path | str,
+    repeats: int,
+    profile: str = "none",
+    loads: Path | None = None,
+    *,
+    pages_only: bool = False,
 ) -> dict:
-    """Percentiles of every query and page; with ``profile`` "misses" (or "all"), the
-    engine's profile of each saved query whose p95 missed its budget (or of each);
-    ``loads``: where the load kept its report (the Data page's)."""
+    """Percentiles of every query and page (of the pages alone with ``pages_only``);
+    with ``profile`` "misses" (or "all"), the engine's profile of each saved query whose
+    p95 missed its budget (or of each); ``loads``: where the load kept its report (the
+    Data page's)."""
     from graph import views
     from graph.settings import Settings
     from queries.library import load_library
@@ -160,6 +166,10 @@ def queries(
         timings.setdefault(name, []).append((time.perf_counter() - start) * 1000)
 
     store.search_people("warm up")
+    if pages_only:
+        _pages(store, picks, names, rng, timed, loads, children)
+        return {"percentiles": {name: _percentiles(v) for name, v in timings.items()},
+                "profiles": {}}  # fmt: skip
     for uid in picks:
         timed("single view (all reads)", lambda uid=uid: views.child_record(store, uid))
         for depth in (1, 2, 3):
@@ -311,7 +321,8 @@ if __name__ == "__main__":
         out = generate(int(args[0]), Path(args[1]))
     elif stage == "load":
         out = load(Path(args[0]), args[1], Path(args[2]) if len(args) > 2 else None)
-    else:
+    else:  # queries, or pages alone
         engine, repeats, profile, *loads = args
-        out = queries(engine, int(repeats), profile, Path(loads[0]) if loads else None)
+        out = queries(engine, int(repeats), profile, Path(loads[0]) if loads else None,
+                      pages_only=stage == "pages")  # fmt: skip
     print(json.dumps(out, default=str))
