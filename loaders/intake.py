@@ -19,6 +19,7 @@ whenever the day moves, however unchanged its bytes.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import hashlib
 import json
@@ -27,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from loaders.extracts import Extract
+from loaders.extracts import Extract, read_extracts
 from loaders.fields import IN_THE_FUTURE
 from loaders.mapping import SourceMapping
 from loaders.validate import Quarantined, Record, record_uid
@@ -240,3 +241,33 @@ def tally(plan: Plan, changes: dict[str, RowChanges]) -> dict[str, SourceChanges
             counts.removed += len(rows.removed)
             counts.unchanged += rows.unchanged
     return dict(sorted(out.items()))
+
+
+def mapped_extracts(root: Path, sources: list[SourceMapping]) -> list[Extract]:
+    """The extracts under ``root`` that the mappings' ``files`` patterns name, in a
+    load's order (national returns' files, which packs recognise, are not among them)."""
+    return [
+        Extract(m, p, str(p.relative_to(root)))
+        for m in sources
+        for p in sorted(root.glob(m.files))
+        if p.is_file()
+    ]
+
+
+def take_in(
+    extracts: list[Extract], day: dt.date, intake: Intake, workers: int | None = None
+) -> dict[str, RowChanges]:
+    """Read and validate ``extracts`` as a load does (``workers``: see
+    :func:`loaders.extracts.read_extracts`), compare each one's rows with ``intake`` and
+    record it there; each extract's changes by :func:`extract_key`."""
+    hashes = plan(extracts, Intake(), day.isoformat()).hashes
+    changes = {}
+    outcomes = read_extracts(extracts, day, workers=workers)
+    for extract, outcome in zip(extracts, outcomes, strict=True):
+        key = extract_key(extract)
+        rows = file_rows(extract.mapping.source, outcome.records, outcome.quarantined)
+        changes[key] = intake.compare(extract, rows)
+        found = entry(extract, hashes[key], day.isoformat(), outcome.records, outcome.quarantined)
+        if found is not None:
+            intake.take(extract, found)
+    return changes

@@ -17,8 +17,8 @@ import pytest
 
 from graph import GraphStore
 from graph.engines.falkordb import FalkorDBStore
-from loaders.extracts import Extract, read_extracts
-from loaders.intake import Intake, RowChanges, entry, extract_key, file_rows, plan, tally
+from loaders.extracts import Extract
+from loaders.intake import Intake, extract_key, mapped_extracts, plan, take_in, tally
 from loaders.mapping import load_mappings
 from synthetic.week_later import write_week_later
 from tests.conftest import AS_OF, LoadedCounty, embedded_store
@@ -35,27 +35,7 @@ def week_later(small_county: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def _extracts(root: Path) -> list[Extract]:
-    return [
-        Extract(m, p, str(p.relative_to(root)))
-        for m in load_mappings(None)
-        for p in sorted(root.glob(m.files))
-        if p.is_file()
-    ]
-
-
-def _take_in(root: Path, day: dt.date, intake: Intake, extracts: list[Extract]) -> dict:
-    """Read ``extracts`` as a load would and record them; their rows' changes."""
-    changes: dict[str, RowChanges] = {}
-    hashes = plan(extracts, Intake(), day.isoformat()).hashes
-    for extract, outcome in zip(extracts, read_extracts(extracts, day, workers=1), strict=True):
-        key = extract_key(extract)
-        changes[key] = intake.compare(
-            extract, file_rows(extract.mapping.source, outcome.records, outcome.quarantined)
-        )
-        found = entry(extract, hashes[key], day.isoformat(), outcome.records, outcome.quarantined)
-        if found is not None:
-            intake.take(extract, found)
-    return changes
+    return mapped_extracts(root, load_mappings(None))
 
 
 def _added_rows(root: Path) -> set[tuple[str, int]]:
@@ -67,7 +47,7 @@ def test_a_week_later_the_intake_finds_the_rows_the_week_changed(
     small_county: Path, week_later: Path, tmp_path: Path
 ) -> None:
     first = Intake()
-    _take_in(small_county, AS_OF, first, _extracts(small_county))
+    take_in(_extracts(small_county), AS_OF, first, workers=1)
     first.save(tmp_path)
     intake = Intake.read(tmp_path)
     assert intake == first and len(intake.files) > 20
@@ -89,7 +69,7 @@ def test_a_week_later_the_intake_finds_the_rows_the_week_changed(
     assert {e.relname for e in week.skipped} == {e.relname for e in extracts} - read
     assert len(week.skipped) > len(week.read)
 
-    changes = _take_in(week_later, WEEK_LATER, intake, week.read)
+    changes = take_in(week.read, WEEK_LATER, intake, workers=1)
     summary = json.loads((week_later / "week_later.json").read_text())
     counts = tally(week, changes)
     assert sum(c.added + c.changed for c in counts.values()) == summary["rows_changed"]
@@ -117,17 +97,17 @@ def test_a_file_changed_in_place_has_rows_added_changed_and_removed(
     path.write_bytes(b"".join(lines))
     extracts = [e for e in _extracts(tmp_path) if e.relname == "social_care/episodes.csv"]
     intake = Intake()
-    _take_in(tmp_path, AS_OF, intake, extracts)
+    take_in(extracts, AS_OF, intake, workers=1)
     last = len(lines)  # the header is line 1, so the rows are lines 2 to last
     edited = lines[2].rstrip(b"\r\n") + b"X" + lines[2][len(lines[2].rstrip(b"\r\n")) :]
     path.write_bytes(b"".join([*lines[:2], edited, *lines[3:-2]]))
     key = extract_key(extracts[0])
     assert plan(extracts, intake, AS_OF.isoformat()).read == extracts
-    changes = _take_in(tmp_path, AS_OF, intake, extracts)[key]
+    changes = take_in(extracts, AS_OF, intake, workers=1)[key]
     assert (changes.added, changes.changed, changes.removed) == ([], [3], [last - 1, last])
     assert changes.unchanged == last - 4
     path.write_bytes(b"".join([*lines[:2], edited, *lines[3:], lines[4]]))
-    changes = _take_in(tmp_path, AS_OF, intake, extracts)[key]
+    changes = take_in(extracts, AS_OF, intake, workers=1)[key]
     assert (changes.added, changes.changed, changes.removed) == ([last - 1, last, last + 1], [], [])
     assert changes.fresh == {last - 1, last, last + 1}
 

@@ -1,0 +1,89 @@
+"""``python -m benchmarks.delta --children 20000``: what a night's delta holds and costs.
+
+Generates a synthetic county (or reuses ``--county``) and the same county a week later
+(``synthetic.week_later``, about 1% of rows changed), then measures in one process:
+reading and validating every file of the first week and recording what was taken in
+(``loaders.intake``: its size and the time to save it); planning the second week
+against that record (hashing every file); reading and validating every file of the
+second week against reading only the files the plan reads. With ``--load`` it also
+loads the first week into a fresh embedded engine and then reloads the second week in
+full over it, the reference a delta load is measured against. Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from graph.engines.falkordb import FalkorDBStore
+from loaders.intake import INTAKE_FILE, Intake, mapped_extracts, plan, take_in, tally
+from loaders.load import run_load
+from loaders.mapping import load_mappings
+from synthetic.generate import generate
+from synthetic.week_later import write_week_later
+
+AS_OF = dt.date(2026, 11, 2)
+WEEK_LATER = AS_OF + dt.timedelta(days=7)
+
+
+def timed[T](figures: dict, name: str, fn: Callable[[], T]) -> T:
+    started = time.perf_counter()
+    result = fn()
+    figures[name] = round(time.perf_counter() - started, 2)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.delta")
+    parser.add_argument("--children", type=int, default=20_000)
+    parser.add_argument("--county", type=Path, default=None, help="extracts to reuse")
+    parser.add_argument("--load", action="store_true", help="also time a full reload")
+    args = parser.parse_args()
+    figures: dict = {"children": args.children}
+    with tempfile.TemporaryDirectory(prefix="jigsaw-delta-") as tmp:
+        county = args.county or Path(tmp) / "county"
+        if args.county is None:
+            generate(args.children, 7, county, as_of=AS_OF)
+        week = Path(tmp) / "week"
+        write_week_later(county, week, seed=1)
+        summary = json.loads((week / "week_later.json").read_text())
+        figures["rows_changed"] = summary["rows_changed"]
+        sources = load_mappings(None)
+        intake = Intake()
+        first = mapped_extracts(county, sources)
+        timed(figures, "read_all_week1_s", lambda: take_in(first, AS_OF, intake))
+        timed(figures, "intake_save_s", lambda: intake.save(Path(tmp)))
+        figures["intake_bytes"] = (Path(tmp) / INTAKE_FILE).stat().st_size
+        figures["intake_rows"] = sum(len(f.rows) for f in intake.files.values())
+        second = mapped_extracts(week, sources)
+        planned = timed(figures, "plan_s", lambda: plan(second, intake, WEEK_LATER.isoformat()))
+        figures["files_skipped"], figures["files_read"] = len(planned.skipped), len(planned.read)
+        timed(figures, "read_all_week2_s", lambda: take_in(second, WEEK_LATER, Intake()))
+        changes = timed(figures, "read_delta_s", lambda: take_in(planned.read, WEEK_LATER, intake))
+        counts = tally(planned, changes).values()
+        figures["rows_added"] = sum(c.added for c in counts)
+        figures["rows_changed_found"] = sum(c.changed for c in counts)
+        figures["rows_removed"] = sum(c.removed for c in counts)
+        figures["rows_of_files_read"] = sum(c.unchanged + c.added + c.changed for c in counts)
+        if args.load:
+            store = FalkorDBStore(
+                graph_name="bench", directory=Path(tmp) / "graph", timeout_ms=60_000, max_rows=5_000
+            )
+            try:
+                loads = Path(tmp) / "loads"
+                timed(figures, "load_week1_s", lambda: run_load(store, county, as_of=AS_OF,
+                                                                  loads_dir=loads))  # fmt: skip
+                timed(figures, "full_reload_week2_s", lambda: run_load(
+                    store, week, as_of=WEEK_LATER, loads_dir=loads))  # fmt: skip
+            finally:
+                store.close()
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
