@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from graph.engines.falkordb import FalkorDBStore
-from loaders.intake import INTAKE_FILE, Intake, mapped_extracts, plan, take_in, tally
+from loaders.intake import INTAKE_FILE, READINGS, Reading, mapped_extracts
 from loaders.load import run_load
 from loaders.mapping import load_mappings
 from synthetic.generate import generate
@@ -54,18 +54,22 @@ def main() -> None:
         summary = json.loads((week / "week_later.json").read_text())
         figures["rows_changed"] = summary["rows_changed"]
         sources = load_mappings(None)
-        intake = Intake()
+        loads = Path(tmp) / "intake"
         first = mapped_extracts(county, sources)
-        timed(figures, "read_all_week1_s", lambda: take_in(first, AS_OF, intake))
-        timed(figures, "intake_save_s", lambda: intake.save(Path(tmp)))
-        figures["intake_bytes"] = (Path(tmp) / INTAKE_FILE).stat().st_size
-        figures["intake_rows"] = sum(len(f.rows) for f in intake.files.values())
+        reading = Reading(loads, AS_OF)
+        timed(figures, "read_all_week1_s", lambda: list(reading.outcomes(first)))
+        timed(figures, "intake_save_s", reading.save)
+        figures["intake_bytes"] = (loads / INTAKE_FILE).stat().st_size
+        figures["readings_bytes"] = sum(p.stat().st_size for p in (loads / READINGS).iterdir())
+        figures["intake_rows"] = sum(len(f.rows) for f in reading.after.files.values())
         second = mapped_extracts(week, sources)
-        planned = timed(figures, "plan_s", lambda: plan(second, intake, WEEK_LATER.isoformat()))
-        figures["files_skipped"], figures["files_read"] = len(planned.skipped), len(planned.read)
-        timed(figures, "read_all_week2_s", lambda: take_in(second, WEEK_LATER, Intake()))
-        changes = timed(figures, "read_delta_s", lambda: take_in(planned.read, WEEK_LATER, intake))
-        counts = tally(planned, changes).values()
+        full = Reading(Path(tmp) / "none", WEEK_LATER)
+        timed(figures, "read_all_week2_s", lambda: list(full.outcomes(second)))
+        delta = Reading(loads, WEEK_LATER)
+        timed(figures, "read_delta_s", lambda: list(delta.outcomes(second)))
+        figures["files_skipped"] = len(delta.plan.skipped)
+        figures["files_read"] = len(delta.plan.read)
+        counts = delta.tally().values()
         figures["rows_added"] = sum(c.added for c in counts)
         figures["rows_changed_found"] = sum(c.changed for c in counts)
         figures["rows_removed"] = sum(c.removed for c in counts)
@@ -75,11 +79,11 @@ def main() -> None:
                 graph_name="bench", directory=Path(tmp) / "graph", timeout_ms=60_000, max_rows=5_000
             )
             try:
-                loads = Path(tmp) / "loads"
+                reports = Path(tmp) / "loads"
                 timed(figures, "load_week1_s", lambda: run_load(store, county, as_of=AS_OF,
-                                                                  loads_dir=loads))  # fmt: skip
+                                                                  loads_dir=reports))  # fmt: skip
                 timed(figures, "full_reload_week2_s", lambda: run_load(
-                    store, week, as_of=WEEK_LATER, loads_dir=loads))  # fmt: skip
+                    store, week, as_of=WEEK_LATER, loads_dir=reports))  # fmt: skip
             finally:
                 store.close()
     print(json.dumps(figures))

@@ -24,11 +24,13 @@ import gzip
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+import pickle
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from loaders.extracts import Extract, read_extracts
+from loaders.extracts import Extract, FileOutcome, read_extracts
 from loaders.fields import IN_THE_FUTURE
 from loaders.mapping import SourceMapping
 from loaders.validate import Quarantined, Record, record_uid
@@ -73,6 +75,12 @@ class FileIntake:
     as_of: str  # the load's day
     dated: bool  # its reading depends on the day (see the module's docstring)
     rows: dict[int, str] = field(default_factory=dict)  # row number -> row hash
+    reading: str = ""  # the file in READINGS holding what reading it gave
+
+    def name(self, key: str) -> str:
+        """A name for this reading of the extract ``key``, its own."""
+        text = f"{key}|{self.sha256}|{self.mapping}|{self.as_of if self.dated else ''}"
+        return hashlib.sha1(text.encode()).hexdigest()
 
 
 @dataclass
@@ -254,20 +262,103 @@ def mapped_extracts(root: Path, sources: list[SourceMapping]) -> list[Extract]:
     ]
 
 
-def take_in(
-    extracts: list[Extract], day: dt.date, intake: Intake, workers: int | None = None
-) -> dict[str, RowChanges]:
-    """Read and validate ``extracts`` as a load does (``workers``: see
-    :func:`loaders.extracts.read_extracts`), compare each one's rows with ``intake`` and
-    record it there; each extract's changes by :func:`extract_key`."""
-    hashes = plan(extracts, Intake(), day.isoformat()).hashes
-    changes = {}
-    outcomes = read_extracts(extracts, day, workers=workers)
-    for extract, outcome in zip(extracts, outcomes, strict=True):
-        key = extract_key(extract)
-        rows = file_rows(extract.mapping.source, outcome.records, outcome.quarantined)
-        changes[key] = intake.compare(extract, rows)
-        found = entry(extract, hashes[key], day.isoformat(), outcome.records, outcome.quarantined)
-        if found is not None:
-            intake.take(extract, found)
-    return changes
+READINGS = "readings"  # beside INTAKE_FILE: each file's reading, taken again unread
+_READ_AS = {  # what a reading is made of: nothing else is unpickled
+    ("loaders.extracts", "FileOutcome"),
+    ("loaders.extracts", "Dropped"),
+    ("loaders.validate", "Record"),
+    ("loaders.validate", "Quarantined"),
+    ("datetime", "date"),
+    ("datetime", "datetime"),
+}
+
+
+class _Reading(pickle.Unpickler):
+    """Unpickles a file's reading and nothing else: any other class or function named
+    in the file stops it (a reading is data, so it never runs code)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _READ_AS:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a file's reading")
+        return super().find_class(module, name)
+
+
+class Reading:
+    """One load's reading of its extracts through what earlier loads took in.
+
+    Files taken in as they are give the records, refused rows and notes they gave
+    then, unread (kept in :data:`READINGS`); the rest are read. ``full``: read every
+    file. What the load took in is recorded only by :meth:`save`, once the load has
+    finished: a load that stops part way leaves the record as it was."""
+
+    def __init__(self, loads_dir: Path | None, day: dt.date, *, full: bool = False) -> None:
+        self.loads_dir = loads_dir
+        self.day = day.isoformat()
+        self.before = Intake.read(loads_dir)
+        self.full = full or not self.before.files
+        self.after = Intake(dict(self.before.files))
+        self.plan = Plan([], [], {})
+        self.changes: dict[str, RowChanges] = {}  # extract key -> rows, for files read
+        self._written: list[Path] = []
+
+    def outcomes(
+        self, extracts: list[Extract], workers: int | None = None
+    ) -> Iterator[FileOutcome]:
+        """Each extract's outcome, in the order given, as read or as read before."""
+        self.plan = plan(extracts, Intake() if self.full else self.before, self.day)
+        kept = {extract_key(e): self._kept(e) for e in self.plan.skipped}
+        unread = [e for e in extracts if kept.get(extract_key(e)) is None]
+        self.plan.read = unread
+        self.plan.skipped = [e for e in extracts if kept.get(extract_key(e)) is not None]
+        fresh = iter(read_extracts(unread, dt.date.fromisoformat(self.day), workers=workers))
+        for extract in extracts:
+            key = extract_key(extract)
+            outcome = kept.get(key)
+            if outcome is None:
+                outcome = next(fresh)
+                self._take(extract, key, outcome)
+            yield outcome
+
+    def _kept(self, extract: Extract) -> FileOutcome | None:
+        """The reading kept of an extract taken in as it is (None: none to be had)."""
+        known = self.before.files[extract_key(extract)]
+        if self.loads_dir is None or not known.reading:
+            return None
+        try:
+            with (self.loads_dir / READINGS / known.reading).open("rb") as fh:
+                outcome = _Reading(fh).load()
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+            return None
+        return outcome if isinstance(outcome, FileOutcome) else None
+
+    def _take(self, extract: Extract, key: str, outcome: FileOutcome) -> None:
+        source = extract.mapping.source
+        self.changes[key] = self.before.compare(
+            extract, file_rows(source, outcome.records, outcome.quarantined)
+        )
+        found = entry(extract, self.plan.hashes[key], self.day, outcome.records,
+                      outcome.quarantined)  # fmt: skip
+        if found is None:
+            self.after.files.pop(key, None)
+            return
+        if self.loads_dir is not None:
+            found.reading = found.name(key)
+            path = self.loads_dir / READINGS / found.reading
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+            self._written.append(path)
+        self.after.take(extract, found)
+
+    def tally(self) -> dict[str, SourceChanges]:
+        return tally(self.plan, self.changes)
+
+    def save(self) -> None:
+        """Record what the load took in, and let go of readings no longer recorded."""
+        if self.loads_dir is None:
+            return
+        self.after.save(self.loads_dir)
+        wanted = {f.reading for f in self.after.files.values()}
+        folder = self.loads_dir / READINGS
+        for path in folder.iterdir() if folder.is_dir() else ():
+            if path.name not in wanted:
+                path.unlink(missing_ok=True)

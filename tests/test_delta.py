@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import pickle
 import uuid
 from pathlib import Path
 
@@ -17,8 +18,8 @@ import pytest
 
 from graph import GraphStore
 from graph.engines.falkordb import FalkorDBStore
-from loaders.extracts import Extract
-from loaders.intake import Intake, extract_key, mapped_extracts, plan, take_in, tally
+from loaders.extracts import Extract, read_extracts
+from loaders.intake import READINGS, FileIntake, Intake, Reading, extract_key, mapped_extracts
 from loaders.mapping import load_mappings
 from synthetic.week_later import write_week_later
 from tests.conftest import AS_OF, LoadedCounty, embedded_store
@@ -43,17 +44,27 @@ def _added_rows(root: Path) -> set[tuple[str, int]]:
         return {(r["file"], int(r["row"])) for r in csv.DictReader(fh)}
 
 
+def _read(loads: Path, day: dt.date, extracts: list[Extract], *, full: bool = False) -> Reading:
+    """Read ``extracts`` through the intake in ``loads`` and record them, as a load does."""
+    reading = Reading(loads, day, full=full)
+    outcomes = list(reading.outcomes(extracts, workers=1))
+    assert len(outcomes) == len(extracts)
+    reading.save()
+    return reading
+
+
 def test_a_week_later_the_intake_finds_the_rows_the_week_changed(
     small_county: Path, week_later: Path, tmp_path: Path
 ) -> None:
-    first = Intake()
-    take_in(_extracts(small_county), AS_OF, first, workers=1)
-    first.save(tmp_path)
+    first = _read(tmp_path, AS_OF, _extracts(small_county))
+    assert first.full and not first.plan.skipped
     intake = Intake.read(tmp_path)
-    assert intake == first and len(intake.files) > 20
+    assert intake == first.after and len(intake.files) > 20
 
     extracts = _extracts(week_later)
-    week = plan(extracts, intake, WEEK_LATER.isoformat())
+    reading = Reading(tmp_path, WEEK_LATER)
+    outcomes = list(reading.outcomes(extracts, workers=1))
+    week = reading.plan
     rewritten = {
         e.relname
         for e in extracts
@@ -68,23 +79,30 @@ def test_a_week_later_the_intake_finds_the_rows_the_week_changed(
             assert intake.files[extract_key(e)].dated, e.relname
     assert {e.relname for e in week.skipped} == {e.relname for e in extracts} - read
     assert len(week.skipped) > len(week.read)
+    # what was kept of the files not read is what reading them gives
+    direct = list(read_extracts(extracts, WEEK_LATER, workers=1))
+    assert [o.records for o in outcomes] == [o.records for o in direct]
+    assert [o.quarantined for o in outcomes] == [o.quarantined for o in direct]
 
-    changes = take_in(week.read, WEEK_LATER, intake, workers=1)
     summary = json.loads((week_later / "week_later.json").read_text())
-    counts = tally(week, changes)
+    counts = reading.tally()
     assert sum(c.added + c.changed for c in counts.values()) == summary["rows_changed"]
     assert sum(c.removed for c in counts.values()) == 0  # the generator removes no row
     assert sum(c.files_skipped for c in counts.values()) == len(week.skipped)
     # the rows added are those the truth labels beyond the county's own
+    changes = reading.changes
     added = {(e.relname, n) for e in week.read for n in changes[extract_key(e)].added}
     assert added == _added_rows(week_later) - _added_rows(small_county)
     # files read again unchanged change nothing
     for e in week.read:
         if e.relname not in rewritten:
             assert not changes[extract_key(e)].fresh, e.relname
-    # and once taken in, the week is skipped whole, on the same day
-    again = plan(extracts, intake, WEEK_LATER.isoformat())
-    assert not again.read and len(again.skipped) == len(extracts)
+    # once taken in, the week is skipped whole on the same day; --full reads it all
+    reading.save()
+    assert not _read(tmp_path, WEEK_LATER, extracts).plan.read
+    again = _read(tmp_path, WEEK_LATER, extracts, full=True)
+    assert len(again.plan.read) == len(extracts) and not again.plan.skipped
+    assert not any(c.fresh or c.removed for c in again.changes.values())
 
 
 def test_a_file_changed_in_place_has_rows_added_changed_and_removed(
@@ -96,20 +114,35 @@ def test_a_file_changed_in_place_has_rows_added_changed_and_removed(
     lines = (small_county / "social_care" / "episodes.csv").read_bytes().splitlines(True)
     path.write_bytes(b"".join(lines))
     extracts = [e for e in _extracts(tmp_path) if e.relname == "social_care/episodes.csv"]
-    intake = Intake()
-    take_in(extracts, AS_OF, intake, workers=1)
+    loads = tmp_path / "loads"
+    _read(loads, AS_OF, extracts)
     last = len(lines)  # the header is line 1, so the rows are lines 2 to last
     edited = lines[2].rstrip(b"\r\n") + b"X" + lines[2][len(lines[2].rstrip(b"\r\n")) :]
     path.write_bytes(b"".join([*lines[:2], edited, *lines[3:-2]]))
     key = extract_key(extracts[0])
-    assert plan(extracts, intake, AS_OF.isoformat()).read == extracts
-    changes = take_in(extracts, AS_OF, intake, workers=1)[key]
+    changes = _read(loads, AS_OF, extracts).changes[key]
     assert (changes.added, changes.changed, changes.removed) == ([], [3], [last - 1, last])
     assert changes.unchanged == last - 4
     path.write_bytes(b"".join([*lines[:2], edited, *lines[3:], lines[4]]))
-    changes = take_in(extracts, AS_OF, intake, workers=1)[key]
+    changes = _read(loads, AS_OF, extracts).changes[key]
     assert (changes.added, changes.changed, changes.removed) == ([last - 1, last, last + 1], [], [])
     assert changes.fresh == {last - 1, last, last + 1}
+    # one reading kept: the file's latest
+    assert len(list((loads / READINGS).iterdir())) == 1
+
+
+def test_a_kept_reading_unpickles_nothing_but_a_reading(tmp_path: Path) -> None:
+    """A reading that names anything but its own classes is not taken (the file is
+    read instead): unpickling it never runs code."""
+    path = tmp_path / "x.csv"
+    path.write_text("a\n1\n")
+    mapping = load_mappings(None)[0]
+    extract = Extract(mapping, path, "x.csv")
+    reading = Reading(tmp_path, AS_OF)
+    reading.before.files[extract_key(extract)] = FileIntake("0", "0", "", False, {}, "evil")
+    (tmp_path / READINGS).mkdir()
+    (tmp_path / READINGS / "evil").write_bytes(pickle.dumps(print))
+    assert reading._kept(extract) is None
 
 
 def copy_graph(store: FalkorDBStore, engine_dir: Path) -> FalkorDBStore:
