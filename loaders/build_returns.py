@@ -22,13 +22,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # The field groups this module reads; a record with none of them is not looked at.
-GROUPS = ("referral", "assessment", "s47", "cin_plan", "cp_plan", "review", "episode",
+GROUPS = ("referral", "assessment", "s47", "cin_plan", "cp_plan", "review", "episode", "care",
           "missing", "uasc", "outcome", "adoption", "permanence", "disability",
           "allocation", "request")  # fmt: skip
 RETURN_FIELDS_PREFIXES = tuple(f"{g}." for g in GROUPS)
 NEW_EPISODE_STARTS_PERIOD = "S"
 CONTINUES = "X1"  # the episode ceased because a new one began the same day
 PLACEMENT_CHANGES = {"P", "B", "T", "U"}  # reasons for a new episode that move the child
+# what a row giving one episode may say of its whole period of care (Annex A's List 8)
+CARE = ("start", "end", "reason_end", "legal_status")
 CATEGORY_NAMES = {"NEG": "Neglect", "PHY": "Physical abuse", "SAB": "Sexual abuse",
                   "EMO": "Emotional abuse", "MUL": "Multiple"}  # fmt: skip
 NEED_NAMES = {"N0": "Not stated", "N1": "Abuse or neglect", "N2": "Child's disability",
@@ -193,8 +195,9 @@ class ReturnFacts:
         names = ("ref", "start", "end", "reason_new", "legal_status", "need", "placement_type",
                  "provider", "reason_end", "reason_change", "home_postcode",
                  "placement_postcode", "urn", "placement_la")  # fmt: skip
+        care = {f"care_{k}": x for k, x in _fields(v, "care", CARE).items() if x is not None}
         return {"uid": f"{puid}:episode:{_iso(v['episode.start'])}", "person": puid,
-                **_fields(v, "episode", names)}  # fmt: skip
+                **_fields(v, "episode", names), **care}  # fmt: skip
 
     def _outcome(self, v: dict, puid: str) -> None:
         kind = v.get("outcome.kind")
@@ -291,13 +294,15 @@ class ReturnFacts:
         period: dict | None = None
         previous: dict | None = None
         for e in episodes:
+            care = {k: e.pop(f"care_{k}") for k in CARE if f"care_{k}" in e}
             follows = (
                 previous is not None and previous.get("reason_end") in (CONTINUES, None)
                 and previous.get("end") in (e["start"], None)
             )  # fmt: skip
             if period is None or e.get("reason_new") == NEW_EPISODE_STARTS_PERIOD or not follows:
+                start = care.get("start") or e["start"]
                 period = {
-                    "uid": f"{puid}:care:{e['start']}", "person": puid, "start": e["start"],
+                    "uid": f"{puid}:care:{start}", "person": puid, "start": start,
                     "end": None, "reason_end": None, "moves": 0, "placement_type": None,
                     "legal_status": None, "placement_la": None,
                 }  # fmt: skip
@@ -308,8 +313,10 @@ class ReturnFacts:
             e["placement_change"] = e.get("reason_new") in PLACEMENT_CHANGES
             period["end"] = e["end"] if e.get("reason_end") not in (CONTINUES, None) else None
             period["reason_end"] = e.get("reason_end") if period["end"] else None
+            if care.get("end"):  # the period's end, given with one of its episodes
+                period["end"], period["reason_end"] = care["end"], care.get("reason_end")
             for name in ("placement_type", "legal_status", "placement_la"):
-                period[name] = e.get(name) or period[name]
+                period[name] = e.get(name) or care.get(name) or period[name]
             self.rows.episodes.append(e)
             previous = e
 

@@ -528,6 +528,10 @@ def _pack_extracts(
                 file = report.file(relname)
                 file.pack = claim.pack
                 file.not_kept = claim.not_kept
+    for relname, why in found.unread_sheets.items():
+        report.file(relname).problem = f"{relname}: {why}"
+        quarantine.append(Quarantined("", relname, 0, why, {}))
+    report.unrecognised = found.unrecognised
     for refusal in found.refusals:
         quarantine.append(Quarantined(refusal.source, refusal.relname, refusal.line,
                                       refusal.reason, {}))  # fmt: skip

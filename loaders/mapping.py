@@ -80,6 +80,34 @@ class Match(BaseModel):
         return value
 
 
+class CodeLabels(dict[str, str]):
+    """A code list that also reads a code from a cell's label, as templates with drop-down
+    lists write them ("a) 1A: Individual", "N1 - Abuse or neglect", "C1: ICO"): the cell
+    as it is first, then the code the pattern finds in it; both ignoring case."""
+
+    def __init__(self, codes: dict[str, str], pattern: re.Pattern[str]) -> None:
+        super().__init__(codes)
+        self.pattern = pattern
+        self.lowered = {k.lower(): v for k, v in codes.items()}
+
+    def _find(self, text: object) -> str | None:
+        if not isinstance(text, str):
+            return None
+        found = self.lowered.get(text.lower())
+        if found is None and (m := self.pattern.match(text.strip())):
+            found = self.lowered.get(m.group("code").strip().lower())
+        return found
+
+    def __contains__(self, text: object) -> bool:
+        return self._find(text) is not None
+
+    def __getitem__(self, text: str) -> str:
+        found = self._find(text)
+        if found is None:
+            raise KeyError(text)
+        return found
+
+
 class SourceMapping(BaseModel):
     """One source system's extract, described as data."""
 
@@ -102,6 +130,8 @@ class SourceMapping(BaseModel):
     columns: dict[str, str | None]
     dates: dict[str, list[str]] = Field(default_factory=dict)
     codes: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # a regex whose group "code" finds a code inside a cell's label ("a) 1A: Individual")
+    code_pattern: str | None = None
     constants: dict[str, str] = Field(default_factory=dict)
     split: dict[str, Split] = Field(default_factory=dict)
     filename: str | None = None  # a regex whose named groups give field values
@@ -112,6 +142,9 @@ class SourceMapping(BaseModel):
     spec: str = ""
     match: Match | None = None
     optional: list[str] = Field(default_factory=list)  # columns a file may lack
+    # other spellings of a column: a regex a header cell may match, whole and ignoring
+    # case, when no cell is the column's own name ("Child Unique ID": "child.*id")
+    headers: dict[str, str] = Field(default_factory=dict)
     not_kept: dict[str, str] = Field(default_factory=dict)
     # the rows are about the person another file of the pack describes by this field
     person_key: str | None = None
@@ -128,6 +161,31 @@ class SourceMapping(BaseModel):
                 for name, value in codes.items()
             }
         return codes
+
+    @field_validator("headers")
+    @classmethod
+    def _header_patterns(cls, headers: dict[str, str]) -> dict[str, str]:
+        for column, pattern in headers.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"headers: {column!r}: {pattern!r} is no regex ({exc})") from None
+        return headers
+
+    @field_validator("code_pattern")
+    @classmethod
+    def _a_code_group(cls, pattern: str | None) -> str | None:
+        if pattern is not None and "code" not in re.compile(pattern).groupindex:
+            raise ValueError(f"code_pattern {pattern!r} needs a group named code: (?P<code>...)")
+        return pattern
+
+    def codes_of(self, name: str) -> dict[str, str] | None:
+        """The code list a field is read with (one that also finds a code inside a cell's
+        label, with a ``code_pattern``)."""
+        codes = self.codes.get(name)
+        if codes is None or self.code_pattern is None:
+            return codes
+        return CodeLabels(codes, re.compile(self.code_pattern))
 
     @field_validator("columns")
     @classmethod

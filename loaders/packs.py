@@ -68,6 +68,10 @@ class Refusal:
 class Recognised:
     claims: dict[Path, list[FileClaim]] = field(default_factory=dict)
     refusals: list[Refusal] = field(default_factory=list)
+    # sheets of a workbook a pack reads that no pack recognises ("file#sheet": why)
+    unread_sheets: dict[str, str] = field(default_factory=dict)
+    # files no pack recognises, nor refuses: why, with the format each is most like
+    unrecognised: dict[str, str] = field(default_factory=dict)
 
 
 def load_packs(directory: Path | None = None) -> list[Pack]:
@@ -137,7 +141,7 @@ def _xml_forms(where: Path, xml: dict, mappings: list[SourceMapping]) -> list[So
 def _with_defaults(data: dict, defaults: dict) -> dict:
     """The pack's defaults under the mapping's own keys (code lists merged by field)."""
     merged = {**defaults, **data}
-    for key in ("codes", "dates", "not_kept"):
+    for key in ("codes", "dates", "not_kept", "headers"):
         if key in defaults and key in data:
             merged[key] = {**defaults[key], **data[key]}
     return merged
@@ -158,9 +162,13 @@ def recognise(root: Path, paths: list[Path], packs: list[Pack]) -> Recognised:
     for path in paths:
         kind = SUFFIXES.get(path.suffix.lower())
         candidates = by_format.get(kind or "", [])
-        if not candidates:
-            continue
         relname = str(path.relative_to(root))
+        if not candidates:
+            found.unrecognised[relname] = (
+                f"the packs read {', '.join(sorted(by_format))} files ({', '.join(SUFFIXES)}), "
+                f"not {path.suffix or 'files with no suffix'}"
+            )
+            continue
         try:
             if kind == "csv":
                 _csv(path, relname, candidates, found)
@@ -173,7 +181,26 @@ def recognise(root: Path, paths: list[Path], packs: list[Pack]) -> Recognised:
             if named:  # a file that says it is a return's but cannot be read
                 pack, mapping = named[0]
                 found.refusals.append(Refusal(relname, pack.name, mapping.source, 0, str(exc)))
+            else:
+                found.unrecognised[relname] = str(exc)
     return found
+
+
+def _nearest(header: list[str], candidates: list[tuple[Pack, SourceMapping]]) -> str:
+    """Why no pack reads a header: the file of a return it is most like and what that
+    file has that it lacks, or that it is like none."""
+    shown = ", ".join(h for h in header if h)[:300] or "no header"
+    scored = [(_have(header, m), p, m) for p, m in candidates]
+    best = max(scored, key=lambda s: s[0], default=None)
+    if best is None or best[0] < 2:
+        return f"its columns ({shown}) are no return's file the packs know"
+    _, pack, m = best
+    spelt = spelt_as(header, m)
+    missing = [c for c, h in spelt.items() if h is None and c not in m.optional]
+    return (
+        f"its columns ({shown}) are no return's file the packs know; the nearest is "
+        f"{pack.title} {m.description or m.source}, which also has {', '.join(missing)}"
+    )
 
 
 # -- csv ---------------------------------------------------------------------------
@@ -209,7 +236,8 @@ def _csv(path: Path, relname: str, candidates: list, found: Recognised) -> None:
         claim = FileClaim(relname, pack.name, [copy], _unread_columns(header, copy))
         found.claims.setdefault(path, []).append(claim)
         return
-    _refuse_named(relname, path.name, line, header, candidates, found)
+    if not _refuse_named(relname, path.name, line, header, candidates, found):
+        found.unrecognised[relname] = f"line {line}: {_nearest(header, candidates)}"
 
 
 def _best(
@@ -217,10 +245,9 @@ def _best(
 ) -> tuple[Pack, SourceMapping, dict[str, str]] | None:
     """The mapping whose required columns the header has, reading the most of it; a
     name match breaks ties. Its columns come back spelt as the header spells them."""
-    spelling = {plain(h): h for h in header if h}
     scored = []
     for pack, m in candidates:
-        wanted = {c: spelling.get(plain(c)) for c in m.columns}
+        wanted = spelt_as(header, m)
         missing = [c for c, h in wanted.items() if h is None and c not in m.optional]
         if missing:
             continue
@@ -233,6 +260,24 @@ def _best(
     return pack, m, spelt
 
 
+def spelt_as(header: list[str], mapping: SourceMapping) -> dict[str, str | None]:
+    """Each of a mapping's columns as ``header`` spells it (None: not there): its own
+    name ignoring case, spaces and punctuation, else a cell no other column took that
+    one of its ``headers`` patterns matches."""
+    spelling = {plain(h): h for h in header if h}
+    wanted = {c: spelling.get(plain(c)) for c in mapping.columns}
+    taken = {h for h in wanted.values() if h is not None}
+    for column, pattern in mapping.headers.items():
+        if column not in wanted or wanted[column] is not None:
+            continue
+        found = next((h for h in header if h and h not in taken
+                      and re.fullmatch(pattern, h.strip(), re.IGNORECASE)), None)  # fmt: skip
+        if found is not None:
+            wanted[column] = found
+            taken.add(found)
+    return wanted
+
+
 def _refuse_named(
     relname: str,
     filename: str,
@@ -241,14 +286,15 @@ def _refuse_named(
     candidates: list[tuple[Pack, SourceMapping]],
     found: Recognised,
     sheet: str | None = None,
-) -> None:
-    """A file (or sheet) named as a return's file whose header is not that file's."""
-    have = {plain(h) for h in header}
+) -> bool:
+    """A file (or sheet) named as a return's file whose header is not that file's:
+    refused, saying what it lacks. False when it is not named as one."""
     named = [(p, m) for p, m in candidates if _named(m, sheet if sheet is not None else filename)]
     # the format it is most like, by the columns it has of each
-    named.sort(key=lambda pm: -sum(1 for c in pm[1].columns if plain(c) in have))
+    named.sort(key=lambda pm: -_have(header, pm[1]))
     for pack, m in named[:1]:
-        missing = [c for c in m.columns if plain(c) not in have and c not in m.optional]
+        spelt = spelt_as(header, m)
+        missing = [c for c, h in spelt.items() if h is None and c not in m.optional]
         where = f"sheet {sheet!r} row {line}" if sheet is not None else f"line {line}"
         found.refusals.append(
             Refusal(
@@ -262,6 +308,12 @@ def _refuse_named(
                 f"found {', '.join(h for h in header if h) or 'no header'}",
             )
         )
+    return bool(named)
+
+
+def _have(header: list[str], mapping: SourceMapping) -> int:
+    """How many of a mapping's columns a header has."""
+    return sum(1 for h in spelt_as(header, mapping).values() if h is not None)
 
 
 def _named(mapping: SourceMapping, name: str) -> bool:
@@ -295,6 +347,7 @@ def _xlsx(path: Path, relname: str, candidates: list, found: Recognised) -> None
     except Exception as exc:  # openpyxl raises many kinds for a broken file
         raise ReadError(f"{relname}: not a readable xlsx workbook ({exc})") from None
     try:
+        unread: dict[str, str] = {}
         for sheet in book.worksheets:
             rows = []
             for cells in sheet.iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True):
@@ -306,10 +359,12 @@ def _xlsx(path: Path, relname: str, candidates: list, found: Recognised) -> None
                 if best is not None and (choice is None or len(best[2]) > len(choice[1][2])):
                     choice = (number, best, header)
             if choice is None:
+                header = max(rows, key=lambda r: sum(1 for c in r if c), default=[])
                 if named:
-                    header = max(rows, key=lambda r: sum(1 for c in r if c), default=[])
                     line = rows.index(header) + 1 if header in rows else 1
                     _refuse_named(relname, path.name, line, header, named, found, sheet.title)
+                elif any(header):
+                    unread[sheet.title] = _nearest(header, candidates)
                 continue
             number, (pack, mapping, spelt), header = choice
             copy = mapping.model_copy(
@@ -317,6 +372,14 @@ def _xlsx(path: Path, relname: str, candidates: list, found: Recognised) -> None
             )
             claim = FileClaim(f"{relname}", pack.name, [copy], _unread_columns(header, copy))
             found.claims.setdefault(path, []).append(claim)
+        if path in found.claims:  # the rest of a return's workbook is said, not skipped
+            for title, why in unread.items():
+                found.unread_sheets[f"{relname}#{title}"] = f"no pack reads this sheet: {why}"
+        elif not any(r.relname == relname for r in found.refusals):
+            found.unrecognised[relname] = "no sheet is a return's the packs know: " + (
+                "; ".join(f"sheet {title!r}: {why}" for title, why in unread.items())
+                or "no sheet has a header"
+            )
     finally:
         book.close()
 
@@ -354,7 +417,14 @@ def _xml(path: Path, relname: str, candidates: list, found: Recognised) -> None:
     if path in found.claims:
         return
     named = [(p, m) for p, m in candidates if _named(m, path.name)]
-    if named:
+    if not named:
+        roots = sorted({m.record.split("/")[0] for _, m in candidates if m.record})
+        found.unrecognised[relname] = (
+            f"its root element is <{root}>"
+            + (f", holding none of {', '.join(sorted(set(expected)))}" if expected else "")
+            + f": the packs read XML files whose root is <{'>, <'.join(roots)}>"
+        )
+    else:
         pack, m = named[0]
         assert m.record is not None
         if expected:

@@ -80,6 +80,8 @@ class LoadReport:
     alerts: int = 0  # raised for allocated professionals by what this load changed
     risk_factors_kept: int = 0  # pupils whose risk of NEET factors were worked out and kept
     unmapped_files: list[str] = field(default_factory=list)
+    # why no pack reads each file no mapping names either: the format it is most like
+    unrecognised: dict[str, str] = field(default_factory=dict)
     files: dict[str, FileCounts] = field(default_factory=dict)
     # the first values dropped from kept rows, as dropped.csv lists them all
     dropped_examples: list[dict[str, object]] = field(default_factory=list)
@@ -199,10 +201,12 @@ class LoadReport:
             ]
         if self.unmapped_files:
             lines.append(
-                f"Files no mapping reads ({len(self.unmapped_files)}): "
+                f"Files no mapping or pack reads ({len(self.unmapped_files)}): "
                 + ", ".join(self.unmapped_files[:10])
                 + (" ..." if len(self.unmapped_files) > 10 else "")
             )
+            why = [(f, self.unrecognised[f]) for f in self.unmapped_files if f in self.unrecognised]
+            lines += [f"- {f}: {reason}" for f, reason in why[:10]]
         noted = [f for f in self.files.values() if f.notes or (f.quarantined and not f.pack)]
         if noted:
             lines += ["", "Files with quarantined rows or notes (the others read cleanly):", "",

@@ -135,7 +135,7 @@ class Validator:
 
     def _cell(self, column: str, name: str) -> _Cell:
         m = self.mapping
-        return _Cell(column, name, FIELDS[name], m.date_formats(name), m.codes.get(name),
+        return _Cell(column, name, FIELDS[name], m.date_formats(name), m.codes_of(name),
                      name in self.needed, m.split.get(name))  # fmt: skip
 
     @staticmethod

@@ -9,6 +9,7 @@ the packs. Every expected answer is computed from the truth files with pandas.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -95,7 +96,7 @@ def test_every_file_of_every_return_is_read_and_its_accounting_closes(loaded):
         assert f.read == f.loaded + f.merged + f.quarantined, name
         assert f.read == t.manifest(loaded.root)["extracts"][name]["rows"], name
     assert {f.pack for f in files.values()} == {
-        "ssda903", "cin_census", "annex_a_send", "sen2", "school_census", "ssd"
+        "ssda903", "cin_census", "annex_a_send", "annex_a_csc", "sen2", "school_census", "ssd"
     }  # fmt: skip
     header = files["returns/ssda903/header.csv"]
     assert [n.split(":")[0] for n in header.not_kept] == ["MOTHER", "MC_DOB"]
@@ -411,6 +412,10 @@ def _load_alone(loaded: Loaded, tmp_path: Path, engine_dir: Path, files: list[st
         target = root / Path(name).relative_to("returns")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(loaded.root / name, target)
+    return _load_directory(root, engine_dir)
+
+
+def _load_directory(root: Path, engine_dir: Path):
     store = embedded_store(engine_dir)
     store.drop_all()
     store.ensure_schema()
@@ -422,10 +427,7 @@ def _load_alone(loaded: Loaded, tmp_path: Path, engine_dir: Path, files: list[st
         store.close()
 
 
-@pytest.mark.parametrize(
-    "directory",
-    ["ssda903", "ssda903_xml", "cin_census", "annex_a", "sen2", "school_census", "ssd"],
-)
+@pytest.mark.parametrize("directory", t.RETURN_DIRECTORIES)
 def test_each_return_loads_alone_with_no_mapping(loaded, tmp_path, engine_dir, directory):
     rows = t.table(loaded.root, "source_rows")
     rows = rows[rows.file.str.startswith(f"returns/{directory}/")]
@@ -463,3 +465,84 @@ def test_a_file_naming_children_by_id_alone_loads_alone(loaded, tmp_path, engine
     assert result.quarantine and all(
         "names no row of the return's other files" in q.reason for q in result.quarantine
     )
+
+
+# -- another council's copies -----------------------------------------------------------
+
+ISO = re.compile(r"^(\d\d)/(\d\d)/(\d{4})$")
+
+
+def _iso_text(value: object) -> object:
+    """A date as text in ISO form, as some councils' tools write every date."""
+    if isinstance(value, dt.date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, str) and (m := ISO.match(value)):
+        return f"{m[3]}-{m[2]}-{m[1]}"
+    return value
+
+
+def _councils_workbook(source: Path, target: Path) -> None:
+    """The county's Annex A workbook as another council keeps it: a guidance sheet
+    first, the lists in the other order with longer names, some columns in its own
+    words, dates as ISO text and a column of its own on each list."""
+    from openpyxl import Workbook, load_workbook
+
+    words = {"Child Unique ID": "Child ID", "Date of Birth": "DOB", "Gender": "Sex"}
+    old = load_workbook(source, read_only=True)
+    book = Workbook()
+    book.active.title = "Guidance"
+    book.active.append(["Fill in one sheet per list; see the inspection handbook."])
+    for sheet in reversed(old.worksheets):
+        new = book.create_sheet(f"{sheet.title} - {len(sheet.title)}")
+        for cells in sheet.iter_rows(values_only=True):
+            cells = list(cells)
+            if "Child Unique ID" in cells:
+                new.append([words.get(c, c) for c in cells] + ["Our notes"])
+            else:
+                new.append([_iso_text(c) for c in cells])
+    old.close()
+    book.save(target)
+
+
+def _councils_csv(source: Path, target: Path) -> None:
+    """An SSDA903 file as another council's export writes it: lower-case headers, the
+    columns in the other order, a column of its own, ISO dates."""
+    frame = pd.read_csv(source, dtype=str, keep_default_na=False)
+    frame = frame[list(reversed(frame.columns))].map(_iso_text)
+    frame.columns = [c.lower() for c in frame.columns]
+    frame["la_notes"] = "x"
+    frame.to_csv(target, index=False)
+
+
+def test_another_councils_copies_of_the_returns_load_as_the_originals_do(
+    loaded, tmp_path, engine_dir
+):
+    rows = t.table(loaded.root, "source_rows")
+    names = sorted({f.split("#")[0] for f in rows.file
+                    if f.startswith(("returns/annex_a_csc/", "returns/ssda903/"))})  # fmt: skip
+    original, want = _load_alone(loaded, tmp_path, engine_dir, names)
+    root = tmp_path / "council"
+    (root / "annex").mkdir(parents=True)
+    (root / "903").mkdir()
+    for name in names:
+        source = loaded.root / name
+        if source.suffix == ".xlsx":
+            _councils_workbook(source, root / "annex" / "ILACS annex A.xlsx")
+        else:
+            _councils_csv(source, root / "903" / f"LA123_{source.name}")
+    result, labels = _load_directory(root, engine_dir)
+    report = result.report
+    assert report.closes and labels == want
+    read = [f for f in report.files.values() if f.pack]
+    assert len(read) == len([f for f in original.report.files.values() if f.pack])
+    # what was read and kept is the same row for row; what was not is said
+    assert sum(f.read for f in report.files.values()) == sum(
+        f.read for f in original.report.files.values()
+    )
+    assert len(result.quarantine) == len(original.quarantine) + 1
+    (guidance,) = [f for f in report.files.values() if f.file.endswith("#Guidance")]
+    assert "no pack reads this sheet" in guidance.problem and "inspection handbook" in (
+        guidance.problem
+    )
+    unheld = {n.split(":")[0] for f in report.files.values() for n in f.not_kept}
+    assert {"Our notes", "la_notes"} <= unheld

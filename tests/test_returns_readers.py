@@ -15,6 +15,7 @@ from loaders.extracts import Extract, read_extract
 from loaders.mapping import MappingError, SourceMapping, load_mapping
 from loaders.packs import load_packs, recognise
 from loaders.readers import ReadError, read_rows
+from tests import truth as t
 
 TODAY = dt.date(2026, 11, 2)
 
@@ -306,6 +307,82 @@ def test_a_workbook_sheet_is_found_by_its_header_below_a_title(tmp_path):
     )
     rows = list(read_rows(mapping, tmp_path / "annex.xlsx", "annex.xlsx#EHCP list (1)"))
     assert [r.row for r in rows] == [4]
+    # the sheet no pack reads is said, with what it holds
+    assert "nothing to see" in found.unread_sheets["annex.xlsx#Notes"]
+
+
+def test_a_column_spelt_another_way_is_found_by_the_packs_header_patterns(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "Guidance"
+    book.active.append(["How to fill in this workbook"])
+    sheet = book.create_sheet("CLA (list 8)")
+    # a council's copy of List 8: its own words for some columns, one column of its own
+    (pack,) = [p for p in load_packs() if p.name == "annex_a_csc"]
+    (list_8,) = [m for m in pack.mappings if m.source == "annex_a_csc_list_8"]
+    words = {"Child Unique ID": "Child ID", "Gender": "Sex", "Ethnicity": "Ethnic origin",
+             "Date of Birth": "DOB", "Date Started to be Looked After": "Date started looked after",
+             "Start Date of Most Recent Placement": "Start date of latest placement"}  # fmt: skip
+    sheet.append([words.get(c, c) for c in list_8.columns if c not in list_8.optional])
+    sheet.cell(1, sheet.max_column + 1, "Team notes")
+    book.save(tmp_path / "annex a.xlsx")
+    found = recognise(tmp_path, [tmp_path / "annex a.xlsx"], load_packs())
+    (claim,) = found.claims[tmp_path / "annex a.xlsx"]
+    (mapping,) = claim.mappings
+    assert mapping.source == "annex_a_csc_list_8"
+    assert {c: mapping.columns[c] for c in ("Child ID", "Sex", "DOB")} == {
+        "Child ID": "person.la_child_id", "Sex": "person.sex", "DOB": "person.dob"
+    }  # fmt: skip
+    assert mapping.columns["Date started looked after"] == "care.start"
+    assert mapping.columns["Start date of latest placement"] == "episode.start"
+    assert "Team notes: the graph model has no field for it" in claim.not_kept
+    assert "How to fill in" in found.unread_sheets["annex a.xlsx#Guidance"]
+    # a school information system's export, in its own words for the CBDS items
+    pupils = _write(
+        tmp_path / "autumn census pupils.csv",
+        "URN,UPN,Former UPN,Legal Surname,Legal Forename,Date of Birth,Gender,Ethnicity,"
+        "Admission Date,NC Year,SEN Provision,Free School Meals,Post Code\n"
+        "100001,A123,B456,Smith,Ann,2015-01-02,F,WBRI,2024-09-01,5,N,Y,NM1 1AA\n",
+    )
+    (claim,) = recognise(tmp_path, [pupils], load_packs()).claims[pupils]
+    columns = claim.mappings[0].columns
+    assert claim.mappings[0].source == "school_census_pupils"
+    assert {h: columns[h] for h in ("UPN", "Legal Surname", "Date of Birth", "Gender")} == {
+        "UPN": "person.upn", "Legal Surname": "person.family_name",
+        "Date of Birth": "person.dob", "Gender": "person.sex",
+    }  # fmt: skip
+    assert columns["Former UPN"] is None and columns["Post Code"] == "address.postcode"
+
+
+def test_a_file_no_pack_reads_says_why_and_what_it_is_most_like(tmp_path):
+    from openpyxl import Workbook
+
+    files = [
+        _write(tmp_path / "notes.csv", "who,what\nme,this\n"),
+        # an SSDA903 episodes file without its URN column, under a name of its own
+        _write(
+            tmp_path / "placements.csv",
+            "CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,DEC,REC,REASON_PLACE_CHANGE,"
+            "HOME_POST,PL_POST\n1,01/05/2026,S,C2,N1,U6,PR1,,,,NM1 1AA,NM2 2BB\n",
+        ),
+        _write(tmp_path / "census.xml", "<Return><Pupil/></Return>"),
+        _write(tmp_path / "annex.pdf", "%PDF-1.4"),
+    ]
+    book = Workbook()
+    book.active.append(["Budget line", "Amount"])
+    book.save(tmp_path / "budget.xlsx")
+    found = recognise(tmp_path, [*files, tmp_path / "budget.xlsx"], load_packs())
+    assert not found.claims and not found.refusals
+    why = found.unrecognised
+    assert set(why) == {"notes.csv", "placements.csv", "census.xml", "annex.pdf", "budget.xlsx"}
+    assert "line 1: its columns (who, what) are no return's file" in why["notes.csv"]
+    assert "nearest is SSDA903" in why["placements.csv"] and why["placements.csv"].endswith(
+        "which also has URN"
+    )
+    assert "root element is <Return>" in why["census.xml"] and "<Message>" in why["census.xml"]
+    assert "not .pdf" in why["annex.pdf"]
+    assert "sheet 'Sheet': its columns (Budget line, Amount)" in why["budget.xlsx"]
 
 
 def test_every_shipped_pack_loads_and_states_its_specification():
@@ -340,15 +417,7 @@ def test_the_county_writes_its_returns_byte_for_byte_and_only_when_asked(tmp_pat
     )
     assert first["extracts"] == again["extracts"]
     returns = {k for k in first["extracts"] if k.startswith("returns/")}
-    assert {k.split("/")[1] for k in returns} == {
-        "ssda903",
-        "ssda903_xml",
-        "cin_census",
-        "annex_a",
-        "sen2",
-        "school_census",
-        "ssd",
-    }
+    assert {k.split("/")[1] for k in returns} == set(t.RETURN_DIRECTORIES)
 
 
 def test_every_dropped_value_is_traceable_masked_with_its_reason(tmp_path):

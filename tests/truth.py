@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
+# the directories under returns/ the synthetic county writes its statutory returns to
+RETURN_DIRECTORIES = ("ssda903", "ssda903_xml", "cin_census", "annex_a", "annex_a_csc", "sen2",
+                      "school_census", "ssd")  # fmt: skip
 DATES = {
     "people": ["dob"],
     "parents": ["start", "end"],

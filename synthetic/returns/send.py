@@ -124,18 +124,22 @@ class AnnexASend(ReturnWriter):
 
 def write_workbook(writer: ReturnWriter, relpath: str, sheets: list[Extract]) -> None:
     """Several extracts as the sheets of one workbook, byte-identically for a seed, with
-    each sheet's rows' truth (a sheet's first data row is 2)."""
+    each sheet's rows' truth (a sheet's first data row is 2, or 4 below a title)."""
     from openpyxl import Workbook
 
     book = Workbook()
     book.remove(book.active)
     for extract in sheets:
         ws = book.create_sheet(extract.sheet)
+        if extract.title:  # a title and a blank row above the header, as templates have
+            ws.append([extract.title])
+            ws.append([])
         ws.append(extract.columns)
         rows = extract._with_duplicates()
         for values, _, _ in rows:
             ws.append(values)
-        extract.record_truth(writer.sink, f"{relpath}#{extract.sheet}", rows, 2)
+        first = 4 if extract.title else 2
+        extract.record_truth(writer.sink, f"{relpath}#{extract.sheet}", rows, first)
         for column in ws.iter_cols(min_row=2):
             for cell in column:
                 if isinstance(cell.value, dt.date):

@@ -16,6 +16,7 @@ from pathlib import Path
 from synthetic.extracts import Writers
 from synthetic.mess import SourceMess
 from synthetic.model import County
+from synthetic.returns.annex_a_csc import AnnexACsc
 from synthetic.returns.cin_census import CinCensus
 from synthetic.returns.history import History, Returns
 from synthetic.returns.send import AnnexASend, SchoolCensus, Sen2
@@ -30,6 +31,7 @@ RETURNS_MESS = {
     "sen2": SourceMess(typo=0.01, invalid_check_digit=0.005),
     "school_census": SourceMess(typo=0.002, invalid_check_digit=0.002, duplicate_row=0.002),
     "ssd": SourceMess(invalid_check_digit=0.01),
+    "annex_a_csc": SourceMess(missing_id=0.005, duplicate_row=0.005),
 }
 
 
@@ -43,6 +45,7 @@ def write_returns(county: County, writers: Writers, out: Path, seed: int) -> Ret
         ("sen2", Sen2),
         ("school_census", SchoolCensus),
         ("ssd", Ssd),
+        ("annex_a_csc", AnnexACsc),  # last: the others' children have their ids by now
     ):
         rng = random.Random(f"{seed}:{name}")
         kind(county, writers, history, out, writers.sink, rng, RETURNS_MESS[name]).write()
