@@ -1,9 +1,11 @@
 """The reads behind forward planning: who moves school next September, and today's
-children with their needs for the forecast. Logic lives in :mod:`planning`."""
+children with their needs for the forecast (or the tally of them a load kept). Logic
+lives in :mod:`planning`."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from graph.cypher import cypher
@@ -115,3 +117,71 @@ def _county_wide(store: GraphStore, query: str, params: dict[str, Any]) -> list[
     return store.read(
         query, params, max_rows=100_000_000, timeout_ms=COUNTY_WIDE_READ_TIMEOUT_MS
     ).rows
+
+
+# The forecast's input counted once a load has finished: children alike in birth cohort,
+# area and categories, as parallel lists on one node (a few thousand cells for a county,
+# read in milliseconds, where the children behind them take seconds). The node is the
+# whole tally or absent: kept after a load, forgotten before one writes and when a
+# review merge changes anyone.
+NEEDS_TALLY = "needs_forecast"
+KEEP_NEEDS_TALLY = cypher(
+    "planning.keep_needs_tally",
+    """
+    MERGE (t:NeedsTally {uid: $uid})
+    SET t.born_after = date($born_after), t.cohorts = $cohorts, t.areas = $areas,
+        t.categories = $categories, t.children = $children
+    """,
+    example={"uid": NEEDS_TALLY, "born_after": "2004-08-31", "cohorts": [2019], "areas": ["X1"],
+             "categories": ["EHCP"], "children": [1]},
+    writes=True,
+)  # fmt: skip
+FORGET_NEEDS_TALLY = cypher(
+    "planning.forget_needs_tally", "MATCH (t:NeedsTally) DELETE t", writes=True
+)
+NEEDS_TALLY_READ = cypher(
+    "planning.needs_tally",
+    """
+    MATCH (t:NeedsTally {uid: $uid})
+    RETURN t.born_after AS born_after, t.cohorts AS cohorts, t.areas AS areas,
+           t.categories AS categories, t.children AS children
+    """,
+    example={"uid": NEEDS_TALLY},
+)
+
+
+@dataclass(frozen=True)
+class NeedsTally:
+    """Everyone born after ``born_after``, counted by cell: ``cells[i]`` is (birth
+    cohort, area, categories joined by ``|``) and ``children[i]`` how many are in it."""
+
+    born_after: dt.date
+    cells: list[tuple[int, str, str]]
+    children: list[int]
+
+
+def keep_needs_tally(store: GraphStore, tally: NeedsTally) -> None:
+    store.write(
+        KEEP_NEEDS_TALLY,
+        {
+            "uid": NEEDS_TALLY,
+            "born_after": tally.born_after.isoformat(),
+            "cohorts": [cell[0] for cell in tally.cells],
+            "areas": [cell[1] for cell in tally.cells],
+            "categories": [cell[2] for cell in tally.cells],
+            "children": list(tally.children),
+        },
+    )
+
+
+def forget_needs_tally(store: GraphStore) -> None:
+    store.write(FORGET_NEEDS_TALLY)
+
+
+def kept_needs_tally(store: GraphStore) -> NeedsTally | None:
+    rows = store.read(NEEDS_TALLY_READ, {"uid": NEEDS_TALLY}).rows
+    if not rows:
+        return None
+    row = rows[0]
+    cells = list(zip(row["cohorts"], row["areas"], row["categories"], strict=True))
+    return NeedsTally(row["born_after"], cells, list(row["children"]))

@@ -24,6 +24,8 @@ Design choices worth knowing:
   ``risk_as_of`` indexed; see graph.risk_facts): cleared before a load writes, kept
   after it, forgotten for a person a review merge changes. A ``RiskList`` node says
   the whole cohort's are kept, and goes as soon as anyone's are forgotten.
+* The needs forecast's input is kept after every load as one ``NeedsTally`` node
+  (children counted by birth cohort, area and categories; see graph.planning).
 * Dates are stored as Cypher ``date`` values and passed in as ISO strings wrapped in
   ``date($param)``: FalkorDB cannot take a date as a parameter.
 """
@@ -221,6 +223,15 @@ NODE_TYPES: tuple[NodeType, ...] = (
         "factors kept as at as_of under the detection rules named by rules: the list at "
         "that day then reads them and works nobody out from the records.",
         ("uid", "as_of", "rules"),
+    ),
+    NodeType(
+        "NeedsTally",
+        "Present (one, uid needs_forecast) after a load: everyone born after born_after "
+        "counted by birth cohort (the academic year of birth), area and categories, as "
+        "parallel lists (cohorts, areas, categories as one text, children): the needs "
+        "forecast's input, kept so the forecast reads it instead of every child. Forgotten "
+        "before a load writes and when a review merge changes anyone.",
+        ("uid", "born_after", "cohorts", "areas", "categories", "children"),
     ),
 )
 

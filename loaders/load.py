@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from graph import risk_facts
 from graph.access.projection import write_copy
+from graph.planning import forget_needs_tally
 from graph.store import GraphStore
 from loaders import review, write
 from loaders.ahead import write_ahead
@@ -56,6 +57,7 @@ from loaders.report import LoadReport, save
 from loaders.scoring import MODEL_FILE
 from loaders.validate import Quarantined, Record
 from planning.alerts import Baseline, raise_after_load
+from planning.forecast import keep_after_load as keep_needs_tally
 from planning.risk_facts import keep_after_load as keep_risk_factors
 
 IGNORED_DIRS = {"truth"}
@@ -225,6 +227,7 @@ def _run_load(
             before = baseline.take(store)  # the watched state before this load writes anything
             # kept risk factors would be wrong once the records change: forget them first
             risk_facts.clear(store)
+            forget_needs_tally(store)
             loaded_at = dt.datetime.now().isoformat(timespec="seconds")
             return_sources = {m.source for m in every if has_return_fields(m.fields)}
             builder = Builder(today, keyed, attached, return_sources)  # linked() after linkage
@@ -316,6 +319,8 @@ def _run_load(
             progress.stage("working out risk of NEET factors", None)
             with write.timed(report.write_seconds, "risk factors"):
                 report.risk_factors_kept = keep_risk_factors(store, today)
+            with write.timed(report.write_seconds, "needs forecast tally"):
+                keep_needs_tally(store, today)
     with timer("alerts"):
         report.alerts = raise_after_load(store, before)
         baseline.done()

@@ -15,6 +15,7 @@ import hashlib
 from graph import risk_facts, schema
 from graph.access.projection import mirror
 from graph.cypher import cypher
+from graph.planning import forget_needs_tally
 from graph.store import GraphStore
 from loaders import write
 from loaders.linkage import ReviewCandidate
@@ -191,10 +192,12 @@ def merge_people(store: GraphStore, keep: str, drop: str) -> None:
 
     ``keep`` now has both people's cases and records, so the facts a load derived for
     it are worked out again (open services) or forgotten until the next load (kept
-    risk factors: the risk list works ``keep`` out from the records meanwhile).
+    risk factors: the risk list works ``keep`` out from the records meanwhile; the needs
+    forecast's tally: the forecast counts from the records meanwhile).
     """
     for statement in MOVES.values():
         store.write(statement, {"keep": keep, "drop": drop})
     store.write(DROP_PERSON, {"drop": drop})
     store.write(write.DERIVE_OPEN_SERVICES_FOR, {"uid": keep})
     risk_facts.clear(store, keep)
+    forget_needs_tally(store)  # one child fewer: the forecast counts from the records

@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from graph import planning as reads
@@ -34,11 +33,9 @@ FIRST_YEAR, LAST_YEAR = 0, 13  # Reception .. Year 13
 TERMS = (("Autumn", 9), ("Spring", 1), ("Summer", 4))  # term, month it starts
 
 
-@dataclass(frozen=True)
-class Child:
-    year_group: int  # this academic year (0 = Reception; negative before school)
-    area: str
-    categories: frozenset[str]  # e.g. {"EHCP", "Transport", "need:HI"}
+Cell = tuple[int, str, frozenset[str]]  # birth cohort (its academic year), area, categories
+Alike = tuple[int, str, frozenset[str]]  # year group, area, categories
+TALLY_YEARS_BACK = 3  # a kept tally also serves days this many years before its load's
 
 
 def academic_year(day: dt.date) -> int:
@@ -46,8 +43,7 @@ def academic_year(day: dt.date) -> int:
 
 
 def year_group(dob: dt.date, today: dt.date) -> int:
-    cohort = dob.year if dob.month >= 9 else dob.year - 1
-    return academic_year(today) - cohort - 5
+    return academic_year(today) - academic_year(dob) - 5
 
 
 def categories(kinds: Iterable[str], primary_need: str | None) -> frozenset[str]:
@@ -57,30 +53,64 @@ def categories(kinds: Iterable[str], primary_need: str | None) -> frozenset[str]
     return frozenset(out)
 
 
-def children_today(store: GraphStore, today: dt.date) -> list[Child]:
-    oldest = dt.date(academic_year(today) - 5 - LAST_YEAR - 1, 8, 31)
-    out = []
-    for row in reads.children_and_needs(store, oldest):
+def oldest_birthday(today: dt.date) -> dt.date:
+    """Everyone born after this day is counted: Year 13 and younger on ``today``."""
+    return dt.date(academic_year(today) - 5 - LAST_YEAR - 1, 8, 31)
+
+
+def tally_of_records(store: GraphStore, born_after: dt.date) -> Counter[Cell]:
+    """Everyone born after ``born_after``, counted by birth cohort, area and categories
+    (the children alike count the same in the forecast), from the records."""
+    out: Counter[Cell] = Counter()
+    for row in reads.children_and_needs(store, born_after):
         if row["dob"] is None:
             continue
-        out.append(
-            Child(
-                year_group=year_group(row["dob"], today),
-                area=row["area"] or "unknown",
-                categories=categories(row["kinds"], row["primary_need"]),
-            )
-        )
+        cats = categories(row["kinds"], row["primary_need"])
+        out[(academic_year(row["dob"]), row["area"] or "unknown", cats)] += 1
     return out
 
 
-def prevalence(children: list[Child]) -> dict[str, dict[int, float]]:
-    """Share of today's children in each year group with each category."""
+def keep_after_load(store: GraphStore, today: dt.date) -> int:
+    """Keep the tally of the records as they are after a load (reaching
+    :data:`TALLY_YEARS_BACK` years further back than ``today`` needs); the cells kept."""
+    born_after = oldest_birthday(today.replace(year=today.year - TALLY_YEARS_BACK, day=1))
+    counted = tally_of_records(store, born_after)
+    cells = sorted(counted, key=lambda c: (c[0], c[1], sorted(c[2])))
+    reads.keep_needs_tally(
+        store,
+        reads.NeedsTally(
+            born_after,
+            [(cohort, area, "|".join(sorted(cats))) for cohort, area, cats in cells],
+            [counted[c] for c in cells],
+        ),
+    )
+    return len(cells)
+
+
+def tally(store: GraphStore, today: dt.date) -> Counter[Cell]:
+    """The children counted for a forecast from ``today``: from the tally the last load
+    kept when it reaches back far enough, else from the records."""
+    oldest = oldest_birthday(today)
+    kept = reads.kept_needs_tally(store)
+    if kept is None or kept.born_after > oldest:
+        return tally_of_records(store, oldest)
+    first = academic_year(oldest + dt.timedelta(days=1))  # born after ``oldest``
+    out: Counter[Cell] = Counter()
+    for (cohort, area, cats), count in zip(kept.cells, kept.children, strict=True):
+        if cohort >= first:
+            out[(cohort, area, frozenset(cats.split("|")) - {""})] += count
+    return out
+
+
+def prevalence(children: Counter[Alike]) -> dict[str, dict[int, float]]:
+    """Share of today's children in each year group with each category, from children
+    counted by (year group, area, categories)."""
     size: dict[int, int] = defaultdict(int)
     have: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for c in children:
-        size[c.year_group] += 1
-        for cat in c.categories:
-            have[cat][c.year_group] += 1
+    for (group, _area, cats), count in children.items():
+        size[group] += count
+        for cat in cats:
+            have[cat][group] += count
     return {cat: {g: have[cat].get(g, 0) / n for g, n in size.items() if n} for cat in sorted(have)}
 
 
@@ -97,29 +127,35 @@ def terms_ahead(today: dt.date, years: int) -> list[tuple[str, int]]:
     return out
 
 
-def forecast(children: list[Child], today: dt.date, years: int = 3) -> list[dict[str, Any]]:
-    """Rows of term, academic year, area, category, expected children."""
+def forecast(children: Counter[Alike], today: dt.date, years: int = 3) -> list[dict[str, Any]]:
+    """Rows of term, academic year, area, category, expected children, from today's
+    children counted by (year group, area, categories)."""
     if not 1 <= years <= 3:
         raise ValueError("the forecast looks one to three years ahead")
     prev = prevalence(children)
     now = academic_year(today)
-    # children alike in year group, area and categories count the same: add them up once
-    alike = Counter((c.year_group, c.area, c.categories) for c in children)
+    # per year group and area: how many children, and how many already in each category
+    size: dict[tuple[int, str], int] = defaultdict(int)
+    have: dict[tuple[int, str, str], int] = defaultdict(int)
+    for (group, area, cats), count in children.items():
+        size[(group, area)] += count
+        for cat in cats:
+            have[(group, area, cat)] += count
     out: list[dict[str, Any]] = []
     for term, ay in terms_ahead(today, years):
         step = ay - now
         totals: dict[tuple[str, str], float] = defaultdict(float)
-        for (group, area, cats), count in alike.items():
+        for (group, area), count in size.items():
             then = group + step
             if not FIRST_YEAR <= then <= LAST_YEAR:
                 continue
             for cat, by_year in prev.items():
-                if cat in cats:
-                    totals[(area, cat)] += count
-                    continue
+                kept = have.get((group, area, cat), 0)
+                if kept:  # those who have it keep it
+                    totals[(area, cat)] += kept
                 p_now, p_then = by_year.get(group, 0.0), by_year.get(then, 0.0)
-                if p_then > p_now and p_now < 1:
-                    totals[(area, cat)] += count * (p_then - p_now) / (1 - p_now)
+                if count > kept and p_then > p_now and p_now < 1:  # the rest may gain it
+                    totals[(area, cat)] += (count - kept) * (p_then - p_now) / (1 - p_now)
         for (area, cat), value in sorted(totals.items()):
             out.append(
                 {
@@ -141,4 +177,7 @@ def label(category: str) -> str:
 
 
 def needs_forecast(store: GraphStore, today: dt.date, years: int = 3) -> list[dict[str, Any]]:
-    return forecast(children_today(store, today), today, years)
+    children: Counter[Alike] = Counter()
+    for (cohort, area, cats), count in tally(store, today).items():
+        children[(academic_year(today) - cohort - 5, area, cats)] += count
+    return forecast(children, today, years)

@@ -446,6 +446,91 @@ def test_needs_forecast_matches_truth_and_is_reproducible(loaded_county):
     assert all(v > 0 for v in ehcp.values())
 
 
+CHILD_BY_CHILD = """
+MATCH (c:Person) WHERE c.dob IS NOT NULL
+OPTIONAL MATCH (c)-[l:LIVES_AT]->(a:Address) WHERE l.to IS NULL
+OPTIONAL MATCH (c)-[n:HAS_NEED]->(need:Need) WHERE n.rank = 1
+RETURN c.uid AS uid, c.dob AS dob, collect(DISTINCT a.postcode_district) AS areas,
+       [(c)-[:HAS_CASE]->(k:Case) WHERE k.status = 'open' | k.kind] AS kinds,
+       collect(DISTINCT need.uid) AS needs
+"""
+
+
+def _forecast_child_by_child(store, day: dt.date, years: int) -> dict[tuple, float]:
+    """The method of planning/forecast.py's docstring, one child at a time, from a plain
+    read of every person: (term, area, category) -> expected children."""
+    from planning.forecast import LAST_YEAR, terms_ahead
+
+    ay = day.year if day.month >= 9 else day.year - 1
+    children = []
+    for r in store.read(CHILD_BY_CHILD, max_rows=10_000_000).rows:
+        group = ay - (r["dob"].year if r["dob"].month >= 9 else r["dob"].year - 1) - 5
+        if group > LAST_YEAR:
+            continue
+        kinds = set(r["kinds"])
+        cats = {k for k in kinds if k in ("EHCP", "Transport")}
+        if kinds & {"EHCP", "SEN support"} and r["needs"]:
+            cats.add(f"need:{min(r['needs'])}")
+        children.append((group, (r["areas"] or ["unknown"])[0] or "unknown", cats))
+    size: Counter = Counter(g for g, _, _ in children)
+    have: Counter = Counter((cat, g) for g, _, cats in children for cat in cats)
+    prev = {cat: {g: have[(cat, g)] / n for g, n in size.items()} for cat, _ in have}
+    out: dict[tuple, float] = defaultdict(float)
+    for term, year in terms_ahead(day, years):
+        for group, area, cats in children:
+            then = group + year - ay
+            if not 0 <= then <= LAST_YEAR:
+                continue
+            for cat, by_year in prev.items():
+                p_now, p_then = by_year.get(group, 0.0), by_year.get(then, 0.0)
+                if cat in cats:
+                    out[(term, area, cat)] += 1
+                elif p_then > p_now and p_now < 1:
+                    out[(term, area, cat)] += (p_then - p_now) / (1 - p_now)
+    return out
+
+
+def test_the_kept_tally_gives_the_forecast_worked_out_child_by_child(loaded_county, tmp_path):
+    """The load kept the forecast's tally; the forecast from it is the one worked out here
+    child by child, on the load's day, a year on, and three and a half years before (the
+    tally does not reach so far: counted from the records); a review merge forgets the
+    tally and the forecast is then counted from the records; the analysts read the
+    tally in their pseudonymised copy, and get the same forecast."""
+    from graph import planning
+    from graph.access import guard
+    from graph.access.audit import AuditLog
+    from graph.access.policy import Principal
+    from planning.forecast import keep_after_load as keep_tally
+    from planning.forecast import label, needs_forecast
+
+    store = loaded_county.store
+    assert planning.kept_needs_tally(store) is not None
+    assert planning.kept_needs_tally(store.pseudonymised()) == planning.kept_needs_tally(store)
+    names = {label(c): c for c in ("EHCP", "Transport", *(f"need:{n}" for n in
+             ("HI", "VI", "MSI", "PD", "ASD", "SLCN", "SEMH", "SpLD", "MLD", "SLD", "PMLD",
+              "OTH", "NSA")))}  # fmt: skip
+
+    def found(rows: list[dict]) -> dict[tuple, float]:
+        return {(r["term"], r["area"], names[r["category"]]): r["children"] for r in rows}
+
+    for day, years in [(AS_OF, 3), (AS_OF.replace(year=AS_OF.year + 1), 2),
+                       (AS_OF - dt.timedelta(days=1280), 1)]:  # fmt: skip
+        expected = _forecast_child_by_child(store, day, years)
+        got = found(needs_forecast(store, day, years))
+        assert len(got) >= 9 and set(got) == {k for k, v in expected.items() if v > 0}
+        assert all(abs(got[k] - expected[k]) <= 0.051 for k in got), day
+    kept = needs_forecast(store, AS_OF, 3)
+    analyst = Principal("an", "analyst")
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    assert guard.needs_forecast(store, analyst, audit, AS_OF, 3) == kept
+    planning.forget_needs_tally(store)
+    try:
+        assert planning.kept_needs_tally(store) is None
+        assert needs_forecast(store, AS_OF, 3) == kept
+    finally:
+        keep_tally(store, AS_OF)
+
+
 def test_plan_cli_checks_the_role_and_audits(loaded_county, engine_dir, tmp_path):
     import csv
     import io

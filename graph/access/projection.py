@@ -92,6 +92,9 @@ NODES: dict[str, dict[str, Rule] | None] = {
     ),
     "Alert": None,
     "RiskList": _declare(keep="uid rules", date="as_of"),
+    # counts of children by birth cohort and postcode district, none under the copy's
+    # own coarsening (a month of birth gives the same cohort): the analysts' forecast
+    "NeedsTally": _declare(keep="uid cohorts areas categories children", date="born_after"),
     # what the statutory returns say (graph.schema.RETURN_FACTS): codes kept, the
     # systems' own references and placement postcodes dropped; the referral or plan a
     # fact belongs to is dropped too (a pseudonym is per label, so it could not join)
