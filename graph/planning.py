@@ -11,32 +11,33 @@ from typing import Any
 from graph.cypher import cypher
 from graph.store import COUNTY_WIDE_READ_TIMEOUT_MS, GraphStore
 
+# From the birth-date index (:Person first; FalkorDB uses it only for the first label),
+# each optional match's condition in a CASE rather than its WHERE (FalkorDB runs the
+# latter as a per-row apply), open case kinds from the derived ``open_case_kinds``.
 COHORT = cypher(
     "planning.cohort",
     """
-    MATCH (c:Child)
+    UNWIND [date($today)] AS today
+    MATCH (c:Person)
     WHERE c.dob >= date($born_from) AND c.dob < date($born_before)
+    WITH c, today WHERE c:Child
     OPTIONAL MATCH (c)-[home:LIVES_AT]->(a:Address)
-    WHERE home.to IS NULL
-    WITH c, collect(a)[0] AS a
+    WITH c, today, collect(CASE WHEN home.to IS NULL THEN a END)[0] AS a
     OPTIONAL MATCH (c)-[r:ATTENDS]->(s:School)
-    WHERE r.from <= date($today) AND (r.to IS NULL OR r.to > date($today))
-    WITH c, a, collect(s)[0] AS s
+    WITH c, a, collect(CASE WHEN r.from <= today AND (r.to IS NULL OR r.to > today)
+                            THEN s END)[0] AS s
     OPTIONAL MATCH (c)-[o:OFFERED]->(o_s:School)
-    WHERE o.entry_point = $entry_point
-    WITH c, a, s, collect(o_s)[0] AS offer
-    OPTIONAL MATCH (c)-[:HAS_CASE]->(k:Case)
-    WHERE k.status = 'open'
-    WITH c, a, s, offer, collect(DISTINCT k.kind) AS kinds
+    WITH c, a, s, collect(CASE WHEN o.entry_point = $entry_point THEN o_s END)[0] AS offer
     OPTIONAL MATCH (c)-[n:HAS_NEED]->(need:Need)
-    WITH c, a, s, offer, kinds, n, need
+    WITH c, a, s, offer, n, need
     ORDER BY n.rank
     RETURN c.uid AS child_uid, c.full_name AS child_name, c.dob AS dob, c.sources AS known_from,
            a.postcode_district AS area, a.lat AS lat, a.lon AS lon,
            s.uid AS setting_urn, s.name AS setting, s.phase AS setting_phase,
            s.high_age AS setting_high_age,
            offer.uid AS offer_urn, offer.name AS offer_school,
-           kinds, [x IN collect(need.uid) WHERE x IS NOT NULL] AS needs
+           coalesce(c.open_case_kinds, []) AS kinds,
+           [x IN collect(need.uid) WHERE x IS NOT NULL] AS needs
     ORDER BY child_name
     """,
     example={"born_from": "2022-09-01", "born_before": "2023-09-01", "today": "2026-11-02",
