@@ -312,7 +312,8 @@ def _data_page(store, principal, audit, loads: Path) -> None:
     latest_report(loads)
     guard.quarantine(principal, audit, latest_quarantine(loads))
     guard.quarantine(principal, audit, latest_dropped(loads))
-    review.pending(store)
+    review.pending_count(store)
+    review.pending(store, first=25)
 
 
 if __name__ == "__main__":

@@ -37,18 +37,29 @@ DECISIONS = cypher(
     RETURN r.left_record AS left, r.right_record AS right, r.status AS status
     """,
 )
+# The pairs with both people still there (a pair whose person a merge removed waits for
+# the next load), most likely first: picked before their people are read, so the page
+# reads the 25 it shows, not the whole queue.
+_PENDING_PAIRS = """
+    MATCH (r:ReviewPair {status: 'pending'})-[:CANDIDATE]->(:Person)
+    WITH r, count(*) AS people
+    WHERE people = 2
+"""
 PENDING = cypher(
     "review.pending",
-    """
-    MATCH (r:ReviewPair {status: 'pending'})-[:CANDIDATE]->(p:Person)
+    _PENDING_PAIRS
+    + """
+    WITH r ORDER BY r.probability DESC, r.uid LIMIT $first
+    MATCH (r)-[:CANDIDATE]->(p:Person)
     WITH r, p ORDER BY p.uid
     WITH r, collect({uid: p.uid, name: p.full_name, dob: p.dob, sources: p.sources}) AS people
-    WHERE size(people) = 2
     RETURN r.uid AS uid, r.probability AS probability, r.agreed AS agreed,
            r.created_at AS created_at, people
     ORDER BY probability DESC, uid
     """,
+    example={"first": 25},
 )
+PENDING_COUNT = cypher("review.pending_count", _PENDING_PAIRS + "RETURN count(r) AS n")
 PAIR = cypher(
     "review.pair",
     """
@@ -148,9 +159,16 @@ def decisions(store: GraphStore) -> tuple[list[tuple[str, str]], list[tuple[str,
     return accepted, rejected
 
 
-def pending(store: GraphStore) -> list[dict]:
-    """Pairs awaiting a decision, most likely first, with both people."""
-    return store.read(PENDING).rows
+def pending(store: GraphStore, first: int | None = None) -> list[dict]:
+    """Pairs awaiting a decision, most likely first, with both people: the first
+    ``first`` of them, or as many as a read may return."""
+    limit = store.max_rows if first is None else first
+    return store.read(PENDING, {"first": limit}, max_rows=limit).rows
+
+
+def pending_count(store: GraphStore) -> int:
+    """How many pairs await a decision."""
+    return int(store.read(PENDING_COUNT).scalar() or 0)
 
 
 def decide(store: GraphStore, uid: str, accept: bool, user: str) -> str:

@@ -21,10 +21,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from graph.planning import kept_needs_tally
 from loaders.load import run_load
 from loaders.mapping import MappingError, load_mapping, load_mappings
 from loaders.quality import pairwise_quality
-from loaders.review import decide, pending
+from loaders.review import decide, pending, pending_count
 from tests import truth as t
 from tests.conftest import AS_OF, embedded_store
 
@@ -550,6 +551,11 @@ def test_review_decisions_stick_across_reloads(tiny_county, tmp_path):
         run_load(store, tiny_county, as_of=AS_OF)
         queue = pending(store)
         assert len(queue) >= 2, "the tiny county should leave some pairs for review"
+        # the Data page reads the count and the first few, not the whole queue
+        assert pending_count(store) == len(queue) and pending(store, first=2) == queue[:2]
+        assert [p["probability"] for p in queue] == sorted(
+            (p["probability"] for p in queue), reverse=True
+        )
         people_before = store.read("MATCH (p:Person) RETURN count(p) AS n").rows[0]["n"]
         accepted, rejected = queue[0], queue[1]
         kept = decide(store, accepted["uid"], True, "reviewer")
@@ -565,6 +571,7 @@ def test_review_decisions_stick_across_reloads(tiny_county, tmp_path):
             {"u": kept},
         ).rows[0]
         assert derived["n"] == derived["open"] and derived["kept"] is None
+        assert kept_needs_tally(store) is None  # the forecast counts from the records
         run_load(store, tiny_county, as_of=AS_OF)
         statuses = {
             r["uid"]: r["status"]

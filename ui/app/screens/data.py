@@ -38,9 +38,8 @@ def render() -> None:
     if not allowed(principal, "review_linkage"):
         return
     st.subheader("Possible duplicates to review")
-    pending = review.pending(context.store())
-    st.caption(f"{len(pending):,} pair(s) await a decision.")
-    shown = pending[:25]
+    st.caption(f"{review.pending_count(context.store()):,} pair(s) await a decision.")
+    shown = review.pending(context.store(), first=25)
     context.audit().record(
         user=principal.username,
         role=principal.role,
