@@ -26,7 +26,7 @@ from graph.access.policy import (
     redact_person,
 )
 from graph.access.pseudonyms import PseudonymError, Pseudonyms
-from graph.access.results import held_access, pseudonymised_children, read_store
+from graph.access.results import QueryDenied, held_access, pseudonymised_children, read_store
 from graph.store import GraphStore
 from planning.forecast import needs_forecast as forecast
 from planning.transitions import transitions as plan
@@ -34,6 +34,15 @@ from planning.transitions import transitions as plan
 
 class AccessDenied(PermissionError):
     """The policy does not allow this; the message says what and why."""
+
+
+def _source(store: GraphStore, p: Principal) -> GraphStore:
+    """The graph a page's view reads for this principal (results.read_store), its
+    refusal (no pseudonymised copy yet) as the pages' own."""
+    try:
+        return read_store(store, p)
+    except QueryDenied as exc:
+        raise AccessDenied(str(exc)) from None
 
 
 def _children(store: GraphStore, p: Principal, rows: list[dict[str, Any]]) -> list[str]:
@@ -230,7 +239,7 @@ def caseload(
     store: GraphStore, principal: Principal | None, audit: AuditLog, **filters: str
 ) -> list[dict[str, Any]]:
     p = _require(principal, "view_caseload")
-    rows = views.caseload(read_store(store, p), **filters)
+    rows = views.caseload(_source(store, p), **filters)
     audit.record(
         user=p.username,
         role=p.role,
@@ -297,7 +306,7 @@ def transitions(
     """Children moving school next September, one row each, as the role may see them
     (from the pseudonymised copy for a pseudonymised role)."""
     p = _require(principal, "plan_ahead")
-    source = read_store(store, p)
+    source = _source(store, p)
     rows = [_redact_transition(t.as_row(), p) for t in plan(source, entry_point, today)]
     audit.record(
         user=p.username,
@@ -314,7 +323,7 @@ def needs_forecast(
 ) -> list[dict[str, Any]]:
     """Counts only: no child is named, so every planning role sees it whole."""
     p = _require(principal, "plan_ahead")
-    rows = forecast(read_store(store, p), today, years)
+    rows = forecast(_source(store, p), today, years)
     audit.record(
         user=p.username,
         role=p.role,

@@ -28,16 +28,19 @@ place of the last one at once where the engine can (FalkorDB renames the key).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from graph import schema
+from graph.access.copy_state import CopyState
 from graph.access.pseudonyms import KEY_FILE, Pseudonyms
 from graph.bulk import BulkWriter, EdgeShape, NodeShape
 from graph.cypher import cypher
-from graph.store import GraphStore, batched
+from graph.store import Counts, GraphError, GraphStore, batched
 
 Rule = Literal["keep", "date", "pseudonym", "month", "shared", "centre", "drop"]
 MIN_SHARED = 10  # records that must share a text value for it to be kept
@@ -194,20 +197,40 @@ def _node_statements(label: str, rules: dict[str, Rule]) -> dict[str, str]:
         f" FOREACH (_ IN CASE WHEN '{x}' IN r.labels THEN [1] ELSE [] END | SET n:{x})"
         for x in EXTRA_LABELS[label]
     )
+    relabel = "".join(
+        f" FOREACH (_ IN CASE WHEN '{x}' IN r.labels THEN [] ELSE [1] END | REMOVE n:{x})"
+        for x in EXTRA_LABELS[label]
+    )
+    key = {"rows": [{"uid": f"projection-{name}", "labels": [label]}]}
     return {
-        "uids": cypher(f"projection.uids_{name}", f"MATCH (n:{label}) RETURN n.uid AS uid"),
+        # every node of the label in one walk: about a third faster than looking them
+        # up a batch of uids at a time (20,000 children)
         "read": cypher(
             f"projection.read_{name}",
-            f"UNWIND $uids AS u MATCH (n:{label} {{uid: u}}) "
-            f"RETURN n.uid AS uid, labels(n) AS labels" + (f", {returned}" if returned else ""),
-            example={"uids": ["x"]},
+            f"MATCH (n:{label}) RETURN n.uid AS uid, labels(n) AS labels"
+            + (f", {returned}" if returned else ""),
         ),
         "create": cypher(
             f"projection.create_{name}",
             f"UNWIND $rows AS r CREATE (n:{label} {{uid: r.uid}}) "
             f"{_set('n', rules, ('uid',))}{labels}",
             # a key of its own: the portability guard runs every example in one graph
-            example={"rows": [{"uid": f"projection-{name}", "labels": [label]}]},
+            example=key,
+            writes=True,
+        ),
+        # a node whose content changed since the copy it is written over: every
+        # property again (null removes one) and its labels
+        "update": cypher(
+            f"projection.update_{name}",
+            f"UNWIND $rows AS r MATCH (n:{label} {{uid: r.uid}}) "
+            f"{_set('n', rules, ('uid',))}{labels}{relabel}",
+            example=key,
+            writes=True,
+        ),
+        "delete": cypher(
+            f"projection.delete_{name}",
+            f"UNWIND $rows AS r MATCH (n:{label} {{uid: r.uid}}) DETACH DELETE n",
+            example={"rows": [{"uid": f"projection-gone-{name}"}]},
             writes=True,
         ),
     }
@@ -216,15 +239,26 @@ def _node_statements(label: str, rules: dict[str, Rule]) -> dict[str, str]:
 ENDS = {r.type: (r.start, r.end) for r in schema.REL_TYPES}
 
 
-def _rel_statements(rel: str, rules: dict[str, Rule]) -> str:
-    return cypher(
-        f"projection.create_{rel.lower()}",
-        f"UNWIND $rows AS r MATCH (a:{ENDS[rel][0]} {{uid: r.left}}) "
-        f"MATCH (b:{ENDS[rel][1]} {{uid: r.right}}) CREATE (a)-[x:{rel}]->(b) "
-        f"{_set('x', rules)}",
-        example={"rows": [{"left": "x", "right": "y"}]},
-        writes=True,
-    )
+def _rel_statements(rel: str, rules: dict[str, Rule]) -> dict[str, str]:
+    start, end = ENDS[rel]
+    example = {"rows": [{"left": "x", "right": "y"}]}
+    return {
+        "create": cypher(
+            f"projection.create_{rel.lower()}",
+            f"UNWIND $rows AS r MATCH (a:{start} {{uid: r.left}}) "
+            f"MATCH (b:{end} {{uid: r.right}}) CREATE (a)-[x:{rel}]->(b) {_set('x', rules)}",
+            example=example,
+            writes=True,
+        ),
+        # every relationship of the type between two nodes, when any of them changed
+        "delete": cypher(
+            f"projection.delete_{rel.lower()}",
+            f"UNWIND $rows AS r MATCH (a:{start} {{uid: r.left}})-[x:{rel}]->"
+            f"(b:{end} {{uid: r.right}}) DELETE x",
+            example=example,
+            writes=True,
+        ),
+    }
 
 
 def _shared_statement(owner: str, prop: str, relationship: bool) -> str:
@@ -266,6 +300,14 @@ CENTRES = cypher(
 )
 
 
+# what each label's and type's rows carry into the copy, besides a node's uid
+NODE_PROPS = {
+    label: [(p, rules[p]) for p in copied(rules) if p != "uid"]
+    for label, rules in KEPT_NODES.items()
+}
+REL_PROPS = {rel: [(p, rules[p]) for p in copied(rules)] for rel, rules in KEPT_RELS.items()}
+
+
 @dataclass
 class Written:
     """What one copy holds, and how long it took (the load report shows it)."""
@@ -273,6 +315,8 @@ class Written:
     nodes: int = 0
     relationships: int = 0
     seconds: float = 0.0
+    fresh: bool = False  # written afresh, not as the difference from an earlier copy
+    changed: int = 0  # of a difference: nodes and relationships written or removed
 
 
 class _Coarsen:
@@ -320,15 +364,11 @@ class _Coarsen:
         return value
 
     def node(self, label: str, row: dict) -> dict:
-        rules = KEPT_NODES[label]
-        out = {
-            p: self.value(label, p, rules[p], row.get(p), row) for p in copied(rules) if p != "uid"
-        }
-        return {**out, "uid": self.uid(label, row["uid"]), "labels": row["labels"]}
+        out = {p: self.value(label, p, rule, row.get(p), row) for p, rule in NODE_PROPS[label]}
+        return {**out, "uid": self.uid(label, row["uid"]), "labels": sorted(row["labels"])}
 
     def relationship(self, rel: str, a: Any, b: Any, props: Mapping[str, Any]) -> dict:
-        rules = KEPT_RELS[rel]
-        out = {p: self.value(rel, p, rules[p], props.get(p), props) for p in copied(rules)}
+        out = {p: self.value(rel, p, rule, props.get(p), props) for p, rule in REL_PROPS[rel]}
         start, end = ENDS[rel]
         return {**out, "left": self.uid(start, a), "right": self.uid(end, b)}
 
@@ -361,49 +401,185 @@ EDGE_SHAPES = {
 
 
 def write_copy(
-    store: GraphStore, *, bulk: bool = True, progress: Callable[[int], None] | None = None
+    store: GraphStore,
+    *,
+    bulk: bool = True,
+    progress: Callable[[int], None] | None = None,
+    incremental: bool = True,
 ) -> Written:
-    """Write the live graph's pseudonymised copy afresh, and the person map beside the key.
+    """Write the live graph's pseudonymised copy, and the person map beside the key.
 
-    Every row goes through the statements above, or, with ``bulk`` and an engine that
-    has it, through its bulk insertion (the copy is all new: FalkorDB's ``GRAPH.BULK``,
-    as a first load's new nodes and relationships do; see :mod:`graph.bulk`)."""
+    Every node and relationship the copy keeps is read from the live graph and turned
+    into the copy's, and hashed. Where the graph the copy is written into holds a copy
+    whose hashes are known (:mod:`graph.access.copy_state`), only what differs is
+    written (``incremental``): nodes created, updated or deleted, and the relationships
+    between two nodes replaced where any of them changed. Otherwise the copy is written
+    afresh: by the statements above, or, with ``bulk`` and an engine that has it, by its
+    bulk insertion (FalkorDB's ``GRAPH.BULK``; see :mod:`graph.bulk`). Either way it is
+    then put in place of the one analysts read at once, where the engine can."""
     started = time.perf_counter()
     keys = Pseudonyms.open(store.pseudonym_dir, store.name)
+    state = CopyState.beside(keys.home, store.name)
     target = store.pseudonymised_staging()
-    written = Written()
+    swaps = target.name != store.pseudonymised().name
+    buffer = "spare" if swaps else "published"
     people: list[tuple[str, str]] = []
     with store.batch_job():
-        target.drop_all()
-        target.ensure_schema(constraints=False)
-        coarsen = _Coarsen(store, keys)
-        uids = {
-            label: [r["uid"] for r in store.read(s["uids"], max_rows=ALL_ROWS).rows]
-            for label, s in NODE_STATEMENTS.items()
-        }
-
-        def nodes(label: str) -> Iterator[dict]:
-            for batch in batched(uids[label], READ_BATCH):
-                for row in store.read(
-                    NODE_STATEMENTS[label]["read"], {"uids": batch}, max_rows=ALL_ROWS
-                ).rows:
-                    out = coarsen.node(label, row)
-                    if label == "Person":
-                        people.append((out["uid"], row["uid"]))
-                    yield out
-
-        def relationships(rel: str) -> Iterator[dict]:
-            for row in store.read(REL_READS[rel], max_rows=ALL_ROWS).rows:
-                yield coarsen.relationship(rel, row["left"], row["right"], row)
-
-        writer = target.bulk_writer() if bulk else None
-        if writer is None:
-            _write_by_statements(target, nodes, relationships, written, progress)
+        before = _counts(target)
+        known = state.trusted(buffer, before) if incremental and before is not None else None
+        reader = _Reader(_Coarsen(store, keys), store, people)
+        changes = _Changes()
+        if known is None:
+            written = _afresh(target, reader, changes, bulk, progress)
         else:
-            _write_in_bulk(writer, nodes, relationships, written, progress)
-    store.publish_pseudonymised()
+            written = _difference(target, reader, known, changes, progress)
+        after = _counts(target) or Counts({}, {})
+        written.nodes, written.relationships = after.nodes, after.relationships
+    state.record(buffer, after, changes.hashes, changes.removed, fresh=known is None)
+    if swaps:
+        state.begin_swap()
+        store.publish_pseudonymised()
+        state.end_swap()
+    else:
+        store.publish_pseudonymised()
     keys.write_map(people)
     written.seconds = round(time.perf_counter() - started, 2)
+    return written
+
+
+ANY_NODE = cypher("projection.any_node", "MATCH (n) RETURN 1 AS one LIMIT 1")
+
+
+def copy_exists(copy: GraphStore) -> bool:
+    """Whether this pseudonymised copy has been written (and holds anything)."""
+    try:
+        return bool(copy.read(ANY_NODE).rows)
+    except GraphError:  # FalkorDB: no such graph key yet
+        return False
+
+
+def _counts(target: GraphStore) -> Counts | None:
+    """The copy's counts, or None where there is no copy (FalkorDB: no such key)."""
+    try:
+        return target.counts()
+    except GraphError:
+        return None
+
+
+def _hash(values: Any) -> int:
+    """A stable 64-bit hash of plain values (Python's own hash changes every process)."""
+    digest = hashlib.blake2b(repr(values).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+PAIR = "\x1f"  # between the two ends' uids in a relationship group's key
+
+
+@dataclass
+class _Changes:
+    """The hashes a copy's writing changed (kind, key, hash) and the items it removed."""
+
+    hashes: list[tuple[str, str, int]] = field(default_factory=list)
+    removed: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Reader:
+    """The live graph's nodes and relationships as the copy holds them, with hashes."""
+
+    coarsen: _Coarsen
+    store: GraphStore
+    people: list[tuple[str, str]]
+
+    def nodes(self, label: str) -> Iterator[tuple[dict, int]]:
+        for row in self.store.read(NODE_STATEMENTS[label]["read"], max_rows=ALL_ROWS).rows:
+            out = self.coarsen.node(label, row)
+            if label == "Person":
+                self.people.append((out["uid"], row["uid"]))
+            yield out, _hash(list(out.values()))
+
+    def relationships(self, rel: str) -> tuple[list[dict], dict[str, int]]:
+        """Every relationship of the type, and a hash of each group of them between the
+        same two nodes (the copy's unit of change: relationships have no keys)."""
+        rows = self.store.read(REL_READS[rel], max_rows=ALL_ROWS).rows
+        out: list[dict] = []
+        groups: dict[str, list[int]] = defaultdict(list)
+        while rows:  # each live row let go of as its copy is made
+            row = rows.pop()
+            copied_row = self.coarsen.relationship(rel, row["left"], row["right"], row)
+            out.append(copied_row)
+            groups[_pair(copied_row)].append(_hash(list(copied_row.values())))
+        return out, {key: _hash(sorted(hashes)) for key, hashes in groups.items()}
+
+
+def _pair(row: Mapping[str, Any]) -> str:
+    return f"{row['left']}{PAIR}{row['right']}"
+
+
+def _afresh(
+    target: GraphStore, reader: _Reader, changes: _Changes, bulk: bool, progress: Progress
+) -> Written:
+    target.drop_all()
+    target.ensure_schema(constraints=False)
+    written = Written(fresh=True)
+
+    def nodes(label: str) -> Iterator[dict]:
+        for row, h in reader.nodes(label):
+            changes.hashes.append((label, row["uid"], h))
+            yield row
+
+    def relationships(rel: str) -> Iterator[dict]:
+        rows, groups = reader.relationships(rel)
+        changes.hashes.extend((rel, key, h) for key, h in groups.items())
+        yield from rows
+
+    writer = target.bulk_writer() if bulk else None
+    if writer is None:
+        _write_by_statements(target, nodes, relationships, progress)
+    else:
+        _write_in_bulk(writer, nodes, relationships, progress)
+    return written
+
+
+def _difference(
+    target: GraphStore,
+    reader: _Reader,
+    known: dict[str, dict[str, int]],
+    changes: _Changes,
+    progress: Progress,
+) -> Written:
+    """Write over a copy whose hashes are ``known`` only what differs from it."""
+    written = Written()
+    for label, statements in NODE_STATEMENTS.items():
+        was = known.get(label, {})
+        seen: set[str] = set()
+        new: list[dict] = []
+        changed: list[dict] = []
+        for row, h in reader.nodes(label):
+            seen.add(row["uid"])
+            if was.get(row["uid"]) != h:
+                (changed if row["uid"] in was else new).append(row)
+                changes.hashes.append((label, row["uid"], h))
+        gone = [{"uid": uid} for uid in was if uid not in seen]
+        changes.removed += [(label, r["uid"]) for r in gone]
+        for statement, rows in (("delete", gone), ("update", changed), ("create", new)):
+            if rows:
+                target.write_rows(statements[statement], rows, progress=progress)
+                written.changed += len(rows)
+    for rel, statements in REL_STATEMENTS.items():
+        was = known.get(rel, {})
+        rows, groups = reader.relationships(rel)
+        different = {key for key, h in groups.items() if was.get(key) != h}
+        gone = set(was) - set(groups)
+        changes.hashes += [(rel, key, groups[key]) for key in different]
+        changes.removed += [(rel, key) for key in gone]
+        stale = [dict(zip(("left", "right"), key.split(PAIR), strict=True))
+                 for key in different | gone if key in was]  # fmt: skip
+        fresh = [row for row in rows if _pair(row) in different]
+        for statement, batch in (("delete", stale), ("create", fresh)):
+            if batch:
+                target.write_rows(statements[statement], batch, progress=progress)
+                written.changed += len(batch)
     return written
 
 
@@ -412,35 +588,32 @@ Progress = Callable[[int], None] | None
 
 
 def _write_by_statements(
-    target: GraphStore, nodes: Rows, relationships: Rows, written: Written, progress: Progress
+    target: GraphStore, nodes: Rows, relationships: Rows, progress: Progress
 ) -> None:
     for label, statements in NODE_STATEMENTS.items():
-        summary = target.write_rows(statements["create"], nodes(label), progress=progress)
-        written.nodes += summary.nodes_created
-    for rel, statement in REL_STATEMENTS.items():
-        summary = target.write_rows(statement, relationships(rel), progress=progress)
-        written.relationships += summary.relationships_created
+        target.write_rows(statements["create"], nodes(label), progress=progress)
+    for rel, statements in REL_STATEMENTS.items():
+        target.write_rows(statements["create"], relationships(rel), progress=progress)
 
 
 def _write_in_bulk(
-    writer: BulkWriter, nodes: Rows, relationships: Rows, written: Written, progress: Progress
+    writer: BulkWriter, nodes: Rows, relationships: Rows, progress: Progress
 ) -> None:
     writer.begin([*NODE_SHAPES.values(), *EDGE_SHAPES.values()])
     for label, shape in NODE_SHAPES.items():
         for rows in batched(nodes(label), BULK_BATCH):
             writer.create_nodes(shape, rows, remember=True)
-            written.nodes += _done(progress, len(rows))
+            _done(progress, len(rows))
     for rel, edge in EDGE_SHAPES.items():
         for rows in batched(relationships(rel), BULK_BATCH):
             writer.create_edges(edge, rows)
-            written.relationships += _done(progress, len(rows))
+            _done(progress, len(rows))
     writer.finish()
 
 
-def _done(progress: Progress, rows: int) -> int:
+def _done(progress: Progress, rows: int) -> None:
     if progress is not None:
         progress(rows)
-    return rows
 
 
 @dataclass(frozen=True)
@@ -460,9 +633,11 @@ class Mirror:
 
 
 def mirror(store: GraphStore) -> Mirror | None:
-    """The copy of this graph, or None while no copy has been written (no key yet)."""
+    """The copy of this graph, for a change to be made there too, or None while no copy
+    has been written (no key yet). The copy's hashes are no longer trusted: the next copy
+    written over this one is written afresh."""
     if store.pseudonym_dir is None or not (store.pseudonym_dir / KEY_FILE).exists():
         return None
-    return Mirror(
-        store.pseudonymised(), Pseudonyms.open(store.pseudonym_dir, store.name, create=False)
-    )
+    keys = Pseudonyms.open(store.pseudonym_dir, store.name, create=False)
+    CopyState.beside(keys.home, store.name).distrust("published")
+    return Mirror(store.pseudonymised(), keys)

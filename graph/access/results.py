@@ -23,6 +23,7 @@ from typing import Any
 
 from graph import views
 from graph.access.policy import FLAG_TEXT, ChildAccess, Principal, Restricted, child_access
+from graph.access.projection import copy_exists
 from graph.access.pseudonyms import PseudonymError, Pseudonyms, found_in
 from graph.store import GraphStore
 
@@ -99,11 +100,22 @@ def check_columns(columns: Mapping[str, str], *, about_child: bool) -> list[str]
     return problems
 
 
+class NoCopyYet(QueryDenied):
+    """A pseudonymised role asked before any copy was written: nothing is read instead."""
+
+
 def read_store(store: GraphStore, principal: Principal | None) -> GraphStore:
     """The graph a principal's queries read: the pseudonymised copy for a pseudonymised
-    role, whatever page or command asks; the live graph for everyone else."""
+    role, whatever page or command asks (refused while there is none, never the live
+    graph instead); the live graph for everyone else."""
     if principal is not None and principal.rules.pseudonymise:
-        return store.pseudonymised()
+        copy = store.pseudonymised()
+        if not copy_exists(copy):
+            raise NoCopyYet(
+                "the pseudonymised copy analysts read has not been written yet: the end of "
+                "every load writes it (jigsaw load); nothing is read from the live graph"
+            )
+        return copy
     return store
 
 

@@ -257,13 +257,22 @@ class FalkorDBStore(GraphStore):
         return self._companion(self.graph_name + PSEUDONYMISED_SUFFIX + "_next")
 
     def publish_pseudonymised(self) -> None:
-        """The finished copy takes the copy's key at once (RENAME replaces it): a query
-        sees the old copy or the new one, never one half written."""
+        """The finished copy takes the copy's key at once: a query sees the old copy or
+        the new one, never one half written. The old one takes the staging key in the
+        same transaction, for the next copy to be written over as a difference."""
         staging, target = self.pseudonymised_staging(), self.pseudonymised()
-        self._db.connection.execute_command("RENAME", staging.graph_name, target.graph_name)
+        server = self._db.connection
+        if server.exists(target.graph_name):
+            swap = server.pipeline(transaction=True)  # MULTI/EXEC: no query runs between
+            swap.execute_command("RENAME", target.graph_name, target.graph_name + "_swap")
+            swap.execute_command("RENAME", staging.graph_name, target.graph_name)
+            swap.execute_command("RENAME", target.graph_name + "_swap", staging.graph_name)
+            swap.execute()
+        else:
+            server.execute_command("RENAME", staging.graph_name, target.graph_name)
         staging._graph = self._db.select_graph(staging.graph_name)
         target._graph = self._db.select_graph(target.graph_name)
-        target._indexes_ready = False
+        target._indexes_ready = staging._indexes_ready = False
 
     def _companion(self, graph_name: str) -> FalkorDBStore:
         """A store over another graph of the same server, sharing this one's connection."""
