@@ -20,6 +20,7 @@ import subprocess
 import sys
 from collections import Counter
 
+import pandas as pd
 import pytest
 
 from graph import GraphError
@@ -348,6 +349,30 @@ def test_analyst_reads_only_the_copy_on_every_path(loaded_county, tmp_path):
     plan = guard.transitions(loaded_county.store, ANALYST, audit, "Year 7", dt.date(2026, 11, 2))
     assert all(PATTERN.fullmatch(r["child_uid"]) for r in plan)
     assert all(r.get("name") is None for r in plan)
+
+
+def test_an_analysts_download_audits_the_children_not_their_pseudonyms(
+    loaded_county, tmp_path, monkeypatch
+):
+    """The transitions table an analyst downloads names children by pseudonym; the
+    download's audit entry (ui.app.context.download_csv) names the children behind them,
+    as the page view's entry does."""
+    from ui.app import context
+
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    rows = guard.transitions(loaded_county.store, ANALYST, audit, "Year 7", dt.date(2026, 11, 2))
+    viewed = list(audit.entries())[-1]["children"]
+    assert rows and viewed and not any(PATTERN.fullmatch(uid) for uid in viewed)
+    monkeypatch.setattr(context, "current_user", lambda: ANALYST)  # the signed-in user
+    monkeypatch.setattr(context, "store", lambda: loaded_county.store)
+    frame = pd.DataFrame(rows).map(lambda v: str(v) if isinstance(v, Restricted) else v)
+    assert context.children_in(frame) == sorted(viewed)
+    # a caseload role's table names its children by uid, as before
+    rows = [{"child_uid": "P-1", "sibling_child_uid": "P-2", "name": "x"}, {"child_uid": None}]
+    assert guard.children_named(loaded_county.store, Principal("sw", "social_worker"), rows) == [
+        "P-1",
+        "P-2",
+    ]
 
 
 # -- caseload roles: the matrix ---------------------------------------------------------------

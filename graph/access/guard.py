@@ -53,6 +53,24 @@ def _children(store: GraphStore, p: Principal, rows: list[dict[str, Any]]) -> li
     return [r["child_uid"] for r in rows if r.get("child_uid")]
 
 
+def children_named(
+    store: GraphStore, principal: Principal | None, rows: list[dict[str, Any]]
+) -> list[str]:
+    """The children a table shown to this principal names, for the audit trail (a
+    download's entry): the uids in its child id columns (``child``, ``*child_uid``), or,
+    for a pseudonymised role, the people behind every pseudonym in it."""
+    if principal is not None and principal.rules.pseudonymise:
+        return pseudonymised_children(store, rows)
+    return sorted(
+        {
+            str(value)
+            for row in rows
+            for column, value in row.items()
+            if (column == "child" or str(column).endswith("child_uid")) and value not in (None, "")
+        }
+    )
+
+
 def _require(principal: Principal | None, action: str) -> Principal:
     if principal is None:
         raise AccessDenied("sign in first")

@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from graph import GraphStore, load_settings, open_store
+from graph.access import guard
 from graph.access.accounts import Accounts, demo_mode
 from graph.access.audit import AuditLog, audit_log
 from graph.access.fields_export import safe_row
@@ -178,9 +179,10 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def children_in(frame: pd.DataFrame) -> list[str]:
-    """The children a table names: its child id columns (``child_uid``, ``*_child_uid``)."""
-    columns = [c for c in frame.columns if str(c) == "child" or str(c).endswith("child_uid")]
-    return sorted({str(v) for c in columns for v in frame[c].dropna() if str(v)})
+    """The children a table shown to the signed-in user names (guard.children_named):
+    an analyst's by pseudonym are the children behind them."""
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return guard.children_named(store(), current_user(), rows)
 
 
 def download_csv(
