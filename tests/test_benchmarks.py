@@ -115,3 +115,17 @@ def test_many_users_smoke_run(loaded_county, engine_dir, tmp_path):
         assert action in rows, table
         assert int(rows[action][1].replace(",", "")) > 0 and rows[action][2] == "0", table
     assert "app process 1: CPU mean" in table
+
+
+def test_the_returns_figures_close_for_every_return(tmp_path):
+    from benchmarks.returns import AS_OF, SEED, measure, table
+    from synthetic.generate import generate
+    from tests import truth as t
+
+    generate(300, SEED, tmp_path / "county", as_of=AS_OF, returns=True)
+    rows = measure(tmp_path / "county", tmp_path / "engine")
+    assert {r["return"] for r in rows} == set(t.RETURN_DIRECTORIES)
+    for r in rows:
+        assert r["read"] == r["loaded"] + r["merged"] + r["quarantined"] > 0, r
+        assert r["linked right"] <= r["true children"] <= r["read"], r
+    assert table(rows).count("\n") == len(rows) + 1

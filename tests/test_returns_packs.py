@@ -530,9 +530,13 @@ def test_another_councils_copies_of_the_returns_load_as_the_originals_do(
             _councils_workbook(source, root / "annex" / "ILACS annex A.xlsx")
         else:
             _councils_csv(source, root / "903" / f"LA123_{source.name}")
+    (root / "903" / "LA123 contacts.csv").write_text("who,phone\nSam,0123\n")
     result, labels = _load_directory(root, engine_dir)
     report = result.report
     assert report.closes and labels == want
+    # a file no pack reads is said, with why
+    assert report.unmapped_files == ["903/LA123 contacts.csv"]
+    assert "903/LA123 contacts.csv: line 1: its columns (who, phone)" in report.to_markdown()
     read = [f for f in report.files.values() if f.pack]
     assert len(read) == len([f for f in original.report.files.values() if f.pack])
     # what was read and kept is the same row for row; what was not is said
