@@ -276,3 +276,28 @@ def test_a_hung_engine_is_stopped_and_started_again_not_waited_on_forever(
     assert reopened.read(COUNT_PEOPLE).scalar() == 50
     assert "did not start (attempt 1 of 2" in caplog.text
     assert f"stopping the embedded engine (pid {pid})" in caplog.text
+
+
+STEP = """
+import sys
+from pathlib import Path
+from tests.conftest import embedded_store
+store = embedded_store(Path(sys.argv[1]), graph_name="reset")
+if sys.argv[2] == "reset":
+    store.ensure_schema()
+    store.write("CREATE (:Person:Child {uid: 'P-1', full_name: 'A'})")
+    store.drop_all()
+print(store.read("MATCH (n) RETURN count(n) AS n").scalar())
+store.close()
+"""
+
+
+def test_the_engine_starts_again_and_again_after_a_constrained_graph_is_deleted(tmp_path):
+    """``jigsaw db reset`` deletes a graph with unique constraints: each later start of
+    the embedded server (each its own process, as the app's and the CLI's are) works."""
+    root = Path(__file__).resolve().parents[1]
+    for step in ("reset", "start", "start again", "and again"):
+        done = subprocess.run([sys.executable, "-c", STEP, str(tmp_path), step], cwd=root,
+                              capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+        assert done.returncode == 0, f"{step}: {done.stderr[-600:]}"
+        assert done.stdout.split()[-1] == "0", step

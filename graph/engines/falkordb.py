@@ -850,6 +850,7 @@ class FalkorDBStore(GraphStore):
 
     def drop_all(self) -> None:
         """The graph, and its pseudonymised copy with it (a copy of nothing is stale)."""
+        existed = bool(self._db.connection.exists(self.graph_name))
         try:
             self._graph.delete()
         except Exception as exc:
@@ -860,6 +861,19 @@ class FalkorDBStore(GraphStore):
             for companion in (self.pseudonymised(), self.pseudonymised_staging()):
                 self._db.connection.delete(companion.graph_name)
                 companion._graph = self._db.select_graph(companion.graph_name)
+            if existed and self.directory is not None:
+                self._forget_deletion()
+
+    def _forget_deletion(self) -> None:
+        """Rewrite the embedded server's append-only file once a graph is deleted, and
+        wait for it: FalkorDB 4 replaying the deletion of a graph that had unique
+        constraints crashes the second start after it (in GraphContext_GetSchemaByID),
+        so ``jigsaw db reset`` or a reload from scratch left a server that would not
+        start. The rewritten file holds what is left, not how it came to be."""
+        deadline = time.monotonic() + _SNAPSHOT_WAIT_S
+        if self._rewrite_snapshot(deadline):
+            while self._busy_rewriting() and time.monotonic() < deadline:
+                time.sleep(0.05)
 
     def server_pid(self) -> int | None:
         """The embedded server's process id (tests kill it to prove durability)."""
