@@ -33,6 +33,11 @@ PACK_FILE = "pack.yaml"
 HEADER_SCAN_ROWS = 12  # a workbook's title rows come before its header
 NOT_IN_MODEL = "the graph model has no field for it"
 SUFFIXES = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xml": "xml"}
+# how councils' tools write a date, tried after a pack's own forms (day before month: an
+# English council's 01/05/2025 is the 1st of May)
+DATE_FORMS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d %B %Y",
+              "%d-%b-%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S",
+              "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -139,11 +144,15 @@ def _xml_forms(where: Path, xml: dict, mappings: list[SourceMapping]) -> list[So
 
 
 def _with_defaults(data: dict, defaults: dict) -> dict:
-    """The pack's defaults under the mapping's own keys (code lists merged by field)."""
+    """The pack's defaults under the mapping's own keys (code lists merged by field);
+    dates in any of the forms councils write them, after the pack's own."""
     merged = {**defaults, **data}
     for key in ("codes", "dates", "not_kept", "headers"):
         if key in defaults and key in data:
             merged[key] = {**defaults[key], **data[key]}
+    own = list((merged.get("dates") or {}).get("default", []))
+    merged["dates"] = {**(merged.get("dates") or {}),
+                       "default": own + [f for f in DATE_FORMS if f not in own]}  # fmt: skip
     return merged
 
 

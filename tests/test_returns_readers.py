@@ -469,3 +469,18 @@ def test_every_dropped_value_is_traceable_masked_with_its_reason(tmp_path):
     assert masked(FIELDS["person.nhs_number"], "9434765919") == "94******19"
     assert masked(FIELDS["person.dob"], "2015-01-02") == "20******02"
     assert masked(FIELDS["episode.placement_type"], "U9") == "U9"
+
+
+def test_a_returns_dates_are_read_in_the_forms_councils_tools_write_them(tmp_path):
+    days = ["01/05/2025", "2025-05-02", "03-05-2025", "04.05.2025", "5 May 2025", "06-May-2025",
+            "2025-05-07 00:00:00.000", "2025-05-08T00:00:00", "09/05/2025 00:00"]  # fmt: skip
+    path = _write(
+        tmp_path / "missing.csv",
+        "CHILD,DOB,MISSING,MIS_START,MIS_END\n"
+        + "".join(f"{n},01/02/2015,M,{day},\n" for n, day in enumerate(days, start=1)),
+    )
+    (claim,) = recognise(tmp_path, [path], load_packs()).claims[path]
+    outcome = read_extract(Extract(claim.mappings[0], path, "missing.csv"), TODAY)
+    assert not outcome.quarantined and not outcome.dropped
+    starts = [r.values["missing.start"] for r in outcome.records]
+    assert starts == [dt.date(2025, 5, day) for day in range(1, 10)]
