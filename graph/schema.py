@@ -84,6 +84,7 @@ NODE_TYPES: tuple[NodeType, ...] = (
             "eal",
             "young_carer",
             "sources",
+            "conflicts",
             "updated_at",
             "open_services",
             "open_case_kinds",
@@ -195,19 +196,36 @@ NODE_TYPES: tuple[NodeType, ...] = (
     NodeType(
         "ReviewPair",
         "Two people that linkage thinks may be one, left apart for a person to decide "
-        "(status: pending, accepted or rejected; agreed: which fields agreed).",
+        "(status: pending, accepted or rejected; agreed: which fields agreed; evidence: "
+        "for and against, in words; reason: the rule a link would break, when that is why "
+        "it was not made; impact: children whose family networks the decision changes; "
+        "merged_keep, merged_drop: the people an accept merged, for undo).",
         (
             "uid",
             "probability",
             "status",
             "agreed",
+            "evidence",
+            "reason",
+            "impact",
             "decided_by",
             "decided_at",
             "created_at",
             "left_record",
             "right_record",
+            "merged_keep",
+            "merged_drop",
+            "undone_by",
+            "undone_at",
         ),
         indexed=("status",),
+    ),
+    NodeType(
+        "MergedPerson",
+        "A person a reviewer merged into another (merged_into), kept aside with the "
+        "labels they had so the merge can be undone; the relationships the merge moved "
+        "carry merged_by, the review pair's uid.",
+        ("uid", "full_name", "merged_into", "merged_by", "merged_labels"),
     ),
     NodeType(
         "Alert",

@@ -10,6 +10,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from graph import family_rules
 from graph.cypher import cypher
 from graph.schema import RETURN_FACTS
 from graph.store import COUNTY_WIDE_READ_TIMEOUT_MS, GraphStore
@@ -385,6 +386,8 @@ def child_record(store: GraphStore, uid: str) -> dict[str, Any] | None:
         "disabilities": store.read(DISABILITIES, {"uid": uid}).rows,
     }
     record["timeline"] = timeline(record)
+    # what the data already contradicts about this child and their family, in words
+    record["warnings"] = family_rules.warnings(store, [uid])
     return record
 
 
@@ -604,8 +607,15 @@ def family_network(
         max_rows=10,
     ).rows
     if not rows:
-        return {"nodes": [], "edges": []}
-    return {"nodes": rows[0]["nodes"], "edges": [e for e in rows[0]["edges"] if e]}
+        return {"nodes": [], "edges": [], "warnings": []}
+    nodes = rows[0]["nodes"]
+    people = [n["uid"] for n in nodes if n.get("label") == "Person"]
+    return {
+        "nodes": nodes,
+        "edges": [e for e in rows[0]["edges"] if e],
+        # contradictions in the data about anyone shown, in words
+        "warnings": family_rules.warnings(store, people),
+    }
 
 
 def caseload(

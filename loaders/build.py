@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from graph.family_rules import PARENT_MIN_AGE, too_young_to_parent
 from loaders.attach import Attachments, Packs
 from loaders.build_returns import RETURN_FIELDS_PREFIXES, ReturnFacts, ReturnRows
 from loaders.fields import FIELDS
@@ -165,6 +166,9 @@ class Builder:
         self.school_by_name: dict[str, str] = {}
         self.staff_by_name: dict[str, str] = {}
         self.home_la = ""
+        self._dob_of: dict[str, object] | None = None  # person uid -> dob, once asked
+        # relationship rows quarantined because they break a family rule, by rule
+        self.refused_relationships: Counter[str] = Counter()
 
     def linked(self, person_of: dict[str, str], probability: dict[str, float]) -> None:
         """Who each identity record is, from linkage (the reference data comes first)."""
@@ -293,7 +297,7 @@ class Builder:
         """Each field's most common value among a person's records, the first seen on a
         tie (as ``Counter.most_common(1)``); names they went by; flags any record set.
         Counts each person row after the first as merged (:attr:`merged`)."""
-        row: dict[str, object] = {"uid": puid, **_NO_FIELDS}
+        row: dict[str, object] = {"uid": puid, **_NO_FIELDS, "conflicts": None}
         if len(mine) == 1:
             record, who = mine[0]
             k, v = ROLE_KEYS[who], record.values
@@ -321,6 +325,7 @@ class Builder:
                     next(iter(counter)) if len(counter) == 1
                     else max(counter, key=counter.__getitem__)
                 )  # fmt: skip
+            row["conflicts"] = disagreements(counts)
         names: set[str] = set()
         flags: dict[str, bool] = {}
         sources: set[str] = set()
@@ -485,6 +490,11 @@ class Builder:
                     (record, f"related person id {v['related.la_child_id']} is in no extract")
                 )
                 return
+            problem = self._impossible_parent(other, puid)
+            if problem:
+                self.rows.unresolved.append((record, problem))
+                self.refused_relationships["parent_age"] += 1
+                return
             self._parent(other, puid, v["related.kind"], v.get("related.from"), v.get("related.to"))
             return
         if record.entity == "note":
@@ -621,6 +631,19 @@ class Builder:
                 }
             )
 
+    def _impossible_parent(self, parent: str, child: str) -> str:
+        """Why a relationship row cannot be loaded as it stands (graph.family_rules), or ''."""
+        if self._dob_of is None:
+            self._dob_of = {p["uid"]: p.get("dob") for p in self.rows.people}
+        born = {uid: self._dob_of.get(uid) for uid in (parent, child)}
+        dates = {u: dt.date.fromisoformat(d) if isinstance(d, str) else d for u, d in born.items()}
+        if too_young_to_parent(dates[parent], dates[child]):
+            return (
+                f"names as parent someone born {born[parent]}, under {PARENT_MIN_AGE} years "
+                f"before the child (born {born[child]})"
+            )
+        return ""
+
     def _parent(self, parent: str, child: str, kind: str, start: object, end: object) -> None:
         if parent == child:
             return
@@ -657,6 +680,34 @@ class Builder:
             }.values()
         )
         return rows
+
+
+DISAGREEING = {"dob": "date of birth", "sex": "sex", "upn": "UPN", "nhs_number": "NHS number",
+               "uln": "ULN"}  # fmt: skip
+SHOWN_VALUES = {"dob", "sex"}  # identifiers' values are the record's, shown by role only
+
+
+def disagreements(counts: dict[str, dict[object, int]]) -> str | None:
+    """The fields a person's sources disagree on, in words ("date of birth 2014-03-02
+    (3 records) or 2014-02-03 (1)"); None when they agree."""
+    found = []
+    for name, words in DISAGREEING.items():
+        counter = counts.get(name)
+        if not counter or len(counter) < 2:
+            continue
+        if name in SHOWN_VALUES:
+            ranked = sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))
+            values = " or ".join(
+                f"{_text(v)} ({n} record{'s' if n > 1 else ''})" for v, n in ranked
+            )
+            found.append(f"{words} {values}")
+        else:
+            found.append(f"{words} ({len(counter)} different values)")
+    return "; ".join(found) or None
+
+
+def _text(value: object) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
 def open_services(cases: Iterable[dict]) -> dict[str, tuple[list[str], list[str]]]:

@@ -205,6 +205,7 @@ PEOPLE = BulkStep(
         _fields(
             "uid given_name middle_names family_name full_name other_names dob dod sex "
             "ethnicity language upn nhs_number uln la_child_id fsm eal young_carer sources "
+            "conflicts "
             # derived from this load's cases (Builder.cases): a new person's are all here
             "open_services open_case_kinds open_service_count"
         ),
@@ -315,7 +316,10 @@ CASE_NOTES = BulkStep(
     edges=(Edge(_person_edge("HAS_NOTE", ("Note", "uid"), ())),),
 )
 REVIEW_PAIRS = BulkStep(
-    node=NodeShape("ReviewPair", _fields("uid probability agreed left_record right_record"))
+    node=NodeShape(
+        "ReviewPair",
+        _fields("uid probability agreed evidence reason impact left_record right_record"),
+    )
 )
 CANDIDATES = BulkStep(
     edges=(

@@ -307,6 +307,9 @@ def _run_load(
                 )
             )
         _account(report, records, rows.unresolved, builder.merged)
+        report.relationships_refused = {
+            RULES[k]: n for k, n in builder.refused_relationships.items()
+        }
         source_records = rows.source_records
         # The records are graph rows now: about a third of the load's memory at county
         # scale, given back while writing adds its own (bulk insertion's ids).

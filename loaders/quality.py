@@ -78,3 +78,37 @@ def measure(
     return pairwise_quality(
         (labels[(f, r, w)], person) for f, r, w, person in assignments if (f, r, w) in labels
     )
+
+
+def groups_beside(path: Path) -> dict[str, str]:
+    """Who is a child, for measuring children and adults apart: ``people.csv`` beside a
+    labelled sample (person_id, is_child), as the synthetic county's truth folder holds;
+    empty when there is none."""
+    people = path.with_name("people.csv")
+    if not people.exists():
+        return {}
+    with people.open(newline="", encoding="utf-8") as fh:
+        return {
+            row["person_id"]: "children" if row.get("is_child") == "1" else "adults"
+            for row in csv.DictReader(fh)
+            if row.get("person_id") and row.get("is_child") in ("0", "1")
+        }
+
+
+def measure_groups(
+    assignments: Iterable[tuple[str, int, str, str]],
+    labels: dict[tuple[str, int, str], str],
+    groups: dict[str, str],
+) -> dict[str, Quality]:
+    """Quality over everyone labelled, and for each group of true people (children,
+    adults) on its own."""
+    pairs: dict[str, list[tuple[str, str]]] = {"everyone": []}
+    for f, r, w, person in assignments:
+        label = labels.get((f, r, w))
+        if label is None:
+            continue
+        pairs["everyone"].append((label, person))
+        group = groups.get(label)
+        if group:
+            pairs.setdefault(group, []).append((label, person))
+    return {name: pairwise_quality(items) for name, items in pairs.items()}

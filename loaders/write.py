@@ -32,7 +32,7 @@ _P = {"uid": "P-x", "given_name": "A", "middle_names": None, "family_name": "B",
       "full_name": "A B", "other_names": None, "dob": "2015-01-02", "dod": None, "sex": "F",
       "ethnicity": None, "language": None, "upn": None, "nhs_number": None, "uln": None,
       "la_child_id": None, "fsm": None, "eal": None, "young_carer": None, "sources": "x",
-      "child": True}  # fmt: skip
+      "conflicts": None, "child": True}  # fmt: skip
 
 # Child or Adult is set in the same statement (FOREACH over a one- or no-element list,
 # portable Cypher for "if"): a second pass per label looked every person up again and
@@ -50,7 +50,7 @@ MERGE_PEOPLE = cypher(
         p.sex = row.sex, p.ethnicity = row.ethnicity, p.language = row.language,
         p.upn = row.upn, p.nhs_number = row.nhs_number, p.uln = row.uln,
         p.la_child_id = row.la_child_id, p.fsm = row.fsm, p.eal = row.eal,
-        p.young_carer = row.young_carer, p.sources = row.sources
+        p.young_carer = row.young_carer, p.sources = row.sources, p.conflicts = row.conflicts
     FOREACH (_ IN CASE WHEN row.child THEN [1] ELSE [] END | SET p:Child REMOVE p:Adult)
     FOREACH (_ IN CASE WHEN row.child THEN [] ELSE [1] END | SET p:Adult REMOVE p:Child)
     """,
@@ -544,7 +544,8 @@ MERGE_REVIEW_PAIRS = cypher(
     UNWIND $rows AS row
     MERGE (r:ReviewPair {uid: row.uid})
     ON CREATE SET r.status = $status, r.created_at = $created_at
-    SET r.probability = row.probability, r.agreed = row.agreed,
+    SET r.probability = row.probability, r.agreed = row.agreed, r.evidence = row.evidence,
+        r.reason = row.reason, r.impact = row.impact,
         r.left_record = row.left_record, r.right_record = row.right_record
     WITH r, row
     OPTIONAL MATCH (r)-[old:CANDIDATE]->(:Person)
@@ -556,6 +557,9 @@ MERGE_REVIEW_PAIRS = cypher(
                 "uid": "R-1",
                 "probability": 0.9,
                 "agreed": "dob",
+                "evidence": "same date of birth",
+                "reason": None,
+                "impact": 1,
                 "left_record": "a",
                 "right_record": "b",
             }

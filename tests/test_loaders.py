@@ -551,11 +551,10 @@ def test_review_decisions_stick_across_reloads(tiny_county, tmp_path):
         run_load(store, tiny_county, as_of=AS_OF)
         queue = pending(store)
         assert len(queue) >= 2, "the tiny county should leave some pairs for review"
-        # the Data page reads the count and the first few, not the whole queue
+        # the review page reads the count and the first few, not the whole queue
         assert pending_count(store) == len(queue) and pending(store, first=2) == queue[:2]
-        assert [p["probability"] for p in queue] == sorted(
-            (p["probability"] for p in queue), reverse=True
-        )
+        order = [(p["impact"], p["probability"]) for p in queue]  # most children first
+        assert order == sorted(order, reverse=True)
         people_before = store.read("MATCH (p:Person) RETURN count(p) AS n").rows[0]["n"]
         accepted, rejected = queue[0], queue[1]
         kept = decide(store, accepted["uid"], True, "reviewer")
@@ -676,7 +675,7 @@ def test_a_merge_works_out_the_kept_persons_derived_facts_again(tiny_county, tmp
             "WHERE p.uid <> $keep AND NOT s.uid IN $services RETURN p.uid AS uid LIMIT 1",
             {"keep": keep["uid"], "services": keep["services"]},
         ).rows[0]["uid"]
-        merge_people(store, keep["uid"], drop)
+        merge_people(store, keep["uid"], drop, "R-test")
         after = store.read(
             "MATCH (p:Person {uid: $u}) OPTIONAL MATCH (p)-[:HAS_CASE]->(k:Case)-[:WITH_SERVICE]->"
             "(s:Service) WHERE k.status = 'open' "

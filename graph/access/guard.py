@@ -137,6 +137,7 @@ def child_record(
             if access.full and f["case_kind"] in access.visible_kinds
         ],
         "disabilities": record["disabilities"] if access.full else [],
+        "warnings": record["warnings"] if access.full else [],
     }
     visible = {c["kind"] for c in safe["cases"] if isinstance(c.get("kind"), str)}
     safe["timeline"] = [
@@ -458,3 +459,139 @@ def _masked(row: dict[str, str]) -> dict[str, str]:
         else:
             out[key] = value if key in ("source", "file", "row", "column", "field") else "withheld"
     return out
+
+
+# -- the linkage review queue ----------------------------------------------------------
+# A reviewer sees both people of a pair in full but for the fields their role may not
+# see, which are masked; whether the two hold the same value there is still said.
+# Every pair shown and every decision is audited with the people it touched.
+
+REVIEW_FIELDS = ("full_name", "given_name", "middle_names", "family_name", "other_names", "dob",
+                 "sex", "ethnicity", "language", "upn", "nhs_number", "uln", "la_child_id",
+                 "sources")  # fmt: skip
+
+
+def review_queue(
+    store: GraphStore, principal: Principal | None, audit: AuditLog, *, limit: int = 25
+) -> dict[str, Any]:
+    """Pairs awaiting a decision (those changing most children's networks first), the
+    latest decisions (for undo) and what the decisions say about the thresholds."""
+    from loaders import review
+
+    p = _require(principal, "review_linkage")
+    pending = review.pending(store, limit)
+    recent = review.recent(store)
+    for pair in pending:
+        for person in pair["people"]:
+            _mask_fields(person, p)
+    audit.record(
+        user=p.username,
+        role=p.role,
+        action="view_review_queue",
+        children=sorted(
+            {x["uid"] for pair in pending for x in pair["people"]}
+            | {uid for r in recent for uid in r["people"]}
+        ),
+    )
+    return {
+        "pending": pending,
+        "waiting": review.pending_count(store),
+        "recent": recent,
+        "feedback": str(review.threshold_feedback(store)),
+    }
+
+
+def review_pair(
+    store: GraphStore, principal: Principal | None, audit: AuditLog, uid: str
+) -> dict[str, Any]:
+    """One pair side by side: every field (masked to the reviewer's role, with whether
+    the two agree), addresses over time, family, source records, and why it is here."""
+    from loaders import review
+
+    p = _require(principal, "review_linkage")
+    found = review.pair(store, uid)
+    sides = found["sides"]
+    found["fields"] = [
+        {
+            "field": name,
+            "same": _same(*(side["person"].get(name) for side in sides)) if len(sides) == 2 else "",
+            "values": [side["person"].get(name) for side in sides],
+        }
+        for name in REVIEW_FIELDS
+    ]
+    for row in found["fields"]:
+        if row["field"] not in p.rules.person_fields:
+            row["values"] = [
+                v if v is None else Restricted(f"{row['field']} is not shown to this role")
+                for v in row["values"]
+            ]
+    for side in sides:
+        _mask_fields(side["person"], p)
+    shared = [
+        {m["uid"] for m in side["family"]} for side in sides
+    ]  # relatives on both sides support the link
+    both = set.intersection(*shared) if len(shared) == 2 else set()
+    for side in sides:
+        for m in side["family"]:
+            m["shared"] = m["uid"] in both
+    audit.record(
+        user=p.username,
+        role=p.role,
+        action="view_review_pair",
+        children=sorted(
+            {side["person"]["uid"] for side in sides}
+            | {m["uid"] for s in sides for m in s["family"]}
+        ),
+        detail={"pair": uid},
+    )
+    return found
+
+
+def decide_review(
+    store: GraphStore, principal: Principal | None, audit: AuditLog, uid: str, *, accept: bool
+) -> str:
+    """Accept (merge now, and on every later load) or reject (never propose again)."""
+    from loaders import review
+
+    p = _require(principal, "review_linkage")
+    people = review.pair(store, uid)["sides"]
+    kept = review.decide(store, uid, accept, p.username)
+    audit.record(
+        user=p.username,
+        role=p.role,
+        action="review_accept" if accept else "review_reject",
+        children=[side["person"]["uid"] for side in people],
+        detail={"pair": uid, "kept": kept or None},
+    )
+    return kept
+
+
+def undo_review(store: GraphStore, principal: Principal | None, audit: AuditLog, uid: str) -> None:
+    """Return a decided pair to the queue, undoing an accept's merge."""
+    from loaders import review
+
+    p = _require(principal, "review_linkage")
+    found = review.pair(store, uid)
+    people = sorted(
+        {side["person"]["uid"] for side in found["sides"]}
+        | {x for x in (found.get("keep"), found.get("drop")) if x}
+    )
+    review.undo(store, uid, p.username)
+    audit.record(
+        user=p.username, role=p.role, action="review_undo", children=people, detail={"pair": uid}
+    )
+
+
+def _mask_fields(person: dict[str, Any], p: Principal) -> None:
+    """Replace, in place, the fields this role may not see (names stay: a reviewer
+    cannot decide without them only if their role shows them)."""
+    visible = set(p.rules.person_fields) | {"uid", "sources", "name"}
+    for key, value in list(person.items()):
+        if value is not None and key not in visible:
+            person[key] = Restricted(f"{key} is not shown to a {p.rules.title or p.role}")
+
+
+def _same(a: object, b: object) -> str:
+    if a is None or b is None or a == "" or b == "":
+        return ""
+    return "same" if str(a).strip().lower() == str(b).strip().lower() else "different"

@@ -65,7 +65,7 @@ NODES: dict[str, dict[str, Rule] | None] = {
         date="risk_as_of",
         shared="sources",
         drop="given_name middle_names family_name full_name other_names upn nhs_number uln "
-        "la_child_id updated_at",
+        "la_child_id updated_at conflicts",
     ),
     "Family": _declare(pseudonym="uid", keep="source", drop="name"),
     "Address": _declare(
@@ -90,9 +90,11 @@ NODES: dict[str, dict[str, Rule] | None] = {
     "SourceRecord": None,
     "ReviewPair": _declare(
         pseudonym="uid",
-        keep="probability status agreed created_at decided_at",
-        drop="decided_by left_record right_record",
+        keep="probability status agreed impact created_at decided_at undone_at",
+        drop="decided_by left_record right_record evidence reason merged_keep merged_drop "
+        "undone_by",
     ),
+    "MergedPerson": None,
     "Alert": None,
     "RiskList": _declare(keep="uid rules", date="as_of"),
     # counts of children by birth cohort and postcode district, none under the copy's

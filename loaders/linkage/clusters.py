@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from graph.family_rules import BIRTH, PARENT_MIN_AGE
 from loaders.linkage.identity import CHECKED_IDS, ID_NAMES, Identity, years_before
-from loaders.linkage.inputs import BIRTH, PARENT_MIN_AGE, Edge
+from loaders.linkage.inputs import Edge
 
 # Family-group roles that say someone looks after a child without being their parent:
 # the age and sibling rules do not apply to them (an older sibling can be a carer).

@@ -14,19 +14,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from graph.family_rules import PARENT_MIN_AGE
 from loaders.build import ROLE_KEYS, identity_uid
 from loaders.linkage.identity import Identity
 from loaders.validate import Record
 
-PARENT_MIN_AGE = 12  # years older than the child, at least
 ADULT_AGE = 16  # a council tax liable party is at least this old at the start
 # Family-group roles that make a member a parent or carer of the group's children;
 # "child" marks the children. Other roles (partner, adult) are household members.
 CARER_ROLES = {"mother", "father", "stepmother", "stepfather", "carer", "parent",
                "guardian", "foster carer"}  # fmt: skip
 ROLE_SEX = {"mother": "F", "stepmother": "F", "father": "M", "stepfather": "M"}
-# The parent kinds a relationship or a row can state (PARENT_OF's ``kind``).
-BIRTH = "birth"
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from ui.app.screens import (
     planning,
     queries,
     record,
+    review,
 )
 
 private_umask()  # what the app writes (audit trail, embedded engine) is its owner's only
@@ -65,6 +66,7 @@ PAGES = [
     ("view_caseload", caseload.render, "Caseload map", "caseload"),
     ("plan_ahead", planning.render, "Planning ahead", "planning"),
     ("view_data", data.render, "Data", "data"),
+    ("review_linkage", review.render, "Possible duplicates", "review"),
     ("read_audit", audit.render, "Audit trail", "audit"),
 ]
 permitted = [(fn, title, path) for action, fn, title, path in PAGES if allowed(principal, action)]

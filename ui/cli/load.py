@@ -21,7 +21,7 @@ from graph.files import private_dir
 from graph.settings import Settings
 from graph.store import GraphStore
 from loaders.mapping import MappingError
-from loaders.quality import labels_from_csv, measure
+from loaders.quality import groups_beside, labels_from_csv, measure_groups
 from loaders.readers import ReadError, ReadLimits
 from loaders.report import LoadReport
 from ui.cli.progress import Bars
@@ -54,7 +54,8 @@ def load(
         typer.Option(
             help="Labelled sample (file,row,person_id[,related] CSV, e.g. a "
             "synthetic county's truth/source_rows.csv): print linkage precision "
-            "and recall."
+            "and recall, for children and adults apart when a people.csv "
+            "(person_id,is_child) sits beside it."
         ),
     ] = None,
     bulk: Annotated[
@@ -108,7 +109,14 @@ def load(
     console.print(result.report.to_markdown(), markup=False, highlight=False)
     console.print(f"report and quarantine saved in {result.saved_to}")
     if truth is not None:
-        console.print(f"linkage: {measure(result.assignments, labels_from_csv(truth))}")
+        measured = measure_groups(result.assignments, labels_from_csv(truth), groups_beside(truth))
+        for name, quality in measured.items():
+            console.print(f"linkage, {name}: {quality}")
+        prevented = result.report.links_prevented
+        console.print(
+            "links not made because a rule forbids them: "
+            + (", ".join(f"{n:,} ({rule})" for rule, n in prevented.items()) or "none")
+        )
     _warn_file_problems(result.report)
     if not result.report.closes:
         typer.secho("accounting does not close: see the report", fg=typer.colors.RED, err=True)

@@ -56,6 +56,11 @@ def render() -> None:
         ),
         unsafe_allow_html=True,
     )
+    if net.get("warnings"):
+        st.warning(
+            "Data-quality warnings about people shown:\n"
+            + "\n".join(f"- {literal(w['text'])}" for w in net["warnings"])
+        )
     components.html(drawing.render(net, focus=uid), height=640)
     children = [n for n in net["nodes"] if n.get("child") and n["uid"] != uid]
     if children:

@@ -70,6 +70,11 @@ def render() -> None:
     ]
     if flags:
         st.write(" ".join(f":orange-badge[{f}]" for f in flags))
+    if rec.get("warnings"):
+        st.warning(
+            "Data-quality warnings (the sources contradict each other; check before acting):\n"
+            + "\n".join(f"- {literal(w['text'])}" for w in rec["warnings"])
+        )
     left, right = st.columns(2)
     with left:
         st.markdown("#### Where they live")

@@ -1,0 +1,182 @@
+"""The review queue through the one door (graph.access.guard): what a reviewer sees,
+accept, reject and undo, each audited, and the page a person decides on."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from graph.access import guard
+from graph.access.audit import AuditLog
+from graph.access.policy import Principal, Restricted
+from loaders import review
+from loaders.load import run_load
+from tests.conftest import AS_OF, embedded_store
+
+MANAGER = Principal("tm", "team_manager")
+ADMIN = Principal("admin", "administrator")
+WORKER = Principal("sw", "social_worker")
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory) -> Path:
+    from synthetic.generate import generate
+
+    out = tmp_path_factory.mktemp("county_review")
+    generate(300, 5, out, as_of=AS_OF)
+    return out
+
+
+@pytest.fixture
+def loaded(county, tmp_path):
+    store = embedded_store(tmp_path / "engine")
+    store.ensure_schema()
+    run_load(store, county, as_of=AS_OF)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _graph(store) -> tuple[Counter, Counter]:
+    """Every Person with its relationships (type, direction, other end), as counts."""
+    people = Counter(
+        (r["uid"], tuple(sorted(r["labels"])))
+        for r in store.read(
+            "MATCH (p:Person) RETURN p.uid AS uid, labels(p) AS labels", max_rows=10**6
+        ).rows
+    )
+    rels = Counter(
+        (r["a"], r["t"], r["b"])
+        for r in store.read(
+            "MATCH (p:Person)-[r]-(x) WHERE type(r) <> 'CANDIDATE' "
+            "RETURN p.uid AS a, type(r) AS t, x.uid AS b",
+            max_rows=10**7,
+        ).rows
+    )
+    return people, rels
+
+
+def test_a_reviewer_sees_both_people_masked_to_their_role(loaded, tmp_path):
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    queue = guard.review_queue(loaded, MANAGER, audit)
+    assert queue["pending"] and queue["waiting"] >= len(queue["pending"])
+    impacts = [p["impact"] for p in queue["pending"]]
+    assert impacts == sorted(impacts, reverse=True)  # most children affected first
+    uid = queue["pending"][0]["uid"]
+    pair = guard.review_pair(loaded, MANAGER, audit, uid)
+    assert len(pair["sides"]) == 2 and pair["evidence"]
+    for side in pair["sides"]:
+        assert side["sources"], "each side names the rows it was read from"
+        assert "addresses" in side and "family" in side
+    fields = {f["field"]: f for f in pair["fields"]}
+    assert fields["full_name"]["values"][0] not in (None, "")
+    # an administrator may review but sees no one's identifiers or names: masked, and
+    # still told whether the two agree
+    masked = guard.review_pair(loaded, ADMIN, audit, uid)
+    for f in masked["fields"]:
+        assert all(v is None or isinstance(v, Restricted) for v in f["values"]), f
+    assert [f["same"] for f in masked["fields"]] == [f["same"] for f in pair["fields"]]
+    actions = [e["action"] for e in audit.entries()]
+    assert actions.count("view_review_pair") == 2 and "view_review_queue" in actions
+    shown = next(e for e in audit.entries() if e["action"] == "view_review_pair")
+    assert {s["person"]["uid"] for s in pair["sides"]} <= set(shown["children"])
+    with pytest.raises(guard.AccessDenied):
+        guard.review_queue(loaded, WORKER, audit)
+
+
+def test_accept_merges_and_undo_restores_the_graph_exactly(loaded, tmp_path):
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    before = _graph(loaded)
+    uid = guard.review_queue(loaded, MANAGER, audit)["pending"][0]["uid"]
+    people = [s["person"]["uid"] for s in review.pair(loaded, uid)["sides"]]
+    kept = guard.decide_review(loaded, MANAGER, audit, uid, accept=True)
+    assert kept == min(people)
+    merged_people, merged_rels = _graph(loaded)
+    assert len(merged_people) == len(before[0]) - 1
+    assert sum(n for (a, _t, _b), n in merged_rels.items() if a == max(people)) == 0
+    assert review.pair(loaded, uid)["status"] == "accepted"
+    with pytest.raises(review.ReviewError, match="already accepted"):
+        guard.decide_review(loaded, MANAGER, audit, uid, accept=False)
+    guard.undo_review(loaded, MANAGER, audit, uid)
+    assert _graph(loaded) == before
+    assert review.pair(loaded, uid)["status"] == "pending"
+    entries = [e for e in audit.entries() if e["action"] in ("review_accept", "review_undo")]
+    assert [e["action"] for e in entries] == ["review_accept", "review_undo"]
+    assert all(set(people) <= set(e["children"]) for e in entries)
+    assert entries[0]["user"] == "tm"
+
+
+def test_reject_keeps_apart_across_loads_and_undo_returns_it_to_the_queue(loaded, county, tmp_path):
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    uid = guard.review_queue(loaded, MANAGER, audit)["pending"][0]["uid"]
+    people = {s["person"]["uid"] for s in review.pair(loaded, uid)["sides"]}
+    guard.decide_review(loaded, MANAGER, audit, uid, accept=False)
+    run_load(loaded, county, as_of=AS_OF)
+    assert review.pair(loaded, uid)["status"] == "rejected"
+    assert {s["person"]["uid"] for s in review.pair(loaded, uid)["sides"]} == people
+    assert uid not in {p["uid"] for p in review.pending(loaded, 10_000)}
+    guard.undo_review(loaded, MANAGER, audit, uid)
+    assert uid in {p["uid"] for p in review.pending(loaded, 10_000)}
+    assert [e["action"] for e in audit.entries() if e["action"].startswith("review_")] == [
+        "review_reject",
+        "review_undo",
+    ]
+
+
+def test_decisions_say_how_the_thresholds_would_move():
+    feedback = review.Feedback(accepted=(0.62, 0.71, 0.88), rejected=(0.55, 0.6))
+    text = str(feedback)
+    assert "3 pair(s) accepted (scored 0.62-0.88)" in text
+    assert "A match threshold of 0.62 (now 0.90) would have linked 3" in text
+    assert feedback.suggested_match() == 0.62
+    assert "agree with the match threshold" in str(review.Feedback((), (0.7,)))
+    assert "No decisions yet" in str(review.Feedback((), ()))
+
+
+PAGE = "from ui.app.screens import review\nreview.render()\n"
+
+
+def _page(store_dir: Path, graph: str, tmp_path: Path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("JIGSAW_GRAPH_URL", str(store_dir))
+    monkeypatch.setenv("JIGSAW_GRAPH_NAME", graph)
+    monkeypatch.setenv("JIGSAW_DATA_DIR", str(tmp_path / "data"))
+    at = AppTest.from_string(PAGE, default_timeout=60)
+    at.session_state["principal"] = MANAGER
+    return at.run()
+
+
+def _text(at: AppTest) -> str:
+    parts = [e.value for e in at.markdown] + [e.value for e in at.caption]
+    parts += [str(e.value) for e in at.warning] + [str(e.value) for e in at.success]
+    parts += [e.value for e in at.text] + [f.value.to_string() for f in at.dataframe]
+    return "\n".join(str(p) for p in parts).replace("\\", "")
+
+
+def test_the_page_decides_a_pair_with_a_confirmation_and_undoes_it(county, tmp_path, monkeypatch):
+    store = embedded_store(tmp_path / "engine", "review_page")
+    store.ensure_schema()
+    run_load(store, county, as_of=AS_OF)
+    people = store.read("MATCH (p:Person) RETURN count(p) AS n").rows[0]["n"]
+    try:
+        at = _page(tmp_path / "engine", "review_page", tmp_path, monkeypatch)
+        assert not at.exception
+        text = _text(at)
+        assert "Why they may be one person" in text and "Source records" in text
+        uid = at.radio(key="review_pair").value
+        at = at.button(key=f"acc-{uid}").click().run()
+        assert "Confirm: merge these two into one person?" in _text(at)
+        assert store.read("MATCH (p:Person) RETURN count(p) AS n").rows[0]["n"] == people
+        at = at.button(key=f"confirm-{uid}").click().run()
+        assert not at.exception
+        assert "into one person" in _text(at) and "can be undone" in _text(at)
+        assert store.read("MATCH (p:Person) RETURN count(p) AS n").rows[0]["n"] == people - 1
+        at = at.button(key=f"undo-{uid}").click().run()
+        at = at.button(key=f"undo-yes-{uid}").click().run()
+        assert not at.exception and "back in the queue" in _text(at)
+        assert store.read("MATCH (p:Person) RETURN count(p) AS n").rows[0]["n"] == people
+    finally:
+        store.close()
