@@ -154,8 +154,21 @@ def _load_lines(table: dict, engine: str, figures: dict, wall: float, rss: float
         _put(table, "load", f"write step: {name}", engine, f"{secs:.1f} s")
     _put(table, "linkage", "precision / recall", engine,
          f"{figures['precision']} / {figures['recall']}")  # fmt: skip
+    for group, (precision, recall) in figures.get("groups", {}).items():
+        _put(table, "linkage", f"{group}: precision / recall", engine, f"{precision} / {recall}")
+    prevented = figures.get("prevented") or {}
+    _put(table, "linkage", "links a rule prevented (each left for review)", engine,
+         ", ".join(f"{n:,} {rule}" for rule, n in prevented.items()) or "none")  # fmt: skip
+    refused = figures.get("refused_relationships") or {}
+    _put(table, "linkage", "relationship rows quarantined for a rule", engine,
+         ", ".join(f"{n:,} {rule}" for rule, n in refused.items()) or "none")  # fmt: skip
+    if "rule_breaks" in figures:
+        _put(table, "linkage", "parent links in the graph breaking a rule", engine,
+             f"{sum(figures['rule_breaks'].values()):,}")  # fmt: skip
     link = max(figures["seconds"].get("link", 1), 0.01)
     _put(table, "linkage", "records per second", engine, f"{figures['rows'] / link:,.0f}")
+    _put(table, "linkage", "share of the load's time", engine,
+         f"{100 * figures['seconds'].get('link', 0) / max(took, 0.01):.0f}%")  # fmt: skip
 
 
 def _table(figures_by: dict, engines: list[str], *, judged: bool = False) -> list[str]:

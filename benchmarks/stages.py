@@ -55,8 +55,9 @@ def load(county: Path, engine: Path | str, loads: Path | None = None) -> dict:
     """A first load of ``county``, its report and quarantine kept in ``loads`` (the
     Data page reads them)."""
     from graph import load_settings
+    from graph.family_rules import count_breaks
     from loaders.load import run_load
-    from loaders.quality import labels_from_csv, measure
+    from loaders.quality import groups_beside, labels_from_csv, measure_groups
 
     settings = load_settings()  # as jigsaw load runs: its linkage memory and read workers
     store = _store(engine)
@@ -73,8 +74,10 @@ def load(county: Path, engine: Path | str, loads: Path | None = None) -> dict:
         read_workers=settings.load_workers,
     )
     load_seconds = time.perf_counter() - started
-    quality = measure(result.assignments, labels_from_csv(county / "truth" / "source_rows.csv"))
+    labels = county / "truth" / "source_rows.csv"
+    quality = measure_groups(result.assignments, labels_from_csv(labels), groups_beside(labels))
     report = result.report
+    breaks = count_breaks(store)
     engine_peak_mb = _server_peak_mb(store)
     started = time.perf_counter()
     store.close()  # as `jigsaw load` ends: waits for the snapshot the load asked for
@@ -87,8 +90,16 @@ def load(county: Path, engine: Path | str, loads: Path | None = None) -> dict:
         "seconds": report.seconds,
         "write_seconds": report.write_seconds,
         "peak_mb": report.peak_mb,
-        "precision": round(quality.precision, 4),
-        "recall": round(quality.recall, 4),
+        "precision": round(quality["everyone"].precision, 4),
+        "recall": round(quality["everyone"].recall, 4),
+        "groups": {
+            name: [round(q.precision, 4), round(q.recall, 4)]
+            for name, q in quality.items()
+            if name != "everyone"
+        },
+        "prevented": report.links_prevented,
+        "refused_relationships": report.relationships_refused,
+        "rule_breaks": breaks,
         "closes": report.closes,
     }
 
