@@ -317,11 +317,12 @@ def _train(linker: Linker, model: Model, frame: pa.Table, notes: list[str]) -> N
 
     name = model.name
     try:
-        linker.training.estimate_probability_two_random_records_match(
-            model.deterministic(), recall=0.7
-        )
-        if not 0 < linker._settings_obj._probability_two_random_records_match < 1:
-            raise ValueError("the deterministic rules found no pair, or only pairs")
+        if not model.lambda_from_pairs:
+            linker.training.estimate_probability_two_random_records_match(
+                model.deterministic(), recall=0.7
+            )
+            if not 0 < linker._settings_obj._probability_two_random_records_match < 1:
+                raise ValueError("the deterministic rules found no pair, or only pairs")
     except (ValueError, ZeroDivisionError, ArithmeticError) as exc:
         notes.append(f"{name}: prior kept for how often two records match ({_why(exc)})")
         linker._settings_obj._probability_two_random_records_match = prior_lambda(frame.num_rows)
