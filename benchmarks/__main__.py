@@ -154,8 +154,11 @@ def _load_lines(table: dict, engine: str, figures: dict, wall: float, rss: float
         _put(table, "load", f"write step: {name}", engine, f"{secs:.1f} s")
     _put(table, "linkage", "precision / recall", engine,
          f"{figures['precision']} / {figures['recall']}")  # fmt: skip
-    for group, (precision, recall) in figures.get("groups", {}).items():
+    for group, (precision, recall, *shares) in figures.get("groups", {}).items():
         _put(table, "linkage", f"{group}: precision / recall", engine, f"{precision} / {recall}")
+        if shares:  # people split into several / merged with someone else
+            _put(table, "linkage", f"{group}: share split / share merged", engine,
+                 f"{shares[0]:.1%} / {shares[1]:.1%}")  # fmt: skip
     prevented = figures.get("prevented") or {}
     _put(table, "linkage", "links a rule prevented (each left for review)", engine,
          ", ".join(f"{n:,} {rule}" for rule, n in prevented.items()) or "none")  # fmt: skip

@@ -93,7 +93,12 @@ def load(county: Path, engine: Path | str, loads: Path | None = None) -> dict:
         "precision": round(quality["everyone"].precision, 4),
         "recall": round(quality["everyone"].recall, 4),
         "groups": {
-            name: [round(q.precision, 4), round(q.recall, 4)]
+            name: [
+                round(q.precision, 4),
+                round(q.recall, 4),
+                round(q.split_share, 4),
+                round(q.merged_share, 4),
+            ]
             for name, q in quality.items()
             if name != "everyone"
         },

@@ -23,6 +23,11 @@ class Quality:
     correct_pairs: int
     true_people: int
     found_people: int
+    # true people with two records or more, those whose records went to more than one
+    # person (split), and true people sharing a person with someone else (merged)
+    several: int = 0
+    split: int = 0
+    merged: int = 0
 
     @property
     def precision(self) -> float:
@@ -32,11 +37,22 @@ class Quality:
     def recall(self) -> float:
         return self.correct_pairs / self.true_pairs if self.true_pairs else 1.0
 
+    @property
+    def split_share(self) -> float:
+        """Of the true people with two records or more, the share made several people."""
+        return self.split / self.several if self.several else 0.0
+
+    @property
+    def merged_share(self) -> float:
+        """Of the true people, the share made one person with someone else."""
+        return self.merged / self.true_people if self.true_people else 0.0
+
     def __str__(self) -> str:
         return (
             f"precision {self.precision:.4f}, recall {self.recall:.4f} over "
             f"{self.records:,} records ({self.true_people:,} true people, "
-            f"{self.found_people:,} found)"
+            f"{self.found_people:,} found; split {self.split_share:.1%} of "
+            f"{self.several:,} with several records, merged {self.merged_share:.1%})"
         )
 
 
@@ -50,7 +66,23 @@ def pairwise_quality(labelled: Iterable[tuple[Hashable, Hashable]]) -> Quality:
     truth = Counter(t for t, _ in items)
     found = Counter(f for _, f in items)
     both = Counter(items)
-    return Quality(len(items), _pairs(truth), _pairs(found), _pairs(both), len(truth), len(found))
+    found_of: dict[Hashable, set] = {}
+    true_in: dict[Hashable, set] = {}
+    for t, f in both:
+        found_of.setdefault(t, set()).add(f)
+        true_in.setdefault(f, set()).add(t)
+    merged = {t for people in true_in.values() if len(people) > 1 for t in people}
+    return Quality(
+        len(items),
+        _pairs(truth),
+        _pairs(found),
+        _pairs(both),
+        len(truth),
+        len(found),
+        several=sum(1 for n in truth.values() if n > 1),
+        split=sum(1 for t, fs in found_of.items() if len(fs) > 1),
+        merged=len(merged),
+    )
 
 
 def labels_from_csv(path: Path) -> dict[tuple[str, int, str], str]:

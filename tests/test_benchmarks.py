@@ -30,6 +30,7 @@ def test_benchmark_smoke_run(tmp_path):
         "linkage | precision / recall",
         "linkage | children: precision / recall",
         "linkage | adults: precision / recall",
+        "linkage | adults: share split / share merged",
         "linkage | parent links in the graph breaking a rule | 0",
         "single view (all reads)",
         "family network, 2 hops",

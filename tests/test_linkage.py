@@ -293,3 +293,13 @@ def test_the_rowley_sisters_stay_two_in_the_county_they_were_found_in(tmp_path):
                 mine.setdefault(kind, set()).add(getattr(i, kind))
     merged = [ids for ids in held.values() if any(len(v) > 1 for v in ids.values())]
     assert not merged, merged[:3]
+
+
+def test_quality_counts_people_split_and_people_merged():
+    """Three true people: a's records went to two people, b and c share one, d alone."""
+    from loaders.quality import pairwise_quality
+
+    q = pairwise_quality([("a", 1), ("a", 1), ("a", 2), ("b", 3), ("c", 3), ("d", 4)])
+    assert (q.several, q.split, q.merged, q.true_people) == (1, 1, 2, 4)
+    assert q.split_share == 1.0 and q.merged_share == 0.5
+    assert (q.true_pairs, q.found_pairs, q.correct_pairs) == (3, 2, 1)
