@@ -27,16 +27,25 @@ import os
 import pickle
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import loaders.identifiers
+import loaders.readers_xml
 from loaders.extracts import Extract, FileOutcome, read_extracts
 from loaders.fields import IN_THE_FUTURE
 from loaders.mapping import SourceMapping
+from loaders.readers import ReadLimits
 from loaders.validate import Quarantined, Record, record_uid
 
 INTAKE_FILE = "intake.json.gz"
 VERSION = 1  # of the record's format and of what a row's hash covers
+READING_CODE = tuple(  # the modules whose code decides what reading a file gives
+    getattr(loaders, name)
+    for name in ("extracts", "fields", "identifiers", "mapping", "readers", "readers_xml",
+                 "validate")
+)  # fmt: skip
 
 
 def file_hash(path: Path) -> str:
@@ -48,10 +57,21 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def mapping_hash(mapping: SourceMapping) -> str:
-    """What a mapping says, hashed: a changed mapping reads the same bytes otherwise."""
-    text = mapping.model_dump_json(exclude={"path", "description"})
+def reader_hash(extract: Extract) -> str:
+    """How an extract is read, hashed: what its mapping says, the limits it is read
+    within, and the code that reads and validates (after an upgrade every file is read
+    again). The same bytes read otherwise may give other records."""
+    text = extract.mapping.model_dump_json(exclude={"path", "description"})
+    text += repr(extract.limits) + _code_hash()
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@cache
+def _code_hash() -> str:
+    digest = hashlib.sha256()
+    for module in READING_CODE:
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()
 
 
 def row_hash(source: str, row: Record | Quarantined) -> str:
@@ -71,7 +91,7 @@ class FileIntake:
     """What one load took in from one file through one mapping."""
 
     sha256: str
-    mapping: str  # mapping_hash of the mapping that read it
+    mapping: str  # reader_hash: how it was read
     as_of: str  # the load's day
     dated: bool  # its reading depends on the day (see the module's docstring)
     rows: dict[int, str] = field(default_factory=dict)  # row number -> row hash
@@ -140,7 +160,7 @@ class Intake:
         return (
             known is not None
             and known.sha256 == sha256
-            and known.mapping == mapping_hash(extract.mapping)
+            and known.mapping == reader_hash(extract)
             and (not known.dated or known.as_of == as_of)
         )
 
@@ -194,7 +214,7 @@ def entry(
         or any(IN_THE_FUTURE in note for r in records for note in r.notes)
     )
     return FileIntake(
-        sha256, mapping_hash(mapping), as_of, dated, file_rows(mapping.source, records, quarantined)
+        sha256, reader_hash(extract), as_of, dated, file_rows(mapping.source, records, quarantined)
     )
 
 
@@ -251,11 +271,13 @@ def tally(plan: Plan, changes: dict[str, RowChanges]) -> dict[str, SourceChanges
     return dict(sorted(out.items()))
 
 
-def mapped_extracts(root: Path, sources: list[SourceMapping]) -> list[Extract]:
+def mapped_extracts(
+    root: Path, sources: list[SourceMapping], limits: ReadLimits | None = None
+) -> list[Extract]:
     """The extracts under ``root`` that the mappings' ``files`` patterns name, in a
     load's order (national returns' files, which packs recognise, are not among them)."""
     return [
-        Extract(m, p, str(p.relative_to(root)))
+        Extract(m, p, str(p.relative_to(root)), limits or ReadLimits())
         for m in sources
         for p in sorted(root.glob(m.files))
         if p.is_file()

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import pickle
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from graph.engines.falkordb import FalkorDBStore
 from loaders.extracts import Extract, read_extracts
 from loaders.intake import READINGS, FileIntake, Intake, Reading, extract_key, mapped_extracts
 from loaders.mapping import load_mappings
+from loaders.readers import ReadLimits
 from synthetic.week_later import write_week_later
 from tests.conftest import AS_OF, LoadedCounty, embedded_store
 from tests.fingerprint import fingerprint
@@ -129,6 +131,14 @@ def test_a_file_changed_in_place_has_rows_added_changed_and_removed(
     assert changes.fresh == {last - 1, last, last + 1}
     # one reading kept: the file's latest
     assert len(list((loads / READINGS).iterdir())) == 1
+    # read again only when read otherwise: a mapping that says more, other limits
+    (extract,) = extracts
+    assert not _read(loads, AS_OF, extracts).plan.read
+    described = extract.mapping.model_copy(update={"description": "another"})
+    assert not _read(loads, AS_OF, [replace(extract, mapping=described)]).plan.read
+    stricter = extract.mapping.model_copy(update={"required": ["case.start"]})
+    for other in (replace(extract, mapping=stricter), replace(extract, limits=ReadLimits(9))):
+        assert _read(loads, AS_OF, [other]).plan.read == [other]
 
 
 def test_a_kept_reading_unpickles_nothing_but_a_reading(tmp_path: Path) -> None:
