@@ -179,6 +179,20 @@ def test_a_parent_under_twelve_years_older_than_their_child_is_refused():
     assert Clusters(people, edges).check("mum", "older") is None
 
 
+def test_a_parent_cannot_join_a_child_of_their_own_name_when_any_birth_date_says_too_young():
+    """A mother (born 1985) and a girl of her name (born 2008) share a day and month:
+    joined, the person could carry either date, so every date must be old enough."""
+    people, edges = _parent_and_children()
+    people.append(Identity("mum2", given="Jane", family="Smith", dob="1985-01-01"))
+    people.append(Identity("girl", given="Jane", family="Smith", dob="2008-01-01"))
+    edges.append(Edge("mum2", "amy", "birth", True))
+    clusters = Clusters(people, edges)
+    assert clusters.check("mum", "mum2") is None
+    clusters.union("mum", "mum2")
+    reason = clusters.check("mum", "girl")
+    assert reason is not None and reason.rule == "parent_age"
+
+
 def test_no_one_is_both_parent_and_sibling_of_a_child():
     people, edges = _parent_and_children()
     people.append(Identity("x", given="Ben", family="Smith"))

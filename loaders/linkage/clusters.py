@@ -187,8 +187,9 @@ class Clusters:
 
 
 def _old_enough(parent: frozenset[str] | None, child: frozenset[str] | None) -> bool:
-    """Some birth date of the parent is at least the minimum age before one of the
-    child's (unknown either side: nothing to say)."""
+    """Every birth date the parent's records give is at least the minimum age before
+    every one the child's give (the person built may carry any of them; unknown either
+    side: nothing to say)."""
     if not parent or not child:
         return True
-    return min(parent) <= years_before(max(child), PARENT_MIN_AGE)
+    return max(parent) <= years_before(min(child), PARENT_MIN_AGE)
