@@ -385,12 +385,15 @@ def undo(store: GraphStore, uid: str, user: str) -> None:
                 f"a load has since given {drop}'s uid to someone: reject the pair instead"
             )
         unmerge_people(store, keep, drop, uid)
-        copy = mirror(store)
-        if copy is not None:
-            pair_copy = copy.uid("ReviewPair", uid)
-            retired = copy.store.read(RETIRED, {"pair": pair_copy}).rows
-            if retired:  # the copy takes the undo too (it is rewritten whole at every load)
-                unmerge_people(copy.store, copy.uid("Person", keep), retired[0]["uid"], pair_copy)
+    # the analysts' copy takes the undo too, by pseudonyms (and without who undid it)
+    copy = mirror(store)
+    if copy is not None:
+        pair_copy = copy.uid("ReviewPair", uid)
+        retired = copy.store.read(RETIRED, {"pair": pair_copy}).rows
+        if found["status"] == "accepted" and retired:
+            unmerge_people(copy.store, copy.uid("Person", keep), retired[0]["uid"], pair_copy)
+            copy.restore_person(drop)
+        copy.store.write(REOPEN, {"uid": pair_copy, "user": None, "at": at})
     store.write(REOPEN, {"uid": uid, "user": user, "at": at})
 
 

@@ -648,6 +648,26 @@ def test_a_review_merge_is_made_on_the_copy_too(tmp_path):
 
         back = Pseudonyms.open(store.pseudonym_dir, store.name).people([kept])
         assert back == {kept: "P-a"}
+        # undone: the copy has both people again, the pair back in the queue, and the
+        # pseudonym of the person restored names them again for the audit trail
+        review.undo(store, "R-1", "tm")
+        restored = "ps-" + hmac.new(keys, b"Person:P-b", hashlib.sha256).hexdigest()[:16]
+        people = copy.read(
+            "MATCH (p:Person) OPTIONAL MATCH (p)-[:HAS_CASE]->(k) "
+            "RETURN p.uid AS uid, count(k) AS cases ORDER BY uid"
+        ).rows
+        assert people == sorted(
+            [{"uid": kept, "cases": 0}, {"uid": restored, "cases": 1}], key=lambda r: r["uid"]
+        )
+        status = copy.read("MATCH (r:ReviewPair) RETURN r.status AS s, r.undone_by AS by").rows
+        assert status == [{"s": "pending", "by": None}]
+        back = Pseudonyms.open(store.pseudonym_dir, store.name).people([restored])
+        assert back == {restored: "P-b"}
+        # a rejection undone likewise
+        review.decide(store, "R-1", False, "tm")
+        review.undo(store, "R-1", "tm")
+        status = copy.read("MATCH (r:ReviewPair) RETURN r.status AS s").scalar()
+        assert status == "pending"
     finally:
         store.drop_all()
         store.close()

@@ -633,6 +633,10 @@ class Mirror:
         """A person merged into another: their pseudonym no longer names anyone."""
         self.keys.forget(uid)
 
+    def restore_person(self, uid: str) -> None:
+        """A merge undone: the person's pseudonym names them again."""
+        self.keys.remember(self.uid("Person", uid), uid)
+
 
 def mirror(store: GraphStore) -> Mirror | None:
     """The copy of this graph, for a change to be made there too, or None while no copy

@@ -146,6 +146,13 @@ class Pseudonyms:
                 db.execute("DELETE FROM person WHERE uid = ?", (uid,))
             db.close()
 
+    def remember(self, pseudonym: str, uid: str) -> None:
+        """A person restored (a merge undone): their pseudonym names them again."""
+        if self.map_path.exists():
+            with sqlite3.connect(self.map_path) as db:
+                db.execute("INSERT OR REPLACE INTO person VALUES (?, ?)", (pseudonym, uid))
+            db.close()
+
     def people(self, pseudonyms: Iterable[str]) -> dict[str, str]:
         """Pseudonym -> person uid, for those that name a person in this graph."""
         wanted = sorted(set(pseudonyms))
