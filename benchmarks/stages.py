@@ -58,21 +58,24 @@ def load(county: Path, engine: Path | str, loads: Path | None = None) -> dict:
     from graph.family_rules import count_breaks
     from loaders.load import run_load
     from loaders.quality import groups_beside, labels_from_csv, measure_groups
+    from ui.cli.collector import collector_for_load
 
     settings = load_settings()  # as jigsaw load runs: its linkage memory and read workers
     store = _store(engine)
     store.drop_all()
     store.ensure_schema()
     started = time.perf_counter()
-    result = run_load(
-        store,
-        county,
-        as_of=AS_OF,
-        relaxed_fsync=True,
-        loads_dir=loads,
-        linkage_memory=settings.linkage_memory,
-        read_workers=settings.load_workers,
-    )
+    with collector_for_load() as after_stage:  # as `jigsaw load` runs it
+        result = run_load(
+            store,
+            county,
+            as_of=AS_OF,
+            relaxed_fsync=True,
+            loads_dir=loads,
+            linkage_memory=settings.linkage_memory,
+            read_workers=settings.load_workers,
+            after_stage=after_stage,
+        )
     load_seconds = time.perf_counter() - started
     labels = county / "truth" / "source_rows.csv"
     quality = measure_groups(result.assignments, labels_from_csv(labels), groups_beside(labels))

@@ -34,12 +34,14 @@ class _Timeline:
 
 def main(extracts: Path, engine: Path) -> None:
     from loaders.load import run_load
+    from ui.cli.collector import collector_for_load
 
     store = _store(engine)
     store.drop_all()
     store.ensure_schema()
     timeline = _Timeline()
-    result = run_load(store, extracts, as_of=AS_OF, progress=timeline)
+    with collector_for_load() as after_stage:  # as `jigsaw load` runs it
+        result = run_load(store, extracts, as_of=AS_OF, progress=timeline, after_stage=after_stage)
     took = time.perf_counter() - timeline.started
     store.close()
     report = result.report

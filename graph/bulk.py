@@ -1,21 +1,11 @@
-"""Creating nodes and relationships a load knows to be new, where an engine has a faster
-way than Cypher.
+"""Creating nodes and relationships a load knows to be new, where an engine has a
+faster way than Cypher (FalkorDB's ``GRAPH.BULK``; figures in benchmarks/README.md).
 
-Through ``UNWIND $rows ... MERGE`` the embedded engine took a county's first load at
-about 8,000 rows a second (331 of a 610 s load at 300,000 children). FalkorDB's own
-bulk insertion (``GRAPH.BULK``) took 77,000 people a second (18 properties, nine
-indexes) and 400,000 relationships a second in micro-benchmarks; in the county load,
-new source records went from 85 to 31 s and people from 79 to 21 s, plus 24 s for a
-pass that turns the text dates bulk insertion leaves into dates (2026-11-29). Bulk
-insertion merges nothing and checks no constraint, so only what cannot be in the graph
-yet may take it: a node whose key no earlier load wrote, and a relationship with an
-end created in this load (a new node has no relationships). The loader decides which
-rows those are (:mod:`loaders.write`); everything else still goes through the MERGE
-statements, which remain the definition of what a load writes.
-
-An engine without such a path (Neo4j: its bulk import works only on a stopped
-database) returns no :class:`BulkWriter`, and the loader uses the MERGE statements for
-every row.
+Bulk insertion merges nothing and checks no constraint, so only what cannot be in the
+graph yet may take it (the loader decides which rows: :mod:`loaders.bulk_steps`);
+everything else goes through the MERGE statements, which remain the definition of
+what a load writes. An engine without such a path (Neo4j: its bulk import works only
+on a stopped database) returns no :class:`BulkWriter`.
 """
 
 from __future__ import annotations
@@ -58,7 +48,10 @@ class EdgeShape:
 
 class BulkWriter(ABC):
     """One load's bulk insertion: :meth:`begin` first, :meth:`finish` before the load
-    ends."""
+    ends. ``chunk``: entities per command; rows given a command at a time are best
+    given in slices of this size."""
+
+    chunk: int
 
     @abstractmethod
     def begin(self, shapes: Sequence[NodeShape | EdgeShape]) -> None:

@@ -183,7 +183,9 @@ PERSON_EXISTS = cypher(
 )
 # What the statutory returns say about the child (graph.schema.RETURN_FACTS): each fact
 # with its label, and a period of care with its episodes.
-_FACT_TYPES = "|".join(rel for _, rel, _, _ in RETURN_FACTS if rel)
+_FACT_TYPES = "|".join(
+    rel.type for node, rel in RETURN_FACTS if rel.start == "Person" and node.label != "Disability"
+)
 SOCIAL_CARE = cypher(
     "views.social_care",
     f"""

@@ -30,6 +30,7 @@ SERVICE_NAMES = {
     "social-care": "Children's social care", "send": "SEND", "early-help": "Early help",
     "youth-justice": "Youth justice", "health-visiting": "Health visiting",
     "education-welfare": "Education welfare", "transport": "Transport",
+    "other": "Other services",
 }  # fmt: skip
 NEED_NAMES = {
     "ASD": "Autistic Spectrum Disorder", "SLCN": "Speech, Language and Communication Needs",
@@ -72,7 +73,7 @@ _OTHER_ROLES = tuple(who for who in ROLE_KEYS if who != "person")  # in an ident
 _NOT_YET_HELD = {"request.date", "request.outcome", "request.outcome_date",
                  "allocation.reason_end"}  # fmt: skip
 # The fields the builder turns into the graph; a mapping that reads any other field is
-# told in the load report that it is not kept (loaders.load.unheld_columns).
+# told in the load report that it is not kept (loaders.reading.unheld_columns).
 HELD_FIELDS = frozenset(
     {f"{who}.{name}" for who in ("person", "parent") for name in PERSON_FIELDS}
     | {"person.full_name", "parent.full_name", "parent.kind", "person.fsm", "person.eal",
@@ -107,10 +108,15 @@ class GraphRows:
 
     people: list[dict] = field(default_factory=list)
     source_records: list[dict] = field(default_factory=list)
-    addresses: list[dict] = field(default_factory=list)
+    services: list[dict] = field(default_factory=list)
+    addresses: list[dict] = field(default_factory=list)  # the gazetteer's
+    other_addresses: list[dict] = field(default_factory=list)  # the records' others
     areas: dict[str, dict] = field(default_factory=dict)
     schools: list[dict] = field(default_factory=list)
     staff: list[dict] = field(default_factory=list)
+    teams: list[dict] = field(default_factory=list)
+    in_team: list[dict] = field(default_factory=list)
+    part_of: list[dict] = field(default_factory=list)
     lives_at: list[dict] = field(default_factory=list)
     parent_of: list[dict] = field(default_factory=list)
     families: list[dict] = field(default_factory=list)
@@ -125,7 +131,7 @@ class GraphRows:
     notes: list[dict] = field(default_factory=list)
     address_notes: list[dict] = field(default_factory=list)
     review_pairs: list[dict] = field(default_factory=list)  # loaders.review.candidate_rows
-    review_links: list[dict] = field(default_factory=list)
+    review_links: list[dict] = field(default_factory=list)  # a pair's two people
     returns: ReturnRows = field(default_factory=ReturnRows)  # loaders.build_returns
     unresolved: list[tuple[Record, str]] = field(default_factory=list)
 
@@ -165,6 +171,8 @@ class Builder:
         self.address_rows: dict[str, dict] = {}
         self.school_by_name: dict[str, str] = {}
         self.staff_by_name: dict[str, str] = {}
+        self.staff_role: dict[str, str | None] = {}
+        self.services_named: set[str] = set()  # by staff records
         self.home_la = ""
         self._dob_of: dict[str, object] | None = None  # person uid -> dob, once asked
         # relationship rows quarantined because they break a family rule, by rule
@@ -196,22 +204,35 @@ class Builder:
                 })  # fmt: skip
                 self.school_by_name[_key(v["school.name"])] = urn
             elif r.entity == "staff":
-                service = v.get("staff.service")
-                self.rows.staff.append({
-                    "uid": v["staff.id"], "name": v["staff.name"], "role": v.get("staff.role"),
-                    "agency": SERVICE_NAMES.get(service or "", service),
-                    "email": v.get("staff.email"), "phone": v.get("staff.phone"),
-                    "team": v.get("staff.team"), "team_uid": v.get("staff.team_id"),
-                    "service": service,
-                })  # fmt: skip
-                self.staff_by_name.setdefault(_key(v["staff.name"]), v["staff.id"])
+                self._staff(v)
         self.home_la = area_la.most_common(1)[0][0] if area_la else ""
+        names = {**SERVICE_NAMES, **{s: s for s in self.services_named if s not in SERVICE_NAMES}}
+        self.rows.services = [{"uid": k, "name": v} for k, v in names.items()]
+        self.rows.teams = _unique(self.rows.teams, "uid")
+        self.rows.in_team = _unique(self.rows.in_team, "professional", "team")
+        self.rows.part_of = _unique(self.rows.part_of, "team", "service")
         for r in records:
             if r.entity == "address":
                 self._address(r.values, reference=True)
-        # the gazetteer's addresses, which a load writes before the facts are built;
-        # finish() lists every address (later sightings never change these rows)
+        # the gazetteer's addresses, which a load writes before the facts are built
+        # (later sightings never change these rows); finish() lists the others
         self.rows.addresses = list(self.address_rows.values())
+
+    def _staff(self, v: dict) -> None:
+        uid, service, team = v["staff.id"], v.get("staff.service"), v.get("staff.team_id")
+        self.rows.staff.append({
+            "uid": uid, "name": v["staff.name"], "role": v.get("staff.role"),
+            "agency": SERVICE_NAMES.get(service or "", service), "email": v.get("staff.email"),
+            "phone": v.get("staff.phone"), "team": v.get("staff.team"),
+        })  # fmt: skip
+        self.staff_by_name.setdefault(_key(v["staff.name"]), uid)
+        self.staff_role[str(uid)] = v.get("staff.role")
+        if team:
+            self.rows.teams.append({"uid": team, "name": v.get("staff.team")})
+            self.rows.in_team.append({"professional": uid, "team": team})
+            if service:
+                self.services_named.add(service)
+                self.rows.part_of.append({"team": team, "service": service})
 
     def _address(self, v: dict, *, reference: bool = False) -> str | None:
         """The address uid for a record's address fields (UPRN where known; known only to
@@ -397,7 +418,7 @@ class Builder:
         rows = self.rows
         self._returns()
         rows.cases = list({c["uid"]: c for c in rows.cases}.values())  # the later row wins
-        rows.works_on = list({(w["worker"], w["case"]): w for w in rows.works_on}.values())
+        rows.works_on = list({(w["professional"], w["case"]): w for w in rows.works_on}.values())
         workers = current_workers(rows.works_on)
         for case in rows.cases:
             case["workers"] = workers.get(case["uid"], 0)
@@ -430,7 +451,13 @@ class Builder:
             )
             rows.cases.append(case)
         rows.works_on += [
-            {"worker": a["worker"], "case": a["case"], "from": a["from"], "to": a["to"]}
+            {
+                "professional": a["worker"],
+                "role": self.staff_role.get(a["worker"]),
+                "case": a["case"],
+                "from": a["from"],
+                "to": a["to"],
+            }
             for a in found.allocations
             if a.get("case")
         ]
@@ -478,7 +505,7 @@ class Builder:
             self.rows.address_notes.append({
                 "uid": f"{record.source}:{v.get('note.ref') or record.uid}", "address": address,
                 "text": v["note.text"], "author": v.get("note.author"),
-                "at": v.get("note.at"), "kind": "safety",
+                "at": v.get("note.at"), "kind": "safety", "case": None,
             })  # fmt: skip
             return
         else:
@@ -574,7 +601,7 @@ class Builder:
         if v.get("sen.need"):  # one row per need, ranked (SEN2)
             rank = v.get("sen.rank") or 1
             self.rows.needs.append({
-                "person": puid, "need": v["sen.need"], "rank": rank,
+                "person": puid, "uid": v["sen.need"], "rank": rank,
                 "name": NEED_NAMES.get(v["sen.need"], v["sen.need"]),
                 "from": _iso(v.get("sen.since") or v.get("case.start")),
             })  # fmt: skip
@@ -584,7 +611,7 @@ class Builder:
                 self.rows.needs.append(
                     {
                         "person": puid,
-                        "need": code,
+                        "uid": code,
                         "rank": rank,
                         "name": NEED_NAMES.get(code, code),
                         "from": _iso(v.get("sen.since") or v.get("case.start")),
@@ -624,7 +651,8 @@ class Builder:
         if worker:
             self.rows.works_on.append(
                 {
-                    "worker": str(worker),
+                    "professional": str(worker),
+                    "role": self.staff_role.get(str(worker)),
                     "case": uid,
                     "from": _iso(v.get("case.start")),
                     "to": _iso(end),
@@ -668,15 +696,16 @@ class Builder:
 
     def finish(self) -> GraphRows:
         rows = self.rows
-        rows.addresses = list(self.address_rows.values())
+        written = {a["uid"] for a in rows.addresses}
+        rows.other_addresses = [a for a in self.address_rows.values() if a["uid"] not in written]
         rows.lives_at = _residences(rows.lives_at)
         rows.parent_of = _dedupe_parents(rows.parent_of)
         rows.attends = _enrolments(rows.attends)
-        rows.families = list({f["uid"]: f for f in rows.families}.values())
+        rows.families = _unique(rows.families, "uid")
         rows.member_of = _spans(rows.member_of, ("person", "family"))
         rows.needs = list(
             {
-                (n["person"], n["need"]): n for n in sorted(rows.needs, key=lambda n: -n["rank"])
+                (n["person"], n["uid"]): n for n in sorted(rows.needs, key=lambda n: -n["rank"])
             }.values()
         )
         return rows
@@ -727,6 +756,11 @@ def current_workers(works_on: Iterable[dict]) -> Counter[str]:
     """Case uid -> allocations not ended (``DERIVE_CASE_WORKERS``), from one row per
     worker and case."""
     return Counter(w["case"] for w in works_on if not w["to"])
+
+
+def _unique(rows: list[dict], *key: str) -> list[dict]:
+    """One row per key, the later winning (as successive MERGEs leave it)."""
+    return list({tuple(row[k] for k in key): row for row in rows}.values())
 
 
 def _residences(observations: list[dict]) -> list[dict]:

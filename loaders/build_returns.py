@@ -241,7 +241,7 @@ class ReturnFacts:
         code = v.get("disability.code")
         if code:
             self.rows.disabilities.append(
-                {"person": puid, "disability": code, "name": DISABILITY_NAMES.get(code, code)}
+                {"person": puid, "uid": code, "name": DISABILITY_NAMES.get(code, code)}
             )
         elif v.get("person.disabled") is True:
             self._disabled.add(puid)
@@ -277,10 +277,10 @@ class ReturnFacts:
         for someone no list names a disability for."""
         codes: dict[str, dict[str, dict]] = defaultdict(dict)
         for d in self.rows.disabilities:
-            codes[d["person"]][d["disability"]] = d
+            codes[d["person"]][d["uid"]] = d
         for puid in self._disabled:
             if not set(codes[puid]) - {"NONE"}:
-                codes[puid] = {"DDA": {"person": puid, "disability": "DDA",
+                codes[puid] = {"DDA": {"person": puid, "uid": "DDA",
                                        "name": DISABILITY_NAMES["DDA"]}}  # fmt: skip
         out = []
         for mine in codes.values():

@@ -1,66 +1,40 @@
-"""Which rows of a load's write steps can be bulk-inserted, and as what.
+"""The bulk strategy: rows that can only create go by the engine's bulk insertion.
 
 Bulk insertion (see :mod:`graph.bulk`) creates; it does not merge. A row may take it
-only when what its MERGE statement would write cannot be in the graph yet:
+only when what its step's statement would write cannot be in the graph yet:
 
-- a step that writes a node keyed by ``uid`` (people, addresses, cases...): the row's
-  uid is on no node of that label yet; the relationships the statement writes with
-  the node are then new too;
-- a step that writes only a relationship: one of its ends was created in this load.
+- a step that writes a node: the row's key is on no node of that label yet (the
+  relationships written with the node are then new too);
+- a step that writes only a relationship: one of its ends was created in this load;
 
-and when every node the row refers to exists (a MATCH that finds nothing, or a MERGE
-that would create a missing end, is left to the statement, which knows what to do).
-Rows that would MERGE into the same thing are first folded into one, the later row
-winning, as the statement's ``SET`` would have it. Every other row goes through the
-statement as before, so a load's result does not depend on which path a row took
-(``tests/test_bulk_write.py`` compares the two graphs).
+and every node the row names exists (else the statement, which writes nothing for it).
+Rows that would MERGE into the same thing are first folded into one, as the
+statement's ``SET`` would leave it. Every other row goes through the statement, so a
+load's result does not depend on which path a row took (``tests/test_bulk_write.py``
+compares the two graphs).
+
+The new source records' nodes need nothing linkage works out, so they are created
+while linkage runs (:meth:`BulkWrites.ahead`) and linked to their people afterwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from graph.bulk import BulkWriter, EdgeShape, NodeShape
+from graph.bulk import BulkWriter
+from graph.writes import Rel, Step
+from loaders import write
+from loaders.build import identity_uid, source_record
+from loaders.validate import Record
+from loaders.write import Row, Writes, fold, split_keyless, timed
 
-Row = Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class Edge:
-    """A relationship a step writes, and the row fields beyond its two ends that its
-    MERGE matches on (``LIVES_AT {from: ...}``)."""
-
-    shape: EdgeShape
-    merge_on: tuple[str, ...] = ()
-
-    def key(self) -> Callable[[Row], Any]:
-        """What the statement's MERGE tells rows apart by."""
-        return itemgetter(self.shape.start[1], self.shape.end[1], *self.merge_on)
-
-
-@dataclass(frozen=True)
-class BulkStep:
-    """How one write step's rows map to new nodes and relationships.
-
-    ``keep``: fields whose null leaves the earlier value (``CASE WHEN row.x IS NULL
-    THEN r.x ...`` in the statement). The statement's other parameters become
-    properties of the step's node (see :func:`write_new`)."""
-
-    node: NodeShape | None = None
-    edges: tuple[Edge, ...] = ()
-    keep: tuple[str, ...] = ()
-
-    def ends(self) -> list[tuple[str, str]]:
-        """(label, field) of every node a row refers to, other than its own node."""
-        out: list[tuple[str, str]] = []
-        for edge in self.edges:
-            for end in (edge.shape.start, edge.shape.end):
-                if self.node is None or end != (self.node.label, "uid"):
-                    out.append(end)
-        return out
+# Labels whose created uids relationship-only steps ask for.
+ENDS = frozenset(
+    e.label for s in write.PLAN if s.node is None for r in s.rels for e in (r.start, r.end)
+)
 
 
 @dataclass
@@ -69,7 +43,6 @@ class NewNodes:
     and those this load created."""
 
     writer: BulkWriter
-    track: frozenset[str] = frozenset()  # labels whose created uids later steps ask for
     present: dict[str, set[str]] = field(default_factory=dict)
     created: dict[str, set[str]] = field(default_factory=dict)
 
@@ -79,272 +52,183 @@ class NewNodes:
         return self.present[label]
 
     def earlier(self, label: str) -> set[str]:
-        """Uids of the label already in the graph when this load began (all of them for a
-        label whose created uids are not tracked: a superset is the safe answer)."""
+        """Uids of the label in the graph before this load (a superset for a label whose
+        created uids are not tracked: the safe answer)."""
         return self.existing(label) - self.created.get(label, set())
 
     def add(self, label: str, uids: Iterable[str]) -> None:
-        if label not in self.present and label not in self.track:
-            return  # nobody asks: the graph answers for them if asked later
+        if label not in self.present and label not in ENDS:
+            return  # nobody asks: the graph answers if asked later
         made = set(uids)
         if label in self.present:
             self.present[label].update(made)
-        if label in self.track:
+        if label in ENDS:
             self.created.setdefault(label, set()).update(made)
 
 
-def split(
-    step: BulkStep, rows: list[Row], nodes: NewNodes, *, all_new: bool = False
-) -> tuple[list[Row], list[Row]]:
-    """(rows for bulk insertion, rows for the statement), in the rows' order.
+@dataclass
+class BulkWrites(Writes):
+    """:class:`loaders.write.Writes` with new nodes and relationships bulk-inserted."""
 
-    ``all_new``: the caller knows no row's node is in the graph (source records no
-    earlier load wrote), which saves reading every uid of the label."""
-    ends = step.ends()
-    known = [(field, nodes.existing(label)) for label, field in ends]
-    # each test a row must pass, and the same test over every row at once: set
-    # operations over the rows' values, with no Python call per row, which settle the
-    # usual case (a first load: every row passes) in a fraction of the time
-    tests: list[Callable[[Row], bool]] = []
-    at_once: list[Callable[[], bool]] = []
-    if step.node is not None and not all_new:
-        taken = nodes.existing(step.node.label)
-        tests.append(lambda row: row["uid"] not in taken)
-        at_once.append(lambda: taken.isdisjoint(map(itemgetter("uid"), rows)))
-    elif step.node is None:
-        made = [(itemgetter(f), nodes.created.get(label, set())) for label, f in ends]
-        tests.append(lambda row: any(get(row) in uids for get, uids in made))
-        # one end created for every row (enough, not necessary: else row by row)
-        at_once.append(lambda: any(uids.issuperset(map(get, rows)) for get, uids in made))
-    for name, uids in known:  # every end the row names must be there
-        get = itemgetter(name)
-        tests.append(lambda row, get=get, uids=uids: get(row) in uids)
-        at_once.append(lambda get=get, uids=uids: uids.issuperset(map(get, rows)))
-    if all(test() for test in at_once):
-        return list(rows), []
-    # one pass, two lists: the rows are a county's (2 million source records), so no
-    # third structure to tell them apart
-    bulk: list[Row] = []
-    rest: list[Row] = []
-    for row in rows:
-        (bulk if all(test(row) for test in tests) else rest).append(row)
-    return bulk, rest
+    nodes: NewNodes = field(init=False)
+    merge_records: set[str] = field(default_factory=set)  # records in the graph already
+    records_ahead: int = 0  # record nodes created while linking
 
+    def __post_init__(self) -> None:
+        assert self.bulk is not None, "the bulk strategy needs the engine's bulk writer"
+        self.nodes = NewNodes(self.bulk)
 
-def fold(rows: list[Row], key: Callable[[Row], Any], keep: tuple[str, ...]) -> list[Row]:
-    """One row per key, as successive MERGE ... SET statements would leave it (in the
-    order keys first appear: bulk insertion numbers new nodes in that order)."""
-    if not keep:  # the later row wins outright
-        return list({key(row): row for row in rows}.values())
-    out: dict[Any, Row] = {}
-    for row in rows:
-        k = key(row)
-        before = out.get(k)
-        if before is not None:
-            row = dict(row)
-            for name in keep:
-                if row.get(name) is None:
-                    row[name] = before.get(name)
-        out[k] = row
-    return list(out.values())
+    def existed(self, label: str, uids: Iterator[str]) -> bool:
+        return not self.nodes.earlier(label).isdisjoint(uids)
 
+    def ahead(self, roles: list[tuple[Record, str]]) -> None:
+        """Create the nodes of the load's source records no earlier load wrote, in
+        ``roles`` order (the builder's), a command at a time: all at once would add a
+        gigabyte where linkage's memory peaks. A record listed twice (identical rows in
+        two files: one uid) is created from its last listing, as successive MERGEs
+        would leave it. Those in the graph already go through the statement later."""
+        bulk, shape = self.nodes.writer, write.SOURCE_RECORDS.node_shape
+        assert shape is not None
+        with timed(self.seconds, "new source records, while linking"):
+            self.merge_records = bulk.uids("SourceRecord")  # linked or not
+            repeated = _last_of_repeated(roles)
+            for part in _parts(roles, self.merge_records, repeated, bulk.chunk):
+                self.stage("new source records", len(part))
+                constants = write.SOURCE_RECORDS.constants(self.params)
+                bulk.create_nodes(shape, part, constants=constants)
+                self.records_ahead += len(part)
 
-def write_new(
-    step: BulkStep,
-    rows: list[Row],
-    nodes: NewNodes,
-    *,
-    constants: Mapping[str, Any],
-    progress: Callable[[int], None] | None,
-    all_new: bool = False,
-) -> None:
-    """Bulk-insert rows :func:`split` chose (the nodes, then each relationship).
-    ``all_new``: as for :func:`split`; the caller also knows each uid comes once."""
-    writer = nodes.writer
-    one_per_uid = False
-    if step.node is not None:
-        label = step.node.label
-        unique = rows if all_new else fold(rows, itemgetter("uid"), step.keep)
-        one_per_uid = len(unique) == len(rows)
-        writer.create_nodes(step.node, unique, constants=constants, remember=label in nodes.track)
-        nodes.add(label, (r["uid"] for r in unique))
-    for edge in step.edges:
-        # a relationship from each row's own node, one row per node: nothing to fold
-        own = "uid" in (edge.shape.start[1], edge.shape.end[1])
-        folded = rows if own and one_per_uid else fold(rows, edge.key(), step.keep)
-        writer.create_edges(edge.shape, folded)
-    if progress:
-        progress(len(rows))
-
-
-def _fields(names: str) -> tuple[str, ...]:
-    return tuple(names.split())
-
-
-def shapes(bulk_steps: Iterable[BulkStep]) -> list[NodeShape | EdgeShape]:
-    """Every node and relationship shape the steps write."""
-    out: list[NodeShape | EdgeShape] = []
-    for step in bulk_steps:
-        if step.node is not None:
-            out.append(step.node)
-        out += [edge.shape for edge in step.edges]
-    return out
-
-
-def _person_edge(
-    type_: str, end: tuple[str, str], props: tuple[str, ...], dates: tuple[str, ...] = ()
-) -> EdgeShape:
-    return EdgeShape(type_, ("Person", "person"), end, props, dates)
-
-
-SCHOOL = ("School", "school")
-
-PEOPLE = BulkStep(
-    node=NodeShape(
-        "Person",
-        _fields(
-            "uid given_name middle_names family_name full_name other_names dob dod sex "
-            "ethnicity language upn nhs_number uln la_child_id fsm eal young_carer sources "
-            "conflicts "
-            # derived from this load's cases (Builder.cases): a new person's are all here
-            "open_services open_case_kinds open_service_count"
-        ),
-        dates=("dob", "dod"),
-        extra_labels=lambda row: ("Child",) if row["child"] else ("Adult",),
-    )
-)
-SOURCE_RECORDS = BulkStep(
-    node=NodeShape("SourceRecord", ("uid", "source", "source_key", "row", "file")),
-    edges=(
-        Edge(
-            EdgeShape("DESCRIBES", ("SourceRecord", "uid"), ("Person", "person"), ("probability",))
-        ),
-    ),
-)
-ADDRESSES = BulkStep(
-    node=NodeShape(
-        "Address",
-        _fields(
-            "uid uprn line1 town postcode postcode_district lsoa imd_decile lat lon "
-            "local_authority in_county postcode_only"
-        ),
-    )
-)
-RESIDENCES = BulkStep(
-    edges=(
-        Edge(
-            _person_edge("LIVES_AT", ("Address", "address"), ("from", "to"), ("from", "to")),
-            merge_on=("from",),
-        ),
-    )
-)
-# MERGE (p)-[:LIVES_AT]->(a) with no date finds a dated residence at the same address
-# too: rows for a pair that also has a dated row stay with the statement (write.py).
-UNDATED_RESIDENCES = BulkStep(
-    edges=(Edge(_person_edge("LIVES_AT", ("Address", "address"), ())),),
-)
-PARENTS = BulkStep(
-    edges=(
-        Edge(
-            EdgeShape(
-                "PARENT_OF",
-                ("Person", "parent"),
-                ("Person", "child"),
-                ("kind", "from", "to"),
-                ("from", "to"),
+    def people(self, rows: write.GraphRows) -> None:
+        self.run(write.PEOPLE, rows.people)
+        known: list[Row] = []
+        created: list[Row] = []
+        for r in rows.source_records:
+            (known if r["uid"] in self.merge_records else created).append(r)
+        self.run(write.SOURCE_RECORDS, fold(known, itemgetter("uid"), ()))
+        created = fold(created, itemgetter("uid"), ())  # one per uid, as ahead() made them
+        if len(created) != self.records_ahead:  # the builder's records are linkage's
+            raise RuntimeError(
+                f"{self.records_ahead} source records were created ahead, {len(created)} to link"
             )
-        ),
-    ),
-    keep=("from",),
-)
-FAMILIES = BulkStep(node=NodeShape("Family", ("uid", "name", "source")))
-MEMBERS = BulkStep(
-    edges=(
-        Edge(
-            _person_edge("MEMBER_OF", ("Family", "family"), ("role", "from", "to"), ("from", "to"))
-        ),
-    )
-)
-SCHOOL_ROLLS = BulkStep(
-    edges=(Edge(_person_edge("ATTENDS", SCHOOL, ("from", "to", "year_group"), ("from", "to"))),)
-)
-ATTENDANCE = BulkStep(
-    edges=(
-        Edge(
-            _person_edge(
-                "ATTENDANCE",
-                SCHOOL,
-                ("term", "term_start", "possible", "absent", "unauthorised"),
-                ("term_start",),
-            ),
-            merge_on=("term",),
-        ),
-    )
-)
-EXCLUSIONS = BulkStep(
-    edges=(
-        Edge(
-            _person_edge("EXCLUDED", SCHOOL, ("date", "kind", "sessions", "reason"), ("date",)),
-            merge_on=("date",),
-        ),
-    )
-)
-OFFERS = BulkStep(
-    edges=(
-        Edge(
-            _person_edge("OFFERED", SCHOOL, ("entry_point", "start", "date"), ("start", "date")),
-            merge_on=("entry_point",),
-        ),
-    )
-)
-CASES = BulkStep(
-    node=NodeShape(
-        "Case",
-        _fields(
-            "uid kind status start end reason placement_la placement_type "
-            "placement_out_of_area workers"
-        ),
-        dates=("start", "end"),
-    ),
-    edges=(
-        Edge(_person_edge("HAS_CASE", ("Case", "uid"), ())),
-        Edge(EdgeShape("WITH_SERVICE", ("Case", "uid"), ("Service", "service"))),
-    ),
-)
-CASE_NOTES = BulkStep(
-    node=NodeShape("Note", ("uid", "text", "author", "at", "kind", "case")),
-    edges=(Edge(_person_edge("HAS_NOTE", ("Note", "uid"), ())),),
-)
-REVIEW_PAIRS = BulkStep(
-    node=NodeShape(
-        "ReviewPair",
-        _fields("uid probability agreed evidence reason impact left_record right_record"),
-    )
-)
-CANDIDATES = BulkStep(
-    edges=(
-        Edge(EdgeShape("CANDIDATE", ("ReviewPair", "uid"), ("Person", "left"))),
-        Edge(EdgeShape("CANDIDATE", ("ReviewPair", "uid"), ("Person", "right"))),
-    )
-)
+        if created:  # their nodes are there: only their links to write
+            name = "new source records"
+            tick = self.stage(name, len(created))
+            with timed(self.seconds, name):
+                self.nodes.writer.create_edges(write.SOURCE_RECORDS.rels[0].shape(), created)
+                tick(len(created))
+            self.counts[name] = self.counts.get(name, 0) + len(created)
+            self.bulk_rows[name] = self.bulk_rows.get(name, 0) + len(created)
 
-# Every step above, found rather than listed (a step missing here would keep its dates
-# as text after a stopped load): a load's writer is told their shapes before it writes.
-ALL = tuple(step for step in list(globals().values()) if isinstance(step, BulkStep))
+    def _write(self, step: Step, rows: list[Row], tick: Callable[[int], None]) -> None:
+        keyed, keyless = split_keyless(step, rows)
+        rest: list[Row] = []
+        if keyless:  # MERGE without the key finds a keyed one too: left to the statement
+            ends = itemgetter(step.rels[0].start.field, step.rels[0].end.field)
+            pairs = set(map(ends, keyed))
+            rest = [r for r in keyless if ends(r) in pairs]
+            keyless = [r for r in keyless if ends(r) not in pairs]
+        for part, is_keyless in ((keyed, False), (keyless, True)):
+            fast, slow = self._split(step, part)
+            self._insert(step, fast, keyless=is_keyless)
+            if fast:
+                self.bulk_rows[step.name] = self.bulk_rows.get(step.name, 0) + len(fast)
+                tick(len(fast))
+            rest += slow
+        if rest:  # after the keyed rows, which the keyless ones' MERGE may find
+            Writes._write(self, step, rest, tick)
 
-# Labels that edge-only steps find new ends among.
-ENDS = frozenset(
-    label
-    for step in (
-        RESIDENCES,
-        UNDATED_RESIDENCES,
-        PARENTS,
-        MEMBERS,
-        SCHOOL_ROLLS,
-        ATTENDANCE,
-        EXCLUSIONS,
-        OFFERS,
-        CANDIDATES,
-    )
-    for label, _field in step.ends()
-)
+    def _split(self, step: Step, rows: list[Row]) -> tuple[list[Row], list[Row]]:
+        """(rows for bulk insertion, rows for the statement), in the rows' order.
+
+        Each test a row must pass is first made over all rows at once, with set
+        operations and no Python call per row: that settles the usual case (a first
+        load, where every row passes) in a fraction of the time."""
+        if not rows:
+            return [], []
+        nodes = self.nodes
+        known = [(e.field, nodes.existing(e.label)) for e in step.others]
+        tests: list[Callable[[Row], bool]] = []
+        at_once: list[Callable[[], bool]] = []
+        node = step.node_type
+        if node is not None:
+            taken = nodes.existing(node.label)
+            tests.append(lambda row: row[node.key] not in taken)
+            at_once.append(lambda: taken.isdisjoint(map(itemgetter(node.key), rows)))
+        else:
+            made = [(itemgetter(e.field), nodes.created.get(e.label, set())) for e in step.others]
+            tests.append(lambda row: any(get(row) in uids for get, uids in made))
+            at_once.append(lambda: any(uids.issuperset(map(get, rows)) for get, uids in made))
+        for name, uids in known:  # every end the row names must be there
+            get = itemgetter(name)
+            tests.append(lambda row, get=get, uids=uids: get(row) in uids)
+            at_once.append(lambda get=get, uids=uids: uids.issuperset(map(get, rows)))
+        if all(test() for test in at_once):
+            return list(rows), []
+        bulk: list[Row] = []
+        rest: list[Row] = []
+        for row in rows:
+            (bulk if all(test(row) for test in tests) else rest).append(row)
+        return bulk, rest
+
+    def _insert(self, step: Step, rows: list[Row], *, keyless: bool) -> None:
+        """Bulk-insert rows :meth:`_split` chose: the nodes, then each relationship."""
+        if not rows:
+            return
+        writer = self.nodes.writer
+        one_per_uid = False
+        keep = step.keep
+        shape = step.node_shape
+        if shape is not None:
+            unique = fold(rows, itemgetter(shape.props[0]), keep)
+            one_per_uid = len(unique) == len(rows)
+            remember = shape.label in ENDS
+            constants = step.constants(self.params)
+            writer.create_nodes(shape, unique, constants=constants, remember=remember)
+            self.nodes.add(shape.label, (r[shape.props[0]] for r in unique))
+        for rel in step.rels:
+            own = step.node is not None  # from each row's own node: one row per node
+            folded = rows if own and one_per_uid else fold(rows, _key(rel, keyless), keep)
+            writer.create_edges(rel.shape(keyless=keyless), folded)
+
+
+def _key(rel: Rel, keyless: bool) -> Callable[[Row], Any]:
+    """What the statement's MERGE tells a relationship's rows apart by."""
+    keys = () if keyless else rel.type.key
+    return itemgetter(rel.start.field, rel.end.field, *keys)
+
+
+def _last_of_repeated(roles: list[tuple[Record, str]]) -> dict[str, tuple[Record, str]]:
+    """Records listed more than once, each with its last listing."""
+    seen: set[str] = set()
+    last: dict[str, tuple[Record, str]] = {}
+    for record, who in roles:
+        uid = identity_uid(record, who)
+        if uid in seen:
+            last[uid] = (record, who)
+        else:
+            seen.add(uid)
+    return last
+
+
+def _parts(
+    roles: list[tuple[Record, str]],
+    merge: set[str],
+    last_of: dict[str, tuple[Record, str]],
+    size: int,
+) -> Iterator[list[Row]]:
+    """The new records' rows a bulk command at a time, in the order first listed."""
+    part: list[Row] = []
+    done: set[str] = set()  # repeated records created
+    for record, who in roles:
+        uid = identity_uid(record, who)
+        if uid in merge or uid in done:
+            continue
+        if uid in last_of:
+            done.add(uid)
+            record, who = last_of[uid]
+        part.append(source_record(record, who, uid))
+        if len(part) == size:
+            yield part
+            part = []
+    if part:
+        yield part

@@ -1,71 +1,302 @@
-"""Load a directory of extracts: read -> validate -> link -> write, with a report.
+"""Load a directory of extracts as a pipeline of named stages, with a report.
 
-The stages are separate on purpose: reading and validation never touch the graph;
-linkage sees only identity fields; writing is batched MERGE on stable keys, so a
-load that dies part way is finished by running it again, and a repeated load
-leaves the graph as it was. Earlier reviewer decisions and earlier record-to-person
-assignments are read from the graph first, so person uids stay put across loads
-and a reviewer's "these are different people" is never undone by a reload.
+read and validate -> link -> build -> write -> derive -> alerts. Each stage is a
+function of the :class:`Load` it is given: it reads what earlier stages left there
+and leaves what it says for the next. Reading and validation never touch the graph;
+linkage sees only identity fields; writing MERGEs on stable keys, so a load that dies
+part way is finished by running it again, and a repeated load leaves the graph as it
+was. Earlier reviewer decisions and record-to-person assignments are read first, so
+person uids stay put across loads and a reviewer's "different people" is never undone.
 
-The engine is another process and its own stages overlap ours: while linkage runs,
-a writer thread writes what needs no linkage (:mod:`loaders.ahead`), and while the
-builder works out the facts, it writes the people (:func:`write.write_graph`).
+The engine is another process, so writing overlaps the stages before it: a writer
+thread writes the reference data (and, in bulk, the new source records' nodes) while
+linkage runs, and the people while the builder works out the facts. A new stage is a
+function and a line in :data:`STAGES`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import gc
 import os
 import resource
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from graph import risk_facts
 from graph.access.projection import write_copy
 from graph.planning import forget_needs_tally
 from graph.store import GraphStore
-from loaders import review, write
-from loaders.ahead import write_ahead
+from loaders import derive, identities, review
 from loaders.attach import Packs
-from loaders.build import (
-    HELD_FIELDS,
-    Builder,
-    GraphRows,
-    identity_role,
-    person_uid,
-)
+from loaders.build import Builder, GraphRows, identity_role
 from loaders.build_returns import has_return_fields
-from loaders.extracts import Dropped, Extract, read_extracts
-from loaders.linkage import Identity, link, linkage_inputs, plain
+from loaders.bulk_steps import BulkWrites
+from loaders.extracts import Dropped
+from loaders.linkage import LinkResult, link, linkage_inputs
 from loaders.linkage.clusters import RULES
 from loaders.mapping import MappingError, SourceMapping, load_mappings
-from loaders.packs import Pack, load_packs, recognise
+from loaders.packs import Pack, load_packs
 from loaders.progress import Progress, Silent
 from loaders.readers import ReadLimits
+from loaders.reading import ignored, read_all
 from loaders.report import LoadReport, save
+from loaders.risk_factors import keep_after_load as keep_risk_factors
 from loaders.scoring import MODEL_FILE
 from loaders.validate import Quarantined, Record
+from loaders.write import WriterThread, Writes, timed
 from planning.alerts import Baseline, raise_after_load
 from planning.forecast import keep_after_load as keep_needs_tally
-from planning.risk_facts import keep_after_load as keep_risk_factors
 
-IGNORED_DIRS = {"truth"}
-IGNORED_FILES = {"manifest.json"}
 REFERENCE_ENTITIES = ("area", "school", "staff", "address")
 ALERT_BASELINE = "alerts-baseline.json"  # the watched state before an unfinished load
 DROPPED_EXAMPLES = 25  # dropped values the report itself lists (dropped.csv has all)
-T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How a load runs: ``run_load(store, root, **options)``."""
+
+    mappings: Path | None = None  # a directory of source mappings (default: shipped)
+    progress: Progress | None = None  # where the stages report progress (default: nowhere)
+    as_of: dt.date | None = None  # the load's day (default: today)
+    loads_dir: Path | None = None  # reports, quarantine, alert baseline, linkage model
+    linkage_memory: str | None = None  # DuckDB's memory limit for linkage
+    read_workers: int | None = None  # processes reading the files (None: one per core)
+    read_limits: ReadLimits = field(default_factory=ReadLimits)  # what a file may hold
+    bulk: bool = True  # new nodes and relationships by the engine's bulk insertion
+    keep_model: bool = True  # keep the trained linkage model (the exchange API's)
+    relaxed_fsync: bool = False  # the embedded engine flushes once a second meanwhile
+    after_stage: Callable[[str], None] | None = None  # called as each stage ends
+
+
+@dataclass
+class Load:
+    """A load under way: what it was asked, and what each stage leaves for the next."""
+
+    store: GraphStore
+    root: Path
+    options: LoadOptions
+    sources: list[SourceMapping]
+    packs: list[Pack]
+    today: dt.date
+    report: LoadReport
+    writer: WriterThread
+    loaded_at: str = ""
+    # read: the records that passed validation, the rows that did not, values dropped
+    records: list[Record] = field(default_factory=list)
+    quarantine: list[Quarantined] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+
+    @property
+    def progress(self) -> Progress:
+        return self.writer.progress
+
+    # link: each identity record's (record, role), who it is, and the writer's strategy
+    roles: list[tuple[Record, str]] = field(default_factory=list)
+    person_of: dict[str, str] = field(default_factory=dict)
+    linked: LinkResult | None = None
+    builder: Builder | None = None
+    writes: Writes | None = None
+    before: list[dict] = field(default_factory=list)  # the alerts' watched state
+    baseline: Baseline | None = None
+    # build: the rows written (the facts part is the writer's, through writer.built)
+    rows: GraphRows | None = None
+    writing: Future[None] | None = None
+
+
+def read(load: Load) -> None:
+    """-> ``records``, ``quarantine``, ``dropped``; the report's counts by source and by
+    file, and its unmapped files."""
+    options = load.options
+    claimed = read_all(
+        load.root,
+        load.sources,
+        load.today,
+        load.report,
+        load.records,
+        load.quarantine,
+        load.progress,
+        options.read_workers,
+        packs=load.packs,
+        dropped=load.dropped,
+        limits=options.read_limits,
+    )
+    load.report.dropped_examples = [asdict(d) for d in load.dropped[:DROPPED_EXAMPLES]]
+    load.report.unmapped_files = sorted(
+        str(p.relative_to(load.root))
+        for p in load.root.rglob("*")
+        if p.is_file() and p not in claimed and not ignored(p, load.root)
+    )
+
+
+def link_stage(load: Load) -> None:
+    """``records`` -> ``roles``, ``person_of``, ``linked``, ``builder`` (with its
+    reference data), ``writes``. Meanwhile the writer writes the reference data and
+    what it can of the source records."""
+    store, report, options = load.store, load.report, load.options
+    # a row that attaches to a person another file of its return describes (through
+    # the keyed records of loaders.attach) is no identity of its own
+    every = [*load.sources, *(m for p in load.packs for m in p.mappings)]
+    keyed = Packs.of(every)
+    attached = keyed.attached(load.records)
+    unattached = [r for r in load.records if r.uid not in attached]
+    found, load.roles, context = linkage_inputs(unattached, load.today)
+    load.progress.stage("linking people", len(found))
+    store.ensure_schema()
+    loads_dir = options.loads_dir
+    load.baseline = Baseline(loads_dir / ALERT_BASELINE if loads_dir else None)
+    load.before = load.baseline.take(store)  # the watched state before anything is written
+    risk_facts.clear(store)  # kept risk factors are wrong once the records change
+    forget_needs_tally(store)  # so is the needs forecast's tally
+    load.loaded_at = dt.datetime.now().isoformat(timespec="seconds")
+    return_sources = {m.source for m in every if has_return_fields(m.fields)}
+    load.builder = Builder(load.today, keyed, attached, return_sources)
+    load.writes = writes = _strategy(load)
+    reference = [r for r in load.records if r.entity in REFERENCE_ENTITIES]
+    ahead = load.writer.submit(_write_ahead, writes, load.builder, reference, load.roles)
+    accepted, rejected = review.decisions(store)
+    keep_model = loads_dir is not None and options.keep_model
+    linked = link(found, context=context, accepted=accepted, rejected=rejected,
+                  memory_limit=options.linkage_memory,
+                  model_path=loads_dir / MODEL_FILE if keep_model else None)  # fmt: skip
+    load.progress.advance(len(found))
+    existing = identities.existing_assignments(store)
+    identities.adopt_existing(linked.cluster_of, found, existing, identities.anchors(store))
+    load.person_of = identities.person_uids(linked.cluster_of, existing)
+    report.identity_records = len(found)
+    report.deterministic_links = linked.deterministic_links
+    report.probabilistic_links = linked.probabilistic_links
+    report.relational_links = linked.relational_links
+    report.linkage_notes = linked.notes
+    report.links_prevented = {RULES[k]: n for k, n in linked.prevented.items()}
+    report.people = len(set(load.person_of.values()))
+    linked.cluster_of, linked.pairs = {}, []  # memory peaks in the build: keep only the rest
+    load.linked = linked
+    ahead.result()  # the builder's reference data is done; or the writer's error
+
+
+def _strategy(load: Load) -> Writes:
+    """Bulk insertion where the engine adapter offers it (and the load allows it), else
+    MERGE; after a load that stopped part way in bulk, MERGE finishes its dates first."""
+    store, report = load.store, load.report
+    bulk = store.bulk_writer()
+    kind = BulkWrites if bulk is not None and load.options.bulk else Writes
+    if kind is Writes and not (bulk is not None and store.bulk_load_running()):
+        bulk = None
+    return kind(
+        store,
+        {"loaded_at": load.loaded_at},
+        load.writer.quiet,
+        bulk,
+        report.write_seconds,
+        report.written,
+        report.bulk_written,
+    )
+
+
+def _write_ahead(
+    writes: Writes, builder: Builder, reference: list[Record], roles: list[tuple[Record, str]]
+) -> None:
+    builder.reference(reference)
+    writes.begin()
+    writes.reference(builder.rows)
+    writes.ahead(roles)
+
+
+def build(load: Load) -> None:
+    """``roles``, ``person_of``, ``records`` -> ``rows``, and the quarantine's unresolved
+    facts. The writer writes the people while the builder works out the rest."""
+    builder, writer, writes, linked = load.builder, load.writer, load.writes, load.linked
+    assert builder is not None and writes is not None and linked is not None
+    builder.linked(load.person_of, linked.probability)
+    builder.people(load.roles)
+    builder.cases(load.records)  # new people are written with what their cases derive
+    writes.stage = writer.stage
+    load.writing = writer.submit(_write_rows, writes, builder.rows, writer.built)
+    for record in load.records:
+        builder.facts(record)
+    rows = builder.finish()
+    rows.review_pairs, rows.review_links = review.candidate_rows(linked.review, load.person_of)
+    writer.built.set_result(rows)
+    load.report.review_pairs = len(rows.review_pairs)
+    for record, reason in rows.unresolved:
+        values = {k: str(v) for k, v in record.values.items()}
+        load.quarantine.append(Quarantined(record.source, record.file, record.row, reason, values))
+    _account(load.report, load.records, rows.unresolved, builder.merged)
+    load.report.relationships_refused = {
+        RULES[k]: n for k, n in builder.refused_relationships.items()
+    }
+    load.rows = rows
+    # the records are graph rows now: a third of the load's memory at county scale
+    load.records, load.roles, load.builder, linked.probability = [], [], None, {}
+
+
+def _write_rows(writes: Writes, rows: GraphRows, facts: Future[GraphRows]) -> None:
+    writes.people(rows)
+    writes.facts(facts.result())  # the build's own error if it failed
+
+
+def write(load: Load) -> None:
+    """Waits for the writer: every row written (dates included)."""
+    assert load.writing is not None and load.writes is not None
+    load.writing.result()
+    load.writes.finish()
+
+
+def derive_stage(load: Load) -> None:
+    """Derived facts, risk of NEET factors and the needs forecast's tally, from the graph.
+
+    A load's own residences come as one history a person, at most one open, so only
+    someone in the graph before it can be left with two open: superseded residences
+    are looked for only then."""
+    store, writes, rows = load.store, load.writes, load.rows
+    assert writes is not None and rows is not None
+    seconds = load.report.write_seconds
+    if writes.existed("Person", (r["person"] for r in rows.lives_at)):
+        with timed(seconds, "superseded residences closed"):
+            store.write(derive.CLOSE_SUPERSEDED_RESIDENCES)
+    with timed(seconds, "derived facts"):
+        for statement in derive.DERIVED:
+            store.write(statement)
+    load.progress.stage("working out risk of NEET factors", None)
+    with timed(seconds, "risk factors"):
+        load.report.risk_factors_kept = keep_risk_factors(store, load.today)
+    with timed(seconds, "needs forecast tally"):
+        keep_needs_tally(store, load.today)
+
+
+def alerts(load: Load) -> None:
+    """Alerts for what changed under open cases since the watched state before."""
+    assert load.baseline is not None
+    load.report.alerts = raise_after_load(load.store, load.before)
+    load.baseline.done()
+
+
+def pseudonymised_copy(load: Load) -> None:
+    """What analysts query: the graph as this load left it, pseudonymised."""
+    load.progress.stage("writing the analysts' pseudonymised copy", None)
+    write_copy(load.store, bulk=load.options.bulk)
+
+
+Stage = tuple[str, Callable[[Load], None]]
+STAGES: tuple[Stage, ...] = (
+    ("read and validate", read),
+    ("link", link_stage),
+    ("build", build),
+    ("write", write),
+    ("derive", derive_stage),
+    ("alerts", alerts),
+    ("pseudonymised copy", pseudonymised_copy),
+)
 
 
 @dataclass
@@ -79,70 +310,45 @@ class LoadResult:
 
     @cached_property
     def assignments(self) -> list[tuple[str, int, str, str]]:
-        """(file, row, role, person uid) for every identity record: for measuring
-        linkage. Worked out when asked, not during the load: 2.4 million tuples at
-        county scale took 2.3 s of the interpreter while the writer needed it."""
+        """(file, row, role, person uid) for every identity record, for measuring
+        linkage; worked out when asked, not during the load."""
         return [
             (r["file"], r["row"], identity_role(r["uid"]), r["person"]) for r in self.source_records
         ]
 
 
-def load_directory(
-    store: GraphStore,
-    root: Path,
-    *,
-    mappings: Path | None = None,
-    progress: Progress | None = None,
-    as_of: dt.date | None = None,
-    loads_dir: Path | None = None,
-) -> LoadReport:
-    """Load every extract under ``root`` that a mapping describes; return the report."""
-    return run_load(
-        store, root, mappings=mappings, progress=progress, as_of=as_of, loads_dir=loads_dir
-    ).report
-
-
-def run_load(
-    store: GraphStore,
-    root: Path,
-    *,
-    mappings: Path | None = None,
-    progress: Progress | None = None,
-    as_of: dt.date | None = None,
-    loads_dir: Path | None = None,
-    linkage_memory: str | None = None,
-    read_workers: int | None = None,
-    bulk: bool = True,
-    keep_model: bool = True,
-    read_limits: ReadLimits | None = None,
-    relaxed_fsync: bool = False,
-) -> LoadResult:
-    """``read_workers``: processes that read and validate the files (``None``: one per
-    core); ``linkage_memory``: DuckDB's memory limit for linkage; ``bulk``: let new
-    nodes and relationships take the engine's bulk insertion (see ``write_graph``);
-    ``keep_model``: keep the trained linkage model in ``loads_dir`` for the exchange
-    API (a load of a few partner notifications trains nothing worth keeping);
-    ``read_limits``: what a file or a cell may hold (see ``loaders.readers``);
-    ``relaxed_fsync``: let the embedded engine flush its file once a second meanwhile,
-    for every client (``GraphStore.batch_job``; ``jigsaw load`` opts in by default)."""
+def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
+    """Run :data:`STAGES` over the extracts under ``root``; ``options`` are
+    :class:`LoadOptions`' fields."""
+    opts = LoadOptions(**options)
+    root = Path(root)
+    if not root.is_dir():
+        raise MappingError(f"{root} is not a directory of extracts")
+    today = opts.as_of or dt.date.today()
+    started = dt.datetime.now().isoformat(timespec="seconds")
+    report = LoadReport(directory=str(root), started_at=started, as_of=today.isoformat())
+    sources = load_mappings(opts.mappings)
     with (
-        one_load_at_a_time(loads_dir, progress or Silent()),
-        store.batch_job(relaxed_fsync=relaxed_fsync),
-        _COLLECTOR.during_load(),
+        one_load_at_a_time(opts.loads_dir, opts.progress or Silent()),
+        store.batch_job(relaxed_fsync=opts.relaxed_fsync),
+        WriterThread(opts.progress or Silent()) as writer,
     ):
-        return _run_load(
-            store,
-            root,
-            mappings=mappings,
-            progress=progress,
-            as_of=as_of,
-            loads_dir=loads_dir,
-            linkage_memory=linkage_memory,
-            read_workers=read_workers,
-            bulk=bulk,
-            keep_model=keep_model,
-            read_limits=read_limits or ReadLimits(),
-        )
+        load = Load(store, root, opts, sources, load_packs(), today, report, writer)
+        for name, stage in STAGES:
+            begun = time.perf_counter()
+            stage(load)
+            report.seconds[name] = round(time.perf_counter() - begun, 2)
+            report.peak_mb[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+            if opts.after_stage is not None:
+                opts.after_stage(name)
+        report.finished = True
+        store.save_snapshot()  # a start reads that faster (GraphStore.save_snapshot)
+    saved = None
+    if opts.loads_dir is not None:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        saved = save(report, load.quarantine, opts.loads_dir / stamp, load.dropped)
+    assert load.rows is not None
+    return LoadResult(report, load.quarantine, saved, load.rows.source_records, load.dropped)
 
 
 LOAD_LOCK = "load.lock"
@@ -170,473 +376,6 @@ def one_load_at_a_time(loads_dir: Path | None, progress: Progress) -> Iterator[N
         os.close(fd)  # releases the lock
 
 
-def _run_load(
-    store: GraphStore,
-    root: Path,
-    *,
-    mappings: Path | None,
-    progress: Progress | None,
-    as_of: dt.date | None,
-    loads_dir: Path | None,
-    linkage_memory: str | None,
-    read_workers: int | None,
-    bulk: bool,
-    keep_model: bool,
-    read_limits: ReadLimits,
-) -> LoadResult:
-    progress = progress or Silent()
-    root = Path(root)
-    if not root.is_dir():
-        raise MappingError(f"{root} is not a directory of extracts")
-    today = as_of or dt.date.today()
-    started = dt.datetime.now().isoformat(timespec="seconds")
-    report = LoadReport(directory=str(root), started_at=started, as_of=today.isoformat())
-    sources = load_mappings(mappings)
-    packs = load_packs()
-    every = [*sources, *(m for p in packs for m in p.mappings)]
-    keyed = Packs.of(every)  # loaders.attach
-    timer = _Timer(report)
-
-    # 1. read and validate
-    records: list[Record] = []
-    quarantine: list[Quarantined] = []
-    dropped: list[Dropped] = []
-    with timer("read and validate"):
-        claimed = _read_all(
-            root, sources, today, report, records, quarantine, progress, read_workers,
-            packs=packs, dropped=dropped,
-            limits=read_limits,
-        )  # fmt: skip
-    report.dropped_examples = [asdict(d) for d in dropped[:DROPPED_EXAMPLES]]
-    report.unmapped_files = sorted(
-        str(p.relative_to(root)) for p in root.rglob("*")
-        if p.is_file() and p not in claimed and not _ignored(p, root)
-    )  # fmt: skip
-
-    with _WriterThread(progress) as writer:  # a failure anywhere stops it, and waits for it
-        # 2. link identities, while the writer creates the new source records' nodes
-        with timer("link"):
-            # a row that attaches to a person another file of its return describes is no
-            # identity of its own
-            attached = keyed.attached(records)
-            unattached = [r for r in records if r.uid not in attached]
-            identities, roles, context = linkage_inputs(unattached, today)
-            progress.stage("linking people", len(identities))
-            store.ensure_schema()
-            baseline = Baseline(loads_dir / ALERT_BASELINE if loads_dir is not None else None)
-            before = baseline.take(store)  # the watched state before this load writes anything
-            # kept risk factors would be wrong once the records change: forget them first
-            risk_facts.clear(store)
-            forget_needs_tally(store)
-            loaded_at = dt.datetime.now().isoformat(timespec="seconds")
-            return_sources = {m.source for m in every if has_return_fields(m.fields)}
-            builder = Builder(today, keyed, attached, return_sources)  # linked() after linkage
-            reference = [r for r in records if r.entity in REFERENCE_ENTITIES]
-            ahead = None
-            if bulk:
-                ahead = writer.submit(
-                    write_ahead, store, roles, builder, reference, loaded_at=loaded_at,
-                    check=writer.check, seconds=report.write_seconds,
-                    bulk_rows=report.bulk_written,
-                )  # fmt: skip
-            accepted, rejected = review.decisions(store)
-            linked = link(
-                identities,
-                context=context,
-                accepted=accepted,
-                rejected=rejected,
-                memory_limit=linkage_memory,
-                model_path=loads_dir / MODEL_FILE if loads_dir is not None and keep_model else None,
-            )
-            progress.advance(len(identities))
-            existing = {
-                r["record"]: r["person"]
-                for r in store.read(write.EXISTING_ASSIGNMENTS, max_rows=100_000_000).rows
-            }
-            written_records = set(existing)  # before adoption adds records not yet written
-            _adopt_existing(linked.cluster_of, identities, existing, _anchors(store))
-            person_of = _person_uids(linked.cluster_of, existing)
-        report.identity_records = len(identities)
-        # what only linking needed goes before building, where memory peaks
-        del identities, existing, context
-        linked.cluster_of, linked.pairs = {}, []
-        report.deterministic_links = linked.deterministic_links
-        report.probabilistic_links = linked.probabilistic_links
-        report.relational_links = linked.relational_links
-        report.linkage_notes = linked.notes
-        report.links_prevented = {RULES[k]: n for k, n in linked.prevented.items()}
-        report.people = len(set(person_of.values()))
-
-        # 3. build graph rows; people are written meanwhile (write_graph's ``facts``)
-        with timer("build"):
-            if ahead is not None:
-                ahead.result()  # the builder's reference data is done; or the writer's error
-            else:
-                builder.reference(reference)
-            del reference
-            builder.linked(person_of, linked.probability)
-            builder.people(roles)
-            builder.cases(records)  # new people are written with what their cases derive
-            writing = writer.submit(
-                write.write_graph,
-                store,
-                builder.rows,
-                loaded_at=loaded_at,
-                stage=writer.stage,
-                known_records=written_records,
-                seconds=report.write_seconds,
-                bulk=bulk,
-                bulk_rows=report.bulk_written,
-                facts=writer.built,
-                ahead=ahead,
-            )
-            for record in records:
-                builder.facts(record)
-            rows = builder.finish()
-            rows.review_pairs, rows.review_links = review.candidate_rows(linked.review, person_of)
-            writer.built.set_result(rows)
-        report.review_pairs = len(rows.review_pairs)
-        for record, reason in rows.unresolved:
-            quarantine.append(
-                Quarantined(
-                    record.source,
-                    record.file,
-                    record.row,
-                    reason,
-                    {k: str(v) for k, v in record.values.items()},
-                )
-            )
-        _account(report, records, rows.unresolved, builder.merged)
-        report.relationships_refused = {
-            RULES[k]: n for k, n in builder.refused_relationships.items()
-        }
-        source_records = rows.source_records
-        # The records are graph rows now: about a third of the load's memory at county
-        # scale, given back while writing adds its own (bulk insertion's ids).
-        del records, roles, builder
-        linked.probability = {}
-
-        # 4. write, then raise alerts for what changed under open cases
-        with timer("write"):
-            report.written = writing.result()
-            progress.stage("working out risk of NEET factors", None)
-            with write.timed(report.write_seconds, "risk factors"):
-                report.risk_factors_kept = keep_risk_factors(store, today)
-            with write.timed(report.write_seconds, "needs forecast tally"):
-                keep_needs_tally(store, today)
-    with timer("alerts"):
-        report.alerts = raise_after_load(store, before)
-        baseline.done()
-    with timer("pseudonymised copy"):  # what analysts query: the graph as this load left it
-        progress.stage("writing the analysts' pseudonymised copy", None)
-        write_copy(store, bulk=bulk)
-    report.finished = True
-    store.save_snapshot()  # the graph as a start reads it is faster (GraphStore.save_snapshot)
-    saved = None
-    if loads_dir is not None:
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        saved = save(report, quarantine, loads_dir / stamp, dropped)
-    return LoadResult(report, quarantine, saved, source_records, dropped)
-
-
-class _Stopped(Exception):
-    """Raised in the writer thread when the load has stopped for another reason."""
-
-
-class _WriterThread:
-    """The load's one writer thread: the jobs submitted run there one after another
-    (the source records ahead of linkage, then ``write_graph``). When the load fails,
-    on whichever thread, the writer stops at its next batch (``check``; ``built``
-    fails, for a writer waiting for the facts) and is waited for, so nothing writes
-    after the load has returned."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.stopped = threading.Event()
-        self.built: Future[GraphRows] = Future()
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="jigsaw-write")
-
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        return self._pool.submit(fn, *args, **kwargs)
-
-    def check(self) -> None:
-        if self.stopped.is_set():
-            raise _Stopped
-
-    def tick(self, amount: int) -> None:
-        self.check()
-        self.progress.advance(amount)
-
-    def stage(self, name: str, total: int) -> Callable[[int], None]:
-        self.check()
-        self.progress.stage(f"writing {name}", total)
-        return self.tick
-
-    def __enter__(self) -> _WriterThread:
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        exc = exc_info[1]
-        if exc is not None:
-            self.stopped.set()
-            if not self.built.done():
-                self.built.set_exception(exc)
-        # after a success the writer has finished: "write" waited for it
-        self._pool.shutdown(wait=True)
-
-
-class _CollectorPause:
-    """Keep the cyclic garbage collector's full collections off a load's working set.
-
-    A load holds millions of objects for minutes (records, identities, graph rows), and
-    each full collection walks them all: 11 of them took 8.3 s of a 100,000-child load.
-    So while a load runs, full collections wait for 1,000 collections of the middle
-    generation instead of 10, and objects alive at the end of each file read and each
-    stage are frozen (moved where collections do not look; constant time). Young
-    collections go on as before, so short-lived cycles are still freed, and the load's
-    own objects form no cycles: reference counting frees them as the load drops them.
-    Measured at 100,000 children: 1 full collection instead of 11, 1.8 s in the
-    collector instead of 10.7 s, the same peak memory. Loads running at once in one
-    process (threads) share the pause; the last to finish restores the thresholds and
-    unfreezes everything frozen (a process that froze objects itself would see them
-    unfrozen too; ours do not). CPython 3.12's collector; 3.14's incremental one ignores
-    the threshold."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._running = 0
-        self._thresholds = gc.get_threshold()
-
-    @contextmanager
-    def during_load(self) -> Iterator[None]:
-        with self._lock:
-            if self._running == 0:
-                self._thresholds = gc.get_threshold()
-                gc.set_threshold(self._thresholds[0], self._thresholds[1], 1000)
-            self._running += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._running -= 1
-                if self._running == 0:
-                    gc.set_threshold(*self._thresholds)
-                    gc.unfreeze()
-
-
-_COLLECTOR = _CollectorPause()
-
-
-class _Timer:
-    def __init__(self, report: LoadReport) -> None:
-        self.report = report
-
-    def __call__(self, name: str) -> _Timer:
-        self.name = name
-        return self
-
-    def __enter__(self) -> None:
-        self.start = time.perf_counter()
-
-    def __exit__(self, *exc: object) -> None:
-        gc.freeze()  # see _CollectorPause
-        self.report.seconds[self.name] = round(time.perf_counter() - self.start, 2)
-        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
-        self.report.peak_mb[self.name] = peak_kb // 1024
-
-
-def _ignored(path: Path, root: Path) -> bool:
-    rel = path.relative_to(root)
-    return (rel.parts[0] in IGNORED_DIRS or path.name in IGNORED_FILES
-            or path.name.startswith("."))  # fmt: skip
-
-
-def _read_all(
-    root: Path,
-    sources: list[SourceMapping],
-    today: dt.date,
-    report: LoadReport,
-    records: list[Record],
-    quarantine: list[Quarantined],
-    progress: Progress,
-    workers: int | None = None,
-    packs: list[Pack] | None = None,
-    dropped: list[Dropped] | None = None,
-    limits: ReadLimits | None = None,
-) -> set[Path]:
-    """Read every file a mapping names, then the files of national returns that the
-    packs recognise among the rest (``packs``: the shipped ones by default); each value
-    dropped from a kept row goes to ``dropped``."""
-    extracts: list[Extract] = []
-    for mapping in sources:
-        paths = sorted(p for p in root.glob(mapping.files) if p.is_file())
-        report.counts(mapping.source).files = len(paths)
-        extracts += [
-            Extract(mapping, p, str(p.relative_to(root)), limits or ReadLimits()) for p in paths
-        ]
-    extracts += _pack_extracts(
-        root, {e.path for e in extracts}, report, quarantine, packs, limits or ReadLimits()
-    )
-    progress.stage("reading and validating extracts", len(extracts) or None)
-    for extract, outcome in zip(
-        extracts, read_extracts(extracts, today, workers=workers), strict=True
-    ):
-        counts = report.counts(extract.mapping.source)
-        counts.read += outcome.read
-        counts.quarantined += outcome.rows_quarantined
-        counts.values_dropped += outcome.values_dropped
-        file = report.file(extract.relname)
-        file.sources.append(extract.mapping.source)
-        file.not_kept += [n for n in unheld_columns(extract.mapping) if n not in file.not_kept]
-        file.read += outcome.read
-        file.quarantined += outcome.rows_quarantined
-        file.problem = file.problem or outcome.problem
-        file.notes += outcome.notes
-        records += outcome.records
-        quarantine += outcome.quarantined
-        if dropped is not None:
-            dropped += outcome.dropped
-        gc.freeze()  # see _CollectorPause
-        progress.advance()
-    return {e.path for e in extracts} | {root / f for f in report.files if report.files[f].refused}
-
-
-def unheld_columns(mapping: SourceMapping) -> list[str]:
-    """The columns a mapping reads into fields the graph does not hold: listed in the
-    report as not kept, never dropped without a word."""
-    return [
-        f"{column}: read as {name}, which the graph does not hold"
-        for column, name in mapping.mapped.items()
-        if name not in HELD_FIELDS and name != mapping.person_key
-    ]
-
-
-def _pack_extracts(
-    root: Path,
-    claimed: set[Path],
-    report: LoadReport,
-    quarantine: list[Quarantined],
-    packs: list[Pack] | None,
-    limits: ReadLimits,
-) -> list[Extract]:
-    """The packs' reading of the files no mapping names (a workbook's sheets are files
-    of their own); a file that claims a return's format but breaks it is refused with
-    its reason, and the load goes on."""
-    rest = sorted(
-        p for p in root.rglob("*") if p.is_file() and p not in claimed and not _ignored(p, root)
-    )
-    found = recognise(root, rest, load_packs() if packs is None else packs)
-    extracts = []
-    for path, claims in found.claims.items():
-        for claim in claims:
-            for mapping in claim.mappings:
-                relname = f"{claim.relname}#{mapping.sheet}" if mapping.sheet else claim.relname
-                extracts.append(Extract(mapping, path, relname, limits))
-                report.counts(mapping.source).files += 1
-                file = report.file(relname)
-                file.pack = claim.pack
-                file.not_kept = claim.not_kept
-    for relname, why in found.unread_sheets.items():
-        report.file(relname).problem = f"{relname}: {why}"
-        quarantine.append(Quarantined("", relname, 0, why, {}))
-    report.unrecognised = found.unrecognised
-    for refusal in found.refusals:
-        quarantine.append(Quarantined(refusal.source, refusal.relname, refusal.line,
-                                      refusal.reason, {}))  # fmt: skip
-        file = report.file(refusal.relname)
-        file.pack, file.refused, file.sources = refusal.pack, refusal.reason, [refusal.source]
-    return extracts
-
-
-def _adopt_existing(
-    cluster_of: dict[str, str],
-    identities: list[Identity],
-    existing: dict[str, str],
-    anchors: list[Identity],
-) -> None:
-    """New records whose person is already in the graph (from an earlier extract) join
-    that person: on a checked identifier, or on exact name and date of birth. Only
-    clusters none of whose records were loaded before are considered, so a reload of
-    the same files never changes who is who."""
-    if not anchors:
-        return
-    index: dict[tuple, str] = {}
-    for a in anchors:
-        uid = a.rid[1:]
-        for name in ("upn", "nhs", "uln", "la_id"):
-            if getattr(a, name):
-                index.setdefault((name, getattr(a, name)), uid)
-        if a.dob and a.given and a.family:
-            index.setdefault(("demographic", plain(a.given), plain(a.family), a.dob), uid)
-    members: dict[str, list[Identity]] = {}
-    for ident in identities:
-        members.setdefault(cluster_of[ident.rid], []).append(ident)
-    for group in members.values():
-        if any(i.rid in existing for i in group):
-            continue
-        found = None
-        for ident in group:
-            keys = [
-                (n, getattr(ident, n))
-                for n in ("upn", "nhs", "uln", "la_id")
-                if getattr(ident, n) and ident.trusted
-            ]
-            if ident.dob and ident.given and ident.family:
-                keys.append(("demographic", plain(ident.given), plain(ident.family), ident.dob))
-            found = next((index[k] for k in keys if k in index), None)
-            if found:
-                break
-        if found:
-            for ident in group:
-                existing[ident.rid] = found
-
-
-def _anchors(store: GraphStore) -> list[Identity]:
-    """People already in the graph, so a new extract's rows join them, not copy them."""
-    anchors = []
-    for row in store.read(write.EXISTING_PEOPLE, max_rows=100_000_000).rows:
-        dob = row["dob"]
-        anchors.append(Identity(
-            rid="@" + row["uid"], given=row["given"] or "", family=row["family"] or "",
-            dob=dob.isoformat() if isinstance(dob, dt.date) else "", sex=row["sex"] or "",
-            postcode=row["postcode"] or "", upn=row["upn"] or "", nhs=row["nhs"] or "",
-            uln=row["uln"] or "", la_id=row["la_id"] or "",
-        ))  # fmt: skip
-    return anchors
-
-
-def _person_uids(cluster_of: dict[str, str], existing: dict[str, str]) -> dict[str, str]:
-    """Keep each cluster's earlier person uid where its records already had one; a new
-    person's uid comes from its least record uid (:func:`person_uid`).
-
-    On the load's critical path with the engine idle (939,000 clusters of 2.4 million
-    records at county scale), so no list of members per cluster: its least record, and
-    the earlier uids of only the clusters that have any (8.1 -> 5.5 s on a first load
-    of that shape, measured outside the repository)."""
-    least: dict[str, str] = {}  # cluster -> its least record uid
-    for rid, root in cluster_of.items():
-        seen = least.get(root)
-        if seen is None or rid < seen:
-            least[root] = rid
-    earlier: dict[str, list[str]] = {}  # cluster -> its records' person uids, in order
-    if existing:
-        for rid, root in cluster_of.items():
-            uid = existing.get(rid)
-            if uid is not None:
-                earlier.setdefault(root, []).append(uid)
-    uid_of: dict[str, str] = {}
-    used: set[str] = set()
-    for root in sorted(least):  # the order decides which cluster keeps a shared uid
-        found = earlier.get(root)
-        uid = None
-        if found:
-            uid = next((u for u, _ in Counter(found).most_common() if u not in used), None)
-        uid = uid or person_uid([least[root]])
-        used.add(uid)
-        uid_of[root] = uid
-    return {rid: uid_of[root] for rid, root in cluster_of.items()}
-
-
 def _account(
     report: LoadReport,
     records: list[Record],
@@ -644,10 +383,8 @@ def _account(
     merged: Counter[tuple[str, str]],
 ) -> None:
     """loaded: created a person or a fact; merged: joined a person another row created
-    (counted by the builder, which looks every person row's person up anyway);
-    quarantined: a fact about nobody the load knows. Tallied by source and by file, not
-    a call per record: a county's 2.7 million records took 6 s of the interpreter that
-    way."""
+    (the builder counts them); quarantined: a fact about nobody the load knows. Tallied
+    by source and by file, not a call per record."""
     totals = Counter(map(attrgetter("source", "file"), records))
     quarantined = Counter((record.source, record.file) for record, _ in unresolved)
     for (source, file), total in totals.items():

@@ -27,7 +27,7 @@ from graph.access.projection import mirror
 from graph.cypher import cypher
 from graph.planning import forget_needs_tally
 from graph.store import GraphStore
-from loaders import write
+from loaders import derive
 from loaders.linkage import MATCH_THRESHOLD, REVIEW_THRESHOLD, ReviewCandidate
 
 
@@ -241,7 +241,7 @@ def candidate_rows(
 ) -> tuple[list[dict], list[dict]]:
     """The pairs linkage left for a person to decide (``GraphRows.review_pairs``), and
     the two people each proposes to join (``review_links``): a load writes them with
-    everything else (``write.MERGE_REVIEW_PAIRS``)."""
+    everything else (``write.REVIEW_PAIRS``, ``write.CANDIDATES``)."""
     rows = []
     links = []
     for c in candidates:
@@ -257,11 +257,12 @@ def candidate_rows(
                 "impact": c.impact,
                 "left_record": left,
                 "right_record": right,
+                "status": "pending",  # when first written: a later load keeps the decision
             }
         )
         a, b = person_of.get(left), person_of.get(right)
         if a and b and a != b:
-            links.append({"uid": uid, "left": a, "right": b})
+            links += [{"review_pair": uid, "person": a}, {"review_pair": uid, "person": b}]
     return rows, links
 
 
@@ -409,7 +410,7 @@ def merge_people(store: GraphStore, keep: str, drop: str, pair: str) -> None:
     for statement in MOVES.values():
         store.write(statement, {"keep": keep, "drop": drop, "pair": pair})
     store.write(RETIRE, {"drop": drop, "keep": keep, "pair": pair})
-    store.write(write.DERIVE_OPEN_SERVICES_FOR, {"uid": keep})
+    store.write(derive.OPEN_SERVICES_FOR, {"uid": keep})
     risk_facts.clear(store, keep)
     forget_needs_tally(store)  # one child fewer: the forecast counts from the records
 
@@ -423,7 +424,7 @@ def unmerge_people(store: GraphStore, keep: str, drop: str, pair: str) -> None:
     for statement in MOVES_BACK.values():
         store.write(statement, {"keep": keep, "drop": drop, "pair": pair})
     for uid in (keep, drop):
-        store.write(write.DERIVE_OPEN_SERVICES_FOR, {"uid": uid})
+        store.write(derive.OPEN_SERVICES_FOR, {"uid": uid})
         risk_facts.clear(store, uid)
     forget_needs_tally(store)  # one child more: the forecast counts from the records
 

@@ -110,9 +110,9 @@ def true_person(loaded_county: LoadedCounty) -> dict[str, str]:
     """Graph person uid -> the true person most of its source records describe."""
     from collections import Counter, defaultdict
 
-    from tests.test_loaders import _truth_labels
+    from tests.truth import source_row_labels
 
-    labels = _truth_labels(loaded_county.root)
+    labels = source_row_labels(loaded_county.root)
     votes: dict[str, Counter] = defaultdict(Counter)
     for f, r, w, puid in loaded_county.result.assignments:  # type: ignore[attr-defined]
         votes[puid][labels[(f, r, w)]] += 1

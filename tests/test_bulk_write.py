@@ -24,14 +24,15 @@ from graph import GraphStore
 from graph.bulk import NodeShape
 from graph.engines.falkordb_bulk import FalkorBulkWriter
 from graph.risk_facts import KEPT
+from loaders import derive, write
 from loaders import load as load_module
-from loaders import write
-from loaders.build import Builder
+from loaders.build import Builder, GraphRows
+from loaders.bulk_steps import BulkWrites
 from loaders.load import run_load
 from tests.conftest import AS_OF, embedded_store
 
-# What write_graph writes (alerts and risk factors are written after it, into the
-# loaded graph only).
+# What the load's write and derive stages write (alerts and risk factors are written
+# after them, into the loaded graph only).
 LABELS = ("Person", "SourceRecord", "Address", "School", "Service", "Professional", "Team",
           "Family", "Case", "Need", "Note", "ReviewPair")  # fmt: skip
 # Two loads of the same files, each with its own linkage: a borderline pair may be
@@ -70,20 +71,43 @@ def dump(store: GraphStore, labels: tuple[str, ...] = LABELS) -> tuple[Counter, 
     return nodes, edges
 
 
+def write_rows(store: GraphStore, rows: GraphRows, *, bulk: bool, loaded_at: str) -> Any:
+    """Write a load's rows as its stages would, through the bulk strategy or the
+    statements alone, then derive; the strategy, for its counts."""
+    quiet = lambda _name, _total: lambda _n: None  # noqa: E731
+    params = {"loaded_at": loaded_at}
+    writer = store.bulk_writer()
+    if bulk:
+        writes = BulkWrites(store, params, quiet, writer)
+    else:
+        writes = write.Writes(store, params, quiet, writer if store.bulk_load_running() else None)
+    writes.begin()
+    writes.reference(rows)
+    writes.people(rows)
+    writes.facts(rows)
+    writes.finish()
+    store.write(derive.CLOSE_SUPERSEDED_RESIDENCES)
+    for statement in derive.DERIVED:
+        store.write(statement)
+    return writes
+
+
 class Twin:
-    """Sends each load's rows to a second graph too, through Cypher only."""
+    """Writes each load's rows to a second graph too, through Cypher only."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, other: GraphStore) -> None:
-        self.other = other
-        real = write.write_graph
+        self.rows: Any = None  # the last load's rows
 
-        def both(store: GraphStore, rows: Any, **kwargs: Any) -> dict[str, int]:
-            counts = real(store, rows, **{**kwargs, "bulk": True})
-            cypher_only = {"bulk": False, "seconds": None, "bulk_rows": None, "ahead": None}
-            real(self.other, rows, **{**kwargs, **cypher_only})
-            return counts
+        def then_the_twin(load: Any) -> None:
+            real(load)
+            self.rows = load.rows
+            write_rows(other, load.rows, bulk=False, loaded_at=load.loaded_at)
 
-        monkeypatch.setattr(load_module.write, "write_graph", both)
+        stages = list(load_module.STAGES)
+        at = [name for name, _ in stages].index("derive")
+        real = stages[at][1]
+        stages[at] = ("derive", then_the_twin)
+        monkeypatch.setattr(load_module, "STAGES", tuple(stages))
 
 
 @pytest.fixture
@@ -109,13 +133,13 @@ def test_first_load_writes_the_same_graph_either_way(
     small_county: Path, twins: list[GraphStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bulk, cypher = twins
-    Twin(monkeypatch, cypher)
+    twin = Twin(monkeypatch, cypher)
     derived: list[int] = []  # properties the load's derivation set in the bulk graph
     real_write = bulk.write
 
     def spy(statement: Any, *args: Any, **kwargs: Any) -> Any:
         result = real_write(statement, *args, **kwargs)
-        if statement in (write.DERIVE_CASE_WORKERS, write.DERIVE_OPEN_SERVICES):
+        if statement in derive.DERIVED:
             derived.append(result.properties_set)
         return result
 
@@ -133,6 +157,9 @@ def test_first_load_writes_the_same_graph_either_way(
     ):
         assert report.bulk_written.get(step, 0) == report.written[step], step
     _same_graph(bulk, cypher)
+    for step in write.PLAN:  # every row the builder made has its step's fields, no others
+        for row in getattr(twin.rows, step.rows):
+            step.check(row)
     # new people and cases were created with what they derive from their cases
     # (Builder.cases): the derivation, which still ran, found all of it right
     assert derived == [0, 0]
@@ -168,14 +195,13 @@ def test_a_second_load_that_updates_and_adds_writes_the_same_graph(
 
 
 def _person(uid: str, child: bool, dob: str | None) -> dict[str, Any]:
-    return {**write._P, "uid": uid, "child": child, "dob": dob, "given_name": uid}
+    empty = dict.fromkeys(write.PEOPLE.fields)
+    return {**empty, "uid": uid, "child": child, "dob": dob, "given_name": uid, "sources": "x"}
 
 
 def _awkward_rows() -> Any:
     """Rows a load's statements fold together (the same key twice, a null that keeps
     the earlier value), ends that are missing, and a service no load wrote."""
-    from loaders.build import GraphRows
-
     rows = GraphRows()
     rows.people = [_person("P-a", True, "2015-01-02"), _person("P-b", False, None),
                    _person("P-a", True, "2015-01-03")]  # fmt: skip
@@ -196,17 +222,15 @@ def _awkward_rows() -> Any:
         {"parent": "P-b", "child": "P-a", "kind": "birth", "from": "2015-01-02", "to": None},
         {"parent": "P-b", "child": "P-a", "kind": "step", "from": None, "to": None},
     ]
-    rows.cases = [
-        {"uid": "c1", "person": "P-a", "kind": "CIN", "status": "open", "start": "2025-01-01",
-         "end": None, "reason": None, "placement_la": None, "placement_out_of_area": False,
-         "service": "a-service-no-load-wrote"},
-        {"uid": "c2", "person": "P-a", "kind": "EH", "status": "closed", "start": "2024-01-01",
-         "end": "2024-06-01", "reason": "N1", "placement_la": None,
-         "placement_out_of_area": None, "service": "early-help"},
-        {"uid": "c2", "person": "P-b", "kind": "EH", "status": "closed", "start": "2024-01-01",
-         "end": "2024-06-01", "reason": "N1", "placement_la": None,
-         "placement_out_of_area": None, "service": "early-help"},
-    ]  # fmt: skip
+    rows.services = [{"uid": "early-help", "name": "Early help"}]
+    case = {"kind": "EH", "status": "closed", "start": "2024-01-01", "end": "2024-06-01",
+            "reason": "N1", "placement_la": None, "placement_out_of_area": None,
+            "placement_type": None, "service": "early-help"}  # fmt: skip
+    rows.cases = [  # a service nobody wrote: the case is not written either way
+        {**case, "uid": "c1", "person": "P-a", "service": "a-service-no-load-wrote"},
+        {**case, "uid": "c2", "person": "P-a"},
+        {**case, "uid": "c2", "person": "P-b"},
+    ]
     return rows
 
 
@@ -220,16 +244,8 @@ def _row_by_row(monkeypatch: pytest.MonkeyPatch, store: GraphStore) -> None:
     )
 
 
-def _write(store: GraphStore, rows: Any, *, bulk: bool, bulk_rows: dict | None = None) -> None:
-    write.write_graph(
-        store,
-        rows,
-        loaded_at="2026-11-02T10:00:00",
-        stage=lambda _name, _total: lambda _n: None,
-        known_records=set(),
-        bulk=bulk,
-        bulk_rows=bulk_rows,
-    )
+def _write(store: GraphStore, rows: Any, *, bulk: bool) -> Any:
+    return write_rows(store, rows, bulk=bulk, loaded_at="2026-11-02T10:00:00")
 
 
 def test_rows_that_merge_into_one_thing_end_as_the_statements_leave_them(
@@ -237,14 +253,14 @@ def test_rows_that_merge_into_one_thing_end_as_the_statements_leave_them(
 ) -> None:
     _row_by_row(monkeypatch, twins[1])
     rows = _awkward_rows()
-    bulk_rows: dict[str, int] = {}
-    _write(twins[0], rows, bulk=True, bulk_rows=bulk_rows)
+    bulk_rows = _write(twins[0], rows, bulk=True).bulk_rows
     _write(twins[1], rows, bulk=False)
+    # the keyless residence of P-a at A1 has a dated one in the same load: the statement's
     assert bulk_rows == {
+        "services": 1,
         "addresses": 1,
         "people": 3,
-        "residences": 3,
-        "undated residences": 2,
+        "residences": 5,
         "parents": 2,
         "cases": 2,
     }
@@ -315,7 +331,7 @@ def test_a_load_stopped_between_new_records_and_their_links_is_completed_by_the_
     real_rows = store.write_rows
 
     def stop_at_people(statement: Any, *args: Any, **kwargs: Any) -> Any:
-        if statement is write.MERGE_PEOPLE:
+        if statement is write.PEOPLE.statement:
             raise KeyboardInterrupt
         return real_rows(statement, *args, **kwargs)
 
@@ -433,7 +449,7 @@ def test_a_load_that_fails_while_linking_stops_the_writer_and_the_next_load_link
     no writer running, and leave records the next load links rather than creates again."""
     store = twins[0]
     created = threading.Event()
-    real_ahead = load_module.write_ahead
+    real_ahead = load_module._write_ahead
 
     def ahead(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -446,7 +462,7 @@ def test_a_load_that_fails_while_linking_stops_the_writer_and_the_next_load_link
         raise ValueError("linkage ran out of memory")
 
     with monkeypatch.context() as m:
-        m.setattr(load_module, "write_ahead", ahead)
+        m.setattr(load_module, "_write_ahead", ahead)
         m.setattr(load_module, "link", fail)
         with pytest.raises(ValueError, match="linkage ran out of memory"):
             run_load(store, small_county, as_of=AS_OF)

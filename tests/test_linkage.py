@@ -287,9 +287,9 @@ def test_the_rowley_sisters_stay_two_in_the_county_they_were_found_in(tmp_path):
     import datetime as dt
 
     from loaders.linkage import linkage_inputs
-    from loaders.load import _read_all
     from loaders.mapping import load_mappings
     from loaders.progress import Silent
+    from loaders.reading import read_all as _read_all
     from loaders.report import LoadReport
     from synthetic.generate import generate
 

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from graph.planning import kept_needs_tally
+from loaders import load as load_module
 from loaders.load import run_load
 from loaders.mapping import MappingError, load_mapping, load_mappings
 from loaders.quality import pairwise_quality
@@ -30,17 +31,6 @@ from tests import truth as t
 from tests.conftest import AS_OF, embedded_store
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _truth_labels(root: Path) -> dict[tuple[str, int, str], str]:
-    rows = t.table(root, "source_rows")
-    labels: dict[tuple[str, int, str], str] = {}
-    for r in rows.itertuples():
-        if r.person_id:
-            labels[(r.file, int(r.row), "person")] = r.person_id
-        if r.related and ":" in r.related:
-            labels[(r.file, int(r.row), "parent")] = r.related.split(":", 1)[1]
-    return labels
 
 
 # -- accounting and quarantine ---------------------------------------------------
@@ -122,7 +112,7 @@ def test_invalid_identifiers_are_dropped_but_rows_kept(loaded_county):
 
 
 def test_linkage_meets_targets_for_children(loaded_county):
-    labels = _truth_labels(loaded_county.root)
+    labels = t.source_row_labels(loaded_county.root)
     people = t.table(loaded_county.root, "people").set_index("person_id")
     assigned = loaded_county.result.assignments
     assert all((f, r, w) in labels for f, r, w, _ in assigned)
@@ -143,13 +133,13 @@ def test_agreed_fields_shown_to_reviewers_are_the_ones_that_agree(small_county):
     """The "agreed" text on each scored pair (shown on the review page) names a field
     exactly when the two records hold the same value there."""
     from loaders.linkage import link, linkage_inputs, plain
-    from loaders.load import _read_all
     from loaders.progress import Silent
+    from loaders.reading import read_all
     from loaders.report import LoadReport
 
     records: list = []
     report = LoadReport(directory="", started_at="", as_of="")
-    _read_all(small_county, load_mappings(), AS_OF, report, records, [], Silent())
+    read_all(small_county, load_mappings(), AS_OF, report, records, [], Silent())
     identities, _roles, context = linkage_inputs(records, AS_OF)
     by_rid = {i.rid: i for i in identities}
     result = link(identities, context=context)
@@ -198,15 +188,16 @@ def test_children_are_labelled_and_siblings_derivable(loaded_county):
 
 
 def test_a_child_who_turns_18_is_an_adult_after_the_next_load(tmp_path):
-    from loaders.write import _P, MERGE_PEOPLE
+    from loaders.write import PEOPLE
 
     store = embedded_store(tmp_path / "engine")
     labels = "MATCH (p:Person {uid: 'P-1'}) RETURN labels(p) AS l"
+    person = dict.fromkeys(PEOPLE.fields) | {"uid": "P-1", "dob": "2008-01-02"}
     try:
         store.ensure_schema()
-        store.write_rows(MERGE_PEOPLE, [{**_P, "uid": "P-1", "child": True}])
+        store.write_rows(PEOPLE.statement, [{**person, "child": True}])
         first = sorted(store.read(labels).rows[0]["l"])
-        store.write_rows(MERGE_PEOPLE, [{**_P, "uid": "P-1", "child": False}])
+        store.write_rows(PEOPLE.statement, [{**person, "child": False}])
         second = sorted(store.read(labels).rows[0]["l"])
     finally:
         store.close()
@@ -439,38 +430,42 @@ def test_loading_twice_leaves_the_graph_unchanged(tiny_county, tmp_path):
     assert first == second
 
 
-def test_a_load_leaves_the_garbage_collector_as_it_found_it(tiny_county, tmp_path):
-    """A load freezes what it keeps and spaces out full collections (see
-    ``_CollectorPause``); an app that runs loads must get its collector back."""
+def test_a_load_leaves_the_garbage_collector_alone(tiny_county, tmp_path):
+    """The collector's settings are the entry point's to make, not the loader's."""
     import gc
 
     store = embedded_store(tmp_path / "engine")
-    before = gc.get_threshold()
+    before = gc.get_threshold(), gc.get_freeze_count()
     try:
         run_load(store, tiny_county, as_of=AS_OF)
-        assert (gc.get_threshold(), gc.get_freeze_count()) == (before, 0)
-        with pytest.raises(MappingError):
-            run_load(store, tmp_path / "no such directory", as_of=AS_OF)
-        assert (gc.get_threshold(), gc.get_freeze_count()) == (before, 0)
+        assert (gc.get_threshold(), gc.get_freeze_count()) == before
     finally:
         store.close()
 
 
-def test_loads_at_once_give_the_collector_back_when_the_last_ends():
-    """Overlapping loads (threads in one process) share the pause: the first to end
-    must not give the collector back under the other, nor the last keep it."""
+def test_the_load_command_spaces_out_collections_and_gives_them_back(tiny_county, tmp_path):
+    """`jigsaw load`'s settings hold while the load runs and are undone after it, even
+    when it fails."""
     import gc
 
-    from loaders.load import _COLLECTOR
+    from ui.cli.collector import collector_for_load
 
+    store = embedded_store(tmp_path / "engine")
     before = gc.get_threshold()
-    first, second = _COLLECTOR.during_load(), _COLLECTOR.during_load()
-    first.__enter__()
-    second.__enter__()
-    first.__exit__(None, None, None)
-    assert gc.get_threshold() != before  # the second load still runs
-    second.__exit__(None, None, None)
-    assert gc.get_threshold() == before
+    seen: list[tuple[str, int]] = []
+    try:
+        with collector_for_load() as after_stage:
+            run_load(store, tiny_county, as_of=AS_OF,
+                     after_stage=lambda name: after_stage(name) or seen.append(
+                         (name, gc.get_threshold()[2])))  # fmt: skip
+        assert [n for n, _ in seen] == [name for name, _ in load_module.STAGES]
+        assert {threshold for _, threshold in seen} == {1000}
+        assert (gc.get_threshold(), gc.get_freeze_count()) == (before, 0)
+        with pytest.raises(MappingError), collector_for_load():
+            run_load(store, tmp_path / "no such directory", as_of=AS_OF)
+        assert (gc.get_threshold(), gc.get_freeze_count()) == (before, 0)
+    finally:
+        store.close()
 
 
 def test_a_killed_load_finishes_when_run_again(tiny_county, tmp_path):
@@ -694,7 +689,8 @@ def test_derived_facts_follow_the_cases_when_they_change(store):
     that ends leaves the case unheld. The statements skip what has not changed (a SET
     that changes nothing costs as much on FalkorDB, see loaders.write), so each change
     must still come through."""
-    from loaders.write import DERIVE_CASE_WORKERS, DERIVE_OPEN_SERVICES
+    from loaders.derive import CASE_WORKERS as DERIVE_CASE_WORKERS
+    from loaders.derive import OPEN_SERVICES as DERIVE_OPEN_SERVICES
 
     store.write(
         "CREATE (send:Service {uid: 'send'}), (sc:Service {uid: 'social-care'}), "
@@ -774,7 +770,7 @@ def read(root, workers):
     Watch.workers = 0
     report = LoadReport(directory=str(root), started_at="t", as_of="2026-11-02")
     records, quarantine = [], []
-    claimed = load._read_all(root, load_mappings(None), dt.date(2026, 11, 2), report,
+    claimed = load.read_all(root, load_mappings(None), dt.date(2026, 11, 2), report,
                              records, quarantine, Watch(), workers)
     digest = lambda items: hashlib.sha256(repr(items).encode()).hexdigest()
     return {
@@ -859,7 +855,7 @@ def test_workers_that_cannot_start_leave_the_reading_to_the_loading_process(
 
 def test_person_uids_keep_earlier_people_and_name_new_ones_from_their_least_record():
     from loaders.build import person_uid
-    from loaders.load import _person_uids
+    from loaders.identities import person_uids as _person_uids
 
     # clusters keyed by their least record, as linkage gives them
     cluster_of = {

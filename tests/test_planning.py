@@ -12,10 +12,10 @@ from collections import Counter, defaultdict
 
 import pytest
 import yaml
+from planning.risk_facts import keep_after_load
 
 from graph import risk_facts
 from planning.risk import RISK_FILE, RiskConfigError, load_risk_config
-from planning.risk_facts import keep_after_load
 from queries.library import get_query
 from queries.runner import ParamValidationError, form_date, run_saved
 from tests import truth as t

@@ -84,7 +84,7 @@ def test_a_disability_yes_without_a_list_is_the_acts_own():
     facts.add({"disability.code": "HEAR"}, "P-2", "ssd")
     facts.add({"person.disabled": False}, "P-3", "annex")
     rows = facts.finish()
-    assert sorted((d["person"], d["disability"]) for d in rows.disabilities) == [
+    assert sorted((d["person"], d["uid"]) for d in rows.disabilities) == [
         ("P-1", "DDA"),
         ("P-2", "HEAR"),
     ]

@@ -424,9 +424,9 @@ def test_every_dropped_value_is_traceable_masked_with_its_reason(tmp_path):
     from dataclasses import asdict
 
     from loaders.fields import FIELDS, masked
-    from loaders.load import _read_all
     from loaders.mapping import load_mappings
     from loaders.progress import Silent
+    from loaders.reading import read_all as _read_all
     from loaders.report import LoadReport, latest_dropped, save
     from synthetic.identifiers import upn
 

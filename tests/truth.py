@@ -306,3 +306,15 @@ def census_day(day: dt.date) -> dt.date:
     days = [thursday(y, m, n) for y in (day.year - 1, day.year)
             for m, n in ((10, 1), (1, 3), (5, 3))]  # fmt: skip
     return max(d for d in days if d <= day)
+
+
+def source_row_labels(root: Path) -> dict[tuple[str, int, str], str]:
+    """(file, row, role) -> the true person of every identity on a source row."""
+    rows = table(root, "source_rows")
+    labels: dict[tuple[str, int, str], str] = {}
+    for r in rows.itertuples():
+        if r.person_id:
+            labels[(r.file, int(r.row), "person")] = r.person_id
+        if r.related and ":" in r.related:
+            labels[(r.file, int(r.row), "parent")] = r.related.split(":", 1)[1]
+    return labels

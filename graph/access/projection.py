@@ -65,7 +65,7 @@ NODES: dict[str, dict[str, Rule] | None] = {
         date="risk_as_of",
         shared="sources",
         drop="given_name middle_names family_name full_name other_names upn nhs_number uln "
-        "la_child_id updated_at conflicts",
+        "la_child_id conflicts",
     ),
     "Family": _declare(pseudonym="uid", keep="source", drop="name"),
     "Address": _declare(

@@ -405,7 +405,7 @@ class FalkorDBStore(GraphStore):
         return _PlainResult(response[0], rows)
 
     def bulk_writer(self) -> FalkorBulkWriter:
-        return FalkorBulkWriter(self)
+        return FalkorBulkWriter(self, self.bulk_command)
 
     def parallel_reads(self) -> int:
         """The engine's query threads (``THREAD_COUNT``: one per core by default). Read

@@ -30,13 +30,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from itertools import groupby
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graph.bulk import BulkWriter, EdgeShape, NodeShape, Rows
-from graph.store import ParameterError, plain_param
-
-if TYPE_CHECKING:
-    from graph.engines.falkordb import FalkorDBStore
+from graph.store import GraphStore, ParameterError, plain_param
 
 # Entities per GRAPH.BULK command: the engine holds the graph's write lock while it
 # takes one, so a slice keeps readers waiting well under a second.
@@ -124,8 +121,12 @@ def _slices(rows: Rows, size: int) -> Iterator[Rows]:
 class FalkorBulkWriter(BulkWriter):
     """Bulk insertion into one FalkorDB graph for the length of one load."""
 
-    def __init__(self, store: FalkorDBStore) -> None:
+    chunk = CHUNK
+
+    def __init__(self, store: GraphStore, command: Callable[[int, int, bytes], None]) -> None:
+        """``command(nodes, edges, blob)`` sends one ``GRAPH.BULK`` command."""
         self._store = store
+        self._command = command
         self._ids: dict[str, dict[str, int]] = {}  # label -> uid -> node id
         # label -> first uid of a command -> (a digest of its uids, their ids: see
         # _created_span), for nodes not remembered whose relationships a later call
@@ -309,7 +310,7 @@ class FalkorBulkWriter(BulkWriter):
             if failed.is_set():
                 return
             try:
-                self._store.bulk_command(nodes, edges, blob)
+                self._command(nodes, edges, blob)
                 if then is not None:
                     then()
             except BaseException:

@@ -24,6 +24,7 @@ from loaders.mapping import MappingError
 from loaders.quality import groups_beside, labels_from_csv, measure_groups
 from loaders.readers import ReadError, ReadLimits
 from loaders.report import LoadReport
+from ui.cli.collector import collector_for_load
 from ui.cli.progress import Bars
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ def load(
     loads_dir = settings.data_dir / "loads"
     store = open_store(settings)
     try:
-        with Bars(console) as bars:
+        with Bars(console) as bars, collector_for_load() as after_stage:
             result = run_load(
                 store,
                 directory,
@@ -100,6 +101,7 @@ def load(
                 bulk=settings.bulk_write if bulk is None else bulk,
                 read_limits=ReadLimits(max_cell_chars=settings.max_cell_chars),
                 relaxed_fsync=settings.load_fsync == "everysec",
+                after_stage=after_stage,
             )
     except (MappingError, ReadError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
@@ -219,7 +221,7 @@ def _demo_load(settings: Settings, directory: Path, *, fresh: bool) -> LoadResul
     try:
         if fresh:
             store.drop_all()
-        with Bars(console) as bars:
+        with Bars(console) as bars, collector_for_load() as after_stage:
             return run_load(
                 store,
                 directory,
@@ -230,6 +232,7 @@ def _demo_load(settings: Settings, directory: Path, *, fresh: bool) -> LoadResul
                 read_limits=ReadLimits(max_cell_chars=settings.max_cell_chars),
                 relaxed_fsync=settings.load_fsync == "everysec",
                 bulk=settings.bulk_write,
+                after_stage=after_stage,
             )
     finally:
         _close(store)
