@@ -261,6 +261,8 @@ def _pages(
     from graph import views
     from graph.access import guard
     from graph.access.policy import BreakGlass, Principal, load_policy
+    from planning.forecast import needs_forecast
+    from planning.transitions import transitions
     from queries.runner import run_saved
     from ui.network import render
 
@@ -291,9 +293,9 @@ def _pages(
             store, "risk_of_neet", other_day, principal=who, audit=audit))  # fmt: skip
         for entry in ("Reception", "Year 7", "Year 12"):
             timed("page: planning, transitions", lambda e=entry: guard.transitions(
-                store, who, audit, e, AS_OF))  # fmt: skip
+                store, who, audit, e, AS_OF, plan=transitions))  # fmt: skip
         timed("page: planning, needs forecast", lambda: guard.needs_forecast(
-            store, who, audit, AS_OF, 3))  # fmt: skip
+            store, who, audit, AS_OF, 3, forecast=needs_forecast))  # fmt: skip
         if loads is not None:
             timed("page: data", lambda: _data_page(store, admin, audit, loads))
 

@@ -25,6 +25,8 @@ from pathlib import Path
 from xml.etree.ElementTree import ParseError, iterparse
 
 from loaders.mapping import MappingError, SourceMapping
+from loaders.raw import RawRow, ReadError
+from loaders.readers_xml import read_xml
 
 csv.field_size_limit(2**31 - 1)  # cells are measured against ReadLimits instead
 
@@ -53,18 +55,6 @@ class ReadLimits:
     zip_ratio_from_bytes: int = 16_000_000  # ... to more than this is refused
 
 
-@dataclass(frozen=True, slots=True)
-class RawRow:
-    file: str  # relative to the load directory
-    row: int
-    values: dict[str, object]
-    problem: str | None = None  # the reader's own reason to quarantine the row
-
-
-class ReadError(ValueError):
-    """The file cannot be read at all (not a row problem)."""
-
-
 @dataclass(slots=True)
 class ReadNotes:
     """What the reader decided or repaired in one file, for the load report, and rows
@@ -88,8 +78,6 @@ def read_rows(
     limits = limits or ReadLimits()
     notes = notes if notes is not None else ReadNotes()
     if mapping.format == "xml":
-        from loaders.readers_xml import read_xml  # it imports this module
-
         yield from read_xml(mapping, path, relname)
     elif mapping.format == "xlsx":
         yield from _read_xlsx(mapping, path, relname, limits, notes)

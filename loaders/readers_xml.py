@@ -22,7 +22,7 @@ from pathlib import Path
 from lxml import etree
 
 from loaders.mapping import SourceMapping
-from loaders.readers import RawRow, ReadError
+from loaders.raw import RawRow, ReadError
 
 PEEK_BYTES = 65_536  # a DOCTYPE comes before the root element, so near the start
 JOIN = ", "

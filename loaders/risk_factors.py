@@ -15,14 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from graph import risk_facts
 from graph.store import GraphStore
 from planning.risk import load_risk_config
+from queries.library import get_query
 
 QUERY_ID = "risk_of_neet"
 
 
 def keep_after_load(store: GraphStore, as_of: dt.date) -> int:
     """Work out and keep the factors of every pupil in the cohort on ``as_of``."""
-    from queries.library import get_query  # the library reads planning.risk at import
-
     query = get_query(QUERY_ID)
     config = load_risk_config()
     params = {

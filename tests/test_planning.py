@@ -12,9 +12,9 @@ from collections import Counter, defaultdict
 
 import pytest
 import yaml
-from planning.risk_facts import keep_after_load
 
 from graph import risk_facts
+from loaders.risk_factors import keep_after_load
 from planning.risk import RISK_FILE, RiskConfigError, load_risk_config
 from queries.library import get_query
 from queries.runner import ParamValidationError, form_date, run_saved

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from graph import alerts, exchange, views
@@ -28,8 +29,6 @@ from graph.access.policy import (
 from graph.access.pseudonyms import PseudonymError, Pseudonyms
 from graph.access.results import QueryDenied, held_access, pseudonymised_children, read_store
 from graph.store import GraphStore
-from planning.forecast import needs_forecast as forecast
-from planning.transitions import transitions as plan
 
 
 class AccessDenied(PermissionError):
@@ -321,9 +320,13 @@ def transitions(
     audit: AuditLog,
     entry_point: str,
     today: dt.date,
+    *,
+    plan: Callable[[GraphStore, str, dt.date], Iterable[Any]],
 ) -> list[dict[str, Any]]:
     """Children moving school next September, one row each, as the role may see them
-    (from the pseudonymised copy for a pseudonymised role)."""
+    (from the pseudonymised copy for a pseudonymised role); ``plan(store, entry_point,
+    today)`` works them out (``planning.transitions``: the planning logic sits above
+    this package, which only guards what it returns)."""
     p = _require(principal, "plan_ahead")
     source = _source(store, p)
     rows = [_redact_transition(t.as_row(), p) for t in plan(source, entry_point, today)]
@@ -338,9 +341,16 @@ def transitions(
 
 
 def needs_forecast(
-    store: GraphStore, principal: Principal | None, audit: AuditLog, today: dt.date, years: int
+    store: GraphStore,
+    principal: Principal | None,
+    audit: AuditLog,
+    today: dt.date,
+    years: int,
+    *,
+    forecast: Callable[[GraphStore, dt.date, int], list[dict[str, Any]]],
 ) -> list[dict[str, Any]]:
-    """Counts only: no child is named, so every planning role sees it whole."""
+    """Counts only: no child is named, so every planning role sees it whole;
+    ``forecast(store, today, years)`` works them out (``planning.forecast``)."""
     p = _require(principal, "plan_ahead")
     rows = forecast(_source(store, p), today, years)
     audit.record(

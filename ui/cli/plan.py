@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 import typer
@@ -16,6 +17,8 @@ import typer
 from graph import load_settings, open_store
 from graph.access import guard
 from graph.access.policy import Restricted
+from planning.forecast import needs_forecast
+from planning.transitions import transitions as plan_transitions
 from queries.runner import QueryResult
 from ui.cli.auth import User, fail
 from ui.cli.query import FORMAT_HELP, emit, run_as
@@ -48,7 +51,7 @@ def transitions(
 ) -> None:
     """Children starting ENTRY next September, with the school they are expected to go
     to and what they will need there."""
-    _run(user, fmt, guard.transitions, entry, dt.date.today())
+    _run(user, fmt, partial(guard.transitions, plan=plan_transitions), entry, dt.date.today())
 
 
 @app.command()
@@ -59,7 +62,7 @@ def forecast(
 ) -> None:
     """Expected children with each SEN need, an EHC plan and school transport, by term
     and area."""
-    _run(user, fmt, guard.needs_forecast, dt.date.today(), years)
+    _run(user, fmt, partial(guard.needs_forecast, forecast=needs_forecast), dt.date.today(), years)
 
 
 @app.command()

@@ -11,7 +11,9 @@ import streamlit as st
 from graph import risk_facts
 from graph.access import guard
 from graph.access.policy import Restricted, allowed
+from planning.forecast import needs_forecast
 from planning.risk import load_risk_config
+from planning.transitions import transitions
 from queries.library import get_query
 from queries.runner import QueryDenied, run_saved
 from ui.app import context
@@ -112,8 +114,9 @@ def _transitions() -> None:
     entry = st.radio("Starting", ENTRY_POINTS, horizontal=True)
     try:
         rows = guard.transitions(
-            context.store(), context.current_user(), context.audit(), entry, dt.date.today()
-        )
+            context.store(), context.current_user(), context.audit(), entry, dt.date.today(),
+            plan=transitions,
+        )  # fmt: skip
     except guard.AccessDenied as exc:
         st.error(literal(exc))
         return
@@ -147,8 +150,9 @@ def _forecast() -> None:
     years = st.slider("Years ahead", 1, 3, 3)
     try:
         rows = guard.needs_forecast(
-            context.store(), context.current_user(), context.audit(), dt.date.today(), years
-        )
+            context.store(), context.current_user(), context.audit(), dt.date.today(), years,
+            forecast=needs_forecast,
+        )  # fmt: skip
     except guard.AccessDenied as exc:
         st.error(literal(exc))
         return
