@@ -1,5 +1,5 @@
 """The risk of NEET factors a load keeps on each pupil, so the list as at a load's day
-reads them instead of working them out again (planning.risk_facts decides what goes in).
+reads them instead of working them out again (loaders.risk_factors decides what goes in).
 
 Kept factors are only ever current or absent: they are cleared before a load writes
 anything and for a person a review merge changes, and written again from the records

@@ -414,76 +414,177 @@ def _kept(spec: str, type_: str = TEXT) -> tuple[Prop, ...]:
 RETURN_FACTS: tuple[tuple[NodeType, RelType], ...] = tuple(
     (node, RelType(rel, start, node.label, f"A return's {node.label}, from its {start}."))
     for node, rel, start in (
-        (NodeType("Referral", "An episode of need, from referral to closure: source "
-                  "(1A ... 10), need (N0 ... N9), nfa (closed with no further action), "
-                  "closure_reason (RC1 ... RC9).",
-                  (*_kept("ref source need closure_reason"), *_kept("date closed", DATE),
-                   *_kept("nfa", BOOLEAN))),
-         "REFERRED", "Person"),
-        (NodeType("Assessment", "An assessment (kind: social care or EHC needs), with the "
-                  "factors identified.",
-                  (*_kept("ref kind factors outcome referral"), *_kept("start end", DATE))),
-         "ASSESSED", "Person"),
-        (NodeType("Section47", "A section 47 enquiry and its initial child protection "
-                  "conference.",
-                  (*_kept("ref outcome referral"), *_kept("start icpc_target icpc_date", DATE),
-                   *_kept("icpc_not_required", BOOLEAN))),
-         "SUBJECT_OF", "Person"),
-        (NodeType("CINPlan", "A child in need plan.",
-                  (*_kept("ref referral"), *_kept("start end", DATE))),
-         "HAS_CIN_PLAN", "Person"),
-        (NodeType("CPPlan", "A child protection plan with its initial and latest category "
-                  "of abuse (NEG, PHY, SAB, EMO, MUL) and the number of previous plans.",
-                  (*_kept("ref initial_category latest_category referral"),
-                   *_kept("start end", DATE), *_kept("previous", INTEGER))),
-         "HAS_CP_PLAN", "Person"),
-        (NodeType("PeriodOfCare", "A period of being looked after, made of episodes "
-                  "(HAS_EPISODE): its end and why, how many placement moves, the latest "
-                  "placement type, legal status and placement LA.",
-                  (*_kept("start end", DATE), *_kept("moves", INTEGER),
-                   *_kept("reason_end placement_type legal_status placement_la"))),
-         "LOOKED_AFTER", "Person"),
-        (NodeType("Episode", "An episode of care: a placement (type A3 ... Z1, provider "
-                  "PR0 ... PR5, postcode, Ofsted URN) under a legal status; reason_new (S, L, "
-                  "P, T, B, U), placement_change (P, B, T or U: the child moved).",
-                  (*_kept("start end", DATE),
-                   *_kept("ref reason_new legal_status need placement_type provider reason_end "
-                          "reason_change home_postcode placement_postcode urn placement_la"),
-                   *_kept("placement_change", BOOLEAN))),
-         "HAS_EPISODE", "PeriodOfCare"),
-        (NodeType("MissingEpisode", "Missing (kind MISSING) or away from placement without "
-                  "authorisation (AWAY).", (*_kept("kind"), *_kept("start end", DATE))),
-         "WENT_MISSING", "Person"),
-        (NodeType("Review", "A review: kind CLA (looked-after review), CP (child protection "
-                  "conference review) or EHCP; participation PN0 ... PN7.",
-                  (*_kept("kind participation plan"), *_kept("date", DATE))),
-         "REVIEWED", "Person"),
-        (NodeType("Outcome", "What a return records about how a child or care leaver is "
-                  "doing: kind OC2 (looked after a year: SDQ score, convictions, health "
-                  "checks, substance misuse), OC3 or care leaver (in touch, activity, "
-                  "accommodation).",
-                  (*_kept("kind in_touch activity accommodation sdq_reason"),
-                   *_kept("date", DATE), *_kept("sdq_score", INTEGER),
-                   *_kept("convicted health_check immunisations teeth_check health_assessment "
-                          "substance_misuse intervention_received intervention_offered",
-                          BOOLEAN))),
-         "HAS_OUTCOME", "Person"),
-        (NodeType("Adoption", "A decision that a child should be placed for adoption, the "
-                  "match and the adopters, or why the child stopped being placed.",
-                  (*_kept("decided matched ceased", DATE), *_kept("foster_carers", BOOLEAN),
-                   *_kept("adopters", INTEGER),
-                   *_kept("adopter_sex adopter_status ceased_reason"))),
-         "HAS_ADOPTION", "Person"),
-        (NodeType("Status", "A standing over a period: kind UASC (unaccompanied "
-                  "asylum-seeking child, status as recorded) or previous permanence (status "
-                  "P1 ... Z1, la that made the order).",
-                  (*_kept("kind status la"), *_kept("from to", DATE))),
-         "HAS_STATUS", "Person"),
-        (NodeType("Disability", "A disability (uid: the CIN census code MOB, HAND, PC, INC, "
-                  "COMM, LD, HEAR, VIS, BEH, CON, AUT, DDA; NONE for none).", (Prop("name"),)),
-         "HAS_DISABILITY", "Person"),
+        (
+            NodeType(
+                "Referral",
+                "An episode of need, from referral to closure: source "
+                "(1A ... 10), need (N0 ... N9), nfa (closed with no further action), "
+                "closure_reason (RC1 ... RC9).",
+                (
+                    *_kept("ref source need closure_reason"),
+                    *_kept("date closed", DATE),
+                    *_kept("nfa", BOOLEAN),
+                ),
+            ),
+            "REFERRED",
+            "Person",
+        ),
+        (
+            NodeType(
+                "Assessment",
+                "An assessment (kind: social care or EHC needs), with the factors identified.",
+                (*_kept("ref kind factors outcome referral"), *_kept("start end", DATE)),
+            ),
+            "ASSESSED",
+            "Person",
+        ),
+        (
+            NodeType(
+                "Section47",
+                "A section 47 enquiry and its initial child protection conference.",
+                (
+                    *_kept("ref outcome referral"),
+                    *_kept("start icpc_target icpc_date", DATE),
+                    *_kept("icpc_not_required", BOOLEAN),
+                ),
+            ),
+            "SUBJECT_OF",
+            "Person",
+        ),
+        (
+            NodeType(
+                "CINPlan",
+                "A child in need plan.",
+                (*_kept("ref referral"), *_kept("start end", DATE)),
+            ),
+            "HAS_CIN_PLAN",
+            "Person",
+        ),
+        (
+            NodeType(
+                "CPPlan",
+                "A child protection plan with its initial and latest category "
+                "of abuse (NEG, PHY, SAB, EMO, MUL) and the number of previous plans.",
+                (
+                    *_kept("ref initial_category latest_category referral"),
+                    *_kept("start end", DATE),
+                    *_kept("previous", INTEGER),
+                ),
+            ),
+            "HAS_CP_PLAN",
+            "Person",
+        ),
+        (
+            NodeType(
+                "PeriodOfCare",
+                "A period of being looked after, made of episodes "
+                "(HAS_EPISODE): its end and why, how many placement moves, the latest "
+                "placement type, legal status and placement LA.",
+                (
+                    *_kept("start end", DATE),
+                    *_kept("moves", INTEGER),
+                    *_kept("reason_end placement_type legal_status placement_la"),
+                ),
+            ),
+            "LOOKED_AFTER",
+            "Person",
+        ),
+        (
+            NodeType(
+                "Episode",
+                "An episode of care: a placement (type A3 ... Z1, provider "
+                "PR0 ... PR5, postcode, Ofsted URN) under a legal status; reason_new (S, L, "
+                "P, T, B, U), placement_change (P, B, T or U: the child moved).",
+                (
+                    *_kept("start end", DATE),
+                    *_kept(
+                        "ref reason_new legal_status need placement_type provider reason_end "
+                        "reason_change home_postcode placement_postcode urn placement_la"
+                    ),
+                    *_kept("placement_change", BOOLEAN),
+                ),
+            ),
+            "HAS_EPISODE",
+            "PeriodOfCare",
+        ),
+        (
+            NodeType(
+                "MissingEpisode",
+                "Missing (kind MISSING) or away from placement without authorisation (AWAY).",
+                (*_kept("kind"), *_kept("start end", DATE)),
+            ),
+            "WENT_MISSING",
+            "Person",
+        ),
+        (
+            NodeType(
+                "Review",
+                "A review: kind CLA (looked-after review), CP (child protection "
+                "conference review) or EHCP; participation PN0 ... PN7.",
+                (*_kept("kind participation plan"), *_kept("date", DATE)),
+            ),
+            "REVIEWED",
+            "Person",
+        ),
+        (
+            NodeType(
+                "Outcome",
+                "What a return records about how a child or care leaver is "
+                "doing: kind OC2 (looked after a year: SDQ score, convictions, health "
+                "checks, substance misuse), OC3 or care leaver (in touch, activity, "
+                "accommodation).",
+                (
+                    *_kept("kind in_touch activity accommodation sdq_reason"),
+                    *_kept("date", DATE),
+                    *_kept("sdq_score", INTEGER),
+                    *_kept(
+                        "convicted health_check immunisations teeth_check health_assessment "
+                        "substance_misuse intervention_received intervention_offered",
+                        BOOLEAN,
+                    ),
+                ),
+            ),
+            "HAS_OUTCOME",
+            "Person",
+        ),
+        (
+            NodeType(
+                "Adoption",
+                "A decision that a child should be placed for adoption, the "
+                "match and the adopters, or why the child stopped being placed.",
+                (
+                    *_kept("decided matched ceased", DATE),
+                    *_kept("foster_carers", BOOLEAN),
+                    *_kept("adopters", INTEGER),
+                    *_kept("adopter_sex adopter_status ceased_reason"),
+                ),
+            ),
+            "HAS_ADOPTION",
+            "Person",
+        ),
+        (
+            NodeType(
+                "Status",
+                "A standing over a period: kind UASC (unaccompanied "
+                "asylum-seeking child, status as recorded) or previous permanence (status "
+                "P1 ... Z1, la that made the order).",
+                (*_kept("kind status la"), *_kept("from to", DATE)),
+            ),
+            "HAS_STATUS",
+            "Person",
+        ),
+        (
+            NodeType(
+                "Disability",
+                "A disability (uid: the CIN census code MOB, HAND, PC, INC, "
+                "COMM, LD, HEAR, VIS, BEH, CON, AUT, DDA; NONE for none).",
+                (Prop("name"),),
+            ),
+            "HAS_DISABILITY",
+            "Person",
+        ),
     )
-)  # fmt: skip
+)
 RETURN_FACT_LABELS: tuple[str, ...] = tuple(node.label for node, _ in RETURN_FACTS)
 NODE_TYPES += tuple(node for node, _ in RETURN_FACTS)
 REL_TYPES += tuple(rel for _, rel in RETURN_FACTS)
@@ -502,13 +603,28 @@ PROPERTY_KEYS: tuple[str, ...] = tuple(
 # linter checks property access on them like any other property key.
 ROW_FIELDS: tuple[str, ...] = tuple(
     sorted(
-        {r.field(label, i) for r in REL_TYPES for i, labels in enumerate((r.start, r.end))
-         for label in labels.split("|")}
-        | {"worker", "left", "right", "keep", "drop", "factors", "year_group", "school",
-           "school_urn", "area", "attendance_pct"}
+        {
+            r.field(label, i)
+            for r in REL_TYPES
+            for i, labels in enumerate((r.start, r.end))
+            for label in labels.split("|")
+        }
+        | {
+            "worker",
+            "left",
+            "right",
+            "keep",
+            "drop",
+            "factors",
+            "year_group",
+            "school",
+            "school_urn",
+            "area",
+            "attendance_pct",
+        }
         - set(PROPERTY_KEYS)
     )
-)  # fmt: skip
+)
 FULLTEXT_LABEL = "Person"
 FULLTEXT_INDEX = "person_names"
 

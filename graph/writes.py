@@ -124,7 +124,7 @@ class Step:
             node = self.node_type
             if node is None:
                 assert len(starts) == len(ends) == 1, f"{self.name}: name the labels"
-                start = End(starts[0], link.field or rel.field(starts[0], 0), f"a{i}")
+                start = End(starts[0], rel.field(starts[0], 0), f"a{i}")
                 end = End(ends[0], rel.field(ends[0], 1), f"b{i}")
             elif node.label in starts:
                 other = link.other or ends[0]
@@ -171,8 +171,11 @@ class Step:
         if node is not None:
             names |= {node.key, *(p.name for p in self.node_props if p.from_row and not p.derived)}
             names |= {node.kind_field} if node.kind_field else set()
-        names |= {p.name for r in self.rels for p in r.props}
-        return frozenset(names)
+        props = [p.name for r in self.rels for p in r.props]
+        assert names.isdisjoint(props) and len(set(props)) == len(props), (
+            f"{self.name}: a field twice"
+        )
+        return frozenset(names | set(props))
 
     @cached_property
     def optional(self) -> frozenset[str]:

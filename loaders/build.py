@@ -20,32 +20,47 @@ from loaders.build_returns import RETURN_FIELDS_PREFIXES, ReturnFacts, ReturnRow
 from loaders.fields import FIELDS
 from loaders.identifiers import postcode_district
 from loaders.validate import Record
+from planning.calendar import next_september, term_start
+from planning.codes import NEED_NAMES
 
 SERVICE_OF_KIND = {
-    "CIN": "social-care", "CP": "social-care", "CLA": "social-care", "CL": "social-care",
-    "EHCP": "send", "SEN support": "send", "EH": "early-help", "YJ": "youth-justice",
-    "HV": "health-visiting", "EWO": "education-welfare", "Transport": "transport",
-}  # fmt: skip
+    "CIN": "social-care",
+    "CP": "social-care",
+    "CLA": "social-care",
+    "CL": "social-care",
+    "EHCP": "send",
+    "SEN support": "send",
+    "EH": "early-help",
+    "YJ": "youth-justice",
+    "HV": "health-visiting",
+    "EWO": "education-welfare",
+    "Transport": "transport",
+}
 SERVICE_NAMES = {
-    "social-care": "Children's social care", "send": "SEND", "early-help": "Early help",
-    "youth-justice": "Youth justice", "health-visiting": "Health visiting",
-    "education-welfare": "Education welfare", "transport": "Transport",
+    "social-care": "Children's social care",
+    "send": "SEND",
+    "early-help": "Early help",
+    "youth-justice": "Youth justice",
+    "health-visiting": "Health visiting",
+    "education-welfare": "Education welfare",
+    "transport": "Transport",
     "other": "Other services",
-}  # fmt: skip
-NEED_NAMES = {
-    "ASD": "Autistic Spectrum Disorder", "SLCN": "Speech, Language and Communication Needs",
-    "SEMH": "Social, Emotional and Mental Health", "MLD": "Moderate Learning Difficulty",
-    "SLD": "Severe Learning Difficulty", "PMLD": "Profound and Multiple Learning Difficulty",
-    "SpLD": "Specific Learning Difficulty", "PD": "Physical Disability",
-    "HI": "Hearing Impairment", "VI": "Visual Impairment", "MSI": "Multi-Sensory Impairment",
-    "OTH": "Other Difficulty/Disability", "NSA": "SEN support, no specialist assessment",
-}  # fmt: skip
-# Nominal first days of each term (DfE attendance terms), for ordering and "as at".
-TERM_START = {"Autumn": (0, 9, 1), "Spring": (1, 1, 1), "Summer": (1, 4, 15)}
-PARENT_KIND_RANK = {"birth": 0, "adoptive": 1, "step": 2, "guardian": 3, "foster": 4,
-                    "parent": 9}  # fmt: skip
-PERSON_FIELDS = ("given_name", "middle_names", "family_name", "dob", "sex", "ethnicity",
-                 "language", "upn", "nhs_number", "uln", "la_child_id", "dod")  # fmt: skip
+}
+PARENT_KIND_RANK = {"birth": 0, "adoptive": 1, "step": 2, "guardian": 3, "foster": 4, "parent": 9}
+PERSON_FIELDS = (
+    "given_name",
+    "middle_names",
+    "family_name",
+    "dob",
+    "sex",
+    "ethnicity",
+    "language",
+    "upn",
+    "nhs_number",
+    "uln",
+    "la_child_id",
+    "dod",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,34 +85,57 @@ _OTHER_ROLES = tuple(who for who in ROLE_KEYS if who != "person")  # in an ident
 
 
 # Fields of the returns' groups that no fact holds yet (listed as not kept)
-_NOT_YET_HELD = {"request.date", "request.outcome", "request.outcome_date",
-                 "allocation.reason_end"}  # fmt: skip
+_NOT_YET_HELD = {"request.date", "request.outcome", "request.outcome_date", "allocation.reason_end"}
 # The fields the builder turns into the graph; a mapping that reads any other field is
 # told in the load report that it is not kept (loaders.reading.unheld_columns).
 HELD_FIELDS = frozenset(
     {f"{who}.{name}" for who in ("person", "parent") for name in PERSON_FIELDS}
-    | {"person.full_name", "parent.full_name", "parent.kind", "person.fsm", "person.eal",
-       "person.young_carer", "person.role"}
-    | {f"address.{n}" for n in ("uprn", "line1", "town", "postcode", "from", "to", "lsoa",
-                                 "lat", "lon")}
-    | {f"school.{n}" for n in ("urn", "name", "phase", "kind", "postcode", "lat", "lon",
-                                "low_age", "high_age")}
+    | {
+        "person.full_name",
+        "parent.full_name",
+        "parent.kind",
+        "person.fsm",
+        "person.eal",
+        "person.young_carer",
+        "person.role",
+    }
+    | {
+        f"address.{n}"
+        for n in ("uprn", "line1", "town", "postcode", "from", "to", "lsoa", "lat", "lon")
+    }
+    | {
+        f"school.{n}"
+        for n in ("urn", "name", "phase", "kind", "postcode", "lat", "lon", "low_age", "high_age")
+    }
     | {"enrolment.from", "enrolment.year_group"}
     | {"sen.provision", "sen.primary_need", "sen.secondary_need", "sen.since"}
-    | {f"case.{n}" for n in ("ref", "kind", "start", "end", "reason", "worker_id",
-                              "worker_name", "placement_la", "placement_type")}
+    | {
+        f"case.{n}"
+        for n in (
+            "ref",
+            "kind",
+            "start",
+            "end",
+            "reason",
+            "worker_id",
+            "worker_name",
+            "placement_la",
+            "placement_type",
+        )
+    }
     | {"person.disabled", "person.dod", "sen.need", "sen.rank", "enrolment.to"}
     | {f for f in FIELDS if f.startswith(RETURN_FIELDS_PREFIXES)} - _NOT_YET_HELD
-    | {f"attendance.{n}" for n in ("academic_year", "term", "possible", "authorised",
-                                    "unauthorised")}
+    | {
+        f"attendance.{n}"
+        for n in ("academic_year", "term", "possible", "authorised", "unauthorised")
+    }
     | {f"exclusion.{n}" for n in ("date", "kind", "sessions", "reason")}
     | {"family.ref", "related.la_child_id", "related.kind", "related.from", "related.to"}
     | {f"note.{n}" for n in ("ref", "text", "author", "at")}
     | {f"offer.{n}" for n in ("urn", "entry_point", "date")}
     | {"area.lsoa", "area.imd_decile", "area.local_authority"}
-    | {f"staff.{n}" for n in ("id", "name", "role", "team_id", "team", "service", "email",
-                               "phone")}
-)  # fmt: skip
+    | {f"staff.{n}" for n in ("id", "name", "role", "team_id", "team", "service", "email", "phone")}
+)
 _NO_FIELDS = dict.fromkeys(PERSON_FIELDS)  # a person row's fields before any is counted
 _FLAGS = (("fsm", "person.fsm"), ("eal", "person.eal"), ("young_carer", "person.young_carer"))
 
@@ -195,13 +233,20 @@ class Builder:
                     area_la[v["area.local_authority"]] += 1
             elif r.entity == "school":
                 urn = str(v["school.urn"])
-                self.rows.schools.append({
-                    "uid": urn, "urn": urn, "name": v["school.name"],
-                    "phase": v.get("school.phase"), "kind": v.get("school.kind"),
-                    "postcode": v.get("school.postcode"), "lat": v.get("school.lat"),
-                    "lon": v.get("school.lon"), "low_age": v.get("school.low_age"),
-                    "high_age": v.get("school.high_age"),
-                })  # fmt: skip
+                self.rows.schools.append(
+                    {
+                        "uid": urn,
+                        "urn": urn,
+                        "name": v["school.name"],
+                        "phase": v.get("school.phase"),
+                        "kind": v.get("school.kind"),
+                        "postcode": v.get("school.postcode"),
+                        "lat": v.get("school.lat"),
+                        "lon": v.get("school.lon"),
+                        "low_age": v.get("school.low_age"),
+                        "high_age": v.get("school.high_age"),
+                    }
+                )
                 self.school_by_name[_key(v["school.name"])] = urn
             elif r.entity == "staff":
                 self._staff(v)
@@ -220,11 +265,17 @@ class Builder:
 
     def _staff(self, v: dict) -> None:
         uid, service, team = v["staff.id"], v.get("staff.service"), v.get("staff.team_id")
-        self.rows.staff.append({
-            "uid": uid, "name": v["staff.name"], "role": v.get("staff.role"),
-            "agency": SERVICE_NAMES.get(service or "", service), "email": v.get("staff.email"),
-            "phone": v.get("staff.phone"), "team": v.get("staff.team"),
-        })  # fmt: skip
+        self.rows.staff.append(
+            {
+                "uid": uid,
+                "name": v["staff.name"],
+                "role": v.get("staff.role"),
+                "agency": SERVICE_NAMES.get(service or "", service),
+                "email": v.get("staff.email"),
+                "phone": v.get("staff.phone"),
+                "team": v.get("staff.team"),
+            }
+        )
         self.staff_by_name.setdefault(_key(v["staff.name"]), uid)
         self.staff_role[str(uid)] = v.get("staff.role")
         if team:
@@ -255,13 +306,20 @@ class Builder:
             lsoa = v.get("address.lsoa")
             area = self.rows.areas.get(lsoa or "", {})
             row = {
-                "uid": uid, "uprn": str(uprn) if uprn else None, "line1": line1,
-                "town": v.get("address.town"), "postcode": postcode,
-                "postcode_district": postcode_district(postcode) or None, "lsoa": lsoa,
-                "imd_decile": area.get("imd_decile"), "lat": v.get("address.lat"),
-                "lon": v.get("address.lon"), "in_county": bool(reference),
-                "local_authority": self.home_la if reference else None, "postcode_only": False,
-            }  # fmt: skip
+                "uid": uid,
+                "uprn": str(uprn) if uprn else None,
+                "line1": line1,
+                "town": v.get("address.town"),
+                "postcode": postcode,
+                "postcode_district": postcode_district(postcode) or None,
+                "lsoa": lsoa,
+                "imd_decile": area.get("imd_decile"),
+                "lat": v.get("address.lat"),
+                "lon": v.get("address.lon"),
+                "in_county": bool(reference),
+                "local_authority": self.home_la if reference else None,
+                "postcode_only": False,
+            }
             if uid in self.address_rows and not reference:
                 return uid
             self.address_rows[uid] = row
@@ -276,12 +334,20 @@ class Builder:
             lsoa = areas.most_common(1)[0][0] if areas else None
             area = self.rows.areas.get(lsoa or "", {})
             self.address_rows[uid] = {
-                "uid": uid, "uprn": None, "line1": None, "town": None, "postcode": postcode,
-                "postcode_district": postcode_district(postcode) or None, "lsoa": lsoa,
-                "imd_decile": area.get("imd_decile"), "lat": None, "lon": None,
-                "in_county": bool(areas), "local_authority": self.home_la if areas else None,
+                "uid": uid,
+                "uprn": None,
+                "line1": None,
+                "town": None,
+                "postcode": postcode,
+                "postcode_district": postcode_district(postcode) or None,
+                "lsoa": lsoa,
+                "imd_decile": area.get("imd_decile"),
+                "lat": None,
+                "lon": None,
+                "in_county": bool(areas),
+                "local_authority": self.home_la if areas else None,
                 "postcode_only": True,
-            }  # fmt: skip
+            }
         return uid
 
     # -- people ----------------------------------------------------------------------
@@ -343,9 +409,10 @@ class Builder:
                             seen[value] = seen.get(value, 0) + 1
             for name, counter in counts.items():
                 row[name] = (
-                    next(iter(counter)) if len(counter) == 1
+                    next(iter(counter))
+                    if len(counter) == 1
                     else max(counter, key=counter.__getitem__)
-                )  # fmt: skip
+                )
             row["conflicts"] = disagreements(counts)
         names: set[str] = set()
         flags: dict[str, bool] = {}
@@ -464,8 +531,15 @@ class Builder:
         for e in first.values():
             if e.get("home_postcode"):
                 address = self._postcode_address(e["home_postcode"])
-                rows.lives_at.append({"person": e["person"], "address": address, "from": None,
-                                      "to": e["start"], "source": "returns"})  # fmt: skip
+                rows.lives_at.append(
+                    {
+                        "person": e["person"],
+                        "address": address,
+                        "from": None,
+                        "to": e["start"],
+                        "source": "returns",
+                    }
+                )
 
     def _cases_of(self, record: Record, puid: str) -> None:
         v = record.values
@@ -502,11 +576,17 @@ class Builder:
             if address is None:
                 self.rows.unresolved.append((record, "no address to attach the note to"))
                 return
-            self.rows.address_notes.append({
-                "uid": f"{record.source}:{v.get('note.ref') or record.uid}", "address": address,
-                "text": v["note.text"], "author": v.get("note.author"),
-                "at": v.get("note.at"), "kind": "safety", "case": None,
-            })  # fmt: skip
+            self.rows.address_notes.append(
+                {
+                    "uid": f"{record.source}:{v.get('note.ref') or record.uid}",
+                    "address": address,
+                    "text": v["note.text"],
+                    "author": v.get("note.author"),
+                    "at": v.get("note.at"),
+                    "kind": "safety",
+                    "case": None,
+                }
+            )
             return
         else:
             return
@@ -525,11 +605,17 @@ class Builder:
             self._parent(other, puid, v["related.kind"], v.get("related.from"), v.get("related.to"))
             return
         if record.entity == "note":
-            self.rows.notes.append({
-                "uid": f"{record.source}:{v.get('note.ref') or record.uid}", "person": puid,
-                "text": v["note.text"], "author": v.get("note.author"), "at": v.get("note.at"),
-                "kind": "case", "case": v.get("case.ref"),
-            })  # fmt: skip
+            self.rows.notes.append(
+                {
+                    "uid": f"{record.source}:{v.get('note.ref') or record.uid}",
+                    "person": puid,
+                    "text": v["note.text"],
+                    "author": v.get("note.author"),
+                    "at": v.get("note.at"),
+                    "kind": "case",
+                    "case": v.get("case.ref"),
+                }
+            )
             return
         self._person_facts(record, puid)
 
@@ -547,24 +633,34 @@ class Builder:
                 self._lives_at(self.person_of[parent_rid], address, None, None, record)
         urn = self._school(v)
         if urn and (v.get("enrolment.from") or v.get("enrolment.year_group")):
-            self.rows.attends.append({
-                "person": puid, "school": urn, "from": _iso(v.get("enrolment.from")),
-                "to": _iso(v.get("enrolment.to")), "year_group": v.get("enrolment.year_group"),
-            })  # fmt: skip
+            self.rows.attends.append(
+                {
+                    "person": puid,
+                    "school": urn,
+                    "from": _iso(v.get("enrolment.from")),
+                    "to": _iso(v.get("enrolment.to")),
+                    "year_group": v.get("enrolment.year_group"),
+                }
+            )
         if urn and v.get("attendance.term") and v.get("attendance.academic_year"):
             year = str(v["attendance.academic_year"])
             term = str(v["attendance.term"])
-            add_years, month, day = TERM_START[term]
-            start = dt.date(int(year[:4]) + add_years, month, day)
+            start = term_start(int(year[:4]), term)
             possible = int(v.get("attendance.possible") or 0)
             absent = int(v.get("attendance.authorised") or 0) + int(
                 v.get("attendance.unauthorised") or 0
             )
-            self.rows.attendance.append({
-                "person": puid, "school": urn, "term": f"{year} {term}",
-                "term_start": start.isoformat(), "possible": possible, "absent": absent,
-                "unauthorised": int(v.get("attendance.unauthorised") or 0),
-            })  # fmt: skip
+            self.rows.attendance.append(
+                {
+                    "person": puid,
+                    "school": urn,
+                    "term": f"{year} {term}",
+                    "term_start": start.isoformat(),
+                    "possible": possible,
+                    "absent": absent,
+                    "unauthorised": int(v.get("attendance.unauthorised") or 0),
+                }
+            )
             self.rows.attends.append(
                 {
                     "person": puid,
@@ -576,35 +672,52 @@ class Builder:
                 }
             )
         if urn and v.get("exclusion.date"):
-            self.rows.exclusions.append({
-                "person": puid, "school": urn, "date": _iso(v["exclusion.date"]),
-                "kind": v.get("exclusion.kind"), "sessions": v.get("exclusion.sessions"),
-                "reason": v.get("exclusion.reason"),
-            })  # fmt: skip
+            self.rows.exclusions.append(
+                {
+                    "person": puid,
+                    "school": urn,
+                    "date": _iso(v["exclusion.date"]),
+                    "kind": v.get("exclusion.kind"),
+                    "sessions": v.get("exclusion.sessions"),
+                    "reason": v.get("exclusion.reason"),
+                }
+            )
         if v.get("offer.urn"):
-            date = v.get("offer.date") or self.as_of
-            year = date.year if date.month < 9 else date.year + 1
-            self.rows.offers.append({
-                "person": puid, "school": str(v["offer.urn"]),
-                "entry_point": v.get("offer.entry_point"),
-                "start": dt.date(year, 9, 1).isoformat(), "date": _iso(v.get("offer.date")),
-            })  # fmt: skip
+            start = next_september(v.get("offer.date") or self.as_of)
+            self.rows.offers.append(
+                {
+                    "person": puid,
+                    "school": str(v["offer.urn"]),
+                    "entry_point": v.get("offer.entry_point"),
+                    "start": start.isoformat(),
+                    "date": _iso(v.get("offer.date")),
+                }
+            )
         if v.get("family.ref"):
             fuid = f"{record.source}:{v['family.ref']}"
             self.rows.families.append(
                 {"uid": fuid, "name": str(v["family.ref"]), "source": record.source}
             )
-            self.rows.member_of.append({
-                "person": puid, "family": fuid, "role": v.get("person.role"),
-                "from": _iso(v.get("case.start")), "to": _iso(v.get("case.end")),
-            })  # fmt: skip
+            self.rows.member_of.append(
+                {
+                    "person": puid,
+                    "family": fuid,
+                    "role": v.get("person.role"),
+                    "from": _iso(v.get("case.start")),
+                    "to": _iso(v.get("case.end")),
+                }
+            )
         if v.get("sen.need"):  # one row per need, ranked (SEN2)
             rank = v.get("sen.rank") or 1
-            self.rows.needs.append({
-                "person": puid, "uid": v["sen.need"], "rank": rank,
-                "name": NEED_NAMES.get(v["sen.need"], v["sen.need"]),
-                "from": _iso(v.get("sen.since") or v.get("case.start")),
-            })  # fmt: skip
+            self.rows.needs.append(
+                {
+                    "person": puid,
+                    "uid": v["sen.need"],
+                    "rank": rank,
+                    "name": NEED_NAMES.get(v["sen.need"], v["sen.need"]),
+                    "from": _iso(v.get("sen.since") or v.get("case.start")),
+                }
+            )
         for rank, key in ((1, "sen.primary_need"), (2, "sen.secondary_need")):
             code = v.get(key)
             if code:
@@ -637,14 +750,23 @@ class Builder:
             uid = f"{puid}:{kind}:{_iso(v.get('case.start'))}"
         end = v.get("case.end")
         placement_la = v.get("case.placement_la")
-        self.rows.cases.append({
-            "uid": uid, "person": puid, "kind": kind, "status": "closed" if end else "open",
-            "start": _iso(v.get("case.start")), "end": _iso(end), "reason": v.get("case.reason"),
-            "placement_la": placement_la, "placement_type": v.get("case.placement_type"),
-            "placement_out_of_area": bool(placement_la and self.home_la
-                                          and placement_la != self.home_la),
-            "service": SERVICE_OF_KIND.get(kind, "other"),
-        })  # fmt: skip
+        self.rows.cases.append(
+            {
+                "uid": uid,
+                "person": puid,
+                "kind": kind,
+                "status": "closed" if end else "open",
+                "start": _iso(v.get("case.start")),
+                "end": _iso(end),
+                "reason": v.get("case.reason"),
+                "placement_la": placement_la,
+                "placement_type": v.get("case.placement_type"),
+                "placement_out_of_area": bool(
+                    placement_la and self.home_la and placement_la != self.home_la
+                ),
+                "service": SERVICE_OF_KIND.get(kind, "other"),
+            }
+        )
         worker = v.get("case.worker_id") or self.staff_by_name.get(
             _key(str(v.get("case.worker_name") or ""))
         )
@@ -711,8 +833,13 @@ class Builder:
         return rows
 
 
-DISAGREEING = {"dob": "date of birth", "sex": "sex", "upn": "UPN", "nhs_number": "NHS number",
-               "uln": "ULN"}  # fmt: skip
+DISAGREEING = {
+    "dob": "date of birth",
+    "sex": "sex",
+    "upn": "UPN",
+    "nhs_number": "NHS number",
+    "uln": "ULN",
+}
 SHOWN_VALUES = {"dob", "sex"}  # identifiers' values are the record's, shown by role only
 
 
@@ -867,9 +994,12 @@ def source_record(record: Record, who: str, uid: str) -> dict:
     without the person linkage found it to describe; ``uid`` is its ``identity_uid``,
     which both callers have worked out already (2.4 million records at county scale)."""
     return {
-        "uid": uid, "source": record.source,
-        "source_key": _source_key(record.values, who), "row": record.row, "file": record.file,
-    }  # fmt: skip
+        "uid": uid,
+        "source": record.source,
+        "source_key": _source_key(record.values, who),
+        "row": record.row,
+        "file": record.file,
+    }
 
 
 _KEY_FIELDS = {

@@ -21,6 +21,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from planning.codes import CATEGORY_NAMES, CIN_NEED_NAMES, DISABILITY_NAMES
+
 # The field groups this module reads; a record with none of them is not looked at.
 GROUPS = ("referral", "assessment", "s47", "cin_plan", "cp_plan", "review", "episode", "care",
           "missing", "uasc", "outcome", "adoption", "permanence", "disability",
@@ -31,17 +33,6 @@ CONTINUES = "X1"  # the episode ceased because a new one began the same day
 PLACEMENT_CHANGES = {"P", "B", "T", "U"}  # reasons for a new episode that move the child
 # what a row giving one episode may say of its whole period of care (Annex A's List 8)
 CARE = ("start", "end", "reason_end", "legal_status")
-CATEGORY_NAMES = {"NEG": "Neglect", "PHY": "Physical abuse", "SAB": "Sexual abuse",
-                  "EMO": "Emotional abuse", "MUL": "Multiple"}  # fmt: skip
-NEED_NAMES = {"N0": "Not stated", "N1": "Abuse or neglect", "N2": "Child's disability",
-              "N3": "Parental illness or disability", "N4": "Family in acute stress",
-              "N5": "Family dysfunction", "N6": "Socially unacceptable behaviour",
-              "N7": "Low income", "N8": "Absent parenting",
-              "N9": "Cases other than children in need"}  # fmt: skip
-DISABILITY_NAMES = {"NONE": "No disability", "MOB": "Mobility", "HAND": "Hand function",
-                    "PC": "Personal care", "INC": "Incontinence", "COMM": "Communication",
-                    "LD": "Learning", "HEAR": "Hearing", "VIS": "Vision", "BEH": "Behaviour",
-                    "CON": "Consciousness", "AUT": "Autism", "DDA": "Other (DDA)"}  # fmt: skip
 
 
 @dataclass
@@ -326,7 +317,7 @@ class ReturnFacts:
         for r in rows.referrals:
             if r.get("nfa") is True or not r.get("date"):
                 continue
-            need = NEED_NAMES.get(r.get("need") or "", r.get("need"))
+            need = CIN_NEED_NAMES.get(r.get("need") or "", r.get("need"))
             rows.cases.append(_case(r["person"], "CIN", r["date"], r.get("closed"), need))
         for p in rows.cp_plans:
             category = p.get("latest_category") or p.get("initial_category") or ""

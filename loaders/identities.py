@@ -88,12 +88,20 @@ def anchors(store: GraphStore) -> list[Identity]:
     anchors = []
     for row in store.read(EXISTING_PEOPLE, max_rows=100_000_000).rows:
         dob = row["dob"]
-        anchors.append(Identity(
-            rid="@" + row["uid"], given=row["given"] or "", family=row["family"] or "",
-            dob=dob.isoformat() if isinstance(dob, dt.date) else "", sex=row["sex"] or "",
-            postcode=row["postcode"] or "", upn=row["upn"] or "", nhs=row["nhs"] or "",
-            uln=row["uln"] or "", la_id=row["la_id"] or "",
-        ))  # fmt: skip
+        anchors.append(
+            Identity(
+                rid="@" + row["uid"],
+                given=row["given"] or "",
+                family=row["family"] or "",
+                dob=dob.isoformat() if isinstance(dob, dt.date) else "",
+                sex=row["sex"] or "",
+                postcode=row["postcode"] or "",
+                upn=row["upn"] or "",
+                nhs=row["nhs"] or "",
+                uln=row["uln"] or "",
+                la_id=row["la_id"] or "",
+            )
+        )
     return anchors
 
 

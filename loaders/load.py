@@ -165,9 +165,14 @@ def link_stage(load: Load) -> None:
     ahead = load.writer.submit(_write_ahead, writes, load.builder, reference, load.roles)
     accepted, rejected = review.decisions(store)
     keep_model = loads_dir is not None and options.keep_model
-    linked = link(found, context=context, accepted=accepted, rejected=rejected,
-                  memory_limit=options.linkage_memory,
-                  model_path=loads_dir / MODEL_FILE if keep_model else None)  # fmt: skip
+    linked = link(
+        found,
+        context=context,
+        accepted=accepted,
+        rejected=rejected,
+        memory_limit=options.linkage_memory,
+        model_path=loads_dir / MODEL_FILE if keep_model else None,
+    )
     load.progress.advance(len(found))
     existing = identities.existing_assignments(store)
     identities.adopt_existing(linked.cluster_of, found, existing, identities.anchors(store))

@@ -21,8 +21,7 @@ IGNORED_FILES = {"manifest.json"}
 
 def ignored(path: Path, root: Path) -> bool:
     rel = path.relative_to(root)
-    return (rel.parts[0] in IGNORED_DIRS or path.name in IGNORED_FILES
-            or path.name.startswith("."))  # fmt: skip
+    return rel.parts[0] in IGNORED_DIRS or path.name in IGNORED_FILES or path.name.startswith(".")
 
 
 def read_all(
@@ -114,8 +113,9 @@ def _pack_extracts(
         quarantine.append(Quarantined("", relname, 0, why, {}))
     report.unrecognised = found.unrecognised
     for refusal in found.refusals:
-        quarantine.append(Quarantined(refusal.source, refusal.relname, refusal.line,
-                                      refusal.reason, {}))  # fmt: skip
+        quarantine.append(
+            Quarantined(refusal.source, refusal.relname, refusal.line, refusal.reason, {})
+        )
         file = report.file(refusal.relname)
         file.pack, file.refused, file.sources = refusal.pack, refusal.reason, [refusal.source]
     return extracts

@@ -1,7 +1,7 @@
 """Work out every pupil's risk of NEET factors once a load has finished, and keep them.
 
-The list as at a load's day is then a read of kept values (well under a second for a
-county) instead of about eight passes over 60,000 pupils' records (about ten seconds).
+The list as at a load's day is then a read of kept values instead of passes over
+every pupil's records (figures: benchmarks/README.md).
 The factors come from the saved query itself, run for the load's day with every factor
 weighing 1 and no score too low, so the kept answer and the worked-out answer are the
 same query and cannot drift apart.
@@ -30,7 +30,7 @@ def keep_after_load(store: GraphStore, as_of: dt.date) -> int:
         "config": config.detection_parameter(),
     }
     # one part per year group, read side by side where the engine can (FalkorDB's
-    # threads: 10.6 -> 6.3 s at county scale on two cores); each pupil is in one part
+    # threads); each pupil is in one part
     parts = [{**params, "year_group": str(year)} for year in config.year_groups]
     with ThreadPoolExecutor(min(len(parts), store.parallel_reads())) as pool:
         found = pool.map(lambda p: store.read(query.cypher, p, max_rows=100_000_000).rows, parts)

@@ -27,23 +27,15 @@ from typing import Any
 
 from graph import planning as reads
 from graph.store import GraphStore
-from planning.transitions import NEED_NAMES
+from planning.calendar import TERM_START, academic_year, term_start, year_group
+from planning.codes import NEED_NAMES
 
 FIRST_YEAR, LAST_YEAR = 0, 13  # Reception .. Year 13
-TERMS = (("Autumn", 9), ("Spring", 1), ("Summer", 4))  # term, month it starts
 
 
 Cell = tuple[int, str, frozenset[str]]  # birth cohort (its academic year), area, categories
 Alike = tuple[int, str, frozenset[str]]  # year group, area, categories
 TALLY_YEARS_BACK = 3  # a kept tally also serves days this many years before its load's
-
-
-def academic_year(day: dt.date) -> int:
-    return day.year if day.month >= 9 else day.year - 1
-
-
-def year_group(dob: dt.date, today: dt.date) -> int:
-    return academic_year(today) - academic_year(dob) - 5
 
 
 def categories(kinds: Iterable[str], primary_need: str | None) -> frozenset[str]:
@@ -119,9 +111,8 @@ def terms_ahead(today: dt.date, years: int) -> list[tuple[str, int]]:
     out = []
     ay = academic_year(today)
     for offset in range(0, years + 1):
-        for name, month in TERMS:
-            year = ay + offset + (1 if month < 9 else 0)
-            start = dt.date(year, month, 1)
+        for name in TERM_START:
+            start = term_start(ay + offset, name)
             if start > today and len(out) < years * 3:
                 out.append((f"{ay + offset}-{str(ay + offset + 1)[2:]} {name}", ay + offset))
     return out

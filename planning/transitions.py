@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 from graph import planning as reads
 from graph.store import GraphStore
+from planning.calendar import next_september
+from planning.codes import NEED_NAMES
 
 EntryPoint = Literal["Reception", "Year 7", "Year 12"]
 ENTRY_YEAR_GROUP: dict[str, int] = {"Reception": 0, "Year 7": 7, "Year 12": 12}
@@ -30,13 +32,6 @@ NEXT_PHASES: dict[str, tuple[str, ...]] = {
 }
 WALKING_MILES_UNDER_8 = 2.0
 WALKING_MILES_FROM_8 = 3.0
-NEED_NAMES = {
-    "HI": "hearing impairment", "VI": "vision impairment", "MSI": "multi-sensory impairment",
-    "PD": "physical disability", "ASD": "autism", "SLCN": "speech, language and communication",
-    "SEMH": "social, emotional and mental health", "SpLD": "specific learning difficulty",
-    "MLD": "moderate learning difficulty", "SLD": "severe learning difficulty",
-    "PMLD": "profound and multiple learning difficulty", "OTH": "other", "NSA": "no assessment",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -74,10 +69,6 @@ class Transition:
             "miles_to_school": self.miles,
             "known_from": self.known_from,
         }
-
-
-def next_september(today: dt.date) -> dt.date:
-    return dt.date(today.year if today.month < 9 else today.year + 1, 9, 1)
 
 
 def cohort_dates(entry_point: str, today: dt.date) -> tuple[dt.date, dt.date]:

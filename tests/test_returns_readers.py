@@ -393,7 +393,6 @@ def test_every_shipped_pack_loads_and_states_its_specification():
         "annex_a_send",
         "sen2",
         "school_census",
-        "ssd",
     }
     for pack in packs:
         assert pack.spec and any(ch.isdigit() for ch in pack.spec), pack.name
@@ -426,7 +425,7 @@ def test_every_dropped_value_is_traceable_masked_with_its_reason(tmp_path):
     from loaders.fields import FIELDS, masked
     from loaders.mapping import load_mappings
     from loaders.progress import Silent
-    from loaders.reading import read_all as _read_all
+    from loaders.reading import read_all
     from loaders.report import LoadReport, latest_dropped, save
     from synthetic.identifiers import upn
 
@@ -449,7 +448,7 @@ def test_every_dropped_value_is_traceable_masked_with_its_reason(tmp_path):
     )  # a code not in the list
     report = LoadReport(directory=str(data), started_at="", as_of=TODAY.isoformat())
     dropped: list = []
-    _read_all(data, load_mappings(tmp_path / "maps"), TODAY, report, [], [], Silent(),
+    read_all(data, load_mappings(tmp_path / "maps"), TODAY, report, [], [], Silent(),
               dropped=dropped)  # fmt: skip
     report.dropped_examples = [asdict(d) for d in dropped]
     save(report, [], tmp_path / "loads" / "one", dropped)

@@ -12,8 +12,7 @@ What it cannot do, we do after it:
 
 - it has no date type: a date travels as ISO text and :meth:`FalkorBulkWriter.finish`
   turns it into a date with Cypher, one statement per label or relationship type
-  (each holds the graph's write lock for about 4 s per million relationships; in
-  slices of 200,000 it took twice as long, as each slice scans again);
+  (one statement a label or type: in slices each would scan again);
 - it checks no constraint: the loader sends only uids no earlier load wrote, and the
   rows are made unique by key before they come here.
 """
@@ -130,8 +129,8 @@ class FalkorBulkWriter(BulkWriter):
         self._ids: dict[str, dict[str, int]] = {}  # label -> uid -> node id
         # label -> first uid of a command -> (a digest of its uids, their ids: see
         # _created_span), for nodes not remembered whose relationships a later call
-        # writes (loaders.ahead). A digest, not the uids: keeping those (2.4 million, a
-        # third of them strings of their own) left the load's peak 315 MB higher.
+        # writes (BulkWrites.ahead). A digest, not the uids: keeping those (2.4 million, a
+        # third of them strings of their own) would raise the load's peak memory.
         self._spans: dict[str, dict[str, tuple[bytes, int | dict[str, int]]]] = {}
         # a pattern naming x (see _note_dates) -> its date properties written as text
         self._pending: dict[str, set[str]] = {}
@@ -169,7 +168,7 @@ class FalkorBulkWriter(BulkWriter):
         numbers of deleted ones, so: find the first through the index, suppose the
         rest follow it, and have the engine confirm that each supposed id holds the
         uid in its place (one query a slice, one value back). If not, look each up
-        (4-10 us each through the index, measured at 100,000 children)."""
+        through the index)."""
         return _ids_of(list(uids), self._created_span(label, uids))
 
     def _created_span(self, label: str, uids: Sequence[str]) -> int | dict[str, int]:
@@ -298,9 +297,8 @@ class FalkorBulkWriter(BulkWriter):
     def _send(self, commands: Iterable[tuple[int, int, bytes, Callable[[], None] | None]]) -> None:
         """Send each command (then run its follow-up) on a second thread while the next
         is encoded: encoding is this process's work and insertion the engine's, so
-        waits for the other less (at 100,000 children, two loads each way: writing
-        after the build 26.0-26.7 -> 23.9-24.9 s, people 10.5-11.9 -> 9.6-10.1 s; the
-        Python side is the longer, as it shares the interpreter with the builder).
+        waits for the other less (the Python side is the longer, as it shares the
+        interpreter with the builder).
         At most one command waits behind the one being sent, so memory holds three
         blobs at most. When this returns all are sent, or it raises the first failure
         once the command under way has ended (those waiting are dropped)."""
@@ -341,8 +339,7 @@ class FalkorBulkWriter(BulkWriter):
     def _note_dates(self, shape: NodeShape | EdgeShape) -> None:
         """Remember the shape's date properties for :meth:`_convert_dates`, under the
         pattern that finds its entities: a relationship type with both end labels, as
-        the engine otherwise scans every node for it (0.6 s for 16,000 offers among
-        256,000 people; 0.01 s from the schools' side)."""
+        the engine otherwise scans every node for it."""
         if not shape.dates:
             return
         if isinstance(shape, NodeShape):
