@@ -271,6 +271,8 @@ class Step:
             if p.from_row:
                 row[p.name] = _EXAMPLE.get(p.type, "x")
         node = self.node_type
+        if node is not None:  # a key of its own: the guard runs every example in one graph
+            row[node.key] = f"example-{self.rows}"
         if node is not None and node.kind_field:
             row[node.kind_field] = True
         for k in self.key if keyless else ():

@@ -34,6 +34,7 @@ from graph.access.results import COLUMN_KINDS, QueryDenied
 from graph.schema import NODE_TYPES, REL_TYPES
 from loaders import review
 from loaders.report import latest_quarantine
+from planning.transitions import transitions
 from queries.library import load_library
 from queries.runner import run_adhoc, run_saved
 from tests.conftest import embedded_store
@@ -346,7 +347,9 @@ def test_analyst_reads_only_the_copy_on_every_path(loaded_county, tmp_path):
     audit = AuditLog(tmp_path / "audit.jsonl")
     rows = guard.caseload(loaded_county.store, ANALYST, audit, status="open")
     assert rows and all(r["professional"] is None for r in rows)
-    plan = guard.transitions(loaded_county.store, ANALYST, audit, "Year 7", dt.date(2026, 11, 2))
+    plan = guard.transitions(
+        loaded_county.store, ANALYST, audit, "Year 7", dt.date(2026, 11, 2), plan=transitions
+    )
     assert all(PATTERN.fullmatch(r["child_uid"]) for r in plan)
     assert all(r.get("name") is None for r in plan)
 
