@@ -27,7 +27,7 @@ from typing import Any
 
 from graph import planning as reads
 from graph.store import GraphStore
-from planning.calendar import TERM_START, academic_year, term_start, year_group
+from planning.calendar import TERM_START, academic_year, term_start
 from planning.codes import NEED_NAMES
 
 FIRST_YEAR, LAST_YEAR = 0, 13  # Reception .. Year 13
