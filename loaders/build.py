@@ -868,7 +868,7 @@ def _text(value: object) -> str:
 
 def open_services(cases: Iterable[dict]) -> dict[str, tuple[list[str], list[str]]]:
     """Person uid -> (services, case kinds) of their open cases, each sorted, for
-    everyone with a case (open or not), as ``loaders.write.DERIVE_OPEN_SERVICES`` works
+    everyone with a case (open or not), as ``loaders.derive.OPEN_SERVICES`` works
     them out from the graph; ``cases``: one row per case uid."""
     found: dict[str, tuple[set[str], set[str]]] = {}
     for case in cases:
