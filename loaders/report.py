@@ -91,6 +91,11 @@ class LoadReport:
     seconds: dict[str, float] = field(default_factory=dict)
     peak_mb: dict[str, int] = field(default_factory=dict)  # process peak RSS after each stage
     finished: bool = False
+    # against what the graph's earlier loads took in (loaders.intake): whether files
+    # taken in as they are went unread (a delta), and per source the files skipped and
+    # read, and the rows of those read added, changed, removed and unchanged since
+    delta: bool = False
+    since_last: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def counts(self, source: str) -> SourceCounts:
         return self.sources.setdefault(source, SourceCounts(source))
@@ -131,6 +136,7 @@ class LoadReport:
             f"Load of `{self.directory}` (as of {self.as_of}, started {self.started_at})",
             "",
             *self._problems_markdown(),
+            *self._delta_markdown(),
             "| Source | Files | Rows read | Loaded | Merged | Quarantined | Values dropped "
             "| Closes |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -245,6 +251,39 @@ class LoadReport:
                 f"{f.quarantined:,} | {'yes' if f.closes else 'NO'} | {kept} |"
             )
         return lines + reasons_block
+
+    def _delta_markdown(self) -> list[str]:
+        """Which kind of load it was, what it did not read and what changed since."""
+        if not self.since_last:
+            return []
+        total = {
+            k: sum(c.get(k, 0) for c in self.since_last.values())
+            for k in ("files_skipped", "files_read", "added", "changed", "removed")
+        }
+        files = total["files_skipped"] + total["files_read"]
+        head = (
+            f"**Delta load**: {total['files_skipped']:,} of {files:,} files as the last load "
+            "took them in, not read again"
+            if self.delta
+            else f"**Full load**: all {files:,} files read"
+        )
+        lines = [
+            f"{head}; since the last load {total['added']:,} rows added, "
+            f"{total['changed']:,} changed and {total['removed']:,} removed (a removed "
+            "row's records stay in the graph, as a full reload leaves them).",
+            "",
+        ]
+        changed = [(n, c) for n, c in self.since_last.items() if c.get("files_read")]
+        if changed:
+            lines += ["| Source | Files skipped | Files read | Added | Changed | Removed |",
+                      "| --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+            lines += [
+                f"| {n} | {c['files_skipped']:,} | {c['files_read']:,} | {c['added']:,} | "
+                f"{c['changed']:,} | {c['removed']:,} |"
+                for n, c in changed
+            ]
+            lines.append("")
+        return lines
 
     def _problems_markdown(self) -> list[str]:
         """Files not loaded, first and loud: the rest of the report is about the others."""
