@@ -41,6 +41,7 @@ from loaders.build import Builder, GraphRows, identity_role
 from loaders.build_returns import has_return_fields
 from loaders.bulk_steps import BulkWrites
 from loaders.extracts import Dropped
+from loaders.intake import Reading
 from loaders.linkage import LinkResult, link, linkage_inputs
 from loaders.linkage.clusters import RULES
 from loaders.mapping import MappingError, SourceMapping, load_mappings
@@ -75,6 +76,7 @@ class LoadOptions:
     bulk: bool = True  # new nodes and relationships by the engine's bulk insertion
     keep_model: bool = True  # keep the trained linkage model (the exchange API's)
     relaxed_fsync: bool = False  # the embedded engine flushes once a second meanwhile
+    full: bool = False  # read every file, even those earlier loads took in as they are
     after_stage: Callable[[str], None] | None = None  # called as each stage ends
 
 
@@ -95,6 +97,7 @@ class Load:
     records: list[Record] = field(default_factory=list)
     quarantine: list[Quarantined] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
+    reading: Reading | None = None  # what earlier loads took in, and this one takes
 
     @property
     def progress(self) -> Progress:
@@ -117,6 +120,7 @@ def read(load: Load) -> None:
     """-> ``records``, ``quarantine``, ``dropped``; the report's counts by source and by
     file, and its unmapped files."""
     options = load.options
+    load.reading = Reading(options.loads_dir, load.today, full=options.full)
     claimed = read_all(
         load.root,
         load.sources,
@@ -129,7 +133,10 @@ def read(load: Load) -> None:
         packs=load.packs,
         dropped=load.dropped,
         limits=options.read_limits,
+        reading=load.reading,
     )
+    load.report.delta = not load.reading.full
+    load.report.since_last = {n: asdict(c) for n, c in load.reading.tally().items()}
     load.report.dropped_examples = [asdict(d) for d in load.dropped[:DROPPED_EXAMPLES]]
     load.report.unmapped_files = sorted(
         str(p.relative_to(load.root))
@@ -348,6 +355,8 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
                 opts.after_stage(name)
         report.finished = True
         store.save_snapshot()  # a start reads that faster (GraphStore.save_snapshot)
+        assert load.reading is not None
+        load.reading.save()  # what this load took in, for the next one
     saved = None
     if opts.loads_dir is not None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

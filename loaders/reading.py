@@ -8,6 +8,7 @@ from pathlib import Path
 
 from loaders.build import HELD_FIELDS
 from loaders.extracts import Dropped, Extract, read_extracts
+from loaders.intake import Reading, mapped_extracts
 from loaders.mapping import SourceMapping
 from loaders.packs import Pack, load_packs, recognise
 from loaders.progress import Progress
@@ -36,24 +37,24 @@ def read_all(
     packs: list[Pack] | None = None,
     dropped: list[Dropped] | None = None,
     limits: ReadLimits | None = None,
+    reading: Reading | None = None,
 ) -> set[Path]:
     """Read every file a mapping names, then the files of national returns that the
     packs recognise among the rest (``packs``: the shipped ones by default); each value
-    dropped from a kept row goes to ``dropped``."""
-    extracts: list[Extract] = []
+    dropped from a kept row goes to ``dropped``; through ``reading``, the files earlier
+    loads took in as they are go unread (:class:`loaders.intake.Reading`)."""
+    extracts = mapped_extracts(root, sources, limits or ReadLimits())
     for mapping in sources:
-        paths = sorted(p for p in root.glob(mapping.files) if p.is_file())
-        report.counts(mapping.source).files = len(paths)
-        extracts += [
-            Extract(mapping, p, str(p.relative_to(root)), limits or ReadLimits()) for p in paths
-        ]
+        report.counts(mapping.source).files = sum(e.mapping is mapping for e in extracts)
     extracts += _pack_extracts(
         root, {e.path for e in extracts}, report, quarantine, packs, limits or ReadLimits()
     )
     progress.stage("reading and validating extracts", len(extracts) or None)
-    for extract, outcome in zip(
-        extracts, read_extracts(extracts, today, workers=workers), strict=True
-    ):
+    if reading is None:
+        outcomes = read_extracts(extracts, today, workers=workers)
+    else:  # files taken in as they are give what they gave, unread
+        outcomes = reading.outcomes(extracts, workers)
+    for extract, outcome in zip(extracts, outcomes, strict=True):
         counts = report.counts(extract.mapping.source)
         counts.read += outcome.read
         counts.quarantined += outcome.rows_quarantined

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import json
 import pickle
+import shutil
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -21,8 +22,12 @@ from graph import GraphStore
 from graph.engines.falkordb import FalkorDBStore
 from loaders.extracts import Extract, read_extracts
 from loaders.intake import READINGS, FileIntake, Intake, Reading, extract_key, mapped_extracts
+from loaders.load import LOAD_LOCK, run_load
 from loaders.mapping import load_mappings
+from loaders.progress import Silent
 from loaders.readers import ReadLimits
+from loaders.reading import read_all
+from loaders.report import LoadReport
 from synthetic.week_later import write_week_later
 from tests.conftest import AS_OF, LoadedCounty, embedded_store
 from tests.fingerprint import fingerprint
@@ -203,3 +208,51 @@ def test_the_fingerprint_tells_graphs_apart_by_what_they_hold_not_its_order(
     store.write(statements[1])
     store.write(statements[2])
     assert fingerprint(store) == one
+
+
+def test_a_delta_load_leaves_the_graph_a_full_reload_leaves(
+    loaded_county: LoadedCounty, week_later: Path, engine_dir: Path, tmp_path: Path
+) -> None:
+    """The county loaded, then the same county a week later loaded over it twice from
+    one start (two engine copies of the loaded graph, each with its own copy of the
+    load reports' folder): once in full (``full=True``), once as a delta. The two
+    graphs hold the same nodes, relationships and properties (tests/fingerprint.py),
+    and the two reports account for the same rows."""
+    county = loaded_county.store
+    assert isinstance(county, FalkorDBStore)
+    # what the county's load took in, recorded afresh (the session's reports folder is
+    # shared): every file through a load's own reading
+    first_loads = tmp_path / "first"
+    reading = Reading(first_loads, AS_OF, full=True)
+    report = LoadReport(str(loaded_county.root), "", AS_OF.isoformat())
+    read_all(loaded_county.root, load_mappings(None), AS_OF, report, [], [], Silent(), 1,
+             reading=reading)  # fmt: skip
+    reading.save()
+    graphs = {kind: copy_graph(county, engine_dir) for kind in ("full", "delta")}
+    reports = {}
+    try:
+        for kind, store in graphs.items():
+            loads = tmp_path / kind
+            shutil.copytree(first_loads, loads, ignore=shutil.ignore_patterns(LOAD_LOCK))
+            reports[kind] = run_load(
+                store, week_later, as_of=WEEK_LATER, loads_dir=loads, full=kind == "full"
+            ).report
+        full, delta = reports["full"], reports["delta"]
+        assert not full.delta and delta.delta
+        skipped = sum(c["files_skipped"] for c in delta.since_last.values())
+        read = sum(c["files_read"] for c in delta.since_last.values())
+        assert skipped > read > 0
+        assert sum(c["files_skipped"] for c in full.since_last.values()) == 0
+        summary = json.loads((week_later / "week_later.json").read_text())
+        for report in (full, delta):
+            fresh = sum(c["added"] + c["changed"] for c in report.since_last.values())
+            assert fresh == summary["rows_changed"]
+        assert "**Delta load**" in delta.to_markdown() and "**Full load**" in full.to_markdown()
+        assert delta.sources == full.sources and delta.files == full.files
+        one, other = fingerprint(graphs["full"]), fingerprint(graphs["delta"])
+        assert sum(one.nodes.values()) > 10_000
+        assert one == other, one.differences(other)
+    finally:
+        for store in graphs.values():
+            store.drop_all()
+            store.close()

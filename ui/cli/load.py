@@ -67,6 +67,14 @@ def load(
             "(default: the JIGSAW_BULK_WRITE setting, on).",
         ),
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Read every file again, even those the last load took in as they are "
+            "(default: a delta load when an earlier load's record is beside its reports).",
+        ),
+    ] = False,
     strict: Annotated[
         bool,
         typer.Option(
@@ -102,6 +110,7 @@ def load(
                 read_limits=ReadLimits(max_cell_chars=settings.max_cell_chars),
                 relaxed_fsync=settings.load_fsync == "everysec",
                 after_stage=after_stage,
+                full=full,
             )
     except (MappingError, ReadError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
