@@ -84,6 +84,7 @@ def unregistered_cypher(path: Path) -> list[str]:
     """Cypher-looking strings in a module that are not the text of a cypher() call."""
     tree = ast.parse(path.read_text(), filename=str(path))
     registered: set[int] = set()
+    used: set[str] = set()
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Call)
@@ -93,6 +94,15 @@ def unregistered_cypher(path: Path) -> list[str]:
             registered.add(id(node.args[1]))
             # an f-string's literal parts belong to the registered text too
             registered.update(id(part) for part in ast.walk(node.args[1]))
+            # a module-level fragment named in the text is part of it too
+            used.update(n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name))
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Constant)
+            and any(isinstance(t, ast.Name) and t.id in used for t in node.targets)
+        ):
+            registered.add(id(node.value))
     problems = []
     for node in ast.walk(tree):
         text = None
