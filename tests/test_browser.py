@@ -297,6 +297,8 @@ def test_signing_out_leaves_no_pages_in_the_sidebar(server, browser_page):
     url, _child, data = server
     page, _outside, errors = browser_page
     _sign_in(page, url, "e2e")
+    # the sidebar draws after the page: wait for it before counting (a busy machine)
+    page.get_by_role("link", name="Find a child").wait_for(timeout=30_000)
     assert page.get_by_role("link", name="Find a child").count() == 1
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
