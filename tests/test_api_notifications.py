@@ -41,7 +41,7 @@ GENDER = {"F": "female", "M": "male"}
 def county(tmp_path_factory):
     """A 300-child county loaded into a graph of its own, and graph uid -> true person."""
     from synthetic.generate import generate
-    from tests.test_loaders import _truth_labels
+    from tests.truth import source_row_labels
 
     root = tmp_path_factory.mktemp("notify")
     generate(300, 33, root / "county", as_of=AS_OF)
@@ -49,7 +49,7 @@ def county(tmp_path_factory):
     store = open_store(settings)
     store.ensure_schema()
     result = run_load(store, root / "county", as_of=AS_OF, loads_dir=settings.data_dir / "loads")
-    labels = _truth_labels(root / "county")
+    labels = source_row_labels(root / "county")
     true_person = {}
     for f, r, w, puid in result.assignments:
         true_person.setdefault(puid, labels[(f, r, w)])

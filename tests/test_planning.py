@@ -522,7 +522,7 @@ def test_the_kept_tally_gives_the_forecast_worked_out_child_by_child(loaded_coun
     kept = needs_forecast(store, AS_OF, 3)
     analyst = Principal("an", "analyst")
     audit = AuditLog(tmp_path / "audit.jsonl")
-    assert guard.needs_forecast(store, analyst, audit, AS_OF, 3) == kept
+    assert guard.needs_forecast(store, analyst, audit, AS_OF, 3, forecast=needs_forecast) == kept
     planning.forget_needs_tally(store)
     try:
         assert planning.kept_needs_tally(store) is None

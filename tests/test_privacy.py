@@ -363,7 +363,9 @@ def test_an_analysts_download_audits_the_children_not_their_pseudonyms(
     from ui.app import context
 
     audit = AuditLog(tmp_path / "audit.jsonl")
-    rows = guard.transitions(loaded_county.store, ANALYST, audit, "Year 7", dt.date(2026, 11, 2))
+    rows = guard.transitions(
+        loaded_county.store, ANALYST, audit, "Year 7", dt.date(2026, 11, 2), plan=transitions
+    )
     viewed = list(audit.entries())[-1]["children"]
     assert rows and viewed and not any(PATTERN.fullmatch(uid) for uid in viewed)
     monkeypatch.setattr(context, "current_user", lambda: ANALYST)  # the signed-in user
