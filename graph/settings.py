@@ -96,8 +96,33 @@ class Settings(BaseSettings):
     map_tiles: str = Field(
         default="",
         description=(
-            "A tile server URL for the caseload map. Empty (the default): no tiles, "
-            "points drawn on a plain background, nothing fetched from the internet."
+            "A raster tile server URL template for the caseload map's base map, such as "
+            "https://tiles.example.gov.uk/{z}/{x}/{y}.png. Empty (the default): no base map, "
+            "the area boundaries alone, nothing fetched from the internet."
+        ),
+    )
+    map_boundaries: str = Field(
+        default="",
+        description=(
+            "A GeoJSON file of the areas the caseload map shades (ONS LSOA or ward "
+            "boundaries, in longitude and latitude). Empty: boundaries.geojson in the data "
+            "directory if there is one (the synthetic county writes its own)."
+        ),
+    )
+    map_area_name: str = Field(
+        default="",
+        description=(
+            "The property of each boundary that holds its name (e.g. WD24NM for wards). "
+            "Empty: the first of LSOA21NM, LSOA11NM, WD24NM, WD23NM, WD22NM, name."
+        ),
+    )
+    caseload_capacity: float = Field(
+        default=20.0,
+        gt=0,
+        le=200,
+        description=(
+            "The weighted caseload a full-time worker can hold: the caseload map compares "
+            "each worker's weighted cases with it."
         ),
     )
     query_timeout_ms: int = Field(default=10_000, ge=100, le=600_000)

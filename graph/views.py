@@ -171,10 +171,25 @@ EXCLUSIONS = cypher(
     "views.exclusions",
     """
     MATCH (p:Person {uid: $uid})-[e:EXCLUDED]->(s:School)
-    RETURN e.date AS date, e.kind AS kind, e.sessions AS sessions, s.name AS school
+    RETURN e.date AS date, e.kind AS kind, e.sessions AS sessions, e.reason AS reason,
+           s.name AS school
     ORDER BY date
     """,
     example={"uid": "P-x"},
+)
+ALERTS = cypher(
+    "views.alerts",
+    """
+    MATCH (a:Alert)-[:ABOUT]->(p:Person {uid: $uid})
+    RETURN DISTINCT a.kind AS kind, a.text AS text, a.created_at AS created_at
+    ORDER BY created_at
+    """,
+    example={"uid": "P-x"},
+)
+PROFESSIONAL_NAME = cypher(
+    "views.professional_name",
+    "MATCH (w:Professional {uid: $uid}) RETURN w.name AS name LIMIT 1",
+    example={"uid": "W-x"},
 )
 PERSON_EXISTS = cypher(
     "views.person_exists",
@@ -216,11 +231,20 @@ ADD_NOTE = cypher(
     "views.add_note",
     """
     MATCH (p:Person {uid: $uid})
-    CREATE (n:Note {uid: $note_uid, kind: 'update', text: $text, author: $author, at: $at})
+    OPTIONAL MATCH (w:Professional {uid: $worker})
+    CREATE (n:Note {uid: $note_uid, kind: 'update', text: $text,
+                    author: coalesce(w.name, $author), at: $at})
     CREATE (p)-[:HAS_NOTE]->(n)
     RETURN n.uid AS uid
     """,
-    example={"uid": "P-x", "note_uid": "N-x", "text": "t", "author": "a", "at": "2026-11-02T10:00"},
+    example={
+        "uid": "P-x",
+        "note_uid": "N-x",
+        "text": "t",
+        "author": "a",
+        "worker": "W-x",
+        "at": "2026-11-02T10:00",
+    },
     writes=True,
 )
 
@@ -250,7 +274,12 @@ def _network(name: str, rel_types: str) -> str:
     WITH all_rels, n, collect(DISTINCT k.kind) AS open_cases
     WITH all_rels, collect({{uid: n.uid, label: labels(n)[0],
                             name: coalesce(n.full_name, n.name, n.line1, n.kind, n.uid),
-                            open_cases: open_cases, child: 'Child' IN labels(n)}}) AS nodes
+                            open_cases: open_cases, child: 'Child' IN labels(n),
+                            dob: n.dob, sex: n.sex, kind: n.kind, status: n.status,
+                            postcode: n.postcode, role: n.role, team: n.team,
+                            service: head([(n)-[:WITH_SERVICE]->(s:Service) | s.name]),
+                            workers: [(n)<-[w:WORKS_ON]-(p:Professional)
+                                      WHERE w.to IS NULL | p.name]}}) AS nodes
     UNWIND (CASE WHEN size(all_rels) = 0 THEN [NULL] ELSE all_rels END) AS r
     WITH nodes, r
     RETURN nodes, collect(DISTINCT CASE WHEN r IS NULL THEN NULL ELSE
@@ -291,7 +320,8 @@ CASELOAD = cypher(
     WHERE $team = 'any' OR t.uid = $team
     OPTIONAL MATCH (child)-[l:LIVES_AT]->(a:Address)
     WITH child, c, s, pro, t, collect(CASE WHEN l.to IS NULL THEN a END)[0] AS home
-    RETURN child.uid AS child_uid, c.uid AS case_uid, c.kind AS kind, c.status AS status,
+    RETURN child.uid AS child_uid, child.full_name AS child_name, c.uid AS case_uid,
+           c.kind AS kind, c.status AS status,
            s.name AS service, pro.name AS professional, t.name AS team,
            home.lat AS lat, home.lon AS lon, home.postcode_district AS district
     """,
@@ -357,6 +387,7 @@ def find_children(store: GraphStore, text: str, *, limit: int = 20) -> list[dict
             {
                 "uid": r["uid"],
                 "name": r["name"],
+                "dob": dob,
                 "age": age,
                 "school": r["school"],
                 "district": r["district"],
@@ -386,8 +417,8 @@ def child_record(store: GraphStore, uid: str) -> dict[str, Any] | None:
         "exclusions": store.read(EXCLUSIONS, {"uid": uid}).rows,
         "social_care": social_care(store, uid),
         "disabilities": store.read(DISABILITIES, {"uid": uid}).rows,
+        "alerts": store.read(ALERTS, {"uid": uid}).rows,
     }
-    record["timeline"] = timeline(record)
     # what the data already contradicts about this child and their family, in words
     record["warnings"] = family_rules.warnings(store, [uid])
     return record
@@ -411,104 +442,11 @@ def social_care(store: GraphStore, uid: str) -> list[dict[str, Any]]:
     return sorted(out, key=lambda f: (_day(f), f["label"]))
 
 
-# each fact's name in words, and what the record's table says about it
-FACT_WORDS = {"Referral": "referral", "Assessment": "assessment",
-              "Section47": "section 47 enquiry", "CINPlan": "child in need plan",
-              "CPPlan": "child protection plan", "PeriodOfCare": "looked after",
-              "MissingEpisode": "missing", "Review": "review", "Outcome": "outcome",
-              "Adoption": "adoption", "Status": "status"}  # fmt: skip
-FACT_DETAIL: dict[str, tuple[str, ...]] = {
-    "Referral": ("source", "need", "closure_reason"), "Assessment": ("kind", "factors"),
-    "Section47": ("outcome",), "CPPlan": ("latest_category", "previous"),
-    "PeriodOfCare": ("placement_type", "legal_status", "moves", "reason_end"),
-    "MissingEpisode": ("kind",), "Review": ("kind", "participation"),
-    "Outcome": ("kind", "activity", "accommodation", "sdq_score"),
-    "Adoption": ("adopters", "ceased_reason"), "Status": ("kind", "status", "la"),
-}  # fmt: skip
-
-
-def social_care_rows(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The returns' facts (:func:`social_care`) as the record's table: one row each,
-    its case kind, what it is, when it began and ended, and its codes."""
-    rows = []
-    for f in facts:
-        ended = next((f[k] for k in ("end", "closed", "ceased", "to") if f.get(k)), None)
-        detail = [f"{k.replace('_', ' ')} {f[k]}" for k in FACT_DETAIL.get(f["label"], ())
-                  if f.get(k) not in (None, "")]  # fmt: skip
-        rows.append({"kind": f["case_kind"], "what": FACT_WORDS.get(f["label"], f["label"]),
-                     "from": _day(f) if _day(f) != dt.date.min else None, "to": ended,
-                     "detail": ", ".join(detail)})  # fmt: skip
-    return rows
-
-
 def _day(fact: dict[str, Any]) -> dt.date:
     for key in ("date", "start", "decided", "from"):
         if isinstance(fact.get(key), dt.date):
             return fact[key]
     return dt.date.min
-
-
-def _returns_events(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Timeline events from the returns' facts: each starts with its case kind (CIN, CP,
-    CLA, EHCP), which decides who sees it (graph.access.guard)."""
-    events: list[dict[str, Any]] = []
-
-    def add(day: object, kind: str, what: str) -> None:
-        if isinstance(day, dt.date):
-            events.append(
-                {"date": day, "what": f"{kind} {what}", "agency": "Children's social care"}
-            )
-
-    for f in facts:
-        k, label = f["case_kind"], f["label"]
-        if label == "Referral":
-            add(
-                f.get("date"),
-                k,
-                f"referral (source {f.get('source') or '?'}, need "
-                f"{f.get('need') or '?'}){' - no further action' if f.get('nfa') else ''}",
-            )
-            add(f.get("closed"), k, f"episode of need closed ({f.get('closure_reason') or '?'})")
-        elif label == "Assessment":
-            add(f.get("start"), k, f"{f.get('kind') or ''} assessment started")
-            add(
-                f.get("end"),
-                k,
-                f"{f.get('kind') or ''} assessment completed"
-                + (f" (factors {f['factors']})" if f.get("factors") else ""),
-            )
-        elif label == "Section47":
-            add(f.get("start"), k, "section 47 enquiry started")
-            add(f.get("icpc_date"), k, "initial child protection conference")
-        elif label == "CINPlan":
-            add(f.get("start"), k, "child in need plan started")
-            add(f.get("end"), k, "child in need plan ended")
-        elif label == "CPPlan":
-            category = f.get("latest_category") or f.get("initial_category") or "?"
-            add(f.get("start"), k, f"child protection plan started ({category})")
-            add(f.get("end"), k, "child protection plan ended")
-        elif label == "PeriodOfCare":
-            for e in f.get("episodes", []):
-                moved = "placement moved" if e.get("placement_change") else "episode began"
-                add(
-                    e.get("start"),
-                    k,
-                    f"{moved}: {e.get('placement_type') or '?'} ({e.get('legal_status') or '?'})",
-                )
-            add(f.get("end"), k, f"ceased to be looked after ({f.get('reason_end') or '?'})")
-        elif label == "MissingEpisode":
-            add(f.get("start"), k, f"{(f.get('kind') or 'missing').lower()} from placement")
-        elif label == "Review":
-            add(f.get("date"), k, "review")
-        elif label == "Adoption":
-            add(f.get("decided"), k, "decision to place for adoption")
-            add(f.get("matched"), k, "matched with adopters")
-        elif label == "Status":
-            add(f.get("from"), k, f"{f.get('kind')}: {f.get('status')}")
-            add(f.get("to"), k, f"{f.get('kind')} ended")
-        elif label == "Outcome":
-            add(f.get("date"), k, f"{f.get('kind')} outcome recorded")
-    return events
 
 
 def caseworkers(store: GraphStore, uid: str) -> tuple[list[str], list[str]]:
@@ -526,52 +464,25 @@ def caseworkers_of(store: GraphStore, uids: list[str]) -> dict[str, tuple[list[s
     return out
 
 
-def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """Everything dated, from birth to today, across agencies."""
-    events: list[dict[str, Any]] = []
-    dob = record["person"].get("dob")
-    if dob:
-        events.append({"date": dob, "what": "Born", "agency": ""})
-    for a in record["addresses"]:
-        if a["from"]:
-            events.append(
-                {
-                    "date": a["from"],
-                    "what": f"Moved to {a['line1']}, {a['postcode']}",
-                    "agency": "Address",
-                }
-            )
-    for s in record["schools"]:
-        if s["from"]:
-            events.append({"date": s["from"], "what": f"Joined {s['name']}", "agency": "School"})
-        if s["to"]:
-            events.append({"date": s["to"], "what": f"Left {s['name']}", "agency": "School"})
-    for c in record["cases"]:
-        if c["start"]:
-            events.append(
-                {"date": c["start"], "what": f"{c['kind']} opened", "agency": c["service"]}
-            )
-        if c["end"]:
-            events.append({"date": c["end"], "what": f"{c['kind']} closed", "agency": c["service"]})
-    events += _returns_events(record.get("social_care", []))
-    for e in record["exclusions"]:
-        events.append(
-            {
-                "date": e["date"],
-                "what": f"{e['kind']} ({e['sessions']} sessions)",
-                "agency": e["school"],
-            }
-        )
-    return sorted(events, key=lambda e: e["date"])
+def professional_name(store: GraphStore, uid: str | None) -> str | None:
+    """The name of the professional an account belongs to, to sign what they write."""
+    if not uid:
+        return None
+    rows = store.read(PROFESSIONAL_NAME, {"uid": uid}).rows
+    return rows[0]["name"] if rows else None
 
 
 def person_exists(store: GraphStore, uid: str) -> bool:
     return bool(store.read(PERSON_EXISTS, {"uid": uid}).rows)
 
 
-def add_note(store: GraphStore, uid: str, author: str, text: str) -> str:
-    """Write an update note on a person; raises LookupError when no one has the id
-    (the write matched nothing), so a caller never reports a note that is not there."""
+def add_note(
+    store: GraphStore, uid: str, author: str, text: str, *, worker: str | None = None
+) -> str:
+    """Write an update note on a person, signed with the name of the professional the
+    account belongs to (``worker``), else with ``author``; raises LookupError when no
+    one has the id (the write matched nothing), so a caller never reports a note that
+    is not there."""
     text = text.strip()
     if not text:
         raise ValueError("the note is empty")
@@ -580,7 +491,15 @@ def add_note(store: GraphStore, uid: str, author: str, text: str) -> str:
     note_uid = f"N-{uuid.uuid4().hex[:16]}"
     at = dt.datetime.now().isoformat(timespec="seconds")
     written = store.write(
-        ADD_NOTE, {"uid": uid, "note_uid": note_uid, "text": text, "author": author, "at": at}
+        ADD_NOTE,
+        {
+            "uid": uid,
+            "note_uid": note_uid,
+            "text": text,
+            "author": author,
+            "worker": worker,
+            "at": at,
+        },
     )
     if not written.nodes_created:
         raise LookupError(f"no one has the id {uid}")

@@ -16,7 +16,7 @@ from loaders.readers import ReadLimits
 from loaders.report import LoadReport
 from loaders.validate import Quarantined, Record
 
-IGNORED_DIRS = {"truth"}
+IGNORED_DIRS = {"truth", "maps"}  # a county's ground truth; its map (not extracts)
 IGNORED_FILES = {"manifest.json"}
 
 

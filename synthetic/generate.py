@@ -20,6 +20,7 @@ from loaders.progress import Progress, Silent
 from synthetic import calendar as cal
 from synthetic import identifiers as ids
 from synthetic import rates
+from synthetic.boundaries import write_boundaries
 from synthetic.care import Care
 from synthetic.education import Education
 from synthetic.extracts import SOURCE_MESS, Writers
@@ -225,6 +226,7 @@ def generate(
         writers.transport,
         writers.young_carers,
         writers.admissions,
+        lambda: write_boundaries(county, out),
     )
     bar.stage("writing extracts", len(steps))
     for write in steps:

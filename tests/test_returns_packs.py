@@ -24,6 +24,7 @@ from loaders.load import run_load
 from queries.runner import run_saved
 from tests import truth as t
 from tests.conftest import AS_OF, embedded_store
+from ui.present.chronology import chronology
 
 OLD_EPISODES = (
     "CHILD,DECOM,RNE,LS,CIN,PLACE,DEC,REC,HOME_POST,PL_POST\n1,01/05/2014,S,C2,N1,U6,,,NM1 1AA,"
@@ -250,16 +251,18 @@ def test_a_childs_record_and_timeline_show_what_the_returns_say(loaded):
     episodes = loaded.truth("episodes")
     mine = episodes[episodes.person_id == person.person_id]
     assert [_iso(e["start"]) for e in period["episodes"]] == sorted(mine.start)
-    events = [e["what"] for e in record["timeline"]]
-    assert any(e.startswith("CLA episode began") for e in events)
+    entries = chronology(record)
+    assert any(e["what"].startswith("Became looked after") for e in entries)
     assert any(c["kind"] == "CLA" and c["status"] == "open" for c in record["cases"])
-    # the record's table: the open period of care, from its first episode, with no end
-    table = views.social_care_rows(record["social_care"])
-    looked_after = [r for r in table if r["what"] == "looked after"]
-    assert [(_iso(r["from"]), r["to"]) for r in looked_after if r["to"] is None] == [
-        (person.start, None)
+    # the chronology: the open period of care began on its first episode's day, and has
+    # not ceased since
+    began = [e["date"] for e in entries if e["what"].startswith("Became looked after")]
+    assert _iso(began[-1]) == person.start
+    assert not [
+        e
+        for e in entries
+        if e["what"].startswith("Ceased to be looked after") and e["date"] >= began[-1]
     ]
-    assert {r["kind"] for r in table} >= {"CLA"}
 
 
 # -- the saved queries --------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 from graph import alerts, exchange, views
 from graph.access.audit import AuditLog, Verdict
 from graph.access.policy import (
+    SOCIAL_CARE_KINDS,
     BreakGlass,
     Principal,
     Restricted,
@@ -83,6 +84,17 @@ def search(
 ) -> list[dict[str, Any]]:
     p = _require(principal, "search")
     results = views.find_children(store, text)
+    # whose caseload each child is on, so the results can say "yours" or "your team's"
+    held = views.caseworkers_of(store, [r["uid"] for r in results])
+    for r in results:
+        workers, teams = held.get(r["uid"], ([], []))
+        r["held"] = (
+            "yours"
+            if p.professional and p.professional in workers
+            else "team"
+            if set(p.teams) & set(teams)
+            else None
+        )
     audit.record(
         user=p.username,
         role=p.role,
@@ -137,18 +149,15 @@ def child_record(
         ],
         "disabilities": record["disabilities"] if access.full else [],
         "warnings": record["warnings"] if access.full else [],
+        # what changed about the child, for those who see the record; a sibling's
+        # social care only for roles that see social care in full
+        "alerts": [
+            a
+            for a in record["alerts"]
+            if access.full
+            and (a["kind"] != "sibling_social_care" or SOCIAL_CARE_KINDS & access.visible_kinds)
+        ],
     }
-    visible = {c["kind"] for c in safe["cases"] if isinstance(c.get("kind"), str)}
-    safe["timeline"] = [
-        e
-        for e in record["timeline"]
-        if access.full
-        and (
-            e["agency"] in ("", "Address", "School")
-            or any(e["what"].startswith(k + " ") for k in visible)
-            or not e["what"].split(" ")[0].isupper()
-        )
-    ]
     audit.record(
         user=p.username,
         role=p.role,
@@ -207,7 +216,7 @@ def add_note(
             detail={"why": access.reason},
         )
         raise AccessDenied(f"you may not add to this record: {access.reason}")
-    note = views.add_note(store, uid, p.username, text)
+    note = views.add_note(store, uid, p.username, text, worker=p.professional)
     audit.record(
         user=p.username,
         role=p.role,
@@ -241,8 +250,8 @@ def family_network(
     allowed_kinds = access.visible_kinds
     for node in network["nodes"]:
         node["open_cases"] = [k for k in node["open_cases"] if k in allowed_kinds]
-        if node["label"] == "Case" and node["name"] not in allowed_kinds:
-            node["name"] = "restricted"
+        if node["label"] == "Case" and node["kind"] not in allowed_kinds:
+            node.update(name="restricted", kind=None, workers=[], service=None)
     audit.record(
         user=p.username,
         role=p.role,
@@ -251,6 +260,41 @@ def family_network(
         detail={"focus": uid, "depth": depth, "as_of": as_of.isoformat()},
     )
     return network
+
+
+def meeting_pack(
+    store: GraphStore,
+    principal: Principal | None,
+    audit: AuditLog,
+    uid: str,
+    *,
+    as_of: dt.date,
+    break_glass: BreakGlass | None = None,
+) -> dict[str, Any] | None:
+    """What a meeting pack about a child holds, each part read through its own door:
+    the record as the viewer may see it (only a full view makes a pack) and, for a
+    child on their or their team's caseload, the family network two steps out. Says
+    which ``children`` the pack names, for the export's audit entry."""
+    p = _require(principal, "view_child")
+    record = child_record(store, p, audit, uid, break_glass=break_glass)
+    if record is None:
+        return None
+    if not record["access"]["full"]:
+        raise AccessDenied("a meeting pack is made from a full view of the record only")
+    network = None
+    if allowed(p, "view_network") and held_access(store, p, uid) is not None:
+        network = family_network(
+            store,
+            p,
+            audit,
+            uid,
+            depth=2,
+            as_of=as_of,
+            types=views.DEFAULT_TYPES,
+            labels=views.NETWORK_LABELS,
+        )
+    named = {uid} | {n["uid"] for n in (network or {}).get("nodes", []) if n.get("child")}
+    return {"record": record, "network": network, "children": sorted(named)}
 
 
 def caseload(
@@ -265,9 +309,9 @@ def caseload(
         detail=filters,
         children=_children(store, p, rows),
     )
-    if p.rules.pseudonymise:
+    if p.rules.pseudonymise or not sees_people(p):
         for r in rows:
-            r["child_uid"] = None
+            r["child_uid"] = r["child_name"] = None
     return rows
 
 

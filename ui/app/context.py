@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from graph import GraphStore, load_settings, open_store
+from graph import GraphStore, load_settings, open_store, views
 from graph.access import guard
 from graph.access.accounts import Accounts, demo_mode
 from graph.access.audit import AuditLog, audit_log
@@ -28,12 +28,69 @@ from ui.app.plain import literal
 PAGES: dict[str, object] = {}  # url path -> st.Page, set by main on every run
 
 
-def open_child(uid: str) -> None:
-    """Go to a child's record (from search results, queries or the network)."""
+def open_child(uid: str, page: str = "record") -> None:
+    """Go to a child's record (or their ``page``: network, pack), the child in the address."""
     st.session_state["child"] = uid
-    page = PAGES.get("record")
-    if page is not None:
-        st.switch_page(page)
+    target = PAGES.get(page)
+    if target is not None:
+        st.switch_page(target, query_params={"child": uid})
+
+
+def viewer_name() -> str:
+    """Who is using the app, as a meeting pack names them: their professional's name
+    when the account is linked to one, else the account's name."""
+    principal = current_user()
+    if principal is None:
+        return ""
+    return views.professional_name(store(), principal.professional) or principal.username
+
+
+def chosen_child() -> str:
+    """The child this page is about: the address's ``?child=``, else the one last
+    opened; the address is then made to show it, so it can be copied or bookmarked."""
+    uid = (st.query_params.get("child") or st.session_state.get("child") or "").strip()
+    if uid:
+        st.session_state["child"] = uid
+        if st.query_params.get("child") != uid:
+            st.query_params["child"] = uid
+    return uid
+
+
+def link_to(page: str, label: str, uid: str | None = None, *, or_text: bool = False) -> None:
+    """A real link to one of the app's pages (keyboard and screen-reader friendly), for
+    a child when ``uid`` is given. When the role may not open the page: nothing, or the
+    label as plain text (``or_text``, for names in lists)."""
+    target = PAGES.get(page)
+    if target is None:
+        if or_text:
+            st.text(label)
+        return
+    st.page_link(target, label=literal(label), query_params={"child": uid} if uid else None)
+
+
+def table(rows: list[dict[str, Any]], *, empty: str = "", columns: list[str] | None = None) -> None:
+    """A static table of text that wraps (nothing cut off on the right), every cell
+    shown as itself (st.table reads Markdown, so each cell goes through literal)."""
+    if not rows:
+        if empty:
+            st.caption(empty)
+        return
+    frame = pd.DataFrame(rows, columns=columns or list(rows[0]))
+    frame = frame.map(literal)
+    frame.columns = [literal(c) for c in frame.columns]
+    st.table(frame, hide_index=True, border="horizontal")
+
+
+def hide_chart_exports() -> None:
+    """Charts' own picture and spec exports are not offered (the spec holds the chart's
+    data); tables' are off by client.disableDataExport. The app's audited download
+    button is the one way data leaves as a file."""
+    st.html(
+        "<style>"
+        + ", ".join(f'[data-testid="stElementToolbar"] button[aria-label="{label}"]'
+                    for label in ("Download as PNG", "Copy Vega-Lite spec", "Copied!"))
+        + " {display: none !important}</style>"
+    )  # fmt: skip
 
 
 def store() -> GraphStore:
@@ -193,33 +250,56 @@ def download_csv(
     children: Iterable[str] | None = None,
     action: str = "export",
 ) -> None:
-    """The app's one download: a CSV made only when the button is clicked, audited then
-    (with the children in it, taken from the table unless given), formulas neutralised.
-    ``frame`` may be a function making the table, for tables too big to build on every
-    run (then say which ``children`` it holds). Tables' own download controls are off
-    (client.disableDataExport), so this is the only way data leaves the app as a file."""
-    principal = current_user()
-    log = audit()
+    """The app's download of a table: a CSV made only when the button is clicked,
+    audited then (with the children in it, taken from the table unless given), formulas
+    neutralised. ``frame`` may be a function making the table, for tables too big to
+    build on every run (then say which ``children`` it holds). Tables' own download
+    controls are off (client.disableDataExport), so this is the only way data leaves the
+    app as a file."""
     if children is None and callable(frame):
         raise ValueError("say which children a table made on click holds")
-    named = sorted(set(children if children is not None else children_in(frame)))
+    named = children if children is not None else children_in(frame)  # type: ignore[arg-type]
+
+    def made() -> tuple[bytes, dict[str, Any]]:
+        table = frame() if callable(frame) else frame
+        return csv_bytes(table), {"rows": len(table)}
+
+    download(made, file_name, "text/csv", "Download CSV", detail, children=named, action=action)
+
+
+def download(
+    make: Callable[[], tuple[bytes, dict[str, Any]]],
+    file_name: str,
+    mime: str,
+    label: str,
+    detail: dict[str, Any],
+    *,
+    children: Iterable[str],
+    action: str = "export",
+) -> None:
+    """The one audited download: ``make`` builds the file only when the button is
+    clicked, and the export is audited then, naming the file and the children in it
+    (``make`` also says what the file held, e.g. its rows, for the entry)."""
+    principal = current_user()
+    log = audit()
+    named = sorted(set(children))
 
     def made_on_click() -> bytes:
-        table = frame() if callable(frame) else frame
+        data, about = make()
         log.record(
             user=principal.username,
             role=principal.role,
             action=action,
             children=named,
-            detail={"rows": len(table), "file": file_name, **detail},
+            detail={**about, "file": file_name, **detail},
         )
-        return csv_bytes(table)
+        return data
 
     st.download_button(
-        "Download CSV",
+        label,
         made_on_click,
         file_name=file_name,
-        mime="text/csv",
+        mime=mime,
         key=f"download-{file_name}",
         on_click="ignore",
     )

@@ -13,7 +13,7 @@ from ui.app import context
 
 
 def render() -> None:
-    st.header("Ask a partner")
+    st.title("Ask a partner")
     partners = partners_in(api_dir(load_settings())).list()
     if not partners:
         st.info("No partner's credentials are kept here (jigsaw api partners add URL).")

@@ -11,16 +11,20 @@ from graph.access.guard import AccessDenied
 from graph.access.policy import allowed
 from ui.app import context
 from ui.app.plain import literal
+from ui.present import data as present
 
 
 def render() -> None:
-    st.header("Audit trail")
+    st.title("Audit trail")
     principal = context.current_user()
     if not allowed(principal, "read_audit"):
         st.error(literal(AccessDenied("only administrators read the audit trail")))
         return
     status = st.container()  # the verdict above the search box, as it is worked out after
-    child = st.text_input("Who has looked at this child? (child id)", key="audit_child")
+    child = st.text_input(
+        "Who has looked at this child? (the child's reference, from their record's address)",
+        key="audit_child",
+    )
     log = context.audit()
     verdict, entries = guard.audit_trail(principal, log, child.strip())
     if verdict.broken:
@@ -41,13 +45,9 @@ def render() -> None:
         )
     for note in verdict.notes:
         status.warning(literal(note))
-    frame = pd.DataFrame(
-        [
-            {k: e.get(k) for k in ("at", "user", "role", "action", "children", "reason")}
-            for e in entries
-        ]
-    )
-    st.dataframe(frame, hide_index=True)
+    rows = present.audit_rows(entries)
+    st.caption(f"{len(rows):,} entries, newest first.")
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
     context.download_csv(
         lambda: pd.DataFrame(list(log.export_rows()), columns=EXPORT_COLUMNS),
         "audit.csv",

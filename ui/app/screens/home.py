@@ -7,11 +7,12 @@ import streamlit as st
 from graph.access import guard
 from ui.app import context
 from ui.app.plain import literal
+from ui.present.words import code, moment
 
 
 def render() -> None:
     principal = context.current_user()
-    st.header("My alerts")
+    st.title("My alerts")
     if not principal.professional and not principal.teams:
         st.info("Your account is not linked to a professional or a team: no alerts come to you.")
         return
@@ -36,13 +37,13 @@ def render() -> None:
             whose = f" · for {row['for_worker']}" if row.get("for_worker") else ""
             st.caption(
                 literal(
-                    f"{row['kind'].replace('_', ' ')} · raised {row['created_at']} · "
-                    f"{row['status']}{whose}"
+                    f"{code('alert_kind', row['kind'])} · raised "
+                    f"{moment(row['created_at'])} · {row['status']}{whose}"
                 )
             )
             left, right = st.columns(2)
-            if left.button("Open record", key=f"open-{row['uid']}"):
-                context.open_child(row["child_uid"])
+            with left:
+                context.link_to("record", "Open record", row["child_uid"])
             mine = bool(principal.professional) and row["status"] == "new"
             if mine and right.button("Mark as seen", key=f"seen-{row['uid']}"):
                 guard.mark_alert_seen(store, principal, context.audit(), row["uid"])

@@ -1,32 +1,78 @@
-"""Family network: who is around a child, as it was on a date."""
+"""Family network: who is around a child, as it was on a date, drawn as a family tree
+(or a web) beside the same network as a list. Clicking a person in the drawing, or
+their link in the list, opens their record."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import streamlit as st
-import streamlit.components.v1 as components
+import streamlit.components.v2 as components
 
 from graph import views
 from graph.access import guard
 from ui import network as drawing
 from ui.app import context
 from ui.app.plain import literal
+from ui.network_layout import LAYOUTS
+from ui.present.network import NODE_KINDS, RELATIONSHIPS, listing, summary, warnings
+
+# The drawing is the app's own SVG (every text escaped in ui.network): a click, or
+# Enter on a focused person, sends their uid back to the page, which opens the record.
+_JS = """export default function (component) {
+  const { data, setTriggerValue, parentElement } = component;
+  let box = parentElement.querySelector('.jn-box');
+  if (!box) {
+    box = document.createElement('div');
+    box.className = 'jn-box';
+    parentElement.appendChild(box);
+  }
+  box.innerHTML = data.legend + '<div class="jn-scroll">' + data.svg + '</div>';
+  box.querySelectorAll('[data-uid]').forEach((node) => {
+    const open = () => setTriggerValue('opened', node.getAttribute('data-uid'));
+    node.addEventListener('click', open);
+    node.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); }
+    });
+  });
+}"""
+_CSS = """.jn-scroll {overflow: auto; max-height: 760px; border: 1px solid #c8c8c8;
+  border-radius: .5rem; background: #fff; margin-top: .3rem}
+.jn-open {cursor: pointer}
+.jn-open:hover rect, .jn-open:hover polygon {stroke-width: 3}
+.jn-open:focus {outline: none}
+.jn-open:focus rect, .jn-open:focus polygon {stroke: #111; stroke-width: 4}
+.jn-link {font-size: 12px; fill: #333; paint-order: stroke; stroke: #fff; stroke-width: 4px}"""
+_drawing = components.component("jigsaw_network", css=_CSS, js=_JS)
 
 
 def render() -> None:
-    st.header("Family network")
-    uid = st.text_input(
-        "Child id", value=st.session_state.get("child", ""), key="network_uid"
-    ).strip()
+    uid = context.chosen_child()
     if not uid:
-        st.info("Find a child first, or paste their id.")
+        st.title("Family network")
+        st.info("Find a child first: their family network opens from their record.")
+        context.link_to("find", "Find a child")
         return
-    c1, c2 = st.columns(2)
-    depth = c1.slider("Steps", 1, 3, 2)
-    as_of = c2.date_input("As at", value=dt.date.today())
-    types = st.multiselect("Relationships", views.NETWORK_TYPES, default=list(views.DEFAULT_TYPES))
-    labels = st.multiselect("Node types", views.NETWORK_LABELS, default=list(views.NETWORK_LABELS))
+    heading = st.empty()  # the child's name, once the network is read
+    c1, c2, c3 = st.columns(3)
+    layout = c1.radio("Layout", list(LAYOUTS), horizontal=True, key="network_layout")
+    depth = c2.slider("Steps out from the child", 1, 3, 2, key="network_depth")
+    as_of = c3.date_input("As at", value=dt.date.today(), format="DD/MM/YYYY", key="network_as_of")
+    f1, f2 = st.columns(2)
+    types = f1.multiselect(
+        "Links shown",
+        list(views.NETWORK_TYPES),
+        default=list(views.DEFAULT_TYPES),
+        format_func=RELATIONSHIPS.get,
+        key="network_types",
+    )
+    labels = f2.multiselect(
+        "Shown",
+        list(views.NETWORK_LABELS),
+        default=list(views.NETWORK_LABELS),
+        format_func=NODE_KINDS.get,
+        key="network_labels",
+    )
     try:
         net = guard.family_network(
             context.store(),
@@ -39,33 +85,46 @@ def render() -> None:
             labels=tuple(labels),
         )
     except guard.AccessDenied as exc:
+        heading.title("Family network")
         st.error(literal(exc))
         return
     if not net["nodes"]:
-        st.info("No one with that id.")
+        heading.title("Family network")
+        st.info("No one has that reference.")
         return
-    st.caption(
-        f"{len(net['nodes'])} nodes, {len(net['edges'])} links. Double-click a child "
-        "to open their record."
-    )
-    st.markdown(
-        "Legend: "
-        + " · ".join(
-            f"<span style='color:{colour}'>●</span> {name} ({shape})"
-            for name, colour, shape in drawing.legend()
-        ),
-        unsafe_allow_html=True,
-    )
-    if net.get("warnings"):
+    net["focus"] = uid
+    focus = next((n for n in net["nodes"] if n["uid"] == uid), {})
+    heading.title(f"Family network: {literal(str(focus.get('name') or 'Name not known'))}")
+    context.link_to("record", "Back to the record", uid)
+    if found := warnings(net):
         st.warning(
-            "Data-quality warnings about people shown:\n"
-            + "\n".join(f"- {literal(w['text'])}" for w in net["warnings"])
+            "Data-quality warnings about people shown (check before acting):\n"
+            + "\n".join(f"- {literal(w)}" for w in found)
         )
-    components.html(drawing.render(net, focus=uid), height=640)
-    children = [n for n in net["nodes"] if n.get("child") and n["uid"] != uid]
-    if children:
-        pick = st.selectbox(
-            "Open a child's record", [""] + [f"{n['name']} ({n['uid']})" for n in children]
+    st.caption(
+        literal(
+            f"{summary(net)}. Click a person, or tab to them and press Enter, to open their record."
         )
-        if pick:
-            context.open_child(pick.rsplit("(", 1)[1].rstrip(")"))
+    )
+    picture, beside = st.columns([3, 1])
+    with picture:
+        made = LAYOUTS[layout](net, as_of)
+        title = f"Family network of {focus.get('name') or 'the child'}"
+        result = _drawing(
+            data={"svg": drawing.svg(made, title=title), "legend": drawing.legend_html()},
+            key=f"network-drawing-{uid}",
+            on_opened_change=lambda: None,
+        )
+        opened = getattr(result, "opened", None)
+        if opened and any(n["uid"] == opened and n["label"] == "Person" for n in net["nodes"]):
+            context.open_child(opened)
+    with beside:
+        st.subheader("As a list")
+        for group, rows in listing(net, as_of).items():
+            st.markdown(f"**{literal(group)}**")
+            for row in rows:
+                text = row["title"] + (f" ({row['detail']})" if row["detail"] else "")
+                if row.get("person") and row["uid"] != uid:
+                    context.link_to("record", text, row["uid"], or_text=True)
+                else:
+                    st.text(text)

@@ -18,12 +18,14 @@ from queries.library import get_query
 from queries.runner import QueryDenied, run_saved
 from ui.app import context
 from ui.app.plain import literal
+from ui.present.tables import shown
+from ui.present.words import day
 
 ENTRY_POINTS = ["Reception", "Year 7", "Year 12"]
 
 
 def render() -> None:
-    st.header("Planning ahead")
+    st.title("Planning ahead")
     principal = context.current_user()
     tabs = []
     if principal.role in get_query("risk_of_neet").roles and allowed(principal, "run_query"):
@@ -42,16 +44,18 @@ def _risk() -> None:
     config = load_risk_config()
     st.caption(
         "Pupils in Years 8 to 11 scored in the published RONI style plus joined-up signals; "
-        "weights and bands are set in planning/risk.yaml."
+        "the weights and bands are the council's own setting."
     )
     c1, c2, c3 = st.columns(3)
     band = c1.selectbox("Risk band", ["medium or high", "high", "medium", "low", "all"])
     year = c2.selectbox("Year group", ["all", "8", "9", "10", "11"])
     kept = risk_facts.kept_day(context.store())
-    as_of = c3.date_input("As at", value=kept or dt.date.today(), key="risk_as_of")
+    as_of = c3.date_input(
+        "As at", value=kept or dt.date.today(), key="risk_as_of", format="DD/MM/YYYY"
+    )
     if kept is not None and as_of != kept:
         st.caption(
-            f"The latest load worked the list out as at {kept:%d %B %Y}; for another day it is "
+            f"The latest load worked the list out as at {day(kept)}; for another day it is "
             "worked out from the records now, which takes longer."
         )
     try:
@@ -70,8 +74,8 @@ def _risk() -> None:
         st.info("No pupil in this band.")
         return
     frame["factors"] = frame["factors"].map(lambda f: "; ".join(config.explain(list(f))))
-    first = ["child_name", "band", "score", "factors", "year_group", "school", "area"]
-    frame = frame[first + [c for c in frame.columns if c not in first]]
+    first = ["child_uid", "child_name", "band", "score", "factors", "year_group", "school", "area"]
+    frame = frame[[c for c in first if c in frame] + [c for c in frame.columns if c not in first]]
     f1, f2 = st.columns(2)
     schools = f1.multiselect("School", sorted(frame["school"].dropna().unique()))
     areas = f2.multiselect("Area", sorted(frame["area"].dropna().unique()))
@@ -81,13 +85,14 @@ def _risk() -> None:
         frame = frame[frame["area"].isin(areas)]
     counts = frame["band"].value_counts()
     st.caption(
-        " · ".join(f"{b}: {counts.get(b, 0)}" for b in ("high", "medium", "low") if b in counts)
-        + f" · {result.message}"
+        literal(
+            " · ".join(
+                f"{b}: {counts.get(b, 0):,}" for b in ("high", "medium", "low") if b in counts
+            )
+            + f" · {result.message}"
+        )
     )
-    chosen = st.dataframe(
-        frame, hide_index=True, on_select="rerun", selection_mode="single-row", key="risk_table"
-    )
-    _open_selected(chosen, frame)
+    _table(frame, "risk_table", pseudonymised=result.pseudonymised)
     context.download_csv(
         frame,
         "jigsaw-risk-of-neet.csv",
@@ -97,12 +102,22 @@ def _risk() -> None:
     )
 
 
-def _open_selected(chosen: object, frame: pd.DataFrame) -> None:
-    rows = getattr(getattr(chosen, "selection", None), "rows", None) or []
-    if not rows or "child_uid" not in frame or not frame.iloc[rows[0]]["child_uid"]:
-        return  # nothing picked, or pseudonymised rows (no record to open)
-    if st.button("Open the selected child's record"):
-        context.open_child(str(frame.iloc[rows[0]]["child_uid"]))
+def _table(frame: pd.DataFrame, key: str, *, pseudonymised: bool = False) -> None:
+    """The rows in words, ids left out; a selected row's record opens from a link."""
+    labels, rows, uids = shown(
+        list(frame.columns), frame.to_dict("records"), pseudonymised=pseudonymised
+    )
+    chosen = st.dataframe(
+        placeholder="",
+        data=pd.DataFrame(rows, columns=labels),
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key=key,
+    )
+    picked = getattr(getattr(chosen, "selection", None), "rows", None) or []
+    if picked and uids[picked[0]]:
+        context.link_to("record", "Open the selected child's record", uids[picked[0]])
 
 
 def _transitions() -> None:
@@ -131,21 +146,26 @@ def _transitions() -> None:
         .sort_values("children", ascending=False)
     )
     st.subheader("By expected school")
-    st.dataframe(summary, hide_index=True)
-    st.subheader("Children")
-    chosen = st.dataframe(
-        frame, hide_index=True, on_select="rerun", selection_mode="single-row", key="transitions"
+    context.table(
+        [
+            {"Expected school": r.expected_school, "Children": f"{r.children:,}"}
+            for r in summary.itertuples()
+        ]
     )
-    _open_selected(chosen, frame)
-    context.download_csv(frame, f"jigsaw-transitions-{entry.lower().replace(' ', '-')}.csv",
-                         {"view": "transitions", "entry_point": entry})  # fmt: skip
+    st.subheader("Children")
+    _table(frame, "transitions")
+    context.download_csv(
+        frame,
+        f"jigsaw-transitions-{entry.lower().replace(' ', '-')}.csv",
+        {"view": "transitions", "entry_point": entry},
+    )
 
 
 def _forecast() -> None:
     st.caption(
         "Expected numbers of children in Reception to Year 13 with each need, an EHC plan or "
         "school transport: today's children aged forward, needs identified at today's rates "
-        "by year group (see planning/forecast.py)."
+        "by year group. Numbers are expected counts, rounded to whole children."
     )
     years = st.slider("Years ahead", 1, 3, 3)
     try:
@@ -172,10 +192,19 @@ def _forecast() -> None:
             x=alt.X("term:N", sort=order, title="Term"),
             y=alt.Y("children:Q", title="Children (expected)"),
             color=alt.Color("category:N", title="Need"),
-            tooltip=["term", "category", alt.Tooltip("children:Q", format=".1f")],
+            tooltip=[
+                alt.Tooltip("term:N", title="Term"),
+                alt.Tooltip("category:N", title="Need"),
+                alt.Tooltip("children:Q", title="Children", format=",.0f"),
+            ],
         )
     )
-    st.altair_chart(chart, use_container_width=True)
-    table = totals.pivot(index="category", columns="term", values="children")[order].round(1)
-    st.dataframe(table)
+    st.altair_chart(chart, width="stretch")
+    table = totals.pivot(index="category", columns="term", values="children")[order]
+    context.table(
+        [
+            {"Need": need, **{term: f"{round(n):,}" for term, n in row.items()}}
+            for need, row in table.iterrows()
+        ]
+    )
     context.download_csv(frame, "jigsaw-needs-forecast.csv", {"view": "forecast"})
