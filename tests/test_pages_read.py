@@ -25,7 +25,8 @@ from tests.test_app import app_env as app_env  # a fixture the walk uses
 PAGE = "from ui.app.screens import {module}\n{module}.render()"
 # (action the page needs, module), as main.py lists them
 PAGES = [("view_alerts", "home"), ("search", "find"), ("view_child", "record"),
-         ("view_child", "pack"), ("view_network", "network"), ("run_query", "queries"),
+         ("view_child", "pack"), ("view_network", "network"), ("search", "ask"),
+         ("run_query", "queries"),
          ("view_caseload", "caseload"), ("plan_ahead", "planning"), ("view_data", "data"),
          ("read_audit", "audit")]  # fmt: skip
 
@@ -71,7 +72,7 @@ def problems(text: str) -> list[str]:
 
 def test_the_check_finds_what_it_looks_for():
     bad = ("P-9d1f33db1bdb social_care_episodes:0000042 child_uid None nan 2026-11-24T16:55 "
-           "%Y-%m-%d /work/data/loads U4 NEG CP")  # fmt: skip
+           "%Y-%m-%d /var/lib/jigsaw/loads U4 NEG CP")  # fmt: skip
     kinds = {p.split(":")[0] for p in problems(bad)}
     assert kinds >= {"person id", "source key", "field name", "None or nan", "ISO date",
                      "date format code", "server path", "raw code", "case kind code"}  # fmt: skip
