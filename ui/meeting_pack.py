@@ -195,36 +195,13 @@ def build(
         story.append(_p(f"Data quality: {w.get('text')}", ALERT))
     story.append(_p("Home and safety", H2))
     for home in words.homes(record):
-        story.append(
-            _p(f"{home['address']} (since {home['since']})" if home["since"] else home["address"])
-        )
+        story.append(_p(words.home_line(home)))
         story += [_p(f"Visit safety: {note}", ALERT) for note in home["safety"]]
-    for title, rows in (
-        ("Family", words.family(record, today)),
-        ("Professionals involved", words.professionals(record)),
-        ("Cases and plans", words.cases(record)),
-        ("Needs", words.needs(record)),
-        ("Schools", words.schools(record)),
-    ):
-        if rows:
-            story += [_p(title, H2), _table(rows)]
-    rows = entries if entries is not None else chrono.chronology(record)
+    for title, rows in words.pack_tables(record, today):
+        story += [_p(title, H2), _table(rows)]
+    rows = words.chronology_rows(entries if entries is not None else chrono.chronology(record))
     if rows:
-        story += [
-            _p("Chronology", H2),
-            _table(
-                [
-                    {
-                        "When": e["when"],
-                        "Agency": e["agency"],
-                        "What": e["what"],
-                        "Source": e["source"],
-                    }
-                    for e in rows
-                ],
-                [22 * mm, 32 * mm, 96 * mm, 30 * mm],
-            ),
-        ]
+        story += [_p("Chronology", H2), _table(rows, [22 * mm, 32 * mm, 96 * mm, 30 * mm])]
     if network:
         network = {**network, "focus": record["person"].get("uid")}
         story += [NextPageTemplate("landscape"), PageBreak(), _p("Family network", H2)]

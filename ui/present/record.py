@@ -100,6 +100,31 @@ def homes(record: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def home_line(home: dict[str, Any]) -> str:
+    return home["address"] + (f" (since {home['since']})" if home["since"] else "")
+
+
+def pack_tables(record: dict[str, Any], today: dt.date) -> list[tuple[str, list[dict]]]:
+    """The meeting pack's tables, with a title each, those with rows only (the page
+    and the PDF show the same)."""
+    tables = (
+        ("Family", family(record, today)),
+        ("Professionals involved", professionals(record)),
+        ("Cases and plans", cases(record)),
+        ("Needs", needs(record)),
+        ("Schools", schools(record)),
+    )
+    return [(title, rows) for title, rows in tables if rows]
+
+
+def chronology_rows(entries: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Chronology entries as a table's rows."""
+    return [
+        {"When": e["when"], "Agency": e["agency"], "What": e["what"], "Source": e["source"]}
+        for e in entries
+    ]
+
+
 def family(record: dict[str, Any], today: dt.date | None = None) -> list[dict[str, str]]:
     return [
         {

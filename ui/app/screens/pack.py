@@ -102,27 +102,14 @@ def render() -> None:
         st.warning(f"Data quality: {literal(w['text'])}")
     st.subheader("Home and safety")
     for home in words.homes(record):
-        st.text(home["address"] + (f" (since {home['since']})" if home["since"] else ""))
+        st.text(words.home_line(home))
         for note in home["safety"]:
             st.error(f"Visit safety: {literal(note)}")
-    for title, rows in (
-        ("Family", words.family(record, today)),
-        ("Professionals involved", words.professionals(record)),
-        ("Cases and plans", words.cases(record)),
-        ("Needs", words.needs(record)),
-        ("Schools", words.schools(record)),
-    ):
-        if rows:
-            st.subheader(title)
-            context.table(rows)
+    for title, rows in words.pack_tables(record, today):
+        st.subheader(title)
+        context.table(rows)
     st.subheader("Chronology")
-    context.table(
-        [
-            {"When": e["when"], "Agency": e["agency"], "What": e["what"], "Source": e["source"]}
-            for e in entries
-        ],
-        empty="Nothing dated in this period.",
-    )
+    context.table(words.chronology_rows(entries), empty="Nothing dated in this period.")
     network = pack["network"]
     if network:
         network = {**network, "focus": uid}

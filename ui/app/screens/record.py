@@ -161,12 +161,7 @@ def _chronology(rec: dict, uid: str) -> None:
     )
     shown = chrono.only(entries, agencies=chosen, since=since, until=until)
     st.caption(f"{len(shown):,} of {len(entries):,} entries, oldest first.")
-    context.table(
-        [
-            {"When": e["when"], "Agency": e["agency"], "What": e["what"], "Source": e["source"]}
-            for e in shown
-        ]
-    )
+    context.table(words.chronology_rows(shown))
 
 
 def _notes(rec: dict, uid: str, glass: BreakGlass | None) -> None:
