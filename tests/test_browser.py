@@ -330,6 +330,7 @@ class _Tiles(BaseHTTPRequestHandler):
         type(self).asked.append(self.path)
         self.send_response(200)
         self.send_header("Content-Type", "image/png")
+        self.send_header("Access-Control-Allow-Origin", "*")  # as tile servers do
         self.end_headers()
         self.wfile.write(self.PNG)
 

@@ -180,10 +180,8 @@ def deck(
             "sources": {"tiles": {"type": "raster", "tiles": [tiles], "tileSize": 256}},
             "layers": [{"id": "tiles", "type": "raster", "source": "tiles"}],
         }
-        options = {
-            "map_provider": "mapbox",
-            "map_style": "data:application/json," + quote(json.dumps(style), safe=""),
-        }
+        # (with map_provider "mapbox" Streamlit's client wants a Mapbox token and draws none)
+        options["map_style"] = "data:application/json," + quote(json.dumps(style), safe="")
     chart = pdk.Deck(layers=layers, initial_view_state=view, tooltip={"text": "{tip}"}, **options)
     return chart, legend
 
