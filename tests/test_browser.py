@@ -21,12 +21,14 @@ import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import threading
 import time
 import tomllib
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -318,12 +320,22 @@ def test_manager_caseload_map_to_an_unallocated_case(server, browser_page):
     assert not errors, errors[:5]
 
 
+def _png_1x1() -> bytes:
+    """A valid one-pixel grey PNG (the browser decodes what it fetches)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)  # 1x1, 8-bit greyscale
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\x00\xc0")) + chunk(b"IEND", b""))  # fmt: skip
+
+
 class _Tiles(BaseHTTPRequestHandler):
     """A tile server on this machine: one grey 1x1 PNG for every tile."""
 
-    PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                        "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5b1d6e2"
-                        "0000000049454e44ae426082")  # fmt: skip
+    PNG = _png_1x1()
     asked: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:
@@ -353,7 +365,11 @@ def test_map_tiles_are_the_base_map_only_when_set(server, browser_page):
         (data / "jigsaw.toml").write_text(f'map_tiles = "{template}"\n')
         _sign_in(page, url, "e2e", "/caseload")
         _settle(page, "Caseload map")
-        page.wait_for_timeout(5000)
+        page.locator('[data-testid="stDeckGlJsonChart"] canvas').first.wait_for(timeout=30_000)
+        for _ in range(60):  # the base map asks for its tiles once the chart has drawn
+            if _Tiles.asked:
+                break
+            page.wait_for_timeout(500)
         assert _Tiles.asked and all(p.endswith(".png") for p in _Tiles.asked)
         _shot(page, "caseload-tiles")
     finally:
