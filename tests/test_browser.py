@@ -191,6 +191,12 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+def _offline_and_quiet(outside: list[str], errors: list[str]) -> None:
+    """Nothing was fetched from outside this machine and the browser logged no error."""
+    assert not outside, outside[:5]
+    assert not errors, errors[:5]
+
+
 def _audit(data: Path) -> list[dict]:
     return list(AuditLog(data / "audit" / "audit.jsonl").entries())
 
@@ -297,8 +303,7 @@ def test_social_worker_link_record_pack_network_click_through(server, browser_pa
     page.keyboard.press("Enter")
     _settle(page, f"Child record: {child['sibling_name']}")
     assert f"child={child['sibling']}" in page.url
-    assert not outside, outside[:5]
-    assert not errors, errors[:5]
+    _offline_and_quiet(outside, errors)
 
 
 def test_manager_caseload_map_to_an_unallocated_case(server, browser_page):
@@ -316,8 +321,7 @@ def test_manager_caseload_map_to_an_unallocated_case(server, browser_page):
     unallocated.first.click()
     _settle(page, f"Child record: {name}")
     assert "child=" in page.url
-    assert not outside, outside[:5]
-    assert not errors, errors[:5]
+    _offline_and_quiet(outside, errors)
 
 
 def _png_1x1() -> bytes:
@@ -394,8 +398,7 @@ def test_analyst_saved_query_to_csv(server, browser_page):
     page.wait_for_timeout(1000)
     actions = [e["action"] for e in _audit(data)]
     assert {"run_query", "export"} <= set(actions)
-    assert not outside, outside[:5]
-    assert not errors, errors[:5]
+    _offline_and_quiet(outside, errors)
 
 
 def test_data_officer_decides_a_possible_duplicate(server, browser_page):
@@ -413,8 +416,7 @@ def test_data_officer_decides_a_possible_duplicate(server, browser_page):
     assert "review_accept" in [e["action"] for e in _audit(data)]
     assert page.get_by_role("button", name="Same person").count() <= before
     _reads_well(page, "data")
-    assert not outside, outside[:5]
-    assert not errors, errors[:5]
+    _offline_and_quiet(outside, errors)
 
 
 # -- nothing leaves without an audit entry; nothing from the data becomes a link ---------
@@ -492,8 +494,7 @@ def test_no_page_offers_an_unaudited_download(server, browser_page):
     page.get_by_text("row(s) in").wait_for(timeout=30_000)
     buttons += _downloads_are_all_audited(page, data, "ad-hoc Cypher")
     assert buttons >= 6  # the check clicked real download buttons
-    assert not outside, outside[:5]
-    assert not errors, errors[:5]
+    _offline_and_quiet(outside, errors)
 
 
 def test_signing_out_leaves_no_pages_in_the_sidebar(server, browser_page):

@@ -21,8 +21,8 @@ from planning.code_labels import lists
 from queries.library import load_library
 from tests.test_app import _text
 from tests.test_app import app_env as app_env  # a fixture the walk uses
+from tests.test_plain_text import _render
 
-PAGE = "from ui.app.screens import {module}\n{module}.render()"
 # (action the page needs, module), as main.py lists them
 PAGES = [("view_alerts", "home"), ("search", "find"), ("view_child", "record"),
          ("view_child", "pack"), ("view_network", "network"), ("search", "ask"),
@@ -98,17 +98,9 @@ def walk_env(app_env, loaded_county):
     return app_env
 
 
-def _run(module: str, principal: Principal, **state: object) -> AppTest:
-    at = AppTest.from_string(PAGE.format(module=module), default_timeout=120)
-    at.session_state["principal"] = principal
-    for key, value in state.items():
-        at.session_state[key] = value
-    return at.run()
-
-
 def _walk(module: str, principal: Principal, child: dict) -> list[AppTest]:
     """The page as the role meets it, after the one thing it is for (a search, a query)."""
-    at = _run(module, principal, child=child["uid"])
+    at = _render(module, principal, child=child["uid"])
     shown = [at]
     if module == "find":
         shown.append(at.text_input(key="find_text").input(child["name"]).run())
@@ -142,7 +134,7 @@ def test_every_page_reads_as_words(walk_env, loaded_county, subject, role):
 
 def test_a_limited_view_reads_as_words(walk_env, subject):
     other = Principal("walker", "social_worker", professional="W-someone-else")
-    at = _run("record", other, child=subject["uid"])
+    at = _render("record", other, child=subject["uid"])
     text = _text(at)
     assert "Limited view:" in text and "limited view: limited view" not in text.lower()
     assert not at.text_area and not problems(text)  # no "Add an update" on a limited view

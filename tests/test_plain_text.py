@@ -111,7 +111,7 @@ def _shown(at: AppTest) -> str:
 
 
 def _render(module: str, principal: Principal, **state: object) -> AppTest:
-    at = AppTest.from_string(PAGE.format(module=module), default_timeout=60)
+    at = AppTest.from_string(PAGE.format(module=module), default_timeout=120)
     at.session_state["principal"] = principal
     for key, value in state.items():
         at.session_state[key] = value

@@ -56,6 +56,17 @@ def chosen_child() -> str:
     return uid
 
 
+def child_or_pointer(title: str, why: str) -> str:
+    """The chosen child (``chosen_child``); with none, the page's title, ``why`` it needs
+    one and a link to Find a child, and "" (the page then stops)."""
+    uid = chosen_child()
+    if not uid:
+        st.title(title)
+        st.info(why)
+        link_to("find", "Find a child")
+    return uid
+
+
 def link_to(page: str, label: str, uid: str | None = None, *, or_text: bool = False) -> None:
     """A real link to one of the app's pages (keyboard and screen-reader friendly), for
     a child when ``uid`` is given. When the role may not open the page: nothing, or the

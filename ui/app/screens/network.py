@@ -47,11 +47,10 @@ _drawing = components.component("jigsaw_network", css=_CSS, js=_JS)
 
 
 def render() -> None:
-    uid = context.chosen_child()
+    uid = context.child_or_pointer(
+        "Family network", "Find a child first: their family network opens from their record."
+    )
     if not uid:
-        st.title("Family network")
-        st.info("Find a child first: their family network opens from their record.")
-        context.link_to("find", "Find a child")
         return
     heading = st.empty()  # the child's name, once the network is read
     c1, c2, c3 = st.columns(3)

@@ -38,11 +38,10 @@ _print_button = components.component(
 
 
 def render() -> None:
-    uid = context.chosen_child()
+    uid = context.child_or_pointer(
+        "Meeting pack", "Open a child's record first: the meeting pack is made from it."
+    )
     if not uid:
-        st.title("Meeting pack")
-        st.info("Open a child's record first: the meeting pack is made from it.")
-        context.link_to("find", "Find a child")
         return
     today = dt.date.today()
     try:

@@ -17,11 +17,10 @@ from ui.present import record as words
 
 
 def render() -> None:
-    uid = context.chosen_child()
+    uid = context.child_or_pointer(
+        "Child record", "Find a child first: their record opens from the search results."
+    )
     if not uid:
-        st.title("Child record")
-        st.info("Find a child first: their record opens from the search results.")
-        context.link_to("find", "Find a child")
         return
     glass = st.session_state.get(f"glass-{uid}")
     try:
