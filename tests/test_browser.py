@@ -401,21 +401,23 @@ def test_analyst_saved_query_to_csv(server, browser_page):
     _offline_and_quiet(outside, errors)
 
 
-def test_data_officer_decides_a_possible_duplicate(server, browser_page):
-    """What the app offers today: a pair is accepted and merged, and the decision is
-    audited (undo comes with the review page)."""
+def test_data_officer_accepts_a_possible_duplicate_then_undoes_it(server, browser_page):
+    """A pair accepted (after confirming) is merged and audited; undone (after
+    confirming), it is back in the queue and the undo is audited."""
     url, _child, data = server
     page, outside, errors = browser_page
     _sign_in(page, url, "e2e")
-    _nav(page, "Data")
-    same = page.get_by_role("button", name="Same person")
-    assert same.count() >= 1
-    before = same.count()
-    same.first.click()
-    page.wait_for_timeout(3000)
+    _nav(page, "Possible duplicates")
+    page.get_by_role("button", name="Same person").first.click()
+    page.get_by_role("button", name="Confirm", exact=True).click()
+    page.get_by_text("can be undone below").wait_for(timeout=30_000)
     assert "review_accept" in [e["action"] for e in _audit(data)]
-    assert page.get_by_role("button", name="Same person").count() <= before
-    _reads_well(page, "data")
+    _shot(page, "review")
+    page.get_by_role("button", name="Undo", exact=True).first.click()
+    page.get_by_role("button", name="Confirm undo").click()
+    page.get_by_text("are back in the queue").wait_for(timeout=30_000)
+    actions = [e["action"] for e in _audit(data)]
+    assert any("undo" in a for a in actions[actions.index("review_accept") :]), actions[-5:]
     _offline_and_quiet(outside, errors)
 
 

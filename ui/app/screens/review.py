@@ -11,6 +11,7 @@ from graph.access.policy import Restricted
 from loaders.review import ReviewError
 from ui.app import context
 from ui.app.plain import literal
+from ui.present.words import moment
 
 ASK = "review_confirm"  # session key: the decision waiting for its confirmation
 
@@ -22,7 +23,7 @@ def _show(value: object) -> str:
 
 
 def render() -> None:
-    st.header("Possible duplicates")
+    st.title("Possible duplicates")
     principal = context.current_user()
     try:
         queue = guard.review_queue(context.store(), principal, context.audit())
@@ -140,7 +141,8 @@ def _recent(recent: list[dict]) -> None:
     for row in recent:
         cols = st.columns([6, 2, 2])
         names = " / ".join(sorted({_show(n) for n in row["names"] if n}))
-        cols[0].text(f"{names}: {row['status']} by {row['decided_by']} at {row['decided_at']}")
+        when = moment(row["decided_at"])
+        cols[0].text(f"{names}: {row['status']} by {row['decided_by']} on {when}")
         asked = st.session_state.get(ASK)
         if asked == (row["uid"], "undo"):
             if cols[1].button("Confirm undo", key=f"undo-yes-{row['uid']}"):
