@@ -319,6 +319,15 @@ def create_app(runtime: Runtime, *, start_inbox: bool = True) -> FastAPI:
     return app
 
 
+def from_settings() -> FastAPI:
+    """The app over the graph the environment's settings name (a worker process's)."""
+    from api.runtime import build_runtime
+    from api.settings import ApiSettings
+    from graph import load_settings
+
+    return create_app(build_runtime(load_settings(), ApiSettings()))
+
+
 def _authenticate(
     runtime: Runtime, client_id: str | None, secret: str | None, cert: str | None
 ) -> Client | None:

@@ -21,7 +21,8 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from api.standard import (
     NOTIFICATION_SYSTEM,
     REASONS,
 )
+from graph.files import file_lock
 from loaders.extracts import Extract, read_extract
 from loaders.mapping import load_mapping
 
@@ -156,14 +158,13 @@ class Inbox:
         self.pending = self.root / "pending"
         self.received = self.root / "received"
         self.today = today
-        self._lock = threading.Lock()
         self.mapping = load_mapping(MAPPING)
 
     def accept(self, client: Client, body: bytes) -> Received:
         notification, kind, row = read_notification(body, client)
         key = hashlib.sha256(f"{client.client_id}\x1f{notification}".encode()).hexdigest()[:32]
         digest = hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
-        with self._lock:
+        with self._lock():
             marker = self.received / f"{key}.json"
             if marker.exists():
                 if json.loads(marker.read_text())["digest"] != digest:
@@ -201,7 +202,7 @@ class Inbox:
 
     def take_batch(self) -> Path | None:
         """Move what is pending into a batch directory of its own (the load's input)."""
-        with self._lock:
+        with self._lock():
             files = sorted((self.pending / SOURCE).glob("*.csv"))
             if not files:
                 return None
@@ -210,6 +211,20 @@ class Inbox:
             for f in files:
                 os.replace(f, batch / SOURCE / f.name)
             return batch
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        """Receiving and batching, one at a time across the API's worker processes."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with file_lock(self.root / ".receive.lock"):
+            yield
+
+    @contextmanager
+    def loading(self) -> Iterator[None]:
+        """One loader at a time takes and loads batches (each worker process runs one)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with file_lock(self.root / ".load.lock"):
+            yield
 
     def batches(self) -> list[Path]:
         return sorted((self.root / "batches").glob("*")) if (self.root / "batches").exists() else []
@@ -250,12 +265,13 @@ class InboxLoader:
 
     def run_once(self) -> int:
         """Load every waiting batch now; how many were loaded."""
-        self.inbox.take_batch()
         count = 0
-        for batch in self.inbox.batches():
-            self.load(batch)
-            self.inbox.done(batch)
-            count += 1
+        with self.inbox.loading():
+            self.inbox.take_batch()
+            for batch in self.inbox.batches():
+                self.load(batch)
+                self.inbox.done(batch)
+                count += 1
         self.loaded += count
         return count
 

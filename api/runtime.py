@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from limits import RateLimitItem
 from limits import parse as parse_rate
 from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
@@ -36,11 +38,22 @@ class Runtime:
     limiter: SlidingWindowCounterRateLimiter
 
     def within_rate(self, client: Client) -> bool:
-        return self.limiter.hit(parse_rate(client.rate), client.client_id)
+        return self.limiter.hit(worker_share(client.rate, self.api.workers), client.client_id)
 
     def close(self) -> None:
         self.loader.stop()
         self.store.close()
+
+
+@functools.lru_cache(maxsize=4096)
+def worker_share(rate: str, workers: int) -> RateLimitItem:
+    """A client's agreed rate as each of ``workers`` processes enforces it. Each counts
+    only the requests it serves, so each allows its share: a client never gets more than
+    its agreement, and one whose requests all reach one worker gets that worker's share."""
+    item = parse_rate(rate)
+    if workers == 1:
+        return item
+    return type(item)(max(1, item.amount // workers), item.multiples)
 
 
 def build_runtime(

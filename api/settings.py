@@ -47,6 +47,15 @@ class ApiSettings(BaseSettings):
     candidate_limit: int = Field(
         default=200, ge=10, le=5_000, description="People scored at most for one enquiry."
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description=(
+            "Worker processes serving the API (``jigsaw api --workers``), all over the one "
+            "engine. Each enforces its share of a client's rate limit."
+        ),
+    )
     inbox_delay_s: float = Field(
         default=5.0,
         ge=0,

@@ -39,17 +39,30 @@ def serve(
     host: Annotated[
         str, typer.Option(help="Address to bind (default: this machine only; TLS is the proxy's).")
     ] = "127.0.0.1",
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Worker processes (default: JIGSAW_API_WORKERS, else 1)."),
+    ] = None,
 ) -> None:
     """Serve the API (FastAPI on uvicorn); its OpenAPI description is at /openapi.json."""
     if ctx.invoked_subcommand is not None:
         return
+    import os
+
     import uvicorn
 
     from api.app import create_app
     from api.runtime import build_runtime
 
-    runtime = build_runtime(load_settings(), ApiSettings())
+    if workers is not None:
+        os.environ["JIGSAW_API_WORKERS"] = str(workers)  # the worker processes read it
+    api = ApiSettings()
     typer.echo(f"Jigsaw data exchange API at http://{host}:{port} (docs at /docs)")
+    if api.workers > 1:  # each worker process builds its own runtime over the one engine
+        uvicorn.run("api.app:from_settings", factory=True, host=host, port=port,
+                    log_level="warning", workers=api.workers)  # fmt: skip
+        return
+    runtime = build_runtime(load_settings(), api)
     try:
         uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
     finally:
