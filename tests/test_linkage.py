@@ -282,6 +282,67 @@ def test_partners_at_one_address_stay_two_people():
     assert len({result.cluster_of[k] for k in ("amy", "mum", "dad")}) == 3
 
 
+def _liable(rid: str, family: str, given: str = "Ellie") -> Identity:
+    return Identity(rid, given=given, family=family, sex="F", born_before="2008-11-02")
+
+
+def test_a_liable_party_who_moved_and_changed_surname_the_same_day_is_one_person():
+    """Ellie Hunt's account ends the day Ellie Taylor's begins at another address: one
+    woman who married and moved. Council tax records carry no date of birth; the move is
+    the evidence."""
+    records = [_liable("hunt", "Hunt"), _liable("taylor", "Taylor")]
+    # others, each a liable party for a while, so the pass has people to learn from
+    others = [("Anna", "Ash"), ("Beth", "Birch"), ("Cara", "Cole"), ("Dawn", "Dale"),
+              ("Erin", "Edge"), ("Faye", "Ford"), ("Gail", "Gill"), ("Hope", "Hale"),
+              ("Iris", "Ince"), ("Jade", "Jury"), ("Kate", "Kemp"), ("Lily", "Lund"),
+              ("Mary", "Moss"), ("Nina", "Nash"), ("Olga", "Orme"), ("Pam", "Pike")]  # fmt: skip
+    records += [_liable(f"x{i}", family, given) for i, (given, family) in enumerate(others)]
+    homes = {
+        "hunt": [Tenure("U1", "2019-01-01", "2021-09-27")],
+        "taylor": [Tenure("U2", "2021-09-27")],
+    }
+    homes.update({f"x{i}": [Tenure(f"V{i}", f"2020-0{1 + i % 9}-1{i % 10}")] for i in range(16)})
+    result = link(records, context=Context(as_of=AS_OF.isoformat(), homes=homes))
+    assert result.cluster_of["hunt"] == result.cluster_of["taylor"]
+    assert "one moved out the day the other moved in" in result.evidence["taylor"]
+
+
+def test_no_one_is_made_one_person_at_two_addresses_at_once():
+    """Two links each sound on its own (an old account to a new one, each the day of a
+    move) would make one woman of two who were liable at two addresses over the same
+    months: the second is refused and goes to review with its reason."""
+    people = [_liable("a", "Cooper"), _liable("b", "Cooper"), _liable("c", "Matthews")]
+    homes = {
+        "a": [Tenure("U1", "2025-06-07", "2026-02-27")],
+        "b": [Tenure("U2", "2026-02-27")],
+        "c": [Tenure("U3", "2018-11-02", "2026-02-27")],
+    }
+    clusters = Clusters(people, homes=homes)
+    assert clusters.two_homes("a", "b") is None
+    clusters.union("a", "b")
+    reason = clusters.two_homes("b", "c")
+    assert reason is not None and reason.rule == "two_homes"
+    assert "at two addresses at once (2025-06-07 to 2026-02-27)" in reason
+    # a move's last day and the next stay's first may touch
+    assert (
+        Clusters(people, homes={"a": homes["a"], "c": [Tenure("U3", "2026-02-27")]}).two_homes(
+            "a", "c"
+        )
+        is None
+    )
+
+
+def test_a_day_when_every_account_seems_to_begin_is_not_a_move():
+    """A file's first day (every account open then starts on it) is no move: strangers
+    who "moved in" that day are not linked by it."""
+    from loaders.linkage.relational import cut_offs
+
+    days = [{"2018-11-02"} for _ in range(200)] + [{f"2020-01-{d:02d}"} for d in range(1, 29)]
+    days += [{"2020-01-05", "2018-11-02"}]
+    assert cut_offs(days) == {"2018-11-02"}
+    assert cut_offs([{f"2020-01-{d:02d}"} for d in range(1, 29)]) == set()
+
+
 @pytest.mark.slow  # generates a 5,000-child county (about a minute) to meet the case as found
 def test_the_rowley_sisters_stay_two_in_the_county_they_were_found_in(tmp_path):
     import datetime as dt

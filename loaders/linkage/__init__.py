@@ -61,6 +61,7 @@ from loaders.linkage.relational import (
     ADULTS,
     CHILD_AGE,
     ROUNDS,
+    TIMELINE,
     Surroundings,
     adults_frame,
     surroundings,
@@ -93,7 +94,7 @@ def link(
     :class:`loaders.scoring.Scorer` to score single enquiries with."""
     records = list(identities)
     context = context or Context()
-    clusters = Clusters(records, context.edges)
+    clusters = Clusters(records, context.edges, context.homes)
     # 0. identical identities are one (compression)
     signature_rep: dict[tuple, str] = {}
     reps: list[Identity] = []
@@ -250,6 +251,8 @@ class _Run:
                 continue
             if not same:
                 reason = clusters.check(left, right)
+                if reason is None and around is not None and not _weighed_apart(scored, i):
+                    reason = clusters.two_homes(left, right)
                 if reason is not None:
                     self.refuse(
                         ReviewCandidate(
@@ -309,6 +312,12 @@ class _Run:
             out |= {find(c) for c, _ in clusters.down.get(find(p), [])}
         out.add(root)
         return {r for r in out if born_after and max(clusters.dobs.get(r, {""})) > born_after}
+
+
+def _weighed_apart(scored: Scored, i: int) -> bool:
+    """The pair's own score already counted its two people's stays at different
+    addresses at one time (so the link stands on other evidence, and is made)."""
+    return scored.levels.get("timeline", [""] * (i + 1))[i] == TIMELINE.levels[0].label
 
 
 def conflicting(a: Identity, b: Identity) -> bool:

@@ -17,11 +17,11 @@ A refused link is not made; linkage sends the pair to review with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from graph.family_rules import BIRTH, PARENT_MIN_AGE
 from loaders.linkage.identity import CHECKED_IDS, ID_NAMES, Identity, years_before
-from loaders.linkage.inputs import Edge
+from loaders.linkage.inputs import OPEN_END, Edge, Tenure
 
 # Family-group roles that say someone looks after a child without being their parent:
 # the age and sibling rules do not apply to them (an older sibling can be a carer).
@@ -33,6 +33,7 @@ RULES = {
     "own_parent": "someone their own parent, or parent and child of one person",
     "parent_and_sibling": "someone both parent and sibling of a child",
     "birth_parents": "a child with more than two birth parents",
+    "two_homes": "someone at two addresses at once",
 }
 
 
@@ -50,8 +51,19 @@ class Refused(str):
 class Clusters:
     """Union-find over record uids; a cluster's root is its least uid."""
 
-    def __init__(self, identities: Iterable[Identity], edges: Iterable[Edge] = ()) -> None:
+    def __init__(
+        self,
+        identities: Iterable[Identity],
+        edges: Iterable[Edge] = (),
+        homes: Mapping[str, Iterable[Tenure]] | None = None,
+    ) -> None:
         self.parent: dict[str, str] = {}
+        # root -> (address, from, to) of its dated stays (an unknown end: still there)
+        self.dated: dict[str, frozenset[tuple[str, str, str]]] = {}
+        for rid, tenures in (homes or {}).items():
+            found = frozenset((t.address, t.start, t.end or OPEN_END) for t in tenures if t.start)
+            if found:
+                self.dated[rid] = found
         self.ids: dict[str, dict[str, frozenset[str]]] = {}
         self.dobs: dict[str, frozenset[str]] = {}
         self.latest: dict[str, str] = {}  # latest possible birth (a parent, a liable adult)
@@ -98,6 +110,8 @@ class Clusters:
                 mine = table.setdefault(ra, {})
                 for kind, values in table.pop(rb).items():
                     mine[kind] = mine.get(kind, frozenset()) | values
+        if rb in self.dated:
+            self.dated[ra] = self.dated.get(ra, frozenset()) | self.dated.pop(rb)
         if rb in self.dobs:
             self.dobs[ra] = self.dobs.get(ra, frozenset()) | self.dobs.pop(rb)
         if rb in self.latest:
@@ -110,6 +124,23 @@ class Clusters:
             self.label[ra] = self.label[rb]
         self.label.pop(rb, None)
         return True
+
+    def two_homes(self, a: str, b: str) -> Refused | None:
+        """Joined, would the two clusters be at different addresses over the same days
+        (dated stays only; a move's last and first days may touch)? The adults' pass asks,
+        as it scores pairs of people and links many in a round: two links each sound can
+        together make one person of two who lived apart at the same time."""
+        ra, rb = self.find(a), self.find(b)
+        mine, theirs = self.dated.get(ra), self.dated.get(rb)
+        if ra == rb or not mine or not theirs:
+            return None
+        for x in mine:
+            for y in theirs:
+                if x[0] != y[0] and x[1] < y[2] and y[1] < x[2]:
+                    since, until = max(x[1], y[1]), min(x[2], y[2])
+                    when = f"from {since}" if until == OPEN_END else f"{since} to {until}"
+                    return Refused("two_homes", f"would be at two addresses at once ({when})")
+        return None
 
     def name(self, root: str) -> str:
         return self.label.get(root, "someone unnamed")

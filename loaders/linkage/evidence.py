@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from loaders.linkage.clusters import Clusters
 from loaders.linkage.identity import ID_NAMES, Identity
-from loaders.linkage.inputs import Context
+from loaders.linkage.inputs import OPEN_END, OPEN_START, Context
 from loaders.linkage.relational import Surroundings
 
 KIN_LEVELS = {
@@ -63,6 +63,8 @@ def describe(
     postcode = levels.get("postcode", "")
     if postcode and not postcode.startswith("different"):
         good.append(_with_values(postcode, a.postcode, b.postcode))
+    if levels.get("timeline", "").startswith("at different"):
+        bad.append(levels["timeline"])
     if levels.get("sex", "").startswith("different"):
         bad.append("different sex")
     if levels.get("identifiers", "").startswith("different"):
@@ -117,7 +119,6 @@ def _kin(
 
 def _stay(key: str, ra: str, rb: str, context: Context, around: Surroundings) -> str:
     """'lived at the same address: 4 Bridge Place, NM5 4AL (2019-2023)'."""
-    from loaders.linkage.relational import OPEN_END, OPEN_START
 
     spans = [(s, e) for root in (ra, rb) for a, s, e in around.stays.get(root, ()) if a == key]
     starts = [s for s, _ in spans if s != OPEN_START]

@@ -36,6 +36,9 @@ class Tenure:
     end: str = ""
 
 
+OPEN_START, OPEN_END = "0000-00-00", "9999-99-99"  # an unknown start or end of a stay
+
+
 @dataclass(frozen=True, slots=True)
 class Edge:
     """``parent`` (a record uid) is named as parent or carer of ``child``."""

@@ -286,7 +286,7 @@ STAYS = pa.list_(pa.struct([("a", pa.string()), ("s", pa.string()), ("e", pa.str
 
 def table(columns: dict[str, list]) -> pa.Table:
     def kind(name: str) -> pa.DataType:
-        if name == "stays":
+        if name in ("stays", "dated"):
             return STAYS
         return pa.list_(pa.string()) if name in LIST_COLUMNS else pa.string()
 

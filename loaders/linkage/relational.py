@@ -21,13 +21,16 @@ finds links (at most :data:`ROUNDS` times): collective resolution.
 
 from __future__ import annotations
 
+import statistics
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
 from loaders.linkage.clusters import Clusters
 from loaders.linkage.identity import Identity, plain, years_before
-from loaders.linkage.inputs import Context
+from loaders.linkage.inputs import OPEN_END, OPEN_START, Context
 from loaders.linkage.model import Comparison, Level, Model, with_m
 from loaders.linkage.people import DOB, FAMILY, GIVEN, IDENTIFIERS, SEX, name_columns, table
 
@@ -37,6 +40,8 @@ CHILD_AGE = 18
 # An address where more children than this have lived says nothing about a household
 # (a children's home, a hostel, a block given one key).
 HOUSEHOLD_MAX = 12
+HOME_MAX = 30  # adults at one address, beyond which it is not a blocking key
+CUT_OFF = 20  # a day with this many times more moves than most days have is not a move
 
 # Where they live and whom they care for counts only between records whose given names
 # could be one person's and whose sexes do not differ: partners and co-parents share a
@@ -48,6 +53,11 @@ COULD_BE_ONE = (
     "AND (sex_l IS NULL OR sex_r IS NULL OR sex_l = sex_r)"
 )
 
+
+MOVED = (
+    "array_length(array_intersect(moved_out_l, moved_in_r)) > 0 "
+    "OR array_length(array_intersect(moved_in_l, moved_out_r)) > 0"
+)
 
 HOUSEHOLD = Comparison(
     "household",
@@ -89,20 +99,43 @@ HOUSEHOLD = Comparison(
         ),
         Level(
             "one moved out the day the other moved in, under the same name",
-            0.15,
+            0.10,
             0.0002,
-            # a move is evidence of one person only under one name: strangers move the
-            # same day often enough, and one of them shares a given name often enough
-            sql="(array_length(array_intersect(moved_out_l, moved_in_r)) > 0 "
-            "OR array_length(array_intersect(moved_in_l, moved_out_r)) > 0) "
-            "AND (array_length(array_intersect(families_l, families_r)) > 0 "
+            sql=f"({MOVED}) AND (array_length(array_intersect(families_l, families_r)) > 0 "
             "OR jaro_winkler_similarity(family_l, family_r) >= 0.9)",
+        ),
+        Level(
+            # a change of name and of home together (marriage, separation); how often
+            # strangers with given names alike move so is measured, like every level's u
+            "one moved out the day the other moved in",
+            0.05,
+            0.0002,
+            sql=MOVED,
         ),
         Level("same postcode", 0.05, 0.002, sql="postcode_l = postcode_r"),
         Level("same postcode district", 0.05, 0.05, sql="district_l = district_r"),
         Level("nothing in common where they live or whom they care for", 0.15, 0.9474),
     ),
     condition=COULD_BE_ONE,
+)
+# A liable party, a tenant, a parent at a dated address lives at one address at a
+# time: two people each at a different address over the same days are, mostly, two
+# people. Only dated stays count (an undated sighting says nothing of when), and the
+# days a stay starts and ends may touch (a move).
+TIMELINE = Comparison(
+    "timeline",
+    ("dated",),
+    "dated_l IS NULL OR dated_r IS NULL",
+    levels=(
+        Level(
+            "at different addresses at the same time",
+            0.05,
+            0.6,
+            sql="array_length(list_filter(dated_l, lambda x: array_length(list_filter(dated_r, "
+            "lambda y: x.a <> y.a AND x.s < y.e AND y.s < x.e)) > 0)) > 0",
+        ),
+        Level("never at two addresses at once", 0.95, 0.4),
+    ),
 )
 # Adults' names, with priors that are not trained: a given name seldom changes, a
 # family name often does (marriage, separation). Learning them from the pairs the
@@ -138,15 +171,15 @@ def _blocking() -> list:
         block_on("family", "given_canon"),
         block_on("family", "substr(given, 1, 2)"),
         block_on("postcode", "given_canon"),
-        # one moved out the day the other moved in: a move, whatever the names now
-        block_on("moves", "substr(given, 1, 1)", arrays_to_explode=["moves"]),
+        # one moved out the day the other moved in: a move, whatever the family name now
+        block_on("moves", "substr(given, 1, 2)", arrays_to_explode=["moves"]),
         "l.given = r.family AND l.family = r.given",
     ]
 
 
 ADULTS = Model(
     name="adults",
-    comparisons=(GIVEN_ADULTS, FAMILY_ADULTS, DOB, SEX, HOUSEHOLD, IDENTIFIERS),
+    comparisons=(GIVEN_ADULTS, FAMILY_ADULTS, DOB, SEX, HOUSEHOLD, TIMELINE, IDENTIFIERS),
     blocking=_blocking,
     # m stays as the priors say: learning it from the pairs the context finds would
     # learn a household's partners as one person; how often two people match is
@@ -157,9 +190,6 @@ ADULTS = Model(
     lambda_from_pairs=True,
     train_m=False,
 )
-
-
-OPEN_START, OPEN_END = "0000-00-00", "9999-99-99"  # an unknown end of a stay
 
 
 @dataclass
@@ -213,6 +243,10 @@ def surroundings(reps: list[Identity], clusters: Clusters, context: Context) -> 
                 moved_in.setdefault(root, set()).add(t.start)
             if t.end:
                 moved_out.setdefault(root, set()).add(t.end)
+    for days in (moved_in, moved_out):
+        cut = cut_offs(days.values())
+        for root in list(days):
+            days[root] -= cut
     residents: dict[str, list[tuple[str, str, str]]] = {}  # address -> (child, from, to)
     for root in children:
         for key, start, end in stays.get(root, ()):
@@ -227,6 +261,17 @@ def surroundings(reps: list[Identity], clusters: Clusters, context: Context) -> 
             if found:
                 household.setdefault(root, set()).update(found)
     return Surroundings(kids, homes, stays, household, moved_in, moved_out, adults)
+
+
+def cut_offs(days: Iterable[set[str]]) -> set[str]:
+    """Days far commoner than moving days are (more than :data:`CUT_OFF` times the
+    median day's count): a file's first day or a default, when every account open then
+    seems to begin; not moves."""
+    counts = Counter(day for found in days for day in found)
+    if not counts:
+        return set()
+    typical = statistics.median(counts.values())
+    return {day for day, n in counts.items() if n > CUT_OFF * max(typical, 1)}
 
 
 def adults_frame(
@@ -250,6 +295,12 @@ def adults_frame(
         return [sorted(table[root]) if table.get(root) else None for root in roots]
 
     kin = {root: around.kids.get(root, set()) | around.household.get(root, set()) for root in roots}
+    # an address many adults have held (a hostel, a block under one key) blocks nobody:
+    # its pairs would grow as the square of its residents
+    held = Counter(key for root in roots for key in around.homes.get(root, ()))
+    homes = {
+        root: {key for key in around.homes.get(root, ()) if held[key] <= HOME_MAX} for root in roots
+    }
     columns = name_columns(mine)
     columns.update(
         {
@@ -264,13 +315,9 @@ def adults_frame(
             "upn": [r.upn or None for r in mine],
             "nhs": [r.nhs or None for r in mine],
             "uln": [r.uln or None for r in mine],
-            "homes": lists(around.homes),
-            "stays": [
-                [{"a": a, "s": b, "e": c} for a, b, c in sorted(around.stays[root])]
-                if around.stays.get(root)
-                else None
-                for root in roots
-            ],
+            "homes": lists(homes),
+            "dated": [_stays(around.stays.get(root), dated=True) for root in roots],
+            "stays": [_stays(around.stays.get(root)) for root in roots],
             "kids": lists(around.kids),
             "household": lists(around.household),
             "kin": lists(kin),
@@ -283,6 +330,14 @@ def adults_frame(
         }
     )
     return table(columns), people
+
+
+def _stays(found: set[tuple[str, str, str]] | None, dated: bool = False) -> list[dict] | None:
+    """A person's stays as the frame's structs; ``dated``: only those with a known start."""
+    kept = [
+        {"a": a, "s": b, "e": c} for a, b, c in sorted(found or ()) if not dated or b != OPEN_START
+    ]
+    return kept or None
 
 
 def _commonest(values: list[str]) -> str:
