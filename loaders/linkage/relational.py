@@ -169,7 +169,9 @@ def _blocking() -> list:
         block_on("kin", arrays_to_explode=["kin"]),
         block_on("homes", arrays_to_explode=["homes"]),
         block_on("family", "given_canon"),
-        block_on("family", "substr(given, 1, 2)"),
+        # a given name misspelt: within a postcode district, as this block grows with
+        # the square of the people who share a family name
+        block_on("family", "substr(given, 1, 2)", "district"),
         block_on("postcode", "given_canon"),
         # one moved out the day the other moved in: a move, whatever the family name now
         block_on("moves", "substr(given, 1, 2)", arrays_to_explode=["moves"]),
