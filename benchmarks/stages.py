@@ -265,10 +265,12 @@ def _pages(
     from planning.transitions import transitions
     from queries.runner import run_saved
     from ui.network import render
+    from ui.present.caseload import NO_WORKER_NEEDED
 
     if not picks:
         return
-    workers, _teams = views.caseworkers(store, picks[0])
+    workers, teams = views.caseworkers(store, picks[0])
+    mine = (teams or ["any"])[0]  # the caseload map opens on the manager's team
     who = Principal("bench", "team_manager", professional=(workers or [None])[0])
     admin = Principal("bench-admin", "administrator")
     audit = _long_trail(Path(tempfile.mkdtemp()) / "audit" / "audit.jsonl", everyone)
@@ -286,7 +288,9 @@ def _pages(
     risk = {"as_of": AS_OF.isoformat()}
     other_day = {"as_of": (AS_OF - dt.timedelta(days=7)).isoformat()}
     for _ in range(3):
-        timed("page: caseload map", lambda: guard.caseload(store, who, audit))
+        for label, team in (("the manager's team", mine), ("every team", "any")):
+            timed(f"page: caseload map, {label}", lambda t=team: guard.caseload(
+                store, who, audit, no_worker_needed=sorted(NO_WORKER_NEEDED), team=t))  # fmt: skip
         timed("page: planning, risk of NEET", lambda: run_saved(
             store, "risk_of_neet", risk, principal=who, audit=audit))  # fmt: skip
         timed("page: planning, risk of NEET as at a day no load kept", lambda: run_saved(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from graph import family_rules
@@ -302,30 +303,101 @@ NETWORK_WITH_SCHOOLS = _network(
 )
 
 
-CASELOAD = cypher(
-    "views.caseload",
-    """
-    MATCH (child:Person)-[:HAS_CASE]->(c:Case)-[:WITH_SERVICE]->(s:Service)
-    WHERE ($status = 'any' OR c.status = $status) AND ($kind = 'any' OR c.kind = $kind)
+# The caseload map asks for what it draws, never every case in the county: counts per
+# worker and kind, cases counted per home, one team's cases one by one, and the cases
+# waiting for a worker (counted, the first few named). The filters every read shares:
+_CASE_FILTERS = """
+    ($status = 'any' OR c.status = $status) AND ($kind = 'any' OR c.kind = $kind)
       AND ($service = 'any' OR s.uid = $service)
-    // Current workers and home are picked with CASE, not a WHERE on the OPTIONAL MATCH:
-    // FalkorDB runs an optional match with a relationship filter as a separate apply,
-    // several times slower (157,000 open cases: the home lookup alone took 2.7 s of the
-    // 6.1 s engine time, against 0.4 s in this form; 3.7 s in all).
-    OPTIONAL MATCH (c)<-[w:WORKS_ON]-(worker:Professional)
-    WITH child, c, s, collect(CASE WHEN w.to IS NULL THEN worker END) AS workers
-    UNWIND CASE WHEN size(workers) = 0 THEN [null] ELSE workers END AS pro
-    OPTIONAL MATCH (pro)-[:IN_TEAM]->(t:Team)
-    WITH child, c, s, pro, t
-    WHERE $team = 'any' OR t.uid = $team
+"""
+# A child's current home, picked with CASE rather than a WHERE on the OPTIONAL MATCH:
+# FalkorDB runs an optional match with a relationship filter as a separate apply, several
+# times slower.
+_HOME = """
     OPTIONAL MATCH (child)-[l:LIVES_AT]->(a:Address)
     WITH child, c, s, pro, t, collect(CASE WHEN l.to IS NULL THEN a END)[0] AS home
-    RETURN child.uid AS child_uid, child.full_name AS child_name, c.uid AS case_uid,
-           c.kind AS kind, c.status AS status,
-           s.name AS service, pro.name AS professional, t.name AS team,
-           home.lat AS lat, home.lon AS lon, home.postcode_district AS district
+"""
+_CASE_ROW = """
+    child.uid AS child_uid, child.full_name AS child_name, c.uid AS case_uid,
+    c.kind AS kind, c.status AS status, c.start AS start, s.name AS service,
+    pro.name AS professional, t.name AS team,
+    home.lat AS lat, home.lon AS lon, home.postcode_district AS district
+"""
+_FILTERS_EXAMPLE = {"status": "open", "kind": "any", "service": "any"}
+_WORKERS = """
+    RETURN pro.uid AS professional_uid, pro.name AS professional, t.uid AS team_uid,
+           t.name AS team, c.kind AS kind, s.uid AS service_uid, count(*) AS cases
+"""
+CASELOAD_WORKERS = cypher(
+    "views.caseload_workers",
+    f"""
+    MATCH (pro:Professional)-[w:WORKS_ON]->(c:Case)-[:WITH_SERVICE]->(s:Service)
+    WHERE w.to IS NULL AND {_CASE_FILTERS}
+    OPTIONAL MATCH (pro)-[:IN_TEAM]->(t:Team)
+    {_WORKERS}
     """,
-    example={"status": "open", "kind": "any", "service": "any", "team": "any"},
+    example=_FILTERS_EXAMPLE,
+)
+# one team's, from the team (not every worker's cases, then the team's)
+CASELOAD_TEAM_WORKERS = cypher(
+    "views.caseload_team_workers",
+    f"""
+    MATCH (t:Team {{uid: $team}})<-[:IN_TEAM]-(pro:Professional)-[w:WORKS_ON]->(c:Case)
+          -[:WITH_SERVICE]->(s:Service)
+    WHERE w.to IS NULL AND {_CASE_FILTERS}
+    {_WORKERS}
+    """,
+    example=_FILTERS_EXAMPLE | {"team": "T-x"},
+)
+CASELOAD_HOMES = cypher(
+    "views.caseload_homes",
+    f"""
+    MATCH (child:Person)-[:HAS_CASE]->(c:Case)-[:WITH_SERVICE]->(s:Service)
+    WHERE {_CASE_FILTERS}
+    WITH DISTINCT child, c, s, null AS pro, null AS t
+    {_HOME}
+    RETURN home.lat AS lat, home.lon AS lon, count(*) AS cases
+    """,
+    example=_FILTERS_EXAMPLE,
+)
+CASELOAD_TEAM_CASES = cypher(
+    "views.caseload_team_cases",
+    f"""
+    MATCH (t:Team {{uid: $team}})<-[:IN_TEAM]-(pro:Professional)-[w:WORKS_ON]->(c:Case)
+          -[:WITH_SERVICE]->(s:Service)
+    WHERE w.to IS NULL AND {_CASE_FILTERS}
+    MATCH (child:Person)-[:HAS_CASE]->(c)
+    {_HOME}
+    RETURN {_CASE_ROW}
+    ORDER BY child_name, case_uid
+    LIMIT $limit
+    """,
+    example=_FILTERS_EXAMPLE | {"team": "T-x", "limit": 10},
+)
+# Cases of the kinds given that have no current worker, in the services given (all when
+# null): how many, and the first ``limit`` of them, longest waiting first.
+CASELOAD_UNALLOCATED = cypher(
+    "views.caseload_unallocated",
+    f"""
+    MATCH (s:Service)<-[:WITH_SERVICE]-(c:Case)
+    WHERE ($services IS NULL OR s.uid IN $services) AND {_CASE_FILTERS}
+      AND NOT coalesce(c.kind, '') IN $no_worker_needed
+    OPTIONAL MATCH (c)<-[w:WORKS_ON]-(:Professional)
+    WITH c, s, count(CASE WHEN w IS NOT NULL AND w.to IS NULL THEN 1 END) AS workers
+    WHERE workers = 0
+    MATCH (child:Person)-[:HAS_CASE]->(c)
+    WITH child, c, s, null AS pro, null AS t
+    {_HOME}
+    WITH {_CASE_ROW}
+    ORDER BY start, child_name, case_uid
+    WITH count(*) AS total,
+         collect({{child_uid: child_uid, child_name: child_name, case_uid: case_uid,
+                  kind: kind, status: status, start: start, service: service,
+                  professional: professional, team: team, lat: lat, lon: lon,
+                  district: district}}) AS cases
+    RETURN total, cases[..$limit] AS cases
+    """,
+    example=_FILTERS_EXAMPLE | {"services": None, "no_worker_needed": ["Transport"], "limit": 5},
 )
 TEAMS = cypher("views.teams", "MATCH (t:Team) RETURN t.uid AS uid, t.name AS name ORDER BY name")
 SERVICES = cypher(
@@ -539,20 +611,58 @@ def family_network(
     }
 
 
+@dataclass
+class Caseload:
+    """What the caseload map shows of the cases matching its filters: ``workers``,
+    cases counted per (worker, team, kind, service); ``homes``, cases counted per home
+    (lat, lon, cases; the whole county's, or none when a team is in view); ``cases``,
+    the team in view's cases one by one (at most the limit asked); ``waiting``, the
+    first cases needing a worker that have none, of ``waiting_total``."""
+
+    workers: list[dict[str, Any]]
+    homes: list[dict[str, Any]]
+    cases: list[dict[str, Any]]
+    waiting: list[dict[str, Any]]
+    waiting_total: int
+
+
 def caseload(
     store: GraphStore,
     *,
+    no_worker_needed: list[str],
     status: str = "open",
     kind: str = "any",
     service: str = "any",
     team: str = "any",
-) -> list[dict[str, Any]]:
-    return store.read(
-        CASELOAD,
-        {"status": status, "kind": kind, "service": service, "team": team},
-        max_rows=200_000,
-        timeout_ms=COUNTY_WIDE_READ_TIMEOUT_MS,
-    ).rows
+    most_cases: int = 25_000,
+    most_waiting: int = 1_000,
+) -> Caseload:
+    """The caseload map's reads: with a ``team`` its workers, its cases one by one and
+    the cases waiting in the services it works in (in every service when it holds none);
+    with every team, counts per worker and per home and the cases waiting anywhere."""
+    filters = {"status": status, "kind": kind, "service": service}
+    homes: list[dict[str, Any]] = []
+    cases: list[dict[str, Any]] = []
+    services = None
+    if team == "any":
+        workers = _wide(store, CASELOAD_WORKERS, filters)
+        homes = _wide(store, CASELOAD_HOMES, filters)
+    else:
+        workers = _wide(store, CASELOAD_TEAM_WORKERS, filters | {"team": team})
+        cases = _wide(store, CASELOAD_TEAM_CASES, filters | {"team": team, "limit": most_cases})
+        services = sorted({w["service_uid"] for w in workers}) or None
+    waiting = _wide(
+        store,
+        CASELOAD_UNALLOCATED,
+        filters
+        | {"services": services, "no_worker_needed": no_worker_needed, "limit": most_waiting},
+    )[0]
+    return Caseload(workers, homes, cases, list(waiting["cases"]), waiting["total"])
+
+
+def _wide(store: GraphStore, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """A read that may cover a whole county (a county-wide filter), with its time limit."""
+    return store.read(query, params, max_rows=200_000, timeout_ms=COUNTY_WIDE_READ_TIMEOUT_MS).rows
 
 
 def teams(store: GraphStore) -> list[dict[str, Any]]:

@@ -67,7 +67,7 @@ def test_analysts_are_refused_before_any_copy_is_written(weekly, tmp_path):
     with pytest.raises(NoCopyYet):
         run_saved(store, "young_carers", principal=ANALYST, audit=audit)
     with pytest.raises(guard.AccessDenied, match="not been written yet"):
-        guard.caseload(store, ANALYST, audit, status="open")
+        guard.caseload(store, ANALYST, audit, no_worker_needed=[], status="open")
     store.drop_all()
 
 

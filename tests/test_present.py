@@ -166,19 +166,18 @@ def test_the_family_tree_puts_generations_in_rows_and_partners_side_by_side():
     assert all(b.w > 0 for b in web(FAMILY, TODAY).boxes)
 
 
-def test_caseload_counts_only_cases_that_need_a_worker_as_unallocated():
-    rows = [
-        {"kind": "CP", "professional": None, "team": None, "service": "Social care"},
-        {"kind": "SEN support", "professional": None, "team": None, "service": "SEND"},
-        {"kind": "Transport", "professional": None, "team": None, "service": "Transport"},
-        {"kind": "CP", "professional": "Sam", "team": "North", "service": "Social care"},
-        {"kind": "CIN", "professional": "Sam", "team": "North", "service": "Social care"},
+def test_caseload_weighs_each_workers_cases_by_kind():
+    counts = [
+        {"professional_uid": "W1", "professional": "Sam", "team": "North", "kind": k, "cases": n}
+        for k, n in (("CP", 1), ("CIN", 2))
+    ] + [{"professional_uid": "W2", "professional": "Sam", "team": "South",
+          "kind": "SEN support", "cases": 4}]  # fmt: skip
+    assert caseload.per_worker(counts, 10.0) == [
+        {"Worker": "Sam", "Team": "North", "Cases": 3, "Weighted": 3.5, "Of capacity": 35},
+        {"Worker": "Sam", "Team": "South", "Cases": 4, "Weighted": 0.0, "Of capacity": 0},
     ]
-    assert [r["kind"] for r in caseload.unallocated(rows)] == ["CP"]
-    assert caseload.per_worker(rows, 10.0) == [
-        {"Worker": "Sam", "Team": "North", "Cases": 2, "Weighted": 2.5, "Of capacity": 25}
-    ]
-    assert len(caseload.for_team(rows, "North")) == 3  # its two, and the one waiting
+    assert [t["Cases"] for t in caseload.per_team(counts, 10.0)] == ["3", "4"]
+    assert not caseload.needs_worker("SEN support") and caseload.needs_worker("CP")
     assert len(set(caseload.colours(f"team {i}" for i in range(24)).values())) == 24
 
 

@@ -345,8 +345,9 @@ def test_the_pseudonym_key_is_secret_and_not_guessable(loaded_county, everything
 def test_analyst_reads_only_the_copy_on_every_path(loaded_county, tmp_path):
     """Pages' planning and caseload views go through the same door as queries."""
     audit = AuditLog(tmp_path / "audit.jsonl")
-    rows = guard.caseload(loaded_county.store, ANALYST, audit, status="open")
-    assert rows and all(r["professional"] is None for r in rows)
+    found = guard.caseload(loaded_county.store, ANALYST, audit, no_worker_needed=[], status="open")
+    assert found.homes and all(w["professional"] is None for w in found.workers)  # unnamed
+    assert found.waiting and all(r["child_uid"] is None for r in found.waiting)
     plan = guard.transitions(
         loaded_county.store, ANALYST, audit, "Year 7", dt.date(2026, 11, 2), plan=transitions
     )

@@ -46,6 +46,19 @@ def shade(count: int, bounds: list[int]) -> str:
     return SHADES[min(len(SHADES) - 1, index + (len(SHADES) - len(bounds)))]
 
 
+def area_counts(areas: Areas, points: list[dict[str, Any]]) -> Counter:
+    """Cases per area (by index) of points with a position, each counting its ``cases``
+    (1 when it is one case); each located point is given its area's name."""
+    placed = [r for r in points if r.get("lat") is not None and r.get("lon") is not None]
+    found = areas.locate([r["lon"] for r in placed], [r["lat"] for r in placed])
+    counts: Counter = Counter()
+    for r, a in zip(placed, found, strict=True):
+        r["area"] = areas.names[a] if a is not None else None
+        if a is not None:
+            counts[a] += r.get("cases", 1)
+    return counts
+
+
 def area_layer(areas: Areas, counts: Counter) -> tuple[pdk.Layer, list[tuple[str, str]]]:
     bounds = shade_classes([counts.get(i, 0) for i in range(len(areas.names))])
     features = []
@@ -79,80 +92,79 @@ def area_layer(areas: Areas, counts: Counter) -> tuple[pdk.Layer, list[tuple[str
 
 
 def deck(
-    rows: list[dict[str, Any]],
+    points: list[dict[str, Any]],
     areas: Areas | None,
-    area_of: list[int | None],
+    counts: Counter,
     *,
     colour_by: str,
     tiles: str,
-    draw_points: bool,
     focus: list[dict[str, Any]],
 ) -> tuple[pdk.Deck, dict[str, Any]]:
-    """The map, and what its legend says (area shades, colours, shapes)."""
+    """The map, and what its legend says (area shades, colours, shapes): areas shaded
+    by ``counts`` (cases per area index), a dot per case in ``points`` with a worker
+    (or needing none), a triangle per case waiting for one."""
     layers = []
     legend: dict[str, Any] = {"shades": [], "colours": {}}
     if areas is not None:
-        counts = Counter(a for a in area_of if a is not None)
         layer, legend["shades"] = area_layer(areas, counts)
         layers.append(layer)
-    placed = [r for r in rows if r.get("lat") is not None and r.get("lon") is not None]
-    if draw_points:
-        palette = colours(r.get(colour_by) or "" for r in placed)
-        legend["colours"] = palette
-        dots, triangles = [], []
-        for r in placed:
-            what = case_kind(r.get("kind"))
-            if not r.get("professional") and needs_worker(r.get("kind")):
-                lon, lat, d = r["lon"], r["lat"], TRIANGLE
-                triangles.append(
-                    {
-                        "polygon": [
-                            [lon, lat + d],
-                            [lon - 1.3 * d, lat - 0.8 * d],
-                            [lon + 1.3 * d, lat - 0.8 * d],
-                        ],
-                        "tip": f"Unallocated: {what}, {r.get('service') or ''}",
-                    }
-                )
-            else:
-                group = r.get(colour_by) or ""
-                dots.append(
-                    {
-                        "lon": r["lon"],
-                        "lat": r["lat"],
-                        "colour": [*rgb(palette.get(group, "#555555")), 235],
-                        "tip": f"{what} · {r.get('professional') or 'no worker needed'} · "
-                        f"{r.get('team') or ''}",
-                    }
-                )
-        layers.append(
-            pdk.Layer(
-                "ScatterplotLayer",
-                dots,
-                id="cases",
-                get_position="[lon, lat]",
-                get_fill_color="colour",
-                get_radius=90,
-                radius_min_pixels=3,
-                radius_max_pixels=9,
-                stroked=True,
-                get_line_color=[255, 255, 255],
-                line_width_min_pixels=0.5,
-                pickable=True,
+    placed = [r for r in points if r.get("lat") is not None and r.get("lon") is not None]
+    palette = colours(r.get(colour_by) or "" for r in placed if r.get("professional"))
+    legend["colours"] = palette
+    dots, triangles = [], []
+    for r in placed:
+        what = case_kind(r.get("kind"))
+        if not r.get("professional") and needs_worker(r.get("kind")):
+            lon, lat, d = r["lon"], r["lat"], TRIANGLE
+            triangles.append(
+                {
+                    "polygon": [
+                        [lon, lat + d],
+                        [lon - 1.3 * d, lat - 0.8 * d],
+                        [lon + 1.3 * d, lat - 0.8 * d],
+                    ],
+                    "tip": f"Unallocated: {what}, {r.get('service') or ''}",
+                }
             )
-        )
-        layers.append(
-            pdk.Layer(
-                "PolygonLayer",
-                triangles,
-                id="unallocated",
-                get_polygon="polygon",
-                get_fill_color=[180, 20, 20, 240],
-                get_line_color=[0, 0, 0, 255],
-                line_width_min_pixels=1.5,
-                pickable=True,
+        else:
+            group = r.get(colour_by) or ""
+            dots.append(
+                {
+                    "lon": r["lon"],
+                    "lat": r["lat"],
+                    "colour": [*rgb(palette.get(group, "#555555")), 235],
+                    "tip": f"{what} · {r.get('professional') or 'no worker needed'} · "
+                    f"{r.get('team') or ''}",
+                }
             )
+    layers.append(
+        pdk.Layer(
+            "ScatterplotLayer",
+            dots,
+            id="cases",
+            get_position="[lon, lat]",
+            get_fill_color="colour",
+            get_radius=90,
+            radius_min_pixels=3,
+            radius_max_pixels=9,
+            stroked=True,
+            get_line_color=[255, 255, 255],
+            line_width_min_pixels=0.5,
+            pickable=True,
         )
+    )
+    layers.append(
+        pdk.Layer(
+            "PolygonLayer",
+            triangles,
+            id="unallocated",
+            get_polygon="polygon",
+            get_fill_color=[180, 20, 20, 240],
+            get_line_color=[0, 0, 0, 255],
+            line_width_min_pixels=1.5,
+            pickable=True,
+        )
+    )
     if areas is not None:
         labels = [{"text": name, "lon": lon, "lat": lat} for name, lon, lat in areas.places()]
         layers.append(

@@ -298,21 +298,25 @@ def meeting_pack(
 
 
 def caseload(
-    store: GraphStore, principal: Principal | None, audit: AuditLog, **filters: str
-) -> list[dict[str, Any]]:
+    store: GraphStore, principal: Principal | None, audit: AuditLog, **filters: Any
+) -> views.Caseload:
+    """The caseload map's reads (:func:`graph.views.caseload`), from the pseudonymised
+    copy for a pseudonymised role; the children of the cases it names one by one
+    audited, their names and ids withheld from roles that do not see people."""
     p = _require(principal, "view_caseload")
-    rows = views.caseload(_source(store, p), **filters)
+    found = views.caseload(_source(store, p), **filters)
+    named = found.cases + found.waiting
     audit.record(
         user=p.username,
         role=p.role,
         action="view_caseload",
-        detail=filters,
-        children=_children(store, p, rows),
+        detail={k: v for k, v in filters.items() if isinstance(v, str)},
+        children=_children(store, p, named),
     )
     if p.rules.pseudonymise or not sees_people(p):
-        for r in rows:
+        for r in named:
             r["child_uid"] = r["child_name"] = None
-    return rows
+    return found
 
 
 # -- planning and alerts -----------------------------------------------------------------

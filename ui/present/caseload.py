@@ -63,20 +63,6 @@ def needs_worker(kind: object) -> bool:
     return kind not in NO_WORKER_NEEDED
 
 
-def unallocated(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Open cases of a kind that needs a worker, with no current worker."""
-    return [r for r in rows if not r.get("professional") and needs_worker(r.get("kind"))]
-
-
-def for_team(rows: list[dict[str, Any]], team: str) -> list[dict[str, Any]]:
-    """A team's cases, and the unallocated cases in the services it works in (all of
-    them when the team holds none): what its manager has to allocate from."""
-    mine = [r for r in rows if r.get("team") == team]
-    services = {r.get("service") for r in mine}
-    waiting = [r for r in unallocated(rows) if not services or r.get("service") in services]
-    return mine + waiting
-
-
 def colours(names: Iterable[str]) -> dict[str, str]:
     """A colour for each name (team or service), in order of first appearance."""
     ordered = sorted({n for n in names if n})
@@ -87,30 +73,31 @@ def rgb(colour: str) -> list[int]:
     return [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
 
 
-def per_worker(rows: Iterable[dict[str, Any]], capacity: float) -> list[dict[str, Any]]:
-    """A row per worker: cases, weighted cases and the share of capacity they use."""
+def per_worker(counts: Iterable[dict[str, Any]], capacity: float) -> list[dict[str, Any]]:
+    """A row per worker, from cases counted per (worker, team, kind): cases, weighted
+    cases and the share of capacity they use."""
     cases: Counter = Counter()
     weight: defaultdict[tuple, float] = defaultdict(float)
-    for r in rows:
-        if r.get("professional"):
-            key = (r["professional"], r.get("team") or "")
-            cases[key] += 1
-            weight[key] += WEIGHTS.get(str(r.get("kind")), 1.0)
+    for r in counts:
+        key = (r.get("professional_uid"), r.get("professional") or "", r.get("team") or "")
+        cases[key] += r["cases"]
+        weight[key] += r["cases"] * WEIGHTS.get(str(r.get("kind")), 1.0)
     out = [
         {
             "Worker": worker,
             "Team": team,
             "Cases": n,
-            "Weighted": round(weight[(worker, team)], 1),
-            "Of capacity": round(100 * weight[(worker, team)] / capacity),
+            "Weighted": round(weight[key], 1),
+            "Of capacity": round(100 * weight[key] / capacity),
         }
-        for (worker, team), n in cases.items()
+        for key, n in cases.items()
+        for _uid, worker, team in [key]
     ]
     return sorted(out, key=lambda r: (-r["Of capacity"], r["Worker"]))
 
 
-def per_team(rows: list[dict[str, Any]], capacity: float) -> list[dict[str, str]]:
-    workers = per_worker(rows, capacity)
+def per_team(counts: list[dict[str, Any]], capacity: float) -> list[dict[str, str]]:
+    workers = per_worker(counts, capacity)
     teams = sorted({w["Team"] for w in workers})
     out = []
     for team in teams:
@@ -128,23 +115,17 @@ def per_team(rows: list[dict[str, Any]], capacity: float) -> list[dict[str, str]
     return out
 
 
-def unallocated_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The unallocated cases for the list: the child's name and uid (for the link),
-    what the case is, the service and the area."""
-    return sorted(
-        (
-            {
-                "uid": r.get("child_uid"),
-                "Child": r.get("child_name") or "Name not shown",
-                "Involvement": case_kind(r.get("kind")),
-                "Service": r.get("service") or "",
-                "Area": r.get("area") or r.get("district") or "",
-            }
-            for r in unallocated(rows)
-        ),
-        key=lambda r: (r["Area"], r["Child"]),
-    )
-
-
-def kind_counts(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
-    return dict(Counter(case_kind(r.get("kind")) for r in rows))
+def unallocated_rows(waiting: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cases waiting for a worker, for the list (in the order read: longest waiting
+    first): the child's name and uid (for the link), what the case is, the service and
+    the area."""
+    return [
+        {
+            "uid": r.get("child_uid"),
+            "Child": r.get("child_name") or "Name not shown",
+            "Involvement": case_kind(r.get("kind")),
+            "Service": r.get("service") or "",
+            "Area": r.get("area") or r.get("district") or "",
+        }
+        for r in waiting
+    ]

@@ -4,6 +4,7 @@ worker's weighted caseload against capacity. Opens on the manager's own team."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -18,8 +19,9 @@ from ui.present import caseload as present
 from ui.present.words import case_kind
 
 KINDS = ["CIN", "CP", "CLA", "CL", "EHCP", "SEN support", "EH", "YJ", "HV", "EWO", "Transport"]
-MOST_POINTS = 25_000  # beyond this the map shades areas only (the browser draws every dot)
-UNALLOCATED_LISTED = 50
+MOST_POINTS = 25_000  # a team's cases drawn one by one, at most (the browser draws each)
+UNALLOCATED_LISTED = 50  # on the page
+UNALLOCATED_KEPT = 1_000  # read, drawn and in the download, longest waiting first
 
 
 @st.cache_resource(max_entries=4)
@@ -57,51 +59,54 @@ def render() -> None:
         "Colour by", ["team", "service"], format_func=str.capitalize, horizontal=True
     )
     try:
-        # every team's cases, then the chosen team's with the unallocated cases in the
-        # services it works in (an unallocated case has no team of its own)
-        rows = guard.caseload(
-            store, principal, context.audit(), status=status, kind=kind, service=service, team="any"
+        found = guard.caseload(
+            store,
+            principal,
+            context.audit(),
+            no_worker_needed=sorted(present.NO_WORKER_NEEDED),
+            status=status,
+            kind=kind,
+            service=service,
+            team=team,
+            most_cases=MOST_POINTS,
+            most_waiting=UNALLOCATED_KEPT,
         )
     except guard.AccessDenied as exc:
         st.error(literal(exc))
         return
-    if team != "any":
-        rows = present.for_team(rows, teams[team])
+    # one team: its cases and those waiting one by one; every team: cases per home
+    points = found.cases + found.waiting
     areas = _boundaries(settings)
-    area_of: list[int | None] = [None] * len(rows)
+    counts: Counter = Counter()
     if areas is not None:
-        placed = [i for i, r in enumerate(rows) if r.get("lat") is not None]
-        found = areas.locate([rows[i]["lon"] for i in placed], [rows[i]["lat"] for i in placed])
-        for i, a in zip(placed, found, strict=True):
-            area_of[i] = a
-            rows[i]["area"] = areas.names[a] if a is not None else None
-    unallocated = present.unallocated(rows)
+        counts = caseload_map.area_counts(areas, points if team != "any" else found.homes)
+        caseload_map.area_counts(areas, found.waiting)  # names each waiting case's area
     m1, m2, m3 = st.columns(3)
-    m1.metric("Cases", f"{len(rows):,}")
-    m2.metric("Unallocated (need a worker)", f"{len(unallocated):,}")
-    m3.metric("Workers", f"{len({r['professional'] for r in rows if r.get('professional')}):,}")
-    draw = len(rows) <= MOST_POINTS
-    mine_named = {teams[t] for t in mine}
-    focus = rows if team != "any" else [r for r in rows if r.get("team") in mine_named]
+    if team != "any":
+        shown = sum(w["cases"] for w in found.workers) + found.waiting_total
+    else:
+        shown = sum(h["cases"] for h in found.homes)
+    m1.metric("Cases", f"{shown:,}")
+    m2.metric("Unallocated (need a worker)", f"{found.waiting_total:,}")
+    m3.metric("Workers", f"{len({w['professional_uid'] for w in found.workers}):,}")
     chart, legend = caseload_map.deck(
-        rows,
+        points,
         areas,
-        area_of,
+        counts,
         colour_by=colour_by,
         tiles=settings.map_tiles,
-        draw_points=draw,
-        focus=focus,
+        focus=found.cases if team != "any" else found.homes,
     )
     st.pydeck_chart(chart, height=560)
-    _legend(legend, areas is not None, draw, settings.map_tiles)
+    _legend(legend, areas is not None, team != "any", settings.map_tiles)
     left, right = st.columns([2, 3])
     with left:
         st.subheader("Unallocated cases")
-        _unallocated(rows, principal)
+        _unallocated(found.waiting, found.waiting_total)
     with right:
         st.subheader("Caseload per worker")
         st.caption(f"Weighted cases against a capacity of {settings.caseload_capacity:g} each.")
-        workers = present.per_worker(rows, settings.caseload_capacity)
+        workers = present.per_worker(found.workers, settings.caseload_capacity)
         if workers:
             st.dataframe(
                 pd.DataFrame(workers),
@@ -116,7 +121,8 @@ def render() -> None:
             )
         st.subheader("Per team")
         context.table(
-            present.per_team(rows, settings.caseload_capacity), empty="No allocated cases."
+            present.per_team(found.workers, settings.caseload_capacity),
+            empty="No allocated cases.",
         )
 
 
@@ -161,7 +167,7 @@ def _legend(legend: dict, shaded: bool, drawn: bool, tiles: str) -> None:
                 )
             )
     else:
-        parts.append("Too many cases to draw one by one: choose a team or service to see them.")
+        parts.append("▲ an unallocated case (dark red) · choose a team to see its cases one by one")
     parts.append(
         "Base map: "
         + (
@@ -173,11 +179,12 @@ def _legend(legend: dict, shaded: bool, drawn: bool, tiles: str) -> None:
     st.markdown("  \n".join(parts), unsafe_allow_html=True)
 
 
-def _unallocated(rows: list[dict], principal: object) -> None:
-    listed = present.unallocated_rows(rows)
+def _unallocated(waiting: list[dict], total: int) -> None:
+    listed = present.unallocated_rows(waiting)
     if not listed:
         st.caption("Every case that needs a worker has one.")
         return
+    st.caption("Longest waiting first.")
     for row in listed[:UNALLOCATED_LISTED]:
         words = f"{row['Child']}: {row['Involvement']}, {row['Service']}"
         words += f" ({row['Area']})" if row["Area"] else ""
@@ -185,8 +192,9 @@ def _unallocated(rows: list[dict], principal: object) -> None:
             context.link_to("record", words, row["uid"], or_text=True)
         else:
             st.text(words)
-    if len(listed) > UNALLOCATED_LISTED:
-        st.caption(f"and {len(listed) - UNALLOCATED_LISTED:,} more: download the list.")
+    if total > UNALLOCATED_LISTED:
+        kept = f"the first {len(listed):,}" if total > len(listed) else "all of them"
+        st.caption(f"and {total - UNALLOCATED_LISTED:,} more: download {kept}.")
     context.download_csv(
         pd.DataFrame(
             [{"child_uid": r["uid"], **{k: v for k, v in r.items() if k != "uid"}} for r in listed]
