@@ -264,7 +264,8 @@ def _pages(
     from planning.forecast import needs_forecast
     from planning.transitions import transitions
     from queries.runner import run_saved
-    from ui.network import render
+    from ui.network import svg
+    from ui.network_layout import family_tree
     from ui.present.caseload import NO_WORKER_NEEDED
 
     if not picks:
@@ -281,8 +282,9 @@ def _pages(
             guard.child_record(store, who, audit, uid, break_glass=glass),
             guard.partner_enquiries(who, audit, uid)))  # fmt: skip
         timed("page: my alerts", lambda: guard.my_alerts(store, who, audit))
-        timed("page: family network, 2 hops drawn", lambda uid=uid: render(
-            views.family_network(store, uid, depth=2, as_of=AS_OF), focus=uid))  # fmt: skip
+        timed("page: family network, 2 hops drawn", lambda uid=uid: svg(family_tree(
+            views.family_network(store, uid, depth=2, as_of=AS_OF) | {"focus": uid},
+            AS_OF)))  # fmt: skip
         timed("page: audit trail, a child", lambda uid=uid: guard.audit_trail(admin, audit, uid))
         timed("page: audit trail, latest", lambda: guard.audit_trail(admin, audit))
     risk = {"as_of": AS_OF.isoformat()}
