@@ -62,8 +62,8 @@ def _app(principal: Principal, page: str | None = None, **state) -> AppTest:
 
 
 def _text(at: AppTest, skip_columns: tuple[str, ...] = ()) -> str:
-    """What the user reads: Markdown escapes (ui.app.plain.literal) undone; tables'
-    ``skip_columns`` left out."""
+    """What the user reads, choices offered included: Markdown escapes
+    (ui.app.plain.literal) undone; tables' ``skip_columns`` left out."""
     parts = [e.value for e in at.markdown] + [e.value for e in at.caption]
     parts += [e.value for e in at.text]
     parts += [e.value for e in at.title]
@@ -76,6 +76,8 @@ def _text(at: AppTest, skip_columns: tuple[str, ...] = ()) -> str:
         parts.append(value.astype(object).where(value.notna(), "").to_string())
     for table in at.table:
         parts.append(table.value.to_string())
+    for choice in (*at.radio, *at.selectbox, *at.multiselect):  # the choices offered
+        parts += [choice.label, *choice.options]
     text = "\n".join(str(p) for p in parts)
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text).replace("\u2060", "")
 

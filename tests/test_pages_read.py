@@ -28,7 +28,7 @@ PAGES = [("view_alerts", "home"), ("search", "find"), ("view_child", "record"),
          ("view_child", "pack"), ("view_network", "network"), ("search", "ask"),
          ("run_query", "queries"),
          ("view_caseload", "caseload"), ("plan_ahead", "planning"), ("view_data", "data"),
-         ("read_audit", "audit")]  # fmt: skip
+         ("review_linkage", "review"), ("read_audit", "audit")]  # fmt: skip
 
 # Codes of these DfE lists never show bare: each has words (ui.present)
 CODED = ("placement_type", "legal_status", "reason_end", "reason_new", "participation",
@@ -45,6 +45,7 @@ NEVER = {
     "ISO date": r"\b\d{4}-\d{2}-\d{2}\b|\d{2}T\d{2}:\d{2}",
     "server path": r"(?<![\w.])/(?:tmp|work|home|root|usr|var|opt|srv|mnt)/",
     "case kind code": r"\b(?:CIN|CP|CLA|EHCP|EWO)\b",
+    "bare probability": r"\bp\s*[=<>]\s*[01]?\.\d",
 }
 
 
@@ -72,10 +73,11 @@ def problems(text: str) -> list[str]:
 
 def test_the_check_finds_what_it_looks_for():
     bad = ("P-9d1f33db1bdb social_care_episodes:0000042 child_uid None nan 2026-11-24T16:55 "
-           "%Y-%m-%d /var/lib/jigsaw/loads U4 NEG CP")  # fmt: skip
+           "%Y-%m-%d /var/lib/jigsaw/loads U4 NEG CP p=0.93")  # fmt: skip
     kinds = {p.split(":")[0] for p in problems(bad)}
     assert kinds >= {"person id", "source key", "field name", "None or nan", "ISO date",
-                     "date format code", "server path", "raw code", "case kind code"}  # fmt: skip
+                     "date format code", "server path", "raw code", "case kind code",
+                     "bare probability"}  # fmt: skip
     assert problems("Foster care with other foster carers, long term · 3 Mar 2014 · NM6 5QL") == []
 
 

@@ -140,12 +140,14 @@ def test_decisions_say_how_the_thresholds_would_move():
 PAGE = "from ui.app.screens import review\nreview.render()\n"
 
 
-def _page(store_dir: Path, graph: str, tmp_path: Path, monkeypatch) -> AppTest:
+def _page(
+    store_dir: Path, graph: str, tmp_path: Path, monkeypatch, principal: Principal = MANAGER
+) -> AppTest:
     monkeypatch.setenv("JIGSAW_GRAPH_URL", str(store_dir))
     monkeypatch.setenv("JIGSAW_GRAPH_NAME", graph)
     monkeypatch.setenv("JIGSAW_DATA_DIR", str(tmp_path / "data"))
     at = AppTest.from_string(PAGE, default_timeout=60)
-    at.session_state["principal"] = MANAGER
+    at.session_state["principal"] = principal
     return at.run()
 
 
@@ -165,7 +167,7 @@ def test_the_page_decides_a_pair_with_a_confirmation_and_undoes_it(county, tmp_p
         at = _page(tmp_path / "engine", "review_page", tmp_path, monkeypatch)
         assert not at.exception
         text = _text(at)
-        assert "Why they may be one person" in text and "Source records" in text
+        assert "For one person:" in text and "Read from" in text
         uid = at.radio(key="review_pair").value
         at = at.button(key=f"acc-{uid}").click().run()
         assert "Confirm: merge these two into one person?" in _text(at)
@@ -180,3 +182,70 @@ def test_the_page_decides_a_pair_with_a_confirmation_and_undoes_it(county, tmp_p
         assert store.read("MATCH (p:Person) RETURN count(p) AS n").rows[0]["n"] == people
     finally:
         store.close()
+
+
+def _truth(store, uid: str) -> dict:
+    """What the graph holds about one person of a pair, read here, not by the page."""
+    person = store.read(
+        "MATCH (p:Person {uid: $uid}) RETURN p.full_name AS name, p.nhs_number AS nhs",
+        {"uid": uid},
+    ).rows[0]
+    homes = store.read(
+        "MATCH (:Person {uid: $uid})-[r:LIVES_AT]->(a:Address) "
+        "RETURN a.postcode AS postcode, r.from AS since",
+        {"uid": uid},
+    ).rows
+    kin = store.read(
+        "MATCH (:Person {uid: $uid})-[:PARENT_OF]-(k:Person) RETURN k.full_name AS name",
+        {"uid": uid},
+    ).rows
+    rows = store.read(
+        "MATCH (s:SourceRecord)-[:DESCRIBES]->(:Person {uid: $uid}) RETURN s.file AS file, "
+        "s.row AS row",
+        {"uid": uid},
+    ).rows
+    return {**person, "homes": homes, "kin": [k["name"] for k in kin if k["name"]], "rows": rows}
+
+
+def test_the_pair_shown_is_all_a_reviewer_needs_and_an_administrator_sees_no_one(
+    loaded, tmp_path, monkeypatch
+):
+    """The pair changing most children's networks comes first; the page shows both
+    people's names, identifiers, homes with their dates, relatives, the rows they were
+    read from and the likelihood as a figure, in words (tests.test_pages_read), and to
+    an administrator none of the names, homes or relatives."""
+    from tests.test_pages_read import problems
+    from ui.present.words import day
+
+    pairs = loaded.read(
+        "MATCH (r:ReviewPair {status: 'pending'})-[:CANDIDATE]->(p:Person) "
+        "WITH r, collect(p.uid) AS people WHERE size(people) = 2 "
+        "RETURN r.uid AS uid, r.impact AS impact, r.probability AS probability, people"
+    ).rows
+    top = max(pairs, key=lambda r: (r["impact"] or 0, r["probability"]))
+    people = [_truth(loaded, uid) for uid in top["people"]]
+    from tests.test_app import _text
+
+    at = _page(tmp_path / "engine", loaded.graph_name, tmp_path, monkeypatch)
+    assert not at.exception, at.exception
+    assert at.radio(key="review_pair").value in {
+        p["uid"] for p in pairs if (p["impact"] or 0) == (top["impact"] or 0)
+    }
+    at.radio(key="review_pair").set_value(top["uid"]).run()
+    text = _text(at)
+    assert f"({top['probability']:.0%})" in text and not problems(text), problems(text)[:3]
+    for person in people:
+        assert person["name"] in text
+        assert not person["nhs"] or person["nhs"] in text
+        for home in person["homes"]:
+            assert home["postcode"] in text and (not home["since"] or day(home["since"]) in text)
+        assert all(k in text for k in person["kin"])
+        assert all(str(r["row"]) in text and r["file"] in text for r in person["rows"])
+    admin = _page(tmp_path / "engine", loaded.graph_name, tmp_path, monkeypatch, ADMIN)
+    admin.radio(key="review_pair").set_value(top["uid"]).run()
+    seen = _text(admin)
+    assert not admin.exception and not problems(seen), problems(seen)[:3]
+    assert "withheld from your role" in seen and f"({top['probability']:.0%})" in seen
+    for person in people:
+        named = [person["name"], *person["kin"], *(h["postcode"] for h in person["homes"])]
+        assert not [n for n in named if n and n in seen], person

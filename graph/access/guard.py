@@ -521,8 +521,11 @@ def _masked(row: dict[str, str]) -> dict[str, str]:
 
 # -- the linkage review queue ----------------------------------------------------------
 # A reviewer sees both people of a pair in full but for the fields their role may not
-# see, which are masked; whether the two hold the same value there is still said.
-# Every pair shown and every decision is audited with the people it touched.
+# see, which are masked; whether the two hold the same value there is still said. The
+# linkage evidence, the addresses and the relatives quote names, dates of birth and
+# places: a role that does not see names and dates of birth (an administrator) has them
+# withheld too, and reads only which fields agree, the rule, the likelihood and the
+# sources. Every pair shown and every decision is audited with the people it touched.
 
 REVIEW_FIELDS = ("full_name", "given_name", "middle_names", "family_name", "other_names", "dob",
                  "sex", "ethnicity", "language", "upn", "nhs_number", "uln", "la_child_id",
@@ -542,6 +545,11 @@ def review_queue(
     for pair in pending:
         for person in pair["people"]:
             _mask_fields(person, p)
+        if not _sees_people(p):
+            pair["evidence"] = Restricted("the evidence quotes names and dates of birth")
+    if not _sees_people(p):
+        for row in recent:
+            row["names"] = [Restricted("names are not shown to this role") for _ in row["names"]]
     audit.record(
         user=p.username,
         role=p.role,
@@ -592,6 +600,14 @@ def review_pair(
     for side in sides:
         for m in side["family"]:
             m["shared"] = m["uid"] in both
+    if not _sees_people(p):
+        found["evidence"] = Restricted("the evidence quotes names and dates of birth")
+        for side in sides:
+            side["addresses_withheld"] = len(side["addresses"])
+            side["addresses"] = []
+            for m in side["family"]:
+                m["name"] = Restricted("names are not shown to this role")
+                m["dob"] = Restricted("dates of birth are not shown to this role")
     audit.record(
         user=p.username,
         role=p.role,
@@ -640,10 +656,17 @@ def undo_review(store: GraphStore, principal: Principal | None, audit: AuditLog,
     )
 
 
+def _sees_people(p: Principal) -> bool:
+    """Whether a reviewer's role sees who people are (their names and dates of birth)."""
+    return {"full_name", "dob"} <= set(p.rules.person_fields)
+
+
 def _mask_fields(person: dict[str, Any], p: Principal) -> None:
-    """Replace, in place, the fields this role may not see (names stay: a reviewer
-    cannot decide without them only if their role shows them)."""
-    visible = set(p.rules.person_fields) | {"uid", "sources", "name"}
+    """Replace, in place, the fields this role may not see (a queue's ``name`` is the
+    full name, shown only to a role that sees names)."""
+    visible = set(p.rules.person_fields) | {"uid", "sources"}
+    if "full_name" in visible:
+        visible.add("name")
     for key, value in list(person.items()):
         if value is not None and key not in visible:
             person[key] = Restricted(f"{key} is not shown to a {p.rules.title or p.role}")

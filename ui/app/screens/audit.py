@@ -12,6 +12,7 @@ from graph.access.policy import allowed
 from ui.app import context
 from ui.app.plain import literal
 from ui.present import data as present
+from ui.present.words import moment
 
 
 def render() -> None:
@@ -37,7 +38,7 @@ def render() -> None:
             "added, and its end matches the head kept outside the log."
             + (
                 f" Entries from {verdict.checked_from:,} were checked now; the earlier ones "
-                f"when the whole trail was last walked ({verdict.walked_in_full}; "
+                f"when the whole trail was last walked ({moment(verdict.walked_in_full)}; "
                 "`jigsaw audit verify` walks it all again)."
                 if verdict.checked_from > 1
                 else ""

@@ -3,23 +3,16 @@ by side; accept, reject or undo, each confirmed and audited (graph.access.guard)
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from graph.access import guard
-from graph.access.policy import Restricted
 from loaders.review import ReviewError
 from ui.app import context
 from ui.app.plain import literal
-from ui.present.words import moment
+from ui.present import review as words
+from ui.present.words import plural
 
 ASK = "review_confirm"  # session key: the decision waiting for its confirmation
-
-
-def _show(value: object) -> str:
-    if isinstance(value, Restricted):
-        return "restricted"
-    return "" if value is None else str(value)
 
 
 def render() -> None:
@@ -34,19 +27,12 @@ def render() -> None:
     if done:
         st.success(literal(done))
     st.caption(
-        f"{queue['waiting']:,} pair(s) await a decision, those whose answer changes most "
-        "children's family networks first. " + literal(queue["feedback"])
+        f"{plural(queue['waiting'], 'pair')} await a decision, those whose answer "
+        "changes most children's family networks first. " + literal(queue["feedback"])
     )
     pending = queue["pending"]
     if pending:
-        labels = {
-            pair["uid"]: (
-                f"{' / '.join(_show(p['name']) for p in pair['people'])} — "
-                f"{pair['impact']} child(ren) affected, p={pair['probability']:.2f}"
-                + (" — not linked: a rule" if pair.get("reason") else "")
-            )
-            for pair in pending
-        }
+        labels = {pair["uid"]: words.queue_label(pair, i) for i, pair in enumerate(pending, 1)}
         chosen = st.radio(
             "Pair to decide",
             list(labels),
@@ -66,39 +52,68 @@ def _pair(uid: str) -> None:
     except (guard.AccessDenied, ReviewError) as exc:
         st.error(literal(exc))
         return
+    st.subheader("Is this one person?")
+    st.markdown(
+        f"Linkage: **{literal(words.likelihood(pair.get('probability')))}**. Deciding "
+        f"{literal(words.impact(pair.get('impact')))}."
+    )
     if pair.get("reason"):
         st.warning(f"Linkage did not join these: {literal(pair['reason'])}.")
-    st.markdown(f"**Why they may be one person:** {literal(pair.get('evidence') or '')}")
-    sides = pair["sides"]
-    names = [_show(s["person"].get("full_name")) or s["person"]["uid"] for s in sides]
-    fields = pd.DataFrame(
-        [
-            {"field": f["field"], **{n: _show(v) for n, v in zip(names, f["values"], strict=False)},
-             "agree": f["same"]}
-            for f in pair["fields"]
-            if any(v is not None for v in f["values"])
-        ]
-    )  # fmt: skip
-    st.dataframe(fields, hide_index=True)
-    for column, side in zip(st.columns(len(sides)), sides, strict=True):
+    _evidence(pair)
+    heads = words.headings(pair)
+    for title, rows in words.side_by_side(pair, heads).items():
+        if rows:
+            st.markdown(f"**{title}**")
+            context.table(rows)
+    relatives = words.relatives(pair)
+    for column, side, head, family in zip(
+        st.columns(len(pair["sides"])), pair["sides"], heads, relatives, strict=False
+    ):
         with column:
-            st.markdown(f"#### {literal(_show(side['person'].get('full_name')))}")
-            st.caption(literal(side["person"]["uid"]))
-            st.markdown("**Addresses**")
-            for a in side["addresses"]:
-                since = a.get("from") or "?"
-                until = a.get("to") or "now"
-                st.text(f"{a.get('line1') or ''}, {a.get('postcode') or ''} ({since} to {until})")
-            st.markdown("**Family**")
-            for m in side["family"]:
-                mark = " (on both sides)" if m.get("shared") else ""
-                st.text(f"{m.get('relation')}: {m.get('name')} ({m.get('dob') or '?'}){mark}")
-            st.markdown("**Source records**")
-            st.dataframe(pd.DataFrame(side["sources"]), hide_index=True)
+            _side(side, head, family)
     status = pair["status"]
     if status != "pending":
-        st.info(f"This pair was {literal(status)}.")
+        st.info(f"This pair was {literal(words.status(status))}.")
         return
+    _ask(uid, " and ".join(heads))
+
+
+def _evidence(pair: dict) -> None:
+    same, different = words.agreement(pair)
+    found = words.evidence(pair)
+    if found is None:
+        st.markdown(f"**The linkage evidence** quotes names and dates of birth, {words.WITHHELD}.")
+    else:
+        good, bad = found
+        st.markdown("**For one person:** " + literal("; ".join(good) or "nothing"))
+        if bad:
+            st.markdown("**Against:** " + literal("; ".join(bad)))
+    st.markdown(
+        "**Held the same by both:** "
+        + literal(", ".join(same) or "nothing")
+        + (("; **held differently:** " + literal(", ".join(different))) if different else "")
+    )
+
+
+def _side(side: dict, head: str, family: list[dict]) -> None:
+    st.markdown(f"#### {literal(head)}")
+    if held := words.held_in(side):
+        st.caption(f"Known to: {literal(held)}")
+    st.markdown("**Addresses**")
+    if side.get("addresses_withheld"):
+        n = plural(side["addresses_withheld"], "address", "addresses")
+        st.text(f"{n}, {words.WITHHELD}.")
+    for line in words.addresses(side):
+        st.text(line)
+    if not side["addresses"] and not side.get("addresses_withheld"):
+        st.text("No address known.")
+    st.markdown("**Relatives**")
+    context.table(family, empty="No relatives known.")
+    st.markdown("**Read from**")
+    context.table(words.sources(side), empty="No source rows.")
+
+
+def _ask(uid: str, who: str) -> None:
     asked = st.session_state.get(ASK)
     if asked and asked[0] == uid:
         verb = "merge these two into one person" if asked[1] else "keep these two apart"
@@ -106,7 +121,7 @@ def _pair(uid: str) -> None:
         yes, no = st.columns(2)
         if yes.button("Confirm", key=f"confirm-{uid}"):
             st.session_state.pop(ASK, None)
-            _decide(uid, asked[1], " and ".join(names))
+            _decide(uid, asked[1], who)
         if no.button("Cancel", key=f"cancel-{uid}"):
             st.session_state.pop(ASK, None)
             st.rerun()
@@ -140,9 +155,8 @@ def _recent(recent: list[dict]) -> None:
     st.subheader("Recent decisions")
     for row in recent:
         cols = st.columns([6, 2, 2])
-        names = " / ".join(sorted({_show(n) for n in row["names"] if n}))
-        when = moment(row["decided_at"])
-        cols[0].text(f"{names}: {row['status']} by {row['decided_by']} on {when}")
+        names = words.names([{"name": n} for n in row["names"]], once=True)
+        cols[0].text(words.decision(row))
         asked = st.session_state.get(ASK)
         if asked == (row["uid"], "undo"):
             if cols[1].button("Confirm undo", key=f"undo-yes-{row['uid']}"):
