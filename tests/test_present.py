@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from planning.code_labels import PACK_FIELDS, is_code
 from ui import geo, meeting_pack
 from ui.network_layout import family_tree, web
-from ui.present import caseload, chronology
+from ui.present import caseload, chronology, review
 from ui.present import record as words
 from ui.present.data import audit_rows
 from ui.present.network import relations
@@ -230,3 +230,36 @@ def test_the_audit_list_is_newest_first_in_words():
     assert [r["When"] for r in rows] == ["2 Nov 2026, 09:00", "1 Nov 2026, 09:00"]
     assert rows[0]["What"] == "Export pack" and rows[1]["What"] == "Viewed a record"
     assert rows[1]["Role"] == "Social worker" and rows[0]["Reason"] == ""
+
+
+def test_a_possible_duplicate_reads_in_words():
+    from graph.access.policy import Restricted
+
+    assert review.likelihood(0.9682) == "almost certainly the same person (97%)"
+    assert review.likelihood(0.57) == "possibly the same person (57%)"
+    assert review.likelihood(None) == ""
+    assert review.impact(1) == "changes 1 child's family network"
+    assert review.impact(4) == "changes 4 children's family networks"
+    assert review.status("rejected") == "kept apart as two people"
+    pair = {"evidence": "same given name Antony; against: dates of birth a year or less "
+                        "apart 2021-08-21/2021-12-25 (different dates of birth)"}  # fmt: skip
+    assert review.evidence(pair) == (
+        ["same given name Antony"],
+        ["dates of birth a year or less apart 21 Aug 2021/25 Dec 2021 (different dates of birth)"],
+    )
+    assert review.evidence({"evidence": Restricted("withheld")}) is None
+    mother, other = (
+        {"uid": "m", "relation": "parent (birth)"},
+        {"uid": "o", "relation": "parent (birth)"},
+    )
+    kid = {"uid": "k", "relation": "child", "shared": True}
+    sides = {"sides": [{"family": [mother, kid]}, {"family": [other, kid]}]}
+    said = [[r["For the link"] for r in side] for side in review.relatives(sides)]
+    assert said[0][0].startswith("Contradicts") and said[1][0].startswith("Contradicts")
+    assert said[0][1].startswith("Supports")
+    side = {
+        "addresses": [
+            {"line1": "10 Field Way", "postcode": "NM3 9WP", "from": dt.date(2025, 3, 30)}
+        ]
+    }
+    assert review.addresses(side) == ["10 Field Way, NM3 9WP: 30 Mar 2025 to now"]
