@@ -128,13 +128,22 @@ def agreement(pair: dict[str, Any]) -> tuple[list[str], list[str]]:
     return same, different
 
 
+def reason(pair: dict[str, Any]) -> str:
+    """The rule that kept the pair apart, dates as a UK reader writes them."""
+    return _in_words(pair.get("reason"))
+
+
+def _in_words(said: Any) -> str:
+    return _ISO_DAY.sub(lambda m: day(m.group(1)), blank(said))
+
+
 def evidence(pair: dict[str, Any]) -> tuple[list[str], list[str]] | None:
     """Linkage's evidence as (for, against), dates as a UK reader writes them; None
     when it is withheld from the reviewer's role."""
     said = pair.get("evidence")
     if isinstance(said, Restricted):
         return None
-    words = _ISO_DAY.sub(lambda m: day(m.group(1)), blank(said))
+    words = _in_words(said)
     good, _sep, bad = words.partition("against:")
     split = lambda part: [p.strip() for p in part.split(";") if p.strip()]  # noqa: E731
     return split(good), split(bad)

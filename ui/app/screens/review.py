@@ -58,7 +58,7 @@ def _pair(uid: str) -> None:
         f"{literal(words.impact(pair.get('impact')))}."
     )
     if pair.get("reason"):
-        st.warning(f"Linkage did not join these: {literal(pair['reason'])}.")
+        st.warning(f"Linkage did not join these: {literal(words.reason(pair))}.")
     _evidence(pair)
     heads = words.headings(pair)
     for title, rows in words.side_by_side(pair, heads).items():
