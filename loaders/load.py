@@ -52,8 +52,9 @@ from loaders.reading import ignored, read_all
 from loaders.report import LoadReport, save
 from loaders.risk_factors import keep_after_load as keep_risk_factors
 from loaders.scoring import MODEL_FILE
+from loaders.unchanged import MEMORY_FILE, Unchanged, shared_labels
 from loaders.validate import Quarantined, Record
-from loaders.write import WriterThread, Writes, timed
+from loaders.write import PLAN, WriterThread, Writes, timed
 from planning.alerts import Baseline, raise_after_load
 from planning.forecast import keep_after_load as keep_needs_tally
 
@@ -98,6 +99,7 @@ class Load:
     quarantine: list[Quarantined] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
     reading: Reading | None = None  # what earlier loads took in, and this one takes
+    unchanged: Unchanged | None = None  # what the last load wrote, and this one writes
 
     @property
     def progress(self) -> Progress:
@@ -160,6 +162,11 @@ def link_stage(load: Load) -> None:
     load.progress.stage("linking people", len(found))
     store.ensure_schema()
     loads_dir = options.loads_dir
+    memory = loads_dir / MEMORY_FILE if loads_dir is not None else None
+    load.unchanged = Unchanged.take(memory, shared_labels(PLAN), store.counts(), options.full)
+    report.wrote_every_row = load.unchanged.reason
+    if load.reading is not None and not load.reading.full:
+        report.over_everything = list(OVER_EVERYTHING)
     load.baseline = Baseline(loads_dir / ALERT_BASELINE if loads_dir else None)
     load.before = load.baseline.take(store)  # the watched state before anything is written
     risk_facts.clear(store)  # kept risk factors are wrong once the records change
@@ -212,6 +219,7 @@ def _strategy(load: Load) -> Writes:
         report.write_seconds,
         report.written,
         report.bulk_written,
+        load.unchanged,
     )
 
 
@@ -262,6 +270,8 @@ def write(load: Load) -> None:
     assert load.writing is not None and load.writes is not None
     load.writing.result()
     load.writes.finish()
+    if load.unchanged is not None:
+        load.report.rows_unchanged = dict(load.unchanged.skipped)
 
 
 def derive_stage(load: Load) -> None:
@@ -298,6 +308,17 @@ def pseudonymised_copy(load: Load) -> None:
     load.progress.stage("writing the analysts' pseudonymised copy", None)
     write_copy(load.store, bulk=load.options.bulk)
 
+
+# What a delta load still runs over every record or the whole graph, as a full load
+# does (the load report lists them): linkage re-links every record (a delta linked
+# against the people already there could link otherwise than a full reload, whose
+# models are trained again on every record), and the derived facts, risk of NEET
+# factors, needs tally, alerts and the pseudonymised copy are worked out from the graph.
+OVER_EVERYTHING = (
+    "linkage (every record)",
+    "derived facts, risk of NEET factors and the needs tally (every person)",
+    "alerts and the pseudonymised copy (the whole graph)",
+)
 
 Stage = tuple[str, Callable[[Load], None]]
 STAGES: tuple[Stage, ...] = (
@@ -355,8 +376,9 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
                 opts.after_stage(name)
         report.finished = True
         store.save_snapshot()  # a start reads that faster (GraphStore.save_snapshot)
-        assert load.reading is not None
+        assert load.reading is not None and load.unchanged is not None
         load.reading.save()  # what this load took in, for the next one
+        load.unchanged.save(store)  # and what it wrote, with the graph as it leaves it
     saved = None
     if opts.loads_dir is not None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

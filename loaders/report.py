@@ -96,6 +96,11 @@ class LoadReport:
     # read, and the rows of those read added, changed, removed and unchanged since
     delta: bool = False
     since_last: dict[str, dict[str, int]] = field(default_factory=dict)
+    # rows not written because the graph holds them as they are (loaders.unchanged), per
+    # write step; or why every row was written; and the stages that ran over everything
+    rows_unchanged: dict[str, int] = field(default_factory=dict)
+    wrote_every_row: str = ""
+    over_everything: list[str] = field(default_factory=list)
 
     def counts(self, source: str) -> SourceCounts:
         return self.sources.setdefault(source, SourceCounts(source))
@@ -283,7 +288,24 @@ class LoadReport:
                 for n, c in changed
             ]
             lines.append("")
+        if self.delta or self.rows_unchanged:
+            lines += self._unchanged_markdown()
         return lines
+
+    def _unchanged_markdown(self) -> list[str]:
+        """What the stages after reading did with what had not changed."""
+        kept = sum(self.rows_unchanged.values())
+        written = (
+            f"Written: every row ({self.wrote_every_row})."
+            if self.wrote_every_row
+            else f"Written: only what changed; {kept:,} rows the graph holds as they are "
+            "were not written again."
+        )
+        lines = [written]
+        if self.over_everything:
+            stages = ", ".join(self.over_everything)
+            lines.append(f"Run over everything, as a full load does: {stages}.")
+        return [*lines, ""]
 
     def _problems_markdown(self) -> list[str]:
         """Files not loaded, first and loud: the rest of the report is about the others."""

@@ -23,6 +23,7 @@ from graph.store import GraphStore
 from graph.writes import Link, Step
 from loaders.build import GraphRows
 from loaders.progress import Progress
+from loaders.unchanged import Unchanged
 from loaders.validate import Record
 
 T = TypeVar("T")
@@ -116,6 +117,7 @@ class Writes:
     seconds: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     bulk_rows: dict[str, int] = field(default_factory=dict)
+    unchanged: Unchanged | None = None  # rows the graph holds as they are go unwritten
 
     def begin(self) -> None:
         if self.bulk is not None:
@@ -147,6 +149,8 @@ class Writes:
 
     def run(self, step: Step, rows: list[Row]) -> None:
         """Write one step's rows (a step may come in parts: the counts add up)."""
+        if self.unchanged is not None:
+            rows = self.unchanged.rows(step, rows)
         if not rows:
             return
         step.check(rows[0])

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import pickle
 import shutil
+import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -163,6 +164,9 @@ def test_a_kept_reading_unpickles_nothing_but_a_reading(tmp_path: Path) -> None:
 def copy_graph(store: FalkorDBStore, engine_dir: Path) -> FalkorDBStore:
     """Another graph on the same server holding what ``store`` holds (GRAPH.COPY)."""
     name = f"t_{uuid.uuid4().hex[:12]}"
+    deadline = time.monotonic() + 300
+    while store._busy_rewriting() and time.monotonic() < deadline:
+        time.sleep(0.2)  # the server forks to copy: not while a load's snapshot is written
     store._graph.copy(name)  # the engine's own copy: no load's nondeterminism in it
     return embedded_store(engine_dir, name)
 
@@ -228,7 +232,14 @@ def test_a_delta_load_leaves_the_graph_a_full_reload_leaves(
     read_all(loaded_county.root, load_mappings(None), AS_OF, report, [], [], Silent(), 1,
              reading=reading)  # fmt: skip
     reading.save()
-    graphs = {kind: copy_graph(county, engine_dir) for kind in ("full", "delta")}
+    # the county loaded again over a copy of it, every file skipped: every row written
+    # (nothing recorded what the session's load wrote), and recorded
+    base = copy_graph(county, engine_dir)
+    again = run_load(base, loaded_county.root, as_of=AS_OF, loads_dir=first_loads).report
+    assert again.delta and again.wrote_every_row and not again.rows_unchanged
+    graphs = {kind: copy_graph(base, engine_dir) for kind in ("full", "delta")}
+    base.drop_all()
+    base.close()
     reports = {}
     try:
         for kind, store in graphs.items():
@@ -238,6 +249,12 @@ def test_a_delta_load_leaves_the_graph_a_full_reload_leaves(
                 store, week_later, as_of=WEEK_LATER, loads_dir=loads, full=kind == "full"
             ).report
         full, delta = reports["full"], reports["delta"]
+        # the delta wrote only what changed; the full load wrote every row
+        assert "--full" in full.wrote_every_row and not full.rows_unchanged
+        assert not delta.wrote_every_row
+        unchanged, written = sum(delta.rows_unchanged.values()), sum(delta.written.values())
+        assert unchanged > 5 * written > 0, (unchanged, delta.written)
+        assert "only what changed" in delta.to_markdown()
         assert not full.delta and delta.delta
         skipped = sum(c["files_skipped"] for c in delta.since_last.values())
         read = sum(c["files_read"] for c in delta.since_last.values())

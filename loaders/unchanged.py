@@ -1,0 +1,188 @@
+"""Which of a load's graph rows the graph already holds as they are: a delta writes the rest.
+
+A nightly load builds every row from every record, and nearly all of them are what the
+last load wrote; sending them through their MERGE statements again costs most of the
+write stage and changes nothing. So after a load has finished, each step's rows are
+recorded here as hashes, a hash per graph *element* (one node by its key, or the
+relationships of one step between the same two nodes) over all of the step's rows for
+it, in order, together with the node elements the load wrote (:data:`MEMORY_FILE`,
+beside the load reports). The next load skips an element's rows when
+
+- their hash is one the last load recorded (the same rows, in the same order: the
+  statements would leave what they left), and
+- every other node they name (a relationship's other end) was one of the last load's
+  node elements, so their relationships were made then, and no node they start from
+  was written in this load with its relationships of a type a later step rewrites
+  (:attr:`graph.schema.RelType.rewritten`: writing the node removed them), and
+- the element's label is written by one step only (a node two steps write, such as an
+  address, is written whole: one step's rows skipped under another's written would
+  leave it otherwise than both written).
+
+The record is trusted only when the graph is the one that load left: its node and
+relationship counts are those recorded (a review merge, a note added in the app or
+another load since makes every row written), the load is not ``--full``, and the last
+load finished (the record is removed before anything is written, and written again
+once the load has finished). Otherwise every row is written, and the load report says
+why (:attr:`Unchanged.reason`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from graph.store import Counts, GraphStore
+from graph.writes import Step
+
+MEMORY_FILE = "written.npz"
+VERSION = 1  # of the record's format and of what a hash covers
+
+Row = dict[str, Any]
+
+
+def _hash(values: Any) -> int:
+    """A stable 64-bit hash of plain values (Python's own hash changes every process)."""
+    return int.from_bytes(hashlib.blake2b(repr(values).encode(), digest_size=8).digest(), "big")
+
+
+def shared_labels(plan: Iterable[Step]) -> frozenset[str]:
+    """Node labels more than one step of ``plan`` writes."""
+    written = Counter(s.node_type.label for s in plan if s.node_type is not None)
+    return frozenset(label for label, n in written.items() if n > 1)
+
+
+@dataclass
+class Unchanged:
+    """What the last finished load wrote (``before``) and what this one writes (``after``)."""
+
+    path: Path | None
+    shared: frozenset[str]
+    before: set[int] = field(default_factory=set)  # element hashes the last load wrote
+    nodes_before: set[int] = field(default_factory=set)  # its node elements
+    after: set[int] = field(default_factory=set)
+    nodes_after: set[int] = field(default_factory=set)
+    nodes_written: set[int] = field(default_factory=set)  # this load's, not skipped
+    reason: str = ""  # why every row is written, when it is
+    skipped: dict[str, int] = field(default_factory=dict)  # rows not written, per step
+
+    @classmethod
+    def take(
+        cls, path: Path | None, shared: frozenset[str], counts: Counts, full: bool
+    ) -> Unchanged:
+        """The last load's record at ``path`` if the graph (``counts``) is as that load
+        left it; removed either way, so a load that stops part way leaves none."""
+        memory = cls(path, shared)
+        if path is None:
+            memory.reason = "no load reports folder to keep a record of what was written in"
+            return memory
+        data = _read(path)
+        path.unlink(missing_ok=True)
+        if full:
+            memory.reason = "a full load (--full) writes every row"
+        elif data is None:
+            memory.reason = "no record of what the last load wrote (or it did not finish)"
+        elif data["counts"] != _plain(counts):
+            memory.reason = "the graph changed since the last load (a review, a note, ...)"
+        else:
+            memory.before, memory.nodes_before = data["elements"], data["nodes"]
+        return memory
+
+    @property
+    def active(self) -> bool:
+        return not self.reason
+
+    def rows(self, step: Step, rows: list[Row], *, skip: bool = True) -> list[Row]:
+        """The rows of ``step`` to write (all, in order, but those of elements the graph
+        holds as they are), each element's hash recorded for the next load. ``skip``
+        False: rows written another way (new nodes bulk-inserted), only recorded."""
+        if not rows:
+            return rows
+        node = step.node_type
+        if node is not None:
+            own = (node.key,)
+            ends = [(e.label, e.field) for e in step.others]
+        else:
+            rel = step.rels[0]
+            own = (rel.start.field, rel.end.field)
+            ends = [(rel.start.label, rel.start.field), (rel.end.label, rel.end.field)]
+        # a node written this load lost the relationships of a type a later step
+        # rewrites (graph.writes): that step writes them all again
+        renewed = [
+            (r.start.label, r.start.field)
+            for r in step.rels
+            if r.type.rewritten and (node is None or r.start.label != node.label)
+        ]
+        groups: dict[tuple, list[Row]] = {}
+        for row in rows:
+            groups.setdefault(tuple(row[f] for f in own), []).append(row)
+        keep: set[tuple] = set()
+        skippable = skip and self.active and (node is None or node.label not in self.shared)
+        for key, group in groups.items():
+            h = _hash((step.name, key, [sorted(r.items()) for r in group]))
+            self.after.add(h)
+            if not (
+                skippable
+                and h in self.before
+                and all(
+                    _hash((label, r[f])) in self.nodes_before for r in group for label, f in ends
+                )
+                and not any(
+                    _hash((label, r[f])) in self.nodes_written
+                    for r in group
+                    for label, f in renewed
+                )
+            ):
+                keep.add(key)
+            if node is not None:
+                self.nodes_after.add(_hash((node.label, key[0])))
+                if key in keep:
+                    self.nodes_written.add(_hash((node.label, key[0])))
+        if len(keep) == len(groups):
+            return rows
+        out = [row for row in rows if tuple(row[f] for f in own) in keep]
+        self.skipped[step.name] = self.skipped.get(step.name, 0) + len(rows) - len(out)
+        return out
+
+    def save(self, store: GraphStore) -> None:
+        """Record what this load wrote, with the graph's counts as it now stands."""
+        if self.path is None:
+            return
+        head = json.dumps({"version": VERSION, "counts": _plain(store.counts())})
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with tmp.open("wb") as fh:
+            np.savez(
+                fh,
+                head=np.array(head),
+                elements=np.fromiter(self.after, np.uint64, len(self.after)),
+                nodes=np.fromiter(self.nodes_after, np.uint64, len(self.nodes_after)),
+            )
+        tmp.replace(self.path)
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    """The record at ``path`` (numbers and text only: nothing in it runs), or None."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            head = json.loads(str(data["head"]))
+            if head.get("version") != VERSION:
+                return None
+            return {
+                "counts": head["counts"],
+                "elements": set(data["elements"].tolist()),
+                "nodes": set(data["nodes"].tolist()),
+            }
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _plain(counts: Counts) -> dict[str, dict[str, int]]:
+    """Counts as the record keeps them (JSON's own types, compared as read back)."""
+    return {"labels": dict(counts.labels), "types": dict(counts.relationship_types)}
