@@ -338,15 +338,23 @@ CASELOAD_WORKERS = cypher(
     """,
     example=_FILTERS_EXAMPLE,
 )
-# one team's, from the team (not every worker's cases, then the team's)
+# One team's, from the team: each step after a WITH, or FalkorDB starts from the index
+# of open cases and walks every case to its workers and teams (147-444 ms for a team of
+# seven at 20,000 children, against 1-5 ms).
+_TEAM_CASES = f"""
+    MATCH (t:Team {{uid: $team}})
+    WITH t
+    MATCH (t)<-[:IN_TEAM]-(pro:Professional)
+    WITH t, pro
+    MATCH (pro)-[w:WORKS_ON]->(c:Case)
+    WHERE w.to IS NULL
+    WITH t, pro, c
+    MATCH (c)-[:WITH_SERVICE]->(s:Service)
+    WHERE {_CASE_FILTERS}
+"""
 CASELOAD_TEAM_WORKERS = cypher(
     "views.caseload_team_workers",
-    f"""
-    MATCH (t:Team {{uid: $team}})<-[:IN_TEAM]-(pro:Professional)-[w:WORKS_ON]->(c:Case)
-          -[:WITH_SERVICE]->(s:Service)
-    WHERE w.to IS NULL AND {_CASE_FILTERS}
-    {_WORKERS}
-    """,
+    _TEAM_CASES + _WORKERS,
     example=_FILTERS_EXAMPLE | {"team": "T-x"},
 )
 CASELOAD_HOMES = cypher(
@@ -362,10 +370,9 @@ CASELOAD_HOMES = cypher(
 )
 CASELOAD_TEAM_CASES = cypher(
     "views.caseload_team_cases",
-    f"""
-    MATCH (t:Team {{uid: $team}})<-[:IN_TEAM]-(pro:Professional)-[w:WORKS_ON]->(c:Case)
-          -[:WITH_SERVICE]->(s:Service)
-    WHERE w.to IS NULL AND {_CASE_FILTERS}
+    _TEAM_CASES
+    + f"""
+    WITH t, pro, c, s
     MATCH (child:Person)-[:HAS_CASE]->(c)
     {_HOME}
     RETURN {_CASE_ROW}
