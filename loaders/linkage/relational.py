@@ -12,7 +12,13 @@ on what surrounds them, gathered over the person each record already belongs to:
   records naming the same child's mother, or a liable party at the address a named
   parent's child lives at, are almost certainly one person;
 * **address**: the addresses their person has lived at (one council tax account
-  after another), a move out of one the month of a move into the other, postcode.
+  after another), a move out of one the day of a move into the other, postcode;
+* **timeline**: a person lives at one address at a time, so dated stays at different
+  addresses over the same days count against (and, across whole people, stop a link:
+  :meth:`~loaders.linkage.clusters.Clusters.two_homes`).
+
+Blocking grows with the population, not its square: shared children and addresses,
+names, and a moving day with the given name's first letters.
 
 These are Splink comparisons on list columns, learnt like the first pass's. Each
 round's links widen the people's histories, so the pass runs again while it still
