@@ -171,7 +171,9 @@ def test_caseload_weighs_each_workers_cases_by_kind():
         {"professional_uid": "W1", "professional": "Sam", "team": "North", "kind": k, "cases": n}
         for k, n in (("CP", 1), ("CIN", 2))
     ] + [{"professional_uid": "W2", "professional": "Sam", "team": "South",
-          "kind": "SEN support", "cases": 4}]  # fmt: skip
+          "kind": "SEN support", "cases": 4},
+        {"professional_uid": "ps-1", "professional": None, "team": "South", "kind": "CP",
+         "cases": 9}]  # fmt: skip
     assert caseload.per_worker(counts, 10.0) == [
         {"Worker": "Sam", "Team": "North", "Cases": 3, "Weighted": 3.5, "Of capacity": 35},
         {"Worker": "Sam", "Team": "South", "Cases": 4, "Weighted": 0.0, "Of capacity": 0},

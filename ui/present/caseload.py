@@ -74,12 +74,14 @@ def rgb(colour: str) -> list[int]:
 
 
 def per_worker(counts: Iterable[dict[str, Any]], capacity: float) -> list[dict[str, Any]]:
-    """A row per worker, from cases counted per (worker, team, kind): cases, weighted
-    cases and the share of capacity they use."""
+    """A row per named worker, from cases counted per (worker, team, kind): cases,
+    weighted cases and the share of capacity they use."""
     cases: Counter = Counter()
     weight: defaultdict[tuple, float] = defaultdict(float)
     for r in counts:
-        key = (r.get("professional_uid"), r.get("professional") or "", r.get("team") or "")
+        if not r.get("professional"):  # not named to this role (the pseudonymised copy)
+            continue
+        key = (r.get("professional_uid"), r["professional"], r.get("team") or "")
         cases[key] += r["cases"]
         weight[key] += r["cases"] * WEIGHTS.get(str(r.get("kind")), 1.0)
     out = [
