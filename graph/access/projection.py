@@ -46,7 +46,6 @@ Rule = Literal["keep", "date", "pseudonym", "month", "shared", "centre", "drop"]
 MIN_SHARED = 10  # records that must share a text value for it to be kept
 DISTRICT = "postcode_district"  # what a home's point is coarsened to
 READ_BATCH = 5_000
-BULK_BATCH = 50_000  # rows a bulk insertion call takes (it sends them in slices)
 ALL_ROWS = 100_000_000
 
 
@@ -603,11 +602,11 @@ def _write_in_bulk(
 ) -> None:
     writer.begin([*NODE_SHAPES.values(), *EDGE_SHAPES.values()])
     for label, shape in NODE_SHAPES.items():
-        for rows in batched(nodes(label), BULK_BATCH):
+        for rows in batched(nodes(label), writer.chunk):
             writer.create_nodes(shape, rows, remember=True)
             _done(progress, len(rows))
     for rel, edge in EDGE_SHAPES.items():
-        for rows in batched(relationships(rel), BULK_BATCH):
+        for rows in batched(relationships(rel), writer.chunk):
             writer.create_edges(edge, rows)
             _done(progress, len(rows))
     writer.finish()
