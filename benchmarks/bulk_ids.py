@@ -41,6 +41,7 @@ def main() -> None:
         for part in slices:
             assert len(writer._lookup("SourceRecord", part)) == len(part)
         lookup = time.perf_counter() - started
+        store.close()
         per_million = 1_000_000 / args.nodes
         print(f"{args.nodes:,} nodes in slices of {writer.chunk:,}")
         print(f"consecutive-span check: {span:.2f} s ({span * per_million:.1f} s a million)")
