@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graph.files import private_dir
+from ui.present.words import field as in_words
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "a benchmark password, not a real one"
@@ -147,7 +148,9 @@ def _setup(env: dict[str, str], args: argparse.Namespace) -> dict:
         others = [p for p in q.params if p.kind != "child" and p.default is None
                   and p.kind != "date"]  # fmt: skip
         if ROLE in q.roles and len(child) == 1 and not others:
-            queries.append({"title": q.title, "child_label": child[0].label or child[0].name})
+            queries.append(
+                {"title": q.title, "child_label": child[0].label or in_words(child[0].name)}
+            )
     return {"accounts": made, "names": names, "queries": queries}
 
 

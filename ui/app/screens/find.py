@@ -14,11 +14,12 @@ HELD = {"yours": "Your caseload", "team": "Your team's caseload"}
 WIDTHS = [3, 2, 1, 3, 1, 2]
 
 
+FIND_LABEL = "Name, date of birth (dd/mm/yyyy), UPN, NHS number or council id"
+
+
 def render() -> None:
     st.title("Find a child")
-    text = st.text_input(
-        "Name, date of birth (dd/mm/yyyy), UPN, NHS number or council id", key="find_text"
-    )
+    text = st.text_input(FIND_LABEL, key="find_text")
     if not text:
         return
     results = guard.search(context.store(), context.current_user(), context.audit(), text)
