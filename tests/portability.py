@@ -99,10 +99,10 @@ def unregistered_cypher(path: Path) -> list[str]:
     for node in tree.body:
         if (
             isinstance(node, ast.Assign)
-            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value, ast.Constant | ast.JoinedStr)
             and any(isinstance(t, ast.Name) and t.id in used for t in node.targets)
         ):
-            registered.add(id(node.value))
+            registered.update(id(part) for part in ast.walk(node.value))
     problems = []
     for node in ast.walk(tree):
         text = None
