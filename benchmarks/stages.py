@@ -332,15 +332,15 @@ def _long_trail(path: Path, children: list[str]):
 def _data_page(store, principal, audit, loads: Path) -> None:
     """What the Data page reads: the latest report, quarantine and dropped values, and
     the review queue."""
+    from graph import review_queue
     from graph.access import guard
-    from loaders import review
     from loaders.report import latest_dropped, latest_quarantine, latest_report
 
     latest_report(loads)
     guard.quarantine(principal, audit, latest_quarantine(loads))
     guard.quarantine(principal, audit, latest_dropped(loads))
-    review.pending_count(store)
-    review.pending(store, first=25)
+    review_queue.pending_count(store)
+    review_queue.pending(store, first=25)
 
 
 if __name__ == "__main__":

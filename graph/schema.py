@@ -259,8 +259,8 @@ NODE_TYPES: tuple[NodeType, ...] = (
             *_props("left_record right_record"),
             Prop("status", indexed=True, on_create=True),
             Prop("created_at", DATETIME, on_create=True, param="loaded_at"),
-            *_props("decided_by merged_keep merged_drop undone_by", writer="loaders.review"),
-            *_props("decided_at undone_at", DATETIME, writer="loaders.review"),
+            *_props("decided_by merged_keep merged_drop undone_by", writer="graph.review_queue"),
+            *_props("decided_at undone_at", DATETIME, writer="graph.review_queue"),
         ),
     ),
     NodeType(
@@ -269,8 +269,8 @@ NODE_TYPES: tuple[NodeType, ...] = (
         "labels they had and their person's properties (full_name ...) so the merge can be "
         "undone; the relationships the merge moved carry merged_by, the review pair's uid.",
         (
-            *_props("merged_into merged_by", writer="loaders.review"),
-            Prop("merged_labels", LIST, writer="loaders.review"),
+            *_props("merged_into merged_by", writer="graph.review_queue"),
+            Prop("merged_labels", LIST, writer="graph.review_queue"),
         ),
     ),
     NodeType(

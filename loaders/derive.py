@@ -57,17 +57,5 @@ OPEN_SERVICES = cypher(
     """,
     writes=True,
 )
-OPEN_SERVICES_FOR = cypher(
-    "load.derive_open_services_for",
-    """
-    MATCH (p:Person {uid: $uid})
-    OPTIONAL MATCH (p)-[:HAS_CASE]->(k:Case {status: 'open'})-[:WITH_SERVICE]->(s:Service)
-    WITH p, collect(DISTINCT s.uid) AS services, collect(DISTINCT k.kind) AS kinds
-    SET p.open_services = services, p.open_case_kinds = kinds,
-        p.open_service_count = size(services)
-    """,
-    example={"uid": "P-x"},
-    writes=True,
-)
 # What every load runs, in order, after writing.
 DERIVED = (CASE_WORKERS, OPEN_SERVICES)

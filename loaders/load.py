@@ -31,7 +31,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from graph import risk_facts
+from graph import review_queue, risk_facts
 from graph.access.projection import write_copy
 from graph.planning import forget_needs_tally
 from graph.store import GraphStore
@@ -177,7 +177,7 @@ def link_stage(load: Load) -> None:
     load.writes = writes = _strategy(load)
     reference = [r for r in load.records if r.entity in REFERENCE_ENTITIES]
     ahead = load.writer.submit(_write_ahead, writes, load.builder, reference, load.roles)
-    accepted, rejected = review.decisions(store)
+    accepted, rejected = review_queue.decisions(store)
     keep_model = loads_dir is not None and options.keep_model
     linked = link(
         found,

@@ -440,8 +440,8 @@ def test_accepting_a_duplicate_while_a_load_writes_says_to_wait(app_env, loaded_
         at = at.button(key=f"confirm-{uid}").click().run()
         assert not at.exception
         assert "a load is writing" in _text(at)
-        from loaders import review
+        from graph import review_queue
 
-        assert review.pair(loaded_county.store, uid)["status"] == "pending"
+        assert review_queue.pair(loaded_county.store, uid)["status"] == "pending"
     finally:
         writer.finish()

@@ -389,21 +389,21 @@ def test_no_merge_deletes_a_person_while_a_load_is_writing_in_bulk(
 ) -> None:
     """Bulk insertion names nodes by internal id and a deleted node's id is given to
     the next one created, so a reviewer's merge waits for the load."""
-    from loaders import review
+    from graph import review_queue
 
     store = twins[0]
     writer = store.bulk_writer()
     assert writer is not None
     writer.begin([])
     assert store.bulk_load_running()
-    with pytest.raises(review.ReviewError, match="a load is writing"):
-        review.decide(store, "R-any", True, "reviewer")
-    with pytest.raises(review.ReviewError, match="no review pair"):
-        review.decide(store, "R-any", False, "reviewer")  # a rejection deletes nothing
+    with pytest.raises(review_queue.ReviewError, match="a load is writing"):
+        review_queue.decide(store, "R-any", True, "reviewer")
+    with pytest.raises(review_queue.ReviewError, match="no review pair"):
+        review_queue.decide(store, "R-any", False, "reviewer")  # a rejection deletes nothing
     writer.finish()
     assert not store.bulk_load_running()
-    with pytest.raises(review.ReviewError, match="no review pair"):
-        review.decide(store, "R-any", True, "reviewer")
+    with pytest.raises(review_queue.ReviewError, match="no review pair"):
+        review_queue.decide(store, "R-any", True, "reviewer")
 
 
 def _next_load_completes_it(county: Path, twins: list[GraphStore]) -> None:

@@ -22,11 +22,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from graph.planning import kept_needs_tally
+from graph.review_queue import decide, pending, pending_count
 from loaders import load as load_module
 from loaders.load import run_load
 from loaders.mapping import MappingError, load_mapping, load_mappings
 from loaders.quality import pairwise_quality
-from loaders.review import decide, pending, pending_count
 from tests import truth as t
 from tests.conftest import AS_OF, embedded_store
 
@@ -671,7 +671,7 @@ def test_a_load_is_not_cut_by_the_interactive_query_timeout(tiny_county, tmp_pat
 def test_a_merge_works_out_the_kept_persons_derived_facts_again(tiny_county, tmp_path):
     """Merging moves the dropped person's cases onto the kept one: its open services
     must count them, and risk factors kept for it alone no longer describe it."""
-    from loaders.review import merge_people
+    from graph.review_queue import merge_people
 
     store = embedded_store(tmp_path / "engine")
     try:

@@ -23,7 +23,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from graph import GraphError
+from graph import GraphError, review_queue
 from graph.access import guard
 from graph.access.accounts import Accounts
 from graph.access.audit import AuditLog
@@ -32,7 +32,6 @@ from graph.access.projection import NODES, RELATIONSHIPS, write_copy
 from graph.access.pseudonyms import KEY_FILE, PATTERN, PseudonymError, load_key
 from graph.access.results import COLUMN_KINDS, QueryDenied
 from graph.schema import NODE_TYPES, REL_TYPES
-from loaders import review
 from loaders.report import latest_quarantine
 from planning.transitions import transitions
 from queries.library import load_library
@@ -640,7 +639,7 @@ def test_a_review_merge_is_made_on_the_copy_too(tmp_path):
         write_copy(store)
         copy = store.pseudonymised()
         assert copy.read("MATCH (p:Person) RETURN count(p) AS n").scalar() == 2
-        assert review.decide(store, "R-1", True, "tm") == "P-a"
+        assert review_queue.decide(store, "R-1", True, "tm") == "P-a"
         people = copy.read(
             "MATCH (p:Person) OPTIONAL MATCH (p)-[:HAS_CASE]->(k) "
             "RETURN p.uid AS uid, count(k) AS cases, p.open_case_kinds AS kinds"
@@ -656,7 +655,7 @@ def test_a_review_merge_is_made_on_the_copy_too(tmp_path):
         assert back == {kept: "P-a"}
         # undone: the copy has both people again, the pair back in the queue, and the
         # pseudonym of the person restored names them again for the audit trail
-        review.undo(store, "R-1", "tm")
+        review_queue.undo(store, "R-1", "tm")
         restored = "ps-" + hmac.new(keys, b"Person:P-b", hashlib.sha256).hexdigest()[:16]
         people = copy.read(
             "MATCH (p:Person) OPTIONAL MATCH (p)-[:HAS_CASE]->(k) "
@@ -670,8 +669,8 @@ def test_a_review_merge_is_made_on_the_copy_too(tmp_path):
         back = Pseudonyms.open(store.pseudonym_dir, store.name).people([restored])
         assert back == {restored: "P-b"}
         # a rejection undone likewise
-        review.decide(store, "R-1", False, "tm")
-        review.undo(store, "R-1", "tm")
+        review_queue.decide(store, "R-1", False, "tm")
+        review_queue.undo(store, "R-1", "tm")
         status = copy.read("MATCH (r:ReviewPair) RETURN r.status AS s").scalar()
         assert status == "pending"
     finally:

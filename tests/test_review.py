@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from graph import review_queue
 from graph.access import guard
 from graph.access.audit import AuditLog
 from graph.access.policy import Principal, Restricted
-from loaders import review
 from loaders.load import run_load
 from tests.conftest import AS_OF, embedded_store
 
@@ -92,18 +92,18 @@ def test_accept_merges_and_undo_restores_the_graph_exactly(loaded, tmp_path):
     audit = AuditLog(tmp_path / "audit.jsonl")
     before = _graph(loaded)
     uid = guard.review_queue(loaded, MANAGER, audit)["pending"][0]["uid"]
-    people = [s["person"]["uid"] for s in review.pair(loaded, uid)["sides"]]
+    people = [s["person"]["uid"] for s in review_queue.pair(loaded, uid)["sides"]]
     kept = guard.decide_review(loaded, MANAGER, audit, uid, accept=True)
     assert kept == min(people)
     merged_people, merged_rels = _graph(loaded)
     assert len(merged_people) == len(before[0]) - 1
     assert sum(n for (a, _t, _b), n in merged_rels.items() if a == max(people)) == 0
-    assert review.pair(loaded, uid)["status"] == "accepted"
-    with pytest.raises(review.ReviewError, match="already accepted"):
+    assert review_queue.pair(loaded, uid)["status"] == "accepted"
+    with pytest.raises(review_queue.ReviewError, match="already accepted"):
         guard.decide_review(loaded, MANAGER, audit, uid, accept=False)
     guard.undo_review(loaded, MANAGER, audit, uid)
     assert _graph(loaded) == before
-    assert review.pair(loaded, uid)["status"] == "pending"
+    assert review_queue.pair(loaded, uid)["status"] == "pending"
     entries = [e for e in audit.entries() if e["action"] in ("review_accept", "review_undo")]
     assert [e["action"] for e in entries] == ["review_accept", "review_undo"]
     assert all(set(people) <= set(e["children"]) for e in entries)
@@ -113,14 +113,14 @@ def test_accept_merges_and_undo_restores_the_graph_exactly(loaded, tmp_path):
 def test_reject_keeps_apart_across_loads_and_undo_returns_it_to_the_queue(loaded, county, tmp_path):
     audit = AuditLog(tmp_path / "audit.jsonl")
     uid = guard.review_queue(loaded, MANAGER, audit)["pending"][0]["uid"]
-    people = {s["person"]["uid"] for s in review.pair(loaded, uid)["sides"]}
+    people = {s["person"]["uid"] for s in review_queue.pair(loaded, uid)["sides"]}
     guard.decide_review(loaded, MANAGER, audit, uid, accept=False)
     run_load(loaded, county, as_of=AS_OF)
-    assert review.pair(loaded, uid)["status"] == "rejected"
-    assert {s["person"]["uid"] for s in review.pair(loaded, uid)["sides"]} == people
-    assert uid not in {p["uid"] for p in review.pending(loaded, 10_000)}
+    assert review_queue.pair(loaded, uid)["status"] == "rejected"
+    assert {s["person"]["uid"] for s in review_queue.pair(loaded, uid)["sides"]} == people
+    assert uid not in {p["uid"] for p in review_queue.pending(loaded, 10_000)}
     guard.undo_review(loaded, MANAGER, audit, uid)
-    assert uid in {p["uid"] for p in review.pending(loaded, 10_000)}
+    assert uid in {p["uid"] for p in review_queue.pending(loaded, 10_000)}
     assert [e["action"] for e in audit.entries() if e["action"].startswith("review_")] == [
         "review_reject",
         "review_undo",
@@ -128,13 +128,13 @@ def test_reject_keeps_apart_across_loads_and_undo_returns_it_to_the_queue(loaded
 
 
 def test_decisions_say_how_the_thresholds_would_move():
-    feedback = review.Feedback(accepted=(0.62, 0.71, 0.88), rejected=(0.55, 0.6))
+    feedback = review_queue.Feedback(accepted=(0.62, 0.71, 0.88), rejected=(0.55, 0.6))
     text = str(feedback)
     assert "3 pair(s) accepted (scored 0.62-0.88)" in text
     assert "A match threshold of 0.62 (now 0.90) would have linked 3" in text
     assert feedback.suggested_match() == 0.62
-    assert "agree with the match threshold" in str(review.Feedback((), (0.7,)))
-    assert "No decisions yet" in str(review.Feedback((), ()))
+    assert "agree with the match threshold" in str(review_queue.Feedback((), (0.7,)))
+    assert "No decisions yet" in str(review_queue.Feedback((), ()))
 
 
 PAGE = "from ui.app.screens import review\nreview.render()\n"

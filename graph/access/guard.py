@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from graph import alerts, exchange, views
+from graph import review_queue as review
 from graph.access.audit import AuditLog, Verdict
 from graph.access.policy import (
     SOCIAL_CARE_KINDS,
@@ -537,8 +538,6 @@ def review_queue(
 ) -> dict[str, Any]:
     """Pairs awaiting a decision (those changing most children's networks first), the
     latest decisions (for undo) and what the decisions say about the thresholds."""
-    from loaders import review
-
     p = _require(principal, "review_linkage")
     pending = review.pending(store, limit)
     recent = review.recent(store)
@@ -572,8 +571,6 @@ def review_pair(
 ) -> dict[str, Any]:
     """One pair side by side: every field (masked to the reviewer's role, with whether
     the two agree), addresses over time, family, source records, and why it is here."""
-    from loaders import review
-
     p = _require(principal, "review_linkage")
     found = review.pair(store, uid)
     sides = found["sides"]
@@ -625,8 +622,6 @@ def decide_review(
     store: GraphStore, principal: Principal | None, audit: AuditLog, uid: str, *, accept: bool
 ) -> str:
     """Accept (merge now, and on every later load) or reject (never propose again)."""
-    from loaders import review
-
     p = _require(principal, "review_linkage")
     people = review.pair(store, uid)["sides"]
     kept = review.decide(store, uid, accept, p.username)
@@ -642,8 +637,6 @@ def decide_review(
 
 def undo_review(store: GraphStore, principal: Principal | None, audit: AuditLog, uid: str) -> None:
     """Return a decided pair to the queue, undoing an accept's merge."""
-    from loaders import review
-
     p = _require(principal, "review_linkage")
     found = review.pair(store, uid)
     people = sorted(

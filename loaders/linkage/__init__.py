@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
+from graph.review_queue import MATCH_THRESHOLD, REVIEW_THRESHOLD
 from loaders.linkage.clusters import Clusters, Refused
 from loaders.linkage.evidence import describe, same_identifier
 from loaders.linkage.identity import (
@@ -73,9 +74,6 @@ __all__ = [
     "REVIEW_THRESHOLD", "Context", "Identity", "LinkResult", "ReviewCandidate", "agreed_text",
     "comparison_frame", "conflicting", "link", "linkage_inputs", "plain", "swapped_day_month",
 ]  # fmt: skip
-
-MATCH_THRESHOLD = 0.90
-REVIEW_THRESHOLD = 0.50
 
 
 def link(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from graph.access import guard
-from loaders.review import ReviewError
+from graph.review_queue import ReviewError
 from ui.app import context
 from ui.app.plain import literal
 from ui.present import review as words
