@@ -32,7 +32,10 @@ log = logging.getLogger(__name__)
 DB_FILENAME = "graph.rdb"
 LOG_FILENAME = "engine.log"
 START_DEADLINE_S = 300.0  # a county's files load in well under a minute
-ANSWER_S = 30.0  # a server silent this long while starting is hung, not busy
+# A server silent this long while starting is hung, not busy: a county graph's index
+# build at start holds every answer for tens of seconds on a busy two-core machine, and
+# 30 s stopped healthy servers there.
+ANSWER_S = 120.0
 ATTEMPTS = 2
 LOG_LINES = 8  # of the server's log, in a start's error
 
