@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,17 +13,31 @@ from queries.library import load_library
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _run(command: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """A benchmark run as its own process group: one that outlives ``timeout`` is
+    stopped with everything it started (an app server, Locust, an engine)."""
+    pipe = subprocess.PIPE
+    argv = [sys.executable, *command]
+    with subprocess.Popen(
+        argv, cwd=ROOT, stdout=pipe, stderr=pipe, text=True, start_new_session=True
+    ) as run:
+        try:
+            out, err = run.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(run.pid, signal.SIGTERM)
+            try:
+                run.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(run.pid, signal.SIGKILL)
+                run.communicate()
+            raise
+    return subprocess.CompletedProcess(run.args, run.returncode, out, err)
+
+
 def test_benchmark_smoke_run(tmp_path):
     out = tmp_path / "results.md"
     command = ["-m", "benchmarks", "--scale", "250", "--repeats", "3", "--out", str(out)]
-    done = subprocess.run(
-        [sys.executable, *command, "--profile", "all"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = _run([*command, "--profile", "all"], timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     table = out.read_text()
     for figure in (
@@ -108,9 +124,7 @@ def test_many_users_smoke_run(loaded_county, engine_dir, tmp_path):
     command = ["-m", "benchmarks.many_users", "--graph", str(engine_dir), "--graph-name",
                "loaded_small", "--users", "3", "--minutes", "0.5", "--think", "0.2,0.5",
                "--port", str(_free_port()), "--out", str(out)]  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, *command], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
+    done = _run(command, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     table = out.read_text()
     rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in table.splitlines()
