@@ -449,24 +449,24 @@ class Feedback:
         if suggested is not None and suggested < self.match_threshold:
             linked = sum(p >= suggested for p in self.accepted)
             text += (
-                f"A match threshold of {suggested:.2f} (now {self.match_threshold:.2f}) would "
+                f"A match threshold of {suggested:.0%} (now {self.match_threshold:.0%}) would "
                 f"have linked {linked} of the accepted pairs and none of the rejected."
             )
         elif wrong:
             text += f"{len(wrong)} rejected pair(s) scored above the match threshold."
         else:
-            text += f"They agree with the match threshold of {self.match_threshold:.2f}."
+            text += f"They agree with the match threshold of {self.match_threshold:.0%}."
         low = [p for p in self.accepted if p < self.review_threshold + 0.1]
         if low:
             text += (
                 f" {len(low)} accepted pair(s) scored near the review threshold "
-                f"({self.review_threshold:.2f}): lowering it would show more such pairs."
+                f"({self.review_threshold:.0%}): lowering it would show more such pairs."
             )
         return text
 
 
 def _span(scores: tuple[float, ...]) -> str:
-    return f" (scored {min(scores):.2f}-{max(scores):.2f})" if scores else ""
+    return f" (scored {min(scores):.0%} to {max(scores):.0%})" if scores else ""
 
 
 def threshold_feedback(store: GraphStore) -> Feedback:

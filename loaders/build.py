@@ -168,7 +168,7 @@ class GraphRows:
     needs: list[dict] = field(default_factory=list)
     notes: list[dict] = field(default_factory=list)
     address_notes: list[dict] = field(default_factory=list)
-    review_pairs: list[dict] = field(default_factory=list)  # loaders.review.candidate_rows (pairs as a load writes them)
+    review_pairs: list[dict] = field(default_factory=list)  # loaders.review.candidate_rows
     review_links: list[dict] = field(default_factory=list)  # a pair's two people
     returns: ReturnRows = field(default_factory=ReturnRows)  # loaders.build_returns
     unresolved: list[tuple[Record, str]] = field(default_factory=list)

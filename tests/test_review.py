@@ -130,8 +130,8 @@ def test_reject_keeps_apart_across_loads_and_undo_returns_it_to_the_queue(loaded
 def test_decisions_say_how_the_thresholds_would_move():
     feedback = review_queue.Feedback(accepted=(0.62, 0.71, 0.88), rejected=(0.55, 0.6))
     text = str(feedback)
-    assert "3 pair(s) accepted (scored 0.62-0.88)" in text
-    assert "A match threshold of 0.62 (now 0.90) would have linked 3" in text
+    assert "3 pair(s) accepted (scored 62% to 88%)" in text
+    assert "A match threshold of 62% (now 90%) would have linked 3" in text
     assert feedback.suggested_match() == 0.62
     assert "agree with the match threshold" in str(review_queue.Feedback((), (0.7,)))
     assert "No decisions yet" in str(review_queue.Feedback((), ()))
@@ -168,7 +168,7 @@ def test_the_page_decides_a_pair_with_a_confirmation_and_undoes_it(county, tmp_p
         assert not at.exception
         text = _text(at)
         assert "For one person:" in text and "Read from" in text
-        uid = at.radio(key="review_pair").value
+        uid = at.selectbox(key="review_pair").value
         at = at.button(key=f"acc-{uid}").click().run()
         assert "Confirm: merge these two into one person?" in _text(at)
         assert store.read("MATCH (p:Person) RETURN count(p) AS n").rows[0]["n"] == people
@@ -228,10 +228,10 @@ def test_the_pair_shown_is_all_a_reviewer_needs_and_an_administrator_sees_no_one
 
     at = _page(tmp_path / "engine", loaded.graph_name, tmp_path, monkeypatch)
     assert not at.exception, at.exception
-    assert at.radio(key="review_pair").value in {
+    assert at.selectbox(key="review_pair").value in {
         p["uid"] for p in pairs if (p["impact"] or 0) == (top["impact"] or 0)
     }
-    at.radio(key="review_pair").set_value(top["uid"]).run()
+    at.selectbox(key="review_pair").set_value(top["uid"]).run()
     text = _text(at)
     assert f"({top['probability']:.0%})" in text and not problems(text), problems(text)[:3]
     for person in people:
@@ -242,7 +242,7 @@ def test_the_pair_shown_is_all_a_reviewer_needs_and_an_administrator_sees_no_one
         assert all(k in text for k in person["kin"])
         assert all(str(r["row"]) in text and r["file"] in text for r in person["rows"])
     admin = _page(tmp_path / "engine", loaded.graph_name, tmp_path, monkeypatch, ADMIN)
-    admin.radio(key="review_pair").set_value(top["uid"]).run()
+    admin.selectbox(key="review_pair").set_value(top["uid"]).run()
     seen = _text(admin)
     assert not admin.exception and not problems(seen), problems(seen)[:3]
     assert "withheld from your role" in seen and f"({top['probability']:.0%})" in seen

@@ -33,7 +33,7 @@ def render() -> None:
     pending = queue["pending"]
     if pending:
         labels = {pair["uid"]: words.queue_label(pair, i) for i, pair in enumerate(pending, 1)}
-        chosen = st.radio(
+        chosen = st.selectbox(  # a list of 25 would push the pair below the fold
             "Pair to decide",
             list(labels),
             format_func=lambda uid: literal(labels[uid]),
