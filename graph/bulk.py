@@ -24,12 +24,24 @@ class NodeShape:
 
     ``props``: row fields stored under the same names; ``dates``: those of them that
     hold ISO dates, stored as dates; ``extra_labels``: labels that depend on the row
-    (a person is a Child or an Adult)."""
+    (a person is a Child or an Adult); ``texts``: (property, row field) pairs, each
+    property stored as the field's text (a birth date's key, as the ISO date)."""
 
     label: str
     props: tuple[str, ...]
     dates: tuple[str, ...] = ()
     extra_labels: Callable[[Mapping[str, Any]], tuple[str, ...]] | None = None
+    texts: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def stored(self) -> tuple[str, ...]:
+        """The properties each node takes, in the order of :attr:`fields`."""
+        return (*self.props, *(name for name, _ in self.texts))
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The row field each of :attr:`stored` is read from."""
+        return (*self.props, *(field for _, field in self.texts))
 
 
 @dataclass(frozen=True)

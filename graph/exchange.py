@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from graph.cypher import cypher
-from graph.store import GraphStore
+from graph.store import GraphStore, fuzzy_terms
 
 # The audit trail's names for exchanges (the API writes them, the record page reads them)
 ENQUIRY = "partner_enquiry"  # a partner asked about a child, and was answered
@@ -52,6 +52,18 @@ BY_UIDS = cypher(
     """,
     example={"uids": ["P-x"]},
 )
+# People born on one of some days, by the birth date's key (FalkorDB's range index
+# serves no dates, so ``p.dob IN ...`` would read every person)
+BORN_ON = cypher(
+    "exchange.born_on",
+    """
+    MATCH (p:Person) WHERE p.dob_key IN $born
+    RETURN p.uid AS uid, p.full_name AS name, p.other_names AS other_names
+    ORDER BY uid
+    LIMIT $most
+    """,
+    example={"born": ["2015-03-04"], "most": 10},
+)
 INVOLVEMENTS = cypher(
     "exchange.involvements",
     """
@@ -80,14 +92,18 @@ def candidates(
     store: GraphStore, dobs: list[str], names: list[str], *, limit: int
 ) -> list[dict[str, Any]]:
     """People who might be the one asked about: born on one of ``dobs`` (the date and
-    its day-month swap) with any word of one of ``names`` in their names (as the index
-    hears it: Smith and Smyth alike), or found by the typo-tolerant search for a whole
-    name whatever their birth date; at most ``limit``."""
+    its day-month swap) with a word of their names starting with the letter a word of
+    one of ``names`` starts with (the load's own blocking compares records born the
+    same day whose given or family names share an initial; here in any order, so
+    swapped names and other names count too), or found by the typo-tolerant search for
+    a whole name whatever their birth date; at most ``limit``."""
     uids: dict[str, None] = {}
-    words = " ".join(names)
-    if dobs and words:
-        for r in store.search_people(words, limit=limit, fuzzy=False, born=dobs):
-            uids.setdefault(r["uid"])
+    initials = {w[0] for text in names for w in fuzzy_terms(text)}
+    if dobs and initials:
+        for r in store.read(BORN_ON, {"born": dobs, "most": limit * 10}).rows:
+            words = fuzzy_terms(f"{r['name'] or ''} {r['other_names'] or ''}")
+            if initials & {w[0] for w in words}:
+                uids.setdefault(r["uid"])
     for text in names:
         for r in store.search_people(text, limit=20):
             uids.setdefault(r["uid"])

@@ -42,7 +42,9 @@ class Prop:
     stage keeps it right (``loaders.derive``). ``on_create``: set when the node is
     first written, never changed by a later load. ``param``: its value is the load's
     parameter of that name, not a row field. ``writer``: the module that writes it
-    when the loader does not (its Cypher must set it: a test checks)."""
+    when the loader does not (its Cypher must set it: a test checks). ``text_of``: the
+    ISO text of that (date) property of the same row, kept as a key a range index
+    serves where the engine's range index does not serve dates (FalkorDB's)."""
 
     name: str
     type: str = TEXT
@@ -53,11 +55,12 @@ class Prop:
     on_create: bool = False
     param: str | None = None
     writer: str = LOAD
+    text_of: str | None = None
 
     @property
     def from_row(self) -> bool:
         """Whether the loader's rows carry it (a field of the same name)."""
-        return self.writer == LOAD and self.param is None
+        return self.writer == LOAD and self.param is None and self.text_of is None
 
 
 def _props(spec: str, type_: str = TEXT, **flags: object) -> tuple[Prop, ...]:
@@ -143,6 +146,8 @@ NODE_TYPES: tuple[NodeType, ...] = (
             Prop("family_name", indexed=True),
             *_props("full_name other_names", fulltext=True),
             Prop("dob", DATE, indexed=True),
+            # the birth date as a key: finding people born on a day starts from it
+            Prop("dob_key", indexed=True, text_of="dob"),
             Prop("dod", DATE),
             *_props("sex ethnicity language"),
             *_props("upn nhs_number uln la_child_id", indexed=True),
@@ -656,6 +661,8 @@ def _described(p: Prop, key: tuple[str, ...] = ()) -> str:
     notes += [flag for flag in ("indexed", "fulltext", "keep", "derived") if getattr(p, flag)]
     if p.on_create:
         notes.append("set once")
+    if p.text_of:
+        notes.append(f"the ISO text of {p.text_of}")
     if p.writer != LOAD:
         notes.append(f"by {p.writer}")
     return f"{p.name} ({', '.join(notes)})"

@@ -17,7 +17,7 @@ import datetime as dt
 import math
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -447,15 +447,10 @@ class GraphStore(ABC):
         """Every constraint and index the schema asks for, and whether it is there."""
 
     @abstractmethod
-    def search_people(
-        self, text: str, *, limit: int = 20, fuzzy: bool = True, born: Sequence[str] = ()
-    ) -> list[Row]:
+    def search_people(self, text: str, *, limit: int = 20, fuzzy: bool = True) -> list[Row]:
         """Full-text search over people's names: ``[{uid, score}]``, best first.
 
-        Typo-tolerant when ``fuzzy``: each word may be one or two edits away. With
-        ``born`` (ISO dates), only people born on one of those days, and any one word
-        of ``text`` is enough: the names narrow first, the day then (FalkorDB's range
-        indexes take no dates, so a birth date alone means reading every person).
+        Typo-tolerant when ``fuzzy``: each word may be one or two edits away.
         """
 
     @abstractmethod

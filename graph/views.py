@@ -28,7 +28,8 @@ FIND_BY_ID = cypher(
 )
 FIND_BY_DOB = cypher(
     "views.find_by_dob",
-    "MATCH (p:Person) WHERE p.dob = date($dob) RETURN p.uid AS uid LIMIT 50",
+    # by the birth date's key, which an index serves (FalkorDB's range index takes no dates)
+    "MATCH (p:Person) WHERE p.dob_key = $dob RETURN p.uid AS uid LIMIT 50",
     example={"dob": "2015-03-04"},
 )
 SEARCH_SUMMARY = cypher(

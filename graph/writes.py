@@ -231,6 +231,7 @@ class Step:
             props,
             tuple(p.name for p in self.node_props if p.type == DATE),
             (lambda row: (kinds[0],) if row[field_] else (kinds[1],)) if kinds else None,
+            tuple((p.name, p.text_of) for p in self.node_props if p.text_of),
         )
 
     def _text(self, *, keyless: bool) -> str:
@@ -285,7 +286,7 @@ def _prop(t: RelType, name: str) -> Prop:
 
 
 def _value(p: Prop, row: str) -> str:
-    source = f"${p.param}" if p.param else f"{row}.{p.name}"
+    source = f"${p.param}" if p.param else f"{row}.{p.text_of or p.name}"
     return f"date({source})" if p.type == DATE else source
 
 
@@ -294,7 +295,7 @@ def _assign(var: str, p: Prop) -> str:
     value = _value(p, "row")
     if p.param:
         return f"{var}.{p.name} = {value}"
-    source = f"row.{p.name}"
+    source = f"row.{p.text_of or p.name}"
     if p.keep:
         return f"{var}.{p.name} = CASE WHEN {source} IS NULL THEN {var}.{p.name} ELSE {value} END"
     if p.type == DATE:

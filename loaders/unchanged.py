@@ -8,8 +8,8 @@ relationships of one step between the same two nodes) over all of the step's row
 it, in order, together with the node elements the load wrote (:data:`MEMORY_FILE`,
 beside the load reports). The next load skips an element's rows when
 
-- their hash is one the last load recorded (the same rows, in the same order: the
-  statements would leave what they left), and
+- their hash is one the last load recorded (the same rows, in the same order, and the
+  same statement: it would leave what it left), and
 - every other node they name (a relationship's other end) was one of the last load's
   node elements, so their relationships were made then, and no node they start from
   was written in this load with its relationships of a type a later step rewrites
@@ -124,8 +124,11 @@ class Unchanged:
             groups.setdefault(tuple(row[f] for f in own), []).append(row)
         keep: set[tuple] = set()
         skippable = skip and self.active and (node is None or node.label not in self.shared)
+        # the statement too: rows it wrote before it changed (a property added to the
+        # schema) are written again
+        written_by = _hash((step.name, step.statement, step.keyless))
         for key, group in groups.items():
-            h = _hash((step.name, key, [sorted(r.items()) for r in group]))
+            h = _hash((written_by, key, [sorted(r.items()) for r in group]))
             self.after.add(h)
             if not (
                 skippable

@@ -167,6 +167,11 @@ def test_first_load_writes_the_same_graph_either_way(
     assert bulk.read(with_facts).scalar() > 100
     dob = bulk.read("MATCH (p:Person) WHERE p.dob IS NOT NULL RETURN p.dob AS d LIMIT 1").scalar()
     assert isinstance(dob, dt.date)
+    # the birth date's key, either way: the ISO text of the date, null where it is
+    for graph in twins:
+        rows = graph.read("MATCH (p:Person) RETURN p.dob AS dob, p.dob_key AS key").rows
+        assert sum(r["key"] is not None for r in rows) > 1_000
+        assert all(r["key"] == (r["dob"] and r["dob"].isoformat()) for r in rows)
 
 
 def test_a_second_load_that_updates_and_adds_writes_the_same_graph(

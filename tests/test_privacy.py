@@ -229,6 +229,9 @@ def test_the_copy_holds_nothing_that_names_anyone(loaded_county, everything):
     assert all(PATTERN.fullmatch(r["n"]["uid"]) for r in nodes if "Person" in r["n"]["_labels"])
     people = [r["n"] for r in nodes if "Person" in r["n"]["_labels"]]
     assert all(p["dob"].day == 1 for p in people if p.get("dob"))
+    # the birth date's key is the copy's own month of birth, never the day
+    assert sum(bool(p.get("dob_key")) for p in people) > 1_000
+    assert all(p.get("dob_key") == (p.get("dob") and p["dob"].isoformat()) for p in people)
     for r in nodes:  # each node holds only what its label declares it keeps
         label = r["n"]["_labels"][0]
         kept = {p for p, rule in (NODES[label] or {}).items() if rule != "drop"}

@@ -13,6 +13,8 @@ once, below:
 - ``shared``: text kept only where at least ``MIN_SHARED`` records hold the same value
   (a category, such as a case's reason, is; free text or a rare value is not);
 - ``centre``: a home's latitude or longitude, as its postcode district's centre;
+- ``text``: a key holding another property's ISO text (:attr:`graph.schema.Prop.text_of`),
+  as the text of the copy's own value of it (a birth date's key, its month's first day);
 - ``drop``: not copied (names, identifiers, address lines, postcodes, contacts).
 
 A label or relationship type declared ``None`` is not copied at all (notes, source
@@ -42,7 +44,7 @@ from graph.bulk import BulkWriter, EdgeShape, NodeShape
 from graph.cypher import cypher
 from graph.store import Counts, GraphError, GraphStore, batched
 
-Rule = Literal["keep", "date", "pseudonym", "month", "shared", "centre", "drop"]
+Rule = Literal["keep", "date", "pseudonym", "month", "shared", "centre", "text", "drop"]
 MIN_SHARED = 10  # records that must share a text value for it to be kept
 DISTRICT = "postcode_district"  # what a home's point is coarsened to
 READ_BATCH = 5_000
@@ -58,6 +60,7 @@ NODES: dict[str, dict[str, Rule] | None] = {
     "Person": _declare(
         pseudonym="uid",
         month="dob dod",
+        text="dob_key",
         keep="sex ethnicity language fsm eal young_carer open_services open_case_kinds "
         "open_service_count risk_rules risk_factors risk_year_group risk_school "
         "risk_school_urn risk_area risk_attendance_pct",
@@ -307,6 +310,15 @@ NODE_PROPS = {
     for label, rules in KEPT_NODES.items()
 }
 REL_PROPS = {rel: [(p, rules[p]) for p in copied(rules)] for rel, rules in KEPT_RELS.items()}
+# the keys written as the text of another property of the copy's own (``text``)
+TEXT_OF = {
+    label: {
+        p.name: p.text_of
+        for p in schema.node_type(label).props
+        if p.text_of and rules.get(p.name) == "text"
+    }
+    for label, rules in KEPT_NODES.items()
+}
 
 
 @dataclass
@@ -349,7 +361,7 @@ class _Coarsen:
         return known
 
     def value(self, owner: str, prop: str, rule: Rule, value: Any, row: Mapping[str, Any]) -> Any:
-        if value is None or rule == "drop":
+        if value is None or rule in ("drop", "text"):  # a text key: from the copy's value
             return None
         if rule == "month":
             return dt.date(value.year, value.month, 1) if isinstance(value, dt.date) else None
@@ -366,6 +378,9 @@ class _Coarsen:
 
     def node(self, label: str, row: dict) -> dict:
         out = {p: self.value(label, p, rule, row.get(p), row) for p, rule in NODE_PROPS[label]}
+        for p, source in TEXT_OF[label].items():
+            value = out.get(source)
+            out[p] = value.isoformat() if isinstance(value, dt.date) else None
         return {**out, "uid": self.uid(label, row["uid"]), "labels": sorted(row["labels"])}
 
     def relationship(self, rel: str, a: Any, b: Any, props: Mapping[str, Any]) -> dict:

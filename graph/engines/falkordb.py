@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -810,21 +810,15 @@ class FalkorDBStore(GraphStore):
                 raise GraphError(f"indexes still being rebuilt after {timeout_s:.0f} s")
             time.sleep(0.05)
 
-    def search_people(
-        self, text: str, *, limit: int = 20, fuzzy: bool = True, born: Sequence[str] = ()
-    ) -> list[Row]:
-        if born:
-            query = " | ".join(fulltext_query(w, fuzzy=fuzzy) for w in fuzzy_terms(text))
-        else:
-            query = fulltext_query(text, fuzzy=fuzzy)
+    def search_people(self, text: str, *, limit: int = 20, fuzzy: bool = True) -> list[Row]:
+        query = fulltext_query(text, fuzzy=fuzzy)
         if not query:
             return []
         self.await_indexes()
         result = self.read(
             "CALL db.idx.fulltext.queryNodes('Person', $q) YIELD node, score "
-            + ("WHERE node.dob IN [d IN $born | date(d)] " if born else "")
-            + "RETURN node.uid AS uid, score ORDER BY score DESC, uid LIMIT $limit",
-            {"q": query, "limit": limit, **({"born": list(born)} if born else {})},
+            "RETURN node.uid AS uid, score ORDER BY score DESC, uid LIMIT $limit",
+            {"q": query, "limit": limit},
         )
         return result.rows
 

@@ -221,8 +221,11 @@ class FalkorBulkWriter(BulkWriter):
         remember: bool = False,
     ) -> None:
         fixed = dict(constants or {})
-        props = [p for p in shape.props if p not in fixed]
-        names = [_name(p) for p in (*props, *fixed)]
+        columns = [
+            (p, f) for p, f in zip(shape.stored, shape.fields, strict=True) if p not in fixed
+        ]
+        props = [f for _, f in columns]  # each stored property's row field
+        names = [_name(p) for p in (*(p for p, _ in columns), *fixed)]
         tail = bytearray()
         _encode(fixed, list(fixed), tail, "constant")
         tail_bytes = bytes(tail)

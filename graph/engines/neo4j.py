@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -407,22 +406,15 @@ class Neo4jStore(GraphStore):
 
     # -- search, health, housekeeping ------------------------------------------
 
-    def search_people(
-        self, text: str, *, limit: int = 20, fuzzy: bool = True, born: Sequence[str] = ()
-    ) -> list[Row]:
-        if born:  # any one word (each a SHOULD clause, not a MUST), then the day
-            words = fuzzy_terms(text)
-            query = " ".join(fulltext_query(w, fuzzy=fuzzy).removeprefix("+") for w in words)
-        else:
-            query = fulltext_query(text, fuzzy=fuzzy)
+    def search_people(self, text: str, *, limit: int = 20, fuzzy: bool = True) -> list[Row]:
+        query = fulltext_query(text, fuzzy=fuzzy)
         if not query:
             return []
         return self.read(
             f"CALL db.index.fulltext.queryNodes('{schema.FULLTEXT_INDEX}', $q) "
-            "YIELD node, score "
-            + ("WHERE node.dob IN [d IN $born | date(d)] " if born else "")
-            + "RETURN node.uid AS uid, score ORDER BY score DESC, uid LIMIT $limit",
-            {"q": query, "limit": limit, **({"born": list(born)} if born else {})},
+            "YIELD node, score RETURN node.uid AS uid, score ORDER BY score DESC, uid "
+            "LIMIT $limit",
+            {"q": query, "limit": limit},
         ).rows
 
     def health(self) -> Health:
