@@ -69,10 +69,10 @@ class Matcher:
         if swapped:
             dobs.append(swapped)
         names = [f"{g} {enquiry.family}" for g in givens]
-        people = exchange.candidates(self.store, dobs, names, limit=self.limit)
-        if not people:
-            return Outcome("certainly-not", how="no_candidates")
-        # the loader's rule for joining a record to someone known: exact name and birth date
+        people = exchange.born_on(self.store, dobs, names, limit=self.limit)
+        # the loader's rule for joining a record to someone known: exact name and birth
+        # date (only those born that day can meet it, so the name search below, which
+        # finds people whatever their birth date, is not needed to decide it)
         wanted = {(plain(g), plain(enquiry.family), enquiry.dob) for g in givens}
         exact = sorted(
             {
@@ -86,6 +86,9 @@ class Matcher:
             return Outcome("certain", exact[0], how="name_and_birth_date")
         if len(exact) > 1:
             return Outcome("possible", possible=tuple(exact), how="name_and_birth_date_shared")
+        people += exchange.named(self.store, names, limit=self.limit, besides=people)
+        if not people:
+            return Outcome("certainly-not", how="no_candidates")
         if self.scorer is None:
             family = plain(enquiry.family)
             close = sorted(

@@ -8,6 +8,7 @@ once the API has decided the caller may have them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from graph.cypher import cypher
@@ -88,28 +89,39 @@ def by_nhs_number(store: GraphStore, nhs: str) -> list[dict[str, Any]]:
     return store.read(BY_NHS_NUMBER, {"nhs": nhs}).rows
 
 
-def candidates(
+def born_on(
     store: GraphStore, dobs: list[str], names: list[str], *, limit: int
 ) -> list[dict[str, Any]]:
-    """People who might be the one asked about: born on one of ``dobs`` (the date and
-    its day-month swap) with a word of their names starting with the letter a word of
-    one of ``names`` starts with (the load's own blocking compares records born the
+    """People who might be the one asked about, born on one of ``dobs`` (the date and its
+    day-month swap): those with a word of their names starting with the letter a word
+    of one of ``names`` starts with (the load's own blocking compares records born the
     same day whose given or family names share an initial; here in any order, so
-    swapped names and other names count too), or found by the typo-tolerant search for
-    a whole name whatever their birth date; at most ``limit``."""
-    uids: dict[str, None] = {}
+    swapped names and other names count too); at most ``limit``."""
     initials = {w[0] for text in names for w in fuzzy_terms(text)}
-    if dobs and initials:
-        for r in store.read(BORN_ON, {"born": dobs, "most": limit * 10}).rows:
-            words = fuzzy_terms(f"{r['name'] or ''} {r['other_names'] or ''}")
-            if initials & {w[0] for w in words}:
-                uids.setdefault(r["uid"])
+    if not (dobs and initials):
+        return []
+    uids = [
+        r["uid"]
+        for r in store.read(BORN_ON, {"born": dobs, "most": limit * 10}).rows
+        if initials & {w[0] for w in fuzzy_terms(f"{r['name'] or ''} {r['other_names'] or ''}")}
+    ]
+    return store.read(BY_UIDS, {"uids": uids[:limit]}).rows if uids else []
+
+
+def named(
+    store: GraphStore, names: list[str], *, limit: int, besides: Sequence[dict[str, Any]] = ()
+) -> list[dict[str, Any]]:
+    """People the typo-tolerant search for one of ``names`` (whole) finds whatever their
+    birth date, other than those ``besides`` (already found), so that together they are
+    at most ``limit``."""
+    known = {r["uid"] for r in besides}
+    uids: dict[str, None] = {}
     for text in names:
         for r in store.search_people(text, limit=20):
-            uids.setdefault(r["uid"])
-    if not uids:
-        return []
-    return store.read(BY_UIDS, {"uids": list(uids)[:limit]}).rows
+            if r["uid"] not in known:
+                uids.setdefault(r["uid"])
+    room = limit - len(known)
+    return store.read(BY_UIDS, {"uids": list(uids)[:room]}).rows if uids and room > 0 else []
 
 
 def involvements(store: GraphStore, uid: str) -> list[dict[str, Any]]:
