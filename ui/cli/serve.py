@@ -25,11 +25,12 @@ def streamlit_command(port: int, host: str = LOCAL) -> list[str]:
     watcher, no garbage collection after each page run, and no download or copy controls
     on tables (every download goes through
     the app's audited button): also what the browser tests start, so they test the
-    served configuration."""
+    served configuration. Run through :mod:`ui.app.server`, which loads the pages and
+    opens the store before Streamlit serves anyone."""
     return [
         sys.executable,
         "-m",
-        "streamlit",
+        "ui.app.server",
         "run",
         str(APP),
         "--server.port",
