@@ -378,3 +378,74 @@ def test_quality_counts_people_split_and_people_merged():
     assert (q.several, q.split, q.merged, q.true_people) == (1, 1, 2, 4)
     assert q.split_share == 1.0 and q.merged_share == 0.5
     assert (q.true_pairs, q.found_pairs, q.correct_pairs) == (3, 2, 1)
+
+
+def test_a_household_that_moved_together_names_the_move_to_both_accounts():
+    """Ellie Hunt's account at U1 ends the day Ellie Taylor's begins at U2, and Sam
+    Taylor, liable at U1 with her, moved from U1 to U2 that day: the move is named to
+    the one who left U1 and to the one who arrived at U2, not to Sam (who made it),
+    nor to a stranger who arrived elsewhere that day or left U1 another day."""
+    from loaders.linkage.relational import journeys
+
+    stays = {
+        "sam": {("U1", "2019-01-01", "2021-09-27"), ("U2", "2021-09-27", "9999-99-99")},
+        "hunt": {("U1", "2019-01-01", "2021-09-27")},
+        "taylor": {("U2", "2021-09-27", "9999-99-99")},
+        "elsewhere": {("U3", "2021-09-27", "9999-99-99")},
+        "earlier": {("U1", "2018-01-01", "2019-01-01")},
+    }
+    moved_in = {root: {s for _, s, _ in found} for root, found in stays.items()}
+    moved_out = {root: {e for _, _, e in found} - {"9999-99-99"} for root, found in stays.items()}
+    left_with, arrived_with, movers = journeys(stays, moved_in, moved_out)
+    move = "U1>U2@2021-09-27"
+    assert movers == {move: {"sam"}}
+    assert left_with == {"hunt": {move}} and arrived_with == {"taylor": {move}}
+
+
+def test_a_liable_party_who_moved_with_her_household_and_changed_surname_is_one_person():
+    """As above, through linkage: Sam Taylor's two accounts are one person by name and
+    move, and that makes Ellie Hunt's and Ellie Taylor's accounts one person, with the
+    household's move in the evidence a reviewer reads."""
+    records = [_liable("hunt", "Hunt"), _liable("taylor", "Taylor")]
+    records += [
+        Identity("sam1", given="Sam", family="Taylor", sex="M", born_before="2008-11-02"),
+        Identity("sam2", given="Sam", family="Taylor", sex="M", born_before="2008-11-02"),
+    ]
+    others = [("Anna", "Ash"), ("Beth", "Birch"), ("Cara", "Cole"), ("Dawn", "Dale"),
+              ("Erin", "Edge"), ("Faye", "Ford"), ("Gail", "Gill"), ("Hope", "Hale")]  # fmt: skip
+    records += [_liable(f"x{i}", family, given) for i, (given, family) in enumerate(others)]
+    homes = {
+        "hunt": [Tenure("U1", "2019-01-01", "2021-09-27")],
+        "taylor": [Tenure("U2", "2021-09-27")],
+        "sam1": [Tenure("U1", "2019-01-01", "2021-09-27")],
+        "sam2": [Tenure("U2", "2021-09-27")],
+    }
+    homes.update({f"x{i}": [Tenure(f"V{i}", f"2020-0{1 + i % 9}-1{i % 10}")] for i in range(8)})
+    places = {"U1": "4 Bridge Place, NM5 4AL", "U2": "6 School Rise, NM1 3XQ"}
+    result = link(records, context=Context(as_of=AS_OF.isoformat(), homes=homes, places=places))
+    assert result.cluster_of["sam1"] == result.cluster_of["sam2"]
+    assert result.cluster_of["hunt"] == result.cluster_of["taylor"] != result.cluster_of["sam1"]
+    assert (
+        "one moved out of 4 Bridge Place, NM5 4AL on 2021-09-27 and the other into "
+        "6 School Rise, NM1 3XQ that day, as Sam Taylor, who lived with them, did"
+    ) in result.evidence["taylor"]
+
+
+def test_a_later_round_expects_the_matches_the_earlier_left_to_find():
+    """The adults' rounds: what the first expected (its probability of a match times its
+    pairs), less the pairs its links made one, is what the next round expects; never
+    less than none."""
+    from loaders.linkage.relational import carried, left_to_find
+
+    people = [_liable(rid, "Hunt") for rid in "abcdef"]
+    clusters = Clusters(people)
+    clusters.union("a", "b")
+    clusters.union("a", "c")  # three people made one: three pairs
+    trained = {"probability_two_random_records_match": 0.4, "comparisons": []}
+    assert left_to_find(trained, list("abcdef"), clusters) == pytest.approx(0.4 * 15 - 3)
+    after = carried(trained, 2.0, 4)
+    assert after["probability_two_random_records_match"] == pytest.approx(2.0 / 6)
+    assert after["comparisons"] == []
+    assert (
+        left_to_find({"probability_two_random_records_match": 0.01}, list("abcdef"), clusters) == 0
+    )

@@ -65,6 +65,8 @@ from loaders.linkage.relational import (
     TIMELINE,
     Surroundings,
     adults_frame,
+    carried,
+    left_to_find,
     surroundings,
 )
 from loaders.nicknames import canonical_given
@@ -129,10 +131,17 @@ def link(
     run.result.probabilistic_links += run.apply(scored)
     # 3. adults, on what surrounds them, while it finds links
     trained = None
-    for _ in range(ROUNDS):
+    for round_ in range(1, ROUNDS + 1):
         around = surroundings(reps, clusters, context)
         frame, people = adults_frame(reps, clusters, around)
         run.by_rid.update(people)
+        if trained is not None:
+            trained = carried(trained, left, frame.num_rows)
+            notes.append(
+                f"adults, round {round_}: at least about {left:,.0f} pairs of "
+                f"{frame.num_rows:,} people still to find (what the rounds before "
+                "expected, less what they linked)"
+            )
         scored = score(
             ADULTS,
             frame,
@@ -143,6 +152,8 @@ def link(
         )
         trained = scored.trained
         made = run.apply(scored, around)
+        if trained is not None:
+            left = left_to_find(trained, frame["unique_id"].to_pylist(), clusters)
         run.result.relational_links += made
         if not made:
             break

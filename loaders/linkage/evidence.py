@@ -11,7 +11,7 @@ from __future__ import annotations
 from loaders.linkage.clusters import Clusters
 from loaders.linkage.identity import ID_NAMES, Identity
 from loaders.linkage.inputs import OPEN_END, OPEN_START, Context
-from loaders.linkage.relational import Surroundings
+from loaders.linkage.relational import JOURNEY, Surroundings
 
 KIN_LEVELS = {
     "both named as parent or carer of the same child",
@@ -42,6 +42,8 @@ def describe(
             good.append(_stay(shared[0], ra, rb, context, around))
         else:
             good.append(address)
+    elif address == JOURNEY.label and around is not None:
+        good.append(_journey(a, b, clusters, context, around))
     elif address.startswith("nothing"):
         bad.append("nothing in common where they live or whom they care for")
     elif address:
@@ -115,6 +117,28 @@ def _kin(
         )
     child = min(home_a & home_b, default="")
     return f"both lived with {clusters.name(child)}" if child else label
+
+
+def _journey(
+    a: Identity, b: Identity, clusters: Clusters, context: Context, around: Surroundings
+) -> str:
+    """'one moved out of 4 Bridge Place, NM5 4AL on 2024-07-02 and the other into 6 School
+    Rise, NM1 3XQ that day, as Robert Chapman, who lived with them, did'. The two are
+    the round's people, keyed as ``around`` is (they may be one cluster by now)."""
+    ra, rb = a.rid, b.rid
+    moves = (around.left_with.get(ra, set()) & around.arrived_with.get(rb, set())) | (
+        around.arrived_with.get(ra, set()) & around.left_with.get(rb, set())
+    )
+    if not moves:
+        return JOURNEY.label
+    move = min(moves)
+    route, day = move.rsplit("@", 1)
+    origin, to = route.split(">", 1)
+    who = clusters.name(min(around.movers.get(move, {""})))
+    return (
+        f"one moved out of {context.places.get(origin, origin)} on {day} and the other into "
+        f"{context.places.get(to, to)} that day, as {who}, who lived with them, did"
+    )
 
 
 def _stay(key: str, ra: str, rb: str, context: Context, around: Surroundings) -> str:

@@ -168,7 +168,8 @@ def score(
 ) -> Scored:
     """Score ``frame``'s record pairs with ``model``; never raises on small or sparse
     input (what it could not learn, it takes from the priors, and says so).
-    ``trained``: a model an earlier round learnt (``Scored.trained``), used as it is;
+    ``trained``: a model an earlier round learnt (``Scored.trained``), used as it is
+    (its probability that two records match is a floor for the one learnt again);
     ``keep``: called with the model once trained (to save it); ``backend``: where
     Splink runs (:mod:`loaders.linkage.backend`; default: the setting)."""
     rows = frame.num_rows
@@ -275,7 +276,7 @@ def _score(
     if model.lambda_from_pairs:
         predictions = linker.inference.predict()  # every blocked pair
         weights = engine.fetch(predictions, ["match_weight"])["match_weight"]
-        delta = _learn_lambda(linker, weights, frame.num_rows, model.name, notes)
+        delta = _learn_lambda(linker, weights, frame.num_rows, model.name, notes, at_least=reuse)
         df = engine.fetch(
             predictions,
             ["unique_id_l", "unique_id_r", *gamma,
@@ -362,12 +363,15 @@ def _learn_lambda(
     rows: int,
     name: str,
     notes: list[str],
+    at_least: bool = False,
 ) -> float:
     """The probability two random records match, as the share of matches among every
     pair of ``rows`` records that the blocked pairs' Bayes factors imply: expectation
     maximisation of this one parameter, the factors held as trained (the likelihood is
     concave in it, so the answer is unique; pairs no blocking rule meets count as
-    non-matches). Sets it on the model; returns what to add to Splink's match weights."""
+    non-matches). Sets it on the model; returns what to add to Splink's match weights.
+    ``at_least``: the model's own probability is a floor (an earlier round's count of
+    the matches still to find, :func:`loaders.linkage.relational.carried`)."""
     prior = linker._settings_obj._probability_two_random_records_match
     prior_weight = float(np.log2(prior / (1 - prior)))
     factors = np.asarray(weights, dtype=np.float64) - prior_weight  # log2 Bayes factors
@@ -381,6 +385,8 @@ def _learn_lambda(
             lam = new
             break
         lam = new
+    if at_least and lam < prior:
+        lam = prior
     linker._settings_obj._probability_two_random_records_match = lam
     notes.append(
         f"{name}: about {lam * total:,.0f} of {total:,.0f} pairs are one person (learnt from "

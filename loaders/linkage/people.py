@@ -278,7 +278,8 @@ def name_columns(reps: list[Identity]) -> dict[str, list]:
 
 
 LIST_COLUMNS = ("family_parts", "postcodes", "homes", "kids", "household", "kin", "moved_in",
-                "moved_out", "moves", "givens", "families")  # fmt: skip
+                "moved_out", "moves", "givens", "families", "left_with",
+                "arrived_with")  # fmt: skip
 
 
 STAYS = pa.list_(pa.struct([("a", pa.string()), ("s", pa.string()), ("e", pa.string())]))

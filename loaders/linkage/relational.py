@@ -13,6 +13,9 @@ on what surrounds them, gathered over the person each record already belongs to:
   parent's child lives at, are almost certainly one person;
 * **address**: the addresses their person has lived at (one council tax account
   after another), a move out of one the day of a move into the other, postcode;
+* **a household's move**: someone who lived with one of them moved, the day that one
+  moved out, to the address the other moved into that day (a joint liable party, a
+  partner, a child with a dated address): the household moved together;
 * **timeline**: a person lives at one address at a time, so dated stays at different
   addresses over the same days count against (and, across whole people, stop a link:
   :meth:`~loaders.linkage.clusters.Clusters.two_homes`).
@@ -65,6 +68,25 @@ MOVED = (
     "OR array_length(array_intersect(moved_in_l, moved_out_r)) > 0"
 )
 
+# one left an address the day someone moved from it to where the other arrived that day
+MOVED_WITH = (
+    "array_length(array_intersect(left_with_l, arrived_with_r)) > 0 "
+    "OR array_length(array_intersect(arrived_with_l, left_with_r)) > 0"
+)
+
+JOURNEY = Level(
+    # A household moves together: a joint liable party or partner who left the
+    # same address that day for the other's new one. Strangers meet this only
+    # when, on one day, one moved out of the home a third person left for the
+    # address the other moved into: far rarer than a moving day alone (its u is
+    # measured on random pairs; this prior stands when none meets it).
+    "moved out the day the other moved in, as someone who lived with them did, "
+    "from the one address to the other",
+    0.05,
+    0.00001,
+    sql=MOVED_WITH,
+)
+
 HOUSEHOLD = Comparison(
     "household",
     ("kin", "homes", "postcode"),
@@ -103,9 +125,10 @@ HOUSEHOLD = Comparison(
             sql="array_length(array_intersect(household_l, household_r)) > 0",
             u_share=0.1,
         ),
+        JOURNEY,
         Level(
             "one moved out the day the other moved in, under the same name",
-            0.10,
+            0.07,
             0.0002,
             sql=f"({MOVED}) AND (array_length(array_intersect(families_l, families_r)) > 0 "
             "OR jaro_winkler_similarity(family_l, family_r) >= 0.9)",
@@ -114,7 +137,7 @@ HOUSEHOLD = Comparison(
             # a change of name and of home together (marriage, separation); how often
             # strangers with given names alike move so is measured, like every level's u
             "one moved out the day the other moved in",
-            0.05,
+            0.03,
             0.0002,
             sql=MOVED,
         ),
@@ -210,6 +233,11 @@ class Surroundings:
     household: dict[str, set[str]]  # root -> children's roots living with them
     moved_in: dict[str, set[str]]  # root -> days a stay began
     moved_out: dict[str, set[str]]  # root -> days a stay ended
+    # a household's move, "<from>><to>@<day>" (:func:`journeys`): root -> the moves made
+    # by others from an address it left that day, and to one it arrived at that day
+    left_with: dict[str, set[str]]
+    arrived_with: dict[str, set[str]]
+    movers: dict[str, set[str]]  # a move -> the roots that made it
     adults: set[str]  # roots on the adult side (no birth date under ADULT_AGE years ago)
 
 
@@ -255,6 +283,7 @@ def surroundings(reps: list[Identity], clusters: Clusters, context: Context) -> 
         cut = cut_offs(days.values())
         for root in list(days):
             days[root] -= cut
+    left_with, arrived_with, movers = journeys(stays, moved_in, moved_out)
     residents: dict[str, list[tuple[str, str, str]]] = {}  # address -> (child, from, to)
     for root in children:
         for key, start, end in stays.get(root, ()):
@@ -268,7 +297,74 @@ def surroundings(reps: list[Identity], clusters: Clusters, context: Context) -> 
             found = {c for c, s, e in living if s <= end and start <= e}
             if found:
                 household.setdefault(root, set()).update(found)
-    return Surroundings(kids, homes, stays, household, moved_in, moved_out, adults)
+    return Surroundings(
+        kids, homes, stays, household, moved_in, moved_out, left_with, arrived_with, movers, adults
+    )
+
+
+def journeys(
+    stays: dict[str, set[tuple[str, str, str]]],
+    moved_in: dict[str, set[str]],
+    moved_out: dict[str, set[str]],
+) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, set[str]]]:
+    """Households' moves: a person whose stay at one address ended the day their stay at
+    another began moved from the one to the other that day. Each such move is named to
+    the others who left the first address that day (``left_with``) and to those who
+    arrived at the second (``arrived_with``), and kept with who made it (``movers``).
+    Days that are not moves (:func:`cut_offs`, already taken out of ``moved_in`` and
+    ``moved_out``) and addresses many left or reached that day (a block under one key)
+    name no move."""
+    left: dict[tuple[str, str], set[str]] = {}  # (address, day) -> who left it then
+    arrived: dict[tuple[str, str], set[str]] = {}
+    for root, found in stays.items():
+        outs, ins = moved_out.get(root, ()), moved_in.get(root, ())
+        for key, start, end in found:
+            if end in outs:
+                left.setdefault((key, end), set()).add(root)
+            if start in ins:
+                arrived.setdefault((key, start), set()).add(root)
+    by_day: dict[str, list[str]] = {}  # day -> addresses arrived at
+    for key, day in arrived:
+        by_day.setdefault(day, []).append(key)
+    left_with: dict[str, set[str]] = {}
+    arrived_with: dict[str, set[str]] = {}
+    movers: dict[str, set[str]] = {}
+    for (origin, day), gone in left.items():
+        if len(gone) > HOUSEHOLD_MAX:
+            continue
+        for to in by_day.get(day, ()):
+            came = arrived[(to, day)]
+            made = gone & came if to != origin and len(came) <= HOUSEHOLD_MAX else set()
+            if not made:
+                continue
+            move = f"{origin}>{to}@{day}"
+            movers[move] = made
+            for root in gone - made:
+                left_with.setdefault(root, set()).add(move)
+            for root in came - made:
+                arrived_with.setdefault(root, set()).add(move)
+    return left_with, arrived_with, movers
+
+
+def left_to_find(trained: dict, roots: list[str], clusters: Clusters) -> float:
+    """How many pairs of one round's people (``roots``) its model expected to be one
+    person (its learnt probability of a match times their pairs), less the pairs its
+    links made one: what the next round is still to find."""
+    rows = len(roots)
+    expected = trained["probability_two_random_records_match"] * rows * (rows - 1) / 2
+    joined = Counter(clusters.find(root) for root in roots)
+    return max(expected - sum(n * (n - 1) / 2 for n in joined.values()), 0.0)
+
+
+def carried(trained: dict, left: float, rows: int) -> dict:
+    """The model for the next round over ``rows`` people: the same parameters, with the
+    probability that two of them match set to the pairs still to find among all their
+    pairs. Learning it again from the next round's blocked pairs would learn it from the
+    fixed m probabilities, which describe every match, when the matches left are the
+    ones whose evidence was weak: it would fall with each round that links."""
+    pairs = max(rows * (rows - 1) / 2, 1.0)
+    share = min(max(left / pairs, 1e-12), 0.5)
+    return {**trained, "probability_two_random_records_match": share}
 
 
 def cut_offs(days: Iterable[set[str]]) -> set[str]:
@@ -331,6 +427,8 @@ def adults_frame(
             "kin": lists(kin),
             "moved_in": lists(around.moved_in),
             "moved_out": lists(around.moved_out),
+            "left_with": lists(around.left_with),
+            "arrived_with": lists(around.arrived_with),
             "moves": [
                 sorted(around.moved_in.get(root, set()) | around.moved_out.get(root, set())) or None
                 for root in roots
