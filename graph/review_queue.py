@@ -24,7 +24,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from graph import risk_facts, schema, views
+from graph import caseload_tally, risk_facts, schema, views
 from graph.access.projection import mirror
 from graph.cypher import cypher
 from graph.planning import forget_needs_tally
@@ -395,7 +395,7 @@ def merge_people(store: GraphStore, keep: str, drop: str, pair: str) -> None:
     ``keep`` now has both people's cases and records, so the facts a load derived for
     it are worked out again (open services) or forgotten until the next load (kept
     risk factors: the risk list works ``keep`` out from the records meanwhile; the needs
-    forecast's tally: the forecast counts from the records meanwhile).
+    forecast's and the caseload map's tallies: counted from the records meanwhile).
     """
     for statement in MOVES.values():
         store.write(statement, {"keep": keep, "drop": drop, "pair": pair})
@@ -403,6 +403,7 @@ def merge_people(store: GraphStore, keep: str, drop: str, pair: str) -> None:
     store.write(OPEN_SERVICES_FOR, {"uid": keep})
     risk_facts.clear(store, keep)
     forget_needs_tally(store)  # one child fewer: the forecast counts from the records
+    caseload_tally.forget(store)  # cases moved: the map counts from the records
 
 
 def unmerge_people(store: GraphStore, keep: str, drop: str, pair: str) -> None:
@@ -417,6 +418,7 @@ def unmerge_people(store: GraphStore, keep: str, drop: str, pair: str) -> None:
         store.write(OPEN_SERVICES_FOR, {"uid": uid})
         risk_facts.clear(store, uid)
     forget_needs_tally(store)  # one child more: the forecast counts from the records
+    caseload_tally.forget(store)
 
 
 @dataclass(frozen=True)

@@ -309,6 +309,21 @@ NODE_TYPES: tuple[NodeType, ...] = (
             *_props("cohorts areas categories children", LIST, writer="graph.planning"),
         ),
     ),
+    NodeType(
+        "CaseloadCell",
+        "The caseload map's county-wide counts, kept after a load: one per case status, "
+        "kind and service (whole false), and one per status of every kind and service "
+        "together (whole true, kind and service absent); homes and workers each one JSON "
+        "text of rows (lat, lon, cases; professional uid and name, team uid and name, "
+        "cases), waiting the cases with no current worker. Kept in the analysts' copy "
+        "from the copy's own records; forgotten before a load writes and when a review "
+        "merge moves anyone's cases (graph.caseload_tally).",
+        (
+            Prop("whole", BOOLEAN, writer="graph.caseload_tally"),
+            *_props("status kind service homes workers", writer="graph.caseload_tally"),
+            Prop("waiting", INTEGER, writer="graph.caseload_tally"),
+        ),
+    ),
 )
 
 REL_TYPES: tuple[RelType, ...] = (

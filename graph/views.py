@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from graph import family_rules
+from graph import caseload_tally, family_rules
 from graph.cypher import cypher
 from graph.schema import RETURN_FACTS
 from graph.store import COUNTY_WIDE_READ_TIMEOUT_MS, GraphStore
@@ -407,6 +407,29 @@ CASELOAD_UNALLOCATED = cypher(
     """,
     example=_FILTERS_EXAMPLE | {"services": None, "no_worker_needed": ["Transport"], "limit": 5},
 )
+# The first cases waiting anywhere, once the load's tally has counted them all: from the
+# cases no current worker holds (the derived ``workers``, indexed), only those listed
+# walked to their homes.
+CASELOAD_FIRST_WAITING = cypher(
+    "views.caseload_first_waiting",
+    f"""
+    MATCH (c:Case)
+    WHERE c.workers = 0 AND ($status = 'any' OR c.status = $status)
+      AND ($kind = 'any' OR c.kind = $kind) AND NOT coalesce(c.kind, '') IN $no_worker_needed
+    WITH c
+    MATCH (c)-[:WITH_SERVICE]->(s:Service)
+    WHERE $service = 'any' OR s.uid = $service
+    MATCH (child:Person)-[:HAS_CASE]->(c)
+    WITH child, c, s
+    ORDER BY c.start, child.full_name, c.uid
+    LIMIT $limit
+    WITH child, c, s, null AS pro, null AS t
+    {_HOME}
+    RETURN {_CASE_ROW}
+    ORDER BY start, child_name, case_uid
+    """,
+    example=_FILTERS_EXAMPLE | {"no_worker_needed": ["Transport"], "limit": 5},
+)
 TEAMS = cypher("views.teams", "MATCH (t:Team) RETURN t.uid AS uid, t.name AS name ORDER BY name")
 SERVICES = cypher(
     "views.services", "MATCH (s:Service) RETURN s.uid AS uid, s.name AS name ORDER BY name"
@@ -652,6 +675,9 @@ def caseload(
     homes: list[dict[str, Any]] = []
     cases: list[dict[str, Any]] = []
     services = None
+    tally = caseload_tally.chosen(store, filters) if team == "any" else None
+    if tally is not None:
+        return _from_tally(store, tally, filters, no_worker_needed, most_waiting)
     if team == "any":
         workers = _wide(store, CASELOAD_WORKERS, filters)
         homes = _wide(store, CASELOAD_HOMES, filters)
@@ -666,6 +692,29 @@ def caseload(
         | {"services": services, "no_worker_needed": no_worker_needed, "limit": most_waiting},
     )[0]
     return Caseload(workers, homes, cases, list(waiting["cases"]), waiting["total"])
+
+
+def _from_tally(
+    store: GraphStore,
+    tally: caseload_tally.Chosen,
+    filters: dict[str, str],
+    no_worker_needed: list[str],
+    most_waiting: int,
+) -> Caseload:
+    """Every team's view from the load's tally, and the first cases waiting read one
+    by one."""
+    total = sum(
+        n
+        for (kind, service), n in tally.waiting.items()
+        if (filters["kind"] in ("any", kind) and filters["service"] in ("any", service))
+        and (kind or "") not in no_worker_needed
+    )
+    waiting = _wide(
+        store,
+        CASELOAD_FIRST_WAITING,
+        filters | {"no_worker_needed": no_worker_needed, "limit": most_waiting},
+    )
+    return Caseload(tally.workers, tally.homes, [], waiting, total)
 
 
 def _wide(store: GraphStore, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from graph import review_queue, risk_facts
+from graph import caseload_tally, review_queue, risk_facts
 from graph.access.projection import write_copy
 from graph.planning import forget_needs_tally
 from graph.store import GraphStore
@@ -171,6 +171,7 @@ def link_stage(load: Load) -> None:
     load.before = load.baseline.take(store)  # the watched state before anything is written
     risk_facts.clear(store)  # kept risk factors are wrong once the records change
     forget_needs_tally(store)  # so is the needs forecast's tally
+    caseload_tally.forget(store)  # and the caseload map's
     load.loaded_at = dt.datetime.now().isoformat(timespec="seconds")
     return_sources = {m.source for m in every if has_return_fields(m.fields)}
     load.builder = Builder(load.today, keyed, attached, return_sources)
@@ -275,7 +276,8 @@ def write(load: Load) -> None:
 
 
 def derive_stage(load: Load) -> None:
-    """Derived facts, risk of NEET factors and the needs forecast's tally, from the graph.
+    """Derived facts, risk of NEET factors and the needs forecast's and caseload map's
+    tallies, from the graph.
 
     A load's own residences come as one history a person, at most one open, so only
     someone in the graph before it can be left with two open: superseded residences
@@ -294,6 +296,8 @@ def derive_stage(load: Load) -> None:
         load.report.risk_factors_kept = keep_risk_factors(store, load.today)
     with timed(seconds, "needs forecast tally"):
         keep_needs_tally(store, load.today)
+    with timed(seconds, "caseload map tally"):
+        caseload_tally.keep(store)
 
 
 def alerts(load: Load) -> None:
@@ -316,7 +320,7 @@ def pseudonymised_copy(load: Load) -> None:
 # factors, needs tally, alerts and the pseudonymised copy are worked out from the graph.
 OVER_EVERYTHING = (
     "linkage (every record)",
-    "derived facts, risk of NEET factors and the needs tally (every person)",
+    "derived facts, risk of NEET factors, the needs and caseload tallies (every person)",
     "alerts and the pseudonymised copy (the whole graph)",
 )
 

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from graph import views
+from graph import caseload_tally, views
 from graph.access import guard
 from graph.access.audit import AuditLog
 from graph.access.policy import Principal
@@ -80,9 +80,24 @@ def _counted(workers: list[dict]) -> Counter:
     return out
 
 
-@pytest.mark.parametrize("filters", FILTERS)
-def test_every_team_counts_per_worker_and_home_and_lists_who_waits(loaded_county, filters):
+@pytest.fixture(params=["kept tally", "from the records"])
+def counted(request, loaded_county):
+    """The county as its load left it (the caseload tally kept), or with the tally
+    forgotten (a review merge's state: the map counts from the records); kept again
+    after."""
     store = loaded_county.store
+    assert caseload_tally.chosen(store, FILTERS[0]) is not None, "the load keeps a tally"
+    if request.param == "from the records":
+        caseload_tally.forget(store)
+        assert caseload_tally.chosen(store, FILTERS[0]) is None
+    yield store
+    if request.param == "from the records":
+        caseload_tally.keep(store)
+
+
+@pytest.mark.parametrize("filters", FILTERS)
+def test_every_team_counts_per_worker_and_home_and_lists_who_waits(counted, filters):
+    store = counted
     rows = _every_case(store, filters)
     found = views.caseload(store, no_worker_needed=NO_WORKER, **filters, most_waiting=3)
     assert _counted(found.workers) == _worker_counts(rows)
@@ -97,6 +112,19 @@ def test_every_team_counts_per_worker_and_home_and_lists_who_waits(loaded_county
     assert [w["case_uid"] for w in found.waiting] == [r["case_uid"] for r in waiting[:3]]
     if filters["status"] == "open":
         assert 3 < found.waiting_total < len(one_a_case), "the county has cases waiting"
+    everything = views.caseload(store, no_worker_needed=NO_WORKER, **filters, most_waiting=10**6)
+    assert [w["case_uid"] for w in everything.waiting] == [r["case_uid"] for r in waiting]
+    columns = ("child_uid", "child_name", "kind", "status", "start", "service", "lat", "lon")
+    assert [{k: w[k] for k in columns} for w in everything.waiting] == [
+        {k: r[k] for k in columns} for r in waiting
+    ]
+    # by kind or service alone: the tally's own cells, not the whole county's
+    for kind in sorted({r["kind"] for r in rows if r["kind"]})[:3]:
+        some = views.caseload(store, no_worker_needed=NO_WORKER, **filters | {"kind": kind})
+        mine = [r for r in rows if r["kind"] == kind]
+        assert _counted(some.workers) == _worker_counts(mine)
+        assert sum(h["cases"] for h in some.homes) == len({r["case_uid"] for r in mine})
+        assert some.waiting_total == len(_waiting(mine, None))
 
 
 def test_a_team_its_cases_one_by_one_and_who_waits_in_its_services(loaded_county):

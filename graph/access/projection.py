@@ -18,8 +18,10 @@ once, below:
 - ``drop``: not copied (names, identifiers, address lines, postcodes, contacts).
 
 A label or relationship type declared ``None`` is not copied at all (notes, source
-records, alerts). A property the schema has and this does not declare fails a test, so
-nothing new is ever copied by default.
+records, alerts); one in ``RECOUNTED`` is not copied either, but counted again from the
+copy's own records once the copy is written (the caseload map's tally). A property the
+schema has and this does not declare fails a test, so nothing new is ever copied by
+default.
 
 The copy is written from a read of the live graph, a batch at a time, into a graph of its
 own (:meth:`GraphStore.pseudonymised_staging`): through the batched statements below, or,
@@ -37,7 +39,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from graph import schema
+from graph import caseload_tally, schema
 from graph.access.copy_state import CopyState
 from graph.access.pseudonyms import KEY_FILE, Pseudonyms
 from graph.bulk import BulkWriter, EdgeShape, NodeShape
@@ -102,6 +104,9 @@ NODES: dict[str, dict[str, Rule] | None] = {
     # counts of children by birth cohort and postcode district, none under the copy's
     # own coarsening (a month of birth gives the same cohort): the analysts' forecast
     "NeedsTally": _declare(keep="uid cohorts areas categories children", date="born_after"),
+    # counted from the copy's own records once it is written (RECOUNTED), never read
+    # from the live graph: district centres and no worker's name, as the copy holds them
+    "CaseloadCell": _declare(keep="uid whole status kind service homes waiting workers"),
     # what the statutory returns say (graph.schema.RETURN_FACTS): codes kept, the
     # systems' own references and placement postcodes dropped; the referral or plan a
     # fact belongs to is dropped too (a pseudonym is per label, so it could not join)
@@ -276,7 +281,10 @@ def _shared_statement(owner: str, prop: str, relationship: bool) -> str:
     )
 
 
-KEPT_NODES = {label: rules for label, rules in NODES.items() if rules is not None}
+RECOUNTED = ("CaseloadCell",)  # written into the copy by write_copy, from the copy
+KEPT_NODES = {
+    label: rules for label, rules in NODES.items() if rules is not None and label not in RECOUNTED
+}
 KEPT_RELS = {rel: rules for rel, rules in RELATIONSHIPS.items() if rules is not None}
 NODE_STATEMENTS = {label: _node_statements(label, rules) for label, rules in KEPT_NODES.items()}
 REL_STATEMENTS = {rel: _rel_statements(rel, rules) for rel, rules in KEPT_RELS.items()}
@@ -449,6 +457,7 @@ def write_copy(
             written = _afresh(target, reader, changes, bulk, progress)
         else:
             written = _difference(target, reader, known, changes, progress)
+        caseload_tally.keep(target)  # RECOUNTED: the map's counts, from the copy's records
         after = _counts(target) or Counts({}, {})
         written.nodes, written.relationships = after.nodes, after.relationships
     state.record(buffer, after, changes.hashes, changes.removed, fresh=known is None)
