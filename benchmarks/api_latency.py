@@ -83,6 +83,20 @@ def _workers(pid: int) -> list[int]:
     return found
 
 
+def _indexes_built() -> None:
+    """Wait while the engine builds its indexes (FalkorDB does so after every start: a
+    county graph's take minutes on a busy machine, and reads meanwhile scan)."""
+    from graph import open_store
+
+    store = open_store(load_settings())
+    try:
+        wait = getattr(store, "await_indexes", None)
+        if wait is not None:
+            wait(3600)
+    finally:
+        store.close()
+
+
 def _bodies(county: Path, count: int, seed: int) -> dict[str, list[str]]:
     with (county / "truth" / "people.csv").open(encoding="utf-8") as fh:
         children = [p for p in csv.DictReader(fh) if p["is_child"] == "1"]
@@ -167,6 +181,7 @@ def main() -> None:
             "grant_type": "client_credentials", "client_id": registered["client_id"],
             "client_secret": registered["client_secret"]}).json()["access_token"]  # fmt: skip
         engine = _engines(load_settings().embedded_dir)
+        _indexes_built()
         for kind, bodies in _bodies(args.county, args.requests, args.seed).items():
             _run(port, token, bodies[:50], args.clients)  # warm up
             api = [server.pid, *_workers(server.pid)]
