@@ -449,3 +449,59 @@ def test_a_later_round_expects_the_matches_the_earlier_left_to_find():
     assert (
         left_to_find({"probability_two_random_records_match": 0.01}, list("abcdef"), clusters) == 0
     )
+
+
+# -- the adults' blocking grows with the population, not its square ------------------
+
+
+def test_a_name_rule_keeps_its_smallest_blocks_within_its_pairs():
+    """Fifty pairs of namesakes and one name a hundred people share: within 60 pairs
+    the hundred (4,950 pairs) are no key, the fifty pairs are; a list keeps its other
+    keys."""
+    from loaders.linkage.relational import bounded
+
+    keys: list[list[str] | None] = [[f"pair{i // 2}"] for i in range(100)]
+    keys += [["smith"] for _ in range(100)] + [None, ["smith", "pair0"]]
+    kept, largest, dropped = bounded(keys, limit=60)
+    assert (largest, dropped) == (3, 1)  # pair0 is three people's
+    assert kept[:100] == keys[:100] and kept[100:] == [None] * 101 + [["pair0"]]
+    pairs = {}
+    for row in kept:
+        for k in row or ():
+            pairs[k] = pairs.get(k, 0) + 1
+    assert sum(n * (n - 1) // 2 for n in pairs.values()) <= 60
+    # with room for every pair, nothing is left out
+    assert bounded(keys, limit=10_000) == (keys, 101, 0)
+
+
+def test_a_joined_rule_counts_its_pairs_across_the_join():
+    """Swapped names pair one column's keys with another's: a block's pairs are the
+    product of the rows on each side."""
+    from loaders.linkage.relational import bounded
+
+    left = [["ann|lee"]] * 3 + [["bo|may"]] * 40
+    right = [["ann|lee"]] * 2 + [["bo|may"]] * 30 + [None] * 11
+    kept, _, dropped = bounded(left, limit=10, other=right)  # 6 pairs and 1,200
+    assert dropped == 1 and kept == [["ann|lee"]] * 3 + [None] * 40
+
+
+def test_an_engine_out_of_memory_is_told_from_other_errors():
+    """DuckDB's own out-of-memory error, however Splink wraps it, is what the adults'
+    pass falls back on; a mistake in SQL is not."""
+    import duckdb
+
+    from loaders.linkage.backend import out_of_memory
+
+    connection = duckdb.connect(config={"memory_limit": "8MB", "temp_directory": ""})
+    try:
+        with pytest.raises(duckdb.Error) as caught:
+            connection.execute("SELECT list(repeat('x', 100) || i) FROM range(2000000) t(i)")
+        try:
+            raise RuntimeError("Splink: error executing the SQL") from caught.value
+        except RuntimeError as wrapped:
+            assert out_of_memory(wrapped)
+        with pytest.raises(duckdb.Error) as wrong:
+            connection.execute("SELECT no_such_column FROM range(3)")
+        assert not out_of_memory(wrong.value)
+    finally:
+        connection.close()

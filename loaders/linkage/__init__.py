@@ -50,7 +50,7 @@ from loaders.linkage.identity import (
     years_before,
 )
 from loaders.linkage.inputs import Context, linkage_inputs
-from loaders.linkage.model import LINKAGE_MEMORY, Scored, save_model, score
+from loaders.linkage.model import LINKAGE_MEMORY, OutOfMemory, Scored, save_model, score
 from loaders.linkage.people import (
     MODEL_COLUMNS,
     PEOPLE,
@@ -60,12 +60,14 @@ from loaders.linkage.people import (
 )
 from loaders.linkage.relational import (
     ADULTS,
+    ADULTS_CONTEXT,
     CHILD_AGE,
     ROUNDS,
     TIMELINE,
     Surroundings,
     adults_frame,
     carried,
+    freshen,
     left_to_find,
     surroundings,
 )
@@ -129,11 +131,13 @@ def link(
         for i in range(len(scored))
     ]
     run.result.probabilistic_links += run.apply(scored)
-    # 3. adults, on what surrounds them, while it finds links
-    trained = None
+    # 3. adults, on what surrounds them, while it finds links; after the first round,
+    # only pairs with someone whose row changed (their own or their household's links)
+    trained, before, model = None, None, ADULTS
     for round_ in range(1, ROUNDS + 1):
         around = surroundings(reps, clusters, context)
-        frame, people = adults_frame(reps, clusters, around)
+        frame, people = adults_frame(reps, clusters, around, notes if round_ == 1 else None)
+        frame, before = freshen(frame, before)
         run.by_rid.update(people)
         if trained is not None:
             trained = carried(trained, left, frame.num_rows)
@@ -142,14 +146,22 @@ def link(
                 f"{frame.num_rows:,} people still to find (what the rounds before "
                 "expected, less what they linked)"
             )
-        scored = score(
-            ADULTS,
-            frame,
-            review_threshold=review_threshold,
-            memory_limit=memory_limit,
-            notes=notes if trained is None else [],
-            trained=trained,
-        )
+        try:
+            scored = score(
+                model,
+                frame,
+                review_threshold=review_threshold,
+                memory_limit=memory_limit,
+                notes=notes if trained is None else [],
+                trained=trained,
+            )
+        except OutOfMemory as exc:
+            if model is ADULTS_CONTEXT:
+                notes.append(f"{exc}: the adults' pass stopped there, its links kept so far")
+                break
+            notes.append(f"{exc}: scored again on shared children and addresses only")
+            trained, before, model = None, None, ADULTS_CONTEXT  # own blocking: trained afresh
+            continue
         trained = scored.trained
         made = run.apply(scored, around)
         if trained is not None:

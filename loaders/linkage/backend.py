@@ -77,6 +77,19 @@ def chosen() -> str:
     return load_settings().linkage_backend
 
 
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc``, or what caused it, is an engine running out of memory (Splink
+    wraps the engine's own error in its own)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, MemoryError) or type(seen).__name__ == "OutOfMemoryException":
+            return True
+        if "java.lang.OutOfMemoryError" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _first_level_sql(tests: list[str]) -> str:
     """A CASE naming the first of ``tests`` (on _l/_r columns) that holds, as l./r."""
     as_sql = [re.sub(r"\b(\w+)_([lr])\b", r"\2.\1", t) for t in tests]
@@ -96,7 +109,12 @@ class _DuckDB:
         import duckdb
 
         self.connection = duckdb.connect(
-            config={"memory_limit": memory_limit, "temp_directory": spill}
+            # insertion order kept costs memory that could spill; no step relies on it
+            config={
+                "memory_limit": memory_limit,
+                "temp_directory": spill,
+                "preserve_insertion_order": False,
+            }
         )
 
     def close(self) -> None:

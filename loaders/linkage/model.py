@@ -100,6 +100,10 @@ class Model:
     train_m: bool = True  # False: m stays as the priors say (documented, not learnt)
 
 
+class OutOfMemory(Exception):
+    """The engine could not hold a model's pairs within its memory (and spill)."""
+
+
 @dataclass
 class Scored:
     """Pairs scored at or above the review threshold, with each comparison's level."""
@@ -169,9 +173,11 @@ def score(
     """Score ``frame``'s record pairs with ``model``; never raises on small or sparse
     input (what it could not learn, it takes from the priors, and says so).
     ``trained``: a model an earlier round learnt (``Scored.trained``), used as it is
-    (its probability that two records match is a floor for the one learnt again);
+    (its probability that two records match too: :func:`~loaders.linkage.relational.carried`);
     ``keep``: called with the model once trained (to save it); ``backend``: where
-    Splink runs (:mod:`loaders.linkage.backend`; default: the setting)."""
+    Splink runs (:mod:`loaders.linkage.backend`; default: the setting). Raises
+    :class:`OutOfMemory` when the engine runs out of memory, for the caller to
+    score fewer pairs or go without."""
     rows = frame.num_rows
     if rows < 2:
         return Scored()
@@ -188,9 +194,14 @@ def score(
     small = rows < SMALL_INPUT
     logging.getLogger("splink").setLevel(logging.ERROR)
     with engines.opened(memory_limit or LINKAGE_MEMORY, backend) as engine:
-        return _score(
-            engine, model, usable, frame, small, review_threshold, notes, trained, keep,
-        )  # fmt: skip
+        try:
+            return _score(
+                engine, model, usable, frame, small, review_threshold, notes, trained, keep,
+            )  # fmt: skip
+        except Exception as exc:
+            if engines.out_of_memory(exc):
+                raise OutOfMemory(f"{model.name}: {_why(exc)}") from exc
+            raise
 
 
 def _has_values(frame: pa.Table, column: str) -> bool:
@@ -273,19 +284,10 @@ def _score(
     if keep is not None:
         keep(linker)
     gamma = [f"gamma_{c.name}" for c in usable]
-    if model.lambda_from_pairs:
-        predictions = linker.inference.predict()  # every blocked pair
-        weights = engine.fetch(predictions, ["match_weight"])["match_weight"]
-        delta = _learn_lambda(linker, weights, frame.num_rows, model.name, notes, at_least=reuse)
-        df = engine.fetch(
-            predictions,
-            ["unique_id_l", "unique_id_r", *gamma,
-             f"1 / (1 + pow(2, -(match_weight + {delta}))) AS match_probability"],
-            where=f"match_probability >= {float(review_threshold)}",
-        )  # fmt: skip
-    else:
-        predictions = linker.inference.predict(threshold_match_probability=review_threshold)
-        df = engine.fetch(predictions, ["unique_id_l", "unique_id_r", "match_probability", *gamma])
+    if model.lambda_from_pairs and not reuse:  # a trained model holds what it learnt
+        _learn_lambda(linker, engine, frame.num_rows, model.name, notes)
+    predictions = linker.inference.predict(threshold_match_probability=review_threshold)
+    df = engine.fetch(predictions, ["unique_id_l", "unique_id_r", "match_probability", *gamma])
     scored = Scored(
         left=df["unique_id_l"].tolist(),
         right=df["unique_id_r"].tolist(),
@@ -357,22 +359,23 @@ def _train(linker: Linker, model: Model, frame: pa.Table, notes: list[str]) -> N
         notes.append(f"{name}: prior m probabilities kept (nothing to train them on)")
 
 
-def _learn_lambda(
-    linker: Linker,
-    weights: np.ndarray,
-    rows: int,
-    name: str,
-    notes: list[str],
-    at_least: bool = False,
-) -> float:
+def _learn_lambda(linker: Linker, engine: Backend, rows: int, name: str, notes: list[str]) -> None:
     """The probability two random records match, as the share of matches among every
     pair of ``rows`` records that the blocked pairs' Bayes factors imply: expectation
     maximisation of this one parameter, the factors held as trained (the likelihood is
     concave in it, so the answer is unique; pairs no blocking rule meets count as
-    non-matches). Sets it on the model; returns what to add to Splink's match weights.
-    ``at_least``: the model's own probability is a floor (an earlier round's count of
-    the matches still to find, :func:`loaders.linkage.relational.carried`)."""
-    prior = linker._settings_obj._probability_two_random_records_match
+    non-matches). Sets it on the model. Every blocked pair is scored for it, keeping
+    only its weight (the compared columns, lists among them, made each pair kilobytes:
+    at county scale more than the engine's memory)."""
+    settings = linker._settings_obj
+    settings._retain_matching_columns = False  # Splink's own training sets it so too
+    try:
+        predictions = linker.inference.predict()  # every blocked pair
+        weights = engine.fetch(predictions, ["match_weight"])["match_weight"]
+        predictions.drop_table_from_database_and_remove_from_cache()
+    finally:
+        settings._retain_matching_columns = True
+    prior = settings._probability_two_random_records_match
     prior_weight = float(np.log2(prior / (1 - prior)))
     factors = np.asarray(weights, dtype=np.float64) - prior_weight  # log2 Bayes factors
     total = rows * (rows - 1) / 2
@@ -385,14 +388,11 @@ def _learn_lambda(
             lam = new
             break
         lam = new
-    if at_least and lam < prior:
-        lam = prior
     linker._settings_obj._probability_two_random_records_match = lam
     notes.append(
         f"{name}: about {lam * total:,.0f} of {total:,.0f} pairs are one person (learnt from "
         f"{len(factors):,} blocked pairs)"
     )
-    return float(np.log2(lam / (1 - lam))) - prior_weight
 
 
 def _why(exc: BaseException) -> str:

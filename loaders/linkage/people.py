@@ -278,8 +278,9 @@ def name_columns(reps: list[Identity]) -> dict[str, list]:
 
 
 LIST_COLUMNS = ("family_parts", "postcodes", "homes", "kids", "household", "kin", "moved_in",
-                "moved_out", "moves", "givens", "families", "left_with",
+                "moved_out", "key_moves", "givens", "families", "left_with",
                 "arrived_with")  # fmt: skip
+FLAG_COLUMNS = ("fresh",)
 
 
 STAYS = pa.list_(pa.struct([("a", pa.string()), ("s", pa.string()), ("e", pa.string())]))
@@ -289,6 +290,8 @@ def table(columns: dict[str, list]) -> pa.Table:
     def kind(name: str) -> pa.DataType:
         if name in ("stays", "dated"):
             return STAYS
+        if name in FLAG_COLUMNS:
+            return pa.bool_()
         return pa.list_(pa.string()) if name in LIST_COLUMNS else pa.string()
 
     return pa.table({name: pa.array(values, type=kind(name)) for name, values in columns.items()})

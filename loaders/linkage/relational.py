@@ -191,21 +191,53 @@ FAMILY_ADULTS = with_m(
 )
 
 
-def _blocking() -> list:
-    from splink import block_on
+# Blocking: each rule joins on a key column of the frame (:func:`_keys`). A rule on a
+# name (with a district, a postcode or a moving day) grows with the square of the
+# people who share it, and names and districts do not grow with the county: such a
+# rule keeps only its smaller blocks, those whose pairs together stay within this many
+# per person; the rest are not keys (:func:`bounded`). Children and addresses are
+# bounded already (HOUSEHOLD_MAX, HOME_MAX).
+PAIRS_PER_PERSON = 1.0
+# The name rules' key columns, in words; ``swap_gf`` pairs with ``swap_fg``.
+NAME_KEYS = {
+    "key_name": "family and given names",
+    "key_district": "family names and given names' first letters in one postcode district",
+    "key_postcode": "postcodes and given names",
+    "key_moves": "moving days and given names' first letters",
+    "swap_fg": "given and family names (one's the other's swapped)",
+}
+LISTED_KEYS = ("kin", "homes", "key_moves")  # list columns: one key per value
 
+
+def _rule(key: str, other: str | None = None) -> object:
+    """Records whose ``key`` (or ``key`` and ``other``) values meet, at least one of
+    them fresh (:func:`freshen`)."""
+    from splink.blocking_rule_library import CustomRule
+
+    exploded = [key] if key in LISTED_KEYS else None
+    join = f"l.{key} = r.{other or key}"
+    return CustomRule(f"{join} AND (l.fresh OR r.fresh)", arrays_to_explode=exploded)
+
+
+def _blocking() -> list:
     return [
-        block_on("kin", arrays_to_explode=["kin"]),
-        block_on("homes", arrays_to_explode=["homes"]),
-        block_on("family", "given_canon"),
-        # a given name misspelt: within a postcode district, as this block grows with
-        # the square of the people who share a family name
-        block_on("family", "substr(given, 1, 2)", "district"),
-        block_on("postcode", "given_canon"),
-        # one moved out the day the other moved in: a move, whatever the family name now
-        block_on("moves", "substr(given, 1, 2)", arrays_to_explode=["moves"]),
-        "l.given = r.family AND l.family = r.given",
+        _rule("kin"),
+        _rule("homes"),
+        _rule("key_name"),  # family name and given name
+        # a given name misspelt (its first two letters), within a postcode district
+        _rule("key_district"),
+        _rule("key_postcode"),  # postcode and given name
+        # one moved out the day the other moved in, with the given name's first letters:
+        # a move, whatever the family name now
+        _rule("key_moves"),
+        _rule("swap_fg", "swap_gf"),  # given and family names swapped
     ]
+
+
+def _context_blocking() -> list:
+    """Only the rules on children and addresses (what the pass falls back to when the
+    engine cannot hold every rule's pairs)."""
+    return _blocking()[:2]
 
 
 ADULTS = Model(
@@ -220,6 +252,10 @@ ADULTS = Model(
     needs=("given", "family", "dob"),
     lambda_from_pairs=True,
     train_m=False,
+)
+# fewer pairs: children and addresses only
+ADULTS_CONTEXT = replace(
+    ADULTS, name="adults (children and addresses only)", blocking=_context_blocking
 )
 
 
@@ -379,12 +415,17 @@ def cut_offs(days: Iterable[set[str]]) -> set[str]:
 
 
 def adults_frame(
-    reps: list[Identity], clusters: Clusters, around: Surroundings
+    reps: list[Identity],
+    clusters: Clusters,
+    around: Surroundings,
+    notes: list[str] | None = None,
 ) -> tuple[pa.Table, dict[str, Identity]]:
     """The second pass's input: one row per person on the adult side (its records'
-    commonest values, every name they were recorded under, and its context as lists),
-    so that random pairs are pairs of people and not a person's own records. Returns
-    the table and each person's representative identity, keyed by the cluster root."""
+    commonest values, every name they were recorded under, its context as lists, and
+    its blocking keys), so that random pairs are pairs of people and not a person's
+    own records (:func:`freshen` marks whom its pairs must include). ``notes``: where
+    to say which name keys were too common to block on. Returns the table and each
+    person's representative identity, keyed by the cluster root."""
     find = clusters.find
     records: dict[str, list[Identity]] = {}
     for r in reps:
@@ -429,13 +470,102 @@ def adults_frame(
             "moved_out": lists(around.moved_out),
             "left_with": lists(around.left_with),
             "arrived_with": lists(around.arrived_with),
-            "moves": [
-                sorted(around.moved_in.get(root, set()) | around.moved_out.get(root, set())) or None
-                for root in roots
-            ],
         }
     )
+    moves = [sorted(around.moved_in.get(r, set()) | around.moved_out.get(r, set())) for r in roots]
+    columns.update(_keys(columns, moves, notes))
     return table(columns), people
+
+
+def freshen(frame: pa.Table, before: dict[str, int] | None) -> tuple[pa.Table, dict[str, int]]:
+    """``frame`` with its ``fresh`` column: the people whose row differs from the last
+    round's (``before``: each person's row as a hash; None: the first round, everyone),
+    as only their pairs can score otherwise than they did; and this round's hashes."""
+    columns = [frame[name].to_pylist() for name in frame.column_names]
+    roots = frame["unique_id"].to_pylist()
+    rows = zip(*columns, strict=True)
+    now = {root: hash(repr(row)) for root, row in zip(roots, rows, strict=True)}
+    fresh = [before is None or before.get(root) != now[root] for root in roots]
+    return frame.append_column("fresh", pa.array(fresh, type=pa.bool_())), now
+
+
+def _keys(
+    columns: dict[str, list], moves: list[list[str]], notes: list[str] | None
+) -> dict[str, list]:
+    """The name rules' blocking keys (:data:`NAME_KEYS`), each kept only where its block
+    is small enough (:func:`bounded`)."""
+    given, canon, family = columns["given"], columns["given_canon"], columns["family"]
+    district, postcode = columns["district"], columns["postcode"]
+
+    def joined(*parts: str | None) -> list[str] | None:
+        return ["|".join(parts)] if all(parts) else None  # type: ignore[arg-type]
+
+    found: dict[str, list[list[str] | None]] = {
+        "key_district": [],
+        "key_postcode": [],
+        "key_name": [],
+        "key_moves": [],
+        "swap_fg": [],
+        "swap_gf": [],
+    }
+    for g, c, f, d, p, days in zip(given, canon, family, district, postcode, moves, strict=True):
+        start = g[:2] if g else None
+        found["key_district"].append(joined(f, start, d))
+        found["key_postcode"].append(joined(p, c))
+        found["key_name"].append(joined(f, c))
+        found["key_moves"].append([f"{day}|{start}" for day in days] if start and days else None)
+        found["swap_fg"].append(joined(g, f) if g != f else None)
+        found["swap_gf"].append(joined(f, g) if g != f else None)
+    people = len(given)
+    limit = PAIRS_PER_PERSON * people
+    out: dict[str, list] = {}
+    for name in NAME_KEYS:
+        other = found["swap_gf"] if name == "swap_fg" else None
+        kept, largest, dropped = bounded(found[name], limit, other)
+        out[name] = kept
+        if other is not None:
+            out["swap_gf"], _, _ = bounded(other, limit, found[name])
+        if dropped and notes is not None:
+            notes.append(
+                f"adults: {dropped:,} {NAME_KEYS[name]} held by more than {largest:,} people "
+                f"not blocked on (the rule's pairs kept within {limit:,.0f}, "
+                f"{PAIRS_PER_PERSON:g} a person)"
+            )
+    for name, values in out.items():
+        if name not in LISTED_KEYS:
+            out[name] = [v[0] if v else None for v in values]
+    return out
+
+
+def bounded(
+    keys: list[list[str] | None], limit: float, other: list[list[str] | None] | None = None
+) -> tuple[list[list[str] | None], int, int]:
+    """``keys`` (each row's) without the keys of the largest blocks, so that the pairs
+    of the blocks kept, smallest first, come to no more than ``limit``: a block of n
+    rows makes n(n-1)/2 pairs, or, joined with ``other``'s keys, n times the rows
+    ``other`` has that key. Returns the kept keys, the largest block kept (rows) and
+    how many blocks were dropped."""
+    counts = Counter(k for row in keys if row for k in set(row))
+    if other is None:
+        pairs = {k: n * (n - 1) // 2 for k, n in counts.items()}
+    else:
+        theirs = Counter(k for row in other if row for k in set(row))
+        pairs = {k: n * theirs[k] for k, n in counts.items()}
+    spent: Counter[int] = Counter()  # a block's pairs -> the pairs of all blocks so large
+    for n in pairs.values():
+        spent[n] += n
+    total, ceiling = 0, 0
+    for n in sorted(spent):
+        total += spent[n]
+        if total > limit:
+            break
+        ceiling = n
+    kept = {k for k, n in pairs.items() if n <= ceiling}
+    largest = max((counts[k] for k in kept), default=0)
+    if len(kept) == len(pairs):
+        return keys, largest, 0
+    rows = [[k for k in row if k in kept] or None if row else None for row in keys]
+    return rows, largest, len(pairs) - len(kept)
 
 
 def _stays(found: set[tuple[str, str, str]] | None, dated: bool = False) -> list[dict] | None:
