@@ -505,3 +505,18 @@ def test_an_engine_out_of_memory_is_told_from_other_errors():
         assert not out_of_memory(wrong.value)
     finally:
         connection.close()
+
+
+def test_a_later_round_scores_again_only_people_whose_row_changed():
+    """Between rounds, a person whose row is as it was is not fresh; one whose lists
+    grew, or who is new (a merge's surviving root), is."""
+    import pyarrow as pa
+
+    from loaders.linkage.relational import freshen
+
+    first = pa.table({"unique_id": ["a", "b", "c"], "homes": [["U1"], ["U2"], None]})
+    marked, before = freshen(first, None)
+    assert marked["fresh"].to_pylist() == [True, True, True]
+    again = pa.table({"unique_id": ["a", "b", "d"], "homes": [["U1"], ["U2", "U3"], None]})
+    marked, _ = freshen(again, before)
+    assert marked["fresh"].to_pylist() == [False, True, True]
