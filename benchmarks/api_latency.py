@@ -171,7 +171,8 @@ def main() -> None:
     server = subprocess.Popen(serve, env=dict(os.environ))
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
+        deadline = time.monotonic() + 600  # a county graph's engine starts in minutes
+        while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{base}/health", timeout=1).status_code == 200:
                     break
