@@ -6,7 +6,9 @@ and leaves what it says for the next. Reading and validation never touch the gra
 linkage sees only identity fields; writing MERGEs on stable keys, so a load that dies
 part way is finished by running it again, and a repeated load leaves the graph as it
 was. Earlier reviewer decisions and record-to-person assignments are read first, so
-person uids stay put across loads and a reviewer's "different people" is never undone.
+person uids stay put across loads and a reviewer's "different people" is never undone;
+a delta load links only the records the graph does not hold yet against those people
+(:mod:`loaders.people_kept`).
 
 The engine is another process, so writing overlaps the stages before it: a writer
 thread writes the reference data (and, in bulk, the new source records' nodes) while
@@ -46,6 +48,7 @@ from loaders.linkage import LinkResult, link, linkage_inputs
 from loaders.linkage.clusters import RULES
 from loaders.mapping import MappingError, SourceMapping, load_mappings
 from loaders.packs import Pack, load_packs
+from loaders.people_kept import MODELS_FILE, KeptPeople
 from loaders.progress import Progress, Silent
 from loaders.readers import ReadLimits
 from loaders.reading import ignored, read_all
@@ -78,6 +81,9 @@ class LoadOptions:
     keep_model: bool = True  # keep the trained linkage model (the exchange API's)
     relaxed_fsync: bool = False  # the embedded engine flushes once a second meanwhile
     full: bool = False  # read every file, even those earlier loads took in as they are
+    # link every record again, the models trained again (None: when ``full``); else
+    # only new or changed records are linked, against the people already there
+    relink: bool | None = None
     after_stage: Callable[[str], None] | None = None  # called as each stage ends
 
 
@@ -100,6 +106,7 @@ class Load:
     dropped: list[Dropped] = field(default_factory=list)
     reading: Reading | None = None  # what earlier loads took in, and this one takes
     unchanged: Unchanged | None = None  # what the last load wrote, and this one writes
+    kept: KeptPeople | None = None  # the people and models this load links against
 
     @property
     def progress(self) -> Progress:
@@ -180,6 +187,10 @@ def link_stage(load: Load) -> None:
     ahead = load.writer.submit(_write_ahead, writes, load.builder, reference, load.roles)
     accepted, rejected = review_queue.decisions(store)
     keep_model = loads_dir is not None and options.keep_model
+    existing = identities.existing_assignments(store)
+    relink = options.full if options.relink is None else options.relink
+    kept = KeptPeople.take(loads_dir / MODELS_FILE if loads_dir else None, relink, existing)
+    load.kept = kept
     linked = link(
         found,
         context=context,
@@ -187,9 +198,14 @@ def link_stage(load: Load) -> None:
         rejected=rejected,
         memory_limit=options.linkage_memory,
         model_path=loads_dir / MODEL_FILE if keep_model else None,
+        kept=kept.people(existing),
+        models=kept.models,
     )
     load.progress.advance(len(found))
-    existing = identities.existing_assignments(store)
+    report.relinked = kept.reason
+    report.records_linked = (
+        len(found) if kept.reason else sum(1 for i in found if i.rid not in existing)
+    )
     identities.adopt_existing(linked.cluster_of, found, existing, identities.anchors(store))
     load.person_of = identities.person_uids(linked.cluster_of, existing)
     report.identity_records = len(found)
@@ -313,13 +329,10 @@ def pseudonymised_copy(load: Load) -> None:
     write_copy(load.store, bulk=load.options.bulk)
 
 
-# What a delta load still runs over every record or the whole graph, as a full load
-# does (the load report lists them): linkage re-links every record (a delta linked
-# against the people already there could link otherwise than a full reload, whose
-# models are trained again on every record), and the derived facts, risk of NEET
-# factors, needs tally, alerts and the pseudonymised copy are worked out from the graph.
+# What a delta load still runs over the whole graph, as a full load does (the load
+# report lists them): the derived facts, risk of NEET factors, needs tally, alerts and
+# the pseudonymised copy are worked out from the graph.
 OVER_EVERYTHING = (
-    "linkage (every record)",
     "derived facts, risk of NEET factors, the needs and caseload tallies (every person)",
     "alerts and the pseudonymised copy (the whole graph)",
 )
@@ -383,6 +396,8 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
         assert load.reading is not None and load.unchanged is not None
         load.reading.save()  # what this load took in, for the next one
         load.unchanged.save(store)  # and what it wrote, with the graph as it leaves it
+        assert load.kept is not None and load.linked is not None
+        load.kept.save(load.linked.models)  # and the models it linked with
     saved = None
     if opts.loads_dir is not None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

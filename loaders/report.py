@@ -71,6 +71,10 @@ class LoadReport:
     probabilistic_links: int = 0
     relational_links: int = 0  # adults linked on family and address evidence
     review_pairs: int = 0
+    # records linkage compared (a delta's new or changed ones, or every one), and why
+    # every record was linked again when it was
+    records_linked: int = 0
+    relinked: str = ""
     # how linkage ran: models trained or on their fixed priors, and why
     linkage_notes: list[str] = field(default_factory=list)
     # links not made because they would break a rule (rule -> count); each is reviewed
@@ -288,7 +292,7 @@ class LoadReport:
                 for n, c in changed
             ]
             lines.append("")
-        if self.delta or self.rows_unchanged:
+        if self.delta or self.rows_unchanged or (self.records_linked and not self.relinked):
             lines += self._unchanged_markdown()
         return lines
 
@@ -301,7 +305,14 @@ class LoadReport:
             else f"Written: only what changed; {kept:,} rows the graph holds as they are "
             "were not written again."
         )
-        lines = [written]
+        linked = (
+            f"Linked: every record ({self.relinked})."
+            if self.relinked
+            else f"Linked: the {self.records_linked:,} new or changed identity records, "
+            f"against the people already in the graph and each other; the other "
+            f"{self.identity_records - self.records_linked:,} kept their person."
+        )
+        lines = [linked, written]
         if self.over_everything:
             stages = ", ".join(self.over_everything)
             lines.append(f"Run over everything, as a full load does: {stages}.")

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
 
@@ -90,13 +90,25 @@ def link(
     review_threshold: float = REVIEW_THRESHOLD,
     memory_limit: str | None = None,
     model_path: Path | None = None,
+    kept: Mapping[str, str] | None = None,
+    models: Mapping[str, dict] | None = None,
 ) -> LinkResult:
     """Cluster the records (see the module's docstring); ``model_path``: where to keep
     the trained people model (m and u probabilities, name frequencies) for
-    :class:`loaders.scoring.Scorer` to score single enquiries with."""
+    :class:`loaders.scoring.Scorer` to score single enquiries with.
+
+    ``kept``: the people an earlier load found (record uid -> person), to keep: their
+    records start as one cluster a person, and only pairs with a record not in it (new
+    or changed) are scored, by ``models`` (an earlier :attr:`LinkResult.models`, used
+    as trained; a model missing is trained on every record first)."""
     records = list(identities)
     context = context or Context()
     clusters = Clusters(records, context.edges, context.homes)
+    touched = None
+    if kept is not None:
+        touched = frozenset(r.rid for r in records if r.rid not in kept)
+        _keep_people(clusters, records, kept)
+    models = models or {}
     # 0. identical identities are one (compression)
     signature_rep: dict[tuple, str] = {}
     reps: list[Identity] = []
@@ -120,12 +132,22 @@ def link(
     # 2. people with a date of birth, on who each record says they are (an undated
     # record, an adult's, is left to the next step, which sees its context too)
     notes = run.result.notes
+    if touched is not None:
+        names = ", ".join(sorted(models)) or "none"
+        notes.append(
+            f"{len(touched):,} new or changed records linked against the people kept; "
+            f"models kept from the last load: {names} (any other trained on every record)"
+        )
     dated = [r for r in reps if r.dob]
     keep = None
     if model_path is not None:
         thresholds = {"match_threshold": match_threshold, "review_threshold": review_threshold}
         keep = partial(save_model, path=model_path, columns=MODEL_COLUMNS, thresholds=thresholds)
-    scored = _people_pairs(dated, clusters, review_threshold, memory_limit, notes, keep)
+    scored = _people_pairs(
+        dated, clusters, review_threshold, memory_limit, notes, keep, models.get(PEOPLE.name),
+        touched,
+    )  # fmt: skip
+    run.result.models[PEOPLE.name] = scored.trained
     run.result.pairs = [
         (scored.left[i], scored.right[i], scored.probability[i], scored.agreed[i])
         for i in range(len(scored))
@@ -134,6 +156,7 @@ def link(
     # 3. adults, on what surrounds them, while it finds links; after the first round,
     # only pairs with someone whose row changed (their own or their household's links)
     trained, before, model = None, None, ADULTS
+    kept_adults = models.get(ADULTS.name)  # as the last load's first round trained it
     for round_ in range(1, ROUNDS + 1):
         around = surroundings(reps, clusters, context)
         frame, people = adults_frame(reps, clusters, around, notes if round_ == 1 else None)
@@ -152,8 +175,9 @@ def link(
                 frame,
                 review_threshold=review_threshold,
                 memory_limit=memory_limit,
-                notes=notes if trained is None else [],
-                trained=trained,
+                notes=notes if trained is None and kept_adults is None else [],
+                trained=trained or (kept_adults if model is ADULTS else None),
+                touched=None if touched is None else frozenset(map(clusters.find, touched)),
             )
         except OutOfMemory as exc:
             if model is ADULTS_CONTEXT:
@@ -163,6 +187,8 @@ def link(
             trained, before, model = None, None, ADULTS_CONTEXT  # own blocking: trained afresh
             continue
         trained = scored.trained
+        if round_ == 1:
+            run.result.models[ADULTS.name] = trained
         made = run.apply(scored, around)
         if trained is not None:
             left = left_to_find(trained, frame["unique_id"].to_pylist(), clusters)
@@ -179,6 +205,8 @@ def _people_pairs(
     memory_limit: str | None,
     notes: list[str],
     keep: Callable | None = None,
+    trained: dict | None = None,
+    touched: frozenset[str] | None = None,
 ) -> Scored:
     """The first pass's scored pairs (a function of its own so tests can stand in)."""
     return score(
@@ -186,9 +214,21 @@ def _people_pairs(
         people_frame(reps, clusters),
         review_threshold=review_threshold,
         memory_limit=memory_limit,
-        notes=notes,
+        notes=notes if trained is None else [],
         keep=keep,
+        trained=trained,
+        touched=touched,
     )
+
+
+def _keep_people(clusters: Clusters, records: list[Identity], kept: Mapping[str, str]) -> None:
+    """Each kept person's records as one cluster, as an earlier load (or a reviewer)
+    left them: the rules were checked when they were joined."""
+    first: dict[str, str] = {}
+    for r in records:
+        person = kept.get(r.rid)
+        if person is not None:
+            clusters.union(first.setdefault(person, r.rid), r.rid)
 
 
 class _Run:

@@ -62,6 +62,9 @@ class LinkResult:
     notes: list[str] = field(default_factory=list)
     # links not made because they would break a rule (rule -> count)
     prevented: Counter[str] = field(default_factory=Counter)
+    # each model as it scored (Splink's settings, trained), by name: a delta load's
+    # linkage scores its new records with them (``link(models=...)``)
+    models: dict[str, dict | None] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=1 << 20)

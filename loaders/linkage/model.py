@@ -169,14 +169,17 @@ def score(
     trained: dict | None = None,
     keep: Callable[[Linker], None] | None = None,
     backend: str | None = None,
+    touched: frozenset[str] | None = None,
 ) -> Scored:
     """Score ``frame``'s record pairs with ``model``; never raises on small or sparse
     input (what it could not learn, it takes from the priors, and says so).
     ``trained``: a model an earlier round learnt (``Scored.trained``), used as it is
     (its probability that two records match too: :func:`~loaders.linkage.relational.carried`);
     ``keep``: called with the model once trained (to save it); ``backend``: where
-    Splink runs (:mod:`loaders.linkage.backend`; default: the setting). Raises
-    :class:`OutOfMemory` when the engine runs out of memory, for the caller to
+    Splink runs (:mod:`loaders.linkage.backend`; default: the setting); ``touched``:
+    score only the pairs one of whose records' ``unique_id`` is in it (a delta's new
+    records against the rest and each other), name frequencies still from every row.
+    Raises :class:`OutOfMemory` when the engine runs out of memory, for the caller to
     score fewer pairs or go without."""
     rows = frame.num_rows
     if rows < 2:
@@ -197,6 +200,7 @@ def score(
         try:
             return _score(
                 engine, model, usable, frame, small, review_threshold, notes, trained, keep,
+                touched,
             )  # fmt: skip
         except Exception as exc:
             if engines.out_of_memory(exc):
@@ -259,6 +263,7 @@ def _score(
     notes: list[str],
     trained: dict | None,
     keep: Callable[[Linker], None] | None,
+    touched: frozenset[str] | None = None,
 ) -> Scored:
     table = engine.register(frame)
     names = [c["output_column_name"] for c in (trained or {}).get("comparisons", [])]
@@ -286,8 +291,11 @@ def _score(
     gamma = [f"gamma_{c.name}" for c in usable]
     if model.lambda_from_pairs and not reuse:  # a trained model holds what it learnt
         _learn_lambda(linker, engine, frame.num_rows, model.name, notes)
-    predictions = linker.inference.predict(threshold_match_probability=review_threshold)
-    df = engine.fetch(predictions, ["unique_id_l", "unique_id_r", "match_probability", *gamma])
+    if touched is not None:
+        df = _touched_pairs(engine, linker, frame, touched, review_threshold, gamma)
+    else:
+        predictions = linker.inference.predict(threshold_match_probability=review_threshold)
+        df = engine.fetch(predictions, ["unique_id_l", "unique_id_r", "match_probability", *gamma])
     scored = Scored(
         left=df["unique_id_l"].tolist(),
         right=df["unique_id_r"].tolist(),
@@ -312,6 +320,42 @@ def _score(
     }
     scored.agreed = [texts[m] for m in mask.tolist()]
     return scored
+
+
+def _touched_pairs(
+    engine: Backend,
+    linker: Linker,
+    frame: pa.Table,
+    touched: frozenset[str],
+    review_threshold: float,
+    gamma: list[str],
+) -> dict:
+    """The pairs the model's blocking makes with a touched record on one side, scored
+    (Splink's incremental ``predict_between`` and ``predict_within``), with the name
+    frequencies of every row and the probability two records match as the model has
+    it (learnt when it was trained, not again from these few pairs)."""
+    settings = linker._settings_obj  # Splink's parsed model: no public accessor
+    for column in settings._term_frequency_columns:
+        linker.table_management.compute_tf_table(column.name)
+    mask = pc.is_in(frame["unique_id"], value_set=pa.array(sorted(touched), pa.string()))
+    new, rest = frame.filter(mask), frame.filter(pc.invert(mask))
+    columns = ["unique_id_l", "unique_id_r", "match_probability", *gamma]
+    found: dict[str, list] = {c: [] for c in columns}
+    if new.num_rows == 0:
+        return {c: np.asarray(v) for c, v in found.items()}
+    left = engine.register(new)
+    parts = [linker.inference.predict_within(left, threshold_match_probability=review_threshold)]
+    if rest.num_rows:
+        parts.append(
+            linker.inference.predict_between(
+                left, engine.register(rest), threshold_match_probability=review_threshold
+            )
+        )
+    for part in parts:
+        got = engine.fetch(part, columns)
+        for c in columns:
+            found[c].extend(np.asarray(got[c]).tolist())
+    return {c: np.asarray(v) for c, v in found.items()}
 
 
 def _train(linker: Linker, model: Model, frame: pa.Table, notes: list[str]) -> None:

@@ -71,7 +71,8 @@ def load(
         bool,
         typer.Option(
             "--full",
-            help="Read every file again, even those the last load took in as they are "
+            help="Read every file again, even those the last load took in as they are, "
+            "link every record again with models trained again, and write every row "
             "(default: a delta load when an earlier load's record is beside its reports).",
         ),
     ] = False,
