@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from graph import caseload_tally
 from graph.cypher import cypher
 from graph.store import COUNTY_WIDE_READ_TIMEOUT_MS, GraphStore
 
@@ -177,6 +178,13 @@ def keep_needs_tally(store: GraphStore, tally: NeedsTally) -> None:
 
 def forget_needs_tally(store: GraphStore) -> None:
     store.write(FORGET_NEEDS_TALLY)
+
+
+def forget_kept_tallies(store: GraphStore) -> None:
+    """Forget the counts a load keeps (the needs forecast's, the caseload map's) once the
+    records under them change: the pages count from the records until the next load."""
+    forget_needs_tally(store)
+    caseload_tally.forget(store)
 
 
 def kept_needs_tally(store: GraphStore) -> NeedsTally | None:

@@ -24,10 +24,10 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from graph import caseload_tally, risk_facts, schema, views
+from graph import risk_facts, schema, views
 from graph.access.projection import mirror
 from graph.cypher import cypher
-from graph.planning import forget_needs_tally
+from graph.planning import forget_kept_tallies
 from graph.store import GraphStore
 
 # Linkage joins a pair scoring at least MATCH_THRESHOLD and leaves one scoring at least
@@ -402,8 +402,7 @@ def merge_people(store: GraphStore, keep: str, drop: str, pair: str) -> None:
     store.write(RETIRE, {"drop": drop, "keep": keep, "pair": pair})
     store.write(OPEN_SERVICES_FOR, {"uid": keep})
     risk_facts.clear(store, keep)
-    forget_needs_tally(store)  # one child fewer: the forecast counts from the records
-    caseload_tally.forget(store)  # cases moved: the map counts from the records
+    forget_kept_tallies(store)  # one child fewer, cases moved: counted from the records
 
 
 def unmerge_people(store: GraphStore, keep: str, drop: str, pair: str) -> None:
@@ -417,8 +416,7 @@ def unmerge_people(store: GraphStore, keep: str, drop: str, pair: str) -> None:
     for uid in (keep, drop):
         store.write(OPEN_SERVICES_FOR, {"uid": uid})
         risk_facts.clear(store, uid)
-    forget_needs_tally(store)  # one child more: the forecast counts from the records
-    caseload_tally.forget(store)
+    forget_kept_tallies(store)  # one child more: counted from the records
 
 
 @dataclass(frozen=True)

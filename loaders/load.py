@@ -35,7 +35,7 @@ from typing import Any
 
 from graph import caseload_tally, review_queue, risk_facts
 from graph.access.projection import write_copy
-from graph.planning import forget_needs_tally
+from graph.planning import forget_kept_tallies
 from graph.store import GraphStore
 from loaders import derive, identities, review
 from loaders.attach import Packs
@@ -177,8 +177,7 @@ def link_stage(load: Load) -> None:
     load.baseline = Baseline(loads_dir / ALERT_BASELINE if loads_dir else None)
     load.before = load.baseline.take(store)  # the watched state before anything is written
     risk_facts.clear(store)  # kept risk factors are wrong once the records change
-    forget_needs_tally(store)  # so is the needs forecast's tally
-    caseload_tally.forget(store)  # and the caseload map's
+    forget_kept_tallies(store)  # so are the needs forecast's and caseload map's tallies
     load.loaded_at = dt.datetime.now().isoformat(timespec="seconds")
     return_sources = {m.source for m in every if has_return_fields(m.fields)}
     load.builder = Builder(load.today, keyed, attached, return_sources)

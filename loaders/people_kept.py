@@ -21,10 +21,11 @@ re-link would, with the new records in training, split it or join it to another
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from graph.files import private_dir, write_private
 
 MODELS_FILE = "linkage-models.json"
 VERSION = 1  # of the file's format
@@ -69,9 +70,5 @@ class KeptPeople:
         readable by this user only, as the scoring model is)."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(self.path.name + ".partial")
         body = {"version": VERSION, "models": dict(models)}
-        with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
-            json.dump(body, fh)
-        os.replace(partial, self.path)
+        write_private(private_dir(self.path.parent) / self.path.name, json.dumps(body).encode())

@@ -3,9 +3,8 @@ once the pages' modules are imported and the graph's store is open.
 
 Streamlit runs the page script only when a session connects, so on a fresh server the
 first person to open the sign-in form waited while every page's modules were imported
-(pandas, altair, Splink, fhir.resources: seconds on two cores) and then, signing in,
-while the embedded engine started: 11-12 s a sign-in in the many-users smoke run
-(figures in benchmarks/README.md). Done here, before the server listens, the script's
+(pandas, altair, Splink, fhir.resources) and then, signing in, while the embedded
+engine started (figures in benchmarks/README.md). Done here, before the server listens, the script's
 imports find the modules loaded and its store already cached; the server's health
 check answers once it is ready.
 """
