@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from graph.engines.falkordb_start import _recorded_pid, _running
+
 ROOT = Path(__file__).resolve().parent.parent
 JIGSAW = [sys.executable, "-c", "from ui.cli import main; main()"]
 
@@ -53,9 +55,21 @@ def test_serve_listens_on_this_machine_only_unless_told(tmp_path, args, addresse
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
             time.sleep(0.3)
         assert _listening(port) == addresses
+        engine = _recorded_pid(tmp_path / "graph")  # started before the app listens
+        assert engine is not None and _running(engine)
+        # Stopped as a service manager stops it, at once: the signal to `jigsaw serve`
+        # alone reaches the app, which stops the engine it started on its way out.
+        proc.terminate()
+        assert proc.wait(timeout=60) is not None
+        deadline = time.monotonic() + 30
+        while _running(engine) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _running(engine), "the app's engine outlived the app"
+        assert not _listening(port)
     finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+            proc.wait(timeout=30)
 
 
 def test_the_image_starts_the_app_with_options_that_exist():

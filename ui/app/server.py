@@ -7,6 +7,10 @@ first person to open the sign-in form waited while every page's modules were imp
 engine started (figures in benchmarks/README.md). Done here, before the server listens, the script's
 imports find the modules loaded and its store already cached; the server's health
 check answers once it is ready.
+
+A stop signal (SIGTERM) that arrives before Streamlit has set its own handler (it does so
+only after it starts listening) ends the process through its exit handlers, which stop
+the embedded engine it started, instead of killing it and leaving the engine running.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+import signal
 import sys
+from types import FrameType
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +39,13 @@ def warm() -> None:
         log.warning("the graph's store could not be opened before serving: %s", exc)
 
 
+def _exit(signum: int, _frame: FrameType | None) -> None:
+    """Leave as an uncaught exit does, so the exit handlers run (the engine stops)."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _exit)  # Streamlit replaces it once it serves
     from streamlit.web import cli
 
     warm()

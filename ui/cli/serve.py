@@ -4,6 +4,7 @@ unless ``--host`` says otherwise."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -63,7 +64,25 @@ def serve_command(port: int = 8501, *, host: str = LOCAL, demo: bool = False) ->
     command = streamlit_command(port, host)
     shown = "localhost" if host == LOCAL else host
     typer.echo(f"Jigsaw is at http://{shown}:{port} (Ctrl+C stops it)")
-    raise typer.Exit(subprocess.call(command, env=env))
+    raise typer.Exit(run_forwarding_stops(command, env))
+
+
+def run_forwarding_stops(command: list[str], env: dict[str, str]) -> int:
+    """Run the app's server, passing on any stop signal this process receives: a
+    service manager or ``kill`` that stops ``jigsaw serve`` stops the app (and, through
+    it, the embedded engine it started) instead of leaving it running orphaned."""
+    child = subprocess.Popen(command, env=env)
+
+    def forward(signum: int, _frame: object) -> None:
+        child.send_signal(signum)
+
+    stops = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+    before = {stop: signal.signal(stop, forward) for stop in stops}
+    try:
+        return child.wait()
+    finally:
+        for stop, handler in before.items():
+            signal.signal(stop, handler)
 
 
 def serve(
