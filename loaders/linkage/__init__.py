@@ -156,10 +156,11 @@ def link(
     # 3. adults, on what surrounds them, while it finds links; after the first round,
     # only pairs with someone whose row changed (their own or their household's links)
     trained, before, model = None, None, ADULTS
+    own: dict = {}  # each person's own part of the frame, kept between rounds
     kept_adults = models.get(ADULTS.name)  # as the last load's first round trained it
     for round_ in range(1, ROUNDS + 1):
         around = surroundings(reps, clusters, context)
-        frame, people = adults_frame(reps, clusters, around, notes if round_ == 1 else None)
+        frame, people = adults_frame(reps, clusters, around, notes if round_ == 1 else None, own)
         frame, before = freshen(frame, before)
         run.by_rid.update(people)
         if trained is not None:

@@ -374,9 +374,7 @@ def _train(linker: Linker, model: Model, frame: pa.Table, notes: list[str]) -> N
         notes.append(f"{name}: prior kept for how often two records match ({_why(exc)})")
         linker._settings_obj._probability_two_random_records_match = prior_lambda(frame.num_rows)
     try:
-        linker.training.estimate_u_using_random_sampling(
-            max_pairs=2e6, seed=1, min_count_per_level=None, num_chunks=1
-        )
+        _estimate_u(linker, {c.name for c in model.comparisons if c.condition})
     except (ValueError, ZeroDivisionError, ArithmeticError) as exc:
         notes.append(f"{name}: prior u probabilities kept ({_why(exc)})")
     if not model.train_m:
@@ -401,6 +399,23 @@ def _train(linker: Linker, model: Model, frame: pa.Table, notes: list[str]) -> N
             notes.append(f"{name}: one training rule gave nothing to learn from ({_why(exc)})")
     if not trained:
         notes.append(f"{name}: prior m probabilities kept (nothing to train them on)")
+
+
+def _estimate_u(linker: Linker, measured: set[str]) -> None:
+    """Splink's u by random sampling, for every comparison but those named in
+    ``measured``: a conditioned comparison's u is measured by :func:`_conditional_u`
+    instead, and Splink's estimate of it (its list tests over two million pairs, the
+    costliest part of training the adults' model) would be thrown away."""
+    settings = linker._settings_obj
+    every = settings.comparisons
+    settings.comparisons = [c for c in every if c.output_column_name not in measured]
+    try:
+        if settings.comparisons:
+            linker.training.estimate_u_using_random_sampling(
+                max_pairs=2e6, seed=1, min_count_per_level=None, num_chunks=1
+            )
+    finally:
+        settings.comparisons = every
 
 
 def _learn_lambda(linker: Linker, engine: Backend, rows: int, name: str, notes: list[str]) -> None:

@@ -286,7 +286,13 @@ FLAG_COLUMNS = ("fresh",)
 STAYS = pa.list_(pa.struct([("a", pa.string()), ("s", pa.string()), ("e", pa.string())]))
 
 
-def table(columns: dict[str, list]) -> pa.Table:
+def table(columns: dict[str, list | pa.Array]) -> pa.Table:
+    """The columns as an Arrow table of the frame's types (a column already in Arrow
+    is taken as it is)."""
+
+    def made(name: str, values: list | pa.Array) -> pa.Array:
+        return values if isinstance(values, pa.Array) else pa.array(values, type=kind(name))
+
     def kind(name: str) -> pa.DataType:
         if name in ("stays", "dated"):
             return STAYS
@@ -294,4 +300,4 @@ def table(columns: dict[str, list]) -> pa.Table:
             return pa.bool_()
         return pa.list_(pa.string()) if name in LIST_COLUMNS else pa.string()
 
-    return pa.table({name: pa.array(values, type=kind(name)) for name, values in columns.items()})
+    return pa.table({name: made(name, values) for name, values in columns.items()})

@@ -35,7 +35,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from loaders.linkage.clusters import Clusters
 from loaders.linkage.identity import Identity, plain, years_before
@@ -414,18 +416,26 @@ def cut_offs(days: Iterable[set[str]]) -> set[str]:
     return {day for day, n in counts.items() if n > CUT_OFF * max(typical, 1)}
 
 
+# A person's own part of their row (representative, names, stays), which changes only
+# when their records do: kept between rounds by the cluster root and its record count.
+Own = tuple[Identity, list[str] | None, list[str] | None, list[dict] | None, list[dict] | None]
+
+
 def adults_frame(
     reps: list[Identity],
     clusters: Clusters,
     around: Surroundings,
     notes: list[str] | None = None,
+    kept: dict[tuple[str, int], Own] | None = None,
 ) -> tuple[pa.Table, dict[str, Identity]]:
     """The second pass's input: one row per person on the adult side (its records'
     commonest values, every name they were recorded under, its context as lists, and
     its blocking keys), so that random pairs are pairs of people and not a person's
     own records (:func:`freshen` marks whom its pairs must include). ``notes``: where
-    to say which name keys were too common to block on. Returns the table and each
-    person's representative identity, keyed by the cluster root."""
+    to say which name keys were too common to block on; ``kept``: each person's own
+    part as an earlier round built it (:data:`Own`), reused for those whose records
+    are the same, and replaced by this round's. Returns the table and each person's
+    representative identity, keyed by the cluster root."""
     find = clusters.find
     records: dict[str, list[Identity]] = {}
     for r in reps:
@@ -433,8 +443,27 @@ def adults_frame(
         if root in around.adults:
             records.setdefault(root, []).append(r)
     roots = sorted(records)
-    people = {root: _representative(root, records[root]) for root in roots}
-    mine = [people[root] for root in roots]
+    before = kept if kept is not None else {}
+    own: list[Own] = []
+    for root in roots:
+        key = (root, len(records[root]))
+        found = before.get(key)
+        if found is None:
+            stays = around.stays.get(root)
+            found = (
+                _representative(root, records[root]),
+                _names(records[root], "given"),
+                _names(records[root], "family"),
+                _stays(stays, dated=True),
+                _stays(stays),
+            )
+        own.append(found)
+    if kept is not None:
+        kept.clear()
+        kept.update(((root, len(records[root])), o) for root, o in zip(roots, own, strict=True))
+    del records
+    mine = [o[0] for o in own]
+    people = dict(zip(roots, mine, strict=True))
 
     def lists(table: dict[str, set[str]]) -> list[list[str] | None]:
         return [sorted(table[root]) if table.get(root) else None for root in roots]
@@ -450,8 +479,8 @@ def adults_frame(
     columns.update(
         {
             "unique_id": roots,
-            "givens": [_names(records[root], "given") for root in roots],
-            "families": [_names(records[root], "family") for root in roots],
+            "givens": [o[1] for o in own],
+            "families": [o[2] for o in own],
             "dob": [r.dob or None for r in mine],
             "born_before": [r.born_before or None for r in mine],
             "sex": [r.sex if r.sex in ("F", "M") else None for r in mine],
@@ -461,8 +490,8 @@ def adults_frame(
             "nhs": [r.nhs or None for r in mine],
             "uln": [r.uln or None for r in mine],
             "homes": lists(homes),
-            "dated": [_stays(around.stays.get(root), dated=True) for root in roots],
-            "stays": [_stays(around.stays.get(root)) for root in roots],
+            "dated": [o[3] for o in own],
+            "stays": [o[4] for o in own],
             "kids": lists(around.kids),
             "household": lists(around.household),
             "kin": lists(kin),
@@ -496,49 +525,51 @@ def freshen(frame: pa.Table, before: dict[str, int] | None) -> tuple[pa.Table, d
 
 def _keys(
     columns: dict[str, list], moves: list[list[str]], notes: list[str] | None
-) -> dict[str, list]:
+) -> dict[str, pa.Array]:
     """The name rules' blocking keys (:data:`NAME_KEYS`), each kept only where its block
-    is small enough (:func:`bounded`)."""
-    given, canon, family = columns["given"], columns["given_canon"], columns["family"]
-    district, postcode = columns["district"], columns["postcode"]
+    is small enough (:func:`bounded`); worked out column by column in Arrow (a Python
+    loop over every person took seconds a round at county scale)."""
 
-    def joined(*parts: str | None) -> list[str] | None:
-        return ["|".join(parts)] if all(parts) else None  # type: ignore[arg-type]
+    def text(name: str) -> pa.Array:
+        values = pa.array(columns[name], pa.string())
+        return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
 
-    found: dict[str, list[list[str] | None]] = {
-        "key_district": [],
-        "key_postcode": [],
-        "key_name": [],
-        "key_moves": [],
-        "swap_fg": [],
-        "swap_gf": [],
+    def joined(*parts: pa.Array) -> pa.Array:  # null where any part is
+        return pc.binary_join_element_wise(*parts, "|")
+
+    given, canon, family = text("given"), text("given_canon"), text("family")
+    district, postcode = text("district"), text("postcode")
+    start = pc.utf8_slice_codeunits(given, 0, 2)
+    differ = pc.not_equal(given, family)
+    none = pa.scalar(None, pa.string())
+    found: dict[str, pa.Array] = {
+        "key_district": joined(family, start, district),
+        "key_postcode": joined(postcode, canon),
+        "key_name": joined(family, canon),
+        "key_moves": pa.array(
+            [
+                [f"{day}|{first}" for day in days] if first and days else None
+                for first, days in zip(start.to_pylist(), moves, strict=True)
+            ],
+            pa.list_(pa.string()),
+        ),
+        "swap_fg": pc.if_else(differ, joined(given, family), none),
+        "swap_gf": pc.if_else(differ, joined(family, given), none),
     }
-    for g, c, f, d, p, days in zip(given, canon, family, district, postcode, moves, strict=True):
-        start = g[:2] if g else None
-        found["key_district"].append(joined(f, start, d))
-        found["key_postcode"].append(joined(p, c))
-        found["key_name"].append(joined(f, c))
-        found["key_moves"].append([f"{day}|{start}" for day in days] if start and days else None)
-        found["swap_fg"].append(joined(g, f) if g != f else None)
-        found["swap_gf"].append(joined(f, g) if g != f else None)
-    people = len(given)
-    limit = PAIRS_PER_PERSON * people
-    out: dict[str, list] = {}
+    limit = PAIRS_PER_PERSON * len(given)
+    out: dict[str, pa.Array] = {}
     for name in NAME_KEYS:
         other = found["swap_gf"] if name == "swap_fg" else None
-        kept, largest, dropped = bounded(found[name], limit, other)
+        kept, largest, dropped = _bounded(found[name], limit, other)
         out[name] = kept
         if other is not None:
-            out["swap_gf"], _, _ = bounded(other, limit, found[name])
+            out["swap_gf"], _, _ = _bounded(other, limit, found[name])
         if dropped and notes is not None:
             notes.append(
                 f"adults: {dropped:,} {NAME_KEYS[name]} held by more than {largest:,} people "
                 f"not blocked on (the rule's pairs kept within {limit:,.0f}, "
                 f"{PAIRS_PER_PERSON:g} a person)"
             )
-    for name, values in out.items():
-        if name not in LISTED_KEYS:
-            out[name] = [v[0] if v else None for v in values]
     return out
 
 
@@ -550,27 +581,60 @@ def bounded(
     rows makes n(n-1)/2 pairs, or, joined with ``other``'s keys, n times the rows
     ``other`` has that key. Returns the kept keys, the largest block kept (rows) and
     how many blocks were dropped."""
-    counts = Counter(k for row in keys if row for k in set(row))
+    kind = pa.list_(pa.string())
+    theirs = None if other is None else pa.array(other, kind)
+    kept, largest, dropped = _bounded(pa.array(keys, kind), limit, theirs)
+    return (keys if not dropped else kept.to_pylist()), largest, dropped
+
+
+def _bounded(
+    keys: pa.Array, limit: float, other: pa.Array | None = None
+) -> tuple[pa.Array, int, int]:
+    """:func:`bounded` on an Arrow column: one key a row (text) or several (a list)."""
+    rows, values = _flat(keys)
+    counts = _counts(rows, values)
+    n = counts["rows"].to_numpy().astype(np.int64)
     if other is None:
-        pairs = {k: n * (n - 1) // 2 for k, n in counts.items()}
+        pairs = n * (n - 1) // 2
     else:
-        theirs = Counter(k for row in other if row for k in set(row))
-        pairs = {k: n * theirs[k] for k, n in counts.items()}
-    spent: Counter[int] = Counter()  # a block's pairs -> the pairs of all blocks so large
-    for n in pairs.values():
-        spent[n] += n
-    total, ceiling = 0, 0
-    for n in sorted(spent):
-        total += spent[n]
-        if total > limit:
-            break
-        ceiling = n
-    kept = {k for k, n in pairs.items() if n <= ceiling}
-    largest = max((counts[k] for k in kept), default=0)
-    if len(kept) == len(pairs):
+        theirs = _counts(*_flat(other))
+        joined = counts.join(theirs, "key", right_suffix="_r")
+        counts = joined.select(["key", "rows"])
+        n = counts["rows"].to_numpy().astype(np.int64)
+        pairs = n * joined["rows_r"].fill_null(0).to_numpy().astype(np.int64)
+    # the largest block size whose blocks, with every smaller one, stay within the limit
+    order = np.sort(pairs)
+    sizes = np.unique(order)
+    totals = np.cumsum(order)[np.searchsorted(order, sizes, side="right") - 1]
+    within = sizes[totals <= limit]
+    keep = pairs <= (int(within[-1]) if len(within) else 0)
+    largest = int(n[keep].max()) if keep.any() else 0
+    dropped = int((~keep).sum())
+    if not dropped:
         return keys, largest, 0
-    rows = [[k for k in row if k in kept] or None if row else None for row in keys]
-    return rows, largest, len(pairs) - len(kept)
+    kept = counts["key"].filter(pa.array(keep))
+    if not pa.types.is_list(keys.type):
+        return pc.if_else(pc.is_in(keys, kept), keys, pa.scalar(None, keys.type)), largest, dropped
+    mask = pc.is_in(values, kept)
+    rows, values = rows.filter(mask), values.filter(mask)
+    per_row = np.bincount(rows.to_numpy(), minlength=len(keys))
+    offsets = pa.array(np.concatenate([[0], np.cumsum(per_row)]).astype(np.int32))
+    empty = pa.array(per_row == 0)
+    return pa.ListArray.from_arrays(offsets, values, mask=empty), largest, dropped
+
+
+def _flat(keys: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Each key with the row it is in (a list column flattened; nulls left out)."""
+    if pa.types.is_list(keys.type):
+        return pc.list_parent_indices(keys), pc.list_flatten(keys)
+    present = pc.is_valid(keys)
+    return pa.array(np.arange(len(keys), dtype=np.int64)).filter(present), keys.filter(present)
+
+
+def _counts(rows: pa.Array, values: pa.Array) -> pa.Table:
+    """How many rows hold each key (a key twice in one row counts once)."""
+    pairs = pa.table({"row": rows, "key": values}).group_by(["row", "key"]).aggregate([])
+    return pairs.group_by("key").aggregate([("row", "count")]).rename_columns(["key", "rows"])
 
 
 def _stays(found: set[tuple[str, str, str]] | None, dated: bool = False) -> list[dict] | None:
