@@ -130,6 +130,28 @@ def test_schema_is_idempotent_and_complete(store: GraphStore):
     assert ("unique", "Person", ("uid",)) in kinds
 
 
+COUNT_OF_SERVICES = cypher(
+    "test.count_of_services",
+    "MATCH (p:Person) WHERE p.open_service_count = $n RETURN count(p) AS n",
+    example={"n": 0},
+)
+SET_SERVICES = cypher(
+    "test.set_services",
+    "MATCH (p:Person) SET p.open_service_count = toInteger(right(p.uid, 1)) % 2",
+    writes=True,
+)
+
+
+def test_an_indexed_zero_is_found_like_any_other_number(store: GraphStore):
+    """Person.open_service_count is range-indexed beside the label's full-text index: an
+    engine whose index leaves zeros out answers `= 0` with nobody (FalkorDB did so when
+    the full-text index named its language)."""
+    store.write_rows(UPSERT_PEOPLE, people(6))
+    store.write(SET_SERVICES)
+    counts = {n: store.read(COUNT_OF_SERVICES, {"n": n}).rows[0]["n"] for n in (0, 1)}
+    assert counts == {0: 3, 1: 3}
+
+
 def test_unique_key_is_enforced_by_the_engine(store: GraphStore):
     store.write_rows(UPSERT_PEOPLE, people(1))
     with pytest.raises(CypherError):

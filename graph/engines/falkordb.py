@@ -613,9 +613,13 @@ class FalkorDBStore(GraphStore):
                 fields = ", ".join(
                     f"{{field: '{p}', nostem: true, phonetic: 'dm:en'}}" for p in node.fulltext
                 )
+                # English is the index's default language. Naming it (FalkorDB 4) makes
+                # the label's range indexes leave out every integer 0 (`n.x = 0` then
+                # answers nothing); graphs indexed so before are mended by a `jigsaw db
+                # reset` and a load.
                 self._call(
                     "CALL db.idx.fulltext.createNodeIndex("
-                    f"{{label: '{node.label}', stopwords: [], language: 'english'}}, {fields})",
+                    f"{{label: '{node.label}', stopwords: []}}, {fields})",
                     {},
                     read_only=False,
                     timeout_ms=None,
