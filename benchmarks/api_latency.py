@@ -3,7 +3,7 @@
 Starts ``jigsaw api`` on a graph already loaded (JIGSAW_DATA_DIR) from a synthetic
 county (its truth says which NHS numbers, names and birth dates exist), registers a
 client, and sends enquiries from N concurrent clients (geventhttpclient, greenlets): by NHS number,
-and by name and birth date. Prints p50 and p95 per kind, requests a second, and the CPU
+and by name and birth date. Prints p50, p95 and p99 per kind, requests a second, and the CPU
 time a request took in the API's processes, in the engine and in this load generator
 (which shares the machine: on few cores its own cost is part of the latency).
 
@@ -194,7 +194,8 @@ def main() -> None:
             cpu = [(b - a) / len(timings) * 1000 for a, b in zip(before, after, strict=True)]
             q = statistics.quantiles(timings, n=100)
             print(f"{kind:<20} {len(timings):>5} requests, {args.clients} clients: "
-                  f"p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, {rate:.0f}/s; CPU a request: "
+                  f"p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms, {rate:.0f}/s; "
+                  f"CPU a request: "
                   f"API {cpu[0]:.1f} ms, engine {cpu[1]:.1f} ms, "
                   f"load generator {cpu[2]:.1f} ms")  # fmt: skip
     finally:

@@ -171,8 +171,8 @@ from graph.access.audit import AuditLog
 log = AuditLog(sys.argv[1])
 point = sys.argv[2]
 write_head, write_line, heads = log._write_head, log._write_line, []
-def head(h):
-    write_head(h)
+def head(h, **how):
+    write_head(h, **how)
     heads.append(h)
     if point == "before the line" and len(heads) == 1:
         os._exit(9)
@@ -428,10 +428,11 @@ def test_entries_recorded_at_once_are_committed_together_and_each_caller_waits(t
     log.record(user="a", role="r", action="first")
     heads, lines = [], []
     write_head, write_line = log._write_head, log._write_line
-    log._write_head = lambda h: (heads.append(h), write_head(h))[1]
+    log._write_head = lambda h, **how: (heads.append((h, how)), write_head(h, **how))[1]
     log._write_line = lambda data: (lines.append(data), write_line(data))[1]
     got: dict[int, dict] = {}
-    log._writer.acquire()  # as if a group were being written: these ten must wait
+    with log._turn:
+        log._writing = True  # as if a group were being written: these ten must wait
     threads = [
         threading.Thread(
             target=lambda i=i: got.__setitem__(
@@ -445,11 +446,15 @@ def test_entries_recorded_at_once_are_committed_together_and_each_caller_waits(t
     while len(log._waiting) < 10:
         threading.Event().wait(0.01)
     assert not got  # nobody is answered before their entry is written
-    log._writer.release()
+    with log._turn:  # that write is done: one of the ten writes them all
+        log._writing = False
+        log._turn.notify_all()
     for t in threads:
         t.join(timeout=30)
     assert len(heads) == 2 and len(lines) == 1  # pending and committed head, one write
-    assert heads[0].pending == (11, heads[1].hash) and heads[1].count == 11
+    (pending, synced), (committed, how) = heads
+    assert pending.pending == (11, committed.hash) and committed.count == 11
+    assert synced == {} and how == {"sync": False}  # two fsyncs: pending head, lines
     assert sorted(e["seq"] for e in got.values()) == list(range(2, 12))
     assert all(got[i]["user"] == f"u{i}" and got[i]["children"] == [f"P-{i}"] for i in got)
     assert log.check().broken is None and log.read_head().count == 11

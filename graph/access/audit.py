@@ -12,8 +12,12 @@ entry, then commits the head; a crash at any point leaves a state :meth:`check`
 recognises, and the next :meth:`record` finishes or undoes it (a torn last line is
 moved aside, with a note entry saying so). Entries recorded at once by a process's
 threads are written together (group commit): one pending head naming the last of
-them, their lines in one write, one committed head - three fsyncs for the group, and
-no caller returns before its entry is committed. A crash part way through a group
+them, their lines in one write, one committed head - two fsyncs for the group (the
+pending head and the lines; the committed head needs none, as a head still pending
+whose entries reached the log is committed by the next write, and the next pending
+head is synced anyway), and no caller returns before its entry is durable. While one
+thread writes a group, the others queue the next; the writer wakes them all when it is
+done. A crash part way through a group
 commits the entries that reached the log whole and in order. Appends always continue from the head,
 not from whatever the log's last line says, so tampering stays visible after later
 writes. Where configured, each committed head is also sent as a syslog line to a
@@ -62,6 +66,10 @@ class _Waiting:
     fields: dict[str, Any]
     entry: dict[str, Any] | None = None
     error: BaseException | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.entry is not None or self.error is not None
 
 
 @dataclass(frozen=True)
@@ -142,8 +150,10 @@ class AuditLog:
         self._witness_address = witness
         self._witness: logging.Logger | None = None
         self._waiting: list[_Waiting] = []
-        self._queue = threading.Lock()  # guards _waiting
-        self._writer = threading.Lock()  # one thread of this process writes a group
+        # guards _waiting and _writing: one thread of this process writes a group at a
+        # time, and wakes the others when it is done
+        self._turn = threading.Condition()
+        self._writing = False
         private_dir(self.path.parent)
 
     # -- writing ---------------------------------------------------------------------
@@ -168,19 +178,28 @@ class AuditLog:
             "reason": reason,
         }
         mine = _Waiting(fields)
-        with self._queue:
+        with self._turn:
             self._waiting.append(mine)
-        with self._writer:
-            if mine.entry is None and mine.error is None:  # no other thread wrote it
-                self._commit_group()
+            while self._writing and not mine.done:
+                self._turn.wait()
+            lead = not mine.done
+            self._writing = self._writing or lead
+        if lead:  # nobody is writing, and nobody wrote this entry: write the waiting
+            try:
+                while not mine.done:
+                    self._commit_group()
+            finally:
+                with self._turn:
+                    self._writing = False
+                    self._turn.notify_all()
         if mine.error is not None:
             raise mine.error
         assert mine.entry is not None
         return mine.entry
 
     def _commit_group(self) -> None:
-        """Write every entry waiting now (this thread's among them) as one group."""
-        with self._queue:
+        """Write the entries waiting now (the writer's among them) as one group."""
+        with self._turn:
             group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
         try:
             with self._locked(fcntl.LOCK_EX):
@@ -208,7 +227,7 @@ class AuditLog:
         )
         self._write_head(Head(head.count, head.hash, (last.count, last.hash)))
         self._write_line(lines)
-        self._write_head(last)
+        self._write_head(last, sync=False)  # a pending head whose lines are there commits
         return entries
 
     def _write_line(self, line: bytes) -> None:
@@ -219,15 +238,18 @@ class AuditLog:
         finally:
             os.close(fd)
 
-    def _write_head(self, head: Head) -> None:
+    def _write_head(self, head: Head, *, sync: bool = True) -> None:
         """Overwrite the head in place: one small write within a disk sector, one fsync
         (a rename would need the directory fsync'd too, at every write)."""
         data = json.dumps(head.as_json()).encode().ljust(HEAD_BYTES)
-        created = not self.head_path.exists()
-        fd = os.open(self.head_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd, created = os.open(self.head_path, os.O_RDWR), False
+        except FileNotFoundError:
+            fd, created = os.open(self.head_path, os.O_RDWR | os.O_CREAT, 0o600), True
         try:
             os.pwrite(fd, data, 0)
-            os.fsync(fd)
+            if sync or created:
+                os.fsync(fd)
         finally:
             os.close(fd)
         if created:
@@ -241,6 +263,8 @@ class AuditLog:
         head = self.read_head()
         if head is not None and head.count < 0:
             head = None  # unreadable: rebuilt from the log below, with a note entry
+        if head is not None and head.pending is None and self._ends_whole():
+            return head  # the usual case: the last write finished
         end, _, torn = self._tail()
         if torn and head is not None and head.pending is not None:
             whole = _parse(torn)  # an entry all written but for its newline
@@ -327,6 +351,18 @@ class AuditLog:
             os.fsync(fh.fileno())
         return aside
 
+    def _ends_whole(self) -> bool:
+        """Whether the log is empty or ends with a whole line (its last byte alone)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return True
+        try:
+            size = os.fstat(fd).st_size
+            return size == 0 or os.pread(fd, 1, size - 1) == b"\n"
+        finally:
+            os.close(fd)
+
     def _tail(self) -> tuple[int, dict[str, Any] | None, bytes]:
         """(offset just after the last whole line, that line's entry, bytes after it)."""
         if not self.path.exists():
@@ -372,11 +408,17 @@ class AuditLog:
 
     def read_head(self) -> Head | None:
         try:
-            data = json.loads(self.head_path.read_text(encoding="utf-8"))
-            pending = tuple(data["pending"]) if data.get("pending") else None
-            return Head(int(data["count"]), str(data["hash"]), pending)  # type: ignore[arg-type]
+            fd = os.open(self.head_path, os.O_RDONLY)
         except FileNotFoundError:
             return None
+        try:
+            raw = b"".join(iter(lambda: os.read(fd, 65_536), b""))
+        finally:
+            os.close(fd)
+        try:
+            data = json.loads(raw.decode("utf-8"))
+            pending = tuple(data["pending"]) if data.get("pending") else None
+            return Head(int(data["count"]), str(data["hash"]), pending)  # type: ignore[arg-type]
         except (ValueError, KeyError, TypeError):
             return Head(-1, "unreadable")
 
