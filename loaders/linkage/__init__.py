@@ -155,48 +155,86 @@ def link(
     run.result.probabilistic_links += run.apply(scored)
     # 3. adults, on what surrounds them, while it finds links; after the first round,
     # only pairs with someone whose row changed (their own or their household's links)
-    trained, before, model = None, None, ADULTS
-    own: dict = {}  # each person's own part of the frame, kept between rounds
-    kept_adults = models.get(ADULTS.name)  # as the last load's first round trained it
+    adults = _Adults(run, reps, models.get(ADULTS.name), review_threshold, memory_limit, touched)
     for round_ in range(1, ROUNDS + 1):
-        around = surroundings(reps, clusters, context)
-        frame, people = adults_frame(reps, clusters, around, notes if round_ == 1 else None, own)
-        frame, before = freshen(frame, before)
-        run.by_rid.update(people)
-        if trained is not None:
-            trained = carried(trained, left, frame.num_rows)
-            notes.append(
-                f"adults, round {round_}: at least about {left:,.0f} pairs of "
-                f"{frame.num_rows:,} people still to find (what the rounds before "
-                "expected, less what they linked)"
-            )
         try:
-            scored = score(
-                model,
-                frame,
-                review_threshold=review_threshold,
-                memory_limit=memory_limit,
-                notes=notes if trained is None and kept_adults is None else [],
-                trained=trained or (kept_adults if model is ADULTS else None),
-                touched=None if touched is None else frozenset(map(clusters.find, touched)),
-            )
+            made = adults.round(round_)
         except OutOfMemory as exc:
-            if model is ADULTS_CONTEXT:
+            if adults.model is ADULTS_CONTEXT:
                 notes.append(f"{exc}: the adults' pass stopped there, its links kept so far")
                 break
             notes.append(f"{exc}: scored again on shared children and addresses only")
-            trained, before, model = None, None, ADULTS_CONTEXT  # own blocking: trained afresh
+            adults.fall_back()
             continue
-        trained = scored.trained
-        if round_ == 1:
-            run.result.models[ADULTS.name] = trained
-        made = run.apply(scored, around)
-        if trained is not None:
-            left = left_to_find(trained, frame["unique_id"].to_pylist(), clusters)
         run.result.relational_links += made
         if not made:
             break
     return run.finish(records, rep_of)
+
+
+class _Adults:
+    """The adults' pass, a round at a time: what one round leaves the next (the model
+    as trained, each person's row hash and own part of the frame, the pairs expected
+    still to find); each round's surroundings, frame and pairs go when it ends."""
+
+    def __init__(
+        self,
+        run: _Run,
+        reps: list[Identity],
+        kept: dict | None,
+        review_threshold: float,
+        memory_limit: str | None,
+        touched: frozenset[str] | None,
+    ) -> None:
+        self.run, self.reps, self.kept = run, reps, kept  # kept: as the last load trained
+        self.review_threshold, self.memory_limit, self.touched = (
+            review_threshold, memory_limit, touched,
+        )  # fmt: skip
+        self.model = ADULTS
+        self.trained: dict | None = None
+        self.before: dict[str, int] | None = None  # each person's row hash, last round
+        self.own: dict = {}  # each person's own part of the frame (relational.Own)
+        self.left = 0.0  # pairs the rounds before expected and did not link
+
+    def fall_back(self) -> None:
+        """Score on shared children and addresses only (own blocking: trained afresh)."""
+        self.model, self.trained, self.before = ADULTS_CONTEXT, None, None
+
+    def round(self, number: int) -> int:
+        """Score one round's pairs and link them; returns the links made."""
+        run = self.run
+        clusters, context, notes = run.clusters, run.context, run.result.notes
+        around = surroundings(self.reps, clusters, context)
+        first = number == 1
+        frame, people = adults_frame(
+            self.reps, clusters, around, notes if first else None, self.own
+        )
+        frame, self.before = freshen(frame, self.before)
+        run.by_rid.update(people)
+        if self.trained is not None:
+            self.trained = carried(self.trained, self.left, frame.num_rows)
+            notes.append(
+                f"adults, round {number}: at least about {self.left:,.0f} pairs of "
+                f"{frame.num_rows:,} people still to find (what the rounds before "
+                "expected, less what they linked)"
+            )
+        touched = self.touched
+        scored = score(
+            self.model,
+            frame,
+            review_threshold=self.review_threshold,
+            memory_limit=self.memory_limit,
+            notes=notes if self.trained is None and self.kept is None else [],
+            trained=self.trained or (self.kept if self.model is ADULTS else None),
+            touched=None if touched is None else frozenset(map(clusters.find, touched)),
+        )
+        self.trained = scored.trained
+        if first:
+            run.result.models[ADULTS.name] = self.trained
+        made = run.apply(scored, around)
+        if self.trained is not None:
+            self.left = left_to_find(self.trained, frame["unique_id"].to_pylist(), clusters)
+        return made
 
 
 def _people_pairs(

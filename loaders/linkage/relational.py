@@ -43,7 +43,16 @@ from loaders.linkage.clusters import Clusters
 from loaders.linkage.identity import Identity, plain, years_before
 from loaders.linkage.inputs import OPEN_END, OPEN_START, Context
 from loaders.linkage.model import Comparison, Level, Model, with_m
-from loaders.linkage.people import DOB, FAMILY, GIVEN, IDENTIFIERS, SEX, name_columns, table
+from loaders.linkage.people import (
+    DOB,
+    FAMILY,
+    GIVEN,
+    IDENTIFIERS,
+    SEX,
+    STAYS,
+    name_columns,
+    table,
+)
 
 ROUNDS = 3
 ADULT_AGE = 16  # a person whose every birth date is this long ago is an adult here
@@ -418,7 +427,8 @@ def cut_offs(days: Iterable[set[str]]) -> set[str]:
 
 # A person's own part of their row (representative, names, stays), which changes only
 # when their records do: kept between rounds by the cluster root and its record count.
-Own = tuple[Identity, list[str] | None, list[str] | None, list[dict] | None, list[dict] | None]
+Stays = list[tuple[str, str, str]]  # (address key, from, to), in order
+Own = tuple[Identity, list[str] | None, list[str] | None, Stays]
 
 
 def adults_frame(
@@ -449,13 +459,11 @@ def adults_frame(
         key = (root, len(records[root]))
         found = before.get(key)
         if found is None:
-            stays = around.stays.get(root)
             found = (
                 _representative(root, records[root]),
                 _names(records[root], "given"),
                 _names(records[root], "family"),
-                _stays(stays, dated=True),
-                _stays(stays),
+                sorted(around.stays.get(root, ())),
             )
         own.append(found)
     if kept is not None:
@@ -490,8 +498,8 @@ def adults_frame(
             "nhs": [r.nhs or None for r in mine],
             "uln": [r.uln or None for r in mine],
             "homes": lists(homes),
-            "dated": [o[3] for o in own],
-            "stays": [o[4] for o in own],
+            "dated": _stays([o[3] for o in own], dated=True),
+            "stays": _stays([o[3] for o in own]),
             "kids": lists(around.kids),
             "household": lists(around.household),
             "kin": lists(kin),
@@ -637,12 +645,28 @@ def _counts(rows: pa.Array, values: pa.Array) -> pa.Table:
     return pairs.group_by("key").aggregate([("row", "count")]).rename_columns(["key", "rows"])
 
 
-def _stays(found: set[tuple[str, str, str]] | None, dated: bool = False) -> list[dict] | None:
-    """A person's stays as the frame's structs; ``dated``: only those with a known start."""
-    kept = [
-        {"a": a, "s": b, "e": c} for a, b, c in sorted(found or ()) if not dated or b != OPEN_START
-    ]
-    return kept or None
+def _stays(people: list[Stays], dated: bool = False) -> pa.Array:
+    """Each person's stays as the frame's list of structs (null for none); ``dated``:
+    only those with a known start. Built from flat columns: a dict a stay, at county
+    scale, held gigabytes."""
+    keys: list[str] = []
+    starts: list[str] = []
+    ends: list[str] = []
+    offsets = [0]
+    for stays in people:
+        for a, b, c in stays:
+            if not dated or b != OPEN_START:
+                keys.append(a)
+                starts.append(b)
+                ends.append(c)
+        offsets.append(len(keys))
+    bounds = np.asarray(offsets, dtype=np.int32)
+    values = pa.StructArray.from_arrays(
+        [pa.array(keys, pa.string()), pa.array(starts, pa.string()), pa.array(ends, pa.string())],
+        fields=list(STAYS.value_type),
+    )
+    empty = pa.array(bounds[1:] == bounds[:-1])
+    return pa.ListArray.from_arrays(pa.array(bounds), values, type=STAYS, mask=empty)
 
 
 def _commonest(values: list[str]) -> str:
