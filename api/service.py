@@ -5,6 +5,7 @@ answer, and the audit entry - the operation's rules in one place, apart from HTT
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from api import fhir
@@ -34,6 +35,11 @@ class Exchange:
     matcher: Matcher
     settings: ApiSettings
     audit: AuditLog
+
+    @cached_property
+    def contact(self) -> Checked:
+        """The contact answers give (from the settings: checked once)."""
+        return fhir.organisation(self.settings)
 
     def refuse(
         self, client: Client | None, error: Invalid, *, client_id: str = "", extra: Any = None
@@ -88,7 +94,7 @@ class Exchange:
         contact = None
         returned = ["match"]
         if level_at_least(client.level, "contact") and outcome.grade != "certainly-not":
-            contact = fhir.organisation(self.settings)
+            contact = self.contact
             returned.append("contact")
         episodes = []
         if outcome.uid and level_at_least(client.level, "involvements"):

@@ -317,3 +317,32 @@ def test_every_api_setting_is_documented():
     text = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
     for name in ApiSettings.model_fields:
         assert f"JIGSAW_API_{name.upper()}" in text, name
+
+
+def test_every_part_of_an_answer_is_validated_as_its_model():
+    """Answers are validated in parts (each resource alone, cheaper than nested in the
+    Parameters): a fault anywhere is still refused, and what passes is what the whole
+    model accepts."""
+    from pydantic import ValidationError
+
+    from api import fhir
+
+    settings = ApiSettings(organisation="Northmere Children's Services", phone="01632 960000")
+    asked = fhir.Enquiry(reason=S47, nhs="9434765919")
+    lead = {"team": "Team A", "email": "a@b.uk", "role": "SW"}
+    row = {"service": "csc", "service_name": "Social care", "kind": "cin", "status": "open",
+           "start": "2024-01-02", "lead": lead}  # fmt: skip
+    answer = fhir.answer(match=True, grade="certain", contact=fhir.organisation(settings),
+                         involvements=[fhir.episode(row, settings, asked)])  # fmt: skip
+    whole = Parameters.model_validate(json.loads(answer.json()))
+    assert json.loads(whole.model_dump_json(by_alias=True, exclude_none=True)) == answer.data
+    for fault in ({"start": "2nd January 2024"}, {"kind": "cin "}):
+        with pytest.raises(ValidationError):
+            fhir.episode({**row, **fault}, settings, asked)
+    with pytest.raises(ValidationError):  # a contained resource is validated too
+        bad = {"resourceType": "PractitionerRole", "x": 1}
+        fhir.Checked.resource({"resourceType": "EpisodeOfCare", "status": "active",
+                               "patient": {"display": "x"}, "contained": [bad]})  # fmt: skip
+    for _ in range(2):  # the Parameters around the resources: refused each time
+        with pytest.raises(ValidationError):
+            fhir.answer(match=True, grade="not  a code")
