@@ -289,9 +289,15 @@ def _score(
     if keep is not None:
         keep(linker)
     gamma = [f"gamma_{c.name}" for c in usable]
+    df = None
     if model.lambda_from_pairs and not reuse:  # a trained model holds what it learnt
-        _learn_lambda(linker, engine, frame.num_rows, model.name, notes)
-    if touched is not None:
+        df = _learn_lambda(
+            linker, engine, frame.num_rows, model.name, notes,
+            review_threshold if touched is None else None,
+        )  # fmt: skip
+    if df is not None:
+        pass
+    elif touched is not None:
         df = _touched_pairs(engine, linker, frame, touched, review_threshold, gamma)
     else:
         predictions = linker.inference.predict(threshold_match_probability=review_threshold)
@@ -418,25 +424,83 @@ def _estimate_u(linker: Linker, measured: set[str]) -> None:
         settings.comparisons = every
 
 
-def _learn_lambda(linker: Linker, engine: Backend, rows: int, name: str, notes: list[str]) -> None:
+def _learn_lambda(
+    linker: Linker,
+    engine: Backend,
+    rows: int,
+    name: str,
+    notes: list[str],
+    threshold: float | None = None,
+) -> dict | None:
     """The probability two random records match, as the share of matches among every
     pair of ``rows`` records that the blocked pairs' Bayes factors imply: expectation
     maximisation of this one parameter, the factors held as trained (the likelihood is
     concave in it, so the answer is unique; pairs no blocking rule meets count as
     non-matches). Sets it on the model. Every blocked pair is scored for it, keeping
-    only its weight (the compared columns, lists among them, made each pair kilobytes:
-    at county scale more than the engine's memory)."""
+    only its weights (the compared columns, lists among them, made each pair kilobytes:
+    at county scale more than the engine's memory).
+
+    ``threshold``: also return the pairs at or above this probability as learnt, with
+    their levels told from their weights (:func:`_levels_sql`), instead of having every
+    pair scored again for them; None where a level's weight is not its own."""
     settings = linker._settings_obj
+    levels = _levels_sql(linker) if threshold is not None else None
     settings._retain_matching_columns = False  # Splink's own training sets it so too
+    settings._retain_intermediate_calculation_columns = levels is not None
     try:
         predictions = linker.inference.predict()  # every blocked pair
         weights = engine.fetch(predictions, ["match_weight"])["match_weight"]
+        prior = settings._probability_two_random_records_match
+        lam = _lambda_from(weights, prior, rows)
+        found = None
+        if levels is not None and threshold is not None:
+            shift = _logit(lam) - _logit(prior)
+            found = engine.fetch(
+                predictions,
+                ["unique_id_l", "unique_id_r", f"match_weight + {shift!r} AS weight", *levels],
+                where=f"weight >= {_logit(threshold)!r}",
+            )
+            found["match_probability"] = 1 / (1 + np.exp2(-np.asarray(found["weight"], float)))
         predictions.drop_table_from_database_and_remove_from_cache()
     finally:
         settings._retain_matching_columns = True
-    prior = settings._probability_two_random_records_match
-    prior_weight = float(np.log2(prior / (1 - prior)))
-    factors = np.asarray(weights, dtype=np.float64) - prior_weight  # log2 Bayes factors
+        settings._retain_intermediate_calculation_columns = False
+    settings._probability_two_random_records_match = lam
+    total = rows * (rows - 1) / 2
+    notes.append(
+        f"{name}: about {lam * total:,.0f} of {total:,.0f} pairs are one person (learnt from "
+        f"{len(weights):,} blocked pairs)"
+    )
+    return found
+
+
+def _levels_sql(linker: Linker) -> list[str] | None:
+    """Each comparison's level (``gamma_<name>``) told from its match weight column
+    (``mw_<name>``, Splink's intermediate column, written as each level's weight), where
+    every level of every comparison has a weight of its own; else None."""
+    out = []
+    for comparison in linker._settings_obj.comparisons:
+        name = comparison.output_column_name
+        pairs = [
+            (lv._match_weight, lv.comparison_vector_value) for lv in comparison.comparison_levels
+        ]
+        weights = [w for w, _ in pairs]
+        if any(w is None or not np.isfinite(w) for w in weights) or len(set(weights)) < len(pairs):
+            return None
+        cases = " ".join(f"WHEN mw_{name} = CAST({w!r} AS DOUBLE) THEN {v}" for w, v in pairs)
+        out.append(f"CASE {cases} END AS gamma_{name}")
+    return out
+
+
+def _logit(p: float) -> float:
+    """A probability as a match weight (log2 odds)."""
+    return float(np.log2(p / (1 - p)))
+
+
+def _lambda_from(weights: object, prior: float, rows: int) -> float:
+    """:func:`_learn_lambda`'s expectation maximisation, from the blocked pairs' match
+    weights under ``prior``."""
+    factors = np.asarray(weights, dtype=np.float64) - _logit(prior)  # log2 Bayes factors
     total = rows * (rows - 1) / 2
     lam = prior
     for _ in range(200):
@@ -447,11 +511,7 @@ def _learn_lambda(linker: Linker, engine: Backend, rows: int, name: str, notes: 
             lam = new
             break
         lam = new
-    linker._settings_obj._probability_two_random_records_match = lam
-    notes.append(
-        f"{name}: about {lam * total:,.0f} of {total:,.0f} pairs are one person (learnt from "
-        f"{len(factors):,} blocked pairs)"
-    )
+    return lam
 
 
 def _why(exc: BaseException) -> str:
