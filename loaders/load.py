@@ -25,7 +25,7 @@ import resource
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -123,6 +123,7 @@ class Load:
     # build: the rows written (the facts part is the writer's, through writer.built)
     rows: GraphRows | None = None
     writing: Future[None] | None = None
+    tallying: Future[int] | None = None  # derive: the caseload map's tally, kept meanwhile
 
 
 def read(load: Load) -> None:
@@ -307,12 +308,26 @@ def derive_stage(load: Load) -> None:
         for statement in derive.DERIVED:
             store.write(statement)
     load.progress.stage("working out risk of NEET factors", None)
-    with timed(seconds, "risk factors"):
-        load.report.risk_factors_kept = keep_risk_factors(store, load.today)
-    with timed(seconds, "needs forecast tally"):
-        keep_needs_tally(store, load.today)
-    with timed(seconds, "caseload map tally"):
-        caseload_tally.keep(store)
+    # Each reads what the derived facts left and writes nodes of its own, so they run
+    # side by side on the engine's threads; the caseload map's tally (which the copy
+    # does not read) on the writer thread, until the copy is written too.
+    load.tallying = load.writer.submit(
+        _step, seconds, "caseload map tally", caseload_tally.keep, store
+    )
+    with ThreadPoolExecutor(1, thread_name_prefix="jigsaw-derive") as pool:
+        needs = pool.submit(
+            _step, seconds, "needs forecast tally", keep_needs_tally, store, load.today
+        )
+        load.report.risk_factors_kept = _step(
+            seconds, "risk factors", keep_risk_factors, store, load.today
+        )
+        needs.result()
+
+
+def _step[T](seconds: dict[str, float], name: str, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)``, its time in the load report's write profile under ``name``."""
+    with timed(seconds, name):
+        return fn(*args)
 
 
 def alerts(load: Load) -> None:
@@ -326,6 +341,8 @@ def pseudonymised_copy(load: Load) -> None:
     """What analysts query: the graph as this load left it, pseudonymised."""
     load.progress.stage("writing the analysts' pseudonymised copy", None)
     write_copy(load.store, bulk=load.options.bulk)
+    if load.tallying is not None:
+        load.tallying.result()
 
 
 # What a delta load still runs over the whole graph, as a full load does (the load

@@ -342,6 +342,44 @@ def test_health_and_counts(store: GraphStore):
     assert (counts.nodes, counts.relationships) == (4, 1)
 
 
+TWICE_ATTENDING = cypher(
+    "test.twice_attending",
+    """
+    UNWIND $uids AS uid
+    MATCH (p:Person {uid: uid})
+    MERGE (s:School {uid: 'school'})
+    CREATE (p)-[:ATTENDANCE {term: 1}]->(s), (p)-[:ATTENDANCE {term: 2}]->(s)
+    SET p:Child
+    """,
+    example={"uids": ["x1"]},
+    writes=True,
+)
+FORGET_SOME = cypher(
+    "test.forget_some",
+    """
+    MATCH (p:Person) WHERE p.uid IN $gone DETACH DELETE p
+    WITH count(*) AS done
+    MATCH (c:Child {uid: $grown}) REMOVE c:Child
+    WITH c MATCH (c)-[a:ATTENDANCE {term: 1}]->() DELETE a
+    """,
+    example={"gone": ["x1"], "grown": "x2"},
+    writes=True,
+)
+
+
+def test_counts_are_those_of_a_walk_of_the_graph_after_writes_and_deletes(store: GraphStore):
+    """An engine answering counts from its own statistics (FalkorDB) answers what a
+    walk of every node and relationship counts: two relationships of a type between
+    the same two nodes, labels added and removed, nodes and relationships deleted."""
+    store.write_rows(UPSERT_PEOPLE, people(6))
+    store.write(TWICE_ATTENDING, {"uids": ["p00000", "p00001", "p00002", "p00003"]})
+    store.write(FORGET_SOME, {"gone": ["p00000", "p00005"], "grown": "p00001"})
+    counts = store.counts()
+    assert counts == GraphStore.counts(store)
+    assert counts.labels == {"Child": 2, "Person": 4, "School": 1}
+    assert counts.relationship_types == {"ATTENDANCE": 5}
+
+
 def test_profile_says_where_a_read_spent_its_time_and_refuses_writes(store: GraphStore):
     store.write_rows(UPSERT_PEOPLE, people(50))
     steps = store.profile(BORN_SINCE, {"since": "2010-01-20"})

@@ -36,6 +36,7 @@ import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -451,12 +452,16 @@ def write_copy(
     with store.batch_job():
         before = _counts(target)
         known = state.trusted(buffer, before) if incremental and before is not None else None
-        reader = _Reader(_Coarsen(store, keys), store, people)
-        changes = _Changes()
-        if known is None:
-            written = _afresh(target, reader, changes, bulk, progress)
-        else:
-            written = _difference(target, reader, known, changes, progress)
+        reads = _ReadAhead(store)
+        try:
+            reader = _Reader(_Coarsen(store, keys), reads, people)
+            changes = _Changes()
+            if known is None:
+                written = _afresh(target, reader, changes, bulk, progress)
+            else:
+                written = _difference(target, reader, known, changes, progress)
+        finally:
+            reads.close()
         caseload_tally.keep(target)  # RECOUNTED: the map's counts, from the copy's records
         after = _counts(target) or Counts({}, {})
         written.nodes, written.relationships = after.nodes, after.relationships
@@ -508,16 +513,49 @@ class _Changes:
     removed: list[tuple[str, str]] = field(default_factory=list)
 
 
+# every read the copy makes of the live graph, in the order it makes them
+READS = (
+    *(statements["read"] for statements in NODE_STATEMENTS.values()),
+    *REL_READS.values(),
+)
+
+
+class _ReadAhead:
+    """The live graph's reads in :data:`READS` order, each started as the one before is
+    handed over: the engine answers the next while this process turns the last into
+    the copy's rows (the two take about as long)."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self._store = store
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="jigsaw-copy-read")
+        self._pending = {READS[0]: self._start(READS[0])}  # while the copy is made ready
+
+    def rows(self, statement: str) -> list[dict]:
+        future = self._pending.pop(statement, None) or self._start(statement)
+        at = READS.index(statement)
+        if at + 1 < len(READS) and READS[at + 1] not in self._pending:
+            self._pending[READS[at + 1]] = self._start(READS[at + 1])
+        return future.result()
+
+    def _start(self, statement: str) -> Future[list[dict]]:
+        return self._pool.submit(lambda: self._store.read(statement, max_rows=ALL_ROWS).rows)
+
+    def close(self) -> None:
+        for future in self._pending.values():
+            future.cancel()
+        self._pool.shutdown(wait=True)
+
+
 @dataclass
 class _Reader:
     """The live graph's nodes and relationships as the copy holds them, with hashes."""
 
     coarsen: _Coarsen
-    store: GraphStore
+    reads: _ReadAhead
     people: list[tuple[str, str]]
 
     def nodes(self, label: str) -> Iterator[tuple[dict, int]]:
-        for row in self.store.read(NODE_STATEMENTS[label]["read"], max_rows=ALL_ROWS).rows:
+        for row in self.reads.rows(NODE_STATEMENTS[label]["read"]):
             out = self.coarsen.node(label, row)
             if label == "Person":
                 self.people.append((out["uid"], row["uid"]))
@@ -526,7 +564,7 @@ class _Reader:
     def relationships(self, rel: str) -> tuple[list[dict], dict[str, int]]:
         """Every relationship of the type, and a hash of each group of them between the
         same two nodes (the copy's unit of change: relationships have no keys)."""
-        rows = self.store.read(REL_READS[rel], max_rows=ALL_ROWS).rows
+        rows = self.reads.rows(REL_READS[rel])
         out: list[dict] = []
         groups: dict[str, list[int]] = defaultdict(list)
         while rows:  # each live row let go of as its copy is made
