@@ -12,8 +12,9 @@ a delta load links only the records the graph does not hold yet against those pe
 
 The engine is another process, so writing overlaps the stages before it: a writer
 thread writes the reference data (and, in bulk, the new source records' nodes) while
-linkage runs, and the people while the builder works out the facts. A new stage is a
-function and a line in :data:`STAGES`.
+linkage runs, the people while the builder works out the facts, and the caseload map's
+tally while the analysts' copy is written. A new stage is a function and a line in
+:data:`STAGES`.
 """
 
 from __future__ import annotations
@@ -292,8 +293,8 @@ def write(load: Load) -> None:
 
 
 def derive_stage(load: Load) -> None:
-    """Derived facts, risk of NEET factors and the needs forecast's and caseload map's
-    tallies, from the graph.
+    """Derived facts, then risk of NEET factors and the needs forecast's and caseload
+    map's tallies side by side, from the graph (the last joined by the copy's stage).
 
     A load's own residences come as one history a person, at most one open, so only
     someone in the graph before it can be left with two open: superseded residences

@@ -23,8 +23,9 @@ copy's own records once the copy is written (the caseload map's tally). A proper
 schema has and this does not declare fails a test, so nothing new is ever copied by
 default.
 
-The copy is written from a read of the live graph, a batch at a time, into a graph of its
-own (:meth:`GraphStore.pseudonymised_staging`): through the batched statements below, or,
+The copy is written from a read of the live graph, a label or type at a time (the next
+read while this one is turned into the copy's rows), into a graph of its own
+(:meth:`GraphStore.pseudonymised_staging`): through the batched statements below, or,
 where the engine has it, its bulk insertion (everything in the copy is new); then put in
 place of the last one at once where the engine can (FalkorDB renames the key).
 """
