@@ -17,9 +17,11 @@ import pytest
 from graph import caseload_tally, views
 from graph.access import guard
 from graph.access.audit import AuditLog
+from graph.access.copy_state import CopyState
 from graph.access.policy import Principal
 from graph.access.projection import mirror, write_copy
 from graph.access.results import NoCopyYet
+from graph.store import Counts
 from loaders.load import run_load
 from queries.runner import run_adhoc, run_saved
 from synthetic.week_later import write_week_later
@@ -143,3 +145,33 @@ def _counts(found) -> tuple[int, int, Counter, int]:
         by_kind[(w["kind"], w["service_uid"])] += w["cases"]
     workers = {w["professional_uid"] for w in found.workers}
     return found.waiting_total, sum(h["cases"] for h in found.homes), by_kind, len(workers)
+
+
+def test_copy_hashes_are_trusted_only_for_the_counts_and_swap_they_were_recorded_with(tmp_path):
+    """The hashes a difference is worked out from: a buffer's are trusted for the counts
+    recorded with them, change places with the other's at a swap, and neither's is
+    trusted while a swap has not finished (a crash part way: the next copy is afresh);
+    a buffer something else wrote to is not trusted at all."""
+    state = CopyState.beside(tmp_path, "county graph")
+    counts, other = Counts({"Person": 2}, {"LIVES_AT": 1}), Counts({"Person": 3}, {})
+    state.record("spare", counts, [("Person", "a", 1), ("Person", "b", 2)], [], fresh=True)
+    assert state.trusted("spare", counts) == {"Person": {"a": 1, "b": 2}}
+    assert state.trusted("spare", other) is None and state.trusted("published", counts) is None
+    state.record("spare", other, [("Person", "c", 3), ("LIVES_AT", "a\x1fb", 4)], [("Person", "a")],
+                 fresh=False)  # fmt: skip
+    assert state.trusted("spare", other) == {"Person": {"b": 2, "c": 3}, "LIVES_AT": {"a\x1fb": 4}}
+    state.begin_swap()  # ... and the process dies before end_swap
+    assert state.trusted("spare", other) is None and state.trusted("published", other) is None
+    state.record("spare", counts, [("Person", "d", 5)], [], fresh=True)  # the next, afresh
+    state.begin_swap()
+    state.end_swap()
+    assert state.trusted("published", counts) == {"Person": {"d": 5}}
+    assert state.trusted("spare", other) is None  # what was published before: none recorded
+    state.record("spare", other, [("Person", "e", 6)], [], fresh=True)
+    state.begin_swap()
+    state.end_swap()
+    assert state.trusted("published", other) == {"Person": {"e": 6}}
+    assert state.trusted("spare", counts) == {"Person": {"d": 5}}
+    state.distrust("spare")
+    assert state.trusted("spare", counts) is None
+    assert all(oct(p.stat().st_mode)[-3:] == "600" for p in tmp_path.glob("*.json"))
