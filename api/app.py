@@ -74,6 +74,7 @@ _FHIR_ERRORS = {
         (415, "Not FHIR JSON"),
         (422, "Valid FHIR, but the operation cannot take it (NHS number check, reason)"),
         (429, "Over the client's rate limit"),
+        (503, "The graph is rebuilding its indexes after a restart: ask again shortly"),
     )
 }
 
@@ -112,7 +113,7 @@ def create_app(runtime: Runtime, *, start_inbox: bool = True) -> FastAPI:
 
     @app.exception_handler(Invalid)
     async def _invalid(request: Request, exc: Invalid) -> Response:
-        return outcome_response(exc)
+        return outcome_response(exc, {"Retry-After": "30"} if exc.status == 503 else None)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -309,8 +310,10 @@ def create_app(runtime: Runtime, *, start_inbox: bool = True) -> FastAPI:
     @app.get("/health", tags=["auth"], summary="Whether the API and its graph answer")
     async def health() -> dict[str, Any]:
         state = await run_in_threadpool(runtime.store.health)
+        ready = state.ok and await run_in_threadpool(runtime.store.indexes_ready)
         return {
             "ok": state.ok,
+            "indexes_ready": ready,
             "probabilistic_matching": runtime.exchange.matcher.scorer is not None,
             "notifications_loaded": runtime.loader.loaded,
         }

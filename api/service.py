@@ -60,6 +60,12 @@ class Exchange:
         """The answer to one ``$person-info-query``; :class:`Invalid` when refused (the
         caller audits refusals: :meth:`refuse`)."""
         enquiry = fhir.read_enquiry(body)
+        if not self.store.indexes_ready():  # a search now could miss who is there
+            raise Invalid(
+                503,
+                "transient",
+                "the graph is rebuilding its indexes after a restart; ask again shortly",
+            )
         if enquiry.reason not in client.reasons:
             raise Invalid(
                 403,

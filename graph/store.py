@@ -446,6 +446,11 @@ class GraphStore(ABC):
     def schema_state(self) -> list[IndexState]:
         """Every constraint and index the schema asks for, and whether it is there."""
 
+    def indexes_ready(self) -> bool:
+        """Whether every index serves reads now (an engine that rebuilds its indexes
+        after a start says no meanwhile; asking does not wait)."""
+        return True
+
     @abstractmethod
     def search_people(self, text: str, *, limit: int = 20, fuzzy: bool = True) -> list[Row]:
         """Full-text search over people's names: ``[{uid, score}]``, best first.

@@ -346,3 +346,34 @@ def test_every_part_of_an_answer_is_validated_as_its_model():
     for _ in range(2):  # the Parameters around the resources: refused each time
         with pytest.raises(ValidationError):
             fhir.answer(match=True, grade="not  a code")
+
+
+def test_while_the_engine_rebuilds_its_indexes_enquiries_are_told_to_ask_again(
+    store, engine_dir, tmp_path
+):
+    """After an engine start FalkorDB rebuilds its indexes, and a search meanwhile can
+    miss someone who is there: the API answers 503 (audited) and /health says so, until
+    they are built. (An index built on 300,000 people stands for the rebuild.)"""
+    from tests.conftest import embedded_store
+
+    store.write("UNWIND range(1, 300000) AS i CREATE (:Person {uid: 'R-' + toString(i), k: i})")
+    api_store = embedded_store(engine_dir, store.graph_name)  # as a process starting now
+    try:
+        runtime = build_runtime(load_settings(data_dir=tmp_path), ApiSettings(), store=api_store)
+        http = TestClient(create_app(runtime, start_inbox=False))
+        client = runtime.clients.add("Southshire Police", [S47], "involvements")
+        headers = token(http, client)
+        store.write("CREATE INDEX FOR (p:Person) ON (p.k)")
+        health = http.get("/health").json()
+        reply = http.post(OPERATION, content=json.dumps(by_nhs("9434765919")), headers=headers)
+        assert health["ok"] is True and health["indexes_ready"] is False
+        assert reply.status_code == 503 and reply.headers["retry-after"]
+        assert "rebuilding its indexes" in reply.json()["issue"][0]["diagnostics"]
+        [entry] = [e for e in audit(runtime).entries() if e["user"] == client.client.client_id]
+        assert entry["action"] == "partner_enquiry_refused" and entry["detail"]["status"] == 503
+        api_store.await_indexes(120)
+        assert http.get("/health").json()["indexes_ready"] is True
+        reply = http.post(OPERATION, content=json.dumps(by_nhs("9434765919")), headers=headers)
+        assert reply.status_code == 200
+    finally:
+        api_store.close()

@@ -808,25 +808,26 @@ class FalkorDBStore(GraphStore):
         """Wait while FalkorDB rebuilds its indexes (it does so after every server start,
         and a full-text query meanwhile finds nothing: a search must not say "no such
         child" because the engine has just restarted)."""
-        if self._indexes_ready:
-            return
         deadline = time.monotonic() + timeout_s
-        while True:
-            rows = (
-                self._call(
-                    "CALL db.indexes() YIELD status RETURN status",
-                    {},
-                    read_only=True,
-                    timeout_ms=None,
-                ).result_set
-                or []
-            )
-            if not any("UNDER CONSTRUCTION" in str(r[0]) for r in rows):
-                self._indexes_ready = True
-                return
+        while not self.indexes_ready():
             if time.monotonic() > deadline:
                 raise GraphError(f"indexes still being rebuilt after {timeout_s:.0f} s")
             time.sleep(0.05)
+
+    def indexes_ready(self) -> bool:
+        if self._indexes_ready:
+            return True
+        rows = (
+            self._call(
+                "CALL db.indexes() YIELD status RETURN status",
+                {},
+                read_only=True,
+                timeout_ms=None,
+            ).result_set
+            or []
+        )
+        self._indexes_ready = not any("UNDER CONSTRUCTION" in str(r[0]) for r in rows)
+        return self._indexes_ready
 
     def search_people(self, text: str, *, limit: int = 20, fuzzy: bool = True) -> list[Row]:
         query = fulltext_query(text, fuzzy=fuzzy)
