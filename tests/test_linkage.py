@@ -520,3 +520,75 @@ def test_a_later_round_scores_again_only_people_whose_row_changed():
     again = pa.table({"unique_id": ["a", "b", "d"], "homes": [["U1"], ["U2", "U3"], None]})
     marked, _ = freshen(again, before)
     assert marked["fresh"].to_pylist() == [False, True, True]
+
+
+def test_adults_who_each_lived_with_one_same_adult_share_a_housemate():
+    """Ellie's first account at U1 (2015 to mid-2018) and her second at U3 (from 2020)
+    were each shared with Sam: both lived with Sam. Someone who moved into U1 the day
+    another left it did not live with them; an address where more than HOUSEHOLD_MAX
+    adults stayed over the same days names no housemates."""
+    from loaders.linkage.relational import HOUSEHOLD_MAX, OPEN_END, lived_with
+
+    stays = {
+        "ellie1": {("U1", "2015-01-01", "2018-06-30")},
+        "ellie2": {("U3", "2020-03-01", OPEN_END)},
+        "sam": {("U1", "2015-01-01", "2018-06-30"), ("U3", "2020-03-01", OPEN_END)},
+        "next": {("U1", "2018-06-30", "2019-01-01")},  # arrived the day they left
+    }
+    crowd = {f"h{i}": {("U9", "2021-01-01", OPEN_END)} for i in range(HOUSEHOLD_MAX + 1)}
+    stays.update(crowd)
+    found = lived_with(stays, stays, stays, strict=True)
+    assert found == {"ellie1": {"sam"}, "ellie2": {"sam"}, "sam": {"ellie1", "ellie2"}}
+    # the children's household keeps a move's touching days (a child's sighting)
+    assert lived_with(["next"], ["sam"], stays) == {"next": {"sam"}}
+
+
+def _with_partner(second: Identity) -> tuple[list[Identity], Context]:
+    """Ellie Hunt liable at U1 with Sam Taylor (2015 to mid-2018), Ellie Taylor liable at
+    U3 from 2020 with ``second`` (rid "sam2"): no move joins the two accounts (a gap) and
+    their family names differ."""
+    records = [_liable("hunt", "Hunt"), _liable("taylor", "Taylor"), second]
+    records += [Identity("sam1", given="Sam", family="Taylor", sex="M", dob="1984-05-06")]
+    others = [("Anna", "Ash"), ("Beth", "Birch"), ("Cara", "Cole"), ("Dawn", "Dale"),
+              ("Erin", "Edge"), ("Faye", "Ford"), ("Gail", "Gill"), ("Hope", "Hale")]  # fmt: skip
+    records += [_liable(f"x{i}", family, given) for i, (given, family) in enumerate(others)]
+    first, then = Tenure("U1", "2015-01-01", "2018-06-30"), Tenure("U3", "2020-03-01")
+    homes = {"hunt": [first], "sam1": [first], "taylor": [then], "sam2": [then]}
+    homes.update({f"x{i}": [Tenure(f"V{i}", f"2020-0{1 + i % 9}-1{i % 10}")] for i in range(8)})
+    places = {"U1": "4 Bridge Place, NM5 4AL", "U3": "6 School Rise, NM1 3XQ"}
+    return records, Context(as_of=AS_OF.isoformat(), homes=homes, places=places)
+
+
+def test_two_accounts_each_shared_with_one_same_partner_are_one_person():
+    """Sam Taylor's two records are one man (name and date of birth), so Ellie Hunt and
+    Ellie Taylor both lived with him, at two addresses years apart: one woman, with the
+    housemate in the evidence a reviewer reads."""
+    sam = Identity("sam2", given="Sam", family="Taylor", sex="M", dob="1984-05-06")
+    records, context = _with_partner(sam)
+    result = link(records, context=context)
+    assert result.cluster_of["sam1"] == result.cluster_of["sam2"]
+    assert result.cluster_of["hunt"] == result.cluster_of["taylor"] != result.cluster_of["sam1"]
+    assert (
+        "both lived with Sam Taylor (born 1984-05-06): one at 4 Bridge Place, NM5 4AL "
+        "(2015-2018), the other at 6 School Rise, NM1 3XQ (2020-now)"
+    ) in result.evidence["taylor"] + result.evidence.get("hunt", "")
+
+
+def test_two_couples_whose_accounts_name_each_other_are_two_people_not_four():
+    """Sam's second account has no date of birth (a council tax account): the first round
+    sees two Sam Taylors, and each Ellie lived with one of them: Ellie is one woman
+    (and Sam one man). Had Ellie Taylor lived with a Tom Reed instead, nothing but a
+    given name would join the Ellies: two women."""
+    sam = Identity("sam2", given="Sam", family="Taylor", sex="M", born_before="2008-11-02")
+    records, context = _with_partner(sam)
+    result = link(records, context=context)
+    assert result.cluster_of["hunt"] == result.cluster_of["taylor"]
+    assert result.cluster_of["sam1"] == result.cluster_of["sam2"] != result.cluster_of["hunt"]
+    words = result.evidence["taylor"] + result.evidence.get("hunt", "")
+    assert "each lived with a Sam Taylor (born 1984-05-06): one at 4 Bridge Place" in words
+
+    tom = Identity("sam2", given="Tom", family="Reed", sex="M", born_before="2008-11-02")
+    records, context = _with_partner(tom)
+    result = link(records, context=context)
+    assert result.cluster_of["hunt"] != result.cluster_of["taylor"]
+

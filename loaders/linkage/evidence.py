@@ -11,7 +11,7 @@ from __future__ import annotations
 from loaders.linkage.clusters import Clusters
 from loaders.linkage.identity import ID_NAMES, Identity
 from loaders.linkage.inputs import OPEN_END, OPEN_START, Context
-from loaders.linkage.relational import JOURNEY, Surroundings
+from loaders.linkage.relational import JOURNEY, MATES_ALIKE, SAME_HOUSEMATE, Surroundings
 
 KIN_LEVELS = {
     "both named as parent or carer of the same child",
@@ -44,6 +44,8 @@ def describe(
             good.append(address)
     elif address == JOURNEY.label and around is not None:
         good.append(_journey(a, b, clusters, context, around))
+    elif address in (SAME_HOUSEMATE.label, MATES_ALIKE.label) and around is not None:
+        good.append(_housemate(a, b, clusters, context, around))
     elif address.startswith("nothing"):
         bad.append("nothing in common where they live or whom they care for")
     elif address:
@@ -139,6 +141,49 @@ def _journey(
         f"one moved out of {context.places.get(origin, origin)} on {day} and the other into "
         f"{context.places.get(to, to)} that day, as {who}, who lived with them, did"
     )
+
+
+def _housemate(
+    a: Identity, b: Identity, clusters: Clusters, context: Context, around: Surroundings
+) -> str:
+    """'both lived with Sam Taylor: one at 4 Bridge Place, NM5 4AL (2015-2018), the other
+    at 6 School Rise, NM1 3XQ (2020-now)', or, where the two Sams are not (yet) one
+    person, 'each lived with a Sam Taylor: ...'. The two are the round's people, keyed
+    as ``around`` is."""
+    ra, rb = a.rid, b.rid
+    mates_a, mates_b = around.housemates.get(ra, set()), around.housemates.get(rb, set())
+    shared = mates_a & mates_b
+    if shared:
+        other = min(shared)
+        where = [_together(root, other, context, around) for root in (ra, rb)]
+        who = clusters.name(clusters.find(other))
+        return f"both lived with {who}: one at {where[0]}, the other at {where[1]}"
+    alike = around.mate_names.get(ra, set()) & around.mate_names.get(rb, set())
+    if not alike:
+        return MATES_ALIKE.label
+    name = min(alike)
+    with_a = min(m for m in mates_a if name in around.names.get(m, ()))
+    with_b = min(m for m in mates_b if name in around.names.get(m, ()))
+    where = [_together(ra, with_a, context, around), _together(rb, with_b, context, around)]
+    who = clusters.name(clusters.find(with_a))
+    return f"each lived with a {who}: one at {where[0]}, the other at {where[1]}"
+
+
+def _together(root: str, other: str, context: Context, around: Surroundings) -> str:
+    """Where and when ``root`` lived with ``other`` (the first such dated stay)."""
+    theirs = around.stays.get(other, set())
+    for key, start, end in sorted(around.stays.get(root, ())):
+        if start == OPEN_START:
+            continue
+        for k, s, e in theirs:
+            if k == key and s != OPEN_START and s <= end and start <= e:
+                since, until = max(start, s), min(end, e)
+                return f"{context.places.get(key, key)} ({since[:4]}-{_year(until)})"
+    return "one address"
+
+
+def _year(day: str) -> str:
+    return "now" if day == OPEN_END else day[:4]
 
 
 def _stay(key: str, ra: str, rb: str, context: Context, around: Surroundings) -> str:

@@ -277,9 +277,9 @@ def name_columns(reps: list[Identity]) -> dict[str, list]:
     }
 
 
-LIST_COLUMNS = ("family_parts", "postcodes", "homes", "kids", "household", "kin", "moved_in",
-                "moved_out", "key_moves", "givens", "families", "left_with",
-                "arrived_with")  # fmt: skip
+LIST_COLUMNS = ("family_parts", "postcodes", "homes", "kids", "household", "housemates",
+                "mate_names", "kin", "moved_in", "moved_out", "key_moves", "givens",
+                "families", "left_with", "arrived_with", "key_mates")  # fmt: skip
 FLAG_COLUMNS = ("fresh",)
 
 

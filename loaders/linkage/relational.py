@@ -13,6 +13,8 @@ on what surrounds them, gathered over the person each record already belongs to:
   parent's child lives at, are almost certainly one person;
 * **address**: the addresses their person has lived at (one council tax account
   after another), a move out of one the day of a move into the other, postcode;
+* **a housemate**: each lived with one same adult (dated stays at one address over the
+  same days), at different addresses or times: a partner at both addresses;
 * **a household's move**: someone who lived with one of them moved, the day that one
   moved out, to the address the other moved into that day (a joint liable party, a
   partner, a child with a dated address): the household moved together;
@@ -20,8 +22,8 @@ on what surrounds them, gathered over the person each record already belongs to:
   addresses over the same days count against (and, across whole people, stop a link:
   :meth:`~loaders.linkage.clusters.Clusters.two_homes`).
 
-Blocking grows with the population, not its square: shared children and addresses,
-names, and a moving day with the given name's first letters.
+Blocking grows with the population, not its square: shared children, housemates and
+addresses, names, a moving day or a housemate's name with the given name's first letters.
 
 These are Splink comparisons on list columns, learnt like the first pass's. Each
 round's links widen the people's histories, so the pass runs again while it still
@@ -57,8 +59,8 @@ from loaders.linkage.people import (
 ROUNDS = 3
 ADULT_AGE = 16  # a person whose every birth date is this long ago is an adult here
 CHILD_AGE = 18
-# An address where more children than this have lived says nothing about a household
-# (a children's home, a hostel, a block given one key).
+# An address where more children (or adults) than this have lived says nothing about a
+# household (a children's home, a hostel, a block given one key).
 HOUSEHOLD_MAX = 12
 HOME_MAX = 30  # adults at one address, beyond which it is not a blocking key
 CUT_OFF = 20  # a day with this many times more moves than most days have is not a move
@@ -96,6 +98,32 @@ JOURNEY = Level(
     0.05,
     0.00001,
     sql=MOVED_WITH,
+)
+
+SAME_HOUSEMATE = Level(
+    # A partner at both addresses (a joint account at each): the two stays were each
+    # shared, over dated days, with one same adult, at different addresses or times.
+    # Strangers meet it when one adult lived with both (a new partner, a lodger after
+    # another): its u is measured on random pairs, and most such pairs are told apart
+    # by name or sex (the condition), as for the levels above. One same person is also
+    # one same name, so strangers meet it no more often than MATES_ALIKE (measured):
+    # this prior, no larger, stands when no random pair meets it.
+    "both lived with the same person",
+    0.03,
+    0.000001,
+    sql="array_length(array_intersect(housemates_l, housemates_r)) > 0",
+    u_share=0.1,
+)
+
+MATES_ALIKE = Level(
+    # The partner's own accounts not (yet) one person: each lived with someone of one
+    # full name (one partner under each account), the pair and the partner's pair
+    # supporting each other. Strangers meet it when their housemates are namesakes.
+    "each lived with someone of the same name",
+    0.02,
+    0.0001,
+    sql="array_length(array_intersect(mate_names_l, mate_names_r)) > 0",
+    u_share=0.1,
 )
 
 HOUSEHOLD = Comparison(
@@ -137,6 +165,8 @@ HOUSEHOLD = Comparison(
             u_share=0.1,
         ),
         JOURNEY,
+        SAME_HOUSEMATE,
+        MATES_ALIKE,
         Level(
             "one moved out the day the other moved in, under the same name",
             0.07,
@@ -154,7 +184,7 @@ HOUSEHOLD = Comparison(
         ),
         Level("same postcode", 0.05, 0.002, sql="postcode_l = postcode_r"),
         Level("same postcode district", 0.05, 0.05, sql="district_l = district_r"),
-        Level("nothing in common where they live or whom they care for", 0.15, 0.9474),
+        Level("nothing in common where they live or whom they care for", 0.10, 0.9474),
     ),
     condition=COULD_BE_ONE,
 )
@@ -216,8 +246,9 @@ NAME_KEYS = {
     "key_postcode": "postcodes and given names",
     "key_moves": "moving days and given names' first letters",
     "swap_fg": "given and family names (one's the other's swapped)",
+    "key_mates": "housemates' names and given names' first letters",
 }
-LISTED_KEYS = ("kin", "homes", "key_moves")  # list columns: one key per value
+LISTED_KEYS = ("kin", "homes", "key_moves", "key_mates")  # list columns: one key per value
 
 
 def _rule(key: str, other: str | None = None) -> object:
@@ -242,6 +273,8 @@ def _blocking() -> list:
         # a move, whatever the family name now
         _rule("key_moves"),
         _rule("swap_fg", "swap_gf"),  # given and family names swapped
+        # each lived with someone of one name, with the given name's first letters
+        _rule("key_mates"),
     ]
 
 
@@ -278,6 +311,10 @@ class Surroundings:
     homes: dict[str, set[str]]  # root -> address keys
     stays: dict[str, set[tuple[str, str, str]]]  # root -> (address key, from, to)
     household: dict[str, set[str]]  # root -> children's roots living with them
+    # root -> the adults' roots whose dated stays at an address overlapped theirs there
+    housemates: dict[str, set[str]]
+    mate_names: dict[str, set[str]]  # root -> its housemates' full names ("given family")
+    names: dict[str, set[str]]  # root -> the full names its records give (adults')
     moved_in: dict[str, set[str]]  # root -> days a stay began
     moved_out: dict[str, set[str]]  # root -> days a stay ended
     # a household's move, "<from>><to>@<day>" (:func:`journeys`): root -> the moves made
@@ -331,22 +368,59 @@ def surroundings(reps: list[Identity], clusters: Clusters, context: Context) -> 
         for root in list(days):
             days[root] -= cut
     left_with, arrived_with, movers = journeys(stays, moved_in, moved_out)
-    residents: dict[str, list[tuple[str, str, str]]] = {}  # address -> (child, from, to)
-    for root in children:
+    household = lived_with(adults, children, stays)
+    dated = {
+        root: {stay for stay in found if stay[1] != OPEN_START}
+        for root, found in stays.items()
+        if root in adults
+    }
+    housemates = lived_with(adults, adults, dated, strict=True)
+    names: dict[str, set[str]] = {}
+    for r in reps:
+        root = find(r.rid)
+        if root in adults and r.given and r.family:
+            names.setdefault(root, set()).add(f"{plain(r.given)} {plain(r.family)}")
+    mate_names = {
+        root: found
+        for root, mates in housemates.items()
+        if (found := {n for mate in mates for n in names.get(mate, ())})
+    }
+    return Surroundings(
+        kids, homes, stays, household, housemates, mate_names, names, moved_in, moved_out,
+        left_with, arrived_with, movers, adults,
+    )  # fmt: skip
+
+
+def lived_with(
+    people: Iterable[str],
+    among: Iterable[str],
+    stays: dict[str, set[tuple[str, str, str]]],
+    strict: bool = False,
+) -> dict[str, set[str]]:
+    """Whom of ``among`` each of ``people`` lived with: stays at one address over
+    overlapping days (``strict``: more than a move's last and first day touching,
+    when one moved out the day the other moved in). An address where
+    more than :data:`HOUSEHOLD_MAX` of ``among`` stayed says nothing of a household
+    (a children's home, a hostel, a block under one key)."""
+    residents: dict[str, list[tuple[str, str, str]]] = {}  # address -> (root, from, to)
+    for root in among:
         for key, start, end in stays.get(root, ()):
             residents.setdefault(key, []).append((root, start, end))
-    household: dict[str, set[str]] = {}
-    for root in adults:
+    crowded = {k for k, found in residents.items() if len({r for r, _, _ in found}) > HOUSEHOLD_MAX}
+    out: dict[str, set[str]] = {}
+    touch = not strict
+    for root in people:
         for key, start, end in stays.get(root, ()):
-            living = residents.get(key)
-            if not living or len({c for c, _, _ in living}) > HOUSEHOLD_MAX:
+            if key in crowded:
                 continue
-            found = {c for c, s, e in living if s <= end and start <= e}
+            found = {
+                r
+                for r, s, e in residents.get(key, ())
+                if (s < end and start < e) or (touch and s <= end and start <= e)
+            } - {root}
             if found:
-                household.setdefault(root, set()).update(found)
-    return Surroundings(
-        kids, homes, stays, household, moved_in, moved_out, left_with, arrived_with, movers, adults
-    )
+                out.setdefault(root, set()).update(found)
+    return out
 
 
 def journeys(
@@ -476,7 +550,12 @@ def adults_frame(
     def lists(table: dict[str, set[str]]) -> list[list[str] | None]:
         return [sorted(table[root]) if table.get(root) else None for root in roots]
 
-    kin = {root: around.kids.get(root, set()) | around.household.get(root, set()) for root in roots}
+    kin = {
+        root: around.kids.get(root, set())
+        | around.household.get(root, set())
+        | around.housemates.get(root, set())
+        for root in roots
+    }
     # an address many adults have held (a hostel, a block under one key) blocks nobody:
     # its pairs would grow as the square of its residents
     held = Counter(key for root in roots for key in around.homes.get(root, ()))
@@ -502,6 +581,8 @@ def adults_frame(
             "stays": _stays([o[3] for o in own]),
             "kids": lists(around.kids),
             "household": lists(around.household),
+            "housemates": lists(around.housemates),
+            "mate_names": lists(around.mate_names),
             "kin": lists(kin),
             "moved_in": lists(around.moved_in),
             "moved_out": lists(around.moved_out),
@@ -563,6 +644,13 @@ def _keys(
         ),
         "swap_fg": pc.if_else(differ, joined(given, family), none),
         "swap_gf": pc.if_else(differ, joined(family, given), none),
+        "key_mates": pa.array(
+            [
+                [f"{mate}|{first}" for mate in mates] if first and mates else None
+                for first, mates in zip(start.to_pylist(), columns["mate_names"], strict=True)
+            ],
+            pa.list_(pa.string()),
+        ),
     }
     limit = PAIRS_PER_PERSON * len(given)
     out: dict[str, pa.Array] = {}
