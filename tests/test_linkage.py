@@ -592,3 +592,28 @@ def test_two_couples_whose_accounts_name_each_other_are_two_people_not_four():
     result = link(records, context=context)
     assert result.cluster_of["hunt"] != result.cluster_of["taylor"]
 
+
+def test_a_model_kept_with_other_levels_is_not_reused():
+    """A model a load of another version kept, whose household levels differ, would read
+    this version's levels as other words: it is not reused, but scored afresh (here, too
+    few records: the priors); a model of the same levels is reused as it is."""
+    import copy
+
+    from loaders.linkage.model import score
+    from loaders.linkage.relational import ADULTS, adults_frame, freshen, surroundings
+
+    sam = Identity("sam2", given="Sam", family="Taylor", sex="M", born_before="2008-11-02")
+    records, context = _with_partner(sam)
+    clusters = Clusters(records, context.edges, context.homes)
+    around = surroundings(records, clusters, context)
+    frame, _ = freshen(adults_frame(records, clusters, around)[0], None)
+    options = {"review_threshold": 0.5, "memory_limit": None}
+    first = score(ADULTS, frame, notes=[], **options)
+    notes: list[str] = []
+    score(ADULTS, frame, notes=notes, trained=first.trained, **options)
+    assert not any("too few to learn from" in note for note in notes), notes
+    older = copy.deepcopy(first.trained)
+    household = next(c for c in older["comparisons"] if c["output_column_name"] == "household")
+    del household["comparison_levels"][-3]
+    score(ADULTS, frame, notes=notes, trained=older, **options)
+    assert any("too few to learn from" in note for note in notes), notes

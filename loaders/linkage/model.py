@@ -266,8 +266,9 @@ def _score(
     touched: frozenset[str] | None = None,
 ) -> Scored:
     table = engine.register(frame)
-    names = [c["output_column_name"] for c in (trained or {}).get("comparisons", [])]
-    reuse = trained is not None and names == [c.name for c in usable]
+    reuse = trained is not None and _shape(trained) == [
+        (c.name, [level.label for level in c.levels]) for c in usable
+    ]
     settings = trained if reuse else _settings(model, usable, small, frame.num_rows, engine.dialect)
     linker = Linker(table, settings, log_level=logging.ERROR)
     if reuse:
@@ -326,6 +327,23 @@ def _score(
     }
     scored.agreed = [texts[m] for m in mask.tolist()]
     return scored
+
+
+def _shape(trained: dict) -> list[tuple[str, list[str]]]:
+    """A trained model's comparisons and their levels' words: a model kept by a load of
+    another version, whose levels differ, is trained again (its levels would be read as
+    other words)."""
+    return [
+        (
+            c["output_column_name"],
+            [
+                v.get("label_for_charts")
+                for v in c["comparison_levels"]
+                if not v.get("is_null_level")
+            ],
+        )
+        for c in trained.get("comparisons", [])
+    ]
 
 
 def _touched_pairs(
