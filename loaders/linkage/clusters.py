@@ -67,19 +67,25 @@ class Clusters:
         self.ids: dict[str, dict[str, frozenset[str]]] = {}
         self.dobs: dict[str, frozenset[str]] = {}
         self.latest: dict[str, str] = {}  # latest possible birth (a parent, a liable adult)
-        self.label: dict[str, str] = {}
+        self.named: dict[str, Identity] = {}  # root -> a record of theirs with a name
+        # one set a value, shared by the records that hold it (millions of records, at
+        # county scale, held a gigabyte of sets of one)
+        one: dict[str, frozenset[str]] = {}
         for r in identities:
             self.parent[r.rid] = r.rid
-            found = {k: frozenset((getattr(r, k),)) for k in CHECKED_IDS if getattr(r, k)}
+            found = {
+                k: one.setdefault(value, frozenset((value,)))
+                for k in CHECKED_IDS
+                if (value := getattr(r, k))
+            }
             if found:
                 self.ids[r.rid] = found
             if r.dob:
-                self.dobs[r.rid] = frozenset((r.dob,))
+                self.dobs[r.rid] = one.setdefault(r.dob, frozenset((r.dob,)))
             if r.born_before:
                 self.latest[r.rid] = r.born_before
-            name = f"{r.given} {r.family}".strip()
-            if name:
-                self.label[r.rid] = f"{name} (born {r.dob})" if r.dob else name
+            if r.given.strip() or r.family.strip():
+                self.named[r.rid] = r
         self.up: dict[str, list[tuple[str, str]]] = {}  # root -> (parent record, kind)
         self.down: dict[str, list[tuple[str, str]]] = {}  # root -> (child record, kind)
         for e in edges:
@@ -120,9 +126,9 @@ class Clusters:
         for table in (self.up, self.down):
             if rb in table:
                 table.setdefault(ra, []).extend(table.pop(rb))
-        if ra not in self.label and rb in self.label:
-            self.label[ra] = self.label[rb]
-        self.label.pop(rb, None)
+        if ra not in self.named and rb in self.named:
+            self.named[ra] = self.named[rb]
+        self.named.pop(rb, None)
         return True
 
     def two_homes(self, a: str, b: str) -> Refused | None:
@@ -143,7 +149,11 @@ class Clusters:
         return None
 
     def name(self, root: str) -> str:
-        return self.label.get(root, "someone unnamed")
+        r = self.named.get(root)
+        if r is None:
+            return "someone unnamed"
+        name = f"{r.given} {r.family}".strip()
+        return f"{name} (born {r.dob})" if r.dob else name
 
     def check(self, a: str, b: str) -> Refused | None:
         """The rule joining ``a``'s and ``b``'s clusters would break, or None."""
