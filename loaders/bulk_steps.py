@@ -107,7 +107,8 @@ class BulkWrites(Writes):
         self.run(write.SOURCE_RECORDS, fold(known, itemgetter("uid"), ()))
         created = fold(created, itemgetter("uid"), ())  # one per uid, as ahead() made them
         if self.unchanged is not None:  # new in the graph: written, and recorded
-            self.unchanged.rows(write.SOURCE_RECORDS, created, skip=False)
+            with timed(self.seconds, write.RECORDING):
+                self.unchanged.rows(write.SOURCE_RECORDS, created, skip=False)
         if len(created) != self.records_ahead:  # the builder's records are linkage's
             raise RuntimeError(
                 f"{self.records_ahead} source records were created ahead, {len(created)} to link"

@@ -150,7 +150,8 @@ class Writes:
     def run(self, step: Step, rows: list[Row]) -> None:
         """Write one step's rows (a step may come in parts: the counts add up)."""
         if self.unchanged is not None:
-            rows = self.unchanged.rows(step, rows)
+            with timed(self.seconds, RECORDING):
+                rows = self.unchanged.rows(step, rows)
         if not rows:
             return
         step.check(rows[0])
@@ -207,6 +208,10 @@ def shapes() -> list:
         out += [step.node_shape] if step.node_shape else []
         out += [rel.shape() for rel in step.rels]
     return out
+
+
+# the write profile's name for hashing each row a load writes (loaders.unchanged)
+RECORDING = "recording the rows written, for the next load"
 
 
 @contextmanager
