@@ -37,19 +37,28 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from graph.store import Counts, GraphStore
 from graph.writes import Step
 
 MEMORY_FILE = "written.npz"
-VERSION = 1  # of the record's format and of what a hash covers
+VERSION = 2  # of the record's format and of what a hash covers
+_JSON = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 Row = dict[str, Any]
 
 
 def _hash(values: Any) -> int:
-    """A stable 64-bit hash of plain values (Python's own hash changes every process)."""
-    return int.from_bytes(hashlib.blake2b(repr(values).encode(), digest_size=8).digest(), "big")
+    """A stable 64-bit hash of plain values (Python's own hash changes every process):
+    of their JSON (dicts by sorted keys, dates as ISO text), which orjson writes about
+    four times as fast as ``repr`` (hashing every row cost first loads too); ``repr``
+    for what JSON cannot hold (an integer past 64 bits)."""
+    try:
+        text = orjson.dumps(values, default=repr, option=_JSON)
+    except orjson.JSONEncodeError:
+        text = repr(values).encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
 
 def shared_labels(plan: Iterable[Step]) -> frozenset[str]:
@@ -128,7 +137,7 @@ class Unchanged:
         # schema) are written again
         written_by = _hash((step.name, step.statement, step.keyless))
         for key, group in groups.items():
-            h = _hash((written_by, key, [sorted(r.items()) for r in group]))
+            h = _hash((written_by, key, group))
             self.after.add(h)
             if not (
                 skippable
