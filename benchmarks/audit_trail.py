@@ -81,8 +81,8 @@ def _append_unsynced(path: Path) -> Callable[[bytes], None]:
     return write
 
 
-def _head_unsynced(log: AuditLog) -> Callable[[Head], None]:
-    def write(head: Head) -> None:
+def _head_unsynced(log: AuditLog) -> Callable[..., None]:
+    def write(head: Head, *, sync: bool = True) -> None:
         log.head_path.write_text(json.dumps(head.as_json()))
 
     return write
