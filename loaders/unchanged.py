@@ -51,9 +51,9 @@ Row = dict[str, Any]
 
 def _hash(values: Any) -> int:
     """A stable 64-bit hash of plain values (Python's own hash changes every process):
-    of their JSON (dicts by sorted keys, dates as ISO text), which orjson writes about
-    four times as fast as ``repr`` (hashing every row cost first loads too); ``repr``
-    for what JSON cannot hold (an integer past 64 bits)."""
+    of their JSON (dicts by sorted keys, dates as ISO text), which orjson writes faster
+    than ``repr`` (every row of a first load is hashed; figures in benchmarks/README.md);
+    ``repr`` for what JSON cannot hold (an integer past 64 bits)."""
     try:
         text = orjson.dumps(values, default=repr, option=_JSON)
     except orjson.JSONEncodeError:

@@ -3,6 +3,7 @@ writes is its owner's only, and secrets files stay out of git."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -66,10 +67,10 @@ def test_serve_listens_on_this_machine_only_unless_told(tmp_path, args, addresse
             time.sleep(0.2)
         assert not _running(engine), "the app's engine outlived the app"
         assert not _listening(port)
-    finally:
-        if proc.poll() is None:
+    finally:  # the group too: an app a failed run orphaned is stopped with it
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, 9)
-            proc.wait(timeout=30)
+        proc.wait(timeout=30)
 
 
 def test_the_image_starts_the_app_with_options_that_exist():
