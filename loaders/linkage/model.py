@@ -271,14 +271,12 @@ def _score(
     ]
     settings = trained if reuse else _settings(model, usable, small, frame.num_rows, engine.dialect)
     linker = Linker(table, settings, log_level=logging.ERROR)
-    if reuse:
-        pass
-    elif small:
+    if small and not reuse:  # a kept model is scored as it was trained
         notes.append(
             f"{model.name}: {frame.num_rows:,} distinct records, too few to learn from: "
             "scored with the fixed priors in docs/linkage.md"
         )
-    else:
+    elif not reuse:
         _train(linker, model, frame, notes)
         _conditional_u(linker, engine, frame, usable)
         filled = _fill_untrained(linker, usable)
@@ -296,11 +294,9 @@ def _score(
             linker, engine, frame.num_rows, model.name, notes,
             review_threshold if touched is None else None,
         )  # fmt: skip
-    if df is not None:
-        pass
-    elif touched is not None:
+    if df is None and touched is not None:
         df = _touched_pairs(engine, linker, frame, touched, review_threshold, gamma)
-    else:
+    elif df is None:
         predictions = linker.inference.predict(threshold_match_probability=review_threshold)
         df = engine.fetch(predictions, ["unique_id_l", "unique_id_r", "match_probability", *gamma])
     scored = Scored(
