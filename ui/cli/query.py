@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -118,16 +119,7 @@ def run(
     user: User = "",
 ) -> None:
     """Run a saved query read-only with checked parameters, as an account."""
-    principal, audit = run_as(user)
-    store = open_store(load_settings())
-    try:
-        result = run_saved(store, query_id, _params(param), principal=principal, audit=audit)
-    except (LibraryError, ParamValidationError, QueryDenied, GraphError) as exc:
-        fail(str(exc))
-        return
-    finally:
-        store.close()
-    emit(result, fmt)
+    _run_guarded(run_saved, query_id, param, fmt, user)
 
 
 @app.command()
@@ -138,11 +130,19 @@ def adhoc(
     user: User = "",
 ) -> None:
     """Run your own Cypher, read-only at the engine, with the same limits, as an account."""
+    _run_guarded(run_adhoc, text, param, fmt, user)
+
+
+def _run_guarded(
+    runner: Callable[..., QueryResult], what: str, param: list[str] | None, fmt: str, user: str
+) -> None:
+    """Run a saved query or the account's own Cypher through the guard, then print it:
+    a refusal or a bad parameter is one line, not a traceback."""
     principal, audit = run_as(user)
     store = open_store(load_settings())
     try:
-        result = run_adhoc(store, text, _params(param), principal=principal, audit=audit)
-    except (ParamValidationError, QueryDenied, GraphError) as exc:
+        result = runner(store, what, _params(param), principal=principal, audit=audit)
+    except (LibraryError, ParamValidationError, QueryDenied, GraphError) as exc:
         fail(str(exc))
         return
     finally:
