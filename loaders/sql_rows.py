@@ -142,9 +142,9 @@ def _compile_node(node: exp.Expression) -> Value:
         inner = _compile(node.this)
         return lambda row: _not(inner(row))
     if isinstance(node, exp.And):
-        return _and(_compile(node.this), _compile(node.expression))
+        return _junction(False, _compile(node.this), _compile(node.expression))
     if isinstance(node, exp.Or):
-        return _or(_compile(node.this), _compile(node.expression))
+        return _junction(True, _compile(node.this), _compile(node.expression))
     if isinstance(node, exp.Is):
         if not isinstance(node.expression, exp.Null):
             raise Unsupported(f"IS other than IS NULL: {node.sql()}")
@@ -204,30 +204,20 @@ def _not(value: Any) -> bool | None:
     return None if value is None else not value
 
 
-def _and(left: Value, right: Value) -> Value:
-    def both(row: Row) -> bool | None:
+def _junction(decisive: bool, left: Value, right: Value) -> Value:
+    """AND (``decisive`` False) or OR (True) in three-valued logic: the decisive value
+    if either side has it, else NULL if either side is NULL."""
+
+    def junction(row: Row) -> bool | None:
         a = left(row)
-        if a is False:
-            return False
+        if a is decisive:
+            return decisive
         b = right(row)
-        if b is False:
-            return False
-        return None if a is None or b is None else True
+        if b is decisive:
+            return decisive
+        return None if a is None or b is None else not decisive
 
-    return both
-
-
-def _or(left: Value, right: Value) -> Value:
-    def either(row: Row) -> bool | None:
-        a = left(row)
-        if a is True:
-            return True
-        b = right(row)
-        if b is True:
-            return True
-        return None if a is None or b is None else False
-
-    return either
+    return junction
 
 
 def _strict(function: Callable[..., Any], *parts: Value) -> Value:
