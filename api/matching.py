@@ -69,15 +69,16 @@ class Matcher:
         if swapped:
             dobs.append(swapped)
         names = [f"{g} {enquiry.family}" for g in givens]
-        people = exchange.born_on(self.store, dobs, names, limit=self.limit)
+        born = exchange.born_on(self.store, dobs, names, limit=self.limit)
         # the loader's rule for joining a record to someone known: exact name and birth
         # date (only those born that day can meet it, so the name search below, which
-        # finds people whatever their birth date, is not needed to decide it)
+        # finds people whatever their birth date, is not needed to decide it; nor is
+        # anything but their names and birth date)
         wanted = {(plain(g), plain(enquiry.family), enquiry.dob) for g in givens}
         exact = sorted(
             {
                 p["uid"]
-                for p in people
+                for p in born
                 for v in _variants(p)
                 if (plain(v.given), plain(v.family), v.dob) in wanted
             }
@@ -86,6 +87,7 @@ class Matcher:
             return Outcome("certain", exact[0], how="name_and_birth_date")
         if len(exact) > 1:
             return Outcome("possible", possible=tuple(exact), how="name_and_birth_date_shared")
+        people = exchange.identities(self.store, [p["uid"] for p in born])
         people += exchange.named(self.store, names, limit=self.limit, besides=people)
         if not people:
             return Outcome("certainly-not", how="no_candidates")

@@ -54,12 +54,14 @@ BY_UIDS = cypher(
     example={"uids": ["P-x"]},
 )
 # People born on one of some days, by the birth date's key (FalkorDB's range index
-# serves no dates, so ``p.dob IN ...`` would read every person)
+# serves no dates, so ``p.dob IN ...`` would read every person): their names and birth
+# date only, enough to find an exact match without reading anyone's address
 BORN_ON = cypher(
     "exchange.born_on",
     """
     MATCH (p:Person) WHERE p.dob_key IN $born
-    RETURN p.uid AS uid, p.full_name AS name, p.other_names AS other_names
+    RETURN p.uid AS uid, p.full_name AS name, p.given_name AS given, p.family_name AS family,
+           p.other_names AS other_names, p.dob AS dob
     ORDER BY uid
     LIMIT $most
     """,
@@ -96,16 +98,22 @@ def born_on(
     day-month swap): those with a word of their names starting with the letter a word
     of one of ``names`` starts with (the load's own blocking compares records born the
     same day whose given or family names share an initial; here in any order, so
-    swapped names and other names count too); at most ``limit``."""
+    swapped names and other names count too); at most ``limit``. Only their names and
+    birth dates: :func:`identities` reads the rest, for those it is needed for."""
     initials = {w[0] for text in names for w in fuzzy_terms(text)}
     if not (dobs and initials):
         return []
-    uids = [
-        r["uid"]
+    return [
+        r
         for r in store.read(BORN_ON, {"born": dobs, "most": limit * 10}).rows
         if initials & {w[0] for w in fuzzy_terms(f"{r['name'] or ''} {r['other_names'] or ''}")}
-    ]
-    return store.read(BY_UIDS, {"uids": uids[:limit]}).rows if uids else []
+    ][:limit]
+
+
+def identities(store: GraphStore, uids: Sequence[str]) -> list[dict[str, Any]]:
+    """The identity fields of these people (names, birth date, sex, identifiers, the
+    postcode of where they live now), for scoring."""
+    return store.read(BY_UIDS, {"uids": list(uids)}).rows if uids else []
 
 
 def named(
@@ -121,7 +129,7 @@ def named(
             if r["uid"] not in known:
                 uids.setdefault(r["uid"])
     room = limit - len(known)
-    return store.read(BY_UIDS, {"uids": list(uids)[:room]}).rows if uids and room > 0 else []
+    return identities(store, list(uids)[:room]) if room > 0 else []
 
 
 def involvements(store: GraphStore, uid: str) -> list[dict[str, Any]]:
