@@ -2,7 +2,8 @@
 seeds) in its own embedded graph, each serving the API on real uvicorn servers, asking
 each other about their children at each level of detail, refused outside their
 agreements, with every exchange in both audit trails. Expected answers come from the
-counties' truth."""
+counties' truth. Each level's request and answer, and a refusal, are kept in
+artifacts/exchange/ (docs/api.md shows them)."""
 
 from __future__ import annotations
 
@@ -19,12 +20,21 @@ import httpx
 import pytest
 
 from api.client import AskError, Partner, ask, enquiry
+from api.fhir import dump
 from graph.access.audit import AuditLog
 from tests.api_helpers import S17, S47, Truth, involvement_kinds
 
 JIGSAW = [sys.executable, "-c", "from ui.cli import main; main()"]
 AS_OF = "2026-11-02"
 PASSWORD = "a-long-test-password"
+EXAMPLES = Path(__file__).resolve().parent.parent / "artifacts" / "exchange"
+
+
+def _keep(name: str, request: str, status: int, answer: str) -> None:
+    """One exchange as it went, for the docs."""
+    EXAMPLES.mkdir(parents=True, exist_ok=True)
+    exchange = {"request": json.loads(request), "status": status, "answer": json.loads(answer)}
+    (EXAMPLES / f"{name}.json").write_text(json.dumps(exchange, indent=1), encoding="utf-8")
 
 
 class Instance:
@@ -106,7 +116,9 @@ def test_each_instance_asks_the_other_at_each_level(pair, level):
         creds = answerer.register(f"{asker.url} partner", level, S47)
         partner = Partner(answerer.url, creds["client_id"], creds["client_secret"])
         child = answerer.truth.known_children[0]
-        answer = ask(partner, enquiry(S47, nhs_number=child["nhs_number"]))
+        request = enquiry(S47, nhs_number=child["nhs_number"])
+        answer = ask(partner, request)
+        _keep(f"{level}-{answerer.county.name}", dump(request), 200, answer.raw)
         assert answer.match and answer.grade == "certain"
         assert (answer.contact is not None) == (level != "existence")
         if answer.contact:
@@ -132,10 +144,22 @@ def test_outside_the_agreement_is_refused_and_audited_on_the_answering_side(pair
     creds = south.register("Northmere housing", "involvements", S17)
     partner = Partner(south.url, creds["client_id"], creds["client_secret"])
     child = south.truth.known_children[1]
+    request = enquiry(S47, nhs_number=child["nhs_number"])
     with pytest.raises(AskError, match="403"):
-        ask(partner, enquiry(S47, nhs_number=child["nhs_number"]))
-    [entry] = [e for e in south.audit() if e["user"] == creds["client_id"]]
-    assert entry["action"] == "partner_enquiry_refused" and entry["children"] == []
+        ask(partner, request)
+    # the refusal as sent: an OperationOutcome naming the reasons the agreement covers
+    token = httpx.post(f"{south.url}/oauth/token", data={"grant_type": "client_credentials"},
+                       auth=(creds["client_id"], creds["client_secret"])).json()  # fmt: skip
+    refused = httpx.post(f"{south.url}/fhir/Patient/$person-info-query", content=dump(request),
+                         headers={"Authorization": f"Bearer {token['access_token']}",
+                                  "Content-Type": "application/fhir+json"})  # fmt: skip
+    outcome = refused.json()
+    assert refused.status_code == 403 and outcome["resourceType"] == "OperationOutcome"
+    assert S17 in outcome["issue"][0]["diagnostics"] and outcome["issue"][0]["code"] == "forbidden"
+    _keep("refused", dump(request), refused.status_code, refused.text)
+    entries = [e for e in south.audit() if e["user"] == creds["client_id"]]
+    assert [e["action"] for e in entries] == ["partner_enquiry_refused"] * 2
+    assert all(e["children"] == [] for e in entries)
     south.jigsaw("api", "clients", "revoke", creds["client_id"])
     with pytest.raises(AskError, match="refused our credentials"):
         ask(partner, enquiry(S17, nhs_number=child["nhs_number"]))
