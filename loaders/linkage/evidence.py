@@ -8,6 +8,8 @@ link follows "against:".
 
 from __future__ import annotations
 
+from functools import cache
+
 from loaders.linkage.clusters import Clusters
 from loaders.linkage.identity import ID_NAMES, Identity
 from loaders.linkage.inputs import OPEN_END, OPEN_START, Context
@@ -37,7 +39,7 @@ def describe(
         good.append(_kin(a, b, address, clusters, context, around))
     elif address == "lived at the same address at the same time" and around is not None:
         ra, rb = clusters.find(a.rid), clusters.find(b.rid)
-        shared = sorted(around.homes.get(ra, set()) & around.homes.get(rb, set()))
+        shared = sorted(around.homes(ra) & around.homes(rb))
         if shared:
             good.append(_stay(shared[0], ra, rb, context, around))
         else:
@@ -82,7 +84,9 @@ def describe(
     return f"{text}; against: {'; '.join(bad)}" if bad else text
 
 
+@cache
 def same_identifier(kind: str) -> str:
+    """'same UPN': one string a kind, shared by the many links it makes."""
     return f"same {ID_NAMES[kind]}"
 
 

@@ -12,6 +12,7 @@ evidence the second pass (:mod:`loaders.linkage.relational`) and the family rule
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from graph.family_rules import PARENT_MIN_AGE
@@ -55,7 +56,8 @@ class Context:
 
     as_of: str = ""  # ISO date: who is a child is worked out at this day
     edges: list[Edge] = field(default_factory=list)
-    homes: dict[str, list[Tenure]] = field(default_factory=dict)  # record uid -> tenures
+    # record uid -> tenures (records with the same tenures share one tuple)
+    homes: dict[str, Sequence[Tenure]] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)  # record uid -> recorded role
     adults: set[str] = field(default_factory=set)  # from sources that hold only adults
     places: dict[str, str] = field(default_factory=dict)  # address key -> its words
@@ -82,6 +84,8 @@ def linkage_inputs(
     roles: list[tuple[Record, str]] = []
     families: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (source, ref) -> members
     by_la_id: dict[str, str] = {}
+    # one tuple a distinct tenure: a pupil's address repeats on every attendance row
+    shared: dict[Tenure, tuple[Tenure]] = {}
     relationships: list[Record] = []
     for r in records:
         if r.entity == "relationship":
@@ -117,7 +121,8 @@ def linkage_inputs(
             roles.append((r, who))
             if tenure is not None:
                 # a parent named on a child's row is taken to live with the child
-                context.homes[rid] = [tenure] if who == "person" else [Tenure(tenure.address)]
+                seen = tenure if who == "person" else Tenure(tenure.address)
+                context.homes[rid] = shared.setdefault(seen, (seen,))
             if role:
                 context.roles[rid] = role
             if r.adults:

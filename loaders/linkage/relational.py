@@ -308,13 +308,12 @@ class Surroundings:
     """Each cluster's context, gathered over its records (one round's view)."""
 
     kids: dict[str, set[str]]  # root -> children's roots their records name them against
-    homes: dict[str, set[str]]  # root -> address keys
     stays: dict[str, set[tuple[str, str, str]]]  # root -> (address key, from, to)
     household: dict[str, set[str]]  # root -> children's roots living with them
     # root -> the adults' roots whose dated stays at an address overlapped theirs there
     housemates: dict[str, set[str]]
     mate_names: dict[str, set[str]]  # root -> its housemates' full names ("given family")
-    names: dict[str, set[str]]  # root -> the full names its records give (adults')
+    names: dict[str, set[str]]  # root -> the full names its records give (housemates')
     moved_in: dict[str, set[str]]  # root -> days a stay began
     moved_out: dict[str, set[str]]  # root -> days a stay ended
     # a household's move, "<from>><to>@<day>" (:func:`journeys`): root -> the moves made
@@ -323,6 +322,10 @@ class Surroundings:
     arrived_with: dict[str, set[str]]
     movers: dict[str, set[str]]  # a move -> the roots that made it
     adults: set[str]  # roots on the adult side (no birth date under ADULT_AGE years ago)
+
+    def homes(self, root: str) -> set[str]:
+        """The address keys of a person's stays."""
+        return {key for key, _, _ in self.stays.get(root, ())}
 
 
 def surroundings(reps: list[Identity], clusters: Clusters, context: Context) -> Surroundings:
@@ -346,7 +349,6 @@ def surroundings(reps: list[Identity], clusters: Clusters, context: Context) -> 
     for e in context.edges:
         if e.parent in clusters.parent and e.child in clusters.parent:
             kids.setdefault(find(e.parent), set()).add(find(e.child))
-    homes: dict[str, set[str]] = {}
     stays: dict[str, set[tuple[str, str, str]]] = {}
     moved_in: dict[str, set[str]] = {}
     moved_out: dict[str, set[str]] = {}
@@ -356,7 +358,6 @@ def surroundings(reps: list[Identity], clusters: Clusters, context: Context) -> 
         root = find(rid)
         born = min(clusters.dobs.get(root, ()), default=OPEN_START)
         for t in tenures:
-            homes.setdefault(root, set()).add(t.address)
             start = t.start or (born if root in children else OPEN_START)
             stays.setdefault(root, set()).add((t.address, start, t.end or OPEN_END))
             if t.start:
@@ -375,10 +376,11 @@ def surroundings(reps: list[Identity], clusters: Clusters, context: Context) -> 
         if root in adults
     }
     housemates = lived_with(adults, adults, dated, strict=True)
-    names: dict[str, set[str]] = {}
+    anyones = {mate for found in housemates.values() for mate in found}
+    names: dict[str, set[str]] = {}  # only housemates' names are asked for
     for r in reps:
         root = find(r.rid)
-        if root in adults and r.given and r.family:
+        if root in anyones and r.given and r.family:
             names.setdefault(root, set()).add(f"{plain(r.given)} {plain(r.family)}")
     mate_names = {
         root: found
@@ -386,7 +388,7 @@ def surroundings(reps: list[Identity], clusters: Clusters, context: Context) -> 
         if (found := {n for mate in mates for n in names.get(mate, ())})
     }
     return Surroundings(
-        kids, homes, stays, household, housemates, mate_names, names, moved_in, moved_out,
+        kids, stays, household, housemates, mate_names, names, moved_in, moved_out,
         left_with, arrived_with, movers, adults,
     )  # fmt: skip
 
@@ -437,6 +439,7 @@ def journeys(
     name no move."""
     left: dict[tuple[str, str], set[str]] = {}  # (address, day) -> who left it then
     arrived: dict[tuple[str, str], set[str]] = {}
+    reached: dict[tuple[str, str], set[str]] = {}  # (root, day) -> addresses arrived at
     for root, found in stays.items():
         outs, ins = moved_out.get(root, ()), moved_in.get(root, ())
         for key, start, end in found:
@@ -444,16 +447,16 @@ def journeys(
                 left.setdefault((key, end), set()).add(root)
             if start in ins:
                 arrived.setdefault((key, start), set()).add(root)
-    by_day: dict[str, list[str]] = {}  # day -> addresses arrived at
-    for key, day in arrived:
-        by_day.setdefault(day, []).append(key)
+                reached.setdefault((root, start), set()).add(key)
     left_with: dict[str, set[str]] = {}
     arrived_with: dict[str, set[str]] = {}
     movers: dict[str, set[str]] = {}
     for (origin, day), gone in left.items():
         if len(gone) > HOUSEHOLD_MAX:
             continue
-        for to in by_day.get(day, ()):
+        # only where one who left arrived that day (every address reached that day, as
+        # the county grows, is the square of its moves)
+        for to in {key for root in gone for key in reached.get((root, day), ())}:
             came = arrived[(to, day)]
             made = gone & came if to != origin and len(came) <= HOUSEHOLD_MAX else set()
             if not made:
@@ -558,10 +561,8 @@ def adults_frame(
     }
     # an address many adults have held (a hostel, a block under one key) blocks nobody:
     # its pairs would grow as the square of its residents
-    held = Counter(key for root in roots for key in around.homes.get(root, ()))
-    homes = {
-        root: {key for key in around.homes.get(root, ()) if held[key] <= HOME_MAX} for root in roots
-    }
+    held = Counter(key for root in roots for key in around.homes(root))
+    homes = [sorted(k for k in around.homes(root) if held[k] <= HOME_MAX) or None for root in roots]
     columns = name_columns(mine)
     columns.update(
         {
@@ -576,7 +577,7 @@ def adults_frame(
             "upn": [r.upn or None for r in mine],
             "nhs": [r.nhs or None for r in mine],
             "uln": [r.uln or None for r in mine],
-            "homes": lists(homes),
+            "homes": homes,
             "dated": _stays([o[3] for o in own], dated=True),
             "stays": _stays([o[3] for o in own]),
             "kids": lists(around.kids),
