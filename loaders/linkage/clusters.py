@@ -60,8 +60,14 @@ class Clusters:
         self.parent: dict[str, str] = {}
         # root -> (address, from, to) of its dated stays (an unknown end: still there)
         self.dated: dict[str, frozenset[tuple[str, str, str]]] = {}
+        made: dict[tuple[Tenure, ...], frozenset[tuple[str, str, str]]] = {}  # shared
         for rid, tenures in (homes or {}).items():
-            found = frozenset((t.address, t.start, t.end or OPEN_END) for t in tenures if t.start)
+            key = tuple(tenures)
+            found = made.get(key)
+            if found is None:
+                found = made[key] = frozenset(
+                    (t.address, t.start, t.end or OPEN_END) for t in tenures if t.start
+                )
             if found:
                 self.dated[rid] = found
         self.ids: dict[str, dict[str, frozenset[str]]] = {}
@@ -140,8 +146,8 @@ class Clusters:
         mine, theirs = self.dated.get(ra), self.dated.get(rb)
         if ra == rb or not mine or not theirs:
             return None
-        for x in mine:
-            for y in theirs:
+        for x in sorted(mine):  # sorted: the same stays named in every run
+            for y in sorted(theirs):
                 if x[0] != y[0] and x[1] < y[2] and y[1] < x[2]:
                     since, until = max(x[1], y[1]), min(x[2], y[2])
                     when = f"from {since}" if until == OPEN_END else f"{since} to {until}"

@@ -175,7 +175,7 @@ def _housemate(
 
 def _together(root: str, other: str, context: Context, around: Surroundings) -> str:
     """Where and when ``root`` lived with ``other`` (the first such dated stay)."""
-    theirs = around.stays.get(other, set())
+    theirs = sorted(around.stays.get(other, ()))  # sorted: the same words in every run
     for key, start, end in sorted(around.stays.get(root, ())):
         if start == OPEN_START:
             continue
