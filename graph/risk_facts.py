@@ -10,6 +10,11 @@ Finding the pupils it must work out means walking every child of the cohort's ag
 (0.4 of the list's 0.7 s at county scale), so a ``RiskList`` node says when there are
 none: a load writes it once every pupil's factors are kept, and it goes before any
 are forgotten.
+
+Any other day of the academic years a load covers reads ``RiskYear`` nodes: each
+pupil's answer on every day of one academic year, as the days it changes on and the
+answer from each (loaders.risk_spans works them out), so that list too is a read of
+kept values. They are kept and forgotten with the factors above.
 """
 
 from __future__ import annotations
@@ -30,9 +35,55 @@ _UNSET = ", ".join(f"p.{name} = null" for name in KEPT)
 FORGET_LIST = cypher("risk_facts.forget_list", "MATCH (k:RiskList) DELETE k", writes=True)
 KEEP_LIST = cypher(
     "risk_facts.keep_list",
-    "MERGE (k:RiskList {uid: 'risk_of_neet'}) SET k.as_of = date($as_of), k.rules = $rules",
-    example={"as_of": "2026-11-02", "rules": "x"},
+    """
+    MERGE (k:RiskList {uid: 'risk_of_neet'})
+    SET k.as_of = date($as_of), k.rules = $rules, k.years = $years
+    """,
+    example={"as_of": "2026-11-02", "rules": "x", "years": [2025, 2026]},
     writes=True,
+)
+FORGET_YEARS = cypher("risk_facts.forget_years", "MATCH (y:RiskYear) DELETE y", writes=True)
+FORGET_YEARS_OF = cypher(
+    "risk_facts.forget_years_of",
+    "MATCH (y:RiskYear) WHERE y.person = $uid DELETE y",
+    example={"uid": "P-x"},
+    writes=True,
+)
+SAVE_YEARS = cypher(
+    "risk_facts.save_years",
+    """
+    UNWIND $rows AS row
+    CREATE (y:RiskYear {uid: row.person + '/' + toString(row.ay)})
+    SET y.person = row.person, y.ay = row.ay, y.rules = $rules, y.area = row.area,
+        y.year_group = row.year_group, y.starts = row.starts, y.schools = row.schools,
+        y.school_urns = row.school_urns, y.attendance = row.attendance,
+        y.factors = row.factors
+    """,
+    example={"rows": [], "rules": "x"},
+    writes=True,
+)
+# What working out a pupil's answer on any day reads: everything the saved query's
+# worked-out part reads of each child born in [born_from, born_to), in the order the
+# engine walks it (the query takes the first school and area it meets).
+PUPILS = cypher(
+    "risk_facts.pupils",
+    """
+    MATCH (c:Person)
+    WHERE c.dob >= date($born_from) AND c.dob < date($born_to)
+    WITH c WHERE c:Child
+    RETURN c.uid AS uid, c.dob AS dob, coalesce(c.young_carer = true, false) AS young_carer,
+           coalesce(c.fsm = true, false) AS fsm, coalesce(c.eal = true, false) AS eal,
+           size([(c)-[:PARENT_OF]->(b:Person) | b.uid]) > 0 AS parent,
+           [(c)-[r:ATTENDS]->(s:School) | [s.uid, s.name, s.phase, r.from, r.to]] AS attends,
+           [(c)-[a:ATTENDANCE]->(t) |
+             [CASE WHEN t:School THEN t.uid END, a.term_start, a.possible, a.absent]]
+             AS attendance,
+           [(c)-[e:EXCLUDED]->() | [e.date, e.kind]] AS exclusions,
+           [(c)-[:HAS_CASE]->(k:Case) | [k.kind, k.status, k.start, k.end]] AS cases,
+           [(c)-[l:LIVES_AT]->(h:Address) | [l.from, l.to, h.imd_decile, h.postcode_district]]
+             AS homes
+    """,
+    example={"born_from": "2010-09-01", "born_to": "2011-09-01"},
 )
 CLEAR_ALL = cypher(
     "risk_facts.clear_all",
@@ -73,8 +124,10 @@ def clear(store: GraphStore, uid: str | None = None) -> None:
     store.write(FORGET_LIST)
     if uid is None:
         store.write(CLEAR_ALL)
+        store.write(FORGET_YEARS)
     else:
         store.write(CLEAR_ONE, {"uid": uid})
+        store.write(FORGET_YEARS_OF, {"uid": uid})
 
 
 def kept_day(store: GraphStore) -> dt.date | None:
@@ -84,11 +137,31 @@ def kept_day(store: GraphStore) -> dt.date | None:
     return rows[0]["day"] if rows else None
 
 
-def save(store: GraphStore, rows: Sequence[Mapping[str, Any]], *, as_of: str, rules: str) -> int:
+def save(
+    store: GraphStore,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    as_of: str,
+    rules: str,
+    years: Sequence[Mapping[str, Any]] = (),
+    academic_years: Sequence[int] = (),
+) -> int:
     """Keep each row's factors (uid, factors, year_group, school, school_urn, area,
-    attendance_pct) on its pupil, as at ``as_of`` under ``rules``; the rows are the
-    whole cohort, so the list is then complete."""
+    attendance_pct) on its pupil, as at ``as_of`` under ``rules``, and ``years``'s
+    answers on every day (``RiskYear``'s properties, person and ay first) of
+    ``academic_years``; the rows are the whole cohort, so the list is then complete.
+    Any answers kept before go first (the list meanwhile works them out)."""
+    store.write(FORGET_LIST)
+    store.write(FORGET_YEARS)
     if rows:
         store.write_rows(SAVE, rows, params={"as_of": as_of, "rules": rules})
-    store.write(KEEP_LIST, {"as_of": as_of, "rules": rules})
+    if years:
+        store.write_rows(SAVE_YEARS, years, params={"rules": rules})
+    store.write(KEEP_LIST, {"as_of": as_of, "rules": rules, "years": list(academic_years)})
     return len(rows)
+
+
+def pupils(store: GraphStore, born_from: dt.date, born_to: dt.date) -> list[dict[str, Any]]:
+    """What the risk list reads of each child born in [born_from, born_to) (PUPILS)."""
+    params = {"born_from": born_from.isoformat(), "born_to": born_to.isoformat()}
+    return store.read(PUPILS, params, max_rows=100_000_000).rows

@@ -293,9 +293,35 @@ NODE_TYPES: tuple[NodeType, ...] = (
     NodeType(
         "RiskList",
         "Present (one, uid risk_of_neet) while every pupil in the cohort has risk of NEET "
-        "factors kept as at as_of under the detection rules named by rules: the list at "
-        "that day then reads them and works nobody out from the records.",
-        (Prop("as_of", DATE, writer="graph.risk_facts"), Prop("rules", writer="graph.risk_facts")),
+        "factors kept as at as_of, and every pupil of the academic years listed in years "
+        "(the year starting each September) has them kept for every day (RiskYear), under "
+        "the detection rules named by rules: the list at those days then reads them and "
+        "works nobody out from the records.",
+        (
+            Prop("as_of", DATE, writer="graph.risk_facts"),
+            Prop("rules", writer="graph.risk_facts"),
+            Prop("years", LIST, writer="graph.risk_facts"),
+        ),
+    ),
+    NodeType(
+        "RiskYear",
+        "One pupil's risk of NEET answer on every day of one academic year (ay, the year "
+        "its September falls in), kept after a load under the detection rules named by "
+        "rules, for pupils with a factor on some day of it (uid: the person's uid, '/', "
+        "ay). The answer changes on the days in starts (yyyymmdd numbers, ascending); from "
+        "each to the next the pupil's school, school_urn, attendance (percent, -1 when "
+        "none) and factors (comma-separated, empty when none or off roll) are those at "
+        "the same position; year_group and area hold all year. Forgotten with the "
+        "person's kept factors (graph.risk_facts).",
+        (
+            Prop("person", indexed=True, writer="graph.risk_facts"),
+            Prop("ay", INTEGER, indexed=True, writer="graph.risk_facts"),
+            *_props("rules area", writer="graph.risk_facts"),
+            Prop("year_group", INTEGER, writer="graph.risk_facts"),
+            *_props(
+                "starts schools school_urns attendance factors", LIST, writer="graph.risk_facts"
+            ),
+        ),
     ),
     NodeType(
         "NeedsTally",

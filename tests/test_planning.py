@@ -8,6 +8,7 @@ mapped to the true person most of its source records describe.
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections import Counter, defaultdict
 
 import pytest
@@ -15,6 +16,7 @@ import yaml
 
 from graph import risk_facts
 from loaders.risk_factors import keep_after_load
+from loaders.risk_spans import academic_year
 from planning.risk import RISK_FILE, RiskConfigError, load_risk_config
 from queries.library import get_query
 from queries.runner import ParamValidationError, form_date, run_saved
@@ -109,6 +111,49 @@ def test_kept_risk_factors_give_the_same_list_as_the_records(loaded_county):
     risk_facts.clear(store)
     try:
         assert run_saved(store, "risk_of_neet", {"as_of": other, "band": "all"}).rows == before
+    finally:
+        keep_after_load(store, AS_OF)
+
+
+def test_kept_years_give_the_same_list_as_the_records_on_any_day(loaded_county):
+    """The load kept every pupil's answer on every day of its academic year and the one
+    before (RiskYear); the list as at any of those days read from them is the list
+    worked out from the records: on the days answers change, the day before each, and
+    days spread over both years. (Clears and keeps again, as above.)"""
+    store = loaded_county.store
+    years = [academic_year(AS_OF) - 1, academic_year(AS_OF)]
+    assert store.read("MATCH (k:RiskList) RETURN k.years AS y").scalar() == years
+    kept_years = store.read("MATCH (y:RiskYear) RETURN y.uid AS uid, y.starts AS starts").rows
+    assert len(kept_years) >= 50
+    changes = sorted({d for r in kept_years for d in r["starts"]})
+    as_dates = [dt.date(d // 10_000, d // 100 % 100, d % 100) for d in changes]
+    rng = random.Random(7)
+    picked = rng.sample(as_dates, 10)
+    first = dt.date(years[0], 9, 1)
+    spread = [first + dt.timedelta(days=d) for d in range(20, 730, 53)]
+    days = sorted({*picked, *(d - dt.timedelta(days=1) for d in picked), *spread} - {AS_OF})
+    params = [{"as_of": d.isoformat(), "band": "all"} for d in days]
+    kept = [run_saved(store, "risk_of_neet", p).rows for p in params]
+    assert sum(bool(rows) for rows in kept) >= len(days) - 3
+    risk_facts.clear(store)
+    try:
+        assert store.read("MATCH (y:RiskYear) RETURN count(y) AS n").scalar() == 0
+        worked_out = [run_saved(store, "risk_of_neet", p).rows for p in params]
+    finally:
+        keep_after_load(store, AS_OF)
+    for day, a, b in zip(days, kept, worked_out, strict=True):
+        assert a == b, day
+    # the list reads them: a kept answer changed is the answer the list gives
+    one = kept[-1][0]
+    store.write(
+        "MATCH (y:RiskYear {uid: $uid}) SET y.factors = [f IN y.factors | 'young_carer']",
+        {"uid": f"{one['child_uid']}/{academic_year(days[-1])}"},
+    )
+    try:
+        again = run_saved(store, "risk_of_neet", params[-1]).rows
+        assert next(r for r in again if r["child_uid"] == one["child_uid"])["factors"] == [
+            "young_carer"
+        ]
     finally:
         keep_after_load(store, AS_OF)
 

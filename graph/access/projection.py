@@ -102,7 +102,9 @@ NODES: dict[str, dict[str, Rule] | None] = {
     ),
     "MergedPerson": None,
     "Alert": None,
-    "RiskList": _declare(keep="uid rules", date="as_of"),
+    # the copy holds no RiskYear (each is one pupil's days), so its list works them out
+    "RiskList": _declare(keep="uid rules", date="as_of", drop="years"),
+    "RiskYear": None,
     # counts of children by birth cohort and postcode district, none under the copy's
     # own coarsening (a month of birth gives the same cohort): the analysts' forecast
     "NeedsTally": _declare(keep="uid cohorts areas categories children", date="born_after"),

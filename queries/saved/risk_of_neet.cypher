@@ -1,9 +1,11 @@
-// Each pupil's factors come from one of two places, never both:
+// Each pupil's factors come from one of three places, never two:
 //  1. as at the day of a load, the factors that load worked out and kept on the pupil
 //     (risk_*; see the schema), while the detection rules are the ones it used;
-//  2. any other day, or a pupil the load did not cover (a review merge forgets the
+//  2. any other day of the academic years a load kept (RiskYear: the pupil's answer
+//     from each day it changes on), under the same condition;
+//  3. any other day, or a pupil the load did not cover (a review merge forgets the
 //     merged person's): worked out from the records.
-// The weights, the bands and the choice of year group apply afterwards, to either.
+// The weights, the bands and the choice of year group apply afterwards, to each.
 CALL {
   MATCH (c:Person)
   WHERE c.risk_as_of = date($as_of) AND c.risk_rules = $config.rules
@@ -11,17 +13,37 @@ CALL {
          c.risk_school_urn AS school_urn, c.risk_area AS area,
          c.risk_attendance_pct AS attendance_pct, c.risk_factors AS found
   UNION ALL
+  // The answer from the last day it changed on up to the day asked (days as yyyymmdd).
+  UNWIND [date($as_of)] AS today
+  WITH today, CASE WHEN today.month >= 9 THEN today.year ELSE today.year - 1 END AS ay,
+       today.year * 10000 + today.month * 100 + today.day AS day
+  MATCH (span:RiskYear)
+  WHERE span.ay = ay AND span.rules = $config.rules
+  WITH span, today, size([d IN span.starts WHERE d <= day]) - 1 AS i
+  WHERE i >= 0 AND span.factors[i] <> ''
+  MATCH (c:Person {uid: span.person})
+  WHERE NOT coalesce(c.risk_as_of = today AND c.risk_rules = $config.rules, false)
+  RETURN c, span.year_group AS year_group,
+         CASE WHEN span.schools[i] <> '' THEN span.schools[i] END AS school,
+         CASE WHEN span.school_urns[i] <> '' THEN span.school_urns[i] END AS school_urn,
+         CASE WHEN span.area <> '' THEN span.area END AS area,
+         CASE WHEN span.attendance[i] >= 0 THEN span.attendance[i] END AS attendance_pct,
+         split(span.factors[i], ',') AS found
+  UNION ALL
   // Dates and thresholds are worked out once: FalkorDB evaluates an expression such as
   // date($as_of) again for every row it aggregates. (UNWIND, as a WITH opening a
   // subquery would be read as importing variables.)
   UNWIND [date($as_of)] AS today
-  // nobody to work out when the load kept the whole cohort's as at this day, under these
-  // rules (graph.risk_facts: it is marked so until anyone's are forgotten)
+  // nobody to work out when the load kept the whole cohort's as at this day, or every
+  // day of its academic year, under these rules (graph.risk_facts: it is marked so until
+  // anyone's are forgotten)
   OPTIONAL MATCH (kept:RiskList)
-  WITH today WHERE NOT coalesce(kept.as_of = today AND kept.rules = $config.rules, false)
+  WITH today, CASE WHEN today.month >= 9 THEN today.year ELSE today.year - 1 END AS ay, kept
+  WITH today, ay
+  WHERE NOT coalesce(kept.rules = $config.rules AND (kept.as_of = today OR ay IN kept.years),
+                     false)
   WITH today, today - duration({days: $config.window_days}) AS since,
-       today - duration({days: $config.yj_window_days}) AS yj_since,
-       CASE WHEN today.month >= 9 THEN today.year ELSE today.year - 1 END AS ay,
+       today - duration({days: $config.yj_window_days}) AS yj_since, ay,
        date({year: today.year - 1, month: 8, day: 1}) AS aug1,
        date({year: today.year - 1, month: 10, day: 1}) AS oct1,
        date({year: today.year, month: 8, day: 1}) AS aug2,
@@ -32,6 +54,9 @@ CALL {
     AND c.dob < date({year: ay - 12, month: 9, day: 1})
   WITH c, today, since, yj_since, ay, aug1, oct1, aug2, oct2
   WHERE c:Child AND NOT coalesce(c.risk_as_of = today AND c.risk_rules = $config.rules, false)
+  OPTIONAL MATCH (span:RiskYear {uid: c.uid + '/' + toString(ay)})
+  WITH c, today, since, yj_since, ay, aug1, oct1, aug2, oct2, span
+  WHERE NOT coalesce(span.rules = $config.rules, false)
   WITH c, today, since, yj_since, aug1, oct1, aug2, oct2,
        11 - size([y IN range(ay - 15, ay - 13) WHERE c.dob >= date({year: y, month: 9, day: 1})])
          AS year_group
