@@ -130,6 +130,19 @@ def clear(store: GraphStore, uid: str | None = None) -> None:
         store.write(FORGET_YEARS_OF, {"uid": uid})
 
 
+KEPT_YEARS = cypher(
+    "risk_facts.kept_years", "MATCH (k:RiskList) RETURN k.years AS years, k.as_of AS day"
+)
+
+
+def kept_years(store: GraphStore) -> list[int]:
+    """The academic years (by the year each began in) the latest load kept every
+    pupil's answer for every day of, while none is forgotten: the list as at any day of
+    them is a quick read."""
+    rows = store.read(KEPT_YEARS).rows
+    return list(rows[0]["years"] or []) if rows else []
+
+
 def kept_day(store: GraphStore) -> dt.date | None:
     """The day the latest load kept factors as at, if it kept any: the risk list as at
     that day is a quick read, any other day is worked out from the records."""

@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from graph import risk_facts
 from graph.store import GraphStore
-from loaders.risk_spans import academic_year, born_between, kept_years
+from loaders.risk_spans import born_between, kept_years
+from planning.calendar import academic_year
 from planning.risk import load_risk_config
 from queries.library import get_query
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from planning.calendar import year_group
 from planning.risk import RiskConfig
 
 ON_ROLL = ("Primary", "Secondary", "Special", "Alternative provision")
@@ -36,17 +37,11 @@ class Answer:
     factors: tuple[str, ...]
 
 
-def academic_year(day: dt.date) -> int:
-    """The year the academic year holding ``day`` began in (1 September)."""
-    return day.year if day.month >= 9 else day.year - 1
-
-
-def year_group(dob: dt.date, ay: int) -> int | None:
-    """The pupil's national curriculum year in academic year ``ay`` (8 to 11: the
-    query's cohort), or None outside it."""
-    if not dt.date(ay - 16, 9, 1) <= dob < dt.date(ay - 12, 9, 1):
-        return None
-    return 11 - sum(dob >= dt.date(y, 9, 1) for y in range(ay - 15, ay - 12))
+def cohort_year_group(dob: dt.date, ay: int) -> int | None:
+    """The pupil's year group in academic year ``ay`` when it is one the query reads
+    (Years 8 to 11), else None."""
+    group = year_group(dob, dt.date(ay, 9, 1))
+    return group if 8 <= group <= 11 else None
 
 
 def born_between(years: Sequence[int]) -> tuple[dt.date, dt.date]:
@@ -185,7 +180,7 @@ class Pupil:
         """The pupil's ``RiskYear`` for academic year ``ay``: the days their answer
         changes on and the answer from each; None when they have no factor on any day
         of it (or are not in the list's year groups)."""
-        group = year_group(self.dob, ay)
+        group = cohort_year_group(self.dob, ay)
         if group is None or group not in config.year_groups:
             return None
         first, last = dt.date(ay, 9, 1), dt.date(ay + 1, 8, 31)

@@ -107,7 +107,7 @@ class SavedQuery(BaseModel):
     config: Literal["risk_of_neet"] | None = None
     # A query known to work through a whole county may declare a longer time limit
     # than the interactive one (JIGSAW_QUERY_TIMEOUT_MS, 10 s): the risk of NEET list
-    # as at a day no load kept takes 8-9 s at county on two cores, and a slower
+    # as at a day before the years a load kept takes 8-9 s at county on two cores, and a slower
     # machine would stop it. Saved queries are reviewed files; ad-hoc Cypher keeps the
     # interactive limit.
     timeout_ms: int | None = Field(default=None, ge=1_000, le=600_000)

@@ -16,7 +16,7 @@ import yaml
 
 from graph import risk_facts
 from loaders.risk_factors import keep_after_load
-from loaders.risk_spans import academic_year
+from planning.calendar import academic_year
 from planning.risk import RISK_FILE, RiskConfigError, load_risk_config
 from queries.library import get_query
 from queries.runner import ParamValidationError, form_date, run_saved

@@ -11,6 +11,7 @@ import streamlit as st
 from graph import risk_facts
 from graph.access import guard
 from graph.access.policy import Restricted, allowed
+from planning.calendar import academic_year
 from planning.forecast import needs_forecast
 from planning.risk import load_risk_config
 from planning.transitions import transitions
@@ -53,10 +54,12 @@ def _risk() -> None:
     as_of = c3.date_input(
         "As at", value=kept or dt.date.today(), key="risk_as_of", format="DD/MM/YYYY"
     )
-    if kept is not None and as_of != kept:
+    years = risk_facts.kept_years(context.store())
+    if kept is not None and as_of != kept and academic_year(as_of) not in years:
+        since = f" and every day since {day(dt.date(min(years), 9, 1))}" if years else ""
         st.caption(
-            f"The latest load worked the list out as at {day(kept)}; for another day it is "
-            "worked out from the records now, which takes longer."
+            f"The latest load worked the list out as at {day(kept)}{since}; for a day "
+            "before that it is worked out from the records now, which takes longer."
         )
     try:
         result = run_saved(
