@@ -417,7 +417,8 @@ class _Run:
 def _weighed_apart(scored: Scored, i: int) -> bool:
     """The pair's own score already counted its two people's stays at different
     addresses at one time (so the link stands on other evidence, and is made)."""
-    return scored.levels.get("timeline", [""] * (i + 1))[i] == TIMELINE.levels[0].label
+    timeline = scored.levels.get("timeline")  # None: the comparison was left out
+    return timeline is not None and timeline[i] == TIMELINE.levels[0].label
 
 
 def conflicting(a: Identity, b: Identity) -> bool:
