@@ -14,6 +14,7 @@ their uids, for the audit.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -44,7 +45,8 @@ class Matcher:
     store: GraphStore
     scorer: Scorer | None
     limit: int = 200
-    stats: dict[str, int] = field(default_factory=dict)
+    # people read a name and birth date enquiry: born that day, and scored (benchmarks)
+    read: Counter[str] = field(default_factory=Counter)
 
     def match(self, enquiry: Enquiry) -> Outcome:
         if enquiry.nhs:
@@ -70,6 +72,7 @@ class Matcher:
             dobs.append(swapped)
         names = [f"{g} {enquiry.family}" for g in givens]
         born = exchange.born_on(self.store, dobs, names, limit=self.limit)
+        self.read.update(enquiries=1, born_that_day=len(born))
         # the loader's rule for joining a record to someone known: exact name and birth
         # date (only those born that day can meet it, so the name search below, which
         # finds people whatever their birth date, is not needed to decide it; nor is
@@ -89,6 +92,7 @@ class Matcher:
             return Outcome("possible", possible=tuple(exact), how="name_and_birth_date_shared")
         people = exchange.identities(self.store, [p["uid"] for p in born])
         people += exchange.named(self.store, names, limit=self.limit, besides=people)
+        self.read.update(scored_enquiries=1, scored=len(people))
         if not people:
             return Outcome("certainly-not", how="no_candidates")
         if self.scorer is None:

@@ -5,7 +5,8 @@ county (its truth says which NHS numbers, names and birth dates exist), register
 client, and sends enquiries from N concurrent clients (geventhttpclient, greenlets): by NHS number,
 and by name and birth date. Prints p50, p95 and p99 per kind, requests a second, and the CPU
 time a request took in the API's processes, in the engine and in this load generator
-(which shares the machine: on few cores its own cost is part of the latency).
+(which shares the machine: on few cores its own cost is part of the latency); then, matching
+name and birth date enquiries in this process one at a time, how many people each read.
 
     JIGSAW_DATA_DIR=data uv run python -m benchmarks.api_latency --county data/county
 """
@@ -153,6 +154,33 @@ def _run(port: int, token: str, bodies: list[str], clients: int) -> list[float]:
     return timings
 
 
+def _people_read(bodies: list[str]) -> str:
+    """Name and birth date enquiries matched here, one at a time, by the API's own
+    matcher: how long each took and how many people it read (born that day; and, for
+    those with no exact match, scored)."""
+    from api.fhir import read_enquiry
+    from api.matching import Matcher
+    from api.settings import ApiSettings, model_path
+    from graph import open_store
+    from loaders.scoring import Scorer
+
+    settings = load_settings()
+    store = open_store(settings)
+    try:
+        matcher = Matcher(store, Scorer.load(model_path(settings)), ApiSettings().candidate_limit)
+        started = time.perf_counter()
+        for body in bodies:
+            matcher.match(read_enquiry(body.encode()))
+        each = (time.perf_counter() - started) / len(bodies) * 1000
+    finally:
+        store.close()
+    read = matcher.read
+    return (f"{len(bodies)} name and birth date enquiries in process: {each:.1f} ms each; "
+            f"{read['born_that_day'] / max(1, read['enquiries']):.1f} people born that day "
+            f"read an enquiry; {read['scored_enquiries']} scored (no exact match), "
+            f"{read['scored'] / max(1, read['scored_enquiries']):.1f} people each")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--county", type=Path, required=True, help="The loaded county's extracts")
@@ -183,7 +211,8 @@ def main() -> None:
             "client_secret": registered["client_secret"]}).json()["access_token"]  # fmt: skip
         engine = _engines(load_settings().embedded_dir)
         _indexes_built()
-        for kind, bodies in _bodies(args.county, args.requests, args.seed).items():
+        kinds = _bodies(args.county, args.requests, args.seed)
+        for kind, bodies in kinds.items():
             _run(port, token, bodies[:50], args.clients)  # warm up
             api = [server.pid, *_workers(server.pid)]
             before = _cpu_seconds(api), _cpu_seconds(engine), time.process_time()
@@ -198,6 +227,7 @@ def main() -> None:
                   f"CPU a request: "
                   f"API {cpu[0]:.1f} ms, engine {cpu[1]:.1f} ms, "
                   f"load generator {cpu[2]:.1f} ms")  # fmt: skip
+        print(_people_read(kinds["name_and_birth_date"]))
     finally:
         server.terminate()
         server.wait(timeout=60)
