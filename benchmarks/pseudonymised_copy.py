@@ -1,12 +1,16 @@
 """``python -m benchmarks.pseudonymised_copy --children 20000``: the analysts' copy.
 
 Generates a synthetic county (or reuses ``--county``), loads it into a fresh embedded
-engine, then writes the pseudonymised copy again on its own, ``--repeats`` times afresh
-and ``--repeats`` times as the difference from the copy before it (nothing changed), and
-prints what it holds and how long each took. With ``--week-later DIR`` (the county a week
-on: ``jigsaw generate --week-later-of``) it loads that too, whose copy is a difference,
-and writes the difference from the first week's copy once more on its own. The loads
-write the copy too (their reports' "pseudonymised copy" time).
+engine (or times a graph loaded earlier: ``--engine DIR``, as ``python -m benchmarks
+--engine DIR`` keeps it), then writes the pseudonymised copy again on its own, by each
+route of ``--routes`` ``--repeats`` times: ``engine`` (the engine's own copy of the
+graph, pseudonymised in place), ``afresh`` (written from a read of the live graph) and
+``difference`` (from rows, as the difference from the copy before it: nothing changed),
+and prints what it holds, how long each took and the longest the server kept a ping
+waiting meanwhile. With ``--week-later DIR`` (the county
+a week on: ``jigsaw generate --week-later-of``) it loads that too and writes the
+difference from the first week's copy once more on its own. The loads write the copy
+too (their reports' "pseudonymised copy" time).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import argparse
 import datetime as dt
 import json
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -24,47 +29,75 @@ from loaders.load import run_load
 from synthetic.generate import generate
 
 AS_OF = dt.date(2026, 11, 2)
+ROUTES = {  # route -> write_copy's keywords
+    "engine": {},
+    "afresh": {"by_engine": False, "incremental": False},
+    "difference": {"by_engine": False, "incremental": True},
+}
 
 
-def _timed(store: FalkorDBStore, *, incremental: bool) -> tuple[float, Written]:
+def _timed(store: FalkorDBStore, **route: bool) -> tuple[float, Written, float]:
+    """The copy's seconds, what it holds, and the longest the server took meanwhile to
+    answer a ping (every 50 ms, on a connection of its own): how long it kept others
+    waiting."""
+    longest = 0.0
+    done = threading.Event()
+
+    def ping() -> None:
+        nonlocal longest
+        while not done.wait(0.05):
+            sent = time.perf_counter()
+            store._db.connection.ping()
+            longest = max(longest, time.perf_counter() - sent)
+
+    pinger = threading.Thread(target=ping, daemon=True)
+    pinger.start()
     started = time.perf_counter()
-    written = write_copy(store, incremental=incremental)
-    return round(time.perf_counter() - started, 1), written
+    try:
+        written = write_copy(store, **route)
+    finally:
+        done.set()
+        pinger.join()
+    return round(time.perf_counter() - started, 1), written, round(longest, 2)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.pseudonymised_copy")
     parser.add_argument("--children", type=int, default=20_000)
     parser.add_argument("--county", type=Path, default=None, help="extracts to reuse")
+    parser.add_argument("--engine", type=Path, default=None, help="a graph loaded earlier")
     parser.add_argument("--week-later", type=Path, default=None, help="the county a week on")
+    parser.add_argument("--routes", default="engine,afresh,difference")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="jigsaw-copy-") as tmp:
-        county = args.county or Path(tmp) / "county"
-        if args.county is None:
-            generate(args.children, 7, county, as_of=AS_OF)
         store = FalkorDBStore(
-            graph_name="bench", directory=Path(tmp) / "graph", timeout_ms=60_000, max_rows=5_000
+            graph_name="bench",
+            directory=args.engine or Path(tmp) / "graph",
+            timeout_ms=600_000,
+            max_rows=5_000,
+            pseudonym_dir=Path(tmp) / "pseudonym",
         )
+        figures: dict = {"children": args.children}
         try:
-            report = run_load(store, county, as_of=AS_OF).report
-            figures: dict = {
-                "children": args.children,
-                "load_s": round(sum(report.seconds.values()), 1),
-                "copy_in_load_s": report.seconds.get("pseudonymised copy"),
-                "afresh_s": [],
-                "difference_unchanged_s": [],
-            }
-            for incremental, key in ((False, "afresh_s"), (True, "difference_unchanged_s")):
+            if args.engine is None:
+                county = args.county or Path(tmp) / "county"
+                if args.county is None:
+                    generate(args.children, 7, county, as_of=AS_OF)
+                report = run_load(store, county, as_of=AS_OF).report
+                figures["load_s"] = round(sum(report.seconds.values()), 1)
+                figures["copy_in_load_s"] = report.seconds.get("pseudonymised copy")
+            for route in args.routes.split(","):
                 for _ in range(args.repeats):
-                    seconds, written = _timed(store, incremental=incremental)
-                    figures[key].append(seconds)
+                    seconds, written, waited = _timed(store, **ROUTES[route])
+                    figures.setdefault(f"{route}_s", []).append(seconds)
+                    figures.setdefault(f"{route}_longest_ping_s", []).append(waited)
             figures["nodes"], figures["relationships"] = written.nodes, written.relationships
             if args.week_later is not None:
                 later = run_load(store, args.week_later, as_of=AS_OF + dt.timedelta(days=7))
                 figures["second_load_s"] = round(sum(later.report.seconds.values()), 1)
                 figures["copy_in_second_load_s"] = later.report.seconds.get("pseudonymised copy")
-                seconds, written = _timed(store, incremental=True)
+                seconds, written, _ = _timed(store, **ROUTES["difference"])
                 figures["week_difference_s"], figures["week_changed"] = seconds, written.changed
         finally:
             store.close()

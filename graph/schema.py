@@ -667,6 +667,7 @@ ROW_FIELDS: tuple[str, ...] = tuple(
             "school_urn",
             "area",
             "attendance_pct",
+            "was",
         }
         - set(PROPERTY_KEYS)
     )

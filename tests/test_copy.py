@@ -1,10 +1,14 @@
-"""The analysts' copy written as a difference: the same graph as one written afresh.
+"""The analysts' copy, by every route, is the same graph.
 
 A county is loaded, then the same county a week later (``write_week_later``: new
-attendance, moves, case events, births, corrections); the copy the second load's
-differences make is compared, node for node and relationship for relationship, with a
-copy written from nothing, and scanned for the real names and identifiers of both weeks
-(from the truth files). Analysts refused, not sent to the live graph, before any copy.
+attendance, moves, case events, births, corrections); the copy the second load made
+(the engine's own copy, pseudonymised in place) is compared, node for node and
+relationship for relationship, with one written from rows as the difference from the
+first week's and one written from nothing, and scanned for the real names and
+identifiers of both weeks (from the truth files). The engine's copy equals the one
+written from rows on a graph holding what the declaration does not cover, too, and the
+engine starts again after copies. Analysts refused, not sent to the live graph, before
+any copy.
 """
 
 from __future__ import annotations
@@ -79,16 +83,18 @@ def test_analysts_are_refused_before_any_copy_is_written(weekly, tmp_path):
 def test_a_copy_written_as_a_difference_equals_one_written_afresh(weekly):
     store, county, later = weekly
     run_load(store, county, as_of=AS_OF)
-    first = write_copy(store)  # the other buffer: no hashes for it yet, so afresh
+    # from rows (the route an engine without its own graph copy takes): the other
+    # buffer has no hashes yet, so afresh
+    first = write_copy(store, by_engine=False)
     assert first.fresh and first.nodes > 5_000
 
-    run_load(store, later, as_of=AS_OF + dt.timedelta(days=7))  # its copy: a difference
+    run_load(store, later, as_of=AS_OF + dt.timedelta(days=7))  # its copy: the engine's
     by_the_load = _everything(store.pseudonymised())
-    difference = write_copy(store)  # over the first week's copy again
+    difference = write_copy(store, by_engine=False)  # over the first week's copy again
     assert not difference.fresh
     assert 0 < difference.changed < (difference.nodes + difference.relationships) / 4
     by_difference = _everything(store.pseudonymised())
-    afresh = write_copy(store, incremental=False)
+    afresh = write_copy(store, incremental=False, by_engine=False)
     assert afresh.fresh
     assert _everything(store.pseudonymised()) == by_difference == by_the_load
 
@@ -105,8 +111,8 @@ def test_a_copy_written_as_a_difference_equals_one_written_afresh(weekly):
     # a review merge mirrored on the published copy changes it outside the copy's
     # writing: the copy written over it next is written afresh, not as a difference
     assert mirror(store) is not None
-    assert not write_copy(store).fresh  # over the other buffer, untouched
-    assert write_copy(store).fresh  # over the one the merge would have changed
+    assert not write_copy(store, by_engine=False).fresh  # over the other buffer, untouched
+    assert write_copy(store, by_engine=False).fresh  # over the one the merge changed
 
 
 def test_the_copy_counts_what_the_live_graph_counts(weekly, tmp_path):
@@ -135,6 +141,79 @@ def test_the_copy_counts_what_the_live_graph_counts(weekly, tmp_path):
         everyone = run_saved(store, query, params).rows
         analysts = run_saved(store, query, params, principal=ANALYST, audit=audit).rows
         assert len(analysts) == len(everyone) > 0, query
+
+
+# what a graph holds that the copy's declaration does not account for: an undeclared
+# property, relationship type and label, a kept relationship type between other labels
+STRAYS = """
+    MATCH (p:Person) WITH p ORDER BY p.uid LIMIT 2
+    WITH collect(p) AS ps
+    WITH ps[0] AS a, ps[1] AS c
+    SET a.stray_secret = 'Ann Stray'
+    CREATE (c)-[:STRAY_TYPE {note: 'x'}]->(a), (c)-[:HAS_CASE]->(a),
+           (:StrayOnly {uid: 'stray-1', name: 'Bob Stray'})
+    WITH a MATCH (a)-[l:LIVES_AT]->() SET l.stray_note = 'Flat 2'
+"""
+# a label the declaration does not give the node it is on
+STRAY_LABELS = """
+    MATCH (p:Person) WITH p ORDER BY p.uid SKIP 5 LIMIT 1 SET p:StrayLabel
+    CREATE (:School:Child {uid: 'stray-school', urn: 'S1', name: 'Stray School'})
+"""
+UNSTRAY = """
+    MATCH (n) WHERE n:StrayOnly OR n:StrayLabel OR n.uid = 'stray-school' OR
+                    n.stray_secret IS NOT NULL
+    OPTIONAL MATCH (n)-[x:STRAY_TYPE|HAS_CASE]-(:Person)
+    DELETE x REMOVE n.stray_secret, n:StrayLabel
+    WITH n WHERE n:StrayOnly OR n.uid = 'stray-school' DETACH DELETE n
+"""
+
+
+def test_the_engines_copy_pseudonymised_in_place_equals_the_copy_written_from_rows(weekly):
+    """The engine's own copy of the live graph made the analysts' in place holds exactly
+    what the copy written from a read of the live graph holds, node for node and
+    relationship for relationship, strays the declaration does not cover included."""
+    store, county, _ = weekly
+    if not store.counts().nodes:  # run on its own
+        run_load(store, county, as_of=AS_OF)
+    store.write(STRAYS)
+    try:
+        from_rows = write_copy(store, by_engine=False, incremental=False)
+        expected = _everything(store.pseudonymised())
+        by_engine = write_copy(store)
+        assert by_engine.fresh and by_engine.nodes == from_rows.nodes > 5_000
+        assert _everything(store.pseudonymised()) == expected
+        # stricter than the copy from rows (which dropped the label, kept the node):
+        # a node with a label the declaration does not give it is left out
+        store.write(STRAY_LABELS)
+        assert write_copy(store).nodes == by_engine.nodes - 1  # the person
+        left = store.pseudonymised().read("MATCH (s:School) RETURN s.uid AS uid").rows
+        assert "stray-school" not in {r["uid"] for r in left}
+    finally:
+        store.write(UNSTRAY)
+    words = repr(expected)
+    assert "Stray" not in words and "Flat 2" not in words and "STRAY_TYPE" not in words
+
+
+def test_a_graph_copied_by_the_engine_starts_again_after_restarts(tmp_path):
+    """The engine's copy holds no unique constraint (FalkorDB 4 fails to start again
+    from an append-only file in which a graph that had one was deleted): two copies,
+    each swapped with the last, then the server started twice."""
+    store = embedded_store(tmp_path / "engine", "restarts")
+    store.ensure_schema()
+    store.write("CREATE (:Person:Child {uid: 'P-1', full_name: 'Ann Lee', sex: 'F'})")
+    try:
+        for _ in range(2):
+            assert write_copy(store).nodes == 1
+    finally:
+        store.close()
+    for _ in range(2):
+        again = embedded_store(tmp_path / "engine", "restarts")
+        try:
+            rows = again.pseudonymised().read("MATCH (c:Child) RETURN c.uid AS uid").rows
+            assert [r["uid"][:3] for r in rows] == ["ps-"]
+            assert not again.pseudonymised()._constraints()
+        finally:
+            again.close()
 
 
 def _counts(found) -> tuple[int, int, Counter, int]:

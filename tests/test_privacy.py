@@ -27,8 +27,9 @@ from graph import GraphError, review_queue
 from graph.access import guard
 from graph.access.accounts import Accounts
 from graph.access.audit import AuditLog
+from graph.access.copy_rules import NODES, RELATIONSHIPS
 from graph.access.policy import FLAG_TEXT, Principal, Restricted, load_policy
-from graph.access.projection import NODES, RELATIONSHIPS, write_copy
+from graph.access.projection import write_copy
 from graph.access.pseudonyms import KEY_FILE, PATTERN, PseudonymError, load_key
 from graph.access.results import COLUMN_KINDS, QueryDenied
 from graph.schema import NODE_TYPES, REL_TYPES

@@ -1,32 +1,16 @@
 """The pseudonymised copy analysts query, written from the live graph after every load.
 
-Like a trusted research environment's extract: the same labels, relationship types and
-property names as the live graph, so saved queries run on it unchanged, but nothing in
-it names anyone, whatever Cypher is run on it. What each property becomes is declared
-once, below:
+Like a trusted research environment's extract: what each label's and type's properties
+become there is declared once, in :mod:`graph.access.copy_rules`.
 
-- ``keep``: as it is (a code, a count, a flag, a school's public details);
-- ``date``: a date, as it is (when a case opened, a term began);
-- ``pseudonym``: our own id, as its keyed HMAC (:mod:`graph.access.pseudonyms`);
-- ``month``: a date of birth or death, as the first day of its month (year groups, and
-  ages in whole months, come out as from the real date);
-- ``shared``: text kept only where at least ``MIN_SHARED`` records hold the same value
-  (a category, such as a case's reason, is; free text or a rare value is not);
-- ``centre``: a home's latitude or longitude, as its postcode district's centre;
-- ``text``: a key holding another property's ISO text (:attr:`graph.schema.Prop.text_of`),
-  as the text of the copy's own value of it (a birth date's key, its month's first day);
-- ``drop``: not copied (names, identifiers, address lines, postcodes, contacts).
-
-A label or relationship type declared ``None`` is not copied at all (notes, source
-records, alerts); one in ``RECOUNTED`` is not copied either, but counted again from the
-copy's own records once the copy is written (the caseload map's tally). A property the
-schema has and this does not declare fails a test, so nothing new is ever copied by
-default.
-
-The copy is written from a read of the live graph, a label or type at a time (the next
-read while this one is turned into the copy's rows), into a graph of its own
-(:meth:`GraphStore.pseudonymised_staging`): through the batched statements below, or,
-where the engine has it, its bulk insertion (everything in the copy is new); then put in
+Where the engine copies a graph itself (FalkorDB's ``GRAPH.COPY``, at the engine's own
+speed), the copy starts as the live graph's copy and is pseudonymised in place
+(:mod:`graph.access.copy_in_place`). Otherwise it is written from a read of the live
+graph, a label or type at a time (the next read while this one is turned into the
+copy's rows), into a graph of its own (:meth:`GraphStore.pseudonymised_staging`):
+through the batched statements below, or, where the engine has it, its bulk insertion
+(everything in the copy is new), and, where the graph it is written into holds a copy
+whose hashes are known, only as the difference from it. Either way it is then put in
 place of the last one at once where the engine can (FalkorDB renames the key).
 """
 
@@ -39,159 +23,30 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from graph import caseload_tally, schema
+from graph import caseload_tally
+from graph.access.copy_in_place import pseudonymise
+from graph.access.copy_rules import (
+    ALL_ROWS,
+    DATES,
+    DISTRICT,
+    ENDS,
+    EXTRA_LABELS,
+    KEPT_NODES,
+    KEPT_RELS,
+    TEXT_OF,
+    Rule,
+    copied,
+    district_centres,
+    hashable,
+    shared_values,
+)
 from graph.access.copy_state import CopyState
 from graph.access.pseudonyms import KEY_FILE, Pseudonyms
 from graph.bulk import BulkWriter, EdgeShape, NodeShape
 from graph.cypher import cypher
 from graph.store import Counts, GraphError, GraphStore, batched
-
-Rule = Literal["keep", "date", "pseudonym", "month", "shared", "centre", "text", "drop"]
-MIN_SHARED = 10  # records that must share a text value for it to be kept
-DISTRICT = "postcode_district"  # what a home's point is coarsened to
-READ_BATCH = 5_000
-ALL_ROWS = 100_000_000
-
-
-def _declare(**groups: str) -> dict[str, Rule]:
-    """``_declare(keep="a b", drop="c")``: each property's rule, from spaced lists."""
-    return {prop: rule for rule, props in groups.items() for prop in props.split()}  # type: ignore[misc]
-
-
-NODES: dict[str, dict[str, Rule] | None] = {
-    "Person": _declare(
-        pseudonym="uid",
-        month="dob dod",
-        text="dob_key",
-        keep="sex ethnicity language fsm eal young_carer open_services open_case_kinds "
-        "open_service_count risk_rules risk_factors risk_year_group risk_school "
-        "risk_school_urn risk_area risk_attendance_pct",
-        date="risk_as_of",
-        shared="sources",
-        drop="given_name middle_names family_name full_name other_names upn nhs_number uln "
-        "la_child_id conflicts",
-    ),
-    "Family": _declare(pseudonym="uid", keep="source", drop="name"),
-    "Address": _declare(
-        pseudonym="uid",
-        keep=f"{DISTRICT} lsoa imd_decile local_authority in_county postcode_only",
-        shared="town",
-        centre="lat lon",
-        drop="uprn line1 postcode",
-    ),
-    "School": _declare(keep="uid urn name phase kind postcode lat lon low_age high_age"),
-    "Service": _declare(keep="uid name"),
-    "Case": _declare(
-        pseudonym="uid",
-        keep="kind status placement_out_of_area placement_type workers",
-        date="start end",
-        shared="reason placement_la",
-    ),
-    "Professional": _declare(pseudonym="uid", keep="role agency team", drop="name email phone"),
-    "Team": _declare(keep="uid name"),
-    "Need": _declare(keep="uid name"),
-    "Note": None,
-    "SourceRecord": None,
-    "ReviewPair": _declare(
-        pseudonym="uid",
-        keep="probability status agreed impact created_at decided_at undone_at",
-        drop="decided_by left_record right_record evidence reason merged_keep merged_drop "
-        "undone_by",
-    ),
-    "MergedPerson": None,
-    "Alert": None,
-    # the copy holds no RiskYear (each is one pupil's days), so its list works them out
-    "RiskList": _declare(keep="uid rules", date="as_of", drop="years"),
-    "RiskYear": None,
-    # counts of children by birth cohort and postcode district, none under the copy's
-    # own coarsening (a month of birth gives the same cohort): the analysts' forecast
-    "NeedsTally": _declare(keep="uid cohorts areas categories children", date="born_after"),
-    # counted from the copy's own records once it is written (RECOUNTED), never read
-    # from the live graph: district centres and no worker's name, as the copy holds them
-    "CaseloadCell": _declare(keep="uid whole status kind service homes waiting workers"),
-    # what the statutory returns say (graph.schema.RETURN_FACTS): codes kept, the
-    # systems' own references and placement postcodes dropped; the referral or plan a
-    # fact belongs to is dropped too (a pseudonym is per label, so it could not join)
-    "Referral": _declare(
-        pseudonym="uid", keep="source need nfa closure_reason", date="date closed", drop="ref"
-    ),
-    "Assessment": _declare(
-        pseudonym="uid", keep="kind factors outcome", date="start end", drop="ref referral"
-    ),
-    "Section47": _declare(
-        pseudonym="uid",
-        keep="icpc_not_required outcome",
-        date="start icpc_target icpc_date",
-        drop="ref referral",
-    ),
-    "CINPlan": _declare(pseudonym="uid", date="start end", drop="ref referral"),
-    "CPPlan": _declare(
-        pseudonym="uid",
-        keep="initial_category latest_category previous",
-        date="start end",
-        drop="ref referral",
-    ),
-    "PeriodOfCare": _declare(
-        pseudonym="uid",
-        keep="reason_end moves placement_type legal_status",
-        date="start end",
-        shared="placement_la",
-    ),
-    "Episode": _declare(
-        pseudonym="uid",
-        keep="reason_new legal_status need placement_type provider reason_end reason_change "
-        "placement_change",
-        date="start end",
-        shared="placement_la",
-        drop="ref home_postcode placement_postcode urn",
-    ),
-    "MissingEpisode": _declare(pseudonym="uid", keep="kind", date="start end"),
-    "Review": _declare(pseudonym="uid", keep="kind participation", date="date", drop="plan"),
-    "Outcome": _declare(
-        pseudonym="uid",
-        keep="kind in_touch activity accommodation sdq_score sdq_reason convicted health_check "
-        "immunisations teeth_check health_assessment substance_misuse intervention_received "
-        "intervention_offered",
-        date="date",
-    ),
-    "Adoption": _declare(
-        pseudonym="uid",
-        keep="foster_carers adopters adopter_sex adopter_status ceased_reason",
-        date="decided matched ceased",
-    ),
-    "Status": _declare(pseudonym="uid", keep="kind status", date="from to", shared="la"),
-    "Disability": _declare(keep="uid name"),
-}
-RELATIONSHIPS: dict[str, dict[str, Rule] | None] = {
-    "PARENT_OF": _declare(keep="kind", date="from to"),
-    "MEMBER_OF": _declare(shared="role", date="from to"),
-    "LIVES_AT": _declare(date="from to"),
-    "ATTENDS": _declare(keep="year_group", date="from to"),
-    "ATTENDANCE": _declare(keep="term possible absent unauthorised", date="term_start"),
-    "EXCLUDED": _declare(keep="kind sessions", date="date", shared="reason"),
-    "HAS_CASE": {},
-    "WITH_SERVICE": {},
-    "WORKS_ON": _declare(keep="role", date="from to"),
-    "IN_TEAM": {},
-    "PART_OF": {},
-    "HAS_NEED": _declare(keep="rank", date="from"),
-    "HAS_NOTE": None,
-    "OFFERED": _declare(keep="entry_point", date="start date"),
-    "CANDIDATE": {},
-    "ALERTED": None,
-    "ABOUT": None,
-    "DESCRIBES": None,
-    **{rel.type: {} for rel in schema.REL_TYPES if rel.end in schema.RETURN_FACT_LABELS},
-}
-EXTRA_LABELS = {n.label: n.extra_labels for n in schema.NODE_TYPES}
-DATES = ("date", "month")
-
-
-def copied(rules: dict[str, Rule]) -> list[str]:
-    """The properties that reach the copy, in declaration order."""
-    return [p for p, rule in rules.items() if rule != "drop"]
 
 
 def _set(var: str, rules: dict[str, Rule], skip: tuple[str, ...] = ()) -> str:
@@ -249,9 +104,6 @@ def _node_statements(label: str, rules: dict[str, Rule]) -> dict[str, str]:
     }
 
 
-ENDS = {r.type: (r.start, r.end) for r in schema.REL_TYPES}
-
-
 def _rel_statements(rel: str, rules: dict[str, Rule]) -> dict[str, str]:
     start, end = ENDS[rel]
     example = {"rows": [{"left": "x", "right": "y"}]}
@@ -274,22 +126,6 @@ def _rel_statements(rel: str, rules: dict[str, Rule]) -> dict[str, str]:
     }
 
 
-def _shared_statement(owner: str, prop: str, relationship: bool) -> str:
-    # a relationship with both end labels: the engine otherwise walks every node for it
-    pattern = (
-        f"(:{ENDS[owner][0]})-[x:{owner}]->(:{ENDS[owner][1]})" if relationship else f"(x:{owner})"
-    )
-    return cypher(
-        f"projection.shared_{owner.lower()}_{prop}",
-        f"MATCH {pattern} WHERE x.{prop} IS NOT NULL RETURN x.{prop} AS value, count(*) AS n",
-    )
-
-
-RECOUNTED = ("CaseloadCell",)  # written into the copy by write_copy, from the copy
-KEPT_NODES = {
-    label: rules for label, rules in NODES.items() if rules is not None and label not in RECOUNTED
-}
-KEPT_RELS = {rel: rules for rel, rules in RELATIONSHIPS.items() if rules is not None}
 NODE_STATEMENTS = {label: _node_statements(label, rules) for label, rules in KEPT_NODES.items()}
 REL_STATEMENTS = {rel: _rel_statements(rel, rules) for rel, rules in KEPT_RELS.items()}
 # each relationship type is read in one go: walking its own edges is about three times
@@ -303,18 +139,6 @@ REL_READS = {
     )
     for rel, rules in KEPT_RELS.items()
 }
-SHARED = {
-    (owner, prop): _shared_statement(owner, prop, owner in KEPT_RELS)
-    for owner, rules in {**KEPT_NODES, **KEPT_RELS}.items()
-    for prop, rule in rules.items()
-    if rule == "shared"
-}
-CENTRES = cypher(
-    "projection.district_centres",
-    f"MATCH (a:Address) WHERE a.lat IS NOT NULL AND a.lon IS NOT NULL "
-    f"RETURN a.{DISTRICT} AS district, avg(a.lat) AS lat, avg(a.lon) AS lon",
-)
-
 
 # what each label's and type's rows carry into the copy, besides a node's uid
 NODE_PROPS = {
@@ -322,15 +146,6 @@ NODE_PROPS = {
     for label, rules in KEPT_NODES.items()
 }
 REL_PROPS = {rel: [(p, rules[p]) for p in copied(rules)] for rel, rules in KEPT_RELS.items()}
-# the keys written as the text of another property of the copy's own (``text``)
-TEXT_OF = {
-    label: {
-        p.name: p.text_of
-        for p in schema.node_type(label).props
-        if p.text_of and rules.get(p.name) == "text"
-    }
-    for label, rules in KEPT_NODES.items()
-}
 
 
 @dataclass
@@ -350,17 +165,8 @@ class _Coarsen:
     def __init__(self, store: GraphStore, keys: Pseudonyms) -> None:
         self.keys = keys
         self.pseudonyms: dict[tuple[str, Any], str] = {}
-        self.shared: dict[tuple[str, str], set[Any]] = {
-            where: {
-                r["value"] for r in store.read(text, max_rows=ALL_ROWS).rows if r["n"] >= MIN_SHARED
-            }
-            for where, text in SHARED.items()
-        }
-        self.centres = {
-            r["district"]: (round(r["lat"], 4), round(r["lon"], 4))
-            for r in store.read(CENTRES, max_rows=ALL_ROWS).rows
-            if r["district"] is not None
-        }
+        self.shared = shared_values(store)
+        self.centres = district_centres(store)
 
     def uid(self, label: str, uid: Any) -> Any:
         """A node's uid in the copy (each worked out once: a person's is asked for by
@@ -380,7 +186,7 @@ class _Coarsen:
         if rule == "date":
             return value if isinstance(value, dt.date) else None
         if rule == "shared":
-            return value if _hashable(value) in self.shared[(owner, prop)] else None
+            return value if hashable(value) in self.shared[(owner, prop)] else None
         if rule == "centre":
             centre = self.centres.get(row.get(DISTRICT))
             return None if centre is None else centre[0 if prop == "lat" else 1]
@@ -399,10 +205,6 @@ class _Coarsen:
         out = {p: self.value(rel, p, rule, props.get(p), props) for p, rule in REL_PROPS[rel]}
         start, end = ENDS[rel]
         return {**out, "left": self.uid(start, a), "right": self.uid(end, b)}
-
-
-def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
 
 
 def _extra_labels(label: str) -> Callable[[Mapping[str, Any]], tuple[str, ...]] | None:
@@ -434,12 +236,15 @@ def write_copy(
     bulk: bool = True,
     progress: Callable[[int], None] | None = None,
     incremental: bool = True,
+    by_engine: bool = True,
 ) -> Written:
     """Write the live graph's pseudonymised copy, and the person map beside the key.
 
-    Every node and relationship the copy keeps is read from the live graph and turned
-    into the copy's, and hashed. Where the graph the copy is written into holds a copy
-    whose hashes are known (:mod:`graph.access.copy_state`), only what differs is
+    With ``by_engine`` and an engine that copies a graph itself, the engine's copy of
+    the live graph is pseudonymised in place (:mod:`graph.access.copy_in_place`).
+    Otherwise every node and relationship the copy keeps is read from the live graph and
+    turned into the copy's, and hashed. Where the graph the copy is written into holds a
+    copy whose hashes are known (:mod:`graph.access.copy_state`), only what differs is
     written (``incremental``): nodes created, updated or deleted, and the relationships
     between two nodes replaced where any of them changed. Otherwise the copy is written
     afresh: by the statements above, or, with ``bulk`` and an engine that has it, by its
@@ -452,23 +257,21 @@ def write_copy(
     swaps = target.name != store.pseudonymised().name
     buffer = "spare" if swaps else "published"
     people: list[tuple[str, str]] = []
-    with store.batch_job():
+    changes: _Changes | None = None
+    with store.batch_job(), target.batch_job():
         before = _counts(target)
-        known = state.trusted(buffer, before) if incremental and before is not None else None
-        reads = _ReadAhead(store)
-        try:
-            reader = _Reader(_Coarsen(store, keys), reads, people)
-            changes = _Changes()
-            if known is None:
-                written = _afresh(target, reader, changes, bulk, progress)
-            else:
-                written = _difference(target, reader, known, changes, progress)
-        finally:
-            reads.close()
+        if by_engine and store.copy_graph(target):
+            state.distrust(buffer)  # what it holds now has no hashes recorded
+            pseudonymise(target, keys, people)
+            written = Written(fresh=True)
+        else:
+            known = state.trusted(buffer, before) if incremental and before is not None else None
+            written, changes = _from_rows(store, target, keys, known, people, bulk, progress)
         caseload_tally.keep(target)  # RECOUNTED: the map's counts, from the copy's records
         after = _counts(target) or Counts({}, {})
         written.nodes, written.relationships = after.nodes, after.relationships
-    state.record(buffer, after, changes.hashes, changes.removed, fresh=known is None)
+    if changes is not None:
+        state.record(buffer, after, changes.hashes, changes.removed, fresh=written.fresh)
     if swaps:
         state.begin_swap()
         store.publish_pseudonymised()
@@ -478,6 +281,28 @@ def write_copy(
     keys.write_map(people)
     written.seconds = round(time.perf_counter() - started, 2)
     return written
+
+
+def _from_rows(
+    store: GraphStore,
+    target: GraphStore,
+    keys: Pseudonyms,
+    known: dict[str, dict[str, int]] | None,
+    people: list[tuple[str, str]],
+    bulk: bool,
+    progress: Progress,
+) -> tuple[Written, _Changes]:
+    """The copy written from a read of the live graph: afresh, or, where the hashes of
+    what ``target`` holds are ``known``, as the difference from it."""
+    reads = _ReadAhead(store)
+    try:
+        reader = _Reader(_Coarsen(store, keys), reads, people)
+        changes = _Changes()
+        if known is None:
+            return _afresh(target, reader, changes, bulk, progress), changes
+        return _difference(target, reader, known, changes, progress), changes
+    finally:
+        reads.close()
 
 
 ANY_NODE = cypher("projection.any_node", "MATCH (n) RETURN 1 AS one LIMIT 1")
