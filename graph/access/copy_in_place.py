@@ -86,13 +86,19 @@ def _other_labels(label: str) -> str:
     )
 
 
-def _stray_ends(rel: str) -> str:
+def _stray_ends(rel: str) -> dict[str, str]:
     start, end = ENDS[rel]
-    return cypher(
-        f"copy_in_place.stray_{rel.lower()}",
-        f"MATCH (a)-[x:{rel}]->(b) WHERE NOT (a:{start} AND b:{end}) DELETE x",
-        writes=True,
-    )
+    return {
+        "count": cypher(
+            f"copy_in_place.own_ends_{rel.lower()}",
+            f"MATCH (:{start})-[x:{rel}]->(:{end}) RETURN count(x) AS n",
+        ),
+        "delete": cypher(
+            f"copy_in_place.stray_{rel.lower()}",
+            f"MATCH (a)-[x:{rel}]->(b) WHERE NOT (a:{start} AND b:{end}) DELETE x",
+            writes=True,
+        ),
+    }
 
 
 def _keys(pattern: str, name: str) -> str:
@@ -220,11 +226,12 @@ def _leave_out(copy: GraphStore) -> None:
         if len(kept) == 1 and set(labels) - {kept[0], *EXTRA_LABELS[kept[0]]}:
             allowed = [kept[0], *EXTRA_LABELS[kept[0]]]
             copy.write(OTHER_LABELS[kept[0]], {"allowed": allowed})
-    types = {r["type"] for r in copy.read(TYPES, max_rows=ALL_ROWS).rows}
-    if types - set(KEPT_RELS):
+    types = copy.counts().relationship_types  # the engine's statistics: no walk
+    if set(types) - set(KEPT_RELS):
         copy.write(OTHER_TYPES, {"kept": list(KEPT_RELS)})
-    for rel in types & set(KEPT_RELS):
-        copy.write(STRAY_ENDS[rel])
+    for rel in set(types) & set(KEPT_RELS):  # a count read, not a write, where none is
+        if copy.read(STRAY_ENDS[rel]["count"]).scalar() != types[rel]:
+            copy.write(STRAY_ENDS[rel]["delete"])
 
 
 def _delete_all(copy: GraphStore, statement: str, params: dict[str, Any]) -> None:
