@@ -30,7 +30,7 @@ from synthetic.generate import generate
 
 AS_OF = dt.date(2026, 11, 2)
 ROUTES = {  # route -> write_copy's keywords
-    "engine": {},
+    "engine": {"by_engine": True},
     "afresh": {"by_engine": False, "incremental": False},
     "difference": {"by_engine": False, "incremental": True},
 }
