@@ -84,13 +84,19 @@ def breaks(links: Iterable[ParentLink]) -> list[tuple[str, str, str]]:
     return found
 
 
+# Two reads, each from an indexed end: one MATCH on "p.uid = id OR c.uid = id" can use
+# no index and walks every parent link for each id (about a second a record at county).
 PARENT_LINKS_OF = cypher(
     "family_rules.parent_links_of",
     """
     UNWIND $uids AS id
-    MATCH (p:Person)-[r:PARENT_OF]->(c:Person)
-    WHERE p.uid = id OR c.uid = id
-    RETURN DISTINCT p.uid AS parent, c.uid AS child, r.kind AS kind, p.dob AS parent_dob,
+    MATCH (p:Person {uid: id})-[r:PARENT_OF]->(c:Person)
+    RETURN p.uid AS parent, c.uid AS child, r.kind AS kind, p.dob AS parent_dob,
+           c.dob AS child_dob, p.full_name AS parent_name, c.full_name AS child_name
+    UNION
+    UNWIND $uids AS id
+    MATCH (p:Person)-[r:PARENT_OF]->(c:Person {uid: id})
+    RETURN p.uid AS parent, c.uid AS child, r.kind AS kind, p.dob AS parent_dob,
            c.dob AS child_dob, p.full_name AS parent_name, c.full_name AS child_name
     """,
     example={"uids": ["P-x"]},
