@@ -123,7 +123,7 @@ def link(
             clusters.union(rep, r.rid)
         rep_of.append(rep)
     del signature_rep
-    run = _Run(clusters, {r.rid: r for r in reps}, context, rejected, match_threshold)
+    run = _Run(clusters, {r.rid: r for r in records}, context, rejected, match_threshold)
     # 1. deterministic on checked identifiers and local ids
     run.deterministic(reps)
     for left, right in accepted:
@@ -282,7 +282,7 @@ class _Run:
         match_threshold: float,
     ) -> None:
         self.clusters = clusters
-        self.by_rid = by_rid  # what scored pairs name: representatives, then people
+        self.by_rid = by_rid
         self.context = context
         self.rejected = {frozenset(p) for p in rejected}
         self.match_threshold = match_threshold
