@@ -667,7 +667,6 @@ ROW_FIELDS: tuple[str, ...] = tuple(
             "school_urn",
             "area",
             "attendance_pct",
-            "was",
         }
         - set(PROPERTY_KEYS)
     )

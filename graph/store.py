@@ -309,12 +309,6 @@ class GraphStore(ABC):
     def publish_pseudonymised(self) -> None:  # noqa: B027 - optional hook
         """Make the copy written in :meth:`pseudonymised_staging` the one read."""
 
-    def copy_graph(self, target: GraphStore) -> bool:
-        """Replace ``target``, another graph of the same engine, with a copy of this one
-        made by the engine itself (its indexes, not its constraints); False where the
-        engine cannot, and nothing done."""
-        return False
-
     @contextmanager
     def batch_job(
         self, timeout_ms: int = BATCH_TIMEOUT_MS, *, relaxed_fsync: bool = False

@@ -3,16 +3,13 @@
 Like a trusted research environment's extract: what each label's and type's properties
 become there is declared once, in :mod:`graph.access.copy_rules`.
 
-Where the engine copies a graph itself (FalkorDB's ``GRAPH.COPY``), the copy can
-start as the live graph's copy and be pseudonymised in place
-(:mod:`graph.access.copy_in_place`, ``write_copy(by_engine=True)``). Otherwise, and by
-default, it is written from a read of the live
-graph, a label or type at a time (the next read while this one is turned into the
-copy's rows), into a graph of its own (:meth:`GraphStore.pseudonymised_staging`):
-through the batched statements below, or, where the engine has it, its bulk insertion
-(everything in the copy is new), and, where the graph it is written into holds a copy
-whose hashes are known, only as the difference from it. Either way it is then put in
-place of the last one at once where the engine can (FalkorDB renames the key).
+It is written from a read of the live graph, a label or type at a time (the next read
+while this one is turned into the copy's rows), into a graph of its own
+(:meth:`GraphStore.pseudonymised_staging`): through the batched statements below, or,
+where the engine has it, its bulk insertion (everything in the copy is new), and, where
+the graph it is written into holds a copy whose hashes are known, only as the
+difference from it. Either way it is then put in place of the last one at once where
+the engine can (FalkorDB renames the key).
 """
 
 from __future__ import annotations
@@ -27,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graph import caseload_tally
-from graph.access.copy_in_place import pseudonymise
 from graph.access.copy_rules import (
     ALL_ROWS,
     DATES,
@@ -237,15 +233,10 @@ def write_copy(
     bulk: bool = True,
     progress: Callable[[int], None] | None = None,
     incremental: bool = True,
-    by_engine: bool = False,
 ) -> Written:
     """Write the live graph's pseudonymised copy, and the person map beside the key.
 
-    With ``by_engine`` and an engine that copies a graph itself, the engine's copy of
-    the live graph is pseudonymised in place (:mod:`graph.access.copy_in_place`): the
-    same graph, not the default, since it measured no faster at 20,000 children and
-    keeps the server from answering others for longer (benchmarks/README.md).
-    Otherwise every node and relationship the copy keeps is read from the live graph and
+    Every node and relationship the copy keeps is read from the live graph and
     turned into the copy's, and hashed. Where the graph the copy is written into holds a
     copy whose hashes are known (:mod:`graph.access.copy_state`), only what differs is
     written (``incremental``): nodes created, updated or deleted, and the relationships
@@ -260,21 +251,14 @@ def write_copy(
     swaps = target.name != store.pseudonymised().name
     buffer = "spare" if swaps else "published"
     people: list[tuple[str, str]] = []
-    changes: _Changes | None = None
     with store.batch_job(), target.batch_job():
         before = _counts(target)
-        if by_engine and store.copy_graph(target):
-            state.distrust(buffer)  # what it holds now has no hashes recorded
-            pseudonymise(target, keys, people)
-            written = Written(fresh=True)
-        else:
-            known = state.trusted(buffer, before) if incremental and before is not None else None
-            written, changes = _from_rows(store, target, keys, known, people, bulk, progress)
+        known = state.trusted(buffer, before) if incremental and before is not None else None
+        written, changes = _from_rows(store, target, keys, known, people, bulk, progress)
         caseload_tally.keep(target)  # RECOUNTED: the map's counts, from the copy's records
         after = _counts(target) or Counts({}, {})
         written.nodes, written.relationships = after.nodes, after.relationships
-    if changes is not None:
-        state.record(buffer, after, changes.hashes, changes.removed, fresh=written.fresh)
+    state.record(buffer, after, changes.hashes, changes.removed, fresh=written.fresh)
     if swaps:
         state.begin_swap()
         store.publish_pseudonymised()

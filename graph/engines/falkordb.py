@@ -277,31 +277,6 @@ class FalkorDBStore(GraphStore):
         target._graph = self._db.select_graph(target.graph_name)
         target._indexes_ready = staging._indexes_ready = False
 
-    def copy_graph(self, target: GraphStore) -> bool:
-        """``GRAPH.COPY``: the server forks, writes this graph to a file of its temporary
-        directory and reads it back as ``target`` (the append-only file gets the whole
-        graph, as a ``GRAPH.RESTORE``). The copy's unique constraints are dropped at once:
-        FalkorDB 4 replaying the deletion of a graph that had them fails to start."""
-        if not isinstance(target, FalkorDBStore) or target._db is not self._db:
-            return False
-        server = self._db.connection
-        server.delete(target.graph_name)
-        deadline = time.monotonic() + _SNAPSHOT_WAIT_S
-        while True:
-            try:
-                server.execute_command("GRAPH.COPY", self.graph_name, target.graph_name)
-                break
-            except Exception as exc:
-                # one child process at a time: a snapshot being written holds it
-                if "fork" not in str(exc) or time.monotonic() > deadline:
-                    raise GraphError(f"could not copy the graph: {exc}") from None
-                time.sleep(0.1)
-        target._graph = self._db.select_graph(target.graph_name)
-        target._indexes_ready = False
-        for label, props in target._constraints():
-            target._graph.drop_node_unique_constraint(label, *props)
-        return True
-
     def _companion(self, graph_name: str) -> FalkorDBStore:
         """A store over another graph of the same server, sharing this one's connection."""
         if self.graph_name.endswith(PSEUDONYMISED_SUFFIX) or not self._owner:
