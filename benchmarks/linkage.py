@@ -1,0 +1,265 @@
+"""Linkage alone: ``link()`` on one county's inputs, timed, with its pairs and quality.
+
+    uv run python -m benchmarks.linkage DIR [--capture FILE] [--no-rules]
+
+Reads the extracts under DIR as a load does (its read stage, then ``linkage_inputs``
+over the records that are identities of their own, as its link stage does), or takes
+those inputs from FILE when it exists (``--capture``; written there when it does not),
+so that a change to linkage is measured on the same inputs in a few minutes rather
+than a whole load's. Then runs ``link()`` alone, with the load's collector settings,
+and prints its wall and CPU time (every thread of the process, DuckDB's included),
+its peak resident memory, the pairs each model scored (and, unless ``--no-rules``, the
+pairs each blocking rule adds, counted after the timing), and pairwise precision and
+recall for children and adults against ``DIR/truth/source_rows.csv``, as a load's
+``--truth`` measures them. The last line is the same figures as JSON.
+
+The process runs with ``PYTHONHASHSEED=0`` (it starts itself again if not), so two
+runs of one code on one input give the same links.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import pickle
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+AS_OF = dt.date(2026, 11, 2)  # the benchmarks' load day (benchmarks.stages)
+
+
+@dataclass
+class Inputs:
+    """What ``link()`` is given by a first load, and where each identity was read."""
+
+    found: list  # Identity, as linkage_inputs gives them
+    context: Any  # loaders.linkage.Context
+    where: list[tuple[str, int, str, str]]  # (file, row, role, identity uid)
+    read_seconds: float = 0.0
+
+
+def read_inputs(county: Path, today: dt.date = AS_OF) -> Inputs:
+    """The link stage's inputs, from the load's own read stage and linkage_inputs."""
+    from graph import load_settings
+    from loaders.attach import Packs
+    from loaders.build import identity_uid
+    from loaders.linkage import linkage_inputs
+    from loaders.load import LoadOptions, read
+    from loaders.mapping import load_mappings
+    from loaders.packs import load_packs
+    from loaders.progress import Silent
+    from loaders.report import LoadReport
+
+    started = time.perf_counter()
+    options = LoadOptions(as_of=today, read_workers=load_settings().load_workers)
+    load = SimpleNamespace(  # the parts of a loaders.load.Load its read stage uses
+        root=county,
+        options=options,
+        sources=load_mappings(None),
+        packs=load_packs(),
+        today=today,
+        report=LoadReport(str(county), "", today.isoformat()),
+        records=[],
+        quarantine=[],
+        dropped=[],
+        progress=Silent(),
+        reading=None,
+    )
+    read(load)  # type: ignore[arg-type]
+    every = [*load.sources, *(m for p in load.packs for m in p.mappings)]
+    attached = Packs.of(every).attached(load.records)
+    unattached = [r for r in load.records if r.uid not in attached]
+    found, roles, context = linkage_inputs(unattached, today)
+    where = [(r.file, r.row, who, identity_uid(r, who)) for r, who in roles]
+    return Inputs(found, context, where, round(time.perf_counter() - started, 2))
+
+
+def captured(county: Path, capture: Path | None) -> Inputs:
+    """The inputs from ``capture`` if it exists; else read, and kept there if named."""
+    if capture is not None and capture.exists():
+        with capture.open("rb") as fh:
+            return pickle.load(fh)
+    inputs = read_inputs(county)
+    if capture is not None:
+        capture.parent.mkdir(parents=True, exist_ok=True)
+        partial = capture.with_name(capture.name + ".partial")
+        with partial.open("wb") as fh:
+            pickle.dump(inputs, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(partial, capture)
+    return inputs
+
+
+def _reset_peak() -> bool:
+    """Start the kernel's high-water mark of this process's memory again (so the peak
+    is the link's, not the read's); False where the kernel does not allow it."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _peak_mb() -> int:
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    return next(
+        int(line.split()[1]) // 1024 for line in status.splitlines() if line.startswith("VmHWM:")
+    )
+
+
+def run(inputs: Inputs, truth: Path | None = None, *, rules: bool = True) -> dict:
+    """``link()`` on ``inputs`` (a first load's: nothing kept, no reviewer decisions),
+    timed; then the pairs each model and rule scored, and quality by the truth."""
+    import loaders.linkage as linkage
+    from graph import load_settings
+    from ui.cli.collector import collector_for_load
+
+    calls: list[tuple[Any, Any, int]] = []  # (model, frame, pairs at or above review)
+    score = linkage.score
+
+    def recording(model, frame, **kwargs):
+        scored = score(model, frame, **kwargs)
+        calls.append((model, frame, len(scored)))
+        return scored
+
+    linkage.score = recording
+    memory = load_settings().linkage_memory
+    try:
+        with collector_for_load() as after_stage, tempfile.TemporaryDirectory() as keep:
+            after_stage("read and validate")  # as the load freezes what reading left
+            reset = _reset_peak()
+            wall, cpu = time.perf_counter(), time.process_time()
+            result = linkage.link(
+                inputs.found,
+                context=inputs.context,
+                memory_limit=memory,
+                model_path=Path(keep) / "model.json",  # a load keeps the people model
+            )
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            peak = _peak_mb()
+    finally:
+        linkage.score = score
+    figures: dict[str, Any] = {
+        "records": len(inputs.found),
+        "read_seconds": inputs.read_seconds,
+        "link_wall_seconds": round(wall, 1),
+        "link_cpu_seconds": round(cpu, 1),
+        "peak_mb": peak,
+        "peak_is_link_alone": reset,
+        "deterministic_links": result.deterministic_links,
+        "probabilistic_links": result.probabilistic_links,
+        "relational_links": result.relational_links,
+        "to_review": len(result.review),
+        "people": len(set(result.cluster_of.values())),
+        "partition": partition(result.cluster_of),
+        "scored": [
+            {"model": model.name, "rows": frame.num_rows, "pairs_kept": kept}
+            for model, frame, kept in calls
+        ],
+    }
+    if rules:
+        for entry, (model, frame, _) in zip(figures["scored"], calls, strict=True):
+            entry["pairs_by_rule"] = blocked_pairs(model, frame)
+    figures["quality"] = quality(inputs, result.cluster_of, truth) if truth else {}
+    return figures
+
+
+def partition(cluster_of: dict[str, str]) -> str:
+    """A digest of which records were found to be one person (not what the clusters
+    are named): two runs with the same digest made the same people."""
+    groups: dict[str, list[str]] = {}
+    for rid, cluster in cluster_of.items():
+        groups.setdefault(cluster, []).append(rid)
+    digest = hashlib.sha256()
+    for group in sorted(sorted(g) for g in groups.values()):
+        digest.update("\x1f".join(group).encode() + b"\x1e")
+    return digest.hexdigest()[:16]
+
+
+def blocked_pairs(model: Any, frame: Any) -> list[tuple[str, int]]:
+    """Each of ``model``'s blocking rules and the pairs it adds to the rules before it
+    (exact: Splink's count over every record)."""
+    import duckdb
+    from splink import DuckDBAPI
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    with duckdb.connect() as connection:
+        table = DuckDBAPI(connection=connection).register(frame)
+        counted = count_comparisons_from_blocking_rules(
+            table,
+            blocking_rules=model.blocking(),
+            link_type="dedupe_only",
+            record_sample_proportion=1.0,
+        )
+        return [(c["blocking_rule"], int(c["marginal_comparison_count"])) for c in counted]
+
+
+def quality(inputs: Inputs, cluster_of: dict[str, str], truth: Path) -> dict[str, list]:
+    """Pairwise precision and recall for everyone, children and adults, by the truth
+    beside the extracts (loaders.quality, as a load's ``--truth`` measures it)."""
+    from loaders.quality import groups_beside, labels_from_csv, measure_groups
+
+    if not truth.exists():
+        return {}
+    assignments = [(f, row, who, cluster_of[rid]) for f, row, who, rid in inputs.where]
+    measured = measure_groups(assignments, labels_from_csv(truth), groups_beside(truth))
+    return {
+        name: [round(q.precision, 4), round(q.recall, 4), q.found_people]
+        for name, q in measured.items()
+    }
+
+
+def show(figures: dict) -> str:
+    """The figures as lines a person reads."""
+    lines = [
+        f"records {figures['records']:,} (the read stage and inputs took "
+        f"{figures['read_seconds']} s when read)",
+        f"link() {figures['link_wall_seconds']} s wall, {figures['link_cpu_seconds']} s CPU, "
+        f"peak {figures['peak_mb']:,} MB"
+        + ("" if figures["peak_is_link_alone"] else " (the process's, reading included)"),
+        f"links: {figures['deterministic_links']:,} deterministic, "
+        f"{figures['probabilistic_links']:,} people, {figures['relational_links']:,} adults; "
+        f"{figures['to_review']:,} to review; {figures['people']:,} people "
+        f"(partition {figures['partition']})",
+    ]
+    for entry in figures["scored"]:
+        lines.append(
+            f"{entry['model']}: {entry['rows']:,} rows, {entry['pairs_kept']:,} pairs at or "
+            "above the review threshold"
+        )
+        for rule, pairs in entry.get("pairs_by_rule", []):
+            lines.append(f"    {pairs:>12,}  {rule}")
+    for name, (precision, recall, people) in figures["quality"].items():
+        lines.append(f"{name}: precision {precision:.4f}, recall {recall:.4f}, {people:,} people")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    args.add_argument("county", type=Path, help="a directory of extracts (truth/ beside)")
+    args.add_argument("--capture", type=Path, help="the link inputs, kept or reused")
+    args.add_argument("--no-rules", action="store_true", help="skip counting pairs by rule")
+    given = args.parse_args(argv)
+    if os.environ.get("PYTHONHASHSEED") != "0":  # the same links from one input, every run
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        os.execve(sys.executable, [sys.executable, "-m", "benchmarks.linkage", *sys.argv[1:]], env)
+    inputs = captured(given.county, given.capture)
+    truth = given.county / "truth" / "source_rows.csv"
+    figures = run(inputs, truth, rules=not given.no_rules)
+    print(show(figures))
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
