@@ -355,6 +355,19 @@ class FalkorDBStore(GraphStore):
         )
         return profile_steps(x.decode() if isinstance(x, bytes) else str(x) for x in lines)
 
+    def plan(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[str]:
+        """The engine's plan for a query, one operator a line, indented by depth
+        (``GRAPH.EXPLAIN``: plans, runs nothing). For the portability guard's check that
+        a lookup by uid starts from the uid index."""
+        lines = self._execute(
+            params_header(dict(params or {})) + cypher,
+            cypher,
+            read_only=False,
+            timeout_ms=None,
+            command="GRAPH.EXPLAIN",
+        )
+        return [x.decode() if isinstance(x, bytes) else str(x) for x in lines]
+
     def _encode_batch(
         self, cypher: str, params: dict[str, Any], batch: list[Mapping[str, Any]]
     ) -> str:
