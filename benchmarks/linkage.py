@@ -20,7 +20,10 @@ runs of one code on one input give the same links.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import functools
+import gc
 import hashlib
 import json
 import os
@@ -29,6 +32,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -126,30 +130,24 @@ def run(inputs: Inputs, truth: Path | None = None, *, rules: bool = True) -> dic
     from ui.cli.collector import collector_for_load
 
     calls: list[tuple[Any, Any, int]] = []  # (model, frame, pairs at or above review)
-    score = linkage.score
-
-    def recording(model, frame, **kwargs):
-        scored = score(model, frame, **kwargs)
-        calls.append((model, frame, len(scored)))
-        return scored
-
-    linkage.score = recording
+    parts: dict[str, float] = dict.fromkeys(PARTS.values(), 0.0)
     memory = load_settings().linkage_memory
-    try:
-        with collector_for_load() as after_stage, tempfile.TemporaryDirectory() as keep:
-            after_stage("read and validate")  # as the load freezes what reading left
-            reset = _reset_peak()
-            wall, cpu = time.perf_counter(), time.process_time()
-            result = linkage.link(
-                inputs.found,
-                context=inputs.context,
-                memory_limit=memory,
-                model_path=Path(keep) / "model.json",  # a load keeps the people model
-            )
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            peak = _peak_mb()
-    finally:
-        linkage.score = score
+    with (
+        _watched(linkage, calls, parts),
+        collector_for_load() as after_stage,
+        tempfile.TemporaryDirectory() as keep,
+    ):
+        after_stage("read and validate")  # as the load freezes what reading left
+        reset = _reset_peak()
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = linkage.link(
+            inputs.found,
+            context=inputs.context,
+            memory_limit=memory,
+            model_path=Path(keep) / "model.json",  # a load keeps the people model
+        )
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        peak = _peak_mb()
     figures: dict[str, Any] = {
         "records": len(inputs.found),
         "read_seconds": inputs.read_seconds,
@@ -157,6 +155,7 @@ def run(inputs: Inputs, truth: Path | None = None, *, rules: bool = True) -> dic
         "link_cpu_seconds": round(cpu, 1),
         "peak_mb": peak,
         "peak_is_link_alone": reset,
+        "cpu_by_part": {name: round(seconds, 1) for name, seconds in parts.items()},
         "deterministic_links": result.deterministic_links,
         "probabilistic_links": result.probabilistic_links,
         "relational_links": result.relational_links,
@@ -173,6 +172,57 @@ def run(inputs: Inputs, truth: Path | None = None, *, rules: bool = True) -> dic
             entry["pairs_by_rule"] = blocked_pairs(model, frame)
     figures["quality"] = quality(inputs, result.cluster_of, truth) if truth else {}
     return figures
+
+
+# the parts of link() timed (CPU seconds, every thread's), by the names link() calls
+PARTS = {
+    "score": "Splink, both models (training, scoring)",
+    "people_frame": "the people model's frame",
+    "surroundings": "surroundings (every round)",
+    "adults_frame": "the adults' frames (every round)",
+    "_Run.apply": "linking the scored pairs",
+    "gc": "the garbage collector (in any part)",
+}
+
+
+@contextlib.contextmanager
+def _watched(linkage: Any, calls: list, parts: dict[str, float]) -> Iterator[None]:
+    """Time the :data:`PARTS` of ``link()`` (module functions and one method, wrapped
+    for the run) and the collector; keep each scoring's model, frame and pairs kept."""
+
+    def timing(name: str, fn: Any) -> Any:
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            begun = time.process_time()
+            try:
+                out = fn(*args, **kwargs)
+            finally:
+                parts[PARTS[name]] += time.process_time() - begun
+            if name == "score":
+                calls.append((args[0], args[1], len(out)))
+            return out
+
+        return timed
+
+    owners = {name: linkage._Run if name.startswith("_Run.") else linkage for name in PARTS}
+    saved = {n: getattr(owners[n], n.split(".")[-1]) for n in PARTS if n != "gc"}
+    began: list[float] = []
+
+    def collecting(phase: str, _info: dict) -> None:
+        if phase == "start":
+            began.append(time.process_time())
+        elif began:
+            parts[PARTS["gc"]] += time.process_time() - began.pop()
+
+    for name, fn in saved.items():
+        setattr(owners[name], name.split(".")[-1], timing(name, fn))
+    gc.callbacks.append(collecting)
+    try:
+        yield
+    finally:
+        gc.callbacks.remove(collecting)
+        for name, fn in saved.items():
+            setattr(owners[name], name.split(".")[-1], fn)
 
 
 def partition(cluster_of: dict[str, str]) -> str:
@@ -232,6 +282,8 @@ def show(figures: dict) -> str:
         f"{figures['probabilistic_links']:,} people, {figures['relational_links']:,} adults; "
         f"{figures['to_review']:,} to review; {figures['people']:,} people "
         f"(partition {figures['partition']})",
+        "CPU by part: "
+        + "; ".join(f"{name} {seconds} s" for name, seconds in figures["cpu_by_part"].items()),
     ]
     for entry in figures["scored"]:
         lines.append(
