@@ -1,5 +1,6 @@
 """The risk of NEET factors a load keeps on each pupil, so the list as at a load's day
-reads them instead of working them out again (loaders.risk_factors decides what goes in).
+reads them instead of working them out again where the years below are not kept (the
+analysts' copy holds none); loaders.risk_factors decides what goes in.
 
 Kept factors are only ever current or absent: they are cleared before a load writes
 anything and for a person a review merge changes, and written again from the records
@@ -14,7 +15,8 @@ are forgotten.
 Any other day of the academic years a load covers reads ``RiskYear`` nodes: each
 pupil's answer on every day of one academic year, as the days it changes on and the
 answer from each (loaders.risk_spans works them out), so that list too is a read of
-kept values. They are kept and forgotten with the factors above.
+kept values; the load's own day too, as one of them (fewer reads than the factors on
+every pupil of the cohort). They are kept and forgotten with the factors above.
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 
 The list as at a load's day is then a read of kept values instead of passes over
 every pupil's records (figures: benchmarks/README.md).
-The factors come from the saved query itself, run for the load's day with every factor
-weighing 1 and no score too low, so the kept answer and the worked-out answer are the
-same query and cannot drift apart. Every other day of the load's academic year and
-the one before is kept too, as each pupil's answer from each day it changes on
-(loaders.risk_spans, which mirrors the query: a test holds the two equal).
+Every day of the load's academic year and the one before is kept, as each pupil's
+answer from each day it changes on, and the load's own day as factors on each pupil
+(for the analysts' copy, which holds no years), all worked out in Python from one read
+of the cohorts' records (loaders.risk_spans, which mirrors the saved query's worked-out
+part: tests hold the two equal on the load's day and many others).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from graph import risk_facts
 from graph.store import GraphStore
-from loaders.risk_spans import born_between, kept_years
+from loaders.risk_spans import born_between, kept_day, kept_years, pupils
 from planning.calendar import academic_year
 from planning.risk import load_risk_config
 from queries.library import get_query
@@ -30,38 +30,21 @@ def keep_after_load(store: GraphStore, as_of: dt.date) -> int:
     every day of its academic year and the one before."""
     query = get_query(QUERY_ID)
     config = load_risk_config()
-    params = {
-        "as_of": as_of.isoformat(),
-        "band": "all",
-        "config": config.detection_parameter(),
-    }
     years = [academic_year(as_of) - back for back in reversed(range(YEARS_KEPT))]
     born_from, born_to = born_between(years)
-    # one part per year group, read side by side where the engine can (FalkorDB's
-    # threads); each pupil is in one part; the children of the kept years' cohorts
-    # are read beside them, one birth year a part
-    parts = [{**params, "year_group": str(year)} for year in config.year_groups]
+    # the children of the kept years' cohorts, one birth year a part, read side by side
+    # where the engine can (FalkorDB's threads); the load's day is one of the kept
+    # years', so its answers come from the same read
     births = [
         (max(born_from, dt.date(y, 9, 1)), min(born_to, dt.date(y + 1, 9, 1)))
         for y in range(born_from.year, born_to.year)
     ]
-    with ThreadPoolExecutor(min(len(parts), store.parallel_reads())) as pool:
-        found = pool.map(lambda p: store.read(query.cypher, p, max_rows=100_000_000).rows, parts)
-        children = pool.map(lambda b: risk_facts.pupils(store, *b), births)
-        spans = [s for part in children for s in kept_years(part, years, config)]
-        rows = [row for part in found for row in part]
-    kept = [
-        {
-            "uid": r["child_uid"],
-            "factors": r["factors"],
-            "year_group": r["year_group"],
-            "school": r["school"],
-            "school_urn": r["school_urn"],
-            "area": r["area"],
-            "attendance_pct": r["attendance_pct"],
-        }
-        for r in rows
-    ]
+    spans: list[dict] = []
+    kept: list[dict] = []
+    with ThreadPoolExecutor(min(len(births), store.parallel_reads())) as pool:
+        for part in pool.map(lambda b: pupils(risk_facts.pupils(store, *b)), births):
+            spans.extend(kept_years(part, years, config))
+            kept.extend(kept_day(part, as_of, config))
     return risk_facts.save(
         store,
         kept,

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from planning.calendar import year_group
+from planning.calendar import academic_year, year_group
 from planning.risk import RiskConfig
 
 ON_ROLL = ("Primary", "Secondary", "Special", "Alternative provision")
@@ -221,15 +221,40 @@ def _text(value: str | None) -> str:
     return NO_TEXT if value is None else value
 
 
+def pupils(rows: Iterable[Mapping[str, Any]]) -> list[Pupil]:
+    """The children read (graph.risk_facts.pupils) who have a birth date."""
+    return [Pupil(row) for row in rows if row["dob"] is not None]
+
+
 def kept_years(
-    rows: Iterable[Mapping[str, Any]], years: Sequence[int], config: RiskConfig
+    pupils: Iterable[Pupil], years: Sequence[int], config: RiskConfig
 ) -> Iterator[dict[str, Any]]:
-    """Every ``RiskYear`` of ``years`` for the children read (graph.risk_facts.pupils)."""
-    for row in rows:
-        if row["dob"] is None:
-            continue
-        pupil = Pupil(row)
+    """Every ``RiskYear`` of ``years`` for ``pupils``."""
+    for pupil in pupils:
         for ay in years:
             kept = pupil.year(ay, config)
             if kept is not None:
                 yield kept
+
+
+def kept_day(pupils: Iterable[Pupil], day: dt.date, config: RiskConfig) -> Iterator[dict[str, Any]]:
+    """Every pupil's answer as at ``day`` (graph.risk_facts.SAVE's rows: uid, factors,
+    year_group, school, school_urn, area, attendance_pct): each pupil on a school roll
+    in the list's year groups, with factors or none, as the saved query works out the
+    whole cohort when every factor weighs 1 and no score is too low."""
+    ay = academic_year(day)
+    for pupil in pupils:
+        group = cohort_year_group(pupil.dob, ay)
+        if group is None or group not in config.year_groups:
+            continue
+        answer = pupil.answer(day, config)
+        if answer is not None:
+            yield {
+                "uid": pupil.uid,
+                "factors": list(answer.factors),
+                "year_group": group,
+                "school": answer.school,
+                "school_urn": answer.school_urn,
+                "area": pupil.area,
+                "attendance_pct": answer.attendance_pct,
+            }

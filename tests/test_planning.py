@@ -75,9 +75,9 @@ def test_risk_filters_and_explanations(loaded_county):
 
 
 def test_kept_risk_factors_give_the_same_list_as_the_records(loaded_county):
-    """The load kept every pupil's factors as at its day; the list read from them is the
-    list worked out from the records, for every filter. (Clears and keeps again, so the
-    shared county ends as it started.)"""
+    """The load kept every pupil's answer as at its day, in its years and as factors on
+    each pupil; the list read from either is the list worked out from the records, for
+    every filter. (Clears and keeps again, so the shared county ends as it started.)"""
     store = loaded_county.store
     assert loaded_county.result.report.risk_factors_kept >= 50
     variants = [{"band": "all"}, {"band": "high"}, {"band": "all", "year_group": "9"}, {}]
@@ -105,6 +105,14 @@ def test_kept_risk_factors_give_the_same_list_as_the_records(loaded_county):
         assert keep_after_load(store, AS_OF) == loaded_county.result.report.risk_factors_kept
     assert worked_out == kept
     assert lists() == kept
+    # without the years (the analysts' copy keeps none), the load's day reads the
+    # factors kept on each pupil, and gives the same list
+    store.write("MATCH (y:RiskYear) DELETE y")
+    store.write("MATCH (k:RiskList) SET k.years = []")
+    try:
+        assert lists() == kept
+    finally:
+        keep_after_load(store, AS_OF)
     # another day is always worked out from the records, whatever was kept
     other = (AS_OF - dt.timedelta(days=120)).isoformat()
     before = run_saved(store, "risk_of_neet", {"as_of": other, "band": "all"}).rows

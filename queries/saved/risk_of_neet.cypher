@@ -1,34 +1,41 @@
 // Each pupil's factors come from one of three places, never two:
-//  1. as at the day of a load, the factors that load worked out and kept on the pupil
-//     (risk_*; see the schema), while the detection rules are the ones it used;
-//  2. any other day of the academic years a load kept (RiskYear: the pupil's answer
-//     from each day it changes on), under the same condition;
-//  3. any other day, or a pupil the load did not cover (a review merge forgets the
-//     merged person's): worked out from the records.
-// The weights, the bands and the choice of year group apply afterwards, to each.
+//  1. any day of the academic years a load kept (RiskYear: the pupil's answer from each
+//     day it changes on), while the detection rules are the ones it used;
+//  2. as at the day of a load whose years are not kept (the analysts' copy holds none;
+//     a review merge forgets the merged person's), the factors that load kept on the
+//     pupil (risk_*), under the same condition;
+//  3. any other day, or a pupil the load did not cover: worked out from the records.
+// The weights, the bands and the choice of year group apply afterwards, to each, and
+// only the pupils on the list are looked up for their names.
 CALL {
-  MATCH (c:Person)
-  WHERE c.risk_as_of = date($as_of) AND c.risk_rules = $config.rules
-  RETURN c, c.risk_year_group AS year_group, c.risk_school AS school,
-         c.risk_school_urn AS school_urn, c.risk_area AS area,
-         c.risk_attendance_pct AS attendance_pct, c.risk_factors AS found
-  UNION ALL
   // The answer from the last day it changed on up to the day asked (days as yyyymmdd).
   UNWIND [date($as_of)] AS today
-  WITH today, CASE WHEN today.month >= 9 THEN today.year ELSE today.year - 1 END AS ay,
+  WITH CASE WHEN today.month >= 9 THEN today.year ELSE today.year - 1 END AS ay,
        today.year * 10000 + today.month * 100 + today.day AS day
   MATCH (span:RiskYear)
   WHERE span.ay = ay AND span.rules = $config.rules
-  WITH span, today, size([d IN span.starts WHERE d <= day]) - 1 AS i
+  WITH span, size([d IN span.starts WHERE d <= day]) - 1 AS i
   WHERE i >= 0 AND span.factors[i] <> ''
-  MATCH (c:Person {uid: span.person})
-  WHERE NOT coalesce(c.risk_as_of = today AND c.risk_rules = $config.rules, false)
-  RETURN c, span.year_group AS year_group,
+  RETURN span.person AS uid, span.year_group AS year_group,
          CASE WHEN span.schools[i] <> '' THEN span.schools[i] END AS school,
          CASE WHEN span.school_urns[i] <> '' THEN span.school_urns[i] END AS school_urn,
          CASE WHEN span.area <> '' THEN span.area END AS area,
          CASE WHEN span.attendance[i] >= 0 THEN span.attendance[i] END AS attendance_pct,
          split(span.factors[i], ',') AS found
+  UNION ALL
+  // only when the kept list does not say every pupil's year is kept (so not on the live
+  // graph after a load), and for a pupil without a kept year
+  UNWIND [date($as_of)] AS today
+  OPTIONAL MATCH (kept:RiskList)
+  WITH CASE WHEN today.month >= 9 THEN today.year ELSE today.year - 1 END AS ay, kept
+  WITH ay WHERE NOT coalesce(kept.rules = $config.rules AND ay IN kept.years, false)
+  MATCH (c:Person)
+  WHERE c.risk_as_of = date($as_of) AND c.risk_rules = $config.rules
+  OPTIONAL MATCH (span:RiskYear {uid: c.uid + '/' + toString(ay)})
+  WITH c, span WHERE NOT coalesce(span.rules = $config.rules, false)
+  RETURN c.uid AS uid, c.risk_year_group AS year_group, c.risk_school AS school,
+         c.risk_school_urn AS school_urn, c.risk_area AS area,
+         c.risk_attendance_pct AS attendance_pct, c.risk_factors AS found
   UNION ALL
   // Dates and thresholds are worked out once: FalkorDB evaluates an expression such as
   // date($as_of) again for every row it aggregates. (UNWIND, as a WITH opening a
@@ -112,7 +119,7 @@ CALL {
        any(n IN arrivals WHERE any(o IN departures WHERE n >= o AND o + duration({days: 92}) > n))
          AS moved,
        CASE WHEN possible > 0 THEN toFloat(possible - absent) / possible END AS attendance
-  RETURN c, year_group, schools[0].name AS school, schools[0].uid AS school_urn,
+  RETURN c.uid AS uid, year_group, schools[0].name AS school, schools[0].uid AS school_urn,
          areas[0] AS area,
          CASE WHEN attendance IS NULL THEN null ELSE round(attendance * 1000) / 10.0 END
            AS attendance_pct, [f IN [
@@ -134,14 +141,15 @@ CALL {
        ] WHERE f IS NOT NULL] AS found
 }
 // the score first, from every factor found (a weight of 0 adds nothing), so only the
-// pupils that make the list have their factor list built
-WITH c, year_group, school, school_urn, area, attendance_pct, found,
+// pupils that make the list are looked up and have their factor list built
+WITH uid, year_group, school, school_urn, area, attendance_pct, found,
      reduce(total = 0, f IN found | total + $config.weights[f]) AS score
 WHERE score >= $config.low AND ($year_group = 'all' OR toString(year_group) = $year_group)
-WITH c, year_group, school, school_urn, area, attendance_pct, found, score,
+WITH uid, year_group, school, school_urn, area, attendance_pct, found, score,
      CASE WHEN score >= $config.high THEN 'high'
           WHEN score >= $config.medium THEN 'medium' ELSE 'low' END AS band
 WHERE $band = 'all' OR band = $band OR ($band = 'medium or high' AND band IN ['medium', 'high'])
+MATCH (c:Person {uid: uid})
 RETURN c.uid AS child_uid, c.full_name AS child_name, c.dob AS dob, year_group, school,
        school_urn, area, attendance_pct, score, band,
        [f IN found WHERE $config.weights[f] > 0] AS factors
