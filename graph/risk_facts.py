@@ -65,13 +65,15 @@ SAVE_YEARS = cypher(
     writes=True,
 )
 # What working out a pupil's answer on any day reads: everything the saved query's
-# worked-out part reads of each child born in [born_from, born_to), in the order the
-# engine walks it (the query takes the first school and area it meets).
+# worked-out part reads of each child born on one of the days (ISO text) in $born, in
+# the order the engine walks it (the query takes the first school and area it meets).
+# One index lookup a day: FalkorDB scans the whole birth-date index for a range of
+# dates (graph.planning.COHORT).
 PUPILS = cypher(
     "risk_facts.pupils",
     """
-    MATCH (c:Person)
-    WHERE c.dob >= date($born_from) AND c.dob < date($born_to)
+    UNWIND $born AS born
+    MATCH (c:Person {dob_key: born})
     WITH c WHERE c:Child
     RETURN c.uid AS uid, c.dob AS dob, coalesce(c.young_carer = true, false) AS young_carer,
            coalesce(c.fsm = true, false) AS fsm, coalesce(c.eal = true, false) AS eal,
@@ -85,7 +87,7 @@ PUPILS = cypher(
            [(c)-[l:LIVES_AT]->(h:Address) | [l.from, l.to, h.imd_decile, h.postcode_district]]
              AS homes
     """,
-    example={"born_from": "2010-09-01", "born_to": "2011-09-01"},
+    example={"born": ["2010-09-01", "2010-09-02"]},
 )
 CLEAR_ALL = cypher(
     "risk_facts.clear_all",
@@ -178,5 +180,6 @@ def save(
 
 def pupils(store: GraphStore, born_from: dt.date, born_to: dt.date) -> list[dict[str, Any]]:
     """What the risk list reads of each child born in [born_from, born_to) (PUPILS)."""
-    params = {"born_from": born_from.isoformat(), "born_to": born_to.isoformat()}
+    days = range((born_to - born_from).days)
+    params = {"born": [(born_from + dt.timedelta(days=d)).isoformat() for d in days]}
     return store.read(PUPILS, params, max_rows=100_000_000).rows
