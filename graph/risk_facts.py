@@ -134,6 +134,26 @@ def clear(store: GraphStore, uid: str | None = None) -> None:
         store.write(FORGET_YEARS_OF, {"uid": uid})
 
 
+# Who could first be on the list: the earliest-born child, and the first day any child
+# is on a school roll (the list is empty in every academic year before both allow).
+FIRST = cypher(
+    "risk_facts.first",
+    """
+    MATCH (c:Child)
+    OPTIONAL MATCH (c)-[r:ATTENDS]->(:School)
+    RETURN min(c.dob) AS born, min(r.from) AS on_roll
+    """,
+)
+
+
+def first_dates(store: GraphStore) -> tuple[dt.date | None, dt.date | None]:
+    """The earliest-born child's birth date, and the first day any child is on a
+    school roll (None when no child is on any): before both allow it, nobody can be on
+    the list."""
+    rows = store.read(FIRST).rows
+    return (rows[0]["born"], rows[0]["on_roll"]) if rows else (None, None)
+
+
 KEPT_YEARS = cypher(
     "risk_facts.kept_years", "MATCH (k:RiskList) RETURN k.years AS years, k.as_of AS day"
 )

@@ -296,7 +296,8 @@ NODE_TYPES: tuple[NodeType, ...] = (
         "factors kept as at as_of, and every pupil of the academic years listed in years "
         "(the year starting each September) has them kept for every day (RiskYear), under "
         "the detection rules named by rules: the list at those days then reads them and "
-        "works nobody out from the records.",
+        "works nobody out from the records. The years run from the first a child could be "
+        "on the list in (none before it) to the load's.",
         (
             Prop("as_of", DATE, writer="graph.risk_facts"),
             Prop("rules", writer="graph.risk_facts"),

@@ -18,19 +18,24 @@ from graph import risk_facts
 from graph.store import GraphStore
 from loaders.risk_spans import born_between, kept_day, kept_years, pupils
 from planning.calendar import academic_year
-from planning.risk import load_risk_config
+from planning.risk import RiskConfig, load_risk_config
 from queries.library import get_query
 
 QUERY_ID = "risk_of_neet"
-YEARS_KEPT = 2  # academic years kept for every day: the load's and the one before
+YEARS_KEPT = 2  # academic years kept for every day at least: the load's and the one before
 
 
 def keep_after_load(store: GraphStore, as_of: dt.date) -> int:
     """Work out and keep the factors of every pupil in the cohort on ``as_of``, and on
-    every day of its academic year and the one before."""
+    every day of its academic year and of every one before it a child could be on the
+    list in (at least the one before)."""
     query = get_query(QUERY_ID)
     config = load_risk_config()
-    years = [academic_year(as_of) - back for back in reversed(range(YEARS_KEPT))]
+    # every academic year a child could be on the list in, up to the load's (at least
+    # the one before it too): a day before them has an empty list, a day after is
+    # worked out from the records
+    last = academic_year(as_of)
+    years = list(range(min(last - YEARS_KEPT + 1, first_year(store, config)), last + 1))
     born_from, born_to = born_between(years)
     # the children of the kept years' cohorts, one birth year a part, read side by side
     # where the engine can (FalkorDB's threads); the load's day is one of the kept
@@ -53,3 +58,12 @@ def keep_after_load(store: GraphStore, as_of: dt.date) -> int:
         years=spans,
         academic_years=years,
     )
+
+
+def first_year(store: GraphStore, config: RiskConfig) -> int:
+    """The first academic year (by the year it began in) a child could be on the list
+    in: one is old enough for its youngest year group, and one is on a school roll."""
+    born, on_roll = risk_facts.first_dates(store)
+    if born is None or on_roll is None:
+        return 10_000  # nobody on any roll: no year before the load's needs keeping
+    return max(academic_year(born) + 5 + min(config.year_groups), academic_year(on_roll))

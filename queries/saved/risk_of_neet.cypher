@@ -4,7 +4,8 @@
 //  2. as at the day of a load whose years are not kept (the analysts' copy holds none;
 //     a review merge forgets the merged person's), the factors that load kept on the
 //     pupil (risk_*), under the same condition;
-//  3. any other day, or a pupil the load did not cover: worked out from the records.
+//  3. a day after the kept years, or a pupil the load did not cover: worked out from
+//     the records (nobody is on the list before the kept years).
 // The weights, the bands and the choice of year group apply afterwards, to each, and
 // only the pupils on the list are looked up for their names.
 CALL {
@@ -43,12 +44,13 @@ CALL {
   UNWIND [date($as_of)] AS today
   // nobody to work out when the load kept the whole cohort's as at this day, or every
   // day of its academic year, under these rules (graph.risk_facts: it is marked so until
-  // anyone's are forgotten)
+  // anyone's are forgotten), or the day is before its first kept year (the first any
+  // child could be on the list in: loaders.risk_factors)
   OPTIONAL MATCH (kept:RiskList)
   WITH today, CASE WHEN today.month >= 9 THEN today.year ELSE today.year - 1 END AS ay, kept
   WITH today, ay
-  WHERE NOT coalesce(kept.rules = $config.rules AND (kept.as_of = today OR ay IN kept.years),
-                     false)
+  WHERE NOT coalesce(kept.rules = $config.rules
+                     AND (kept.as_of = today OR ay IN kept.years OR ay < kept.years[0]), false)
   WITH today, today - duration({days: $config.window_days}) AS since,
        today - duration({days: $config.yj_window_days}) AS yj_since, ay,
        date({year: today.year - 1, month: 8, day: 1}) AS aug1,

@@ -55,11 +55,12 @@ def _risk() -> None:
         "As at", value=kept or dt.date.today(), key="risk_as_of", format="DD/MM/YYYY"
     )
     years = risk_facts.kept_years(context.store())
-    if kept is not None and as_of != kept and academic_year(as_of) not in years:
-        since = f" and every day since {day(dt.date(min(years), 9, 1))}" if years else ""
+    # every day up to the end of the kept years is a read (none is on the list before)
+    if kept is not None and as_of != kept and academic_year(as_of) > max(years, default=0):
+        until = f" and every day to {day(dt.date(max(years) + 1, 8, 31))}" if years else ""
         st.caption(
-            f"The latest load worked the list out as at {day(kept)}{since}; for a day "
-            "before that it is worked out from the records now, which takes longer."
+            f"The latest load worked the list out as at {day(kept)}{until}; for another "
+            "day it is worked out from the records now, which takes longer."
         )
     try:
         result = run_saved(
