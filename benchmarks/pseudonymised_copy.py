@@ -5,11 +5,11 @@ engine (or times a graph loaded earlier: ``--engine DIR``, as ``python -m benchm
 --engine DIR`` keeps it), then writes the pseudonymised copy again on its own, by each
 route of ``--routes`` ``--repeats`` times: ``afresh`` (written from a read of the live
 graph) and ``difference`` (as the difference from the copy before it: nothing changed),
-and prints what it holds, how long each took and the longest the server kept a ping
-waiting meanwhile. With ``--week-later DIR`` (the county
-a week on: ``jigsaw generate --week-later-of``) it loads that too and writes the
-difference from the first week's copy once more on its own. The loads write the copy
-too (their reports' "pseudonymised copy" time).
+and prints what it holds, how long each took, the CPU this process and the engine
+server spent on it, and the longest the server kept a ping waiting meanwhile. With
+``--week-later DIR`` (the county a week on: ``jigsaw generate --week-later-of``) it
+loads that too and writes the difference from the first week's copy once more on its
+own. The loads write the copy too (their reports' "pseudonymised copy" time).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import tempfile
 import threading
 import time
@@ -34,10 +35,21 @@ ROUTES = {  # route -> write_copy's keywords
 }
 
 
-def _timed(store: FalkorDBStore, **route: bool) -> tuple[float, Written, float]:
-    """The copy's seconds, what it holds, and the longest the server took meanwhile to
+def _server_cpu(store: FalkorDBStore) -> float:
+    """The engine server's CPU seconds so far (0 where it is not this machine's)."""
+    pid = store.server_pid()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _timed(store: FalkorDBStore, **route: bool) -> tuple[float, Written, float, float, float]:
+    """The copy's seconds, what it holds, the longest the server took meanwhile to
     answer a ping (every 50 ms, on a connection of its own): how long it kept others
-    waiting."""
+    waiting, and the CPU seconds this process and the engine server spent on it (on a
+    shared machine the steadier figures)."""
     longest = 0.0
     done = threading.Event()
 
@@ -50,13 +62,20 @@ def _timed(store: FalkorDBStore, **route: bool) -> tuple[float, Written, float]:
 
     pinger = threading.Thread(target=ping, daemon=True)
     pinger.start()
-    started = time.perf_counter()
+    started, cpu, server = time.perf_counter(), time.process_time(), _server_cpu(store)
     try:
         written = write_copy(store, **route)
     finally:
         done.set()
         pinger.join()
-    return round(time.perf_counter() - started, 1), written, round(longest, 2)
+    cpu, server = time.process_time() - cpu, _server_cpu(store) - server
+    return (
+        round(time.perf_counter() - started, 1),
+        written,
+        round(longest, 2),
+        round(cpu, 1),
+        round(server, 1),
+    )
 
 
 def main() -> None:
@@ -87,15 +106,17 @@ def main() -> None:
                 figures["copy_in_load_s"] = report.seconds.get("pseudonymised copy")
             for route in args.routes.split(","):
                 for _ in range(args.repeats):
-                    seconds, written, waited = _timed(store, **ROUTES[route])
+                    seconds, written, waited, cpu, server = _timed(store, **ROUTES[route])
                     figures.setdefault(f"{route}_s", []).append(seconds)
                     figures.setdefault(f"{route}_longest_ping_s", []).append(waited)
+                    figures.setdefault(f"{route}_cpu_s", []).append(cpu)
+                    figures.setdefault(f"{route}_server_cpu_s", []).append(server)
             figures["nodes"], figures["relationships"] = written.nodes, written.relationships
             if args.week_later is not None:
                 later = run_load(store, args.week_later, as_of=AS_OF + dt.timedelta(days=7))
                 figures["second_load_s"] = round(sum(later.report.seconds.values()), 1)
                 figures["copy_in_second_load_s"] = later.report.seconds.get("pseudonymised copy")
-                seconds, written, _ = _timed(store, **ROUTES["difference"])
+                seconds, written, *_ = _timed(store, **ROUTES["difference"])
                 figures["week_difference_s"], figures["week_changed"] = seconds, written.changed
         finally:
             store.close()

@@ -37,8 +37,16 @@ SWAPPED = "swapped"  # the published buffer's file while the two change places
 SWAPPING = "swapping"  # a file present while the buffers change places
 
 
+# how the hashes are made (projection._hash): hashes made otherwise are not trusted
+HASHED_BY = "orjson-blake2b"
+
+
 def _fingerprint(counts: Counts) -> list:
-    return [sorted(counts.labels.items()), sorted(counts.relationship_types.items())]
+    return [
+        sorted(counts.labels.items()),
+        sorted(counts.relationship_types.items()),
+        HASHED_BY,
+    ]
 
 
 @dataclass(frozen=True)
