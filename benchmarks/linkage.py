@@ -88,16 +88,18 @@ def read_inputs(county: Path, today: dt.date = AS_OF) -> Inputs:
 
 
 def captured(county: Path, capture: Path | None) -> Inputs:
-    """The inputs from ``capture`` if it exists; else read, and kept there if named."""
+    """The inputs from ``capture`` if it exists; else read, and kept there if named
+    (as a dict of plain fields, so a capture made by ``python -m`` reads anywhere)."""
     if capture is not None and capture.exists():
         with capture.open("rb") as fh:
-            return pickle.load(fh)
+            kept = pickle.load(fh)
+        return Inputs(**kept) if isinstance(kept, dict) else Inputs(**vars(kept))
     inputs = read_inputs(county)
     if capture is not None:
         capture.parent.mkdir(parents=True, exist_ok=True)
         partial = capture.with_name(capture.name + ".partial")
         with partial.open("wb") as fh:
-            pickle.dump(inputs, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(vars(inputs), fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(partial, capture)
     return inputs
 
@@ -162,6 +164,7 @@ def run(inputs: Inputs, truth: Path | None = None, *, rules: bool = True) -> dic
         "to_review": len(result.review),
         "people": len(set(result.cluster_of.values())),
         "partition": partition(result.cluster_of),
+        "words": words(result),
         "scored": [
             {"model": model.name, "rows": frame.num_rows, "pairs_kept": kept}
             for model, frame, kept in calls
@@ -237,6 +240,21 @@ def partition(cluster_of: dict[str, str]) -> str:
     return digest.hexdigest()[:16]
 
 
+def words(result: Any) -> str:
+    """A digest of what a reviewer reads: each record's evidence and probability, and
+    the review queue (pairs, probabilities, reasons, in its order)."""
+    digest = hashlib.sha256()
+    for rid in sorted(result.evidence):
+        digest.update(f"{rid}\x1f{result.evidence[rid]}\x1e".encode())
+    for rid in sorted(result.probability):
+        digest.update(f"{rid}\x1f{result.probability[rid]}\x1e".encode())
+    for c in result.review:
+        digest.update(
+            f"{c.left}\x1f{c.right}\x1f{c.probability}\x1f{c.reason}\x1f{c.evidence}\x1f{c.impact}\x1e".encode()
+        )
+    return digest.hexdigest()[:16]
+
+
 def blocked_pairs(model: Any, frame: Any) -> list[tuple[str, int]]:
     """Each of ``model``'s blocking rules and the pairs it adds to the rules before it
     (exact: Splink's count over every record)."""
@@ -281,7 +299,7 @@ def show(figures: dict) -> str:
         f"links: {figures['deterministic_links']:,} deterministic, "
         f"{figures['probabilistic_links']:,} people, {figures['relational_links']:,} adults; "
         f"{figures['to_review']:,} to review; {figures['people']:,} people "
-        f"(partition {figures['partition']})",
+        f"(partition {figures['partition']}, words {figures['words']})",
         "CPU by part: "
         + "; ".join(f"{name} {seconds} s" for name, seconds in figures["cpu_by_part"].items()),
     ]

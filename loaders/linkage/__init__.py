@@ -364,10 +364,13 @@ class _Run:
                     continue
                 clusters.union(left, right)
                 made += 1
-                words = self._words(scored, i, around)
-                for rid in (left, right):
-                    if prob > self.best.get(rid, 0.0):
-                        self.evidence[rid] = words
+                best = self.best
+                # the words only where they are kept: a record's likeliest link's
+                if prob > best.get(left, 0.0) or prob > best.get(right, 0.0):
+                    words = self._words(scored, i, around)
+                    for rid in (left, right):
+                        if prob > best.get(rid, 0.0):
+                            self.evidence[rid] = words
             for rid in (left, right):
                 self.best[rid] = max(self.best.get(rid, 0.0), prob)
         result.compared_pairs += len(scored)

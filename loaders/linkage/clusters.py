@@ -101,7 +101,12 @@ class Clusters:
 
     def find(self, x: str) -> str:
         parent = self.parent
-        parent.setdefault(x, x)
+        root = parent.get(x)
+        if root is None:
+            parent[x] = x
+            return x
+        if root == x or parent[root] == root:  # most calls: a root, or one step below
+            return root
         root = x
         while parent[root] != root:
             root = parent[root]
