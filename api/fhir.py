@@ -1,25 +1,28 @@
 """FHIR in and out: the enquiry read from a ``Parameters`` resource, and the answer,
-its involvements and any error validated as ``fhir.resources`` models (R4B, the R4-
-compatible release the package ships; it has no plain R4 models).
+its involvements and any error as FHIR R4 JSON (``fhir.resources``' R4B models, the
+R4-compatible release the package ships; it has no plain R4 models).
 
-An answer is validated as its models, then written from the very data that passed
-(nulls and empty values dropped, as FHIR JSON has none): ``fhir.resources``' own
-writer took a quarter of the API's interpreter time under load, and the test suite
-checks both write the same JSON. Each resource in an answer is validated as its own
-model, not nested in the ``Parameters``: the library validates a resource inside
-another at two to three times its cost alone, the same rules either way. What never
-changes between answers (the contact, from the settings; the ``Parameters`` around the
-resources, one of a handful) is validated once.
+What comes from outside is validated by those models: every request, each resource in
+it as its own model (nested in the ``Parameters``, the library takes two to three times
+as long for the same rules), and the contact from the settings, once a process. What
+this module builds itself from the graph's data, an answer's ``Parameters`` and each
+involvement's ``EpisodeOfCare``, is not validated again on every answer: its shapes are
+this code's, and ``tests/test_api.py`` validates each of them with the models (every
+involvement of a loaded county among them). The values the graph gives it are held to
+the FHIR types they fill as they are built (codes, dates; empty strings dropped), so a
+bad value still fails the answer instead of being sent. Written by orjson, nulls and
+empty values dropped, as FHIR JSON has none.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.parameters import Parameters
@@ -93,8 +96,8 @@ class Enquiry:
 
 def read_json(body: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
         raise Invalid(400, "structure", f"the body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise Invalid(400, "structure", "the body must be a JSON object (a FHIR resource)")
@@ -114,7 +117,7 @@ def validated(model: type, data: dict[str, Any], *, where: str = "", recurs: boo
         )
     try:
         if recurs:
-            return _valid_once(model, json.dumps(data, sort_keys=True))
+            return _valid_once(model, orjson.dumps(data, option=orjson.OPT_SORT_KEYS))
         return model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
@@ -222,14 +225,16 @@ def address_uprn(address: Any) -> str:
 
 
 @dataclass(frozen=True)
-class Checked:
-    """A resource's data that its ``fhir.resources`` model has validated."""
+class Resource:
+    """A resource's FHIR JSON data, either validated by its ``fhir.resources`` model
+    (:meth:`checked`: what comes from outside) or built by this module (:meth:`built`:
+    shapes the tests validate, values held to their types as they are put in)."""
 
     model: type
     data: dict[str, Any]
 
     @classmethod
-    def resource(cls, data: dict[str, Any]) -> Checked:
+    def checked(cls, data: dict[str, Any]) -> Resource:
         """A resource validated as its model, each resource it contains as its own."""
         data = _clean(data)
         for inner in data.get("contained", ()):
@@ -238,8 +243,13 @@ class Checked:
         model.model_validate({k: v for k, v in data.items() if k != "contained"})
         return cls(model, data)
 
-    def json(self) -> str:
-        return json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
+    @classmethod
+    def built(cls, data: dict[str, Any]) -> Resource:
+        """A resource this module made (nulls and empty values dropped)."""
+        return cls(_model(data), _clean(data))
+
+    def json(self) -> bytes:
+        return orjson.dumps(self.data)
 
 
 def _model(data: dict[str, Any]) -> type:
@@ -247,24 +257,49 @@ def _model(data: dict[str, Any]) -> type:
 
 
 @functools.lru_cache(maxsize=256)
-def _valid_once(model: type, text: str) -> Any:
+def _valid_once(model: type, text: bytes) -> Any:
     """Data that recurs unchanged as its model (raises as ``model_validate`` does; what
     passed is remembered, what failed is not)."""
-    return model.model_validate(json.loads(text))
+    return model.model_validate(orjson.loads(text))
 
 
 def _clean(value: Any) -> Any:
-    """FHIR JSON holds no nulls and no empty arrays or objects."""
+    """FHIR JSON holds no nulls, no empty strings and no empty arrays or objects."""
     if isinstance(value, dict):
         kept = {k: _clean(v) for k, v in value.items()}
-        return {k: v for k, v in kept.items() if v not in (None, [], {})}
+        return {k: v for k, v in kept.items() if v not in (None, "", [], {})}
     if isinstance(value, list):
         kept = [_clean(v) for v in value]
-        return [v for v in kept if v not in (None, [], {})]
+        return [v for v in kept if v not in (None, "", [], {})]
     return value
 
 
-def organisation(settings: ApiSettings) -> Checked:
+# FHIR R4's own patterns for the primitive types an answer fills from the graph
+_CODE = re.compile(r"[^\s]+( [^\s]+)*")
+_DATE = re.compile(
+    r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)"
+    r"(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?"
+)
+
+
+def _code(value: object) -> str:
+    text = str(value)
+    if not _CODE.fullmatch(text):
+        raise ValueError(f"{text!r} is not a FHIR code")
+    return text
+
+
+def _day(value: object) -> str | None:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if not value:
+        return None
+    if not _DATE.fullmatch(str(value)):
+        raise ValueError(f"{value!r} is not a FHIR date")
+    return str(value)
+
+
+def organisation(settings: ApiSettings) -> Resource:
     """The contact for lawful follow-up, as the draft's example gives it."""
     telecom = [
         {"system": system, "value": value, "use": "work"}
@@ -276,7 +311,7 @@ def organisation(settings: ApiSettings) -> Checked:
         if settings.address
         else None
     )
-    return Checked.resource(
+    return Resource.checked(  # the operator's settings: validated, once a process
         {
             "resourceType": "Organization",
             "name": settings.organisation,
@@ -286,7 +321,7 @@ def organisation(settings: ApiSettings) -> Checked:
     )
 
 
-def episode(row: dict[str, Any], settings: ApiSettings, enquiry: Enquiry) -> Checked:
+def episode(row: dict[str, Any], settings: ApiSettings, enquiry: Enquiry) -> Resource:
     """One involvement: service, status, dates, and the lead professional's team and
     contact point (a contained PractitionerRole: role, team, email, phone; no name)."""
     lead = row.get("lead") or {}
@@ -313,7 +348,7 @@ def episode(row: dict[str, Any], settings: ApiSettings, enquiry: Enquiry) -> Che
         if enquiry.nhs
         else {"display": "the person in the enquiry"}
     )
-    return Checked.resource(
+    return Resource.built(
         {
             "resourceType": "EpisodeOfCare",
             "contained": contained or None,
@@ -323,10 +358,10 @@ def episode(row: dict[str, Any], settings: ApiSettings, enquiry: Enquiry) -> Che
                     "coding": [
                         {
                             "system": SERVICE_SYSTEM,
-                            "code": row["service"],
+                            "code": _code(row["service"]),
                             "display": row.get("service_name"),
                         },
-                        {"system": CASE_KIND_SYSTEM, "code": row["kind"]},
+                        {"system": CASE_KIND_SYSTEM, "code": _code(row["kind"])},
                     ]
                 }
             ],
@@ -344,26 +379,22 @@ def answer(
     *,
     match: bool,
     grade: str,
-    contact: Checked | None = None,
-    involvements: list[Checked] = (),  # type: ignore[assignment]
+    contact: Resource | None = None,
+    involvements: list[Resource] = (),  # type: ignore[assignment]
     note: str | None = None,
-) -> Checked:
-    """The ``Parameters`` answer around resources already checked (the contact, an
+) -> Resource:
+    """The ``Parameters`` answer around its resources (the contact, an
     ``Organization``; each involvement, an ``EpisodeOfCare``)."""
-    resources = [(PARAM_CONTACT, contact)] if contact is not None else []
-    resources += [(PARAM_INVOLVEMENT, e) for e in involvements]
     parameter: list[dict[str, Any]] = [
         {"name": PARAM_MATCH, "valueBoolean": match},
-        {"name": PARAM_GRADE, "valueCoding": {"system": MATCH_GRADE_SYSTEM, "code": grade}},
-        *({"name": name} for name, _ in resources),
+        {"name": PARAM_GRADE, "valueCoding": {"system": MATCH_GRADE_SYSTEM, "code": _code(grade)}},
     ]
+    if contact is not None:
+        parameter.append({"name": PARAM_CONTACT, "resource": contact.data})
+    parameter += [{"name": PARAM_INVOLVEMENT, "resource": e.data} for e in involvements]
     if note:
         parameter.append({"name": PARAM_NOTE, "valueString": note})
-    envelope = {"resourceType": "Parameters", "parameter": parameter}
-    _valid_once(Parameters, json.dumps(envelope, sort_keys=True))
-    for entry, (_, resource) in zip(parameter[2 : 2 + len(resources)], resources, strict=True):
-        entry["resource"] = resource.data
-    return Checked(Parameters, envelope)
+    return Resource(Parameters, {"resourceType": "Parameters", "parameter": parameter})
 
 
 def outcome(code: str, diagnostics: str, severity: str = "error") -> OperationOutcome:
@@ -375,13 +406,7 @@ def outcome(code: str, diagnostics: str, severity: str = "error") -> OperationOu
     )
 
 
-def dump(resource: Any) -> str:
-    if isinstance(resource, Checked):
+def dump(resource: Any) -> bytes:
+    if isinstance(resource, Resource):
         return resource.json()
-    return resource.model_dump_json(by_alias=True, exclude_none=True)
-
-
-def _day(value: object) -> str | None:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value) if value else None
+    return resource.model_dump_json(by_alias=True, exclude_none=True).encode()

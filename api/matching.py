@@ -34,6 +34,8 @@ class Outcome:
     possible: tuple[str, ...] = ()  # people it might be (audit only)
     how: str = ""  # which rule decided, for the audit
     agreed: str = ""
+    # the matched person's involvements, when read with the match (None: not read)
+    cases: tuple[dict[str, Any], ...] | None = field(default=None, repr=False)
 
     @property
     def matched(self) -> bool:
@@ -48,30 +50,35 @@ class Matcher:
     # people read a name and birth date enquiry: born that day, and scored (benchmarks)
     read: Counter[str] = field(default_factory=Counter)
 
-    def match(self, enquiry: Enquiry) -> Outcome:
+    def match(self, enquiry: Enquiry, *, involvements: bool = False) -> Outcome:
+        """Who the enquiry is about. ``involvements``: the caller may have them, so they
+        are read with the match where it can be decided from one read."""
         if enquiry.nhs:
-            found = exchange.by_nhs_number(self.store, enquiry.nhs)
+            found = exchange.by_nhs_number(self.store, enquiry.nhs, involvements=involvements)
             if len(found) == 1:
                 person = found[0]
                 if conflicting(_query(enquiry, enquiry.given), _identity(person)):
                     return Outcome("possible", possible=(person["uid"],), how="nhs_conflict")
-                return Outcome("certain", person["uid"], how="nhs_number")
+                return Outcome("certain", person["uid"], how="nhs_number", cases=_cases(person))
             if len(found) > 1:
                 return Outcome(
                     "possible", possible=tuple(r["uid"] for r in found), how="nhs_shared"
                 )
         if not (enquiry.family and enquiry.given and enquiry.dob):
             return Outcome("certainly-not", how="nhs_number_unknown")
-        return self._by_demographics(enquiry)
+        return self._by_demographics(enquiry, involvements)
 
-    def _by_demographics(self, enquiry: Enquiry) -> Outcome:
+    def _by_demographics(self, enquiry: Enquiry, involvements: bool) -> Outcome:
         givens = [enquiry.given, *enquiry.preferred]
         dobs = [enquiry.dob]
         swapped = swapped_day_month(enquiry.dob)
         if swapped:
             dobs.append(swapped)
         names = [f"{g} {enquiry.family}" for g in givens]
-        born = exchange.born_on(self.store, dobs, names, limit=self.limit)
+        named = (enquiry.family.strip().lower(), [g.strip().lower() for g in givens])
+        born = exchange.born_on(
+            self.store, dobs, names, limit=self.limit, involvements=named if involvements else None
+        )
         self.read.update(enquiries=1, born_that_day=len(born))
         # the loader's rule for joining a record to someone known: exact name and birth
         # date (only those born that day can meet it, so the name search below, which
@@ -87,7 +94,8 @@ class Matcher:
             }
         )
         if len(exact) == 1:
-            return Outcome("certain", exact[0], how="name_and_birth_date")
+            [person] = [p for p in born if p["uid"] == exact[0]]
+            return Outcome("certain", exact[0], how="name_and_birth_date", cases=_cases(person))
         if len(exact) > 1:
             return Outcome("possible", possible=tuple(exact), how="name_and_birth_date_shared")
         people = exchange.identities(self.store, [p["uid"] for p in born])
@@ -128,6 +136,11 @@ class Matcher:
         if review:
             return Outcome("possible", possible=tuple(review), how="probabilistic")
         return Outcome("certainly-not", how="probabilistic")
+
+
+def _cases(person: dict[str, Any]) -> tuple[dict[str, Any], ...] | None:
+    """The person's involvements, if the read that found them read those too."""
+    return tuple(person["cases"]) if person.get("cases_read") else None
 
 
 def _query(enquiry: Enquiry, given: str) -> Identity:

@@ -10,7 +10,7 @@ from typing import Any
 
 from api import fhir
 from api.clients import Client
-from api.fhir import Checked, Enquiry, Invalid
+from api.fhir import Enquiry, Invalid, Resource
 from api.matching import Matcher, Outcome
 from api.settings import ApiSettings
 from api.standard import REASON_BY_URI, level_at_least
@@ -37,8 +37,8 @@ class Exchange:
     audit: AuditLog
 
     @cached_property
-    def contact(self) -> Checked:
-        """The contact answers give (from the settings: checked once)."""
+    def contact(self) -> Resource:
+        """The contact answers give (from the settings: validated once)."""
         return fhir.organisation(self.settings)
 
     def refuse(
@@ -52,11 +52,11 @@ class Exchange:
             detail={"status": error.status, "why": error.diagnostics, **(extra or {})},
         )
 
-    def answer(self, client: Client, body: bytes, request_id: str) -> str:
+    def answer(self, client: Client, body: bytes, request_id: str) -> bytes:
         """:meth:`enquire`, written as FHIR JSON (off the server's event loop)."""
         return fhir.dump(self.enquire(client, body, request_id))
 
-    def enquire(self, client: Client, body: bytes, request_id: str) -> Checked:
+    def enquire(self, client: Client, body: bytes, request_id: str) -> Resource:
         """The answer to one ``$person-info-query``; :class:`Invalid` when refused (the
         caller audits refusals: :meth:`refuse`)."""
         enquiry = fhir.read_enquiry(body)
@@ -73,7 +73,8 @@ class Exchange:
                 f"your data-sharing agreement does not cover the reason {enquiry.reason} "
                 f"({REASON_BY_URI[enquiry.reason].title}); it covers: {', '.join(client.reasons)}",
             )
-        outcome = self.matcher.match(enquiry)
+        wanted = level_at_least(client.level, "involvements")
+        outcome = self.matcher.match(enquiry, involvements=wanted)
         response, returned = self._answer(client, enquiry, outcome)
         touched = [outcome.uid] if outcome.uid else list(outcome.possible)
         self.audit.record(
@@ -96,7 +97,7 @@ class Exchange:
 
     def _answer(
         self, client: Client, enquiry: Enquiry, outcome: Outcome
-    ) -> tuple[Checked, list[str]]:
+    ) -> tuple[Resource, list[str]]:
         contact = None
         returned = ["match"]
         if level_at_least(client.level, "contact") and outcome.grade != "certainly-not":
@@ -104,7 +105,9 @@ class Exchange:
             returned.append("contact")
         episodes = []
         if outcome.uid and level_at_least(client.level, "involvements"):
-            rows = exchange.involvements(self.store, outcome.uid)
+            rows = outcome.cases
+            if rows is None:  # not read with the match (a scored match, another spelling)
+                rows = exchange.involvements(self.store, outcome.uid)
             episodes = [fhir.episode(r, self.settings, enquiry) for r in rows]
             returned.append(f"involvements: {len(episodes)}")
         note = NOTE_POSSIBLE if outcome.grade == "possible" else None

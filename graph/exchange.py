@@ -1,9 +1,11 @@
 """The reads behind the data exchange API: finding the person an enquiry is about, and
 what may be said of them.
 
-Only identity fields leave these functions for people who are not matched (the API
-scores them and says nothing of them); a matched person's involvements are read only
-once the API has decided the caller may have them.
+Only identity fields reach the API for people who are not matched (it scores them and
+says nothing of them). Involvements are read only for a caller whose agreement allows
+them, and then in the same read as the match, for the people the enquiry names exactly
+(its NHS number's holder; those born that day with the very names asked), so that an
+answer takes one read; the API hands on only the matched person's.
 """
 
 from __future__ import annotations
@@ -30,13 +32,28 @@ BY_NHS_NUMBER = cypher(
     OPTIONAL MATCH (p)-[r:LIVES_AT]->(a:Address)
     WHERE r.to IS NULL
     WITH p, collect(a.postcode) AS postcodes
+    LIMIT 20
+    OPTIONAL MATCH (p)-[:HAS_CASE]->(c:Case)-[:WITH_SERVICE]->(s:Service)
+    WHERE $involvements
+    OPTIONAL MATCH (c)<-[w:WORKS_ON]-(pro:Professional)
+    WHERE w.to IS NULL OR c.status = 'closed'
+    OPTIONAL MATCH (pro)-[:IN_TEAM]->(t:Team)
+    WITH p, postcodes, c, s, pro, t
+    ORDER BY pro.uid
+    WITH p, postcodes, c, s,
+         collect({role: pro.role, agency: pro.agency, team: coalesce(t.name, pro.team),
+                  email: pro.email, phone: pro.phone})[0] AS lead
+    ORDER BY c.status DESC, c.start DESC, c.uid
+    WITH p, postcodes,
+         collect(CASE WHEN c IS NULL THEN NULL ELSE
+                 {uid: c.uid, kind: c.kind, status: c.status, start: c.start, end: c.end,
+                  service: s.uid, service_name: s.name, lead: lead} END) AS cases
     RETURN p.uid AS uid, p.given_name AS given, p.family_name AS family,
            p.other_names AS other_names, p.dob AS dob, p.sex AS sex, p.upn AS upn,
            p.nhs_number AS nhs, p.uln AS uln, p.la_child_id AS la_id,
-           postcodes[0] AS postcode
-    LIMIT 20
+           postcodes[0] AS postcode, $involvements AS cases_read, cases
     """,
-    example={"nhs": "9434765919"},
+    example={"nhs": "9434765919", "involvements": True},
 )
 BY_UIDS = cypher(
     "exchange.by_uids",
@@ -55,17 +72,44 @@ BY_UIDS = cypher(
 )
 # People born on one of some days, by the birth date's key (FalkorDB's range index
 # serves no dates, so ``p.dob IN ...`` would read every person): their names and birth
-# date only, enough to find an exact match without reading anyone's address
+# date, enough to find an exact match without reading anyone's address; and, where
+# asked for, the involvements of those whose names are the ones asked (lower-cased:
+# the people the exact rule will name, so a match needs no second read)
 BORN_ON = cypher(
     "exchange.born_on",
     """
     MATCH (p:Person) WHERE p.dob_key IN $born
-    RETURN p.uid AS uid, p.full_name AS name, p.given_name AS given, p.family_name AS family,
-           p.other_names AS other_names, p.dob AS dob
-    ORDER BY uid
+    WITH p
+    ORDER BY p.uid
     LIMIT $most
+    WITH p, $involvements AND toLower(p.family_name) = $family
+            AND toLower(p.given_name) IN $givens AS named
+    OPTIONAL MATCH (p)-[:HAS_CASE]->(c:Case)-[:WITH_SERVICE]->(s:Service)
+    WHERE named
+    OPTIONAL MATCH (c)<-[w:WORKS_ON]-(pro:Professional)
+    WHERE w.to IS NULL OR c.status = 'closed'
+    OPTIONAL MATCH (pro)-[:IN_TEAM]->(t:Team)
+    WITH p, named, c, s, pro, t
+    ORDER BY pro.uid
+    WITH p, named, c, s,
+         collect({role: pro.role, agency: pro.agency, team: coalesce(t.name, pro.team),
+                  email: pro.email, phone: pro.phone})[0] AS lead
+    ORDER BY c.status DESC, c.start DESC, c.uid
+    WITH p, named,
+         collect(CASE WHEN c IS NULL THEN NULL ELSE
+                 {uid: c.uid, kind: c.kind, status: c.status, start: c.start, end: c.end,
+                  service: s.uid, service_name: s.name, lead: lead} END) AS cases
+    RETURN p.uid AS uid, p.full_name AS name, p.given_name AS given, p.family_name AS family,
+           p.other_names AS other_names, p.dob AS dob, named AS cases_read, cases
+    ORDER BY uid
     """,
-    example={"born": ["2015-03-04"], "most": 10},
+    example={
+        "born": ["2015-03-04"],
+        "most": 10,
+        "involvements": True,
+        "family": "smith",
+        "givens": ["jane"],
+    },
 )
 INVOLVEMENTS = cypher(
     "exchange.involvements",
@@ -80,32 +124,46 @@ INVOLVEMENTS = cypher(
                         email: pro.email, phone: pro.phone})[0] AS lead
     RETURN c.uid AS uid, c.kind AS kind, c.status AS status, c.start AS start,
            c.end AS end, s.uid AS service, s.name AS service_name, lead
-    ORDER BY status DESC, start DESC
+    ORDER BY status DESC, start DESC, uid
     """,
     example={"uid": "P-x"},
 )
 
 
-def by_nhs_number(store: GraphStore, nhs: str) -> list[dict[str, Any]]:
-    """People holding this (checked) NHS number: one, unless the data disagree."""
-    return store.read(BY_NHS_NUMBER, {"nhs": nhs}).rows
+def by_nhs_number(
+    store: GraphStore, nhs: str, *, involvements: bool = False
+) -> list[dict[str, Any]]:
+    """People holding this (checked) NHS number: one, unless the data disagree. With
+    ``involvements``, each comes with their ``cases`` (as :func:`involvements` gives
+    them) in the same read."""
+    return store.read(BY_NHS_NUMBER, {"nhs": nhs, "involvements": involvements}).rows
 
 
 def born_on(
-    store: GraphStore, dobs: list[str], names: list[str], *, limit: int
+    store: GraphStore,
+    dobs: list[str],
+    names: list[str],
+    *,
+    limit: int,
+    involvements: tuple[str, list[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """People who might be the one asked about, born on one of ``dobs`` (the date and its
     day-month swap): those with a word of their names starting with the letter a word
     of one of ``names`` starts with (the load's own blocking compares records born the
     same day whose given or family names share an initial; here in any order, so
     swapped names and other names count too); at most ``limit``. Only their names and
-    birth dates: :func:`identities` reads the rest, for those it is needed for."""
+    birth dates: :func:`identities` reads the rest, for those it is needed for.
+    ``involvements`` (a family name and given names, lower-cased): those so named come
+    with their ``cases`` in the same read (``cases_read`` says whose were read)."""
     initials = {w[0] for text in names for w in fuzzy_terms(text)}
     if not (dobs and initials):
         return []
+    family, givens = involvements or ("", [])
+    params = {"born": dobs, "most": limit * 10, "involvements": involvements is not None,
+              "family": family, "givens": givens}  # fmt: skip
     return [
         r
-        for r in store.read(BORN_ON, {"born": dobs, "most": limit * 10}).rows
+        for r in store.read(BORN_ON, params).rows
         if initials & {w[0] for w in fuzzy_terms(f"{r['name'] or ''} {r['other_names'] or ''}")}
     ][:limit]
 

@@ -319,33 +319,106 @@ def test_every_api_setting_is_documented():
         assert f"JIGSAW_API_{name.upper()}" in text, name
 
 
-def test_every_part_of_an_answer_is_validated_as_its_model():
-    """Answers are validated in parts (each resource alone, cheaper than nested in the
-    Parameters): a fault anywhere is still refused, and what passes is what the whole
-    model accepts."""
+def test_every_answer_the_api_builds_is_what_the_fhir_models_accept(runtime, loaded_county):
+    """Answers are built without validating them again each time: every shape they take
+    is validated here by the whole ``Parameters`` model (every involvement of every
+    person in the loaded county, each grade, with and without the contact and the note),
+    and the model writes back exactly what was built."""
+    from api import fhir
+    from graph import exchange
+
+    store = loaded_county.store
+    with_cases = "MATCH (p:Person)-[:HAS_CASE]->(:Case) RETURN DISTINCT p.uid AS uid ORDER BY uid"
+    uids = [r["uid"] for r in store.read(with_cases).rows]
+    assert len(uids) > 100
+    settings, contact = runtime.exchange.settings, runtime.exchange.contact
+    shapes = set()
+    for i, uid in enumerate(uids):
+        asked = fhir.Enquiry(reason=S47, nhs="9434765919" if i % 2 else "")
+        episodes = [fhir.episode(r, settings, asked) for r in exchange.involvements(store, uid)]
+        grade = ("certain", "probable")[i % 2]
+        answer = fhir.answer(match=True, grade=grade, contact=contact, involvements=episodes)
+        whole = Parameters.model_validate(json.loads(answer.json()))
+        assert json.loads(whole.model_dump_json(by_alias=True, exclude_none=True)) == answer.data
+        shapes |= {json.dumps(sorted(_keys(e.data))) for e in episodes}
+    assert len(shapes) > 1  # leads with and without a team, email or phone; open and closed
+    for grade in ("possible", "certainly-not"):
+        for kept in (None, contact):
+            note = "refer to the contact" if grade == "possible" else None
+            answer = fhir.answer(match=False, grade=grade, contact=kept, note=note)
+            Parameters.model_validate(json.loads(answer.json()))
+
+
+def test_involvements_read_with_the_match_are_those_read_alone(loaded_county):
+    """An answer's involvements come in the same read as the match (by NHS number, or
+    born that day with the very name asked): the same rows, in the same order, as
+    reading them on their own; and none are read when the agreement does not allow
+    them, or for people born that day under other names."""
+    from graph import exchange
+
+    store = loaded_county.store
+    people = store.read(
+        "MATCH (p:Person)-[:HAS_CASE]->(:Case) WHERE p.dob_key IS NOT NULL "
+        "RETURN DISTINCT p.uid AS uid, p.nhs_number AS nhs, p.given_name AS given, "
+        "p.family_name AS family, p.dob_key AS born ORDER BY uid LIMIT 150"
+    ).rows
+    assert len(people) == 150
+    others = 0
+    for person in people:
+        alone = exchange.involvements(store, person["uid"])
+        assert alone
+        if person["nhs"]:
+            [found] = exchange.by_nhs_number(store, person["nhs"], involvements=True)
+            assert found["cases_read"] and found["cases"] == alone
+            [found] = exchange.by_nhs_number(store, person["nhs"])
+            assert not found["cases_read"] and found["cases"] == []
+        asked = (person["family"].lower(), [person["given"].lower()])
+        name = f"{person['given']} {person['family']}"
+        born = exchange.born_on(store, [person["born"]], [name], limit=200, involvements=asked)
+        [found] = [r for r in born if r["uid"] == person["uid"]]
+        assert found["cases_read"] and found["cases"] == alone
+        for other in born:
+            if other["uid"] != person["uid"] and not other["cases_read"]:
+                assert other["cases"] == []
+                others += 1
+        born = exchange.born_on(store, [person["born"]], [name], limit=200)
+        assert not any(r["cases_read"] or r["cases"] for r in born)
+    assert others > 0
+
+
+def _keys(value: object, at: str = "") -> set[str]:
+    if isinstance(value, dict):
+        return {k for key, v in value.items() for k in {f"{at}.{key}", *_keys(v, f"{at}.{key}")}}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v, at)}
+    return set()
+
+
+def test_a_value_an_answer_cannot_hold_fails_it_instead_of_being_sent():
+    """What the graph gives an answer is held to the FHIR type it fills: a date that is
+    not a date, a code with spaces at its end or none at all; what comes from outside (the
+    contact from the settings, and what a resource contains) is validated by its model."""
     from pydantic import ValidationError
 
     from api import fhir
 
     settings = ApiSettings(organisation="Northmere Children's Services", phone="01632 960000")
     asked = fhir.Enquiry(reason=S47, nhs="9434765919")
-    lead = {"team": "Team A", "email": "a@b.uk", "role": "SW"}
+    lead = {"team": "Team A", "email": "a@b.uk", "role": "SW", "phone": ""}
     row = {"service": "csc", "service_name": "Social care", "kind": "cin", "status": "open",
            "start": "2024-01-02", "lead": lead}  # fmt: skip
-    answer = fhir.answer(match=True, grade="certain", contact=fhir.organisation(settings),
-                         involvements=[fhir.episode(row, settings, asked)])  # fmt: skip
-    whole = Parameters.model_validate(json.loads(answer.json()))
-    assert json.loads(whole.model_dump_json(by_alias=True, exclude_none=True)) == answer.data
-    for fault in ({"start": "2nd January 2024"}, {"kind": "cin "}):
-        with pytest.raises(ValidationError):
+    built = fhir.episode(row, settings, asked)
+    assert "end" not in built.data["period"]  # nothing empty is written
+    assert [t["system"] for t in built.data["contained"][0]["telecom"]] == ["email"]
+    for fault in ({"start": "2nd January 2024"}, {"kind": "cin "}, {"service": ""}):
+        with pytest.raises(ValueError, match="not a FHIR"):
             fhir.episode({**row, **fault}, settings, asked)
+    with pytest.raises(ValueError, match="not a FHIR"):
+        fhir.answer(match=True, grade="not  a code")
     with pytest.raises(ValidationError):  # a contained resource is validated too
         bad = {"resourceType": "PractitionerRole", "x": 1}
-        fhir.Checked.resource({"resourceType": "EpisodeOfCare", "status": "active",
+        fhir.Resource.checked({"resourceType": "EpisodeOfCare", "status": "active",
                                "patient": {"display": "x"}, "contained": [bad]})  # fmt: skip
-    for _ in range(2):  # the Parameters around the resources: refused each time
-        with pytest.raises(ValidationError):
-            fhir.answer(match=True, grade="not  a code")
 
 
 def test_while_the_engine_rebuilds_its_indexes_enquiries_are_told_to_ask_again(
