@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,26 @@ from graph.access.audit import audit_log
 from graph.settings import Settings
 from graph.store import GraphStore
 from loaders.scoring import Scorer
+
+
+class SweptMemory(MemoryStorage):
+    """``limits``' in-memory counters with their expired entries swept in line, at most
+    once a second, instead of by the timer thread the library starts again up to 100
+    times a second (about 3% of the API's time). The counters a sliding window reads
+    are expired on reading either way; the sweep only bounds the memory of old ones."""
+
+    SWEEP_S = 1.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timer.cancel()
+        self._swept = time.monotonic()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # replaces the library's timer
+        now = time.monotonic()
+        if now - self._swept >= self.SWEEP_S:
+            self._swept = now
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -78,7 +99,7 @@ def build_runtime(
         loader=loader,
         # a sliding window counter: constant work a request, where a moving window's
         # grows with the rate allowed
-        limiter=SlidingWindowCounterRateLimiter(MemoryStorage()),
+        limiter=SlidingWindowCounterRateLimiter(SweptMemory()),
     )
 
 

@@ -30,6 +30,31 @@ def test_each_worker_allows_its_share_of_the_agreed_rate(rate, workers, each):
     assert share.amount == each and share.get_expiry() == agreed.get_expiry()
 
 
+def test_the_rate_limiter_starts_no_thread_and_sweeps_old_counters(monkeypatch):
+    """``limits``' memory storage started a timer thread up to 100 times a second; this
+    one sweeps expired counters in line, and still refuses what is over the rate."""
+    import threading
+
+    from limits.strategies import SlidingWindowCounterRateLimiter
+
+    from api.runtime import SweptMemory
+
+    storage = SweptMemory()
+    limiter = SlidingWindowCounterRateLimiter(storage)
+    threads = threading.active_count()
+    rate = parse_rate("5/second")
+    assert [limiter.hit(rate, "c") for _ in range(7)] == [True] * 5 + [False] * 2
+    assert threading.active_count() == threads
+    clock = [1_000.0]
+    monkeypatch.setattr("api.runtime.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("limits.storage.memory.time.time", lambda: clock[0])
+    storage._swept = clock[0]
+    limiter.hit(rate, "old")
+    clock[0] += 10 * SweptMemory.SWEEP_S
+    limiter.hit(rate, "new")
+    assert not any("/old/" in key for key in storage.storage)
+
+
 def test_two_workers_answer_audit_and_keep_the_agreed_rate(
     loaded_county, engine_dir, tmp_path, monkeypatch
 ):
