@@ -5,8 +5,9 @@ county (its truth says which NHS numbers, names and birth dates exist), register
 client, and sends enquiries from N concurrent clients (geventhttpclient, greenlets): by NHS number,
 and by name and birth date. Prints p50, p95 and p99 per kind, requests a second, and the CPU
 time a request took in the API's processes, in the engine and in this load generator
-(which shares the machine: on few cores its own cost is part of the latency); then, matching
-name and birth date enquiries in this process one at a time, how many people each read.
+(which shares the machine: on few cores its own cost is part of the latency); then the
+CPU a request takes in the app itself, called in this process without an HTTP server,
+and how many people a name and birth date enquiry read.
 
     JIGSAW_DATA_DIR=data uv run python -m benchmarks.api_latency --county data/county
 """
@@ -154,33 +155,75 @@ def _run(port: int, token: str, bodies: list[str], clients: int) -> list[float]:
     return timings
 
 
-def _people_read(bodies: list[str]) -> str:
-    """Name and birth date enquiries matched here, one at a time, by the API's own
-    matcher: how long each took and how many people it read (born that day; and, for
-    those with no exact match, scored)."""
-    from api.fhir import read_enquiry
-    from api.matching import Matcher
-    from api.settings import ApiSettings, model_path
-    from graph import open_store
-    from loaders.scoring import Scorer
+def _in_process(kinds: dict[str, list[str]], clients: int) -> list[str]:
+    """Each kind's enquiries answered by the API's app in this process, called through
+    ASGI (no HTTP server, no sockets), ``clients`` at a time: the CPU a request takes in
+    the app itself (FastAPI, validation, matching, the engine's client, the audit);
+    and how many people a name and birth date enquiry read."""
+    import asyncio
 
-    settings = load_settings()
-    store = open_store(settings)
+    from api.app import create_app
+    from api.runtime import build_runtime
+    from api.settings import ApiSettings
+
+    runtime = build_runtime(load_settings(), ApiSettings())
+    client = runtime.clients.add("Benchmark in process", [S47], "involvements",
+                                 rate="100000000/minute").client  # fmt: skip
+    token, _ = runtime.tokens.issue(client.client_id, None)
+    app = create_app(runtime, start_inbox=False)
+    headers = [(b"authorization", f"Bearer {token}".encode()),
+               (b"content-type", b"application/fhir+json")]  # fmt: skip
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": OPERATION, "raw_path": OPERATION.encode(),
+             "query_string": b"", "root_path": "", "headers": headers,
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}  # fmt: skip
+
+    async def one(body: bytes) -> None:
+        sent: list[dict] = []
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> dict:
+            return messages.pop() if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        await app(dict(scope), receive, send)
+        if sent[0]["status"] != 200:
+            raise SystemExit(f"{sent[0]['status']}: {sent[1]['body'][:300]!r}")
+
+    async def run(bodies: list[bytes]) -> None:
+        todo = list(reversed(bodies))
+
+        async def worker() -> None:
+            while todo:
+                await one(todo.pop())
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+
+    lines = []
     try:
-        matcher = Matcher(store, Scorer.load(model_path(settings)), ApiSettings().candidate_limit)
-        started, cpu = time.perf_counter(), time.process_time()
-        for body in bodies:
-            matcher.match(read_enquiry(body.encode()))
-        each = (time.perf_counter() - started) / len(bodies) * 1000
-        cpu = (time.process_time() - cpu) / len(bodies) * 1000
+        for kind, texts in kinds.items():
+            bodies = [t.encode() for t in texts]
+            asyncio.run(run(bodies[:50]))  # warm up
+            runtime.exchange.matcher.read.clear()
+            started, cpu = time.perf_counter(), time.process_time()
+            asyncio.run(run(bodies))
+            cpu = (time.process_time() - cpu) / len(bodies) * 1000
+            each = (time.perf_counter() - started) / len(bodies) * 1000
+            lines.append(f"{kind:<20} in process (ASGI, {clients} at a time): {cpu:.2f} ms of "
+                         f"CPU a request, {each:.2f} ms of wall time")  # fmt: skip
+        read = runtime.exchange.matcher.read
+        born = read["born_that_day"] / max(1, read["enquiries"])
+        scored = read["scored"] / max(1, read["scored_enquiries"])
+        lines.append(
+            f"a name and birth date enquiry read {born:.1f} people born that day; "
+            f"{read['scored_enquiries']} of {read['enquiries']} were scored (no exact match), "
+            f"{scored:.1f} people each"
+        )
     finally:
-        store.close()
-    read = matcher.read
-    return (f"{len(bodies)} name and birth date enquiries matched in process: {each:.1f} ms "
-            f"each, {cpu:.1f} ms of CPU; "
-            f"{read['born_that_day'] / max(1, read['enquiries']):.1f} people born that day "
-            f"read an enquiry; {read['scored_enquiries']} scored (no exact match), "
-            f"{read['scored'] / max(1, read['scored_enquiries']):.1f} people each")  # fmt: skip
+        runtime.store.close()
+    return lines
 
 
 def main() -> None:
@@ -229,7 +272,7 @@ def main() -> None:
                   f"CPU a request: "
                   f"API {cpu[0]:.1f} ms, engine {cpu[1]:.1f} ms, "
                   f"load generator {cpu[2]:.1f} ms")  # fmt: skip
-        print(_people_read(kinds["name_and_birth_date"]))
+        print("\n".join(_in_process(kinds, args.clients)))
     finally:
         server.terminate()
         server.wait(timeout=60)
