@@ -33,8 +33,8 @@ BY_NHS_NUMBER = cypher(
     WHERE r.to IS NULL
     WITH p, collect(a.postcode) AS postcodes
     LIMIT 20
-    OPTIONAL MATCH (p)-[:HAS_CASE]->(c:Case)-[:WITH_SERVICE]->(s:Service)
-    WHERE $involvements
+    WITH p, postcodes, CASE WHEN $involvements THEN p END AS asked
+    OPTIONAL MATCH (asked)-[:HAS_CASE]->(c:Case)-[:WITH_SERVICE]->(s:Service)
     OPTIONAL MATCH (c)<-[w:WORKS_ON]-(pro:Professional)
     WHERE w.to IS NULL OR c.status = 'closed'
     OPTIONAL MATCH (pro)-[:IN_TEAM]->(t:Team)
@@ -74,7 +74,8 @@ BY_UIDS = cypher(
 # serves no dates, so ``p.dob IN ...`` would read every person): their names and birth
 # date, enough to find an exact match without reading anyone's address; and, where
 # asked for, the involvements of those whose names are the ones asked (lower-cased:
-# the people the exact rule will name, so a match needs no second read)
+# the people the exact rule will name, so a match needs no second read). The cases are
+# matched from ``asked``, null for everyone else, so nobody else's are walked.
 BORN_ON = cypher(
     "exchange.born_on",
     """
@@ -84,8 +85,8 @@ BORN_ON = cypher(
     LIMIT $most
     WITH p, $involvements AND toLower(p.family_name) = $family
             AND toLower(p.given_name) IN $givens AS named
-    OPTIONAL MATCH (p)-[:HAS_CASE]->(c:Case)-[:WITH_SERVICE]->(s:Service)
-    WHERE named
+    WITH p, named, CASE WHEN named THEN p END AS asked
+    OPTIONAL MATCH (asked)-[:HAS_CASE]->(c:Case)-[:WITH_SERVICE]->(s:Service)
     OPTIONAL MATCH (c)<-[w:WORKS_ON]-(pro:Professional)
     WHERE w.to IS NULL OR c.status = 'closed'
     OPTIONAL MATCH (pro)-[:IN_TEAM]->(t:Team)
