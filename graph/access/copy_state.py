@@ -20,11 +20,12 @@ into SQLite row by row took several times as long.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+import orjson
 
 from graph.access.pseudonyms import private_dir
 from graph.files import fsync_dir, write_private
@@ -68,7 +69,7 @@ class CopyState:
     def _read(self, buffer: str) -> tuple[list | None, Hashes]:
         """The buffer's recorded counts and hashes (None and nothing when there are none)."""
         try:
-            recorded = json.loads(self._file(buffer).read_bytes())
+            recorded = orjson.loads(self._file(buffer).read_bytes())
         except FileNotFoundError:
             return None, {}
         return recorded["counts"], recorded["hashes"]
@@ -79,7 +80,7 @@ class CopyState:
         if self._file(SWAPPING).exists():
             return None
         recorded, hashes = self._read(buffer)
-        if recorded != json.loads(json.dumps(_fingerprint(counts))):  # as JSON reads back
+        if recorded != orjson.loads(orjson.dumps(_fingerprint(counts))):  # as JSON reads back
             return None
         return hashes
 
@@ -99,8 +100,8 @@ class CopyState:
         for kind, key, h in changed:
             hashes.setdefault(kind, {})[key] = h
         private_dir(self.home)
-        text = json.dumps({"counts": _fingerprint(counts), "hashes": hashes}, separators=(",", ":"))
-        write_private(self._file(buffer), text.encode())
+        text = orjson.dumps({"counts": _fingerprint(counts), "hashes": hashes})
+        write_private(self._file(buffer), text)
 
     def begin_swap(self) -> None:
         """About to put the spare in place of the published copy: until :meth:`end_swap`,

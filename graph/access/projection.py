@@ -197,11 +197,13 @@ class _Coarsen:
             return [None] * len(values)
         if rule == "keep":
             return values
+        # dates as ISO text, as the statements and bulk insertion both take them (and
+        # as the hashes' JSON has them anyway)
         if rule == "month":
-            return [dt.date(v.year, v.month, 1) if isinstance(v, dt.date) else None
+            return [f"{v.year:04d}-{v.month:02d}-01" if isinstance(v, dt.date) else None
                     for v in values]  # fmt: skip
         if rule == "date":
-            return [v if isinstance(v, dt.date) else None for v in values]
+            return [_iso(v) if isinstance(v, dt.date) else None for v in values]
         if rule == "shared":
             kept = self.shared[(owner, prop)]
             return [v if v is not None and hashable(v) in kept else None for v in values]
@@ -221,9 +223,7 @@ class _Coarsen:
         columns = [self.column(label, p, rule, rows) for p, rule in NODE_PROPS[label]]
         for p, source in TEXT_OF[label].items():
             of = columns[names.index(source)]
-            columns[names.index(p)] = [
-                v.isoformat() if isinstance(v, dt.date) else None for v in of
-            ]
+            columns[names.index(p)] = list(of)  # the copy's date, as ISO text
         extras = EXTRA_LABELS[label]
         labels = [sorted(row["labels"]) for row in rows] if extras else [[label] for _ in rows]
         uids = self.uids(label, [row["uid"] for row in rows])
@@ -238,6 +238,11 @@ class _Coarsen:
         left = self.uids(start, [row["left"] for row in rows])
         right = self.uids(end, [row["right"] for row in rows])
         return [*names, "left", "right"], [*columns, left, right]
+
+
+def _iso(value: dt.date) -> str:
+    """A date's ISO text (a date and time's date part, as ``date()`` takes it)."""
+    return value.isoformat()[:10]
 
 
 def _extra_labels(label: str) -> Callable[[Mapping[str, Any]], tuple[str, ...]] | None:
