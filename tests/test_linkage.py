@@ -593,6 +593,18 @@ def test_two_couples_whose_accounts_name_each_other_are_two_people_not_four():
     assert result.cluster_of["hunt"] != result.cluster_of["taylor"]
 
 
+def test_two_namesake_couples_at_their_own_homes_at_once_are_two_couples():
+    """As above, but Ellie Taylor and her Sam Taylor held U3 from 2016, while Ellie Hunt
+    and the other Sam still lived at U1: two couples at two homes over the same years
+    (names run in families), so living with a Sam Taylor joins no one."""
+    sam = Identity("sam2", given="Sam", family="Taylor", sex="M", born_before="2008-11-02")
+    records, context = _with_partner(sam)
+    meanwhile = [Tenure("U3", "2016-03-01")]
+    context.homes.update({"taylor": meanwhile, "sam2": meanwhile})
+    result = link(records, context=context)
+    assert result.cluster_of["hunt"] != result.cluster_of["taylor"]
+
+
 def test_a_model_kept_with_other_levels_is_not_reused():
     """A model a load of another version kept, whose household levels differ, would read
     this version's levels as other words: it is not reused, but scored afresh (here, too
