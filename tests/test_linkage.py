@@ -629,3 +629,16 @@ def test_a_model_kept_with_other_levels_is_not_reused():
     del household["comparison_levels"][-3]
     score(ADULTS, frame, notes=notes, trained=older, **options)
     assert any("too few to learn from" in note for note in notes), notes
+
+
+def test_names_swapped_count_once_among_adults():
+    """The adults' given and family comparisons test the same swap: only the given
+    name's level weighs it; the family name's weighs nothing and learns nothing."""
+    from loaders.linkage.people import SWAPPED_NAMES
+    from loaders.linkage.relational import FAMILY_ADULTS, GIVEN_ADULTS
+
+    given = [lv for lv in GIVEN_ADULTS.levels if lv.sql == SWAPPED_NAMES]
+    family = [lv for lv in FAMILY_ADULTS.levels if lv.sql == SWAPPED_NAMES]
+    assert len(given) == len(family) == 1
+    assert given[0].m != given[0].u and not given[0].fix_u
+    assert family[0].m == family[0].u and family[0].fix_m and family[0].fix_u

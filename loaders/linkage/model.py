@@ -49,6 +49,7 @@ class Level:
     sql: str | None = None  # a condition on the _l and _r columns; None: the else level
     make: Callable[[bool], object] | None = None  # a Splink level (given: tf allowed)
     fix_m: bool = False  # a rule, not a measurement: training leaves m as it is
+    fix_u: bool = False  # nor u (a level made to weigh nothing: m and u equal)
     # In a conditioned comparison (:attr:`Comparison.condition`): the prior share of
     # different people meeting this level who also meet the condition. Of two different
     # adults who share a home or a child, about one pair in ten could be taken for one
@@ -240,6 +241,7 @@ def _settings(model: Model, usable: list[Comparison], small: bool, rows: int, di
                     u_probability=level.u,
                     label_for_charts=level.label,
                     fix_m_probability=level.fix_m,
+                    fix_u_probability=level.fix_u,
                 )
             )
         comparisons.append(cl.CustomComparison(output_column_name=c.name, comparison_levels=levels))
