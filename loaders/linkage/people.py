@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import pyarrow as pa
 
+from loaders.linkage.blocking import people_keys
 from loaders.linkage.clusters import Clusters
 from loaders.linkage.identity import Identity, plain
 from loaders.linkage.model import Comparison, Level, Model, agreed_fields
@@ -164,22 +165,22 @@ IDENTIFIERS = Comparison(
 
 
 def _blocking() -> list:
-    from splink import block_on
-
+    # Each rule joins on a key column of the frame, capped so that its pairs grow with
+    # the records rather than their square (loaders.linkage.blocking).
     return [
         # Same date of birth, and the same initial of the given name (as its formal
         # form: Bob and Robert block together) or of the family name (a changed
         # surname): pairs sharing only a birthday grow with the square of the
         # population, and were 42 of 56 million scored comparisons at county scale.
-        block_on("dob", "substr(given_canon, 1, 1)"),
-        block_on("dob", "substr(family, 1, 1)"),
-        block_on("family", "given_canon"),
-        block_on("postcode", "given_canon"),
+        "l.key_dob_given = r.key_dob_given",
+        "l.key_dob_family = r.key_dob_family",
+        "l.key_name = r.key_name",
+        "l.key_postcode = r.key_postcode",
         "l.given = r.family AND l.family = r.given",
         # Same family name and birth year catches a date of birth and a given name both
         # mistyped; the given name's initial keeps its blocks small (common surnames
         # made this rule 41 of 95 million comparisons at county scale).
-        block_on("family", "substr(dob, 1, 4)", "substr(given, 1, 1)"),
+        "l.key_year = r.key_year",
     ]
 
 
@@ -259,6 +260,7 @@ def people_frame(reps: list[Identity], clusters: Clusters) -> pa.Table:
             ],
         }
     )
+    columns.update(people_keys(columns, roots))
     return table(columns)
 
 
