@@ -51,8 +51,8 @@ class Matcher:
     read: Counter[str] = field(default_factory=Counter)
 
     def match(self, enquiry: Enquiry, *, involvements: bool = False) -> Outcome:
-        """Who the enquiry is about. ``involvements``: the caller may have them, so they
-        are read with the match where it can be decided from one read."""
+        """Who the enquiry is about. ``involvements``: the caller may have them, so an
+        NHS number's holder's are read with the match."""
         if enquiry.nhs:
             found = exchange.by_nhs_number(self.store, enquiry.nhs, involvements=involvements)
             if len(found) == 1:
@@ -66,19 +66,16 @@ class Matcher:
                 )
         if not (enquiry.family and enquiry.given and enquiry.dob):
             return Outcome("certainly-not", how="nhs_number_unknown")
-        return self._by_demographics(enquiry, involvements)
+        return self._by_demographics(enquiry)
 
-    def _by_demographics(self, enquiry: Enquiry, involvements: bool) -> Outcome:
+    def _by_demographics(self, enquiry: Enquiry) -> Outcome:
         givens = [enquiry.given, *enquiry.preferred]
         dobs = [enquiry.dob]
         swapped = swapped_day_month(enquiry.dob)
         if swapped:
             dobs.append(swapped)
         names = [f"{g} {enquiry.family}" for g in givens]
-        named = (enquiry.family.strip().lower(), [g.strip().lower() for g in givens])
-        born = exchange.born_on(
-            self.store, dobs, names, limit=self.limit, involvements=named if involvements else None
-        )
+        born = exchange.born_on(self.store, dobs, names, limit=self.limit)
         self.read.update(enquiries=1, born_that_day=len(born))
         # the loader's rule for joining a record to someone known: exact name and birth
         # date (only those born that day can meet it, so the name search below, which
@@ -94,8 +91,7 @@ class Matcher:
             }
         )
         if len(exact) == 1:
-            [person] = [p for p in born if p["uid"] == exact[0]]
-            return Outcome("certain", exact[0], how="name_and_birth_date", cases=_cases(person))
+            return Outcome("certain", exact[0], how="name_and_birth_date")
         if len(exact) > 1:
             return Outcome("possible", possible=tuple(exact), how="name_and_birth_date_shared")
         people = exchange.identities(self.store, [p["uid"] for p in born])

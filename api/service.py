@@ -106,7 +106,7 @@ class Exchange:
         episodes = []
         if outcome.uid and level_at_least(client.level, "involvements"):
             rows = outcome.cases
-            if rows is None:  # not read with the match (a scored match, another spelling)
+            if rows is None:  # not read with the match (matched by name and birth date)
                 rows = exchange.involvements(self.store, outcome.uid)
             episodes = [fhir.episode(r, self.settings, enquiry) for r in rows]
             returned.append(f"involvements: {len(episodes)}")
