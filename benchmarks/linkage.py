@@ -38,7 +38,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-AS_OF = dt.date(2026, 11, 2)  # the benchmarks' load day (benchmarks.stages)
+from benchmarks.stages import AS_OF  # the benchmarks' load day
 
 
 @dataclass
