@@ -75,11 +75,13 @@ class Comparison:
     condition: str | None = None
 
 
-def with_m(comparison: Comparison, ms: tuple[float, ...], before_else: Level) -> Comparison:
+def with_m(comparison: Comparison, ms: tuple[float | Level, ...], before_else: Level) -> Comparison:
     """The same comparison with other prior m probabilities, fixed (not trained), and
-    one more level before its last."""
+    one more level before its last. An entry of ``ms`` that is a :class:`Level` stands
+    in for that level whole (its m fixed too)."""
     levels = [
-        replace(level, m=m, fix_m=True) for level, m in zip(comparison.levels, ms, strict=True)
+        replace(m, fix_m=True) if isinstance(m, Level) else replace(level, m=m, fix_m=True)
+        for level, m in zip(comparison.levels, ms, strict=True)
     ]
     levels.insert(-1, replace(before_else, fix_m=True))
     return replace(comparison, levels=tuple(levels))

@@ -236,28 +236,26 @@ GIVEN_ADULTS = with_m(
         sql="array_length(array_intersect(givens_l, givens_r)) > 0",
     ),
 )
-FAMILY_ADULTS = with_m(
-    FAMILY,
-    (0.65, 0.005, 0.04, 0.05, 0.03, 0.195),
-    Level(
-        "a family name they were recorded under matches",
-        0.03,
-        0.0005,
-        sql="array_length(array_intersect(families_l, families_r)) > 0",
-    ),
-)
 # Names swapped are one observation, which the given name's level weighs: the family
 # name's level of the same test weighs nothing (m and u equal, neither learnt), or the
 # swap would count twice. Counted twice, strangers named James Lewis and Lewis James
 # (both given and family names in their own right) were linked on it alone: at 20,000
 # children (seed 1) 39 of the 47 adult pairs scored on a swap were two people.
-FAMILY_ADULTS = replace(
-    FAMILY_ADULTS,
-    levels=tuple(
-        replace(level, label=f"{level.label} (weighed by the given name)", u=level.m, fix_u=True)
-        if level.sql == SWAPPED_NAMES
-        else level
-        for level in FAMILY_ADULTS.levels
+SWAPPED_ONCE = Level(
+    "given and family names swapped (weighed by the given name)",
+    0.005,
+    0.005,
+    sql=SWAPPED_NAMES,
+    fix_u=True,
+)
+FAMILY_ADULTS = with_m(
+    FAMILY,
+    (0.65, SWAPPED_ONCE, 0.04, 0.05, 0.03, 0.195),
+    Level(
+        "a family name they were recorded under matches",
+        0.03,
+        0.0005,
+        sql="array_length(array_intersect(families_l, families_r)) > 0",
     ),
 )
 
