@@ -1,12 +1,14 @@
-"""The reads behind forward planning: who moves school next September, and today's
-children with their needs for the forecast (or the tally of them a load kept). Logic
-lives in :mod:`planning`."""
+"""The reads behind forward planning: who moves school next September (or the cohorts a
+load kept), and today's children with their needs for the forecast (or the tally of
+them a load kept). Logic lives in :mod:`planning`."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from graph import caseload_tally
 from graph.cypher import cypher
@@ -42,10 +44,37 @@ COHORT = cypher(
            offer.uid AS offer_urn, offer.name AS offer_school,
            coalesce(c.open_case_kinds, []) AS kinds,
            [x IN collect(need.uid) WHERE x IS NOT NULL] AS needs
-    ORDER BY child_name
     """,
     example={"born": ["2022-09-01", "2022-09-02"], "today": "2026-11-02",
              "entry_point": "Reception"},
+)  # fmt: skip
+# COHORT as a load leaves it, for keeping: every school spell (in the order COHORT walks
+# them, so the first on a day is the one COHORT takes) instead of the one on $today.
+COHORT_SPELLS = cypher(
+    "planning.cohort_spells",
+    """
+    UNWIND $born AS born
+    MATCH (c:Person {dob_key: born})
+    WITH c WHERE c:Child
+    OPTIONAL MATCH (c)-[home:LIVES_AT]->(a:Address)
+    WITH c, collect(CASE WHEN home.to IS NULL THEN a END)[0] AS a
+    OPTIONAL MATCH (c)-[r:ATTENDS]->(s:School)
+    WITH c, a, collect(CASE WHEN r IS NOT NULL
+                            THEN [s.uid, s.name, s.phase, s.high_age, r.from, r.to] END)
+           AS spells
+    OPTIONAL MATCH (c)-[o:OFFERED]->(o_s:School)
+    WITH c, a, spells,
+         collect(CASE WHEN o.entry_point = $entry_point THEN o_s END)[0] AS offer
+    OPTIONAL MATCH (c)-[n:HAS_NEED]->(need:Need)
+    WITH c, a, spells, offer, n, need
+    ORDER BY n.rank
+    RETURN c.uid AS child_uid, c.full_name AS child_name, c.dob AS dob, c.sources AS known_from,
+           a.postcode_district AS area, a.lat AS lat, a.lon AS lon, spells,
+           offer.uid AS offer_urn, offer.name AS offer_school,
+           coalesce(c.open_case_kinds, []) AS kinds,
+           [x IN collect(need.uid) WHERE x IS NOT NULL] AS needs
+    """,
+    example={"born": ["2022-09-01", "2022-09-02"], "entry_point": "Reception"},
 )  # fmt: skip
 SCHOOLS = cypher(
     "planning.schools",
@@ -88,13 +117,28 @@ COHORT_PRIMARY_NEEDS = cypher(
 def cohort(
     store: GraphStore, *, born_from: dt.date, born_before: dt.date, today: dt.date, entry_point: str
 ) -> list[dict[str, Any]]:
-    days = range((born_before - born_from).days)
+    """COHORT's rows: the children born in [born_from, born_before), their school on
+    ``today``, their offer for ``entry_point`` (in no order)."""
     params = {
-        "born": [(born_from + dt.timedelta(days=d)).isoformat() for d in days],
+        "born": _days(born_from, born_before),
         "today": today.isoformat(),
         "entry_point": entry_point,
     }
     return _county_wide(store, COHORT, params)
+
+
+def cohort_spells(
+    store: GraphStore, *, born_from: dt.date, born_before: dt.date, entry_point: str
+) -> list[dict[str, Any]]:
+    """COHORT_SPELLS' rows: as :func:`cohort`'s, every school spell for the one school."""
+    params = {"born": _days(born_from, born_before), "entry_point": entry_point}
+    return _county_wide(store, COHORT_SPELLS, params)
+
+
+def _days(born_from: dt.date, born_before: dt.date) -> list[str]:
+    """Every day in [born_from, born_before) as the ISO text ``dob_key`` holds."""
+    days = range((born_before - born_from).days)
+    return [(born_from + dt.timedelta(days=d)).isoformat() for d in days]
 
 
 def schools(store: GraphStore) -> list[dict[str, Any]]:
@@ -184,10 +228,12 @@ def forget_needs_tally(store: GraphStore) -> None:
 
 
 def forget_kept_tallies(store: GraphStore) -> None:
-    """Forget the counts a load keeps (the needs forecast's, the caseload map's) once the
-    records under them change: the pages count from the records until the next load."""
+    """Forget the counts a load keeps (the needs forecast's, the caseload map's, the
+    transitions' cohorts) once the records under them change: the pages count from the
+    records until the next load."""
     forget_needs_tally(store)
     caseload_tally.forget(store)
+    forget_cohorts(store)
 
 
 def kept_needs_tally(store: GraphStore) -> NeedsTally | None:
@@ -197,3 +243,97 @@ def kept_needs_tally(store: GraphStore) -> NeedsTally | None:
     row = rows[0]
     cells = list(zip(row["cohorts"], row["areas"], row["categories"], strict=True))
     return NeedsTally(row["born_after"], cells, list(row["children"]))
+
+
+# Transitions' three cohorts as a load leaves them (COHORT_SPELLS' rows), one node an
+# entry point: the page picks each child's school on its day from the spells, where
+# COHORT walks every child of the cohort (about 1.7 s at county). The rows are one
+# JSON text (columns :data:`KEPT_COLUMNS`, dates as ISO text), read as one value. Kept,
+# and forgotten, with the tallies above.
+KEEP_COHORT = cypher(
+    "planning.keep_cohort",
+    """
+    MERGE (t:TransitionCohort {uid: $uid})
+    SET t.born_from = date($born_from), t.born_before = date($born_before), t.rows = $rows
+    """,
+    example={"uid": "Reception", "born_from": "2022-09-01", "born_before": "2023-09-01",
+             "rows": "[]"},
+    writes=True,
+)  # fmt: skip
+FORGET_COHORTS = cypher(
+    "planning.forget_cohorts", "MATCH (t:TransitionCohort) DELETE t", writes=True
+)
+KEPT_COHORT = cypher(
+    "planning.kept_cohort",
+    """
+    MATCH (t:TransitionCohort {uid: $uid})
+    RETURN t.born_from AS born_from, t.born_before AS born_before, t.rows AS rows
+    """,
+    example={"uid": "Reception"},
+)
+KEPT_COLUMNS = ("child_uid", "child_name", "dob", "known_from", "area", "lat", "lon", "spells",
+                "offer_urn", "offer_school", "kinds", "needs")  # fmt: skip
+
+
+def keep_cohort(
+    store: GraphStore,
+    entry_point: str,
+    born_from: dt.date,
+    born_before: dt.date,
+    rows: list[dict[str, Any]],
+) -> None:
+    """Keep COHORT_SPELLS' ``rows`` for ``entry_point`` (children born in [born_from,
+    born_before)), replacing any kept before."""
+    text = orjson.dumps([[row[c] for c in KEPT_COLUMNS] for row in rows]).decode()
+    store.write(
+        KEEP_COHORT,
+        {
+            "uid": entry_point,
+            "born_from": born_from.isoformat(),
+            "born_before": born_before.isoformat(),
+            "rows": text,
+        },
+    )
+
+
+def forget_cohorts(store: GraphStore) -> None:
+    store.write(FORGET_COHORTS)
+
+
+def kept_cohort(
+    store: GraphStore, entry_point: str, born_from: dt.date, born_before: dt.date
+) -> list[dict[str, Any]] | None:
+    """COHORT_SPELLS' rows for ``entry_point`` as the last load kept them, when it kept
+    the children born in [born_from, born_before); else None."""
+    found = store.read(KEPT_COHORT, {"uid": entry_point}).rows
+    if not found or (found[0]["born_from"], found[0]["born_before"]) != (born_from, born_before):
+        return None
+    day = dt.date.fromisoformat
+    rows = []
+    for values in orjson.loads(found[0]["rows"]):
+        row = dict(zip(KEPT_COLUMNS, values, strict=True))
+        row["dob"] = row["dob"] and day(row["dob"])
+        row["spells"] = [
+            [*spell[:4], spell[4] and day(spell[4]), spell[5] and day(spell[5])]
+            for spell in row["spells"]
+        ]
+        rows.append(row)
+    return rows
+
+
+def on_day(row: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    """A COHORT_SPELLS row as COHORT's on ``today``: its first school spell running on
+    that day (COHORT's ``s``) as the setting."""
+    spell = next(
+        (
+            s
+            for s in row["spells"]
+            if s[4] is not None and s[4] <= today and (s[5] is None or s[5] > today)
+        ),
+        [None] * 6,
+    )
+    urn, name, phase, high_age = spell[:4]
+    out = {k: v for k, v in row.items() if k != "spells"}
+    out |= {"setting_urn": urn, "setting": name, "setting_phase": phase,
+            "setting_high_age": high_age}  # fmt: skip
+    return out

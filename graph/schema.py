@@ -337,6 +337,20 @@ NODE_TYPES: tuple[NodeType, ...] = (
         ),
     ),
     NodeType(
+        "TransitionCohort",
+        "Present after a load, one per entry point (uid Reception, Year 7 or Year 12): the "
+        "children born in [born_from, born_before), who enter it the next September after "
+        "the load's day, as one JSON text of rows (rows: uid, name, birth date, sources, "
+        "home's area and place, every school spell, offer, open case kinds, needs), so the "
+        "transitions page reads them instead of every child of the cohort. Forgotten "
+        "before a load writes and when a review merge changes anyone.",
+        (
+            Prop("born_from", DATE, writer="graph.planning"),
+            Prop("born_before", DATE, writer="graph.planning"),
+            Prop("rows", writer="graph.planning"),
+        ),
+    ),
+    NodeType(
         "CaseloadCell",
         "The caseload map's county-wide counts, kept after a load: one per case status, "
         "kind and service (whole false), and one per status of every kind and service "

@@ -56,6 +56,7 @@ from loaders.reading import ignored, read_all
 from loaders.report import LoadReport, save
 from loaders.risk_factors import keep_after_load as keep_risk_factors
 from loaders.scoring import MODEL_FILE
+from loaders.transition_cohorts import keep_after_load as keep_cohorts
 from loaders.unchanged import MEMORY_FILE, Unchanged, shared_labels
 from loaders.validate import Quarantined, Record
 from loaders.write import PLAN, WriterThread, Writes, timed
@@ -293,8 +294,9 @@ def write(load: Load) -> None:
 
 
 def derive_stage(load: Load) -> None:
-    """Derived facts, then risk of NEET factors and the needs forecast's and caseload
-    map's tallies side by side, from the graph (the last joined by the copy's stage).
+    """Derived facts, then risk of NEET factors, the needs forecast's and caseload map's
+    tallies and transitions' cohorts side by side, from the graph (the caseload map's
+    joined by the copy's stage).
 
     A load's own residences come as one history a person, at most one open, so only
     someone in the graph before it can be left with two open: superseded residences
@@ -319,10 +321,12 @@ def derive_stage(load: Load) -> None:
         needs = pool.submit(
             _step, seconds, "needs forecast tally", keep_needs_tally, store, load.today
         )
+        cohorts = pool.submit(_step, seconds, "transition cohorts", keep_cohorts, store, load.today)
         load.report.risk_factors_kept = _step(
             seconds, "risk factors", keep_risk_factors, store, load.today
         )
         needs.result()
+        cohorts.result()
 
 
 def _step[T](seconds: dict[str, float], name: str, fn: Callable[..., T], *args: Any) -> T:
@@ -350,7 +354,8 @@ def pseudonymised_copy(load: Load) -> None:
 # report lists them): the derived facts, risk of NEET factors, needs tally, alerts and
 # the pseudonymised copy are worked out from the graph.
 OVER_EVERYTHING = (
-    "derived facts, risk of NEET factors, the needs and caseload tallies (every person)",
+    "derived facts, risk of NEET factors, the needs and caseload tallies, transitions' "
+    "cohorts (every person)",
     "alerts and the pseudonymised copy (the whole graph)",
 )
 

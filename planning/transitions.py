@@ -90,10 +90,7 @@ def miles_between(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 def transitions(store: GraphStore, entry_point: str, today: dt.date) -> list[Transition]:
     if entry_point not in ENTRY_YEAR_GROUP:
         raise ValueError(f"entry point must be one of {', '.join(ENTRY_YEAR_GROUP)}")
-    born_from, born_before = cohort_dates(entry_point, today)
-    rows = reads.cohort(
-        store, born_from=born_from, born_before=born_before, today=today, entry_point=entry_point
-    )
+    rows = cohort(store, entry_point, today)
     schools = reads.schools(store)
     by_urn = {s["urn"]: s for s in schools}
     candidates = [s for s in schools if s["phase"] in NEXT_PHASES[entry_point]]
@@ -128,6 +125,23 @@ def transitions(store: GraphStore, entry_point: str, today: dt.date) -> list[Tra
             )
         )
     return out
+
+
+def cohort(store: GraphStore, entry_point: str, today: dt.date) -> list[dict[str, Any]]:
+    """The children who enter ``entry_point`` next September, each with their school on
+    ``today`` (graph.planning.COHORT's rows), by name: from the cohort the last load
+    kept when it is this one, else from the records."""
+    born_from, born_before = cohort_dates(entry_point, today)
+    kept = reads.kept_cohort(store, entry_point, born_from, born_before)
+    if kept is not None:
+        rows = [reads.on_day(row, today) for row in kept]
+    else:
+        rows = reads.cohort(
+            store, born_from=born_from, born_before=born_before, today=today,
+            entry_point=entry_point,
+        )  # fmt: skip
+    rows.sort(key=lambda r: (r["child_name"] is None, r["child_name"] or "", r["child_uid"]))
+    return rows
 
 
 def _expected(

@@ -454,6 +454,50 @@ def test_transitions_match_truth(loaded_county, true_person, entry, year_group):
     assert len(agree) >= 0.97 * len(both)
 
 
+def test_kept_cohorts_give_the_transitions_worked_out_from_the_records(loaded_county):
+    """The load kept each entry point's cohort with every school spell; the transitions
+    read from them equal those worked out from the records (COHORT) on the load's day,
+    the first and last days with the same next September, and the days a school spell
+    starts or ends between them (and the day before each), where a child's school is
+    another than on the load's day; a day with another next September is worked out
+    from the records. The page reads them: a kept row changed is what it shows.
+    (Forgets and keeps again, so the shared county ends as it started.)"""
+    from graph import planning
+    from loaders.transition_cohorts import keep_after_load as keep_cohorts
+    from planning.calendar import next_september
+    from planning.transitions import ENTRY_YEAR_GROUP, cohort_dates, transitions
+
+    store = loaded_county.store
+    first, last = dt.date(AS_OF.year, 9, 1), next_september(AS_OF) - dt.timedelta(days=1)
+    kept = {e: planning.kept_cohort(store, e, *cohort_dates(e, AS_OF)) for e in ENTRY_YEAR_GROUP}
+    assert all(rows and len(rows) >= 30 for rows in kept.values())
+    moves = sorted({d for rows in kept.values() for r in rows for s in r["spells"]
+                    for d in s[4:] if d is not None and first < d <= last})  # fmt: skip
+    assert len(moves) >= 3
+    picked = random.Random(3).sample(moves, min(8, len(moves)))
+    days = sorted({AS_OF, first, last, *picked, *(d - dt.timedelta(days=1) for d in picked)})
+    other = AS_OF - dt.timedelta(days=400)  # another next September: from the records
+    asked = [(e, d) for e in ENTRY_YEAR_GROUP for d in [*days, other]]
+    from_kept = {k: transitions(store, *k) for k in asked}
+    settings = {k: [t.current_setting for t in v] for k, v in from_kept.items()}
+    assert any(settings[(e, d)] != settings[(e, AS_OF)] for e, d in asked if d != other)
+    planning.forget_cohorts(store)
+    try:
+        assert planning.kept_cohort(store, "Year 7", *cohort_dates("Year 7", AS_OF)) is None
+        for key in asked:
+            assert transitions(store, *key) == from_kept[key], key
+        # the page reads what was kept: one child's kept name changed is the one shown
+        keep_cohorts(store, AS_OF)
+        rows = planning.kept_cohort(store, "Year 7", *cohort_dates("Year 7", AS_OF))
+        assert rows is not None
+        rows[0]["child_name"] = "Kept Name"
+        planning.keep_cohort(store, "Year 7", *cohort_dates("Year 7", AS_OF), rows)
+        assert "Kept Name" in {t.child_name for t in transitions(store, "Year 7", AS_OF)}
+    finally:
+        keep_cohorts(store, AS_OF)
+    assert transitions(store, "Year 7", AS_OF) == from_kept[("Year 7", AS_OF)]
+
+
 def test_expected_school_without_an_offer():
     from planning.transitions import _expected
 

@@ -92,6 +92,8 @@ NODES: dict[str, dict[str, Rule] | None] = {
     # counts of children by birth cohort and postcode district, none under the copy's
     # own coarsening (a month of birth gives the same cohort): the analysts' forecast
     "NeedsTally": _declare(keep="uid cohorts areas categories children", date="born_after"),
+    # each child by name (rows): the copy's transitions are worked out from its records
+    "TransitionCohort": None,
     # counted from the copy's own records once it is written (RECOUNTED), never read
     # from the live graph: district centres and no worker's name, as the copy holds them
     "CaseloadCell": _declare(keep="uid whole status kind service homes waiting workers"),
