@@ -300,40 +300,44 @@ def forget_cohorts(store: GraphStore) -> None:
     store.write(FORGET_COHORTS)
 
 
-def kept_cohort(
-    store: GraphStore, entry_point: str, born_from: dt.date, born_before: dt.date
-) -> list[dict[str, Any]] | None:
-    """COHORT_SPELLS' rows for ``entry_point`` as the last load kept them, when it kept
-    the children born in [born_from, born_before); else None."""
+@dataclass(frozen=True)
+class KeptCohort:
+    """An entry point's cohort as the last load kept it: the children born in
+    [born_from, born_before), each a list of :data:`KEPT_COLUMNS` (dates as ISO text)."""
+
+    born_from: dt.date
+    born_before: dt.date
+    rows: list[list[Any]]
+
+    def on_day(self, today: dt.date) -> list[dict[str, Any]]:
+        """COHORT's rows on ``today``: each child's first school spell running on that
+        day (COHORT's ``s``) as their setting. ISO dates compare as the dates do."""
+        on, day = today.isoformat(), dt.date.fromisoformat
+        out = []
+        for values in self.rows:
+            row = dict(zip(KEPT_COLUMNS, values, strict=True))
+            row["dob"] = row["dob"] and day(row["dob"])
+            spell = next(
+                (
+                    s
+                    for s in row.pop("spells")
+                    if s[4] is not None and s[4] <= on and (s[5] is None or s[5] > on)
+                ),
+                _NO_SPELL,
+            )
+            row["setting_urn"], row["setting"], row["setting_phase"] = spell[:3]
+            row["setting_high_age"] = spell[3]
+            out.append(row)
+        return out
+
+
+_NO_SPELL = (None,) * 6
+
+
+def kept_cohort(store: GraphStore, entry_point: str) -> KeptCohort | None:
+    """The cohort the last load kept for ``entry_point``, if it kept one."""
     found = store.read(KEPT_COHORT, {"uid": entry_point}).rows
-    if not found or (found[0]["born_from"], found[0]["born_before"]) != (born_from, born_before):
+    if not found:
         return None
-    day = dt.date.fromisoformat
-    rows = []
-    for values in orjson.loads(found[0]["rows"]):
-        row = dict(zip(KEPT_COLUMNS, values, strict=True))
-        row["dob"] = row["dob"] and day(row["dob"])
-        row["spells"] = [
-            [*spell[:4], spell[4] and day(spell[4]), spell[5] and day(spell[5])]
-            for spell in row["spells"]
-        ]
-        rows.append(row)
-    return rows
-
-
-def on_day(row: dict[str, Any], today: dt.date) -> dict[str, Any]:
-    """A COHORT_SPELLS row as COHORT's on ``today``: its first school spell running on
-    that day (COHORT's ``s``) as the setting."""
-    spell = next(
-        (
-            s
-            for s in row["spells"]
-            if s[4] is not None and s[4] <= today and (s[5] is None or s[5] > today)
-        ),
-        [None] * 6,
-    )
-    urn, name, phase, high_age = spell[:4]
-    out = {k: v for k, v in row.items() if k != "spells"}
-    out |= {"setting_urn": urn, "setting": name, "setting_phase": phase,
-            "setting_high_age": high_age}  # fmt: skip
-    return out
+    row = found[0]
+    return KeptCohort(row["born_from"], row["born_before"], orjson.loads(row["rows"]))

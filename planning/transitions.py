@@ -132,9 +132,9 @@ def cohort(store: GraphStore, entry_point: str, today: dt.date) -> list[dict[str
     ``today`` (graph.planning.COHORT's rows), by name: from the cohort the last load
     kept when it is this one, else from the records."""
     born_from, born_before = cohort_dates(entry_point, today)
-    kept = reads.kept_cohort(store, entry_point, born_from, born_before)
-    if kept is not None:
-        rows = [reads.on_day(row, today) for row in kept]
+    kept = reads.kept_cohort(store, entry_point)
+    if kept is not None and (kept.born_from, kept.born_before) == (born_from, born_before):
+        rows = kept.on_day(today)
     else:
         rows = reads.cohort(
             store, born_from=born_from, born_before=born_before, today=today,
