@@ -10,6 +10,12 @@ loads the first week into a fresh embedded engine, then the second week over it 
 delta linking every record again (as before people were kept), as a delta linking
 only new or changed records, and then in full: each load's stages, the rows it wrote
 and those it left as the graph held them. Prints the figures as one JSON line after each step.
+
+``--engine DIR`` starts from a first week already loaded (a directory ``python -m
+benchmarks --stages load --engine DIR`` left, its graph ``bench`` and its load reports
+in ``loads-embedded``; ``--county`` names the extracts it loaded): a copy of it, so the
+delta is measured without loading the first week again. ``--skip`` leaves steps out
+(``reading``: the reading figures; ``relink``, ``full``: those two loads).
 """
 
 from __future__ import annotations
@@ -41,35 +47,54 @@ def timed[T](figures: dict, name: str, fn: Callable[[], T]) -> T:
     return result
 
 
-def delta_then_full(tmp: Path, county: Path, week: Path, figures: dict) -> None:
+def delta_then_full(
+    tmp: Path, county: Path, week: Path, figures: dict,
+    engine: Path | None = None, skip: frozenset[str] = frozenset(),
+) -> None:  # fmt: skip
     """The first week loaded into a fresh embedded engine; then the week later over a
     copy of it (the engine's own copy, with a copy of the load reports) as a delta that
     links every record again (``relink=True``, as every delta did before people were
     kept); then over the first week as a delta that links only the new or changed
     records; then again in full (``full=True``: every record linked again, the models
     trained again). Each load's time and stages. The full reload finds the week already
-    loaded, as a nightly reload finds 99% of its rows."""
+    loaded, as a nightly reload finds 99% of its rows. ``engine``: a first week loaded
+    already, copied to start from; ``skip``: the loads to leave out."""
+    loads = tmp / "loads"
+    if engine is not None:
+        shutil.copytree(engine, tmp / "graph", symlinks=True,
+                        ignore=shutil.ignore_patterns("*.lock", ".start.lock"))  # fmt: skip
+        loads = tmp / "graph" / "loads-embedded"
     store = FalkorDBStore(
         graph_name="bench", directory=tmp / "graph", timeout_ms=60_000, max_rows=5_000
     )
-    loads = tmp / "loads"
     try:
-        load(store, "week1", county, AS_OF, loads, figures)
-        store._graph.copy("bench_relink")  # the engine's own copy
-        again = FalkorDBStore(
-            graph_name="bench_relink", directory=tmp / "graph", timeout_ms=60_000, max_rows=5_000
-        )
-        try:
-            shutil.copytree(loads, tmp / "loads_relink", ignore=shutil.ignore_patterns("*.lock"))
-            load(again, "week2_delta_relink", week, WEEK_LATER, tmp / "loads_relink", figures,
-                 relink=True)  # fmt: skip
-            again.drop_all()
-        finally:
-            again.close()
+        if engine is None:
+            load(store, "week1", county, AS_OF, loads, figures)
+        if "relink" not in skip:
+            relink_first(store, tmp, week, loads, figures)
         load(store, "week2_delta", week, WEEK_LATER, loads, figures)
-        load(store, "week2_full", week, WEEK_LATER, loads, figures, full=True)
+        if "full" not in skip:
+            load(store, "week2_full", week, WEEK_LATER, loads, figures, full=True)
     finally:
         store.close()
+
+
+def relink_first(
+    store: FalkorDBStore, tmp: Path, week: Path, loads: Path, figures: dict
+) -> None:  # fmt: skip
+    """The week later over the engine's own copy of the first week, linking every
+    record again (``relink=True``)."""
+    store._graph.copy("bench_relink")  # the engine's own copy
+    again = FalkorDBStore(
+        graph_name="bench_relink", directory=tmp / "graph", timeout_ms=60_000, max_rows=5_000
+    )
+    try:
+        shutil.copytree(loads, tmp / "loads_relink", ignore=shutil.ignore_patterns("*.lock"))
+        load(again, "week2_delta_relink", week, WEEK_LATER, tmp / "loads_relink", figures,
+             relink=True)  # fmt: skip
+        again.drop_all()
+    finally:
+        again.close()
 
 
 def load(
@@ -101,40 +126,57 @@ def main() -> None:
     parser.add_argument("--children", type=int, default=20_000)
     parser.add_argument("--county", type=Path, default=None, help="extracts to reuse")
     parser.add_argument("--load", action="store_true", help="also time delta and full loads")
+    parser.add_argument(
+        "--engine", type=Path, default=None,
+        help="a first week loaded already (by benchmarks --stages load --engine): copied, "
+        "the delta loaded over the copy (implies --load)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--skip", default="", help="steps to leave out, comma-separated: reading, relink, full"
+    )
+    parser.add_argument("--week", type=Path, default=None, help="the week later, to reuse")
     args = parser.parse_args()
+    skip = frozenset(filter(None, args.skip.split(",")))
     figures: dict = {"children": args.children}
     with tempfile.TemporaryDirectory(prefix="jigsaw-delta-") as tmp:
         county = args.county or Path(tmp) / "county"
         if args.county is None:
             generate(args.children, 7, county, as_of=AS_OF)
-        week = Path(tmp) / "week"
-        write_week_later(county, week, seed=1)
+        week = args.week or Path(tmp) / "week"
+        if args.week is None or not (week / "week_later.json").exists():
+            write_week_later(county, week, seed=1)
         summary = json.loads((week / "week_later.json").read_text())
         figures["rows_changed"] = summary["rows_changed"]
-        sources = load_mappings(None)
-        loads = Path(tmp) / "intake"
-        first = mapped_extracts(county, sources)
-        reading = Reading(loads, AS_OF)
-        timed(figures, "read_all_week1_s", lambda: list(reading.outcomes(first)))
-        timed(figures, "intake_save_s", reading.save)
-        figures["intake_bytes"] = (loads / INTAKE_FILE).stat().st_size
-        figures["readings_bytes"] = sum(p.stat().st_size for p in (loads / READINGS).iterdir())
-        figures["intake_rows"] = sum(len(f.rows) for f in reading.after.files.values())
-        second = mapped_extracts(week, sources)
-        full = Reading(Path(tmp) / "none", WEEK_LATER)
-        timed(figures, "read_all_week2_s", lambda: list(full.outcomes(second)))
-        delta = Reading(loads, WEEK_LATER)
-        timed(figures, "read_delta_s", lambda: list(delta.outcomes(second)))
-        figures["files_skipped"] = len(delta.plan.skipped)
-        figures["files_read"] = len(delta.plan.read)
-        counts = delta.tally().values()
-        figures["rows_added"] = sum(c.added for c in counts)
-        figures["rows_changed_found"] = sum(c.changed for c in counts)
-        figures["rows_removed"] = sum(c.removed for c in counts)
-        figures["rows_of_files_read"] = sum(c.unchanged + c.added + c.changed for c in counts)
-        show(figures)
-        if args.load:
-            delta_then_full(Path(tmp), county, week, figures)
+        if "reading" not in skip:
+            reading_figures(county, week, Path(tmp), figures)
+        if args.load or args.engine is not None:
+            delta_then_full(Path(tmp), county, week, figures, args.engine, skip)
+    show(figures)
+
+
+def reading_figures(county: Path, week: Path, tmp: Path, figures: dict) -> None:
+    """Reading every file of each week through the intake, and only what changed."""
+    sources = load_mappings(None)
+    loads = tmp / "intake"
+    first = mapped_extracts(county, sources)
+    reading = Reading(loads, AS_OF)
+    timed(figures, "read_all_week1_s", lambda: list(reading.outcomes(first)))
+    timed(figures, "intake_save_s", reading.save)
+    figures["intake_bytes"] = (loads / INTAKE_FILE).stat().st_size
+    figures["readings_bytes"] = sum(p.stat().st_size for p in (loads / READINGS).iterdir())
+    figures["intake_rows"] = sum(len(f.rows) for f in reading.after.files.values())
+    second = mapped_extracts(week, sources)
+    full = Reading(tmp / "none", WEEK_LATER)
+    timed(figures, "read_all_week2_s", lambda: list(full.outcomes(second)))
+    delta = Reading(loads, WEEK_LATER)
+    timed(figures, "read_delta_s", lambda: list(delta.outcomes(second)))
+    figures["files_skipped"] = len(delta.plan.skipped)
+    figures["files_read"] = len(delta.plan.read)
+    counts = delta.tally().values()
+    figures["rows_added"] = sum(c.added for c in counts)
+    figures["rows_changed_found"] = sum(c.changed for c in counts)
+    figures["rows_removed"] = sum(c.removed for c in counts)
+    figures["rows_of_files_read"] = sum(c.unchanged + c.added + c.changed for c in counts)
     show(figures)
 
 
