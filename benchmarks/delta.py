@@ -30,9 +30,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from graph.engines.falkordb import FalkorDBStore
+from loaders import identities
 from loaders.intake import INTAKE_FILE, READINGS, Reading, mapped_extracts
 from loaders.load import run_load
 from loaders.mapping import load_mappings
+from loaders.people_kept import PEOPLE_FILE, Known, kept_counts
 from synthetic.generate import generate
 from synthetic.week_later import write_week_later
 
@@ -67,6 +69,11 @@ def delta_then_full(
     store = FalkorDBStore(
         graph_name="bench", directory=tmp / "graph", timeout_ms=60_000, max_rows=5_000
     )
+    if engine is not None and not (loads / PEOPLE_FILE).exists():
+        # loaded before loads kept who the graph's records and people are: keep them
+        # now, from the graph, as that load would have
+        known = Known(identities.existing_assignments(store), identities.anchors(store))
+        known.save(loads / PEOPLE_FILE, kept_counts(store.counts()))
     try:
         if engine is None:
             load(store, "week1", county, AS_OF, loads, figures)

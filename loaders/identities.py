@@ -8,24 +8,23 @@ person uid its records had, so uids stay put across loads.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
+from collections.abc import Mapping
 
 from graph.cypher import cypher
 from graph.store import GraphStore
 from loaders.build import person_uid
 from loaders.linkage import Identity, plain
+from loaders.people_kept import anchor_fields
 
+# the fields adopt_existing matches on (loaders.people_kept.ANCHOR_FIELDS), in order
 EXISTING_PEOPLE = cypher(
     "load.existing_people",
     """
     MATCH (p:Person)
-    OPTIONAL MATCH (p)-[r:LIVES_AT]->(a:Address)
-    WHERE r.to IS NULL
-    WITH p, collect(a.postcode) AS postcodes
-    RETURN p.uid AS uid, p.given_name AS given, p.family_name AS family, p.dob AS dob,
-           p.sex AS sex, p.upn AS upn, p.nhs_number AS nhs, p.uln AS uln,
-           p.la_child_id AS la_id, postcodes[0] AS postcode
+    RETURN p.uid AS uid, p.given_name AS given_name, p.family_name AS family_name,
+           p.dob AS dob, p.upn AS upn, p.nhs_number AS nhs_number, p.uln AS uln,
+           p.la_child_id AS la_child_id
     """,
 )
 EXISTING_ASSIGNMENTS = cypher(
@@ -44,28 +43,28 @@ def adopt_existing(
     cluster_of: dict[str, str],
     identities: list[Identity],
     existing: dict[str, str],
-    anchors: list[Identity],
+    anchors: Mapping[str, tuple[str, ...]],
 ) -> None:
     """New records whose person is already in the graph (from an earlier extract) join
     that person: on a checked identifier, or on exact name and date of birth. Only
     clusters none of whose records were loaded before are considered, so a reload of
-    the same files never changes who is who."""
-    if not anchors:
-        return
-    index: dict[tuple, str] = {}
-    for a in anchors:
-        uid = a.rid[1:]
-        for name in ("upn", "nhs", "uln", "la_id"):
-            if getattr(a, name):
-                index.setdefault((name, getattr(a, name)), uid)
-        if a.dob and a.given and a.family:
-            index.setdefault(("demographic", plain(a.given), plain(a.family), a.dob), uid)
+    the same files never changes who is who. ``anchors``: the graph's people (person
+    uid -> :data:`~loaders.people_kept.ANCHOR_FIELDS`, from :func:`anchors` or kept)."""
     members: dict[str, list[Identity]] = {}
     for ident in identities:
         members.setdefault(cluster_of[ident.rid], []).append(ident)
-    for group in members.values():
-        if any(i.rid in existing for i in group):
-            continue
+    groups = [g for g in members.values() if not any(i.rid in existing for i in g)]
+    if not anchors or not groups:  # a delta's new people are few: index only then
+        return
+    index: dict[tuple, str] = {}
+    for uid in sorted(anchors):  # the least uid where people share a key, however read
+        given, family, dob, *ids = anchors[uid]
+        for name, value in zip(("upn", "nhs", "uln", "la_id"), ids, strict=True):
+            if value:
+                index.setdefault((name, value), uid)
+        if dob and given and family:
+            index.setdefault(("demographic", plain(given), plain(family), dob), uid)
+    for group in groups:
         found = None
         for ident in group:
             keys = [
@@ -83,26 +82,11 @@ def adopt_existing(
                 existing[ident.rid] = found
 
 
-def anchors(store: GraphStore) -> list[Identity]:
-    """People already in the graph, so a new extract's rows join them, not copy them."""
-    anchors = []
-    for row in store.read(EXISTING_PEOPLE, max_rows=100_000_000).rows:
-        dob = row["dob"]
-        anchors.append(
-            Identity(
-                rid="@" + row["uid"],
-                given=row["given"] or "",
-                family=row["family"] or "",
-                dob=dob.isoformat() if isinstance(dob, dt.date) else "",
-                sex=row["sex"] or "",
-                postcode=row["postcode"] or "",
-                upn=row["upn"] or "",
-                nhs=row["nhs"] or "",
-                uln=row["uln"] or "",
-                la_id=row["la_id"] or "",
-            )
-        )
-    return anchors
+def anchors(store: GraphStore) -> dict[str, tuple[str, ...]]:
+    """People already in the graph, so a new extract's rows join them, not copy them:
+    person uid -> :data:`~loaders.people_kept.ANCHOR_FIELDS`."""
+    rows = store.read(EXISTING_PEOPLE, max_rows=100_000_000).rows
+    return {row["uid"]: anchor_fields(row) for row in rows}
 
 
 def person_uids(cluster_of: dict[str, str], existing: dict[str, str]) -> dict[str, str]:

@@ -49,7 +49,7 @@ from loaders.linkage import LinkResult, link, linkage_inputs
 from loaders.linkage.clusters import RULES
 from loaders.mapping import MappingError, SourceMapping, load_mappings
 from loaders.packs import Pack, load_packs
-from loaders.people_kept import MODELS_FILE, KeptPeople
+from loaders.people_kept import MODELS_FILE, KeptPeople, Known, kept_counts, people_file
 from loaders.progress import Progress, Silent
 from loaders.readers import ReadLimits
 from loaders.reading import ignored, read_all
@@ -109,6 +109,7 @@ class Load:
     reading: Reading | None = None  # what earlier loads took in, and this one takes
     unchanged: Unchanged | None = None  # what the last load wrote, and this one writes
     kept: KeptPeople | None = None  # the people and models this load links against
+    known: Known | None = None  # who the graph's records and people are, after this load
 
     @property
     def progress(self) -> Progress:
@@ -173,7 +174,11 @@ def link_stage(load: Load) -> None:
     store.ensure_schema()
     loads_dir = options.loads_dir
     memory = loads_dir / MEMORY_FILE if loads_dir is not None else None
-    load.unchanged = Unchanged.take(memory, shared_labels(PLAN), store.counts(), options.full)
+    counts = store.counts()
+    load.unchanged = Unchanged.take(memory, shared_labels(PLAN), counts, options.full)
+    known = Known.take(
+        people_file(loads_dir), kept_counts(counts)
+    )  # else read from the graph below
     report.wrote_every_row = load.unchanged.reason
     if load.reading is not None and not load.reading.full:
         report.over_everything = list(OVER_EVERYTHING)
@@ -189,7 +194,7 @@ def link_stage(load: Load) -> None:
     ahead = load.writer.submit(_write_ahead, writes, load.builder, reference, load.roles)
     accepted, rejected = review_queue.decisions(store)
     keep_model = loads_dir is not None and options.keep_model
-    existing = identities.existing_assignments(store)
+    existing = known.assignments if known else identities.existing_assignments(store)
     relink = options.full if options.relink is None else options.relink
     kept = KeptPeople.take(loads_dir / MODELS_FILE if loads_dir else None, relink, existing)
     load.kept = kept
@@ -208,8 +213,10 @@ def link_stage(load: Load) -> None:
     report.records_linked = (
         len(found) if kept.reason else sum(1 for i in found if i.rid not in existing)
     )
-    identities.adopt_existing(linked.cluster_of, found, existing, identities.anchors(store))
+    anchors = known.anchors if known else identities.anchors(store)
+    identities.adopt_existing(linked.cluster_of, found, existing, anchors)
     load.person_of = identities.person_uids(linked.cluster_of, existing)
+    load.known = Known.after(existing, anchors, load.person_of)
     report.identity_records = len(found)
     report.deterministic_links = linked.deterministic_links
     report.probabilistic_links = linked.probabilistic_links
@@ -420,6 +427,9 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
         load.unchanged.save(store)  # and what it wrote, with the graph as it leaves it
         assert load.kept is not None and load.linked is not None
         load.kept.save(load.linked.models)  # and the models it linked with
+        assert load.known is not None  # and who its records and people are
+        load.known.after_writing(load.rows.people if load.rows else ())
+        load.known.save(people_file(opts.loads_dir), kept_counts(store.counts()))
     saved = None
     if opts.loads_dir is not None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -20,12 +20,17 @@ re-link would, with the new records in training, split it or join it to another
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from graph.files import private_dir, write_private
+from graph.store import Counts
 
 MODELS_FILE = "linkage-models.json"
 VERSION = 1  # of the file's format
@@ -72,3 +77,104 @@ class KeptPeople:
             return
         body = {"version": VERSION, "models": dict(models)}
         write_private(private_dir(self.path.parent) / self.path.name, json.dumps(body).encode())
+
+
+PEOPLE_FILE = "people-kept.json"
+PEOPLE_VERSION = 1  # of that file's format
+# the identity fields of a person the graph holds (loaders.identities.anchors), in order
+ANCHOR_FIELDS = ("given_name", "family_name", "dob", "upn", "nhs_number", "uln", "la_child_id")
+
+
+@dataclass
+class Known:
+    """Who the graph's records and people are, as the last finished load left them: each
+    source record's person (record uid -> person uid) and each person's identity fields
+    (:data:`ANCHOR_FIELDS`), kept in :data:`PEOPLE_FILE` beside the models so that a
+    delta need not read them back from the graph (every record and every person: at
+    county scale the link stage's longest reads). Trusted only while the graph is the one
+    that load left (its node and relationship counts those recorded with it, as
+    :class:`loaders.unchanged.Unchanged` trusts its record): a review merge, a note or
+    another load since, and they are read from the graph again."""
+
+    assignments: dict[str, str]
+    anchors: dict[str, tuple[str, ...]]  # person uid -> ANCHOR_FIELDS' values ('' for none)
+
+    @classmethod
+    def take(cls, path: Path | None, counts: Mapping[str, Any]) -> Known | None:
+        """What the file at ``path`` keeps, if the graph's ``counts`` are those it was
+        kept with; the file is removed either way (a load that stops part way, having
+        written some of its people, leaves none to mislead the next)."""
+        if path is None:
+            return None
+        try:
+            body = orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        path.unlink(missing_ok=True)
+        if not isinstance(body, dict) or body.get("version") != PEOPLE_VERSION:
+            return None
+        if body.get("counts") != counts:
+            return None
+        people = body["people"]
+        return cls(
+            assignments=dict(
+                zip(body["records"], (people[i] for i in body["person"]), strict=True)
+            ),
+            anchors={uid: tuple(fields) for uid, *fields in body["anchors"]},
+        )
+
+    @classmethod
+    def after(
+        cls,
+        assignments: Mapping[str, str],
+        anchors: Mapping[str, tuple[str, ...]],
+        person_of: Mapping[str, str],
+    ) -> Known:
+        """What the graph holds once a load that found ``assignments`` and ``anchors``
+        before it, and linked its records to ``person_of``, has written them (its people
+        rows' fields follow: :meth:`after_writing`)."""
+        return cls({**assignments, **person_of}, dict(anchors))
+
+    def after_writing(self, people: Iterable[Mapping[str, Any]]) -> None:
+        """Each person as the load's ``people`` rows wrote them."""
+        anchors = self.anchors
+        for row in people:
+            anchors[str(row["uid"])] = anchor_fields(row)
+
+    def save(self, path: Path | None, counts: Mapping[str, Any]) -> None:
+        """Keep it at ``path`` with the graph's ``counts`` (whole, then renamed; readable
+        by this user only: it lists people's names)."""
+        if path is None:
+            return
+        index: dict[str, int] = {}
+        person = [index.setdefault(p, len(index)) for p in self.assignments.values()]
+        body = {
+            "version": PEOPLE_VERSION,
+            "counts": dict(counts),
+            "records": list(self.assignments),
+            "people": list(index),
+            "person": person,
+            "anchors": [[uid, *fields] for uid, fields in self.anchors.items()],
+        }
+        write_private(private_dir(path.parent) / path.name, orjson.dumps(body))
+
+
+def anchor_fields(row: Mapping[str, Any]) -> tuple[str, ...]:
+    """A person's :data:`ANCHOR_FIELDS` from a Person row or node (dates as ISO text)."""
+    out = []
+    for name in ANCHOR_FIELDS:
+        value = row.get(name)
+        if isinstance(value, dt.date):
+            value = value.isoformat()
+        out.append(str(value) if value not in (None, "") else "")
+    return tuple(out)
+
+
+def people_file(loads_dir: Path | None) -> Path | None:
+    """Where :class:`Known` is kept for the graph whose load reports are in ``loads_dir``."""
+    return loads_dir / PEOPLE_FILE if loads_dir is not None else None
+
+
+def kept_counts(counts: Counts) -> dict[str, dict[str, int]]:
+    """The graph's counts as :class:`Known` keeps them (JSON's own types)."""
+    return {"labels": dict(counts.labels), "types": dict(counts.relationship_types)}

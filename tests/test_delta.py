@@ -23,10 +23,12 @@ import pytest
 
 from graph import GraphStore
 from graph.engines.falkordb import FalkorDBStore
+from loaders import identities
 from loaders.extracts import Extract, read_extracts
 from loaders.intake import READINGS, FileIntake, Intake, Reading, extract_key, mapped_extracts
 from loaders.load import LOAD_LOCK, LoadResult, run_load
 from loaders.mapping import load_mappings
+from loaders.people_kept import Known, kept_counts, people_file
 from loaders.progress import Silent
 from loaders.quality import pairwise_quality
 from loaders.readers import ReadLimits
@@ -224,6 +226,7 @@ class WeekLoads:
 
     graphs: dict[str, FalkorDBStore]
     results: dict[str, LoadResult]
+    loads: dict[str, Path]  # each load's reports folder
 
 
 @pytest.fixture(scope="module")
@@ -273,7 +276,8 @@ def week_loads(
         results["relinked"] = run_load(
             graphs["relinked"], week_later, as_of=WEEK_LATER, loads_dir=loads, full=True
         )
-        yield WeekLoads(graphs, results)
+        kinds = ("full", "delta", "relinked")
+        yield WeekLoads(graphs, results, {kind: tmp_path / kind for kind in kinds})
     finally:
         for store in graphs.values():
             store.drop_all()
@@ -353,3 +357,27 @@ def test_a_full_relink_after_a_delta_moves_few_records_and_loses_no_accuracy(
     )
     assert moved * 100 < len(kept)  # under 1% of records
     assert other.precision >= one.precision - 0.002 and other.recall >= one.recall - 0.002
+
+
+def test_who_the_graphs_records_and_people_are_is_kept_as_the_graph_holds_it(
+    week_loads: WeekLoads, tmp_path: Path
+) -> None:
+    """What a load keeps for the next (loaders.people_kept.Known) is what reading the
+    graph gives: every source record's person and every person's identity fields, after
+    a delta, a full load keeping the people and a re-link; and a graph changed since
+    (its counts) is read again."""
+    for kind, store in week_loads.graphs.items():
+        path = tmp_path / kind
+        shutil.copy(people_file(week_loads.loads[kind]), path)
+        counts = kept_counts(store.counts())
+        known = Known.take(path, counts)
+        assert known is not None, kind
+        assert not path.exists()  # a load that stops part way leaves none behind
+        assignments = identities.existing_assignments(store)
+        assert len(assignments) > 10_000
+        assert known.assignments == assignments, kind
+        people = identities.anchors(store)
+        assert known.anchors == people, kind
+    shutil.copy(people_file(week_loads.loads["delta"]), path)
+    counts["labels"]["Person"] += 1
+    assert Known.take(path, counts) is None and not path.exists()
