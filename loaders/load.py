@@ -65,6 +65,7 @@ from planning.forecast import keep_after_load as keep_needs_tally
 
 REFERENCE_ENTITIES = ("area", "school", "staff", "address")
 ALERT_BASELINE = "alerts-baseline.json"  # the watched state before an unfinished load
+ALERT_FILES = (ALERT_BASELINE, "alerts-watched.json")  # that, and the state after the last
 DROPPED_EXAMPLES = 25  # dropped values the report itself lists (dropped.csv has all)
 
 
@@ -182,8 +183,9 @@ def link_stage(load: Load) -> None:
     report.wrote_every_row = load.unchanged.reason
     if load.reading is not None and not load.reading.full:
         report.over_everything = list(OVER_EVERYTHING)
-    load.baseline = Baseline(loads_dir / ALERT_BASELINE if loads_dir else None)
-    load.before = load.baseline.take(store)  # the watched state before anything is written
+    load.baseline = Baseline(*(loads_dir / n if loads_dir else None for n in ALERT_FILES))
+    # the watched state before anything is written (kept by the last load, or read)
+    load.before = load.baseline.take(store, kept_counts(counts))
     risk_facts.clear(store)  # kept risk factors are wrong once the records change
     forget_kept_tallies(store)  # so are the needs forecast's and caseload map's tallies
     load.loaded_at = dt.datetime.now().isoformat(timespec="seconds")
@@ -345,7 +347,7 @@ def _step[T](seconds: dict[str, float], name: str, fn: Callable[..., T], *args: 
 def alerts(load: Load) -> None:
     """Alerts for what changed under open cases since the watched state before."""
     assert load.baseline is not None
-    load.report.alerts = raise_after_load(load.store, load.before)
+    load.report.alerts = raise_after_load(load.store, load.before, load.baseline)
     load.baseline.done()
 
 
@@ -427,9 +429,11 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
         load.unchanged.save(store)  # and what it wrote, with the graph as it leaves it
         assert load.kept is not None and load.linked is not None
         load.kept.save(load.linked.models)  # and the models it linked with
-        assert load.known is not None  # and who its records and people are
+        assert load.known is not None and load.baseline is not None
+        counts = kept_counts(store.counts())
         load.known.after_writing(load.rows.people if load.rows else ())
-        load.known.save(people_file(opts.loads_dir), kept_counts(store.counts()))
+        load.known.save(people_file(opts.loads_dir), counts)  # who its people are
+        load.baseline.keep(counts)  # and the watched state its alerts left
     saved = None
     if opts.loads_dir is not None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

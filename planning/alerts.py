@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,16 +124,27 @@ def _uid(child: str, fact: Fact, worker: str) -> str:
 
 
 class Baseline:
-    """The watched state before a load, kept on disk until its alerts are raised."""
+    """The watched state before a load, kept on disk until its alerts are raised; and the
+    state after it (``kept``), for the next load to start from while the graph is the
+    one this load left (its counts those kept with it): reading the watched state walks
+    every open case, and a delta would otherwise read it twice."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, kept: Path | None = None) -> None:
         self.path = path
+        self.kept = kept
+        self.after: list[dict[str, Any]] | None = None  # the state after, once read
 
-    def take(self, store: GraphStore) -> list[dict[str, Any]]:
+    def take(
+        self, store: GraphStore, counts: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """The state before: an unfinished load's, else the last load's kept state if the
+        graph's ``counts`` are those kept with it, else read from the graph."""
         if self.path is not None and self.path.exists():
             # an earlier load died before raising its alerts: compare with its baseline
             return json.loads(self.path.read_text(encoding="utf-8"))
-        state = store_alerts.watched(store)
+        state = self._kept(counts)
+        if state is None:
+            state = store_alerts.watched(store)
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(".tmp")
@@ -141,15 +152,43 @@ class Baseline:
             tmp.replace(self.path)
         return state
 
+    def _kept(self, counts: Mapping[str, Any] | None) -> list[dict[str, Any]] | None:
+        """The kept state after the last load, if it is the graph's; removed either way."""
+        if self.kept is None or not self.kept.exists():
+            return None
+        try:
+            body = json.loads(self.kept.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            body = None
+        self.kept.unlink(missing_ok=True)
+        if not isinstance(body, dict) or counts is None or body.get("counts") != counts:
+            return None
+        return body.get("watched")
+
     def done(self) -> None:
         if self.path is not None:
             self.path.unlink(missing_ok=True)
 
+    def keep(self, counts: Mapping[str, Any]) -> None:
+        """Keep the state after this load with the graph's ``counts`` as the load leaves
+        it (nothing when the state after was not read: nothing was watched before)."""
+        if self.kept is None or self.after is None:
+            return
+        body = {"counts": dict(counts), "watched": self.after}
+        tmp = self.kept.with_suffix(".tmp")
+        tmp.write_text(json.dumps(body), encoding="utf-8")
+        tmp.replace(self.kept)
 
-def raise_after_load(store: GraphStore, before: list[dict[str, Any]]) -> int:
-    """Compare the graph now with ``before``; write and count the new alerts."""
+
+def raise_after_load(
+    store: GraphStore, before: list[dict[str, Any]], baseline: Baseline | None = None
+) -> int:
+    """Compare the graph now with ``before``; write and count the new alerts. The state
+    after is left on ``baseline`` (:meth:`Baseline.keep`)."""
     if not before:  # nothing watched before this load (a first load): nothing to differ from
         return 0
     after = store_alerts.watched(store)
+    if baseline is not None:
+        baseline.after = after
     created_at = dt.datetime.now().isoformat(timespec="seconds")
     return store_alerts.raise_alerts(store, new_alerts(before, after, created_at))

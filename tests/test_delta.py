@@ -22,11 +22,12 @@ from pathlib import Path
 import pytest
 
 from graph import GraphStore
+from graph.alerts import watched
 from graph.engines.falkordb import FalkorDBStore
 from loaders import identities
 from loaders.extracts import Extract, read_extracts
 from loaders.intake import READINGS, FileIntake, Intake, Reading, extract_key, mapped_extracts
-from loaders.load import LOAD_LOCK, LoadResult, run_load
+from loaders.load import ALERT_FILES, LOAD_LOCK, LoadResult, run_load
 from loaders.mapping import load_mappings
 from loaders.people_kept import Known, kept_counts, people_file
 from loaders.progress import Silent
@@ -34,6 +35,7 @@ from loaders.quality import pairwise_quality
 from loaders.readers import ReadLimits
 from loaders.reading import read_all
 from loaders.report import LoadReport
+from planning.alerts import Baseline
 from synthetic.week_later import write_week_later
 from tests.conftest import AS_OF, LoadedCounty, embedded_store
 from tests.fingerprint import fingerprint
@@ -378,6 +380,20 @@ def test_who_the_graphs_records_and_people_are_is_kept_as_the_graph_holds_it(
         assert known.assignments == assignments, kind
         people = identities.anchors(store)
         assert known.anchors == people, kind
+        # and the alerts' watched state after it, which the next load starts from
+        baseline = Baseline(None, week_loads.loads[kind] / ALERT_FILES[1])
+        kept = baseline._kept(counts)
+        assert kept is not None and len(kept) > 10, kind
+        assert _same_state(kept) == _same_state(watched(store)), kind
     shutil.copy(people_file(week_loads.loads["delta"]), path)
     counts["labels"]["Person"] += 1
     assert Known.take(path, counts) is None and not path.exists()
+
+
+def _same_state(state: list[dict]) -> list[str]:
+    """A watched state as text, in no order (the engine collects lists in any)."""
+    return sorted(
+        json.dumps({k: sorted(map(json.dumps, v)) if isinstance(v, list) else v
+                    for k, v in row.items()}, sort_keys=True)
+        for row in state
+    )  # fmt: skip
