@@ -136,26 +136,25 @@ class Unchanged:
         # the statement too: rows it wrote before it changed (a property added to the
         # schema) are written again
         written_by = _hash((step.name, step.statement, step.keyless))
+        hashed, before = _NodeHashes(), self.before
+        nodes_before, nodes_written = self.nodes_before, self.nodes_written
         for key, group in groups.items():
             h = _hash((written_by, key, group))
             self.after.add(h)
             if not (
                 skippable
-                and h in self.before
-                and all(
-                    _hash((label, r[f])) in self.nodes_before for r in group for label, f in ends
-                )
+                and h in before
+                and all(hashed(label, r[f]) in nodes_before for r in group for label, f in ends)
                 and not any(
-                    _hash((label, r[f])) in self.nodes_written
-                    for r in group
-                    for label, f in renewed
+                    hashed(label, r[f]) in nodes_written for r in group for label, f in renewed
                 )
             ):
                 keep.add(key)
             if node is not None:
-                self.nodes_after.add(_hash((node.label, key[0])))
+                own_hash = hashed(node.label, key[0])
+                self.nodes_after.add(own_hash)
                 if key in keep:
-                    self.nodes_written.add(_hash((node.label, key[0])))
+                    nodes_written.add(own_hash)
         if len(keep) == len(groups):
             return rows
         out = [row for row in rows if tuple(row[f] for f in own) in keep]
@@ -177,6 +176,21 @@ class Unchanged:
                 nodes=np.fromiter(self.nodes_after, np.uint64, len(self.nodes_after)),
             )
         tmp.replace(self.path)
+
+
+class _NodeHashes(dict):
+    """Nodes' hashes (:func:`_hash` of label and key), each worked out once for a step:
+    a node is named by every row about it (a person by each of their facts), and
+    hashing it again for each was most of a delta's write stage."""
+
+    def __call__(self, label: str, key: Any) -> int:
+        try:
+            return self[label, key]
+        except KeyError:
+            found = self[label, key] = _hash((label, key))
+            return found
+        except TypeError:  # a key no dict can hold
+            return _hash((label, key))
 
 
 def _read(path: Path) -> dict[str, Any] | None:
