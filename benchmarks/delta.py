@@ -29,12 +29,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from graph.alerts import watched
 from graph.engines.falkordb import FalkorDBStore
 from loaders import identities
 from loaders.intake import INTAKE_FILE, READINGS, Reading, mapped_extracts
-from loaders.load import run_load
+from loaders.load import ALERT_FILES, run_load
 from loaders.mapping import load_mappings
 from loaders.people_kept import PEOPLE_FILE, Known, kept_counts
+from planning.alerts import Baseline
 from synthetic.generate import generate
 from synthetic.week_later import write_week_later
 
@@ -70,10 +72,14 @@ def delta_then_full(
         graph_name="bench", directory=tmp / "graph", timeout_ms=60_000, max_rows=5_000
     )
     if engine is not None and not (loads / PEOPLE_FILE).exists():
-        # loaded before loads kept who the graph's records and people are: keep them
-        # now, from the graph, as that load would have
+        # loaded before loads kept who the graph's records and people are, and the
+        # alerts' watched state: keep them now, from the graph, as that load would have
+        counts = kept_counts(store.counts())
         known = Known(identities.existing_assignments(store), identities.anchors(store))
-        known.save(loads / PEOPLE_FILE, kept_counts(store.counts()))
+        known.save(loads / PEOPLE_FILE, counts)
+        baseline = Baseline(None, loads / ALERT_FILES[1])
+        baseline.after = watched(store)
+        baseline.keep(counts)
     try:
         if engine is None:
             load(store, "week1", county, AS_OF, loads, figures)
