@@ -365,7 +365,8 @@ def pseudonymised_copy(load: Load) -> None:
 OVER_EVERYTHING = (
     "derived facts, risk of NEET factors, the needs and caseload tallies, transitions' "
     "cohorts (every person)",
-    "alerts and the pseudonymised copy (the whole graph)",
+    "the alerts' watched state after the load (every open case) and the pseudonymised "
+    "copy (the whole graph)",
 )
 
 Stage = tuple[str, Callable[[Load], None]]
