@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from api.fhir import Enquiry
 from graph import exchange
-from graph.store import GraphStore
+from graph.engines.async_reads import AsyncReads
 from loaders.linkage import Identity, conflicting, plain, swapped_day_month
 from loaders.scoring import Scorer
 
@@ -44,17 +44,17 @@ class Outcome:
 
 @dataclass
 class Matcher:
-    store: GraphStore
+    reads: AsyncReads
     scorer: Scorer | None
     limit: int = 200
     # people read a name and birth date enquiry: born that day, and scored (benchmarks)
     read: Counter[str] = field(default_factory=Counter)
 
-    def match(self, enquiry: Enquiry, *, involvements: bool = False) -> Outcome:
+    async def match(self, enquiry: Enquiry, *, involvements: bool = False) -> Outcome:
         """Who the enquiry is about. ``involvements``: the caller may have them, so an
         NHS number's holder's are read with the match."""
         if enquiry.nhs:
-            found = exchange.by_nhs_number(self.store, enquiry.nhs, involvements=involvements)
+            found = await exchange.by_nhs_number(self.reads, enquiry.nhs, involvements=involvements)
             if len(found) == 1:
                 person = found[0]
                 if conflicting(_query(enquiry, enquiry.given), _identity(person)):
@@ -66,16 +66,16 @@ class Matcher:
                 )
         if not (enquiry.family and enquiry.given and enquiry.dob):
             return Outcome("certainly-not", how="nhs_number_unknown")
-        return self._by_demographics(enquiry)
+        return await self._by_demographics(enquiry)
 
-    def _by_demographics(self, enquiry: Enquiry) -> Outcome:
+    async def _by_demographics(self, enquiry: Enquiry) -> Outcome:
         givens = [enquiry.given, *enquiry.preferred]
         dobs = [enquiry.dob]
         swapped = swapped_day_month(enquiry.dob)
         if swapped:
             dobs.append(swapped)
         names = [f"{g} {enquiry.family}" for g in givens]
-        born = exchange.born_on(self.store, dobs, names, limit=self.limit)
+        born = await exchange.born_on(self.reads, dobs, names, limit=self.limit)
         self.read.update(enquiries=1, born_that_day=len(born))
         # the loader's rule for joining a record to someone known: exact name and birth
         # date (only those born that day can meet it, so the name search below, which
@@ -94,8 +94,8 @@ class Matcher:
             return Outcome("certain", exact[0], how="name_and_birth_date")
         if len(exact) > 1:
             return Outcome("possible", possible=tuple(exact), how="name_and_birth_date_shared")
-        people = exchange.identities(self.store, [p["uid"] for p in born])
-        people += exchange.named(self.store, names, limit=self.limit, besides=people)
+        people = await exchange.identities(self.reads, [p["uid"] for p in born])
+        people += await exchange.named(self.reads, names, limit=self.limit, besides=people)
         self.read.update(scored_enquiries=1, scored=len(people))
         if not people:
             return Outcome("certainly-not", how="no_candidates")

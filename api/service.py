@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from api import fhir
+from api.awaited_audit import AwaitedAudit
 from api.clients import Client
 from api.fhir import Enquiry, Invalid, Resource
 from api.matching import Matcher, Outcome
@@ -16,8 +17,8 @@ from api.settings import ApiSettings
 from api.standard import REASON_BY_URI, level_at_least
 from graph import exchange
 from graph.access.audit import AuditLog
+from graph.engines.async_reads import AsyncReads
 from graph.exchange import ENQUIRY, REFUSED
-from graph.store import GraphStore
 
 NOTE_POSSIBLE = (
     "No automatic match: someone here may know this person, but not with the certainty "
@@ -31,36 +32,44 @@ def partner_role(client: Client | None) -> str:
 
 @dataclass
 class Exchange:
-    store: GraphStore
+    """Answers enquiries on the server's event loop: the engine's reads and the audit
+    entry are awaited, nothing else waits."""
+
+    reads: AsyncReads
     matcher: Matcher
     settings: ApiSettings
     audit: AuditLog
+
+    @cached_property
+    def trail(self) -> AwaitedAudit:
+        """The audit trail, awaited (each answer waits for its entry to be on disk)."""
+        return AwaitedAudit(self.audit)
 
     @cached_property
     def contact(self) -> Resource:
         """The contact answers give (from the settings: validated once)."""
         return fhir.organisation(self.settings)
 
-    def refuse(
+    async def refuse(
         self, client: Client | None, error: Invalid, *, client_id: str = "", extra: Any = None
     ) -> None:
         """Audit a request that was not answered, and why."""
-        self.audit.record(
+        await self.trail.record(
             user=client.client_id if client is not None else client_id or "unknown",
             role=partner_role(client),
             action=REFUSED,
             detail={"status": error.status, "why": error.diagnostics, **(extra or {})},
         )
 
-    def answer(self, client: Client, body: bytes, request_id: str) -> bytes:
-        """:meth:`enquire`, written as FHIR JSON (off the server's event loop)."""
-        return fhir.dump(self.enquire(client, body, request_id))
+    async def answer(self, client: Client, body: bytes, request_id: str) -> bytes:
+        """:meth:`enquire`, written as FHIR JSON."""
+        return fhir.dump(await self.enquire(client, body, request_id))
 
-    def enquire(self, client: Client, body: bytes, request_id: str) -> Resource:
+    async def enquire(self, client: Client, body: bytes, request_id: str) -> Resource:
         """The answer to one ``$person-info-query``; :class:`Invalid` when refused (the
         caller audits refusals: :meth:`refuse`)."""
         enquiry = fhir.read_enquiry(body)
-        if not self.store.indexes_ready():  # a search now could miss who is there
+        if not await self.reads.indexes_ready():  # a search now could miss who is there
             raise Invalid(
                 503,
                 "transient",
@@ -74,10 +83,10 @@ class Exchange:
                 f"({REASON_BY_URI[enquiry.reason].title}); it covers: {', '.join(client.reasons)}",
             )
         wanted = level_at_least(client.level, "involvements")
-        outcome = self.matcher.match(enquiry, involvements=wanted)
-        response, returned = self._answer(client, enquiry, outcome)
+        outcome = await self.matcher.match(enquiry, involvements=wanted)
+        response, returned = await self._answer(client, enquiry, outcome)
         touched = [outcome.uid] if outcome.uid else list(outcome.possible)
-        self.audit.record(
+        await self.trail.record(
             user=client.client_id,
             role=partner_role(client),
             action=ENQUIRY,
@@ -95,7 +104,7 @@ class Exchange:
         )
         return response
 
-    def _answer(
+    async def _answer(
         self, client: Client, enquiry: Enquiry, outcome: Outcome
     ) -> tuple[Resource, list[str]]:
         contact = None
@@ -107,7 +116,7 @@ class Exchange:
         if outcome.uid and level_at_least(client.level, "involvements"):
             rows = outcome.cases
             if rows is None:  # not read with the match (matched by name and birth date)
-                rows = exchange.involvements(self.store, outcome.uid)
+                rows = await exchange.involvements(self.reads, outcome.uid)
             episodes = [fhir.episode(r, self.settings, enquiry) for r in rows]
             returned.append(f"involvements: {len(episodes)}")
         note = NOTE_POSSIBLE if outcome.grade == "possible" else None

@@ -4,7 +4,8 @@ what may be said of them.
 Only identity fields reach the API for people who are not matched (it scores them and
 says nothing of them). Involvements are read only for a caller whose agreement allows
 them: by NHS number in the same read as the match (the number's holder's), otherwise
-once the match is decided; the API hands on only the matched person's.
+once the match is decided; the API hands on only the matched person's. Read awaited
+(:mod:`graph.engines.async_reads`): the API answers on an event loop.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from graph.cypher import cypher
-from graph.store import GraphStore, fuzzy_terms
+from graph.engines.async_reads import AsyncReads
+from graph.store import fuzzy_terms
 
 # The audit trail's names for exchanges (the API writes them, the record page reads them)
 ENQUIRY = "partner_enquiry"  # a partner asked about a child, and was answered
@@ -104,17 +106,17 @@ INVOLVEMENTS = cypher(
 )
 
 
-def by_nhs_number(
-    store: GraphStore, nhs: str, *, involvements: bool = False
+async def by_nhs_number(
+    reads: AsyncReads, nhs: str, *, involvements: bool = False
 ) -> list[dict[str, Any]]:
     """People holding this (checked) NHS number: one, unless the data disagree. With
     ``involvements``, each comes with their ``cases`` (as :func:`involvements` gives
     them) in the same read."""
-    return store.read(BY_NHS_NUMBER, {"nhs": nhs, "involvements": involvements}).rows
+    return (await reads.read(BY_NHS_NUMBER, {"nhs": nhs, "involvements": involvements})).rows
 
 
-def born_on(
-    store: GraphStore, dobs: list[str], names: list[str], *, limit: int
+async def born_on(
+    reads: AsyncReads, dobs: list[str], names: list[str], *, limit: int
 ) -> list[dict[str, Any]]:
     """People who might be the one asked about, born on one of ``dobs`` (the date and its
     day-month swap): those with a word of their names starting with the letter a word
@@ -125,21 +127,22 @@ def born_on(
     initials = {w[0] for text in names for w in fuzzy_terms(text)}
     if not (dobs and initials):
         return []
+    rows = (await reads.read(BORN_ON, {"born": dobs, "most": limit * 10})).rows
     return [
         r
-        for r in store.read(BORN_ON, {"born": dobs, "most": limit * 10}).rows
+        for r in rows
         if initials & {w[0] for w in fuzzy_terms(f"{r['name'] or ''} {r['other_names'] or ''}")}
     ][:limit]
 
 
-def identities(store: GraphStore, uids: Sequence[str]) -> list[dict[str, Any]]:
+async def identities(reads: AsyncReads, uids: Sequence[str]) -> list[dict[str, Any]]:
     """The identity fields of these people (names, birth date, sex, identifiers, the
     postcode of where they live now), for scoring."""
-    return store.read(BY_UIDS, {"uids": list(uids)}).rows if uids else []
+    return (await reads.read(BY_UIDS, {"uids": list(uids)})).rows if uids else []
 
 
-def named(
-    store: GraphStore, names: list[str], *, limit: int, besides: Sequence[dict[str, Any]] = ()
+async def named(
+    reads: AsyncReads, names: list[str], *, limit: int, besides: Sequence[dict[str, Any]] = ()
 ) -> list[dict[str, Any]]:
     """People the typo-tolerant search for one of ``names`` (whole) finds whatever their
     birth date, other than those ``besides`` (already found), so that together they are
@@ -147,14 +150,14 @@ def named(
     known = {r["uid"] for r in besides}
     uids: dict[str, None] = {}
     for text in names:
-        for r in store.search_people(text, limit=20):
+        for r in await reads.search_people(text, limit=20):
             if r["uid"] not in known:
                 uids.setdefault(r["uid"])
     room = limit - len(known)
-    return identities(store, list(uids)[:room]) if room > 0 else []
+    return await identities(reads, list(uids)[:room]) if room > 0 else []
 
 
-def involvements(store: GraphStore, uid: str) -> list[dict[str, Any]]:
+async def involvements(reads: AsyncReads, uid: str) -> list[dict[str, Any]]:
     """A person's cases with their service and the lead professional's team and contact
     (role, team, email, phone: never the professional's name)."""
-    return store.read(INVOLVEMENTS, {"uid": uid}).rows
+    return (await reads.read(INVOLVEMENTS, {"uid": uid})).rows

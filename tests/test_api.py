@@ -4,6 +4,7 @@ bad-input table, rate limits, revocation, client certificates, and the audit tra
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -326,8 +327,10 @@ def test_every_answer_the_api_builds_is_what_the_fhir_models_accept(runtime, loa
     and the model writes back exactly what was built."""
     from api import fhir
     from graph import exchange
+    from graph.engines.async_reads import async_reads
 
     store = loaded_county.store
+    reads = async_reads(store)
     with_cases = "MATCH (p:Person)-[:HAS_CASE]->(:Case) RETURN DISTINCT p.uid AS uid ORDER BY uid"
     uids = [r["uid"] for r in store.read(with_cases).rows]
     assert len(uids) > 100
@@ -335,7 +338,8 @@ def test_every_answer_the_api_builds_is_what_the_fhir_models_accept(runtime, loa
     shapes = set()
     for i, uid in enumerate(uids):
         asked = fhir.Enquiry(reason=S47, nhs="9434765919" if i % 2 else "")
-        episodes = [fhir.episode(r, settings, asked) for r in exchange.involvements(store, uid)]
+        rows = asyncio.run(exchange.involvements(reads, uid))
+        episodes = [fhir.episode(r, settings, asked) for r in rows]
         grade = ("certain", "probable")[i % 2]
         answer = fhir.answer(match=True, grade=grade, contact=contact, involvements=episodes)
         whole = Parameters.model_validate(json.loads(answer.json()))
@@ -354,20 +358,26 @@ def test_involvements_read_with_the_match_are_those_read_alone(loaded_county):
     same rows, in the same order, as reading them on their own; none are read when the
     agreement does not allow them."""
     from graph import exchange
+    from graph.engines.async_reads import async_reads
 
     store = loaded_county.store
+    reads = async_reads(store)
     people = store.read(
         "MATCH (p:Person)-[:HAS_CASE]->(:Case) WHERE p.nhs_number IS NOT NULL "
         "RETURN DISTINCT p.uid AS uid, p.nhs_number AS nhs ORDER BY uid LIMIT 150"
     ).rows
     assert len(people) == 150
-    for person in people:
-        alone = exchange.involvements(store, person["uid"])
-        assert alone
-        [found] = exchange.by_nhs_number(store, person["nhs"], involvements=True)
-        assert found["cases_read"] and found["cases"] == alone
-        [found] = exchange.by_nhs_number(store, person["nhs"])
-        assert not found["cases_read"] and found["cases"] == []
+
+    async def check() -> None:
+        for person in people:
+            alone = await exchange.involvements(reads, person["uid"])
+            assert alone
+            [found] = await exchange.by_nhs_number(reads, person["nhs"], involvements=True)
+            assert found["cases_read"] and found["cases"] == alone
+            [found] = await exchange.by_nhs_number(reads, person["nhs"])
+            assert not found["cases_read"] and found["cases"] == []
+
+    asyncio.run(check())
 
 
 def _keys(value: object, at: str = "") -> set[str]:

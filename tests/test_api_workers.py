@@ -12,7 +12,7 @@ import pytest
 from limits import parse as parse_rate
 
 from api.clients import Clients
-from api.runtime import worker_share
+from api.ratelimit import Rate, RateLimiter, worker_share
 from api.settings import api_dir
 from graph import load_settings
 from graph.access.audit import audit_log
@@ -27,32 +27,51 @@ from tests.api_helpers import OPERATION, S47, Truth, by_nhs
 def test_each_worker_allows_its_share_of_the_agreed_rate(rate, workers, each):
     share = worker_share(rate, workers)
     agreed = parse_rate(rate)
-    assert share.amount == each and share.get_expiry() == agreed.get_expiry()
+    assert share.amount == each and share.seconds == agreed.get_expiry()
 
 
-def test_the_rate_limiter_starts_no_thread_and_sweeps_old_counters(monkeypatch):
-    """``limits``' memory storage started a timer thread up to 100 times a second; this
-    one sweeps expired counters in line, and still refuses what is over the rate."""
+def test_the_rate_limiter_refuses_over_the_rate_and_starts_no_thread():
+    """Over the rate refused (and not counted), allowed again as the window slides; the
+    window before counts by how much of it is still within a window's length of now.
+    Counted by hand: 5 a second, windows starting at whole seconds."""
     import threading
 
+    clock = [1_000.0]
+    limiter = RateLimiter(clock=lambda: clock[0])
+    rate = Rate(5, 1.0)
+    threads = threading.active_count()
+    assert [limiter.hit(rate, "c") for _ in range(7)] == [True] * 5 + [False] * 2
+    assert limiter.hit(rate, "other")  # each client counts alone
+    assert threading.active_count() == threads
+    clock[0] = 1_001.5  # half the window before within reach: 5 * 0.5 = 2.5, counted as 2
+    assert [limiter.hit(rate, "c") for _ in range(4)] == [True] * 3 + [False]
+    clock[0] = 1_002.7  # the window before's 3 weigh 0.3: 0.9, counted as 0
+    assert [limiter.hit(rate, "c") for _ in range(6)] == [True] * 5 + [False]
+    clock[0] = 1_003.25  # those 5 weigh 0.75: 3.75, counted as 3, so two more
+    assert [limiter.hit(rate, "c") for _ in range(3)] == [True, True, False]
+    clock[0] = 1_010.0  # long after: nothing counted
+    assert [limiter.hit(rate, "c") for _ in range(6)] == [True] * 5 + [False]
+
+
+def test_the_rate_limiter_agrees_with_limits_own(monkeypatch):
+    """The same answers as ``limits``' sliding window counter over its memory storage,
+    for a run of requests at irregular times (its clock and ours the same)."""
+    import random
+
+    from limits.storage import MemoryStorage
     from limits.strategies import SlidingWindowCounterRateLimiter
 
-    from api.runtime import SweptMemory
-
-    storage = SweptMemory()
-    limiter = SlidingWindowCounterRateLimiter(storage)
-    threads = threading.active_count()
-    rate = parse_rate("5/second")
-    assert [limiter.hit(rate, "c") for _ in range(7)] == [True] * 5 + [False] * 2
-    assert threading.active_count() == threads
-    clock = [1_000.0]
-    monkeypatch.setattr("api.runtime.time.monotonic", lambda: clock[0])
+    clock = [1_000_000.0]
     monkeypatch.setattr("limits.storage.memory.time.time", lambda: clock[0])
-    storage._swept = clock[0]
-    limiter.hit(rate, "old")
-    clock[0] += 10 * SweptMemory.SWEEP_S
-    limiter.hit(rate, "new")
-    assert not any("/old/" in key for key in storage.storage)
+    theirs = SlidingWindowCounterRateLimiter(MemoryStorage())
+    ours = RateLimiter(clock=lambda: clock[0])
+    rng = random.Random(3)
+    answers = []
+    for _ in range(400):
+        clock[0] += rng.choice([0.0, 0.01, 0.05, 0.3, 0.9, 2.5])
+        answers.append((ours.hit(Rate(4, 1.0), "c"), theirs.hit(parse_rate("4/second"), "c")))
+    assert all(a == b for a, b in answers), answers
+    assert {a for a, _ in answers} == {True, False}
 
 
 def test_two_workers_answer_audit_and_keep_the_agreed_rate(

@@ -1,0 +1,126 @@
+"""The exchange's awaited parts: reads on the event loop give what the store's own reads
+give (read-only at the engine, parameters as parameters, the row cap), and the awaited
+audit trail puts every entry on disk, in one unbroken chain, before its caller resumes,
+writing the entries that wait together as one group."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from api.awaited_audit import AwaitedAudit
+from graph.access.audit import AuditLog
+from graph.engines.async_reads import FalkorAsyncReads, ThreadedReads, async_reads
+from graph.store import ReadOnlyViolation
+
+PEOPLE = [
+    {"uid": f"P-{i}", "given": given, "family": family, "dob": dt.date(2015, 3, 1 + i % 3),
+     "tags": [i, i + 1]}
+    for i, (given, family) in enumerate(
+        [("Jane", "Smith"), ("John", "O'Brien"), ("Amy", 'Quote"s'), ("Zoë", "Ñúñez"),
+         ("Ann", "Smith' OR 1=1 //")] * 3
+    )
+]  # fmt: skip
+READS = [
+    ("MATCH (p:Person) RETURN p.uid AS uid, p.given_name AS given, p.dob AS dob, "
+     "p.tags AS tags ORDER BY uid", {}),
+    ("MATCH (p:Person) WHERE p.family_name = $family RETURN p.uid AS uid ORDER BY uid",
+     {"family": "Smith' OR 1=1 //"}),
+    ("MATCH (p:Person) WHERE p.family_name IN $names RETURN p.uid AS uid, "
+     "{given: p.given_name, born: p.dob} AS who ORDER BY uid", {"names": ['Quote"s', "Ñúñez"]}),
+    ("MATCH (p:Person) WHERE p.dob = $born WITH p.uid AS uid, p.given_name AS given "
+     "RETURN * ORDER BY uid",
+     {"born": dt.date(2015, 3, 2)}),
+    ("MATCH (p:Person) RETURN count(p) AS n", {}),
+]  # fmt: skip
+
+
+@pytest.fixture
+def people(store):
+    store.write(
+        "UNWIND $rows AS r CREATE (:Person {uid: r.uid, given_name: r.given, "
+        "family_name: r.family, full_name: r.given + ' ' + r.family, dob: r.dob, tags: r.tags})",
+        {"rows": PEOPLE},
+    )
+    return store
+
+
+def test_awaited_reads_give_what_the_store_reads(people):
+    """Each read, awaited on FalkorDB's asyncio client (or in a thread elsewhere), gives
+    the store's own rows, columns and cut; writes are refused by the engine."""
+    reads = async_reads(people)
+    if people.engine == "falkordb":
+        assert isinstance(reads, FalkorAsyncReads)
+    others = [reads, ThreadedReads(people)]
+
+    async def check() -> None:
+        for cypher, params in READS:
+            expected = people.read(cypher, params)
+            for each in others:
+                got = await each.read(cypher, params)
+                assert (got.columns, got.rows, got.truncated) == (
+                    expected.columns, expected.rows, expected.truncated)  # fmt: skip
+        cut = await reads.read(READS[0][0], max_rows=4)
+        assert (
+            cut.truncated and [r["uid"] for r in cut.rows] == sorted(p["uid"] for p in PEOPLE)[:4]
+        )
+        found = (await reads.read(READS[1][0], READS[1][1])).rows
+        assert [r["uid"] for r in found] == ["P-14", "P-4", "P-9"]  # a value, not Cypher
+        with pytest.raises(ReadOnlyViolation):
+            await reads.read("CREATE (n:Person {uid: 'X-1'}) RETURN n.uid AS uid")
+        assert await reads.indexes_ready()
+
+    asyncio.run(check())
+    assert people.read("MATCH (p:Person {uid: 'X-1'}) RETURN count(p) AS n").scalar() == 0
+
+
+def test_awaited_search_finds_whom_the_stores_search_finds(people):
+    if people.engine != "falkordb":
+        pytest.skip("the store's own search is read in a thread on other engines")
+    people.await_indexes()
+    reads = async_reads(people)
+    for text in ("Jane Smith", "Jon Obrien", "Zoe Nunez", "Smith"):
+        assert asyncio.run(reads.search_people(text, limit=20)) == people.search_people(text)
+
+
+def test_the_awaited_trail_writes_each_entry_before_its_caller_resumes(tmp_path, monkeypatch):
+    """60 requests at once: each resumes only once its entry is in the file, the chain
+    verifies, entries waiting together are written as one group (far fewer groups than
+    entries), and the entry of a request abandoned while it waited is still written."""
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    groups: list[int] = []
+    write = audit.record_many
+
+    def counted(entries):
+        entries = list(entries)
+        groups.append(len(entries))
+        return write(entries)
+
+    monkeypatch.setattr(audit, "record_many", counted)
+    trail = AwaitedAudit(audit)
+
+    async def one(i: int) -> None:
+        entry = await trail.record(user=f"c{i}", role="partner", action="partner_enquiry",
+                                   children=[f"P-{i}"], detail={"i": i})  # fmt: skip
+        on_disk = {e["seq"]: e for e in audit.entries()}
+        assert on_disk[entry["seq"]] == entry
+
+    async def run() -> None:
+        await asyncio.gather(*(one(i) for i in range(60)))
+        abandoned = asyncio.ensure_future(
+            trail.record(user="gone", role="partner", action="partner_enquiry_refused")
+        )
+        await asyncio.sleep(0)
+        abandoned.cancel()
+        await trail.record(user="last", role="partner", action="partner_enquiry")
+
+    asyncio.run(run())
+    entries = list(audit.entries())
+    assert audit.verify() is None
+    assert sorted(e["user"] for e in entries) == sorted(
+        [f"c{i}" for i in range(60)] + ["gone", "last"]
+    )
+    assert [e["seq"] for e in entries] == list(range(1, 63))
+    assert sum(groups) == 62 and len(groups) < 20
