@@ -642,3 +642,46 @@ def test_names_swapped_count_once_among_adults():
     assert len(given) == len(family) == 1
     assert given[0].m != given[0].u and not given[0].fix_u
     assert family[0].m == family[0].u and family[0].fix_m and family[0].fix_u
+
+
+def test_a_later_round_gathers_and_frames_only_what_changed_as_a_full_build_would(
+    small_county, monkeypatch
+):
+    """A round after the first builds its surroundings and frame from the last round's,
+    again only around the people joined since (loaders/linkage/relational.py): each
+    round's are compared with those built afresh over every record, on the small
+    county's own link inputs (joins of 16- and 17-year-olds, both adults and children
+    here, among them)."""
+    import dataclasses
+
+    import loaders.linkage as linkage
+    from benchmarks.linkage import read_inputs
+    from loaders.linkage import relational
+
+    inputs = read_inputs(small_county, AS_OF)
+    rounds = {"again": 0}
+    gather, frame = relational.surroundings, relational.adults_frame
+
+    def gathered(reps, clusters, context):
+        kept = relational._KEPT.get(clusters)
+        rounds["again"] += kept is not None and len(clusters.joined) > kept.mark
+        found = gather(reps, clusters, context)
+        afresh = relational._gather(reps, clusters, context).around
+        for field in dataclasses.fields(afresh):
+            mine, theirs = getattr(found, field.name), getattr(afresh, field.name)
+            if field.name in ("moved_in", "moved_out"):  # an empty set is no day
+                mine, theirs = ({k: v for k, v in t.items() if v} for t in (mine, theirs))
+            assert mine == theirs, field.name
+        return found
+
+    def framed(reps, clusters, around, notes=None, kept=None):
+        found, people = frame(reps, clusters, around, notes, kept)
+        built = relational._frame(reps, clusters, around, None)
+        assert found.equals(relational._with_keys(built.frame, None))
+        assert people == built.people
+        return found, people
+
+    monkeypatch.setattr(linkage, "surroundings", gathered)
+    monkeypatch.setattr(linkage, "adults_frame", framed)
+    result = linkage.link(inputs.found, context=inputs.context)
+    assert result.relational_links and rounds["again"] >= 1

@@ -92,6 +92,9 @@ class Clusters:
                 self.latest[r.rid] = r.born_before
             if r.given.strip() or r.family.strip():
                 self.named[r.rid] = r
+        # the roots joined into another, in order: what changed since a given point
+        # (the adults' pass gathers again only around them, :mod:`.relational`)
+        self.joined: list[str] = []
         self.up: dict[str, list[tuple[str, str]]] = {}  # root -> (parent record, kind)
         self.down: dict[str, list[tuple[str, str]]] = {}  # root -> (child record, kind)
         for e in edges:
@@ -122,6 +125,7 @@ class Clusters:
         if rb < ra:
             ra, rb = rb, ra
         self.parent[rb] = ra
+        self.joined.append(rb)
         for table in (self.ids,):
             if rb in table:
                 mine = table.setdefault(ra, {})

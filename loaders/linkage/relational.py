@@ -33,6 +33,7 @@ finds links (at most :data:`ROUNDS` times): collective resolution.
 from __future__ import annotations
 
 import statistics
+import weakref
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -359,7 +360,45 @@ class Surroundings:
 def surroundings(reps: list[Identity], clusters: Clusters, context: Context) -> Surroundings:
     """Who each person is named against, where they stayed and when, and which children
     lived at the same address at the same time (a child's undated sighting counts from
-    their birth; an adult's undated sighting at any time)."""
+    their birth; an adult's undated sighting at any time).
+
+    Gathered once over every record; a later round over the same records and clusters
+    only joins what the people linked since had (:func:`_again`), the same as
+    gathering it all again: a round after the first links few, and gathering again
+    around everyone took half of the adults' pass."""
+    kept = _KEPT.get(clusters)
+    if kept is not None and kept.reps is reps and kept.context is context:
+        found = _again(kept, clusters)
+        if found is not None:
+            return found
+    kept = _gather(reps, clusters, context)
+    _KEPT[clusters] = kept
+    return kept.around
+
+
+@dataclass
+class _Gathered:
+    """One gathering's surroundings and what gathering again needs (:func:`_again`)."""
+
+    reps: list[Identity]
+    context: Context
+    mark: int  # how many joins the clusters had made (``Clusters.joined``)
+    around: Surroundings
+    raw: dict[str, set[tuple[str, str, str]]]  # stays, an undated one from OPEN_START
+    children: set[str]
+    moves: tuple[dict[str, set[str]], dict[str, set[str]]]  # in and out, before the cut
+    counts: tuple[Counter, Counter]  # how many people moved in (out) on each day
+    cut: tuple[set[str], set[str]]
+    mates_at: Counter  # address -> adults with a dated stay there (a crowded one: > MAX)
+
+
+# Each Clusters' last gathering, for its next round (the driver asks for a round's
+# surroundings with the records, clusters and context alone).
+_KEPT: weakref.WeakKeyDictionary[Clusters, _Gathered] = weakref.WeakKeyDictionary()
+
+
+def _gather(reps: list[Identity], clusters: Clusters, context: Context) -> _Gathered:
+    """The surroundings, gathered over every record."""
     find = clusters.find
     as_of = context.as_of
     child_born_after = years_before(as_of, CHILD_AGE) if as_of else ""
@@ -377,48 +416,241 @@ def surroundings(reps: list[Identity], clusters: Clusters, context: Context) -> 
     for e in context.edges:
         if e.parent in clusters.parent and e.child in clusters.parent:
             kids.setdefault(find(e.parent), set()).add(find(e.child))
-    stays: dict[str, set[tuple[str, str, str]]] = {}
-    moved_in: dict[str, set[str]] = {}
-    moved_out: dict[str, set[str]] = {}
+    raw: dict[str, set[tuple[str, str, str]]] = {}  # an undated stay from OPEN_START
+    raw_in: dict[str, set[str]] = {}
+    raw_out: dict[str, set[str]] = {}
     for rid, tenures in context.homes.items():
         if rid not in clusters.parent:
             continue
         root = find(rid)
-        born = min(clusters.dobs.get(root, ()), default=OPEN_START)
         for t in tenures:
-            start = t.start or (born if root in children else OPEN_START)
-            stays.setdefault(root, set()).add((t.address, start, t.end or OPEN_END))
+            raw.setdefault(root, set()).add((t.address, t.start or OPEN_START, t.end or OPEN_END))
             if t.start:
-                moved_in.setdefault(root, set()).add(t.start)
+                raw_in.setdefault(root, set()).add(t.start)
             if t.end:
-                moved_out.setdefault(root, set()).add(t.end)
-    for days in (moved_in, moved_out):
-        cut = cut_offs(days.values())
-        for root in list(days):
-            days[root] -= cut
+                raw_out.setdefault(root, set()).add(t.end)
+    stays = {root: _born(found, root, clusters, children) for root, found in raw.items()}
+    counts = (_day_counts(raw_in), _day_counts(raw_out))
+    cut = (_cut(counts[0]), _cut(counts[1]))
+    moved_in = {root: days - cut[0] for root, days in raw_in.items()}
+    moved_out = {root: days - cut[1] for root, days in raw_out.items()}
     left_with, arrived_with, movers = journeys(stays, moved_in, moved_out)
     household = lived_with(adults, children, stays)
-    dated = {
+    dated = _dated(stays, adults)
+    housemates = lived_with(adults, adults, dated, strict=True)
+    mates_at = Counter(key for found in dated.values() for key in {k for k, _, _ in found})
+    names: dict[str, set[str]] = {}  # every adult's, for whoever has them as a housemate
+    for r in reps:
+        root = find(r.rid)
+        if root in adults and r.given and r.family:
+            names.setdefault(root, set()).add(f"{plain(r.given)} {plain(r.family)}")
+    mate_names = {
+        root: found for root in housemates if (found := _mate_names(root, housemates, names))
+    }
+    around = Surroundings(
+        kids, stays, household, housemates, mate_names, names, moved_in, moved_out,
+        left_with, arrived_with, movers, adults,
+    )  # fmt: skip
+    return _Gathered(
+        reps, context, len(clusters.joined), around, raw, children, (raw_in, raw_out), counts,
+        cut, mates_at,
+    )  # fmt: skip
+
+
+def _again(kept: _Gathered, clusters: Clusters) -> Surroundings | None:
+    """The surroundings after the joins made since ``kept`` was gathered, from it: each
+    new person has what the people joined in it had, and everyone's relations name
+    people as they now are. An address whose adults were too many to say anything of a
+    household (:data:`HOUSEHOLD_MAX`) may now be few enough: its housemates are found
+    there. Days far commoner than moving days are counted again; households' moves
+    worked out again (:func:`journeys`: a person joined may have left one address the
+    day another of their records arrived at the next). None where a join was not of
+    two adults (not what the rounds make): gathered again instead."""
+    find = clusters.find
+    before = kept.around
+    gone = set(clusters.joined[kept.mark :])
+    if not gone:
+        return before
+    if not gone <= before.adults:
+        return None
+    olds: dict[str, list[str]] = {}
+    for g in gone:
+        olds.setdefault(find(g), []).append(g)
+    if not olds.keys() <= before.adults:
+        return None
+    for root, found in olds.items():
+        found.append(root)
+
+    def joined(table: dict[str, set], roots: bool, mates: bool = False) -> dict[str, set]:
+        """``table`` for the people as they now are (``roots``: its values are people)."""
+        out: dict[str, set] = {}
+        for root, values in table.items():
+            if root in gone or root in olds:
+                continue
+            out[root] = (
+                {find(v) for v in values} if roots and not values.isdisjoint(gone) else values
+            )
+        for root, them in olds.items():
+            found = set().union(*(table.get(o, ()) for o in them))
+            if roots:
+                found = {find(v) for v in found}
+            if mates:
+                found.discard(root)
+            if found:
+                out[root] = found
+        return out
+
+    adults = before.adults - gone
+    child_born_after = years_before(kept.context.as_of, CHILD_AGE) if kept.context.as_of else ""
+    children = kept.children - gone
+    for root in olds:
+        dobs = clusters.dobs.get(root)
+        if dobs and child_born_after and max(dobs) > child_born_after:
+            children.add(root)
+    # one of 16 or 17 is an adult and a child here: a child's undated stay starts at
+    # their birth, the earliest their records give, so a child joined moves their stays
+    young = any(o in kept.children for them in olds.values() for o in them)
+    kids = joined(before.kids, roots=True)
+    raw = joined(kept.raw, roots=False)
+    stays = {r: found for r, found in before.stays.items() if r not in gone and r not in olds}
+    for root in olds:
+        if root in raw:
+            stays[root] = _born(raw[root], root, clusters, children)
+    raw_in, raw_out = (joined(days, roots=False) for days in kept.moves)
+    counts = tuple(
+        _recount(c, was, now, olds)
+        for c, was, now in zip(kept.counts, kept.moves, (raw_in, raw_out), strict=True)
+    )
+    cut = (_cut(counts[0]), _cut(counts[1]))
+    moved = []
+    for was, every, now, days in zip(
+        kept.cut, (raw_in, raw_out), cut, (before.moved_in, before.moved_out), strict=True
+    ):
+        if now == was:
+            moved.append(
+                {
+                    r: days[r] if r in days and r not in olds else found - now
+                    for r, found in every.items()
+                }
+            )
+        else:
+            moved.append({r: found - now for r, found in every.items()})
+    moved_in, moved_out = moved
+    left_with, arrived_with, movers = journeys(stays, moved_in, moved_out)
+    if young:
+        household = lived_with(adults, children, stays)
+        dated = _dated(stays, adults)
+        housemates = lived_with(adults, adults, dated, strict=True)
+        mates_at = Counter(key for found in dated.values() for key in {k for k, _, _ in found})
+    else:
+        household = joined(before.household, roots=True)
+        housemates = joined(before.housemates, roots=True, mates=True)
+        mates_at = _freed(kept, stays, adults, olds, housemates)
+    names = joined(before.names, roots=False)
+    changed = set(olds)
+    for root in olds:
+        changed |= housemates.get(root, set())
+    changed |= {
+        r
+        for r, found in housemates.items()
+        if found is not (was := before.housemates.get(r)) and found != was
+    }
+    changed |= {r for r in before.housemates if r not in housemates and r not in gone}
+    mate_names = {
+        r: found for r, found in before.mate_names.items() if r not in gone and r not in changed
+    }
+    for root in changed:
+        found = _mate_names(root, housemates, names)
+        if found:
+            mate_names[root] = found
+        else:
+            mate_names.pop(root, None)
+    around = Surroundings(
+        kids, stays, household, housemates, mate_names, names, moved_in, moved_out,
+        left_with, arrived_with, movers, adults,
+    )  # fmt: skip
+    kept.mark, kept.around, kept.raw, kept.children = len(clusters.joined), around, raw, children
+    kept.moves, kept.counts, kept.cut, kept.mates_at = (raw_in, raw_out), counts, cut, mates_at
+    return around
+
+
+def _freed(
+    kept: _Gathered,
+    stays: dict[str, set[tuple[str, str, str]]],
+    adults: set[str],
+    olds: dict[str, list[str]],
+    housemates: dict[str, set[str]],
+) -> Counter:
+    """The adults with a dated stay at each address, after the joins ``olds`` names;
+    where an address had too many to say anything of a household and now has few
+    enough, its housemates are added to ``housemates``."""
+    before = kept.around
+    mates_at = kept.mates_at.copy()
+    for root, them in olds.items():
+        mine = {k for k, s, _ in stays.get(root, ()) if s != OPEN_START}
+        for key in mine:
+            had = sum(
+                1
+                for o in them
+                if any(k == key and s != OPEN_START for k, s, _ in before.stays.get(o, ()))
+            )
+            mates_at[key] -= had - 1
+    freed = {
+        key for root in olds for key, s, _ in stays.get(root, ())
+        if s != OPEN_START and kept.mates_at[key] > HOUSEHOLD_MAX >= mates_at[key]
+    }  # fmt: skip
+    if freed:
+        dated = _dated(stays, adults)
+        there = [root for root, found in dated.items() if any(k in freed for k, _, _ in found)]
+        at = {r: {x for x in dated[r] if x[0] in freed} for r in there}
+        for root, found in lived_with(there, there, at, strict=True).items():
+            housemates[root] = housemates.get(root, set()) | found
+    return mates_at
+
+
+def _born(
+    found: set[tuple[str, str, str]], root: str, clusters: Clusters, children: set[str]
+) -> set[tuple[str, str, str]]:
+    """A person's stays, a child's undated ones from their birth (the earliest their
+    records give)."""
+    if root not in children:
+        return found
+    born = min(clusters.dobs.get(root, ()), default=OPEN_START)
+    return {(a, born if s == OPEN_START else s, e) for a, s, e in found}
+
+
+def _dated(stays: dict[str, set[tuple[str, str, str]]], adults: set[str]) -> dict[str, set]:
+    """The adults' stays with a known start."""
+    return {
         root: {stay for stay in found if stay[1] != OPEN_START}
         for root, found in stays.items()
         if root in adults
     }
-    housemates = lived_with(adults, adults, dated, strict=True)
-    anyones = {mate for found in housemates.values() for mate in found}
-    names: dict[str, set[str]] = {}  # only housemates' names are asked for
-    for r in reps:
-        root = find(r.rid)
-        if root in anyones and r.given and r.family:
-            names.setdefault(root, set()).add(f"{plain(r.given)} {plain(r.family)}")
-    mate_names = {
-        root: found
-        for root, mates in housemates.items()
-        if (found := {n for mate in mates for n in names.get(mate, ())})
-    }
-    return Surroundings(
-        kids, stays, household, housemates, mate_names, names, moved_in, moved_out,
-        left_with, arrived_with, movers, adults,
-    )  # fmt: skip
+
+
+def _mate_names(root: str, housemates: dict[str, set[str]], names: dict[str, set[str]]) -> set[str]:
+    """The full names a person's housemates' records give."""
+    return {n for mate in housemates.get(root, ()) for n in names.get(mate, ())}
+
+
+def _day_counts(days: dict[str, set[str]]) -> Counter:
+    """How many people have each day."""
+    return Counter(day for found in days.values() for day in found)
+
+
+def _recount(
+    counts: Counter,
+    before: dict[str, set[str]],
+    now: dict[str, set[str]],
+    olds: dict[str, list[str]],
+) -> Counter:
+    """``counts`` (of ``before``'s days) for ``now``, after the joins ``olds`` names."""
+    lost = Counter(day for them in olds.values() for o in them for day in before.get(o, ()))
+    won = Counter(day for root in olds for day in now.get(root, ()))
+    out = counts.copy()
+    out.subtract(lost)
+    out.update(won)
+    return +out
 
 
 def lived_with(
@@ -523,7 +755,11 @@ def cut_offs(days: Iterable[set[str]]) -> set[str]:
     """Days far commoner than moving days are (more than :data:`CUT_OFF` times the
     median day's count): a file's first day or a default, when every account open then
     seems to begin; not moves."""
-    counts = Counter(day for found in days for day in found)
+    return _cut(Counter(day for found in days for day in found))
+
+
+def _cut(counts: Counter) -> set[str]:
+    """:func:`cut_offs` from how many people have each day."""
     if not counts:
         return set()
     typical = statistics.median(counts.values())
@@ -550,14 +786,138 @@ def adults_frame(
     to say which name keys were too common to block on; ``kept``: each person's own
     part as an earlier round built it (:data:`Own`), reused for those whose records
     are the same, and replaced by this round's. Returns the table and each person's
-    representative identity, keyed by the cluster root."""
+    representative identity, keyed by the cluster root.
+
+    A later round over the same records and clusters builds again only the rows of
+    the people joined since, and of those whose surroundings changed
+    (:func:`_frame_again`); the name keys are worked out again over every row."""
+    before = _FRAMED.get(clusters)
+    found = None
+    if before is not None and before.reps is reps:
+        found = _frame_again(before, clusters, around, kept)
+    if found is None:
+        found = _frame(reps, clusters, around, kept)
+        _FRAMED[clusters] = found
+    return _with_keys(found.frame, notes), found.people
+
+
+@dataclass
+class _Framed:
+    """One round's frame, without its name keys, and what building it again needs."""
+
+    reps: list[Identity]
+    mark: int  # how many joins the clusters had made (``Clusters.joined``)
+    around: Surroundings
+    frame: pa.Table
+    people: dict[str, Identity]  # root -> its representative
+    records: dict[str, list[Identity]]  # root -> its records, in the order of ``reps``
+    held: Counter  # address -> the people with a stay there (HOME_MAX)
+    place: dict[str, int]  # a record's place in ``reps``
+
+
+_FRAMED: weakref.WeakKeyDictionary[Clusters, _Framed] = weakref.WeakKeyDictionary()
+
+
+def _frame(
+    reps: list[Identity],
+    clusters: Clusters,
+    around: Surroundings,
+    kept: dict[tuple[str, int], Own] | None,
+) -> _Framed:
+    """Every adult's row, built afresh."""
     find = clusters.find
     records: dict[str, list[Identity]] = {}
-    for r in reps:
+    place: dict[str, int] = {}
+    for i, r in enumerate(reps):
         root = find(r.rid)
         if root in around.adults:
             records.setdefault(root, []).append(r)
+            place[r.rid] = i
+    held = Counter(key for root in records for key in around.homes(root))
     roots = sorted(records)
+    frame, people = _rows(roots, records, around, held, kept)
+    if kept is not None:
+        kept.clear()
+        kept.update(((root, len(records[root])), o) for root, o in people.items())
+    return _Framed(
+        reps, len(clusters.joined), around, frame, {r: o[0] for r, o in people.items()},
+        records, held, place,
+    )  # fmt: skip
+
+
+def _frame_again(
+    before: _Framed,
+    clusters: Clusters,
+    around: Surroundings,
+    kept: dict[tuple[str, int], Own] | None,
+) -> _Framed | None:
+    """``before``'s frame after the joins made since: the rows of the people joined,
+    and of everyone whose surroundings or stays' keys (:data:`HOME_MAX`) changed,
+    built again; the rest kept. None where a join was not of two adults."""
+    find = clusters.find
+    was = before.around
+    gone = set(clusters.joined[before.mark :])
+    if not gone <= was.adults:
+        return None
+    olds: dict[str, list[str]] = {}
+    for g in gone:
+        olds.setdefault(find(g), []).append(g)
+    if not olds.keys() <= was.adults or not olds.keys() <= around.adults:
+        return None
+    records = {r: found for r, found in before.records.items() if r not in gone}
+    place = before.place
+    for root, them in olds.items():
+        merged = [r for o in (root, *them) for r in before.records.get(o, ())]
+        records[root] = sorted(merged, key=lambda r: place[r.rid])
+    if records.keys() != around.adults:
+        return None
+    dirty = set(olds)
+    for name in (
+        "kids", "household", "housemates", "mate_names", "moved_in", "moved_out",
+        "left_with", "arrived_with", "stays",
+    ):  # fmt: skip
+        then, now = getattr(was, name), getattr(around, name)
+        for root, values in now.items():
+            other = then.get(root)
+            if values is not other and values != other:
+                dirty.add(root)
+        dirty.update(root for root in then if root not in now and root not in gone)
+    held = before.held.copy()
+    for root, them in olds.items():
+        for o in (root, *them):
+            held.subtract(was.homes(o))
+        held.update(around.homes(root))
+    flipped = {
+        key for root in olds for key in around.homes(root)
+        if (before.held[key] <= HOME_MAX) != (held[key] <= HOME_MAX)
+    }  # fmt: skip
+    if flipped:
+        dirty.update(r for r in records if not flipped.isdisjoint(around.homes(r)))
+    dirty &= records.keys()
+    part, people = _rows(sorted(dirty), records, around, held, kept)
+    old = before.frame
+    keep = pc.invert(pc.is_in(old["unique_id"], pa.array(sorted(dirty | gone), pa.string())))
+    frame = pa.concat_tables([old.filter(keep), part]).sort_by("unique_id")
+    mine = {r: found for r, found in before.people.items() if r not in gone}
+    mine.update((r, o[0]) for r, o in people.items())
+    if kept is not None:
+        for root, them in olds.items():
+            for o in (root, *them):
+                kept.pop((o, len(before.records.get(o, ()))), None)
+        kept.update(((root, len(records[root])), o) for root, o in people.items())
+    found = _Framed(before.reps, len(clusters.joined), around, frame, mine, records, held, place)
+    _FRAMED[clusters] = found
+    return found
+
+
+def _rows(
+    roots: list[str],
+    records: dict[str, list[Identity]],
+    around: Surroundings,
+    held: Counter,
+    kept: dict[tuple[str, int], Own] | None,
+) -> tuple[pa.Table, dict[str, Own]]:
+    """The rows of ``roots`` (sorted), without their name keys, and each one's own part."""
     before = kept if kept is not None else {}
     own: list[Own] = []
     for root in roots:
@@ -571,12 +931,7 @@ def adults_frame(
                 sorted(around.stays.get(root, ())),
             )
         own.append(found)
-    if kept is not None:
-        kept.clear()
-        kept.update(((root, len(records[root])), o) for root, o in zip(roots, own, strict=True))
-    del records
     mine = [o[0] for o in own]
-    people = dict(zip(roots, mine, strict=True))
 
     def lists(table: dict[str, set[str]]) -> list[list[str] | None]:
         return [sorted(table[root]) if table.get(root) else None for root in roots]
@@ -589,7 +944,6 @@ def adults_frame(
     }
     # an address many adults have held (a hostel, a block under one key) blocks nobody:
     # its pairs would grow as the square of its residents
-    held = Counter(key for root in roots for key in around.homes(root))
     homes = [sorted(k for k in around.homes(root) if held[k] <= HOME_MAX) or None for root in roots]
     columns = name_columns(mine)
     columns.update(
@@ -619,9 +973,14 @@ def adults_frame(
             "arrived_with": lists(around.arrived_with),
         }
     )
-    moves = [sorted(around.moved_in.get(r, set()) | around.moved_out.get(r, set())) for r in roots]
-    columns.update(_keys(columns, moves, notes))
-    return table(columns), people
+    return table(columns), dict(zip(roots, own, strict=True))
+
+
+def _with_keys(rows: pa.Table, notes: list[str] | None) -> pa.Table:
+    """``rows`` with their name keys (:func:`_keys`)."""
+    for name, values in _keys(rows, notes).items():
+        rows = rows.append_column(name, values)
+    return rows
 
 
 def freshen(frame: pa.Table, before: dict[str, int] | None) -> tuple[pa.Table, dict[str, int]]:
@@ -641,15 +1000,13 @@ def freshen(frame: pa.Table, before: dict[str, int] | None) -> tuple[pa.Table, d
     return frame.append_column("fresh", pa.array(fresh, type=pa.bool_())), now
 
 
-def _keys(
-    columns: dict[str, list], moves: list[list[str]], notes: list[str] | None
-) -> dict[str, pa.Array]:
+def _keys(rows: pa.Table, notes: list[str] | None) -> dict[str, pa.Array]:
     """The name rules' blocking keys (:data:`NAME_KEYS`), each kept only where its block
     is small enough (:func:`bounded`); worked out column by column in Arrow (a Python
     loop over every person took seconds a round at county scale)."""
 
     def text(name: str) -> pa.Array:
-        values = pa.array(columns[name], pa.string())
+        values = rows[name].combine_chunks()
         return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
 
     def joined(*parts: pa.Array) -> pa.Array:  # null where any part is
@@ -660,26 +1017,15 @@ def _keys(
     start = pc.utf8_slice_codeunits(given, 0, 2)
     differ = pc.not_equal(given, family)
     none = pa.scalar(None, pa.string())
+    moves = _union(rows["moved_in"].combine_chunks(), rows["moved_out"].combine_chunks())
     found: dict[str, pa.Array] = {
         "key_district": joined(family, start, district),
         "key_postcode": joined(postcode, canon),
         "key_name": joined(family, canon),
-        "key_moves": pa.array(
-            [
-                [f"{day}|{first}" for day in days] if first and days else None
-                for first, days in zip(start.to_pylist(), moves, strict=True)
-            ],
-            pa.list_(pa.string()),
-        ),
+        "key_moves": _tagged(moves, start),
         "swap_fg": pc.if_else(differ, joined(given, family), none),
         "swap_gf": pc.if_else(differ, joined(family, given), none),
-        "key_mates": pa.array(
-            [
-                [f"{mate}|{first}" for mate in mates] if first and mates else None
-                for first, mates in zip(start.to_pylist(), columns["mate_names"], strict=True)
-            ],
-            pa.list_(pa.string()),
-        ),
+        "key_mates": _tagged(rows["mate_names"].combine_chunks(), start),
     }
     limit = PAIRS_PER_PERSON * len(given)
     out: dict[str, pa.Array] = {}
@@ -696,6 +1042,36 @@ def _keys(
                 f"{PAIRS_PER_PERSON:g} a person)"
             )
     return out
+
+
+def _union(a: pa.Array, b: pa.Array) -> pa.Array:
+    """Each row's values in either list column, once each, in order (null for none)."""
+    rows, values = _flat(a)
+    more_rows, more = _flat(b)
+    both = pa.table(
+        {"row": pa.concat_arrays([rows, more_rows]), "v": pa.concat_arrays([values, more])}
+    )
+    both = (
+        both.group_by(["row", "v"])
+        .aggregate([])
+        .sort_by([("row", "ascending"), ("v", "ascending")])
+    )
+    return _lists(both["row"].combine_chunks(), both["v"].combine_chunks(), len(a))
+
+
+def _tagged(lists: pa.Array, first: pa.Array) -> pa.Array:
+    """Each row's values as ``value|first`` (null where ``first`` is, or no value)."""
+    rows, values = _flat(lists)
+    tagged = pc.binary_join_element_wise(values, pc.take(first, rows), "|")
+    present = pc.is_valid(tagged)
+    return _lists(rows.filter(present), tagged.filter(present), len(lists))
+
+
+def _lists(rows: pa.Array, values: pa.Array, length: int) -> pa.Array:
+    """A list column of ``length`` rows from each value's row (ascending); null for none."""
+    per_row = np.bincount(rows.to_numpy().astype(np.int64), minlength=length)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(per_row)]).astype(np.int32))
+    return pa.ListArray.from_arrays(offsets, values, mask=pa.array(per_row == 0))
 
 
 def bounded(
