@@ -110,6 +110,16 @@ class ReadResult:
 
 
 @dataclass(frozen=True)
+class ColumnResult:
+    """A read's values a column at a time: name -> the column's values in row order
+    (:meth:`GraphStore.read_columns`). ``truncated`` says the row cap cut the result."""
+
+    columns: dict[str, list[Any]]
+    rows: int
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
 class ProfileStep:
     """One operator of the engine's own profile of a query, in plan order (``depth`` 0
     is the last operator, the one that returns rows): where a slow query's time goes,
@@ -347,6 +357,21 @@ class GraphStore(ABC):
             max_rows=limit,
         )
 
+    def read_columns(
+        self,
+        cypher: str,
+        params: Params | None = None,
+        *,
+        timeout_ms: int | None = None,
+        max_rows: int | None = None,
+    ) -> ColumnResult:
+        """As :meth:`read`, a column at a time: for a caller that works on columns (the
+        analysts' copy), without a dict a row where the engine's reply has none."""
+        limit = self.max_rows if max_rows is None else max_rows
+        return self._read_columns(
+            cypher, plain_params(params), timeout_ms=timeout_ms or self.timeout_ms, max_rows=limit
+        )
+
     def profile(
         self, cypher: str, params: Params | None = None, *, timeout_ms: int | None = None
     ) -> list[ProfileStep]:
@@ -492,6 +517,17 @@ class GraphStore(ABC):
     def _read(
         self, cypher: str, params: dict[str, Any], *, timeout_ms: int, max_rows: int
     ) -> ReadResult: ...
+
+    def _read_columns(
+        self, cypher: str, params: dict[str, Any], *, timeout_ms: int, max_rows: int
+    ) -> ColumnResult:
+        """:meth:`_read`'s rows as columns; an adapter with a columnar reply overrides it."""
+        result = self._read(cypher, params, timeout_ms=timeout_ms, max_rows=max_rows)
+        return ColumnResult(
+            {name: [row[name] for row in result.rows] for name in result.columns},
+            len(result.rows),
+            result.truncated,
+        )
 
     @abstractmethod
     def _write(self, cypher: str, params: dict[str, Any]) -> WriteSummary: ...

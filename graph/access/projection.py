@@ -45,7 +45,7 @@ from graph.access.copy_state import CopyState
 from graph.access.pseudonyms import KEY_FILE, Pseudonyms
 from graph.bulk import BulkWriter, EdgeShape, NodeShape
 from graph.cypher import cypher
-from graph.store import Counts, GraphError, GraphStore, batched
+from graph.store import ColumnResult, Counts, GraphError, GraphStore, batched
 
 _blake2b = hashlib.blake2b
 
@@ -61,8 +61,8 @@ def _set(var: str, rules: dict[str, Rule], skip: tuple[str, ...] = ()) -> str:
 
 def _returning(columns: dict[str, str]) -> str:
     """``RETURN expression AS name, ...`` in name order: the order the engine's capped
-    reads return them in (``RETURN *``), so the adapter need not put each row back in
-    the query's order (about a sixth of reading the copy, at 20,000 children)."""
+    reads return them in (``RETURN *``), so the adapter has nothing to put back in the
+    query's order."""
     return "RETURN " + ", ".join(f"{columns[name]} AS {name}" for name in sorted(columns))
 
 
@@ -190,9 +190,9 @@ class _Coarsen:
                 known[uid] = self.keys.of(label, uid)
         return [known[uid] for uid in uids]
 
-    def column(self, owner: str, prop: str, rule: Rule, rows: list[dict]) -> list[Any]:
-        """``prop``'s values in the copy, for each of ``rows`` (the live graph's)."""
-        values = [row.get(prop) for row in rows]
+    def column(self, owner: str, prop: str, rule: Rule, live: ColumnResult) -> list[Any]:
+        """``prop``'s values in the copy, for each row of ``live`` (the live graph's)."""
+        values = _values(live, prop)
         if rule in ("drop", "text"):  # a text key: from the copy's value (columns())
             return [None] * len(values)
         if rule == "keep":
@@ -209,35 +209,44 @@ class _Coarsen:
             return [v if v is not None and hashable(v) in kept else None for v in values]
         if rule == "centre":
             at = 0 if prop == "lat" else 1
-            centres = [self.centres.get(row.get(DISTRICT)) for row in rows]
+            centres = list(map(self.centres.get, _values(live, DISTRICT)))
             return [None if v is None or c is None else c[at]
                     for v, c in zip(values, centres, strict=True)]  # fmt: skip
         if rule == "pseudonym":
             return [None if v is None else self.keys.of(owner, v) for v in values]
         return values
 
-    def nodes(self, label: str, rows: list[dict]) -> tuple[list[str], list[list[Any]]]:
+    def nodes(self, label: str, live: ColumnResult) -> tuple[list[str], list[list[Any]]]:
         """The copy's property names for ``label`` and a column of each, ``uid`` and
         ``labels`` last."""
         names = [p for p, _ in NODE_PROPS[label]]
-        columns = [self.column(label, p, rule, rows) for p, rule in NODE_PROPS[label]]
+        columns = [self.column(label, p, rule, live) for p, rule in NODE_PROPS[label]]
         for p, source in TEXT_OF[label].items():
             of = columns[names.index(source)]
             columns[names.index(p)] = list(of)  # the copy's date, as ISO text
         extras = EXTRA_LABELS[label]
-        labels = [sorted(row["labels"]) for row in rows] if extras else [[label] for _ in rows]
-        uids = self.uids(label, [row["uid"] for row in rows])
+        if extras:
+            labels = [sorted(x) for x in live.columns["labels"]]
+        else:
+            labels = [[label] for _ in range(live.rows)]
+        uids = self.uids(label, live.columns["uid"])
         return [*names, "uid", "labels"], [*columns, uids, labels]
 
-    def relationships(self, rel: str, rows: list[dict]) -> tuple[list[str], list[list[Any]]]:
+    def relationships(self, rel: str, live: ColumnResult) -> tuple[list[str], list[list[Any]]]:
         """The copy's property names for ``rel`` and a column of each, the two ends'
         uids (``left``, ``right``) last."""
         names = [p for p, _ in REL_PROPS[rel]]
-        columns = [self.column(rel, p, rule, rows) for p, rule in REL_PROPS[rel]]
+        columns = [self.column(rel, p, rule, live) for p, rule in REL_PROPS[rel]]
         start, end = ENDS[rel]
-        left = self.uids(start, [row["left"] for row in rows])
-        right = self.uids(end, [row["right"] for row in rows])
+        left = self.uids(start, live.columns["left"])
+        right = self.uids(end, live.columns["right"])
         return [*names, "left", "right"], [*columns, left, right]
+
+
+def _values(live: ColumnResult, name: str) -> list[Any]:
+    """A column of the live graph's read (nulls where the read has no such column)."""
+    values = live.columns.get(name)
+    return [None] * live.rows if values is None else values
 
 
 def _iso(value: dt.date) -> str:
@@ -387,15 +396,16 @@ class _ReadAhead:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="jigsaw-copy-read")
         self._pending = {READS[0]: self._start(READS[0])}  # while the copy is made ready
 
-    def rows(self, statement: str) -> list[dict]:
+    def columns(self, statement: str) -> ColumnResult:
         future = self._pending.pop(statement, None) or self._start(statement)
         at = READS.index(statement)
         if at + 1 < len(READS) and READS[at + 1] not in self._pending:
             self._pending[READS[at + 1]] = self._start(READS[at + 1])
         return future.result()
 
-    def _start(self, statement: str) -> Future[list[dict]]:
-        return self._pool.submit(lambda: self._store.read(statement, max_rows=ALL_ROWS).rows)
+    def _start(self, statement: str) -> Future[ColumnResult]:
+        # a column at a time: the copy works on columns, so no dict is made a row
+        return self._pool.submit(self._store.read_columns, statement, max_rows=ALL_ROWS)
 
     def close(self) -> None:
         for future in self._pending.values():
@@ -412,10 +422,10 @@ class _Reader:
     people: list[tuple[str, str]]
 
     def nodes(self, label: str) -> Iterator[tuple[dict, int]]:
-        live = self.reads.rows(NODE_STATEMENTS[label]["read"])
+        live = self.reads.columns(NODE_STATEMENTS[label]["read"])
         names, columns = self.coarsen.nodes(label, live)
         if label == "Person":
-            self.people.extend(zip(columns[-2], (row["uid"] for row in live), strict=True))
+            self.people.extend(zip(columns[-2], live.columns["uid"], strict=True))
         del live
         for values in zip(*columns, strict=True):
             yield dict(zip(names, values, strict=True)), _hash(values)
@@ -423,7 +433,7 @@ class _Reader:
     def relationships(self, rel: str) -> tuple[list[dict], dict[str, int]]:
         """Every relationship of the type, and a hash of each group of them between the
         same two nodes (the copy's unit of change: relationships have no keys)."""
-        live = self.reads.rows(REL_READS[rel])
+        live = self.reads.columns(REL_READS[rel])
         names, columns = self.coarsen.relationships(rel, live)
         del live
         out: list[dict] = []

@@ -30,13 +30,14 @@ from graph.engines.falkordb_bulk import MARKER as BULK_MARKER
 from graph.engines.falkordb_bulk import FalkorBulkWriter
 from graph.engines.falkordb_cap import HIDDEN, capped, return_columns
 from graph.engines.falkordb_params import params_header
-from graph.engines.falkordb_results import plain_records
+from graph.engines.falkordb_results import plain_columns
 from graph.engines.falkordb_start import start_embedded
 from graph.engines.relaxed import RelaxedMarkers
 from graph.files import private_dir
 from graph.store import (
     BATCH_TIMEOUT_MS,
     NARROW,
+    ColumnResult,
     Counts,
     CypherError,
     EngineUnavailable,
@@ -78,10 +79,19 @@ PSEUDONYMISED_SUFFIX = "_pseudonymised"
 
 @dataclass(frozen=True)
 class _PlainResult:
-    """A read's result decoded straight to plain values (see ``_ro_query``)."""
+    """A read's result decoded straight to plain values, a list of each column's values
+    in row order (see ``_ro_query``)."""
 
     header: list[Any]
-    result_set: list[list[Any]]
+    columns: list[list[Any]]
+    count: int  # rows
+
+    @property
+    def result_set(self) -> list[list[Any]]:
+        """The rows (for the adapter's own small reads)."""
+        if not self.columns:
+            return [[] for _ in range(self.count)]
+        return [list(row) for row in zip(*self.columns, strict=True)]
 
 
 def _plain(value: Any) -> Any:
@@ -297,6 +307,17 @@ class FalkorDBStore(GraphStore):
     def _read(
         self, cypher: str, params: dict[str, Any], *, timeout_ms: int, max_rows: int
     ) -> ReadResult:
+        found = self._read_columns(cypher, params, timeout_ms=timeout_ms, max_rows=max_rows)
+        names, values = list(found.columns), list(found.columns.values())
+        if values:
+            rows = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+        else:  # no columns: as many empty rows as the engine sent
+            rows = [{} for _ in range(found.rows)]
+        return ReadResult(columns=names, rows=rows, truncated=found.truncated, max_rows=max_rows)
+
+    def _read_columns(
+        self, cypher: str, params: dict[str, Any], *, timeout_ms: int, max_rows: int
+    ) -> ColumnResult:
         # the engine stops at the cap plus one row (the one says the cap cut the result)
         header = params_header(params)
         try:
@@ -317,22 +338,15 @@ class FalkorDBStore(GraphStore):
                 "procedure as CALL ... YIELD ... RETURN ...)",
                 query=cypher,
             ) from None
-        columns = [name for _, name in (result.header or [])]
-        rows = result.result_set or []
-        if HIDDEN in columns:  # the query's own RETURN * took the wrapping's row along
-            keep = [i for i, name in enumerate(columns) if name != HIDDEN]
-            columns, rows = [columns[i] for i in keep], [[r[i] for i in keep] for r in rows]
+        columns = dict(zip((name for _, name in result.header), result.columns, strict=True))
+        columns.pop(HIDDEN, None)  # the query's own RETURN * took the wrapping's row along
         wanted = return_columns(cypher)  # RETURN * gave them in name order
-        if wanted and wanted != columns and sorted(wanted) == sorted(columns):
-            order = [columns.index(name) for name in wanted]
-            columns, rows = wanted, [[row[i] for i in order] for row in rows]
-        truncated = len(rows) > max_rows
-        return ReadResult(
-            columns=columns,
-            rows=[dict(zip(columns, row, strict=True)) for row in rows[:max_rows]],
-            truncated=truncated,
-            max_rows=max_rows,
-        )
+        if wanted and list(columns) != wanted and sorted(wanted) == sorted(columns):
+            columns = {name: columns[name] for name in wanted}
+        truncated = result.count > max_rows
+        if truncated:
+            columns = {name: values[:max_rows] for name, values in columns.items()}
+        return ColumnResult(columns, min(result.count, max_rows), truncated)
 
     def _write(self, cypher: str, params: dict[str, Any]) -> WriteSummary:
         self._restore_if_abandoned()
@@ -380,9 +394,9 @@ class FalkorDBStore(GraphStore):
         return _summary(self._execute(encoded, cypher, read_only=False, timeout_ms=None))
 
     def _ro_query(self, query: str, timeout_ms: int | None, keep_rows: int | None) -> _PlainResult:
-        """``GRAPH.RO_QUERY`` as plain values: decoded by :mod:`falkordb_results` where it
-        can be, else by the client and then ``_plain`` (nodes, paths). Rows past
-        ``keep_rows`` (beyond the row cap) are not decoded at all.
+        """``GRAPH.RO_QUERY`` as plain values, a column at a time: decoded by
+        :mod:`falkordb_results` where it can be, else by the client and then ``_plain``
+        (nodes, paths). Rows past ``keep_rows`` (beyond the row cap) are not decoded.
 
         The client's decoding of nodes and paths is slow (5,000 long paths took minutes
         after the engine had answered in milliseconds), so it is done a few hundred rows
@@ -400,12 +414,12 @@ class FalkorDBStore(GraphStore):
             or isinstance(response[-1], Exception)
         ):
             result = QueryResult(self._graph, response)  # raises the engine's error, if any
-            return _PlainResult(result.header or [], [])
+            return _PlainResult(result.header or [], [[] for _ in result.header or []], 0)
         records = response[1][:keep_rows] if keep_rows else response[1]
-        rows = plain_records(records)
-        if rows is not None:
-            return _PlainResult(response[0], rows)
-        rows = []
+        columns = plain_columns(records, len(response[0]))
+        if columns is not None:
+            return _PlainResult(response[0], columns, len(records))
+        rows: list[list[Any]] = []
         for start in range(0, len(records), _DECODE_ROWS):
             part = QueryResult(self._graph, [response[0], records[start : start + _DECODE_ROWS],
                                              response[2]])  # fmt: skip
@@ -418,7 +432,8 @@ class FalkorDBStore(GraphStore):
                     f"paths); {NARROW}",
                     query=query.rpartition("CALL {")[2] or query,
                 )
-        return _PlainResult(response[0], rows)
+        columns = [list(column) for column in zip(*rows, strict=True)] or [[] for _ in response[0]]
+        return _PlainResult(response[0], columns, len(rows))
 
     def bulk_writer(self) -> FalkorBulkWriter:
         return FalkorBulkWriter(self, self.bulk_command)
