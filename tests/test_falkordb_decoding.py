@@ -19,7 +19,7 @@ import pytest
 
 from graph import GraphStore
 from graph.engines.falkordb import FalkorDBStore, _plain
-from graph.engines.falkordb_results import plain_columns
+from graph.engines.falkordb_results import plain_columns, plain_records
 from tests.conftest import embedded_store
 
 SETUP = """
@@ -134,3 +134,16 @@ def test_every_store_reads_columns_as_its_rows(graph: FalkorDBStore):
     default = GraphStore._read_columns(graph, query, {}, timeout_ms=10_000, max_rows=5_000)
     assert typed(own.columns) == typed(default.columns) and own.rows == default.rows == 3
     assert own.columns["dob"] == [dt.date(1965, 3, 4), dt.date(2031, 12, 31), None]
+
+
+def test_rows_of_plain_values_are_the_columns_rows(graph: FalkorDBStore):
+    """``plain_records`` (the awaited reads' rows) gives the rows the columns make."""
+    for query in READS:
+        response = graph._graph.execute_command("GRAPH.RO_QUERY", graph.graph_name, query,
+                                                "--compact")  # fmt: skip
+        columns = plain_columns(response[1], len(response[0]))
+        rows = plain_records(response[1])
+        if columns is None:
+            assert rows is None, query
+            continue
+        assert typed(rows) == typed([list(r) for r in zip(*columns, strict=True)]), query

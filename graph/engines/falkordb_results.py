@@ -115,3 +115,16 @@ def plain_columns(records: list[list[list[Any]]], width: int) -> list[list[Any]]
         return [_column(flat[2 * j :: step], flat[2 * j + 1 :: step]) for j in range(width)]
     except _NotPlain:
         return None
+
+
+def plain_records(records: list[list[list[Any]]]) -> list[list[Any]] | None:
+    """The reply's rows of plain values (:func:`plain_columns` turned back into rows,
+    for a caller that wants rows), or ``None`` when a cell needs the client's parser."""
+    if not records:
+        return []
+    columns = plain_columns(records, len(records[0]))
+    if columns is None:
+        return None
+    if not columns:
+        return [[] for _ in records]
+    return [list(row) for row in zip(*columns, strict=True)]
