@@ -50,11 +50,18 @@ def adopt_existing(
     clusters none of whose records were loaded before are considered, so a reload of
     the same files never changes who is who. ``anchors``: the graph's people (person
     uid -> :data:`~loaders.people_kept.ANCHOR_FIELDS`, from :func:`anchors` or kept)."""
+    if not anchors:
+        return
+    # the clusters with a record new to the graph, and of those the ones with no other
+    # (a delta's are few: the rest of the work is only for them)
+    new = {cluster_of[i.rid] for i in identities if i.rid not in existing}
     members: dict[str, list[Identity]] = {}
     for ident in identities:
-        members.setdefault(cluster_of[ident.rid], []).append(ident)
+        root = cluster_of[ident.rid]
+        if root in new:
+            members.setdefault(root, []).append(ident)
     groups = [g for g in members.values() if not any(i.rid in existing for i in g)]
-    if not anchors or not groups:  # a delta's new people are few: index only then
+    if not groups:
         return
     index: dict[tuple, str] = {}
     for uid in sorted(anchors):  # the least uid where people share a key, however read

@@ -267,7 +267,9 @@ def _keep_people(clusters: Clusters, records: list[Identity], kept: Mapping[str,
     for r in records:
         person = kept.get(r.rid)
         if person is not None:
-            clusters.union(first.setdefault(person, r.rid), r.rid)
+            head = first.setdefault(person, r.rid)
+            if head != r.rid:  # a person's first record is its own cluster already
+                clusters.union(head, r.rid)
 
 
 class _Run:
