@@ -185,10 +185,9 @@ class _Coarsen:
         if KEPT_NODES[label]["uid"] != "pseudonym":
             return uids
         known = self.pseudonyms[label]
-        for uid in uids:
-            if uid not in known:
-                known[uid] = self.keys.of(label, uid)
-        return [known[uid] for uid in uids]
+        for uid in set(uids).difference(known):  # each new one once, the rest in C
+            known[uid] = self.keys.of(label, uid)
+        return list(map(known.__getitem__, uids))
 
     def column(self, owner: str, prop: str, rule: Rule, live: ColumnResult) -> list[Any]:
         """``prop``'s values in the copy, for each row of ``live`` (the live graph's)."""
