@@ -420,31 +420,38 @@ class _Reader:
     reads: _ReadAhead
     people: list[tuple[str, str]]
 
-    def nodes(self, label: str) -> Iterator[tuple[dict, int]]:
+    def nodes(self, label: str) -> tuple[list[str], Iterator[tuple[tuple, int]]]:
+        """The copy's property names for the label (``uid`` second last), and each
+        node's values in that order with their hash, as they are made (a dict is made
+        only of a node that is written: :func:`_row`)."""
         live = self.reads.columns(NODE_STATEMENTS[label]["read"])
         names, columns = self.coarsen.nodes(label, live)
         if label == "Person":
             self.people.extend(zip(columns[-2], live.columns["uid"], strict=True))
         del live
-        for values in zip(*columns, strict=True):
-            yield dict(zip(names, values, strict=True)), _hash(values)
+        return names, ((values, _hash(values)) for values in zip(*columns, strict=True))
 
-    def relationships(self, rel: str) -> tuple[list[dict], dict[str, int]]:
-        """Every relationship of the type, and a hash of each group of them between the
-        same two nodes (the copy's unit of change: relationships have no keys)."""
+    def relationships(self, rel: str) -> tuple[list[str], list[tuple], dict[str, int]]:
+        """The copy's property names for the type (the ends' uids last), every
+        relationship's values in that order, and a hash of each group of them between
+        the same two nodes (the copy's unit of change: relationships have no keys)."""
         live = self.reads.columns(REL_READS[rel])
         names, columns = self.coarsen.relationships(rel, live)
         del live
-        out: list[dict] = []
+        rows = list(zip(*columns, strict=True))
         groups: dict[str, list[int]] = defaultdict(list)
-        for values in zip(*columns, strict=True):
-            out.append(dict(zip(names, values, strict=True)))
-            groups[f"{values[-2]}{PAIR}{values[-1]}"].append(_hash(values))
-        return out, {key: _hash(sorted(hashes)) for key, hashes in groups.items()}
+        for values in rows:
+            groups[_pair(values)].append(_hash(values))
+        return names, rows, {key: _hash(sorted(hashes)) for key, hashes in groups.items()}
 
 
-def _pair(row: Mapping[str, Any]) -> str:
-    return f"{row['left']}{PAIR}{row['right']}"
+def _pair(values: tuple) -> str:
+    """A relationship group's key: the two ends' uids in the copy (its last values)."""
+    return f"{values[-2]}{PAIR}{values[-1]}"
+
+
+def _row(names: list[str], values: tuple) -> dict:
+    return dict(zip(names, values, strict=True))
 
 
 def _afresh(
@@ -455,14 +462,17 @@ def _afresh(
     written = Written(fresh=True)
 
     def nodes(label: str) -> Iterator[dict]:
-        for row, h in reader.nodes(label):
-            changes.hashes.append((label, row["uid"], h))
-            yield row
+        names, items = reader.nodes(label)
+        at = names.index("uid")
+        for values, h in items:
+            changes.hashes.append((label, values[at], h))
+            yield _row(names, values)
 
     def relationships(rel: str) -> Iterator[dict]:
-        rows, groups = reader.relationships(rel)
+        names, rows, groups = reader.relationships(rel)
         changes.hashes.extend((rel, key, h) for key, h in groups.items())
-        yield from rows
+        for values in rows:
+            yield _row(names, values)
 
     writer = target.bulk_writer() if bulk else None
     if writer is None:
@@ -486,11 +496,14 @@ def _difference(
         seen: set[str] = set()
         new: list[dict] = []
         changed: list[dict] = []
-        for row, h in reader.nodes(label):
-            seen.add(row["uid"])
-            if was.get(row["uid"]) != h:
-                (changed if row["uid"] in was else new).append(row)
-                changes.hashes.append((label, row["uid"], h))
+        names, items = reader.nodes(label)
+        at = names.index("uid")
+        for values, h in items:
+            uid = values[at]
+            seen.add(uid)
+            if was.get(uid) != h:
+                (changed if uid in was else new).append(_row(names, values))
+                changes.hashes.append((label, uid, h))
         gone = [{"uid": uid} for uid in was if uid not in seen]
         changes.removed += [(label, r["uid"]) for r in gone]
         for statement, rows in (("delete", gone), ("update", changed), ("create", new)):
@@ -499,14 +512,14 @@ def _difference(
                 written.changed += len(rows)
     for rel, statements in REL_STATEMENTS.items():
         was = known.get(rel, {})
-        rows, groups = reader.relationships(rel)
+        names, rows, groups = reader.relationships(rel)
         different = {key for key, h in groups.items() if was.get(key) != h}
         gone = set(was) - set(groups)
         changes.hashes += [(rel, key, groups[key]) for key in different]
         changes.removed += [(rel, key) for key in gone]
         stale = [dict(zip(("left", "right"), key.split(PAIR), strict=True))
                  for key in different | gone if key in was]  # fmt: skip
-        fresh = [row for row in rows if _pair(row) in different]
+        fresh = [_row(names, values) for values in rows if _pair(values) in different]
         for statement, batch in (("delete", stale), ("create", fresh)):
             if batch:
                 target.write_rows(statements[statement], batch, progress=progress)
