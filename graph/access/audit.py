@@ -169,44 +169,33 @@ class AuditLog:
         reason: str | None = None,
     ) -> dict[str, Any]:
         """Append one entry (fsync'd, head committed) and return it with its hash."""
-        fields = {"user": user, "role": role, "action": action, "children": children,
-                  "detail": detail, "reason": reason}  # fmt: skip
-        return self.record_many([fields])[0]
-
-    def record_many(self, entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Append entries, each given as :meth:`record`'s arguments, in this order and
-        with whatever other threads are recording (one group commit where they fit);
-        return them with their hashes once every one is durable. For a caller that
-        gathers entries itself (the API's event loop: one worker thread a group)."""
-        mine = [
-            _Waiting({
-                "user": e["user"],
-                "role": e["role"],
-                "action": e["action"],
-                "children": sorted(set(e.get("children") or ())),
-                "detail": e.get("detail") or {},
-                "reason": e.get("reason"),
-            })
-            for e in entries
-        ]  # fmt: skip
+        fields = {
+            "user": user,
+            "role": role,
+            "action": action,
+            "children": sorted(set(children)),
+            "detail": detail or {},
+            "reason": reason,
+        }
+        mine = _Waiting(fields)
         with self._turn:
-            self._waiting.extend(mine)
-            while self._writing and not all(w.done for w in mine):
+            self._waiting.append(mine)
+            while self._writing and not mine.done:
                 self._turn.wait()
-            lead = not all(w.done for w in mine)
+            lead = not mine.done
             self._writing = self._writing or lead
-        if lead:  # nobody is writing, and some of these are unwritten: write the waiting
+        if lead:  # nobody is writing, and nobody wrote this entry: write the waiting
             try:
-                while not all(w.done for w in mine):
+                while not mine.done:
                     self._commit_group()
             finally:
                 with self._turn:
                     self._writing = False
                     self._turn.notify_all()
-        for w in mine:
-            if w.error is not None:
-                raise w.error
-        return [w.entry for w in mine if w.entry is not None]
+        if mine.error is not None:
+            raise mine.error
+        assert mine.entry is not None
+        return mine.entry
 
     def _commit_group(self) -> None:
         """Write the entries waiting now (the writer's among them) as one group."""
