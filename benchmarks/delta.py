@@ -118,12 +118,12 @@ def load(
 ) -> None:  # fmt: skip
     """One load of ``root`` into ``store``, its figures under ``name``."""
     started = time.perf_counter()
-    cpu = StageCPU()
+    cpu = StageCPU(store.server_pid())
     report = run_load(
         store, root, as_of=day, loads_dir=loads, after_stage=cpu.stage, **options
     ).report
     figures[f"{name}_s"] = round(time.perf_counter() - started, 1)
-    figures[f"{name}_cpu_s"] = cpu.seconds  # stage -> [this process, its children]
+    figures[f"{name}_cpu_s"] = cpu.seconds  # stage -> [this process, children, engine]
     figures[f"{name}_stages_s"] = report.seconds
     figures[f"{name}_peak_mb"] = max(report.peak_mb.values())
     figures[f"{name}_rows_written"] = sum(report.written.values())
@@ -136,31 +136,36 @@ def load(
 
 
 class StageCPU:
-    """CPU seconds each stage took, of this process (every thread) and of its child
-    processes (the embedded engine, the readers): on a machine others share, a stage's
-    wall time says more about them than about it."""
+    """CPU seconds each stage took, of this process (every thread), of its child
+    processes (the readers) and of the engine's server (``engine``, its process id): on
+    a machine others share, a stage's wall time says more about them than about it."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine: int | None = None) -> None:
+        self.engine = engine
         self.seconds: dict[str, list[float]] = {}
         self.last = self.now()
 
-    @staticmethod
-    def now() -> tuple[float, float]:
-        tick = os.sysconf("SC_CLK_TCK")
+    def now(self) -> tuple[float, ...]:
         gone = resource.getrusage(resource.RUSAGE_CHILDREN)  # those ended and waited for
         children = gone.ru_utime + gone.ru_stime
         for pid in _children(os.getpid()):
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-            except OSError:
-                continue
-            children += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-        return time.process_time(), children
+            if pid != self.engine:
+                children += _cpu(pid)
+        return time.process_time(), children, _cpu(self.engine) if self.engine else 0.0
 
     def stage(self, name: str) -> None:
         now = self.now()
         self.seconds[name] = [round(a - b, 1) for a, b in zip(now, self.last, strict=True)]
         self.last = now
+
+
+def _cpu(pid: int) -> float:
+    """A process's CPU seconds so far (Linux's /proc), 0 once it has gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[int]:
