@@ -138,16 +138,30 @@ class Unchanged:
         written_by = _hash((step.name, step.statement, step.keyless))
         hashed, before = _NodeHashes(), self.before
         nodes_before, nodes_written = self.nodes_before, self.nodes_written
+        # the other ends' values that make an element's rows written: a node the last
+        # load did not write, or one this load wrote that a later step's relationships
+        # start from; each value is looked at once, not once for every row naming it
+        blocking: list[tuple[str, set]] = []
+        if skippable:
+            try:
+                for label, f in ends:
+                    found = {
+                        v for v in {r[f] for r in rows} if hashed(label, v) not in nodes_before
+                    }
+                    blocking.append((f, found))
+                for label, f in renewed:
+                    found = {v for v in {r[f] for r in rows} if hashed(label, v) in nodes_written}
+                    blocking.append((f, found))
+            except TypeError:  # a value no set can hold: write the step's rows
+                skippable = False
+            blocking = [(f, found) for f, found in blocking if found]
         for key, group in groups.items():
             h = _hash((written_by, key, group))
             self.after.add(h)
             if not (
                 skippable
                 and h in before
-                and all(hashed(label, r[f]) in nodes_before for r in group for label, f in ends)
-                and not any(
-                    hashed(label, r[f]) in nodes_written for r in group for label, f in renewed
-                )
+                and not any(r[f] in found for f, found in blocking for r in group)
             ):
                 keep.add(key)
             if node is not None:
