@@ -126,14 +126,16 @@ class Known:
     @classmethod
     def after(
         cls,
-        assignments: Mapping[str, str],
-        anchors: Mapping[str, tuple[str, ...]],
+        assignments: dict[str, str],
+        anchors: dict[str, tuple[str, ...]],
         person_of: Mapping[str, str],
     ) -> Known:
         """What the graph holds once a load that found ``assignments`` and ``anchors``
         before it, and linked its records to ``person_of``, has written them (its people
-        rows' fields follow: :meth:`after_writing`)."""
-        return cls({**assignments, **person_of}, dict(anchors))
+        rows' fields follow: :meth:`after_writing`). Takes the two over and updates them
+        (copies of millions of records' persons at county scale would only cost memory)."""
+        assignments.update(person_of)
+        return cls(assignments, anchors)
 
     def after_writing(self, people: Iterable[Mapping[str, Any]]) -> None:
         """Each person as the load's ``people`` rows wrote them."""
