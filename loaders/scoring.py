@@ -57,7 +57,11 @@ class Scorer:
         self.review_threshold = float(model.get("review_threshold", REVIEW_THRESHOLD))
         self.frequencies: dict[str, dict[str, float]] = model["frequencies"]
         self._db = duckdb.connect()
-        placeholder = comparison_frame([Identity(rid="-", given="a", family="b")])
+        placeholder = comparison_frame([Identity(rid="-", given="a", family="b")], keys=True)
+        # the blocking keys Splink carries through its statement: an enquiry's pairs are
+        # given, so its frame has none of them (making them was most of its cost)
+        plain = set(comparison_frame([Identity(rid="-")]).column_names)
+        self.empty = [name for name in placeholder.column_names if name not in plain]
         linker = Linker(
             DuckDBAPI(connection=self._db).register(placeholder),
             model["splink"],
@@ -105,6 +109,8 @@ class Scorer:
         for name, values in frame.items():
             columns[f"{name}_l"] = [values[0]] * n
             columns[f"{name}_r"] = values[1:]
+        for name in self.empty:
+            columns[f"{name}_l"] = columns[f"{name}_r"] = [None] * n
         for name in MODEL_COLUMNS:
             look = self.frequencies[name]
             columns[f"tf_{name}_l"] = [look.get(v) for v in columns[f"{name}_l"]]

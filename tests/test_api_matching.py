@@ -33,8 +33,9 @@ def _identity(person: dict[str, str], rid: str) -> Identity:
 
 def _splink_probabilities(model: dict, query: Identity, candidates: list[Identity]) -> dict:
     """Splink's own scoring of the query against each candidate, from the kept model
-    and its name frequencies."""
-    rows = comparison_frame([query, *candidates]).to_pylist()
+    and its name frequencies (the frame with its blocking keys, which Splink's own
+    scoring of pairs reads)."""
+    rows = comparison_frame([query, *candidates], keys=True).to_pylist()
     for row in rows:
         for name in MODEL_COLUMNS:
             row[f"tf_{name}"] = model["frequencies"][name].get(row[name])

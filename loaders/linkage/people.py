@@ -214,18 +214,21 @@ def agreed_text(gammas: dict[str, int]) -> str:
     return agreed_fields(PEOPLE.comparisons, gammas)
 
 
-def comparison_frame(identities: list[Identity]) -> pa.Table:
+def comparison_frame(identities: list[Identity], *, keys: bool = False) -> pa.Table:
     """The columns the people model reads, for records taken one by one (no address
-    history shared through links): what :mod:`loaders.scoring` scores an enquiry on."""
-    return people_frame(identities, Clusters(identities))
+    history shared through links): what :mod:`loaders.scoring` scores an enquiry on.
+    ``keys``: with the blocking keys (Splink's own scoring reads them; an enquiry's
+    pairs are given, and making the keys is forty times the rest for a few records)."""
+    return people_frame(identities, Clusters(identities), keys=keys)
 
 
-def people_frame(reps: list[Identity], clusters: Clusters) -> pa.Table:
+def people_frame(reps: list[Identity], clusters: Clusters, *, keys: bool = True) -> pa.Table:
     """Splink's input, built a column at a time as an Arrow table, which DuckDB reads as
     it is. Names and postcodes repeat: each distinct one's list is made once and shared
     by the rows that have it. Each record carries its person's postcodes so far (from
     the checked identifiers), so a record at an old address still meets its owner's
-    others; ``label`` is the person for records with an identifier (known matches)."""
+    others; ``label`` is the person for records with an identifier (known matches);
+    ``keys``: with the blocking rules' key columns."""
     roots = [clusters.find(r.rid) for r in reps]
     one: dict[str, list[str]] = {}  # postcode -> [postcode], shared
     first: dict[str, str] = {}  # root -> its first postcode
@@ -260,7 +263,8 @@ def people_frame(reps: list[Identity], clusters: Clusters) -> pa.Table:
             ],
         }
     )
-    columns.update(people_keys(columns, roots))
+    if keys:
+        columns.update(people_keys(columns, roots))
     return table(columns)
 
 
