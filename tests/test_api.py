@@ -270,6 +270,33 @@ def test_over_the_rate_limit_is_429_and_audited(http, runtime, truth):
     assert len(refused) == 2
 
 
+def test_every_partner_route_refuses_a_request_without_a_token(http, runtime):
+    """Each route the OpenAPI description files under ``exchange`` (a partner's: the
+    enquiry, notifications and any added later) answers 401 without a token, or with a
+    revoked client's, and the refusal is audited: the one check holds for routes wired
+    as a dependency and for those that call it themselves."""
+    spec = http.get("/openapi.json").json()
+    routes = [
+        (path, method)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if "exchange" in operation.get("tags", [])
+    ]
+    assert len(routes) >= 2
+    client = runtime.clients.add("Southshire Revoked", [S47], "existence")
+    revoked = token(http, client)
+    runtime.clients.revoke(client.client.client_id)
+    before = sum(1 for e in audit(runtime).entries() if e["action"] == "partner_enquiry_refused")
+    for path, method in routes:
+        for headers in ({}, revoked):
+            reply = http.request(method, path, content="{}", headers={
+                **headers, "Content-Type": "application/fhir+json"})  # fmt: skip
+            assert reply.status_code == 401, (path, method, headers)
+            assert reply.json()["resourceType"] == "OperationOutcome"
+    after = sum(1 for e in audit(runtime).entries() if e["action"] == "partner_enquiry_refused")
+    assert after - before == 2 * len(routes)
+
+
 def test_a_token_bound_to_a_certificate_needs_that_certificate(http, runtime, truth):
     import hashlib
     import ssl
