@@ -101,7 +101,8 @@ class _Embedded:
         class Bounded(client):  # type: ignore[misc, valid-type]
             def __init__(self, dbfilename: str, serverconfig: dict, **kwargs: Any) -> None:
                 # falkordblite's own __init__, with the server client that waits as
-                # long as the deadline allows rather than redislite's 10 s
+                # long as the deadline allows rather than redislite's 10 s (a test
+                # holds this to the installed falkordblite's set-up)
                 self.client = BoundedServer(dbfilename=dbfilename, serverconfig=serverconfig,
                                             decode_responses=True, **kwargs)  # fmt: skip
                 self.connection = self.client
