@@ -147,6 +147,13 @@ def _load_lines(table: dict, engine: str, figures: dict, wall: float, rss: float
              f"{figures['engine_peak_mb']:,} MB")  # fmt: skip
     for name, secs in figures["seconds"].items():
         _put(table, "load", name, engine, f"{secs:.1f} s")
+    cpu = figures.get("cpu_seconds") or {}
+    if cpu:  # what a busy machine does not change, unlike the wall times above
+        process, readers, server = (sum(by[i] for by in cpu.values()) for i in range(3))
+        _put(table, "load", "CPU: the load's process + its readers + the engine", engine,
+             f"{process:,.1f} + {readers:,.1f} + {server:,.1f} s")  # fmt: skip
+        for name, (p, r, e) in cpu.items():
+            _put(table, "load", f"CPU of {name}", engine, f"{p:,.1f} + {r:,.1f} + {e:,.1f} s")
     for name, mb in figures.get("peak_mb", {}).items():  # which stage raised the peak
         _put(table, "load", f"peak memory by end of {name}", engine, f"{mb:,} MB")
     steps = sorted(figures.get("write_seconds", {}).items(), key=lambda kv: -kv[1])

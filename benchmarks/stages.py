@@ -54,6 +54,7 @@ def _store(engine: Path | str, max_rows: int = 10_000_000):
 def load(county: Path, engine: Path | str, loads: Path | None = None) -> dict:
     """A first load of ``county``, its report and quarantine kept in ``loads`` (the
     Data page reads them)."""
+    from benchmarks.delta import StageCPU
     from graph import load_settings
     from graph.family_rules import count_breaks
     from loaders.load import run_load
@@ -65,7 +66,13 @@ def load(county: Path, engine: Path | str, loads: Path | None = None) -> dict:
     store.drop_all()
     store.ensure_schema()
     started = time.perf_counter()
-    with collector_for_load() as after_stage:  # as `jigsaw load` runs it
+    cpu = StageCPU(store.server_pid() if hasattr(store, "server_pid") else None)
+    with collector_for_load() as collect:  # as `jigsaw load` runs it
+
+        def after_stage(name: str) -> None:
+            collect(name)
+            cpu.stage(name)  # the CPU survives a busy machine where wall time does not
+
         result = run_load(
             store,
             county,
@@ -91,6 +98,7 @@ def load(county: Path, engine: Path | str, loads: Path | None = None) -> dict:
         "rows": report.rows_read,
         "people": report.people,
         "seconds": report.seconds,
+        "cpu_seconds": cpu.seconds,  # stage -> [the load's process, its readers, the engine]
         "write_seconds": report.write_seconds,
         "peak_mb": report.peak_mb,
         "precision": round(quality["everyone"].precision, 4),

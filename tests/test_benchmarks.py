@@ -44,6 +44,8 @@ def test_benchmark_smoke_run(tmp_path):
     for figure in (
         "generate | time",
         "load | peak memory",
+        "load | CPU: the load's process + its readers + the engine",
+        "load | CPU of link",
         "linkage | precision / recall",
         "linkage | children: precision / recall",
         "linkage | adults: precision / recall",
