@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from graph import version
 from graph.alerts import watched
 from graph.engines.falkordb import FalkorDBStore
 from loaders import identities
@@ -76,7 +77,7 @@ def delta_then_full(
     if engine is not None and not (loads / PEOPLE_FILE).exists():
         # loaded before loads kept who the graph's records and people are, and the
         # alerts' watched state: keep them now, from the graph, as that load would have
-        counts = kept_counts(store.counts())
+        counts = kept_counts(store.counts(), version.current(store))
         known = Known(identities.existing_assignments(store), identities.anchors(store))
         known.save(loads / PEOPLE_FILE, counts)
         baseline = Baseline(None, loads / ALERT_FILES[1])

@@ -10,11 +10,8 @@ from typing import Any
 from graph.cypher import cypher
 from graph.store import GraphStore
 
-WATCHED = cypher(
-    "alerts.watched",
-    """
-    MATCH (w:Professional)-[wo:WORKS_ON]->(k:Case)<-[:HAS_CASE]-(c:Person)
-    WHERE k.status = 'open' AND wo.to IS NULL
+# what alerts compare, for each child matched with an open case someone holds
+_WATCHED_STATE = """
     WITH c, collect(DISTINCT w.uid) AS workers, collect(DISTINCT k.kind) AS kinds
     OPTIONAL MATCH (c)-[l:LIVES_AT]->(a:Address)
     WHERE l.to IS NULL
@@ -30,7 +27,58 @@ WATCHED = cypher(
     WHERE sib.uid <> c.uid AND sk.status = 'open' AND sk.kind IN ['CIN', 'CP', 'CLA']
     RETURN c.uid AS child, c.full_name AS name, workers, kinds, addresses, schools, terms,
            collect(DISTINCT {uid: sib.uid, name: sib.full_name}) AS siblings_in_care
+    """
+_OPEN_HELD = "WHERE k.status = 'open' AND wo.to IS NULL"
+WATCHED = cypher(
+    "alerts.watched",
+    "MATCH (w:Professional)-[wo:WORKS_ON]->(k:Case)<-[:HAS_CASE]-(c:Person) "
+    + _OPEN_HELD
+    + _WATCHED_STATE,
+)
+# the same for some children only (those a delta load touched)
+WATCHED_OF = cypher(
+    "alerts.watched_of",
+    "MATCH (c:Person) WHERE c.uid IN $people "
+    "MATCH (w:Professional)-[wo:WORKS_ON]->(k:Case)<-[:HAS_CASE]-(c) "
+    + _OPEN_HELD
+    + _WATCHED_STATE,
+    example={"people": ["P-x"]},
+)
+# whose watched state a change may have changed: a person touched (their own rows, or
+# a relationship's); the owners of a case touched; those living at an address or on the
+# roll of a school whose own rows changed (its name is in the state); then each of those
+# people's children and siblings (a sibling's case, name or parent is in it)
+NEAR = {
+    "Case": cypher(
+        "alerts.near_case",
+        "MATCH (x:Case) WHERE x.uid IN $uids MATCH (p:Person)-[:HAS_CASE]->(x) "
+        "RETURN DISTINCT p.uid AS uid",
+        example={"uids": ["x"]},
+    ),
+    "Address": cypher(
+        "alerts.near_address",
+        "MATCH (x:Address) WHERE x.uid IN $uids MATCH (p:Person)-[l:LIVES_AT]->(x) "
+        "WHERE l.to IS NULL RETURN DISTINCT p.uid AS uid",
+        example={"uids": ["x"]},
+    ),
+    "School": cypher(
+        "alerts.near_school",
+        "MATCH (x:School) WHERE x.uid IN $uids MATCH (p:Person)-[l:ATTENDS]->(x) "
+        "WHERE l.to IS NULL RETURN DISTINCT p.uid AS uid",
+        example={"uids": ["x"]},
+    ),
+}
+FAMILY = cypher(
+    "alerts.family",
+    """
+    MATCH (p:Person) WHERE p.uid IN $people
+    OPTIONAL MATCH (p)-[:PARENT_OF]->(c:Person)
+    OPTIONAL MATCH (p)<-[:PARENT_OF]-(:Person)-[:PARENT_OF]->(s:Person)
+    WITH collect(DISTINCT c.uid) + collect(DISTINCT s.uid) AS near
+    UNWIND near AS uid
+    RETURN DISTINCT uid
     """,
+    example={"people": ["P-x"]},
 )
 RAISE = cypher(
     "alerts.raise",
@@ -83,9 +131,13 @@ MARK_SEEN = cypher(
 COUNT = cypher("alerts.count", "MATCH (a:Alert) RETURN count(a) AS alerts")
 
 
-def watched(store: GraphStore) -> list[dict[str, Any]]:
-    """Children with an open, allocated case, with what alerts compare across loads."""
-    rows = store.read(WATCHED, max_rows=100_000_000).rows
+def watched(store: GraphStore, people: list[str] | None = None) -> list[dict[str, Any]]:
+    """Children with an open, allocated case, with what alerts compare across loads
+    (``people``: of those children only)."""
+    if people is None:
+        rows = store.read(WATCHED, max_rows=100_000_000).rows
+    else:
+        rows = store.read(WATCHED_OF, {"people": people}, max_rows=100_000_000).rows
     for row in rows:
         for key in ("addresses", "schools", "siblings_in_care"):
             row[key] = [x for x in row[key] if x.get("uid") is not None]
@@ -95,6 +147,23 @@ def watched(store: GraphStore) -> list[dict[str, Any]]:
             if x.get("term") is not None
         ]
     return rows
+
+
+def near(
+    store: GraphStore, people: set[str], cases: set[str], places: dict[str, set[str]]
+) -> set[str]:
+    """The people whose watched state may have changed when these ``people`` and
+    ``cases`` were touched and these ``places`` (label: ``Address``, ``School`` -> uids)
+    changed (:data:`NEAR`, :data:`FAMILY`)."""
+    found = set(people)
+    for label, uids in (("Case", cases), *places.items()):
+        if uids:
+            rows = store.read(NEAR[label], {"uids": sorted(uids)}, max_rows=100_000_000).rows
+            found.update(r["uid"] for r in rows)
+    if found:
+        rows = store.read(FAMILY, {"people": sorted(found)}, max_rows=100_000_000).rows
+        found.update(r["uid"] for r in rows if r["uid"] is not None)
+    return found
 
 
 def raise_alerts(store: GraphStore, rows: list[dict[str, Any]]) -> int:

@@ -24,7 +24,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from graph import risk_facts, schema, views
+from graph import risk_facts, schema, version, views
 from graph.access.projection import mirror
 from graph.cypher import cypher
 from graph.planning import forget_kept_tallies
@@ -329,6 +329,7 @@ def decide(store: GraphStore, uid: str, accept: bool, user: str) -> str:
     at = dt.datetime.now().isoformat(timespec="seconds")
     status = "accepted" if accept else "rejected"
     keep, drop = sorted(people) if accept and len(people) == 2 else (None, None)
+    version.stamp(store)  # what loads kept no longer describes the graph
     store.write(
         DECIDE, {"uid": uid, "status": status, "user": user, "at": at, "keep": keep, "drop": drop}
     )
@@ -375,6 +376,8 @@ def undo(store: GraphStore, uid: str, user: str) -> None:
             raise ReviewError(
                 f"a load has since given {drop}'s uid to someone: reject the pair instead"
             )
+    version.stamp(store)  # what loads kept no longer describes the graph
+    if found["status"] == "accepted":
         unmerge_people(store, keep, drop, uid)
     # the analysts' copy takes the undo too, by pseudonyms (and without who undid it)
     copy = mirror(store)

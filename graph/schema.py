@@ -351,6 +351,14 @@ NODE_TYPES: tuple[NodeType, ...] = (
         ),
     ),
     NodeType(
+        "GraphVersion",
+        "One node (uid graph): the graph's version stamp, a new one with every load, "
+        "review decision and undoing, so that what a load keeps for the next (the rows "
+        "it wrote, who its people are, the alerts' watched state) is trusted only while "
+        "the graph is the one it was kept with (graph.version). Not in the analysts' copy.",
+        (Prop("stamped_at", writer="graph.version"),),
+    ),
+    NodeType(
         "CaseloadCell",
         "The caseload map's county-wide counts, kept after a load: one per case status, "
         "kind and service (whole false), and one per status of every kind and service "

@@ -27,23 +27,16 @@ CLOSE_SUPERSEDED_RESIDENCES = cypher(
     """,
     writes=True,
 )
-CASE_WORKERS = cypher(
-    "load.derive_case_workers",
-    """
-    MATCH (k:Case)
+_CASE_WORKERS = """
     OPTIONAL MATCH (k)<-[w:WORKS_ON]-()
     WITH k, count(CASE WHEN w IS NOT NULL AND w.to IS NULL THEN 1 END) AS workers
     WHERE k.workers IS NULL OR k.workers <> workers
     SET k.workers = workers
-    """,
-    writes=True,
-)
+    """
+CASE_WORKERS = cypher("load.derive_case_workers", "MATCH (k:Case)" + _CASE_WORKERS, writes=True)
 # Each case is walked once and picked by CASE (docs/cypher-portability.md).
 # Lists compare as sets: the builder sorts them, a walk of the graph need not.
-OPEN_SERVICES = cypher(
-    "load.derive_open_services",
-    """
-    MATCH (p:Person)-[:HAS_CASE]->(k:Case)
+_OPEN_SERVICES = """
     OPTIONAL MATCH (k)-[:WITH_SERVICE]->(s:Service)
     WITH p, collect(DISTINCT CASE WHEN k.status = 'open' THEN s.uid END) AS services,
          collect(DISTINCT CASE WHEN k.status = 'open' AND s IS NOT NULL THEN k.kind END)
@@ -54,8 +47,35 @@ OPEN_SERVICES = cypher(
        OR any(x IN kinds WHERE NOT x IN p.open_case_kinds)
     SET p.open_services = services, p.open_case_kinds = kinds,
         p.open_service_count = size(services)
-    """,
+    """
+OPEN_SERVICES = cypher(
+    "load.derive_open_services",
+    "MATCH (p:Person)-[:HAS_CASE]->(k:Case)" + _OPEN_SERVICES,
     writes=True,
 )
 # What every load runs, in order, after writing.
 DERIVED = (CASE_WORKERS, OPEN_SERVICES)
+
+# The same over what a delta touched only (loaders.unchanged.Touched): a case's workers
+# follow from its WORKS_ON relationships, a person's open services from their cases
+# (HAS_CASE, each case's status and kind, WITH_SERVICE), so a case touched (its own rows,
+# or named by a relationship's) and a person touched or owning a touched case are all
+# whose derived facts can have changed.
+CASE_WORKERS_OF = cypher(
+    "load.derive_case_workers_of",
+    "MATCH (k:Case) WHERE k.uid IN $cases" + _CASE_WORKERS,
+    example={"cases": ["C-x"]},
+    writes=True,
+)
+OWNERS = cypher(
+    "load.derive_case_owners",
+    "MATCH (k:Case) WHERE k.uid IN $cases MATCH (p:Person)-[:HAS_CASE]->(k) "
+    "RETURN DISTINCT p.uid AS uid",
+    example={"cases": ["C-x"]},
+)
+OPEN_SERVICES_OF = cypher(
+    "load.derive_open_services_of",
+    "MATCH (p:Person) WHERE p.uid IN $people MATCH (p)-[:HAS_CASE]->(k:Case)" + _OPEN_SERVICES,
+    example={"people": ["P-x"]},
+    writes=True,
+)

@@ -34,7 +34,8 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from graph import caseload_tally, review_queue, risk_facts
+from graph import alerts as store_alerts
+from graph import caseload_tally, review_queue, risk_facts, version
 from graph.access.projection import write_copy
 from graph.planning import forget_kept_tallies
 from graph.store import GraphStore
@@ -57,7 +58,7 @@ from loaders.report import LoadReport, save
 from loaders.risk_factors import keep_after_load as keep_risk_factors
 from loaders.scoring import MODEL_FILE
 from loaders.transition_cohorts import keep_after_load as keep_cohorts
-from loaders.unchanged import MEMORY_FILE, Unchanged, shared_labels
+from loaders.unchanged import MEMORY_FILE, Touched, Unchanged, shared_labels
 from loaders.validate import Quarantined, Record
 from loaders.write import PLAN, WriterThread, Writes, timed
 from planning.alerts import Baseline, raise_after_load
@@ -127,6 +128,9 @@ class Load:
     # build: the rows written (the facts part is the writer's, through writer.built)
     rows: GraphRows | None = None
     writing: Future[None] | None = None
+    # write: what the load changed (loaders.unchanged.Touched), for the stages after it
+    # to work from; None when not known (a full load): they go over the whole graph
+    touched: Touched | None = None
     tallying: Future[int] | None = None  # derive: the caseload map's tally, kept meanwhile
 
 
@@ -175,17 +179,17 @@ def link_stage(load: Load) -> None:
     store.ensure_schema()
     loads_dir = options.loads_dir
     memory = loads_dir / MEMORY_FILE if loads_dir is not None else None
-    counts = store.counts()
-    load.unchanged = Unchanged.take(memory, shared_labels(PLAN), counts, options.full)
-    known = Known.take(
-        people_file(loads_dir), kept_counts(counts)
-    )  # else read from the graph below
+    counts, stamp = store.counts(), version.current(store)
+    load.unchanged = Unchanged.take(memory, shared_labels(PLAN), counts, options.full, stamp)
+    kept_as = kept_counts(counts, stamp)
+    known = Known.take(people_file(loads_dir), kept_as)  # else read from the graph below
     report.wrote_every_row = load.unchanged.reason
     if load.reading is not None and not load.reading.full:
         report.over_everything = list(OVER_EVERYTHING)
     load.baseline = Baseline(*(loads_dir / n if loads_dir else None for n in ALERT_FILES))
     # the watched state before anything is written (kept by the last load, or read)
-    load.before = load.baseline.take(store, kept_counts(counts))
+    load.before = load.baseline.take(store, kept_as)
+    version.stamp(store)  # before anything is written: what was kept is not the graph now
     risk_facts.clear(store)  # kept risk factors are wrong once the records change
     forget_kept_tallies(store)  # so are the needs forecast's and caseload map's tallies
     load.loaded_at = dt.datetime.now().isoformat(timespec="seconds")
@@ -300,6 +304,9 @@ def write(load: Load) -> None:
     load.writes.finish()
     if load.unchanged is not None:
         load.report.rows_unchanged = dict(load.unchanged.skipped)
+        load.touched = load.unchanged.touched
+    if load.touched is None and load.report.over_everything:
+        load.report.over_everything.insert(0, NOT_TOUCHED)
 
 
 def derive_stage(load: Load) -> None:
@@ -317,8 +324,11 @@ def derive_stage(load: Load) -> None:
         with timed(seconds, "superseded residences closed"):
             store.write(derive.CLOSE_SUPERSEDED_RESIDENCES)
     with timed(seconds, "derived facts"):
-        for statement in derive.DERIVED:
-            store.write(statement)
+        if load.touched is None:
+            for statement in derive.DERIVED:
+                store.write(statement)
+        else:
+            _derive_touched(store, load.touched)
     load.progress.stage("working out risk of NEET factors", None)
     # Each reads what the derived facts left and writes nodes of its own, so they run
     # side by side on the engine's threads; the caseload map's tally (which the copy
@@ -338,6 +348,19 @@ def derive_stage(load: Load) -> None:
         cohorts.result()
 
 
+def _derive_touched(store: GraphStore, touched: Touched) -> None:
+    """The derived facts of what a delta touched only (:data:`derive.DERIVED`'s
+    ``_OF`` forms): the cases it touched, the people it touched or whose cases it did."""
+    cases = sorted(map(str, touched.of("Case")))
+    people = set(map(str, touched.of("Person")))
+    if cases:
+        store.write(derive.CASE_WORKERS_OF, {"cases": cases})
+        owners = store.read(derive.OWNERS, {"cases": cases}, max_rows=100_000_000)
+        people.update(r["uid"] for r in owners.rows)
+    if people:
+        store.write(derive.OPEN_SERVICES_OF, {"people": sorted(people)})
+
+
 def _step[T](seconds: dict[str, float], name: str, fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)``, its time in the load report's write profile under ``name``."""
     with timed(seconds, name):
@@ -347,7 +370,12 @@ def _step[T](seconds: dict[str, float], name: str, fn: Callable[..., T], *args: 
 def alerts(load: Load) -> None:
     """Alerts for what changed under open cases since the watched state before."""
     assert load.baseline is not None
-    load.report.alerts = raise_after_load(load.store, load.before, load.baseline)
+    touched, near = load.touched, None
+    if touched is not None:  # only the children near what the load changed
+        places = {label: {str(u) for u in touched.own(label)} for label in ("Address", "School")}
+        people = {str(u) for u in touched.of("Person")}
+        near = store_alerts.near(load.store, people, {str(u) for u in touched.of("Case")}, places)
+    load.report.alerts = raise_after_load(load.store, load.before, load.baseline, near)
     load.baseline.done()
 
 
@@ -360,14 +388,19 @@ def pseudonymised_copy(load: Load) -> None:
 
 
 # What a delta load still runs over the whole graph, as a full load does (the load
-# report lists them): the derived facts, risk of NEET factors, needs tally, alerts and
-# the pseudonymised copy are worked out from the graph.
+# report lists them): risk of NEET factors, the needs and caseload tallies, transitions'
+# cohorts and the pseudonymised copy are worked out from the graph. The derived facts
+# and the alerts' watched state go over what the delta touched (``Load.touched``), or
+# over everything too where that is not known (NOT_TOUCHED).
 OVER_EVERYTHING = (
-    "derived facts, risk of NEET factors, the needs and caseload tallies, transitions' "
-    "cohorts (every person)",
-    "the alerts' watched state after the load (every open case) and the pseudonymised "
-    "copy (the whole graph)",
+    "risk of NEET factors, the needs and caseload tallies, transitions' cohorts (every person)",
+    "the pseudonymised copy (the whole graph)",
 )
+NOT_TOUCHED = (
+    "derived facts and the alerts' watched state (every case: what the load changed "
+    "is not known when every row is written)"
+)
+
 
 Stage = tuple[str, Callable[[Load], None]]
 STAGES: tuple[Stage, ...] = (
@@ -424,14 +457,15 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
             if opts.after_stage is not None:
                 opts.after_stage(name)
         report.finished = True
+        stamp = version.stamp(store)  # what is kept below describes the graph with it
         store.save_snapshot()  # a start reads that faster (GraphStore.save_snapshot)
         assert load.reading is not None and load.unchanged is not None
         load.reading.save()  # what this load took in, for the next one
-        load.unchanged.save(store)  # and what it wrote, with the graph as it leaves it
+        load.unchanged.save(store, stamp)  # and what it wrote, with the graph as it leaves it
         assert load.kept is not None and load.linked is not None
         load.kept.save(load.linked.models)  # and the models it linked with
         assert load.known is not None and load.baseline is not None
-        counts = kept_counts(store.counts())
+        counts = kept_counts(store.counts(), stamp)
         load.known.after_writing(load.rows.people if load.rows else ())
         load.known.save(people_file(opts.loads_dir), counts)  # who its people are
         load.baseline.keep(counts)  # and the watched state its alerts left

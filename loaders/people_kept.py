@@ -92,18 +92,19 @@ class Known:
     (:data:`ANCHOR_FIELDS`), kept in :data:`PEOPLE_FILE` beside the models so that a
     delta need not read them back from the graph (every record and every person: at
     county scale the link stage's longest reads). Trusted only while the graph is the one
-    that load left (its node and relationship counts those recorded with it, as
-    :class:`loaders.unchanged.Unchanged` trusts its record): a review merge, a note or
-    another load since, and they are read from the graph again."""
+    that load left (its counts and version stamp those recorded with it,
+    :func:`kept_counts`, as :class:`loaders.unchanged.Unchanged` trusts its record): a
+    review decision, a note or another load since, and they are read from the graph
+    again."""
 
     assignments: dict[str, str]
     anchors: dict[str, tuple[str, ...]]  # person uid -> ANCHOR_FIELDS' values ('' for none)
 
     @classmethod
     def take(cls, path: Path | None, counts: Mapping[str, Any]) -> Known | None:
-        """What the file at ``path`` keeps, if the graph's ``counts`` are those it was
-        kept with; the file is removed either way (a load that stops part way, having
-        written some of its people, leaves none to mislead the next)."""
+        """What the file at ``path`` keeps, if the graph's ``counts`` (:func:`kept_counts`)
+        are those it was kept with; the file is removed either way (a load that stops
+        part way, having written some of its people, leaves none to mislead the next)."""
         if path is None:
             return None
         try:
@@ -177,6 +178,12 @@ def people_file(loads_dir: Path | None) -> Path | None:
     return loads_dir / PEOPLE_FILE if loads_dir is not None else None
 
 
-def kept_counts(counts: Counts) -> dict[str, dict[str, int]]:
-    """The graph's counts as :class:`Known` keeps them (JSON's own types)."""
-    return {"labels": dict(counts.labels), "types": dict(counts.relationship_types)}
+def kept_counts(counts: Counts, stamp: str | None) -> dict[str, Any]:
+    """What kept state is checked against before it is trusted: the graph's counts (JSON's
+    own types) and its version stamp (:mod:`graph.version`: a change that keeps the
+    counts, a review decision or an administrator's ``SET``, changes the stamp)."""
+    return {
+        "labels": dict(counts.labels),
+        "types": dict(counts.relationship_types),
+        "stamp": stamp,
+    }

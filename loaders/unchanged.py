@@ -19,8 +19,9 @@ beside the load reports). The next load skips an element's rows when
   leave it otherwise than both written).
 
 The record is trusted only when the graph is the one that load left: its node and
-relationship counts are those recorded (a review merge, a note added in the app or
-another load since makes every row written), the load is not ``--full``, and the last
+relationship counts and its version stamp (:mod:`graph.version`) are those recorded (a
+review decision, a note added in the app or another load since makes every row
+written), the load is not ``--full``, and the last
 load finished (the record is removed before anything is written, and written again
 once the load has finished). Otherwise every row is written, and the load report says
 why (:attr:`Unchanged.reason`).
@@ -80,13 +81,22 @@ class Unchanged:
     nodes_written: set[int] = field(default_factory=set)  # this load's, not skipped
     reason: str = ""  # why every row is written, when it is
     skipped: dict[str, int] = field(default_factory=dict)  # rows not written, per step
+    # what this load changed, for the stages after writing; None when not known (the
+    # last load's record not trusted: the stages after go over the whole graph)
+    touched: Touched | None = None
 
     @classmethod
     def take(
-        cls, path: Path | None, shared: frozenset[str], counts: Counts, full: bool
+        cls,
+        path: Path | None,
+        shared: frozenset[str],
+        counts: Counts,
+        full: bool,
+        stamp: str | None = None,
     ) -> Unchanged:
-        """The last load's record at ``path`` if the graph (``counts``) is as that load
-        left it; removed either way, so a load that stops part way leaves none."""
+        """The last load's record at ``path`` if the graph (``counts``, its version
+        ``stamp``) is as that load left it; removed either way, so a load that stops
+        part way leaves none."""
         memory = cls(path, shared)
         if path is None:
             memory.reason = "no load reports folder to keep a record of what was written in"
@@ -97,10 +107,11 @@ class Unchanged:
             memory.reason = "a full load (--full) writes every row"
         elif data is None:
             memory.reason = "no record of what the last load wrote (or it did not finish)"
-        elif data["counts"] != _plain(counts):
+        elif data["counts"] != _plain(counts) or data["stamp"] != stamp:
             memory.reason = "the graph changed since the last load (a review, a note, ...)"
         else:
             memory.before, memory.nodes_before = data["elements"], data["nodes"]
+            memory.touched = Touched()
         return memory
 
     @property
@@ -132,7 +143,8 @@ class Unchanged:
         for row in rows:
             groups.setdefault(tuple(row[f] for f in own), []).append(row)
         keep: set[tuple] = set()
-        skippable = skip and self.active and (node is None or node.label not in self.shared)
+        trusted = self.active  # the last load's record holds: what is new can be told
+        skippable = skip and trusted and (node is None or node.label not in self.shared)
         # the statement too: rows it wrote before it changed (a property added to the
         # schema) are written again
         written_by = _hash((step.name, step.statement, step.keyless))
@@ -142,7 +154,7 @@ class Unchanged:
         # load did not write, or one this load wrote that a later step's relationships
         # start from; each value is looked at once, not once for every row naming it
         blocking: list[tuple[str, set]] = []
-        if skippable:
+        if trusted:
             try:
                 for label, f in ends:
                     found = {
@@ -153,17 +165,23 @@ class Unchanged:
                     found = {v for v in {r[f] for r in rows} if hashed(label, v) in nodes_written}
                     blocking.append((f, found))
             except TypeError:  # a value no set can hold: write the step's rows
-                skippable = False
+                skippable = trusted = False
             blocking = [(f, found) for f, found in blocking if found]
+        touched = self.touched if trusted else None
         for key, group in groups.items():
             h = _hash((written_by, key, group))
             self.after.add(h)
-            if not (
-                skippable
+            new = not (
+                trusted
                 and h in before
                 and not any(r[f] in found for f, found in blocking for r in group)
-            ):
+            )
+            if new or not skippable:
                 keep.add(key)
+            if new and touched is not None:
+                touched.add(node, ends, key, group)
+            elif new:
+                self.touched = None  # not known: whatever reads it goes over everything
             if node is not None:
                 own_hash = hashed(node.label, key[0])
                 self.nodes_after.add(own_hash)
@@ -175,11 +193,12 @@ class Unchanged:
         self.skipped[step.name] = self.skipped.get(step.name, 0) + len(rows) - len(out)
         return out
 
-    def save(self, store: GraphStore) -> None:
-        """Record what this load wrote, with the graph's counts as it now stands."""
+    def save(self, store: GraphStore, stamp: str | None = None) -> None:
+        """Record what this load wrote, with the graph's counts as it now stands and its
+        version ``stamp``."""
         if self.path is None:
             return
-        head = json.dumps({"version": VERSION, "counts": _plain(store.counts())})
+        head = json.dumps({"version": VERSION, "counts": _plain(store.counts()), "stamp": stamp})
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         with tmp.open("wb") as fh:
@@ -190,6 +209,36 @@ class Unchanged:
                 nodes=np.fromiter(self.nodes_after, np.uint64, len(self.nodes_after)),
             )
         tmp.replace(self.path)
+
+
+@dataclass
+class Touched:
+    """What a load changed, by the rows it wrote: the uids of the nodes whose own rows
+    differ from the last load's (``nodes``, label -> uids), and of every node the rows of
+    a changed relationship (or of a changed node's relationships) name at either end
+    (``named``: a person whose attendance changed, and that school). An element written
+    only because a step writes its label whole (an address) but with the rows the last
+    load wrote is not touched. The stages after writing work from it on a delta (derive,
+    alerts); it is None where they cannot know (a full load, a record not trusted), and
+    they go over the whole graph."""
+
+    nodes: dict[str, set[Any]] = field(default_factory=dict)
+    named: dict[str, set[Any]] = field(default_factory=dict)
+
+    def add(self, node: Any, ends: list[tuple[str, str]], key: tuple, group: list[Row]) -> None:
+        """An element whose rows changed: its node (of a node step) and every end named."""
+        if node is not None:
+            self.nodes.setdefault(node.label, set()).add(key[0])
+        for label, f in ends:
+            self.named.setdefault(label, set()).update(r[f] for r in group)
+
+    def of(self, label: str) -> set[Any]:
+        """Every node of ``label`` the load touched: its own rows, or named."""
+        return self.nodes.get(label, set()) | self.named.get(label, set())
+
+    def own(self, label: str) -> set[Any]:
+        """The nodes of ``label`` whose own rows changed."""
+        return self.nodes.get(label, set())
 
 
 class _NodeHashes(dict):
@@ -216,6 +265,7 @@ def _read(path: Path) -> dict[str, Any] | None:
                 return None
             return {
                 "counts": head["counts"],
+                "stamp": head.get("stamp"),  # none in a record kept before stamps
                 "elements": set(data["elements"].tolist()),
                 "nodes": set(data["nodes"].tolist()),
             }

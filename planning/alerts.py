@@ -181,13 +181,22 @@ class Baseline:
 
 
 def raise_after_load(
-    store: GraphStore, before: list[dict[str, Any]], baseline: Baseline | None = None
+    store: GraphStore,
+    before: list[dict[str, Any]],
+    baseline: Baseline | None = None,
+    near: set[str] | None = None,
 ) -> int:
     """Compare the graph now with ``before``; write and count the new alerts. The state
-    after is left on ``baseline`` (:meth:`Baseline.keep`)."""
+    after is left on ``baseline`` (:meth:`Baseline.keep`). ``near``: the only children
+    whose state may differ from ``before`` (a delta's, :func:`graph.alerts.near`): only
+    theirs is read, the rest taken from ``before``; None reads every open case's."""
     if not before:  # nothing watched before this load (a first load): nothing to differ from
         return 0
-    after = store_alerts.watched(store)
+    if near is None:
+        after = store_alerts.watched(store)
+    else:
+        after = [c for c in before if c["child"] not in near]
+        after += store_alerts.watched(store, sorted(near)) if near else []
     if baseline is not None:
         baseline.after = after
     created_at = dt.datetime.now().isoformat(timespec="seconds")

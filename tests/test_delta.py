@@ -21,13 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from graph import GraphStore
+from graph import GraphStore, review_queue, version
 from graph.alerts import watched
 from graph.engines.falkordb import FalkorDBStore
 from loaders import identities
 from loaders.extracts import Extract, read_extracts
 from loaders.intake import READINGS, FileIntake, Intake, Reading, extract_key, mapped_extracts
-from loaders.load import ALERT_FILES, LOAD_LOCK, LoadResult, run_load
+from loaders.load import ALERT_FILES, LOAD_LOCK, NOT_TOUCHED, LoadResult, run_load
 from loaders.mapping import load_mappings
 from loaders.people_kept import Known, kept_counts, people_file
 from loaders.progress import Silent
@@ -35,6 +35,7 @@ from loaders.quality import pairwise_quality
 from loaders.readers import ReadLimits
 from loaders.reading import read_all
 from loaders.report import LoadReport
+from loaders.unchanged import MEMORY_FILE, Unchanged
 from planning.alerts import Baseline
 from synthetic.week_later import write_week_later
 from tests.conftest import AS_OF, LoadedCounty, embedded_store
@@ -318,6 +319,11 @@ def test_a_delta_load_leaves_the_graph_a_full_reload_leaves(
         assert fresh == summary["rows_changed"]
     assert "**Delta load**" in delta.to_markdown() and "**Full load**" in full.to_markdown()
     assert delta.sources == full.sources and delta.files == full.files
+    # the derived facts and alerts of the delta were worked out over what it touched
+    # only (loaders.unchanged.Touched), the full load's over everything: the same alerts
+    assert delta.over_everything and NOT_TOUCHED not in delta.over_everything
+    print(f"alerts raised: delta {delta.alerts}, full {full.alerts}")
+    assert delta.alerts == full.alerts
     one, other = fingerprint(graphs["full"]), fingerprint(graphs["delta"])
     assert sum(one.nodes.values()) > 10_000
     assert one == other, one.differences(other)
@@ -371,7 +377,7 @@ def test_who_the_graphs_records_and_people_are_is_kept_as_the_graph_holds_it(
     for kind, store in week_loads.graphs.items():
         path = tmp_path / kind
         shutil.copy(people_file(week_loads.loads[kind]), path)
-        counts = kept_counts(store.counts())
+        counts = kept_counts(store.counts(), version.current(store))
         known = Known.take(path, counts)
         assert known is not None, kind
         assert not path.exists()  # a load that stops part way leaves none behind
@@ -381,13 +387,50 @@ def test_who_the_graphs_records_and_people_are_is_kept_as_the_graph_holds_it(
         people = identities.anchors(store)
         assert known.anchors == people, kind
         # and the alerts' watched state after it, which the next load starts from
-        baseline = Baseline(None, week_loads.loads[kind] / ALERT_FILES[1])
-        kept = baseline._kept(counts)
+        watched_file = tmp_path / f"{kind}-{ALERT_FILES[1]}"  # taking it removes it
+        shutil.copy(week_loads.loads[kind] / ALERT_FILES[1], watched_file)
+        kept = Baseline(None, watched_file)._kept(counts)
         assert kept is not None and len(kept) > 10, kind
         assert _same_state(kept) == _same_state(watched(store)), kind
     shutil.copy(people_file(week_loads.loads["delta"]), path)
     counts["labels"]["Person"] += 1
     assert Known.take(path, counts) is None and not path.exists()
+
+
+def test_a_change_that_keeps_the_counts_is_noticed(
+    week_loads: WeekLoads, engine_dir: Path, tmp_path: Path
+) -> None:
+    """What a delta keeps for the next load (the rows it wrote, who its records and people
+    are, the alerts' watched state) is trusted while the graph carries the version stamp
+    it was kept with: a review decision that sets a pair's status in place, which leaves
+    every count as it was, changes the stamp, and none of it is trusted after."""
+    store = copy_graph(week_loads.graphs["delta"], engine_dir)
+    try:
+
+        def kept() -> tuple[Known | None, list | None, str]:
+            folder = tmp_path / uuid.uuid4().hex
+            shutil.copytree(week_loads.loads["delta"], folder,
+                            ignore=shutil.ignore_patterns(LOAD_LOCK))  # fmt: skip
+            counts, stamp = store.counts(), version.current(store)
+            as_kept = kept_counts(counts, stamp)
+            memory = Unchanged.take(folder / MEMORY_FILE, frozenset(), counts, False, stamp)
+            baseline = Baseline(None, folder / ALERT_FILES[1])
+            return Known.take(people_file(folder), as_kept), baseline._kept(as_kept), memory.reason
+
+        known, state, reason = kept()
+        assert known is not None and state is not None and reason == ""
+        counts = store.counts()
+        pair = store.read(
+            "MATCH (r:ReviewPair {status: 'pending'}) RETURN r.uid AS uid ORDER BY uid LIMIT 1"
+        ).scalar()
+        assert pair is not None
+        review_queue.decide(store, pair, False, "a reviewer")  # "different people"
+        assert store.counts() == counts  # a change the counts do not show
+        known, state, reason = kept()
+        assert known is None and state is None and "changed since the last load" in reason
+    finally:
+        store.drop_all()
+        store.close()
 
 
 def _same_state(state: list[dict]) -> list[str]:

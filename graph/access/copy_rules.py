@@ -86,6 +86,7 @@ NODES: dict[str, dict[str, Rule] | None] = {
     ),
     "MergedPerson": None,
     "Alert": None,
+    "GraphVersion": None,
     # the copy holds no RiskYear (each is one pupil's days), so its list works them out
     "RiskList": _declare(keep="uid rules", date="as_of", drop="years"),
     "RiskYear": None,

@@ -1,0 +1,51 @@
+"""The graph's version stamp: a new one with every change, so kept state can tell.
+
+What a load keeps for the next (the rows it wrote, who its records and people are, the
+alerts' watched state) describes the graph as that load left it. Node and relationship
+counts tell a graph that changed size, not one changed in place: a review decision
+setting a pair's status, or an administrator's ``SET``. So every writing path stamps
+the graph (:func:`stamp`) before it writes: a load, a review decision or its undoing
+(partners' notifications are written by a load), and kept state is trusted only while
+the graph carries the stamp it was kept with (:func:`current`).
+
+The stamp is one node, ``(:GraphVersion {uid: 'graph', stamped_at})``: in the graph,
+so it goes wherever the graph goes (a copied engine directory, a backup), and read in
+one lookup. The property ends in ``_at`` (a moment, plus a random part so two stamps in
+one second differ), which comparisons of two graphs' contents leave out as they leave
+out every load's own moment. The analysts' copy does not hold it (graph.access.copy_rules).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from graph.cypher import cypher
+from graph.store import GraphStore
+
+LABEL = "GraphVersion"
+
+STAMP = cypher(
+    "version.stamp",
+    "MERGE (v:GraphVersion {uid: 'graph'}) SET v.stamped_at = $stamp",
+    example={"stamp": "2026-12-04T00:00:00 0"},
+    writes=True,
+)
+CURRENT = cypher(
+    "version.current",
+    "MATCH (v:GraphVersion {uid: 'graph'}) RETURN v.stamped_at AS stamp",
+)
+
+
+def stamp(store: GraphStore) -> str:
+    """Give the graph a new stamp (before a change is written) and return it."""
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    new = f"{now} {uuid.uuid4().hex}"
+    store.write(STAMP, {"stamp": new})
+    return new
+
+
+def current(store: GraphStore) -> str | None:
+    """The graph's stamp, or None for a graph never stamped (written before stamps)."""
+    rows = store.read(CURRENT).rows
+    return rows[0]["stamp"] if rows else None
