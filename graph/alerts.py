@@ -48,6 +48,9 @@ WATCHED_OF = cypher(
 # a relationship's); the owners of a case touched; those living at an address or on the
 # roll of a school whose own rows changed (its name is in the state); then each of those
 # people's children and siblings (a sibling's case, name or parent is in it)
+# the relationship types the watched state follows: a change to one names the people
+# (and cases) whose state it may change
+WATCHED_RELS = ("HAS_CASE", "LIVES_AT", "ATTENDS", "ATTENDANCE", "PARENT_OF", "WORKS_ON")
 NEAR = {
     "Case": cypher(
         "alerts.near_case",

@@ -58,9 +58,11 @@ DERIVED = (CASE_WORKERS, OPEN_SERVICES)
 
 # The same over what a delta touched only (loaders.unchanged.Touched): a case's workers
 # follow from its WORKS_ON relationships, a person's open services from their cases
-# (HAS_CASE, each case's status and kind, WITH_SERVICE), so a case touched (its own rows,
-# or named by a relationship's) and a person touched or owning a touched case are all
-# whose derived facts can have changed.
+# (HAS_CASE, each case's status and kind, WITH_SERVICE). So the cases whose own rows
+# changed or that a changed relationship of those types names, and the people whose own
+# rows changed, named so, or owning such a case, are all whose derived facts can change.
+WORKERS_FOLLOW = ("WORKS_ON",)  # a case's workers follow these relationships
+SERVICES_FOLLOW = ("HAS_CASE", "WITH_SERVICE")  # a person's open services, these
 CASE_WORKERS_OF = cypher(
     "load.derive_case_workers_of",
     "MATCH (k:Case) WHERE k.uid IN $cases" + _CASE_WORKERS,

@@ -351,10 +351,13 @@ def derive_stage(load: Load) -> None:
 def _derive_touched(store: GraphStore, touched: Touched) -> None:
     """The derived facts of what a delta touched only (:data:`derive.DERIVED`'s
     ``_OF`` forms): the cases it touched, the people it touched or whose cases it did."""
-    cases = sorted(map(str, touched.of("Case")))
-    people = set(map(str, touched.of("Person")))
+    own = touched.own("Case")
+    workers = sorted(own | touched.named_by("Case", derive.WORKERS_FOLLOW))
+    if workers:
+        store.write(derive.CASE_WORKERS_OF, {"cases": workers})
+    people = touched.own("Person") | touched.named_by("Person", derive.SERVICES_FOLLOW)
+    cases = sorted(own | touched.named_by("Case", derive.SERVICES_FOLLOW))
     if cases:
-        store.write(derive.CASE_WORKERS_OF, {"cases": cases})
         owners = store.read(derive.OWNERS, {"cases": cases}, max_rows=100_000_000)
         people.update(r["uid"] for r in owners.rows)
     if people:
@@ -372,9 +375,11 @@ def alerts(load: Load) -> None:
     assert load.baseline is not None
     touched, near = load.touched, None
     if touched is not None:  # only the children near what the load changed
-        places = {label: {str(u) for u in touched.own(label)} for label in ("Address", "School")}
-        people = {str(u) for u in touched.of("Person")}
-        near = store_alerts.near(load.store, people, {str(u) for u in touched.of("Case")}, places)
+        follows = store_alerts.WATCHED_RELS
+        people = touched.own("Person") | touched.named_by("Person", follows)
+        cases = touched.own("Case") | touched.named_by("Case", follows)
+        places = {label: touched.own(label) for label in ("Address", "School")}
+        near = store_alerts.near(load.store, people, cases, places)
     load.report.alerts = raise_after_load(load.store, load.before, load.baseline, near)
     load.baseline.done()
 

@@ -132,6 +132,13 @@ class Unchanged:
             rel = step.rels[0]
             own = (rel.start.field, rel.end.field)
             ends = [(rel.start.label, rel.start.field), (rel.end.label, rel.end.field)]
+        # what a changed element's rows name, by relationship type (Touched)
+        named = [
+            (r.type.type, e.label, e.field)
+            for r in step.rels
+            for e in (r.start, r.end)
+            if node is None or e.var != "n"
+        ]
         # a node written this load lost the relationships of a type a later step
         # rewrites (graph.writes): that step writes them all again
         renewed = [
@@ -179,7 +186,7 @@ class Unchanged:
             if new or not skippable:
                 keep.add(key)
             if new and touched is not None:
-                touched.add(node, ends, key, group)
+                touched.add(node, named, key, group)
             elif new:
                 self.touched = None  # not known: whatever reads it goes over everything
             if node is not None:
@@ -215,30 +222,34 @@ class Unchanged:
 class Touched:
     """What a load changed, by the rows it wrote: the uids of the nodes whose own rows
     differ from the last load's (``nodes``, label -> uids), and of every node the rows of
-    a changed relationship (or of a changed node's relationships) name at either end
-    (``named``: a person whose attendance changed, and that school). An element written
+    a changed relationship (or of a changed node's relationships) name at either end,
+    by the relationship's type (``named``, (type, label) -> uids: a person whose
+    attendance changed is named by ATTENDANCE, and so is the school). An element written
     only because a step writes its label whole (an address) but with the rows the last
     load wrote is not touched. The stages after writing work from it on a delta (derive,
-    alerts); it is None where they cannot know (a full load, a record not trusted), and
-    they go over the whole graph."""
+    alerts), each taking what its facts depend on; it is None where they cannot know (a
+    full load, a record not trusted), and they go over the whole graph."""
 
     nodes: dict[str, set[Any]] = field(default_factory=dict)
-    named: dict[str, set[Any]] = field(default_factory=dict)
+    named: dict[tuple[str, str], set[Any]] = field(default_factory=dict)
 
-    def add(self, node: Any, ends: list[tuple[str, str]], key: tuple, group: list[Row]) -> None:
-        """An element whose rows changed: its node (of a node step) and every end named."""
+    def add(
+        self, node: Any, ends: list[tuple[str, str, str]], key: tuple, group: list[Row]
+    ) -> None:
+        """An element whose rows changed: its node (of a node step) and every end its
+        rows name (``ends``: relationship type, label, row field)."""
         if node is not None:
             self.nodes.setdefault(node.label, set()).add(key[0])
-        for label, f in ends:
-            self.named.setdefault(label, set()).update(r[f] for r in group)
+        for rel, label, f in ends:
+            self.named.setdefault((rel, label), set()).update(r[f] for r in group)
 
-    def of(self, label: str) -> set[Any]:
-        """Every node of ``label`` the load touched: its own rows, or named."""
-        return self.nodes.get(label, set()) | self.named.get(label, set())
+    def own(self, label: str) -> set[str]:
+        """The nodes of ``label`` whose own rows changed (uids as text)."""
+        return set(map(str, self.nodes.get(label, ())))
 
-    def own(self, label: str) -> set[Any]:
-        """The nodes of ``label`` whose own rows changed."""
-        return self.nodes.get(label, set())
+    def named_by(self, label: str, types: Iterable[str]) -> set[str]:
+        """The nodes of ``label`` a changed relationship of one of ``types`` names."""
+        return {str(u) for t in types for u in self.named.get((t, label), ())}
 
 
 class _NodeHashes(dict):
