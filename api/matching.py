@@ -13,6 +13,7 @@ their uids, for the audit.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
@@ -109,7 +110,9 @@ class Matcher:
             if close:
                 return Outcome("possible", possible=tuple(close), how="no_model")
             return Outcome("certainly-not", how="no_model")
-        return self._scored(enquiry, givens, people)
+        # in a thread: a candidate too near a level's threshold to decide in Python is
+        # scored by DuckDB, tens of milliseconds the event loop would otherwise stand still
+        return await asyncio.to_thread(self._scored, enquiry, givens, people)
 
     def _scored(self, enquiry: Enquiry, givens: list[str], people: list[dict[str, Any]]) -> Outcome:
         assert self.scorer is not None

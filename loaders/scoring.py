@@ -35,6 +35,7 @@ from loaders.linkage import (
     agreed_text,
     comparison_frame,
 )
+from loaders.linkage.blocking import PEOPLE_KEYS
 
 MODEL_FILE = "linkage-model.json"
 log = logging.getLogger(__name__)
@@ -56,12 +57,13 @@ class Scorer:
         self.match_threshold = float(model.get("match_threshold", MATCH_THRESHOLD))
         self.review_threshold = float(model.get("review_threshold", REVIEW_THRESHOLD))
         self.frequencies: dict[str, dict[str, float]] = model["frequencies"]
-        self._db = duckdb.connect()
-        placeholder = comparison_frame([Identity(rid="-", given="a", family="b")], keys=True)
+        self._db = duckdb.connect(config={"threads": 1})  # a few rows: no parallel plan
         # the blocking keys Splink carries through its statement: an enquiry's pairs are
         # given, so its frame has none of them (making them was most of its cost)
-        plain = set(comparison_frame([Identity(rid="-")]).column_names)
-        self.empty = [name for name in placeholder.column_names if name not in plain]
+        self.empty = list(PEOPLE_KEYS)
+        placeholder = comparison_frame([Identity(rid="-", given="a", family="b")])
+        for name in self.empty:
+            placeholder = placeholder.append_column(name, pa.nulls(1, pa.string()))
         linker = Linker(
             DuckDBAPI(connection=self._db).register(placeholder),
             model["splink"],

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from graph.engines.falkordb_cap import HIDDEN, capped, return_columns
 from graph.engines.falkordb_params import params_header
-from graph.engines.falkordb_results import plain_records
+from graph.engines.falkordb_results import plain_columns
 from graph.store import (
     NARROW,
     CypherError,
@@ -124,19 +124,21 @@ class FalkorAsyncReads:
         cut there), for reads that return plain values."""
         limit = self.store.max_rows if max_rows is None else max_rows
         query = params_header(plain_params(params)) + capped(cypher, limit + 1)
-        header, rows = await self._ro_query(query, cypher, limit + 1)
+        header, values = await self._ro_query(query, cypher, limit + 1)
         columns = [name for _, name in header]
-        if HIDDEN in columns:  # the query's own RETURN * took the wrapping's row along
-            keep = [i for i, name in enumerate(columns) if name != HIDDEN]
-            columns, rows = [columns[i] for i in keep], [[r[i] for i in keep] for r in rows]
-        wanted = return_columns(cypher)  # RETURN * gave them in name order
-        if wanted and wanted != columns and sorted(wanted) == sorted(columns):
-            order = [columns.index(name) for name in wanted]
-            columns, rows = wanted, [[row[i] for i in order] for row in rows]
+        count = len(values[0]) if values else 0
+        # the columns put in the query's order (the wrapping's ``RETURN *`` gives them in
+        # name order, and may add one) as a list of columns, then each row made once
+        keep = [i for i, name in enumerate(columns) if name != HIDDEN]
+        wanted = return_columns(cypher)
+        if wanted and sorted(wanted) == sorted(columns[i] for i in keep):
+            keep = [columns.index(name) for name in wanted]
+        names = [columns[i] for i in keep]
+        kept = [values[i][:limit] for i in keep]
         return ReadResult(
-            columns=columns,
-            rows=[dict(zip(columns, row, strict=True)) for row in rows[:limit]],
-            truncated=len(rows) > limit,
+            columns=names,
+            rows=[dict(zip(names, row, strict=True)) for row in zip(*kept, strict=True)],
+            truncated=count > limit,
             max_rows=limit,
         )
 
@@ -161,6 +163,8 @@ class FalkorAsyncReads:
     async def _ro_query(
         self, query: str, cypher: str, keep_rows: int
     ) -> tuple[list[Any], list[list[Any]]]:
+        """The reply's header and its columns (each a list of plain values, at most
+        ``keep_rows`` of them)."""
         import redis
 
         timeout_ms = self.store.timeout_ms
@@ -182,14 +186,14 @@ class FalkorAsyncReads:
             raise _engine_error(str(response[-1]), cypher, timeout_ms)
         if len(response) != 3 or not isinstance(response[1], list):
             return [], []  # a reply with no result set (nothing returned)
-        rows = plain_records(response[1][:keep_rows])
-        if rows is None:
+        columns = plain_columns(response[1][:keep_rows], len(response[0]))
+        if columns is None:
             raise GraphError(
                 "this read returns nodes, relationships or paths; awaited reads take "
                 "plain values only (return their properties)",
                 query=cypher,
             )
-        return response[0], rows
+        return response[0], columns
 
 
 def _engine_error(message: str, cypher: str, timeout_ms: int | None) -> GraphError:
