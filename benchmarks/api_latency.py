@@ -162,7 +162,7 @@ def _in_process(kinds: dict[str, list[str]], clients: int) -> list[str]:
     and how many people a name and birth date enquiry read."""
     import asyncio
 
-    from api.app import create_app
+    from api.app import create_app, settle_heap
     from api.runtime import build_runtime
     from api.settings import ApiSettings
 
@@ -171,6 +171,7 @@ def _in_process(kinds: dict[str, list[str]], clients: int) -> list[str]:
                                  rate="100000000/minute").client  # fmt: skip
     token, _ = runtime.tokens.issue(client.client_id, None)
     app = create_app(runtime, start_inbox=False)
+    settle_heap()  # as the server does when it starts (no lifespan here)
     headers = [(b"authorization", f"Bearer {token}".encode()),
                (b"content-type", b"application/fhir+json")]  # fmt: skip
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
