@@ -126,6 +126,7 @@ def load(
     figures[f"{name}_s"] = round(time.perf_counter() - started, 1)
     figures[f"{name}_cpu_s"] = cpu.seconds  # stage -> [this process, children, engine]
     figures[f"{name}_stages_s"] = report.seconds
+    figures[f"{name}_steps_s"] = report.write_seconds  # wall seconds of each write step
     figures[f"{name}_peak_mb"] = max(report.peak_mb.values())
     figures[f"{name}_rows_written"] = sum(report.written.values())
     figures[f"{name}_rows_unchanged"] = sum(report.rows_unchanged.values())
