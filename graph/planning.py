@@ -271,8 +271,11 @@ KEPT_COHORT = cypher(
     """,
     example={"uid": "Reception"},
 )
+# ``ahead``: the school expected whatever the day's school (the offer, else the nearest
+# of the next phase), as [urn, basis, miles], worked out by the load (planning.transitions)
+# so the page does not search every school for each child; None when not worked out.
 KEPT_COLUMNS = ("child_uid", "child_name", "dob", "known_from", "area", "lat", "lon", "spells",
-                "offer_urn", "offer_school", "kinds", "needs")  # fmt: skip
+                "offer_urn", "offer_school", "kinds", "needs", "ahead")  # fmt: skip
 
 
 def keep_cohort(
@@ -312,21 +315,19 @@ class KeptCohort:
     def on_day(self, today: dt.date) -> list[dict[str, Any]]:
         """COHORT's rows on ``today``: each child's first school spell running on that
         day (COHORT's ``s``) as their setting. ISO dates compare as the dates do."""
-        on, day = today.isoformat(), dt.date.fromisoformat
+        on, day, columns = today.isoformat(), dt.date.fromisoformat, KEPT_COLUMNS
         out = []
         for values in self.rows:
-            row = dict(zip(KEPT_COLUMNS, values, strict=True))
+            row = dict(zip(columns, values, strict=True))
             row["dob"] = row["dob"] and day(row["dob"])
-            spell = next(
-                (
-                    s
-                    for s in row.pop("spells")
-                    if s[4] is not None and s[4] <= on and (s[5] is None or s[5] > on)
-                ),
-                _NO_SPELL,
+            spell = _NO_SPELL
+            for s in row.pop("spells"):
+                if s[4] is not None and s[4] <= on and (s[5] is None or s[5] > on):
+                    spell = s
+                    break
+            row["setting_urn"], row["setting"], row["setting_phase"], row["setting_high_age"] = (
+                spell[:4]
             )
-            row["setting_urn"], row["setting"], row["setting_phase"] = spell[:3]
-            row["setting_high_age"] = spell[3]
             out.append(row)
         return out
 
@@ -335,9 +336,13 @@ _NO_SPELL = (None,) * 6
 
 
 def kept_cohort(store: GraphStore, entry_point: str) -> KeptCohort | None:
-    """The cohort the last load kept for ``entry_point``, if it kept one."""
+    """The cohort the last load kept for ``entry_point``, if it kept one in today's
+    columns (one kept by older code, narrower, is as none: worked out from the records)."""
     found = store.read(KEPT_COHORT, {"uid": entry_point}).rows
     if not found:
         return None
     row = found[0]
-    return KeptCohort(row["born_from"], row["born_before"], orjson.loads(row["rows"]))
+    rows = orjson.loads(row["rows"])
+    if rows and len(rows[0]) != len(KEPT_COLUMNS):
+        return None
+    return KeptCohort(row["born_from"], row["born_before"], rows)

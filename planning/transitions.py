@@ -14,6 +14,7 @@ which are not modelled here, so the column says "likely".
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from typing import Any, Literal, NamedTuple
 
@@ -64,12 +65,18 @@ class Transition(NamedTuple):
             "current_setting": self.current_setting,
             "ehc_plan": self.ehc_plan,
             "sen_support": self.sen_support,
-            "needs": ", ".join(f"{n} ({NEED_NAMES.get(n, n)})" for n in self.needs),
+            "needs": _needs_text(self.needs),
             "transport_now": self.transport_now,
             "transport_likely": self.transport_likely,
             "miles_to_school": self.miles,
             "known_from": self.known_from,
         }
+
+
+@functools.cache
+def _needs_text(needs: tuple[str, ...]) -> str:
+    """Needs by code and name (few combinations: made once each)."""
+    return ", ".join(f"{n} ({NEED_NAMES.get(n, n)})" for n in needs)
 
 
 def cohort_dates(entry_point: str, today: dt.date) -> tuple[dt.date, dt.date]:
@@ -99,33 +106,63 @@ def transitions(store: GraphStore, entry_point: str, today: dt.date) -> list[Tra
     walking = WALKING_MILES_UNDER_8 if age_at_start < 8 else WALKING_MILES_FROM_8
     out = []
     for row in rows:
-        urn, basis = _expected(row, entry_point, candidates)
+        # the load worked out the school expected whatever the day's (ahead_of_day), so
+        # only a sixth form stayed on depends on the day
+        kept = row.get("ahead")
+        if kept is None or _stays_on(row, entry_point):
+            kept = ahead(row, entry_point, candidates, by_urn)
+        urn, basis, miles = kept
         school = by_urn.get(urn) if urn else None
-        miles = None
-        if school and row["lat"] is not None and school["lat"] is not None:
-            miles = round(miles_between(row["lat"], row["lon"], school["lat"], school["lon"]), 1)
-        kinds = set(row["kinds"])
+        kinds = row["kinds"]
         transport_now = "Transport" in kinds
         out.append(
-            Transition(
-                child_uid=row["child_uid"],
-                child_name=row["child_name"],
-                dob=row["dob"],
-                area=row["area"],
-                current_setting=row["setting"],
-                expected_school=school["name"] if school else row["offer_school"],
-                expected_urn=urn,
-                basis=basis,
-                ehc_plan="EHCP" in kinds,
-                sen_support="SEN support" in kinds,
-                needs=tuple(row["needs"]),
-                transport_now=transport_now,
-                transport_likely=transport_now or (miles is not None and miles > walking),
-                miles=miles,
-                known_from=row["known_from"] or "",
+            Transition(  # by position (Transition's fields' order): a county's cohort a page
+                row["child_uid"],
+                row["child_name"],
+                row["dob"],
+                row["area"],
+                row["setting"],
+                school["name"] if school else row["offer_school"],
+                urn,
+                basis,
+                "EHCP" in kinds,
+                "SEN support" in kinds,
+                tuple(row["needs"]),
+                transport_now,
+                transport_now or (miles is not None and miles > walking),
+                miles,
+                row["known_from"] or "",
             )
         )
     return out
+
+
+def ahead(
+    row: dict[str, Any],
+    entry_point: str,
+    candidates: list[dict[str, Any]],
+    by_urn: dict[str, dict[str, Any]],
+) -> tuple[str | None, str, float | None]:
+    """The expected school's urn, why, and the straight-line miles to it from home."""
+    urn, basis = _expected(row, entry_point, candidates)
+    school = by_urn.get(urn) if urn else None
+    miles = None
+    if school and row["lat"] is not None and school["lat"] is not None:
+        miles = round(miles_between(row["lat"], row["lon"], school["lat"], school["lon"]), 1)
+    return urn, basis, miles
+
+
+def ahead_of_day(
+    rows: list[dict[str, Any]], entry_point: str, schools: list[dict[str, Any]]
+) -> list[tuple[str | None, str, float | None]]:
+    """For a load to keep beside each child of a cohort (COHORT_SPELLS' rows): the
+    school expected whatever their school on the day (:func:`ahead` with no setting: the
+    offer, else the nearest of the next phase), which the page takes unless the day's
+    school is a sixth form they stay on at."""
+    by_urn = {s["urn"]: s for s in schools}
+    candidates = [s for s in schools if s["phase"] in NEXT_PHASES[entry_point]]
+    no_setting = {"setting_phase": None, "setting_high_age": None, "setting_urn": None}
+    return [ahead(row | no_setting, entry_point, candidates, by_urn) for row in rows]
 
 
 def cohort(store: GraphStore, entry_point: str, today: dt.date) -> list[dict[str, Any]]:
@@ -150,11 +187,7 @@ def _expected(
 ) -> tuple[str | None, str]:
     if row["offer_urn"]:
         return row["offer_urn"], "offer"
-    if (
-        entry_point == "Year 12"
-        and row["setting_phase"] == "Secondary"
-        and (row["setting_high_age"] or 0) >= 18
-    ):
+    if _stays_on(row, entry_point):
         return row["setting_urn"], "stays on (sixth form)"
     if row["lat"] is None or not candidates:
         return None, "unknown (no home address)"
@@ -162,6 +195,16 @@ def _expected(
         candidates, key=lambda s: miles_between(row["lat"], row["lon"], s["lat"], s["lon"])
     )
     return nearest["urn"], f"nearest {nearest['phase'].lower()} (no offer yet)"
+
+
+def _stays_on(row: dict[str, Any], entry_point: str) -> bool:
+    """Starting Year 12 without an offer, at a secondary school with a sixth form."""
+    return (
+        entry_point == "Year 12"
+        and not row["offer_urn"]
+        and row["setting_phase"] == "Secondary"
+        and (row["setting_high_age"] or 0) >= 18
+    )
 
 
 def by_school(items: list[Transition]) -> list[dict[str, Any]]:

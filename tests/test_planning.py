@@ -503,6 +503,41 @@ def test_kept_cohorts_give_the_transitions_worked_out_from_the_records(loaded_co
     assert transitions(store, "Year 7", AS_OF) == from_kept[("Year 7", AS_OF)]
 
 
+def test_each_role_sees_transitions_only_as_its_policy_allows(loaded_county, tmp_path):
+    """The guard's rows are the plan's rows with what the role may not see restricted,
+    decided from the policy file read here: a health visitor (EHC plans and SEN support
+    as flags, no transport, no named needs) sees every child a social worker sees, with
+    transport and needs restricted on every row that has them; the social worker sees
+    every column as planned."""
+    from graph.access import guard
+    from graph.access.audit import AuditLog
+    from graph.access.policy import POLICY_FILE, Principal, Restricted
+    from planning.transitions import transitions
+
+    roles = yaml.safe_load(POLICY_FILE.read_text())["roles"]
+    store, audit = loaded_county.store, AuditLog(tmp_path / "audit.jsonl")
+    planned = [t.as_row() for t in transitions(store, "Year 7", AS_OF)]
+    assert any(r["needs"] for r in planned) and any(r["ehc_plan"] for r in planned)
+    for role in ("social_worker", "health_visitor"):
+        kinds = roles[role]["case_kinds"]
+        shown = set(kinds["full"]) | set(kinds["flag"])
+        rows = guard.transitions(
+            store, Principal(role, role), audit, "Year 7", AS_OF, plan=transitions
+        )
+        assert [r["child_uid"] for r in rows] == [r["child_uid"] for r in planned]
+        for row, plan in zip(rows, planned, strict=True):
+            for column, kind in guard.TRANSITION_KINDS.items():
+                hidden = isinstance(row[column], Restricted)
+                assert hidden == (kind not in shown), (role, column)
+                assert hidden or row[column] == plan[column]
+            named = "EHCP" in kinds["full"] or not plan["needs"]
+            assert isinstance(row["needs"], Restricted) != named, role
+            assert not named or row["needs"] == plan["needs"]
+            rest = set(row) - {*guard.TRANSITION_KINDS, "needs"}
+            assert {c: row[c] for c in rest} == {c: plan[c] for c in rest}
+    assert roles["health_visitor"]["case_kinds"]["full"] == ["HV", "EH"]  # as said above
+
+
 def test_expected_school_without_an_offer():
     from planning.transitions import _expected
 
