@@ -8,6 +8,8 @@ is disabled or removed, or after ``session_idle_minutes`` without a request.
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -16,13 +18,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from graph import GraphStore, load_settings, open_store, views
+from graph import GraphStore, open_store, views
 from graph.access import guard
 from graph.access.accounts import Accounts, demo_mode
 from graph.access.audit import AuditLog, audit_log
 from graph.access.fields_export import safe_row
 from graph.access.policy import Principal
 from graph.access.signin import Door, SignInRefused
+from graph.settings import Settings, load_settings
 from ui.app.plain import literal
 
 PAGES: dict[str, object] = {}  # url path -> st.Page, set by main on every run
@@ -81,14 +84,20 @@ def link_to(page: str, label: str, uid: str | None = None, *, or_text: bool = Fa
 
 def table(rows: list[dict[str, Any]], *, empty: str = "", columns: list[str] | None = None) -> None:
     """A static table of text that wraps (nothing cut off on the right), every cell
-    shown as itself (st.table reads Markdown, so each cell goes through literal)."""
+    shown as itself (st.table reads Markdown, so each cell goes through literal; a
+    missing value as nothing). Cells are made text before the frame (pandas' own map
+    over a frame, and its inference of text columns, were a third of a child record's
+    CPU in the app)."""
     if not rows:
         if empty:
             st.caption(empty)
         return
-    frame = pd.DataFrame(rows, columns=columns or list(rows[0]))
-    frame = frame.map(literal)
-    frame.columns = [literal(c) for c in frame.columns]
+    names = columns or list(rows[0])
+    frame = pd.DataFrame(
+        [[literal(row.get(c)) for c in names] for row in rows],
+        columns=[literal(c) for c in names],
+        dtype=object,
+    )
     st.table(frame, hide_index=True, border="horizontal")
 
 
@@ -104,24 +113,44 @@ def hide_chart_exports() -> None:
     )  # fmt: skip
 
 
+def settings() -> Settings:
+    """The settings (``graph.load_settings``), read again only when the ``JIGSAW_*``
+    environment or the settings file changed: a page asks for them several times a
+    request, and reading them (pydantic over the environment and the file) was about a
+    tenth of a child record's CPU in the app."""
+    config = Path(os.environ.get("JIGSAW_CONFIG", "jigsaw.toml")).absolute()
+    try:
+        stat = config.stat()
+        seen: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        seen = None
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("JIGSAW_")))
+    return _settings(env, str(config), seen)
+
+
+@functools.lru_cache(maxsize=8)
+def _settings(env: tuple[tuple[str, str], ...], config: str, seen: object) -> Settings:
+    return load_settings()
+
+
 def store() -> GraphStore:
-    settings = load_settings()
-    return _store(settings.graph_url, str(settings.data_dir), settings.graph_name)
+    now = settings()
+    return _store(now.graph_url, str(now.data_dir), now.graph_name)
 
 
 @st.cache_resource
 def _store(graph_url: str, data_dir: str, graph_name: str) -> GraphStore:
     """One store per engine location for the whole server (cached across sessions)."""
-    return open_store(load_settings())
+    return open_store(settings())
 
 
 def data_dir() -> Path:
-    return load_settings().data_dir
+    return settings().data_dir
 
 
 def audit() -> AuditLog:
-    settings = load_settings()
-    return _audit(str(settings.data_dir), settings.audit_syslog)
+    now = settings()
+    return _audit(str(now.data_dir), now.audit_syslog)
 
 
 @st.cache_resource
@@ -160,7 +189,7 @@ def session_principal() -> Principal | None:
     if principal is None:
         return None
     now = time.time()
-    idle_s = load_settings().session_idle_minutes * 60
+    idle_s = settings().session_idle_minutes * 60
     if now - st.session_state.get("last_seen", now) > idle_s:
         end_session(
             principal,
@@ -221,7 +250,7 @@ def sign_in_form() -> None:
         username = st.text_input("Username")
         password = st.text_input("Password", type="password")
         if st.form_submit_button("Sign in"):
-            door = Door.of(load_settings())
+            door = Door.of(settings())
             try:
                 principal = door.sign_in(username, password=password, address=client_address())
             except SignInRefused as exc:

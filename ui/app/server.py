@@ -8,6 +8,12 @@ engine started (figures in benchmarks/README.md). Done here, before the server l
 imports find the modules loaded and its store already cached; the server's health
 check answers once it is ready.
 
+Python's collector is then told to leave what the start loaded alone (``gc.freeze``: every
+full collection would otherwise walk it) and to look at new objects less often: the
+pages that list a county (transitions, about 17,000 children a page, and the lists and
+maps like it) make hundreds of thousands of objects a run, and the collector's passes
+over them were about a third of the transitions page's CPU at county (benchmarks/README.md).
+
 A stop signal (SIGTERM) that arrives before Streamlit has set its own handler (it does so
 only after it starts listening) ends the process through its exit handlers, which stop
 the embedded engine it started, instead of killing it and leaving the engine running.
@@ -15,6 +21,7 @@ the embedded engine it started, instead of killing it and leaving the engine run
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import pkgutil
@@ -23,6 +30,8 @@ import sys
 from types import FrameType
 
 log = logging.getLogger(__name__)
+# new objects between the collector's youngest passes (Python's default is 700)
+GC_YOUNGEST = 20_000
 
 
 def warm() -> None:
@@ -49,6 +58,8 @@ def main() -> None:
     from streamlit.web import cli
 
     warm()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNGEST, *gc.get_threshold()[1:])
     sys.argv = ["streamlit", *sys.argv[1:]]
     cli.main(prog_name="streamlit")
 

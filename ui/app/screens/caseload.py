@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from graph import load_settings, views
+from graph import views
 from graph.access import guard
 from ui import caseload_map, geo
 from ui.app import context
@@ -33,7 +33,7 @@ def render() -> None:
     st.title("Caseload map")
     principal = context.current_user()
     store = context.store()
-    settings = load_settings()
+    settings = context.settings()
     teams = {t["uid"]: t["name"] for t in views.teams(store)}
     services = {s["uid"]: s["name"] for s in views.services(store)}
     mine = [t for t in principal.teams if t in teams]
