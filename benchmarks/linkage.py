@@ -133,9 +133,11 @@ def run(inputs: Inputs, truth: Path | None = None, *, rules: bool = True) -> dic
 
     calls: list[tuple[Any, Any, int]] = []  # (model, frame, pairs at or above review)
     parts: dict[str, float] = dict.fromkeys(PARTS.values(), 0.0)
+    phases: dict[str, dict[str, float]] = {}
     memory = load_settings().linkage_memory
     with (
         _watched(linkage, calls, parts),
+        _phased(phases),
         collector_for_load() as after_stage,
         tempfile.TemporaryDirectory() as keep,
     ):
@@ -158,6 +160,10 @@ def run(inputs: Inputs, truth: Path | None = None, *, rules: bool = True) -> dic
         "peak_mb": peak,
         "peak_is_link_alone": reset,
         "cpu_by_part": {name: round(seconds, 1) for name, seconds in parts.items()},
+        "splink_by_phase": {
+            model: {name: round(seconds, 2) for name, seconds in by.items() if seconds >= 0.005}
+            for model, by in phases.items()
+        },
         "deterministic_links": result.deterministic_links,
         "probabilistic_links": result.probabilistic_links,
         "relational_links": result.relational_links,
@@ -226,6 +232,76 @@ def _watched(linkage: Any, calls: list, parts: dict[str, float]) -> Iterator[Non
         gc.callbacks.remove(collecting)
         for name, fn in saved.items():
             setattr(owners[name], name.split(".")[-1], fn)
+
+
+# Splink's work inside ``score``, by phase (CPU seconds, every thread's, each phase's
+# own: a phase inside another is taken out of it): (where, attribute, phase)
+_TRAINING = "splink.internals.linker_components.training:LinkerTraining"
+_INFERENCE = "splink.internals.linker_components.inference:LinkerInference"
+_REST = "the rest (levels in words, keeping the model)"
+PHASES = (
+    ("loaders.linkage.backend:_DuckDB", "register", "registering the frame"),
+    ("splink:Linker", "__init__", "the Linker's set-up"),
+    (_TRAINING, "estimate_probability_two_random_records_match", "λ from deterministic rules"),
+    (_TRAINING, "estimate_u_using_random_sampling", "u by random sampling"),
+    ("loaders.linkage.model", "_conditional_u", "u of the conditioned levels"),
+    (_TRAINING, "estimate_m_from_label_column", "m from known matches"),
+    (_TRAINING, "estimate_parameters_using_expectation_maximisation", "EM"),
+    (_INFERENCE, "_get_or_compute_blocked_pairs_for_predict_chunk", "blocking (the pairs' ids)"),
+    (_INFERENCE, "_predict_chunk", "scoring the blocked pairs"),
+    ("loaders.linkage.model", "_learn_lambda", "λ from the blocked pairs' weights"),
+    ("loaders.linkage.backend:_DuckDB", "fetch", "fetching scored pairs"),
+    ("splink.internals.linker_components.table_management:LinkerTableManagement",
+     "compute_tf_table", "term-frequency tables"),
+    ("splink.internals.linker_components.misc:LinkerMisc", "save_model_to_json",
+     "the model as JSON"),
+    ("loaders.linkage.model", "_train", "training's own work"),
+    ("loaders.linkage.model", "_score", _REST),
+)  # fmt: skip
+
+
+@contextlib.contextmanager
+def _phased(phases: dict[str, dict[str, float]]) -> Iterator[None]:
+    """Time :data:`PHASES` by model and its call (the ``score`` they run in: "adults
+    2" is the adults' second round), each phase's own CPU (a phase called inside
+    another is taken out of the outer one's)."""
+    import importlib
+
+    stack: list[list] = []  # [phase, began, inner seconds]
+    model: list[str] = ["?"]
+    calls: dict[str, int] = {}
+
+    def timing(phase: str, fn: Any) -> Any:
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if phase == _REST:  # _score(engine, model, ...)
+                calls[args[1].name] = calls.get(args[1].name, 0) + 1
+                model[0] = f"{args[1].name} {calls[args[1].name]}"
+            stack.append([phase, time.process_time(), 0.0])
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                name, began, inner = stack.pop()
+                spent = time.process_time() - began
+                by = phases.setdefault(model[0], {})
+                by[name] = by.get(name, 0.0) + spent - inner
+                if stack:
+                    stack[-1][2] += spent
+
+        return timed
+
+    saved = []
+    for where, attribute, phase in PHASES:
+        module, _, owner = where.partition(":")
+        target = importlib.import_module(module)
+        target = getattr(target, owner) if owner else target
+        saved.append((target, attribute, getattr(target, attribute)))
+        setattr(target, attribute, timing(phase, getattr(target, attribute)))
+    try:
+        yield
+    finally:
+        for target, attribute, fn in reversed(saved):
+            setattr(target, attribute, fn)
 
 
 def partition(cluster_of: dict[str, str]) -> str:
@@ -303,6 +379,11 @@ def show(figures: dict) -> str:
         "CPU by part: "
         + "; ".join(f"{name} {seconds} s" for name, seconds in figures["cpu_by_part"].items()),
     ]
+    for model, by in figures.get("splink_by_phase", {}).items():
+        lines.append(
+            f"Splink, {model}: "
+            + "; ".join(f"{name} {seconds:.2f} s" for name, seconds in by.items())
+        )
     for entry in figures["scored"]:
         lines.append(
             f"{entry['model']}: {entry['rows']:,} rows, {entry['pairs_kept']:,} pairs at or "

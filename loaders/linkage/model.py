@@ -223,7 +223,9 @@ def _settings(model: Model, usable: list[Comparison], small: bool, rows: int, di
     from splink import SettingsCreator
 
     def custom(sql: str) -> object:
-        return cll.CustomLevel(sql, base_dialect_str="duckdb" if dialect else None)
+        if dialect:  # translated by Splink from the SQL as declared
+            return cll.CustomLevel(sql, base_dialect_str="duckdb")
+        return cll.CustomLevel(engines.duckdb_sql(sql))
 
     comparisons = []
     for c in usable:
@@ -232,7 +234,9 @@ def _settings(model: Model, usable: list[Comparison], small: bool, rows: int, di
             if level.make is not None:
                 made = level.make(not small)
             elif level.sql is not None and c.condition:
-                made = custom(f"({c.condition}) AND ({level.sql})")
+                # the level's own test first: the condition (a name's similarity) is
+                # worked out only for the pairs that meet it, not again at every level
+                made = custom(f"({level.sql}) AND ({c.condition})")
             elif level.sql is not None:
                 made = custom(level.sql)
             else:
