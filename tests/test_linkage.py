@@ -380,28 +380,6 @@ def test_quality_counts_people_split_and_people_merged():
     assert (q.true_pairs, q.found_pairs, q.correct_pairs) == (3, 2, 1)
 
 
-def test_a_household_that_moved_together_names_the_move_to_both_accounts():
-    """Ellie Hunt's account at U1 ends the day Ellie Taylor's begins at U2, and Sam
-    Taylor, liable at U1 with her, moved from U1 to U2 that day: the move is named to
-    the one who left U1 and to the one who arrived at U2, not to Sam (who made it),
-    nor to a stranger who arrived elsewhere that day or left U1 another day."""
-    from loaders.linkage.relational import journeys
-
-    stays = {
-        "sam": {("U1", "2019-01-01", "2021-09-27"), ("U2", "2021-09-27", "9999-99-99")},
-        "hunt": {("U1", "2019-01-01", "2021-09-27")},
-        "taylor": {("U2", "2021-09-27", "9999-99-99")},
-        "elsewhere": {("U3", "2021-09-27", "9999-99-99")},
-        "earlier": {("U1", "2018-01-01", "2019-01-01")},
-    }
-    moved_in = {root: {s for _, s, _ in found} for root, found in stays.items()}
-    moved_out = {root: {e for _, _, e in found} - {"9999-99-99"} for root, found in stays.items()}
-    left_with, arrived_with, movers = journeys(stays, moved_in, moved_out)
-    move = "U1>U2@2021-09-27"
-    assert movers == {move: {"sam"}}
-    assert left_with == {"hunt": {move}} and arrived_with == {"taylor": {move}}
-
-
 def test_a_liable_party_who_moved_with_her_household_and_changed_surname_is_one_person():
     """As above, through linkage: Sam Taylor's two accounts are one person by name and
     move, and that makes Ellie Hunt's and Ellie Taylor's accounts one person, with the
@@ -522,27 +500,6 @@ def test_a_later_round_scores_again_only_people_whose_row_changed():
     assert marked["fresh"].to_pylist() == [False, True, True]
 
 
-def test_adults_who_each_lived_with_one_same_adult_share_a_housemate():
-    """Ellie's first account at U1 (2015 to mid-2018) and her second at U3 (from 2020)
-    were each shared with Sam: both lived with Sam. Someone who moved into U1 the day
-    another left it did not live with them; an address where more than HOUSEHOLD_MAX
-    adults stayed over the same days names no housemates."""
-    from loaders.linkage.relational import HOUSEHOLD_MAX, OPEN_END, lived_with
-
-    stays = {
-        "ellie1": {("U1", "2015-01-01", "2018-06-30")},
-        "ellie2": {("U3", "2020-03-01", OPEN_END)},
-        "sam": {("U1", "2015-01-01", "2018-06-30"), ("U3", "2020-03-01", OPEN_END)},
-        "next": {("U1", "2018-06-30", "2019-01-01")},  # arrived the day they left
-    }
-    crowd = {f"h{i}": {("U9", "2021-01-01", OPEN_END)} for i in range(HOUSEHOLD_MAX + 1)}
-    stays.update(crowd)
-    found = lived_with(stays, stays, stays, strict=True)
-    assert found == {"ellie1": {"sam"}, "ellie2": {"sam"}, "sam": {"ellie1", "ellie2"}}
-    # the children's household keeps a move's touching days (a child's sighting)
-    assert lived_with(["next"], ["sam"], stays) == {"next": {"sam"}}
-
-
 def _with_partner(second: Identity) -> tuple[list[Identity], Context]:
     """Ellie Hunt liable at U1 with Sam Taylor (2015 to mid-2018), Ellie Taylor liable at
     U3 from 2020 with ``second`` (rid "sam2"): no move joins the two accounts (a gap) and
@@ -642,46 +599,3 @@ def test_names_swapped_count_once_among_adults():
     assert len(given) == len(family) == 1
     assert given[0].m != given[0].u and not given[0].fix_u
     assert family[0].m == family[0].u and family[0].fix_m and family[0].fix_u
-
-
-def test_a_later_round_gathers_and_frames_only_what_changed_as_a_full_build_would(
-    small_county, monkeypatch
-):
-    """A round after the first builds its surroundings and frame from the last round's,
-    again only around the people joined since (loaders/linkage/relational.py): each
-    round's are compared with those built afresh over every record, on the small
-    county's own link inputs (joins of 16- and 17-year-olds, both adults and children
-    here, among them)."""
-    import dataclasses
-
-    import loaders.linkage as linkage
-    from benchmarks.linkage import read_inputs
-    from loaders.linkage import relational
-
-    inputs = read_inputs(small_county, AS_OF)
-    rounds = {"again": 0}
-    gather, frame = relational.surroundings, relational.adults_frame
-
-    def gathered(reps, clusters, context):
-        kept = relational._KEPT.get(clusters)
-        rounds["again"] += kept is not None and len(clusters.joined) > kept.mark
-        found = gather(reps, clusters, context)
-        afresh = relational._gather(reps, clusters, context).around
-        for field in dataclasses.fields(afresh):
-            mine, theirs = getattr(found, field.name), getattr(afresh, field.name)
-            if field.name in ("moved_in", "moved_out"):  # an empty set is no day
-                mine, theirs = ({k: v for k, v in t.items() if v} for t in (mine, theirs))
-            assert mine == theirs, field.name
-        return found
-
-    def framed(reps, clusters, around, notes=None, kept=None):
-        found, people = frame(reps, clusters, around, notes, kept)
-        built = relational._frame(reps, clusters, around, None)
-        assert found.equals(relational._with_keys(built.frame, None))
-        assert people == built.people
-        return found, people
-
-    monkeypatch.setattr(linkage, "surroundings", gathered)
-    monkeypatch.setattr(linkage, "adults_frame", framed)
-    result = linkage.link(inputs.found, context=inputs.context)
-    assert result.relational_links and rounds["again"] >= 1

@@ -64,6 +64,8 @@ from loaders.linkage.relational import (
     CHILD_AGE,
     ROUNDS,
     TIMELINE,
+    Framing,
+    Gathering,
     Surroundings,
     adults_frame,
     carried,
@@ -174,8 +176,9 @@ def link(
 
 class _Adults:
     """The adults' pass, a round at a time: what one round leaves the next (the model
-    as trained, each person's row hash and own part of the frame, the pairs expected
-    still to find); each round's surroundings, frame and pairs go when it ends."""
+    as trained, the records flattened for gathering their surroundings, each person's
+    row hash, the frame as built and each person's own part of it, the pairs expected
+    still to find); each round's surroundings and pairs go when it ends."""
 
     def __init__(
         self,
@@ -193,7 +196,8 @@ class _Adults:
         self.model = ADULTS
         self.trained: dict | None = None
         self.before: dict[str, int] | None = None  # each person's row hash, last round
-        self.own: dict = {}  # each person's own part of the frame (relational.Own)
+        self.gathering: Gathering | None = None  # the records, flattened once
+        self.framing = Framing()  # the last frame, and each person's own part of it
         self.left = 0.0  # pairs the rounds before expected and did not link
 
     def fall_back(self) -> None:
@@ -204,10 +208,12 @@ class _Adults:
         """Score one round's pairs and link them; returns the links made."""
         run = self.run
         clusters, context, notes = run.clusters, run.context, run.result.notes
-        around = surroundings(self.reps, clusters, context)
+        if self.gathering is None:
+            self.gathering = Gathering(self.reps, clusters, context)
+        around = surroundings(self.reps, clusters, context, self.gathering)
         first = number == 1
         frame, people = adults_frame(
-            self.reps, clusters, around, notes if first else None, self.own
+            self.reps, clusters, around, notes if first else None, self.framing
         )
         frame, self.before = freshen(frame, self.before)
         run.by_rid.update(people)

@@ -33,10 +33,9 @@ finds links (at most :data:`ROUNDS` times): collective resolution.
 from __future__ import annotations
 
 import statistics
-import weakref
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pyarrow as pa
@@ -357,377 +356,256 @@ class Surroundings:
         return {key for key, _, _ in self.stays.get(root, ())}
 
 
-def surroundings(reps: list[Identity], clusters: Clusters, context: Context) -> Surroundings:
+class Gathering:
+    """What every round's surroundings are gathered from, flattened once a run: the
+    records' relationships, stays, names and birth dates, as Arrow tables keyed by
+    record uid (a round maps the uids to their people, :meth:`people`, and works out
+    the rest in SQL)."""
+
+    def __init__(self, reps: list[Identity], clusters: Clusters, context: Context) -> None:
+        parent = clusters.parent
+        edges = [
+            (e.parent, e.child) for e in context.edges if e.parent in parent and e.child in parent
+        ]
+        rid: list[str] = []
+        address: list[str] = []
+        start: list[str] = []
+        end: list[str] = []
+        for who, tenures in context.homes.items():
+            if who in parent:
+                for t in tenures:
+                    rid.append(who)
+                    address.append(t.address)
+                    start.append(t.start)
+                    end.append(t.end)
+        named = [r for r in reps if r.given and r.family]
+        text = pa.string()
+        self.edges = pa.table(
+            {"p": pa.array([p for p, _ in edges], text), "c": pa.array([c for _, c in edges], text)}
+        )
+        self.homes = pa.table(
+            {
+                "rid": pa.array(rid, text),
+                "a": pa.array(address, text),
+                "start": pa.array(start, text),
+                "stop": pa.array(end, text),
+            }
+        )
+        self.names = pa.table(
+            {
+                "rid": pa.array([r.rid for r in named], text),
+                "name": pa.array([f"{plain(r.given)} {plain(r.family)}" for r in named], text),
+            }
+        )
+        # a person's birth dates are their records', and a record identical to another
+        # is joined to it (the same birth date): the representatives' say them all
+        self.reps = pa.table(
+            {
+                "rid": pa.array([r.rid for r in reps], text),
+                "dob": pa.array([r.dob or None for r in reps], text),
+            }
+        )
+        self._index(clusters)
+
+    def _index(self, clusters: Clusters) -> None:
+        self.uids = list(clusters.parent)
+        self.place = {uid: i for i, uid in enumerate(self.uids)}
+        self.names_of = pa.array(self.uids, pa.string())
+
+    def people(self, clusters: Clusters) -> pa.Table:
+        """Each record uid with its person's root, as the clusters now are: the union-find's
+        parents followed in numpy, every record at once (a ``find`` a record cost a
+        microsecond each, a round)."""
+        parent = clusters.parent
+        if len(parent) != len(self.uids):
+            self._index(clusters)
+        place = self.place
+        up = np.fromiter((place[v] for v in parent.values()), dtype=np.int64, count=len(parent))
+        while True:
+            higher = up[up]
+            if np.array_equal(higher, up):
+                break
+            up = higher
+        return pa.table({"rid": self.names_of, "root": self.names_of.take(pa.array(up))})
+
+
+def surroundings(
+    reps: list[Identity],
+    clusters: Clusters,
+    context: Context,
+    gathering: Gathering | None = None,
+) -> Surroundings:
     """Who each person is named against, where they stayed and when, and which children
     lived at the same address at the same time (a child's undated sighting counts from
     their birth; an adult's undated sighting at any time).
 
-    Gathered once over every record; a later round over the same records and clusters
-    only joins what the people linked since had (:func:`_again`), the same as
-    gathering it all again: a round after the first links few, and gathering again
-    around everyone took half of the adults' pass."""
-    kept = _KEPT.get(clusters)
-    if kept is not None and kept.reps is reps and kept.context is context:
-        found = _again(kept, clusters)
-        if found is not None:
-            return found
-    kept = _gather(reps, clusters, context)
-    _KEPT[clusters] = kept
-    return kept.around
+    Worked out over every record each round, set by set in DuckDB (a person at a time
+    in Python, and then again only around those joined, took tens of microseconds a
+    person a round); ``gathering``: the records flattened (:class:`Gathering`), kept by
+    the rounds' driver so that a round flattens nothing again."""
+    import duckdb
 
-
-@dataclass
-class _Gathered:
-    """One gathering's surroundings and what gathering again needs (:func:`_again`)."""
-
-    reps: list[Identity]
-    context: Context
-    mark: int  # how many joins the clusters had made (``Clusters.joined``)
-    around: Surroundings
-    raw: dict[str, set[tuple[str, str, str]]]  # stays, an undated one from OPEN_START
-    children: set[str]
-    moves: tuple[dict[str, set[str]], dict[str, set[str]]]  # in and out, before the cut
-    counts: tuple[Counter, Counter]  # how many people moved in (out) on each day
-    cut: tuple[set[str], set[str]]
-    mates_at: Counter  # address -> adults with a dated stay there (a crowded one: > MAX)
-
-
-# Each Clusters' last gathering, for its next round (the driver asks for a round's
-# surroundings with the records, clusters and context alone).
-_KEPT: weakref.WeakKeyDictionary[Clusters, _Gathered] = weakref.WeakKeyDictionary()
-
-
-def _gather(reps: list[Identity], clusters: Clusters, context: Context) -> _Gathered:
-    """The surroundings, gathered over every record."""
-    find = clusters.find
+    flat = gathering if gathering is not None else Gathering(reps, clusters, context)
     as_of = context.as_of
-    child_born_after = years_before(as_of, CHILD_AGE) if as_of else ""
-    adult_born_by = years_before(as_of, ADULT_AGE) if as_of else ""
-    roots = {find(r.rid) for r in reps}
-    adults = set()
-    children = set()
-    for root in roots:
-        dobs = clusters.dobs.get(root)
-        if not dobs or (adult_born_by and max(dobs) <= adult_born_by):
-            adults.add(root)
-        if dobs and child_born_after and max(dobs) > child_born_after:
-            children.add(root)
-    kids: dict[str, set[str]] = {}
-    for e in context.edges:
-        if e.parent in clusters.parent and e.child in clusters.parent:
-            kids.setdefault(find(e.parent), set()).add(find(e.child))
-    raw: dict[str, set[tuple[str, str, str]]] = {}  # an undated stay from OPEN_START
-    raw_in: dict[str, set[str]] = {}
-    raw_out: dict[str, set[str]] = {}
-    for rid, tenures in context.homes.items():
-        if rid not in clusters.parent:
-            continue
-        root = find(rid)
-        for t in tenures:
-            raw.setdefault(root, set()).add((t.address, t.start or OPEN_START, t.end or OPEN_END))
-            if t.start:
-                raw_in.setdefault(root, set()).add(t.start)
-            if t.end:
-                raw_out.setdefault(root, set()).add(t.end)
-    stays = {root: _born(found, root, clusters, children) for root, found in raw.items()}
-    counts = (_day_counts(raw_in), _day_counts(raw_out))
-    cut = (_cut(counts[0]), _cut(counts[1]))
-    moved_in = {root: days - cut[0] for root, days in raw_in.items()}
-    moved_out = {root: days - cut[1] for root, days in raw_out.items()}
-    left_with, arrived_with, movers = journeys(stays, moved_in, moved_out)
-    household = lived_with(adults, children, stays)
-    dated = _dated(stays, adults)
-    housemates = lived_with(adults, adults, dated, strict=True)
-    mates_at = Counter(key for found in dated.values() for key in {k for k, _, _ in found})
-    names: dict[str, set[str]] = {}  # every adult's, for whoever has them as a housemate
-    for r in reps:
-        root = find(r.rid)
-        if root in adults and r.given and r.family:
-            names.setdefault(root, set()).add(f"{plain(r.given)} {plain(r.family)}")
-    mate_names = {
-        root: found for root in housemates if (found := _mate_names(root, housemates, names))
+    ages = {
+        "child_after": years_before(as_of, CHILD_AGE) if as_of else "",
+        "adult_by": years_before(as_of, ADULT_AGE) if as_of else "",
     }
-    around = Surroundings(
-        kids, stays, household, housemates, mate_names, names, moved_in, moved_out,
-        left_with, arrived_with, movers, adults,
-    )  # fmt: skip
-    return _Gathered(
-        reps, context, len(clusters.joined), around, raw, children, (raw_in, raw_out), counts,
-        cut, mates_at,
-    )  # fmt: skip
+    with duckdb.connect() as db:
+        for name, found in (
+            ("m", flat.people(clusters)), ("r", flat.reps), ("e", flat.edges), ("h", flat.homes),
+            ("n", flat.names),
+        ):  # fmt: skip
+            db.register(name, found)
+        run = db.execute
 
+        def fetch(sql: str, parameters: dict | None = None) -> pa.Table:
+            return db.sql(sql, params=parameters).to_arrow_table()
 
-def _again(kept: _Gathered, clusters: Clusters) -> Surroundings | None:
-    """The surroundings after the joins made since ``kept`` was gathered, from it: each
-    new person has what the people joined in it had, and everyone's relations name
-    people as they now are. An address whose adults were too many to say anything of a
-    household (:data:`HOUSEHOLD_MAX`) may now be few enough: its housemates are found
-    there. Days far commoner than moving days are counted again; households' moves
-    worked out again (:func:`journeys`: a person joined may have left one address the
-    day another of their records arrived at the next). None where a join was not of
-    two adults (not what the rounds make): gathered again instead."""
-    find = clusters.find
-    before = kept.around
-    gone = set(clusters.joined[kept.mark :])
-    if not gone:
-        return before
-    if not gone <= before.adults:
-        return None
-    olds: dict[str, list[str]] = {}
-    for g in gone:
-        olds.setdefault(find(g), []).append(g)
-    if not olds.keys() <= before.adults:
-        return None
-    for root, found in olds.items():
-        found.append(root)
-
-    def joined(table: dict[str, set], roots: bool, mates: bool = False) -> dict[str, set]:
-        """``table`` for the people as they now are (``roots``: its values are people)."""
-        out: dict[str, set] = {}
-        for root, values in table.items():
-            if root in gone or root in olds:
-                continue
-            out[root] = (
-                {find(v) for v in values} if roots and not values.isdisjoint(gone) else values
+        # on the adult side: no birth date under ADULT_AGE years ago; a child: a birth
+        # date under CHILD_AGE years ago (16 and 17 are both), their stays from birth
+        run(
+            "CREATE TEMP TABLE p AS SELECT root, latest IS NULL "
+            "OR ($adult_by <> '' AND latest <= $adult_by) AS adult, "
+            "coalesce(latest > $child_after AND $child_after <> '', FALSE) AS child, "
+            "earliest AS born FROM (SELECT m.root, max(r.dob) AS latest, min(r.dob) AS earliest "
+            "FROM r JOIN m USING (rid) GROUP BY m.root)",
+            ages,
+        )
+        adults = set(fetch("SELECT root FROM p WHERE adult").column(0).to_pylist())
+        run(
+            "CREATE TEMP TABLE stays AS SELECT DISTINCT r.root, r.a, "
+            "CASE WHEN coalesce(p.child, FALSE) AND r.s = $open THEN p.born ELSE r.s END AS s, "
+            "r.e FROM (SELECT DISTINCT m.root, h.a, "
+            "CASE WHEN h.start = '' THEN $open ELSE h.start END AS s, "
+            "CASE WHEN h.stop = '' THEN $end ELSE h.stop END AS e FROM h JOIN m USING (rid)) r "
+            "LEFT JOIN p USING (root)",
+            {"open": OPEN_START, "end": OPEN_END},
+        )
+        # moving days: a stay's first (in) and last (out) known days, less the days far
+        # commoner than moves are (:func:`cut_offs`)
+        run(
+            "CREATE TEMP TABLE raw_days AS SELECT DISTINCT 'in' AS kind, m.root, h.start AS day "
+            "FROM h JOIN m USING (rid) WHERE h.start <> '' UNION "
+            "SELECT DISTINCT 'out', m.root, h.stop FROM h JOIN m USING (rid) WHERE h.stop <> ''"
+        )
+        found = fetch(
+            "SELECT kind, day, count(*) AS n FROM raw_days GROUP BY kind, day"
+        ).to_pydict()
+        common: list[tuple[str, str]] = []
+        for kind in ("in", "out"):
+            cut = _cut(
+                Counter({d: n for k, d, n in zip(*found.values(), strict=True) if k == kind})
             )
-        for root, them in olds.items():
-            found = set().union(*(table.get(o, ()) for o in them))
-            if roots:
-                found = {find(v) for v in found}
-            if mates:
-                found.discard(root)
-            if found:
-                out[root] = found
-        return out
-
-    adults = before.adults - gone
-    child_born_after = years_before(kept.context.as_of, CHILD_AGE) if kept.context.as_of else ""
-    children = kept.children - gone
-    for root in olds:
-        dobs = clusters.dobs.get(root)
-        if dobs and child_born_after and max(dobs) > child_born_after:
-            children.add(root)
-    # one of 16 or 17 is an adult and a child here: a child's undated stay starts at
-    # their birth, the earliest their records give, so a child joined moves their stays
-    young = any(o in kept.children for them in olds.values() for o in them)
-    kids = joined(before.kids, roots=True)
-    raw = joined(kept.raw, roots=False)
-    stays = {r: found for r, found in before.stays.items() if r not in gone and r not in olds}
-    for root in olds:
-        if root in raw:
-            stays[root] = _born(raw[root], root, clusters, children)
-    raw_in, raw_out = (joined(days, roots=False) for days in kept.moves)
-    counts = tuple(
-        _recount(c, was, now, olds)
-        for c, was, now in zip(kept.counts, kept.moves, (raw_in, raw_out), strict=True)
-    )
-    cut = (_cut(counts[0]), _cut(counts[1]))
-    moved = []
-    for was, every, now, days in zip(
-        kept.cut, (raw_in, raw_out), cut, (before.moved_in, before.moved_out), strict=True
-    ):
-        if now == was:
-            moved.append(
+            common += [(kind, day) for day in sorted(cut)]
+        db.register(
+            "common",
+            pa.table(
                 {
-                    r: days[r] if r in days and r not in olds else found - now
-                    for r, found in every.items()
+                    "kind": pa.array([k for k, _ in common], pa.string()),
+                    "day": pa.array([d for _, d in common], pa.string()),
                 }
-            )
-        else:
-            moved.append({r: found - now for r, found in every.items()})
-    moved_in, moved_out = moved
-    left_with, arrived_with, movers = journeys(stays, moved_in, moved_out)
-    if young:
-        household = lived_with(adults, children, stays)
-        dated = _dated(stays, adults)
-        housemates = lived_with(adults, adults, dated, strict=True)
-        mates_at = Counter(key for found in dated.values() for key in {k for k, _, _ in found})
-    else:
-        household = joined(before.household, roots=True)
-        housemates = joined(before.housemates, roots=True, mates=True)
-        mates_at = _freed(kept, stays, adults, olds, housemates)
-    names = joined(before.names, roots=False)
-    changed = set(olds)
-    for root in olds:
-        changed |= housemates.get(root, set())
-    changed |= {
-        r
-        for r, found in housemates.items()
-        if found is not (was := before.housemates.get(r)) and found != was
-    }
-    changed |= {r for r in before.housemates if r not in housemates and r not in gone}
-    mate_names = {
-        r: found for r, found in before.mate_names.items() if r not in gone and r not in changed
-    }
-    for root in changed:
-        found = _mate_names(root, housemates, names)
-        if found:
-            mate_names[root] = found
-        else:
-            mate_names.pop(root, None)
-    around = Surroundings(
-        kids, stays, household, housemates, mate_names, names, moved_in, moved_out,
-        left_with, arrived_with, movers, adults,
+            ),
+        )
+        run(
+            "CREATE TEMP TABLE moving AS SELECT * FROM raw_days "
+            "WHERE (kind, day) NOT IN (SELECT (kind, day) FROM common)"
+        )
+        run("CREATE TEMP TABLE moved_in AS SELECT root, day FROM moving WHERE kind = 'in'")
+        run("CREATE TEMP TABLE moved_out AS SELECT root, day FROM moving WHERE kind = 'out'")
+        days = {
+            "moved_in": _sets(fetch, "SELECT root, day FROM moved_in"),
+            "moved_out": _sets(fetch, "SELECT root, day FROM moved_out"),
+        }
+        # households' moves (:func:`journeys`)
+        run(
+            "CREATE TEMP TABLE gone AS SELECT DISTINCT s.a AS a, s.e AS day, s.root "
+            "FROM stays s JOIN moved_out o ON s.root = o.root AND s.e = o.day"
+        )
+        run(
+            "CREATE TEMP TABLE came AS SELECT DISTINCT s.a AS a, s.s AS day, s.root "
+            "FROM stays s JOIN moved_in i ON s.root = i.root AND s.s = i.day"
+        )
+        run(
+            "CREATE TEMP TABLE moves AS "
+            "WITH few_gone AS (SELECT a, day FROM gone GROUP BY a, day HAVING count(*) <= $max), "
+            "few_came AS (SELECT a, day FROM came GROUP BY a, day HAVING count(*) <= $max) "
+            "SELECT DISTINCT g.a AS origin, c.a AS dest, g.day, "
+            "g.a || '>' || c.a || '@' || g.day AS move FROM gone g "
+            "JOIN came c ON g.root = c.root AND g.day = c.day AND g.a <> c.a "
+            "JOIN few_gone x ON x.a = g.a AND x.day = g.day "
+            "JOIN few_came y ON y.a = c.a AND y.day = c.day",
+            {"max": HOUSEHOLD_MAX},
+        )
+        run(
+            "CREATE TEMP TABLE made AS SELECT DISTINCT v.move, g.root FROM moves v "
+            "JOIN gone g ON g.a = v.origin AND g.day = v.day "
+            "JOIN came c ON c.a = v.dest AND c.day = v.day AND c.root = g.root"
+        )
+        movers = _sets(fetch, "SELECT move, root FROM made")
+        others = (
+            "SELECT w.root, v.move FROM moves v JOIN {0} w ON w.a = v.{1} AND w.day = v.day "
+            "WHERE NOT EXISTS (SELECT 1 FROM made x WHERE x.move = v.move AND x.root = w.root)"
+        )
+        left_with = _sets(fetch, others.format("gone", "origin"))
+        arrived_with = _sets(fetch, others.format("came", "dest"))
+        # who lived with whom (:func:`lived_with`): children with an adult over days that
+        # touch; adults' dated stays over days that overlap
+        run("CREATE TEMP TABLE young AS SELECT s.* FROM stays s JOIN p USING (root) WHERE p.child")
+        run(
+            "CREATE TEMP TABLE grown AS SELECT s.* FROM stays s JOIN p USING (root) "
+            "WHERE p.adult AND s.s <> $open",
+            {"open": OPEN_START},
+        )
+        household = _sets(
+            fetch,
+            "SELECT DISTINCT x.root, y.root FROM stays x JOIN p ON x.root = p.root AND p.adult "
+            "JOIN young y ON x.a = y.a AND y.s <= x.e AND x.s <= y.e AND x.root <> y.root "
+            "WHERE x.a NOT IN (SELECT a FROM young GROUP BY a HAVING count(DISTINCT root) > $max)",
+            {"max": HOUSEHOLD_MAX},
+        )
+        run(
+            "CREATE TEMP TABLE mates AS SELECT DISTINCT x.root, y.root AS v FROM grown x "
+            "JOIN grown y ON x.a = y.a AND y.s < x.e AND x.s < y.e AND x.root <> y.root "
+            "WHERE x.a NOT IN (SELECT a FROM grown GROUP BY a HAVING count(DISTINCT root) > $max)",
+            {"max": HOUSEHOLD_MAX},
+        )
+        housemates = _sets(fetch, "SELECT root, v FROM mates")
+        run(
+            "CREATE TEMP TABLE names AS SELECT DISTINCT m.root, n.name FROM n JOIN m USING (rid) "
+            "JOIN p USING (root) WHERE p.adult"
+        )
+        names = _sets(fetch, "SELECT root, name FROM names")
+        mate_names = _sets(
+            fetch, "SELECT DISTINCT x.root, n.name FROM mates x JOIN names n ON x.v = n.root"
+        )
+        kids = _sets(
+            fetch,
+            "SELECT DISTINCT mp.root, mc.root FROM e JOIN m mp ON e.p = mp.rid "
+            "JOIN m mc ON e.c = mc.rid",
+        )
+        found = fetch(
+            "SELECT root, list(a), list(s), list(e) FROM stays JOIN p USING (root) WHERE p.adult "
+            "GROUP BY root"
+        )
+        stays = {
+            root: set(zip(a, s, e, strict=True))
+            for root, a, s, e in zip(*(c.to_pylist() for c in found.columns), strict=True)
+        }
+    return Surroundings(
+        kids, stays, household, housemates, mate_names, names, days["moved_in"],
+        days["moved_out"], left_with, arrived_with, movers, adults,
     )  # fmt: skip
-    kept.mark, kept.around, kept.raw, kept.children = len(clusters.joined), around, raw, children
-    kept.moves, kept.counts, kept.cut, kept.mates_at = (raw_in, raw_out), counts, cut, mates_at
-    return around
 
 
-def _freed(
-    kept: _Gathered,
-    stays: dict[str, set[tuple[str, str, str]]],
-    adults: set[str],
-    olds: dict[str, list[str]],
-    housemates: dict[str, set[str]],
-) -> Counter:
-    """The adults with a dated stay at each address, after the joins ``olds`` names;
-    where an address had too many to say anything of a household and now has few
-    enough, its housemates are added to ``housemates``."""
-    before = kept.around
-    mates_at = kept.mates_at.copy()
-    for root, them in olds.items():
-        mine = {k for k, s, _ in stays.get(root, ()) if s != OPEN_START}
-        for key in mine:
-            had = sum(
-                1
-                for o in them
-                if any(k == key and s != OPEN_START for k, s, _ in before.stays.get(o, ()))
-            )
-            mates_at[key] -= had - 1
-    freed = {
-        key for root in olds for key, s, _ in stays.get(root, ())
-        if s != OPEN_START and kept.mates_at[key] > HOUSEHOLD_MAX >= mates_at[key]
-    }  # fmt: skip
-    if freed:
-        dated = _dated(stays, adults)
-        there = [root for root, found in dated.items() if any(k in freed for k, _, _ in found)]
-        at = {r: {x for x in dated[r] if x[0] in freed} for r in there}
-        for root, found in lived_with(there, there, at, strict=True).items():
-            housemates[root] = housemates.get(root, set()) | found
-    return mates_at
-
-
-def _born(
-    found: set[tuple[str, str, str]], root: str, clusters: Clusters, children: set[str]
-) -> set[tuple[str, str, str]]:
-    """A person's stays, a child's undated ones from their birth (the earliest their
-    records give)."""
-    if root not in children:
-        return found
-    born = min(clusters.dobs.get(root, ()), default=OPEN_START)
-    return {(a, born if s == OPEN_START else s, e) for a, s, e in found}
-
-
-def _dated(stays: dict[str, set[tuple[str, str, str]]], adults: set[str]) -> dict[str, set]:
-    """The adults' stays with a known start."""
-    return {
-        root: {stay for stay in found if stay[1] != OPEN_START}
-        for root, found in stays.items()
-        if root in adults
-    }
-
-
-def _mate_names(root: str, housemates: dict[str, set[str]], names: dict[str, set[str]]) -> set[str]:
-    """The full names a person's housemates' records give."""
-    return {n for mate in housemates.get(root, ()) for n in names.get(mate, ())}
-
-
-def _day_counts(days: dict[str, set[str]]) -> Counter:
-    """How many people have each day."""
-    return Counter(day for found in days.values() for day in found)
-
-
-def _recount(
-    counts: Counter,
-    before: dict[str, set[str]],
-    now: dict[str, set[str]],
-    olds: dict[str, list[str]],
-) -> Counter:
-    """``counts`` (of ``before``'s days) for ``now``, after the joins ``olds`` names."""
-    lost = Counter(day for them in olds.values() for o in them for day in before.get(o, ()))
-    won = Counter(day for root in olds for day in now.get(root, ()))
-    out = counts.copy()
-    out.subtract(lost)
-    out.update(won)
-    return +out
-
-
-def lived_with(
-    people: Iterable[str],
-    among: Iterable[str],
-    stays: dict[str, set[tuple[str, str, str]]],
-    strict: bool = False,
-) -> dict[str, set[str]]:
-    """Whom of ``among`` each of ``people`` lived with: stays at one address over
-    overlapping days (``strict``: more than a move's last and first day touching,
-    when one moved out the day the other moved in). An address where
-    more than :data:`HOUSEHOLD_MAX` of ``among`` stayed says nothing of a household
-    (a children's home, a hostel, a block under one key)."""
-    residents: dict[str, list[tuple[str, str, str]]] = {}  # address -> (root, from, to)
-    for root in among:
-        for key, start, end in stays.get(root, ()):
-            residents.setdefault(key, []).append((root, start, end))
-    crowded = {k for k, found in residents.items() if len({r for r, _, _ in found}) > HOUSEHOLD_MAX}
-    out: dict[str, set[str]] = {}
-    touch = not strict
-    for root in people:
-        for key, start, end in stays.get(root, ()):
-            if key in crowded:
-                continue
-            found = {
-                r
-                for r, s, e in residents.get(key, ())
-                if (s < end and start < e) or (touch and s <= end and start <= e)
-            } - {root}
-            if found:
-                out.setdefault(root, set()).update(found)
-    return out
-
-
-def journeys(
-    stays: dict[str, set[tuple[str, str, str]]],
-    moved_in: dict[str, set[str]],
-    moved_out: dict[str, set[str]],
-) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, set[str]]]:
-    """Households' moves: a person whose stay at one address ended the day their stay at
-    another began moved from the one to the other that day. Each such move is named to
-    the others who left the first address that day (``left_with``) and to those who
-    arrived at the second (``arrived_with``), and kept with who made it (``movers``).
-    Days that are not moves (:func:`cut_offs`, already taken out of ``moved_in`` and
-    ``moved_out``) and addresses many left or reached that day (a block under one key)
-    name no move."""
-    left: dict[tuple[str, str], set[str]] = {}  # (address, day) -> who left it then
-    arrived: dict[tuple[str, str], set[str]] = {}
-    reached: dict[tuple[str, str], set[str]] = {}  # (root, day) -> addresses arrived at
-    for root, found in stays.items():
-        outs, ins = moved_out.get(root, ()), moved_in.get(root, ())
-        for key, start, end in found:
-            if end in outs:
-                left.setdefault((key, end), set()).add(root)
-            if start in ins:
-                arrived.setdefault((key, start), set()).add(root)
-                reached.setdefault((root, start), set()).add(key)
-    left_with: dict[str, set[str]] = {}
-    arrived_with: dict[str, set[str]] = {}
-    movers: dict[str, set[str]] = {}
-    for (origin, day), gone in left.items():
-        if len(gone) > HOUSEHOLD_MAX:
-            continue
-        # only where one who left arrived that day (every address reached that day, as
-        # the county grows, is the square of its moves)
-        for to in {key for root in gone for key in reached.get((root, day), ())}:
-            came = arrived[(to, day)]
-            made = gone & came if to != origin and len(came) <= HOUSEHOLD_MAX else set()
-            if not made:
-                continue
-            move = f"{origin}>{to}@{day}"
-            movers[move] = made
-            for root in gone - made:
-                left_with.setdefault(root, set()).add(move)
-            for root in came - made:
-                arrived_with.setdefault(root, set()).add(move)
-    return left_with, arrived_with, movers
+def _sets(fetch: Callable, sql: str, parameters: dict | None = None) -> dict[str, set[str]]:
+    """A query's rows (key, value) as each key's set of values (grouped in SQL: a
+    Python loop a row cost more than the query)."""
+    grouped = f"SELECT k, list(v) FROM ({sql}) AS t(k, v) GROUP BY k"  # noqa: S608 (ours)
+    table = fetch(grouped, parameters)
+    return dict(
+        zip(table.column(0).to_pylist(), map(set, table.column(1).to_pylist()), strict=True)
+    )
 
 
 def left_to_find(trained: dict, roots: list[str], clusters: Clusters) -> float:
@@ -772,32 +650,42 @@ Stays = list[tuple[str, str, str]]  # (address key, from, to), in order
 Own = tuple[Identity, list[str] | None, list[str] | None, Stays]
 
 
+@dataclass
+class Framing:
+    """What one round's frame leaves the next, kept by the rounds' driver: each person's
+    own part (:data:`Own`, by cluster root and record count) and the frame as built."""
+
+    own: dict[tuple[str, int], Own] = field(default_factory=dict)
+    last: _Framed | None = None
+
+
 def adults_frame(
     reps: list[Identity],
     clusters: Clusters,
     around: Surroundings,
     notes: list[str] | None = None,
-    kept: dict[tuple[str, int], Own] | None = None,
+    framing: Framing | None = None,
 ) -> tuple[pa.Table, dict[str, Identity]]:
     """The second pass's input: one row per person on the adult side (its records'
     commonest values, every name they were recorded under, its context as lists, and
     its blocking keys), so that random pairs are pairs of people and not a person's
     own records (:func:`freshen` marks whom its pairs must include). ``notes``: where
-    to say which name keys were too common to block on; ``kept``: each person's own
-    part as an earlier round built it (:data:`Own`), reused for those whose records
-    are the same, and replaced by this round's. Returns the table and each person's
-    representative identity, keyed by the cluster root.
+    to say which name keys were too common to block on; ``framing``: what the last
+    round's frame left (:class:`Framing`), updated with this one's. Returns the table
+    and each person's representative identity, keyed by the cluster root.
 
     A later round over the same records and clusters builds again only the rows of
     the people joined since, and of those whose surroundings changed
     (:func:`_frame_again`); the name keys are worked out again over every row."""
-    before = _FRAMED.get(clusters)
+    kept = framing.own if framing is not None else None
+    before = framing.last if framing is not None else None
     found = None
     if before is not None and before.reps is reps:
         found = _frame_again(before, clusters, around, kept)
     if found is None:
         found = _frame(reps, clusters, around, kept)
-        _FRAMED[clusters] = found
+    if framing is not None:
+        framing.last = found
     return _with_keys(found.frame, notes), found.people
 
 
@@ -813,9 +701,6 @@ class _Framed:
     records: dict[str, list[Identity]]  # root -> its records, in the order of ``reps``
     held: Counter  # address -> the people with a stay there (HOME_MAX)
     place: dict[str, int]  # a record's place in ``reps``
-
-
-_FRAMED: weakref.WeakKeyDictionary[Clusters, _Framed] = weakref.WeakKeyDictionary()
 
 
 def _frame(
@@ -905,9 +790,7 @@ def _frame_again(
             for o in (root, *them):
                 kept.pop((o, len(before.records.get(o, ()))), None)
         kept.update(((root, len(records[root])), o) for root, o in people.items())
-    found = _Framed(before.reps, len(clusters.joined), around, frame, mine, records, held, place)
-    _FRAMED[clusters] = found
-    return found
+    return _Framed(before.reps, len(clusters.joined), around, frame, mine, records, held, place)
 
 
 def _rows(

@@ -1,0 +1,290 @@
+"""The adults' surroundings (loaders/linkage/relational.py), worked out in SQL each
+round, against their definitions written here a person at a time in plain Python,
+and the households' moves and housemates they find on small hand-made cases."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Iterable
+
+from loaders.linkage import Context, Identity
+from loaders.linkage.clusters import Clusters
+from loaders.linkage.identity import plain, years_before
+from loaders.linkage.inputs import OPEN_END, OPEN_START, Tenure
+from loaders.linkage.relational import (
+    ADULT_AGE,
+    CHILD_AGE,
+    HOUSEHOLD_MAX,
+    Surroundings,
+    _cut,
+    surroundings,
+)
+from tests.conftest import AS_OF
+
+# -- the definitions, a person at a time -----------------------------------------
+
+
+def gathered(reps: list[Identity], clusters: Clusters, context: Context) -> Surroundings:
+    """The surroundings as their definitions say, a person at a time."""
+    find = clusters.find
+    as_of = context.as_of
+    child_born_after = years_before(as_of, CHILD_AGE) if as_of else ""
+    adult_born_by = years_before(as_of, ADULT_AGE) if as_of else ""
+    roots = {find(r.rid) for r in reps}
+    adults = set()
+    children = set()
+    for root in roots:
+        dobs = clusters.dobs.get(root)
+        if not dobs or (adult_born_by and max(dobs) <= adult_born_by):
+            adults.add(root)
+        if dobs and child_born_after and max(dobs) > child_born_after:
+            children.add(root)
+    kids: dict[str, set[str]] = {}
+    for e in context.edges:
+        if e.parent in clusters.parent and e.child in clusters.parent:
+            kids.setdefault(find(e.parent), set()).add(find(e.child))
+    raw: dict[str, set[tuple[str, str, str]]] = {}  # an undated stay from OPEN_START
+    raw_in: dict[str, set[str]] = {}
+    raw_out: dict[str, set[str]] = {}
+    for rid, tenures in context.homes.items():
+        if rid not in clusters.parent:
+            continue
+        root = find(rid)
+        for t in tenures:
+            raw.setdefault(root, set()).add((t.address, t.start or OPEN_START, t.end or OPEN_END))
+            if t.start:
+                raw_in.setdefault(root, set()).add(t.start)
+            if t.end:
+                raw_out.setdefault(root, set()).add(t.end)
+    stays = {root: _born(found, root, clusters, children) for root, found in raw.items()}
+    counts = (_day_counts(raw_in), _day_counts(raw_out))
+    cut = (_cut(counts[0]), _cut(counts[1]))
+    moved_in = {root: days - cut[0] for root, days in raw_in.items()}
+    moved_out = {root: days - cut[1] for root, days in raw_out.items()}
+    left_with, arrived_with, movers = journeys(stays, moved_in, moved_out)
+    household = lived_with(adults, children, stays)
+    dated = _dated(stays, adults)
+    housemates = lived_with(adults, adults, dated, strict=True)
+    names: dict[str, set[str]] = {}  # every adult's, for whoever has them as a housemate
+    for r in reps:
+        root = find(r.rid)
+        if root in adults and r.given and r.family:
+            names.setdefault(root, set()).add(f"{plain(r.given)} {plain(r.family)}")
+    mate_names = {
+        root: found for root in housemates if (found := _mate_names(root, housemates, names))
+    }
+    return Surroundings(
+        kids, stays, household, housemates, mate_names, names, moved_in, moved_out,
+        left_with, arrived_with, movers, adults,
+    )  # fmt: skip
+
+
+def _born(
+    found: set[tuple[str, str, str]], root: str, clusters: Clusters, children: set[str]
+) -> set[tuple[str, str, str]]:
+    """A person's stays, a child's undated ones from their birth (the earliest their
+    records give)."""
+    if root not in children:
+        return found
+    born = min(clusters.dobs.get(root, ()), default=OPEN_START)
+    return {(a, born if s == OPEN_START else s, e) for a, s, e in found}
+
+
+def _dated(stays: dict[str, set[tuple[str, str, str]]], adults: set[str]) -> dict[str, set]:
+    """The adults' stays with a known start."""
+    return {
+        root: {stay for stay in found if stay[1] != OPEN_START}
+        for root, found in stays.items()
+        if root in adults
+    }
+
+
+def _mate_names(root: str, housemates: dict[str, set[str]], names: dict[str, set[str]]) -> set[str]:
+    """The full names a person's housemates' records give."""
+    return {n for mate in housemates.get(root, ()) for n in names.get(mate, ())}
+
+
+def _day_counts(days: dict[str, set[str]]) -> Counter:
+    """How many people have each day."""
+    return Counter(day for found in days.values() for day in found)
+
+
+def lived_with(
+    people: Iterable[str],
+    among: Iterable[str],
+    stays: dict[str, set[tuple[str, str, str]]],
+    strict: bool = False,
+) -> dict[str, set[str]]:
+    """Whom of ``among`` each of ``people`` lived with: stays at one address over
+    overlapping days (``strict``: more than a move's last and first day touching,
+    when one moved out the day the other moved in). An address where
+    more than :data:`HOUSEHOLD_MAX` of ``among`` stayed says nothing of a household
+    (a children's home, a hostel, a block under one key)."""
+    residents: dict[str, list[tuple[str, str, str]]] = {}  # address -> (root, from, to)
+    for root in among:
+        for key, start, end in stays.get(root, ()):
+            residents.setdefault(key, []).append((root, start, end))
+    crowded = {k for k, found in residents.items() if len({r for r, _, _ in found}) > HOUSEHOLD_MAX}
+    out: dict[str, set[str]] = {}
+    touch = not strict
+    for root in people:
+        for key, start, end in stays.get(root, ()):
+            if key in crowded:
+                continue
+            found = {
+                r
+                for r, s, e in residents.get(key, ())
+                if (s < end and start < e) or (touch and s <= end and start <= e)
+            } - {root}
+            if found:
+                out.setdefault(root, set()).update(found)
+    return out
+
+
+def journeys(
+    stays: dict[str, set[tuple[str, str, str]]],
+    moved_in: dict[str, set[str]],
+    moved_out: dict[str, set[str]],
+) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, set[str]]]:
+    """Households' moves: a person whose stay at one address ended the day their stay at
+    another began moved from the one to the other that day. Each such move is named to
+    the others who left the first address that day (``left_with``) and to those who
+    arrived at the second (``arrived_with``), and kept with who made it (``movers``).
+    Days that are not moves (:func:`cut_offs`, already taken out of ``moved_in`` and
+    ``moved_out``) and addresses many left or reached that day (a block under one key)
+    name no move."""
+    left: dict[tuple[str, str], set[str]] = {}  # (address, day) -> who left it then
+    arrived: dict[tuple[str, str], set[str]] = {}
+    reached: dict[tuple[str, str], set[str]] = {}  # (root, day) -> addresses arrived at
+    for root, found in stays.items():
+        outs, ins = moved_out.get(root, ()), moved_in.get(root, ())
+        for key, start, end in found:
+            if end in outs:
+                left.setdefault((key, end), set()).add(root)
+            if start in ins:
+                arrived.setdefault((key, start), set()).add(root)
+                reached.setdefault((root, start), set()).add(key)
+    left_with: dict[str, set[str]] = {}
+    arrived_with: dict[str, set[str]] = {}
+    movers: dict[str, set[str]] = {}
+    for (origin, day), gone in left.items():
+        if len(gone) > HOUSEHOLD_MAX:
+            continue
+        # only where one who left arrived that day (every address reached that day, as
+        # the county grows, is the square of its moves)
+        for to in {key for root in gone for key in reached.get((root, day), ())}:
+            came = arrived[(to, day)]
+            made = gone & came if to != origin and len(came) <= HOUSEHOLD_MAX else set()
+            if not made:
+                continue
+            move = f"{origin}>{to}@{day}"
+            movers[move] = made
+            for root in gone - made:
+                left_with.setdefault(root, set()).add(move)
+            for root in came - made:
+                arrived_with.setdefault(root, set()).add(move)
+    return left_with, arrived_with, movers
+
+
+# -- the SQL against the definitions ---------------------------------------------------
+
+
+def _adults_only(around: Surroundings) -> dict[str, object]:
+    """Each field as compared: stays only of the adult side (the frame's and the
+    evidence's; the SQL keeps children's in the engine), an empty set as none."""
+    out: dict[str, object] = {}
+    for field in dataclasses.fields(around):
+        found = getattr(around, field.name)
+        if field.name == "stays":
+            found = {r: v for r, v in found.items() if r in around.adults}
+        if isinstance(found, dict):
+            found = {k: v for k, v in found.items() if v}
+        out[field.name] = found
+    return out
+
+
+def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeypatch):
+    """On the small county's own link inputs, every round of the adults' pass: the
+    surroundings worked out in SQL are the definitions' (above), and a later round's
+    frame, built again only around what changed, is the frame built afresh (joins of
+    16- and 17-year-olds, both adults and children here, among them)."""
+    import loaders.linkage as linkage
+    from benchmarks.linkage import read_inputs
+    from loaders.linkage import relational
+
+    inputs = read_inputs(small_county, AS_OF)
+    rounds = {"gathered": 0, "again": 0}
+    gather, frame = relational.surroundings, relational.adults_frame
+
+    def checked(reps, clusters, context, gathering=None):
+        found = gather(reps, clusters, context, gathering)
+        assert _adults_only(found) == _adults_only(gathered(reps, clusters, context))
+        rounds["gathered"] += 1
+        return found
+
+    def framed(reps, clusters, around, notes=None, framing=None):
+        last = framing.last if framing is not None else None
+        rounds["again"] += last is not None and len(clusters.joined) > last.mark
+        found, people = frame(reps, clusters, around, notes, framing)
+        built = relational._frame(reps, clusters, around, None)
+        assert found.equals(relational._with_keys(built.frame, None))
+        assert people == built.people
+        return found, people
+
+    monkeypatch.setattr(linkage, "surroundings", checked)
+    monkeypatch.setattr(linkage, "adults_frame", framed)
+    result = linkage.link(inputs.found, context=inputs.context)
+    assert result.relational_links and rounds["gathered"] >= 2 and rounds["again"] >= 1
+
+
+def _around(stays: dict[str, list[Tenure]], dobs: dict[str, str] | None = None) -> Surroundings:
+    """The surroundings of one record a person, each with the stays given (no birth
+    date: an adult; ``dobs``: theirs)."""
+    dobs = dobs or {}
+    records = [
+        Identity(rid, given=rid.title(), family="Lee", dob=dobs.get(rid, ""), sex="F")
+        for rid in stays
+    ]
+    context = Context(as_of=AS_OF.isoformat(), homes=stays)
+    return surroundings(records, Clusters(records, (), stays), context)
+
+
+def test_a_household_that_moved_together_names_the_move_to_both_accounts():
+    """Ellie Hunt's account at U1 ends the day Ellie Taylor's begins at U2, and Sam
+    Taylor, liable at U1 with her, moved from U1 to U2 that day: the move is named to
+    the one who left U1 and to the one who arrived at U2, not to Sam (who made it),
+    nor to a stranger who arrived elsewhere that day or left U1 another day."""
+    around = _around(
+        {
+            "sam": [Tenure("U1", "2019-01-01", "2021-09-27"), Tenure("U2", "2021-09-27")],
+            "hunt": [Tenure("U1", "2019-01-01", "2021-09-27")],
+            "taylor": [Tenure("U2", "2021-09-27")],
+            "elsewhere": [Tenure("U3", "2021-09-27")],
+            "earlier": [Tenure("U1", "2018-01-01", "2019-01-01")],
+        }
+    )
+    move = "U1>U2@2021-09-27"
+    assert around.movers == {move: {"sam"}}
+    assert around.left_with == {"hunt": {move}} and around.arrived_with == {"taylor": {move}}
+
+
+def test_adults_who_each_lived_with_one_same_adult_share_a_housemate():
+    """Ellie's first account at U1 (2015 to mid-2018) and her second at U3 (from 2020)
+    were each shared with Sam: both lived with Sam. Someone who moved into U1 the day
+    another left it did not live with them; an address where more than HOUSEHOLD_MAX
+    adults stayed over the same days names no housemates. A child's household keeps a
+    move's touching days (a child's sighting)."""
+    first = Tenure("U1", "2015-01-01", "2018-06-30")
+    stays = {
+        "ellie1": [first],
+        "ellie2": [Tenure("U3", "2020-03-01")],
+        "sam": [first, Tenure("U3", "2020-03-01")],
+        "next": [Tenure("U1", "2018-06-30", "2019-01-01")],  # arrived the day they left
+        "kid": [Tenure("U1", "2018-06-30", "2019-01-01")],
+    }
+    stays.update({f"h{i}": [Tenure("U9", "2021-01-01")] for i in range(HOUSEHOLD_MAX + 1)})
+    around = _around(stays, {"kid": "2015-05-05"})
+    assert around.housemates == {"ellie1": {"sam"}, "ellie2": {"sam"}, "sam": {"ellie1", "ellie2"}}
+    assert around.household == {"ellie1": {"kid"}, "sam": {"kid"}, "next": {"kid"}}
+    assert OPEN_START not in {s for found in around.stays.values() for _, s, _ in found}
