@@ -64,7 +64,6 @@ from loaders.linkage.relational import (
     CHILD_AGE,
     ROUNDS,
     TIMELINE,
-    Framing,
     Gathering,
     Surroundings,
     adults_frame,
@@ -177,8 +176,8 @@ def link(
 class _Adults:
     """The adults' pass, a round at a time: what one round leaves the next (the model
     as trained, the records flattened for gathering their surroundings, each person's
-    row hash, the frame as built and each person's own part of it, the pairs expected
-    still to find); each round's surroundings and pairs go when it ends."""
+    row hash and own part of the frame, the pairs expected still to find); each round's
+    surroundings, frame and pairs go when it ends."""
 
     def __init__(
         self,
@@ -197,7 +196,7 @@ class _Adults:
         self.trained: dict | None = None
         self.before: dict[str, int] | None = None  # each person's row hash, last round
         self.gathering: Gathering | None = None  # the records, flattened once
-        self.framing = Framing()  # the last frame, and each person's own part of it
+        self.own: dict = {}  # each person's own part of the frame (relational.Own)
         self.left = 0.0  # pairs the rounds before expected and did not link
 
     def fall_back(self) -> None:
@@ -213,7 +212,7 @@ class _Adults:
         around = surroundings(self.reps, clusters, context, self.gathering)
         first = number == 1
         frame, people = adults_frame(
-            self.reps, clusters, around, notes if first else None, self.framing
+            self.reps, clusters, around, notes if first else None, self.own
         )
         frame, self.before = freshen(frame, self.before)
         run.by_rid.update(people)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -335,21 +335,24 @@ ADULTS_CONTEXT = replace(
 class Surroundings:
     """Each cluster's context, gathered over its records (one round's view)."""
 
-    kids: dict[str, set[str]]  # root -> children's roots their records name them against
-    stays: dict[str, set[tuple[str, str, str]]]  # root -> (address key, from, to)
-    household: dict[str, set[str]]  # root -> children's roots living with them
+    kids: Mapping[str, set[str]]  # root -> children's roots their records name them against
+    # root -> (address key, from, to), of the adult side (a child's from birth if undated)
+    stays: Mapping[str, set[tuple[str, str, str]]]
+    household: Mapping[str, set[str]]  # root -> children's roots living with them
     # root -> the adults' roots whose dated stays at an address overlapped theirs there
-    housemates: dict[str, set[str]]
-    mate_names: dict[str, set[str]]  # root -> its housemates' full names ("given family")
-    names: dict[str, set[str]]  # root -> the full names its records give (housemates')
-    moved_in: dict[str, set[str]]  # root -> days a stay began
-    moved_out: dict[str, set[str]]  # root -> days a stay ended
-    # a household's move, "<from>><to>@<day>" (:func:`journeys`): root -> the moves made
-    # by others from an address it left that day, and to one it arrived at that day
-    left_with: dict[str, set[str]]
-    arrived_with: dict[str, set[str]]
-    movers: dict[str, set[str]]  # a move -> the roots that made it
+    housemates: Mapping[str, set[str]]
+    mate_names: Mapping[str, set[str]]  # root -> its housemates' full names ("given family")
+    names: Mapping[str, set[str]]  # root -> the full names its records give (housemates')
+    moved_in: Mapping[str, set[str]]  # root -> days a stay began
+    moved_out: Mapping[str, set[str]]  # root -> days a stay ended
+    # a household's move, "<from>><to>@<day>": root -> the moves made by others from an
+    # address it left that day, and to one it arrived at that day
+    left_with: Mapping[str, set[str]]
+    arrived_with: Mapping[str, set[str]]
+    movers: Mapping[str, set[str]]  # a move -> the roots that made it
     adults: set[str]  # roots on the adult side (no birth date under ADULT_AGE years ago)
+    # the frame's other list columns: "dated" stays, "homes" to block on, "kin"
+    columns: dict[str, Lookup] = field(default_factory=dict)
 
     def homes(self, root: str) -> set[str]:
         """The address keys of a person's stays."""
@@ -557,13 +560,14 @@ def surroundings(
             "WHERE p.adult AND s.s <> $open",
             {"open": OPEN_START},
         )
-        household = _sets(
-            fetch,
-            "SELECT DISTINCT x.root, y.root FROM stays x JOIN p ON x.root = p.root AND p.adult "
+        run(
+            "CREATE TEMP TABLE lived AS SELECT DISTINCT x.root, y.root AS v FROM stays x "
+            "JOIN p ON x.root = p.root AND p.adult "
             "JOIN young y ON x.a = y.a AND y.s <= x.e AND x.s <= y.e AND x.root <> y.root "
             "WHERE x.a NOT IN (SELECT a FROM young GROUP BY a HAVING count(DISTINCT root) > $max)",
             {"max": HOUSEHOLD_MAX},
         )
+        household = _sets(fetch, "SELECT root, v FROM lived")
         run(
             "CREATE TEMP TABLE mates AS SELECT DISTINCT x.root, y.root AS v FROM grown x "
             "JOIN grown y ON x.a = y.a AND y.s < x.e AND x.s < y.e AND x.root <> y.root "
@@ -579,33 +583,95 @@ def surroundings(
         mate_names = _sets(
             fetch, "SELECT DISTINCT x.root, n.name FROM mates x JOIN names n ON x.v = n.root"
         )
-        kids = _sets(
-            fetch,
-            "SELECT DISTINCT mp.root, mc.root FROM e JOIN m mp ON e.p = mp.rid "
-            "JOIN m mc ON e.c = mc.rid",
+        run(
+            "CREATE TEMP TABLE kid_of AS SELECT DISTINCT mp.root, mc.root AS v FROM e "
+            "JOIN m mp ON e.p = mp.rid JOIN m mc ON e.c = mc.rid"
         )
-        found = fetch(
-            "SELECT root, list(a), list(s), list(e) FROM stays JOIN p USING (root) WHERE p.adult "
-            "GROUP BY root"
-        )
-        stays = {
-            root: set(zip(a, s, e, strict=True))
-            for root, a, s, e in zip(*(c.to_pylist() for c in found.columns), strict=True)
+        kids = _sets(fetch, "SELECT root, v FROM kid_of")
+        # the frame's: stays (and those with a known start), and the addresses held by
+        # few enough adults to block on (HOME_MAX), of the adult side; kin
+        run("CREATE TEMP TABLE own AS SELECT s.* FROM stays s JOIN p USING (root) WHERE p.adult")
+        flat = fetch("SELECT root, a, s, e FROM own ORDER BY root, a, s, e")
+        stays = _stays(flat)
+        columns = {
+            "dated": _stays(flat.filter(pc.not_equal(flat["s"], OPEN_START))),
+            "homes": _sets(
+                fetch,
+                "SELECT root, a FROM own WHERE a IN "
+                "(SELECT a FROM own GROUP BY a HAVING count(DISTINCT root) <= $max)",
+                {"max": HOME_MAX},
+            ),
+            "kin": _sets(
+                fetch,
+                "SELECT root, v FROM kid_of UNION SELECT root, v FROM lived "
+                "UNION SELECT root, v FROM mates",
+            ),
         }
     return Surroundings(
         kids, stays, household, housemates, mate_names, names, days["moved_in"],
-        days["moved_out"], left_with, arrived_with, movers, adults,
+        days["moved_out"], left_with, arrived_with, movers, adults, columns,
     )  # fmt: skip
 
 
-def _sets(fetch: Callable, sql: str, parameters: dict | None = None) -> dict[str, set[str]]:
-    """A query's rows (key, value) as each key's set of values (grouped in SQL: a
-    Python loop a row cost more than the query)."""
-    grouped = f"SELECT k, list(v) FROM ({sql}) AS t(k, v) GROUP BY k"  # noqa: S608 (ours)
-    table = fetch(grouped, parameters)
-    return dict(
-        zip(table.column(0).to_pylist(), map(set, table.column(1).to_pylist()), strict=True)
-    )
+def _sets(fetch: Callable, sql: str, parameters: dict | None = None) -> Lookup:
+    """A query's rows (key, value) as each key's values, sorted (:class:`Lookup`)."""
+    found = fetch(f"SELECT DISTINCT * FROM ({sql}) AS t(k, v) ORDER BY k, v", parameters)  # noqa: S608 (ours)
+    return Lookup.of(found.column(0), found.column(1))
+
+
+def _whole(found: pa.ChunkedArray | pa.Array) -> pa.Array:
+    return found.combine_chunks() if isinstance(found, pa.ChunkedArray) else found
+
+
+class Lookup(Mapping):
+    """A query's rows (key, sorted list of values) as a mapping of each key to its set
+    of values, made when first read (the evidence reads a few people's; a set a person
+    made for every person each round cost more than working them out), and as a list
+    column for any order of keys (:meth:`column`: the frame's)."""
+
+    def __init__(self, keys: pa.Array, lists: pa.Array) -> None:
+        names = keys.to_pylist()
+        self._at = dict(zip(names, range(len(names)), strict=True))
+        self._lists = lists
+        self._made: dict[str, set] = {}
+
+    @classmethod
+    def of(cls, keys: pa.ChunkedArray | pa.Array, values: pa.ChunkedArray | pa.Array) -> Lookup:
+        """From rows sorted by key (and value): each key's run of values, one list."""
+        keys, values = _whole(keys), _whole(values)
+        size = len(keys)
+        if size:
+            changed = pc.not_equal(keys.slice(1), keys.slice(0, size - 1)).to_numpy(
+                zero_copy_only=False
+            )
+            starts = np.concatenate([[0], np.flatnonzero(changed) + 1])
+        else:
+            starts = np.zeros(0, dtype=np.int64)
+        offsets = pa.array(np.concatenate([starts, [size]]).astype(np.int32))
+        return cls(keys.take(pa.array(starts)), pa.ListArray.from_arrays(offsets, values))
+
+    def __getitem__(self, key: str) -> set:
+        got = self._made.get(key)
+        if got is None:
+            values = self._lists[self._at[key]].as_py()
+            got = {tuple(v.values()) if isinstance(v, dict) else v for v in values}
+            self._made[key] = got
+        return got
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._at
+
+    def column(self, keys: list[str]) -> pa.Array:
+        """Each key's values, sorted, as a list column in the order of ``keys`` (null
+        for a key with none)."""
+        at = self._at
+        return self._lists.take(pa.array([at.get(k) for k in keys], pa.int64()))
 
 
 def left_to_find(trained: dict, roots: list[str], clusters: Clusters) -> float:
@@ -644,19 +710,9 @@ def _cut(counts: Counter) -> set[str]:
     return {day for day, n in counts.items() if n > CUT_OFF * max(typical, 1)}
 
 
-# A person's own part of their row (representative, names, stays), which changes only
-# when their records do: kept between rounds by the cluster root and its record count.
-Stays = list[tuple[str, str, str]]  # (address key, from, to), in order
-Own = tuple[Identity, list[str] | None, list[str] | None, Stays]
-
-
-@dataclass
-class Framing:
-    """What one round's frame leaves the next, kept by the rounds' driver: each person's
-    own part (:data:`Own`, by cluster root and record count) and the frame as built."""
-
-    own: dict[tuple[str, int], Own] = field(default_factory=dict)
-    last: _Framed | None = None
+# A person's own part of their row (representative, names), which changes only when
+# their records do: kept between rounds by the cluster root and its record count.
+Own = tuple[Identity, list[str] | None, list[str] | None]
 
 
 def adults_frame(
@@ -664,171 +720,41 @@ def adults_frame(
     clusters: Clusters,
     around: Surroundings,
     notes: list[str] | None = None,
-    framing: Framing | None = None,
+    kept: dict[tuple[str, int], Own] | None = None,
 ) -> tuple[pa.Table, dict[str, Identity]]:
     """The second pass's input: one row per person on the adult side (its records'
     commonest values, every name they were recorded under, its context as lists, and
     its blocking keys), so that random pairs are pairs of people and not a person's
     own records (:func:`freshen` marks whom its pairs must include). ``notes``: where
-    to say which name keys were too common to block on; ``framing``: what the last
-    round's frame left (:class:`Framing`), updated with this one's. Returns the table
-    and each person's representative identity, keyed by the cluster root.
+    to say which name keys were too common to block on; ``kept``: each person's own
+    part as an earlier round built it (:data:`Own`), reused for those whose records
+    are the same, and replaced by this round's (kept by the rounds' driver). Returns
+    the table and each person's representative identity, keyed by the cluster root.
 
-    A later round over the same records and clusters builds again only the rows of
-    the people joined since, and of those whose surroundings changed
-    (:func:`_frame_again`); the name keys are worked out again over every row."""
-    kept = framing.own if framing is not None else None
-    before = framing.last if framing is not None else None
-    found = None
-    if before is not None and before.reps is reps:
-        found = _frame_again(before, clusters, around, kept)
-    if found is None:
-        found = _frame(reps, clusters, around, kept)
-    if framing is not None:
-        framing.last = found
-    return _with_keys(found.frame, notes), found.people
-
-
-@dataclass
-class _Framed:
-    """One round's frame, without its name keys, and what building it again needs."""
-
-    reps: list[Identity]
-    mark: int  # how many joins the clusters had made (``Clusters.joined``)
-    around: Surroundings
-    frame: pa.Table
-    people: dict[str, Identity]  # root -> its representative
-    records: dict[str, list[Identity]]  # root -> its records, in the order of ``reps``
-    held: Counter  # address -> the people with a stay there (HOME_MAX)
-    place: dict[str, int]  # a record's place in ``reps``
-
-
-def _frame(
-    reps: list[Identity],
-    clusters: Clusters,
-    around: Surroundings,
-    kept: dict[tuple[str, int], Own] | None,
-) -> _Framed:
-    """Every adult's row, built afresh."""
+    The context columns are taken, a column at a time, from the lists the
+    surroundings worked out (:class:`Lookup`), so every round builds every row."""
     find = clusters.find
+    adults = around.adults
     records: dict[str, list[Identity]] = {}
-    place: dict[str, int] = {}
-    for i, r in enumerate(reps):
+    for r in reps:
         root = find(r.rid)
-        if root in around.adults:
+        if root in adults:
             records.setdefault(root, []).append(r)
-            place[r.rid] = i
-    held = Counter(key for root in records for key in around.homes(root))
     roots = sorted(records)
-    frame, people = _rows(roots, records, around, held, kept)
-    if kept is not None:
-        kept.clear()
-        kept.update(((root, len(records[root])), o) for root, o in people.items())
-    return _Framed(
-        reps, len(clusters.joined), around, frame, {r: o[0] for r, o in people.items()},
-        records, held, place,
-    )  # fmt: skip
-
-
-def _frame_again(
-    before: _Framed,
-    clusters: Clusters,
-    around: Surroundings,
-    kept: dict[tuple[str, int], Own] | None,
-) -> _Framed | None:
-    """``before``'s frame after the joins made since: the rows of the people joined,
-    and of everyone whose surroundings or stays' keys (:data:`HOME_MAX`) changed,
-    built again; the rest kept. None where a join was not of two adults."""
-    find = clusters.find
-    was = before.around
-    gone = set(clusters.joined[before.mark :])
-    if not gone <= was.adults:
-        return None
-    olds: dict[str, list[str]] = {}
-    for g in gone:
-        olds.setdefault(find(g), []).append(g)
-    if not olds.keys() <= was.adults or not olds.keys() <= around.adults:
-        return None
-    records = {r: found for r, found in before.records.items() if r not in gone}
-    place = before.place
-    for root, them in olds.items():
-        merged = [r for o in (root, *them) for r in before.records.get(o, ())]
-        records[root] = sorted(merged, key=lambda r: place[r.rid])
-    if records.keys() != around.adults:
-        return None
-    dirty = set(olds)
-    for name in (
-        "kids", "household", "housemates", "mate_names", "moved_in", "moved_out",
-        "left_with", "arrived_with", "stays",
-    ):  # fmt: skip
-        then, now = getattr(was, name), getattr(around, name)
-        for root, values in now.items():
-            other = then.get(root)
-            if values is not other and values != other:
-                dirty.add(root)
-        dirty.update(root for root in then if root not in now and root not in gone)
-    held = before.held.copy()
-    for root, them in olds.items():
-        for o in (root, *them):
-            held.subtract(was.homes(o))
-        held.update(around.homes(root))
-    flipped = {
-        key for root in olds for key in around.homes(root)
-        if (before.held[key] <= HOME_MAX) != (held[key] <= HOME_MAX)
-    }  # fmt: skip
-    if flipped:
-        dirty.update(r for r in records if not flipped.isdisjoint(around.homes(r)))
-    dirty &= records.keys()
-    part, people = _rows(sorted(dirty), records, around, held, kept)
-    old = before.frame
-    keep = pc.invert(pc.is_in(old["unique_id"], pa.array(sorted(dirty | gone), pa.string())))
-    frame = pa.concat_tables([old.filter(keep), part]).sort_by("unique_id")
-    mine = {r: found for r, found in before.people.items() if r not in gone}
-    mine.update((r, o[0]) for r, o in people.items())
-    if kept is not None:
-        for root, them in olds.items():
-            for o in (root, *them):
-                kept.pop((o, len(before.records.get(o, ()))), None)
-        kept.update(((root, len(records[root])), o) for root, o in people.items())
-    return _Framed(before.reps, len(clusters.joined), around, frame, mine, records, held, place)
-
-
-def _rows(
-    roots: list[str],
-    records: dict[str, list[Identity]],
-    around: Surroundings,
-    held: Counter,
-    kept: dict[tuple[str, int], Own] | None,
-) -> tuple[pa.Table, dict[str, Own]]:
-    """The rows of ``roots`` (sorted), without their name keys, and each one's own part."""
     before = kept if kept is not None else {}
     own: list[Own] = []
     for root in roots:
-        key = (root, len(records[root]))
-        found = before.get(key)
+        found = before.get((root, len(records[root])))
         if found is None:
-            found = (
-                _representative(root, records[root]),
-                _names(records[root], "given"),
-                _names(records[root], "family"),
-                sorted(around.stays.get(root, ())),
-            )
+            mine = records[root]
+            found = (_representative(root, mine), _names(mine, "given"), _names(mine, "family"))
         own.append(found)
+    if kept is not None:
+        kept.clear()
+        kept.update(((root, len(records[root])), o) for root, o in zip(roots, own, strict=True))
     mine = [o[0] for o in own]
-
-    def lists(table: dict[str, set[str]]) -> pa.Array:
-        return _sorted_lists(table, roots)
-
-    kin = {
-        root: around.kids.get(root, set())
-        | around.household.get(root, set())
-        | around.housemates.get(root, set())
-        for root in roots
-    }
-    # an address many adults have held (a hostel, a block under one key) blocks nobody:
-    # its pairs would grow as the square of its residents
-    homes = [sorted(k for k in around.homes(root) if held[k] <= HOME_MAX) or None for root in roots]
     columns = name_columns(mine)
+    extra = around.columns
     columns.update(
         {
             "unique_id": roots,
@@ -842,38 +768,28 @@ def _rows(
             "upn": [r.upn or None for r in mine],
             "nhs": [r.nhs or None for r in mine],
             "uln": [r.uln or None for r in mine],
-            "homes": homes,
-            "dated": _stays([o[3] for o in own], dated=True),
-            "stays": _stays([o[3] for o in own]),
-            "kids": lists(around.kids),
-            "household": lists(around.household),
-            "housemates": lists(around.housemates),
-            "mate_names": lists(around.mate_names),
-            "kin": lists(kin),
-            "moved_in": lists(around.moved_in),
-            "moved_out": lists(around.moved_out),
-            "left_with": lists(around.left_with),
-            "arrived_with": lists(around.arrived_with),
+            "homes": extra["homes"].column(roots),
+            "dated": extra["dated"].column(roots),
+            "stays": _lookup(around.stays).column(roots),
+            "kids": _lookup(around.kids).column(roots),
+            "household": _lookup(around.household).column(roots),
+            "housemates": _lookup(around.housemates).column(roots),
+            "mate_names": _lookup(around.mate_names).column(roots),
+            "kin": extra["kin"].column(roots),
+            "moved_in": _lookup(around.moved_in).column(roots),
+            "moved_out": _lookup(around.moved_out).column(roots),
+            "left_with": _lookup(around.left_with).column(roots),
+            "arrived_with": _lookup(around.arrived_with).column(roots),
         }
     )
-    return table(columns), dict(zip(roots, own, strict=True))
+    return _with_keys(table(columns), notes), dict(zip(roots, mine, strict=True))
 
 
-def _sorted_lists(table: dict[str, set[str]], roots: list[str]) -> pa.Array:
-    """Each root's values in ``table``, sorted, as a list column (null for none): one
-    flat column sorted in Arrow (sorting and converting a list a person took seconds a
-    round at 100,000 children)."""
-    values: list[str] = []
-    sizes = np.zeros(len(roots), dtype=np.int64)
-    for i, root in enumerate(roots):
-        found = table.get(root)
-        if found:
-            values.extend(found)
-            sizes[i] = len(found)
-    rows = np.repeat(np.arange(len(roots), dtype=np.int64), sizes)
-    flat = pa.table({"row": rows, "v": pa.array(values, pa.string())})
-    flat = flat.sort_by([("row", "ascending"), ("v", "ascending")])
-    return _lists(flat["row"].combine_chunks(), flat["v"].combine_chunks(), len(roots))
+def _lookup(found: Mapping) -> Lookup:
+    """The surroundings' mapping as the :class:`Lookup` it is (the frame's columns)."""
+    if not isinstance(found, Lookup):
+        raise TypeError("the frame is built from the surroundings worked out in SQL")
+    return found
 
 
 def _with_keys(rows: pa.Table, notes: list[str] | None) -> pa.Table:
@@ -1038,28 +954,11 @@ def _counts(rows: pa.Array, values: pa.Array) -> pa.Table:
     return pairs.group_by("key").aggregate([("row", "count")]).rename_columns(["key", "rows"])
 
 
-def _stays(people: list[Stays], dated: bool = False) -> pa.Array:
-    """Each person's stays as the frame's list of structs (null for none); ``dated``:
-    only those with a known start. Built from flat columns: a dict a stay, at county
-    scale, held gigabytes."""
-    keys: list[str] = []
-    starts: list[str] = []
-    ends: list[str] = []
-    offsets = [0]
-    for stays in people:
-        for a, b, c in stays:
-            if not dated or b != OPEN_START:
-                keys.append(a)
-                starts.append(b)
-                ends.append(c)
-        offsets.append(len(keys))
-    bounds = np.asarray(offsets, dtype=np.int32)
-    values = pa.StructArray.from_arrays(
-        [pa.array(keys, pa.string()), pa.array(starts, pa.string()), pa.array(ends, pa.string())],
-        fields=list(STAYS.value_type),
-    )
-    empty = pa.array(bounds[1:] == bounds[:-1])
-    return pa.ListArray.from_arrays(pa.array(bounds), values, type=STAYS, mask=empty)
+def _stays(flat: pa.Table) -> Lookup:
+    """Rows (root, a, s, e) sorted as each person's list of stays (the frame's type)."""
+    parts = [_whole(flat[name]) for name in ("a", "s", "e")]
+    values = pa.StructArray.from_arrays(parts, fields=list(STAYS.value_type))
+    return Lookup.of(flat["root"], values)
 
 
 def _commonest(values: list[str]) -> str:
