@@ -520,7 +520,11 @@ def surroundings(
             "moved_in": _sets(fetch, "SELECT root, day FROM moved_in"),
             "moved_out": _sets(fetch, "SELECT root, day FROM moved_out"),
         }
-        # households' moves (:func:`journeys`)
+        # households' moves: one whose stay at an address ended the day their stay at
+        # another began moved from the one to the other; the move is named to the others
+        # who left the first that day and to those who arrived at the second (not to who
+        # made it); an address more than HOUSEHOLD_MAX left or reached that day (a block
+        # under one key) names none
         run(
             "CREATE TEMP TABLE gone AS SELECT DISTINCT s.a AS a, s.e AS day, s.root "
             "FROM stays s JOIN moved_out o ON s.root = o.root AND s.e = o.day"
@@ -552,8 +556,10 @@ def surroundings(
         )
         left_with = _sets(fetch, others.format("gone", "origin"))
         arrived_with = _sets(fetch, others.format("came", "dest"))
-        # who lived with whom (:func:`lived_with`): children with an adult over days that
-        # touch; adults' dated stays over days that overlap
+        # who lived with whom: children with an adult over days that touch (a child's
+        # sighting); adults' dated stays over days that overlap (more than a move's last
+        # and first day); an address where more than HOUSEHOLD_MAX of them stayed (a
+        # children's home, a hostel, a block under one key) says nothing of a household
         run("CREATE TEMP TABLE young AS SELECT s.* FROM stays s JOIN p USING (root) WHERE p.child")
         run(
             "CREATE TEMP TABLE grown AS SELECT s.* FROM stays s JOIN p USING (root) "
