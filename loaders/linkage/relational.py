@@ -640,6 +640,7 @@ class Lookup(Mapping):
         self._at = dict(zip(names, range(len(names)), strict=True))
         self._lists = lists
         self._made: dict[str, set] = {}
+        self._python: tuple[list[int], list] | None = None  # offsets and values, once read
 
     @classmethod
     def of(cls, keys: pa.ChunkedArray | pa.Array, values: pa.ChunkedArray | pa.Array) -> Lookup:
@@ -659,9 +660,16 @@ class Lookup(Mapping):
     def __getitem__(self, key: str) -> set:
         got = self._made.get(key)
         if got is None:
-            values = self._lists[self._at[key]].as_py()
-            got = {tuple(v.values()) if isinstance(v, dict) else v for v in values}
-            self._made[key] = got
+            at = self._at[key]
+            if self._python is None:  # every value at once: a scalar at a time is slow
+                values = self._lists.values
+                if pa.types.is_struct(values.type):
+                    flat = list(zip(*(f.to_pylist() for f in values.flatten()), strict=True))
+                else:
+                    flat = values.to_pylist()
+                self._python = (self._lists.offsets.to_pylist(), flat)
+            offsets, flat = self._python
+            got = self._made[key] = set(flat[offsets[at] : offsets[at + 1]])
         return got
 
     def __iter__(self) -> Iterator[str]:
