@@ -638,6 +638,7 @@ class Lookup(Mapping):
     def __init__(self, keys: pa.Array, lists: pa.Array) -> None:
         names = keys.to_pylist()
         self._at = dict(zip(names, range(len(names)), strict=True))
+        self._keys = keys
         self._lists = lists
         self._made: dict[str, set] = {}
         self._python: tuple[list[int], list] | None = None  # offsets and values, once read
@@ -681,11 +682,10 @@ class Lookup(Mapping):
     def __contains__(self, key: object) -> bool:
         return key in self._at
 
-    def column(self, keys: list[str]) -> pa.Array:
+    def column(self, keys: pa.Array) -> pa.Array:
         """Each key's values, sorted, as a list column in the order of ``keys`` (null
         for a key with none)."""
-        at = self._at
-        return self._lists.take(pa.array([at.get(k) for k in keys], pa.int64()))
+        return self._lists.take(pc.index_in(keys, value_set=self._keys))
 
 
 def left_to_find(trained: dict, roots: list[str], clusters: Clusters) -> float:
@@ -769,6 +769,7 @@ def adults_frame(
     mine = [o[0] for o in own]
     columns = name_columns(mine)
     extra = around.columns
+    ids = pa.array(roots, pa.string())
     columns.update(
         {
             "unique_id": roots,
@@ -782,18 +783,18 @@ def adults_frame(
             "upn": [r.upn or None for r in mine],
             "nhs": [r.nhs or None for r in mine],
             "uln": [r.uln or None for r in mine],
-            "homes": extra["homes"].column(roots),
-            "dated": extra["dated"].column(roots),
-            "stays": _lookup(around.stays).column(roots),
-            "kids": _lookup(around.kids).column(roots),
-            "household": _lookup(around.household).column(roots),
-            "housemates": _lookup(around.housemates).column(roots),
-            "mate_names": _lookup(around.mate_names).column(roots),
-            "kin": extra["kin"].column(roots),
-            "moved_in": _lookup(around.moved_in).column(roots),
-            "moved_out": _lookup(around.moved_out).column(roots),
-            "left_with": _lookup(around.left_with).column(roots),
-            "arrived_with": _lookup(around.arrived_with).column(roots),
+            "homes": extra["homes"].column(ids),
+            "dated": extra["dated"].column(ids),
+            "stays": _lookup(around.stays).column(ids),
+            "kids": _lookup(around.kids).column(ids),
+            "household": _lookup(around.household).column(ids),
+            "housemates": _lookup(around.housemates).column(ids),
+            "mate_names": _lookup(around.mate_names).column(ids),
+            "kin": extra["kin"].column(ids),
+            "moved_in": _lookup(around.moved_in).column(ids),
+            "moved_out": _lookup(around.moved_out).column(ids),
+            "left_with": _lookup(around.left_with).column(ids),
+            "arrived_with": _lookup(around.arrived_with).column(ids),
         }
     )
     return _with_keys(table(columns), notes), dict(zip(roots, mine, strict=True))
