@@ -636,9 +636,8 @@ class Lookup(Mapping):
     column for any order of keys (:meth:`column`: the frame's)."""
 
     def __init__(self, keys: pa.Array, lists: pa.Array) -> None:
-        names = keys.to_pylist()
-        self._at = dict(zip(names, range(len(names)), strict=True))
         self._keys = keys
+        self._where: dict[str, int] | None = None  # key -> its row, once read
         self._lists = lists
         self._made: dict[str, set] = {}
         self._python: tuple[list[int], list] | None = None  # offsets and values, once read
@@ -661,7 +660,7 @@ class Lookup(Mapping):
     def __getitem__(self, key: str) -> set:
         got = self._made.get(key)
         if got is None:
-            at = self._at[key]
+            at = self._at()[key]
             if self._python is None:  # every value at once: a scalar at a time is slow
                 values = self._lists.values
                 if pa.types.is_struct(values.type):
@@ -673,14 +672,20 @@ class Lookup(Mapping):
             got = self._made[key] = set(flat[offsets[at] : offsets[at + 1]])
         return got
 
+    def _at(self) -> dict[str, int]:
+        if self._where is None:
+            names = self._keys.to_pylist()
+            self._where = dict(zip(names, range(len(names)), strict=True))
+        return self._where
+
     def __iter__(self) -> Iterator[str]:
-        return iter(self._at)
+        return iter(self._at())
 
     def __len__(self) -> int:
-        return len(self._at)
+        return len(self._keys)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._at
+        return key in self._at()
 
     def column(self, keys: pa.Array) -> pa.Array:
         """Each key's values, sorted, as a list column in the order of ``keys`` (null
