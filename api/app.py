@@ -118,6 +118,7 @@ def create_app(runtime: Runtime, *, start_inbox: bool = True) -> FastAPI:
             runtime.loader.start()
         settle_heap()
         yield
+        gc.unfreeze()  # collectable again as the process ends (DuckDB's bindings check)
         if start_inbox:
             runtime.loader.stop()
 

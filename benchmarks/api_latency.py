@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import json
 import os
 import random
@@ -223,6 +224,7 @@ def _in_process(kinds: dict[str, list[str]], clients: int) -> list[str]:
             f"{scored:.1f} people each"
         )
     finally:
+        gc.unfreeze()
         runtime.store.close()
     return lines
 
