@@ -185,6 +185,8 @@ def _compile_node(node: exp.Expression) -> Value:
         or (isinstance(node, exp.Anonymous) and node.name.lower() == "list_intersect")
     ) and len(node.expressions) == 2 and _only(node, "this", "expressions"):  # fmt: skip
         return _intersect(*(_compile(e) for e in node.expressions))
+    if isinstance(node, exp.ArrayOverlaps) and _only(node, "this", "expression"):
+        return _strict(_overlaps, _compile(node.this), _compile(node.expression))
     raise Unsupported(f"{type(node).__name__}: {node.sql()}")
 
 
@@ -399,6 +401,13 @@ def _substring(node: exp.Substring) -> Value:
 def _jaro_winkler(a: str, b: str) -> float:
     """DuckDB's ``jaro_winkler_similarity``: over UTF-8 bytes, and 0 when one is empty."""
     return JaroWinkler.similarity(a.encode(), b.encode()) if a and b else 0.0
+
+
+def _overlaps(first: list, second: list) -> bool:
+    """DuckDB's ``list_has_any`` (``&&``): whether the lists share a value; NULLs in
+    them share nothing (a NULL list is NULL: see :func:`_strict`)."""
+    other = {v for v in second if v is not None}
+    return any(v is not None and v in other for v in first)
 
 
 def _intersect(first: Value, second: Value) -> Value:

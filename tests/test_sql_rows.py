@@ -36,6 +36,8 @@ EXPRESSIONS = {
     "shared_count": "len(list_intersect(l1, l2))",
     "shared_array": "array_length(array_intersect(l1, l2)) > 0",
     "shared_array_values": "array_intersect(l2, l1)",
+    "shares_any": "list_has_any(l1, l2)",  # as the kept model's levels say it (b68e1d3)
+    "shares_any_operator": "l1 && l2",
     "coalesce": "coalesce(x, y, cast(2.0 as float8))",
     "greatest": "greatest(coalesce(x, y), coalesce(y, x), cast(0.0 as float8))",
     "log": "log2(greatest(x, y))",
