@@ -36,6 +36,11 @@ from loaders.linkage import backend as engines
 from loaders.linkage.backend import LINKAGE_MEMORY, Backend
 
 SMALL_INPUT = 1_000  # distinct identities below which a model is not trained
+# Random pairs Splink's u is estimated on, whatever the county's size: the same number
+# as the conditioned levels' own tests (backend.SAMPLE_ROWS). Its cost does not grow
+# with the county; two million took twice the CPU (about 3 s a model, at every scale)
+# for the same precision and recall at 1,500 to 100,000 children (benchmarks/README.md).
+U_PAIRS = 1e6
 MIN_LABELLED = 20  # known matches needed to learn m from them
 
 
@@ -432,7 +437,7 @@ def _train(linker: Linker, model: Model, frame: pa.Table, notes: list[str]) -> N
 def _estimate_u(linker: Linker, measured: set[str]) -> None:
     """Splink's u by random sampling, for every comparison but those named in
     ``measured``: a conditioned comparison's u is measured by :func:`_conditional_u`
-    instead, and Splink's estimate of it (its list tests over two million pairs, the
+    instead, and Splink's estimate of it (its list tests over :data:`U_PAIRS`, the
     costliest part of training the adults' model) would be thrown away."""
     settings = linker._settings_obj
     every = settings.comparisons
@@ -440,7 +445,7 @@ def _estimate_u(linker: Linker, measured: set[str]) -> None:
     try:
         if settings.comparisons:
             linker.training.estimate_u_using_random_sampling(
-                max_pairs=2e6, seed=1, min_count_per_level=None, num_chunks=1
+                max_pairs=U_PAIRS, seed=1, min_count_per_level=None, num_chunks=1
             )
     finally:
         settings.comparisons = every
