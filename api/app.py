@@ -103,10 +103,10 @@ def outcome_response(error: Invalid, headers: dict[str, str] | None = None) -> R
 
 def settle_heap() -> None:
     """Leave what starting the app made out of the cycle collector's full passes: the
-    libraries the API imports, the linkage model and FHIR's classes, about 180,000
-    objects. A full pass walked them all (170-200 ms at county, once in about 2,000
-    enquiries) while the event loop and every request on it stood still; frozen, a full
-    pass takes a few milliseconds. They are still freed when nothing refers to them."""
+    libraries the API imports, the linkage model and FHIR's classes. A full pass walked
+    them all while the event loop and every request on it stood still (the exchange
+    API's section of benchmarks/README.md); frozen, it passes them by. They are still
+    freed when nothing refers to them."""
     gc.collect()
     gc.freeze()
 

@@ -92,11 +92,10 @@ def out_of_memory(exc: BaseException) -> bool:
 
 # "The two lists share a value", as the levels declare it (Splink translates it for
 # Spark), and as DuckDB tests it in under half the CPU: ``list_has_any`` stops at the
-# first shared value rather than building the intersection. It holds for the same
-# pairs; where one list is NULL it says NULL where the declared test may say false,
-# one to a CASE (a level is taken only where its test is true), so no level may
-# negate it. Random pairs of 2,000 adults' rows (1,999,000 pairs): 0.52-0.56 s of CPU
-# against 0.21-0.22 s.
+# first shared value rather than building the intersection (benchmarks/README.md,
+# "Splink's share"). It holds for the same pairs; where one list is NULL it says NULL
+# where the declared test may say false, one to a CASE (a level is taken only where its
+# test is true), so no level may negate it.
 _SHARE = re.compile(r"array_length\(array_intersect\((\w+), (\w+)\)\) > 0")
 
 

@@ -37,9 +37,9 @@ from loaders.linkage.backend import LINKAGE_MEMORY, Backend
 
 SMALL_INPUT = 1_000  # distinct identities below which a model is not trained
 # Random pairs Splink's u is estimated on, whatever the county's size: the same number
-# as the conditioned levels' own tests (backend.SAMPLE_ROWS). Its cost does not grow
-# with the county; two million took twice the CPU (about 3 s a model, at every scale)
-# for the same precision and recall at 1,500 to 100,000 children (benchmarks/README.md).
+# as the conditioned levels' own tests (backend.SAMPLE_ROWS), so its cost does not grow
+# with the county; twice as many took twice the CPU for the same precision and recall
+# (benchmarks/README.md, "Splink's share").
 U_PAIRS = 1e6
 MIN_LABELLED = 20  # known matches needed to learn m from them
 
