@@ -31,7 +31,8 @@ class SettingsError(ValueError):
     """A setting is missing or wrong; the message says which and how to fix it."""
 
 
-def _config_file() -> Path:
+def config_file() -> Path:
+    """The settings file: ``JIGSAW_CONFIG``, else ``jigsaw.toml`` in the working directory."""
     return Path(os.environ.get("JIGSAW_CONFIG", "jigsaw.toml"))
 
 
@@ -242,7 +243,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
         return (init_settings, env_settings, toml)
 
     @field_validator("graph_url")

@@ -25,7 +25,7 @@ from graph.access.audit import AuditLog, audit_log
 from graph.access.fields_export import safe_row
 from graph.access.policy import Principal
 from graph.access.signin import Door, SignInRefused
-from graph.settings import Settings, load_settings
+from graph.settings import Settings, config_file, load_settings
 from ui.app.plain import literal
 
 PAGES: dict[str, object] = {}  # url path -> st.Page, set by main on every run
@@ -118,7 +118,7 @@ def settings() -> Settings:
     environment or the settings file changed: a page asks for them several times a
     request, and reading them (pydantic over the environment and the file) was about a
     tenth of a child record's CPU in the app."""
-    config = Path(os.environ.get("JIGSAW_CONFIG", "jigsaw.toml")).absolute()
+    config = config_file().absolute()
     try:
         stat = config.stat()
         seen: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
