@@ -23,7 +23,7 @@ EDGES = (
 )
 
 
-def _written_when(name: str) -> bool:
+def written_when(name: str) -> bool:
     return name.endswith("_at")
 
 
@@ -32,7 +32,7 @@ def _value(value: Any) -> str:
 
 
 def _props(props: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, _value(v)) for k, v in props.items() if not _written_when(k)))
+    return tuple(sorted((k, _value(v)) for k, v in props.items() if not written_when(k)))
 
 
 @dataclass

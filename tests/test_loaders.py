@@ -29,6 +29,7 @@ from loaders.mapping import MappingError, load_mapping, load_mappings
 from loaders.quality import pairwise_quality
 from tests import truth as t
 from tests.conftest import AS_OF, embedded_store
+from tests.fingerprint import written_when
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -408,12 +409,9 @@ DUMP_NODES = "MATCH (n) RETURN labels(n) AS l, properties(n) AS p"
 DUMP_RELS = "MATCH (a)-[r]->(b) RETURN a.uid AS a, type(r) AS t, properties(r) AS p, b.uid AS b"
 
 
-LOAD_TIME = {"loaded_at", "created_at"}  # when a load ran, not what it loaded
-
-
 def _content(store) -> tuple[list, list]:
     nodes = sorted(
-        repr((sorted(r["l"]), sorted((k, v) for k, v in r["p"].items() if k not in LOAD_TIME)))
+        repr((sorted(r["l"]), sorted((k, v) for k, v in r["p"].items() if not written_when(k))))
         for r in store.read(DUMP_NODES, max_rows=10**7).rows
     )
     rels = sorted(
