@@ -339,13 +339,16 @@ def test_entries_about_a_child_come_from_an_index_caught_up_with_the_log(tmp_pat
     assert [e["seq"] for e in log.about_child("P-2")] == _naming(log.path, "P-2") == [3, 8, 13, 14]
     assert [e["seq"] for e in log.about_child("P-19999")] == [13]
     assert log.about_child("P-nobody") == []
-    for part in ("", "-wal", "-shm"):  # the index and its journal are private too
-        assert log.path.with_name(f"audit.jsonl.index{part}").stat().st_mode & 0o777 == 0o600
-    # deleted while the process holds it open: made again from the log
+    # deleted: made again from the log
     log.path.with_name("audit.jsonl.index").unlink()
     log.record(user="sw", role="social_worker", action="view_child", children=["P-2"])
     found = [e["seq"] for e in log.about_child("P-2")]
     assert found == _naming(log.path, "P-2") == [3, 8, 13, 14, 15]
+    # spoilt (a machine's crash mid-write, the index not being synced): made again
+    log.path.with_name("audit.jsonl.index").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4096)
+    log.record(user="sw", role="social_worker", action="view_child", children=["P-2"])
+    found = [e["seq"] for e in log.about_child("P-2")]
+    assert found == _naming(log.path, "P-2") == [3, 8, 13, 14, 15, 16]
 
 
 def test_an_index_that_no_longer_fits_the_log_is_rebuilt_and_never_trusted_alone(tmp_path):

@@ -9,10 +9,10 @@ only what was appended since), started again from the beginning when the log no 
 holds what it indexed (the last entry it indexed is not where it was, or differs), and
 never trusted alone: each entry it points to is read back from the log and kept only if
 it names the child. The trail itself stays the record; the index can be deleted at any
-time and is rebuilt on the next lookup. So the index is written ahead (SQLite's WAL) and
-not synced at each commit (a crash of the machine may lose its last catch-ups, which the
-next lookup redoes, never leave it torn), and a lookup with nothing new in the log takes
-no write lock (fifty sessions viewing records queued on that lock and its disk sync).
+time and is rebuilt on the next lookup. So the index is not synced to disk at each
+commit (a machine's crash may lose its last catch-ups, which the next lookup redoes, or
+spoil it, and a spoilt index is made again from the log), and a lookup with nothing new
+in the log takes no write lock: sessions viewing records queued on that lock and sync.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +31,6 @@ CREATE INDEX IF NOT EXISTS named_child ON named (child);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 BUSY_MS = 30_000  # another process catching the index up: wait for it
-
-# Each index stays open in a process: closing the last connection to a WAL file
-# checkpoints it and syncs the disk, which is what keeping it open spares every lookup.
-_open: dict[Path, sqlite3.Connection] = {}
-_OPEN_LOCK = threading.Lock()
-KEPT_OPEN = 4
 
 
 class AuditIndex:
@@ -51,10 +44,14 @@ class AuditIndex:
         """Every whole entry naming ``uid``, oldest first."""
         if not self.log_path.exists():
             return []
-        with self._connected() as db:
-            self._catch_up(db)
-            offsets = [row[0] for row in db.execute(
-                "SELECT offset FROM named WHERE child = ? ORDER BY offset", (uid,))]  # fmt: skip
+        try:
+            offsets = self._offsets(uid)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):
+                raise  # busy, locked, no space: not the index's own state
+            for spoilt in (self.path, self.path.with_name(self.path.name + "-journal")):
+                spoilt.unlink(missing_ok=True)  # made again from the log
+            offsets = self._offsets(uid)
         found = []
         with self.log_path.open("rb") as fh:
             for offset in offsets:
@@ -64,27 +61,19 @@ class AuditIndex:
                     found.append(entry)
         return found
 
+    def _offsets(self, uid: str) -> list[int]:
+        with self._connected() as db:
+            self._catch_up(db)
+            return [row[0] for row in db.execute(
+                "SELECT offset FROM named WHERE child = ? ORDER BY offset", (uid,))]  # fmt: skip
+
     @contextmanager
     def _connected(self) -> Iterator[sqlite3.Connection]:
-        if not self.path.exists():  # deleted, or never made: made again, from the log
-            with _OPEN_LOCK:
-                gone = _open.pop(self.path, None)
-                if gone is not None:
-                    gone.close()
-                for part in ("-wal", "-shm"):  # a deleted index's journal is not this one's
-                    self.path.with_name(self.path.name + part).unlink(missing_ok=True)
-                # private from its first byte, like the log beside it
-                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
-        with _OPEN_LOCK:  # one lookup at a time in a process, on its one connection
-            db = _open.get(self.path)
-            if db is None:
-                db = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, check_same_thread=False)
-                db.execute("PRAGMA journal_mode=WAL")  # kept in the file; readers never wait
-                db.execute("PRAGMA synchronous=NORMAL")  # synced at checkpoints, not commits
-                db.executescript(SCHEMA)
-                if len(_open) >= KEPT_OPEN:  # a process has one trail; tests make many
-                    _open.pop(next(iter(_open))).close()
-                _open[self.path] = db
+        if not self.path.exists():  # private from its first byte, like the log beside it
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        with closing(sqlite3.connect(self.path, timeout=BUSY_MS / 1000)) as db:
+            db.execute("PRAGMA synchronous=OFF")  # the log is the record, not the index
+            db.executescript(SCHEMA)
             yield db
 
     def _catch_up(self, db: sqlite3.Connection) -> None:
