@@ -2,11 +2,13 @@
 
 What a load keeps for the next (the rows it wrote, who its records and people are, the
 alerts' watched state) describes the graph as that load left it. Node and relationship
-counts tell a graph that changed size, not one changed in place: a review decision
-setting a pair's status, or an administrator's ``SET``. So every writing path stamps
-the graph (:func:`stamp`) before it writes: a load, a review decision or its undoing
-(partners' notifications are written by a load), and kept state is trusted only while
-the graph carries the stamp it was kept with (:func:`current`).
+counts tell a graph that changed size, not one changed in place, such as a review
+decision setting a pair's status. So the paths that change what loads keep stamp the
+graph (:func:`stamp`) before they write: a load, a review decision or its undoing
+(partners' notifications are written by a load); kept state is trusted only while the
+graph carries the stamp it was kept with (:func:`current`), and a load that finds the
+stamp changed beside it keeps nothing. An administrator's own Cypher does not stamp:
+after a change by hand, ``jigsaw load --full`` (docs/loading.md).
 
 The stamp is one node, ``(:GraphVersion {uid: 'graph', stamped_at})``: in the graph,
 so it goes wherever the graph goes (a copied engine directory, a backup), and read in
@@ -22,8 +24,6 @@ import uuid
 
 from graph.cypher import cypher
 from graph.store import GraphStore
-
-LABEL = "GraphVersion"
 
 STAMP = cypher(
     "version.stamp",

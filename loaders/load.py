@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import logging
 import os
 import resource
 import time
@@ -69,6 +70,8 @@ ALERT_BASELINE = "alerts-baseline.json"  # the watched state before an unfinishe
 ALERT_FILES = (ALERT_BASELINE, "alerts-watched.json")  # that, and the state after the last
 DROPPED_EXAMPLES = 25  # dropped values the report itself lists (dropped.csv has all)
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class LoadOptions:
@@ -104,6 +107,7 @@ class Load:
     report: LoadReport
     writer: WriterThread
     loaded_at: str = ""
+    stamped: str = ""  # the graph's version stamp as this load began writing
     # read: the records that passed validation, the rows that did not, values dropped
     records: list[Record] = field(default_factory=list)
     quarantine: list[Quarantined] = field(default_factory=list)
@@ -189,7 +193,8 @@ def link_stage(load: Load) -> None:
     load.baseline = Baseline(*(loads_dir / n if loads_dir else None for n in ALERT_FILES))
     # the watched state before anything is written (kept by the last load, or read)
     load.before = load.baseline.take(store, kept_as)
-    version.stamp(store)  # before anything is written: what was kept is not the graph now
+    # before anything is written: what was kept is not the graph now
+    load.stamped = version.stamp(store)
     risk_facts.clear(store)  # kept risk factors are wrong once the records change
     forget_kept_tallies(store)  # so are the needs forecast's and caseload map's tallies
     load.loaded_at = dt.datetime.now().isoformat(timespec="seconds")
@@ -462,18 +467,25 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
             if opts.after_stage is not None:
                 opts.after_stage(name)
         report.finished = True
+        # a review decision taken while this load ran stamped the graph too: then what
+        # this load saw is not the graph it leaves, and none of it is kept for the next
+        alone = version.current(store) == load.stamped
         stamp = version.stamp(store)  # what is kept below describes the graph with it
         store.save_snapshot()  # a start reads that faster (GraphStore.save_snapshot)
         assert load.reading is not None and load.unchanged is not None
         load.reading.save()  # what this load took in, for the next one
-        load.unchanged.save(store, stamp)  # and what it wrote, with the graph as it leaves it
         assert load.kept is not None and load.linked is not None
         load.kept.save(load.linked.models)  # and the models it linked with
-        assert load.known is not None and load.baseline is not None
-        counts = kept_counts(store.counts(), stamp)
-        load.known.after_writing(load.rows.people if load.rows else ())
-        load.known.save(people_file(opts.loads_dir), counts)  # who its people are
-        load.baseline.keep(counts)  # and the watched state its alerts left
+        if alone:
+            load.unchanged.save(store, stamp)  # what it wrote, with the graph as it leaves it
+            assert load.known is not None and load.baseline is not None
+            counts = kept_counts(store.counts(), stamp)
+            load.known.after_writing(load.rows.people if load.rows else ())
+            load.known.save(people_file(opts.loads_dir), counts)  # who its people are
+            load.baseline.keep(counts)  # and the watched state its alerts left
+        else:
+            log.warning("the graph was changed beside this load (a review decision): "
+                        "the next load reads it whole")  # fmt: skip
     saved = None
     if opts.loads_dir is not None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -181,7 +181,7 @@ def people_file(loads_dir: Path | None) -> Path | None:
 def kept_counts(counts: Counts, stamp: str | None) -> dict[str, Any]:
     """What kept state is checked against before it is trusted: the graph's counts (JSON's
     own types) and its version stamp (:mod:`graph.version`: a change that keeps the
-    counts, a review decision or an administrator's ``SET``, changes the stamp)."""
+    counts, such as a review decision, changes the stamp)."""
     return {
         "labels": dict(counts.labels),
         "types": dict(counts.relationship_types),
