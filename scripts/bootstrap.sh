@@ -18,8 +18,8 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 
 # The first sync builds the embedded engine (Redis + FalkorDB) from source: ~3 minutes.
-# Compiled once here (about 40 s the first time, a second after), the libraries' bytecode
-# saves every later Python process about 4 s of CPU importing them, more where the
-# environment forbids writing bytecode (PYTHONDONTWRITEBYTECODE): the app, the API, each
-# load and each test's subprocess.
+# Compiled once here (the first sync takes longer, later ones do not), the libraries'
+# bytecode spares every later Python process compiling what it imports, all the more
+# where the environment forbids writing bytecode (PYTHONDONTWRITEBYTECODE): the app, the
+# API, each load and each test's subprocess.
 uv sync --frozen --quiet --compile-bytecode

@@ -442,9 +442,8 @@ def surroundings(
     lived at the same address at the same time (a child's undated sighting counts from
     their birth; an adult's undated sighting at any time).
 
-    Worked out over every record each round, set by set in DuckDB (a person at a time
-    in Python, and then again only around those joined, took tens of microseconds a
-    person a round); ``gathering``: the records flattened (:class:`Gathering`), kept by
+    Worked out over every record each round, set by set in DuckDB rather than a person
+    at a time in Python; ``gathering``: the records flattened (:class:`Gathering`), kept by
     the rounds' driver so that a round flattens nothing again."""
     import duckdb
 

@@ -85,9 +85,8 @@ def link_to(page: str, label: str, uid: str | None = None, *, or_text: bool = Fa
 def table(rows: list[dict[str, Any]], *, empty: str = "", columns: list[str] | None = None) -> None:
     """A static table of text that wraps (nothing cut off on the right), every cell
     shown as itself (st.table reads Markdown, so each cell goes through literal; a
-    missing value as nothing). Cells are made text before the frame (pandas' own map
-    over a frame, and its inference of text columns, were a third of a child record's
-    CPU in the app)."""
+    missing value as nothing). Cells are made text before the frame: pandas' own map
+    over a frame, and its inference of text columns, cost more than the page's reads."""
     if not rows:
         if empty:
             st.caption(empty)
@@ -116,8 +115,7 @@ def hide_chart_exports() -> None:
 def settings() -> Settings:
     """The settings (``graph.load_settings``), read again only when the ``JIGSAW_*``
     environment or the settings file changed: a page asks for them several times a
-    request, and reading them (pydantic over the environment and the file) was about a
-    tenth of a child record's CPU in the app."""
+    request, and reading them means pydantic over the environment and the file."""
     config = config_file().absolute()
     try:
         stat = config.stat()

@@ -10,9 +10,9 @@ check answers once it is ready.
 
 Python's collector is then told to leave what the start loaded alone (``gc.freeze``: every
 full collection would otherwise walk it) and to look at new objects less often: the
-pages that list a county (transitions, about 17,000 children a page, and the lists and
-maps like it) make hundreds of thousands of objects a run, and the collector's passes
-over them were about a third of the transitions page's CPU at county (benchmarks/README.md).
+pages that list a county (transitions, and the lists and maps like it) make hundreds of
+thousands of objects a run, and the collector's passes over them were a large share of
+such a page's CPU (benchmarks/README.md, "The app's pages").
 
 A stop signal (SIGTERM) that arrives before Streamlit has set its own handler (it does so
 only after it starts listening) ends the process through its exit handlers, which stop
