@@ -44,13 +44,14 @@ WATCHED_OF = cypher(
     + _WATCHED_STATE,
     example={"people": ["P-x"]},
 )
-# whose watched state a change may have changed: a person touched (their own rows, or
-# a relationship's); the owners of a case touched; those living at an address or on the
-# roll of a school whose own rows changed (its name is in the state); then each of those
-# people's children and siblings (a sibling's case, name or parent is in it)
 # the relationship types the watched state follows: a change to one names the people
 # (and cases) whose state it may change
 WATCHED_RELS = ("HAS_CASE", "LIVES_AT", "ATTENDS", "ATTENDANCE", "PARENT_OF", "WORKS_ON")
+# whose watched state a change may have changed: a person touched (their own rows, or
+# a relationship's); the owners of a case touched; those living at an address or on the
+# roll of a school whose own rows changed (its name is in the state); then each of those
+# people's children and siblings (a sibling's case, name or parent is in it). The owners
+# of cases are also whose open services a delta derives again (loaders.load).
 NEAR = {
     "Case": cypher(
         "alerts.near_case",

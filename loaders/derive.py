@@ -69,12 +69,6 @@ CASE_WORKERS_OF = cypher(
     example={"cases": ["C-x"]},
     writes=True,
 )
-OWNERS = cypher(
-    "load.derive_case_owners",
-    "MATCH (k:Case) WHERE k.uid IN $cases MATCH (p:Person)-[:HAS_CASE]->(k) "
-    "RETURN DISTINCT p.uid AS uid",
-    example={"cases": ["C-x"]},
-)
 OPEN_SERVICES_OF = cypher(
     "load.derive_open_services_of",
     "MATCH (p:Person) WHERE p.uid IN $people MATCH (p)-[:HAS_CASE]->(k:Case)" + _OPEN_SERVICES,

@@ -363,7 +363,7 @@ def _derive_touched(store: GraphStore, touched: Touched) -> None:
     people = touched.own("Person") | touched.named_by("Person", derive.SERVICES_FOLLOW)
     cases = sorted(own | touched.named_by("Case", derive.SERVICES_FOLLOW))
     if cases:
-        owners = store.read(derive.OWNERS, {"cases": cases}, max_rows=100_000_000)
+        owners = store.read(store_alerts.NEAR["Case"], {"uids": cases}, max_rows=100_000_000)
         people.update(r["uid"] for r in owners.rows)
     if people:
         store.write(derive.OPEN_SERVICES_OF, {"people": sorted(people)})
