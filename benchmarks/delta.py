@@ -38,7 +38,7 @@ from loaders import identities
 from loaders.intake import INTAKE_FILE, READINGS, Reading, mapped_extracts
 from loaders.load import ALERT_FILES, run_load
 from loaders.mapping import load_mappings
-from loaders.people_kept import PEOPLE_FILE, Known, kept_counts
+from loaders.people_kept import PEOPLE_FILE, Known
 from planning.alerts import Baseline
 from synthetic.generate import generate
 from synthetic.week_later import write_week_later
@@ -77,7 +77,7 @@ def delta_then_full(
     if engine is not None and not (loads / PEOPLE_FILE).exists():
         # loaded before loads kept who the graph's records and people are, and the
         # alerts' watched state: keep them now, from the graph, as that load would have
-        counts = kept_counts(store.counts(), version.current(store))
+        counts = version.kept_as(store.counts(), version.current(store))
         known = Known(identities.existing_assignments(store), identities.anchors(store))
         known.save(loads / PEOPLE_FILE, counts)
         baseline = Baseline(None, loads / ALERT_FILES[1])

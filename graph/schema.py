@@ -73,7 +73,8 @@ class NodeType:
     """One node label: its key, its properties and what it means.
 
     ``kinds``: two more labels, the first where the row field ``kind_field`` is true
-    and the second where it is not (a person is a Child or an Adult)."""
+    and the second where it is not (a person is a Child or an Adult). ``in_app``: people
+    also add nodes of this label in the app between loads (an update note)."""
 
     label: str
     description: str
@@ -81,6 +82,7 @@ class NodeType:
     key: str = "uid"
     kinds: tuple[str, str] | None = None
     kind_field: str = ""
+    in_app: bool = False
 
     @property
     def properties(self) -> tuple[str, ...]:
@@ -108,7 +110,7 @@ class RelType:
     relationships between the same nodes (a residence's ``from``); a row whose key is
     null is a sighting of one of unknown key. ``rewritten``: a load that writes the
     start node writes all of its relationships of this type, and the others go (a
-    source record describes one person)."""
+    source record describes one person). ``in_app``: as :class:`NodeType`'s."""
 
     type: str
     start: str
@@ -119,6 +121,7 @@ class RelType:
     ends: tuple[str, str] | None = None
     rewritten: bool = False
     writer: str = LOAD
+    in_app: bool = False
 
     @property
     def properties(self) -> tuple[str, ...]:
@@ -238,6 +241,7 @@ NODE_TYPES: tuple[NodeType, ...] = (
         "A dated note by a named author; kind: case, safety (visit safety note on an "
         "address) or update (added in the app); case: the case's reference.",
         (*_props("text author"), Prop("at", DATETIME), *_props("kind case")),
+        in_app=True,
     ),
     NodeType(
         "SourceRecord",
@@ -434,6 +438,7 @@ REL_TYPES: tuple[RelType, ...] = (
         "Person|Address",
         "Note",
         "A note about a person (case notes, updates) or an address (visit safety notes).",
+        in_app=True,
     ),
     RelType(
         "OFFERED",
@@ -662,6 +667,9 @@ LABELS: tuple[str, ...] = tuple(
     dict.fromkeys([n.label for n in NODE_TYPES] + [x for n in NODE_TYPES for x in n.extra_labels])
 )
 RELATIONSHIP_TYPES: tuple[str, ...] = tuple(r.type for r in REL_TYPES)
+# what people add in the app between loads, so a count that does not tell loads apart
+IN_APP_LABELS = frozenset(n.label for n in NODE_TYPES if n.in_app)
+IN_APP_TYPES = frozenset(r.type for r in REL_TYPES if r.in_app)
 PROPERTY_KEYS: tuple[str, ...] = tuple(
     sorted(
         {p for n in NODE_TYPES for p in n.properties} | {p for r in REL_TYPES for p in r.properties}

@@ -6,9 +6,14 @@ counts tell a graph that changed size, not one changed in place, such as a revie
 decision setting a pair's status. So the paths that change what loads keep stamp the
 graph (:func:`stamp`) before they write: a load, a review decision or its undoing
 (partners' notifications are written by a load); kept state is trusted only while the
-graph carries the stamp it was kept with (:func:`current`), and a load that finds the
-stamp changed beside it keeps nothing. An administrator's own Cypher does not stamp:
-after a change by hand, ``jigsaw load --full`` (docs/loading.md).
+graph carries the stamp it was kept with, and the counts it had then (:func:`kept_as`),
+and a load that finds the stamp changed beside it keeps nothing. An administrator's own
+Cypher does not stamp: after a change by hand, ``jigsaw load --full`` (docs/loading.md).
+
+What people do in the app between loads changes nothing a load keeps: marking an alert
+seen does not stamp, and the counts compared leave out the labels and types people add
+in the app (an update note: ``in_app`` in graph.schema), so a day's notes do not make
+the night's load read and write the whole graph again.
 
 The stamp is one node, ``(:GraphVersion {uid: 'graph', stamped_at})``: in the graph,
 so it goes wherever the graph goes (a copied engine directory, a backup), and read in
@@ -21,9 +26,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from graph.cypher import cypher
-from graph.store import GraphStore
+from graph.schema import IN_APP_LABELS, IN_APP_TYPES
+from graph.store import Counts, GraphStore
 
 STAMP = cypher(
     "version.stamp",
@@ -49,3 +56,15 @@ def current(store: GraphStore) -> str | None:
     """The graph's stamp, or None for a graph never stamped (written before stamps)."""
     rows = store.read(CURRENT).rows
     return rows[0]["stamp"] if rows else None
+
+
+def kept_as(counts: Counts, stamp: str | None) -> dict[str, Any]:
+    """What state a load keeps is checked against before the next trusts it (JSON's own
+    types, compared as read back): the graph's counts, but of what people add in the
+    app, and its ``stamp`` (a change that keeps the counts, such as a review decision,
+    changes the stamp)."""
+    return {
+        "labels": {k: v for k, v in counts.labels.items() if k not in IN_APP_LABELS},
+        "types": {k: v for k, v in counts.relationship_types.items() if k not in IN_APP_TYPES},
+        "stamp": stamp,
+    }

@@ -51,7 +51,7 @@ from loaders.linkage import LinkResult, link, linkage_inputs
 from loaders.linkage.clusters import RULES
 from loaders.mapping import MappingError, SourceMapping, load_mappings
 from loaders.packs import Pack, load_packs
-from loaders.people_kept import MODELS_FILE, KeptPeople, Known, kept_counts, people_file
+from loaders.people_kept import MODELS_FILE, KeptPeople, Known, people_file
 from loaders.progress import Progress, Silent
 from loaders.readers import ReadLimits
 from loaders.reading import ignored, read_all
@@ -183,9 +183,8 @@ def link_stage(load: Load) -> None:
     store.ensure_schema()
     loads_dir = options.loads_dir
     memory = loads_dir / MEMORY_FILE if loads_dir is not None else None
-    counts, stamp = store.counts(), version.current(store)
-    load.unchanged = Unchanged.take(memory, shared_labels(PLAN), counts, options.full, stamp)
-    kept_as = kept_counts(counts, stamp)
+    kept_as = version.kept_as(store.counts(), version.current(store))
+    load.unchanged = Unchanged.take(memory, shared_labels(PLAN), kept_as, options.full)
     known = Known.take(people_file(loads_dir), kept_as)  # else read from the graph below
     report.wrote_every_row = load.unchanged.reason
     if load.reading is not None and not load.reading.full:
@@ -479,7 +478,7 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
         if alone:
             load.unchanged.save(store, stamp)  # what it wrote, with the graph as it leaves it
             assert load.known is not None and load.baseline is not None
-            counts = kept_counts(store.counts(), stamp)
+            counts = version.kept_as(store.counts(), stamp)
             load.known.after_writing(load.rows.people if load.rows else ())
             load.known.save(people_file(opts.loads_dir), counts)  # who its people are
             load.baseline.keep(counts)  # and the watched state its alerts left

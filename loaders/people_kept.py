@@ -30,7 +30,6 @@ from typing import Any
 import orjson
 
 from graph.files import private_dir, write_private
-from graph.store import Counts
 
 MODELS_FILE = "linkage-models.json"
 VERSION = 1  # of the file's format
@@ -93,8 +92,8 @@ class Known:
     delta need not read them back from the graph (every record and every person: at
     county scale the link stage's longest reads). Trusted only while the graph is the one
     that load left (its counts and version stamp those recorded with it,
-    :func:`kept_counts`, as :class:`loaders.unchanged.Unchanged` trusts its record): a
-    review decision, a note or another load since, and they are read from the graph
+    :func:`graph.version.kept_as`, as :class:`loaders.unchanged.Unchanged` trusts its
+    record): a review decision or another load since, and they are read from the graph
     again."""
 
     assignments: dict[str, str]
@@ -102,9 +101,10 @@ class Known:
 
     @classmethod
     def take(cls, path: Path | None, counts: Mapping[str, Any]) -> Known | None:
-        """What the file at ``path`` keeps, if the graph's ``counts`` (:func:`kept_counts`)
-        are those it was kept with; the file is removed either way (a load that stops
-        part way, having written some of its people, leaves none to mislead the next)."""
+        """What the file at ``path`` keeps, if the graph's ``counts``
+        (:func:`graph.version.kept_as`) are those it was kept with; the file is removed
+        either way (a load that stops part way, having written some of its people,
+        leaves none to mislead the next)."""
         if path is None:
             return None
         try:
@@ -176,14 +176,3 @@ def anchor_fields(row: Mapping[str, Any]) -> tuple[str, ...]:
 def people_file(loads_dir: Path | None) -> Path | None:
     """Where :class:`Known` is kept for the graph whose load reports are in ``loads_dir``."""
     return loads_dir / PEOPLE_FILE if loads_dir is not None else None
-
-
-def kept_counts(counts: Counts, stamp: str | None) -> dict[str, Any]:
-    """What kept state is checked against before it is trusted: the graph's counts (JSON's
-    own types) and its version stamp (:mod:`graph.version`: a change that keeps the
-    counts, such as a review decision, changes the stamp)."""
-    return {
-        "labels": dict(counts.labels),
-        "types": dict(counts.relationship_types),
-        "stamp": stamp,
-    }

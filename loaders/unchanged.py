@@ -19,12 +19,12 @@ beside the load reports). The next load skips an element's rows when
   leave it otherwise than both written).
 
 The record is trusted only when the graph is the one that load left: its node and
-relationship counts and its version stamp (:mod:`graph.version`) are those recorded (a
-review decision, a note added in the app or another load since makes every row
-written), the load is not ``--full``, and the last
-load finished (the record is removed before anything is written, and written again
-once the load has finished). Otherwise every row is written, and the load report says
-why (:attr:`Unchanged.reason`).
+relationship counts and its version stamp (:func:`graph.version.kept_as`) are those
+recorded (a review decision or another load since makes every row written; a note added
+in the app does not), the load is not ``--full``, and the last load finished (the
+record is removed before anything is written, and written again once the load has
+finished). Otherwise every row is written, and the load report says why
+(:attr:`Unchanged.reason`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from graph.store import Counts, GraphStore
+from graph import version
+from graph.store import GraphStore
 from graph.writes import Step
 
 MEMORY_FILE = "written.npz"
@@ -90,13 +91,12 @@ class Unchanged:
         cls,
         path: Path | None,
         shared: frozenset[str],
-        counts: Counts,
+        kept_as: dict[str, Any],
         full: bool,
-        stamp: str | None = None,
     ) -> Unchanged:
-        """The last load's record at ``path`` if the graph (``counts``, its version
-        ``stamp``) is as that load left it; removed either way, so a load that stops
-        part way leaves none."""
+        """The last load's record at ``path`` if the graph (its counts and version stamp,
+        ``kept_as``: graph.version.kept_as) is as that load left it; removed either way,
+        so a load that stops part way leaves none."""
         memory = cls(path, shared)
         if path is None:
             memory.reason = "no load reports folder to keep a record of what was written in"
@@ -107,8 +107,8 @@ class Unchanged:
             memory.reason = "a full load (--full) writes every row"
         elif data is None:
             memory.reason = "no record of what the last load wrote (or it did not finish)"
-        elif data["counts"] != _plain(counts) or data["stamp"] != stamp:
-            memory.reason = "the graph changed since the last load (a review, a note, ...)"
+        elif data["kept_as"] != kept_as:
+            memory.reason = "the graph changed since the last load (a review decision, ...)"
         else:
             memory.before, memory.nodes_before = data["elements"], data["nodes"]
             memory.touched = Touched()
@@ -205,7 +205,8 @@ class Unchanged:
         version ``stamp``."""
         if self.path is None:
             return
-        head = json.dumps({"version": VERSION, "counts": _plain(store.counts()), "stamp": stamp})
+        kept = version.kept_as(store.counts(), stamp)
+        head = json.dumps({"version": VERSION, "kept_as": kept})
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         with tmp.open("wb") as fh:
@@ -275,15 +276,9 @@ def _read(path: Path) -> dict[str, Any] | None:
             if head.get("version") != VERSION:
                 return None
             return {
-                "counts": head["counts"],
-                "stamp": head.get("stamp"),  # none in a record kept before stamps
+                "kept_as": head.get("kept_as"),  # none in a record kept before
                 "elements": set(data["elements"].tolist()),
                 "nodes": set(data["nodes"].tolist()),
             }
     except (OSError, ValueError, KeyError):
         return None
-
-
-def _plain(counts: Counts) -> dict[str, dict[str, int]]:
-    """Counts as the record keeps them (JSON's own types, compared as read back)."""
-    return {"labels": dict(counts.labels), "types": dict(counts.relationship_types)}
