@@ -37,9 +37,12 @@ def config_file() -> Path:
 
 
 class Settings(BaseSettings):
-    """Jigsaw's settings. Every field can be set as ``JIGSAW_<FIELD>``."""
+    """Jigsaw's settings. Every field can be set as ``JIGSAW_<FIELD>``. Frozen: the app
+    shares one instance between its sessions (``ui.app.context.settings``)."""
 
-    model_config = SettingsConfigDict(env_prefix="JIGSAW_", extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix="JIGSAW_", extra="ignore", validate_default=True, frozen=True
+    )
 
     graph_url: str = Field(
         default="",

@@ -17,6 +17,15 @@ def test_default_is_embedded_under_data_dir(monkeypatch, tmp_path):
     assert settings.embedded_dir == (tmp_path / "data" / "graph").resolve()
 
 
+def test_settings_cannot_be_changed_once_read(monkeypatch, tmp_path):
+    """The app shares one settings object between sessions: none of them can change it."""
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(max_rows=77)
+    with pytest.raises(ValueError, match="frozen"):
+        settings.max_rows = 5
+    assert settings.max_rows == 77
+
+
 @pytest.mark.parametrize(
     ("url", "engine"),
     [
