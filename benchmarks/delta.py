@@ -150,9 +150,10 @@ class StageCPU:
     def now(self) -> tuple[float, ...]:
         gone = resource.getrusage(resource.RUSAGE_CHILDREN)  # those ended and waited for
         children = gone.ru_utime + gone.ru_stime
-        for pid in _children(os.getpid()):
-            if pid != self.engine:
-                children += _cpu(pid)
+        for pid in _children(os.getpid(), self.engine):
+            # with what its own ended children took: the readers run under
+            # multiprocessing's fork server, whose children they are
+            children += _cpu(pid, waited=True)
         return time.process_time(), children, _cpu(self.engine) if self.engine else 0.0
 
     def stage(self, name: str) -> None:
@@ -161,17 +162,19 @@ class StageCPU:
         self.last = now
 
 
-def _cpu(pid: int) -> float:
-    """A process's CPU seconds so far (Linux's /proc), 0 once it has gone."""
+def _cpu(pid: int, *, waited: bool = False) -> float:
+    """A process's CPU seconds so far (Linux's /proc), 0 once it has gone; ``waited``:
+    with its ended children's that it waited for."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = sum(int(f) for f in fields[11 : 15 if waited else 13])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _children(pid: int) -> list[int]:
-    """Every process below ``pid`` (Linux's /proc)."""
+def _children(pid: int, skip: int | None = None) -> list[int]:
+    """Every process below ``pid`` (Linux's /proc) but ``skip`` and those below it."""
     found = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
@@ -179,7 +182,8 @@ def _children(pid: int) -> list[int]:
         except OSError:
             continue
         for kid in kids:
-            found += [kid, *_children(kid)]
+            if kid != skip:
+                found += [kid, *_children(kid, skip)]
     return found
 
 
