@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from graph import GraphStore, open_store, views
@@ -85,19 +86,19 @@ def link_to(page: str, label: str, uid: str | None = None, *, or_text: bool = Fa
 def table(rows: list[dict[str, Any]], *, empty: str = "", columns: list[str] | None = None) -> None:
     """A static table of text that wraps (nothing cut off on the right), every cell
     shown as itself (st.table reads Markdown, so each cell goes through literal; a
-    missing value as nothing). Cells are made text before the frame: pandas' own map
-    over a frame, and its inference of text columns, cost more than the page's reads."""
+    missing value as nothing). Cells are made text, column by column, straight into the
+    Arrow table Streamlit sends: a pandas frame between them (its construction, then
+    its conversion to Arrow, column types inferred) cost more than the page's reads."""
     if not rows:
         if empty:
             st.caption(empty)
         return
     names = columns or list(rows[0])
-    frame = pd.DataFrame(
-        [[literal(row.get(c)) for c in names] for row in rows],
-        columns=[literal(c) for c in names],
-        dtype=object,
+    cells = pa.Table.from_arrays(
+        [pa.array([literal(row.get(c)) for row in rows], type=pa.string()) for c in names],
+        names=[literal(c) for c in names],
     )
-    st.table(frame, hide_index=True, border="horizontal")
+    st.table(cells, hide_index=True, border="horizontal")
 
 
 def hide_chart_exports() -> None:

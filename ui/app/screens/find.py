@@ -1,5 +1,10 @@
 """Find a child: by name (typo-tolerant), date of birth, UPN, NHS number or council id.
-Each result links to the record and says whether the child is on your caseload."""
+Each result links to the record and says whether the child is on your caseload.
+
+A result is two elements, its link and one line about the child: laid out as a row of
+six columns, each result was a row block, six column blocks and six elements, and
+Streamlit's making and sending of each was most of the page's own work with many
+sessions (benchmarks/README.md, "Fifty users at county scale")."""
 
 from __future__ import annotations
 
@@ -10,8 +15,7 @@ from ui.app import context
 from ui.app.plain import literal
 from ui.present.words import day
 
-HELD = {"yours": "Your caseload", "team": "Your team's caseload"}
-WIDTHS = [3, 2, 1, 3, 1, 2]
+HELD = {"yours": "on your caseload", "team": "on your team's caseload"}
 
 
 FIND_LABEL = "Name, date of birth (dd/mm/yyyy), UPN, NHS number or council id"
@@ -27,18 +31,21 @@ def render() -> None:
         st.info("No one matches. Try fewer letters of the name, or an identifier.")
         return
     st.caption(f"{len(results)} match(es). Open a record to see more.")
-    header = st.columns(WIDTHS)
-    for col, label in zip(
-        header, ("Name", "Date of birth", "Age", "School", "Area", "Caseload"), strict=True
-    ):
-        col.markdown(f"**{label}**")
     for r in results:
-        cols = st.columns(WIDTHS)
-        with cols[0]:
-            context.link_to("record", r["name"] or "Name not known", r["uid"], or_text=True)
-        cols[1].text(day(r.get("dob")))
-        cols[2].text("" if r["age"] is None else str(r["age"]))
-        cols[3].text(r["school"] or "")
-        cols[4].text(r["district"] or "")
-        cols[5].text(HELD.get(r.get("held") or "", ""))
+        context.link_to("record", r["name"] or "Name not known", r["uid"], or_text=True)
+        st.caption(literal(about(r)))
     st.caption(literal("Not on your caseload: the record opens as a limited view."))
+
+
+def about(result: dict) -> str:
+    """One line under a result's name: born, age, school, area, whose caseload."""
+    born = day(result.get("dob"))
+    parts = [
+        f"born {born}" + ("" if result["age"] is None else f", age {result['age']}")
+        if born
+        else "date of birth not known",
+        result["school"] or "",
+        result["district"] or "",
+        HELD.get(result.get("held") or "", ""),
+    ]
+    return " · ".join(p for p in parts if p)
