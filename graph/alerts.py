@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from graph.cypher import cypher
+from graph.cypher import cypher, relationship_types
 from graph.store import GraphStore
 
 # what alerts compare, for each child matched with an open case someone holds
@@ -46,7 +46,7 @@ WATCHED_OF = cypher(
 )
 # the relationship types the watched state follows: a change to one names the people
 # (and cases) whose state it may change
-WATCHED_RELS = ("HAS_CASE", "LIVES_AT", "ATTENDS", "ATTENDANCE", "PARENT_OF", "WORKS_ON")
+WATCHED_RELS = relationship_types(WATCHED)
 # whose watched state a change may have changed: a person touched (their own rows, or
 # a relationship's); the owners of a case touched; those living at an address or on the
 # roll of a school whose own rows changed (its name is in the state); then each of those

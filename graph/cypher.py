@@ -9,6 +9,7 @@ escapes the guard. Saved queries in ``queries/`` are collected from their files.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,17 @@ class Statement:
 
 
 REGISTRY: dict[str, Statement] = {}
+
+# a relationship pattern's types: [:A], [r:A|B], [r:A*1..2], [:A|:B]
+_REL_PATTERN = re.compile(r"\[\s*\w*\s*:\s*([A-Z][A-Z0-9_]*(?:\s*\|\s*:?\s*[A-Z][A-Z0-9_]*)*)")
+
+
+def relationship_types(text: str) -> tuple[str, ...]:
+    """The relationship types a Cypher text's patterns follow, sorted: a change to one
+    may change the text's answer, so whoever keeps that answer (a delta load's stages)
+    looks again at what such a change names."""
+    found = {t.strip(" :") for m in _REL_PATTERN.findall(text) for t in m.split("|")}
+    return tuple(sorted(found))
 
 
 def cypher(

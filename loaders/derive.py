@@ -10,7 +10,7 @@ created with these already (``Builder.cases``), so a first load sets next to not
 
 from __future__ import annotations
 
-from graph.cypher import cypher
+from graph.cypher import cypher, relationship_types
 
 # "Tell us once": a newer move closes whatever residence was still open before it.
 CLOSE_SUPERSEDED_RESIDENCES = cypher(
@@ -61,8 +61,8 @@ DERIVED = (CASE_WORKERS, OPEN_SERVICES)
 # (HAS_CASE, each case's status and kind, WITH_SERVICE). So the cases whose own rows
 # changed or that a changed relationship of those types names, and the people whose own
 # rows changed, named so, or owning such a case, are all whose derived facts can change.
-WORKERS_FOLLOW = ("WORKS_ON",)  # a case's workers follow these relationships
-SERVICES_FOLLOW = ("HAS_CASE", "WITH_SERVICE")  # a person's open services, these
+WORKERS_FOLLOW = relationship_types(_CASE_WORKERS)  # a case's workers follow these
+SERVICES_FOLLOW = relationship_types(OPEN_SERVICES)  # a person's open services, these
 CASE_WORKERS_OF = cypher(
     "load.derive_case_workers_of",
     "MATCH (k:Case) WHERE k.uid IN $cases" + _CASE_WORKERS,

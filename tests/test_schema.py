@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from graph import schema
-from graph.cypher import REGISTRY
+from graph.cypher import REGISTRY, relationship_types
 from graph.store import GraphStore
 from loaders import write
 from tests.conftest import AS_OF, embedded_store
@@ -106,3 +106,19 @@ def test_every_property_the_load_writes_is_written_with_its_type(county_with_ret
     assert values, f"{match} {prop.name} is declared and a county's load never wrote it"
     wrong = [v for v in values if not isinstance(v, PYTHON_TYPES[prop.type])]
     assert not wrong, f"{match} {prop.name} is declared {prop.type}: {wrong[:3]}"
+
+
+@pytest.mark.parametrize(
+    ("text", "types"),
+    [
+        ("MATCH (a)-[:A]->(b) RETURN b", ("A",)),
+        ("MATCH (a)-[r:B|A]->(b)<-[:C*1..2]-(c) RETURN c", ("A", "B", "C")),
+        ("MATCH (a)-[:A|:B]-() RETURN a", ("A", "B")),
+        ("MATCH (a:Case {kind: 'CP'}) WITH [x IN a.l | x] AS l, ['CIN'] AS k RETURN l", ()),
+        ("MATCH (a)-[r]->(b) RETURN {uid: a.uid}", ()),
+    ],
+)
+def test_the_relationship_types_a_text_follows(text, types):
+    """What a delta's stages look at again after a change (graph.alerts.WATCHED_RELS,
+    loaders.derive's) is read from their Cypher, not listed beside it."""
+    assert relationship_types(text) == types
