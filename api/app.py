@@ -6,7 +6,7 @@ are in :mod:`api.service` and :mod:`api.notifications`.
 import base64
 import gc
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from urllib.parse import unquote
@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import fhir
 from api.clients import Client
@@ -92,6 +93,37 @@ class DirectRoute(APIRoute):
         return self.endpoint
 
 
+class Shortcut:
+    """ASGI middleware: a ``POST`` to one path goes straight to its endpoint, past the
+    framework's exception middleware, router and route matching (about a tenth of the
+    app's CPU for an enquiry, py-spy); anything else goes on through the app. The
+    endpoint's :class:`Invalid` answers as the app's handler answers it; any other error
+    reaches the server error middleware outside, as it would have. A path under a root
+    path is not taken here, and is answered by the app's own route instead."""
+
+    def __init__(
+        self, app: ASGIApp, *, path: str, endpoint: Callable[[Request], Awaitable[Response]]
+    ) -> None:
+        self.app = app
+        self.path = path
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        try:
+            response = await self.endpoint(Request(scope, receive, send))
+        except Invalid as error:
+            response = invalid_response(error)
+        await response(scope, receive, send)
+
+
+def invalid_response(error: Invalid) -> Response:
+    """The :class:`Invalid` error as its ``OperationOutcome`` (503s say when to ask again)."""
+    return outcome_response(error, {"Retry-After": "30"} if error.status == 503 else None)
+
+
 def outcome_response(error: Invalid, headers: dict[str, str] | None = None) -> Response:
     return Response(
         fhir.dump(fhir.outcome(error.code, error.diagnostics)),
@@ -102,11 +134,13 @@ def outcome_response(error: Invalid, headers: dict[str, str] | None = None) -> R
 
 
 def settle_heap() -> None:
-    """Leave what starting the app made out of the cycle collector's full passes: the
+    """Leave what starting the server made out of the cycle collector's full passes: the
     libraries the API imports, the linkage model and FHIR's classes. A full pass walked
     them all while the event loop and every request on it stood still (the exchange
     API's section of benchmarks/README.md); frozen, it passes them by. They are still
-    freed when nothing refers to them."""
+    freed when nothing refers to them. For a server's entry point to call once its app
+    is made (``jigsaw api``, each of its worker processes), never the app's factory: the
+    collector is the process's, not a library's to tune."""
     gc.collect()
     gc.freeze()
 
@@ -116,9 +150,7 @@ def create_app(runtime: Runtime, *, start_inbox: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if start_inbox:
             runtime.loader.start()
-        settle_heap()
         yield
-        gc.unfreeze()  # collectable again as the process ends (DuckDB's bindings check)
         if start_inbox:
             runtime.loader.stop()
 
@@ -138,7 +170,7 @@ def create_app(runtime: Runtime, *, start_inbox: bool = True) -> FastAPI:
 
     @app.exception_handler(Invalid)
     async def _invalid(request: Request, exc: Invalid) -> Response:
-        return outcome_response(exc, {"Retry-After": "30"} if exc.status == 503 else None)
+        return invalid_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -220,7 +252,8 @@ def create_app(runtime: Runtime, *, start_inbox: bool = True) -> FastAPI:
             raise
         return Response(answer, media_type=FHIR_JSON, headers={"x-request-id": request_id})
 
-    app.router.add_api_route(
+    app.add_middleware(Shortcut, path=OPERATION_PATH, endpoint=person_info_query)
+    app.router.add_api_route(  # described, and answering under a root path
         OPERATION_PATH,
         person_info_query,
         methods=["POST"],
@@ -352,15 +385,6 @@ def create_app(runtime: Runtime, *, start_inbox: bool = True) -> FastAPI:
 
     _add_fhir_schemas(app)
     return app
-
-
-def from_settings() -> FastAPI:
-    """The app over the graph the environment's settings name (a worker process's)."""
-    from api.runtime import build_runtime
-    from api.settings import ApiSettings
-    from graph import load_settings
-
-    return create_app(build_runtime(load_settings(), ApiSettings()))
 
 
 def _authenticate(

@@ -5,6 +5,7 @@ bad-input table, rate limits, revocation, client certificates, and the audit tra
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import shutil
 from pathlib import Path
@@ -333,6 +334,19 @@ def test_who_asked_about_this_child(http, runtime, truth):
     asked = guard.partner_enquiries(worker, audit(runtime), uid)
     assert any(a["organisation"] == "Southshire Ambulance" and a["reason"] == S47 for a in asked)
     assert all(uid in e["children"] for e in audit(runtime).about_child(uid))
+
+
+def test_the_app_factory_leaves_the_collector_as_it_found_it(runtime):
+    """Freezing start-up's objects is the server's entry point's to do (``jigsaw api``),
+    not the factory's or its lifespan's: an app made and started and stopped in a
+    process leaves the collector's state as it was."""
+    state = gc.get_threshold(), gc.get_freeze_count(), gc.isenabled()
+    app = create_app(runtime, start_inbox=False)
+    assert (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled()) == state
+    with TestClient(app) as client:  # runs the lifespan
+        assert client.get("/health").status_code == 200
+        assert (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled()) == state
+    assert (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled()) == state
 
 
 def test_the_openapi_description_names_the_operation(http):

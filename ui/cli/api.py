@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from api.settings import ApiSettings, api_dir
 from api.standard import LEVELS, REASONS
 from graph import load_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 app = typer.Typer(
     help="The data exchange API: serve it, and manage the partners that may use it.",
@@ -47,11 +50,12 @@ def serve(
     """Serve the API (FastAPI on uvicorn); its OpenAPI description is at /openapi.json."""
     if ctx.invoked_subcommand is not None:
         return
+    import gc
     import os
 
     import uvicorn
 
-    from api.app import create_app
+    from api.app import create_app, settle_heap
     from api.runtime import build_runtime
 
     if workers is not None:
@@ -59,14 +63,33 @@ def serve(
     api = ApiSettings()
     typer.echo(f"Jigsaw data exchange API at http://{host}:{port} (docs at /docs)")
     if api.workers > 1:  # each worker process builds its own runtime over the one engine
-        uvicorn.run("api.app:from_settings", factory=True, host=host, port=port,
+        uvicorn.run("ui.cli.api:worker_app", factory=True, host=host, port=port,
                     log_level="warning", workers=api.workers)  # fmt: skip
         return
     runtime = build_runtime(load_settings(), api)
+    app = create_app(runtime)
+    settle_heap()
     try:
-        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
+        gc.unfreeze()  # collectable again as the process ends (DuckDB's bindings check)
         runtime.store.close()
+
+
+def worker_app() -> FastAPI:
+    """A worker process's app over the graph the environment's settings name (uvicorn's
+    factory for ``jigsaw api --workers N``), its start-up's objects frozen as the single
+    process's are (:func:`api.app.settle_heap`)."""
+    import atexit
+    import gc
+
+    from api.app import create_app, settle_heap
+    from api.runtime import build_runtime
+
+    app = create_app(build_runtime(load_settings(), ApiSettings()))
+    settle_heap()
+    atexit.register(gc.unfreeze)  # collectable again as the process ends
+    return app
 
 
 @contextmanager
