@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -275,14 +276,21 @@ def test_a_server_slow_to_open_its_socket_is_waited_for_until_the_deadline(
     graph_dir = tmp_path / "graph"
     graph_dir.mkdir()
     started = time.monotonic()
-    db = start_embedded(graph_dir, {}, socket_timeout_s=5, retry=None, deadline_s=60)
-    waited = time.monotonic() - started
-    print(f"\nstarted after {waited:.1f} s")
-    assert "did not start (attempt" not in caplog.text
-    assert waited >= 12
-    db.client.set("k", "v")
-    assert db.client.get("k") == "v"
-    db.client.shutdown(save=False)
+    try:
+        db = start_embedded(graph_dir, {}, socket_timeout_s=5, retry=None, deadline_s=60)
+        waited = time.monotonic() - started
+        print(f"\nstarted after {waited:.1f} s")
+        assert "did not start (attempt" not in caplog.text
+        assert waited >= 12
+        db.client.set("k", "v")
+        assert db.client.get("k") == "v"
+        db.client.shutdown(save=False)
+    finally:  # no server left behind (it runs in its graph's folder), whatever failed
+        time.sleep(max(0.0, 13 - (time.monotonic() - started)))  # one started late too
+        for server in psutil.process_iter(["cwd"]):
+            if server.info["cwd"] == str(graph_dir):
+                with contextlib.suppress(psutil.Error):
+                    server.kill()
 
 
 def test_the_bounded_start_repeats_falkordblite_s_own_set_up():
