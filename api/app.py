@@ -165,6 +165,9 @@ def create_app(runtime: Runtime, *, start_inbox: bool = True) -> FastAPI:
         ),
         lifespan=lifespan,
         openapi_tags=[{"name": "exchange"}, {"name": "auth"}],
+        # Jigsaw configures no OpenTelemetry: left on, FastAPI asked the global
+        # providers three times a request whether any was configured
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = runtime
 
