@@ -34,6 +34,7 @@ from pathlib import Path
 from graph import version
 from graph.alerts import watched
 from graph.engines.falkordb import FalkorDBStore
+from graph.store import GraphStore
 from loaders import identities
 from loaders.intake import INTAKE_FILE, READINGS, Reading, mapped_extracts
 from loaders.load import ALERT_FILES, run_load
@@ -74,15 +75,8 @@ def delta_then_full(
     store = FalkorDBStore(
         graph_name="bench", directory=tmp / "graph", timeout_ms=60_000, max_rows=5_000
     )
-    if engine is not None and not (loads / PEOPLE_FILE).exists():
-        # loaded before loads kept who the graph's records and people are, and the
-        # alerts' watched state: keep them now, from the graph, as that load would have
-        counts = version.kept_as(store.counts(), version.current(store))
-        known = Known(identities.existing_assignments(store), identities.anchors(store))
-        known.save(loads / PEOPLE_FILE, counts)
-        baseline = Baseline(None, loads / ALERT_FILES[1])
-        baseline.after = watched(store)
-        baseline.keep(counts)
+    if engine is not None:
+        keep_as_loads_do(store, loads)
     try:
         if engine is None:
             load(store, "week1", county, AS_OF, loads, figures)
@@ -93,6 +87,20 @@ def delta_then_full(
             load(store, "week2_full", week, WEEK_LATER, loads, figures, full=True)
     finally:
         store.close()
+
+
+def keep_as_loads_do(store: GraphStore, loads: Path) -> None:
+    """A graph loaded before loads kept who its records and people are, and the alerts'
+    watched state: keep them now in ``loads``, from the graph, as that load would have,
+    so a delta over it links only what changed."""
+    if (loads / PEOPLE_FILE).exists():
+        return
+    counts = version.kept_as(store.counts(), version.current(store))
+    known = Known(identities.existing_assignments(store), identities.anchors(store))
+    known.save(loads / PEOPLE_FILE, counts)
+    baseline = Baseline(None, loads / ALERT_FILES[1])
+    baseline.after = watched(store)
+    baseline.keep(counts)
 
 
 def relink_first(

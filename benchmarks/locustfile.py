@@ -26,6 +26,10 @@ from ui.app.screens.find import FIND_LABEL
 
 SETUP = json.loads(Path(os.environ["JIGSAW_BENCH_SESSIONS"]).read_text())
 _next = itertools.count()
+# every action as it ends (wall clock, name, ms, failed), so the runner can say how the
+# users fared while a load ran beside them
+_TIMINGS = os.environ.get("JIGSAW_BENCH_TIMINGS")
+_timings = open(_TIMINGS, "a", buffering=1) if _TIMINGS else None  # noqa: SIM115
 
 
 class Caseworker(User):
@@ -57,10 +61,13 @@ class Caseworker(User):
             result = action()
         except Exception as exc:  # counted as the action's failure, the user carries on
             error = exc
+        took = (time.perf_counter() - started) * 1000
+        if _timings is not None:
+            _timings.write(f"{time.time():.3f},{name},{took:.1f},{int(error is not None)}\n")
         self.environment.events.request.fire(
             request_type="page",
             name=name,
-            response_time=(time.perf_counter() - started) * 1000,
+            response_time=took,
             response_length=0,
             exception=error,
             context={},

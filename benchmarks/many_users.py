@@ -4,12 +4,18 @@ Starts the app (one Streamlit process, or several on consecutive ports, each use
 keeping to one as a proxy's sticky sessions would), signs in caseworkers who hold
 cases in the graph, and has Locust drive them (:mod:`benchmarks.locustfile`) through
 finding a child, opening records, drawing family networks and running saved queries,
-for a set time. With ``--during DIR`` a ``jigsaw load DIR`` runs meanwhile. Prints
-p50 / p95 / p99 and errors per action, and each app process's CPU (of one core) and
-memory, which says whether one Streamlit process is what binds.
+for a set time. With ``--during DIR`` a ``jigsaw load DIR`` runs meanwhile; with
+``--delta WEEK`` that load is a night's delta over the graph: ``WEEK`` is the same county
+a week later (``synthetic.week_later``, made from ``--county`` when missing, as
+``benchmarks.delta`` makes it) and the load starts from the record of the load that made
+the graph (``ENGINE_DIR/loads-embedded``, as ``benchmarks --stages load --engine`` leaves
+it), so it reads, links and writes only what changed, as a council's nightly load does.
+Prints p50 / p95 / p99 and errors per action, over the whole run and while the load ran,
+and each app process's CPU (of one core, and a request) and memory, which says whether
+one Streamlit process is what binds. The graph is changed by the load: run it on a copy.
 
     uv run python -m benchmarks.many_users --graph ENGINE_DIR --users 50 --minutes 10 \\
-        --during data/county-next-week
+        --delta data/county-week-later --county data/county
 
 A benchmark, not a test: nothing here asserts a time (the suite smoke-runs it small).
 """
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -28,9 +35,13 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from graph.files import private_dir
 from ui.present.words import field as in_words
+
+if TYPE_CHECKING:
+    from graph.store import GraphStore
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "a benchmark password, not a real one"
@@ -46,7 +57,13 @@ class Sampled:
     pid: int
     cpu: list[float] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)
+    _first: float | None = None
     _last: tuple[float, float] | None = None
+
+    @property
+    def seconds(self) -> float:
+        """CPU seconds it used between the first sample and the last."""
+        return self._last[1] - self._first if self._last and self._first is not None else 0.0
 
     def sample(self) -> None:
         try:
@@ -58,6 +75,7 @@ class Sampled:
         now = time.monotonic()
         if self._last is not None and now > self._last[0]:
             self.cpu.append((ticks - self._last[1]) / (now - self._last[0]))
+        self._first = ticks if self._first is None else self._first
         self._last = (now, ticks)
         kb = next((int(line.split()[1]) for line in status.splitlines()
                    if line.startswith("VmRSS:")), 0)  # fmt: skip
@@ -73,16 +91,40 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1, help="app processes")
     parser.add_argument("--port", type=int, default=8601)
     parser.add_argument("--during", type=Path, default=None, help="extracts to load meanwhile")
-    parser.add_argument("--as-of", default=None, help="the load's day (YYYY-MM-DD)")
+    parser.add_argument(
+        "--delta", type=Path, default=None,
+        help="the county a week later (synthetic.week_later), loaded meanwhile as a delta "
+        "over the graph from the record its load left in GRAPH/loads-embedded",
+    )  # fmt: skip
+    parser.add_argument(
+        "--county", type=Path, default=None,
+        help="the extracts the graph was loaded from: the week later is made from them "
+        "into --delta's directory when it holds none",
+    )  # fmt: skip
+    parser.add_argument("--as-of", default=None, help="the load's day (default: the week's)")
     parser.add_argument("--load-after", type=float, default=60, help="seconds before the load")
     parser.add_argument("--think", default="2,6", help="seconds between a user's actions")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    if args.delta is not None:
+        args.during, args.as_of = args.delta, args.as_of or _week_later(args.delta, args.county)
     table = run(args)
     print(table)
     if args.out:
         args.out.write_text(table)
         print(f"written to {args.out}")
+
+
+def _week_later(week: Path, county: Path | None) -> str:
+    """The week later's day, the week made first from ``county`` when ``week`` holds none."""
+    summary = week / "week_later.json"
+    if not summary.exists():
+        if county is None:
+            raise SystemExit(f"{week} holds no week later: name the county it follows (--county)")
+        from synthetic.week_later import write_week_later
+
+        write_week_later(county, week, seed=1)
+    return json.loads(summary.read_text())["as_of"]
 
 
 def run(args: argparse.Namespace) -> str:
@@ -134,6 +176,8 @@ def _setup(env: dict[str, str], args: argparse.Namespace) -> dict:
         names = [r["name"] for r in store.read(
             "MATCH (c:Child) RETURN c.full_name AS name LIMIT 500", max_rows=500).rows
             if r["name"]]  # fmt: skip
+        if args.delta is not None:
+            _as_last_loaded(store, args.graph / "loads-embedded", settings.data_dir / "loads")
     finally:
         store.close()
     accounts = Accounts(settings.data_dir / "users.json")
@@ -154,6 +198,18 @@ def _setup(env: dict[str, str], args: argparse.Namespace) -> dict:
     return {"accounts": made, "names": names, "queries": queries}
 
 
+def _as_last_loaded(store: GraphStore, record: Path, loads: Path) -> None:
+    """The app's loads directory (where ``jigsaw load`` keeps what a delta starts from)
+    made a copy of the record the graph's own load left, with who its people are kept
+    from the graph when that load predates keeping them."""
+    from benchmarks.delta import keep_as_loads_do
+
+    if not record.is_dir():
+        raise SystemExit(f"no load's record in {record}: a delta starts from the graph's load")
+    shutil.copytree(record, loads, ignore=shutil.ignore_patterns("*.lock"))
+    keep_as_loads_do(store, loads)
+
+
 def _start_app(port: int, env: dict[str, str]) -> subprocess.Popen:
     from ui.cli.serve import streamlit_command
 
@@ -170,48 +226,89 @@ def _start_app(port: int, env: dict[str, str]) -> subprocess.Popen:
     raise SystemExit(f"the app on port {port} did not start")
 
 
+@dataclass
+class Loading:
+    """The load run beside the users: when it ran (wall clock, as the timings are), how
+    it ended, and its peak memory from the kernel's accounting."""
+
+    process: subprocess.Popen
+    log: Path
+    began: float = field(default_factory=time.time)
+    ended: float | None = None
+    status: int = 0
+    peak_mb: float = 0.0
+
+    def done(self, *, wait: bool = False) -> bool:
+        """Whether it has ended (waiting for it with ``wait``)."""
+        if self.ended is None:
+            pid, status, usage = os.wait4(self.process.pid, 0 if wait else os.WNOHANG)
+            if pid:
+                self.ended, self.peak_mb = time.time(), usage.ru_maxrss / 1024
+                self.status = os.waitstatus_to_exitcode(status)
+        return self.ended is not None
+
+
 def _drive(args: argparse.Namespace, env: dict[str, str], apps: list, work: Path) -> str:
     seconds = int(args.minutes * 60)
     prefix = work / "locust"
+    timings = work / "timings.csv"
     locust = subprocess.Popen(
         [sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks" / "locustfile.py"),
          "--headless", "-u", str(args.users), "-r", str(max(1, args.users // 10)),
          "-t", f"{seconds}s", "--csv", str(prefix), "--only-summary", "--stop-timeout", "30",
          "--host", "http://127.0.0.1"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=env | {"JIGSAW_BENCH_TIMINGS": str(timings)}, cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     sampled = [Sampled(app.pid) for app in apps]
     started = time.monotonic()
-    load: subprocess.Popen | None = None
-    load_began, load_took, load_peak_mb = 0.0, None, 0.0
+    load: Loading | None = None
     while locust.poll() is None:
         for s in sampled:
             s.sample()
         elapsed = time.monotonic() - started
         if args.during is not None and load is None and elapsed >= args.load_after:
-            command = [sys.executable, "-c", "from ui.cli import main; main()", "load",
-                       str(args.during)]  # fmt: skip
-            command += ["--as-of", args.as_of] if args.as_of else []
-            load, load_began = subprocess.Popen(command, env=env, cwd=ROOT,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), time.monotonic()  # fmt: skip
-        if load is not None and load_took is None:
-            pid, _status, usage = os.wait4(load.pid, os.WNOHANG)
-            if pid:  # finished: its time, and its peak memory from the kernel's accounting
-                load_took, load_peak_mb = time.monotonic() - load_began, usage.ru_maxrss / 1024
+            load = _start_load(args, env, work / "load.log")
+        if load is not None:
+            load.done()
         time.sleep(2)
     _, errors = locust.communicate()
-    if load is not None and load_took is None:  # still loading when the users stopped
-        _pid, _status, usage = os.wait4(load.pid, 0)
-        load_took, load_peak_mb = time.monotonic() - load_began, usage.ru_maxrss / 1024
-    return _table(args, prefix, sampled, load_took, load_peak_mb, errors)
+    if load is not None:
+        load.done(wait=True)  # still loading when the users stopped: its whole time
+        if args.out:  # its report (what it read, linked and wrote), kept beside the table
+            shutil.copy(load.log, args.out.with_suffix(".load.log"))
+    return _table(args, prefix, sampled, load, _read_timings(timings), errors)
+
+
+def _start_load(args: argparse.Namespace, env: dict[str, str], log: Path) -> Loading:
+    """``jigsaw load`` of ``--during`` (or ``--delta``) into the graph the app reads."""
+    command = [sys.executable, "-c", "from ui.cli import main; main()", "load", str(args.during)]
+    command += ["--as-of", args.as_of] if args.as_of else []
+    with log.open("w") as out:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    return Loading(process, log)
+
+
+def _read_timings(path: Path) -> list[tuple[float, str, float, bool]]:
+    """Every action the users took: when it ended (wall clock), its name, its ms, failed."""
+    if not path.exists():
+        return []
+    with path.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    return [(float(at), name, float(ms), failed == "1") for at, name, ms, failed in rows]
+
+
+def _percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile of ``values`` (sorted)."""
+    return values[max(0, math.ceil(share * len(values)) - 1)]
 
 
 def _table(
     args: argparse.Namespace,
     prefix: Path,
     sampled: list[Sampled],
-    load_took: float | None,
-    load_peak_mb: float,
+    load: Loading | None,
+    timings: list[tuple[float, str, float, bool]],
     errors: str,
 ) -> str:
     stats = {}
@@ -221,17 +318,21 @@ def _table(
             stats = {r["Name"]: r for r in csv.DictReader(fh)}
     lines = [
         f"# {args.users} app users for {args.minutes:g} min, {args.processes} app process(es)"
-        + (f", while loading {args.during.name}" if args.during else ""),
+        + (f", while loading {args.during.name}" + (" (a delta)" if args.delta else "")
+           if args.during else ""),
         "",
         "| Action | Requests | Errors | p50 ms | p95 ms | p99 ms |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
+    ]  # fmt: skip
     for name in (*ACTIONS, "Aggregated"):
         r = stats.get(name)
         if r:
             lines.append(f"| {name} | {int(r['Request Count']):,} | {int(r['Failure Count']):,} | "
                          f"{r['50%']} | {r['95%']} | {r['99%']} |")  # fmt: skip
+    if load is not None and load.ended is not None:
+        lines += _while_loading(load, timings)
     lines += ["", f"Target: a child record p95 under {TARGET_P95_MS} ms, no errors.", ""]
+    requests = sum(int(r["Request Count"]) for name, r in stats.items() if name != "Aggregated")
     for i, s in enumerate(sampled):
         if s.cpu:
             busy = sum(c >= 0.95 for c in s.cpu) / len(s.cpu)
@@ -240,8 +341,16 @@ def _table(
                 f"max {max(s.cpu):.0%}, at least 95% in {busy:.0%} of 2 s samples; "
                 f"memory peak {max(s.rss_mb):,.0f} MB"
             )
-    if load_took is not None:
-        lines.append(f"- the load meanwhile took {load_took:.1f} s (peak {load_peak_mb:,.0f} MB)")
+    used = sum(s.seconds for s in sampled)
+    if requests and used:
+        lines.append(f"- the app processes' CPU a request: {used / requests * 1000:,.0f} ms "
+                     f"({used:,.0f} s for {requests:,} requests)")  # fmt: skip
+    if load is not None and load.ended is not None:
+        lines.append(f"- the load meanwhile took {load.ended - load.began:.1f} s "
+                     f"(peak {load.peak_mb:,.0f} MB), exit status {load.status}")  # fmt: skip
+        if load.status:
+            tail = load.log.read_text(errors="replace").splitlines()[-15:]
+            lines += [f"  > {line}" for line in tail]
     failures = Path(f"{prefix}_failures.csv")
     if failures.exists():
         with failures.open(newline="") as fh:
@@ -250,6 +359,29 @@ def _table(
     if not stats:
         lines.append(f"- locust wrote no figures: {errors[-1000:]}")
     return "\n".join(lines) + "\n"
+
+
+def _while_loading(load: Loading, timings: list[tuple[float, str, float, bool]]) -> list[str]:
+    """The actions that ended while the load ran, as the table above gives them all."""
+    assert load.ended is not None
+    lines = [
+        "",
+        f"While the load ran ({load.ended - load.began:.0f} s):",
+        "",
+        "| Action | Requests | Errors | p50 ms | p95 ms | p99 ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name in ACTIONS:
+        during = [(ms, failed) for at, n, ms, failed in timings
+                  if n == name and load.began <= at <= load.ended]  # fmt: skip
+        if during:
+            ms = sorted(m for m, _ in during)
+            lines.append(
+                f"| {name} | {len(ms):,} | {sum(f for _, f in during):,} | "
+                + " | ".join(f"{_percentile(ms, q):,.0f}" for q in (0.5, 0.95, 0.99))
+                + " |"
+            )
+    return lines
 
 
 if __name__ == "__main__":

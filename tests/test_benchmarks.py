@@ -140,6 +140,22 @@ def test_many_users_smoke_run(loaded_county, engine_dir, tmp_path):
     assert "app process 1: CPU mean" in table
 
 
+def test_many_users_says_how_the_users_fared_while_the_load_ran(tmp_path):
+    """Only actions that ended between the load's start and end are counted under it,
+    each action apart, with its failures; percentiles by nearest rank."""
+    from benchmarks.many_users import Loading, _while_loading
+
+    load = Loading(process=None, log=tmp_path / "load.log", began=100.0, ended=200.0)  # type: ignore[arg-type]
+    timings = [(99.9, "child record", 5000.0, True), (200.1, "child record", 9000.0, False)]
+    timings += [(100.0 + i, "child record", float(i), i == 7) for i in range(1, 101)]
+    timings += [(150.0, "find a child", 40.0, False), (150.5, "find a child", 20.0, False)]
+    rows = {line.split(" | ")[0].strip("| "): line.strip("| ").split(" | ")
+            for line in _while_loading(load, timings) if line.startswith("| ")}  # fmt: skip
+    assert rows["child record"] == ["child record", "100", "1", "50", "95", "99"]
+    assert rows["find a child"] == ["find a child", "2", "0", "20", "40", "40"]
+    assert "family network" not in rows
+
+
 def test_the_returns_figures_close_for_every_return(tmp_path):
     from benchmarks.returns import AS_OF, SEED, measure, table
     from synthetic.generate import generate
