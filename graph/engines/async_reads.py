@@ -102,7 +102,8 @@ class FalkorAsyncReads:
         kwargs = store._db.connection.connection_pool.connection_kwargs
         self._path: str | None = kwargs.get("path")
         self._address = (kwargs.get("host"), kwargs.get("port"))
-        self._auth = [a for a in (kwargs.get("username"), kwargs.get("password")) if a]
+        password = kwargs.get("password")
+        self._auth = [kwargs.get("username") or "default", password] if password else []
         self._timeout_s: float | None = kwargs.get("socket_timeout")
         # each loop's idle connections (a connection belongs to the loop that opened it)
         self._idle: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[_Connection]] = (
@@ -118,11 +119,13 @@ class FalkorAsyncReads:
             _, conn = await loop.create_connection(_Connection, *self._address)
         hello: list[Any] = ["HELLO", 3]
         if self._auth:
-            hello += ["AUTH", *(self._auth if len(self._auth) == 2 else ["default", *self._auth])]
+            hello += ["AUTH", *self._auth]
         reply = await conn.ask(hello)
-        if isinstance(reply, Exception):
+        if isinstance(reply, Exception):  # credentials refused: as redis' client, unavailable
+            import redis
+
             conn.close()
-            raise reply
+            raise redis.exceptions.ConnectionError(f"the engine refused the connection: {reply}")
         return conn
 
     async def _command(self, command: list[Any]) -> Any:
