@@ -46,3 +46,58 @@ def test_every_declared_list_test_runs_as_duckdb_runs_it_fastest(model):
     assert "list_has_any" in sql
     # false and NULL are one to a CASE, not under a NOT: no level negates the test
     assert not re.search(r"NOT\s*\(*\s*list_has_any", sql, re.IGNORECASE)
+
+
+def _household_model():
+    """A conditioned comparison of three levels and an else: a test only a household
+    meets (a shared child), a name test, and a district (common among strangers)."""
+    from loaders.linkage.model import Comparison, Level, Model
+
+    kids = Level(
+        "share a child", 0.2, 0.0001,
+        sql="array_length(array_intersect(kids_l, kids_r)) > 0", u_share=0.1, per_person=True,
+    )  # fmt: skip
+    names = Level("same housemate's name", 0.1, 0.0001, sql="mate_l = mate_r")
+    district = Level("same district", 0.1, 0.05, sql="district_l = district_r")
+    comparison = Comparison(
+        "household", ("kids", "mate", "district"), "mate_l IS NULL OR mate_r IS NULL",
+        levels=(kids, names, district, Level("nothing", 0.6, 0.9)),
+        condition="mate_l IS NOT NULL AND mate_r IS NOT NULL",
+    )  # fmt: skip
+    model = Model("households", (comparison,), list, list, list, ("mate",), train_m=False)
+    return model, comparison
+
+
+@pytest.mark.parametrize("rows", [2_000, 40_000])
+def test_a_household_level_no_random_pair_meets_weighs_as_one_person_among_the_rest(rows):
+    """Of ``rows`` adults no two share a child or a housemate's name, and half live in
+    each of two districts: no sampled pair meets the first two levels. The shared
+    child's u is one other person in ``rows - 1`` (times the tenth that meet the
+    condition), smaller as the county grows, never above its prior; the name's stays
+    its prior (namesakes grow with the county); the district's is measured (about a
+    half)."""
+    import pyarrow as pa
+    from splink import Linker
+
+    from loaders.linkage.backend import opened
+    from loaders.linkage.model import _conditional_u
+
+    model, comparison = _household_model()
+    frame = pa.table({
+        "unique_id": [f"p{i:06d}" for i in range(rows)],
+        "kids": [[f"c{i}"] for i in range(rows)],
+        "mate": [f"m{i}" for i in range(rows)],
+        "district": ["NM1" if i % 2 else "NM2" for i in range(rows)],
+    })  # fmt: skip
+    with opened(name="duckdb") as engine:
+        table = engine.register(frame)
+        linker = Linker(table, _settings(model, [comparison], False, rows, None))
+        _conditional_u(linker, engine, frame, [comparison])
+        levels = [
+            lv for lv in linker._settings_obj.comparisons[0].comparison_levels
+            if not lv.is_null_level
+        ]  # fmt: skip
+    u = [lv.u_probability for lv in levels]
+    assert u[0] == pytest.approx(min(0.0001, 0.1 / (rows - 1)))
+    assert u[1] == pytest.approx(0.0001)
+    assert 0.45 < u[2] < 0.55

@@ -62,6 +62,14 @@ class Level:
     # most such pairs are partners, whose names differ. Strangers who merely moved the
     # same day meet the condition as often as anyone (1.0).
     u_share: float = 1.0
+    # A test only a person's own household meets (a co-parent, a partner, a housemate:
+    # a few people whatever the county's size), so the share of random pairs meeting it
+    # falls as one over the people compared, as the learnt chance of a match does.
+    # Where no sampled pair meets it, its u is at most one such person among the others
+    # (times ``u_share``), not the fixed prior alone: a prior that is one number for
+    # every county weighs the evidence ever less as the county grows, while the learnt
+    # chance of a match falls (:func:`_conditional_u`; benchmarks/README.md, "Linkage").
+    per_person: bool = False
 
 
 @dataclass(frozen=True)
@@ -548,7 +556,9 @@ def _why(exc: BaseException) -> str:
 def _conditional_u(linker: Linker, engine: Backend, frame: pa.Table, usable: list) -> None:
     """Each conditioned comparison's u: the share of random pairs (up to about a
     million) meeting each level's own test, the first that holds, times the prior share
-    of them that would meet the condition (see :attr:`Comparison.condition`)."""
+    of them that would meet the condition (see :attr:`Comparison.condition`). A level
+    no sampled pair meets keeps its prior, or for a :attr:`Level.per_person` test at
+    most one person's share of the frame's pairs (:func:`unmeasured_u`)."""
     for comparison in linker._settings_obj.comparisons:
         c = next((x for x in usable if x.name == comparison.output_column_name), None)
         if c is None or not c.condition:
@@ -559,7 +569,18 @@ def _conditional_u(linker: Linker, engine: Backend, frame: pa.Table, usable: lis
         for level, spec, share in zip(levels[:-1], c.levels[:-1], shares, strict=True):
             if share > 0:
                 level.u_probability = share * spec.u_share
+            elif spec.per_person:
+                level.u_probability = unmeasured_u(spec, frame.num_rows)
         levels[-1].u_probability = max(1.0 - sum(lv.u_probability for lv in levels[:-1]), 0.01)
+
+
+def unmeasured_u(level: Level, rows: int) -> float:
+    """The u of a level no sampled pair met, among ``rows`` people: its prior, or for a
+    test only a person's household meets, at most one of the other ``rows - 1`` people
+    for each person (times the share meeting the condition), whichever is smaller."""
+    if not level.per_person:
+        return level.u
+    return min(level.u, level.u_share / max(rows - 1, 1))
 
 
 def _fill_untrained(linker: Linker, usable: list[Comparison]) -> int:

@@ -99,6 +99,7 @@ JOURNEY = Level(
     0.05,
     0.00001,
     sql=MOVED_WITH,
+    per_person=True,
 )
 
 # Dated stays of the two at different addresses over the same days (the days a stay
@@ -130,6 +131,7 @@ SAME_HOUSEMATE = Level(
     0.000001,
     sql=f"array_length(array_intersect(housemates_l, housemates_r)) > 0 AND {ONE_AFTER_THE_OTHER}",
     u_share=0.1,
+    per_person=True,
 )
 
 MATES_ALIKE = Level(
@@ -157,6 +159,7 @@ HOUSEHOLD = Comparison(
             0.0001,
             sql="array_length(array_intersect(kids_l, kids_r)) > 0",
             u_share=0.1,
+            per_person=True,
         ),
         Level(
             "named as parent of a child who lives with the other",
@@ -165,6 +168,7 @@ HOUSEHOLD = Comparison(
             sql="array_length(array_intersect(kids_l, household_r)) > 0 "
             "OR array_length(array_intersect(household_l, kids_r)) > 0",
             u_share=0.1,
+            per_person=True,
         ),
         Level(
             "lived at the same address at the same time",
@@ -173,6 +177,7 @@ HOUSEHOLD = Comparison(
             sql="array_length(list_filter(stays_l, lambda x: array_length(list_filter(stays_r, "
             "lambda y: x.a = y.a AND x.s <= y.e AND y.s <= x.e)) > 0)) > 0",
             u_share=0.1,
+            per_person=True,
         ),
         Level(
             "both lived with the same child",
@@ -180,6 +185,7 @@ HOUSEHOLD = Comparison(
             0.0001,
             sql="array_length(array_intersect(household_l, household_r)) > 0",
             u_share=0.1,
+            per_person=True,
         ),
         JOURNEY,
         SAME_HOUSEMATE,
