@@ -14,6 +14,7 @@ from loaders.linkage.identity import plain, years_before
 from loaders.linkage.inputs import OPEN_END, OPEN_START, Tenure
 from loaders.linkage.relational import (
     ADULT_AGE,
+    ADULTS,
     CHILD_AGE,
     HOME_MAX,
     HOUSEHOLD_MAX,
@@ -221,8 +222,8 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
     gather, frame = relational.surroundings, relational.adults_frame
     defined: list[Surroundings] = []
 
-    def checked(reps, clusters, context, gathering=None):
-        found = gather(reps, clusters, context, gathering)
+    def checked(reps, clusters, context, gathering=None, memory_limit=None):
+        found = gather(reps, clusters, context, gathering, memory_limit)
         defined.append(gathered(reps, clusters, context))
         assert _adults_only(found) == _adults_only(defined[-1])
         rounds["gathered"] += 1
@@ -254,6 +255,59 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
     monkeypatch.setattr(linkage, "adults_frame", framed)
     result = linkage.link(inputs.found, context=inputs.context)
     assert result.relational_links and rounds["gathered"] >= 2 and rounds["framed"] >= 2
+
+
+def test_adults_scored_on_numbered_lists_as_splink_scores_their_text(small_county, monkeypatch):
+    """Every round of the adults' pass on the small county scores the same pairs, with the
+    same probabilities and levels in words, as Splink scores the frame's lists as text
+    with every compared column kept and its own numbering of the levels (the pass's
+    frame has its lists as numbers, :func:`relational.coded`, and tells each pair's
+    levels from their weights, ``model._levels_sql``: the family name's swap level
+    weighs what its null level does, told apart by the null level's test)."""
+    import loaders.linkage as linkage
+    from benchmarks.linkage import read_inputs
+    from loaders.linkage import model, relational
+
+    inputs = read_inputs(small_county, AS_OF)
+    text: list = []
+    numbered, scored, told = relational.coded, linkage.score, model._levels_sql
+    weighed: list[bool] = []  # whether each call told the levels from the weights
+    compared = []
+
+    def keeping(frame):
+        text.append(frame)
+        return numbered(frame)
+
+    def telling(linker):
+        found = told(linker)
+        weighed.append(found is not None)
+        return found
+
+    def both(chosen, frame, **options):
+        weighed.clear()
+        found = scored(chosen, frame, **options)
+        if chosen.name == ADULTS.name:
+            assert weighed and all(weighed)
+            monkeypatch.setattr(model, "_levels_sql", lambda linker: None)
+            again = scored(chosen, text.pop(), **{**options, "notes": []})
+            monkeypatch.setattr(model, "_levels_sql", telling)
+            assert _as_rows(found) == _as_rows(again)
+            compared.append(len(found))
+        return found
+
+    monkeypatch.setattr(linkage, "coded", keeping)
+    monkeypatch.setattr(linkage, "score", both)
+    monkeypatch.setattr(model, "_levels_sql", telling)
+    linkage.link(inputs.found, context=inputs.context)
+    assert len(compared) >= 2 and compared[0] > 0
+
+
+def _as_rows(scored) -> list[tuple]:
+    rows = zip(
+        scored.left, scored.right, scored.probability, scored.agreed,
+        *(scored.levels[name] for name in sorted(scored.levels)), strict=True,
+    )  # fmt: skip
+    return sorted(rows)
 
 
 LISTED = ("kids", "household", "housemates", "mate_names", "moved_in", "moved_out",

@@ -68,6 +68,7 @@ from loaders.linkage.relational import (
     Surroundings,
     adults_frame,
     carried,
+    coded,
     freshen,
     left_to_find,
     surroundings,
@@ -209,12 +210,13 @@ class _Adults:
         clusters, context, notes = run.clusters, run.context, run.result.notes
         if self.gathering is None:
             self.gathering = Gathering(self.reps, clusters, context)
-        around = surroundings(self.reps, clusters, context, self.gathering)
+        around = surroundings(self.reps, clusters, context, self.gathering, self.memory_limit)
         first = number == 1
         frame, people = adults_frame(
             self.reps, clusters, around, notes if first else None, self.own
         )
         frame, self.before = freshen(frame, self.before)
+        frame = coded(frame)
         run.by_rid.update(people)
         if self.trained is not None:
             self.trained = carried(self.trained, self.left, frame.num_rows)

@@ -116,20 +116,38 @@ def _shares_of(found: list[tuple[int, int]], tests: int) -> list[float]:
     return [counts.get(i, 0) / total if total else 0.0 for i in range(tests)]
 
 
+@contextlib.contextmanager
+def duckdb_connection(memory_limit: str | None = None) -> Iterator[Any]:
+    """A DuckDB connection for linkage's own queries (the adults' surroundings), held to
+    the linkage memory (``memory_limit``, else :data:`LINKAGE_MEMORY`) as Splink's is,
+    spilling to a directory of its own that goes with it."""
+    with tempfile.TemporaryDirectory(prefix="jigsaw-linkage-") as spill:
+        connection = _connect(memory_limit or LINKAGE_MEMORY, spill, ordered=True)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+
+def _connect(memory_limit: str, spill: str, *, ordered: bool) -> Any:
+    """``ordered``: keep insertion order (costs memory that could spill; Splink's steps
+    do not rely on it, so its connection goes without)."""
+    import duckdb
+
+    return duckdb.connect(
+        config={
+            "memory_limit": memory_limit,
+            "temp_directory": spill,
+            "preserve_insertion_order": ordered,
+        }
+    )
+
+
 class _DuckDB:
     name, dialect = "duckdb", None
 
     def __init__(self, memory_limit: str, spill: str) -> None:
-        import duckdb
-
-        self.connection = duckdb.connect(
-            # insertion order kept costs memory that could spill; no step relies on it
-            config={
-                "memory_limit": memory_limit,
-                "temp_directory": spill,
-                "preserve_insertion_order": False,
-            }
-        )
+        self.connection = _connect(memory_limit, spill, ordered=False)
 
     def close(self) -> None:
         self.connection.close()

@@ -20,12 +20,14 @@ Each step taken or skipped is written to ``notes``, which the load report prints
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -318,8 +320,7 @@ def _score(
     if df is None and touched is not None:
         df = _touched_pairs(engine, linker, frame, touched, review_threshold, gamma)
     elif df is None:
-        predictions = linker.inference.predict(threshold_match_probability=review_threshold)
-        df = engine.fetch(predictions, ["unique_id_l", "unique_id_r", "match_probability", *gamma])
+        df = _predicted(linker, engine, review_threshold, gamma)
     scored = Scored(
         left=df["unique_id_l"].tolist(),
         right=df["unique_id_r"].tolist(),
@@ -480,26 +481,36 @@ def _learn_lambda(
     pair scored again for them; None where a level's weight is not its own."""
     settings = linker._settings_obj
     levels = _levels_sql(linker) if threshold is not None else None
-    settings._retain_matching_columns = False  # Splink's own training sets it so too
-    settings._retain_intermediate_calculation_columns = levels is not None
-    try:
+    with _weights_only(settings, levels):
         predictions = linker.inference.predict()  # every blocked pair
         weights = engine.fetch(predictions, ["match_weight"])["match_weight"]
         prior = settings._probability_two_random_records_match
         lam = _lambda_from(weights, prior, rows)
         found = None
         if levels is not None and threshold is not None:
-            shift = _logit(lam) - _logit(prior)
+            # the weight and probability under the rate learnt, by Splink's own sums of
+            # each comparison's weight (so to the last bit as scoring again would give)
+            from splink.internals.misc import threshold_args_to_match_weight
+            from splink.internals.predict import _combine_prior_and_mws
+
+            terms = [t for c in settings.comparisons for t in c._match_weight_columns_to_sum]
+            weight, probability = _combine_prior_and_mws(lam, terms, linker._sql_dialect)
+            if engine.dialect:  # Splink's expressions are written for DuckDB
+                import sqlglot
+
+                weight, probability = (
+                    sqlglot.transpile(x, read="duckdb", write=engine.dialect)[0]
+                    for x in (weight, probability)
+                )
             found = engine.fetch(
                 predictions,
-                ["unique_id_l", "unique_id_r", f"match_weight + {shift!r} AS weight", *levels],
-                where=f"weight >= {_logit(threshold)!r}",
-            )
-            found["match_probability"] = 1 / (1 + np.exp2(-np.asarray(found["weight"], float)))
+                [
+                    "unique_id_l", "unique_id_r", f"{weight} AS weight",
+                    f"{probability} AS match_probability", *levels.cases,
+                ],
+                where=f"weight >= {threshold_args_to_match_weight(threshold, None)!r}",
+            )  # fmt: skip
         predictions.drop_table_from_database_and_remove_from_cache()
-    finally:
-        settings._retain_matching_columns = True
-        settings._retain_intermediate_calculation_columns = False
     settings._probability_two_random_records_match = lam
     total = rows * (rows - 1) / 2
     notes.append(
@@ -509,22 +520,85 @@ def _learn_lambda(
     return found
 
 
-def _levels_sql(linker: Linker) -> list[str] | None:
+def _predicted(linker: Linker, engine: Backend, threshold: float, gamma: list[str]) -> dict:
+    """The pairs at or above ``threshold``, with each comparison's level: told from its
+    weight (:func:`_levels_sql`) where it can be, so that Splink's predictions carry no
+    compared column (the lists of both records, for every pair); else as Splink
+    numbers them, with every compared column kept."""
+    levels = _levels_sql(linker)
+    columns = ["unique_id_l", "unique_id_r", "match_probability"]
+    if levels is None:
+        predictions = linker.inference.predict(threshold_match_probability=threshold)
+        return engine.fetch(predictions, [*columns, *gamma])
+    with _weights_only(linker._settings_obj, levels):
+        predictions = linker.inference.predict(threshold_match_probability=threshold)
+        found = engine.fetch(predictions, [*columns, *levels.cases])
+        predictions.drop_table_from_database_and_remove_from_cache()
+    return found
+
+
+@dataclass(frozen=True)
+class _Levels:
+    """Each comparison's level as SQL over Splink's predictions (``... AS gamma_<name>``),
+    and the input columns those predictions must keep for it."""
+
+    cases: list[str]
+    kept: list[str]
+
+
+@contextlib.contextmanager
+def _weights_only(settings: Any, levels: _Levels | None) -> Iterator[None]:
+    """Splink's predictions without the compared columns (Splink's own training does so
+    too; with them, every blocking rule's column is kept as well), with each comparison's
+    weight where ``levels`` are to be told from them, and the columns they need."""
+    saved = (
+        settings._retain_matching_columns,
+        settings._retain_intermediate_calculation_columns,
+        settings._additional_col_names_to_retain,
+    )
+    settings._retain_matching_columns = False
+    settings._retain_intermediate_calculation_columns = levels is not None
+    settings._additional_col_names_to_retain = [] if levels is None else levels.kept
+    try:
+        yield
+    finally:
+        (
+            settings._retain_matching_columns,
+            settings._retain_intermediate_calculation_columns,
+            settings._additional_col_names_to_retain,
+        ) = saved
+
+
+def _levels_sql(linker: Linker) -> _Levels | None:
     """Each comparison's level (``gamma_<name>``) told from its match weight column
     (``mw_<name>``, Splink's intermediate column, written as each level's weight), where
-    every level of every comparison has a weight of its own; else None."""
-    out = []
+    every level of every comparison has a weight of its own; else None. A level that
+    weighs nothing (m and u equal) shares the null level's weight (0): the pairs at that
+    weight are told apart by the null level's own test, on the columns it reads (kept)."""
+    out, kept = [], []
     for comparison in linker._settings_obj.comparisons:
         name = comparison.output_column_name
+        null = [lv for lv in comparison.comparison_levels if lv.is_null_level]
         pairs = [
-            (lv._match_weight, lv.comparison_vector_value) for lv in comparison.comparison_levels
+            (lv._match_weight, lv.comparison_vector_value)
+            for lv in comparison.comparison_levels
+            if not lv.is_null_level
         ]
         weights = [w for w, _ in pairs]
         if any(w is None or not np.isfinite(w) for w in weights) or len(set(weights)) < len(pairs):
             return None
-        cases = " ".join(f"WHEN mw_{name} = CAST({w!r} AS DOUBLE) THEN {v}" for w, v in pairs)
-        out.append(f"CASE {cases} END AS gamma_{name}")
-    return out
+        cases = []
+        for w, v in pairs:
+            then = str(v)
+            if null and w == null[0]._match_weight:
+                reads = [c.unquote().name for c in null[0]._input_columns_used_by_sql_condition]
+                kept += [c for c in reads if c not in kept]
+                then = f"CASE WHEN {null[0].sql_condition} THEN -1 ELSE {v} END"
+            cases.append(f"WHEN mw_{name} = CAST({w!r} AS DOUBLE) THEN {then}")
+        if null and null[0]._match_weight not in weights:
+            cases.insert(0, f"WHEN mw_{name} = CAST({null[0]._match_weight!r} AS DOUBLE) THEN -1")
+        out.append(f"CASE {' '.join(cases)} END AS gamma_{name}")
+    return _Levels(out, kept)
 
 
 def _logit(p: float) -> float:

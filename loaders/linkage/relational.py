@@ -41,6 +41,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from loaders.linkage.backend import duckdb_connection
 from loaders.linkage.clusters import Clusters
 from loaders.linkage.identity import Identity, plain, years_before
 from loaders.linkage.inputs import OPEN_END, OPEN_START, Context
@@ -443,6 +444,7 @@ def surroundings(
     clusters: Clusters,
     context: Context,
     gathering: Gathering | None = None,
+    memory_limit: str | None = None,
 ) -> Surroundings:
     """Who each person is named against, where they stayed and when, and which children
     lived at the same address at the same time (a child's undated sighting counts from
@@ -450,16 +452,15 @@ def surroundings(
 
     Worked out over every record each round, set by set in DuckDB rather than a person
     at a time in Python; ``gathering``: the records flattened (:class:`Gathering`), kept by
-    the rounds' driver so that a round flattens nothing again."""
-    import duckdb
-
+    the rounds' driver so that a round flattens nothing again; ``memory_limit``: DuckDB's,
+    as Splink's (the linkage memory setting; by default ``backend.LINKAGE_MEMORY``)."""
     flat = gathering if gathering is not None else Gathering(reps, clusters, context)
     as_of = context.as_of
     ages = {
         "child_after": years_before(as_of, CHILD_AGE) if as_of else "",
         "adult_by": years_before(as_of, ADULT_AGE) if as_of else "",
     }
-    with duckdb.connect() as db:
+    with duckdb_connection(memory_limit) as db:
         for name, found in (
             ("m", flat.people(clusters)), ("r", flat.reps), ("e", flat.edges), ("h", flat.homes),
             ("n", flat.names),
@@ -564,7 +565,9 @@ def surroundings(
         # who lived with whom: children with an adult over days that touch (a child's
         # sighting); adults' dated stays over days that overlap (more than a move's last
         # and first day); an address where more than HOUSEHOLD_MAX of them stayed (a
-        # children's home, a hostel, a block under one key) says nothing of a household
+        # children's home, a hostel, a block under one key) says nothing of a household,
+        # and is left out before the address is joined with itself (after, the join would
+        # be quadratic in its stays unless the engine pushed the filter down)
         run("CREATE TEMP TABLE young AS SELECT s.* FROM stays s JOIN p USING (root) WHERE p.child")
         run(
             "CREATE TEMP TABLE grown AS SELECT s.* FROM stays s JOIN p USING (root) "
@@ -572,18 +575,24 @@ def surroundings(
             {"open": OPEN_START},
         )
         run(
+            "CREATE TEMP TABLE homely AS SELECT * FROM young WHERE a NOT IN "
+            "(SELECT a FROM young GROUP BY a HAVING count(DISTINCT root) > $max)",
+            {"max": HOUSEHOLD_MAX},
+        )
+        run(
             "CREATE TEMP TABLE lived AS SELECT DISTINCT x.root, y.root AS v FROM stays x "
             "JOIN p ON x.root = p.root AND p.adult "
-            "JOIN young y ON x.a = y.a AND y.s <= x.e AND x.s <= y.e AND x.root <> y.root "
-            "WHERE x.a NOT IN (SELECT a FROM young GROUP BY a HAVING count(DISTINCT root) > $max)",
-            {"max": HOUSEHOLD_MAX},
+            "JOIN homely y ON x.a = y.a AND y.s <= x.e AND x.s <= y.e AND x.root <> y.root"
         )
         household = _sets(fetch, "SELECT root, v FROM lived")
         run(
-            "CREATE TEMP TABLE mates AS SELECT DISTINCT x.root, y.root AS v FROM grown x "
-            "JOIN grown y ON x.a = y.a AND y.s < x.e AND x.s < y.e AND x.root <> y.root "
-            "WHERE x.a NOT IN (SELECT a FROM grown GROUP BY a HAVING count(DISTINCT root) > $max)",
+            "CREATE TEMP TABLE settled AS SELECT * FROM grown WHERE a NOT IN "
+            "(SELECT a FROM grown GROUP BY a HAVING count(DISTINCT root) > $max)",
             {"max": HOUSEHOLD_MAX},
+        )
+        run(
+            "CREATE TEMP TABLE mates AS SELECT DISTINCT x.root, y.root AS v FROM settled x "
+            "JOIN settled y ON x.a = y.a AND y.s < x.e AND x.s < y.e AND x.root <> y.root"
         )
         housemates = _sets(fetch, "SELECT root, v FROM mates")
         run(
@@ -839,6 +848,56 @@ def freshen(frame: pa.Table, before: dict[str, int] | None) -> tuple[pa.Table, d
     roots = frame["unique_id"].to_pylist()
     fresh = [before is None or before.get(root) != now[root] for root in roots]
     return frame.append_column("fresh", pa.array(fresh, type=pa.bool_())), now
+
+
+# The list columns Splink compares, each value as a whole number: the levels ask only
+# whether two lists share a value, and whether two stays' addresses are one and their
+# days overlap, which numbers answer as the text did, while every blocked pair carried
+# every list of both its people as text (benchmarks/README.md, "Linkage"). Columns
+# compared with each other share their numbers; days are numbered in their order.
+CODED = (
+    ("kids", "household", "housemates", "kin"),  # people's roots
+    ("moved_in", "moved_out", "stays.s", "stays.e", "dated.s", "dated.e"),  # days
+    ("stays.a", "dated.a", "homes"),  # addresses
+    ("left_with", "arrived_with"),  # households' moves
+    ("mate_names",),
+    ("givens",),
+    ("families",),
+    ("family_parts",),
+)
+
+
+def coded(frame: pa.Table) -> pa.Table:
+    """``frame`` with the list columns of :data:`CODED` as numbers (the same pairs meet
+    every level and blocking rule as with the text; the evidence reads the text from the
+    surroundings, not from here). After :func:`freshen`: a round's numbers are its own."""
+    numbers: dict[str, pa.Array] = {}
+    for group in CODED:
+        found = {part: _values(frame, part) for part in group}
+        ordered = pc.unique(pa.concat_arrays(list(found.values())))
+        ordered = ordered.take(pc.sort_indices(ordered))
+        for part, values in found.items():
+            numbers[part] = pc.index_in(values, value_set=ordered)
+    for name in dict.fromkeys(part.split(".")[0] for group in CODED for part in group):
+        column = frame[name].combine_chunks()
+        kind = column.type.value_type
+        if pa.types.is_struct(kind):
+            fields = [kind.field(i).name for i in range(kind.num_fields)]
+            inner = pa.StructArray.from_arrays([numbers[f"{name}.{f}"] for f in fields], fields)
+        else:
+            inner = numbers[name]
+        lengths = pc.fill_null(pc.list_value_length(column), 0).to_numpy()
+        offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32))
+        lists = pa.ListArray.from_arrays(offsets, inner, mask=column.is_null())
+        frame = frame.set_column(frame.schema.get_field_index(name), name, lists)
+    return frame
+
+
+def _values(frame: pa.Table, part: str) -> pa.Array:
+    """A list column's values, every row's in turn (``column.field``: a struct field's)."""
+    name, _, inner = part.partition(".")
+    values = pc.list_flatten(frame[name].combine_chunks())
+    return pc.struct_field(values, inner) if inner else values
 
 
 def _keys(rows: pa.Table, notes: list[str] | None) -> dict[str, pa.Array]:
