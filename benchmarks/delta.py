@@ -96,7 +96,11 @@ def keep_as_loads_do(store: GraphStore, loads: Path) -> None:
     if (loads / PEOPLE_FILE).exists():
         return
     counts = version.kept_as(store.counts(), version.current(store))
-    known = Known(identities.existing_assignments(store), identities.anchors(store))
+    known = Known(
+        identities.existing_assignments(store),
+        identities.anchors(store),
+        identities.linked_probabilities(store),
+    )
     known.save(loads / PEOPLE_FILE, counts)
     baseline = Baseline(None, loads / ALERT_FILES[1])
     baseline.after = watched(store)

@@ -32,6 +32,22 @@ EXISTING_ASSIGNMENTS = cypher(
     "MATCH (s:SourceRecord)-[:DESCRIBES]->(p:Person) RETURN s.uid AS record, p.uid AS person",
 )
 
+LINKED_PROBABILITIES = cypher(
+    "load.linked_probabilities",
+    """
+    MATCH (s:SourceRecord)-[d:DESCRIBES]->(:Person)
+    WHERE d.probability < 1
+    RETURN s.uid AS record, d.probability AS probability
+    """,
+)
+
+
+def linked_probabilities(store: GraphStore) -> dict[str, float]:
+    """Source record uid -> the probability it describes its person, where under 1 (a
+    record linked by probability; the rest hold 1)."""
+    rows = store.read(LINKED_PROBABILITIES, max_rows=100_000_000).rows
+    return {r["record"]: r["probability"] for r in rows}
+
 
 def existing_assignments(store: GraphStore) -> dict[str, str]:
     """Source record uid -> the person it describes, for every record in the graph."""

@@ -51,7 +51,7 @@ from loaders.linkage import LinkResult, link, linkage_inputs
 from loaders.linkage.clusters import RULES
 from loaders.mapping import MappingError, SourceMapping, load_mappings
 from loaders.packs import Pack, load_packs
-from loaders.people_kept import MODELS_FILE, KeptPeople, Known, people_file
+from loaders.people_kept import MODELS_FILE, KeptPeople, Known, linked_probability, people_file
 from loaders.progress import Progress, Silent
 from loaders.readers import ReadLimits
 from loaders.reading import ignored, read_all
@@ -226,7 +226,12 @@ def link_stage(load: Load) -> None:
     anchors = known.anchors if known else identities.anchors(store)
     identities.adopt_existing(linked.cluster_of, found, existing, anchors)
     load.person_of = identities.person_uids(linked.cluster_of, existing)
-    load.known = Known.after(existing, anchors, load.person_of)
+    # a record whose links this load did not weigh keeps the probability the graph holds
+    before = known.probability if known else identities.linked_probabilities(store)
+    linked.probability = linked_probability(
+        linked.probability, before, load.person_of if kept.reason else ()
+    )
+    load.known = Known.after(existing, anchors, load.person_of, linked.probability)
     report.identity_records = len(found)
     report.deterministic_links = linked.deterministic_links
     report.probabilistic_links = linked.probabilistic_links

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,7 @@ class KeptPeople:
 
 
 PEOPLE_FILE = "people-kept.json"
-PEOPLE_VERSION = 1  # of that file's format
+PEOPLE_VERSION = 2  # of that file's format (2: with each record's link probability)
 # the identity fields of a person the graph holds (loaders.identities.anchors), in order
 ANCHOR_FIELDS = ("given_name", "family_name", "dob", "upn", "nhs_number", "uln", "la_child_id")
 
@@ -98,6 +98,10 @@ class Known:
 
     assignments: dict[str, str]
     anchors: dict[str, tuple[str, ...]]  # person uid -> ANCHOR_FIELDS' values ('' for none)
+    # record uid -> the probability it belongs to its person, where under 1 (a record
+    # linked by probability): a delta scores only its new records' pairs, and the rest
+    # keep theirs (written as 1 otherwise, every probabilistic link's record rewritten)
+    probability: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def take(cls, path: Path | None, counts: Mapping[str, Any]) -> Known | None:
@@ -122,6 +126,7 @@ class Known:
                 zip(body["records"], (people[i] for i in body["person"]), strict=True)
             ),
             anchors={uid: tuple(fields) for uid, *fields in body["anchors"]},
+            probability=dict(zip(body["linked"], body["probability"], strict=True)),
         )
 
     @classmethod
@@ -130,13 +135,15 @@ class Known:
         assignments: dict[str, str],
         anchors: dict[str, tuple[str, ...]],
         person_of: Mapping[str, str],
+        probability: dict[str, float],
     ) -> Known:
         """What the graph holds once a load that found ``assignments`` and ``anchors``
-        before it, and linked its records to ``person_of``, has written them (its people
-        rows' fields follow: :meth:`after_writing`). Takes the two over and updates them
+        before it, and linked its records to ``person_of`` with ``probability`` (every
+        record's under 1, :func:`linked_probability`), has written them (its people
+        rows' fields follow: :meth:`after_writing`). Takes them over and updates them
         (copies of millions of records' persons at county scale would only cost memory)."""
         assignments.update(person_of)
-        return cls(assignments, anchors)
+        return cls(assignments, anchors, {r: p for r, p in probability.items() if p < 1})
 
     def after_writing(self, people: Iterable[Mapping[str, Any]]) -> None:
         """Each person as the load's ``people`` rows wrote them."""
@@ -158,8 +165,25 @@ class Known:
             "people": list(index),
             "person": person,
             "anchors": [[uid, *fields] for uid, fields in self.anchors.items()],
+            "linked": list(self.probability),
+            "probability": list(self.probability.values()),
         }
         write_private(private_dir(path.parent) / path.name, orjson.dumps(body))
+
+
+def linked_probability(
+    scored: Mapping[str, float], kept: dict[str, float], relinked: Iterable[str]
+) -> dict[str, float]:
+    """Each record's probability of belonging to its person: this load's linkage's
+    (``scored``: the records whose links it weighed), else the one the graph holds
+    (``kept``: under 1 only, as :class:`Known` keeps them; taken over and updated),
+    except for the ``relinked`` records (every record of a load linking every record
+    again: 1 unless scored). A record the graph holds that the load did not read keeps
+    its own."""
+    for rid in relinked:
+        kept.pop(rid, None)
+    kept.update(scored)
+    return kept
 
 
 def anchor_fields(row: Mapping[str, Any]) -> tuple[str, ...]:

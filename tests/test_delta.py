@@ -391,6 +391,8 @@ def test_who_the_graphs_records_and_people_are_is_kept_as_the_graph_holds_it(
         assert known.assignments == assignments, kind
         people = identities.anchors(store)
         assert known.anchors == people, kind
+        linked = identities.linked_probabilities(store)
+        assert linked and known.probability == linked, kind
         # and the alerts' watched state after it, which the next load starts from
         watched_file = tmp_path / f"{kind}-{ALERT_FILES[1]}"  # taking it removes it
         shutil.copy(week_loads.loads[kind] / ALERT_FILES[1], watched_file)
@@ -400,6 +402,31 @@ def test_who_the_graphs_records_and_people_are_is_kept_as_the_graph_holds_it(
     shutil.copy(people_file(week_loads.loads["delta"]), path)
     counts["labels"]["Person"] += 1
     assert Known.take(path, counts) is None and not path.exists()
+
+
+def test_the_same_files_again_after_a_full_link_rewrite_no_source_record(
+    week_loads: WeekLoads, week_later: Path, engine_dir: Path, tmp_path: Path
+) -> None:
+    """The week loaded again as it is, over the graph its full re-link left: a record
+    whose links the delta does not weigh keeps the probability the re-link gave it
+    (written as 1 before, every record linked by probability rewritten on the first
+    delta after a full link), so no source record is written and the graph is as it was."""
+    store = copy_graph(week_loads.graphs["relinked"], engine_dir)
+    try:
+        before = fingerprint(store)
+        linked = identities.linked_probabilities(store)
+        assert len(linked) > 100  # records linked by probability, to keep theirs
+        loads = tmp_path / "loads"
+        shutil.copytree(week_loads.loads["relinked"], loads,
+                        ignore=shutil.ignore_patterns(LOAD_LOCK))  # fmt: skip
+        report = run_load(store, week_later, as_of=WEEK_LATER, loads_dir=loads).report
+        assert not report.wrote_every_row and not report.relinked
+        assert "source records" not in report.written, report.written
+        assert identities.linked_probabilities(store) == linked
+        assert fingerprint(store) == before
+    finally:
+        store.drop_all()
+        store.close()
 
 
 def test_a_change_that_keeps_the_counts_is_noticed(
