@@ -227,7 +227,9 @@ def link_stage(load: Load) -> None:
     identities.adopt_existing(linked.cluster_of, found, existing, anchors)
     load.person_of = identities.person_uids(linked.cluster_of, existing)
     # a record whose links this load did not weigh keeps the probability the graph holds
-    before = known.probability if known else identities.linked_probabilities(store)
+    before = known.probability if known else None
+    if before is None:
+        before = identities.linked_probabilities(store)
     linked.probability = linked_probability(
         linked.probability, before, load.person_of if kept.reason else ()
     )

@@ -79,7 +79,7 @@ class KeptPeople:
 
 
 PEOPLE_FILE = "people-kept.json"
-PEOPLE_VERSION = 2  # of that file's format (2: with each record's link probability)
+PEOPLE_VERSION = 1  # of that file's format
 # the identity fields of a person the graph holds (loaders.identities.anchors), in order
 ANCHOR_FIELDS = ("given_name", "family_name", "dob", "upn", "nhs_number", "uln", "la_child_id")
 
@@ -100,8 +100,9 @@ class Known:
     anchors: dict[str, tuple[str, ...]]  # person uid -> ANCHOR_FIELDS' values ('' for none)
     # record uid -> the probability it belongs to its person, where under 1 (a record
     # linked by probability): a delta scores only its new records' pairs, and the rest
-    # keep theirs (written as 1 otherwise, every probabilistic link's record rewritten)
-    probability: dict[str, float] = field(default_factory=dict)
+    # keep theirs (written as 1 otherwise, every probabilistic link's record rewritten);
+    # None: not kept (a file kept by older code), read from the graph
+    probability: dict[str, float] | None = field(default_factory=dict)
 
     @classmethod
     def take(cls, path: Path | None, counts: Mapping[str, Any]) -> Known | None:
@@ -126,7 +127,9 @@ class Known:
                 zip(body["records"], (people[i] for i in body["person"]), strict=True)
             ),
             anchors={uid: tuple(fields) for uid, *fields in body["anchors"]},
-            probability=dict(zip(body["linked"], body["probability"], strict=True)),
+            probability=dict(zip(body["linked"], body["probability"], strict=True))
+            if "linked" in body
+            else None,
         )
 
     @classmethod
@@ -165,8 +168,8 @@ class Known:
             "people": list(index),
             "person": person,
             "anchors": [[uid, *fields] for uid, fields in self.anchors.items()],
-            "linked": list(self.probability),
-            "probability": list(self.probability.values()),
+            "linked": list(self.probability or ()),
+            "probability": list((self.probability or {}).values()),
         }
         write_private(private_dir(path.parent) / path.name, orjson.dumps(body))
 

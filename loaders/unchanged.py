@@ -14,9 +14,13 @@ beside the load reports). The next load skips an element's rows when
   node elements, so their relationships were made then, and no node they start from
   was written in this load with its relationships of a type a later step rewrites
   (:attr:`graph.schema.RelType.rewritten`: writing the node removed them), and
-- the element's label is written by one step only (a node two steps write, such as an
-  address, is written whole: one step's rows skipped under another's written would
-  leave it otherwise than both written).
+- a node of a label two steps write (an address from the gazetteer or from a record,
+  a case's or an address's note) was named by one step only in the last load and is
+  in this one: a later step naming a node an earlier step left unwritten writes the
+  earlier step's rows for it first (:meth:`Unchanged.take_owed`), so the node is left
+  as both steps' rows in order leave it, as in a full load. Which such nodes two steps
+  wrote is recorded too (a record without it, from older code, has every such node
+  written).
 
 The record is trusted only when the graph is the one that load left: its node and
 relationship counts and its version stamp (:func:`graph.version.kept_as`) are those
@@ -85,6 +89,14 @@ class Unchanged:
     # what this load changed, for the stages after writing; None when not known (the
     # last load's record not trusted: the stages after go over the whole graph)
     touched: Touched | None = None
+    # nodes of a label two steps write (``shared``) that the last load, and this one,
+    # wrote from both (by their hash; None: not recorded, every such node written), and
+    # this load's so far: the step that named each first and the rows it left unwritten
+    multi_before: set[int] | None = None
+    multi_after: set[int] = field(default_factory=set)
+    shared_named: dict[int, Step] = field(default_factory=dict)
+    held: dict[int, list[tuple[Step, list[Row]]]] = field(default_factory=dict)
+    owed: list[tuple[Step, list[Row]]] = field(default_factory=list)
 
     @classmethod
     def take(
@@ -111,6 +123,7 @@ class Unchanged:
             memory.reason = "the graph changed since the last load (a review decision, ...)"
         else:
             memory.before, memory.nodes_before = data["elements"], data["nodes"]
+            memory.multi_before = data["multi"]
             memory.touched = Touched()
         return memory
 
@@ -175,6 +188,11 @@ class Unchanged:
                 skippable = trusted = False
             blocking = [(f, found) for f, found in blocking if found]
         touched = self.touched if trusted else None
+        # a node of a label another step writes too: left unwritten only while no other
+        # step wrote it, last load or this one; a later step naming a node an earlier one
+        # left writes the earlier's rows first (:attr:`owed`), as a full load orders them
+        shared = node is not None and node.label in self.shared
+        multi = self.multi_before if shared and skip and trusted else None
         for key, group in groups.items():
             h = _hash((written_by, key, group))
             self.after.add(h)
@@ -183,7 +201,16 @@ class Unchanged:
                 and h in before
                 and not any(r[f] in found for f, found in blocking for r in group)
             )
-            if new or not skippable:
+            hold = False
+            if shared:
+                node_hash = hashed(node.label, key[0])
+                if self.shared_named.setdefault(node_hash, step) is not step:
+                    self.multi_after.add(node_hash)  # named by another step too
+                    self.owed += self.held.pop(node_hash, ())
+                elif multi is not None and not new and node_hash not in multi:
+                    hold = True  # left unwritten, unless another step names it later
+                    self.held.setdefault(node_hash, []).append((step, group))
+            if not hold and (new or not skippable):
                 keep.add(key)
             if new and touched is not None:
                 touched.add(node, named, key, group)
@@ -200,6 +227,16 @@ class Unchanged:
         self.skipped[step.name] = self.skipped.get(step.name, 0) + len(rows) - len(out)
         return out
 
+    def take_owed(self) -> list[tuple[Step, list[Row]]]:
+        """The rows an earlier step left unwritten of nodes a later one has named since:
+        to be written now, before the later step's (as a full load orders them)."""
+        owed, self.owed = self.owed, []
+        for step, group in owed:
+            assert step.node_type is not None
+            self.skipped[step.name] -= len(group)
+            self.nodes_written.add(_hash((step.node_type.label, group[0][step.node_type.key])))
+        return owed
+
     def save(self, store: GraphStore, stamp: str | None = None) -> None:
         """Record what this load wrote, with the graph's counts as it now stands and its
         version ``stamp``."""
@@ -215,6 +252,7 @@ class Unchanged:
                 head=np.array(head),
                 elements=np.fromiter(self.after, np.uint64, len(self.after)),
                 nodes=np.fromiter(self.nodes_after, np.uint64, len(self.nodes_after)),
+                multi=np.fromiter(self.multi_after, np.uint64, len(self.multi_after)),
             )
         tmp.replace(self.path)
 
@@ -279,6 +317,8 @@ def _read(path: Path) -> dict[str, Any] | None:
                 "kept_as": head.get("kept_as"),  # none in a record kept before
                 "elements": set(data["elements"].tolist()),
                 "nodes": set(data["nodes"].tolist()),
+                # recorded since shared labels' nodes are left unwritten (None before)
+                "multi": set(data["multi"].tolist()) if "multi" in data else None,
             }
     except (OSError, ValueError, KeyError):
         return None

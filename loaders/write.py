@@ -152,6 +152,9 @@ class Writes:
         if self.unchanged is not None:
             with timed(self.seconds, RECORDING):
                 rows = self.unchanged.rows(step, rows)
+            for earlier, owed in self.unchanged.take_owed():  # left by an earlier step
+                self._write(earlier, owed, self.stage(earlier.name, len(owed)))
+                self.counts[earlier.name] = self.counts.get(earlier.name, 0) + len(owed)
         if not rows:
             return
         step.check(rows[0])
