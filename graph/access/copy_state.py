@@ -38,7 +38,7 @@ SWAPPED = "swapped"  # the published buffer's file while the two change places
 SWAPPING = "swapping"  # a file present while the buffers change places
 
 
-# how the hashes are made (projection._hash): hashes made otherwise are not trusted
+# how the hashes are made (projection._hashes): hashes made otherwise are not trusted
 HASHED_BY = "orjson-blake2b"
 
 

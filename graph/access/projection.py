@@ -18,9 +18,12 @@ import datetime as dt
 import hashlib
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import compress, repeat
+from operator import methodcaller
 from typing import Any
 
 import orjson
@@ -45,7 +48,7 @@ from graph.access.copy_state import CopyState
 from graph.access.pseudonyms import KEY_FILE, Pseudonyms
 from graph.bulk import BulkWriter, EdgeShape, NodeShape
 from graph.cypher import cypher
-from graph.store import ColumnResult, Counts, GraphError, GraphStore, batched
+from graph.store import ColumnResult, Counts, GraphError, GraphStore
 
 _blake2b = hashlib.blake2b
 
@@ -185,8 +188,8 @@ class _Coarsen:
         if KEPT_NODES[label]["uid"] != "pseudonym":
             return uids
         known = self.pseudonyms[label]
-        for uid in set(uids).difference(known):  # each new one once, the rest in C
-            known[uid] = self.keys.of(label, uid)
+        new = list(set(uids).difference(known))  # each new one once, the rest in C
+        known.update(zip(new, self.keys.each(label, new), strict=True))
         return list(map(known.__getitem__, uids))
 
     def column(self, owner: str, prop: str, rule: Rule, live: ColumnResult) -> list[Any]:
@@ -199,10 +202,9 @@ class _Coarsen:
         # dates as ISO text, as the statements and bulk insertion both take them (and
         # as the hashes' JSON has them anyway)
         if rule == "month":
-            return [f"{v.year:04d}-{v.month:02d}-01" if isinstance(v, dt.date) else None
-                    for v in values]  # fmt: skip
+            return _date_texts(values, lambda v: f"{v.year:04d}-{v.month:02d}-01")
         if rule == "date":
-            return [_iso(v) if isinstance(v, dt.date) else None for v in values]
+            return _date_texts(values, _iso)
         if rule == "shared":
             kept = self.shared[(owner, prop)]
             return [v if v is not None and hashable(v) in kept else None for v in values]
@@ -212,7 +214,9 @@ class _Coarsen:
             return [None if v is None or c is None else c[at]
                     for v, c in zip(values, centres, strict=True)]  # fmt: skip
         if rule == "pseudonym":
-            return [None if v is None else self.keys.of(owner, v) for v in values]
+            given = [v for v in values if v is not None]
+            named = iter(self.keys.each(owner, given))
+            return [None if v is None else next(named) for v in values]
         return values
 
     def nodes(self, label: str, live: ColumnResult) -> tuple[list[str], list[list[Any]]]:
@@ -246,6 +250,16 @@ def _values(live: ColumnResult, name: str) -> list[Any]:
     """A column of the live graph's read (nulls where the read has no such column)."""
     values = live.columns.get(name)
     return [None] * live.rows if values is None else values
+
+
+def _date_texts(values: list[Any], text: Callable[[dt.date], str]) -> list[str | None]:
+    """A column's dates as the copy's text (None for anything else), each distinct
+    date worked out once (a column of dates holds few)."""
+    try:
+        distinct = {v: text(v) for v in set(values) if isinstance(v, dt.date)}
+    except TypeError:  # a value no dict can hold: not a date
+        return [text(v) if isinstance(v, dt.date) else None for v in values]
+    return list(map(distinct.get, values))
 
 
 def _iso(value: dt.date) -> str:
@@ -360,11 +374,16 @@ def _counts(target: GraphStore) -> Counts | None:
         return None
 
 
-def _hash(values: Any) -> int:
-    """A stable 64-bit hash of plain values (Python's own hash changes every process):
-    of their JSON, which tells a number from its text and a date from neither."""
-    digest = _blake2b(orjson.dumps(values), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+_digest8 = partial(_blake2b, digest_size=8)
+_digest = methodcaller("digest")
+_signed = partial(int.from_bytes, byteorder="big", signed=True)
+
+
+def _hashes(items: Iterable[Any]) -> list[int]:
+    """A stable 64-bit hash of each item's plain values (Python's own hash changes every
+    process): of their JSON, which tells a number from its text and a date from neither.
+    Every step is a C call mapped over the items, none a Python call an item."""
+    return list(map(_signed, map(_digest, map(_digest8, map(orjson.dumps, items)))))
 
 
 PAIR = "\x1f"  # between the two ends' uids in a relationship group's key
@@ -420,34 +439,38 @@ class _Reader:
     reads: _ReadAhead
     people: list[tuple[str, str]]
 
-    def nodes(self, label: str) -> tuple[list[str], Iterator[tuple[tuple, int]]]:
-        """The copy's property names for the label (``uid`` second last), and each
-        node's values in that order with their hash, as they are made (a dict is made
-        only of a node that is written: :func:`_row`)."""
+    def nodes(self, label: str) -> tuple[list[str], list[list[Any]], list[int]]:
+        """The copy's property names for the label (``uid`` second last), a column of
+        each, and each node's hash (of its values in that order)."""
         live = self.reads.columns(NODE_STATEMENTS[label]["read"])
         names, columns = self.coarsen.nodes(label, live)
         if label == "Person":
             self.people.extend(zip(columns[-2], live.columns["uid"], strict=True))
         del live
-        return names, ((values, _hash(values)) for values in zip(*columns, strict=True))
+        return names, columns, _hashes(zip(*columns, strict=True))
 
-    def relationships(self, rel: str) -> tuple[list[str], list[tuple], dict[str, int]]:
-        """The copy's property names for the type (the ends' uids last), every
-        relationship's values in that order, and a hash of each group of them between
+    def relationships(
+        self, rel: str
+    ) -> tuple[list[str], list[list[Any]], list[str], dict[str, int]]:
+        """The copy's property names for the type (the ends' uids last), a column of
+        each, each relationship's group key, and a hash of each group of them between
         the same two nodes (the copy's unit of change: relationships have no keys)."""
         live = self.reads.columns(REL_READS[rel])
         names, columns = self.coarsen.relationships(rel, live)
         del live
-        rows = list(zip(*columns, strict=True))
+        keys = _pairs(columns[-2], columns[-1])
         groups: dict[str, list[int]] = defaultdict(list)
-        for values in rows:
-            groups[_pair(values)].append(_hash(values))
-        return names, rows, {key: _hash(sorted(hashes)) for key, hashes in groups.items()}
+        for key, h in zip(keys, _hashes(zip(*columns, strict=True)), strict=True):
+            groups[key].append(h)
+        hashes = dict(zip(groups, _hashes(map(sorted, groups.values())), strict=True))
+        return names, columns, keys, hashes
 
 
-def _pair(values: tuple) -> str:
-    """A relationship group's key: the two ends' uids in the copy (its last values)."""
-    return f"{values[-2]}{PAIR}{values[-1]}"
+def _pairs(left: list[Any], right: list[Any]) -> list[str]:
+    """Each relationship's group key: the two ends' uids in the copy."""
+    if set(map(type, left)) | set(map(type, right)) <= {str}:
+        return list(map(PAIR.join, zip(left, right, strict=True)))
+    return [f"{a}{PAIR}{b}" for a, b in zip(left, right, strict=True)]
 
 
 def _row(names: list[str], values: tuple) -> dict:
@@ -461,18 +484,15 @@ def _afresh(
     target.ensure_schema(constraints=False)
     written = Written(fresh=True)
 
-    def nodes(label: str) -> Iterator[dict]:
-        names, items = reader.nodes(label)
-        at = names.index("uid")
-        for values, h in items:
-            changes.hashes.append((label, values[at], h))
-            yield _row(names, values)
+    def nodes(label: str) -> tuple[list[str], list[list[Any]]]:
+        names, columns, hashes = reader.nodes(label)
+        changes.hashes.extend(zip(repeat(label), columns[names.index("uid")], hashes))
+        return names, columns
 
-    def relationships(rel: str) -> Iterator[dict]:
-        names, rows, groups = reader.relationships(rel)
-        changes.hashes.extend((rel, key, h) for key, h in groups.items())
-        for values in rows:
-            yield _row(names, values)
+    def relationships(rel: str) -> tuple[list[str], list[list[Any]]]:
+        names, columns, _, groups = reader.relationships(rel)
+        changes.hashes.extend(zip(repeat(rel), groups, groups.values()))
+        return names, columns
 
     writer = target.bulk_writer() if bulk else None
     if writer is None:
@@ -493,18 +513,19 @@ def _difference(
     written = Written()
     for label, statements in NODE_STATEMENTS.items():
         was = known.get(label, {})
-        seen: set[str] = set()
+        names, columns, hashes = reader.nodes(label)
+        uids = columns[names.index("uid")]
+        now = dict(zip(uids, hashes, strict=True))
+        different = set(compress(uids, map(_differs(was), uids, hashes)))
         new: list[dict] = []
         changed: list[dict] = []
-        names, items = reader.nodes(label)
-        at = names.index("uid")
-        for values, h in items:
-            uid = values[at]
-            seen.add(uid)
-            if was.get(uid) != h:
-                (changed if uid in was else new).append(_row(names, values))
-                changes.hashes.append((label, uid, h))
-        gone = [{"uid": uid} for uid in was if uid not in seen]
+        if different:
+            for values in zip(*columns, strict=True):
+                uid = values[-2]
+                if uid in different:
+                    (changed if uid in was else new).append(_row(names, values))
+        changes.hashes += [(label, uid, now[uid]) for uid in different]
+        gone = [{"uid": uid} for uid in was.keys() - now.keys()]
         changes.removed += [(label, r["uid"]) for r in gone]
         for statement, rows in (("delete", gone), ("update", changed), ("create", new)):
             if rows:
@@ -512,14 +533,18 @@ def _difference(
                 written.changed += len(rows)
     for rel, statements in REL_STATEMENTS.items():
         was = known.get(rel, {})
-        names, rows, groups = reader.relationships(rel)
-        different = {key for key, h in groups.items() if was.get(key) != h}
-        gone = set(was) - set(groups)
+        names, columns, keys, groups = reader.relationships(rel)
+        different = set(compress(groups, map(_differs(was), groups, groups.values())))
+        gone = was.keys() - groups.keys()
         changes.hashes += [(rel, key, groups[key]) for key in different]
         changes.removed += [(rel, key) for key in gone]
         stale = [dict(zip(("left", "right"), key.split(PAIR), strict=True))
                  for key in different | gone if key in was]  # fmt: skip
-        fresh = [_row(names, values) for values in rows if _pair(values) in different]
+        fresh = [
+            _row(names, values)
+            for key, values in zip(keys, zip(*columns, strict=True), strict=True)
+            if key in different
+        ] if different else []  # fmt: skip
         for statement, batch in (("delete", stale), ("create", fresh)):
             if batch:
                 target.write_rows(statements[statement], batch, progress=progress)
@@ -527,31 +552,42 @@ def _difference(
     return written
 
 
+def _differs(was: dict[str, int]) -> Callable[[str, int], bool]:
+    """Whether an item's hash differs from (or is missing in) ``was``."""
+    get = was.get
+    return lambda key, h: get(key) != h
+
+
 Rows = Callable[[str], Iterator[dict]]  # a label's or type's rows for the copy
+Columns = Callable[[str], tuple[list[str], list[list[Any]]]]  # its names and columns
 Progress = Callable[[int], None] | None
 
 
 def _write_by_statements(
-    target: GraphStore, nodes: Rows, relationships: Rows, progress: Progress
+    target: GraphStore, nodes: Columns, relationships: Columns, progress: Progress
 ) -> None:
     for label, statements in NODE_STATEMENTS.items():
-        target.write_rows(statements["create"], nodes(label), progress=progress)
+        names, columns = nodes(label)
+        rows = (_row(names, values) for values in zip(*columns, strict=True))
+        target.write_rows(statements["create"], rows, progress=progress)
     for rel, statements in REL_STATEMENTS.items():
-        target.write_rows(statements["create"], relationships(rel), progress=progress)
+        names, columns = relationships(rel)
+        rows = (_row(names, values) for values in zip(*columns, strict=True))
+        target.write_rows(statements["create"], rows, progress=progress)
 
 
 def _write_in_bulk(
-    writer: BulkWriter, nodes: Rows, relationships: Rows, progress: Progress
+    writer: BulkWriter, nodes: Columns, relationships: Columns, progress: Progress
 ) -> None:
     writer.begin([*NODE_SHAPES.values(), *EDGE_SHAPES.values()])
     for label, shape in NODE_SHAPES.items():
-        for rows in batched(nodes(label), writer.chunk):
-            writer.create_nodes(shape, rows, remember=True)
-            _done(progress, len(rows))
+        names, columns = nodes(label)
+        writer.create_node_columns(shape, dict(zip(names, columns, strict=True)), remember=True)
+        _done(progress, len(columns[0]) if columns else 0)
     for rel, edge in EDGE_SHAPES.items():
-        for rows in batched(relationships(rel), writer.chunk):
-            writer.create_edges(edge, rows)
-            _done(progress, len(rows))
+        names, columns = relationships(rel)
+        writer.create_edge_columns(edge, dict(zip(names, columns, strict=True)))
+        _done(progress, len(columns[0]) if columns else 0)
     writer.finish()
 
 

@@ -31,7 +31,7 @@ from functools import partial
 from itertools import groupby
 from typing import Any
 
-from graph.bulk import BulkWriter, EdgeShape, NodeShape, Rows
+from graph.bulk import BulkWriter, Columns, EdgeShape, NodeShape, Rows
 from graph.store import GraphStore, ParameterError, plain_param
 
 # Entities per GRAPH.BULK command: the engine holds the graph's write lock while it
@@ -90,6 +90,57 @@ def _encode(row: Mapping[str, Any], props: Sequence[str], out: bytearray, what: 
             _value(row.get(prop), out)
         except ParameterError as exc:
             raise ParameterError(f"{what} {row.get('uid', '')} {prop}: {exc}") from None
+
+
+def _cell(value: Any) -> bytes:
+    out = bytearray()
+    _value(value, out)
+    return bytes(out)
+
+
+def _cells(values: Sequence[Any], what: str, prop: str, keys: Sequence[Any] | None) -> list[bytes]:
+    """A column's values in bulk insertion's encoding, each distinct value encoded once
+    (a column of codes or dates holds few): not where no dict can tell them apart (lists;
+    True, 1 and 1.0 are one key). An error names the row's key (``keys``) and property."""
+    try:
+        kinds = set(map(type, values))
+        if list in kinds or len(kinds & {bool, int, float}) > 1:
+            return list(map(_cell, values))
+        try:
+            encoded = {v: _cell(v) for v in set(values)}
+        except TypeError:  # a value no dict can hold
+            return list(map(_cell, values))
+        return list(map(encoded.__getitem__, values))
+    except ParameterError as exc:
+        at = next(i for i, v in enumerate(values) if _refused(v))
+        key = "" if keys is None else keys[at]
+        raise ParameterError(f"{what} {key} {prop}: {exc}") from None
+
+
+def _refused(value: Any) -> bool:
+    try:
+        _cell(value)
+    except ParameterError:
+        return True
+    return False
+
+
+class _ColumnRow(Mapping[str, Any]):
+    """One row of columns, for a shape's ``extra_labels`` (which read a row)."""
+
+    __slots__ = ("_at", "_columns")
+
+    def __init__(self, columns: Columns, at: int) -> None:
+        self._columns, self._at = columns, at
+
+    def __getitem__(self, name: str) -> Any:
+        return self._columns[name][self._at]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
 
 
 def _header(name: str, props: Sequence[str]) -> bytearray:
@@ -293,6 +344,73 @@ class FalkorBulkWriter(BulkWriter):
                     count += 1
                 if count:
                     yield 0, count, bytes(blob), None
+
+        self._send(commands())
+        self._note_dates(shape)
+
+    def create_node_columns(
+        self, shape: NodeShape, columns: Columns, *, remember: bool = False
+    ) -> None:
+        """:meth:`create_nodes` a column at a time: each column encoded at once, each
+        node's record joined from its cells, no dict a row."""
+        uids = columns["uid"]
+        count = len(uids)
+        absent = [None] * count
+        cells = [
+            _cells(columns.get(f, absent), shape.label, p, uids)
+            for p, f in zip(shape.stored, shape.fields, strict=True)
+        ]
+        records = list(map(b"".join, zip(*cells, strict=True))) if cells else [b""] * count
+        del cells
+        names = [_name(p) for p in shape.stored]
+        groups: dict[tuple[str, ...], Sequence[int]] = {(shape.label,): range(count)}
+        if shape.extra_labels:
+            groups = {}
+            for at in range(count):
+                labels = (shape.label, *shape.extra_labels(_ColumnRow(columns, at)))
+                groups.setdefault(labels, []).append(at)  # type: ignore[union-attr]
+        kept = self._ids.setdefault(shape.label, {}) if remember else None
+
+        def commands() -> Iterator[tuple[int, int, bytes, Callable[[], None] | None]]:
+            for labels in sorted(groups):
+                label_text = ":".join(_name(label) for label in labels)
+                for part in _slices(groups[labels], CHUNK):  # type: ignore[arg-type]
+                    blob = _header(label_text, names)
+                    blob += b"".join(map(records.__getitem__, part))
+                    part_uids = list(map(uids.__getitem__, part))
+                    if kept is not None:
+                        then = partial(self._keep, shape.label, part_uids, kept)
+                    else:
+                        then = partial(self._keep_span, shape.label, part_uids)
+                    yield len(part), 0, bytes(blob), then
+
+        self._send(commands())
+        self._note_dates(shape)
+
+    def create_edge_columns(self, shape: EdgeShape, columns: Columns) -> None:
+        """:meth:`create_edges` a column at a time, for relationships whose ends are
+        both looked up (neither is the row's own ``uid``)."""
+        (start_label, start_field), (end_label, end_field) = shape.start, shape.end
+        if "uid" in (start_field, end_field):
+            super().create_edge_columns(shape, columns)
+            return
+        starts = self._node_ids(start_label, columns[start_field])
+        ends = self._node_ids(end_label, columns[end_field])
+        first = list(map(starts.get, columns[start_field]))
+        last = list(map(ends.get, columns[end_field]))
+        absent = [None] * len(first)
+        cells = [_cells(columns.get(p, absent), shape.type, p, None) for p in shape.props]
+        if None in first or None in last:  # as MATCH would: an end not there writes nothing
+            there = [at for at, ids in enumerate(zip(first, last, strict=True)) if None not in ids]
+            first, last = [first[at] for at in there], [last[at] for at in there]
+            cells = [[column[at] for at in there] for column in cells]
+        records = list(map(b"".join, zip(map(_IDS.pack, first, last), *cells, strict=True)))
+        del cells
+        names = [_name(p) for p in shape.props]
+
+        def commands() -> Iterator[tuple[int, int, bytes, None]]:
+            for part in _slices(records, CHUNK):
+                yield 0, len(part), bytes(_header(_name(shape.type), names) + b"".join(part)), None
 
         self._send(commands())
         self._note_dates(shape)
