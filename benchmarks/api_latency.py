@@ -31,6 +31,7 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.proc import cpu_seconds
 from graph import load_settings
 
 S47 = "https://www.legislation.gov.uk/ukpga/1989/41/section/47"
@@ -47,14 +48,7 @@ def _free_port() -> int:
 
 def _cpu_seconds(pids: list[int]) -> float:
     """CPU time so far of these processes (user and system)."""
-    total = 0.0
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    return sum(cpu_seconds(p) or 0.0 for p in pids)
 
 
 def _engines(directory: Path) -> list[int]:

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.proc import cpu_seconds, descendants
 from graph import version
 from graph.alerts import watched
 from graph.engines.falkordb import FalkorDBStore
@@ -162,41 +163,17 @@ class StageCPU:
     def now(self) -> tuple[float, ...]:
         gone = resource.getrusage(resource.RUSAGE_CHILDREN)  # those ended and waited for
         children = gone.ru_utime + gone.ru_stime
-        for pid in _children(os.getpid(), self.engine):
+        for pid in descendants(os.getpid(), self.engine):
             # with what its own ended children took: the readers run under
             # multiprocessing's fork server, whose children they are
-            children += _cpu(pid, waited=True)
-        return time.process_time(), children, _cpu(self.engine) if self.engine else 0.0
+            children += cpu_seconds(pid, waited=True) or 0.0
+        engine = cpu_seconds(self.engine) if self.engine else None
+        return time.process_time(), children, engine or 0.0
 
     def stage(self, name: str) -> None:
         now = self.now()
         self.seconds[name] = [round(a - b, 1) for a, b in zip(now, self.last, strict=True)]
         self.last = now
-
-
-def _cpu(pid: int, *, waited: bool = False) -> float:
-    """A process's CPU seconds so far (Linux's /proc), 0 once it has gone; ``waited``:
-    with its ended children's that it waited for."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    ticks = sum(int(f) for f in fields[11 : 15 if waited else 13])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _children(pid: int, skip: int | None = None) -> list[int]:
-    """Every process below ``pid`` (Linux's /proc) but ``skip`` and those below it."""
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            kids = [int(k) for k in (task / "children").read_text().split()]
-        except OSError:
-            continue
-        for kid in kids:
-            if kid != skip:
-                found += [kid, *_children(kid, skip)]
-    return found
 
 
 def show(figures: dict) -> None:

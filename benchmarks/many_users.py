@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from benchmarks.proc import cpu_seconds
 from graph.files import private_dir
 from ui.present.words import field as in_words
 
@@ -66,12 +67,13 @@ class Sampled:
         return self._last[1] - self._first if self._last and self._first is not None else 0.0
 
     def sample(self) -> None:
+        ticks = cpu_seconds(self.pid)
         try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
             status = Path(f"/proc/{self.pid}/status").read_text()
         except OSError:
             return
-        ticks = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        if ticks is None:
+            return
         now = time.monotonic()
         if self._last is not None and now > self._last[0]:
             self.cpu.append((ticks - self._last[1]) / (now - self._last[0]))

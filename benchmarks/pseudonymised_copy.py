@@ -17,12 +17,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+from benchmarks.proc import cpu_seconds
 from graph.access.projection import Written, write_copy
 from graph.engines.falkordb import FalkorDBStore
 from loaders.load import run_load
@@ -37,12 +37,7 @@ ROUTES = {  # route -> write_copy's keywords
 
 def _server_cpu(store: FalkorDBStore) -> float:
     """The engine server's CPU seconds so far (0 where it is not this machine's)."""
-    pid = store.server_pid()
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(store.server_pid()) or 0.0
 
 
 def _timed(store: FalkorDBStore, **route: bool) -> tuple[float, Written, float, float, float]:
