@@ -7,9 +7,8 @@ commit (two fsyncs for the group), as when every answer was worked out in a thre
 Only the entry makes the trip to a thread; the engine's reads are awaited on the loop.
 
 Gathering a loop's entries and handing each group to one writer thread was measured
-too, and answered slower under load (20,000 children, 20 clients, 2 workers: NHS
-number p95 about 200 ms against 86 ms this way): that thread waits for the busy loop's
-hold on the interpreter after each of its dozen file calls, and the group waits with it.
+too, and answered slower under load: that thread waits for the busy loop's hold on the
+interpreter after each of its dozen file calls, and the group waits with it.
 An entry is written even if its request is abandoned meanwhile.
 """
 

@@ -11,9 +11,8 @@ and when a review merge moves anyone's cases; while there are none the map count
 the records (:mod:`graph.views`).
 
 A cell's homes and workers are each one JSON text of rows: a county's tens of thousands
-of homes read as one value in milliseconds, where as parallel lists the engine's reply
-alone took over 100 ms at 20,000 children (and a list cannot hold a home's unknown
-coordinates).
+of homes read as one value, where parallel lists made the engine's reply the slowest
+part of the map (and a list cannot hold a home's unknown coordinates).
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ BY_UIDS = cypher(
 # serves no dates, so ``p.dob IN ...`` would read every person): their names and birth
 # date only, enough to find an exact match without reading anyone's address. (Reading
 # the involvements of those named exactly in the same statement saved the API a read
-# but cost the engine more than it saved: 0.68-0.80 -> 0.90-1.10 ms at 100,000 children.)
+# but cost the engine more than it saved, measured at 100,000 children.)
 BORN_ON = cypher(
     "exchange.born_on",
     """

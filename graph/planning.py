@@ -15,8 +15,8 @@ from graph.cypher import cypher
 from graph.store import COUNTY_WIDE_READ_TIMEOUT_MS, GraphStore
 
 # From the birth-date index, one day at a time (FalkorDB scans the whole index for a
-# range of dates: a read that grows with everyone in the graph, about 20 ms at 47,000
-# people; one lookup a day, 1-2 ms), :Person first (FalkorDB uses an index only for the
+# range of dates: a read that grows with everyone in the graph, where a lookup a day
+# grows with the days), :Person first (FalkorDB uses an index only for the
 # first label); each optional match's condition in a CASE rather than its WHERE
 # (FalkorDB runs the latter as a per-row apply); open case kinds from the derived
 # ``open_case_kinds``.

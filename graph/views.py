@@ -340,8 +340,8 @@ CASELOAD_WORKERS = cypher(
     example=_FILTERS_EXAMPLE,
 )
 # One team's, from the team: each step after a WITH, or FalkorDB starts from the index
-# of open cases and walks every case to its workers and teams (147-444 ms for a team of
-# seven at 20,000 children, against 1-5 ms).
+# of open cases and walks every case to its workers and teams (a read that grows with
+# the county, not the team).
 _TEAM_CASES = f"""
     MATCH (t:Team {{uid: $team}})
     WITH t

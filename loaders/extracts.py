@@ -28,9 +28,8 @@ from loaders.validate import DROPPED, Quarantined, Record, Validator
 log = logging.getLogger(__name__)
 
 # Below this many bytes of extracts, workers cost more than they save: starting two
-# and sending a 3 MB file's records back took 0.7 s more than reading it here, and
-# 16 MB read in about 8 s on one core (the county's 215 MB took 103 s; both measured
-# before validation was set up once per file: 44.1 -> 30.7 s on one core at 100k).
+# and sending the records back outweigh reading the files here (measured on the
+# synthetic counties' extracts).
 PARALLEL_MIN_BYTES = 16_000_000
 
 
