@@ -342,6 +342,41 @@ def test_a_hung_engine_is_stopped_and_started_again_not_waited_on_forever(
     assert f"stopping the embedded engine (pid {pid})" in caplog.text
 
 
+def test_a_busy_engine_is_waited_for_not_stopped_as_a_hung_one_is(tmp_path, monkeypatch, caplog):
+    """The engine answers nothing but works (a script holding its one thread, as a
+    county graph's index build at start holds it on a busy machine) for longer than a
+    start waits for an answer (ANSWER_S): it is kept and waited for, not stopped and
+    started again as a frozen one is."""
+    import threading
+
+    import redis
+
+    from graph.engines import falkordb_start
+
+    store = embedded_store(tmp_path, graph_name="busy")
+    store.write_rows(UPSERT_PEOPLE, people(50))
+    pid = store.server_pid()
+    server = store._db.client
+    server.config_set("busy-reply-threshold", 600_000)  # silent while the script runs
+    path = server.connection_pool.connection_kwargs["path"]
+    worker = redis.Redis(unix_socket_path=path)
+    # about 7 s of work on a quiet machine (0.9 s for 10^8 turns), longer on a busy one
+    busy = threading.Thread(target=worker.eval, args=(
+        "local n = 0 for i = 1, 800000000 do n = n + 1 end return n", 0))  # fmt: skip
+    busy.start()
+    time.sleep(0.5)
+    monkeypatch.setattr(falkordb_start, "ANSWER_S", 2.0)
+    try:
+        reopened = embedded_store(tmp_path, graph_name="busy")
+        assert reopened.server_pid() == pid
+        assert reopened.read(COUNT_PEOPLE).scalar() == 50
+        assert "is busy and has not answered" in caplog.text
+        assert "did not start (attempt" not in caplog.text
+    finally:
+        busy.join()
+        worker.close()
+
+
 STEP = """
 import sys
 from pathlib import Path

