@@ -95,8 +95,8 @@ class DirectRoute(APIRoute):
 
 class Shortcut:
     """ASGI middleware: a ``POST`` to one path goes straight to its endpoint, past the
-    framework's exception middleware, router and route matching (about a tenth of the
-    app's CPU for an enquiry, py-spy); anything else goes on through the app. The
+    framework's exception middleware, router and route matching (work the enquiry's
+    one route does not need, done every request); anything else goes on through the app. The
     endpoint's :class:`Invalid` answers as the app's handler answers it; any other error
     reaches the server error middleware outside, as it would have. A path under a root
     path is not taken here, and is answered by the app's own route instead."""

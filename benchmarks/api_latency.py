@@ -31,8 +31,8 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.proc import cpu_seconds
 from graph import load_settings
+from graph.processes import cpu_seconds
 
 S47 = "https://www.legislation.gov.uk/ukpga/1989/41/section/47"
 NHS = "https://fhir.nhs.uk/Id/nhs-number"

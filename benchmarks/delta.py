@@ -31,10 +31,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.proc import cpu_seconds, descendants
 from graph import version
 from graph.alerts import watched
 from graph.engines.falkordb import FalkorDBStore
+from graph.processes import cpu_seconds, descendants
 from graph.store import GraphStore
 from loaders import identities
 from loaders.intake import INTAKE_FILE, READINGS, Reading, mapped_extracts

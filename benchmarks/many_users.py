@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmarks.proc import cpu_seconds
 from graph.files import private_dir
+from graph.processes import cpu_seconds
 from ui.present.words import field as in_words
 
 if TYPE_CHECKING:

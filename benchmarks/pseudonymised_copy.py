@@ -22,9 +22,9 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks.proc import cpu_seconds
 from graph.access.projection import Written, write_copy
 from graph.engines.falkordb import FalkorDBStore
+from graph.processes import cpu_seconds
 from loaders.load import run_load
 from synthetic.generate import generate
 

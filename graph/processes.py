@@ -1,6 +1,6 @@
-"""A process's CPU seconds and its descendants, from Linux's ``/proc``: the benchmarks
-count what the engine's server, the API's workers and a load's readers spend, which are
-other processes than the benchmark's own."""
+"""A process's CPU seconds and its descendants, from Linux's ``/proc``: the embedded
+engine's start tells a busy server from a hung one by it, and the benchmarks count what
+the engine's server, the API's workers and a load's readers spend."""
 
 from __future__ import annotations
 
