@@ -4,7 +4,9 @@ the items' hashes are those of :func:`hashlib.blake2b` over their JSON, one by o
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from decimal import Decimal
 
 import orjson
 import pytest
@@ -21,6 +23,9 @@ COLUMNS = [
     [1.0, 1, 2.5, None, 1, True],
     [["x", "y"], ["x", "y"], [], None, ["z"], [1, 2]],
     [("x", 1), ("x", 1), (), None, ("y",), (["l"],)],
+    [0.0, -0.0, 0.0, None, -0.0, 1.5],  # equal, encoded apart by the sign
+    [dt.date(2020, 1, 1), dt.date(2020, 1, 1), None, dt.datetime(2020, 1, 1, 0, 0)],
+    [1, Decimal("1"), 2, None],  # equal to an integer, stored as a float
 ]
 
 
@@ -36,6 +41,16 @@ def _one_by_one(values: list) -> list[bytes]:
 @pytest.mark.parametrize("values", COLUMNS)
 def test_a_column_is_encoded_as_its_values_one_by_one(values):
     assert _cells(values, "Thing", "p", None) == _one_by_one(values)
+
+
+def test_one_and_one_point_oh_and_true_in_one_column_are_each_their_own():
+    """1 == 1.0 == True in Python (one key in a dict), but bulk insertion stores an
+    integer, a float and a boolean: each keeps its own type, in every order."""
+    integer, double, boolean = (_one_by_one([v])[0] for v in (1, 1.0, True))
+    assert len({integer, double, boolean}) == 3
+    for values in ([1, 1.0, True], [True, 1.0, 1], [1.0, True, 1, None, 1.0]):
+        assert _cells(values, "Thing", "p", None) == _one_by_one(values)
+    assert _cells([1, 1.0, True], "Thing", "p", None) == [integer, double, boolean]
 
 
 def test_a_value_refused_names_its_row_and_property():

@@ -19,6 +19,7 @@ What it cannot do, we do after it:
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 import re
@@ -98,19 +99,30 @@ def _cell(value: Any) -> bytes:
     return bytes(out)
 
 
+# the types whose equal values of one type are encoded alike (but for a float's zero:
+# 0.0 == -0.0), so a column of them may encode each distinct value once, keyed by its
+# type too where the column mixes them (1, 1.0 and True are equal, their encodings not)
+_PLAIN = frozenset({str, int, float, bool, dt.date, type(None)})
+
+
 def _cells(values: Sequence[Any], what: str, prop: str, keys: Sequence[Any] | None) -> list[bytes]:
-    """A column's values in bulk insertion's encoding, each distinct value encoded once
-    (a column of codes or dates holds few): not where no dict can tell them apart (lists;
-    True, 1 and 1.0 are one key). An error names the row's key (``keys``) and property."""
+    """A column's values in bulk insertion's encoding, each distinct value of a plain
+    type (:data:`_PLAIN`) encoded once (a column of codes or dates holds few), keyed by
+    its type and value; a column holding anything else (lists, dates, decimals, another
+    type's numbers), a value at a time. An error names the row's key (``keys``) and
+    property."""
     try:
         kinds = set(map(type, values))
-        if list in kinds or len(kinds & {bool, int, float}) > 1:
+        if not kinds <= _PLAIN:
             return list(map(_cell, values))
-        try:
-            encoded = {v: _cell(v) for v in set(values)}
-        except TypeError:  # a value no dict can hold
-            return list(map(_cell, values))
-        return list(map(encoded.__getitem__, values))
+        # one type (and nulls): a value is its own key; several: keyed with its type
+        one = len(kinds - {type(None)}) <= 1
+        keyed = values if one else list(zip(map(type, values), values, strict=True))
+        distinct = set(keyed)
+        if float in kinds and (0.0 in distinct if one else (float, 0.0) in distinct):
+            return list(map(_cell, values))  # 0.0 and -0.0: one key, two encodings
+        encoded = {k: _cell(k if one else k[1]) for k in distinct}
+        return list(map(encoded.__getitem__, keyed))
     except ParameterError as exc:
         at = next(i for i, v in enumerate(values) if _refused(v))
         key = "" if keys is None else keys[at]
