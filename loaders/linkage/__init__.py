@@ -65,6 +65,7 @@ from loaders.linkage.relational import (
     ROUNDS,
     TIMELINE,
     Gathering,
+    OwnRows,
     Surroundings,
     adults_frame,
     carried,
@@ -197,7 +198,7 @@ class _Adults:
         self.trained: dict | None = None
         self.before: dict[str, int] | None = None  # each person's row hash, last round
         self.gathering: Gathering | None = None  # the records, flattened once
-        self.own: dict = {}  # each person's own part of the frame (relational.Own)
+        self.own = OwnRows()  # each person's own part of the frame, as last built
         self.left = 0.0  # pairs the rounds before expected and did not link
 
     def fall_back(self) -> None:

@@ -747,22 +747,61 @@ def _cut(counts: Counter) -> set[str]:
 # their records do: kept between rounds by the cluster root and its record count.
 Own = tuple[Identity, list[str] | None, list[str] | None]
 
+# The frame's columns from a person's own part, in the frame's order (``unique_id``
+# goes after the name columns).
+OWN_COLUMNS = ("given", "given_canon", "family", "family_parts", "givens", "families", "dob",
+               "born_before", "sex", "postcode", "district", "upn", "nhs", "uln")  # fmt: skip
+
+
+@dataclass
+class OwnRows:
+    """Each person's own part of the frame as the last round built it, kept by the
+    rounds' driver: the rows of :data:`OWN_COLUMNS` already in Arrow, so a later round
+    takes the unchanged people's by position and builds only the new people's (a
+    round's Python over every person's columns cost about as much as its queries)."""
+
+    at: dict[tuple[str, int], int] = field(default_factory=dict)  # (root, records) -> row
+    people: list[Identity] = field(default_factory=list)  # each row's representative
+    rows: pa.Table | None = None  # OWN_COLUMNS, a row a person
+
+
+def _own_rows(own: list[Own]) -> pa.Table:
+    """The :data:`OWN_COLUMNS` of ``own`` (each person's representative and names)."""
+    mine = [o[0] for o in own]
+    columns = name_columns(mine)
+    columns.update(
+        {
+            "givens": [o[1] for o in own],
+            "families": [o[2] for o in own],
+            "dob": [r.dob or None for r in mine],
+            "born_before": [r.born_before or None for r in mine],
+            "sex": [r.sex if r.sex in ("F", "M") else None for r in mine],
+            "postcode": [r.postcode or None for r in mine],
+            "district": [r.postcode.split(" ")[0] if r.postcode else None for r in mine],
+            "upn": [r.upn or None for r in mine],
+            "nhs": [r.nhs or None for r in mine],
+            "uln": [r.uln or None for r in mine],
+        }
+    )
+    return table({name: columns[name] for name in OWN_COLUMNS})
+
 
 def adults_frame(
     reps: list[Identity],
     clusters: Clusters,
     around: Surroundings,
     notes: list[str] | None = None,
-    kept: dict[tuple[str, int], Own] | None = None,
+    kept: OwnRows | None = None,
 ) -> tuple[pa.Table, dict[str, Identity]]:
     """The second pass's input: one row per person on the adult side (its records'
     commonest values, every name they were recorded under, its context as lists, and
     its blocking keys), so that random pairs are pairs of people and not a person's
     own records (:func:`freshen` marks whom its pairs must include). ``notes``: where
     to say which name keys were too common to block on; ``kept``: each person's own
-    part as an earlier round built it (:data:`Own`), reused for those whose records
-    are the same, and replaced by this round's (kept by the rounds' driver). Returns
-    the table and each person's representative identity, keyed by the cluster root.
+    part as an earlier round built it (:class:`OwnRows`), reused for those whose
+    records are the same, and replaced by this round's (kept by the rounds' driver).
+    Returns the table and each person's representative identity, keyed by the
+    cluster root.
 
     The context columns are taken, a column at a time, from the lists the
     surroundings worked out (:class:`Lookup`), so every round builds every row."""
@@ -774,48 +813,45 @@ def adults_frame(
         if root in adults:
             records.setdefault(root, []).append(r)
     roots = sorted(records)
-    before = kept if kept is not None else {}
-    own: list[Own] = []
-    for root in roots:
-        found = before.get((root, len(records[root])))
-        if found is None:
+    before = kept if kept is not None else OwnRows()
+    earlier = before.rows.num_rows if before.rows is not None else 0
+    new: list[Own] = []
+    where = np.empty(len(roots), dtype=np.int64)  # each row's in the earlier rows + new
+    for i, root in enumerate(roots):
+        at = before.at.get((root, len(records[root])))
+        if at is None:
             mine = records[root]
-            found = (_representative(root, mine), _names(mine, "given"), _names(mine, "family"))
-        own.append(found)
+            at = earlier + len(new)
+            new.append((_representative(root, mine), _names(mine, "given"), _names(mine, "family")))
+        where[i] = at
+    made = _own_rows(new)
+    every = made if before.rows is None else pa.concat_tables([before.rows, made])
+    rows = every.take(pa.array(where))
+    people = before.people + [o[0] for o in new]
+    mine = [people[at] for at in where.tolist()]
     if kept is not None:
-        kept.clear()
-        kept.update(((root, len(records[root])), o) for root, o in zip(roots, own, strict=True))
-    mine = [o[0] for o in own]
-    columns = name_columns(mine)
+        kept.at = {(root, len(records[root])): i for i, root in enumerate(roots)}
+        kept.people, kept.rows = mine, rows
     extra = around.columns
     ids = pa.array(roots, pa.string())
-    columns.update(
-        {
-            "unique_id": roots,
-            "givens": [o[1] for o in own],
-            "families": [o[2] for o in own],
-            "dob": [r.dob or None for r in mine],
-            "born_before": [r.born_before or None for r in mine],
-            "sex": [r.sex if r.sex in ("F", "M") else None for r in mine],
-            "postcode": [r.postcode or None for r in mine],
-            "district": [r.postcode.split(" ")[0] if r.postcode else None for r in mine],
-            "upn": [r.upn or None for r in mine],
-            "nhs": [r.nhs or None for r in mine],
-            "uln": [r.uln or None for r in mine],
-            "homes": extra["homes"].column(ids),
-            "dated": extra["dated"].column(ids),
-            "stays": _lookup(around.stays).column(ids),
-            "kids": _lookup(around.kids).column(ids),
-            "household": _lookup(around.household).column(ids),
-            "housemates": _lookup(around.housemates).column(ids),
-            "mate_names": _lookup(around.mate_names).column(ids),
-            "kin": extra["kin"].column(ids),
-            "moved_in": _lookup(around.moved_in).column(ids),
-            "moved_out": _lookup(around.moved_out).column(ids),
-            "left_with": _lookup(around.left_with).column(ids),
-            "arrived_with": _lookup(around.arrived_with).column(ids),
-        }
-    )
+    columns: dict[str, pa.Array] = {name: rows[name].combine_chunks() for name in OWN_COLUMNS}
+    columns = {
+        **{name: columns[name] for name in OWN_COLUMNS[:4]},
+        "unique_id": ids,
+        **{name: columns[name] for name in OWN_COLUMNS[4:]},
+        "homes": extra["homes"].column(ids),
+        "dated": extra["dated"].column(ids),
+        "stays": _lookup(around.stays).column(ids),
+        "kids": _lookup(around.kids).column(ids),
+        "household": _lookup(around.household).column(ids),
+        "housemates": _lookup(around.housemates).column(ids),
+        "mate_names": _lookup(around.mate_names).column(ids),
+        "kin": extra["kin"].column(ids),
+        "moved_in": _lookup(around.moved_in).column(ids),
+        "moved_out": _lookup(around.moved_out).column(ids),
+        "left_with": _lookup(around.left_with).column(ids),
+        "arrived_with": _lookup(around.arrived_with).column(ids),
+    }
     return _with_keys(table(columns), notes), dict(zip(roots, mine, strict=True))
 
 
@@ -1058,7 +1094,8 @@ def _representative(root: str, records: list[Identity]) -> Identity:
     """One identity standing for a person's records: each field's commonest value, the
     earliest birth any record allows."""
     if len(records) == 1:
-        return replace(records[0], rid=root)
+        only = records[0]
+        return only if only.rid == root else replace(only, rid=root)
     pick = {
         name: _commonest([getattr(r, name) for r in records])
         for name in ("given", "family", "dob", "sex", "postcode", "upn", "nhs", "uln", "la_id")
@@ -1068,5 +1105,8 @@ def _representative(root: str, records: list[Identity]) -> Identity:
 
 
 def _names(records: list[Identity], part: str) -> list[str] | None:
+    if len(records) == 1:  # most people's (a set and a sort for one name cost more)
+        only = plain(getattr(records[0], part))
+        return [only] if only else None
     found = sorted({plain(getattr(r, part)) for r in records} - {""})
     return found or None
