@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 # and sending the records back outweigh reading the files here (measured on the
 # synthetic counties' extracts).
 PARALLEL_MIN_BYTES = 16_000_000
+# Rows validated together (loaders.validate.Validator.many): enough for a column's
+# repeated texts to be read once, few enough to hold.
+BATCH_ROWS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,21 +80,19 @@ def read_extract(extract: Extract, today: dt.date) -> FileOutcome:
     mapping = extract.mapping
     outcome = FileOutcome()
     notes = ReadNotes()
+    batch: list[RawRow] = []
+    validate: Validator | None = None
     try:
         validate = Validator(mapping, mapping.fields_from_filename(extract.path), today)
         rows = read_rows(mapping, extract.path, extract.relname, limits=extract.limits, notes=notes)
         for raw in rows:
-            outcome.read += 1
-            checked = validate(raw)
-            if isinstance(checked, Quarantined):
-                outcome.quarantined.append(checked)
-                outcome.rows_quarantined += 1
-            else:
-                if checked.notes:
-                    outcome.values_dropped += len(checked.notes)
-                    outcome.dropped += dropped_values(mapping, raw, checked.notes)
-                outcome.records.append(checked)
+            batch.append(raw)
+            if len(batch) == BATCH_ROWS:
+                _take(validate, batch, outcome)
+        _take(validate, batch, outcome)
     except (ReadError, MappingError) as exc:
+        if validate is not None:  # the rows read before the fault count as read
+            _take(validate, batch, outcome)
         outcome.problem = str(exc)
         for record in outcome.records:  # what came before the fault, quarantined with it
             outcome.quarantined.append(
@@ -112,6 +113,22 @@ def read_extract(extract: Extract, today: dt.date) -> FileOutcome:
         )
     outcome.notes = notes.notes
     return outcome
+
+
+def _take(validate: Validator, rows: list[RawRow], outcome: FileOutcome) -> None:
+    """Validate rows read and add them to ``outcome``."""
+    outcome.read += len(rows)
+    mapping = validate.mapping
+    for raw, checked in zip(rows, validate.many(rows), strict=True):
+        if isinstance(checked, Quarantined):
+            outcome.quarantined.append(checked)
+            outcome.rows_quarantined += 1
+        else:
+            if checked.notes:
+                outcome.values_dropped += len(checked.notes)
+                outcome.dropped += dropped_values(mapping, raw, checked.notes)
+            outcome.records.append(checked)
+    rows.clear()
 
 
 def dropped_values(mapping: SourceMapping, raw: RawRow, notes: list[str]) -> list[Dropped]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from operator import mul
 
 from stdnum.gb import nhs as _nhs
 from stdnum.gb import upn as _upn
@@ -114,9 +115,19 @@ def _clean(value: object) -> str:
 # -- UPN -------------------------------------------------------------------------
 
 
+# python-stdnum's arithmetic, without its per-character list search: each character's
+# value is its place in stdnum's alphabet (letters, then digits)
+_UPN_VALUES = {ch: i for i, ch in enumerate(_upn._alphabet)}  # type: ignore[attr-defined]
+
+
 def upn_check_letter(body: str) -> str:
     """The check letter for the 12 characters after it (modulus 23, weights 2..13)."""
-    return _upn.calc_check_digit("X" + body)
+    chars = ("X" + body)[-12:]
+    try:
+        total = sum(map(mul, map(_UPN_VALUES.__getitem__, chars), range(2, 14)))
+    except KeyError:  # a character stdnum does not know: its own error
+        return _upn.calc_check_digit("X" + body)
+    return _UPN_LETTERS[total % 23]
 
 
 def check_upn(value: object) -> IdCheck:
@@ -148,9 +159,16 @@ def check_nhs_number(value: object) -> IdCheck:
         return IdCheck(False, reason="NHS number must be 10 digits")
     if len(set(text)) == 1:
         return IdCheck(False, reason="NHS number is a placeholder (all one digit)")
-    if not _nhs.is_valid(text):
+    if not _nhs_valid(text):
         return IdCheck(False, reason="NHS number fails its modulus 11 check (mistyped digit?)")
     return IdCheck(True, value=text)
+
+
+def _nhs_valid(digits: str) -> bool:
+    """python-stdnum's modulus 11 (weights 10..1, the check digit's 1) on ten digits."""
+    if not digits.isascii():  # other scripts' digits: as stdnum has it
+        return _nhs.is_valid(digits)
+    return sum(map(mul, map(int, digits), range(10, 0, -1))) % 11 == 0
 
 
 # -- ULN -------------------------------------------------------------------------

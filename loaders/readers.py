@@ -122,6 +122,7 @@ def _read_csv(
     big = len(text) > limits.max_cell_chars  # else no cell can be over the limit
     header: list[str] | None = None
     mapped: list[int] = []
+    first = 0
     line = 0
     while True:
         before = line
@@ -142,8 +143,9 @@ def _read_csv(
             header = [c.strip() for c in cells]
             _check_header(mapping, header, path, relname)
             mapped = [header.index(c) for c in mapping.mapped if c in header]
+            first = mapped[0] if mapped else 0
             continue
-        if not any(c.strip() for c in cells):
+        if not "".join(cells).strip():  # no cell holds anything but spaces
             continue
         # the reader hands over every line (a blank one as an empty row), so a record
         # starts on the line after the last one: cells running over lines, ended by
@@ -156,7 +158,12 @@ def _read_csv(
         if len(cells) > len(header):
             values["__extra__"] = cells[len(header) :]
         problem = None
-        if mapped and all(i < len(cells) and cells[i].strip() == header[i] for i in mapped):
+        if (  # the first mapped cell tells most rows from the header
+            mapped
+            and first < len(cells)
+            and cells[first].strip() == header[first]
+            and all(i < len(cells) and cells[i].strip() == header[i] for i in mapped)
+        ):
             problem = "the header row again, inside the file (were two files joined?)"
         yield RawRow(relname, number, values, problem)
     if header is None:

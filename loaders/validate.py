@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TypeGuard
 
 from loaders.fields import FIELDS, IDENTIFIER_TYPES, CellError, Field, parse_value
@@ -60,6 +62,37 @@ def record_uid(source: str, raw: dict[str, object]) -> str:
         f"{k}\x1e{v if type(v) is str else _plain(v)}" for k, v in sorted(raw.items())
     )
     return f"{source}:{hashlib.sha1(body.encode()).hexdigest()[:16]}"
+
+
+class RowUids:
+    """:func:`record_uid` for the rows of one file, the same uids made faster: a file's
+    rows share their columns, so the columns' order and the text between the values are
+    worked out once, from the first row; a row with other columns or a cell that is not
+    text (a spreadsheet's number or date) is hashed by :func:`record_uid` itself."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.size = 0  # columns in the layout; 0: none yet
+        self.template: list[str | None] = []  # "k\x1e", value, "\x1fk\x1e", value, ...
+        self.cells: Callable[[dict[str, object]], tuple[object, ...]] | None = None
+
+    def __call__(self, raw: dict[str, object]) -> str:
+        if self.cells is None and len(raw) > 1:
+            keys = sorted(raw)
+            self.size = len(keys)
+            self.template = []
+            for i, key in enumerate(keys):
+                self.template += [("\x1f" if i else "") + key + "\x1e", None]
+            self.cells = itemgetter(*keys)
+        if self.cells is not None and len(raw) == self.size:
+            parts = self.template[:]
+            try:
+                parts[1::2] = self.cells(raw)
+                body = "".join(parts)  # type: ignore[arg-type]  # TypeError: not text
+            except (KeyError, TypeError):
+                return record_uid(self.source, raw)
+            return f"{self.source}:{hashlib.sha1(body.encode()).hexdigest()[:16]}"
+        return record_uid(self.source, raw)
 
 
 def _plain(value: object) -> str:
@@ -132,6 +165,9 @@ class Validator:
             for c in [*self.columns, *(cell for cell, _ in self.fixed_parts)]
             if c.split is not None
         }
+        self.uid = RowUids(mapping.source)
+        named = {c.name for c in [*self.columns, *self.rests.values()]} | {o[0] for o in self.fixed}
+        self.whole_names = [who for who in ("person", "parent") if f"{who}.full_name" in named]
 
     def _cell(self, column: str, name: str) -> _Cell:
         m = self.mapping
@@ -163,6 +199,73 @@ class Validator:
         if rest:
             out.append((self.rests[(cell.column, cell.split.rest)], rest[0]))
         return [self._read(c, part) for c, part in out if not self._splits(part, c)]
+
+    def many(self, rows: list[RawRow]) -> list[Record | Quarantined]:
+        """What calling this on each row gives, worked out a column at a time: each
+        distinct text of a column is read once, and a row is put together from its
+        columns' values. Only a row with something to say (the reader's problem, a
+        dropped or refused cell, a cell to split, a blank required field, a person with
+        no name or identifier) goes through :meth:`__call__`, which words it."""
+        flawed_fixed = any(o[2] is not None or o[3] is not None for o in self.fixed)
+        if not self.columns or self.fixed_parts or flawed_fixed:
+            return [self(row) for row in rows]
+        tables = [row.values for row in rows]
+        odd = {i for i, t in enumerate(tables) if "__extra__" in t or rows[i].problem is not None}
+        columns: list[list[object]] = []
+        for cell, memo in zip(self.columns, self.memos, strict=True):
+            outcomes = self._column(cell, memo, [t.get(cell.column) for t in tables], odd)
+            columns.append(list(map(_VALUE, outcomes)))
+        mapping = self.mapping
+        names = [cell.name for cell in self.columns]
+        fixed = [(name, value) for name, value, _, _ in self.fixed if value is not None]
+        required = [name for name, _ in self.required]
+        person = mapping.entity == "person"
+        out: list[Record | Quarantined] = []
+        for i, (row, cells) in enumerate(zip(rows, zip(*columns, strict=True), strict=True)):
+            if i in odd:
+                out.append(self(row))
+                continue
+            values = {n: v for n, v in zip(names, cells, strict=True) if v is not None}
+            if fixed:
+                values.update(fixed)
+            if required and not all(name in values for name in required):
+                out.append(self(row))
+                continue
+            for who in self.whole_names:
+                _split_names(values, who)
+            if person and not _identified(values, mapping.person_key):
+                out.append(self(row))
+                continue
+            uid = self.uid(row.values)
+            out.append(Record(uid, mapping.source, row.file, row.row, mapping.entity, values,
+                              [], mapping.trust_ids, mapping.adults))  # fmt: skip
+        return out
+
+    def _column(
+        self, cell: _Cell, memo: dict[object, _Outcome], raws: list[object], odd: set[int]
+    ) -> list[_Outcome]:
+        """What each of a column's cells reads as; the rows of a cell with a note, an
+        error or a value to split are added to ``odd``."""
+        try:
+            distinct = set(raws)
+        except TypeError:  # an unhashable cell: every row through __call__
+            odd.update(range(len(raws)))
+            return [(cell.name, None, None, None)] * len(raws)
+        if all(raw is None or type(raw) is str for raw in distinct):
+            if len(memo) + len(distinct) > MEMO_SIZE:
+                memo.clear()
+            for raw in distinct.difference(memo):
+                memo[raw] = self._read(cell, raw)
+            outcomes = list(map(memo.__getitem__, raws))
+            flawed = {raw for raw in distinct if _flawed(memo[raw])}
+            if flawed:
+                odd.update(i for i, raw in enumerate(raws) if raw in flawed)
+        else:  # a spreadsheet's typed cells: 1, 1.0 and True are equal keys, each read
+            outcomes = [self._read(cell, raw) for raw in raws]
+            odd.update(i for i, outcome in enumerate(outcomes) if _flawed(outcome))
+        if cell.split is not None:
+            odd.update(i for i, raw in enumerate(raws) if self._splits(raw, cell))
+        return outcomes
 
     def __call__(self, row: RawRow) -> Record | Quarantined:
         mapping = self.mapping
@@ -206,29 +309,28 @@ class Validator:
                 errors.append(f"{column}: required value is blank")
         _split_names(values, "person")
         _split_names(values, "parent")
-        if mapping.entity == "person" and not errors:
-            has_name = values.get("person.given_name") and values.get("person.family_name")
-            has_id = any(values.get(k) for k in _PERSON_IDS) or (
-                mapping.person_key is not None and bool(values.get(mapping.person_key))
+        if (
+            mapping.entity == "person"
+            and not errors
+            and not _identified(values, mapping.person_key)
+        ):
+            name_columns = [
+                c
+                for c, f in mapping.mapped.items()
+                if f in ("person.given_name", "person.family_name", "person.full_name")
+            ]
+            errors.append(
+                f"{', '.join(name_columns)}: no usable given and family name and no "
+                "valid identifier, so no way to tell who this is"
+                if name_columns
+                else "the file gives no names, and this row has no valid identifier "
+                "(UPN, NHS number, ULN or local id), so no way to tell who this is"
             )
-            if not has_name and not has_id:
-                name_columns = [
-                    c
-                    for c, f in mapping.mapped.items()
-                    if f in ("person.given_name", "person.family_name", "person.full_name")
-                ]
-                errors.append(
-                    f"{', '.join(name_columns)}: no usable given and family name and no "
-                    "valid identifier, so no way to tell who this is"
-                    if name_columns
-                    else "the file gives no names, and this row has no valid identifier "
-                    "(UPN, NHS number, ULN or local id), so no way to tell who this is"
-                )
-                errors += notes  # an identifier dropped for failing its check: why
+            errors += notes  # an identifier dropped for failing its check: why
         if errors:
             return _quarantine(mapping, row, "; ".join(errors))
         return Record(
-            uid=record_uid(mapping.source, row.values),
+            uid=self.uid(row.values),
             source=mapping.source,
             file=row.file,
             row=row.row,
@@ -238,6 +340,24 @@ class Validator:
             trust_ids=mapping.trust_ids,
             adults=mapping.adults,
         )
+
+
+_VALUE = itemgetter(1)  # an outcome's value
+
+
+def _flawed(outcome: _Outcome) -> bool:
+    """A cell dropped with a note, or refused."""
+    return outcome[2] is not None or outcome[3] is not None
+
+
+def _identified(values: dict[str, object], person_key: str | None) -> bool:
+    """Whether a person row says who it is: a given and a family name, or an identifier."""
+    has_name = values.get("person.given_name") and values.get("person.family_name")
+    return (
+        bool(has_name)
+        or any(values.get(k) for k in _PERSON_IDS)
+        or (person_key is not None and bool(values.get(person_key)))
+    )
 
 
 def _column_for(mapping: SourceMapping, name: str) -> str:
