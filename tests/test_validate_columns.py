@@ -117,3 +117,14 @@ def test_row_uids_are_record_uids():
     one = RowUids("pupils")
     for raw in [{"only": "one"}, {"only": "two"}, {"other": "one"}]:
         assert one(raw) == record_uid("pupils", raw), raw
+
+
+def test_the_reading_benchmark_counts_and_digests_what_a_load_reads(small_county):
+    """benchmarks.reading: the rows it counts are the load's; the same reading, the same
+    digests."""
+    from benchmarks.reading import measure
+
+    first, again = measure(small_county, workers=1), measure(small_county, workers=1)
+    assert first["records"] > 10_000 and first["cpu_process_s"] > 0
+    digests = [k for k in first if k.startswith("digest_")]
+    assert {k: first[k] for k in digests} == {k: again[k] for k in digests}

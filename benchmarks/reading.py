@@ -1,0 +1,87 @@
+"""The read stage alone: a load's reading and validating of a directory of extracts.
+
+Prints one JSON line: wall seconds, CPU seconds of this process and of its reading
+processes (``StageCPU``), the rows kept, quarantined and dropped, and a digest of each
+(records, quarantine, dropped values, the report's counts), so two versions of the code
+can be compared on the same extracts: the same digests, less CPU.
+
+    uv run python -m benchmarks.reading DIR [--workers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from benchmarks.delta import StageCPU
+from loaders.mapping import load_mappings
+from loaders.progress import Silent
+from loaders.reading import read_all
+from loaders.report import LoadReport
+from loaders.validate import Quarantined, Record
+
+AS_OF = dt.date(2026, 11, 2)  # the synthetic extracts' day
+
+
+def _digest(items: list) -> str:
+    digest = hashlib.sha256()
+    for item in items:
+        digest.update(repr(item).encode())
+    return digest.hexdigest()[:12]
+
+
+def _record(r: Record) -> tuple:
+    values = sorted((k, repr(v)) for k, v in r.values.items())
+    return (r.uid, r.source, r.file, r.row, r.entity, values, r.notes, r.trust_ids, r.adults)
+
+
+def _refused(q: Quarantined) -> tuple:
+    return (q.source, q.file, q.row, q.reason, sorted(q.raw.items()))
+
+
+def measure(root: Path, workers: int | None = None) -> dict:
+    """Read and validate every extract under ``root`` as a load does; the figures."""
+    report = LoadReport(str(root), "", AS_OF.isoformat())
+    records: list[Record] = []
+    quarantine: list[Quarantined] = []
+    dropped: list = []
+    sources = load_mappings()
+    cpu = StageCPU()
+    started = time.perf_counter()
+    read_all(root, sources, AS_OF, report, records, quarantine, Silent(), workers,
+             dropped=dropped)  # fmt: skip
+    wall = time.perf_counter() - started
+    cpu.stage("read")
+    process, readers, _ = cpu.seconds["read"]
+    counts = json.dumps(report.to_json(), default=repr, sort_keys=True)
+    return {
+        "wall_s": round(wall, 1),
+        "cpu_process_s": process,
+        "cpu_readers_s": readers,
+        "records": len(records),
+        "quarantined": len(quarantine),
+        "dropped": len(dropped),
+        "digest_records": _digest([_record(r) for r in records]),
+        "digest_quarantine": _digest([_refused(q) for q in quarantine]),
+        "digest_dropped": _digest([asdict(d) for d in dropped]),
+        "digest_report": hashlib.sha256(counts.encode()).hexdigest()[:12],
+        "load_average": round(os.getloadavg()[0], 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.reading")
+    parser.add_argument("root", type=Path, help="a directory of extracts")
+    parser.add_argument("--workers", type=int, default=None, help="reading processes")
+    args = parser.parse_args()
+    print(json.dumps(measure(args.root, args.workers)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
