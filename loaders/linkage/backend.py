@@ -148,6 +148,7 @@ class _DuckDB:
 
     def __init__(self, memory_limit: str, spill: str) -> None:
         self.connection = _connect(memory_limit, spill, ordered=False)
+        self.api: Any = None  # one a connection: it names each table it registers anew
 
     def close(self) -> None:
         self.connection.close()
@@ -155,7 +156,11 @@ class _DuckDB:
     def register(self, frame: pa.Table) -> Any:
         from splink.backends.duckdb import DuckDBAPI
 
-        return DuckDBAPI(connection=self.connection).register(frame)
+        # a new API a table named each one as the first and replaced the one before: a
+        # delta's new records registered, then the rest, left both sides the rest
+        if self.api is None:
+            self.api = DuckDBAPI(connection=self.connection)
+        return self.api.register(frame)
 
     def fetch(self, table: Any, columns: list[str], where: str | None = None) -> dict:
         relation = table.as_duckdbpyrelation().project(", ".join(columns))
@@ -190,6 +195,7 @@ class _Spark:
 
     def __init__(self, memory_limit: str, spill: str) -> None:
         self.spark = _spark_session(memory_limit)
+        self.api: Any = None  # one a session, as for DuckDB
 
     def close(self) -> None:
         self.spark.catalog.clearCache()
@@ -197,7 +203,9 @@ class _Spark:
     def register(self, frame: pa.Table) -> Any:
         from splink.backends.spark import SparkAPI
 
-        return SparkAPI(spark_session=self.spark).register(self._data(frame))
+        if self.api is None:
+            self.api = SparkAPI(spark_session=self.spark)
+        return self.api.register(self._data(frame))
 
     def _data(self, frame: pa.Table) -> Any:
         """``frame`` as a Spark DataFrame, its types (lists of text among them) taken

@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 from splink import Linker
 
 from loaders.linkage import backend as engines
+from loaders.linkage import scope
 from loaders.linkage.backend import LINKAGE_MEMORY, Backend
 
 SMALL_INPUT = 1_000  # distinct identities below which a model is not trained
@@ -116,6 +117,9 @@ class Model:
     # (:func:`_learn_lambda`), not from the deterministic rules
     lambda_from_pairs: bool = False
     train_m: bool = True  # False: m stays as the priors say (documented, not learnt)
+    # the columns each blocking rule joins (left, right), one equality of each: a
+    # delta's new records are scored against the rows sharing one (:mod:`.scope`)
+    keys: tuple[tuple[str, str], ...] = ()
 
 
 class OutOfMemory(Exception):
@@ -318,7 +322,7 @@ def _score(
             review_threshold if touched is None else None,
         )  # fmt: skip
     if df is None and touched is not None:
-        df = _touched_pairs(engine, linker, frame, touched, review_threshold, gamma)
+        df = _touched_pairs(engine, linker, frame, touched, review_threshold, gamma, model.keys)
     elif df is None:
         df = _predicted(linker, engine, review_threshold, gamma)
     scored = Scored(
@@ -371,16 +375,20 @@ def _touched_pairs(
     touched: frozenset[str],
     review_threshold: float,
     gamma: list[str],
+    keys: tuple[tuple[str, str], ...] = (),
 ) -> dict:
     """The pairs the model's blocking makes with a touched record on one side, scored
     (Splink's incremental ``predict_between`` and ``predict_within``), with the name
     frequencies of every row and the probability two records match as the model has
-    it (learnt when it was trained, not again from these few pairs)."""
+    it (learnt when it was trained, not again from these few pairs); against the rows
+    sharing one of the blocking ``keys`` with a touched record only (:func:`.scope.mates`:
+    no other row makes a pair with one)."""
     settings = linker._settings_obj  # Splink's parsed model: no public accessor
     for column in settings._term_frequency_columns:
         linker.table_management.compute_tf_table(column.name)
     mask = pc.is_in(frame["unique_id"], value_set=pa.array(sorted(touched), pa.string()))
-    new, rest = frame.filter(mask), frame.filter(pc.invert(mask))
+    new = frame.filter(mask)
+    rest = scope.mates(new, frame.filter(pc.invert(mask)), keys)
     columns = ["unique_id_l", "unique_id_r", "match_probability", *gamma]
     found: dict[str, list] = {c: [] for c in columns}
     if new.num_rows == 0:

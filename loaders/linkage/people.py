@@ -203,6 +203,11 @@ PEOPLE = Model(
     deterministic=_deterministic,
     em_rules=_em_rules,
     needs=("given", "family", "dob"),
+    keys=(
+        *((key, key) for key in ("key_dob_given", "key_dob_family", "key_name", "key_postcode")),
+        ("given", "family"),
+        ("key_year", "key_year"),
+    ),
 )
 
 

@@ -331,10 +331,19 @@ ADULTS = Model(
     needs=("given", "family", "dob"),
     lambda_from_pairs=True,
     train_m=False,
+    keys=(
+        *((key, key) for key in ("kin", "homes", "key_name", "key_district", "key_postcode")),
+        ("key_moves", "key_moves"),
+        ("swap_fg", "swap_gf"),
+        ("key_mates", "key_mates"),
+    ),
 )
 # fewer pairs: children and addresses only
 ADULTS_CONTEXT = replace(
-    ADULTS, name="adults (children and addresses only)", blocking=_context_blocking
+    ADULTS,
+    name="adults (children and addresses only)",
+    blocking=_context_blocking,
+    keys=ADULTS.keys[:2],
 )
 
 
