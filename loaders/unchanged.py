@@ -38,6 +38,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,9 @@ from graph.store import GraphStore
 from graph.writes import Step
 
 MEMORY_FILE = "written.npz"
-VERSION = 2  # of the record's format and of what a hash covers
+VERSION = 3  # of the record's format and of what a hash covers
 _JSON = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
+_NONE = np.empty(0, np.uint64)
 
 Row = dict[str, Any]
 
@@ -60,11 +62,54 @@ def _hash(values: Any) -> int:
     of their JSON (dicts by sorted keys, dates as ISO text), which orjson writes faster
     than ``repr`` (every row of a first load is hashed; figures in benchmarks/README.md);
     ``repr`` for what JSON cannot hold (an integer past 64 bits)."""
+    return int(_hashes(b"", [values])[0])
+
+
+def _hashes(person: bytes, items: list[Any]) -> np.ndarray:
+    """:func:`_hash` of each of ``items`` under ``person`` (at most 16 bytes: what the
+    items are, e.g. one step's elements or one label's nodes), as one array: every
+    element a load writes is hashed, so the per-item work is all in C calls and the
+    looking up is done on the array (:func:`_among`)."""
+    blake, dumps = hashlib.blake2b, orjson.dumps
     try:
-        text = orjson.dumps(values, default=repr, option=_JSON)
+        found = [
+            blake(dumps(x, default=repr, option=_JSON), digest_size=8, person=person).digest()
+            for x in items
+        ]
     except orjson.JSONEncodeError:
-        text = repr(values).encode()
-    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
+        found = [blake(_text(x), digest_size=8, person=person).digest() for x in items]
+    return np.frombuffer(b"".join(found), ">u8").astype(np.uint64)
+
+
+def _text(values: Any) -> bytes:
+    try:
+        return orjson.dumps(values, default=repr, option=_JSON)
+    except orjson.JSONEncodeError:
+        return repr(values).encode()
+
+
+def _node_hashes(label: str, keys: list[Any]) -> np.ndarray:
+    """The hash of each node of ``label`` by its key (the record's ``nodes``)."""
+    return _hashes(hashlib.blake2b(label.encode(), digest_size=16).digest(), keys)
+
+
+def _among(values: np.ndarray, sorted_: np.ndarray) -> np.ndarray:
+    """Which of ``values`` are in ``sorted_`` (sorted, unique), as booleans."""
+    if not len(sorted_) or not len(values):
+        return np.zeros(len(values), bool)
+    at = np.searchsorted(sorted_, values)
+    at[at == len(sorted_)] = 0
+    return sorted_[at] == values
+
+
+def _sorted(parts: list[np.ndarray]) -> np.ndarray:
+    return np.unique(np.concatenate(parts)) if parts else _NONE
+
+
+def _ascending(values: np.ndarray) -> np.ndarray:
+    """``values`` as hashes sorted and unique (as saved; sorted again if not)."""
+    values = values.astype(np.uint64, copy=False)
+    return values if bool(np.all(values[1:] > values[:-1])) else np.unique(values)
 
 
 def shared_labels(plan: Iterable[Step]) -> frozenset[str]:
@@ -75,14 +120,17 @@ def shared_labels(plan: Iterable[Step]) -> frozenset[str]:
 
 @dataclass
 class Unchanged:
-    """What the last finished load wrote (``before``) and what this one writes (``after``)."""
+    """What the last finished load wrote (``before``) and what this one writes (``after``).
+
+    Hashes are kept as sorted arrays (numpy), not sets: a county's load writes millions
+    of elements, and each is looked up once, a step at a time."""
 
     path: Path | None
     shared: frozenset[str]
-    before: set[int] = field(default_factory=set)  # element hashes the last load wrote
-    nodes_before: set[int] = field(default_factory=set)  # its node elements
-    after: set[int] = field(default_factory=set)
-    nodes_after: set[int] = field(default_factory=set)
+    before: np.ndarray = field(default_factory=lambda: _NONE)  # element hashes, sorted
+    nodes_before: np.ndarray = field(default_factory=lambda: _NONE)  # its node elements
+    after_parts: list[np.ndarray] = field(default_factory=list)
+    nodes_after_parts: list[np.ndarray] = field(default_factory=list)
     nodes_written: set[int] = field(default_factory=set)  # this load's, not skipped
     reason: str = ""  # why every row is written, when it is
     skipped: dict[str, int] = field(default_factory=dict)  # rows not written, per step
@@ -131,6 +179,18 @@ class Unchanged:
     def active(self) -> bool:
         return not self.reason
 
+    @property
+    def after(self) -> np.ndarray:
+        """The element hashes this load has written or left so far, sorted."""
+        self.after_parts = [_sorted(self.after_parts)]
+        return self.after_parts[0]
+
+    @property
+    def nodes_after(self) -> np.ndarray:
+        """Its node elements, sorted."""
+        self.nodes_after_parts = [_sorted(self.nodes_after_parts)]
+        return self.nodes_after_parts[0]
+
     def rows(self, step: Step, rows: list[Row], *, skip: bool = True) -> list[Row]:
         """The rows of ``step`` to write (all, in order, but those of elements the graph
         holds as they are), each element's hash recorded for the next load. ``skip``
@@ -139,11 +199,11 @@ class Unchanged:
             return rows
         node = step.node_type
         if node is not None:
-            own = (node.key,)
+            key_of = itemgetter(node.key)  # a node's key: its value
             ends = [(e.label, e.field) for e in step.others]
         else:
             rel = step.rels[0]
-            own = (rel.start.field, rel.end.field)
+            key_of = itemgetter(rel.start.field, rel.end.field)  # (start, end)
             ends = [(rel.start.label, rel.start.field), (rel.end.label, rel.end.field)]
         # what a changed element's rows name, by relationship type (Touched)
         named = [
@@ -159,17 +219,24 @@ class Unchanged:
             for r in step.rels
             if r.type.rewritten and (node is None or r.start.label != node.label)
         ]
-        groups: dict[tuple, list[Row]] = {}
-        for row in rows:
-            groups.setdefault(tuple(row[f] for f in own), []).append(row)
-        keep: set[tuple] = set()
-        trusted = self.active  # the last load's record holds: what is new can be told
-        skippable = skip and trusted and (node is None or node.label not in self.shared)
+        keys = list(map(key_of, rows))
+        groups: dict[Any, list[Row]] = {}
+        for key, row in zip(keys, rows, strict=True):
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [row]
+            else:
+                group.append(row)
+        order, lists = list(groups), list(groups.values())
         # the statement too: rows it wrote before it changed (a property added to the
         # schema) are written again
-        written_by = _hash((step.name, step.statement, step.keyless))
-        hashed, before = _NodeHashes(), self.before
-        nodes_before, nodes_written = self.nodes_before, self.nodes_written
+        written_by = _hash((step.name, step.statement, step.keyless)).to_bytes(8, "big")
+        hashes = _hashes(written_by, lists)
+        self.after_parts.append(hashes)
+        nodes = _node_hashes(node.label, order) if node is not None else _NONE
+        self.nodes_after_parts.append(nodes)
+        trusted = self.active  # the last load's record holds: what is new can be told
+        skippable = skip and trusted and (node is None or node.label not in self.shared)
         # the other ends' values that make an element's rows written: a node the last
         # load did not write, or one this load wrote that a later step's relationships
         # start from; each value is looked at once, not once for every row naming it
@@ -177,64 +244,69 @@ class Unchanged:
         if trusted:
             try:
                 for label, f in ends:
-                    found = {
-                        v for v in {r[f] for r in rows} if hashed(label, v) not in nodes_before
-                    }
-                    blocking.append((f, found))
+                    values = list({r[f] for r in rows})
+                    known = _among(_node_hashes(label, values), self.nodes_before)
+                    blocking.append((f, {v for v, k in zip(values, known, strict=True) if not k}))
                 for label, f in renewed:
-                    found = {v for v in {r[f] for r in rows} if hashed(label, v) in nodes_written}
-                    blocking.append((f, found))
+                    values = list({r[f] for r in rows})
+                    found = _node_hashes(label, values).tolist()
+                    written = self.nodes_written
+                    blocking.append(
+                        (f, {v for v, h in zip(values, found, strict=True) if h in written})
+                    )
             except TypeError:  # a value no set can hold: write the step's rows
                 skippable = trusted = False
             blocking = [(f, found) for f, found in blocking if found]
+        new = ~_among(hashes, self.before) if trusted else np.ones(len(lists), bool)
+        for i in np.flatnonzero(~new).tolist() if blocking else ():
+            group = lists[i]
+            new[i] = any(r[f] in found for f, found in blocking for r in group)
+        keep = new if skippable else np.ones(len(lists), bool)
+        if node is not None and node.label in self.shared:
+            keep = self._shared(step, nodes.tolist(), lists, new, skip and trusted)
         touched = self.touched if trusted else None
-        # a node of a label another step writes too: left unwritten only while no other
-        # step wrote it, last load or this one; a later step naming a node an earlier one
-        # left writes the earlier's rows first (:attr:`owed`), as a full load orders them
-        shared = node is not None and node.label in self.shared
-        multi = self.multi_before if shared and skip and trusted else None
-        for key, group in groups.items():
-            h = _hash((written_by, key, group))
-            self.after.add(h)
-            new = not (
-                trusted
-                and h in before
-                and not any(r[f] in found for f, found in blocking for r in group)
-            )
-            hold = False
-            if shared:
-                node_hash = hashed(node.label, key[0])
-                if self.shared_named.setdefault(node_hash, step) is not step:
-                    self.multi_after.add(node_hash)  # named by another step too
-                    self.owed += self.held.pop(node_hash, ())
-                elif multi is not None and not new and node_hash not in multi:
-                    hold = True  # left unwritten, unless another step names it later
-                    self.held.setdefault(node_hash, []).append((step, group))
-            if not hold and (new or not skippable):
-                keep.add(key)
-            if new and touched is not None:
-                touched.add(node, named, key, group)
-            elif new:
-                self.touched = None  # not known: whatever reads it goes over everything
-            if node is not None:
-                own_hash = hashed(node.label, key[0])
-                self.nodes_after.add(own_hash)
-                if key in keep:
-                    nodes_written.add(own_hash)
-        if len(keep) == len(groups):
+        changed = np.flatnonzero(new).tolist()
+        if touched is not None:
+            for i in changed:
+                touched.add(node, named, order[i], lists[i])
+        elif changed:
+            self.touched = None  # not known: whatever reads it goes over everything
+        if node is not None:
+            self.nodes_written.update(nodes[keep].tolist())
+        if keep.all():
             return rows
-        out = [row for row in rows if tuple(row[f] for f in own) in keep]
+        kept = {order[i] for i in np.flatnonzero(keep).tolist()}
+        out = [row for key, row in zip(keys, rows, strict=True) if key in kept]
         self.skipped[step.name] = self.skipped.get(step.name, 0) + len(rows) - len(out)
         return out
+
+    def _shared(
+        self, step: Step, nodes: list[int], lists: list[list[Row]], new: np.ndarray, skip: bool
+    ) -> np.ndarray:
+        """Which nodes of a label another step writes too to write now: left unwritten
+        only while no other step wrote it, last load or this one; a later step naming a
+        node an earlier one left writes the earlier's rows first (:attr:`owed`), as a
+        full load orders them."""
+        multi = self.multi_before if skip else None
+        keep = np.ones(len(nodes), bool)
+        for i, node_hash in enumerate(nodes):
+            if self.shared_named.setdefault(node_hash, step) is not step:
+                self.multi_after.add(node_hash)  # named by another step too
+                self.owed += self.held.pop(node_hash, ())
+            elif multi is not None and not new[i] and node_hash not in multi:
+                keep[i] = False  # left unwritten, unless another step names it later
+                self.held.setdefault(node_hash, []).append((step, lists[i]))
+        return keep
 
     def take_owed(self) -> list[tuple[Step, list[Row]]]:
         """The rows an earlier step left unwritten of nodes a later one has named since:
         to be written now, before the later step's (as a full load orders them)."""
         owed, self.owed = self.owed, []
         for step, group in owed:
-            assert step.node_type is not None
+            node = step.node_type
+            assert node is not None
             self.skipped[step.name] -= len(group)
-            self.nodes_written.add(_hash((step.node_type.label, group[0][step.node_type.key])))
+            self.nodes_written.add(int(_node_hashes(node.label, [group[0][node.key]])[0]))
         return owed
 
     def save(self, store: GraphStore, stamp: str | None = None) -> None:
@@ -250,8 +322,8 @@ class Unchanged:
             np.savez(
                 fh,
                 head=np.array(head),
-                elements=np.fromiter(self.after, np.uint64, len(self.after)),
-                nodes=np.fromiter(self.nodes_after, np.uint64, len(self.nodes_after)),
+                elements=self.after,
+                nodes=self.nodes_after,
                 multi=np.fromiter(self.multi_after, np.uint64, len(self.multi_after)),
             )
         tmp.replace(self.path)
@@ -272,13 +344,12 @@ class Touched:
     nodes: dict[str, set[Any]] = field(default_factory=dict)
     named: dict[tuple[str, str], set[Any]] = field(default_factory=dict)
 
-    def add(
-        self, node: Any, ends: list[tuple[str, str, str]], key: tuple, group: list[Row]
-    ) -> None:
-        """An element whose rows changed: its node (of a node step) and every end its
-        rows name (``ends``: relationship type, label, row field)."""
+    def add(self, node: Any, ends: list[tuple[str, str, str]], key: Any, group: list[Row]) -> None:
+        """An element whose rows changed: its node (of a node step, ``key`` its key's
+        value) and every end its rows name (``ends``: relationship type, label, row
+        field)."""
         if node is not None:
-            self.nodes.setdefault(node.label, set()).add(key[0])
+            self.nodes.setdefault(node.label, set()).add(key)
         for rel, label, f in ends:
             self.named.setdefault((rel, label), set()).update(r[f] for r in group)
 
@@ -291,21 +362,6 @@ class Touched:
         return {str(u) for t in types for u in self.named.get((t, label), ())}
 
 
-class _NodeHashes(dict):
-    """Nodes' hashes (:func:`_hash` of label and key), each worked out once for a step:
-    a node is named by every row about it (a person by each of their facts), and
-    hashing it again for each was most of a delta's write stage."""
-
-    def __call__(self, label: str, key: Any) -> int:
-        try:
-            return self[label, key]
-        except KeyError:
-            found = self[label, key] = _hash((label, key))
-            return found
-        except TypeError:  # a key no dict can hold
-            return _hash((label, key))
-
-
 def _read(path: Path) -> dict[str, Any] | None:
     """The record at ``path`` (numbers and text only: nothing in it runs), or None."""
     try:
@@ -315,8 +371,8 @@ def _read(path: Path) -> dict[str, Any] | None:
                 return None
             return {
                 "kept_as": head.get("kept_as"),  # none in a record kept before
-                "elements": set(data["elements"].tolist()),
-                "nodes": set(data["nodes"].tolist()),
+                "elements": _ascending(data["elements"]),
+                "nodes": _ascending(data["nodes"]),
                 # recorded since shared labels' nodes are left unwritten (None before)
                 "multi": set(data["multi"].tolist()) if "multi" in data else None,
             }

@@ -52,3 +52,57 @@ def test_a_node_one_step_names_is_left_and_one_both_name_is_written_by_both() ->
     old = Unchanged(None, SHARED, before=alone.after, nodes_before=alone.nodes_after)
     assert old.multi_before is None
     assert old.rows(ADDRESSES, [a, b]) == [a, b]
+
+
+def _people(n: int) -> list[dict]:
+    return [{"uid": f"P-{i}", "given_name": f"Name {i}", "dob": "2015-01-01"} for i in range(n)]
+
+
+def _lives_at(people: list[dict]) -> list[dict]:
+    return [
+        {"person": p["uid"], "address": f"A-{i % 7}", "from": None, "to": None, "source": "s"}
+        for i, p in enumerate(people)
+    ]
+
+
+def test_a_record_read_back_leaves_unwritten_exactly_the_rows_that_did_not_change(
+    tmp_path,
+) -> None:
+    """A load's record saved and read back (as the next load reads it): that load
+    writes only the node whose rows changed, the relationship whose rows changed and
+    the relationships of a node new to the graph, and says what it touched; known from
+    the rows changed here, not from the hashes."""
+    from loaders.unchanged import MEMORY_FILE
+    from loaders.write import PEOPLE, RESIDENCES
+
+    class _Store:  # the counts a record is kept with: none here
+        def counts(self) -> object:
+            from types import SimpleNamespace
+
+            return SimpleNamespace(labels={}, relationship_types={})
+
+    people = _people(500)
+    places = [_address(f"A-{i}", "York") for i in range(7)]
+    first = Unchanged.take(tmp_path / MEMORY_FILE, SHARED, {}, False)
+    assert first.reason  # no record yet: every row written
+    assert first.rows(ADDRESSES, places) == places
+    assert first.rows(PEOPLE, people) == people
+    assert first.rows(RESIDENCES, _lives_at(people)) == _lives_at(people)
+    first.save(_Store())
+    kept = {"labels": {}, "types": {}, "stamp": None}
+    again = Unchanged.take(tmp_path / MEMORY_FILE, SHARED, kept, False)
+    assert again.active and not (tmp_path / MEMORY_FILE).exists()
+    now = [dict(p) for p in people] + _people(502)[500:]  # two people new
+    now[17]["given_name"] = "Changed"
+    moved = _lives_at(now)
+    moved[40]["address"] = "A-elsewhere"
+    elsewhere = _address("A-elsewhere", "Hull")
+    assert again.rows(ADDRESSES, [*places, elsewhere]) == [elsewhere]
+    assert again.rows(PEOPLE, now) == [now[17], now[500], now[501]]
+    assert again.rows(RESIDENCES, moved) == [moved[40], moved[500], moved[501]]
+    assert again.skipped == {"addresses": 7, "people": 499, "residences": 499}
+    assert again.touched is not None
+    assert again.touched.own("Person") == {"P-17", "P-500", "P-501"}
+    assert again.touched.own("Address") == {"A-elsewhere"}
+    assert again.touched.named_by("Person", ["LIVES_AT"]) == {"P-40", "P-500", "P-501"}
+    assert again.touched.named_by("Address", ["LIVES_AT"]) == {"A-elsewhere", "A-3", "A-4"}
