@@ -427,19 +427,19 @@ class Gathering:
         self._index(clusters)
 
     def _index(self, clusters: Clusters) -> None:
-        self.uids = list(clusters.parent)
-        self.place = {uid: i for i, uid in enumerate(self.uids)}
-        self.names_of = pa.array(self.uids, pa.string())
+        self.names_of = pa.array(list(clusters.parent), pa.string())
 
     def people(self, clusters: Clusters) -> pa.Table:
         """Each record uid with its person's root, as the clusters now are: the union-find's
         parents followed in numpy, every record at once (a ``find`` a record cost a
-        microsecond each, a round)."""
+        microsecond each, a round); each parent's place found by Arrow's hash of the
+        uids, not a Python dict of every uid held through the pass."""
         parent = clusters.parent
-        if len(parent) != len(self.uids):
+        if len(parent) != len(self.names_of):
             self._index(clusters)
-        place = self.place
-        up = np.fromiter((place[v] for v in parent.values()), dtype=np.int64, count=len(parent))
+        parents = pa.array(list(parent.values()), pa.string())
+        up = pc.index_in(parents, value_set=self.names_of).to_numpy().astype(np.int64)
+        del parents
         while True:
             higher = up[up]
             if np.array_equal(higher, up):
