@@ -21,7 +21,6 @@ import re
 from dataclasses import dataclass
 from operator import mul
 
-from stdnum.gb import nhs as _nhs
 from stdnum.gb import upn as _upn
 
 
@@ -98,6 +97,12 @@ _UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"  # I, O and S are never used
 _SEPARATORS = re.compile(r"[\s\-.]")
 
 
+def _digits(text: str) -> bool:
+    """Only the digits 0-9: ``str.isdigit`` also takes other scripts' digits, which no
+    identifier's check arithmetic (nor python-stdnum's) knows."""
+    return text.isascii() and text.isdigit()
+
+
 def _clean(value: object) -> str:
     """Spreadsheets turn identifiers into floats ("4505577104.0"); undo that."""
     if value is None:
@@ -116,8 +121,8 @@ def _clean(value: object) -> str:
 
 
 # python-stdnum's arithmetic, without its per-character list search: each character's
-# value is its place in stdnum's alphabet (letters, then digits)
-_UPN_VALUES = {ch: i for i, ch in enumerate(_upn._alphabet)}  # type: ignore[attr-defined]
+# value is its place in the alphabet of the UPN's letters, then the digits
+_UPN_VALUES = {ch: i for i, ch in enumerate(_UPN_LETTERS + "0123456789")}
 
 
 def upn_check_letter(body: str) -> str:
@@ -137,7 +142,7 @@ def check_upn(value: object) -> IdCheck:
     if len(text) != 13:
         return IdCheck(False, reason=f"UPN must be 13 characters, not {len(text)}")
     temporary = text[12].isalpha()
-    if not (text[0].isalpha() and text[1:12].isdigit() and (temporary or text[12].isdigit())):
+    if not (text[0].isalpha() and _digits(text[1:12]) and (temporary or _digits(text[12]))):
         return IdCheck(False, reason="UPN must be a letter, 11 digits, then a digit or letter")
     if text[0] not in _UPN_LETTERS or (temporary and text[12] not in _UPN_LETTERS):
         return IdCheck(False, reason="UPN uses a letter (I, O or S) that UPNs never contain")
@@ -155,7 +160,7 @@ def check_nhs_number(value: object) -> IdCheck:
     text = _clean(value)
     if not text:
         return IdCheck(False, reason="NHS number is blank")
-    if not text.isdigit() or len(text) != 10:
+    if not _digits(text) or len(text) != 10:
         return IdCheck(False, reason="NHS number must be 10 digits")
     if len(set(text)) == 1:
         return IdCheck(False, reason="NHS number is a placeholder (all one digit)")
@@ -166,8 +171,6 @@ def check_nhs_number(value: object) -> IdCheck:
 
 def _nhs_valid(digits: str) -> bool:
     """python-stdnum's modulus 11 (weights 10..1, the check digit's 1) on ten digits."""
-    if not digits.isascii():  # other scripts' digits: as stdnum has it
-        return _nhs.is_valid(digits)
     return sum(map(mul, map(int, digits), range(10, 0, -1))) % 11 == 0
 
 
@@ -183,7 +186,7 @@ def check_uln(value: object) -> IdCheck:
     text = _clean(value)
     if not text:
         return IdCheck(False, reason="ULN is blank")
-    if not text.isdigit() or len(text) != 10:
+    if not _digits(text) or len(text) != 10:
         return IdCheck(False, reason="ULN must be 10 digits")
     if text[0] == "0":
         return IdCheck(False, reason="ULN cannot start with 0")

@@ -125,3 +125,19 @@ def test_synthetic_county_identifiers_agree_with_the_loaders_checks(nine):
         assert check_uln(uln).ok
     upn = made.upn("940", nine[:4], nine[4:6], nine[6:])
     assert check_upn(upn).ok
+
+
+@pytest.mark.parametrize(
+    ("check", "value", "reason"),
+    [
+        # U+0663 is a digit to str.isdigit but not to any identifier's arithmetic
+        (check_upn, "A001\u066312345670", "UPN must be a letter, 11 digits, then a digit or"),
+        (check_nhs_number, "94347659\u06639", "NHS number must be 10 digits"),
+        (check_uln, "123456789\u0663", "ULN must be 10 digits"),
+    ],
+)
+def test_other_scripts_digits_are_refused_with_a_reason(check, value, reason):
+    """One such cell raised out of the reader and stopped the whole load (UPN)."""
+    result = check(value)
+    assert not result.ok
+    assert result.reason.startswith(reason)
