@@ -131,12 +131,14 @@ def run(inputs: Inputs, truth: Path | None = None, *, rules: bool = True) -> dic
     from graph import load_settings
     from ui.cli.collector import collector_for_load
 
-    calls: list[tuple[Any, Any, int]] = []  # (model, frame, pairs at or above review)
+    # (model, frame, pairs at or above review); the frame only where its pairs are counted
+    # by rule after the run (held, each round's would add to the peak a load has)
+    calls: list[tuple[Any, Any, int]] = []
     parts: dict[str, float] = dict.fromkeys(PARTS.values(), 0.0)
     phases: dict[str, dict[str, float]] = {}
     memory = load_settings().linkage_memory
     with (
-        _watched(linkage, calls, parts),
+        _watched(linkage, calls, parts, frames=rules),
         _phased(phases),
         collector_for_load() as after_stage,
         tempfile.TemporaryDirectory() as keep,
@@ -172,12 +174,12 @@ def run(inputs: Inputs, truth: Path | None = None, *, rules: bool = True) -> dic
         "partition": partition(result.cluster_of),
         "words": words(result),
         "scored": [
-            {"model": model.name, "rows": frame.num_rows, "pairs_kept": kept}
-            for model, frame, kept in calls
+            {"model": model.name, "rows": rows, "pairs_kept": kept}
+            for model, (rows, _), kept in calls
         ],
     }
     if rules:
-        for entry, (model, frame, _) in zip(figures["scored"], calls, strict=True):
+        for entry, (model, (_, frame), _) in zip(figures["scored"], calls, strict=True):
             entry["pairs_by_rule"] = blocked_pairs(model, frame)
     figures["quality"] = quality(inputs, result.cluster_of, truth) if truth else {}
     return figures
@@ -195,9 +197,12 @@ PARTS = {
 
 
 @contextlib.contextmanager
-def _watched(linkage: Any, calls: list, parts: dict[str, float]) -> Iterator[None]:
+def _watched(
+    linkage: Any, calls: list, parts: dict[str, float], *, frames: bool = True
+) -> Iterator[None]:
     """Time the :data:`PARTS` of ``link()`` (module functions and one method, wrapped
-    for the run) and the collector; keep each scoring's model, frame and pairs kept."""
+    for the run) and the collector; keep each scoring's model, rows and frame (None
+    unless ``frames``) and pairs kept."""
 
     def timing(name: str, fn: Any) -> Any:
         @functools.wraps(fn)
@@ -208,7 +213,7 @@ def _watched(linkage: Any, calls: list, parts: dict[str, float]) -> Iterator[Non
             finally:
                 parts[PARTS[name]] += time.process_time() - begun
             if name == "score":
-                calls.append((args[0], args[1], len(out)))
+                calls.append((args[0], (args[1].num_rows, args[1] if frames else None), len(out)))
             return out
 
         return timed

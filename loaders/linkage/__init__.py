@@ -156,6 +156,7 @@ def link(
         for i in range(len(scored))
     ]
     run.result.probabilistic_links += run.apply(scored)
+    del scored  # its levels are not held through the adults' pass (memory peaks there)
     # 3. adults, on what surrounds them, while it finds links; after the first round,
     # only pairs with someone whose row changed (their own or their household's links)
     adults = _Adults(run, reps, models.get(ADULTS.name), review_threshold, memory_limit, touched)
