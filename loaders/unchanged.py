@@ -167,6 +167,11 @@ class Unchanged:
             memory.reason = "a full load (--full) writes every row"
         elif data is None:
             memory.reason = "no record of what the last load wrote (or it did not finish)"
+        elif data.get("older"):
+            memory.reason = (
+                "the record of what the last load wrote is another release's (its rows "
+                "hashed another way): every row is written once, and recorded anew"
+            )
         elif data["kept_as"] != kept_as:
             memory.reason = "the graph changed since the last load (a review decision, ...)"
         else:
@@ -368,7 +373,7 @@ def _read(path: Path) -> dict[str, Any] | None:
         with np.load(path, allow_pickle=False) as data:
             head = json.loads(str(data["head"]))
             if head.get("version") != VERSION:
-                return None
+                return {"older": True}  # kept by another release: its hashes differ
             return {
                 "kept_as": head.get("kept_as"),  # none in a record kept before
                 "elements": _ascending(data["elements"]),

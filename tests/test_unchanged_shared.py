@@ -106,3 +106,25 @@ def test_a_record_read_back_leaves_unwritten_exactly_the_rows_that_did_not_chang
     assert again.touched.own("Address") == {"A-elsewhere"}
     assert again.touched.named_by("Person", ["LIVES_AT"]) == {"P-40", "P-500", "P-501"}
     assert again.touched.named_by("Address", ["LIVES_AT"]) == {"A-elsewhere", "A-3", "A-4"}
+
+
+def test_a_record_an_older_release_kept_writes_every_row_once_and_says_why(tmp_path) -> None:
+    """A record whose hashes another release worked out is not trusted (its hashes
+    would match nothing, or the wrong rows): every row written, the reason given."""
+    import json
+
+    import numpy as np
+
+    from loaders.unchanged import MEMORY_FILE, VERSION
+    from loaders.write import PEOPLE
+
+    path = tmp_path / MEMORY_FILE
+    kept = {"labels": {}, "types": {}, "stamp": None}
+    head = json.dumps({"version": VERSION - 1, "kept_as": kept})
+    empty = np.empty(0, np.uint64)
+    with path.open("wb") as fh:
+        np.savez(fh, head=np.array(head), elements=empty, nodes=empty, multi=empty)
+    older = Unchanged.take(path, SHARED, kept, False)
+    assert "another release" in older.reason and older.touched is None
+    people = _people(3)
+    assert older.rows(PEOPLE, people) == people
