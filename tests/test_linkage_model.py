@@ -101,3 +101,83 @@ def test_a_household_level_no_random_pair_meets_weighs_as_one_person_among_the_r
     assert u[0] == pytest.approx(min(0.0001, 0.1 / (rows - 1)))
     assert u[1] == pytest.approx(0.0001)
     assert 0.45 < u[2] < 0.55
+
+
+def _round_model():
+    """A round's model: a checked code (a rule: its m is never learnt) that tells one
+    person's pair from strangers', and a household comparison whose m is learnt."""
+    from splink.blocking_rule_library import block_on
+
+    from loaders.linkage.model import Comparison, Level, Model
+
+    code = Comparison(
+        "code", ("code",), "code_l IS NULL OR code_r IS NULL",
+        levels=(
+            Level("same code", 0.9, 1e-6, sql="code_l = code_r", fix_m=True),
+            Level("different codes", 0.1, 1.0, fix_m=True),
+        ),
+    )  # fmt: skip
+    household = Comparison(
+        "household", ("kid",), "kid_l IS NULL OR kid_r IS NULL",
+        levels=(
+            Level("share a child", 0.5, 0.01, sql="kid_l = kid_r"),
+            Level("nothing in common", 0.5, 0.99),
+        ),
+    )  # fmt: skip
+    return Model(
+        "round", (code, household), lambda: [block_on("block")], list, list, ("code",),
+        train_m=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("lam", "expected"), [(1 / 6_000, 0.3), (1e-12, 0.5)])
+def test_a_later_round_learns_m_from_the_matches_it_has_left(lam, expected):
+    """A round's blocked pairs: 2,000 blocks, each one person's two records (the same
+    code) and a stranger (another code). Of the 2,000 pairs of one person, 600 share a
+    child and 1,400 share nothing; no stranger shares a child. Learnt from the round's
+    pairs, "share a child" is about 600 in 2,000 matches (0.3), not its prior of a half,
+    and the rule's m stays as declared. A round that expects no match left learns
+    nothing and keeps the priors."""
+    import pyarrow as pa
+    from splink import Linker
+
+    from loaders.linkage.backend import opened
+    from loaders.linkage.model import score
+
+    model = _round_model()
+    rows: dict[str, list] = {"unique_id": [], "block": [], "code": [], "kid": []}
+    for b in range(2_000):
+        shared = b % 10 < 3  # 600 of the 2,000
+        for i, (code, kid) in enumerate(
+            [(f"c{b}", f"k{b}"), (f"c{b}", f"k{b}" if shared else f"j{b}"), (f"s{b}", f"s{b}")]
+        ):
+            rows["unique_id"].append(f"r{b:05d}{i}")
+            rows["block"].append(f"b{b}")
+            rows["code"].append(code)
+            rows["kid"].append(kid)
+    frame = pa.table(rows)
+    with opened(name="duckdb") as engine:
+        linker = Linker(
+            engine.register(frame), _settings(model, list(model.comparisons), False, 6_000, None)
+        )
+        trained = linker.misc.save_model_to_json()
+    trained["probability_two_random_records_match"] = lam
+    notes: list[str] = []
+    scored = score(
+        model, frame, review_threshold=0.5, memory_limit=None, notes=notes,
+        trained=trained, backend="duckdb", relearn=("household", "code"),
+    )  # fmt: skip
+    assert scored.trained is not None
+    learnt = {
+        c["output_column_name"]: [
+            lv["m_probability"] for lv in c["comparison_levels"] if not lv.get("is_null_level")
+        ]
+        for c in scored.trained["comparisons"]
+    }
+    assert learnt["household"][0] == pytest.approx(expected, abs=0.01)
+    assert sum(learnt["household"]) == pytest.approx(1.0)
+    assert learnt["code"] == pytest.approx([0.9, 0.1])
+    assert any(
+        "m of code, household learnt again from this round's 6,000 blocked pairs" in n
+        for n in notes
+    )
