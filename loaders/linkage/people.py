@@ -164,23 +164,32 @@ IDENTIFIERS = Comparison(
 )
 
 
+# The equalities the blocking rules join on, each once: the rules are made from them,
+# and a delta scores new records against the rows sharing one (.scope.mates). Each key
+# column is capped so that its pairs grow with the records rather than their square
+# (loaders.linkage.blocking).
+KEYS: tuple[tuple[str, str], ...] = (
+    # Same date of birth, and the same initial of the given name (as its formal form: Bob
+    # and Robert block together) or of the family name (a changed surname): pairs sharing
+    # only a birthday grow with the square of the population, and were 42 of 56 million
+    # scored comparisons at county scale.
+    ("key_dob_given", "key_dob_given"),
+    ("key_dob_family", "key_dob_family"),
+    ("key_name", "key_name"),
+    ("key_postcode", "key_postcode"),
+    ("given", "family"),  # given and family names swapped (both ways round)
+    # Same family name and birth year catches a date of birth and a given name both
+    # mistyped; the given name's initial keeps its blocks small (common surnames made
+    # this rule 41 of 95 million comparisons at county scale).
+    ("key_year", "key_year"),
+)
+
+
 def _blocking() -> list:
-    # Each rule joins on a key column of the frame, capped so that its pairs grow with
-    # the records rather than their square (loaders.linkage.blocking).
+    """A rule a key; a key of two columns joins them both ways round (names swapped)."""
     return [
-        # Same date of birth, and the same initial of the given name (as its formal
-        # form: Bob and Robert block together) or of the family name (a changed
-        # surname): pairs sharing only a birthday grow with the square of the
-        # population, and were 42 of 56 million scored comparisons at county scale.
-        "l.key_dob_given = r.key_dob_given",
-        "l.key_dob_family = r.key_dob_family",
-        "l.key_name = r.key_name",
-        "l.key_postcode = r.key_postcode",
-        "l.given = r.family AND l.family = r.given",
-        # Same family name and birth year catches a date of birth and a given name both
-        # mistyped; the given name's initial keeps its blocks small (common surnames
-        # made this rule 41 of 95 million comparisons at county scale).
-        "l.key_year = r.key_year",
+        f"l.{left} = r.{right}" + ("" if left == right else f" AND l.{right} = r.{left}")
+        for left, right in KEYS
     ]
 
 
@@ -203,11 +212,7 @@ PEOPLE = Model(
     deterministic=_deterministic,
     em_rules=_em_rules,
     needs=("given", "family", "dob"),
-    keys=(
-        *((key, key) for key in ("key_dob_given", "key_dob_family", "key_name", "key_postcode")),
-        ("given", "family"),
-        ("key_year", "key_year"),
-    ),
+    keys=KEYS,
 )
 
 

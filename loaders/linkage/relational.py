@@ -296,27 +296,33 @@ def _rule(key: str, other: str | None = None) -> object:
     return CustomRule(f"{join} AND (l.fresh OR r.fresh)", arrays_to_explode=exploded)
 
 
-def _blocking() -> list:
-    return [
-        _rule("kin"),
-        _rule("homes"),
-        _rule("key_name"),  # family name and given name
-        # a given name misspelt (its first two letters), within a postcode district
-        _rule("key_district"),
-        _rule("key_postcode"),  # postcode and given name
-        # one moved out the day the other moved in, with the given name's first letters:
-        # a move, whatever the family name now
-        _rule("key_moves"),
-        _rule("swap_fg", "swap_gf"),  # given and family names swapped
-        # each lived with someone of one name, with the given name's first letters
-        _rule("key_mates"),
-    ]
+# The equalities the adults' blocking rules join on, each once: the rules are made from
+# them, and a delta scores new records against the rows sharing one (.scope.mates).
+KEYS: tuple[tuple[str, str], ...] = (
+    ("kin", "kin"),  # a child in common
+    ("homes", "homes"),  # an address in common
+    ("key_name", "key_name"),  # family name and given name
+    # a given name misspelt (its first two letters), within a postcode district
+    ("key_district", "key_district"),
+    ("key_postcode", "key_postcode"),  # postcode and given name
+    # one moved out the day the other moved in, with the given name's first letters:
+    # a move, whatever the family name now
+    ("key_moves", "key_moves"),
+    ("swap_fg", "swap_gf"),  # given and family names swapped
+    # each lived with someone of one name, with the given name's first letters
+    ("key_mates", "key_mates"),
+)
+CONTEXT_KEYS = KEYS[:2]  # children and addresses only
+
+
+def _blocking(keys: tuple[tuple[str, str], ...] = KEYS) -> list:
+    return [_rule(left, None if right == left else right) for left, right in keys]
 
 
 def _context_blocking() -> list:
     """Only the rules on children and addresses (what the pass falls back to when the
     engine cannot hold every rule's pairs)."""
-    return _blocking()[:2]
+    return _blocking(CONTEXT_KEYS)
 
 
 ADULTS = Model(
@@ -331,19 +337,14 @@ ADULTS = Model(
     needs=("given", "family", "dob"),
     lambda_from_pairs=True,
     train_m=False,
-    keys=(
-        *((key, key) for key in ("kin", "homes", "key_name", "key_district", "key_postcode")),
-        ("key_moves", "key_moves"),
-        ("swap_fg", "swap_gf"),
-        ("key_mates", "key_mates"),
-    ),
+    keys=KEYS,
 )
 # fewer pairs: children and addresses only
 ADULTS_CONTEXT = replace(
     ADULTS,
     name="adults (children and addresses only)",
     blocking=_context_blocking,
-    keys=ADULTS.keys[:2],
+    keys=CONTEXT_KEYS,
 )
 
 
