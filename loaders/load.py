@@ -398,7 +398,15 @@ def alerts(load: Load) -> None:
 def pseudonymised_copy(load: Load) -> None:
     """What analysts query: the graph as this load left it, pseudonymised."""
     load.progress.stage("writing the analysts' pseudonymised copy", None)
-    write_copy(load.store, bulk=load.options.bulk)
+    # from what the load touched where it knows (a delta's), else from the whole graph
+    written = write_copy(load.store, bulk=load.options.bulk, touched=load.touched)
+    over = load.report.over_everything
+    if OVER_EVERYTHING[1] in over and (written.touched or written.whole):
+        at = over.index(OVER_EVERYTHING[1])
+        if written.touched:
+            del over[at]
+        else:  # why it could not be read from what the load touched
+            over[at] = f"{OVER_EVERYTHING[1][:-1]}: {written.whole})"
     if load.tallying is not None:
         load.tallying.result()
 

@@ -12,6 +12,12 @@ counts of labels and relationship types are those recorded with them, and never 
 a swap that did not finish, nor after something else wrote to the copy (a review merge
 mirrored there: :meth:`CopyState.distrust`); an untrusted buffer is written afresh.
 
+Beside them, ``<graph>.copy-lags.json``: what each buffer lags the live graph by (the
+nodes the loads since it was written touched, by our own ids, as the person map holds
+them, and the shared values and districts' centres it was written with), so that a
+delta's copy reads only those (:meth:`CopyState.lags`); none while the buffers change
+places.
+
 Each buffer is one JSON file, replaced whole (:func:`graph.files.write_private`): a
 county's few million hashes are written and read back in seconds, where inserting them
 into SQLite row by row took several times as long.
@@ -36,6 +42,8 @@ Hashes = dict[str, dict[str, int]]  # label or type -> item key -> hash
 BUFFERS = ("published", "spare")
 SWAPPED = "swapped"  # the published buffer's file while the two change places
 SWAPPING = "swapping"  # a file present while the buffers change places
+LAGS = "lags"  # what each buffer lags the live graph by (CopyState.lags)
+Lag = dict  # {"context": int, "lag": {label: [live uids]}}: see CopyState.lags
 
 
 # how the hashes are made (projection._hashes): hashes made otherwise are not trusted
@@ -62,7 +70,7 @@ class CopyState:
         return cls(home, re.sub(r"[^A-Za-z0-9_.-]", "_", graph))
 
     def _file(self, name: str) -> Path:
-        if name not in (*BUFFERS, SWAPPED, SWAPPING):  # names of ours, never from outside
+        if name not in (*BUFFERS, SWAPPED, SWAPPING, LAGS):  # names of ours, never from outside
             raise ValueError(f"no copy buffer {name!r}")
         return self.home / f"{self.graph}.copy-{name}.json"
 
@@ -123,6 +131,21 @@ class CopyState:
         fsync_dir(self.home)
         self._file(SWAPPING).unlink()
         fsync_dir(self.home)
+
+    def lags(self) -> dict[str, Lag | None]:
+        """What each buffer lags the live graph by: the nodes (label -> live uids) the
+        loads since it was written touched, and a hash of what coarsening depended on
+        then (``context``); a buffer missing or None: not known (read the whole graph).
+        The live uids are our own ids, as the person map beside the key holds them."""
+        try:
+            return orjson.loads(self._file(LAGS).read_bytes())
+        except FileNotFoundError:
+            return {}
+
+    def keep_lags(self, lags: dict[str, Lag | None]) -> None:
+        """Record :meth:`lags` (``{}``: none known, while the buffers change places)."""
+        private_dir(self.home)
+        write_private(self._file(LAGS), orjson.dumps(lags, default=sorted))
 
     def distrust(self, buffer: str = "published") -> None:
         """Something other than a copy's writing changed this buffer: write it afresh

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from itertools import compress, repeat
 from operator import methodcaller
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -37,6 +37,7 @@ from graph.access.copy_rules import (
     EXTRA_LABELS,
     KEPT_NODES,
     KEPT_RELS,
+    SHARED,
     TEXT_OF,
     Rule,
     copied,
@@ -153,6 +154,53 @@ REL_READS = {
     for rel, rules in KEPT_RELS.items()
 }
 
+# a delta's reads (_ScopedReads): only the nodes of a label it names, and the
+# relationships of a type with an end it names (by its start, then by its end alone)
+NODE_READS_OF = {
+    label: cypher(
+        f"projection.read_{label.lower()}_of",
+        NODE_STATEMENTS[label]["read"].replace(" RETURN ", " WHERE n.uid IN $uids RETURN ", 1),
+        example={"uids": ["x"]},
+    )
+    for label in KEPT_NODES
+}
+REL_READS_OF = {
+    rel: (
+        cypher(
+            f"projection.read_{rel.lower()}_from",
+            REL_READS[rel].replace(" RETURN ", " WHERE a.uid IN $left RETURN ", 1),
+            example={"left": ["x"]},
+        ),
+        cypher(  # from the end's index: a pattern's filter on b alone scans a's label
+            f"projection.read_{rel.lower()}_to",
+            f"MATCH (b:{ENDS[rel][1]}) WHERE b.uid IN $right WITH b "
+            f"MATCH (a:{ENDS[rel][0]})-[x:{rel}]->(b) WITH a, x, b WHERE NOT a.uid IN $left "
+            + REL_READS[rel][REL_READS[rel].index("RETURN ") :],
+            example={"left": ["x"], "right": ["y"]},
+        ),
+    )
+    for rel in KEPT_RELS
+}
+
+
+# the nodes (of a relationship, its start) holding one of a shared property's values
+HOLDERS = {
+    (owner, prop): cypher(
+        f"projection.holders_{owner.lower()}_{prop}",
+        f"MATCH (n:{ENDS[owner][0]})-[x:{owner}]->(:{ENDS[owner][1]}) WHERE x.{prop} IN "
+        "$values RETURN DISTINCT n.uid AS uid"
+        if owner in KEPT_RELS
+        else f"MATCH (n:{owner}) WHERE n.{prop} IN $values RETURN n.uid AS uid",
+        example={"values": ["x"]},
+    )
+    for owner, prop in SHARED
+}
+HOMES_IN = cypher(
+    "projection.homes_in",
+    f"MATCH (a:Address) WHERE a.{DISTRICT} IN $districts RETURN a.uid AS uid",
+    example={"districts": ["AB1"]},
+)
+
 # what each label's and type's rows carry into the copy, besides a node's uid
 NODE_PROPS = {
     label: [(p, rules[p]) for p in copied(rules) if p != "uid"]
@@ -170,6 +218,63 @@ class Written:
     seconds: float = 0.0
     fresh: bool = False  # written afresh, not as the difference from an earlier copy
     changed: int = 0  # of a difference: nodes and relationships written or removed
+    # of a delta's difference: read from what the load touched only; else why the whole
+    # graph was read ("" when nothing said what the load touched)
+    touched: bool = False
+    whole: str = ""
+
+
+class Touched(Protocol):
+    """What a load changed, as :class:`loaders.unchanged.Touched` holds it: the nodes
+    whose own rows changed (label -> uids) and those a changed relationship names
+    ((type, label) -> uids)."""
+
+    nodes: dict[str, set[Any]]
+    named: dict[tuple[str, str], set[Any]]
+
+
+# labels a delta's copy reads whole all the same: risk of NEET factors are rewritten on
+# every pupil each day and derived facts on the owners of touched cases (people), the
+# list and the tallies are worked out again whole, and the person map beside the key
+# holds every person
+WHOLE = ("Person", "RiskList", "NeedsTally")
+
+
+@dataclass
+class Scope:
+    """What a delta's copy reads (label -> live uids): ``nodes``, the nodes a load
+    touched (their own rows changed, or a changed relationship of any type names them),
+    and the relationships starting at them (a changed relationship's start is always
+    named, or is the node whose rows changed); ``ends``, the nodes whose own rows
+    changed, whose relationships ending at them are read too. Not every relationship
+    ending at a node named: a changed attendance row names the school, whose every
+    pupil's attendance that would read."""
+
+    nodes: dict[str, set[str]] = field(default_factory=dict)
+    ends: dict[str, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, touched: Touched) -> Scope:
+        scope = cls()
+        for label, uids in touched.nodes.items():
+            scope.nodes.setdefault(label, set()).update(map(str, uids))
+            scope.ends.setdefault(label, set()).update(map(str, uids))
+        for (_, label), uids in touched.named.items():
+            scope.nodes.setdefault(label, set()).update(map(str, uids))
+        return scope
+
+    def with_(self, other: Mapping[str, Any]) -> Scope:
+        """This scope and another (as :meth:`kept`) together."""
+        both = Scope(
+            {k: set(v) for k, v in self.nodes.items()}, {k: set(v) for k, v in self.ends.items()}
+        )
+        for mine, theirs in ((both.nodes, other["nodes"]), (both.ends, other["ends"])):
+            for label, uids in theirs.items():
+                mine.setdefault(label, set()).update(uids)
+        return both
+
+    def kept(self) -> dict[str, Any]:
+        return {"nodes": self.nodes, "ends": self.ends}
 
 
 class _Coarsen:
@@ -181,6 +286,20 @@ class _Coarsen:
         self.pseudonyms: dict[str, dict[Any, str]] = defaultdict(dict)  # label -> uid ->
         self.shared = shared_values(store)
         self.centres = district_centres(store)
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """What coarsening depends on beyond a node's own values, as JSON holds it: the
+        shared values kept (owner and property -> each value's JSON text) and the
+        districts' centres. Where they differ from those a copy was written with,
+        values the load did not touch may differ in the copy (:func:`_moved`)."""
+        return {
+            "shared": {
+                f"{owner}{PAIR}{prop}": sorted(orjson.dumps(v).decode() for v in values)
+                for (owner, prop), values in self.shared.items()
+            },
+            "centres": {district: list(at) for district, at in self.centres.items()},
+        }
 
     def uids(self, label: str, uids: list[Any]) -> list[Any]:
         """Nodes' uids in the copy (each worked out once: a person's is asked for by
@@ -296,6 +415,7 @@ def write_copy(
     bulk: bool = True,
     progress: Callable[[int], None] | None = None,
     incremental: bool = True,
+    touched: Touched | None = None,
 ) -> Written:
     """Write the live graph's pseudonymised copy, and the person map beside the key.
 
@@ -306,31 +426,106 @@ def write_copy(
     between two nodes replaced where any of them changed. Otherwise the copy is written
     afresh: by the statements above, or, with ``bulk`` and an engine that has it, by its
     bulk insertion (FalkorDB's ``GRAPH.BULK``; see :mod:`graph.bulk`). Either way it is
-    then put in place of the one analysts read at once, where the engine can."""
+    then put in place of the one analysts read at once, where the engine can.
+
+    ``touched``: what the load that just ran changed (a delta's). Then only those nodes
+    and the relationships with an end among them are read (and :data:`WHOLE`), when
+    the copy written over is known to lag the live graph by nothing else (the loads
+    since it was written each said what they touched), what coarsening depends on
+    (the shared values, the districts' centres) is as it was, and the copy's counts
+    then agree with the live graph's; otherwise the whole graph is read."""
     started = time.perf_counter()
     keys = Pseudonyms.open(store.pseudonym_dir, store.name)
     state = CopyState.beside(keys.home, store.name)
     target = store.pseudonymised_staging()
     swaps = target.name != store.pseudonymised().name
     buffer = "spare" if swaps else "published"
+    lags = state.lags()
+    changed = Scope.of(touched) if touched is not None else None
     people: list[tuple[str, str]] = []
+
+    def scope(context: dict[str, Any]) -> Scope | str:
+        lag = lags.get(buffer)
+        if changed is None:
+            return ""
+        if lag is None:
+            return "the copy written over lags the live graph by a load not saying what it changed"
+        return _moved(store, lag["context"], context, changed.with_(lag["lag"]))
+
     with store.batch_job(), target.batch_job():
         before = _counts(target)
         known = state.trusted(buffer, before) if incremental and before is not None else None
-        written, changes = _from_rows(store, target, keys, known, people, bulk, progress)
+        written, changes, context = _from_rows(
+            store, target, keys, known, people, bulk, progress, scope
+        )
+        after = _counts(target) or Counts({}, {})
+        if written.touched and not _agrees(store.counts(), after):
+            # the load changed something it did not say: the whole graph's difference
+            # from what the copy holds now
+            state.record(buffer, after, changes.hashes, changes.removed, fresh=False)
+            known = state.trusted(buffer, after)
+            people.clear()
+            written, changes, context = _from_rows(
+                store, target, keys, known, people, bulk, progress
+            )
+            written.whole = "the copy's counts disagreed with the live graph's"
         caseload_tally.keep(target)  # RECOUNTED: the map's counts, from the copy's records
         after = _counts(target) or Counts({}, {})
         written.nodes, written.relationships = after.nodes, after.relationships
     state.record(buffer, after, changes.hashes, changes.removed, fresh=written.fresh)
+    # what each copy lags the live graph by now: the one just written nothing, the other
+    # (written before this load) what this load changed, where it said
+    other = lags.get("published") if swaps else None
+    state.keep_lags({})  # not trusted while the copies change places
     if swaps:
         state.begin_swap()
         store.publish_pseudonymised()
         state.end_swap()
     else:
         store.publish_pseudonymised()
+    kept: dict[str, dict | None] = {"published": {"context": context, "lag": Scope().kept()}}
+    if swaps:
+        kept["spare"] = (
+            {"context": other["context"], "lag": changed.with_(other["lag"]).kept()}
+            if other is not None and changed is not None
+            else None
+        )
+    state.keep_lags(kept)
     keys.write_map(people)
     written.seconds = round(time.perf_counter() - started, 2)
     return written
+
+
+def _moved(store: GraphStore, was: dict[str, Any], now: dict[str, Any], scope: Scope) -> Scope:
+    """``scope`` with the nodes whose copy changed with what coarsening depends on since
+    the copy written over (``was``; ``now``, :attr:`_Coarsen.context`): those holding a
+    shared value that came to be kept or ceased to be (a threshold crossed), and the
+    homes of a district whose centre moved. (People are read whole anyway.)"""
+    for where in was["shared"].keys() | now["shared"].keys():
+        before, after = set(was["shared"].get(where, ())), set(now["shared"].get(where, ()))
+        owner, prop = where.split(PAIR)
+        if before == after or owner in WHOLE:
+            continue
+        values = [orjson.loads(text) for text in before ^ after]
+        start = ENDS[owner][0] if owner in KEPT_RELS else owner
+        found = store.read(HOLDERS[owner, prop], {"values": values}, max_rows=ALL_ROWS)
+        scope.nodes.setdefault(start, set()).update(r["uid"] for r in found.rows)
+    before, after = was["centres"], now["centres"]
+    moved = [d for d in before.keys() | after.keys() if before.get(d) != after.get(d)]
+    if moved:
+        found = store.read(HOMES_IN, {"districts": sorted(moved)}, max_rows=ALL_ROWS)
+        scope.nodes.setdefault("Address", set()).update(r["uid"] for r in found.rows)
+    return scope
+
+
+def _agrees(live: Counts, copy: Counts) -> bool:
+    """Whether the copy holds as many nodes of each label and relationships of each type
+    it keeps as the live graph does."""
+    labels = {x for label in KEPT_NODES for x in (label, *EXTRA_LABELS[label])}
+    return all(live.labels.get(label, 0) == copy.labels.get(label, 0) for label in labels) and all(
+        live.relationship_types.get(rel, 0) == copy.relationship_types.get(rel, 0)
+        for rel in KEPT_RELS
+    )
 
 
 def _from_rows(
@@ -341,16 +536,38 @@ def _from_rows(
     people: list[tuple[str, str]],
     bulk: bool,
     progress: Progress,
-) -> tuple[Written, _Changes]:
+    scope: Callable[[dict[str, Any]], Scope | str] | None = None,
+) -> tuple[Written, _Changes, dict[str, Any]]:
     """The copy written from a read of the live graph: afresh, or, where the hashes of
-    what ``target`` holds are ``known``, as the difference from it."""
-    reads = _ReadAhead(store)
+    what ``target`` holds are ``known``, as the difference from it; read from what
+    ``scope`` names (given the coarsening's context: a reason to read everything
+    instead) where it can, as a delta's is. Also the coarsening's context."""
+    # the whole graph's first read started at once, while the copy is made ready
+    reads: _ReadAhead | _ScopedReads | None = None
+    if scope is None or known is None:
+        reads = _ReadAhead(store)
     try:
-        reader = _Reader(_Coarsen(store, keys), reads, people)
+        coarsen = _Coarsen(store, keys)
+    except BaseException:
+        if reads is not None:
+            reads.close()
+        raise
+    context = coarsen.context
+    within = scope(context) if reads is None and scope is not None else ""
+    if reads is None:
+        reads = _ScopedReads(store, within) if isinstance(within, Scope) else _ReadAhead(store)
+    try:
+        reader = _Reader(coarsen, reads, people)
         changes = _Changes()
         if known is None:
-            return _afresh(target, reader, changes, bulk, progress), changes
-        return _difference(target, reader, known, changes, progress), changes
+            return _afresh(target, reader, changes, bulk, progress), changes, context
+        if isinstance(within, Scope):
+            written = _difference(target, reader, known, changes, progress, within)
+            written.touched = True
+        else:
+            written = _difference(target, reader, known, changes, progress)
+            written.whole = within
+        return written, changes, context
     finally:
         reads.close()
 
@@ -421,6 +638,12 @@ class _ReadAhead:
             self._pending[READS[at + 1]] = self._start(READS[at + 1])
         return future.result()
 
+    def nodes(self, label: str) -> ColumnResult:
+        return self.columns(NODE_STATEMENTS[label]["read"])
+
+    def relationships(self, rel: str) -> ColumnResult:
+        return self.columns(REL_READS[rel])
+
     def _start(self, statement: str) -> Future[ColumnResult]:
         # a column at a time: the copy works on columns, so no dict is made a row
         return self._pool.submit(self._store.read_columns, statement, max_rows=ALL_ROWS)
@@ -432,17 +655,52 @@ class _ReadAhead:
 
 
 @dataclass
+class _ScopedReads:
+    """A delta's reads of the live graph: the labels of :data:`WHOLE` whole, of the
+    rest only the nodes in ``scope``, and of each relationship type those starting at
+    its nodes or ending at its ends (:class:`Scope`; every relationship between two
+    nodes either way: the copy's unit of change is their group)."""
+
+    store: GraphStore
+    scope: Scope
+
+    def nodes(self, label: str) -> ColumnResult:
+        if label in WHOLE:
+            return self._read(NODE_STATEMENTS[label]["read"], {})
+        return self._read(NODE_READS_OF[label], {"uids": sorted(self.scope.nodes.get(label, ()))})
+
+    def relationships(self, rel: str) -> ColumnResult:
+        start, end = ENDS[rel]
+        left = sorted(self.scope.nodes.get(start, ()))
+        right = sorted(self.scope.ends.get(end, ()))
+        by_start, by_end = REL_READS_OF[rel]
+        one = self._read(by_start, {"left": left})
+        if not right:
+            return one
+        other = self._read(by_end, {"left": left, "right": right})
+        names = one.columns.keys() | other.columns.keys()
+        columns = {name: _values(one, name) + _values(other, name) for name in sorted(names)}
+        return ColumnResult(columns, one.rows + other.rows)
+
+    def _read(self, statement: str, params: dict[str, Any]) -> ColumnResult:
+        return self.store.read_columns(statement, params, max_rows=ALL_ROWS)
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
 class _Reader:
     """The live graph's nodes and relationships as the copy holds them, with hashes."""
 
     coarsen: _Coarsen
-    reads: _ReadAhead
+    reads: _ReadAhead | _ScopedReads
     people: list[tuple[str, str]]
 
     def nodes(self, label: str) -> tuple[list[str], list[list[Any]], list[int]]:
         """The copy's property names for the label (``uid`` second last), a column of
         each, and each node's hash (of its values in that order)."""
-        live = self.reads.columns(NODE_STATEMENTS[label]["read"])
+        live = self.reads.nodes(label)
         names, columns = self.coarsen.nodes(label, live)
         if label == "Person":
             self.people.extend(zip(columns[-2], live.columns["uid"], strict=True))
@@ -455,7 +713,7 @@ class _Reader:
         """The copy's property names for the type (the ends' uids last), a column of
         each, each relationship's group key, and a hash of each group of them between
         the same two nodes (the copy's unit of change: relationships have no keys)."""
-        live = self.reads.columns(REL_READS[rel])
+        live = self.reads.relationships(rel)
         names, columns = self.coarsen.relationships(rel, live)
         del live
         keys = _pairs(columns[-2], columns[-1])
@@ -508,14 +766,24 @@ def _difference(
     known: dict[str, dict[str, int]],
     changes: _Changes,
     progress: Progress,
+    scope: Scope | None = None,
 ) -> Written:
-    """Write over a copy whose hashes are ``known`` only what differs from it."""
+    """Write over a copy whose hashes are ``known`` only what differs from it: of the
+    whole graph, or of what ``scope`` names (:class:`Scope`; :data:`WHOLE` labels
+    whole)."""
     written = Written()
+    coarsen = reader.coarsen
+
+    def named(label: str, within: dict[str, set[str]]) -> set[str]:  # in the copy
+        return set(coarsen.uids(label, sorted(within.get(label, ()))))
+
     for label, statements in NODE_STATEMENTS.items():
         was = known.get(label, {})
         names, columns, hashes = reader.nodes(label)
         uids = columns[names.index("uid")]
         now = dict(zip(uids, hashes, strict=True))
+        if scope is not None and label not in WHOLE:  # only these could have gone
+            was = {key: was[key] for key in named(label, scope.nodes) if key in was}
         different = set(compress(uids, map(_differs(was), uids, hashes)))
         new: list[dict] = []
         changed: list[dict] = []
@@ -534,6 +802,14 @@ def _difference(
     for rel, statements in REL_STATEMENTS.items():
         was = known.get(rel, {})
         names, columns, keys, groups = reader.relationships(rel)
+        if scope is not None:  # only the groups with an end in scope could have changed
+            left = named(ENDS[rel][0], scope.nodes)
+            right = named(ENDS[rel][1], scope.ends)
+            was = {
+                key: h
+                for key, h in was.items()
+                if (ends := key.split(PAIR))[0] in left or ends[1] in right
+            }
         different = set(compress(groups, map(_differs(was), groups, groups.values())))
         gone = was.keys() - groups.keys()
         changes.hashes += [(rel, key, groups[key]) for key in different]

@@ -1,0 +1,196 @@
+"""A delta's copy, read from what the load touched, is the copy written from the whole
+graph; and each case where it cannot know falls back to reading the whole graph.
+
+Each test changes a small live graph as a load would, says what it touched (as
+:class:`loaders.unchanged.Touched` does), writes the copy from that, then compares it,
+node for node and relationship for relationship, with one written afresh from the same
+live graph. Each fall-back's test fails when the fall-back is taken away: the copy read
+from the touched nodes alone would then differ.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from graph.access.copy_rules import MIN_SHARED
+from graph.access.projection import Written, write_copy
+from graph.engines.falkordb import FalkorDBStore
+from loaders.load import run_load
+from loaders.unchanged import Touched
+from synthetic.week_later import write_week_later
+from tests.conftest import AS_OF, embedded_store
+
+NODES = "MATCH (n) RETURN labels(n) AS labels, properties(n) AS props"
+RELATIONSHIPS = (
+    "MATCH (a)-[r]->(b) RETURN type(r) AS type, a.uid AS a, b.uid AS b, properties(r) AS props"
+)
+SETUP = [
+    "UNWIND range(1, 12) AS i CREATE (:Person:Child {uid: 'p' + toString(i), sex: 'F', "
+    "dob: date('2012-03-04')})",
+    "UNWIND range(1, 12) AS i CREATE (:Address {uid: 'a' + toString(i), "
+    "postcode_district: CASE WHEN i <= 6 THEN 'AB1' ELSE 'AB2' END, "
+    "lat: 52.0 + i / 1000.0, lon: -1.0, town: 'Town' + toString(i % 2)})",
+    "MATCH (p:Person), (a:Address) WHERE substring(p.uid, 1) = substring(a.uid, 1) "
+    "CREATE (p)-[:LIVES_AT {from: date('2020-01-01')}]->(a)",
+    "CREATE (:School {uid: 's1', name: 'North', urn: 100}), (:School {uid: 's2', name: 'South'})",
+    "MATCH (p:Person), (s:School {uid: 's1'}) CREATE (p)-[:ATTENDANCE {term: 'autumn', "
+    "possible: 100, absent: 3, term_start: date('2026-09-01')}]->(s)",
+    # nine cases share a reason: one short of its being kept in the copy
+    f"UNWIND range(1, {MIN_SHARED - 1}) AS i MATCH (p:Person {{uid: 'p' + toString(i)}}) "
+    "CREATE (p)-[:HAS_CASE]->(:Case {uid: 'c' + toString(i), kind: 'cin', status: 'open', "
+    "reason: 'family stress', start: date('2025-01-01')})",
+]
+
+
+def _everything(store: FalkorDBStore) -> tuple[Counter, Counter]:
+    copy = store.pseudonymised()
+    nodes = copy.read(NODES, max_rows=1_000_000).rows
+    rels = copy.read(RELATIONSHIPS, max_rows=1_000_000).rows
+    return (
+        Counter(repr((sorted(r["labels"]), sorted(r["props"].items()))) for r in nodes),
+        Counter(repr((r["type"], r["a"], r["b"], sorted(r["props"].items()))) for r in rels),
+    )
+
+
+def _touched(
+    nodes: dict[str, set[str]] | None = None,
+    named: dict[tuple[str, str], set[str]] | None = None,
+) -> Touched:
+    return Touched(nodes=dict(nodes or {}), named=dict(named or {}))
+
+
+@pytest.fixture
+def live(tmp_path) -> Iterator[FalkorDBStore]:
+    """A small live graph with both copies written and known to lag it by nothing."""
+    store = embedded_store(tmp_path / "engine", "touched")
+    store.drop_all()
+    store.ensure_schema()
+    for statement in SETUP:
+        store.write(statement)
+    try:
+        assert write_copy(store).fresh  # the first copy: afresh
+        assert write_copy(store, touched=_touched()).fresh  # the other one: afresh too
+        yield store
+    finally:
+        store.pseudonymised().drop_all()
+        store.drop_all()
+        store.close()
+
+
+def _as_afresh(store: FalkorDBStore, written: Written) -> None:
+    """The copy just written equals one written afresh from the same live graph."""
+    by_touched = _everything(store)
+    assert write_copy(store, incremental=False).fresh
+    assert by_touched == _everything(store), written
+
+
+def test_a_delta_copy_reads_what_the_load_touched_and_equals_one_written_afresh(live):
+    live.write("MATCH (c:Case {uid: 'c1'}) SET c.status = 'closed', c.end = date('2026-11-01')")
+    live.write(
+        "MATCH (p:Person {uid: 'p2'}), (s:School {uid: 's2'}) CREATE (p)-[:ATTENDANCE "
+        "{term: 'spring', possible: 50, absent: 1, term_start: date('2027-01-04')}]->(s)"
+    )
+    live.write("MATCH (:Person {uid: 'p3'})-[x:ATTENDANCE]->() DELETE x")
+    touched = _touched(
+        {"Case": {"c1"}},
+        {("ATTENDANCE", "Person"): {"p2", "p3"}, ("ATTENDANCE", "School"): {"s1", "s2"}},
+    )
+    written = write_copy(live, touched=touched)
+    assert written.touched and not written.fresh and written.changed == 3, written
+    _as_afresh(live, written)
+
+
+def test_risk_factors_derive_wrote_on_people_the_load_did_not_touch_are_copied(live):
+    """Derive rewrites risk of NEET factors on every pupil (and open services on the
+    owners of touched cases): people are read whole."""
+    live.write(
+        "MATCH (p:Person) WHERE p.uid IN ['p4', 'p5'] SET p.risk_factors = ['attendance'], "
+        "p.risk_as_of = date('2026-11-09')"
+    )
+    written = write_copy(live, touched=_touched({"Case": {"c1"}}))
+    assert written.touched, written
+    _as_afresh(live, written)
+
+
+def test_a_shared_value_crossing_its_threshold_reads_the_nodes_holding_it(live):
+    """The tenth case with a reason makes the reason kept on the other nine, which the
+    load did not touch: they are read too."""
+    live.write(
+        "MATCH (p:Person {uid: 'p10'}) CREATE (p)-[:HAS_CASE]->(:Case {uid: 'c10', "
+        "kind: 'cin', status: 'open', reason: 'family stress', start: date('2026-11-01')})"
+    )
+    touched = _touched({"Case": {"c10"}}, {("HAS_CASE", "Person"): {"p10"}})
+    written = write_copy(live, touched=touched)
+    assert written.touched and written.changed == 2 + MIN_SHARED - 1, written
+    _as_afresh(live, written)
+
+
+def test_a_district_centre_moving_reads_the_homes_in_it(live):
+    """A new home in a district moves its centre: every home there moves in the copy,
+    and is read, the other district's not."""
+    live.write("CREATE (:Address {uid: 'a13', postcode_district: 'AB1', lat: 53.5, lon: -1.5})")
+    written = write_copy(live, touched=_touched({"Address": {"a13"}}))
+    assert written.touched and written.changed == 7, written
+    _as_afresh(live, written)
+
+
+def test_the_copy_written_over_two_loads_old_reads_what_both_loads_touched(live):
+    """On FalkorDB the copy written over is the one before the last: it lags the live
+    graph by the load before this one too."""
+    live.write("MATCH (c:Case {uid: 'c2'}) SET c.status = 'closed'")
+    first = write_copy(live, touched=_touched({"Case": {"c2"}}))
+    assert first.touched and first.changed == 1, first
+    live.write("MATCH (c:Case {uid: 'c3'}) SET c.status = 'closed'")
+    second = write_copy(live, touched=_touched({"Case": {"c3"}}))
+    assert second.touched and second.changed == 2, second  # c2 as well as c3
+    _as_afresh(live, second)
+
+
+def test_after_a_copy_not_told_what_changed_the_next_reads_the_whole_graph(live):
+    live.write("MATCH (c:Case {uid: 'c4'}) SET c.status = 'closed'")
+    assert not write_copy(live).touched  # a full load's: nothing said what changed
+    live.write("MATCH (c:Case {uid: 'c5'}) SET c.status = 'closed'")
+    written = write_copy(live, touched=_touched({"Case": {"c5"}}))
+    assert not written.touched and "not saying" in written.whole, written
+    _as_afresh(live, written)
+
+
+def test_counts_that_disagree_after_a_delta_copy_read_the_whole_graph(live):
+    """A node the load wrote and did not say it touched: the copy's counts tell."""
+    live.write("CREATE (:Case {uid: 'c99', kind: 'cin', status: 'open'})")
+    written = write_copy(live, touched=_touched({"Case": {"c1"}}))
+    assert not written.touched and "counts" in written.whole, written
+    _as_afresh(live, written)
+
+
+def test_after_a_delta_load_the_copy_equals_one_written_from_the_whole_graph(
+    small_county, tmp_path
+):
+    """A county loaded, loaded again unchanged, then a week later: each a delta over
+    the last (their reports kept), the last's copy read from what it touched only."""
+    later = tmp_path / "week_later"
+    write_week_later(small_county, later, seed=3, share=0.01)
+    store = embedded_store(tmp_path / "engine", "touched_loads")
+    store.drop_all()
+    store.ensure_schema()
+    loads = tmp_path / "loads"
+    try:
+        run_load(store, small_county, as_of=AS_OF, loads_dir=loads)
+        again = run_load(store, small_county, as_of=AS_OF, loads_dir=loads).report
+        assert not again.wrote_every_row
+        week = run_load(store, later, as_of=AS_OF + dt.timedelta(days=7), loads_dir=loads)
+        report = week.report
+        assert report.over_everything and not any(
+            "pseudonymised copy" in part for part in report.over_everything
+        ), report.over_everything
+        by_the_load = _everything(store)
+        assert write_copy(store, incremental=False).fresh
+        assert _everything(store) == by_the_load
+    finally:
+        store.pseudonymised().drop_all()
+        store.drop_all()
+        store.close()
