@@ -118,10 +118,13 @@ def read_extract(extract: Extract, today: dt.date) -> FileOutcome:
 
 
 def _take(validate: Validator, rows: list[RawRow], outcome: FileOutcome) -> None:
-    """Validate rows read and add them to ``outcome``."""
-    outcome.read += len(rows)
+    """Validate rows read and add them to ``outcome``; ``rows`` is emptied first, so a
+    fault while validating cannot count or validate them twice."""
+    batch = rows[:]
+    rows.clear()
+    outcome.read += len(batch)
     mapping = validate.mapping
-    for raw, checked in zip(rows, validate.many(rows), strict=True):
+    for raw, checked in zip(batch, validate.many(batch), strict=True):
         if isinstance(checked, Quarantined):
             outcome.quarantined.append(checked)
             outcome.rows_quarantined += 1
@@ -130,7 +133,6 @@ def _take(validate: Validator, rows: list[RawRow], outcome: FileOutcome) -> None
                 outcome.values_dropped += len(checked.notes)
                 outcome.dropped += dropped_values(mapping, raw, checked.notes)
             outcome.records.append(checked)
-    rows.clear()
 
 
 def dropped_values(mapping: SourceMapping, raw: RawRow, notes: list[str]) -> list[Dropped]:
