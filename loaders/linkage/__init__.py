@@ -62,7 +62,6 @@ from loaders.linkage.relational import (
     ADULTS,
     ADULTS_CONTEXT,
     CHILD_AGE,
-    HOUSEHOLD,
     ROUNDS,
     TIMELINE,
     Gathering,
@@ -229,22 +228,15 @@ class _Adults:
                 "expected, less what they linked)"
             )
         touched = self.touched
-        # a later round learns the household's m again from its own pairs (round_m):
-        # the matches left are those whose household evidence was weak
-        later = self.trained is not None
-        said: list[str] = []
         scored = score(
             self.model,
             frame,
             review_threshold=self.review_threshold,
             memory_limit=self.memory_limit,
-            notes=said,
+            notes=notes if self.trained is None and self.kept is None else [],
             trained=self.trained or (self.kept if self.model is ADULTS else None),
             touched=None if touched is None else frozenset(map(clusters.find, touched)),
-            relearn=(HOUSEHOLD.name,) if later else (),
         )
-        if self.kept is None:  # what a round says that the rounds before did not
-            notes.extend(line for line in said if line not in notes)
         self.trained = scored.trained
         if first:
             run.result.models[ADULTS.name] = self.trained

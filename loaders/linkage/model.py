@@ -45,10 +45,6 @@ SMALL_INPUT = 1_000  # distinct identities below which a model is not trained
 # (benchmarks/README.md, "Splink's share").
 U_PAIRS = 1e6
 MIN_LABELLED = 20  # known matches needed to learn m from them
-# A later round's m is learnt again from its own pairs (:func:`round_m`) with each
-# level's prior counting as this many matches: a round with few matches left to find
-# stays near the priors, one with many learns what its matches show.
-PRIOR_MATCHES = MIN_LABELLED
 
 
 @dataclass(frozen=True)
@@ -196,14 +192,11 @@ def score(
     keep: Callable[[Linker], None] | None = None,
     backend: str | None = None,
     touched: frozenset[str] | None = None,
-    relearn: tuple[str, ...] = (),
 ) -> Scored:
     """Score ``frame``'s record pairs with ``model``; never raises on small or sparse
     input (what it could not learn, it takes from the priors, and says so).
     ``trained``: a model an earlier round learnt (``Scored.trained``), used as it is
-    (its probability that two records match too: :func:`~loaders.linkage.relational.carried`),
-    but for the m probabilities of the comparisons named in ``relearn`` (a later round
-    of the adults' pass: learnt again from its own blocked pairs, :func:`round_m`);
+    (its probability that two records match too: :func:`~loaders.linkage.relational.carried`);
     ``keep``: called with the model once trained (to save it); ``backend``: where
     Splink runs (:mod:`loaders.linkage.backend`; default: the setting); ``touched``:
     score only the pairs one of whose records' ``unique_id`` is in it (a delta's new
@@ -229,7 +222,7 @@ def score(
         try:
             return _score(
                 engine, model, usable, frame, small, review_threshold, notes, trained, keep,
-                touched, relearn,
+                touched,
             )  # fmt: skip
         except Exception as exc:
             if engines.out_of_memory(exc):
@@ -298,7 +291,6 @@ def _score(
     trained: dict | None,
     keep: Callable[[Linker], None] | None,
     touched: frozenset[str] | None = None,
-    relearn: tuple[str, ...] = (),
 ) -> Scored:
     table = engine.register(frame)
     reuse = trained is not None and _shape(trained) == [
@@ -320,8 +312,6 @@ def _score(
                 f"{model.name}: {filled} comparison level(s) never seen in training "
                 "kept their priors"
             )
-    if reuse and relearn and touched is None:
-        round_m(linker, engine, usable, relearn, model.name, notes)
     if keep is not None:
         keep(linker)
     gamma = [f"gamma_{c.name}" for c in usable]
@@ -639,117 +629,6 @@ def _lambda_from(weights: object, prior: float, rows: int) -> float:
             break
         lam = new
     return lam
-
-
-def round_m(
-    linker: Linker,
-    engine: Backend,
-    usable: list[Comparison],
-    relearn: tuple[str, ...],
-    name: str,
-    notes: list[str],
-) -> None:
-    """A later round's m probabilities of the comparisons named in ``relearn``, learnt
-    from the round's own blocked pairs: expectation maximisation of each of their
-    levels' m (:func:`em_m`), every other parameter held (the other comparisons' m and
-    every u, and the round's probability that two of its people match: what the
-    rounds before expected and did not link). Sets the learnt m on the model, and
-    says so in ``notes``; a level whose m is fixed (a rule) or made to weigh nothing
-    keeps its m."""
-    settings = linker._settings_obj
-    levels = _levels_sql(linker)
-    specs = {c.name: c for c in usable if c.name in relearn}
-    comparisons = [c for c in settings.comparisons if c.output_column_name in specs]
-    if levels is None or not comparisons:
-        notes.append(f"{name}: m kept from the round before (its levels not told apart)")
-        return
-    with _weights_only(settings, levels):
-        predictions = linker.inference.predict()  # every blocked pair of the round
-        found = engine.fetch(predictions, ["match_weight", *levels.cases])
-        predictions.drop_table_from_database_and_remove_from_cache()
-    if not len(found["match_weight"]):
-        return
-    # each pair's weight but for the comparisons learnt, and their levels (as indexes
-    # into the declared levels: Splink numbers them from the bottom, nulls -1)
-    shapes, index = [], []
-    held = np.asarray(found["match_weight"], dtype=np.float64)
-    for comparison in comparisons:
-        spec = specs[comparison.output_column_name]
-        own = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
-        gamma = np.asarray(found[f"gamma_{comparison.output_column_name}"], dtype=np.int64)
-        at = np.where(gamma < 0, -1, len(own) - 1 - gamma)
-        weights = np.array([lv._match_weight for lv in own], dtype=np.float64)
-        held = held - np.where(at < 0, 0.0, weights[at])
-        index.append(at)
-        shapes.append(
-            _Shape(
-                m=np.array([lv.m_probability for lv in own], dtype=np.float64),
-                u=np.array([lv.u_probability for lv in own], dtype=np.float64),
-                prior=np.array([lv.m for lv in spec.levels], dtype=np.float64),
-                free=np.array([not (lv.fix_m or lv.fix_u) for lv in spec.levels]),
-            )
-        )
-    ms, matches = em_m(np.column_stack(index), held, shapes)
-    for comparison, m in zip(comparisons, ms, strict=True):
-        own = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
-        for level, value in zip(own, m.tolist(), strict=True):
-            level.m_probability = value
-    notes.append(
-        f"{name}: m of {', '.join(specs)} learnt again from this round's "
-        f"{len(held):,} blocked pairs (about {matches:,.0f} of them one person)"
-    )
-
-
-@dataclass(frozen=True)
-class _Shape:
-    """One comparison's levels for :func:`em_m` (most alike first, the else level
-    last): m as it stands, u, the prior m, and which levels' m may be learnt."""
-
-    m: np.ndarray
-    u: np.ndarray
-    prior: np.ndarray
-    free: np.ndarray
-
-
-def em_m(
-    index: np.ndarray,
-    held: np.ndarray,
-    shapes: list[_Shape],
-    prior_matches: float = PRIOR_MATCHES,
-) -> tuple[list[np.ndarray], float]:
-    """Expectation maximisation of some comparisons' m over a round's pairs:
-    ``index[p, c]`` is the level (0: the most alike; -1: null) pair ``p`` reached in
-    comparison ``c`` of ``shapes``, ``held[p]`` the pair's match weight (log2 odds)
-    from everything else, the prior included. Each free level's m is the share of the
-    expected matches reaching it, each prior m counting as ``prior_matches`` matches;
-    the levels that are not free keep their m, the free ones share the rest. Returns
-    each comparison's m and the matches expected among the pairs."""
-    ms = [sh.m.copy() for sh in shapes]
-    us = [np.log2(np.maximum(sh.u, 1e-300)) for sh in shapes]
-    matches = 0.0
-    for _ in range(200):
-        weight = held.copy()
-        for i, (m, u) in enumerate(zip(ms, us, strict=True)):
-            at = index[:, i]
-            seen = at >= 0
-            weight[seen] += np.log2(np.maximum(m[at[seen]], 1e-300)) - u[at[seen]]
-        match = 1 / (1 + np.exp2(-np.clip(weight, -1000, 1000)))  # each pair's posterior
-        matches = float(match.sum())
-        moved = 0.0
-        for i, sh in enumerate(shapes):
-            at = index[:, i]
-            seen = at >= 0
-            found = np.bincount(at[seen], weights=match[seen], minlength=len(sh.m))
-            found = found + prior_matches * sh.prior
-            new = sh.m.copy()
-            if sh.free.any() and found[sh.free].sum() > 0:
-                room = 1.0 - float(sh.m[~sh.free].sum())
-                new[sh.free] = room * found[sh.free] / found[sh.free].sum()
-            moved = max(moved, float(np.max(np.abs(new - ms[i]))))
-            ms[i] = new
-        if moved <= 1e-7:
-            break
-    return ms, matches
 
 
 def _why(exc: BaseException) -> str:

@@ -732,9 +732,7 @@ def carried(trained: dict, left: float, rows: int) -> dict:
     probability that two of them match set to the pairs still to find among all their
     pairs. Learning it again from the next round's blocked pairs would learn it from the
     fixed m probabilities, which describe every match, when the matches left are the
-    ones whose evidence was weak: it would fall with each round that links. (The
-    household's m is learnt again from the round's pairs, this share held:
-    :func:`~loaders.linkage.model.round_m`.)"""
+    ones whose evidence was weak: it would fall with each round that links."""
     pairs = max(rows * (rows - 1) / 2, 1.0)
     share = min(max(left / pairs, 1e-12), 0.5)
     return {**trained, "probability_two_random_records_match": share}
