@@ -67,32 +67,33 @@ def record_uid(source: str, raw: dict[str, object]) -> str:
 class RowUids:
     """:func:`record_uid` for the rows of one file, the same uids made faster: a file's
     rows share their columns, so the columns' order and the text between the values are
-    worked out once, from the first row; a row with other columns or a cell that is not
-    text (a spreadsheet's number or date) is hashed by :func:`record_uid` itself."""
+    worked out once for each number of columns (a short row's, an XML record's with an
+    element left out); a row with other columns or a cell that is not text (a
+    spreadsheet's number or date) is hashed by :func:`record_uid` itself."""
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.size = 0  # columns in the layout; 0: none yet
-        self.template: list[str | None] = []  # "k\x1e", value, "\x1fk\x1e", value, ...
-        self.cells: Callable[[dict[str, object]], tuple[object, ...]] | None = None
+        # by number of columns: "k\x1e", value, "\x1fk\x1e", value, ... and the cells' getter
+        self.layouts: dict[int, tuple[list[str | None], Callable[..., tuple[object, ...]]]] = {}
 
     def __call__(self, raw: dict[str, object]) -> str:
-        if self.cells is None and len(raw) > 1:
-            keys = sorted(raw)
-            self.size = len(keys)
-            self.template = []
-            for i, key in enumerate(keys):
-                self.template += [("\x1f" if i else "") + key + "\x1e", None]
-            self.cells = itemgetter(*keys)
-        if self.cells is not None and len(raw) == self.size:
-            parts = self.template[:]
-            try:
-                parts[1::2] = self.cells(raw)
-                body = "".join(parts)  # type: ignore[arg-type]  # TypeError: not text
-            except (KeyError, TypeError):
+        size = len(raw)
+        layout = self.layouts.get(size)
+        if layout is None:
+            if size < 2:
                 return record_uid(self.source, raw)
-            return f"{self.source}:{hashlib.sha1(body.encode()).hexdigest()[:16]}"
-        return record_uid(self.source, raw)
+            keys = sorted(raw)
+            template: list[str | None] = []
+            for i, key in enumerate(keys):
+                template += [("\x1f" if i else "") + key + "\x1e", None]
+            layout = self.layouts[size] = (template, itemgetter(*keys))
+        parts = layout[0][:]
+        try:
+            parts[1::2] = layout[1](raw)
+            body = "".join(parts)  # type: ignore[arg-type]  # TypeError: not text
+        except (KeyError, TypeError):  # other columns of this many, or not text
+            return record_uid(self.source, raw)
+        return f"{self.source}:{hashlib.sha1(body.encode()).hexdigest()[:16]}"
 
 
 def _plain(value: object) -> str:
@@ -251,17 +252,23 @@ class Validator:
         except TypeError:  # an unhashable cell: every row through __call__
             odd.update(range(len(raws)))
             return [(cell.name, None, None, None)] * len(raws)
-        if all(raw is None or type(raw) is str for raw in distinct):
-            if len(memo) + len(distinct) > MEMO_SIZE:
-                memo.clear()
-            for raw in distinct.difference(memo):
-                memo[raw] = self._read(cell, raw)
+        # only text (and blanks) is remembered: a spreadsheet's typed cells (1, 1.0 and
+        # True are equal keys that read differently) are each read
+        texts = {raw for raw in distinct if raw is None or type(raw) is str}
+        if len(memo) + len(texts) > MEMO_SIZE:
+            memo.clear()
+        for raw in texts.difference(memo):
+            memo[raw] = self._read(cell, raw)
+        if len(texts) == len(distinct):
             outcomes = list(map(memo.__getitem__, raws))
             flawed = {raw for raw in distinct if _flawed(memo[raw])}
             if flawed:
                 odd.update(i for i, raw in enumerate(raws) if raw in flawed)
-        else:  # a spreadsheet's typed cells: 1, 1.0 and True are equal keys, each read
-            outcomes = [self._read(cell, raw) for raw in raws]
+        else:
+            outcomes = [
+                memo[raw] if raw is None or type(raw) is str else self._read(cell, raw)
+                for raw in raws
+            ]
             odd.update(i for i, outcome in enumerate(outcomes) if _flawed(outcome))
         if cell.split is not None:
             odd.update(i for i, raw in enumerate(raws) if self._splits(raw, cell))

@@ -138,3 +138,18 @@ def test_the_reading_benchmarks_digest_tells_one_reading_from_another():
     assert _digest(rows) == _digest([tuple(r) for r in rows])
     assert _digest(rows) != _digest([rows[0], ("u2", "pupils", {"given": "Bea"})])
     assert _digest(rows) != _digest(rows[::-1])
+
+
+def test_row_uids_keep_a_layout_for_each_number_of_columns():
+    """A short first row (a CSV row missing its trailing cells) does not send every
+    later row to record_uid: each number of columns gets its own layout."""
+    uids = RowUids("pupils")
+    rows = [
+        {"a": "1", "b": "2"},
+        {"a": "1", "b": "2", "c": "3"},
+        {"a": "4", "b": "5", "c": "6"},
+        {"a": "7", "x": "8"},  # other columns of the same number
+        {"a": 1.0, "b": "2", "c": "3"},  # a spreadsheet's number
+    ]
+    assert [uids(raw) for raw in rows] == [record_uid("pupils", raw) for raw in rows]
+    assert sorted(uids.layouts) == [2, 3]
