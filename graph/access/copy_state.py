@@ -43,7 +43,9 @@ BUFFERS = ("published", "spare")
 SWAPPED = "swapped"  # the published buffer's file while the two change places
 SWAPPING = "swapping"  # a file present while the buffers change places
 LAGS = "lags"  # what each buffer lags the live graph by (CopyState.lags)
-Lag = dict  # {"context": int, "lag": {label: [live uids]}}: see CopyState.lags
+# {"context": what coarsening depended on, "lag": {"nodes": ..., "ends": ...}}: see
+# CopyState.lags
+Lag = dict
 
 
 # how the hashes are made (projection._hashes): hashes made otherwise are not trusted
@@ -133,10 +135,13 @@ class CopyState:
         fsync_dir(self.home)
 
     def lags(self) -> dict[str, Lag | None]:
-        """What each buffer lags the live graph by: the nodes (label -> live uids) the
-        loads since it was written touched, and a hash of what coarsening depended on
-        then (``context``); a buffer missing or None: not known (read the whole graph).
-        The live uids are our own ids, as the person map beside the key holds them."""
+        """What each buffer lags the live graph by: what the loads since it was written
+        touched (``lag``: :meth:`projection.Scope.kept`, nodes and relationships' ends by
+        label -> live uids), and what coarsening depended on then (``context``: the
+        shared values kept and the districts' centres); a buffer missing or None: not
+        known (read the whole graph). The live uids are our own ids, of every label the
+        loads touched (cases, addresses, schools as well as people): the file is private
+        as the person map beside the key is, and never given out with the copy."""
         try:
             return orjson.loads(self._file(LAGS).read_bytes())
         except FileNotFoundError:

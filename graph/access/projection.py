@@ -227,7 +227,8 @@ class Written:
 class Touched(Protocol):
     """What a load changed, as :class:`loaders.unchanged.Touched` holds it: the nodes
     whose own rows changed (label -> uids) and those a changed relationship names
-    ((type, label) -> uids)."""
+    ((type, label) -> uids). Declared here as its shape only, as ``graph/`` does not
+    import ``loaders/``."""
 
     nodes: dict[str, set[Any]]
     named: dict[tuple[str, str], set[Any]]
@@ -459,7 +460,9 @@ def write_copy(
             store, target, keys, known, people, bulk, progress, scope
         )
         after = _counts(target) or Counts({}, {})
+        said_all = True  # whether the load said all it changed, as far as counts tell
         if written.touched and not _agrees(store.counts(), after):
+            said_all = False
             # the load changed something it did not say: the whole graph's difference
             # from what the copy holds now
             state.record(buffer, after, changes.hashes, changes.removed, fresh=False)
@@ -474,8 +477,8 @@ def write_copy(
         written.nodes, written.relationships = after.nodes, after.relationships
     state.record(buffer, after, changes.hashes, changes.removed, fresh=written.fresh)
     # what each copy lags the live graph by now: the one just written nothing, the other
-    # (written before this load) what this load changed, where it said
-    other = lags.get("published") if swaps else None
+    # (written before this load) what this load changed, where it said it all
+    other = lags.get("published") if swaps and said_all else None
     state.keep_lags({})  # not trusted while the copies change places
     if swaps:
         state.begin_swap()
