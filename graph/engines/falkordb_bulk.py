@@ -100,17 +100,18 @@ def _cell(value: Any) -> bytes:
 
 
 # the types whose equal values of one type are encoded alike (but for a float's zero:
-# 0.0 == -0.0), so a column of them may encode each distinct value once, keyed by its
-# type too where the column mixes them (1, 1.0 and True are equal, their encodings not)
+# 0.0 == -0.0, so a column holding -0.0 is encoded a value at a time), so a column of
+# them may encode each distinct value once, keyed by its type too where the column
+# mixes them (1, 1.0 and True are equal, their encodings not)
 _PLAIN = frozenset({str, int, float, bool, dt.date, type(None)})
 
 
 def _cells(values: Sequence[Any], what: str, prop: str, keys: Sequence[Any] | None) -> list[bytes]:
     """A column's values in bulk insertion's encoding, each distinct value of a plain
     type (:data:`_PLAIN`) encoded once (a column of codes or dates holds few), keyed by
-    its type and value; a column holding anything else (lists, dates, decimals, another
-    type's numbers), a value at a time. An error names the row's key (``keys``) and
-    property."""
+    its type and value; a column holding anything else (lists, datetimes, decimals,
+    another type's numbers) or a negative zero, a value at a time. An error names the
+    row's key (``keys``) and property."""
     try:
         kinds = set(map(type, values))
         if not kinds <= _PLAIN:
@@ -119,7 +120,11 @@ def _cells(values: Sequence[Any], what: str, prop: str, keys: Sequence[Any] | No
         one = len(kinds - {type(None)}) <= 1
         keyed = values if one else list(zip(map(type, values), values, strict=True))
         distinct = set(keyed)
-        if float in kinds and (0.0 in distinct if one else (float, 0.0) in distinct):
+        if (
+            float in kinds
+            and (0.0 in distinct if one else (float, 0.0) in distinct)
+            and any(type(v) is float and v == 0.0 and math.copysign(1.0, v) < 0 for v in values)
+        ):
             return list(map(_cell, values))  # 0.0 and -0.0: one key, two encodings
         encoded = {k: _cell(k if one else k[1]) for k in distinct}
         return list(map(encoded.__getitem__, keyed))
