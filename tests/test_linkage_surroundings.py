@@ -200,7 +200,7 @@ def _adults_only(around: Surroundings) -> dict[str, object]:
         found = getattr(around, field.name)
         if field.name == "stays":
             found = {r: v for r, v in found.items() if r in around.adults}
-        if field.name == "columns":
+        if field.name in ("columns", "reps_people"):  # the frame's (checked there)
             continue
         if isinstance(found, Mapping):
             found = {k: v for k, v in found.items() if v}
@@ -226,6 +226,12 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
         found = gather(reps, clusters, context, gathering, memory_limit)
         defined.append(gathered(reps, clusters, context))
         assert _adults_only(found) == _adults_only(defined[-1])
+        # each record's person, and whether on the adult side, as the clusters say
+        roots = [clusters.find(r.rid) for r in reps]
+        assert found.reps_people.to_pydict() == {
+            "root": roots,
+            "adult": [root in found.adults for root in roots],
+        }
         rounds["gathered"] += 1
         return found
 

@@ -370,6 +370,9 @@ class Surroundings:
     adults: set[str]  # roots on the adult side (no birth date under ADULT_AGE years ago)
     # the frame's other list columns: "dated" stays, "homes" to block on, "kin"
     columns: dict[str, Lookup] = field(default_factory=dict)
+    # each representative's person (root) and whether on the adult side, in the order
+    # of the records gathered (None: found by the clusters, a record at a time)
+    reps_people: pa.Table | None = None
 
     def homes(self, root: str) -> set[str]:
         """The address keys of a person's stays."""
@@ -429,6 +432,8 @@ class Gathering:
 
     def _index(self, clusters: Clusters) -> None:
         self.names_of = pa.array(list(clusters.parent), pa.string())
+        # each representative's place among the uids (its person found with theirs)
+        self.reps_at = pc.index_in(self.reps["rid"], value_set=self.names_of)
 
     def people(self, clusters: Clusters) -> pa.Table:
         """Each record uid with its person's root, as the clusters now are: the union-find's
@@ -470,9 +475,10 @@ def surroundings(
         "child_after": years_before(as_of, CHILD_AGE) if as_of else "",
         "adult_by": years_before(as_of, ADULT_AGE) if as_of else "",
     }
+    people = flat.people(clusters)
     with duckdb_connection(memory_limit) as db:
         for name, found in (
-            ("m", flat.people(clusters)), ("r", flat.reps), ("e", flat.edges), ("h", flat.homes),
+            ("m", people), ("r", flat.reps), ("e", flat.edges), ("h", flat.homes),
             ("n", flat.names),
         ):  # fmt: skip
             db.register(name, found)
@@ -491,7 +497,12 @@ def surroundings(
             "FROM r JOIN m USING (rid) GROUP BY m.root)",
             ages,
         )
-        adults = set(fetch("SELECT root FROM p WHERE adult").column(0).to_pylist())
+        grown_up = fetch("SELECT root FROM p WHERE adult").column(0)
+        adults = set(grown_up.to_pylist())
+        rep_roots = people["root"].take(flat.reps_at)
+        reps_people = pa.table(
+            {"root": rep_roots, "adult": pc.is_in(rep_roots, value_set=_whole(grown_up))}
+        )
         run(
             "CREATE TEMP TABLE stays AS SELECT DISTINCT r.root, r.a, "
             "CASE WHEN coalesce(p.child, FALSE) AND r.s = $open THEN p.born ELSE r.s END AS s, "
@@ -639,7 +650,7 @@ def surroundings(
         }
     return Surroundings(
         kids, stays, household, housemates, mate_names, names, days["moved_in"],
-        days["moved_out"], left_with, arrived_with, movers, adults, columns,
+        days["moved_out"], left_with, arrived_with, movers, adults, columns, reps_people,
     )  # fmt: skip
 
 
@@ -765,14 +776,15 @@ OWN_COLUMNS = ("given", "given_canon", "family", "family_parts", "givens", "fami
 
 @dataclass
 class OwnRows:
-    """Each person's own part of the frame as the last round built it, kept by the
-    rounds' driver: the rows of :data:`OWN_COLUMNS` already in Arrow, so a later round
-    takes the unchanged people's by position and builds only the new people's (a
-    round's Python over every person's columns cost about as much as its queries)."""
+    """Each person's own part of the frame as the rounds built it, kept by the rounds'
+    driver: the rows of :data:`OWN_COLUMNS` already in Arrow, so a later round takes the
+    unchanged people's by position and builds only the new people's (a round's Python
+    over every person's columns cost about as much as its queries)."""
 
-    at: dict[tuple[str, int], int] = field(default_factory=dict)  # (root, records) -> row
-    people: list[Identity] = field(default_factory=list)  # each row's representative
-    rows: pa.Table | None = None  # OWN_COLUMNS, a row a person
+    # the last round's people: root, record count and row in ``rows`` (a person's
+    # records only grow, so the same root and count are the same records)
+    index: pa.Table | None = None
+    rows: pa.Table | None = None  # OWN_COLUMNS, a row each person built (never dropped)
 
 
 def _own_rows(own: list[Own]) -> pa.Table:
@@ -809,41 +821,41 @@ def adults_frame(
     own records (:func:`freshen` marks whom its pairs must include). ``notes``: where
     to say which name keys were too common to block on; ``kept``: each person's own
     part as an earlier round built it (:class:`OwnRows`), reused for those whose
-    records are the same, and replaced by this round's (kept by the rounds' driver).
-    Returns the table and each person's representative identity, keyed by the
-    cluster root.
+    records are the same, and added to by this round's (kept by the rounds' driver).
+    Each record's person is the surroundings' (``around`` gathered over ``reps``).
+    Returns the table and the representative identity of each person whose own part
+    this call built, keyed by the cluster root (with ``kept``, the others' were
+    returned by the round that built them).
 
     The context columns are taken, a column at a time, from the lists the
     surroundings worked out (:class:`Lookup`), so every round builds every row."""
-    find = clusters.find
-    adults = around.adults
-    records: dict[str, list[Identity]] = {}
-    for r in reps:
-        root = find(r.rid)
-        if root in adults:
-            records.setdefault(root, []).append(r)
-    roots = sorted(records)
+    roots, counts, first, order = _people_of(reps, clusters, around)
     before = kept if kept is not None else OwnRows()
     earlier = before.rows.num_rows if before.rows is not None else 0
+    where = np.full(len(roots), -1, dtype=np.int64)  # each row's in the rows built
+    if before.index is not None:
+        now = pa.table({"root": roots, "n": counts, "i": np.arange(len(roots))})
+        found = now.join(before.index, ["root", "n"], join_type="inner")
+        where[found["i"].to_numpy()] = found["row"].to_numpy()
+    fresh = np.flatnonzero(where < 0)
+    where[fresh] = earlier + np.arange(len(fresh))
     new: list[Own] = []
-    where = np.empty(len(roots), dtype=np.int64)  # each row's in the earlier rows + new
-    for i, root in enumerate(roots):
-        at = before.at.get((root, len(records[root])))
-        if at is None:
-            mine = records[root]
-            at = earlier + len(new)
-            new.append((_representative(root, mine), _names(mine, "given"), _names(mine, "family")))
-        where[i] = at
+    for root, start, n in zip(
+        roots.take(pa.array(fresh)).to_pylist(),
+        first[fresh].tolist(),
+        counts[fresh].tolist(),
+        strict=True,
+    ):
+        mine = [reps[at] for at in order[start : start + n].tolist()]
+        new.append((_representative(root, mine), _names(mine, "given"), _names(mine, "family")))
     made = _own_rows(new)
     every = made if before.rows is None else pa.concat_tables([before.rows, made])
     rows = every.take(pa.array(where))
-    people = before.people + [o[0] for o in new]
-    mine = [people[at] for at in where.tolist()]
     if kept is not None:
-        kept.at = {(root, len(records[root])): i for i, root in enumerate(roots)}
-        kept.people, kept.rows = mine, rows
+        kept.index = pa.table({"root": roots, "n": counts, "row": where})
+        kept.rows = every
     extra = around.columns
-    ids = pa.array(roots, pa.string())
+    ids = roots
     columns: dict[str, pa.Array] = {name: rows[name].combine_chunks() for name in OWN_COLUMNS}
     columns = {
         **{name: columns[name] for name in OWN_COLUMNS[:4]},
@@ -862,7 +874,38 @@ def adults_frame(
         "left_with": _lookup(around.left_with).column(ids),
         "arrived_with": _lookup(around.arrived_with).column(ids),
     }
-    return _with_keys(table(columns), notes), dict(zip(roots, mine, strict=True))
+    return _with_keys(table(columns), notes), {o[0].rid: o[0] for o in new}
+
+
+def _people_of(
+    reps: list[Identity], clusters: Clusters, around: Surroundings
+) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
+    """The people on the adult side, sorted by root: their roots, how many of ``reps``
+    each holds, where their run starts in the order returned, and that order (each
+    person's records in the order of ``reps``). From the surroundings' roots of the
+    records, in Arrow (a ``find`` a record in Python cost seconds a round at county)."""
+    found = around.reps_people
+    if found is None or found.num_rows != len(reps):
+        find, adults = clusters.find, around.adults
+        roots = [find(r.rid) for r in reps]
+        found = pa.table(
+            {"root": pa.array(roots, pa.string()), "adult": [root in adults for root in roots]}
+        )
+    on = found["adult"].combine_chunks().to_numpy(zero_copy_only=False)
+    at = np.flatnonzero(on)
+    grown = pa.table({"root": found["root"].filter(pa.array(on)), "at": at})
+    grown = grown.sort_by([("root", "ascending"), ("at", "ascending")])
+    keys = _whole(grown["root"])
+    size = len(keys)
+    if size:
+        changed = pc.not_equal(keys.slice(1), keys.slice(0, size - 1)).to_numpy(
+            zero_copy_only=False
+        )
+        starts = np.concatenate([[0], np.flatnonzero(changed) + 1]).astype(np.int64)
+    else:
+        starts = np.zeros(0, dtype=np.int64)
+    counts = np.diff(np.concatenate([starts, [size]])).astype(np.int64)
+    return keys.take(pa.array(starts)), counts, starts, grown["at"].to_numpy()
 
 
 def _lookup(found: Mapping) -> Lookup:
