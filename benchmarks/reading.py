@@ -3,9 +3,11 @@
 Prints one JSON line: wall seconds, CPU seconds of this process and of its reading
 processes (``StageCPU``), the rows kept, quarantined and dropped, and a digest of each
 (records, quarantine, dropped values, the report's counts), so two versions of the code
-can be compared on the same extracts: the same digests, less CPU.
+can be compared on the same extracts: the same digests, less CPU. ``--reading``: read
+through a :class:`loaders.intake.Reading` with a fresh record beside it, as a first load
+does (each file's reading is then also kept for the next load).
 
-    uv run python -m benchmarks.reading DIR [--workers N]
+    uv run python -m benchmarks.reading DIR [--workers N] [--reading]
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import datetime as dt
 import hashlib
 import json
 import os
+import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 from benchmarks.delta import StageCPU
+from loaders.intake import Reading
 from loaders.mapping import load_mappings
 from loaders.progress import Silent
 from loaders.reading import read_all
@@ -45,8 +49,9 @@ def _refused(q: Quarantined) -> tuple:
     return (q.source, q.file, q.row, q.reason, sorted(q.raw.items()))
 
 
-def measure(root: Path, workers: int | None = None) -> dict:
-    """Read and validate every extract under ``root`` as a load does; the figures."""
+def measure(root: Path, workers: int | None = None, loads: Path | None = None) -> dict:
+    """Read and validate every extract under ``root`` as a load does; the figures.
+    ``loads``: a load reports' folder to read through (:class:`Reading`), none if None."""
     report = LoadReport(str(root), "", AS_OF.isoformat())
     records: list[Record] = []
     quarantine: list[Quarantined] = []
@@ -54,8 +59,9 @@ def measure(root: Path, workers: int | None = None) -> dict:
     sources = load_mappings()
     cpu = StageCPU()
     started = time.perf_counter()
+    reading = None if loads is None else Reading(loads, AS_OF, full=True)
     read_all(root, sources, AS_OF, report, records, quarantine, Silent(), workers,
-             dropped=dropped)  # fmt: skip
+             dropped=dropped, reading=reading)  # fmt: skip
     wall = time.perf_counter() - started
     cpu.stage("read")
     process, readers, _ = cpu.seconds["read"]
@@ -79,8 +85,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.reading")
     parser.add_argument("root", type=Path, help="a directory of extracts")
     parser.add_argument("--workers", type=int, default=None, help="reading processes")
+    parser.add_argument(
+        "--reading", action="store_true", help="read as a load does, keeping each reading"
+    )
     args = parser.parse_args()
-    print(json.dumps(measure(args.root, args.workers)), flush=True)
+    if not args.reading:
+        print(json.dumps(measure(args.root, args.workers)), flush=True)
+        return
+    with tempfile.TemporaryDirectory() as loads:
+        print(json.dumps(measure(args.root, args.workers, Path(loads))), flush=True)
 
 
 if __name__ == "__main__":

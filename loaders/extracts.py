@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import multiprocessing
 import os
+import pickle
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -160,7 +161,22 @@ def read_extracts(
     workers: int | None = None,
     min_bytes: int | None = None,
 ) -> Iterator[FileOutcome]:
-    """Each extract's outcome, in the order given.
+    """Each extract's outcome, in the order given (:func:`read_packed` without the
+    bytes)."""
+    for outcome, _ in read_packed(extracts, today, workers=workers, min_bytes=min_bytes):
+        yield outcome
+
+
+def read_packed(
+    extracts: list[Extract],
+    today: dt.date,
+    *,
+    workers: int | None = None,
+    min_bytes: int | None = None,
+) -> Iterator[tuple[FileOutcome, bytes | None]]:
+    """Each extract's outcome, in the order given, with its :func:`pack` when a
+    reading process sent it so (None when read here): a load keeps those bytes as the
+    file's reading without pickling its records again.
 
     ``workers``: processes to read with (``None``: one per core; 1: none, read here);
     ``min_bytes``: below this much to read, read here (``None``: PARALLEL_MIN_BYTES).
@@ -175,15 +191,14 @@ def read_extracts(
     size = sum(_size(e.path) for e in extracts)
     if workers <= 1 or len(extracts) < 2 or size < min_bytes:
         for extract in extracts:
-            yield read_extract(extract, today)
+            yield read_extract(extract, today), None
         return
     context = multiprocessing.get_context("forkserver")
     pool = ProcessPoolExecutor(max_workers=min(workers, len(extracts)), mp_context=context)
     done = 0
     try:
-        for outcome in pool.map(_read_packed, extracts, [today] * len(extracts)):
-            outcome.records = list(starmap(Record, outcome.records))  # type: ignore[arg-type]
-            yield outcome
+        for packed in pool.map(_read_packed, extracts, [today] * len(extracts)):
+            yield unpack(pickle.loads(packed)), packed
             done += 1
     except BrokenProcessPool as exc:
         # A worker died: out of memory, or it could not start because the main script
@@ -191,7 +206,7 @@ def read_extracts(
         # page). Nothing is lost: the files not yet taken are read here instead.
         log.warning("reading workers failed (%s); reading the rest in this process", exc)
         for extract in extracts[done:]:
-            yield read_extract(extract, today)
+            yield read_extract(extract, today), None
     finally:  # a load that stops part way does not wait for files it will not use
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -199,12 +214,28 @@ def read_extracts(
 _RECORD = attrgetter(*(f.name for f in fields(Record)))  # a record as a tuple of its fields
 
 
-def _read_packed(extract: Extract, today: dt.date) -> FileOutcome:
-    """:func:`read_extract` in a worker, its records sent back as tuples: a slotted
-    dataclass pickles field by field in Python, a tuple in C."""
-    outcome = read_extract(extract, today)
-    outcome.records = list(map(_RECORD, outcome.records))
+def pack(outcome: FileOutcome) -> bytes:
+    """A file's outcome pickled with its records as tuples: a slotted dataclass
+    pickles field by field in Python, a tuple in C (:func:`unpack` reverses it)."""
+    records = outcome.records
+    outcome.records = list(map(_RECORD, records))  # type: ignore[arg-type]
+    try:
+        return pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        outcome.records = records
+
+
+def unpack(outcome: FileOutcome) -> FileOutcome:
+    """An outcome unpickled from :func:`pack`, its records made again (a record that
+    is not a tuple of a record's fields raises TypeError)."""
+    outcome.records = list(starmap(Record, outcome.records))  # type: ignore[arg-type]
     return outcome
+
+
+def _read_packed(extract: Extract, today: dt.date) -> bytes:
+    """:func:`read_extract` in a worker, sent back as :func:`pack` gives it: the
+    bytes pass through the pipe as they are, and the load keeps them as they came."""
+    return pack(read_extract(extract, today))
 
 
 def _size(path: Path) -> int:

@@ -33,7 +33,7 @@ from typing import Any
 
 import loaders.identifiers
 import loaders.readers_xml
-from loaders.extracts import Extract, FileOutcome, read_extracts
+from loaders.extracts import Extract, FileOutcome, pack, read_packed, unpack
 from loaders.fields import IN_THE_FUTURE
 from loaders.mapping import SourceMapping
 from loaders.readers import ReadLimits
@@ -288,7 +288,6 @@ READINGS = "readings"  # beside INTAKE_FILE: each file's reading, taken again un
 _READ_AS = {  # what a reading is made of: nothing else is unpickled
     ("loaders.extracts", "FileOutcome"),
     ("loaders.extracts", "Dropped"),
-    ("loaders.validate", "Record"),
     ("loaders.validate", "Quarantined"),
     ("datetime", "date"),
     ("datetime", "datetime"),
@@ -332,13 +331,14 @@ class Reading:
         unread = [e for e in extracts if kept.get(extract_key(e)) is None]
         self.plan.read = unread
         self.plan.skipped = [e for e in extracts if kept.get(extract_key(e)) is not None]
-        fresh = iter(read_extracts(unread, dt.date.fromisoformat(self.day), workers=workers))
+        fresh = iter(read_packed(unread, dt.date.fromisoformat(self.day), workers=workers))
         for extract in extracts:
             key = extract_key(extract)
             outcome = kept.get(key)
             if outcome is None:
-                outcome = next(fresh)
-                self._take(extract, key, outcome)
+                outcome, packed = next(fresh)
+                self._take(extract, key, outcome, packed)
+                del packed
             yield outcome
 
     def _kept(self, extract: Extract) -> FileOutcome | None:
@@ -349,11 +349,13 @@ class Reading:
         try:
             with (self.loads_dir / READINGS / known.reading).open("rb") as fh:
                 outcome = _Reading(fh).load()
+            return unpack(outcome) if isinstance(outcome, FileOutcome) else None
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
             return None
-        return outcome if isinstance(outcome, FileOutcome) else None
 
-    def _take(self, extract: Extract, key: str, outcome: FileOutcome) -> None:
+    def _take(self, extract: Extract, key: str, outcome: FileOutcome, packed: bytes | None) -> None:
+        """Record what reading ``extract`` gave, and keep the reading itself: ``packed``
+        as a reading process sent it (:func:`loaders.extracts.pack`), or packed here."""
         source = extract.mapping.source
         self.changes[key] = self.before.compare(
             extract, file_rows(source, outcome.records, outcome.quarantined)
@@ -367,7 +369,7 @@ class Reading:
             found.reading = found.name(key)
             path = self.loads_dir / READINGS / found.reading
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+            path.write_bytes(pack(outcome) if packed is None else packed)
             self._written.append(path)
         self.after.take(extract, found)
 

@@ -219,7 +219,7 @@ class Validator:
         mapping = self.mapping
         names = [cell.name for cell in self.columns]
         fixed = [(name, value) for name, value, _, _ in self.fixed if value is not None]
-        required = [name for name, _ in self.required]
+        required = {name for name, _ in self.required}
         person = mapping.entity == "person"
         out: list[Record | Quarantined] = []
         for i, (row, cells) in enumerate(zip(rows, zip(*columns, strict=True), strict=True)):
@@ -229,7 +229,7 @@ class Validator:
             values = {n: v for n, v in zip(names, cells, strict=True) if v is not None}
             if fixed:
                 values.update(fixed)
-            if required and not all(name in values for name in required):
+            if required and not values.keys() >= required:
                 out.append(self(row))
                 continue
             for who in self.whole_names:

@@ -25,7 +25,7 @@ from graph import GraphStore, alerts, review_queue, version, views
 from graph.alerts import watched
 from graph.engines.falkordb import FalkorDBStore
 from loaders import identities
-from loaders.extracts import Extract, read_extracts
+from loaders.extracts import Dropped, Extract, FileOutcome, pack, read_extracts
 from loaders.intake import READINGS, FileIntake, Intake, Reading, extract_key, mapped_extracts
 from loaders.load import ALERT_FILES, LOAD_LOCK, NOT_TOUCHED, LoadResult, run_load
 from loaders.mapping import load_mappings
@@ -36,6 +36,7 @@ from loaders.readers import ReadLimits
 from loaders.reading import read_all
 from loaders.report import LoadReport
 from loaders.unchanged import MEMORY_FILE, Unchanged
+from loaders.validate import Quarantined, Record
 from planning.alerts import Baseline
 from synthetic.week_later import write_week_later
 from tests.conftest import AS_OF, LoadedCounty, embedded_store
@@ -168,6 +169,31 @@ def test_a_kept_reading_unpickles_nothing_but_a_reading(tmp_path: Path) -> None:
     (tmp_path / READINGS).mkdir()
     (tmp_path / READINGS / "evil").write_bytes(pickle.dumps(print))
     assert reading._kept(extract) is None
+
+
+def test_a_reading_is_kept_as_packed_and_taken_again_whole(tmp_path: Path) -> None:
+    """What a reading process sends (records as tuples) is kept as it came and gives
+    the same outcome back; a reading kept with whole records (the earlier format) is
+    not taken, so the file is read again."""
+    path = tmp_path / "x.csv"
+    path.write_text("a\n1\n")
+    extract = Extract(load_mappings(None)[0], path, "x.csv")
+    records = [
+        Record("s:1", "s", "x.csv", 2, "person", {"person.dob": dt.date(2015, 3, 1)}),
+        Record("s:2", "s", "x.csv", 3, "person", {"person.upn": "A"}, ["n"], False, True),
+    ]
+    dropped = [Dropped("s", "x.csv", 3, "UPN", "person.upn", "A***", "bad check letter")]
+    quarantined = [Quarantined("s", "x.csv", 4, "why", {"a": "1"})]
+    outcome = FileOutcome(records, quarantined, 3, 1, 1, dropped, None, ["a note"])
+    packed = pack(outcome)
+    assert outcome.records == records  # packing leaves the outcome as it was
+    reading = Reading(tmp_path, AS_OF)
+    (tmp_path / READINGS).mkdir()
+    for name, body in (("packed", packed), ("whole", pickle.dumps(outcome))):
+        reading.before.files[extract_key(extract)] = FileIntake("0", "0", "", False, {}, name)
+        (tmp_path / READINGS / name).write_bytes(body)
+        kept = reading._kept(extract)
+        assert kept == (outcome if name == "packed" else None), name
 
 
 def copy_graph(store: FalkorDBStore, engine_dir: Path) -> FalkorDBStore:
