@@ -112,6 +112,11 @@ class BulkWriter(ABC):
         self.create_edges(shape, _rows(columns))
 
     @abstractmethod
+    def convert_dates(self) -> None:
+        """Complete the dates of what has been inserted so far now, while the caller
+        has nothing else to do (:meth:`finish` completes the rest)."""
+
+    @abstractmethod
     def finish(self) -> None:
         """Complete what bulk insertion could not do itself (dates) and let go of the
         lookups kept meanwhile."""

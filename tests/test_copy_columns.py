@@ -13,7 +13,7 @@ import pytest
 
 from graph.access.projection import _hashes
 from graph.access.pseudonyms import pseudonym, pseudonyms
-from graph.engines.falkordb_bulk import _cells, _value
+from graph.engines.falkordb_bulk import _cells, _encode, _records, _value
 from graph.store import ParameterError
 
 COLUMNS = [
@@ -56,6 +56,17 @@ def test_one_and_one_point_oh_and_true_in_one_column_are_each_their_own():
 def test_a_value_refused_names_its_row_and_property():
     with pytest.raises(ParameterError, match=r"Thing u2 p: .*NUL"):
         _cells(["ok", "no\x00"], "Thing", "p", ["u1", "u2"])
+
+
+def test_rows_encoded_a_column_at_a_time_are_each_rows_own():
+    """The relationships' records (:func:`_records`): each row's values in order, an
+    absent field null, as :func:`_encode` writes a row."""
+    rows = [dict(zip("abcd", values, strict=True)) for values in zip(*COLUMNS[:4], strict=True)]
+    rows[1].pop("b")  # a field the row does not have
+    joined = bytearray()
+    for row in rows:
+        _encode(row, "abcd", joined, "Thing")
+    assert b"".join(_records(rows, "abcd", "Thing", None)) == bytes(joined)
 
 
 def test_the_items_hashes_are_each_items_own():

@@ -11,8 +11,9 @@ by internal node id, which we look up through the ``uid`` index.
 What it cannot do, we do after it:
 
 - it has no date type: a date travels as ISO text and :meth:`FalkorBulkWriter.finish`
-  turns it into a date with Cypher, one statement per label or relationship type
-  (one statement a label or type: in slices each would scan again);
+  (or :meth:`~FalkorBulkWriter.convert_dates`, earlier) turns it into a date with
+  Cypher, one statement per label or relationship type (one statement a label or
+  type: in slices each would scan again);
 - it checks no constraint: the loader sends only uids no earlier load wrote, and the
   rows are made unique by key before they come here.
 """
@@ -120,6 +121,8 @@ def _cells(values: Sequence[Any], what: str, prop: str, keys: Sequence[Any] | No
         one = len(kinds - {type(None)}) <= 1
         keyed = values if one else list(zip(map(type, values), values, strict=True))
         distinct = set(keyed)
+        if one and str in kinds:  # text (and nulls): encoded here, without a call a value
+            return _texts(values, distinct)
         if (
             float in kinds
             and (0.0 in distinct if one else (float, 0.0) in distinct)
@@ -132,6 +135,42 @@ def _cells(values: Sequence[Any], what: str, prop: str, keys: Sequence[Any] | No
         at = next(i for i, v in enumerate(values) if _refused(v))
         key = "" if keys is None else keys[at]
         raise ParameterError(f"{what} {key} {prop}: {exc}") from None
+
+
+def _texts(values: Sequence[str | None], distinct: set[str | None]) -> list[bytes]:
+    """:func:`_cells` of a column of text and nulls (each distinct text encoded once)."""
+    texts = [v for v in distinct if v is not None]
+    if any("\x00" in v for v in texts):
+        _cell(next(v for v in texts if "\x00" in v))  # refused, with _value's words
+    encoded: dict[str | None, bytes] = {v: b"\x03" + v.encode() + b"\x00" for v in texts}
+    encoded[None] = b"\x00"
+    return list(map(encoded.__getitem__, values))
+
+
+def _records(
+    rows: Rows, fields: Sequence[str], what: str, keys: Sequence[Any] | None
+) -> list[bytes]:
+    """Each row's values of ``fields`` in bulk insertion's encoding, joined: a column at
+    a time (:func:`_cells`), not a value at a time (a row's absent field is null)."""
+    if not fields:
+        return [b""] * len(rows)
+    cells = [_cells([row.get(f) for row in rows], what, f, keys) for f in fields]
+    return list(map(b"".join, zip(*cells, strict=True)))
+
+
+class _Uids(Sequence[Any]):
+    """The rows' uids, looked up only to name a refused value's row (as :func:`_encode`)."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: Rows) -> None:
+        self._rows = rows
+
+    def __getitem__(self, at: Any) -> Any:
+        return self._rows[at].get("uid", "")
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
 
 def _refused(value: Any) -> bool:
@@ -349,18 +388,22 @@ class FalkorBulkWriter(BulkWriter):
                 ids = dict(kept)
                 if own:
                     ids["uid"] = _ids_of([r["uid"] for r in part], span)
-                starts, ends = ids[start_field], ids[end_field]
+                first = list(map(ids[start_field].get, [r[start_field] for r in part]))
+                last = list(map(ids[end_field].get, [r[end_field] for r in part]))
+                if None in first or None in last:  # as MATCH would: an end not there
+                    there = [
+                        i
+                        for i, pair in enumerate(zip(first, last, strict=True))
+                        if None not in pair
+                    ]
+                    part = [part[i] for i in there]
+                    first, last = [first[i] for i in there], [last[i] for i in there]
+                if not part:
+                    continue
+                records = _records(part, shape.props, shape.type, _Uids(part))
                 blob = _header(_name(shape.type), names)
-                count = 0
-                for row in part:
-                    start, end = starts.get(row[start_field]), ends.get(row[end_field])
-                    if start is None or end is None:
-                        continue  # as MATCH would: an end that is not there writes nothing
-                    blob += _IDS.pack(start, end)
-                    _encode(row, shape.props, blob, shape.type)
-                    count += 1
-                if count:
-                    yield 0, count, bytes(blob), None
+                blob += b"".join(map(bytes.__add__, map(_IDS.pack, first, last), records))
+                yield 0, len(part), bytes(blob), None
 
         self._send(commands())
         self._note_dates(shape)
@@ -473,6 +516,9 @@ class FalkorBulkWriter(BulkWriter):
         self._store.write(f"MATCH (m:{MARKER}) DELETE m")
         self._ids.clear()
         self._spans.clear()
+
+    def convert_dates(self) -> None:
+        self._convert_dates()
 
     def _note_dates(self, shape: NodeShape | EdgeShape) -> None:
         """Remember the shape's date properties for :meth:`_convert_dates`, under the
