@@ -7,7 +7,7 @@ can be compared on the same extracts: the same digests, less CPU. ``--reading``:
 through a :class:`loaders.intake.Reading` with a fresh record beside it, as a first load
 does (each file's reading is then also kept for the next load).
 
-    uv run python -m benchmarks.reading DIR [--workers N] [--reading]
+    uv run python -m benchmarks.reading DIR [--workers N] [--reading] [--min-bytes B]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import loaders.extracts
 from benchmarks.delta import StageCPU
 from loaders.intake import Reading
 from loaders.mapping import load_mappings
@@ -88,7 +89,13 @@ def main() -> None:
     parser.add_argument(
         "--reading", action="store_true", help="read as a load does, keeping each reading"
     )
+    parser.add_argument(
+        "--min-bytes", type=int, default=None,
+        help="read in reading processes from this many bytes of extracts (a smaller county too)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.min_bytes is not None:  # what every read of this run takes as its threshold
+        loaders.extracts.PARALLEL_MIN_BYTES = args.min_bytes
     if not args.reading:
         print(json.dumps(measure(args.root, args.workers)), flush=True)
         return
