@@ -1,6 +1,6 @@
 """Linkage alone: ``link()`` on one county's inputs, timed, with its pairs and quality.
 
-    uv run python -m benchmarks.linkage DIR [--capture FILE] [--no-rules]
+    uv run python -m benchmarks.linkage DIR [--capture FILE] [--no-rules] [--evidence]
 
 Reads the extracts under DIR as a load does (its read stage, then ``linkage_inputs``
 over the records that are identities of their own, as its link stage does), or takes
@@ -11,7 +11,9 @@ and prints its wall and CPU time (every thread of the process, DuckDB's included
 its peak resident memory, the pairs each model scored (and, unless ``--no-rules``, the
 pairs each blocking rule adds, counted after the timing), and pairwise precision and
 recall for children and adults against ``DIR/truth/source_rows.csv``, as a load's
-``--truth`` measures them. The last line is the same figures as JSON.
+``--truth`` measures them. The last line is the same figures as JSON. ``link()`` runs
+as a load's does, without each record's link in words; ``--evidence`` words them too
+(the words digest then covers them, as it did before loads left them out).
 
 The process runs with ``PYTHONHASHSEED=0`` (it starts itself again if not), so two
 runs of one code on one input give the same links.
@@ -124,7 +126,9 @@ def _peak_mb() -> int:
     )
 
 
-def run(inputs: Inputs, truth: Path | None = None, *, rules: bool = True) -> dict:
+def run(
+    inputs: Inputs, truth: Path | None = None, *, rules: bool = True, evidence: bool = False
+) -> dict:
     """``link()`` on ``inputs`` (a first load's: nothing kept, no reviewer decisions),
     timed; then the pairs each model and rule scored, and quality by the truth."""
     import loaders.linkage as linkage
@@ -151,6 +155,7 @@ def run(inputs: Inputs, truth: Path | None = None, *, rules: bool = True) -> dic
             context=inputs.context,
             memory_limit=memory,
             model_path=Path(keep) / "model.json",  # a load keeps the people model
+            evidence=evidence,
         )
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         peak = _peak_mb()
@@ -322,8 +327,8 @@ def partition(cluster_of: dict[str, str]) -> str:
 
 
 def words(result: Any) -> str:
-    """A digest of what a reviewer reads: each record's evidence and probability, and
-    the review queue (pairs, probabilities, reasons, in its order)."""
+    """A digest of what a reviewer reads: each record's evidence (when worded) and
+    probability, and the review queue (pairs, probabilities, reasons, in its order)."""
     digest = hashlib.sha256()
     for rid in sorted(result.evidence):
         digest.update(f"{rid}\x1f{result.evidence[rid]}\x1e".encode())
@@ -406,13 +411,14 @@ def main(argv: list[str] | None = None) -> None:
     args.add_argument("county", type=Path, help="a directory of extracts (truth/ beside)")
     args.add_argument("--capture", type=Path, help="the link inputs, kept or reused")
     args.add_argument("--no-rules", action="store_true", help="skip counting pairs by rule")
+    args.add_argument("--evidence", action="store_true", help="word each record's link too")
     given = args.parse_args(argv)
     if os.environ.get("PYTHONHASHSEED") != "0":  # the same links from one input, every run
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         os.execve(sys.executable, [sys.executable, "-m", "benchmarks.linkage", *sys.argv[1:]], env)
     inputs = captured(given.county, given.capture)
     truth = given.county / "truth" / "source_rows.csv"
-    figures = run(inputs, truth, rules=not given.no_rules)
+    figures = run(inputs, truth, rules=not given.no_rules, evidence=given.evidence)
     print(show(figures))
     print(json.dumps(figures))
 

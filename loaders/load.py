@@ -217,6 +217,7 @@ def link_stage(load: Load) -> None:
         model_path=loads_dir / MODEL_FILE if keep_model else None,
         kept=kept.people(existing),
         models=kept.models,
+        evidence=False,  # each record's link in words: kept nowhere (the review's are)
     )
     load.progress.advance(len(found))
     report.relinked = kept.reason

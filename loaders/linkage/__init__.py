@@ -23,8 +23,10 @@ Pairs scored between the review and match thresholds go to review too, ranked by
 many children's networks the decision changes. A reviewer's rejected pairs are never
 linked; their accepted pairs always are.
 
-Links keep their evidence in words (:mod:`loaders.linkage.evidence`), and how each
-model ran (trained, or on its fixed priors, and why) is in :attr:`LinkResult.notes`.
+Pairs for review keep their evidence in words (:mod:`loaders.linkage.evidence`), as
+each record's link does when asked (``evidence=True``; a load keeps none of them), and
+how each model ran (trained, or on its fixed priors, and why) is in
+:attr:`LinkResult.notes`.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ def link(
     model_path: Path | None = None,
     kept: Mapping[str, str] | None = None,
     models: Mapping[str, dict] | None = None,
+    evidence: bool = True,
 ) -> LinkResult:
     """Cluster the records (see the module's docstring); ``model_path``: where to keep
     the trained people model (m and u probabilities, name frequencies) for
@@ -103,7 +106,11 @@ def link(
     ``kept``: the people an earlier load found (record uid -> person), to keep: their
     records start as one cluster a person, and only pairs with a record not in it (new
     or changed) are scored, by ``models`` (an earlier :attr:`LinkResult.models`, used
-    as trained; a model missing is trained on every record first)."""
+    as trained; a model missing is trained on every record first).
+
+    ``evidence``: each record's link in words (:attr:`LinkResult.evidence`); a load
+    passes False, as it keeps none of them (wording every link was a tenth of linking
+    the scored pairs at county). The pairs for review are worded either way."""
     records = list(identities)
     context = context or Context()
     clusters = Clusters(records, context.edges, context.homes)
@@ -127,6 +134,7 @@ def link(
         rep_of.append(rep)
     del signature_rep
     run = _Run(clusters, {r.rid: r for r in records}, context, rejected, match_threshold)
+    run.worded = evidence
     # 1. deterministic on checked identifiers and local ids
     run.deterministic(reps)
     for left, right in accepted:
@@ -302,6 +310,10 @@ class _Run:
         self.evidence: dict[str, str] = {}  # representative -> why it joined
         self.candidates: list[ReviewCandidate] = []
         self.refused_pairs: set[frozenset[str]] = set()
+        self.worded = True  # each record's link in words (LinkResult.evidence)
+        # a people-pass candidate's words need only its two records and levels: made in
+        # finish for the candidates the review keeps (one a pair of people), not all
+        self.unworded: dict[int, tuple[Identity, Identity, dict[str, str]]] = {}
 
     def refuse(self, candidate: ReviewCandidate, reason: Refused) -> None:
         candidate.reason = str(reason)
@@ -335,7 +347,8 @@ class _Run:
                     continue
                 clusters.union(first.rid, other.rid)
                 self.result.deterministic_links += 1
-                self.evidence.setdefault(other.rid, why)
+                if self.worded:
+                    self.evidence.setdefault(other.rid, why)
 
     def apply(self, scored: Scored, around: Surroundings | None = None) -> int:
         """Link the pairs at or above the match threshold, likeliest first, unless a rule
@@ -353,31 +366,20 @@ class _Run:
             same = clusters.find(left) == clusters.find(right)
             if prob < self.match_threshold:
                 if not same:
-                    self.candidates.append(
-                        ReviewCandidate(
-                            left, right, round(prob, 4), scored.agreed[i],
-                            self._words(scored, i, around),
-                        )
-                    )  # fmt: skip
+                    self.candidates.append(self._candidate(scored, i, around))
                 continue
             if not same:
                 reason = clusters.check(left, right)
                 if reason is None and around is not None and not _weighed_apart(scored, i):
                     reason = clusters.two_homes(left, right)
                 if reason is not None:
-                    self.refuse(
-                        ReviewCandidate(
-                            left, right, round(prob, 4), scored.agreed[i],
-                            self._words(scored, i, around),
-                        ),
-                        reason,
-                    )  # fmt: skip
+                    self.refuse(self._candidate(scored, i, around), reason)
                     continue
                 clusters.union(left, right)
                 made += 1
                 best = self.best
                 # the words only where they are kept: a record's likeliest link's
-                if prob > best.get(left, 0.0) or prob > best.get(right, 0.0):
+                if self.worded and (prob > best.get(left, 0.0) or prob > best.get(right, 0.0)):
                     words = self._words(scored, i, around)
                     for rid in (left, right):
                         if prob > best.get(rid, 0.0):
@@ -385,6 +387,18 @@ class _Run:
             for rid in (left, right):
                 self.best[rid] = max(self.best.get(rid, 0.0), prob)
         result.compared_pairs += len(scored)
+        return made
+
+    def _candidate(self, scored: Scored, i: int, around: Surroundings | None) -> ReviewCandidate:
+        """The pair for review, worded now where its words read the round's state (the
+        adults' pass), else when :meth:`finish` keeps it."""
+        left, right = scored.left[i], scored.right[i]
+        made = ReviewCandidate(left, right, round(scored.probability[i], 4), scored.agreed[i])
+        if around is None:
+            levels = {name: labels[i] for name, labels in scored.levels.items()}
+            self.unworded[id(made)] = (self.by_rid[left], self.by_rid[right], levels)
+        else:
+            made.evidence = self._words(scored, i, around)
         return made
 
     def _words(self, scored: Scored, i: int, around: Surroundings | None) -> str:
@@ -406,7 +420,12 @@ class _Run:
                 c.impact = len(self._children_touched(find(c.left)) | self._children_touched(
                     find(c.right)
                 ))  # fmt: skip
+                pending = self.unworded.get(id(c))
+                if pending is not None:
+                    a, b, levels = pending
+                    c.evidence = describe(a, b, levels, clusters, self.context)
                 review.append(c)
+        self.unworded.clear()
         result.review = review
         for r, rep in zip(records, rep_of, strict=True):
             result.cluster_of[r.rid] = find(r.rid)
