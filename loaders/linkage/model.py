@@ -45,6 +45,15 @@ SMALL_INPUT = 1_000  # distinct identities below which a model is not trained
 # (benchmarks/README.md, "Splink's share").
 U_PAIRS = 1e6
 MIN_LABELLED = 20  # known matches needed to learn m from them
+# Learning the adults' rate of matches scores every blocked pair (4.4 million at county
+# scale): a chunk of this many records at a time, so DuckDB holds one chunk's pairs
+# rather than all of them beside the load's own memory (benchmarks/README.md, "The
+# adults' frame between rounds, and linkage's memory by phase").
+CHUNK_ROWS = 250_000
+# While they are scored, the pairs that could reach the review threshold under a rate
+# up to this many times the prior are kept (the rate learnt has been within a few times
+# the prior: each person has a few records): a higher rate has them scored again.
+LAMBDA_HEADROOM = 2**8
 
 
 @dataclass(frozen=True)
@@ -482,50 +491,109 @@ def _learn_lambda(
     concave in it, so the answer is unique; pairs no blocking rule meets count as
     non-matches). Sets it on the model. Every blocked pair is scored for it, keeping
     only its weights (the compared columns, lists among them, made each pair kilobytes:
-    at county scale more than the engine's memory).
+    at county scale more than the engine's memory), a chunk of the records at a time
+    (:func:`_chunks`): the engine holds one chunk's pairs, not every pair.
 
     ``threshold``: also return the pairs at or above this probability as learnt, with
     their levels told from their weights (:func:`_levels_sql`), instead of having every
-    pair scored again for them; None where a level's weight is not its own."""
+    pair scored again for them; None where a level's weight is not its own, or where
+    the rate learnt is above :data:`LAMBDA_HEADROOM` times the prior (the pairs kept
+    while scoring could then miss one: the caller scores them again)."""
     settings = linker._settings_obj
     levels = _levels_sql(linker) if threshold is not None else None
+    prior = settings._probability_two_random_records_match
+    ceiling = min(0.5, LAMBDA_HEADROOM * prior)
+    terms = [t for c in settings.comparisons for t in c._match_weight_columns_to_sum]
+    kept_columns: list[str] = []
+    where = None
+    if levels is not None and threshold is not None:
+        from splink.internals.misc import threshold_args_to_match_weight
+
+        # match_weight is the prior's weight plus the terms: a pair that reaches the
+        # threshold under any rate up to the ceiling (less a bit for rounding) is kept
+        floor = threshold_args_to_match_weight(threshold, None) - _logit(ceiling) + _logit(prior)
+        where = f"match_weight >= {floor - 1.0!r}"
+        kept_columns = ["unique_id_l", "unique_id_r", "match_weight", *terms, *levels.cases]
+    weights: list[np.ndarray] = []
+    kept: list[dict] = []
     with _weights_only(settings, levels):
-        predictions = linker.inference.predict()  # every blocked pair
-        weights = engine.fetch(predictions, ["match_weight"])["match_weight"]
-        prior = settings._probability_two_random_records_match
-        lam = _lambda_from(weights, prior, rows)
-        found = None
-        if levels is not None and threshold is not None:
-            # the weight and probability under the rate learnt, by Splink's own sums of
-            # each comparison's weight (so to the last bit as scoring again would give)
-            from splink.internals.misc import threshold_args_to_match_weight
-            from splink.internals.predict import _combine_prior_and_mws
-
-            terms = [t for c in settings.comparisons for t in c._match_weight_columns_to_sum]
-            weight, probability = _combine_prior_and_mws(lam, terms, linker._sql_dialect)
-            if engine.dialect:  # Splink's expressions are written for DuckDB
-                import sqlglot
-
-                weight, probability = (
-                    sqlglot.transpile(x, read="duckdb", write=engine.dialect)[0]
-                    for x in (weight, probability)
-                )
-            found = engine.fetch(
-                predictions,
-                [
-                    "unique_id_l", "unique_id_r", f"{weight} AS weight",
-                    f"{probability} AS match_probability", *levels.cases,
-                ],
-                where=f"weight >= {threshold_args_to_match_weight(threshold, None)!r}",
-            )  # fmt: skip
-        predictions.drop_table_from_database_and_remove_from_cache()
+        for part in _chunked_predictions(linker, _chunks(rows) if engine.name == "duckdb" else 1):
+            weights.append(np.asarray(engine.fetch(part, ["match_weight"])["match_weight"]))
+            if where is not None:
+                kept.append(engine.fetch(part, kept_columns, where=where))
+            part.drop_table_from_database_and_remove_from_cache()
+    every = np.concatenate(weights) if weights else np.zeros(0)
+    lam = _lambda_from(every, prior, rows)
+    found = None
+    if levels is not None and threshold is not None and lam <= ceiling:
+        found = _above(linker, engine, kept, terms, lam, threshold)
     settings._probability_two_random_records_match = lam
     total = rows * (rows - 1) / 2
     notes.append(
         f"{name}: about {lam * total:,.0f} of {total:,.0f} pairs are one person (learnt from "
-        f"{len(weights):,} blocked pairs)"
+        f"{len(every):,} blocked pairs)"
     )
     return found
+
+
+def _chunks(rows: int) -> int:
+    """How many chunks of the records every blocked pair is scored in on DuckDB: one a
+    :data:`CHUNK_ROWS` records (each chunk's blocking reads every record again). Spark
+    spills what it cannot hold by itself."""
+    return max(1, -(-rows // CHUNK_ROWS))
+
+
+def _chunked_predictions(linker: Linker, chunks: int) -> Iterator[Any]:
+    """Every blocked pair scored, in ``chunks`` chunks of the left records (Splink's
+    chunked prediction), each chunk's pairs a table of its own for the caller to drop."""
+    if chunks == 1:
+        yield linker.inference.predict()
+        return
+    for number in range(1, chunks + 1):
+        yield linker.inference.predict_chunk(
+            left_chunk=(number, chunks), right_chunk=(1, 1), warning_mode="never"
+        )
+
+
+def _above(
+    linker: Linker, engine: Backend, kept: list[dict], terms: list[str], lam: float,
+    threshold: float,
+) -> dict:  # fmt: skip
+    """Of the pairs :func:`_learn_lambda` kept (each comparison's weight terms and
+    level), those at or above ``threshold`` under the rate ``lam``, with their weight
+    and probability by Splink's own sums of the terms, as scoring every pair again
+    under ``lam`` would give them to the last bit."""
+    from splink.internals.misc import threshold_args_to_match_weight
+    from splink.internals.predict import _combine_prior_and_mws
+
+    gamma = [f"gamma_{c.output_column_name}" for c in linker._settings_obj.comparisons]
+    columns = ["unique_id_l", "unique_id_r", *terms, *gamma]
+    table = pa.table({c: _arrow([np.ma.asarray(part[c]) for part in kept], c) for c in columns})
+    weight, probability = _combine_prior_and_mws(lam, terms, linker._sql_dialect)
+    if engine.dialect:  # Splink's expressions are written for DuckDB
+        import sqlglot
+
+        weight, probability = (
+            sqlglot.transpile(x, read="duckdb", write=engine.dialect)[0]
+            for x in (weight, probability)
+        )
+    registered = engine.register(table)
+    return engine.fetch(
+        registered,
+        [
+            "unique_id_l", "unique_id_r", f"{weight} AS weight",
+            f"{probability} AS match_probability", *gamma,
+        ],
+        where=f"weight >= {threshold_args_to_match_weight(threshold, None)!r}",
+    )  # fmt: skip
+
+
+def _arrow(parts: list[np.ma.MaskedArray], column: str) -> pa.Array:
+    """Fetched columns' parts as one Arrow column (ids as text), nulls kept."""
+    joined = np.ma.concatenate(parts) if parts else np.ma.asarray(np.zeros(0))
+    mask = np.ma.getmaskarray(joined)
+    kind = pa.string() if column.startswith("unique_id") else None
+    return pa.array(np.ma.getdata(joined), type=kind, mask=mask if mask.any() else None)
 
 
 def _predicted(linker: Linker, engine: Backend, threshold: float, gamma: list[str]) -> dict:
