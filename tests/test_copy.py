@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+import orjson
 import pytest
 
 from graph import caseload_tally, views
@@ -214,3 +215,20 @@ def test_copy_hashes_are_trusted_only_for_the_counts_and_swap_they_were_recorded
     state.distrust("spare")
     assert state.trusted("spare", counts) is None
     assert all(oct(p.stat().st_mode)[-3:] == "600" for p in tmp_path.glob("*.json"))
+
+
+def test_copy_hashes_are_trusted_by_their_counts_however_the_file_lays_them_out(tmp_path):
+    """The counts are read from the file's head where they come first (the hashes not
+    parsed when they differ), and from the whole file where they do not: a buffer
+    written with its hashes first, or with a label named like the hashes' key."""
+    state = CopyState.beside(tmp_path, "g")
+    counts, other = Counts({"hashes": 1}, {}), Counts({"Person": 1}, {})
+    state.record("spare", counts, [("hashes", "a", 1), ("Person", "b", 2)], [], fresh=True)
+    assert state.trusted("spare", counts) == {"hashes": {"a": 1}, "Person": {"b": 2}}
+    assert state.trusted("spare", other) is None
+    written = orjson.loads(state._file("spare").read_bytes())
+    state._file("spare").write_bytes(
+        orjson.dumps({"hashes": written["hashes"], "counts": written["counts"]})
+    )
+    assert state.trusted("spare", counts) == {"hashes": {"a": 1}, "Person": {"b": 2}}
+    assert state.trusted("spare", other) is None

@@ -26,6 +26,8 @@ COLUMNS = [
     [0.0, -0.0, 0.0, None, -0.0, 1.5],  # equal, encoded apart by the sign
     [dt.date(2020, 1, 1), dt.date(2020, 1, 1), None, dt.datetime(2020, 1, 1, 0, 0)],
     [1, Decimal("1"), 2, None],  # equal to an integer, stored as a float
+    ["u1", "u2", "é", "", "u1"],  # mostly distinct texts (uids)
+    [1, 2, -5, 2**40, 0, -(2**63)],  # mostly distinct integers
 ]
 
 
@@ -67,6 +69,13 @@ def test_rows_encoded_a_column_at_a_time_are_each_rows_own():
     for row in rows:
         _encode(row, "abcd", joined, "Thing")
     assert b"".join(_records(rows, "abcd", "Thing", None)) == bytes(joined)
+
+
+def test_a_value_refused_among_distinct_values_names_its_row():
+    with pytest.raises(ParameterError, match=r"Thing u3 p: .*too large"):
+        _cells([1, 2, 2**63], "Thing", "p", ["u1", "u2", "u3"])
+    with pytest.raises(ParameterError, match=r"Thing u1 p: .*NUL"):
+        _cells(["\x00", "a", "b"], "Thing", "p", ["u1", "u2", "u3"])
 
 
 def test_the_items_hashes_are_each_items_own():

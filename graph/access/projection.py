@@ -308,6 +308,10 @@ class _Coarsen:
         if KEPT_NODES[label]["uid"] != "pseudonym":
             return uids
         known = self.pseudonyms[label]
+        try:  # a relationship's ends: every one known from its label's nodes, read first
+            return list(map(known.__getitem__, uids))
+        except KeyError:
+            pass
         new = list(set(uids).difference(known))  # each new one once, the rest in C
         known.update(zip(new, self.keys.each(label, new), strict=True))
         return list(map(known.__getitem__, uids))
@@ -348,10 +352,8 @@ class _Coarsen:
             of = columns[names.index(source)]
             columns[names.index(p)] = list(of)  # the copy's date, as ISO text
         extras = EXTRA_LABELS[label]
-        if extras:
-            labels = [sorted(x) for x in live.columns["labels"]]
-        else:
-            labels = [[label] for _ in range(live.rows)]
+        # where none vary, one list for every node: never changed, only read
+        labels = list(map(sorted, live.columns["labels"])) if extras else [[label]] * live.rows
         uids = self.uids(label, live.columns["uid"])
         return [*names, "uid", "labels"], [*columns, uids, labels]
 
