@@ -25,6 +25,9 @@ from planning.risk import RiskConfig
 ON_ROLL = ("Primary", "Secondary", "Special", "Alternative provision")
 MOVE_DAYS = 92  # a move counts when the deprived home follows a departure within this
 NO_TEXT, NO_ATTENDANCE = "", -1.0  # what a kept list holds for none (lists hold no nulls)
+# what leads each of a pupil's edges (graph.risk_facts.PUPILS): 0 ATTENDS, 1 ATTENDANCE,
+# 2 EXCLUDED, 3 HAS_CASE, 4 LIVES_AT, 5 PARENT_OF
+EDGES = ("ATTENDS", "ATTENDANCE", "EXCLUDED", "HAS_CASE", "LIVES_AT", "PARENT_OF")
 
 
 @dataclass(frozen=True)
@@ -62,17 +65,25 @@ class Pupil:
     def __init__(self, row: Mapping[str, Any]) -> None:
         self.uid: str = row["uid"]
         self.dob: dt.date = row["dob"]
-        self.constant = (row["young_carer"], row["fsm"], row["eal"], row["parent"])
-        self.attends = [tuple(a) for a in row["attends"]]  # school uid, name, phase, from, to
-        self.terms = [tuple(a) for a in row["attendance"] if a[1] is not None]
-        self.exclusions = [tuple(e) for e in row["exclusions"] if e[0] is not None]
-        self.cases = [tuple(k) for k in row["cases"]]
-        self.homes = [tuple(h) for h in row["homes"]]
+        kinds: tuple[list[tuple], ...] = ([], [], [], [], [], [])  # by EDGES, in the walk's order
+        for edge in row["edges"]:
+            kinds[edge[0]].append(tuple(edge[1:]))
+        attends, terms, exclusions, cases, homes, parent_of = kinds
+        self.constant = (row["young_carer"], row["fsm"], row["eal"], bool(parent_of))
+        self.attends = attends  # school uid, name, phase, from, to
+        self.terms = [a for a in terms if a[1] is not None]  # school uid, start, possible, absent
+        self.exclusions = [e for e in exclusions if e[0] is not None]  # date, kind
+        self.cases = cases  # kind, status, start, end
+        self.homes = homes  # from, to, imd decile, postcode district
         # earlier schools: on a roll from, or in a return for a term starting
         self.spells = [(a[0], a[3]) for a in self.attends if a[3] is not None] + [
             (t[0], t[1]) for t in self.terms if t[0] is not None
         ]
         self.area = next((h[3] for h in self.homes if h[1] is None and h[3] is not None), None)
+        # the schools whose roll counts, and every day the answer may change on (once a
+        # pupil rather than once a day or a year: most of the time working them out)
+        self.rolls = [a for a in self.attends if a[3] is not None and a[2] in ON_ROLL]
+        self._changes: tuple[RiskConfig, set[dt.date]] | None = None
 
     def changes(self, config: RiskConfig) -> set[dt.date]:
         """Every day the answer may change on: a record entering or leaving a window."""
@@ -98,23 +109,18 @@ class Pupil:
     def answer(self, today: dt.date, config: RiskConfig) -> Answer | None:
         """The query's worked-out row for this pupil as at ``today`` (None: not on a
         school roll); the year group is the caller's."""
-        since = today - dt.timedelta(days=config.window_days)
-        yj_since = today - dt.timedelta(days=config.youth_justice_window_days)
         schools: dict[str, tuple[str | None, str | None]] = {}
-        for uid, name, phase, start, end in self.attends:
-            on_roll = start is not None and start <= today and (end is None or end > today)
-            if on_roll and phase in ON_ROLL:
+        for uid, name, phase, start, end in self.rolls:
+            if start <= today and (end is None or end > today):
                 schools.setdefault(uid, (name, phase))
         if not schools:
             return None
-        intake = [(dt.date(y, 8, 1), dt.date(y, 10, 1)) for y in (today.year - 1, today.year)]
-        joins = [
-            (a[0], a[3])
-            for a in self.attends
-            if a[3] is not None
-            and since < a[3] <= today
-            and not any(lo <= a[3] < hi for lo, hi in intake)
-        ]
+        since = today - dt.timedelta(days=config.window_days)
+        yj_since = today - dt.timedelta(days=config.youth_justice_window_days)
+        joins = [(a[0], a[3]) for a in self.attends if a[3] is not None and since < a[3] <= today]
+        if joins:
+            intake = [(dt.date(y, 8, 1), dt.date(y, 10, 1)) for y in (today.year - 1, today.year)]
+            joins = [n for n in joins if not any(lo <= n[1] < hi for lo, hi in intake)]
         changed = any(e[0] != n[0] and e[1] < n[1] for n in joins for e in self.spells)
         possible = absent = 0
         for _, start, pos, absn in self.terms:
@@ -142,7 +148,9 @@ class Pupil:
             if h[0] is not None and since < h[0] <= today and h[2] is not None and h[2] <= deprived
         ]
         departures = [
-            h[1] for h in self.homes if h[1] is not None and h[2] is not None and h[2] > deprived
+            h[1]
+            for h in (self.homes if arrivals else ())
+            if h[1] is not None and h[2] is not None and h[2] > deprived
         ]
         moved = any(
             n >= o and o + dt.timedelta(days=MOVE_DAYS) > n for n in arrivals for o in departures
@@ -184,9 +192,9 @@ class Pupil:
         if group is None or group not in config.year_groups:
             return None
         first, last = dt.date(ay, 9, 1), dt.date(ay + 1, 8, 31)
-        days = {first, dt.date(ay + 1, 1, 1)} | {
-            d for d in self.changes(config) if first < d <= last
-        }
+        if self._changes is None or self._changes[0] is not config:
+            self._changes = (config, self.changes(config))
+        days = {first, dt.date(ay + 1, 1, 1)} | {d for d in self._changes[1] if first < d <= last}
         starts: list[int] = []
         answers: list[Answer | None] = []
         for day in sorted(days):
