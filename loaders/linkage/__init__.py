@@ -359,9 +359,10 @@ class _Run:
             range(len(scored)),
             key=lambda i: (-scored.probability[i], scored.left[i], scored.right[i]),
         )
+        rejected = self.rejected  # mostly empty: no set made a pair then
         for i in order:
             left, right, prob = scored.left[i], scored.right[i], scored.probability[i]
-            if frozenset((left, right)) in self.rejected:
+            if rejected and frozenset((left, right)) in rejected:
                 continue
             same = clusters.find(left) == clusters.find(right)
             if prob < self.match_threshold:
@@ -427,8 +428,12 @@ class _Run:
                 review.append(c)
         self.unworded.clear()
         result.review = review
+        root_of: dict[str, str] = {}  # a record's person is its representative's
         for r, rep in zip(records, rep_of, strict=True):
-            result.cluster_of[r.rid] = find(r.rid)
+            root = root_of.get(rep)
+            if root is None:
+                root = root_of[rep] = find(rep)
+            result.cluster_of[r.rid] = root
             if rep in self.best:
                 result.probability[r.rid] = round(self.best[rep], 4)
             if rep in self.evidence:

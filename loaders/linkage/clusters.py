@@ -18,6 +18,7 @@ A refused link is not made; linkage sends the pair to review with the reason.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from operator import attrgetter
 
 from graph.family_rules import BIRTH, PARENT_MIN_AGE
 from loaders.linkage.identity import CHECKED_IDS, ID_NAMES, Identity, years_before
@@ -35,6 +36,8 @@ RULES = {
     "birth_parents": "a child with more than two birth parents",
     "two_homes": "someone at two addresses at once",
 }
+# what the rules keep of a record (its CHECKED_IDS by name), read in one call a record
+_KEPT = attrgetter("rid", "upn", "nhs", "uln", "dob", "born_before", "given", "family")
 
 
 class Refused(str):
@@ -77,21 +80,28 @@ class Clusters:
         # one set a value, shared by the records that hold it (millions of records, at
         # county scale, held a gigabyte of sets of one)
         one: dict[str, frozenset[str]] = {}
+
+        parent, ids, dobs, latest, named = (
+            self.parent, self.ids, self.dobs, self.latest, self.named,
+        )  # fmt: skip
         for r in identities:
-            self.parent[r.rid] = r.rid
-            found = {
-                k: one.setdefault(value, frozenset((value,)))
-                for k in CHECKED_IDS
-                if (value := getattr(r, k))
-            }
-            if found:
-                self.ids[r.rid] = found
-            if r.dob:
-                self.dobs[r.rid] = one.setdefault(r.dob, frozenset((r.dob,)))
-            if r.born_before:
-                self.latest[r.rid] = r.born_before
-            if r.given.strip() or r.family.strip():
-                self.named[r.rid] = r
+            rid, upn, nhs, uln, dob, born_before, given, family = _KEPT(r)
+            parent[rid] = rid
+            if upn or nhs or uln:  # CHECKED_IDS, each written out: a record at a time
+                found = {}
+                if upn:
+                    found["upn"] = one.setdefault(upn, frozenset((upn,)))
+                if nhs:
+                    found["nhs"] = one.setdefault(nhs, frozenset((nhs,)))
+                if uln:
+                    found["uln"] = one.setdefault(uln, frozenset((uln,)))
+                ids[rid] = found
+            if dob:
+                dobs[rid] = one.setdefault(dob, frozenset((dob,)))
+            if born_before:
+                latest[rid] = born_before
+            if (given or family) and (given.strip() or family.strip()):
+                named[rid] = r
         # the roots joined into another, in order: what changed since a given point
         # (the adults' pass gathers again only around them, :mod:`.relational`)
         self.joined: list[str] = []
@@ -126,24 +136,35 @@ class Clusters:
             ra, rb = rb, ra
         self.parent[rb] = ra
         self.joined.append(rb)
-        for table in (self.ids,):
-            if rb in table:
-                mine = table.setdefault(ra, {})
-                for kind, values in table.pop(rb).items():
-                    mine[kind] = mine.get(kind, frozenset()) | values
-        if rb in self.dated:
-            self.dated[ra] = self.dated.get(ra, frozenset()) | self.dated.pop(rb)
-        if rb in self.dobs:
-            self.dobs[ra] = self.dobs.get(ra, frozenset()) | self.dobs.pop(rb)
-        if rb in self.latest:
-            other = self.latest.pop(rb)
-            self.latest[ra] = min(self.latest.get(ra, other), other)
-        for table in (self.up, self.down):
-            if rb in table:
-                table.setdefault(ra, []).extend(table.pop(rb))
-        if ra not in self.named and rb in self.named:
-            self.named[ra] = self.named[rb]
-        self.named.pop(rb, None)
+        theirs = self.ids.pop(rb, None)
+        if theirs is not None:
+            mine = self.ids.get(ra)
+            if mine is None:  # theirs alone: taken over as it is (no one else holds it)
+                self.ids[ra] = theirs
+            else:
+                for kind, values in theirs.items():
+                    held = mine.get(kind)
+                    mine[kind] = values if held is None else held | values
+        for table in (self.dated, self.dobs):
+            other = table.pop(rb, None)
+            if other is not None:
+                held = table.get(ra)
+                table[ra] = other if held is None else held | other
+        other_day = self.latest.pop(rb, None)
+        if other_day is not None:
+            held_day = self.latest.get(ra)
+            self.latest[ra] = other_day if held_day is None else min(held_day, other_day)
+        for edges in (self.up, self.down):
+            more = edges.pop(rb, None)
+            if more is not None:
+                held_edges = edges.get(ra)
+                if held_edges is None:
+                    edges[ra] = more
+                else:
+                    held_edges.extend(more)
+        someone = self.named.pop(rb, None)
+        if someone is not None and ra not in self.named:
+            self.named[ra] = someone
         return True
 
     def two_homes(self, a: str, b: str) -> Refused | None:
@@ -155,8 +176,9 @@ class Clusters:
         mine, theirs = self.dated.get(ra), self.dated.get(rb)
         if ra == rb or not mine or not theirs:
             return None
+        others = sorted(theirs)
         for x in sorted(mine):  # sorted: the same stays named in every run
-            for y in sorted(theirs):
+            for y in others:
                 if x[0] != y[0] and x[1] < y[2] and y[1] < x[2]:
                     since, until = max(x[1], y[1]), min(x[2], y[2])
                     when = f"from {since}" if until == OPEN_END else f"{since} to {until}"
@@ -183,15 +205,23 @@ class Clusters:
                     return Refused(
                         "identifiers", f"different {ID_NAMES[kind]}s, each passing its check"
                     )
-        dobs = self.dobs.get(ra, frozenset()) | self.dobs.get(rb, frozenset())
         latest = [d for d in (self.latest.get(ra), self.latest.get(rb)) if d]
+        up, down = self.up, self.down
+        family = ra in up or rb in up or ra in down or rb in down
+        if not (latest or family):  # most pairs: no rule below can apply
+            return None
+        dobs_a, dobs_b = self.dobs.get(ra), self.dobs.get(rb)
+        if dobs_a is None or dobs_b is None:
+            dobs = dobs_a or dobs_b or frozenset()
+        else:
+            dobs = dobs_a | dobs_b
         if dobs and latest and min(dobs) > min(latest):
             return Refused(
                 "too_young",
                 f"born {min(dobs)}: too young to be the parent or liable adult one record "
                 f"names (born on or before {min(latest)})",
             )
-        if ra in self.up or rb in self.up or ra in self.down or rb in self.down:
+        if family:
             return self._family(ra, rb, dobs)
         return None
 
