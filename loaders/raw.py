@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(slots=True)  # not frozen: a frozen dataclass is made three times slower, a row
+@dataclass(slots=True)  # not frozen: a frozen dataclass is slower to make, a row
 class RawRow:  # at a time (nothing changes a row once read)
     file: str  # relative to the load directory
     row: int

@@ -109,8 +109,8 @@ def link(
     as trained; a model missing is trained on every record first).
 
     ``evidence``: each record's link in words (:attr:`LinkResult.evidence`); a load
-    passes False, as it keeps none of them (wording every link was a tenth of linking
-    the scored pairs at county). The pairs for review are worded either way."""
+    passes False, as it keeps none of them. The pairs for review are worded either
+    way."""
     records = list(identities)
     context = context or Context()
     clusters = Clusters(records, context.edges, context.homes)

@@ -45,7 +45,7 @@ SMALL_INPUT = 1_000  # distinct identities below which a model is not trained
 # (benchmarks/README.md, "Splink's share").
 U_PAIRS = 1e6
 MIN_LABELLED = 20  # known matches needed to learn m from them
-# Learning the adults' rate of matches scores every blocked pair (4.4 million at county
+# Learning the adults' rate of matches scores every blocked pair (millions at county
 # scale): a chunk of this many records at a time, so DuckDB holds one chunk's pairs
 # rather than all of them beside the load's own memory (benchmarks/README.md, "The
 # adults' frame between rounds, and linkage's memory by phase").

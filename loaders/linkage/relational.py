@@ -682,13 +682,7 @@ class Lookup(Mapping):
         """From rows sorted by key (and value): each key's run of values, one list."""
         keys, values = _whole(keys), _whole(values)
         size = len(keys)
-        if size:
-            changed = pc.not_equal(keys.slice(1), keys.slice(0, size - 1)).to_numpy(
-                zero_copy_only=False
-            )
-            starts = np.concatenate([[0], np.flatnonzero(changed) + 1])
-        else:
-            starts = np.zeros(0, dtype=np.int64)
+        starts = _run_starts(keys)
         offsets = pa.array(np.concatenate([starts, [size]]).astype(np.int32))
         return cls(keys.take(pa.array(starts)), pa.ListArray.from_arrays(offsets, values))
 
@@ -883,7 +877,7 @@ def _people_of(
     """The people on the adult side, sorted by root: their roots, how many of ``reps``
     each holds, where their run starts in the order returned, and that order (each
     person's records in the order of ``reps``). From the surroundings' roots of the
-    records, in Arrow (a ``find`` a record in Python cost seconds a round at county)."""
+    records, in Arrow (not a Python ``find`` a record)."""
     found = around.reps_people
     if found is None or found.num_rows != len(reps):
         find, adults = clusters.find, around.adults
@@ -897,15 +891,18 @@ def _people_of(
     grown = grown.sort_by([("root", "ascending"), ("at", "ascending")])
     keys = _whole(grown["root"])
     size = len(keys)
-    if size:
-        changed = pc.not_equal(keys.slice(1), keys.slice(0, size - 1)).to_numpy(
-            zero_copy_only=False
-        )
-        starts = np.concatenate([[0], np.flatnonzero(changed) + 1]).astype(np.int64)
-    else:
-        starts = np.zeros(0, dtype=np.int64)
+    starts = _run_starts(keys)
     counts = np.diff(np.concatenate([starts, [size]])).astype(np.int64)
     return keys.take(pa.array(starts)), counts, starts, grown["at"].to_numpy()
+
+
+def _run_starts(keys: pa.Array) -> np.ndarray:
+    """Where each run of equal keys begins in ``keys`` (sorted): positions, int64."""
+    size = len(keys)
+    if not size:
+        return np.zeros(0, dtype=np.int64)
+    changed = pc.not_equal(keys.slice(1), keys.slice(0, size - 1)).to_numpy(zero_copy_only=False)
+    return np.concatenate([[0], np.flatnonzero(changed) + 1]).astype(np.int64)
 
 
 def _lookup(found: Mapping) -> Lookup:
@@ -944,8 +941,8 @@ def freshen(frame: pa.Table, before: dict[str, int] | None) -> tuple[pa.Table, d
 # days overlap, which numbers answer as the text did, while every blocked pair carried
 # every list of both its people as text (benchmarks/README.md, "Linkage"). Columns
 # compared with each other share their numbers; days are numbered in their order (the
-# other values are only ever compared for equality, so numbered as first met: sorting
-# every root and address a round cost more than numbering them).
+# other values are only ever compared for equality, so numbered as first met rather
+# than sorted every round).
 DAYS = ("moved_in", "moved_out", "stays.s", "stays.e", "dated.s", "dated.e")
 CODED = (
     ("kids", "household", "housemates", "kin"),  # people's roots
