@@ -13,6 +13,7 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from graph.family_rules import PARENT_MIN_AGE, too_young_to_parent
 from loaders.attach import Attachments, Packs
@@ -645,7 +646,7 @@ class Builder:
         if urn and v.get("attendance.term") and v.get("attendance.academic_year"):
             year = str(v["attendance.academic_year"])
             term = str(v["attendance.term"])
-            start = term_start(int(year[:4]), term)
+            start = _term_start(year, term)
             possible = int(v.get("attendance.possible") or 0)
             absent = int(v.get("attendance.authorised") or 0) + int(
                 v.get("attendance.unauthorised") or 0
@@ -655,7 +656,7 @@ class Builder:
                     "person": puid,
                     "school": urn,
                     "term": f"{year} {term}",
-                    "term_start": start.isoformat(),
+                    "term_start": start,
                     "possible": possible,
                     "absent": absent,
                     "unauthorised": int(v.get("attendance.unauthorised") or 0),
@@ -665,7 +666,7 @@ class Builder:
                 {
                     "person": puid,
                     "school": urn,
-                    "from": start.isoformat(),
+                    "from": start,
                     "to": None,
                     "year_group": None,
                     "observed": True,
@@ -902,6 +903,18 @@ def _residences(observations: list[dict]) -> list[dict]:
         by_person[o["person"]].append(o)
     out: list[dict] = []
     for person, obs in by_person.items():
+        if len(obs) == 1:  # most people: their one observation, dated or not
+            o = obs[0]
+            dated_one = bool(o["from"])
+            out.append(
+                {
+                    "person": person,
+                    "address": o["address"],
+                    "from": o["from"] if dated_one else None,
+                    "to": o["to"] if dated_one else None,
+                }
+            )
+            continue
         dated = sorted((o for o in obs if o["from"]), key=lambda o: (o["from"], o["address"]))
         if dated:
             history: list[dict] = []
@@ -977,6 +990,12 @@ def _enrolments(attends: list[dict]) -> list[dict]:
             row["to"] = (last + dt.timedelta(days=100)).isoformat()
         rolls[(person, school)] = row
     return list(rolls.values())
+
+
+@lru_cache(maxsize=4096)
+def _term_start(year: str, term: str) -> str:
+    """A term's start as ISO text, worked out once (an attendance row a pupil a term)."""
+    return term_start(int(year[:4]), term).isoformat()
 
 
 def identity_uid(record: Record, who: str) -> str:

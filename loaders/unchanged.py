@@ -81,6 +81,22 @@ def _hashes(person: bytes, items: list[Any]) -> np.ndarray:
     return np.frombuffer(b"".join(found), ">u8").astype(np.uint64)
 
 
+def _grouped(keys: list[Any], rows: list[Row]) -> tuple[list[Any], list[list[Row]]]:
+    """The distinct keys in the order first seen, and each one's rows in order; when
+    no key repeats (most node steps), without looking each row's group up."""
+    distinct = dict.fromkeys(keys)
+    if len(distinct) == len(keys):
+        return keys, [[row] for row in rows]
+    groups: dict[Any, list[Row]] = {}
+    for key, row in zip(keys, rows, strict=True):
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [row]
+        else:
+            group.append(row)
+    return list(groups), list(groups.values())
+
+
 def _text(values: Any) -> bytes:
     try:
         return orjson.dumps(values, default=repr, option=_JSON)
@@ -225,14 +241,7 @@ class Unchanged:
             if r.type.rewritten and (node is None or r.start.label != node.label)
         ]
         keys = list(map(key_of, rows))
-        groups: dict[Any, list[Row]] = {}
-        for key, row in zip(keys, rows, strict=True):
-            group = groups.get(key)
-            if group is None:
-                groups[key] = [row]
-            else:
-                group.append(row)
-        order, lists = list(groups), list(groups.values())
+        order, lists = _grouped(keys, rows)
         # the statement too: rows it wrote before it changed (a property added to the
         # schema) are written again
         written_by = _hash((step.name, step.statement, step.keyless)).to_bytes(8, "big")
@@ -276,7 +285,7 @@ class Unchanged:
                 touched.add(node, named, order[i], lists[i])
         elif changed:
             self.touched = None  # not known: whatever reads it goes over everything
-        if node is not None:
+        if node is not None and trusted:  # read only on a delta (``renewed`` above)
             self.nodes_written.update(nodes[keep].tolist())
         if keep.all():
             return rows
