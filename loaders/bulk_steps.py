@@ -32,7 +32,7 @@ from loaders.validate import Record
 from loaders.write import Row, Writes, fold, split_keyless, timed
 
 # the write profile's name for the people's dates (the rest: "dates of bulk-written rows")
-PEOPLE_DATES = "dates of bulk-written people, while building"
+EARLY_DATES = "dates of the rows bulk-written so far, while building"
 # Labels whose created uids relationship-only steps ask for.
 ENDS = frozenset(
     e.label for s in write.PLAN if s.node is None for r in s.rels for e in (r.start, r.end)
@@ -123,9 +123,10 @@ class BulkWrites(Writes):
                 tick(len(created))
             self.counts[name] = self.counts.get(name, 0) + len(created)
             self.bulk_rows[name] = self.bulk_rows.get(name, 0) + len(created)
-        # the people's dates now, while the builder works out the facts this thread
-        # waits for (the engine's work on the other core), not after the facts
-        with timed(self.seconds, PEOPLE_DATES):
+        # the dates written so far (the people's, the source records' and reference
+        # rows') now, while the builder works out the facts this thread waits for (the
+        # engine's work on the other core), not after the facts
+        with timed(self.seconds, EARLY_DATES):
             self.nodes.writer.convert_dates()
 
     def _write(self, step: Step, rows: list[Row], tick: Callable[[int], None]) -> None:
