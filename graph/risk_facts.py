@@ -70,7 +70,7 @@ SAVE_YEARS = cypher(
 # One index lookup a day: FalkorDB scans the whole birth-date index for a range of
 # dates (graph.planning.COHORT). Each child's relationships are walked once, whatever
 # their type, as ``edges``, each led by its kind (loaders.risk_spans.EDGES): a pattern
-# comprehension a type walked each child six times, for twice the engine's time.
+# comprehension a type walked each child six times.
 PUPILS = cypher(
     "risk_facts.pupils",
     """

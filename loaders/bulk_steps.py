@@ -31,7 +31,9 @@ from loaders.build import identity_uid, source_record
 from loaders.validate import Record
 from loaders.write import Row, Writes, fold, split_keyless, timed
 
-# the write profile's name for the people's dates (the rest: "dates of bulk-written rows")
+# the write profile's name for the dates converted while building (those written by
+# then: the people's, the source records', the reference rows'); the rest at the end
+# are write.LATE_DATES
 EARLY_DATES = "dates of the rows bulk-written so far, while building"
 # Labels whose created uids relationship-only steps ask for.
 ENDS = frozenset(

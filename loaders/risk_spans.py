@@ -81,9 +81,9 @@ class Pupil:
         ]
         self.area = next((h[3] for h in self.homes if h[1] is None and h[3] is not None), None)
         # the schools whose roll counts, and every day the answer may change on (once a
-        # pupil rather than once a day or a year: most of the time working them out)
+        # pupil, for the windows they were worked out with, rather than once a year)
         self.rolls = [a for a in self.attends if a[3] is not None and a[2] in ON_ROLL]
-        self._changes: tuple[RiskConfig, set[dt.date]] | None = None
+        self._changes: tuple[tuple[int, int], set[dt.date]] | None = None
 
     def changes(self, config: RiskConfig) -> set[dt.date]:
         """Every day the answer may change on: a record entering or leaving a window."""
@@ -192,8 +192,9 @@ class Pupil:
         if group is None or group not in config.year_groups:
             return None
         first, last = dt.date(ay, 9, 1), dt.date(ay + 1, 8, 31)
-        if self._changes is None or self._changes[0] is not config:
-            self._changes = (config, self.changes(config))
+        windows = (config.window_days, config.youth_justice_window_days)  # all changes() reads
+        if self._changes is None or self._changes[0] != windows:
+            self._changes = (windows, self.changes(config))
         days = {first, dt.date(ay + 1, 1, 1)} | {d for d in self._changes[1] if first < d <= last}
         starts: list[int] = []
         answers: list[Answer | None] = []

@@ -285,7 +285,8 @@ class Unchanged:
                 touched.add(node, named, order[i], lists[i])
         elif changed:
             self.touched = None  # not known: whatever reads it goes over everything
-        if node is not None and trusted:  # read only on a delta (``renewed`` above)
+        if node is not None and self.active:  # read only on a delta (``renewed`` above),
+            # this step's nodes too when it fell back to writing every row
             self.nodes_written.update(nodes[keep].tolist())
         if keep.all():
             return rows

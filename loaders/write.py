@@ -140,7 +140,7 @@ class Writes:
 
     def finish(self) -> None:
         if self.bulk is not None:
-            with timed(self.seconds, "dates of bulk-written rows"):
+            with timed(self.seconds, LATE_DATES):
                 self.bulk.finish()
 
     def existed(self, label: str, uids: Iterator[str]) -> bool:
@@ -215,6 +215,8 @@ def shapes() -> list:
 
 # the write profile's name for hashing each row a load writes (loaders.unchanged)
 RECORDING = "recording the rows written, for the next load"
+# the write profile's name for the dates bulk insertion left as text, converted at the end
+LATE_DATES = "dates of bulk-written rows"
 
 
 @contextmanager

@@ -147,7 +147,7 @@ class Pseudonyms:
         with sqlite3.connect(partial) as db:
             db.execute("CREATE TABLE person (pseudonym TEXT PRIMARY KEY, uid TEXT NOT NULL)")
             # in the key's order (stable: of two alike the later still wins): each row
-            # is appended to the index, not put among the others (half the time)
+            # is appended to the index, not put among the others
             rows = sorted(people, key=itemgetter(0))
             db.executemany("INSERT OR REPLACE INTO person VALUES (?, ?)", rows)
             count = db.execute("SELECT count(*) FROM person").fetchone()[0]

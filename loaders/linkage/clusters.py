@@ -36,8 +36,8 @@ RULES = {
     "birth_parents": "a child with more than two birth parents",
     "two_homes": "someone at two addresses at once",
 }
-# what the rules keep of a record (its CHECKED_IDS by name), read in one call a record
-_KEPT = attrgetter("rid", "upn", "nhs", "uln", "dob", "born_before", "given", "family")
+# what the rules keep of a record, its CHECKED_IDS last, read in one call a record
+_KEPT = attrgetter("rid", "dob", "born_before", "given", "family", *CHECKED_IDS)
 
 
 class Refused(str):
@@ -85,17 +85,14 @@ class Clusters:
             self.parent, self.ids, self.dobs, self.latest, self.named,
         )  # fmt: skip
         for r in identities:
-            rid, upn, nhs, uln, dob, born_before, given, family = _KEPT(r)
+            rid, dob, born_before, given, family, *checked = _KEPT(r)
             parent[rid] = rid
-            if upn or nhs or uln:  # CHECKED_IDS, each written out: a record at a time
-                found = {}
-                if upn:
-                    found["upn"] = one.setdefault(upn, frozenset((upn,)))
-                if nhs:
-                    found["nhs"] = one.setdefault(nhs, frozenset((nhs,)))
-                if uln:
-                    found["uln"] = one.setdefault(uln, frozenset((uln,)))
-                ids[rid] = found
+            if any(checked):
+                ids[rid] = {
+                    kind: one.setdefault(value, frozenset((value,)))
+                    for kind, value in zip(CHECKED_IDS, checked, strict=True)
+                    if value
+                }
             if dob:
                 dobs[rid] = one.setdefault(dob, frozenset((dob,)))
             if born_before:
