@@ -170,13 +170,21 @@ class _Truth:
     def __init__(self, county: Path) -> None:
         self.root = county / "truth"
         self._cache: dict[str, list[dict[str, str]]] = {}
+        self._people: dict[str, dict[int, str]] = {}
 
     def person_of(self, relpath: str) -> dict[int, str]:
-        """Row number -> the person the truth says one file's row describes."""
-        with (self.root / "source_rows.csv").open(newline="", encoding="utf-8") as fh:
-            return {
-                int(r["row"]): r["person_id"] for r in csv.DictReader(fh) if r["file"] == relpath
-            }
+        """Row number -> the person the truth says one file's row describes (the truth
+        file read once a file, not once a change: it has a row a source row)."""
+        found = self._people.get(relpath)
+        if found is None:
+            with (self.root / "source_rows.csv").open(newline="", encoding="utf-8") as fh:
+                found = {
+                    int(r["row"]): r["person_id"]
+                    for r in csv.DictReader(fh)
+                    if r["file"] == relpath
+                }
+            self._people[relpath] = found
+        return found
 
     def __getitem__(self, name: str) -> list[dict[str, str]]:
         if name not in self._cache:
