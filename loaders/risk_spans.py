@@ -59,6 +59,12 @@ def _round(value: float) -> float:
     return float(whole + 1 if scaled - whole >= 0.5 else whole) / 10.0
 
 
+def _windows(config: RiskConfig) -> tuple[int, int]:
+    """What :meth:`Pupil.changes` reads of the rules: its windows, in days (the key its
+    result is kept under)."""
+    return config.window_days, config.youth_justice_window_days
+
+
 class Pupil:
     """One child's records as the query reads them (graph.risk_facts.PUPILS)."""
 
@@ -87,8 +93,7 @@ class Pupil:
 
     def changes(self, config: RiskConfig) -> set[dt.date]:
         """Every day the answer may change on: a record entering or leaving a window."""
-        window = dt.timedelta(days=config.window_days)
-        yj_window = dt.timedelta(days=config.youth_justice_window_days)
+        window, yj_window = (dt.timedelta(days=d) for d in _windows(config))
         days: set[dt.date] = set()
         for _, _, _, start, end in self.attends:
             days.update(d for d in (start, end) if d is not None)
@@ -192,7 +197,7 @@ class Pupil:
         if group is None or group not in config.year_groups:
             return None
         first, last = dt.date(ay, 9, 1), dt.date(ay + 1, 8, 31)
-        windows = (config.window_days, config.youth_justice_window_days)  # all changes() reads
+        windows = _windows(config)  # all changes() reads of the config
         if self._changes is None or self._changes[0] != windows:
             self._changes = (windows, self.changes(config))
         days = {first, dt.date(ay + 1, 1, 1)} | {d for d in self._changes[1] if first < d <= last}

@@ -36,8 +36,11 @@ RULES = {
     "birth_parents": "a child with more than two birth parents",
     "two_homes": "someone at two addresses at once",
 }
-# what the rules keep of a record, its CHECKED_IDS last, read in one call a record
-_KEPT = attrgetter("rid", "dob", "born_before", "given", "family", *CHECKED_IDS)
+# what the rules keep of a record (its CHECKED_IDS by name, each written out below: a
+# record at a time, millions of them), read in one call a record
+_KEPT = attrgetter("rid", "upn", "nhs", "uln", "dob", "born_before", "given", "family")
+if CHECKED_IDS != ("upn", "nhs", "uln"):  # the loop below names them: say so, not drop one
+    raise ImportError("clusters.Clusters names each of CHECKED_IDS: add the new one there")
 
 
 class Refused(str):
@@ -85,14 +88,17 @@ class Clusters:
             self.parent, self.ids, self.dobs, self.latest, self.named,
         )  # fmt: skip
         for r in identities:
-            rid, dob, born_before, given, family, *checked = _KEPT(r)
+            rid, upn, nhs, uln, dob, born_before, given, family = _KEPT(r)
             parent[rid] = rid
-            if any(checked):
-                ids[rid] = {
-                    kind: one.setdefault(value, frozenset((value,)))
-                    for kind, value in zip(CHECKED_IDS, checked, strict=True)
-                    if value
-                }
+            if upn or nhs or uln:
+                found = {}
+                if upn:
+                    found["upn"] = one.setdefault(upn, frozenset((upn,)))
+                if nhs:
+                    found["nhs"] = one.setdefault(nhs, frozenset((nhs,)))
+                if uln:
+                    found["uln"] = one.setdefault(uln, frozenset((uln,)))
+                ids[rid] = found
             if dob:
                 dobs[rid] = one.setdefault(dob, frozenset((dob,)))
             if born_before:
