@@ -18,7 +18,6 @@ A refused link is not made; linkage sends the pair to review with the reason.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from operator import attrgetter
 
 from graph.family_rules import BIRTH, PARENT_MIN_AGE
 from loaders.linkage.identity import CHECKED_IDS, ID_NAMES, Identity, years_before
@@ -36,11 +35,6 @@ RULES = {
     "birth_parents": "a child with more than two birth parents",
     "two_homes": "someone at two addresses at once",
 }
-# what the rules keep of a record (its CHECKED_IDS by name, each written out below: a
-# record at a time, millions of them), read in one call a record
-_KEPT = attrgetter("rid", "upn", "nhs", "uln", "dob", "born_before", "given", "family")
-if CHECKED_IDS != ("upn", "nhs", "uln"):  # the loop below names them: say so, not drop one
-    raise ImportError("clusters.Clusters names each of CHECKED_IDS: add the new one there")
 
 
 class Refused(str):
@@ -88,22 +82,20 @@ class Clusters:
             self.parent, self.ids, self.dobs, self.latest, self.named,
         )  # fmt: skip
         for r in identities:
-            rid, upn, nhs, uln, dob, born_before, given, family = _KEPT(r)
+            rid = r.rid
             parent[rid] = rid
-            if upn or nhs or uln:
-                found = {}
-                if upn:
-                    found["upn"] = one.setdefault(upn, frozenset((upn,)))
-                if nhs:
-                    found["nhs"] = one.setdefault(nhs, frozenset((nhs,)))
-                if uln:
-                    found["uln"] = one.setdefault(uln, frozenset((uln,)))
+            found = {
+                k: one.setdefault(value, frozenset((value,)))
+                for k in CHECKED_IDS
+                if (value := getattr(r, k))
+            }
+            if found:
                 ids[rid] = found
-            if dob:
-                dobs[rid] = one.setdefault(dob, frozenset((dob,)))
-            if born_before:
-                latest[rid] = born_before
-            if (given or family) and (given.strip() or family.strip()):
+            if r.dob:
+                dobs[rid] = one.setdefault(r.dob, frozenset((r.dob,)))
+            if r.born_before:
+                latest[rid] = r.born_before
+            if r.given.strip() or r.family.strip():
                 named[rid] = r
         # the roots joined into another, in order: what changed since a given point
         # (the adults' pass gathers again only around them, :mod:`.relational`)
