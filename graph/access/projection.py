@@ -860,15 +860,36 @@ def _write_by_statements(
 def _write_in_bulk(
     writer: BulkWriter, nodes: Columns, relationships: Columns, progress: Progress
 ) -> None:
+    """Each label's and type's columns inserted, and their dates made dates, on a
+    thread of its own while this one makes the next label's or type's columns: the
+    engine inserts one while this process reads, coarsens and hashes the next, where
+    the two took turns. One at a time, in order (a relationship's ends are looked up
+    among the nodes written before it), and at most one waiting to be written."""
     writer.begin([*NODE_SHAPES.values(), *EDGE_SHAPES.values()])
-    for label, shape in NODE_SHAPES.items():
-        names, columns = nodes(label)
-        writer.create_node_columns(shape, dict(zip(names, columns, strict=True)), remember=True)
+
+    def insert(shape: NodeShape | EdgeShape, names: list[str], columns: list[list[Any]]) -> None:
+        named = dict(zip(names, columns, strict=True))
+        if isinstance(shape, NodeShape):
+            writer.create_node_columns(shape, named, remember=True)
+        else:
+            writer.create_edge_columns(shape, named)
+        writer.convert_dates()  # the engine's work, while this process makes the next
         _done(progress, len(columns[0]) if columns else 0)
-    for rel, edge in EDGE_SHAPES.items():
-        names, columns = relationships(rel)
-        writer.create_edge_columns(edge, dict(zip(names, columns, strict=True)))
-        _done(progress, len(columns[0]) if columns else 0)
+
+    made = (
+        *((shape, partial(nodes, label)) for label, shape in NODE_SHAPES.items()),
+        *((edge, partial(relationships, rel)) for rel, edge in EDGE_SHAPES.items()),
+    )
+    with ThreadPoolExecutor(1, thread_name_prefix="jigsaw-copy-write") as behind:
+        writing: Future[None] | None = None
+        for shape, make in made:
+            names, columns = make()
+            if writing is not None:
+                writing.result()  # the one before written (or its error raised here)
+            writing = behind.submit(insert, shape, names, columns)
+            del names, columns
+        if writing is not None:
+            writing.result()
     writer.finish()
 
 
