@@ -104,15 +104,15 @@ class BulkWrites(Writes):
 
     def people(self, rows: write.GraphRows) -> None:
         self.run(write.PEOPLE, rows.people)
-        known: list[Row] = []
-        created: list[Row] = []
-        for r in rows.source_records:
-            (known if r["uid"] in self.merge_records else created).append(r)
-        self.run(write.SOURCE_RECORDS, fold(known, itemgetter("uid"), ()))
-        created = fold(created, itemgetter("uid"), ())  # one per uid, as ahead() made them
+        known, created = self._records(rows.source_records)
+        self.run(write.SOURCE_RECORDS, known)
         if self.unchanged is not None:  # new in the graph: written, and recorded
+
+            def again() -> list[Row]:  # made again if recorded later (Unchanged.written)
+                return self._records(rows.source_records)[1]
+
             with timed(self.seconds, write.RECORDING):
-                self.unchanged.rows(write.SOURCE_RECORDS, created, skip=False)
+                self.unchanged.written(write.SOURCE_RECORDS, created, again)
         if len(created) != self.records_ahead:  # the builder's records are linkage's
             raise RuntimeError(
                 f"{self.records_ahead} source records were created ahead, {len(created)} to link"
@@ -130,6 +130,15 @@ class BulkWrites(Writes):
         # engine's work on the other core), not after the facts
         with timed(self.seconds, EARLY_DATES):
             self.nodes.writer.convert_dates()
+
+    def _records(self, rows: list[Row]) -> tuple[list[Row], list[Row]]:
+        """The source records' rows (one per uid, the last) in the graph before this
+        load, and those :meth:`ahead` created."""
+        known: list[Row] = []
+        created: list[Row] = []
+        for r in rows:
+            (known if r["uid"] in self.merge_records else created).append(r)
+        return fold(known, itemgetter("uid"), ()), fold(created, itemgetter("uid"), ())
 
     def _write(self, step: Step, rows: list[Row], tick: Callable[[int], None]) -> None:
         keyed, keyless = split_keyless(step, rows)

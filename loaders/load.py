@@ -13,8 +13,9 @@ a delta load links only the records the graph does not hold yet against those pe
 The engine is another process, so writing overlaps the stages before it: a writer
 thread writes the reference data (and, in bulk, the new source records' nodes) while
 linkage runs, the people while the builder works out the facts, and the caseload map's
-tally while the analysts' copy is written. A new stage is a function and a line in
-:data:`STAGES`.
+tally while the analysts' copy is written; a load that writes every row hashes them for
+the next load once they are written, while the engine works (``Unchanged.record``). A
+new stage is a function and a line in :data:`STAGES`.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ from loaders.scoring import MODEL_FILE
 from loaders.transition_cohorts import keep_after_load as keep_cohorts
 from loaders.unchanged import MEMORY_FILE, Touched, Unchanged, shared_labels
 from loaders.validate import Quarantined, Record
-from loaders.write import PLAN, WriterThread, Writes, timed
+from loaders.write import PLAN, RECORDED_AFTER, WriterThread, Writes, timed
 from planning.alerts import Baseline, raise_after_load
 from planning.forecast import keep_after_load as keep_needs_tally
 
@@ -136,6 +137,7 @@ class Load:
     # to work from; None when not known (a full load): they go over the whole graph
     touched: Touched | None = None
     tallying: Future[int] | None = None  # derive: the caseload map's tally, kept meanwhile
+    recording: Future[None] | None = None  # write: the rows' hashes, for the next load
 
 
 def read(load: Load) -> None:
@@ -311,12 +313,15 @@ def _write_rows(writes: Writes, rows: GraphRows, facts: Future[GraphRows]) -> No
 
 def write(load: Load) -> None:
     """Waits for the writer: every row written (dates included)."""
-    assert load.writing is not None and load.writes is not None
+    assert load.writing is not None and load.writes is not None and load.unchanged is not None
     load.writing.result()
+    # the hashes of rows written without a record trusted (Unchanged.rows): worked out
+    # while the engine turns text into dates and derives, not while it waited for them
+    seconds, record, check = load.report.write_seconds, load.unchanged.record, load.writer.check
+    load.recording = load.writer.aside(_step, seconds, RECORDED_AFTER, record, check)
     load.writes.finish()
-    if load.unchanged is not None:
-        load.report.rows_unchanged = dict(load.unchanged.skipped)
-        load.touched = load.unchanged.touched
+    load.report.rows_unchanged = dict(load.unchanged.skipped)
+    load.touched = load.unchanged.touched
     if load.touched is None and load.report.over_everything:
         load.report.over_everything.insert(0, NOT_TOUCHED)
 
@@ -492,6 +497,8 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
         assert load.kept is not None and load.linked is not None
         load.kept.save(load.linked.models)  # and the models it linked with
         if alone:
+            assert load.recording is not None
+            load.recording.result()  # its error, if it failed
             load.unchanged.save(store, stamp)  # what it wrote, with the graph as it leaves it
             assert load.known is not None and load.baseline is not None
             counts = version.kept_as(store.counts(), stamp)

@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -161,6 +162,10 @@ class Unchanged:
     shared_named: dict[int, Step] = field(default_factory=dict)
     held: dict[int, list[tuple[Step, list[Row]]]] = field(default_factory=dict)
     owed: list[tuple[Step, list[Row]]] = field(default_factory=list)
+    # a load that writes every row (no record trusted) needs their hashes only for the
+    # next load: its steps' rows, in order, hashed after writing (:meth:`record`)
+    later: list[tuple[Step, list[Row] | Callable[[], list[Row]]]] = field(default_factory=list)
+    _recording: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def take(
@@ -203,21 +208,52 @@ class Unchanged:
     @property
     def after(self) -> np.ndarray:
         """The element hashes this load has written or left so far, sorted."""
+        self.record()
         self.after_parts = [_sorted(self.after_parts)]
         return self.after_parts[0]
 
     @property
     def nodes_after(self) -> np.ndarray:
         """Its node elements, sorted."""
+        self.record()
         self.nodes_after_parts = [_sorted(self.nodes_after_parts)]
         return self.nodes_after_parts[0]
 
     def rows(self, step: Step, rows: list[Row], *, skip: bool = True) -> list[Row]:
         """The rows of ``step`` to write (all, in order, but those of elements the graph
         holds as they are), each element's hash recorded for the next load. ``skip``
-        False: rows written another way (new nodes bulk-inserted), only recorded."""
+        False: rows written another way (new nodes bulk-inserted), only recorded.
+
+        Without a record trusted every row is written, so their hashes are left for
+        :meth:`record`: the load's own thread writes meanwhile, and the hashing runs
+        while the stages after writing wait for the engine."""
         if not rows:
             return rows
+        if not self.active:
+            self.later.append((step, rows))
+            return rows
+        return self._rows(step, rows, skip)
+
+    def written(self, step: Step, rows: list[Row], again: Callable[[], list[Row]]) -> None:
+        """Record ``rows`` of ``step``, written another way (new nodes bulk-inserted);
+        when recorded later, made again by ``again()`` then, not held meanwhile."""
+        if self.active:
+            self._rows(step, rows, False)
+        else:
+            self.later.append((step, again))
+
+    def record(self, check: Callable[[], None] = lambda: None) -> None:
+        """Hash the rows :meth:`rows` left for later, step by step in the order they
+        came (as :meth:`rows` would have); ``check`` between steps (it raises to stop).
+        One thread at a time: another asking waits for it (:meth:`save` for the load's)."""
+        with self._recording:
+            while self.later:
+                check()
+                step, rows = self.later[0]
+                self._rows(step, rows() if callable(rows) else rows, False)
+                del self.later[0]
+
+    def _rows(self, step: Step, rows: list[Row], skip: bool) -> list[Row]:
         node = step.node_type
         if node is not None:
             key_of = itemgetter(node.key)  # a node's key: its value
@@ -329,6 +365,7 @@ class Unchanged:
         version ``stamp``."""
         if self.path is None:
             return
+        self.record()
         kept = version.kept_as(store.counts(), stamp)
         head = json.dumps({"version": VERSION, "kept_as": kept})
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -215,6 +215,8 @@ def shapes() -> list:
 
 # the write profile's name for hashing each row a load writes (loaders.unchanged)
 RECORDING = "recording the rows written, for the next load"
+# the same for a load that writes every row, once written (beside the stages after)
+RECORDED_AFTER = "recording the rows written, for the next load, after writing"
 # the write profile's name for the dates bulk insertion left as text, converted at the end
 LATE_DATES = "dates of bulk-written rows"
 
@@ -244,9 +246,15 @@ class WriterThread:
         self.stopped = threading.Event()
         self.built: Future[GraphRows] = Future()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="jigsaw-write")
+        self._aside = ThreadPoolExecutor(1, thread_name_prefix="jigsaw-aside")
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         return self._pool.submit(fn, *args, **kwargs)
+
+    def aside(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
+        """Run ``fn`` on a second thread: this process's own work that waits for no
+        write (a load that fails stops it too, through :meth:`check`)."""
+        return self._aside.submit(fn, *args)
 
     def check(self) -> None:
         if self.stopped.is_set():
@@ -276,3 +284,4 @@ class WriterThread:
             if not self.built.done():
                 self.built.set_exception(exc)
         self._pool.shutdown(wait=True)
+        self._aside.shutdown(wait=True)
