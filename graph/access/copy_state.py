@@ -124,12 +124,28 @@ class CopyState:
         fresh: bool,
     ) -> None:
         """The buffer now holds these changes (``fresh``: only these) and these counts."""
+        self.write(buffer, counts, self.updated(buffer, changed, removed, fresh=fresh))
+
+    def updated(
+        self,
+        buffer: str,
+        changed: Iterable[tuple[str, str, int]],
+        removed: Iterable[Key],
+        *,
+        fresh: bool,
+    ) -> Hashes:
+        """The buffer's hashes with these changes (``fresh``: only these), for
+        :meth:`write` (made while the copy's last counts are not known yet)."""
         hashes: Hashes = {} if fresh else self._read(buffer)[1]
         for kind, key in removed:
             hashes.get(kind, {}).pop(key, None)
         # a kind's run of (kind, key, hash) at a time, its pairs taken in C
         for kind, run in groupby(changed, _KIND):
             hashes.setdefault(kind, {}).update(map(_PAIR, run))
+        return hashes
+
+    def write(self, buffer: str, counts: Counts, hashes: Hashes) -> None:
+        """The buffer now holds these hashes (:meth:`updated`) and these counts."""
         private_dir(self.home)
         text = orjson.dumps({"counts": _fingerprint(counts), "hashes": hashes})
         write_private(self._file(buffer), text)

@@ -474,10 +474,18 @@ def write_copy(
                 store, target, keys, known, people, bulk, progress
             )
             written.whole = "the copy's counts disagreed with the live graph's"
-        caseload_tally.keep(target)  # RECOUNTED: the map's counts, from the copy's records
-        after = _counts(target) or Counts({}, {})
-        written.nodes, written.relationships = after.nodes, after.relationships
-    state.record(buffer, after, changes.hashes, changes.removed, fresh=written.fresh)
+        # the recorded hashes and the person map made (this process's work) while the
+        # engine counts the caseload map's tally
+        with ThreadPoolExecutor(1, thread_name_prefix="jigsaw-copy-state") as beside:
+            hashes = beside.submit(
+                state.updated, buffer, changes.hashes, changes.removed, fresh=written.fresh
+            )
+            mapped = beside.submit(keys.stage_map, people)
+            caseload_tally.keep(target)  # RECOUNTED: the map's counts, from the copy's records
+            after = _counts(target) or Counts({}, {})
+            written.nodes, written.relationships = after.nodes, after.relationships
+            state.write(buffer, after, hashes.result())
+            mapped.result()
     # what each copy lags the live graph by now: the one just written nothing, the other
     # (written before this load) what this load changed, where it said it all
     other = lags.get("published") if swaps and said_all else None
@@ -496,7 +504,7 @@ def write_copy(
             else None
         )
     state.keep_lags(kept)
-    keys.write_map(people)
+    keys.publish_map()
     written.seconds = round(time.perf_counter() - started, 2)
     return written
 
@@ -722,8 +730,14 @@ class _Reader:
         names, columns = self.coarsen.relationships(rel, live)
         del live
         keys = _pairs(columns[-2], columns[-1])
+        each = _hashes(zip(*columns, strict=True))
+        alone = dict(zip(keys, each, strict=True))
+        if len(alone) == len(keys):  # no two between the same nodes (most types): each
+            # its own group, of one hash (its 1-tuple's JSON is the one-item list's)
+            ones = _hashes(zip(alone.values()))
+            return names, columns, keys, dict(zip(alone, ones, strict=True))
         groups: dict[str, list[int]] = defaultdict(list)
-        for key, h in zip(keys, _hashes(zip(*columns, strict=True)), strict=True):
+        for key, h in zip(keys, each, strict=True):
             groups[key].append(h)
         hashes = dict(zip(groups, _hashes(map(sorted, groups.values())), strict=True))
         return names, columns, keys, hashes

@@ -140,8 +140,19 @@ class Pseudonyms:
     def write_map(self, people: Iterable[tuple[str, str]]) -> int:
         """Replace the map with these (pseudonym, uid) pairs; readers see the old map
         or the new one, never half of it."""
+        count = self.stage_map(people)
+        self.publish_map()
+        return count
+
+    @property
+    def _staged(self) -> Path:
+        return self.map_path.with_suffix(".partial")
+
+    def stage_map(self, people: Iterable[tuple[str, str]]) -> int:
+        """:meth:`write_map`'s new map, made beside the one in use (which is left as it
+        is until :meth:`publish_map`); the pairs it holds."""
         private_dir(self.home)
-        partial = self.map_path.with_suffix(".partial")
+        partial = self._staged
         partial.unlink(missing_ok=True)
         os.close(private_file(partial))  # SQLite takes an empty file as an empty database
         with sqlite3.connect(partial) as db:
@@ -152,8 +163,11 @@ class Pseudonyms:
             db.executemany("INSERT OR REPLACE INTO person VALUES (?, ?)", rows)
             count = db.execute("SELECT count(*) FROM person").fetchone()[0]
         db.close()
-        os.replace(partial, self.map_path)
         return count
+
+    def publish_map(self) -> None:
+        """The map :meth:`stage_map` made, in place of the one in use, at once."""
+        os.replace(self._staged, self.map_path)
 
     def forget(self, uid: str) -> None:
         """A person merged into another: their pseudonym names nobody any more."""
