@@ -41,14 +41,14 @@ HOMES = cypher(
            home.lat AS lat, home.lon AS lon, count(*) AS cases
     """,
 )
-# cases with no current worker (a worker whose allocation has no end)
+# cases with no current worker (a worker whose allocation has no end): the derived
+# ``workers`` (loaders.derive, run before the tally), so that no allocation is walked
 WAITING = cypher(
     "caseload_tally.waiting",
     """
-    MATCH (s:Service)<-[:WITH_SERVICE]-(c:Case)
-    OPTIONAL MATCH (c)<-[w:WORKS_ON]-(:Professional)
-    WITH c, s, count(CASE WHEN w IS NOT NULL AND w.to IS NULL THEN 1 END) AS workers
-    WHERE workers = 0
+    MATCH (c:Case)
+    WHERE c.workers = 0
+    MATCH (c)-[:WITH_SERVICE]->(s:Service)
     MATCH (child:Person)-[:HAS_CASE]->(c)
     RETURN c.status AS status, c.kind AS kind, s.uid AS service, count(*) AS cases
     """,
