@@ -140,13 +140,11 @@ def clear(store: GraphStore, uid: str | None = None) -> None:
 
 # Who could first be on the list: the earliest-born child, and the first day any child
 # is on a school roll (the list is empty in every academic year before both allow).
-FIRST = cypher(
-    "risk_facts.first",
-    """
-    MATCH (c:Child)
-    OPTIONAL MATCH (c)-[r:ATTENDS]->(:School)
-    RETURN min(c.dob) AS born, min(r.from) AS on_roll
-    """,
+# Two reads: one optional match of every child's rolls took several times both.
+FIRST_BORN = cypher("risk_facts.first_born", "MATCH (c:Child) RETURN min(c.dob) AS day")
+FIRST_ON_ROLL = cypher(
+    "risk_facts.first_on_roll",
+    "MATCH (:Child)-[r:ATTENDS]->(:School) RETURN min(r.from) AS day",
 )
 
 
@@ -154,8 +152,8 @@ def first_dates(store: GraphStore) -> tuple[dt.date | None, dt.date | None]:
     """The earliest-born child's birth date, and the first day any child is on a
     school roll (None when no child is on any): before both allow it, nobody can be on
     the list."""
-    rows = store.read(FIRST).rows
-    return (rows[0]["born"], rows[0]["on_roll"]) if rows else (None, None)
+    born, on_roll = (store.read(q).rows for q in (FIRST_BORN, FIRST_ON_ROLL))
+    return (born[0]["day"] if born else None, on_roll[0]["day"] if on_roll else None)
 
 
 KEPT_YEARS = cypher(
