@@ -35,7 +35,12 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
+from itertools import compress
 from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from graph.review_queue import MATCH_THRESHOLD, REVIEW_THRESHOLD
 from loaders.linkage.clusters import Clusters, Refused
@@ -315,16 +320,22 @@ class _Run:
         # finish for the candidates the review keeps (one a pair of people), not all
         self.unworded: dict[int, tuple[Identity, Identity, dict[str, str]]] = {}
 
-    def refuse(self, candidate: ReviewCandidate, reason: Refused) -> None:
+    def refuse(
+        self, candidate: ReviewCandidate, reason: Refused, roots: tuple[str, str] | None = None
+    ) -> None:
+        """``candidate`` to review with ``reason``; ``roots``: its two people, if found."""
         candidate.reason = str(reason)
         self.candidates.append(candidate)
-        key = frozenset((self.clusters.find(candidate.left), self.clusters.find(candidate.right)))
+        if roots is None:
+            roots = (self.clusters.find(candidate.left), self.clusters.find(candidate.right))
+        key = frozenset(roots)
         if key not in self.refused_pairs:
             self.refused_pairs.add(key)
             self.result.prevented[reason.rule] += 1
 
     def deterministic(self, reps: list[Identity]) -> None:
-        clusters = self.clusters
+        clusters, rejected = self.clusters, self.rejected
+        find, rules, join = clusters.find, clusters.rules, clusters.join
         by_id: dict[tuple[str, str], list[Identity]] = defaultdict(list)
         for r in reps:
             if not r.trusted:
@@ -334,61 +345,106 @@ class _Run:
                 if value:
                     by_id[(name, value)].append(r)
         for (name, _value), group in by_id.items():
+            if len(group) < 2:
+                continue
             first = group[0]
             for other in group[1:]:
-                if _conflict(first, other) or frozenset((first.rid, other.rid)) in self.rejected:
+                if _conflict(first, other) or (
+                    rejected and frozenset((first.rid, other.rid)) in rejected
+                ):
                     continue
-                if clusters.find(first.rid) == clusters.find(other.rid):
+                ra, rb = find(first.rid), find(other.rid)
+                if ra == rb:
                     continue
                 why = same_identifier(name)
-                reason = clusters.check(first.rid, other.rid)
+                reason = rules(ra, rb)
                 if reason is not None:
-                    self.refuse(ReviewCandidate(first.rid, other.rid, 1.0, why, why), reason)
+                    candidate = ReviewCandidate(first.rid, other.rid, 1.0, why, why)
+                    self.refuse(candidate, reason, (ra, rb))
                     continue
-                clusters.union(first.rid, other.rid)
+                join(ra, rb)
                 self.result.deterministic_links += 1
                 if self.worded:
                     self.evidence.setdefault(other.rid, why)
 
     def apply(self, scored: Scored, around: Surroundings | None = None) -> int:
         """Link the pairs at or above the match threshold, likeliest first, unless a rule
-        or a reviewer forbids; keep the rest for review. Returns the links made."""
+        or a reviewer forbids; keep the rest for review. Returns the links made.
+
+        A pair's two people are found once (the rules and the join take the roots);
+        each record's likeliest link is kept after the links, from the pairs that
+        counted (:meth:`_keep_best`); the pairs under the threshold come after every
+        link, so no link changes whether their two sides are one."""
         clusters, result = self.clusters, self.result
-        made = 0
-        order = sorted(
-            range(len(scored)),
-            key=lambda i: (-scored.probability[i], scored.left[i], scored.right[i]),
-        )
-        rejected = self.rejected  # mostly empty: no set made a pair then
-        for i in order:
-            left, right, prob = scored.left[i], scored.right[i], scored.probability[i]
-            if rejected and frozenset((left, right)) in rejected:
-                continue
-            same = clusters.find(left) == clusters.find(right)
-            if prob < self.match_threshold:
-                if not same:
-                    self.candidates.append(self._candidate(scored, i, around))
-                continue
-            if not same:
-                reason = clusters.check(left, right)
-                if reason is None and around is not None and not _weighed_apart(scored, i):
-                    reason = clusters.two_homes(left, right)
-                if reason is not None:
-                    self.refuse(self._candidate(scored, i, around), reason)
-                    continue
-                clusters.union(left, right)
-                made += 1
-                best = self.best
-                # the words only where they are kept: a record's likeliest link's
-                if self.worded and (prob > best.get(left, 0.0) or prob > best.get(right, 0.0)):
-                    words = self._words(scored, i, around)
-                    for rid in (left, right):
-                        if prob > best.get(rid, 0.0):
-                            self.evidence[rid] = words
-            for rid in (left, right):
-                self.best[rid] = max(self.best.get(rid, 0.0), prob)
         result.compared_pairs += len(scored)
+        if not len(scored):
+            return 0
+        left, right, probability = scored.left, scored.right, scored.probability
+        order, linkable = _likeliest_first(scored, self.match_threshold)
+        find, rules, join = clusters.find, clusters.rules, clusters.join
+        rejected = self.rejected  # mostly empty: no set made a pair then
+        # the adults' pass asks whether the two were at two addresses at once, unless the
+        # pair's own score already counted it (the link then stands on other evidence)
+        homes = around is not None
+        timeline = scored.levels.get("timeline") if homes else None
+        weighed = TIMELINE.levels[0].label
+        worded, best, seen = self.worded, self.best, set()
+        counted: list[int] = []  # the pairs whose probability is their records' best so far
+        made = 0
+        for i in order[:linkable]:
+            a, b = left[i], right[i]
+            if rejected and frozenset((a, b)) in rejected:
+                continue
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                reason = rules(ra, rb)
+                if reason is None and homes and (timeline is None or timeline[i] != weighed):
+                    reason = clusters.apart(ra, rb)
+                if reason is not None:
+                    self.refuse(self._candidate(scored, i, around), reason, (ra, rb))
+                    continue
+                join(ra, rb)
+                made += 1
+                # the words only where they are kept: a record's likeliest link's (a
+                # record met before in this call met a likelier or as likely pair)
+                prob = probability[i]
+                if worded and any(r not in seen and prob > best.get(r, 0.0) for r in (a, b)):
+                    words = self._words(scored, i, around)
+                    for r in (a, b):
+                        if r not in seen and prob > best.get(r, 0.0):
+                            self.evidence[r] = words
+            if worded:
+                seen.update((a, b))
+            counted.append(i)
+        self._keep_best(scored, counted)
+        for i in order[linkable:]:
+            a, b = left[i], right[i]
+            if rejected and frozenset((a, b)) in rejected:
+                continue
+            if find(a) != find(b):
+                self.candidates.append(self._candidate(scored, i, around))
         return made
+
+    def _keep_best(self, scored: Scored, counted: list[int]) -> None:
+        """Each record's likeliest probability among the pairs ``counted`` into
+        :attr:`best`, where likelier than it held. Both sides' records and
+        probabilities in ascending probability: a dict built from them keeps each
+        record's last, likeliest."""
+        if not counted:
+            return
+        at = np.asarray(counted, dtype=np.int64)
+        chances = np.asarray(scored.probability, dtype=np.float64)[at]
+        rids = np.concatenate(
+            [np.asarray(scored.left, dtype=object)[at], np.asarray(scored.right, dtype=object)[at]]
+        )
+        chances = np.concatenate([chances, chances])
+        rising = np.argsort(chances, kind="stable")
+        likeliest = dict(zip(rids[rising].tolist(), chances[rising].tolist(), strict=True))
+        best = self.best
+        if best:
+            get = best.get
+            likeliest = {rid: p for rid, p in likeliest.items() if p > get(rid, 0.0)}
+        best.update(likeliest)
 
     def _candidate(self, scored: Scored, i: int, around: Surroundings | None) -> ReviewCandidate:
         """The pair for review, worded now where its words read the round's state (the
@@ -428,16 +484,17 @@ class _Run:
                 review.append(c)
         self.unworded.clear()
         result.review = review
-        root_of: dict[str, str] = {}  # a record's person is its representative's
-        for r, rep in zip(records, rep_of, strict=True):
-            root = root_of.get(rep)
-            if root is None:
-                root = root_of[rep] = find(rep)
-            result.cluster_of[r.rid] = root
-            if rep in self.best:
-                result.probability[r.rid] = round(self.best[rep], 4)
-            if rep in self.evidence:
-                result.evidence[r.rid] = self.evidence[rep]
+        # a record's person, probability and words are its representative's: a column
+        # at a time (millions of records)
+        rids = [r.rid for r in records]
+        root_of = {rep: find(rep) for rep in dict.fromkeys(rep_of)}
+        result.cluster_of.update(zip(rids, map(root_of.__getitem__, rep_of), strict=True))
+        likeliest = {rep: round(p, 4) for rep, p in self.best.items()}
+        for kept, into in ((likeliest, result.probability), (self.evidence, result.evidence)):
+            if kept:
+                has = list(map(kept.__contains__, rep_of))
+                found = map(kept.__getitem__, compress(rep_of, has))
+                into.update(zip(compress(rids, has), found, strict=True))
         return result
 
     def _children_touched(self, root: str) -> set[str]:
@@ -452,11 +509,23 @@ class _Run:
         return {r for r in out if born_after and max(clusters.dobs.get(r, {""})) > born_after}
 
 
-def _weighed_apart(scored: Scored, i: int) -> bool:
-    """The pair's own score already counted its two people's stays at different
-    addresses at one time (so the link stands on other evidence, and is made)."""
-    timeline = scored.levels.get("timeline")  # None: the comparison was left out
-    return timeline is not None and timeline[i] == TIMELINE.levels[0].label
+def _likeliest_first(scored: Scored, threshold: float) -> tuple[list[int], int]:
+    """The pairs' positions, likeliest first, then by their two uids (DuckDB returns
+    scored pairs in no fixed order), sorted in Arrow; and how many are at or above
+    ``threshold`` (the first ones)."""
+    chances = pa.array(scored.probability, pa.float64())
+    pairs = pa.table(
+        {
+            "p": chances,
+            "l": pa.array(scored.left, pa.string()),
+            "r": pa.array(scored.right, pa.string()),
+        }
+    )
+    order = pc.sort_indices(
+        pairs, sort_keys=[("p", "descending"), ("l", "ascending"), ("r", "ascending")]
+    )
+    linkable = pc.sum(pc.greater_equal(chances, threshold)).as_py() or 0
+    return order.to_pylist(), linkable
 
 
 def conflicting(a: Identity, b: Identity) -> bool:

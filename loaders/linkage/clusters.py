@@ -18,6 +18,9 @@ A refused link is not made; linkage sends the pair to review with the reason.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cache
+from itertools import compress
+from operator import attrgetter
 
 from graph.family_rules import BIRTH, PARENT_MIN_AGE
 from loaders.linkage.identity import CHECKED_IDS, ID_NAMES, Identity, years_before
@@ -57,7 +60,9 @@ class Clusters:
         edges: Iterable[Edge] = (),
         homes: Mapping[str, Iterable[Tenure]] | None = None,
     ) -> None:
-        self.parent: dict[str, str] = {}
+        records = identities if isinstance(identities, list) else list(identities)
+        rids = [r.rid for r in records]
+        self.parent: dict[str, str] = dict(zip(rids, rids, strict=True))
         # root -> (address, from, to) of its dated stays (an unknown end: still there)
         self.dated: dict[str, frozenset[tuple[str, str, str]]] = {}
         made: dict[tuple[Tenure, ...], frozenset[tuple[str, str, str]]] = {}  # shared
@@ -70,42 +75,47 @@ class Clusters:
                 )
             if found:
                 self.dated[rid] = found
-        self.ids: dict[str, dict[str, frozenset[str]]] = {}
-        self.dobs: dict[str, frozenset[str]] = {}
-        self.latest: dict[str, str] = {}  # latest possible birth (a parent, a liable adult)
-        self.named: dict[str, Identity] = {}  # root -> a record of theirs with a name
         # one set a value, shared by the records that hold it (millions of records, at
         # county scale, held a gigabyte of sets of one)
         one: dict[str, frozenset[str]] = {}
 
-        parent, ids, dobs, latest, named = (
-            self.parent, self.ids, self.dobs, self.latest, self.named,
-        )  # fmt: skip
-        for r in identities:
-            rid = r.rid
-            parent[rid] = rid
-            found = {
-                k: one.setdefault(value, frozenset((value,)))
-                for k in CHECKED_IDS
-                if (value := getattr(r, k))
-            }
-            if found:
-                ids[rid] = found
-            if r.dob:
-                dobs[rid] = one.setdefault(r.dob, frozenset((r.dob,)))
-            if r.born_before:
-                latest[rid] = r.born_before
-            if r.given.strip() or r.family.strip():
-                named[rid] = r
+        def held(name: str) -> tuple[list[str], list[str]]:
+            """The records holding a value of ``name`` and their values, a column at a
+            time (millions of records: a Python loop a record was most of the cost)."""
+            values = list(map(attrgetter(name), records))
+            return list(compress(rids, values)), list(compress(values, values))
+
+        def sets(name: str) -> dict[str, frozenset[str]]:
+            holders, values = held(name)
+            one.update((v, frozenset((v,))) for v in set(values).difference(one))
+            return dict(zip(holders, map(one.__getitem__, values), strict=True))
+
+        # kind -> root -> its checked identifiers of that kind
+        self.ids: dict[str, dict[str, frozenset[str]]] = {k: sets(k) for k in CHECKED_IDS}
+        self.dobs: dict[str, frozenset[str]] = sets("dob")
+        # latest possible birth (a parent, a liable adult)
+        self.latest: dict[str, str] = dict(zip(*held("born_before"), strict=True))
+        self.named: dict[str, Identity] = {  # root -> a record of theirs with a name
+            r.rid: r for r in records if r.given.strip() or r.family.strip()
+        }
         # the roots joined into another, in order: what changed since a given point
         # (the adults' pass gathers again only around them, :mod:`.relational`)
         self.joined: list[str] = []
         self.up: dict[str, list[tuple[str, str]]] = {}  # root -> (parent record, kind)
         self.down: dict[str, list[tuple[str, str]]] = {}  # root -> (child record, kind)
+        parent, up, down = self.parent, self.up, self.down
         for e in edges:
-            if e.parent in self.parent and e.child in self.parent:
-                self.up.setdefault(e.child, []).append((e.parent, e.kind))
-                self.down.setdefault(e.parent, []).append((e.child, e.kind))
+            if e.parent in parent and e.child in parent:
+                mine = up.get(e.child)
+                if mine is None:
+                    up[e.child] = [(e.parent, e.kind)]
+                else:
+                    mine.append((e.parent, e.kind))
+                mine = down.get(e.parent)
+                if mine is None:
+                    down[e.parent] = [(e.child, e.kind)]
+                else:
+                    mine.append((e.child, e.kind))
 
     def find(self, x: str) -> str:
         parent = self.parent
@@ -127,20 +137,16 @@ class Clusters:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return False
+        self.join(ra, rb)
+        return True
+
+    def join(self, ra: str, rb: str) -> None:
+        """:meth:`union` of two different roots (the caller found them)."""
         if rb < ra:
             ra, rb = rb, ra
         self.parent[rb] = ra
         self.joined.append(rb)
-        theirs = self.ids.pop(rb, None)
-        if theirs is not None:
-            mine = self.ids.get(ra)
-            if mine is None:  # theirs alone: taken over as it is (no one else holds it)
-                self.ids[ra] = theirs
-            else:
-                for kind, values in theirs.items():
-                    held = mine.get(kind)
-                    mine[kind] = values if held is None else held | values
-        for table in (self.dated, self.dobs):
+        for table in (self.dated, self.dobs, *self.ids.values()):
             other = table.pop(rb, None)
             if other is not None:
                 held = table.get(ra)
@@ -160,7 +166,6 @@ class Clusters:
         someone = self.named.pop(rb, None)
         if someone is not None and ra not in self.named:
             self.named[ra] = someone
-        return True
 
     def two_homes(self, a: str, b: str) -> Refused | None:
         """Joined, would the two clusters be at different addresses over the same days
@@ -168,8 +173,12 @@ class Clusters:
         as it scores pairs of people and links many in a round: two links each sound can
         together make one person of two who lived apart at the same time."""
         ra, rb = self.find(a), self.find(b)
+        return None if ra == rb else self.apart(ra, rb)
+
+    def apart(self, ra: str, rb: str) -> Refused | None:
+        """:meth:`two_homes` of two different roots (the caller found them)."""
         mine, theirs = self.dated.get(ra), self.dated.get(rb)
-        if ra == rb or not mine or not theirs:
+        if not mine or not theirs:
             return None
         others = sorted(theirs)
         for x in sorted(mine):  # sorted: the same stays named in every run
@@ -190,16 +199,16 @@ class Clusters:
     def check(self, a: str, b: str) -> Refused | None:
         """The rule joining ``a``'s and ``b``'s clusters would break, or None."""
         ra, rb = self.find(a), self.find(b)
-        if ra == rb:
-            return None
-        ids_a, ids_b = self.ids.get(ra), self.ids.get(rb)
-        if ids_a and ids_b:
-            for kind in CHECKED_IDS:
-                x, y = ids_a.get(kind), ids_b.get(kind)
-                if x and y and x - y and y - x:
-                    return Refused(
-                        "identifiers", f"different {ID_NAMES[kind]}s, each passing its check"
-                    )
+        return None if ra == rb else self.rules(ra, rb)
+
+    def rules(self, ra: str, rb: str) -> Refused | None:
+        """:meth:`check` of two different roots (the caller found them)."""
+        for kind, held in self.ids.items():
+            x, y = held.get(ra), held.get(rb)
+            if x and y and x - y and y - x:
+                return Refused(
+                    "identifiers", f"different {ID_NAMES[kind]}s, each passing its check"
+                )
         latest = [d for d in (self.latest.get(ra), self.latest.get(rb)) if d]
         up, down = self.up, self.down
         family = ra in up or rb in up or ra in down or rb in down
@@ -273,4 +282,11 @@ def _old_enough(parent: frozenset[str] | None, child: frozenset[str] | None) -> 
     side: nothing to say)."""
     if not parent or not child:
         return True
-    return max(parent) <= years_before(min(child), PARENT_MIN_AGE)
+    return max(parent) <= _parent_by(min(child))
+
+
+@cache
+def _parent_by(born: str) -> str:
+    """The latest a parent of a child born on ``born`` may have been born (a few
+    thousand days asked again for every pair with children)."""
+    return years_before(born, PARENT_MIN_AGE)
