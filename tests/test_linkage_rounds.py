@@ -39,3 +39,34 @@ def test_every_round_frame_kept_rows_equal_a_frame_built_afresh(small_county, mo
     assert result.relational_links and len(rounds) >= 2
     # the later rounds kept most people's rows and built some again (those joined)
     assert all(0 < built < people for people, built in rounds[1:]), rounds
+
+
+def test_a_round_linking_under_the_declared_share_of_its_people_is_the_last(monkeypatch):
+    """The rounds go on while a round links at least LAST_ROUND_SHARE of the people it
+    scored (and no further than ROUNDS); a round under it is the last, and the notes
+    say so."""
+    import loaders.linkage as linkage
+    from loaders.linkage import LAST_ROUND_SHARE, Identity
+    from loaders.linkage.relational import ROUNDS
+
+    people = 10_000
+    enough = int(LAST_ROUND_SHARE * people)  # a round linking this many goes on
+
+    def rounds_for(links: list[int]) -> tuple[list[int], list[str]]:
+        ran: list[int] = []
+
+        def round_(self, number: int) -> int:
+            ran.append(number)
+            self.people = people
+            return links[number - 1]
+
+        monkeypatch.setattr(linkage._Adults, "round", round_)
+        result = linkage.link([Identity("a", given="Ann", family="Lee")])
+        return ran, result.notes
+
+    ran, notes = rounds_for([4_000, enough - 1, 5])
+    assert ran == [1, 2]
+    assert any(f"round 2: {enough - 1:,} links among {people:,} people" in n for n in notes)
+    assert rounds_for([4_000, enough, 5] + [5] * ROUNDS)[0] == [1, 2, 3][:ROUNDS]
+    ran, notes = rounds_for([4_000, 0, 5])  # a round linking none is the last, unsaid
+    assert ran == [1, 2] and not any("the last round" in n for n in notes)

@@ -14,7 +14,8 @@ Steps, in order of trust (``docs/linkage.md`` is the user's account of them):
 3. **Adults** (:mod:`loaders.linkage.relational`): Splink again over the adult side,
    comparing what surrounds each record (the resolved children it is named against,
    the households and addresses of its person) as well as who it says they are;
-   repeated while it finds links.
+   repeated while a round links at least :data:`LAST_ROUND_SHARE` of the people it
+   scored.
 
 Every link, whatever made it, goes through :class:`~loaders.linkage.clusters.Clusters`,
 which refuses one that would break a rule (two different valid UPNs, a parent under
@@ -82,6 +83,12 @@ from loaders.linkage.relational import (
     surroundings,
 )
 from loaders.nicknames import canonical_given
+
+# A round of the adults' pass that links fewer pairs than this share of the people it
+# scored is the last: only the people its links joined (and those whose surroundings
+# name them) can score otherwise in the next round, and so few find almost no more
+# (docs/linkage.md, "Adults"; benchmarks/README.md, "The adults' rounds").
+LAST_ROUND_SHARE = 0.01
 
 __all__ = [
     "CHECKED_IDS", "ID_FIELDS", "LINKAGE_MEMORY", "MATCH_THRESHOLD", "MODEL_COLUMNS",
@@ -170,8 +177,9 @@ def link(
     ]
     run.result.probabilistic_links += run.apply(scored)
     del scored  # its levels are not held through the adults' pass (memory peaks there)
-    # 3. adults, on what surrounds them, while it finds links; after the first round,
-    # only pairs with someone whose row changed (their own or their household's links)
+    # 3. adults, on what surrounds them, while a round links at least LAST_ROUND_SHARE
+    # of its people; after the first round, only pairs with someone whose row changed
+    # (their own or their household's links)
     adults = _Adults(run, reps, models.get(ADULTS.name), review_threshold, memory_limit, touched)
     for round_ in range(1, ROUNDS + 1):
         try:
@@ -184,7 +192,12 @@ def link(
             adults.fall_back()
             continue
         run.result.relational_links += made
-        if not made:
+        if not made or made < LAST_ROUND_SHARE * adults.people:  # too few to change the next
+            if made and round_ < ROUNDS:
+                notes.append(
+                    f"adults, round {round_}: {made:,} links among {adults.people:,} people, "
+                    f"under {LAST_ROUND_SHARE:.0%} of them: the last round"
+                )
             break
     return run.finish(records, rep_of)
 
@@ -214,6 +227,7 @@ class _Adults:
         self.gathering: Gathering | None = None  # the records, flattened once
         self.own = OwnRows()  # each person's own part of the frame, as last built
         self.left = 0.0  # pairs the rounds before expected and did not link
+        self.people = 0  # the people the last round scored (its frame's rows)
 
     def fall_back(self) -> None:
         """Score on shared children and addresses only (own blocking: trained afresh)."""
@@ -232,6 +246,7 @@ class _Adults:
         )
         frame, self.before = freshen(frame, self.before)
         frame = coded(frame)
+        self.people = frame.num_rows
         run.by_rid.update(people)
         if self.trained is not None:
             self.trained = carried(self.trained, self.left, frame.num_rows)
