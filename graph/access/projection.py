@@ -308,6 +308,10 @@ class _Coarsen:
         if KEPT_NODES[label]["uid"] != "pseudonym":
             return uids
         known = self.pseudonyms[label]
+        if not known:  # a label's nodes, read first: each a pseudonym of its own
+            named = self.keys.each(label, uids)
+            known.update(zip(uids, named, strict=True))
+            return named
         try:  # a relationship's ends: every one known from its label's nodes, read first
             return list(map(known.__getitem__, uids))
         except KeyError:

@@ -454,8 +454,8 @@ class FalkorBulkWriter(BulkWriter):
         if "uid" in (start_field, end_field):
             super().create_edge_columns(shape, columns)
             return
-        starts = self._node_ids(start_label, columns[start_field])
-        ends = self._node_ids(end_label, columns[end_field])
+        starts = self._column_ids(start_label, columns[start_field])
+        ends = self._column_ids(end_label, columns[end_field])
         first = list(map(starts.get, columns[start_field]))
         last = list(map(ends.get, columns[end_field]))
         absent = [None] * len(first)
@@ -474,6 +474,13 @@ class FalkorBulkWriter(BulkWriter):
 
         self._send(commands())
         self._note_dates(shape)
+
+    def _column_ids(self, label: str, uids: Sequence[str]) -> dict[str, int]:
+        """:meth:`_node_ids` for a column of ends, those not yet known found in C (the
+        copy's ends are nearly all among the nodes it has just written)."""
+        missing = set(uids).difference(self._ids.get(label, ()))
+        missing.discard(None)  # type: ignore[arg-type]
+        return self._node_ids(label, list(missing))
 
     def _send(self, commands: Iterable[tuple[int, int, bytes, Callable[[], None] | None]]) -> None:
         """Send each command (then run its follow-up) on a second thread while the next
