@@ -337,8 +337,6 @@ class Reading:
             outcome = kept.get(key)
             if outcome is None:
                 outcome, packed = next(fresh)
-                # (the reading generator holds ``packed`` until its next file: no
-                # ``del`` here frees it sooner; reading's peak is far under linking's)
                 self._take(extract, key, outcome, packed)
             yield outcome
 

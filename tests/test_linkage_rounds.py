@@ -3,6 +3,8 @@ rounds before is what it would work out afresh."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from tests.conftest import AS_OF
 
 
@@ -70,3 +72,35 @@ def test_a_round_linking_under_the_declared_share_of_its_people_is_the_last(monk
     assert rounds_for([4_000, enough, 5] + [5] * ROUNDS)[0] == [1, 2, 3][:ROUNDS]
     ran, notes = rounds_for([4_000, 0, 5])  # a round linking none is the last, unsaid
     assert ran == [1, 2] and not any("the last round" in n for n in notes)
+
+
+def test_a_deltas_rounds_count_its_links_among_the_people_it_can_score(
+    small_county, tmp_path, monkeypatch
+):
+    """A delta scores only pairs with a new or changed person, so whether a round was
+    the last is judged by its links among those people, not among everyone kept (else a
+    delta's first round, a few links among every adult, would always be its last): fails
+    on the code that divided by the whole frame."""
+    import loaders.linkage as linkage
+    from benchmarks.linkage import read_inputs
+    from synthetic.week_later import write_week_later
+
+    first = read_inputs(small_county, AS_OF)
+    linked = linkage.link(first.found, context=first.context)
+    week = tmp_path / "county"
+    write_week_later(small_county, week, seed=3)
+    later = read_inputs(week, AS_OF + dt.timedelta(days=7))
+    kept = {r.rid: linked.cluster_of[r.rid] for r in later.found if r.rid in linked.cluster_of}
+    new = {r.rid for r in later.found} - set(kept)
+    counted: list[tuple[int, int]] = []  # (people the round counted, people in the county)
+    original = linkage._Adults.round
+
+    def round_(self, number: int) -> int:
+        made = original(self, number)
+        counted.append((self.people, len(set(self.run.clusters.parent))))
+        return made
+
+    monkeypatch.setattr(linkage._Adults, "round", round_)
+    linkage.link(later.found, context=later.context, kept=kept, models=linked.models)
+    assert new and counted and counted[0][0] > 0, counted
+    assert all(people <= len(new) < everyone for people, everyone in counted), counted

@@ -40,6 +40,7 @@ def _write(store) -> None:
 def test_each_pupil_read_once_with_every_kind_of_edge(store):
     _write(store)
     rows = risk_facts.pupils(store, D("2011-03-04"), D("2011-03-06"))
+    assert len(rows) == 2  # each pupil once
     by_uid = {r["uid"]: r for r in rows}
     assert set(by_uid) == {"P-c", "P-o"}  # children born in the range only: not the adult
     c = by_uid["P-c"]

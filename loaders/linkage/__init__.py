@@ -246,7 +246,6 @@ class _Adults:
         )
         frame, self.before = freshen(frame, self.before)
         frame = coded(frame)
-        self.people = frame.num_rows
         run.by_rid.update(people)
         if self.trained is not None:
             self.trained = carried(self.trained, self.left, frame.num_rows)
@@ -255,7 +254,10 @@ class _Adults:
                 f"{frame.num_rows:,} people still to find (what the rounds before "
                 "expected, less what they linked)"
             )
-        touched = self.touched
+        touched = None if self.touched is None else frozenset(map(clusters.find, self.touched))
+        # the people the round can score: a delta's pairs each have a touched person, so
+        # its share of links is of those, not of everyone kept (LAST_ROUND_SHARE)
+        self.people = frame.num_rows if touched is None else _among(frame, touched)
         scored = score(
             self.model,
             frame,
@@ -263,7 +265,7 @@ class _Adults:
             memory_limit=self.memory_limit,
             notes=notes if self.trained is None and self.kept is None else [],
             trained=self.trained or (self.kept if self.model is ADULTS else None),
-            touched=None if touched is None else frozenset(map(clusters.find, touched)),
+            touched=touched,
         )
         self.trained = scored.trained
         if first:
@@ -272,6 +274,13 @@ class _Adults:
         if self.trained is not None:
             self.left = left_to_find(self.trained, frame["unique_id"].to_pylist(), clusters)
         return made
+
+
+def _among(frame: pa.Table, people: frozenset[str]) -> int:
+    """How many of the frame's people (its ``unique_id``s, each a person's root) are
+    among ``people``."""
+    found = pc.is_in(frame["unique_id"], value_set=pa.array(list(people), pa.string()))
+    return int(pc.sum(found).as_py() or 0)
 
 
 def _people_pairs(
