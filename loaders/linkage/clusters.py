@@ -81,7 +81,7 @@ class Clusters:
 
         def held(name: str) -> tuple[list[str], list[str]]:
             """The records holding a value of ``name`` and their values, a column at a
-            time (millions of records: a Python loop a record was most of the cost)."""
+            time rather than a record at a time (there are millions)."""
             values = list(map(attrgetter(name), records))
             return list(compress(rids, values)), list(compress(values, values))
 
