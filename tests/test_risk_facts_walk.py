@@ -64,3 +64,24 @@ def test_each_pupil_read_once_with_every_kind_of_edge(store):
     assert pupil.rolls == [("S-1", "Hill School", "Secondary", D("2022-09-01"), None)]
     assert pupil.terms == [("S-1", D("2025-09-01"), 100, 12)]
     assert pupil.area == "AB1"
+
+
+def test_who_could_first_be_on_the_list(store):
+    """risk_facts.first_dates: the earliest-born child and the first day a child is on
+    a school roll; none on an empty graph; an adult's birth or roll, a child's place at
+    a non-school and a child with no roll count for nothing."""
+    assert risk_facts.first_dates(store) == (None, None)
+    store.write(
+        """
+        CREATE (a:Person:Adult {uid: 'P-a', dob: date('1980-01-01')}),
+               (c:Person:Child {uid: 'P-c', dob: date('2012-05-06')}),
+               (d:Person:Child {uid: 'P-d', dob: date('2010-02-03')}),
+               (s:School {uid: 'S-1'}), (n:Service {uid: 'X-1'}),
+               (a)-[:ATTENDS {from: date('1985-09-01')}]->(s),
+               (d)-[:ATTENDS {from: date('2013-09-01')}]->(n),
+               (c)-[:ATTENDS {from: date('2016-09-01')}]->(s)
+        """
+    )
+    assert risk_facts.first_dates(store) == (D("2010-02-03"), D("2016-09-01"))
+    store.write("MATCH (:Child)-[r:ATTENDS]->(:School) DELETE r")
+    assert risk_facts.first_dates(store) == (D("2010-02-03"), None)
