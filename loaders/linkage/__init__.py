@@ -132,18 +132,18 @@ def link(
         _keep_people(clusters, records, kept)
     models = models or {}
     # 0. identical identities are one (compression)
-    signature_rep: dict[tuple, str] = {}
+    signature_rep: dict[tuple, int] = {}
     reps: list[Identity] = []
-    rep_of: list[str] = []  # each record's representative, in the records' order
+    rep_at: list[int] = []  # each record's representative's place in reps, in order
     for r in records:
         sig = signature(r)
-        rep = signature_rep.get(sig)
-        if rep is None:
-            signature_rep[sig] = rep = r.rid
+        at = signature_rep.get(sig)
+        if at is None:
+            signature_rep[sig] = at = len(reps)
             reps.append(r)
         else:
-            clusters.union(rep, r.rid)
-        rep_of.append(rep)
+            clusters.union(reps[at].rid, r.rid)
+        rep_at.append(at)
     del signature_rep
     run = _Run(clusters, {r.rid: r for r in records}, context, rejected, match_threshold)
     run.worded = evidence
@@ -199,7 +199,7 @@ def link(
                     f"under {LAST_ROUND_SHARE:.0%} of them: the last round"
                 )
             break
-    return run.finish(records, rep_of)
+    return run.finish(records, reps, rep_at)
 
 
 class _Adults:
@@ -487,7 +487,11 @@ class _Run:
         a, b = self.by_rid[scored.left[i]], self.by_rid[scored.right[i]]
         return describe(a, b, levels, self.clusters, self.context, around)
 
-    def finish(self, records: list[Identity], rep_of: list[str]) -> LinkResult:
+    def finish(
+        self, records: list[Identity], reps: list[Identity], rep_at: list[int]
+    ) -> LinkResult:
+        """The review queue, and each record's person, probability and words (its
+        representative's: ``reps[rep_at[i]]`` stands for ``records[i]``)."""
         clusters, result = self.clusters, self.result
         find = clusters.find
         # the likeliest pair of records stands for its two clusters; among equally likely
@@ -508,17 +512,19 @@ class _Run:
                 review.append(c)
         self.unworded.clear()
         result.review = review
-        # a record's person, probability and words are its representative's: a column
-        # at a time (millions of records)
+        # a record's person, probability and words are its representative's, found a
+        # representative at a time and taken by place (millions of records: a lookup by
+        # uid a record each was most of the cost)
         rids = [r.rid for r in records]
-        root_of = {rep: find(rep) for rep in dict.fromkeys(rep_of)}
-        result.cluster_of.update(zip(rids, map(root_of.__getitem__, rep_of), strict=True))
-        likeliest = {rep: round(p, 4) for rep, p in self.best.items()}
+        roots = [find(r.rid) for r in reps]
+        result.cluster_of.update(zip(rids, map(roots.__getitem__, rep_at), strict=True))
+        likeliest = {rid: round(p, 4) for rid, p in self.best.items()}
         for kept, into in ((likeliest, result.probability), (self.evidence, result.evidence)):
             if kept:
-                has = list(map(kept.__contains__, rep_of))
-                found = map(kept.__getitem__, compress(rep_of, has))
-                into.update(zip(compress(rids, has), found, strict=True))
+                theirs = [kept.get(r.rid) for r in reps]
+                found = list(map(theirs.__getitem__, rep_at))
+                has = [value is not None for value in found]
+                into.update(zip(compress(rids, has), compress(found, has), strict=True))
         return result
 
     def _children_touched(self, root: str) -> set[str]:
