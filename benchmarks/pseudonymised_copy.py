@@ -6,10 +6,11 @@ engine (or times a graph loaded earlier: ``--engine DIR``, as ``python -m benchm
 route of ``--routes`` ``--repeats`` times: ``afresh`` (written from a read of the live
 graph) and ``difference`` (as the difference from the copy before it: nothing changed),
 and prints what it holds, how long each took, the CPU this process and the engine
-server spent on it, and the longest the server kept a ping waiting meanwhile. With
-``--week-later DIR`` (the county a week on: ``jigsaw generate --week-later-of``) it
-loads that too and writes the difference from the first week's copy once more on its
-own. The loads write the copy too (their reports' "pseudonymised copy" time).
+server spent on it, the longest the server kept a ping waiting meanwhile, and this
+process's peak memory (``peak_mb``). With ``--week-later DIR`` (the county a week on:
+``jigsaw generate --week-later-of``) it loads that too and writes the difference from
+the first week's copy once more on its own. The loads write the copy too (their
+reports' "pseudonymised copy" time).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import resource
 import tempfile
 import threading
 import time
@@ -107,6 +109,7 @@ def main() -> None:
                     figures.setdefault(f"{route}_cpu_s", []).append(cpu)
                     figures.setdefault(f"{route}_server_cpu_s", []).append(server)
             figures["nodes"], figures["relationships"] = written.nodes, written.relationships
+            figures["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
             if args.week_later is not None:
                 later = run_load(store, args.week_later, as_of=AS_OF + dt.timedelta(days=7))
                 figures["second_load_s"] = round(sum(later.report.seconds.values()), 1)
