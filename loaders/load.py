@@ -29,7 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from operator import attrgetter
@@ -62,7 +62,7 @@ from loaders.scoring import MODEL_FILE
 from loaders.transition_cohorts import keep_after_load as keep_cohorts
 from loaders.unchanged import MEMORY_FILE, Touched, Unchanged, shared_labels
 from loaders.validate import Quarantined, Record
-from loaders.write import PLAN, RECORDED_AFTER, WriterThread, Writes, timed
+from loaders.write import PLAN, RECORDED_AFTER, Stopped, WriterThread, Writes, timed
 from planning.alerts import Baseline, raise_after_load
 from planning.forecast import keep_after_load as keep_needs_tally
 
@@ -505,7 +505,11 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
             load.known.after_writing(load.rows.people if load.rows else ())
             load.known.save(people_file(opts.loads_dir), counts)  # who its people are
             load.baseline.keep(counts)  # and the watched state its alerts left
-        else:
+        else:  # its rows' hashes are for a record not kept: stopped, and any error said
+            writer.stopped.set()
+            assert load.recording is not None
+            with suppress(Stopped):
+                load.recording.result()
             log.warning("the graph was changed beside this load (a review decision): "
                         "the next load reads it whole")  # fmt: skip
     saved = None
