@@ -408,8 +408,8 @@ CASELOAD_UNALLOCATED = cypher(
     example=_FILTERS_EXAMPLE | {"services": None, "no_worker_needed": ["Transport"], "limit": 5},
 )
 # The first cases waiting anywhere, once the load's tally has counted them all: from the
-# cases no current worker holds (the derived ``workers``; not indexed: a label scan of cases), only those listed
-# walked to their homes.
+# cases no current worker holds (the derived ``workers``; not indexed: a label scan of
+# cases), only those listed walked to their homes.
 CASELOAD_FIRST_WAITING = cypher(
     "views.caseload_first_waiting",
     f"""
