@@ -200,7 +200,7 @@ def _adults_only(around: Surroundings) -> dict[str, object]:
         found = getattr(around, field.name)
         if field.name == "stays":
             found = {r: v for r, v in found.items() if r in around.adults}
-        if field.name in ("columns", "reps_people"):  # the frame's (checked there)
+        if field.name in ("columns", "reps_people", "uids", "places"):  # the frame's
             continue
         if isinstance(found, Mapping):
             found = {k: v for k, v in found.items() if v}
@@ -228,10 +228,9 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
         assert _adults_only(found) == _adults_only(defined[-1])
         # each record's person, and whether on the adult side, as the clusters say
         roots = [clusters.find(r.rid) for r in reps]
-        assert found.reps_people.to_pydict() == {
-            "root": roots,
-            "adult": [root in found.adults for root in roots],
-        }
+        people = found.reps_people
+        assert found.uids.take(people["root"]).to_pylist() == roots
+        assert people["adult"].to_pylist() == [root in found.adults for root in roots]
         rounds["gathered"] += 1
         return found
 
@@ -240,7 +239,7 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
         assert found.column_names[: len(FRAME_ORDER)] == list(FRAME_ORDER)
         ref = defined[-1]
         held = Counter(k for r in ref.adults for k in {a for a, _, _ in ref.stays.get(r, ())})
-        for row in found.select(list(COLUMNS)).to_pylist():
+        for row in _as_text(found.select(list(COLUMNS)), around).to_pylist():
             root = row["unique_id"]
             expected = {name: _sorted(getattr(ref, name).get(root)) for name in LISTED}
             expected["kin"] = _sorted(
@@ -325,6 +324,30 @@ FRAME_ORDER = ("given", "given_canon", "family", "family_parts", "unique_id", "g
                "uln", "homes", "dated", "stays", "kids", "household", "housemates",
                "mate_names", "kin", "moved_in", "moved_out", "left_with",
                "arrived_with")  # fmt: skip
+
+
+def _as_text(frame, around: Surroundings):
+    """The frame's columns of people and addresses, which hold numbers, as their text
+    (each record's uid, each address's key: the gathered records' numbering)."""
+    import pyarrow as pa
+
+    def text(column: pa.ChunkedArray, names: pa.Array) -> pa.Array:
+        found = column.combine_chunks()
+        inner = found.values
+        if pa.types.is_struct(inner.type):
+            parts = [inner.field(i) for i in range(inner.type.num_fields)]
+            parts[0] = names.take(parts[0])
+            inner = pa.StructArray.from_arrays(parts, names=["a", "s", "e"])
+        else:
+            inner = names.take(inner)
+        return pa.ListArray.from_arrays(found.offsets, inner, mask=found.is_null())
+
+    columns = {name: frame[name] for name in frame.column_names}
+    for name in ("kids", "household", "housemates", "kin"):
+        columns[name] = text(frame[name], around.uids)
+    for name in ("homes", "stays", "dated"):
+        columns[name] = text(frame[name], around.places)
+    return pa.table(columns)
 
 
 def _sorted(values: Iterable[str] | None) -> list[str] | None:

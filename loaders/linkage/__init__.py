@@ -223,7 +223,7 @@ class _Adults:
         )  # fmt: skip
         self.model = ADULTS
         self.trained: dict | None = None
-        self.before: dict[str, int] | None = None  # each person's row hash, last round
+        self.before = None  # each person's row hash, last round (relational.freshen)
         self.gathering: Gathering | None = None  # the records, flattened once
         self.own = OwnRows()  # each person's own part of the frame, as last built
         self.left = 0.0  # pairs the rounds before expected and did not link

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -367,12 +367,14 @@ class Surroundings:
     left_with: Mapping[str, set[str]]
     arrived_with: Mapping[str, set[str]]
     movers: Mapping[str, set[str]]  # a move -> the roots that made it
-    adults: set[str]  # roots on the adult side (no birth date under ADULT_AGE years ago)
+    adults: Set[str]  # roots on the adult side (no birth date under ADULT_AGE years ago)
     # the frame's other list columns: "dated" stays, "homes" to block on, "kin"
     columns: dict[str, Lookup] = field(default_factory=dict)
-    # each representative's person (root) and whether on the adult side, in the order
-    # of the records gathered (None: found by the clusters, a record at a time)
+    # each representative's person (root's number) and whether on the adult side, in
+    # the order of the records gathered
     reps_people: pa.Table | None = None
+    uids: pa.Array | None = None  # each record number's uid (:class:`Gathering`)
+    places: pa.Array | None = None  # each address number's key
 
     def homes(self, root: str) -> set[str]:
         """The address keys of a person's stays."""
@@ -382,14 +384,28 @@ class Surroundings:
 class Gathering:
     """What every round's surroundings are gathered from, flattened once a run: the
     records' relationships, stays, names and birth dates, as Arrow tables keyed by
-    record uid (a round maps the uids to their people, :meth:`people`, and works out
-    the rest in SQL)."""
+    record number (a round maps the numbers to their people, :meth:`people`, and works
+    out the rest in SQL on whole numbers). Records and addresses are numbered in their
+    text's order (:attr:`uids`, :attr:`places`), so a number's order is its text's: a
+    person's root (their least uid) is their least number, and lists sorted by number
+    are sorted as their text."""
 
     def __init__(self, reps: list[Identity], clusters: Clusters, context: Context) -> None:
+        self._made_from = (reps, context)
         parent = clusters.parent
-        edges = [
-            (e.parent, e.child) for e in context.edges if e.parent in parent and e.child in parent
-        ]
+        known = pa.array(list(parent), pa.string())
+        order = pc.sort_indices(known)
+        self.uids = known.take(order)
+        del known
+        # each record's number in the clusters' order (their first round's parents')
+        self._rank: np.ndarray | None = np.empty(len(order), dtype=np.int64)
+        self._rank[order.to_numpy()] = np.arange(len(order))
+        del order
+        edges = context.edges
+        number = self._number
+        p = number([e.parent for e in edges])
+        c = number([e.child for e in edges])
+        both = pc.and_(pc.is_valid(p), pc.is_valid(c))  # records of the run's only
         rid: list[str] = []
         address: list[str] = []
         start: list[str] = []
@@ -401,22 +417,24 @@ class Gathering:
                     address.append(t.address)
                     start.append(t.start)
                     end.append(t.end)
-        named = [r for r in reps if r.given and r.family]
         text = pa.string()
-        self.edges = pa.table(
-            {"p": pa.array([p for p, _ in edges], text), "c": pa.array([c for _, c in edges], text)}
-        )
+        keys = pa.array(address, text)
+        del address
+        places = pc.unique(keys)
+        self.places = places.take(pc.sort_indices(places))
+        named = [r for r in reps if r.given and r.family]
+        self.edges = pa.table({"p": p.filter(both), "c": c.filter(both)})
         self.homes = pa.table(
             {
-                "rid": pa.array(rid, text),
-                "a": pa.array(address, text),
+                "rid": number(rid),
+                "a": pc.index_in(keys, value_set=self.places).cast(pa.int32()),
                 "start": pa.array(start, text),
                 "stop": pa.array(end, text),
             }
         )
         self.names = pa.table(
             {
-                "rid": pa.array([r.rid for r in named], text),
+                "rid": number([r.rid for r in named]),
                 "name": pa.array([f"{plain(r.given)} {plain(r.family)}" for r in named], text),
             }
         )
@@ -424,34 +442,49 @@ class Gathering:
         # is joined to it (the same birth date): the representatives' say them all
         self.reps = pa.table(
             {
-                "rid": pa.array([r.rid for r in reps], text),
+                "rid": number([r.rid for r in reps]),
                 "dob": pa.array([r.dob or None for r in reps], text),
             }
         )
-        self._index(clusters)
+        self._up: np.ndarray | None = None  # each record's root's number, last round
+        self._joined = 0  # how many joins of the clusters it has taken in
 
-    def _index(self, clusters: Clusters) -> None:
-        self.names_of = pa.array(list(clusters.parent), pa.string())
-        # each representative's place among the uids (its person found with theirs)
-        self.reps_at = pc.index_in(self.reps["rid"], value_set=self.names_of)
+    def _number(self, uids: list[str]) -> pa.Array:
+        """Each uid's number (null for one not among the run's records)."""
+        return pc.index_in(pa.array(uids, pa.string()), value_set=self.uids).cast(pa.int32())
 
     def people(self, clusters: Clusters) -> pa.Table:
-        """Each record uid with its person's root, as the clusters now are: the union-find's
-        parents followed in numpy, every record at once (a ``find`` a record cost a
-        microsecond each, a round); each parent's place found by Arrow's hash of the
-        uids, not a Python dict of every uid held through the pass."""
-        parent = clusters.parent
-        if len(parent) != len(self.names_of):
-            self._index(clusters)
-        parents = pa.array(list(parent.values()), pa.string())
-        up = pc.index_in(parents, value_set=self.names_of).to_numpy().astype(np.int64)
-        del parents
+        """Each record's number with its person's root's, as the clusters now are: the
+        union-find's parents followed in numpy, every record at once (a ``find`` a
+        record cost a microsecond each, a round). After the first round only the
+        records whose parent a join changed since are numbered again (the roots joined
+        into another, :attr:`Clusters.joined`): every other record's root is as it was,
+        or was joined since and is followed to its new root."""
+        parent, joined = clusters.parent, clusters.joined
+        if len(parent) != len(self.uids):  # records the run did not start with
+            self.__init__(self._made_from[0], clusters, self._made_from[1])
+        up = self._up
+        if up is None or len(joined) < self._joined:
+            at = self._rank if self._rank is not None else self._number(list(parent)).to_numpy()
+            self._rank = None
+            up = np.empty(len(parent), dtype=np.int64)
+            up[at] = self._number(list(parent.values())).to_numpy()
+        else:
+            since = joined[self._joined :]
+            if since:
+                up[self._number(since).to_numpy()] = self._number(
+                    [parent[root] for root in since]
+                ).to_numpy()
         while True:
             higher = up[up]
             if np.array_equal(higher, up):
                 break
             up = higher
-        return pa.table({"rid": self.names_of, "root": self.names_of.take(pa.array(up))})
+        self._up, self._joined = up, len(joined)
+        size = len(up)
+        return pa.table(
+            {"rid": pa.array(np.arange(size, dtype=np.int32)), "root": up.astype(np.int32)}
+        )
 
 
 def surroundings(
@@ -476,10 +509,12 @@ def surroundings(
         "adult_by": years_before(as_of, ADULT_AGE) if as_of else "",
     }
     people = flat.people(clusters)
+    uids, places = flat.uids, flat.places
+    where = pa.table({"a": pa.array(np.arange(len(places), dtype=np.int32)), "name": places})
     with duckdb_connection(memory_limit) as db:
         for name, found in (
             ("m", people), ("r", flat.reps), ("e", flat.edges), ("h", flat.homes),
-            ("n", flat.names),
+            ("n", flat.names), ("pl", where),
         ):  # fmt: skip
             db.register(name, found)
         run = db.execute
@@ -497,11 +532,11 @@ def surroundings(
             "FROM r JOIN m USING (rid) GROUP BY m.root)",
             ages,
         )
-        grown_up = fetch("SELECT root FROM p WHERE adult").column(0)
-        adults = set(grown_up.to_pylist())
-        rep_roots = people["root"].take(flat.reps_at)
+        grown_up = _whole(fetch("SELECT root FROM p WHERE adult ORDER BY root").column(0))
+        adults = Roots(grown_up, uids)
+        rep_roots = people["root"].take(flat.reps["rid"])
         reps_people = pa.table(
-            {"root": rep_roots, "adult": pc.is_in(rep_roots, value_set=_whole(grown_up))}
+            {"root": rep_roots, "adult": pc.is_in(rep_roots, value_set=grown_up)}
         )
         run(
             "CREATE TEMP TABLE stays AS SELECT DISTINCT r.root, r.a, "
@@ -544,8 +579,8 @@ def surroundings(
         run("CREATE TEMP TABLE moved_in AS SELECT root, day FROM moving WHERE kind = 'in'")
         run("CREATE TEMP TABLE moved_out AS SELECT root, day FROM moving WHERE kind = 'out'")
         days = {
-            "moved_in": _sets(fetch, "SELECT root, day FROM moved_in"),
-            "moved_out": _sets(fetch, "SELECT root, day FROM moved_out"),
+            "moved_in": _sets(fetch, "SELECT root, day FROM moved_in", keys=uids),
+            "moved_out": _sets(fetch, "SELECT root, day FROM moved_out", keys=uids),
         }
         # households' moves: one whose stay at an address ended the day their stay at
         # another began moved from the one to the other; the move is named to the others
@@ -565,10 +600,11 @@ def surroundings(
             "WITH few_gone AS (SELECT a, day FROM gone GROUP BY a, day HAVING count(*) <= $max), "
             "few_came AS (SELECT a, day FROM came GROUP BY a, day HAVING count(*) <= $max) "
             "SELECT DISTINCT g.a AS origin, c.a AS dest, g.day, "
-            "g.a || '>' || c.a || '@' || g.day AS move FROM gone g "
+            "po.name || '>' || pd.name || '@' || g.day AS move FROM gone g "
             "JOIN came c ON g.root = c.root AND g.day = c.day AND g.a <> c.a "
             "JOIN few_gone x ON x.a = g.a AND x.day = g.day "
-            "JOIN few_came y ON y.a = c.a AND y.day = c.day",
+            "JOIN few_came y ON y.a = c.a AND y.day = c.day "
+            "JOIN pl po ON po.a = g.a JOIN pl pd ON pd.a = c.a",
             {"max": HOUSEHOLD_MAX},
         )
         run(
@@ -576,13 +612,13 @@ def surroundings(
             "JOIN gone g ON g.a = v.origin AND g.day = v.day "
             "JOIN came c ON c.a = v.dest AND c.day = v.day AND c.root = g.root"
         )
-        movers = _sets(fetch, "SELECT move, root FROM made")
+        movers = _sets(fetch, "SELECT move, root FROM made", values=uids)
         others = (
             "SELECT w.root, v.move FROM moves v JOIN {0} w ON w.a = v.{1} AND w.day = v.day "
             "WHERE NOT EXISTS (SELECT 1 FROM made x WHERE x.move = v.move AND x.root = w.root)"
         )
-        left_with = _sets(fetch, others.format("gone", "origin"))
-        arrived_with = _sets(fetch, others.format("came", "dest"))
+        left_with = _sets(fetch, others.format("gone", "origin"), keys=uids)
+        arrived_with = _sets(fetch, others.format("came", "dest"), keys=uids)
         # who lived with whom: children with an adult over days that touch (a child's
         # sighting); adults' dated stays over days that overlap (more than a move's last
         # and first day); an address where more than HOUSEHOLD_MAX of them stayed (a
@@ -605,7 +641,7 @@ def surroundings(
             "JOIN p ON x.root = p.root AND p.adult "
             "JOIN homely y ON x.a = y.a AND y.s <= x.e AND x.s <= y.e AND x.root <> y.root"
         )
-        household = _sets(fetch, "SELECT root, v FROM lived")
+        household = _sets(fetch, "SELECT root, v FROM lived", keys=uids, values=uids)
         run(
             "CREATE TEMP TABLE settled AS SELECT * FROM grown WHERE a NOT IN "
             "(SELECT a FROM grown GROUP BY a HAVING count(DISTINCT root) > $max)",
@@ -615,49 +651,63 @@ def surroundings(
             "CREATE TEMP TABLE mates AS SELECT DISTINCT x.root, y.root AS v FROM settled x "
             "JOIN settled y ON x.a = y.a AND y.s < x.e AND x.s < y.e AND x.root <> y.root"
         )
-        housemates = _sets(fetch, "SELECT root, v FROM mates")
+        housemates = _sets(fetch, "SELECT root, v FROM mates", keys=uids, values=uids)
         run(
             "CREATE TEMP TABLE names AS SELECT DISTINCT m.root, n.name FROM n JOIN m USING (rid) "
             "JOIN p USING (root) WHERE p.adult"
         )
-        names = _sets(fetch, "SELECT root, name FROM names")
+        names = _sets(fetch, "SELECT root, name FROM names", keys=uids)
         mate_names = _sets(
-            fetch, "SELECT DISTINCT x.root, n.name FROM mates x JOIN names n ON x.v = n.root"
+            fetch,
+            "SELECT DISTINCT x.root, n.name FROM mates x JOIN names n ON x.v = n.root",
+            keys=uids,
         )
         run(
             "CREATE TEMP TABLE kid_of AS SELECT DISTINCT mp.root, mc.root AS v FROM e "
             "JOIN m mp ON e.p = mp.rid JOIN m mc ON e.c = mc.rid"
         )
-        kids = _sets(fetch, "SELECT root, v FROM kid_of")
+        kids = _sets(fetch, "SELECT root, v FROM kid_of", keys=uids, values=uids)
         # the frame's: stays (and those with a known start), and the addresses held by
         # few enough adults to block on (HOME_MAX), of the adult side; kin
         run("CREATE TEMP TABLE own AS SELECT s.* FROM stays s JOIN p USING (root) WHERE p.adult")
         flat = fetch("SELECT root, a, s, e FROM own ORDER BY root, a, s, e")
-        stays = _stays(flat)
+        stays = _stays(flat, uids, places)
         columns = {
-            "dated": _stays(flat.filter(pc.not_equal(flat["s"], OPEN_START))),
+            "dated": _stays(flat.filter(pc.not_equal(flat["s"], OPEN_START)), uids, places),
             "homes": _sets(
                 fetch,
                 "SELECT root, a FROM own WHERE a IN "
                 "(SELECT a FROM own GROUP BY a HAVING count(DISTINCT root) <= $max)",
                 {"max": HOME_MAX},
+                keys=uids,
+                values=places,
             ),
             "kin": _sets(
                 fetch,
                 "SELECT root, v FROM kid_of UNION SELECT root, v FROM lived "
                 "UNION SELECT root, v FROM mates",
+                keys=uids,
+                values=uids,
             ),
         }
     return Surroundings(
         kids, stays, household, housemates, mate_names, names, days["moved_in"],
-        days["moved_out"], left_with, arrived_with, movers, adults, columns, reps_people,
+        days["moved_out"], left_with, arrived_with, movers, adults, columns, reps_people, uids,
+        places,
     )  # fmt: skip
 
 
-def _sets(fetch: Callable, sql: str, parameters: dict | None = None) -> Lookup:
-    """A query's rows (key, value) as each key's values, sorted (:class:`Lookup`)."""
+def _sets(
+    fetch: Callable,
+    sql: str,
+    parameters: dict | None = None,
+    keys: pa.Array | None = None,
+    values: pa.Array | None = None,
+) -> Lookup:
+    """A query's rows (key, value) as each key's values, sorted (:class:`Lookup`);
+    ``keys``, ``values``: the text of each number, where they are numbers."""
     found = fetch(f"SELECT DISTINCT * FROM ({sql}) AS t(k, v) ORDER BY k, v", parameters)  # noqa: S608 (ours)
-    return Lookup.of(found.column(0), found.column(1))
+    return Lookup.of(found.column(0), found.column(1), keys, values)
 
 
 def _whole(found: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -668,23 +718,40 @@ class Lookup(Mapping):
     """A query's rows (key, sorted list of values) as a mapping of each key to its set
     of values, made when first read (the evidence reads a few people's; a set a person
     made for every person each round cost more than working them out), and as a list
-    column for any order of keys (:meth:`column`: the frame's)."""
+    column for any order of keys (:meth:`column`: the frame's). Keys and values may be
+    numbers (a record's, an address's: :class:`Gathering`): the mapping reads them as
+    their text (``key_text``, ``value_text``: each number's; a struct's ``a`` field an
+    address), the list column keeps the numbers."""
 
-    def __init__(self, keys: pa.Array, lists: pa.Array) -> None:
+    def __init__(
+        self,
+        keys: pa.Array,
+        lists: pa.Array,
+        key_text: pa.Array | None = None,
+        value_text: pa.Array | None = None,
+    ) -> None:
         self._keys = keys
         self._where: dict[str, int] | None = None  # key -> its row, once read
         self._lists = lists
+        self._key_text, self._value_text = key_text, value_text
         self._made: dict[str, set] = {}
         self._python: tuple[list[int], list] | None = None  # offsets and values, once read
 
     @classmethod
-    def of(cls, keys: pa.ChunkedArray | pa.Array, values: pa.ChunkedArray | pa.Array) -> Lookup:
+    def of(
+        cls,
+        keys: pa.ChunkedArray | pa.Array,
+        values: pa.ChunkedArray | pa.Array,
+        key_text: pa.Array | None = None,
+        value_text: pa.Array | None = None,
+    ) -> Lookup:
         """From rows sorted by key (and value): each key's run of values, one list."""
         keys, values = _whole(keys), _whole(values)
         size = len(keys)
         starts = _run_starts(keys)
         offsets = pa.array(np.concatenate([starts, [size]]).astype(np.int32))
-        return cls(keys.take(pa.array(starts)), pa.ListArray.from_arrays(offsets, values))
+        lists = pa.ListArray.from_arrays(offsets, values)
+        return cls(keys.take(pa.array(starts)), lists, key_text, value_text)
 
     def __getitem__(self, key: str) -> set:
         got = self._made.get(key)
@@ -692,10 +759,14 @@ class Lookup(Mapping):
             at = self._at()[key]
             if self._python is None:  # every value at once: a scalar at a time is slow
                 values = self._lists.values
+                text = self._value_text
                 if pa.types.is_struct(values.type):
-                    flat = list(zip(*(f.to_pylist() for f in values.flatten()), strict=True))
+                    parts = {f.name: values.field(i) for i, f in enumerate(values.type)}
+                    if text is not None:
+                        parts["a"] = text.take(parts["a"])
+                    flat = list(zip(*(p.to_pylist() for p in parts.values()), strict=True))
                 else:
-                    flat = values.to_pylist()
+                    flat = (values if text is None else text.take(values)).to_pylist()
                 self._python = (self._lists.offsets.to_pylist(), flat)
             offsets, flat = self._python
             got = self._made[key] = set(flat[offsets[at] : offsets[at + 1]])
@@ -703,7 +774,8 @@ class Lookup(Mapping):
 
     def _at(self) -> dict[str, int]:
         if self._where is None:
-            names = self._keys.to_pylist()
+            keys = self._keys if self._key_text is None else self._key_text.take(self._keys)
+            names = keys.to_pylist()
             self._where = dict(zip(names, range(len(names)), strict=True))
         return self._where
 
@@ -718,8 +790,43 @@ class Lookup(Mapping):
 
     def column(self, keys: pa.Array) -> pa.Array:
         """Each key's values, sorted, as a list column in the order of ``keys`` (null
-        for a key with none)."""
-        return self._lists.take(pc.index_in(keys, value_set=self._keys))
+        for a key with none): numbers as they are."""
+        return self._lists.take(_positions(keys, self._keys))
+
+
+def _positions(keys: pa.Array, among: pa.Array) -> pa.Array:
+    """Where each of ``keys`` is in ``among`` (null where it is not): by binary search
+    when both are whole numbers and ``among`` sorted (a person's root), else by hash."""
+    if not pa.types.is_integer(keys.type) or not pa.types.is_integer(among.type):
+        return pc.index_in(keys, value_set=among)
+    mine = keys.to_numpy(zero_copy_only=False)
+    theirs = among.to_numpy(zero_copy_only=False)
+    at = np.minimum(np.searchsorted(theirs, mine), max(len(theirs) - 1, 0))
+    found = theirs[at] == mine if len(theirs) else np.zeros(len(mine), dtype=bool)
+    return pa.array(at, type=pa.int64(), mask=~found)
+
+
+class Roots(Set):
+    """The roots of the adult side, numbers read as their records' uids (a set of
+    text made a round cost tens of megabytes at county scale, and a load reads none)."""
+
+    def __init__(self, numbers: pa.Array, uids: pa.Array) -> None:
+        self.numbers, self._uids = numbers, uids
+        self._text: set[str] | None = None
+
+    def _all(self) -> set[str]:
+        if self._text is None:
+            self._text = set(self._uids.take(self.numbers).to_pylist())
+        return self._text
+
+    def __contains__(self, root: object) -> bool:
+        return root in self._all()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self.numbers)
 
 
 def left_to_find(trained: dict, roots: list[str], clusters: Clusters) -> float:
@@ -779,6 +886,7 @@ class OwnRows:
     # records only grow, so the same root and count are the same records)
     index: pa.Table | None = None
     rows: pa.Table | None = None  # OWN_COLUMNS, a row each person built (never dropped)
+    numbered: pa.Array | None = None  # the records' numbering ``index`` is in (its uids)
 
 
 def _own_rows(own: list[Own]) -> pa.Table:
@@ -823,8 +931,9 @@ def adults_frame(
 
     The context columns are taken, a column at a time, from the lists the
     surroundings worked out (:class:`Lookup`), so every round builds every row."""
-    roots, counts, first, order = _people_of(reps, clusters, around)
-    before = kept if kept is not None else OwnRows()
+    roots, counts, first, order = _people_of(reps, around)
+    uids = around.uids
+    before = kept if kept is not None and kept.numbered is uids else OwnRows()
     earlier = before.rows.num_rows if before.rows is not None else 0
     where = np.full(len(roots), -1, dtype=np.int64)  # each row's in the rows built
     if before.index is not None:
@@ -835,7 +944,7 @@ def adults_frame(
     where[fresh] = earlier + np.arange(len(fresh))
     new: list[Own] = []
     for root, start, n in zip(
-        roots.take(pa.array(fresh)).to_pylist(),
+        uids.take(roots.take(pa.array(fresh))).to_pylist(),
         first[fresh].tolist(),
         counts[fresh].tolist(),
         strict=True,
@@ -847,13 +956,13 @@ def adults_frame(
     rows = every.take(pa.array(where))
     if kept is not None:
         kept.index = pa.table({"root": roots, "n": counts, "row": where})
-        kept.rows = every
+        kept.rows, kept.numbered = every, uids
     extra = around.columns
     ids = roots
     columns: dict[str, pa.Array] = {name: rows[name].combine_chunks() for name in OWN_COLUMNS}
     columns = {
         **{name: columns[name] for name in OWN_COLUMNS[:4]},
-        "unique_id": ids,
+        "unique_id": uids.take(roots),
         **{name: columns[name] for name in OWN_COLUMNS[4:]},
         "homes": extra["homes"].column(ids),
         "dated": extra["dated"].column(ids),
@@ -872,19 +981,15 @@ def adults_frame(
 
 
 def _people_of(
-    reps: list[Identity], clusters: Clusters, around: Surroundings
+    reps: list[Identity], around: Surroundings
 ) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
-    """The people on the adult side, sorted by root: their roots, how many of ``reps``
-    each holds, where their run starts in the order returned, and that order (each
-    person's records in the order of ``reps``). From the surroundings' roots of the
-    records, in Arrow (not a Python ``find`` a record)."""
+    """The people on the adult side, sorted by root: their roots (numbers), how many of
+    ``reps`` each holds, where their run starts in the order returned, and that order
+    (each person's records in the order of ``reps``). From the surroundings' roots of
+    the records, in Arrow (not a Python ``find`` a record)."""
     found = around.reps_people
     if found is None or found.num_rows != len(reps):
-        find, adults = clusters.find, around.adults
-        roots = [find(r.rid) for r in reps]
-        found = pa.table(
-            {"root": pa.array(roots, pa.string()), "adult": [root in adults for root in roots]}
-        )
+        raise ValueError("the surroundings were gathered over other records")
     on = found["adult"].combine_chunks().to_numpy(zero_copy_only=False)
     at = np.flatnonzero(on)
     grown = pa.table({"root": found["root"].filter(pa.array(on)), "at": at})
@@ -919,21 +1024,25 @@ def _with_keys(rows: pa.Table, notes: list[str] | None) -> pa.Table:
     return rows
 
 
-def freshen(frame: pa.Table, before: dict[str, int] | None) -> tuple[pa.Table, dict[str, int]]:
+def freshen(frame: pa.Table, before: pa.Table | None) -> tuple[pa.Table, pa.Table]:
     """``frame`` with its ``fresh`` column: the people whose row differs from the last
-    round's (``before``: each person's row as a hash; None: the first round, everyone),
-    as only their pairs can score otherwise than they did; and this round's hashes."""
+    round's (``before``: each person's ``unique_id`` and row hash ``h``; None: the first
+    round, everyone), as only their pairs can score otherwise than they did; and this
+    round's hashes (in Arrow: a dict of every person's cost seconds a round at county)."""
     import duckdb
 
     with duckdb.connect() as connection:  # hashing in Python took 16 s a round at county
         connection.register("frame", frame)
-        found = connection.execute(
+        now = connection.execute(
             "SELECT unique_id, hash(struct_pack(*COLUMNS(*))) AS h FROM frame"
-        ).fetchnumpy()
-    now = dict(zip(found["unique_id"].tolist(), found["h"].tolist(), strict=True))
-    roots = frame["unique_id"].to_pylist()
-    fresh = [before is None or before.get(root) != now[root] for root in roots]
-    return frame.append_column("fresh", pa.array(fresh, type=pa.bool_())), now
+        ).to_arrow_table()
+    if before is None:
+        fresh = pa.array(np.ones(frame.num_rows, dtype=bool))
+    else:
+        at = pc.index_in(_whole(now["unique_id"]), value_set=_whole(before["unique_id"]))
+        was = _whole(before["h"]).take(at)
+        fresh = pc.fill_null(pc.not_equal(_whole(now["h"]), was), True)
+    return frame.append_column("fresh", fresh), now
 
 
 # The list columns Splink compares, each value as a whole number: the levels ask only
@@ -1128,11 +1237,12 @@ def _counts(rows: pa.Array, values: pa.Array) -> pa.Table:
     return pairs.group_by("key").aggregate([("row", "count")]).rename_columns(["key", "rows"])
 
 
-def _stays(flat: pa.Table) -> Lookup:
-    """Rows (root, a, s, e) sorted as each person's list of stays (the frame's type)."""
+def _stays(flat: pa.Table, uids: pa.Array, places: pa.Array) -> Lookup:
+    """Rows (root, a, s, e) sorted as each person's list of stays (the frame's type,
+    the address a number: ``places``' text)."""
     parts = [_whole(flat[name]) for name in ("a", "s", "e")]
-    values = pa.StructArray.from_arrays(parts, fields=list(STAYS.value_type))
-    return Lookup.of(flat["root"], values)
+    values = pa.StructArray.from_arrays(parts, names=[f.name for f in STAYS.value_type])
+    return Lookup.of(flat["root"], values, uids, places)
 
 
 def _commonest(values: list[str]) -> str:
