@@ -422,7 +422,6 @@ class Gathering:
         del address
         places = pc.unique(keys)
         self.places = places.take(pc.sort_indices(places))
-        named = [r for r in reps if r.given and r.family]
         self.edges = pa.table({"p": p.filter(both), "c": c.filter(both)})
         self.homes = pa.table(
             {
@@ -432,18 +431,22 @@ class Gathering:
                 "stop": pa.array(end, text),
             }
         )
-        self.names = pa.table(
-            {
-                "rid": number([r.rid for r in named]),
-                "name": pa.array([f"{plain(r.given)} {plain(r.family)}" for r in named], text),
-            }
-        )
         # a person's birth dates are their records', and a record identical to another
         # is joined to it (the same birth date): the representatives' say them all
         self.reps = pa.table(
             {
                 "rid": number([r.rid for r in reps]),
                 "dob": pa.array([r.dob or None for r in reps], text),
+            }
+        )
+        named = pa.array([bool(r.given and r.family) for r in reps], pa.bool_())
+        self.names = pa.table(
+            {
+                "rid": self.reps["rid"].filter(named),
+                "name": pa.array(
+                    [f"{plain(r.given)} {plain(r.family)}" for r in reps if r.given and r.family],
+                    text,
+                ),
             }
         )
         self._up: np.ndarray | None = None  # each record's root's number, last round
