@@ -279,8 +279,15 @@ def test_adults_scored_on_numbered_lists_as_splink_scores_their_text(small_count
     weighed: list[bool] = []  # whether each call told the levels from the weights
     compared = []
 
+    gathered = linkage.surroundings
+    arounds: list = []  # the round's surroundings, whose numbering the frame's lists use
+
+    def gathering(*args, **kwargs):
+        arounds.append(gathered(*args, **kwargs))
+        return arounds[-1]
+
     def keeping(frame):
-        text.append(frame)
+        text.append(_as_text(frame, arounds[-1]))  # people and addresses as text
         return numbered(frame)
 
     def telling(linker):
@@ -300,6 +307,7 @@ def test_adults_scored_on_numbered_lists_as_splink_scores_their_text(small_count
             compared.append(len(found))
         return found
 
+    monkeypatch.setattr(linkage, "surroundings", gathering)
     monkeypatch.setattr(linkage, "coded", keeping)
     monkeypatch.setattr(linkage, "score", both)
     monkeypatch.setattr(model, "_levels_sql", telling)

@@ -199,6 +199,7 @@ def link(
                     f"under {LAST_ROUND_SHARE:.0%} of them: the last round"
                 )
             break
+    del adults  # its gathering, kept rows and hashes go before the records' people are made
     return run.finish(records, reps, rep_at)
 
 

@@ -392,6 +392,7 @@ class Gathering:
 
     def __init__(self, reps: list[Identity], clusters: Clusters, context: Context) -> None:
         self._made_from = (reps, context)
+        self._clusters = clusters  # its numbers follow this one's joins (people())
         parent = clusters.parent
         known = pa.array(list(parent), pa.string())
         order = pc.sort_indices(known)
@@ -463,6 +464,8 @@ class Gathering:
         records whose parent a join changed since are numbered again (the roots joined
         into another, :attr:`Clusters.joined`): every other record's root is as it was,
         or was joined since and is followed to its new root."""
+        if clusters is not self._clusters:
+            raise ValueError("a gathering follows the joins of the clusters it was made with")
         parent, joined = clusters.parent, clusters.joined
         if len(parent) != len(self.uids):  # records the run did not start with
             self.__init__(self._made_from[0], clusters, self._made_from[1])
@@ -470,7 +473,7 @@ class Gathering:
         if up is None or len(joined) < self._joined:
             at = self._rank if self._rank is not None else self._number(list(parent)).to_numpy()
             self._rank = None
-            up = np.empty(len(parent), dtype=np.int64)
+            up = np.empty(len(parent), dtype=np.int32)
             up[at] = self._number(list(parent.values())).to_numpy()
         else:
             since = joined[self._joined :]
@@ -810,8 +813,8 @@ def _positions(keys: pa.Array, among: pa.Array) -> pa.Array:
 
 
 class Roots(Set):
-    """The roots of the adult side, numbers read as their records' uids (a set of
-    text made a round cost tens of megabytes at county scale, and a load reads none)."""
+    """The roots of the adult side, numbers read as their records' uids only when asked
+    (a load asks none: a set of text made every round would be memory for nothing)."""
 
     def __init__(self, numbers: pa.Array, uids: pa.Array) -> None:
         self.numbers, self._uids = numbers, uids
@@ -821,6 +824,11 @@ class Roots(Set):
         if self._text is None:
             self._text = set(self._uids.take(self.numbers).to_pylist())
         return self._text
+
+    @classmethod
+    def _from_iterable(cls, it: Iterable[str]) -> set[str]:
+        """What ``&``, ``|``, ``-`` and ``^`` give: a plain set of uids."""
+        return set(it)
 
     def __contains__(self, root: object) -> bool:
         return root in self._all()
@@ -1031,10 +1039,11 @@ def freshen(frame: pa.Table, before: pa.Table | None) -> tuple[pa.Table, pa.Tabl
     """``frame`` with its ``fresh`` column: the people whose row differs from the last
     round's (``before``: each person's ``unique_id`` and row hash ``h``; None: the first
     round, everyone), as only their pairs can score otherwise than they did; and this
-    round's hashes (in Arrow: a dict of every person's cost seconds a round at county)."""
+    round's hashes, kept in Arrow (one Python object a person would be held between
+    rounds)."""
     import duckdb
 
-    with duckdb.connect() as connection:  # hashing in Python took 16 s a round at county
+    with duckdb.connect() as connection:  # the rows hashed in the engine, not in Python
         connection.register("frame", frame)
         now = connection.execute(
             "SELECT unique_id, hash(struct_pack(*COLUMNS(*))) AS h FROM frame"
