@@ -318,7 +318,8 @@ def write(load: Load) -> None:
     # the hashes of rows written without a record trusted (Unchanged.rows): worked out
     # while the engine turns text into dates and derives, not while it waited for them
     seconds, record, check = load.report.write_seconds, load.unchanged.record, load.writer.check
-    load.recording = load.writer.aside(_step, seconds, RECORDED_AFTER, record, check)
+    if load.unchanged.later:  # a delta (a record trusted) hashed its rows as it wrote
+        load.recording = load.writer.aside(_step, seconds, RECORDED_AFTER, record, check)
     load.writes.finish()
     load.report.rows_unchanged = dict(load.unchanged.skipped)
     load.touched = load.unchanged.touched
@@ -497,8 +498,8 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
         assert load.kept is not None and load.linked is not None
         load.kept.save(load.linked.models)  # and the models it linked with
         if alone:
-            assert load.recording is not None
-            load.recording.result()  # its error, if it failed
+            if load.recording is not None:
+                load.recording.result()  # its error, if it failed
             load.unchanged.save(store, stamp)  # what it wrote, with the graph as it leaves it
             assert load.known is not None and load.baseline is not None
             counts = version.kept_as(store.counts(), stamp)
@@ -507,9 +508,9 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
             load.baseline.keep(counts)  # and the watched state its alerts left
         else:  # its rows' hashes are for a record not kept: stopped, and any error said
             writer.stopped.set()
-            assert load.recording is not None
-            with suppress(Stopped):
-                load.recording.result()
+            if load.recording is not None:
+                with suppress(Stopped):
+                    load.recording.result()
             log.warning("the graph was changed beside this load (a review decision): "
                         "the next load reads it whole")  # fmt: skip
     saved = None

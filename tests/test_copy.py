@@ -13,6 +13,7 @@ any copy.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import Counter
 
 import orjson
@@ -113,6 +114,29 @@ def test_a_copy_written_as_a_difference_equals_one_written_afresh(weekly):
     assert mirror(store) is not None
     assert not write_copy(store).fresh  # over the other buffer, untouched
     assert write_copy(store).fresh  # over the one the merge changed
+
+
+def test_a_failed_bulk_insertion_leaves_the_published_copy_and_no_thread(weekly, monkeypatch):
+    """The copy's bulk insertion runs on a thread of its own while this one makes the
+    next label's columns: an insertion that fails there is raised from ``write_copy``,
+    no writing thread is left behind, and analysts still read the copy published
+    before."""
+    from graph.engines.falkordb_bulk import FalkorBulkWriter
+
+    store, county, _ = weekly
+    if not store.counts().nodes:
+        run_load(store, county, as_of=AS_OF)
+    write_copy(store, incremental=False)
+    published = _everything(store.pseudonymised())
+
+    def failing(self, *args, **kwargs):
+        raise RuntimeError("the engine refused the relationships")
+
+    monkeypatch.setattr(FalkorBulkWriter, "create_edge_columns", failing)
+    with pytest.raises(RuntimeError, match="refused the relationships"):
+        write_copy(store, incremental=False)
+    assert not [t for t in threading.enumerate() if t.name.startswith("jigsaw-copy-write")]
+    assert _everything(store.pseudonymised()) == published
 
 
 def test_the_copy_counts_what_the_live_graph_counts(weekly, tmp_path):

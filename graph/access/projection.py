@@ -308,7 +308,9 @@ class _Coarsen:
         if KEPT_NODES[label]["uid"] != "pseudonym":
             return uids
         known = self.pseudonyms[label]
-        if not known:  # a label's nodes, read first: each a pseudonym of its own
+        # nothing named yet: a label's nodes, read first (or, on a delta whose scoped
+        # read found none of them, its relationships' ends, a repeat named again)
+        if not known:
             named = self.keys.each(label, uids)
             known.update(zip(uids, named, strict=True))
             return named

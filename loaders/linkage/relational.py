@@ -26,8 +26,9 @@ Blocking grows with the population, not its square: shared children, housemates 
 addresses, names, a moving day or a housemate's name with the given name's first letters.
 
 These are Splink comparisons on list columns, learnt like the first pass's. Each
-round's links widen the people's histories, so the pass runs again while it still
-finds links (at most :data:`ROUNDS` times): collective resolution.
+round's links widen the people's histories, so the pass runs again while a round links
+enough to change the next (at most :data:`ROUNDS` times; ``linkage.LAST_ROUND_SHARE``):
+collective resolution.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field, replace
+from itertools import compress
 
 import numpy as np
 import pyarrow as pa
@@ -440,13 +442,12 @@ class Gathering:
                 "dob": pa.array([r.dob or None for r in reps], text),
             }
         )
-        named = pa.array([bool(r.given and r.family) for r in reps], pa.bool_())
+        has = [bool(r.given and r.family) for r in reps]
         self.names = pa.table(
             {
-                "rid": self.reps["rid"].filter(named),
+                "rid": self.reps["rid"].filter(pa.array(has, pa.bool_())),
                 "name": pa.array(
-                    [f"{plain(r.given)} {plain(r.family)}" for r in reps if r.given and r.family],
-                    text,
+                    [f"{plain(r.given)} {plain(r.family)}" for r in compress(reps, has)], text
                 ),
             }
         )
