@@ -478,10 +478,9 @@ class Gathering:
             up[at] = self._number(list(parent.values())).to_numpy()
         else:
             since = joined[self._joined :]
-            if since:
-                up[self._number(since).to_numpy()] = self._number(
-                    [parent[root] for root in since]
-                ).to_numpy()
+            if since:  # the joined roots and their new parents, numbered in one pass
+                both = self._number([*since, *(parent[root] for root in since)]).to_numpy()
+                up[both[: len(since)]] = both[len(since) :]
         while True:
             higher = up[up]
             if np.array_equal(higher, up):
