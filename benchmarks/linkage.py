@@ -1,6 +1,7 @@
 """Linkage alone: ``link()`` on one county's inputs, timed, with its pairs and quality.
 
     uv run python -m benchmarks.linkage DIR [--capture FILE] [--no-rules] [--evidence]
+                                            [--per-round]
 
 Reads the extracts under DIR as a load does (its read stage, then ``linkage_inputs``
 over the records that are identities of their own, as its link stage does), or takes
@@ -14,6 +15,10 @@ recall for children and adults against ``DIR/truth/source_rows.csv``, as a load'
 ``--truth`` measures them. The last line is the same figures as JSON. ``link()`` runs
 as a load's does, without each record's link in words; ``--evidence`` words them too
 (the words digest then covers them, as it did before loads left them out).
+``--per-round`` adds a table of the adults' rounds: each round's people scored, pairs
+at or above the review threshold, links made, CPU and wall seconds, and the adults'
+precision and recall had the rounds ended there (measured between rounds, and that
+measuring taken out of ``link()``'s figures).
 
 The process runs with ``PYTHONHASHSEED=0`` (it starts itself again if not), so two
 runs of one code on one input give the same links.
@@ -127,10 +132,16 @@ def _peak_mb() -> int:
 
 
 def run(
-    inputs: Inputs, truth: Path | None = None, *, rules: bool = True, evidence: bool = False
+    inputs: Inputs,
+    truth: Path | None = None,
+    *,
+    rules: bool = True,
+    evidence: bool = False,
+    per_round: bool = False,
 ) -> dict:
     """``link()`` on ``inputs`` (a first load's: nothing kept, no reviewer decisions),
-    timed; then the pairs each model and rule scored, and quality by the truth."""
+    timed; then the pairs each model and rule scored, and quality by the truth;
+    ``per_round``: the adults' rounds one by one (:func:`_rounds`)."""
     import loaders.linkage as linkage
     from graph import load_settings
     from ui.cli.collector import collector_for_load
@@ -140,10 +151,14 @@ def run(
     calls: list[tuple[Any, Any, int]] = []
     parts: dict[str, float] = dict.fromkeys(PARTS.values(), 0.0)
     phases: dict[str, dict[str, float]] = {}
+    rounds: list[dict] = []
+    aside = [0.0, 0.0]  # wall and CPU seconds measuring between rounds, not link()'s
     memory = load_settings().linkage_memory
+    by_round = _rounds(linkage, calls, rounds, aside, inputs, truth) if per_round else None
     with (
         _watched(linkage, calls, parts, frames=rules),
         _phased(phases),
+        by_round or contextlib.nullcontext(),
         collector_for_load() as after_stage,
         tempfile.TemporaryDirectory() as keep,
     ):
@@ -157,7 +172,8 @@ def run(
             model_path=Path(keep) / "model.json",  # a load keeps the people model
             evidence=evidence,
         )
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        wall = time.perf_counter() - wall - aside[0]
+        cpu = time.process_time() - cpu - aside[1]
         peak = _peak_mb()
     figures: dict[str, Any] = {
         "records": len(inputs.found),
@@ -187,7 +203,56 @@ def run(
         for entry, (model, (_, frame), _) in zip(figures["scored"], calls, strict=True):
             entry["pairs_by_rule"] = blocked_pairs(model, frame)
     figures["quality"] = quality(inputs, result.cluster_of, truth) if truth else {}
+    if per_round:
+        figures["rounds"] = rounds
     return figures
+
+
+@contextlib.contextmanager
+def _rounds(
+    linkage: Any,
+    calls: list,
+    rounds: list[dict],
+    aside: list[float],
+    inputs: Inputs,
+    truth: Path | None,
+) -> Iterator[None]:
+    """Each of the adults' rounds (``_Adults.round``, wrapped for the run): the people
+    it scored, its pairs at or above the review threshold (its ``score`` calls, as
+    :func:`_watched` keeps them), its links, its CPU and wall seconds, and the adults'
+    quality by the truth after it (its time added to ``aside``, wall then CPU)."""
+    owner = linkage._Adults
+    saved = owner.round
+
+    @functools.wraps(saved)
+    def measured(adults: Any, number: int) -> int:
+        scored_before = len(calls)
+        wall, cpu = time.perf_counter(), time.process_time()
+        made = saved(adults, number)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        started = time.perf_counter(), time.process_time()
+        row: dict[str, Any] = {
+            "round": number,
+            "people": adults.people,
+            "pairs_kept": sum(kept for _, _, kept in calls[scored_before:]),
+            "links": made,
+            "cpu_seconds": round(cpu, 2),
+            "wall_seconds": round(wall, 2),
+        }
+        if truth is not None:
+            find = adults.run.clusters.find
+            so_far = {rid: find(rid) for _, _, _, rid in inputs.where}
+            row["adults_if_last"] = quality(inputs, so_far, truth).get("adults")
+        rounds.append(row)
+        aside[0] += time.perf_counter() - started[0]
+        aside[1] += time.process_time() - started[1]
+        return made
+
+    owner.round = measured
+    try:
+        yield
+    finally:
+        owner.round = saved
 
 
 # the parts of link() timed (CPU seconds, every thread's), by the names link() calls
@@ -403,7 +468,27 @@ def show(figures: dict) -> str:
             lines.append(f"    {pairs:>12,}  {rule}")
     for name, (precision, recall, people) in figures["quality"].items():
         lines.append(f"{name}: precision {precision:.4f}, recall {recall:.4f}, {people:,} people")
+    if "rounds" in figures:
+        lines += ["", *round_table(figures["rounds"])]
     return "\n".join(lines)
+
+
+def round_table(rounds: list[dict]) -> list[str]:
+    """The adults' rounds as a Markdown table (the README's)."""
+    lines = [
+        "| round | people scored | pairs at or above review | links | CPU | wall "
+        "| adults if last (precision / recall) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rounds:
+        share = f" ({r['links'] / r['people']:.2%})" if r["people"] else ""
+        last = r.get("adults_if_last")
+        lines.append(
+            f"| {r['round']} | {r['people']:,} | {r['pairs_kept']:,} | {r['links']:,}{share} "
+            f"| {r['cpu_seconds']:.1f} s | {r['wall_seconds']:.1f} s "
+            f"| {f'{last[0]:.4f} / {last[1]:.4f}' if last else '-'} |"
+        )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -412,13 +497,20 @@ def main(argv: list[str] | None = None) -> None:
     args.add_argument("--capture", type=Path, help="the link inputs, kept or reused")
     args.add_argument("--no-rules", action="store_true", help="skip counting pairs by rule")
     args.add_argument("--evidence", action="store_true", help="word each record's link too")
+    args.add_argument("--per-round", action="store_true", help="a table of the adults' rounds")
     given = args.parse_args(argv)
     if os.environ.get("PYTHONHASHSEED") != "0":  # the same links from one input, every run
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         os.execve(sys.executable, [sys.executable, "-m", "benchmarks.linkage", *sys.argv[1:]], env)
     inputs = captured(given.county, given.capture)
     truth = given.county / "truth" / "source_rows.csv"
-    figures = run(inputs, truth, rules=not given.no_rules, evidence=given.evidence)
+    figures = run(
+        inputs,
+        truth,
+        rules=not given.no_rules,
+        evidence=given.evidence,
+        per_round=given.per_round,
+    )
     print(show(figures))
     print(json.dumps(figures))
 

@@ -45,3 +45,24 @@ def test_linkage_harness_reads_captures_and_measures(tmp_path):
     people = read["scored"][0]
     assert sum(pairs for _, pairs in people["pairs_by_rule"]) >= people["pairs_kept"]
     assert "pairs_by_rule" not in again["scored"][0]
+
+
+def test_the_adults_rounds_table_adds_up_to_the_run(small_county):
+    """``--per-round``: one row a round, in order, whose links, pairs and people are the
+    run's adults' totals, and whose last row's quality is the run's own."""
+    from benchmarks.linkage import read_inputs, round_table, run
+
+    figures = run(
+        read_inputs(small_county),
+        small_county / "truth" / "source_rows.csv",
+        rules=False,
+        per_round=True,
+    )
+    rounds = figures["rounds"]
+    adults = [entry for entry in figures["scored"] if entry["model"] != "people"]
+    assert [r["round"] for r in rounds] == list(range(1, len(adults) + 1))
+    assert sum(r["links"] for r in rounds) == figures["relational_links"] > 0
+    assert [r["pairs_kept"] for r in rounds] == [entry["pairs_kept"] for entry in adults]
+    assert [r["people"] for r in rounds] == [entry["rows"] for entry in adults]
+    assert rounds[-1]["adults_if_last"] == figures["quality"]["adults"]
+    assert len(round_table(rounds)) == 2 + len(rounds)
