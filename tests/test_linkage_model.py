@@ -101,3 +101,39 @@ def test_a_household_level_no_random_pair_meets_weighs_as_one_person_among_the_r
     assert u[0] == pytest.approx(min(0.0001, 0.1 / (rows - 1)))
     assert u[1] == pytest.approx(0.0001)
     assert 0.45 < u[2] < 0.55
+
+
+@pytest.mark.parametrize("tied", [True, False], ids=["tied", "apart"])
+def test_two_levels_that_weigh_the_same_are_said_in_the_notes(tied):
+    """Levels told apart only by Splink's own numbering cost its full predictions (every
+    compared column kept, the blocked pairs scored twice where the match rate is learnt
+    from them): the linkage's notes, which the load report shows, say so and name them."""
+    import pyarrow as pa
+
+    from loaders.linkage.model import Comparison, Level, Model, score
+
+    initial = Level("same initial", 0.3, 0.05, sql="left(name_l, 1) = left(name_r, 1)")
+    length = Level("same length", 0.3, 0.05 if tied else 0.1,
+                   sql="length(name_l) = length(name_r)")  # fmt: skip
+    comparison = Comparison(
+        "name", ("name",), "name_l IS NULL OR name_r IS NULL",
+        levels=(Level("same name", 0.4, 0.01, sql="name_l = name_r"), initial, length,
+                Level("else", 0.0001, 0.84)),
+    )  # fmt: skip
+    model = Model("names", (comparison,), list, list, list, ("name",), lambda_from_pairs=True)
+    names = ["ann", "anne", "bob", "bobby", "cat", "cath", "dan", "dave", "eve", "evie"]
+    frame = pa.table({"unique_id": [f"r{i}" for i in range(40)],
+                      "name": [names[i % 10] for i in range(40)]})  # fmt: skip
+    notes: list[str] = []
+    scored = score(model, frame, review_threshold=0.5, memory_limit=None, notes=notes)
+    said = [n for n in notes if "weigh the same" in n]
+    if tied:
+        assert said == [
+            "names: name's levels 'same initial' and 'same length' weigh the same (2.585), "
+            "so a pair's levels cannot be told from its weights: the pairs are scored with "
+            "every compared column kept (Splink's full predictions), and where the match "
+            "rate is learnt from the pairs every blocked pair is scored twice"
+        ]
+    else:
+        assert said == []
+    assert "same name" in scored.levels["name"]  # scored either way

@@ -324,6 +324,14 @@ def _score(
     if keep is not None:
         keep(linker)
     gamma = [f"gamma_{c.name}" for c in usable]
+    tied = _tied(linker)
+    if tied:
+        notes.append(
+            f"{model.name}: {'; '.join(tied)}, so a pair's levels cannot be told from its "
+            "weights: the pairs are scored with every compared column kept (Splink's full "
+            "predictions), and where the match rate is learnt from the pairs every blocked "
+            "pair is scored twice"
+        )
     df = None
     if model.lambda_from_pairs and not reuse:  # a trained model holds what it learnt
         df = _learn_lambda(
@@ -651,6 +659,8 @@ def _levels_sql(linker: Linker) -> _Levels | None:
     every level of every comparison has a weight of its own; else None. A level that
     weighs nothing (m and u equal) shares the null level's weight (0): the pairs at that
     weight are told apart by the null level's own test, on the columns it reads (kept)."""
+    if _tied(linker):
+        return None
     out, kept = [], []
     for comparison in linker._settings_obj.comparisons:
         name = comparison.output_column_name
@@ -661,8 +671,6 @@ def _levels_sql(linker: Linker) -> _Levels | None:
             if not lv.is_null_level
         ]
         weights = [w for w, _ in pairs]
-        if any(w is None or not np.isfinite(w) for w in weights) or len(set(weights)) < len(pairs):
-            return None
         cases = []
         for w, v in pairs:
             then = str(v)
@@ -675,6 +683,33 @@ def _levels_sql(linker: Linker) -> _Levels | None:
             cases.insert(0, f"WHEN mw_{name} = CAST({null[0]._match_weight!r} AS DOUBLE) THEN -1")
         out.append(f"CASE {' '.join(cases)} END AS gamma_{name}")
     return _Levels(out, kept)
+
+
+def _tied(linker: Linker) -> list[str]:
+    """In words, each comparison whose levels (but the null level) cannot be told apart
+    by their match weights: two that weigh the same, or one with no finite weight (m or
+    u of 0). Empty where :func:`_levels_sql` can tell every level from its weight."""
+    found = []
+    for comparison in linker._settings_obj.comparisons:
+        by_weight: dict[float, list[str]] = {}
+        for lv in comparison.comparison_levels:
+            if lv.is_null_level:
+                continue
+            w = lv._match_weight
+            if w is None or not np.isfinite(w):
+                found.append(
+                    f"{comparison.output_column_name}'s level '{lv.label_for_charts}' "
+                    "has no finite weight"
+                )
+                continue
+            by_weight.setdefault(w, []).append(f"'{lv.label_for_charts}'")
+        for w, labels in by_weight.items():
+            if len(labels) > 1:
+                found.append(
+                    f"{comparison.output_column_name}'s levels {' and '.join(labels)} weigh "
+                    f"the same ({w:.3f})"
+                )
+    return found
 
 
 def _logit(p: float) -> float:
