@@ -139,6 +139,58 @@ def test_a_failed_bulk_insertion_leaves_the_published_copy_and_no_thread(weekly,
     assert _everything(store.pseudonymised()) == published
 
 
+def _person_map(store) -> set[tuple[str, str]]:
+    """The (pseudonym, uid) pairs of the person map analysts' results are read back by."""
+    import sqlite3
+
+    from graph.access.pseudonyms import Pseudonyms
+
+    path = Pseudonyms.open(store.pseudonym_dir, store.name).map_path
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return set(db.execute("SELECT pseudonym, uid FROM person").fetchall())
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("failing", ["stage_map", "publish_pseudonymised"])
+def test_a_copy_failing_before_its_map_is_published_leaves_copy_and_map_as_they_were(
+    weekly, monkeypatch, failing
+):
+    """The person map is made beside the one in use while the copy is written, and put
+    in its place after the copy is published: a copy that fails between the two (the
+    map's making, the copy's publishing) leaves analysts the copy and the map they read
+    before, each naming the same people; the next copy publishes both."""
+    from graph.access.pseudonyms import Pseudonyms
+
+    store, county, _ = weekly
+    if not store.counts().nodes:
+        run_load(store, county, as_of=AS_OF)
+    write_copy(store, incremental=False)
+    published, mapped = _everything(store.pseudonymised()), _person_map(store)
+    store.write("CREATE (:Person:Child {uid: 'P-failing', full_name: 'Ann Lee'})")
+    try:
+
+        def fails(*args, **kwargs):
+            raise RuntimeError(f"{failing} failed")
+
+        if failing == "stage_map":
+            monkeypatch.setattr(Pseudonyms, "stage_map", fails)
+        else:
+            monkeypatch.setattr(store, "publish_pseudonymised", fails)
+        with pytest.raises(RuntimeError, match=f"{failing} failed"):
+            write_copy(store)
+        assert _everything(store.pseudonymised()) == published
+        assert _person_map(store) == mapped
+        monkeypatch.undo()
+        write_copy(store)
+        assert "P-failing" in {uid for _, uid in _person_map(store)} - {u for _, u in mapped}
+    finally:
+        monkeypatch.undo()
+        store.write("MATCH (p:Person {uid: 'P-failing'}) DETACH DELETE p")
+        write_copy(store, incremental=False)
+
+
 def test_the_copy_counts_what_the_live_graph_counts(weekly, tmp_path):
     """After the week later's load above (its copy written as a difference): what an
     analyst's caseload map and saved queries count from the copy is what the live graph
