@@ -297,6 +297,14 @@ class FalkorBulkWriter(BulkWriter):
     def _keep(self, label: str, uids: Sequence[str], kept: dict[str, int]) -> None:
         kept.update(self._created_ids(label, uids))
 
+    def _then(self, label: str, uids: list[str], kept: dict[str, int] | None) -> Callable[[], None]:
+        """What follows a command creating these ``label`` nodes: their ids kept in
+        ``kept`` (later relationships end at them), or, with None, their span (for the
+        relationships from them)."""
+        if kept is not None:
+            return partial(self._keep, label, uids, kept)
+        return partial(self._keep_span, label, uids)
+
     def _keep_span(self, label: str, uids: list[str]) -> None:
         span = self._created_span(label, uids)
         self._spans.setdefault(label, {})[uids[0]] = (_digest(uids), span)
@@ -355,11 +363,7 @@ class FalkorBulkWriter(BulkWriter):
                         blob += tail_bytes
                     # their ids, while they are known to be consecutive: kept for later
                     # relationships to them, or as a span for those from them
-                    uids = [r["uid"] for r in part]
-                    if kept is not None:
-                        then = partial(self._keep, shape.label, uids, kept)
-                    else:
-                        then = partial(self._keep_span, shape.label, uids)
+                    then = self._then(shape.label, [r["uid"] for r in part], kept)
                     yield len(part), 0, bytes(blob), then
 
         self._send(commands())
@@ -437,11 +441,7 @@ class FalkorBulkWriter(BulkWriter):
                 for part in _slices(groups[labels], CHUNK):  # type: ignore[arg-type]
                     blob = _header(label_text, names)
                     blob += b"".join(map(records.__getitem__, part))
-                    part_uids = list(map(uids.__getitem__, part))
-                    if kept is not None:
-                        then = partial(self._keep, shape.label, part_uids, kept)
-                    else:
-                        then = partial(self._keep_span, shape.label, part_uids)
+                    then = self._then(shape.label, list(map(uids.__getitem__, part)), kept)
                     yield len(part), 0, bytes(blob), then
 
         self._send(commands())
