@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,8 +25,30 @@ ENGINES = ["embedded"] + (["neo4j"] if os.environ.get("NEO4J_URI") else [])
 
 
 @pytest.fixture(scope="session")
-def engine_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("engine")
+def engine_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The session's embedded engine's directory; its server is stopped at the end."""
+    with stopped_after(tmp_path_factory.mktemp("engine")) as directory:
+        yield directory
+
+
+@contextmanager
+def stopped_after(directory: Path) -> Iterator[Path]:
+    """``directory`` for embedded stores, and the server they ran there stopped at the
+    end: falkordblite stops it only when the process exits, and not then while another
+    client is connected (a test suite's server was left running after pytest)."""
+    from graph.engines.falkordb_start import _recorded_pid, _running
+
+    try:
+        yield directory
+    finally:
+        pid = _recorded_pid(directory)
+        if pid is not None and _running(pid):
+            os.kill(pid, signal.SIGTERM)  # the server writes what it holds and exits
+            deadline = time.monotonic() + 60
+            while _running(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 def embedded_store(directory: Path, graph_name: str | None = None) -> FalkorDBStore:

