@@ -22,6 +22,23 @@ from graph import GraphStore, load_settings, open_store
 from graph.engines.falkordb import FalkorDBStore
 
 ENGINES = ["embedded"] + (["neo4j"] if os.environ.get("NEO4J_URI") else [])
+# The checkout's default data folder (settings' data_dir): a test that writes there (an
+# engine started in data/graph outlived a suite's run) is failed, where it was absent
+CHECKOUT_DATA = Path(__file__).resolve().parent.parent / "data"
+_DATA_WRITTEN = [CHECKOUT_DATA.exists()]
+
+
+@pytest.fixture(autouse=True)
+def _checkout_data_untouched(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if not _DATA_WRITTEN[0] and CHECKOUT_DATA.exists():
+        _DATA_WRITTEN[0] = True
+        pytest.fail(
+            f"{request.node.nodeid} wrote the checkout's {CHECKOUT_DATA.name}/ folder "
+            f"({', '.join(sorted(p.name for p in CHECKOUT_DATA.iterdir()))}): give it a "
+            "temporary JIGSAW_DATA_DIR (and JIGSAW_GRAPH_URL)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")
