@@ -18,7 +18,7 @@ as a load's does, without each record's link in words; ``--evidence`` words them
 ``--per-round`` adds a table of the adults' rounds: each round's people scored, pairs
 at or above the review threshold, links made, CPU and wall seconds, and the adults'
 precision and recall had the rounds ended there (measured between rounds, and that
-measuring taken out of ``link()``'s figures).
+measuring taken out of ``link()``'s CPU and wall seconds, not its peak memory).
 
 The process runs with ``PYTHONHASHSEED=0`` (it starts itself again if not), so two
 runs of one code on one input give the same links.

@@ -13,7 +13,7 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -55,17 +55,25 @@ def stopped_after(directory: Path) -> Iterator[Path]:
     client is connected (a test suite's server was left running after pytest)."""
     from graph.engines.falkordb_start import _recorded_pid, _running
 
+    def ours(pid: int) -> bool:
+        """Still the server ``directory`` recorded (its working folder), not a process
+        that took over a dead server's number."""
+        with suppress(OSError):
+            return _running(pid) and Path(f"/proc/{pid}/cwd").resolve() == directory.resolve()
+        return False
+
     try:
         yield directory
     finally:
         pid = _recorded_pid(directory)
-        if pid is not None and _running(pid):
-            os.kill(pid, signal.SIGTERM)  # the server writes what it holds and exits
-            deadline = time.monotonic() + 60
-            while _running(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if _running(pid):
-                os.kill(pid, signal.SIGKILL)
+        if pid is not None and ours(pid):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)  # the server writes what it holds and exits
+                deadline = time.monotonic() + 60
+                while ours(pid) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                if ours(pid):
+                    os.kill(pid, signal.SIGKILL)
 
 
 def embedded_store(directory: Path, graph_name: str | None = None) -> FalkorDBStore:

@@ -257,6 +257,7 @@ def _spark_session(memory_limit: str) -> Any:
         .appName("jigsaw-linkage")
         .config("spark.jars", similarity_jar_location())  # Splink's string similarity
         .config("spark.local.dir", scratch)
+        .config("spark.sql.warehouse.dir", os.path.join(scratch, "warehouse"))  # not the cwd
         .config("spark.sql.shuffle.partitions", str(_partitions(master)))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.enabled", "false")
