@@ -550,6 +550,49 @@ def test_two_couples_whose_accounts_name_each_other_are_two_people_not_four():
     assert result.cluster_of["hunt"] != result.cluster_of["taylor"]
 
 
+def _mother_named_with(father: Identity | None) -> tuple[list[Identity], Context]:
+    """Ellie Hunt liable at U1 with Sam Taylor (2015 to mid-2018); later Ellie Taylor is
+    named as mother of Amy Taylor (a health visitor's row: no date of birth, the child's
+    address undated) and, on another row about Amy, ``father`` (rid "dad") as her
+    father. No account of Ellie's after U1, no move: only the family joins the two."""
+    records = [_liable("hunt", "Hunt"), _liable("mum", "Taylor")]
+    records += [Identity("sam1", given="Sam", family="Taylor", sex="M", dob="1984-05-06")]
+    records += [Identity("amy", given="Amy", family="Taylor", sex="F", dob="2021-04-09")]
+    others = [("Anna", "Ash"), ("Beth", "Birch"), ("Cara", "Cole"), ("Dawn", "Dale"),
+              ("Erin", "Edge"), ("Faye", "Ford"), ("Gail", "Gill"), ("Hope", "Hale")]  # fmt: skip
+    records += [_liable(f"x{i}", family, given) for i, (given, family) in enumerate(others)]
+    first = Tenure("U1", "2015-01-01", "2018-06-30")
+    homes = {"hunt": [first], "sam1": [first], "mum": [Tenure("U3")], "amy": [Tenure("U3")]}
+    homes.update({f"x{i}": [Tenure(f"V{i}", f"2020-0{1 + i % 9}-1{i % 10}")] for i in range(8)})
+    edges = [Edge("mum", "amy", "birth", graph=True)]
+    if father is not None:
+        records.append(father)
+        edges.append(Edge("dad", "amy", "birth", graph=True))
+    places = {"U1": "4 Bridge Place, NM5 4AL", "U3": "6 School Rise, NM1 3XQ"}
+    context = Context(as_of=AS_OF.isoformat(), edges=edges, homes=homes, places=places)
+    return records, context
+
+
+def test_a_mother_whose_childs_father_lived_with_an_account_holder_is_that_holder():
+    """Amy's father is Sam Taylor (his record and his account are one man: name and date
+    of birth), who lived with Ellie Hunt at U1: Ellie Taylor, Amy's mother, is Ellie
+    Hunt under her partner's name, with the co-parent in the evidence a reviewer reads.
+    Without the father's record nothing but a given name joins the two Ellies."""
+    dad = Identity("dad", given="Sam", family="Taylor", sex="M", dob="1984-05-06")
+    records, context = _mother_named_with(dad)
+    result = link(records, context=context)
+    assert result.cluster_of["dad"] == result.cluster_of["sam1"]
+    assert result.cluster_of["hunt"] == result.cluster_of["mum"] != result.cluster_of["sam1"]
+    assert (
+        "Sam Taylor (born 1984-05-06), the other parent of Amy Taylor (born 2021-04-09), "
+        "lived with the other: at 4 Bridge Place, NM5 4AL (2015-2018)"
+    ) in result.evidence["mum"] + result.evidence.get("hunt", "")
+
+    records, context = _mother_named_with(None)
+    result = link(records, context=context)
+    assert result.cluster_of["hunt"] != result.cluster_of["mum"]
+
+
 def test_two_namesake_couples_at_their_own_homes_at_once_are_two_couples():
     """As above, but Ellie Taylor and her Sam Taylor held U3 from 2016, while Ellie Hunt
     and the other Sam still lived at U1: two couples at two homes over the same years

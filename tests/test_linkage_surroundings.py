@@ -107,6 +107,22 @@ def _mate_names(root: str, housemates: dict[str, set[str]], names: dict[str, set
     return {n for mate in housemates.get(root, ()) for n in names.get(mate, ())}
 
 
+def _coparents(kids: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The others named as parent of a child one is named against (a child more than
+    HOUSEHOLD_MAX are named against, none)."""
+    named: dict[str, set[str]] = {}
+    for root, children in kids.items():
+        for child in children:
+            named.setdefault(child, set()).add(root)
+    co: dict[str, set[str]] = {}
+    for parents in named.values():
+        if len(parents) <= HOUSEHOLD_MAX:
+            for root in parents:
+                if parents - {root}:
+                    co.setdefault(root, set()).update(parents - {root})
+    return co
+
+
 def _day_counts(days: dict[str, set[str]]) -> Counter:
     """How many people have each day."""
     return Counter(day for found in days.values() for day in found)
@@ -239,6 +255,7 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
         assert found.column_names[: len(FRAME_ORDER)] == list(FRAME_ORDER)
         ref = defined[-1]
         held = Counter(k for r in ref.adults for k in {a for a, _, _ in ref.stays.get(r, ())})
+        co = _coparents(ref.kids)
         for row in _as_text(found.select(list(COLUMNS)), around).to_pylist():
             root = row["unique_id"]
             expected = {name: _sorted(getattr(ref, name).get(root)) for name in LISTED}
@@ -246,6 +263,8 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
                 ref.kids.get(root, set()) | ref.household.get(root, set())
                 | ref.housemates.get(root, set())
             )  # fmt: skip
+            expected["coparents"] = _sorted(co.get(root))
+            expected["coparent_names"] = _sorted(_mate_names(root, co, ref.names))
             stays = sorted(ref.stays.get(root, ()))
             expected["homes"] = _sorted({a for a, _, _ in stays if held[a] <= HOME_MAX})
             expected["stays"] = [dict(zip("ase", x, strict=True)) for x in stays] or None
@@ -325,7 +344,8 @@ def _as_rows(scored) -> list[tuple]:
 
 LISTED = ("kids", "household", "housemates", "mate_names", "moved_in", "moved_out",
           "left_with", "arrived_with")  # fmt: skip
-COLUMNS = ("unique_id", *LISTED, "kin", "homes", "stays", "dated")
+COLUMNS = ("unique_id", *LISTED, "kin", "homes", "stays", "dated", "coparents",
+           "coparent_names")  # fmt: skip
 # the frame's columns in the order they were built before (a row's hash reads them)
 FRAME_ORDER = ("given", "given_canon", "family", "family_parts", "unique_id", "givens",
                "families", "dob", "born_before", "sex", "postcode", "district", "upn", "nhs",
@@ -351,7 +371,7 @@ def _as_text(frame, around: Surroundings):
         return pa.ListArray.from_arrays(found.offsets, inner, mask=found.is_null())
 
     columns = {name: frame[name] for name in frame.column_names}
-    for name in ("kids", "household", "housemates", "kin"):
+    for name in ("kids", "household", "housemates", "kin", "coparents"):
         columns[name] = text(frame[name], around.uids)
     for name in ("homes", "stays", "dated"):
         columns[name] = text(frame[name], around.places)

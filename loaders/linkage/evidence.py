@@ -13,7 +13,14 @@ from functools import cache
 from loaders.linkage.clusters import Clusters
 from loaders.linkage.identity import ID_NAMES, Identity
 from loaders.linkage.inputs import OPEN_END, OPEN_START, Context
-from loaders.linkage.relational import JOURNEY, MATES_ALIKE, SAME_HOUSEMATE, Surroundings
+from loaders.linkage.relational import (
+    CO_PARENT,
+    CO_PARENT_ALIKE,
+    JOURNEY,
+    MATES_ALIKE,
+    SAME_HOUSEMATE,
+    Surroundings,
+)
 
 KIN_LEVELS = {
     "both named as parent or carer of the same child",
@@ -48,6 +55,8 @@ def describe(
         good.append(_journey(a, b, clusters, context, around))
     elif address in (SAME_HOUSEMATE.label, MATES_ALIKE.label) and around is not None:
         good.append(_housemate(a, b, clusters, context, around))
+    elif address in (CO_PARENT.label, CO_PARENT_ALIKE.label) and around is not None:
+        good.append(_co_parent(a, b, address, clusters, context, around))
     elif address.startswith("nothing"):
         bad.append("nothing in common where they live or whom they care for")
     elif address:
@@ -171,6 +180,45 @@ def _housemate(
     where = [_together(ra, with_a, context, around), _together(rb, with_b, context, around)]
     who = clusters.name(clusters.find(with_a))
     return f"each lived with a {who}: one at {where[0]}, the other at {where[1]}"
+
+
+def _co_parent(
+    a: Identity, b: Identity, label: str, clusters: Clusters, context: Context, around: Surroundings
+) -> str:
+    """'Leigh Jones, the other parent of Amy Jones (born 2021-03-02), lived with the
+    other: at 67 Oak Court, NM2 8QZ (2018-2020)', or, where the co-parent's records and
+    the housemate's are not (yet) one person, 'the other parent of ... is named Leigh
+    Jones, as is someone who lived with the other: ...'. The two are the round's people,
+    keyed as ``around`` is."""
+    co, co_names = around.columns.get("coparents", {}), around.columns.get("coparent_names", {})
+    for one, other in sorted(((a.rid, b.rid), (b.rid, a.rid))):
+        mates = around.housemates.get(other, set())
+        shared = co.get(one, set()) & mates
+        if label == CO_PARENT.label and shared:
+            them = min(shared)
+            child = _their_child(one, them, clusters, around)
+            who = clusters.name(clusters.find(them))
+            where = _together(other, them, context, around)
+            return f"{who}, the other parent of {child}, lived with the other: at {where}"
+        alike = co_names.get(one, set()) & around.mate_names.get(other, set())
+        if label == CO_PARENT_ALIKE.label and alike:
+            name = min(alike)
+            parent = min(m for m in co.get(one, set()) if name in around.names.get(m, ()))
+            mate = min(m for m in mates if name in around.names.get(m, ()))
+            child = _their_child(one, parent, clusters, around)
+            who = clusters.name(clusters.find(parent))
+            where = _together(other, mate, context, around)
+            return (
+                f"the other parent of {child} is named {who}, as is someone who lived with "
+                f"the other: at {where}"
+            )
+    return label
+
+
+def _their_child(one: str, them: str, clusters: Clusters, around: Surroundings) -> str:
+    """A child both ``one`` and ``them`` are named as parent of, by name."""
+    child = min(around.kids.get(one, set()) & around.kids.get(them, set()), default="")
+    return clusters.name(clusters.find(child)) if child else "one's child"
 
 
 def _together(root: str, other: str, context: Context, around: Surroundings) -> str:

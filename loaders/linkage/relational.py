@@ -15,6 +15,9 @@ on what surrounds them, gathered over the person each record already belongs to:
   after another), a move out of one the day of a move into the other, postcode;
 * **a housemate**: each lived with one same adult (dated stays at one address over the
   same days), at different addresses or times: a partner at both addresses;
+* **a co-parent**: the other parent of one's child (named on any of the child's
+  records) lived with the other, or has the name of someone who did: a mother named
+  under her partner's family name, and her account under her own before the child;
 * **a household's move**: someone who lived with one of them moved, the day that one
   moved out, to the address the other moved into that day (a joint liable party, a
   partner, a child with a dated address): the household moved together;
@@ -121,6 +124,14 @@ AT_ONCE = (
 # were the only ones at once. So these levels hold only for stays one after the other.
 ONE_AFTER_THE_OTHER = f"NOT coalesce({AT_ONCE}, FALSE)"
 
+
+def one_after_the_other(test: str) -> str:
+    """``test`` AND :data:`ONE_AFTER_THE_OTHER`, the stays compared only for the pairs
+    meeting ``test`` (DuckDB works out a CASE's branch only for the rows that take it;
+    an AND's both sides for every pair scored)."""
+    return f"CASE WHEN {test} THEN {ONE_AFTER_THE_OTHER} ELSE FALSE END"
+
+
 SAME_HOUSEMATE = Level(
     # A partner at both addresses (a joint account at each): the two stays were each
     # shared, over dated days, with one same adult, at different addresses or times.
@@ -132,7 +143,7 @@ SAME_HOUSEMATE = Level(
     "both lived with the same person, one stay after the other",
     0.03,
     0.000001,
-    sql=f"array_length(array_intersect(housemates_l, housemates_r)) > 0 AND {ONE_AFTER_THE_OTHER}",
+    sql=one_after_the_other("array_length(array_intersect(housemates_l, housemates_r)) > 0"),
     u_share=0.1,
     per_person=True,
 )
@@ -144,7 +155,40 @@ MATES_ALIKE = Level(
     "each lived with someone of the same name, one stay after the other",
     0.02,
     0.0001,
-    sql=f"array_length(array_intersect(mate_names_l, mate_names_r)) > 0 AND {ONE_AFTER_THE_OTHER}",
+    sql=one_after_the_other("array_length(array_intersect(mate_names_l, mate_names_r)) > 0"),
+    u_share=0.1,
+)
+
+CO_PARENT = Level(
+    # A mother named on her child's health visiting row under her partner's family
+    # name, and her council tax account under her own, at the address the two shared
+    # before the child: the child's other parent (named on another of the child's
+    # records) lived with the other. Strangers meet it when one adult has children with
+    # one person and lives with another of a given name alike (a new partner): its u
+    # is measured on random pairs, and it holds, as the housemate levels do, only for
+    # stays one after the other (a co-parent's two partners at once are two people).
+    "the other parent of one's child lived with the other, one stay after the other",
+    0.006,
+    0.000001,
+    sql=one_after_the_other(
+        "array_length(array_intersect(coparents_l, housemates_r)) > 0 "
+        "OR array_length(array_intersect(housemates_l, coparents_r)) > 0"
+    ),
+    u_share=0.1,
+    per_person=True,
+)
+
+CO_PARENT_ALIKE = Level(
+    # As CO_PARENT, where the co-parent's records and the housemate's are not (yet) one
+    # person: the two share a full name. Strangers meet it when names do.
+    "the other parent of one's child has the name of someone the other lived with, "
+    "one stay after the other",
+    0.004,
+    0.0001,
+    sql=one_after_the_other(
+        "array_length(array_intersect(coparent_names_l, mate_names_r)) > 0 "
+        "OR array_length(array_intersect(mate_names_l, coparent_names_r)) > 0"
+    ),
     u_share=0.1,
 )
 
@@ -192,7 +236,9 @@ HOUSEHOLD = Comparison(
         ),
         JOURNEY,
         SAME_HOUSEMATE,
+        CO_PARENT,
         MATES_ALIKE,
+        CO_PARENT_ALIKE,
         Level(
             "one moved out the day the other moved in, under the same name",
             0.07,
@@ -209,7 +255,7 @@ HOUSEHOLD = Comparison(
             sql=MOVED,
         ),
         Level("same postcode", 0.05, 0.002, sql="postcode_l = postcode_r"),
-        Level("same postcode district", 0.05, 0.05, sql="district_l = district_r"),
+        Level("same postcode district", 0.04, 0.05, sql="district_l = district_r"),
         Level("nothing in common where they live or whom they care for", 0.10, 0.9474),
     ),
     condition=COULD_BE_ONE,
@@ -283,7 +329,7 @@ NAME_KEYS = {
     "key_postcode": "postcodes and given names",
     "key_moves": "moving days and given names' first letters",
     "swap_fg": "given and family names (one's the other's swapped)",
-    "key_mates": "housemates' names and given names' first letters",
+    "key_mates": "housemates' and co-parents' names and given names' first letters",
 }
 LISTED_KEYS = ("kin", "homes", "key_moves", "key_mates")  # list columns: one key per value
 
@@ -370,7 +416,9 @@ class Surroundings:
     arrived_with: Mapping[str, set[str]]
     movers: Mapping[str, set[str]]  # a move -> the roots that made it
     adults: Set[str]  # roots on the adult side (no birth date under ADULT_AGE years ago)
-    # the frame's other list columns: "dated" stays, "homes" to block on, "kin"
+    # the frame's other list columns: "dated" stays, "homes" to block on, "kin", and
+    # "coparents" (the others named as parent of a child one is named against) and
+    # "coparent_names" (their full names)
     columns: dict[str, Lookup] = field(default_factory=dict)
     # each representative's person (root's number) and whether on the adult side, in
     # the order of the records gathered
@@ -673,6 +721,14 @@ def surroundings(
             "JOIN m mp ON e.p = mp.rid JOIN m mc ON e.c = mc.rid"
         )
         kids = _sets(fetch, "SELECT root, v FROM kid_of", keys=uids, values=uids)
+        # the other parents of one's children: those named as parent of a child one is
+        # named against (a child more than HOUSEHOLD_MAX are named against, none)
+        run(
+            "CREATE TEMP TABLE co AS SELECT DISTINCT x.root, y.root AS v FROM kid_of x "
+            "JOIN kid_of y ON x.v = y.v AND x.root <> y.root WHERE x.v IN "
+            "(SELECT v FROM kid_of GROUP BY v HAVING count(*) <= $max)",
+            {"max": HOUSEHOLD_MAX},
+        )
         # the frame's: stays (and those with a known start), and the addresses held by
         # few enough adults to block on (HOME_MAX), of the adult side; kin
         run("CREATE TEMP TABLE own AS SELECT s.* FROM stays s JOIN p USING (root) WHERE p.adult")
@@ -694,6 +750,12 @@ def surroundings(
                 "UNION SELECT root, v FROM mates",
                 keys=uids,
                 values=uids,
+            ),
+            "coparents": _sets(fetch, "SELECT root, v FROM co", keys=uids, values=uids),
+            "coparent_names": _sets(
+                fetch,
+                "SELECT DISTINCT c.root, n.name FROM co c JOIN names n ON c.v = n.root",
+                keys=uids,
             ),
         }
     return Surroundings(
@@ -987,6 +1049,8 @@ def adults_frame(
         "moved_out": _lookup(around.moved_out).column(ids),
         "left_with": _lookup(around.left_with).column(ids),
         "arrived_with": _lookup(around.arrived_with).column(ids),
+        "coparents": extra["coparents"].column(ids),
+        "coparent_names": extra["coparent_names"].column(ids),
     }
     return _with_keys(table(columns), notes), {o[0].rid: o[0] for o in new}
 
@@ -1066,11 +1130,11 @@ def freshen(frame: pa.Table, before: pa.Table | None) -> tuple[pa.Table, pa.Tabl
 # than sorted every round).
 DAYS = ("moved_in", "moved_out", "stays.s", "stays.e", "dated.s", "dated.e")
 CODED = (
-    ("kids", "household", "housemates", "kin"),  # people's roots
+    ("kids", "household", "housemates", "kin", "coparents"),  # people's roots
     DAYS,
     ("stays.a", "dated.a", "homes"),  # addresses
     ("left_with", "arrived_with"),  # households' moves
-    ("mate_names",),
+    ("mate_names", "coparent_names"),  # full names
     ("givens",),
     ("families",),
     ("family_parts",),
@@ -1136,7 +1200,10 @@ def _keys(rows: pa.Table, notes: list[str] | None) -> dict[str, pa.Array]:
         "key_moves": _tagged(moves, start),
         "swap_fg": pc.if_else(differ, joined(given, family), none),
         "swap_gf": pc.if_else(differ, joined(family, given), none),
-        "key_mates": _tagged(rows["mate_names"].combine_chunks(), start),
+        "key_mates": _tagged(
+            _union(rows["mate_names"].combine_chunks(), rows["coparent_names"].combine_chunks()),
+            start,
+        ),
     }
     limit = PAIRS_PER_PERSON * len(given)
     out: dict[str, pa.Array] = {}
