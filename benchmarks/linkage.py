@@ -1,6 +1,7 @@
 """Linkage alone: ``link()`` on one county's inputs, timed, with its pairs and quality.
 
     uv run python -m benchmarks.linkage DIR [--capture FILE] [--no-rules] [--evidence]
+        [--m-from-truth]
 
 Reads the extracts under DIR as a load does (its read stage, then ``linkage_inputs``
 over the records that are identities of their own, as its link stage does), or takes
@@ -14,6 +15,10 @@ recall for children and adults against ``DIR/truth/source_rows.csv``, as a load'
 ``--truth`` measures them. The last line is the same figures as JSON. ``link()`` runs
 as a load's does, without each record's link in words; ``--evidence`` words them too
 (the words digest then covers them, as it did before loads left them out).
+``--m-from-truth`` prints, for the adults' household comparison, each level's m as the
+truth measures it: the share of the first round's pairs of one person (by the truth,
+pairs of people still apart after the first pass, as that round scores them) reaching
+each level, beside the level's prior m (:func:`household_m`).
 
 The process runs with ``PYTHONHASHSEED=0`` (it starts itself again if not), so two
 runs of one code on one input give the same links.
@@ -30,6 +35,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import resource
 import sys
 import tempfile
@@ -127,7 +133,12 @@ def _peak_mb() -> int:
 
 
 def run(
-    inputs: Inputs, truth: Path | None = None, *, rules: bool = True, evidence: bool = False
+    inputs: Inputs,
+    truth: Path | None = None,
+    *,
+    rules: bool = True,
+    evidence: bool = False,
+    m_from_truth: bool = False,
 ) -> dict:
     """``link()`` on ``inputs`` (a first load's: nothing kept, no reviewer decisions),
     timed; then the pairs each model and rule scored, and quality by the truth."""
@@ -142,7 +153,7 @@ def run(
     phases: dict[str, dict[str, float]] = {}
     memory = load_settings().linkage_memory
     with (
-        _watched(linkage, calls, parts, frames=rules),
+        _watched(linkage, calls, parts, frames=rules or m_from_truth),
         _phased(phases),
         collector_for_load() as after_stage,
         tempfile.TemporaryDirectory() as keep,
@@ -187,7 +198,60 @@ def run(
         for entry, (model, (_, frame), _) in zip(figures["scored"], calls, strict=True):
             entry["pairs_by_rule"] = blocked_pairs(model, frame)
     figures["quality"] = quality(inputs, result.cluster_of, truth) if truth else {}
+    if m_from_truth and truth is not None and truth.exists():
+        adults = next(((m, f) for m, (_, f), _ in calls if m.name == "adults"), None)
+        if adults is not None:
+            figures["household_m"] = household_m(inputs, truth, *adults)
     return figures
+
+
+def household_m(inputs: Inputs, truth: Path, model: Any, frame: Any) -> list[tuple]:
+    """The adults' household comparison's m as the truth measures it: of the pairs of
+    ``frame``'s people (the first round's) whose records are one person by the truth
+    (a person by their root record), those with something to compare (not its null
+    level), the share reaching each level, the first that holds as Splink takes them
+    (a level's test and the comparison's condition; else the last level). Returns
+    (level, prior m, pairs, share) a level, and ("pairs of one person", None, n, None)."""
+    import itertools
+
+    import duckdb
+    import pyarrow as pa
+
+    from loaders.linkage.backend import duckdb_sql
+    from loaders.quality import labels_from_csv
+
+    labels = labels_from_csv(truth)
+    person = {rid: labels.get((f, row, who)) for f, row, who, rid in inputs.where}
+    by_person: dict[str, list[int]] = {}
+    for at, uid in enumerate(frame["unique_id"].to_pylist()):
+        if person.get(uid):
+            by_person.setdefault(person[uid], []).append(at)
+    pairs = [p for rows in by_person.values() for p in itertools.combinations(rows, 2)]
+    comparison = next(c for c in model.comparisons if c.name == "household")
+
+    def sides(sql: str) -> str:
+        return re.sub(r"\b(\w+)_([lr])\b", r"\2.\1", duckdb_sql(sql))
+
+    cases = [f"WHEN {sides(comparison.null)} THEN -1"]
+    for i, level in enumerate(comparison.levels[:-1]):
+        test = f"({level.sql}) AND ({comparison.condition})" if comparison.condition else level.sql
+        cases.append(f"WHEN {sides(test)} THEN {i}")
+    last = len(comparison.levels) - 1
+    with duckdb.connect() as db:
+        db.register("t", frame.append_column("row", pa.array(range(frame.num_rows))))
+        db.register("pr", pa.table({"a": [a for a, _ in pairs], "b": [b for _, b in pairs]}))
+        found = db.sql(
+            f"SELECT CASE {' '.join(cases)} ELSE {last} END AS level, count(*) FROM pr "  # noqa: S608 (ours)
+            "JOIN t l ON l.row = pr.a JOIN t r ON r.row = pr.b GROUP BY level"
+        ).fetchall()
+    counts = dict(found)
+    compared = sum(n for level, n in counts.items() if level >= 0)
+    out: list[tuple] = [("pairs of one person", None, len(pairs), None)]
+    out.append(("nothing to compare (null)", None, counts.get(-1, 0), None))
+    for i, level in enumerate(comparison.levels):
+        n = counts.get(i, 0)
+        out.append((level.label, level.m, n, round(n / compared, 5) if compared else None))
+    return out
 
 
 # the parts of link() timed (CPU seconds, every thread's), by the names link() calls
@@ -403,6 +467,12 @@ def show(figures: dict) -> str:
             lines.append(f"    {pairs:>12,}  {rule}")
     for name, (precision, recall, people) in figures["quality"].items():
         lines.append(f"{name}: precision {precision:.4f}, recall {recall:.4f}, {people:,} people")
+    if figures.get("household_m"):
+        lines.append("adults' household comparison, m by the truth (first round): level, prior, "
+                     "pairs of one person, share")  # fmt: skip
+        for label, prior, n, share in figures["household_m"]:
+            said = "" if share is None else f"  {share:.4f} (prior {prior})"
+            lines.append(f"    {n:>9,}  {label}{said}")
     return "\n".join(lines)
 
 
@@ -412,13 +482,24 @@ def main(argv: list[str] | None = None) -> None:
     args.add_argument("--capture", type=Path, help="the link inputs, kept or reused")
     args.add_argument("--no-rules", action="store_true", help="skip counting pairs by rule")
     args.add_argument("--evidence", action="store_true", help="word each record's link too")
+    args.add_argument(
+        "--m-from-truth",
+        action="store_true",
+        help="print each household level's share of the true pairs (its m by the truth)",
+    )
     given = args.parse_args(argv)
     if os.environ.get("PYTHONHASHSEED") != "0":  # the same links from one input, every run
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         os.execve(sys.executable, [sys.executable, "-m", "benchmarks.linkage", *sys.argv[1:]], env)
     inputs = captured(given.county, given.capture)
     truth = given.county / "truth" / "source_rows.csv"
-    figures = run(inputs, truth, rules=not given.no_rules, evidence=given.evidence)
+    figures = run(
+        inputs,
+        truth,
+        rules=not given.no_rules,
+        evidence=given.evidence,
+        m_from_truth=given.m_from_truth,
+    )
     print(show(figures))
     print(json.dumps(figures))
 

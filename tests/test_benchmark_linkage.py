@@ -36,7 +36,7 @@ def test_linkage_harness_reads_captures_and_measures(tmp_path):
     capture = tmp_path / "inputs.pickle"
     read = _harness(str(county), "--capture", str(capture))
     assert capture.exists()
-    again = _harness(str(county), "--capture", str(capture), "--no-rules")
+    again = _harness(str(county), "--capture", str(capture), "--no-rules", "--m-from-truth")
     for key in ("records", "people", "partition", "deterministic_links", "quality"):
         assert read[key] == again[key], key
     assert set(read["quality"]) == {"everyone", "children", "adults"}
@@ -45,3 +45,11 @@ def test_linkage_harness_reads_captures_and_measures(tmp_path):
     people = read["scored"][0]
     assert sum(pairs for _, pairs in people["pairs_by_rule"]) >= people["pairs_kept"]
     assert "pairs_by_rule" not in again["scored"][0]
+    # each household level's share of the first round's pairs of one person (its m by
+    # the truth): every level in order, the pairs each counted once
+    from loaders.linkage.relational import HOUSEHOLD
+
+    (_, _, pairs, _), (_, _, null, _), *levels = again["household_m"]
+    assert [label for label, *_ in levels] == [level.label for level in HOUSEHOLD.levels]
+    assert pairs > 0 and null + sum(n for _, _, n, _ in levels) == pairs
+    assert abs(sum(share for *_, share in levels) - 1) < 1e-3

@@ -12,7 +12,7 @@ from functools import cache
 
 from loaders.linkage.clusters import Clusters
 from loaders.linkage.identity import ID_NAMES, Identity
-from loaders.linkage.inputs import OPEN_END, OPEN_START, Context
+from loaders.linkage.inputs import OPEN_END, OPEN_START, PARENTAL_KINDS, Context
 from loaders.linkage.relational import (
     CO_PARENT,
     CO_PARENT_ALIKE,
@@ -182,13 +182,21 @@ def _housemate(
     return f"each lived with a {who}: one at {where[0]}, the other at {where[1]}"
 
 
+# What a record names a child's own parent as (inputs.PARENTAL_KINDS), in words, in
+# the order one is chosen when records differ (a kind not here: as the record has it)
+PARENT_KIND_WORDS = {"mother": "mother", "father": "father", "birth": "birth parent",
+                     "adoptive": "adoptive parent", "parent": "parent"}  # fmt: skip
+
+
 def _co_parent(
     a: Identity, b: Identity, label: str, clusters: Clusters, context: Context, around: Surroundings
 ) -> str:
-    """'Leigh Jones, the other parent of Amy Jones (born 2021-03-02), lived with the
-    other: at 67 Oak Court, NM2 8QZ (2018-2020)', or, where the co-parent's records and
-    the housemate's are not (yet) one person, 'the other parent of ... is named Leigh
-    Jones, as is someone who lived with the other: ...'. The two are the round's people,
+    """'one named as a child's mother, and the child's father (so named on another of its
+    records) lived with the other: at 67 Oak Court, NM2 8QZ (2018-2020)', or,
+    where the co-parent's records and the housemate's are not (yet) one person, '...,
+    and someone who lived with the other has the name of the child's father (...): at
+    ...'. Neither the child nor the co-parent is named: the review page shows neither
+    (nor audits them); the address is the other's own. The two are the round's people,
     keyed as ``around`` is."""
     co, co_names = around.columns.get("coparents", {}), around.columns.get("coparent_names", {})
     for one, other in sorted(((a.rid, b.rid), (b.rid, a.rid))):
@@ -196,29 +204,46 @@ def _co_parent(
         shared = co.get(one, set()) & mates
         if label == CO_PARENT.label and shared:
             them = min(shared)
-            child = _their_child(one, them, clusters, around)
-            who = clusters.name(clusters.find(them))
+            own, theirs = _kinds(one, them, clusters)
             where = _together(other, them, context, around)
-            return f"{who}, the other parent of {child}, lived with the other: at {where}"
+            return (
+                f"one named as a child's {own}, and the child's {theirs} (so named on another "
+                f"of its records) lived with the other: at {where}"
+            )
         alike = co_names.get(one, set()) & around.mate_names.get(other, set())
         if label == CO_PARENT_ALIKE.label and alike:
             name = min(alike)
             parent = min(m for m in co.get(one, set()) if name in around.names.get(m, ()))
             mate = min(m for m in mates if name in around.names.get(m, ()))
-            child = _their_child(one, parent, clusters, around)
-            who = clusters.name(clusters.find(parent))
+            own, theirs = _kinds(one, parent, clusters)
             where = _together(other, mate, context, around)
             return (
-                f"the other parent of {child} is named {who}, as is someone who lived with "
-                f"the other: at {where}"
+                f"one named as a child's {own}, and someone who lived with the other has the "
+                f"name of the child's {theirs} (so named on another of its records): at "
+                f"{where}"
             )
     return label
 
 
-def _their_child(one: str, them: str, clusters: Clusters, around: Surroundings) -> str:
-    """A child both ``one`` and ``them`` are named as parent of, by name."""
-    child = min(around.kids.get(one, set()) & around.kids.get(them, set()), default="")
-    return clusters.name(clusters.find(child)) if child else "one's child"
+def _kinds(one: str, them: str, clusters: Clusters) -> tuple[str, str]:
+    """What the records name ``one`` and ``them`` as, of a child both are named as own
+    parent of (the least such child), in words."""
+    find = clusters.find
+
+    def named(root: str) -> dict[str, set[str]]:
+        kinds: dict[str, set[str]] = {}
+        for child, kind in clusters.down.get(find(root), ()):
+            if kind in PARENTAL_KINDS:
+                kinds.setdefault(find(child), set()).add(kind)
+        return kinds
+
+    mine, theirs = named(one), named(them)
+    child = min(set(mine) & set(theirs), default=None)
+    if child is None:
+        return "parent", "other parent"
+    order = [*PARENT_KIND_WORDS, *sorted(PARENTAL_KINDS)]
+    first = [min(found[child], key=order.index) for found in (mine, theirs)]
+    return PARENT_KIND_WORDS.get(first[0], first[0]), PARENT_KIND_WORDS.get(first[1], first[1])
 
 
 def _together(root: str, other: str, context: Context, around: Surroundings) -> str:

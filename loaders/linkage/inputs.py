@@ -26,6 +26,10 @@ ADULT_AGE = 16  # a council tax liable party is at least this old at the start
 CARER_ROLES = {"mother", "father", "stepmother", "stepfather", "carer", "parent",
                "guardian", "foster carer"}  # fmt: skip
 ROLE_SEX = {"mother": "F", "stepmother": "F", "father": "M", "stepfather": "M"}
+# The kinds of :class:`Edge` that name a child's own parent (a birth or adoptive parent,
+# a parent of unstated kind, a family group's mother or father), as against a step-parent
+# or a carer (foster carer, guardian, carer), who is not "the other parent" of the child.
+PARENTAL_KINDS = frozenset({"birth", "adoptive", "parent", "mother", "father"})
 
 
 @dataclass(frozen=True, slots=True)

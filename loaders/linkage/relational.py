@@ -49,7 +49,7 @@ import pyarrow.compute as pc
 from loaders.linkage.backend import duckdb_connection
 from loaders.linkage.clusters import Clusters
 from loaders.linkage.identity import Identity, plain, years_before
-from loaders.linkage.inputs import OPEN_END, OPEN_START, Context
+from loaders.linkage.inputs import OPEN_END, OPEN_START, PARENTAL_KINDS, Context
 from loaders.linkage.model import Comparison, Level, Model, with_m
 from loaders.linkage.people import (
     DOB,
@@ -125,11 +125,12 @@ AT_ONCE = (
 ONE_AFTER_THE_OTHER = f"NOT coalesce({AT_ONCE}, FALSE)"
 
 
-def one_after_the_other(test: str) -> str:
-    """``test`` AND :data:`ONE_AFTER_THE_OTHER`, the stays compared only for the pairs
-    meeting ``test`` (DuckDB works out a CASE's branch only for the rows that take it;
-    an AND's both sides for every pair scored)."""
-    return f"CASE WHEN {test} THEN {ONE_AFTER_THE_OTHER} ELSE FALSE END"
+def one_after_the_other(test: str, then: str = "") -> str:
+    """``test`` AND ``then`` AND :data:`ONE_AFTER_THE_OTHER`, the rest worked out only
+    for the pairs meeting ``test`` (DuckDB works out a CASE's branch only for the rows
+    that take it; an AND's both sides for every pair scored)."""
+    rest = f"{then} AND {ONE_AFTER_THE_OTHER}" if then else ONE_AFTER_THE_OTHER
+    return f"CASE WHEN {test} THEN {rest} ELSE FALSE END"
 
 
 SAME_HOUSEMATE = Level(
@@ -159,20 +160,58 @@ MATES_ALIKE = Level(
     u_share=0.1,
 )
 
+# The other parent of one's child: at most this many people named as a child's own
+# parent (PARENTAL_KINDS) make them each other's co-parents; a child with more names none.
+CO_PARENTS = 2
+# A stay with the child's other parent counts from this many months before the
+# child's birth (the pregnancy, and a little more): a former partner whose stay with him
+# ended before that is not the mother. Chosen from the truth at 20,000 children (seed
+# 1; first round; given names alike; the test below without this day): of 1,181 pairs of
+# one person meeting it, 362 lived with the co-parent over the child's birth, 818 only
+# from after it (the couple's accounts begin after the birth), 1 only in the year
+# before, none only earlier; of the 5 pairs of two people, 2 over the birth and 3 only
+# after. A window closing soon after the birth would lose most pairs of one person, so
+# none closes it; the former partner's shape is kept out, the later one's is not.
+COPARENT_BEFORE = 12
+# The frame's list columns the co-parent levels relate to a child's birth: a person's
+# co-parents (and their names) with the first day a stay with them counts, and their
+# housemates (and names) with the days they lived together (:func:`surroundings`).
+WINDOWED = ("coparent_births", "coparent_name_births", "mate_stays", "mate_name_stays")
+
+
+def _around_birth(births: str, stays: str, key: str) -> str:
+    """Some ``births`` entry (from ``lo``) and some ``stays`` entry (to ``e``) of the
+    same ``key`` meet: the stay did not end before ``lo``; on the _l and _r sides both
+    ways (the columns named outside the lambdas too: Splink keeps only the columns it
+    finds there)."""
+    one = (
+        "({0}_{2} IS NOT NULL AND {1}_{3} IS NOT NULL AND "
+        "array_length(list_filter({0}_{2}, lambda x: array_length(list_filter({1}_{3}, "
+        "lambda y: x.{4} = y.{4} AND x.lo <= y.e)) > 0)) > 0)"
+    )
+    both = (one.format(births, stays, x, y, key) for x, y in (("l", "r"), ("r", "l")))
+    return f"({' OR '.join(both)})"
+
+
 CO_PARENT = Level(
     # A mother named on her child's health visiting row under her partner's family
-    # name, and her council tax account under her own, at the address the two shared
-    # before the child: the child's other parent (named on another of the child's
-    # records) lived with the other. Strangers meet it when one adult has children with
-    # one person and lives with another of a given name alike (a new partner): its u
-    # is measured on random pairs, and it holds, as the housemate levels do, only for
-    # stays one after the other (a co-parent's two partners at once are two people).
-    "the other parent of one's child lived with the other, one stay after the other",
-    0.006,
+    # name, and her council tax account under her own, at the address the two shared:
+    # the child's other parent (named as its own parent on another of its records, a
+    # child with no more than CO_PARENTS) lived with the other, in a stay that had not
+    # ended COPARENT_BEFORE months before the child's birth (a father's former partner
+    # of one given name with the mother does not meet it). It holds, as the housemate
+    # levels do, only for stays one after the other (a co-parent's two partners at once
+    # are two people); its u is measured on random pairs.
+    "the other parent of one's child lived with the other, a stay not ended a year before "
+    "the child's birth, one stay after the other",
+    # m: the share of true pairs meeting it (benchmarks.linkage --m-from-truth, 20,000
+    # children, seed 1), not a prior tuned to recall
+    0.0007,
     0.000001,
     sql=one_after_the_other(
         "array_length(array_intersect(coparents_l, housemates_r)) > 0 "
-        "OR array_length(array_intersect(housemates_l, coparents_r)) > 0"
+        "OR array_length(array_intersect(housemates_l, coparents_r)) > 0",
+        _around_birth("coparent_births", "mate_stays", "c"),
     ),
     u_share=0.1,
     per_person=True,
@@ -181,13 +220,14 @@ CO_PARENT = Level(
 CO_PARENT_ALIKE = Level(
     # As CO_PARENT, where the co-parent's records and the housemate's are not (yet) one
     # person: the two share a full name. Strangers meet it when names do.
-    "the other parent of one's child has the name of someone the other lived with, "
-    "one stay after the other",
-    0.004,
+    "the other parent of one's child has the name of someone the other lived with, a stay "
+    "not ended a year before the child's birth, one stay after the other",
+    0.0097,  # measured as CO_PARENT's
     0.0001,
     sql=one_after_the_other(
         "array_length(array_intersect(coparent_names_l, mate_names_r)) > 0 "
-        "OR array_length(array_intersect(mate_names_l, coparent_names_r)) > 0"
+        "OR array_length(array_intersect(mate_names_l, coparent_names_r)) > 0",
+        _around_birth("coparent_name_births", "mate_name_stays", "n"),
     ),
     u_share=0.1,
 )
@@ -255,7 +295,7 @@ HOUSEHOLD = Comparison(
             sql=MOVED,
         ),
         Level("same postcode", 0.05, 0.002, sql="postcode_l = postcode_r"),
-        Level("same postcode district", 0.04, 0.05, sql="district_l = district_r"),
+        Level("same postcode district", 0.05, 0.05, sql="district_l = district_r"),
         Level("nothing in common where they live or whom they care for", 0.10, 0.9474),
     ),
     condition=COULD_BE_ONE,
@@ -329,9 +369,12 @@ NAME_KEYS = {
     "key_postcode": "postcodes and given names",
     "key_moves": "moving days and given names' first letters",
     "swap_fg": "given and family names (one's the other's swapped)",
-    "key_mates": "housemates' and co-parents' names and given names' first letters",
+    "key_mates": "housemates' names and given names' first letters",
+    "key_coparents": "co-parents' names (and housemates' of those names) and given names' "
+    "first letters",
 }
-LISTED_KEYS = ("kin", "homes", "key_moves", "key_mates")  # list columns: one key per value
+# list columns: one key per value
+LISTED_KEYS = ("kin", "homes", "key_moves", "key_mates", "key_coparents")
 
 
 def _rule(key: str, other: str | None = None) -> object:
@@ -359,6 +402,9 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("swap_fg", "swap_gf"),  # given and family names swapped
     # each lived with someone of one name, with the given name's first letters
     ("key_mates", "key_mates"),
+    # one's child's other parent and someone the other lived with of one name, with the
+    # given name's first letters (the co-parent levels)
+    ("key_coparents", "key_coparents"),
 )
 CONTEXT_KEYS = KEYS[:2]  # children and addresses only
 
@@ -473,7 +519,10 @@ class Gathering:
         del address
         places = pc.unique(keys)
         self.places = places.take(pc.sort_indices(places))
-        self.edges = pa.table({"p": p.filter(both), "c": c.filter(both)})
+        parental = pa.array([e.kind in PARENTAL_KINDS for e in edges], pa.bool_())
+        self.edges = pa.table(
+            {"p": p.filter(both), "c": c.filter(both), "parental": parental.filter(both)}
+        )
         self.homes = pa.table(
             {
                 "rid": number(rid),
@@ -701,10 +750,13 @@ def surroundings(
             "(SELECT a FROM grown GROUP BY a HAVING count(DISTINCT root) > $max)",
             {"max": HOUSEHOLD_MAX},
         )
+        # and over which days (a co-parent's stay is related to their child's birth)
         run(
-            "CREATE TEMP TABLE mates AS SELECT DISTINCT x.root, y.root AS v FROM settled x "
+            "CREATE TEMP TABLE mated AS SELECT DISTINCT x.root, y.root AS v, "
+            "greatest(x.s, y.s) AS s, least(x.e, y.e) AS e FROM settled x "
             "JOIN settled y ON x.a = y.a AND y.s < x.e AND x.s < y.e AND x.root <> y.root"
         )
+        run("CREATE TEMP TABLE mates AS SELECT DISTINCT root, v FROM mated")
         housemates = _sets(fetch, "SELECT root, v FROM mates", keys=uids, values=uids)
         run(
             "CREATE TEMP TABLE names AS SELECT DISTINCT m.root, n.name FROM n JOIN m USING (rid) "
@@ -721,13 +773,21 @@ def surroundings(
             "JOIN m mp ON e.p = mp.rid JOIN m mc ON e.c = mc.rid"
         )
         kids = _sets(fetch, "SELECT root, v FROM kid_of", keys=uids, values=uids)
-        # the other parents of one's children: those named as parent of a child one is
-        # named against (a child more than HOUSEHOLD_MAX are named against, none)
+        # the other parent of one's child: both named as the child's own parent
+        # (PARENTAL_KINDS: not a carer, guardian or step-parent), of a child with a birth
+        # date and no more than CO_PARENTS such people (more: none of them counts), with
+        # the first day a stay with the co-parent counts from (COPARENT_BEFORE the birth)
         run(
-            "CREATE TEMP TABLE co AS SELECT DISTINCT x.root, y.root AS v FROM kid_of x "
-            "JOIN kid_of y ON x.v = y.v AND x.root <> y.root WHERE x.v IN "
-            "(SELECT v FROM kid_of GROUP BY v HAVING count(*) <= $max)",
-            {"max": HOUSEHOLD_MAX},
+            "CREATE TEMP TABLE bore AS SELECT DISTINCT mp.root, mc.root AS v FROM e "
+            "JOIN m mp ON e.p = mp.rid JOIN m mc ON e.c = mc.rid WHERE e.parental"
+        )
+        run(
+            "CREATE TEMP TABLE co AS SELECT DISTINCT x.root, y.root AS v, x.v AS kid, "
+            "strftime(CAST(b.born AS DATE) - to_months(CAST($before AS INTEGER)), '%Y-%m-%d') "
+            "AS lo FROM bore x JOIN bore y ON x.v = y.v AND x.root <> y.root "
+            "JOIN p b ON b.root = x.v WHERE b.born IS NOT NULL AND x.v IN "
+            "(SELECT v FROM bore GROUP BY v HAVING count(*) <= $most)",
+            {"most": CO_PARENTS, "before": COPARENT_BEFORE},
         )
         # the frame's: stays (and those with a known start), and the addresses held by
         # few enough adults to block on (HOME_MAX), of the adult side; kin
@@ -755,6 +815,23 @@ def surroundings(
             "coparent_names": _sets(
                 fetch,
                 "SELECT DISTINCT c.root, n.name FROM co c JOIN names n ON c.v = n.root",
+                keys=uids,
+            ),
+            # (co-parent, the first day a stay with them counts), and by name
+            "coparent_births": _sets(fetch, "SELECT root, {'c': v, 'lo': lo} FROM co", keys=uids),
+            "coparent_name_births": _sets(
+                fetch,
+                "SELECT c.root, {'n': n.name, 'lo': c.lo} FROM co c JOIN names n ON c.v = n.root",
+                keys=uids,
+            ),
+            # (housemate, the days lived with them), and by name
+            "mate_stays": _sets(
+                fetch, "SELECT root, {'c': v, 's': s, 'e': e} FROM mated", keys=uids
+            ),
+            "mate_name_stays": _sets(
+                fetch,
+                "SELECT x.root, {'n': n.name, 's': x.s, 'e': x.e} FROM mated x "
+                "JOIN names n ON x.v = n.root",
                 keys=uids,
             ),
         }
@@ -1051,6 +1128,7 @@ def adults_frame(
         "arrived_with": _lookup(around.arrived_with).column(ids),
         "coparents": extra["coparents"].column(ids),
         "coparent_names": extra["coparent_names"].column(ids),
+        **{name: extra[name].column(ids) for name in WINDOWED},
     }
     return _with_keys(table(columns), notes), {o[0].rid: o[0] for o in new}
 
@@ -1128,13 +1206,17 @@ def freshen(frame: pa.Table, before: pa.Table | None) -> tuple[pa.Table, pa.Tabl
 # compared with each other share their numbers; days are numbered in their order (the
 # other values are only ever compared for equality, so numbered as first met rather
 # than sorted every round).
-DAYS = ("moved_in", "moved_out", "stays.s", "stays.e", "dated.s", "dated.e")
+DAYS = ("moved_in", "moved_out", "stays.s", "stays.e", "dated.s", "dated.e",
+        "coparent_births.lo", "coparent_name_births.lo", "mate_stays.s", "mate_stays.e",
+        "mate_name_stays.s", "mate_name_stays.e")  # fmt: skip
 CODED = (
-    ("kids", "household", "housemates", "kin", "coparents"),  # people's roots
+    # people's roots
+    ("kids", "household", "housemates", "kin", "coparents", "coparent_births.c", "mate_stays.c"),
     DAYS,
     ("stays.a", "dated.a", "homes"),  # addresses
     ("left_with", "arrived_with"),  # households' moves
-    ("mate_names", "coparent_names"),  # full names
+    # full names
+    ("mate_names", "coparent_names", "coparent_name_births.n", "mate_name_stays.n"),
     ("givens",),
     ("families",),
     ("family_parts",),
@@ -1200,10 +1282,8 @@ def _keys(rows: pa.Table, notes: list[str] | None) -> dict[str, pa.Array]:
         "key_moves": _tagged(moves, start),
         "swap_fg": pc.if_else(differ, joined(given, family), none),
         "swap_gf": pc.if_else(differ, joined(family, given), none),
-        "key_mates": _tagged(
-            _union(rows["mate_names"].combine_chunks(), rows["coparent_names"].combine_chunks()),
-            start,
-        ),
+        "key_mates": _tagged(rows["mate_names"].combine_chunks(), start),
+        "key_coparents": _coparent_keys(rows, start),
     }
     limit = PAIRS_PER_PERSON * len(given)
     out: dict[str, pa.Array] = {}
@@ -1220,6 +1300,20 @@ def _keys(rows: pa.Table, notes: list[str] | None) -> dict[str, pa.Array]:
                 f"{PAIRS_PER_PERSON:g} a person)"
             )
     return out
+
+
+def _coparent_keys(rows: pa.Table, start: pa.Array) -> pa.Array:
+    """Each row's co-parents' names, and its housemates' names that are someone's
+    co-parent's name, each as ``name|first letters``: one key joins a person whose
+    child's other parent has a name with one who lived with someone of that name (and
+    so, less usefully, two people whose co-parents, or housemates, share a name)."""
+    coparents = rows["coparent_names"].combine_chunks()
+    mates = rows["mate_names"].combine_chunks()
+    named = pc.unique(pc.list_flatten(coparents))
+    at, values = _flat(mates)
+    keep = pc.is_in(values, value_set=named)
+    also = _lists(at.filter(keep), values.filter(keep), len(mates))
+    return _tagged(_union(coparents, also), start)
 
 
 def _union(a: pa.Array, b: pa.Array) -> pa.Array:
