@@ -114,7 +114,7 @@ PARENTAL = {"birth", "adoptive", "parent", "mother", "father"}  # a child's own 
 def _coparents(context: Context, clusters: Clusters) -> dict[str, set[tuple[str, str]]]:
     """Each person's co-parents, with the first day a stay with them counts: those named
     as a child's own parent (not carer, guardian, foster or step) with one, of a child
-    with a birth date and at most two such people; the day COPARENT_BEFORE months
+    with a birth date and at most two such people; the day COPARENT_BEFORE years
     before the child's (earliest) birth date."""
     find = clusters.find
     parents: dict[str, set[str]] = {}
@@ -126,22 +126,10 @@ def _coparents(context: Context, clusters: Clusters) -> dict[str, set[tuple[str,
         born = min(clusters.dobs.get(child, ()), default="")
         if len(named) > 2 or not born:
             continue
-        since = _months_before(born, COPARENT_BEFORE)
+        since = years_before(born, COPARENT_BEFORE)
         for root in named:
             co.setdefault(root, set()).update((other, since) for other in named - {root})
     return co
-
-
-def _months_before(day: str, months: int) -> str:
-    """The day ``months`` before ``day`` (the month's last day where it is shorter)."""
-    import calendar
-    import datetime as dt
-
-    d = dt.date.fromisoformat(day)
-    total = d.year * 12 + d.month - 1 - months
-    year, month = divmod(total, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return dt.date(year, month + 1, min(d.day, last)).isoformat()
 
 
 def _mate_stays(dated: dict[str, set[tuple[str, str, str]]]) -> dict[str, set[tuple]]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from functools import cache
 
 from loaders.linkage.clusters import Clusters
-from loaders.linkage.identity import ID_NAMES, Identity
+from loaders.linkage.identity import ID_NAMES, Identity, years_before
 from loaders.linkage.inputs import OPEN_END, OPEN_START, PARENTAL_KINDS, Context
 from loaders.linkage.relational import (
     CO_PARENT,
     CO_PARENT_ALIKE,
+    COPARENT_BEFORE,
     JOURNEY,
     MATES_ALIKE,
     SAME_HOUSEMATE,
@@ -204,8 +205,8 @@ def _co_parent(
         shared = co.get(one, set()) & mates
         if label == CO_PARENT.label and shared:
             them = min(shared)
-            own, theirs = _kinds(one, them, clusters)
-            where = _together(other, them, context, around)
+            own, theirs, since = _kinds(one, them, clusters)
+            where = _together(other, them, context, around, since)
             return (
                 f"one named as a child's {own}, and the child's {theirs} (so named on another "
                 f"of its records) lived with the other: at {where}"
@@ -215,8 +216,8 @@ def _co_parent(
             name = min(alike)
             parent = min(m for m in co.get(one, set()) if name in around.names.get(m, ()))
             mate = min(m for m in mates if name in around.names.get(m, ()))
-            own, theirs = _kinds(one, parent, clusters)
-            where = _together(other, mate, context, around)
+            own, theirs, since = _kinds(one, parent, clusters)
+            where = _together(other, mate, context, around, since)
             return (
                 f"one named as a child's {own}, and someone who lived with the other has the "
                 f"name of the child's {theirs} (so named on another of its records): at "
@@ -225,9 +226,10 @@ def _co_parent(
     return label
 
 
-def _kinds(one: str, them: str, clusters: Clusters) -> tuple[str, str]:
+def _kinds(one: str, them: str, clusters: Clusters) -> tuple[str, str, str]:
     """What the records name ``one`` and ``them`` as, of a child both are named as own
-    parent of (the least such child), in words."""
+    parent of (the least such child), in words; and the first day a stay with the
+    co-parent counts (relational.COPARENT_BEFORE before the child's birth)."""
     find = clusters.find
 
     def named(root: str) -> dict[str, set[str]]:
@@ -240,14 +242,23 @@ def _kinds(one: str, them: str, clusters: Clusters) -> tuple[str, str]:
     mine, theirs = named(one), named(them)
     child = min(set(mine) & set(theirs), default=None)
     if child is None:
-        return "parent", "other parent"
+        return "parent", "other parent", ""
     order = [*PARENT_KIND_WORDS, *sorted(PARENTAL_KINDS)]
     first = [min(found[child], key=order.index) for found in (mine, theirs)]
-    return PARENT_KIND_WORDS.get(first[0], first[0]), PARENT_KIND_WORDS.get(first[1], first[1])
+    born = min(clusters.dobs.get(child, ()), default="")
+    since = years_before(born, COPARENT_BEFORE) if born else ""
+    return (
+        PARENT_KIND_WORDS.get(first[0], first[0]),
+        PARENT_KIND_WORDS.get(first[1], first[1]),
+        since,
+    )
 
 
-def _together(root: str, other: str, context: Context, around: Surroundings) -> str:
-    """Where and when ``root`` lived with ``other`` (the first such dated stay)."""
+def _together(
+    root: str, other: str, context: Context, around: Surroundings, after: str = ""
+) -> str:
+    """Where and when ``root`` lived with ``other`` (the first such dated stay; one not
+    ended before ``after``, where given)."""
     theirs = sorted(around.stays.get(other, ()))  # sorted: the same words in every run
     for key, start, end in sorted(around.stays.get(root, ())):
         if start == OPEN_START:
@@ -255,6 +266,8 @@ def _together(root: str, other: str, context: Context, around: Surroundings) -> 
         for k, s, e in theirs:
             if k == key and s != OPEN_START and s <= end and start <= e:
                 since, until = max(start, s), min(end, e)
+                if until < after:
+                    continue
                 return f"{context.places.get(key, key)} ({since[:4]}-{_year(until)})"
     return "one address"
 

@@ -163,16 +163,16 @@ MATES_ALIKE = Level(
 # The other parent of one's child: at most this many people named as a child's own
 # parent (PARENTAL_KINDS) make them each other's co-parents; a child with more names none.
 CO_PARENTS = 2
-# A stay with the child's other parent counts from this many months before the
-# child's birth (the pregnancy, and a little more): a former partner whose stay with him
-# ended before that is not the mother. Chosen from the truth at 20,000 children (seed
+# A stay with the child's other parent counts from this many years before the child's
+# birth (the pregnancy, and a little more): a former partner whose stay with him ended
+# before that is not the mother. Chosen from the truth at 20,000 children (seed
 # 1; first round; given names alike; the test below without this day): of 1,181 pairs of
 # one person meeting it, 362 lived with the co-parent over the child's birth, 818 only
 # from after it (the couple's accounts begin after the birth), 1 only in the year
 # before, none only earlier; of the 5 pairs of two people, 2 over the birth and 3 only
 # after. A window closing soon after the birth would lose most pairs of one person, so
 # none closes it; the former partner's shape is kept out, the later one's is not.
-COPARENT_BEFORE = 12
+COPARENT_BEFORE = 1
 # The frame's list columns the co-parent levels relate to a child's birth: a person's
 # co-parents (and their names) with the first day a stay with them counts, and their
 # housemates (and names) with the days they lived together (:func:`surroundings`).
@@ -198,7 +198,7 @@ CO_PARENT = Level(
     # name, and her council tax account under her own, at the address the two shared:
     # the child's other parent (named as its own parent on another of its records, a
     # child with no more than CO_PARENTS) lived with the other, in a stay that had not
-    # ended COPARENT_BEFORE months before the child's birth (a father's former partner
+    # ended COPARENT_BEFORE years before the child's birth (a father's former partner
     # of one given name with the mother does not meet it). It holds, as the housemate
     # levels do, only for stays one after the other (a co-parent's two partners at once
     # are two people); its u is measured on random pairs.
@@ -295,7 +295,8 @@ HOUSEHOLD = Comparison(
             sql=MOVED,
         ),
         Level("same postcode", 0.05, 0.002, sql="postcode_l = postcode_r"),
-        Level("same postcode district", 0.05, 0.05, sql="district_l = district_r"),
+        # m measured as CO_PARENT's (the prior was 0.05)
+        Level("same postcode district", 0.0196, 0.05, sql="district_l = district_r"),
         Level("nothing in common where they live or whom they care for", 0.10, 0.9474),
     ),
     condition=COULD_BE_ONE,
@@ -776,14 +777,15 @@ def surroundings(
         # the other parent of one's child: both named as the child's own parent
         # (PARENTAL_KINDS: not a carer, guardian or step-parent), of a child with a birth
         # date and no more than CO_PARENTS such people (more: none of them counts), with
-        # the first day a stay with the co-parent counts from (COPARENT_BEFORE the birth)
+        # the first day a stay with the co-parent counts from (COPARENT_BEFORE years
+        # before the birth, as identity.years_before counts them)
         run(
             "CREATE TEMP TABLE bore AS SELECT DISTINCT mp.root, mc.root AS v FROM e "
             "JOIN m mp ON e.p = mp.rid JOIN m mc ON e.c = mc.rid WHERE e.parental"
         )
         run(
             "CREATE TEMP TABLE co AS SELECT DISTINCT x.root, y.root AS v, x.v AS kid, "
-            "strftime(CAST(b.born AS DATE) - to_months(CAST($before AS INTEGER)), '%Y-%m-%d') "
+            "printf('%04d', CAST(left(b.born, 4) AS INTEGER) - $before) || substr(b.born, 5) "
             "AS lo FROM bore x JOIN bore y ON x.v = y.v AND x.root <> y.root "
             "JOIN p b ON b.root = x.v WHERE b.born IS NOT NULL AND x.v IN "
             "(SELECT v FROM bore GROUP BY v HAVING count(*) <= $most)",
