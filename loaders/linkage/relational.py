@@ -15,9 +15,10 @@ on what surrounds them, gathered over the person each record already belongs to:
   after another), a move out of one the day of a move into the other, postcode;
 * **a housemate**: each lived with one same adult (dated stays at one address over the
   same days), at different addresses or times: a partner at both addresses;
-* **a co-parent**: the other parent of one's child (named on any of the child's
-  records) lived with the other, or has the name of someone who did: a mother named
-  under her partner's family name, and her account under her own before the child;
+* **a co-parent**: the other parent of one's child (named as its own parent on any of
+  the child's records) lived with the other, or has the name of someone who did, in a
+  stay not ended a year before the child's birth: a mother named under her partner's
+  family name, and her account under her own at the address they shared;
 * **a household's move**: someone who lived with one of them moved, the day that one
   moved out, to the address the other moved into that day (a joint liable party, a
   partner, a child with a dated address): the household moved together;
@@ -464,8 +465,8 @@ class Surroundings:
     movers: Mapping[str, set[str]]  # a move -> the roots that made it
     adults: Set[str]  # roots on the adult side (no birth date under ADULT_AGE years ago)
     # the frame's other list columns: "dated" stays, "homes" to block on, "kin", and
-    # "coparents" (the others named as parent of a child one is named against) and
-    # "coparent_names" (their full names)
+    # "coparents" (the others named as own parent of a child one is named as own parent
+    # of), "coparent_names" (their full names), and the WINDOWED columns
     columns: dict[str, Lookup] = field(default_factory=dict)
     # each representative's person (root's number) and whether on the adult side, in
     # the order of the records gathered
