@@ -412,3 +412,63 @@ def test_adults_who_each_lived_with_one_same_adult_share_a_housemate():
     assert around.housemates == {"ellie1": {"sam"}, "ellie2": {"sam"}, "sam": {"ellie1", "ellie2"}}
     assert around.household == {"ellie1": {"kid"}, "sam": {"kid"}, "next": {"kid"}}
     assert OPEN_START not in {s for found in around.stays.values() for _, s, _ in found}
+
+
+def test_a_persons_own_part_of_the_frame_is_their_records_commonest():
+    """Each adult's own columns: every field its records' commonest value (the first
+    record's on a tie, none if no record gives one), the earliest birth any record
+    allows, and every name the records give; a person of one record whose root is a
+    record left out as identical to it takes the root's uid and the record's values."""
+    from loaders.linkage.relational import adults_frame
+
+    jane = [
+        Identity("a1", given="Jane", family="Smith", dob="1980-01-01", sex="F",
+                 postcode="NM1 1AA", born_before="2001-05-01"),
+        Identity("a2", given="Jayne", family="Smith", dob="1980-01-01", postcode="NM2 2BB"),
+        Identity("a3", given="Jayne", family="Smith-Jones", sex="F", postcode="NM1 1AA",
+                 born_before="2000-01-01"),
+    ]  # fmt: skip
+    tom = [
+        Identity("b1", given="Tom", family="Reed", sex="M", upn="", nhs="4857773456"),
+        Identity("b2", given="Thomas", family="Reed", sex="M", nhs="4857773456"),
+    ]
+    copy = Identity("c2", given="Ann", family="Hunt", dob="1975-06-30", postcode="NM3 3CC")
+    left_out = dataclasses.replace(copy, rid="c1")  # identical: only c2 is compared
+    reps = [*jane, *tom, copy]
+    clusters = Clusters([*reps, left_out])
+    for a, b in (("a1", "a2"), ("a2", "a3"), ("b1", "b2"), ("c1", "c2")):
+        clusters.union(a, b)
+    context = Context(as_of=AS_OF.isoformat())
+    frame, people = adults_frame(reps, clusters, surroundings(reps, clusters, context))
+    own = ("unique_id", "given", "given_canon", "family", "family_parts", "givens", "families",
+           "dob", "born_before", "sex", "postcode", "district", "nhs")  # fmt: skip
+    rows = {row["unique_id"]: row for row in frame.select(list(own)).to_pylist()}
+    assert rows == {
+        "a1": dict(zip(own, ("a1", "jayne", "jayne", "smith", ["smith"], ["jane", "jayne"],
+                             ["smith", "smith-jones"], "1980-01-01", "2000-01-01", "F",
+                             "NM1 1AA", "NM1", None), strict=True)),
+        "b1": dict(zip(own, ("b1", "tom", "thomas", "reed", ["reed"], ["thomas", "tom"],
+                             ["reed"], None, None, "M", None, None, "4857773456"),
+                       strict=True)),
+        "c1": dict(zip(own, ("c1", "ann", "ann", "hunt", ["hunt"], ["ann"], ["hunt"],
+                             "1975-06-30", None, None, "NM3 3CC", "NM3", None), strict=True)),
+    }  # fmt: skip
+    assert people["c1"] == dataclasses.replace(copy, rid="c1")
+    assert people["a1"].rid == "a1" and people["a1"].given == "Jayne"
+
+
+def test_a_lookup_answers_a_key_with_none_as_a_mapping_does():
+    """The surroundings' lookups: a key's values as a set, its text read through the
+    numbers; ``get`` gives the default for a key with none, ``[]`` raises KeyError."""
+    import pyarrow as pa
+    import pytest
+
+    from loaders.linkage.relational import Lookup
+
+    uids = pa.array(["a", "b", "c"])
+    found = Lookup.of(pa.array([0, 0, 2], pa.int32()), pa.array([1, 2, 0], pa.int32()), uids, uids)
+    assert found.get("a") == {"b", "c"} and found["c"] == {"a"}
+    assert found.get("b") is None and found.get("b", ()) == () and "b" not in found
+    with pytest.raises(KeyError):
+        found["b"]
+    assert dict(found.items()) == {"a": {"b", "c"}, "c": {"a"}}

@@ -517,12 +517,13 @@ class _Run:
         # representative at a time and taken by place (millions of records: a lookup by
         # uid a record each was most of the cost)
         rids = [r.rid for r in records]
-        roots = [find(r.rid) for r in reps]
+        rep_rids = [r.rid for r in reps]  # read once: each pass over the records' objects costs
+        roots = list(map(find, rep_rids))
         result.cluster_of.update(zip(rids, map(roots.__getitem__, rep_at), strict=True))
         likeliest = {rid: round(p, 4) for rid, p in self.best.items()}
         for kept, into in ((likeliest, result.probability), (self.evidence, result.evidence)):
             if kept:
-                theirs = [kept.get(r.rid) for r in reps]
+                theirs = list(map(kept.get, rep_rids))
                 found = list(map(theirs.__getitem__, rep_at))
                 has = [value is not None for value in found]
                 into.update(zip(compress(rids, has), compress(found, has), strict=True))

@@ -35,9 +35,11 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from itertools import compress
+from operator import attrgetter
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -720,6 +722,9 @@ def _whole(found: pa.ChunkedArray | pa.Array) -> pa.Array:
     return found.combine_chunks() if isinstance(found, pa.ChunkedArray) else found
 
 
+_NONE = object()  # no key (:meth:`Lookup.get`'s default for ``[]``)
+
+
 class Lookup(Mapping):
     """A query's rows (key, sorted list of values) as a mapping of each key to its set
     of values, made when first read (the evidence reads a few people's; a set a person
@@ -760,9 +765,20 @@ class Lookup(Mapping):
         return cls(keys.take(pa.array(starts)), lists, key_text, value_text)
 
     def __getitem__(self, key: str) -> set:
+        got = self.get(key, _NONE)
+        if got is _NONE:
+            raise KeyError(key)
+        return got
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``key``'s set of values, or ``default`` for a key with none: asked directly
+        rather than through ``__getitem__`` and a KeyError (most people the words ask
+        about have no housemates, moves or children)."""
         got = self._made.get(key)
         if got is None:
-            at = self._at()[key]
+            at = self._at().get(key)
+            if at is None:
+                return default
             if self._python is None:  # every value at once: a scalar at a time is slow
                 values = self._lists.values
                 text = self._value_text
@@ -954,13 +970,19 @@ def adults_frame(
     fresh = np.flatnonzero(where < 0)
     where[fresh] = earlier + np.arange(len(fresh))
     new: list[Own] = []
+    places = order.tolist()  # a Python list sliced a person each: a numpy slice cost more
     for root, start, n in zip(
         uids.take(roots.take(pa.array(fresh))).to_pylist(),
         first[fresh].tolist(),
         counts[fresh].tolist(),
         strict=True,
     ):
-        mine = [reps[at] for at in order[start : start + n].tolist()]
+        if n == 1:  # most people: one record, its own representative and names
+            only = reps[places[start]]
+            mine_one = only if only.rid == root else replace(only, rid=root)
+            new.append((mine_one, _name(only.given), _name(only.family)))
+            continue
+        mine = [reps[at] for at in places[start : start + n]]
         new.append((_representative(root, mine), _names(mine, "given"), _names(mine, "family")))
     made = _own_rows(new)
     every = made if before.rows is None else pa.concat_tables([before.rows, made])
@@ -1257,13 +1279,21 @@ def _stays(flat: pa.Table, uids: pa.Array, places: pa.Array) -> Lookup:
     return Lookup.of(flat["root"], values, uids, places)
 
 
-def _commonest(values: list[str]) -> str:
+def _commonest(values: Sequence[str]) -> str:
     """The value most records give (the first given on a tie); '' if none does."""
+    first = values[0]
+    if values.count(first) == len(values):  # most fields: every record gives the same
+        return first
     counts: dict[str, int] = {}
     for v in values:
         if v:
             counts[v] = counts.get(v, 0) + 1
     return max(counts, key=counts.__getitem__) if counts else ""
+
+
+# The fields a person's representative takes from their records' commonest values.
+PICKED = ("given", "family", "dob", "sex", "postcode", "upn", "nhs", "uln", "la_id")
+_picked = attrgetter(*PICKED)  # a record's PICKED values, as a tuple
 
 
 def _representative(root: str, records: list[Identity]) -> Identity:
@@ -1273,8 +1303,8 @@ def _representative(root: str, records: list[Identity]) -> Identity:
         only = records[0]
         return only if only.rid == root else replace(only, rid=root)
     pick = {
-        name: _commonest([getattr(r, name) for r in records])
-        for name in ("given", "family", "dob", "sex", "postcode", "upn", "nhs", "uln", "la_id")
+        name: _commonest(values)
+        for name, values in zip(PICKED, zip(*map(_picked, records), strict=True), strict=True)
     }
     bounds = [r.born_before for r in records if r.born_before]
     return Identity(rid=root, born_before=min(bounds) if bounds else "", **pick)
@@ -1282,7 +1312,12 @@ def _representative(root: str, records: list[Identity]) -> Identity:
 
 def _names(records: list[Identity], part: str) -> list[str] | None:
     if len(records) == 1:  # most people's (a set and a sort for one name cost more)
-        only = plain(getattr(records[0], part))
-        return [only] if only else None
+        return _name(getattr(records[0], part))
     found = sorted({plain(getattr(r, part)) for r in records} - {""})
     return found or None
+
+
+def _name(text: str) -> list[str] | None:
+    """One record's names (:func:`_names`): its one plain name, or None."""
+    only = plain(text)
+    return [only] if only else None
