@@ -472,3 +472,37 @@ def test_a_lookup_answers_a_key_with_none_as_a_mapping_does():
     with pytest.raises(KeyError):
         found["b"]
     assert dict(found.items()) == {"a": {"b", "c"}, "c": {"a"}}
+
+
+def test_a_lookup_asked_a_key_at_a_time_answers_as_when_read_whole(monkeypatch):
+    """A lookup's answers, each key's found by binary search and its values read alone,
+    are those of the lookup read whole as text: sets of text, and of (address, from,
+    to) for stays; none for a key not among its keys, or not a record's at all."""
+    import pyarrow as pa
+
+    from loaders.linkage import relational
+    from loaders.linkage.relational import Lookup
+
+    uids = pa.array(["a1", "a2", "b1", "c1", "c2"])  # sorted: their numbers' order
+    places = pa.array(["1 High St", "2 Low Rd"])
+    stays = pa.StructArray.from_arrays(
+        [pa.array([0, 1, 1, 0], pa.int32()), pa.array(["2019-01-01", OPEN_START, "2020-02-02",
+         "2018-03-03"]), pa.array([OPEN_END, "2019-12-31", OPEN_END, "2021-01-01"])],
+        names=["a", "s", "e"],
+    )  # fmt: skip
+    keys = pa.array([0, 0, 2, 4], pa.int32())
+    mates = pa.array([2, 3, 0, 1], pa.int32())
+    asked = ["a1", "a2", "b1", "c1", "c2", "a0", "zz", ""]
+    expected = {
+        "a1": ({"b1", "c1"}, {("1 High St", "2019-01-01", OPEN_END), ("2 Low Rd", OPEN_START,
+               "2019-12-31")}),
+        "b1": ({"a1"}, {("2 Low Rd", "2020-02-02", OPEN_END)}),
+        "c2": ({"a2"}, {("1 High St", "2018-03-03", "2021-01-01")}),
+    }  # fmt: skip
+    for share in (1e9, 0.0):  # every key asked alone; every key read at once
+        monkeypatch.setattr(relational, "ASKED_SHARE", share)
+        found = Lookup.of(keys, mates, uids, uids), Lookup.of(keys, stays, uids, places)
+        answers = {k: tuple(lookup.get(k) for lookup in found) for k in asked}
+        assert answers == {k: expected.get(k, (None, None)) for k in asked}, share
+        assert [k in found[0] for k in asked] == [k in expected for k in asked]
+        assert found[0]._python is None if share else found[0]._python is not None

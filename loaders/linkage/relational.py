@@ -34,6 +34,7 @@ collective resolution.
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
@@ -723,6 +724,24 @@ def _whole(found: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 _NONE = object()  # no key (:meth:`Lookup.get`'s default for ``[]``)
+# A lookup answers this share of its keys a key at a time before it reads them all as
+# text (:class:`Lookup`): a question alone costs some tens of times a key's share of
+# reading them all, so at this share the questions asked alone cost at most about what
+# reading them all does.
+ASKED_SHARE = 1 / 64
+
+
+class _Texts(Sequence):
+    """A text array's values, read a value at a time (a binary search's few)."""
+
+    def __init__(self, array: pa.Array) -> None:
+        self._array = array
+
+    def __getitem__(self, at: int) -> str:  # type: ignore[override]
+        return self._array[at].as_py()
+
+    def __len__(self) -> int:
+        return len(self._array)
 
 
 class Lookup(Mapping):
@@ -732,7 +751,15 @@ class Lookup(Mapping):
     column for any order of keys (:meth:`column`: the frame's). Keys and values may be
     numbers (a record's, an address's: :class:`Gathering`): the mapping reads them as
     their text (``key_text``, ``value_text``: each number's; a struct's ``a`` field an
-    address), the list column keeps the numbers."""
+    address), the list column keeps the numbers.
+
+    Numbered keys are first answered a key at a time: the key's number found by binary
+    search of ``key_text`` (sorted, as the gathering numbers), its values' text read for
+    it alone. A load words only its pairs for review, a few thousand questions of
+    lookups holding hundreds of thousands of people, and reading every key and value as
+    text for them was most of the words' cost. After :data:`ASKED_SHARE` of the keys
+    have been asked (every record's words, ``link(evidence=True)``), every key and
+    value is read as text at once, as a question at a time would then cost more."""
 
     def __init__(
         self,
@@ -747,6 +774,7 @@ class Lookup(Mapping):
         self._key_text, self._value_text = key_text, value_text
         self._made: dict[str, set] = {}
         self._python: tuple[list[int], list] | None = None  # offsets and values, once read
+        self._asked = 0  # keys answered one at a time, before every one is read
 
     @classmethod
     def of(
@@ -775,24 +803,63 @@ class Lookup(Mapping):
         rather than through ``__getitem__`` and a KeyError (most people the words ask
         about have no housemates, moves or children)."""
         got = self._made.get(key)
-        if got is None:
-            at = self._at().get(key)
+        if got is not None:
+            return got
+        if (
+            self._python is None
+            and self._where is None
+            and self._key_text is not None
+            and self._asked < len(self._keys) * ASKED_SHARE
+        ):
+            self._asked += 1
+            at = self._row(key)
             if at is None:
                 return default
-            if self._python is None:  # every value at once: a scalar at a time is slow
-                values = self._lists.values
-                text = self._value_text
-                if pa.types.is_struct(values.type):
-                    parts = {f.name: values.field(i) for i, f in enumerate(values.type)}
-                    if text is not None:
-                        parts["a"] = text.take(parts["a"])
-                    flat = list(zip(*(p.to_pylist() for p in parts.values()), strict=True))
-                else:
-                    flat = (values if text is None else text.take(values)).to_pylist()
-                self._python = (self._lists.offsets.to_pylist(), flat)
-            offsets, flat = self._python
-            got = self._made[key] = set(flat[offsets[at] : offsets[at + 1]])
+            got = self._made[key] = set(self._read(at))
+            return got
+        at = self._at().get(key)
+        if at is None:
+            return default
+        if self._python is None:  # every value at once: a scalar at a time is slow
+            values = self._lists.values
+            text = self._value_text
+            if pa.types.is_struct(values.type):
+                parts = {f.name: values.field(i) for i, f in enumerate(values.type)}
+                if text is not None:
+                    parts["a"] = text.take(parts["a"])
+                flat = list(zip(*(p.to_pylist() for p in parts.values()), strict=True))
+            else:
+                flat = (values if text is None else text.take(values)).to_pylist()
+            self._python = (self._lists.offsets.to_pylist(), flat)
+        offsets, flat = self._python
+        got = self._made[key] = set(flat[offsets[at] : offsets[at + 1]])
         return got
+
+    def _row(self, key: str) -> int | None:
+        """``key``'s row, found without reading every key as text: its number by binary
+        search of the numbers' text (sorted), then the number among the keys (sorted)."""
+        text = self._key_text
+        if text is None:
+            raise ValueError("only numbered keys are found by their number")
+        number = bisect_left(_Texts(text), key)
+        if number == len(text) or text[number].as_py() != key:
+            return None
+        numbers = self._keys.to_numpy(zero_copy_only=False)
+        at = int(np.searchsorted(numbers, number))
+        return at if at < len(numbers) and numbers[at] == number else None
+
+    def _read(self, at: int) -> list:
+        """Row ``at``'s values, as :meth:`get` reads every row's (tuples for a struct's)."""
+        offsets = self._lists.offsets
+        start = offsets[at].as_py()
+        values = self._lists.values.slice(start, offsets[at + 1].as_py() - start)
+        text = self._value_text
+        if pa.types.is_struct(values.type):
+            parts = {f.name: values.field(i) for i, f in enumerate(values.type)}
+            if text is not None:
+                parts["a"] = text.take(parts["a"])
+            return list(zip(*(p.to_pylist() for p in parts.values()), strict=True))
+        return (values if text is None else text.take(values)).to_pylist()
 
     def _at(self) -> dict[str, int]:
         if self._where is None:
@@ -808,7 +875,7 @@ class Lookup(Mapping):
         return len(self._keys)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._at()
+        return isinstance(key, str) and self.get(key, _NONE) is not _NONE
 
     def column(self, keys: pa.Array) -> pa.Array:
         """Each key's values, sorted, as a list column in the order of ``keys`` (null
