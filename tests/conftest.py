@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
-import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,27 +69,12 @@ def stopped_after(directory: Path) -> Iterator[Path]:
     """``directory`` for embedded stores, and the server they ran there stopped at the
     end: falkordblite stops it only when the process exits, and not then while another
     client is connected (a test suite's server was left running after pytest)."""
-    from graph.engines.falkordb_start import _recorded_pid, _running
-
-    def ours(pid: int) -> bool:
-        """Still the server ``directory`` recorded (its working folder), not a process
-        that took over a dead server's number."""
-        with suppress(OSError):
-            return _running(pid) and Path(f"/proc/{pid}/cwd").resolve() == directory.resolve()
-        return False
+    from graph.engines.falkordb_start import stop
 
     try:
         yield directory
     finally:
-        pid = _recorded_pid(directory)
-        if pid is not None and ours(pid):
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)  # the server writes what it holds and exits
-                deadline = time.monotonic() + 60
-                while ours(pid) and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                if ours(pid):
-                    os.kill(pid, signal.SIGKILL)
+        stop(directory)
 
 
 def embedded_store(directory: Path, graph_name: str | None = None) -> FalkorDBStore:

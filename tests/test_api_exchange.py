@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import pytest
 from api.client import AskError, Partner, ask, enquiry
 from api.fhir import dump
 from graph.access.audit import AuditLog
+from graph.engines.falkordb_start import stop as stop_engine
 from tests.api_helpers import S17, S47, Truth, involvement_kinds
 
 JIGSAW = [sys.executable, "-c", "from ui.cli import main; main()"]
@@ -86,11 +86,7 @@ class Instance:
         them: falkordblite keeps a server running for the next client)."""
         self.server.terminate()
         self.server.wait(timeout=60)
-        registry = self.data / "graph" / "graph.rdb.settings"
-        if registry.exists():
-            pidfile = Path(json.loads(registry.read_text())["pidfile"])
-            if pidfile.exists():
-                os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
+        stop_engine(self.data / "graph")
 
 
 @pytest.fixture(scope="module")

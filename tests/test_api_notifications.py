@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import signal
 import threading
 import time
 from pathlib import Path
@@ -28,6 +26,7 @@ from api.standard import (
     REASONS,
 )
 from graph import load_settings, open_store
+from graph.engines.falkordb_start import stop as stop_engine
 from graph.exchange import NOTIFIED
 from loaders.load import LOAD_LOCK, one_load_at_a_time, run_load
 from loaders.progress import Silent
@@ -58,11 +57,7 @@ def county(tmp_path_factory):
         yield root, settings, runtime, true_person
     finally:
         runtime.close()
-        registry = settings.data_dir / "graph" / "graph.rdb.settings"
-        if registry.exists():  # the embedded engine outlives its clients: stop it
-            pidfile = Path(json.loads(registry.read_text())["pidfile"])
-            if pidfile.exists():
-                os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
+        stop_engine(settings.data_dir / "graph")  # the embedded engine outlives its clients
 
 
 def _send_child(root: Path) -> tuple[dict, dict, dict]:

@@ -407,7 +407,7 @@ def test_the_session_s_engine_is_stopped_at_its_end(tmp_path):
     session ends, though a client of it is still open in the process (falkordblite
     stops it only at the process's exit, and not while another client is connected)."""
     from graph.engines.falkordb_start import _running
-    from tests.conftest import stopped_after
+    from tests.conftest import stopped_after  # the session fixture's own wrapper
 
     with stopped_after(tmp_path / "engine") as directory:
         directory.mkdir()

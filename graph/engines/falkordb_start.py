@@ -213,6 +213,30 @@ def _stop_unanswering(directory: Path) -> None:
     (directory / (DB_FILENAME + ".settings")).unlink(missing_ok=True)
 
 
+def stop(directory: Path, wait_s: float = 60) -> None:
+    """Stop the server these files recorded, if it still runs there: SIGTERM (it writes
+    what it holds and exits), then SIGKILL after ``wait_s``. falkordblite stops a server
+    only at its process's exit, and not while another client is connected, so whoever
+    started one for a while (a test, a command's run) stops it. A process that took over
+    a dead server's number is left alone (its working folder is not ``directory``)."""
+    pid = _recorded_pid(directory)
+
+    def there() -> bool:
+        with contextlib.suppress(OSError):
+            return _running(pid) and Path(f"/proc/{pid}/cwd").resolve() == directory.resolve()
+        return False
+
+    if pid is None or not there():
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        end = time.monotonic() + wait_s
+        while there() and time.monotonic() < end:
+            time.sleep(0.05)
+        if there():
+            os.kill(pid, signal.SIGKILL)
+
+
 def said(directory: Path) -> str:
     """The last lines of the server's log."""
     try:
