@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from graph import risk_facts, schema, version, views
@@ -62,6 +63,16 @@ _PENDING_PAIRS = """
     WITH r, count(*) AS people
     WHERE people = 2
 """
+# the people a pair's evidence names (its own two among them): whoever holds the records
+NAMED = cypher(
+    "review.named",
+    """
+    UNWIND $records AS record
+    MATCH (:SourceRecord {uid: record})-[:DESCRIBES]->(p:Person)
+    RETURN DISTINCT p.uid AS uid
+    """,
+    example={"records": ["S-1"]},
+)
 PENDING = cypher(
     "review.pending",
     _PENDING_PAIRS
@@ -72,7 +83,7 @@ PENDING = cypher(
     WITH r, collect({uid: p.uid, name: p.full_name, dob: p.dob, sources: p.sources}) AS people
     RETURN r.uid AS uid, r.probability AS probability, r.agreed AS agreed,
            r.evidence AS evidence, r.reason AS reason, coalesce(r.impact, 0) AS impact,
-           r.created_at AS created_at, people
+           r.created_at AS created_at, people, r.named_records AS named_records
     ORDER BY impact DESC, probability DESC, uid
     """,
     example={"first": 25},
@@ -102,7 +113,8 @@ PAIR = cypher(
     RETURN r.status AS status, r.probability AS probability, r.agreed AS agreed,
            r.evidence AS evidence, r.reason AS reason, coalesce(r.impact, 0) AS impact,
            r.left_record AS left_record, r.right_record AS right_record,
-           r.merged_keep AS keep, r.merged_drop AS drop, collect(DISTINCT p.uid) AS people
+           r.merged_keep AS keep, r.merged_drop AS drop, collect(DISTINCT p.uid) AS people,
+           r.named_records AS named_records
     """,
     example={"uid": "R-1"},
 )
@@ -270,6 +282,13 @@ def pending(store: GraphStore, first: int | None = None) -> list[dict]:
     or as many as a read may return."""
     limit = store.max_rows if first is None else first
     return store.read(PENDING, {"first": limit}, max_rows=limit).rows
+
+
+def named(store: GraphStore, records: Iterable[str | None] | None) -> list[str]:
+    """The people now holding the records a pair's evidence named (``named_records``):
+    those a view showing the evidence discloses."""
+    wanted = sorted({r for r in records or () if r})
+    return [r["uid"] for r in store.read(NAMED, {"records": wanted}).rows] if wanted else []
 
 
 def pending_count(store: GraphStore) -> int:

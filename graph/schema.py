@@ -258,12 +258,15 @@ NODE_TYPES: tuple[NodeType, ...] = (
         "ReviewPair",
         "Two people that linkage thinks may be one, left apart for a person to decide "
         "(status: pending, accepted or rejected; agreed: which fields agreed; evidence: "
-        "for and against, in words; reason: the rule a link would break, when that is why "
-        "it was not made; impact: children whose family networks the decision changes; "
+        "for and against, in words; named_records: a source record of each person the "
+        "evidence names, so that showing it is audited with them; reason: the rule a link "
+        "would break, when that is why it was not made; impact: children whose family "
+        "networks the decision changes; "
         "merged_keep, merged_drop: the people an accept merged, for undo).",
         (
             Prop("probability", FLOAT),
             *_props("agreed evidence reason"),
+            Prop("named_records", LIST),
             Prop("impact", INTEGER),
             *_props("left_record right_record"),
             Prop("status", indexed=True, on_create=True),

@@ -24,6 +24,7 @@ def candidate_rows(
                 "probability": c.probability,
                 "agreed": c.agreed,
                 "evidence": c.evidence or None,
+                "named_records": list(c.named) or None,
                 "reason": c.reason or None,
                 "impact": c.impact,
                 "left_record": left,

@@ -3,6 +3,7 @@ accept, reject and undo, each audited, and the page a person decides on."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -86,6 +87,51 @@ def test_a_reviewer_sees_both_people_masked_to_their_role(loaded, tmp_path):
     assert {s["person"]["uid"] for s in pair["sides"]} <= set(shown["children"])
     with pytest.raises(guard.AccessDenied):
         guard.review_queue(loaded, WORKER, audit)
+
+
+# a person the linkage evidence names beside the pair: "both lived with NAME: ...", "each
+# lived with a NAME: ...", "named as mother of NAME", "as NAME, who lived with them, did"
+_NAMED_IN_WORDS = re.compile(
+    r"(?:lived with (?:a )?|named as \w+ of |, as )"
+    r"(?P<name>[A-Z][\w'-]*(?: [A-Z][\w'-]*)+)(?: \(born (?P<dob>[\d-]+)\))?"
+)
+
+
+def test_evidence_shown_is_audited_with_the_people_it_names(loaded, tmp_path):
+    """The evidence quotes people who are neither of the pair ("both lived with Sam
+    Taylor"): whoever is shown it is audited with them (the people of that name and
+    birth date in the graph who lived at an address the words give, or who are the
+    child the words give); a role the evidence is withheld from is not."""
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    queue = guard.review_queue(loaded, MANAGER, audit)["pending"]
+    quoted = [
+        (pair["uid"], m["name"], m["dob"])
+        for pair in review_queue.pending(loaded, 10_000)
+        for m in _NAMED_IN_WORDS.finditer(pair["evidence"] or "")
+    ]
+    assert quoted, "the county's review queue quotes someone beside a pair"
+    shown_in_queue = {p["uid"] for p in queue}
+    queue_entry = next(e for e in audit.entries() if e["action"] == "view_review_queue")
+    for uid, name, dob in quoted:
+        people = {
+            r["uid"]
+            for r in loaded.read(
+                "MATCH (p:Person {full_name: $name}) WHERE $dob IS NULL OR p.dob = date($dob) "
+                "RETURN p.uid AS uid",
+                {"name": name, "dob": dob},
+            ).rows
+        }
+        assert people, name
+        pair = guard.review_pair(loaded, MANAGER, audit, uid)
+        entry = list(audit.entries())[-1]
+        assert entry["action"] == "view_review_pair" and entry["detail"]["pair"] == uid
+        assert people & set(entry["children"]), (name, pair["evidence"])
+        if uid in shown_in_queue:
+            assert people & set(queue_entry["children"]), name
+        guard.review_pair(loaded, ADMIN, audit, uid)  # the evidence withheld
+        sides = {s["person"]["uid"] for s in pair["sides"]}
+        family = {m["uid"] for s in pair["sides"] for m in s["family"]}
+        assert not (people - sides - family) & set(list(audit.entries())[-1]["children"]), name
 
 
 def test_accept_merges_and_undo_restores_the_graph_exactly(loaded, tmp_path):

@@ -81,8 +81,8 @@ NODES: dict[str, dict[str, Rule] | None] = {
     "ReviewPair": _declare(
         pseudonym="uid",
         keep="probability status agreed impact created_at decided_at undone_at",
-        drop="decided_by left_record right_record evidence reason merged_keep merged_drop "
-        "undone_by",
+        drop="decided_by left_record right_record evidence named_records reason merged_keep "
+        "merged_drop undone_by",
     ),
     "MergedPerson": None,
     "Alert": None,

@@ -538,7 +538,8 @@ def _masked(row: dict[str, str]) -> dict[str, str]:
 # linkage evidence, the addresses and the relatives quote names, dates of birth and
 # places: a role that does not see names and dates of birth (an administrator) has them
 # withheld too, and reads only which fields agree, the rule, the likelihood and the
-# sources. Every pair shown and every decision is audited with the people it touched.
+# sources. Every pair shown and every decision is audited with the people it touched,
+# and the evidence shown with the people it names (its housemates, children, movers).
 
 REVIEW_FIELDS = ("full_name", "given_name", "middle_names", "family_name", "other_names", "dob",
                  "sex", "ethnicity", "language", "upn", "nhs_number", "uln", "la_child_id",
@@ -553,11 +554,16 @@ def review_queue(
     p = _require(principal, "review_linkage")
     pending = review.pending(store, limit)
     recent = review.recent(store)
+    quoted: list[str] = []  # the records of the people the evidence shown names
     for pair in pending:
         for person in pair["people"]:
             _mask_fields(person, p)
         if not _sees_people(p):
             pair["evidence"] = Restricted("the evidence quotes names and dates of birth")
+        elif pair["evidence"]:
+            quoted += pair["named_records"] or ()
+        del pair["named_records"]
+    named = set(review.named(store, quoted))
     if not _sees_people(p):
         for row in recent:
             row["names"] = [Restricted("names are not shown to this role") for _ in row["names"]]
@@ -568,6 +574,7 @@ def review_queue(
         children=sorted(
             {x["uid"] for pair in pending for x in pair["people"]}
             | {uid for r in recent for uid in r["people"]}
+            | named
         ),
     )
     return {
@@ -586,6 +593,7 @@ def review_pair(
     p = _require(principal, "review_linkage")
     found = review.pair(store, uid)
     sides = found["sides"]
+    quoted = found.pop("named_records")  # the people the evidence names: audited when shown
     found["fields"] = [
         {
             "field": name,
@@ -624,6 +632,7 @@ def review_pair(
         children=sorted(
             {side["person"]["uid"] for side in sides}
             | {m["uid"] for s in sides for m in s["family"]}
+            | set(review.named(store, quoted) if _sees_people(p) and found["evidence"] else ())
         ),
         detail={"pair": uid},
     )

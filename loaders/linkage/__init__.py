@@ -45,7 +45,7 @@ import pyarrow.compute as pc
 
 from graph.review_queue import MATCH_THRESHOLD, REVIEW_THRESHOLD
 from loaders.linkage.clusters import Clusters, Refused
-from loaders.linkage.evidence import describe, same_identifier
+from loaders.linkage.evidence import describe_naming, same_identifier
 from loaders.linkage.identity import (
     CHECKED_IDS,
     ID_FIELDS,
@@ -434,7 +434,7 @@ class _Run:
                 # record met before in this call met a likelier or as likely pair)
                 prob = probability[i]
                 if worded and any(r not in seen and prob > best.get(r, 0.0) for r in (a, b)):
-                    words = self._words(scored, i, around)
+                    words = self._words(scored, i, around)[0]
                     for r in (a, b):
                         if r not in seen and prob > best.get(r, 0.0):
                             self.evidence[r] = words
@@ -480,13 +480,16 @@ class _Run:
             levels = {name: labels[i] for name, labels in scored.levels.items()}
             self.unworded[id(made)] = (self.by_rid[left], self.by_rid[right], levels)
         else:
-            made.evidence = self._words(scored, i, around)
+            made.evidence, made.named = self._words(scored, i, around)
         return made
 
-    def _words(self, scored: Scored, i: int, around: Surroundings | None) -> str:
+    def _words(
+        self, scored: Scored, i: int, around: Surroundings | None
+    ) -> tuple[str, tuple[str, ...]]:
+        """A scored pair's words, and the clusters they name."""
         levels = {name: labels[i] for name, labels in scored.levels.items()}
         a, b = self.by_rid[scored.left[i]], self.by_rid[scored.right[i]]
-        return describe(a, b, levels, self.clusters, self.context, around)
+        return describe_naming(a, b, levels, self.clusters, self.context, around)
 
     def finish(
         self, records: list[Identity], reps: list[Identity], rep_at: list[int]
@@ -509,7 +512,7 @@ class _Run:
                 pending = self.unworded.get(id(c))
                 if pending is not None:
                     a, b, levels = pending
-                    c.evidence = describe(a, b, levels, clusters, self.context)
+                    c.evidence, c.named = describe_naming(a, b, levels, clusters, self.context)
                 review.append(c)
         self.unworded.clear()
         result.review = review

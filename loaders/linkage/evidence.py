@@ -23,11 +23,46 @@ KIN_LEVELS = {
 PARENT_WORDS = {"mother", "father", "stepmother", "stepfather", "carer", "guardian"}
 
 
-def describe(
+class Naming:
+    """The clusters as the words read them, keeping the people the words name: a review
+    pair keeps them, so that whoever is shown the words is audited with every person
+    they name, not only the pair."""
+
+    __slots__ = ("_clusters", "named")
+
+    def __init__(self, clusters: Clusters | Naming) -> None:
+        self._clusters = clusters
+        self.named: set[str] = set()
+
+    def find(self, rid: str) -> str:
+        return self._clusters.find(rid)
+
+    def name(self, root: str) -> str:
+        if root:
+            self.named.add(root)
+        return self._clusters.name(root)
+
+
+def describe_naming(
     a: Identity,
     b: Identity,
     levels: dict[str, str],
     clusters: Clusters,
+    context: Context,
+    around: Surroundings | None = None,
+) -> tuple[str, tuple[str, ...]]:
+    """:func:`describe`'s words, and a record of each person they name: the pair's own
+    two, and the clusters (their root records) the words quote beside them."""
+    naming = Naming(clusters)
+    words = describe(a, b, levels, naming, context, around)
+    return words, tuple(sorted(naming.named | {a.rid, b.rid}))
+
+
+def describe(
+    a: Identity,
+    b: Identity,
+    levels: dict[str, str],
+    clusters: Clusters | Naming,
     context: Context,
     around: Surroundings | None = None,
 ) -> str:
@@ -105,7 +140,12 @@ def _with_values(label: str, x: str, y: str) -> str:
 
 
 def _kin(
-    a: Identity, b: Identity, label: str, clusters: Clusters, context: Context, around: Surroundings
+    a: Identity,
+    b: Identity,
+    label: str,
+    clusters: Clusters | Naming,
+    context: Context,
+    around: Surroundings,
 ) -> str:
     ra, rb = clusters.find(a.rid), clusters.find(b.rid)
     kids_a, kids_b = around.kids.get(ra, set()), around.kids.get(rb, set())
@@ -126,7 +166,7 @@ def _kin(
 
 
 def _journey(
-    a: Identity, b: Identity, clusters: Clusters, context: Context, around: Surroundings
+    a: Identity, b: Identity, clusters: Clusters | Naming, context: Context, around: Surroundings
 ) -> str:
     """'one moved out of 4 Bridge Place, NM5 4AL on 2024-07-02 and the other into 6 School
     Rise, NM1 3XQ that day, as Robert Chapman, who lived with them, did'. The two are
@@ -148,7 +188,7 @@ def _journey(
 
 
 def _housemate(
-    a: Identity, b: Identity, clusters: Clusters, context: Context, around: Surroundings
+    a: Identity, b: Identity, clusters: Clusters | Naming, context: Context, around: Surroundings
 ) -> str:
     """'both lived with Sam Taylor: one at 4 Bridge Place, NM5 4AL (2015-2018), the other
     at 6 School Rise, NM1 3XQ (2020-now)', or, where the two Sams are not (yet) one
@@ -170,6 +210,7 @@ def _housemate(
     with_b = min(m for m in mates_b if name in around.names.get(m, ()))
     where = [_together(ra, with_a, context, around), _together(rb, with_b, context, around)]
     who = clusters.name(clusters.find(with_a))
+    clusters.name(clusters.find(with_b))  # placed by the words too: named, for the audit
     return f"each lived with a {who}: one at {where[0]}, the other at {where[1]}"
 
 

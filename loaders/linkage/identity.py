@@ -39,6 +39,7 @@ class ReviewCandidate:
     probability: float
     agreed: str  # the fields that agreed exactly
     evidence: str = ""  # for and against, in words
+    named: tuple[str, ...] = ()  # the clusters (root records) the words name
     reason: str = ""  # a rule the link would break, when that is why it was not made
     impact: int = 0  # children whose networks the decision changes
 
