@@ -34,7 +34,31 @@ def _checkout_data_watched(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if not _DATA_THERE_BEFORE and not _DATA_WRITER and CHECKOUT_DATA.exists():
         found = ", ".join(sorted(p.name for p in CHECKOUT_DATA.iterdir()))
-        _DATA_WRITER.append(f"{request.node.nodeid} ({found})")
+        _DATA_WRITER.append(f"{request.node.nodeid} ({found}; {_holders(CHECKOUT_DATA)})")
+
+
+def _holders(directory: Path) -> str:
+    """The processes with a file open in ``directory``, each with the process that
+    started it (this one is pytest's): who is writing there."""
+
+    def command(pid: str) -> str:
+        try:
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return "?"
+        return raw.replace(b"\0", b" ").decode(errors="replace").strip()[:200]
+
+    found = []
+    for fds in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            holds = any(str(f.readlink()).startswith(str(directory)) for f in fds.iterdir())
+            parent = Path(f"{fds.parent}/stat").read_text().rsplit(")", 1)[1].split()[1]
+        except (OSError, IndexError):
+            continue
+        if holds:
+            pid = fds.parent.name
+            found.append(f"{pid} {command(pid)!r}, started by {parent} {command(parent)!r}")
+    return f"open there by: {'; '.join(found)} (pytest is {os.getpid()})" if found else "none open"
 
 
 @pytest.fixture(scope="session", autouse=True)
