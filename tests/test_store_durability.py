@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from graph.engines.falkordb_start import stop as stop_engine
 from tests.conftest import embedded_store
 from tests.test_store_contract import COUNT_PEOPLE, UPSERT_PEOPLE, people
 
@@ -150,6 +151,7 @@ def test_a_batch_job_keeps_persistence_light_and_restores_it(tmp_path):
 
 LOADER = """
 import sys, time
+from graph.engines.falkordb_start import stop as stop_engine
 from tests.conftest import embedded_store
 store = embedded_store(__import__("pathlib").Path(sys.argv[1]), graph_name="shared")
 with store.batch_job(relaxed_fsync=True):
@@ -197,6 +199,31 @@ def _server_pid(directory: Path, deadline_s: float = 60) -> int:
         assert time.monotonic() < end, "no server was recorded"
         time.sleep(0.01)
     return pid
+
+
+def test_a_copied_folder_opened_while_its_original_runs_gets_its_own_server(tmp_path):
+    """A graph folder copied (with falkordblite's record of its server) while that
+    server runs, then opened: the copy is served from its own files by its own server,
+    and what is written there stays there (it once went into the original's graph)."""
+    import shutil
+
+    original, copy = tmp_path / "original", tmp_path / "copy"
+    first = embedded_store(original, graph_name="copied")
+    first.ensure_schema()
+    first.write_rows(UPSERT_PEOPLE, people(5))
+    first.read(COUNT_PEOPLE)
+    shutil.copytree(original, copy)
+    second = embedded_store(copy, graph_name="copied")
+    try:
+        assert _server_pid(copy) != _server_pid(original)
+        second.write_rows(UPSERT_PEOPLE, people(9))
+        assert second.read(COUNT_PEOPLE).scalar() == 9
+        assert first.read(COUNT_PEOPLE).scalar() == 5
+    finally:
+        second.close()
+        first.close()
+        for folder in (copy, original):
+            stop_engine(folder)
 
 
 def test_the_engine_killed_at_random_points_restarts_with_the_graph_intact(tmp_path):
@@ -380,6 +407,7 @@ def test_a_busy_engine_is_waited_for_not_stopped_as_a_hung_one_is(tmp_path, monk
 STEP = """
 import sys
 from pathlib import Path
+from graph.engines.falkordb_start import stop as stop_engine
 from tests.conftest import embedded_store
 store = embedded_store(Path(sys.argv[1]), graph_name="reset")
 if sys.argv[2] == "reset":

