@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -38,7 +38,7 @@ from loaders.report import LoadReport
 from loaders.unchanged import MEMORY_FILE, Unchanged
 from loaders.validate import Quarantined, Record
 from planning.alerts import Baseline
-from synthetic.week_later import write_week_later
+from synthetic.week_later import DATE_FORMATS, Table, write_week_later
 from tests.conftest import AS_OF, LoadedCounty, embedded_store
 from tests.fingerprint import fingerprint
 from tests.truth import source_row_labels
@@ -47,10 +47,121 @@ WEEK_LATER = AS_OF + dt.timedelta(days=7)
 
 
 @pytest.fixture(scope="module")
-def week_later(small_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def week_later(
+    small_county: Path, loaded_county: LoadedCounty, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The county a week later, and three changes more under pupils with risk of NEET
+    factors (:func:`_changes_under_pupils`)."""
     out = tmp_path_factory.mktemp("week_later") / "county"
     write_week_later(small_county, out, seed=3)
+    _changes_under_pupils(loaded_county.store, small_county, out)
     return out
+
+
+@dataclass(frozen=True)
+class UnderPupils:
+    """What :func:`_changes_under_pupils` changed: a school renamed (urn, new name), a
+    home's postcode (its uprn, the new postcode district) and a pupil made six years
+    younger, out of every cohort the list keeps."""
+
+    school: tuple[str, str]
+    home: tuple[str, str]
+    younger: str
+
+
+def _changes_under_pupils(store: GraphStore, county: Path, week: Path) -> UnderPupils:
+    """Change, in the week's extracts, a school's name and a home's postcode, each
+    under pupils with kept risk of NEET answers, and one such pupil's birth date in
+    every row that describes them; counted among the week's changed rows
+    (``week_later.json``), as the generator counts its own. Kept as ``under.json``
+    beside the extracts."""
+    spans = store.read(
+        "MATCH (y:RiskYear) RETURN y.person AS person, y.school_urns AS urns ORDER BY y.uid"
+    ).rows
+    urn = next(u for r in spans for u in r["urns"] if u)
+    home = store.read(
+        "MATCH (y:RiskYear) MATCH (c:Person {uid: y.person})-[l:LIVES_AT]->(a:Address) "
+        "WHERE l.to IS NULL AND a.uprn IS NOT NULL "
+        "RETURN a.uprn AS uprn, a.postcode_district AS district ORDER BY y.uid LIMIT 1"
+    ).rows[0]
+    # a pupil elsewhere whose every row is in a CSV file (others are spreadsheets, ...)
+    for pupil in dict.fromkeys(r["person"] for r in spans if urn not in r["urns"]):
+        rows = store.read(
+            "MATCH (s:SourceRecord)-[:DESCRIBES]->(:Person {uid: $u}) "
+            "RETURN s.file AS f, s.row AS r",
+            {"u": pupil},
+        ).rows
+        if rows and all(_csv(week / r["f"]) for r in rows):
+            break
+    dob = store.read("MATCH (c:Person {uid: $u}) RETURN c.dob AS d", {"u": pupil}).scalar()
+    younger = dob.replace(year=dob.year + 6, day=min(dob.day, 28))
+    changed = 0
+    name = ""
+
+    def school(row: list[str], t: Table) -> None:
+        nonlocal name
+        if row[t.col("URN")] == urn:
+            name = row[t.col("EstablishmentName")] = row[t.col("EstablishmentName")] + " Academy"
+
+    postcodes = [r[3] for r in Table.read(week / "reference" / "gazetteer.csv").rows]
+    other = next(pc for pc in postcodes if pc.split()[0] != home["district"])
+
+    def gazetteer(row: list[str], t: Table) -> None:
+        if row[t.col("UPRN")] == str(home["uprn"]):
+            row[t.col("POSTCODE")] = other
+
+    edits: dict[str, list] = {"reference/schools.csv": [school]}
+    edits["reference/gazetteer.csv"] = [gazetteer]
+    for r in rows:
+        edits.setdefault(r["f"], []).append(r["r"])
+    for relname, what in edits.items():
+        table = Table.read(week / relname)
+        first = Table.read(county / relname) if (county / relname).is_file() else None
+        for i, row in enumerate(table.rows):
+            before = list(row)
+            for edit in what:
+                if callable(edit):
+                    edit(row, table)
+                elif edit == i + 2:  # a file's rows from line 2
+                    row[:] = [_dated(v, dob, younger) for v in row]
+            same = first is not None and i < len(first.rows) and first.rows[i] == before
+            changed += row != before and same
+        table.write()
+    summary_path = week / "week_later.json"
+    summary = json.loads(summary_path.read_text())
+    summary["rows_changed"] += changed
+    summary_path.write_text(json.dumps(summary))
+    under = UnderPupils((urn, name), (str(home["uprn"]), other.split()[0]), pupil)
+    (week.parent / "under.json").write_text(json.dumps(asdict(under)))
+    return under
+
+
+def _csv(path: Path) -> bool:
+    """Whether ``path`` is a CSV file the generator's tables read."""
+    if path.suffix != ".csv":
+        return False
+    try:
+        Table.read(path)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _dated(value: str, old: dt.date, new: dt.date) -> str:
+    """``value`` with ``new`` in place of ``old`` where it is that date in a format
+    the synthetic extracts write."""
+    for fmt in DATE_FORMATS:
+        try:
+            if dt.datetime.strptime(value, fmt).date() == old:
+                return new.strftime(fmt)
+        except ValueError:
+            continue
+    return value
+
+
+def _under(week_later: Path) -> UnderPupils:
+    body = json.loads((week_later.parent / "under.json").read_text())
+    return UnderPupils(tuple(body["school"]), tuple(body["home"]), body["younger"])
 
 
 def _extracts(root: Path) -> list[Extract]:
@@ -355,9 +466,47 @@ def test_a_delta_load_leaves_the_graph_a_full_reload_leaves(
     # only (loaders.unchanged.Touched), the full load's over everything: the same alerts
     assert delta.over_everything and NOT_TOUCHED not in delta.over_everything
     assert full.alerts and delta.alerts == full.alerts  # some raised, the same ones
+    assert full.risk_factors_kept and delta.risk_factors_kept == full.risk_factors_kept
     one, other = fingerprint(graphs["full"]), fingerprint(graphs["delta"])
     assert sum(one.nodes.values()) > 10_000
     assert one == other, one.differences(other)
+
+
+def test_a_delta_works_out_again_the_risk_answers_of_the_pupils_it_touched(
+    week_loads: WeekLoads, week_later: Path
+) -> None:
+    """The delta worked out again the risk of NEET answers of the pupils it touched
+    only (the others' kept from the last load), the full reload every pupil's; each
+    change under pupils the week holds is in the delta's answers: the renamed school's
+    name, the home's new postcode district, the pupil made younger gone from the
+    cohort (so none is kept stale; the graphs' equality is the test above)."""
+    full, delta = (week_loads.results[k].report for k in ("full", "delta"))
+    assert full.risk_factors_worked_out is None
+    assert delta.risk_factors_worked_out is not None
+    assert 0 < delta.risk_factors_worked_out < delta.risk_factors_kept
+    assert not any("every pupil" in line for line in delta.over_everything)
+    assert "worked out again for the" in delta.to_markdown()
+    under = _under(week_later)
+    store = week_loads.graphs["delta"]
+    (urn, name), (uprn, district) = under.school, under.home
+    spans = store.read(
+        "MATCH (y:RiskYear) RETURN y.person AS person, y.schools AS schools, "
+        "y.school_urns AS urns, y.area AS area"
+    ).rows
+    at_school = [s for r in spans for s, u in zip(r["schools"], r["urns"], strict=True) if u == urn]
+    assert at_school and set(at_school) == {name}
+    home = store.read(
+        "MATCH (c:Child)-[l:LIVES_AT]->(:Address {uid: $a}) WHERE l.to IS NULL "
+        "RETURN collect(c.uid) AS kids",
+        {"a": uprn},
+    ).scalar()
+    areas = {r["area"] for r in spans if r["person"] in home}
+    assert areas == {district}
+    assert under.younger not in {r["person"] for r in spans}
+    kept = store.read(
+        "MATCH (c:Person {uid: $u}) RETURN c.risk_as_of AS d", {"u": under.younger}
+    ).scalar()
+    assert kept is None
 
 
 def _people(result: LoadResult) -> dict[tuple[str, int, str], str]:
