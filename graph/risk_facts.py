@@ -96,16 +96,17 @@ PUPILS = cypher(
     + _WALK,
     example={"born": ["2010-09-01", "2010-09-02"]},
 )
-# The same of some children by uid (a delta's touched pupils, loaders.risk_factors).
+# The same of some people by uid who are children born in [$born_from, $born_to) (a
+# delta's touched pupils, loaders.risk_factors: most people a delta touches are not).
 PUPILS_OF = cypher(
     "risk_facts.pupils_of",
     """
     UNWIND $uids AS uid
     MATCH (c:Person {uid: uid})
-    WITH c WHERE c:Child
+    WITH c WHERE c:Child AND c.dob >= date($born_from) AND c.dob < date($born_to)
     """
     + _WALK,
-    example={"uids": ["P-x"]},
+    example={"uids": ["P-x"], "born_from": "2010-09-01", "born_to": "2015-09-01"},
 )
 CHILDREN = cypher(
     "risk_facts.children",
@@ -238,11 +239,19 @@ def pupils(store: GraphStore, born_from: dt.date, born_to: dt.date) -> list[dict
     return store.read(PUPILS, params, max_rows=100_000_000).rows
 
 
-def pupils_of(store: GraphStore, uids: Sequence[str]) -> list[dict[str, Any]]:
-    """What the risk list reads of each of these people who is a child (PUPILS_OF)."""
+def pupils_of(
+    store: GraphStore, uids: Sequence[str], born_from: dt.date, born_to: dt.date
+) -> list[dict[str, Any]]:
+    """What the risk list reads of each of these people who is a child born in
+    [born_from, born_to) (PUPILS_OF)."""
     if not uids:
         return []
-    return store.read(PUPILS_OF, {"uids": list(uids)}, max_rows=100_000_000).rows
+    params = {
+        "uids": list(uids),
+        "born_from": born_from.isoformat(),
+        "born_to": born_to.isoformat(),
+    }
+    return store.read(PUPILS_OF, params, max_rows=100_000_000).rows
 
 
 def children(store: GraphStore, uids: Sequence[str]) -> set[str]:

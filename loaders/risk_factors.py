@@ -128,7 +128,7 @@ def _work_out_touched(
 ) -> int:
     """The touched pupils of the kept years' cohorts, worked out into ``kept``; how many."""
     born_from, born_to = born_between(years)
-    found = [p for p in pupils(risk_facts.pupils_of(store, uids)) if born_from <= p.dob < born_to]
+    found = pupils(risk_facts.pupils_of(store, uids, born_from, born_to))
     for pupil in found:
         part = worked_out(pupil, years, config)
         if part is not None:
