@@ -42,6 +42,8 @@ from loaders.quality import pairwise_quality
 from loaders.readers import ReadLimits
 from loaders.reading import read_all
 from loaders.report import LoadReport
+from loaders.risk_kept import KEPT_FILE as RISK_FILE
+from loaders.risk_kept import RiskKept
 from loaders.unchanged import MEMORY_FILE, Unchanged
 from loaders.validate import Quarantined, Record
 from planning.alerts import Baseline
@@ -644,10 +646,13 @@ def test_a_change_that_keeps_the_counts_is_noticed(
             as_kept = version.kept_as(store.counts(), version.current(store))
             memory = Unchanged.take(folder / MEMORY_FILE, frozenset(), as_kept, False)
             baseline = Baseline(None, folder / ALERT_FILES[1])
+            answers.append(RiskKept.take(folder / RISK_FILE, as_kept))  # and the risk answers
             return Known.take(people_file(folder), as_kept), baseline._kept(as_kept), memory.reason
 
+        answers: list[RiskKept | None] = []
         known, state, reason = kept()
         assert known is not None and state is not None and reason == ""
+        assert answers[-1] is not None and answers[-1].pupils
         # a day in the app: a note on a child, an alert marked seen by its professional
         before = store.counts()
         child = store.read("MATCH (c:Child) RETURN c.uid AS u ORDER BY u LIMIT 1").scalar()
@@ -660,6 +665,7 @@ def test_a_change_that_keeps_the_counts_is_noticed(
         assert store.counts() != before  # the note is counted
         known, state, reason = kept()
         assert known is not None and state is not None and reason == ""
+        assert answers[-1] is not None
         counts = store.counts()
         pair = store.read(
             "MATCH (r:ReviewPair {status: 'pending'}) RETURN r.uid AS uid ORDER BY uid LIMIT 1"
@@ -669,6 +675,7 @@ def test_a_change_that_keeps_the_counts_is_noticed(
         assert store.counts() == counts  # a change the counts do not show
         known, state, reason = kept()
         assert known is None and state is None and "changed since the last load" in reason
+        assert answers[-1] is None
     finally:
         store.drop_all()
         store.close()
@@ -689,7 +696,7 @@ def test_a_review_decision_taken_while_a_load_runs_leaves_nothing_kept(
     """A reviewer may decide a pair while a load runs; that load then cannot tell its
     kept state from the graph it leaves, so it keeps none and the next load reads the
     graph whole. The same load with no decision beside it keeps all three."""
-    kept_files = (MEMORY_FILE, ALERT_FILES[1])
+    kept_files = (MEMORY_FILE, ALERT_FILES[1], RISK_FILE)
 
     def reload(decide_meanwhile: bool) -> Path:
         store = copy_graph(week_loads.graphs["delta"], engine_dir)
