@@ -145,6 +145,7 @@ def load(
     figures[f"{name}_rows_unchanged"] = sum(report.rows_unchanged.values())
     figures[f"{name}_wrote_every_row"] = report.wrote_every_row
     figures[f"{name}_records_linked"] = report.records_linked
+    figures[f"{name}_risk_worked_out"] = report.risk_factors_worked_out  # None: every pupil
     figures[f"{name}_identity_records"] = report.identity_records
     figures[f"{name}_people"] = report.people
     show(figures)

@@ -71,12 +71,7 @@ SAVE_YEARS = cypher(
 # dates (graph.planning.COHORT). Each child's relationships are walked once, whatever
 # their type, as ``edges``, each led by its kind (loaders.risk_spans.EDGES): a pattern
 # comprehension a type walked each child six times.
-PUPILS = cypher(
-    "risk_facts.pupils",
-    """
-    UNWIND $born AS born
-    MATCH (c:Person {dob_key: born})
-    WITH c WHERE c:Child
+_WALK = """
     OPTIONAL MATCH (c)-[r]->(x)
     WITH c, collect(CASE type(r)
       WHEN 'ATTENDS' THEN CASE WHEN x:School THEN [0, x.uid, x.name, x.phase, r.from, r.to] END
@@ -90,9 +85,46 @@ PUPILS = cypher(
     END) AS edges
     RETURN c.uid AS uid, c.dob AS dob, coalesce(c.young_carer = true, false) AS young_carer,
            coalesce(c.fsm = true, false) AS fsm, coalesce(c.eal = true, false) AS eal, edges
-    """,
+    """
+PUPILS = cypher(
+    "risk_facts.pupils",
+    """
+    UNWIND $born AS born
+    MATCH (c:Person {dob_key: born})
+    WITH c WHERE c:Child
+    """
+    + _WALK,
     example={"born": ["2010-09-01", "2010-09-02"]},
 )
+# The same of some people by uid who are children born in [$born_from, $born_to) (a
+# delta's touched pupils, loaders.risk_factors: most people a delta touches are not).
+PUPILS_OF = cypher(
+    "risk_facts.pupils_of",
+    """
+    UNWIND $uids AS uid
+    MATCH (c:Person {uid: uid})
+    WITH c WHERE c:Child AND c.dob >= date($born_from) AND c.dob < date($born_to)
+    """
+    + _WALK,
+    example={"uids": ["P-x"], "born_from": "2010-09-01", "born_to": "2015-09-01"},
+)
+CHILDREN = cypher(
+    "risk_facts.children",
+    "UNWIND $uids AS uid MATCH (c:Person {uid: uid}) WHERE c:Child RETURN c.uid AS uid",
+    example={"uids": ["P-x"]},
+)
+# The children a changed node of a label is part of the walk of (a school's name and
+# phase, a home's area and deprivation, a case's kind, status and dates), past and
+# present: a delta works their answers out again.
+PUPILS_AT = {
+    label: cypher(
+        f"risk_facts.pupils_at_{label.lower()}",
+        f"MATCH (x:{label}) WHERE x.uid IN $uids MATCH (c:Child)-[:{rel}]->(x) "
+        "RETURN DISTINCT c.uid AS uid",
+        example={"uids": ["x"]},
+    )
+    for label, rel in (("School", "ATTENDS"), ("Address", "LIVES_AT"), ("Case", "HAS_CASE"))
+}
 CLEAR_ALL = cypher(
     "risk_facts.clear_all",
     f"MATCH (p:Person) WHERE p.risk_as_of IS NOT NULL SET {_UNSET}",
@@ -205,3 +237,33 @@ def pupils(store: GraphStore, born_from: dt.date, born_to: dt.date) -> list[dict
     days = range((born_to - born_from).days)
     params = {"born": [(born_from + dt.timedelta(days=d)).isoformat() for d in days]}
     return store.read(PUPILS, params, max_rows=100_000_000).rows
+
+
+def pupils_of(
+    store: GraphStore, uids: Sequence[str], born_from: dt.date, born_to: dt.date
+) -> list[dict[str, Any]]:
+    """What the risk list reads of each of these people who is a child born in
+    [born_from, born_to) (PUPILS_OF)."""
+    if not uids:
+        return []
+    params = {
+        "uids": list(uids),
+        "born_from": born_from.isoformat(),
+        "born_to": born_to.isoformat(),
+    }
+    return store.read(PUPILS_OF, params, max_rows=100_000_000).rows
+
+
+def children(store: GraphStore, uids: Sequence[str]) -> set[str]:
+    """Which of ``uids`` are children in the graph."""
+    if not uids:
+        return set()
+    return {r["uid"] for r in store.read(CHILDREN, {"uids": list(uids)}, max_rows=100_000_000).rows}
+
+
+def pupils_at(store: GraphStore, label: str, uids: set[str]) -> set[str]:
+    """The children whose walk reaches one of these nodes of ``label`` (PUPILS_AT)."""
+    if not uids:
+        return set()
+    rows = store.read(PUPILS_AT[label], {"uids": sorted(uids)}, max_rows=100_000_000).rows
+    return {r["uid"] for r in rows}

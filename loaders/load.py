@@ -57,7 +57,11 @@ from loaders.progress import Progress, Silent
 from loaders.readers import ReadLimits
 from loaders.reading import ignored, read_all
 from loaders.report import LoadReport, save
+from loaders.risk_factors import Delta as RiskDelta
 from loaders.risk_factors import keep_after_load as keep_risk_factors
+from loaders.risk_factors import touched_pupils
+from loaders.risk_kept import KEPT_FILE as RISK_FILE
+from loaders.risk_kept import RiskKept
 from loaders.scoring import MODEL_FILE
 from loaders.transition_cohorts import keep_after_load as keep_cohorts
 from loaders.unchanged import MEMORY_FILE, Touched, Unchanged, shared_labels
@@ -137,6 +141,10 @@ class Load:
     # to work from; None when not known (a full load): they go over the whole graph
     touched: Touched | None = None
     tallying: Future[int] | None = None  # derive: the caseload map's tally, kept meanwhile
+    # link: the risk of NEET answers the last load kept (None: none trusted); derive:
+    # this load's, for the next
+    risk: RiskDelta | None = None
+    risk_after: RiskKept | None = None
     recording: Future[None] | None = None  # write: the rows' hashes, for the next load
 
 
@@ -194,6 +202,7 @@ def link_stage(load: Load) -> None:
     load.baseline = Baseline(*(loads_dir / n if loads_dir else None for n in ALERT_FILES))
     # the watched state before anything is written (kept by the last load, or read)
     load.before = load.baseline.take(store, kept_as)
+    load.risk = RiskDelta(RiskKept.take(loads_dir / RISK_FILE if loads_dir else None, kept_as))
     # before anything is written: what was kept is not the graph now
     load.stamped = version.stamp(store)
     risk_facts.clear(store)  # kept risk factors are wrong once the records change
@@ -354,16 +363,28 @@ def derive_stage(load: Load) -> None:
     load.tallying = load.writer.submit(
         _step, seconds, "caseload map tally", caseload_tally.keep, store
     )
+    risk = load.risk
+    assert risk is not None
+    if load.touched is not None:
+        with timed(seconds, "risk factors: pupils touched"):
+            risk.touched = touched_pupils(store, load.touched)
     with ThreadPoolExecutor(1, thread_name_prefix="jigsaw-derive") as pool:
         needs = pool.submit(
             _step, seconds, "needs forecast tally", keep_needs_tally, store, load.today
         )
         cohorts = pool.submit(_step, seconds, "transition cohorts", keep_cohorts, store, load.today)
         load.report.risk_factors_kept = _step(
-            seconds, "risk factors", keep_risk_factors, store, load.today
+            seconds, "risk factors", keep_risk_factors, store, load.today, risk
         )
         needs.result()
         cohorts.result()
+    over = load.report.over_everything
+    if over:  # a delta: say whether its risk of NEET answers went over every pupil
+        if risk.why:
+            over.insert(over.index(OVER_EVERYTHING[0]), f"{RISK_EVERYONE} ({risk.why})")
+        else:
+            load.report.risk_factors_worked_out = risk.worked_out
+    load.risk_after, load.risk = risk.after, None
 
 
 def _derive_touched(store: GraphStore, touched: Touched) -> None:
@@ -419,14 +440,18 @@ def pseudonymised_copy(load: Load) -> None:
 
 
 # What a delta load still runs over the whole graph, as a full load does (the load
-# report lists them): risk of NEET factors, the needs and caseload tallies, transitions'
-# cohorts and the pseudonymised copy are worked out from the graph. The derived facts
-# and the alerts' watched state go over what the delta touched (``Load.touched``), or
-# over everything too where that is not known (NOT_TOUCHED).
+# report lists them): the needs and caseload tallies, transitions' cohorts and the
+# pseudonymised copy are worked out from the graph, and the risk of NEET factors as at
+# the load's day are written on every pupil. The derived facts, the alerts' watched
+# state and the pupils' risk of NEET answers go over what the delta touched
+# (``Load.touched``), or over everything too where that is not known (NOT_TOUCHED) or
+# the last load's answers cannot be kept (RISK_EVERYONE, with why).
 OVER_EVERYTHING = (
-    "risk of NEET factors, the needs and caseload tallies, transitions' cohorts (every person)",
+    "the needs and caseload tallies, transitions' cohorts (every person), risk of NEET "
+    "factors as at the load's day (written on every pupil)",
     "the pseudonymised copy (the whole graph)",
 )
+RISK_EVERYONE = "risk of NEET answers worked out for every pupil"
 NOT_TOUCHED = (
     "derived facts and the alerts' watched state (every case: what the load changed "
     "is not known when every row is written)"
@@ -506,6 +531,8 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
             load.known.after_writing(load.rows.people if load.rows else ())
             load.known.save(people_file(opts.loads_dir), counts)  # who its people are
             load.baseline.keep(counts)  # and the watched state its alerts left
+            if load.risk_after is not None and opts.loads_dir is not None:
+                load.risk_after.save(opts.loads_dir / RISK_FILE, counts)  # and its answers
         else:  # its rows' hashes are for a record not kept: stopped, and any error said
             writer.stopped.set()
             if load.recording is not None:

@@ -83,6 +83,9 @@ class LoadReport:
     relationships_refused: dict[str, int] = field(default_factory=dict)
     alerts: int = 0  # raised for allocated professionals by what this load changed
     risk_factors_kept: int = 0  # pupils whose risk of NEET factors were worked out and kept
+    # on a delta, the touched pupils whose answers were worked out again (the others'
+    # kept from the last load); None: every pupil's were
+    risk_factors_worked_out: int | None = None
     unmapped_files: list[str] = field(default_factory=list)
     # why no pack reads each file no mapping names either: the format it is most like
     unrecognised: dict[str, str] = field(default_factory=dict)
@@ -173,7 +176,13 @@ class LoadReport:
             f"{self.review_pairs:,} possible duplicates await review; "
             f"{self.alerts:,} new alerts for allocated professionals; "
             f"risk of NEET factors kept for {self.risk_factors_kept:,} pupils "
-            f"as at {self.as_of}.",
+            f"as at {self.as_of}"
+            + (
+                f" (answers worked out again for the {self.risk_factors_worked_out:,} "
+                "pupils it touched, the rest kept from the last load)."
+                if self.risk_factors_worked_out is not None
+                else "."
+            ),
         ]
         if self.links_prevented or self.relationships_refused:
             lines.append(

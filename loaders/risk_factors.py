@@ -7,57 +7,146 @@ answer from each day it changes on, and the load's own day as factors on each pu
 (for the analysts' copy, which holds no years), all worked out in Python from one read
 of the cohorts' records (loaders.risk_spans, which mirrors the saved query's worked-out
 part: tests hold the two equal on the load's day and many others).
+
+A pupil's answers do not depend on the day, only on their records, so a delta load
+(:class:`Delta`) reads and works out again only the pupils it touched and takes the
+others' from what the last load kept (loaders.risk_kept), while the kept academic years
+and the detection rules are the last load's; the load's day's factors are read from
+each pupil's answers in its academic year.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from graph import risk_facts
 from graph.store import GraphStore
-from loaders.risk_spans import born_between, kept_day, kept_years, pupils
+from loaders.risk_kept import RiskKept, worked_out
+from loaders.risk_spans import EDGES, born_between, pupils
 from planning.calendar import academic_year
 from planning.risk import RiskConfig, load_risk_config
 from queries.library import get_query
+
+if TYPE_CHECKING:
+    from loaders.unchanged import Touched
 
 QUERY_ID = "risk_of_neet"
 YEARS_KEPT = 2  # academic years kept for every day at least: the load's and the one before
 
 
-def keep_after_load(store: GraphStore, as_of: dt.date) -> int:
+@dataclass
+class Delta:
+    """A delta load's part in working the answers out: what the last load kept (None:
+    nothing trusted) and the pupils this load touched (:func:`touched_pupils`; None: not
+    known). Once worked out, ``why`` says why every pupil's answers were worked out
+    again ("" when only the touched pupils'), ``worked_out`` how many were, and
+    ``after`` holds this load's answers, for the next."""
+
+    kept: RiskKept | None
+    touched: set[str] | None = None
+    why: str = ""
+    worked_out: int = 0
+    after: RiskKept | None = None
+
+
+def touched_pupils(store: GraphStore, touched: Touched) -> set[str]:
+    """The children whose answers a delta's changes may move (``touched``: what it
+    wrote): their own node's rows, a relationship of a type the answer follows
+    (loaders.risk_spans.EDGES) naming them, or a school, home or case of theirs whose
+    own rows changed (its name and phase, area and deprivation, kind, status, dates)."""
+    people = touched.own("Person") | touched.named_by("Person", EDGES)
+    for label in risk_facts.PUPILS_AT:
+        people |= risk_facts.pupils_at(store, label, touched.own(label))
+    return people
+
+
+def keep_after_load(store: GraphStore, as_of: dt.date, delta: Delta | None = None) -> int:
     """Work out and keep the factors of every pupil in the cohort on ``as_of``, and on
     every day of its academic year and of every one before it a child could be on the
-    list in (at least the one before)."""
+    list in (at least the one before); on a ``delta``, only the touched pupils' are
+    worked out where the last load's can be kept (``delta.why`` says when not). The
+    pupils whose factors were kept; ``delta.after``: every answer, for the next load."""
     query = get_query(QUERY_ID)
     config = load_risk_config()
+    rules = config.detection_rules(query.cypher)
     # every academic year a child could be on the list in, up to the load's (at least
     # the one before it too): a day before them has an empty list, a day after is
     # worked out from the records
     last = academic_year(as_of)
     years = list(range(min(last - YEARS_KEPT + 1, first_year(store, config)), last + 1))
+    kept = RiskKept(years, rules)
+    if delta is not None:
+        delta.why = _why_everyone(delta, years, rules)
+    if delta is not None and not delta.why and delta.kept is not None:
+        assert delta.touched is not None
+        _keep_untouched(store, delta.kept, delta.touched, kept)
+        delta.worked_out = _work_out_touched(store, sorted(delta.touched), years, config, kept)
+    else:
+        _work_out_all(store, years, config, kept)
+    if delta is not None:
+        delta.kept, delta.after = None, kept  # the last load's taken over: let go
+    return risk_facts.save(
+        store,
+        list(kept.day(as_of)),
+        as_of=as_of.isoformat(),
+        rules=rules,
+        years=list(kept.spans()),
+        academic_years=years,
+    )
+
+
+def _work_out_all(store: GraphStore, years: list[int], config: RiskConfig, kept: RiskKept) -> None:
+    """Every pupil of the kept years' cohorts, into ``kept``."""
     born_from, born_to = born_between(years)
     # the children of the kept years' cohorts, one birth year a part, read side by side
-    # where the engine can (FalkorDB's threads); the load's day is one of the kept
-    # years', so its answers come from the same read
+    # where the engine can (FalkorDB's threads)
     births = [
         (max(born_from, dt.date(y, 9, 1)), min(born_to, dt.date(y + 1, 9, 1)))
         for y in range(born_from.year, born_to.year)
     ]
-    spans: list[dict] = []
-    kept: list[dict] = []
     with ThreadPoolExecutor(min(len(births), store.parallel_reads())) as pool:
         for part in pool.map(lambda b: pupils(risk_facts.pupils(store, *b)), births):
-            spans.extend(kept_years(part, years, config))
-            kept.extend(kept_day(part, as_of, config))
-    return risk_facts.save(
-        store,
-        kept,
-        as_of=as_of.isoformat(),
-        rules=config.detection_rules(query.cypher),
-        years=spans,
-        academic_years=years,
-    )
+            for pupil in part:
+                found = worked_out(pupil, years, config)
+                if found is not None:
+                    kept.pupils[pupil.uid] = found
+
+
+def _keep_untouched(store: GraphStore, before: RiskKept, touched: set[str], kept: RiskKept) -> None:
+    """The untouched pupils' answers as the last load kept them, while they are still
+    children in the graph."""
+    untouched = [uid for uid in before.pupils if uid not in touched]
+    still = risk_facts.children(store, untouched)
+    kept.pupils.update((uid, before.pupils[uid]) for uid in untouched if uid in still)
+
+
+def _work_out_touched(
+    store: GraphStore, uids: list[str], years: list[int], config: RiskConfig, kept: RiskKept
+) -> int:
+    """The touched pupils of the kept years' cohorts, worked out into ``kept``; how many."""
+    born_from, born_to = born_between(years)
+    found = pupils(risk_facts.pupils_of(store, uids, born_from, born_to))
+    for pupil in found:
+        part = worked_out(pupil, years, config)
+        if part is not None:
+            kept.pupils[pupil.uid] = part
+    return len(found)
+
+
+def _why_everyone(delta: Delta, years: list[int], rules: str) -> str:
+    """Why a delta works out every pupil's answers again ("": it need not)."""
+    if delta.touched is None:
+        return "what the load changed is not known"
+    if delta.kept is None:
+        return "the last load's answers are not kept, or the graph changed since"
+    if delta.kept.years != years:
+        return f"the kept academic years change ({delta.kept.years} -> {years})"
+    if delta.kept.rules != rules:
+        return "the detection rules changed"
+    return ""
 
 
 def first_year(store: GraphStore, config: RiskConfig) -> int:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from planning.calendar import academic_year, year_group
+from planning.calendar import year_group
 from planning.risk import RiskConfig
 
 ON_ROLL = ("Primary", "Secondary", "Special", "Alternative provision")
@@ -189,29 +189,41 @@ class Pupil:
             tuple(f for f in found if f is not None),
         )
 
-    def year(self, ay: int, config: RiskConfig) -> dict[str, Any] | None:
-        """The pupil's ``RiskYear`` for academic year ``ay``: the days their answer
-        changes on and the answer from each; None when they have no factor on any day
-        of it (or are not in the list's year groups)."""
-        group = cohort_year_group(self.dob, ay)
-        if group is None or group not in config.year_groups:
-            return None
+    def timeline(self, ay: int, config: RiskConfig) -> tuple[list[dt.date], list[Answer | None]]:
+        """The pupil's answer from each day of academic year ``ay`` it may change on
+        (1 September first): on any day of the year, the answer from the last of those
+        days up to it."""
         first, last = dt.date(ay, 9, 1), dt.date(ay + 1, 8, 31)
         windows = _windows(config)  # all changes() reads of the config
         if self._changes is None or self._changes[0] != windows:
             self._changes = (windows, self.changes(config))
         days = {first, dt.date(ay + 1, 1, 1)} | {d for d in self._changes[1] if first < d <= last}
+        ordered = sorted(days)
+        return ordered, [self.answer(day, config) for day in ordered]
+
+    def year(
+        self,
+        ay: int,
+        config: RiskConfig,
+        timeline: tuple[list[dt.date], list[Answer | None]] | None = None,
+    ) -> dict[str, Any] | None:
+        """The pupil's ``RiskYear`` for academic year ``ay``: the days their answer
+        changes on and the answer from each; None when they have no factor on any day
+        of it (or are not in the list's year groups). ``timeline``: :meth:`timeline`'s
+        for ``ay``, when worked out already."""
+        group = cohort_year_group(self.dob, ay)
+        if group is None or group not in config.year_groups:
+            return None
         starts: list[int] = []
         answers: list[Answer | None] = []
-        for day in sorted(days):
-            answer = self.answer(day, config)
+        for day, answer in zip(*(timeline or self.timeline(ay, config)), strict=True):
             if answer is not None and not answer.factors:
                 answer = None  # on roll with no factor: never on the list
             if answers and answers[-1] == answer:
                 continue
             if not answers and answer is None:
                 continue  # nothing yet: days before the first start read as none
-            starts.append(day.year * 10_000 + day.month * 100 + day.day)
+            starts.append(day_number(day))
             answers.append(answer)
         if not answers:
             return None
@@ -231,6 +243,11 @@ class Pupil:
         }
 
 
+def day_number(day: dt.date) -> int:
+    """A day as the kept lists hold it (yyyymmdd)."""
+    return day.year * 10_000 + day.month * 100 + day.day
+
+
 def _text(value: str | None) -> str:
     return NO_TEXT if value is None else value
 
@@ -238,37 +255,3 @@ def _text(value: str | None) -> str:
 def pupils(rows: Iterable[Mapping[str, Any]]) -> list[Pupil]:
     """The children read (graph.risk_facts.pupils) who have a birth date."""
     return [Pupil(row) for row in rows if row["dob"] is not None]
-
-
-def kept_years(
-    pupils: Iterable[Pupil], years: Sequence[int], config: RiskConfig
-) -> Iterator[dict[str, Any]]:
-    """Every ``RiskYear`` of ``years`` for ``pupils``."""
-    for pupil in pupils:
-        for ay in years:
-            kept = pupil.year(ay, config)
-            if kept is not None:
-                yield kept
-
-
-def kept_day(pupils: Iterable[Pupil], day: dt.date, config: RiskConfig) -> Iterator[dict[str, Any]]:
-    """Every pupil's answer as at ``day`` (graph.risk_facts.SAVE's rows: uid, factors,
-    year_group, school, school_urn, area, attendance_pct): each pupil on a school roll
-    in the list's year groups, with factors or none, as the saved query works out the
-    whole cohort when every factor weighs 1 and no score is too low."""
-    ay = academic_year(day)
-    for pupil in pupils:
-        group = cohort_year_group(pupil.dob, ay)
-        if group is None or group not in config.year_groups:
-            continue
-        answer = pupil.answer(day, config)
-        if answer is not None:
-            yield {
-                "uid": pupil.uid,
-                "factors": list(answer.factors),
-                "year_group": group,
-                "school": answer.school,
-                "school_urn": answer.school_urn,
-                "area": pupil.area,
-                "attendance_pct": answer.attendance_pct,
-            }

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,14 @@ from graph.engines.falkordb import FalkorDBStore
 from loaders import identities
 from loaders.extracts import Dropped, Extract, FileOutcome, pack, read_extracts
 from loaders.intake import READINGS, FileIntake, Intake, Reading, extract_key, mapped_extracts
-from loaders.load import ALERT_FILES, LOAD_LOCK, NOT_TOUCHED, LoadResult, run_load
+from loaders.load import (
+    ALERT_FILES,
+    LOAD_LOCK,
+    NOT_TOUCHED,
+    RISK_EVERYONE,
+    LoadResult,
+    run_load,
+)
 from loaders.mapping import load_mappings
 from loaders.people_kept import Known, people_file
 from loaders.progress import Silent
@@ -35,10 +42,12 @@ from loaders.quality import pairwise_quality
 from loaders.readers import ReadLimits
 from loaders.reading import read_all
 from loaders.report import LoadReport
+from loaders.risk_kept import KEPT_FILE as RISK_FILE
+from loaders.risk_kept import RiskKept
 from loaders.unchanged import MEMORY_FILE, Unchanged
 from loaders.validate import Quarantined, Record
 from planning.alerts import Baseline
-from synthetic.week_later import write_week_later
+from synthetic.week_later import DATE_FORMATS, Table, write_week_later
 from tests.conftest import AS_OF, LoadedCounty, embedded_store
 from tests.fingerprint import fingerprint
 from tests.truth import source_row_labels
@@ -47,10 +56,131 @@ WEEK_LATER = AS_OF + dt.timedelta(days=7)
 
 
 @pytest.fixture(scope="module")
-def week_later(small_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def week_later(
+    small_county: Path, loaded_county: LoadedCounty, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The county a week later, and three changes more under pupils with risk of NEET
+    factors (:func:`_changes_under_pupils`)."""
     out = tmp_path_factory.mktemp("week_later") / "county"
     write_week_later(small_county, out, seed=3)
+    _changes_under_pupils(loaded_county.store, small_county, out)
     return out
+
+
+@dataclass(frozen=True)
+class UnderPupils:
+    """What :func:`_changes_under_pupils` changed: a school renamed (urn, new name), a
+    home's postcode (its uprn, the new postcode district) and a pupil made six years
+    younger, out of every cohort the list keeps."""
+
+    school: tuple[str, str]
+    home: tuple[str, str]
+    younger: str
+    residents: tuple[str, ...]  # the pupils with kept answers living at the home
+
+
+def _changes_under_pupils(store: GraphStore, county: Path, week: Path) -> UnderPupils:
+    """Change, in the week's extracts, a school's name and a home's postcode, each
+    under pupils with kept risk of NEET answers, and one such pupil's birth date in
+    every row that describes them; counted among the week's changed rows
+    (``week_later.json``), as the generator counts its own. Kept as ``under.json``
+    beside the extracts."""
+    spans = store.read(
+        "MATCH (y:RiskYear) RETURN y.person AS person, y.school_urns AS urns ORDER BY y.uid"
+    ).rows
+    urn = next(u for r in spans for u in r["urns"] if u)
+    home = store.read(
+        "MATCH (y:RiskYear) MATCH (c:Person {uid: y.person})-[l:LIVES_AT]->(a:Address) "
+        "WHERE l.to IS NULL AND a.uprn IS NOT NULL "
+        "RETURN a.uprn AS uprn, a.postcode_district AS district ORDER BY y.uid LIMIT 1"
+    ).rows[0]
+    residents = store.read(
+        "MATCH (y:RiskYear) MATCH (c:Person {uid: y.person})-[l:LIVES_AT]->(:Address {uid: $a}) "
+        "WHERE l.to IS NULL RETURN DISTINCT c.uid AS uid ORDER BY uid",
+        {"a": str(home["uprn"])},
+    ).rows
+    # a pupil elsewhere whose every row is in a CSV file (others are spreadsheets, ...)
+    kids = {r["uid"] for r in residents}
+    others = (r["person"] for r in spans if urn not in r["urns"] and r["person"] not in kids)
+    for pupil in dict.fromkeys(others):
+        rows = store.read(
+            "MATCH (s:SourceRecord)-[:DESCRIBES]->(:Person {uid: $u}) "
+            "RETURN s.file AS f, s.row AS r",
+            {"u": pupil},
+        ).rows
+        if rows and all(_csv(week / r["f"]) for r in rows):
+            break
+    dob = store.read("MATCH (c:Person {uid: $u}) RETURN c.dob AS d", {"u": pupil}).scalar()
+    younger = dob.replace(year=dob.year + 6, day=min(dob.day, 28))
+    changed = 0
+    name = ""
+
+    def school(row: list[str], t: Table) -> None:
+        nonlocal name
+        if row[t.col("URN")] == urn:
+            name = row[t.col("EstablishmentName")] = row[t.col("EstablishmentName")] + " Academy"
+
+    postcodes = [r[3] for r in Table.read(week / "reference" / "gazetteer.csv").rows]
+    other = next(pc for pc in postcodes if pc.split()[0] != home["district"])
+
+    def gazetteer(row: list[str], t: Table) -> None:
+        if row[t.col("UPRN")] == str(home["uprn"]):
+            row[t.col("POSTCODE")] = other
+
+    edits: dict[str, list] = {"reference/schools.csv": [school]}
+    edits["reference/gazetteer.csv"] = [gazetteer]
+    for r in rows:
+        edits.setdefault(r["f"], []).append(r["r"])
+    for relname, what in edits.items():
+        table = Table.read(week / relname)
+        first = Table.read(county / relname) if (county / relname).is_file() else None
+        for i, row in enumerate(table.rows):
+            before = list(row)
+            for edit in what:
+                if callable(edit):
+                    edit(row, table)
+                elif edit == i + 2:  # a file's rows from line 2
+                    row[:] = [_dated(v, dob, younger) for v in row]
+            same = first is not None and i < len(first.rows) and first.rows[i] == before
+            changed += row != before and same
+        table.write()
+    summary_path = week / "week_later.json"
+    summary = json.loads(summary_path.read_text())
+    summary["rows_changed"] += changed
+    summary_path.write_text(json.dumps(summary))
+    moved = (str(home["uprn"]), other.split()[0])
+    under = UnderPupils((urn, name), moved, pupil, tuple(sorted(kids)))
+    (week.parent / "under.json").write_text(json.dumps(asdict(under)))
+    return under
+
+
+def _csv(path: Path) -> bool:
+    """Whether ``path`` is a CSV file the generator's tables read."""
+    if path.suffix != ".csv":
+        return False
+    try:
+        Table.read(path)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _dated(value: str, old: dt.date, new: dt.date) -> str:
+    """``value`` with ``new`` in place of ``old`` where it is that date in a format
+    the synthetic extracts write."""
+    for fmt in DATE_FORMATS:
+        try:
+            if dt.datetime.strptime(value, fmt).date() == old:
+                return new.strftime(fmt)
+        except ValueError:
+            continue
+    return value
+
+
+def _under(week_later: Path) -> UnderPupils:
+    body = json.loads((week_later.parent / "under.json").read_text())
+    school, home = tuple(body["school"]), tuple(body["home"])
+    return UnderPupils(school, home, body["younger"], tuple(body["residents"]))
 
 
 def _extracts(root: Path) -> list[Extract]:
@@ -355,9 +485,50 @@ def test_a_delta_load_leaves_the_graph_a_full_reload_leaves(
     # only (loaders.unchanged.Touched), the full load's over everything: the same alerts
     assert delta.over_everything and NOT_TOUCHED not in delta.over_everything
     assert full.alerts and delta.alerts == full.alerts  # some raised, the same ones
+    assert full.risk_factors_kept and delta.risk_factors_kept == full.risk_factors_kept
     one, other = fingerprint(graphs["full"]), fingerprint(graphs["delta"])
     assert sum(one.nodes.values()) > 10_000
     assert one == other, one.differences(other)
+
+
+def test_a_delta_works_out_again_the_risk_answers_of_the_pupils_it_touched(
+    week_loads: WeekLoads, week_later: Path
+) -> None:
+    """The delta worked out again the risk of NEET answers of the pupils it touched
+    only (the others' kept from the last load), the full reload every pupil's; each
+    change under pupils the week holds is in the delta's answers: the renamed school's
+    name, the home's new postcode district, the pupil made younger gone from the
+    cohort (so none is kept stale; the graphs' equality is the test above)."""
+    full, delta = (week_loads.results[k].report for k in ("full", "delta"))
+    assert full.risk_factors_worked_out is None
+    assert delta.risk_factors_worked_out is not None
+    assert 0 < delta.risk_factors_worked_out < delta.risk_factors_kept
+    assert not any(line.startswith(RISK_EVERYONE) for line in delta.over_everything)
+    assert "worked out again for the" in delta.to_markdown()
+    under = _under(week_later)
+    store = week_loads.graphs["delta"]
+    urn, name = under.school
+    spans = store.read(
+        "MATCH (y:RiskYear) RETURN y.person AS person, y.schools AS schools, "
+        "y.school_urns AS urns, y.area AS area"
+    ).rows
+    at_school = [s for r in spans for s, u in zip(r["schools"], r["urns"], strict=True) if u == urn]
+    assert at_school and set(at_school) == {name}
+    # the pupils who lived at the home before the week: each one's area is where the
+    # graph says they live now (records that name the home by its old postcode may
+    # now name another address), read apart from the kept answers
+    now = store.read(
+        "UNWIND $kids AS kid MATCH (c:Person {uid: kid})-[l:LIVES_AT]->(a:Address) "
+        "WHERE l.to IS NULL RETURN c.uid AS uid, a.postcode_district AS district",
+        {"kids": list(under.residents)},
+    ).rows
+    areas = {(r["person"], r["area"]) for r in spans if r["person"] in under.residents}
+    assert areas and areas <= {(r["uid"], r["district"]) for r in now}
+    assert under.younger not in {r["person"] for r in spans}
+    kept = store.read(
+        "MATCH (c:Person {uid: $u}) RETURN c.risk_as_of AS d", {"u": under.younger}
+    ).scalar()
+    assert kept is None
 
 
 def _people(result: LoadResult) -> dict[tuple[str, int, str], str]:
@@ -475,10 +646,13 @@ def test_a_change_that_keeps_the_counts_is_noticed(
             as_kept = version.kept_as(store.counts(), version.current(store))
             memory = Unchanged.take(folder / MEMORY_FILE, frozenset(), as_kept, False)
             baseline = Baseline(None, folder / ALERT_FILES[1])
+            answers.append(RiskKept.take(folder / RISK_FILE, as_kept))  # and the risk answers
             return Known.take(people_file(folder), as_kept), baseline._kept(as_kept), memory.reason
 
+        answers: list[RiskKept | None] = []
         known, state, reason = kept()
         assert known is not None and state is not None and reason == ""
+        assert answers[-1] is not None and answers[-1].pupils
         # a day in the app: a note on a child, an alert marked seen by its professional
         before = store.counts()
         child = store.read("MATCH (c:Child) RETURN c.uid AS u ORDER BY u LIMIT 1").scalar()
@@ -491,6 +665,7 @@ def test_a_change_that_keeps_the_counts_is_noticed(
         assert store.counts() != before  # the note is counted
         known, state, reason = kept()
         assert known is not None and state is not None and reason == ""
+        assert answers[-1] is not None
         counts = store.counts()
         pair = store.read(
             "MATCH (r:ReviewPair {status: 'pending'}) RETURN r.uid AS uid ORDER BY uid LIMIT 1"
@@ -500,6 +675,7 @@ def test_a_change_that_keeps_the_counts_is_noticed(
         assert store.counts() == counts  # a change the counts do not show
         known, state, reason = kept()
         assert known is None and state is None and "changed since the last load" in reason
+        assert answers[-1] is None
     finally:
         store.drop_all()
         store.close()
@@ -520,7 +696,7 @@ def test_a_review_decision_taken_while_a_load_runs_leaves_nothing_kept(
     """A reviewer may decide a pair while a load runs; that load then cannot tell its
     kept state from the graph it leaves, so it keeps none and the next load reads the
     graph whole. The same load with no decision beside it keeps all three."""
-    kept_files = (MEMORY_FILE, ALERT_FILES[1])
+    kept_files = (MEMORY_FILE, ALERT_FILES[1], RISK_FILE)
 
     def reload(decide_meanwhile: bool) -> Path:
         store = copy_graph(week_loads.graphs["delta"], engine_dir)
