@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from graph import risk_facts
 from graph.store import GraphStore
-from loaders.risk_kept import RiskKept, worked_out
+from loaders.risk_kept import RiskKept, code_fingerprint, worked_out
 from loaders.risk_spans import EDGES, born_between, pupils
 from planning.calendar import academic_year
 from planning.risk import RiskConfig, load_risk_config
@@ -146,6 +146,8 @@ def _why_everyone(delta: Delta, years: list[int], rules: str) -> str:
         return f"the kept academic years change ({delta.kept.years} -> {years})"
     if delta.kept.rules != rules:
         return "the detection rules changed"
+    if delta.kept.code != code_fingerprint():
+        return "the code that works answers out changed (another release)"
     return ""
 
 

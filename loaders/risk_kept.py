@@ -14,15 +14,20 @@ it is taken, so a load that stops part way leaves none.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import sys
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from graph import risk_facts
 from graph.files import private_dir, write_private
+from loaders import risk_spans
 from loaders.risk_spans import Answer, Pupil, cohort_year_group, day_number
 from planning.risk import RiskConfig
 
@@ -33,6 +38,17 @@ VERSION = 1
 # (None: not in the list's year groups then): [year group, area, starts (yyyymmdd),
 # answers (each [school, school urn, attendance, factors] or None: off every roll)].
 Part = list[Any]
+
+
+@cache
+def code_fingerprint() -> str:
+    """A hash of the code that works a pupil's answers out (the walk reading their
+    records, the spans, the parts kept here): answers another release worked out are
+    not taken as this one's."""
+    digest = hashlib.blake2b(digest_size=8)
+    for module in (risk_facts, risk_spans, sys.modules[__name__]):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()
 
 
 def worked_out(pupil: Pupil, years: list[int], config: RiskConfig) -> Part | None:
@@ -92,6 +108,7 @@ class RiskKept:
     years: list[int]
     rules: str
     pupils: dict[str, Part] = field(default_factory=dict)
+    code: str = field(default_factory=code_fingerprint)  # the code that worked them out
 
     def spans(self) -> Iterator[dict[str, Any]]:
         """Every ``RiskYear`` row (graph.risk_facts.SAVE_YEARS's)."""
@@ -120,7 +137,7 @@ class RiskKept:
             return None
         if body.get("counts") != counts:
             return None
-        return cls(list(body["years"]), body["rules"], body["pupils"])
+        return cls(list(body["years"]), body["rules"], body["pupils"], str(body.get("code")))
 
     def save(self, path: Path | None, counts: Mapping[str, Any]) -> None:
         """Keep it at ``path`` with the graph's ``counts`` (whole, then renamed; readable
@@ -132,6 +149,7 @@ class RiskKept:
             "counts": dict(counts),
             "years": self.years,
             "rules": self.rules,
+            "code": self.code,
             "pupils": self.pupils,
         }
         write_private(private_dir(path.parent) / path.name, orjson.dumps(body))

@@ -724,3 +724,25 @@ def test_a_review_decision_taken_while_a_load_runs_leaves_nothing_kept(
     beside = reload(True)
     assert not people_file(beside).exists()
     assert not any((beside / f).exists() for f in kept_files)
+
+
+def test_answers_kept_by_other_code_or_rules_or_years_are_worked_out_again(
+    tmp_path: Path,
+) -> None:
+    """A delta keeps the last load's risk of NEET answers only when they were worked
+    out for the same academic years, under the same rules, by the same code (a release
+    changing how answers are worked out would otherwise keep the old ones); the file
+    carries which code, and the reason each time is said."""
+    from loaders.risk_factors import Delta, _why_everyone
+    from loaders.risk_kept import RiskKept, code_fingerprint
+
+    path = tmp_path / "risk-answers.json"
+    RiskKept([2025, 2026], "rules-a").save(path, {"nodes": 1})
+    kept = RiskKept.take(path, {"nodes": 1})
+    assert kept is not None and kept.code == code_fingerprint()
+    assert _why_everyone(Delta(kept, {"P-1"}), [2025, 2026], "rules-a") == ""
+    assert "years" in _why_everyone(Delta(kept, {"P-1"}), [2026, 2027], "rules-a")
+    assert "rules" in _why_everyone(Delta(kept, {"P-1"}), [2025, 2026], "rules-b")
+    other = RiskKept([2025, 2026], "rules-a", code="another release")
+    assert "code" in _why_everyone(Delta(other, {"P-1"}), [2025, 2026], "rules-a")
+    assert "not known" in _why_everyone(Delta(kept, None), [2025, 2026], "rules-a")
