@@ -502,11 +502,14 @@ def missed(
     by_rid = {r.rid: r for r in inputs.found}
     source = {rid: f.split("/")[0] + ("/parent" if who == "parent" else "")
               for f, _, who, rid in inputs.where}  # fmt: skip
-    kids: dict[str, set[str]] = {}
+    kids: dict[str, set[str]] = {}  # record -> its children's people
+    parents: dict[str, set[str]] = {}  # a child's person -> its parents' people
     for e in inputs.context.edges:
-        child = cluster_of.get(e.child)
+        child, parent = cluster_of.get(e.child), cluster_of.get(e.parent)
         if child is not None:
             kids.setdefault(e.parent, set()).add(child)
+            if parent is not None:
+                parents.setdefault(child, set()).add(parent)
     people: dict[str, dict[str, Any]] = {}  # a person with adults' records: what it holds
     split: dict[str, Counter] = {}  # true person -> its records' people, counted
     for rid, label in labels.items():
@@ -516,7 +519,8 @@ def missed(
         split.setdefault(label, Counter())[person] += 1
         held = people.setdefault(
             person, {"sources": set(), "dated": False, "families": set(), "homes": set(),
-                     "kids": set()},
+                     "kids": set(), "names": set(), "stays": set(), "sex": set(),
+                     "labels": Counter()},
         )  # fmt: skip
         r = by_rid.get(rid)
         held["sources"].add(source.get(rid, "?"))
@@ -524,9 +528,36 @@ def missed(
             held["dated"] |= bool(r.dob)
             if r.family:
                 held["families"].add(plain(r.family))
-        held["homes"] |= {t.address for t in inputs.context.homes.get(rid, ())}
+            if r.given:
+                held["names"].add(f"{plain(r.given)} {plain(r.family)}")
+        for t in inputs.context.homes.get(rid, ()):
+            held["homes"].add(t.address)
+            if t.start:
+                held["stays"].add((t.address, t.start, t.end or "9999-99-99"))
+        held["labels"][label] += 1
+        if r is not None and r.sex:
+            held["sex"].add(r.sex)
         held["kids"] |= kids.get(rid, set())
     queued = {frozenset((cluster_of.get(c.left), cluster_of.get(c.right))) for c in review}
+    living: dict[str, set[str]] = {}  # address -> the people with adults' records there
+    for person, held in people.items():
+        for home in held["homes"]:
+            living.setdefault(home, set()).add(person)
+
+    def co_parent(p: str, q: str) -> bool:
+        """A parent (of any kind) of a child ``p`` is named for, not ``p`` or ``q``, at an
+        address of ``q``'s, or someone of its name at one (any dates)."""
+        others = {x for c in people[p]["kids"] for x in parents.get(c, ())} - {p, q}
+        if not others:
+            return False
+        homes = people[q]["homes"]
+        if any(people.get(x, {}).get("homes", set()) & homes for x in others):
+            return True
+        named = set().union(*(people.get(x, {}).get("names", set()) for x in others))
+        there = set().union(*(living.get(h, set()) for h in homes)) - {p, q}
+        return any(people[x]["names"] & named for x in there)
+
+    reach = 0
     shapes: Counter = Counter()
     features: Counter = Counter()
     sides: Counter = Counter()
@@ -549,6 +580,12 @@ def missed(
             shapes[" | ".join(shape)] += weight
             for feature in shape:
                 features[feature] += weight
+            if "no shared address" in shape and "no shared child" in shape:
+                features["no address and no child in common"] += weight
+            if {"council_tax"} in (a["sources"], b["sources"]):
+                features["a council tax account alone on one side"] += weight
+            if co_parent(p, q) or co_parent(q, p):
+                reach += weight
             one, other = sorted(("+".join(sorted(a["sources"])), "+".join(sorted(b["sources"]))))
             sides[f"{one}  ~  {other}"] += weight
     return {
@@ -557,7 +594,36 @@ def missed(
         "by_feature": features.most_common(),
         "by_shape": shapes.most_common(),
         "by_sources": sides.most_common(25),
+        "co_parent_reach": reach,
+        "accounts_by_name": _namesakes(people),
     }
+
+
+def _namesakes(people: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Of the pairs of people (as :func:`missed` holds them) each only council tax
+    accounts, under one full name, of one sex, with dated stays never at two addresses
+    at once: how many are one true person and how many two (each by its records' most
+    common person): what the name alone would join."""
+    by_name: dict[str, list[str]] = {}
+    for person, held in people.items():
+        if held["sources"] == {"council_tax"} and held["stays"]:
+            for name in held["names"]:
+                by_name.setdefault(name, []).append(person)
+    counted = {"one person": 0, "two people": 0}
+    seen: set[tuple[str, str]] = set()
+    for group in by_name.values():
+        for p, q in combinations(sorted(group), 2):
+            a, b = people[p], people[q]
+            if (p, q) in seen or (a["sex"] and b["sex"] and not a["sex"] & b["sex"]):
+                continue
+            seen.add((p, q))
+            at_once = any(
+                x[0] != y[0] and x[1] < y[2] and y[1] < x[2] for x in a["stays"] for y in b["stays"]
+            )
+            if not at_once:
+                one = a["labels"].most_common(1)[0][0] == b["labels"].most_common(1)[0][0]
+                counted["one person" if one else "two people"] += 1
+    return counted
 
 
 def partition(cluster_of: dict[str, str]) -> str:
@@ -665,6 +731,12 @@ def missed_lines(m: dict) -> list[str]:
         *(f"    {n:>10,}  {name}" for name, n in m["by_feature"]),
         "  by shape:",
         *(f"    {n:>10,}  {name}" for name, n in m["by_shape"]),
+        f"  the other's co-parent (by person or name) at an address of one: "
+        f"{m['co_parent_reach']:,}",
+        "  pairs of people each only council tax accounts, one full name and sex, never at "
+        "two addresses at once: {one person:,} one person, {two people:,} two".format_map(
+            m["accounts_by_name"]
+        ),
         "  by sources (the 25 most):",
         *(f"    {n:>10,}  {name}" for name, n in m["by_sources"]),
         "adults' false pairs made, by the join (and true pairs it made):",

@@ -106,7 +106,8 @@ def test_the_missed_and_wrong_pairs_add_up_to_the_truth(small_county):
 def test_missed_pairs_are_shaped_by_what_the_two_people_hold():
     """Two records of one true person in two people: one a council tax account without
     a birth date at one address, the other a parent named on a row, dated, at another
-    address, under another family name, naming a child; neither in the review queue."""
+    address, under another family name, naming a child whose father (someone else) is
+    at the account's address; neither in the review queue."""
     from benchmarks.linkage import Inputs, missed
     from loaders.linkage import Context, Identity
     from loaders.linkage.inputs import Edge, Tenure
@@ -115,20 +116,55 @@ def test_missed_pairs_are_shaped_by_what_the_two_people_hold():
         Identity("ct1", "Jane", "Smith"),
         Identity("hv1", "Jane", "Brown", dob="1990-01-01"),
         Identity("kid", "Amy", "Brown", dob="2015-01-01"),
+        Identity("dad", "John", "Brown"),
     ]
     context = Context(
-        edges=[Edge("hv1", "kid", "birth", graph=True)],
-        homes={"ct1": (Tenure("A", "2019-01-01", "2020-01-01"),), "hv1": (Tenure("B"),)},
+        edges=[Edge("hv1", "kid", "birth", graph=True), Edge("dad", "kid", "father", False)],
+        homes={
+            "ct1": (Tenure("A", "2019-01-01", "2020-01-01"),),
+            "hv1": (Tenure("B"),),
+            "dad": (Tenure("A"),),
+        },
     )
     where = [
         ("council_tax/ctax.csv", 2, "person", "ct1"),
         ("health/hv.csv", 2, "parent", "hv1"),
         ("health/hv.csv", 2, "person", "kid"),
+        ("early_help/eh.csv", 3, "person", "dad"),
     ]
     inputs = Inputs(found, context, where)
-    cluster_of = {"ct1": "ct1", "hv1": "hv1", "kid": "kid"}
-    counted = missed(inputs, cluster_of, {"ct1": "P1", "hv1": "P1"})
+    cluster_of = {"ct1": "ct1", "hv1": "hv1", "kid": "kid", "dad": "dad"}
+    counted = missed(inputs, cluster_of, {"ct1": "P1", "hv1": "P1", "dad": "P2"})
     assert counted["missed_pairs"] == counted["missed_people_pairs"] == 1
     shape = "one undated | other surname | no shared address | no shared child | not to review"
     assert counted["by_shape"] == [(shape, 1)]
     assert counted["by_sources"] == [("council_tax  ~  health/parent", 1)]
+    assert counted["co_parent_reach"] == 1
+    assert dict(counted["by_feature"])["a council tax account alone on one side"] == 1
+    away = {"ct1": "P1", "hv1": "P1", "dad": "P2"}
+    context.homes["dad"] = (Tenure("C"),)  # the father elsewhere, under another name
+    found[3].given = "Jim"
+    assert missed(inputs, cluster_of, away)["co_parent_reach"] == 0
+
+
+def test_council_tax_namesakes_are_counted_by_the_truth():
+    """Three council tax accounts of one name in three people: two of one true person one
+    after the other, and a third (another person) at the same time as the first; the
+    pairs never at two addresses at once are counted, one person or two, by the truth."""
+    from benchmarks.linkage import Inputs, missed
+    from loaders.linkage import Context, Identity
+    from loaders.linkage.inputs import Tenure
+
+    found = [Identity(rid, "Jacob", "Buckley", sex="M") for rid in ("a", "b", "c")]
+    context = Context(
+        homes={
+            "a": (Tenure("A", "2019-01-01", "2021-01-01"),),
+            "b": (Tenure("B", "2023-01-01", ""),),
+            "c": (Tenure("C", "2020-01-01", "2022-06-01"),),
+        }
+    )
+    where = [("council_tax/ctax.csv", row, "person", rid) for row, rid in enumerate("abc", 2)]
+    inputs = Inputs(found, context, where)
+    counted = missed(inputs, {r: r for r in "abc"}, {"a": "P1", "b": "P1", "c": "P2"})
+    # a-b one after the other (one person); b-c one after the other (two); a-c at once
+    assert counted["accounts_by_name"] == {"one person": 1, "two people": 1}
