@@ -1,7 +1,7 @@
 """Linkage alone: ``link()`` on one county's inputs, timed, with its pairs and quality.
 
     uv run python -m benchmarks.linkage DIR [--capture FILE] [--no-rules] [--evidence]
-                                            [--per-round]
+                                            [--per-round] [--missed]
 
 Reads the extracts under DIR as a load does (its read stage, then ``linkage_inputs``
 over the records that are identities of their own, as its link stage does), or takes
@@ -19,6 +19,12 @@ as a load's does, without each record's link in words; ``--evidence`` words them
 at or above the review threshold, links made, CPU and wall seconds, and the adults'
 precision and recall had the rounds ended there (measured between rounds, and that
 measuring taken out of ``link()``'s CPU and wall seconds, not its peak memory).
+``--missed`` adds, by the truth, where the adults' pairs are lost and gained
+(:func:`missed`, :func:`wrong_by_join`): the true pairs left in different people by
+the shape of the two people (their sources, birth dates, surnames, addresses and
+children), and the false pairs by the step (and the adults' household level) whose
+join put them in one person; it watches every join, so its run's seconds are not a
+load's.
 
 The process runs with ``PYTHONHASHSEED=0`` (it starts itself again if not), so two
 runs of one code on one input give the same links.
@@ -39,8 +45,10 @@ import resource
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import combinations
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -138,10 +146,12 @@ def run(
     rules: bool = True,
     evidence: bool = False,
     per_round: bool = False,
+    missing: bool = False,
 ) -> dict:
     """``link()`` on ``inputs`` (a first load's: nothing kept, no reviewer decisions),
     timed; then the pairs each model and rule scored, and quality by the truth;
-    ``per_round``: the adults' rounds one by one (:func:`_rounds`)."""
+    ``per_round``: the adults' rounds one by one (:func:`_rounds`); ``missing``: the
+    adults' pairs missed and wrong, by shape and by join (:func:`missed`)."""
     import loaders.linkage as linkage
     from graph import load_settings
     from ui.cli.collector import collector_for_load
@@ -155,10 +165,13 @@ def run(
     aside = [0.0, 0.0]  # wall and CPU seconds measuring between rounds, not link()'s
     memory = load_settings().linkage_memory
     by_round = _rounds(linkage, calls, rounds, aside, inputs, truth) if per_round else None
+    labels = _adult_labels(inputs, truth) if missing and truth is not None else None
+    joins: dict[str, Counter] = {"false": Counter(), "true": Counter()}
     with (
         _watched(linkage, calls, parts, frames=rules),
         _phased(phases),
         by_round or contextlib.nullcontext(),
+        wrong_by_join(linkage, labels, joins) if labels else contextlib.nullcontext(),
         collector_for_load() as after_stage,
         tempfile.TemporaryDirectory() as keep,
     ):
@@ -205,6 +218,10 @@ def run(
     figures["quality"] = quality(inputs, result.cluster_of, truth) if truth else {}
     if per_round:
         figures["rounds"] = rounds
+    if labels:
+        figures["missed"] = missed(inputs, result.cluster_of, labels, result.review)
+        figures["missed"]["false_pairs_by_join"] = joins["false"].most_common()
+        figures["missed"]["true_pairs_by_join"] = joins["true"].most_common()
     return figures
 
 
@@ -379,6 +396,236 @@ def _phased(phases: dict[str, dict[str, float]]) -> Iterator[None]:
             setattr(target, attribute, fn)
 
 
+def _adult_labels(inputs: Inputs, truth: Path) -> dict[str, str]:
+    """Each adult record's true person (record uid -> person id), by the truth."""
+    from loaders.quality import groups_beside, labels_from_csv
+
+    if not truth.exists():
+        return {}
+    labels, groups = labels_from_csv(truth), groups_beside(truth)
+    out = {}
+    for f, row, who, rid in inputs.where:
+        label = labels.get((f, row, who))
+        if label is not None and groups.get(label) == "adults":
+            out[rid] = label
+    return out
+
+
+@contextlib.contextmanager
+def wrong_by_join(
+    linkage: Any, labels: dict[str, str], joins: dict[str, Counter]
+) -> Iterator[None]:
+    """Count, at each join of two people, the adults' record pairs it made that are two
+    true people (``joins["false"]``) and one (``joins["true"]``), by the step joining:
+    identical records, identifiers, the people pass, an adults' round (with the household
+    level of the pair that made the join). The pair is the first of the scored pairs, in
+    the order the run links them, whose two people are the two joined."""
+    from loaders.linkage.clusters import Clusters
+
+    counts: dict[str, Counter] = {rid: Counter((label,)) for rid, label in labels.items()}
+    step = {"name": "identical records or a reviewer", "scored": None, "order": [], "at": 0}
+    saved_join, saved_det, saved_apply = (
+        Clusters.join,
+        linkage._Run.deterministic,
+        linkage._Run.apply,
+    )
+    adults_calls = [0]
+
+    def join(clusters: Any, ra: str, rb: str) -> None:
+        a, b = counts.get(ra), counts.get(rb)
+        how = step["name"]
+        scored = step["scored"]
+        if scored is not None:
+            find, order = clusters.find, step["order"]
+            while step["at"] < len(order):
+                i = order[step["at"]]
+                step["at"] += 1
+                if {find(scored.left[i]), find(scored.right[i])} == {ra, rb}:
+                    level = scored.levels.get("household")
+                    if level is not None:
+                        how = f"{how}: {level[i]}"
+                    break
+        saved_join(clusters, ra, rb)
+        if a and b:
+            same = sum(n * b[label] for label, n in a.items())
+            every = sum(a.values()) * sum(b.values())
+            joins["false"][how] += every - same
+            joins["true"][how] += same
+        if a or b:
+            merged = (a or Counter()) + (b or Counter())
+            counts.pop(ra, None)
+            counts.pop(rb, None)
+            counts[clusters.find(ra)] = merged
+
+    def deterministic(run: Any, reps: list) -> None:
+        step["name"] = "identifiers"
+        try:
+            saved_det(run, reps)
+        finally:
+            step["name"] = "identical records or a reviewer"
+
+    def apply(run: Any, scored: Any, around: Any = None) -> int:
+        if around is None:
+            name = "people"
+        else:
+            adults_calls[0] += 1
+            name = f"adults {adults_calls[0]}"
+        order, _ = linkage._likeliest_first(scored, run.match_threshold)
+        step.update(name=name, scored=scored, order=order, at=0)
+        try:
+            return saved_apply(run, scored, around)
+        finally:
+            step.update(name="identical records or a reviewer", scored=None, order=[], at=0)
+
+    Clusters.join = join  # type: ignore[method-assign]
+    linkage._Run.deterministic = deterministic
+    linkage._Run.apply = apply
+    try:
+        yield
+    finally:
+        Clusters.join = saved_join  # type: ignore[method-assign]
+        linkage._Run.deterministic = saved_det
+        linkage._Run.apply = saved_apply
+
+
+def missed(
+    inputs: Inputs, cluster_of: dict[str, str], labels: dict[str, str], review: list = ()
+) -> dict:
+    """The adults' true pairs left in two people, by the shape of the two: each side's
+    sources (the extract's folder, "/parent" for a parent named on a row), whether a
+    side has no birth date, whether the two share a family name, an address, a child
+    (a child's person their records name them against), and whether ``review`` (the
+    run's queue) holds a pair of theirs. Pairs of records, as precision and recall
+    count them; the people pairs too."""
+    from loaders.linkage.identity import plain
+
+    by_rid = {r.rid: r for r in inputs.found}
+    source = {rid: f.split("/")[0] + ("/parent" if who == "parent" else "")
+              for f, _, who, rid in inputs.where}  # fmt: skip
+    kids: dict[str, set[str]] = {}  # record -> its children's people
+    parents: dict[str, set[str]] = {}  # a child's person -> its parents' people
+    for e in inputs.context.edges:
+        child, parent = cluster_of.get(e.child), cluster_of.get(e.parent)
+        if child is not None:
+            kids.setdefault(e.parent, set()).add(child)
+            if parent is not None:
+                parents.setdefault(child, set()).add(parent)
+    people: dict[str, dict[str, Any]] = {}  # a person with adults' records: what it holds
+    split: dict[str, Counter] = {}  # true person -> its records' people, counted
+    for rid, label in labels.items():
+        person = cluster_of.get(rid)
+        if person is None:
+            continue
+        split.setdefault(label, Counter())[person] += 1
+        held = people.setdefault(
+            person, {"sources": set(), "dated": False, "families": set(), "homes": set(),
+                     "kids": set(), "names": set(), "stays": set(), "sex": set(),
+                     "labels": Counter()},
+        )  # fmt: skip
+        r = by_rid.get(rid)
+        held["sources"].add(source.get(rid, "?"))
+        if r is not None:
+            held["dated"] |= bool(r.dob)
+            if r.family:
+                held["families"].add(plain(r.family))
+            if r.given:
+                held["names"].add(f"{plain(r.given)} {plain(r.family)}")
+        for t in inputs.context.homes.get(rid, ()):
+            held["homes"].add(t.address)
+            if t.start:
+                held["stays"].add((t.address, t.start, t.end or "9999-99-99"))
+        held["labels"][label] += 1
+        if r is not None and r.sex:
+            held["sex"].add(r.sex)
+        held["kids"] |= kids.get(rid, set())
+    queued = {frozenset((cluster_of.get(c.left), cluster_of.get(c.right))) for c in review}
+    living: dict[str, set[str]] = {}  # address -> the people with adults' records there
+    for person, held in people.items():
+        for home in held["homes"]:
+            living.setdefault(home, set()).add(person)
+
+    def co_parent(p: str, q: str) -> bool:
+        """A parent (of any kind) of a child ``p`` is named for, not ``p`` or ``q``, at an
+        address of ``q``'s, or someone of its name at one (any dates)."""
+        others = {x for c in people[p]["kids"] for x in parents.get(c, ())} - {p, q}
+        if not others:
+            return False
+        homes = people[q]["homes"]
+        if any(people.get(x, {}).get("homes", set()) & homes for x in others):
+            return True
+        named = set().union(*(people.get(x, {}).get("names", set()) for x in others))
+        there = set().union(*(living.get(h, set()) for h in homes)) - {p, q}
+        return any(people[x]["names"] & named for x in there)
+
+    reach = 0
+    shapes: Counter = Counter()
+    features: Counter = Counter()
+    sides: Counter = Counter()
+    people_pairs = 0
+    for found in split.values():
+        for (p, n), (q, m) in combinations(sorted(found.items()), 2):
+            a, b = people[p], people[q]
+            weight = n * m
+            people_pairs += 1
+            dated = ("both dated", "one undated", "both undated")[
+                (not a["dated"]) + (not b["dated"])
+            ]
+            shape = (
+                dated,
+                "same surname" if a["families"] & b["families"] else "other surname",
+                "shared address" if a["homes"] & b["homes"] else "no shared address",
+                "shared child" if a["kids"] & b["kids"] else "no shared child",
+                "to review" if frozenset((p, q)) in queued else "not to review",
+            )
+            shapes[" | ".join(shape)] += weight
+            for feature in shape:
+                features[feature] += weight
+            if "no shared address" in shape and "no shared child" in shape:
+                features["no address and no child in common"] += weight
+            if {"council_tax"} in (a["sources"], b["sources"]):
+                features["a council tax account alone on one side"] += weight
+            if co_parent(p, q) or co_parent(q, p):
+                reach += weight
+            one, other = sorted(("+".join(sorted(a["sources"])), "+".join(sorted(b["sources"]))))
+            sides[f"{one}  ~  {other}"] += weight
+    return {
+        "missed_pairs": sum(shapes.values()),
+        "missed_people_pairs": people_pairs,
+        "by_feature": features.most_common(),
+        "by_shape": shapes.most_common(),
+        "by_sources": sides.most_common(25),
+        "co_parent_reach": reach,
+        "accounts_by_name": _namesakes(people),
+    }
+
+
+def _namesakes(people: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Of the pairs of people (as :func:`missed` holds them) each only council tax
+    accounts, under one full name, of one sex, with dated stays never at two addresses
+    at once: how many are one true person and how many two (each by its records' most
+    common person): what the name alone would join."""
+    by_name: dict[str, list[str]] = {}
+    for person, held in people.items():
+        if held["sources"] == {"council_tax"} and held["stays"]:
+            for name in held["names"]:
+                by_name.setdefault(name, []).append(person)
+    counted = {"one person": 0, "two people": 0}
+    seen: set[tuple[str, str]] = set()
+    for group in by_name.values():
+        for p, q in combinations(sorted(group), 2):
+            a, b = people[p], people[q]
+            if (p, q) in seen or (a["sex"] and b["sex"] and not a["sex"] & b["sex"]):
+                continue
+            seen.add((p, q))
+            at_once = any(
+                x[0] != y[0] and x[1] < y[2] and y[1] < x[2] for x in a["stays"] for y in b["stays"]
+            )
+            if not at_once:
+                one = a["labels"].most_common(1)[0][0] == b["labels"].most_common(1)[0][0]
+                counted["one person" if one else "two people"] += 1
+    return counted
+
+
 def partition(cluster_of: dict[str, str]) -> str:
     """A digest of which records were found to be one person (not what the clusters
     are named): two runs with the same digest made the same people."""
@@ -470,7 +717,35 @@ def show(figures: dict) -> str:
         lines.append(f"{name}: precision {precision:.4f}, recall {recall:.4f}, {people:,} people")
     if "rounds" in figures:
         lines += ["", *round_table(figures["rounds"])]
+    if "missed" in figures:
+        lines += ["", *missed_lines(figures["missed"])]
     return "\n".join(lines)
+
+
+def missed_lines(m: dict) -> list[str]:
+    """:func:`missed`'s counts, and the joins' false pairs, as lines."""
+    lines = [
+        f"adults' true pairs missed: {m['missed_pairs']:,} record pairs "
+        f"({m['missed_people_pairs']:,} pairs of people)",
+        "  by feature:",
+        *(f"    {n:>10,}  {name}" for name, n in m["by_feature"]),
+        "  by shape:",
+        *(f"    {n:>10,}  {name}" for name, n in m["by_shape"]),
+        f"  the other's co-parent (by person or name) at an address of one: "
+        f"{m['co_parent_reach']:,}",
+        "  pairs of people each only council tax accounts, one full name and sex, never at "
+        "two addresses at once: {one person:,} one person, {two people:,} two".format_map(
+            m["accounts_by_name"]
+        ),
+        "  by sources (the 25 most):",
+        *(f"    {n:>10,}  {name}" for name, n in m["by_sources"]),
+        "adults' false pairs made, by the join (and true pairs it made):",
+    ]
+    made = dict(m.get("true_pairs_by_join", []))
+    for name, n in m.get("false_pairs_by_join", []):
+        if n:
+            lines.append(f"    {n:>10,}  ({made.get(name, 0):,} true)  {name}")
+    return lines
 
 
 def round_table(rounds: list[dict]) -> list[str]:
@@ -498,6 +773,7 @@ def main(argv: list[str] | None = None) -> None:
     args.add_argument("--no-rules", action="store_true", help="skip counting pairs by rule")
     args.add_argument("--evidence", action="store_true", help="word each record's link too")
     args.add_argument("--per-round", action="store_true", help="a table of the adults' rounds")
+    args.add_argument("--missed", action="store_true", help="the adults' pairs missed and wrong")
     given = args.parse_args(argv)
     if os.environ.get("PYTHONHASHSEED") != "0":  # the same links from one input, every run
         env = {**os.environ, "PYTHONHASHSEED": "0"}
@@ -510,6 +786,7 @@ def main(argv: list[str] | None = None) -> None:
         rules=not given.no_rules,
         evidence=given.evidence,
         per_round=given.per_round,
+        missing=given.missed,
     )
     print(show(figures))
     print(json.dumps(figures))

@@ -66,3 +66,105 @@ def test_the_adults_rounds_table_adds_up_to_the_run(small_county):
     assert [r["people"] for r in rounds] == [entry["rows"] for entry in adults]
     assert rounds[-1]["adults_if_last"] == figures["quality"]["adults"]
     assert len(round_table(rounds)) == 2 + len(rounds)
+
+
+def _pairs_by_truth(labels: dict[str, str], cluster_of: dict[str, str]) -> tuple[int, int]:
+    """The adults' record pairs of one true person in two people (missed), and of two
+    true people in one person (wrong), counted pair by pair."""
+    from itertools import combinations
+
+    missed = wrong = 0
+    for a, b in combinations(sorted(labels), 2):
+        one_true, one_found = labels[a] == labels[b], cluster_of[a] == cluster_of[b]
+        missed += one_true and not one_found
+        wrong += one_found and not one_true
+    return missed, wrong
+
+
+def test_the_missed_and_wrong_pairs_add_up_to_the_truth(small_county):
+    """``--missed``: the shapes' pairs are every true pair left apart, and the joins'
+    false pairs every false pair made, each counted pair by pair from the truth."""
+    from collections import Counter
+
+    import loaders.linkage as linkage
+    from benchmarks.linkage import _adult_labels, missed, read_inputs, wrong_by_join
+
+    inputs = read_inputs(small_county)
+    labels = _adult_labels(inputs, small_county / "truth" / "source_rows.csv")
+    assert labels
+    joins: dict[str, Counter] = {"false": Counter(), "true": Counter()}
+    with wrong_by_join(linkage, labels, joins):
+        result = linkage.link(inputs.found, context=inputs.context, evidence=False)
+    expected_missed, expected_wrong = _pairs_by_truth(labels, result.cluster_of)
+    counted = missed(inputs, result.cluster_of, labels, result.review)
+    assert counted["missed_pairs"] == expected_missed > 0
+    assert sum(n for _, n in counted["by_shape"]) == expected_missed
+    assert sum(joins["false"].values()) == expected_wrong > 0
+    assert any(step.startswith("adults 1: ") for step in joins["true"])
+
+
+def test_missed_pairs_are_shaped_by_what_the_two_people_hold():
+    """Two records of one true person in two people: one a council tax account without
+    a birth date at one address, the other a parent named on a row, dated, at another
+    address, under another family name, naming a child whose father (someone else) is
+    at the account's address; neither in the review queue."""
+    from benchmarks.linkage import Inputs, missed
+    from loaders.linkage import Context, Identity
+    from loaders.linkage.inputs import Edge, Tenure
+
+    found = [
+        Identity("ct1", "Jane", "Smith"),
+        Identity("hv1", "Jane", "Brown", dob="1990-01-01"),
+        Identity("kid", "Amy", "Brown", dob="2015-01-01"),
+        Identity("dad", "John", "Brown"),
+    ]
+    context = Context(
+        edges=[Edge("hv1", "kid", "birth", graph=True), Edge("dad", "kid", "father", False)],
+        homes={
+            "ct1": (Tenure("A", "2019-01-01", "2020-01-01"),),
+            "hv1": (Tenure("B"),),
+            "dad": (Tenure("A"),),
+        },
+    )
+    where = [
+        ("council_tax/ctax.csv", 2, "person", "ct1"),
+        ("health/hv.csv", 2, "parent", "hv1"),
+        ("health/hv.csv", 2, "person", "kid"),
+        ("early_help/eh.csv", 3, "person", "dad"),
+    ]
+    inputs = Inputs(found, context, where)
+    cluster_of = {"ct1": "ct1", "hv1": "hv1", "kid": "kid", "dad": "dad"}
+    counted = missed(inputs, cluster_of, {"ct1": "P1", "hv1": "P1", "dad": "P2"})
+    assert counted["missed_pairs"] == counted["missed_people_pairs"] == 1
+    shape = "one undated | other surname | no shared address | no shared child | not to review"
+    assert counted["by_shape"] == [(shape, 1)]
+    assert counted["by_sources"] == [("council_tax  ~  health/parent", 1)]
+    assert counted["co_parent_reach"] == 1
+    assert dict(counted["by_feature"])["a council tax account alone on one side"] == 1
+    away = {"ct1": "P1", "hv1": "P1", "dad": "P2"}
+    context.homes["dad"] = (Tenure("C"),)  # the father elsewhere, under another name
+    found[3].given = "Jim"
+    assert missed(inputs, cluster_of, away)["co_parent_reach"] == 0
+
+
+def test_council_tax_namesakes_are_counted_by_the_truth():
+    """Three council tax accounts of one name in three people: two of one true person one
+    after the other, and a third (another person) at the same time as the first; the
+    pairs never at two addresses at once are counted, one person or two, by the truth."""
+    from benchmarks.linkage import Inputs, missed
+    from loaders.linkage import Context, Identity
+    from loaders.linkage.inputs import Tenure
+
+    found = [Identity(rid, "Jacob", "Buckley", sex="M") for rid in ("a", "b", "c")]
+    context = Context(
+        homes={
+            "a": (Tenure("A", "2019-01-01", "2021-01-01"),),
+            "b": (Tenure("B", "2023-01-01", ""),),
+            "c": (Tenure("C", "2020-01-01", "2022-06-01"),),
+        }
+    )
+    where = [("council_tax/ctax.csv", row, "person", rid) for row, rid in enumerate("abc", 2)]
+    inputs = Inputs(found, context, where)
+    counted = missed(inputs, {r: r for r in "abc"}, {"a": "P1", "b": "P1", "c": "P2"})
+    # a-b one after the other (one person); b-c one after the other (two); a-c at once
+    assert counted["accounts_by_name"] == {"one person": 1, "two people": 1}
