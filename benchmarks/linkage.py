@@ -495,8 +495,9 @@ def missed(
     sources (the extract's folder, "/parent" for a parent named on a row), whether a
     side has no birth date, whether the two share a family name, an address, a child
     (a child's person their records name them against), and whether ``review`` (the
-    run's queue) holds a pair of theirs. Pairs of records, as precision and recall
-    count them; the people pairs too."""
+    run's queue) holds a pair of theirs. Pairs of identity records, each counted once
+    however many rows name it (precision and recall count rows: a few more pairs);
+    the people pairs too."""
     from loaders.linkage.identity import plain
 
     by_rid = {r.rid: r for r in inputs.found}
