@@ -464,7 +464,7 @@ def wrong_by_join(
         finally:
             step["name"] = "identical records or a reviewer"
 
-    def apply(run: Any, scored: Any, around: Any = None) -> int:
+    def apply(run: Any, scored: Any, around: Any = None, **options: Any) -> int:
         if around is None:
             name = "people"
         else:
@@ -473,7 +473,7 @@ def wrong_by_join(
         order, _ = linkage._likeliest_first(scored, run.match_threshold)
         step.update(name=name, scored=scored, order=order, at=0)
         try:
-            return saved_apply(run, scored, around)
+            return saved_apply(run, scored, around, **options)
         finally:
             step.update(name="identical records or a reviewer", scored=None, order=[], at=0)
 

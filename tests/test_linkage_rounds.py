@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from loaders.linkage.inputs import Tenure
 from tests.conftest import AS_OF
 
 
@@ -107,3 +108,57 @@ def test_a_deltas_rounds_count_its_links_among_the_people_it_can_score(
     linkage.link(later.found, context=later.context, kept=kept, models=linked.models)
     assert new and counted and counted[0][0] > 0, counted
     assert all(people <= len(new) < everyone for people, everyone in counted), counted
+
+
+def test_a_later_round_refuses_two_people_at_two_addresses_at_once(monkeypatch):
+    """Two council tax accounts of one name, each at its own address over the same
+    months, are two people. The first round's score counts that against a pair and may
+    link it on other evidence; a later round's pairs are refused by the two-homes rule
+    whatever their score weighed (a round's prior is carried, not learnt from its
+    pairs), and go to review with the reason. Fails on the code that let any round's
+    pair so scored through."""
+    import loaders.linkage as linkage
+    from loaders.linkage import Context, Identity
+    from loaders.linkage.model import Scored
+    from loaders.linkage.relational import ADULTS, TIMELINE
+
+    def liable(rid: str, given: str, family: str, postcode: str) -> Identity:
+        return Identity(rid, given=given, family=family, sex="M", postcode=postcode,
+                        born_before="2008-11-02")  # fmt: skip
+
+    # each at their own postcode: identical records would be one before any round
+    records = [
+        liable("a", "Elliott", "Smith", "AB1 1AA"),
+        liable("b", "Elliott", "Smith", "AB2 2BB"),
+        liable("c", "Anna", "Ash", "AB3 3CC"),
+        liable("d", "Anna", "Ash", "AB4 4DD"),
+    ]
+    homes = {
+        "a": [Tenure("U1", "2024-01-01")],  # still there: both accounts open in 2025
+        "b": [Tenure("U2", "2025-01-01")],
+        "c": [Tenure("V1", "2020-01-01", "2023-05-01")],
+        "d": [Tenure("V2", "2023-05-01")],
+    }
+    at_once, never = (level.label for level in TIMELINE.levels)
+
+    def pair(left: str, right: str, timeline: str) -> Scored:
+        return Scored([left], [right], [0.9999], {"timeline": [timeline]}, [""],
+                      {"probability_two_random_records_match": 0.01})  # fmt: skip
+
+    def run(rounds: list[Scored]) -> linkage.LinkResult:
+        def score(model, frame, **options):
+            return rounds.pop(0) if model.name == ADULTS.name and rounds else Scored()
+
+        monkeypatch.setattr(linkage, "score", score)
+        return linkage.link(records, context=Context(as_of=AS_OF.isoformat(), homes=homes))
+
+    monkeypatch.setattr(linkage, "LAST_ROUND_SHARE", 0.0)
+    later = run([pair("c", "d", never), pair("a", "b", at_once)])
+    assert later.cluster_of["c"] == later.cluster_of["d"]
+    assert later.cluster_of["a"] != later.cluster_of["b"]
+    assert [c.reason for c in later.review if {c.left, c.right} == {"a", "b"}] == [
+        "would be at two addresses at once (from 2025-01-01)"
+    ]
+    # the first round's pair so scored stands on its other evidence, as before
+    first = run([pair("a", "b", at_once)])
+    assert first.cluster_of["a"] == first.cluster_of["b"]

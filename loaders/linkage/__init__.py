@@ -271,7 +271,7 @@ class _Adults:
         self.trained = scored.trained
         if first:
             run.result.models[ADULTS.name] = self.trained
-        made = run.apply(scored, around)
+        made = run.apply(scored, around, weighed=first)
         if self.trained is not None:
             self.left = left_to_find(self.trained, frame["unique_id"].to_pylist(), clusters)
         return made
@@ -392,9 +392,15 @@ class _Run:
                 if self.worded:
                     self.evidence.setdefault(other.rid, why)
 
-    def apply(self, scored: Scored, around: Surroundings | None = None) -> int:
+    def apply(
+        self, scored: Scored, around: Surroundings | None = None, *, weighed: bool = True
+    ) -> int:
         """Link the pairs at or above the match threshold, likeliest first, unless a rule
         or a reviewer forbids; keep the rest for review. Returns the links made.
+
+        ``weighed``: a pair of the adults' pass whose own score counted its two people at
+        two addresses at once is linked on its other evidence; False (the rounds after
+        the first), the two-homes rule refuses it whatever the score weighed.
 
         A pair's two people are found once (the rules and the join take the roots);
         each record's likeliest link is kept after the links, from the pairs that
@@ -409,10 +415,11 @@ class _Run:
         find, rules, join = clusters.find, clusters.rules, clusters.join
         rejected = self.rejected  # mostly empty: no set made a pair then
         # the adults' pass asks whether the two were at two addresses at once, unless the
-        # pair's own score already counted it (the link then stands on other evidence)
+        # pair's own score already counted it and ``weighed`` (the link then stands on
+        # other evidence)
         homes = around is not None
-        timeline = scored.levels.get("timeline") if homes else None
-        weighed = TIMELINE.levels[0].label
+        timeline = scored.levels.get("timeline") if homes and weighed else None
+        at_once = TIMELINE.levels[0].label
         worded, best, seen = self.worded, self.best, set()
         counted: list[int] = []  # the pairs whose probability is their records' best so far
         made = 0
@@ -423,7 +430,7 @@ class _Run:
             ra, rb = find(a), find(b)
             if ra != rb:
                 reason = rules(ra, rb)
-                if reason is None and homes and (timeline is None or timeline[i] != weighed):
+                if reason is None and homes and (timeline is None or timeline[i] != at_once):
                     reason = clusters.apart(ra, rb)
                 if reason is not None:
                     self.refuse(self._candidate(scored, i, around), reason, (ra, rb))
