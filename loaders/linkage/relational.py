@@ -1045,7 +1045,7 @@ def freshen(frame: pa.Table, before: pa.Table | None) -> tuple[pa.Table, pa.Tabl
 
     with duckdb.connect() as connection:  # the rows hashed in the engine, not in Python
         connection.register("frame", frame)
-        now = connection.execute(
+        now = connection.sql(
             "SELECT unique_id, hash(struct_pack(*COLUMNS(*))) AS h FROM frame"
         ).to_arrow_table()
     if before is None:
