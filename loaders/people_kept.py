@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from graph.files import private_dir, write_private
+from loaders import kept
 
 MODELS_FILE = "linkage-models.json"
 VERSION = 1  # of the file's format
@@ -110,16 +109,8 @@ class Known:
         (:func:`graph.version.kept_as`) are those it was kept with; the file is removed
         either way (a load that stops part way, having written some of its people,
         leaves none to mislead the next)."""
-        if path is None:
-            return None
-        try:
-            body = orjson.loads(path.read_bytes())
-        except (OSError, orjson.JSONDecodeError):
-            return None
-        path.unlink(missing_ok=True)
-        if not isinstance(body, dict) or body.get("version") != PEOPLE_VERSION:
-            return None
-        if body.get("counts") != counts:
+        body = kept.take(path, PEOPLE_VERSION, counts)
+        if body is None:
             return None
         people = body["people"]
         return cls(
@@ -162,8 +153,6 @@ class Known:
         index: dict[str, int] = {}
         person = [index.setdefault(p, len(index)) for p in self.assignments.values()]
         body = {
-            "version": PEOPLE_VERSION,
-            "counts": dict(counts),
             "records": list(self.assignments),
             "people": list(index),
             "person": person,
@@ -171,7 +160,7 @@ class Known:
             "linked": list(self.probability or ()),
             "probability": list((self.probability or {}).values()),
         }
-        write_private(private_dir(path.parent) / path.name, orjson.dumps(body))
+        kept.keep(path, PEOPLE_VERSION, counts, body)
 
 
 def linked_probability(

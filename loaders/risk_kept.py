@@ -23,11 +23,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from graph import risk_facts
-from graph.files import private_dir, write_private
-from loaders import risk_spans
+from loaders import kept, risk_spans
 from loaders.risk_spans import Answer, Pupil, cohort_year_group, day_number
 from planning.risk import RiskConfig
 
@@ -126,30 +123,13 @@ class RiskKept:
     def take(cls, path: Path | None, counts: Mapping[str, Any]) -> RiskKept | None:
         """What the file at ``path`` keeps, if the graph's ``counts``
         (:func:`graph.version.kept_as`) are those it was kept with; removed either way."""
-        if path is None:
-            return None
-        try:
-            body = orjson.loads(path.read_bytes())
-        except (OSError, orjson.JSONDecodeError):
-            return None
-        path.unlink(missing_ok=True)
-        if not isinstance(body, dict) or body.get("version") != VERSION:
-            return None
-        if body.get("counts") != counts:
+        body = kept.take(path, VERSION, counts)
+        if body is None:
             return None
         return cls(list(body["years"]), body["rules"], body["pupils"], str(body.get("code")))
 
     def save(self, path: Path | None, counts: Mapping[str, Any]) -> None:
         """Keep it at ``path`` with the graph's ``counts`` (whole, then renamed; readable
         by this user only, as the graph's other kept state is)."""
-        if path is None:
-            return
-        body = {
-            "version": VERSION,
-            "counts": dict(counts),
-            "years": self.years,
-            "rules": self.rules,
-            "code": self.code,
-            "pupils": self.pupils,
-        }
-        write_private(private_dir(path.parent) / path.name, orjson.dumps(body))
+        body = {"years": self.years, "rules": self.rules, "code": self.code, "pupils": self.pupils}
+        kept.keep(path, VERSION, counts, body)

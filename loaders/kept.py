@@ -1,0 +1,40 @@
+"""What a load keeps for the next, as files beside its reports: each taken only while the
+graph carries the counts and version stamp it was kept with (:func:`graph.version.kept_as`),
+and removed as it is taken, so a load that stops part way leaves nothing to mislead the
+next."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from graph.files import private_dir, write_private
+
+
+def take(path: Path | None, version: int, counts: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The body kept at ``path`` if it is of ``version`` and was kept with the graph's
+    ``counts``, else None; the file is removed either way."""
+    if path is None:
+        return None
+    try:
+        body = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    path.unlink(missing_ok=True)
+    if not isinstance(body, dict) or body.get("version") != version:
+        return None
+    if body.get("counts") != counts:
+        return None
+    return body
+
+
+def keep(path: Path | None, version: int, counts: Mapping[str, Any], body: dict[str, Any]) -> None:
+    """Keep ``body`` at ``path`` with its ``version`` and the graph's ``counts`` (whole,
+    then renamed; readable by this user only, as the graph's other kept state is)."""
+    if path is None:
+        return
+    whole = {"version": version, "counts": dict(counts), **body}
+    write_private(private_dir(path.parent) / path.name, orjson.dumps(whole))
