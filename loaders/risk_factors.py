@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from graph import risk_facts
 from graph.store import GraphStore
-from loaders.risk_kept import RiskKept, code_fingerprint, worked_out
+from loaders.risk_kept import RiskKept, code_fingerprint
 from loaders.risk_spans import EDGES, born_between, pupils
 from planning.calendar import academic_year
 from planning.risk import RiskConfig, load_risk_config
@@ -109,10 +109,7 @@ def _work_out_all(store: GraphStore, years: list[int], config: RiskConfig, kept:
     ]
     with ThreadPoolExecutor(min(len(births), store.parallel_reads())) as pool:
         for part in pool.map(lambda b: pupils(risk_facts.pupils(store, *b)), births):
-            for pupil in part:
-                found = worked_out(pupil, years, config)
-                if found is not None:
-                    kept.pupils[pupil.uid] = found
+            kept.add(part, config)
 
 
 def _keep_untouched(store: GraphStore, before: RiskKept, touched: set[str], kept: RiskKept) -> None:
@@ -129,10 +126,7 @@ def _work_out_touched(
     """The touched pupils of the kept years' cohorts, worked out into ``kept``; how many."""
     born_from, born_to = born_between(years)
     found = pupils(risk_facts.pupils_of(store, uids, born_from, born_to))
-    for pupil in found:
-        part = worked_out(pupil, years, config)
-        if part is not None:
-            kept.pupils[pupil.uid] = part
+    kept.add(found, config)
     return len(found)
 
 

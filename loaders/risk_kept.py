@@ -17,7 +17,7 @@ import datetime as dt
 import hashlib
 import sys
 from bisect import bisect_right
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -106,6 +106,13 @@ class RiskKept:
     rules: str
     pupils: dict[str, Part] = field(default_factory=dict)
     code: str = field(default_factory=code_fingerprint)  # the code that worked them out
+
+    def add(self, found: Iterable[Pupil], config: RiskConfig) -> None:
+        """Each of ``found`` worked out for :attr:`years` (those with no part: none)."""
+        for pupil in found:
+            part = worked_out(pupil, self.years, config)
+            if part is not None:
+                self.pupils[pupil.uid] = part
 
     def spans(self) -> Iterator[dict[str, Any]]:
         """Every ``RiskYear`` row (graph.risk_facts.SAVE_YEARS's)."""
