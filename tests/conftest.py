@@ -38,8 +38,10 @@ def _checkout_data_watched(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def _holders(directory: Path) -> str:
-    """The processes with a file open in ``directory``, each with the process that
-    started it (this one is pytest's): who is writing there."""
+    """The processes with a file open in ``directory``, each with the test it (or the
+    process that started it) was started during: pytest names the running test in
+    ``PYTEST_CURRENT_TEST``, which every process started from a test inherits. A
+    server's parent is no guide: a daemonised one's is init."""
 
     def command(pid: str) -> str:
         try:
@@ -48,16 +50,25 @@ def _holders(directory: Path) -> str:
             return "?"
         return raw.replace(b"\0", b" ").decode(errors="replace").strip()[:200]
 
+    def started_during(pid: str) -> str:
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            return "?"
+        for item in environ:
+            if item.startswith(b"PYTEST_CURRENT_TEST="):
+                return item.split(b"=", 1)[1].decode(errors="replace")
+        return "no test (started outside this run's tests)"
+
     found = []
     for fds in Path("/proc").glob("[0-9]*/fd"):
         try:
             holds = any(str(f.readlink()).startswith(str(directory)) for f in fds.iterdir())
-            parent = Path(f"{fds.parent}/stat").read_text().rsplit(")", 1)[1].split()[1]
-        except (OSError, IndexError):
+        except OSError:
             continue
         if holds:
             pid = fds.parent.name
-            found.append(f"{pid} {command(pid)!r}, started by {parent} {command(parent)!r}")
+            found.append(f"{pid} {command(pid)!r}, started during {started_during(pid)}")
     return f"open there by: {'; '.join(found)} (pytest is {os.getpid()})" if found else "none open"
 
 

@@ -444,3 +444,27 @@ def test_the_session_s_engine_is_stopped_at_its_end(tmp_path):
         pid = store.server_pid()
         assert pid and _running(pid)
     assert not _running(pid)
+
+
+def test_a_process_writing_in_a_watched_folder_is_named_with_its_test(tmp_path):
+    """The suite's watch on the checkout's data/ folder names, for each process holding
+    a file there, the test it was started during (the last CI's server was a daemon
+    whose parent was init, which named nothing)."""
+    from tests.conftest import _holders
+
+    held = tmp_path / "held.txt"
+    child = subprocess.Popen(
+        [sys.executable, "-c", f"f = open({str(held)!r}, 'w'); import time; time.sleep(60)"]
+    )
+    try:
+        for _ in range(100):
+            if held.exists() and str(child.pid) in _holders(tmp_path):
+                break
+            time.sleep(0.05)
+        said = _holders(tmp_path)
+    finally:
+        child.kill()
+        child.wait()
+    assert f"{child.pid} " in said
+    assert "test_a_process_writing_in_a_watched_folder_is_named_with_its_test" in said
+    assert _holders(tmp_path) == "none open"
