@@ -705,7 +705,6 @@ ROW_FIELDS: tuple[str, ...] = tuple(
         - set(PROPERTY_KEYS)
     )
 )
-FULLTEXT_LABEL = "Person"
 FULLTEXT_INDEX = "person_names"
 
 
@@ -723,10 +722,6 @@ def rel_type(name: str) -> RelType:
         if rel.type == name:
             return rel
     raise KeyError(f"unknown relationship type {name!r}; known: {', '.join(RELATIONSHIP_TYPES)}")
-
-
-def fulltext_fields() -> tuple[str, ...]:
-    return node_type(FULLTEXT_LABEL).fulltext
 
 
 def _described(p: Prop, key: tuple[str, ...] = ()) -> str:

@@ -299,9 +299,6 @@ def _network(name: str, rel_types: str) -> str:
 
 
 NETWORK = _network("views.network", "PARENT_OF|MEMBER_OF|LIVES_AT|HAS_CASE|WORKS_ON")
-NETWORK_WITH_SCHOOLS = _network(
-    "views.network_with_schools", "PARENT_OF|MEMBER_OF|LIVES_AT|HAS_CASE|WORKS_ON|ATTENDS"
-)
 
 
 # The caseload map asks for what it draws, never every case in the county: counts per

@@ -137,20 +137,13 @@ class Pseudonyms:
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", self.graph)
         return self.home / f"{safe}.map.sqlite"
 
-    def write_map(self, people: Iterable[tuple[str, str]]) -> int:
-        """Replace the map with these (pseudonym, uid) pairs; readers see the old map
-        or the new one, never half of it."""
-        count = self.stage_map(people)
-        self.publish_map()
-        return count
-
     @property
     def _staged(self) -> Path:
         return self.map_path.with_suffix(".partial")
 
     def stage_map(self, people: Iterable[tuple[str, str]]) -> int:
-        """:meth:`write_map`'s new map, made beside the one in use (which is left as it
-        is until :meth:`publish_map`); the pairs it holds."""
+        """The new map of these (pseudonym, uid) pairs, made beside the one in use
+        (left as it is until :meth:`publish_map`); the pairs it holds."""
         private_dir(self.home)
         partial = self._staged
         partial.unlink(missing_ok=True)
