@@ -205,27 +205,3 @@ def _stays_on(row: dict[str, Any], entry_point: str) -> bool:
         and row["setting_phase"] == "Secondary"
         and (row["setting_high_age"] or 0) >= 18
     )
-
-
-def by_school(items: list[Transition]) -> list[dict[str, Any]]:
-    """One row per expected school: how many, and what to have ready."""
-    groups: dict[str, list[Transition]] = {}
-    for item in items:
-        groups.setdefault(item.expected_school or "not known", []).append(item)
-    out = []
-    for school, members in sorted(groups.items()):
-        needs: dict[str, int] = {}
-        for m in members:
-            for n in m.needs:
-                needs[n] = needs.get(n, 0) + 1
-        out.append(
-            {
-                "expected_school": school,
-                "children": len(members),
-                "ehc_plans": sum(m.ehc_plan for m in members),
-                "sen_support": sum(m.sen_support for m in members),
-                "needs": ", ".join(f"{k} {v}" for k, v in sorted(needs.items())),
-                "transport_likely": sum(m.transport_likely for m in members),
-            }
-        )
-    return out

@@ -56,10 +56,6 @@ SPECIAL_SCHOOL_NEEDS = {
 ABSENCE_REASONS = ("PA", "VP", "VA", "DB", "BU", "DA", "TH", "DR")
 
 
-def sorted_items(counter: dict[str, int]) -> list[tuple[str, int]]:
-    return sorted(counter.items())
-
-
 class Education:
     def __init__(self, county: County, rng: random.Random, risk: dict[str, float]) -> None:
         self.county = county

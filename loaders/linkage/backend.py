@@ -28,7 +28,6 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
-BACKENDS = ("duckdb", "spark")
 # DuckDB may take this much memory for Splink's work and spills the rest to a temporary
 # directory; left alone it takes up to 80% of the machine, on top of the load's own.
 # The linkage_memory setting (JIGSAW_LINKAGE_MEMORY) overrides it (for Spark: the memory
