@@ -232,6 +232,54 @@ def test_a_refused_link_goes_to_review_with_its_reason():
     assert result.cluster_of["teen"] != result.cluster_of["amy"]
 
 
+def _state(clusters: Clusters) -> tuple:
+    """Everything a cluster holds, each record's root, and the roots joined (as a set)."""
+    named = {root: r.rid for root, r in clusters.named.items()}
+    return (
+        {rid: clusters.find(rid) for rid in list(clusters.parent)},
+        clusters.dated, clusters.dobs, clusters.ids, clusters.latest,
+        clusters.up, clusters.down, named, sorted(clusters.joined),
+    )  # fmt: skip
+
+
+def test_groups_of_identical_records_join_as_one_union_a_record():
+    """Compression's groups joined at once leave the clusters as a union of each group's
+    first record with each other in turn does: the same roots, sets, named record and
+    edge lists in the same order (whichever record is least, named or not)."""
+    import random
+
+    chance = random.Random(7)
+    records, edges, homes, groups = [], [], {}, []
+    for g in range(300):
+        dob = chance.choice(["", "1980-01-02", "2015-05-06"])
+        upn = chance.choice(["", f"U{g}"])
+        members = chance.sample(range(1000), chance.randint(1, 6))  # least anywhere
+        group = []
+        for m in members:
+            rid = f"r{m:03d}g{g:03d}"
+            blank = chance.random() < 0.4  # unnamed records: the least one, or others
+            given, family = ("", "") if blank else ("Amy", "Smith")
+            records.append(Identity(rid, given=given, family=family, dob=dob, upn=upn,
+                                    born_before=chance.choice(["", "2000-01-01"])))  # fmt: skip
+            if chance.random() < 0.5:
+                homes[rid] = (Tenure(f"A{chance.randint(0, 3)}", "2020-01-01", ""),)
+            group.append(rid)
+        groups.append(group)
+    rids = [r.rid for r in records]
+    for _ in range(600):
+        parent, child = chance.sample(rids, 2)
+        edges.append(Edge(parent, child, chance.choice(["birth", "carer"]), graph=True))
+    one_by_one = Clusters(records, edges, homes)
+    for first, *others in groups:
+        for rid in others:
+            one_by_one.union(first, rid)
+    at_once = Clusters(records, edges, homes)
+    at_once.join_groups(groups)
+    assert _state(at_once) == _state(one_by_one)
+    assert any(len(g) > 1 and min(g) != g[0] for g in groups)  # the cases it covers
+    assert any(len(g) > 1 and not records[rids.index(min(g))].given for g in groups)
+
+
 # -- relational evidence, in words ---------------------------------------------------
 
 

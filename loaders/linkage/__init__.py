@@ -135,16 +135,26 @@ def link(
     signature_rep: dict[tuple, int] = {}
     reps: list[Identity] = []
     rep_at: list[int] = []  # each record's representative's place in reps, in order
+    # each representative's records' uids, itself first, joined at once where nothing
+    # is joined yet; else (kept people joined first) a union a record, as they come
+    groups: list[list[str]] | None = None if clusters.joined else []
     for r in records:
         sig = signature(r)
         at = signature_rep.get(sig)
         if at is None:
             signature_rep[sig] = at = len(reps)
             reps.append(r)
+            if groups is not None:
+                groups.append([r.rid])
+        elif groups is not None:
+            groups[at].append(r.rid)
         else:
             clusters.union(reps[at].rid, r.rid)
         rep_at.append(at)
     del signature_rep
+    if groups is not None:
+        clusters.join_groups(groups)
+        del groups
     run = _Run(clusters, {r.rid: r for r in records}, context, rejected, match_threshold)
     run.worded = evidence
     # 1. deterministic on checked identifiers and local ids

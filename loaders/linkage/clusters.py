@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import cache
-from itertools import compress
+from itertools import chain, compress, repeat
 from operator import attrgetter
 
 from graph.family_rules import BIRTH, PARENT_MIN_AGE
@@ -166,6 +166,72 @@ class Clusters:
         someone = self.named.pop(rb, None)
         if someone is not None and ra not in self.named:
             self.named[ra] = someone
+
+    def join_groups(self, groups: list[list[str]]) -> None:
+        """Each group's records one cluster, as :meth:`union` of its first record with
+        each of the others in turn leaves them (every record still its own cluster:
+        nothing joined yet): the same roots, tables, named record and edge lists in the
+        same order; :attr:`joined` holds the same roots, in another order. The work is
+        a group's and its records' with something to merge, not a ``join`` a record
+        (compression joins hundreds of thousands of identical records)."""
+        if self.joined:
+            raise ValueError("join_groups needs clusters nothing was joined in yet")
+        groups = [g for g in groups if len(g) > 1]
+        if not groups:
+            return
+        roots = [min(g) for g in groups]
+        root_of = dict(zip(chain.from_iterable(groups), chain.from_iterable(
+            repeat(root, len(g)) for g, root in zip(groups, roots, strict=True)
+        ), strict=True))  # fmt: skip
+        self.parent.update(root_of)
+        below = root_of.keys() - set(roots)
+        self.joined.extend(below)
+        for table in (self.dated, self.dobs, *self.ids.values()):
+            for rid in below & table.keys():
+                other, root = table.pop(rid), root_of[rid]
+                held = table.get(root)
+                if held is None:
+                    table[root] = other
+                elif held is not other and not other <= held:  # identical: mostly shared
+                    table[root] = held | other
+        latest = self.latest
+        for rid in below & latest.keys():
+            other_day, root = latest.pop(rid), root_of[rid]
+            held_day = latest.get(root)
+            latest[root] = other_day if held_day is None else min(held_day, other_day)
+        by_root = dict(zip(roots, groups, strict=True))
+        for edges in (self.up, self.down):
+            for root in {root_of[rid] for rid in root_of.keys() & edges.keys()}:
+                group = by_root[root]
+                at, held_edges = group[0], edges.pop(group[0], None)
+                for rid in group[1:]:  # as union(first, rid): the lesser root's list first
+                    more = edges.pop(rid, None)
+                    if rid < at:
+                        at = rid
+                        if more is not None:
+                            held_edges = more if held_edges is None else more + held_edges
+                    elif more is not None:
+                        held_edges = more if held_edges is None else held_edges + more
+                if held_edges is not None:
+                    edges[root] = held_edges
+        named = self.named
+        for rid in below & named.keys():
+            root = root_of[rid]
+            if root in named:  # a named root keeps its own record
+                del named[rid]
+        for root in (r for r in roots if r not in named):
+            group = by_root[root]
+            at, someone = group[0], named.pop(group[0], None)
+            for rid in group[1:]:  # as union(first, rid): the new root's own, if named
+                mine = named.pop(rid, None)
+                if rid < at:
+                    at = rid
+                    if mine is not None:
+                        someone = mine
+                elif someone is None:
+                    someone = mine
+            if someone is not None:
+                named[root] = someone
 
     def two_homes(self, a: str, b: str) -> Refused | None:
         """Joined, would the two clusters be at different addresses over the same days
