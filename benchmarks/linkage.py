@@ -424,15 +424,34 @@ def wrong_by_join(
 
     counts: dict[str, Counter] = {rid: Counter((label,)) for rid, label in labels.items()}
     step = {"name": "identical records or a reviewer", "scored": None, "order": [], "at": 0}
-    saved_join, saved_det, saved_apply = (
+    saved_init, saved_join, saved_det, saved_apply = (
+        Clusters.__init__,
         Clusters.join,
         linkage._Run.deterministic,
         linkage._Run.apply,
     )
     adults_calls = [0]
 
-    def join(clusters: Any, ra: str, rb: str) -> None:
+    def tally(root: str, ra: str, rb: str, how: str) -> None:
         a, b = counts.get(ra), counts.get(rb)
+        if a and b:
+            same = sum(n * b[label] for label, n in a.items())
+            every = sum(a.values()) * sum(b.values())
+            joins["false"][how] += every - same
+            joins["true"][how] += same
+        if a or b:
+            merged = (a or Counter()) + (b or Counter())
+            counts.pop(ra, None)
+            counts.pop(rb, None)
+            counts[root] = merged
+
+    def init(clusters: Any, *args: Any, **kwargs: Any) -> None:
+        saved_init(clusters, *args, **kwargs)  # identical records one from the start
+        for rid, root in list(clusters.parent.items()):
+            if rid != root:
+                tally(root, root, rid, step["name"])
+
+    def join(clusters: Any, ra: str, rb: str) -> None:
         how = step["name"]
         scored = step["scored"]
         if scored is not None:
@@ -446,16 +465,7 @@ def wrong_by_join(
                         how = f"{how}: {level[i]}"
                     break
         saved_join(clusters, ra, rb)
-        if a and b:
-            same = sum(n * b[label] for label, n in a.items())
-            every = sum(a.values()) * sum(b.values())
-            joins["false"][how] += every - same
-            joins["true"][how] += same
-        if a or b:
-            merged = (a or Counter()) + (b or Counter())
-            counts.pop(ra, None)
-            counts.pop(rb, None)
-            counts[clusters.find(ra)] = merged
+        tally(clusters.find(ra), ra, rb, how)
 
     def deterministic(run: Any, reps: list) -> None:
         step["name"] = "identifiers"
@@ -477,12 +487,14 @@ def wrong_by_join(
         finally:
             step.update(name="identical records or a reviewer", scored=None, order=[], at=0)
 
+    Clusters.__init__ = init  # type: ignore[method-assign]
     Clusters.join = join  # type: ignore[method-assign]
     linkage._Run.deterministic = deterministic
     linkage._Run.apply = apply
     try:
         yield
     finally:
+        Clusters.__init__ = saved_init  # type: ignore[method-assign]
         Clusters.join = saved_join  # type: ignore[method-assign]
         linkage._Run.deterministic = saved_det
         linkage._Run.apply = saved_apply

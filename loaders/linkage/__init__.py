@@ -125,36 +125,35 @@ def link(
     way."""
     records = list(identities)
     context = context or Context()
-    clusters = Clusters(records, context.edges, context.homes)
-    touched = None
-    if kept is not None:
-        touched = frozenset(r.rid for r in records if r.rid not in kept)
-        _keep_people(clusters, records, kept)
-    models = models or {}
-    # 0. identical identities are one (compression)
+    # 0. identical identities are one (compression): each representative's records'
+    # uids, itself first
     signature_rep: dict[tuple, int] = {}
     reps: list[Identity] = []
     rep_at: list[int] = []  # each record's representative's place in reps, in order
-    # each representative's records' uids, itself first, joined at once where nothing
-    # is joined yet; else (kept people joined first) a union a record, as they come
-    groups: list[list[str]] | None = None if clusters.joined else []
+    groups: list[list[str]] = []
     for r in records:
         sig = signature(r)
         at = signature_rep.get(sig)
         if at is None:
             signature_rep[sig] = at = len(reps)
             reps.append(r)
-            if groups is not None:
-                groups.append([r.rid])
-        elif groups is not None:
-            groups[at].append(r.rid)
+            groups.append([r.rid])
         else:
-            clusters.union(reps[at].rid, r.rid)
+            groups[at].append(r.rid)
         rep_at.append(at)
     del signature_rep
-    if groups is not None:
-        clusters.join_groups(groups)
-        del groups
+    touched = None
+    if kept is None:  # each group one cluster from the start
+        clusters = Clusters(records, context.edges, context.homes, groups)
+    else:  # the kept people first, then each record joined to its representative
+        touched = frozenset(r.rid for r in records if r.rid not in kept)
+        clusters = Clusters(records, context.edges, context.homes)
+        _keep_people(clusters, records, kept)
+        for r, at in zip(records, rep_at, strict=True):
+            if reps[at] is not r:
+                clusters.union(reps[at].rid, r.rid)
+    del groups
+    models = models or {}
     run = _Run(clusters, {r.rid: r for r in records}, context, rejected, match_threshold)
     run.worded = evidence
     # 1. deterministic on checked identifiers and local ids

@@ -59,13 +59,29 @@ class Clusters:
         identities: Iterable[Identity],
         edges: Iterable[Edge] = (),
         homes: Mapping[str, Iterable[Tenure]] | None = None,
+        groups: list[list[str]] | None = None,
     ) -> None:
+        """``groups``: records one from the start, as :meth:`union` of each group's first
+        with each of the others in turn would leave them (the same roots, sets, named
+        record and edge lists in the same order; :attr:`joined` the same roots in another
+        order), built so rather than joined a record at a time (compression's identical
+        records: hundreds of thousands). A group's records hold the same birth date,
+        checked identifiers and latest birth (the other records' values stand for them)."""
         records = identities if isinstance(identities, list) else list(identities)
         rids = [r.rid for r in records]
         self.parent: dict[str, str] = dict(zip(rids, rids, strict=True))
+        many = [g for g in groups if len(g) > 1] if groups else []
+        roots = [min(g) for g in many]
+        root_of: dict[str, str] = dict(zip(chain.from_iterable(many), chain.from_iterable(
+            repeat(root, len(g)) for g, root in zip(many, roots, strict=True)
+        ), strict=True))  # fmt: skip
+        self.parent.update(root_of)
+        below = root_of.keys() - set(roots)
+        top = root_of.get  # a record's root from the start (with itself as default)
         # root -> (address, from, to) of its dated stays (an unknown end: still there)
         self.dated: dict[str, frozenset[tuple[str, str, str]]] = {}
         made: dict[tuple[Tenure, ...], frozenset[tuple[str, str, str]]] = {}  # shared
+        dated = self.dated
         for rid, tenures in (homes or {}).items():
             key = tuple(tenures)
             found = made.get(key)
@@ -74,16 +90,21 @@ class Clusters:
                     (t.address, t.start, t.end or OPEN_END) for t in tenures if t.start
                 )
             if found:
-                self.dated[rid] = found
+                root = top(rid, rid)
+                had = dated.get(root)
+                dated[root] = found if had is None or had <= found else had | found
         # one set a value, shared by the records that hold it (millions of records, at
         # county scale, held a gigabyte of sets of one)
         one: dict[str, frozenset[str]] = {}
 
         def held(name: str) -> tuple[list[str], list[str]]:
-            """The records holding a value of ``name`` and their values, a column at a
-            time rather than a record at a time (there are millions)."""
+            """The roots of the records holding a value of ``name`` and their values, a
+            column at a time rather than a record at a time (there are millions)."""
             values = list(map(attrgetter(name), records))
-            return list(compress(rids, values)), list(compress(values, values))
+            holders = list(compress(rids, values))
+            if root_of:
+                holders = list(map(top, holders, holders))
+            return holders, list(compress(values, values))
 
         def sets(name: str) -> dict[str, frozenset[str]]:
             holders, values = held(name)
@@ -95,12 +116,14 @@ class Clusters:
         self.dobs: dict[str, frozenset[str]] = sets("dob")
         # latest possible birth (a parent, a liable adult)
         self.latest: dict[str, str] = dict(zip(*held("born_before"), strict=True))
-        self.named: dict[str, Identity] = {  # root -> a record of theirs with a name
-            r.rid: r for r in records if r.given.strip() or r.family.strip()
-        }
+        named = {r.rid: r for r in records if r.given.strip() or r.family.strip()}
+        # root -> a record of theirs with a name
+        self.named: dict[str, Identity] = (
+            {rid: r for rid, r in named.items() if rid not in below} if below else named
+        )
         # the roots joined into another, in order: what changed since a given point
         # (the adults' pass gathers again only around them, :mod:`.relational`)
-        self.joined: list[str] = []
+        self.joined: list[str] = list(below)
         self.up: dict[str, list[tuple[str, str]]] = {}  # root -> (parent record, kind)
         self.down: dict[str, list[tuple[str, str]]] = {}  # root -> (child record, kind)
         parent, up, down = self.parent, self.up, self.down
@@ -116,6 +139,42 @@ class Clusters:
                     down[e.parent] = [(e.child, e.kind)]
                 else:
                     mine.append((e.child, e.kind))
+        if many:
+            self._grouped(dict(zip(roots, many, strict=True)), root_of, named)
+
+    def _grouped(
+        self, groups: dict[str, list[str]], root_of: dict[str, str], named: dict[str, Identity]
+    ) -> None:
+        """The groups' edge lists and named records (``groups``: root -> its records,
+        ``named``: each named record's own), as the unions in turn leave them."""
+        for edges in (self.up, self.down):
+            for root in {root_of[rid] for rid in root_of.keys() & edges.keys()}:
+                group = groups[root]
+                at, held_edges = group[0], edges.pop(group[0], None)
+                for rid in group[1:]:  # as union(first, rid): the lesser root's list first
+                    more = edges.pop(rid, None)
+                    if rid < at:
+                        at = rid
+                        if more is not None:
+                            held_edges = more if held_edges is None else more + held_edges
+                    elif more is not None:
+                        held_edges = more if held_edges is None else held_edges + more
+                if held_edges is not None:
+                    edges[root] = held_edges
+        for root, group in groups.items():
+            if root in named:  # a named root keeps its own record
+                continue
+            at, someone = group[0], named.get(group[0])
+            for rid in group[1:]:  # as union(first, rid): the new root's own, if named
+                mine = named.get(rid)
+                if rid < at:
+                    at = rid
+                    if mine is not None:
+                        someone = mine
+                elif someone is None:
+                    someone = mine
+            if someone is not None:
+                self.named[root] = someone
 
     def find(self, x: str) -> str:
         parent = self.parent
@@ -167,72 +226,6 @@ class Clusters:
         if someone is not None and ra not in self.named:
             self.named[ra] = someone
 
-    def join_groups(self, groups: list[list[str]]) -> None:
-        """Each group's records one cluster, as :meth:`union` of its first record with
-        each of the others in turn leaves them (every record still its own cluster:
-        nothing joined yet): the same roots, tables, named record and edge lists in the
-        same order; :attr:`joined` holds the same roots, in another order. The work is
-        a group's and its records' with something to merge, not a ``join`` a record
-        (compression joins hundreds of thousands of identical records)."""
-        if self.joined:
-            raise ValueError("join_groups needs clusters nothing was joined in yet")
-        groups = [g for g in groups if len(g) > 1]
-        if not groups:
-            return
-        roots = [min(g) for g in groups]
-        root_of = dict(zip(chain.from_iterable(groups), chain.from_iterable(
-            repeat(root, len(g)) for g, root in zip(groups, roots, strict=True)
-        ), strict=True))  # fmt: skip
-        self.parent.update(root_of)
-        below = root_of.keys() - set(roots)
-        self.joined.extend(below)
-        for table in (self.dated, self.dobs, *self.ids.values()):
-            for rid in below & table.keys():
-                other, root = table.pop(rid), root_of[rid]
-                held = table.get(root)
-                if held is None:
-                    table[root] = other
-                elif held is not other and not other <= held:  # identical: mostly shared
-                    table[root] = held | other
-        latest = self.latest
-        for rid in below & latest.keys():
-            other_day, root = latest.pop(rid), root_of[rid]
-            held_day = latest.get(root)
-            latest[root] = other_day if held_day is None else min(held_day, other_day)
-        by_root = dict(zip(roots, groups, strict=True))
-        for edges in (self.up, self.down):
-            for root in {root_of[rid] for rid in root_of.keys() & edges.keys()}:
-                group = by_root[root]
-                at, held_edges = group[0], edges.pop(group[0], None)
-                for rid in group[1:]:  # as union(first, rid): the lesser root's list first
-                    more = edges.pop(rid, None)
-                    if rid < at:
-                        at = rid
-                        if more is not None:
-                            held_edges = more if held_edges is None else more + held_edges
-                    elif more is not None:
-                        held_edges = more if held_edges is None else held_edges + more
-                if held_edges is not None:
-                    edges[root] = held_edges
-        named = self.named
-        for rid in below & named.keys():
-            root = root_of[rid]
-            if root in named:  # a named root keeps its own record
-                del named[rid]
-        for root in (r for r in roots if r not in named):
-            group = by_root[root]
-            at, someone = group[0], named.pop(group[0], None)
-            for rid in group[1:]:  # as union(first, rid): the new root's own, if named
-                mine = named.pop(rid, None)
-                if rid < at:
-                    at = rid
-                    if mine is not None:
-                        someone = mine
-                elif someone is None:
-                    someone = mine
-            if someone is not None:
-                named[root] = someone
-
     def two_homes(self, a: str, b: str) -> Refused | None:
         """Joined, would the two clusters be at different addresses over the same days
         (dated stays only; a move's last and first days may touch)? The adults' pass asks,
@@ -271,7 +264,7 @@ class Clusters:
         """:meth:`check` of two different roots (the caller found them)."""
         for kind, held in self.ids.items():
             x, y = held.get(ra), held.get(rb)
-            if x and y and x - y and y - x:
+            if x and y and x is not y and not (x <= y or y <= x):  # each holds another
                 return Refused(
                     "identifiers", f"different {ID_NAMES[kind]}s, each passing its check"
                 )
