@@ -405,10 +405,6 @@ class Gathering:
         self._rank[order.to_numpy()] = np.arange(len(order))
         del order
         edges = context.edges
-        number = self._number
-        p = number([e.parent for e in edges])
-        c = number([e.child for e in edges])
-        both = pc.and_(pc.is_valid(p), pc.is_valid(c))  # records of the run's only
         rid: list[str] = []
         address: list[str] = []
         start: list[str] = []
@@ -420,6 +416,13 @@ class Gathering:
                     address.append(t.address)
                     start.append(t.start)
                     end.append(t.end)
+        # every uid numbered in one pass (a pass hashes every record's uid)
+        numbers = self._number(
+            [*(e.parent for e in edges), *(e.child for e in edges), *rid, *(r.rid for r in reps)]
+        )
+        size, held = len(edges), len(rid)
+        p, c = numbers.slice(0, size), numbers.slice(size, size)
+        both = pc.and_(pc.is_valid(p), pc.is_valid(c))  # records of the run's only
         text = pa.string()
         keys = pa.array(address, text)
         del address
@@ -428,7 +431,7 @@ class Gathering:
         self.edges = pa.table({"p": p.filter(both), "c": c.filter(both)})
         self.homes = pa.table(
             {
-                "rid": number(rid),
+                "rid": numbers.slice(2 * size, held),
                 "a": pc.index_in(keys, value_set=self.places).cast(pa.int32()),
                 "start": pa.array(start, text),
                 "stop": pa.array(end, text),
@@ -438,7 +441,7 @@ class Gathering:
         # is joined to it (the same birth date): the representatives' say them all
         self.reps = pa.table(
             {
-                "rid": number([r.rid for r in reps]),
+                "rid": numbers.slice(2 * size + held),
                 "dob": pa.array([r.dob or None for r in reps], text),
             }
         )
