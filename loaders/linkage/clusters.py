@@ -93,6 +93,7 @@ class Clusters:
                 root = top(rid, rid)
                 had = dated.get(root)
                 dated[root] = found if had is None or had <= found else had | found
+        tops = list(map(top, rids, rids)) if root_of else rids  # each record's root
         # one set a value, shared by the records that hold it (millions of records, at
         # county scale, held a gigabyte of sets of one)
         one: dict[str, frozenset[str]] = {}
@@ -101,10 +102,7 @@ class Clusters:
             """The roots of the records holding a value of ``name`` and their values, a
             column at a time rather than a record at a time (there are millions)."""
             values = list(map(attrgetter(name), records))
-            holders = list(compress(rids, values))
-            if root_of:
-                holders = list(map(top, holders, holders))
-            return holders, list(compress(values, values))
+            return list(compress(tops, values)), list(compress(values, values))
 
         def sets(name: str) -> dict[str, frozenset[str]]:
             holders, values = held(name)
