@@ -30,12 +30,14 @@ from loaders.intake import READINGS, FileIntake, Intake, Reading, extract_key, m
 from loaders.load import (
     ALERT_FILES,
     LOAD_LOCK,
+    NEEDS_EVERYONE,
     NOT_TOUCHED,
     RISK_EVERYONE,
     LoadResult,
     run_load,
 )
 from loaders.mapping import load_mappings
+from loaders.needs_kept import KEPT_FILE as NEEDS_FILE
 from loaders.people_kept import Known, people_file
 from loaders.progress import Silent
 from loaders.quality import pairwise_quality
@@ -89,10 +91,16 @@ def _changes_under_pupils(store: GraphStore, county: Path, week: Path) -> UnderP
         "MATCH (y:RiskYear) RETURN y.person AS person, y.school_urns AS urns ORDER BY y.uid"
     ).rows
     urn = next(u for r in spans for u in r["urns"] if u)
+    # a home of a pupil with a primary need first (the needs forecast counts them by area)
     home = store.read(
         "MATCH (y:RiskYear) MATCH (c:Person {uid: y.person})-[l:LIVES_AT]->(a:Address) "
         "WHERE l.to IS NULL AND a.uprn IS NOT NULL "
-        "RETURN a.uprn AS uprn, a.postcode_district AS district ORDER BY y.uid LIMIT 1"
+        "OPTIONAL MATCH (c)-[n:HAS_NEED]->(:Need) WHERE n.rank = 1 "
+        "WITH y, a, c, count(n) AS needs "
+        "WITH y, a, needs > 0 AND any(k IN coalesce(c.open_case_kinds, []) "
+        "WHERE k IN ['EHCP', 'SEN support']) AS need "
+        "RETURN a.uprn AS uprn, a.postcode_district AS district "
+        "ORDER BY need DESC, y.uid LIMIT 1"
     ).rows[0]
     residents = store.read(
         "MATCH (y:RiskYear) MATCH (c:Person {uid: y.person})-[l:LIVES_AT]->(:Address {uid: $a}) "
@@ -531,6 +539,42 @@ def test_a_delta_works_out_again_the_risk_answers_of_the_pupils_it_touched(
     assert kept is None
 
 
+def _parts(loads: Path) -> dict[str, list]:
+    """The needs tally's parts a load kept in ``loads``, read as they are."""
+    return json.loads((loads / NEEDS_FILE).read_text())["children"]
+
+
+def test_a_delta_counts_again_the_needs_tally_parts_of_the_children_it_touched(
+    week_loads: WeekLoads, week_later: Path
+) -> None:
+    """The delta read again the needs tally's parts (birth cohort, area, categories) of
+    the children it touched only, the rest kept from the last load; every child's part
+    is the one the full reload read from the graph (so none is kept stale; the tallies'
+    equality is the graphs' test above), and the week moved parts: the home given
+    another postcode district holds a child with a primary need, whose part now says
+    the district the graph gives."""
+    full, delta = (week_loads.results[k].report for k in ("full", "delta"))
+    assert full.needs_tally_counted is None
+    assert delta.needs_tally_counted is not None
+    assert not any(line.startswith(NEEDS_EVERYONE) for line in delta.over_everything)
+    first = _parts(week_loads.loads["full"].parent / "first")
+    parts = _parts(week_loads.loads["delta"])
+    assert 0 < delta.needs_tally_counted * 10 < len(parts)
+    assert parts == _parts(week_loads.loads["full"])
+    moved = {uid for uid, part in parts.items() if first.get(uid, part)[1] != part[1]}
+    under = _under(week_later)
+    store = week_loads.graphs["delta"]
+    now = store.read(
+        "UNWIND $kids AS kid MATCH (c:Person {uid: kid})-[l:LIVES_AT]->(a:Address) "
+        "WHERE l.to IS NULL RETURN c.uid AS uid, a.postcode_district AS district",
+        {"kids": list(under.residents)},
+    ).rows
+    assert {r["uid"] for r in now} & moved
+    assert all(parts[r["uid"]][1] == r["district"] for r in now if r["uid"] in parts)
+    needing = [u for u in under.residents if "need:" in parts.get(u, ["", "", ""])[2]]
+    assert needing and set(needing) & moved, "no child with a need moved area"
+
+
 def _people(result: LoadResult) -> dict[tuple[str, int, str], str]:
     return {(f, r, w): p for f, r, w, p in result.assignments}
 
@@ -696,7 +740,7 @@ def test_a_review_decision_taken_while_a_load_runs_leaves_nothing_kept(
     """A reviewer may decide a pair while a load runs; that load then cannot tell its
     kept state from the graph it leaves, so it keeps none and the next load reads the
     graph whole. The same load with no decision beside it keeps all three."""
-    kept_files = (MEMORY_FILE, ALERT_FILES[1], RISK_FILE)
+    kept_files = (MEMORY_FILE, ALERT_FILES[1], RISK_FILE, NEEDS_FILE)
 
     def reload(decide_meanwhile: bool) -> Path:
         store = copy_graph(week_loads.graphs["delta"], engine_dir)
