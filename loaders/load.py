@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from graph import alerts as store_alerts
-from graph import caseload_tally, review_queue, risk_facts, version
+from graph import review_queue, risk_facts, version
 from graph.access.projection import write_copy
 from graph.planning import forget_kept_tallies
 from graph.store import GraphStore
@@ -46,13 +46,16 @@ from loaders.attach import Packs
 from loaders.build import Builder, GraphRows, identity_role
 from loaders.build_returns import has_return_fields
 from loaders.bulk_steps import BulkWrites
+from loaders.caseload_kept import KEPT_FILE as CASELOAD_FILE
+from loaders.caseload_kept import CaseParts, touched_cases
+from loaders.caseload_kept import keep_after_load as keep_caseload_tally
 from loaders.extracts import Dropped
 from loaders.intake import Reading
+from loaders.kept import Delta as KeptDelta
 from loaders.linkage import LinkResult, link, linkage_inputs
 from loaders.linkage.clusters import RULES
 from loaders.mapping import MappingError, SourceMapping, load_mappings
 from loaders.needs_kept import KEPT_FILE as NEEDS_FILE
-from loaders.needs_kept import Delta as NeedsDelta
 from loaders.needs_kept import NeedsParts, touched_children
 from loaders.needs_kept import keep_after_load as keep_needs_tally
 from loaders.packs import Pack, load_packs
@@ -148,8 +151,11 @@ class Load:
     # this load's, for the next
     risk: RiskDelta | None = None
     risk_after: RiskKept | None = None
-    needs: NeedsDelta | None = None  # the same of the needs forecast's tally
+    # the same of the needs forecast's and the caseload map's tallies
+    needs: KeptDelta[NeedsParts] | None = None
     needs_after: NeedsParts | None = None
+    caseload: KeptDelta[CaseParts] | None = None
+    caseload_after: CaseParts | None = None
     recording: Future[None] | None = None  # write: the rows' hashes, for the next load
 
 
@@ -208,7 +214,10 @@ def link_stage(load: Load) -> None:
     # the watched state before anything is written (kept by the last load, or read)
     load.before = load.baseline.take(store, kept_as)
     load.risk = RiskDelta(RiskKept.take(loads_dir / RISK_FILE if loads_dir else None, kept_as))
-    load.needs = NeedsDelta(NeedsParts.take(loads_dir / NEEDS_FILE if loads_dir else None, kept_as))
+    load.needs = KeptDelta(NeedsParts.take(loads_dir / NEEDS_FILE if loads_dir else None, kept_as))
+    load.caseload = KeptDelta(
+        CaseParts.take(loads_dir / CASELOAD_FILE if loads_dir else None, kept_as)
+    )
     # before anything is written: what was kept is not the graph now
     load.stamped = version.stamp(store)
     risk_facts.clear(store)  # kept risk factors are wrong once the records change
@@ -367,8 +376,13 @@ def derive_stage(load: Load) -> None:
     # Each reads what the derived facts left and writes nodes of its own, so they run
     # side by side on the engine's threads; the caseload map's tally (which the copy
     # does not read) on the writer thread, until the copy is written too.
+    caseload = load.caseload
+    assert caseload is not None
+    if load.touched is not None:
+        with timed(seconds, "caseload map tally: cases touched"):
+            caseload.touched = touched_cases(store, load.touched)
     load.tallying = load.writer.submit(
-        _step, seconds, "caseload map tally", caseload_tally.keep, store
+        _step, seconds, "caseload map tally", keep_caseload_tally, store, caseload
     )
     risk, needs = load.risk, load.needs
     assert risk is not None and needs is not None
@@ -453,23 +467,33 @@ def pseudonymised_copy(load: Load) -> None:
             over[at] = f"{OVER_EVERYTHING[1][:-1]}: {written.whole})"
     if load.tallying is not None:
         load.tallying.result()
+    caseload = load.caseload
+    assert caseload is not None
+    over = load.report.over_everything
+    if over:  # a delta: say whether its caseload tally went over every case
+        if caseload.why:
+            over.insert(over.index(OVER_EVERYTHING[0]), f"{CASELOAD_EVERYONE} ({caseload.why})")
+        else:
+            load.report.caseload_tally_counted = caseload.worked_out
+    load.caseload_after, load.caseload = caseload.after, None
 
 
 # What a delta load still runs over the whole graph, as a full load does (the load
-# report lists them): the caseload tally, transitions' cohorts and the pseudonymised
-# copy are worked out from the graph, and the risk of NEET factors as at the load's day
+# report lists them): transitions' cohorts and the pseudonymised copy are worked out
+# from the graph, and the risk of NEET factors as at the load's day
 # are written on every pupil. The derived facts, the alerts' watched state, the pupils'
-# risk of NEET answers and the children's parts of the needs tally go over what the
-# delta touched (``Load.touched``), or over everything too where that is not known
-# (NOT_TOUCHED) or the last load's answers or parts cannot be kept (RISK_EVERYONE,
-# NEEDS_EVERYONE, with why).
+# risk of NEET answers and the children's and cases' parts of the needs and caseload
+# tallies go over what the delta touched (``Load.touched``), or over everything too
+# where that is not known (NOT_TOUCHED) or the last load's answers or parts cannot be
+# kept (RISK_EVERYONE, NEEDS_EVERYONE, CASELOAD_EVERYONE, with why).
 OVER_EVERYTHING = (
-    "the caseload tally, transitions' cohorts (every person), risk of NEET factors as at "
-    "the load's day (written on every pupil)",
+    "transitions' cohorts (every person), risk of NEET factors as at the load's day "
+    "(written on every pupil)",
     "the pseudonymised copy (the whole graph)",
 )
 RISK_EVERYONE = "risk of NEET answers worked out for every pupil"
 NEEDS_EVERYONE = "the needs forecast's tally counted from every child"
+CASELOAD_EVERYONE = "the caseload map's tally counted from every case"
 NOT_TOUCHED = (
     "derived facts and the alerts' watched state (every case: what the load changed "
     "is not known when every row is written)"
@@ -553,6 +577,8 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
                 load.risk_after.save(opts.loads_dir / RISK_FILE, counts)  # and its answers
             if load.needs_after is not None and opts.loads_dir is not None:
                 load.needs_after.save(opts.loads_dir / NEEDS_FILE, counts)  # and tally parts
+            if load.caseload_after is not None and opts.loads_dir is not None:
+                load.caseload_after.save(opts.loads_dir / CASELOAD_FILE, counts)
         else:  # its rows' hashes are for a record not kept: stopped, and any error said
             writer.stopped.set()
             if load.recording is not None:

@@ -90,20 +90,6 @@ class NeedsParts:
         kept.keep(path, VERSION, counts, body)
 
 
-@dataclass
-class Delta:
-    """A delta load's part in the tally: what the last load kept (None: nothing
-    trusted) and the children this load touched (:func:`touched_children`; None: not
-    known). Once counted, ``why`` says why every child was read again ("" when only the
-    touched), ``worked_out`` how many were, ``after`` holds this load's parts."""
-
-    kept: NeedsParts | None
-    touched: set[str] | None = None
-    why: str = ""
-    worked_out: int = 0
-    after: NeedsParts | None = None
-
-
 def touched_children(store: GraphStore, touched: Touched, cases_of: set[str]) -> set[str]:
     """The people whose cell a delta's changes may move (``touched``: what it wrote):
     their own rows, a home or need relationship of theirs (:data:`FOLLOWS`), an address
@@ -118,7 +104,9 @@ def touched_children(store: GraphStore, touched: Touched, cases_of: set[str]) ->
     return people
 
 
-def keep_after_load(store: GraphStore, today: dt.date, delta: Delta | None = None) -> int:
+def keep_after_load(
+    store: GraphStore, today: dt.date, delta: kept.Delta[NeedsParts] | None = None
+) -> int:
     """Count everyone born after :func:`planning.forecast.kept_born_after` by cell and
     keep the tally; on a ``delta``, only the touched children are read where the last
     load's parts can be kept (``delta.why`` says when not). The cells kept;
@@ -147,7 +135,7 @@ def keep_after_load(store: GraphStore, today: dt.date, delta: Delta | None = Non
     return forecast.keep_tally(store, born_after, parts.tally())
 
 
-def _why_everyone(delta: Delta, born_after: str) -> str:
+def _why_everyone(delta: kept.Delta[NeedsParts], born_after: str) -> str:
     """Why a delta reads every child again ("": it need not)."""
     if delta.touched is None:
         return "what the load changed is not known"
