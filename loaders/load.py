@@ -365,13 +365,13 @@ def derive_stage(load: Load) -> None:
     if writes.existed("Person", (r["person"] for r in rows.lives_at)):
         with timed(seconds, "superseded residences closed"):
             store.write(derive.CLOSE_SUPERSEDED_RESIDENCES)
-    cases_of: set[str] = set()  # the people whose open services were worked out again
+    open_services: set[str] = set()  # the people whose open services were worked out again
     with timed(seconds, "derived facts"):
         if load.touched is None:
             for statement in derive.DERIVED:
                 store.write(statement)
         else:
-            cases_of = _derive_touched(store, load.touched)
+            open_services = _derive_touched(store, load.touched)
     load.progress.stage("working out risk of NEET factors", None)
     # Each reads what the derived facts left and writes nodes of its own, so they run
     # side by side on the engine's threads; the caseload map's tally (which the copy
@@ -390,7 +390,7 @@ def derive_stage(load: Load) -> None:
         with timed(seconds, "risk factors: pupils touched"):
             risk.touched = touched_pupils(store, load.touched)
         with timed(seconds, "needs forecast tally: children touched"):
-            needs.touched = touched_children(store, load.touched, cases_of)
+            needs.touched = touched_children(store, load.touched, open_services)
     with ThreadPoolExecutor(1, thread_name_prefix="jigsaw-derive") as pool:
         tallied = pool.submit(
             _step, seconds, "needs forecast tally", keep_needs_tally, store, load.today, needs
@@ -480,10 +480,10 @@ def pseudonymised_copy(load: Load) -> None:
 
 # What a delta load still runs over the whole graph, as a full load does (the load
 # report lists them): transitions' cohorts and the pseudonymised copy are worked out
-# from the graph, and the risk of NEET factors as at the load's day
-# are written on every pupil. The derived facts, the alerts' watched state, the pupils'
-# risk of NEET answers and the children's and cases' parts of the needs and caseload
-# tallies go over what the delta touched (``Load.touched``), or over everything too
+# from the graph, and the risk of NEET factors as at the load's day are written on
+# every pupil. The derived facts, the alerts' watched state, the pupils' risk of NEET
+# answers and the children's and cases' parts of the needs and caseload tallies go
+# over what the delta touched (``Load.touched``), or over everything too
 # where that is not known (NOT_TOUCHED) or the last load's answers or parts cannot be
 # kept (RISK_EVERYONE, NEEDS_EVERYONE, CASELOAD_EVERYONE, with why).
 OVER_EVERYTHING = (

@@ -90,13 +90,13 @@ class NeedsParts:
         kept.keep(path, VERSION, counts, body)
 
 
-def touched_children(store: GraphStore, touched: Touched, cases_of: set[str]) -> set[str]:
+def touched_children(store: GraphStore, touched: Touched, open_services: set[str]) -> set[str]:
     """The people whose cell a delta's changes may move (``touched``: what it wrote):
     their own rows, a home or need relationship of theirs (:data:`FOLLOWS`), an address
     they live at whose own rows changed (its area), or their open case kinds
-    (``cases_of``: the people whose derived open services the delta worked out again,
+    (``open_services``: the people whose derived open services the delta worked out again,
     loaders.derive)."""
-    people = touched.own("Person") | touched.named_by("Person", FOLLOWS) | cases_of
+    people = touched.own("Person") | touched.named_by("Person", FOLLOWS) | open_services
     homes = sorted(touched.own("Address"))
     if homes:
         rows = store.read(store_alerts.NEAR["Address"], {"uids": homes}, max_rows=100_000_000)
