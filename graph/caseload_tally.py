@@ -19,50 +19,86 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from graph.cypher import cypher
 from graph.store import COUNTY_WIDE_READ_TIMEOUT_MS, GraphStore
 
-# every (child, case, service), as the map counts them, by status, kind and service
-_CASES = """
-    MATCH (child:Person)-[:HAS_CASE]->(c:Case)-[:WITH_SERVICE]->(s:Service)
+# every (child, case, service), as the map counts them, by case, status, kind and
+# service; each read also of some cases only (``_OF``: a delta's touched cases)
+_OF = "UNWIND $cases AS uid MATCH (c:Case {uid: uid}) "
+_SOME = {"cases": ["C-x"]}
+_HOMES = """
     WITH DISTINCT child, c, s
-"""
-HOMES = cypher(
-    "caseload_tally.homes",
-    _CASES
-    + """
     OPTIONAL MATCH (child)-[l:LIVES_AT]->(a:Address)
     WITH c, s, collect(CASE WHEN l.to IS NULL THEN a END)[0] AS home
-    RETURN c.status AS status, c.kind AS kind, s.uid AS service,
+    RETURN c.uid AS case, c.status AS status, c.kind AS kind, s.uid AS service,
            home.lat AS lat, home.lon AS lon, count(*) AS cases
-    """,
+    """
+HOMES = cypher(
+    "caseload_tally.homes",
+    "MATCH (child:Person)-[:HAS_CASE]->(c:Case)-[:WITH_SERVICE]->(s:Service)" + _HOMES,
+)
+HOMES_OF = cypher(
+    "caseload_tally.homes_of",
+    _OF + "MATCH (child:Person)-[:HAS_CASE]->(c)-[:WITH_SERVICE]->(s:Service)" + _HOMES,
+    example=_SOME,
 )
 # cases with no current worker (a worker whose allocation has no end): the derived
 # ``workers`` (loaders.derive, run before the tally), so that no allocation is walked
-WAITING = cypher(
-    "caseload_tally.waiting",
-    """
-    MATCH (c:Case)
-    WHERE c.workers = 0
+_WAITING = """
     MATCH (c)-[:WITH_SERVICE]->(s:Service)
     MATCH (child:Person)-[:HAS_CASE]->(c)
-    RETURN c.status AS status, c.kind AS kind, s.uid AS service, count(*) AS cases
-    """,
-)
-WORKERS = cypher(
-    "caseload_tally.workers",
+    RETURN c.uid AS case, c.status AS status, c.kind AS kind, s.uid AS service,
+           count(*) AS cases
     """
-    MATCH (pro:Professional)-[w:WORKS_ON]->(c:Case)-[:WITH_SERVICE]->(s:Service)
+WAITING = cypher("caseload_tally.waiting", "MATCH (c:Case) WHERE c.workers = 0" + _WAITING)
+WAITING_OF = cypher(
+    "caseload_tally.waiting_of", _OF + "WHERE c.workers = 0" + _WAITING, example=_SOME
+)
+_WORKERS = """
     WHERE w.to IS NULL
     OPTIONAL MATCH (pro)-[:IN_TEAM]->(t:Team)
-    RETURN c.status AS status, c.kind AS kind, s.uid AS service,
+    RETURN c.uid AS case, c.status AS status, c.kind AS kind, s.uid AS service,
            pro.uid AS professional_uid, pro.name AS professional,
            t.uid AS team_uid, t.name AS team, count(*) AS cases
-    """,
+    """
+WORKERS = cypher(
+    "caseload_tally.workers",
+    "MATCH (pro:Professional)-[w:WORKS_ON]->(c:Case)-[:WITH_SERVICE]->(s:Service)" + _WORKERS,
+)
+WORKERS_OF = cypher(
+    "caseload_tally.workers_of",
+    _OF + "MATCH (pro:Professional)-[w:WORKS_ON]->(c)-[:WITH_SERVICE]->(s:Service)" + _WORKERS,
+    example=_SOME,
+)
+# The cases of some people (HAS_CASE), of some professionals (WORKS_ON, ended or not)
+# and of some teams' members; and which of some cases are still in the graph: for a
+# delta to find the cases whose part it changed.
+CASES_OF_PEOPLE = cypher(
+    "caseload_tally.cases_of_people",
+    "UNWIND $uids AS uid MATCH (:Person {uid: uid})-[:HAS_CASE]->(c:Case) "
+    "RETURN DISTINCT c.uid AS uid",
+    example={"uids": ["P-x"]},
+)
+CASES_OF_PROFESSIONALS = cypher(
+    "caseload_tally.cases_of_professionals",
+    "UNWIND $uids AS uid MATCH (:Professional {uid: uid})-[:WORKS_ON]->(c:Case) "
+    "RETURN DISTINCT c.uid AS uid",
+    example={"uids": ["W-x"]},
+)
+CASES_OF_TEAMS = cypher(
+    "caseload_tally.cases_of_teams",
+    "UNWIND $uids AS uid MATCH (:Team {uid: uid})<-[:IN_TEAM]-(:Professional)"
+    "-[:WORKS_ON]->(c:Case) RETURN DISTINCT c.uid AS uid",
+    example={"uids": ["T-x"]},
+)
+CASES_STILL = cypher(
+    "caseload_tally.cases_still",
+    "UNWIND $uids AS uid MATCH (c:Case {uid: uid}) RETURN c.uid AS uid",
+    example={"uids": ["C-x"]},
 )
 KEEP = cypher(
     "caseload_tally.keep",
@@ -110,29 +146,51 @@ class Chosen:
     waiting: Counter[tuple[str | None, str | None]]
 
 
-def count(store: GraphStore) -> dict[Cell, dict[str, Any]]:
-    """The graph's cases counted by cell: each cell's homes {(lat, lon): cases},
-    workers {(professional uid, name, team uid, name): cases} and waiting cases."""
+# One case's part of the tally: its rows, each ["home", status, kind, service, lat,
+# lon, cases], ["waiting", status, kind, service, cases] or ["worker", status, kind,
+# service, professional uid, name, team uid, name, cases].
+Part = list[list[Any]]
+
+
+def parts(store: GraphStore, cases: list[str] | None = None) -> dict[str, Part]:
+    """Every case's part (of ``cases`` only, when given), by case uid."""
+    out: dict[str, Part] = {}
+    some = {"cases": cases} if cases is not None else None
+    reads = ((HOMES, HOMES_OF), (WAITING, WAITING_OF), (WORKERS, WORKERS_OF))
+    for what, (every, of) in zip(("home", "waiting", "worker"), reads, strict=True):
+        for r in _wide(store, every if some is None else of, some):
+            key = [r["status"], r["kind"], r["service"]]
+            if what == "home":
+                key += [r["lat"], r["lon"]]
+            elif what == "worker":
+                key += [r["professional_uid"], r["professional"], r["team_uid"], r["team"]]
+            out.setdefault(r["case"], []).append([what, *key, r["cases"]])
+    return out
+
+
+def count(kept: Iterable[Part]) -> dict[Cell, dict[str, Any]]:
+    """The cases' parts counted by cell: each cell's homes {(lat, lon): cases}, workers
+    {(professional uid, name, team uid, name): cases} and waiting cases."""
     cells: dict[Cell, dict[str, Any]] = {}
-
-    def cell(row: Mapping[str, Any]) -> dict[str, Any]:
-        key = (row["status"], row["kind"], row["service"])
-        return cells.setdefault(key, {"homes": Counter(), "workers": Counter(), "waiting": 0})
-
-    for r in _wide(store, HOMES):
-        cell(r)["homes"][(r["lat"], r["lon"])] += r["cases"]
-    for r in _wide(store, WAITING):
-        cell(r)["waiting"] += r["cases"]
-    for r in _wide(store, WORKERS):
-        who = (r["professional_uid"], r["professional"], r["team_uid"], r["team"])
-        cell(r)["workers"][who] += r["cases"]
+    for part in kept:
+        for what, status, kind, service, *rest in part:
+            cell = cells.setdefault(
+                (status, kind, service), {"homes": Counter(), "workers": Counter(), "waiting": 0}
+            )
+            *key, n = rest
+            if what == "home":
+                cell["homes"][tuple(key)] += n
+            elif what == "waiting":
+                cell["waiting"] += n
+            else:
+                cell["workers"][tuple(key)] += n
     return cells
 
 
-def keep(store: GraphStore) -> int:
-    """Count the graph's cases and keep the tally on it (any kept before replaced); the
-    cells kept."""
-    cells = count(store)
+def keep(store: GraphStore, kept: Iterable[Part] | None = None) -> int:
+    """Count the cases' parts (``kept``, else the graph's cases) and keep the tally on
+    the graph (any kept before replaced); the cells kept."""
+    cells = count(parts(store).values() if kept is None else kept)
     wholes: dict[str | None, Counter] = {}
     for (status, _kind, _service), counted in cells.items():
         wholes.setdefault(status, Counter()).update(counted["homes"])
@@ -143,6 +201,14 @@ def keep(store: GraphStore) -> int:
     store.write(FORGET)
     store.write(KEEP, {"cells": sorted(rows, key=lambda r: r["uid"])})
     return len(rows)
+
+
+def cases_of(store: GraphStore, query: str, uids: set[str]) -> set[str]:
+    """The cases a read of :data:`CASES_OF_PEOPLE`'s kind finds for ``uids`` (also
+    :data:`CASES_STILL`: which of ``uids`` are cases still)."""
+    if not uids:
+        return set()
+    return {r["uid"] for r in _wide(store, query, {"uids": sorted(uids)})}
 
 
 def forget(store: GraphStore) -> None:
@@ -191,8 +257,12 @@ def _row(cell: Cell, whole: bool, homes: Counter, workers: Counter, waiting: int
     }
 
 
-def _wide(store: GraphStore, query: str) -> list[dict[str, Any]]:
-    return store.read(query, max_rows=100_000_000, timeout_ms=COUNTY_WIDE_READ_TIMEOUT_MS).rows
+def _wide(
+    store: GraphStore, query: str, params: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    return store.read(
+        query, params, max_rows=100_000_000, timeout_ms=COUNTY_WIDE_READ_TIMEOUT_MS
+    ).rows
 
 
 def _json(rows: list[list[Any]]) -> str:

@@ -90,27 +90,41 @@ SCHOOLS = cypher(
 # with OPTIONAL MATCH ... WHERE: FalkorDB runs that as a per-row apply, and the one read
 # took 15-21 s at county (289,000 children) against about 6 s for these two. Open case
 # kinds come from the derived ``open_case_kinds`` the load keeps on each person.
-COHORT_CHILDREN = cypher(
-    "planning.cohort_children",
-    """
-    MATCH (c:Person)
-    WHERE c.dob > date($born_after) AND c.dob < date($born_before)
+_BORN = "c.dob > date($born_after) AND c.dob < date($born_before)"
+_CHILDREN = """
     OPTIONAL MATCH (c)-[home:LIVES_AT]->(a:Address)
     RETURN c.uid AS child_uid, c.dob AS dob,
            collect(CASE WHEN home.to IS NULL THEN a.postcode_district END)[0] AS area,
            coalesce(c.open_case_kinds, []) AS kinds
-    """,
-    example={"born_after": "2005-09-01", "born_before": "2055-09-01"},
+    """
+_PRIMARY_NEED = """
+      AND any(kind IN c.open_case_kinds WHERE kind IN ['EHCP', 'SEN support'])
+    RETURN c.uid AS child_uid, need.uid AS primary_need
+    """
+_EVERYONE = {"born_after": "2005-09-01", "born_before": "2055-09-01"}
+COHORT_CHILDREN = cypher(
+    "planning.cohort_children", f"MATCH (c:Person) WHERE {_BORN}" + _CHILDREN, example=_EVERYONE
 )
 COHORT_PRIMARY_NEEDS = cypher(
     "planning.cohort_primary_needs",
-    """
-    MATCH (c:Person)-[n:HAS_NEED]->(need:Need)
-    WHERE n.rank = 1 AND c.dob > date($born_after) AND c.dob < date($born_before)
-      AND any(kind IN c.open_case_kinds WHERE kind IN ['EHCP', 'SEN support'])
-    RETURN c.uid AS child_uid, need.uid AS primary_need
-    """,
-    example={"born_after": "2005-09-01", "born_before": "2055-09-01"},
+    f"MATCH (c:Person)-[n:HAS_NEED]->(need:Need) WHERE n.rank = 1 AND {_BORN}" + _PRIMARY_NEED,
+    example=_EVERYONE,
+)
+# The same of some children only (a delta's touched ones), by uid; and how many the
+# whole read would find, to tell whether anyone left the graph untouched.
+_OF = f"UNWIND $uids AS uid MATCH (c:Person {{uid: uid}}) WHERE {_BORN}"
+CHILDREN_OF = cypher(
+    "planning.cohort_children_of", _OF + _CHILDREN, example={**_EVERYONE, "uids": ["P-x"]}
+)
+PRIMARY_NEEDS_OF = cypher(
+    "planning.cohort_primary_needs_of",
+    _OF + " MATCH (c)-[n:HAS_NEED]->(need:Need) WHERE n.rank = 1" + _PRIMARY_NEED,
+    example={**_EVERYONE, "uids": ["P-x"]},
+)
+CHILDREN_COUNT = cypher(
+    "planning.cohort_children_count",
+    f"MATCH (c:Person) WHERE {_BORN} RETURN count(c) AS children",
+    example=_EVERYONE,
 )
 
 
@@ -145,21 +159,38 @@ def schools(store: GraphStore) -> list[dict[str, Any]]:
     return store.read(SCHOOLS, max_rows=1_000_000).rows
 
 
-def children_and_needs(store: GraphStore, born_after: dt.date) -> list[dict[str, Any]]:
+def children_and_needs(
+    store: GraphStore, born_after: dt.date, uids: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Everyone born after ``born_after`` (of ``uids`` only, when given) with their dob,
+    area, open case kinds and primary need."""
+    params: dict[str, Any] = _born(born_after)
+    reads = (COHORT_PRIMARY_NEEDS, COHORT_CHILDREN)
+    if uids is not None:
+        params["uids"] = uids
+        reads = (PRIMARY_NEEDS_OF, CHILDREN_OF)
+    needs: dict[str, str] = {}
+    for row in _county_wide(store, reads[0], params):
+        # two primary needs (from two sources): the first by code, so reads agree
+        uid = row["child_uid"]
+        needs[uid] = min(needs.get(uid, row["primary_need"]), row["primary_need"])
+    children = _county_wide(store, reads[1], params)
+    for row in children:
+        row["primary_need"] = needs.get(row["child_uid"])
+    return children
+
+
+def children_born_after(store: GraphStore, born_after: dt.date) -> int:
+    """How many :func:`children_and_needs` would find."""
+    return int(store.read(CHILDREN_COUNT, _born(born_after)).scalar() or 0)
+
+
+def _born(born_after: dt.date) -> dict[str, Any]:
     # The upper bound is there for FalkorDB: it compares dates more than 68 years apart
     # wrongly, so "dob > 2008-09-01" alone also let in people born before 1940
     # (docs/cypher-portability.md).
     born_before = born_after.replace(year=born_after.year + 50, day=1)
-    params = {"born_after": born_after.isoformat(), "born_before": born_before.isoformat()}
-    needs: dict[str, str] = {}
-    for row in _county_wide(store, COHORT_PRIMARY_NEEDS, params):
-        # two primary needs (from two sources): the first by code, so reads agree
-        uid = row["child_uid"]
-        needs[uid] = min(needs.get(uid, row["primary_need"]), row["primary_need"])
-    children = _county_wide(store, COHORT_CHILDREN, params)
-    for row in children:
-        row["primary_need"] = needs.get(row["child_uid"])
-    return children
+    return {"born_after": born_after.isoformat(), "born_before": born_before.isoformat()}
 
 
 def _county_wide(store: GraphStore, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:

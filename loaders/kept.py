@@ -6,6 +6,7 @@ next."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +39,18 @@ def keep(path: Path | None, version: int, counts: Mapping[str, Any], body: dict[
         return
     whole = {"version": version, "counts": dict(counts), **body}
     write_private(private_dir(path.parent) / path.name, orjson.dumps(whole))
+
+
+@dataclass
+class Delta[K]:
+    """A delta load's part in working out something it keeps for the next (``K``, as a
+    file: the last load's, None when nothing is trusted) for the nodes it touched (None:
+    not known). Once worked out, ``why`` says why everything was worked out again (""
+    when only the touched), ``worked_out`` how many were, and ``after`` holds this
+    load's, for the next."""
+
+    kept: K | None
+    touched: set[str] | None = None
+    why: str = ""
+    worked_out: int = 0
+    after: K | None = None

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from graph import alerts as store_alerts
-from graph import caseload_tally, review_queue, risk_facts, version
+from graph import review_queue, risk_facts, version
 from graph.access.projection import write_copy
 from graph.planning import forget_kept_tallies
 from graph.store import GraphStore
@@ -46,11 +46,18 @@ from loaders.attach import Packs
 from loaders.build import Builder, GraphRows, identity_role
 from loaders.build_returns import has_return_fields
 from loaders.bulk_steps import BulkWrites
+from loaders.caseload_kept import KEPT_FILE as CASELOAD_FILE
+from loaders.caseload_kept import CaseParts, touched_cases
+from loaders.caseload_kept import keep_after_load as keep_caseload_tally
 from loaders.extracts import Dropped
 from loaders.intake import Reading
+from loaders.kept import Delta as KeptDelta
 from loaders.linkage import LinkResult, link, linkage_inputs
 from loaders.linkage.clusters import RULES
 from loaders.mapping import MappingError, SourceMapping, load_mappings
+from loaders.needs_kept import KEPT_FILE as NEEDS_FILE
+from loaders.needs_kept import NeedsParts, touched_children
+from loaders.needs_kept import keep_after_load as keep_needs_tally
 from loaders.packs import Pack, load_packs
 from loaders.people_kept import MODELS_FILE, KeptPeople, Known, linked_probability, people_file
 from loaders.progress import Progress, Silent
@@ -68,7 +75,6 @@ from loaders.unchanged import MEMORY_FILE, Touched, Unchanged, shared_labels
 from loaders.validate import Quarantined, Record
 from loaders.write import PLAN, RECORDED_AFTER, Stopped, WriterThread, Writes, timed
 from planning.alerts import Baseline, raise_after_load
-from planning.forecast import keep_after_load as keep_needs_tally
 
 REFERENCE_ENTITIES = ("area", "school", "staff", "address")
 ALERT_BASELINE = "alerts-baseline.json"  # the watched state before an unfinished load
@@ -145,6 +151,11 @@ class Load:
     # this load's, for the next
     risk: RiskDelta | None = None
     risk_after: RiskKept | None = None
+    # the same of the needs forecast's and the caseload map's tallies
+    needs: KeptDelta[NeedsParts] | None = None
+    needs_after: NeedsParts | None = None
+    caseload: KeptDelta[CaseParts] | None = None
+    caseload_after: CaseParts | None = None
     recording: Future[None] | None = None  # write: the rows' hashes, for the next load
 
 
@@ -203,6 +214,10 @@ def link_stage(load: Load) -> None:
     # the watched state before anything is written (kept by the last load, or read)
     load.before = load.baseline.take(store, kept_as)
     load.risk = RiskDelta(RiskKept.take(loads_dir / RISK_FILE if loads_dir else None, kept_as))
+    load.needs = KeptDelta(NeedsParts.take(loads_dir / NEEDS_FILE if loads_dir else None, kept_as))
+    load.caseload = KeptDelta(
+        CaseParts.take(loads_dir / CASELOAD_FILE if loads_dir else None, kept_as)
+    )
     # before anything is written: what was kept is not the graph now
     load.stamped = version.stamp(store)
     risk_facts.clear(store)  # kept risk factors are wrong once the records change
@@ -350,46 +365,60 @@ def derive_stage(load: Load) -> None:
     if writes.existed("Person", (r["person"] for r in rows.lives_at)):
         with timed(seconds, "superseded residences closed"):
             store.write(derive.CLOSE_SUPERSEDED_RESIDENCES)
+    open_services: set[str] = set()  # the people whose open services were worked out again
     with timed(seconds, "derived facts"):
         if load.touched is None:
             for statement in derive.DERIVED:
                 store.write(statement)
         else:
-            _derive_touched(store, load.touched)
+            open_services = _derive_touched(store, load.touched)
     load.progress.stage("working out risk of NEET factors", None)
     # Each reads what the derived facts left and writes nodes of its own, so they run
     # side by side on the engine's threads; the caseload map's tally (which the copy
     # does not read) on the writer thread, until the copy is written too.
+    caseload = load.caseload
+    assert caseload is not None
+    if load.touched is not None:
+        with timed(seconds, "caseload map tally: cases touched"):
+            caseload.touched = touched_cases(store, load.touched)
     load.tallying = load.writer.submit(
-        _step, seconds, "caseload map tally", caseload_tally.keep, store
+        _step, seconds, "caseload map tally", keep_caseload_tally, store, caseload
     )
-    risk = load.risk
-    assert risk is not None
+    risk, needs = load.risk, load.needs
+    assert risk is not None and needs is not None
     if load.touched is not None:
         with timed(seconds, "risk factors: pupils touched"):
             risk.touched = touched_pupils(store, load.touched)
+        with timed(seconds, "needs forecast tally: children touched"):
+            needs.touched = touched_children(store, load.touched, open_services)
     with ThreadPoolExecutor(1, thread_name_prefix="jigsaw-derive") as pool:
-        needs = pool.submit(
-            _step, seconds, "needs forecast tally", keep_needs_tally, store, load.today
+        tallied = pool.submit(
+            _step, seconds, "needs forecast tally", keep_needs_tally, store, load.today, needs
         )
         cohorts = pool.submit(_step, seconds, "transition cohorts", keep_cohorts, store, load.today)
         load.report.risk_factors_kept = _step(
             seconds, "risk factors", keep_risk_factors, store, load.today, risk
         )
-        needs.result()
+        tallied.result()
         cohorts.result()
     over = load.report.over_everything
-    if over:  # a delta: say whether its risk of NEET answers went over every pupil
+    if over:  # a delta: say whether its risk of NEET answers and needs tally went over all
         if risk.why:
             over.insert(over.index(OVER_EVERYTHING[0]), f"{RISK_EVERYONE} ({risk.why})")
         else:
             load.report.risk_factors_worked_out = risk.worked_out
+        if needs.why:
+            over.insert(over.index(OVER_EVERYTHING[0]), f"{NEEDS_EVERYONE} ({needs.why})")
+        else:
+            load.report.needs_tally_counted = needs.worked_out
     load.risk_after, load.risk = risk.after, None
+    load.needs_after, load.needs = needs.after, None
 
 
-def _derive_touched(store: GraphStore, touched: Touched) -> None:
+def _derive_touched(store: GraphStore, touched: Touched) -> set[str]:
     """The derived facts of what a delta touched only (:data:`derive.DERIVED`'s
-    ``_OF`` forms): the cases it touched, the people it touched or whose cases it did."""
+    ``_OF`` forms): the cases it touched, the people it touched or whose cases it did
+    (those people returned)."""
     own = touched.own("Case")
     workers = sorted(own | touched.named_by("Case", derive.WORKERS_FOLLOW))
     if workers:
@@ -401,6 +430,7 @@ def _derive_touched(store: GraphStore, touched: Touched) -> None:
         people.update(r["uid"] for r in owners.rows)
     if people:
         store.write(derive.OPEN_SERVICES_OF, {"people": sorted(people)})
+    return people
 
 
 def _step[T](seconds: dict[str, float], name: str, fn: Callable[..., T], *args: Any) -> T:
@@ -437,21 +467,33 @@ def pseudonymised_copy(load: Load) -> None:
             over[at] = f"{OVER_EVERYTHING[1][:-1]}: {written.whole})"
     if load.tallying is not None:
         load.tallying.result()
+    caseload = load.caseload
+    assert caseload is not None
+    over = load.report.over_everything
+    if over:  # a delta: say whether its caseload tally went over every case
+        if caseload.why:
+            over.insert(over.index(OVER_EVERYTHING[0]), f"{CASELOAD_EVERYONE} ({caseload.why})")
+        else:
+            load.report.caseload_tally_counted = caseload.worked_out
+    load.caseload_after, load.caseload = caseload.after, None
 
 
 # What a delta load still runs over the whole graph, as a full load does (the load
-# report lists them): the needs and caseload tallies, transitions' cohorts and the
-# pseudonymised copy are worked out from the graph, and the risk of NEET factors as at
-# the load's day are written on every pupil. The derived facts, the alerts' watched
-# state and the pupils' risk of NEET answers go over what the delta touched
-# (``Load.touched``), or over everything too where that is not known (NOT_TOUCHED) or
-# the last load's answers cannot be kept (RISK_EVERYONE, with why).
+# report lists them): transitions' cohorts and the pseudonymised copy are worked out
+# from the graph, and the risk of NEET factors as at the load's day are written on
+# every pupil. The derived facts, the alerts' watched state, the pupils' risk of NEET
+# answers and the children's and cases' parts of the needs and caseload tallies go
+# over what the delta touched (``Load.touched``), or over everything too
+# where that is not known (NOT_TOUCHED) or the last load's answers or parts cannot be
+# kept (RISK_EVERYONE, NEEDS_EVERYONE, CASELOAD_EVERYONE, with why).
 OVER_EVERYTHING = (
-    "the needs and caseload tallies, transitions' cohorts (every person), risk of NEET "
-    "factors as at the load's day (written on every pupil)",
+    "transitions' cohorts (every person), risk of NEET factors as at the load's day "
+    "(written on every pupil)",
     "the pseudonymised copy (the whole graph)",
 )
 RISK_EVERYONE = "risk of NEET answers worked out for every pupil"
+NEEDS_EVERYONE = "the needs forecast's tally counted from every child"
+CASELOAD_EVERYONE = "the caseload map's tally counted from every case"
 NOT_TOUCHED = (
     "derived facts and the alerts' watched state (every case: what the load changed "
     "is not known when every row is written)"
@@ -533,6 +575,10 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
             load.baseline.keep(counts)  # and the watched state its alerts left
             if load.risk_after is not None and opts.loads_dir is not None:
                 load.risk_after.save(opts.loads_dir / RISK_FILE, counts)  # and its answers
+            if load.needs_after is not None and opts.loads_dir is not None:
+                load.needs_after.save(opts.loads_dir / NEEDS_FILE, counts)  # and tally parts
+            if load.caseload_after is not None and opts.loads_dir is not None:
+                load.caseload_after.save(opts.loads_dir / CASELOAD_FILE, counts)
         else:  # its rows' hashes are for a record not kept: stopped, and any error said
             writer.stopped.set()
             if load.recording is not None:

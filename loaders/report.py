@@ -86,6 +86,10 @@ class LoadReport:
     # on a delta, the touched pupils whose answers were worked out again (the others'
     # kept from the last load); None: every pupil's were
     risk_factors_worked_out: int | None = None
+    # on a delta, the touched children whose part of the needs forecast's tally was
+    # counted again (the others' kept from the last load); None: every child's was
+    needs_tally_counted: int | None = None
+    caseload_tally_counted: int | None = None  # the same of the caseload map's cases
     unmapped_files: list[str] = field(default_factory=list)
     # why no pack reads each file no mapping names either: the format it is most like
     unrecognised: dict[str, str] = field(default_factory=dict)

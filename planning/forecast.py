@@ -50,23 +50,30 @@ def oldest_birthday(today: dt.date) -> dt.date:
     return dt.date(academic_year(today) - 5 - LAST_YEAR - 1, 8, 31)
 
 
+def cell_of(row: dict[str, Any]) -> Cell | None:
+    """The cell a child of :func:`graph.planning.children_and_needs` counts in (None:
+    no birth date, not counted)."""
+    if row["dob"] is None:
+        return None
+    cats = categories(row["kinds"], row["primary_need"])
+    return (academic_year(row["dob"]), row["area"] or "unknown", cats)
+
+
 def tally_of_records(store: GraphStore, born_after: dt.date) -> Counter[Cell]:
     """Everyone born after ``born_after``, counted by birth cohort, area and categories
     (the children alike count the same in the forecast), from the records."""
-    out: Counter[Cell] = Counter()
-    for row in reads.children_and_needs(store, born_after):
-        if row["dob"] is None:
-            continue
-        cats = categories(row["kinds"], row["primary_need"])
-        out[(academic_year(row["dob"]), row["area"] or "unknown", cats)] += 1
-    return out
+    cells = (cell_of(row) for row in reads.children_and_needs(store, born_after))
+    return Counter(cell for cell in cells if cell is not None)
 
 
-def keep_after_load(store: GraphStore, today: dt.date) -> int:
-    """Keep the tally of the records as they are after a load (reaching
-    :data:`TALLY_YEARS_BACK` years further back than ``today`` needs); the cells kept."""
-    born_after = oldest_birthday(today.replace(year=today.year - TALLY_YEARS_BACK, day=1))
-    counted = tally_of_records(store, born_after)
+def kept_born_after(today: dt.date) -> dt.date:
+    """Who a load's kept tally counts: born after this day (reaching
+    :data:`TALLY_YEARS_BACK` years further back than ``today`` needs)."""
+    return oldest_birthday(today.replace(year=today.year - TALLY_YEARS_BACK, day=1))
+
+
+def keep_tally(store: GraphStore, born_after: dt.date, counted: Counter[Cell]) -> int:
+    """Keep ``counted`` (everyone born after ``born_after``) on the graph; the cells kept."""
     cells = sorted(counted, key=lambda c: (c[0], c[1], sorted(c[2])))
     reads.keep_needs_tally(
         store,
@@ -77,6 +84,12 @@ def keep_after_load(store: GraphStore, today: dt.date) -> int:
         ),
     )
     return len(cells)
+
+
+def keep_after_load(store: GraphStore, today: dt.date) -> int:
+    """Keep the tally of the records as they are after a load; the cells kept."""
+    born_after = kept_born_after(today)
+    return keep_tally(store, born_after, tally_of_records(store, born_after))
 
 
 def tally(store: GraphStore, today: dt.date) -> Counter[Cell]:

@@ -25,17 +25,21 @@ from graph import GraphStore, alerts, review_queue, version, views
 from graph.alerts import watched
 from graph.engines.falkordb import FalkorDBStore
 from loaders import identities
+from loaders.caseload_kept import KEPT_FILE as CASELOAD_FILE
 from loaders.extracts import Dropped, Extract, FileOutcome, pack, read_extracts
 from loaders.intake import READINGS, FileIntake, Intake, Reading, extract_key, mapped_extracts
 from loaders.load import (
     ALERT_FILES,
+    CASELOAD_EVERYONE,
     LOAD_LOCK,
+    NEEDS_EVERYONE,
     NOT_TOUCHED,
     RISK_EVERYONE,
     LoadResult,
     run_load,
 )
 from loaders.mapping import load_mappings
+from loaders.needs_kept import KEPT_FILE as NEEDS_FILE
 from loaders.people_kept import Known, people_file
 from loaders.progress import Silent
 from loaders.quality import pairwise_quality
@@ -70,13 +74,14 @@ def week_later(
 @dataclass(frozen=True)
 class UnderPupils:
     """What :func:`_changes_under_pupils` changed: a school renamed (urn, new name), a
-    home's postcode (its uprn, the new postcode district) and a pupil made six years
-    younger, out of every cohort the list keeps."""
+    home's postcode (its uprn, the new postcode district), a pupil made six years
+    younger, out of every cohort the list keeps, and a worker moved to another team."""
 
     school: tuple[str, str]
     home: tuple[str, str]
     younger: str
     residents: tuple[str, ...]  # the pupils with kept answers living at the home
+    worker: tuple[str, str] = ("", "")  # a worker with open cases, and their new team
 
 
 def _changes_under_pupils(store: GraphStore, county: Path, week: Path) -> UnderPupils:
@@ -89,10 +94,16 @@ def _changes_under_pupils(store: GraphStore, county: Path, week: Path) -> UnderP
         "MATCH (y:RiskYear) RETURN y.person AS person, y.school_urns AS urns ORDER BY y.uid"
     ).rows
     urn = next(u for r in spans for u in r["urns"] if u)
+    # a home of a pupil with a primary need first (the needs forecast counts them by area)
     home = store.read(
         "MATCH (y:RiskYear) MATCH (c:Person {uid: y.person})-[l:LIVES_AT]->(a:Address) "
         "WHERE l.to IS NULL AND a.uprn IS NOT NULL "
-        "RETURN a.uprn AS uprn, a.postcode_district AS district ORDER BY y.uid LIMIT 1"
+        "OPTIONAL MATCH (c)-[n:HAS_NEED]->(:Need) WHERE n.rank = 1 "
+        "WITH y, a, c, count(n) AS needs "
+        "WITH y, a, needs > 0 AND any(k IN coalesce(c.open_case_kinds, []) "
+        "WHERE k IN ['EHCP', 'SEN support']) AS need "
+        "RETURN a.uprn AS uprn, a.postcode_district AS district "
+        "ORDER BY need DESC, y.uid LIMIT 1"
     ).rows[0]
     residents = store.read(
         "MATCH (y:RiskYear) MATCH (c:Person {uid: y.person})-[l:LIVES_AT]->(:Address {uid: $a}) "
@@ -129,6 +140,21 @@ def _changes_under_pupils(store: GraphStore, county: Path, week: Path) -> UnderP
 
     edits: dict[str, list] = {"reference/schools.csv": [school]}
     edits["reference/gazetteer.csv"] = [gazetteer]
+    # a worker holding open cases moved to another team (the caseload map counts by team)
+    worker = store.read(
+        "MATCH (p:Professional)-[w:WORKS_ON]->(:Case)-[:WITH_SERVICE]->(:Service) "
+        "WHERE w.to IS NULL MATCH (p)-[:IN_TEAM]->(t:Team) "
+        "RETURN p.uid AS uid, t.uid AS team ORDER BY uid LIMIT 1"
+    ).rows[0]
+    staff = Table.read(week / "reference" / "staff.csv")
+    team_id, team_name = staff.col("Team ID"), staff.col("Team")
+    team = next((r[team_id], r[team_name]) for r in staff.rows if r[team_id] != worker["team"])
+
+    def moved_worker(row: list[str], t: Table) -> None:
+        if row[t.col("Staff ID")] == worker["uid"]:
+            row[team_id], row[team_name] = team
+
+    edits["reference/staff.csv"] = [moved_worker]
     for r in rows:
         edits.setdefault(r["f"], []).append(r["r"])
     for relname, what in edits.items():
@@ -149,7 +175,7 @@ def _changes_under_pupils(store: GraphStore, county: Path, week: Path) -> UnderP
     summary["rows_changed"] += changed
     summary_path.write_text(json.dumps(summary))
     moved = (str(home["uprn"]), other.split()[0])
-    under = UnderPupils((urn, name), moved, pupil, tuple(sorted(kids)))
+    under = UnderPupils((urn, name), moved, pupil, tuple(sorted(kids)), (worker["uid"], team[0]))
     (week.parent / "under.json").write_text(json.dumps(asdict(under)))
     return under
 
@@ -180,7 +206,8 @@ def _dated(value: str, old: dt.date, new: dt.date) -> str:
 def _under(week_later: Path) -> UnderPupils:
     body = json.loads((week_later.parent / "under.json").read_text())
     school, home = tuple(body["school"]), tuple(body["home"])
-    return UnderPupils(school, home, body["younger"], tuple(body["residents"]))
+    worker = tuple(body["worker"])
+    return UnderPupils(school, home, body["younger"], tuple(body["residents"]), worker)
 
 
 def _extracts(root: Path) -> list[Extract]:
@@ -531,6 +558,115 @@ def test_a_delta_works_out_again_the_risk_answers_of_the_pupils_it_touched(
     assert kept is None
 
 
+def _parts(loads: Path, file: str = NEEDS_FILE) -> dict[str, list]:
+    """The needs (or caseload) tally's parts a load kept in ``loads``, read as they are
+    (a case's rows in no order)."""
+    body = json.loads((loads / file).read_text())
+    if file == NEEDS_FILE:
+        return body["children"]
+    return {uid: sorted(rows, key=json.dumps) for uid, rows in body["cases"].items()}
+
+
+def test_a_delta_counts_again_the_needs_tally_parts_of_the_children_it_touched(
+    week_loads: WeekLoads, week_later: Path
+) -> None:
+    """The delta read again the needs tally's parts (birth cohort, area, categories) of
+    the children it touched only, the rest kept from the last load; every child's part
+    is the one the full reload read from the graph (so none is kept stale; the tallies'
+    equality is the graphs' test above), and the week moved parts: the home given
+    another postcode district holds a child with a primary need, whose part now says
+    the district the graph gives."""
+    full, delta = (week_loads.results[k].report for k in ("full", "delta"))
+    assert full.needs_tally_counted is None
+    assert delta.needs_tally_counted is not None
+    assert not any(line.startswith(NEEDS_EVERYONE) for line in delta.over_everything)
+    first = _parts(week_loads.loads["full"].parent / "first")
+    parts = _parts(week_loads.loads["delta"])
+    assert 0 < delta.needs_tally_counted * 10 < len(parts)
+    assert parts == _parts(week_loads.loads["full"])
+    moved = {uid for uid, part in parts.items() if first.get(uid, part)[1] != part[1]}
+    under = _under(week_later)
+    store = week_loads.graphs["delta"]
+    now = store.read(
+        "UNWIND $kids AS kid MATCH (c:Person {uid: kid})-[l:LIVES_AT]->(a:Address) "
+        "WHERE l.to IS NULL RETURN c.uid AS uid, a.postcode_district AS district",
+        {"kids": list(under.residents)},
+    ).rows
+    assert {r["uid"] for r in now} & moved
+    assert all(parts[r["uid"]][1] == r["district"] for r in now if r["uid"] in parts)
+    needing = [u for u in under.residents if "need:" in parts.get(u, ["", "", ""])[2]]
+    assert needing and set(needing) & moved, "no child with a need moved area"
+
+
+def test_a_delta_counts_again_the_caseload_parts_of_the_cases_it_touched(
+    week_loads: WeekLoads, week_later: Path
+) -> None:
+    """The delta read again the caseload map tally's parts (each case's rows by status,
+    kind and service: its child's home, waiting, its current workers and their teams)
+    of the cases it touched only, the rest kept from the last load; every case's part
+    is the one the full reload read; the week moved parts: a worker's open cases now
+    count under their new team too, and cases the week closed under their new status."""
+    full, delta = (week_loads.results[k].report for k in ("full", "delta"))
+    assert full.caseload_tally_counted is None
+    assert delta.caseload_tally_counted is not None
+    assert not any(line.startswith(CASELOAD_EVERYONE) for line in delta.over_everything)
+    first = _parts(week_loads.loads["full"].parent / "first", CASELOAD_FILE)
+    parts = _parts(week_loads.loads["delta"], CASELOAD_FILE)
+    assert 0 < delta.caseload_tally_counted * 5 < len(parts)
+    assert parts == _parts(week_loads.loads["full"], CASELOAD_FILE)
+    uid, team = _under(week_later).worker
+    before = [r for p in first.values() for r in p if r[0] == "worker" and r[4] == uid]
+    after = [r for p in parts.values() for r in p if r[0] == "worker" and r[4] == uid]
+    # (a load adds the new membership; it removes no relationship the records dropped)
+    assert before and team not in {r[6] for r in before}
+    assert team in {r[6] for r in after}
+    closed = [u for u, p in parts.items() if u in first and first[u][0][1] != p[0][1]]
+    assert closed and all(parts[u][0][1] == "closed" for u in closed), closed[:3]
+
+
+def test_a_delta_after_a_delta_and_one_with_nothing_kept_leave_a_full_reloads_graph(
+    week_loads: WeekLoads, week_later: Path, engine_dir: Path, tmp_path: Path
+) -> None:
+    """A second week over the delta's graph: as a delta taking what the first delta
+    kept (the risk answers and needs tally parts), and as a delta with neither kept
+    file (each worked out for everyone, the report saying why), both leave the graph
+    a full reload of the second week leaves."""
+    week2 = tmp_path / "week2"
+    write_week_later(week_later, week2, seed=4)
+    day = WEEK_LATER + dt.timedelta(days=7)
+    graphs: dict[str, FalkorDBStore] = {}
+    reports: dict[str, LoadReport] = {}
+    try:
+        for kind in ("full", "delta", "nothing kept"):
+            store = graphs[kind] = copy_graph(week_loads.graphs["delta"], engine_dir)
+            loads = tmp_path / kind
+            shutil.copytree(week_loads.loads["delta"], loads,
+                            ignore=shutil.ignore_patterns(LOAD_LOCK))  # fmt: skip
+            if kind == "nothing kept":
+                for file in (RISK_FILE, NEEDS_FILE, CASELOAD_FILE):
+                    (loads / file).unlink()
+            reports[kind] = run_load(
+                store, week2, as_of=day, loads_dir=loads, full=kind == "full", relink=False
+            ).report
+        delta, alone = reports["delta"], reports["nothing kept"]
+        assert delta.needs_tally_counted and delta.risk_factors_worked_out
+        assert delta.caseload_tally_counted
+        assert alone.needs_tally_counted is None and alone.risk_factors_worked_out is None
+        assert alone.caseload_tally_counted is None
+        for everyone in (NEEDS_EVERYONE, RISK_EVERYONE, CASELOAD_EVERYONE):
+            said = [line for line in alone.over_everything if line.startswith(everyone)]
+            assert said and "not kept" in said[0], alone.over_everything
+            assert not any(line.startswith(everyone) for line in delta.over_everything)
+        full = fingerprint(graphs["full"])
+        for kind in ("delta", "nothing kept"):
+            other = fingerprint(graphs[kind])
+            assert full == other, (kind, full.differences(other))
+    finally:
+        for store in graphs.values():
+            store.drop_all()
+            store.close()
+
+
 def _people(result: LoadResult) -> dict[tuple[str, int, str], str]:
     return {(f, r, w): p for f, r, w, p in result.assignments}
 
@@ -696,7 +832,7 @@ def test_a_review_decision_taken_while_a_load_runs_leaves_nothing_kept(
     """A reviewer may decide a pair while a load runs; that load then cannot tell its
     kept state from the graph it leaves, so it keeps none and the next load reads the
     graph whole. The same load with no decision beside it keeps all three."""
-    kept_files = (MEMORY_FILE, ALERT_FILES[1], RISK_FILE)
+    kept_files = (MEMORY_FILE, ALERT_FILES[1], RISK_FILE, NEEDS_FILE, CASELOAD_FILE)
 
     def reload(decide_meanwhile: bool) -> Path:
         store = copy_graph(week_loads.graphs["delta"], engine_dir)
