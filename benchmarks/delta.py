@@ -27,7 +27,9 @@ import os
 import resource
 import shutil
 import tempfile
+import threading
 import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -133,11 +135,24 @@ def load(
     """One load of ``root`` into ``store``, its figures under ``name``."""
     started = time.perf_counter()
     cpu = StageCPU(store.server_pid())
-    report = run_load(
-        store, root, as_of=day, loads_dir=loads, after_stage=cpu.stage, **options
-    ).report
+    memory = StageMemory()
+
+    def after_stage(stage: str) -> None:
+        cpu.stage(stage)
+        memory.stage(stage)
+
+    try:
+        report = run_load(
+            store, root, as_of=day, loads_dir=loads, after_stage=after_stage, **options
+        ).report
+    finally:
+        memory.stop()
     figures[f"{name}_s"] = round(time.perf_counter() - started, 1)
     figures[f"{name}_cpu_s"] = cpu.seconds  # stage -> [this process, children, engine]
+    figures[f"{name}_memory_mb"] = memory.mb  # stage -> [its peak RSS, RSS at its end]
+    if memory.held:  # with --trace: what Python held by each stage's end, by line
+        figures[f"{name}_traced_mb"] = memory.traced
+        figures[f"{name}_held_mb"] = memory.held
     figures[f"{name}_stages_s"] = report.seconds
     figures[f"{name}_steps_s"] = report.write_seconds  # wall seconds of each write step
     figures[f"{name}_peak_mb"] = max(report.peak_mb.values())
@@ -177,6 +192,62 @@ class StageCPU:
         self.last = now
 
 
+class StageMemory:
+    """This process's resident memory in each stage: its peak (sampled ten times a
+    second; ru_maxrss is the whole run's) and what is left at its end. Under
+    tracemalloc (``--trace``) also Python's own allocations: their peak in the stage,
+    those still held at its end, and the lines that allocated the most of those."""
+
+    TOP = 15  # lines listed a stage
+
+    def __init__(self) -> None:
+        self.mb: dict[str, list[int]] = {}
+        self.traced: dict[str, list[int]] = {}
+        self.held: dict[str, list[str]] = {}
+        self.peak = self.rss()
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        if tracemalloc.is_tracing():
+            tracemalloc.reset_peak()
+
+    @staticmethod
+    def rss() -> int:
+        """Resident MB now (VmRSS)."""
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+        return 0
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.1):
+            now = self.rss()
+            with self._lock:
+                self.peak = max(self.peak, now)
+
+    def stage(self, name: str) -> None:
+        now = self.rss()
+        with self._lock:
+            self.mb[name] = [max(self.peak, now), now]
+            self.peak = now
+        if not tracemalloc.is_tracing():
+            return
+        current, peak = tracemalloc.get_traced_memory()
+        self.traced[name] = [peak >> 20, current >> 20]
+        stats = tracemalloc.take_snapshot().statistics("lineno")[: self.TOP]
+        self.held[name] = [
+            f"{s.traceback[0].filename.rpartition('/')[2]}:{s.traceback[0].lineno} "
+            f"{s.size >> 20} ({s.count:,})"
+            for s in stats
+        ]
+        tracemalloc.reset_peak()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+
 def show(figures: dict) -> None:
     """The figures so far, one JSON line (a run stopped part way keeps what it had)."""
     print(json.dumps(figures), flush=True)
@@ -196,7 +267,14 @@ def main() -> None:
         "--skip", default="", help="steps to leave out, comma-separated: reading, relink, full"
     )
     parser.add_argument("--week", type=Path, default=None, help="the week later, to reuse")
+    parser.add_argument(
+        "--trace", action="store_true",
+        help="trace Python's allocations (tracemalloc): each stage's peak, what is held at "
+        "its end and the lines holding most (slower: for where memory goes, not time)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.trace:
+        tracemalloc.start()
     skip = frozenset(filter(None, args.skip.split(",")))
     figures: dict = {"children": args.children}
     with tempfile.TemporaryDirectory(prefix="jigsaw-delta-") as tmp:
