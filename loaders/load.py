@@ -141,6 +141,9 @@ class Load:
     # to work from; None when not known (a full load): they go over the whole graph
     touched: Touched | None = None
     tallying: Future[int] | None = None  # derive: the caseload map's tally, kept meanwhile
+    # alerts: the watched state after a load that watched nothing before (a first load),
+    # read for the next load while the copy is written
+    watching: Future[list[dict]] | None = None
     # link: the risk of NEET answers the last load kept (None: none trusted); derive:
     # this load's, for the next
     risk: RiskDelta | None = None
@@ -421,6 +424,14 @@ def alerts(load: Load) -> None:
         near = store_alerts.near(load.store, people, cases, places)
     load.report.alerts = raise_after_load(load.store, load.before, load.baseline, near)
     load.baseline.done()
+    if not load.before and load.baseline.kept is not None:
+        # nothing watched before (a first load): nothing to raise, but the next load
+        # starts from the state after, kept, rather than reading every open case again
+        load.watching = load.writer.submit(
+            _step, load.report.write_seconds, "alerts' watched state, for the next load",
+            store_alerts.watched, load.store,
+        )  # fmt: skip
+    load.before = []
 
 
 def pseudonymised_copy(load: Load) -> None:
@@ -437,6 +448,8 @@ def pseudonymised_copy(load: Load) -> None:
             over[at] = f"{OVER_EVERYTHING[1][:-1]}: {written.whole})"
     if load.tallying is not None:
         load.tallying.result()
+    if load.watching is not None and load.baseline is not None:
+        load.baseline.after = load.watching.result()
 
 
 # What a delta load still runs over the whole graph, as a full load does (the load

@@ -171,7 +171,8 @@ class Baseline:
 
     def keep(self, counts: Mapping[str, Any]) -> None:
         """Keep the state after this load with the graph's ``counts`` as the load leaves
-        it (nothing when the state after was not read: nothing was watched before)."""
+        it (nothing when the state after was not read; a load that watched nothing
+        before reads it for this: loaders.load's alerts stage)."""
         if self.kept is None or self.after is None:
             return
         body = {"counts": dict(counts), "watched": self.after}
