@@ -48,6 +48,7 @@ from loaders.build_returns import has_return_fields
 from loaders.bulk_steps import BulkWrites
 from loaders.extracts import Dropped
 from loaders.intake import Reading
+from loaders.kept import set_aside
 from loaders.linkage import LinkResult, link, linkage_inputs
 from loaders.linkage.clusters import RULES
 from loaders.mapping import MappingError, SourceMapping, load_mappings
@@ -121,6 +122,7 @@ class Load:
     unchanged: Unchanged | None = None  # what the last load wrote, and this one writes
     kept: KeptPeople | None = None  # the people and models this load links against
     known: Known | None = None  # who the graph's records and people are, after this load
+    known_kept: bytes = b""  # build: that, packed to be kept (Known.packed)
 
     @property
     def progress(self) -> Progress:
@@ -132,8 +134,7 @@ class Load:
     linked: LinkResult | None = None
     builder: Builder | None = None
     writes: Writes | None = None
-    before: list[dict] = field(default_factory=list)  # the alerts' watched state
-    baseline: Baseline | None = None
+    baseline: Baseline | None = None  # the alerts' watched state before (on disk)
     # build: the rows written (the facts part is the writer's, through writer.built)
     rows: GraphRows | None = None
     writing: Future[None] | None = None
@@ -144,10 +145,14 @@ class Load:
     # alerts: the watched state after a load that watched nothing before (a first load),
     # read for the next load while the copy is written
     watching: Future[list[dict]] | None = None
-    # link: the risk of NEET answers the last load kept (None: none trusted); derive:
-    # this load's, for the next
+    # link: the graph's counts and version stamp before this load writes, which what
+    # the last load kept is taken against (graph.version.kept_as), and its risk of NEET
+    # answers set aside (loaders.kept.set_aside); derive: those answers (None: none trusted),
+    # and this load's, packed for the next (RiskKept.packed)
+    kept_as: dict[str, Any] = field(default_factory=dict)
+    risk_aside: Path | None = None
     risk: RiskDelta | None = None
-    risk_after: RiskKept | None = None
+    risk_after: bytes | None = None
     recording: Future[None] | None = None  # write: the rows' hashes, for the next load
 
 
@@ -172,6 +177,7 @@ def read(load: Load) -> None:
     )
     load.report.delta = not load.reading.full
     load.report.since_last = {n: asdict(c) for n, c in load.reading.tally().items()}
+    load.reading.pack()  # every row's hash, kept as the file to be written at the end
     load.report.dropped_examples = [asdict(d) for d in load.dropped[:DROPPED_EXAMPLES]]
     load.report.unmapped_files = sorted(
         str(p.relative_to(load.root))
@@ -204,8 +210,10 @@ def link_stage(load: Load) -> None:
         report.over_everything = list(OVER_EVERYTHING)
     load.baseline = Baseline(*(loads_dir / n if loads_dir else None for n in ALERT_FILES))
     # the watched state before anything is written (kept by the last load, or read)
-    load.before = load.baseline.take(store, kept_as)
-    load.risk = RiskDelta(RiskKept.take(loads_dir / RISK_FILE if loads_dir else None, kept_as))
+    load.baseline.take(store, kept_as)
+    # the risk of NEET answers kept, taken where they are used (derive_stage)
+    load.kept_as = kept_as
+    load.risk_aside = set_aside(loads_dir / RISK_FILE if loads_dir is not None else None)
     # before anything is written: what was kept is not the graph now
     load.stamped = version.stamp(store)
     risk_facts.clear(store)  # kept risk factors are wrong once the records change
@@ -314,8 +322,14 @@ def build(load: Load) -> None:
         RULES[k]: n for k, n in builder.refused_relationships.items()
     }
     load.rows = rows
-    # the records are graph rows now: a third of the load's memory at county scale
+    # the records are graph rows now: a third of the load's memory at county scale;
+    # who each record is, the kept people's too (Known), is for the next load only
     load.records, load.roles, load.builder, linked.probability = [], [], None, {}
+    load.person_of = {}
+    assert load.known is not None
+    load.known.after_writing(rows.people)
+    load.known_kept = load.known.packed()
+    load.known = None
 
 
 def _write_rows(writes: Writes, rows: GraphRows, facts: Future[GraphRows]) -> None:
@@ -366,8 +380,7 @@ def derive_stage(load: Load) -> None:
     load.tallying = load.writer.submit(
         _step, seconds, "caseload map tally", caseload_tally.keep, store
     )
-    risk = load.risk
-    assert risk is not None
+    load.risk = risk = RiskDelta(RiskKept.take(load.risk_aside, load.kept_as))
     if load.touched is not None:
         with timed(seconds, "risk factors: pupils touched"):
             risk.touched = touched_pupils(store, load.touched)
@@ -387,7 +400,8 @@ def derive_stage(load: Load) -> None:
             over.insert(over.index(OVER_EVERYTHING[0]), f"{RISK_EVERYONE} ({risk.why})")
         else:
             load.report.risk_factors_worked_out = risk.worked_out
-    load.risk_after, load.risk = risk.after, None
+    load.risk_after = risk.after.packed() if risk.after is not None else None
+    load.risk = None
 
 
 def _derive_touched(store: GraphStore, touched: Touched) -> None:
@@ -422,16 +436,16 @@ def alerts(load: Load) -> None:
         cases = touched.own("Case") | touched.named_by("Case", follows)
         places = {label: touched.own(label) for label in ("Address", "School")}
         near = store_alerts.near(load.store, people, cases, places)
-    load.report.alerts = raise_after_load(load.store, load.before, load.baseline, near)
+    before = load.baseline.before()
+    load.report.alerts = raise_after_load(load.store, before, load.baseline, near)
     load.baseline.done()
-    if not load.before and load.baseline.kept is not None:
+    if not before and load.baseline.kept is not None:
         # nothing watched before (a first load): nothing to raise, but the next load
         # starts from the state after, kept, rather than reading every open case again
         load.watching = load.writer.submit(
             _step, load.report.write_seconds, "alerts' watched state, for the next load",
             store_alerts.watched, load.store,
         )  # fmt: skip
-    load.before = []
 
 
 def pseudonymised_copy(load: Load) -> None:
@@ -539,13 +553,12 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
             if load.recording is not None:
                 load.recording.result()  # its error, if it failed
             load.unchanged.save(store, stamp)  # what it wrote, with the graph as it leaves it
-            assert load.known is not None and load.baseline is not None
+            assert load.baseline is not None
             counts = version.kept_as(store.counts(), stamp)
-            load.known.after_writing(load.rows.people if load.rows else ())
-            load.known.save(people_file(opts.loads_dir), counts)  # who its people are
+            Known.keep(people_file(opts.loads_dir), counts, load.known_kept)  # who its people are
             load.baseline.keep(counts)  # and the watched state its alerts left
             if load.risk_after is not None and opts.loads_dir is not None:
-                load.risk_after.save(opts.loads_dir / RISK_FILE, counts)  # and its answers
+                RiskKept.keep(opts.loads_dir / RISK_FILE, counts, load.risk_after)  # and answers
         else:  # its rows' hashes are for a record not kept: stopped, and any error said
             writer.stopped.set()
             if load.recording is not None:

@@ -793,7 +793,7 @@ def test_a_first_load_keeps_the_watched_state_and_the_delta_after_it_takes_it(
         assert body["counts"] == counts
         body["counts"]["labels"]["Person"] += 1
         (loads / ALERT_FILES[1]).write_text(json.dumps(body), encoding="utf-8")
-        assert Baseline(None, loads / ALERT_FILES[1]).take(store, counts) is not None
+        Baseline(None, loads / ALERT_FILES[1]).take(store, counts)
         assert whole == [1]
     finally:
         store.drop_all()
