@@ -11,6 +11,12 @@ delta linking every record again (as before people were kept), as a delta linkin
 only new or changed records, and then in full: each load's stages, the rows it wrote
 and those it left as the graph held them. Prints the figures as one JSON line after each step.
 
+``--second DIR`` adds the week after that (made there from the week later by
+``write_week_later(WEEK, DIR, seed=2)`` unless it holds one), loaded as a second delta
+after the first (``week3_delta``): a first delta after a full load reads the whole graph
+for the copy, as the first copies after a full load do, and only from the third load on
+does the copy read what the loads touched, so the second is a night in the steady state.
+
 ``--engine DIR`` starts from a first week already loaded (a directory ``python -m
 benchmarks --stages load --engine DIR`` left, its graph ``bench`` and its load reports
 in ``loads-embedded``; ``--county`` names the extracts it loaded): a copy of it, so the
@@ -61,6 +67,7 @@ def timed[T](figures: dict, name: str, fn: Callable[[], T]) -> T:
 def delta_then_full(
     tmp: Path, county: Path, week: Path, figures: dict,
     engine: Path | None = None, skip: frozenset[str] = frozenset(),
+    second: Path | None = None,
 ) -> None:  # fmt: skip
     """The first week loaded into a fresh embedded engine; then the week later over a
     copy of it (the engine's own copy, with a copy of the load reports) as a delta that
@@ -69,7 +76,9 @@ def delta_then_full(
     records; then again in full (``full=True``: every record linked again, the models
     trained again). Each load's time and stages. The full reload finds the week already
     loaded, as a nightly reload finds 99% of its rows. ``engine``: a first week loaded
-    already, copied to start from; ``skip``: the loads to leave out."""
+    already, copied to start from; ``skip``: the loads to leave out; ``second``: the
+    week after the week later, loaded as a delta after the first (and the full reload
+    then of that week)."""
     loads = tmp / "loads"
     if engine is not None:
         shutil.copytree(engine, tmp / "graph", symlinks=True,
@@ -86,8 +95,12 @@ def delta_then_full(
         if "relink" not in skip:
             relink_first(store, tmp, week, loads, figures)
         load(store, "week2_delta", week, WEEK_LATER, loads, figures)
+        last, day = "week2", WEEK_LATER
+        if second is not None:
+            last, day, week = "week3", WEEK_LATER + dt.timedelta(days=7), second
+            load(store, "week3_delta", second, day, loads, figures)
         if "full" not in skip:
-            load(store, "week2_full", week, WEEK_LATER, loads, figures, full=True)
+            load(store, f"{last}_full", week, day, loads, figures, full=True)
     finally:
         store.close()
 
@@ -161,6 +174,7 @@ def load(
     figures[f"{name}_wrote_every_row"] = report.wrote_every_row
     figures[f"{name}_records_linked"] = report.records_linked
     figures[f"{name}_risk_worked_out"] = report.risk_factors_worked_out  # None: every pupil
+    figures[f"{name}_over_everything"] = report.over_everything  # and why (a delta's)
     figures[f"{name}_identity_records"] = report.identity_records
     figures[f"{name}_people"] = report.people
     show(figures)
@@ -268,6 +282,11 @@ def main() -> None:
     )
     parser.add_argument("--week", type=Path, default=None, help="the week later, to reuse")
     parser.add_argument(
+        "--second", type=Path, default=None,
+        help="the week after the week later (made there unless it holds one), loaded as a "
+        "second delta after the first",
+    )  # fmt: skip
+    parser.add_argument(
         "--trace", action="store_true",
         help="trace Python's allocations (tracemalloc): each stage's peak, what is held at "
         "its end and the lines holding most (slower: for where memory goes, not time)",
@@ -286,10 +305,16 @@ def main() -> None:
             write_week_later(county, week, seed=1)
         summary = json.loads((week / "week_later.json").read_text())
         figures["rows_changed"] = summary["rows_changed"]
+        second = args.second
+        if second is not None:
+            if not (second / "week_later.json").exists():
+                write_week_later(week, second, seed=2)
+            later = json.loads((second / "week_later.json").read_text())
+            figures["rows_changed_week3"] = later["rows_changed"]
         if "reading" not in skip:
             reading_figures(county, week, Path(tmp), figures)
         if args.load or args.engine is not None:
-            delta_then_full(Path(tmp), county, week, figures, args.engine, skip)
+            delta_then_full(Path(tmp), county, week, figures, args.engine, skip, second)
     show(figures)
 
 
