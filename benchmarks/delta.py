@@ -11,6 +11,12 @@ delta linking every record again (as before people were kept), as a delta linkin
 only new or changed records, and then in full: each load's stages, the rows it wrote
 and those it left as the graph held them. Prints the figures as one JSON line after each step.
 
+``--second DIR`` adds the week after that (made there from the week later by
+``write_week_later(WEEK, DIR, seed=2)`` unless it holds one), loaded as a second delta
+after the first (``week3_delta``): a first delta after a full load reads the whole graph
+for the copy, as the first copies after a full load do, and only from the third load on
+does the copy read what the loads touched, so the second is a night in the steady state.
+
 ``--engine DIR`` starts from a first week already loaded (a directory ``python -m
 benchmarks --stages load --engine DIR`` left, its graph ``bench`` and its load reports
 in ``loads-embedded``; ``--county`` names the extracts it loaded): a copy of it, so the
@@ -27,7 +33,9 @@ import os
 import resource
 import shutil
 import tempfile
+import threading
 import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -59,6 +67,7 @@ def timed[T](figures: dict, name: str, fn: Callable[[], T]) -> T:
 def delta_then_full(
     tmp: Path, county: Path, week: Path, figures: dict,
     engine: Path | None = None, skip: frozenset[str] = frozenset(),
+    second: Path | None = None,
 ) -> None:  # fmt: skip
     """The first week loaded into a fresh embedded engine; then the week later over a
     copy of it (the engine's own copy, with a copy of the load reports) as a delta that
@@ -67,7 +76,9 @@ def delta_then_full(
     records; then again in full (``full=True``: every record linked again, the models
     trained again). Each load's time and stages. The full reload finds the week already
     loaded, as a nightly reload finds 99% of its rows. ``engine``: a first week loaded
-    already, copied to start from; ``skip``: the loads to leave out."""
+    already, copied to start from; ``skip``: the loads to leave out; ``second``: the
+    week after the week later, loaded as a delta after the first (and the full reload
+    then of that week)."""
     loads = tmp / "loads"
     if engine is not None:
         shutil.copytree(engine, tmp / "graph", symlinks=True,
@@ -84,8 +95,12 @@ def delta_then_full(
         if "relink" not in skip:
             relink_first(store, tmp, week, loads, figures)
         load(store, "week2_delta", week, WEEK_LATER, loads, figures)
+        last, day = "week2", WEEK_LATER
+        if second is not None:
+            last, day, week = "week3", WEEK_LATER + dt.timedelta(days=7), second
+            load(store, "week3_delta", second, day, loads, figures)
         if "full" not in skip:
-            load(store, "week2_full", week, WEEK_LATER, loads, figures, full=True)
+            load(store, f"{last}_full", week, day, loads, figures, full=True)
     finally:
         store.close()
 
@@ -133,11 +148,24 @@ def load(
     """One load of ``root`` into ``store``, its figures under ``name``."""
     started = time.perf_counter()
     cpu = StageCPU(store.server_pid())
-    report = run_load(
-        store, root, as_of=day, loads_dir=loads, after_stage=cpu.stage, **options
-    ).report
+    memory = StageMemory()
+
+    def after_stage(stage: str) -> None:
+        cpu.stage(stage)
+        memory.stage(stage)
+
+    try:
+        report = run_load(
+            store, root, as_of=day, loads_dir=loads, after_stage=after_stage, **options
+        ).report
+    finally:
+        memory.stop()
     figures[f"{name}_s"] = round(time.perf_counter() - started, 1)
     figures[f"{name}_cpu_s"] = cpu.seconds  # stage -> [this process, children, engine]
+    figures[f"{name}_memory_mb"] = memory.mb  # stage -> [its peak RSS, RSS at its end]
+    if memory.held:  # with --trace: what Python held by each stage's end, by line
+        figures[f"{name}_traced_mb"] = memory.traced
+        figures[f"{name}_held_mb"] = memory.held
     figures[f"{name}_stages_s"] = report.seconds
     figures[f"{name}_steps_s"] = report.write_seconds  # wall seconds of each write step
     figures[f"{name}_peak_mb"] = max(report.peak_mb.values())
@@ -148,6 +176,7 @@ def load(
     figures[f"{name}_risk_worked_out"] = report.risk_factors_worked_out  # None: every pupil
     figures[f"{name}_needs_counted"] = report.needs_tally_counted  # None: every child
     figures[f"{name}_caseload_counted"] = report.caseload_tally_counted  # None: every case
+    figures[f"{name}_over_everything"] = report.over_everything  # and why (a delta's)
     figures[f"{name}_identity_records"] = report.identity_records
     figures[f"{name}_people"] = report.people
     show(figures)
@@ -179,6 +208,62 @@ class StageCPU:
         self.last = now
 
 
+class StageMemory:
+    """This process's resident memory in each stage: its peak (sampled ten times a
+    second; ru_maxrss is the whole run's) and what is left at its end. Under
+    tracemalloc (``--trace``) also Python's own allocations: their peak in the stage,
+    those still held at its end, and the lines that allocated the most of those."""
+
+    TOP = 15  # lines listed a stage
+
+    def __init__(self) -> None:
+        self.mb: dict[str, list[int]] = {}
+        self.traced: dict[str, list[int]] = {}
+        self.held: dict[str, list[str]] = {}
+        self.peak = self.rss()
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        if tracemalloc.is_tracing():
+            tracemalloc.reset_peak()
+
+    @staticmethod
+    def rss() -> int:
+        """Resident MB now (VmRSS)."""
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+        return 0
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.1):
+            now = self.rss()
+            with self._lock:
+                self.peak = max(self.peak, now)
+
+    def stage(self, name: str) -> None:
+        now = self.rss()
+        with self._lock:
+            self.mb[name] = [max(self.peak, now), now]
+            self.peak = now
+        if not tracemalloc.is_tracing():
+            return
+        current, peak = tracemalloc.get_traced_memory()
+        self.traced[name] = [peak >> 20, current >> 20]
+        stats = tracemalloc.take_snapshot().statistics("lineno")[: self.TOP]
+        self.held[name] = [
+            f"{s.traceback[0].filename.rpartition('/')[2]}:{s.traceback[0].lineno} "
+            f"{s.size >> 20} ({s.count:,})"
+            for s in stats
+        ]
+        tracemalloc.reset_peak()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+
 def show(figures: dict) -> None:
     """The figures so far, one JSON line (a run stopped part way keeps what it had)."""
     print(json.dumps(figures), flush=True)
@@ -198,7 +283,19 @@ def main() -> None:
         "--skip", default="", help="steps to leave out, comma-separated: reading, relink, full"
     )
     parser.add_argument("--week", type=Path, default=None, help="the week later, to reuse")
+    parser.add_argument(
+        "--second", type=Path, default=None,
+        help="the week after the week later (made there unless it holds one), loaded as a "
+        "second delta after the first",
+    )  # fmt: skip
+    parser.add_argument(
+        "--trace", action="store_true",
+        help="trace Python's allocations (tracemalloc): each stage's peak, what is held at "
+        "its end and the lines holding most (slower: for where memory goes, not time)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.trace:
+        tracemalloc.start()
     skip = frozenset(filter(None, args.skip.split(",")))
     figures: dict = {"children": args.children}
     with tempfile.TemporaryDirectory(prefix="jigsaw-delta-") as tmp:
@@ -210,10 +307,16 @@ def main() -> None:
             write_week_later(county, week, seed=1)
         summary = json.loads((week / "week_later.json").read_text())
         figures["rows_changed"] = summary["rows_changed"]
+        second = args.second
+        if second is not None:
+            if not (second / "week_later.json").exists():
+                write_week_later(week, second, seed=2)
+            later = json.loads((second / "week_later.json").read_text())
+            figures["rows_changed_week3"] = later["rows_changed"]
         if "reading" not in skip:
             reading_figures(county, week, Path(tmp), figures)
         if args.load or args.engine is not None:
-            delta_then_full(Path(tmp), county, week, figures, args.engine, skip)
+            delta_then_full(Path(tmp), county, week, figures, args.engine, skip, second)
     show(figures)
 
 

@@ -65,7 +65,11 @@ class CaseParts:
 
     def save(self, path: Path | None, counts: Mapping[str, Any]) -> None:
         """Keep it at ``path`` with the graph's ``counts``."""
-        kept.keep(path, VERSION, counts, {"code": self.code, "cases": self.cases})
+        kept.keep(path, VERSION, counts, self.packed())
+
+    def packed(self) -> bytes:
+        """What :meth:`save` keeps, without the counts, made ahead (kept.packed)."""
+        return kept.packed({"code": self.code, "cases": self.cases})
 
 
 def touched_cases(store: GraphStore, touched: Touched) -> set[str]:

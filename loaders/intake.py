@@ -143,15 +143,21 @@ class Intake:
             files[key] = FileIntake(**f, rows=rows)
         return cls(files)
 
-    def save(self, loads_dir: Path) -> Path:
-        """Write the record beside the load reports, whole or not at all."""
+    def save(self, loads_dir: Path, packed: bytes | None = None) -> Path:
+        """Write the record beside the load reports (or what :meth:`packed` made of it),
+        whole or not at all."""
         loads_dir.mkdir(parents=True, exist_ok=True)
         path = loads_dir / INTAKE_FILE
         tmp = path.with_suffix(".tmp")
-        body = {"version": VERSION, "files": {k: asdict(f) for k, f in self.files.items()}}
-        tmp.write_bytes(gzip.compress(json.dumps(body, separators=(",", ":")).encode(), 1))
+        tmp.write_bytes(self.packed() if packed is None else packed)
         os.replace(tmp, path)
         return path
+
+    def packed(self) -> bytes:
+        """The record as :meth:`save` writes it (a hash for every row: compressed, a
+        tenth of what it takes as Python objects)."""
+        body = {"version": VERSION, "files": {k: asdict(f) for k, f in self.files.items()}}
+        return gzip.compress(json.dumps(body, separators=(",", ":")).encode(), 1)
 
     def unchanged(self, extract: Extract, sha256: str, as_of: str) -> bool:
         """Whether ``extract`` (whose content hash is ``sha256``) is what was taken in:
@@ -321,6 +327,7 @@ class Reading:
         self.plan = Plan([], [], {})
         self.changes: dict[str, RowChanges] = {}  # extract key -> rows, for files read
         self._written: list[Path] = []
+        self._packed: tuple[bytes, set[str]] | None = None  # by pack(): the record, readings
 
     def outcomes(
         self, extracts: list[Extract], workers: int | None = None
@@ -375,12 +382,27 @@ class Reading:
     def tally(self) -> dict[str, SourceChanges]:
         return tally(self.plan, self.changes)
 
+    def pack(self) -> None:
+        """Once every file is read: make the record :meth:`save` writes now, and let go
+        of every row's hash (a load holds its record, the last load's and its own, from
+        reading to its end otherwise). Only :meth:`save` and :attr:`full` are left."""
+        if self.loads_dir is not None:
+            self._packed = (
+                self.after.packed(),
+                {f.reading for f in self.after.files.values()},
+            )
+        self.before, self.after, self.changes = Intake(), Intake(), {}
+
     def save(self) -> None:
         """Record what the load took in, and let go of readings no longer recorded."""
         if self.loads_dir is None:
             return
-        self.after.save(self.loads_dir)
-        wanted = {f.reading for f in self.after.files.values()}
+        if self._packed is None:
+            self.after.save(self.loads_dir)
+            wanted = {f.reading for f in self.after.files.values()}
+        else:
+            packed, wanted = self._packed
+            Intake().save(self.loads_dir, packed)
         folder = self.loads_dir / READINGS
         for path in folder.iterdir() if folder.is_dir() else ():
             if path.name not in wanted:

@@ -32,13 +32,39 @@ def take(path: Path | None, version: int, counts: Mapping[str, Any]) -> dict[str
     return body
 
 
-def keep(path: Path | None, version: int, counts: Mapping[str, Any], body: dict[str, Any]) -> None:
-    """Keep ``body`` at ``path`` with its ``version`` and the graph's ``counts`` (whole,
-    then renamed; readable by this user only, as the graph's other kept state is)."""
+def set_aside(path: Path | None) -> Path | None:
+    """The file at ``path`` renamed aside, for a later stage of the same load to take
+    (:func:`take`) where it is used, rather than held from the load's start; None when
+    there is none (one an earlier load left aside, stopping part way, is removed)."""
+    if path is None:
+        return None
+    aside = path.with_name(path.name + ".taken")
+    try:
+        path.replace(aside)
+    except FileNotFoundError:
+        aside.unlink(missing_ok=True)
+        return None
+    return aside
+
+
+def packed(body: dict[str, Any]) -> bytes:
+    """``body`` as :func:`keep` writes it, made ahead: text held until the graph's counts
+    are known, not the objects it was made from."""
+    return orjson.dumps(body)
+
+
+def keep(
+    path: Path | None, version: int, counts: Mapping[str, Any], body: dict[str, Any] | bytes
+) -> None:
+    """Keep ``body`` (or what :func:`packed` made of it) at ``path`` with its ``version``
+    and the graph's ``counts`` (whole, then renamed; readable by this user only, as the
+    graph's other kept state is)."""
     if path is None:
         return
-    whole = {"version": version, "counts": dict(counts), **body}
-    write_private(private_dir(path.parent) / path.name, orjson.dumps(whole))
+    text = body if isinstance(body, bytes) else packed(body)
+    head = orjson.dumps({"version": version, "counts": dict(counts)})
+    whole = head[:-1] + (b"," + text[1:] if text != b"{}" else b"}")
+    write_private(private_dir(path.parent) / path.name, whole)
 
 
 @dataclass

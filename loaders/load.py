@@ -47,15 +47,19 @@ from loaders.build import Builder, GraphRows, identity_role
 from loaders.build_returns import has_return_fields
 from loaders.bulk_steps import BulkWrites
 from loaders.caseload_kept import KEPT_FILE as CASELOAD_FILE
+from loaders.caseload_kept import VERSION as CASELOAD_VERSION
 from loaders.caseload_kept import CaseParts, touched_cases
 from loaders.caseload_kept import keep_after_load as keep_caseload_tally
 from loaders.extracts import Dropped
 from loaders.intake import Reading
 from loaders.kept import Delta as KeptDelta
+from loaders.kept import keep as keep_file
+from loaders.kept import set_aside
 from loaders.linkage import LinkResult, link, linkage_inputs
 from loaders.linkage.clusters import RULES
 from loaders.mapping import MappingError, SourceMapping, load_mappings
 from loaders.needs_kept import KEPT_FILE as NEEDS_FILE
+from loaders.needs_kept import VERSION as NEEDS_VERSION
 from loaders.needs_kept import NeedsParts, touched_children
 from loaders.needs_kept import keep_after_load as keep_needs_tally
 from loaders.packs import Pack, load_packs
@@ -68,6 +72,7 @@ from loaders.risk_factors import Delta as RiskDelta
 from loaders.risk_factors import keep_after_load as keep_risk_factors
 from loaders.risk_factors import touched_pupils
 from loaders.risk_kept import KEPT_FILE as RISK_FILE
+from loaders.risk_kept import VERSION as RISK_VERSION
 from loaders.risk_kept import RiskKept
 from loaders.scoring import MODEL_FILE
 from loaders.transition_cohorts import keep_after_load as keep_cohorts
@@ -127,6 +132,7 @@ class Load:
     unchanged: Unchanged | None = None  # what the last load wrote, and this one writes
     kept: KeptPeople | None = None  # the people and models this load links against
     known: Known | None = None  # who the graph's records and people are, after this load
+    known_kept: bytes = b""  # build: that, packed to be kept (Known.packed)
 
     @property
     def progress(self) -> Progress:
@@ -138,8 +144,7 @@ class Load:
     linked: LinkResult | None = None
     builder: Builder | None = None
     writes: Writes | None = None
-    before: list[dict] = field(default_factory=list)  # the alerts' watched state
-    baseline: Baseline | None = None
+    baseline: Baseline | None = None  # the alerts' watched state before (on disk)
     # build: the rows written (the facts part is the writer's, through writer.built)
     rows: GraphRows | None = None
     writing: Future[None] | None = None
@@ -147,15 +152,20 @@ class Load:
     # to work from; None when not known (a full load): they go over the whole graph
     touched: Touched | None = None
     tallying: Future[int] | None = None  # derive: the caseload map's tally, kept meanwhile
-    # link: the risk of NEET answers the last load kept (None: none trusted); derive:
-    # this load's, for the next
+    # alerts: the watched state after a load that watched nothing before (a first load),
+    # read for the next load while the copy is written
+    watching: Future[list[dict]] | None = None
+    # link: the graph's counts and version stamp before this load writes, which what
+    # the last load kept is taken against (graph.version.kept_as), and the files of its
+    # risk of NEET answers and tallies' parts set aside by name (loaders.kept.set_aside);
+    # derive: those taken (None: none trusted), and this load's, packed for the next by
+    # file name with their version (kept.packed)
+    kept_as: dict[str, Any] = field(default_factory=dict)
+    aside: dict[str, Path | None] = field(default_factory=dict)
     risk: RiskDelta | None = None
-    risk_after: RiskKept | None = None
-    # the same of the needs forecast's and the caseload map's tallies
     needs: KeptDelta[NeedsParts] | None = None
-    needs_after: NeedsParts | None = None
     caseload: KeptDelta[CaseParts] | None = None
-    caseload_after: CaseParts | None = None
+    after: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     recording: Future[None] | None = None  # write: the rows' hashes, for the next load
 
 
@@ -180,6 +190,7 @@ def read(load: Load) -> None:
     )
     load.report.delta = not load.reading.full
     load.report.since_last = {n: asdict(c) for n, c in load.reading.tally().items()}
+    load.reading.pack()  # every row's hash, kept as the file to be written at the end
     load.report.dropped_examples = [asdict(d) for d in load.dropped[:DROPPED_EXAMPLES]]
     load.report.unmapped_files = sorted(
         str(p.relative_to(load.root))
@@ -212,12 +223,11 @@ def link_stage(load: Load) -> None:
         report.over_everything = list(OVER_EVERYTHING)
     load.baseline = Baseline(*(loads_dir / n if loads_dir else None for n in ALERT_FILES))
     # the watched state before anything is written (kept by the last load, or read)
-    load.before = load.baseline.take(store, kept_as)
-    load.risk = RiskDelta(RiskKept.take(loads_dir / RISK_FILE if loads_dir else None, kept_as))
-    load.needs = KeptDelta(NeedsParts.take(loads_dir / NEEDS_FILE if loads_dir else None, kept_as))
-    load.caseload = KeptDelta(
-        CaseParts.take(loads_dir / CASELOAD_FILE if loads_dir else None, kept_as)
-    )
+    load.baseline.take(store, kept_as)
+    # what else the last load kept, taken where it is used (derive_stage)
+    load.kept_as = kept_as
+    for name in (RISK_FILE, NEEDS_FILE, CASELOAD_FILE):
+        load.aside[name] = set_aside(loads_dir / name if loads_dir is not None else None)
     # before anything is written: what was kept is not the graph now
     load.stamped = version.stamp(store)
     risk_facts.clear(store)  # kept risk factors are wrong once the records change
@@ -326,8 +336,14 @@ def build(load: Load) -> None:
         RULES[k]: n for k, n in builder.refused_relationships.items()
     }
     load.rows = rows
-    # the records are graph rows now: a third of the load's memory at county scale
+    # the records are graph rows now: a third of the load's memory at county scale;
+    # who each record is, the kept people's too (Known), is for the next load only
     load.records, load.roles, load.builder, linked.probability = [], [], None, {}
+    load.person_of = {}
+    assert load.known is not None
+    load.known.after_writing(rows.people)
+    load.known_kept = load.known.packed()
+    load.known = None
 
 
 def _write_rows(writes: Writes, rows: GraphRows, facts: Future[GraphRows]) -> None:
@@ -376,16 +392,16 @@ def derive_stage(load: Load) -> None:
     # Each reads what the derived facts left and writes nodes of its own, so they run
     # side by side on the engine's threads; the caseload map's tally (which the copy
     # does not read) on the writer thread, until the copy is written too.
-    caseload = load.caseload
-    assert caseload is not None
+    kept_caseload = CaseParts.take(load.aside.pop(CASELOAD_FILE), load.kept_as)
+    load.caseload = caseload = KeptDelta(kept_caseload)
     if load.touched is not None:
         with timed(seconds, "caseload map tally: cases touched"):
             caseload.touched = touched_cases(store, load.touched)
     load.tallying = load.writer.submit(
         _step, seconds, "caseload map tally", keep_caseload_tally, store, caseload
     )
-    risk, needs = load.risk, load.needs
-    assert risk is not None and needs is not None
+    load.risk = risk = RiskDelta(RiskKept.take(load.aside.pop(RISK_FILE), load.kept_as))
+    load.needs = needs = KeptDelta(NeedsParts.take(load.aside.pop(NEEDS_FILE), load.kept_as))
     if load.touched is not None:
         with timed(seconds, "risk factors: pupils touched"):
             risk.touched = touched_pupils(store, load.touched)
@@ -411,8 +427,11 @@ def derive_stage(load: Load) -> None:
             over.insert(over.index(OVER_EVERYTHING[0]), f"{NEEDS_EVERYONE} ({needs.why})")
         else:
             load.report.needs_tally_counted = needs.worked_out
-    load.risk_after, load.risk = risk.after, None
-    load.needs_after, load.needs = needs.after, None
+    if risk.after is not None:
+        load.after[RISK_FILE] = (RISK_VERSION, risk.after.packed())
+    if needs.after is not None:
+        load.after[NEEDS_FILE] = (NEEDS_VERSION, needs.after.packed())
+    load.risk = load.needs = None
 
 
 def _derive_touched(store: GraphStore, touched: Touched) -> set[str]:
@@ -449,8 +468,16 @@ def alerts(load: Load) -> None:
         cases = touched.own("Case") | touched.named_by("Case", follows)
         places = {label: touched.own(label) for label in ("Address", "School")}
         near = store_alerts.near(load.store, people, cases, places)
-    load.report.alerts = raise_after_load(load.store, load.before, load.baseline, near)
+    before = load.baseline.before()
+    load.report.alerts = raise_after_load(load.store, before, load.baseline, near)
     load.baseline.done()
+    if not before and load.baseline.kept is not None:
+        # nothing watched before (a first load): nothing to raise, but the next load
+        # starts from the state after, kept, rather than reading every open case again
+        load.watching = load.writer.submit(
+            _step, load.report.write_seconds, "alerts' watched state, for the next load",
+            store_alerts.watched, load.store,
+        )  # fmt: skip
 
 
 def pseudonymised_copy(load: Load) -> None:
@@ -467,6 +494,8 @@ def pseudonymised_copy(load: Load) -> None:
             over[at] = f"{OVER_EVERYTHING[1][:-1]}: {written.whole})"
     if load.tallying is not None:
         load.tallying.result()
+    if load.watching is not None and load.baseline is not None:
+        load.baseline.after = load.watching.result()
     caseload = load.caseload
     assert caseload is not None
     over = load.report.over_everything
@@ -475,7 +504,9 @@ def pseudonymised_copy(load: Load) -> None:
             over.insert(over.index(OVER_EVERYTHING[0]), f"{CASELOAD_EVERYONE} ({caseload.why})")
         else:
             load.report.caseload_tally_counted = caseload.worked_out
-    load.caseload_after, load.caseload = caseload.after, None
+    if caseload.after is not None:
+        load.after[CASELOAD_FILE] = (CASELOAD_VERSION, caseload.after.packed())
+    load.caseload = None
 
 
 # What a delta load still runs over the whole graph, as a full load does (the load
@@ -568,17 +599,13 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
             if load.recording is not None:
                 load.recording.result()  # its error, if it failed
             load.unchanged.save(store, stamp)  # what it wrote, with the graph as it leaves it
-            assert load.known is not None and load.baseline is not None
+            assert load.baseline is not None
             counts = version.kept_as(store.counts(), stamp)
-            load.known.after_writing(load.rows.people if load.rows else ())
-            load.known.save(people_file(opts.loads_dir), counts)  # who its people are
+            Known.keep(people_file(opts.loads_dir), counts, load.known_kept)  # who its people are
             load.baseline.keep(counts)  # and the watched state its alerts left
-            if load.risk_after is not None and opts.loads_dir is not None:
-                load.risk_after.save(opts.loads_dir / RISK_FILE, counts)  # and its answers
-            if load.needs_after is not None and opts.loads_dir is not None:
-                load.needs_after.save(opts.loads_dir / NEEDS_FILE, counts)  # and tally parts
-            if load.caseload_after is not None and opts.loads_dir is not None:
-                load.caseload_after.save(opts.loads_dir / CASELOAD_FILE, counts)
+            for name, (kept_version, text) in load.after.items():  # and what it worked out
+                if opts.loads_dir is not None:
+                    keep_file(opts.loads_dir / name, kept_version, counts, text)
         else:  # its rows' hashes are for a record not kept: stopped, and any error said
             writer.stopped.set()
             if load.recording is not None:

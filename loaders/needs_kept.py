@@ -86,8 +86,12 @@ class NeedsParts:
 
     def save(self, path: Path | None, counts: Mapping[str, Any]) -> None:
         """Keep it at ``path`` with the graph's ``counts``."""
+        kept.keep(path, VERSION, counts, self.packed())
+
+    def packed(self) -> bytes:
+        """What :meth:`save` keeps, without the counts, made ahead (kept.packed)."""
         body = {"born_after": self.born_after, "code": self.code, "children": self.children}
-        kept.keep(path, VERSION, counts, body)
+        return kept.packed(body)
 
 
 def touched_children(store: GraphStore, touched: Touched, open_services: set[str]) -> set[str]:

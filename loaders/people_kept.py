@@ -148,8 +148,12 @@ class Known:
     def save(self, path: Path | None, counts: Mapping[str, Any]) -> None:
         """Keep it at ``path`` with the graph's ``counts`` (whole, then renamed; readable
         by this user only: it lists people's names)."""
-        if path is None:
-            return
+        self.keep(path, counts, self.packed())
+
+    def packed(self) -> bytes:
+        """What :meth:`save` keeps, as the file's text without the counts: a load packs
+        it once its people are written, and keeps that when it ends (a county's records
+        and people held as text, not as millions of Python strings meanwhile)."""
         index: dict[str, int] = {}
         person = [index.setdefault(p, len(index)) for p in self.assignments.values()]
         body = {
@@ -160,7 +164,12 @@ class Known:
             "linked": list(self.probability or ()),
             "probability": list((self.probability or {}).values()),
         }
-        kept.keep(path, PEOPLE_VERSION, counts, body)
+        return kept.packed(body)
+
+    @staticmethod
+    def keep(path: Path | None, counts: Mapping[str, Any], packed: bytes) -> None:
+        """Keep what :meth:`packed` gave at ``path`` with the graph's ``counts``."""
+        kept.keep(path, PEOPLE_VERSION, counts, packed)
 
 
 def linked_probability(

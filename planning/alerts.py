@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from graph import alerts as store_alerts
 from graph.store import GraphStore
 
@@ -133,24 +135,31 @@ class Baseline:
         self.path = path
         self.kept = kept
         self.after: list[dict[str, Any]] | None = None  # the state after, once read
+        self._before: list[dict[str, Any]] | None = None  # held only without ``path``
 
-    def take(
-        self, store: GraphStore, counts: Mapping[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        """The state before: an unfinished load's, else the last load's kept state if the
-        graph's ``counts`` are those kept with it, else read from the graph."""
+    def take(self, store: GraphStore, counts: Mapping[str, Any] | None = None) -> None:
+        """Take the state before: an unfinished load's, else the last load's kept state
+        if the graph's ``counts`` are those kept with it, else read from the graph. It
+        stays on disk until :meth:`before` is asked for it (at county scale every open
+        case's state is hundreds of megabytes held while the load links and builds)."""
         if self.path is not None and self.path.exists():
-            # an earlier load died before raising its alerts: compare with its baseline
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            return  # an earlier load died before raising its alerts: compare with its baseline
         state = self._kept(counts)
         if state is None:
             state = store_alerts.watched(store)
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(state), encoding="utf-8")
-            tmp.replace(self.path)
-        return state
+        if self.path is None:
+            self._before = state
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_bytes(orjson.dumps(state))
+        tmp.replace(self.path)
+
+    def before(self) -> list[dict[str, Any]]:
+        """The state before the load (:meth:`take`)."""
+        if self.path is None:
+            return self._before or []
+        return orjson.loads(self.path.read_bytes())
 
     def _kept(self, counts: Mapping[str, Any] | None) -> list[dict[str, Any]] | None:
         """The kept state after the last load, if it is the graph's; removed either way."""
@@ -171,7 +180,8 @@ class Baseline:
 
     def keep(self, counts: Mapping[str, Any]) -> None:
         """Keep the state after this load with the graph's ``counts`` as the load leaves
-        it (nothing when the state after was not read: nothing was watched before)."""
+        it (nothing when the state after was not read; a load that watched nothing
+        before reads it for this: loaders.load's alerts stage)."""
         if self.kept is None or self.after is None:
             return
         body = {"counts": dict(counts), "watched": self.after}

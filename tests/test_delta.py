@@ -882,3 +882,55 @@ def test_answers_kept_by_other_code_or_rules_or_years_are_worked_out_again(
     other = RiskKept([2025, 2026], "rules-a", code="another release")
     assert "code" in _why_everyone(Delta(other, {"P-1"}), [2025, 2026], "rules-a")
     assert "not known" in _why_everyone(Delta(kept, None), [2025, 2026], "rules-a")
+
+
+def test_a_first_load_keeps_the_watched_state_and_the_delta_after_it_takes_it(
+    engine_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first load watched nothing before it (an empty graph), so it raised nothing and
+    read no state after; it kept none, and the delta after it read every open case from
+    the graph. Now the first load keeps the state after (what reading the graph gives),
+    and the delta after it takes that, reading only the children near what it changed;
+    a kept state whose counts are not the graph's is read from the graph again."""
+    from synthetic.generate import generate
+
+    county, week = tmp_path / "county", tmp_path / "week"
+    generate(300, 5, county, as_of=AS_OF)
+    write_week_later(county, week, seed=1)
+    loads = tmp_path / "loads"
+    store = embedded_store(engine_dir)
+    try:
+        store.ensure_schema()
+        run_load(store, county, as_of=AS_OF, loads_dir=loads)
+        state = watched(store)
+        assert len(state) > 5  # children with an open, allocated case
+        counts = version.kept_as(store.counts(), version.current(store))
+        body = json.loads((loads / ALERT_FILES[1]).read_text(encoding="utf-8"))
+        assert body["counts"] == counts
+        assert _same_state(body["watched"]) == _same_state(state)
+        # the delta reads no open case's state from the graph but the children near
+        # what it changed
+        whole: list[int] = []
+        read = alerts.watched
+
+        def counted(store: GraphStore, people: list[str] | None = None) -> list[dict]:
+            if people is None:
+                whole.append(1)
+            return read(store, people)
+
+        monkeypatch.setattr(alerts, "watched", counted)
+        report = run_load(store, week, as_of=WEEK_LATER, loads_dir=loads).report
+        assert report.delta and not report.wrote_every_row
+        assert not whole
+        assert (loads / ALERT_FILES[1]).exists()  # and keeps it for the next
+        # a state kept with other counts is read from the graph
+        body = json.loads((loads / ALERT_FILES[1]).read_text(encoding="utf-8"))
+        counts = version.kept_as(store.counts(), version.current(store))
+        assert body["counts"] == counts
+        body["counts"]["labels"]["Person"] += 1
+        (loads / ALERT_FILES[1]).write_text(json.dumps(body), encoding="utf-8")
+        Baseline(None, loads / ALERT_FILES[1]).take(store, counts)
+        assert whole == [1]
+    finally:
+        store.drop_all()
+        store.close()
