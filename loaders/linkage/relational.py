@@ -236,6 +236,17 @@ TIMELINE = Comparison(
         Level("never at two addresses at once", 0.95, 0.4),
     ),
 )
+# The household levels that outweigh two addresses at once: a child both are named
+# parent of, a child one is named parent of living with the other, a household's move
+# from the one address to the other. A pair whose own score counted the two at two
+# addresses at once and met one of these is linked on it, in any round; any other pair
+# whose people would be at two addresses at once the two-homes rule refuses
+# (:meth:`~loaders.linkage.clusters.Clusters.apart`): two accounts of one name, each
+# open at its own address, that meet only a postcode, a district, a moving day under
+# that name or nothing, are mostly two people, while a child or a household's move is
+# kin, not a name (benchmarks/README.md, "Linkage").
+OUTWEIGH_AT_ONCE = (SAME_CHILD, PARENT_OF_THEIR_CHILD, JOURNEY)
+
 # Adults' names, with priors that are not trained: a given name seldom changes, a
 # family name often does (marriage, separation). Learning them from the pairs the
 # context finds would learn partners' names as one person's.
