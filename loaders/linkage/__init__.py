@@ -85,6 +85,7 @@ from loaders.linkage.relational import (
 )
 from loaders.nicknames import canonical_given
 
+# the household levels that outweigh two addresses at once, as a scored pair names them
 OUTWEIGH_LABELS = frozenset(level.label for level in OUTWEIGH_AT_ONCE)
 
 # A round of the adults' pass that links fewer pairs than this share of the people it
