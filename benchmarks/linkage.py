@@ -673,8 +673,9 @@ def blocked_pairs(model: Any, frame: Any) -> list[tuple[str, int]]:
 
 
 def quality(inputs: Inputs, cluster_of: dict[str, str], truth: Path) -> dict[str, list]:
-    """Pairwise precision and recall for everyone, children and adults, by the truth
-    beside the extracts (loaders.quality, as a load's ``--truth`` measures it)."""
+    """Pairwise precision and recall, people found, and the shares of true people split
+    and merged, for everyone, children and adults, by the truth beside the extracts
+    (loaders.quality, as a load's ``--truth`` measures it)."""
     from loaders.quality import groups_beside, labels_from_csv, measure_groups
 
     if not truth.exists():
@@ -682,7 +683,13 @@ def quality(inputs: Inputs, cluster_of: dict[str, str], truth: Path) -> dict[str
     assignments = [(f, row, who, cluster_of[rid]) for f, row, who, rid in inputs.where]
     measured = measure_groups(assignments, labels_from_csv(truth), groups_beside(truth))
     return {
-        name: [round(q.precision, 4), round(q.recall, 4), q.found_people]
+        name: [
+            round(q.precision, 4),
+            round(q.recall, 4),
+            q.found_people,
+            round(q.split_share, 4),
+            round(q.merged_share, 4),
+        ]
         for name, q in measured.items()
     }
 
@@ -714,8 +721,11 @@ def show(figures: dict) -> str:
         )
         for rule, pairs in entry.get("pairs_by_rule", []):
             lines.append(f"    {pairs:>12,}  {rule}")
-    for name, (precision, recall, people) in figures["quality"].items():
-        lines.append(f"{name}: precision {precision:.4f}, recall {recall:.4f}, {people:,} people")
+    for name, (precision, recall, people, split, merged) in figures["quality"].items():
+        lines.append(
+            f"{name}: precision {precision:.4f}, recall {recall:.4f}, {people:,} people; "
+            f"split {split:.1%}, merged {merged:.1%}"
+        )
     if "rounds" in figures:
         lines += ["", *round_table(figures["rounds"])]
     if "missed" in figures:

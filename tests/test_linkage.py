@@ -317,12 +317,18 @@ def test_no_one_is_made_one_person_at_two_addresses_at_once():
         "b": [Tenure("U2", "2026-02-27")],
         "c": [Tenure("U3", "2018-11-02", "2026-02-27")],
     }
+    places = {"U1": "12 High Street, AB1 2CD", "U3": "4 Low Road, AB3 4EF"}
     clusters = Clusters(people, homes=homes)
     assert clusters.two_homes("a", "b") is None
     clusters.union("a", "b")
-    reason = clusters.two_homes("b", "c")
+    reason = clusters.two_homes("b", "c", places)
     assert reason is not None and reason.rule == "two_homes"
-    assert "at two addresses at once (2025-06-07 to 2026-02-27)" in reason
+    # the two addresses and the days, for a reviewer to check (U2's stay begins the
+    # day U3's ends: a move, no overlap)
+    assert reason == (
+        "would be at 12 High Street, AB1 2CD and 4 Low Road, AB3 4EF at once, "
+        "from 2025-06-07 to 2026-02-27"
+    )
     # a move's last day and the next stay's first may touch
     assert (
         Clusters(people, homes={"a": homes["a"], "c": [Tenure("U3", "2026-02-27")]}).two_homes(

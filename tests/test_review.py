@@ -89,6 +89,25 @@ def test_a_reviewer_sees_both_people_masked_to_their_role(loaded, tmp_path):
         guard.review_queue(loaded, WORKER, audit)
 
 
+def test_a_rules_reason_is_withheld_from_a_role_that_sees_no_addresses(loaded, tmp_path):
+    """The two-homes rule's reason names two addresses (and the too-young rule's a date
+    of birth): a reviewer who sees people reads it; an administrator, who is shown no
+    one's addresses, is told a rule kept the two apart but not its words."""
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    uid = guard.review_queue(loaded, MANAGER, audit)["pending"][0]["uid"]
+    said = "would be at 12 High Street, AB1 2CD and 4 Low Road, AB3 4EF at once, from 2021-03-01"
+    loaded.write(
+        "MATCH (r:ReviewPair {uid: $uid}) SET r.reason = $said", {"uid": uid, "said": said}
+    )
+    assert guard.review_pair(loaded, MANAGER, audit, uid)["reason"] == said
+    masked = guard.review_pair(loaded, ADMIN, audit, uid)["reason"]
+    assert isinstance(masked, Restricted) and "High Street" not in str(masked)
+    queued = guard.review_queue(loaded, ADMIN, audit)["pending"]
+    shown = next(p for p in queued if p["uid"] == uid)
+    assert isinstance(shown["reason"], Restricted)
+    assert not [p for p in queued if "High Street" in str(p["reason"])]
+
+
 # a person the linkage evidence names beside the pair: "both lived with NAME: ...", "each
 # lived with a NAME: ...", "named as mother of NAME", "as NAME, who lived with them, did"
 _NAMED_IN_WORDS = re.compile(

@@ -535,12 +535,14 @@ def _masked(row: dict[str, str]) -> dict[str, str]:
 # -- the linkage review queue ----------------------------------------------------------
 # A reviewer sees both people of a pair in full but for the fields their role may not
 # see, which are masked; whether the two hold the same value there is still said. The
-# linkage evidence, the addresses and the relatives quote names, dates of birth and
-# places: a role that does not see names and dates of birth (an administrator) has them
-# withheld too, and reads only which fields agree, the rule, the likelihood and the
-# sources. Every pair shown and every decision is audited with the people it touched,
-# and the evidence shown with the people it names (its housemates, children, movers).
+# linkage evidence, a rule's reason, the addresses and the relatives quote names, dates
+# of birth and places: a role that does not see names and dates of birth (an
+# administrator) has them withheld too, and reads only which fields agree, whether a
+# rule kept the two apart, the likelihood and the sources. Every pair shown and every
+# decision is audited with the people it touched, and the evidence shown with the
+# people it names (its housemates, children, movers).
 
+WITHHELD_REASON = "the reason quotes addresses and dates of birth"
 REVIEW_FIELDS = ("full_name", "given_name", "middle_names", "family_name", "other_names", "dob",
                  "sex", "ethnicity", "language", "upn", "nhs_number", "uln", "la_child_id",
                  "sources")  # fmt: skip
@@ -560,6 +562,8 @@ def review_queue(
             _mask_fields(person, p)
         if not _sees_people(p):
             pair["evidence"] = Restricted("the evidence quotes names and dates of birth")
+            if pair.get("reason"):
+                pair["reason"] = Restricted(WITHHELD_REASON)
         elif pair["evidence"]:
             quoted += pair["named_records"] or ()
         del pair["named_records"]
@@ -619,6 +623,8 @@ def review_pair(
             m["shared"] = m["uid"] in both
     if not _sees_people(p):
         found["evidence"] = Restricted("the evidence quotes names and dates of birth")
+        if found.get("reason"):
+            found["reason"] = Restricted(WITHHELD_REASON)
         for side in sides:
             side["addresses_withheld"] = len(side["addresses"])
             side["addresses"] = []

@@ -70,6 +70,7 @@ from loaders.linkage.relational import (
     ADULTS,
     ADULTS_CONTEXT,
     CHILD_AGE,
+    OUTWEIGH_AT_ONCE,
     ROUNDS,
     TIMELINE,
     Gathering,
@@ -83,6 +84,9 @@ from loaders.linkage.relational import (
     surroundings,
 )
 from loaders.nicknames import canonical_given
+
+# the household levels that outweigh two addresses at once, as a scored pair names them
+OUTWEIGH_LABELS = frozenset(level.label for level in OUTWEIGH_AT_ONCE)
 
 # A round of the adults' pass that links fewer pairs than this share of the people it
 # scored is the last: only the people its links joined (and those whose surroundings
@@ -409,10 +413,14 @@ class _Run:
         find, rules, join = clusters.find, clusters.rules, clusters.join
         rejected = self.rejected  # mostly empty: no set made a pair then
         # the adults' pass asks whether the two were at two addresses at once, unless the
-        # pair's own score already counted it (the link then stands on other evidence)
+        # pair's own score counted it and the household evidence that outweighs it (a
+        # child, a household's move: OUTWEIGH_AT_ONCE), in every round, a delta's too
         homes = around is not None
         timeline = scored.levels.get("timeline") if homes else None
-        weighed = TIMELINE.levels[0].label
+        household = scored.levels.get("household") if homes else None
+        weighed = timeline is not None and household is not None
+        at_once, outweigh = TIMELINE.levels[0].label, OUTWEIGH_LABELS
+        places = self.context.places
         worded, best, seen = self.worded, self.best, set()
         counted: list[int] = []  # the pairs whose probability is their records' best so far
         made = 0
@@ -423,8 +431,12 @@ class _Run:
             ra, rb = find(a), find(b)
             if ra != rb:
                 reason = rules(ra, rb)
-                if reason is None and homes and (timeline is None or timeline[i] != weighed):
-                    reason = clusters.apart(ra, rb)
+                if (
+                    reason is None
+                    and homes
+                    and not (weighed and timeline[i] == at_once and household[i] in outweigh)
+                ):
+                    reason = clusters.apart(ra, rb, places)
                 if reason is not None:
                     self.refuse(self._candidate(scored, i, around), reason, (ra, rb))
                     continue

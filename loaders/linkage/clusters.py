@@ -167,16 +167,18 @@ class Clusters:
         if someone is not None and ra not in self.named:
             self.named[ra] = someone
 
-    def two_homes(self, a: str, b: str) -> Refused | None:
+    def two_homes(self, a: str, b: str, places: Mapping[str, str] | None = None) -> Refused | None:
         """Joined, would the two clusters be at different addresses over the same days
         (dated stays only; a move's last and first days may touch)? The adults' pass asks,
         as it scores pairs of people and links many in a round: two links each sound can
         together make one person of two who lived apart at the same time."""
         ra, rb = self.find(a), self.find(b)
-        return None if ra == rb else self.apart(ra, rb)
+        return None if ra == rb else self.apart(ra, rb, places)
 
-    def apart(self, ra: str, rb: str) -> Refused | None:
-        """:meth:`two_homes` of two different roots (the caller found them)."""
+    def apart(self, ra: str, rb: str, places: Mapping[str, str] | None = None) -> Refused | None:
+        """:meth:`two_homes` of two different roots (the caller found them). The reason
+        names the two addresses (``places``: an address key's words) and the days, the
+        first such overlap in address and date order, so a reviewer can check both."""
         mine, theirs = self.dated.get(ra), self.dated.get(rb)
         if not mine or not theirs:
             return None
@@ -185,8 +187,11 @@ class Clusters:
             for y in others:
                 if x[0] != y[0] and x[1] < y[2] and y[1] < x[2]:
                     since, until = max(x[1], y[1]), min(x[2], y[2])
-                    when = f"from {since}" if until == OPEN_END else f"{since} to {until}"
-                    return Refused("two_homes", f"would be at two addresses at once ({when})")
+                    when = f"from {since}" + ("" if until == OPEN_END else f" to {until}")
+                    where = [(places or {}).get(k, f"address {k}") for k in (x[0], y[0])]
+                    return Refused(
+                        "two_homes", f"would be at {where[0]} and {where[1]} at once, {when}"
+                    )
         return None
 
     def name(self, root: str) -> str:

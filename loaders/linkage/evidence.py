@@ -13,13 +13,17 @@ from functools import cache
 from loaders.linkage.clusters import Clusters
 from loaders.linkage.identity import ID_NAMES, Identity
 from loaders.linkage.inputs import OPEN_END, OPEN_START, Context
-from loaders.linkage.relational import JOURNEY, MATES_ALIKE, SAME_HOUSEMATE, Surroundings
+from loaders.linkage.relational import (
+    JOURNEY,
+    MATES_ALIKE,
+    PARENT_OF_THEIR_CHILD,
+    SAME_CHILD,
+    SAME_HOUSEMATE,
+    WITH_ONE_CHILD,
+    Surroundings,
+)
 
-KIN_LEVELS = {
-    "both named as parent or carer of the same child",
-    "named as parent of a child who lives with the other",
-    "both lived with the same child",
-}
+KIN_LEVELS = {SAME_CHILD.label, PARENT_OF_THEIR_CHILD.label, WITH_ONE_CHILD.label}
 PARENT_WORDS = {"mother", "father", "stepmother", "stepfather", "carer", "guardian"}
 
 
@@ -151,10 +155,10 @@ def _kin(
     kids_a, kids_b = around.kids.get(ra, set()), around.kids.get(rb, set())
     home_a, home_b = around.household.get(ra, set()), around.household.get(rb, set())
     role = _role(context.roles.get(a.rid, ""), context.roles.get(b.rid, ""))
-    if label.startswith("both named"):
+    if label == SAME_CHILD.label:
         child = min(kids_a & kids_b, default="")
         return f"both named as {role} of {clusters.name(child)}" if child else label
-    if label.startswith("named as parent"):
+    if label == PARENT_OF_THEIR_CHILD.label:
         child = min((kids_a & home_b) | (home_a & kids_b), default="")
         return (
             f"one named as {role} of {clusters.name(child)}, who lived with the other"

@@ -148,6 +148,32 @@ MATES_ALIKE = Level(
     u_share=0.1,
 )
 
+SAME_CHILD = Level(
+    "both named as parent or carer of the same child",
+    0.20,
+    0.0001,
+    sql="array_length(array_intersect(kids_l, kids_r)) > 0",
+    u_share=0.1,
+    per_person=True,
+)
+PARENT_OF_THEIR_CHILD = Level(
+    "named as parent of a child who lives with the other",
+    0.20,
+    0.0001,
+    sql="array_length(array_intersect(kids_l, household_r)) > 0 "
+    "OR array_length(array_intersect(household_l, kids_r)) > 0",
+    u_share=0.1,
+    per_person=True,
+)
+WITH_ONE_CHILD = Level(
+    "both lived with the same child",
+    0.05,
+    0.0001,
+    sql="array_length(array_intersect(household_l, household_r)) > 0",
+    u_share=0.1,
+    per_person=True,
+)
+
 HOUSEHOLD = Comparison(
     "household",
     ("kin", "homes", "postcode"),
@@ -156,23 +182,8 @@ HOUSEHOLD = Comparison(
     # One comparison, not one for family and one for address: a household's members
     # share both, and counting both would count the same evidence twice.
     levels=(
-        Level(
-            "both named as parent or carer of the same child",
-            0.20,
-            0.0001,
-            sql="array_length(array_intersect(kids_l, kids_r)) > 0",
-            u_share=0.1,
-            per_person=True,
-        ),
-        Level(
-            "named as parent of a child who lives with the other",
-            0.20,
-            0.0001,
-            sql="array_length(array_intersect(kids_l, household_r)) > 0 "
-            "OR array_length(array_intersect(household_l, kids_r)) > 0",
-            u_share=0.1,
-            per_person=True,
-        ),
+        SAME_CHILD,
+        PARENT_OF_THEIR_CHILD,
         Level(
             "lived at the same address at the same time",
             0.15,
@@ -182,14 +193,7 @@ HOUSEHOLD = Comparison(
             u_share=0.1,
             per_person=True,
         ),
-        Level(
-            "both lived with the same child",
-            0.05,
-            0.0001,
-            sql="array_length(array_intersect(household_l, household_r)) > 0",
-            u_share=0.1,
-            per_person=True,
-        ),
+        WITH_ONE_CHILD,
         JOURNEY,
         SAME_HOUSEMATE,
         MATES_ALIKE,
@@ -232,6 +236,17 @@ TIMELINE = Comparison(
         Level("never at two addresses at once", 0.95, 0.4),
     ),
 )
+# The household levels that outweigh two addresses at once: a child both are named
+# parent of, a child one is named parent of living with the other, a household's move
+# from the one address to the other. A pair whose own score counted the two at two
+# addresses at once and met one of these is linked on it, in any round; any other pair
+# whose people would be at two addresses at once the two-homes rule refuses
+# (:meth:`~loaders.linkage.clusters.Clusters.apart`): two accounts of one name, each
+# open at its own address, that meet only a postcode, a district, a moving day under
+# that name or nothing, are mostly two people, while a child or a household's move is
+# kin, not a name (benchmarks/README.md, "Linkage").
+OUTWEIGH_AT_ONCE = (SAME_CHILD, PARENT_OF_THEIR_CHILD, JOURNEY)
+
 # Adults' names, with priors that are not trained: a given name seldom changes, a
 # family name often does (marriage, separation). Learning them from the pairs the
 # context finds would learn partners' names as one person's.
