@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +73,22 @@ WORKERS_OF = cypher(
     "caseload_tally.workers_of",
     _OF + "MATCH (pro:Professional)-[w:WORKS_ON]->(c)-[:WITH_SERVICE]->(s:Service)" + _WORKERS,
     example=_SOME,
+)
+# the same reads of every case counted by cell, where no case's part is kept
+_BY_CASE = "c.uid AS case, "
+HOMES_BY_CELL = cypher(
+    "caseload_tally.homes_by_cell",
+    "MATCH (child:Person)-[:HAS_CASE]->(c:Case)-[:WITH_SERVICE]->(s:Service)"
+    + _HOMES.replace(_BY_CASE, ""),
+)
+WAITING_BY_CELL = cypher(
+    "caseload_tally.waiting_by_cell",
+    "MATCH (c:Case) WHERE c.workers = 0" + _WAITING.replace(_BY_CASE, ""),
+)
+WORKERS_BY_CELL = cypher(
+    "caseload_tally.workers_by_cell",
+    "MATCH (pro:Professional)-[w:WORKS_ON]->(c:Case)-[:WITH_SERVICE]->(s:Service)"
+    + _WORKERS.replace(_BY_CASE, ""),
 )
 # The cases of some people (HAS_CASE), of some professionals (WORKS_ON, ended or not)
 # and of some teams' members; and which of some cases are still in the graph: for a
@@ -155,17 +171,28 @@ Part = list[list[Any]]
 def parts(store: GraphStore, cases: list[str] | None = None) -> dict[str, Part]:
     """Every case's part (of ``cases`` only, when given), by case uid."""
     out: dict[str, Part] = {}
-    some = {"cases": cases} if cases is not None else None
-    reads = ((HOMES, HOMES_OF), (WAITING, WAITING_OF), (WORKERS, WORKERS_OF))
-    for what, (every, of) in zip(("home", "waiting", "worker"), reads, strict=True):
-        for r in _wide(store, every if some is None else of, some):
+    if cases is None:
+        found = _read(store, (HOMES, WAITING, WORKERS))
+    else:
+        found = _read(store, (HOMES_OF, WAITING_OF, WORKERS_OF), {"cases": cases})
+    for case, row in found:
+        out.setdefault(case, []).append(row)
+    return out
+
+
+def _read(
+    store: GraphStore, reads: tuple[str, str, str], params: Mapping[str, Any] | None = None
+) -> Iterator[tuple[str | None, list[Any]]]:
+    """Each row of the three reads (homes, waiting, workers) as a part's row, with its
+    case (None from the reads by cell)."""
+    for what, query in zip(("home", "waiting", "worker"), reads, strict=True):
+        for r in _wide(store, query, params):
             key = [r["status"], r["kind"], r["service"]]
             if what == "home":
                 key += [r["lat"], r["lon"]]
             elif what == "worker":
                 key += [r["professional_uid"], r["professional"], r["team_uid"], r["team"]]
-            out.setdefault(r["case"], []).append([what, *key, r["cases"]])
-    return out
+            yield r.get("case"), [what, *key, r["cases"]]
 
 
 def count(kept: Iterable[Part]) -> dict[Cell, dict[str, Any]]:
@@ -188,9 +215,12 @@ def count(kept: Iterable[Part]) -> dict[Cell, dict[str, Any]]:
 
 
 def keep(store: GraphStore, kept: Iterable[Part] | None = None) -> int:
-    """Count the cases' parts (``kept``, else the graph's cases) and keep the tally on
-    the graph (any kept before replaced); the cells kept."""
-    cells = count(parts(store).values() if kept is None else kept)
+    """Count the cases' parts (``kept``, else the graph's cases, read by cell: the
+    analysts' copy keeps no parts) and keep the tally on the graph (any kept before
+    replaced); the cells kept."""
+    if kept is None:  # the graph's cases counted by cell (fewer rows than by case)
+        kept = [[row for _, row in _read(store, (HOMES_BY_CELL, WAITING_BY_CELL, WORKERS_BY_CELL))]]
+    cells = count(kept)
     wholes: dict[str | None, Counter] = {}
     for (status, _kind, _service), counted in cells.items():
         wholes.setdefault(status, Counter()).update(counted["homes"])

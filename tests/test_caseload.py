@@ -168,3 +168,28 @@ def test_the_guard_audits_the_children_named_and_withholds_them_from_analysts(
     found = guard.caseload(store, manager, audit, no_worker_needed=NO_WORKER, most_waiting=3)
     assert set(list(audit.entries())[-1]["children"]) == {r["child_uid"] for r in found.waiting}
     assert len(found.waiting) == 3 and not found.cases
+
+
+def test_the_tally_by_cell_equals_the_cases_parts_counted(loaded_county):
+    """The analysts' copy keeps its tally from reads grouped by cell, a load from each
+    case's part: the two count the same cells."""
+    store = loaded_county.store
+    by_case = caseload_tally.count(caseload_tally.parts(store).values())
+    by_cell = caseload_tally.count(
+        [
+            [
+                row
+                for _, row in caseload_tally._read(
+                    store,
+                    (
+                        caseload_tally.HOMES_BY_CELL,
+                        caseload_tally.WAITING_BY_CELL,
+                        caseload_tally.WORKERS_BY_CELL,
+                    ),
+                )
+            ]
+        ]
+    )
+    assert by_cell == by_case
+    assert sum(c["waiting"] for c in by_case.values()) > 0
+    assert sum(sum(c["workers"].values()) for c in by_case.values()) > 0
