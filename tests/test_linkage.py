@@ -175,6 +175,7 @@ def test_a_parent_under_twelve_years_older_than_their_child_is_refused():
     reason = clusters.check("mum", "young")
     assert reason is not None and reason.rule == "parent_age"
     assert "under 12 years older than their child Amy Smith (born 2014-03-02)" in reason
+    assert reason.named == ("amy",)  # audited with the pair whoever reads it
     people.append(Identity("older", given="Jane", family="Smith", dob="1985-01-01"))
     assert Clusters(people, edges).check("mum", "older") is None
 
@@ -200,6 +201,7 @@ def test_no_one_is_both_parent_and_sibling_of_a_child():
     reason = Clusters(people, edges).check("x", "ben")  # but x is Amy's brother Ben
     assert reason is not None and reason.rule == "parent_and_sibling"
     assert "parent and sibling of Amy Smith" in reason
+    assert reason.named == ("amy",)  # audited with the pair whoever reads it
 
 
 def test_no_child_has_more_than_two_birth_parents():
@@ -230,6 +232,9 @@ def test_a_refused_link_goes_to_review_with_its_reason():
     result = link(people, context=Context(as_of=AS_OF.isoformat(), edges=edges))
     assert result.cluster_of["mum"] != result.cluster_of["amy"]
     assert result.cluster_of["teen"] != result.cluster_of["amy"]
+    refused = [c for c in result.review if c.reason and "their child Amy Smith" in c.reason]
+    assert refused, [c.reason for c in result.review]
+    assert all("amy" in c.named for c in refused)  # the reason's child audited when shown
 
 
 # -- relational evidence, in words ---------------------------------------------------

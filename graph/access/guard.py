@@ -539,8 +539,8 @@ def _masked(row: dict[str, str]) -> dict[str, str]:
 # of birth and places: a role that does not see names and dates of birth (an
 # administrator) has them withheld too, and reads only which fields agree, whether a
 # rule kept the two apart, the likelihood and the sources. Every pair shown and every
-# decision is audited with the people it touched, and the evidence shown with the
-# people it names (its housemates, children, movers).
+# decision is audited with the people it touched, and the evidence and reason shown
+# with the people they name (housemates, children, movers, a parent too young).
 
 WITHHELD_REASON = "the reason quotes addresses and dates of birth"
 REVIEW_FIELDS = ("full_name", "given_name", "middle_names", "family_name", "other_names", "dob",
@@ -564,7 +564,7 @@ def review_queue(
             pair["evidence"] = Restricted("the evidence quotes names and dates of birth")
             if pair.get("reason"):
                 pair["reason"] = Restricted(WITHHELD_REASON)
-        elif pair["evidence"]:
+        elif pair["evidence"] or pair.get("reason"):
             quoted += pair["named_records"] or ()
         del pair["named_records"]
     named = set(review.named(store, quoted))
@@ -638,7 +638,11 @@ def review_pair(
         children=sorted(
             {side["person"]["uid"] for side in sides}
             | {m["uid"] for s in sides for m in s["family"]}
-            | set(review.named(store, quoted) if _sees_people(p) and found["evidence"] else ())
+            | set(
+                review.named(store, quoted)
+                if _sees_people(p) and (found["evidence"] or found.get("reason"))
+                else ()
+            )
         ),
         detail={"pair": uid},
     )

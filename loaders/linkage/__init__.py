@@ -354,6 +354,8 @@ class _Run:
     ) -> None:
         """``candidate`` to review with ``reason``; ``roots``: its two people, if found."""
         candidate.reason = str(reason)
+        if reason.named:  # audited with the pair when the reason is shown
+            candidate.named = tuple(sorted({*candidate.named, *reason.named}))
         self.candidates.append(candidate)
         if roots is None:
             roots = (self.clusters.find(candidate.left), self.clusters.find(candidate.right))
@@ -524,7 +526,8 @@ class _Run:
                 pending = self.unworded.get(id(c))
                 if pending is not None:
                     a, b, levels = pending
-                    c.evidence, c.named = describe_naming(a, b, levels, clusters, self.context)
+                    c.evidence, words_name = describe_naming(a, b, levels, clusters, self.context)
+                    c.named = tuple(sorted({*c.named, *words_name}))  # and the reason's
                 review.append(c)
         self.unworded.clear()
         result.review = review

@@ -41,13 +41,17 @@ RULES = {
 
 
 class Refused(str):
-    """Why a link was not made: the text for a reviewer, and the rule's key."""
+    """Why a link was not made: the text for a reviewer, the rule's key, and the
+    clusters (root records) the text names besides the pair, for the audit of whoever
+    reads it."""
 
     rule: str
+    named: tuple[str, ...]
 
-    def __new__(cls, rule: str, text: str) -> Refused:
+    def __new__(cls, rule: str, text: str, named: tuple[str, ...] = ()) -> Refused:
         made = super().__new__(cls, text)
         made.rule = rule
+        made.named = named
         return made
 
 
@@ -246,7 +250,7 @@ class Clusters:
         both = parents & children
         if both:
             who = self.name(min(both))
-            return Refused("own_parent", f"would be both parent and child of {who}")
+            return Refused("own_parent", f"would be both parent and child of {who}", (min(both),))
         births = {find(p) for p, kind in ups if kind == BIRTH}
         if len(births) > 2:
             return Refused("birth_parents", "would have more than two birth parents")
@@ -256,7 +260,9 @@ class Clusters:
         both = (siblings - me) & children
         if both:
             who = self.name(min(both))
-            return Refused("parent_and_sibling", f"would be both parent and sibling of {who}")
+            return Refused(
+                "parent_and_sibling", f"would be both parent and sibling of {who}", (min(both),)
+            )
         for c in children:
             theirs = {find(x) for x, kind in self.down.get(c, []) if kind not in NOT_PARENTAL}
             if theirs & children:
@@ -264,6 +270,7 @@ class Clusters:
                 return Refused(
                     "parent_and_sibling",
                     f"{self.name(c)} would be both parent and sibling of {who}",
+                    (c, min(theirs & children)),
                 )
         for p in sorted(parents):
             if not _old_enough(self.dobs.get(p), dobs):
@@ -271,12 +278,14 @@ class Clusters:
                     "parent_age",
                     f"would be under {PARENT_MIN_AGE} years younger than their parent "
                     f"{self.name(p)}",
+                    (p,),
                 )
         for c in sorted(children):
             if not _old_enough(dobs, self.dobs.get(c)):
                 return Refused(
                     "parent_age",
                     f"would be under {PARENT_MIN_AGE} years older than their child {self.name(c)}",
+                    (c,),
                 )
         return None
 
