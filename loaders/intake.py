@@ -154,8 +154,8 @@ class Intake:
         return path
 
     def packed(self) -> bytes:
-        """The record as :meth:`save` writes it (a hash for every row: compressed, a
-        tenth of what it takes as Python objects)."""
+        """The record as :meth:`save` writes it (a hash for every row, compressed: far
+        smaller than the Python objects it is made from)."""
         body = {"version": VERSION, "files": {k: asdict(f) for k, f in self.files.items()}}
         return gzip.compress(json.dumps(body, separators=(",", ":")).encode(), 1)
 

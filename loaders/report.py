@@ -86,8 +86,9 @@ class LoadReport:
     # on a delta, the touched pupils whose answers were worked out again (the others'
     # kept from the last load); None: every pupil's were
     risk_factors_worked_out: int | None = None
-    # on a delta, the touched children whose part of the needs forecast's tally was
-    # counted again (the others' kept from the last load); None: every child's was
+    # on a delta, the touched people (children and the adults among them) whose part
+    # of the needs forecast's tally was counted again (the others' kept from the last
+    # load); None: every child's was
     needs_tally_counted: int | None = None
     caseload_tally_counted: int | None = None  # the same of the caseload map's cases
     unmapped_files: list[str] = field(default_factory=list)

@@ -140,8 +140,8 @@ class Baseline:
     def take(self, store: GraphStore, counts: Mapping[str, Any] | None = None) -> None:
         """Take the state before: an unfinished load's, else the last load's kept state
         if the graph's ``counts`` are those kept with it, else read from the graph. It
-        stays on disk until :meth:`before` is asked for it (at county scale every open
-        case's state is hundreds of megabytes held while the load links and builds)."""
+        stays on disk until :meth:`before` is asked for it (every open case's state,
+        not held while the load links and builds)."""
         if self.path is not None and self.path.exists():
             return  # an earlier load died before raising its alerts: compare with its baseline
         state = self._kept(counts)

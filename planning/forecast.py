@@ -86,12 +86,6 @@ def keep_tally(store: GraphStore, born_after: dt.date, counted: Counter[Cell]) -
     return len(cells)
 
 
-def keep_after_load(store: GraphStore, today: dt.date) -> int:
-    """Keep the tally of the records as they are after a load; the cells kept."""
-    born_after = kept_born_after(today)
-    return keep_tally(store, born_after, tally_of_records(store, born_after))
-
-
 def tally(store: GraphStore, today: dt.date) -> Counter[Cell]:
     """The children counted for a forecast from ``today``: from the tally the last load
     kept when it reaches back far enough, else from the records."""

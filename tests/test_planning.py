@@ -644,7 +644,7 @@ def test_the_kept_tally_gives_the_forecast_worked_out_child_by_child(loaded_coun
     from graph.access import guard
     from graph.access.audit import AuditLog
     from graph.access.policy import Principal
-    from planning.forecast import keep_after_load as keep_tally
+    from loaders.needs_kept import keep_after_load as keep_tally
     from planning.forecast import label, needs_forecast
 
     store = loaded_county.store

@@ -70,6 +70,7 @@ from loaders.linkage.relational import (
     ADULTS,
     ADULTS_CONTEXT,
     CHILD_AGE,
+    HOUSEHOLD,
     OUTWEIGH_AT_ONCE,
     ROUNDS,
     TIMELINE,
@@ -418,8 +419,8 @@ class _Run:
         # pair's own score counted it and the household evidence that outweighs it (a
         # child, a household's move: OUTWEIGH_AT_ONCE), in every round, a delta's too
         homes = around is not None
-        timeline = scored.levels.get("timeline") if homes else None
-        household = scored.levels.get("household") if homes else None
+        timeline = scored.levels.get(TIMELINE.name) if homes else None
+        household = scored.levels.get(HOUSEHOLD.name) if homes else None
         weighed = timeline is not None and household is not None
         at_once, outweigh = TIMELINE.levels[0].label, OUTWEIGH_LABELS
         places = self.context.places

@@ -192,7 +192,7 @@ class Clusters:
                 if x[0] != y[0] and x[1] < y[2] and y[1] < x[2]:
                     since, until = max(x[1], y[1]), min(x[2], y[2])
                     when = f"from {since}" + ("" if until == OPEN_END else f" to {until}")
-                    where = [(places or {}).get(k, f"address {k}") for k in (x[0], y[0])]
+                    where = [(places or {}).get(k) or f"address {k}" for k in (x[0], y[0])]
                     return Refused(
                         "two_homes", f"would be at {where[0]} and {where[1]} at once, {when}"
                     )

@@ -239,7 +239,8 @@ TIMELINE = Comparison(
 # The household levels that outweigh two addresses at once: a child both are named
 # parent of, a child one is named parent of living with the other, a household's move
 # from the one address to the other. A pair whose own score counted the two at two
-# addresses at once and met one of these is linked on it, in any round; any other pair
+# addresses at once and whose household level (the first it meets, in HOUSEHOLD's
+# order) is one of these is linked on it, in any round; any other pair
 # whose people would be at two addresses at once the two-homes rule refuses
 # (:meth:`~loaders.linkage.clusters.Clusters.apart`): two accounts of one name, each
 # open at its own address, that meet only a postcode, a district, a moving day under
