@@ -152,9 +152,6 @@ class Load:
     # to work from; None when not known (a full load): they go over the whole graph
     touched: Touched | None = None
     tallying: Future[int] | None = None  # derive: the caseload map's tally, kept meanwhile
-    # alerts: the watched state after a load that watched nothing before (a first load),
-    # read for the next load while the copy is written
-    watching: Future[list[dict]] | None = None
     # link: the graph's counts and version stamp before this load writes, which what
     # the last load kept is taken against (graph.version.kept_as), and the files of its
     # risk of NEET answers and tallies' parts set aside by name (loaders.kept.set_aside);
@@ -471,13 +468,10 @@ def alerts(load: Load) -> None:
     before = load.baseline.before()
     load.report.alerts = raise_after_load(load.store, before, load.baseline, near)
     load.baseline.done()
-    if not before and load.baseline.kept is not None:
-        # nothing watched before (a first load): nothing to raise, but the next load
-        # starts from the state after, kept, rather than reading every open case again
-        load.watching = load.writer.submit(
-            _step, load.report.write_seconds, "alerts' watched state, for the next load",
-            store_alerts.watched, load.store,
-        )  # fmt: skip
+    # A load that watched nothing before (a first load) raises nothing and keeps no
+    # state after: the delta after it reads every open case's. Reading it here for the
+    # next load, beside the copy, raised a county load's peak over its budget
+    # (benchmarks/README.md, "Delta loads").
 
 
 def pseudonymised_copy(load: Load) -> None:
@@ -494,8 +488,6 @@ def pseudonymised_copy(load: Load) -> None:
             over[at] = f"{OVER_EVERYTHING[1][:-1]}: {written.whole})"
     if load.tallying is not None:
         load.tallying.result()
-    if load.watching is not None and load.baseline is not None:
-        load.baseline.after = load.watching.result()
     caseload = load.caseload
     assert caseload is not None
     over = load.report.over_everything

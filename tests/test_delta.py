@@ -884,42 +884,49 @@ def test_answers_kept_by_other_code_or_rules_or_years_are_worked_out_again(
     assert "not known" in _why_everyone(Delta(kept, None), [2025, 2026], "rules-a")
 
 
-def test_a_first_load_keeps_the_watched_state_and_the_delta_after_it_takes_it(
+def test_a_delta_keeps_the_watched_state_and_the_delta_after_it_takes_it(
     engine_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A first load watched nothing before it (an empty graph), so it raised nothing and
-    read no state after; it kept none, and the delta after it read every open case from
-    the graph. Now the first load keeps the state after (what reading the graph gives),
-    and the delta after it takes that, reading only the children near what it changed;
-    a kept state whose counts are not the graph's is read from the graph again."""
+    """A first load watched nothing before it (an empty graph): it keeps no state, and
+    the delta after it reads every open case's from the graph, then keeps the state
+    after it (what reading the graph gives); the next delta takes that, reading only the
+    children near what it changed; a kept state whose counts are not the graph's is
+    read from the graph again."""
     from synthetic.generate import generate
 
-    county, week = tmp_path / "county", tmp_path / "week"
+    county, week, week2 = tmp_path / "county", tmp_path / "week", tmp_path / "week2"
     generate(300, 5, county, as_of=AS_OF)
     write_week_later(county, week, seed=1)
+    write_week_later(week, week2, seed=2)
     loads = tmp_path / "loads"
     store = embedded_store(engine_dir)
+    whole: list[int] = []
+    read = alerts.watched
+
+    def counted(store: GraphStore, people: list[str] | None = None) -> list[dict]:
+        if people is None:
+            whole.append(1)
+        return read(store, people)
+
+    monkeypatch.setattr(alerts, "watched", counted)
     try:
         store.ensure_schema()
         run_load(store, county, as_of=AS_OF, loads_dir=loads)
-        state = watched(store)
+        assert not (loads / ALERT_FILES[1]).exists()  # nothing watched: nothing kept
+        report = run_load(store, week, as_of=WEEK_LATER, loads_dir=loads).report
+        assert report.delta and whole  # the state before read from the graph
+        state = read(store)
         assert len(state) > 5  # children with an open, allocated case
         counts = version.kept_as(store.counts(), version.current(store))
         body = json.loads((loads / ALERT_FILES[1]).read_text(encoding="utf-8"))
         assert body["counts"] == counts
         assert _same_state(body["watched"]) == _same_state(state)
-        # the delta reads no open case's state from the graph but the children near
-        # what it changed
-        whole: list[int] = []
-        read = alerts.watched
-
-        def counted(store: GraphStore, people: list[str] | None = None) -> list[dict]:
-            if people is None:
-                whole.append(1)
-            return read(store, people)
-
-        monkeypatch.setattr(alerts, "watched", counted)
-        report = run_load(store, week, as_of=WEEK_LATER, loads_dir=loads).report
+        # the next delta reads no open case's state from the graph but the children
+        # near what it changed
+        whole.clear()
+        report = run_load(
+            store, week2, as_of=WEEK_LATER + dt.timedelta(days=7), loads_dir=loads
+        ).report
         assert report.delta and not report.wrote_every_row
         assert not whole
         assert (loads / ALERT_FILES[1]).exists()  # and keeps it for the next
