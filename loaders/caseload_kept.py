@@ -13,7 +13,6 @@ every part (:func:`graph.caseload_tally.count`). Trusted as :mod:`loaders.kept` 
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -38,10 +37,7 @@ FOLLOWS = relationship_types(tally.HOMES + tally.WAITING + tally.WORKERS)
 @cache
 def code_fingerprint() -> str:
     """A hash of the code that works a case's part out (the reads, the parts kept here)."""
-    digest = hashlib.blake2b(digest_size=8)
-    for module in (tally, sys.modules[__name__]):
-        digest.update(Path(str(module.__file__)).read_bytes())
-    return digest.hexdigest()
+    return kept.fingerprint(tally, sys.modules[__name__])
 
 
 @dataclass
@@ -114,10 +110,7 @@ def keep_after_load(store: GraphStore, delta: kept.Delta[CaseParts] | None = Non
 
 def _why_everyone(delta: kept.Delta[CaseParts]) -> str:
     """Why a delta reads every case again ("": it need not)."""
-    if delta.touched is None:
-        return "what the load changed is not known"
-    if delta.kept is None:
-        return "the last load's parts are not kept, or the graph changed since"
-    if delta.kept.code != code_fingerprint():
-        return "the code that works parts out changed (another release)"
-    return ""
+    why = delta.not_kept("parts")
+    if why or delta.kept is None:
+        return why
+    return kept.other_code(delta.kept.code, code_fingerprint(), "parts")

@@ -5,9 +5,11 @@ next."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import orjson
@@ -67,6 +69,15 @@ def keep(
     write_private(private_dir(path.parent) / path.name, whole)
 
 
+def fingerprint(*modules: ModuleType) -> str:
+    """A hash of the code in ``modules`` (what works a kept thing out, and the module
+    keeping it): what another release worked out is not taken as this one's."""
+    digest = hashlib.blake2b(digest_size=8)
+    for module in modules:
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()
+
+
 @dataclass
 class Delta[K]:
     """A delta load's part in working out something it keeps for the next (``K``, as a
@@ -80,3 +91,19 @@ class Delta[K]:
     why: str = ""
     worked_out: int = 0
     after: K | None = None
+
+    def not_kept(self, what: str) -> str:
+        """Why everything is worked out again before the kept ``what`` is looked at ("":
+        the changes are known and the last load's are kept)."""
+        if self.touched is None:
+            return "what the load changed is not known"
+        if self.kept is None:
+            return f"the last load's {what} are not kept, or the graph changed since"
+        return ""
+
+
+def other_code(code: str, fingerprint: str, what: str) -> str:
+    """Why the kept ``what`` worked out by ``code`` are not taken ("": by this code)."""
+    return (
+        "" if code == fingerprint else f"the code that works {what} out changed (another release)"
+    )

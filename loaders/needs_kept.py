@@ -14,7 +14,6 @@ it is taken.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -45,11 +44,8 @@ Part = list[Any]  # [birth cohort, area, categories joined by "|"]
 @cache
 def code_fingerprint() -> str:
     """A hash of the code that works a child's part out (the reads, the cell, the parts
-    kept here): parts another release worked out are not taken as this one's."""
-    digest = hashlib.blake2b(digest_size=8)
-    for module in (reads, forecast, sys.modules[__name__]):
-        digest.update(Path(str(module.__file__)).read_bytes())
-    return digest.hexdigest()
+    kept here)."""
+    return kept.fingerprint(reads, forecast, sys.modules[__name__])
 
 
 @dataclass
@@ -141,12 +137,9 @@ def keep_after_load(
 
 def _why_everyone(delta: kept.Delta[NeedsParts], born_after: str) -> str:
     """Why a delta reads every child again ("": it need not)."""
-    if delta.touched is None:
-        return "what the load changed is not known"
-    if delta.kept is None:
-        return "the last load's parts are not kept, or the graph changed since"
+    why = delta.not_kept("parts")
+    if why or delta.kept is None:
+        return why
     if delta.kept.born_after != born_after:
         return f"the children counted change (born after {delta.kept.born_after} -> {born_after})"
-    if delta.kept.code != code_fingerprint():
-        return "the code that works parts out changed (another release)"
-    return ""
+    return kept.other_code(delta.kept.code, code_fingerprint(), "parts")

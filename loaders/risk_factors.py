@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from graph import risk_facts
 from graph.store import GraphStore
+from loaders import kept
 from loaders.risk_kept import RiskKept, code_fingerprint
 from loaders.risk_spans import EDGES, born_between, pupils
 from planning.calendar import academic_year
@@ -37,19 +37,7 @@ QUERY_ID = "risk_of_neet"
 YEARS_KEPT = 2  # academic years kept for every day at least: the load's and the one before
 
 
-@dataclass
-class Delta:
-    """A delta load's part in working the answers out: what the last load kept (None:
-    nothing trusted) and the pupils this load touched (:func:`touched_pupils`; None: not
-    known). Once worked out, ``why`` says why every pupil's answers were worked out
-    again ("" when only the touched pupils'), ``worked_out`` how many were, and
-    ``after`` holds this load's answers, for the next."""
-
-    kept: RiskKept | None
-    touched: set[str] | None = None
-    why: str = ""
-    worked_out: int = 0
-    after: RiskKept | None = None
+Delta = kept.Delta[RiskKept]  # a delta load's part in working the answers out
 
 
 def touched_pupils(store: GraphStore, touched: Touched) -> set[str]:
@@ -132,17 +120,14 @@ def _work_out_touched(
 
 def _why_everyone(delta: Delta, years: list[int], rules: str) -> str:
     """Why a delta works out every pupil's answers again ("": it need not)."""
-    if delta.touched is None:
-        return "what the load changed is not known"
-    if delta.kept is None:
-        return "the last load's answers are not kept, or the graph changed since"
+    why = delta.not_kept("answers")
+    if why or delta.kept is None:
+        return why
     if delta.kept.years != years:
         return f"the kept academic years change ({delta.kept.years} -> {years})"
     if delta.kept.rules != rules:
         return "the detection rules changed"
-    if delta.kept.code != code_fingerprint():
-        return "the code that works answers out changed (another release)"
-    return ""
+    return kept.other_code(delta.kept.code, code_fingerprint(), "answers")
 
 
 def first_year(store: GraphStore, config: RiskConfig) -> int:

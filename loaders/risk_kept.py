@@ -14,7 +14,6 @@ it is taken, so a load that stops part way leaves none.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import sys
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
@@ -40,12 +39,8 @@ Part = list[Any]
 @cache
 def code_fingerprint() -> str:
     """A hash of the code that works a pupil's answers out (the walk reading their
-    records, the spans, the parts kept here): answers another release worked out are
-    not taken as this one's."""
-    digest = hashlib.blake2b(digest_size=8)
-    for module in (risk_facts, risk_spans, sys.modules[__name__]):
-        digest.update(Path(str(module.__file__)).read_bytes())
-    return digest.hexdigest()
+    records, the spans, the parts kept here)."""
+    return kept.fingerprint(risk_facts, risk_spans, sys.modules[__name__])
 
 
 def worked_out(pupil: Pupil, years: list[int], config: RiskConfig) -> Part | None:
