@@ -414,21 +414,25 @@ def derive_stage(load: Load) -> None:
         )
         tallied.result()
         cohorts.result()
-    over = load.report.over_everything
-    if over:  # a delta: say whether its risk of NEET answers and needs tally went over all
-        if risk.why:
-            over.insert(over.index(OVER_EVERYTHING[0]), f"{RISK_EVERYONE} ({risk.why})")
-        else:
-            load.report.risk_factors_worked_out = risk.worked_out
-        if needs.why:
-            over.insert(over.index(OVER_EVERYTHING[0]), f"{NEEDS_EVERYONE} ({needs.why})")
-        else:
-            load.report.needs_tally_counted = needs.worked_out
-    if risk.after is not None:
-        load.after[RISK_FILE] = (RISK_VERSION, risk.after.packed())
-    if needs.after is not None:
-        load.after[NEEDS_FILE] = (NEEDS_VERSION, needs.after.packed())
+    _worked_out(load, risk, RISK_EVERYONE, "risk_factors_worked_out", RISK_FILE, RISK_VERSION)
+    _worked_out(load, needs, NEEDS_EVERYONE, "needs_tally_counted", NEEDS_FILE, NEEDS_VERSION)
     load.risk = load.needs = None
+
+
+def _worked_out(
+    load: Load, delta: KeptDelta[Any], everyone: str, counted: str, name: str, version: int
+) -> None:
+    """Say in a delta's report whether ``delta`` went over everything (``everyone``, and
+    why) or how many it worked out again (the report's field ``counted``); hold what it
+    keeps for the next load, packed, as the file ``name`` of ``version``."""
+    over = load.report.over_everything
+    if over:  # a delta
+        if delta.why:
+            over.insert(over.index(OVER_EVERYTHING[0]), f"{everyone} ({delta.why})")
+        else:
+            setattr(load.report, counted, delta.worked_out)
+    if delta.after is not None:
+        load.after[name] = (version, delta.after.packed())
 
 
 def _derive_touched(store: GraphStore, touched: Touched) -> set[str]:
@@ -490,14 +494,9 @@ def pseudonymised_copy(load: Load) -> None:
         load.tallying.result()
     caseload = load.caseload
     assert caseload is not None
-    over = load.report.over_everything
-    if over:  # a delta: say whether its caseload tally went over every case
-        if caseload.why:
-            over.insert(over.index(OVER_EVERYTHING[0]), f"{CASELOAD_EVERYONE} ({caseload.why})")
-        else:
-            load.report.caseload_tally_counted = caseload.worked_out
-    if caseload.after is not None:
-        load.after[CASELOAD_FILE] = (CASELOAD_VERSION, caseload.after.packed())
+    _worked_out(
+        load, caseload, CASELOAD_EVERYONE, "caseload_tally_counted", CASELOAD_FILE, CASELOAD_VERSION
+    )
     load.caseload = None
 
 
@@ -596,8 +595,9 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
             Known.keep(people_file(opts.loads_dir), counts, load.known_kept)  # who its people are
             load.baseline.keep(counts)  # and the watched state its alerts left
             for name, (kept_version, text) in load.after.items():  # and what it worked out
-                if opts.loads_dir is not None:
-                    keep_file(opts.loads_dir / name, kept_version, counts, text)
+                keep_file(
+                    opts.loads_dir / name if opts.loads_dir else None, kept_version, counts, text
+                )
         else:  # its rows' hashes are for a record not kept: stopped, and any error said
             writer.stopped.set()
             if load.recording is not None:

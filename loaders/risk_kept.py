@@ -133,14 +133,9 @@ class RiskKept:
     def save(self, path: Path | None, counts: Mapping[str, Any]) -> None:
         """Keep it at ``path`` with the graph's ``counts`` (whole, then renamed; readable
         by this user only, as the graph's other kept state is)."""
-        self.keep(path, counts, self.packed())
+        kept.keep(path, VERSION, counts, self.packed())
 
     def packed(self) -> bytes:
         """What :meth:`save` keeps, without the counts, made ahead (kept.packed)."""
         body = {"years": self.years, "rules": self.rules, "code": self.code, "pupils": self.pupils}
         return kept.packed(body)
-
-    @staticmethod
-    def keep(path: Path | None, counts: Mapping[str, Any], packed: bytes) -> None:
-        """Keep what :meth:`packed` gave at ``path`` with the graph's ``counts``."""
-        kept.keep(path, VERSION, counts, packed)
