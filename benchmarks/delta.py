@@ -19,8 +19,9 @@ does the copy read what the loads touched, so the second is a night in the stead
 
 ``--engine DIR`` starts from a first week already loaded (a directory ``python -m
 benchmarks --stages load --engine DIR`` left, its graph ``bench`` and its load reports
-in ``loads-embedded``; ``--county`` names the extracts it loaded): a copy of it, so the
-delta is measured without loading the first week again. ``--skip`` leaves steps out
+in ``loads-embedded``; ``--county`` names the extracts it loaded): a copy of it and of
+the ``pseudonym`` folder beside it (the key and the copies' hashes), so the delta is
+measured without loading the first week again. ``--skip`` leaves steps out
 (``reading``: the reading figures; ``relink``, ``full``: those two loads).
 """
 
@@ -83,6 +84,10 @@ def delta_then_full(
     if engine is not None:
         shutil.copytree(engine, tmp / "graph", symlinks=True,
                         ignore=shutil.ignore_patterns("*.lock", ".start.lock"))  # fmt: skip
+        # the pseudonym key and the analysts' copies' recorded hashes, beside the engine as
+        # the store keeps them: without them the delta's copy would be written afresh
+        if (engine.parent / "pseudonym").is_dir():
+            shutil.copytree(engine.parent / "pseudonym", tmp / "pseudonym")
         loads = tmp / "graph" / "loads-embedded"
     store = FalkorDBStore(
         graph_name="bench", directory=tmp / "graph", timeout_ms=60_000, max_rows=5_000
