@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,10 +28,12 @@ ENGINES = ["embedded"] + (["neo4j"] if os.environ.get("NEO4J_URI") else [])
 CHECKOUT_DATA = Path(__file__).resolve().parent.parent / "data"
 _DATA_WRITER: list[str] = []  # the first test after which CHECKOUT_DATA exists
 _DATA_THERE_BEFORE = CHECKOUT_DATA.exists()
+_TESTS_BEGUN: list[tuple[float, str]] = []  # (wall time, test) as each test began
 
 
 @pytest.fixture(autouse=True)
 def _checkout_data_watched(request: pytest.FixtureRequest) -> Iterator[None]:
+    _TESTS_BEGUN.append((time.time(), request.node.nodeid))
     yield
     if not _DATA_THERE_BEFORE and not _DATA_WRITER and CHECKOUT_DATA.exists():
         found = ", ".join(sorted(p.name for p in CHECKOUT_DATA.iterdir()))
@@ -58,7 +61,27 @@ def _holders(directory: Path) -> str:
         for item in environ:
             if item.startswith(b"PYTEST_CURRENT_TEST="):
                 return item.split(b"=", 1)[1].decode(errors="replace")
-        return "no test (started outside this run's tests)"
+        # an environment made before any test began (or by hand) names none: the test
+        # running when the process started, from its start time, and where it ran
+        said = [i.decode(errors="replace") for i in environ if i.startswith(b"JIGSAW_")]
+        try:
+            cwd = str(Path(f"/proc/{pid}/cwd").readlink())
+        except OSError:
+            cwd = "?"
+        return f"{running_at(started(pid))} (no test in its environment; cwd {cwd}; {said})"
+
+    def started(pid: str) -> float:
+        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+    def running_at(when: float) -> str:
+        before = [test for began, test in _TESTS_BEGUN if began <= when]
+        return before[-1] if before else "before the first test"
 
     found = []
     for fds in Path("/proc").glob("[0-9]*/fd"):
