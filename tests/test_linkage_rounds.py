@@ -117,7 +117,8 @@ def test_two_addresses_at_once_is_outweighed_only_by_a_child_or_a_household_move
     (or nothing, or a moving day under the name), is refused by the two-homes rule in
     any round, and goes to review with the two addresses and the day in its reason; the
     same pair meeting a household level that outweighs the overlap (a child both are
-    named parent of, a household's move) is linked, in the first round and a later one.
+    named parent of, a household's move) is linked, in the first round and a later one,
+    and in a delta's linking against the people kept.
     Fails on the code that let any first-round pair whose score counted the overlap
     through."""
     import loaders.linkage as linkage
@@ -177,3 +178,24 @@ def test_two_addresses_at_once_is_outweighed_only_by_a_child_or_a_household_move
         later = run([pair("c", "d", weak[-1], never), pair("a", "b", level.label)])
         assert later.cluster_of["c"] == later.cluster_of["d"]
         assert later.cluster_of["a"] == later.cluster_of["b"], level.label
+
+    # a night's delta: "a" kept as a person of the last load, "b" new, scored by the
+    # kept models: the same rule, refused on a weak level and linked on one outweighing
+    kept = {"a": "P-a", "c": "P-c", "d": "P-d"}
+    models = run([pair("a", "b", weak[0])]).models
+    assert ADULTS.name in models  # the delta scores by the last load's models
+
+    def night(rounds: list[Scored]) -> linkage.LinkResult:
+        def score(model, frame, **options):
+            return rounds.pop(0) if model.name == ADULTS.name and rounds else Scored()
+
+        monkeypatch.setattr(linkage, "score", score)
+        context = Context(as_of=AS_OF.isoformat(), homes=homes, places=places)
+        return linkage.link(records, context=context, kept=kept, models=models)
+
+    refused = night([pair("a", "b", weak[0])])
+    assert refused.cluster_of["a"] != refused.cluster_of["b"]
+    assert any("at once" in c.reason for c in refused.review if {c.left, c.right} == {"a", "b"})
+    for level in OUTWEIGH_AT_ONCE:
+        linked = night([pair("a", "b", level.label)])
+        assert linked.cluster_of["a"] == linked.cluster_of["b"], level.label
