@@ -143,15 +143,9 @@ class Intake:
             files[key] = FileIntake(**f, rows=rows)
         return cls(files)
 
-    def save(self, loads_dir: Path, packed: bytes | None = None) -> Path:
-        """Write the record beside the load reports (or what :meth:`packed` made of it),
-        whole or not at all."""
-        loads_dir.mkdir(parents=True, exist_ok=True)
-        path = loads_dir / INTAKE_FILE
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(self.packed() if packed is None else packed)
-        os.replace(tmp, path)
-        return path
+    def save(self, loads_dir: Path) -> Path:
+        """Write the record beside the load reports, whole or not at all."""
+        return save_packed(loads_dir, self.packed())
 
     def packed(self) -> bytes:
         """The record as :meth:`save` writes it (a hash for every row, compressed: far
@@ -310,6 +304,17 @@ class _Reading(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+def save_packed(loads_dir: Path, packed: bytes) -> Path:
+    """Write a record :meth:`Intake.packed` made beside the load reports, whole or not
+    at all."""
+    loads_dir.mkdir(parents=True, exist_ok=True)
+    path = loads_dir / INTAKE_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(packed)
+    os.replace(tmp, path)
+    return path
+
+
 class Reading:
     """One load's reading of its extracts through what earlier loads took in.
 
@@ -387,22 +392,19 @@ class Reading:
         of every row's hash (a load holds its record, the last load's and its own, from
         reading to its end otherwise). Only :meth:`save` and :attr:`full` are left."""
         if self.loads_dir is not None:
-            self._packed = (
-                self.after.packed(),
-                {f.reading for f in self.after.files.values()},
-            )
+            self._packed = self._record()
         self.before, self.after, self.changes = Intake(), Intake(), {}
+
+    def _record(self) -> tuple[bytes, set[str]]:
+        """The record as it is to be written, and the readings it names."""
+        return self.after.packed(), {f.reading for f in self.after.files.values()}
 
     def save(self) -> None:
         """Record what the load took in, and let go of readings no longer recorded."""
         if self.loads_dir is None:
             return
-        if self._packed is None:
-            self.after.save(self.loads_dir)
-            wanted = {f.reading for f in self.after.files.values()}
-        else:
-            packed, wanted = self._packed
-            Intake().save(self.loads_dir, packed)
+        packed, wanted = self._packed or self._record()
+        save_packed(self.loads_dir, packed)
         folder = self.loads_dir / READINGS
         for path in folder.iterdir() if folder.is_dir() else ():
             if path.name not in wanted:
