@@ -12,7 +12,8 @@ the graph (``ENGINE_DIR/loads-embedded``, as ``benchmarks --stages load --engine
 it), so it reads, links and writes only what changed, as a council's nightly load does.
 Prints p50 / p95 / p99 and errors per action, over the whole run and while the load ran,
 and each app process's CPU (of one core, and a request) and memory, which says whether
-one Streamlit process is what binds. The graph is changed by the load: run it on a copy.
+one Streamlit process is what binds. The graph is changed by the load: run it on a copy
+(of the engine's folder and the ``pseudonym`` folder beside it, which the run uses).
 
     uv run python -m benchmarks.many_users --graph ENGINE_DIR --users 50 --minutes 10 \\
         --delta data/county-week-later --county data/county
@@ -134,6 +135,11 @@ def run(args: argparse.Namespace) -> str:
     env = {**os.environ, "JIGSAW_DATA_DIR": str(private_dir(work / "data")),
            "JIGSAW_GRAPH_URL": str(args.graph.resolve()), "JIGSAW_GRAPH_NAME": args.graph_name,
            "PYTHONPATH": str(ROOT)}  # fmt: skip
+    # the graph's pseudonym key and its copies' recorded hashes, where its load kept them
+    # (beside the engine's folder, as a store's default): a delta's copy over the graph
+    # is then written as a night's is, not afresh under a new key
+    if (args.graph.parent / "pseudonym").is_dir():
+        env["JIGSAW_PSEUDONYM_DIR"] = str((args.graph.parent / "pseudonym").resolve())
     apps: list[subprocess.Popen] = []
     try:
         setup = _setup(env, args)
