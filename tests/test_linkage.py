@@ -561,6 +561,124 @@ def test_two_couples_whose_accounts_name_each_other_are_two_people_not_four():
     assert result.cluster_of["hunt"] != result.cluster_of["taylor"]
 
 
+def _mother_named_with(
+    father: Identity | None, born: str = "2018-09-14", kind: str = "birth", more: int = 0
+) -> tuple[list[Identity], Context]:
+    """Ellie Hunt liable at U1 with Sam Taylor (2015 to mid-2018); later Ellie Taylor is
+    named as mother of Amy Taylor (born ``born``: a health visitor's row, no date of
+    birth of hers, the child's address undated) and, on another row about Amy,
+    ``father`` (rid "dad") as her ``kind`` of parent, with ``more`` others named as her
+    parent besides. No account of Ellie's after U1, no move: only the family joins the
+    two."""
+    records = [_liable("hunt", "Hunt"), _liable("mum", "Taylor")]
+    records += [Identity("sam1", given="Sam", family="Taylor", sex="M", dob="1984-05-06")]
+    records += [Identity("amy", given="Amy", family="Taylor", sex="F", dob=born)]
+    others = [("Anna", "Ash"), ("Beth", "Birch"), ("Cara", "Cole"), ("Dawn", "Dale"),
+              ("Erin", "Edge"), ("Faye", "Ford"), ("Gail", "Gill"), ("Hope", "Hale")]  # fmt: skip
+    records += [_liable(f"x{i}", family, given) for i, (given, family) in enumerate(others)]
+    first = Tenure("U1", "2015-01-01", "2018-06-30")
+    homes = {"hunt": [first], "sam1": [first], "mum": [Tenure("U3")], "amy": [Tenure("U3")]}
+    homes.update({f"x{i}": [Tenure(f"V{i}", f"2020-0{1 + i % 9}-1{i % 10}")] for i in range(8)})
+    edges = [Edge("mum", "amy", "birth", graph=True)]
+    if father is not None:
+        records.append(father)
+        edges.append(Edge("dad", "amy", kind, graph=True))
+    for i in range(more):
+        records.append(Identity(f"p{i}", given="Jo", family=f"Parent{i}", born_before="2008-11-02"))
+        edges.append(Edge(f"p{i}", "amy", "adoptive", graph=True))
+    places = {"U1": "4 Bridge Place, NM5 4AL", "U3": "6 School Rise, NM1 3XQ"}
+    context = Context(as_of=AS_OF.isoformat(), edges=edges, homes=homes, places=places)
+    return records, context
+
+
+SAM = Identity("dad", given="Sam", family="Taylor", sex="M", dob="1984-05-06")
+
+
+def test_a_mother_whose_childs_father_lived_with_an_account_holder_is_that_holder():
+    """Amy's father is Sam Taylor (his record and his account are one man: name and date
+    of birth), who lived with Ellie Hunt at U1 until Amy's birth: Ellie Taylor, Amy's
+    mother, is Ellie Hunt under her partner's name, with the child the level counted and
+    the records naming the two parents in the evidence a reviewer reads. Without the
+    father's record nothing but a given name joins the two Ellies."""
+    records, context = _mother_named_with(SAM)
+    result = link(records, context=context)
+    assert result.cluster_of["dad"] == result.cluster_of["sam1"]
+    assert result.cluster_of["hunt"] == result.cluster_of["mum"] != result.cluster_of["sam1"]
+    assert (
+        "one named as birth parent of Amy Taylor (born 2018-09-14) on a record, whose birth "
+        "parent Sam Taylor (born 1984-05-06), so named on a record, lived with the other: at "
+        "4 Bridge Place, NM5 4AL (2015-2018)"
+    ) in result.evidence["mum"] + result.evidence.get("hunt", "")
+
+    records, context = _mother_named_with(None)
+    result = link(records, context=context)
+    assert result.cluster_of["hunt"] != result.cluster_of["mum"]
+
+
+def test_a_fathers_former_partner_is_not_the_mother_of_his_later_child():
+    """As above, but Amy was born in 2021, nearly three years after Sam and Ellie Hunt's
+    stay at U1 ended: Ellie Hunt is Sam's former partner, Ellie Taylor the mother of his
+    later child, two women of one given name (the co-parent counts only for a stay not
+    ended a year before the child's birth)."""
+    records, context = _mother_named_with(SAM, born="2021-04-09")
+    result = link(records, context=context)
+    assert result.cluster_of["dad"] == result.cluster_of["sam1"]
+    assert result.cluster_of["hunt"] != result.cluster_of["mum"]
+
+
+def test_a_fathers_later_partner_is_not_the_mother_of_his_earlier_child():
+    """As above, but Amy was born in 2013, nearly two years before Sam and Ellie Hunt's
+    stay at U1 began: Ellie Hunt is Sam's later partner, Ellie Taylor the mother of his
+    earlier child, two women of one given name (the co-parent counts only for a stay
+    begun by a year after the child's birth, relational.COPARENT_AFTER)."""
+    records, context = _mother_named_with(SAM, born="2013-02-11")
+    result = link(records, context=context)
+    assert result.cluster_of["dad"] == result.cluster_of["sam1"]
+    assert result.cluster_of["hunt"] != result.cluster_of["mum"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "more"),
+    [("foster", 0), ("guardian", 0), ("step", 0), ("carer", 0), ("parent", 0), ("birth", 1)],
+)
+def test_a_carer_or_a_third_parent_is_not_the_other_parent(kind: str, more: int):
+    """Sam named as Amy's foster carer, guardian, step-parent or a family group's carer
+    is not her other parent, nor where a record states no kind ("Parent/Carer", kind
+    "parent": a carer as often); nor is anyone where three people are named as her
+    parents: the two Ellies stay apart."""
+    records, context = _mother_named_with(SAM, kind=kind, more=more)
+    result = link(records, context=context)
+    assert result.cluster_of["hunt"] != result.cluster_of["mum"]
+
+
+def test_the_co_parent_by_name_is_worded_from_the_records_the_level_read():
+    """Where the father named on Amy's row (no date of birth) and the Sam Taylor who
+    lived with Ellie Hunt are not yet one person, the words name the child the level
+    counted, the record naming each parent and what it names them, and the housemate of
+    the co-parent's name, with the address and years of the stay; the people they name
+    are recorded, for the audit of whoever reads them."""
+    from loaders.linkage.evidence import describe_naming
+    from loaders.linkage.relational import CO_PARENT_ALIKE, surroundings
+
+    dad = Identity(
+        "social_care:d1#parent", given="Sam", family="Taylor", sex="M", born_before="2008-11-02"
+    )
+    records, context = _mother_named_with(dad, kind="father")
+    context.edges[-1] = Edge(dad.rid, "amy", "father", graph=True)
+    clusters = Clusters(records, context.edges, context.homes)
+    around = surroundings(records, clusters, context)
+    mum, hunt = (next(r for r in records if r.rid == rid) for rid in ("mum", "hunt"))
+    words, named = describe_naming(
+        mum, hunt, {"household": CO_PARENT_ALIKE.label}, clusters, context, around
+    )
+    assert words.startswith(
+        "one named as birth parent of Amy Taylor (born 2018-09-14) on a record, whose father "
+        "Sam Taylor, so named on a social care record, has the name of Sam Taylor (born "
+        "1984-05-06), who lived with the other: at 4 Bridge Place, NM5 4AL (2015-2018)"
+    )
+    assert {"amy", dad.rid, "sam1", "mum", "hunt"} <= set(named)
+
+
 def test_two_namesake_couples_at_their_own_homes_at_once_are_two_couples():
     """As above, but Ellie Taylor and her Sam Taylor held U3 from 2016, while Ellie Hunt
     and the other Sam still lived at U1: two couples at two homes over the same years

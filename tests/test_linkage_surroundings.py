@@ -16,6 +16,8 @@ from loaders.linkage.relational import (
     ADULT_AGE,
     ADULTS,
     CHILD_AGE,
+    COPARENT_AFTER,
+    COPARENT_BEFORE,
     HOME_MAX,
     HOUSEHOLD_MAX,
     Surroundings,
@@ -105,6 +107,72 @@ def _dated(stays: dict[str, set[tuple[str, str, str]]], adults: set[str]) -> dic
 def _mate_names(root: str, housemates: dict[str, set[str]], names: dict[str, set[str]]) -> set[str]:
     """The full names a person's housemates' records give."""
     return {n for mate in housemates.get(root, ()) for n in names.get(mate, ())}
+
+
+PARENTAL = {"birth", "adoptive", "mother", "father"}  # a child's own parents, so stated
+UNSTATED = "parent"  # a "Parent/Carer": neither a parent nor a carer
+
+
+def _coparents(context: Context, clusters: Clusters) -> dict[str, set[tuple[str, str, str]]]:
+    """Each person's co-parents, with the days a stay with them must meet: those named
+    as a child's own parent of a stated kind, and under no carer's kind (carer, guardian,
+    foster or step) for that child, with one, of a child with a birth date and at most
+    two such people; from COPARENT_BEFORE years before the child's (earliest) birth date
+    to COPARENT_AFTER years after it."""
+    find = clusters.find
+    stated: dict[tuple[str, str], bool] = {}  # (child, parent) -> named as own parent only
+    for e in context.edges:
+        if e.parent in clusters.parent and e.child in clusters.parent:
+            key = (find(e.child), find(e.parent))
+            if e.kind in PARENTAL:
+                stated.setdefault(key, True)
+            elif e.kind != UNSTATED:
+                stated[key] = False
+    parents: dict[str, set[str]] = {}
+    for (child, parent), own in stated.items():
+        if own:
+            parents.setdefault(child, set()).add(parent)
+    co: dict[str, set[tuple[str, str, str]]] = {}
+    for child, named in parents.items():
+        born = min(clusters.dobs.get(child, ()), default="")
+        if len(named) > 2 or not born:
+            continue
+        since, until = years_before(born, COPARENT_BEFORE), years_before(born, -COPARENT_AFTER)
+        for root in named:
+            co.setdefault(root, set()).update((other, since, until) for other in named - {root})
+    return co
+
+
+def _first_days(context: Context, clusters: Clusters) -> set[str]:
+    """The days far commoner than moving days as stays' first days (:func:`_cut`)."""
+    firsts: dict[str, set[str]] = {}
+    for rid, tenures in context.homes.items():
+        if rid in clusters.parent:
+            firsts.setdefault(clusters.find(rid), set()).update(t.start for t in tenures if t.start)
+    return _cut(_day_counts(firsts))
+
+
+def _mate_stays(
+    dated: dict[str, set[tuple[str, str, str]]], unknown: set[str] = frozenset()
+) -> dict[str, set[tuple]]:
+    """Each adult's housemates with the days they lived together (dated stays at one
+    address over overlapping days; an address more than HOUSEHOLD_MAX held, none); a
+    stay together from a day of ``unknown`` (an extract's first day) from OPEN_START."""
+    residents: dict[str, list[tuple[str, str, str]]] = {}
+    for root, found in dated.items():
+        for key, start, end in found:
+            residents.setdefault(key, []).append((root, start, end))
+    out: dict[str, set[tuple]] = {}
+    for found in residents.values():
+        if len({r for r, _, _ in found}) > HOUSEHOLD_MAX:
+            continue
+        for root, start, end in found:
+            for other, s, e in found:
+                if other != root and s < end and start < e:
+                    since = max(start, s)
+                    since = OPEN_START if since in unknown else since
+                    out.setdefault(root, set()).add((other, since, min(end, e)))
+    return out
 
 
 def _day_counts(days: dict[str, set[str]]) -> Counter:
@@ -218,7 +286,7 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
     from loaders.linkage import relational
 
     inputs = read_inputs(small_county, AS_OF)
-    rounds = {"gathered": 0, "framed": 0}
+    rounds = {"gathered": 0, "framed": 0, "co-parents": 0}
     gather, frame = relational.surroundings, relational.adults_frame
     defined: list[Surroundings] = []
 
@@ -239,6 +307,8 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
         assert found.column_names[: len(FRAME_ORDER)] == list(FRAME_ORDER)
         ref = defined[-1]
         held = Counter(k for r in ref.adults for k in {a for a, _, _ in ref.stays.get(r, ())})
+        co = _coparents(inputs.context, clusters)
+        mated = _mate_stays(_dated(ref.stays, ref.adults), _first_days(inputs.context, clusters))
         for row in _as_text(found.select(list(COLUMNS)), around).to_pylist():
             root = row["unique_id"]
             expected = {name: _sorted(getattr(ref, name).get(root)) for name in LISTED}
@@ -246,6 +316,19 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
                 ref.kids.get(root, set()) | ref.household.get(root, set())
                 | ref.housemates.get(root, set())
             )  # fmt: skip
+            mine, stays_with = co.get(root, set()), mated.get(root, set())
+            expected["coparents"] = _sorted({c for c, _, _ in mine})
+            expected["coparent_names"] = _sorted(
+                {n for c, _, _ in mine for n in ref.names.get(c, ())}
+            )
+            expected["coparent_births"] = _structs(mine, "c", "lo", "hi")
+            expected["coparent_name_births"] = _structs(
+                {(n, lo, hi) for c, lo, hi in mine for n in ref.names.get(c, ())}, "n", "lo", "hi"
+            )
+            expected["mate_stays"] = _structs(stays_with, "c", "s", "e")
+            expected["mate_name_stays"] = _structs(
+                {(n, s, e) for c, s, e in stays_with for n in ref.names.get(c, ())}, "n", "s", "e"
+            )
             stays = sorted(ref.stays.get(root, ()))
             expected["homes"] = _sorted({a for a, _, _ in stays if held[a] <= HOME_MAX})
             expected["stays"] = [dict(zip("ase", x, strict=True)) for x in stays] or None
@@ -253,6 +336,7 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
                 dict(zip("ase", x, strict=True)) for x in stays if x[1] != OPEN_START
             ] or None
             assert {k: row[k] for k in expected} == expected, root
+            rounds["co-parents"] += bool(row["coparent_births"] and row["mate_stays"])
         rounds["framed"] += 1
         return found, people
 
@@ -260,6 +344,7 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
     monkeypatch.setattr(linkage, "adults_frame", framed)
     result = linkage.link(inputs.found, context=inputs.context)
     assert result.relational_links and rounds["gathered"] >= 2 and rounds["framed"] >= 2
+    assert rounds["co-parents"]  # people with co-parents and housemates were compared
 
 
 def test_adults_scored_on_numbered_lists_as_splink_scores_their_text(small_county, monkeypatch):
@@ -325,7 +410,9 @@ def _as_rows(scored) -> list[tuple]:
 
 LISTED = ("kids", "household", "housemates", "mate_names", "moved_in", "moved_out",
           "left_with", "arrived_with")  # fmt: skip
-COLUMNS = ("unique_id", *LISTED, "kin", "homes", "stays", "dated")
+COLUMNS = ("unique_id", *LISTED, "kin", "homes", "stays", "dated", "coparents",
+           "coparent_names", "coparent_births", "coparent_name_births", "mate_stays",
+           "mate_name_stays")  # fmt: skip
 # the frame's columns in the order they were built before (a row's hash reads them)
 FRAME_ORDER = ("given", "given_canon", "family", "family_parts", "unique_id", "givens",
                "families", "dob", "born_before", "sex", "postcode", "district", "upn", "nhs",
@@ -342,16 +429,18 @@ def _as_text(frame, around: Surroundings):
     def text(column: pa.ChunkedArray, names: pa.Array) -> pa.Array:
         found = column.combine_chunks()
         inner = found.values
-        if pa.types.is_struct(inner.type):
-            parts = [inner.field(i) for i in range(inner.type.num_fields)]
+        if pa.types.is_struct(inner.type):  # its first field the numbers
+            fields = [inner.type.field(i).name for i in range(inner.type.num_fields)]
+            parts = [inner.field(i) for i in range(len(fields))]
             parts[0] = names.take(parts[0])
-            inner = pa.StructArray.from_arrays(parts, names=["a", "s", "e"])
+            inner = pa.StructArray.from_arrays(parts, names=fields)
         else:
             inner = names.take(inner)
         return pa.ListArray.from_arrays(found.offsets, inner, mask=found.is_null())
 
     columns = {name: frame[name] for name in frame.column_names}
-    for name in ("kids", "household", "housemates", "kin"):
+    for name in ("kids", "household", "housemates", "kin", "coparents", "coparent_births",
+                 "mate_stays"):  # fmt: skip
         columns[name] = text(frame[name], around.uids)
     for name in ("homes", "stays", "dated"):
         columns[name] = text(frame[name], around.places)
@@ -360,6 +449,11 @@ def _as_text(frame, around: Surroundings):
 
 def _sorted(values: Iterable[str] | None) -> list[str] | None:
     return sorted(values) if values else None
+
+
+def _structs(values: Iterable[tuple], *fields: str) -> list[dict] | None:
+    """Tuples as a list column's structs of ``fields``, sorted (None for none)."""
+    return [dict(zip(fields, v, strict=True)) for v in sorted(values)] or None
 
 
 def _around(stays: dict[str, list[Tenure]], dobs: dict[str, str] | None = None) -> Surroundings:

@@ -11,9 +11,19 @@ from __future__ import annotations
 from functools import cache
 
 from loaders.linkage.clusters import Clusters
-from loaders.linkage.identity import ID_NAMES, Identity
-from loaders.linkage.inputs import OPEN_END, OPEN_START, Context
+from loaders.linkage.identity import ID_NAMES, Identity, years_before
+from loaders.linkage.inputs import (
+    OPEN_END,
+    OPEN_START,
+    PARENTAL_KINDS,
+    UNSTATED_KIND,
+    Context,
+)
 from loaders.linkage.relational import (
+    CO_PARENT,
+    CO_PARENT_ALIKE,
+    COPARENT_AFTER,
+    COPARENT_BEFORE,
     JOURNEY,
     MATES_ALIKE,
     PARENT_OF_THEIR_CHILD,
@@ -45,6 +55,18 @@ class Naming:
         if root:
             self.named.add(root)
         return self._clusters.name(root)
+
+    @property
+    def up(self) -> dict[str, list[tuple[str, str]]]:
+        return self._clusters.up
+
+    @property
+    def down(self) -> dict[str, list[tuple[str, str]]]:
+        return self._clusters.down
+
+    @property
+    def dobs(self) -> dict[str, frozenset[str]]:
+        return self._clusters.dobs
 
 
 def describe_naming(
@@ -87,6 +109,8 @@ def describe(
         good.append(_journey(a, b, clusters, context, around))
     elif address in (SAME_HOUSEMATE.label, MATES_ALIKE.label) and around is not None:
         good.append(_housemate(a, b, clusters, context, around))
+    elif address in (CO_PARENT.label, CO_PARENT_ALIKE.label) and around is not None:
+        good.append(_co_parent(a, b, address, clusters, context, around))
     elif address.startswith("nothing"):
         bad.append("nothing in common where they live or whom they care for")
     elif address:
@@ -203,7 +227,7 @@ def _housemate(
     shared = mates_a & mates_b
     if shared:
         other = min(shared)
-        where = [_together(root, other, context, around) for root in (ra, rb)]
+        where = [_together(root, other, context, around) or "one address" for root in (ra, rb)]
         who = clusters.name(clusters.find(other))
         return f"both lived with {who}: one at {where[0]}, the other at {where[1]}"
     alike = around.mate_names.get(ra, set()) & around.mate_names.get(rb, set())
@@ -212,23 +236,149 @@ def _housemate(
     name = min(alike)
     with_a = min(m for m in mates_a if name in around.names.get(m, ()))
     with_b = min(m for m in mates_b if name in around.names.get(m, ()))
-    where = [_together(ra, with_a, context, around), _together(rb, with_b, context, around)]
+    where = [
+        _together(root, mate, context, around) or "one address"
+        for root, mate in ((ra, with_a), (rb, with_b))
+    ]
     who = clusters.name(clusters.find(with_a))
     clusters.name(clusters.find(with_b))  # placed by the words too: named, for the audit
     return f"each lived with a {who}: one at {where[0]}, the other at {where[1]}"
 
 
-def _together(root: str, other: str, context: Context, around: Surroundings) -> str:
-    """Where and when ``root`` lived with ``other`` (the first such dated stay)."""
+# What a record names a child's own parent as (inputs.PARENTAL_KINDS), in words, in
+# the order one is chosen when records differ
+PARENT_KIND_WORDS = {"mother": "mother", "father": "father", "birth": "birth parent",
+                     "adoptive": "adoptive parent"}  # fmt: skip
+
+
+def _co_parent(
+    a: Identity,
+    b: Identity,
+    label: str,
+    clusters: Clusters | Naming,
+    context: Context,
+    around: Surroundings,
+) -> str:
+    """'one named as mother of Amy Taylor (born 2018-09-14) on a health record, whose
+    father Sam Taylor (born 1984-05-06), so named on a social care record, lived with
+    the other: at 67 Oak Court, NM2 8QZ (2015-2018)', or, where the co-parent's records
+    and the housemate's are not (yet) one person, '..., whose father Sam Taylor, so
+    named on a ... record, has the name of Sam Taylor, who lived with the other: at
+    ...'. The child is the one the level counted (both named as its own parent, a stay
+    around its birth), the records those that named the two. The two are the round's
+    people, keyed as ``around`` is."""
+    co, co_names = around.columns.get("coparents", {}), around.columns.get("coparent_names", {})
+    for one, other in sorted(((a.rid, b.rid), (b.rid, a.rid))):
+        mates = around.housemates.get(other, set())
+        if label == CO_PARENT.label:
+            pairs = [(them, them) for them in sorted(co.get(one, set()) & mates)]
+        else:
+            alike = co_names.get(one, set()) & around.mate_names.get(other, set())
+            pairs = [
+                (parent, mate)
+                for name in sorted(alike)
+                for parent in sorted(co.get(one, set()))
+                if name in around.names.get(parent, ())
+                for mate in sorted(mates)
+                if name in around.names.get(mate, ())
+            ]
+        for them, mate in pairs:
+            counted = _counted(one, them, other, mate, clusters, context, around)
+            if counted is None:
+                continue
+            child, mine, theirs, where = counted
+            said = (
+                f"one named as {mine[0]} of {clusters.name(child)} on {mine[1]}, whose "
+                f"{theirs[0]} {clusters.name(clusters.find(them))}, so named on {theirs[1]}, "
+            )
+            if label == CO_PARENT.label:
+                return f"{said}lived with the other: at {where}"
+            who = clusters.name(clusters.find(mate))
+            return f"{said}has the name of {who}, who lived with the other: at {where}"
+    return label
+
+
+def _counted(
+    one: str,
+    them: str,
+    other: str,
+    mate: str,
+    clusters: Clusters | Naming,
+    context: Context,
+    around: Surroundings,
+) -> tuple[str, tuple[str, str], tuple[str, str], str] | None:
+    """The least child ``one`` and ``them`` are both named as own parent of (a stated
+    kind, no carer's kind), with a birth date, around whose birth ``other`` lived with
+    ``mate`` (COPARENT_BEFORE, COPARENT_AFTER); with what and on which record each is
+    so named, and where and when the two lived together. None if there is none."""
+    find = clusters.find
+    mine, theirs = _own_children(one, clusters), _own_children(them, clusters)
+    for child in sorted(set(mine) & set(theirs)):
+        born = min(clusters.dobs.get(child, ()), default="")
+        if not born:
+            continue
+        since, until = years_before(born, COPARENT_BEFORE), years_before(born, -COPARENT_AFTER)
+        where = _together(other, find(mate), context, around, since, until)
+        if where:
+            return child, mine[child], theirs[child], where
+    return None
+
+
+def _own_children(root: str, clusters: Clusters | Naming) -> dict[str, tuple[str, str]]:
+    """The children ``root``'s records name as their own parent's (a stated kind, and no
+    carer's kind for that child), each with the kind in words and the record so naming
+    them ('a health record'), the first kind in PARENT_KIND_WORDS' order."""
+    find = clusters.find
+    kinds: dict[str, list[tuple[int, str, str]]] = {}
+    carers: set[str] = set()
+    for child_record, kind in clusters.down.get(find(root), ()):
+        child = find(child_record)
+        if kind in PARENTAL_KINDS:
+            rank = list(PARENT_KIND_WORDS).index(kind) if kind in PARENT_KIND_WORDS else 9
+            kinds.setdefault(child, []).append((rank, kind, child_record))
+        elif kind != UNSTATED_KIND:
+            carers.add(child)
+    out = {}
+    for child, found in kinds.items():
+        if child in carers:
+            continue
+        _, kind, child_record = min(found)
+        record = next(
+            (p for p, k in clusters.up.get(child, ()) if k == kind and find(p) == find(root)),
+            child_record,
+        )
+        out[child] = (PARENT_KIND_WORDS.get(kind, kind), _record_words(record))
+    return out
+
+
+def _record_words(rid: str) -> str:
+    """'a health record': the source a record uid names, else 'a record'."""
+    source = rid.split(":", 1)[0] if ":" in rid else ""
+    return f"a {source.replace('_', ' ')} record" if source else "a record"
+
+
+def _together(
+    root: str, other: str, context: Context, around: Surroundings, after: str = "", by: str = ""
+) -> str:
+    """Where and when ``root`` lived with ``other`` (the first such dated stay; one not
+    ended before ``after`` and begun by ``by``, where given: a stay begun on a day
+    commoner than moves counts as begun by then, so where no stay began by ``by`` the
+    first not ended before ``after``); '' if none."""
     theirs = sorted(around.stays.get(other, ()))  # sorted: the same words in every run
+    found = []
     for key, start, end in sorted(around.stays.get(root, ())):
         if start == OPEN_START:
             continue
         for k, s, e in theirs:
             if k == key and s != OPEN_START and s <= end and start <= e:
                 since, until = max(start, s), min(end, e)
-                return f"{context.places.get(key, key)} ({since[:4]}-{_year(until)})"
-    return "one address"
+                if until < after:
+                    continue
+                found.append((not by or since <= by, since, until, key))
+    if not found:
+        return ""
+    _, since, until, key = next((f for f in found if f[0]), found[0])
+    return f"{context.places.get(key, key)} ({since[:4]}-{_year(until)})"
 
 
 def _year(day: str) -> str:

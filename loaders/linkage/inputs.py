@@ -26,6 +26,12 @@ ADULT_AGE = 16  # a council tax liable party is at least this old at the start
 CARER_ROLES = {"mother", "father", "stepmother", "stepfather", "carer", "parent",
                "guardian", "foster carer"}  # fmt: skip
 ROLE_SEX = {"mother": "F", "stepmother": "F", "father": "M", "stepfather": "M"}
+# The kinds of :class:`Edge` that state a child's own parent (a birth or adoptive parent,
+# a family group's mother or father). "parent" is a kind unstated (a column such as
+# health visiting's "Parent/Carer Name", a children's centre's parent): it may be a carer,
+# so it is not one; every other kind (step, foster, guardian, carer) names a carer.
+PARENTAL_KINDS = frozenset({"birth", "adoptive", "mother", "father"})
+UNSTATED_KIND = "parent"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,10 @@ on what surrounds them, gathered over the person each record already belongs to:
   after another), a move out of one the day of a move into the other, postcode;
 * **a housemate**: each lived with one same adult (dated stays at one address over the
   same days), at different addresses or times: a partner at both addresses;
+* **a co-parent**: the other parent of one's child (both named as its own parent, of a
+  stated kind) lived with the other around the child's birth, or has the name of
+  someone who did: a mother named under her partner's family name, and her account
+  under her own at the address they shared when the child was born;
 * **a household's move**: someone who lived with one of them moved, the day that one
   moved out, to the address the other moved into that day (a joint liable party, a
   partner, a child with a dated address): the household moved together;
@@ -46,7 +50,7 @@ import pyarrow.compute as pc
 from loaders.linkage.backend import duckdb_connection
 from loaders.linkage.clusters import Clusters
 from loaders.linkage.identity import Identity, plain, years_before
-from loaders.linkage.inputs import OPEN_END, OPEN_START, Context
+from loaders.linkage.inputs import OPEN_END, OPEN_START, PARENTAL_KINDS, UNSTATED_KIND, Context
 from loaders.linkage.model import Comparison, Level, Model, with_m
 from loaders.linkage.people import (
     DOB,
@@ -121,6 +125,15 @@ AT_ONCE = (
 # were the only ones at once. So these levels hold only for stays one after the other.
 ONE_AFTER_THE_OTHER = f"NOT coalesce({AT_ONCE}, FALSE)"
 
+
+def one_after_the_other(test: str, then: str = "") -> str:
+    """``test`` AND ``then`` AND :data:`ONE_AFTER_THE_OTHER`, the rest worked out only
+    for the pairs meeting ``test`` (DuckDB works out a CASE's branch only for the rows
+    that take it; an AND's both sides for every pair scored)."""
+    rest = f"{then} AND {ONE_AFTER_THE_OTHER}" if then else ONE_AFTER_THE_OTHER
+    return f"CASE WHEN {test} THEN {rest} ELSE FALSE END"
+
+
 SAME_HOUSEMATE = Level(
     # A partner at both addresses (a joint account at each): the two stays were each
     # shared, over dated days, with one same adult, at different addresses or times.
@@ -132,7 +145,7 @@ SAME_HOUSEMATE = Level(
     "both lived with the same person, one stay after the other",
     0.03,
     0.000001,
-    sql=f"array_length(array_intersect(housemates_l, housemates_r)) > 0 AND {ONE_AFTER_THE_OTHER}",
+    sql=one_after_the_other("array_length(array_intersect(housemates_l, housemates_r)) > 0"),
     u_share=0.1,
     per_person=True,
 )
@@ -144,7 +157,84 @@ MATES_ALIKE = Level(
     "each lived with someone of the same name, one stay after the other",
     0.02,
     0.0001,
-    sql=f"array_length(array_intersect(mate_names_l, mate_names_r)) > 0 AND {ONE_AFTER_THE_OTHER}",
+    sql=one_after_the_other("array_length(array_intersect(mate_names_l, mate_names_r)) > 0"),
+    u_share=0.1,
+)
+
+# The other parent of one's child: at most this many people named as a child's own
+# parent (a stated parental kind, PARENTAL_KINDS, and no carer's kind for that child)
+# make them each other's co-parents; a child with more names none.
+CO_PARENTS = 2
+# A stay with the child's other parent counts only around the child's birth: it had not
+# ended COPARENT_BEFORE years before it (the pregnancy, and a little more: a former
+# partner of the co-parent is not the parent) and had begun by COPARENT_AFTER years after
+# it (a later partner of the co-parent, of one given name with the parent, is not the
+# parent either). A stay begun on a day far commoner than moves (an extract's first day:
+# every account open then seems to begin on it, :func:`cut_offs`) had begun by then, as
+# far as the records say, and counts. From the truth at 20,000 children (seed 1): every
+# child's two birth parents who lived together did so from before the birth; of the
+# co-parents' other partners of the parent's sex living with them after a birth, 48 began
+# within a year of it and about 3,500 later.
+COPARENT_BEFORE = 1
+COPARENT_AFTER = 1
+# The frame's list columns the co-parent levels relate to a child's birth: a person's
+# co-parents (and their names) with the days a stay with them must meet, and their
+# housemates (and names) with the days they lived together (:func:`surroundings`).
+WINDOWED = ("coparent_births", "coparent_name_births", "mate_stays", "mate_name_stays")
+
+
+def _around_birth(births: str, stays: str, key: str) -> str:
+    """Some ``births`` entry (``lo`` to ``hi``) and some ``stays`` entry (``s`` to ``e``)
+    of the same ``key`` meet: the stay did not end before ``lo`` and had begun by ``hi``;
+    on the _l and _r sides both
+    ways (the columns named outside the lambdas too: Splink keeps only the columns it
+    finds there)."""
+    one = (
+        "({0}_{2} IS NOT NULL AND {1}_{3} IS NOT NULL AND "
+        "array_length(list_filter({0}_{2}, lambda x: array_length(list_filter({1}_{3}, "
+        "lambda y: x.{4} = y.{4} AND x.lo <= y.e AND y.s <= x.hi)) > 0)) > 0)"
+    )
+    both = (one.format(births, stays, x, y, key) for x, y in (("l", "r"), ("r", "l")))
+    return f"({' OR '.join(both)})"
+
+
+CO_PARENT = Level(
+    # A mother named as such on her child's row under her partner's family name, and
+    # her council tax account under her own, at the address the two shared when the
+    # child was born: the child's other parent (both named as its own parent, of a
+    # stated kind, a child with no more than CO_PARENTS) lived with the other around
+    # the birth (COPARENT_BEFORE, COPARENT_AFTER: neither a former nor a later partner
+    # of the co-parent meets it). It holds, as the housemate levels do, only for stays
+    # one after the other (a co-parent's two partners at once are two people); its u is
+    # measured on random pairs.
+    "the other parent of one's child lived with the other around the child's birth, "
+    "one stay after the other",
+    # m: the share of true pairs meeting the level without the window's upper end and
+    # with unstated parents (benchmarks.linkage --m-from-truth of branch coparent13,
+    # 20,000 children, seed 1): not a prior tuned to recall; no more than it now
+    0.0007,
+    0.000001,
+    sql=one_after_the_other(
+        "array_length(array_intersect(coparents_l, housemates_r)) > 0 "
+        "OR array_length(array_intersect(housemates_l, coparents_r)) > 0",
+        _around_birth("coparent_births", "mate_stays", "c"),
+    ),
+    u_share=0.1,
+    per_person=True,
+)
+
+CO_PARENT_ALIKE = Level(
+    # As CO_PARENT, where the co-parent's records and the housemate's are not (yet) one
+    # person: the two share a full name. Strangers meet it when names do.
+    "the other parent of one's child has the name of someone the other lived with around "
+    "the child's birth, one stay after the other",
+    0.0097,  # measured as CO_PARENT's
+    0.0001,
+    sql=one_after_the_other(
+        "array_length(array_intersect(coparent_names_l, mate_names_r)) > 0 "
+        "OR array_length(array_intersect(mate_names_l, coparent_names_r)) > 0",
+        _around_birth("coparent_name_births", "mate_name_stays", "n"),
+    ),
     u_share=0.1,
 )
 
@@ -196,7 +286,9 @@ HOUSEHOLD = Comparison(
         WITH_ONE_CHILD,
         JOURNEY,
         SAME_HOUSEMATE,
+        CO_PARENT,
         MATES_ALIKE,
+        CO_PARENT_ALIKE,
         Level(
             "one moved out the day the other moved in, under the same name",
             0.07,
@@ -300,8 +392,11 @@ NAME_KEYS = {
     "key_moves": "moving days and given names' first letters",
     "swap_fg": "given and family names (one's the other's swapped)",
     "key_mates": "housemates' names and given names' first letters",
+    "key_coparents": "co-parents' names (and housemates' of those names) and given names' "
+    "first letters",
 }
-LISTED_KEYS = ("kin", "homes", "key_moves", "key_mates")  # list columns: one key per value
+# list columns: one key per value
+LISTED_KEYS = ("kin", "homes", "key_moves", "key_mates", "key_coparents")
 
 
 def _rule(key: str, other: str | None = None) -> object:
@@ -329,6 +424,9 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("swap_fg", "swap_gf"),  # given and family names swapped
     # each lived with someone of one name, with the given name's first letters
     ("key_mates", "key_mates"),
+    # one's child's other parent and someone the other lived with of one name, with the
+    # given name's first letters (the co-parent levels)
+    ("key_coparents", "key_coparents"),
 )
 CONTEXT_KEYS = KEYS[:2]  # children and addresses only
 
@@ -386,7 +484,9 @@ class Surroundings:
     arrived_with: Mapping[str, set[str]]
     movers: Mapping[str, set[str]]  # a move -> the roots that made it
     adults: Set[str]  # roots on the adult side (no birth date under ADULT_AGE years ago)
-    # the frame's other list columns: "dated" stays, "homes" to block on, "kin"
+    # the frame's other list columns: "dated" stays, "homes" to block on, "kin", and
+    # "coparents" (the others named as own parent of a child one is named as own parent
+    # of), "coparent_names" (their full names), and the WINDOWED columns
     columns: dict[str, Lookup] = field(default_factory=dict)
     # each representative's person (root's number) and whether on the adult side, in
     # the order of the records gathered
@@ -444,7 +544,10 @@ class Gathering:
         del address
         places = pc.unique(keys)
         self.places = places.take(pc.sort_indices(places))
-        self.edges = pa.table({"p": p.filter(both), "c": c.filter(both)})
+        # each edge's kind: 1 a stated parent, 0 unstated ("parent"), -1 a carer's
+        kinds = {kind: 1 for kind in PARENTAL_KINDS} | {UNSTATED_KIND: 0}
+        kind = pa.array([kinds.get(e.kind, -1) for e in edges], pa.int8())
+        self.edges = pa.table({"p": p.filter(both), "c": c.filter(both), "k": kind.filter(both)})
         self.homes = pa.table(
             {
                 "rid": numbers.slice(2 * size, held),
@@ -672,10 +775,17 @@ def surroundings(
             "(SELECT a FROM grown GROUP BY a HAVING count(DISTINCT root) > $max)",
             {"max": HOUSEHOLD_MAX},
         )
+        # and over which days (a co-parent's stay is related to their child's birth); a
+        # stay together begun on a day far commoner than moves (an extract's first day)
+        # had begun by then, for all the records say: its start is unknown
         run(
-            "CREATE TEMP TABLE mates AS SELECT DISTINCT x.root, y.root AS v FROM settled x "
-            "JOIN settled y ON x.a = y.a AND y.s < x.e AND x.s < y.e AND x.root <> y.root"
+            "CREATE TEMP TABLE mated AS SELECT DISTINCT x.root, y.root AS v, "
+            "CASE WHEN greatest(x.s, y.s) IN (SELECT day FROM common WHERE kind = 'in') "
+            "THEN $open ELSE greatest(x.s, y.s) END AS s, least(x.e, y.e) AS e FROM settled x "
+            "JOIN settled y ON x.a = y.a AND y.s < x.e AND x.s < y.e AND x.root <> y.root",
+            {"open": OPEN_START},
         )
+        run("CREATE TEMP TABLE mates AS SELECT DISTINCT root, v FROM mated")
         housemates = _sets(fetch, "SELECT root, v FROM mates", keys=uids, values=uids)
         run(
             "CREATE TEMP TABLE names AS SELECT DISTINCT m.root, n.name FROM n JOIN m USING (rid) "
@@ -692,6 +802,27 @@ def surroundings(
             "JOIN m mp ON e.p = mp.rid JOIN m mc ON e.c = mc.rid"
         )
         kids = _sets(fetch, "SELECT root, v FROM kid_of", keys=uids, values=uids)
+        # the other parent of one's child: both named as the child's own parent (a
+        # stated kind, PARENTAL_KINDS, and no carer's kind for that child: not a step-
+        # parent, foster carer, guardian or carer, nor a "Parent/Carer" alone), of a
+        # child with a birth date and no more than CO_PARENTS such people (more: none of
+        # them counts), with the days a stay with the co-parent must meet (from
+        # COPARENT_BEFORE years before the birth to COPARENT_AFTER after, as
+        # identity.years_before counts years)
+        run(
+            "CREATE TEMP TABLE bore AS SELECT mp.root, mc.root AS v FROM e "
+            "JOIN m mp ON e.p = mp.rid JOIN m mc ON e.c = mc.rid GROUP BY mp.root, mc.root "
+            "HAVING bool_or(e.k = 1) AND NOT bool_or(e.k < 0)"
+        )
+        run(
+            "CREATE TEMP TABLE co AS SELECT DISTINCT x.root, y.root AS v, x.v AS kid, "
+            "printf('%04d', CAST(left(b.born, 4) AS INTEGER) - $before) || substr(b.born, 5) "
+            "AS lo, printf('%04d', CAST(left(b.born, 4) AS INTEGER) + $after) "
+            "|| substr(b.born, 5) AS hi FROM bore x JOIN bore y ON x.v = y.v "
+            "AND x.root <> y.root JOIN p b ON b.root = x.v WHERE b.born IS NOT NULL AND x.v IN "
+            "(SELECT v FROM bore GROUP BY v HAVING count(*) <= $most)",
+            {"most": CO_PARENTS, "before": COPARENT_BEFORE, "after": COPARENT_AFTER},
+        )
         # the frame's: stays (and those with a known start), and the addresses held by
         # few enough adults to block on (HOME_MAX), of the adult side; kin
         run("CREATE TEMP TABLE own AS SELECT s.* FROM stays s JOIN p USING (root) WHERE p.adult")
@@ -713,6 +844,32 @@ def surroundings(
                 "UNION SELECT root, v FROM mates",
                 keys=uids,
                 values=uids,
+            ),
+            "coparents": _sets(fetch, "SELECT root, v FROM co", keys=uids, values=uids),
+            "coparent_names": _sets(
+                fetch,
+                "SELECT DISTINCT c.root, n.name FROM co c JOIN names n ON c.v = n.root",
+                keys=uids,
+            ),
+            # (co-parent, the first day a stay with them counts), and by name
+            "coparent_births": _sets(
+                fetch, "SELECT root, {'c': v, 'lo': lo, 'hi': hi} FROM co", keys=uids
+            ),
+            "coparent_name_births": _sets(
+                fetch,
+                "SELECT c.root, {'n': n.name, 'lo': c.lo, 'hi': c.hi} FROM co c "
+                "JOIN names n ON c.v = n.root",
+                keys=uids,
+            ),
+            # (housemate, the days lived with them), and by name
+            "mate_stays": _sets(
+                fetch, "SELECT root, {'c': v, 's': s, 'e': e} FROM mated", keys=uids
+            ),
+            "mate_name_stays": _sets(
+                fetch,
+                "SELECT x.root, {'n': n.name, 's': x.s, 'e': x.e} FROM mated x "
+                "JOIN names n ON x.v = n.root",
+                keys=uids,
             ),
         }
     return Surroundings(
@@ -1006,6 +1163,9 @@ def adults_frame(
         "moved_out": _lookup(around.moved_out).column(ids),
         "left_with": _lookup(around.left_with).column(ids),
         "arrived_with": _lookup(around.arrived_with).column(ids),
+        "coparents": extra["coparents"].column(ids),
+        "coparent_names": extra["coparent_names"].column(ids),
+        **{name: extra[name].column(ids) for name in WINDOWED},
     }
     return _with_keys(table(columns), notes), {o[0].rid: o[0] for o in new}
 
@@ -1083,13 +1243,18 @@ def freshen(frame: pa.Table, before: pa.Table | None) -> tuple[pa.Table, pa.Tabl
 # compared with each other share their numbers; days are numbered in their order (the
 # other values are only ever compared for equality, so numbered as first met rather
 # than sorted every round).
-DAYS = ("moved_in", "moved_out", "stays.s", "stays.e", "dated.s", "dated.e")
+DAYS = ("moved_in", "moved_out", "stays.s", "stays.e", "dated.s", "dated.e",
+        "coparent_births.lo", "coparent_births.hi", "coparent_name_births.lo",
+        "coparent_name_births.hi", "mate_stays.s", "mate_stays.e", "mate_name_stays.s",
+        "mate_name_stays.e")  # fmt: skip
 CODED = (
-    ("kids", "household", "housemates", "kin"),  # people's roots
+    # people's roots
+    ("kids", "household", "housemates", "kin", "coparents", "coparent_births.c", "mate_stays.c"),
     DAYS,
     ("stays.a", "dated.a", "homes"),  # addresses
     ("left_with", "arrived_with"),  # households' moves
-    ("mate_names",),
+    # full names
+    ("mate_names", "coparent_names", "coparent_name_births.n", "mate_name_stays.n"),
     ("givens",),
     ("families",),
     ("family_parts",),
@@ -1156,6 +1321,7 @@ def _keys(rows: pa.Table, notes: list[str] | None) -> dict[str, pa.Array]:
         "swap_fg": pc.if_else(differ, joined(given, family), none),
         "swap_gf": pc.if_else(differ, joined(family, given), none),
         "key_mates": _tagged(rows["mate_names"].combine_chunks(), start),
+        "key_coparents": _coparent_keys(rows, start),
     }
     limit = PAIRS_PER_PERSON * len(given)
     out: dict[str, pa.Array] = {}
@@ -1172,6 +1338,20 @@ def _keys(rows: pa.Table, notes: list[str] | None) -> dict[str, pa.Array]:
                 f"{PAIRS_PER_PERSON:g} a person)"
             )
     return out
+
+
+def _coparent_keys(rows: pa.Table, start: pa.Array) -> pa.Array:
+    """Each row's co-parents' names, and its housemates' names that are someone's
+    co-parent's name, each as ``name|first letters``: one key joins a person whose
+    child's other parent has a name with one who lived with someone of that name (and
+    so, less usefully, two people whose co-parents, or housemates, share a name)."""
+    coparents = rows["coparent_names"].combine_chunks()
+    mates = rows["mate_names"].combine_chunks()
+    named = pc.unique(pc.list_flatten(coparents))
+    at, values = _flat(mates)
+    keep = pc.is_in(values, value_set=named)
+    also = _lists(at.filter(keep), values.filter(keep), len(mates))
+    return _tagged(_union(coparents, also), start)
 
 
 def _union(a: pa.Array, b: pa.Array) -> pa.Array:
