@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,9 +150,7 @@ class Baseline:
             self._before = state
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_bytes(orjson.dumps(state))
-        tmp.replace(self.path)
+        _write_whole(self.path, state)
 
     def before(self) -> list[dict[str, Any]]:
         """The state before the load (:meth:`take`)."""
@@ -166,7 +163,7 @@ class Baseline:
         if self.kept is None or not self.kept.exists():
             return None
         try:
-            body = json.loads(self.kept.read_text(encoding="utf-8"))
+            body = orjson.loads(self.kept.read_bytes())
         except (OSError, ValueError):
             body = None
         self.kept.unlink(missing_ok=True)
@@ -184,10 +181,14 @@ class Baseline:
         before reads it for this: loaders.load's alerts stage)."""
         if self.kept is None or self.after is None:
             return
-        body = {"counts": dict(counts), "watched": self.after}
-        tmp = self.kept.with_suffix(".tmp")
-        tmp.write_text(json.dumps(body), encoding="utf-8")
-        tmp.replace(self.kept)
+        _write_whole(self.kept, {"counts": dict(counts), "watched": self.after})
+
+
+def _write_whole(path: Path, body: object) -> None:
+    """``body`` as JSON at ``path``, whole or not at all (both of the baseline's files)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(orjson.dumps(body))
+    tmp.replace(path)
 
 
 def raise_after_load(
