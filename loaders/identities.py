@@ -79,30 +79,60 @@ def adopt_existing(
     groups = [g for g in members.values() if not any(i.rid in existing for i in g)]
     if not groups:
         return
-    index: dict[tuple, str] = {}
-    for uid in sorted(anchors):  # the least uid where people share a key, however read
-        given, family, dob, *ids = anchors[uid]
-        for name, value in zip(("upn", "nhs", "uln", "la_id"), ids, strict=True):
-            if value:
-                index.setdefault((name, value), uid)
-        if dob and given and family:
-            index.setdefault(("demographic", plain(given), plain(family), dob), uid)
+    # each group's keys, in the order tried: a checked identifier, then name and birth date
+    keys_of: list[list[tuple]] = []
     for group in groups:
-        found = None
+        keys: list[tuple] = []
         for ident in group:
-            keys = [
+            keys += [
                 (n, getattr(ident, n))
                 for n in ("upn", "nhs", "uln", "la_id")
                 if getattr(ident, n) and ident.trusted
             ]
             if ident.dob and ident.given and ident.family:
                 keys.append(("demographic", plain(ident.given), plain(ident.family), ident.dob))
-            found = next((index[k] for k in keys if k in index), None)
-            if found:
-                break
+        keys_of.append(keys)
+    index = _least_holders(anchors, {k for keys in keys_of for k in keys})
+    for group, keys in zip(groups, keys_of, strict=True):
+        found = next((index[k] for k in keys if k in index), None)
         if found:
             for ident in group:
                 existing[ident.rid] = found
+
+
+def _least_holders(anchors: Mapping[str, tuple[str, ...]], wanted: set[tuple]) -> dict[tuple, str]:
+    """The least person uid holding each of the ``wanted`` keys among ``anchors``
+    (:func:`adopt_existing`'s keys: a checked identifier, or name and birth date); the
+    anchors' names are made plain only where their birth date is one wanted."""
+    ids: dict[str, set[str]] = {n: set() for n in ("upn", "nhs", "uln", "la_id")}
+    days: set[str] = set()
+    for key in wanted:
+        if key[0] == "demographic":
+            days.add(key[3])
+        else:
+            ids[key[0]].add(key[1])
+    upns, nhss, ulns, la_ids = ids["upn"], ids["nhs"], ids["uln"], ids["la_id"]
+    index: dict[tuple, str] = {}
+
+    def hold(key: tuple, uid: str) -> None:
+        seen = index.get(key)
+        if seen is None or uid < seen:
+            index[key] = uid
+
+    for uid, (given, family, dob, upn, nhs, uln, la_id) in anchors.items():
+        if upn in upns:
+            hold(("upn", upn), uid)
+        if nhs in nhss:
+            hold(("nhs", nhs), uid)
+        if uln in ulns:
+            hold(("uln", uln), uid)
+        if la_id in la_ids:
+            hold(("la_id", la_id), uid)
+        if dob in days and given and family:
+            key = ("demographic", plain(given), plain(family), dob)
+            if key in wanted:
+                hold(key, uid)
+    return index
 
 
 def anchors(store: GraphStore) -> dict[str, tuple[str, ...]]:
