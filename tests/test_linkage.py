@@ -637,6 +637,27 @@ def test_a_fathers_later_partner_is_not_the_mother_of_his_earlier_child():
     assert result.cluster_of["hunt"] != result.cluster_of["mum"]
 
 
+def test_a_later_partners_account_open_on_the_extracts_first_day_is_not_the_mothers():
+    """As above, Amy born in 2013, but Sam and Ellie Hunt's joint account recorded from
+    the extract's first day, as every account open then is (forty others too): the
+    records do not say their stay began around Amy's birth, so Ellie Hunt is not taken
+    for Amy's mother (the review of the co-parent levels found them joined); a child
+    born within the year before that day still counts it."""
+    from loaders.linkage.inputs import Tenure
+
+    for born, one in (("2013-02-11", False), ("2018-09-14", True)):
+        records, context = _mother_named_with(SAM, born=born)
+        shared = Tenure("U1", "2018-11-02", "2020-06-30")
+        context.homes["hunt"] = context.homes["sam1"] = [shared]
+        for i in range(40):
+            records.append(Identity(f"y{i}", given=f"Zo{i}", family=f"Yew{i}", sex="F",
+                                    postcode=f"NM9 {i}ZZ", born_before="2008-11-02"))  # fmt: skip
+            context.homes[f"y{i}"] = [Tenure(f"W{i}", "2018-11-02", "")]
+        result = link(records, context=context)
+        assert result.cluster_of["dad"] == result.cluster_of["sam1"], born
+        assert (result.cluster_of["hunt"] == result.cluster_of["mum"]) is one, born
+
+
 @pytest.mark.parametrize(
     ("kind", "more"),
     [("foster", 0), ("guardian", 0), ("step", 0), ("carer", 0), ("parent", 0), ("birth", 1)],

@@ -361,9 +361,8 @@ def _together(
     root: str, other: str, context: Context, around: Surroundings, after: str = "", by: str = ""
 ) -> str:
     """Where and when ``root`` lived with ``other`` (the first such dated stay; one not
-    ended before ``after`` and begun by ``by``, where given: a stay begun on a day
-    commoner than moves counts as begun by then, so where no stay began by ``by`` the
-    first not ended before ``after``); '' if none."""
+    ended before ``after`` and begun by ``by``, where given, as the co-parent levels
+    count it); '' if none."""
     theirs = sorted(around.stays.get(other, ()))  # sorted: the same words in every run
     found = []
     for key, start, end in sorted(around.stays.get(root, ())):
@@ -374,10 +373,12 @@ def _together(
                 since, until = max(start, s), min(end, e)
                 if until < after:
                     continue
-                found.append((not by or since <= by, since, until, key))
+                if by and since > by:
+                    continue
+                found.append((since, until, key))
     if not found:
         return ""
-    _, since, until, key = next((f for f in found if f[0]), found[0])
+    since, until, key = found[0]
     return f"{context.places.get(key, key)} ({since[:4]}-{_year(until)})"
 
 

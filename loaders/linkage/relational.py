@@ -169,9 +169,11 @@ CO_PARENTS = 2
 # ended COPARENT_BEFORE years before it (the pregnancy, and a little more: a former
 # partner of the co-parent is not the parent) and had begun by COPARENT_AFTER years after
 # it (a later partner of the co-parent, of one given name with the parent, is not the
-# parent either). A stay begun on a day far commoner than moves (an extract's first day:
-# every account open then seems to begin on it, :func:`cut_offs`) had begun by then, as
-# far as the records say, and counts. From the truth at 20,000 children (seed 1): every
+# parent either). A stay recorded from an extract's first day (every account open then
+# seems to begin on it) is taken to begin then: the records do not say it began around
+# the birth, so it counts only for a child born within COPARENT_AFTER years before that
+# day (a later partner's joint account open when the extract begins is not the parent's
+# either). From the truth at 20,000 children (seed 1): every
 # child's two birth parents who lived together did so from before the birth; of the
 # co-parents' other partners of the parent's sex living with them after a birth, 48 began
 # within a year of it and about 3,500 later.
@@ -775,15 +777,12 @@ def surroundings(
             "(SELECT a FROM grown GROUP BY a HAVING count(DISTINCT root) > $max)",
             {"max": HOUSEHOLD_MAX},
         )
-        # and over which days (a co-parent's stay is related to their child's birth); a
-        # stay together begun on a day far commoner than moves (an extract's first day)
-        # had begun by then, for all the records say: its start is unknown
+        # and over which days (a co-parent's stay is related to their child's birth: a
+        # stay recorded from an extract's first day begins then, as far as it counts)
         run(
             "CREATE TEMP TABLE mated AS SELECT DISTINCT x.root, y.root AS v, "
-            "CASE WHEN greatest(x.s, y.s) IN (SELECT day FROM common WHERE kind = 'in') "
-            "THEN $open ELSE greatest(x.s, y.s) END AS s, least(x.e, y.e) AS e FROM settled x "
-            "JOIN settled y ON x.a = y.a AND y.s < x.e AND x.s < y.e AND x.root <> y.root",
-            {"open": OPEN_START},
+            "greatest(x.s, y.s) AS s, least(x.e, y.e) AS e FROM settled x "
+            "JOIN settled y ON x.a = y.a AND y.s < x.e AND x.s < y.e AND x.root <> y.root"
         )
         run("CREATE TEMP TABLE mates AS SELECT DISTINCT root, v FROM mated")
         housemates = _sets(fetch, "SELECT root, v FROM mates", keys=uids, values=uids)
