@@ -53,6 +53,7 @@ from loaders.people_kept import PEOPLE_FILE, Known
 from planning.alerts import Baseline
 from synthetic.generate import generate
 from synthetic.week_later import write_week_later
+from ui.cli.collector import collector_for_load
 
 AS_OF = dt.date(2026, 11, 2)
 WEEK_LATER = AS_OF + dt.timedelta(days=7)
@@ -150,19 +151,24 @@ def load(
     store: FalkorDBStore, name: str, root: Path, day: dt.date, loads: Path, figures: dict,
     **options: bool,
 ) -> None:  # fmt: skip
-    """One load of ``root`` into ``store``, its figures under ``name``."""
+    """One load of ``root`` into ``store``, its figures under ``name``; with the
+    collector's settings ``jigsaw load`` runs with (ui.cli.collector), as
+    benchmarks.stages loads: without them Python's full collections walked every
+    object the load holds, a large share of the build's and the copy's CPU."""
     started = time.perf_counter()
     cpu = StageCPU(store.server_pid())
     memory = StageMemory()
-
-    def after_stage(stage: str) -> None:
-        cpu.stage(stage)
-        memory.stage(stage)
-
     try:
-        report = run_load(
-            store, root, as_of=day, loads_dir=loads, after_stage=after_stage, **options
-        ).report
+        with collector_for_load() as collect:
+
+            def after_stage(stage: str) -> None:
+                collect(stage)
+                cpu.stage(stage)
+                memory.stage(stage)
+
+            report = run_load(
+                store, root, as_of=day, loads_dir=loads, after_stage=after_stage, **options
+            ).report
     finally:
         memory.stop()
     figures[f"{name}_s"] = round(time.perf_counter() - started, 1)
