@@ -66,17 +66,25 @@ def _hash(values: Any) -> int:
     return int(_hashes(b"", [values])[0])
 
 
-def _hashes(person: bytes, items: list[Any]) -> np.ndarray:
+def _hashes(person: bytes, items: list[Any], *, alone: bool = False) -> np.ndarray:
     """:func:`_hash` of each of ``items`` under ``person`` (at most 16 bytes: what the
     items are, e.g. one step's elements or one label's nodes), as one array: every
     element a load writes is hashed, so the per-item work is a few C calls (a copy of
     one hash begun with ``person``: cheaper than beginning each) and the looking up is
-    done on the array (:func:`_among`)."""
-    copy = hashlib.blake2b(digest_size=8, person=person).copy
+    done on the array (:func:`_among`). ``alone``: each item hashed as the list of it
+    alone (``[item]``, an element of one row), without making that list: its text is
+    the item's between brackets, in JSON as in ``repr``."""
+    begun = hashlib.blake2b(digest_size=8, person=person)
+    end = b""
+    if alone:
+        begun.update(b"[")
+        end = b"]"
+    copy = begun.copy
 
     def one(data: bytes) -> bytes:
         h = copy()
         h.update(data)
+        h.update(end)
         return h.digest()
 
     try:
@@ -86,12 +94,13 @@ def _hashes(person: bytes, items: list[Any]) -> np.ndarray:
     return np.frombuffer(b"".join(found), ">u8").astype(np.uint64)
 
 
-def _grouped(keys: list[Any], rows: list[Row]) -> tuple[list[Any], list[list[Row]]]:
-    """The distinct keys in the order first seen, and each one's rows in order; when
-    no key repeats (most node steps), without looking each row's group up."""
+def _grouped(keys: list[Any], rows: list[Row]) -> tuple[list[Any], list[list[Row]] | None]:
+    """The distinct keys in the order first seen, and each one's rows in order; None
+    for the rows when no key repeats (most steps: each row is its element), so that no
+    list is made for each row."""
     distinct = dict.fromkeys(keys)
     if len(distinct) == len(keys):
-        return keys, [[row] for row in rows]
+        return keys, None
     groups: dict[Any, list[Row]] = {}
     for key, row in zip(keys, rows, strict=True):
         group = groups.get(key)
@@ -285,7 +294,10 @@ class Unchanged:
         # the statement too: rows it wrote before it changed (a property added to the
         # schema) are written again
         written_by = _hash((step.name, step.statement, step.keyless)).to_bytes(8, "big")
-        hashes = _hashes(written_by, lists)
+        hashes = _hashes(written_by, rows if lists is None else lists, alone=lists is None)
+        group_of: Callable[[int], list[Row]] = (
+            (lambda i: [rows[i]]) if lists is None else lists.__getitem__
+        )
         self.after_parts.append(hashes)
         nodes = _node_hashes(node.label, order) if node is not None else _NONE
         self.nodes_after_parts.append(nodes)
@@ -298,11 +310,11 @@ class Unchanged:
         if trusted:
             try:
                 for label, f in ends:
-                    values = list({r[f] for r in rows})
+                    values = list(set(map(itemgetter(f), rows)))
                     known = _among(_node_hashes(label, values), self.nodes_before)
                     blocking.append((f, {v for v, k in zip(values, known, strict=True) if not k}))
                 for label, f in renewed:
-                    values = list({r[f] for r in rows})
+                    values = list(set(map(itemgetter(f), rows)))
                     found = _node_hashes(label, values).tolist()
                     written = self.nodes_written
                     blocking.append(
@@ -311,18 +323,18 @@ class Unchanged:
             except TypeError:  # a value no set can hold: write the step's rows
                 skippable = trusted = False
             blocking = [(f, found) for f, found in blocking if found]
-        new = ~_among(hashes, self.before) if trusted else np.ones(len(lists), bool)
+        new = ~_among(hashes, self.before) if trusted else np.ones(len(order), bool)
         for i in np.flatnonzero(~new).tolist() if blocking else ():
-            group = lists[i]
+            group = group_of(i)
             new[i] = any(r[f] in found for f, found in blocking for r in group)
-        keep = new if skippable else np.ones(len(lists), bool)
+        keep = new if skippable else np.ones(len(order), bool)
         if node is not None and node.label in self.shared:
-            keep = self._shared(step, nodes.tolist(), lists, new, skip and trusted)
+            keep = self._shared(step, nodes.tolist(), group_of, new, skip and trusted)
         touched = self.touched if trusted else None
         changed = np.flatnonzero(new).tolist()
         if touched is not None:
             for i in changed:
-                touched.add(node, named, order[i], lists[i])
+                touched.add(node, named, order[i], group_of(i))
         elif changed:
             self.touched = None  # not known: whatever reads it goes over everything
         if node is not None and self.active:  # read only on a delta (``renewed`` above),
@@ -330,13 +342,21 @@ class Unchanged:
             self.nodes_written.update(nodes[keep].tolist())
         if keep.all():
             return rows
-        kept = {order[i] for i in np.flatnonzero(keep).tolist()}
-        out = [row for key, row in zip(keys, rows, strict=True) if key in kept]
+        if lists is None:  # a row an element: the rows kept by their places
+            out = [rows[i] for i in np.flatnonzero(keep).tolist()]
+        else:
+            kept = {order[i] for i in np.flatnonzero(keep).tolist()}
+            out = [row for key, row in zip(keys, rows, strict=True) if key in kept]
         self.skipped[step.name] = self.skipped.get(step.name, 0) + len(rows) - len(out)
         return out
 
     def _shared(
-        self, step: Step, nodes: list[int], lists: list[list[Row]], new: np.ndarray, skip: bool
+        self,
+        step: Step,
+        nodes: list[int],
+        group_of: Callable[[int], list[Row]],
+        new: np.ndarray,
+        skip: bool,
     ) -> np.ndarray:
         """Which nodes of a label another step writes too to write now: left unwritten
         only while no other step wrote it, last load or this one; a later step naming a
@@ -350,7 +370,7 @@ class Unchanged:
                 self.owed += self.held.pop(node_hash, ())
             elif multi is not None and not new[i] and node_hash not in multi:
                 keep[i] = False  # left unwritten, unless another step names it later
-                self.held.setdefault(node_hash, []).append((step, lists[i]))
+                self.held.setdefault(node_hash, []).append((step, group_of(i)))
         return keep
 
     def take_owed(self) -> list[tuple[Step, list[Row]]]:
