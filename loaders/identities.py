@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from graph.cypher import cypher
 from graph.store import GraphStore
 from loaders.build import person_uid
@@ -79,30 +82,60 @@ def adopt_existing(
     groups = [g for g in members.values() if not any(i.rid in existing for i in g)]
     if not groups:
         return
-    index: dict[tuple, str] = {}
-    for uid in sorted(anchors):  # the least uid where people share a key, however read
-        given, family, dob, *ids = anchors[uid]
-        for name, value in zip(("upn", "nhs", "uln", "la_id"), ids, strict=True):
-            if value:
-                index.setdefault((name, value), uid)
-        if dob and given and family:
-            index.setdefault(("demographic", plain(given), plain(family), dob), uid)
+    # each group's keys, in the order tried: a checked identifier, then name and birth date
+    keys_of: list[list[tuple]] = []
     for group in groups:
-        found = None
+        keys: list[tuple] = []
         for ident in group:
-            keys = [
+            keys += [
                 (n, getattr(ident, n))
                 for n in ("upn", "nhs", "uln", "la_id")
                 if getattr(ident, n) and ident.trusted
             ]
             if ident.dob and ident.given and ident.family:
                 keys.append(("demographic", plain(ident.given), plain(ident.family), ident.dob))
-            found = next((index[k] for k in keys if k in index), None)
-            if found:
-                break
+        keys_of.append(keys)
+    index = _least_holders(anchors, {k for keys in keys_of for k in keys})
+    for group, keys in zip(groups, keys_of, strict=True):
+        found = next((index[k] for k in keys if k in index), None)
         if found:
             for ident in group:
                 existing[ident.rid] = found
+
+
+def _least_holders(anchors: Mapping[str, tuple[str, ...]], wanted: set[tuple]) -> dict[tuple, str]:
+    """The least person uid holding each of the ``wanted`` keys among ``anchors``
+    (:func:`adopt_existing`'s keys: a checked identifier, or name and birth date); the
+    anchors' names are made plain only where their birth date is one wanted."""
+    ids: dict[str, set[str]] = {n: set() for n in ("upn", "nhs", "uln", "la_id")}
+    days: set[str] = set()
+    for key in wanted:
+        if key[0] == "demographic":
+            days.add(key[3])
+        else:
+            ids[key[0]].add(key[1])
+    upns, nhss, ulns, la_ids = ids["upn"], ids["nhs"], ids["uln"], ids["la_id"]
+    index: dict[tuple, str] = {}
+
+    def hold(key: tuple, uid: str) -> None:
+        seen = index.get(key)
+        if seen is None or uid < seen:
+            index[key] = uid
+
+    for uid, (given, family, dob, upn, nhs, uln, la_id) in anchors.items():
+        if upn in upns:
+            hold(("upn", upn), uid)
+        if nhs in nhss:
+            hold(("nhs", nhs), uid)
+        if uln in ulns:
+            hold(("uln", uln), uid)
+        if la_id in la_ids:
+            hold(("la_id", la_id), uid)
+        if dob in days and given and family:
+            key = ("demographic", plain(given), plain(family), dob)
+            if key in wanted:
+                hold(key, uid)
+    return index
 
 
 def anchors(store: GraphStore) -> dict[str, tuple[str, ...]]:
@@ -113,17 +146,58 @@ def anchors(store: GraphStore) -> dict[str, tuple[str, ...]]:
 
 
 def person_uids(cluster_of: dict[str, str], existing: dict[str, str]) -> dict[str, str]:
-    """Keep each cluster's earlier person uid where its records already had one; a new
-    person's uid comes from its least record uid (:func:`person_uid`). On the load's
-    critical path with the engine idle, so no list of members per cluster is made."""
+    """Keep each cluster's earlier person uid where its records already had one (the
+    commonest among them, a uid no cluster before it in root order kept); a new person's
+    uid comes from its least record uid (:func:`person_uid`). On the load's critical path
+    with the engine idle: a cluster whose records had one person uid no other cluster's
+    records had (a delta's people, nearly all) keeps it, found in Arrow over every record
+    at once; only the rest are worked out a cluster at a time, in root order."""
+    rids = list(cluster_of)
+    records = pa.table(
+        {
+            "rid": pa.array(rids, pa.string()),
+            "root": pa.array(list(cluster_of.values()), pa.string()),
+            "uid": pa.array(list(map(existing.get, rids)), pa.string()),
+        }
+    )
+    # the clusters holding one earlier uid, which no other cluster holds
+    pairs = records.filter(pc.is_valid(records["uid"]))
+    pairs = pairs.group_by(["root", "uid"], use_threads=False).aggregate([])
+    theirs = pairs.group_by("uid", use_threads=False).aggregate([("root", "count")])
+    alone = theirs.filter(pc.equal(theirs["root_count"], 1))["uid"]
+    held = pairs.group_by("root", use_threads=False).aggregate([("uid", "count"), ("uid", "min")])
+    own = held.filter(
+        pc.and_(pc.equal(held["uid_count"], 1), pc.is_in(held["uid_min"], value_set=alone))
+    )
+    # the rest, in root order: a uid is taken only from those of its own records, none of
+    # which is another cluster's, so theirs are as if every cluster were worked out
+    rest = records.filter(pc.invert(pc.is_in(records["root"], value_set=own["root"])))
+    made = _person_uids(rest["rid"].to_pylist(), rest["root"].to_pylist(), existing)
+    # a cluster keeps its own uid unless one before it in root order took it as a new
+    # person's (a uid made from a record uid): then every cluster in turn
+    roots, uids = own["root"].to_pylist(), own["uid_min"].to_pylist()
+    uid_of = dict(zip(roots, uids, strict=True))
+    first: dict[str, str] = {}  # a uid of theirs the rest took -> the first root taking it
+    for root, uid in sorted(made.items(), reverse=True):
+        first[uid] = root
+    if any(first.get(uid, root) < root for root, uid in uid_of.items()):
+        uid_of = _person_uids(rids, list(cluster_of.values()), existing)
+        return dict(zip(rids, map(uid_of.__getitem__, cluster_of.values()), strict=True))
+    uid_of.update(made)
+    return dict(zip(rids, map(uid_of.__getitem__, cluster_of.values()), strict=True))
+
+
+def _person_uids(rids: list[str], roots: list[str], existing: dict[str, str]) -> dict[str, str]:
+    """Each cluster's person uid (cluster root -> uid), :func:`person_uids` a cluster at
+    a time in root order (``rids`` and their ``roots``, in the records' order)."""
     least: dict[str, str] = {}  # cluster -> its least record uid
-    for rid, root in cluster_of.items():
+    for rid, root in zip(rids, roots, strict=True):
         seen = least.get(root)
         if seen is None or rid < seen:
             least[root] = rid
     earlier: dict[str, list[str]] = {}  # cluster -> its records' person uids, in order
     if existing:
-        for rid, root in cluster_of.items():
+        for rid, root in zip(rids, roots, strict=True):
             uid = existing.get(rid)
             if uid is not None:
                 earlier.setdefault(root, []).append(uid)
@@ -137,4 +211,4 @@ def person_uids(cluster_of: dict[str, str], existing: dict[str, str]) -> dict[st
         uid = uid or person_uid([least[root]])
         used.add(uid)
         uid_of[root] = uid
-    return {rid: uid_of[root] for rid, root in cluster_of.items()}
+    return uid_of

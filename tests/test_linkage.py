@@ -610,3 +610,49 @@ def test_names_swapped_count_once_among_adults():
     assert len(given) == len(family) == 1
     assert given[0].m != given[0].u and not given[0].fix_u
     assert family[0].m == family[0].u and family[0].fix_m and family[0].fix_u
+
+
+def test_kept_people_start_as_the_clusters_their_records_joined_one_at_a_time_make():
+    """Clusters made with the kept people at once hold what a join a record at a time,
+    in the records' order, leaves: roots, identifiers, birth dates, the latest birth, the
+    stays, the family edges, and the named record whose words a refusal quotes (the
+    root's own where it has a name, else the last least-so-far's, else the first)."""
+    import random
+
+    rng = random.Random(3)
+    for _ in range(300):
+        uids = rng.sample([f"r{i:02d}" for i in range(40)], rng.randint(1, 14))
+        records = [
+            Identity(
+                rid,
+                given=rng.choice(["", "Amy", "Bea"]),
+                family=rng.choice(["", "Lee"]),
+                dob=rng.choice(["", "2014-03-02", "2015-01-09"]),
+                upn=rng.choice(["", "A1", "B2"]),
+                born_before=rng.choice(["", "1999-01-01", "2001-05-05"]),
+            )
+            for rid in uids
+        ]
+        records.append(records[0])  # a record read twice
+        kept = {r.rid: f"P{rng.randint(0, 4)}" for r in records if rng.random() < 0.8}
+        homes = {r.rid: [Tenure(rng.choice("UV"), rng.choice(["", "2020-01-01"]))] for r in records}
+        edges = [Edge(rng.choice(uids), rng.choice(uids), "birth", graph=True) for _ in range(4)]
+        joined = Clusters(records, edges, homes)
+        first: dict[str, str] = {}
+        for r in records:
+            if r.rid in kept:
+                head = first.setdefault(kept[r.rid], r.rid)
+                joined.union(head, r.rid)
+        at_once = Clusters(records, edges, homes, kept)
+        assert {u: at_once.find(u) for u in uids} == {u: joined.find(u) for u in uids}
+        for part in ("ids", "dobs", "latest", "dated"):
+            assert getattr(at_once, part) == getattr(joined, part), part
+        assert {k: r.rid for k, r in at_once.named.items()} == {
+            k: r.rid for k, r in joined.named.items()
+        }
+        for part in ("up", "down"):
+            mine, theirs = getattr(at_once, part), getattr(joined, part)
+            assert {k: sorted(v) for k, v in mine.items()} == {
+                k: sorted(v) for k, v in theirs.items()
+            }
+        assert sorted(at_once.joined) == sorted(set(joined.joined))

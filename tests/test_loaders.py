@@ -892,6 +892,71 @@ def test_person_uids_keep_earlier_people_and_name_new_ones_from_their_least_reco
     assert _person_uids(cluster_of, {})["b"] == person_uid(["a", "b"])
 
 
+def test_new_records_join_the_graphs_person_they_name_first_the_least_uid_where_shared():
+    """adopt_existing: a cluster all of whose records are new joins the person one of
+    its records names, by its keys in order (each record's checked identifiers, then its
+    name and birth date), the least person uid where two share the key; an untrusted
+    identifier names no one, and a cluster with a record loaded before is left alone."""
+    from loaders.identities import adopt_existing
+    from loaders.linkage import Identity
+
+    anchors = {  # ANCHOR_FIELDS: given, family, dob, upn, nhs, uln, la_child_id
+        "P-9": ("Amy", "Lee", "2014-03-02", "", "", "", ""),
+        "P-2": ("amy", "LEE", "2014-03-02", "", "", "", ""),  # the same key, less uid
+        "P-5": ("Bob", "Ray", "2013-01-01", "U1", "", "", ""),
+        "P-7": ("Cat", "Day", "2012-02-02", "", "N1", "", "C9"),
+    }
+    records = [
+        Identity("a", given="Amy", family="Lee", dob="2014-03-02"),  # by name: P-2
+        Identity("b", given="Bob", family="Ray", dob="2013-01-01", upn="U1"),
+        Identity("b2", given="Amy", family="Lee", dob="2014-03-02"),  # b's: upn first
+        Identity("c", given="Cat", family="Day", nhs="N1", trusted=False),  # untrusted
+        Identity("d", la_id="C9"),
+        Identity("e", given="Amy", family="Lee", dob="2014-03-02"),  # with a kept record
+        Identity("f", given="Old", family="One"),
+    ]
+    cluster_of = {"a": "a", "b": "b", "b2": "b", "c": "c", "d": "d", "e": "e", "f": "e"}
+    existing = {"f": "P-1"}
+    adopt_existing(cluster_of, records, existing, anchors)
+    assert existing == {"f": "P-1", "a": "P-2", "b": "P-5", "b2": "P-5", "d": "P-7"}
+
+
+def test_person_uids_found_in_bulk_are_those_found_a_cluster_at_a_time():
+    """A delta's clusters, nearly all one earlier person each, take their uids in bulk;
+    the uids are those the clusters taken one at a time in root order give (written out
+    here from the rule: the commonest earlier uid no cluster before took, else one made
+    from the least record), in small worlds where earlier uids are shared, split, and
+    equal to the uid a new cluster makes from its least record."""
+    import random
+    from collections import Counter
+
+    from loaders.build import person_uid
+    from loaders.identities import person_uids as _person_uids
+
+    def one_at_a_time(cluster_of: dict[str, str], existing: dict[str, str]) -> dict[str, str]:
+        members: dict[str, list[str]] = {}
+        for rid, root in cluster_of.items():
+            members.setdefault(root, []).append(rid)
+        used: set[str] = set()
+        uid_of = {}
+        for root in sorted(members):
+            earlier = Counter(existing[r] for r in members[root] if r in existing)
+            uid = next((u for u, _ in earlier.most_common() if u not in used), None)
+            uid_of[root] = uid or person_uid([min(members[root])])
+            used.add(uid_of[root])
+        return {rid: uid_of[root] for rid, root in cluster_of.items()}
+
+    rng = random.Random(5)
+    for _ in range(2000):
+        rids = list(dict.fromkeys(f"r{rng.randint(0, 30):02d}" for _ in range(rng.randint(1, 12))))
+        group = {r: rng.choice(rids) for r in rids}
+        least = {g: min(r for r in rids if group[r] == g) for g in group.values()}
+        cluster_of = {r: least[group[r]] for r in rids}
+        pool = [f"P{k}" for k in range(4)] + [person_uid([r]) for r in rids[:3]]
+        existing = {r: rng.choice(pool) for r in rids if rng.random() < 0.7}
+        assert _person_uids(cluster_of, existing) == one_at_a_time(cluster_of, existing)
+
+
 def test_the_pair_standing_for_two_clusters_does_not_depend_on_scoring_order(monkeypatch):
     """DuckDB returns scored pairs in no fixed order; the review queue must not change
     with it (which of two equally likely pairs stands for the two people)."""

@@ -22,6 +22,9 @@ from functools import cache
 from itertools import compress
 from operator import attrgetter
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from graph.family_rules import BIRTH, PARENT_MIN_AGE
 from loaders.linkage.identity import CHECKED_IDS, ID_NAMES, Identity, years_before
 from loaders.linkage.inputs import OPEN_END, Edge, Tenure
@@ -63,10 +66,22 @@ class Clusters:
         identities: Iterable[Identity],
         edges: Iterable[Edge] = (),
         homes: Mapping[str, Iterable[Tenure]] | None = None,
+        people: Mapping[str, str] | None = None,
     ) -> None:
+        """``people``: record uid -> person, as an earlier load (or a reviewer) left them,
+        whose records start as one cluster a person, as if joined a record at a time in
+        the records' order (:meth:`union`, the rules unasked: they were when they were
+        joined); its parts are worked out a person at a time, not a join at a time."""
         records = identities if isinstance(identities, list) else list(identities)
         rids = [r.rid for r in records]
-        self.parent: dict[str, str] = dict(zip(rids, rids, strict=True))
+        roots = rids if people is None else _least(rids, people)
+        self.parent: dict[str, str] = dict(zip(rids, roots, strict=True))
+        parent = self.parent
+        # the roots joined into another, in order: what changed since a given point
+        # (the adults' pass gathers again only around them, :mod:`.relational`)
+        self.joined: list[str] = []
+        if people is not None:
+            self.joined = [rid for rid, root in parent.items() if rid != root]
         # root -> (address, from, to) of its dated stays (an unknown end: still there)
         self.dated: dict[str, frozenset[tuple[str, str, str]]] = {}
         made: dict[tuple[Tenure, ...], frozenset[tuple[str, str, str]]] = {}  # shared
@@ -92,7 +107,14 @@ class Clusters:
         def sets(name: str) -> dict[str, frozenset[str]]:
             holders, values = held(name)
             one.update((v, frozenset((v,))) for v in set(values).difference(one))
-            return dict(zip(holders, map(one.__getitem__, values), strict=True))
+            if people is None:
+                return dict(zip(holders, map(one.__getitem__, values), strict=True))
+            out: dict[str, frozenset[str]] = {}
+            mine = dict(zip(holders, values, strict=True))  # a record read twice: its last
+            for root, value in zip(*_by_root(mine, parent), strict=True):
+                have = out.get(root)
+                out[root] = one[value] if have is None else have | one[value]
+            return out
 
         # kind -> root -> its checked identifiers of that kind
         self.ids: dict[str, dict[str, frozenset[str]]] = {k: sets(k) for k in CHECKED_IDS}
@@ -102,22 +124,24 @@ class Clusters:
         self.named: dict[str, Identity] = {  # root -> a record of theirs with a name
             r.rid: r for r in records if r.given.strip() or r.family.strip()
         }
-        # the roots joined into another, in order: what changed since a given point
-        # (the adults' pass gathers again only around them, :mod:`.relational`)
-        self.joined: list[str] = []
+        if people is not None:  # each record's part, as the joins would merge them
+            self.dated = _dated(self.dated, parent)
+            self.latest = _earliest(self.latest, parent)
+            self.named = _named(self.named, parent)
         self.up: dict[str, list[tuple[str, str]]] = {}  # root -> (parent record, kind)
         self.down: dict[str, list[tuple[str, str]]] = {}  # root -> (child record, kind)
-        parent, up, down = self.parent, self.up, self.down
+        up, down = self.up, self.down
         for e in edges:
             if e.parent in parent and e.child in parent:
-                mine = up.get(e.child)
+                child, carer = parent[e.child], parent[e.parent]
+                mine = up.get(child)
                 if mine is None:
-                    up[e.child] = [(e.parent, e.kind)]
+                    up[child] = [(e.parent, e.kind)]
                 else:
                     mine.append((e.parent, e.kind))
-                mine = down.get(e.parent)
+                mine = down.get(carer)
                 if mine is None:
-                    down[e.parent] = [(e.child, e.kind)]
+                    down[carer] = [(e.child, e.kind)]
                 else:
                     mine.append((e.child, e.kind))
 
@@ -288,6 +312,74 @@ class Clusters:
                     (c,),
                 )
         return None
+
+
+def _least(rids: list[str], people: Mapping[str, str]) -> list[str]:
+    """Each record's root when each person's records (``people``: record uid -> person)
+    are one cluster: the least uid among its person's records, or its own."""
+    uids = pa.array(rids, pa.string())
+    persons = pa.array([people.get(rid) for rid in rids], pa.string())
+    kept = pa.table({"person": persons, "rid": uids}).filter(pc.is_valid(persons))
+    least = kept.group_by("person").aggregate([("rid", "min")])
+    at = pc.index_in(persons, value_set=least["person"])
+    return pc.coalesce(least["rid_min"].take(at), uids).to_pylist()
+
+
+def _by_root(values: Mapping[str, str], parent: Mapping[str, str]) -> tuple[list, list]:
+    """The distinct pairs of a root and a value of one of its records (``values``: record
+    uid -> value; ``parent``: each record's root), a pair a person rather than a record."""
+    roots = pa.array(list(map(parent.get, values, values)), pa.string())
+    pairs = pa.table({"root": roots, "value": pa.array(list(values.values()), pa.string())})
+    distinct = pairs.group_by(["root", "value"], use_threads=False).aggregate([])
+    return distinct["root"].to_pylist(), distinct["value"].to_pylist()
+
+
+def _dated(dated: dict[str, frozenset], parent: Mapping[str, str]) -> dict[str, frozenset]:
+    """Each root's stays, its records' (``dated``: record uid -> stays, records with the
+    same stays sharing one set) together."""
+    shapes: dict[int, frozenset] = {id(stays): stays for stays in dated.values()}
+    numbered = {rid: str(id(stays)) for rid, stays in dated.items()}
+    out: dict[str, frozenset] = {}
+    for root, shape in zip(*_by_root(numbered, parent), strict=True):
+        stays = shapes[int(shape)]
+        have = out.get(root)
+        out[root] = stays if have is None else have | stays
+    return out
+
+
+def _earliest(latest: dict[str, str], parent: Mapping[str, str]) -> dict[str, str]:
+    """Each root's earliest of its records' days (``latest``: record uid -> day)."""
+    days = pa.table(
+        {
+            "root": pa.array(list(map(parent.get, latest, latest)), pa.string()),
+            "day": pa.array(list(latest.values()), pa.string()),
+        }
+    )
+    first = days.group_by("root", use_threads=False).aggregate([("day", "min")])
+    return dict(zip(first["root"].to_pylist(), first["day_min"].to_pylist(), strict=True))
+
+
+def _named(named: dict[str, Identity], parent: Mapping[str, str]) -> dict[str, Identity]:
+    """Each root's record with a name (``named``: each record's own, where it has one),
+    as joins a record at a time in the records' order leave it (:meth:`Clusters.join`:
+    the lesser root keeps its own, else takes the other's): the root's own where it has
+    one; else that of the last record that was its cluster's least when it came, where
+    it has one; else its cluster's first record with a name."""
+    roots = set(map(parent.__getitem__, named))  # those with a name among their records
+    out = {root: named[root] for root in roots.intersection(named)}
+    # the rest, the roots without a name of their own, from their records in order
+    rest = roots.difference(out)
+    least: dict[str, str] = {}  # root -> the least uid of its records come so far
+    for rid, root in [(rid, root) for rid, root in parent.items() if root in rest] if rest else ():
+        r = named.get(rid)
+        seen = least.get(root)
+        if seen is None or rid < seen:  # the cluster's least so far
+            least[root] = rid
+            if r is not None:
+                out[root] = r
+        elif r is not None and root not in out:
+            out[root] = r
+    return out
 
 
 def _old_enough(parent: frozenset[str] | None, child: frozenset[str] | None) -> bool:
