@@ -143,21 +143,11 @@ def _coparents(context: Context, clusters: Clusters) -> dict[str, set[tuple[str,
     return co
 
 
-def _first_days(context: Context, clusters: Clusters) -> set[str]:
-    """The days far commoner than moving days as stays' first days (:func:`_cut`)."""
-    firsts: dict[str, set[str]] = {}
-    for rid, tenures in context.homes.items():
-        if rid in clusters.parent:
-            firsts.setdefault(clusters.find(rid), set()).update(t.start for t in tenures if t.start)
-    return _cut(_day_counts(firsts))
-
-
-def _mate_stays(
-    dated: dict[str, set[tuple[str, str, str]]], unknown: set[str] = frozenset()
-) -> dict[str, set[tuple]]:
+def _mate_stays(dated: dict[str, set[tuple[str, str, str]]]) -> dict[str, set[tuple]]:
     """Each adult's housemates with the days they lived together (dated stays at one
-    address over overlapping days; an address more than HOUSEHOLD_MAX held, none); a
-    stay together from a day of ``unknown`` (an extract's first day) from OPEN_START."""
+    address over overlapping days; an address more than HOUSEHOLD_MAX held, none), from
+    the later of the two stays' first days (an extract's first day too: the records do
+    not say a stay began before it)."""
     residents: dict[str, list[tuple[str, str, str]]] = {}
     for root, found in dated.items():
         for key, start, end in found:
@@ -169,9 +159,7 @@ def _mate_stays(
         for root, start, end in found:
             for other, s, e in found:
                 if other != root and s < end and start < e:
-                    since = max(start, s)
-                    since = OPEN_START if since in unknown else since
-                    out.setdefault(root, set()).add((other, since, min(end, e)))
+                    out.setdefault(root, set()).add((other, max(start, s), min(end, e)))
     return out
 
 
@@ -308,7 +296,7 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
         ref = defined[-1]
         held = Counter(k for r in ref.adults for k in {a for a, _, _ in ref.stays.get(r, ())})
         co = _coparents(inputs.context, clusters)
-        mated = _mate_stays(_dated(ref.stays, ref.adults), _first_days(inputs.context, clusters))
+        mated = _mate_stays(_dated(ref.stays, ref.adults))
         for row in _as_text(found.select(list(COLUMNS)), around).to_pylist():
             root = row["unique_id"]
             expected = {name: _sorted(getattr(ref, name).get(root)) for name in LISTED}
