@@ -698,6 +698,10 @@ def test_the_co_parent_by_name_is_worded_from_the_records_the_level_read():
         "1984-05-06), who lived with the other: at 4 Bridge Place, NM5 4AL (2015-2018)"
     )
     assert {"amy", dad.rid, "sam1", "mum", "hunt"} <= set(named)
+    from loaders.linkage.evidence import _record_words
+
+    assert [_record_words(r) for r in ("early_help:7", "social_care:d1", "x")] == [
+        "an early help record", "a social care record", "a record"]  # fmt: skip
 
 
 def test_two_namesake_couples_at_their_own_homes_at_once_are_two_couples():

@@ -259,7 +259,7 @@ def _co_parent(
     context: Context,
     around: Surroundings,
 ) -> str:
-    """'one named as mother of Amy Taylor (born 2018-09-14) on a health record, whose
+    """'one named as mother of Amy Taylor (born 2018-09-14) on an early help record, whose
     father Sam Taylor (born 1984-05-06), so named on a social care record, lived with
     the other: at 67 Oak Court, NM2 8QZ (2015-2018)', or, where the co-parent's records
     and the housemate's are not (yet) one person, '..., whose father Sam Taylor, so
@@ -327,7 +327,7 @@ def _counted(
 def _own_children(root: str, clusters: Clusters | Naming) -> dict[str, tuple[str, str]]:
     """The children ``root``'s records name as their own parent's (a stated kind, and no
     carer's kind for that child), each with the kind in words and the record so naming
-    them ('a health record'), the first kind in PARENT_KIND_WORDS' order."""
+    them ('an early help record'), the first kind in PARENT_KIND_WORDS' order."""
     find = clusters.find
     kinds: dict[str, list[tuple[int, str, str]]] = {}
     carers: set[str] = set()
@@ -352,9 +352,11 @@ def _own_children(root: str, clusters: Clusters | Naming) -> dict[str, tuple[str
 
 
 def _record_words(rid: str) -> str:
-    """'a health record': the source a record uid names, else 'a record'."""
-    source = rid.split(":", 1)[0] if ":" in rid else ""
-    return f"a {source.replace('_', ' ')} record" if source else "a record"
+    """'an early help record': the source a record uid names, else 'a record'."""
+    source = rid.split(":", 1)[0].replace("_", " ") if ":" in rid else ""
+    if not source:
+        return "a record"
+    return f"{'an' if source[0] in 'aeiou' else 'a'} {source} record"
 
 
 def _together(
