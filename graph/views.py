@@ -477,7 +477,7 @@ def find_children(store: GraphStore, text: str, *, limit: int = 20) -> list[dict
     today = dt.date.today()
     out = []
     for r in sorted(rows, key=lambda r: order.get(r["uid"], 0)):
-        dob = r["dob"]
+        dob = _read_date(r["dob"])
         age = (
             None
             if dob is None
@@ -494,6 +494,19 @@ def find_children(store: GraphStore, text: str, *, limit: int = 20) -> list[dict
             }
         )
     return out
+
+
+def _read_date(value: object) -> dt.date | None:
+    """A date read back, or None: while a load runs, the rows it bulk-inserted hold their
+    dates as ISO text until its step converting them (``dates of bulk-written rows``)
+    has run, and a search meanwhile reads them (fifty users during a county delta found
+    it)."""
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return value if isinstance(value, dt.date) else None
 
 
 def child_record(store: GraphStore, uid: str) -> dict[str, Any] | None:

@@ -430,3 +430,19 @@ def test_engine_profiles_read_as_steps():
         (0, "ProduceResults | uid", 31, 1.5, 0),
         (1, "NodeIndexSeekByRange | RANGE INDEX p:Person(dob) WHERE dob >= $since", 31, None, 32),
     ]
+
+
+def test_finding_a_child_reads_a_birth_date_a_running_load_left_as_text(store: GraphStore):
+    """While a load runs, the rows it bulk-inserted hold their dates as ISO text until
+    its step converting them has run; finding a child meanwhile gives the same birth
+    date and age as after (fifty users during a county delta met "'str' object has no
+    attribute 'year'")."""
+    from graph import views
+
+    store.write("CREATE (:Person {uid: 'P-text', full_name: 'Ann Text', dob: '2015-01-02'})")
+    store.write_rows(
+        UPSERT_PEOPLE, [{"uid": "P-date", "name": "Ann Date", "dob": "2015-01-02", "upn": None}]
+    )
+    text, date = (views.find_children(store, uid)[0] for uid in ("P-text", "P-date"))
+    assert text["dob"] == date["dob"] == dt.date(2015, 1, 2)
+    assert text["age"] == date["age"] is not None
