@@ -1,7 +1,7 @@
 """``python -m benchmarks.delta --children 20000``: what a night's delta holds and costs.
 
 Generates a synthetic county (or reuses ``--county``) and the same county a week later
-(``synthetic.week_later``, about 1% of rows changed), then measures in one process:
+(``synthetic.week_later``, about 1% of rows changed), then measures:
 reading and validating every file of the first week and recording what was taken in
 (``loaders.intake``: its size and the time to save it); planning the second week
 against that record (hashing every file); reading and validating every file of the
@@ -9,7 +9,10 @@ second week against reading only the files the plan reads. With ``--load`` it al
 loads the first week into a fresh embedded engine, then the second week over it as a
 delta linking every record again (as before people were kept), as a delta linking
 only new or changed records, and then in full: each load's stages, the rows it wrote
-and those it left as the graph held them. Prints the figures as one JSON line after each step.
+and those it left as the graph held them. Each load runs in a process of its own,
+attached to the engine this one started, as each night's ``jigsaw load`` is: its peak
+memory is that night's, not what an earlier load left behind. Prints the figures as one
+JSON line after each step.
 
 ``--second DIR`` adds the week after that (made there from the week later by
 ``write_week_later(WEEK, DIR, seed=2)`` unless it holds one), loaded as a second delta
@@ -28,8 +31,10 @@ measured without loading the first week again. ``--skip`` leaves steps out
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime as dt
 import json
+import multiprocessing
 import os
 import resource
 import shutil
@@ -90,23 +95,22 @@ def delta_then_full(
         if (engine.parent / "pseudonym").is_dir():
             shutil.copytree(engine.parent / "pseudonym", tmp / "pseudonym")
         loads = tmp / "graph" / "loads-embedded"
-    store = FalkorDBStore(
-        graph_name="bench", directory=tmp / "graph", timeout_ms=60_000, max_rows=5_000
-    )
+    store = _attach(tmp / "graph", "bench")
     if engine is not None:
         keep_as_loads_do(store, loads)
     try:
         if engine is None:
-            load(store, "week1", county, AS_OF, loads, figures)
+            load_apart(tmp / "graph", "bench", "week1", county, AS_OF, loads, figures)
         if "relink" not in skip:
             relink_first(store, tmp, week, loads, figures)
-        load(store, "week2_delta", week, WEEK_LATER, loads, figures)
+        load_apart(tmp / "graph", "bench", "week2_delta", week, WEEK_LATER, loads, figures)
         last, day = "week2", WEEK_LATER
         if second is not None:
             last, day, week = "week3", WEEK_LATER + dt.timedelta(days=7), second
-            load(store, "week3_delta", second, day, loads, figures)
+            load_apart(tmp / "graph", "bench", "week3_delta", second, day, loads, figures)
         if "full" not in skip:
-            load(store, f"{last}_full", week, day, loads, figures, full=True)
+            load_apart(tmp / "graph", "bench", f"{last}_full", week, day, loads, figures,
+                       full=True)  # fmt: skip
     finally:
         store.close()
 
@@ -135,16 +139,49 @@ def relink_first(
     """The week later over the engine's own copy of the first week, linking every
     record again (``relink=True``)."""
     store._graph.copy("bench_relink")  # the engine's own copy
-    again = FalkorDBStore(
-        graph_name="bench_relink", directory=tmp / "graph", timeout_ms=60_000, max_rows=5_000
-    )
+    shutil.copytree(loads, tmp / "loads_relink", ignore=shutil.ignore_patterns("*.lock"))
+    load_apart(tmp / "graph", "bench_relink", "week2_delta_relink", week, WEEK_LATER,
+               tmp / "loads_relink", figures, relink=True)  # fmt: skip
+    again = _attach(tmp / "graph", "bench_relink")
     try:
-        shutil.copytree(loads, tmp / "loads_relink", ignore=shutil.ignore_patterns("*.lock"))
-        load(again, "week2_delta_relink", week, WEEK_LATER, tmp / "loads_relink", figures,
-             relink=True)  # fmt: skip
         again.drop_all()
     finally:
         again.close()
+
+
+def load_apart(
+    directory: Path, graph: str, name: str, root: Path, day: dt.date, loads: Path,
+    figures: dict, **options: bool,
+) -> None:  # fmt: skip
+    """:func:`load` in a process of its own (spawned: nothing of this one's memory),
+    attached to the engine serving ``directory``, its figures added to ``figures``."""
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as apart:
+        night = apart.submit(_load_alone, directory, graph, name, root, day, loads,
+                             tracemalloc.is_tracing(), options)  # fmt: skip
+        figures.update(night.result())
+    show(figures)
+
+
+def _load_alone(
+    directory: Path, graph: str, name: str, root: Path, day: dt.date, loads: Path,
+    trace: bool, options: dict[str, bool],
+) -> dict:  # fmt: skip
+    """The load's process: its store attached to the running engine, its figures."""
+    if trace:
+        tracemalloc.start()
+    figures: dict = {}
+    store = _attach(directory, graph)
+    try:
+        load(store, name, root, day, loads, figures, **options)
+    finally:
+        store.close()
+    return figures
+
+
+def _attach(directory: Path, graph: str) -> FalkorDBStore:
+    """The embedded engine serving ``directory`` (started if none is), graph ``graph``."""
+    return FalkorDBStore(graph_name=graph, directory=directory, timeout_ms=60_000, max_rows=5_000)
 
 
 def load(
