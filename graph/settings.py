@@ -193,6 +193,16 @@ class Settings(BaseSettings):
             "longer one is quarantined with the reason instead of loaded."
         ),
     )
+    load_niceness: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description=(
+            "How far `jigsaw load` lowers its own CPU priority (Unix nice) once the "
+            "engine is open, so people using the app while a load runs are served "
+            "first; its reading processes inherit it, the engine does not. 0: none."
+        ),
+    )
     load_workers: int | None = Field(
         default=None,
         ge=1,

@@ -553,6 +553,57 @@ def test_the_load_command_writes_new_rows_in_bulk_unless_told_not_to(
     assert "by the engine's bulk insertion" in done.stdout
 
 
+def _niceness(pid: int) -> int | None:
+    """A process's nice value, from /proc (None once it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rpartition(")")[2].split()[16])  # field 19 of proc(5)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_the_load_command_yields_the_cpu_to_the_apps_users_but_not_the_engine(
+    tiny_county, tmp_path
+):
+    env = {
+        **os.environ,
+        "JIGSAW_GRAPH_NAME": "nice",
+        "JIGSAW_GRAPH_URL": str(tmp_path / "engine"),
+        "JIGSAW_DATA_DIR": str(tmp_path),
+        "JIGSAW_LOAD_NICENESS": "7",
+    }
+    ours = _niceness(os.getpid())
+    command = [sys.executable, "-c", "from ui.cli import main; main()", "load"]
+    proc = subprocess.Popen(
+        [*command, str(tiny_county), "--as-of", AS_OF.isoformat()],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    seen, engine = set(), set()
+    while proc.poll() is None:
+        seen.add(_niceness(proc.pid))
+        engine |= {_niceness(pid) for pid in _servers_in(tmp_path / "engine")}
+        time.sleep(0.01)
+    assert proc.returncode == 0
+    assert ours + 7 in seen  # the load ran at a lower priority once the engine was open
+    assert engine - {None} == {ours}  # the engine it started serves the app as before
+
+
+def _servers_in(folder: Path) -> list[int]:
+    """The embedded engine servers working in ``folder``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if (
+                b"redis-server" in (entry / "cmdline").read_bytes()
+                and Path(os.readlink(entry / "cwd")) == folder
+            ):
+                found.append(int(entry.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
 def test_review_decisions_stick_across_reloads(tiny_county, tmp_path):
     store = embedded_store(tmp_path / "engine")
     try:

@@ -24,7 +24,7 @@ from loaders.mapping import MappingError
 from loaders.quality import groups_beside, labels_from_csv, measure_groups
 from loaders.readers import ReadError, ReadLimits
 from loaders.report import LoadReport
-from ui.cli.collector import collector_for_load
+from ui.cli.collector import collector_for_load, yield_cpu
 from ui.cli.progress import Bars
 
 if TYPE_CHECKING:
@@ -96,6 +96,7 @@ def load(
     settings = load_settings()
     loads_dir = settings.data_dir / "loads"
     store = open_store(settings)
+    yield_cpu(settings.load_niceness)  # after the engine started, if this load started it
     try:
         with Bars(console) as bars, collector_for_load() as after_stage:
             result = run_load(
