@@ -30,6 +30,11 @@ _next = itertools.count()
 # users fared while a load ran beside them
 _TIMINGS = os.environ.get("JIGSAW_BENCH_TIMINGS")
 _timings = open(_TIMINGS, "a", buffering=1) if _TIMINGS else None  # noqa: SIM115
+# each refusal of a child as not on the user's caseload (wall clock, professional, child):
+# the runner asks the graph after the load whether the child was theirs then
+_refusals = open(_TIMINGS + ".refused", "a", buffering=1) if _TIMINGS else None  # noqa: SIM115
+REFUSED = "refused: not on the caseload"  # the action's name when the page said so
+NOT_HELD = "on your or your team's caseload"  # in the app's words refusing such a child
 
 
 class Caseworker(User):
@@ -42,6 +47,7 @@ class Caseworker(User):
         self.account = SETUP["accounts"][n % len(SETUP["accounts"])]
         self.url = SETUP["urls"][n % len(SETUP["urls"])]
         self.rng = random.Random(n)
+        self.opened = ""  # the child whose page this user opened last
         self.session: AppSession | None = None
         self.session = self._timed("sign in", lambda: sign_in(
             self.url, self.account["username"], self.account["password"]))  # fmt: skip
@@ -51,9 +57,13 @@ class Caseworker(User):
             self.session.close()
 
     def _child(self) -> str:
-        return self.rng.choice(self.account["children"])
+        self.opened = self.rng.choice(self.account["children"])
+        return self.opened
 
-    def _timed(self, name: str, action: Callable[[], object]) -> object:
+    def _timed(self, name: str, action: Callable[[], object], child: str = "") -> object:
+        """The action timed; a page refusing ``child`` as not on the user's caseload is
+        counted apart (a caseload the night's load changed refuses rightly; the runner
+        checks), not as an error nor as a page served."""
         started = time.perf_counter()
         error: BaseException | None = None
         result = None
@@ -62,6 +72,12 @@ class Caseworker(User):
         except Exception as exc:  # counted as the action's failure, the user carries on
             error = exc
         took = (time.perf_counter() - started) * 1000
+        if isinstance(result, Rendered) and any(NOT_HELD in t for t in result.text):
+            name, error = REFUSED, None
+            if _refusals is not None:
+                _refusals.write(f"{time.time():.3f},{self.account['professional']},{child}\n")
+        elif name == "saved query" and error is None:
+            error = _unanswered(result)
         if _timings is not None:
             _timings.write(f"{time.time():.3f},{name},{took:.1f},{int(error is not None)}\n")
         self.environment.events.request.fire(
@@ -86,14 +102,14 @@ class Caseworker(User):
     def record(self) -> None:
         if self.session is not None:
             uid = self._child()
-            self._timed("child record", lambda: self.session.open("record", f"child={uid}"))
+            self._timed("child record", lambda: self.session.open("record", f"child={uid}"), uid)
 
     @task(2)
     def network(self) -> None:
         if self.session is None:
             return
         uid = self._child()  # the page opens on the child in its address, as a link does
-        self._timed("family network", lambda: self.session.open("network", f"child={uid}"))
+        self._timed("family network", lambda: self.session.open("network", f"child={uid}"), uid)
 
     @task(1)
     def saved_query(self) -> None:
@@ -105,11 +121,12 @@ class Caseworker(User):
         shown = self.session.rerun()
         if query.get("child_label") in shown.widgets:  # else: the child opened last
             self.session.fill(shown, query["child_label"], self._child())
-        self._timed("saved query", lambda: _ran(self.session.click(shown, "Run")))
+        self._timed("saved query", lambda: self.session.click(shown, "Run"), self.opened)
 
 
-def _ran(shown: Rendered) -> Rendered:
-    """The query page after Run: it must say how many rows it found."""
-    if not any(" row(s) in " in t.replace("\\", "") for t in shown.text):  # as Markdown
-        raise RuntimeError("the query page showed no result: " + " ".join(shown.text)[-200:])
-    return shown
+def _unanswered(shown: object) -> RuntimeError | None:
+    """The query page after Run must say how many rows it found."""
+    text = shown.text if isinstance(shown, Rendered) else []
+    if not any(" row(s) in " in t.replace("\\", "") for t in text):  # as Markdown
+        return RuntimeError("the query page showed no result: " + " ".join(text)[-200:])
+    return None

@@ -49,7 +49,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "a benchmark password, not a real one"
 ROLE = "social_worker"
 TARGET_P95_MS = 200  # the single view's target with many users
-ACTIONS = ("sign in", "find a child", "child record", "family network", "saved query")
+ACTIONS = ("sign in", "find a child", "child record", "family network", "saved query",
+           "refused: not on the caseload")  # the last: locustfile.REFUSED  # fmt: skip
 
 
 @dataclass
@@ -193,7 +194,8 @@ def _setup(env: dict[str, str], args: argparse.Namespace) -> dict:
     for i, row in enumerate(held):
         username = f"bench-sw-{i}"
         accounts.add(username, ROLE, PASSWORD, professional=row["worker"])
-        made.append({"username": username, "password": PASSWORD, "children": row["children"][:50]})
+        made.append({"username": username, "password": PASSWORD, "professional": row["worker"],
+                     "children": row["children"][:50]})  # fmt: skip
     queries = []
     for q in load_library():
         child = [p for p in q.params if p.kind == "child"]
@@ -285,7 +287,36 @@ def _drive(args: argparse.Namespace, env: dict[str, str], apps: list, work: Path
         load.done(wait=True)  # still loading when the users stopped: its whole time
         if args.out:  # its report (what it read, linked and wrote), kept beside the table
             shutil.copy(load.log, args.out.with_suffix(".load.log"))
-    return _table(args, prefix, sampled, load, _read_timings(timings), errors)
+    table = _table(args, prefix, sampled, load, _read_timings(timings), errors)
+    return table + _refusals_checked(env, Path(f"{timings}.refused"))
+
+
+def _refusals_checked(env: dict[str, str], path: Path) -> str:
+    """Each child a page refused as not on the user's caseload, asked of the graph after
+    the users and the load: a child the user still holds a case of was refused while it
+    was theirs (a defect: access must not waver while a load writes); one they hold none
+    of was refused rightly (the load closed or moved the case)."""
+    if not path.exists():
+        return ""
+    refused = [line.split(",") for line in path.read_text().splitlines() if line]
+    if not refused:
+        return ""
+    from graph import load_settings, open_store
+    from graph.views import caseworkers_of
+
+    os.environ.update({k: env[k] for k in ("JIGSAW_DATA_DIR", "JIGSAW_GRAPH_URL",
+                                           "JIGSAW_GRAPH_NAME")})  # fmt: skip
+    store = open_store(load_settings())
+    try:
+        held = caseworkers_of(store, sorted({child for _, _, child in refused}))
+    finally:
+        store.close()
+    theirs = sum(worker in held.get(child, ([], []))[0] for _, worker, child in refused)
+    return (
+        f"- refused as not on the user's caseload: {len(refused):,} pages; by the graph after "
+        f"the run, {len(refused) - theirs:,} of them children the user held no open case of "
+        f"(refused rightly), **{theirs:,} children the user still held** (refused wrongly)\n"
+    )
 
 
 def _start_load(args: argparse.Namespace, env: dict[str, str], log: Path) -> Loading:

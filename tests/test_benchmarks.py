@@ -156,6 +156,35 @@ def test_many_users_says_how_the_users_fared_while_the_load_ran(tmp_path):
     assert "family network" not in rows
 
 
+def test_many_users_asks_the_graph_whether_each_refused_child_was_the_users(
+    loaded_county, engine_dir, tmp_path, monkeypatch
+):
+    """A page refusing a child as not on the user's caseload is checked against the
+    graph after the run: rightly refused when the user holds no open case of the child,
+    wrongly when they do (read here from the cases themselves)."""
+    from benchmarks.many_users import _refusals_checked
+
+    held = loaded_county.store.read(
+        "MATCH (w:Professional)-[r:WORKS_ON]->(k:Case {status: 'open'})<-[:HAS_CASE]-(c:Person) "
+        "WHERE r.to IS NULL RETURN w.uid AS worker, collect(DISTINCT c.uid) AS children "
+        "ORDER BY worker LIMIT 1"
+    ).rows[0]
+    stranger = loaded_county.store.read(
+        "MATCH (c:Child) WHERE NOT (c)-[:HAS_CASE]->(:Case) RETURN c.uid AS uid LIMIT 1"
+    ).rows[0]["uid"]
+    refused = tmp_path / "timings.csv.refused"
+    refused.write_text(
+        f"1.0,{held['worker']},{held['children'][0]}\n2.0,{held['worker']},{stranger}\n"
+    )
+    env = {"JIGSAW_DATA_DIR": str(tmp_path), "JIGSAW_GRAPH_URL": str(engine_dir),
+           "JIGSAW_GRAPH_NAME": "loaded_small"}  # fmt: skip
+    for name, value in env.items():  # the runner sets them: restored after the test
+        monkeypatch.setenv(name, value)
+    said = _refusals_checked(env, refused)
+    assert "2 pages" in said and "1 of them children the user held no open case" in said
+    assert "**1 children the user still held**" in said
+
+
 def test_the_returns_figures_close_for_every_return(tmp_path):
     from benchmarks.returns import AS_OF, SEED, measure, table
     from synthetic.generate import generate
