@@ -15,9 +15,12 @@ import logging
 import multiprocessing
 import os
 import pickle
+import sys
+import types
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from itertools import starmap
 from operator import attrgetter
@@ -181,10 +184,9 @@ def read_packed(
     ``workers``: processes to read with (``None``: one per core; 1: none, read here);
     ``min_bytes``: below this much to read, read here (``None``: PARALLEL_MIN_BYTES).
     Workers start from a fresh interpreter (``forkserver``), never a fork of this
-    process, which may hold threads and the engine's connection (the app, a test).
-    Like every such worker they re-import the main script first, so the script needs
-    the ``if __name__ == "__main__"`` guard; where they cannot start, this process
-    reads the files itself.
+    process, which may hold threads and the engine's connection (the app, a test), and
+    without the main script (:func:`_main_left_out`); where they cannot start or die,
+    this process reads the files itself.
     """
     workers = default_workers() if workers is None else workers
     min_bytes = PARALLEL_MIN_BYTES if min_bytes is None else min_bytes
@@ -197,18 +199,38 @@ def read_packed(
     pool = ProcessPoolExecutor(max_workers=min(workers, len(extracts)), mp_context=context)
     done = 0
     try:
-        for packed in pool.map(_read_packed, extracts, [today] * len(extracts)):
+        with _main_left_out():  # the workers (and the fork server) start as the files go in
+            packed_outcomes = pool.map(_read_packed, extracts, [today] * len(extracts))
+        for packed in packed_outcomes:
             yield unpack(pickle.loads(packed)), packed
             done += 1
     except BrokenProcessPool as exc:
-        # A worker died: out of memory, or it could not start because the main script
-        # cannot be re-imported (no ``if __name__ == "__main__"`` guard, a Streamlit
-        # page). Nothing is lost: the files not yet taken are read here instead.
+        # A worker died (out of memory) or could not start. Nothing is lost: the files
+        # not yet taken are read here instead.
         log.warning("reading workers failed (%s); reading the rest in this process", exc)
         for extract in extracts[done:]:
             yield read_extract(extract, today), None
     finally:  # a load that stops part way does not wait for files it will not use
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _main_left_out() -> Iterator[None]:
+    """Processes multiprocessing starts inside this do not import the main script:
+    it would run again in each of them, and the main script of a load is not always
+    the load's. A Streamlit page is run as ``__main__`` and stays there after, so a
+    worker importing it would open the store its settings name by default (a second
+    engine on ``data/graph`` beside the load's own); the workers need only this module.
+    A stand-in ``__main__`` with no file is what multiprocessing finds while they start
+    (its :func:`multiprocessing.spawn.get_preparation_data`)."""
+    main = sys.modules["__main__"]
+    stand_in = types.ModuleType("__main__")
+    sys.modules["__main__"] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get("__main__") is stand_in:  # another thread's since: theirs
+            sys.modules["__main__"] = main
 
 
 _RECORD = attrgetter(*(f.name for f in fields(Record)))  # a record as a tuple of its fields

@@ -31,9 +31,15 @@ _DATA_THERE_BEFORE = CHECKOUT_DATA.exists()
 _TESTS_BEGUN: list[tuple[float, str]] = []  # (wall time, test) as each test began
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test begins before its fixtures are made: a module's or the session's, made for
+    it, count as its own (the fixture below begins after them)."""
+    _TESTS_BEGUN.append((time.time(), item.nodeid))
+
+
 @pytest.fixture(autouse=True)
 def _checkout_data_watched(request: pytest.FixtureRequest) -> Iterator[None]:
-    _TESTS_BEGUN.append((time.time(), request.node.nodeid))
     yield
     if not _DATA_THERE_BEFORE and not _DATA_WRITER and CHECKOUT_DATA.exists():
         found = ", ".join(sorted(p.name for p in CHECKOUT_DATA.iterdir()))
@@ -61,8 +67,9 @@ def _holders(directory: Path) -> str:
         for item in environ:
             if item.startswith(b"PYTEST_CURRENT_TEST="):
                 return item.split(b"=", 1)[1].decode(errors="replace")
-        # an environment made before any test began (or by hand) names none: the test
-        # running when the process started, from its start time, and where it ran
+        # an environment made before any test began (or by hand) names none, nor does an
+        # engine server's (redis-server writes its title over it): the test running when
+        # the process started, from its start time, and where it ran
         said = [i.decode(errors="replace") for i in environ if i.startswith(b"JIGSAW_")]
         try:
             cwd = str(Path(f"/proc/{pid}/cwd").readlink())

@@ -814,10 +814,8 @@ def test_derived_facts_follow_the_cases_when_they_change(store):
 # -- reading in worker processes ---------------------------------------------------
 
 
-# Worker processes start by re-importing the main script (multiprocessing's rule for
-# its forkserver and spawn methods), and in this test process that can be a Streamlit
-# page left there by the app tests. So the comparison runs in a script of its own, as
-# the command line and the benchmark run a load.
+# The comparison runs in a script of its own, as the command line and the benchmark run
+# a load: in this test process the fork server may already run, started by another test.
 READ_BOTH_WAYS = """\
 import datetime as dt, hashlib, json, multiprocessing, sys
 from pathlib import Path
@@ -886,36 +884,103 @@ def test_reading_in_worker_processes_gives_the_same_records_in_the_same_order(
 
 
 UNGUARDED_SCRIPT = """\
-import datetime as dt, sys
+import datetime as dt, multiprocessing, os, signal, sys, threading, time
 from pathlib import Path
 from loaders.extracts import Extract, read_extracts
 from loaders.mapping import load_mappings
-root = Path(sys.argv[1])
+root, workers, kill = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "kill"
 extracts = [Extract(m, p, str(p.relative_to(root)))
             for m in load_mappings(None) for p in sorted(root.glob(m.files))]
-outcomes = read_extracts(extracts, dt.date(2026, 11, 2), workers=int(sys.argv[2]), min_bytes=0)
+
+def killer():  # a worker killed as it starts, as one out of memory is
+    while not multiprocessing.active_children():
+        time.sleep(0.001)
+    os.kill(multiprocessing.active_children()[0].pid, signal.SIGKILL)
+
+if kill:
+    threading.Thread(target=killer, daemon=True).start()
+outcomes = read_extracts(extracts, dt.date(2026, 11, 2), workers=workers, min_bytes=0)
 print(sum(len(o.records) for o in outcomes))
 """
 
 
-def test_workers_that_cannot_start_leave_the_reading_to_the_loading_process(
+def test_workers_read_for_a_script_without_the_guard_and_the_loading_process_after_one_dies(
     small_county: Path, tmp_path: Path
 ):
-    # A script without the `if __name__ == "__main__"` guard: each worker re-runs it
-    # and dies starting, so the pool breaks; the load must still read every file.
+    # A script without the `if __name__ == "__main__"` guard: the workers do not run it
+    # again (it would start workers of its own). A worker that dies breaks the pool; the
+    # load must still read every file.
     script = tmp_path / "unguarded.py"
     script.write_text(UNGUARDED_SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
 
-    def run(workers: int) -> subprocess.CompletedProcess:
+    def run(workers: int, kill: bool = False) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, str(script), str(small_county), str(workers)],
+            [sys.executable, str(script), str(small_county), str(workers), str(kill and "kill")],
             capture_output=True, text=True, env=env, timeout=300, check=True,
         )  # fmt: skip
 
-    broken, serial = run(2), run(1)
+    parallel, broken, serial = run(2), run(2, kill=True), run(1)
+    assert "reading workers failed" not in parallel.stderr
     assert "reading workers failed" in broken.stderr
-    assert int(broken.stdout) == int(serial.stdout) > 10_000
+    assert int(parallel.stdout) == int(broken.stdout) == int(serial.stdout) > 10_000
+
+
+# A load run in a process whose __main__ is a Streamlit page (Streamlit runs a page as
+# a module named __main__ and leaves it there: the app, the suite after its app tests).
+# The page opens the store its settings name, which are the defaults where it runs.
+PAGE = """\
+from graph import open_store
+open_store()
+"""
+LOAD_UNDER_A_PAGE = """\
+import datetime as dt, sys, types
+from pathlib import Path
+from graph import load_settings, open_store
+from loaders import extracts
+from loaders.load import run_load
+
+if __name__ == "__main__":
+    root, data, page = (Path(a) for a in sys.argv[1:4])
+    left = types.ModuleType("__main__")  # as Streamlit leaves a page it ran
+    left.__file__ = str(page)
+    sys.modules["__main__"] = left
+    extracts.PARALLEL_MIN_BYTES = 0  # the small county read by workers, as a county is
+    settings = load_settings(data_dir=data)
+    store = open_store(settings)
+    store.ensure_schema()
+    result = run_load(store, root, as_of=dt.date(2026, 11, 2), loads_dir=data / "loads",
+                      read_workers=2)
+    store.close()
+    print(result.report.people)
+"""
+
+
+def test_a_load_under_a_page_starts_no_engine_on_the_default_data_folder(
+    small_county: Path, tmp_path: Path
+):
+    """Its reading workers do not run the page again: on the working folder's default
+    ``data/`` nothing is written and no engine starts."""
+    from graph.engines.falkordb_start import stop
+
+    here = tmp_path / "here"
+    (here / "data").mkdir(parents=True)
+    (tmp_path / "page.py").write_text(PAGE)
+    (tmp_path / "load.py").write_text(LOAD_UNDER_A_PAGE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIGSAW_")}
+    env["PYTHONPATH"] = str(ROOT)
+    try:
+        done = subprocess.run(
+            [sys.executable, str(tmp_path / "load.py"), str(small_county),
+             str(tmp_path / "data"), str(tmp_path / "page.py")],
+            cwd=here, env=env, capture_output=True, text=True, timeout=600, check=True,
+        )  # fmt: skip
+        assert "reading workers failed" not in done.stderr
+        assert int(done.stdout) > 1_000
+        assert list((here / "data").iterdir()) == []
+    finally:
+        stop(here / "data" / "graph")
+        stop(tmp_path / "data" / "graph")
 
 
 def test_person_uids_keep_earlier_people_and_name_new_ones_from_their_least_record():
