@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from graph.cypher import cypher
+from graph.dates import read_day
 from graph.store import COUNTY_WIDE_READ_TIMEOUT_MS, GraphStore
 
 PARENT_MIN_AGE = 12  # years older than the child, at least
@@ -24,7 +25,8 @@ BIRTH = "birth"
 
 def too_young_to_parent(parent_dob: object, child_dob: object) -> bool:
     """Both dates known and the parent fewer than PARENT_MIN_AGE years older."""
-    if not (isinstance(parent_dob, dt.date) and isinstance(child_dob, dt.date)):
+    parent_dob, child_dob = read_day(parent_dob), read_day(child_dob)
+    if parent_dob is None or child_dob is None:
         return False
     try:
         latest = child_dob.replace(year=child_dob.year - PARENT_MIN_AGE)

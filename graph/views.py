@@ -13,6 +13,7 @@ from typing import Any
 
 from graph import caseload_tally, family_rules
 from graph.cypher import cypher
+from graph.dates import read_day, years_old
 from graph.schema import RETURN_FACTS
 from graph.store import COUNTY_WIDE_READ_TIMEOUT_MS, GraphStore
 
@@ -474,39 +475,20 @@ def find_children(store: GraphStore, text: str, *, limit: int = 20) -> list[dict
         return []
     rows = store.read(SEARCH_SUMMARY, {"uids": uids[:limit]}).rows
     order = {u: i for i, u in enumerate(uids)}
-    today = dt.date.today()
     out = []
     for r in sorted(rows, key=lambda r: order.get(r["uid"], 0)):
-        dob = _read_date(r["dob"])
-        age = (
-            None
-            if dob is None
-            else today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
-        )
+        dob = read_day(r["dob"])
         out.append(
             {
                 "uid": r["uid"],
                 "name": r["name"],
                 "dob": dob,
-                "age": age,
+                "age": years_old(dob),
                 "school": r["school"],
                 "district": r["district"],
             }
         )
     return out
-
-
-def _read_date(value: object) -> dt.date | None:
-    """A date read back, or None: while a load runs, the rows it bulk-inserted hold their
-    dates as ISO text until its step converting them (``dates of bulk-written rows``)
-    has run, and a search meanwhile reads them (fifty users during a county delta found
-    it)."""
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return value if isinstance(value, dt.date) else None
 
 
 def child_record(store: GraphStore, uid: str) -> dict[str, Any] | None:
@@ -557,8 +539,8 @@ def social_care(store: GraphStore, uid: str) -> list[dict[str, Any]]:
 
 def _day(fact: dict[str, Any]) -> dt.date:
     for key in ("date", "start", "decided", "from"):
-        if isinstance(fact.get(key), dt.date):
-            return fact[key]
+        if (day := read_day(fact.get(key))) is not None:
+            return day
     return dt.date.min
 
 

@@ -446,3 +446,35 @@ def test_finding_a_child_reads_a_birth_date_a_running_load_left_as_text(store: G
     text, date = (views.find_children(store, uid)[0] for uid in ("P-text", "P-date"))
     assert text["dob"] == date["dob"] == dt.date(2015, 1, 2)
     assert text["age"] == date["age"] is not None
+
+
+def test_a_childs_returns_read_in_date_order_while_a_running_load_left_dates_as_text(
+    store: GraphStore,
+):
+    """A fact whose date a running load has not converted yet takes its place among the
+    child's statutory returns by that date, as after the conversion (it sorted first)."""
+    from graph import views
+
+    store.write(
+        "CREATE (p:Person {uid: 'P-c'}), "
+        "(p)-[:ASSESSED]->(:Assessment {uid: 'A-1', start: date('2020-01-01')}), "
+        "(p)-[:REFERRED]->(:Referral {uid: 'R-1', date: '2021-01-01'}), "
+        "(p)-[:REFERRED]->(:Referral {uid: 'R-0', date: date('2019-01-01')})"
+    )
+    assert [f["uid"] for f in views.social_care(store, "P-c")] == ["R-0", "A-1", "R-1"]
+
+
+def test_a_parent_too_young_is_a_warning_while_a_running_load_left_birth_dates_as_text(
+    store: GraphStore,
+):
+    """The record's warnings read birth dates a running load left as text (a parent five
+    years older than the child was not warned of until the load converted them)."""
+    from graph import family_rules
+
+    store.write(
+        "CREATE (:Person {uid: 'P-p', full_name: 'Pat', dob: '2010-01-01'})-[:PARENT_OF "
+        "{kind: 'birth'}]->(:Person {uid: 'P-k', full_name: 'Kit', dob: '2015-01-01'})"
+    )
+    texts = [w["text"] for w in family_rules.warnings(store, ["P-k"])]
+    assert any("Pat (born 2010-01-01) is recorded as parent of Kit" in t for t in texts), texts
+    assert family_rules.count_breaks(store)["parent_age"] == 1

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from graph.dates import read_day
 from ui.present.sources import source_of_key
 from ui.present.words import case_kind, code, day, plural, whole, year_group
 
@@ -26,14 +27,8 @@ NOTE_AGENCY = {"update": "Updates in Jigsaw", "safety": "Safety notes"}
 
 
 def _entry(when: object, agency: str, what: str, source: str) -> dict[str, Any] | None:
-    if isinstance(when, str):
-        try:
-            when = dt.datetime.fromisoformat(when)
-        except ValueError:
-            return None
-    if isinstance(when, dt.datetime):
-        when = when.date()
-    if not isinstance(when, dt.date):
+    when = read_day(when)
+    if when is None:
         return None
     return {"date": when, "when": day(when), "agency": agency, "what": what, "source": source}
 

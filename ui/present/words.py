@@ -10,6 +10,7 @@ import datetime as dt
 import math
 import re
 
+from graph.dates import read_date, read_day, years_old
 from planning.code_labels import words as code_words
 
 # Field names as practitioners say them. A field not listed reads as its name in words.
@@ -57,28 +58,9 @@ def blank(value: object) -> str:
     return "" if text.strip().lower() in _MISSING else text
 
 
-def _as_date(value: object) -> dt.date | dt.datetime | None:
-    if value is None:
-        return None
-    if hasattr(value, "to_pydatetime"):  # pandas Timestamp
-        try:
-            value = value.to_pydatetime()
-        except ValueError:
-            return None
-    if isinstance(value, dt.datetime | dt.date):
-        return value
-    text = str(value).strip()
-    if not text or text.lower() in _MISSING:
-        return None
-    try:
-        return dt.datetime.fromisoformat(text) if "T" in text else dt.date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
 def day(value: object) -> str:
     """A date as a UK reader writes it: 3 Mar 2014 (blank when unknown)."""
-    when = _as_date(value)
+    when = read_date(value)
     if when is None:
         return blank(value) if not isinstance(value, dt.date) else ""
     return f"{when.day} {when:%b %Y}"
@@ -86,27 +68,17 @@ def day(value: object) -> str:
 
 def moment(value: object) -> str:
     """A date and time: 3 Mar 2014, 16:55 (the date alone when no time is known)."""
-    when = _as_date(value)
+    when = read_date(value)
     if isinstance(when, dt.datetime):
         return f"{day(when)}, {when:%H:%M}"
     return day(value)
 
 
-def years_old(dob: object, today: dt.date | None = None) -> int | None:
-    born = _as_date(dob)
-    if born is None:
-        return None
-    born = born.date() if isinstance(born, dt.datetime) else born
-    today = today or dt.date.today()
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
 def age(dob: object, today: dt.date | None = None) -> str:
     """How old: "7", or "11 months" / "3 weeks" for a baby (blank when unknown)."""
-    born = _as_date(dob)
+    born = read_day(dob)
     if born is None:
         return ""
-    born = born.date() if isinstance(born, dt.datetime) else born
     today = today or dt.date.today()
     if born > today:
         return "not yet born"
