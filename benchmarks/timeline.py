@@ -51,7 +51,7 @@ def main(extracts: Path, engine: Path) -> None:
     print(f"(as at {AS_OF}, {dt.datetime.now():%Y-%m-%d %H:%M})")
 
 
-if __name__ == "__main__":  # forkserver workers re-import this module
+if __name__ == "__main__":
     if len(sys.argv) != 3:
         sys.exit("usage: python -m benchmarks.timeline EXTRACTS ENGINE_DIR")
     main(Path(sys.argv[1]), Path(sys.argv[2]))
