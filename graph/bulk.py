@@ -83,6 +83,11 @@ class BulkWriter(ABC):
         """The uids of the ``label`` nodes in the graph now."""
 
     @abstractmethod
+    def held(self, label: str, uids: Sequence[str]) -> set[str]:
+        """Those of ``uids`` on a ``label`` node in the graph now: looked up one by one,
+        for a load that names few of the label's nodes (:meth:`uids` reads them all)."""
+
+    @abstractmethod
     def create_nodes(
         self,
         shape: NodeShape,

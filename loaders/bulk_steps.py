@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import batched
 from operator import itemgetter
 from typing import Any
 
@@ -43,22 +44,39 @@ ENDS = frozenset(
 
 @dataclass
 class NewNodes:
-    """Node uids by label: those in the graph (read once per label, when first needed)
-    and those this load created."""
+    """Node uids by label: those in the graph and those this load created.
+
+    A load that writes every row reads each label's uids once, when first needed. With
+    ``ask`` (a delta over a trusted record: only the rows that changed reach the
+    writer) it looks up only the uids its rows name, each once, through the uid index:
+    ``present`` then holds, of the uids asked, those in the graph when asked."""
 
     writer: BulkWriter
+    ask: bool = False
     present: dict[str, set[str]] = field(default_factory=dict)
+    asked: dict[str, set[str]] = field(default_factory=dict)  # ask: uids looked up
     created: dict[str, set[str]] = field(default_factory=dict)
 
-    def existing(self, label: str) -> set[str]:
-        if label not in self.present:
-            self.present[label] = self.writer.uids(label)
-        return self.present[label]
+    def existing(self, label: str, uids: Iterable[str | None]) -> set[str]:
+        """A set that holds, of ``uids``, those on a ``label`` node in the graph (and
+        perhaps others)."""
+        if not self.ask:
+            if label not in self.present:
+                self.present[label] = self.writer.uids(label)
+            return self.present[label]
+        found = self.present.setdefault(label, set())
+        asked = self.asked.setdefault(label, set())
+        wanted = [u for u in dict.fromkeys(uids) if u is not None and u not in asked]
+        if wanted:
+            found.update(self.writer.held(label, wanted))
+            asked.update(wanted)
+        return found
 
-    def earlier(self, label: str) -> set[str]:
-        """Uids of the label in the graph before this load (a superset for a label whose
-        created uids are not tracked: the safe answer)."""
-        return self.existing(label) - self.created.get(label, set())
+    def earlier(self, label: str, uids: Iterable[str | None]) -> set[str]:
+        """A set that holds, of ``uids``, those in the graph before this load (and
+        perhaps others: for a label whose created uids are not tracked, those too, the
+        safe answer)."""
+        return self.existing(label, uids) - self.created.get(label, set())
 
     def add(self, label: str, uids: Iterable[str]) -> None:
         if label not in self.present and label not in ENDS:
@@ -66,6 +84,8 @@ class NewNodes:
         made = set(uids)
         if label in self.present:
             self.present[label].update(made)
+            if self.ask:
+                self.asked[label].update(made)
         if label in ENDS:
             self.created.setdefault(label, set()).update(made)
 
@@ -80,10 +100,16 @@ class BulkWrites(Writes):
 
     def __post_init__(self) -> None:
         assert self.bulk is not None, "the bulk strategy needs the engine's bulk writer"
-        self.nodes = NewNodes(self.bulk)
+        trusted = self.unchanged is not None and not self.unchanged.reason
+        self.nodes = NewNodes(self.bulk, ask=trusted)
 
     def existed(self, label: str, uids: Iterator[str]) -> bool:
-        return not self.nodes.earlier(label).isdisjoint(uids)
+        if not self.nodes.ask:
+            return not self.nodes.earlier(label, ()).isdisjoint(uids)
+        for part in batched(uids, self.nodes.writer.chunk):  # the first hit answers
+            if not self.nodes.earlier(label, part).isdisjoint(part):
+                return True
+        return False
 
     def ahead(self, roles: list[tuple[Record, str]]) -> None:
         """Create the nodes of the load's source records no earlier load wrote, in
@@ -167,12 +193,14 @@ class BulkWrites(Writes):
         if not rows:
             return [], []
         nodes = self.nodes
-        known = [(e.field, nodes.existing(e.label)) for e in step.others]
+        known = [
+            (e.field, nodes.existing(e.label, map(itemgetter(e.field), rows))) for e in step.others
+        ]
         tests: list[Callable[[Row], bool]] = []
         at_once: list[Callable[[], bool]] = []
         node = step.node_type
         if node is not None:
-            taken = nodes.existing(node.label)
+            taken = nodes.existing(node.label, map(itemgetter(node.key), rows))
             tests.append(lambda row: row[node.key] not in taken)
             at_once.append(lambda: taken.isdisjoint(map(itemgetter(node.key), rows)))
         else:

@@ -71,14 +71,18 @@ def dump(store: GraphStore, labels: tuple[str, ...] = LABELS) -> tuple[Counter, 
     return nodes, edges
 
 
-def write_rows(store: GraphStore, rows: GraphRows, *, bulk: bool, loaded_at: str) -> Any:
+def write_rows(
+    store: GraphStore, rows: GraphRows, *, bulk: bool, loaded_at: str, ask: bool = False
+) -> Any:
     """Write a load's rows as its stages would, through the bulk strategy or the
-    statements alone, then derive; the strategy, for its counts."""
+    statements alone, then derive; the strategy, for its counts. ``ask``: the bulk
+    strategy looks up the uids its rows name, as on a delta, not every uid of a label."""
     quiet = lambda _name, _total: lambda _n: None  # noqa: E731
     params = {"loaded_at": loaded_at}
     writer = store.bulk_writer()
     if bulk:
         writes = BulkWrites(store, params, quiet, writer)
+        writes.nodes.ask = ask
     else:
         writes = write.Writes(store, params, quiet, writer if store.bulk_load_running() else None)
     writes.begin()
@@ -249,8 +253,8 @@ def _row_by_row(monkeypatch: pytest.MonkeyPatch, store: GraphStore) -> None:
     )
 
 
-def _write(store: GraphStore, rows: Any, *, bulk: bool) -> Any:
-    return write_rows(store, rows, bulk=bulk, loaded_at="2026-11-02T10:00:00")
+def _write(store: GraphStore, rows: Any, *, bulk: bool, ask: bool = False) -> Any:
+    return write_rows(store, rows, bulk=bulk, loaded_at="2026-11-02T10:00:00", ask=ask)
 
 
 def test_rows_that_merge_into_one_thing_end_as_the_statements_leave_them(
@@ -274,6 +278,34 @@ def test_rows_that_merge_into_one_thing_end_as_the_statements_leave_them(
     assert edges_a == edges_b
     parent = twins[0].read("MATCH ()-[r:PARENT_OF]->() RETURN r.kind AS k, r.from AS f").rows
     assert parent == [{"k": "step", "f": dt.date(2015, 1, 2)}]
+
+
+@pytest.mark.parametrize("ask", [False, True], ids=["every-uid-read", "uids-asked"])
+def test_nodes_the_graph_holds_go_through_the_statements_and_new_ones_in_bulk(
+    twins: list[GraphStore], monkeypatch: pytest.MonkeyPatch, ask: bool
+) -> None:
+    """Over a graph holding P-a and A1, a second write's rows for them are the
+    statements' (bulk insertion would make a second P-a and A1) and P-b's are bulk
+    inserted, whether the writer reads every uid of a label (a load writing every row)
+    or asks only for the uids its rows name (a delta)."""
+    for store in twins:  # P-a's rows go through the statements in both
+        _row_by_row(monkeypatch, store)
+    rows = _awkward_rows()
+    first = GraphRows()
+    first.people, first.addresses = [_person("P-a", True, "2015-01-01")], rows.addresses
+    for store in twins:
+        _write(store, first, bulk=False)
+    bulk_rows = _write(twins[0], rows, bulk=True, ask=ask).bulk_rows
+    _write(twins[1], rows, bulk=False)
+    # new: P-b, the service, case c2 (its two rows folded), P-b's two residences and
+    # both parent rows (P-b was created in this write); P-a, A1 and P-a's rows: statements
+    assert bulk_rows == {"services": 1, "people": 1, "residences": 2, "parents": 2, "cases": 2}
+    people = twins[0].read("MATCH (p:Person) RETURN p.uid AS uid ORDER BY uid").rows
+    assert [p["uid"] for p in people] == ["P-a", "P-b"]
+    assert twins[0].read("MATCH (a:Address) RETURN count(a) AS n").scalar() == 1
+    (nodes_a, edges_a), (nodes_b, edges_b) = dump(twins[0]), dump(twins[1])
+    assert nodes_a == nodes_b
+    assert edges_a == edges_b
 
 
 def test_a_load_stopped_before_its_dates_were_converted_is_completed_by_the_next(

@@ -258,6 +258,12 @@ class FalkorBulkWriter(BulkWriter):
         ).rows
         return {r["uid"] for r in rows}
 
+    def held(self, label: str, uids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for part in _slices(uids, CHUNK):
+            found.update(self._lookup(label, part))
+        return found
+
     def _node_ids(self, label: str, uids: Sequence[str]) -> dict[str, int]:
         """Node ids by uid for ``uids`` (those not in the graph are left out), through
         the uid index. Kept for the load: ends are looked up once, whatever number of
