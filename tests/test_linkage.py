@@ -704,6 +704,32 @@ def test_the_co_parent_by_name_is_worded_from_the_records_the_level_read():
         "an early help record", "a social care record", "a record"]  # fmt: skip
 
 
+def test_the_co_parent_words_name_no_child_with_more_parents_than_the_level_counts():
+    """As above, with Amy's brother Ben (born 2017, both named as his parents too): where
+    a third person is named as Amy's adoptive parent, the level counts Ben only (no
+    child with more than two people named as its own parent), and the words name Ben,
+    not Amy."""
+    from loaders.linkage.evidence import describe_naming
+    from loaders.linkage.relational import CO_PARENT_ALIKE, surroundings
+
+    dad = Identity(
+        "social_care:d1#parent", given="Sam", family="Taylor", sex="M", born_before="2008-11-02"
+    )
+    for more, child in ((0, "Amy Taylor (born 2018-09-14)"), (1, "Ben Taylor (born 2017-03-01)")):
+        records, context = _mother_named_with(dad, kind="father", more=more)
+        context.edges[1] = Edge(dad.rid, "amy", "father", graph=True)
+        records.append(Identity("ben", given="Ben", family="Taylor", sex="M", dob="2017-03-01"))
+        context.edges += [Edge("mum", "ben", "birth", graph=True),
+                          Edge(dad.rid, "ben", "father", graph=True)]  # fmt: skip
+        clusters = Clusters(records, context.edges, context.homes)
+        around = surroundings(records, clusters, context)
+        mum, hunt = (next(r for r in records if r.rid == rid) for rid in ("mum", "hunt"))
+        words, _ = describe_naming(
+            mum, hunt, {"household": CO_PARENT_ALIKE.label}, clusters, context, around
+        )
+        assert words.startswith(f"one named as birth parent of {child}"), words
+
+
 def test_two_namesake_couples_at_their_own_homes_at_once_are_two_couples():
     """As above, but Ellie Taylor and her Sam Taylor held U3 from 2016, while Ellie Hunt
     and the other Sam still lived at U1: two couples at two homes over the same years

@@ -22,6 +22,7 @@ from loaders.linkage.inputs import (
 from loaders.linkage.relational import (
     CO_PARENT,
     CO_PARENT_ALIKE,
+    CO_PARENTS,
     COPARENT_AFTER,
     COPARENT_BEFORE,
     JOURNEY,
@@ -246,9 +247,10 @@ def _housemate(
 
 
 # What a record names a child's own parent as (inputs.PARENTAL_KINDS), in words, in
-# the order one is chosen when records differ
-PARENT_KIND_WORDS = {"mother": "mother", "father": "father", "birth": "birth parent",
-                     "adoptive": "adoptive parent"}  # fmt: skip
+# the order one is chosen when records differ: "mother", "birth parent", ...
+PARENT_KIND_WORDS = {
+    kind: kind if kind in ("mother", "father") else f"{kind} parent" for kind in PARENTAL_KINDS
+}
 
 
 def _co_parent(
@@ -308,14 +310,15 @@ def _counted(
     around: Surroundings,
 ) -> tuple[str, tuple[str, str], tuple[str, str], str] | None:
     """The least child ``one`` and ``them`` are both named as own parent of (a stated
-    kind, no carer's kind), with a birth date, around whose birth ``other`` lived with
-    ``mate`` (COPARENT_BEFORE, COPARENT_AFTER); with what and on which record each is
-    so named, and where and when the two lived together. None if there is none."""
+    kind, no carer's kind), with a birth date and no more than CO_PARENTS people so
+    named (as the level counts), around whose birth ``other`` lived with ``mate``
+    (COPARENT_BEFORE, COPARENT_AFTER); with what and on which record each is so named,
+    and where and when the two lived together. None if there is none."""
     find = clusters.find
     mine, theirs = _own_children(one, clusters), _own_children(them, clusters)
     for child in sorted(set(mine) & set(theirs)):
         born = min(clusters.dobs.get(child, ()), default="")
-        if not born:
+        if not born or len(_own_parents(child, clusters)) > CO_PARENTS:
             continue
         since, until = years_before(born, COPARENT_BEFORE), years_before(born, -COPARENT_AFTER)
         where = _together(other, find(mate), context, around, since, until)
@@ -324,17 +327,31 @@ def _counted(
     return None
 
 
+def _own_parents(child: str, clusters: Clusters | Naming) -> set[str]:
+    """The people ``child``'s records name as its own parent (a stated kind, and no
+    carer's kind for it), as the co-parent levels count them."""
+    find = clusters.find
+    stated: set[str] = set()
+    carers: set[str] = set()
+    for parent_record, kind in clusters.up.get(child, ()):
+        if kind in PARENTAL_KINDS:
+            stated.add(find(parent_record))
+        elif kind != UNSTATED_KIND:
+            carers.add(find(parent_record))
+    return stated - carers
+
+
 def _own_children(root: str, clusters: Clusters | Naming) -> dict[str, tuple[str, str]]:
     """The children ``root``'s records name as their own parent's (a stated kind, and no
     carer's kind for that child), each with the kind in words and the record so naming
-    them ('an early help record'), the first kind in PARENT_KIND_WORDS' order."""
+    them ('an early help record'), the first kind in PARENTAL_KINDS' order."""
     find = clusters.find
     kinds: dict[str, list[tuple[int, str, str]]] = {}
     carers: set[str] = set()
     for child_record, kind in clusters.down.get(find(root), ()):
         child = find(child_record)
         if kind in PARENTAL_KINDS:
-            rank = list(PARENT_KIND_WORDS).index(kind) if kind in PARENT_KIND_WORDS else 9
+            rank = PARENTAL_KINDS.index(kind)
             kinds.setdefault(child, []).append((rank, kind, child_record))
         elif kind != UNSTATED_KIND:
             carers.add(child)
@@ -347,7 +364,7 @@ def _own_children(root: str, clusters: Clusters | Naming) -> dict[str, tuple[str
             (p for p, k in clusters.up.get(child, ()) if k == kind and find(p) == find(root)),
             child_record,
         )
-        out[child] = (PARENT_KIND_WORDS.get(kind, kind), _record_words(record))
+        out[child] = (PARENT_KIND_WORDS[kind], _record_words(record))
     return out
 
 

@@ -30,7 +30,8 @@ ROLE_SEX = {"mother": "F", "stepmother": "F", "father": "M", "stepfather": "M"}
 # a family group's mother or father). "parent" is a kind unstated (a column such as
 # health visiting's "Parent/Carer Name", a children's centre's parent): it may be a carer,
 # so it is not one; every other kind (step, foster, guardian, carer) names a carer.
-PARENTAL_KINDS = frozenset({"birth", "adoptive", "mother", "father"})
+# In the order the words choose one where records differ (evidence.PARENT_KIND_WORDS).
+PARENTAL_KINDS = ("mother", "father", "birth", "adoptive")
 UNSTATED_KIND = "parent"
 
 
