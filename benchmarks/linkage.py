@@ -1,7 +1,7 @@
 """Linkage alone: ``link()`` on one county's inputs, timed, with its pairs and quality.
 
     uv run python -m benchmarks.linkage DIR [--capture FILE] [--no-rules] [--evidence]
-                                            [--per-round] [--missed]
+                                            [--per-round] [--missed] [--m-from-truth]
 
 Reads the extracts under DIR as a load does (its read stage, then ``linkage_inputs``
 over the records that are identities of their own, as its link stage does), or takes
@@ -24,7 +24,11 @@ measuring taken out of ``link()``'s CPU and wall seconds, not its peak memory).
 the shape of the two people (their sources, birth dates, surnames, addresses and
 children), and the false pairs by the step (and the adults' household level) whose
 join put them in one person; it watches every join, so its run's seconds are not a
-load's.
+load's. ``--m-from-truth`` adds, for each of the adults' comparisons, each level's share
+among the first round's pairs of people that are one person by the truth and that the
+model's blocking reaches (:func:`level_shares`), beside the prior m the model scores
+with (the adults' m are not learnt): a level's m is that share (its time taken out of
+``link()``'s seconds).
 
 The process runs with ``PYTHONHASHSEED=0`` (it starts itself again if not), so two
 runs of one code on one input give the same links.
@@ -147,11 +151,13 @@ def run(
     evidence: bool = False,
     per_round: bool = False,
     missing: bool = False,
+    m_from_truth: bool = False,
 ) -> dict:
     """``link()`` on ``inputs`` (a first load's: nothing kept, no reviewer decisions),
     timed; then the pairs each model and rule scored, and quality by the truth;
     ``per_round``: the adults' rounds one by one (:func:`_rounds`); ``missing``: the
-    adults' pairs missed and wrong, by shape and by join (:func:`missed`)."""
+    adults' pairs missed and wrong, by shape and by join (:func:`missed`);
+    ``m_from_truth``: the adults' levels' shares among true pairs (:func:`level_shares`)."""
     import loaders.linkage as linkage
     from graph import load_settings
     from ui.cli.collector import collector_for_load
@@ -165,13 +171,18 @@ def run(
     aside = [0.0, 0.0]  # wall and CPU seconds measuring between rounds, not link()'s
     memory = load_settings().linkage_memory
     by_round = _rounds(linkage, calls, rounds, aside, inputs, truth) if per_round else None
-    labels = _adult_labels(inputs, truth) if missing and truth is not None else None
+    wanted = (missing or m_from_truth) and truth is not None
+    labels = _adult_labels(inputs, truth) if wanted else None
+    shares: list = []
     joins: dict[str, Counter] = {"false": Counter(), "true": Counter()}
     with (
         _watched(linkage, calls, parts, frames=rules),
         _phased(phases),
         by_round or contextlib.nullcontext(),
-        wrong_by_join(linkage, labels, joins) if labels else contextlib.nullcontext(),
+        wrong_by_join(linkage, labels, joins) if labels and missing else contextlib.nullcontext(),
+        _first_round_shares(linkage, labels, shares, aside)
+        if labels and m_from_truth
+        else contextlib.nullcontext(),
         collector_for_load() as after_stage,
         tempfile.TemporaryDirectory() as keep,
     ):
@@ -218,7 +229,9 @@ def run(
     figures["quality"] = quality(inputs, result.cluster_of, truth) if truth else {}
     if per_round:
         figures["rounds"] = rounds
-    if labels:
+    if shares:
+        figures["m_from_truth"] = shares[0]
+    if labels and missing:
         figures["missed"] = missed(inputs, result.cluster_of, labels, result.review)
         figures["missed"]["false_pairs_by_join"] = joins["false"].most_common()
         figures["missed"]["true_pairs_by_join"] = joins["true"].most_common()
@@ -394,6 +407,89 @@ def _phased(phases: dict[str, dict[str, float]]) -> Iterator[None]:
     finally:
         for target, attribute, fn in reversed(saved):
             setattr(target, attribute, fn)
+
+
+@contextlib.contextmanager
+def _first_round_shares(
+    linkage: Any, labels: dict[str, str], out: list, aside: list[float]
+) -> Iterator[None]:
+    """At the adults' first round's scoring (``_Adults.round`` and ``score``, wrapped for
+    the run), each person of its frame labelled by the truth (:func:`_row_truth`) and
+    the levels' shares among its true pairs (:func:`level_shares`) put in ``out``; the
+    time it takes added to ``aside`` (wall then CPU)."""
+    owner, saved_round, saved_score = linkage._Adults, linkage._Adults.round, linkage.score
+    current: list = []
+
+    @functools.wraps(saved_round)
+    def round_(adults: Any, number: int) -> int:
+        current.append((adults, number))
+        try:
+            return saved_round(adults, number)
+        finally:
+            current.pop()
+
+    @functools.wraps(saved_score)
+    def score_(model: Any, frame: Any, **kwargs: Any) -> Any:
+        if current and current[-1][1] == 1 and not out:
+            wall, cpu = time.perf_counter(), time.process_time()
+            truth = _row_truth(frame["unique_id"].to_pylist(), current[-1][0].run.clusters, labels)
+            out.append(level_shares(model, frame, truth))
+            aside[0] += time.perf_counter() - wall
+            aside[1] += time.process_time() - cpu
+        return saved_score(model, frame, **kwargs)
+
+    owner.round, linkage.score = round_, score_
+    try:
+        yield
+    finally:
+        owner.round, linkage.score = saved_round, saved_score
+
+
+def _row_truth(roots: list[str], clusters: Any, labels: dict[str, str]) -> list[str | None]:
+    """Each person's true person (``roots``: their roots in ``clusters``): the one true
+    person of all their labelled records, None where they have none or several."""
+    found: dict[str, set[str]] = {}
+    for rid, label in labels.items():
+        if rid in clusters.parent:
+            found.setdefault(clusters.find(rid), set()).add(label)
+    return [next(iter(f)) if len(f := found.get(root, ())) == 1 else None for root in roots]
+
+
+def level_shares(model: Any, frame: Any, truth: list[str | None]) -> dict:
+    """For each of ``model``'s comparisons, how many pairs of ``frame``'s rows of one
+    person by ``truth`` (a row's true person, or None) land at each level, among the
+    pairs the model's blocking reaches (each rule with the truth's equality added, so
+    only those pairs are made): the level's m as the truth has it, beside the m the
+    model declares. Pairs at a comparison's null level are not counted for it."""
+    import pyarrow as pa
+    from splink import Linker
+    from splink.blocking_rule_library import CustomRule
+
+    from loaders.linkage import backend as engines
+    from loaders.linkage.model import _has_values, _settings
+
+    usable = [c for c in model.comparisons if any(_has_values(frame, col) for col in c.columns)]
+    framed = frame.append_column("truth_", pa.array(truth, pa.string()))
+    rules = [
+        CustomRule(
+            f"({rule.sql_condition}) AND l.truth_ = r.truth_",
+            arrays_to_explode=rule._arrays_to_explode,
+        )
+        for rule in model.blocking()
+    ]
+    with engines.opened(None, "duckdb") as engine:
+        settings = _settings(model, usable, False, frame.num_rows, None)
+        settings.blocking_rules_to_generate_predictions = rules
+        linker = Linker(engine.register(framed), settings)
+        gammas = [f"gamma_{c.name}" for c in usable]
+        got = engine.fetch(linker.inference.predict(), ["unique_id_l", *gammas])
+    comparisons = []
+    for c in usable:
+        counts = Counter(int(g) for g in got[f"gamma_{c.name}"])
+        top = len(c.levels) - 1
+        levels = [(lv.label, lv.m, counts.get(top - i, 0)) for i, lv in enumerate(c.levels)]
+        comparisons.append((c.name, sum(n for _, _, n in levels), levels))
+    return {"pairs": len(got["unique_id_l"]), "comparisons": comparisons}
 
 
 def _adult_labels(inputs: Inputs, truth: Path) -> dict[str, str]:
@@ -728,9 +824,27 @@ def show(figures: dict) -> str:
         )
     if "rounds" in figures:
         lines += ["", *round_table(figures["rounds"])]
+    if "m_from_truth" in figures:
+        lines += ["", *shares_lines(figures["m_from_truth"])]
     if "missed" in figures:
         lines += ["", *missed_lines(figures["missed"])]
     return "\n".join(lines)
+
+
+def shares_lines(shares: dict) -> list[str]:
+    """:func:`level_shares` as lines: each level's share by the truth beside its m."""
+    lines = [
+        f"the adults' first round: {shares['pairs']:,} pairs of people one person by the "
+        "truth reached by the blocking; each level's share of those compared (by the "
+        "truth) beside the model's m"
+    ]
+    for name, compared, levels in shares["comparisons"]:
+        total = sum(m for _, m, _ in levels)
+        lines.append(f"  {name} ({compared:,} compared; m sums to {total:.4f})")
+        for label, m, n in levels:
+            share = n / compared if compared else 0.0
+            lines.append(f"    {share:>8.4f}  m {m:<8g}  {n:>9,}  {label}")
+    return lines
 
 
 def missed_lines(m: dict) -> list[str]:
@@ -785,6 +899,9 @@ def main(argv: list[str] | None = None) -> None:
     args.add_argument("--evidence", action="store_true", help="word each record's link too")
     args.add_argument("--per-round", action="store_true", help="a table of the adults' rounds")
     args.add_argument("--missed", action="store_true", help="the adults' pairs missed and wrong")
+    args.add_argument(
+        "--m-from-truth", action="store_true", help="the adults' levels' shares of true pairs"
+    )
     given = args.parse_args(argv)
     if os.environ.get("PYTHONHASHSEED") != "0":  # the same links from one input, every run
         env = {**os.environ, "PYTHONHASHSEED": "0"}
@@ -798,6 +915,7 @@ def main(argv: list[str] | None = None) -> None:
         evidence=given.evidence,
         per_round=given.per_round,
         missing=given.missed,
+        m_from_truth=given.m_from_truth,
     )
     print(show(figures))
     print(json.dumps(figures))

@@ -168,3 +168,42 @@ def test_council_tax_namesakes_are_counted_by_the_truth():
     counted = missed(inputs, {r: r for r in "abc"}, {"a": "P1", "b": "P1", "c": "P2"})
     # a-b one after the other (one person); b-c one after the other (two); a-c at once
     assert counted["accounts_by_name"] == {"one person": 1, "two people": 1}
+
+
+def test_level_shares_count_the_truths_pairs_the_blocking_reaches():
+    """``--m-from-truth``: a level's count is of pairs of one true person (not of pairs
+    the model would link), among those a blocking rule reaches, each at the first level
+    it meets; a comparison's null pairs are not counted for it; the model's m is beside."""
+    import pyarrow as pa
+
+    from benchmarks.linkage import level_shares
+    from loaders.linkage.model import Comparison, Level, Model
+
+    def rules() -> list:
+        from splink.blocking_rule_library import CustomRule
+
+        return [CustomRule("l.block = r.block")]
+
+    colour = Comparison(
+        "colour",
+        ("colour",),
+        "colour_l IS NULL OR colour_r IS NULL",
+        (Level("same colour", 0.7, 0.1, sql="colour_l = colour_r"), Level("different", 0.3, 0.9)),
+    )
+    model = Model("toy", (colour,), rules, list, list, ("colour",))
+    frame = pa.table(
+        {
+            "unique_id": ["a1", "a2", "a3", "b1", "b2", "c1", "c2", "d1"],
+            "block": ["x", "x", "x", "y", "y", "z", "w", "y"],
+            "colour": ["red", "red", "blue", "green", None, "red", "red", "green"],
+        }
+    )
+    # true people: a (three records), b (two), c (two, never blocked together), d
+    truth = ["A", "A", "A", "B", "B", "C", "C", None]
+    shares = level_shares(model, frame, truth)
+    # reached: a1-a2 (same), a1-a3, a2-a3 (different), b1-b2 (null colour); d1 is in
+    # block y with b1 (same colour) but has no true person
+    assert shares["pairs"] == 4
+    [(name, compared, levels)] = shares["comparisons"]
+    assert name == "colour" and compared == 3
+    assert levels == [("same colour", 0.7, 1), ("different", 0.3, 2)]

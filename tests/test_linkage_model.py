@@ -137,3 +137,11 @@ def test_two_levels_that_weigh_the_same_are_said_in_the_notes(tied):
     else:
         assert said == []
     assert "same name" in scored.levels["name"]  # scored either way
+
+
+@pytest.mark.parametrize("comparison", ADULTS.comparisons, ids=lambda c: c.name)
+def test_each_adults_comparisons_m_sum_to_one(comparison):
+    """The adults' m are not learnt: each comparison's levels' m are the shares of one
+    person's pairs landing at each (``benchmarks.linkage --m-from-truth``), which sum to
+    one (a sum over one gives every level more weight than its evidence)."""
+    assert sum(level.m for level in comparison.levels) == pytest.approx(1.0, abs=1e-9)

@@ -168,15 +168,15 @@ CO_PARENTS = 2
 # A stay with the child's other parent counts only around the child's birth: it had not
 # ended COPARENT_BEFORE years before it (the pregnancy, and a little more: a former
 # partner of the co-parent is not the parent) and had begun by COPARENT_AFTER years after
-# it (a later partner of the co-parent, of one given name with the parent, is not the
-# parent either). A stay recorded from an extract's first day (every account open then
-# seems to begin on it) is taken to begin then: the records do not say it began around
-# the birth, so it counts only for a child born within COPARENT_AFTER years before that
-# day (a later partner's joint account open when the extract begins is not the parent's
-# either). From the truth at 20,000 children (seed 1): every
-# child's two birth parents who lived together did so from before the birth; of the
-# co-parents' other partners of the parent's sex living with them after a birth, 48 began
-# within a year of it and about 3,500 later.
+# it. Why a year after: parents who lived apart at the birth may move in together in the
+# child's first year, and a stay begun then is theirs more often than a new partner's
+# (a co-parent's later partner moves in, mostly, years after a birth); beyond it, a
+# stay with the co-parent is as likely a later partner's, of one given name with the
+# parent, as the parent's (benchmarks/README.md, "Linkage", has the truth's counts). A
+# stay recorded from an extract's first day (every account open then seems to begin on
+# it) is taken to begin then: the records do not say it began around the birth, so it
+# counts only for a child born within COPARENT_AFTER years before that day (a later
+# partner's joint account open when the extract begins is not the parent's either).
 COPARENT_BEFORE = 1
 COPARENT_AFTER = 1
 # The frame's list columns the co-parent levels relate to a child's birth: a person's
@@ -211,10 +211,9 @@ CO_PARENT = Level(
     # measured on random pairs.
     "the other parent of one's child lived with the other around the child's birth, "
     "one stay after the other",
-    # m: the share of true pairs meeting the level without the window's upper end and
-    # with unstated parents (benchmarks.linkage --m-from-truth of branch coparent13,
-    # 20,000 children, seed 1): not a prior tuned to recall; no more than it now
-    0.0007,
+    # m: the share of the truth's pairs of one person meeting it first among those the
+    # blocking reaches (benchmarks.linkage --m-from-truth): not a prior tuned to recall
+    0.0005,
     0.000001,
     sql=one_after_the_other(
         "array_length(array_intersect(coparents_l, housemates_r)) > 0 "
@@ -230,7 +229,7 @@ CO_PARENT_ALIKE = Level(
     # person: the two share a full name. Strangers meet it when names do.
     "the other parent of one's child has the name of someone the other lived with around "
     "the child's birth, one stay after the other",
-    0.0097,  # measured as CO_PARENT's
+    0.0051,  # measured as CO_PARENT's
     0.0001,
     sql=one_after_the_other(
         "array_length(array_intersect(coparent_names_l, mate_names_r)) > 0 "
@@ -278,7 +277,9 @@ HOUSEHOLD = Comparison(
         PARENT_OF_THEIR_CHILD,
         Level(
             "lived at the same address at the same time",
-            0.15,
+            # the household's m sum to one: what the co-parents' measured m and this
+            # level's (the level furthest above its share, --m-from-truth) leave
+            0.1444,
             0.0002,
             sql="array_length(list_filter(stays_l, lambda x: array_length(list_filter(stays_r, "
             "lambda y: x.a = y.a AND x.s <= y.e AND y.s <= x.e)) > 0)) > 0",
@@ -345,9 +346,11 @@ OUTWEIGH_AT_ONCE = (SAME_CHILD, PARENT_OF_THEIR_CHILD, JOURNEY)
 # Adults' names, with priors that are not trained: a given name seldom changes, a
 # family name often does (marriage, separation). Learning them from the pairs the
 # context finds would learn partners' names as one person's.
+# (each comparison's m sum to one: "same name or nickname" gives up the 0.02 the
+# recorded-under level takes, the two the furthest above their shares, --m-from-truth)
 GIVEN_ADULTS = with_m(
     GIVEN,
-    (0.86, 0.005, 0.04, 0.04, 0.02, 0.02, 0.015),
+    (0.86, 0.005, 0.02, 0.04, 0.02, 0.02, 0.015),
     Level(
         "a given name they were recorded under matches",
         0.02,
