@@ -207,3 +207,23 @@ def test_level_shares_count_the_truths_pairs_the_blocking_reaches():
     [(name, compared, levels)] = shares["comparisons"]
     assert name == "colour" and compared == 3
     assert levels == [("same colour", 0.7, 1), ("different", 0.3, 2)]
+
+
+def test_m_from_truth_counts_the_first_rounds_pairs_of_one_person(small_county):
+    """``--m-from-truth`` on a run: the first adults' round's frame, its people labelled
+    by the truth, each comparison's levels counting its compared pairs once, with the
+    model's m beside; the run's people the same as without it."""
+    from benchmarks.linkage import read_inputs, run
+    from loaders.linkage.relational import ADULTS
+
+    inputs = read_inputs(small_county)
+    truth = small_county / "truth" / "source_rows.csv"
+    plain = run(inputs, truth, rules=False)
+    figures = run(inputs, truth, rules=False, m_from_truth=True)
+    assert figures["partition"] == plain["partition"]
+    shares = figures["m_from_truth"]
+    assert shares["pairs"] > 0
+    declared = {c.name: [(lv.label, lv.m) for lv in c.levels] for c in ADULTS.comparisons}
+    for name, compared, levels in shares["comparisons"]:
+        assert [(label, m) for label, m, _ in levels] == declared[name]
+        assert sum(n for _, _, n in levels) == compared <= shares["pairs"]
