@@ -24,7 +24,9 @@ does the copy read what the loads touched, so the second is a night in the stead
 benchmarks --stages load --engine DIR`` left, its graph ``bench`` and its load reports
 in ``loads-embedded``; ``--county`` names the extracts it loaded): a copy of it and of
 the ``pseudonym`` folder beside it (the key and the copies' hashes), so the delta is
-measured without loading the first week again. ``--skip`` leaves steps out
+measured without loading the first week again (what a first week loaded by older code
+did not keep for the next load is kept from its graph first: ``keep_as_loads_do``).
+``--skip`` leaves steps out
 (``reading``: the reading figures; ``relink``, ``full``: those two loads).
 """
 
@@ -50,11 +52,14 @@ from graph.alerts import watched
 from graph.engines.falkordb import FalkorDBStore
 from graph.processes import cpu_seconds, descendants
 from graph.store import GraphStore
-from loaders import identities
+from loaders import identities, kept
 from loaders.intake import INTAKE_FILE, READINGS, Reading, mapped_extracts
 from loaders.load import ALERT_FILES, run_load
 from loaders.mapping import load_mappings
 from loaders.people_kept import PEOPLE_FILE, Known
+from loaders.transition_cohorts import KEPT_FILE as COHORTS_FILE
+from loaders.transition_cohorts import Cohorts
+from loaders.transition_cohorts import keep_after_load as keep_cohorts
 from planning.alerts import Baseline
 from synthetic.generate import generate
 from synthetic.week_later import write_week_later
@@ -116,12 +121,18 @@ def delta_then_full(
 
 
 def keep_as_loads_do(store: GraphStore, loads: Path) -> None:
-    """A graph loaded before loads kept who its records and people are, and the alerts'
-    watched state: keep them now in ``loads``, from the graph, as that load would have,
-    so a delta over it links only what changed."""
+    """A graph loaded before loads kept who its records and people are, the alerts'
+    watched state and transitions' cohorts: keep them now in ``loads``, from the graph,
+    as that load would have (its cohorts as at its day), so a delta over it links and
+    reads only what changed."""
+    counts = version.kept_as(store.counts(), version.current(store))
+    if not (loads / COHORTS_FILE).exists():
+        cohorts: kept.Delta[Cohorts] = kept.Delta(None)
+        keep_cohorts(store, AS_OF, cohorts)
+        assert cohorts.after is not None
+        cohorts.after.save(loads / COHORTS_FILE, counts)
     if (loads / PEOPLE_FILE).exists():
         return
-    counts = version.kept_as(store.counts(), version.current(store))
     known = Known(
         identities.existing_assignments(store),
         identities.anchors(store),
@@ -224,6 +235,7 @@ def load(
     figures[f"{name}_risk_worked_out"] = report.risk_factors_worked_out  # None: every pupil
     figures[f"{name}_needs_counted"] = report.needs_tally_counted  # None: every child
     figures[f"{name}_caseload_counted"] = report.caseload_tally_counted  # None: every case
+    figures[f"{name}_cohorts_read"] = report.cohort_children_read  # None: every child
     figures[f"{name}_over_everything"] = report.over_everything  # and why (a delta's)
     figures[f"{name}_identity_records"] = report.identity_records
     figures[f"{name}_people"] = report.people

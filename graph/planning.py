@@ -50,12 +50,7 @@ COHORT = cypher(
 )  # fmt: skip
 # COHORT as a load leaves it, for keeping: every school spell (in the order COHORT walks
 # them, so the first on a day is the one COHORT takes) instead of the one on $today.
-COHORT_SPELLS = cypher(
-    "planning.cohort_spells",
-    """
-    UNWIND $born AS born
-    MATCH (c:Person {dob_key: born})
-    WITH c WHERE c:Child
+_SPELLS = """
     OPTIONAL MATCH (c)-[home:LIVES_AT]->(a:Address)
     WITH c, collect(CASE WHEN home.to IS NULL THEN a END)[0] AS a
     OPTIONAL MATCH (c)-[r:ATTENDS]->(s:School)
@@ -73,9 +68,43 @@ COHORT_SPELLS = cypher(
            offer.uid AS offer_urn, offer.name AS offer_school,
            coalesce(c.open_case_kinds, []) AS kinds,
            [x IN collect(need.uid) WHERE x IS NOT NULL] AS needs
-    """,
+    """
+_COHORT_DAYS = """
+    UNWIND $born AS born
+    MATCH (c:Person {dob_key: born})
+    WITH c WHERE c:Child
+    """
+COHORT_SPELLS = cypher(
+    "planning.cohort_spells",
+    _COHORT_DAYS + _SPELLS,
     example={"born": ["2022-09-01", "2022-09-02"], "entry_point": "Reception"},
+)
+# The same of some people by uid who are children born in [$born_from, $born_before) (a
+# delta's touched ones, loaders.transition_cohorts); how many children the whole read
+# would find, to tell whether anyone left the cohort untouched; and the children on the
+# roll of, or offered a place at, some schools (whose own rows a delta changed).
+COHORT_SPELLS_OF = cypher(
+    "planning.cohort_spells_of",
+    """
+    UNWIND $uids AS uid
+    MATCH (c:Person {uid: uid})
+    WITH c WHERE c:Child AND c.dob >= date($born_from) AND c.dob < date($born_before)
+    """
+    + _SPELLS,
+    example={"uids": ["P-x"], "born_from": "2022-09-01", "born_before": "2023-09-01",
+             "entry_point": "Reception"},
 )  # fmt: skip
+COHORT_COUNT = cypher(
+    "planning.cohort_count",
+    _COHORT_DAYS + "RETURN count(c) AS children",
+    example={"born": ["2022-09-01", "2022-09-02"]},
+)
+CHILDREN_AT_SCHOOLS = cypher(
+    "planning.children_at_schools",
+    "MATCH (s:School) WHERE s.uid IN $uids MATCH (c:Child)-[:ATTENDS|OFFERED]->(s) "
+    "RETURN DISTINCT c.uid AS uid",
+    example={"uids": ["100001"]},
+)
 SCHOOLS = cypher(
     "planning.schools",
     """
@@ -147,6 +176,36 @@ def cohort_spells(
     """COHORT_SPELLS' rows: as :func:`cohort`'s, every school spell for the one school."""
     params = {"born": _days(born_from, born_before), "entry_point": entry_point}
     return _county_wide(store, COHORT_SPELLS, params)
+
+
+def cohort_spells_of(
+    store: GraphStore,
+    uids: list[str],
+    *,
+    born_from: dt.date,
+    born_before: dt.date,
+    entry_point: str,
+) -> list[dict[str, Any]]:
+    """COHORT_SPELLS' rows of those of ``uids`` who are children born in [born_from,
+    born_before)."""
+    if not uids:
+        return []
+    params = {"uids": uids, "born_from": born_from.isoformat(),
+              "born_before": born_before.isoformat(), "entry_point": entry_point}  # fmt: skip
+    return _county_wide(store, COHORT_SPELLS_OF, params)
+
+
+def cohort_count(store: GraphStore, *, born_from: dt.date, born_before: dt.date) -> int:
+    """How many children :func:`cohort_spells` would find."""
+    params = {"born": _days(born_from, born_before)}
+    return int(store.read(COHORT_COUNT, params).scalar() or 0)
+
+
+def children_at_schools(store: GraphStore, urns: set[str]) -> set[str]:
+    """The children on the roll of, or offered a place at, one of these schools."""
+    if not urns:
+        return set()
+    return {r["uid"] for r in _county_wide(store, CHILDREN_AT_SCHOOLS, {"uids": sorted(urns)})}
 
 
 def _days(born_from: dt.date, born_before: dt.date) -> list[str]:
@@ -318,7 +377,19 @@ def keep_cohort(
 ) -> None:
     """Keep COHORT_SPELLS' ``rows`` for ``entry_point`` (children born in [born_from,
     born_before)), replacing any kept before."""
-    text = orjson.dumps([[row[c] for c in KEPT_COLUMNS] for row in rows]).decode()
+    values = [[row[c] for c in KEPT_COLUMNS] for row in rows]
+    keep_cohort_rows(store, entry_point, born_from, born_before, values)
+
+
+def keep_cohort_rows(
+    store: GraphStore,
+    entry_point: str,
+    born_from: dt.date,
+    born_before: dt.date,
+    rows: list[list[Any]],
+) -> None:
+    """:func:`keep_cohort` of rows already in :data:`KEPT_COLUMNS`' order."""
+    text = orjson.dumps(rows).decode()
     store.write(
         KEEP_COHORT,
         {

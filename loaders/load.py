@@ -75,7 +75,11 @@ from loaders.risk_kept import KEPT_FILE as RISK_FILE
 from loaders.risk_kept import VERSION as RISK_VERSION
 from loaders.risk_kept import RiskKept
 from loaders.scoring import MODEL_FILE
+from loaders.transition_cohorts import KEPT_FILE as COHORTS_FILE
+from loaders.transition_cohorts import VERSION as COHORTS_VERSION
+from loaders.transition_cohorts import Cohorts
 from loaders.transition_cohorts import keep_after_load as keep_cohorts
+from loaders.transition_cohorts import touched_children as touched_cohorts
 from loaders.unchanged import MEMORY_FILE, Touched, Unchanged, shared_labels
 from loaders.validate import Quarantined, Record
 from loaders.write import PLAN, RECORDED_AFTER, Stopped, WriterThread, Writes, timed
@@ -162,6 +166,7 @@ class Load:
     risk: RiskDelta | None = None
     needs: KeptDelta[NeedsParts] | None = None
     caseload: KeptDelta[CaseParts] | None = None
+    cohorts: KeptDelta[Cohorts] | None = None
     after: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     recording: Future[None] | None = None  # write: the rows' hashes, for the next load
 
@@ -223,7 +228,7 @@ def link_stage(load: Load) -> None:
     load.baseline.take(store, kept_as)
     # what else the last load kept, taken where it is used (derive_stage)
     load.kept_as = kept_as
-    for name in (RISK_FILE, NEEDS_FILE, CASELOAD_FILE):
+    for name in (RISK_FILE, NEEDS_FILE, CASELOAD_FILE, COHORTS_FILE):
         load.aside[name] = set_aside(loads_dir / name if loads_dir is not None else None)
     # before anything is written: what was kept is not the graph now
     load.stamped = version.stamp(store)
@@ -404,19 +409,28 @@ def derive_stage(load: Load) -> None:
             risk.touched = touched_pupils(store, load.touched)
         with timed(seconds, "needs forecast tally: children touched"):
             needs.touched = touched_children(store, load.touched, open_services)
+    load.cohorts = cohorts = KeptDelta(Cohorts.take(load.aside.pop(COHORTS_FILE), load.kept_as))
+    if load.touched is not None:
+        with timed(seconds, "transition cohorts: children touched"):
+            cohorts.touched = touched_cohorts(store, load.touched, open_services)
     with ThreadPoolExecutor(1, thread_name_prefix="jigsaw-derive") as pool:
         tallied = pool.submit(
             _step, seconds, "needs forecast tally", keep_needs_tally, store, load.today, needs
         )
-        cohorts = pool.submit(_step, seconds, "transition cohorts", keep_cohorts, store, load.today)
+        cohorted = pool.submit(
+            _step, seconds, "transition cohorts", keep_cohorts, store, load.today, cohorts
+        )
         load.report.risk_factors_kept = _step(
             seconds, "risk factors", keep_risk_factors, store, load.today, risk
         )
         tallied.result()
-        cohorts.result()
+        cohorted.result()
     _worked_out(load, risk, RISK_EVERYONE, "risk_factors_worked_out", RISK_FILE, RISK_VERSION)
     _worked_out(load, needs, NEEDS_EVERYONE, "needs_tally_counted", NEEDS_FILE, NEEDS_VERSION)
-    load.risk = load.needs = None
+    _worked_out(
+        load, cohorts, COHORTS_EVERYONE, "cohort_children_read", COHORTS_FILE, COHORTS_VERSION
+    )
+    load.risk = load.needs = load.cohorts = None
 
 
 def _worked_out(
@@ -501,21 +515,21 @@ def pseudonymised_copy(load: Load) -> None:
 
 
 # What a delta load still runs over the whole graph, as a full load does (the load
-# report lists them): transitions' cohorts and the pseudonymised copy are worked out
-# from the graph, and the risk of NEET factors as at the load's day are written on
-# every pupil. The derived facts, the alerts' watched state, the pupils' risk of NEET
-# answers and the children's and cases' parts of the needs and caseload tallies go
-# over what the delta touched (``Load.touched``), or over everything too
-# where that is not known (NOT_TOUCHED) or the last load's answers or parts cannot be
-# kept (RISK_EVERYONE, NEEDS_EVERYONE, CASELOAD_EVERYONE, with why).
+# report lists them): the risk of NEET factors as at the load's day are written on
+# every pupil, and the pseudonymised copy is worked out from the graph. The derived
+# facts, the alerts' watched state, the pupils' risk of NEET answers, the children's
+# and cases' parts of the needs and caseload tallies and the children of transitions'
+# cohorts go over what the delta touched (``Load.touched``), or over everything too
+# where that is not known (NOT_TOUCHED) or what the last load kept cannot be taken
+# (RISK_EVERYONE, NEEDS_EVERYONE, CASELOAD_EVERYONE, COHORTS_EVERYONE, with why).
 OVER_EVERYTHING = (
-    "transitions' cohorts (every person), risk of NEET factors as at the load's day "
-    "(written on every pupil)",
+    "risk of NEET factors as at the load's day (written on every pupil)",
     "the pseudonymised copy (the whole graph)",
 )
 RISK_EVERYONE = "risk of NEET answers worked out for every pupil"
 NEEDS_EVERYONE = "the needs forecast's tally counted from every child"
 CASELOAD_EVERYONE = "the caseload map's tally counted from every case"
+COHORTS_EVERYONE = "transitions' cohorts read for every child"
 NOT_TOUCHED = (
     "derived facts and the alerts' watched state (every case: what the load changed "
     "is not known when every row is written)"

@@ -91,6 +91,9 @@ class LoadReport:
     # load); None: every child's was
     needs_tally_counted: int | None = None
     caseload_tally_counted: int | None = None  # the same of the caseload map's cases
+    # on a delta, the children of transitions' cohorts read again (the others' rows kept
+    # from the last load); None: every child's were
+    cohort_children_read: int | None = None
     unmapped_files: list[str] = field(default_factory=list)
     # why no pack reads each file no mapping names either: the format it is most like
     unrecognised: dict[str, str] = field(default_factory=dict)

@@ -24,6 +24,7 @@ import pytest
 from graph import GraphStore, alerts, review_queue, version, views
 from graph.alerts import watched
 from graph.engines.falkordb import FalkorDBStore
+from graph.planning import KEPT_COLUMNS
 from loaders import identities
 from loaders.caseload_kept import KEPT_FILE as CASELOAD_FILE
 from loaders.extracts import Dropped, Extract, FileOutcome, pack, read_extracts
@@ -31,6 +32,7 @@ from loaders.intake import READINGS, FileIntake, Intake, Reading, extract_key, m
 from loaders.load import (
     ALERT_FILES,
     CASELOAD_EVERYONE,
+    COHORTS_EVERYONE,
     LOAD_LOCK,
     NEEDS_EVERYONE,
     NOT_TOUCHED,
@@ -48,6 +50,7 @@ from loaders.reading import read_all
 from loaders.report import LoadReport
 from loaders.risk_kept import KEPT_FILE as RISK_FILE
 from loaders.risk_kept import RiskKept
+from loaders.transition_cohorts import KEPT_FILE as COHORTS_FILE
 from loaders.unchanged import MEMORY_FILE, Unchanged
 from loaders.validate import Quarantined, Record
 from planning.alerts import Baseline
@@ -624,6 +627,54 @@ def test_a_delta_counts_again_the_caseload_parts_of_the_cases_it_touched(
     assert closed and all(parts[u][0][1] == "closed" for u in closed), closed[:3]
 
 
+def test_a_delta_reads_again_the_cohort_children_it_touched(
+    week_loads: WeekLoads, week_later: Path
+) -> None:
+    """The delta read again the transitions' cohort rows of the children it touched only,
+    the rest kept from the last load; every entry point's rows are those the full reload
+    read from the graph (the kept nodes' equality is the graphs' test above), and the
+    week moved rows: every cohort child with a spell at the renamed school has it under
+    the new name (children the week touched in no other way among them)."""
+    full, delta = (week_loads.results[k].report for k in ("full", "delta"))
+    assert full.cohort_children_read is None
+    assert delta.cohort_children_read is not None
+    assert not any(line.startswith(COHORTS_EVERYONE) for line in delta.over_everything)
+    rows = json.loads((week_loads.loads["delta"] / COHORTS_FILE).read_text())["rows"]
+    assert rows == json.loads((week_loads.loads["full"] / COHORTS_FILE).read_text())["rows"]
+    children = sum(len(r) for r in rows.values())
+    assert 0 < delta.cohort_children_read < children  # (the renamed school's pupils among them)
+    urn, name = _under(week_later).school
+    first = json.loads((week_loads.loads["full"].parent / "first" / COHORTS_FILE).read_text())
+    before = {r[0]: r for rs in first["rows"].values() for r in rs}
+    spells = KEPT_COLUMNS.index("spells")
+    at_school = [r for rs in rows.values() for r in rs for s in r[spells] if s[0] == urn]
+    assert at_school and {s[1] for r in at_school for s in r[spells] if s[0] == urn} == {name}
+    assert any(before[r[0]][spells] != r[spells] for r in at_school if r[0] in before)
+
+
+def test_cohorts_kept_for_other_days_or_by_other_code_are_read_again(tmp_path: Path) -> None:
+    """A delta keeps the last load's cohort rows only when its cohorts are born on the
+    same days (the same next September), by the same code, with the graph as it was
+    kept (its counts); the reason each time is said."""
+    from loaders.kept import Delta
+    from loaders.transition_cohorts import Cohorts, _why_everyone, code_fingerprint
+
+    born = {"Reception": ["2022-09-01", "2023-09-01"]}
+    path = tmp_path / COHORTS_FILE
+    Cohorts(dict(born), {"Reception": []}, "s").save(path, {"nodes": 1})
+    assert Cohorts.take(path, {"nodes": 2}) is None and not path.exists()
+    Cohorts(dict(born), {"Reception": []}, "s").save(path, {"nodes": 1})
+    kept = Cohorts.take(path, {"nodes": 1})
+    assert kept is not None and kept.code == code_fingerprint()
+    assert _why_everyone(Delta(kept, {"P-1"}), born) == ""
+    later = {"Reception": ["2023-09-01", "2024-09-01"]}
+    assert "next September" in _why_everyone(Delta(kept, {"P-1"}), later)
+    other = Cohorts(dict(born), {}, "s", code="another release")
+    assert "code" in _why_everyone(Delta(other, {"P-1"}), born)
+    assert "not known" in _why_everyone(Delta(kept, None), born)
+    assert "not kept" in _why_everyone(Delta(None, {"P-1"}), born)
+
+
 def test_a_delta_after_a_delta_and_one_with_nothing_kept_leave_a_full_reloads_graph(
     week_loads: WeekLoads, week_later: Path, engine_dir: Path, tmp_path: Path
 ) -> None:
@@ -643,17 +694,17 @@ def test_a_delta_after_a_delta_and_one_with_nothing_kept_leave_a_full_reloads_gr
             shutil.copytree(week_loads.loads["delta"], loads,
                             ignore=shutil.ignore_patterns(LOAD_LOCK))  # fmt: skip
             if kind == "nothing kept":
-                for file in (RISK_FILE, NEEDS_FILE, CASELOAD_FILE):
+                for file in (RISK_FILE, NEEDS_FILE, CASELOAD_FILE, COHORTS_FILE):
                     (loads / file).unlink()
             reports[kind] = run_load(
                 store, week2, as_of=day, loads_dir=loads, full=kind == "full", relink=False
             ).report
         delta, alone = reports["delta"], reports["nothing kept"]
         assert delta.needs_tally_counted and delta.risk_factors_worked_out
-        assert delta.caseload_tally_counted
+        assert delta.caseload_tally_counted and delta.cohort_children_read
         assert alone.needs_tally_counted is None and alone.risk_factors_worked_out is None
-        assert alone.caseload_tally_counted is None
-        for everyone in (NEEDS_EVERYONE, RISK_EVERYONE, CASELOAD_EVERYONE):
+        assert alone.caseload_tally_counted is None and alone.cohort_children_read is None
+        for everyone in (NEEDS_EVERYONE, RISK_EVERYONE, CASELOAD_EVERYONE, COHORTS_EVERYONE):
             said = [line for line in alone.over_everything if line.startswith(everyone)]
             assert said and "not kept" in said[0], alone.over_everything
             assert not any(line.startswith(everyone) for line in delta.over_everything)
@@ -832,7 +883,7 @@ def test_a_review_decision_taken_while_a_load_runs_leaves_nothing_kept(
     """A reviewer may decide a pair while a load runs; that load then cannot tell its
     kept state from the graph it leaves, so it keeps none and the next load reads the
     graph whole. The same load with no decision beside it keeps all three."""
-    kept_files = (MEMORY_FILE, ALERT_FILES[1], RISK_FILE, NEEDS_FILE, CASELOAD_FILE)
+    kept_files = (MEMORY_FILE, ALERT_FILES[1], RISK_FILE, NEEDS_FILE, CASELOAD_FILE, COHORTS_FILE)
 
     def reload(decide_meanwhile: bool) -> Path:
         store = copy_graph(week_loads.graphs["delta"], engine_dir)

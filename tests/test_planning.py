@@ -528,6 +528,52 @@ def test_kept_cohorts_give_the_transitions_worked_out_from_the_records(loaded_co
     assert transitions(store, "Year 7", AS_OF) == from_kept[("Year 7", AS_OF)]
 
 
+def test_a_delta_keeps_cohort_rows_and_works_ahead_out_again_when_the_schools_moved(
+    loaded_county,
+):
+    """Transitions' cohorts brought up to date by a delta (loaders.transition_cohorts):
+    with nobody touched, the kept rows are taken as they are while the schools' places
+    and phases are those kept (a row's expected school altered in the kept file is the
+    one kept), and each child's expected school is worked out again when they are not
+    (the altered one then gone: every row is the one read from the records); a touched
+    child is read again. (Keeps the same cohorts again, so the shared county ends as it
+    started.)"""
+    from graph import planning
+    from loaders.kept import Delta
+    from loaders.transition_cohorts import Cohorts
+    from loaders.transition_cohorts import keep_after_load as keep_cohorts
+
+    store = loaded_county.store
+    whole: Delta[Cohorts] = Delta(None)
+    keep_cohorts(store, AS_OF, whole)
+    read = whole.after
+    assert read is not None and read.rows["Year 7"]
+    ahead = planning.KEPT_COLUMNS.index("ahead")
+
+    def altered() -> Cohorts:
+        rows = {e: [list(r) for r in rs] for e, rs in read.rows.items()}
+        rows["Year 7"][0][ahead] = ["999999", "offer", 0.1]
+        return Cohorts(dict(read.born), rows, read.schools)
+
+    try:
+        same: Delta[Cohorts] = Delta(altered(), touched=set())
+        keep_cohorts(store, AS_OF, same)
+        assert same.after is not None and same.worked_out == 0
+        assert same.after.rows["Year 7"][0][ahead] == ["999999", "offer", 0.1]
+        moved_kept = altered()
+        moved_kept.schools = "schools elsewhere"
+        moved: Delta[Cohorts] = Delta(moved_kept, touched=set())
+        keep_cohorts(store, AS_OF, moved)
+        assert moved.after is not None and moved.after.rows == read.rows
+        child = read.rows["Year 7"][0][0]
+        touched: Delta[Cohorts] = Delta(altered(), touched={child})
+        keep_cohorts(store, AS_OF, touched)
+        assert touched.after is not None and touched.worked_out == 1
+        assert touched.after.rows == read.rows
+    finally:
+        keep_cohorts(store, AS_OF)
+
+
 def test_each_role_sees_transitions_only_as_its_policy_allows(loaded_county, tmp_path):
     """The guard's rows are the plan's rows with what the role may not see restricted,
     decided from the policy file read here: a health visitor (EHC plans and SEN support
