@@ -16,7 +16,10 @@ Any other day of the academic years a load covers reads ``RiskYear`` nodes: each
 pupil's answer on every day of one academic year, as the days it changes on and the
 answer from each (loaders.risk_spans works them out), so that list too is a read of
 kept values; the load's own day too, as one of them (fewer reads than the factors on
-every pupil of the cohort). They are kept and forgotten with the factors above.
+every pupil of the cohort). A load hides them rather than forgetting them before it
+writes (the ``RiskList`` marked ``loading``: the saved query trusts none meanwhile), so
+that a delta forgets and writes again only those of the pupils it worked out again
+(loaders.risk_factors); a review merge forgets the person's with their factors.
 """
 
 from __future__ import annotations
@@ -33,13 +36,25 @@ KEPT = ("risk_as_of", "risk_rules", "risk_factors", "risk_year_group", "risk_sch
         "risk_school_urn", "risk_area", "risk_attendance_pct")  # fmt: skip
 _UNSET = ", ".join(f"p.{name} = null" for name in KEPT)
 
-# the list as a whole, first: a reader never sees it with someone's factors missing
-FORGET_LIST = cypher("risk_facts.forget_list", "MATCH (k:RiskList) DELETE k", writes=True)
+# the list as a whole, first: a reader never sees it with someone's factors missing (a
+# load's marker stays: the kept years stay hidden until the load has written them)
+FORGET_LIST = cypher(
+    "risk_facts.forget_list", "MATCH (k:RiskList) WHERE k.loading IS NULL DELETE k", writes=True
+)
+# while a load runs: no list, and no RiskYear trusted (the saved query's first branch)
+HIDE = cypher(
+    "risk_facts.hide",
+    """
+    MERGE (k:RiskList {uid: 'risk_of_neet'})
+    SET k.loading = true, k.as_of = null, k.rules = null, k.years = null
+    """,
+    writes=True,
+)
 KEEP_LIST = cypher(
     "risk_facts.keep_list",
     """
     MERGE (k:RiskList {uid: 'risk_of_neet'})
-    SET k.as_of = date($as_of), k.rules = $rules, k.years = $years
+    SET k.as_of = date($as_of), k.rules = $rules, k.years = $years, k.loading = null
     """,
     example={"as_of": "2026-11-02", "rules": "x", "years": [2025, 2026]},
     writes=True,
@@ -49,6 +64,12 @@ FORGET_YEARS_OF = cypher(
     "risk_facts.forget_years_of",
     "MATCH (y:RiskYear) WHERE y.person = $uid DELETE y",
     example={"uid": "P-x"},
+    writes=True,
+)
+FORGET_YEARS_OF_PUPILS = cypher(
+    "risk_facts.forget_years_of_pupils",
+    "UNWIND $rows AS row MATCH (y:RiskYear {person: row.uid}) DELETE y",
+    example={"rows": [{"uid": "P-x"}]},
     writes=True,
 )
 SAVE_YEARS = cypher(
@@ -160,12 +181,13 @@ SAVE = cypher(
 
 
 def clear(store: GraphStore, uid: str | None = None) -> None:
-    """Forget the kept factors of everyone, or of one person."""
-    store.write(FORGET_LIST)
+    """Forget the kept factors of everyone (a load about to write: every pupil's
+    ``RiskYear`` hidden until it has finished, not forgotten), or of one person."""
     if uid is None:
+        store.write(HIDE)
         store.write(CLEAR_ALL)
-        store.write(FORGET_YEARS)
     else:
+        store.write(FORGET_LIST)
         store.write(CLEAR_ONE, {"uid": uid})
         store.write(FORGET_YEARS_OF, {"uid": uid})
 
@@ -216,14 +238,20 @@ def save(
     rules: str,
     years: Sequence[Mapping[str, Any]] = (),
     academic_years: Sequence[int] = (),
+    forget: Sequence[str] | None = None,
 ) -> int:
     """Keep each row's factors (uid, factors, year_group, school, school_urn, area,
     attendance_pct) on its pupil, as at ``as_of`` under ``rules``, and ``years``'s
     answers on every day (``RiskYear``'s properties, person and ay first) of
     ``academic_years``; the rows are the whole cohort, so the list is then complete.
-    Any answers kept before go first (the list meanwhile works them out)."""
-    store.write(FORGET_LIST)
-    store.write(FORGET_YEARS)
+    Every ``RiskYear`` kept before goes first, or those of the pupils in ``forget`` only
+    (a delta's: the others' are kept as they are, ``years`` holding the rest); the list
+    meanwhile works them out."""
+    store.write(HIDE)
+    if forget is None:
+        store.write(FORGET_YEARS)
+    elif forget:
+        store.write_rows(FORGET_YEARS_OF_PUPILS, [{"uid": uid} for uid in forget])
     if rows:
         store.write_rows(SAVE, rows, params={"as_of": as_of, "rules": rules})
     if years:

@@ -304,11 +304,14 @@ NODE_TYPES: tuple[NodeType, ...] = (
         "(the year starting each September) has them kept for every day (RiskYear), under "
         "the detection rules named by rules: the list at those days then reads them and "
         "works nobody out from the records. The years run from the first a child could be "
-        "on the list in (none before it) to the load's.",
+        "on the list in (none before it) to the load's. While a load runs it is present "
+        "with loading true and nothing else: no RiskYear is trusted until the load has "
+        "written them.",
         (
             Prop("as_of", DATE, writer="graph.risk_facts"),
             Prop("rules", writer="graph.risk_facts"),
             Prop("years", LIST, writer="graph.risk_facts"),
+            Prop("loading", BOOLEAN, writer="graph.risk_facts"),
         ),
     ),
     NodeType(

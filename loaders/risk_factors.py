@@ -12,7 +12,9 @@ A pupil's answers do not depend on the day, only on their records, so a delta lo
 (:class:`Delta`) reads and works out again only the pupils it touched and takes the
 others' from what the last load kept (loaders.risk_kept), while the kept academic years
 and the detection rules are the last load's; the load's day's factors are read from
-each pupil's answers in its academic year.
+each pupil's answers in its academic year. The graph's ``RiskYear`` nodes, hidden while
+the load ran (graph.risk_facts), are then forgotten and written again for the touched
+pupils and those no longer children only.
 """
 
 from __future__ import annotations
@@ -68,12 +70,18 @@ def keep_after_load(store: GraphStore, as_of: dt.date, delta: Delta | None = Non
     kept = RiskKept(years, rules)
     if delta is not None:
         delta.why = _why_everyone(delta, years, rules)
+    forget: list[str] | None = None  # the pupils whose RiskYear nodes go (None: all)
     if delta is not None and not delta.why and delta.kept is not None:
         assert delta.touched is not None
-        _keep_untouched(store, delta.kept, delta.touched, kept)
+        gone = _keep_untouched(store, delta.kept, delta.touched, kept)
         delta.worked_out = _work_out_touched(store, sorted(delta.touched), years, config, kept)
+        # the graph holds the last load's RiskYear nodes (its counts are those kept): the
+        # untouched pupils' stay as they are, the touched and gone pupils' are written again
+        forget = [uid for uid in delta.kept.pupils if uid in delta.touched or uid in gone]
+        spans = [s for uid in delta.touched if uid in kept.pupils for s in kept.pupils[uid][0]]
     else:
         _work_out_all(store, years, config, kept)
+        spans = list(kept.spans())
     if delta is not None:
         delta.kept, delta.after = None, kept  # the last load's taken over: let go
     return risk_facts.save(
@@ -81,8 +89,9 @@ def keep_after_load(store: GraphStore, as_of: dt.date, delta: Delta | None = Non
         list(kept.day(as_of)),
         as_of=as_of.isoformat(),
         rules=rules,
-        years=list(kept.spans()),
+        years=spans,
         academic_years=years,
+        forget=forget,
     )
 
 
@@ -100,12 +109,15 @@ def _work_out_all(store: GraphStore, years: list[int], config: RiskConfig, kept:
             kept.add(part, config)
 
 
-def _keep_untouched(store: GraphStore, before: RiskKept, touched: set[str], kept: RiskKept) -> None:
+def _keep_untouched(
+    store: GraphStore, before: RiskKept, touched: set[str], kept: RiskKept
+) -> set[str]:
     """The untouched pupils' answers as the last load kept them, while they are still
-    children in the graph."""
+    children in the graph; those who are not."""
     untouched = [uid for uid in before.pupils if uid not in touched]
     still = risk_facts.children(store, untouched)
     kept.pupils.update((uid, before.pupils[uid]) for uid in untouched if uid in still)
+    return {uid for uid in untouched if uid not in still}
 
 
 def _work_out_touched(

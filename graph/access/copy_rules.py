@@ -88,7 +88,7 @@ NODES: dict[str, dict[str, Rule] | None] = {
     "Alert": None,
     "GraphVersion": None,
     # the copy holds no RiskYear (each is one pupil's days), so its list works them out
-    "RiskList": _declare(keep="uid rules", date="as_of", drop="years"),
+    "RiskList": _declare(keep="uid rules", date="as_of", drop="years loading"),
     "RiskYear": None,
     # counts of children by birth cohort and postcode district, none under the copy's
     # own coarsening (a month of birth gives the same cohort): the analysts' forecast

@@ -6,11 +6,15 @@
 //     pupil (risk_*), under the same condition;
 //  3. a day after the kept years, or a pupil the load did not cover: worked out from
 //     the records (nobody is on the list before the kept years).
+// While a load runs (the list marked loading) no RiskYear is trusted: some are stale
+// until the load has written them again (graph.risk_facts).
 // The weights, the bands and the choice of year group apply afterwards, to each, and
 // only the pupils on the list are looked up for their names.
 CALL {
   // The answer from the last day it changed on up to the day asked (days as yyyymmdd).
   UNWIND [date($as_of)] AS today
+  OPTIONAL MATCH (kept:RiskList)
+  WITH today, kept WHERE NOT coalesce(kept.loading, false)
   WITH CASE WHEN today.month >= 9 THEN today.year ELSE today.year - 1 END AS ay,
        today.year * 10000 + today.month * 100 + today.day AS day
   MATCH (span:RiskYear)
@@ -29,11 +33,12 @@ CALL {
   UNWIND [date($as_of)] AS today
   OPTIONAL MATCH (kept:RiskList)
   WITH CASE WHEN today.month >= 9 THEN today.year ELSE today.year - 1 END AS ay, kept
-  WITH ay WHERE NOT coalesce(kept.rules = $config.rules AND ay IN kept.years, false)
+  WITH ay, coalesce(kept.loading, false) AS loading
+  WHERE NOT coalesce(kept.rules = $config.rules AND ay IN kept.years, false)
   MATCH (c:Person)
   WHERE c.risk_as_of = date($as_of) AND c.risk_rules = $config.rules
   OPTIONAL MATCH (span:RiskYear {uid: c.uid + '/' + toString(ay)})
-  WITH c, span WHERE NOT coalesce(span.rules = $config.rules, false)
+  WITH c, span, loading WHERE NOT coalesce(span.rules = $config.rules AND NOT loading, false)
   RETURN c.uid AS uid, c.risk_year_group AS year_group, c.risk_school AS school,
          c.risk_school_urn AS school_urn, c.risk_area AS area,
          c.risk_attendance_pct AS attendance_pct, c.risk_factors AS found
@@ -48,11 +53,11 @@ CALL {
   // child could be on the list in: loaders.risk_factors)
   OPTIONAL MATCH (kept:RiskList)
   WITH today, CASE WHEN today.month >= 9 THEN today.year ELSE today.year - 1 END AS ay, kept
-  WITH today, ay
+  WITH today, ay, coalesce(kept.loading, false) AS loading
   WHERE NOT coalesce(kept.rules = $config.rules
                      AND (kept.as_of = today OR ay IN kept.years OR ay < kept.years[0]), false)
   WITH today, today - duration({days: $config.window_days}) AS since,
-       today - duration({days: $config.yj_window_days}) AS yj_since, ay,
+       today - duration({days: $config.yj_window_days}) AS yj_since, ay, loading,
        date({year: today.year - 1, month: 8, day: 1}) AS aug1,
        date({year: today.year - 1, month: 10, day: 1}) AS oct1,
        date({year: today.year, month: 8, day: 1}) AS aug2,
@@ -61,11 +66,11 @@ CALL {
   MATCH (c:Person)
   WHERE c.dob >= date({year: ay - 16, month: 9, day: 1})
     AND c.dob < date({year: ay - 12, month: 9, day: 1})
-  WITH c, today, since, yj_since, ay, aug1, oct1, aug2, oct2
+  WITH c, today, since, yj_since, ay, aug1, oct1, aug2, oct2, loading
   WHERE c:Child AND NOT coalesce(c.risk_as_of = today AND c.risk_rules = $config.rules, false)
   OPTIONAL MATCH (span:RiskYear {uid: c.uid + '/' + toString(ay)})
-  WITH c, today, since, yj_since, ay, aug1, oct1, aug2, oct2, span
-  WHERE NOT coalesce(span.rules = $config.rules, false)
+  WITH c, today, since, yj_since, ay, aug1, oct1, aug2, oct2, span, loading
+  WHERE NOT coalesce(span.rules = $config.rules AND NOT loading, false)
   WITH c, today, since, yj_since, aug1, oct1, aug2, oct2,
        11 - size([y IN range(ay - 15, ay - 13) WHERE c.dob >= date({year: y, month: 9, day: 1})])
          AS year_group
