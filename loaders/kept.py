@@ -78,25 +78,30 @@ def fingerprint(*modules: ModuleType) -> str:
     return digest.hexdigest()
 
 
+# what a delta touched says what changed only while nothing else wrote the graph
+BESIDE = "the graph was changed beside this load (a review decision)"
+
+
 @dataclass
 class Delta[K]:
     """A delta load's part in working out something it keeps for the next (``K``, as a
     file: the last load's, None when nothing is trusted) for the nodes it touched (None:
-    not known). Once worked out, ``why`` says why everything was worked out again (""
-    when only the touched), ``worked_out`` how many were, and ``after`` holds this
-    load's, for the next."""
+    not known, or, ``beside``, not all that changed). Once worked out, ``why`` says why
+    everything was worked out again ("" when only the touched), ``worked_out`` how many
+    were, and ``after`` holds this load's, for the next."""
 
     kept: K | None
     touched: set[str] | None = None
     why: str = ""
     worked_out: int = 0
     after: K | None = None
+    beside: bool = False  # touched is None: the graph was changed beside the load
 
     def not_kept(self, what: str) -> str:
         """Why everything is worked out again before the kept ``what`` is looked at ("":
         the changes are known and the last load's are kept)."""
         if self.touched is None:
-            return "what the load changed is not known"
+            return BESIDE if self.beside else "what the load changed is not known"
         if self.kept is None:
             return f"the last load's {what} are not kept, or the graph changed since"
         return ""

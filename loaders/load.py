@@ -391,28 +391,37 @@ def derive_stage(load: Load) -> None:
         else:
             open_services = _derive_touched(store, load.touched)
     load.progress.stage("working out risk of NEET factors", None)
+    # What the load touched is all that changed only while nothing else wrote the graph:
+    # a review decision since it began writing (graph.version) changed people it did not
+    # touch, whose kept answers, parts and rows are then stale (a merge forgets the kept
+    # person's RiskYear nodes), so those are worked out for everyone, as a full load does.
+    beside = version.current(store) != load.stamped
+    touched = None if beside else load.touched
     # Each reads what the derived facts left and writes nodes of its own, so they run
     # side by side on the engine's threads; the caseload map's tally (which the copy
     # does not read) on the writer thread, until the copy is written too.
     kept_caseload = CaseParts.take(load.aside.pop(CASELOAD_FILE), load.kept_as)
-    load.caseload = caseload = KeptDelta(kept_caseload)
-    if load.touched is not None:
+    load.caseload = caseload = KeptDelta(kept_caseload, beside=beside)
+    if touched is not None:
         with timed(seconds, "caseload map tally: cases touched"):
-            caseload.touched = touched_cases(store, load.touched)
+            caseload.touched = touched_cases(store, touched)
     load.tallying = load.writer.submit(
         _step, seconds, "caseload map tally", keep_caseload_tally, store, caseload
     )
-    load.risk = risk = RiskDelta(RiskKept.take(load.aside.pop(RISK_FILE), load.kept_as))
-    load.needs = needs = KeptDelta(NeedsParts.take(load.aside.pop(NEEDS_FILE), load.kept_as))
-    if load.touched is not None:
+    risk_kept = RiskKept.take(load.aside.pop(RISK_FILE), load.kept_as)
+    load.risk = risk = RiskDelta(risk_kept, beside=beside)
+    needs_kept = NeedsParts.take(load.aside.pop(NEEDS_FILE), load.kept_as)
+    load.needs = needs = KeptDelta(needs_kept, beside=beside)
+    if touched is not None:
         with timed(seconds, "risk factors: pupils touched"):
-            risk.touched = touched_pupils(store, load.touched)
+            risk.touched = touched_pupils(store, touched)
         with timed(seconds, "needs forecast tally: children touched"):
-            needs.touched = touched_children(store, load.touched, open_services)
-    load.cohorts = cohorts = KeptDelta(Cohorts.take(load.aside.pop(COHORTS_FILE), load.kept_as))
-    if load.touched is not None:
+            needs.touched = touched_children(store, touched, open_services)
+    cohorts_kept = Cohorts.take(load.aside.pop(COHORTS_FILE), load.kept_as)
+    load.cohorts = cohorts = KeptDelta(cohorts_kept, beside=beside)
+    if touched is not None:
         with timed(seconds, "transition cohorts: children touched"):
-            cohorts.touched = touched_cohorts(store, load.touched, open_services)
+            cohorts.touched = touched_cohorts(store, touched, open_services)
     with ThreadPoolExecutor(1, thread_name_prefix="jigsaw-derive") as pool:
         tallied = pool.submit(
             _step, seconds, "needs forecast tally", keep_needs_tally, store, load.today, needs

@@ -29,6 +29,7 @@ from loaders import identities
 from loaders.caseload_kept import KEPT_FILE as CASELOAD_FILE
 from loaders.extracts import Dropped, Extract, FileOutcome, pack, read_extracts
 from loaders.intake import READINGS, FileIntake, Intake, Reading, extract_key, mapped_extracts
+from loaders.kept import BESIDE
 from loaders.load import (
     ALERT_FILES,
     CASELOAD_EVERYONE,
@@ -54,6 +55,7 @@ from loaders.transition_cohorts import KEPT_FILE as COHORTS_FILE
 from loaders.unchanged import MEMORY_FILE, Unchanged
 from loaders.validate import Quarantined, Record
 from planning.alerts import Baseline
+from queries.runner import run_saved
 from synthetic.week_later import DATE_FORMATS, Table, write_week_later
 from tests.conftest import AS_OF, LoadedCounty, embedded_store
 from tests.fingerprint import fingerprint
@@ -911,6 +913,62 @@ def test_a_review_decision_taken_while_a_load_runs_leaves_nothing_kept(
     beside = reload(True)
     assert not people_file(beside).exists()
     assert not any((beside / f).exists() for f in kept_files)
+
+
+def test_a_merge_while_a_delta_runs_leaves_the_risk_list_the_records_give(
+    week_loads: WeekLoads, engine_dir: Path, tmp_path: Path, week_later: Path
+) -> None:
+    """A reviewer may accept a pair (two people merged) after a delta began writing: the
+    merge forgets the kept person's risk of NEET answers (their RiskYear nodes) and moves
+    records onto them, though the delta did not touch them. What the delta touched then
+    no longer says what changed, so it works out every pupil's answers, every child's
+    cohort row and tallies' parts again, and says why; the list on the load's day is the
+    one worked out from the records (the kept list forgotten), the merged pupil on it."""
+    store = copy_graph(week_loads.graphs["delta"], engine_dir)
+    loads = tmp_path / "merged"
+    shutil.copytree(week_loads.loads["delta"], loads, ignore=shutil.ignore_patterns(LOAD_LOCK))
+    day = {"as_of": WEEK_LATER.isoformat(), "band": "all"}
+    try:
+        on_list = sorted({r["child_uid"] for r in run_saved(store, "risk_of_neet", day).rows})
+        # a pending pair made one of a pupil on the list, the person a merge keeps (the
+        # first uid: review_queue.decide), and a child after them not on it (its two
+        # candidates moved: the graph's counts and stamp, which the kept files were
+        # kept with, the same)
+        keep = on_list[0]
+        drop = store.read(
+            "MATCH (c:Child) WHERE c.uid > $keep AND NOT c.uid IN $on RETURN min(c.uid) AS u",
+            {"keep": keep, "on": on_list},
+        ).scalar()
+        pair = store.read(
+            "MATCH (r:ReviewPair {status: 'pending'}) RETURN min(r.uid) AS uid"
+        ).scalar()
+        store.write(
+            "MATCH (r:ReviewPair {uid: $pair})-[c:CANDIDATE]->() DELETE c WITH DISTINCT r "
+            "MATCH (p:Person) WHERE p.uid IN [$keep, $drop] CREATE (r)-[:CANDIDATE]->(p)",
+            {"pair": pair, "keep": keep, "drop": drop},
+        )
+        assert store.read(
+            "MATCH (y:RiskYear {person: $u}) RETURN count(y) AS n", {"u": keep}
+        ).scalar()
+
+        def after_stage(name: str) -> None:
+            if name == "write":
+                assert review_queue.decide(store, pair, True, "a reviewer") == keep
+
+        report = run_load(
+            store, week_later, as_of=WEEK_LATER, loads_dir=loads, after_stage=after_stage
+        ).report
+        kept = run_saved(store, "risk_of_neet", day).rows
+        store.write("MATCH (k:RiskList) DELETE k")  # the list then works everyone out
+        from_records = run_saved(store, "risk_of_neet", day).rows
+        assert keep in {r["child_uid"] for r in from_records}
+        assert kept == from_records
+        for everyone in (RISK_EVERYONE, NEEDS_EVERYONE, CASELOAD_EVERYONE, COHORTS_EVERYONE):
+            said = [line for line in report.over_everything if line.startswith(everyone)]
+            assert said and BESIDE in said[0], report.over_everything
+    finally:
+        store.drop_all()
+        store.close()
 
 
 def test_answers_kept_by_other_code_or_rules_or_years_are_worked_out_again(

@@ -577,6 +577,99 @@ def test_a_delta_keeps_cohort_rows_and_works_ahead_out_again_when_the_schools_mo
         keep_cohorts(store, AS_OF)
 
 
+def _cohorts_read(store):
+    """Every entry point's cohort read whole from the graph (and kept, as a load's)."""
+    from loaders.kept import Delta
+    from loaders.transition_cohorts import keep_after_load as keep_cohorts
+
+    whole = Delta(None)
+    keep_cohorts(store, AS_OF, whole)
+    assert whole.after is not None and whole.after.rows["Year 7"]
+    return whole.after
+
+
+def _brought_up_to_date(store, kept, touched: set[str]):
+    """The rows a delta keeps from ``kept`` with ``touched`` read again."""
+    from loaders.kept import Delta
+    from loaders.transition_cohorts import keep_after_load as keep_cohorts
+
+    delta = Delta(kept, touched=touched)
+    keep_cohorts(store, AS_OF, delta)
+    assert delta.after is not None and not delta.why
+    return delta.after.rows
+
+
+@pytest.mark.parametrize("part", ["own rows", "relationship", "open services", "home", "school"])
+def test_a_delta_reads_again_a_cohort_row_each_change_under_the_child_may_move(loaded_county, part):
+    """A delta's changes may move a cohort child's row in five ways
+    (loaders.transition_cohorts.touched_children): the child's own rows, a home, school,
+    offer or need relationship naming them, their open services worked out again, their
+    home's own rows, a school they attend's own rows. A kept row made stale (another
+    name) is read again when the delta changed only one of these: every row is then the
+    one read from the graph. (Keeps the same cohorts again, so the shared county ends as
+    it started.)"""
+    from graph import planning
+    from loaders.transition_cohorts import FOLLOWS, Cohorts, touched_children
+    from loaders.unchanged import Touched
+
+    store = loaded_county.store
+    read = _cohorts_read(store)
+    # a Year 7 child with a home and a school, and those, from the graph
+    found = store.read(
+        "UNWIND $uids AS u MATCH (c:Person {uid: u})-[l:LIVES_AT]->(a:Address) "
+        "WHERE l.to IS NULL MATCH (c)-[:ATTENDS]->(s:School) "
+        "RETURN u AS child, a.uid AS home, s.uid AS school ORDER BY child, school LIMIT 1",
+        {"uids": [r[0] for r in read.rows["Year 7"]]},
+    ).rows[0]
+    child = found["child"]
+    changed = {
+        "own rows": (Touched(nodes={"Person": {child}}), set()),
+        "relationship": (Touched(named={("ATTENDS", "Person"): {child}}), set()),
+        "open services": (Touched(), {child}),
+        "home": (Touched(nodes={"Address": {found["home"]}}), set()),
+        "school": (Touched(nodes={"School": {found["school"]}}), set()),
+    }
+    assert "ATTENDS" in FOLLOWS
+    touched, open_services = changed[part]
+    name = planning.KEPT_COLUMNS.index("child_name")
+    rows = {e: [list(r) for r in rs] for e, rs in read.rows.items()}
+    stale = next(r for r in rows["Year 7"] if r[0] == child)
+    stale[name] = "A Name Changed Since"
+    try:
+        again = touched_children(store, touched, open_services)
+        assert child in again
+        kept = Cohorts(dict(read.born), rows, read.schools)
+        assert _brought_up_to_date(store, kept, again) == read.rows
+    finally:
+        keep_cohorts_again(store)
+
+
+def test_a_delta_keeps_no_cohort_row_of_a_child_who_left_the_graph_untouched(loaded_county):
+    """A kept cohort row of someone no longer a child in the graph, though the delta did
+    not touch them (merged into another by a reviewer since), is not kept: the rows are
+    those read from the graph."""
+    from loaders.transition_cohorts import Cohorts
+
+    store = loaded_county.store
+    read = _cohorts_read(store)
+    rows = {e: [list(r) for r in rs] for e, rs in read.rows.items()}
+    gone = list(rows["Year 7"][0])
+    gone[0] = "P-merged-away"
+    rows["Year 7"] = sorted([*rows["Year 7"], gone], key=lambda r: r[0])
+    try:
+        kept = Cohorts(dict(read.born), rows, read.schools)
+        assert _brought_up_to_date(store, kept, set()) == read.rows
+    finally:
+        keep_cohorts_again(store)
+
+
+def keep_cohorts_again(store) -> None:
+    """The shared county's cohorts kept as its load kept them."""
+    from loaders.transition_cohorts import keep_after_load as keep_cohorts
+
+    keep_cohorts(store, AS_OF)
+
+
 def test_each_role_sees_transitions_only_as_its_policy_allows(loaded_county, tmp_path):
     """The guard's rows are the plan's rows with what the role may not see restricted,
     decided from the policy file read here: a health visitor (EHC plans and SEN support
