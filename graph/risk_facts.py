@@ -202,6 +202,12 @@ FIRST_ON_ROLL = cypher(
 )
 
 
+def forget_list(store: GraphStore) -> None:
+    """Forget the kept list as a whole (a person's answers may be missing from it): the
+    saved query works every pupil out from the records until the next load."""
+    store.write(FORGET_LIST)
+
+
 def first_dates(store: GraphStore) -> tuple[dt.date | None, dt.date | None]:
     """The earliest-born child's birth date, and the first day any child is on a
     school roll (None when no child is on any): before both allow it, nobody can be on

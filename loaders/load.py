@@ -622,6 +622,11 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
                     opts.loads_dir / name if opts.loads_dir else None, kept_version, counts, text
                 )
         else:  # its rows' hashes are for a record not kept: stopped, and any error said
+            # and what it worked out is not trusted in the graph either: a decision after
+            # the derive stage began found the risk list marked as loading (so left it)
+            # or tallies not yet written, which this load then wrote without its change
+            risk_facts.forget_list(store)
+            forget_kept_tallies(store)
             writer.stopped.set()
             if load.recording is not None:
                 with suppress(Stopped):

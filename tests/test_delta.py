@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from graph import GraphStore, alerts, review_queue, version, views
+from graph import GraphStore, alerts, review_queue, risk_facts, version, views
 from graph.alerts import watched
 from graph.engines.falkordb import FalkorDBStore
-from graph.planning import KEPT_COLUMNS
+from graph.planning import KEPT_COLUMNS, kept_needs_tally
 from loaders import identities
 from loaders.caseload_kept import KEPT_FILE as CASELOAD_FILE
 from loaders.extracts import Dropped, Extract, FileOutcome, pack, read_extracts
@@ -966,6 +966,55 @@ def test_a_merge_while_a_delta_runs_leaves_the_risk_list_the_records_give(
         for everyone in (RISK_EVERYONE, NEEDS_EVERYONE, CASELOAD_EVERYONE, COHORTS_EVERYONE):
             said = [line for line in report.over_everything if line.startswith(everyone)]
             assert said and BESIDE in said[0], report.over_everything
+    finally:
+        store.drop_all()
+        store.close()
+
+
+@pytest.mark.parametrize("stage", ["risk", "derive", "alerts"])
+def test_a_merge_after_a_deltas_derive_stage_leaves_no_list_or_tally_the_records_do_not_give(
+    week_loads: WeekLoads, engine_dir: Path, tmp_path: Path, week_later: Path, stage: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A reviewer's merge once the delta has worked out what it touched (its derive stage
+    begun: ``risk``, as it writes the risk answers, or after a stage) cannot be seen by
+    it: the load then trusts nothing it worked out, the risk list and the tallies
+    forgotten, so the pages count from the records, the merged pupil on the list."""
+    store = copy_graph(week_loads.graphs["delta"], engine_dir)
+    loads = tmp_path / "merged"
+    shutil.copytree(week_loads.loads["delta"], loads, ignore=shutil.ignore_patterns(LOAD_LOCK))
+    day = {"as_of": WEEK_LATER.isoformat(), "band": "all"}
+    try:
+        on_list = sorted({r["child_uid"] for r in run_saved(store, "risk_of_neet", day).rows})
+        keep = on_list[0]
+        drop = store.read(
+            "MATCH (c:Child) WHERE c.uid > $keep AND NOT c.uid IN $on RETURN min(c.uid) AS u",
+            {"keep": keep, "on": on_list},
+        ).scalar()
+        pair = store.read(
+            "MATCH (r:ReviewPair {status: 'pending'}) RETURN min(r.uid) AS uid"
+        ).scalar()
+        store.write(
+            "MATCH (r:ReviewPair {uid: $pair})-[c:CANDIDATE]->() DELETE c WITH DISTINCT r "
+            "MATCH (p:Person) WHERE p.uid IN [$keep, $drop] CREATE (r)-[:CANDIDATE]->(p)",
+            {"pair": pair, "keep": keep, "drop": drop},
+        )
+
+        def after_stage(name: str) -> None:
+            if name == stage:
+                assert review_queue.decide(store, pair, True, "a reviewer") == keep
+
+        saving = risk_facts.save
+
+        def merged_then_saved(*args, **kwargs):  # the merge while the list is loading
+            after_stage("risk")
+            return saving(*args, **kwargs)
+
+        monkeypatch.setattr(risk_facts, "save", merged_then_saved)
+        run_load(store, week_later, as_of=WEEK_LATER, loads_dir=loads, after_stage=after_stage)
+        assert not store.read("MATCH (k:RiskList) RETURN count(k) AS n").scalar()
+        assert keep in {r["child_uid"] for r in run_saved(store, "risk_of_neet", day).rows}
+        assert kept_needs_tally(store) is None
     finally:
         store.drop_all()
         store.close()
