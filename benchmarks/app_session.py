@@ -21,6 +21,8 @@ from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
 
+from graph.access.policy import NOT_HELD
+
 WIDGETS = ("text_input", "selectbox", "button", "date_input", "number_input", "text_area")
 
 
@@ -36,6 +38,12 @@ class Rendered:
     text: list[str] = field(default_factory=list)
     exception: str = ""
     status: str = ""
+
+
+def refused(shown: Rendered) -> bool:
+    """Whether the page refused its child as not on the user's caseload (in the app's
+    words, :data:`~graph.access.policy.NOT_HELD`; a page's text is Markdown-escaped)."""
+    return any(NOT_HELD in t.replace("\\", "") for t in shown.text)
 
 
 class AppSession:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from locust import User, between, task
 
-from benchmarks.app_session import AppSession, Rendered, sign_in
+from benchmarks.app_session import AppSession, Rendered, refused, sign_in
 from ui.app.screens.find import FIND_LABEL
 
 SETUP = json.loads(Path(os.environ["JIGSAW_BENCH_SESSIONS"]).read_text())
@@ -34,7 +34,6 @@ _timings = open(_TIMINGS, "a", buffering=1) if _TIMINGS else None  # noqa: SIM11
 # the runner asks the graph after the load whether the child was theirs then
 _refusals = open(_TIMINGS + ".refused", "a", buffering=1) if _TIMINGS else None  # noqa: SIM115
 REFUSED = "refused: not on the caseload"  # the action's name when the page said so
-NOT_HELD = "on your or your team's caseload"  # in the app's words refusing such a child
 
 
 class Caseworker(User):
@@ -72,7 +71,7 @@ class Caseworker(User):
         except Exception as exc:  # counted as the action's failure, the user carries on
             error = exc
         took = (time.perf_counter() - started) * 1000
-        if isinstance(result, Rendered) and any(NOT_HELD in t for t in result.text):
+        if isinstance(result, Rendered) and refused(result):
             name, error = REFUSED, None
             if _refusals is not None:
                 _refusals.write(f"{time.time():.3f},{self.account['professional']},{child}\n")

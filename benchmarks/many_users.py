@@ -288,20 +288,23 @@ def _drive(args: argparse.Namespace, env: dict[str, str], apps: list, work: Path
         if args.out:  # its report (what it read, linked and wrote), kept beside the table
             shutil.copy(load.log, args.out.with_suffix(".load.log"))
     table = _table(args, prefix, sampled, load, _read_timings(timings), errors)
-    return table + _refusals_checked(env, Path(f"{timings}.refused"))
+    began = load.began if load is not None else None
+    return table + _refusals_checked(env, Path(f"{timings}.refused"), began)
 
 
-def _refusals_checked(env: dict[str, str], path: Path) -> str:
-    """Each child a page refused as not on the user's caseload, asked of the graph after
-    the users and the load: a child the user still holds a case of was refused while it
-    was theirs (a defect: access must not waver while a load writes); one they hold none
-    of was refused rightly (the load closed or moved the case)."""
+def _refusals_checked(env: dict[str, str], path: Path, began: float | None) -> str:
+    """Each child a page refused as not on the user's caseload, judged by the app's own
+    rule (``policy.child_access``) on the graph after the users and the load: refused
+    wrongly if the user holds the child then (access must not waver while a load
+    writes), or if refused before the load ``began`` (or with none: the users' children
+    are their caseload's); else rightly (the load closed or moved the case)."""
     if not path.exists():
         return ""
     refused = [line.split(",") for line in path.read_text().splitlines() if line]
     if not refused:
         return ""
     from graph import load_settings, open_store
+    from graph.access.policy import Principal, child_access
     from graph.views import caseworkers_of
 
     os.environ.update({k: env[k] for k in ("JIGSAW_DATA_DIR", "JIGSAW_GRAPH_URL",
@@ -311,11 +314,16 @@ def _refusals_checked(env: dict[str, str], path: Path) -> str:
         held = caseworkers_of(store, sorted({child for _, _, child in refused}))
     finally:
         store.close()
-    theirs = sum(worker in held.get(child, ([], []))[0] for _, worker, child in refused)
+    wrongly = 0
+    for at, worker, child in refused:
+        workers, teams = held.get(child, ([], []))
+        principal = Principal("bench", ROLE, professional=worker)
+        before = began is None or float(at) < began
+        wrongly += before or child_access(principal, workers=workers, teams=teams).full
     return (
-        f"- refused as not on the user's caseload: {len(refused):,} pages; by the graph after "
-        f"the run, {len(refused) - theirs:,} of them children the user held no open case of "
-        f"(refused rightly), **{theirs:,} children the user still held** (refused wrongly)\n"
+        f"- refused as not on the user's caseload: {len(refused):,} pages; "
+        f"{len(refused) - wrongly:,} rightly (after the load began, a child the user holds "
+        f"no case of by the graph after the run), **{wrongly:,} wrongly**\n"
     )
 
 

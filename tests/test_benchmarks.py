@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks.stages import RISK_DAYS
 from queries.library import load_library
 
@@ -173,16 +175,39 @@ def test_many_users_asks_the_graph_whether_each_refused_child_was_the_users(
         "MATCH (c:Child) WHERE NOT (c)-[:HAS_CASE]->(:Case) RETURN c.uid AS uid LIMIT 1"
     ).rows[0]["uid"]
     refused = tmp_path / "timings.csv.refused"
-    refused.write_text(
-        f"1.0,{held['worker']},{held['children'][0]}\n2.0,{held['worker']},{stranger}\n"
+    refused.write_text(  # at 1.0 before the load (began at 1.5): wrongly, theirs or not
+        f"2.0,{held['worker']},{held['children'][0]}\n2.0,{held['worker']},{stranger}\n"
+        f"1.0,{held['worker']},{stranger}\n"
     )
     env = {"JIGSAW_DATA_DIR": str(tmp_path), "JIGSAW_GRAPH_URL": str(engine_dir),
            "JIGSAW_GRAPH_NAME": "loaded_small"}  # fmt: skip
     for name, value in env.items():  # the runner sets them: restored after the test
         monkeypatch.setenv(name, value)
-    said = _refusals_checked(env, refused)
-    assert "2 pages" in said and "1 of them children the user held no open case" in said
-    assert "**1 children the user still held**" in said
+    said = _refusals_checked(env, refused, began=1.5)
+    assert "3 pages; 1 rightly" in said and "**2 wrongly**" in said, said
+    assert "**3 wrongly**" in _refusals_checked(env, refused, began=None)
+
+
+def test_many_users_knows_the_apps_refusal_of_a_child_not_on_the_caseload(loaded_county, tmp_path):
+    """The network page's refusal of a child not on the user's caseload, as the app
+    shows it (Markdown-escaped by ``literal``), is counted as a refusal; a page's other
+    words are not."""
+    import datetime as dt
+
+    from benchmarks.app_session import Rendered, refused
+    from graph.access import guard
+    from graph.access.audit import AuditLog
+    from graph.access.policy import Principal
+    from ui.app.plain import literal
+
+    child = loaded_county.store.read("MATCH (c:Child) RETURN min(c.uid) AS uid").scalar()
+    nobody = Principal("t", "social_worker", professional="PRO-nobody")
+    with pytest.raises(guard.AccessDenied) as denied:
+        guard.family_network(loaded_county.store, nobody, AuditLog(tmp_path / "audit.jsonl"),
+                             child, depth=1, as_of=dt.date(2026, 11, 2), types=(),
+                             labels=())  # fmt: skip
+    assert refused(Rendered(text=[literal(denied.value)]))
+    assert not refused(Rendered(text=[literal("12 row(s) in 0.1 s"), literal("caseload")]))
 
 
 def test_the_returns_figures_close_for_every_return(tmp_path):

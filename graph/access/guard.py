@@ -18,6 +18,7 @@ from graph import alerts, exchange, views
 from graph import review_queue as review
 from graph.access.audit import AuditLog, Verdict
 from graph.access.policy import (
+    NOT_HELD,
     SOCIAL_CARE_KINDS,
     BreakGlass,
     Principal,
@@ -244,8 +245,8 @@ def family_network(
     access = held_access(store, p, uid)
     if access is None:
         raise AccessDenied(
-            "the family network is shown only for children on your or your "
-            "team's caseload; open the record with a reason first"
+            f"this child is {NOT_HELD}: open their record with a reason first, "
+            "then the family network"
         )
     network = views.family_network(store, uid, depth=depth, as_of=as_of, types=types, labels=labels)
     allowed_kinds = access.visible_kinds

@@ -152,6 +152,10 @@ def allowed(principal: Principal | None, action: Action) -> bool:
     return action in principal.rules.actions
 
 
+# why a child's full record is not shown: the words every refusal of it uses
+NOT_HELD = "not on your or your team's caseload"
+
+
 def child_access(
     principal: Principal,
     *,
@@ -180,7 +184,7 @@ def child_access(
     # limited view: identity to confirm it is the right child, flags, nothing more
     return ChildAccess(
         False,
-        "not on your or your team's caseload",
+        NOT_HELD,
         False,
         set(),
         kinds_full | kinds_flag,

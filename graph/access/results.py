@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graph import views
-from graph.access.policy import FLAG_TEXT, ChildAccess, Principal, Restricted, child_access
+from graph.access.policy import (
+    FLAG_TEXT,
+    NOT_HELD,
+    ChildAccess,
+    Principal,
+    Restricted,
+    child_access,
+)
 from graph.access.projection import copy_exists
 from graph.access.pseudonyms import PseudonymError, Pseudonyms, found_in
 from graph.store import GraphStore
@@ -163,7 +170,7 @@ def disclose(
         access = held_access(store, principal, about_child)
         if access is None:
             raise QueryDenied(
-                "this query is shown only for children on your or your team's caseload; "
+                f"this query is about a child {NOT_HELD}; "
                 "open the child's record (with a reason, if you must) instead"
             )
         return _scoped(store, principal, spec, rows, fixed=access, about=about_child)
