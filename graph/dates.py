@@ -26,7 +26,7 @@ def read_date(value: object) -> dt.date | dt.datetime | None:
         return value
     text = str(value).strip()
     try:
-        return dt.datetime.fromisoformat(text) if "T" in text else dt.date.fromisoformat(text)
+        return dt.datetime.fromisoformat(text) if len(text) > 10 else dt.date.fromisoformat(text)
     except ValueError:
         return None
 

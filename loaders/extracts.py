@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import pickle
 import sys
+import threading
 import types
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -214,6 +215,9 @@ def read_packed(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+_SWAPPING = threading.Lock()  # one swap of ``__main__`` at a time in a process
+
+
 @contextmanager
 def _main_left_out() -> Iterator[None]:
     """Processes multiprocessing starts inside this do not import the main script:
@@ -222,15 +226,19 @@ def _main_left_out() -> Iterator[None]:
     worker importing it would open the store its settings name by default (a second
     engine on ``data/graph`` beside the load's own); the workers need only this module.
     A stand-in ``__main__`` with no file is what multiprocessing finds while they start
-    (its :func:`multiprocessing.spawn.get_preparation_data`)."""
-    main = sys.modules["__main__"]
-    stand_in = types.ModuleType("__main__")
-    sys.modules["__main__"] = stand_in
-    try:
-        yield
-    finally:
-        if sys.modules.get("__main__") is stand_in:  # another thread's since: theirs
-            sys.modules["__main__"] = main
+    (its :func:`multiprocessing.spawn.get_preparation_data`). The swap is the process's:
+    two loads' swaps take turns; it relies on ``Executor.map`` submitting every file at
+    once (each submit starting the workers it needs, the fork server with the first) and
+    on no worker being replaced later (no ``max_tasks_per_child``)."""
+    with _SWAPPING:
+        main = sys.modules["__main__"]
+        stand_in = types.ModuleType("__main__")
+        sys.modules["__main__"] = stand_in
+        try:
+            yield
+        finally:
+            if sys.modules.get("__main__") is stand_in:  # a page run since: its own
+                sys.modules["__main__"] = main
 
 
 _RECORD = attrgetter(*(f.name for f in fields(Record)))  # a record as a tuple of its fields

@@ -585,7 +585,7 @@ def test_the_load_command_yields_the_cpu_to_the_apps_users_but_not_the_engine(
         engine |= {_niceness(pid) for pid in _servers_in(tmp_path / "engine")}
         time.sleep(0.01)
     assert proc.returncode == 0
-    assert ours + 7 in seen  # the load ran at a lower priority once the engine was open
+    assert min(ours + 7, 19) in seen  # the load ran at a lower priority once the engine was open
     assert engine - {None} == {ours}  # the engine it started serves the app as before
 
 

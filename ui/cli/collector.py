@@ -1,4 +1,4 @@
-"""The garbage collector's settings, and the CPU priority, of a process that runs a load.
+"""The garbage collector's settings for a process that runs a load.
 
 A load holds millions of objects for minutes (records, identities, graph rows), and
 every full collection of CPython's cyclic collector walks them all, though the load's
@@ -13,7 +13,6 @@ process calls it. Figures: benchmarks/README.md.
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -30,12 +29,3 @@ def collector_for_load() -> Iterator[Callable[[str], None]]:
     finally:
         gc.set_threshold(*before)
         gc.unfreeze()
-
-
-def yield_cpu(niceness: int) -> None:
-    """Lower this process's CPU priority by ``niceness`` (Unix nice; nothing where there
-    is none), so the app's users are served first while a night's load runs beside them.
-    Threads and processes started afterwards inherit it (Linux keeps a priority per
-    thread: call it before the load starts any), an engine started before it does not."""
-    if niceness > 0 and hasattr(os, "nice"):
-        os.nice(niceness)

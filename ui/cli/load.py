@@ -24,7 +24,8 @@ from loaders.mapping import MappingError
 from loaders.quality import groups_beside, labels_from_csv, measure_groups
 from loaders.readers import ReadError, ReadLimits
 from loaders.report import LoadReport
-from ui.cli.collector import collector_for_load, yield_cpu
+from ui.cli.collector import collector_for_load
+from ui.cli.priority import yield_cpu
 from ui.cli.progress import Bars
 
 if TYPE_CHECKING:
