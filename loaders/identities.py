@@ -15,22 +15,23 @@ from graph.cypher import cypher
 from graph.store import GraphStore
 from loaders.build import person_uid
 from loaders.linkage import Identity, plain
-from loaders.people_kept import anchor_fields
+from loaders.linkage.identity import ID_FIELDS
+from loaders.people_kept import ANCHOR_FIELDS, ID_PROPERTIES, anchor_fields
 
 # the fields adopt_existing matches on (loaders.people_kept.ANCHOR_FIELDS), in order
 EXISTING_PEOPLE = cypher(
     "load.existing_people",
-    """
-    MATCH (p:Person)
-    RETURN p.uid AS uid, p.given_name AS given_name, p.family_name AS family_name,
-           p.dob AS dob, p.upn AS upn, p.nhs_number AS nhs_number, p.uln AS uln,
-           p.la_child_id AS la_child_id
-    """,
+    "MATCH (p:Person) RETURN p.uid AS uid, "
+    + ", ".join(f"p.{name} AS {name}" for name in ANCHOR_FIELDS),
 )
 EXISTING_ASSIGNMENTS = cypher(
     "load.existing_assignments",
     "MATCH (s:SourceRecord)-[:DESCRIBES]->(p:Person) RETURN s.uid AS record, p.uid AS person",
 )
+
+# where each identifier linkage checks is in an anchor (ANCHOR_FIELDS)
+_AT = {name: ANCHOR_FIELDS.index(ID_PROPERTIES[name]) for name in ID_FIELDS}
+_NAME_AND_BIRTH = [ANCHOR_FIELDS.index(f) for f in ("given_name", "family_name", "dob")]
 
 LINKED_PROBABILITIES = cypher(
     "load.linked_probabilities",
@@ -85,9 +86,7 @@ def adopt_existing(
         keys: list[tuple] = []
         for ident in group:
             keys += [
-                (n, getattr(ident, n))
-                for n in ("upn", "nhs", "uln", "la_id")
-                if getattr(ident, n) and ident.trusted
+                (n, getattr(ident, n)) for n in ID_FIELDS if getattr(ident, n) and ident.trusted
             ]
             if ident.dob and ident.given and ident.family:
                 keys.append(("demographic", plain(ident.given), plain(ident.family), ident.dob))
@@ -104,14 +103,14 @@ def _least_holders(anchors: Mapping[str, tuple[str, ...]], wanted: set[tuple]) -
     """The least person uid holding each of the ``wanted`` keys among ``anchors``
     (:func:`adopt_existing`'s keys: a checked identifier, or name and birth date); the
     anchors' names are made plain only where their birth date is one wanted."""
-    ids: dict[str, set[str]] = {n: set() for n in ("upn", "nhs", "uln", "la_id")}
+    ids: dict[str, set[str]] = {n: set() for n in ID_FIELDS}
     days: set[str] = set()
     for key in wanted:
         if key[0] == "demographic":
             days.add(key[3])
         else:
             ids[key[0]].add(key[1])
-    upns, nhss, ulns, la_ids = ids["upn"], ids["nhs"], ids["uln"], ids["la_id"]
+    asked = [(_AT[name], name, ids[name]) for name in ID_FIELDS if ids[name]]
     index: dict[tuple, str] = {}
 
     def hold(key: tuple, uid: str) -> None:
@@ -119,15 +118,12 @@ def _least_holders(anchors: Mapping[str, tuple[str, ...]], wanted: set[tuple]) -
         if seen is None or uid < seen:
             index[key] = uid
 
-    for uid, (given, family, dob, upn, nhs, uln, la_id) in anchors.items():
-        if upn in upns:
-            hold(("upn", upn), uid)
-        if nhs in nhss:
-            hold(("nhs", nhs), uid)
-        if uln in ulns:
-            hold(("uln", uln), uid)
-        if la_id in la_ids:
-            hold(("la_id", la_id), uid)
+    at_given, at_family, at_dob = _NAME_AND_BIRTH
+    for uid, fields in anchors.items():
+        for at, name, values in asked:
+            if fields[at] in values:
+                hold((name, fields[at]), uid)
+        given, family, dob = fields[at_given], fields[at_family], fields[at_dob]
         if dob in days and given and family:
             key = ("demographic", plain(given), plain(family), dob)
             if key in wanted:
@@ -163,7 +159,11 @@ def person_uids(cluster_of: dict[str, str], existing: dict[str, str]) -> dict[st
         found = earlier.get(root)
         uid = None
         if found:
-            uid = next((u for u, _ in Counter(found).most_common() if u not in used), None)
+            first = found[0]
+            if found.count(first) == len(found):  # one earlier person (a delta's most)
+                uid = first if first not in used else None
+            else:
+                uid = next((u for u, _ in Counter(found).most_common() if u not in used), None)
         uid = uid or person_uid([least[root]])
         used.add(uid)
         uid_of[root] = uid

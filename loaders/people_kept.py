@@ -29,6 +29,7 @@ from typing import Any
 
 from graph.files import private_dir, write_private
 from loaders import kept
+from loaders.linkage.identity import ID_FIELDS
 
 MODELS_FILE = "linkage-models.json"
 VERSION = 1  # of the file's format
@@ -79,8 +80,11 @@ class KeptPeople:
 
 PEOPLE_FILE = "people-kept.json"
 PEOPLE_VERSION = 1  # of that file's format
-# the identity fields of a person the graph holds (loaders.identities.anchors), in order
-ANCHOR_FIELDS = ("given_name", "family_name", "dob", "upn", "nhs_number", "uln", "la_child_id")
+# each identifier linkage checks (its ID_FIELDS, an Identity's attributes) as a Person property
+ID_PROPERTIES = {"upn": "upn", "nhs": "nhs_number", "uln": "uln", "la_id": "la_child_id"}
+# the identity fields of a person the graph holds (loaders.identities.anchors), in order:
+# name, birth date, then the identifiers in ID_FIELDS' order
+ANCHOR_FIELDS = ("given_name", "family_name", "dob", *(ID_PROPERTIES[n] for n in ID_FIELDS))
 
 
 @dataclass

@@ -1037,6 +1037,31 @@ def test_new_records_join_the_graphs_person_they_name_first_the_least_uid_where_
     assert existing == {"f": "P-1", "a": "P-2", "b": "P-5", "b2": "P-5", "d": "P-7"}
 
 
+def test_each_identifier_linkage_checks_finds_the_person_holding_it_as_a_person_property():
+    """adopt_existing's identifiers are linkage's (``ID_FIELDS``), each read from the
+    graph's Person property holding it (written out here: the upn, the NHS number, the
+    ULN and the case system's child id): a new record with only that identifier joins
+    the person whose anchor holds it, and the graph's read of people returns them."""
+    from loaders.identities import EXISTING_PEOPLE, adopt_existing
+    from loaders.linkage import Identity
+    from loaders.linkage.identity import ID_FIELDS
+    from loaders.people_kept import anchor_fields
+
+    properties = {"upn": "upn", "nhs": "nhs_number", "uln": "uln", "la_id": "la_child_id"}
+    assert set(ID_FIELDS) == set(properties)
+    for name, prop in properties.items():
+        anchors = {
+            "P-1": anchor_fields({"given_name": "Amy", prop: "X1"}),
+            "P-2": anchor_fields(
+                {"given_name": "Ben", **{p: "X1" for p in properties.values() if p != prop}}
+            ),
+        }
+        existing: dict[str, str] = {}
+        adopt_existing({"r": "r"}, [Identity("r", **{name: "X1"})], existing, anchors)
+        assert existing == {"r": "P-1"}, name
+        assert f"p.{prop} AS {prop}" in EXISTING_PEOPLE
+
+
 def test_person_uids_found_in_bulk_are_those_found_a_cluster_at_a_time():
     """A delta's clusters, nearly all one earlier person each, take their uids in bulk;
     the uids are those the clusters taken one at a time in root order give (written out
