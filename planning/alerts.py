@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from graph import alerts as store_alerts
+from graph.files import private_dir, write_private
 from graph.store import GraphStore
 
 ATTENDANCE_THRESHOLD = 0.90  # the persistent absence line (10% of sessions missed)
@@ -149,7 +150,6 @@ class Baseline:
         if self.path is None:
             self._before = state
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         _write_whole(self.path, state)
 
     def before(self) -> list[dict[str, Any]]:
@@ -185,10 +185,10 @@ class Baseline:
 
 
 def _write_whole(path: Path, body: object) -> None:
-    """``body`` as JSON at ``path``, whole or not at all (both of the baseline's files)."""
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(orjson.dumps(body))
-    tmp.replace(path)
+    """``body`` as JSON at ``path``, whole or not at all (both of the baseline's files),
+    readable by this user only and durable, as the other state a load keeps: it names
+    the children on open cases, their addresses, schools and siblings in care."""
+    write_private(private_dir(path.parent) / path.name, orjson.dumps(body))
 
 
 def raise_after_load(

@@ -418,6 +418,29 @@ def test_alert_facts_and_a_crashed_load_keeps_its_baseline(tmp_path):
     assert not path.exists()
 
 
+def test_the_alerts_baseline_files_are_readable_by_their_owner_only(tmp_path):
+    """Both of the baseline's files name children on open cases (their addresses,
+    schools, siblings in care): each is written 0600 in a folder only its owner enters,
+    as the other state a load keeps; the kept state is taken back as it was written."""
+    import stat
+
+    from planning.alerts import Baseline
+
+    folder = tmp_path / "loads"
+    child = {"child": "P-1", "name": "Ann Lee", "workers": ["W-1"], "kinds": [],
+             "addresses": [], "schools": [], "terms": [], "siblings_in_care": []}  # fmt: skip
+    counts = {"labels": {"Person": 1}, "types": {}, "stamp": "s"}
+    after = Baseline(None, folder / "alerts-watched.json")
+    after.after = [child]
+    after.keep(counts)
+    assert stat.S_IMODE((folder / "alerts-watched.json").stat().st_mode) == 0o600
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    before = Baseline(folder / "alerts-baseline.json", folder / "alerts-watched.json")
+    before.take(store=None, counts=counts)  # type: ignore[arg-type]  # the kept state
+    assert stat.S_IMODE((folder / "alerts-baseline.json").stat().st_mode) == 0o600
+    assert before.before() == [child]
+
+
 # -- transitions -------------------------------------------------------------------------
 
 
