@@ -753,3 +753,51 @@ def test_names_swapped_count_once_among_adults():
     assert len(given) == len(family) == 1
     assert given[0].m != given[0].u and not given[0].fix_u
     assert family[0].m == family[0].u and family[0].fix_m and family[0].fix_u
+
+
+def test_kept_people_made_clusters_whole_are_those_their_records_joined_one_by_one_make():
+    """A delta's kept people are made clusters at once (``Clusters(..., kept=)``); each
+    is what joining its first record with each of its others, in the records' order,
+    makes (written here with :meth:`Clusters.union`): every record's root, what the
+    rules read (identifiers, birth dates, latest births, stays), the name record and
+    the parents and children in order (the words read the first). Small seeded worlds
+    with records of one uid twice, people whose least record comes late, unnamed
+    records, and records not kept."""
+    import random
+
+    rng = random.Random(17)
+    for _ in range(400):
+        rids = [f"r{k:02d}" for k in rng.sample(range(40), rng.randint(1, 14))]
+        records = []
+        for rid in rids + rng.sample(rids, min(2, len(rids))):  # a uid twice: the same
+            seed = random.Random(rid)
+            records.append(Identity(
+                rid, given=seed.choice(["", "Amy", "Ben"]), family=seed.choice(["", "Lee"]),
+                dob=seed.choice(["", "2014-03-02", "2015-01-01"]),
+                upn=seed.choice(["", "U1", "U2"]), nhs=seed.choice(["", "N1"]),
+                born_before=seed.choice(["", "2000-01-01", "1990-05-05"]),
+            ))  # fmt: skip
+        edges = [
+            Edge(rng.choice(rids), rng.choice(rids), rng.choice(["mother", "carer"]), graph=True)
+            for _ in range(rng.randint(0, 6))
+        ]
+        homes = {
+            rid: [Tenure(rng.choice(["U1", "U2"]), rng.choice(["", "2020-01-01"]))]
+            for rid in rng.sample(rids, rng.randint(0, len(rids)))
+        }
+        kept = {rid: f"P{rng.randint(0, 3)}" for rid in rids if rng.random() < 0.8}
+        joined = Clusters(records, edges, homes)
+        first: dict[str, str] = {}
+        for r in records:
+            if r.rid in kept:
+                joined.union(first.setdefault(kept[r.rid], r.rid), r.rid)
+        whole = Clusters(records, edges, homes, kept)
+        for c in (joined, whole):
+            assert c is whole or all(c.find(rid) == whole.find(rid) for rid in rids)
+        assert (whole.ids, whole.dobs, whole.latest, whole.dated) == (
+            joined.ids, joined.dobs, joined.latest, joined.dated
+        )  # fmt: skip
+        assert {k: v.rid for k, v in whole.named.items()} == {
+            k: v.rid for k, v in joined.named.items()
+        }
+        assert (whole.up, whole.down) == (joined.up, joined.down)

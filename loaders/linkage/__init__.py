@@ -130,11 +130,10 @@ def link(
     way."""
     records = list(identities)
     context = context or Context()
-    clusters = Clusters(records, context.edges, context.homes)
+    clusters = Clusters(records, context.edges, context.homes, kept)
     touched = None
     if kept is not None:
         touched = frozenset(r.rid for r in records if r.rid not in kept)
-        _keep_people(clusters, records, kept)
     models = models or {}
     # 0. identical identities are one (compression)
     signature_rep: dict[tuple, int] = {}
@@ -310,18 +309,6 @@ def _people_pairs(
         trained=trained,
         touched=touched,
     )
-
-
-def _keep_people(clusters: Clusters, records: list[Identity], kept: Mapping[str, str]) -> None:
-    """Each kept person's records as one cluster, as an earlier load (or a reviewer)
-    left them: the rules were checked when they were joined."""
-    first: dict[str, str] = {}
-    for r in records:
-        person = kept.get(r.rid)
-        if person is not None:
-            head = first.setdefault(person, r.rid)
-            if head != r.rid:  # a person's first record is its own cluster already
-                clusters.union(head, r.rid)
 
 
 class _Run:

@@ -63,10 +63,23 @@ class Clusters:
         identities: Iterable[Identity],
         edges: Iterable[Edge] = (),
         homes: Mapping[str, Iterable[Tenure]] | None = None,
+        kept: Mapping[str, str] | None = None,
     ) -> None:
+        """Each record its own cluster; ``kept`` (record uid -> person, as an earlier
+        load or a reviewer left them): each kept person's records one cluster, as
+        :meth:`union` of its first record with each of the others in the records' order
+        would leave it (the rules were checked when they were joined)."""
         records = identities if isinstance(identities, list) else list(identities)
         rids = [r.rid for r in records]
         self.parent: dict[str, str] = dict(zip(rids, rids, strict=True))
+        self.named: dict[str, Identity] = {  # root -> a record of theirs with a name
+            r.rid: r for r in records if r.given.strip() or r.family.strip()
+        }
+        self.up: dict[str, list[tuple[str, str]]] = {}  # root -> (parent record, kind)
+        self.down: dict[str, list[tuple[str, str]]] = {}  # root -> (child record, kind)
+        self._edges(edges)
+        # record -> its kept person's root (a record not kept is its own)
+        root_of = self._keep(records, kept) if kept else None
         # root -> (address, from, to) of its dated stays (an unknown end: still there)
         self.dated: dict[str, frozenset[tuple[str, str, str]]] = {}
         made: dict[tuple[Tenure, ...], frozenset[tuple[str, str, str]]] = {}  # shared
@@ -78,35 +91,50 @@ class Clusters:
                     (t.address, t.start, t.end or OPEN_END) for t in tenures if t.start
                 )
             if found:
-                self.dated[rid] = found
+                _merge(self.dated, rid if root_of is None else root_of.get(rid, rid), found)
         # one set a value, shared by the records that hold it (millions of records, at
         # county scale, held a gigabyte of sets of one)
         one: dict[str, frozenset[str]] = {}
+        roots = rids if root_of is None else [root_of.get(rid, rid) for rid in rids]
 
         def held(name: str) -> tuple[list[str], list[str]]:
-            """The records holding a value of ``name`` and their values, a column at a
-            time rather than a record at a time (there are millions)."""
+            """The records' roots holding a value of ``name`` and their values, a column
+            at a time rather than a record at a time (there are millions)."""
             values = list(map(attrgetter(name), records))
-            return list(compress(rids, values)), list(compress(values, values))
+            return list(compress(roots, values)), list(compress(values, values))
 
         def sets(name: str) -> dict[str, frozenset[str]]:
             holders, values = held(name)
             one.update((v, frozenset((v,))) for v in set(values).difference(one))
-            return dict(zip(holders, map(one.__getitem__, values), strict=True))
+            if root_of is None:
+                return dict(zip(holders, map(one.__getitem__, values), strict=True))
+            out: dict[str, frozenset[str]] = {}
+            for root, value in zip(holders, values, strict=True):
+                mine = out.get(root)
+                if mine is None:
+                    out[root] = one[value]
+                elif value not in mine:
+                    out[root] = mine | one[value]
+            return out
 
         # kind -> root -> its checked identifiers of that kind
         self.ids: dict[str, dict[str, frozenset[str]]] = {k: sets(k) for k in CHECKED_IDS}
         self.dobs: dict[str, frozenset[str]] = sets("dob")
         # latest possible birth (a parent, a liable adult)
-        self.latest: dict[str, str] = dict(zip(*held("born_before"), strict=True))
-        self.named: dict[str, Identity] = {  # root -> a record of theirs with a name
-            r.rid: r for r in records if r.given.strip() or r.family.strip()
-        }
+        self.latest: dict[str, str] = {}
+        if root_of is None:
+            self.latest.update(zip(*held("born_before"), strict=True))
+        else:
+            for root, day in zip(*held("born_before"), strict=True):
+                earlier = self.latest.get(root)
+                if earlier is None or day < earlier:
+                    self.latest[root] = day
         # the roots joined into another, in order: what changed since a given point
         # (the adults' pass gathers again only around them, :mod:`.relational`)
         self.joined: list[str] = []
-        self.up: dict[str, list[tuple[str, str]]] = {}  # root -> (parent record, kind)
-        self.down: dict[str, list[tuple[str, str]]] = {}  # root -> (child record, kind)
+
+    def _edges(self, edges: Iterable[Edge]) -> None:
+        """Each record's parents and children (:attr:`up`, :attr:`down`) among them."""
         parent, up, down = self.parent, self.up, self.down
         for e in edges:
             if e.parent in parent and e.child in parent:
@@ -120,6 +148,60 @@ class Clusters:
                     down[e.parent] = [(e.child, e.kind)]
                 else:
                     mine.append((e.child, e.kind))
+
+    def _keep(self, records: list[Identity], kept: Mapping[str, str]) -> dict[str, str]:
+        """Each kept person's records one cluster: their parents set to its root (the
+        least uid), its name record, parents and children as the joins of its first
+        record with each other in order leave them (:meth:`join`: the root's own
+        first), folded a record at a time without a join each. Returns each kept
+        record's root, for the tables the rules read to be made by root."""
+        named, up, down = self.named, self.up, self.down
+        edged = up.keys() | down.keys()  # the few records naming a parent or child
+        roots: dict[str, str] = {}  # person -> its root so far
+        names: dict[str, Identity | None] = {}  # person -> its name record so far
+        lists: dict[str, list] = {}  # person -> [its parents, its children] so far
+        for r in records:
+            rid = r.rid
+            person = kept.get(rid)
+            if person is None:
+                continue
+            name = named.pop(rid, None)
+            root = roots.get(person)
+            if root is None:
+                roots[person], names[person] = rid, name
+                if rid in edged:
+                    lists[person] = [up.pop(rid, None), down.pop(rid, None)]
+                continue
+            first = rid < root  # this record becomes the root: its own come first
+            if first:
+                roots[person] = rid
+                if name is not None:
+                    names[person] = name
+            elif names[person] is None:  # (a uid seen already brings nothing: popped)
+                names[person] = name
+            if rid in edged:
+                own = [up.pop(rid, None), down.pop(rid, None)]
+                held = lists.get(person)
+                if held is None:
+                    lists[person] = own
+                    continue
+                for at in (0, 1):
+                    a, b = (own[at], held[at]) if first else (held[at], own[at])
+                    if a is not None and b is not None:
+                        a.extend(b)
+                    held[at] = a if a is not None else b
+        for person, name in names.items():
+            if name is not None:
+                named[roots[person]] = name
+        for person, (parents, children) in lists.items():
+            if parents is not None:
+                up[roots[person]] = parents
+            if children is not None:
+                down[roots[person]] = children
+        parent = self.parent
+        of = {rid: roots[person] for rid in parent if (person := kept.get(rid)) is not None}
+        parent.update(of)
+        return of
 
     def find(self, x: str) -> str:
         parent = self.parent
@@ -288,6 +370,15 @@ class Clusters:
                     (c,),
                 )
         return None
+
+
+def _merge(table: dict[str, frozenset], root: str, values: frozenset) -> None:
+    """``values`` added to ``root``'s in ``table`` (a new set only when they add any)."""
+    held = table.get(root)
+    if held is None:
+        table[root] = values
+    elif not values <= held:
+        table[root] = held | values
 
 
 def _old_enough(parent: frozenset[str] | None, child: frozenset[str] | None) -> bool:
