@@ -329,12 +329,19 @@ def pair(store: GraphStore, uid: str) -> dict:
     return {**{k: v for k, v in found.items() if k != "people"}, "uid": uid, "sides": sides}
 
 
+def _loading(store: GraphStore) -> bool:
+    """Whether a load is writing the graph (or stopped part way). A merge or its undoing
+    waits for it: the load works out people's answers and tallies from what it read
+    before (a merge then would be written over, or missed), and its bulk insertion names
+    nodes by internal ids that a person moved aside would give up."""
+    return store.bulk_load_running() or version.loading_since(store) is not None
+
+
 def decide(store: GraphStore, uid: str, accept: bool, user: str) -> str:
     """Record the decision; on accept, merge the two people now. Returns the kept uid."""
-    if accept and store.bulk_load_running():
-        # the merge moves a person aside, whose internal id the load may be using
+    if accept and _loading(store):
         raise ReviewError(
-            "a load is writing new records just now (or stopped part way: run it again); "
+            "a load is writing the graph just now (or stopped part way: run it again); "
             "accept this pair once it has finished"
         )
     rows = store.read(PAIR, {"uid": uid}).rows
@@ -383,9 +390,9 @@ def undo(store: GraphStore, uid: str, user: str) -> None:
         raise ReviewError("undoing a decision needs the name of the person doing it")
     at = dt.datetime.now().isoformat(timespec="seconds")
     if found["status"] == "accepted":
-        if store.bulk_load_running():
+        if _loading(store):
             raise ReviewError(
-                "a load is writing new records just now (or stopped part way: run it again); "
+                "a load is writing the graph just now (or stopped part way: run it again); "
                 "undo this decision once it has finished"
             )
         keep, drop = found["keep"], found["drop"]

@@ -365,8 +365,10 @@ NODE_TYPES: tuple[NodeType, ...] = (
         "One node (uid graph): the graph's version stamp, a new one with every load, "
         "review decision and undoing, so that what a load keeps for the next (the rows "
         "it wrote, who its people are, the alerts' watched state) is trusted only while "
-        "the graph is the one it was kept with (graph.version). Not in the analysts' copy.",
-        (Prop("stamped_at", writer="graph.version"),),
+        "the graph is the one it was kept with, and the stamp of a load writing it now "
+        "(loading_at), for which review merges wait (graph.version). Not in the "
+        "analysts' copy.",
+        (Prop("stamped_at", writer="graph.version"), Prop("loading_at", writer="graph.version")),
     ),
     NodeType(
         "CaseloadCell",

@@ -42,14 +42,45 @@ CURRENT = cypher(
     "version.current",
     "MATCH (v:GraphVersion {uid: 'graph'}) RETURN v.stamped_at AS stamp",
 )
+# a load's own stamp, from when it begins writing until its end
+LOADING = cypher(
+    "version.loading",
+    "MERGE (v:GraphVersion {uid: 'graph'}) SET v.stamped_at = $stamp, v.loading_at = $stamp",
+    example={"stamp": "2026-12-04T00:00:00 0"},
+    writes=True,
+)
+LOADED = cypher(
+    "version.loaded",
+    "MATCH (v:GraphVersion {uid: 'graph'}) SET v.loading_at = null",
+    writes=True,
+)
+LOADING_SINCE = cypher(
+    "version.loading_since",
+    "MATCH (v:GraphVersion {uid: 'graph'}) RETURN v.loading_at AS since",
+)
 
 
-def stamp(store: GraphStore) -> str:
-    """Give the graph a new stamp (before a change is written) and return it."""
+def stamp(store: GraphStore, *, loading: bool = False) -> str:
+    """Give the graph a new stamp (before a change is written) and return it;
+    ``loading``: a load's, marking the graph as being loaded until :func:`loaded`."""
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     new = f"{now} {uuid.uuid4().hex}"
-    store.write(STAMP, {"stamp": new})
+    store.write(LOADING if loading else STAMP, {"stamp": new})
     return new
+
+
+def loaded(store: GraphStore) -> None:
+    """A load has finished: the graph is no longer being loaded."""
+    store.write(LOADED)
+
+
+def loading_since(store: GraphStore) -> str | None:
+    """The stamp of the load writing the graph now (or stopped part way: a graph the
+    next load must finish), or None. A review merge or its undoing waits for it: what
+    the load works out from what it read would otherwise miss the change
+    (graph.review_queue)."""
+    rows = store.read(LOADING_SINCE).rows
+    return rows[0]["since"] if rows else None
 
 
 def current(store: GraphStore) -> str | None:

@@ -231,7 +231,7 @@ def link_stage(load: Load) -> None:
     for name in (RISK_FILE, NEEDS_FILE, CASELOAD_FILE, COHORTS_FILE):
         load.aside[name] = set_aside(loads_dir / name if loads_dir is not None else None)
     # before anything is written: what was kept is not the graph now
-    load.stamped = version.stamp(store)
+    load.stamped = version.stamp(store, loading=True)  # review merges wait until its end
     risk_facts.clear(store)  # kept risk factors are wrong once the records change
     forget_kept_tallies(store)  # so are the needs forecast's and caseload map's tallies
     load.loaded_at = dt.datetime.now().isoformat(timespec="seconds")
@@ -633,6 +633,7 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
                     load.recording.result()
             log.warning("the graph was changed beside this load (a review decision): "
                         "the next load reads it whole")  # fmt: skip
+        version.loaded(store)  # review merges may go ahead again
     saved = None
     if opts.loads_dir is not None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
