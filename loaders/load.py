@@ -604,6 +604,7 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
         # this load saw is not the graph it leaves, and none of it is kept for the next
         alone = version.current(store) == load.stamped
         stamp = version.stamp(store)  # what is kept below describes the graph with it
+        version.loaded(store)  # review merges may go ahead again
         store.save_snapshot()  # a start reads that faster (GraphStore.save_snapshot)
         assert load.reading is not None and load.unchanged is not None
         load.reading.save()  # what this load took in, for the next one
@@ -633,7 +634,6 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
                     load.recording.result()
             log.warning("the graph was changed beside this load (a review decision): "
                         "the next load reads it whole")  # fmt: skip
-        version.loaded(store)  # review merges may go ahead again
     saved = None
     if opts.loads_dir is not None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
