@@ -8,6 +8,8 @@ import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
+import pytest
+
 from loaders.linkage import Context, Identity
 from loaders.linkage.clusters import Clusters
 from loaders.linkage.identity import plain, years_before
@@ -376,7 +378,7 @@ def test_adults_scored_on_numbered_lists_as_splink_scores_their_text(small_count
             monkeypatch.setattr(model, "_levels_sql", lambda linker: None)
             again = scored(chosen, text.pop(), **{**options, "notes": []})
             monkeypatch.setattr(model, "_levels_sql", telling)
-            assert _as_rows(found) == _as_rows(again)
+            _assert_same_scores(found, again)
             compared.append(len(found))
         return found
 
@@ -394,6 +396,17 @@ def _as_rows(scored) -> list[tuple]:
         *(scored.levels[name] for name in sorted(scored.levels)), strict=True,
     )  # fmt: skip
     return sorted(rows)
+
+
+def _assert_same_scores(found, again) -> None:
+    """The same pairs with the same levels, and probabilities equal but for the order in
+    which the engine's threads summed the training's counts (DuckDB's float sums are not
+    ordered across threads: on a busy machine the last digits of a trained m or u move)."""
+    ours, theirs = _as_rows(found), _as_rows(again)
+    without = [(r[:2] + r[3:]) for r in ours]
+    assert without == [(r[:2] + r[3:]) for r in theirs]
+    for mine, other in zip(ours, theirs, strict=True):
+        assert mine[2] == pytest.approx(other[2], rel=1e-9, abs=1e-12), mine[:2]
 
 
 LISTED = ("kids", "household", "housemates", "mate_names", "moved_in", "moved_out",
