@@ -66,8 +66,10 @@ class EdgeShape:
 
 class BulkWriter(ABC):
     """One load's bulk insertion: :meth:`begin` first, :meth:`finish` before the load
-    ends. ``chunk``: entities per command; rows given a command at a time are best
-    given in slices of this size."""
+    ends. An engine without a date type in its bulk insertion converts each command's
+    dates in the same transaction as the command: a reader never finds a date the
+    schema declares as text. ``chunk``: entities per command; rows given a command at a
+    time are best given in slices of this size."""
 
     chunk: int
 
@@ -116,12 +118,11 @@ class BulkWriter(ABC):
         """:meth:`create_edges` with the rows given a column at a time."""
         self.create_edges(shape, _rows(columns))
 
-    @abstractmethod
-    def convert_dates(self) -> None:
-        """Complete the dates of what has been inserted so far now, while the caller
-        has nothing else to do (:meth:`finish` completes the rest)."""
+    def convert_dates(self) -> None:  # noqa: B027 (nothing to do, for every writer)
+        """Complete the dates of what has been inserted so far (kept for callers that
+        ask: a writer converts each command's dates with the command, so no read ever
+        meets a declared date as text, and there is nothing left)."""
 
     @abstractmethod
     def finish(self) -> None:
-        """Complete what bulk insertion could not do itself (dates) and let go of the
-        lookups kept meanwhile."""
+        """Let go of the lookups kept meanwhile and mark the bulk insertion ended."""

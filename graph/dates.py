@@ -1,10 +1,11 @@
 """Dates as the graph gives them back, read one way by every page.
 
-A property the schema declares a date is a date, except while a load runs: the rows it
-bulk-inserted hold their dates as ISO text until its step converting them has run
-(:meth:`graph.bulk.BulkWriter.convert_dates`), and a page read meanwhile meets the
-text. Whatever reads a declared date in Python takes it through :func:`read_date` (or
-:func:`read_day`), so a page gives the same answer before that step as after it.
+A property the schema declares a date is a date whenever a read can see it (bulk
+insertion's text is turned into dates in the same transaction as its command:
+:mod:`graph.engines.falkordb_bulk`). Whatever reads a declared date in Python still
+takes it through :func:`read_date` (or :func:`read_day`): engines and drivers give
+dates back in several forms (a date, a date and time, a pandas Timestamp, ISO text from
+a graph an earlier release left part-loaded), and one reader makes every page agree.
 """
 
 from __future__ import annotations

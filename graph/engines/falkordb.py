@@ -461,18 +461,39 @@ class FalkorDBStore(GraphStore):
     def bulk_load_running(self) -> bool:
         return bool(self.read(f"MATCH (m:{BULK_MARKER}) RETURN count(m) AS n").scalar())
 
-    def bulk_command(self, nodes: int, edges: int, blob: bytes, *, retried: bool = False) -> None:
-        """One ``GRAPH.BULK`` command adding to the graph (see :mod:`falkordb_bulk`)."""
+    def bulk_command(
+        self,
+        nodes: int,
+        edges: int,
+        blob: bytes,
+        then: tuple[str, dict[str, Any]] | None = None,
+        *,
+        retried: bool = False,
+    ) -> None:
+        """One ``GRAPH.BULK`` command adding to the graph (see :mod:`falkordb_bulk`);
+        with ``then`` (a write statement and its parameters), that statement too, in
+        one transaction: the server runs no other client's command between the two."""
         import redis
 
         command = ["GRAPH.BULK", self.graph_name, nodes, edges, int(nodes > 0), int(edges > 0)]
         try:
-            self._graph.execute_command(*command, blob)
+            if then is None:
+                self._graph.execute_command(*command, blob)
+            else:
+                pipe = self._db.connection.pipeline(transaction=True)
+                pipe.execute_command(*command, blob)
+                query = params_header(then[1]) + then[0]
+                pipe.execute_command("GRAPH.QUERY", self.graph_name, query, "--compact")
+                for reply in pipe.execute(raise_on_error=False):
+                    if isinstance(reply, Exception):
+                        raise reply
+                    if isinstance(reply, list) and reply and isinstance(reply[-1], Exception):
+                        raise reply[-1]  # the statement's own error, in its reply
         except redis.exceptions.ResponseError as exc:
             if _EMPTY_KEY not in str(exc) or retried:
                 raise GraphError(f"FalkorDB refused a bulk insertion: {exc}") from None
             self._touch()  # a graph nobody has written to yet: create it, then again
-            self.bulk_command(nodes, edges, blob, retried=True)
+            self.bulk_command(nodes, edges, blob, then, retried=True)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
             raise EngineUnavailable(
                 f"the graph engine at {self.location} is not answering: {exc}"

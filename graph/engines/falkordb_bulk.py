@@ -10,12 +10,20 @@ by internal node id, which we look up through the ``uid`` index.
 
 What it cannot do, we do after it:
 
-- it has no date type: a date travels as ISO text and :meth:`FalkorBulkWriter.finish`
-  (or :meth:`~FalkorBulkWriter.convert_dates`, earlier) turns it into a date with
-  Cypher, one statement per label or relationship type (one statement a label or
-  type: in slices each would scan again);
+- it has no date type: a date travels as ISO text, and the Cypher statement turning
+  a command's own text into dates (its nodes found by uid, its relationships from
+  their start nodes' ids) is sent with the command as one transaction (``MULTI`` ...
+  ``EXEC``): the server runs nothing else between the two, so no read finds a
+  declared date as text (where it would compare as null: a relationship missing
+  from a family network as of a day, a child missing from a birth-date range). One
+  mechanism for every reader, the app's pages, saved queries and an analyst's own
+  Cypher alike, rather than each comparison made to read text too;
 - it checks no constraint: the loader sends only uids no earlier load wrote, and the
   rows are made unique by key before they come here.
+
+A load stopped by an earlier release between its insertion and its conversion left
+text: :meth:`FalkorBulkWriter.begin` turns it into dates, a statement per label or
+relationship type.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from graph.store import GraphStore, ParameterError, plain_param
 # Entities per GRAPH.BULK command: the engine holds the graph's write lock while it
 # takes one, so a slice keeps readers waiting well under a second.
 CHUNK = 50_000
-# A node that exists while a load's bulk-inserted dates are still text.
+# A node that exists while a load is bulk-inserting (until its finish()).
 MARKER = "_JigsawBulkLoad"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LONG = struct.Struct("<q")
@@ -224,13 +232,47 @@ def _slices(rows: Rows, size: int) -> Iterator[Rows]:
         yield rows[start : start + size]
 
 
+# A Cypher statement and its parameters, run in the same transaction as a command.
+Conversion = tuple[str, dict[str, Any]]
+BulkCommand = Callable[[int, int, bytes, Conversion | None], None]
+# one command to send: its node and edge counts, blob, dates' conversion, and follow-up
+Command = tuple[int, int, bytes, Conversion | None, Callable[[], None] | None]
+
+
+def _to_dates(props: Sequence[str]) -> str:
+    """``SET`` of each of ``props`` of x as a date where it is text."""
+    sets = [f"x.{p} = CASE WHEN typeOf(x.{p}) = 'String' THEN date(x.{p}) ELSE x.{p} END"
+            for p in sorted(_name(p) for p in props)]  # fmt: skip
+    return "SET " + ", ".join(sets)
+
+
+def _node_dates(shape: NodeShape, uids: Sequence[str]) -> Conversion | None:
+    """The statement turning the dates of these just-inserted nodes into dates."""
+    if not shape.dates:
+        return None
+    query = f"UNWIND $uids AS u MATCH (x:{_name(shape.label)} {{uid: u}}) {_to_dates(shape.dates)}"
+    return query, {"uids": list(uids)}
+
+
+def _edge_dates(shape: EdgeShape, starts: Iterable[int]) -> Conversion | None:
+    """The same for just-inserted relationships, found from their start nodes' ids."""
+    if not shape.dates:
+        return None
+    pattern = f"(a)-[x:{_name(shape.type)}]->(:{_name(shape.end[0])})"
+    text = " OR ".join(f"typeOf(x.{_name(p)}) = 'String'" for p in sorted(shape.dates))
+    sets = _to_dates(shape.dates)
+    query = f"UNWIND $ids AS i MATCH {pattern} WHERE id(a) = i AND ({text}) {sets}"
+    return query, {"ids": sorted(set(starts))}
+
+
 class FalkorBulkWriter(BulkWriter):
     """Bulk insertion into one FalkorDB graph for the length of one load."""
 
     chunk = CHUNK
 
-    def __init__(self, store: GraphStore, command: Callable[[int, int, bytes], None]) -> None:
-        """``command(nodes, edges, blob)`` sends one ``GRAPH.BULK`` command."""
+    def __init__(self, store: GraphStore, command: BulkCommand) -> None:
+        """``command(nodes, edges, blob, then)`` sends one ``GRAPH.BULK`` command and,
+        with a :class:`Conversion` as ``then``, that statement in the same transaction."""
         self._store = store
         self._command = command
         self._ids: dict[str, dict[str, int]] = {}  # label -> uid -> node id
@@ -239,7 +281,7 @@ class FalkorBulkWriter(BulkWriter):
         # writes (BulkWrites.ahead). A digest, not the uids: keeping those (2.4 million, a
         # third of them strings of their own) would raise the load's peak memory.
         self._spans: dict[str, dict[str, tuple[bytes, int | dict[str, int]]]] = {}
-        # a pattern naming x (see _note_dates) -> its date properties written as text
+        # a pattern naming x (see _note_dates) -> date properties a stopped load left text
         self._pending: dict[str, set[str]] = {}
 
     def begin(self, shapes: Sequence[NodeShape | EdgeShape]) -> None:
@@ -358,7 +400,7 @@ class FalkorBulkWriter(BulkWriter):
         ordered = sorted(rows, key=labels_of) if shape.extra_labels else rows
         kept = self._ids.setdefault(shape.label, {}) if remember else None
 
-        def commands() -> Iterator[tuple[int, int, bytes, Callable[[], None] | None]]:
+        def commands() -> Iterator[Command]:
             for labels, group in groupby(ordered, key=labels_of):
                 members = list(group)
                 label_text = ":".join(_name(label) for label in labels)
@@ -369,11 +411,11 @@ class FalkorBulkWriter(BulkWriter):
                         blob += tail_bytes
                     # their ids, while they are known to be consecutive: kept for later
                     # relationships to them, or as a span for those from them
-                    then = self._then(shape.label, [r["uid"] for r in part], kept)
-                    yield len(part), 0, bytes(blob), then
+                    uids = [r["uid"] for r in part]
+                    then = self._then(shape.label, uids, kept)
+                    yield len(part), 0, bytes(blob), _node_dates(shape, uids), then
 
         self._send(commands())
-        self._note_dates(shape)
 
     def create_edges(self, shape: EdgeShape, rows: Rows) -> None:
         start_field, end_field = shape.start[1], shape.end[1]
@@ -393,7 +435,7 @@ class FalkorBulkWriter(BulkWriter):
         own = next((label for label, field in (shape.start, shape.end) if field == "uid"), None)
         spans = [self._own_span(own, [r["uid"] for r in part]) if own else 0 for part in parts]
 
-        def commands() -> Iterator[tuple[int, int, bytes, None]]:
+        def commands() -> Iterator[Command]:
             for part, span in zip(parts, spans, strict=True):
                 ids = dict(kept)
                 if own:
@@ -413,10 +455,9 @@ class FalkorBulkWriter(BulkWriter):
                 records = _records(part, shape.props, shape.type, _Uids(part))
                 blob = _header(_name(shape.type), names)
                 blob += b"".join(map(bytes.__add__, map(_IDS.pack, first, last), records))
-                yield 0, len(part), bytes(blob), None
+                yield 0, len(part), bytes(blob), _edge_dates(shape, first), None
 
         self._send(commands())
-        self._note_dates(shape)
 
     def create_node_columns(
         self, shape: NodeShape, columns: Columns, *, remember: bool = False
@@ -441,17 +482,17 @@ class FalkorBulkWriter(BulkWriter):
                 groups.setdefault(labels, []).append(at)  # type: ignore[union-attr]
         kept = self._ids.setdefault(shape.label, {}) if remember else None
 
-        def commands() -> Iterator[tuple[int, int, bytes, Callable[[], None] | None]]:
+        def commands() -> Iterator[Command]:
             for labels in sorted(groups):
                 label_text = ":".join(_name(label) for label in labels)
                 for part in _slices(groups[labels], CHUNK):  # type: ignore[arg-type]
                     blob = _header(label_text, names)
                     blob += b"".join(map(records.__getitem__, part))
-                    then = self._then(shape.label, list(map(uids.__getitem__, part)), kept)
-                    yield len(part), 0, bytes(blob), then
+                    named = list(map(uids.__getitem__, part))
+                    then = self._then(shape.label, named, kept)
+                    yield len(part), 0, bytes(blob), _node_dates(shape, named), then
 
         self._send(commands())
-        self._note_dates(shape)
 
     def create_edge_columns(self, shape: EdgeShape, columns: Columns) -> None:
         """:meth:`create_edges` a column at a time, for relationships whose ends are
@@ -474,12 +515,13 @@ class FalkorBulkWriter(BulkWriter):
         del cells
         names = [_name(p) for p in shape.props]
 
-        def commands() -> Iterator[tuple[int, int, bytes, None]]:
-            for part in _slices(records, CHUNK):
-                yield 0, len(part), bytes(_header(_name(shape.type), names) + b"".join(part)), None
+        def commands() -> Iterator[Command]:
+            for at in range(0, len(records), CHUNK):
+                part = records[at : at + CHUNK]
+                blob = bytes(_header(_name(shape.type), names) + b"".join(part))
+                yield 0, len(part), blob, _edge_dates(shape, first[at : at + CHUNK]), None
 
         self._send(commands())
-        self._note_dates(shape)
 
     def _column_ids(self, label: str, uids: Sequence[str]) -> dict[str, int]:
         """:meth:`_node_ids` for a column of ends, those not yet known found in C (the
@@ -488,7 +530,7 @@ class FalkorBulkWriter(BulkWriter):
         missing.discard(None)  # type: ignore[arg-type]
         return self._node_ids(label, list(missing))
 
-    def _send(self, commands: Iterable[tuple[int, int, bytes, Callable[[], None] | None]]) -> None:
+    def _send(self, commands: Iterable[Command]) -> None:
         """Send each command (then run its follow-up) on a second thread while the next
         is encoded: encoding is this process's work and insertion the engine's, so
         waits for the other less (the Python side is the longer, as it shares the
@@ -498,11 +540,17 @@ class FalkorBulkWriter(BulkWriter):
         once the command under way has ended (those waiting are dropped)."""
         failed = threading.Event()
 
-        def run(nodes: int, edges: int, blob: bytes, then: Callable[[], None] | None) -> None:
+        def run(
+            nodes: int,
+            edges: int,
+            blob: bytes,
+            dates: Conversion | None,
+            then: Callable[[], None] | None,
+        ) -> None:
             if failed.is_set():
                 return
             try:
-                self._command(nodes, edges, blob)
+                self._command(nodes, edges, blob, dates)
                 if then is not None:
                     then()
             except BaseException:
@@ -512,8 +560,8 @@ class FalkorBulkWriter(BulkWriter):
         in_flight: deque[Future[None]] = deque()
         with ThreadPoolExecutor(1, thread_name_prefix="jigsaw-bulk") as sender:
             try:
-                for nodes, edges, blob, then in commands:
-                    in_flight.append(sender.submit(run, nodes, edges, blob, then))
+                for nodes, edges, blob, dates, then in commands:
+                    in_flight.append(sender.submit(run, nodes, edges, blob, dates, then))
                     if len(in_flight) > 1:
                         in_flight.popleft().result()
                 while in_flight:
@@ -525,18 +573,14 @@ class FalkorBulkWriter(BulkWriter):
     # -- completion --------------------------------------------------------------
 
     def finish(self) -> None:
-        self._convert_dates()
         self._store.write(f"MATCH (m:{MARKER}) DELETE m")
         self._ids.clear()
         self._spans.clear()
 
-    def convert_dates(self) -> None:
-        self._convert_dates()
-
     def _note_dates(self, shape: NodeShape | EdgeShape) -> None:
-        """Remember the shape's date properties for :meth:`_convert_dates`, under the
-        pattern that finds its entities: a relationship type with both end labels, as
-        the engine otherwise scans every node for it."""
+        """Remember the shape's date properties for :meth:`_convert_dates` (a stopped
+        load's), under the pattern that finds its entities: a relationship type with
+        both end labels, as the engine otherwise scans every node for it."""
         if not shape.dates:
             return
         if isinstance(shape, NodeShape):
@@ -547,8 +591,9 @@ class FalkorBulkWriter(BulkWriter):
         self._pending.setdefault(pattern, set()).update(shape.dates)
 
     def _convert_dates(self) -> None:
-        """Text to dates, in place. Only bulk insertion leaves text in a date property
-        (every statement writes ``date(...)``), so any text there is ours."""
+        """Text to dates, in place, of every entity :meth:`_note_dates` names. Only bulk
+        insertion leaves text in a date property (every statement writes
+        ``date(...)``), so any text there is ours."""
         for pattern, props in sorted(self._pending.items()):
             ordered = sorted(_name(p) for p in props)
             text = [f"typeOf(x.{p}) = 'String'" for p in ordered]
