@@ -49,9 +49,20 @@ LOADING = cypher(
     example={"stamp": "2026-12-04T00:00:00 0"},
     writes=True,
 )
+# a load's end, in one statement: the graph no longer being loaded, and a new stamp
+# only where the stamp is still the load's own (a review decision taken meanwhile moved
+# it, and stays). The first SET takes the node's write lock (Neo4j) before the stamp is
+# read; FalkorDB runs one write at a time.
 LOADED = cypher(
     "version.loaded",
-    "MATCH (v:GraphVersion {uid: 'graph'}) SET v.loading_at = null",
+    """
+    MATCH (v:GraphVersion {uid: 'graph'})
+    SET v.loading_at = null
+    WITH v, v.stamped_at = $loading AS alone
+    SET v.stamped_at = CASE WHEN alone THEN $stamp ELSE v.stamped_at END
+    RETURN alone
+    """,
+    example={"loading": "2026-12-04T00:00:00 0", "stamp": "2026-12-04T00:00:01 1"},
     writes=True,
 )
 LOADING_SINCE = cypher(
@@ -60,18 +71,28 @@ LOADING_SINCE = cypher(
 )
 
 
+def _new() -> str:
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return f"{now} {uuid.uuid4().hex}"
+
+
 def stamp(store: GraphStore, *, loading: bool = False) -> str:
     """Give the graph a new stamp (before a change is written) and return it;
     ``loading``: a load's, marking the graph as being loaded until :func:`loaded`."""
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    new = f"{now} {uuid.uuid4().hex}"
+    new = _new()
     store.write(LOADING if loading else STAMP, {"stamp": new})
     return new
 
 
-def loaded(store: GraphStore) -> None:
-    """A load has finished: the graph is no longer being loaded."""
-    store.write(LOADED)
+def loaded(store: GraphStore, loading: str) -> str | None:
+    """A load that began with the stamp ``loading`` has finished: the graph is no longer
+    being loaded. Returns the graph's new stamp, which what the load keeps for the next
+    describes, or None when the stamp was no longer the load's own (a review decision
+    was taken while it ran: what it saw is not the graph it leaves, and the decision's
+    stamp stays). One statement, so no decision falls between the look and the write."""
+    new = _new()
+    rows = store.write(LOADED, {"loading": loading, "stamp": new}).returned
+    return new if rows and rows[0]["alone"] else None
 
 
 def loading_since(store: GraphStore) -> str | None:

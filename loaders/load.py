@@ -600,11 +600,11 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
             if opts.after_stage is not None:
                 opts.after_stage(name)
         report.finished = True
-        # a review decision taken while this load ran stamped the graph too: then what
-        # this load saw is not the graph it leaves, and none of it is kept for the next
-        alone = version.current(store) == load.stamped
-        stamp = version.stamp(store)  # what is kept below describes the graph with it
-        version.loaded(store)  # review merges may go ahead again
+        # review merges may go ahead again; a review decision taken while this load ran
+        # stamped the graph too: then what this load saw is not the graph it leaves, and
+        # none of it is kept for the next (one statement: graph.version.loaded)
+        stamp = version.loaded(store, load.stamped)  # what is kept below describes
+        alone = stamp is not None
         store.save_snapshot()  # a start reads that faster (GraphStore.save_snapshot)
         assert load.reading is not None and load.unchanged is not None
         load.reading.save()  # what this load took in, for the next one
@@ -613,6 +613,7 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
         if alone:
             if load.recording is not None:
                 load.recording.result()  # its error, if it failed
+            assert stamp is not None
             load.unchanged.save(store, stamp)  # what it wrote, with the graph as it leaves it
             assert load.baseline is not None
             counts = version.kept_as(store.counts(), stamp)

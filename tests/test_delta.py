@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,7 @@ from graph.alerts import watched
 from graph.engines.falkordb import FalkorDBStore
 from graph.planning import KEPT_COLUMNS
 from loaders import identities
+from loaders import load as load_module
 from loaders.caseload_kept import KEPT_FILE as CASELOAD_FILE
 from loaders.extracts import Dropped, Extract, FileOutcome, pack, read_extracts
 from loaders.intake import READINGS, FileIntake, Intake, Reading, extract_key, mapped_extracts
@@ -1087,6 +1089,43 @@ def test_a_delta_keeps_the_watched_state_and_the_delta_after_it_takes_it(
         (loads / ALERT_FILES[1]).write_text(json.dumps(body), encoding="utf-8")
         Baseline(None, loads / ALERT_FILES[1]).take(store, counts)
         assert whole == [1]
+    finally:
+        store.drop_all()
+        store.close()
+
+
+def test_a_decision_as_a_load_ends_is_not_taken_for_the_loads_own(
+    small_county: Path, engine_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The load's end looks whether the graph's stamp is still its own and writes a new
+    one: a review decision landing between the two (here, just before the end's first
+    write) must be seen, or what the load keeps for the next is trusted although the
+    decision changed the graph. One statement looks and writes (graph.version.loaded)."""
+    store = embedded_store(engine_dir)
+    store.drop_all()
+    store.ensure_schema()
+    loads = tmp_path / "loads"
+    stages_done: list[str] = []
+    decided: list[str] = []
+    real_write = store.write
+
+    def write(cypher: str, params: Any = None) -> Any:
+        if stages_done and not decided:  # the end's first write: a decision lands first
+            decided.append("")
+            decided[0] = version.stamp(store)  # as a rejection stamps the graph
+        return real_write(cypher, params)
+
+    try:
+        monkeypatch.setattr(store, "write", write)
+        last = load_module.STAGES[-1][0]
+        run_load(
+            store, small_county, as_of=AS_OF, loads_dir=loads,
+            after_stage=lambda name: name == last and stages_done.append(name),
+        )  # fmt: skip
+        assert decided  # it landed
+        assert version.current(store) == decided[0]  # the decision's stamp stays
+        assert version.loading_since(store) is None  # and the load has ended
+        assert not (loads / MEMORY_FILE).exists()  # nothing kept as if the graph were its own
     finally:
         store.drop_all()
         store.close()
