@@ -67,7 +67,7 @@ class EdgeShape:
 class BulkWriter(ABC):
     """One load's bulk insertion: :meth:`begin` first, :meth:`finish` before the load
     ends. An engine without a date type in its bulk insertion converts each command's
-    dates in the same transaction as the command: a reader never finds a date the
+    dates in the same transaction as the command, so readers do not find a date the
     schema declares as text. ``chunk``: entities per command; rows given a command at a
     time are best given in slices of this size."""
 

@@ -472,7 +472,7 @@ class FalkorDBStore(GraphStore):
     ) -> None:
         """One ``GRAPH.BULK`` command adding to the graph (see :mod:`falkordb_bulk`);
         with ``then`` (a write statement and its parameters), that statement too, in
-        one transaction: the server runs no other client's command between the two."""
+        one transaction: the server starts no other client's command between the two."""
         import redis
 
         command = ["GRAPH.BULK", self.graph_name, nodes, edges, int(nodes > 0), int(edges > 0)]

@@ -13,11 +13,14 @@ What it cannot do, we do after it:
 - it has no date type: a date travels as ISO text, and the Cypher statement turning
   a command's own text into dates (its nodes found by uid, its relationships from
   their start nodes' ids) is sent with the command as one transaction (``MULTI`` ...
-  ``EXEC``): the server runs nothing else between the two, so no read finds a
+  ``EXEC``): the server starts no other command between the two, so a read finds no
   declared date as text (where it would compare as null: a relationship missing
   from a family network as of a day, a child missing from a birth-date range). One
   mechanism for every reader, the app's pages, saved queries and an analyst's own
-  Cypher alike, rather than each comparison made to read text too;
+  Cypher alike, rather than each comparison made to read text too. Not closed: a read
+  the engine had taken in just before the command began, and that waited for the
+  graph behind it, may run between the two (reads run on the engine's own threads);
+  the window is that read's own planning time;
 - it checks no constraint: the loader sends only uids no earlier load wrote, and the
   rows are made unique by key before they come here.
 
