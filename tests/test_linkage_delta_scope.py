@@ -1,6 +1,8 @@
-"""A delta's linkage scores its new records against their block mates only
+"""A delta's linkage scores its new records against their block mates only, and frames
+the adults' pass over the touched people and two rings of block mates only
 (loaders/linkage/scope.py): the same people, probabilities, evidence and review queue
-as scoring them against every record, on the small county and its week later."""
+as scoring them against every record with every adult framed, on the small county and
+its week later."""
 
 from __future__ import annotations
 
@@ -11,10 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
+import loaders.linkage as linkage
 from benchmarks.linkage import partition, read_inputs, words
-from loaders.linkage import LinkResult, link, scope
+from loaders.linkage import LinkResult, link, relational, scope
+from loaders.linkage.model import _has_values
 from loaders.linkage.people import PEOPLE
 from loaders.linkage.relational import ADULTS, ADULTS_CONTEXT
 from synthetic.week_later import write_week_later
@@ -26,6 +31,8 @@ class Delta:
     scoped: LinkResult
     everyone: LinkResult
     framed: list[tuple[int, int]]  # each scoring's rows against, before and after the scope
+    adults: list[tuple[int, int]]  # each adults' round: every adult, and the rows framed
+    rows: list[str]  # each framed round's rows unlike every adult's frame's, in words
     new: int  # records the first week did not hold
     kept: dict[str, str]  # the first week's people
 
@@ -41,11 +48,42 @@ def delta(small_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     later = read_inputs(week, AS_OF + dt.timedelta(days=7))
     kept = {r.rid: linked.cluster_of[r.rid] for r in later.found if r.rid in linked.cluster_of}
     framed: list[tuple[int, int]] = []
-    chosen = scope.mates
+    adults: list[tuple[int, int]] = []
+    chosen, choose = scope.mates, scope.Framing.choose
 
     def counted(new: pa.Table, rest: pa.Table, keys: tuple) -> pa.Table:
         found = chosen(new, rest, keys)
         framed.append((rest.num_rows, found.num_rows))
+        return found
+
+    def framing(self: scope.Framing, keyed: pa.Table) -> pa.Array:
+        found = choose(self, keyed)
+        adults.append((keyed.num_rows, pc.sum(found).as_py()))
+        return found
+
+    rows: list[str] = []
+    frame = relational.adults_frame
+
+    def compared(reps, clusters, around, notes=None, kept=None, framing=None):
+        found = frame(reps, clusters, around, notes, kept, framing)
+        if framing is not None:  # the same rows as every adult's frame has, and figures
+            whole, _ = frame(reps, clusters, around, None, None, None)
+            mine = whole.filter(pc.is_in(whole["unique_id"], value_set=found[0]["unique_id"]))
+            if found[0].sort_by("unique_id").to_pylist() != mine.sort_by("unique_id").to_pylist():
+                rows.append("rows")
+            if framing.people != whole.num_rows or framing.roots.to_pylist() != (
+                whole["unique_id"].to_pylist()
+            ):
+                rows.append("people")
+            held = {c for c in whole.column_names if _has_values(whole, c)}
+            if framing.present != held:
+                rows.append(f"columns with values: {framing.present ^ held}")
+            for name in ("given", "family"):
+                if _tf(scope.frequencies(framing.frequencies[name], name)) != _tf(
+                    scope.frequencies(whole[name], name)
+                ):
+                    rows.append(f"{name} frequencies")
+            rows.append("compared")
         return found
 
     def again() -> LinkResult:
@@ -53,10 +91,14 @@ def delta(small_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(scope, "mates", counted)
+        patch.setattr(scope.Framing, "choose", framing)
+        patch.setattr(linkage, "adults_frame", compared)
         scoped = again()
+        framings = list(adults)  # the scoped run's
+        # every row a block mate: every adult framed, each new record scored against all
         patch.setattr(scope, "mates", lambda new, rest, keys: rest)
         everyone = again()
-    yield Delta(scoped, everyone, framed, len(later.found) - len(kept), kept)
+    yield Delta(scoped, everyone, framed, framings, rows, len(later.found) - len(kept), kept)
 
 
 def test_a_deltas_people_are_those_scored_against_every_record(delta: Delta) -> None:
@@ -73,6 +115,41 @@ def test_a_deltas_people_are_those_scored_against_every_record(delta: Delta) -> 
     )
 
 
+def test_a_framed_rounds_rows_and_figures_are_every_adults(delta: Delta) -> None:
+    """Each framed round's rows are every adult's frame's rows for those people (the
+    keys' block sizes, the surroundings: every adult's), and what the scoring reads of
+    the whole (how many adults, their roots, the columns with a value, the name
+    frequencies) is the whole frame's."""
+    assert delta.rows.count("compared") >= 2, delta.rows
+    assert set(delta.rows) == {"compared"}, delta.rows
+
+
+def _tf(table: pa.Table) -> dict:
+    return dict(zip(*(c.to_pylist() for c in table.columns), strict=True))
+
+
+def test_a_framing_chooses_the_touched_their_mates_and_their_mates_mates() -> None:
+    """Every adult's keys by hand: the touched person, a mate through each kind of key
+    (a list key, a text key, one key joined to another), a mate of a mate through
+    another key, and those two rings only (a mate's mate's mate, and a stranger, left)."""
+    keyed = pa.table(
+        {
+            "unique_id": ["t", "kid", "name", "swap", "ring2", "ring3", "stranger"],
+            "kin": [[1], [1], None, None, None, None, [9]],
+            "key_name": ["a", None, "a", None, None, None, "z"],
+            "swap_fg": ["s", None, None, None, None, None, None],
+            "swap_gf": [None, None, None, "s", None, None, None],
+            "homes": [None, [5], None, None, [5, 6], [6, 7], None],
+        }
+    )
+    keys = (("kin", "kin"), ("key_name", "key_name"), ("swap_fg", "swap_gf"), ("homes", "homes"))
+    framing = scope.Framing(frozenset({"t"}), keys)
+    chosen = keyed["unique_id"].filter(framing.choose(keyed)).to_pylist()
+    # kid: a child in common; name: the same name key; swap: given and family swapped;
+    # ring2: kid's home; ring3: ring2's other home (a third ring)
+    assert sorted(chosen) == ["kid", "name", "ring2", "swap", "t"]
+
+
 def test_every_pair_a_delta_scores_has_a_new_record(delta: Delta) -> None:
     """Only pairs with a record the first week did not hold are scored: fails on the
     code before, whose scoring registered the new records and then the rest under one
@@ -83,11 +160,14 @@ def test_every_pair_a_delta_scores_has_a_new_record(delta: Delta) -> None:
 
 
 def test_the_new_records_are_scored_against_their_block_mates_only(delta: Delta) -> None:
-    """Each scoring (the people pass, each adults' round) is given far fewer rows than
-    it holds: fails if the scope is taken out (every row given)."""
-    assert len(delta.framed) >= 2  # the people pass and at least one adults' round
-    for rows, kept in delta.framed:
-        assert 0 < kept * 4 < rows, delta.framed
+    """The people pass's scoring is given far fewer rows than it holds (fails if the
+    scope is taken out: every row given), and each adults' round frames far fewer
+    people than every adult (fails if every adult is framed)."""
+    rows, kept = delta.framed[0]  # the people pass's
+    assert 0 < kept * 4 < rows, delta.framed
+    assert len(delta.adults) >= 2, delta.adults  # at least two adults' rounds
+    for everyone, framed in delta.adults:
+        assert 0 < framed * 4 < everyone, delta.adults
 
 
 def test_every_blocking_rule_joins_on_a_declared_key() -> None:

@@ -22,7 +22,8 @@ def test_every_round_frame_kept_rows_equal_a_frame_built_afresh(small_county, mo
     frame = relational.adults_frame
     rounds: list[tuple[int, int]] = []  # (people, people built) a round
 
-    def framed(reps, clusters, around, notes=None, kept=None):
+    def framed(reps, clusters, around, notes=None, kept=None, framing=None):
+        assert framing is None  # not a delta
         afresh, everyone = frame(reps, clusters, around, None, None)
         found, built = frame(reps, clusters, around, notes, kept)
         assert found.to_pydict() == afresh.to_pydict()

@@ -292,7 +292,8 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
         rounds["gathered"] += 1
         return found
 
-    def framed(reps, clusters, around, notes=None, kept=None):
+    def framed(reps, clusters, around, notes=None, kept=None, framing=None):
+        assert framing is None  # not a delta
         found, people = frame(reps, clusters, around, notes, kept)
         assert found.column_names[: len(FRAME_ORDER)] == list(FRAME_ORDER)
         ref = defined[-1]

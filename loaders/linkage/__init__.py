@@ -58,7 +58,14 @@ from loaders.linkage.identity import (
     years_before,
 )
 from loaders.linkage.inputs import Context, linkage_inputs
-from loaders.linkage.model import LINKAGE_MEMORY, OutOfMemory, Scored, save_model, score
+from loaders.linkage.model import (
+    LINKAGE_MEMORY,
+    OutOfMemory,
+    Scored,
+    fits,
+    save_model,
+    score,
+)
 from loaders.linkage.people import (
     MODEL_COLUMNS,
     PEOPLE,
@@ -84,6 +91,7 @@ from loaders.linkage.relational import (
     left_to_find,
     surroundings,
 )
+from loaders.linkage.scope import Framing
 from loaders.nicknames import canonical_given
 
 # the household levels that outweigh two addresses at once, as a scored pair names them
@@ -247,20 +255,29 @@ class _Adults:
             self.gathering = Gathering(self.reps, clusters, context)
         around = surroundings(self.reps, clusters, context, self.gathering, self.memory_limit)
         first = number == 1
+        trained = self.trained or (self.kept if self.model is ADULTS else None)
+        touched = None if self.touched is None else frozenset(map(clusters.find, self.touched))
+        # a delta scoring with a trained model frames the people it can change only
+        framing = None if touched is None or trained is None else Framing(touched, self.model.keys)
         frame, people = adults_frame(
-            self.reps, clusters, around, notes if first else None, self.own
+            self.reps, clusters, around, notes if first else None, self.own, framing
         )
+        if framing is not None and not fits(self.model, trained, framing.present):
+            framing = None  # the kept model is trained again, on every adult
+            frame, more = adults_frame(self.reps, clusters, around, None, self.own, None)
+            people.update(more)
         frame, self.before = freshen(frame, self.before)
         frame = coded(frame)
         run.by_rid.update(people)
+        everyone = frame.num_rows if framing is None else framing.people
         if self.trained is not None:
-            self.trained = carried(self.trained, self.left, frame.num_rows)
+            self.trained = carried(self.trained, self.left, everyone)
+            trained = self.trained
             notes.append(
                 f"adults, round {number}: at least about {self.left:,.0f} pairs of "
-                f"{frame.num_rows:,} people still to find (what the rounds before "
+                f"{everyone:,} people still to find (what the rounds before "
                 "expected, less what they linked)"
             )
-        touched = None if self.touched is None else frozenset(map(clusters.find, self.touched))
         # the people the round can score: a delta's pairs each have a touched person, so
         # its share of links is of those, not of everyone kept (LAST_ROUND_SHARE)
         self.people = frame.num_rows if touched is None else _among(frame, touched)
@@ -270,15 +287,17 @@ class _Adults:
             review_threshold=self.review_threshold,
             memory_limit=self.memory_limit,
             notes=notes if self.trained is None and self.kept is None else [],
-            trained=self.trained or (self.kept if self.model is ADULTS else None),
+            trained=trained,
             touched=touched,
+            framing=framing,
         )
         self.trained = scored.trained
         if first:
             run.result.models[ADULTS.name] = self.trained
         made = run.apply(scored, around)
         if self.trained is not None:
-            self.left = left_to_find(self.trained, frame["unique_id"].to_pylist(), clusters)
+            roots = frame["unique_id"] if framing is None else framing.roots
+            self.left = left_to_find(self.trained, roots.to_pylist(), clusters)
         return made
 
 

@@ -201,6 +201,7 @@ def score(
     keep: Callable[[Linker], None] | None = None,
     backend: str | None = None,
     touched: frozenset[str] | None = None,
+    framing: scope.Framing | None = None,
 ) -> Scored:
     """Score ``frame``'s record pairs with ``model``; never raises on small or sparse
     input (what it could not learn, it takes from the priors, and says so).
@@ -209,14 +210,23 @@ def score(
     ``keep``: called with the model once trained (to save it); ``backend``: where
     Splink runs (:mod:`loaders.linkage.backend`; default: the setting); ``touched``:
     score only the pairs one of whose records' ``unique_id`` is in it (a delta's new
-    records against the rest and each other), name frequencies still from every row.
-    Raises :class:`OutOfMemory` when the engine runs out of memory, for the caller to
-    score fewer pairs or go without."""
+    records against the rest and each other), name frequencies still from every row;
+    ``framing``: ``frame`` holds the rows a delta chose of a whole (:class:`.scope.Framing`),
+    whose columns with values choose the comparisons and whose names' frequencies
+    score (only with a ``trained`` model that :func:`fits` and ``touched``). Raises
+    :class:`OutOfMemory` when the engine runs out of memory, for the caller to score
+    fewer pairs or go without."""
     rows = frame.num_rows
+    if framing is not None and (trained is None or touched is None):
+        raise ValueError("a chosen part of a frame is scored with a trained model only")
     if rows < 2:
         return Scored()
-    usable = [c for c in model.comparisons if any(_has_values(frame, col) for col in c.columns)]
-    if not any(_has_values(frame, col) for col in model.needs):
+
+    def has(column: str) -> bool:
+        return column in framing.present if framing else _has_values(frame, column)
+
+    usable = [c for c in model.comparisons if any(has(col) for col in c.columns)]
+    if not any(has(col) for col in model.needs):
         notes.append(
             f"{model.name}: no names or dates of birth to compare in {rows:,} records; "
             "linked on checked identifiers and local ids alone"
@@ -231,7 +241,7 @@ def score(
         try:
             return _score(
                 engine, model, usable, frame, small, review_threshold, notes, trained, keep,
-                touched,
+                touched, framing,
             )  # fmt: skip
         except Exception as exc:
             if engines.out_of_memory(exc):
@@ -300,11 +310,14 @@ def _score(
     trained: dict | None,
     keep: Callable[[Linker], None] | None,
     touched: frozenset[str] | None = None,
+    framing: scope.Framing | None = None,
 ) -> Scored:
     table = engine.register(frame)
     reuse = trained is not None and _shape(trained) == [
         (c.name, [level.label for level in c.levels]) for c in usable
     ]
+    if framing is not None and not reuse:
+        raise ValueError(f"{model.name}: the kept model's comparisons are not the frame's")
     settings = trained if reuse else _settings(model, usable, small, frame.num_rows, engine.dialect)
     linker = Linker(table, settings, log_level=logging.ERROR)
     if small and not reuse:  # a kept model is scored as it was trained
@@ -339,7 +352,10 @@ def _score(
             review_threshold if touched is None else None,
         )  # fmt: skip
     if df is None and touched is not None:
-        df = _touched_pairs(engine, linker, frame, touched, review_threshold, gamma, model.keys)
+        df = _touched_pairs(
+            engine, linker, frame, touched, review_threshold, gamma, model.keys,
+            None if framing is None else framing.frequencies,
+        )  # fmt: skip
     elif df is None:
         df = _predicted(linker, engine, review_threshold, gamma)
     scored = Scored(
@@ -368,6 +384,14 @@ def _score(
     return scored
 
 
+def fits(model: Model, trained: dict, present: frozenset[str]) -> bool:
+    """Whether ``trained`` is scored as it is (not trained again) on a frame whose
+    columns with a value are ``present``: its comparisons and levels are those of
+    ``model`` that compare one of them."""
+    usable = [c for c in model.comparisons if any(col in present for col in c.columns)]
+    return _shape(trained) == [(c.name, [level.label for level in c.levels]) for c in usable]
+
+
 def _shape(trained: dict) -> list[tuple[str, list[str]]]:
     """A trained model's comparisons and their levels' words: a model kept by a load of
     another version, whose levels differ, is trained again (its levels would be read as
@@ -393,16 +417,23 @@ def _touched_pairs(
     review_threshold: float,
     gamma: list[str],
     keys: tuple[tuple[str, str], ...] = (),
+    whole: pa.Table | None = None,
 ) -> dict:
     """The pairs the model's blocking makes with a touched record on one side, scored
     (Splink's incremental ``predict_between`` and ``predict_within``), with the name
     frequencies of every row and the probability two records match as the model has
     it (learnt when it was trained, not again from these few pairs); against the rows
     sharing one of the blocking ``keys`` with a touched record only (:func:`.scope.mates`:
-    no other row makes a pair with one)."""
+    no other row makes a pair with one). ``whole``: the rows the name frequencies are
+    of, where ``frame`` holds some of them (:class:`.scope.Framing`)."""
     settings = linker._settings_obj  # Splink's parsed model: no public accessor
     for column in settings._term_frequency_columns:
-        linker.table_management.compute_tf_table(column.name)
+        if whole is None:
+            linker.table_management.compute_tf_table(column.name)
+        else:
+            name = column.unquote().name
+            shares = engine.register(scope.frequencies(whole[name], name))
+            linker.table_management.register_term_frequency_lookup(shares, name)
     mask = pc.is_in(frame["unique_id"], value_set=pa.array(sorted(touched), pa.string()))
     new = frame.filter(mask)
     rest = scope.mates(new, frame.filter(pc.invert(mask)), keys)

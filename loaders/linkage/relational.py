@@ -63,6 +63,7 @@ from loaders.linkage.people import (
     name_columns,
     table,
 )
+from loaders.linkage.scope import Framing
 
 ROUNDS = 3
 ADULT_AGE = 16  # a person whose every birth date is this long ago is an adult here
@@ -972,6 +973,10 @@ class Lookup(Mapping):
     def __contains__(self, key: object) -> bool:
         return key in self._at()
 
+    def holds(self, keys: pa.Array) -> bool:
+        """Whether any of ``keys`` has values here."""
+        return len(keys) > 0 and _positions(keys, self._keys).null_count < len(keys)
+
     def column(self, keys: pa.Array) -> pa.Array:
         """Each key's values, sorted, as a list column in the order of ``keys`` (null
         for a key with none): numbers as they are."""
@@ -1105,6 +1110,7 @@ def adults_frame(
     around: Surroundings,
     notes: list[str] | None = None,
     kept: OwnRows | None = None,
+    framing: Framing | None = None,
 ) -> tuple[pa.Table, dict[str, Identity]]:
     """The second pass's input: one row per person on the adult side (its records'
     commonest values, every name they were recorded under, its context as lists, and
@@ -1119,7 +1125,10 @@ def adults_frame(
     returned by the round that built them).
 
     The context columns are taken, a column at a time, from the lists the
-    surroundings worked out (:class:`Lookup`), so every round builds every row."""
+    surroundings worked out (:class:`Lookup`), so every round builds every row; with
+    ``framing`` (a delta's), every adult's own part and blocking keys (the keys' block
+    sizes are every adult's), and the rest of the rows :meth:`Framing.choose` chooses
+    only, the framing told what the whole frame held."""
     roots, counts, first, order = _people_of(reps, around)
     uids = around.uids
     before = kept if kept is not None and kept.numbered is uids else OwnRows()
@@ -1147,29 +1156,69 @@ def adults_frame(
         kept.index = pa.table({"root": roots, "n": counts, "row": where})
         kept.rows, kept.numbered = every, uids
     extra = around.columns
-    ids = roots
-    columns: dict[str, pa.Array] = {name: rows[name].combine_chunks() for name in OWN_COLUMNS}
-    columns = {
-        **{name: columns[name] for name in OWN_COLUMNS[:4]},
-        "unique_id": uids.take(roots),
-        **{name: columns[name] for name in OWN_COLUMNS[4:]},
-        "homes": extra["homes"].column(ids),
-        "dated": extra["dated"].column(ids),
-        "stays": _lookup(around.stays).column(ids),
-        "kids": _lookup(around.kids).column(ids),
-        "household": _lookup(around.household).column(ids),
-        "housemates": _lookup(around.housemates).column(ids),
-        "mate_names": _lookup(around.mate_names).column(ids),
-        "kin": extra["kin"].column(ids),
-        "moved_in": _lookup(around.moved_in).column(ids),
-        "moved_out": _lookup(around.moved_out).column(ids),
-        "left_with": _lookup(around.left_with).column(ids),
-        "arrived_with": _lookup(around.arrived_with).column(ids),
-        "coparents": extra["coparents"].column(ids),
-        "coparent_names": extra["coparent_names"].column(ids),
-        **{name: extra[name].column(ids) for name in WINDOWED},
+    lists: dict[str, Lookup] = {
+        "homes": extra["homes"],
+        "dated": extra["dated"],
+        "stays": _lookup(around.stays),
+        "kids": _lookup(around.kids),
+        "household": _lookup(around.household),
+        "housemates": _lookup(around.housemates),
+        "mate_names": _lookup(around.mate_names),
+        "kin": extra["kin"],
+        "moved_in": _lookup(around.moved_in),
+        "moved_out": _lookup(around.moved_out),
+        "left_with": _lookup(around.left_with),
+        "arrived_with": _lookup(around.arrived_with),
+        "coparents": extra["coparents"],
+        "coparent_names": extra["coparent_names"],
+        **{name: extra[name] for name in WINDOWED},
     }
-    return _with_keys(table(columns), notes), {o[0].rid: o[0] for o in new}
+    own: dict[str, pa.Array] = {name: rows[name].combine_chunks() for name in OWN_COLUMNS}
+    unique = uids.take(roots)
+    built = {o[0].rid: o[0] for o in new}
+    if framing is None:
+        return _with_keys(_frame(own, unique, lists, roots), notes), built
+    # every adult's keys (a key's block is every adult's), the rest for the chosen rows
+    keyed = table(
+        {"unique_id": unique, **own, **{name: lists[name].column(roots) for name in KEYED}}
+    )
+    keys = _keys(keyed, notes)
+    keyed = table({"unique_id": unique, **{n: lists[n].column(roots) for n in ("homes", "kin")}})
+    for name, values in keys.items():
+        keyed = keyed.append_column(name, values)
+    chosen = _whole(framing.choose(keyed))
+    framing.people, framing.roots = len(unique), unique
+    framing.frequencies = table(own)
+    framing.present = frozenset(
+        (["unique_id"] if len(unique) else [])
+        + [name for name, values in own.items() if values.null_count < len(values)]
+        + [name for name, found in lists.items() if found.holds(roots)]
+        + [name for name in keys if keyed[name].null_count < keyed.num_rows]
+    )
+    rows = _frame({n: v.filter(chosen) for n, v in own.items()}, unique.filter(chosen), lists,
+                  roots.filter(chosen))  # fmt: skip
+    for name, values in keys.items():
+        rows = rows.append_column(name, values.filter(chosen))
+    return rows, built
+
+
+# the list columns the name keys are made from (:func:`_keys`)
+KEYED = ("moved_in", "moved_out", "mate_names", "coparent_names")
+
+
+def _frame(
+    own: dict[str, pa.Array], unique: pa.Array, lists: dict[str, Lookup], ids: pa.Array
+) -> pa.Table:
+    """The frame's rows without their keys: ``own`` columns, each person's ``unique``
+    id, and the ``lists`` of the people numbered ``ids``, in the frame's order."""
+    return table(
+        {
+            **{name: own[name] for name in OWN_COLUMNS[:4]},
+            "unique_id": unique,
+            **{name: own[name] for name in OWN_COLUMNS[4:]},
+            **{name: found.column(ids) for name, found in lists.items()},
+        }
+    )
 
 
 def _people_of(
