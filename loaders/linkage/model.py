@@ -219,7 +219,7 @@ def score(
     rows = frame.num_rows
     if framing is not None and (trained is None or touched is None):
         raise ValueError("a chosen part of a frame is scored with a trained model only")
-    if rows < 2:
+    if rows < 2 and framing is None:  # a framed delta's model is kept however few
         return Scored()
 
     def has(column: str) -> bool:
