@@ -270,20 +270,20 @@ def test_copy_hashes_are_trusted_only_for_the_counts_and_swap_they_were_recorded
     a buffer something else wrote to is not trusted at all."""
     state = CopyState.beside(tmp_path, "county graph")
     counts, other = Counts({"Person": 2}, {"LIVES_AT": 1}), Counts({"Person": 3}, {})
-    state.record("spare", counts, [("Person", "a", 1), ("Person", "b", 2)], [], fresh=True)
+    state.record("spare", counts, {"Person": {"a": 1, "b": 2}}, [], fresh=True)
     assert state.trusted("spare", counts) == {"Person": {"a": 1, "b": 2}}
     assert state.trusted("spare", other) is None and state.trusted("published", counts) is None
-    state.record("spare", other, [("Person", "c", 3), ("LIVES_AT", "a\x1fb", 4)], [("Person", "a")],
+    state.record("spare", other, {"Person": {"c": 3}, "LIVES_AT": {"a\x1fb": 4}}, [("Person", "a")],
                  fresh=False)  # fmt: skip
     assert state.trusted("spare", other) == {"Person": {"b": 2, "c": 3}, "LIVES_AT": {"a\x1fb": 4}}
     state.begin_swap()  # ... and the process dies before end_swap
     assert state.trusted("spare", other) is None and state.trusted("published", other) is None
-    state.record("spare", counts, [("Person", "d", 5)], [], fresh=True)  # the next, afresh
+    state.record("spare", counts, {"Person": {"d": 5}}, [], fresh=True)  # the next, afresh
     state.begin_swap()
     state.end_swap()
     assert state.trusted("published", counts) == {"Person": {"d": 5}}
     assert state.trusted("spare", other) is None  # what was published before: none recorded
-    state.record("spare", other, [("Person", "e", 6)], [], fresh=True)
+    state.record("spare", other, {"Person": {"e": 6}}, [], fresh=True)
     state.begin_swap()
     state.end_swap()
     assert state.trusted("published", other) == {"Person": {"e": 6}}
@@ -299,7 +299,7 @@ def test_copy_hashes_are_trusted_by_their_counts_however_the_file_lays_them_out(
     written with its hashes first, or with a label named like the hashes' key."""
     state = CopyState.beside(tmp_path, "g")
     counts, other = Counts({"hashes": 1}, {}), Counts({"Person": 1}, {})
-    state.record("spare", counts, [("hashes", "a", 1), ("Person", "b", 2)], [], fresh=True)
+    state.record("spare", counts, {"hashes": {"a": 1}, "Person": {"b": 2}}, [], fresh=True)
     assert state.trusted("spare", counts) == {"hashes": {"a": 1}, "Person": {"b": 2}}
     assert state.trusted("spare", other) is None
     written = orjson.loads(state._file("spare").read_bytes())

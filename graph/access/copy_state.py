@@ -29,8 +29,6 @@ import contextlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import groupby
-from operator import itemgetter
 from pathlib import Path
 
 import orjson
@@ -48,7 +46,6 @@ LAGS = "lags"  # what each buffer lags the live graph by (CopyState.lags)
 # {"context": what coarsening depended on, "lag": {"nodes": ..., "ends": ...}}: see
 # CopyState.lags
 Lag = dict
-_KIND, _PAIR = itemgetter(0), itemgetter(1, 2)
 
 
 # how the hashes are made (projection._hashes): hashes made otherwise are not trusted
@@ -118,7 +115,7 @@ class CopyState:
         self,
         buffer: str,
         counts: Counts,
-        changed: Iterable[tuple[str, str, int]],
+        changed: Hashes,
         removed: Iterable[Key],
         *,
         fresh: bool,
@@ -129,19 +126,24 @@ class CopyState:
     def updated(
         self,
         buffer: str,
-        changed: Iterable[tuple[str, str, int]],
+        changed: Hashes,
         removed: Iterable[Key],
         *,
         fresh: bool,
+        base: Hashes | None = None,
     ) -> Hashes:
-        """The buffer's hashes with these changes (``fresh``: only these), for
-        :meth:`write` (made while the copy's last counts are not known yet)."""
-        hashes: Hashes = {} if fresh else self._read(buffer)[1]
+        """The buffer's hashes with these changes (kind -> key -> hash; ``fresh``: only
+        these, ``changed`` itself), for :meth:`write` (made while the copy's last counts
+        are not known yet). ``base``: the buffer's hashes as :meth:`trusted` gave them,
+        changed in place rather than read again (a county's are a few million items,
+        each copy of them held at once is memory the load's peak pays for)."""
+        if fresh:
+            return dict(changed)
+        hashes = self._read(buffer)[1] if base is None else base
         for kind, key in removed:
             hashes.get(kind, {}).pop(key, None)
-        # a kind's run of (kind, key, hash) at a time, its pairs taken in C
-        for kind, run in groupby(changed, _KIND):
-            hashes.setdefault(kind, {}).update(map(_PAIR, run))
+        for kind, of in changed.items():
+            hashes.setdefault(kind, {}).update(of)
         return hashes
 
     def write(self, buffer: str, counts: Counts, hashes: Hashes) -> None:

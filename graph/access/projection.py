@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import compress, repeat
+from itertools import compress
 from operator import methodcaller
 from typing import Any, Protocol
 
@@ -45,7 +45,7 @@ from graph.access.copy_rules import (
     hashable,
     shared_values,
 )
-from graph.access.copy_state import CopyState
+from graph.access.copy_state import CopyState, Hashes
 from graph.access.pseudonyms import KEY_FILE, Pseudonyms
 from graph.bulk import BulkWriter, EdgeShape, NodeShape
 from graph.cypher import cypher
@@ -483,9 +483,11 @@ def write_copy(
         # the recorded hashes and the person map made (this process's work) while the
         # engine counts the caseload map's tally
         with ThreadPoolExecutor(1, thread_name_prefix="jigsaw-copy-state") as beside:
+            # the hashes known changed in place: not read again beside them
             hashes = beside.submit(
-                state.updated, buffer, changes.hashes, changes.removed, fresh=written.fresh
-            )
+                state.updated, buffer, changes.hashes, changes.removed,
+                fresh=written.fresh, base=known,
+            )  # fmt: skip
             mapped = beside.submit(keys.stage_map, people)
             caseload_tally.keep(target)  # RECOUNTED: the map's counts, from the copy's records
             after = _counts(target) or Counts({}, {})
@@ -627,9 +629,10 @@ PAIR = "\x1f"  # between the two ends' uids in a relationship group's key
 
 @dataclass
 class _Changes:
-    """The hashes a copy's writing changed (kind, key, hash) and the items it removed."""
+    """The hashes a copy's writing changed (kind -> key -> hash; afresh, every item's)
+    and the items it removed."""
 
-    hashes: list[tuple[str, str, int]] = field(default_factory=list)
+    hashes: Hashes = field(default_factory=dict)
     removed: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -769,12 +772,12 @@ def _afresh(
 
     def nodes(label: str) -> tuple[list[str], list[list[Any]]]:
         names, columns, hashes = reader.nodes(label)
-        changes.hashes.extend(zip(repeat(label), columns[names.index("uid")], hashes))
+        changes.hashes[label] = dict(zip(columns[names.index("uid")], hashes, strict=True))
         return names, columns
 
     def relationships(rel: str) -> tuple[list[str], list[list[Any]]]:
         names, columns, _, groups = reader.relationships(rel)
-        changes.hashes.extend(zip(repeat(rel), groups, groups.values()))
+        changes.hashes[rel] = groups  # the copy's hashes themselves, not a copy of them
         return names, columns
 
     writer = target.bulk_writer() if bulk else None
@@ -817,7 +820,7 @@ def _difference(
                 uid = values[-2]
                 if uid in different:
                     (changed if uid in was else new).append(_row(names, values))
-        changes.hashes += [(label, uid, now[uid]) for uid in different]
+        changes.hashes[label] = {uid: now[uid] for uid in different}
         gone = [{"uid": uid} for uid in was.keys() - now.keys()]
         changes.removed += [(label, r["uid"]) for r in gone]
         for statement, rows in (("delete", gone), ("update", changed), ("create", new)):
@@ -837,7 +840,7 @@ def _difference(
             }
         different = set(compress(groups, map(_differs(was), groups, groups.values())))
         gone = was.keys() - groups.keys()
-        changes.hashes += [(rel, key, groups[key]) for key in different]
+        changes.hashes[rel] = {key: groups[key] for key in different}
         changes.removed += [(rel, key) for key in gone]
         stale = [dict(zip(("left", "right"), key.split(PAIR), strict=True))
                  for key in different | gone if key in was]  # fmt: skip
