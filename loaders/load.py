@@ -383,6 +383,8 @@ def derive_stage(load: Load) -> None:
     if writes.existed("Person", (r["person"] for r in rows.lives_at)):
         with timed(seconds, "superseded residences closed"):
             store.write(derive.CLOSE_SUPERSEDED_RESIDENCES)
+    _let_go_of_rows(load)
+    del rows
     open_services: set[str] = set()  # the people whose open services were worked out again
     with timed(seconds, "derived facts"):
         if load.touched is None:
@@ -440,6 +442,16 @@ def derive_stage(load: Load) -> None:
         load, cohorts, COHORTS_EVERYONE, "cohort_children_read", COHORTS_FILE, COHORTS_VERSION
     )
     load.risk = load.needs = load.cohorts = None
+
+
+def _let_go_of_rows(load: Load) -> None:
+    """The rows built are written (or, where no record was trusted, held by the
+    recording until it hashes them): from here on the load keeps only its source
+    records, for its result. Held to the load's end, every row built stayed in the
+    process through the derive, alerts and copy stages, where the copy's peak is."""
+    assert load.rows is not None
+    load.rows = GraphRows(source_records=load.rows.source_records)
+    load.writer.built = Future()  # the writer's, done with: it held the rows too
 
 
 def _worked_out(
