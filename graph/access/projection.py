@@ -224,6 +224,12 @@ class Written:
     whole: str = ""
 
 
+# why a delta's copy was read whole and written afresh: on an engine keeping two copies,
+# the one written over holds no recorded hashes (none yet after a first load, or not
+# trusted), so there is nothing to write the difference over
+NO_COPY_KNOWN = "no copy to write the difference over, so written afresh"
+
+
 class Touched(Protocol):
     """What a load changed, as :class:`loaders.unchanged.Touched` holds it: the nodes
     whose own rows changed (label -> uids) and those a changed relationship names
@@ -581,7 +587,10 @@ def _from_rows(
         reader = _Reader(coarsen, reads, people)
         changes = _Changes()
         if known is None:
-            return _afresh(target, reader, changes, bulk, progress), changes, context
+            written = _afresh(target, reader, changes, bulk, progress)
+            if scope is not None:  # a delta's: why not from what it touched
+                written.whole = NO_COPY_KNOWN
+            return written, changes, context
         if isinstance(within, Scope):
             written = _difference(target, reader, known, changes, progress, within)
             written.touched = True
