@@ -68,8 +68,9 @@ class BulkWriter(ABC):
     """One load's bulk insertion: :meth:`begin` first, :meth:`finish` before the load
     ends. An engine without a date type in its bulk insertion converts each command's
     dates in the same transaction as the command, so readers do not find a date the
-    schema declares as text. ``chunk``: entities per command; rows given a command at a
-    time are best given in slices of this size."""
+    schema declares as text (but for the gaps the engine's writer names). ``chunk``:
+    entities per command; rows given a command at a time are best given in slices of
+    this size."""
 
     chunk: int
 
@@ -117,11 +118,6 @@ class BulkWriter(ABC):
     def create_edge_columns(self, shape: EdgeShape, columns: Columns) -> None:
         """:meth:`create_edges` with the rows given a column at a time."""
         self.create_edges(shape, _rows(columns))
-
-    def convert_dates(self) -> None:  # noqa: B027 (nothing to do, for every writer)
-        """Complete the dates of what has been inserted so far (kept for callers that
-        ask: a writer converts each command's dates with the command, so no read ever
-        meets a declared date as text, and there is nothing left)."""
 
     @abstractmethod
     def finish(self) -> None:

@@ -1,8 +1,8 @@
 """Dates as the graph gives them back, read one way by every page.
 
-A property the schema declares a date is a date whenever a read can see it (bulk
-insertion's text is turned into dates in the same transaction as its command:
-:mod:`graph.engines.falkordb_bulk`). Whatever reads a declared date in Python still
+A property the schema declares a date is a date when a read sees it (bulk insertion's
+text is turned into dates in the same transaction as its command, but for the gaps
+:mod:`graph.engines.falkordb_bulk` names). Whatever reads a declared date in Python still
 takes it through :func:`read_date` (or :func:`read_day`): engines and drivers give
 dates back in several forms (a date, a date and time, a pandas Timestamp, ISO text from
 a graph an earlier release left part-loaded), and one reader makes every page agree.

@@ -32,10 +32,6 @@ from loaders.build import identity_uid, source_record
 from loaders.validate import Record
 from loaders.write import Row, Writes, fold, split_keyless, timed
 
-# the write profile's name for the dates converted while building (those written by
-# then: the people's, the source records', the reference rows'); the rest at the end
-# are write.LATE_DATES
-EARLY_DATES = "dates of the rows bulk-written so far, while building"
 # Labels whose created uids relationship-only steps ask for.
 ENDS = frozenset(
     e.label for s in write.PLAN if s.node is None for r in s.rels for e in (r.start, r.end)
@@ -151,11 +147,6 @@ class BulkWrites(Writes):
                 tick(len(created))
             self.counts[name] = self.counts.get(name, 0) + len(created)
             self.bulk_rows[name] = self.bulk_rows.get(name, 0) + len(created)
-        # the dates written so far (the people's, the source records' and reference
-        # rows') now, while the builder works out the facts this thread waits for (the
-        # engine's work on the other core), not after the facts
-        with timed(self.seconds, EARLY_DATES):
-            self.nodes.writer.convert_dates()
 
     def _records(self, rows: list[Row]) -> tuple[list[Row], list[Row]]:
         """The source records' rows (one per uid, the last) in the graph before this

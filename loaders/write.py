@@ -140,7 +140,7 @@ class Writes:
 
     def finish(self) -> None:
         if self.bulk is not None:
-            with timed(self.seconds, LATE_DATES):
+            with timed(self.seconds, BULK_END):
                 self.bulk.finish()
 
     def existed(self, label: str, uids: Iterator[str]) -> bool:
@@ -217,8 +217,8 @@ def shapes() -> list:
 RECORDING = "recording the rows written, for the next load"
 # the same for a load that writes every row, once written (beside the stages after)
 RECORDED_AFTER = "recording the rows written, for the next load, after writing"
-# the write profile's name for the dates bulk insertion left as text, converted at the end
-LATE_DATES = "dates of bulk-written rows"
+# the write profile's name for the bulk insertion's end (its marker removed)
+BULK_END = "the bulk insertion's end"
 
 
 @contextmanager

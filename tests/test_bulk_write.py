@@ -104,9 +104,9 @@ class Twin:
         self.rows: Any = None  # the last load's rows
 
         def then_the_twin(load: Any) -> None:
+            self.rows = load.rows  # taken before the derive stage lets go of them
             real(load)
-            self.rows = load.rows
-            write_rows(other, load.rows, bulk=False, loaded_at=load.loaded_at)
+            write_rows(other, self.rows, bulk=False, loaded_at=load.loaded_at)
 
         stages = list(load_module.STAGES)
         at = [name for name, _ in stages].index("derive")

@@ -23,6 +23,7 @@ import pytest
 from graph import GraphStore, planning, views
 from graph.engines.falkordb_bulk import FalkorBulkWriter
 from graph.schema import DATE, NODE_TYPES, REL_TYPES
+from loaders.bulk_steps import BulkWrites
 from queries.library import load_library
 from queries.runner import run_saved
 from tests.conftest import AS_OF, embedded_store
@@ -111,17 +112,21 @@ def graph(engine_dir: Path):
 
 
 def _paused(
-    monkeypatch: pytest.MonkeyPatch, name: str, reads: Callable[[], dict[str, Any]], into: dict
+    monkeypatch: pytest.MonkeyPatch,
+    owner: type,
+    name: str,
+    reads: Callable[[], dict[str, Any]],
+    into: dict,
 ) -> None:
-    """Run ``reads`` as the load reaches the bulk writer's ``name`` (the points where, on
-    the release before, its rows' dates were text), then go on."""
-    real = getattr(FalkorBulkWriter, name)
+    """Run ``reads`` as the load reaches ``owner``'s ``name`` (the points where, on the
+    release before, its rows' dates were text), then go on."""
+    real = getattr(owner, name)
 
-    def pause(self: FalkorBulkWriter, *args: Any, **kwargs: Any) -> Any:
+    def pause(self: Any, *args: Any, **kwargs: Any) -> Any:
         into.setdefault(name, reads())
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(FalkorBulkWriter, name, pause)
+    monkeypatch.setattr(owner, name, pause)
 
 
 def test_pages_read_while_a_load_writes_give_the_finished_loads_answers(
@@ -139,10 +144,12 @@ def test_pages_read_while_a_load_writes_give_the_finished_loads_answers(
         chosen[:] = chosen or _children(graph)
         return all_reads(graph, chosen)
 
-    _paused(monkeypatch, "convert_dates", lambda: people_reads(graph), paused)
-    _paused(monkeypatch, "finish", every_read, paused)
+    # the people written, before the facts (the release before converted their dates
+    # here), and the bulk insertion's end
+    _paused(monkeypatch, BulkWrites, "facts", lambda: people_reads(graph), paused)
+    _paused(monkeypatch, FalkorBulkWriter, "finish", every_read, paused)
     run_load(graph, small_county, as_of=AS_OF)
-    assert set(paused) == {"convert_dates", "finish"}  # it paused where it is meant to
+    assert set(paused) == {"facts", "finish"}  # it paused where it is meant to
     assert len(chosen) >= 5
 
     after = all_reads(graph, chosen)
@@ -152,4 +159,4 @@ def test_pages_read_while_a_load_writes_give_the_finished_loads_answers(
         point: sorted(k for k, v in answers.items() if v != after[k])
         for point, answers in paused.items()
     }
-    assert differ == {"convert_dates": [], "finish": []}
+    assert differ == {"facts": [], "finish": []}

@@ -905,7 +905,6 @@ def _write_in_bulk(
             writer.create_node_columns(shape, named, remember=True)
         else:
             writer.create_edge_columns(shape, named)
-        writer.convert_dates()  # the engine's work, while this process makes the next
         _done(progress, len(columns[0]) if columns else 0)
 
     made = (

@@ -484,11 +484,18 @@ class FalkorDBStore(GraphStore):
                 pipe.execute_command(*command, blob)
                 query = params_header(then[1]) + then[0]
                 pipe.execute_command("GRAPH.QUERY", self.graph_name, query, "--compact")
-                for reply in pipe.execute(raise_on_error=False):
-                    if isinstance(reply, Exception):
-                        raise reply
-                    if isinstance(reply, list) and reply and isinstance(reply[-1], Exception):
-                        raise reply[-1]  # the statement's own error, in its reply
+                inserted, converted = pipe.execute(raise_on_error=False)
+                if isinstance(inserted, Exception):
+                    raise inserted
+                failed = converted if isinstance(converted, Exception) else None
+                if isinstance(converted, list) and converted:
+                    failed = converted[-1] if isinstance(converted[-1], Exception) else None
+                if failed is not None:  # the statement's own error, in its reply
+                    raise GraphError(
+                        f"FalkorDB inserted {nodes + edges:,} rows but did not turn their "
+                        f"dates into dates ({failed}): pages comparing those dates miss "
+                        "them until the next load, which converts them first"
+                    )
         except redis.exceptions.ResponseError as exc:
             if _EMPTY_KEY not in str(exc) or retried:
                 raise GraphError(f"FalkorDB refused a bulk insertion: {exc}") from None

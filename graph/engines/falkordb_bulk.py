@@ -20,7 +20,11 @@ What it cannot do, we do after it:
   Cypher alike, rather than each comparison made to read text too. Not closed: a read
   the engine had taken in just before the command began, and that waited for the
   graph behind it, may run between the two (reads run on the engine's own threads);
-  the window is that read's own planning time;
+  the window is that read's own planning time, longest for reads with large list
+  parameters, and such a read drops every row of that command whose date it compares.
+  The server serves no other client meanwhile: a page waits for the command and its
+  conversion together. If the conversion fails after the command, its rows keep text
+  until the next load's :meth:`FalkorBulkWriter.begin` turns it into dates;
 - it checks no constraint: the loader sends only uids no earlier load wrote, and the
   rows are made unique by key before they come here.
 
@@ -47,8 +51,9 @@ from typing import Any
 from graph.bulk import BulkWriter, Columns, EdgeShape, NodeShape, Rows
 from graph.store import GraphStore, ParameterError, plain_param
 
-# Entities per GRAPH.BULK command: the engine holds the graph's write lock while it
-# takes one, so a slice keeps readers waiting well under a second.
+# Entities per GRAPH.BULK command: the engine serves no other client while it takes
+# one and the statement converting its dates (about a second for 50,000 dated nodes,
+# benchmarks/README.md), so a slice bounds how long a page waits behind a load.
 CHUNK = 50_000
 # A node that exists while a load is bulk-inserting (until its finish()).
 MARKER = "_JigsawBulkLoad"
@@ -253,8 +258,9 @@ def _node_dates(shape: NodeShape, uids: Sequence[str]) -> Conversion | None:
     """The statement turning the dates of these just-inserted nodes into dates."""
     if not shape.dates:
         return None
-    query = f"UNWIND $uids AS u MATCH (x:{_name(shape.label)} {{uid: u}}) {_to_dates(shape.dates)}"
-    return query, {"uids": list(uids)}
+    text = " OR ".join(f"typeOf(x.{_name(p)}) = 'String'" for p in sorted(shape.dates))
+    match = f"UNWIND $uids AS u MATCH (x:{_name(shape.label)} {{uid: u}})"
+    return f"{match} WHERE {text} {_to_dates(shape.dates)}", {"uids": list(uids)}
 
 
 def _edge_dates(shape: EdgeShape, starts: Iterable[int]) -> Conversion | None:
