@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from graph.family_rules import PARENT_MIN_AGE, too_young_to_parent
+from graph.schema import DATE, Prop, node_type, rel_type
 from loaders.attach import Attachments, Packs
 from loaders.build_returns import RETURN_FIELDS_PREFIXES, ReturnFacts, ReturnRows
 from loaders.fields import FIELDS
@@ -48,19 +49,66 @@ SERVICE_NAMES = {
     "other": "Other services",
 }
 PARENT_KIND_RANK = {"birth": 0, "adoptive": 1, "step": 2, "guardian": 3, "foster": 4, "parent": 9}
-PERSON_FIELDS = (
-    "given_name",
-    "middle_names",
-    "family_name",
-    "dob",
-    "sex",
-    "ethnicity",
-    "language",
-    "upn",
-    "nhs_number",
-    "uln",
-    "la_child_id",
-    "dod",
+
+
+def _carried(name: str) -> tuple[Prop, ...]:
+    """The properties a load's rows carry (graph.schema) of a node label or, in capitals,
+    a relationship type: derived ones are worked out later."""
+    owner = rel_type(name) if name.isupper() else node_type(name)
+    return tuple(p for p in owner.props if p.from_row and not p.derived)
+
+
+@dataclass(frozen=True)
+class Reads:
+    """Where each property of a type that a load's rows carry is read from in a record:
+    ``prefix.name``, or the field ``renamed`` gives; those in ``own`` the builder works
+    out itself. Dates (as the schema declares them) as ISO text. So a property the
+    records hold under its own name is one line in the schema."""
+
+    fields: tuple[tuple[str, str, bool], ...]  # (property, record field, is a date)
+
+    @classmethod
+    def of(cls, owner: str, prefix: str, /, own: str = "", **renamed: str) -> Reads:
+        skip = set(own.split())
+        return cls(
+            tuple(
+                (p.name, renamed.get(p.name, f"{prefix}.{p.name}"), p.type == DATE)
+                for p in _carried(owner)
+                if p.name not in skip
+            )
+        )
+
+    def __call__(self, v: dict) -> dict:
+        return {name: _iso(v.get(k)) if date else v.get(k) for name, k, date in self.fields}
+
+    @property
+    def keys(self) -> set[str]:
+        return {k for _, k, _ in self.fields}
+
+
+SCHOOL = Reads.of("School", "school", own="urn")
+STAFF = Reads.of("Professional", "staff", own="agency")
+TEAM = Reads.of("Team", "staff", name="staff.team")
+ADDRESS = Reads.of(
+    "Address",
+    "address",
+    own="uprn postcode_district imd_decile local_authority in_county postcode_only",
+)
+CASE = Reads.of("Case", "case", own="kind status placement_out_of_area")
+ALLOCATION = Reads.of("WORKS_ON", "case", own="role", **{"from": "case.start", "to": "case.end"})
+NOTE = Reads.of("Note", "note", own="kind", case="case.ref")
+ROLL = Reads.of("ATTENDS", "enrolment")
+EXCLUSION = Reads.of("EXCLUDED", "exclusion")
+OFFER = Reads.of("OFFERED", "offer", own="start")
+MEMBER = Reads.of("MEMBER_OF", "person", **{"from": "case.start", "to": "case.end"})
+_NO_ADDRESS = {p.name: None for p in _carried("Address")}
+# a person's fields read from each of their records (under their role: "parent.dob"),
+# counted when their records disagree; the others the builder works out
+PERSON_FIELDS = tuple(
+    p.name
+    for p in _carried("Person")
+    if p.name
+    not in {"full_name", "other_names", "fsm", "eal", "young_carer", "sources", "conflicts"}
 )
 
 
@@ -90,52 +138,22 @@ _NOT_YET_HELD = {"request.date", "request.outcome", "request.outcome_date", "all
 # The fields the builder turns into the graph; a mapping that reads any other field is
 # told in the load report that it is not kept (loaders.reading.unheld_columns).
 HELD_FIELDS = frozenset(
-    {f"{who}.{name}" for who in ("person", "parent") for name in PERSON_FIELDS}
-    | {
-        "person.full_name",
-        "parent.full_name",
-        "parent.kind",
-        "person.fsm",
-        "person.eal",
-        "person.young_carer",
-        "person.role",
-    }
-    | {
-        f"address.{n}"
-        for n in ("uprn", "line1", "town", "postcode", "from", "to", "lsoa", "lat", "lon")
-    }
-    | {
-        f"school.{n}"
-        for n in ("urn", "name", "phase", "kind", "postcode", "lat", "lon", "low_age", "high_age")
-    }
-    | {"enrolment.from", "enrolment.year_group"}
-    | {"sen.provision", "sen.primary_need", "sen.secondary_need", "sen.since"}
-    | {
-        f"case.{n}"
-        for n in (
-            "ref",
-            "kind",
-            "start",
-            "end",
-            "reason",
-            "worker_id",
-            "worker_name",
-            "placement_la",
-            "placement_type",
-        )
-    }
-    | {"person.disabled", "person.dod", "sen.need", "sen.rank", "enrolment.to"}
+    set().union(*(r.keys for r in (SCHOOL, STAFF, TEAM, ADDRESS, CASE, ALLOCATION, NOTE)))
+    | set().union(*(r.keys for r in (ROLL, EXCLUSION, OFFER, MEMBER)))
+    | {f"{who}.{name}" for who in ("person", "parent") for name in (*PERSON_FIELDS, "full_name")}
     | {f for f in FIELDS if f.startswith(RETURN_FIELDS_PREFIXES)} - _NOT_YET_HELD
+    # those the builder's own logic reads
+    | {f"person.{n}" for n in ("fsm", "eal", "young_carer", "disabled")}
+    | {"parent.kind", "address.uprn", "address.from", "address.to", "school.urn", "offer.urn"}
+    | {f"sen.{n}" for n in ("provision", "primary_need", "secondary_need", "since", "need", "rank")}
+    | {"case.kind", "case.worker_id", "case.worker_name", "note.ref", "family.ref"}
     | {
         f"attendance.{n}"
         for n in ("academic_year", "term", "possible", "authorised", "unauthorised")
     }
-    | {f"exclusion.{n}" for n in ("date", "kind", "sessions", "reason")}
-    | {"family.ref", "related.la_child_id", "related.kind", "related.from", "related.to"}
-    | {f"note.{n}" for n in ("ref", "text", "author", "at")}
-    | {f"offer.{n}" for n in ("urn", "entry_point", "date")}
+    | {"related.la_child_id", "related.kind", "related.from", "related.to"}
     | {"area.lsoa", "area.imd_decile", "area.local_authority"}
-    | {f"staff.{n}" for n in ("id", "name", "role", "team_id", "team", "service", "email", "phone")}
+    | {"staff.id", "staff.team_id", "staff.service"}
 )
 _NO_FIELDS = dict.fromkeys(PERSON_FIELDS)  # a person row's fields before any is counted
 _FLAGS = (("fsm", "person.fsm"), ("eal", "person.eal"), ("young_carer", "person.young_carer"))
@@ -234,20 +252,7 @@ class Builder:
                     area_la[v["area.local_authority"]] += 1
             elif r.entity == "school":
                 urn = str(v["school.urn"])
-                self.rows.schools.append(
-                    {
-                        "uid": urn,
-                        "urn": urn,
-                        "name": v["school.name"],
-                        "phase": v.get("school.phase"),
-                        "kind": v.get("school.kind"),
-                        "postcode": v.get("school.postcode"),
-                        "lat": v.get("school.lat"),
-                        "lon": v.get("school.lon"),
-                        "low_age": v.get("school.low_age"),
-                        "high_age": v.get("school.high_age"),
-                    }
-                )
+                self.rows.schools.append({"uid": urn, "urn": urn, **SCHOOL(v)})
                 self.school_by_name[_key(v["school.name"])] = urn
             elif r.entity == "staff":
                 self._staff(v)
@@ -266,21 +271,12 @@ class Builder:
 
     def _staff(self, v: dict) -> None:
         uid, service, team = v["staff.id"], v.get("staff.service"), v.get("staff.team_id")
-        self.rows.staff.append(
-            {
-                "uid": uid,
-                "name": v["staff.name"],
-                "role": v.get("staff.role"),
-                "agency": SERVICE_NAMES.get(service or "", service),
-                "email": v.get("staff.email"),
-                "phone": v.get("staff.phone"),
-                "team": v.get("staff.team"),
-            }
-        )
+        agency = SERVICE_NAMES.get(service or "", service)
+        self.rows.staff.append({"uid": uid, **STAFF(v), "agency": agency})
         self.staff_by_name.setdefault(_key(v["staff.name"]), uid)
         self.staff_role[str(uid)] = v.get("staff.role")
         if team:
-            self.rows.teams.append({"uid": team, "name": v.get("staff.team")})
+            self.rows.teams.append({"uid": team, **TEAM(v)})
             self.rows.in_team.append({"professional": uid, "team": team})
             if service:
                 self.services_named.add(service)
@@ -304,26 +300,18 @@ class Builder:
             if postcode and v.get("address.lsoa"):
                 self.postcode_areas[postcode][v["address.lsoa"]] += 1
         if uid not in self.address_rows or reference:
-            lsoa = v.get("address.lsoa")
-            area = self.rows.areas.get(lsoa or "", {})
-            row = {
+            self.address_rows[uid] = {
                 "uid": uid,
+                **ADDRESS(v),
                 "uprn": str(uprn) if uprn else None,
-                "line1": line1,
-                "town": v.get("address.town"),
-                "postcode": postcode,
                 "postcode_district": postcode_district(postcode) or None,
-                "lsoa": lsoa,
-                "imd_decile": area.get("imd_decile"),
-                "lat": v.get("address.lat"),
-                "lon": v.get("address.lon"),
-                "in_county": bool(reference),
+                "imd_decile": self.rows.areas.get(v.get("address.lsoa") or "", {}).get(
+                    "imd_decile"
+                ),
+                "in_county": reference,
                 "local_authority": self.home_la if reference else None,
                 "postcode_only": False,
             }
-            if uid in self.address_rows and not reference:
-                return uid
-            self.address_rows[uid] = row
         return uid
 
     def _postcode_address(self, postcode: str) -> str:
@@ -335,16 +323,12 @@ class Builder:
             lsoa = areas.most_common(1)[0][0] if areas else None
             area = self.rows.areas.get(lsoa or "", {})
             self.address_rows[uid] = {
+                **_NO_ADDRESS,
                 "uid": uid,
-                "uprn": None,
-                "line1": None,
-                "town": None,
                 "postcode": postcode,
                 "postcode_district": postcode_district(postcode) or None,
                 "lsoa": lsoa,
                 "imd_decile": area.get("imd_decile"),
-                "lat": None,
-                "lon": None,
                 "in_county": bool(areas),
                 "local_authority": self.home_la if areas else None,
                 "postcode_only": True,
@@ -577,17 +561,9 @@ class Builder:
             if address is None:
                 self.rows.unresolved.append((record, "no address to attach the note to"))
                 return
-            self.rows.address_notes.append(
-                {
-                    "uid": f"{record.source}:{v.get('note.ref') or record.uid}",
-                    "address": address,
-                    "text": v["note.text"],
-                    "author": v.get("note.author"),
-                    "at": v.get("note.at"),
-                    "kind": "safety",
-                    "case": None,
-                }
-            )
+            uid = f"{record.source}:{v.get('note.ref') or record.uid}"
+            note = {**NOTE(v), "kind": "safety", "case": None}
+            self.rows.address_notes.append({"uid": uid, "address": address, **note})
             return
         else:
             return
@@ -606,17 +582,8 @@ class Builder:
             self._parent(other, puid, v["related.kind"], v.get("related.from"), v.get("related.to"))
             return
         if record.entity == "note":
-            self.rows.notes.append(
-                {
-                    "uid": f"{record.source}:{v.get('note.ref') or record.uid}",
-                    "person": puid,
-                    "text": v["note.text"],
-                    "author": v.get("note.author"),
-                    "at": v.get("note.at"),
-                    "kind": "case",
-                    "case": v.get("case.ref"),
-                }
-            )
+            uid = f"{record.source}:{v.get('note.ref') or record.uid}"
+            self.rows.notes.append({"uid": uid, "person": puid, **NOTE(v), "kind": "case"})
             return
         self._person_facts(record, puid)
 
@@ -634,103 +601,44 @@ class Builder:
                 self._lives_at(self.person_of[parent_rid], address, None, None, record)
         urn = self._school(v)
         if urn and (v.get("enrolment.from") or v.get("enrolment.year_group")):
-            self.rows.attends.append(
-                {
-                    "person": puid,
-                    "school": urn,
-                    "from": _iso(v.get("enrolment.from")),
-                    "to": _iso(v.get("enrolment.to")),
-                    "year_group": v.get("enrolment.year_group"),
-                }
-            )
+            self.rows.attends.append({"person": puid, "school": urn, **ROLL(v)})
         if urn and v.get("attendance.term") and v.get("attendance.academic_year"):
             year = str(v["attendance.academic_year"])
             term = str(v["attendance.term"])
             start = _term_start(year, term)
-            possible = int(v.get("attendance.possible") or 0)
-            absent = int(v.get("attendance.authorised") or 0) + int(
-                v.get("attendance.unauthorised") or 0
+            possible, authorised, unauthorised = (
+                int(v.get(f"attendance.{n}") or 0)
+                for n in ("possible", "authorised", "unauthorised")
             )
+            sessions = {"possible": possible, "absent": authorised + unauthorised}
+            term_of = {"term": f"{year} {term}", "term_start": start}
             self.rows.attendance.append(
-                {
-                    "person": puid,
-                    "school": urn,
-                    "term": f"{year} {term}",
-                    "term_start": start,
-                    "possible": possible,
-                    "absent": absent,
-                    "unauthorised": int(v.get("attendance.unauthorised") or 0),
-                }
+                {"person": puid, "school": urn, **term_of, **sessions, "unauthorised": unauthorised}
             )
-            self.rows.attends.append(
-                {
-                    "person": puid,
-                    "school": urn,
-                    "from": start,
-                    "to": None,
-                    "year_group": None,
-                    "observed": True,
-                }
-            )
+            seen = {"from": start, "to": None, "year_group": None, "observed": True}
+            self.rows.attends.append({"person": puid, "school": urn, **seen})
         if urn and v.get("exclusion.date"):
-            self.rows.exclusions.append(
-                {
-                    "person": puid,
-                    "school": urn,
-                    "date": _iso(v["exclusion.date"]),
-                    "kind": v.get("exclusion.kind"),
-                    "sessions": v.get("exclusion.sessions"),
-                    "reason": v.get("exclusion.reason"),
-                }
-            )
+            self.rows.exclusions.append({"person": puid, "school": urn, **EXCLUSION(v)})
         if v.get("offer.urn"):
             start = next_september(v.get("offer.date") or self.as_of)
+            school = str(v["offer.urn"])
             self.rows.offers.append(
-                {
-                    "person": puid,
-                    "school": str(v["offer.urn"]),
-                    "entry_point": v.get("offer.entry_point"),
-                    "start": start.isoformat(),
-                    "date": _iso(v.get("offer.date")),
-                }
+                {"person": puid, "school": school, **OFFER(v), "start": start.isoformat()}
             )
         if v.get("family.ref"):
             fuid = f"{record.source}:{v['family.ref']}"
             self.rows.families.append(
                 {"uid": fuid, "name": str(v["family.ref"]), "source": record.source}
             )
-            self.rows.member_of.append(
-                {
-                    "person": puid,
-                    "family": fuid,
-                    "role": v.get("person.role"),
-                    "from": _iso(v.get("case.start")),
-                    "to": _iso(v.get("case.end")),
-                }
-            )
-        if v.get("sen.need"):  # one row per need, ranked (SEN2)
-            rank = v.get("sen.rank") or 1
-            self.rows.needs.append(
-                {
-                    "person": puid,
-                    "uid": v["sen.need"],
-                    "rank": rank,
-                    "name": NEED_NAMES.get(v["sen.need"], v["sen.need"]),
-                    "from": _iso(v.get("sen.since") or v.get("case.start")),
-                }
-            )
-        for rank, key in ((1, "sen.primary_need"), (2, "sen.secondary_need")):
-            code = v.get(key)
+            self.rows.member_of.append({"person": puid, "family": fuid, **MEMBER(v)})
+        since = _iso(v.get("sen.since") or v.get("case.start"))
+        # SEN2 gives a row per need, ranked; other records their primary and secondary
+        needs = ((v.get("sen.rank") or 1, v.get("sen.need")), (1, v.get("sen.primary_need")))
+        for rank, code in (*needs, (2, v.get("sen.secondary_need"))):
             if code:
-                self.rows.needs.append(
-                    {
-                        "person": puid,
-                        "uid": code,
-                        "rank": rank,
-                        "name": NEED_NAMES.get(code, code),
-                        "from": _iso(v.get("sen.since") or v.get("case.start")),
-                    }
-                )
+                name = NEED_NAMES.get(code, code)
+                need = {"uid": code, "rank": rank, "name": name, "from": since}
+                self.rows.needs.append({"person": puid, **need})
 
     def _school(self, v: dict) -> str | None:
         if v.get("school.urn"):
@@ -751,20 +659,15 @@ class Builder:
             uid = f"{puid}:{kind}:{_iso(v.get('case.start'))}"
         end = v.get("case.end")
         placement_la = v.get("case.placement_la")
+        out = bool(placement_la and self.home_la and placement_la != self.home_la)
         self.rows.cases.append(
             {
                 "uid": uid,
                 "person": puid,
+                **CASE(v),
                 "kind": kind,
                 "status": "closed" if end else "open",
-                "start": _iso(v.get("case.start")),
-                "end": _iso(end),
-                "reason": v.get("case.reason"),
-                "placement_la": placement_la,
-                "placement_type": v.get("case.placement_type"),
-                "placement_out_of_area": bool(
-                    placement_la and self.home_la and placement_la != self.home_la
-                ),
+                "placement_out_of_area": out,
                 "service": SERVICE_OF_KIND.get(kind, "other"),
             }
         )
@@ -772,14 +675,9 @@ class Builder:
             _key(str(v.get("case.worker_name") or ""))
         )
         if worker:
+            role = self.staff_role.get(str(worker))
             self.rows.works_on.append(
-                {
-                    "professional": str(worker),
-                    "role": self.staff_role.get(str(worker)),
-                    "case": uid,
-                    "from": _iso(v.get("case.start")),
-                    "to": _iso(end),
-                }
+                {"professional": str(worker), "case": uid, **ALLOCATION(v), "role": role}
             )
 
     def _impossible_parent(self, parent: str, child: str) -> str:
