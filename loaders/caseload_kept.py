@@ -13,14 +13,10 @@ every part (:func:`graph.caseload_tally.count`). Trusted as :mod:`loaders.kept` 
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from graph import alerts as store_alerts
 from graph import caseload_tally as tally
 from graph.cypher import relationship_types
 from graph.store import GraphStore
@@ -32,40 +28,20 @@ if TYPE_CHECKING:
 KEPT_FILE = "caseload-parts.json"
 VERSION = 1
 FOLLOWS = relationship_types(tally.HOMES + tally.WAITING + tally.WORKERS)
-
-
-@cache
-def code_fingerprint() -> str:
-    """A hash of the code that works a case's part out (the reads, the parts kept here)."""
-    return kept.fingerprint(tally, sys.modules[__name__])
+# what works a case's part out: the reads, the parts kept here
+code_fingerprint = kept.fingerprinter(tally, __name__)
 
 
 @dataclass
-class CaseParts:
+class CaseParts(kept.Kept):
     """The parts a load kept, by case uid (:data:`graph.caseload_tally.Part`)."""
 
+    VERSION = VERSION
+    fingerprint = staticmethod(code_fingerprint)
     cases: dict[str, tally.Part] = field(default_factory=dict)
-    code: str = field(default_factory=code_fingerprint)  # the code that worked them out
 
     def __iter__(self) -> Iterator[tally.Part]:
         return iter(self.cases.values())
-
-    @classmethod
-    def take(cls, path: Path | None, counts: Mapping[str, Any]) -> CaseParts | None:
-        """What the file at ``path`` keeps, if the graph's ``counts``
-        (:func:`graph.version.kept_as`) are those it was kept with; removed either way."""
-        body = kept.take(path, VERSION, counts)
-        if body is None:
-            return None
-        return cls(body["cases"], str(body.get("code")))
-
-    def save(self, path: Path | None, counts: Mapping[str, Any]) -> None:
-        """Keep it at ``path`` with the graph's ``counts``."""
-        kept.keep(path, VERSION, counts, self.packed())
-
-    def packed(self) -> bytes:
-        """What :meth:`save` keeps, without the counts, made ahead (kept.packed)."""
-        return kept.packed({"code": self.code, "cases": self.cases})
 
 
 def touched_cases(store: GraphStore, touched: Touched) -> set[str]:
@@ -74,11 +50,8 @@ def touched_cases(store: GraphStore, touched: Touched) -> set[str]:
     of a person so named or living at an address whose own rows changed; the cases of a
     professional whose own rows or ``IN_TEAM`` changed, or in a team whose own rows did."""
     cases = touched.own("Case") | touched.named_by("Case", FOLLOWS)
-    people = touched.named_by("Person", FOLLOWS)  # nothing of a person's own is read
-    homes = sorted(touched.own("Address"))
-    if homes:
-        rows = store.read(store_alerts.NEAR["Address"], {"uids": homes}, max_rows=100_000_000)
-        people.update(r["uid"] for r in rows.rows)
+    # nothing of a person's own is read
+    people = touched.named_by("Person", FOLLOWS) | kept.residents(store, touched)
     # a worker's changed WORKS_ON names the case itself; a changed team, all of theirs
     workers = touched.own("Professional") | touched.named_by("Professional", ("IN_TEAM",))
     cases |= tally.cases_of(store, tally.CASES_OF_PEOPLE, people)
@@ -93,7 +66,7 @@ def keep_after_load(store: GraphStore, delta: kept.Delta[CaseParts] | None = Non
     not). The cells kept; ``delta.after``: every part, for the next load."""
     parts = CaseParts()
     if delta is not None:
-        delta.why = _why_everyone(delta)
+        delta.why = kept.why_everyone(delta, "parts")
     if delta is not None and not delta.why and delta.kept is not None:
         assert delta.touched is not None
         untouched = [uid for uid in delta.kept.cases if uid not in delta.touched]
@@ -106,11 +79,3 @@ def keep_after_load(store: GraphStore, delta: kept.Delta[CaseParts] | None = Non
     if delta is not None:
         delta.kept, delta.after = None, parts  # the last load's taken over: let go
     return tally.keep(store, parts)
-
-
-def _why_everyone(delta: kept.Delta[CaseParts]) -> str:
-    """Why a delta reads every case again ("": it need not)."""
-    why = delta.not_kept("parts")
-    if why or delta.kept is None:
-        return why
-    return kept.other_code(delta.kept.code, code_fingerprint(), "parts")

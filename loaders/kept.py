@@ -6,15 +6,22 @@ next."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import orjson
 
+from graph import alerts
 from graph.files import private_dir, write_private
+
+if TYPE_CHECKING:
+    from graph.store import GraphStore
+    from loaders.unchanged import Touched
 
 
 def take(path: Path | None, version: int, counts: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -78,6 +85,49 @@ def fingerprint(*modules: ModuleType) -> str:
     return digest.hexdigest()
 
 
+def fingerprinter(*modules: ModuleType | str) -> Callable[[], str]:
+    """:func:`fingerprint` of ``modules`` as a function, worked out once when first
+    asked (a name: the module of that name then, so a module can name itself)."""
+
+    @cache
+    def code() -> str:
+        return fingerprint(*(sys.modules[m] if isinstance(m, str) else m for m in modules))
+
+    return code
+
+
+@dataclass
+class Kept:
+    """What a load keeps for the next as one file: a dataclass whose fields are what the
+    file holds, ``code`` among them (the :attr:`fingerprint` of the code that worked it
+    out, this release's unless given); the file is of :attr:`VERSION`."""
+
+    VERSION: ClassVar[int] = 1
+    fingerprint: ClassVar[Callable[[], str]]
+    code: str = field(default="", kw_only=True)
+
+    def __post_init__(self) -> None:
+        self.code = self.code or type(self).fingerprint()
+
+    @classmethod
+    def take(cls, path: Path | None, counts: Mapping[str, Any]) -> Self | None:
+        """What the file at ``path`` keeps, if the graph's ``counts``
+        (:func:`graph.version.kept_as`) are those it was kept with; removed either way."""
+        body = take(path, cls.VERSION, counts)
+        if body is None:
+            return None
+        found = {f.name: body[f.name] for f in fields(cls) if f.name != "code"}
+        return cls(**found, code=str(body.get("code")))
+
+    def save(self, path: Path | None, counts: Mapping[str, Any]) -> None:
+        """Keep it at ``path`` with the graph's ``counts``."""
+        keep(path, self.VERSION, counts, self.packed())
+
+    def packed(self) -> bytes:
+        """What :meth:`save` keeps, without the counts, made ahead (:func:`packed`)."""
+        return packed({f.name: getattr(self, f.name) for f in fields(self)})
+
+
 # what a delta touched says what changed only while nothing else wrote the graph
 BESIDE = "the graph was changed beside this load (a review decision)"
 
@@ -105,6 +155,29 @@ class Delta[K]:
         if self.kept is None:
             return f"the last load's {what} are not kept, or the graph changed since"
         return ""
+
+
+def why_everyone[K: Kept](delta: Delta[K], what: str, *changed: Callable[[K], str]) -> str:
+    """Why a delta works every one of the kept ``what`` out again ("": it need not): what
+    it changed not known, nothing kept, the first reason ``changed`` gives from the kept
+    (each "" when it has none), or the kept worked out by other code."""
+    why = delta.not_kept(what)
+    if why or delta.kept is None:
+        return why
+    for reason in changed:
+        why = reason(delta.kept)
+        if why:
+            return why
+    return other_code(delta.kept.code, type(delta.kept).fingerprint(), what)
+
+
+def residents(store: GraphStore, touched: Touched) -> set[str]:
+    """The people living at an address whose own rows a delta changed (``touched``)."""
+    homes = sorted(touched.own("Address"))
+    if not homes:
+        return set()
+    rows = store.read(alerts.NEAR["Address"], {"uids": homes}, max_rows=100_000_000)
+    return {r["uid"] for r in rows.rows}
 
 
 def other_code(code: str, fingerprint: str, what: str) -> str:

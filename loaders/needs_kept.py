@@ -14,14 +14,10 @@ it is taken.
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from graph import alerts as store_alerts
 from graph import planning as reads
 from graph.cypher import relationship_types
 from graph.store import GraphStore
@@ -29,8 +25,6 @@ from loaders import kept
 from planning import forecast
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from loaders.unchanged import Touched
 
 KEPT_FILE = "needs-parts.json"
@@ -39,22 +33,18 @@ VERSION = 1
 FOLLOWS = relationship_types(reads.COHORT_CHILDREN + reads.COHORT_PRIMARY_NEEDS)
 
 Part = list[Any]  # [birth cohort, area, categories joined by "|"]
-
-
-@cache
-def code_fingerprint() -> str:
-    """A hash of the code that works a child's part out (the reads, the cell, the parts
-    kept here)."""
-    return kept.fingerprint(reads, forecast, sys.modules[__name__])
+# what works a child's part out: the reads, the cell, the parts kept here
+code_fingerprint = kept.fingerprinter(reads, forecast, __name__)
 
 
 @dataclass
-class NeedsParts:
+class NeedsParts(kept.Kept):
     """The parts a load kept: of everyone born after ``born_after`` (ISO), by uid."""
 
+    VERSION = VERSION
+    fingerprint = staticmethod(code_fingerprint)
     born_after: str
     children: dict[str, Part] = field(default_factory=dict)
-    code: str = field(default_factory=code_fingerprint)  # the code that worked them out
 
     def add(self, rows: list[dict[str, Any]]) -> None:
         """Each child of :func:`graph.planning.children_and_needs`' rows, with a cell."""
@@ -71,24 +61,6 @@ class NeedsParts:
             {(c, a, frozenset(cats.split("|")) - {""}): n for (c, a, cats), n in counted.items()}
         )
 
-    @classmethod
-    def take(cls, path: Path | None, counts: Mapping[str, Any]) -> NeedsParts | None:
-        """What the file at ``path`` keeps, if the graph's ``counts``
-        (:func:`graph.version.kept_as`) are those it was kept with; removed either way."""
-        body = kept.take(path, VERSION, counts)
-        if body is None:
-            return None
-        return cls(str(body["born_after"]), body["children"], str(body.get("code")))
-
-    def save(self, path: Path | None, counts: Mapping[str, Any]) -> None:
-        """Keep it at ``path`` with the graph's ``counts``."""
-        kept.keep(path, VERSION, counts, self.packed())
-
-    def packed(self) -> bytes:
-        """What :meth:`save` keeps, without the counts, made ahead (kept.packed)."""
-        body = {"born_after": self.born_after, "code": self.code, "children": self.children}
-        return kept.packed(body)
-
 
 def touched_children(store: GraphStore, touched: Touched, open_services: set[str]) -> set[str]:
     """The people whose cell a delta's changes may move (``touched``: what it wrote):
@@ -97,11 +69,7 @@ def touched_children(store: GraphStore, touched: Touched, open_services: set[str
     (``open_services``: the people whose derived open services the delta worked out again,
     loaders.derive)."""
     people = touched.own("Person") | touched.named_by("Person", FOLLOWS) | open_services
-    homes = sorted(touched.own("Address"))
-    if homes:
-        rows = store.read(store_alerts.NEAR["Address"], {"uids": homes}, max_rows=100_000_000)
-        people.update(r["uid"] for r in rows.rows)
-    return people
+    return people | kept.residents(store, touched)
 
 
 def keep_after_load(
@@ -137,9 +105,10 @@ def keep_after_load(
 
 def _why_everyone(delta: kept.Delta[NeedsParts], born_after: str) -> str:
     """Why a delta reads every child again ("": it need not)."""
-    why = delta.not_kept("parts")
-    if why or delta.kept is None:
-        return why
-    if delta.kept.born_after != born_after:
-        return f"the children counted change (born after {delta.kept.born_after} -> {born_after})"
-    return kept.other_code(delta.kept.code, code_fingerprint(), "parts")
+
+    def counted(before: NeedsParts) -> str:
+        if before.born_after == born_after:
+            return ""
+        return f"the children counted change (born after {before.born_after} -> {born_after})"
+
+    return kept.why_everyone(delta, "parts", counted)

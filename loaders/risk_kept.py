@@ -14,12 +14,9 @@ it is taken, so a load that stops part way leaves none.
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from graph import risk_facts
@@ -34,13 +31,8 @@ VERSION = 1
 # (None: not in the list's year groups then): [year group, area, starts (yyyymmdd),
 # answers (each [school, school urn, attendance, factors] or None: off every roll)].
 Part = list[Any]
-
-
-@cache
-def code_fingerprint() -> str:
-    """A hash of the code that works a pupil's answers out (the walk reading their
-    records, the spans, the parts kept here)."""
-    return kept.fingerprint(risk_facts, risk_spans, sys.modules[__name__])
+# what works a pupil's answers out: the walk reading their records, the spans, the parts
+code_fingerprint = kept.fingerprinter(risk_facts, risk_spans, __name__)
 
 
 def worked_out(pupil: Pupil, years: list[int], config: RiskConfig) -> Part | None:
@@ -93,14 +85,15 @@ def day_row(uid: str, part: Part, day: dt.date) -> dict[str, Any] | None:
 
 
 @dataclass
-class RiskKept:
+class RiskKept(kept.Kept):
     """The answers a load kept: for the academic ``years`` (the last its own), under
     the detection ``rules``, each pupil's :data:`Part` by uid."""
 
+    VERSION = VERSION
+    fingerprint = staticmethod(code_fingerprint)
     years: list[int]
     rules: str
     pupils: dict[str, Part] = field(default_factory=dict)
-    code: str = field(default_factory=code_fingerprint)  # the code that worked them out
 
     def add(self, found: Iterable[Pupil], config: RiskConfig) -> None:
         """Each of ``found`` worked out for :attr:`years` (those with no part: none)."""
@@ -120,22 +113,3 @@ class RiskKept:
             row = day_row(uid, part, day)
             if row is not None:
                 yield row
-
-    @classmethod
-    def take(cls, path: Path | None, counts: Mapping[str, Any]) -> RiskKept | None:
-        """What the file at ``path`` keeps, if the graph's ``counts``
-        (:func:`graph.version.kept_as`) are those it was kept with; removed either way."""
-        body = kept.take(path, VERSION, counts)
-        if body is None:
-            return None
-        return cls(list(body["years"]), body["rules"], body["pupils"], str(body.get("code")))
-
-    def save(self, path: Path | None, counts: Mapping[str, Any]) -> None:
-        """Keep it at ``path`` with the graph's ``counts`` (whole, then renamed; readable
-        by this user only, as the graph's other kept state is)."""
-        kept.keep(path, VERSION, counts, self.packed())
-
-    def packed(self) -> bytes:
-        """What :meth:`save` keeps, without the counts, made ahead (kept.packed)."""
-        body = {"years": self.years, "rules": self.rules, "code": self.code, "pupils": self.pupils}
-        return kept.packed(body)

@@ -21,17 +21,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import sys
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from graph import alerts as store_alerts
 from graph import planning as reads
 from graph import risk_facts
 from graph.cypher import relationship_types
@@ -49,42 +44,20 @@ FOLLOWS = relationship_types(reads.COHORT_SPELLS)  # what a child's row follows 
 Row = list[Any]  # a child's row: graph.planning.KEPT_COLUMNS' values (dates ISO text once kept)
 _UID = reads.KEPT_COLUMNS.index("child_uid")
 _AHEAD_READS = ("urn", "phase", "lat", "lon")  # of every school, what ``ahead`` reads
-
-
-@cache
-def code_fingerprint() -> str:
-    """A hash of the code that works a child's row out (the reads, ``ahead``, the rows
-    kept here)."""
-    return kept.fingerprint(reads, transitions, sys.modules[__name__])
+# what works a child's row out: the reads, ``ahead``, the rows kept here
+code_fingerprint = kept.fingerprinter(reads, transitions, __name__)
 
 
 @dataclass
-class Cohorts:
+class Cohorts(kept.Kept):
     """The cohorts a load kept: each entry point's birth days ([from, before), ISO) and
     rows (by child uid), and a hash of the schools their ``ahead`` was worked out from."""
 
+    VERSION = VERSION
+    fingerprint = staticmethod(code_fingerprint)
     born: dict[str, list[str]] = field(default_factory=dict)
     rows: dict[str, list[Row]] = field(default_factory=dict)
     schools: str = ""
-    code: str = field(default_factory=code_fingerprint)  # the code that worked them out
-
-    @classmethod
-    def take(cls, path: Path | None, counts: Mapping[str, Any]) -> Cohorts | None:
-        """What the file at ``path`` keeps, if the graph's ``counts``
-        (:func:`graph.version.kept_as`) are those it was kept with; removed either way."""
-        body = kept.take(path, VERSION, counts)
-        if body is None:
-            return None
-        return cls(body["born"], body["rows"], str(body["schools"]), str(body.get("code")))
-
-    def save(self, path: Path | None, counts: Mapping[str, Any]) -> None:
-        """Keep it at ``path`` with the graph's ``counts``."""
-        kept.keep(path, VERSION, counts, self.packed())
-
-    def packed(self) -> bytes:
-        """What :meth:`save` keeps, without the counts, made ahead (kept.packed)."""
-        body = {"born": self.born, "schools": self.schools, "code": self.code, "rows": self.rows}
-        return kept.packed(body)
 
 
 def touched_children(store: GraphStore, touched: Touched, open_services: set[str]) -> set[str]:
@@ -94,10 +67,7 @@ def touched_children(store: GraphStore, touched: Touched, open_services: set[str
     derived open services the delta worked out again, loaders.derive), an address they
     live at or a school they attend or are offered whose own rows changed."""
     people = touched.own("Person") | touched.named_by("Person", FOLLOWS) | open_services
-    homes = sorted(touched.own("Address"))
-    if homes:
-        rows = store.read(store_alerts.NEAR["Address"], {"uids": homes}, max_rows=100_000_000)
-        people.update(r["uid"] for r in rows.rows)
+    people |= kept.residents(store, touched)
     return people | reads.children_at_schools(store, touched.own("School"))
 
 
@@ -194,9 +164,5 @@ def _schools_key(schools: list[dict]) -> str:
 
 def _why_everyone(delta: kept.Delta[Cohorts], born: dict[str, list[str]]) -> str:
     """Why a delta reads every cohort again ("": it need not)."""
-    why = delta.not_kept("cohorts")
-    if why or delta.kept is None:
-        return why
-    if delta.kept.born != born:
-        return "the cohorts are other children (a new next September)"
-    return kept.other_code(delta.kept.code, code_fingerprint(), "cohorts")
+    other = "the cohorts are other children (a new next September)"
+    return kept.why_everyone(delta, "cohorts", lambda before: other if before.born != born else "")

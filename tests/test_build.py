@@ -86,10 +86,8 @@ def test_reference_rows_hold_their_records_values(built):
     addresses = {r["uid"]: r for r in rows.addresses}
     teams = {r["uid"]: r for r in rows.teams}
     school_props, staff_props = _declared("School", "urn"), _declared("Professional", "agency")
-    address_props = _declared(
-        "Address", "uprn", "postcode_district", "imd_decile", "local_authority", "in_county",
-        "postcode_only",
-    )  # fmt: skip
+    worked_out = "uprn postcode_district imd_decile local_authority in_county postcode_only"
+    address_props = _declared("Address", *worked_out.split())
     seen: Counter[str] = Counter()
     for r in records:
         v = r.values
