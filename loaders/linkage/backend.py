@@ -36,13 +36,6 @@ LINKAGE_MEMORY = "2GB"
 SAMPLE_ROWS = 1_415  # about a million random pairs, for the levels' own tests
 
 
-def sampled_pairs(rows: int) -> int:
-    """About how many pairs the levels' own tests sample among ``rows`` records
-    (:meth:`Backend.shares`: two samples of up to SAMPLE_ROWS rows, each pair once)."""
-    n = min(rows, SAMPLE_ROWS)
-    return n * (n - 1) // 2
-
-
 class Backend(Protocol):
     """What the models ask of an engine."""
 

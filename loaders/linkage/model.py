@@ -44,9 +44,6 @@ SMALL_INPUT = 1_000  # distinct identities below which a model is not trained
 # with the county; twice as many took twice the CPU for the same precision and recall
 # (benchmarks/README.md, "Splink's share").
 U_PAIRS = 1e6
-# None of n random pairs meeting a level's test: its share is under this over n, 95%
-# sure (the rule of three, -ln 0.05), whatever the level's prior (:func:`unmeasured_u`).
-UNSEEN = 3.0
 MIN_LABELLED = 20  # known matches needed to learn m from them
 # Learning the adults' rate of matches scores every blocked pair (millions at county
 # scale): a chunk of this many records at a time, so DuckDB holds one chunk's pairs
@@ -757,22 +754,18 @@ def _conditional_u(linker: Linker, engine: Backend, frame: pa.Table, usable: lis
         for level, spec, share in zip(levels[:-1], c.levels[:-1], shares, strict=True):
             if share > 0:
                 level.u_probability = share * spec.u_share
-            else:
+            elif spec.per_person:
                 level.u_probability = unmeasured_u(spec, frame.num_rows)
         levels[-1].u_probability = max(1.0 - sum(lv.u_probability for lv in levels[:-1]), 0.01)
 
 
 def unmeasured_u(level: Level, rows: int) -> float:
-    """The u of a level no sampled pair met, among ``rows`` people: its prior, but no
-    more than the sample allows, or for a test only a person's household meets, than
-    one of the other ``rows - 1`` people for each person (each times the share meeting
-    the condition), whichever is smallest. None of n random pairs meeting a test puts
-    its share under UNSEEN / n (the rule of three: 95% sure), and a prior above that
-    weighs the evidence for less than the county's own pairs show."""
-    bounds = [level.u, UNSEEN / max(engines.sampled_pairs(rows), 1) * level.u_share]
-    if level.per_person:
-        bounds.append(level.u_share / max(rows - 1, 1))
-    return min(bounds)
+    """The u of a level no sampled pair met, among ``rows`` people: its prior, or for a
+    test only a person's household meets, at most one of the other ``rows - 1`` people
+    for each person (times the share meeting the condition), whichever is smaller."""
+    if not level.per_person:
+        return level.u
+    return min(level.u, level.u_share / max(rows - 1, 1))
 
 
 def _fill_untrained(linker: Linker, usable: list[Comparison]) -> int:
