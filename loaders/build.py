@@ -70,13 +70,17 @@ class Reads:
     @classmethod
     def of(cls, owner: str, prefix: str, /, own: str = "", **renamed: str) -> Reads:
         skip = set(own.split())
-        return cls(
+        reads = cls(
             tuple(
                 (p.name, renamed.get(p.name, f"{prefix}.{p.name}"), p.type == DATE)
                 for p in _carried(owner)
                 if p.name not in skip
             )
         )
+        unknown = sorted(reads.keys - FIELDS.keys())
+        if unknown:  # no mapping could fill it: every row would read None, silently
+            raise ValueError(f"{owner}'s properties read from fields no record has: {unknown}")
+        return reads
 
     def __call__(self, v: dict) -> dict:
         return {name: _iso(v.get(k)) if date else v.get(k) for name, k, date in self.fields}

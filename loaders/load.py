@@ -149,8 +149,11 @@ class Load:
     builder: Builder | None = None
     writes: Writes | None = None
     baseline: Baseline | None = None  # the alerts' watched state before (on disk)
-    # build: the rows written (the facts part is the writer's, through writer.built)
+    # build: the rows written (the facts part is the writer's, through writer.built),
+    # let go of in the derive stage (none after it), but their source records, kept for
+    # the load's result
     rows: GraphRows | None = None
+    source_records: list[dict] | None = None
     writing: Future[None] | None = None
     # write: what the load changed (loaders.unchanged.Touched), for the stages after it
     # to work from; None when not known (a full load): they go over the whole graph
@@ -450,7 +453,7 @@ def _let_go_of_rows(load: Load) -> None:
     records, for its result. Held to the load's end, every row built stayed in the
     process through the derive, alerts and copy stages, where the copy's peak is."""
     assert load.rows is not None
-    load.rows = GraphRows(source_records=load.rows.source_records)
+    load.source_records, load.rows = load.rows.source_records, None
     load.writer.built = Future()  # the writer's, done with: it held the rows too
 
 
@@ -651,8 +654,9 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
     if opts.loads_dir is not None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         saved = save(report, load.quarantine, opts.loads_dir / stamp, load.dropped)
-    assert load.rows is not None
-    return LoadResult(report, load.quarantine, saved, load.rows.source_records, load.dropped)
+    records = load.source_records if load.rows is None else load.rows.source_records
+    assert records is not None
+    return LoadResult(report, load.quarantine, saved, records, load.dropped)
 
 
 LOAD_LOCK = "load.lock"

@@ -134,3 +134,13 @@ def test_facts_hold_their_records_values(built):
         entity, v = notes[row["uid"]]
         assert _of(row, note) == _expected(v, "note", note)
         assert row["case"] == (v.get("case.ref") if entity == "note" else None)
+
+
+def test_a_property_read_from_a_field_no_record_has_is_refused():
+    """A declaration reading a field no mapping can fill would leave the property None on
+    every row: refused when the builder is made, naming the field."""
+    from loaders.build import Reads
+
+    assert Reads.of("School", "school", own="urn").keys  # the real declaration is taken
+    with pytest.raises(ValueError, match=r"school\.title"):
+        Reads.of("School", "school", own="urn", name="school.title")

@@ -308,3 +308,23 @@ def test_copy_hashes_are_trusted_by_their_counts_however_the_file_lays_them_out(
     )
     assert state.trusted("spare", counts) == {"hashes": {"a": 1}, "Person": {"b": 2}}
     assert state.trusted("spare", other) is None
+
+
+def test_copy_hashes_changed_in_place_equal_those_read_again(tmp_path):
+    """A difference changes the hashes :meth:`CopyState.trusted` gave it in place
+    (``base``), not a second copy read from the file: the same hashes either way, and
+    the ones given are those returned."""
+    state = CopyState.beside(tmp_path, "g")
+    counts = Counts({"Person": 3}, {"LIVES_AT": 1})
+    state.record("spare", counts, {"Person": {"a": 1, "b": 2, "c": 3}, "LIVES_AT": {"a\x1fb": 4}},
+                 [], fresh=True)  # fmt: skip
+    changed = {"Person": {"b": 20, "d": 4}, "ATTENDS": {"d\x1fs": 5}}
+    removed = [("Person", "c"), ("LIVES_AT", "a\x1fb")]
+    again = state.updated("spare", changed, removed, fresh=False)
+    base = state.trusted("spare", counts)
+    assert base is not None
+    in_place = state.updated("spare", changed, removed, fresh=False, base=base)
+    assert in_place is base
+    assert in_place == again == {
+        "Person": {"a": 1, "b": 20, "d": 4}, "LIVES_AT": {}, "ATTENDS": {"d\x1fs": 5},
+    }  # fmt: skip

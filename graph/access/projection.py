@@ -225,9 +225,9 @@ class Written:
 
 
 # why a delta's copy was read whole and written afresh: on an engine keeping two copies,
-# the one written over holds no recorded hashes (none yet after a first load, or not
-# trusted), so there is nothing to write the difference over
-NO_COPY_KNOWN = "no copy to write the difference over, so written afresh"
+# the one written over holds no recorded hashes (none yet after a first load), or its
+# hashes are not trusted (its counts differ, a swap was stopped part way)
+NO_COPY_KNOWN = "no copy whose contents are known to write the difference over, so written afresh"
 
 
 class Touched(Protocol):
@@ -473,6 +473,8 @@ def write_copy(
         written, changes, context = _from_rows(
             store, target, keys, known, people, bulk, progress, scope
         )
+        if touched is not None and written.fresh:  # a delta's: why written afresh
+            written.whole = NO_COPY_KNOWN
         after = _counts(target) or Counts({}, {})
         said_all = True  # whether the load said all it changed, as far as counts tell
         if written.touched and not _agrees(store.counts(), after):
@@ -587,10 +589,7 @@ def _from_rows(
         reader = _Reader(coarsen, reads, people)
         changes = _Changes()
         if known is None:
-            written = _afresh(target, reader, changes, bulk, progress)
-            if scope is not None:  # a delta's: why not from what it touched
-                written.whole = NO_COPY_KNOWN
-            return written, changes, context
+            return _afresh(target, reader, changes, bulk, progress), changes, context
         if isinstance(within, Scope):
             written = _difference(target, reader, known, changes, progress, within)
             written.touched = True
