@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from graph import risk_facts
 from graph.store import GraphStore
 from loaders import kept
-from loaders.risk_kept import RiskKept, code_fingerprint
+from loaders.risk_kept import RiskKept
 from loaders.risk_spans import EDGES, born_between, pupils
 from planning.calendar import academic_year
 from planning.risk import RiskConfig, load_risk_config
@@ -132,14 +132,16 @@ def _work_out_touched(
 
 def _why_everyone(delta: Delta, years: list[int], rules: str) -> str:
     """Why a delta works out every pupil's answers again ("": it need not)."""
-    why = delta.not_kept("answers")
-    if why or delta.kept is None:
-        return why
-    if delta.kept.years != years:
-        return f"the kept academic years change ({delta.kept.years} -> {years})"
-    if delta.kept.rules != rules:
-        return "the detection rules changed"
-    return kept.other_code(delta.kept.code, code_fingerprint(), "answers")
+
+    def other_years(before: RiskKept) -> str:
+        if before.years == years:
+            return ""
+        return f"the kept academic years change ({before.years} -> {years})"
+
+    def other_rules(before: RiskKept) -> str:
+        return "" if before.rules == rules else "the detection rules changed"
+
+    return kept.why_everyone(delta, "answers", other_years, other_rules)
 
 
 def first_year(store: GraphStore, config: RiskConfig) -> int:

@@ -1129,3 +1129,23 @@ def test_a_decision_as_a_load_ends_is_not_taken_for_the_loads_own(
     finally:
         store.drop_all()
         store.close()
+
+
+def test_a_delta_says_why_it_works_every_pupils_risk_answers_out_again():
+    """The kept answers are taken only for the same academic years, detection rules and
+    code; otherwise the delta says which changed (checked in that order)."""
+    from loaders.kept import Delta
+    from loaders.risk_factors import _why_everyone
+    from loaders.risk_kept import RiskKept
+
+    def why(years: list[int], rules: str, code: str = "") -> str:
+        return _why_everyone(Delta(RiskKept(years, rules, {}, code=code), touched=set()),
+                             [2025, 2026], "r")  # fmt: skip
+
+    assert why([2025, 2026], "r") == ""
+    assert why([2024, 2025], "other") == (
+        "the kept academic years change ([2024, 2025] -> [2025, 2026])"
+    )
+    assert why([2025, 2026], "other") == "the detection rules changed"
+    assert why([2025, 2026], "r", code="older") != ""  # another release's code
+    assert _why_everyone(Delta(None, touched=set()), [2025, 2026], "r") != ""

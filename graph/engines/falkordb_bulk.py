@@ -247,20 +247,23 @@ BulkCommand = Callable[[int, int, bytes, Conversion | None], None]
 Command = tuple[int, int, bytes, Conversion | None, Callable[[], None] | None]
 
 
-def _to_dates(props: Sequence[str]) -> str:
-    """``SET`` of each of ``props`` of x as a date where it is text."""
-    sets = [f"x.{p} = CASE WHEN typeOf(x.{p}) = 'String' THEN date(x.{p}) ELSE x.{p} END"
-            for p in sorted(_name(p) for p in props)]  # fmt: skip
-    return "SET " + ", ".join(sets)
+def _to_dates(props: Iterable[str]) -> tuple[str, str]:
+    """Whether any of ``props`` of x is text, and the ``SET`` turning each that is into
+    a date."""
+    ordered = sorted(_name(p) for p in props)
+    text = [f"typeOf(x.{p}) = 'String'" for p in ordered]
+    sets = [f"x.{p} = CASE WHEN {t} THEN date(x.{p}) ELSE x.{p} END"
+            for p, t in zip(ordered, text, strict=True)]  # fmt: skip
+    return " OR ".join(text), "SET " + ", ".join(sets)
 
 
 def _node_dates(shape: NodeShape, uids: Sequence[str]) -> Conversion | None:
     """The statement turning the dates of these just-inserted nodes into dates."""
     if not shape.dates:
         return None
-    text = " OR ".join(f"typeOf(x.{_name(p)}) = 'String'" for p in sorted(shape.dates))
+    text, sets = _to_dates(shape.dates)
     match = f"UNWIND $uids AS u MATCH (x:{_name(shape.label)} {{uid: u}})"
-    return f"{match} WHERE {text} {_to_dates(shape.dates)}", {"uids": list(uids)}
+    return f"{match} WHERE {text} {sets}", {"uids": list(uids)}
 
 
 def _edge_dates(shape: EdgeShape, starts: Iterable[int]) -> Conversion | None:
@@ -268,8 +271,7 @@ def _edge_dates(shape: EdgeShape, starts: Iterable[int]) -> Conversion | None:
     if not shape.dates:
         return None
     pattern = f"(a)-[x:{_name(shape.type)}]->(:{_name(shape.end[0])})"
-    text = " OR ".join(f"typeOf(x.{_name(p)}) = 'String'" for p in sorted(shape.dates))
-    sets = _to_dates(shape.dates)
+    text, sets = _to_dates(shape.dates)
     query = f"UNWIND $ids AS i MATCH {pattern} WHERE id(a) = i AND ({text}) {sets}"
     return query, {"ids": sorted(set(starts))}
 
@@ -290,14 +292,10 @@ class FalkorBulkWriter(BulkWriter):
         # writes (BulkWrites.ahead). A digest, not the uids: keeping those (2.4 million, a
         # third of them strings of their own) would raise the load's peak memory.
         self._spans: dict[str, dict[str, tuple[bytes, int | dict[str, int]]]] = {}
-        # a pattern naming x (see _note_dates) -> date properties a stopped load left text
-        self._pending: dict[str, set[str]] = {}
 
     def begin(self, shapes: Sequence[NodeShape | EdgeShape]) -> None:
         if self._store.bulk_load_running():  # the last one stopped before finish()
-            for shape in shapes:
-                self._note_dates(shape)
-            self._convert_dates()
+            self._convert_dates(shapes)
         else:
             self._store.write(f"CREATE (:{MARKER})")
 
@@ -586,27 +584,21 @@ class FalkorBulkWriter(BulkWriter):
         self._ids.clear()
         self._spans.clear()
 
-    def _note_dates(self, shape: NodeShape | EdgeShape) -> None:
-        """Remember the shape's date properties for :meth:`_convert_dates` (a stopped
-        load's), under the pattern that finds its entities: a relationship type with
-        both end labels, as the engine otherwise scans every node for it."""
-        if not shape.dates:
-            return
-        if isinstance(shape, NodeShape):
-            pattern = f"(x:{_name(shape.label)})"
-        else:
-            start, end = _name(shape.start[0]), _name(shape.end[0])
-            pattern = f"(:{start})-[x:{_name(shape.type)}]->(:{end})"
-        self._pending.setdefault(pattern, set()).update(shape.dates)
-
-    def _convert_dates(self) -> None:
-        """Text to dates, in place, of every entity :meth:`_note_dates` names. Only bulk
-        insertion leaves text in a date property (every statement writes
-        ``date(...)``), so any text there is ours."""
-        for pattern, props in sorted(self._pending.items()):
-            ordered = sorted(_name(p) for p in props)
-            text = [f"typeOf(x.{p}) = 'String'" for p in ordered]
-            sets = [f"x.{p} = CASE WHEN {t} THEN date(x.{p}) ELSE x.{p} END"
-                    for p, t in zip(ordered, text, strict=True)]  # fmt: skip
-            self._store.write(f"MATCH {pattern} WHERE {' OR '.join(text)} SET {', '.join(sets)}")
-        self._pending.clear()
+    def _convert_dates(self, shapes: Sequence[NodeShape | EdgeShape]) -> None:
+        """Text to dates, in place, of every entity of ``shapes`` (a stopped load's), one
+        statement a label or relationship type, found with both end labels (the engine
+        otherwise scans every node for it). Only bulk insertion leaves text in a date
+        property (every statement writes ``date(...)``), so any text there is ours."""
+        pending: dict[str, set[str]] = {}  # a pattern naming x -> its date properties
+        for shape in shapes:
+            if not shape.dates:
+                continue
+            if isinstance(shape, NodeShape):
+                pattern = f"(x:{_name(shape.label)})"
+            else:
+                start, end = _name(shape.start[0]), _name(shape.end[0])
+                pattern = f"(:{start})-[x:{_name(shape.type)}]->(:{end})"
+            pending.setdefault(pattern, set()).update(shape.dates)
+        for pattern, props in sorted(pending.items()):
+            text, sets = _to_dates(props)
+            self._store.write(f"MATCH {pattern} WHERE {text} {sets}")
