@@ -468,3 +468,49 @@ def test_a_process_writing_in_a_watched_folder_is_named_with_its_test(tmp_path):
     assert f"{child.pid} " in said
     assert "test_a_process_writing_in_a_watched_folder_is_named_with_its_test" in said
     assert _holders(tmp_path) == "none open"
+
+
+def test_a_server_replaying_bulk_transactions_is_sent_nothing_until_it_has_loaded(tmp_path):
+    """A bulk insertion replayed from the append-only file inside its transaction (each
+    bulk command goes with its dates' conversion) lets the server read its clients; a
+    command read then stopped the server (Redis's assertion that none runs inside a
+    transaction), so a start that pinged while the server loaded crashed it, start after
+    start. The start now waits for the server's word that it has loaded. The settings
+    make the test's small commands reach that point as a county's do: the server reads
+    its clients within a command after 1/hz seconds of it, and the loading loop's own
+    reads (every so many bytes) would otherwise answer the pings first."""
+    from graph.bulk import EdgeShape, NodeShape
+    from graph.engines.falkordb import _no_retry
+    from graph.engines.falkordb_start import start_embedded
+
+    people_n = 60_000
+    first = embedded_store(tmp_path, graph_name="replayed")
+    first.ensure_schema()
+    writer = first.bulk_writer()
+    writer.chunk = 5_000  # a dozen edge commands, each its own transaction
+    person = NodeShape("Person", ("uid",))
+    home = EdgeShape("LIVES_AT", ("Person", "a"), ("Person", "b"), ("from",), dates=("from",))
+    writer.begin([person, home])
+    writer.create_nodes(person, [{"uid": f"p{i}"} for i in range(people_n)])
+    writer.create_edges(
+        home, [{"a": f"p{i}", "b": f"p{i + 1}", "from": "2020-01-01"} for i in range(people_n - 1)]
+    )
+    writer.finish()
+    _kill_hard(first.server_pid())
+
+    config = {
+        "appendonly": "yes",
+        "aof-use-rdb-preamble": "yes",
+        "save": '""',
+        "hz": "500",
+        "loading-process-events-interval-bytes": "1000000000",
+    }
+    db = start_embedded(tmp_path, config, socket_timeout_s=60, retry=_no_retry())
+    try:
+        found = db.select_graph("replayed").query(
+            "MATCH ()-[h:LIVES_AT]->() WHERE h.from = date('2020-01-01') RETURN count(h)"
+        )
+        assert found.result_set == [[people_n - 1]]
+        assert "ASSERTION FAILED" not in (tmp_path / "engine.log").read_text()
+    finally:
+        stop_engine(tmp_path)

