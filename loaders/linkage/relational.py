@@ -161,7 +161,8 @@ MATES_ALIKE = Level(
     0.0001,
     sql=one_after_the_other("array_length(array_intersect(mate_names_l, mate_names_r)) > 0"),
     u_share=0.1,
-    pairs_on=("mate_names", "mate_names"),
+    # not counted over every pair (no ``pairs_on``): a housemate's name is shared by
+    # many, and the pairs sharing one grow as the square of the county's namesakes
     stands_in_for=SAME_HOUSEMATE,
 )
 
