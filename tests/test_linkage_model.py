@@ -145,3 +145,103 @@ def test_each_adults_comparisons_m_sum_to_one(comparison):
     person's pairs landing at each (``benchmarks.linkage --m-from-truth``), which sum to
     one (a sum over one gives every level more weight than its evidence)."""
     assert sum(level.m for level in comparison.levels) == pytest.approx(1.0, abs=1e-9)
+
+
+def _u_of(model, comparison, frame):
+    """Each level's u (the null level's left out) as :func:`_conditional_u` sets it."""
+    from splink import Linker
+
+    from loaders.linkage.backend import opened
+    from loaders.linkage.model import _conditional_u
+
+    with opened(name="duckdb") as engine:
+        table = engine.register(frame)
+        linker = Linker(table, _settings(model, [comparison], False, frame.num_rows, None))
+        _conditional_u(linker, engine, frame, [comparison])
+        return [
+            (lv.m_probability, lv.u_probability)
+            for lv in linker._settings_obj.comparisons[0].comparison_levels
+            if not lv.is_null_level
+        ]
+
+
+def test_a_level_no_sampled_pair_meets_is_counted_over_every_pair():
+    """40,000 adults, 30 pairs of them sharing a child (households: nearly never both in
+    the two samples of about 1,400), and one housemate's name shared by ten: the shared
+    child's u is the share of every pair its test holds for (30 of them, times the tenth
+    meeting the condition), not the bound of one person among the rest; the name's is
+    counted too, the pairs whose first level is the child's left out (the first pair
+    shares both); the district's is measured by the sample as before."""
+    import pyarrow as pa
+
+    from loaders.linkage.model import Comparison, Level, Model
+
+    rows = 40_000
+    kids = Level(
+        "share a child", 0.2, 0.0001, sql="array_length(array_intersect(kids_l, kids_r)) > 0",
+        u_share=0.1, per_person=True, pairs_on=("kids", "kids"),
+    )  # fmt: skip
+    names = Level(
+        "a housemate's name", 0.1, 0.0001,
+        sql="array_length(array_intersect(mates_l, mates_r)) > 0", pairs_on=("mates", "mates"),
+    )  # fmt: skip
+    district = Level("same district", 0.1, 0.05, sql="district_l = district_r")
+    comparison = Comparison(
+        "household", ("kids", "mates", "district"), "district_l IS NULL OR district_r IS NULL",
+        levels=(kids, names, district, Level("nothing", 0.6, 0.9)),
+        condition="district_l IS NOT NULL AND district_r IS NOT NULL",
+    )  # fmt: skip
+    model = Model("households", (comparison,), list, list, list, ("district",), train_m=False)
+    shared = {i: f"c{i // 2}" for i in range(60)}  # rows 0-59: 30 pairs, a child each
+    frame = pa.table({
+        "unique_id": [f"p{i:06d}" for i in range(rows)],
+        "kids": [[shared.get(i, f"own{i}")] for i in range(rows)],
+        "mates": [["ann lee"] if i < 10 else [f"mate{i}"] for i in range(rows)],
+        "district": ["NM1" if i % 2 else "NM2" for i in range(rows)],
+    })  # fmt: skip
+    every = rows * (rows - 1) / 2
+    u = [x for _, x in _u_of(model, comparison, frame)]
+    assert u[0] == pytest.approx(30 / every * 0.1)
+    # ten share the name: 45 pairs, 5 of them (0-1, 2-3, ... 8-9) sharing a child first
+    assert u[1] == pytest.approx(40 / every)
+    assert 0.45 < u[2] < 0.55
+
+
+def test_a_name_level_weighs_less_than_the_level_it_stands_in_for():
+    """A level on a housemate's name standing in for one on the housemate: counted over
+    every pair, strangers sharing the name would make it weigh more than the shared
+    housemate does (its m is five times larger, its count of pairs the same); it is
+    held one bit under it."""
+    import math
+
+    import pyarrow as pa
+
+    from loaders.linkage.model import ALIKE_BELOW, Comparison, Level, Model
+
+    rows = 20_000
+    same = Level(
+        "the same housemate", 0.02, 0.0001,
+        sql="array_length(array_intersect(mates_l, mates_r)) > 0", pairs_on=("mates", "mates"),
+    )  # fmt: skip
+    alike = Level(
+        "a housemate's name", 0.1, 0.0001,
+        sql="array_length(array_intersect(names_l, names_r)) > 0", pairs_on=("names", "names"),
+        stands_in_for=same,
+    )  # fmt: skip
+    comparison = Comparison(
+        "household", ("mates", "names"), "names_l IS NULL OR names_r IS NULL",
+        levels=(same, alike, Level("nothing", 0.88, 0.9)),
+        condition="names_l IS NOT NULL AND names_r IS NOT NULL",
+    )  # fmt: skip
+    model = Model("households", (comparison,), list, list, list, ("names",), train_m=False)
+    frame = pa.table({
+        "unique_id": [f"p{i:06d}" for i in range(rows)],
+        # rows 0-3 share a housemate; rows 10-13 a housemate's name, not the housemate
+        "mates": [["m0"] if i < 4 else [f"m{i}"] for i in range(rows)],
+        "names": [["ann lee"] if i < 4 or 10 <= i < 14 else [f"n{i}"] for i in range(rows)],
+    })  # fmt: skip
+    (m0, u0), (m1, u1), _ = _u_of(model, comparison, frame)
+    every = rows * (rows - 1) / 2
+    assert u0 == pytest.approx(6 / every)
+    assert math.log2(m1 / u1) == pytest.approx(math.log2(m0 / u0) - math.log2(ALIKE_BELOW))
+    assert u1 > 6 / every  # counted alone (6 pairs), it would weigh more than the housemate

@@ -52,6 +52,14 @@ class Backend(Protocol):
         """For random pairs of ``frame``'s rows, the share whose first test to hold is
         each (the tests are conditions on the ``_l`` and ``_r`` columns)."""
 
+    def every_pair_share(
+        self, frame: pa.Table, tests: list[str], index: int, on: tuple[str, str]
+    ) -> float:
+        """Of every pair of ``frame``'s rows, the share whose first test to hold is
+        ``tests[index]``, a test only pairs meet where one's list column ``on[0]`` shares
+        a value with the other's ``on[1]`` (counted over those pairs alone); 0.0 where
+        the engine does not count it."""
+
 
 @contextlib.contextmanager
 def opened(memory_limit: str | None = None, name: str | None = None) -> Iterator[Backend]:
@@ -188,6 +196,34 @@ class _DuckDB:
             cursor.close()
         return _shares_of(found, len(tests))
 
+    def every_pair_share(
+        self, frame: pa.Table, tests: list[str], index: int, on: tuple[str, str]
+    ) -> float:
+        rows = frame.num_rows
+        if rows < 2:
+            return 0.0
+        left, right = on
+        cursor = self.connection.cursor()
+        cursor.register("jigsaw_every", frame)
+        try:
+            # the tests and columns are declared constants of the linkage package
+            found = cursor.execute(
+                f"""
+                WITH x AS (SELECT unique_id AS id, unnest({left}) AS v FROM jigsaw_every),
+                     y AS (SELECT unique_id AS id, unnest({right}) AS v FROM jigsaw_every),
+                     p AS (SELECT DISTINCT least(x.id, y.id) AS a, greatest(x.id, y.id) AS b
+                           FROM x JOIN y ON x.v = y.v WHERE x.id <> y.id)
+                SELECT count(*) FROM p
+                  JOIN jigsaw_every AS l ON l.unique_id = p.a
+                  JOIN jigsaw_every AS r ON r.unique_id = p.b
+                WHERE CASE {_first_level_sql([duckdb_sql(t) for t in tests])} ELSE -1
+                      END = {int(index)}
+                """  # noqa: S608
+            ).fetchone()
+        finally:
+            cursor.close()
+        return (found[0] if found else 0) / (rows * (rows - 1) / 2)
+
 
 class _Spark:
     name, dialect = "spark", "spark"
@@ -235,6 +271,11 @@ class _Spark:
             "FROM jigsaw_l AS l, jigsaw_r AS r WHERE l.unique_id < r.unique_id) GROUP BY level"
         ).collect()
         return _shares_of([(int(r["level"]), int(r["n"])) for r in found], len(tests))
+
+    def every_pair_share(
+        self, frame: pa.Table, tests: list[str], index: int, on: tuple[str, str]
+    ) -> float:
+        return 0.0  # not counted on Spark: the level keeps its prior or bound
 
 
 @functools.cache

@@ -45,6 +45,11 @@ SMALL_INPUT = 1_000  # distinct identities below which a model is not trained
 # (benchmarks/README.md, "Splink's share").
 U_PAIRS = 1e6
 MIN_LABELLED = 20  # known matches needed to learn m from them
+# A level on names standing in for one on people (:attr:`Level.stands_in_for`) weighs
+# at least this factor (one bit) less: strangers meet the name version more often (every
+# pair meeting the one meets the other, and namesakes' pairs too); at one weight the
+# two levels could not be told from their weights either (:func:`_tied`).
+ALIKE_BELOW = 2.0
 # Learning the adults' rate of matches scores every blocked pair (millions at county
 # scale): a chunk of this many records at a time, so DuckDB holds one chunk's pairs
 # rather than all of them beside the load's own memory (benchmarks/README.md, "The
@@ -82,6 +87,17 @@ class Level:
     # every county weighs the evidence ever less as the county grows, while the learnt
     # chance of a match falls (:func:`_conditional_u`; benchmarks/README.md, "Linkage").
     per_person: bool = False
+    # List columns (left, right): a pair meets this level's own test only where one's
+    # ``left`` list shares a value with the other's ``right``. Where no sampled pair
+    # meets it, the share of every pair of the frame meeting it (the first level that
+    # holds) is counted over the pairs sharing such a value, not sampled: the sample's
+    # million pairs are every pairing of two samples of about 1,400 people, so a test
+    # met only within a few households is missed by it whatever its true share.
+    pairs_on: tuple[str, str] | None = None
+    # A level on names that stands in for this one on people ("each lived with someone
+    # of the same name" for "both lived with the same person"): strangers meet the name
+    # version more often, so it weighs less than this level does (:data:`ALIKE_BELOW`).
+    stands_in_for: Level | None = None
 
 
 @dataclass(frozen=True)
@@ -742,8 +758,13 @@ def _conditional_u(linker: Linker, engine: Backend, frame: pa.Table, usable: lis
     """Each conditioned comparison's u: the share of random pairs (up to about a
     million) meeting each level's own test, the first that holds, times the prior share
     of them that would meet the condition (see :attr:`Comparison.condition`). A level
-    no sampled pair meets keeps its prior, or for a :attr:`Level.per_person` test at
-    most one person's share of the frame's pairs (:func:`unmeasured_u`)."""
+    no sampled pair meets takes its share of every pair of the frame where it declares
+    the lists its test shares a value of (:attr:`Level.pairs_on`: counted, not sampled;
+    the pairs of one person among them counted as strangers, so it weighs no more than
+    it should); else, or where no pair of the frame meets it, its prior, or for a
+    :attr:`Level.per_person` test at most one person's share of the frame's pairs
+    (:func:`unmeasured_u`). A level standing in for another
+    (:attr:`Level.stands_in_for`) then weighs less than that one."""
     for comparison in linker._settings_obj.comparisons:
         c = next((x for x in usable if x.name == comparison.output_column_name), None)
         if c is None or not c.condition:
@@ -751,11 +772,23 @@ def _conditional_u(linker: Linker, engine: Backend, frame: pa.Table, usable: lis
         tests = [level.sql for level in c.levels[:-1]]
         shares = engine.shares(frame, tests)
         levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
-        for level, spec, share in zip(levels[:-1], c.levels[:-1], shares, strict=True):
-            if share > 0:
-                level.u_probability = share * spec.u_share
+        for i, (level, spec, share) in enumerate(
+            zip(levels[:-1], c.levels[:-1], shares, strict=True)
+        ):
+            counted = 0.0
+            if share == 0 and spec.pairs_on is not None:
+                counted = engine.every_pair_share(frame, tests, i, spec.pairs_on)
+            if share > 0 or counted > 0:
+                level.u_probability = (share or counted) * spec.u_share
             elif spec.per_person:
                 level.u_probability = unmeasured_u(spec, frame.num_rows)
+        for level, spec in zip(levels[:-1], c.levels[:-1], strict=True):
+            if spec.stands_in_for is not None:
+                held = levels[c.levels.index(spec.stands_in_for)]
+                level.u_probability = max(
+                    level.u_probability,
+                    ALIKE_BELOW * held.u_probability * level.m_probability / held.m_probability,
+                )
         levels[-1].u_probability = max(1.0 - sum(lv.u_probability for lv in levels[:-1]), 0.01)
 
 

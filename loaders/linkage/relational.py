@@ -107,6 +107,7 @@ JOURNEY = Level(
     0.00001,
     sql=MOVED_WITH,
     per_person=True,
+    pairs_on=("left_with", "arrived_with"),
 )
 
 # Dated stays of the two at different addresses over the same days (the days a stay
@@ -148,6 +149,7 @@ SAME_HOUSEMATE = Level(
     sql=one_after_the_other("array_length(array_intersect(housemates_l, housemates_r)) > 0"),
     u_share=0.1,
     per_person=True,
+    pairs_on=("housemates", "housemates"),
 )
 
 MATES_ALIKE = Level(
@@ -159,6 +161,9 @@ MATES_ALIKE = Level(
     0.0001,
     sql=one_after_the_other("array_length(array_intersect(mate_names_l, mate_names_r)) > 0"),
     u_share=0.1,
+    # not counted over every pair (no ``pairs_on``): a housemate's name is shared by
+    # many, and the pairs sharing one grow as the square of the county's namesakes
+    stands_in_for=SAME_HOUSEMATE,
 )
 
 # The other parent of one's child: at most this many people named as a child's own
@@ -222,6 +227,7 @@ CO_PARENT = Level(
     ),
     u_share=0.1,
     per_person=True,
+    pairs_on=("coparents", "housemates"),
 )
 
 CO_PARENT_ALIKE = Level(
@@ -237,6 +243,8 @@ CO_PARENT_ALIKE = Level(
         _around_birth("coparent_name_births", "mate_name_stays", "n"),
     ),
     u_share=0.1,
+    pairs_on=("coparent_names", "mate_names"),
+    stands_in_for=CO_PARENT,
 )
 
 SAME_CHILD = Level(
@@ -246,6 +254,7 @@ SAME_CHILD = Level(
     sql="array_length(array_intersect(kids_l, kids_r)) > 0",
     u_share=0.1,
     per_person=True,
+    pairs_on=("kids", "kids"),
 )
 PARENT_OF_THEIR_CHILD = Level(
     "named as parent of a child who lives with the other",
@@ -255,6 +264,7 @@ PARENT_OF_THEIR_CHILD = Level(
     "OR array_length(array_intersect(household_l, kids_r)) > 0",
     u_share=0.1,
     per_person=True,
+    pairs_on=("kids", "household"),
 )
 WITH_ONE_CHILD = Level(
     "both lived with the same child",
@@ -263,6 +273,7 @@ WITH_ONE_CHILD = Level(
     sql="array_length(array_intersect(household_l, household_r)) > 0",
     u_share=0.1,
     per_person=True,
+    pairs_on=("household", "household"),
 )
 
 HOUSEHOLD = Comparison(
