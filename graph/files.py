@@ -11,7 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,15 +33,21 @@ def private_dir(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Replace ``path`` atomically with ``data``, mode 0600, durable once this returns
-    (the file and its directory entry are both fsync'd)."""
+def write_private(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Replace ``path`` atomically with ``data`` (or its pieces, each written as it is
+    made), mode 0600, durable once this returns (the file and its directory entry are
+    both fsync'd)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as fh:  # mkstemp creates it 0600
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        with os.fdopen(fd, "wb") as fh:  # mkstemp creates it 0600
+            for piece in (data,) if isinstance(data, bytes) else data:
+                fh.write(piece)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        os.unlink(tmp)
+        raise
     os.replace(tmp, path)
     fsync_dir(path.parent)
 

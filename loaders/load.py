@@ -325,10 +325,16 @@ def build(load: Load) -> None:
     builder.linked(load.person_of, linked.probability)
     builder.people(load.roles)
     builder.cases(load.records)  # new people are written with what their cases derive
+    load.roles = []  # the people are built: nothing else holds the identity records
     writes.stage = writer.stage
     load.writing = writer.submit(_write_rows, writes, builder.rows, writer.built)
-    for record in load.records:
-        builder.facts(record)
+    records, load.records = load.records, []
+    tallied = Counter(map(attrgetter("source", "file"), records))
+    # each record let go of once its facts are built (the rows built after it reuse its
+    # memory), not every record held to the stage's end beside every row
+    records.reverse()
+    while records:
+        builder.facts(records.pop())
     rows = builder.finish()
     rows.review_pairs, rows.review_links = review.candidate_rows(linked.review, load.person_of)
     writer.built.set_result(rows)
@@ -336,14 +342,13 @@ def build(load: Load) -> None:
     for record, reason in rows.unresolved:
         values = {k: str(v) for k, v in record.values.items()}
         load.quarantine.append(Quarantined(record.source, record.file, record.row, reason, values))
-    _account(load.report, load.records, rows.unresolved, builder.merged)
+    _account(load.report, tallied, rows.unresolved, builder.merged)
     load.report.relationships_refused = {
         RULES[k]: n for k, n in builder.refused_relationships.items()
     }
     load.rows = rows
-    # the records are graph rows now: a third of the load's memory at county scale;
     # who each record is, the kept people's too (Known), is for the next load only
-    load.records, load.roles, load.builder, linked.probability = [], [], None, {}
+    load.builder, linked.probability = None, {}
     load.person_of = {}
     assert load.known is not None
     load.known.after_writing(rows.people)
@@ -686,14 +691,13 @@ def one_load_at_a_time(loads_dir: Path | None, progress: Progress) -> Iterator[N
 
 def _account(
     report: LoadReport,
-    records: list[Record],
+    totals: Counter[tuple[str, str]],
     unresolved: list[tuple[Record, str]],
     merged: Counter[tuple[str, str]],
 ) -> None:
     """loaded: created a person or a fact; merged: joined a person another row created
-    (the builder counts them); quarantined: a fact about nobody the load knows. Tallied
-    by source and by file, not a call per record."""
-    totals = Counter(map(attrgetter("source", "file"), records))
+    (the builder counts them); quarantined: a fact about nobody the load knows. From the
+    records' ``totals`` by source and by file, not a call per record."""
     quarantined = Counter((record.source, record.file) for record, _ in unresolved)
     for (source, file), total in totals.items():
         key = (source, file)

@@ -139,6 +139,26 @@ def test_a_failed_bulk_insertion_leaves_the_published_copy_and_no_thread(weekly,
     assert _everything(store.pseudonymised()) == published
 
 
+def test_a_copy_over_hashes_in_the_layout_before_is_written_afresh_and_the_same(weekly):
+    """A buffer whose hashes are recorded as main recorded them before (one JSON
+    document) is not trusted: the copy written over it is written afresh; the next,
+    over the other buffer (this layout), as the difference; each the same graph."""
+    from graph.access.pseudonyms import Pseudonyms
+
+    store, county, _ = weekly
+    if not store.counts().nodes:
+        run_load(store, county, as_of=AS_OF)
+    write_copy(store, incremental=False)
+    write_copy(store, incremental=False)  # both buffers recorded
+    expected = _everything(store.pseudonymised())
+    state = CopyState.beside(Pseudonyms.open(store.pseudonym_dir, store.name).home, store.name)
+    _layout_one(state._file("spare"))  # the one written over next
+    assert write_copy(store).fresh
+    assert _everything(store.pseudonymised()) == expected
+    assert not write_copy(store).fresh
+    assert _everything(store.pseudonymised()) == expected
+
+
 def _person_map(store) -> set[tuple[str, str]]:
     """The (pseudonym, uid) pairs of the person map analysts' results are read back by."""
     import sqlite3
@@ -293,21 +313,50 @@ def test_copy_hashes_are_trusted_only_for_the_counts_and_swap_they_were_recorded
     assert all(oct(p.stat().st_mode)[-3:] == "600" for p in tmp_path.glob("*.json"))
 
 
-def test_copy_hashes_are_trusted_by_their_counts_however_the_file_lays_them_out(tmp_path):
-    """The counts are read from the file's head where they come first (the hashes not
-    parsed when they differ), and from the whole file where they do not: a buffer
-    written with its hashes first, or with a label named like the hashes' key."""
+def _layout_one(path) -> None:
+    """Rewrite a buffer's file in the layout main wrote before (one JSON document of
+    the counts and every hash), with the same counts and hashes."""
+    head, _, rest = path.read_bytes().partition(b"\n")
+    hashes, at = {}, 0
+    while rest[at:]:
+        line_end = rest.index(b"\n", at)
+        frame = orjson.loads(rest[at:line_end])
+        keys_end = line_end + 1 + frame["keys"]
+        keys = orjson.loads(rest[line_end + 1 : keys_end])
+        values = [int.from_bytes(rest[keys_end + 8 * i : keys_end + 8 * i + 8], "little",
+                                 signed=True) for i in range(frame["n"])]  # fmt: skip
+        hashes[frame["kind"]] = dict(zip(keys, values, strict=True))
+        at = keys_end + 8 * frame["n"]
+    path.write_bytes(orjson.dumps({"counts": orjson.loads(head)["counts"], "hashes": hashes}))
+
+
+def test_copy_hashes_are_read_back_a_kind_at_a_time_and_only_from_their_own_layout(tmp_path):
+    """Any key and any 64-bit hash read back as recorded, a kind with none too; a file
+    cut short, of another version, or in the layout one JSON document held before (the
+    same counts and hashes) is not trusted, so the copy is written afresh."""
     state = CopyState.beside(tmp_path, "g")
-    counts, other = Counts({"hashes": 1}, {}), Counts({"Person": 1}, {})
-    state.record("spare", counts, {"hashes": {"a": 1}, "Person": {"b": 2}}, [], fresh=True)
-    assert state.trusted("spare", counts) == {"hashes": {"a": 1}, "Person": {"b": 2}}
-    assert state.trusted("spare", other) is None
-    written = orjson.loads(state._file("spare").read_bytes())
-    state._file("spare").write_bytes(
-        orjson.dumps({"hashes": written["hashes"], "counts": written["counts"]})
-    )
-    assert state.trusted("spare", counts) == {"hashes": {"a": 1}, "Person": {"b": 2}}
-    assert state.trusted("spare", other) is None
+    counts = Counts({"Person": 3, "Need": 1}, {"LIVES_AT": 1})
+    hashes = {
+        "Person": {"a": -(2**63), "b\nc": 2**63 - 1, 'd"\x1f\u00e9': 0},
+        "Need": {"Speech and language delay": 7},
+        "School": {},
+        "LIVES_AT": {"a\x1fb\x1fc": -1},
+    }
+    state.record("spare", counts, hashes, [], fresh=True)
+    assert state.trusted("spare", counts) == hashes
+    path = state._file("spare")
+    whole = path.read_bytes()
+    for cut in (len(whole) - 1, len(whole) - 8, whole.rindex(b"\n") + 3, 10):
+        path.write_bytes(whole[:cut])
+        assert state.trusted("spare", counts) is None, cut
+    path.write_bytes(whole.replace(b'"version":2', b'"version":3', 1))
+    assert state.trusted("spare", counts) is None
+    path.write_bytes(whole)
+    _layout_one(path)
+    assert orjson.loads(path.read_bytes())["hashes"] == hashes  # what main read back
+    assert state.trusted("spare", counts) is None
+    # nothing of it is taken into the next record either
+    assert state.updated("spare", {"Person": {"e": 1}}, [], fresh=False) == {"Person": {"e": 1}}
 
 
 def test_copy_hashes_changed_in_place_equal_those_read_again(tmp_path):

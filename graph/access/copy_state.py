@@ -18,19 +18,24 @@ them, and the shared values and districts' centres it was written with), so that
 delta's copy reads only those (:meth:`CopyState.lags`); none while the buffers change
 places.
 
-Each buffer is one JSON file, replaced whole (:func:`graph.files.write_private`): a
-county's few million hashes are written and read back in seconds, where inserting them
-into SQLite row by row took several times as long.
+Each buffer is one file, replaced whole (:func:`graph.files.write_private`): a line of
+JSON with its layout's :data:`VERSION` and the counts, then a label or relationship type
+at a time, each a line of JSON naming it, its keys as a JSON list and its hashes as
+64-bit integers. It is read a kind at a time, so reading it holds at once only the
+largest kind's text beside the hashes read (one JSON document of them all was parsed
+whole first); a file of another layout is not trusted, so the copy is written afresh.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
+import numpy as np
 import orjson
 
 from graph.access.pseudonyms import private_dir
@@ -60,19 +65,57 @@ def _fingerprint(counts: Counts) -> list:
     ]
 
 
-def _counts_first(text: bytes) -> list | None:
-    """The counts of a buffer's file read from its head alone (they are written first
-    and hold no object), or None where its head is not that."""
-    head = text.find(b',"hashes":')
+# the layout of a buffer's file (the module's docstring): one of another is not trusted
+VERSION = 2
+HEAD_MAX = 1 << 20  # a head line longer than this is not one of ours (main wrote one line)
+HASH = np.dtype("<i8")  # each hash, as the file holds it
+
+
+class _NotOurs(ValueError):
+    """A buffer's file not of this layout, or cut short."""
+
+
+def _frames(counts: Counts, hashes: Hashes) -> Iterator[bytes]:
+    """A buffer's file a piece at a time (its head, then each kind's): never the whole
+    text at once."""
+    yield orjson.dumps({"version": VERSION, "counts": _fingerprint(counts)}) + b"\n"
+    for kind, of in hashes.items():
+        keys = orjson.dumps(list(of))
+        yield orjson.dumps({"kind": kind, "n": len(of), "keys": len(keys)}) + b"\n"
+        yield keys
+        yield np.fromiter(of.values(), dtype=HASH, count=len(of)).tobytes()
+
+
+def _head(fh: BinaryIO) -> list:
+    """The counts a buffer's file was recorded with, from its first line."""
+    line = fh.readline(HEAD_MAX)
     try:
-        return orjson.loads(text[:head] + b"}")["counts"] if head > 0 else None
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return None
+        head = orjson.loads(line) if line.endswith(b"\n") else None
+    except orjson.JSONDecodeError:
+        head = None
+    if not isinstance(head, dict) or head.get("version") != VERSION:
+        raise _NotOurs("not a buffer's file of this layout")
+    return head["counts"]
+
+
+def _kinds(fh: BinaryIO) -> Hashes:
+    """The hashes after a buffer's head, read a kind at a time."""
+    hashes: Hashes = {}
+    while line := fh.readline(HEAD_MAX):
+        try:
+            frame = orjson.loads(line)
+            keys = orjson.loads(fh.read(frame["keys"]))
+            values = np.frombuffer(fh.read(frame["n"] * HASH.itemsize), HASH).tolist()
+            hashes[frame["kind"]] = dict(zip(keys, values, strict=True))
+        except (KeyError, TypeError, ValueError) as e:  # orjson's errors are ValueErrors
+            raise _NotOurs("a kind cut short") from e
+    return hashes
 
 
 @dataclass(frozen=True)
 class CopyState:
-    """One live graph's copy hashes, in ``<graph>.copy-<buffer>.json`` beside the key."""
+    """One live graph's copy hashes, in ``<graph>.copy-<buffer>.json`` beside the key (named
+    so since its first layout, one JSON document)."""
 
     home: Path
     graph: str
@@ -86,30 +129,23 @@ class CopyState:
             raise ValueError(f"no copy buffer {name!r}")
         return self.home / f"{self.graph}.copy-{name}.json"
 
-    def _read(self, buffer: str) -> tuple[list | None, Hashes]:
-        """The buffer's recorded counts and hashes (None and nothing when there are none)."""
+    def _read(self, buffer: str, counts: Counts | None = None) -> Hashes | None:
+        """The buffer's hashes, if it has a file of this layout (recorded with ``counts``,
+        where given: the hashes are not read when they differ), else None."""
+        expected = None if counts is None else orjson.loads(orjson.dumps(_fingerprint(counts)))
         try:
-            recorded = orjson.loads(self._file(buffer).read_bytes())
-        except FileNotFoundError:
-            return None, {}
-        return recorded["counts"], recorded["hashes"]
+            with self._file(buffer).open("rb") as fh:
+                recorded = _head(fh)
+                return None if expected not in (None, recorded) else _kinds(fh)
+        except (FileNotFoundError, _NotOurs):
+            return None
 
     def trusted(self, buffer: str, counts: Counts) -> Hashes | None:
         """The buffer's hashes (kind -> key -> hash), or None when they cannot be trusted
-        to describe the graph whose counts are ``counts``."""
+        to describe the graph whose counts are ``counts`` (or are of another layout)."""
         if self._file(SWAPPING).exists():
             return None
-        expected = orjson.loads(orjson.dumps(_fingerprint(counts)))  # as JSON reads back
-        try:
-            text = self._file(buffer).read_bytes()
-        except FileNotFoundError:
-            return None
-        # the counts are written first, and hold no object: a county's millions of
-        # hashes are not parsed to find that the counts differ
-        if _counts_first(text) not in (None, expected):
-            return None
-        recorded = orjson.loads(text)
-        return recorded["hashes"] if recorded["counts"] == expected else None
+        return self._read(buffer, counts)
 
     def record(
         self,
@@ -139,7 +175,7 @@ class CopyState:
         each copy of them held at once is memory the load's peak pays for)."""
         if fresh:
             return dict(changed)
-        hashes = self._read(buffer)[1] if base is None else base
+        hashes = (self._read(buffer) or {}) if base is None else base
         for kind, key in removed:
             hashes.get(kind, {}).pop(key, None)
         for kind, of in changed.items():
@@ -149,8 +185,7 @@ class CopyState:
     def write(self, buffer: str, counts: Counts, hashes: Hashes) -> None:
         """The buffer now holds these hashes (:meth:`updated`) and these counts."""
         private_dir(self.home)
-        text = orjson.dumps({"counts": _fingerprint(counts), "hashes": hashes})
-        write_private(self._file(buffer), text)
+        write_private(self._file(buffer), _frames(counts, hashes))
 
     def begin_swap(self) -> None:
         """About to put the spare in place of the published copy: until :meth:`end_swap`,
