@@ -1172,3 +1172,39 @@ def test_a_delta_says_why_it_works_every_pupils_risk_answers_out_again():
     assert why([2025, 2026], "other") == "the detection rules changed"
     assert why([2025, 2026], "r", code="older") != ""  # another release's code
     assert _why_everyone(Delta(None, touched=set()), [2025, 2026], "r") != ""
+
+
+def test_a_delta_writes_the_factors_that_moved_since_the_last_loads_day():
+    """Of each pupil's factors as at the load's day, only those differing from the last
+    load's as at its day are written (a new answer, one the day moved past a change
+    in, a new pupil); those now off every roll are cleared; the same are not."""
+    from loaders.risk_factors import moved
+    from loaders.risk_kept import RiskKept
+
+    a, b = ["Sch A", "U1", 95.0, []], ["Sch A", "U1", 88.0, ["attendance_below_90"]]
+
+    def part(starts: list[int], answers: list) -> list:
+        return [[], [10, "AB1", starts, answers]]
+
+    before = RiskKept([2025, 2026], "r", as_of="2026-11-02")
+    before.pupils = {
+        "P1": part([20260901], [a]),
+        "P2": part([20260901], [a]),
+        "P3": part([20260901], [a]),
+        "P5": part([20260901, 20261105], [a, b]),
+    }
+    after = RiskKept([2025, 2026], "r", as_of="2026-11-09")
+    after.pupils = {
+        "P1": part([20260901], [a]),
+        "P2": part([20260901], [b]),
+        "P3": part([20260901, 20261104], [a, None]),
+        "P4": part([20260901], [a]),
+        "P5": part([20260901, 20261105], [a, b]),
+    }
+    rows, cleared = moved(before, after, dt.date(2026, 11, 9))
+    assert {r["uid"]: r["factors"] for r in rows} == {
+        "P2": ["attendance_below_90"],
+        "P4": [],
+        "P5": ["attendance_below_90"],
+    }
+    assert cleared == ["P3"]
