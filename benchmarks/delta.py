@@ -233,6 +233,7 @@ def load(
     figures[f"{name}_wrote_every_row"] = report.wrote_every_row
     figures[f"{name}_records_linked"] = report.records_linked
     figures[f"{name}_risk_worked_out"] = report.risk_factors_worked_out  # None: every pupil
+    figures[f"{name}_risk_written"] = report.risk_factors_written  # None: every pupil
     figures[f"{name}_needs_counted"] = report.needs_tally_counted  # None: every child
     figures[f"{name}_caseload_counted"] = report.caseload_tally_counted  # None: every case
     figures[f"{name}_cohorts_read"] = report.cohort_children_read  # None: every child

@@ -2,10 +2,12 @@
 reads them instead of working them out again where the years below are not kept (the
 analysts' copy holds none); loaders.risk_factors decides what goes in.
 
-Kept factors are only ever current or absent: they are cleared before a load writes
-anything and for a person a review merge changes, and written again from the records
-once the load has finished. The saved query ignores any it cannot trust (another day,
-other detection rules) and works those pupils out from the records.
+The day and detection rules the kept factors are as at are kept once, on the
+``RiskDay`` node, not on each pupil: it goes before a load writes anything (no pupil's
+factors are trusted meanwhile) and comes back once the load has written the factors
+that moved, so a pupil whose factors are the same is not written. A review merge
+clears the factors of the person it changes. The saved query ignores any it cannot
+trust (another day, other detection rules) and works those pupils out from the records.
 
 Finding the pupils it must work out means walking every child of the cohort's ages
 (0.4 of the list's 0.7 s at county scale), so a ``RiskList`` node says when there are
@@ -32,9 +34,12 @@ from graph.cypher import cypher
 from graph.store import GraphStore
 
 # The properties the load keeps; documented with the Person node in graph.schema.
-KEPT = ("risk_as_of", "risk_rules", "risk_factors", "risk_year_group", "risk_school",
-        "risk_school_urn", "risk_area", "risk_attendance_pct")  # fmt: skip
+KEPT = ("risk_factors", "risk_year_group", "risk_school", "risk_school_urn", "risk_area",
+        "risk_attendance_pct")  # fmt: skip
 _UNSET = ", ".join(f"p.{name} = null" for name in KEPT)
+# what older code kept on every pupil, the day and rules now on the RiskDay node: cleared
+# with the rest when every pupil's factors are written again (a full load's)
+_RETIRED = ("risk_as_of", "risk_rules")
 
 # the list as a whole, first: a reader never sees it with someone's factors missing (a
 # load's marker stays: the kept years stay hidden until the load has written them)
@@ -57,6 +62,18 @@ KEEP_LIST = cypher(
     SET k.as_of = date($as_of), k.rules = $rules, k.years = $years, k.loading = null
     """,
     example={"as_of": "2026-11-02", "rules": "x", "years": [2025, 2026]},
+    writes=True,
+)
+# the day and rules every pupil's kept factors are as at: gone while a load writes them
+# (none trusted), then kept once they are all written
+FORGET_DAY = cypher("risk_facts.forget_day", "MATCH (d:RiskDay) DELETE d", writes=True)
+KEEP_DAY = cypher(
+    "risk_facts.keep_day",
+    """
+    MERGE (d:RiskDay {uid: 'risk_of_neet'})
+    SET d.as_of = date($as_of), d.rules = $rules
+    """,
+    example={"as_of": "2026-11-02", "rules": "x"},
     writes=True,
 )
 FORGET_YEARS = cypher("risk_facts.forget_years", "MATCH (y:RiskYear) DELETE y", writes=True)
@@ -148,7 +165,8 @@ PUPILS_AT = {
 }
 CLEAR_ALL = cypher(
     "risk_facts.clear_all",
-    f"MATCH (p:Person) WHERE p.risk_as_of IS NOT NULL SET {_UNSET}",
+    "MATCH (p:Person) WHERE p.risk_year_group IS NOT NULL SET "
+    + ", ".join(f"p.{name} = null" for name in KEPT + _RETIRED),
     writes=True,
 )
 CLEAR_ONE = cypher(
@@ -157,35 +175,35 @@ CLEAR_ONE = cypher(
     example={"uid": "P-x"},
     writes=True,
 )
-# Every kept factor shares one day (all are cleared before a load and kept after it),
-# so the first one found says which (a label scan that stops there: an index range
-# from 1900 would meet FalkorDB's comparison of dates over 68 years apart, see
-# docs/cypher-portability.md).
-KEPT_DAY = cypher(
-    "risk_facts.kept_day",
-    "MATCH (p:Person) WHERE p.risk_as_of IS NOT NULL RETURN p.risk_as_of AS day LIMIT 1",
+KEPT_DAY = cypher("risk_facts.kept_day", "MATCH (d:RiskDay) RETURN d.as_of AS day")
+# the kept factors of pupils whose answer is off every roll now (no row to write)
+CLEAR_OF = cypher(
+    "risk_facts.clear_of",
+    f"UNWIND $rows AS row MATCH (p:Person {{uid: row.uid}}) SET {_UNSET}",
+    example={"rows": [{"uid": "P-x"}]},
+    writes=True,
 )
 SAVE = cypher(
     "risk_facts.save",
     """
     UNWIND $rows AS row
     MATCH (p:Person {uid: row.uid})
-    SET p.risk_as_of = date($as_of), p.risk_rules = $rules, p.risk_factors = row.factors,
-        p.risk_year_group = row.year_group, p.risk_school = row.school,
-        p.risk_school_urn = row.school_urn, p.risk_area = row.area,
+    SET p.risk_factors = row.factors, p.risk_year_group = row.year_group,
+        p.risk_school = row.school, p.risk_school_urn = row.school_urn, p.risk_area = row.area,
         p.risk_attendance_pct = row.attendance_pct
     """,
-    example={"rows": [], "as_of": "2026-11-02", "rules": "x"},
+    example={"rows": []},
     writes=True,
 )
 
 
 def clear(store: GraphStore, uid: str | None = None) -> None:
-    """Forget the kept factors of everyone (a load about to write: every pupil's
-    ``RiskYear`` hidden until it has finished, not forgotten), or of one person."""
+    """Forget the kept factors of everyone (a load about to write: their day, so none
+    is trusted, and every pupil's ``RiskYear`` hidden until it has finished; the values
+    stay, for the load to write again only those that moved), or of one person."""
     if uid is None:
         store.write(HIDE)
-        store.write(CLEAR_ALL)
+        store.write(FORGET_DAY)
     else:
         store.write(FORGET_LIST)
         store.write(CLEAR_ONE, {"uid": uid})
@@ -245,23 +263,32 @@ def save(
     years: Sequence[Mapping[str, Any]] = (),
     academic_years: Sequence[int] = (),
     forget: Sequence[str] | None = None,
+    cleared: Sequence[str] | None = None,
 ) -> int:
     """Keep each row's factors (uid, factors, year_group, school, school_urn, area,
-    attendance_pct) on its pupil, as at ``as_of`` under ``rules``, and ``years``'s
-    answers on every day (``RiskYear``'s properties, person and ay first) of
-    ``academic_years``; the rows are the whole cohort, so the list is then complete.
-    Every ``RiskYear`` kept before goes first, or those of the pupils in ``forget`` only
-    (a delta's: the others' are kept as they are, ``years`` holding the rest); the list
-    meanwhile works them out."""
+    attendance_pct) on its pupil, as at ``as_of`` under ``rules`` (the ``RiskDay``),
+    and ``years``'s answers on every day (``RiskYear``'s properties, person and ay
+    first) of ``academic_years``. With ``cleared`` None the rows are the whole cohort,
+    and everyone's kept factors go first; else the rows are those that moved since the
+    last load's (the rest are kept as they are) and ``cleared`` the pupils whose go
+    (off every roll now). Every ``RiskYear`` kept before goes first, or those of the
+    pupils in ``forget`` only (a delta's: the others' are kept as they are, ``years``
+    holding the rest); the list meanwhile works them out. The pupils written."""
     store.write(HIDE)
+    store.write(FORGET_DAY)
     if forget is None:
         store.write(FORGET_YEARS)
     elif forget:
         store.write_rows(FORGET_YEARS_OF_PUPILS, [{"uid": uid} for uid in forget])
+    if cleared is None:
+        store.write(CLEAR_ALL)
+    elif cleared:
+        store.write_rows(CLEAR_OF, [{"uid": uid} for uid in cleared])
     if rows:
-        store.write_rows(SAVE, rows, params={"as_of": as_of, "rules": rules})
+        store.write_rows(SAVE, rows)
     if years:
         store.write_rows(SAVE_YEARS, years, params={"rules": rules})
+    store.write(KEEP_DAY, {"as_of": as_of, "rules": rules})
     store.write(KEEP_LIST, {"as_of": as_of, "rules": rules, "years": list(academic_years)})
     return len(rows)
 

@@ -161,11 +161,11 @@ NODE_TYPES: tuple[NodeType, ...] = (
             # index; loaders.derive works them out again after every load and review merge
             *_props("open_services open_case_kinds", LIST, derived=True),
             Prop("open_service_count", INTEGER, indexed=True, derived=True),
-            # each pupil's risk of NEET factors as at the load's day (graph.risk_facts)
-            Prop("risk_as_of", DATE, indexed=True, writer="graph.risk_facts"),
-            *_props("risk_rules risk_school risk_school_urn risk_area", writer="graph.risk_facts"),
+            # each pupil's risk of NEET factors as at the load's day, under its detection
+            # rules (both on the RiskDay node; graph.risk_facts)
+            *_props("risk_school risk_school_urn risk_area", writer="graph.risk_facts"),
             Prop("risk_factors", LIST, writer="graph.risk_facts"),
-            Prop("risk_year_group", INTEGER, writer="graph.risk_facts"),
+            Prop("risk_year_group", INTEGER, indexed=True, writer="graph.risk_facts"),
             Prop("risk_attendance_pct", FLOAT, writer="graph.risk_facts"),
         ),
         kinds=("Child", "Adult"),
@@ -312,6 +312,18 @@ NODE_TYPES: tuple[NodeType, ...] = (
             Prop("rules", writer="graph.risk_facts"),
             Prop("years", LIST, writer="graph.risk_facts"),
             Prop("loading", BOOLEAN, writer="graph.risk_facts"),
+        ),
+    ),
+    NodeType(
+        "RiskDay",
+        "Present (one, uid risk_of_neet) once a load has kept risk of NEET factors on "
+        "pupils (Person risk_*): the day they are as at (as_of) and the detection rules "
+        "they were worked out under (rules), kept once rather than on every pupil, so a "
+        "load writes only the pupils whose factors moved. Gone while a load runs: no "
+        "pupil's kept factors are trusted until it has written them.",
+        (
+            Prop("as_of", DATE, writer="graph.risk_facts"),
+            Prop("rules", writer="graph.risk_facts"),
         ),
     ),
     NodeType(

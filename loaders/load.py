@@ -442,6 +442,7 @@ def derive_stage(load: Load) -> None:
         load.report.risk_factors_kept = _step(
             seconds, "risk factors", keep_risk_factors, store, load.today, risk
         )
+        load.report.risk_factors_written = risk.written
         tallied.result()
         cohorted.result()
     _worked_out(load, risk, RISK_EVERYONE, "risk_factors_worked_out", RISK_FILE, RISK_VERSION)
@@ -469,9 +470,10 @@ def _worked_out(
     why) or how many it worked out again (the report's field ``counted``); hold what it
     keeps for the next load, packed, as the file ``name`` of ``version``."""
     over = load.report.over_everything
-    if over:  # a delta
-        if delta.why:
-            over.insert(over.index(OVER_EVERYTHING[0]), f"{everyone} ({delta.why})")
+    if load.report.delta:
+        if delta.why:  # before the copy's line while it is there
+            at = over.index(OVER_EVERYTHING[0]) if OVER_EVERYTHING[0] in over else len(over)
+            over.insert(at, f"{everyone} ({delta.why})")
         else:
             setattr(load.report, counted, delta.worked_out)
     if delta.after is not None:
@@ -527,12 +529,12 @@ def pseudonymised_copy(load: Load) -> None:
     # from what the load touched where it knows (a delta's), else from the whole graph
     written = write_copy(load.store, bulk=load.options.bulk, touched=load.touched)
     over = load.report.over_everything
-    if OVER_EVERYTHING[1] in over and (written.touched or written.whole):
-        at = over.index(OVER_EVERYTHING[1])
+    if OVER_EVERYTHING[0] in over and (written.touched or written.whole):
+        at = over.index(OVER_EVERYTHING[0])
         if written.touched:
             del over[at]
         else:  # why it could not be read from what the load touched
-            over[at] = f"{OVER_EVERYTHING[1][:-1]}: {written.whole})"
+            over[at] = f"{OVER_EVERYTHING[0][:-1]}: {written.whole})"
     if load.tallying is not None:
         load.tallying.result()
     caseload = load.caseload
@@ -544,17 +546,13 @@ def pseudonymised_copy(load: Load) -> None:
 
 
 # What a delta load still runs over the whole graph, as a full load does (the load
-# report lists them): the risk of NEET factors as at the load's day are written on
-# every pupil, and the pseudonymised copy is worked out from the graph. The derived
+# report lists them): the pseudonymised copy is worked out from the graph. The derived
 # facts, the alerts' watched state, the pupils' risk of NEET answers, the children's
 # and cases' parts of the needs and caseload tallies and the children of transitions'
 # cohorts go over what the delta touched (``Load.touched``), or over everything too
 # where that is not known (NOT_TOUCHED) or what the last load kept cannot be taken
 # (RISK_EVERYONE, NEEDS_EVERYONE, CASELOAD_EVERYONE, COHORTS_EVERYONE, with why).
-OVER_EVERYTHING = (
-    "risk of NEET factors as at the load's day (written on every pupil)",
-    "the pseudonymised copy (the whole graph)",
-)
+OVER_EVERYTHING = ("the pseudonymised copy (the whole graph)",)
 RISK_EVERYONE = "risk of NEET answers worked out for every pupil"
 NEEDS_EVERYONE = "the needs forecast's tally counted from every child"
 CASELOAD_EVERYONE = "the caseload map's tally counted from every case"

@@ -86,6 +86,9 @@ class LoadReport:
     # on a delta, the touched pupils whose answers were worked out again (the others'
     # kept from the last load); None: every pupil's were
     risk_factors_worked_out: int | None = None
+    # on a delta, the pupils whose kept factors were written or cleared (the others'
+    # had not moved since the last load's day); None: every pupil's were written
+    risk_factors_written: int | None = None
     # on a delta, the touched people (children and the adults among them) whose part
     # of the needs forecast's tally was counted again (the others' kept from the last
     # load); None: every child's was

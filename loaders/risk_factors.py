@@ -14,14 +14,18 @@ others' from what the last load kept (loaders.risk_kept), while the kept academi
 and the detection rules are the last load's; the load's day's factors are read from
 each pupil's answers in its academic year. The graph's ``RiskYear`` nodes, hidden while
 the load ran (graph.risk_facts), are then forgotten and written again for the touched
-pupils and those no longer children only.
+pupils and those no longer children only; of the factors on each pupil (the day and
+rules they are as at kept once, on the ``RiskDay`` node), only those that moved since
+the last load's day are written, so a pupil whose answer is the same is not touched.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from graph import risk_facts
 from graph.store import GraphStore
@@ -39,7 +43,12 @@ QUERY_ID = "risk_of_neet"
 YEARS_KEPT = 2  # academic years kept for every day at least: the load's and the one before
 
 
-Delta = kept.Delta[RiskKept]  # a delta load's part in working the answers out
+@dataclass
+class Delta(kept.Delta[RiskKept]):
+    """A delta load's part in working the answers out; ``written``, once they are: the
+    pupils whose kept factors were written or cleared (the others' had not moved)."""
+
+    written: int | None = None
 
 
 def touched_pupils(store: GraphStore, touched: Touched) -> set[str]:
@@ -57,8 +66,9 @@ def keep_after_load(store: GraphStore, as_of: dt.date, delta: Delta | None = Non
     """Work out and keep the factors of every pupil in the cohort on ``as_of``, and on
     every day of its academic year and of every one before it a child could be on the
     list in (at least the one before); on a ``delta``, only the touched pupils' are
-    worked out where the last load's can be kept (``delta.why`` says when not). The
-    pupils whose factors were kept; ``delta.after``: every answer, for the next load."""
+    worked out where the last load's can be kept (``delta.why`` says when not), and only
+    the factors that moved since the last load's day are written. The pupils whose
+    factors were kept; ``delta.after``: every answer, for the next load."""
     query = get_query(QUERY_ID)
     config = load_risk_config()
     rules = config.detection_rules(query.cypher)
@@ -67,32 +77,59 @@ def keep_after_load(store: GraphStore, as_of: dt.date, delta: Delta | None = Non
     # worked out from the records
     last = academic_year(as_of)
     years = list(range(min(last - YEARS_KEPT + 1, first_year(store, config)), last + 1))
-    kept = RiskKept(years, rules)
+    kept = RiskKept(years, rules, as_of=as_of.isoformat())
     if delta is not None:
         delta.why = _why_everyone(delta, years, rules)
     forget: list[str] | None = None  # the pupils whose RiskYear nodes go (None: all)
+    cleared: list[str] | None = None  # the pupils whose kept factors go (None: all)
     if delta is not None and not delta.why and delta.kept is not None:
         assert delta.touched is not None
-        gone = _keep_untouched(store, delta.kept, delta.touched, kept)
+        before = delta.kept
+        gone = _keep_untouched(store, before, delta.touched, kept)
         delta.worked_out = _work_out_touched(store, sorted(delta.touched), years, config, kept)
         # the graph holds the last load's RiskYear nodes (its counts are those kept): the
         # untouched pupils' stay as they are, the touched and gone pupils' are written again
-        forget = [uid for uid in delta.kept.pupils if uid in delta.touched or uid in gone]
+        forget = [uid for uid in before.pupils if uid in delta.touched or uid in gone]
         spans = [s for uid in delta.touched if uid in kept.pupils for s in kept.pupils[uid][0]]
+        # of each pupil's factors, only those that moved since the last load's day
+        if before.as_of:
+            rows, cleared = moved(before, kept, as_of)
+            delta.written = len(rows) + len(cleared)
+        else:  # which day the graph's are as at is not known: every pupil's
+            rows = list(kept.day(as_of))
     else:
         _work_out_all(store, years, config, kept)
         spans = list(kept.spans())
+        rows = list(kept.day(as_of))
     if delta is not None:
         delta.kept, delta.after = None, kept  # the last load's taken over: let go
-    return risk_facts.save(
+    risk_facts.save(
         store,
-        list(kept.day(as_of)),
+        rows,
         as_of=as_of.isoformat(),
         rules=rules,
         years=spans,
         academic_years=years,
         forget=forget,
+        cleared=cleared,
     )
+    return len(rows) if cleared is None else sum(1 for _ in kept.day(as_of))
+
+
+def moved(
+    before: RiskKept, after: RiskKept, as_of: dt.date
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """What a graph holding ``before``'s factors as at its day needs for ``after``'s as
+    at ``as_of``: the rows that differ from those kept (or are new), and the pupils whose
+    kept factors go (they have none now)."""
+    was = dict(_rows(before, dt.date.fromisoformat(before.as_of)))
+    rows = [row for uid, row in _rows(after, as_of) if was.pop(uid, None) != row]
+    return rows, sorted(was)
+
+
+def _rows(kept: RiskKept, day: dt.date) -> Iterator[tuple[str, dict[str, Any]]]:
+    for row in kept.day(day):
+        yield row["uid"], row
 
 
 def _work_out_all(store: GraphStore, years: list[int], config: RiskConfig, kept: RiskKept) -> None:

@@ -25,7 +25,7 @@ from loaders.risk_spans import Answer, Pupil, cohort_year_group, day_number
 from planning.risk import RiskConfig
 
 KEPT_FILE = "risk-answers.json"
-VERSION = 1
+VERSION = 2  # 2: with the day the factors on each pupil were kept as at
 
 # One pupil's part: [their RiskYear rows, their timeline in the load's academic year]
 # (None: not in the list's year groups then): [year group, area, starts (yyyymmdd),
@@ -87,13 +87,15 @@ def day_row(uid: str, part: Part, day: dt.date) -> dict[str, Any] | None:
 @dataclass
 class RiskKept(kept.Kept):
     """The answers a load kept: for the academic ``years`` (the last its own), under
-    the detection ``rules``, each pupil's :data:`Part` by uid."""
+    the detection ``rules``, each pupil's :data:`Part` by uid; ``as_of``, the load's day (ISO
+    text), which the factors it kept on each pupil are as at."""
 
     VERSION = VERSION
     fingerprint = staticmethod(code_fingerprint)
     years: list[int]
     rules: str
     pupils: dict[str, Part] = field(default_factory=dict)
+    as_of: str = ""
 
     def add(self, found: Iterable[Pupil], config: RiskConfig) -> None:
         """Each of ``found`` worked out for :attr:`years` (those with no part: none)."""

@@ -517,7 +517,7 @@ def test_a_delta_load_leaves_the_graph_a_full_reload_leaves(
     assert delta.sources == full.sources and delta.files == full.files
     # the derived facts and alerts of the delta were worked out over what it touched
     # only (loaders.unchanged.Touched), the full load's over everything: the same alerts
-    assert delta.over_everything and NOT_TOUCHED not in delta.over_everything
+    assert delta.delta and NOT_TOUCHED not in delta.over_everything
     assert full.alerts and delta.alerts == full.alerts  # some raised, the same ones
     assert full.risk_factors_kept and delta.risk_factors_kept == full.risk_factors_kept
     one, other = fingerprint(graphs["full"]), fingerprint(graphs["delta"])
@@ -537,6 +537,10 @@ def test_a_delta_works_out_again_the_risk_answers_of_the_pupils_it_touched(
     assert full.risk_factors_worked_out is None
     assert delta.risk_factors_worked_out is not None
     assert 0 < delta.risk_factors_worked_out < delta.risk_factors_kept
+    # every pupil's factors written by the full reload; by the delta, those that moved
+    assert full.risk_factors_written is None
+    assert delta.risk_factors_written is not None
+    assert 0 < delta.risk_factors_written < delta.risk_factors_kept
     assert not any(line.startswith(RISK_EVERYONE) for line in delta.over_everything)
     assert "worked out again for the" in delta.to_markdown()
     under = _under(week_later)
@@ -560,7 +564,7 @@ def test_a_delta_works_out_again_the_risk_answers_of_the_pupils_it_touched(
     assert areas and areas <= {(r["uid"], r["district"]) for r in now}
     assert under.younger not in {r["person"] for r in spans}
     kept = store.read(
-        "MATCH (c:Person {uid: $u}) RETURN c.risk_as_of AS d", {"u": under.younger}
+        "MATCH (c:Person {uid: $u}) RETURN c.risk_year_group AS d", {"u": under.younger}
     ).scalar()
     assert kept is None
 
@@ -691,6 +695,7 @@ def test_a_delta_after_a_delta_and_one_with_nothing_kept_leave_a_full_reloads_gr
     day = WEEK_LATER + dt.timedelta(days=7)
     graphs: dict[str, FalkorDBStore] = {}
     reports: dict[str, LoadReport] = {}
+    before = _kept_factors(week_loads.graphs["delta"])
     try:
         for kind in ("full", "delta", "nothing kept"):
             store = graphs[kind] = copy_graph(week_loads.graphs["delta"], engine_dir)
@@ -708,6 +713,13 @@ def test_a_delta_after_a_delta_and_one_with_nothing_kept_leave_a_full_reloads_gr
         assert delta.caseload_tally_counted and delta.cohort_children_read
         assert alone.needs_tally_counted is None and alone.risk_factors_worked_out is None
         assert alone.caseload_tally_counted is None and alone.cohort_children_read is None
+        # the delta wrote the factors of the pupils whose factors moved (the graph's
+        # before and after, read apart from the load) and no one else's
+        after = _kept_factors(graphs["delta"])
+        moved = {uid for uid in before.keys() | after.keys() if before.get(uid) != after.get(uid)}
+        assert 0 < len(moved) < delta.risk_factors_kept
+        assert delta.risk_factors_written == len(moved)
+        assert alone.risk_factors_written is None
         for everyone in (NEEDS_EVERYONE, RISK_EVERYONE, CASELOAD_EVERYONE, COHORTS_EVERYONE):
             said = [line for line in alone.over_everything if line.startswith(everyone)]
             assert said and "not kept" in said[0], alone.over_everything
@@ -720,6 +732,17 @@ def test_a_delta_after_a_delta_and_one_with_nothing_kept_leave_a_full_reloads_gr
         for store in graphs.values():
             store.drop_all()
             store.close()
+
+
+def _kept_factors(store: GraphStore) -> dict[str, list]:
+    """Each pupil's risk of NEET factors kept on them, by uid."""
+    rows = store.read(
+        "MATCH (p:Person) WHERE p.risk_year_group IS NOT NULL RETURN p.uid AS uid, "
+        "[p.risk_factors, p.risk_year_group, p.risk_school, p.risk_school_urn, p.risk_area, "
+        "p.risk_attendance_pct] AS kept",
+        max_rows=10**7,
+    ).rows
+    return {r["uid"]: r["kept"] for r in rows}
 
 
 def _people(result: LoadResult) -> dict[tuple[str, int, str], str]:
@@ -1149,3 +1172,39 @@ def test_a_delta_says_why_it_works_every_pupils_risk_answers_out_again():
     assert why([2025, 2026], "other") == "the detection rules changed"
     assert why([2025, 2026], "r", code="older") != ""  # another release's code
     assert _why_everyone(Delta(None, touched=set()), [2025, 2026], "r") != ""
+
+
+def test_a_delta_writes_the_factors_that_moved_since_the_last_loads_day():
+    """Of each pupil's factors as at the load's day, only those differing from the last
+    load's as at its day are written (a new answer, one the day moved past a change
+    in, a new pupil); those now off every roll are cleared; the same are not."""
+    from loaders.risk_factors import moved
+    from loaders.risk_kept import RiskKept
+
+    a, b = ["Sch A", "U1", 95.0, []], ["Sch A", "U1", 88.0, ["attendance_below_90"]]
+
+    def part(starts: list[int], answers: list) -> list:
+        return [[], [10, "AB1", starts, answers]]
+
+    before = RiskKept([2025, 2026], "r", as_of="2026-11-02")
+    before.pupils = {
+        "P1": part([20260901], [a]),
+        "P2": part([20260901], [a]),
+        "P3": part([20260901], [a]),
+        "P5": part([20260901, 20261105], [a, b]),
+    }
+    after = RiskKept([2025, 2026], "r", as_of="2026-11-09")
+    after.pupils = {
+        "P1": part([20260901], [a]),
+        "P2": part([20260901], [b]),
+        "P3": part([20260901, 20261104], [a, None]),
+        "P4": part([20260901], [a]),
+        "P5": part([20260901, 20261105], [a, b]),
+    }
+    rows, cleared = moved(before, after, dt.date(2026, 11, 9))
+    assert {r["uid"]: r["factors"] for r in rows} == {
+        "P2": ["attendance_below_90"],
+        "P4": [],
+        "P5": ["attendance_below_90"],
+    }
+    assert cleared == ["P3"]

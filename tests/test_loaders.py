@@ -626,7 +626,8 @@ def test_review_decisions_stick_across_reloads(tiny_county, tmp_path):
         derived = store.read(
             "MATCH (p:Person {uid: $u}) OPTIONAL MATCH (p)-[:HAS_CASE]->(k:Case)-[:WITH_SERVICE]->"
             "(s:Service) WHERE k.status = 'open' "
-            "RETURN p.open_service_count AS n, p.risk_as_of AS kept, count(DISTINCT s) AS open",
+            "RETURN p.open_service_count AS n, p.risk_year_group AS kept, "
+            "count(DISTINCT s) AS open",
             {"u": kept},
         ).rows[0]
         assert derived["n"] == derived["open"] and derived["kept"] is None
@@ -727,7 +728,7 @@ def test_a_merge_works_out_the_kept_persons_derived_facts_again(tiny_county, tmp
         store.ensure_schema()
         run_load(store, tiny_county, as_of=AS_OF)
         keep = store.read(
-            "MATCH (p:Person) WHERE p.risk_as_of IS NOT NULL "
+            "MATCH (p:Person) WHERE p.risk_year_group IS NOT NULL "
             "RETURN p.uid AS uid, coalesce(p.open_services, []) AS services LIMIT 1"
         ).rows[0]
         drop = store.read(
@@ -739,7 +740,8 @@ def test_a_merge_works_out_the_kept_persons_derived_facts_again(tiny_county, tmp
         after = store.read(
             "MATCH (p:Person {uid: $u}) OPTIONAL MATCH (p)-[:HAS_CASE]->(k:Case)-[:WITH_SERVICE]->"
             "(s:Service) WHERE k.status = 'open' "
-            "RETURN p.open_service_count AS n, p.risk_as_of AS kept, count(DISTINCT s) AS open",
+            "RETURN p.open_service_count AS n, p.risk_year_group AS kept, "
+            "count(DISTINCT s) AS open",
             {"u": keep["uid"]},
         ).rows[0]
         assert after["open"] > len(keep["services"])  # the merge brought an open service

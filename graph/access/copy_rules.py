@@ -50,9 +50,8 @@ NODES: dict[str, dict[str, Rule] | None] = {
         month="dob dod",
         text="dob_key",
         keep="sex ethnicity language fsm eal young_carer open_services open_case_kinds "
-        "open_service_count risk_rules risk_factors risk_year_group risk_school "
-        "risk_school_urn risk_area risk_attendance_pct",
-        date="risk_as_of",
+        "open_service_count risk_factors risk_year_group risk_school risk_school_urn "
+        "risk_area risk_attendance_pct",
         shared="sources",
         drop="given_name middle_names family_name full_name other_names upn nhs_number uln "
         "la_child_id conflicts",
@@ -90,6 +89,8 @@ NODES: dict[str, dict[str, Rule] | None] = {
     # the copy holds no RiskYear (each is one pupil's days), so its list works them out
     "RiskList": _declare(keep="uid rules", date="as_of", drop="years loading"),
     "RiskYear": None,
+    # the day and rules the factors kept on each pupil are as at
+    "RiskDay": _declare(keep="uid rules", date="as_of"),
     # counts of children by birth cohort and postcode district, none under the copy's
     # own coarsening (a month of birth gives the same cohort): the analysts' forecast
     "NeedsTally": _declare(keep="uid cohorts areas categories children", date="born_after"),

@@ -240,11 +240,11 @@ class Touched(Protocol):
     named: dict[tuple[str, str], set[Any]]
 
 
-# labels a delta's copy reads whole all the same: risk of NEET factors are rewritten on
-# every pupil each day and derived facts on the owners of touched cases (people), the
-# list and the tallies are worked out again whole, and the person map beside the key
-# holds every person
-WHOLE = ("Person", "RiskList", "NeedsTally")
+# labels a delta's copy reads whole all the same: derived facts are written on the
+# owners of touched cases and risk of NEET factors on the pupils whose factors moved
+# (people a load's touched does not name), the list, its day and the tallies are
+# worked out again whole, and the person map beside the key holds every person
+WHOLE = ("Person", "RiskList", "RiskDay", "NeedsTally")
 
 
 @dataclass

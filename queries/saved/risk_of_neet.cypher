@@ -3,7 +3,7 @@
 //     day it changes on), while the detection rules are the ones it used;
 //  2. as at the day of a load whose years are not kept (the analysts' copy holds none;
 //     a review merge forgets the merged person's), the factors that load kept on the
-//     pupil (risk_*), under the same condition;
+//     pupil (risk_*), while the RiskDay says they are as at that day under these rules;
 //  3. a day after the kept years, or a pupil the load did not cover: worked out from
 //     the records (nobody is on the list before the kept years).
 // While a load runs (the list marked loading) no RiskYear is trusted: some are stale
@@ -35,8 +35,10 @@ CALL {
   WITH CASE WHEN today.month >= 9 THEN today.year ELSE today.year - 1 END AS ay, kept
   WITH ay, coalesce(kept.loading, false) AS loading
   WHERE NOT coalesce(kept.rules = $config.rules AND ay IN kept.years, false)
+  MATCH (kept_day:RiskDay)
+  WHERE kept_day.as_of = date($as_of) AND kept_day.rules = $config.rules
   MATCH (c:Person)
-  WHERE c.risk_as_of = date($as_of) AND c.risk_rules = $config.rules
+  WHERE c.risk_year_group IN $config.year_groups
   OPTIONAL MATCH (span:RiskYear {uid: c.uid + '/' + toString(ay)})
   WITH c, span, loading WHERE NOT coalesce(span.rules = $config.rules AND NOT loading, false)
   RETURN c.uid AS uid, c.risk_year_group AS year_group, c.risk_school AS school,
@@ -56,8 +58,11 @@ CALL {
   WITH today, ay, coalesce(kept.loading, false) AS loading
   WHERE NOT coalesce(kept.rules = $config.rules
                      AND (kept.as_of = today OR ay IN kept.years OR ay < kept.years[0]), false)
+  OPTIONAL MATCH (kept_day:RiskDay)
+  WITH today, ay, loading,
+       coalesce(kept_day.as_of = today AND kept_day.rules = $config.rules, false) AS day_kept
   WITH today, today - duration({days: $config.window_days}) AS since,
-       today - duration({days: $config.yj_window_days}) AS yj_since, ay, loading,
+       today - duration({days: $config.yj_window_days}) AS yj_since, ay, loading, day_kept,
        date({year: today.year - 1, month: 8, day: 1}) AS aug1,
        date({year: today.year - 1, month: 10, day: 1}) AS oct1,
        date({year: today.year, month: 8, day: 1}) AS aug2,
@@ -66,8 +71,8 @@ CALL {
   MATCH (c:Person)
   WHERE c.dob >= date({year: ay - 16, month: 9, day: 1})
     AND c.dob < date({year: ay - 12, month: 9, day: 1})
-  WITH c, today, since, yj_since, ay, aug1, oct1, aug2, oct2, loading
-  WHERE c:Child AND NOT coalesce(c.risk_as_of = today AND c.risk_rules = $config.rules, false)
+  WITH c, today, since, yj_since, ay, aug1, oct1, aug2, oct2, loading, day_kept
+  WHERE c:Child AND NOT (day_kept AND c.risk_year_group IS NOT NULL)
   OPTIONAL MATCH (span:RiskYear {uid: c.uid + '/' + toString(ay)})
   WITH c, today, since, yj_since, ay, aug1, oct1, aug2, oct2, span, loading
   WHERE NOT coalesce(span.rules = $config.rules AND NOT loading, false)
