@@ -19,11 +19,6 @@ Rows = Sequence[Mapping[str, Any]]
 Columns = Mapping[str, Sequence[Any]]  # field -> its values, in row order
 
 
-def _rows(columns: Columns) -> list[dict[str, Any]]:
-    names = list(columns)
-    return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-
-
 @dataclass(frozen=True)
 class NodeShape:
     """New nodes, one per row, keyed by ``uid``.
@@ -107,17 +102,16 @@ class BulkWriter(ABC):
     def create_edges(self, shape: EdgeShape, rows: Rows) -> None:
         """Create one relationship per row whose ends exist."""
 
+    @abstractmethod
     def create_node_columns(
         self, shape: NodeShape, columns: Columns, *, remember: bool = False
     ) -> None:
         """:meth:`create_nodes` with the rows given a column at a time (field -> the
-        column's values in row order), for a writer that encodes a column at once
-        (by default, as rows)."""
-        self.create_nodes(shape, _rows(columns), remember=remember)
+        column's values in row order)."""
 
+    @abstractmethod
     def create_edge_columns(self, shape: EdgeShape, columns: Columns) -> None:
         """:meth:`create_edges` with the rows given a column at a time."""
-        self.create_edges(shape, _rows(columns))
 
     @abstractmethod
     def finish(self) -> None:

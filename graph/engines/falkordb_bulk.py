@@ -5,32 +5,14 @@ knows to be new (see :mod:`graph.bulk` for which those are).
 ``src/bulk_insert/bulk_insert.c`` in FalkorDB reads it): per label or relationship
 type, a header naming the properties, then one record per entity with a type byte
 before each value. It adds to an existing graph when sent without ``BEGIN``, keeps the
-graph's indexes (range and full-text) up to date, and refers to a relationship's ends
-by internal node id, which we look up through the ``uid`` index.
-
-What it cannot do, we do after it:
-
-- it has no date type: a date travels as ISO text, and the Cypher statement turning
-  a command's own text into dates (its nodes found by uid, its relationships from
-  their start nodes' ids) is sent with the command as one transaction (``MULTI`` ...
-  ``EXEC``): the server starts no other command between the two, so a read finds no
-  declared date as text (where it would compare as null: a relationship missing
-  from a family network as of a day, a child missing from a birth-date range). One
-  mechanism for every reader, the app's pages, saved queries and an analyst's own
-  Cypher alike, rather than each comparison made to read text too. Not closed: a read
-  the engine had taken in just before the command began, and that waited for the
-  graph behind it, may run between the two (reads run on the engine's own threads);
-  the window is that read's own planning time, longest for reads with large list
-  parameters, and such a read drops every row of that command whose date it compares.
-  The server serves no other client meanwhile: a page waits for the command and its
-  conversion together. If the conversion fails after the command, its rows keep text
-  until the next load's :meth:`FalkorBulkWriter.begin` turns it into dates;
-- it checks no constraint: the loader sends only uids no earlier load wrote, and the
-  rows are made unique by key before they come here.
-
-A load stopped by an earlier release between its insertion and its conversion left
-text: :meth:`FalkorBulkWriter.begin` turns it into dates, a statement per label or
-relationship type.
+graph's indexes up to date, and refers to a relationship's ends by internal node id,
+which we look up through the ``uid`` index. It checks no constraint (the loader sends
+only uids no earlier load wrote, made unique by key) and has no date type: a date
+travels as ISO text, and the statement turning a command's own text into dates is sent
+with it as one transaction (``MULTI`` ... ``EXEC``), so that no read finds a declared
+date as text (docs/loading.md says why, and the gaps left). Text a stopped load left
+(its conversion not run) is turned into dates by the next load's
+:meth:`FalkorBulkWriter.begin`.
 """
 
 from __future__ import annotations
@@ -163,32 +145,6 @@ def _texts(values: Sequence[str | None], distinct: set[str | None]) -> list[byte
     return list(map(encoded.__getitem__, values))
 
 
-def _records(
-    rows: Rows, fields: Sequence[str], what: str, keys: Sequence[Any] | None
-) -> list[bytes]:
-    """Each row's values of ``fields`` in bulk insertion's encoding, joined: a column at
-    a time (:func:`_cells`), not a value at a time (a row's absent field is null)."""
-    if not fields:
-        return [b""] * len(rows)
-    cells = [_cells([row.get(f) for row in rows], what, f, keys) for f in fields]
-    return list(map(b"".join, zip(*cells, strict=True)))
-
-
-class _Uids(Sequence[Any]):
-    """The rows' uids, looked up only to name a refused value's row (as :func:`_encode`)."""
-
-    __slots__ = ("_rows",)
-
-    def __init__(self, rows: Rows) -> None:
-        self._rows = rows
-
-    def __getitem__(self, at: Any) -> Any:
-        return self._rows[at].get("uid", "")
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-
 def _refused(value: Any) -> bool:
     try:
         _cell(value)
@@ -213,6 +169,28 @@ class _ColumnRow(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._columns)
+
+
+def _of_rows(rows: Rows, part: Sequence[int], fields: Sequence[str]) -> dict[str, list[Any]]:
+    """The values of ``fields`` of the rows at ``part`` (a row's absent field is null)."""
+    picked = rows[part.start : part.stop] if isinstance(part, range) else [rows[i] for i in part]
+    return {f: [row.get(f) for row in picked] for f in fields}
+
+
+def _of_columns(
+    columns: Columns, part: Sequence[int], fields: Sequence[str]
+) -> dict[str, list[Any]]:
+    """The same of columns (an absent column is null)."""
+    absent = [None] * len(part)
+    if isinstance(part, range):
+        return {
+            f: list(columns[f][part.start : part.stop]) if f in columns else absent for f in fields
+        }
+    return {f: list(map(columns[f].__getitem__, part)) if f in columns else absent for f in fields}
+
+
+# the values of some fields (second) of some rows (first), a list a field
+Take = Callable[[Sequence[int], Sequence[str]], dict[str, list[Any]]]
 
 
 def _header(name: str, props: Sequence[str]) -> bytearray:
@@ -319,8 +297,9 @@ class FalkorBulkWriter(BulkWriter):
         relationships use them. Keyed by the rows' own strings, so the lookup costs
         no copy of them."""
         known = self._ids.setdefault(label, {})
-        wanted = list(dict.fromkeys(u for u in uids if u is not None and u not in known))
-        for part in _slices(wanted, CHUNK):
+        wanted = set(uids).difference(known)
+        wanted.discard(None)  # type: ignore[arg-type]
+        for part in _slices(list(wanted), CHUNK):
             known.update(self._lookup(label, part))
         return known
 
@@ -424,48 +403,6 @@ class FalkorBulkWriter(BulkWriter):
 
         self._send(commands())
 
-    def create_edges(self, shape: EdgeShape, rows: Rows) -> None:
-        start_field, end_field = shape.start[1], shape.end[1]
-        # Ends named by the row's own uid are the nodes its step has just created, one
-        # per row: looked up a slice at a time and not kept (2 million source records
-        # at county scale). Other ends recur, and are kept for the load.
-        kept = {
-            field: self._node_ids(label, [r[field] for r in rows])
-            for label, field in (shape.start, shape.end)
-            if field != "uid"
-        }
-        names = [_name(p) for p in shape.props]
-        parts = list(_slices(rows, CHUNK))
-        # the rows' own nodes, as found when they were created; every slice's before the
-        # first command, as a lookup made while a command is under way waits for it and
-        # the next would not be encoded meanwhile (see _send)
-        own = next((label for label, field in (shape.start, shape.end) if field == "uid"), None)
-        spans = [self._own_span(own, [r["uid"] for r in part]) if own else 0 for part in parts]
-
-        def commands() -> Iterator[Command]:
-            for part, span in zip(parts, spans, strict=True):
-                ids = dict(kept)
-                if own:
-                    ids["uid"] = _ids_of([r["uid"] for r in part], span)
-                first = list(map(ids[start_field].get, [r[start_field] for r in part]))
-                last = list(map(ids[end_field].get, [r[end_field] for r in part]))
-                if None in first or None in last:  # as MATCH would: an end not there
-                    there = [
-                        i
-                        for i, pair in enumerate(zip(first, last, strict=True))
-                        if None not in pair
-                    ]
-                    part = [part[i] for i in there]
-                    first, last = [first[i] for i in there], [last[i] for i in there]
-                if not part:
-                    continue
-                records = _records(part, shape.props, shape.type, _Uids(part))
-                blob = _header(_name(shape.type), names)
-                blob += b"".join(map(bytes.__add__, map(_IDS.pack, first, last), records))
-                yield 0, len(part), bytes(blob), _edge_dates(shape, first), None
-
-        self._send(commands())
-
     def create_node_columns(
         self, shape: NodeShape, columns: Columns, *, remember: bool = False
     ) -> None:
@@ -501,41 +438,57 @@ class FalkorBulkWriter(BulkWriter):
 
         self._send(commands())
 
+    def create_edges(self, shape: EdgeShape, rows: Rows) -> None:
+        self._edges(shape, len(rows), partial(_of_rows, rows))
+
     def create_edge_columns(self, shape: EdgeShape, columns: Columns) -> None:
-        """:meth:`create_edges` a column at a time, for relationships whose ends are
-        both looked up (neither is the row's own ``uid``)."""
-        (start_label, start_field), (end_label, end_field) = shape.start, shape.end
-        if "uid" in (start_field, end_field):
-            super().create_edge_columns(shape, columns)
-            return
-        starts = self._column_ids(start_label, columns[start_field])
-        ends = self._column_ids(end_label, columns[end_field])
-        first = list(map(starts.get, columns[start_field]))
-        last = list(map(ends.get, columns[end_field]))
-        absent = [None] * len(first)
-        cells = [_cells(columns.get(p, absent), shape.type, p, None) for p in shape.props]
-        if None in first or None in last:  # as MATCH would: an end not there writes nothing
-            there = [at for at, ids in enumerate(zip(first, last, strict=True)) if None not in ids]
-            first, last = [first[at] for at in there], [last[at] for at in there]
-            cells = [[column[at] for at in there] for column in cells]
-        records = list(map(b"".join, zip(map(_IDS.pack, first, last), *cells, strict=True)))
-        del cells
+        self._edges(shape, len(columns[shape.start[1]]), partial(_of_columns, columns))
+
+    def _edges(self, shape: EdgeShape, count: int, take: Take) -> None:
+        """Create ``count`` relationships whose values ``take`` gives a slice at a time,
+        a command a slice, but those with an end not in the graph (as MATCH would).
+
+        An end named by the row's own uid is a node its step has just created, one per
+        row: found a slice at a time, as found when it was created, and not kept (2
+        million source records at county scale). Other ends recur, and are kept for
+        the load."""
+        (start_label, start), (end_label, end) = shape.start, shape.end
+        looked = [(label, f) for label, f in (shape.start, shape.end) if f != "uid"]
+        whole = take(range(count), [f for _, f in looked])
+        ids = {f: self._node_ids(label, whole[f]) for label, f in looked}
+        del whole
+        own = start_label if start == "uid" else end_label if end == "uid" else None
+        parts = list(_slices(range(count), CHUNK))
+        # every slice's own nodes before the first command, as a lookup made while a
+        # command is under way waits for it and the next would not be encoded meanwhile
+        spans = [self._own_span(own, take(part, ["uid"])["uid"]) if own else 0 for part in parts]
         names = [_name(p) for p in shape.props]
+        fields = list(dict.fromkeys((start, end, *shape.props)))
 
         def commands() -> Iterator[Command]:
-            for at in range(0, len(records), CHUNK):
-                part = records[at : at + CHUNK]
-                blob = bytes(_header(_name(shape.type), names) + b"".join(part))
-                yield 0, len(part), blob, _edge_dates(shape, first[at : at + CHUNK]), None
+            for part, span in zip(parts, spans, strict=True):
+                values = take(part, fields)
+                if own:
+                    ids["uid"] = _ids_of(values["uid"], span)
+                first = list(map(ids[start].get, values[start]))
+                last = list(map(ids[end].get, values[end]))
+                if None in first or None in last:  # as MATCH would: an end not there
+                    there = [
+                        at
+                        for at, pair in enumerate(zip(first, last, strict=True))
+                        if None not in pair
+                    ]
+                    values = {f: [column[at] for at in there] for f, column in values.items()}
+                    first, last = [first[at] for at in there], [last[at] for at in there]
+                if not first:
+                    continue
+                keys = values.get("uid")
+                cells = [_cells(values[p], shape.type, p, keys) for p in shape.props]
+                records = map(b"".join, zip(map(_IDS.pack, first, last), *cells, strict=True))
+                blob = bytes(_header(_name(shape.type), names)) + b"".join(records)
+                yield 0, len(first), blob, _edge_dates(shape, first), None
 
         self._send(commands())
-
-    def _column_ids(self, label: str, uids: Sequence[str]) -> dict[str, int]:
-        """:meth:`_node_ids` for a column of ends, those not yet known found in C (the
-        copy's ends are nearly all among the nodes it has just written)."""
-        missing = set(uids).difference(self._ids.get(label, ()))
-        missing.discard(None)  # type: ignore[arg-type]
-        return self._node_ids(label, list(missing))
 
     def _send(self, commands: Iterable[Command]) -> None:
         """Send each command (then run its follow-up) on a second thread while the next
