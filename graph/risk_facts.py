@@ -165,7 +165,9 @@ PUPILS_AT = {
 }
 CLEAR_ALL = cypher(
     "risk_facts.clear_all",
-    "MATCH (p:Person) WHERE p.risk_year_group IS NOT NULL SET "
+    # the retired per-pupil day too: a graph of an older release may hold it on a
+    # pupil whose year group a review merge has since cleared
+    "MATCH (p:Person) WHERE p.risk_year_group IS NOT NULL OR p.risk_as_of IS NOT NULL SET "
     + ", ".join(f"p.{name} = null" for name in KEPT + _RETIRED),
     writes=True,
 )

@@ -190,7 +190,13 @@ class LoadReport:
             f"as at {self.as_of}"
             + (
                 f" (answers worked out again for the {self.risk_factors_worked_out:,} "
-                "pupils it touched, the rest kept from the last load)."
+                "pupils it touched, the rest kept from the last load"
+                + (
+                    f"; factors written for the {self.risk_factors_written:,} whose factors moved"
+                    if self.risk_factors_written is not None
+                    else ""
+                )
+                + ")."
                 if self.risk_factors_worked_out is not None
                 else "."
             ),

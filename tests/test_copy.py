@@ -346,7 +346,8 @@ def test_copy_hashes_are_read_back_a_kind_at_a_time_and_only_from_their_own_layo
     assert state.trusted("spare", counts) == hashes
     path = state._file("spare")
     whole = path.read_bytes()
-    for cut in (len(whole) - 1, len(whole) - 8, whole.rindex(b"\n") + 3, 10):
+    between = whole.rindex(b'{"kind"')  # cut exactly between two kinds
+    for cut in (len(whole) - 1, len(whole) - 8, whole.rindex(b"\n") + 3, between, 10):
         path.write_bytes(whole[:cut])
         assert state.trusted("spare", counts) is None, cut
     path.write_bytes(whole.replace(b'"version":2', b'"version":3', 1))

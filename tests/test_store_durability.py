@@ -514,3 +514,34 @@ def test_a_server_replaying_bulk_transactions_is_sent_nothing_until_it_has_loade
         assert "ASSERTION FAILED" not in (tmp_path / "engine.log").read_text()
     finally:
         stop_engine(tmp_path)
+
+
+def test_the_start_waits_for_a_ready_line_after_this_servers_own_start(tmp_path):
+    """The log is appended to by every start and a pid is used again: only a ready line
+    written after this pid's last start says the server has loaded. A log that tells
+    nothing of this pid (none, another, cut) is not waited on."""
+    from graph.engines.falkordb_start import wait_until_loaded
+
+    alive = subprocess.Popen(["sleep", "30"])
+    pid = alive.pid
+    log = tmp_path / "engine.log"
+    start = f"{pid}:C 06 Dec 2026 10:00:00.000 * Redis version=8, pid={pid}, just started\n"
+    ready = f"{pid}:M 06 Dec 2026 10:00:01.000 * Ready to accept connections unix\n"
+    loading = f"{pid}:M 06 Dec 2026 11:00:00.000 * Reading RDB base file on AOF loading...\n"
+    try:
+        log.write_text(start + ready + start + loading)  # an earlier server's, same pid
+        with pytest.raises(TimeoutError):
+            wait_until_loaded(log, pid, time.monotonic() + 0.5)
+        log.write_text(start + ready + start + loading + ready)
+        wait_until_loaded(log, pid, time.monotonic() + 0.5)
+        log.write_text("1:M 06 Dec 2026 10:00:01.000 * Ready to accept connections unix\n")
+        wait_until_loaded(log, pid, time.monotonic() + 60)  # nothing of this pid: no wait
+        for cut in (loading, ""):
+            log.write_text(cut)
+            wait_until_loaded(log, pid, time.monotonic() + 60)
+    finally:
+        alive.kill()
+        alive.wait()
+    log.write_text(start + loading)
+    wait_until_loaded(log, pid, time.monotonic() + 60)  # the server is gone: no wait
+    wait_until_loaded(tmp_path / "none.log", pid, time.monotonic() + 60)

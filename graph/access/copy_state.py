@@ -78,7 +78,8 @@ class _NotOurs(ValueError):
 def _frames(counts: Counts, hashes: Hashes) -> Iterator[bytes]:
     """A buffer's file a piece at a time (its head, then each kind's): never the whole
     text at once."""
-    yield orjson.dumps({"version": VERSION, "counts": _fingerprint(counts)}) + b"\n"
+    head = {"version": VERSION, "counts": _fingerprint(counts), "kinds": len(hashes)}
+    yield orjson.dumps(head) + b"\n"
     for kind, of in hashes.items():
         keys = orjson.dumps(list(of))
         yield orjson.dumps({"kind": kind, "n": len(of), "keys": len(keys)}) + b"\n"
@@ -86,20 +87,21 @@ def _frames(counts: Counts, hashes: Hashes) -> Iterator[bytes]:
         yield np.fromiter(of.values(), dtype=HASH, count=len(of)).tobytes()
 
 
-def _head(fh: BinaryIO) -> list:
-    """The counts a buffer's file was recorded with, from its first line."""
+def _head(fh: BinaryIO) -> dict:
+    """A buffer's file's first line: the counts it was recorded with and its kinds'
+    number (a file cut between two kinds is told by it)."""
     line = fh.readline(HEAD_MAX)
     try:
         head = orjson.loads(line) if line.endswith(b"\n") else None
     except orjson.JSONDecodeError:
         head = None
-    if not isinstance(head, dict) or head.get("version") != VERSION:
+    if not isinstance(head, dict) or head.get("version") != VERSION or "kinds" not in head:
         raise _NotOurs("not a buffer's file of this layout")
-    return head["counts"]
+    return head
 
 
-def _kinds(fh: BinaryIO) -> Hashes:
-    """The hashes after a buffer's head, read a kind at a time."""
+def _kinds(fh: BinaryIO, kinds: int) -> Hashes:
+    """The hashes after a buffer's head, read a kind at a time: all ``kinds`` of them."""
     hashes: Hashes = {}
     while line := fh.readline(HEAD_MAX):
         try:
@@ -109,6 +111,8 @@ def _kinds(fh: BinaryIO) -> Hashes:
             hashes[frame["kind"]] = dict(zip(keys, values, strict=True))
         except (KeyError, TypeError, ValueError) as e:  # orjson's errors are ValueErrors
             raise _NotOurs("a kind cut short") from e
+    if len(hashes) != kinds:
+        raise _NotOurs("cut short between two kinds")
     return hashes
 
 
@@ -135,8 +139,9 @@ class CopyState:
         expected = None if counts is None else orjson.loads(orjson.dumps(_fingerprint(counts)))
         try:
             with self._file(buffer).open("rb") as fh:
-                recorded = _head(fh)
-                return None if expected not in (None, recorded) else _kinds(fh)
+                head = _head(fh)
+                recorded = head["counts"]
+                return None if expected not in (None, recorded) else _kinds(fh, head["kinds"])
         except (FileNotFoundError, _NotOurs):
             return None
 

@@ -136,33 +136,36 @@ class _Embedded:
 
 def wait_until_loaded(log_file: Path, pid: int | None, deadline: float) -> None:
     """Return once server ``pid`` has written that it is ready (it has loaded its files),
-    sending it nothing; at once if it is not running or keeps no such log.
+    sending it nothing; at once if it is not running, or its log holds no start of it
+    (no log, another log, one cut since: the start's own pings then tell).
 
     A client's command that reaches the server while it replays, from its append-only
     file, a transaction holding a bulk insertion (each bulk command is sent with its
     dates' conversion in one, :mod:`graph.engines.falkordb_bulk`) stops the server: the
     insertion lets the server read its clients as it loads, and Redis then fails its own
     assertion that no command runs inside a transaction (``!server.in_exec``). So nothing
-    is sent until the replay is over. TimeoutError at the deadline."""
-    if pid is None or not log_file.exists():
+    is sent until the replay is over. Only a ready line after this pid's last start
+    counts: the log is appended to by every start, and an earlier server may have had
+    the same pid. TimeoutError at the deadline."""
+    if not pid or not log_file.exists():
         return
-    ready, offset, tail = f"{pid}:M ", 0, b""
+    mine = f"{pid}:"
     while True:
+        started = ready = False
         with open(log_file, "rb") as handle:
-            handle.seek(offset)
-            chunk = handle.read()
-        offset += len(chunk)
-        lines = (tail + chunk).split(b"\n")
-        tail = lines.pop()
-        for line in lines:
-            text = line.decode(errors="replace")
-            if text.startswith(ready) and "Ready to accept connections" in text:
-                return
-        if not _running(pid):
-            return  # gone: the start's own wait says so
+            for raw in handle:
+                line = raw.decode(errors="replace")
+                if not line.startswith(mine):
+                    continue
+                if "just started" in line:  # Redis's first line: "... pid=N, just started"
+                    started, ready = True, False
+                elif "Ready to accept connections" in line:
+                    ready = started
+        if ready or not started or not _running(pid):
+            return  # loaded; or nothing here tells (the start's own wait then does)
         if time.monotonic() > deadline:
             raise TimeoutError("the embedded engine is still loading its files")
-        time.sleep(0.1)
+        time.sleep(0.2)
 
 
 @contextmanager
