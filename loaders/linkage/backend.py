@@ -7,7 +7,9 @@ one machine can link (a region's or a nation's children together): the
 own JVM (Java 17 or later on the PATH), or a cluster's master URL
 (``spark://host:7077``, ``yarn``, ``k8s://...``), with the load as its driver. The
 comparisons are written in DuckDB's SQL and Splink translates them for Spark; the
-models, thresholds and clustering are the same whichever runs them.
+models, thresholds and clustering are the same whichever runs them, but for one thing:
+Spark does not count a household level no sampled pair meets over every pair
+(:meth:`every_pair_share`), so there it keeps its prior or bound (docs/linkage.md).
 
 Each backend does the few things the models need of an engine: take the records,
 return scored pairs as arrays, count how random pairs meet each level's own test

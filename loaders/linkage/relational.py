@@ -243,7 +243,9 @@ CO_PARENT_ALIKE = Level(
         _around_birth("coparent_name_births", "mate_name_stays", "n"),
     ),
     u_share=0.1,
-    pairs_on=("coparent_names", "mate_names"),
+    # not counted over every pair (no ``pairs_on``), as MATES_ALIKE: strangers who meet
+    # it are mostly namesakes whose partners are namesakes too, so a count over every
+    # pair, blind to the pair's own names, weighs it far above what it shows
     stands_in_for=CO_PARENT,
 )
 
