@@ -22,7 +22,7 @@ the last load's day are written, so a pupil whose answer is the same is not touc
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -92,15 +92,16 @@ def keep_after_load(store: GraphStore, as_of: dt.date, delta: Delta | None = Non
         forget = [uid for uid in before.pupils if uid in delta.touched or uid in gone]
         spans = [s for uid in delta.touched if uid in kept.pupils for s in kept.pupils[uid][0]]
         # of each pupil's factors, only those that moved since the last load's day
+        now = list(kept.day(as_of))
         if before.as_of:
-            rows, cleared = moved(before, kept, as_of)
+            rows, cleared = _differ(before.day(dt.date.fromisoformat(before.as_of)), now)
             delta.written = len(rows) + len(cleared)
         else:  # which day the graph's are as at is not known: every pupil's
-            rows = list(kept.day(as_of))
+            rows = now
     else:
         _work_out_all(store, years, config, kept)
         spans = list(kept.spans())
-        rows = list(kept.day(as_of))
+        rows = now = list(kept.day(as_of))
     if delta is not None:
         delta.kept, delta.after = None, kept  # the last load's taken over: let go
     risk_facts.save(
@@ -113,7 +114,7 @@ def keep_after_load(store: GraphStore, as_of: dt.date, delta: Delta | None = Non
         forget=forget,
         cleared=cleared,
     )
-    return len(rows) if cleared is None else sum(1 for _ in kept.day(as_of))
+    return len(now)
 
 
 def moved(
@@ -122,14 +123,17 @@ def moved(
     """What a graph holding ``before``'s factors as at its day needs for ``after``'s as
     at ``as_of``: the rows that differ from those kept (or are new), and the pupils whose
     kept factors go (they have none now)."""
-    was = dict(_rows(before, dt.date.fromisoformat(before.as_of)))
-    rows = [row for uid, row in _rows(after, as_of) if was.pop(uid, None) != row]
-    return rows, sorted(was)
+    return _differ(before.day(dt.date.fromisoformat(before.as_of)), after.day(as_of))
 
 
-def _rows(kept: RiskKept, day: dt.date) -> Iterator[tuple[str, dict[str, Any]]]:
-    for row in kept.day(day):
-        yield row["uid"], row
+def _differ(
+    was: Iterable[dict[str, Any]], now: Iterable[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The rows of ``now`` not in ``was`` as they are, and the pupils of ``was`` not in
+    ``now``."""
+    kept = {row["uid"]: row for row in was}
+    rows = [row for row in now if kept.pop(row["uid"], None) != row]
+    return rows, sorted(kept)
 
 
 def _work_out_all(store: GraphStore, years: list[int], config: RiskConfig, kept: RiskKept) -> None:
