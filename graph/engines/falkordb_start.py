@@ -149,17 +149,19 @@ def wait_until_loaded(log_file: Path, pid: int | None, deadline: float) -> None:
     the same pid. TimeoutError at the deadline."""
     if not pid or not log_file.exists():
         return
-    mine = f"{pid}:"
+    mine, offset, started, ready = f"{pid}:".encode(), 0, False, False
     while True:
-        started = ready = False
-        with open(log_file, "rb") as handle:
-            for raw in handle:
-                line = raw.decode(errors="replace")
+        with open(log_file, "rb") as handle:  # what the server wrote since the last look
+            handle.seek(offset)
+            for line in handle:
+                if not line.endswith(b"\n"):
+                    break  # a line being written: read whole next time
+                offset += len(line)
                 if not line.startswith(mine):
                     continue
-                if "just started" in line:  # Redis's first line: "... pid=N, just started"
+                if b"just started" in line:  # Redis's first line: "... pid=N, just started"
                     started, ready = True, False
-                elif "Ready to accept connections" in line:
+                elif b"Ready to accept connections" in line:
                     ready = started
         if ready or not started or not _running(pid):
             return  # loaded; or nothing here tells (the start's own wait then does)
