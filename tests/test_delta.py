@@ -687,9 +687,12 @@ def test_a_delta_after_a_delta_and_one_with_nothing_kept_leave_a_full_reloads_gr
     week_loads: WeekLoads, week_later: Path, engine_dir: Path, tmp_path: Path
 ) -> None:
     """A second week over the delta's graph: as a delta taking what the first delta
-    kept (the risk answers and needs tally parts), and as a delta with neither kept
-    file (each worked out for everyone, the report saying why), both leave the graph
-    a full reload of the second week leaves."""
+    kept (the risk answers and needs tally parts), as a delta with neither kept
+    file (each worked out for everyone, the report saying why), and as a delta over
+    the graph as the release before ``RiskDay`` left it (each pupil's factors dated on
+    the pupil, one such day left on a person a review merge took off the list, and
+    answers kept in that release's layout): each leaves the graph a full reload of
+    the second week leaves, the older release's per-pupil days gone."""
     week2 = tmp_path / "week2"
     write_week_later(week_later, week2, seed=4)
     day = WEEK_LATER + dt.timedelta(days=7)
@@ -697,7 +700,7 @@ def test_a_delta_after_a_delta_and_one_with_nothing_kept_leave_a_full_reloads_gr
     reports: dict[str, LoadReport] = {}
     before = _kept_factors(week_loads.graphs["delta"])
     try:
-        for kind in ("full", "delta", "nothing kept"):
+        for kind in ("full", "delta", "nothing kept", "older release"):
             store = graphs[kind] = copy_graph(week_loads.graphs["delta"], engine_dir)
             loads = tmp_path / kind
             shutil.copytree(week_loads.loads["delta"], loads,
@@ -705,6 +708,8 @@ def test_a_delta_after_a_delta_and_one_with_nothing_kept_leave_a_full_reloads_gr
             if kind == "nothing kept":
                 for file in (RISK_FILE, NEEDS_FILE, CASELOAD_FILE, COHORTS_FILE):
                     (loads / file).unlink()
+            if kind == "older release":
+                _as_the_release_before_risk_day(store, loads / RISK_FILE)
             reports[kind] = run_load(
                 store, week2, as_of=day, loads_dir=loads, full=kind == "full", relink=False
             ).report
@@ -724,14 +729,42 @@ def test_a_delta_after_a_delta_and_one_with_nothing_kept_leave_a_full_reloads_gr
             said = [line for line in alone.over_everything if line.startswith(everyone)]
             assert said and "not kept" in said[0], alone.over_everything
             assert not any(line.startswith(everyone) for line in delta.over_everything)
+        older = reports["older release"]
+        assert any(line.startswith(RISK_EVERYONE) for line in older.over_everything)
+        retired = "MATCH (p:Person) WHERE p.risk_as_of IS NOT NULL OR p.risk_rules IS NOT NULL"
+        assert graphs["older release"].read(f"{retired} RETURN count(p) AS n").scalar() == 0
         full = fingerprint(graphs["full"])
-        for kind in ("delta", "nothing kept"):
+        for kind in ("delta", "nothing kept", "older release"):
             other = fingerprint(graphs[kind])
             assert full == other, (kind, full.differences(other))
     finally:
         for store in graphs.values():
             store.drop_all()
             store.close()
+
+
+def _as_the_release_before_risk_day(store: GraphStore, answers: Path) -> None:
+    """Make ``store`` and its kept risk answers as the release before ``RiskDay`` left
+    them: no ``RiskDay``, each pupil's factors' day and rules on the pupil, one such day
+    on a person without factors (a review merge cleared their year group, not the day),
+    and the answers file of that release's layout (version 1, no day)."""
+    old = {"old": (AS_OF - dt.timedelta(days=7)).isoformat()}
+    store.write("MATCH (d:RiskDay) DELETE d")
+    stamped = store.write(
+        "MATCH (p:Person) WHERE p.risk_year_group IS NOT NULL "
+        "SET p.risk_as_of = date($old), p.risk_rules = 'older'",
+        old,
+    )
+    assert stamped.properties_set > 0
+    store.write(
+        "MATCH (p:Person:Child) WHERE p.risk_year_group IS NULL WITH p LIMIT 1 "
+        "SET p.risk_as_of = date($old), p.risk_rules = 'older'",
+        old,
+    )
+    body = json.loads(answers.read_bytes())
+    body["version"] = 1
+    body.pop("as_of", None)
+    answers.write_text(json.dumps(body))
 
 
 def _kept_factors(store: GraphStore) -> dict[str, list]:
