@@ -322,7 +322,9 @@ def _score(
         (c.name, [level.label for level in c.levels]) for c in usable
     ]
     settings = trained if reuse else _settings(model, usable, small, frame.num_rows, engine.dialect)
-    linker = Linker(table, settings, log_level=logging.ERROR)
+    # Splink's check of the settings against the input only logs warnings, which the
+    # level set above drops; it parses every level's SQL again each call
+    linker = Linker(table, settings, log_level=logging.ERROR, validate_settings=False)
     if small and not reuse:  # a kept model is scored as it was trained
         notes.append(
             f"{model.name}: {frame.num_rows:,} distinct records, too few to learn from: "

@@ -48,6 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from loaders.linkage.backend import duckdb_connection
+from loaders.linkage.blocking import codes, within
 from loaders.linkage.clusters import Clusters
 from loaders.linkage.identity import Identity, plain, years_before
 from loaders.linkage.inputs import OPEN_END, OPEN_START, PARENTAL_KINDS, UNSTATED_KIND, Context
@@ -1428,12 +1429,7 @@ def _bounded(
         counts = joined.select(["key", "rows"])
         n = counts["rows"].to_numpy().astype(np.int64)
         pairs = n * joined["rows_r"].fill_null(0).to_numpy().astype(np.int64)
-    # the largest block size whose blocks, with every smaller one, stay within the limit
-    order = np.sort(pairs)
-    sizes = np.unique(order)
-    totals = np.cumsum(order)[np.searchsorted(order, sizes, side="right") - 1]
-    within = sizes[totals <= limit]
-    keep = pairs <= (int(within[-1]) if len(within) else 0)
+    keep = within(pairs, limit)
     largest = int(n[keep].max()) if keep.any() else 0
     dropped = int((~keep).sum())
     if not dropped:
@@ -1458,9 +1454,13 @@ def _flat(keys: pa.Array) -> tuple[pa.Array, pa.Array]:
 
 
 def _counts(rows: pa.Array, values: pa.Array) -> pa.Table:
-    """How many rows hold each key (a key twice in one row counts once)."""
-    pairs = pa.table({"row": rows, "key": values}).group_by(["row", "key"]).aggregate([])
-    return pairs.group_by("key").aggregate([("row", "count")]).rename_columns(["key", "rows"])
+    """How many rows hold each key (a key twice in one row counts once), in numpy on
+    the keys' numbers (:func:`~loaders.linkage.blocking.codes`)."""
+    key, found = codes(values)  # no nulls (:func:`_flat`)
+    numbers = len(found) + 1
+    cell = np.unique(rows.to_numpy(zero_copy_only=False).astype(np.int64) * numbers + key)
+    held = np.bincount(cell % numbers, minlength=len(found))[: len(found)]
+    return pa.table({"key": found, "rows": pa.array(held, pa.int64())})
 
 
 def _stays(flat: pa.Table, uids: pa.Array, places: pa.Array) -> Lookup:
