@@ -178,36 +178,33 @@ class BulkWrites(Writes):
     def _split(self, step: Step, rows: list[Row]) -> tuple[list[Row], list[Row]]:
         """(rows for bulk insertion, rows for the statement), in the rows' order.
 
-        Each test a row must pass is first made over all rows at once, with set
-        operations and no Python call per row: that settles the usual case (a first
-        load, where every row passes) in a fraction of the time."""
+        What stops a row is found over all rows at once, with set operations: the uids
+        it names of nodes not there, its node's key on a node already there. When none
+        stops any (the usual case: a first load) no row is looked at one by one."""
         if not rows:
             return [], []
         nodes = self.nodes
-        known = [
-            (e.field, nodes.existing(e.label, map(itemgetter(e.field), rows))) for e in step.others
+        ends = [(itemgetter(e.field), e.label) for e in step.others]
+        stops = [
+            (get, set(map(get, rows)) - nodes.existing(label, map(get, rows)))
+            for get, label in ends
         ]
-        tests: list[Callable[[Row], bool]] = []
-        at_once: list[Callable[[], bool]] = []
-        node = step.node_type
-        if node is not None:
-            taken = nodes.existing(node.label, map(itemgetter(node.key), rows))
-            tests.append(lambda row: row[node.key] not in taken)
-            at_once.append(lambda: taken.isdisjoint(map(itemgetter(node.key), rows)))
+        new: list[tuple[Callable[[Row], Any], set[str]]] = []  # one end created now
+        if step.node_type is not None:
+            key, label = itemgetter(step.node_type.key), step.node_type.label
+            stops.append((key, nodes.existing(label, map(key, rows)).intersection(map(key, rows))))
         else:
-            made = [(itemgetter(e.field), nodes.created.get(e.label, set())) for e in step.others]
-            tests.append(lambda row: any(get(row) in uids for get, uids in made))
-            at_once.append(lambda: any(uids.issuperset(map(get, rows)) for get, uids in made))
-        for name, uids in known:  # every end the row names must be there
-            get = itemgetter(name)
-            tests.append(lambda row, get=get, uids=uids: get(row) in uids)
-            at_once.append(lambda get=get, uids=uids: uids.issuperset(map(get, rows)))
-        if all(test() for test in at_once):
+            new = [(get, nodes.created.get(label, set())) for get, label in ends]
+        stops = [(get, uids) for get, uids in stops if uids]
+        if not stops and (not new or any(uids.issuperset(map(get, rows)) for get, uids in new)):
             return list(rows), []
         bulk: list[Row] = []
         rest: list[Row] = []
         for row in rows:
-            (bulk if all(test(row) for test in tests) else rest).append(row)
+            passes = all(get(row) not in uids for get, uids in stops)
+            if passes and new:
+                passes = any(get(row) in uids for get, uids in new)
+            (bulk if passes else rest).append(row)
         return bulk, rest
 
     def _insert(self, step: Step, rows: list[Row], *, keyless: bool) -> None:
