@@ -30,7 +30,7 @@ from graph.writes import Rel, Step
 from loaders import write
 from loaders.build import identity_uid, source_record
 from loaders.validate import Record
-from loaders.write import Row, Writes, fold, split_keyless, timed
+from loaders.write import Row, Writes, fold, partition, split_keyless, timed
 
 # Labels whose created uids relationship-only steps ask for.
 ENDS = frozenset(
@@ -151,10 +151,7 @@ class BulkWrites(Writes):
     def _records(self, rows: list[Row]) -> tuple[list[Row], list[Row]]:
         """The source records' rows (one per uid, the last) in the graph before this
         load, and those :meth:`ahead` created."""
-        known: list[Row] = []
-        created: list[Row] = []
-        for r in rows:
-            (known if r["uid"] in self.merge_records else created).append(r)
+        known, created = partition(rows, lambda r: r["uid"] in self.merge_records)
         return fold(known, itemgetter("uid"), ()), fold(created, itemgetter("uid"), ())
 
     def _write(self, step: Step, rows: list[Row], tick: Callable[[int], None]) -> None:
@@ -163,8 +160,7 @@ class BulkWrites(Writes):
         if keyless:  # MERGE without the key finds a keyed one too: left to the statement
             ends = itemgetter(step.rels[0].start.field, step.rels[0].end.field)
             pairs = set(map(ends, keyed))
-            rest = [r for r in keyless if ends(r) in pairs]
-            keyless = [r for r in keyless if ends(r) not in pairs]
+            rest, keyless = partition(keyless, lambda r: ends(r) in pairs)
         for part, is_keyless in ((keyed, False), (keyless, True)):
             fast, slow = self._split(step, part)
             self._insert(step, fast, keyless=is_keyless)
@@ -198,14 +194,13 @@ class BulkWrites(Writes):
         stops = [(get, uids) for get, uids in stops if uids]
         if not stops and (not new or any(uids.issuperset(map(get, rows)) for get, uids in new)):
             return list(rows), []
-        bulk: list[Row] = []
-        rest: list[Row] = []
-        for row in rows:
-            passes = all(get(row) not in uids for get, uids in stops)
-            if passes and new:
-                passes = any(get(row) in uids for get, uids in new)
-            (bulk if passes else rest).append(row)
-        return bulk, rest
+        return partition(
+            rows,
+            lambda row: (
+                all(get(row) not in uids for get, uids in stops)
+                and (not new or any(get(row) in uids for get, uids in new))
+            ),
+        )
 
     def _insert(self, step: Step, rows: list[Row], *, keyless: bool) -> None:
         """Bulk-insert rows :meth:`_split` chose: the nodes, then each relationship."""
