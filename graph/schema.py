@@ -19,7 +19,7 @@ full-text index), the load's MERGE statements and bulk-insertion shapes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 TEXT, INTEGER, FLOAT, BOOLEAN, DATE, DATETIME, LIST = (
     "text",
@@ -137,7 +137,14 @@ def snake(label: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(label))
 
 
+def _by(writer: str, *props: Prop) -> tuple[Prop, ...]:
+    """Properties a module other than the loader writes (``Prop.writer``)."""
+    return tuple(replace(p, writer=writer) for p in props)
+
+
 FROM_TO = (Prop("from", DATE), Prop("to", DATE))
+# the day kept risk of NEET answers are as at, and the detection rules they follow
+RISK_DAY = _by("graph.risk_facts", Prop("as_of", DATE), Prop("rules"))
 
 NODE_TYPES: tuple[NodeType, ...] = (
     NodeType(
@@ -307,12 +314,7 @@ NODE_TYPES: tuple[NodeType, ...] = (
         "on the list in (none before it) to the load's. While a load runs it is present "
         "with loading true and nothing else: no RiskYear is trusted until the load has "
         "written them.",
-        (
-            Prop("as_of", DATE, writer="graph.risk_facts"),
-            Prop("rules", writer="graph.risk_facts"),
-            Prop("years", LIST, writer="graph.risk_facts"),
-            Prop("loading", BOOLEAN, writer="graph.risk_facts"),
-        ),
+        (*RISK_DAY, *_by("graph.risk_facts", Prop("years", LIST), Prop("loading", BOOLEAN))),
     ),
     NodeType(
         "RiskDay",
@@ -321,10 +323,7 @@ NODE_TYPES: tuple[NodeType, ...] = (
         "they were worked out under (rules), kept once rather than on every pupil, so a "
         "load writes only the pupils whose factors moved. Gone while a load runs: no "
         "pupil's kept factors are trusted until it has written them.",
-        (
-            Prop("as_of", DATE, writer="graph.risk_facts"),
-            Prop("rules", writer="graph.risk_facts"),
-        ),
+        RISK_DAY,
     ),
     NodeType(
         "RiskYear",
@@ -336,14 +335,13 @@ NODE_TYPES: tuple[NodeType, ...] = (
         "none) and factors (comma-separated, empty when none or off roll) are those at "
         "the same position; year_group and area hold all year. Forgotten with the "
         "person's kept factors (graph.risk_facts).",
-        (
-            Prop("person", indexed=True, writer="graph.risk_facts"),
-            Prop("ay", INTEGER, indexed=True, writer="graph.risk_facts"),
-            *_props("rules area", writer="graph.risk_facts"),
-            Prop("year_group", INTEGER, writer="graph.risk_facts"),
-            *_props(
-                "starts schools school_urns attendance factors", LIST, writer="graph.risk_facts"
-            ),
+        _by(
+            "graph.risk_facts",
+            Prop("person", indexed=True),
+            Prop("ay", INTEGER, indexed=True),
+            *_props("rules area"),
+            Prop("year_group", INTEGER),
+            *_props("starts schools school_urns attendance factors", LIST),
         ),
     ),
     NodeType(
@@ -366,11 +364,7 @@ NODE_TYPES: tuple[NodeType, ...] = (
         "home's area and place, every school spell, offer, open case kinds, needs), so the "
         "transitions page reads them instead of every child of the cohort. Forgotten "
         "before a load writes and when a review merge changes anyone.",
-        (
-            Prop("born_from", DATE, writer="graph.planning"),
-            Prop("born_before", DATE, writer="graph.planning"),
-            Prop("rows", writer="graph.planning"),
-        ),
+        _by("graph.planning", *_props("born_from born_before", DATE), Prop("rows")),
     ),
     NodeType(
         "GraphVersion",

@@ -240,30 +240,22 @@ class Step:
         node = self.node_type
         if node is not None:
             lines += _node_clauses(node, self.node_props)
-        carried = ["n"] if node else []
-        carried += [e.var for e in self.others] + ["row"]
-        done: set[str] = set()
+            carried = ", ".join(["n", *(e.var for e in self.others), "row"])
+            for t in REL_TYPES:  # each row writes all the node's of this type: others go
+                if t.rewritten and t.start == node.label:  # (all, where a later step does)
+                    mine = [r.end for r in self.rels if r.type is t]
+                    other = f"o:{mine[0].label}" if mine else ""
+                    kept = [f"WHERE NOT o.uid IN [{', '.join(f'{e.var}.uid' for e in mine)}]"]
+                    lines += [f"WITH {carried}", f"OPTIONAL MATCH (n)-[old:{t.type}]->({other})"]
+                    lines += [*(kept if mine else []), "DELETE old"]
         for rel in self.rels:
             t = rel.type
-            if t.rewritten and node is not None and t.type not in done:
-                done.add(t.type)
-                mine = [r.end.var for r in self.rels if r.type is t]
-                lines += [
-                    f"WITH {', '.join(carried)}",
-                    f"OPTIONAL MATCH (n)-[old_{rel.var}:{t.type}]->(o_{rel.var}:{rel.end.label})",
-                    f"WHERE NOT o_{rel.var}.uid IN [{', '.join(f'{v}.uid' for v in mine)}]",
-                    f"DELETE old_{rel.var}",
-                ]
             keys = ", ".join(f"{k}: {_value(_prop(t, k), 'row')}" for k in t.key)
             keys = f" {{{keys}}}" if keys and not keyless else ""
             lines.append(f"MERGE ({rel.start.var})-[{rel.var}:{t.type}{keys}]->({rel.end.var})")
             sets = [p for p in rel.props if p.name not in t.key]
             if sets and not keyless:
                 lines.append("SET " + ",\n    ".join(_assign(rel.var, p) for p in sets))
-        for t in REL_TYPES:  # rewritten by a later step: the old ones go now
-            if node is not None and t.rewritten and t.start == node.label and t.type not in done:
-                lines += [f"WITH {', '.join(carried)}", f"OPTIONAL MATCH (n)-[old:{t.type}]->()"]
-                lines.append("DELETE old")
         return "\n".join(lines)
 
     def _example(self, *, keyless: bool = False) -> dict[str, Any]:

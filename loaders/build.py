@@ -304,19 +304,25 @@ class Builder:
             if postcode and v.get("address.lsoa"):
                 self.postcode_areas[postcode][v["address.lsoa"]] += 1
         if uid not in self.address_rows or reference:
-            self.address_rows[uid] = {
-                "uid": uid,
-                **ADDRESS(v),
-                "uprn": str(uprn) if uprn else None,
-                "postcode_district": postcode_district(postcode) or None,
-                "imd_decile": self.rows.areas.get(v.get("address.lsoa") or "", {}).get(
-                    "imd_decile"
-                ),
-                "in_county": reference,
-                "local_authority": self.home_la if reference else None,
-                "postcode_only": False,
-            }
+            read = {**ADDRESS(v), "uprn": str(uprn) if uprn else None}
+            self.address_rows[uid] = self._address_row(uid, read, in_county=reference)
         return uid
+
+    def _address_row(
+        self, uid: str, read: dict, *, in_county: bool, postcode_only: bool = False
+    ) -> dict:
+        """An address's row: ``read`` from its records, the rest worked out (its postcode
+        district, its area's deprivation, the council for the county's own)."""
+        return {
+            **_NO_ADDRESS,
+            "uid": uid,
+            **read,
+            "postcode_district": postcode_district(read["postcode"]) or None,
+            "imd_decile": self.rows.areas.get(read["lsoa"] or "", {}).get("imd_decile"),
+            "in_county": in_county,
+            "local_authority": self.home_la if in_county else None,
+            "postcode_only": postcode_only,
+        }
 
     def _postcode_address(self, postcode: str) -> str:
         """An address known only to its postcode: flagged so, and in the area most of the
@@ -325,18 +331,10 @@ class Builder:
         if uid not in self.address_rows:
             areas = self.postcode_areas.get(postcode)
             lsoa = areas.most_common(1)[0][0] if areas else None
-            area = self.rows.areas.get(lsoa or "", {})
-            self.address_rows[uid] = {
-                **_NO_ADDRESS,
-                "uid": uid,
-                "postcode": postcode,
-                "postcode_district": postcode_district(postcode) or None,
-                "lsoa": lsoa,
-                "imd_decile": area.get("imd_decile"),
-                "in_county": bool(areas),
-                "local_authority": self.home_la if areas else None,
-                "postcode_only": True,
-            }
+            read = {"postcode": postcode, "lsoa": lsoa}
+            self.address_rows[uid] = self._address_row(
+                uid, read, in_county=bool(areas), postcode_only=True
+            )
         return uid
 
     # -- people ----------------------------------------------------------------------
@@ -473,8 +471,8 @@ class Builder:
                     self._cases_of(record, puid)
         rows = self.rows
         self._returns()
-        rows.cases = list({c["uid"]: c for c in rows.cases}.values())  # the later row wins
-        rows.works_on = list({(w["professional"], w["case"]): w for w in rows.works_on}.values())
+        rows.cases = _unique(rows.cases, "uid")
+        rows.works_on = _unique(rows.works_on, "professional", "case")
         workers = current_workers(rows.works_on)
         for case in rows.cases:
             case["workers"] = workers.get(case["uid"], 0)
@@ -520,15 +518,7 @@ class Builder:
         for e in first.values():
             if e.get("home_postcode"):
                 address = self._postcode_address(e["home_postcode"])
-                rows.lives_at.append(
-                    {
-                        "person": e["person"],
-                        "address": address,
-                        "from": None,
-                        "to": e["start"],
-                        "source": "returns",
-                    }
-                )
+                self._lives_at(e["person"], address, None, e["start"], "returns")
 
     def _cases_of(self, record: Record, puid: str) -> None:
         v = record.values
@@ -595,14 +585,14 @@ class Builder:
         v = record.values
         address = self._address(v)
         if address:
-            self._lives_at(puid, address, v.get("address.from"), v.get("address.to"), record)
+            self._lives_at(puid, address, v.get("address.from"), v.get("address.to"), record.source)
         parent_rid = identity_uid(record, "parent")
         if parent_rid in self.person_of:
             self._parent(
                 self.person_of[parent_rid], puid, v.get("parent.kind") or "parent", None, None
             )
             if address:
-                self._lives_at(self.person_of[parent_rid], address, None, None, record)
+                self._lives_at(self.person_of[parent_rid], address, None, None, record.source)
         urn = self._school(v)
         if urn and (v.get("enrolment.from") or v.get("enrolment.year_group")):
             self.rows.attends.append({"person": puid, "school": urn, **ROLL(v)})
@@ -704,18 +694,9 @@ class Builder:
             {"parent": parent, "child": child, "kind": kind, "from": _iso(start), "to": _iso(end)}
         )
 
-    def _lives_at(
-        self, puid: str, address: str, start: object, end: object, record: Record
-    ) -> None:
-        self.rows.lives_at.append(
-            {
-                "person": puid,
-                "address": address,
-                "from": _iso(start),
-                "to": _iso(end),
-                "source": record.source,
-            }
-        )
+    def _lives_at(self, puid: str, address: str, start: object, end: object, source: str) -> None:
+        row = {"person": puid, "address": address, "from": _iso(start), "to": _iso(end)}
+        self.rows.lives_at.append({**row, "source": source})
 
     # -- finishing -------------------------------------------------------------------
 
@@ -728,11 +709,7 @@ class Builder:
         rows.attends = _enrolments(rows.attends)
         rows.families = _unique(rows.families, "uid")
         rows.member_of = _spans(rows.member_of, ("person", "family"))
-        rows.needs = list(
-            {
-                (n["person"], n["uid"]): n for n in sorted(rows.needs, key=lambda n: -n["rank"])
-            }.values()
-        )
+        rows.needs = _unique(sorted(rows.needs, key=lambda n: -n["rank"]), "person", "uid")
         return rows
 
 

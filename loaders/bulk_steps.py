@@ -30,7 +30,7 @@ from graph.writes import Rel, Step
 from loaders import write
 from loaders.build import identity_uid, source_record
 from loaders.validate import Record
-from loaders.write import Row, Writes, fold, split_keyless, timed
+from loaders.write import Row, Writes, fold, partition, split_keyless, timed
 
 # Labels whose created uids relationship-only steps ask for.
 ENDS = frozenset(
@@ -151,10 +151,7 @@ class BulkWrites(Writes):
     def _records(self, rows: list[Row]) -> tuple[list[Row], list[Row]]:
         """The source records' rows (one per uid, the last) in the graph before this
         load, and those :meth:`ahead` created."""
-        known: list[Row] = []
-        created: list[Row] = []
-        for r in rows:
-            (known if r["uid"] in self.merge_records else created).append(r)
+        known, created = partition(rows, lambda r: r["uid"] in self.merge_records)
         return fold(known, itemgetter("uid"), ()), fold(created, itemgetter("uid"), ())
 
     def _write(self, step: Step, rows: list[Row], tick: Callable[[int], None]) -> None:
@@ -163,8 +160,7 @@ class BulkWrites(Writes):
         if keyless:  # MERGE without the key finds a keyed one too: left to the statement
             ends = itemgetter(step.rels[0].start.field, step.rels[0].end.field)
             pairs = set(map(ends, keyed))
-            rest = [r for r in keyless if ends(r) in pairs]
-            keyless = [r for r in keyless if ends(r) not in pairs]
+            rest, keyless = partition(keyless, lambda r: ends(r) in pairs)
         for part, is_keyless in ((keyed, False), (keyless, True)):
             fast, slow = self._split(step, part)
             self._insert(step, fast, keyless=is_keyless)
@@ -178,37 +174,33 @@ class BulkWrites(Writes):
     def _split(self, step: Step, rows: list[Row]) -> tuple[list[Row], list[Row]]:
         """(rows for bulk insertion, rows for the statement), in the rows' order.
 
-        Each test a row must pass is first made over all rows at once, with set
-        operations and no Python call per row: that settles the usual case (a first
-        load, where every row passes) in a fraction of the time."""
+        What stops a row is found over all rows at once, with set operations: the uids
+        it names of nodes not there, its node's key on a node already there. When none
+        stops any (the usual case: a first load) no row is looked at one by one."""
         if not rows:
             return [], []
         nodes = self.nodes
-        known = [
-            (e.field, nodes.existing(e.label, map(itemgetter(e.field), rows))) for e in step.others
+        ends = [(itemgetter(e.field), e.label) for e in step.others]
+        stops = [
+            (get, set(map(get, rows)) - nodes.existing(label, map(get, rows)))
+            for get, label in ends
         ]
-        tests: list[Callable[[Row], bool]] = []
-        at_once: list[Callable[[], bool]] = []
-        node = step.node_type
-        if node is not None:
-            taken = nodes.existing(node.label, map(itemgetter(node.key), rows))
-            tests.append(lambda row: row[node.key] not in taken)
-            at_once.append(lambda: taken.isdisjoint(map(itemgetter(node.key), rows)))
+        new: list[tuple[Callable[[Row], Any], set[str]]] = []  # one end created now
+        if step.node_type is not None:
+            key, label = itemgetter(step.node_type.key), step.node_type.label
+            stops.append((key, nodes.existing(label, map(key, rows)).intersection(map(key, rows))))
         else:
-            made = [(itemgetter(e.field), nodes.created.get(e.label, set())) for e in step.others]
-            tests.append(lambda row: any(get(row) in uids for get, uids in made))
-            at_once.append(lambda: any(uids.issuperset(map(get, rows)) for get, uids in made))
-        for name, uids in known:  # every end the row names must be there
-            get = itemgetter(name)
-            tests.append(lambda row, get=get, uids=uids: get(row) in uids)
-            at_once.append(lambda get=get, uids=uids: uids.issuperset(map(get, rows)))
-        if all(test() for test in at_once):
+            new = [(get, nodes.created.get(label, set())) for get, label in ends]
+        stops = [(get, uids) for get, uids in stops if uids]
+        if not stops and (not new or any(uids.issuperset(map(get, rows)) for get, uids in new)):
             return list(rows), []
-        bulk: list[Row] = []
-        rest: list[Row] = []
-        for row in rows:
-            (bulk if all(test(row) for test in tests) else rest).append(row)
-        return bulk, rest
+        return partition(
+            rows,
+            lambda row: (
+                all(get(row) not in uids for get, uids in stops)
+                and (not new or any(get(row) in uids for get, uids in new))
+            ),
+        )
 
     def _insert(self, step: Step, rows: list[Row], *, keyless: bool) -> None:
         """Bulk-insert rows :meth:`_split` chose: the nodes, then each relationship."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -179,11 +179,17 @@ def split_keyless(step: Step, rows: list[Row]) -> tuple[list[Row], list[Row]]:
     """(rows with their relationship's key, rows whose key is null), in order."""
     if not step.key:
         return rows, []
-    keyed: list[Row] = []
-    keyless: list[Row] = []
-    for row in rows:
-        (keyless if any(row[k] is None for k in step.key) else keyed).append(row)
+    keyless, keyed = partition(rows, lambda row: any(row[k] is None for k in step.key))
     return keyed, keyless
+
+
+def partition(rows: Iterable[Row], test: Callable[[Row], bool]) -> tuple[list[Row], list[Row]]:
+    """(the rows that pass ``test``, the others), each in the rows' order."""
+    passed: list[Row] = []
+    failed: list[Row] = []
+    for row in rows:
+        (passed if test(row) else failed).append(row)
+    return passed, failed
 
 
 def fold(rows: list[Row], key: Callable[[Row], Any], keep: tuple[str, ...]) -> list[Row]:
