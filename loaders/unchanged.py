@@ -22,6 +22,13 @@ beside the load reports). The next load skips an element's rows when
   wrote is recorded too (a record without it, from older code, has every such node
   written).
 
+Each element's owners are recorded with it (:attr:`Unchanged.owners`): the people its
+rows name (a person's own node, a source record's or case's person, a parent link's
+two people), so that a load building only some people's rows can carry over the
+hashes of the elements it did not build, every one of whose owners it left as they
+were (:meth:`Unchanged.carry`). An element naming no person (a school, an address)
+has no owner and is never carried: it is built and hashed every night.
+
 The record is trusted only when the graph is the one that load left: its node and
 relationship counts and its version stamp (:func:`graph.version.kept_as`) are those
 recorded (a review decision or another load since makes every row written; a note added
@@ -36,12 +43,13 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import orjson
@@ -51,7 +59,7 @@ from graph.store import GraphStore
 from graph.writes import Step
 
 MEMORY_FILE = "written.npz"
-VERSION = 3  # of the record's format and of what a hash covers
+VERSION = 4  # of the record's format and of what a hash covers (4: owners recorded)
 _JSON = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
 _NONE = np.empty(0, np.uint64)
 
@@ -175,6 +183,11 @@ class Unchanged:
     shared_named: dict[int, Step] = field(default_factory=dict)
     held: dict[int, list[tuple[Step, list[Row]]]] = field(default_factory=dict)
     owed: list[tuple[Step, list[Row]]] = field(default_factory=list)
+    # each element's and node element's owners (:class:`Owners`): the last load's, and
+    # this one's so far
+    owners_before: Owners | None = None
+    owners_after: list[Owners] = field(default_factory=list)
+    carried: bool = False  # owners carried over since they were last made distinct
     # a load that writes every row (no record trusted) needs their hashes only for the
     # next load: its steps' rows, in order, hashed after writing (:meth:`record`)
     later: list[tuple[Step, list[Row] | Callable[[], list[Row]]]] = field(default_factory=list)
@@ -211,6 +224,7 @@ class Unchanged:
         else:
             memory.before, memory.nodes_before = data["elements"], data["nodes"]
             memory.multi_before = data["multi"]
+            memory.owners_before = data["owners"]
             memory.touched = Touched()
         return memory
 
@@ -231,6 +245,36 @@ class Unchanged:
         self.record()
         self.nodes_after_parts = [_sorted(self.nodes_after_parts)]
         return self.nodes_after_parts[0]
+
+    @property
+    def owners(self) -> Owners:
+        """Each element's and node element's owners this load has recorded so far."""
+        self.record()
+        joined = Owners.joined(self.owners_after)
+        # an element carried and built again too is one pair each, not two
+        self.owners_after = [joined.distinct() if self.carried else joined]
+        self.carried = False
+        return self.owners_after[0]
+
+    def carry(self, kept: Iterable[str], steps: Iterable[Step] | None = None) -> int:
+        """Carry over into this load's record the last load's elements (and node
+        elements) of ``steps`` (None: every step's) every one of whose owners is among
+        ``kept`` (person uids whose rows of those steps this load does not build: they
+        are the last load's), as if built and left unwritten; how many elements. Only on
+        a delta whose record was trusted: a load that builds every row carries nothing."""
+        before = self.owners_before
+        if not self.active or before is None:
+            return 0
+        keeping = np.unique(_node_hashes(PERSON, list(kept)))
+        codes = None if steps is None else np.array([step_code(s) for s in steps], np.uint32)
+        carried = before.only(keeping, codes)
+        self.after_parts.append(carried.elements)
+        self.nodes_after_parts.append(carried.nodes)
+        self.owners_after.append(carried)
+        self.carried = True
+        if self.multi_before is not None:  # a shared label's node both steps wrote
+            self.multi_after.update(set(carried.nodes.tolist()) & self.multi_before)
+        return len(np.unique(carried.elements))
 
     def rows(self, step: Step, rows: list[Row], *, skip: bool = True) -> list[Row]:
         """The rows of ``step`` to write (all, in order, but those of elements the graph
@@ -301,6 +345,7 @@ class Unchanged:
         self.after_parts.append(hashes)
         nodes = _node_hashes(node.label, order) if node is not None else _NONE
         self.nodes_after_parts.append(nodes)
+        self.owners_after.append(_owned(step, order, rows, lists, hashes, nodes))
         trusted = self.active  # the last load's record holds: what is new can be told
         skippable = skip and trusted and (node is None or node.label not in self.shared)
         # the other ends' values that make an element's rows written: a node the last
@@ -401,8 +446,156 @@ class Unchanged:
                 elements=self.after,
                 nodes=self.nodes_after,
                 multi=np.fromiter(self.multi_after, np.uint64, len(self.multi_after)),
+                **self.owners.arrays(),
             )
         tmp.replace(self.path)
+
+
+PERSON = "Person"  # the label whose nodes own elements
+_STEPS = np.empty(0, np.uint32)
+
+
+def step_code(step: Step) -> int:
+    """A step's code in the record of owners: of the rows it takes (its name may be
+    another step's too: both address steps are "addresses")."""
+    return zlib.crc32(step.rows.encode())
+
+
+@dataclass
+class Owners:
+    """Who owns what a load recorded: pairs of an element's hash and the node hash of a
+    person its rows name (``elements``, ``element_owners``), and of a node element's
+    hash and such a person (``nodes``, ``node_owners``), each with the
+    :func:`step_code` of the step that wrote it; an element naming several people is in
+    a pair with each, one naming none in none."""
+
+    elements: np.ndarray = field(default_factory=lambda: _NONE)
+    element_owners: np.ndarray = field(default_factory=lambda: _NONE)
+    element_steps: np.ndarray = field(default_factory=lambda: _STEPS)
+    nodes: np.ndarray = field(default_factory=lambda: _NONE)
+    node_owners: np.ndarray = field(default_factory=lambda: _NONE)
+    node_steps: np.ndarray = field(default_factory=lambda: _STEPS)
+
+    # each array's name in the record, in the order of the fields
+    NAMES: ClassVar[tuple[str, ...]] = (
+        "owned",
+        "owners",
+        "owned_steps",
+        "owned_nodes",
+        "node_owners",
+        "node_steps",
+    )
+
+    @classmethod
+    def joined(cls, parts: list[Owners]) -> Owners:
+        if len(parts) == 1:
+            return parts[0]
+        return cls(*(_joined([getattr(p, f.name) for p in parts]) for f in fields(cls)))
+
+    @classmethod
+    def of(cls, data: Any) -> Owners:
+        """As :meth:`arrays` saved them."""
+        return cls(*(data[n] for n in cls.NAMES))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Each array by its name in the record."""
+        values = (getattr(self, f.name) for f in fields(self))
+        return dict(zip(self.NAMES, values, strict=True))
+
+    def distinct(self) -> Owners:
+        """Each pair once."""
+        elements = _distinct(self.elements, self.element_owners, self.element_steps)
+        nodes = _distinct(self.nodes, self.node_owners, self.node_steps)
+        return Owners(*elements, *nodes)
+
+    def only(self, people: np.ndarray, steps: np.ndarray | None) -> Owners:
+        """The elements and node elements of ``steps`` (their codes; None: every step's)
+        every one of whose owners is among ``people`` (sorted person node hashes), with
+        their pairs: none owned by nobody."""
+        elements = _all_among(self.elements, self.element_owners, self.element_steps, people, steps)
+        nodes = _all_among(self.nodes, self.node_owners, self.node_steps, people, steps)
+        return Owners(*elements, *nodes)
+
+
+def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The rows of ``columns`` (arrays of one length) each once, sorted."""
+    order = np.lexsort(columns[::-1])
+    ordered = [c[order] for c in columns]
+    first = np.ones(len(order), bool)
+    if len(order):
+        first[1:] = np.logical_or.reduce([c[1:] != c[:-1] for c in ordered])
+    return tuple(c[first] for c in ordered)
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else _NONE
+
+
+def _all_among(
+    owned: np.ndarray,
+    owners: np.ndarray,
+    codes: np.ndarray,
+    people: np.ndarray,
+    steps: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs (``owned``, ``owners``, ``codes``) of those owned, by a step among
+    ``steps``, whose every owner is among ``people``."""
+    ok = _among(owners, people)
+    out = np.unique(owned[~ok])  # owned by someone not among them
+    keep = ok & ~_among(owned, out)
+    if steps is not None:
+        keep &= np.isin(codes, steps)
+    return owned[keep], owners[keep], codes[keep]
+
+
+def _owned(
+    step: Step,
+    order: list[Any],
+    rows: list[Row],
+    lists: list[list[Row]] | None,
+    hashes: np.ndarray,
+    nodes: np.ndarray,
+) -> Owners:
+    """Each element of ``step`` (``order``, its rows ``lists`` or, None, a row each)
+    with the people its rows name: a person's own node, or a relationship's end."""
+    node = step.node_type
+    named_in = [
+        e.field
+        for r in step.rels
+        for e in (r.start, r.end)
+        if e.label == PERSON and (node is None or e.var != "n")
+    ]
+    named_in = list(dict.fromkeys(named_in))
+    at: list[int] = []
+    whose: list[Any] = []
+    try:
+        if node is not None and node.label == PERSON:
+            at, whose = list(range(len(order))), list(order)
+        elif lists is None:  # a row an element: each field's values as they come
+            for f in named_in:
+                at += range(len(rows))
+                whose += map(itemgetter(f), rows)
+            if None in whose:
+                at = [i for i, v in zip(at, whose, strict=True) if v is not None]
+                whose = [v for v in whose if v is not None]
+        else:
+            for i, group in enumerate(lists):
+                named = {r[f] for r in group for f in named_in}
+                named.discard(None)
+                at += [i] * len(named)
+                whose += named
+        distinct = list(dict.fromkeys(whose))
+    except TypeError:  # a value no set can hold: owned by nobody, never carried
+        return Owners()
+    if not at:
+        return Owners()
+    index = {v: i for i, v in enumerate(distinct)}
+    owner = _node_hashes(PERSON, distinct)[list(map(index.__getitem__, whose))]
+    places = np.asarray(at, np.intp)
+    codes = np.full(len(places), step_code(step), np.uint32)
+    if node is None:
+        return Owners(hashes[places], owner, codes)
+    return Owners(hashes[places], owner, codes, nodes[places], owner, codes)
 
 
 @dataclass
@@ -451,6 +644,7 @@ def _read(path: Path) -> dict[str, Any] | None:
                 "nodes": _ascending(data["nodes"]),
                 # recorded since shared labels' nodes are left unwritten (None before)
                 "multi": set(data["multi"].tolist()) if "multi" in data else None,
+                "owners": Owners.of(data),
             }
     except (OSError, ValueError, KeyError):
         return None

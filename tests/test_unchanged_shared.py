@@ -128,3 +128,143 @@ def test_a_record_an_older_release_kept_writes_every_row_once_and_says_why(tmp_p
     assert "another release" in older.reason and older.touched is None
     people = _people(3)
     assert older.rows(PEOPLE, people) == people
+
+
+def _described(people: list[dict]) -> list[dict]:
+    return [
+        {"uid": f"R-{p['uid']}", "source": "s", "row": i, "file": "f", "person": p["uid"]}
+        for i, p in enumerate(people)
+    ]
+
+
+def _parents(pairs: list[tuple[str, str]]) -> list[dict]:
+    return [{"parent": a, "child": b, "kind": "birth", "from": None, "to": None} for a, b in pairs]
+
+
+def test_a_partial_build_carrying_the_rest_over_records_what_a_full_build_records(
+    tmp_path,
+) -> None:
+    """The owners recorded with each element (loaders.unchanged.Owners) let a load that
+    builds only some people's rows carry over the rest: its record is the one building
+    every row would leave. The element of a parent link between a person rebuilt and one
+    carried is built (owned by both), not carried: were its old hash carried beside the
+    new, the records would differ. Ground truth: the record a full build leaves."""
+    from loaders.unchanged import MEMORY_FILE
+    from loaders.write import PARENTS, PEOPLE, RESIDENCES, SOURCE_RECORDS
+
+    class _Store:
+        def counts(self) -> object:
+            from types import SimpleNamespace
+
+            return SimpleNamespace(labels={}, relationship_types={})
+
+    kept_as = {"labels": {}, "types": {}, "stamp": None}
+    places = [_address(f"A-{i}", "York") for i in range(7)]
+    people = _people(10)
+    links = [("P-0", "P-1"), ("P-2", "P-3"), ("P-4", "P-5")]
+
+    def steps(folk: list[dict], pairs: list[tuple[str, str]]) -> list[tuple]:
+        return [
+            (ADDRESSES, places),
+            (PEOPLE, folk),
+            (SOURCE_RECORDS, _described(folk)),
+            (RESIDENCES, _lives_at(folk)),
+            (PARENTS, _parents(pairs)),
+        ]
+
+    first = Unchanged.take(tmp_path / MEMORY_FILE, SHARED, kept_as, False)
+    for step, rows in steps(people, links):
+        first.rows(step, rows)
+    first.save(_Store())
+    saved = (tmp_path / MEMORY_FILE).read_bytes()
+
+    now = [dict(p) for p in people]
+    now[3]["given_name"] = "Changed"  # P-3 rebuilt; P-2's link to them with them
+    now_links = [*links, ("P-3", "P-6")]  # and a link new between P-3 and P-6
+    rebuilt = {"P-3", "P-6"}
+
+    full = Unchanged.take(tmp_path / MEMORY_FILE, SHARED, kept_as, False)
+    assert full.active
+    for step, rows in steps(now, now_links):
+        full.rows(step, rows)
+
+    (tmp_path / MEMORY_FILE).write_bytes(saved)
+    partial = Unchanged.take(tmp_path / MEMORY_FILE, SHARED, kept_as, False)
+    mine = [p for p in now if p["uid"] in rebuilt]
+    # the builder's part: every element naming a rebuilt person, whole; the addresses
+    # (owned by nobody) every night
+    partial.rows(ADDRESSES, places)
+    partial.rows(PEOPLE, mine)
+    partial.rows(SOURCE_RECORDS, _described(now)[3:4] + _described(now)[6:7])
+    partial.rows(RESIDENCES, [r for r in _lives_at(now) if r["person"] in rebuilt])
+    partial.rows(PARENTS, _parents([p for p in now_links if rebuilt & set(p)]))
+    kept = [p["uid"] for p in now if p["uid"] not in rebuilt]
+    # carried by step: the people's own rows, then the rest
+    carried = partial.carry(kept, [PEOPLE]) + partial.carry(kept, [SOURCE_RECORDS, RESIDENCES])
+    carried += partial.carry(kept, [PARENTS])
+    # P-0..P-9 but P-3, P-6: 8 people, their source records and residences; the links
+    # P-0 -> P-1 and P-4 -> P-5 (P-2 -> P-3 is owned by P-3 too)
+    assert carried == 8 * 3 + 2
+    assert partial.after.tolist() == full.after.tolist()
+    assert partial.nodes_after.tolist() == full.nodes_after.tolist()
+    assert partial.multi_after == full.multi_after
+    partial.rows(PEOPLE, now[:1])  # built as well as carried: still one pair
+    assert partial.carry(kept, [ADDRESSES]) == 0  # owned by nobody: never carried
+    owners, whole = partial.owners, full.owners
+    assert _pairs(owners.elements, owners.element_owners) == _pairs(
+        whole.elements, whole.element_owners
+    )
+    assert _pairs(owners.nodes, owners.node_owners) == _pairs(whole.nodes, whole.node_owners)
+
+
+def _pairs(owned, owners) -> list[tuple[int, int]]:
+    return sorted(zip(owned.tolist(), owners.tolist(), strict=True))
+
+
+def test_a_load_whose_record_is_not_trusted_carries_nothing(tmp_path) -> None:
+    """Without the last load's record (a first load, --full, an older release's record)
+    every row is built: nothing is carried over."""
+    from loaders.unchanged import MEMORY_FILE
+
+    fresh = Unchanged.take(tmp_path / MEMORY_FILE, SHARED, {}, False)
+    assert fresh.reason and fresh.carry(["P-1"]) == 0
+
+
+def test_a_record_kept_before_owners_were_recorded_is_not_carried_from(tmp_path) -> None:
+    """A record of the format before owners (version 3: its elements' hashes, no owners)
+    is another release's: every row is built and written once, nothing carried, and the
+    record saved after it has every element's owners."""
+    import json
+
+    import numpy as np
+
+    from loaders.unchanged import MEMORY_FILE
+    from loaders.write import PEOPLE
+
+    class _Store:
+        def counts(self) -> object:
+            from types import SimpleNamespace
+
+            return SimpleNamespace(labels={}, relationship_types={})
+
+    path = tmp_path / MEMORY_FILE
+    kept = {"labels": {}, "types": {}, "stamp": None}
+    first = Unchanged.take(path, SHARED, kept, False)
+    people = _people(3)
+    first.rows(PEOPLE, people)
+    with path.open("wb") as fh:  # as version 3 kept it: the same hashes, no owners
+        np.savez(
+            fh,
+            head=np.array(json.dumps({"version": 3, "kept_as": kept})),
+            elements=first.after,
+            nodes=first.nodes_after,
+            multi=np.empty(0, np.uint64),
+        )
+    older = Unchanged.take(path, SHARED, kept, False)
+    assert "another release" in older.reason
+    assert older.rows(PEOPLE, people) == people
+    assert older.carry(p["uid"] for p in people) == 0
+    older.save(_Store())
+    again = Unchanged.take(path, SHARED, kept, False)
+    assert again.active and len(np.unique(again.owners_before.elements)) == 3
+    assert again.carry(p["uid"] for p in people) == 3
