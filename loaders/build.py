@@ -236,6 +236,12 @@ class Builder:
         self.services_named: set[str] = set()  # by staff records
         self.home_la = ""
         self._dob_of: dict[str, object] | None = None  # person uid -> dob, once asked
+        # people() -> person_rows(): each person's identity records, in order; the
+        # birth dates of the people whose rows were carried, not built; cases() ->
+        # person_rows(): what each case owner's cases derive (open_services)
+        self.records_of: dict[str, list[tuple[Record, str]]] = {}
+        self.carried_dob: dict[str, str | None] = {}
+        self.open_of: dict[str, tuple[list[str], list[str]]] = {}
         # relationship rows quarantined because they break a family rule, by rule
         self.refused_relationships: Counter[str] = Counter()
 
@@ -342,14 +348,16 @@ class Builder:
     # -- people ----------------------------------------------------------------------
 
     def people(self, identity_records: list[tuple[Record, str]]) -> None:
-        """One Person row per cluster; ``identity_records`` pairs record and role.
+        """Each identity record's source record row, gathered by person for
+        :meth:`person_rows` (``identity_records`` pairs record and role); counts each
+        person row after a person's first as merged (:attr:`merged`), built or not.
 
-        Two passes: the records, gathered by person (and each one's source record row),
-        then each person's fields from their records. Gathering first lets a person
-        with one record (most people) take their fields as they are, with no counting."""
+        Gathering first lets a person with one record (most people) take their fields
+        as they are, with no counting, and a delta build only some people's rows."""
         person_of, probability = self.person_of, self.probability
         by_la_id, source_records = self.by_la_id, self.rows.source_records
-        records_of: dict[str, list[tuple[Record, str]]] = {}  # person uid -> in order
+        merged, described = self.merged, set()
+        records_of = self.records_of = {}  # person uid -> in order
         for record, who in identity_records:
             rid = identity_uid(record, who)
             puid = person_of[rid]
@@ -358,6 +366,11 @@ class Builder:
                 records_of[puid] = [(record, who)]
             else:
                 mine.append((record, who))
+            if who == "person":  # described by a person row before this one: merged
+                if puid in described:
+                    merged[(record.source, record.file)] += 1
+                else:
+                    described.add(puid)
             v = record.values
             la_id = v.get(ROLE_KEYS[who].key["la_child_id"])
             if la_id:
@@ -366,13 +379,30 @@ class Builder:
             row["person"] = puid
             row["probability"] = probability.get(rid, 1.0)
             source_records.append(row)
-        for puid, mine in records_of.items():
-            self.rows.people.append(self._person_row(puid, mine))
+
+    def person_rows(self, carried: dict[str, str | None] | None = None) -> None:
+        """One Person row per person :meth:`people` gathered, but those ``carried``
+        (person uid -> birth date as ISO text: rows the graph holds as they are, which
+        a delta does not build again), with what their cases derive (:meth:`cases`)."""
+        carried = carried or {}
+        people = self.rows.people
+        for puid, mine in self.records_of.items():
+            if puid not in carried:
+                people.append(self._person_row(puid, mine))
+        self.records_of = {}
+        self.carried_dob = carried
+        derived = self.open_of
+        for person in people:
+            found = derived.get(person["uid"])
+            if found is not None:
+                services, kinds = found
+                person["open_services"] = services
+                person["open_case_kinds"] = kinds
+                person["open_service_count"] = len(services)
 
     def _person_row(self, puid: str, mine: list[tuple[Record, str]]) -> dict[str, object]:
         """Each field's most common value among a person's records, the first seen on a
-        tie (as ``Counter.most_common(1)``); names they went by; flags any record set.
-        Counts each person row after the first as merged (:attr:`merged`)."""
+        tie (as ``Counter.most_common(1)``); names they went by; flags any record set."""
         row: dict[str, object] = {"uid": puid, **_NO_FIELDS, "conflicts": None}
         if len(mine) == 1:
             record, who = mine[0]
@@ -406,7 +436,6 @@ class Builder:
         names: set[str] = set()
         flags: dict[str, bool] = {}
         sources: set[str] = set()
-        described = False  # by a person row before this one
         for record, who in mine:
             v, k = record.values, ROLE_KEYS[who]
             sources.add(record.source)
@@ -414,9 +443,6 @@ class Builder:
             if given or family:
                 names.add(_joined(given, family))
             if who == "person":
-                if described:
-                    self.merged[(record.source, record.file)] += 1
-                described = True
                 for flag, key in _FLAGS:
                     value = v.get(key)
                     if value is not None:
@@ -478,14 +504,7 @@ class Builder:
         workers = current_workers(rows.works_on)
         for case in rows.cases:
             case["workers"] = workers.get(case["uid"], 0)
-        derived = open_services(rows.cases)
-        for person in rows.people:
-            found = derived.get(person["uid"])
-            if found is not None:
-                services, kinds = found
-                person["open_services"] = services
-                person["open_case_kinds"] = kinds
-                person["open_service_count"] = len(services)
+        self.open_of = open_services(rows.cases)  # set on the people's rows (person_rows)
 
     def _returns(self) -> None:
         """The returns' facts, with what the rest of the load needs from them: their
@@ -687,7 +706,8 @@ class Builder:
     def _impossible_parent(self, parent: str, child: str) -> str:
         """Why a relationship row cannot be loaded as it stands (graph.family_rules), or ''."""
         if self._dob_of is None:
-            self._dob_of = {p["uid"]: p.get("dob") for p in self.rows.people}
+            built = {p["uid"]: p.get("dob") for p in self.rows.people}
+            self._dob_of = {**self.carried_dob, **built}
         born = {uid: self._dob_of.get(uid) for uid in (parent, child)}
         dates = {u: dt.date.fromisoformat(d) if isinstance(d, str) else d for u, d in born.items()}
         if too_young_to_parent(dates[parent], dates[child]):

@@ -41,7 +41,7 @@ from graph import review_queue, risk_facts, version
 from graph.access.projection import write_copy
 from graph.planning import forget_kept_tallies
 from graph.store import GraphStore
-from loaders import derive, identities, review
+from loaders import derive, identities, partial, review
 from loaders.attach import Packs
 from loaders.build import Builder, GraphRows, identity_role
 from loaders.build_returns import has_return_fields
@@ -63,7 +63,14 @@ from loaders.needs_kept import VERSION as NEEDS_VERSION
 from loaders.needs_kept import NeedsParts, touched_children
 from loaders.needs_kept import keep_after_load as keep_needs_tally
 from loaders.packs import Pack, load_packs
-from loaders.people_kept import MODELS_FILE, KeptPeople, Known, linked_probability, people_file
+from loaders.people_kept import (
+    ANCHOR_FIELDS,
+    MODELS_FILE,
+    KeptPeople,
+    Known,
+    linked_probability,
+    people_file,
+)
 from loaders.progress import Progress, Silent
 from loaders.readers import ReadLimits
 from loaders.reading import ignored, read_all
@@ -82,7 +89,7 @@ from loaders.transition_cohorts import keep_after_load as keep_cohorts
 from loaders.transition_cohorts import touched_children as touched_cohorts
 from loaders.unchanged import MEMORY_FILE, Touched, Unchanged, shared_labels
 from loaders.validate import Quarantined, Record
-from loaders.write import PLAN, RECORDED_AFTER, Stopped, WriterThread, Writes, timed
+from loaders.write import CASES, PEOPLE, PLAN, RECORDED_AFTER, Stopped, WriterThread, Writes, timed
 from planning.alerts import Baseline, raise_after_load
 
 REFERENCE_ENTITIES = ("area", "school", "staff", "address")
@@ -325,6 +332,7 @@ def build(load: Load) -> None:
     builder.linked(load.person_of, linked.probability)
     builder.people(load.roles)
     builder.cases(load.records)  # new people are written with what their cases derive
+    builder.person_rows(_carried_people(load, builder))
     load.roles = []  # the people are built: nothing else holds the identity records
     writes.stage = writer.stage
     load.writing = writer.submit(_write_rows, writes, builder.rows, writer.built)
@@ -354,6 +362,29 @@ def build(load: Load) -> None:
     load.known.after_writing(rows.people)
     load.known_kept = load.known.packed()
     load.known = None
+
+
+def _carried_people(load: Load, builder: Builder) -> dict[str, str | None]:
+    """The people whose rows the last load's are (loaders.partial), each with their birth
+    date: carried over in the record of rows written, not built. What this load built
+    its people's rows from is signed for the next either way."""
+    unchanged, known = load.unchanged, load.known
+    assert unchanged is not None and known is not None
+    mappings = [*load.sources, *(m for p in load.packs for m in p.mappings)]
+    now = partial.signatures(builder.records_of, load.today, partial.code_fingerprint(mappings))
+    unchanged.signed_after = now
+    if not unchanged.active:
+        return {}
+    case_steps = [s for s in PLAN if s.rows == CASES.rows]
+    owned_before = partial.case_owners(unchanged.owners_before, case_steps)
+    owning = {c["person"] for c in builder.rows.cases}
+    people = list(builder.records_of)
+    at = ANCHOR_FIELDS.index("dob")
+    before = unchanged.signed_before
+    carried = partial.unchanged_people(now, before, people, owning, owned_before, known.anchors, at)
+    unchanged.carry(carried, [PEOPLE])
+    load.report.people_carried = len(carried)
+    return carried
 
 
 def _write_rows(writes: Writes, rows: GraphRows, facts: Future[GraphRows]) -> None:

@@ -117,6 +117,7 @@ class LoadReport:
     # rows not written because the graph holds them as they are (loaders.unchanged), per
     # write step; or why every row was written; and the stages that ran over everything
     rows_unchanged: dict[str, int] = field(default_factory=dict)
+    people_carried: int = 0  # people whose rows were not built (loaders.partial)
     wrote_every_row: str = ""
     over_everything: list[str] = field(default_factory=list)
 
@@ -329,7 +330,13 @@ class LoadReport:
             f"Written: every row ({self.wrote_every_row})."
             if self.wrote_every_row
             else f"Written: only what changed; {kept:,} rows the graph holds as they are "
-            "were not written again."
+            "were not written again"
+            + (
+                f", and the rows of {self.people_carried:,} people whose records and cases "
+                "are as they were not built."
+                if self.people_carried
+                else "."
+            )
         )
         linked = (
             f"Linked: every record ({self.relinked})."

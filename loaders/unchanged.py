@@ -45,7 +45,7 @@ import json
 import threading
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from operator import itemgetter
 from pathlib import Path
@@ -188,6 +188,10 @@ class Unchanged:
     owners_before: Owners | None = None
     owners_after: list[Owners] = field(default_factory=list)
     carried: bool = False  # owners carried over since they were last made distinct
+    # what the last load, and this one, built their people's rows from (Signed: for
+    # loaders.partial); None: not recorded, every person's row built
+    signed_before: Signed | None = None
+    signed_after: Signed | None = None
     # a load that writes every row (no record trusted) needs their hashes only for the
     # next load: its steps' rows, in order, hashed after writing (:meth:`record`)
     later: list[tuple[Step, list[Row] | Callable[[], list[Row]]]] = field(default_factory=list)
@@ -225,6 +229,7 @@ class Unchanged:
             memory.before, memory.nodes_before = data["elements"], data["nodes"]
             memory.multi_before = data["multi"]
             memory.owners_before = data["owners"]
+            memory.signed_before = data["signed"]
             memory.touched = Touched()
         return memory
 
@@ -436,7 +441,9 @@ class Unchanged:
             return
         self.record()
         kept = version.kept_as(store.counts(), stamp)
-        head = json.dumps({"version": VERSION, "kept_as": kept})
+        signed = self.signed_after
+        built_from = signed.head() if signed else {}
+        head = json.dumps({"version": VERSION, "kept_as": kept, **built_from})
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         with tmp.open("wb") as fh:
@@ -447,6 +454,7 @@ class Unchanged:
                 nodes=self.nodes_after,
                 multi=np.fromiter(self.multi_after, np.uint64, len(self.multi_after)),
                 **self.owners.arrays(),
+                **(signed.arrays() if signed else {}),
             )
         tmp.replace(self.path)
 
@@ -599,6 +607,33 @@ def _owned(
 
 
 @dataclass
+class Signed:
+    """What a load built its people's rows from: its day, its code's and mappings'
+    fingerprint, and each person's :func:`signatures` (``people``: their node hashes,
+    sorted; ``signatures`` in that order)."""
+
+    day: str
+    code: str
+    people: np.ndarray
+    signatures: np.ndarray
+
+    NAMES: ClassVar[tuple[str, str]] = ("signed_people", "signatures")
+
+    @classmethod
+    def of(cls, head: Mapping[str, Any], data: Any) -> Signed | None:
+        """As :meth:`head` and :meth:`arrays` saved them (None: not saved)."""
+        if "day" not in head or cls.NAMES[0] not in data:
+            return None
+        return cls(head["day"], head["code"], *(data[n] for n in cls.NAMES))
+
+    def head(self) -> dict[str, str]:
+        return {"day": self.day, "code": self.code}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return dict(zip(self.NAMES, (self.people, self.signatures), strict=True))
+
+
+@dataclass
 class Touched:
     """What a load changed, by the rows it wrote: the uids of the nodes whose own rows
     differ from the last load's (``nodes``, label -> uids), and of every node the rows of
@@ -645,6 +680,7 @@ def _read(path: Path) -> dict[str, Any] | None:
                 # recorded since shared labels' nodes are left unwritten (None before)
                 "multi": set(data["multi"].tolist()) if "multi" in data else None,
                 "owners": Owners.of(data),
+                "signed": Signed.of(head, data),
             }
     except (OSError, ValueError, KeyError):
         return None

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from graph import GraphStore, alerts, review_queue, risk_facts, version, views
@@ -523,6 +524,23 @@ def test_a_delta_load_leaves_the_graph_a_full_reload_leaves(
     one, other = fingerprint(graphs["full"]), fingerprint(graphs["delta"])
     assert sum(one.nodes.values()) > 10_000
     assert one == other, one.differences(other)
+    # the delta built only the rows of the people whose records or cases changed and
+    # carried the rest over: its record of rows written is the full load's
+    assert delta.people_carried > 0 and not full.people_carried
+    _same_record(week_loads.loads["full"], week_loads.loads["delta"])
+
+
+def _same_record(one: Path, other: Path) -> None:
+    """The records of rows written two loads kept (loaders.unchanged) hold the same
+    elements, node elements and owners: a partial build carried over only elements a
+    full build of the same files builds as they were (a carried element whose rows
+    changed would be its old hash, left beside no new one)."""
+    kept = [np.load(folder / MEMORY_FILE, allow_pickle=False) for folder in (one, other)]
+    for name in ("elements", "nodes"):
+        assert kept[0][name].tolist() == kept[1][name].tolist(), name
+    names = ("owned", "owners", "owned_steps")
+    pairs = [sorted(zip(*(k[n].tolist() for n in names), strict=True)) for k in kept]
+    assert pairs[0] == pairs[1]
 
 
 def test_a_delta_works_out_again_the_risk_answers_of_the_pupils_it_touched(
@@ -728,6 +746,8 @@ def test_a_delta_after_a_delta_and_one_with_nothing_kept_leave_a_full_reloads_gr
         for kind in ("delta", "nothing kept"):
             other = fingerprint(graphs[kind])
             assert full == other, (kind, full.differences(other))
+            _same_record(tmp_path / "full", tmp_path / kind)
+        assert delta.people_carried > 0
     finally:
         for store in graphs.values():
             store.drop_all()
@@ -839,6 +859,46 @@ def test_the_same_files_again_after_a_full_link_write_nothing(
     finally:
         store.drop_all()
         store.close()
+
+
+def test_a_delta_builds_again_the_row_of_someone_turned_18_and_carries_the_rest(
+    week_loads: WeekLoads, week_later: Path, engine_dir: Path, tmp_path: Path
+) -> None:
+    """The week loaded again as it is on the 18th birthday of the oldest child whose
+    row a delta carries over (records unchanged, no case): their ``child`` flag turns
+    false though nothing they are recorded in changed, so the delta builds their row
+    again, as a full reload of the same files on that day does; the graphs and the
+    records of rows written are the same. Ground truth: the full reload."""
+    start = week_loads.graphs["delta"]
+    oldest = start.read(
+        "MATCH (p:Person) WHERE p.child AND p.dob IS NOT NULL AND NOT (p)-[:HAS_CASE]->() "
+        "RETURN p.uid AS uid, p.dob AS dob ORDER BY p.dob, uid LIMIT 1"
+    ).rows[0]
+    born = oldest["dob"]
+    day = dt.date(born.year + 18, born.month, min(born.day, 28 if born.month == 2 else 31))
+    assert day > WEEK_LATER
+    graphs: dict[str, FalkorDBStore] = {}
+    reports: dict[str, LoadReport] = {}
+    try:
+        for kind in ("full", "delta"):
+            store = graphs[kind] = copy_graph(start, engine_dir)
+            loads = tmp_path / kind
+            shutil.copytree(week_loads.loads["delta"], loads,
+                            ignore=shutil.ignore_patterns(LOAD_LOCK))  # fmt: skip
+            reports[kind] = run_load(
+                store, week_later, as_of=day, loads_dir=loads, full=kind == "full", relink=False
+            ).report
+        assert reports["delta"].people_carried > 0
+        for store in graphs.values():
+            flag = "MATCH (p:Person {uid: $u}) RETURN p.child AS c"
+            assert store.read(flag, {"u": oldest["uid"]}).scalar() is False
+        full, delta = fingerprint(graphs["full"]), fingerprint(graphs["delta"])
+        assert full == delta, full.differences(delta)
+        _same_record(tmp_path / "full", tmp_path / "delta")
+    finally:
+        for store in graphs.values():
+            store.drop_all()
+            store.close()
 
 
 def test_a_change_that_keeps_the_counts_is_noticed(

@@ -1,0 +1,132 @@
+"""Which people's rows a delta builds again; the rest are carried over (a partial build).
+
+A person's row (``Builder._person_row``) is worked out from their identity records
+alone, but for three things: their ``child`` flag (their birth date against the load's
+day), their open services (from their cases, which case records that are not identity
+records make too) and the code and mappings that turned the records into values. So a
+delta carries a person's row over from the last load (``Unchanged.carry``: its hash
+in the record of rows written, the row not built, hashed or written) when
+
+- their identity records are the same ones, in the same roles and order, with the same
+  values (each person's :func:`signatures`, kept beside the record: a record's uid is
+  its row's content, but a value can change with it, a two-digit year read on another
+  day);
+- they own no case, in this load or the last (:func:`case_owners`);
+- they did not turn 18 between the two loads' days (:func:`turned`);
+- the builder's code and the mappings are the last load's (:func:`code_fingerprint`).
+
+Anything else (no record of the last load's signatures, its day or its code) builds
+every person's row. The other steps' rows are built whole, every night.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from loaders.unchanged import PERSON, Owners, Signed, _among, _hashes, _node_hashes, step_code
+from loaders.validate import Record
+
+ROOT = Path(__file__).resolve().parent.parent
+# what turns records into rows, besides the mappings: a change to any of them builds
+# every row once
+BUILDER_CODE = (
+    "loaders/build.py",
+    "loaders/build_returns.py",
+    "loaders/attach.py",
+    "loaders/validate.py",
+    "loaders/fields.py",
+    "loaders/mapping.py",
+    "loaders/identifiers.py",
+    "loaders/partial.py",
+    "graph/schema.py",
+    "graph/family_rules.py",
+)
+_SIGNED = b"person records"  # the signatures' hash's person (unchanged._hashes)
+
+
+def code_fingerprint(mappings: Iterable[Any]) -> str:
+    """A hash of :data:`BUILDER_CODE`'s text and of each mapping's file (``path``)."""
+    h = hashlib.blake2b(digest_size=16)
+    for name in BUILDER_CODE:
+        h.update((ROOT / name).read_bytes())
+    for path in sorted({str(m.path) for m in mappings}):
+        h.update(path.encode())
+        h.update(Path(path).read_bytes() if path and Path(path).is_file() else b"")
+    return h.hexdigest()
+
+
+def signatures(
+    records_of: Mapping[str, list[tuple[Record, str]]], day: dt.date, code: str
+) -> Signed:
+    """Each person's hash of their identity records in order: role, uid, source and
+    values (``records_of``: person uid -> those records, as the builder gathered them)."""
+    people = list(records_of)
+    hashes = _node_hashes(PERSON, people)
+    signed = _hashes(
+        _SIGNED,
+        [[(who, r.uid, r.source, r.values) for r, who in mine] for mine in records_of.values()],
+    )
+    order = np.argsort(hashes)
+    return Signed(day.isoformat(), code, hashes[order], signed[order])
+
+
+def case_owners(owners: Owners | None, steps: Iterable[Any]) -> np.ndarray:
+    """The node hashes of the people owning an element of ``steps`` (the steps writing
+    cases) in the last load's record, sorted."""
+    if owners is None:
+        return np.empty(0, np.uint64)
+    codes = np.array([step_code(s) for s in steps], np.uint32)
+    return np.unique(owners.element_owners[np.isin(owners.element_steps, codes)])
+
+
+def turned(dob: str | None, before: dt.date, now: dt.date) -> bool:
+    """Whether someone born on ``dob`` (ISO text, or none) was a child on one of the
+    two days and not on the other (the ``child`` flag: under 18)."""
+    if not dob:
+        return False
+    born = dt.date.fromisoformat(dob)
+
+    def child(on: dt.date) -> bool:
+        return on.year - born.year - ((on.month, on.day) < (born.month, born.day)) < 18
+
+    return child(before) != child(now)
+
+
+def unchanged_people(
+    now: Signed,
+    before: Signed | None,
+    people: list[str],
+    owning: set[str],
+    owned_before: np.ndarray,
+    dob_of: Mapping[str, tuple[str, ...]],
+    dob_at: int,
+) -> dict[str, str | None]:
+    """The ``people`` (person uids, ``now`` signed) whose rows are the last load's
+    (``before``), by the rules above, each with their birth date as the last load
+    wrote it (``dob_of``: person uid -> fields, the birth date at ``dob_at``, '' for
+    none); ``owning``: the people owning a case in this load, ``owned_before`` in the
+    last (node hashes, sorted). None carried without ``before`` or on other code."""
+    if before is None or before.code != now.code:
+        return {}
+    hashes = _node_hashes(PERSON, people)
+    at = np.searchsorted(before.people, hashes)
+    at[at == len(before.people)] = 0
+    same = before.people[at] == hashes
+    same &= before.signatures[at] == now.signatures[np.searchsorted(now.people, hashes)]
+    same &= ~_among(hashes, owned_before)
+    then, today = dt.date.fromisoformat(before.day), dt.date.fromisoformat(now.day)
+    out: dict[str, str | None] = {}
+    for uid in (p for p, keep in zip(people, same.tolist(), strict=True) if keep):
+        fields = dob_of.get(uid)
+        if uid in owning or fields is None:  # a case's open services; not known: built
+            continue
+        dob = fields[dob_at] or None
+        if not turned(dob, then, today):
+            out[uid] = dob
+    return out
