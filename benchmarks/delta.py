@@ -230,6 +230,7 @@ def load(
     figures[f"{name}_peak_mb"] = max(report.peak_mb.values())
     figures[f"{name}_rows_written"] = sum(report.written.values())
     figures[f"{name}_rows_unchanged"] = sum(report.rows_unchanged.values())
+    figures[f"{name}_people_carried"] = report.people_carried  # their rows not built
     figures[f"{name}_wrote_every_row"] = report.wrote_every_row
     figures[f"{name}_records_linked"] = report.records_linked
     figures[f"{name}_risk_worked_out"] = report.risk_factors_worked_out  # None: every pupil

@@ -51,13 +51,14 @@ _SIGNED = b"person records"  # the signatures' hash's person (unchanged._hashes)
 
 
 def code_fingerprint(mappings: Iterable[Any]) -> str:
-    """A hash of :data:`BUILDER_CODE`'s text and of each mapping's file (``path``)."""
+    """A hash of :data:`BUILDER_CODE`'s text and of each mapping's file (``path``: by
+    its folder and name, and its text)."""
     h = hashlib.blake2b(digest_size=16)
     for name in BUILDER_CODE:
         h.update((ROOT / name).read_bytes())
-    for path in sorted({str(m.path) for m in mappings}):
-        h.update(path.encode())
-        h.update(Path(path).read_bytes() if path and Path(path).is_file() else b"")
+    for path in sorted({Path(m.path) for m in mappings if m.path}):
+        h.update("/".join(path.parts[-2:]).encode())  # where it is installed aside
+        h.update(path.read_bytes() if path.is_file() else b"")
     return h.hexdigest()
 
 
