@@ -48,6 +48,7 @@ BUILDER_CODE = (
     "graph/family_rules.py",
 )
 _SIGNED = b"person records"  # the signatures' hash's person (unchanged._hashes)
+_PART = 10_000  # people signed at a time
 
 
 def code_fingerprint(mappings: Iterable[Any]) -> str:
@@ -67,12 +68,13 @@ def signatures(
 ) -> Signed:
     """Each person's hash of their identity records in order: role, uid, source and
     values (``records_of``: person uid -> those records, as the builder gathered them)."""
-    people = list(records_of)
+    people, groups = list(records_of), list(records_of.values())
     hashes = _node_hashes(PERSON, people)
-    signed = _hashes(
-        _SIGNED,
-        [[(who, r.uid, r.source, r.values) for r, who in mine] for mine in records_of.values()],
-    )
+    parts = [  # a part at a time: not a list of every record's values beside the build's
+        _hashes(_SIGNED, [[(who, r.uid, r.source, r.values) for r, who in g] for g in part])
+        for part in (groups[i : i + _PART] for i in range(0, len(groups), _PART))
+    ]
+    signed = np.concatenate(parts) if parts else np.empty(0, np.uint64)
     order = np.argsort(hashes)
     return Signed(day.isoformat(), code, hashes[order], signed[order])
 
