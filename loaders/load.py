@@ -383,10 +383,11 @@ def _carried_people(load: Load, builder: Builder) -> dict[str, str | None]:
     case_steps = [s for s in PLAN if s.rows == CASES.rows]
     owned_before = partial.case_owners(unchanged.owners_before, case_steps)
     owning = {c["person"] for c in builder.rows.cases}
-    people = list(builder.records_of)
     at = ANCHOR_FIELDS.index("dob")
-    before = unchanged.signed_before
-    carried = partial.unchanged_people(now, before, people, owning, owned_before, known.anchors, at)
+    before, records_of = unchanged.signed_before, builder.records_of
+    carried = partial.unchanged_people(
+        now, before, records_of, owning, owned_before, known.anchors, at
+    )
     unchanged.carry(carried, [PEOPLE])
     load.report.people_carried = len(carried)
     return carried

@@ -38,9 +38,10 @@ def _records(people: dict[str, list[dict]]) -> dict[str, list[tuple[Record, str]
 
 def test_only_the_people_whose_records_cases_and_flag_are_as_they_were_are_carried() -> None:
     """Five people signed on the last load's day, loaded again a week later: the one
-    whose record's value changed (same uid: a two-digit year read on another day), the
-    one with a case now, the one who had one, the one who turned 18 and the one the last
-    load did not know are built; the rest carried, with their birth dates."""
+    whose record holds a date within the week (same uid: a two-digit year read on
+    another day), the one with a case now, the one who had one, the one who turned 18
+    and the one the last load did not know are built; the rest carried, with their
+    birth dates. Records reordered, a load of an earlier day or other code: none."""
     first = {
         "P-same": [{"person.dob": dt.date(2012, 1, 1)}, {"person.sex": "F"}],
         "P-value": [{"person.dob": dt.date(1926, 12, 10)}],
@@ -53,11 +54,13 @@ def test_only_the_people_whose_records_cases_and_flag_are_as_they_were_are_carri
     after = signatures(_records(now), WEEK, "code")
     dob = {uid: ("", "", str(rows[0].get("person.dob", ""))) for uid, rows in first.items()}
     had = np.unique(_node_hashes(PERSON, ["P-had"]))
-    carried = unchanged_people(after, before, list(now), {"P-case"}, had, dob, 2)
+    carried = unchanged_people(after, before, _records(now), {"P-case"}, had, dob, 2)
     assert carried == {"P-same": "2012-01-01"}
     reordered = {"P-same": _records(first)["P-same"][::-1]}  # the same records, reordered
     again = signatures(reordered, WEEK, "code")
-    assert unchanged_people(again, before, ["P-same"], set(), had, dob, 2) == {}
+    assert unchanged_people(again, before, reordered, set(), had, dob, 2) == {}
     other = signatures(_records(now), WEEK, "other code")
-    assert unchanged_people(other, before, list(now), set(), had, dob, 2) == {}
-    assert unchanged_people(after, None, list(now), set(), had, dob, 2) == {}
+    assert unchanged_people(other, before, _records(now), set(), had, dob, 2) == {}
+    assert unchanged_people(after, None, _records(now), set(), had, dob, 2) == {}
+    earlier = signatures(_records(now), DAY - dt.timedelta(days=1), "code")
+    assert unchanged_people(earlier, before, _records(now), set(), had, dob, 2) == {}
