@@ -163,14 +163,15 @@ PUPILS_AT = {
     )
     for label, rel in (("School", "ATTENDS"), ("Address", "LIVES_AT"), ("Case", "HAS_CASE"))
 }
+# the people holding kept factors: the retired per-pupil day too, as a graph of an
+# older release may hold it on a pupil whose year group a review merge has since cleared
+_HOLDING = "MATCH (p:Person) WHERE p.risk_year_group IS NOT NULL OR p.risk_as_of IS NOT NULL"
 CLEAR_ALL = cypher(
     "risk_facts.clear_all",
-    # the retired per-pupil day too: a graph of an older release may hold it on a
-    # pupil whose year group a review merge has since cleared
-    "MATCH (p:Person) WHERE p.risk_year_group IS NOT NULL OR p.risk_as_of IS NOT NULL SET "
-    + ", ".join(f"p.{name} = null" for name in KEPT + _RETIRED),
+    f"{_HOLDING} SET " + ", ".join(f"p.{name} = null" for name in KEPT + _RETIRED),
     writes=True,
 )
+KEPT_ON = cypher("risk_facts.kept_on", f"{_HOLDING} RETURN p.uid AS uid")
 CLEAR_ONE = cypher(
     "risk_facts.clear_one",
     f"MATCH (p:Person {{uid: $uid}}) SET {_UNSET}",
@@ -315,6 +316,11 @@ def pupils_of(
         "born_to": born_to.isoformat(),
     }
     return store.read(PUPILS_OF, params, max_rows=100_000_000).rows
+
+
+def kept_on(store: GraphStore) -> set[str]:
+    """The people holding kept factors (those CLEAR_ALL clears)."""
+    return {r["uid"] for r in store.read(KEPT_ON, max_rows=100_000_000).rows}
 
 
 def children(store: GraphStore, uids: Sequence[str]) -> set[str]:
