@@ -163,15 +163,19 @@ PUPILS_AT = {
     )
     for label, rel in (("School", "ATTENDS"), ("Address", "LIVES_AT"), ("Case", "HAS_CASE"))
 }
-# the people holding kept factors: the retired per-pupil day too, as a graph of an
-# older release may hold it on a pupil whose year group a review merge has since cleared
-_HOLDING = "MATCH (p:Person) WHERE p.risk_year_group IS NOT NULL OR p.risk_as_of IS NOT NULL"
 CLEAR_ALL = cypher(
     "risk_facts.clear_all",
-    f"{_HOLDING} SET " + ", ".join(f"p.{name} = null" for name in KEPT + _RETIRED),
+    # the retired per-pupil day too: a graph of an older release may hold it on a
+    # pupil whose year group a review merge has since cleared
+    "MATCH (p:Person) WHERE p.risk_year_group IS NOT NULL OR p.risk_as_of IS NOT NULL SET "
+    + ", ".join(f"p.{name} = null" for name in KEPT + _RETIRED),
     writes=True,
 )
-KEPT_ON = cypher("risk_facts.kept_on", f"{_HOLDING} RETURN p.uid AS uid")
+# the pupils holding kept factors (a year group with every one; a review merge clears
+# them all but the retired day)
+KEPT_ON = cypher(
+    "risk_facts.kept_on", "MATCH (p:Person) WHERE p.risk_year_group IS NOT NULL RETURN p.uid AS uid"
+)
 CLEAR_ONE = cypher(
     "risk_facts.clear_one",
     f"MATCH (p:Person {{uid: $uid}}) SET {_UNSET}",
@@ -319,7 +323,8 @@ def pupils_of(
 
 
 def kept_on(store: GraphStore) -> set[str]:
-    """The people holding kept factors (those CLEAR_ALL clears)."""
+    """The pupils holding kept factors: whose CLEAR_ALL changes (a retired day alone
+    is nothing the analysts' copy holds)."""
     return {r["uid"] for r in store.read(KEPT_ON, max_rows=100_000_000).rows}
 
 

@@ -216,6 +216,20 @@ def test_a_shared_value_crossing_its_threshold_reads_the_nodes_holding_it(live):
     _as_afresh(live, written)
 
 
+def test_people_sharing_sources_that_come_to_be_kept_are_read(live):
+    """A person's sources are kept where ten share them: the tenth makes the other
+    nine's kept, people the load did not touch (each copy already holding the nine's
+    sources as not kept, so that only the crossing reads them)."""
+    nine = {f"p{i}" for i in range(1, MIN_SHARED)}
+    live.write(f"MATCH (p:Person) WHERE p.uid IN {sorted(nine)} SET p.sources = ['gp', 'school']")
+    for touched in (_touched({"Person": nine}), _touched({"Person": nine}), _touched()):
+        assert write_copy(live, touched=touched).touched
+    live.write(f"MATCH (p:Person {{uid: 'p{MIN_SHARED}'}}) SET p.sources = ['gp', 'school']")
+    written = write_copy(live, touched=_touched({"Person": {f"p{MIN_SHARED}"}}))
+    assert written.touched and written.changed == MIN_SHARED, written
+    _as_afresh(live, written)
+
+
 def test_a_district_centre_moving_reads_the_homes_in_it(live):
     """A new home in a district moves its centre: every home there moves in the copy,
     and is read, the other district's not."""

@@ -556,7 +556,7 @@ def _moved(store: GraphStore, was: dict[str, Any], now: dict[str, Any], scope: S
     """``scope`` with the nodes whose copy changed with what coarsening depends on since
     the copy written over (``was``; ``now``, :attr:`_Coarsen.context`): those holding a
     shared value that came to be kept or ceased to be (a threshold crossed), and the
-    homes of a district whose centre moved. (People are read whole anyway.)"""
+    homes of a district whose centre moved."""
     for where in was["shared"].keys() | now["shared"].keys():
         before, after = set(was["shared"].get(where, ())), set(now["shared"].get(where, ()))
         owner, prop = where.split(PAIR)
