@@ -26,7 +26,7 @@ from graph.engines.falkordb import FalkorDBStore
 from loaders.load import run_load
 from loaders.unchanged import Touched
 from synthetic.week_later import write_week_later
-from tests.conftest import AS_OF, embedded_store
+from tests.conftest import AS_OF, embedded_store, person_map
 
 NODES = "MATCH (n) RETURN labels(n) AS labels, properties(n) AS props"
 RELATIONSHIPS = (
@@ -68,16 +68,6 @@ def _touched(
     return Touched(nodes=dict(nodes or {}), named=dict(named or {}), derived=dict(derived or {}))
 
 
-def _person_map(store: FalkorDBStore) -> set[tuple[str, str]]:
-    """The person map's (pseudonym, uid) pairs."""
-    path = Pseudonyms.open(store.pseudonym_dir, store.name).map_path
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return set(db.execute("SELECT pseudonym, uid FROM person").fetchall())
-    finally:
-        db.close()
-
-
 @pytest.fixture
 def live(tmp_path) -> Iterator[FalkorDBStore]:
     """A small live graph with both copies written and known to lag it by nothing."""
@@ -100,10 +90,10 @@ def live(tmp_path) -> Iterator[FalkorDBStore]:
 def _as_afresh(store: FalkorDBStore, written: Written) -> None:
     """The copy just written, and the person map, equal those written afresh from the
     same live graph (the map: every live person's pseudonym and uid)."""
-    by_touched, mapped = _everything(store), _person_map(store)
+    by_touched, mapped = _everything(store), person_map(store)
     assert write_copy(store, incremental=False).fresh
     assert by_touched == _everything(store), written
-    assert mapped == _person_map(store), written
+    assert mapped == person_map(store), written
 
 
 def test_a_delta_copy_reads_what_the_load_touched_and_equals_one_written_afresh(live):
@@ -154,7 +144,7 @@ def test_a_delta_copy_changes_the_person_map_for_the_people_it_read(live):
     live.write("CREATE (:Person:Child {uid: 'p13', sex: 'M', dob: date('2013-05-06')})")
     written = write_copy(live, touched=_touched({"Person": {"p12", "p13"}}))
     assert written.touched, written
-    uids = {uid for _, uid in _person_map(live)}
+    uids = {uid for _, uid in person_map(live)}
     assert "p13" in uids and "p12" not in uids
     _as_afresh(live, written)
 
@@ -169,7 +159,7 @@ def test_a_person_map_missing_people_is_made_again_from_every_person(live):
     live.write("MATCH (c:Case {uid: 'c1'}) SET c.status = 'closed'")
     written = write_copy(live, touched=_touched({"Case": {"c1"}}))
     assert written.touched, written
-    assert "p7" in {uid for _, uid in _person_map(live)}
+    assert "p7" in {uid for _, uid in person_map(live)}
     _as_afresh(live, written)
 
 
@@ -303,10 +293,10 @@ def test_after_a_delta_load_the_copy_equals_one_written_from_the_whole_graph(
         assert report.delta and not any(
             "pseudonymised copy" in part for part in report.over_everything
         ), report.over_everything
-        by_the_load, mapped = _everything(store), _person_map(store)
+        by_the_load, mapped = _everything(store), person_map(store)
         assert write_copy(store, incremental=False).fresh
         assert _everything(store) == by_the_load
-        assert _person_map(store) == mapped
+        assert person_map(store) == mapped
     finally:
         store.pseudonymised().drop_all()
         store.drop_all()
