@@ -171,6 +171,11 @@ CLEAR_ALL = cypher(
     + ", ".join(f"p.{name} = null" for name in KEPT + _RETIRED),
     writes=True,
 )
+# the pupils holding kept factors (a year group with every one; a review merge clears
+# them all but the retired day)
+KEPT_ON = cypher(
+    "risk_facts.kept_on", "MATCH (p:Person) WHERE p.risk_year_group IS NOT NULL RETURN p.uid AS uid"
+)
 CLEAR_ONE = cypher(
     "risk_facts.clear_one",
     f"MATCH (p:Person {{uid: $uid}}) SET {_UNSET}",
@@ -315,6 +320,12 @@ def pupils_of(
         "born_to": born_to.isoformat(),
     }
     return store.read(PUPILS_OF, params, max_rows=100_000_000).rows
+
+
+def kept_on(store: GraphStore) -> set[str]:
+    """The pupils holding kept factors: whose CLEAR_ALL changes (a retired day alone
+    is nothing the analysts' copy holds)."""
+    return {r["uid"] for r in store.read(KEPT_ON, max_rows=100_000_000).rows}
 
 
 def children(store: GraphStore, uids: Sequence[str]) -> set[str]:

@@ -400,6 +400,7 @@ def derive_stage(load: Load) -> None:
                 store.write(statement)
         else:
             open_services = _derive_touched(store, load.touched)
+            load.touched.derive("Person", open_services)  # for the copy: their own not named
     load.progress.stage("working out risk of NEET factors", None)
     # What the load touched is all that changed only while nothing else wrote the graph:
     # a review decision since it began writing (graph.version) changed people it did not
@@ -420,6 +421,8 @@ def derive_stage(load: Load) -> None:
     )
     risk_kept = RiskKept.take(load.aside.pop(RISK_FILE), load.kept_as)
     load.risk = risk = RiskDelta(risk_kept, beside=beside)
+    if load.touched is not None:  # the copy reads the pupils whose factors it writes
+        risk.wrote = set()
     needs_kept = NeedsParts.take(load.aside.pop(NEEDS_FILE), load.kept_as)
     load.needs = needs = KeptDelta(needs_kept, beside=beside)
     if touched is not None:
@@ -443,6 +446,8 @@ def derive_stage(load: Load) -> None:
             seconds, "risk factors", keep_risk_factors, store, load.today, risk
         )
         load.report.risk_factors_written = risk.written
+        if load.touched is not None and risk.wrote is not None:
+            load.touched.derive("Person", risk.wrote)
         tallied.result()
         cohorted.result()
     _worked_out(load, risk, RISK_EVERYONE, "risk_factors_worked_out", RISK_FILE, RISK_VERSION)

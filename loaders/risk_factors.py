@@ -45,10 +45,13 @@ YEARS_KEPT = 2  # academic years kept for every day at least: the load's and the
 
 @dataclass
 class Delta(kept.Delta[RiskKept]):
-    """A delta load's part in working the answers out; ``written``, once they are: the
-    pupils whose kept factors were written or cleared (the others' had not moved)."""
+    """A delta load's part in working the answers out; ``written``, once they are: how
+    many pupils' kept factors were written or cleared (the others' had not moved; None:
+    every pupil's). ``wrote``, where asked for (a set given): those pupils' uids, every
+    one whose kept factors the graph changed, for the analysts' copy."""
 
     written: int | None = None
+    wrote: set[str] | None = None
 
 
 def touched_pupils(store: GraphStore, touched: Touched) -> set[str]:
@@ -104,6 +107,9 @@ def keep_after_load(store: GraphStore, as_of: dt.date, delta: Delta | None = Non
         rows = now = list(kept.day(as_of))
     if delta is not None:
         delta.kept, delta.after = None, kept  # the last load's taken over: let go
+        if delta.wrote is not None:  # every pupil's kept factors go first: whose they were
+            delta.wrote.update(risk_facts.kept_on(store) if cleared is None else cleared)
+            delta.wrote.update(row["uid"] for row in rows)
     risk_facts.save(
         store,
         rows,

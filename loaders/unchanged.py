@@ -415,10 +415,16 @@ class Touched:
     only because a step writes its label whole (an address) but with the rows the last
     load wrote is not touched. The stages after writing work from it on a delta (derive,
     alerts), each taking what its facts depend on; it is None where they cannot know (a
-    full load, a record not trusted), and they go over the whole graph."""
+    full load, a record not trusted), and they go over the whole graph.
+
+    ``derived`` (label -> uids): the nodes those stages then set properties on that
+    neither of the others names (open services on the owners of touched cases, risk of
+    NEET factors on the pupils whose factors moved), for the analysts' copy, which reads
+    only what was touched; the stages themselves never read it."""
 
     nodes: dict[str, set[Any]] = field(default_factory=dict)
     named: dict[tuple[str, str], set[Any]] = field(default_factory=dict)
+    derived: dict[str, set[Any]] = field(default_factory=dict)
 
     def add(self, node: Any, ends: list[tuple[str, str, str]], key: Any, group: list[Row]) -> None:
         """An element whose rows changed: its node (of a node step, ``key`` its key's
@@ -428,6 +434,10 @@ class Touched:
             self.nodes.setdefault(node.label, set()).add(key)
         for rel, label, f in ends:
             self.named.setdefault((rel, label), set()).update(r[f] for r in group)
+
+    def derive(self, label: str, uids: Iterable[Any]) -> None:
+        """These nodes' properties were set after writing (``derived``)."""
+        self.derived.setdefault(label, set()).update(map(str, uids))
 
     def own(self, label: str) -> set[str]:
         """The nodes of ``label`` whose own rows changed (uids as text)."""

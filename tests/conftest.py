@@ -151,6 +151,20 @@ def embedded_store(directory: Path, graph_name: str | None = None) -> FalkorDBSt
     )
 
 
+def person_map(store: GraphStore) -> set[tuple[str, str]]:
+    """The (pseudonym, uid) pairs of the person map analysts' results are read back by."""
+    import sqlite3
+
+    from graph.access.pseudonyms import Pseudonyms
+
+    path = Pseudonyms.open(store.pseudonym_dir, store.name).map_path
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return set(db.execute("SELECT pseudonym, uid FROM person").fetchall())
+    finally:
+        db.close()
+
+
 def neo4j_store() -> GraphStore:
     settings = load_settings(
         graph_url=os.environ["NEO4J_URI"],

@@ -30,7 +30,7 @@ from graph.store import Counts
 from loaders.load import run_load
 from queries.runner import run_adhoc, run_saved
 from synthetic.week_later import write_week_later
-from tests.conftest import AS_OF, embedded_store
+from tests.conftest import AS_OF, embedded_store, person_map
 from tests.privacy_truth import County, leaks
 from ui.present.caseload import NO_WORKER_NEEDED
 
@@ -159,20 +159,6 @@ def test_a_copy_over_hashes_in_the_layout_before_is_written_afresh_and_the_same(
     assert _everything(store.pseudonymised()) == expected
 
 
-def _person_map(store) -> set[tuple[str, str]]:
-    """The (pseudonym, uid) pairs of the person map analysts' results are read back by."""
-    import sqlite3
-
-    from graph.access.pseudonyms import Pseudonyms
-
-    path = Pseudonyms.open(store.pseudonym_dir, store.name).map_path
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return set(db.execute("SELECT pseudonym, uid FROM person").fetchall())
-    finally:
-        db.close()
-
-
 @pytest.mark.parametrize("failing", ["stage_map", "publish_pseudonymised"])
 def test_a_copy_failing_before_its_map_is_published_leaves_copy_and_map_as_they_were(
     weekly, monkeypatch, failing
@@ -187,7 +173,7 @@ def test_a_copy_failing_before_its_map_is_published_leaves_copy_and_map_as_they_
     if not store.counts().nodes:
         run_load(store, county, as_of=AS_OF)
     write_copy(store, incremental=False)
-    published, mapped = _everything(store.pseudonymised()), _person_map(store)
+    published, mapped = _everything(store.pseudonymised()), person_map(store)
     store.write("CREATE (:Person:Child {uid: 'P-failing', full_name: 'Ann Lee'})")
     try:
 
@@ -201,10 +187,10 @@ def test_a_copy_failing_before_its_map_is_published_leaves_copy_and_map_as_they_
         with pytest.raises(RuntimeError, match=f"{failing} failed"):
             write_copy(store)
         assert _everything(store.pseudonymised()) == published
-        assert _person_map(store) == mapped
+        assert person_map(store) == mapped
         monkeypatch.undo()
         write_copy(store)
-        assert "P-failing" in {uid for _, uid in _person_map(store)} - {u for _, u in mapped}
+        assert "P-failing" in {uid for _, uid in person_map(store)} - {u for _, u in mapped}
     finally:
         monkeypatch.undo()
         store.write("MATCH (p:Person {uid: 'P-failing'}) DETACH DELETE p")

@@ -11,18 +11,22 @@ from the touched nodes alone would then differ.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 
+from graph.access import projection
 from graph.access.copy_rules import MIN_SHARED
+from graph.access.copy_state import CopyState
 from graph.access.projection import NO_COPY_KNOWN, Written, write_copy
+from graph.access.pseudonyms import Pseudonyms
 from graph.engines.falkordb import FalkorDBStore
 from loaders.load import run_load
 from loaders.unchanged import Touched
 from synthetic.week_later import write_week_later
-from tests.conftest import AS_OF, embedded_store
+from tests.conftest import AS_OF, embedded_store, person_map
 
 NODES = "MATCH (n) RETURN labels(n) AS labels, properties(n) AS props"
 RELATIONSHIPS = (
@@ -59,8 +63,9 @@ def _everything(store: FalkorDBStore) -> tuple[Counter, Counter]:
 def _touched(
     nodes: dict[str, set[str]] | None = None,
     named: dict[tuple[str, str], set[str]] | None = None,
+    derived: dict[str, set[str]] | None = None,
 ) -> Touched:
-    return Touched(nodes=dict(nodes or {}), named=dict(named or {}))
+    return Touched(nodes=dict(nodes or {}), named=dict(named or {}), derived=dict(derived or {}))
 
 
 @pytest.fixture
@@ -83,10 +88,12 @@ def live(tmp_path) -> Iterator[FalkorDBStore]:
 
 
 def _as_afresh(store: FalkorDBStore, written: Written) -> None:
-    """The copy just written equals one written afresh from the same live graph."""
-    by_touched = _everything(store)
+    """The copy just written, and the person map, equal those written afresh from the
+    same live graph (the map: every live person's pseudonym and uid)."""
+    by_touched, mapped = _everything(store), person_map(store)
     assert write_copy(store, incremental=False).fresh
     assert by_touched == _everything(store), written
+    assert mapped == person_map(store), written
 
 
 def test_a_delta_copy_reads_what_the_load_touched_and_equals_one_written_afresh(live):
@@ -105,16 +112,84 @@ def test_a_delta_copy_reads_what_the_load_touched_and_equals_one_written_afresh(
     _as_afresh(live, written)
 
 
-def test_risk_factors_derive_wrote_on_people_the_load_did_not_touch_are_copied(live):
-    """Derive writes risk of NEET factors on the pupils whose factors moved (and open
-    services on the owners of touched cases), whom the load's touched does not name:
-    people are read whole."""
+def test_people_whose_derived_facts_were_set_are_read_and_no_other_person(live):
+    """Derive writes risk of NEET factors on the pupils whose factors moved and open
+    services on the owners of touched cases, people the load's rows do not name: the
+    load says so (``derived``), and only those people are read."""
     live.write(
         "MATCH (p:Person) WHERE p.uid IN ['p4', 'p5'] SET p.risk_factors = ['attendance'], "
         "p.risk_year_group = 10"
     )
+    live.write("MATCH (p:Person {uid: 'p6'}) SET p.open_services = ['cin']")
+    asked: list[set[str] | None] = []
+    reads = projection._ScopedReads.asked
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            projection._ScopedReads,
+            "asked",
+            lambda self, label: asked.append(reads(self, label)) or asked[-1],
+        )
+        written = write_copy(
+            live, touched=_touched({"Case": {"c1"}}, derived={"Person": {"p4", "p5", "p6"}})
+        )
+    assert written.touched and written.changed == 3, written
+    assert asked == [{"p4", "p5", "p6"}]  # the people read: no other
+    _as_afresh(live, written)
+
+
+def test_a_delta_copy_changes_the_person_map_for_the_people_it_read(live):
+    """A person new and one gone: the map in use is changed for those two (the rest
+    left as they are), and is the map made afresh."""
+    live.write("MATCH (p:Person {uid: 'p12'}) DETACH DELETE p")
+    live.write("CREATE (:Person:Child {uid: 'p13', sex: 'M', dob: date('2013-05-06')})")
+    written = write_copy(live, touched=_touched({"Person": {"p12", "p13"}}))
+    assert written.touched, written
+    uids = {uid for _, uid in person_map(live)}
+    assert "p13" in uids and "p12" not in uids
+    _as_afresh(live, written)
+
+
+def test_a_person_map_missing_people_is_made_again_from_every_person(live):
+    """A map not holding every live person after a delta's change (one someone cut):
+    made again from every person's uid."""
+    path = Pseudonyms.open(live.pseudonym_dir, live.name).map_path
+    with sqlite3.connect(path) as db:
+        db.execute("DELETE FROM person WHERE uid = 'p7'")
+    db.close()
+    live.write("MATCH (c:Case {uid: 'c1'}) SET c.status = 'closed'")
     written = write_copy(live, touched=_touched({"Case": {"c1"}}))
     assert written.touched, written
+    assert "p7" in {uid for _, uid in person_map(live)}
+    _as_afresh(live, written)
+
+
+def test_a_copy_failing_part_way_leaves_its_buffer_untrusted(live):
+    """A copy whose writing fails after it changed the buffer: the buffer's recorded
+    hashes no longer say what it holds, so the next copy into it is written afresh.
+    Trusted, a change the failed copy wrote and the live graph then undid would stay."""
+    live.write("MATCH (p:Person {uid: 'p1'}) SET p.sex = 'M'")
+    live.write("MATCH (c:Case {uid: 'c1'}) SET c.kind = 'cp'")
+    calls = 0
+    write_rows = FalkorDBStore.write_rows
+
+    def fails_second(self, *args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("the engine stopped")
+        return write_rows(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FalkorDBStore, "write_rows", fails_second)
+        with pytest.raises(RuntimeError, match="stopped"):
+            # the person's update written (people first), then the case's fails
+            write_copy(live, touched=_touched({"Person": {"p1"}, "Case": {"c1"}}))
+    state = CopyState.beside(Pseudonyms.open(live.pseudonym_dir, live.name).home, live.name)
+    assert state.trusted("spare", live.pseudonymised_staging().counts()) is None
+    live.write("MATCH (p:Person {uid: 'p1'}) SET p.sex = 'F'")  # both undone
+    live.write("MATCH (c:Case {uid: 'c1'}) SET c.kind = 'cin'")
+    written = write_copy(live, touched=_touched({"Person": {"p1"}, "Case": {"c1"}}))
+    assert written.fresh, written
     _as_afresh(live, written)
 
 
@@ -128,6 +203,20 @@ def test_a_shared_value_crossing_its_threshold_reads_the_nodes_holding_it(live):
     touched = _touched({"Case": {"c10"}}, {("HAS_CASE", "Person"): {"p10"}})
     written = write_copy(live, touched=touched)
     assert written.touched and written.changed == 2 + MIN_SHARED - 1, written
+    _as_afresh(live, written)
+
+
+def test_people_sharing_sources_that_come_to_be_kept_are_read(live):
+    """A person's sources are kept where ten share them: the tenth makes the other
+    nine's kept, people the load did not touch (each copy already holding the nine's
+    sources as not kept, so that only the crossing reads them)."""
+    nine = {f"p{i}" for i in range(1, MIN_SHARED)}
+    live.write(f"MATCH (p:Person) WHERE p.uid IN {sorted(nine)} SET p.sources = ['gp', 'school']")
+    for touched in (_touched({"Person": nine}), _touched({"Person": nine}), _touched()):
+        assert write_copy(live, touched=touched).touched
+    live.write(f"MATCH (p:Person {{uid: 'p{MIN_SHARED}'}}) SET p.sources = ['gp', 'school']")
+    written = write_copy(live, touched=_touched({"Person": {f"p{MIN_SHARED}"}}))
+    assert written.touched and written.changed == MIN_SHARED, written
     _as_afresh(live, written)
 
 
@@ -204,9 +293,10 @@ def test_after_a_delta_load_the_copy_equals_one_written_from_the_whole_graph(
         assert report.delta and not any(
             "pseudonymised copy" in part for part in report.over_everything
         ), report.over_everything
-        by_the_load = _everything(store)
+        by_the_load, mapped = _everything(store), person_map(store)
         assert write_copy(store, incremental=False).fresh
         assert _everything(store) == by_the_load
+        assert person_map(store) == mapped
     finally:
         store.pseudonymised().drop_all()
         store.drop_all()

@@ -10,7 +10,9 @@ written, on an engine that puts a finished copy in place at once; an engine writ
 place has only ``published``). Each buffer's hashes are trusted only while the graph's
 counts of labels and relationship types are those recorded with them, and never after
 a swap that did not finish, nor after something else wrote to the copy (a review merge
-mirrored there: :meth:`CopyState.distrust`); an untrusted buffer is written afresh.
+mirrored there: :meth:`CopyState.distrust`), nor while a copy is written into it (its
+file goes first and is recorded again once the copy is written, so one failing part way
+leaves none); an untrusted buffer is written afresh.
 
 Beside them, ``<graph>.copy-lags.json``: what each buffer lags the live graph by (the
 nodes the loads since it was written touched, by our own ids, as the person map holds

@@ -232,19 +232,19 @@ NO_COPY_KNOWN = "no copy whose contents are known to write the difference over, 
 
 class Touched(Protocol):
     """What a load changed, as :class:`loaders.unchanged.Touched` holds it: the nodes
-    whose own rows changed (label -> uids) and those a changed relationship names
-    ((type, label) -> uids). Declared here as its shape only, as ``graph/`` does not
-    import ``loaders/``."""
+    whose own rows changed (label -> uids), those a changed relationship names
+    ((type, label) -> uids), and those the stages after writing set properties on
+    (``derived``, label -> uids: open services, risk of NEET factors). Declared here as
+    its shape only, as ``graph/`` does not import ``loaders/``."""
 
     nodes: dict[str, set[Any]]
     named: dict[tuple[str, str], set[Any]]
+    derived: dict[str, set[Any]]
 
 
-# labels a delta's copy reads whole all the same: derived facts are written on the
-# owners of touched cases and risk of NEET factors on the pupils whose factors moved
-# (people a load's touched does not name), the list, its day and the tallies are
-# worked out again whole, and the person map beside the key holds every person
-WHOLE = ("Person", "RiskList", "RiskDay", "NeedsTally")
+# labels a delta's copy reads whole all the same: the list, its day and the tallies
+# are worked out again whole (one node each, or a few)
+WHOLE = ("RiskList", "RiskDay", "NeedsTally")
 
 
 @dataclass
@@ -262,11 +262,15 @@ class Scope:
 
     @classmethod
     def of(cls, touched: Touched) -> Scope:
+        """A derived property is a node's own, in no relationship: its node is read,
+        the relationships ending at it are not."""
         scope = cls()
         for label, uids in touched.nodes.items():
             scope.nodes.setdefault(label, set()).update(map(str, uids))
             scope.ends.setdefault(label, set()).update(map(str, uids))
         for (_, label), uids in touched.named.items():
+            scope.nodes.setdefault(label, set()).update(map(str, uids))
+        for label, uids in touched.derived.items():
             scope.nodes.setdefault(label, set()).update(map(str, uids))
         return scope
 
@@ -457,7 +461,7 @@ def write_copy(
     buffer = "spare" if swaps else "published"
     lags = state.lags()
     changed = Scope.of(touched) if touched is not None else None
-    people: list[tuple[str, str]] = []
+    people = _People()
 
     def scope(context: dict[str, Any]) -> Scope | str:
         lag = lags.get(buffer)
@@ -470,20 +474,23 @@ def write_copy(
     with store.batch_job(), target.batch_job():
         before = _counts(target)
         known = state.trusted(buffer, before) if incremental and before is not None else None
+        # what the buffer holds is about to change: its hashes are not trusted until
+        # recorded again once it is written (a copy failing part way leaves none)
+        state.distrust(buffer)
         written, changes, context = _from_rows(
             store, target, keys, known, people, bulk, progress, scope
         )
         if touched is not None and written.fresh:  # a delta's: why written afresh
             written.whole = NO_COPY_KNOWN
         after = _counts(target) or Counts({}, {})
+        live = store.counts()
         said_all = True  # whether the load said all it changed, as far as counts tell
-        if written.touched and not _agrees(store.counts(), after):
+        if written.touched and not _agrees(live, after):
             said_all = False
             # the load changed something it did not say: the whole graph's difference
-            # from what the copy holds now
-            state.record(buffer, after, changes.hashes, changes.removed, fresh=False)
-            known = state.trusted(buffer, after)
-            people.clear()
+            # from what the copy holds now (its hashes, known changed in place)
+            known = state.updated(buffer, changes.hashes, changes.removed, fresh=False, base=known)
+            people = _People()
             written, changes, context = _from_rows(
                 store, target, keys, known, people, bulk, progress
             )
@@ -496,12 +503,14 @@ def write_copy(
                 state.updated, buffer, changes.hashes, changes.removed,
                 fresh=written.fresh, base=known,
             )  # fmt: skip
-            mapped = beside.submit(keys.stage_map, people)
+            # made again from every person read, else changed in place once published
+            mapped = beside.submit(keys.stage_map, people.read) if people.asked is None else None
             caseload_tally.keep(target)  # RECOUNTED: the map's counts, from the copy's records
             after = _counts(target) or Counts({}, {})
             written.nodes, written.relationships = after.nodes, after.relationships
             state.write(buffer, after, hashes.result())
-            mapped.result()
+            if mapped is not None:
+                mapped.result()
     # what each copy lags the live graph by now: the one just written nothing, the other
     # (written before this load) what this load changed, where it said it all
     other = lags.get("published") if swaps and said_all else None
@@ -520,16 +529,34 @@ def write_copy(
             else None
         )
     state.keep_lags(kept)
-    keys.publish_map()
+    if people.asked is None:
+        keys.publish_map()
+    else:
+        _update_map(store, keys, people, live.labels.get("Person", 0))
     written.seconds = round(time.perf_counter() - started, 2)
     return written
+
+
+PERSON_UIDS = cypher("projection.person_uids", "MATCH (n:Person) RETURN n.uid AS uid")
+
+
+def _update_map(store: GraphStore, keys: Pseudonyms, people: _People, everyone: int) -> None:
+    """The person map in use changed for the people a delta's copy read only; made
+    again from every person's uid where it then does not hold as many people as the
+    live graph (no map yet, or one a load did not leave)."""
+    gone = people.gone()
+    if keys.update_map(people.read, keys.each("Person", gone)) == everyone:
+        return
+    uids = store.read_columns(PERSON_UIDS, max_rows=ALL_ROWS).columns.get("uid", [])
+    keys.stage_map(zip(keys.each("Person", uids), uids, strict=True))
+    keys.publish_map()
 
 
 def _moved(store: GraphStore, was: dict[str, Any], now: dict[str, Any], scope: Scope) -> Scope:
     """``scope`` with the nodes whose copy changed with what coarsening depends on since
     the copy written over (``was``; ``now``, :attr:`_Coarsen.context`): those holding a
     shared value that came to be kept or ceased to be (a threshold crossed), and the
-    homes of a district whose centre moved. (People are read whole anyway.)"""
+    homes of a district whose centre moved."""
     for where in was["shared"].keys() | now["shared"].keys():
         before, after = set(was["shared"].get(where, ())), set(now["shared"].get(where, ()))
         owner, prop = where.split(PAIR)
@@ -562,7 +589,7 @@ def _from_rows(
     target: GraphStore,
     keys: Pseudonyms,
     known: dict[str, dict[str, int]] | None,
-    people: list[tuple[str, str]],
+    people: _People,
     bulk: bool,
     progress: Progress,
     scope: Callable[[dict[str, Any]], Scope | str] | None = None,
@@ -671,6 +698,10 @@ class _ReadAhead:
     def nodes(self, label: str) -> ColumnResult:
         return self.columns(NODE_STATEMENTS[label]["read"])
 
+    def asked(self, label: str) -> set[str] | None:
+        """Every node of the label is read."""
+        return None
+
     def relationships(self, rel: str) -> ColumnResult:
         return self.columns(REL_READS[rel])
 
@@ -699,6 +730,11 @@ class _ScopedReads:
             return self._read(NODE_STATEMENTS[label]["read"], {})
         return self._read(NODE_READS_OF[label], {"uids": sorted(self.scope.nodes.get(label, ()))})
 
+    def asked(self, label: str) -> set[str] | None:
+        """The live uids of the label's nodes read (those of them not found are gone);
+        None: every one."""
+        return None if label in WHOLE else self.scope.nodes.get(label, set())
+
     def relationships(self, rel: str) -> ColumnResult:
         start, end = ENDS[rel]
         left = sorted(self.scope.nodes.get(start, ()))
@@ -720,12 +756,27 @@ class _ScopedReads:
 
 
 @dataclass
+class _People:
+    """The people a copy read, for the person map beside the key: (pseudonym, live uid)
+    of each, and the live uids asked for (None: every person was read, so the map is
+    made again from them; else the map in use is changed for these only, those not
+    found taken out of it)."""
+
+    read: list[tuple[str, str]] = field(default_factory=list)
+    asked: set[str] | None = None
+
+    def gone(self) -> list[str]:
+        """The live uids asked for and not found."""
+        return sorted((self.asked or set()).difference(uid for _, uid in self.read))
+
+
+@dataclass
 class _Reader:
     """The live graph's nodes and relationships as the copy holds them, with hashes."""
 
     coarsen: _Coarsen
     reads: _ReadAhead | _ScopedReads
-    people: list[tuple[str, str]]
+    people: _People
 
     def nodes(self, label: str) -> tuple[list[str], list[list[Any]], list[int]]:
         """The copy's property names for the label (``uid`` second last), a column of
@@ -733,7 +784,8 @@ class _Reader:
         live = self.reads.nodes(label)
         names, columns = self.coarsen.nodes(label, live)
         if label == "Person":
-            self.people.extend(zip(columns[-2], live.columns["uid"], strict=True))
+            self.people.read.extend(zip(columns[-2], live.columns["uid"], strict=True))
+            self.people.asked = self.reads.asked(label)
         del live
         return names, columns, _hashes(zip(*columns, strict=True))
 

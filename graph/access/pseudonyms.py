@@ -162,6 +162,19 @@ class Pseudonyms:
         """The map :meth:`stage_map` made, in place of the one in use, at once."""
         os.replace(self._staged, self.map_path)
 
+    def update_map(self, people: Iterable[tuple[str, str]], gone: Iterable[str]) -> int | None:
+        """The map in use with these (pseudonym, uid) pairs put in and the ``gone``
+        pseudonyms taken out, in one transaction (a delta's people only: the rest stay
+        as they are); the pairs it then holds, or None where there is no map."""
+        if not self.map_path.exists():
+            return None
+        with sqlite3.connect(self.map_path) as db:
+            db.executemany("INSERT OR REPLACE INTO person VALUES (?, ?)", sorted(people))
+            db.executemany("DELETE FROM person WHERE pseudonym = ?", ((p,) for p in gone))
+            count = db.execute("SELECT count(*) FROM person").fetchone()[0]
+        db.close()
+        return count
+
     def forget(self, uid: str) -> None:
         """A person merged into another: their pseudonym names nobody any more."""
         if self.map_path.exists():
