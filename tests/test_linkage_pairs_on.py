@@ -104,8 +104,8 @@ def test_a_level_the_sample_meets_is_counted_over_every_pair_too():
     u is the share of every pair, counted (times the tenth meeting the condition)."""
     import pyarrow as pa
 
-    from loaders.linkage.model import Comparison, Level, Model
-    from tests.test_linkage_model import _u_of
+    from loaders.linkage.model import Level
+    from tests.test_linkage_model import _households, _u_of
 
     rows = 40_000
     kids = Level(
@@ -113,12 +113,9 @@ def test_a_level_the_sample_meets_is_counted_over_every_pair_too():
         u_share=0.1, per_person=True, pairs_on=("kids", "kids"),
     )  # fmt: skip
     district = Level("same district", 0.1, 0.05, sql="district_l = district_r")
-    comparison = Comparison(
-        "household", ("kids", "district"), "district_l IS NULL OR district_r IS NULL",
-        levels=(kids, district, Level("nothing", 0.7, 0.9)),
-        condition="district_l IS NOT NULL AND district_r IS NOT NULL",
-    )  # fmt: skip
-    model = Model("households", (comparison,), list, list, list, ("district",), train_m=False)
+    comparison, model = _households(
+        (kids, district, Level("nothing", 0.7, 0.9)), ("kids", "district"), "district"
+    )
     frame = pa.table({
         "unique_id": [f"p{i:06d}" for i in range(rows)],
         "kids": [[f"c{i // 2}"] for i in range(rows)],
