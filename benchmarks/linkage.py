@@ -57,6 +57,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from benchmarks.missed_evidence import by_evidence
 from benchmarks.stages import AS_OF  # the benchmarks' load day
 
 
@@ -693,6 +694,7 @@ def missed(
         "by_sources": sides.most_common(25),
         "co_parent_reach": reach,
         "accounts_by_name": _namesakes(people),
+        "by_evidence": by_evidence(inputs, cluster_of, labels),
     }
 
 
@@ -862,6 +864,8 @@ def missed_lines(m: dict) -> list[str]:
         "two addresses at once: {one person:,} one person, {two people:,} two".format_map(
             m["accounts_by_name"]
         ),
+        "  by the first evidence the extracts hold for them (any dates):",
+        *(f"    {n:>10,}  {name}" for name, n in m["by_evidence"]),
         "  by sources (the 25 most):",
         *(f"    {n:>10,}  {name}" for name, n in m["by_sources"]),
         "adults' false pairs made, by the join (and true pairs it made):",

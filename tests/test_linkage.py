@@ -291,25 +291,56 @@ def _liable(rid: str, family: str, given: str = "Ellie") -> Identity:
     return Identity(rid, given=given, family=family, sex="F", born_before="2008-11-02")
 
 
-def test_a_liable_party_who_moved_and_changed_surname_the_same_day_is_one_person():
-    """Ellie Hunt's account ends the day Ellie Taylor's begins at another address: one
-    woman who married and moved. Council tax records carry no date of birth; the move is
-    the evidence."""
-    records = [_liable("hunt", "Hunt"), _liable("taylor", "Taylor")]
-    # others, each a liable party for a while, so the pass has people to learn from
+def _strangers() -> list[Identity]:
+    """Sixteen liable parties, each for a while, so the pass has people to learn from."""
     others = [("Anna", "Ash"), ("Beth", "Birch"), ("Cara", "Cole"), ("Dawn", "Dale"),
               ("Erin", "Edge"), ("Faye", "Ford"), ("Gail", "Gill"), ("Hope", "Hale"),
               ("Iris", "Ince"), ("Jade", "Jury"), ("Kate", "Kemp"), ("Lily", "Lund"),
               ("Mary", "Moss"), ("Nina", "Nash"), ("Olga", "Orme"), ("Pam", "Pike")]  # fmt: skip
-    records += [_liable(f"x{i}", family, given) for i, (given, family) in enumerate(others)]
+    return [_liable(f"x{i}", family, given) for i, (given, family) in enumerate(others)]
+
+
+def _strangers_homes() -> dict[str, list[Tenure]]:
+    return {f"x{i}": [Tenure(f"V{i}", f"2020-0{1 + i % 9}-1{i % 10}")] for i in range(16)}
+
+
+def test_a_liable_party_who_moved_and_changed_surname_the_same_day_is_one_person():
+    """Ellie Hunt's account ends the day Ellie Taylor's begins at another address: one
+    woman who married and moved. Council tax records carry no date of birth; the move is
+    the evidence."""
+    records = [_liable("hunt", "Hunt"), _liable("taylor", "Taylor"), *_strangers()]
     homes = {
         "hunt": [Tenure("U1", "2019-01-01", "2021-09-27")],
         "taylor": [Tenure("U2", "2021-09-27")],
     }
-    homes.update({f"x{i}": [Tenure(f"V{i}", f"2020-0{1 + i % 9}-1{i % 10}")] for i in range(16)})
+    homes.update(_strangers_homes())
     result = link(records, context=Context(as_of=AS_OF.isoformat(), homes=homes))
     assert result.cluster_of["hunt"] == result.cluster_of["taylor"]
     assert "one moved out the day the other moved in" in result.evidence["taylor"]
+
+
+def test_a_name_taken_from_a_partner_on_a_move_is_said_in_the_words():
+    """Ellie Hunt was liable at U1 with Sam Taylor, who stays there; her account ends
+    the day Ellie Taylor's begins at U2: the name she moved under is her partner's, and
+    the link says so, naming him and where they lived together."""
+    sam = Identity("sam", given="Sam", family="Taylor", sex="M", born_before="2008-11-02")
+    records = [_liable("hunt", "Hunt"), _liable("taylor", "Taylor"), sam]
+    records += _strangers()
+    homes = {
+        "hunt": [Tenure("U1", "2019-01-01", "2021-09-27")],
+        "sam": [Tenure("U1", "2019-01-01")],
+        "taylor": [Tenure("U2", "2021-09-27")],
+    }
+    homes.update(_strangers_homes())
+    context = Context(
+        as_of=AS_OF.isoformat(), homes=homes, places={"U1": "4 Bridge Place, NM5 4AL"}
+    )
+    result = link(records, context=context)
+    assert result.cluster_of["hunt"] == result.cluster_of["taylor"] != result.cluster_of["sam"]
+    assert (
+        "one moved out on 2021-09-27 and the other in that day, under the family name of "
+        "Sam Taylor, who lived with Ellie Hunt at 4 Bridge Place, NM5 4AL (2019-2021)"
+    ) in result.evidence["taylor"]
 
 
 def test_no_one_is_made_one_person_at_two_addresses_at_once():

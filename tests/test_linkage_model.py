@@ -165,6 +165,19 @@ def _u_of(model, comparison, frame):
         ]
 
 
+def _households(levels: tuple, columns: tuple[str, ...], on: str) -> tuple:
+    """A household comparison of ``levels`` on ``columns`` (conditioned on ``on``, which
+    has values for everyone), and a model of it alone."""
+    from loaders.linkage.model import Comparison, Model
+
+    comparison = Comparison(
+        "household", columns, f"{on}_l IS NULL OR {on}_r IS NULL", levels=levels,
+        condition=f"{on}_l IS NOT NULL AND {on}_r IS NOT NULL",
+    )  # fmt: skip
+    model = Model("households", (comparison,), list, list, list, (on,), train_m=False)
+    return comparison, model
+
+
 def test_a_level_no_sampled_pair_meets_is_counted_over_every_pair():
     """40,000 adults, 30 pairs of them sharing a child (households: nearly never both in
     the two samples of about 1,400), and one housemate's name shared by ten: the shared
@@ -216,7 +229,7 @@ def test_a_name_level_weighs_less_than_the_level_it_stands_in_for():
 
     import pyarrow as pa
 
-    from loaders.linkage.model import ALIKE_BELOW, Comparison, Level, Model
+    from loaders.linkage.model import ALIKE_BELOW, Level
 
     rows = 20_000
     same = Level(
@@ -228,12 +241,9 @@ def test_a_name_level_weighs_less_than_the_level_it_stands_in_for():
         sql="array_length(array_intersect(names_l, names_r)) > 0", pairs_on=("names", "names"),
         stands_in_for=same,
     )  # fmt: skip
-    comparison = Comparison(
-        "household", ("mates", "names"), "names_l IS NULL OR names_r IS NULL",
-        levels=(same, alike, Level("nothing", 0.88, 0.9)),
-        condition="names_l IS NOT NULL AND names_r IS NOT NULL",
-    )  # fmt: skip
-    model = Model("households", (comparison,), list, list, list, ("names",), train_m=False)
+    comparison, model = _households(
+        (same, alike, Level("nothing", 0.88, 0.9)), ("mates", "names"), "names"
+    )
     frame = pa.table({
         "unique_id": [f"p{i:06d}" for i in range(rows)],
         # rows 0-3 share a housemate; rows 10-13 a housemate's name, not the housemate

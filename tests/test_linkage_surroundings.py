@@ -298,6 +298,10 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
         ref = defined[-1]
         held = Counter(k for r in ref.adults for k in {a for a, _, _ in ref.stays.get(r, ())})
         co = _coparents(inputs.context, clusters)
+        families: dict[str, set[str]] = {}  # every adult's family names, as housemates'
+        for r in reps:
+            if clusters.find(r.rid) in ref.adults and r.given and r.family:
+                families.setdefault(clusters.find(r.rid), set()).add(plain(r.family))
         mated = _mate_stays(_dated(ref.stays, ref.adults))
         for row in _as_text(found.select(list(COLUMNS)), around).to_pylist():
             root = row["unique_id"]
@@ -306,6 +310,9 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
                 ref.kids.get(root, set()) | ref.household.get(root, set())
                 | ref.housemates.get(root, set())
             )  # fmt: skip
+            expected["mate_families"] = _sorted(
+                {f for mate in ref.housemates.get(root, ()) for f in families.get(mate, ())}
+            )
             mine, stays_with = co.get(root, set()), mated.get(root, set())
             expected["coparents"] = _sorted({c for c, _, _ in mine})
             expected["coparent_names"] = _sorted(
@@ -413,7 +420,7 @@ LISTED = ("kids", "household", "housemates", "mate_names", "moved_in", "moved_ou
           "left_with", "arrived_with")  # fmt: skip
 COLUMNS = ("unique_id", *LISTED, "kin", "homes", "stays", "dated", "coparents",
            "coparent_names", "coparent_births", "coparent_name_births", "mate_stays",
-           "mate_name_stays")  # fmt: skip
+           "mate_name_stays", "mate_families")  # fmt: skip
 # the frame's columns in the order they were built before (a row's hash reads them)
 FRAME_ORDER = ("given", "given_canon", "family", "family_parts", "unique_id", "givens",
                "families", "dob", "born_before", "sex", "postcode", "district", "upn", "nhs",

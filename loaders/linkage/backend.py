@@ -8,8 +8,8 @@ own JVM (Java 17 or later on the PATH), or a cluster's master URL
 (``spark://host:7077``, ``yarn``, ``k8s://...``), with the load as its driver. The
 comparisons are written in DuckDB's SQL and Splink translates them for Spark; the
 models, thresholds and clustering are the same whichever runs them, but for one thing:
-Spark does not count a household level no sampled pair meets over every pair
-(:meth:`every_pair_share`), so there it keeps its prior or bound (docs/linkage.md).
+Spark does not count a household level over every pair (:meth:`every_pair_share`), so
+there it keeps the random sample's share, its prior or bound (docs/linkage.md).
 
 Each backend does the few things the models need of an engine: take the records,
 return scored pairs as arrays, count how random pairs meet each level's own test
@@ -277,7 +277,7 @@ class _Spark:
     def every_pair_share(
         self, frame: pa.Table, tests: list[str], index: int, on: tuple[str, str]
     ) -> float:
-        return 0.0  # not counted on Spark: the level keeps its prior or bound
+        return 0.0  # not counted on Spark: the level keeps the sample's share, prior or bound
 
 
 @functools.cache

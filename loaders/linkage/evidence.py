@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cache
 
 from loaders.linkage.clusters import Clusters
-from loaders.linkage.identity import ID_NAMES, Identity, years_before
+from loaders.linkage.identity import ID_NAMES, Identity, plain, years_before
 from loaders.linkage.inputs import (
     OPEN_END,
     OPEN_START,
@@ -30,6 +30,7 @@ from loaders.linkage.relational import (
     PARENT_OF_THEIR_CHILD,
     SAME_CHILD,
     SAME_HOUSEMATE,
+    TAKEN_NAME,
     WITH_ONE_CHILD,
     Surroundings,
 )
@@ -110,6 +111,8 @@ def describe(
         good.append(_journey(a, b, clusters, context, around))
     elif address in (SAME_HOUSEMATE.label, MATES_ALIKE.label) and around is not None:
         good.append(_housemate(a, b, clusters, context, around))
+    elif address == TAKEN_NAME.label and around is not None:
+        good.append(_taken_name(a, b, clusters, context, around))
     elif address in (CO_PARENT.label, CO_PARENT_ALIKE.label) and around is not None:
         good.append(_co_parent(a, b, address, clusters, context, around))
     elif address.startswith("nothing"):
@@ -214,6 +217,35 @@ def _journey(
         f"one moved out of {context.places.get(origin, origin)} on {day} and the other into "
         f"{context.places.get(to, to)} that day, as {who}, who lived with them, did"
     )
+
+
+def _taken_name(
+    a: Identity, b: Identity, clusters: Clusters | Naming, context: Context, around: Surroundings
+) -> str:
+    """'one moved out on 2023-10-25 and the other in that day, under the family name of
+    Rhys Walker, who lived with Patricia Richardson at 4 Bridge Place, NM5 4AL
+    (2019-2023)'. The two are the round's people, keyed as ``around`` is."""
+    for one, other in ((a, b), (b, a)):
+        x, y, family = one.rid, other.rid, other.family
+        days = (around.moved_out.get(x, set()) & around.moved_in.get(y, set())) | (
+            around.moved_in.get(x, set()) & around.moved_out.get(y, set())
+        )
+        name = plain(family)
+        mates = sorted(
+            m
+            for m in around.housemates.get(x, ())
+            if name and any(n.endswith(f" {name}") for n in around.names.get(m, ()))
+        )
+        if days and mates:
+            mate = mates[0]
+            where = _together(x, mate, context, around)
+            who = clusters.name(clusters.find(mate))
+            return (
+                f"one moved out on {min(days)} and the other in that day, under the family "
+                f"name of {who}, who lived with {one.given} {one.family}"
+                + (f" at {where}" if where else "")
+            )
+    return TAKEN_NAME.label
 
 
 def _housemate(

@@ -88,11 +88,12 @@ class Level:
     # chance of a match falls (:func:`_conditional_u`; benchmarks/README.md, "Linkage").
     per_person: bool = False
     # List columns (left, right): a pair meets this level's own test only where one's
-    # ``left`` list shares a value with the other's ``right``. Where no sampled pair
-    # meets it, the share of every pair of the frame meeting it (the first level that
-    # holds) is counted over the pairs sharing such a value, not sampled: the sample's
-    # million pairs are every pairing of two samples of about 1,400 people, so a test
-    # met only within a few households is missed by it whatever its true share.
+    # ``left`` list shares a value with the other's ``right`` (a test holds it:
+    # tests/test_linkage_pairs_on.py). The share of every pair of the frame meeting it
+    # (the first level that holds) is counted over the pairs sharing such a value, not
+    # sampled: the sample's million pairs are every pairing of two samples of about
+    # 1,400 people, so a test met only within a few households is missed by it, or
+    # met by a pair or two, whatever its true share.
     pairs_on: tuple[str, str] | None = None
     # A level on names that stands in for this one on people ("each lived with someone
     # of the same name" for "both lived with the same person"): strangers meet the name
@@ -760,12 +761,13 @@ def _conditional_u(linker: Linker, engine: Backend, frame: pa.Table, usable: lis
     """Each conditioned comparison's u: the share of random pairs (up to about a
     million) meeting each level's own test, the first that holds, times the prior share
     of them that would meet the condition (see :attr:`Comparison.condition`). A level
-    no sampled pair meets takes its share of every pair of the frame where it declares
-    the lists its test shares a value of (:attr:`Level.pairs_on`: counted, not sampled;
-    the pairs of one person among them counted as strangers, so it weighs no more than
-    it should); else, or where no pair of the frame meets it, its prior, or for a
-    :attr:`Level.per_person` test at most one person's share of the frame's pairs
-    (:func:`unmeasured_u`). A level standing in for another
+    that declares the lists its test shares a value of (:attr:`Level.pairs_on`) takes
+    its share of every pair of the frame instead, whether or not the sample met it
+    (counted, not sampled: a sample's few pairs of a household's test are noise; the
+    pairs of one person among them counted as strangers, so it weighs no more than it
+    should; an engine that does not count keeps the sample's share). A level no pair
+    meets keeps its prior, or for a :attr:`Level.per_person` test at most one person's
+    share of the frame's pairs (:func:`unmeasured_u`). A level standing in for another
     (:attr:`Level.stands_in_for`) then weighs less than that one."""
     for comparison in linker._settings_obj.comparisons:
         c = next((x for x in usable if x.name == comparison.output_column_name), None)
@@ -778,10 +780,10 @@ def _conditional_u(linker: Linker, engine: Backend, frame: pa.Table, usable: lis
             zip(levels[:-1], c.levels[:-1], shares, strict=True)
         ):
             counted = 0.0
-            if share == 0 and spec.pairs_on is not None:
+            if spec.pairs_on is not None:
                 counted = engine.every_pair_share(frame, tests, i, spec.pairs_on)
-            if share > 0 or counted > 0:
-                level.u_probability = (share or counted) * spec.u_share
+            if counted > 0 or share > 0:
+                level.u_probability = (counted or share) * spec.u_share
             elif spec.per_person:
                 level.u_probability = unmeasured_u(spec, frame.num_rows)
         for level, spec in zip(levels[:-1], c.levels[:-1], strict=True):

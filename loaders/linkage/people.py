@@ -295,7 +295,7 @@ def name_columns(reps: list[Identity]) -> dict[str, list]:
 
 LIST_COLUMNS = ("family_parts", "postcodes", "homes", "kids", "household", "housemates",
                 "mate_names", "kin", "moved_in", "moved_out", "key_moves", "givens",
-                "families", "left_with", "arrived_with", "key_mates")  # fmt: skip
+                "families", "left_with", "arrived_with", "key_mates", "mate_families")  # fmt: skip
 FLAG_COLUMNS = ("fresh",)
 
 

@@ -279,6 +279,21 @@ WITH_ONE_CHILD = Level(
     pairs_on=("household", "household"),
 )
 
+TAKEN_NAME = Level(
+    # A name changed with a move (marriage, separation): the family name one took is
+    # the family name of someone the other lived with (a partner's, taken on marrying
+    # them; a parent's, taken back on leaving a partner). Strangers of one given name
+    # who moved the same day meet it only where one lived with someone of the other's
+    # family name. Its u is measured on random pairs; this prior (a moving day's, times
+    # the rare chance of the family name) stands when none meets it.
+    "one moved out the day the other moved in, under the family name of someone the "
+    "other lived with",
+    0.01,
+    0.000002,
+    sql=f"({MOVED}) AND (array_length(array_intersect(families_l, mate_families_r)) > 0 "
+    "OR array_length(array_intersect(mate_families_l, families_r)) > 0)",
+)
+
 HOUSEHOLD = Comparison(
     "household",
     ("kin", "homes", "postcode"),
@@ -313,11 +328,12 @@ HOUSEHOLD = Comparison(
             sql=f"({MOVED}) AND (array_length(array_intersect(families_l, families_r)) > 0 "
             "OR jaro_winkler_similarity(family_l, family_r) >= 0.9)",
         ),
+        TAKEN_NAME,
         Level(
             # a change of name and of home together (marriage, separation); how often
             # strangers with given names alike move so is measured, like every level's u
             "one moved out the day the other moved in",
-            0.03,
+            0.02,
             0.0002,
             sql=MOVED,
         ),
@@ -505,7 +521,8 @@ class Surroundings:
     adults: Set[str]  # roots on the adult side (no birth date under ADULT_AGE years ago)
     # the frame's other list columns: "dated" stays, "homes" to block on, "kin", and
     # "coparents" (the others named as own parent of a child one is named as own parent
-    # of), "coparent_names" (their full names), and the WINDOWED columns
+    # of), "coparent_names" (their full names), "mate_families" (the family names of
+    # those they lived with), and the WINDOWED columns
     columns: dict[str, Lookup] = field(default_factory=dict)
     # each representative's person (root's number) and whether on the adult side, in
     # the order of the records gathered
@@ -590,6 +607,7 @@ class Gathering:
                 "name": pa.array(
                     [f"{plain(r.given)} {plain(r.family)}" for r in compress(reps, has)], text
                 ),
+                "family": pa.array([plain(r.family) for r in compress(reps, has)], text),
             }
         )
         self._up: np.ndarray | None = None  # each record's root's number, last round
@@ -860,6 +878,13 @@ def surroundings(
                 "UNION SELECT root, v FROM mates",
                 keys=uids,
                 values=uids,
+            ),
+            # the family names of the adults one lived with (a name taken on a move)
+            "mate_families": _sets(
+                fetch,
+                "SELECT DISTINCT x.root, n.family FROM mates x JOIN m ON x.v = m.root "
+                "JOIN n USING (rid)",
+                keys=uids,
             ),
             "coparents": _sets(fetch, "SELECT root, v FROM co", keys=uids, values=uids),
             "coparent_names": _sets(
@@ -1180,6 +1205,7 @@ def adults_frame(
         "left_with": _lookup(around.left_with).column(ids),
         "arrived_with": _lookup(around.arrived_with).column(ids),
         "coparents": extra["coparents"].column(ids),
+        "mate_families": extra["mate_families"].column(ids),
         "coparent_names": extra["coparent_names"].column(ids),
         **{name: extra[name].column(ids) for name in WINDOWED},
     }
@@ -1272,7 +1298,7 @@ CODED = (
     # full names
     ("mate_names", "coparent_names", "coparent_name_births.n", "mate_name_stays.n"),
     ("givens",),
-    ("families",),
+    ("families", "mate_families"),
     ("family_parts",),
 )
 
