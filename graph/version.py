@@ -42,10 +42,17 @@ CURRENT = cypher(
     "version.current",
     "MATCH (v:GraphVersion {uid: 'graph'}) RETURN v.stamped_at AS stamp",
 )
-# a load's own stamp, from when it begins writing until its end
+# a load's own stamp, from before it reads what the last load kept until its end, and
+# the stamp it replaced (what that kept state is checked against), in one statement: no
+# review decision falls between the look and the mark
 LOADING = cypher(
     "version.loading",
-    "MERGE (v:GraphVersion {uid: 'graph'}) SET v.stamped_at = $stamp, v.loading_at = $stamp",
+    """
+    MERGE (v:GraphVersion {uid: 'graph'})
+    WITH v, v.stamped_at AS before
+    SET v.stamped_at = $stamp, v.loading_at = $stamp
+    RETURN before
+    """,
     example={"stamp": "2026-12-04T00:00:00 0"},
     writes=True,
 )
@@ -76,12 +83,22 @@ def _new() -> str:
     return f"{now} {uuid.uuid4().hex}"
 
 
-def stamp(store: GraphStore, *, loading: bool = False) -> str:
-    """Give the graph a new stamp (before a change is written) and return it;
-    ``loading``: a load's, marking the graph as being loaded until :func:`loaded`."""
+def stamp(store: GraphStore) -> str:
+    """Give the graph a new stamp (before a change is written) and return it."""
     new = _new()
-    store.write(LOADING if loading else STAMP, {"stamp": new})
+    store.write(STAMP, {"stamp": new})
     return new
+
+
+def begin_loading(store: GraphStore) -> tuple[str, str | None]:
+    """Mark the graph as being loaded until :func:`loaded`, with a new stamp: returns it
+    and the stamp it replaced, which the last load's kept state is checked against
+    (:func:`kept_as`). Marked before the load reads what was kept, so a review merge
+    or its undoing waits from then on rather than changing the graph unseen between
+    the look and the mark."""
+    new = _new()
+    rows = store.write(LOADING, {"stamp": new}).returned
+    return new, rows[0]["before"] if rows else None
 
 
 def loaded(store: GraphStore, loading: str) -> str | None:

@@ -38,7 +38,7 @@ from typing import Any
 
 from graph import alerts as store_alerts
 from graph import review_queue, risk_facts, version
-from graph.access.projection import write_copy
+from graph.access.projection import Written, write_copy
 from graph.planning import forget_kept_tallies
 from graph.store import GraphStore
 from loaders import derive, identities, review
@@ -220,7 +220,10 @@ def link_stage(load: Load) -> None:
     store.ensure_schema()
     loads_dir = options.loads_dir
     memory = loads_dir / MEMORY_FILE if loads_dir is not None else None
-    kept_as = version.kept_as(store.counts(), version.current(store))
+    # the graph marked as being loaded before what the last load kept is read: review
+    # merges wait until its end (graph.review_queue), none falls between the two
+    load.stamped, before = version.begin_loading(store)
+    kept_as = version.kept_as(store.counts(), before)
     load.unchanged = Unchanged.take(memory, shared_labels(PLAN), kept_as, options.full)
     known = Known.take(people_file(loads_dir), kept_as)  # else read from the graph below
     report.wrote_every_row = load.unchanged.reason
@@ -234,7 +237,6 @@ def link_stage(load: Load) -> None:
     for name in (RISK_FILE, NEEDS_FILE, CASELOAD_FILE, COHORTS_FILE):
         load.aside[name] = set_aside(loads_dir / name if loads_dir is not None else None)
     # before anything is written: what was kept is not the graph now
-    load.stamped = version.stamp(store, loading=True)  # review merges wait until its end
     risk_facts.clear(store)  # kept risk factors are wrong once the records change
     forget_kept_tallies(store)  # so are the needs forecast's and caseload map's tallies
     load.loaded_at = dt.datetime.now().isoformat(timespec="seconds")
@@ -528,11 +530,32 @@ def alerts(load: Load) -> None:
     # (benchmarks/README.md, "Delta loads").
 
 
+def _copy(load: Load) -> Written:
+    """The analysts' copy, from what the load touched where it knows (a delta's), else
+    from the whole graph. A review decision taken while the load ran (a rejection does
+    not wait for a load) stamped the graph and changed what the load did not touch:
+    then the whole graph is read, after what the load's end forgets in that case (the
+    risk list, the kept tallies) is forgotten, so the copy is the graph the load leaves;
+    and again once if the decision came while the copy was being written."""
+    store = load.store
+    written = None
+    for _ in range(2):
+        beside = version.current(store) != load.stamped
+        if beside:
+            risk_facts.forget_list(store)
+            forget_kept_tallies(store)
+        touched = None if beside else load.touched
+        written = write_copy(store, bulk=load.options.bulk, touched=touched)
+        if touched is None or version.current(store) == load.stamped:
+            break
+    assert written is not None
+    return written
+
+
 def pseudonymised_copy(load: Load) -> None:
     """What analysts query: the graph as this load left it, pseudonymised."""
     load.progress.stage("writing the analysts' pseudonymised copy", None)
-    # from what the load touched where it knows (a delta's), else from the whole graph
-    written = write_copy(load.store, bulk=load.options.bulk, touched=load.touched)
+    written = _copy(load)
     over = load.report.over_everything
     if OVER_EVERYTHING[0] in over and (written.touched or written.whole):
         at = over.index(OVER_EVERYTHING[0])

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from graph import review_queue, version
 from graph.access import projection
 from graph.access.copy_rules import MIN_SHARED
 from graph.access.copy_state import CopyState
@@ -24,7 +25,7 @@ from graph.access.projection import NO_COPY_KNOWN, Written, write_copy
 from graph.access.pseudonyms import Pseudonyms
 from graph.engines.falkordb import FalkorDBStore
 from loaders.load import run_load
-from loaders.unchanged import Touched
+from loaders.unchanged import Touched, Unchanged
 from synthetic.week_later import write_week_later
 from tests.conftest import AS_OF, embedded_store, person_map
 
@@ -273,26 +274,65 @@ def test_after_counts_disagreed_the_copy_written_over_next_reads_the_whole_graph
     _as_afresh(live, second)
 
 
+@pytest.mark.parametrize("rejected", [None, "before the copy", "as the copy is published"])
 def test_after_a_delta_load_the_copy_equals_one_written_from_the_whole_graph(
-    small_county, tmp_path
+    small_county, tmp_path, monkeypatch, rejected
 ):
     """A county loaded, loaded again unchanged, then a week later: each a delta over
-    the last (their reports kept), the last's copy read from what it touched only."""
+    the last (their reports kept), the last's copy read from what it touched only.
+    A pair rejected while the week loads (a rejection does not wait for a load), before
+    its copy is written or just before that copy takes the published one's place,
+    reaches the copy too. And the week's load marks the graph as loading before it
+    reads what the last load kept, so no merge falls between the two."""
     later = tmp_path / "week_later"
     write_week_later(small_county, later, seed=3, share=0.01)
     store = embedded_store(tmp_path / "engine", "touched_loads")
     store.drop_all()
     store.ensure_schema()
     loads = tmp_path / "loads"
+    marked: list[str | None] = []
+
+    def reject() -> None:
+        pair = store.read(
+            "MATCH (r:ReviewPair {status: 'pending'}) RETURN r.uid AS uid ORDER BY uid LIMIT 1"
+        ).scalar()
+        review_queue.decide(store, pair, False, "a reviewer")
+
+    def after_stage(name: str) -> None:
+        if rejected == "before the copy" and name == "alerts":
+            reject()
+
     try:
         run_load(store, small_county, as_of=AS_OF, loads_dir=loads)
         again = run_load(store, small_county, as_of=AS_OF, loads_dir=loads).report
         assert not again.wrote_every_row
-        week = run_load(store, later, as_of=AS_OF + dt.timedelta(days=7), loads_dir=loads)
+        take = Unchanged.take.__func__  # type: ignore[attr-defined]
+
+        def marked_then_take(cls, *args, **kwargs):
+            marked.append(version.loading_since(store))
+            return take(cls, *args, **kwargs)
+
+        monkeypatch.setattr(Unchanged, "take", classmethod(marked_then_take))
+        if rejected == "as the copy is published":
+            publish = FalkorDBStore.publish_pseudonymised
+
+            def reject_then_publish(self) -> None:
+                if not marked[1:]:
+                    marked.append("rejected")
+                    reject()
+                publish(self)
+
+            monkeypatch.setattr(FalkorDBStore, "publish_pseudonymised", reject_then_publish)
+        week = run_load(
+            store, later, as_of=AS_OF + dt.timedelta(days=7), loads_dir=loads,
+            after_stage=after_stage,
+        )  # fmt: skip
+        monkeypatch.undo()
+        assert marked[0] is not None  # a merge waits from before the kept state is read
         report = week.report
-        assert report.delta and not any(
-            "pseudonymised copy" in part for part in report.over_everything
-        ), report.over_everything
+        assert report.delta
+        said = any("pseudonymised copy" in part for part in report.over_everything)
+        assert said == (rejected is not None), report.over_everything
         by_the_load, mapped = _everything(store), person_map(store)
         assert write_copy(store, incremental=False).fresh
         assert _everything(store) == by_the_load
