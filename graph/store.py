@@ -319,6 +319,12 @@ class GraphStore(ABC):
     def publish_pseudonymised(self) -> None:  # noqa: B027 - optional hook
         """Make the copy written in :meth:`pseudonymised_staging` the one read."""
 
+    def duplicate_pseudonymised(self) -> bool:
+        """Make :meth:`pseudonymised_staging` hold what the published copy holds (the
+        engine's own copy of it), for the next copy to be written over as a difference;
+        False where the engine keeps one copy, has none yet, or could not copy it."""
+        return False
+
     @contextmanager
     def batch_job(
         self, timeout_ms: int = BATCH_TIMEOUT_MS, *, relaxed_fsync: bool = False

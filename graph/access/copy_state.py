@@ -215,6 +215,12 @@ class CopyState:
         self._file(SWAPPING).unlink()
         fsync_dir(self.home)
 
+    def duplicate(self) -> None:
+        """The spare holds what the published copy holds (the engine copied it): the
+        published buffer's hashes are the spare's too."""
+        private_dir(self.home)
+        write_private(self._file("spare"), self._file("published").read_bytes())
+
     def lags(self) -> dict[str, Lag | None]:
         """What each buffer lags the live graph by: what the loads since it was written
         touched (``lag``: :meth:`projection.Scope.kept`, nodes and relationships' ends by

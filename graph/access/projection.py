@@ -521,12 +521,13 @@ def write_copy(
         state.end_swap()
     else:
         store.publish_pseudonymised()
-    kept: dict[str, dict | None] = {"published": {"context": context, "lag": Scope().kept()}}
+    now = {"context": context, "lag": Scope().kept()}
+    kept: dict[str, dict | None] = {"published": now}
     if swaps:
         kept["spare"] = (
             {"context": other["context"], "lag": changed.with_(other["lag"]).kept()}
             if other is not None and changed is not None
-            else None
+            else now if _duplicated(store, state) else None
         )
     state.keep_lags(kept)
     if people.asked is None:
@@ -535,6 +536,18 @@ def write_copy(
         _update_map(store, keys, people, live.labels.get("Person", 0))
     written.seconds = round(time.perf_counter() - started, 2)
     return written
+
+
+def _duplicated(store: GraphStore, state: CopyState) -> bool:
+    """Whether the spare (the copy written before this one) now holds this one, copied
+    by the engine, with its hashes: done where nothing else would say what the spare
+    lags the live graph by (a full load's copy), so that the next copy reads only what
+    the next load touches rather than the whole graph."""
+    state.distrust("spare")  # what it held is about to go
+    if not store.duplicate_pseudonymised():
+        return False
+    state.duplicate()
+    return True
 
 
 PERSON_UIDS = cypher("projection.person_uids", "MATCH (n:Person) RETURN n.uid AS uid")

@@ -287,6 +287,29 @@ class FalkorDBStore(GraphStore):
         target._graph = self._db.select_graph(target.graph_name)
         target._indexes_ready = staging._indexes_ready = False
 
+    def duplicate_pseudonymised(self) -> bool:
+        """``GRAPH.COPY`` of the published copy over the staging key: the server copies
+        it in C, with its indexes, beside the queries it answers (no row through this
+        process). Refused (the server could not fork, say): False, the staging key gone."""
+        import redis
+
+        staging, target = self.pseudonymised_staging(), self.pseudonymised()
+        server = self._db.connection
+        if not server.exists(target.graph_name):
+            return False
+        server.delete(staging.graph_name)
+        try:
+            target._graph.copy(staging.graph_name)
+        except redis.ResponseError as exc:
+            log.warning("the analysts' copy was not duplicated (%s): the next copy reads "
+                        "the whole graph", exc)  # fmt: skip
+            server.delete(staging.graph_name)
+            return False
+        finally:
+            staging._graph = self._db.select_graph(staging.graph_name)
+            staging._indexes_ready = False
+        return True
+
     def _companion(self, graph_name: str) -> FalkorDBStore:
         """A store over another graph of the same server, sharing this one's connection."""
         if self.graph_name.endswith(PSEUDONYMISED_SUFFIX) or not self._owner:
