@@ -523,12 +523,10 @@ def write_copy(
         store.publish_pseudonymised()
     now = {"context": context, "lag": Scope().kept()}
     kept: dict[str, dict | None] = {"published": now}
-    if swaps:
-        kept["spare"] = (
-            {"context": other["context"], "lag": changed.with_(other["lag"]).kept()}
-            if other is not None and changed is not None
-            else now if _duplicated(store, state) else None
-        )
+    if swaps and other is not None and changed is not None:
+        kept["spare"] = {"context": other["context"], "lag": changed.with_(other["lag"]).kept()}
+    elif swaps:  # else nothing would say what it lags by
+        kept["spare"] = now if _duplicated(store, state) else None
     state.keep_lags(kept)
     if people.asked is None:
         keys.publish_map()
