@@ -542,14 +542,21 @@ def _copy(load: Load) -> Written:
     for _ in range(2):
         beside = version.current(store) != load.stamped
         if beside:
-            risk_facts.forget_list(store)
-            forget_kept_tallies(store)
+            _forget_worked_out(store)
         touched = None if beside else load.touched
         written = write_copy(store, bulk=load.options.bulk, touched=touched)
         if touched is None or version.current(store) == load.stamped:
             break
     assert written is not None
     return written
+
+
+def _forget_worked_out(store: GraphStore) -> None:
+    """What a load worked out and wrote into the graph, not trusted once a review
+    decision changed the graph beside it: the risk list and the kept tallies (worked
+    out again from the records when next asked)."""
+    risk_facts.forget_list(store)
+    forget_kept_tallies(store)
 
 
 def pseudonymised_copy(load: Load) -> None:
@@ -673,8 +680,7 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
             # and what it worked out is not trusted in the graph either: a decision after
             # the derive stage began found the risk list marked as loading (so left it)
             # or tallies not yet written, which this load then wrote without its change
-            risk_facts.forget_list(store)
-            forget_kept_tallies(store)
+            _forget_worked_out(store)
             writer.stopped.set()
             if load.recording is not None:
                 with suppress(Stopped):
