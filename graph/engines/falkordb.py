@@ -64,6 +64,9 @@ _MEMORY = "mem consumption exceeded capacity"
 STATS = "CALL db.meta.stats() YIELD labels, relTypes RETURN labels, relTypes"
 _DECODE_ROWS = 250  # rows of nodes or paths decoded between looks at the clock
 _CONSTRAINT_WAIT_S = 120.0
+# How long the analysts' copy waits to be duplicated behind a snapshot's rewrite (the
+# server forks for both, one at a time) before it is left to be read whole next time
+_COPY_WAIT_S = 300
 # How long close() waits for a snapshot save_snapshot() started (county scale: up to
 # 8 s after the load); past that the shutdown stops it and only the speed-up is lost.
 _SNAPSHOT_WAIT_S = 600.0
@@ -298,17 +301,23 @@ class FalkorDBStore(GraphStore):
         if not server.exists(target.graph_name):
             return False
         server.delete(staging.graph_name)
+        deadline = time.monotonic() + _COPY_WAIT_S
         try:
-            target._graph.copy(staging.graph_name)
-        except redis.ResponseError as exc:
-            log.warning("the analysts' copy was not duplicated (%s): the next copy reads "
-                        "the whole graph", exc)  # fmt: skip
-            server.delete(staging.graph_name)
-            return False
+            while True:  # the server forks to copy: not while it rewrites its snapshot
+                while self._busy_rewriting() and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                try:
+                    target._graph.copy(staging.graph_name)
+                    return True
+                except redis.ResponseError as exc:
+                    if "fork" not in str(exc) or time.monotonic() > deadline:
+                        log.warning("the analysts' copy not duplicated: %s", exc)
+                        server.delete(staging.graph_name)
+                        return False
+                    time.sleep(0.5)
         finally:
             staging._graph = self._db.select_graph(staging.graph_name)
             staging._indexes_ready = False
-        return True
 
     def _companion(self, graph_name: str) -> FalkorDBStore:
         """A store over another graph of the same server, sharing this one's connection."""
