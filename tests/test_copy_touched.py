@@ -137,6 +137,29 @@ def test_people_whose_derived_facts_were_set_are_read_and_no_other_person(live):
     _as_afresh(live, written)
 
 
+def test_the_relationships_of_people_whose_derived_facts_alone_were_set_are_not_read(live):
+    """A derived fact is a person's own property: their relationships (homes,
+    attendance) are not read for it, the relationships of a person whose own rows
+    changed are; the copy is the one written afresh all the same."""
+    live.write("MATCH (p:Person) WHERE p.uid IN ['p4', 'p5'] SET p.risk_factors = ['attendance']")
+    live.write("MATCH (p:Person {uid: 'p7'}) SET p.sex = 'M'")
+    starts: list[str] = []
+    read = projection._ScopedReads._read
+
+    def noted(self, statement, params):
+        starts.extend(params.get("left", ()))
+        return read(self, statement, params)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(projection._ScopedReads, "_read", noted)
+        written = write_copy(
+            live, touched=_touched({"Person": {"p7"}}, derived={"Person": {"p4", "p5"}})
+        )
+    assert written.touched and written.changed == 3, written
+    assert set(starts) == {"p7"}, sorted(set(starts))
+    _as_afresh(live, written)
+
+
 def test_a_delta_copy_changes_the_person_map_for_the_people_it_read(live):
     """A person new and one gone: the map in use is changed for those two (the rest
     left as they are), and is the map made afresh."""

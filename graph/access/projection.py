@@ -255,15 +255,17 @@ class Scope:
     named, or is the node whose rows changed); ``ends``, the nodes whose own rows
     changed, whose relationships ending at them are read too. Not every relationship
     ending at a node named: a changed attendance row names the school, whose every
-    pupil's attendance that would read."""
+    pupil's attendance that would read. ``own``: nodes whose properties alone were set
+    (derived facts), read without any of their relationships."""
 
     nodes: dict[str, set[str]] = field(default_factory=dict)
     ends: dict[str, set[str]] = field(default_factory=dict)
+    own: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, touched: Touched) -> Scope:
         """A derived property is a node's own, in no relationship: its node is read,
-        the relationships ending at it are not."""
+        none of its relationships."""
         scope = cls()
         for label, uids in touched.nodes.items():
             scope.nodes.setdefault(label, set()).update(map(str, uids))
@@ -271,21 +273,26 @@ class Scope:
         for (_, label), uids in touched.named.items():
             scope.nodes.setdefault(label, set()).update(map(str, uids))
         for label, uids in touched.derived.items():
-            scope.nodes.setdefault(label, set()).update(map(str, uids))
+            scope.own.setdefault(label, set()).update(map(str, uids))
         return scope
 
     def with_(self, other: Mapping[str, Any]) -> Scope:
         """This scope and another (as :meth:`kept`) together."""
-        both = Scope(
-            {k: set(v) for k, v in self.nodes.items()}, {k: set(v) for k, v in self.ends.items()}
-        )
-        for mine, theirs in ((both.nodes, other["nodes"]), (both.ends, other["ends"])):
-            for label, uids in theirs.items():
+        both = Scope(*({k: set(v) for k, v in part.items()} for part in self.parts()))
+        for mine, name in zip(both.parts(), ("nodes", "ends", "own"), strict=True):
+            for label, uids in other.get(name, {}).items():  # no "own" in an older file
                 mine.setdefault(label, set()).update(uids)
         return both
 
+    def parts(self) -> tuple[dict[str, set[str]], ...]:
+        return self.nodes, self.ends, self.own
+
+    def read(self, label: str) -> set[str]:
+        """The label's nodes read: those in ``nodes`` and in ``own``."""
+        return self.nodes.get(label, set()) | self.own.get(label, set())
+
     def kept(self) -> dict[str, Any]:
-        return {"nodes": self.nodes, "ends": self.ends}
+        return {"nodes": self.nodes, "ends": self.ends, "own": self.own}
 
 
 class _Coarsen:
@@ -739,12 +746,12 @@ class _ScopedReads:
     def nodes(self, label: str) -> ColumnResult:
         if label in WHOLE:
             return self._read(NODE_STATEMENTS[label]["read"], {})
-        return self._read(NODE_READS_OF[label], {"uids": sorted(self.scope.nodes.get(label, ()))})
+        return self._read(NODE_READS_OF[label], {"uids": sorted(self.scope.read(label))})
 
     def asked(self, label: str) -> set[str] | None:
         """The live uids of the label's nodes read (those of them not found are gone);
         None: every one."""
-        return None if label in WHOLE else self.scope.nodes.get(label, set())
+        return None if label in WHOLE else self.scope.read(label)
 
     def relationships(self, rel: str) -> ColumnResult:
         start, end = ENDS[rel]
@@ -873,8 +880,8 @@ def _difference(
     written = Written()
     coarsen = reader.coarsen
 
-    def named(label: str, within: dict[str, set[str]]) -> set[str]:  # in the copy
-        return set(coarsen.uids(label, sorted(within.get(label, ()))))
+    def named(label: str, within: set[str]) -> set[str]:  # in the copy
+        return set(coarsen.uids(label, sorted(within)))
 
     for label, statements in NODE_STATEMENTS.items():
         was = known.get(label, {})
@@ -882,7 +889,7 @@ def _difference(
         uids = columns[names.index("uid")]
         now = dict(zip(uids, hashes, strict=True))
         if scope is not None and label not in WHOLE:  # only these could have gone
-            was = {key: was[key] for key in named(label, scope.nodes) if key in was}
+            was = {key: was[key] for key in named(label, scope.read(label)) if key in was}
         different = set(compress(uids, map(_differs(was), uids, hashes)))
         new: list[dict] = []
         changed: list[dict] = []
@@ -902,8 +909,8 @@ def _difference(
         was = known.get(rel, {})
         names, columns, keys, groups = reader.relationships(rel)
         if scope is not None:  # only the groups with an end in scope could have changed
-            left = named(ENDS[rel][0], scope.nodes)
-            right = named(ENDS[rel][1], scope.ends)
+            left = named(ENDS[rel][0], scope.nodes.get(ENDS[rel][0], set()))
+            right = named(ENDS[rel][1], scope.ends.get(ENDS[rel][1], set()))
             was = {
                 key: h
                 for key, h in was.items()
