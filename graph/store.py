@@ -319,10 +319,12 @@ class GraphStore(ABC):
     def publish_pseudonymised(self) -> None:  # noqa: B027 - optional hook
         """Make the copy written in :meth:`pseudonymised_staging` the one read."""
 
-    def duplicate_pseudonymised(self) -> bool:
+    def duplicate_pseudonymised(self, replacing: Callable[[], None]) -> bool:
         """Make :meth:`pseudonymised_staging` hold what the published copy holds (the
-        engine's own copy of it), for the next copy to be written over as a difference;
-        False where the engine keeps one copy, has none yet, or could not copy it."""
+        engine's own copy of it), for the next copy to be written over as a difference,
+        calling ``replacing`` just before the staging copy is replaced; False, the
+        staging copy left as it was, where the engine keeps one copy, has none yet, or
+        could not copy it."""
         return False
 
     @contextmanager

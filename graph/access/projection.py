@@ -548,8 +548,8 @@ def _duplicated(store: GraphStore, state: CopyState) -> bool:
     by the engine, with its hashes: done where nothing else would say what the spare
     lags the live graph by (a full load's copy), so that the next copy reads only what
     the next load touches rather than the whole graph."""
-    state.distrust("spare")  # what it held is about to go
-    if not store.duplicate_pseudonymised():
+    # its hashes set aside just before what it held goes (a crash then leaves none)
+    if not store.duplicate_pseudonymised(partial(state.distrust, "spare")):
         return False
     state.duplicate()
     return True

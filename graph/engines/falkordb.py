@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,34 +290,37 @@ class FalkorDBStore(GraphStore):
         target._graph = self._db.select_graph(target.graph_name)
         target._indexes_ready = staging._indexes_ready = False
 
-    def duplicate_pseudonymised(self) -> bool:
-        """``GRAPH.COPY`` of the published copy over the staging key: the server copies
-        it in C, with its indexes, beside the queries it answers (no row through this
-        process). Refused (the server could not fork, say): False, the staging key gone."""
+    def duplicate_pseudonymised(self, replacing: Callable[[], None]) -> bool:
+        """``GRAPH.COPY`` of the published copy to a key aside, then renamed over the
+        staging key: the server copies it in C, with its indexes, beside the queries it
+        answers (no row through this process). Refused (the server could not fork, say):
+        False, the staging key as it was."""
         import redis
 
         staging, target = self.pseudonymised_staging(), self.pseudonymised()
+        aside = staging.graph_name + "_copying"
         server = self._db.connection
         if not server.exists(target.graph_name):
             return False
-        server.delete(staging.graph_name)
+        server.delete(aside)
         deadline = time.monotonic() + _COPY_WAIT_S
-        try:
-            while True:  # the server forks to copy: not while it rewrites its snapshot
-                while self._busy_rewriting() and time.monotonic() < deadline:
-                    time.sleep(0.1)
-                try:
-                    target._graph.copy(staging.graph_name)
-                    return True
-                except redis.ResponseError as exc:
-                    if "fork" not in str(exc) or time.monotonic() > deadline:
-                        log.warning("the analysts' copy not duplicated: %s", exc)
-                        server.delete(staging.graph_name)
-                        return False
-                    time.sleep(0.5)
-        finally:
-            staging._graph = self._db.select_graph(staging.graph_name)
-            staging._indexes_ready = False
+        while True:  # the server forks to copy: not while it rewrites its snapshot
+            while self._busy_rewriting() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            try:
+                target._graph.copy(aside)
+                break
+            except redis.ResponseError as exc:
+                if "fork" not in str(exc) or time.monotonic() > deadline:
+                    log.warning("the analysts' copy not duplicated: %s", exc)
+                    server.delete(aside)
+                    return False
+                time.sleep(0.5)
+        replacing()
+        server.execute_command("RENAME", aside, staging.graph_name)
+        staging._graph = self._db.select_graph(staging.graph_name)
+        staging._indexes_ready = False
+        return True
 
     def _companion(self, graph_name: str) -> FalkorDBStore:
         """A store over another graph of the same server, sharing this one's connection."""
