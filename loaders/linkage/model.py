@@ -775,13 +775,13 @@ def _conditional_u(linker: Linker, engine: Backend, frame: pa.Table, usable: lis
             continue
         tests = [level.sql for level in c.levels[:-1]]
         shares = engine.shares(frame, tests)
+        on = {i: spec.pairs_on for i, spec in enumerate(c.levels[:-1]) if spec.pairs_on}
+        every = engine.every_pair_shares(frame, tests, on) if on else {}
         levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
         for i, (level, spec, share) in enumerate(
             zip(levels[:-1], c.levels[:-1], shares, strict=True)
         ):
-            counted = 0.0
-            if spec.pairs_on is not None:
-                counted = engine.every_pair_share(frame, tests, i, spec.pairs_on)
+            counted = every.get(i, 0.0)
             if counted > 0 or share > 0:
                 level.u_probability = (counted or share) * spec.u_share
             elif spec.per_person:
