@@ -8,7 +8,7 @@ own JVM (Java 17 or later on the PATH), or a cluster's master URL
 (``spark://host:7077``, ``yarn``, ``k8s://...``), with the load as its driver. The
 comparisons are written in DuckDB's SQL and Splink translates them for Spark; the
 models, thresholds and clustering are the same whichever runs them, but for one thing:
-Spark does not count a household level over every pair (:meth:`every_pair_share`), so
+Spark does not count a household level over every pair (:meth:`every_pair_shares`), so
 there it keeps the random sample's share, its prior or bound (docs/linkage.md).
 
 Each backend does the few things the models need of an engine: take the records,
@@ -54,13 +54,13 @@ class Backend(Protocol):
         """For random pairs of ``frame``'s rows, the share whose first test to hold is
         each (the tests are conditions on the ``_l`` and ``_r`` columns)."""
 
-    def every_pair_share(
-        self, frame: pa.Table, tests: list[str], index: int, on: tuple[str, str]
-    ) -> float:
-        """Of every pair of ``frame``'s rows, the share whose first test to hold is
-        ``tests[index]``, a test only pairs meet where one's list column ``on[0]`` shares
-        a value with the other's ``on[1]`` (counted over those pairs alone); 0.0 where
-        the engine does not count it."""
+    def every_pair_shares(
+        self, frame: pa.Table, tests: list[str], on: dict[int, tuple[str, str]]
+    ) -> dict[int, float]:
+        """Of every pair of ``frame``'s rows, for each index of ``on``, the share whose
+        first test to hold is ``tests[index]``, a test only pairs meet where one's list
+        column ``on[index][0]`` shares a value with the other's ``on[index][1]`` (counted
+        over those pairs alone); empty where the engine does not count them."""
 
 
 @contextlib.contextmanager
@@ -198,33 +198,50 @@ class _DuckDB:
             cursor.close()
         return _shares_of(found, len(tests))
 
-    def every_pair_share(
-        self, frame: pa.Table, tests: list[str], index: int, on: tuple[str, str]
-    ) -> float:
+    def every_pair_shares(
+        self, frame: pa.Table, tests: list[str], on: dict[int, tuple[str, str]]
+    ) -> dict[int, float]:
         rows = frame.num_rows
-        if rows < 2:
-            return 0.0
-        left, right = on
+        if rows < 2 or not on:
+            return dict.fromkeys(on, 0.0)
+        # one pass for every level: the pairs sharing a value of any level's lists, each
+        # with a bit a level whose lists it shares one of, their first level worked out
+        # once; a level counts its own bit's pairs, as a query of its own would. The
+        # columns are declared constants of the linkage package, never input.
+        indices = sorted(on)
+        columns = sorted({c for i in indices for c in on[i]})
+        exploded = ", ".join(
+            f"e_{c} AS (SELECT unique_id AS id, unnest({c}) AS v FROM jigsaw_every)"  # noqa: S608
+            for c in columns
+        )
+        shared = " UNION ALL ".join(
+            f"SELECT least(x.id, y.id) AS a, greatest(x.id, y.id) AS b, {1 << bit} AS bit "  # noqa: S608
+            f"FROM e_{on[i][0]} AS x JOIN e_{on[i][1]} AS y ON x.v = y.v WHERE x.id <> y.id"
+            for bit, i in enumerate(indices)
+        )
         cursor = self.connection.cursor()
         cursor.register("jigsaw_every", frame)
         try:
-            # the tests and columns are declared constants of the linkage package
             found = cursor.execute(
                 f"""
-                WITH x AS (SELECT unique_id AS id, unnest({left}) AS v FROM jigsaw_every),
-                     y AS (SELECT unique_id AS id, unnest({right}) AS v FROM jigsaw_every),
-                     p AS (SELECT DISTINCT least(x.id, y.id) AS a, greatest(x.id, y.id) AS b
-                           FROM x JOIN y ON x.v = y.v WHERE x.id <> y.id)
-                SELECT count(*) FROM p
-                  JOIN jigsaw_every AS l ON l.unique_id = p.a
-                  JOIN jigsaw_every AS r ON r.unique_id = p.b
-                WHERE CASE {_first_level_sql([duckdb_sql(t) for t in tests])} ELSE -1
-                      END = {int(index)}
+                WITH {exploded},
+                     p AS (SELECT a, b, bit_or(bit) AS bits FROM ({shared}) GROUP BY a, b)
+                SELECT level, bits, count(*) FROM (
+                  SELECT CASE {_first_level_sql([duckdb_sql(t) for t in tests])} ELSE -1
+                         END AS level, p.bits
+                  FROM p JOIN jigsaw_every AS l ON l.unique_id = p.a
+                         JOIN jigsaw_every AS r ON r.unique_id = p.b
+                ) GROUP BY level, bits
                 """  # noqa: S608
-            ).fetchone()
+            ).fetchall()
         finally:
             cursor.close()
-        return (found[0] if found else 0) / (rows * (rows - 1) / 2)
+        every = rows * (rows - 1) / 2
+        counts = dict.fromkeys(indices, 0)
+        for level, bits, n in found:
+            if level in counts and bits >> indices.index(level) & 1:
+                counts[level] += n
+        return {i: n / every for i, n in counts.items()}
 
 
 class _Spark:
@@ -274,10 +291,10 @@ class _Spark:
         ).collect()
         return _shares_of([(int(r["level"]), int(r["n"])) for r in found], len(tests))
 
-    def every_pair_share(
-        self, frame: pa.Table, tests: list[str], index: int, on: tuple[str, str]
-    ) -> float:
-        return 0.0  # not counted on Spark: the level keeps the sample's share, prior or bound
+    def every_pair_shares(
+        self, frame: pa.Table, tests: list[str], on: dict[int, tuple[str, str]]
+    ) -> dict[int, float]:
+        return {}  # not counted on Spark: the levels keep the sample's share, prior or bound
 
 
 @functools.cache

@@ -571,15 +571,38 @@ def _chunks(rows: int) -> int:
 
 
 def _chunked_predictions(linker: Linker, chunks: int) -> Iterator[Any]:
-    """Every blocked pair scored, in ``chunks`` chunks of the left records (Splink's
-    chunked prediction), each chunk's pairs a table of its own for the caller to drop."""
+    """Every blocked pair scored, in ``chunks`` parts, each part's pairs a table of its
+    own for the caller to drop. The blocked pairs (two ids and a rule a pair: a small
+    share of a scored pair's size) are found once and split by their left record;
+    Splink's chunked prediction would block every record again for each chunk (the
+    rules on lists explode every record's lists each time)."""
     if chunks == 1:
         yield linker.inference.predict()
         return
-    for number in range(1, chunks + 1):
-        yield linker.inference.predict_chunk(
-            left_chunk=(number, chunks), right_chunk=(1, 1), warning_mode="never"
-        )
+    from splink.internals.chunking import _blocked_pairs_cache_key
+    from splink.internals.pipeline import CTEPipeline
+
+    key = _blocked_pairs_cache_key()  # where Splink keeps the pairs predict() scores
+    inference, tables = linker.inference, linker.table_management
+    blocked = inference.compute_blocked_pairs_for_predict()
+    try:
+        for number in range(chunks):
+            pipeline = CTEPipeline([blocked])
+            pipeline.enqueue_sql(
+                f"SELECT * FROM {blocked.physical_name} "  # noqa: S608 (Splink's own table)
+                f"WHERE hash(join_key_l) % {chunks} = {number}",
+                "__splink__blocked_id_pairs_part",
+            )
+            part = linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+            tables.register_blocked_pairs_for_predict(part)
+            try:
+                yield inference.predict(warning_mode="never")
+            finally:
+                linker._intermediate_table_cache.pop(key, None)
+                part.drop_table_from_database_and_remove_from_cache()
+    finally:
+        linker._intermediate_table_cache.pop(key, None)
+        blocked.drop_table_from_database_and_remove_from_cache()
 
 
 def _above(
@@ -775,13 +798,13 @@ def _conditional_u(linker: Linker, engine: Backend, frame: pa.Table, usable: lis
             continue
         tests = [level.sql for level in c.levels[:-1]]
         shares = engine.shares(frame, tests)
+        on = {i: spec.pairs_on for i, spec in enumerate(c.levels[:-1]) if spec.pairs_on}
+        every = engine.every_pair_shares(frame, tests, on) if on else {}
         levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
         for i, (level, spec, share) in enumerate(
             zip(levels[:-1], c.levels[:-1], shares, strict=True)
         ):
-            counted = 0.0
-            if spec.pairs_on is not None:
-                counted = engine.every_pair_share(frame, tests, i, spec.pairs_on)
+            counted = every.get(i, 0.0)
             if counted > 0 or share > 0:
                 level.u_probability = (counted or share) * spec.u_share
             elif spec.per_person:
