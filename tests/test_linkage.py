@@ -168,57 +168,6 @@ def _parent_and_children() -> tuple[list[Identity], list[Edge]]:
     return people, edges
 
 
-def test_kept_people_made_a_group_at_a_time_are_as_joined_a_record_at_a_time():
-    """A delta's kept people (Clusters.keep, a group at a time) leave every root, table,
-    named record, edge list and join as union() of each group's first record with each
-    other in turn leaves them: on random records, some unnamed, with birth dates,
-    identifiers, dated stays and family edges, each group in a random order."""
-    import random
-
-    rng = random.Random(7)
-    uids = [f"r{n:03d}" for n in range(300)]
-    records = [
-        Identity(
-            uid,
-            given=rng.choice(["", "Amy", "amy", "Jane"]),
-            family=rng.choice(["", "Smith"]),
-            dob=rng.choice(["", "1980-01-02", "2014-03-02"]),
-            upn=rng.choice(["", "A1", "B2"]),
-            nhs=rng.choice(["", "N1"]),
-            born_before=rng.choice(["", "2000-01-01", "1999-05-05"]),
-        )
-        for uid in uids
-    ]
-    homes = {
-        uid: [Tenure(f"addr{rng.randrange(5)}", "2020-01-01", rng.choice(["", "2021-01-01"]))]
-        for uid in rng.sample(uids, 120)
-    }
-    edges = [
-        Edge(rng.choice(uids), rng.choice(uids), rng.choice(["birth", "parent", "carer"]), True)
-        for _ in range(200)
-    ]
-    shuffled = rng.sample(uids, len(uids))
-    groups, at = [], 0
-    while at < len(shuffled):
-        size = rng.choice([1, 2, 3, 5, 9])
-        groups.append(shuffled[at : at + size])
-        at += size
-    by_one, at_once = Clusters(records, edges, homes), Clusters(records, edges, homes)
-    for group in groups:
-        for rid in group[1:]:
-            by_one.union(group[0], rid)
-    at_once.keep(group for group in groups if len(group) > 1)
-
-    def state(c: Clusters) -> tuple:
-        roots = {uid: c.find(uid) for uid in uids}
-        named = {root: r.rid for root, r in c.named.items()}
-        tables = [c.dated, c.dobs, c.latest, *c.ids.values(), c.up, c.down, named]
-        return roots, [dict(sorted(t.items())) for t in tables], sorted(c.joined)
-
-    assert state(at_once) == state(by_one)
-    assert len(set(state(by_one)[0].values())) < len(uids)  # groups were joined
-
-
 def test_a_parent_under_twelve_years_older_than_their_child_is_refused():
     people, edges = _parent_and_children()
     people.append(Identity("young", given="Jane", family="Smith", dob="2008-01-01"))

@@ -315,13 +315,13 @@ def _people_pairs(
 def _keep_people(clusters: Clusters, records: list[Identity], kept: Mapping[str, str]) -> None:
     """Each kept person's records as one cluster, as an earlier load (or a reviewer)
     left them: the rules were checked when they were joined."""
-    groups: dict[str, dict[str, None]] = {}
-    get = kept.get
+    first: dict[str, str] = {}
     for r in records:
-        person = get(r.rid)
+        person = kept.get(r.rid)
         if person is not None:
-            groups.setdefault(person, {})[r.rid] = None
-    clusters.keep(list(group) for group in groups.values() if len(group) > 1)
+            head = first.setdefault(person, r.rid)
+            if head != r.rid:  # a person's first record is its own cluster already
+                clusters.union(head, r.rid)
 
 
 class _Run:

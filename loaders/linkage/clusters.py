@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import cache
-from itertools import compress, repeat
+from itertools import compress
 from operator import attrgetter
 
 from graph.family_rules import BIRTH, PARENT_MIN_AGE
@@ -171,47 +171,6 @@ class Clusters:
         if someone is not None and ra not in self.named:
             self.named[ra] = someone
 
-    def keep(self, groups: Iterable[list[str]]) -> None:
-        """Each group's records (uids, each still its own cluster) made one cluster, as
-        :meth:`union` of its first record with each other in turn makes it (the same
-        root, tables, named record, edges in the same order and :attr:`joined`), without
-        the rules (a delta's kept people, checked when they were joined): a group at a
-        time, each table's values taken out of it at once, rather than a join a record
-        (a delta keeps every record but its new ones)."""
-        parent, joined, named = self.parent, self.joined, self.named
-        tables = (self.dated, self.dobs, *self.ids.values())
-        latest = self.latest
-        for group in groups:
-            first = group[0]
-            root, names, ups, downs = first, named.pop(first, None), None, None
-            ups, downs = self.up.pop(first, None), self.down.pop(first, None)
-            for rid in group[1:]:
-                own = named.pop(rid, None)
-                theirs_up, theirs_down = self.up.pop(rid, None), self.down.pop(rid, None)
-                if rid < root:  # join() keeps the least uid as the root: theirs first
-                    joined.append(root)
-                    root = rid
-                    names = own if own is not None else names
-                    ups, downs = _joined(theirs_up, ups), _joined(theirs_down, downs)
-                else:
-                    joined.append(rid)
-                    names = names if names is not None else own
-                    ups, downs = _joined(ups, theirs_up), _joined(downs, theirs_down)
-            parent.update(zip(group, repeat(root)))
-            if names is not None:
-                named[root] = names
-            if ups is not None:
-                self.up[root] = ups
-            if downs is not None:
-                self.down[root] = downs
-            for table in tables:
-                found = [v for v in map(table.pop, group, repeat(None)) if v is not None]
-                if found:
-                    table[root] = found[0].union(*found[1:])
-            days = [d for d in map(latest.pop, group, repeat(None)) if d is not None]
-            if days:
-                latest[root] = min(days)
-
     def two_homes(self, a: str, b: str, places: Mapping[str, str] | None = None) -> Refused | None:
         """Joined, would the two clusters be at different addresses over the same days
         (dated stays only; a move's last and first days may touch)? The adults' pass asks,
@@ -329,18 +288,6 @@ class Clusters:
                     (c,),
                 )
         return None
-
-
-def _joined(
-    first: list[tuple[str, str]] | None, then: list[tuple[str, str]] | None
-) -> list[tuple[str, str]] | None:
-    """Two clusters' edges as :meth:`Clusters.join` leaves them: the root's, then the
-    other's."""
-    if first is None:
-        return then
-    if then is not None:
-        first.extend(then)
-    return first
 
 
 def _old_enough(parent: frozenset[str] | None, child: frozenset[str] | None) -> bool:
