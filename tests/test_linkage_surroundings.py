@@ -514,3 +514,66 @@ def test_adults_who_each_lived_with_one_same_adult_share_a_housemate():
     assert around.housemates == {"ellie1": {"sam"}, "ellie2": {"sam"}, "sam": {"ellie1", "ellie2"}}
     assert around.household == {"ellie1": {"kid"}, "sam": {"kid"}, "next": {"kid"}}
     assert OPEN_START not in {s for found in around.stays.values() for _, s, _ in found}
+
+
+def test_each_persons_own_row_takes_the_commonest_values_and_every_name_recorded():
+    """The adults' frame's own columns, made a column at a time for many people at once
+    (relational._own_rows), are each person's as written here a person at a time: each
+    field the commonest value their records give (the first given on a tie, none if
+    none give one), the earliest latest-possible birth, and every given and family name
+    (plain, sorted) they were recorded under; sex only F or M. Random records, with
+    ties, blanks, accents and case among them."""
+    import random
+
+    import numpy as np
+
+    from loaders.linkage.people import name_columns
+    from loaders.linkage.relational import OWN_COLUMNS, _own_rows
+
+    rng = random.Random(3)
+    pick = {
+        "given": ["", "Amy", "amy", "Zoë", "Zoe", "Mary Ann", "J-P"],
+        "family": ["", "Smith", "Smith-Jones", "O'Neil", "smith"],
+        "dob": ["", "1980-01-02", "1981-02-03"],
+        "sex": ["", "F", "M", "U"],
+        "postcode": ["", "AB1 2CD", "AB1 3EF", "ZZ9"],
+        "upn": ["", "A1", "B2"],
+        "nhs": ["", "N1"],
+        "uln": ["", "U1"],
+        "born_before": ["", "2000-01-01", "1999-05-05"],
+    }
+    reps = [Identity(f"r{n}", **{k: rng.choice(v) for k, v in pick.items()}) for n in range(400)]
+    order = list(range(len(reps)))
+    rng.shuffle(order)
+    sizes, at = [], 0
+    while at < len(order):
+        sizes.append(min(rng.choice([1, 1, 2, 3, 4, 7]), len(order) - at))
+        at += sizes[-1]
+    people, starts = [], np.cumsum([0, *sizes])
+    for start, size in zip(starts[:-1], sizes, strict=True):
+        people.append(sorted(order[start : start + size]))  # each person's, in reps' order
+    places = np.array([i for mine in people for i in mine])
+    person = np.repeat(np.arange(len(people)), sizes)
+    found = _own_rows(reps, places, person, len(people)).to_pylist()
+
+    def commonest(values: list[str]) -> str:
+        counts = Counter(v for v in values if v)
+        best = max(counts.values(), default=0)
+        return next((v for v in values if v and counts[v] == best), "")
+
+    def names(records: list[Identity], part: str) -> list[str] | None:
+        return sorted({plain(getattr(r, part)) for r in records} - {""}) or None
+
+    for mine, row in zip(people, found, strict=True):
+        records = [reps[i] for i in mine]
+        one = {k: commonest([getattr(r, k) for r in records]) for k in pick if k != "born_before"}
+        stand_in = Identity("x", given=one["given"], family=one["family"])
+        expected = {k: v[0] for k, v in name_columns([stand_in]).items()}
+        expected |= {k: one[k] or None for k in ("dob", "postcode", "upn", "nhs", "uln")}
+        expected["sex"] = one["sex"] if one["sex"] in ("F", "M") else None
+        expected["district"] = one["postcode"].split(" ")[0] if one["postcode"] else None
+        expected["born_before"] = min(
+            (r.born_before for r in records if r.born_before), default=None
+        )
+        expected["givens"], expected["families"] = names(records, "given"), names(records, "family")
+        assert row == {k: expected[k] for k in OWN_COLUMNS}, records

@@ -33,7 +33,7 @@ how each model ran (trained, or on its fixed priors, and why) is in
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import ChainMap, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from itertools import compress
@@ -150,7 +150,7 @@ def link(
             clusters.union(reps[at].rid, r.rid)
         rep_at.append(at)
     del signature_rep
-    run = _Run(clusters, {r.rid: r for r in records}, context, rejected, match_threshold)
+    run = _Run(clusters, ChainMap({r.rid: r for r in records}), context, rejected, match_threshold)
     run.worded = evidence
     # 1. deterministic on checked identifiers and local ids
     run.deterministic(reps)
@@ -252,7 +252,7 @@ class _Adults:
         )
         frame, self.before = freshen(frame, self.before)
         frame = coded(frame)
-        run.by_rid.update(people)
+        run.by_rid = run.by_rid.new_child(people)  # made when the words read them
         if self.trained is not None:
             self.trained = carried(self.trained, self.left, frame.num_rows)
             notes.append(
@@ -330,7 +330,7 @@ class _Run:
     def __init__(
         self,
         clusters: Clusters,
-        by_rid: dict[str, Identity],
+        by_rid: ChainMap[str, Identity],
         context: Context,
         rejected: Iterable[tuple[str, str]],
         match_threshold: float,

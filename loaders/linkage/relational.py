@@ -42,6 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field, replace
 from itertools import compress
+from operator import attrgetter
 
 import numpy as np
 import pyarrow as pa
@@ -1093,10 +1094,6 @@ def _cut(counts: Counter) -> set[str]:
     return {day for day, n in counts.items() if n > CUT_OFF * max(typical, 1)}
 
 
-# A person's own part of their row (representative, names), which changes only when
-# their records do: kept between rounds by the cluster root and its record count.
-Own = tuple[Identity, list[str] | None, list[str] | None]
-
 # The frame's columns from a person's own part, in the frame's order (``unique_id``
 # goes after the name columns).
 OWN_COLUMNS = ("given", "given_canon", "family", "family_parts", "givens", "families", "dob",
@@ -1117,25 +1114,114 @@ class OwnRows:
     numbered: pa.Array | None = None  # the records' numbering ``index`` is in (its uids)
 
 
-def _own_rows(own: list[Own]) -> pa.Table:
-    """The :data:`OWN_COLUMNS` of ``own`` (each person's representative and names)."""
-    mine = [o[0] for o in own]
-    columns = name_columns(mine)
-    columns.update(
-        {
-            "givens": [o[1] for o in own],
-            "families": [o[2] for o in own],
-            "dob": [r.dob or None for r in mine],
-            "born_before": [r.born_before or None for r in mine],
-            "sex": [r.sex if r.sex in ("F", "M") else None for r in mine],
-            "postcode": [r.postcode or None for r in mine],
-            "district": [r.postcode.split(" ")[0] if r.postcode else None for r in mine],
-            "upn": [r.upn or None for r in mine],
-            "nhs": [r.nhs or None for r in mine],
-            "uln": [r.uln or None for r in mine],
-        }
+# The fields a person's row takes from their records' commonest value (first met on a
+# tie, :func:`_representative`).
+COMMONEST = ("given", "family", "dob", "sex", "postcode", "upn", "nhs", "uln")
+
+
+def _own_rows(reps: list[Identity], at: np.ndarray, person: np.ndarray, people: int) -> pa.Table:
+    """The :data:`OWN_COLUMNS` of ``people`` people, from their records (``reps[at]``,
+    each person's in a run, ``person`` its number, in the order of ``reps``): each
+    field the commonest value as :func:`_representative` picks it, and every name they
+    were recorded under (plain, sorted), a column at a time in Arrow (a
+    representative and lists built a person at a time were most of a round's frame,
+    and a delta builds every adult's)."""
+    records = list(map(reps.__getitem__, at.tolist()))
+    raw = {name: pa.array(list(map(attrgetter(name), records)), pa.string()) for name in COMMONEST}
+    owner = pa.array(person, pa.int64())
+    null = pa.scalar(None, pa.string())
+
+    def picked(name: str) -> pa.Array:  # each person's commonest value (null: none)
+        return raw[name].take(_commonest_at(owner, raw[name], people))
+
+    def present(values: pa.Array) -> pa.Array:
+        return pc.if_else(pc.equal(values, ""), null, values)
+
+    columns: dict[str, pa.Array] = {}
+    for name, part, every in (
+        ("given", ("given", "given_canon"), "givens"),
+        ("family", ("family", "family_parts"), "families"),
+    ):
+        chosen = pc.dictionary_encode(picked(name))
+        distinct = chosen.dictionary.to_pylist()
+        made = name_columns([Identity("", **{name: value}) for value in distinct])
+        for column in part:
+            columns[column] = (
+                table({column: made[column]})[column].combine_chunks().take(chosen.indices)
+            )
+        plain_all = pa.array(list(map(plain, raw[name].to_pylist())), pa.string())
+        columns[every] = _distinct_lists(person, plain_all, people)
+    for name in ("dob", "postcode", "upn", "nhs", "uln"):
+        columns[name] = present(picked(name))
+    sex = picked("sex")
+    columns["sex"] = pc.if_else(pc.is_in(sex, pa.array(["F", "M"])), sex, null)
+    postcode = columns["postcode"]
+    columns["district"] = pc.list_element(pc.split_pattern(postcode, " ", max_splits=1), 0)
+    before = pa.array(list(map(attrgetter("born_before"), records)), pa.string())
+    columns["born_before"] = _earliest(owner, before, people)
+    return pa.table({name: columns[name] for name in OWN_COLUMNS})
+
+
+def _commonest_at(owner: pa.Array, values: pa.Array, people: int) -> pa.Array:
+    """Each person's commonest non-empty value's place in ``values`` (the first met of
+    the commonest; null where they have none)."""
+    rows = pa.table({"p": owner, "v": values, "j": np.arange(len(values), dtype=np.int64)})
+    rows = rows.filter(pc.not_equal(rows["v"], ""))
+    counted = rows.group_by(["p", "v"], use_threads=False).aggregate([("j", "count"), ("j", "min")])
+    counted = counted.sort_by(
+        [("p", "ascending"), ("j_count", "descending"), ("j_min", "ascending")]
     )
-    return table({name: columns[name] for name in OWN_COLUMNS})
+    who = counted["p"].to_numpy()
+    firsts = np.flatnonzero(np.concatenate([[True], who[1:] != who[:-1]])) if len(who) else who
+    found = np.full(people, -1, dtype=np.int64)
+    found[who[firsts]] = counted["j_min"].to_numpy()[firsts]
+    return pa.array(found, mask=found < 0)
+
+
+def _earliest(owner: pa.Array, values: pa.Array, people: int) -> pa.Array:
+    """Each person's least non-empty value (null where they have none)."""
+    rows = pa.table({"p": owner, "v": values}).filter(pc.not_equal(values, ""))
+    least = rows.group_by("p", use_threads=False).aggregate([("v", "min")])
+    where = np.full(people, -1, dtype=np.int64)
+    where[least["p"].to_numpy()] = np.arange(least.num_rows)
+    return least["v_min"].combine_chunks().take(pa.array(where, mask=where < 0))
+
+
+def _distinct_lists(person: np.ndarray, values: pa.Array, people: int) -> pa.Array:
+    """Each person's distinct non-empty values, sorted, as a list (null for none)."""
+    rows = pa.table({"p": pa.array(person, pa.int64()), "v": values})
+    rows = rows.filter(pc.not_equal(values, ""))
+    rows = rows.group_by(["p", "v"], use_threads=False).aggregate([])
+    rows = rows.sort_by([("p", "ascending"), ("v", "ascending")])
+    return _lists(rows["p"].combine_chunks(), rows["v"].combine_chunks(), people)
+
+
+class Representatives(Mapping):
+    """Each person's representative identity (:func:`_representative`), keyed by root,
+    made when first read: the words read a few people's, a round builds thousands."""
+
+    def __init__(
+        self, reps: list[Identity], roots: list[str], runs: np.ndarray, order: np.ndarray
+    ) -> None:
+        """``runs``: each root's first place in ``order`` and its records' count;
+        ``order``: each person's records' places in ``reps``, a run a person."""
+        self._reps, self._order = reps, order
+        self._runs = dict(zip(roots, runs.tolist(), strict=True))
+        self._made: dict[str, Identity] = {}
+
+    def __getitem__(self, root: str) -> Identity:
+        made = self._made.get(root)
+        if made is None:
+            start, n = self._runs[root]
+            mine = [self._reps[i] for i in self._order[start : start + n].tolist()]
+            made = self._made[root] = _representative(root, mine)
+        return made
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._runs)
+
+    def __len__(self) -> int:
+        return len(self._runs)
 
 
 def adults_frame(
@@ -1170,16 +1256,18 @@ def adults_frame(
         where[found["i"].to_numpy()] = found["row"].to_numpy()
     fresh = np.flatnonzero(where < 0)
     where[fresh] = earlier + np.arange(len(fresh))
-    new: list[Own] = []
-    for root, start, n in zip(
+    sizes = counts[fresh]
+    ends = np.cumsum(sizes)
+    person = np.repeat(np.arange(len(fresh), dtype=np.int64), sizes)
+    within = np.arange(int(ends[-1]) if len(ends) else 0)  # each record's place, in turn
+    at = order[np.repeat(first[fresh] - (ends - sizes), sizes) + within]
+    made = _own_rows(reps, at, person, len(fresh))
+    new = Representatives(
+        reps,
         uids.take(roots.take(pa.array(fresh))).to_pylist(),
-        first[fresh].tolist(),
-        counts[fresh].tolist(),
-        strict=True,
-    ):
-        mine = [reps[at] for at in order[start : start + n].tolist()]
-        new.append((_representative(root, mine), _names(mine, "given"), _names(mine, "family")))
-    made = _own_rows(new)
+        np.stack([first[fresh], sizes], axis=1),
+        order,
+    )
     every = made if before.rows is None else pa.concat_tables([before.rows, made])
     rows = every.take(pa.array(where))
     if kept is not None:
@@ -1209,7 +1297,7 @@ def adults_frame(
         "coparent_names": extra["coparent_names"].column(ids),
         **{name: extra[name].column(ids) for name in WINDOWED},
     }
-    return _with_keys(table(columns), notes), {o[0].rid: o[0] for o in new}
+    return _with_keys(table(columns), notes), new
 
 
 def _people_of(
@@ -1369,10 +1457,10 @@ def _keys(rows: pa.Table, notes: list[str] | None) -> dict[str, pa.Array]:
     out: dict[str, pa.Array] = {}
     for name in NAME_KEYS:
         other = found["swap_gf"] if name == "swap_fg" else None
-        kept, largest, dropped = _bounded(found[name], limit, other)
+        kept, largest, dropped = _bounded(found[name], limit, other, distinct=True)
         out[name] = kept
         if other is not None:
-            out["swap_gf"], _, _ = _bounded(other, limit, found[name])
+            out["swap_gf"], _, _ = _bounded(other, limit, found[name], distinct=True)
         if dropped and notes is not None:
             notes.append(
                 f"adults: {dropped:,} {NAME_KEYS[name]} held by more than {largest:,} people "
@@ -1441,16 +1529,18 @@ def bounded(
 
 
 def _bounded(
-    keys: pa.Array, limit: float, other: pa.Array | None = None
+    keys: pa.Array, limit: float, other: pa.Array | None = None, *, distinct: bool = False
 ) -> tuple[pa.Array, int, int]:
-    """:func:`bounded` on an Arrow column: one key a row (text) or several (a list)."""
+    """:func:`bounded` on an Arrow column: one key a row (text) or several (a list);
+    ``distinct``: no row holds a key twice (:func:`_keys`' columns), so none is
+    counted away."""
     rows, values = _flat(keys)
-    counts = _counts(rows, values)
+    counts = _counts(rows, values, distinct)
     n = counts["rows"].to_numpy().astype(np.int64)
     if other is None:
         pairs = n * (n - 1) // 2
     else:
-        theirs = _counts(*_flat(other))
+        theirs = _counts(*_flat(other), distinct)
         joined = counts.join(theirs, "key", right_suffix="_r")
         counts = joined.select(["key", "rows"])
         n = counts["rows"].to_numpy().astype(np.int64)
@@ -1479,12 +1569,17 @@ def _flat(keys: pa.Array) -> tuple[pa.Array, pa.Array]:
     return pa.array(np.arange(len(keys), dtype=np.int64)).filter(present), keys.filter(present)
 
 
-def _counts(rows: pa.Array, values: pa.Array) -> pa.Table:
+def _counts(rows: pa.Array, values: pa.Array, distinct: bool = False) -> pa.Table:
     """How many rows hold each key (a key twice in one row counts once), in numpy on
-    the keys' numbers (:func:`~loaders.linkage.blocking.codes`)."""
+    the keys' numbers (:func:`~loaders.linkage.blocking.codes`); ``distinct``: no row
+    holds a key twice, so each value is a row (no sort of every row's keys to find
+    the twice-held: a round's most costly step in building its frame)."""
     key, found = codes(values)  # no nulls (:func:`_flat`)
     numbers = len(found) + 1
-    cell = np.unique(rows.to_numpy(zero_copy_only=False).astype(np.int64) * numbers + key)
+    if distinct:
+        cell = key
+    else:
+        cell = np.unique(rows.to_numpy(zero_copy_only=False).astype(np.int64) * numbers + key)
     held = np.bincount(cell % numbers, minlength=len(found))[: len(found)]
     return pa.table({"key": found, "rows": pa.array(held, pa.int64())})
 
@@ -1518,11 +1613,3 @@ def _representative(root: str, records: list[Identity]) -> Identity:
     }
     bounds = [r.born_before for r in records if r.born_before]
     return Identity(rid=root, born_before=min(bounds) if bounds else "", **pick)
-
-
-def _names(records: list[Identity], part: str) -> list[str] | None:
-    if len(records) == 1:  # most people's (a set and a sort for one name cost more)
-        only = plain(getattr(records[0], part))
-        return [only] if only else None
-    found = sorted({plain(getattr(r, part)) for r in records} - {""})
-    return found or None
