@@ -97,7 +97,7 @@ def keep_after_load(store: GraphStore, as_of: dt.date, delta: Delta | None = Non
         # of each pupil's factors, only those that moved since the last load's day
         now = list(kept.day(as_of))
         if before.as_of:
-            rows, cleared = _differ(before.day(dt.date.fromisoformat(before.as_of)), now)
+            rows, cleared = differ(before.day(dt.date.fromisoformat(before.as_of)), now)
             delta.written = len(rows) + len(cleared)
         else:  # which day the graph's are as at is not known: every pupil's
             rows = now
@@ -123,16 +123,7 @@ def keep_after_load(store: GraphStore, as_of: dt.date, delta: Delta | None = Non
     return len(now)
 
 
-def moved(
-    before: RiskKept, after: RiskKept, as_of: dt.date
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """What a graph holding ``before``'s factors as at its day needs for ``after``'s as
-    at ``as_of``: the rows that differ from those kept (or are new), and the pupils whose
-    kept factors go (they have none now)."""
-    return _differ(before.day(dt.date.fromisoformat(before.as_of)), after.day(as_of))
-
-
-def _differ(
+def differ(
     was: Iterable[dict[str, Any]], now: Iterable[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The rows of ``now`` not in ``was`` as they are, and the pupils of ``was`` not in

@@ -1211,7 +1211,7 @@ def test_a_delta_writes_the_factors_that_moved_since_the_last_loads_day():
     """Of each pupil's factors as at the load's day, only those differing from the last
     load's as at its day are written (a new answer, one the day moved past a change
     in, a new pupil); those now off every roll are cleared; the same are not."""
-    from loaders.risk_factors import moved
+    from loaders.risk_factors import differ
     from loaders.risk_kept import RiskKept
 
     a, b = ["Sch A", "U1", 95.0, []], ["Sch A", "U1", 88.0, ["attendance_below_90"]]
@@ -1234,7 +1234,7 @@ def test_a_delta_writes_the_factors_that_moved_since_the_last_loads_day():
         "P4": part([20260901], [a]),
         "P5": part([20260901, 20261105], [a, b]),
     }
-    rows, cleared = moved(before, after, dt.date(2026, 11, 9))
+    rows, cleared = differ(before.day(dt.date(2026, 11, 2)), after.day(dt.date(2026, 11, 9)))
     assert {r["uid"]: r["factors"] for r in rows} == {
         "P2": ["attendance_below_90"],
         "P4": [],

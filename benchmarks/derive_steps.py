@@ -1,0 +1,79 @@
+"""The derive stage's four kept-answer steps, one after another, statement by statement.
+
+``python -m benchmarks.derive_steps ENGINE_DIR`` works out again, on a graph a
+benchmark load left there (``--engine ENGINE_DIR``; a copy: it is written), the risk
+of NEET factors, the caseload map's and needs forecast's tallies and transitions'
+cohorts, as a full load does, but each alone: its wall seconds, the CPU seconds of this
+process (Python: working out, and reading the engine's replies) and of the engine, and
+each statement's calls, seconds and rows shipped. A load runs them side by side, where
+a busy machine blurs which costs what; this says where each one's time goes.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.stages import AS_OF, _store
+from graph.cypher import REGISTRY
+from graph.processes import cpu_seconds
+
+
+class _Timed:
+    """A store whose reads and writes are timed by the statement's registered name."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self.calls: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0])
+        self._names = {s.text: s.name for s in REGISTRY.values()}
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._store, name)
+        if name not in ("read", "write", "write_rows"):
+            return method
+
+        def timed(cypher: str, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            result = method(cypher, *args, **kwargs)
+            call = self.calls[f"{name} {self._names.get(cypher.strip(), cypher[:40])}"]
+            call[0] += 1
+            call[1] += time.perf_counter() - started
+            call[2] += len(result) if name == "read" else 0
+            return result
+
+        return timed
+
+
+def main(engine: Path) -> None:
+    from loaders.caseload_kept import keep_after_load as caseload
+    from loaders.needs_kept import keep_after_load as needs
+    from loaders.risk_factors import keep_after_load as risk
+    from loaders.transition_cohorts import keep_after_load as cohorts
+
+    plain = _store(engine)
+    pid = plain.server_pid()
+    store = _Timed(plain)
+    steps: dict[str, Callable[[], Any]] = {
+        "risk factors": lambda: risk(store, AS_OF),  # type: ignore[arg-type]
+        "caseload map tally": lambda: caseload(store),  # type: ignore[arg-type]
+        "needs forecast tally": lambda: needs(store, AS_OF),  # type: ignore[arg-type]
+        "transition cohorts": lambda: cohorts(store, AS_OF),  # type: ignore[arg-type]
+    }
+    for name, step in steps.items():
+        store.calls.clear()
+        wall, cpu, engine_cpu = time.perf_counter(), time.process_time(), cpu_seconds(pid) or 0
+        step()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        engine_cpu = (cpu_seconds(pid) or 0) - engine_cpu
+        print(f"{name}: {wall:.2f} s wall, CPU {cpu:.2f} s Python + {engine_cpu:.2f} s engine")
+        for what, (n, seconds, rows) in sorted(store.calls.items(), key=lambda c: -c[1][1]):
+            print(f"  {what:48} x{n:<3} {seconds:6.2f} s  {rows:>9,} rows")
+    plain.close()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
