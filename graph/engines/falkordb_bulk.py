@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
-from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from graph.bulk import BulkWriter, Columns, EdgeShape, NodeShape, Rows
@@ -81,15 +81,6 @@ def _value(value: Any, out: bytearray) -> None:
             _value(item, out)
     else:  # dates, decimals, sets: as every engine takes them (or refused there)
         _value(plain_param(value), out)
-
-
-def _encode(row: Mapping[str, Any], props: Sequence[str], out: bytearray, what: str) -> None:
-    """Append a row's property values; an error names the row's uid and property."""
-    for prop in props:
-        try:
-            _value(row.get(prop), out)
-        except ParameterError as exc:
-            raise ParameterError(f"{what} {row.get('uid', '')} {prop}: {exc}") from None
 
 
 def _cell(value: Any) -> bytes:
@@ -171,26 +162,33 @@ class _ColumnRow(Mapping[str, Any]):
         return len(self._columns)
 
 
-def _of_rows(rows: Rows, part: Sequence[int], fields: Sequence[str]) -> dict[str, list[Any]]:
-    """The values of ``fields`` of the rows at ``part`` (a row's absent field is null)."""
-    picked = rows[part.start : part.stop] if isinstance(part, range) else [rows[i] for i in part]
-    return {f: [row.get(f) for row in picked] for f in fields}
+# rows, or the same rows a column at a time (field -> its values in row order)
+Table = Rows | Columns
 
 
-def _of_columns(
-    columns: Columns, part: Sequence[int], fields: Sequence[str]
-) -> dict[str, list[Any]]:
-    """The same of columns (an absent column is null)."""
-    absent = [None] * len(part)
+def _count(table: Table) -> int:
+    return len(next(iter(table.values()), ())) if isinstance(table, Mapping) else len(table)
+
+
+def _of(table: Table, part: Sequence[int], fields: Sequence[str]) -> dict[str, list[Any]]:
+    """The values of ``fields`` of the rows at ``part``, a list a field (a row's absent
+    field, or an absent column, is null)."""
+    if not isinstance(table, Mapping):
+        whole = isinstance(part, range)
+        rows = table[part.start : part.stop] if whole else list(map(table.__getitem__, part))
+        if len(fields) < 2 or not rows:
+            return {f: [row.get(f) for row in rows] for f in fields}
+        try:  # each row read once, in C, then turned into columns
+            got = list(map(itemgetter(*fields), rows))
+        except KeyError:  # a row without one of them: null there
+            got = [tuple(map(row.get, fields)) for row in rows]
+        return dict(zip(fields, map(list, zip(*got, strict=True)), strict=True))
+    columns, absent = table, [None] * len(part)
     if isinstance(part, range):
         return {
             f: list(columns[f][part.start : part.stop]) if f in columns else absent for f in fields
         }
     return {f: list(map(columns[f].__getitem__, part)) if f in columns else absent for f in fields}
-
-
-# the values of some fields (second) of some rows (first), a list a field
-Take = Callable[[Sequence[int], Sequence[str]], dict[str, list[Any]]]
 
 
 def _header(name: str, props: Sequence[str]) -> bytearray:
@@ -369,60 +367,30 @@ class FalkorBulkWriter(BulkWriter):
         constants: Mapping[str, Any] | None = None,
         remember: bool = False,
     ) -> None:
-        fixed = dict(constants or {})
-        columns = [
-            (p, f) for p, f in zip(shape.stored, shape.fields, strict=True) if p not in fixed
-        ]
-        props = [f for _, f in columns]  # each stored property's row field
-        names = [_name(p) for p in (*(p for p, _ in columns), *fixed)]
-        tail = bytearray()
-        _encode(fixed, list(fixed), tail, "constant")
-        tail_bytes = bytes(tail)
-
-        def labels_of(row: Mapping[str, Any]) -> tuple[str, ...]:
-            extra = shape.extra_labels(row) if shape.extra_labels else ()
-            return (shape.label, *extra)
-
-        ordered = sorted(rows, key=labels_of) if shape.extra_labels else rows
-        kept = self._ids.setdefault(shape.label, {}) if remember else None
-
-        def commands() -> Iterator[Command]:
-            for labels, group in groupby(ordered, key=labels_of):
-                members = list(group)
-                label_text = ":".join(_name(label) for label in labels)
-                for part in _slices(members, CHUNK):
-                    blob = _header(label_text, names)
-                    for row in part:
-                        _encode(row, props, blob, shape.label)
-                        blob += tail_bytes
-                    # their ids, while they are known to be consecutive: kept for later
-                    # relationships to them, or as a span for those from them
-                    uids = [r["uid"] for r in part]
-                    then = self._then(shape.label, uids, kept)
-                    yield len(part), 0, bytes(blob), _node_dates(shape, uids), then
-
-        self._send(commands())
+        self._nodes(shape, rows, constants or {}, remember=remember)
 
     def create_node_columns(
         self, shape: NodeShape, columns: Columns, *, remember: bool = False
     ) -> None:
-        """:meth:`create_nodes` a column at a time: each column encoded at once, each
-        node's record joined from its cells, no dict a row."""
-        uids = columns["uid"]
-        count = len(uids)
-        absent = [None] * count
-        cells = [
-            _cells(columns.get(f, absent), shape.label, p, uids)
-            for p, f in zip(shape.stored, shape.fields, strict=True)
-        ]
-        records = list(map(b"".join, zip(*cells, strict=True))) if cells else [b""] * count
-        del cells
-        names = [_name(p) for p in shape.stored]
+        self._nodes(shape, columns, {}, remember=remember)
+
+    def _nodes(
+        self, shape: NodeShape, table: Table, constants: Mapping[str, Any], *, remember: bool
+    ) -> None:
+        """A command a slice of each label's nodes: each column of a slice encoded at
+        once (:func:`_cells`), each node's record joined from its cells."""
+        fixed = dict(constants)
+        stored = [(p, f) for p, f in zip(shape.stored, shape.fields, strict=True) if p not in fixed]
+        names = [_name(p) for p in (*(p for p, _ in stored), *fixed)]
+        fields = list(dict.fromkeys(("uid", *(f for _, f in stored))))
+        tail = b"".join(_cells([v], "constant", p, None)[0] for p, v in fixed.items())
+        count = _count(table)
         groups: dict[tuple[str, ...], Sequence[int]] = {(shape.label,): range(count)}
         if shape.extra_labels:
             groups = {}
             for at in range(count):
-                labels = (shape.label, *shape.extra_labels(_ColumnRow(columns, at)))
+                row = _ColumnRow(table, at) if isinstance(table, Mapping) else table[at]
+                labels = (shape.label, *shape.extra_labels(row))
                 groups.setdefault(labels, []).append(at)  # type: ignore[union-attr]
         kept = self._ids.setdefault(shape.label, {}) if remember else None
 
@@ -430,44 +398,50 @@ class FalkorBulkWriter(BulkWriter):
             for labels in sorted(groups):
                 label_text = ":".join(_name(label) for label in labels)
                 for part in _slices(groups[labels], CHUNK):  # type: ignore[arg-type]
+                    values = _of(table, part, fields)
+                    uids = values["uid"]
+                    cells = [_cells(values[f], shape.label, p, uids) for p, f in stored]
+                    cells += [[tail] * len(part)] if tail else []
                     blob = _header(label_text, names)
-                    blob += b"".join(map(records.__getitem__, part))
-                    named = list(map(uids.__getitem__, part))
-                    then = self._then(shape.label, named, kept)
-                    yield len(part), 0, bytes(blob), _node_dates(shape, named), then
+                    blob += b"".join(map(b"".join, zip(*cells, strict=True)))
+                    then = self._then(shape.label, uids, kept)
+                    yield len(part), 0, bytes(blob), _node_dates(shape, uids), then
 
         self._send(commands())
 
     def create_edges(self, shape: EdgeShape, rows: Rows) -> None:
-        self._edges(shape, len(rows), partial(_of_rows, rows))
+        self._edges(shape, rows)
 
     def create_edge_columns(self, shape: EdgeShape, columns: Columns) -> None:
-        self._edges(shape, len(columns[shape.start[1]]), partial(_of_columns, columns))
+        self._edges(shape, columns)
 
-    def _edges(self, shape: EdgeShape, count: int, take: Take) -> None:
-        """Create ``count`` relationships whose values ``take`` gives a slice at a time,
-        a command a slice, but those with an end not in the graph (as MATCH would).
+    def _edges(self, shape: EdgeShape, table: Table) -> None:
+        """Create a relationship a row, a command a slice, but those with an end not in
+        the graph (as MATCH would).
 
         An end named by the row's own uid is a node its step has just created, one per
         row: found a slice at a time, as found when it was created, and not kept (2
         million source records at county scale). Other ends recur, and are kept for
         the load."""
         (start_label, start), (end_label, end) = shape.start, shape.end
+        count = _count(table)
         looked = [(label, f) for label, f in (shape.start, shape.end) if f != "uid"]
-        whole = take(range(count), [f for _, f in looked])
+        whole = _of(table, range(count), [f for _, f in looked])
         ids = {f: self._node_ids(label, whole[f]) for label, f in looked}
         del whole
         own = start_label if start == "uid" else end_label if end == "uid" else None
         parts = list(_slices(range(count), CHUNK))
         # every slice's own nodes before the first command, as a lookup made while a
         # command is under way waits for it and the next would not be encoded meanwhile
-        spans = [self._own_span(own, take(part, ["uid"])["uid"]) if own else 0 for part in parts]
+        spans = [
+            self._own_span(own, _of(table, part, ["uid"])["uid"]) if own else 0 for part in parts
+        ]
         names = [_name(p) for p in shape.props]
         fields = list(dict.fromkeys((start, end, *shape.props)))
 
         def commands() -> Iterator[Command]:
             for part, span in zip(parts, spans, strict=True):
-                values = take(part, fields)
+                values = _of(table, part, fields)
                 if own:
                     ids["uid"] = _ids_of(values["uid"], span)
                 first = list(map(ids[start].get, values[start]))
