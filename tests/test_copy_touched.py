@@ -290,6 +290,27 @@ def test_a_copy_the_engine_would_not_duplicate_leaves_the_next_to_read_everythin
     _as_afresh(live, written)
 
 
+def test_a_decision_mirrored_while_the_engine_duplicates_leaves_the_spare_untrusted(live):
+    """A rejection does not wait for a load: mirrored into the published copy while the
+    engine duplicates it, it takes the published hashes the spare was to take. The load
+    goes on (no error at its last stage), the spare untrusted: the next copy over it is
+    read whole and equals one written afresh."""
+    duplicate = FalkorDBStore.duplicate_pseudonymised
+
+    def decided_meanwhile(self, replacing):
+        projection.mirror(self)  # what review_queue.decide does first
+        return duplicate(self, replacing)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FalkorDBStore, "duplicate_pseudonymised", decided_meanwhile)
+        live.write("MATCH (c:Case {uid: 'c4'}) SET c.status = 'closed'")
+        assert not write_copy(live).touched
+    live.write("MATCH (c:Case {uid: 'c5'}) SET c.status = 'closed'")
+    written = write_copy(live, touched=_touched({"Case": {"c5"}}))
+    assert not written.touched, written
+    _as_afresh(live, written)
+
+
 def test_counts_that_disagree_after_a_delta_copy_read_the_whole_graph(live):
     """A node the load wrote and did not say it touched: the copy's counts tell."""
     live.write("CREATE (:Case {uid: 'c99', kind: 'cin', status: 'open'})")

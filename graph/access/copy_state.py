@@ -18,7 +18,10 @@ Beside them, ``<graph>.copy-lags.json``: what each buffer lags the live graph by
 nodes the loads since it was written touched, by our own ids, as the person map holds
 them, and the shared values and districts' centres it was written with), so that a
 delta's copy reads only those (:meth:`CopyState.lags`); none while the buffers change
-places.
+places. Where a copy would leave the spare lagging by what no load said (a full load's
+copy), the engine duplicates the published copy into it and it takes the published
+buffer's hashes (:meth:`CopyState.duplicate`), so the next copy reads only what the next
+load touched.
 
 Each buffer is one file, replaced whole (:func:`graph.files.write_private`): a line of
 JSON with its layout's :data:`VERSION` and the counts, then a label or relationship type
@@ -215,11 +218,19 @@ class CopyState:
         self._file(SWAPPING).unlink()
         fsync_dir(self.home)
 
-    def duplicate(self) -> None:
+    def duplicate(self) -> bool:
         """The spare holds what the published copy holds (the engine copied it): the
-        published buffer's hashes are the spare's too."""
+        published buffer's hashes are the spare's too. False, the spare left untrusted,
+        where they are gone: a review decision mirrored into the published copy while
+        the engine copied it (a rejection does not wait for a load), so what the spare
+        holds is not known."""
+        try:
+            held = self._file("published").read_bytes()
+        except FileNotFoundError:
+            return False
         private_dir(self.home)
-        write_private(self._file("spare"), self._file("published").read_bytes())
+        write_private(self._file("spare"), held)
+        return True
 
     def lags(self) -> dict[str, Lag | None]:
         """What each buffer lags the live graph by: what the loads since it was written

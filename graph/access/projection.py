@@ -551,8 +551,7 @@ def _duplicated(store: GraphStore, state: CopyState) -> bool:
     # its hashes set aside just before what it held goes (a crash then leaves none)
     if not store.duplicate_pseudonymised(partial(state.distrust, "spare")):
         return False
-    state.duplicate()
-    return True
+    return state.duplicate()
 
 
 PERSON_UIDS = cypher("projection.person_uids", "MATCH (n:Person) RETURN n.uid AS uid")

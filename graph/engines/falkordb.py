@@ -67,6 +67,7 @@ _CONSTRAINT_WAIT_S = 120.0
 # How long the analysts' copy waits to be duplicated behind a snapshot's rewrite (the
 # server forks for both, one at a time) before it is left to be read whole next time
 _COPY_WAIT_S = 300
+COPYING = "_copying"  # the staging copy's name, and this: the duplicate while it is made
 # How long close() waits for a snapshot save_snapshot() started (county scale: up to
 # 8 s after the load); past that the shutdown stops it and only the speed-up is lost.
 _SNAPSHOT_WAIT_S = 600.0
@@ -298,7 +299,7 @@ class FalkorDBStore(GraphStore):
         import redis
 
         staging, target = self.pseudonymised_staging(), self.pseudonymised()
-        aside = staging.graph_name + "_copying"
+        aside = staging.graph_name + COPYING
         server = self._db.connection
         if not server.exists(target.graph_name):
             return False
@@ -316,8 +317,12 @@ class FalkorDBStore(GraphStore):
                     server.delete(aside)
                     return False
                 time.sleep(0.5)
-        replacing()
-        server.execute_command("RENAME", aside, staging.graph_name)
+        try:
+            replacing()
+            server.execute_command("RENAME", aside, staging.graph_name)
+        except BaseException:  # no whole copy left aside under a name nothing deletes
+            server.delete(aside)
+            raise
         staging._graph = self._db.select_graph(staging.graph_name)
         staging._indexes_ready = False
         return True
@@ -964,6 +969,8 @@ class FalkorDBStore(GraphStore):
             for companion in (self.pseudonymised(), self.pseudonymised_staging()):
                 self._db.connection.delete(companion.graph_name)
                 companion._graph = self._db.select_graph(companion.graph_name)
+            # and a duplicate a process died making (duplicate_pseudonymised)
+            self._db.connection.delete(self.pseudonymised_staging().graph_name + COPYING)
             if existed and self.directory is not None:
                 self._forget_deletion()
 

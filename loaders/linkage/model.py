@@ -565,8 +565,9 @@ def _learn_lambda(
 
 def _chunks(rows: int) -> int:
     """How many chunks of the records every blocked pair is scored in on DuckDB: one a
-    :data:`CHUNK_ROWS` records (each chunk's blocking reads every record again). Spark
-    spills what it cannot hold by itself."""
+    :data:`CHUNK_ROWS` records (each chunk scores a share of the pairs blocked once).
+    Spark spills what it cannot hold by itself, and is given one (the split below takes
+    DuckDB's ``hash``, which is unsigned)."""
     return max(1, -(-rows // CHUNK_ROWS))
 
 
