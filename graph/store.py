@@ -322,9 +322,9 @@ class GraphStore(ABC):
     def duplicate_pseudonymised(self, replacing: Callable[[], None]) -> bool:
         """Make :meth:`pseudonymised_staging` hold what the published copy holds (the
         engine's own copy of it), for the next copy to be written over as a difference,
-        calling ``replacing`` just before the staging copy is replaced; False, the
-        staging copy left as it was, where the engine keeps one copy, has none yet, or
-        could not copy it."""
+        calling ``replacing`` just before the staging copy is replaced; False where the
+        engine keeps one copy or has none yet (the staging copy left as it was), or could
+        not copy it (the staging copy then gone: the next is written afresh)."""
         return False
 
     @contextmanager

@@ -290,6 +290,27 @@ def test_a_copy_the_engine_would_not_duplicate_leaves_the_next_to_read_everythin
     _as_afresh(live, written)
 
 
+def test_a_copy_the_engine_refuses_leaves_no_spare_and_the_next_written_afresh(live):
+    """The engine refusing to duplicate (anything but a fork it waits out) after the
+    spare was deleted to make room: no spare and no hashes for it, so the next copy is
+    written afresh, and equals one written afresh."""
+    import redis
+    from falkordb import Graph
+
+    def refuse(self, clone):
+        raise redis.ResponseError("refused for the test")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Graph, "copy", refuse)
+        live.write("MATCH (c:Case {uid: 'c4'}) SET c.status = 'closed'")
+        assert not write_copy(live).touched
+    assert not live._db.connection.exists(live.pseudonymised_staging().graph_name)
+    live.write("MATCH (c:Case {uid: 'c5'}) SET c.status = 'closed'")
+    written = write_copy(live, touched=_touched({"Case": {"c5"}}))
+    assert written.fresh, written
+    _as_afresh(live, written)
+
+
 def test_a_decision_mirrored_while_the_engine_duplicates_leaves_the_spare_untrusted(live):
     """A rejection does not wait for a load: mirrored into the published copy while the
     engine duplicates it, it takes the published hashes the spare was to take. The load
