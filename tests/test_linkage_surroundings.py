@@ -295,6 +295,9 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
     def framed(reps, clusters, around, notes=None, kept=None):
         found, people = frame(reps, clusters, around, notes, kept)
         assert found.column_names[: len(FRAME_ORDER)] == list(FRAME_ORDER)
+        for name in relational.NAME_KEYS:  # _bounded(distinct=True) counts a key a row
+            for keys in found[name].to_pylist():
+                assert not isinstance(keys, list) or len(keys) == len(set(keys)), name
         ref = defined[-1]
         held = Counter(k for r in ref.adults for k in {a for a, _, _ in ref.stays.get(r, ())})
         co = _coparents(inputs.context, clusters)
