@@ -73,6 +73,7 @@ def open_store(settings: Settings | None = None) -> GraphStore:
             host=parsed.hostname,
             port=parsed.port,
             password=parsed.password,
+            copy_duplicate=settings.copy_duplicate,
             **common,
         )
     return FalkorDBStore(
@@ -81,5 +82,6 @@ def open_store(settings: Settings | None = None) -> GraphStore:
         fsync=settings.embedded_fsync,
         query_memory_mb=settings.query_memory_mb,
         max_reply_mb=settings.max_reply_mb,
+        copy_duplicate=settings.copy_duplicate,
         **common,
     )

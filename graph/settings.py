@@ -150,6 +150,16 @@ class Settings(BaseSettings):
             "larger than this (rows of whole paths, say) is stopped with a clear error."
         ),
     )
+    copy_duplicate: bool = Field(
+        default=False,
+        description=(
+            "After a copy read from the whole graph (a full load's), have a FalkorDB "
+            "engine duplicate the analysts' copy into the spare, so the next night's copy "
+            "reads only what it touched (at county about 90 s of CPU saved that night) "
+            "at the cost of the engine's memory while it copies (at county its peak "
+            "5.9 -> 10.1 GB): off unless the server has the memory."
+        ),
+    )
     linkage_memory: str | None = Field(
         default=None,
         pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$",

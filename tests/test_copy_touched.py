@@ -74,6 +74,7 @@ def live(tmp_path) -> Iterator[FalkorDBStore]:
     """A small live graph with both copies written and known to lag it by nothing: the
     first copy, afresh, and the engine's duplicate of it."""
     store = embedded_store(tmp_path / "engine", "touched")
+    store.copy_duplicate = True  # the setting these tests are about (off by default)
     store.drop_all()
     store.ensure_schema()
     for statement in SETUP:
@@ -277,6 +278,19 @@ def test_the_first_copy_after_one_not_told_what_changed_reads_what_its_load_touc
     _as_afresh(live, written)
 
 
+def test_without_the_setting_the_engine_does_not_duplicate_the_copy(live):
+    """``copy_duplicate`` off (the default: the engine's memory rises while it copies):
+    a copy read from the whole graph leaves the spare lagging by what no load said, and
+    the next copy over it reads the whole graph."""
+    live.copy_duplicate = False
+    live.write("MATCH (c:Case {uid: 'c4'}) SET c.status = 'closed'")
+    assert not write_copy(live).touched
+    live.write("MATCH (c:Case {uid: 'c5'}) SET c.status = 'closed'")
+    written = write_copy(live, touched=_touched({"Case": {"c5"}}))
+    assert not written.touched and "not saying" in written.whole, written
+    _as_afresh(live, written)
+
+
 def test_a_copy_the_engine_would_not_duplicate_leaves_the_next_to_read_everything(live):
     """Where the engine could not copy (a fork refused), the copy written over next
     lags by what no load said: read whole (its hashes still trusted)."""
@@ -382,6 +396,7 @@ def test_after_a_delta_load_the_copy_equals_one_written_from_the_whole_graph(
     later = tmp_path / "week_later"
     write_week_later(small_county, later, seed=3, share=0.01)
     store = embedded_store(tmp_path / "engine", "touched_loads")
+    store.copy_duplicate = True
     store.drop_all()
     store.ensure_schema()
     loads = tmp_path / "loads"

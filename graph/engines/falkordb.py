@@ -215,11 +215,14 @@ class FalkorDBStore(GraphStore):
         query_memory_mb: int = 2048,
         max_reply_mb: int = 1024,
         pseudonym_dir: Path | None = None,
+        copy_duplicate: bool = False,
     ) -> None:
         """``query_memory_mb``: the memory one query may take on the embedded engine
         (``QUERY_MEM_CAPACITY``); ``max_reply_mb``: the largest reply it sends (a client
         whose reply grows past it is disconnected: Redis's ``client-output-buffer-limit``
-        for normal clients). A server keeps its operator's settings."""
+        for normal clients). A server keeps its operator's settings. ``copy_duplicate``:
+        :meth:`duplicate_pseudonymised` copies (the setting of that name)."""
+        self.copy_duplicate = copy_duplicate
         # the server is started elsewhere, so a relative path would not mean the same
         directory = directory.resolve() if directory is not None else None
         self.directory = directory
@@ -293,14 +296,15 @@ class FalkorDBStore(GraphStore):
     def duplicate_pseudonymised(self, replacing: Callable[[], None]) -> bool:
         """``GRAPH.COPY`` of the published copy over the staging key, deleted first: the
         server copies it in C, with its indexes, beside the queries it answers (no row
-        through this process), holding two copies as writing one does (a copy made aside
-        and renamed over it held three: 10.3 GB against 5.9 at county). Refused (the
-        server could not fork, say): False, the staging copy gone."""
+        through this process). Refused (the server could not fork, say): False, the
+        staging copy gone. Only where the ``copy_duplicate`` setting asks: at county the
+        engine's own peak rose 5.9 -> 10.1 GB while it copied (benchmarks/README.md), so
+        by default it never copies."""
         import redis
 
         staging, target = self.pseudonymised_staging(), self.pseudonymised()
         server = self._db.connection
-        if not server.exists(target.graph_name):
+        if not self.copy_duplicate or not server.exists(target.graph_name):
             return False
         replacing()
         server.delete(staging.graph_name)
