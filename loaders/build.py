@@ -22,33 +22,8 @@ from loaders.build_returns import RETURN_FIELDS_PREFIXES, ReturnFacts, ReturnRow
 from loaders.fields import FIELDS
 from loaders.identifiers import postcode_district
 from loaders.validate import Record
+from planning import codes
 from planning.calendar import next_september, term_start
-from planning.codes import NEED_NAMES
-
-SERVICE_OF_KIND = {
-    "CIN": "social-care",
-    "CP": "social-care",
-    "CLA": "social-care",
-    "CL": "social-care",
-    "EHCP": "send",
-    "SEN support": "send",
-    "EH": "early-help",
-    "YJ": "youth-justice",
-    "HV": "health-visiting",
-    "EWO": "education-welfare",
-    "Transport": "transport",
-}
-SERVICE_NAMES = {
-    "social-care": "Children's social care",
-    "send": "SEND",
-    "early-help": "Early help",
-    "youth-justice": "Youth justice",
-    "health-visiting": "Health visiting",
-    "education-welfare": "Education welfare",
-    "transport": "Transport",
-    "other": "Other services",
-}
-PARENT_KIND_RANK = {"birth": 0, "adoptive": 1, "step": 2, "guardian": 3, "foster": 4, "parent": 9}
 
 
 def _carried(name: str) -> tuple[Prop, ...]:
@@ -261,7 +236,8 @@ class Builder:
             elif r.entity == "staff":
                 self._staff(v)
         self.home_la = area_la.most_common(1)[0][0] if area_la else ""
-        names = {**SERVICE_NAMES, **{s: s for s in self.services_named if s not in SERVICE_NAMES}}
+        names = dict(codes.SERVICE_NAMES)  # and any other a staff record names, by its uid
+        names.update((s, s) for s in self.services_named if s not in names)
         self.rows.services = [{"uid": k, "name": v} for k, v in names.items()]
         self.rows.teams = _unique(self.rows.teams, "uid")
         self.rows.in_team = _unique(self.rows.in_team, "professional", "team")
@@ -275,7 +251,7 @@ class Builder:
 
     def _staff(self, v: dict) -> None:
         uid, service, team = v["staff.id"], v.get("staff.service"), v.get("staff.team_id")
-        agency = SERVICE_NAMES.get(service or "", service)
+        agency = codes.SERVICE_NAMES.get(service or "", service)
         self.rows.staff.append({"uid": uid, **STAFF(v), "agency": agency})
         self.staff_by_name.setdefault(_key(v["staff.name"]), uid)
         self.staff_role[str(uid)] = v.get("staff.role")
@@ -630,7 +606,7 @@ class Builder:
         needs = ((v.get("sen.rank") or 1, v.get("sen.need")), (1, v.get("sen.primary_need")))
         for rank, code in (*needs, (2, v.get("sen.secondary_need"))):
             if code:
-                name = NEED_NAMES.get(code, code)
+                name = codes.NEED_NAMES.get(code, code)
                 need = {"uid": code, "rank": rank, "name": name, "from": since}
                 self.rows.needs.append({"person": puid, **need})
 
@@ -662,7 +638,7 @@ class Builder:
                 "kind": kind,
                 "status": "closed" if end else "open",
                 "placement_out_of_area": out,
-                "service": SERVICE_OF_KIND.get(kind, "other"),
+                "service": codes.SERVICE_OF_KIND.get(kind, "other"),
             }
         )
         worker = v.get("case.worker_id") or self.staff_by_name.get(
@@ -836,9 +812,8 @@ def _dedupe_parents(links: list[dict]) -> list[dict]:
     for link in links:
         key = (link["parent"], link["child"])
         current = best.get(key)
-        if current is None or PARENT_KIND_RANK.get(link["kind"], 5) < PARENT_KIND_RANK.get(
-            current["kind"], 5
-        ):
+        rank = codes.PARENT_KIND_RANK
+        if current is None or rank.get(link["kind"], 5) < rank.get(current["kind"], 5):
             best[key] = {**link, "from": link["from"] or (current or {}).get("from")}
     return list(best.values())
 
@@ -935,11 +910,6 @@ def _key(text: str) -> str:
     return " ".join(str(text).lower().replace(",", " ").split())
 
 
-# DfE first-language codes that say nothing about English being additional.
-ENGLISH = {"ENG", "ENB"}  # English; believed to be English
-UNKNOWN_LANGUAGE = {"NOT", "REF", "UNK", ""}  # not obtained; refused
-
-
 def eal_from_language(language: object) -> bool | None:
     """English as an additional language, from a first-language code when no system says
     so directly (the school census records the language, not the flag): unknown stays
@@ -947,6 +917,6 @@ def eal_from_language(language: object) -> bool | None:
     if language is None:
         return None
     code = str(language).strip().upper()
-    if code in UNKNOWN_LANGUAGE:
+    if code in codes.UNKNOWN_LANGUAGE:
         return None
-    return code not in ENGLISH
+    return code not in codes.ENGLISH
