@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from graph.family_rules import PARENT_MIN_AGE, too_young_to_parent
-from graph.schema import DATE, Prop, node_type, rel_type
+from graph.schema import BOOLEAN, DATE, Prop, node_type, rel_type
 from loaders.attach import Attachments, Packs
 from loaders.build_returns import RETURN_FIELDS_PREFIXES, ReturnFacts, ReturnRows
 from loaders.fields import FIELDS
@@ -31,6 +31,9 @@ def _carried(name: str) -> tuple[Prop, ...]:
     a relationship type: derived ones are worked out later."""
     owner = rel_type(name) if name.isupper() else node_type(name)
     return tuple(p for p in owner.props if p.from_row and not p.derived)
+
+
+_READ: set[str] = set()  # the record fields every Reads reads (HELD_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class Reads:
         unknown = sorted(reads.keys - FIELDS.keys())
         if unknown:  # no mapping could fill it: every row would read None, silently
             raise ValueError(f"{owner}'s properties read from fields no record has: {unknown}")
+        _READ.update(reads.keys)
         return reads
 
     def __call__(self, v: dict) -> dict:
@@ -81,14 +85,16 @@ EXCLUSION = Reads.of("EXCLUDED", "exclusion")
 OFFER = Reads.of("OFFERED", "offer", own="start")
 MEMBER = Reads.of("MEMBER_OF", "person", **{"from": "case.start", "to": "case.end"})
 _NO_ADDRESS = {p.name: None for p in _carried("Address")}
-# a person's fields read from each of their records (under their role: "parent.dob"),
-# counted when their records disagree; the others the builder works out
+# A person's properties (graph.schema): the flags (its booleans), true where any of their
+# own records (not one naming them as a parent) says so; those the builder works out
+# from all their records; and the rest read from each record under its role
+# ("parent.dob"), the most common value winning where their records disagree.
+PERSON_FLAGS = tuple(p.name for p in _carried("Person") if p.type == BOOLEAN)
+_WORKED_OUT = {"full_name", "other_names", "sources", "conflicts"}
 PERSON_FIELDS = tuple(
-    p.name
-    for p in _carried("Person")
-    if p.name
-    not in {"full_name", "other_names", "fsm", "eal", "young_carer", "sources", "conflicts"}
+    p.name for p in _carried("Person") if p.name not in _WORKED_OUT and p.type != BOOLEAN
 )
+_PERSON_DATES = tuple(p.name for p in _carried("Person") if p.type == DATE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +123,11 @@ _NOT_YET_HELD = {"request.date", "request.outcome", "request.outcome_date", "all
 # The fields the builder turns into the graph; a mapping that reads any other field is
 # told in the load report that it is not kept (loaders.reading.unheld_columns).
 HELD_FIELDS = frozenset(
-    set().union(*(r.keys for r in (SCHOOL, STAFF, TEAM, ADDRESS, CASE, ALLOCATION, NOTE)))
-    | set().union(*(r.keys for r in (ROLL, EXCLUSION, OFFER, MEMBER)))
-    | {f"{who}.{name}" for who in ("person", "parent") for name in (*PERSON_FIELDS, "full_name")}
+    _READ
+    | {f"{who}.{name}" for who in ROLE_KEYS for name in (*PERSON_FIELDS, "full_name")}
     | {f for f in FIELDS if f.startswith(RETURN_FIELDS_PREFIXES)} - _NOT_YET_HELD
     # those the builder's own logic reads
-    | {f"person.{n}" for n in ("fsm", "eal", "young_carer", "disabled")}
+    | {f"person.{n}" for n in (*PERSON_FLAGS, "disabled")}
     | {"parent.kind", "address.uprn", "address.from", "address.to", "school.urn", "offer.urn"}
     | {f"sen.{n}" for n in ("provision", "primary_need", "secondary_need", "since", "need", "rank")}
     | {"case.kind", "case.worker_id", "case.worker_name", "note.ref", "family.ref"}
@@ -135,7 +140,7 @@ HELD_FIELDS = frozenset(
     | {"staff.id", "staff.team_id", "staff.service"}
 )
 _NO_FIELDS = dict.fromkeys(PERSON_FIELDS)  # a person row's fields before any is counted
-_FLAGS = (("fsm", "person.fsm"), ("eal", "person.eal"), ("young_carer", "person.young_carer"))
+_FLAGS = tuple((flag, f"person.{flag}") for flag in PERSON_FLAGS)  # (property, record field)
 
 
 @dataclass
@@ -398,16 +403,16 @@ class Builder:
         full = _joined(row["given_name"], row["family_name"])
         row["full_name"] = full
         row["other_names"] = " | ".join(sorted(names - {full})) or None
-        for flag in ("fsm", "eal", "young_carer"):
+        for flag in PERSON_FLAGS:
             row[flag] = flags.get(flag)
         if row["eal"] is None:
             row["eal"] = eal_from_language(row["language"])
         dob = row["dob"]
         # no birth date: an adult named as liable or as a parent, not a child
         row["child"] = bool(dob is not None and _age(dob, self.as_of) < 18)
-        row["dob"] = dob.isoformat() if isinstance(dob, dt.date) else None
-        dod = row["dod"]
-        row["dod"] = dod.isoformat() if isinstance(dod, dt.date) else None
+        for name in _PERSON_DATES:  # as ISO text
+            value = row[name]
+            row[name] = value.isoformat() if isinstance(value, dt.date) else None
         row["sources"] = ", ".join(sorted(sources))
         return row
 
