@@ -84,6 +84,9 @@ ROLL = Reads.of("ATTENDS", "enrolment")
 EXCLUSION = Reads.of("EXCLUDED", "exclusion")
 OFFER = Reads.of("OFFERED", "offer", own="start")
 MEMBER = Reads.of("MEMBER_OF", "person", **{"from": "case.start", "to": "case.end"})
+PARENT = Reads.of("PARENT_OF", "related")  # a relationship record's
+HOME = Reads.of("LIVES_AT", "address")
+_UNDATED = {"from": None, "to": None}  # a sighting (loaders.build._residences)
 _NO_ADDRESS = {p.name: None for p in _carried("Address")}
 # A person's properties (graph.schema): the flags (its booleans), true where any of their
 # own records (not one naming them as a parent) says so; those the builder works out
@@ -128,14 +131,13 @@ HELD_FIELDS = frozenset(
     | {f for f in FIELDS if f.startswith(RETURN_FIELDS_PREFIXES)} - _NOT_YET_HELD
     # those the builder's own logic reads
     | {f"person.{n}" for n in (*PERSON_FLAGS, "disabled")}
-    | {"parent.kind", "address.uprn", "address.from", "address.to", "school.urn", "offer.urn"}
+    | {"parent.kind", "address.uprn", "school.urn", "offer.urn", "related.la_child_id"}
     | {f"sen.{n}" for n in ("provision", "primary_need", "secondary_need", "since", "need", "rank")}
     | {"case.kind", "case.worker_id", "case.worker_name", "note.ref", "family.ref"}
     | {
         f"attendance.{n}"
         for n in ("academic_year", "term", "possible", "authorised", "unauthorised")
     }
-    | {"related.la_child_id", "related.kind", "related.from", "related.to"}
     | {"area.lsoa", "area.imd_decile", "area.local_authority"}
     | {"staff.id", "staff.team_id", "staff.service"}
 )
@@ -499,7 +501,8 @@ class Builder:
         for e in first.values():
             if e.get("home_postcode"):
                 address = self._postcode_address(e["home_postcode"])
-                self._lives_at(e["person"], address, None, e["start"], "returns")
+                home = {"person": e["person"], "address": address, **_UNDATED}
+                self.rows.lives_at.append({**home, "to": _iso(e["start"])})
 
     def _cases_of(self, record: Record, puid: str) -> None:
         v = record.values
@@ -554,7 +557,7 @@ class Builder:
                 self.rows.unresolved.append((record, problem))
                 self.refused_relationships["parent_age"] += 1
                 return
-            self._parent(other, puid, v["related.kind"], v.get("related.from"), v.get("related.to"))
+            self._parent(other, puid, PARENT(v))
             return
         if record.entity == "note":
             uid = f"{record.source}:{v.get('note.ref') or record.uid}"
@@ -566,14 +569,13 @@ class Builder:
         v = record.values
         address = self._address(v)
         if address:
-            self._lives_at(puid, address, v.get("address.from"), v.get("address.to"), record.source)
+            self.rows.lives_at.append({"person": puid, "address": address, **HOME(v)})
         parent_rid = identity_uid(record, "parent")
         if parent_rid in self.person_of:
-            self._parent(
-                self.person_of[parent_rid], puid, v.get("parent.kind") or "parent", None, None
-            )
+            parent = self.person_of[parent_rid]
+            self._parent(parent, puid, {**_UNDATED, "kind": v.get("parent.kind") or "parent"})
             if address:
-                self._lives_at(self.person_of[parent_rid], address, None, None, record.source)
+                self.rows.lives_at.append({"person": parent, "address": address, **_UNDATED})
         urn = self._school(v)
         if urn and (v.get("enrolment.from") or v.get("enrolment.year_group")):
             self.rows.attends.append({"person": puid, "school": urn, **ROLL(v)})
@@ -668,16 +670,10 @@ class Builder:
             )
         return ""
 
-    def _parent(self, parent: str, child: str, kind: str, start: object, end: object) -> None:
-        if parent == child:
-            return
-        self.rows.parent_of.append(
-            {"parent": parent, "child": child, "kind": kind, "from": _iso(start), "to": _iso(end)}
-        )
-
-    def _lives_at(self, puid: str, address: str, start: object, end: object, source: str) -> None:
-        row = {"person": puid, "address": address, "from": _iso(start), "to": _iso(end)}
-        self.rows.lives_at.append({**row, "source": source})
+    def _parent(self, parent: str, child: str, link: dict) -> None:
+        """A parent's row, ``link`` its properties (as :data:`PARENT` reads them)."""
+        if parent != child:
+            self.rows.parent_of.append({"parent": parent, "child": child, **link})
 
     # -- finishing -------------------------------------------------------------------
 
