@@ -16,39 +16,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from graph.family_rules import PARENT_MIN_AGE, too_young_to_parent
-from graph.schema import DATE, Prop, node_type, rel_type
+from graph.schema import BOOLEAN, DATE, Prop, node_type, rel_type
 from loaders.attach import Attachments, Packs
 from loaders.build_returns import RETURN_FIELDS_PREFIXES, ReturnFacts, ReturnRows
 from loaders.fields import FIELDS
 from loaders.identifiers import postcode_district
 from loaders.validate import Record
+from planning import codes
 from planning.calendar import next_september, term_start
-from planning.codes import NEED_NAMES
-
-SERVICE_OF_KIND = {
-    "CIN": "social-care",
-    "CP": "social-care",
-    "CLA": "social-care",
-    "CL": "social-care",
-    "EHCP": "send",
-    "SEN support": "send",
-    "EH": "early-help",
-    "YJ": "youth-justice",
-    "HV": "health-visiting",
-    "EWO": "education-welfare",
-    "Transport": "transport",
-}
-SERVICE_NAMES = {
-    "social-care": "Children's social care",
-    "send": "SEND",
-    "early-help": "Early help",
-    "youth-justice": "Youth justice",
-    "health-visiting": "Health visiting",
-    "education-welfare": "Education welfare",
-    "transport": "Transport",
-    "other": "Other services",
-}
-PARENT_KIND_RANK = {"birth": 0, "adoptive": 1, "step": 2, "guardian": 3, "foster": 4, "parent": 9}
 
 
 def _carried(name: str) -> tuple[Prop, ...]:
@@ -56,6 +31,9 @@ def _carried(name: str) -> tuple[Prop, ...]:
     a relationship type: derived ones are worked out later."""
     owner = rel_type(name) if name.isupper() else node_type(name)
     return tuple(p for p in owner.props if p.from_row and not p.derived)
+
+
+_READ: set[str] = set()  # the record fields every Reads reads (HELD_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -80,6 +58,7 @@ class Reads:
         unknown = sorted(reads.keys - FIELDS.keys())
         if unknown:  # no mapping could fill it: every row would read None, silently
             raise ValueError(f"{owner}'s properties read from fields no record has: {unknown}")
+        _READ.update(reads.keys)
         return reads
 
     def __call__(self, v: dict) -> dict:
@@ -105,15 +84,20 @@ ROLL = Reads.of("ATTENDS", "enrolment")
 EXCLUSION = Reads.of("EXCLUDED", "exclusion")
 OFFER = Reads.of("OFFERED", "offer", own="start")
 MEMBER = Reads.of("MEMBER_OF", "person", **{"from": "case.start", "to": "case.end"})
+PARENT = Reads.of("PARENT_OF", "related")  # a relationship record's
+HOME = Reads.of("LIVES_AT", "address")
+_UNDATED = {"from": None, "to": None}  # a sighting (loaders.build._residences)
 _NO_ADDRESS = {p.name: None for p in _carried("Address")}
-# a person's fields read from each of their records (under their role: "parent.dob"),
-# counted when their records disagree; the others the builder works out
+# A person's properties (graph.schema): the flags (its booleans), true where any of their
+# own records (not one naming them as a parent) says so; those the builder works out
+# from all their records; and the rest read from each record under its role
+# ("parent.dob"), the most common value winning where their records disagree.
+PERSON_FLAGS = tuple(p.name for p in _carried("Person") if p.type == BOOLEAN)
+_WORKED_OUT = {"full_name", "other_names", "sources", "conflicts"}
 PERSON_FIELDS = tuple(
-    p.name
-    for p in _carried("Person")
-    if p.name
-    not in {"full_name", "other_names", "fsm", "eal", "young_carer", "sources", "conflicts"}
+    p.name for p in _carried("Person") if p.name not in _WORKED_OUT and p.type != BOOLEAN
 )
+_PERSON_DATES = tuple(p.name for p in _carried("Person") if p.type == DATE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,25 +126,23 @@ _NOT_YET_HELD = {"request.date", "request.outcome", "request.outcome_date", "all
 # The fields the builder turns into the graph; a mapping that reads any other field is
 # told in the load report that it is not kept (loaders.reading.unheld_columns).
 HELD_FIELDS = frozenset(
-    set().union(*(r.keys for r in (SCHOOL, STAFF, TEAM, ADDRESS, CASE, ALLOCATION, NOTE)))
-    | set().union(*(r.keys for r in (ROLL, EXCLUSION, OFFER, MEMBER)))
-    | {f"{who}.{name}" for who in ("person", "parent") for name in (*PERSON_FIELDS, "full_name")}
+    _READ
+    | {f"{who}.{name}" for who in ROLE_KEYS for name in (*PERSON_FIELDS, "full_name")}
     | {f for f in FIELDS if f.startswith(RETURN_FIELDS_PREFIXES)} - _NOT_YET_HELD
     # those the builder's own logic reads
-    | {f"person.{n}" for n in ("fsm", "eal", "young_carer", "disabled")}
-    | {"parent.kind", "address.uprn", "address.from", "address.to", "school.urn", "offer.urn"}
+    | {f"person.{n}" for n in (*PERSON_FLAGS, "disabled")}
+    | {"parent.kind", "address.uprn", "school.urn", "offer.urn", "related.la_child_id"}
     | {f"sen.{n}" for n in ("provision", "primary_need", "secondary_need", "since", "need", "rank")}
     | {"case.kind", "case.worker_id", "case.worker_name", "note.ref", "family.ref"}
     | {
         f"attendance.{n}"
         for n in ("academic_year", "term", "possible", "authorised", "unauthorised")
     }
-    | {"related.la_child_id", "related.kind", "related.from", "related.to"}
     | {"area.lsoa", "area.imd_decile", "area.local_authority"}
     | {"staff.id", "staff.team_id", "staff.service"}
 )
 _NO_FIELDS = dict.fromkeys(PERSON_FIELDS)  # a person row's fields before any is counted
-_FLAGS = (("fsm", "person.fsm"), ("eal", "person.eal"), ("young_carer", "person.young_carer"))
+_FLAGS = tuple((flag, f"person.{flag}") for flag in PERSON_FLAGS)  # (property, record field)
 
 
 @dataclass
@@ -261,7 +243,8 @@ class Builder:
             elif r.entity == "staff":
                 self._staff(v)
         self.home_la = area_la.most_common(1)[0][0] if area_la else ""
-        names = {**SERVICE_NAMES, **{s: s for s in self.services_named if s not in SERVICE_NAMES}}
+        names = dict(codes.SERVICE_NAMES)  # and any other a staff record names, by its uid
+        names.update((s, s) for s in self.services_named if s not in names)
         self.rows.services = [{"uid": k, "name": v} for k, v in names.items()]
         self.rows.teams = _unique(self.rows.teams, "uid")
         self.rows.in_team = _unique(self.rows.in_team, "professional", "team")
@@ -275,7 +258,7 @@ class Builder:
 
     def _staff(self, v: dict) -> None:
         uid, service, team = v["staff.id"], v.get("staff.service"), v.get("staff.team_id")
-        agency = SERVICE_NAMES.get(service or "", service)
+        agency = codes.SERVICE_NAMES.get(service or "", service)
         self.rows.staff.append({"uid": uid, **STAFF(v), "agency": agency})
         self.staff_by_name.setdefault(_key(v["staff.name"]), uid)
         self.staff_role[str(uid)] = v.get("staff.role")
@@ -422,16 +405,16 @@ class Builder:
         full = _joined(row["given_name"], row["family_name"])
         row["full_name"] = full
         row["other_names"] = " | ".join(sorted(names - {full})) or None
-        for flag in ("fsm", "eal", "young_carer"):
+        for flag in PERSON_FLAGS:
             row[flag] = flags.get(flag)
         if row["eal"] is None:
             row["eal"] = eal_from_language(row["language"])
         dob = row["dob"]
         # no birth date: an adult named as liable or as a parent, not a child
         row["child"] = bool(dob is not None and _age(dob, self.as_of) < 18)
-        row["dob"] = dob.isoformat() if isinstance(dob, dt.date) else None
-        dod = row["dod"]
-        row["dod"] = dod.isoformat() if isinstance(dod, dt.date) else None
+        for name in _PERSON_DATES:  # as ISO text
+            value = row[name]
+            row[name] = value.isoformat() if isinstance(value, dt.date) else None
         row["sources"] = ", ".join(sorted(sources))
         return row
 
@@ -518,7 +501,8 @@ class Builder:
         for e in first.values():
             if e.get("home_postcode"):
                 address = self._postcode_address(e["home_postcode"])
-                self._lives_at(e["person"], address, None, e["start"], "returns")
+                home = {"person": e["person"], "address": address, **_UNDATED}
+                self.rows.lives_at.append({**home, "to": _iso(e["start"])})
 
     def _cases_of(self, record: Record, puid: str) -> None:
         v = record.values
@@ -573,7 +557,7 @@ class Builder:
                 self.rows.unresolved.append((record, problem))
                 self.refused_relationships["parent_age"] += 1
                 return
-            self._parent(other, puid, v["related.kind"], v.get("related.from"), v.get("related.to"))
+            self._parent(other, puid, PARENT(v))
             return
         if record.entity == "note":
             uid = f"{record.source}:{v.get('note.ref') or record.uid}"
@@ -585,14 +569,13 @@ class Builder:
         v = record.values
         address = self._address(v)
         if address:
-            self._lives_at(puid, address, v.get("address.from"), v.get("address.to"), record.source)
+            self.rows.lives_at.append({"person": puid, "address": address, **HOME(v)})
         parent_rid = identity_uid(record, "parent")
         if parent_rid in self.person_of:
-            self._parent(
-                self.person_of[parent_rid], puid, v.get("parent.kind") or "parent", None, None
-            )
+            parent = self.person_of[parent_rid]
+            self._parent(parent, puid, {**_UNDATED, "kind": v.get("parent.kind") or "parent"})
             if address:
-                self._lives_at(self.person_of[parent_rid], address, None, None, record.source)
+                self.rows.lives_at.append({"person": parent, "address": address, **_UNDATED})
         urn = self._school(v)
         if urn and (v.get("enrolment.from") or v.get("enrolment.year_group")):
             self.rows.attends.append({"person": puid, "school": urn, **ROLL(v)})
@@ -630,7 +613,7 @@ class Builder:
         needs = ((v.get("sen.rank") or 1, v.get("sen.need")), (1, v.get("sen.primary_need")))
         for rank, code in (*needs, (2, v.get("sen.secondary_need"))):
             if code:
-                name = NEED_NAMES.get(code, code)
+                name = codes.NEED_NAMES.get(code, code)
                 need = {"uid": code, "rank": rank, "name": name, "from": since}
                 self.rows.needs.append({"person": puid, **need})
 
@@ -662,7 +645,7 @@ class Builder:
                 "kind": kind,
                 "status": "closed" if end else "open",
                 "placement_out_of_area": out,
-                "service": SERVICE_OF_KIND.get(kind, "other"),
+                "service": codes.SERVICE_OF_KIND.get(kind, "other"),
             }
         )
         worker = v.get("case.worker_id") or self.staff_by_name.get(
@@ -687,16 +670,10 @@ class Builder:
             )
         return ""
 
-    def _parent(self, parent: str, child: str, kind: str, start: object, end: object) -> None:
-        if parent == child:
-            return
-        self.rows.parent_of.append(
-            {"parent": parent, "child": child, "kind": kind, "from": _iso(start), "to": _iso(end)}
-        )
-
-    def _lives_at(self, puid: str, address: str, start: object, end: object, source: str) -> None:
-        row = {"person": puid, "address": address, "from": _iso(start), "to": _iso(end)}
-        self.rows.lives_at.append({**row, "source": source})
+    def _parent(self, parent: str, child: str, link: dict) -> None:
+        """A parent's row, ``link`` its properties (as :data:`PARENT` reads them)."""
+        if parent != child:
+            self.rows.parent_of.append({"parent": parent, "child": child, **link})
 
     # -- finishing -------------------------------------------------------------------
 
@@ -836,9 +813,8 @@ def _dedupe_parents(links: list[dict]) -> list[dict]:
     for link in links:
         key = (link["parent"], link["child"])
         current = best.get(key)
-        if current is None or PARENT_KIND_RANK.get(link["kind"], 5) < PARENT_KIND_RANK.get(
-            current["kind"], 5
-        ):
+        rank = codes.PARENT_KIND_RANK
+        if current is None or rank.get(link["kind"], 5) < rank.get(current["kind"], 5):
             best[key] = {**link, "from": link["from"] or (current or {}).get("from")}
     return list(best.values())
 
@@ -935,11 +911,6 @@ def _key(text: str) -> str:
     return " ".join(str(text).lower().replace(",", " ").split())
 
 
-# DfE first-language codes that say nothing about English being additional.
-ENGLISH = {"ENG", "ENB"}  # English; believed to be English
-UNKNOWN_LANGUAGE = {"NOT", "REF", "UNK", ""}  # not obtained; refused
-
-
 def eal_from_language(language: object) -> bool | None:
     """English as an additional language, from a first-language code when no system says
     so directly (the school census records the language, not the flag): unknown stays
@@ -947,6 +918,6 @@ def eal_from_language(language: object) -> bool | None:
     if language is None:
         return None
     code = str(language).strip().upper()
-    if code in UNKNOWN_LANGUAGE:
+    if code in codes.UNKNOWN_LANGUAGE:
         return None
-    return code not in ENGLISH
+    return code not in codes.ENGLISH

@@ -24,3 +24,23 @@ DISABILITY_NAMES = {"NONE": "No disability", "MOB": "Mobility", "HAND": "Hand fu
                     "PC": "Personal care", "INC": "Incontinence", "COMM": "Communication",
                     "LD": "Learning", "HEAR": "Hearing", "VIS": "Vision", "BEH": "Behaviour",
                     "CON": "Consciousness", "AUT": "Autism", "DDA": "Other (DDA)"}  # fmt: skip
+# The agencies' services: uid -> (name, the case kinds it holds); a case of any other
+# kind is the "other" service's.
+SERVICES = {
+    "social-care": ("Children's social care", ("CIN", "CP", "CLA", "CL")),
+    "send": ("SEND", ("EHCP", "SEN support")),
+    "early-help": ("Early help", ("EH",)),
+    "youth-justice": ("Youth justice", ("YJ",)),
+    "health-visiting": ("Health visiting", ("HV",)),
+    "education-welfare": ("Education welfare", ("EWO",)),
+    "transport": ("Transport", ("Transport",)),
+    "other": ("Other services", ()),
+}
+SERVICE_NAMES = {uid: name for uid, (name, _) in SERVICES.items()}
+SERVICE_OF_KIND = {kind: uid for uid, (_, kinds) in SERVICES.items() for kind in kinds}
+# Kinds of parent, the lower the more telling: of two rows naming one parent of one
+# child, the builder keeps the more telling kind (an unlisted one ranks 5).
+PARENT_KIND_RANK = {"birth": 0, "adoptive": 1, "step": 2, "guardian": 3, "foster": 4, "parent": 9}
+# DfE first-language codes that say nothing about English being additional.
+ENGLISH = {"ENG", "ENB"}  # English; believed to be English
+UNKNOWN_LANGUAGE = {"NOT", "REF", "UNK", ""}  # not obtained; refused
