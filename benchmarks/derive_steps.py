@@ -1,12 +1,13 @@
-"""The derive stage's four kept-answer steps, one after another, statement by statement.
+"""The derive stage's steps, one after another, statement by statement.
 
 ``python -m benchmarks.derive_steps ENGINE_DIR`` works out again, on a graph a
-benchmark load left there (``--engine ENGINE_DIR``; a copy: it is written), the risk
-of NEET factors, the caseload map's and needs forecast's tallies and transitions'
-cohorts, as a full load does, but each alone: its wall seconds, the CPU seconds of this
-process (Python: working out, and reading the engine's replies) and of the engine, and
-each statement's calls, seconds and rows shipped. A load runs them side by side, where
-a busy machine blurs which costs what; this says where each one's time goes.
+benchmark load left there (``--engine ENGINE_DIR``; a copy: it is written), the
+derived facts (loaders.derive), the risk of NEET factors, the caseload map's and needs
+forecast's tallies and transitions' cohorts, as a full load does, but each alone: its
+wall seconds, the CPU seconds of this process (Python: working out, and reading the
+engine's replies) and of the engine, and each statement's calls, seconds and rows
+shipped. A load runs them side by side, where a busy machine blurs which costs what;
+this says where each one's time goes.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class _Timed:
 
 
 def main(engine: Path) -> None:
+    from loaders import derive
     from loaders.caseload_kept import keep_after_load as caseload
     from loaders.needs_kept import keep_after_load as needs
     from loaders.risk_factors import keep_after_load as risk
@@ -58,6 +60,7 @@ def main(engine: Path) -> None:
     pid = plain.server_pid()
     store = _Timed(plain)
     steps: dict[str, Callable[[], Any]] = {
+        "derived facts": lambda: [store.write(s) for s in derive.DERIVED],
         "risk factors": lambda: risk(store, AS_OF),  # type: ignore[arg-type]
         "caseload map tally": lambda: caseload(store),  # type: ignore[arg-type]
         "needs forecast tally": lambda: needs(store, AS_OF),  # type: ignore[arg-type]
