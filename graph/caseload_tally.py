@@ -201,9 +201,10 @@ def count(kept: Iterable[Part]) -> dict[Cell, dict[str, Any]]:
     cells: dict[Cell, dict[str, Any]] = {}
     for part in kept:
         for what, status, kind, service, *rest in part:
-            cell = cells.setdefault(
-                (status, kind, service), {"homes": Counter(), "workers": Counter(), "waiting": 0}
-            )
+            cell = cells.get((status, kind, service))
+            if cell is None:  # made once a cell: a Counter made a row was half the count
+                cell = {"homes": Counter(), "workers": Counter(), "waiting": 0}
+                cells[(status, kind, service)] = cell
             *key, n = rest
             if what == "home":
                 cell["homes"][tuple(key)] += n
