@@ -204,8 +204,9 @@ def link(
                     f"under {LAST_ROUND_SHARE:.0%} of them: the last round"
                 )
             break
+    roots = adults.roots()
     del adults  # its gathering, kept rows and hashes go before the records' people are made
-    return run.finish(records, reps, rep_at)
+    return run.finish(records, reps, rep_at, roots)
 
 
 class _Adults:
@@ -278,8 +279,14 @@ class _Adults:
             run.result.models[ADULTS.name] = self.trained
         made = run.apply(scored, around)
         if self.trained is not None:
-            self.left = left_to_find(self.trained, frame["unique_id"].to_pylist(), clusters)
+            now = self.gathering.roots(clusters, frame["unique_id"])
+            self.left = left_to_find(self.trained, now)
         return made
+
+    def roots(self) -> list[str]:
+        """Each representative's person (its root's uid), as the rounds left them."""
+        gathering = self.gathering or Gathering(self.reps, self.run.clusters, self.run.context)
+        return gathering.uids.take(pa.array(gathering.roots(self.run.clusters))).to_pylist()
 
 
 def _among(frame: pa.Table, people: frozenset[str]) -> int:
@@ -507,10 +514,11 @@ class _Run:
         return describe_naming(a, b, levels, self.clusters, self.context, around)
 
     def finish(
-        self, records: list[Identity], reps: list[Identity], rep_at: list[int]
+        self, records: list[Identity], reps: list[Identity], rep_at: list[int], roots: list[str]
     ) -> LinkResult:
         """The review queue, and each record's person, probability and words (its
-        representative's: ``reps[rep_at[i]]`` stands for ``records[i]``)."""
+        representative's: ``reps[rep_at[i]]`` stands for ``records[i]``, and its person
+        is ``roots[rep_at[i]]``)."""
         clusters, result = self.clusters, self.result
         find = clusters.find
         # the likeliest pair of records stands for its two clusters; among equally likely
@@ -536,7 +544,6 @@ class _Run:
         # representative at a time and taken by place (millions of records: a lookup by
         # uid a record each was most of the cost)
         rids = [r.rid for r in records]
-        roots = [find(r.rid) for r in reps]
         result.cluster_of.update(zip(rids, map(roots.__getitem__, rep_at), strict=True))
         likeliest = {rid: round(p, 4) for rid, p in self.best.items()}
         for kept, into in ((likeliest, result.probability), (self.evidence, result.evidence)):
