@@ -44,7 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph.review_queue import MATCH_THRESHOLD, REVIEW_THRESHOLD
-from loaders.linkage.clusters import Clusters, Refused
+from loaders.linkage.clusters import Clusters, Refused, Tangled
 from loaders.linkage.evidence import describe_naming, same_identifier
 from loaders.linkage.identity import (
     CHECKED_IDS,
@@ -130,26 +130,22 @@ def link(
     way."""
     records = list(identities)
     context = context or Context()
-    clusters = Clusters(records, context.edges, context.homes)
-    touched = None
-    if kept is not None:
-        touched = frozenset(r.rid for r in records if r.rid not in kept)
-        _keep_people(clusters, records, kept)
-    models = models or {}
-    # 0. identical identities are one (compression)
+    # 0. identical identities are one (compression): each record's representative (the
+    # first record of its signature) and its place in reps, in order
     signature_rep: dict[tuple, int] = {}
     reps: list[Identity] = []
-    rep_at: list[int] = []  # each record's representative's place in reps, in order
+    rep_at: list[int] = []
     for r in records:
         sig = signature(r)
         at = signature_rep.get(sig)
         if at is None:
             signature_rep[sig] = at = len(reps)
             reps.append(r)
-        else:
-            clusters.union(reps[at].rid, r.rid)
         rep_at.append(at)
     del signature_rep
+    touched = None if kept is None else frozenset(r.rid for r in records if r.rid not in kept)
+    clusters = _clusters(records, reps, rep_at, context, kept)
+    models = models or {}
     run = _Run(clusters, ChainMap({r.rid: r for r in records}), context, rejected, match_threshold)
     run.worded = evidence
     # 1. deterministic on checked identifiers and local ids
@@ -317,6 +313,30 @@ def _people_pairs(
         trained=trained,
         touched=touched,
     )
+
+
+def _clusters(
+    records: list[Identity],
+    reps: list[Identity],
+    rep_at: list[int],
+    context: Context,
+    kept: Mapping[str, str] | None,
+) -> Clusters:
+    """The clusters linkage starts from: each representative's records one, and, with
+    ``kept``, the kept people first, each record then joined to its representative's
+    cluster a record at a time (as it is where a uid is in two groups)."""
+    if kept is None:
+        try:
+            return Clusters(records, context.edges, context.homes, same=rep_at)
+        except Tangled:
+            pass
+    clusters = Clusters(records, context.edges, context.homes)
+    if kept is not None:
+        _keep_people(clusters, records, kept)
+    for r, at in zip(records, rep_at, strict=True):
+        if reps[at] is not r:
+            clusters.union(reps[at].rid, r.rid)
+    return clusters
 
 
 def _keep_people(clusters: Clusters, records: list[Identity], kept: Mapping[str, str]) -> None:
