@@ -190,7 +190,8 @@ class Clusters:
                     value = table.pop(head, None)
                     if value is not None:
                         table[root] = value
-        self.parent = dict(zip([r.rid for r in records], map(roots.__getitem__, same), strict=True))
+        rids = map(attrgetter("rid"), records)
+        self.parent.update(zip(rids, map(roots.__getitem__, same), strict=True))  # in place
 
     def find(self, x: str) -> str:
         parent = self.parent
