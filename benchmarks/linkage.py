@@ -521,8 +521,9 @@ def wrong_by_join(
 
     counts: dict[str, Counter] = {rid: Counter((label,)) for rid, label in labels.items()}
     step = {"name": "identical records or a reviewer", "scored": None, "order": [], "at": 0}
-    saved_join, saved_det, saved_apply = (
+    saved_join, saved_grouped, saved_det, saved_apply = (
         Clusters.join,
+        Clusters._grouped,
         linkage._Run.deterministic,
         linkage._Run.apply,
     )
@@ -554,6 +555,24 @@ def wrong_by_join(
             counts.pop(rb, None)
             counts[clusters.find(ra)] = merged
 
+    def grouped(clusters: Any, *args: Any) -> None:
+        """Identical records made one as the clusters are built, not by join: each
+        group's pairs counted at once (the joins one at a time would count them all)."""
+        saved_grouped(clusters, *args)
+        members: dict[str, list[Counter]] = {}
+        for rid in list(counts):
+            root = clusters.parent.get(rid)
+            if root is not None and root != rid:
+                members.setdefault(root, []).append(counts.pop(rid))
+        for root, found in members.items():
+            merged = sum(found, counts.pop(root, Counter()))
+            held = sum(merged.values())
+            if held > 1:
+                same = sum(n * (n - 1) // 2 for n in merged.values())
+                joins["false"][step["name"]] += held * (held - 1) // 2 - same
+                joins["true"][step["name"]] += same
+            counts[root] = merged
+
     def deterministic(run: Any, reps: list) -> None:
         step["name"] = "identifiers"
         try:
@@ -575,12 +594,14 @@ def wrong_by_join(
             step.update(name="identical records or a reviewer", scored=None, order=[], at=0)
 
     Clusters.join = join  # type: ignore[method-assign]
+    Clusters._grouped = grouped  # type: ignore[method-assign]
     linkage._Run.deterministic = deterministic
     linkage._Run.apply = apply
     try:
         yield
     finally:
         Clusters.join = saved_join  # type: ignore[method-assign]
+        Clusters._grouped = saved_grouped  # type: ignore[method-assign]
         linkage._Run.deterministic = saved_det
         linkage._Run.apply = saved_apply
 

@@ -83,7 +83,8 @@ def _pairs_by_truth(labels: dict[str, str], cluster_of: dict[str, str]) -> tuple
 
 def test_the_missed_and_wrong_pairs_add_up_to_the_truth(small_county):
     """``--missed``: the shapes' pairs are every true pair left apart, and the joins'
-    false pairs every false pair made, each counted pair by pair from the truth."""
+    false pairs every false pair made, each counted pair by pair from the truth; the
+    joins' pairs, true and false, every pair made one (identical records' too)."""
     from collections import Counter
 
     import loaders.linkage as linkage
@@ -100,6 +101,10 @@ def test_the_missed_and_wrong_pairs_add_up_to_the_truth(small_county):
     assert counted["missed_pairs"] == expected_missed > 0
     assert sum(n for _, n in counted["by_shape"]) == expected_missed
     assert sum(joins["false"].values()) == expected_wrong > 0
+    people = Counter(result.cluster_of[rid] for rid in labels if rid in result.cluster_of)
+    made_one = sum(n * (n - 1) // 2 for n in people.values())
+    assert sum(joins["false"].values()) + sum(joins["true"].values()) == made_one
+    assert joins["true"]["identical records or a reviewer"] > 0
     assert any(step.startswith("adults 1: ") for step in joins["true"])
 
 

@@ -462,13 +462,12 @@ def test_a_later_round_expects_the_matches_the_earlier_left_to_find():
     clusters.union("a", "b")
     clusters.union("a", "c")  # three people made one: three pairs
     trained = {"probability_two_random_records_match": 0.4, "comparisons": []}
-    assert left_to_find(trained, list("abcdef"), clusters) == pytest.approx(0.4 * 15 - 3)
+    now = [clusters.find(rid) for rid in "abcdef"]
+    assert left_to_find(trained, now) == pytest.approx(0.4 * 15 - 3)
     after = carried(trained, 2.0, 4)
     assert after["probability_two_random_records_match"] == pytest.approx(2.0 / 6)
     assert after["comparisons"] == []
-    assert (
-        left_to_find({"probability_two_random_records_match": 0.01}, list("abcdef"), clusters) == 0
-    )
+    assert left_to_find({"probability_two_random_records_match": 0.01}, now) == 0
 
 
 # -- the adults' blocking grows with the population, not its square ------------------

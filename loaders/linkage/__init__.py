@@ -44,7 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph.review_queue import MATCH_THRESHOLD, REVIEW_THRESHOLD
-from loaders.linkage.clusters import Clusters, Refused
+from loaders.linkage.clusters import Clusters, Refused, Tangled
 from loaders.linkage.evidence import describe_naming, same_identifier
 from loaders.linkage.identity import (
     CHECKED_IDS,
@@ -130,26 +130,22 @@ def link(
     way."""
     records = list(identities)
     context = context or Context()
-    clusters = Clusters(records, context.edges, context.homes)
-    touched = None
-    if kept is not None:
-        touched = frozenset(r.rid for r in records if r.rid not in kept)
-        _keep_people(clusters, records, kept)
-    models = models or {}
-    # 0. identical identities are one (compression)
+    # 0. identical identities are one (compression): each record's representative (the
+    # first record of its signature) and its place in reps, in order
     signature_rep: dict[tuple, int] = {}
     reps: list[Identity] = []
-    rep_at: list[int] = []  # each record's representative's place in reps, in order
+    rep_at: list[int] = []
     for r in records:
         sig = signature(r)
         at = signature_rep.get(sig)
         if at is None:
             signature_rep[sig] = at = len(reps)
             reps.append(r)
-        else:
-            clusters.union(reps[at].rid, r.rid)
         rep_at.append(at)
     del signature_rep
+    touched = None if kept is None else frozenset(r.rid for r in records if r.rid not in kept)
+    clusters = _clusters(records, reps, rep_at, context, kept)
+    models = models or {}
     run = _Run(clusters, ChainMap({r.rid: r for r in records}), context, rejected, match_threshold)
     run.worded = evidence
     # 1. deterministic on checked identifiers and local ids
@@ -204,8 +200,9 @@ def link(
                     f"under {LAST_ROUND_SHARE:.0%} of them: the last round"
                 )
             break
+    roots = adults.roots()
     del adults  # its gathering, kept rows and hashes go before the records' people are made
-    return run.finish(records, reps, rep_at)
+    return run.finish(records, reps, rep_at, roots)
 
 
 class _Adults:
@@ -278,8 +275,14 @@ class _Adults:
             run.result.models[ADULTS.name] = self.trained
         made = run.apply(scored, around)
         if self.trained is not None:
-            self.left = left_to_find(self.trained, frame["unique_id"].to_pylist(), clusters)
+            now = self.gathering.roots(clusters, frame["unique_id"])
+            self.left = left_to_find(self.trained, now)
         return made
+
+    def roots(self) -> list[str]:
+        """Each representative's person (its root's uid), as the rounds left them."""
+        gathering = self.gathering or Gathering(self.reps, self.run.clusters, self.run.context)
+        return gathering.uids.take(pa.array(gathering.roots(self.run.clusters))).to_pylist()
 
 
 def _among(frame: pa.Table, people: frozenset[str]) -> int:
@@ -310,6 +313,30 @@ def _people_pairs(
         trained=trained,
         touched=touched,
     )
+
+
+def _clusters(
+    records: list[Identity],
+    reps: list[Identity],
+    rep_at: list[int],
+    context: Context,
+    kept: Mapping[str, str] | None,
+) -> Clusters:
+    """The clusters linkage starts from: each representative's records one, and, with
+    ``kept``, the kept people first, each record then joined to its representative's
+    cluster a record at a time (as it is where a uid is in two groups)."""
+    if kept is None:
+        try:
+            return Clusters(records, context.edges, context.homes, same=rep_at)
+        except Tangled:
+            pass
+    clusters = Clusters(records, context.edges, context.homes)
+    if kept is not None:
+        _keep_people(clusters, records, kept)
+    for r, at in zip(records, rep_at, strict=True):
+        if reps[at] is not r:
+            clusters.union(reps[at].rid, r.rid)
+    return clusters
 
 
 def _keep_people(clusters: Clusters, records: list[Identity], kept: Mapping[str, str]) -> None:
@@ -507,10 +534,11 @@ class _Run:
         return describe_naming(a, b, levels, self.clusters, self.context, around)
 
     def finish(
-        self, records: list[Identity], reps: list[Identity], rep_at: list[int]
+        self, records: list[Identity], reps: list[Identity], rep_at: list[int], roots: list[str]
     ) -> LinkResult:
         """The review queue, and each record's person, probability and words (its
-        representative's: ``reps[rep_at[i]]`` stands for ``records[i]``)."""
+        representative's: ``reps[rep_at[i]]`` stands for ``records[i]``, and its person
+        is ``roots[rep_at[i]]``)."""
         clusters, result = self.clusters, self.result
         find = clusters.find
         # the likeliest pair of records stands for its two clusters; among equally likely
@@ -536,7 +564,6 @@ class _Run:
         # representative at a time and taken by place (millions of records: a lookup by
         # uid a record each was most of the cost)
         rids = [r.rid for r in records]
-        roots = [find(r.rid) for r in reps]
         result.cluster_of.update(zip(rids, map(roots.__getitem__, rep_at), strict=True))
         likeliest = {rid: round(p, 4) for rid, p in self.best.items()}
         for kept, into in ((likeliest, result.probability), (self.evidence, result.evidence)):

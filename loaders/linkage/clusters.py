@@ -17,10 +17,11 @@ A refused link is not made; linkage sends the pair to review with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from itertools import compress
 from operator import attrgetter
+from typing import cast
 
 from graph.family_rules import BIRTH, PARENT_MIN_AGE
 from loaders.linkage.identity import CHECKED_IDS, ID_NAMES, Identity, years_before
@@ -55,6 +56,11 @@ class Refused(str):
         return made
 
 
+class Tangled(ValueError):
+    """Records grouped as identical that :meth:`Clusters._grouped` cannot join as the
+    joins one at a time would: one uid in two groups."""
+
+
 class Clusters:
     """Union-find over record uids; a cluster's root is its least uid."""
 
@@ -63,10 +69,21 @@ class Clusters:
         identities: Iterable[Identity],
         edges: Iterable[Edge] = (),
         homes: Mapping[str, Iterable[Tenure]] | None = None,
+        same: Sequence[int] | None = None,
     ) -> None:
+        """``same``: each record's group of identical identities (the same
+        :func:`~loaders.linkage.identity.signature`), numbered in order of each
+        group's first record: a group starts as one cluster, as joining each record
+        to its group's first, in order, would leave it (:meth:`_grouped`), its
+        identifiers, birth dates and latest birth read from its first record alone
+        (the others hold the same)."""
         records = identities if isinstance(identities, list) else list(identities)
         rids = [r.rid for r in records]
         self.parent: dict[str, str] = dict(zip(rids, rids, strict=True))
+        heads = records
+        if same is not None:
+            first = dict(zip(reversed(same), range(len(same) - 1, -1, -1), strict=True))
+            heads = [records[first[g]] for g in range(len(first))]
         # root -> (address, from, to) of its dated stays (an unknown end: still there)
         self.dated: dict[str, frozenset[tuple[str, str, str]]] = {}
         made: dict[tuple[Tenure, ...], frozenset[tuple[str, str, str]]] = {}  # shared
@@ -86,8 +103,10 @@ class Clusters:
         def held(name: str) -> tuple[list[str], list[str]]:
             """The records holding a value of ``name`` and their values, a column at a
             time rather than a record at a time (there are millions)."""
-            values = list(map(attrgetter(name), records))
-            return list(compress(rids, values)), list(compress(values, values))
+            values = list(map(attrgetter(name), heads))
+            return list(compress(map(attrgetter("rid"), heads), values)), list(
+                compress(values, values)
+            )
 
         def sets(name: str) -> dict[str, frozenset[str]]:
             holders, values = held(name)
@@ -120,6 +139,59 @@ class Clusters:
                     down[e.parent] = [(e.child, e.kind)]
                 else:
                     mine.append((e.child, e.kind))
+        if same is not None:
+            self._grouped(records, same, heads)
+
+    def _grouped(self, records: list[Identity], same: Sequence[int], heads: list[Identity]) -> None:
+        """Each group of ``same`` made one cluster, as :meth:`join` would make it joining
+        each record to its group's cluster in the records' order: its root the least
+        uid; its stays, parents, children and named record taken over as join takes
+        them (the order of the edge lists and which record names the cluster are the
+        words'); its identifiers, birth dates and latest birth, held under its first
+        record's uid (:meth:`__init__`), moved to the root. The joined records go to
+        :attr:`joined`, in join's order."""
+        roots = [r.rid for r in heads]
+        dated, up, down, named = self.dated, self.up, self.down, self.named
+        tables = (dated, up, down)
+        # each uid's group once met, in the parents' place until they are set below
+        met = cast(dict[str, object], self.parent)
+        for r, g in zip(records, same, strict=True):
+            rb = r.rid
+            before = met[rb]
+            if before.__class__ is int:  # a uid met before: the same record again
+                if before != g:
+                    raise Tangled(f"record {rb} is in two groups of identical records")
+                continue
+            met[rb] = g
+            ra = roots[g]
+            if ra == rb:  # the group's first record
+                continue
+            if rb < ra:
+                ra, rb = rb, ra
+                roots[g] = ra
+            self.joined.append(rb)
+            for table in tables:
+                other = table.pop(rb, None)
+                if other is not None:
+                    held = table.get(ra)
+                    if held is None:
+                        table[ra] = other
+                    elif table is dated:
+                        table[ra] = held | other
+                    else:
+                        held.extend(other)
+            someone = named.pop(rb, None)
+            if someone is not None and ra not in named:
+                named[ra] = someone
+        moved = [(head.rid, root) for head, root in zip(heads, roots, strict=True)]
+        for table in (self.dobs, self.latest, *self.ids.values()):
+            for head, root in moved:
+                if head != root:
+                    value = table.pop(head, None)
+                    if value is not None:
+                        table[root] = value
+        rids = map(attrgetter("rid"), records)
+        self.parent.update(zip(rids, map(roots.__getitem__, same), strict=True))  # in place
 
     def find(self, x: str) -> str:
         parent = self.parent

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from itertools import compress
 from operator import attrgetter
@@ -614,9 +614,20 @@ class Gathering:
         self._up: np.ndarray | None = None  # each record's root's number, last round
         self._joined = 0  # how many joins of the clusters it has taken in
 
-    def _number(self, uids: list[str]) -> pa.Array:
+    def _number(self, uids: list[str] | pa.Array | pa.ChunkedArray) -> pa.Array:
         """Each uid's number (null for one not among the run's records)."""
-        return pc.index_in(pa.array(uids, pa.string()), value_set=self.uids).cast(pa.int32())
+        text = uids if isinstance(uids, pa.Array | pa.ChunkedArray) else pa.array(uids, pa.string())
+        return pc.index_in(text, value_set=self.uids).cast(pa.int32())
+
+    def roots(
+        self, clusters: Clusters, uids: pa.Array | pa.ChunkedArray | None = None
+    ) -> np.ndarray:
+        """The number of each record's person's root (``uids``; by default the
+        representatives', in their order), as the clusters now are: the parents
+        followed in numpy (:meth:`people`), not a ``find`` a record."""
+        self.people(clusters)
+        at = self.reps["rid"] if uids is None else self._number(uids)
+        return self._up[_whole(at).to_numpy()]
 
     def people(self, clusters: Clusters) -> pa.Table:
         """Each record's number with its person's root's, as the clusters now are: the
@@ -1058,14 +1069,15 @@ class Roots(Set):
         return len(self.numbers)
 
 
-def left_to_find(trained: dict, roots: list[str], clusters: Clusters) -> float:
-    """How many pairs of one round's people (``roots``) its model expected to be one
-    person (its learnt probability of a match times their pairs), less the pairs its
-    links made one: what the next round is still to find."""
-    rows = len(roots)
+def left_to_find(trained: dict, people: Sequence | np.ndarray) -> float:
+    """How many pairs of one round's people its model expected to be one person (its
+    learnt probability of a match times their pairs), less the pairs its links made
+    one: what the next round is still to find. ``people``: each of the round's people's
+    person now (a root, or its number: :meth:`Gathering.roots`)."""
+    rows = len(people)
     expected = trained["probability_two_random_records_match"] * rows * (rows - 1) / 2
-    joined = Counter(clusters.find(root) for root in roots)
-    return max(expected - sum(n * (n - 1) / 2 for n in joined.values()), 0.0)
+    n = np.unique(np.asarray(people), return_counts=True)[1].astype(np.int64)
+    return max(expected - float((n * (n - 1) // 2).sum()), 0.0)
 
 
 def carried(trained: dict, left: float, rows: int) -> dict:

@@ -1,0 +1,148 @@
+"""Identical records made one cluster at the start (``Clusters(same=...)``) as joining
+them one at a time would; each record's person as the adults' rounds read it
+(``Gathering.roots``: the union-find's parents followed in numpy, kept up to date from
+the joins since), and what a round leaves to find (``left_to_find``), against the
+people worked out here by brute force: the connected components of the pairs joined,
+each named by its least uid (a cluster's root)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import pyarrow as pa
+import pytest
+
+from loaders.linkage import Context, Identity
+from loaders.linkage.clusters import Clusters, Tangled
+from loaders.linkage.identity import signature
+from loaders.linkage.inputs import Edge, Tenure
+from loaders.linkage.relational import Gathering, left_to_find
+
+
+def _components(uids: list[str], pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Each uid's component's least uid, by growing each component until it stops."""
+    near: dict[str, set[str]] = {u: set() for u in uids}
+    for a, b in pairs:
+        near[a].add(b)
+        near[b].add(a)
+    least: dict[str, str] = {}
+    for start in uids:
+        if start in least:
+            continue
+        seen, frontier = {start}, [start]
+        while frontier:
+            frontier = [n for u in frontier for n in near[u] if n not in seen]
+            seen.update(frontier)
+        for u in seen:
+            least[u] = min(seen)
+    return least
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_roots_are_the_components_of_the_joins_after_each_batch(seed):
+    """Three batches of random joins (the rounds' links), the roots read after each:
+    every record's, and a chosen few's by uid, are the brute force's."""
+    rng = random.Random(seed)
+    uids = [f"r{n:04d}" for n in rng.sample(range(10_000), 400)]
+    reps = [Identity(rid=u, given="Jo", family="Hunt") for u in uids]
+    clusters = Clusters(reps)
+    gathering = Gathering(reps, clusters, Context())
+    joined: list[tuple[str, str]] = []
+    for batch in (150, 120, 60):
+        for _ in range(batch):
+            a, b = rng.sample(uids, 2)
+            clusters.union(a, b)
+            joined.append((a, b))
+        truth = _components(uids, joined)
+        texts = gathering.uids
+        every = texts.take(pa.array(gathering.roots(clusters))).to_pylist()
+        assert every == [truth[u] for u in uids]
+        some = rng.sample(uids, 50)
+        found = texts.take(pa.array(gathering.roots(clusters, pa.array(some)))).to_pylist()
+        assert found == [truth[u] for u in some]
+
+
+def test_left_to_find_counts_the_pairs_the_joins_made_one():
+    """Expected pairs less the pairs of the people now one: 40 people, made 12 by
+    random joins; the brute force counts each person's pairs."""
+    rng = random.Random(7)
+    uids = [f"p{n:02d}" for n in range(40)]
+    pairs = [tuple(rng.sample(uids, 2)) for _ in range(30)]
+    truth = _components(uids, pairs)
+    sizes = [list(truth.values()).count(root) for root in set(truth.values())]
+    made_one = sum(n * (n - 1) // 2 for n in sizes)
+    trained = {"probability_two_random_records_match": 0.5}
+    expected = 0.5 * 40 * 39 / 2
+    assert left_to_find(trained, [truth[u] for u in uids]) == expected - made_one
+
+
+def _records(rng: random.Random) -> list[Identity]:
+    """Random records in groups of identical identities (some unnamed, some with
+    identifiers, birth dates or a latest birth), in shuffled order, a few uids twice
+    (a record read twice: the same identity)."""
+    groups = [
+        Identity(
+            rid="",
+            given=rng.choice(["Jo", "", "Sam"]),
+            family=rng.choice(["Hunt", "", "Lal"]),
+            dob=rng.choice(["", "1990-01-02", "2015-05-06"]),
+            upn=rng.choice(["", "", f"U{g}"]),
+            nhs=rng.choice(["", f"N{g}"]),
+            born_before=rng.choice(["", "2001-01-01"]),
+        )
+        for g in range(40)
+    ]
+    uids = rng.sample(range(10_000), 300)
+    records = [replace(rng.choice(groups), rid=f"r{n:04d}") for n in uids]
+    records += rng.sample(records, 15)
+    rng.shuffle(records)
+    return records
+
+
+def _state(clusters: Clusters) -> dict:
+    roots = {rid: clusters.find(rid) for rid in clusters.parent}
+    return {
+        "roots": roots,
+        "joined": clusters.joined,
+        "named": {k: v.rid for k, v in clusters.named.items()},
+        "tables": [clusters.dated, clusters.dobs, clusters.latest, clusters.ids],
+        "edges": [clusters.up, clusters.down],  # in order: the words read the first
+    }
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_identical_records_grouped_at_the_start_as_joined_one_at_a_time(seed):
+    """Clusters(same=...) against the same records joined to their group's first
+    record one at a time, in order (how linkage compressed them before): the same
+    roots, joins, named record, stays, identifiers, birth dates and edge lists (in
+    order), over random groups, stays and parent edges."""
+    rng = random.Random(seed)
+    records = _records(rng)
+    uids = sorted({r.rid for r in records})
+    homes = {
+        rid: tuple(Tenure(f"a{rng.randrange(9)}", "2020-01-01", "") for _ in range(2))
+        for rid in rng.sample(uids, 80)
+    }
+    edges = [Edge(*rng.sample(uids, 2), rng.choice(["birth", "carer"]), True) for _ in range(120)]
+    first: dict[tuple, int] = {}
+    same = [first.setdefault(signature(r), len(first)) for r in records]
+    heads = {g: r for r, g in zip(reversed(records), reversed(same), strict=True)}
+    one_at_a_time = Clusters(records, edges, homes)
+    for r, g in zip(records, same, strict=True):
+        if heads[g] is not r:
+            one_at_a_time.union(heads[g].rid, r.rid)
+    grouped = Clusters(records, edges, homes, same=same)
+    assert _state(grouped) == _state(one_at_a_time)
+    truth = {}
+    for g in set(same):
+        members = [r.rid for r, h in zip(records, same, strict=True) if h == g]
+        truth.update(dict.fromkeys(members, min(members)))
+    assert _state(grouped)["roots"] == truth
+
+
+def test_a_uid_in_two_groups_is_refused():
+    """One uid with two identities cannot be grouped as joined one at a time."""
+    records = [Identity(rid="a", given="Jo"), Identity(rid="a", given="Sam")]
+    with pytest.raises(Tangled):
+        Clusters(records, same=[0, 1])
