@@ -440,11 +440,10 @@ EDGE_SHAPES = {
 
 
 def _to_dates(name: str, pattern: str, dates: tuple[str, ...]) -> str:
-    """The statement turning ``dates`` of every x of ``pattern`` from ISO text into dates,
-    just after bulk insertion wrote them as text (a null stays null, a date the same
-    date: FalkorDB's ``date()`` takes no date, so it is given the date's text)."""
+    """The statement turning ``dates`` of every x of ``pattern`` from ISO text (or null,
+    which stays null) into dates: once, just after bulk insertion wrote them as text."""
     held = " OR ".join(f"x.{p} IS NOT NULL" for p in dates)
-    sets = ", ".join(f"x.{p} = date(toString(x.{p}))" for p in dates)
+    sets = ", ".join(f"x.{p} = date(x.{p})" for p in dates)
     return cypher(f"projection.to_dates_{name.lower()}", f"MATCH {pattern} WHERE {held} SET {sets}",
                   writes=True)  # fmt: skip
 
