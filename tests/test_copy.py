@@ -143,37 +143,6 @@ def test_a_failed_bulk_insertion_leaves_the_published_copy_and_no_thread(weekly,
     assert _everything(store.pseudonymised()) == published
 
 
-def test_a_bulk_copy_makes_its_dates_dates_once_a_label_not_with_each_command(weekly, monkeypatch):
-    """Bulk insertion writes dates as ISO text. Nobody reads the copy before it is
-    published, so its dates are made dates once a label's or type's nodes or
-    relationships are all in, not by a statement sent with each command (one looking
-    every node up by uid again): no command carries one, however many commands a label
-    takes, and every date of the copy is a date (as the engine itself types it)."""
-    from graph.engines import falkordb_bulk
-
-    store, county, _ = weekly
-    if not store.counts().nodes:
-        run_load(store, county, as_of=AS_OF)
-    monkeypatch.setattr(falkordb_bulk, "CHUNK", 500)  # several commands a label
-    sent: list = []
-    command = FalkorDBStore.bulk_command
-
-    def spied(self, nodes, edges, blob, then=None, **kwargs):
-        sent.append(then)
-        return command(self, nodes, edges, blob, then, **kwargs)
-
-    monkeypatch.setattr(FalkorDBStore, "bulk_command", spied)
-    assert write_copy(store, incremental=False).fresh
-    assert len(sent) > 20 and sent.count(None) == len(sent)
-    copy = store.pseudonymised()
-    typed = copy.read(
-        "MATCH (n:Person) WHERE n.dob IS NOT NULL RETURN DISTINCT typeOf(n.dob) AS t "
-        "UNION MATCH (:Person)-[x:ATTENDANCE]->() RETURN DISTINCT typeOf(x.term_start) AS t "
-        "UNION MATCH (c:Case) WHERE c.start IS NOT NULL RETURN DISTINCT typeOf(c.start) AS t"
-    )
-    assert {r["t"] for r in typed.rows} == {"Date"}
-
-
 def test_a_copy_over_hashes_in_the_layout_before_is_written_afresh_and_the_same(weekly):
     """A buffer whose hashes are recorded as main recorded them before (one JSON
     document) is not trusted: the copy written over it is written afresh; the next,

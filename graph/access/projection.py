@@ -423,43 +423,16 @@ def _dates(rules: dict[str, Rule]) -> tuple[str, ...]:
     return tuple(p for p in copied(rules) if rules[p] in DATES)
 
 
-# the same, for the engine's bulk insertion (graph.bulk), where it has one. Declared
-# without dates: the writer would turn each command's ISO text into dates as it goes (a
-# statement looking up every node by uid, or every relationship by its start's id, in
-# the same transaction, so that no reader of a live graph finds text), where nobody
-# reads the copy until it is published; each label's and type's dates are turned into
-# dates once its nodes or relationships are all in, by one walk of them (TO_DATES).
+# the same, for the engine's bulk insertion (graph.bulk), where it has one
 NODE_SHAPES = {
-    label: NodeShape(label, tuple(copied(rules)), (), _extra_labels(label))
+    label: NodeShape(label, tuple(copied(rules)), _dates(rules), _extra_labels(label))
     for label, rules in KEPT_NODES.items()
 }
 EDGE_SHAPES = {
-    rel: EdgeShape(rel, (ENDS[rel][0], "left"), (ENDS[rel][1], "right"), tuple(copied(rules)))
+    rel: EdgeShape(rel, (ENDS[rel][0], "left"), (ENDS[rel][1], "right"),
+                   tuple(copied(rules)), _dates(rules))
     for rel, rules in KEPT_RELS.items()
-}
-
-
-def _to_dates(name: str, pattern: str, dates: tuple[str, ...]) -> str:
-    """The statement turning ``dates`` of every x of ``pattern`` from ISO text (or null,
-    which stays null) into dates: once, just after bulk insertion wrote them as text."""
-    held = " OR ".join(f"x.{p} IS NOT NULL" for p in dates)
-    sets = ", ".join(f"x.{p} = date(x.{p})" for p in dates)
-    return cypher(f"projection.to_dates_{name.lower()}", f"MATCH {pattern} WHERE {held} SET {sets}",
-                  writes=True)  # fmt: skip
-
-
-TO_DATES = {
-    **{
-        label: _to_dates(label, f"(x:{label})", _dates(rules))
-        for label, rules in KEPT_NODES.items()
-        if _dates(rules)
-    },
-    **{
-        rel: _to_dates(rel, f"(:{ENDS[rel][0]})-[x:{rel}]->(:{ENDS[rel][1]})", _dates(rules))
-        for rel, rules in KEPT_RELS.items()
-        if _dates(rules)
-    },
-}
+}  # fmt: skip
 
 
 def write_copy(
@@ -888,7 +861,7 @@ def _afresh(
     if writer is None:
         _write_by_statements(target, nodes, relationships, progress)
     else:
-        _write_in_bulk(target, writer, nodes, relationships, progress)
+        _write_in_bulk(writer, nodes, relationships, progress)
     return written
 
 
@@ -985,11 +958,7 @@ def _write_by_statements(
 
 
 def _write_in_bulk(
-    target: GraphStore,
-    writer: BulkWriter,
-    nodes: Columns,
-    relationships: Columns,
-    progress: Progress,
+    writer: BulkWriter, nodes: Columns, relationships: Columns, progress: Progress
 ) -> None:
     """Each label's and type's columns inserted, and their dates made dates, on a
     thread of its own while this one makes the next label's or type's columns: the
@@ -1002,12 +971,8 @@ def _write_in_bulk(
         named = dict(zip(names, columns, strict=True))
         if isinstance(shape, NodeShape):
             writer.create_node_columns(shape, named, remember=True)
-            kind = shape.label
         else:
             writer.create_edge_columns(shape, named)
-            kind = shape.type
-        if kind in TO_DATES:
-            target.write(TO_DATES[kind])
         _done(progress, len(columns[0]) if columns else 0)
 
     made = (
