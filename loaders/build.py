@@ -33,9 +33,6 @@ def _carried(name: str) -> tuple[Prop, ...]:
     return tuple(p for p in owner.props if p.from_row and not p.derived)
 
 
-_READ: set[str] = set()  # the record fields every Reads reads (HELD_FIELDS)
-
-
 @dataclass(frozen=True)
 class Reads:
     """Where each property of a type that a load's rows carry is read from in a record:
@@ -58,7 +55,6 @@ class Reads:
         unknown = sorted(reads.keys - FIELDS.keys())
         if unknown:  # no mapping could fill it: every row would read None, silently
             raise ValueError(f"{owner}'s properties read from fields no record has: {unknown}")
-        _READ.update(reads.keys)
         return reads
 
     def __call__(self, v: dict) -> dict:
@@ -86,6 +82,9 @@ OFFER = Reads.of("OFFERED", "offer", own="start")
 MEMBER = Reads.of("MEMBER_OF", "person", **{"from": "case.start", "to": "case.end"})
 PARENT = Reads.of("PARENT_OF", "related")  # a relationship record's
 HOME = Reads.of("LIVES_AT", "address")
+# every Reads above: the record fields they read are held (HELD_FIELDS)
+_READS = (SCHOOL, STAFF, TEAM, ADDRESS, CASE, ALLOCATION, NOTE, ROLL, EXCLUSION, OFFER)
+_READS += (MEMBER, PARENT, HOME)
 _UNDATED = {"from": None, "to": None}  # a sighting (loaders.build._residences)
 _NO_ADDRESS = {p.name: None for p in _carried("Address")}
 # A person's properties (graph.schema): the flags (its booleans), true where any of their
@@ -126,7 +125,7 @@ _NOT_YET_HELD = {"request.date", "request.outcome", "request.outcome_date", "all
 # The fields the builder turns into the graph; a mapping that reads any other field is
 # told in the load report that it is not kept (loaders.reading.unheld_columns).
 HELD_FIELDS = frozenset(
-    _READ
+    set().union(*(reads.keys for reads in _READS))
     | {f"{who}.{name}" for who in ROLE_KEYS for name in (*PERSON_FIELDS, "full_name")}
     | {f for f in FIELDS if f.startswith(RETURN_FIELDS_PREFIXES)} - _NOT_YET_HELD
     # those the builder's own logic reads

@@ -13,7 +13,7 @@ from dataclasses import replace
 import pyarrow as pa
 import pytest
 
-from loaders.linkage import Context, Identity
+from loaders.linkage import Context, Identity, link
 from loaders.linkage.clusters import Clusters, Tangled
 from loaders.linkage.identity import signature
 from loaders.linkage.inputs import Edge, Tenure
@@ -146,3 +146,16 @@ def test_a_uid_in_two_groups_is_refused():
     records = [Identity(rid="a", given="Jo"), Identity(rid="a", given="Sam")]
     with pytest.raises(Tangled):
         Clusters(records, same=[0, 1])
+
+
+def test_a_uid_in_two_groups_is_linked_the_slower_way_and_said_so():
+    """link() falls back to joining identical records one at a time, and its notes say
+    why, so that a load slowed by it shows the reason; the other record its own person."""
+    records = [
+        Identity(rid="a", given="Jo", family="Hunt", dob="2012-01-02"),
+        Identity(rid="a", given="Joanne", family="Hunt", dob="2012-01-02"),
+        Identity(rid="b", given="Sam", family="Bell", dob="2011-05-06"),
+    ]
+    result = link(records)
+    assert any("two groups" in note for note in result.notes)
+    assert result.cluster_of["a"] != result.cluster_of["b"]

@@ -144,7 +144,7 @@ def link(
         rep_at.append(at)
     del signature_rep
     touched = None if kept is None else frozenset(r.rid for r in records if r.rid not in kept)
-    clusters = _clusters(records, reps, rep_at, context, kept)
+    clusters, tangled = _clusters(records, reps, rep_at, context, kept)
     models = models or {}
     run = _Run(clusters, ChainMap({r.rid: r for r in records}), context, rejected, match_threshold)
     run.worded = evidence
@@ -156,6 +156,8 @@ def link(
     # 2. people with a date of birth, on who each record says they are (an undated
     # record, an adult's, is left to the next step, which sees its context too)
     notes = run.result.notes
+    if tangled:  # the slower way, said so that a load slowed by it shows why
+        notes.append(f"{tangled}: identical records joined one at a time")
     if touched is not None:
         names = ", ".join(sorted(models)) or "none"
         notes.append(
@@ -321,22 +323,23 @@ def _clusters(
     rep_at: list[int],
     context: Context,
     kept: Mapping[str, str] | None,
-) -> Clusters:
+) -> tuple[Clusters, str | None]:
     """The clusters linkage starts from: each representative's records one, and, with
     ``kept``, the kept people first, each record then joined to its representative's
-    cluster a record at a time (as it is where a uid is in two groups)."""
+    cluster a record at a time (as it is where a uid is in two groups: then why, too)."""
+    tangled = None
     if kept is None:
         try:
-            return Clusters(records, context.edges, context.homes, same=rep_at)
-        except Tangled:
-            pass
+            return Clusters(records, context.edges, context.homes, same=rep_at), None
+        except Tangled as exc:
+            tangled = str(exc)
     clusters = Clusters(records, context.edges, context.homes)
     if kept is not None:
         _keep_people(clusters, records, kept)
     for r, at in zip(records, rep_at, strict=True):
         if reps[at] is not r:
             clusters.union(reps[at].rid, r.rid)
-    return clusters
+    return clusters, tangled
 
 
 def _keep_people(clusters: Clusters, records: list[Identity], kept: Mapping[str, str]) -> None:
