@@ -178,6 +178,7 @@ def run(args: argparse.Namespace) -> str:
 def _setup(env: dict[str, str], args: argparse.Namespace) -> dict:
     """Accounts for the caseworkers holding the most open cases, their children, names
     to search for, and the saved queries a caseworker runs about a child."""
+    from benchmarks.stages import child_names
     from graph import load_settings, open_store
     from graph.access.accounts import Accounts
     from queries.library import load_library
@@ -198,13 +199,7 @@ def _setup(env: dict[str, str], args: argparse.Namespace) -> dict:
             {"n": args.users},
             max_rows=args.users,
         ).rows
-        names = [
-            r["name"]
-            for r in store.read(
-                "MATCH (c:Child) RETURN c.full_name AS name LIMIT 500", max_rows=500
-            ).rows
-            if r["name"]
-        ]
+        names = child_names(store, 500)
         if args.delta is not None:
             _as_last_loaded(store, args.graph / "loads-embedded", settings.data_dir / "loads")
     finally:

@@ -13,6 +13,10 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from graph.store import GraphStore
 
 AS_OF = dt.date(2026, 11, 2)
 
@@ -151,6 +155,13 @@ def _percentiles(samples: list[float]) -> dict:
     }
 
 
+def child_names(store: GraphStore, limit: int) -> list[str]:
+    """Up to ``limit`` children's full names, for searches to ask by."""
+    query = "MATCH (c:Child) RETURN c.full_name AS n LIMIT $n"
+    rows = store.read(query, {"n": limit}, max_rows=limit).rows
+    return [r["n"] for r in rows if r["n"]]
+
+
 def queries(
     engine: Path | str,
     repeats: int,
@@ -177,13 +188,7 @@ def queries(
             max_rows=1_000_000,
         ).rows
     ]
-    names = [
-        r["n"]
-        for r in store.read(
-            "MATCH (c:Child) RETURN c.full_name AS n LIMIT 5000", max_rows=5000
-        ).rows
-        if r["n"]
-    ]
+    names = child_names(store, 5000)
     picks = [rng.choice(children) for _ in range(repeats)] if children else []
     timings: dict[str, list[float]] = {}
     asked: dict[str, tuple[str, dict]] = {}  # saved query's label -> (id, last parameters)
