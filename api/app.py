@@ -62,8 +62,11 @@ EXAMPLE_ENQUIRY = {
         {"name": PARAM_REASON, "valueUri": REASONS[0].uri},
     ],
 }
-_RESOURCE = {"type": "object", "properties": {"resourceType": {"type": "string"}},
-             "required": ["resourceType"]}  # fmt: skip
+_RESOURCE = {
+    "type": "object",
+    "properties": {"resourceType": {"type": "string"}},
+    "required": ["resourceType"],
+}
 _FHIR_ERRORS = {
     str(code): {
         "description": text,
@@ -366,9 +369,10 @@ def create_app(runtime: Runtime, *, start_inbox: bool = True) -> FastAPI:
             return _oauth_error(401, "invalid_client", "client authentication failed")
         if client.cert_sha256 and not runtime.api.client_cert_header:
             return _oauth_error(
-                401, "invalid_client",
+                401,
+                "invalid_client",
                 "this client is bound to a certificate, and this server trusts no proxy header",
-            )  # fmt: skip
+            )
         access, seconds = runtime.tokens.issue(client.client_id, client.cert_sha256)
         return JSONResponse(
             {"access_token": access, "token_type": "Bearer", "expires_in": seconds},
@@ -420,8 +424,11 @@ def _basic(header: str | None) -> tuple[str, str] | None:
 
 
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
-    return JSONResponse({"error": error, "error_description": description}, status_code=status,
-                        headers={"Cache-Control": "no-store"})  # fmt: skip
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def _where(request: Request) -> dict[str, Any]:

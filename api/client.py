@@ -133,8 +133,9 @@ def enquiry(
             raise AskError(checked.reason)
         patient["identifier"] = [{"system": NHS_NUMBER_SYSTEM, "value": checked.value}]
     if family or given:
-        patient["name"] = [{"use": "official", "family": family or None,
-                            "given": [given] if given else None}]  # fmt: skip
+        patient["name"] = [
+            {"use": "official", "family": family or None, "given": [given] if given else None}
+        ]
     if birth_date:
         patient["birthDate"] = birth_date
     return Parameters.model_validate(
@@ -240,19 +241,20 @@ def ask_as(
     if principal is None or not allowed(principal, "search"):
         raise PermissionError("your role may not ask partners about children")
     reason = next(p.valueUri for p in request.parameter or [] if p.name == PARAM_REASON)
+    asked = {
+        "user": principal.username,
+        "role": principal.role,
+        "action": ASKED,
+        "children": [child] if child else [],
+        "reason": reason,
+    }
     try:
         answer = ask(partner, request)
     except AskError as exc:
-        audit.record(user=principal.username, role=principal.role, action=ASKED,
-                     children=[child] if child else [], reason=reason,
-                     detail={"partner": partner.url, "error": str(exc)[:300]})  # fmt: skip
+        audit.record(**asked, detail={"partner": partner.url, "error": str(exc)[:300]})
         raise
     audit.record(
-        user=principal.username,
-        role=principal.role,
-        action=ASKED,
-        children=[child] if child else [],
-        reason=reason,
+        **asked,
         detail={
             "partner": partner.url,
             "match": answer.match,

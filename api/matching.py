@@ -158,8 +158,9 @@ def _iso(value: object) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value or "")
 
 
-def _identity(row: dict[str, Any], rid: str | None = None, given: str | None = None,
-              family: str | None = None) -> Identity:  # fmt: skip
+def _identity(
+    row: dict[str, Any], rid: str | None = None, given: str | None = None, family: str | None = None
+) -> Identity:
     return Identity(
         rid=rid or row["uid"],
         given=given if given is not None else row.get("given") or "",

@@ -50,9 +50,25 @@ SOURCE = "partner_notifications"
 # does not look for it; the inbox loads with this directory alone
 MAPPINGS = Path(__file__).parent / "mappings"
 MAPPING = MAPPINGS / f"{SOURCE}.yaml"
-COLUMNS = ("Partner", "Notification", "NHS Number", "Given Name", "Family Name",
-           "Date of Birth", "Sex", "UPRN", "Address", "Town", "Postcode", "Moved In",
-           "Involvement Ref", "Involvement", "Started", "Ended", "Reported By")  # fmt: skip
+COLUMNS = (
+    "Partner",
+    "Notification",
+    "NHS Number",
+    "Given Name",
+    "Family Name",
+    "Date of Birth",
+    "Sex",
+    "UPRN",
+    "Address",
+    "Town",
+    "Postcode",
+    "Moved In",
+    "Involvement Ref",
+    "Involvement",
+    "Started",
+    "Ended",
+    "Reported By",
+)
 
 
 @dataclass(frozen=True)
@@ -90,11 +106,18 @@ def read_notification(body: bytes, client: Client) -> tuple[str, str, dict[str, 
             422, "required", "the Patient needs a given name, a family name and a birth date"
         )
     row = {c: "" for c in COLUMNS}
-    row.update({
-        "Partner": client.client_id, "Notification": ids[0], "NHS Number": person.nhs,
-        "Given Name": person.given, "Family Name": person.family, "Date of Birth": person.dob,
-        "Sex": person.sex, "Reported By": f"reported by {client.organisation}",
-    })  # fmt: skip
+    row.update(
+        {
+            "Partner": client.client_id,
+            "Notification": ids[0],
+            "NHS Number": person.nhs,
+            "Given Name": person.given,
+            "Family Name": person.family,
+            "Date of Birth": person.dob,
+            "Sex": person.sex,
+            "Reported By": f"reported by {client.organisation}",
+        }
+    )
     if kind == "address-changed":
         address = next((a for a in patient.address or [] if a.postalCode), None)
         moved = address.period.start if address is not None and address.period else None
@@ -102,11 +125,15 @@ def read_notification(body: bytes, client: Client) -> tuple[str, str, dict[str, 
             raise Invalid(
                 422, "required", "an address change needs the new address with its period.start"
             )
-        row.update({
-            "UPRN": address_uprn(address), "Address": ", ".join(address.line or []),
-            "Town": address.city or "", "Postcode": address.postalCode or "",
-            "Moved In": str(moved)[:10],
-        })  # fmt: skip
+        row.update(
+            {
+                "UPRN": address_uprn(address),
+                "Address": ", ".join(address.line or []),
+                "Town": address.city or "",
+                "Postcode": address.postalCode or "",
+                "Moved In": str(moved)[:10],
+            }
+        )
     else:
         payload = (message.payload or [None])[0]
         episode = _contained(
@@ -135,10 +162,14 @@ def read_notification(body: bytes, client: Client) -> tuple[str, str, dict[str, 
             raise Invalid(
                 422, "value", "period.end is given when an involvement closes, and only then"
             )
-        row.update({
-            "Involvement Ref": f"{client.client_id}:{refs[0]}", "Involvement": kinds[0],
-            "Started": str(start)[:10], "Ended": str(end)[:10] if end else "",
-        })  # fmt: skip
+        row.update(
+            {
+                "Involvement Ref": f"{client.client_id}:{refs[0]}",
+                "Involvement": kinds[0],
+                "Started": str(start)[:10],
+                "Ended": str(end)[:10] if end else "",
+            }
+        )
     return ids[0], kind, row
 
 
@@ -179,8 +210,16 @@ class Inbox:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staged, target)
             self.received.mkdir(parents=True, exist_ok=True)
-            marker.write_text(json.dumps({"digest": digest, "notification": notification,
-                                          "client": client.client_id, "kind": kind}))  # fmt: skip
+            marker.write_text(
+                json.dumps(
+                    {
+                        "digest": digest,
+                        "notification": notification,
+                        "client": client.client_id,
+                        "kind": kind,
+                    }
+                )
+            )
         return Received(key, kind, notification, duplicate=False)
 
     def _check(self, key: str, row: dict[str, str]) -> Path:

@@ -101,13 +101,21 @@ def main() -> None:
             if "queries" in stages or "pages" in stages:  # pages: the app's pages alone
                 figures, _wall, _rss = run_stage(
                     "queries" if "queries" in stages else "pages",
-                    where, str(args.repeats), profile, loads,
-                )  # fmt: skip
+                    where,
+                    str(args.repeats),
+                    profile,
+                    loads,
+                )
                 profiles |= {(name, label): rows for label, rows in figures["profiles"].items()}
                 for label, p in figures["percentiles"].items():
                     if p.get("n"):
-                        _put(figures_by, "queries", f"{label} p50 / p95 / p99", name,
-                             f"{p['p50']} / {p['p95']} / {p['p99']} ms")  # fmt: skip
+                        _put(
+                            figures_by,
+                            "queries",
+                            f"{label} p50 / p95 / p99",
+                            name,
+                            f"{p['p50']} / {p['p95']} / {p['p99']} ms",
+                        )
     except SystemExit as exc:  # a failed stage: keep what the others measured, then fail
         failed = str(exc)
         _put(figures_by, "failed", failed, "embedded", "see the output above")
@@ -135,23 +143,43 @@ def _load_lines(table: dict, engine: str, figures: dict, wall: float, rss: float
     # process also starts the engine, scores linkage against the truth and shuts down
     took = figures.get("load_seconds", wall)
     _put(table, "load", "total time", engine, f"{took:.1f} s")
-    _put(table, "load", "stage process, with engine start, linkage scoring and shutdown",
-         engine, f"{wall:.1f} s")  # fmt: skip
+    _put(
+        table,
+        "load",
+        "stage process, with engine start, linkage scoring and shutdown",
+        engine,
+        f"{wall:.1f} s",
+    )
     if "snapshot_seconds" in figures:  # after the load, before `jigsaw load` returns
-        _put(table, "load", "then saving the graph for its next start", engine,
-             f"{figures['snapshot_seconds']:.1f} s")  # fmt: skip
+        _put(
+            table,
+            "load",
+            "then saving the graph for its next start",
+            engine,
+            f"{figures['snapshot_seconds']:.1f} s",
+        )
     _put(table, "load", "rows per second", engine, f"{figures['rows'] / took:,.0f}")
     _put(table, "load", "peak memory", engine, f"{rss:,.0f} MB")
     if figures.get("engine_peak_mb"):
-        _put(table, "load", "engine server peak memory (its own process)", engine,
-             f"{figures['engine_peak_mb']:,} MB")  # fmt: skip
+        _put(
+            table,
+            "load",
+            "engine server peak memory (its own process)",
+            engine,
+            f"{figures['engine_peak_mb']:,} MB",
+        )
     for name, secs in figures["seconds"].items():
         _put(table, "load", name, engine, f"{secs:.1f} s")
     cpu = figures.get("cpu_seconds") or {}
     if cpu:  # what a busy machine does not change, unlike the wall times above
         process, readers, server = (sum(by[i] for by in cpu.values()) for i in range(3))
-        _put(table, "load", "CPU: the load's process + its readers + the engine", engine,
-             f"{process:,.1f} + {readers:,.1f} + {server:,.1f} s")  # fmt: skip
+        _put(
+            table,
+            "load",
+            "CPU: the load's process + its readers + the engine",
+            engine,
+            f"{process:,.1f} + {readers:,.1f} + {server:,.1f} s",
+        )
         for name, (p, r, e) in cpu.items():
             _put(table, "load", f"CPU of {name}", engine, f"{p:,.1f} + {r:,.1f} + {e:,.1f} s")
     for name, mb in figures.get("peak_mb", {}).items():  # which stage raised the peak
@@ -159,42 +187,80 @@ def _load_lines(table: dict, engine: str, figures: dict, wall: float, rss: float
     steps = sorted(figures.get("write_seconds", {}).items(), key=lambda kv: -kv[1])
     for name, secs in steps[:8]:  # where the write time goes
         _put(table, "load", f"write step: {name}", engine, f"{secs:.1f} s")
-    _put(table, "linkage", "precision / recall", engine,
-         f"{figures['precision']} / {figures['recall']}")  # fmt: skip
+    _put(
+        table,
+        "linkage",
+        "precision / recall",
+        engine,
+        f"{figures['precision']} / {figures['recall']}",
+    )
     for group, (precision, recall, *shares) in figures.get("groups", {}).items():
         _put(table, "linkage", f"{group}: precision / recall", engine, f"{precision} / {recall}")
         if shares:  # people split into several / merged with someone else
-            _put(table, "linkage", f"{group}: share split / share merged", engine,
-                 f"{shares[0]:.1%} / {shares[1]:.1%}")  # fmt: skip
+            _put(
+                table,
+                "linkage",
+                f"{group}: share split / share merged",
+                engine,
+                f"{shares[0]:.1%} / {shares[1]:.1%}",
+            )
     prevented = figures.get("prevented") or {}
-    _put(table, "linkage", "links a rule prevented (each left for review)", engine,
-         ", ".join(f"{n:,} {rule}" for rule, n in prevented.items()) or "none")  # fmt: skip
+    _put(
+        table,
+        "linkage",
+        "links a rule prevented (each left for review)",
+        engine,
+        ", ".join(f"{n:,} {rule}" for rule, n in prevented.items()) or "none",
+    )
     refused = figures.get("refused_relationships") or {}
-    _put(table, "linkage", "relationship rows quarantined for a rule", engine,
-         ", ".join(f"{n:,} {rule}" for rule, n in refused.items()) or "none")  # fmt: skip
+    _put(
+        table,
+        "linkage",
+        "relationship rows quarantined for a rule",
+        engine,
+        ", ".join(f"{n:,} {rule}" for rule, n in refused.items()) or "none",
+    )
     if "rule_breaks" in figures:
-        _put(table, "linkage", "parent links in the graph breaking a rule", engine,
-             f"{sum(figures['rule_breaks'].values()):,}")  # fmt: skip
+        _put(
+            table,
+            "linkage",
+            "parent links in the graph breaking a rule",
+            engine,
+            f"{sum(figures['rule_breaks'].values()):,}",
+        )
     link = max(figures["seconds"].get("link", 1), 0.01)
     _put(table, "linkage", "records per second", engine, f"{figures['rows'] / link:,.0f}")
-    _put(table, "linkage", "share of the load's time", engine,
-         f"{100 * figures['seconds'].get('link', 0) / max(took, 0.01):.0f}%")  # fmt: skip
+    _put(
+        table,
+        "linkage",
+        "share of the load's time",
+        engine,
+        f"{100 * figures['seconds'].get('link', 0) / max(took, 0.01):.0f}%",
+    )
 
 
 def _table(figures_by: dict, engines: list[str], *, judged: bool = False) -> list[str]:
     """One value column per engine; with Neo4j, a ratio column (Neo4j / embedded, on the
     first number: p50 for percentiles); then the figure's budget, with each engine's
     verdict when ``judged`` (the budgets are set at county scale, so only there)."""
-    head = ["Stage", "Figure"] + (["Value"] if len(engines) == 1 else
-            ["Embedded", "Neo4j", "Neo4j / embedded"]) + ["Budget (county scale)"]  # fmt: skip
+    head = (
+        ["Stage", "Figure"]
+        + (["Value"] if len(engines) == 1 else ["Embedded", "Neo4j", "Neo4j / embedded"])
+        + ["Budget (county scale)"]
+    )
     rows = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for (stage, figure), values in figures_by.items():
         cells = [values.get(name, "") for name in engines]
         if len(engines) > 1:
             x, y = (numbers(v)[:1] for v in cells)
             cells.append(f"{y[0] / x[0]:.2f}" if x and x[0] and y else "")
-        rows.append("| " + " | ".join([stage, figure, *cells, _budget_cell(stage, figure,
-                    values, engines, judged)]) + " |")  # fmt: skip
+        rows.append(
+            "| "
+            + " | ".join(
+                [stage, figure, *cells, _budget_cell(stage, figure, values, engines, judged)]
+            )
+            + " |"
+        )
     return rows
 
 

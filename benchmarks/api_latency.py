@@ -101,9 +101,15 @@ def _bodies(county: Path, count: int, seed: int) -> dict[str, list[str]]:
     picked = rng.sample(children, min(count, len(children)))
 
     def enquiry(patient: dict) -> str:
-        return json.dumps({"resourceType": "Parameters", "parameter": [
-            {"name": "resource", "resource": {"resourceType": "Patient", **patient}},
-            {"name": "reason", "valueUri": S47}]})  # fmt: skip
+        return json.dumps(
+            {
+                "resourceType": "Parameters",
+                "parameter": [
+                    {"name": "resource", "resource": {"resourceType": "Patient", **patient}},
+                    {"name": "reason", "valueUri": S47},
+                ],
+            }
+        )
 
     return {
         "nhs_number": [
@@ -202,17 +208,30 @@ def _in_process(kinds: dict[str, list[str]], clients: int) -> list[str]:
     from api.settings import ApiSettings
 
     runtime = build_runtime(load_settings(), ApiSettings())
-    client = runtime.clients.add("Benchmark in process", [S47], "involvements",
-                                 rate="100000000/minute").client  # fmt: skip
+    client = runtime.clients.add(
+        "Benchmark in process", [S47], "involvements", rate="100000000/minute"
+    ).client
     token, _ = runtime.tokens.issue(client.client_id, None)
     app = create_app(runtime, start_inbox=False)
     settle_heap()  # as `jigsaw api` does once its app is made
-    headers = [(b"authorization", f"Bearer {token}".encode()),
-               (b"content-type", b"application/fhir+json")]  # fmt: skip
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "POST", "scheme": "http", "path": OPERATION, "raw_path": OPERATION.encode(),
-             "query_string": b"", "root_path": "", "headers": headers,
-             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}  # fmt: skip
+    headers = [
+        (b"authorization", f"Bearer {token}".encode()),
+        (b"content-type", b"application/fhir+json"),
+    ]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": OPERATION,
+        "raw_path": OPERATION.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
 
     async def one(body: bytes) -> None:
         sent: list[dict] = []
@@ -247,8 +266,10 @@ def _in_process(kinds: dict[str, list[str]], clients: int) -> list[str]:
             asyncio.run(run(bodies))
             cpu = (time.process_time() - cpu) / len(bodies) * 1000
             each = (time.perf_counter() - started) / len(bodies) * 1000
-            lines.append(f"{kind:<20} in process (ASGI, {clients} at a time): {cpu:.2f} ms of "
-                         f"CPU a request, {each:.2f} ms of wall time")  # fmt: skip
+            lines.append(
+                f"{kind:<20} in process (ASGI, {clients} at a time): {cpu:.2f} ms of "
+                f"CPU a request, {each:.2f} ms of wall time"
+            )
         read = runtime.exchange.matcher.read
         born = read["born_that_day"] / max(1, read["enquiries"])
         scored = read["scored"] / max(1, read["scored_enquiries"])
@@ -271,10 +292,26 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1, help="The API's worker processes")
     args = parser.parse_args()
-    registered = json.loads(subprocess.run(
-        [*JIGSAW, "api", "clients", "add", "Benchmark partner",
-         "--reason", S47, "--level", "involvements", "--rate", "100000/minute"],
-        check=True, capture_output=True, text=True).stdout.splitlines()[0])  # fmt: skip
+    registered = json.loads(
+        subprocess.run(
+            [
+                *JIGSAW,
+                "api",
+                "clients",
+                "add",
+                "Benchmark partner",
+                "--reason",
+                S47,
+                "--level",
+                "involvements",
+                "--rate",
+                "100000/minute",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.splitlines()[0]
+    )
     port = _free_port()
     serve = [*JIGSAW, "api", "--port", str(port)]
     serve += ["--workers", str(args.workers)] if args.workers > 1 else []
@@ -288,9 +325,14 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        token = httpx.post(f"{base}/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": registered["client_id"],
-            "client_secret": registered["client_secret"]}).json()["access_token"]  # fmt: skip
+        token = httpx.post(
+            f"{base}/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": registered["client_id"],
+                "client_secret": registered["client_secret"],
+            },
+        ).json()["access_token"]
         engine = _engines(load_settings().embedded_dir)
         _indexes_built()
         kinds = _bodies(args.county, args.requests, args.seed)
@@ -305,11 +347,13 @@ def main() -> None:
             after = _cpu_seconds(api), _cpu_seconds(engine), time.process_time()
             cpu = [(b - a) / len(timings) * 1000 for a, b in zip(before, after, strict=True)]
             q = statistics.quantiles(timings, n=100)
-            print(f"{kind:<20} {len(timings):>5} requests, {args.clients} clients: "
-                  f"p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms, {rate:.0f}/s; "
-                  f"CPU a request: "
-                  f"API {cpu[0]:.2f} ms, engine {cpu[1]:.2f} ms, "
-                  f"load generator {cpu[2]:.2f} ms")  # fmt: skip
+            print(
+                f"{kind:<20} {len(timings):>5} requests, {args.clients} clients: "
+                f"p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms, {rate:.0f}/s; "
+                f"CPU a request: "
+                f"API {cpu[0]:.2f} ms, engine {cpu[1]:.2f} ms, "
+                f"load generator {cpu[2]:.2f} ms"
+            )
         print("\n".join(_in_process(kinds, args.clients)))
     finally:
         server.terminate()

@@ -46,8 +46,10 @@ def one_writer(path: Path, n: int) -> list[float]:
 def many_writers(path: Path, processes: int, each: int) -> float:
     """Entries a second with ``processes`` processes writing at once."""
     start = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(each)])
-             for _ in range(processes)]  # fmt: skip
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(each)])
+        for _ in range(processes)
+    ]
     for proc in procs:
         proc.wait()
     return processes * each / (time.perf_counter() - start)
@@ -105,11 +107,15 @@ def main() -> None:
     finally:
         shutil.rmtree(args.dir, ignore_errors=True)
     print("| measure | figure |\n| --- | --- |")
-    print(f"| one entry, one writer ({args.writes} writes) | p50 {_percentile(times, 50):.1f} ms, "
-          f"p95 {_percentile(times, 95):.1f} ms |")  # fmt: skip
+    print(
+        f"| one entry, one writer ({args.writes} writes) | p50 {_percentile(times, 50):.1f} ms, "
+        f"p95 {_percentile(times, 95):.1f} ms |"
+    )
     print(f"| {args.processes} processes writing at once | {rate:,.0f} entries/s |")
-    print(f"| verify {args.entries:,} entries | {seconds:.2f} s "
-          f"({args.entries / seconds:,.0f} entries/s) |")  # fmt: skip
+    print(
+        f"| verify {args.entries:,} entries | {seconds:.2f} s "
+        f"({args.entries / seconds:,.0f} entries/s) |"
+    )
     print(f"(cores: {os.cpu_count()})")
 
 

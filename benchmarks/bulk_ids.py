@@ -23,8 +23,9 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=500_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        store = FalkorDBStore(graph_name="ids", directory=Path(scratch),
-                              timeout_ms=600_000, max_rows=5_000)  # fmt: skip
+        store = FalkorDBStore(
+            graph_name="ids", directory=Path(scratch), timeout_ms=600_000, max_rows=5_000
+        )
         store.ensure_schema()
         writer = store.bulk_writer()
         shape = NodeShape("SourceRecord", ("uid", "source"))

@@ -30,8 +30,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         generate(args.children, 3, root / "county")
-        store = FalkorDBStore(graph_name="capped", directory=root / "engine",
-                              timeout_ms=600_000, max_rows=5_000)  # fmt: skip
+        store = FalkorDBStore(
+            graph_name="capped", directory=root / "engine", timeout_ms=600_000, max_rows=5_000
+        )
         store.ensure_schema()
         run_load(store, root / "county", relaxed_fsync=True)
         print(f"{args.children:,} children; median of {args.runs} runs, ms")
@@ -45,8 +46,13 @@ def main() -> None:
                     ("capped", capped(query.cypher, 5_001)),
                 ):
                     start = time.perf_counter()
-                    store._execute(header + text, query.cypher, read_only=True,
-                                   timeout_ms=600_000, keep_rows=5_001)  # fmt: skip
+                    store._execute(
+                        header + text,
+                        query.cypher,
+                        read_only=True,
+                        timeout_ms=600_000,
+                        keep_rows=5_001,
+                    )
                     times[kind].append((time.perf_counter() - start) * 1000)
             plain, cut = (statistics.median(times[k]) for k in ("plain", "capped"))
             print(f"| {query.id} | {plain:.1f} | {cut:.1f} | {cut / plain:.2f} |")

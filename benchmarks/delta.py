@@ -77,10 +77,14 @@ def timed[T](figures: dict, name: str, fn: Callable[[], T]) -> T:
 
 
 def delta_then_full(
-    tmp: Path, county: Path, week: Path, figures: dict,
-    engine: Path | None = None, skip: frozenset[str] = frozenset(),
+    tmp: Path,
+    county: Path,
+    week: Path,
+    figures: dict,
+    engine: Path | None = None,
+    skip: frozenset[str] = frozenset(),
     second: Path | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """The first week loaded into a fresh embedded engine; then the week later over a
     copy of it (the engine's own copy, with a copy of the load reports) as a delta that
     links every record again (``relink=True``, as every delta did before people were
@@ -93,8 +97,12 @@ def delta_then_full(
     then of that week)."""
     loads = tmp / "loads"
     if engine is not None:
-        shutil.copytree(engine, tmp / "graph", symlinks=True,
-                        ignore=shutil.ignore_patterns("*.lock", ".start.lock"))  # fmt: skip
+        shutil.copytree(
+            engine,
+            tmp / "graph",
+            symlinks=True,
+            ignore=shutil.ignore_patterns("*.lock", ".start.lock"),
+        )
         # the pseudonym key and the analysts' copies' recorded hashes, beside the engine as
         # the store keeps them: without them the delta's copy would be written afresh
         if (engine.parent / "pseudonym").is_dir():
@@ -114,8 +122,7 @@ def delta_then_full(
             last, day, week = "week3", WEEK_LATER + dt.timedelta(days=7), second
             load_apart(tmp / "graph", "bench", "week3_delta", second, day, loads, figures)
         if "full" not in skip:
-            load_apart(tmp / "graph", "bench", f"{last}_full", week, day, loads, figures,
-                       full=True)  # fmt: skip
+            load_apart(tmp / "graph", "bench", f"{last}_full", week, day, loads, figures, full=True)
     finally:
         store.close()
 
@@ -144,15 +151,21 @@ def keep_as_loads_do(store: GraphStore, loads: Path) -> None:
     baseline.keep(counts)
 
 
-def relink_first(
-    store: FalkorDBStore, tmp: Path, week: Path, loads: Path, figures: dict
-) -> None:  # fmt: skip
+def relink_first(store: FalkorDBStore, tmp: Path, week: Path, loads: Path, figures: dict) -> None:
     """The week later over the engine's own copy of the first week, linking every
     record again (``relink=True``)."""
     store._graph.copy("bench_relink")  # the engine's own copy
     shutil.copytree(loads, tmp / "loads_relink", ignore=shutil.ignore_patterns("*.lock"))
-    load_apart(tmp / "graph", "bench_relink", "week2_delta_relink", week, WEEK_LATER,
-               tmp / "loads_relink", figures, relink=True)  # fmt: skip
+    load_apart(
+        tmp / "graph",
+        "bench_relink",
+        "week2_delta_relink",
+        week,
+        WEEK_LATER,
+        tmp / "loads_relink",
+        figures,
+        relink=True,
+    )
     again = _attach(tmp / "graph", "bench_relink")
     try:
         again.drop_all()
@@ -161,23 +174,36 @@ def relink_first(
 
 
 def load_apart(
-    directory: Path, graph: str, name: str, root: Path, day: dt.date, loads: Path,
-    figures: dict, **options: bool,
-) -> None:  # fmt: skip
+    directory: Path,
+    graph: str,
+    name: str,
+    root: Path,
+    day: dt.date,
+    loads: Path,
+    figures: dict,
+    **options: bool,
+) -> None:
     """:func:`load` in a process of its own (spawned: nothing of this one's memory),
     attached to the engine serving ``directory``, its figures added to ``figures``."""
     spawn = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as apart:
-        night = apart.submit(_load_alone, directory, graph, name, root, day, loads,
-                             tracemalloc.is_tracing(), options)  # fmt: skip
+        night = apart.submit(
+            _load_alone, directory, graph, name, root, day, loads, tracemalloc.is_tracing(), options
+        )
         figures.update(night.result())
     show(figures)
 
 
 def _load_alone(
-    directory: Path, graph: str, name: str, root: Path, day: dt.date, loads: Path,
-    trace: bool, options: dict[str, bool],
-) -> dict:  # fmt: skip
+    directory: Path,
+    graph: str,
+    name: str,
+    root: Path,
+    day: dt.date,
+    loads: Path,
+    trace: bool,
+    options: dict[str, bool],
+) -> dict:
     """The load's process: its store attached to the running engine, its figures."""
     if trace:
         tracemalloc.start()
@@ -196,9 +222,14 @@ def _attach(directory: Path, graph: str) -> FalkorDBStore:
 
 
 def load(
-    store: FalkorDBStore, name: str, root: Path, day: dt.date, loads: Path, figures: dict,
+    store: FalkorDBStore,
+    name: str,
+    root: Path,
+    day: dt.date,
+    loads: Path,
+    figures: dict,
     **options: bool,
-) -> None:  # fmt: skip
+) -> None:
     """One load of ``root`` into ``store``, its figures under ``name``; with the
     collector's settings ``jigsaw load`` runs with (ui.cli.collector), as
     benchmarks.stages loads: without them Python's full collections walked every
@@ -336,24 +367,29 @@ def main() -> None:
     parser.add_argument("--county", type=Path, default=None, help="extracts to reuse")
     parser.add_argument("--load", action="store_true", help="also time delta and full loads")
     parser.add_argument(
-        "--engine", type=Path, default=None,
+        "--engine",
+        type=Path,
+        default=None,
         help="a first week loaded already (by benchmarks --stages load --engine): copied, "
         "the delta loaded over the copy (implies --load)",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--skip", default="", help="steps to leave out, comma-separated: reading, relink, full"
     )
     parser.add_argument("--week", type=Path, default=None, help="the week later, to reuse")
     parser.add_argument(
-        "--second", type=Path, default=None,
+        "--second",
+        type=Path,
+        default=None,
         help="the week after the week later (made there unless it holds one), loaded as a "
         "second delta after the first",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--trace", action="store_true",
+        "--trace",
+        action="store_true",
         help="trace Python's allocations (tracemalloc): each stage's peak, what is held at "
         "its end and the lines holding most (slower: for where memory goes, not time)",
-    )  # fmt: skip
+    )
     args = parser.parse_args()
     if args.trace:
         tracemalloc.start()

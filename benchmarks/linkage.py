@@ -344,6 +344,8 @@ def _watched(
 # own: a phase inside another is taken out of it): (where, attribute, phase)
 _TRAINING = "splink.internals.linker_components.training:LinkerTraining"
 _INFERENCE = "splink.internals.linker_components.inference:LinkerInference"
+_TABLES = "splink.internals.linker_components.table_management:LinkerTableManagement"
+_MISC = "splink.internals.linker_components.misc:LinkerMisc"
 _REST = "the rest (levels in words, keeping the model)"
 PHASES = (
     ("loaders.linkage.backend:_DuckDB", "register", "registering the frame"),
@@ -357,13 +359,11 @@ PHASES = (
     (_INFERENCE, "_predict_chunk", "scoring the blocked pairs"),
     ("loaders.linkage.model", "_learn_lambda", "λ from the blocked pairs' weights"),
     ("loaders.linkage.backend:_DuckDB", "fetch", "fetching scored pairs"),
-    ("splink.internals.linker_components.table_management:LinkerTableManagement",
-     "compute_tf_table", "term-frequency tables"),
-    ("splink.internals.linker_components.misc:LinkerMisc", "save_model_to_json",
-     "the model as JSON"),
+    (_TABLES, "compute_tf_table", "term-frequency tables"),
+    (_MISC, "save_model_to_json", "the model as JSON"),
     ("loaders.linkage.model", "_train", "training's own work"),
     ("loaders.linkage.model", "_score", _REST),
-)  # fmt: skip
+)
 
 
 @contextlib.contextmanager
@@ -619,8 +619,10 @@ def missed(
     from loaders.linkage.identity import plain
 
     by_rid = {r.rid: r for r in inputs.found}
-    source = {rid: f.split("/")[0] + ("/parent" if who == "parent" else "")
-              for f, _, who, rid in inputs.where}  # fmt: skip
+    source = {
+        rid: f.split("/")[0] + ("/parent" if who == "parent" else "")
+        for f, _, who, rid in inputs.where
+    }
     kids: dict[str, set[str]] = {}  # record -> its children's people
     parents: dict[str, set[str]] = {}  # a child's person -> its parents' people
     for e in inputs.context.edges:
@@ -637,10 +639,19 @@ def missed(
             continue
         split.setdefault(label, Counter())[person] += 1
         held = people.setdefault(
-            person, {"sources": set(), "dated": False, "families": set(), "homes": set(),
-                     "kids": set(), "names": set(), "stays": set(), "sex": set(),
-                     "labels": Counter()},
-        )  # fmt: skip
+            person,
+            {
+                "sources": set(),
+                "dated": False,
+                "families": set(),
+                "homes": set(),
+                "kids": set(),
+                "names": set(),
+                "stays": set(),
+                "sex": set(),
+                "labels": Counter(),
+            },
+        )
         r = by_rid.get(rid)
         held["sources"].add(source.get(rid, "?"))
         if r is not None:

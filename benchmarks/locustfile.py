@@ -48,8 +48,9 @@ class Caseworker(User):
         self.rng = random.Random(n)
         self.opened = ""  # the child whose page this user opened last
         self.session: AppSession | None = None
-        self.session = self._timed("sign in", lambda: sign_in(
-            self.url, self.account["username"], self.account["password"]))  # fmt: skip
+        self.session = self._timed(
+            "sign in", lambda: sign_in(self.url, self.account["username"], self.account["password"])
+        )
 
     def on_stop(self) -> None:
         if self.session is not None:

@@ -49,8 +49,14 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "a benchmark password, not a real one"
 ROLE = "social_worker"
 TARGET_P95_MS = 200  # the single view's target with many users
-ACTIONS = ("sign in", "find a child", "child record", "family network", "saved query",
-           "refused: not on the caseload")  # the last: locustfile.REFUSED  # fmt: skip
+ACTIONS = (
+    "sign in",
+    "find a child",
+    "child record",
+    "family network",
+    "saved query",
+    "refused: not on the caseload",
+)  # the last: locustfile.REFUSED
 
 
 @dataclass
@@ -81,8 +87,9 @@ class Sampled:
             self.cpu.append((ticks - self._last[1]) / (now - self._last[0]))
         self._first = ticks if self._first is None else self._first
         self._last = (now, ticks)
-        kb = next((int(line.split()[1]) for line in status.splitlines()
-                   if line.startswith("VmRSS:")), 0)  # fmt: skip
+        kb = next(
+            (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0
+        )
         self.rss_mb.append(kb / 1024)
 
 
@@ -96,15 +103,19 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8601)
     parser.add_argument("--during", type=Path, default=None, help="extracts to load meanwhile")
     parser.add_argument(
-        "--delta", type=Path, default=None,
+        "--delta",
+        type=Path,
+        default=None,
         help="the county a week later (synthetic.week_later), loaded meanwhile as a delta "
         "over the graph from the record its load left in GRAPH/loads-embedded",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--county", type=Path, default=None,
+        "--county",
+        type=Path,
+        default=None,
         help="the extracts the graph was loaded from: the week later is made from them "
         "into --delta's directory when it holds none",
-    )  # fmt: skip
+    )
     parser.add_argument("--as-of", default=None, help="the load's day (default: the week's)")
     parser.add_argument("--load-after", type=float, default=60, help="seconds before the load")
     parser.add_argument("--think", default="2,6", help="seconds between a user's actions")
@@ -133,9 +144,13 @@ def _week_later(week: Path, county: Path | None) -> str:
 
 def run(args: argparse.Namespace) -> str:
     work = Path(tempfile.mkdtemp(prefix="jigsaw-many-users-"))
-    env = {**os.environ, "JIGSAW_DATA_DIR": str(private_dir(work / "data")),
-           "JIGSAW_GRAPH_URL": str(args.graph.resolve()), "JIGSAW_GRAPH_NAME": args.graph_name,
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
+    env = {
+        **os.environ,
+        "JIGSAW_DATA_DIR": str(private_dir(work / "data")),
+        "JIGSAW_GRAPH_URL": str(args.graph.resolve()),
+        "JIGSAW_GRAPH_NAME": args.graph_name,
+        "PYTHONPATH": str(ROOT),
+    }
     # the graph's pseudonym key and its copies' recorded hashes, where its load kept them
     # (beside the engine's folder, as a store's default): a delta's copy over the graph
     # is then written as a night's is, not afresh under a new key
@@ -163,12 +178,14 @@ def run(args: argparse.Namespace) -> str:
 def _setup(env: dict[str, str], args: argparse.Namespace) -> dict:
     """Accounts for the caseworkers holding the most open cases, their children, names
     to search for, and the saved queries a caseworker runs about a child."""
+    from benchmarks.stages import child_names
     from graph import load_settings, open_store
     from graph.access.accounts import Accounts
     from queries.library import load_library
 
-    os.environ.update({k: env[k] for k in ("JIGSAW_DATA_DIR", "JIGSAW_GRAPH_URL",
-                                           "JIGSAW_GRAPH_NAME")})  # fmt: skip
+    os.environ.update(
+        {k: env[k] for k in ("JIGSAW_DATA_DIR", "JIGSAW_GRAPH_URL", "JIGSAW_GRAPH_NAME")}
+    )
     settings = load_settings()
     store = open_store(settings)
     try:
@@ -182,9 +199,7 @@ def _setup(env: dict[str, str], args: argparse.Namespace) -> dict:
             {"n": args.users},
             max_rows=args.users,
         ).rows
-        names = [r["name"] for r in store.read(
-            "MATCH (c:Child) RETURN c.full_name AS name LIMIT 500", max_rows=500).rows
-            if r["name"]]  # fmt: skip
+        names = child_names(store, 500)
         if args.delta is not None:
             _as_last_loaded(store, args.graph / "loads-embedded", settings.data_dir / "loads")
     finally:
@@ -194,13 +209,20 @@ def _setup(env: dict[str, str], args: argparse.Namespace) -> dict:
     for i, row in enumerate(held):
         username = f"bench-sw-{i}"
         accounts.add(username, ROLE, PASSWORD, professional=row["worker"])
-        made.append({"username": username, "password": PASSWORD, "professional": row["worker"],
-                     "children": row["children"][:50]})  # fmt: skip
+        made.append(
+            {
+                "username": username,
+                "password": PASSWORD,
+                "professional": row["worker"],
+                "children": row["children"][:50],
+            }
+        )
     queries = []
     for q in load_library():
         child = [p for p in q.params if p.kind == "child"]
-        others = [p for p in q.params if p.kind != "child" and p.default is None
-                  and p.kind != "date"]  # fmt: skip
+        others = [
+            p for p in q.params if p.kind != "child" and p.default is None and p.kind != "date"
+        ]
         if ROLE in q.roles and len(child) == 1 and not others:
             queries.append(
                 {"title": q.title, "child_label": child[0].label or in_words(child[0].name)}
@@ -223,8 +245,13 @@ def _as_last_loaded(store: GraphStore, record: Path, loads: Path) -> None:
 def _start_app(port: int, env: dict[str, str]) -> subprocess.Popen:
     from ui.cli.serve import streamlit_command
 
-    app = subprocess.Popen(streamlit_command(port), env=env, cwd=ROOT,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    app = subprocess.Popen(
+        streamlit_command(port),
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -263,13 +290,33 @@ def _drive(args: argparse.Namespace, env: dict[str, str], apps: list, work: Path
     prefix = work / "locust"
     timings = work / "timings.csv"
     locust = subprocess.Popen(
-        [sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks" / "locustfile.py"),
-         "--headless", "-u", str(args.users), "-r", str(max(1, args.users // 10)),
-         "-t", f"{seconds}s", "--csv", str(prefix), "--only-summary", "--stop-timeout", "30",
-         "--host", "http://127.0.0.1"],
-        env=env | {"JIGSAW_BENCH_TIMINGS": str(timings)}, cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(ROOT / "benchmarks" / "locustfile.py"),
+            "--headless",
+            "-u",
+            str(args.users),
+            "-r",
+            str(max(1, args.users // 10)),
+            "-t",
+            f"{seconds}s",
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--stop-timeout",
+            "30",
+            "--host",
+            "http://127.0.0.1",
+        ],
+        env=env | {"JIGSAW_BENCH_TIMINGS": str(timings)},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     sampled = [Sampled(app.pid) for app in apps]
     started = time.monotonic()
     load: Loading | None = None
@@ -307,8 +354,9 @@ def _refusals_checked(env: dict[str, str], path: Path, began: float | None) -> s
     from graph.access.policy import Principal, child_access
     from graph.views import caseworkers_of
 
-    os.environ.update({k: env[k] for k in ("JIGSAW_DATA_DIR", "JIGSAW_GRAPH_URL",
-                                           "JIGSAW_GRAPH_NAME")})  # fmt: skip
+    os.environ.update(
+        {k: env[k] for k in ("JIGSAW_DATA_DIR", "JIGSAW_GRAPH_URL", "JIGSAW_GRAPH_NAME")}
+    )
     store = open_store(load_settings())
     try:
         held = caseworkers_of(store, sorted({child for _, _, child in refused}))
@@ -365,17 +413,22 @@ def _table(
             stats = {r["Name"]: r for r in csv.DictReader(fh)}
     lines = [
         f"# {args.users} app users for {args.minutes:g} min, {args.processes} app process(es)"
-        + (f", while loading {args.during.name}" + (" (a delta)" if args.delta else "")
-           if args.during else ""),
+        + (
+            f", while loading {args.during.name}" + (" (a delta)" if args.delta else "")
+            if args.during
+            else ""
+        ),
         "",
         "| Action | Requests | Errors | p50 ms | p95 ms | p99 ms |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
-    ]  # fmt: skip
+    ]
     for name in (*ACTIONS, "Aggregated"):
         r = stats.get(name)
         if r:
-            lines.append(f"| {name} | {int(r['Request Count']):,} | {int(r['Failure Count']):,} | "
-                         f"{r['50%']} | {r['95%']} | {r['99%']} |")  # fmt: skip
+            lines.append(
+                f"| {name} | {int(r['Request Count']):,} | {int(r['Failure Count']):,} | "
+                f"{r['50%']} | {r['95%']} | {r['99%']} |"
+            )
     if load is not None and load.ended is not None:
         lines += _while_loading(load, timings)
     lines += ["", f"Target: a child record p95 under {TARGET_P95_MS} ms, no errors.", ""]
@@ -390,11 +443,15 @@ def _table(
             )
     used = sum(s.seconds for s in sampled)
     if requests and used:
-        lines.append(f"- the app processes' CPU a request: {used / requests * 1000:,.0f} ms "
-                     f"({used:,.0f} s for {requests:,} requests)")  # fmt: skip
+        lines.append(
+            f"- the app processes' CPU a request: {used / requests * 1000:,.0f} ms "
+            f"({used:,.0f} s for {requests:,} requests)"
+        )
     if load is not None and load.ended is not None:
-        lines.append(f"- the load meanwhile took {load.ended - load.began:.1f} s "
-                     f"(peak {load.peak_mb:,.0f} MB), exit status {load.status}")  # fmt: skip
+        lines.append(
+            f"- the load meanwhile took {load.ended - load.began:.1f} s "
+            f"(peak {load.peak_mb:,.0f} MB), exit status {load.status}"
+        )
         if load.status:
             tail = load.log.read_text(errors="replace").splitlines()[-15:]
             lines += [f"  > {line}" for line in tail]
@@ -419,8 +476,11 @@ def _while_loading(load: Loading, timings: list[tuple[float, str, float, bool]])
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name in ACTIONS:
-        during = [(ms, failed) for at, n, ms, failed in timings
-                  if n == name and load.began <= at <= load.ended]  # fmt: skip
+        during = [
+            (ms, failed)
+            for at, n, ms, failed in timings
+            if n == name and load.began <= at <= load.ended
+        ]
         if during:
             ms = sorted(m for m, _ in during)
             lines.append(

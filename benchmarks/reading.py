@@ -61,8 +61,18 @@ def measure(root: Path, workers: int | None = None, loads: Path | None = None) -
     cpu = StageCPU()
     started = time.perf_counter()
     reading = None if loads is None else Reading(loads, AS_OF, full=True)
-    read_all(root, sources, AS_OF, report, records, quarantine, Silent(), workers,
-             dropped=dropped, reading=reading)  # fmt: skip
+    read_all(
+        root,
+        sources,
+        AS_OF,
+        report,
+        records,
+        quarantine,
+        Silent(),
+        workers,
+        dropped=dropped,
+        reading=reading,
+    )
     wall = time.perf_counter() - started
     cpu.stage("read")
     process, readers, _ = cpu.seconds["read"]
@@ -90,9 +100,11 @@ def main() -> None:
         "--reading", action="store_true", help="read as a load does, keeping each reading"
     )
     parser.add_argument(
-        "--min-bytes", type=int, default=None,
+        "--min-bytes",
+        type=int,
+        default=None,
         help="read in reading processes from this many bytes of extracts (a smaller county too)",
-    )  # fmt: skip
+    )
     args = parser.parse_args()
     if args.min_bytes is not None:  # what every read of this run takes as its threshold
         loaders.extracts.PARALLEL_MIN_BYTES = args.min_bytes

@@ -41,8 +41,9 @@ SEED = 23
 def _store(engine: Path, name: str):
     from graph.engines.falkordb import FalkorDBStore
 
-    store = FalkorDBStore(graph_name=name, directory=engine, timeout_ms=600_000,
-                          max_rows=10_000_000)  # fmt: skip
+    store = FalkorDBStore(
+        graph_name=name, directory=engine, timeout_ms=600_000, max_rows=10_000_000
+    )
     store.drop_all()
     store.ensure_schema()
     return store
@@ -101,8 +102,11 @@ def measure(county: Path, engine: Path) -> list[dict]:
     finally:
         store.close()
     everyone = pd.read_csv(county / "truth" / "source_rows.csv", dtype=str, keep_default_na=False)
-    labels = {(f, int(r)): p for f, r, p in zip(everyone.file, everyone.row, everyone.person_id,
-                                                strict=True) if p}  # fmt: skip
+    labels = {
+        (f, int(r)): p
+        for f, r, p in zip(everyone.file, everyone.row, everyone.person_id, strict=True)
+        if p
+    }
     true_of = _true_person(result.assignments, labels)
     person_of = {(f, r): puid for f, r, role, puid in result.assignments if role == "person"}
     quarantined = {(q.file, q.row) for q in result.quarantine}
@@ -129,18 +133,27 @@ def measure(county: Path, engine: Path) -> list[dict]:
         facts, others, people, seconds = _facts_alone(
             county, sorted(set(rows.filename)), engine / "alone"
         )
-        out.append({
-            "return": directory, "pack": ", ".join(sorted({f.pack for f in mine})),
-            "files": len(mine), "read": sum(f.read for f in mine),
-            "loaded": sum(f.loaded for f in mine), "merged": sum(f.merged for f in mine),
-            "quarantined": sum(f.quarantined for f in mine),
-            "not kept": len({n.split(":")[0] for f in mine for n in f.not_kept}),
-            "facts alone": facts, "other nodes alone": others, "people alone": people,
-            "seconds alone": round(seconds, 1),
-            "true children": kept.person_id.nunique(), "people its rows went to": len(went_to),
-            "linked right": len(right),
-            "rows on another child": wrong, "attached by id": attached,
-        })  # fmt: skip
+        out.append(
+            {
+                "return": directory,
+                "pack": ", ".join(sorted({f.pack for f in mine})),
+                "files": len(mine),
+                "read": sum(f.read for f in mine),
+                "loaded": sum(f.loaded for f in mine),
+                "merged": sum(f.merged for f in mine),
+                "quarantined": sum(f.quarantined for f in mine),
+                "not kept": len({n.split(":")[0] for f in mine for n in f.not_kept}),
+                "facts alone": facts,
+                "other nodes alone": others,
+                "people alone": people,
+                "seconds alone": round(seconds, 1),
+                "true children": kept.person_id.nunique(),
+                "people its rows went to": len(went_to),
+                "linked right": len(right),
+                "rows on another child": wrong,
+                "attached by id": attached,
+            }
+        )
     return out
 
 
@@ -148,8 +161,9 @@ def table(rows: list[dict]) -> str:
     columns = list(rows[0])
     lines = ["| " + " | ".join(columns) + " |", "| --- |" + " ---: |" * (len(columns) - 1)]
     for r in rows:
-        lines.append("| " + " | ".join(f"{v:,}" if isinstance(v, int) else str(v)
-                                       for v in r.values()) + " |")  # fmt: skip
+        lines.append(
+            "| " + " | ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in r.values()) + " |"
+        )
     return "\n".join(lines)
 
 
@@ -157,9 +171,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.returns")
     parser.add_argument("--children", type=int, default=1_500)
     parser.add_argument(
-        "--county", type=Path, default=None,
+        "--county",
+        type=Path,
+        default=None,
         help="a county generated earlier with jigsaw generate --returns",
-    )  # fmt: skip
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         county = args.county

@@ -13,6 +13,10 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from graph.store import GraphStore
 
 AS_OF = dt.date(2026, 11, 2)
 
@@ -128,8 +132,9 @@ def _server_peak_mb(store) -> int | None:
         status = Path(f"/proc/{pid}/status").read_text() if pid else ""
     except OSError:
         return None
-    kb = next((int(line.split()[1]) for line in status.splitlines()
-               if line.startswith("VmHWM:")), None)  # fmt: skip
+    kb = next(
+        (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), None
+    )
     return kb // 1024 if kb else None
 
 
@@ -148,6 +153,13 @@ def _percentiles(samples: list[float]) -> dict:
         "p95": round(q[94], 2),
         "p99": round(q[98], 2),
     }
+
+
+def child_names(store: GraphStore, limit: int) -> list[str]:
+    """Up to ``limit`` children's full names, for searches to ask by."""
+    query = "MATCH (c:Child) RETURN c.full_name AS n LIMIT $n"
+    rows = store.read(query, {"n": limit}, max_rows=limit).rows
+    return [r["n"] for r in rows if r["n"]]
 
 
 def queries(
@@ -176,13 +188,7 @@ def queries(
             max_rows=1_000_000,
         ).rows
     ]
-    names = [
-        r["n"]
-        for r in store.read(
-            "MATCH (c:Child) RETURN c.full_name AS n LIMIT 5000", max_rows=5000
-        ).rows
-        if r["n"]
-    ]
+    names = child_names(store, 5000)
     picks = [rng.choice(children) for _ in range(repeats)] if children else []
     timings: dict[str, list[float]] = {}
     asked: dict[str, tuple[str, dict]] = {}  # saved query's label -> (id, last parameters)
@@ -195,8 +201,10 @@ def queries(
     store.search_people("warm up")
     if pages_only:
         _pages(store, picks, names, rng, timed, loads, children)
-        return {"percentiles": {name: _percentiles(v) for name, v in timings.items()},
-                "profiles": {}}  # fmt: skip
+        return {
+            "percentiles": {name: _percentiles(v) for name, v in timings.items()},
+            "profiles": {},
+        }
     for uid in picks:
         timed("single view (all reads)", lambda uid=uid: views.child_record(store, uid))
         for depth in (1, 2, 3):
@@ -295,30 +303,51 @@ def _pages(
     glass = BreakGlass(load_policy().break_glass_purposes[0], "benchmark of the record page")
     for uid in picks[: max(3, len(picks) // 2)]:
         timed("page: find a child", lambda: guard.search(store, who, audit, rng.choice(names)))
-        timed("page: child record (break glass)", lambda uid=uid: (
-            guard.child_record(store, who, audit, uid, break_glass=glass),
-            guard.partner_enquiries(who, audit, uid)))  # fmt: skip
+        timed(
+            "page: child record (break glass)",
+            lambda uid=uid: (
+                guard.child_record(store, who, audit, uid, break_glass=glass),
+                guard.partner_enquiries(who, audit, uid),
+            ),
+        )
         timed("page: my alerts", lambda: guard.my_alerts(store, who, audit))
-        timed("page: family network, 2 hops drawn", lambda uid=uid: svg(family_tree(
-            views.family_network(store, uid, depth=2, as_of=AS_OF) | {"focus": uid},
-            AS_OF)))  # fmt: skip
+        timed(
+            "page: family network, 2 hops drawn",
+            lambda uid=uid: svg(
+                family_tree(
+                    views.family_network(store, uid, depth=2, as_of=AS_OF) | {"focus": uid}, AS_OF
+                )
+            ),
+        )
         timed("page: audit trail, a child", lambda uid=uid: guard.audit_trail(admin, audit, uid))
         timed("page: audit trail, latest", lambda: guard.audit_trail(admin, audit))
     risk = {"as_of": AS_OF.isoformat()}
     for _ in range(3):
         for label, team in (("the manager's team", mine), ("every team", "any")):
-            timed(f"page: caseload map, {label}", lambda t=team: guard.caseload(
-                store, who, audit, no_worker_needed=sorted(NO_WORKER_NEEDED), team=t))  # fmt: skip
-        timed("page: planning, risk of NEET", lambda: run_saved(
-            store, "risk_of_neet", risk, principal=who, audit=audit))  # fmt: skip
+            timed(
+                f"page: caseload map, {label}",
+                lambda t=team: guard.caseload(
+                    store, who, audit, no_worker_needed=sorted(NO_WORKER_NEEDED), team=t
+                ),
+            )
+        timed(
+            "page: planning, risk of NEET",
+            lambda: run_saved(store, "risk_of_neet", risk, principal=who, audit=audit),
+        )
         for label, day in RISK_DAYS.items():
-            timed(f"page: planning, risk of NEET as at {label}", lambda d=day: run_saved(
-                store, "risk_of_neet", d, principal=who, audit=audit))  # fmt: skip
+            timed(
+                f"page: planning, risk of NEET as at {label}",
+                lambda d=day: run_saved(store, "risk_of_neet", d, principal=who, audit=audit),
+            )
         for entry in ("Reception", "Year 7", "Year 12"):
-            timed("page: planning, transitions", lambda e=entry: guard.transitions(
-                store, who, audit, e, AS_OF, plan=transitions))  # fmt: skip
-        timed("page: planning, needs forecast", lambda: guard.needs_forecast(
-            store, who, audit, AS_OF, 3, forecast=needs_forecast))  # fmt: skip
+            timed(
+                "page: planning, transitions",
+                lambda e=entry: guard.transitions(store, who, audit, e, AS_OF, plan=transitions),
+            )
+        timed(
+            "page: planning, needs forecast",
+            lambda: guard.needs_forecast(store, who, audit, AS_OF, 3, forecast=needs_forecast),
+        )
         if loads is not None:
             timed("page: data", lambda: _data_page(store, admin, audit, loads))
 
@@ -338,8 +367,9 @@ def _long_trail(path: Path, children: list[str]):
     entries = min(AUDIT_ENTRIES, max(1_000, len(children) // 3))
     for i in range(entries):
         named = children[:20_000] if i % 10_000 == 0 else [children[i % len(children)]]
-        log.record(user=f"user-{i % 700}", role="social_worker", action="view_child",
-                   children=named)  # fmt: skip
+        log.record(
+            user=f"user-{i % 700}", role="social_worker", action="view_child", children=named
+        )
         if i == entries - 1_001:  # the views before today's: checked, and the index caught up
             log.check()
             log.about_child(children[0])
@@ -368,6 +398,11 @@ if __name__ == "__main__":
         out = load(Path(args[0]), args[1], Path(args[2]) if len(args) > 2 else None)
     else:  # queries, or pages alone
         engine, repeats, profile, *loads = args
-        out = queries(engine, int(repeats), profile, Path(loads[0]) if loads else None,
-                      pages_only=stage == "pages")  # fmt: skip
+        out = queries(
+            engine,
+            int(repeats),
+            profile,
+            Path(loads[0]) if loads else None,
+            pages_only=stage == "pages",
+        )
     print(json.dumps(out, default=str))

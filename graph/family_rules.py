@@ -66,23 +66,32 @@ def breaks(links: Iterable[ParentLink]) -> list[tuple[str, str, str]]:
         if link.parent == link.child:
             found.append(("own_parent", link.child, f"{child} is recorded as their own parent"))
         if too_young_to_parent(link.parent_dob, link.child_dob):
-            found.append((
-                "parent_age", link.child,
-                f"{parent} (born {link.parent_dob}) is recorded as parent of {child} (born "
-                f"{link.child_dob}): under {PARENT_MIN_AGE} years older",
-            ))  # fmt: skip
+            found.append(
+                (
+                    "parent_age",
+                    link.child,
+                    f"{parent} (born {link.parent_dob}) is recorded as parent of {child} (born "
+                    f"{link.child_dob}): under {PARENT_MIN_AGE} years older",
+                )
+            )
         if parents[link.parent] & parents[link.child]:
-            found.append((
-                "parent_and_sibling", link.child,
-                f"{parent} is recorded as both parent and sibling of {child}",
-            ))  # fmt: skip
+            found.append(
+                (
+                    "parent_and_sibling",
+                    link.child,
+                    f"{parent} is recorded as both parent and sibling of {child}",
+                )
+            )
     for child, who in births.items():
         if len(who) > 2:
-            found.append((
-                "birth_parents", child,
-                f"{names[child]} has {len(who)} recorded birth parents: "
-                + ", ".join(sorted(names[p] for p in who)),
-            ))  # fmt: skip
+            found.append(
+                (
+                    "birth_parents",
+                    child,
+                    f"{names[child]} has {len(who)} recorded birth parents: "
+                    + ", ".join(sorted(names[p] for p in who)),
+                )
+            )
     return found
 
 
@@ -153,8 +162,9 @@ def count_breaks(store: GraphStore) -> dict[str, int]:
     rows = store.read(
         ALL_PARENT_LINKS, max_rows=100_000_000, timeout_ms=COUNTY_WIDE_READ_TIMEOUT_MS
     ).rows
-    counts: dict[str, int] = dict.fromkeys(("parent_age", "parent_and_sibling", "birth_parents",
-                                            "own_parent"), 0)  # fmt: skip
+    counts: dict[str, int] = dict.fromkeys(
+        ("parent_age", "parent_and_sibling", "birth_parents", "own_parent"), 0
+    )
     for rule, _uid, _text in breaks(ParentLink(**r) for r in rows):
         counts[rule] += 1
     return counts

@@ -137,11 +137,15 @@ DECIDE = cypher(
         r.merged_keep = $keep, r.merged_drop = $drop
     """,
     example={
-        "uid": "R-1", "status": "rejected", "user": "u", "at": "2026-11-02T10:00",
-        "keep": None, "drop": None,
+        "uid": "R-1",
+        "status": "rejected",
+        "user": "u",
+        "at": "2026-11-02T10:00",
+        "keep": None,
+        "drop": None,
     },
     writes=True,
-)  # fmt: skip
+)
 REOPEN = cypher(
     "review.reopen",
     """

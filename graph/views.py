@@ -227,9 +227,17 @@ DISABILITIES = cypher(
     example={"uid": "P-x"},
 )
 # The case kind each fact belongs to, for who may see it (graph.access.guard).
-FACT_KIND = {"Referral": "CIN", "CINPlan": "CIN", "Section47": "CP", "CPPlan": "CP",
-             "PeriodOfCare": "CLA", "MissingEpisode": "CLA", "Outcome": "CLA",
-             "Adoption": "CLA", "Status": "CLA"}  # fmt: skip
+FACT_KIND = {
+    "Referral": "CIN",
+    "CINPlan": "CIN",
+    "Section47": "CP",
+    "CPPlan": "CP",
+    "PeriodOfCare": "CLA",
+    "MissingEpisode": "CLA",
+    "Outcome": "CLA",
+    "Adoption": "CLA",
+    "Status": "CLA",
+}
 ADD_NOTE = cypher(
     "views.add_note",
     """

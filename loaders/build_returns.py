@@ -24,9 +24,24 @@ from dataclasses import dataclass, field
 from planning.codes import CATEGORY_NAMES, CIN_NEED_NAMES, DISABILITY_NAMES
 
 # The field groups this module reads; a record with none of them is not looked at.
-GROUPS = ("referral", "assessment", "s47", "cin_plan", "cp_plan", "review", "episode", "care",
-          "missing", "uasc", "outcome", "adoption", "permanence", "disability",
-          "allocation", "request")  # fmt: skip
+GROUPS = (
+    "referral",
+    "assessment",
+    "s47",
+    "cin_plan",
+    "cp_plan",
+    "review",
+    "episode",
+    "care",
+    "missing",
+    "uasc",
+    "outcome",
+    "adoption",
+    "permanence",
+    "disability",
+    "allocation",
+    "request",
+)
 RETURN_FIELDS_PREFIXES = tuple(f"{g}." for g in GROUPS)
 NEW_EPISODE_STARTS_PERIOD = "S"
 CONTINUES = "X1"  # the episode ceased because a new one began the same day
@@ -104,49 +119,74 @@ class ReturnFacts:
         referral = self._referral(v, puid, source)
         if v.get("assessment.start"):
             kind = v.get("assessment.kind") or "social care"
-            rows.assessments.append({
-                "uid": f"{puid}:assessment:{kind}:{_iso(v['assessment.start'])}",
-                "person": puid, "kind": kind, "referral": referral,
-                **_fields(v, "assessment", ("ref", "start", "end", "factors", "outcome")),
-            })  # fmt: skip
+            rows.assessments.append(
+                {
+                    "uid": f"{puid}:assessment:{kind}:{_iso(v['assessment.start'])}",
+                    "person": puid,
+                    "kind": kind,
+                    "referral": referral,
+                    **_fields(v, "assessment", ("ref", "start", "end", "factors", "outcome")),
+                }
+            )
         if v.get("s47.start"):
             names = ("ref", "start", "icpc_target", "icpc_date", "icpc_not_required", "outcome")
-            rows.section47s.append({
-                "uid": f"{puid}:s47:{_iso(v['s47.start'])}", "person": puid,
-                "referral": referral, **_fields(v, "s47", names),
-            })  # fmt: skip
+            rows.section47s.append(
+                {
+                    "uid": f"{puid}:s47:{_iso(v['s47.start'])}",
+                    "person": puid,
+                    "referral": referral,
+                    **_fields(v, "s47", names),
+                }
+            )
         if v.get("cin_plan.start"):
-            rows.cin_plans.append({
-                "uid": f"{puid}:cin_plan:{_iso(v['cin_plan.start'])}", "person": puid,
-                "referral": referral, **_fields(v, "cin_plan", ("ref", "start", "end")),
-            })  # fmt: skip
+            rows.cin_plans.append(
+                {
+                    "uid": f"{puid}:cin_plan:{_iso(v['cin_plan.start'])}",
+                    "person": puid,
+                    "referral": referral,
+                    **_fields(v, "cin_plan", ("ref", "start", "end")),
+                }
+            )
         plan = self._cp_plan(v, puid, referral)
         if v.get("review.date"):
             kind = v.get("review.kind") or "CLA"
             ref = v.get("cp_plan.ref")  # a review naming its plan by reference
-            rows.reviews.append({
-                "uid": f"{puid}:review:{kind}:{_iso(v['review.date'])}", "person": puid,
-                "kind": kind, "date": _iso(v["review.date"]),
-                "participation": v.get("review.participation"),
-                "plan": plan or (f"{puid}:cp_plan-ref:{ref}" if ref else None),
-            })  # fmt: skip
+            rows.reviews.append(
+                {
+                    "uid": f"{puid}:review:{kind}:{_iso(v['review.date'])}",
+                    "person": puid,
+                    "kind": kind,
+                    "date": _iso(v["review.date"]),
+                    "participation": v.get("review.participation"),
+                    "plan": plan or (f"{puid}:cp_plan-ref:{ref}" if ref else None),
+                }
+            )
         if v.get("episode.start"):
             self._episodes[puid].append(self._episode(v, puid))
         if v.get("missing.start"):
             kind = v.get("missing.kind") or "MISSING"
-            rows.missing_episodes.append({
-                "uid": f"{puid}:missing:{kind}:{_iso(v['missing.start'])}", "person": puid,
-                "kind": kind, "start": _iso(v["missing.start"]), "end": _iso(v.get("missing.end")),
-            })  # fmt: skip
+            rows.missing_episodes.append(
+                {
+                    "uid": f"{puid}:missing:{kind}:{_iso(v['missing.start'])}",
+                    "person": puid,
+                    "kind": kind,
+                    "start": _iso(v["missing.start"]),
+                    "end": _iso(v.get("missing.end")),
+                }
+            )
         self._outcome(v, puid)
         self._adoption(v, puid)
         self._statuses(v, puid)
         self._disability(v, puid)
         if v.get("allocation.worker_id"):
-            rows.allocations.append({
-                "worker": str(v["allocation.worker_id"]), "person": puid,
-                "from": _iso(v.get("allocation.from")), "to": _iso(v.get("allocation.to")),
-            })  # fmt: skip
+            rows.allocations.append(
+                {
+                    "worker": str(v["allocation.worker_id"]),
+                    "person": puid,
+                    "from": _iso(v.get("allocation.from")),
+                    "to": _iso(v.get("allocation.to")),
+                }
+            )
 
     # -- one record's facts ---------------------------------------------------------
 
@@ -159,12 +199,16 @@ class ReturnFacts:
             return None
         uid = f"{puid}:referral:{_iso(date)}" if date else f"{puid}:referral-ref:{ref}"
         if date and (
-            v.get("referral.source") or v.get("referral.need") or v.get("referral.closed")
-            or v.get("referral.nfa") is not None or ref
-        ):  # fmt: skip
+            v.get("referral.source")
+            or v.get("referral.need")
+            or v.get("referral.closed")
+            or v.get("referral.nfa") is not None
+            or ref
+        ):
             names = ("ref", "date", "source", "need", "nfa", "closed", "closure_reason")
-            self.rows.referrals.append({"uid": uid, "person": puid,
-                                        **_fields(v, "referral", names)})  # fmt: skip
+            self.rows.referrals.append(
+                {"uid": uid, "person": puid, **_fields(v, "referral", names)}
+            )
         return uid
 
     def _cp_plan(self, v: dict, puid: str, referral: str | None) -> str | None:
@@ -177,56 +221,114 @@ class ReturnFacts:
         ):
             return uid  # a review naming its plan: the plan comes from its own row
         names = ("ref", "start", "end", "initial_category", "latest_category", "previous")
-        self.rows.cp_plans.append({"uid": uid, "person": puid, "referral": referral,
-                                   **_fields(v, "cp_plan", names)})  # fmt: skip
+        self.rows.cp_plans.append(
+            {"uid": uid, "person": puid, "referral": referral, **_fields(v, "cp_plan", names)}
+        )
         return uid
 
     @staticmethod
     def _episode(v: dict, puid: str) -> dict:
-        names = ("ref", "start", "end", "reason_new", "legal_status", "need", "placement_type",
-                 "provider", "reason_end", "reason_change", "home_postcode",
-                 "placement_postcode", "urn", "placement_la")  # fmt: skip
+        names = (
+            "ref",
+            "start",
+            "end",
+            "reason_new",
+            "legal_status",
+            "need",
+            "placement_type",
+            "provider",
+            "reason_end",
+            "reason_change",
+            "home_postcode",
+            "placement_postcode",
+            "urn",
+            "placement_la",
+        )
         care = {f"care_{k}": x for k, x in _fields(v, "care", CARE).items() if x is not None}
-        return {"uid": f"{puid}:episode:{_iso(v['episode.start'])}", "person": puid,
-                **_fields(v, "episode", names), **care}  # fmt: skip
+        return {
+            "uid": f"{puid}:episode:{_iso(v['episode.start'])}",
+            "person": puid,
+            **_fields(v, "episode", names),
+            **care,
+        }
 
     def _outcome(self, v: dict, puid: str) -> None:
         kind = v.get("outcome.kind")
         if not kind:
             return
-        names = ("in_touch", "activity", "accommodation", "sdq_score", "sdq_reason",
-                 "convicted", "health_check", "immunisations", "teeth_check",
-                 "health_assessment", "substance_misuse", "intervention_received",
-                 "intervention_offered")  # fmt: skip
-        self.rows.outcomes.append({
-            "uid": f"{puid}:outcome:{kind}:{_iso(v.get('outcome.date')) or ''}",
-            "person": puid, "kind": kind, **_fields(v, "outcome", ("date", *names)),
-        })  # fmt: skip
+        names = (
+            "in_touch",
+            "activity",
+            "accommodation",
+            "sdq_score",
+            "sdq_reason",
+            "convicted",
+            "health_check",
+            "immunisations",
+            "teeth_check",
+            "health_assessment",
+            "substance_misuse",
+            "intervention_received",
+            "intervention_offered",
+        )
+        self.rows.outcomes.append(
+            {
+                "uid": f"{puid}:outcome:{kind}:{_iso(v.get('outcome.date')) or ''}",
+                "person": puid,
+                "kind": kind,
+                **_fields(v, "outcome", ("date", *names)),
+            }
+        )
 
     def _adoption(self, v: dict, puid: str) -> None:
         decided = v.get("adoption.decided")
         if not decided:
             return
-        names = ("decided", "matched", "foster_carers", "adopters", "adopter_sex",
-                 "adopter_status", "ceased", "ceased_reason")  # fmt: skip
-        self.rows.adoptions.append({"uid": f"{puid}:adoption:{_iso(decided)}", "person": puid,
-                                    **_fields(v, "adoption", names)})  # fmt: skip
+        names = (
+            "decided",
+            "matched",
+            "foster_carers",
+            "adopters",
+            "adopter_sex",
+            "adopter_status",
+            "ceased",
+            "ceased_reason",
+        )
+        self.rows.adoptions.append(
+            {
+                "uid": f"{puid}:adoption:{_iso(decided)}",
+                "person": puid,
+                **_fields(v, "adoption", names),
+            }
+        )
 
     def _statuses(self, v: dict, puid: str) -> None:
         """A child's standing over a period: UASC, previous permanence."""
         if v.get("uasc.status") or v.get("uasc.ceased") or v.get("uasc.since"):
-            self.rows.statuses.append({
-                "uid": f"{puid}:status:UASC", "person": puid, "kind": "UASC",
-                "status": v.get("uasc.status") or "UASC", "to": _iso(v.get("uasc.ceased")),
-                "la": None, "from": _iso(v.get("uasc.since")),
-            })  # fmt: skip
+            self.rows.statuses.append(
+                {
+                    "uid": f"{puid}:status:UASC",
+                    "person": puid,
+                    "kind": "UASC",
+                    "status": v.get("uasc.status") or "UASC",
+                    "to": _iso(v.get("uasc.ceased")),
+                    "la": None,
+                    "from": _iso(v.get("uasc.since")),
+                }
+            )
         if v.get("permanence.kind"):
             kind = v["permanence.kind"]
-            self.rows.statuses.append({
-                "uid": f"{puid}:status:permanence:{kind}", "person": puid,
-                "kind": "previous permanence", "status": kind,
-                "from": _iso(v.get("permanence.date")), "to": None, "la": v.get("permanence.la"),
-            })  # fmt: skip
+            self.rows.statuses.append(
+                {
+                    "uid": f"{puid}:status:permanence:{kind}",
+                    "person": puid,
+                    "kind": "previous permanence",
+                    "status": kind,
+                    "from": _iso(v.get("permanence.date")),
+                    "to": None,
+                    "la": v.get("permanence.la"),
+                }
+            )
 
     def _disability(self, v: dict, puid: str) -> None:
         code = v.get("disability.code")
@@ -244,17 +346,34 @@ class ReturnFacts:
         for puid, episodes in self._episodes.items():
             self._periods(puid, _fold(sorted(episodes, key=lambda e: e["start"])))
         rows.referrals = _fold(rows.referrals)
-        for name in ("assessments", "section47s", "cin_plans", "cp_plans", "reviews",
-                     "missing_episodes", "outcomes", "adoptions", "statuses"):  # fmt: skip
+        for name in (
+            "assessments",
+            "section47s",
+            "cin_plans",
+            "cp_plans",
+            "reviews",
+            "missing_episodes",
+            "outcomes",
+            "adoptions",
+            "statuses",
+        ):
             setattr(rows, name, _fold(getattr(rows, name)))
         # a fact naming its referral or plan by the system's reference: the same node
-        named = {f"{r['person']}:referral-ref:{r['ref']}": r["uid"] for r in rows.referrals
-                 if r.get("ref")}  # fmt: skip
-        named |= {f"{p['person']}:cp_plan-ref:{p['ref']}": p["uid"] for p in rows.cp_plans
-                  if p.get("ref")}  # fmt: skip
-        for name, key in (("assessments", "referral"), ("section47s", "referral"),
-                          ("cin_plans", "referral"), ("cp_plans", "referral"),
-                          ("reviews", "plan")):  # fmt: skip
+        named = {
+            f"{r['person']}:referral-ref:{r['ref']}": r["uid"]
+            for r in rows.referrals
+            if r.get("ref")
+        }
+        named |= {
+            f"{p['person']}:cp_plan-ref:{p['ref']}": p["uid"] for p in rows.cp_plans if p.get("ref")
+        }
+        for name, key in (
+            ("assessments", "referral"),
+            ("section47s", "referral"),
+            ("cin_plans", "referral"),
+            ("cp_plans", "referral"),
+            ("reviews", "plan"),
+        ):
             for row in getattr(rows, name):
                 if row.get(key) in named:
                     row[key] = named[row[key]]
@@ -271,8 +390,9 @@ class ReturnFacts:
             codes[d["person"]][d["uid"]] = d
         for puid in self._disabled:
             if not set(codes[puid]) - {"NONE"}:
-                codes[puid] = {"DDA": {"person": puid, "uid": "DDA",
-                                       "name": DISABILITY_NAMES["DDA"]}}  # fmt: skip
+                codes[puid] = {
+                    "DDA": {"person": puid, "uid": "DDA", "name": DISABILITY_NAMES["DDA"]}
+                }
         out = []
         for mine in codes.values():
             if len(mine) > 1:
@@ -287,16 +407,23 @@ class ReturnFacts:
         for e in episodes:
             care = {k: e.pop(f"care_{k}") for k in CARE if f"care_{k}" in e}
             follows = (
-                previous is not None and previous.get("reason_end") in (CONTINUES, None)
+                previous is not None
+                and previous.get("reason_end") in (CONTINUES, None)
                 and previous.get("end") in (e["start"], None)
-            )  # fmt: skip
+            )
             if period is None or e.get("reason_new") == NEW_EPISODE_STARTS_PERIOD or not follows:
                 start = care.get("start") or e["start"]
                 period = {
-                    "uid": f"{puid}:care:{start}", "person": puid, "start": start,
-                    "end": None, "reason_end": None, "moves": 0, "placement_type": None,
-                    "legal_status": None, "placement_la": None,
-                }  # fmt: skip
+                    "uid": f"{puid}:care:{start}",
+                    "person": puid,
+                    "start": start,
+                    "end": None,
+                    "reason_end": None,
+                    "moves": 0,
+                    "placement_type": None,
+                    "legal_status": None,
+                    "placement_la": None,
+                }
                 self.rows.periods_of_care.append(period)
             elif e.get("reason_new") in PLACEMENT_CHANGES:
                 period["moves"] += 1
@@ -321,8 +448,15 @@ class ReturnFacts:
             rows.cases.append(_case(r["person"], "CIN", r["date"], r.get("closed"), need))
         for p in rows.cp_plans:
             category = p.get("latest_category") or p.get("initial_category") or ""
-            rows.cases.append(_case(p["person"], "CP", p["start"], p.get("end"),
-                                    CATEGORY_NAMES.get(category, category) or None))  # fmt: skip
+            rows.cases.append(
+                _case(
+                    p["person"],
+                    "CP",
+                    p["start"],
+                    p.get("end"),
+                    CATEGORY_NAMES.get(category, category) or None,
+                )
+            )
         for p in rows.periods_of_care:
             case = _case(p["person"], "CLA", p["start"], p.get("end"), p.get("placement_type"))
             case["placement_type"] = p.get("placement_type")
@@ -346,8 +480,15 @@ class ReturnFacts:
 
 def _case(puid: str, kind: str, start: str | None, end: str | None, reason: str | None) -> dict:
     return {
-        "uid": f"{puid}:{kind}:{start}", "person": puid, "kind": kind,
-        "status": "closed" if end else "open", "start": start, "end": end, "reason": reason,
-        "placement_la": None, "placement_type": None, "placement_out_of_area": False,
+        "uid": f"{puid}:{kind}:{start}",
+        "person": puid,
+        "kind": kind,
+        "status": "closed" if end else "open",
+        "start": start,
+        "end": end,
+        "reason": reason,
+        "placement_la": None,
+        "placement_type": None,
+        "placement_out_of_area": False,
         "service": "social-care",
-    }  # fmt: skip
+    }

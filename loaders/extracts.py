@@ -103,9 +103,14 @@ def read_extract(extract: Extract, today: dt.date) -> FileOutcome:
         outcome.problem = str(exc)
         for record in outcome.records:  # what came before the fault, quarantined with it
             outcome.quarantined.append(
-                Quarantined(record.source, record.file, record.row, f"file not loaded: {exc}",
-                            {k: str(v) for k, v in record.values.items()})
-            )  # fmt: skip
+                Quarantined(
+                    record.source,
+                    record.file,
+                    record.row,
+                    f"file not loaded: {exc}",
+                    {k: str(v) for k, v in record.values.items()},
+                )
+            )
         outcome.rows_quarantined = outcome.read
         outcome.values_dropped = 0
         outcome.dropped = []

@@ -17,9 +17,19 @@ from typing import Literal
 from loaders import identifiers as ids
 
 FieldType = Literal[
-    "text", "name", "date", "datetime", "int", "bool", "code", "upn", "nhs", "uln",
-    "postcode", "float",
-]  # fmt: skip
+    "text",
+    "name",
+    "date",
+    "datetime",
+    "int",
+    "bool",
+    "code",
+    "upn",
+    "nhs",
+    "uln",
+    "postcode",
+    "float",
+]
 
 
 @dataclass(frozen=True)
@@ -290,8 +300,10 @@ def parse_date(text: str, formats: list[str], *, today: dt.date, past_only: bool
 
 # The usual formats' fields by position, for a text of exactly their shape (every other
 # text, or format, goes through strptime, which reads these alike and is slower).
-_FIXED = {"%Y-%m-%d": ("-", 4, 7, (0, 4), (5, 7), (8, 10)),
-          "%d/%m/%Y": ("/", 2, 5, (6, 10), (3, 5), (0, 2))}  # fmt: skip
+_FIXED = {
+    "%Y-%m-%d": ("-", 4, 7, (0, 4), (5, 7), (8, 10)),
+    "%d/%m/%Y": ("/", 2, 5, (6, 10), (3, 5), (0, 2)),
+}
 
 
 def _fixed_date(text: str, fmt: str) -> dt.date | None:

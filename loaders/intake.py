@@ -43,9 +43,16 @@ INTAKE_FILE = "intake.json.gz"
 VERSION = 1  # of the record's format and of what a row's hash covers
 READING_CODE = tuple(  # the modules whose code decides what reading a file gives
     getattr(loaders, name)
-    for name in ("extracts", "fields", "identifiers", "mapping", "readers", "readers_xml",
-                 "validate")
-)  # fmt: skip
+    for name in (
+        "extracts",
+        "fields",
+        "identifiers",
+        "mapping",
+        "readers",
+        "readers_xml",
+        "validate",
+    )
+)
 
 
 def file_hash(path: Path) -> str:
@@ -371,8 +378,9 @@ class Reading:
         self.changes[key] = self.before.compare(
             extract, file_rows(source, outcome.records, outcome.quarantined)
         )
-        found = entry(extract, self.plan.hashes[key], self.day, outcome.records,
-                      outcome.quarantined)  # fmt: skip
+        found = entry(
+            extract, self.plan.hashes[key], self.day, outcome.records, outcome.quarantined
+        )
         if found is None:
             self.after.files.pop(key, None)
             return

@@ -685,8 +685,10 @@ def run_load(store: GraphStore, root: Path, **options: Any) -> LoadResult:
             if load.recording is not None:
                 with suppress(Stopped):
                     load.recording.result()
-            log.warning("the graph was changed beside this load (a review decision): "
-                        "the next load reads it whole")  # fmt: skip
+            log.warning(
+                "the graph was changed beside this load (a review decision): "
+                "the next load reads it whole"
+            )
     saved = None
     if opts.loads_dir is not None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

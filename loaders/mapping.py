@@ -23,8 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from graph.yaml_model import read_yaml
 from loaders.fields import FIELDS
 
-Entity = Literal["person", "case", "relationship", "note", "address_note", "school",
-                 "address", "area", "staff"]  # fmt: skip
+Entity = Literal[
+    "person", "case", "relationship", "note", "address_note", "school", "address", "area", "staff"
+]
 
 # What each entity needs before a row of it means anything.
 ENTITY_NEEDS: dict[str, tuple[str, ...]] = {

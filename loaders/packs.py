@@ -35,9 +35,20 @@ NOT_IN_MODEL = "the graph model has no field for it"
 SUFFIXES = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xml": "xml"}
 # how councils' tools write a date, tried after a pack's own forms (day before month: an
 # English council's 01/05/2025 is the 1st of May)
-DATE_FORMS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d %B %Y",
-              "%d-%b-%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S",
-              "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")  # fmt: skip
+DATE_FORMS = (
+    "%d/%m/%Y",
+    "%Y-%m-%d",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%d-%b-%Y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+)
 
 
 @dataclass(frozen=True)
@@ -151,8 +162,10 @@ def _with_defaults(data: dict, defaults: dict) -> dict:
         if key in defaults and key in data:
             merged[key] = {**defaults[key], **data[key]}
     own = list((merged.get("dates") or {}).get("default", []))
-    merged["dates"] = {**(merged.get("dates") or {}),
-                       "default": own + [f for f in DATE_FORMS if f not in own]}  # fmt: skip
+    merged["dates"] = {
+        **(merged.get("dates") or {}),
+        "default": own + [f for f in DATE_FORMS if f not in own],
+    }
     return merged
 
 
@@ -279,8 +292,14 @@ def spelt_as(header: list[str], mapping: SourceMapping) -> dict[str, str | None]
     for column, pattern in mapping.headers.items():
         if column not in wanted or wanted[column] is not None:
             continue
-        found = next((h for h in header if h and h not in taken
-                      and re.fullmatch(pattern, h.strip(), re.IGNORECASE)), None)  # fmt: skip
+        found = next(
+            (
+                h
+                for h in header
+                if h and h not in taken and re.fullmatch(pattern, h.strip(), re.IGNORECASE)
+            ),
+            None,
+        )
         if found is not None:
             wanted[column] = found
             taken.add(found)

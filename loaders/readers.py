@@ -318,8 +318,9 @@ def _read_xlsx(
             ):
                 continue
             values = dict(zip(header, cells, strict=False))
-            yield RawRow(relname, number, values, _xlsx_problem(values, number, letters,
-                                                                scan, limits))  # fmt: skip
+            yield RawRow(
+                relname, number, values, _xlsx_problem(values, number, letters, scan, limits)
+            )
         if header is None:
             raise _no_header(mapping, relname)
         if declared is not None and declared < scan.last_row:

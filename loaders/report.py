@@ -250,9 +250,13 @@ class LoadReport:
             lines += [f"- {f}: {reason}" for f, reason in why[:10]]
         noted = [f for f in self.files.values() if f.notes or (f.quarantined and not f.pack)]
         if noted:
-            lines += ["", "Files with quarantined rows or notes (the others read cleanly):", "",
-                      "| File | Rows read | Loaded | Merged | Quarantined | Closes | Notes |",
-                      "| --- | ---: | ---: | ---: | ---: | --- | --- |"]  # fmt: skip
+            lines += [
+                "",
+                "Files with quarantined rows or notes (the others read cleanly):",
+                "",
+                "| File | Rows read | Loaded | Merged | Quarantined | Closes | Notes |",
+                "| --- | ---: | ---: | ---: | ---: | --- | --- |",
+            ]
             for f in sorted(noted, key=lambda f: f.file):
                 lines.append(
                     f"| {f.file} | {f.read:,} | {f.loaded:,} | {f.merged:,} | "
@@ -278,9 +282,11 @@ class LoadReport:
             "| --- | --- | ---: | ---: | ---: | ---: | --- | --- |",
         ]
         for f in files:
-            kept = f"refused: {f.refused}" if f.refused else (
-                ", ".join(n.split(":", 1)[0] for n in f.not_kept) or "-"
-            )  # fmt: skip
+            kept = (
+                f"refused: {f.refused}"
+                if f.refused
+                else (", ".join(n.split(":", 1)[0] for n in f.not_kept) or "-")
+            )
             lines.append(
                 f"| {f.file} | {f.pack} | {f.read:,} | {f.loaded:,} | {f.merged:,} | "
                 f"{f.quarantined:,} | {'yes' if f.closes else 'NO'} | {kept} |"
@@ -310,8 +316,10 @@ class LoadReport:
         ]
         changed = [(n, c) for n, c in self.since_last.items() if c.get("files_read")]
         if changed:
-            lines += ["| Source | Files skipped | Files read | Added | Changed | Removed |",
-                      "| --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+            lines += [
+                "| Source | Files skipped | Files read | Added | Changed | Removed |",
+                "| --- | ---: | ---: | ---: | ---: | ---: |",
+            ]
             lines += [
                 f"| {n} | {c['files_skipped']:,} | {c['files_read']:,} | {c['added']:,} | "
                 f"{c['changed']:,} | {c['removed']:,} |"
@@ -349,8 +357,11 @@ class LoadReport:
         problems = self.file_problems
         if not problems:
             return []
-        lines = [f"**{len(problems)} FILE(S) NOT LOADED, WHOLE OR IN PART** "
-                 "(each is in the quarantine as row 0 with the reason):", ""]  # fmt: skip
+        lines = [
+            f"**{len(problems)} FILE(S) NOT LOADED, WHOLE OR IN PART** "
+            "(each is in the quarantine as row 0 with the reason):",
+            "",
+        ]
         lines += [f"- ({', '.join(f.sources)}) {f.problem or f.refused}" for f in problems]
         return [*lines, ""]
 

@@ -33,8 +33,12 @@ Row = Mapping[str, Any]
 Value = Callable[[Row], Any]
 
 NEAR = 1e-9  # relative: numbers closer than this are not compared outside SQL
-_INTEGERS = {exp.DataType.Type.INT, exp.DataType.Type.BIGINT, exp.DataType.Type.SMALLINT,
-             exp.DataType.Type.TINYINT}  # fmt: skip
+_INTEGERS = {
+    exp.DataType.Type.INT,
+    exp.DataType.Type.BIGINT,
+    exp.DataType.Type.SMALLINT,
+    exp.DataType.Type.TINYINT,
+}
 _FLOATS = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT}
 
 
@@ -181,9 +185,13 @@ def _compile_node(node: exp.Expression) -> Value:
     if isinstance(node, (exp.Length, exp.ArraySize)) and _only(node, "this"):
         return _strict(len, _compile(node.this))
     if (
-        isinstance(node, exp.ArrayIntersect)
-        or (isinstance(node, exp.Anonymous) and node.name.lower() == "list_intersect")
-    ) and len(node.expressions) == 2 and _only(node, "this", "expressions"):  # fmt: skip
+        (
+            isinstance(node, exp.ArrayIntersect)
+            or (isinstance(node, exp.Anonymous) and node.name.lower() == "list_intersect")
+        )
+        and len(node.expressions) == 2
+        and _only(node, "this", "expressions")
+    ):
         return _intersect(*(_compile(e) for e in node.expressions))
     if isinstance(node, exp.ArrayOverlaps) and _only(node, "this", "expression"):
         return _strict(_overlaps, _compile(node.this), _compile(node.expression))

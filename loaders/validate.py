@@ -172,8 +172,15 @@ class Validator:
 
     def _cell(self, column: str, name: str) -> _Cell:
         m = self.mapping
-        return _Cell(column, name, FIELDS[name], m.date_formats(name), m.codes_of(name),
-                     name in self.needed, m.split.get(name))  # fmt: skip
+        return _Cell(
+            column,
+            name,
+            FIELDS[name],
+            m.date_formats(name),
+            m.codes_of(name),
+            name in self.needed,
+            m.split.get(name),
+        )
 
     @staticmethod
     def _splits(raw: object, cell: _Cell) -> TypeGuard[str]:
@@ -238,8 +245,19 @@ class Validator:
                 out.append(self(row))
                 continue
             uid = self.uid(row.values)
-            out.append(Record(uid, mapping.source, row.file, row.row, mapping.entity, values,
-                              [], mapping.trust_ids, mapping.adults))  # fmt: skip
+            out.append(
+                Record(
+                    uid,
+                    mapping.source,
+                    row.file,
+                    row.row,
+                    mapping.entity,
+                    values,
+                    [],
+                    mapping.trust_ids,
+                    mapping.adults,
+                )
+            )
         return out
 
     def _column(

@@ -4,26 +4,56 @@ from __future__ import annotations
 
 # SEN2's primary need codes and their names.
 NEED_NAMES = {
-    "ASD": "Autistic Spectrum Disorder", "SLCN": "Speech, Language and Communication Needs",
-    "SEMH": "Social, Emotional and Mental Health", "MLD": "Moderate Learning Difficulty",
-    "SLD": "Severe Learning Difficulty", "PMLD": "Profound and Multiple Learning Difficulty",
-    "SpLD": "Specific Learning Difficulty", "PD": "Physical Disability",
-    "HI": "Hearing Impairment", "VI": "Visual Impairment", "MSI": "Multi-Sensory Impairment",
-    "OTH": "Other Difficulty/Disability", "NSA": "SEN support, no specialist assessment",
-}  # fmt: skip
+    "ASD": "Autistic Spectrum Disorder",
+    "SLCN": "Speech, Language and Communication Needs",
+    "SEMH": "Social, Emotional and Mental Health",
+    "MLD": "Moderate Learning Difficulty",
+    "SLD": "Severe Learning Difficulty",
+    "PMLD": "Profound and Multiple Learning Difficulty",
+    "SpLD": "Specific Learning Difficulty",
+    "PD": "Physical Disability",
+    "HI": "Hearing Impairment",
+    "VI": "Visual Impairment",
+    "MSI": "Multi-Sensory Impairment",
+    "OTH": "Other Difficulty/Disability",
+    "NSA": "SEN support, no specialist assessment",
+}
 # The statutory returns' codes (CIN census, SSDA903): categories of abuse, the
 # child in need census's need codes, disabilities.
-CATEGORY_NAMES = {"NEG": "Neglect", "PHY": "Physical abuse", "SAB": "Sexual abuse",
-                  "EMO": "Emotional abuse", "MUL": "Multiple"}  # fmt: skip
-CIN_NEED_NAMES = {"N0": "Not stated", "N1": "Abuse or neglect", "N2": "Child's disability",
-                  "N3": "Parental illness or disability", "N4": "Family in acute stress",
-                  "N5": "Family dysfunction", "N6": "Socially unacceptable behaviour",
-                  "N7": "Low income", "N8": "Absent parenting",
-                  "N9": "Cases other than children in need"}  # fmt: skip
-DISABILITY_NAMES = {"NONE": "No disability", "MOB": "Mobility", "HAND": "Hand function",
-                    "PC": "Personal care", "INC": "Incontinence", "COMM": "Communication",
-                    "LD": "Learning", "HEAR": "Hearing", "VIS": "Vision", "BEH": "Behaviour",
-                    "CON": "Consciousness", "AUT": "Autism", "DDA": "Other (DDA)"}  # fmt: skip
+CATEGORY_NAMES = {
+    "NEG": "Neglect",
+    "PHY": "Physical abuse",
+    "SAB": "Sexual abuse",
+    "EMO": "Emotional abuse",
+    "MUL": "Multiple",
+}
+CIN_NEED_NAMES = {
+    "N0": "Not stated",
+    "N1": "Abuse or neglect",
+    "N2": "Child's disability",
+    "N3": "Parental illness or disability",
+    "N4": "Family in acute stress",
+    "N5": "Family dysfunction",
+    "N6": "Socially unacceptable behaviour",
+    "N7": "Low income",
+    "N8": "Absent parenting",
+    "N9": "Cases other than children in need",
+}
+DISABILITY_NAMES = {
+    "NONE": "No disability",
+    "MOB": "Mobility",
+    "HAND": "Hand function",
+    "PC": "Personal care",
+    "INC": "Incontinence",
+    "COMM": "Communication",
+    "LD": "Learning",
+    "HEAR": "Hearing",
+    "VIS": "Vision",
+    "BEH": "Behaviour",
+    "CON": "Consciousness",
+    "AUT": "Autism",
+    "DDA": "Other (DDA)",
+}
 # The agencies' services: uid -> (name, the case kinds it holds); a case of any other
 # kind is the "other" service's.
 SERVICES = {

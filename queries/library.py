@@ -21,10 +21,16 @@ from graph.yaml_model import read_yaml
 from planning.risk import load_risk_config
 
 SAVED = Path(__file__).with_name("saved")
-ParamKind = Literal["child", "family", "school", "team", "professional", "date", "number",
-                    "text", "choice"]  # fmt: skip
-ENTITY_KINDS = {"child": "Person", "family": "Family", "school": "School", "team": "Team",
-                "professional": "Professional"}  # fmt: skip
+ParamKind = Literal[
+    "child", "family", "school", "team", "professional", "date", "number", "text", "choice"
+]
+ENTITY_KINDS = {
+    "child": "Person",
+    "family": "Family",
+    "school": "School",
+    "team": "Team",
+    "professional": "Professional",
+}
 
 
 # A date parameter's default: the day the latest load kept this query's answers as at

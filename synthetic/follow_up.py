@@ -41,8 +41,13 @@ def write_follow_up(county: Path, out: Path, *, seed: int = 1, per_kind: int = 4
     roles = _table(county, "professionals").set_index("professional_id").role
     # the busiest worker in each role first (the demo accounts stand for them), then by load
     per_role = pd.DataFrame({"load": busy, "role": busy.index.map(roles)})
-    top = set(per_role.reset_index().sort_values(["load", "worker_id"], ascending=[False, True])
-              .groupby("role").head(1).worker_id)  # fmt: skip
+    top = set(
+        per_role.reset_index()
+        .sort_values(["load", "worker_id"], ascending=[False, True])
+        .groupby("role")
+        .head(1)
+        .worker_id
+    )
     weight = {w: n + (1_000_000 if w in top else 0) for w, n in busy.items()}
     rank = (
         allocated.assign(load=allocated.worker_id.map(weight))
@@ -86,8 +91,19 @@ def _moves(
             continue
         moved = as_of - dt.timedelta(days=rng.randint(1, 6))
         p = people.loc[pid]
-        rows.append([p.upn, p.nhs_number, p.given_name, p.surname, p.dob, new.uprn, new.line1,
-                     new.postcode, moved.isoformat()])  # fmt: skip
+        rows.append(
+            [
+                p.upn,
+                p.nhs_number,
+                p.given_name,
+                p.surname,
+                p.dob,
+                new.uprn,
+                new.line1,
+                new.postcode,
+                moved.isoformat(),
+            ]
+        )
         done.append({"person_id": pid, "uprn": new.uprn, "moved": moved.isoformat()})
         if len(done) == per_kind:
             break
@@ -95,8 +111,19 @@ def _moves(
     folder.mkdir(exist_ok=True)
     with (folder / "notifications.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["UPN", "NHS Number", "Forename", "Surname", "Date of Birth", "UPRN",
-                         "Address", "Postcode", "Date Moved"])  # fmt: skip
+        writer.writerow(
+            [
+                "UPN",
+                "NHS Number",
+                "Forename",
+                "Surname",
+                "Date of Birth",
+                "UPRN",
+                "Address",
+                "Postcode",
+                "Date Moved",
+            ]
+        )
         writer.writerows(rows)
     return done
 
@@ -106,8 +133,11 @@ def _attendance(
 ) -> list[dict]:
     """The current term's return again, with more sessions missed (below 85%)."""
     att = _table(county, "attendance")
-    att = att.assign(rate=1 - (att.authorised.astype(int) + att.unauthorised.astype(int))
-                     / att.possible.astype(int).clip(lower=1))  # fmt: skip
+    att = att.assign(
+        rate=1
+        - (att.authorised.astype(int) + att.unauthorised.astype(int))
+        / att.possible.astype(int).clip(lower=1)
+    )
     starts = sorted(att.term_start.unique())
     if len(starts) < 2:
         return []
@@ -181,8 +211,9 @@ def _siblings(
                     continue
                 seen.add(sib)
                 ref = f"FU{len(done) + 1:05d}"
-                writer.writerow([ref, la_id, "CIN", start, "", "N1 Abuse or neglect", "", "",
-                                 "", ""])  # fmt: skip
+                writer.writerow(
+                    [ref, la_id, "CIN", start, "", "N1 Abuse or neglect", "", "", "", ""]
+                )
                 done.append({"person_id": sib, "sibling_of": pid, "episode": ref})
                 break
             if len(done) == per_kind:

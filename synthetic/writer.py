@@ -111,18 +111,40 @@ class Extract:
             if original is not None:
                 kinds = [*kinds, "duplicate_row"]
                 sink.defects.append(
-                    [self.source, relpath, str(number), "*", "duplicate_row",
-                     str(first_row + original), ""]
-                )  # fmt: skip
+                    [
+                        self.source,
+                        relpath,
+                        str(number),
+                        "*",
+                        "duplicate_row",
+                        str(first_row + original),
+                        "",
+                    ]
+                )
             sink.source_rows.append(
-                [self.source, relpath, str(number), truth.person or "", truth.entity, truth.key,
-                 truth.related, ";".join(dict.fromkeys(kinds))]
-            )  # fmt: skip
+                [
+                    self.source,
+                    relpath,
+                    str(number),
+                    truth.person or "",
+                    truth.entity,
+                    truth.key,
+                    truth.related,
+                    ";".join(dict.fromkeys(kinds)),
+                ]
+            )
             for d in truth.defects:
                 sink.defects.append(
-                    [self.source, relpath, str(number), d.field, d.kind, d.true_value,
-                     d.written_value]
-                )  # fmt: skip
+                    [
+                        self.source,
+                        relpath,
+                        str(number),
+                        d.field,
+                        d.kind,
+                        d.true_value,
+                        d.written_value,
+                    ]
+                )
         sink.files[relpath] = len(rows)
 
     def _first_data_row(self) -> int:

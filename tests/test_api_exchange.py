@@ -41,9 +41,13 @@ class Instance:
     def __init__(self, root: Path, name: str, seed: int) -> None:
         self.county = root / f"county_{name}"
         self.data = root / f"data_{name}"
-        self.env = {**os.environ, "JIGSAW_DATA_DIR": str(self.data),
-                    "JIGSAW_API_ORGANISATION": f"{name} Children's Services",
-                    "JIGSAW_API_INBOX_DELAY_S": "0", "JIGSAW_PASSWORD": PASSWORD}  # fmt: skip
+        self.env = {
+            **os.environ,
+            "JIGSAW_DATA_DIR": str(self.data),
+            "JIGSAW_API_ORGANISATION": f"{name} Children's Services",
+            "JIGSAW_API_INBOX_DELAY_S": "0",
+            "JIGSAW_PASSWORD": PASSWORD,
+        }
         import datetime as dt
 
         from synthetic.generate import generate
@@ -67,8 +71,9 @@ class Instance:
         raise AssertionError(f"the {name} API did not start")
 
     def jigsaw(self, *args: str) -> str:
-        done = subprocess.run([*JIGSAW, *args], env=self.env, capture_output=True, text=True,
-                              timeout=600)  # fmt: skip
+        done = subprocess.run(
+            [*JIGSAW, *args], env=self.env, capture_output=True, text=True, timeout=600
+        )
         assert done.returncode == 0, f"jigsaw {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
         return done.stdout
 
@@ -144,11 +149,19 @@ def test_outside_the_agreement_is_refused_and_audited_on_the_answering_side(pair
     with pytest.raises(AskError, match="403"):
         ask(partner, request)
     # the refusal as sent: an OperationOutcome naming the reasons the agreement covers
-    token = httpx.post(f"{south.url}/oauth/token", data={"grant_type": "client_credentials"},
-                       auth=(creds["client_id"], creds["client_secret"])).json()  # fmt: skip
-    refused = httpx.post(f"{south.url}/fhir/Patient/$person-info-query", content=dump(request),
-                         headers={"Authorization": f"Bearer {token['access_token']}",
-                                  "Content-Type": "application/fhir+json"})  # fmt: skip
+    token = httpx.post(
+        f"{south.url}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds["client_id"], creds["client_secret"]),
+    ).json()
+    refused = httpx.post(
+        f"{south.url}/fhir/Patient/$person-info-query",
+        content=dump(request),
+        headers={
+            "Authorization": f"Bearer {token['access_token']}",
+            "Content-Type": "application/fhir+json",
+        },
+    )
     outcome = refused.json()
     assert refused.status_code == 403 and outcome["resourceType"] == "OperationOutcome"
     assert S17 in outcome["issue"][0]["diagnostics"] and outcome["issue"][0]["code"] == "forbidden"
@@ -166,11 +179,28 @@ def test_jigsaw_ask_from_the_command_line_is_audited_on_both_sides(pair):
     north, south = pair
     creds = south.register("Northmere social care", "involvements", S47)
     north.jigsaw("users", "add", "asker", "--role", "social_worker", "--password", PASSWORD)
-    north.jigsaw("api", "partners", "add", south.url, "--client-id", creds["client_id"],
-                 "--client-secret", creds["client_secret"])  # fmt: skip
+    north.jigsaw(
+        "api",
+        "partners",
+        "add",
+        south.url,
+        "--client-id",
+        creds["client_id"],
+        "--client-secret",
+        creds["client_secret"],
+    )
     child = south.truth.known_children[2]
-    out = north.jigsaw("ask", "--partner", south.url, "--nhs-number", child["nhs_number"],
-                       "--reason", S47, "--as", "asker")  # fmt: skip
+    out = north.jigsaw(
+        "ask",
+        "--partner",
+        south.url,
+        "--nhs-number",
+        child["nhs_number"],
+        "--reason",
+        S47,
+        "--as",
+        "asker",
+    )
     assert "match: yes" in out and "contact: Southshire" in out
     asked = [e for e in north.audit() if e["action"] == "ask_partner"]
     assert asked and asked[-1]["user"] == "asker" and asked[-1]["detail"]["match"] is True

@@ -27,8 +27,13 @@ def model(loaded_county, engine_dir) -> dict:
 
 
 def _identity(person: dict[str, str], rid: str) -> Identity:
-    return Identity(rid=rid, given=person["given_name"], family=person["surname"],
-                    dob=person["dob"], sex=person["sex"])  # fmt: skip
+    return Identity(
+        rid=rid,
+        given=person["given_name"],
+        family=person["surname"],
+        dob=person["dob"],
+        sex=person["sex"],
+    )
 
 
 def _splink_probabilities(model: dict, query: Identity, candidates: list[Identity]) -> dict:

@@ -72,9 +72,10 @@ def _send_child(root: Path) -> tuple[dict, dict, dict]:
         if send and case["worker_id"] and child["is_child"] == "1" and child["person_id"] in living:
             home = living[case["person_id"]]
             new = next(
-                a for a in _rows(truth / "addresses.csv")
+                a
+                for a in _rows(truth / "addresses.csv")
                 if a["uprn"] != home and a["in_county"] == "1"
-            )  # fmt: skip
+            )
             return child, case, new
     raise AssertionError("no child with an open allocated SEND case in the county")
 
@@ -92,12 +93,20 @@ def _patient(child: dict, **more) -> dict:
 
 def _moved(child: dict, new: dict, ident: str, moved_in: str = "2026-11-20") -> dict:
     address = {
-        "line": [new["line1"]], "city": new["town"], "postalCode": new["postcode"],
+        "line": [new["line1"]],
+        "city": new["town"],
+        "postalCode": new["postcode"],
         "period": {"start": moved_in},
-        "extension": [{"url": ADDRESS_KEY_EXTENSION, "extension": [
-            {"url": "type", "valueCoding": {"code": "UPRN"}},
-            {"url": "value", "valueString": new["uprn"]}]}],
-    }  # fmt: skip
+        "extension": [
+            {
+                "url": ADDRESS_KEY_EXTENSION,
+                "extension": [
+                    {"url": "type", "valueCoding": {"code": "UPRN"}},
+                    {"url": "value", "valueString": new["uprn"]},
+                ],
+            }
+        ],
+    }
     return {
         "resourceType": "Communication",
         "status": "completed",
@@ -110,11 +119,14 @@ def _moved(child: dict, new: dict, ident: str, moved_in: str = "2026-11-20") -> 
 
 def _opened(child: dict, ident: str) -> dict:
     episode = {
-        "resourceType": "EpisodeOfCare", "id": "e", "status": "active",
+        "resourceType": "EpisodeOfCare",
+        "id": "e",
+        "status": "active",
         "identifier": [{"value": "YJ-77"}],
         "type": [{"coding": [{"system": CASE_KIND_SYSTEM, "code": "YJ"}]}],
-        "patient": {"reference": "#p"}, "period": {"start": "2026-11-18"},
-    }  # fmt: skip
+        "patient": {"reference": "#p"},
+        "period": {"start": "2026-11-18"},
+    }
     return {
         "resourceType": "Communication",
         "status": "completed",
@@ -129,8 +141,11 @@ def _opened(child: dict, ident: str) -> dict:
 def _lock_waiters(path: Path) -> int:
     """Processes' or threads' flock requests blocked on ``path`` (Linux's /proc/locks)."""
     inode = f":{path.stat().st_ino} "
-    return sum(1 for line in Path("/proc/locks").read_text().splitlines()
-               if "->" in line and "FLOCK" in line and inode in line)  # fmt: skip
+    return sum(
+        1
+        for line in Path("/proc/locks").read_text().splitlines()
+        if "->" in line and "FLOCK" in line and inode in line
+    )
 
 
 def test_a_partners_notifications_are_loaded_once_joined_to_the_child_and_alert(county):
@@ -138,8 +153,7 @@ def test_a_partners_notifications_are_loaded_once_joined_to_the_child_and_alert(
     store = runtime.store
     child, case, new = _send_child(root)
     http = TestClient(create_app(runtime, start_inbox=False))
-    client = runtime.clients.add("Northmere Health", [REASONS[0].uri], "existence",
-                                 may_notify=True)  # fmt: skip
+    client = runtime.clients.add("Northmere Health", [REASONS[0].uri], "existence", may_notify=True)
     token, _ = runtime.tokens.issue(client.client.client_id, None)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
 
@@ -182,13 +196,15 @@ def test_a_partners_notifications_are_loaded_once_joined_to_the_child_and_alert(
     assert store.read("MATCH (p:Person) RETURN count(p) AS n").rows[0]["n"] == people_before
     home = store.read(
         "MATCH (:Person {uid: $uid})-[l:LIVES_AT]->(a:Address) WHERE l.to IS NULL "
-        "RETURN a.postcode AS postcode", {"uid": uid},
-    ).rows  # fmt: skip
+        "RETURN a.postcode AS postcode",
+        {"uid": uid},
+    ).rows
     assert new["postcode"] in {r["postcode"] for r in home}
     kinds = store.read(
         "MATCH (:Person {uid: $uid})-[:HAS_CASE]->(c:Case) RETURN c.kind AS kind, "
-        "c.status AS status", {"uid": uid},
-    ).rows  # fmt: skip
+        "c.status AS status",
+        {"uid": uid},
+    ).rows
     assert {"kind": "YJ", "status": "open"} in kinds
     # the alert a load raises when a SEND child moves, to the child's SEND worker
     alerts = store.read(

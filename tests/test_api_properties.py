@@ -31,9 +31,12 @@ def served(loaded_county, engine_dir, tmp_path_factory):
     shutil.copy(engine_dir / "loads" / model.name, model)
     runtime = build_runtime(graph_settings, ApiSettings(), store=loaded_county.store)
     registered = runtime.clients.add(
-        "Property tests", [r.uri for r in REASONS], "involvements", rate="100000/minute",
+        "Property tests",
+        [r.uri for r in REASONS],
+        "involvements",
+        rate="100000/minute",
         may_notify=True,
-    )  # fmt: skip
+    )
     app = create_app(runtime, start_inbox=False)
     token, _ = runtime.tokens.issue(registered.client.client_id, None)
     return app, runtime, token
@@ -50,8 +53,10 @@ def _operations(app):
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {f"{o.method.upper()} {o.path}" for o in operations} >= {
-        f"POST {OPERATION_PATH}", f"POST {NOTIFICATION_PATH}", f"POST {TOKEN_PATH}",
-    }  # fmt: skip
+        f"POST {OPERATION_PATH}",
+        f"POST {NOTIFICATION_PATH}",
+        f"POST {TOKEN_PATH}",
+    }
     return operations
 
 

@@ -17,7 +17,7 @@ from api.settings import api_dir
 from graph import load_settings
 from graph.access.audit import audit_log
 from graph.exchange import ENQUIRY, REFUSED
-from tests.api_helpers import OPERATION, S47, Truth, by_nhs
+from tests.api_helpers import OPERATION, S47, Truth, by_nhs, token
 
 
 @pytest.mark.parametrize(
@@ -93,10 +93,7 @@ def test_two_workers_answer_audit_and_keep_the_agreed_rate(
         port = s.getsockname()[1]
 
     def ask(http: httpx.Client, registered, nhs: str) -> int:
-        token = http.post("/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": registered.client.client_id,
-            "client_secret": registered.secret}).json()["access_token"]  # fmt: skip
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+        headers = token(http, registered)
         return http.post(OPERATION, content=json.dumps(by_nhs(nhs)), headers=headers).status_code
 
     with api_beside(port) as url:

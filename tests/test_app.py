@@ -50,8 +50,13 @@ def _app(principal: Principal, page: str | None = None, **state) -> AppTest:
     app re-reads the account on every request)."""
     accounts = Accounts(Path(os.environ["JIGSAW_DATA_DIR"]) / "users.json")
     if not accounts.exists(principal.username):
-        accounts.add(principal.username, principal.role, "a long enough password",
-                     teams=list(principal.teams), professional=principal.professional)  # fmt: skip
+        accounts.add(
+            principal.username,
+            principal.role,
+            "a long enough password",
+            teams=list(principal.teams),
+            professional=principal.professional,
+        )
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["principal"] = principal
     for key, value in state.items():
@@ -394,9 +399,15 @@ def test_home_page_lists_own_alerts_and_marks_them_seen(app_env, loaded_county):
 
     store = loaded_county.store
     child = _child_with_case(store, "CIN")
-    row = {"uid": "AL-test-home", "worker": child["worker"], "child": child["uid"],
-           "kind": "attendance_fall", "key": "2026-27 Spring", "created_at": "2026-11-22T09:00",
-           "text": f"{child['name']}'s attendance fell to 80.0% in 2026-27 Spring"}  # fmt: skip
+    row = {
+        "uid": "AL-test-home",
+        "worker": child["worker"],
+        "child": child["uid"],
+        "kind": "attendance_fall",
+        "key": "2026-27 Spring",
+        "created_at": "2026-11-22T09:00",
+        "text": f"{child['name']}'s attendance fell to 80.0% in 2026-27 Spring",
+    }
     alerts.raise_alerts(store, [row])
     try:
         mine = Principal("sw", "social_worker", professional=child["worker"])

@@ -53,8 +53,14 @@ def _rechain(entries: list[dict], start: int) -> list[dict]:
 def _forge_append(path: Path) -> None:
     entries = _lines(path)
     last = entries[-1]
-    forged = {**last, "seq": last["seq"] + 1, "user": "nobody", "action": "search",
-              "children": [], "prev": last["hash"]}  # fmt: skip
+    forged = {
+        **last,
+        "seq": last["seq"] + 1,
+        "user": "nobody",
+        "action": "search",
+        "children": [],
+        "prev": last["hash"],
+    }
     forged["hash"] = _hash(forged)
     _write(path, [*entries, forged])
 
@@ -154,8 +160,9 @@ def test_audit_commands_are_for_administrators_only(trail):
     for command in (["verify"], ["head"], ["child", "P-1"], ["export", "--out", "x.csv"]):
         done = CliRunner().invoke(app, ["audit", *command, "--as", "sw"])
         assert done.exit_code == 2 and "may not read audit" in done.output, command
-    wrong = CliRunner().invoke(app, ["audit", "verify", "--as", "boss"],
-                               env={"JIGSAW_PASSWORD": "not the password"})  # fmt: skip
+    wrong = CliRunner().invoke(
+        app, ["audit", "verify", "--as", "boss"], env={"JIGSAW_PASSWORD": "not the password"}
+    )
     assert wrong.exit_code == 2 and "do not match" in wrong.output
     nobody = CliRunner().invoke(app, ["audit", "verify"])
     assert nobody.exit_code == 2 and "--as USER" in nobody.output
@@ -191,9 +198,12 @@ log.record(user="sw", role="social_worker", action="crashed", children=["P-x"])
 
 @pytest.mark.parametrize(
     ("point", "kept"),
-    [("before the line", False), ("in the middle of the line", False),
-     ("after the line, before the head", True)],
-)  # fmt: skip
+    [
+        ("before the line", False),
+        ("in the middle of the line", False),
+        ("after the line, before the head", True),
+    ],
+)
 def test_a_crash_anywhere_in_a_write_is_recovered(tmp_path, point, kept):
     path = tmp_path / "audit.jsonl"
     log = AuditLog(path)
@@ -243,9 +253,16 @@ def test_a_log_from_before_the_head_is_anchored_with_a_note(tmp_path):
     previous = "0" * 64
     old = []
     for i in range(3):  # the entry format before sequence numbers and heads
-        entry = {"at": "2026-01-01T00:00:00.000+00:00", "user": "u", "role": "r",
-                 "action": "search", "children": [f"P-{i}"], "detail": {}, "reason": None,
-                 "prev": previous}  # fmt: skip
+        entry = {
+            "at": "2026-01-01T00:00:00.000+00:00",
+            "user": "u",
+            "role": "r",
+            "action": "search",
+            "children": [f"P-{i}"],
+            "detail": {},
+            "reason": None,
+            "prev": previous,
+        }
         entry["hash"] = _hash(entry)
         previous = entry["hash"]
         old.append(entry)
@@ -319,8 +336,12 @@ def test_the_head_command_prints_what_to_witness(trail):
 def _trail(tmp_path: Path, n: int) -> AuditLog:
     log = AuditLog(tmp_path / "audit" / "audit.jsonl")
     for i in range(n):
-        log.record(user="sw", role="social_worker", action="view_child",
-                   children=[f"P-{i % 5}", f"P-{100 + i}"])  # fmt: skip
+        log.record(
+            user="sw",
+            role="social_worker",
+            action="view_child",
+            children=[f"P-{i % 5}", f"P-{100 + i}"],
+        )
     return log
 
 
@@ -491,8 +512,7 @@ def test_a_crash_part_way_through_a_group_keeps_what_reached_the_log(tmp_path, k
     path = tmp_path / "audit.jsonl"
     log = AuditLog(path)
     log.record(user="a", role="r", action="before")
-    crashed = subprocess.run([sys.executable, "-c", GROUP_CRASH, str(path), str(keep)],
-                             check=False)  # fmt: skip
+    crashed = subprocess.run([sys.executable, "-c", GROUP_CRASH, str(path), str(keep)], check=False)
     assert crashed.returncode == 9
     verdict = log.check()
     assert verdict.broken is None, verdict  # a crash is not tampering
@@ -500,6 +520,5 @@ def test_a_crash_part_way_through_a_group_keeps_what_reached_the_log(tmp_path, k
     verdict = log.check()
     assert verdict.broken is None, verdict
     actions = [e["action"] for e in log.entries()]
-    assert actions == ["before", *[f"grouped-{i}" for i in range(keep)], "audit_recovered",
-                       "after"]  # fmt: skip
+    assert actions == ["before", *[f"grouped-{i}" for i in range(keep)], "audit_recovered", "after"]
     assert [e["seq"] for e in log.entries()] == list(range(1, len(actions) + 1))

@@ -128,14 +128,32 @@ def test_many_users_smoke_run(loaded_county, engine_dir, tmp_path):
     """Three users for half a minute through the real app server: every action runs,
     none fails (the 50-user, 10-minute run is a benchmark, not a test)."""
     out = tmp_path / "users.md"
-    command = ["-m", "benchmarks.many_users", "--graph", str(engine_dir), "--graph-name",
-               "loaded_small", "--users", "3", "--minutes", "0.5", "--think", "0.2,0.5",
-               "--port", str(_free_port()), "--out", str(out)]  # fmt: skip
+    command = [
+        "-m",
+        "benchmarks.many_users",
+        "--graph",
+        str(engine_dir),
+        "--graph-name",
+        "loaded_small",
+        "--users",
+        "3",
+        "--minutes",
+        "0.5",
+        "--think",
+        "0.2,0.5",
+        "--port",
+        str(_free_port()),
+        "--out",
+        str(out),
+    ]
     done = _run(command, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     table = out.read_text()
-    rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in table.splitlines()
-            if line.startswith("| ") and "---" not in line}  # fmt: skip
+    rows = {
+        line.split(" | ")[0].strip("| "): line.split(" | ")
+        for line in table.splitlines()
+        if line.startswith("| ") and "---" not in line
+    }
     for action in ("sign in", "find a child", "child record", "family network", "saved query"):
         assert action in rows, table
         assert int(rows[action][1].replace(",", "")) > 0 and rows[action][2] == "0", table
@@ -151,8 +169,11 @@ def test_many_users_says_how_the_users_fared_while_the_load_ran(tmp_path):
     timings = [(99.9, "child record", 5000.0, True), (200.1, "child record", 9000.0, False)]
     timings += [(100.0 + i, "child record", float(i), i == 7) for i in range(1, 101)]
     timings += [(150.0, "find a child", 40.0, False), (150.5, "find a child", 20.0, False)]
-    rows = {line.split(" | ")[0].strip("| "): line.strip("| ").split(" | ")
-            for line in _while_loading(load, timings) if line.startswith("| ")}  # fmt: skip
+    rows = {
+        line.split(" | ")[0].strip("| "): line.strip("| ").split(" | ")
+        for line in _while_loading(load, timings)
+        if line.startswith("| ")
+    }
     assert rows["child record"] == ["child record", "100", "1", "50", "95", "99"]
     assert rows["find a child"] == ["find a child", "2", "0", "20", "40", "40"]
     assert "family network" not in rows
@@ -179,8 +200,11 @@ def test_many_users_asks_the_graph_whether_each_refused_child_was_the_users(
         f"2.0,{held['worker']},{held['children'][0]}\n2.0,{held['worker']},{stranger}\n"
         f"1.0,{held['worker']},{stranger}\n"
     )
-    env = {"JIGSAW_DATA_DIR": str(tmp_path), "JIGSAW_GRAPH_URL": str(engine_dir),
-           "JIGSAW_GRAPH_NAME": "loaded_small"}  # fmt: skip
+    env = {
+        "JIGSAW_DATA_DIR": str(tmp_path),
+        "JIGSAW_GRAPH_URL": str(engine_dir),
+        "JIGSAW_GRAPH_NAME": "loaded_small",
+    }
     for name, value in env.items():  # the runner sets them: restored after the test
         monkeypatch.setenv(name, value)
     said = _refusals_checked(env, refused, began=1.5)
@@ -203,9 +227,16 @@ def test_many_users_knows_the_apps_refusal_of_a_child_not_on_the_caseload(loaded
     child = loaded_county.store.read("MATCH (c:Child) RETURN min(c.uid) AS uid").scalar()
     nobody = Principal("t", "social_worker", professional="PRO-nobody")
     with pytest.raises(guard.AccessDenied) as denied:
-        guard.family_network(loaded_county.store, nobody, AuditLog(tmp_path / "audit.jsonl"),
-                             child, depth=1, as_of=dt.date(2026, 11, 2), types=(),
-                             labels=())  # fmt: skip
+        guard.family_network(
+            loaded_county.store,
+            nobody,
+            AuditLog(tmp_path / "audit.jsonl"),
+            child,
+            depth=1,
+            as_of=dt.date(2026, 11, 2),
+            types=(),
+            labels=(),
+        )
     assert refused(Rendered(text=[literal(denied.value)]))
     assert not refused(Rendered(text=[literal("12 row(s) in 0.1 s"), literal("caseload")]))
 

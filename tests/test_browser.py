@@ -93,11 +93,21 @@ def server(county, engine_dir) -> Iterator[tuple[str, dict, Path]]:
     accounts.add("boss", "administrator", PASSWORD)
     accounts.add("ana", "analyst", PASSWORD)
     port = _free_port()
-    env = {**os.environ, "JIGSAW_GRAPH_URL": str(engine_dir), "JIGSAW_GRAPH_NAME": GRAPH,
-           "JIGSAW_DATA_DIR": str(data), "JIGSAW_CONFIG": str(data / "jigsaw.toml")}  # fmt: skip
-    proc = subprocess.Popen(streamlit_command(port), cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)  # fmt: skip
+    env = {
+        **os.environ,
+        "JIGSAW_GRAPH_URL": str(engine_dir),
+        "JIGSAW_GRAPH_NAME": GRAPH,
+        "JIGSAW_DATA_DIR": str(data),
+        "JIGSAW_CONFIG": str(data / "jigsaw.toml"),
+    }
+    proc = subprocess.Popen(
+        streamlit_command(port),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     url = f"http://localhost:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -126,10 +136,16 @@ def browser_page(server):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"],
-        )  # fmt: skip
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         context = browser.new_context(
             viewport={"width": 1400, "height": 1000}, accept_downloads=True
         )
@@ -257,8 +273,14 @@ def test_the_theme_is_the_one_serve_passes():
 
 
 # the pages whose screenshots docs/app.md shows, as the team manager sees them
-PAGE_SHOTS = {"My alerts": "alerts", "Find a child": "find", "Saved queries": "queries",
-              "Caseload map": "caseload", "Planning ahead": "planning", "Data": "data"}  # fmt: skip
+PAGE_SHOTS = {
+    "My alerts": "alerts",
+    "Find a child": "find",
+    "Saved queries": "queries",
+    "Caseload map": "caseload",
+    "Planning ahead": "planning",
+    "Data": "data",
+}
 
 
 @pytest.mark.parametrize("user", ["e2e", "sw", "ana", "boss"])
@@ -358,8 +380,12 @@ def _png_1x1() -> bytes:
         return struct.pack(">I", len(data)) + kind + data + crc
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)  # 1x1, 8-bit greyscale
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(b"\x00\xc0")) + chunk(b"IEND", b""))  # fmt: skip
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xc0"))
+        + chunk(b"IEND", b"")
+    )
 
 
 class _Tiles(BaseHTTPRequestHandler):

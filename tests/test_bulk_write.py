@@ -34,8 +34,20 @@ from tests.conftest import AS_OF, embedded_store
 
 # What the load's write and derive stages write (alerts and risk factors are written
 # after them, into the loaded graph only).
-LABELS = ("Person", "SourceRecord", "Address", "School", "Service", "Professional", "Team",
-          "Family", "Case", "Need", "Note", "ReviewPair")  # fmt: skip
+LABELS = (
+    "Person",
+    "SourceRecord",
+    "Address",
+    "School",
+    "Service",
+    "Professional",
+    "Team",
+    "Family",
+    "Case",
+    "Need",
+    "Note",
+    "ReviewPair",
+)
 # Two loads of the same files, each with its own linkage: a borderline pair may be
 # proposed for review in one and not the other.
 LINKED_APART = tuple(label for label in LABELS if label != "ReviewPair")
@@ -213,12 +225,28 @@ def _awkward_rows() -> Any:
     """Rows a load's statements fold together (the same key twice, a null that keeps
     the earlier value), ends that are missing, and a service no load wrote."""
     rows = GraphRows()
-    rows.people = [_person("P-a", True, "2015-01-02"), _person("P-b", False, None),
-                   _person("P-a", True, "2015-01-03")]  # fmt: skip
-    rows.addresses = [{"uid": "A1", "uprn": "1", "line1": "1 High St", "town": "T",
-                       "postcode": "NM1 1AA", "postcode_district": "NM1", "lsoa": None,
-                       "imd_decile": 2, "lat": 51.5, "lon": 0.25, "local_authority": "N",
-                       "in_county": True, "postcode_only": False}]  # fmt: skip
+    rows.people = [
+        _person("P-a", True, "2015-01-02"),
+        _person("P-b", False, None),
+        _person("P-a", True, "2015-01-03"),
+    ]
+    rows.addresses = [
+        {
+            "uid": "A1",
+            "uprn": "1",
+            "line1": "1 High St",
+            "town": "T",
+            "postcode": "NM1 1AA",
+            "postcode_district": "NM1",
+            "lsoa": None,
+            "imd_decile": 2,
+            "lat": 51.5,
+            "lon": 0.25,
+            "local_authority": "N",
+            "in_county": True,
+            "postcode_only": False,
+        }
+    ]
     rows.lives_at = [
         {"person": "P-a", "address": "A1", "from": "2020-01-01", "to": None},
         {"person": "P-a", "address": "A1", "from": "2020-01-01", "to": "2021-01-01"},
@@ -233,9 +261,17 @@ def _awkward_rows() -> Any:
         {"parent": "P-b", "child": "P-a", "kind": "step", "from": None, "to": None},
     ]
     rows.services = [{"uid": "early-help", "name": "Early help"}]
-    case = {"kind": "EH", "status": "closed", "start": "2024-01-01", "end": "2024-06-01",
-            "reason": "N1", "placement_la": None, "placement_out_of_area": None,
-            "placement_type": None, "service": "early-help"}  # fmt: skip
+    case = {
+        "kind": "EH",
+        "status": "closed",
+        "start": "2024-01-01",
+        "end": "2024-06-01",
+        "reason": "N1",
+        "placement_la": None,
+        "placement_out_of_area": None,
+        "placement_type": None,
+        "service": "early-help",
+    }
     rows.cases = [  # a service nobody wrote: the case is not written either way
         {**case, "uid": "c1", "person": "P-a", "service": "a-service-no-load-wrote"},
         {**case, "uid": "c2", "person": "P-a"},

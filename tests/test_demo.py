@@ -64,11 +64,23 @@ def test_demo_generates_loads_and_creates_accounts(tmp_path):
         if not account["stands_for"] or account["role"] == "team_manager":
             continue
         listed = subprocess.run(
-            [sys.executable, "-c", "from ui.cli import main; main()", "plan", "alerts", "--as",
-             account["username"], "--format", "json"],
-            cwd=ROOT, env={**env, "JIGSAW_PASSWORD": account["password"]}, capture_output=True,
-            text=True, check=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-c",
+                "from ui.cli import main; main()",
+                "plan",
+                "alerts",
+                "--as",
+                account["username"],
+                "--format",
+                "json",
+            ],
+            cwd=ROOT,
+            env={**env, "JIGSAW_PASSWORD": account["password"]},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         received += len(json.loads(listed.stdout)["rows"])
     assert received > 0
     # the passwords were printed once and are on disk nowhere; what is on disk is its
@@ -88,8 +100,13 @@ def test_demo_generates_loads_and_creates_accounts(tmp_path):
     # a second demo on the same directory is refused unless asked for
     again = subprocess.run(
         [sys.executable, "-c", "from ui.cli import main; main()", "demo", "--no-serve"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert again.returncode == 2 and "--force" in again.stderr
     assert (tmp_path / "users.json").stat().st_mtime == users_written
 
@@ -101,6 +118,12 @@ def _printed_accounts(stdout: str) -> list[dict[str, str]]:
     for line in stdout.splitlines():
         parts = line.split()
         if len(parts) >= 3 and parts[2] in roles and parts[1].startswith("demo-"):
-            made.append({"username": parts[0], "password": parts[1], "role": parts[2],
-                         "stands_for": " ".join(parts[3:])})  # fmt: skip
+            made.append(
+                {
+                    "username": parts[0],
+                    "password": parts[1],
+                    "role": parts[2],
+                    "stands_for": " ".join(parts[3:]),
+                }
+            )
     return made

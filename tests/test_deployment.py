@@ -47,9 +47,13 @@ def test_serve_listens_on_this_machine_only_unless_told(tmp_path, args, addresse
     env = {**os.environ, "JIGSAW_DATA_DIR": str(tmp_path)}
     proc = subprocess.Popen(
         [*JIGSAW, "serve", "--port", str(port), *args],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while not _listening(port) and time.monotonic() < deadline:
@@ -77,8 +81,13 @@ def test_the_image_starts_the_app_with_options_that_exist():
     lines = (ROOT / "Dockerfile").read_text().splitlines()
     cmd = next(line for line in lines if line.startswith("CMD"))
     assert "jigsaw serve --host 0.0.0.0 --port 8501" in cmd
-    shown = subprocess.run([*JIGSAW, "serve", "--help"], capture_output=True, text=True,
-                           check=True, env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+    shown = subprocess.run(
+        [*JIGSAW, "serve", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert "--host" in shown.stdout and "--port" in shown.stdout
 
 
@@ -89,8 +98,12 @@ def test_what_the_command_line_writes_is_its_owner_s_only(tmp_path):
     env = {**os.environ, "JIGSAW_DATA_DIR": str(data)}
     made = subprocess.run(
         [*JIGSAW, "generate", "--children", "200", "--out", str(data / "county")],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert made.returncode == 0, made.stderr[-2000:]
     assert data.stat().st_mode & 0o777 == 0o700  # an existing data directory is closed
     files = [p for p in data.rglob("*") if p.is_file()]
@@ -103,16 +116,26 @@ def test_what_the_command_line_writes_is_its_owner_s_only(tmp_path):
 
 @pytest.mark.parametrize(
     "path",
-    [".streamlit/secrets.toml", ".env", ".env.production", "jigsaw.toml", "data/users.json",
-     "server.key", "tls/cert.pem", "api/partner.p12"],
-)  # fmt: skip
+    [
+        ".streamlit/secrets.toml",
+        ".env",
+        ".env.production",
+        "jigsaw.toml",
+        "data/users.json",
+        "server.key",
+        "tls/cert.pem",
+        "api/partner.p12",
+    ],
+)
 def test_secrets_files_are_ignored_by_git(path):
-    ignored = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=ROOT,
-                             check=False)  # fmt: skip
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", "-q", path], cwd=ROOT, check=False
+    )
     assert ignored.returncode == 0, f"{path} is not ignored"
 
 
 def test_the_example_env_file_is_not_ignored():
-    kept = subprocess.run(["git", "check-ignore", "--no-index", "-q", ".env.example"], cwd=ROOT,
-                          check=False)  # fmt: skip
+    kept = subprocess.run(
+        ["git", "check-ignore", "--no-index", "-q", ".env.example"], cwd=ROOT, check=False
+    )
     assert kept.returncode == 1

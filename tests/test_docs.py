@@ -252,8 +252,10 @@ def test_worked_example_gives_what_the_page_says(tmp_path):
     outcome = read_extract(Extract(mapping, path, csv_name), dt.date(2025, 9, 15))
 
     documented = list(csv.DictReader(io.StringIO(example("quarantine"))))
-    got = [{"source": q.source, "file": q.file, "row": str(q.row), "reason": q.reason}
-           for q in outcome.quarantined]  # fmt: skip
+    got = [
+        {"source": q.source, "file": q.file, "row": str(q.row), "reason": q.reason}
+        for q in outcome.quarantined
+    ]
     assert got == documented
     assert (outcome.read, len(outcome.records), outcome.values_dropped) == (4, 2, 1)
     amara, jayden = (r.values for r in outcome.records)

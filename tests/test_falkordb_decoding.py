@@ -108,8 +108,9 @@ def test_replies_of_plain_values_take_the_fast_path(graph: FalkorDBStore):
     decoded here, not by the client (so the comparison tests this module)."""
     fast = 0
     for query in READS:
-        response = graph._graph.execute_command("GRAPH.RO_QUERY", graph.graph_name, query,
-                                                "--compact")  # fmt: skip
+        response = graph._graph.execute_command(
+            "GRAPH.RO_QUERY", graph.graph_name, query, "--compact"
+        )
         decoded = plain_columns(response[1], len(response[0]))
         client_only = any(w in query for w in ("localtime", "RETURN p AS", "r AS", "path"))
         assert (decoded is None) == client_only, query
@@ -139,8 +140,9 @@ def test_every_store_reads_columns_as_its_rows(graph: FalkorDBStore):
 def test_rows_of_plain_values_are_the_columns_rows(graph: FalkorDBStore):
     """``plain_records`` (the awaited reads' rows) gives the rows the columns make."""
     for query in READS:
-        response = graph._graph.execute_command("GRAPH.RO_QUERY", graph.graph_name, query,
-                                                "--compact")  # fmt: skip
+        response = graph._graph.execute_command(
+            "GRAPH.RO_QUERY", graph.graph_name, query, "--compact"
+        )
         columns = plain_columns(response[1], len(response[0]))
         rows = plain_records(response[1])
         if columns is None:

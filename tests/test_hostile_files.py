@@ -294,14 +294,24 @@ def test_the_load_command_reports_bad_files_loudly_and_fails_on_them_only_when_s
         "JIGSAW_GRAPH_URL": str(tmp_path / "engine"),
         "JIGSAW_DATA_DIR": str(tmp_path),
     }
-    command = [sys.executable, "-c", "from ui.cli import main; main()", "load", str(data),
-               "--mapping", str(tmp_path / "maps"), "--as-of", AS_OF.isoformat()]  # fmt: skip
+    command = [
+        sys.executable,
+        "-c",
+        "from ui.cli import main; main()",
+        "load",
+        str(data),
+        "--mapping",
+        str(tmp_path / "maps"),
+        "--as-of",
+        AS_OF.isoformat(),
+    ]
     lenient = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert lenient.returncode == 0, lenient.stderr
     assert "1 FILE(S) NOT LOADED" in lenient.stdout
     assert "  empty.csv: the file is empty" in lenient.stderr
-    strict = subprocess.run([*command, "--strict"], env=env, capture_output=True, text=True,
-                            timeout=300)  # fmt: skip
+    strict = subprocess.run(
+        [*command, "--strict"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert strict.returncode == 3, strict.stderr
     assert "| pupils | 2 | 1 |" in strict.stdout  # the good file read again
 

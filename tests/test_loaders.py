@@ -379,8 +379,13 @@ def test_a_row_is_numbered_by_the_line_it_starts_on(tmp_path):
     path.write_bytes("\r\n".join(lines).encode())
     rows = list(read_rows(mapping, path, "f.csv"))
     assert [(r.row, r.values["Name"].split()[0].split("\r")[0]) for r in rows] == [
-        (2, "Ann"), (3, "Bea"), (6, "Cal"), (7, "Dee"), (9, "Eve"), (12, "Fay")
-    ]  # fmt: skip
+        (2, "Ann"),
+        (3, "Bea"),
+        (6, "Cal"),
+        (7, "Dee"),
+        (9, "Eve"),
+        (12, "Fay"),
+    ]
 
 
 def _xlsx_safe(value: object) -> object:
@@ -469,9 +474,14 @@ def test_the_load_command_spaces_out_collections_and_gives_them_back(tiny_county
     seen: list[tuple[str, int]] = []
     try:
         with collector_for_load() as after_stage:
-            run_load(store, tiny_county, as_of=AS_OF,
-                     after_stage=lambda name: after_stage(name) or seen.append(
-                         (name, gc.get_threshold()[2])))  # fmt: skip
+            run_load(
+                store,
+                tiny_county,
+                as_of=AS_OF,
+                after_stage=lambda name: (
+                    after_stage(name) or seen.append((name, gc.get_threshold()[2]))
+                ),
+            )
         assert [n for n, _ in seen] == [name for name, _ in load_module.STAGES]
         assert {threshold for _, threshold in seen} == {1000}
         assert (gc.get_threshold(), gc.get_freeze_count()) == (before, 0)
@@ -543,8 +553,12 @@ def test_the_load_command_writes_new_rows_in_bulk_unless_told_not_to(
     command = [sys.executable, "-c", "from ui.cli import main; main()", "load"]
     done = subprocess.run(
         [*command, str(tiny_county), "--as-of", AS_OF.isoformat(), *how],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "loads" / "latest" / "report.json").read_text())
     assert report["written"]["people"] > 100
@@ -577,8 +591,11 @@ def test_the_load_command_yields_the_cpu_to_the_apps_users_but_not_the_engine(
     command = [sys.executable, "-c", "from ui.cli import main; main()", "load"]
     proc = subprocess.Popen(
         [*command, str(tiny_county), "--as-of", AS_OF.isoformat()],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     seen, engine = set(), set()
     while proc.poll() is None:
         seen.add(_niceness(proc.pid))
@@ -787,9 +804,12 @@ def test_derived_facts_follow_the_cases_when_they_change(store):
 
     assert derive() == 3 + 3 * 2  # every case's workers; three facts for each person
     assert derived() == {
-        "A": (["send"], ["EHCP"], 1), "B": (["social-care"], ["CIN"], 1),
-        "k1": 0, "k2": 1, "k3": 0,
-    }  # fmt: skip
+        "A": (["send"], ["EHCP"], 1),
+        "B": (["social-care"], ["CIN"], 1),
+        "k1": 0,
+        "k2": 1,
+        "k3": 0,
+    }
     before = derived()
     assert derive() == 0 and derived() == before  # derived again: the same
     store.write(
@@ -872,9 +892,12 @@ def test_reading_in_worker_processes_gives_the_same_records_in_the_same_order(
     script.write_text(READ_BOTH_WAYS)
     done = subprocess.run(
         [sys.executable, str(script), str(root)],
-        capture_output=True, text=True, timeout=300, check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+    )
     assert "reading workers failed" not in done.stderr
     both = json.loads(done.stdout)
     serial, parallel = both["serial"], both["parallel"]
@@ -919,8 +942,12 @@ def test_workers_read_for_a_script_without_the_guard_and_the_loading_process_aft
     def run(workers: int, kill: bool = False) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, str(script), str(small_county), str(workers), str(kill and "kill")],
-            capture_output=True, text=True, env=env, timeout=300, check=True,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            check=True,
+        )
 
     parallel, broken, serial = run(2), run(2, kill=True), run(1)
     assert "reading workers failed" not in parallel.stderr
@@ -973,10 +1000,20 @@ def test_a_load_under_a_page_starts_no_engine_on_the_default_data_folder(
     env["PYTHONPATH"] = str(ROOT)
     try:
         done = subprocess.run(
-            [sys.executable, str(tmp_path / "load.py"), str(small_county),
-             str(tmp_path / "data"), str(tmp_path / "page.py")],
-            cwd=here, env=env, capture_output=True, text=True, timeout=600, check=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                str(tmp_path / "load.py"),
+                str(small_county),
+                str(tmp_path / "data"),
+                str(tmp_path / "page.py"),
+            ],
+            cwd=here,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
         assert "reading workers failed" not in done.stderr
         assert int(done.stdout) > 1_000
         assert list((here / "data").iterdir()) == []
@@ -991,21 +1028,33 @@ def test_person_uids_keep_earlier_people_and_name_new_ones_from_their_least_reco
 
     # clusters keyed by their least record, as linkage gives them
     cluster_of = {
-        "a": "a", "b": "a",  # was P-1 (b), and claims it first in cluster order
+        "a": "a",
+        "b": "a",  # was P-1 (b), and claims it first in cluster order
         "c": "c",  # was P-1 too: taken by cluster a, so a new uid
-        "d": "d", "e": "d", "f": "d",  # P-2 once, P-3 twice: the majority
-        "g": "g", "h": "g",  # P-4 and P-5 once each: the first listed
-        "k": "i", "i": "i", "j": "i",  # nobody before: from its least record
-    }  # fmt: skip
-    existing = {"b": "P-1", "c": "P-1", "d": "P-2", "e": "P-3", "f": "P-3",
-                "h": "P-5", "g": "P-4"}  # fmt: skip
+        "d": "d",
+        "e": "d",
+        "f": "d",  # P-2 once, P-3 twice: the majority
+        "g": "g",
+        "h": "g",  # P-4 and P-5 once each: the first listed
+        "k": "i",
+        "i": "i",
+        "j": "i",  # nobody before: from its least record
+    }
+    existing = {"b": "P-1", "c": "P-1", "d": "P-2", "e": "P-3", "f": "P-3", "h": "P-5", "g": "P-4"}
     got = _person_uids(cluster_of, existing)
     assert got == {
-        "a": "P-1", "b": "P-1", "c": person_uid(["c"]),
-        "d": "P-3", "e": "P-3", "f": "P-3",
-        "g": "P-4", "h": "P-4",
-        "i": person_uid(["i", "j", "k"]), "j": person_uid(["i"]), "k": person_uid(["k", "i"]),
-    }  # fmt: skip
+        "a": "P-1",
+        "b": "P-1",
+        "c": person_uid(["c"]),
+        "d": "P-3",
+        "e": "P-3",
+        "f": "P-3",
+        "g": "P-4",
+        "h": "P-4",
+        "i": person_uid(["i", "j", "k"]),
+        "j": person_uid(["i"]),
+        "k": person_uid(["k", "i"]),
+    }
     # a first load: every cluster new
     assert _person_uids(cluster_of, {})["b"] == person_uid(["a", "b"])
 
@@ -1148,8 +1197,13 @@ def test_a_file_s_repeated_cells_read_as_each_would_alone(tmp_path):
         (0, True, False, None),
     ]
     for row, (fsm, possible, want_fsm, want_possible) in enumerate(cells * 2, start=2):
-        raw = {"Surname": "Smith", "First": "Ann", "UPN": "A12345678901X", "FSM": fsm,
-               "Possible": possible}  # fmt: skip
+        raw = {
+            "Surname": "Smith",
+            "First": "Ann",
+            "UPN": "A12345678901X",
+            "FSM": fsm,
+            "Possible": possible,
+        }
         record = validate(RawRow("pupils.xlsx", row, raw))
         assert isinstance(record, Record)
         assert record.values.get("person.fsm") is want_fsm, (row, fsm)

@@ -163,16 +163,27 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path):
     # the locked versions, from uv's cache (the embedded engine is not built again)
     requirements = tmp_path / "requirements.txt"
     _run(
-        [uv, "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes",
-         "--quiet", "--output-file", requirements],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
+        [
+            uv,
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--no-emit-project",
+            "--no-hashes",
+            "--quiet",
+            "--output-file",
+            requirements,
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     _run([uv, "venv", venv, "--python", sys.executable, "--quiet"], cwd=tmp_path, env=env)
     python = venv / "bin" / "python"
     _run(
         [uv, "pip", "install", "--python", python, "--quiet", "-r", requirements, wheel],
-        cwd=tmp_path, env=env,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=env,
+    )
     installed = time.perf_counter()
 
     user = _clean_env(JIGSAW_DATA_DIR=str(home / "data"), VIRTUAL_ENV=str(venv))

@@ -24,15 +24,34 @@ from tests.test_app import app_env as app_env  # a fixture the walk uses
 from tests.test_plain_text import _render
 
 # (action the page needs, module), as main.py lists them
-PAGES = [("view_alerts", "home"), ("search", "find"), ("view_child", "record"),
-         ("view_child", "pack"), ("view_network", "network"), ("search", "ask"),
-         ("run_query", "queries"),
-         ("view_caseload", "caseload"), ("plan_ahead", "planning"), ("view_data", "data"),
-         ("review_linkage", "review"), ("read_audit", "audit")]  # fmt: skip
+PAGES = [
+    ("view_alerts", "home"),
+    ("search", "find"),
+    ("view_child", "record"),
+    ("view_child", "pack"),
+    ("view_network", "network"),
+    ("search", "ask"),
+    ("run_query", "queries"),
+    ("view_caseload", "caseload"),
+    ("plan_ahead", "planning"),
+    ("view_data", "data"),
+    ("review_linkage", "review"),
+    ("read_audit", "audit"),
+]
 
 # Codes of these DfE lists never show bare: each has words (ui.present)
-CODED = ("placement_type", "legal_status", "reason_end", "reason_new", "participation",
-         "cp_category", "closure_reason", "need", "ethnicity", "exclusion_kind")  # fmt: skip
+CODED = (
+    "placement_type",
+    "legal_status",
+    "reason_end",
+    "reason_new",
+    "participation",
+    "cp_category",
+    "closure_reason",
+    "need",
+    "ethnicity",
+    "exclusion_kind",
+)
 NEVER = {
     "person id": r"\bP-[0-9a-f]{12}\b",
     "note id": r"\bN-[0-9a-f]{16}\b",
@@ -72,12 +91,23 @@ def problems(text: str) -> list[str]:
 
 
 def test_the_check_finds_what_it_looks_for():
-    bad = ("P-9d1f33db1bdb social_care_episodes:0000042 child_uid None nan 2026-11-24T16:55 "
-           "%Y-%m-%d /var/lib/jigsaw/loads U4 NEG CP p=0.93")  # fmt: skip
+    bad = (
+        "P-9d1f33db1bdb social_care_episodes:0000042 child_uid None nan 2026-11-24T16:55 "
+        "%Y-%m-%d /var/lib/jigsaw/loads U4 NEG CP p=0.93"
+    )
     kinds = {p.split(":")[0] for p in problems(bad)}
-    assert kinds >= {"person id", "source key", "field name", "None or nan", "ISO date",
-                     "date format code", "server path", "raw code", "case kind code",
-                     "bare probability"}  # fmt: skip
+    assert kinds >= {
+        "person id",
+        "source key",
+        "field name",
+        "None or nan",
+        "ISO date",
+        "date format code",
+        "server path",
+        "raw code",
+        "case kind code",
+        "bare probability",
+    }
     assert problems("Foster care with other foster carers, long term · 3 Mar 2014 · NM6 5QL") == []
 
 

@@ -62,11 +62,20 @@ def hostile(store, engine_dir, tmp_path, monkeypatch) -> dict:
         """,
         {"t": HOSTILE},
     )
-    alerts.raise_alerts(store, [{
-        "uid": "AL-hostile", "worker": "W-hostile", "child": "P-hostile",
-        "kind": "attendance_fall", "key": "k", "created_at": "2026-11-22T09:00",
-        "text": HOSTILE,
-    }])  # fmt: skip
+    alerts.raise_alerts(
+        store,
+        [
+            {
+                "uid": "AL-hostile",
+                "worker": "W-hostile",
+                "child": "P-hostile",
+                "kind": "attendance_fall",
+                "key": "k",
+                "created_at": "2026-11-22T09:00",
+                "text": HOSTILE,
+            }
+        ],
+    )
     monkeypatch.setenv("JIGSAW_GRAPH_URL", str(engine_dir))
     monkeypatch.setenv("JIGSAW_GRAPH_NAME", store.graph_name)
     monkeypatch.setenv("JIGSAW_DATA_DIR", str(tmp_path))
@@ -76,8 +85,17 @@ def hostile(store, engine_dir, tmp_path, monkeypatch) -> dict:
 def _markdown_sources(at: AppTest) -> Iterator[str]:
     """Every body the browser renders as Markdown (not the few that code writes as
     HTML on purpose, such as the network's legend: no data goes into those)."""
-    for kind in ("markdown", "caption", "error", "info", "warning", "success", "header",
-                 "subheader", "title"):  # fmt: skip
+    for kind in (
+        "markdown",
+        "caption",
+        "error",
+        "info",
+        "warning",
+        "success",
+        "header",
+        "subheader",
+        "title",
+    ):
         for element in getattr(at, kind):
             if not getattr(element, "allow_html", False):
                 yield str(element.value)
@@ -134,8 +152,11 @@ def test_literal_leaves_nothing_to_render():
 
 
 def test_the_record_page_shows_hostile_text_as_text(hostile):
-    at = _render("record", Principal("sw", "social_worker", professional=hostile["worker"]),
-                 child=hostile["uid"])  # fmt: skip
+    at = _render(
+        "record",
+        Principal("sw", "social_worker", professional=hostile["worker"]),
+        child=hostile["uid"],
+    )
     assert not at.exception, at.exception
     for source in _markdown_sources(at):
         assert _links_in(source) == [], source
@@ -162,9 +183,13 @@ def test_the_other_pages_show_hostile_text_as_text(hostile):
 
 @pytest.mark.parametrize(
     "child",
-    ["[Your session expired: sign in here](http://evil.invalid/login)",
-     "http://evil.invalid/login", "<a href='http://evil.invalid'>x</a>", BEACON],
-)  # fmt: skip
+    [
+        "[Your session expired: sign in here](http://evil.invalid/login)",
+        "http://evil.invalid/login",
+        "<a href='http://evil.invalid'>x</a>",
+        BEACON,
+    ],
+)
 def test_a_crafted_deep_link_draws_no_link_in_the_error(hostile, child):
     at = AppTest.from_string(PAGE.format(module="record"), default_timeout=60)
     at.session_state["principal"] = Principal("sw", "social_worker")

@@ -15,6 +15,7 @@ import yaml
 from pypdf import PdfReader
 
 from planning.code_labels import PACK_FIELDS, is_code
+from planning.codes import SERVICES
 from ui import geo, meeting_pack
 from ui.network_layout import family_tree, web
 from ui.present import caseload, chronology, review
@@ -35,7 +36,13 @@ def test_values_read_as_words():
     assert age(dt.date(2026, 4, 23), TODAY) == "6 months"
     assert age(dt.date(2026, 10, 20), TODAY) == "1 week"
     assert [blank(v) for v in (None, float("nan"), "None", True, 3.0, [1, None])] == [
-        "", "", "", "Yes", "3", "1"]  # fmt: skip
+        "",
+        "",
+        "",
+        "Yes",
+        "3",
+        "1",
+    ]
     assert whole(139.2) == "139" and whole(1234.6) == "1,235"
     assert formats_in_words("not a date in the format %Y-%m-%d or %d/%m/%Y") == (
         "not a date in the format yyyy-mm-dd or dd/mm/yyyy"
@@ -52,18 +59,37 @@ def test_every_code_a_return_accepts_has_words():
             if field not in PACK_FIELDS:
                 continue
             values = listed.values() if isinstance(listed, dict) else listed
-            missing += [(path.parent.name, field, v) for v in values
-                        if str(v) and not is_code(PACK_FIELDS[field], v)]  # fmt: skip
+            missing += [
+                (path.parent.name, field, v)
+                for v in values
+                if str(v) and not is_code(PACK_FIELDS[field], v)
+            ]
     assert missing == []
 
 
 def _record(**parts: object) -> dict:
-    base = {"access": {"full": True, "reason": "own caseload", "break_glass": False},
-            "person": {"uid": "P-1", "full_name": "Ada Example", "dob": dt.date(2015, 3, 4),
-                       "sex": "F", "ethnicity": "WBRI"},
-            "addresses": [], "family": [], "schools": [], "cases": [], "professionals": [],
-            "attendance": [], "needs": [], "notes": [], "exclusions": [], "social_care": [],
-            "disabilities": [], "alerts": []}  # fmt: skip
+    base = {
+        "access": {"full": True, "reason": "own caseload", "break_glass": False},
+        "person": {
+            "uid": "P-1",
+            "full_name": "Ada Example",
+            "dob": dt.date(2015, 3, 4),
+            "sex": "F",
+            "ethnicity": "WBRI",
+        },
+        "addresses": [],
+        "family": [],
+        "schools": [],
+        "cases": [],
+        "professionals": [],
+        "attendance": [],
+        "needs": [],
+        "notes": [],
+        "exclusions": [],
+        "social_care": [],
+        "disabilities": [],
+        "alerts": [],
+    }
     return base | parts
 
 
@@ -71,41 +97,97 @@ def test_the_chronology_is_every_dated_fact_in_words_oldest_first():
     record = _record(
         addresses=[{"line1": "1 High St", "postcode": "NM1 1AA", "from": dt.date(2016, 1, 2)}],
         schools=[{"name": "Oak Primary", "year_group": "R", "from": dt.date(2019, 9, 4)}],
-        cases=[{"uid": "social_care_episodes:0000042", "kind": "CP", "status": "open",
-                "start": dt.date(2025, 5, 1), "reason": "NEG", "service": "Children's social care",
-                "workers": ["Sam Smith"]}],
-        social_care=[{"label": "PeriodOfCare", "case_kind": "CLA", "start": dt.date(2025, 6, 1),
-                      "episodes": [{"start": dt.date(2025, 6, 1), "reason_new": "S",
-                                    "placement_type": "U4", "legal_status": "C2"}]},
-                     {"label": "Review", "case_kind": "CLA", "kind": "CLA",
-                      "date": dt.date(2025, 9, 1), "participation": "PN1"}],
-        notes=[{"uid": "N-0123456789abcdef", "kind": "update", "text": "Met *mum*",
-                "author": "Sam Smith", "at": "2025-10-01T09:30"}],
-        attendance=[{"term": "2025-26 Autumn", "term_start": dt.date(2025, 9, 1),
-                     "school": "Oak Primary", "possible": 100, "absent": 10, "unauthorised": 4}],
-    )  # fmt: skip
+        cases=[
+            {
+                "uid": "social_care_episodes:0000042",
+                "kind": "CP",
+                "status": "open",
+                "start": dt.date(2025, 5, 1),
+                "reason": "NEG",
+                "service": "Children's social care",
+                "workers": ["Sam Smith"],
+            }
+        ],
+        social_care=[
+            {
+                "label": "PeriodOfCare",
+                "case_kind": "CLA",
+                "start": dt.date(2025, 6, 1),
+                "episodes": [
+                    {
+                        "start": dt.date(2025, 6, 1),
+                        "reason_new": "S",
+                        "placement_type": "U4",
+                        "legal_status": "C2",
+                    }
+                ],
+            },
+            {
+                "label": "Review",
+                "case_kind": "CLA",
+                "kind": "CLA",
+                "date": dt.date(2025, 9, 1),
+                "participation": "PN1",
+            },
+        ],
+        notes=[
+            {
+                "uid": "N-0123456789abcdef",
+                "kind": "update",
+                "text": "Met *mum*",
+                "author": "Sam Smith",
+                "at": "2025-10-01T09:30",
+            }
+        ],
+        attendance=[
+            {
+                "term": "2025-26 Autumn",
+                "term_start": dt.date(2025, 9, 1),
+                "school": "Oak Primary",
+                "possible": 100,
+                "absent": 10,
+                "unauthorised": 4,
+            }
+        ],
+    )
     entries = chronology.chronology(record)
     assert [(e["when"], e["what"]) for e in entries] == [
         ("4 Mar 2015", "Born"),
         ("2 Jan 2016", "Moved to 1 High St, NM1 1AA"),
         ("4 Sep 2019", "Joined Oak Primary (Reception)"),
         ("1 May 2025", "Child protection plan: opened (Neglect), worker Sam Smith"),
-        ("1 Jun 2025", "Became looked after: Foster care with other foster carers, long term; "
-                       "Full care order"),
-        ("1 Sep 2025", "Attendance 2025-26 Autumn: 90% at Oak Primary (10 of 100 sessions "
-                       "missed, 4 unauthorised)"),
+        (
+            "1 Jun 2025",
+            "Became looked after: Foster care with other foster carers, long term; Full care order",
+        ),
+        (
+            "1 Sep 2025",
+            "Attendance 2025-26 Autumn: 90% at Oak Primary (10 of 100 sessions "
+            "missed, 4 unauthorised)",
+        ),
         ("1 Sep 2025", "Looked-after review: attended and spoke for themselves"),
         ("1 Oct 2025", "Update by Sam Smith: Met *mum*"),
-    ]  # fmt: skip
+    ]
     sources = {e["what"][:10]: e["source"] for e in entries}
     assert sources["Child prot"] == "Social care episodes"
     assert (
         sources["Update by "] == "Added in Jigsaw" and sources["Became loo"] == "Statutory returns"
     )
-    care = chronology.only(entries, agencies=["Children's social care"],
-                           since=dt.date(2025, 6, 1))  # fmt: skip
+    care = chronology.only(entries, agencies=["Children's social care"], since=dt.date(2025, 6, 1))
     assert [e["when"] for e in care] == ["1 Jun 2025", "1 Sep 2025"]
     assert chronology.chronology(_record(access={"full": False}) | {"person": {}}) == []
+
+
+def test_a_cases_agency_is_its_service_with_or_without_the_service_named():
+    """A case the graph gave no service reads under the service its kind belongs to, as
+    one the builder gave a service (planning/codes.py's SERVICES) does."""
+    for name, kinds in SERVICES.values():
+        for kind in kinds:
+            case = {"uid": "c:1", "kind": kind, "start": dt.date(2025, 5, 1)}
+            named = chronology.chronology(_record(cases=[case | {"service": name}]))
+            unnamed = chronology.chronology(_record(cases=[case]))
+            agencies = [[e["agency"] for e in c if e["what"] != "Born"] for c in (unnamed, named)]
+            assert agencies == [[name], [name]], kind
 
 
 def test_the_record_reads_in_words_and_says_what_view_it_is():
@@ -114,40 +196,78 @@ def test_the_record_reads_in_words_and_says_what_view_it_is():
     assert words.cases(record)[0]["Reason"] == "Abuse or neglect"
     assert ("Ethnicity", "White British") in words.identity(record, TODAY)
     assert words.flags(record) == ["Child in need"]
-    limited = _record(access={"full": False, "reason": "limited view: not on your caseload",
-                              "break_glass": False})  # fmt: skip
+    limited = _record(
+        access={"full": False, "reason": "limited view: not on your caseload", "break_glass": False}
+    )
     kind, text = words.access_line(limited)
     assert kind == "info" and text.startswith("Limited view: not on your caseload.")
-    glass = _record(access={"full": True, "break_glass": True, "reason": "Child reported missing: "
-                            "police called at midnight"})  # fmt: skip
+    glass = _record(
+        access={
+            "full": True,
+            "break_glass": True,
+            "reason": "Child reported missing: police called at midnight",
+        }
+    )
     assert words.access_line(glass)[1].startswith("Opened with break glass for Child reported")
 
 
 def _network(edges: list[tuple[str, str, str]], people: dict[str, tuple[str, bool]]) -> dict:
     return {
         "focus": "kid",
-        "nodes": [{"uid": u, "label": "Person", "name": u.title(), "sex": sex, "child": child,
-                   "dob": None, "open_cases": []} for u, (sex, child) in people.items()],
+        "nodes": [
+            {
+                "uid": u,
+                "label": "Person",
+                "name": u.title(),
+                "sex": sex,
+                "child": child,
+                "dob": None,
+                "open_cases": [],
+            }
+            for u, (sex, child) in people.items()
+        ],
         "edges": [{"source": a, "target": b, "type": "PARENT_OF", "kind": k} for a, b, k in edges],
-    }  # fmt: skip
+    }
 
 
 FAMILY = _network(
-    [("mum", "kid", "birth"), ("dad", "kid", "birth"), ("mum", "sis", "birth"),
-     ("dad", "sis", "birth"), ("mum", "half", "birth"), ("other", "half", "birth"),
-     ("step", "kid", "step"), ("foster", "kid", "foster"), ("gran", "mum", "birth")],
-    {"kid": ("M", True), "mum": ("F", False), "dad": ("M", False), "sis": ("F", True),
-     "half": ("M", True), "other": ("M", False), "step": ("M", False), "foster": ("F", False),
-     "gran": ("F", False)},
-)  # fmt: skip
+    [
+        ("mum", "kid", "birth"),
+        ("dad", "kid", "birth"),
+        ("mum", "sis", "birth"),
+        ("dad", "sis", "birth"),
+        ("mum", "half", "birth"),
+        ("other", "half", "birth"),
+        ("step", "kid", "step"),
+        ("foster", "kid", "foster"),
+        ("gran", "mum", "birth"),
+    ],
+    {
+        "kid": ("M", True),
+        "mum": ("F", False),
+        "dad": ("M", False),
+        "sis": ("F", True),
+        "half": ("M", True),
+        "other": ("M", False),
+        "step": ("M", False),
+        "foster": ("F", False),
+        "gran": ("F", False),
+    },
+)
 
 
 def test_who_is_who_to_the_child():
     assert relations(FAMILY) == {
-        "kid": "This child", "mum": "Mother", "dad": "Father", "sis": "Sister",
-        "half": "Half-brother", "other": "Father of half-brother", "step": "Step-father",
-        "foster": "Foster carer", "gran": "Grandmother",
-    }  # fmt: skip
+        "kid": "This child",
+        "mum": "Mother",
+        "dad": "Father",
+        "sis": "Sister",
+        "half": "Half-brother",
+        "other": "Father of half-brother",
+        "step": "Step-father",
+        "foster": "Foster carer",
+        "gran": "Grandmother",
+    }
 
 
 def test_the_family_tree_puts_generations_in_rows_and_partners_side_by_side():
@@ -167,13 +287,16 @@ def test_the_family_tree_puts_generations_in_rows_and_partners_side_by_side():
 
 
 def test_caseload_weighs_each_workers_cases_by_kind():
+    keys = ("professional_uid", "professional", "team", "kind", "cases")
     counts = [
-        {"professional_uid": "W1", "professional": "Sam", "team": "North", "kind": k, "cases": n}
-        for k, n in (("CP", 1), ("CIN", 2))
-    ] + [{"professional_uid": "W2", "professional": "Sam", "team": "South",
-          "kind": "SEN support", "cases": 4},
-        {"professional_uid": "ps-1", "professional": None, "team": "South", "kind": "CP",
-         "cases": 9}]  # fmt: skip
+        dict(zip(keys, row, strict=True))
+        for row in (
+            ("W1", "Sam", "North", "CP", 1),
+            ("W1", "Sam", "North", "CIN", 2),
+            ("W2", "Sam", "South", "SEN support", 4),
+            ("ps-1", None, "South", "CP", 9),
+        )
+    ]
     assert caseload.per_worker(counts, 10.0) == [
         {"Worker": "Sam", "Team": "North", "Cases": 3, "Weighted": 3.5, "Of capacity": 35},
         {"Worker": "Sam", "Team": "South", "Cases": 4, "Weighted": 0.0, "Of capacity": 0},
@@ -196,10 +319,12 @@ def test_boundaries_place_each_area_centre_in_its_own_area(small_county):
 
 def test_a_boundary_file_in_the_wrong_coordinates_says_so(tmp_path):
     path = tmp_path / "bng.geojson"
-    path.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", '
-                    '"properties": {"WD24NM": "Castle"}, "geometry": {"type": "Polygon", '
-                    '"coordinates": [[[600000, 200000], [601000, 200000], [600000, 201000], '
-                    '[600000, 200000]]]}}]}')  # fmt: skip
+    path.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", '
+        '"properties": {"WD24NM": "Castle"}, "geometry": {"type": "Polygon", '
+        '"coordinates": [[[600000, 200000], [601000, 200000], [600000, 201000], '
+        "[600000, 200000]]]}}]}"
+    )
     with pytest.raises(geo.BoundaryError, match="longitude and latitude"):
         geo.read_areas(path)
 
@@ -207,12 +332,20 @@ def test_a_boundary_file_in_the_wrong_coordinates_says_so(tmp_path):
 def test_the_meeting_pack_is_a_marked_pdf_with_the_record_and_network():
     record = _record(
         cases=[{"kind": "CP", "status": "open", "start": dt.date(2025, 5, 1), "reason": "NEG"}],
-        addresses=[{"line1": "1 High St", "postcode": "NM1 1AA", "from": dt.date(2016, 1, 2),
-                    "to": None, "safety_notes": ["Dog at the address"]}],
-    )  # fmt: skip
+        addresses=[
+            {
+                "line1": "1 High St",
+                "postcode": "NM1 1AA",
+                "from": dt.date(2016, 1, 2),
+                "to": None,
+                "safety_notes": ["Dog at the address"],
+            }
+        ],
+    )
     record["person"]["uid"] = "kid"
-    pdf = meeting_pack.build({"record": record, "network": FAMILY, "children": ["kid"]},
-                             viewer="Sam Smith", today=TODAY)  # fmt: skip
+    pdf = meeting_pack.build(
+        {"record": record, "network": FAMILY, "children": ["kid"]}, viewer="Sam Smith", today=TODAY
+    )
     pages = PdfReader(io.BytesIO(pdf)).pages
     texts = [p.extract_text() for p in pages]
     assert len(pages) >= 2 and all("OFFICIAL-SENSITIVE" in t for t in texts)
@@ -223,12 +356,16 @@ def test_the_meeting_pack_is_a_marked_pdf_with_the_record_and_network():
 
 
 def test_the_audit_list_is_newest_first_in_words():
-    rows = audit_rows([
-        {"at": "2026-11-01T09:00:00", "user": "a", "role": "social_worker",
-         "action": "view_child", "children": ["P-1"], "reason": None},
-        {"at": "2026-11-02T09:00:00", "user": "b", "role": "team_manager",
-         "action": "export_pack", "children": [], "reason": None},
-    ])  # fmt: skip
+    keys = ("at", "user", "role", "action", "children", "reason")
+    rows = audit_rows(
+        [
+            dict(zip(keys, row, strict=True))
+            for row in (
+                ("2026-11-01T09:00:00", "a", "social_worker", "view_child", ["P-1"], None),
+                ("2026-11-02T09:00:00", "b", "team_manager", "export_pack", [], None),
+            )
+        ]
+    )
     assert [r["When"] for r in rows] == ["2 Nov 2026, 09:00", "1 Nov 2026, 09:00"]
     assert rows[0]["What"] == "Export pack" and rows[1]["What"] == "Viewed a record"
     assert rows[1]["Role"] == "Social worker" and rows[0]["Reason"] == ""
@@ -243,8 +380,10 @@ def test_a_possible_duplicate_reads_in_words():
     assert review.impact(1) == "changes 1 child's family network"
     assert review.impact(4) == "changes 4 children's family networks"
     assert review.status("rejected") == "kept apart as two people"
-    pair = {"evidence": "same given name Antony; against: dates of birth a year or less "
-                        "apart 2021-08-21/2021-12-25 (different dates of birth)"}  # fmt: skip
+    pair = {
+        "evidence": "same given name Antony; against: dates of birth a year or less "
+        "apart 2021-08-21/2021-12-25 (different dates of birth)"
+    }
     assert review.evidence(pair) == (
         ["same given name Antony"],
         ["dates of birth a year or less apart 21 Aug 2021/25 Dec 2021 (different dates of birth)"],

@@ -274,8 +274,9 @@ def _fingerprint(copy) -> tuple:
         "collect([a.uid, a.lat, l.from, l.to]) AS homes ORDER BY uid",
         max_rows=1_000_000,
     ).rows
-    return copy.counts(), [(r["uid"], sorted(r["labels"]), r["dob"], sorted(map(str, r["homes"])))
-                           for r in people]  # fmt: skip
+    return copy.counts(), [
+        (r["uid"], sorted(r["labels"]), r["dob"], sorted(map(str, r["homes"]))) for r in people
+    ]
 
 
 def test_the_statements_and_bulk_insertion_write_the_same_copy(loaded_county):

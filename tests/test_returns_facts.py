@@ -11,8 +11,14 @@ D = dt.date
 
 
 def _episode(start, end, rne, rec, place="U6", **more):
-    return {"episode.start": start, "episode.end": end, "episode.reason_new": rne,
-            "episode.reason_end": rec, "episode.placement_type": place, **more}  # fmt: skip
+    return {
+        "episode.start": start,
+        "episode.end": end,
+        "episode.reason_new": rne,
+        "episode.reason_end": rec,
+        "episode.placement_type": place,
+        **more,
+    }
 
 
 def test_episodes_make_periods_of_care_and_count_the_moves():
@@ -45,8 +51,15 @@ def test_one_fact_from_two_files_is_one_row_each_filling_the_others_gaps():
     facts = ReturnFacts()
     facts.add(_episode(D(2025, 1, 1), None, "S", None, "U6"), "P-1", "ssda903_episodes")
     # the same episode's placement, from another file: its postcode, no reason
-    facts.add({"episode.start": D(2025, 1, 1), "episode.placement_postcode": "NM1 1AA",
-               "episode.ref": "E9"}, "P-1", "ssd_cla_placement")  # fmt: skip
+    facts.add(
+        {
+            "episode.start": D(2025, 1, 1),
+            "episode.placement_postcode": "NM1 1AA",
+            "episode.ref": "E9",
+        },
+        "P-1",
+        "ssd_cla_placement",
+    )
     rows = facts.finish()
     (episode,) = rows.episodes
     assert episode["reason_new"] == "S" and episode["placement_postcode"] == "NM1 1AA"
@@ -55,16 +68,30 @@ def test_one_fact_from_two_files_is_one_row_each_filling_the_others_gaps():
 def test_a_referral_holds_its_assessments_and_plans_and_is_a_case():
     facts = ReturnFacts()
     base = {"referral.date": D(2025, 3, 1)}
-    facts.add({**base, "referral.source": "6", "referral.need": "N1", "referral.nfa": False},
-              "P-1", "cin")  # fmt: skip
-    facts.add({**base, "assessment.start": D(2025, 3, 2), "assessment.factors": "1C, 6B"},
-              "P-1", "cin")  # fmt: skip
-    facts.add({**base, "cp_plan.start": D(2025, 4, 1), "cp_plan.initial_category": "NEG",
-               "cp_plan.latest_category": "EMO"}, "P-1", "cin")  # fmt: skip
-    facts.add({"cp_plan.start": D(2025, 4, 1), "review.date": D(2025, 7, 1), "review.kind": "CP"},
-              "P-1", "cin")  # fmt: skip
-    facts.add({"referral.date": D(2025, 9, 9), "referral.nfa": True, "referral.source": "9"},
-              "P-2", "cin")  # fmt: skip
+    facts.add(
+        {**base, "referral.source": "6", "referral.need": "N1", "referral.nfa": False}, "P-1", "cin"
+    )
+    facts.add(
+        {**base, "assessment.start": D(2025, 3, 2), "assessment.factors": "1C, 6B"}, "P-1", "cin"
+    )
+    facts.add(
+        {
+            **base,
+            "cp_plan.start": D(2025, 4, 1),
+            "cp_plan.initial_category": "NEG",
+            "cp_plan.latest_category": "EMO",
+        },
+        "P-1",
+        "cin",
+    )
+    facts.add(
+        {"cp_plan.start": D(2025, 4, 1), "review.date": D(2025, 7, 1), "review.kind": "CP"},
+        "P-1",
+        "cin",
+    )
+    facts.add(
+        {"referral.date": D(2025, 9, 9), "referral.nfa": True, "referral.source": "9"}, "P-2", "cin"
+    )
     rows = facts.finish()
     referral = next(r for r in rows.referrals if r["person"] == "P-1")
     (assessment,) = rows.assessments

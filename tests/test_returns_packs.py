@@ -97,8 +97,14 @@ def test_every_file_of_every_return_is_read_and_its_accounting_closes(loaded):
         assert f.read == f.loaded + f.merged + f.quarantined, name
         assert f.read == t.manifest(loaded.root)["extracts"][name]["rows"], name
     assert {f.pack for f in files.values()} == {
-        "ssda903", "cin_census", "annex_a_send", "annex_a_csc", "sen2", "school_census", "ssd"
-    }  # fmt: skip
+        "ssda903",
+        "cin_census",
+        "annex_a_send",
+        "annex_a_csc",
+        "sen2",
+        "school_census",
+        "ssd",
+    }
     header = files["returns/ssda903/header.csv"]
     assert [n.split(":")[0] for n in header.not_kept] == ["MOTHER", "MC_DOB"]
     # a file from another year's specification is refused, and nothing else is
@@ -287,8 +293,10 @@ def test_children_with_three_or_more_placement_moves(loaded):
 def test_missing_from_care_lately_with_the_other_children_at_home(loaded):
     missing = loaded.truth("missing")
     since = pd.Timestamp(AS_OF - dt.timedelta(days=90))
-    recent = missing[(pd.to_datetime(missing.start) > since)
-                     & (pd.to_datetime(missing.start) <= pd.Timestamp(AS_OF))]  # fmt: skip
+    recent = missing[
+        (pd.to_datetime(missing.start) > since)
+        & (pd.to_datetime(missing.start) <= pd.Timestamp(AS_OF))
+    ]
     want_children = set(recent.person_id)
     result = run_saved(loaded.store, "missing_from_care", {"as_of": AS_OF.isoformat()})
     got = {loaded.true.get(r["child_uid"]): r for r in result.rows}
@@ -361,8 +369,11 @@ def test_analysts_copy_holds_the_returns_facts_and_none_of_their_identifiers(loa
     for label in RETURN_FACT_LABELS:
         assert copy_counts.labels.get(label, 0) == live_counts.labels.get(label, 0) > 0, label
     # postcodes, system references and Ofsted URNs stay in the live graph
-    for label, props in (("Episode", "ref home_postcode placement_postcode urn"),
-                         ("Referral", "ref"), ("CPPlan", "ref referral")):  # fmt: skip
+    for label, props in (
+        ("Episode", "ref home_postcode placement_postcode urn"),
+        ("Referral", "ref"),
+        ("CPPlan", "ref referral"),
+    ):
         for prop in props.split():
             assert copy.read(f"MATCH (n:{label}) WHERE n.{prop} IS NOT NULL RETURN n").rows == []
     # the three queries run unchanged on the copy, for an analyst
@@ -401,10 +412,15 @@ def test_a_social_worker_sees_the_new_queries_rows_about_their_caseloads_childre
 
 # each fact the county's rows are labelled with (truth/source_rows.csv), by node label
 # (an "ehc" row is SEN2's EHC needs assessment)
-FACT_LABELS = {"Episode": {"episode"}, "Referral": {"referral"},
-               "Assessment": {"assessment", "ehc"}, "CINPlan": {"cin_plan"},
-               "CPPlan": {"cp_plan"}, "Section47": {"s47"},
-               "MissingEpisode": {"missing"}}  # fmt: skip
+FACT_LABELS = {
+    "Episode": {"episode"},
+    "Referral": {"referral"},
+    "Assessment": {"assessment", "ehc"},
+    "CINPlan": {"cin_plan"},
+    "CPPlan": {"cp_plan"},
+    "Section47": {"s47"},
+    "MissingEpisode": {"missing"},
+}
 
 
 def _load_alone(loaded: Loaded, tmp_path: Path, engine_dir: Path, files: list[str]):
@@ -521,8 +537,13 @@ def test_another_councils_copies_of_the_returns_load_as_the_originals_do(
     loaded, tmp_path, engine_dir
 ):
     rows = t.table(loaded.root, "source_rows")
-    names = sorted({f.split("#")[0] for f in rows.file
-                    if f.startswith(("returns/annex_a_csc/", "returns/ssda903/"))})  # fmt: skip
+    names = sorted(
+        {
+            f.split("#")[0]
+            for f in rows.file
+            if f.startswith(("returns/annex_a_csc/", "returns/ssda903/"))
+        }
+    )
     original, want = _load_alone(loaded, tmp_path, engine_dir, names)
     root = tmp_path / "council"
     (root / "annex").mkdir(parents=True)

@@ -321,9 +321,14 @@ def test_a_column_spelt_another_way_is_found_by_the_packs_header_patterns(tmp_pa
     # a council's copy of List 8: its own words for some columns, one column of its own
     (pack,) = [p for p in load_packs() if p.name == "annex_a_csc"]
     (list_8,) = [m for m in pack.mappings if m.source == "annex_a_csc_list_8"]
-    words = {"Child Unique ID": "Child ID", "Gender": "Sex", "Ethnicity": "Ethnic origin",
-             "Date of Birth": "DOB", "Date Started to be Looked After": "Date started looked after",
-             "Start Date of Most Recent Placement": "Start date of latest placement"}  # fmt: skip
+    words = {
+        "Child Unique ID": "Child ID",
+        "Gender": "Sex",
+        "Ethnicity": "Ethnic origin",
+        "Date of Birth": "DOB",
+        "Date Started to be Looked After": "Date started looked after",
+        "Start Date of Most Recent Placement": "Start date of latest placement",
+    }
     sheet.append([words.get(c, c) for c in list_8.columns if c not in list_8.optional])
     sheet.cell(1, sheet.max_column + 1, "Team notes")
     book.save(tmp_path / "annex a.xlsx")
@@ -332,8 +337,10 @@ def test_a_column_spelt_another_way_is_found_by_the_packs_header_patterns(tmp_pa
     (mapping,) = claim.mappings
     assert mapping.source == "annex_a_csc_list_8"
     assert {c: mapping.columns[c] for c in ("Child ID", "Sex", "DOB")} == {
-        "Child ID": "person.la_child_id", "Sex": "person.sex", "DOB": "person.dob"
-    }  # fmt: skip
+        "Child ID": "person.la_child_id",
+        "Sex": "person.sex",
+        "DOB": "person.dob",
+    }
     assert mapping.columns["Date started looked after"] == "care.start"
     assert mapping.columns["Start date of latest placement"] == "episode.start"
     assert "Team notes: the graph model has no field for it" in claim.not_kept
@@ -349,9 +356,11 @@ def test_a_column_spelt_another_way_is_found_by_the_packs_header_patterns(tmp_pa
     columns = claim.mappings[0].columns
     assert claim.mappings[0].source == "school_census_pupils"
     assert {h: columns[h] for h in ("UPN", "Legal Surname", "Date of Birth", "Gender")} == {
-        "UPN": "person.upn", "Legal Surname": "person.family_name",
-        "Date of Birth": "person.dob", "Gender": "person.sex",
-    }  # fmt: skip
+        "UPN": "person.upn",
+        "Legal Surname": "person.family_name",
+        "Date of Birth": "person.dob",
+        "Gender": "person.sex",
+    }
     assert columns["Former UPN"] is None and columns["Post Code"] == "address.postcode"
 
 
@@ -448,8 +457,9 @@ def test_every_dropped_value_is_traceable_masked_with_its_reason(tmp_path):
     )  # a code not in the list
     report = LoadReport(directory=str(data), started_at="", as_of=TODAY.isoformat())
     dropped: list = []
-    read_all(data, load_mappings(tmp_path / "maps"), TODAY, report, [], [], Silent(),
-              dropped=dropped)  # fmt: skip
+    read_all(
+        data, load_mappings(tmp_path / "maps"), TODAY, report, [], [], Silent(), dropped=dropped
+    )
     report.dropped_examples = [asdict(d) for d in dropped]
     save(report, [], tmp_path / "loads" / "one", dropped)
     rows = latest_dropped(tmp_path / "loads")
@@ -471,8 +481,17 @@ def test_every_dropped_value_is_traceable_masked_with_its_reason(tmp_path):
 
 
 def test_a_returns_dates_are_read_in_the_forms_councils_tools_write_them(tmp_path):
-    days = ["01/05/2025", "2025-05-02", "03-05-2025", "04.05.2025", "5 May 2025", "06-May-2025",
-            "2025-05-07 00:00:00.000", "2025-05-08T00:00:00", "09/05/2025 00:00"]  # fmt: skip
+    days = [
+        "01/05/2025",
+        "2025-05-02",
+        "03-05-2025",
+        "04.05.2025",
+        "5 May 2025",
+        "06-May-2025",
+        "2025-05-07 00:00:00.000",
+        "2025-05-08T00:00:00",
+        "09/05/2025 00:00",
+    ]
     path = _write(
         tmp_path / "missing.csv",
         "CHILD,DOB,MISSING,MIS_START,MIS_END\n"

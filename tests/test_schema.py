@@ -76,11 +76,19 @@ def county_with_returns(tmp_path_factory, engine_dir) -> Iterator[GraphStore]:
 # Facts the returns' packs read (loaders/packs) that the small synthetic county's
 # returns never hold: a closed period of care, an enquiry's outcome, a UASC end ...
 NOT_IN_SMALL_RETURNS = {
-    ("Section47", "outcome"), ("PeriodOfCare", "end"), ("PeriodOfCare", "reason_end"),
-    ("PeriodOfCare", "placement_la"), ("Episode", "placement_la"), ("Outcome", "sdq_reason"),
-    ("Outcome", "date"), ("Adoption", "ceased"), ("Adoption", "ceased_reason"),
-    ("Status", "la"), ("Status", "from"), ("Status", "to"),
-}  # fmt: skip
+    ("Section47", "outcome"),
+    ("PeriodOfCare", "end"),
+    ("PeriodOfCare", "reason_end"),
+    ("PeriodOfCare", "placement_la"),
+    ("Episode", "placement_la"),
+    ("Outcome", "sdq_reason"),
+    ("Outcome", "date"),
+    ("Adoption", "ceased"),
+    ("Adoption", "ceased_reason"),
+    ("Status", "la"),
+    ("Status", "from"),
+    ("Status", "to"),
+}
 
 
 def _values(store, match: str, prop: str) -> list:

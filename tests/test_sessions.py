@@ -228,11 +228,17 @@ def test_service_accounts_sign_in_with_tokens_kept_hashed(cli_dir):
     accounts.add("admin", "administrator", PASSWORD)
     runner = CliRunner()
     as_admin = {"JIGSAW_PASSWORD": PASSWORD}
-    made = runner.invoke(app, ["users", "add", "nightly", "--role", "analyst", "--service",
-                               "--as", "admin"], env=as_admin)  # fmt: skip
+    made = runner.invoke(
+        app,
+        ["users", "add", "nightly", "--role", "analyst", "--service", "--as", "admin"],
+        env=as_admin,
+    )
     assert made.exit_code == 0, made.output
-    issued = runner.invoke(app, ["users", "token", "create", "nightly", "--label", "weekly",
-                                 "--as", "admin"], env=as_admin)  # fmt: skip
+    issued = runner.invoke(
+        app,
+        ["users", "token", "create", "nightly", "--label", "weekly", "--as", "admin"],
+        env=as_admin,
+    )
     token = issued.output.strip()
     assert issued.exit_code == 0 and token.startswith("jgt_")
     assert token.split(".", 1)[1] not in accounts.path.read_text()  # only its hash is kept
@@ -247,8 +253,9 @@ def test_service_accounts_sign_in_with_tokens_kept_hashed(cli_dir):
     )
     token_id = token.removeprefix("jgt_").split(".")[0]
     assert token_id in listed.output and "weekly" in listed.output and token not in listed.output
-    revoked = runner.invoke(app, ["users", "token", "revoke", "nightly", token_id, "--as", "admin"],
-                            env=as_admin)  # fmt: skip
+    revoked = runner.invoke(
+        app, ["users", "token", "revoke", "nightly", token_id, "--as", "admin"], env=as_admin
+    )
     assert revoked.exit_code == 0
     with pytest.raises(SignInRefused):
         door.sign_in("nightly", token=token)
@@ -256,15 +263,18 @@ def test_service_accounts_sign_in_with_tokens_kept_hashed(cli_dir):
 
 def test_users_commands_need_an_administrator_once_there_is_one(cli_dir):
     runner = CliRunner()
-    first = runner.invoke(app, ["users", "add", "boss", "--role", "administrator",
-                                "--password", PASSWORD])  # fmt: skip
+    first = runner.invoke(
+        app, ["users", "add", "boss", "--role", "administrator", "--password", PASSWORD]
+    )
     assert first.exit_code == 0, first.output  # the first account: no one to ask
-    unsigned = runner.invoke(app, ["users", "add", "eve", "--role", "administrator",
-                                   "--password", PASSWORD])  # fmt: skip
+    unsigned = runner.invoke(
+        app, ["users", "add", "eve", "--role", "administrator", "--password", PASSWORD]
+    )
     assert unsigned.exit_code == 2 and not Accounts(cli_dir / "users.json").exists("eve")
     Accounts(cli_dir / "users.json").add("sw", "social_worker", PASSWORD)
-    not_admin = runner.invoke(app, ["users", "disable", "boss", "--as", "sw"],
-                              env={"JIGSAW_PASSWORD": PASSWORD})  # fmt: skip
+    not_admin = runner.invoke(
+        app, ["users", "disable", "boss", "--as", "sw"], env={"JIGSAW_PASSWORD": PASSWORD}
+    )
     assert not_admin.exit_code == 2 and "may not manage users" in not_admin.output
     entries = list(audit_log(cli_dir).entries())
     assert [(e["user"], e["action"]) for e in entries if e["action"] == "add_account"] == [

@@ -13,8 +13,22 @@ import pytest
 
 from loaders.sql_rows import Steps, Undecided, Unsupported
 
-NAMES = [None, "anna", "ann", "hannah", "zoë", "zoe", "łukasz", "lukasz", "smith", "smyth",
-         "o-neil", "oneil", "mary ann", "a"]  # fmt: skip
+NAMES = [
+    None,
+    "anna",
+    "ann",
+    "hannah",
+    "zoë",
+    "zoe",
+    "łukasz",
+    "lukasz",
+    "smith",
+    "smyth",
+    "o-neil",
+    "oneil",
+    "mary ann",
+    "a",
+]
 DATES = [None, "2015-03-04", "2015-04-03", "2015-03-28", "2016-03-04", "1980-01-01"]
 LISTS = [None, [], ["cm1"], ["cm1", "cm2"], ["cm2", None]]
 NUMBERS = [None, 0.0, 0.25, 1.5]
@@ -54,9 +68,18 @@ def _rows() -> list[dict]:
         itertools.product(NAMES, repeat=2), itertools.product(DATES, repeat=2)
     ):
         i = len(rows)
-        rows.append({"a": a, "b": b, "d1": d1, "d2": d2,
-                     "l1": LISTS[i % 5], "l2": LISTS[(i // 5) % 5],
-                     "x": NUMBERS[i % 4], "y": NUMBERS[(i // 4) % 4]})  # fmt: skip
+        rows.append(
+            {
+                "a": a,
+                "b": b,
+                "d1": d1,
+                "d2": d2,
+                "l1": LISTS[i % 5],
+                "l2": LISTS[(i // 5) % 5],
+                "x": NUMBERS[i % 4],
+                "y": NUMBERS[(i // 4) % 4],
+            }
+        )
     return rows
 
 
@@ -123,9 +146,21 @@ def test_a_similarity_at_its_threshold_is_left_to_sql():
         source="pairs",
         dialect="duckdb",
     )
-    similarity = _in_duckdb("select jaro_winkler_similarity(a, b) from pairs", [
-        {"a": "abcde", "b": "abcdx", "d1": None, "d2": None, "l1": None, "l2": None,
-         "x": None, "y": None}])[0]  # fmt: skip
+    similarity = _in_duckdb(
+        "select jaro_winkler_similarity(a, b) from pairs",
+        [
+            {
+                "a": "abcde",
+                "b": "abcdx",
+                "d1": None,
+                "d2": None,
+                "l1": None,
+                "l2": None,
+                "x": None,
+                "y": None,
+            }
+        ],
+    )[0]
     assert math.isclose(similarity, 0.92, abs_tol=1e-9)
     with pytest.raises(Undecided):
         level.run([{"a": "abcde", "b": "abcdx"}])

@@ -170,8 +170,12 @@ def test_a_killed_load_leaves_no_relaxed_fsync_behind_for_the_app(tmp_path):
     root = Path(__file__).resolve().parent.parent
     app = embedded_store(tmp_path, graph_name="shared")
     for restorer in ("write", "open", "overlap"):
-        loader = subprocess.Popen([sys.executable, "-c", LOADER, str(tmp_path)], cwd=root,
-                                  stdout=subprocess.PIPE, text=True)  # fmt: skip
+        loader = subprocess.Popen(
+            [sys.executable, "-c", LOADER, str(tmp_path)],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert loader.stdout.readline().strip() == "relaxed"
             if restorer == "overlap":  # a load beside it: ending first must not restore
@@ -278,8 +282,9 @@ def test_a_start_that_cannot_finish_says_so_within_its_deadline(tmp_path, caplog
     (tmp_path / "appendonlydir" / "appendonly.aof.manifest").write_text("not a manifest\n")
     started = time.monotonic()
     with pytest.raises(EngineUnavailable, match=r"did not start .*2 attempts.*Server log: .+"):
-        start_embedded(tmp_path, {"appendonly": "yes"}, socket_timeout_s=5, retry=None,
-                       deadline_s=20)  # fmt: skip
+        start_embedded(
+            tmp_path, {"appendonly": "yes"}, socket_timeout_s=5, retry=None, deadline_s=20
+        )
     print(f"\ngave up after {time.monotonic() - started:.1f} s")
     assert caplog.text.count("did not start (attempt") == 2
 
@@ -334,12 +339,19 @@ def test_the_bounded_start_repeats_falkordblite_s_own_set_up():
 
     def set_up(source: str) -> tuple[set[str], set[str]]:
         tree = ast.parse(textwrap.dedent(source))
-        init = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)
-                    and n.name == "__init__")  # fmt: skip
-        assigned = {t.attr for n in ast.walk(init) if isinstance(n, ast.Assign)
-                    for t in n.targets if isinstance(t, ast.Attribute)}  # fmt: skip
-        keywords = {k.arg for n in ast.walk(init) if isinstance(n, ast.Call)
-                    for k in n.keywords if k.arg}  # fmt: skip
+        init = next(
+            n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "__init__"
+        )
+        assigned = {
+            t.attr
+            for n in ast.walk(init)
+            if isinstance(n, ast.Assign)
+            for t in n.targets
+            if isinstance(t, ast.Attribute)
+        }
+        keywords = {
+            k.arg for n in ast.walk(init) if isinstance(n, ast.Call) for k in n.keywords if k.arg
+        }
         return assigned, keywords
 
     library = set_up(inspect.getsource(falkordb_client._EmbeddedFalkorDBMixin.__init__))
@@ -388,8 +400,9 @@ def test_a_busy_engine_is_waited_for_not_stopped_as_a_hung_one_is(tmp_path, monk
     path = server.connection_pool.connection_kwargs["path"]
     worker = redis.Redis(unix_socket_path=path)
     # about 7 s of work on a quiet machine (0.9 s for 10^8 turns), longer on a busy one
-    busy = threading.Thread(target=worker.eval, args=(
-        "local n = 0 for i = 1, 800000000 do n = n + 1 end return n", 0))  # fmt: skip
+    busy = threading.Thread(
+        target=worker.eval, args=("local n = 0 for i = 1, 800000000 do n = n + 1 end return n", 0)
+    )
     busy.start()
     time.sleep(0.5)
     monkeypatch.setattr(falkordb_start, "ANSWER_S", 2.0)
@@ -424,8 +437,14 @@ def test_the_engine_starts_again_and_again_after_a_constrained_graph_is_deleted(
     the embedded server (each its own process, as the app's and the CLI's are) works."""
     root = Path(__file__).resolve().parents[1]
     for step in ("reset", "start", "start again", "and again"):
-        done = subprocess.run([sys.executable, "-c", STEP, str(tmp_path), step], cwd=root,
-                              capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", STEP, str(tmp_path), step],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
         assert done.returncode == 0, f"{step}: {done.stderr[-600:]}"
         assert done.stdout.split()[-1] == "0", step
 

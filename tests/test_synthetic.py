@@ -410,8 +410,10 @@ def test_a_week_later_changes_about_the_share_asked_and_nothing_else(small_count
     total = sum(info["rows"] for info in before.values())
     assert 0.005 < changed / total < 0.025, (changed, total)  # a school's return is whole
     assert done["rows_changed"] == changed
-    assert all(done[kind] > 0 for kind in ("attendance", "moves", "case events",
-                                           "new children", "corrections"))  # fmt: skip
+    assert all(
+        done[kind] > 0
+        for kind in ("attendance", "moves", "case events", "new children", "corrections")
+    )
     # the truth goes along: every row of every file labelled, babies with their mothers
     _truth_accounts_for_every_row(later)
     rows = t.table(later, "source_rows")

@@ -76,8 +76,17 @@ rows = st.lists(
 )
 
 
-GOOD = {"Name": "Ann Smith", "Forename": "", "DOB": "2012-08-18", "UPN": "", "NHS": "",
-        "Sex": "F", "FSM": "no", "Need": "SEMH", "Sessions": "10"}  # fmt: skip
+GOOD = {
+    "Name": "Ann Smith",
+    "Forename": "",
+    "DOB": "2012-08-18",
+    "UPN": "",
+    "NHS": "",
+    "Sex": "F",
+    "FSM": "no",
+    "Need": "SEMH",
+    "Sessions": "10",
+}
 NOBODY = GOOD | {"Name": ""}  # no name, no identifier: who is this?
 
 

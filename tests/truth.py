@@ -13,8 +13,16 @@ from pathlib import Path
 import pandas as pd
 
 # the directories under returns/ the synthetic county writes its statutory returns to
-RETURN_DIRECTORIES = ("ssda903", "ssda903_xml", "cin_census", "annex_a", "annex_a_csc", "sen2",
-                      "school_census", "ssd")  # fmt: skip
+RETURN_DIRECTORIES = (
+    "ssda903",
+    "ssda903_xml",
+    "cin_census",
+    "annex_a",
+    "annex_a_csc",
+    "sen2",
+    "school_census",
+    "ssd",
+)
 DATES = {
     "people": ["dob"],
     "parents": ["start", "end"],
@@ -303,8 +311,9 @@ def census_day(day: dt.date) -> dt.date:
         first = dt.date(year, month, 1)
         return first + dt.timedelta(days=(3 - first.weekday()) % 7 + 7 * (nth - 1))
 
-    days = [thursday(y, m, n) for y in (day.year - 1, day.year)
-            for m, n in ((10, 1), (1, 3), (5, 3))]  # fmt: skip
+    days = [
+        thursday(y, m, n) for y in (day.year - 1, day.year) for m, n in ((10, 1), (1, 3), (5, 3))
+    ]
     return max(d for d in days if d <= day)
 
 

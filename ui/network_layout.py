@@ -26,11 +26,15 @@ GAP = 26.0  # between boxes in a row
 MARGIN = 30.0
 # fill, border: dark text on light fills (AA contrast); the focus child is drawn bolder
 STYLE = {
-    "focus": ("#ffd8a8", "#a33a00"), "child": ("#ffe8cc", "#b54708"),
-    "adult": ("#dbe4ff", "#364fc7"), "Case": ("#ffdeeb", "#a61e4d"),
-    "Professional": ("#e9ecef", "#495057"), "Address": ("#d3f9d8", "#2b8a3e"),
-    "Family": ("#e5dbff", "#5f3dc4"), "School": ("#fff3bf", "#8a5a00"),
-}  # fmt: skip
+    "focus": ("#ffd8a8", "#a33a00"),
+    "child": ("#ffe8cc", "#b54708"),
+    "adult": ("#dbe4ff", "#364fc7"),
+    "Case": ("#ffdeeb", "#a61e4d"),
+    "Professional": ("#e9ecef", "#495057"),
+    "Address": ("#d3f9d8", "#2b8a3e"),
+    "Family": ("#e5dbff", "#5f3dc4"),
+    "School": ("#fff3bf", "#8a5a00"),
+}
 LEGEND = (
     ("focus", "This child"),
     ("child", "Child"),

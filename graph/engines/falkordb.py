@@ -457,8 +457,9 @@ class FalkorDBStore(GraphStore):
             return _PlainResult(response[0], columns, len(records))
         rows: list[list[Any]] = []
         for start in range(0, len(records), _DECODE_ROWS):
-            part = QueryResult(self._graph, [response[0], records[start : start + _DECODE_ROWS],
-                                             response[2]])  # fmt: skip
+            part = QueryResult(
+                self._graph, [response[0], records[start : start + _DECODE_ROWS], response[2]]
+            )
             rows += [[_plain(v) for v in row] for row in part.result_set or []]
             if timeout_ms and (time.monotonic() - started) * 1000 > timeout_ms:
                 raise QueryTimeout(
@@ -871,8 +872,11 @@ class FalkorDBStore(GraphStore):
         while started and self._busy_rewriting() and time.monotonic() < deadline:
             time.sleep(0.1)
         if self._busy_rewriting():
-            log.warning("the graph's snapshot was still being written after %.0f s; the "
-                        "next start replays the load instead", _SNAPSHOT_WAIT_S)  # fmt: skip
+            log.warning(
+                "the graph's snapshot was still being written after %.0f s; the "
+                "next start replays the load instead",
+                _SNAPSHOT_WAIT_S,
+            )
         self._snapshot = None
 
     def _await_constraints(self) -> None:

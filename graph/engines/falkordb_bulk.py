@@ -230,8 +230,10 @@ def _to_dates(props: Iterable[str]) -> tuple[str, str]:
     a date."""
     ordered = sorted(_name(p) for p in props)
     text = [f"typeOf(x.{p}) = 'String'" for p in ordered]
-    sets = [f"x.{p} = CASE WHEN {t} THEN date(x.{p}) ELSE x.{p} END"
-            for p, t in zip(ordered, text, strict=True)]  # fmt: skip
+    sets = [
+        f"x.{p} = CASE WHEN {t} THEN date(x.{p}) ELSE x.{p} END"
+        for p, t in zip(ordered, text, strict=True)
+    ]
     return " OR ".join(text), "SET " + ", ".join(sets)
 
 

@@ -42,8 +42,14 @@ ATTEMPTS = 2
 LOG_LINES = 8  # of the server's log, in a start's error
 
 
-def start_embedded(directory: Path, config: dict[str, str], *, socket_timeout_s: float,
-                   retry: Any, deadline_s: float = START_DEADLINE_S) -> Any:  # fmt: skip
+def start_embedded(
+    directory: Path,
+    config: dict[str, str],
+    *,
+    socket_timeout_s: float,
+    retry: Any,
+    deadline_s: float = START_DEADLINE_S,
+) -> Any:
     """The embedded server's client, attached or started within ``deadline_s`` (tried
     ``ATTEMPTS`` times); EngineUnavailable with the server's own last words if not."""
     try:
@@ -74,12 +80,22 @@ def start_embedded(directory: Path, config: dict[str, str], *, socket_timeout_s:
             if attempt == 1 and silent and time.monotonic() < patience and _working(directory):
                 attempt -= 1  # silent but busy (building its indexes): not hung, so kept
                 waited = time.monotonic() - started
-                log.warning("the embedded engine in %s is busy and has not answered for "
-                            "%.1f s; waiting on", directory, waited)  # fmt: skip
+                log.warning(
+                    "the embedded engine in %s is busy and has not answered for %.1f s; waiting on",
+                    directory,
+                    waited,
+                )
                 continue
-            log.warning("the embedded engine in %s did not start (attempt %d of %d, %.1f s): "
-                        "%s; it said: %s", directory, attempt, ATTEMPTS,
-                        time.monotonic() - started, problem, said(directory))  # fmt: skip
+            log.warning(
+                "the embedded engine in %s did not start (attempt %d of %d, %.1f s): "
+                "%s; it said: %s",
+                directory,
+                attempt,
+                ATTEMPTS,
+                time.monotonic() - started,
+                problem,
+                said(directory),
+            )
             _stop_unanswering(directory)
             continue
         # past the start, a read or write may take as long as its own time limit
@@ -87,8 +103,9 @@ def start_embedded(directory: Path, config: dict[str, str], *, socket_timeout_s:
         pool.connection_kwargs["socket_timeout"] = socket_timeout_s
         pool.disconnect()
         pool.reset()  # connections made while starting keep their own time-out: drop them
-        log.info("embedded engine ready in %.1f s (pid %s)", time.monotonic() - started,
-                 db.client.pid)  # fmt: skip
+        log.info(
+            "embedded engine ready in %.1f s (pid %s)", time.monotonic() - started, db.client.pid
+        )
         return db
     raise EngineUnavailable(
         f"the embedded graph engine did not start in {directory} ({ATTEMPTS} attempts of "
@@ -100,8 +117,9 @@ class _Embedded:
     """falkordblite's client, made to wait no longer than the deadline."""
 
     @staticmethod
-    def start(client: type, directory: Path, config: dict[str, str], deadline: float,
-              retry: Any) -> Any:  # fmt: skip
+    def start(
+        client: type, directory: Path, config: dict[str, str], deadline: float, retry: Any
+    ) -> Any:
         from redislite import falkordb_client
 
         remaining = max(1, int(deadline - time.monotonic()))
@@ -120,8 +138,12 @@ class _Embedded:
                 # falkordblite's own __init__, with the server client that waits as
                 # long as the deadline allows rather than redislite's 10 s (a test
                 # holds this to the installed falkordblite's set-up)
-                self.client = BoundedServer(dbfilename=dbfilename, serverconfig=serverconfig,
-                                            decode_responses=True, **kwargs)  # fmt: skip
+                self.client = BoundedServer(
+                    dbfilename=dbfilename,
+                    serverconfig=serverconfig,
+                    decode_responses=True,
+                    **kwargs,
+                )
                 self.connection = self.client
                 self.execute_command = self.client.execute_command
                 self.flushdb = self.client.flushdb
@@ -240,8 +262,12 @@ def _forget_dead_server(directory: Path) -> None:
         return
     serves = (_registry(directory) or {}).get("dbdir")
     if serves and Path(serves).resolve() != directory.resolve():
-        log.warning("the embedded engine's record in %s is of the server of %s (a copied "
-                    "folder); starting one on these files", directory, serves)  # fmt: skip
+        log.warning(
+            "the embedded engine's record in %s is of the server of %s (a copied "
+            "folder); starting one on these files",
+            directory,
+            serves,
+        )
         registry.unlink(missing_ok=True)
         return
     pid = _recorded_pid(directory)

@@ -88,8 +88,15 @@ class ReturnWriter:
 
     def xml_row(self, source: str, relpath: str, line: int, truth: RowTruth) -> None:
         """The truth of one row written from a CSV row's truth."""
-        self.xml_truth(source, relpath, line, truth.person, entity=truth.entity,
-                       key=truth.key, defects=truth.defects)  # fmt: skip
+        self.xml_truth(
+            source,
+            relpath,
+            line,
+            truth.person,
+            entity=truth.entity,
+            key=truth.key,
+            defects=truth.defects,
+        )
 
     def open_message(self, out: XmlOut, collection: str) -> None:
         """A DfE XML return's start: its header, then the collection is the caller's."""

@@ -107,10 +107,12 @@ def hide_chart_exports() -> None:
     button is the one way data leaves as a file."""
     st.html(
         "<style>"
-        + ", ".join(f'[data-testid="stElementToolbar"] button[aria-label="{label}"]'
-                    for label in ("Download as PNG", "Copy Vega-Lite spec", "Copied!"))
+        + ", ".join(
+            f'[data-testid="stElementToolbar"] button[aria-label="{label}"]'
+            for label in ("Download as PNG", "Copy Vega-Lite spec", "Copied!")
+        )
         + " {display: none !important}</style>"
-    )  # fmt: skip
+    )
 
 
 def settings() -> Settings:

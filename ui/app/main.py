@@ -78,10 +78,15 @@ wanted = st.query_params.get("page")
 if wanted not in {row[3] for row in permitted}:
     wanted = next((row[3] for row in permitted if row[4]), None)
 pages = [
-    st.Page(fn, title=title, url_path=path, default=path == wanted,
-            visibility="visible" if shown else "hidden")
+    st.Page(
+        fn,
+        title=title,
+        url_path=path,
+        default=path == wanted,
+        visibility="visible" if shown else "hidden",
+    )
     for _action, fn, title, path, shown in permitted
-]  # fmt: skip
+]
 context.PAGES.clear()
 context.PAGES.update({page.url_path: page for page in pages})
 if not pages:

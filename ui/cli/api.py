@@ -63,8 +63,14 @@ def serve(
     api = ApiSettings()
     typer.echo(f"Jigsaw data exchange API at http://{host}:{port} (docs at /docs)")
     if api.workers > 1:  # each worker process builds its own runtime over the one engine
-        uvicorn.run("ui.cli.api:worker_app", factory=True, host=host, port=port,
-                    log_level="warning", workers=api.workers)  # fmt: skip
+        uvicorn.run(
+            "ui.cli.api:worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            log_level="warning",
+            workers=api.workers,
+        )
         return
     runtime = build_runtime(load_settings(), api)
     app = create_app(runtime)
@@ -153,9 +159,14 @@ def clients_add(
 
     try:
         made = _clients().add(
-            organisation, reason, level, rate=rate, may_notify=notify,
-            cert_sha256=cert_sha256, agreement=agreement,
-        )  # fmt: skip
+            organisation,
+            reason,
+            level,
+            rate=rate,
+            may_notify=notify,
+            cert_sha256=cert_sha256,
+            agreement=agreement,
+        )
     except ClientError as exc:
         raise typer.BadParameter(str(exc)) from None
     typer.echo(json.dumps({"client_id": made.client.client_id, "client_secret": made.secret}))

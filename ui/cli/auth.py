@@ -54,7 +54,11 @@ def signed_in(user: str, action: Action | None = None) -> tuple[Principal, Audit
         fail(str(exc))
         raise  # unreachable: fail() exits
     if action is not None and not allowed(principal, action):
-        door.audit.record(user=principal.username, role=principal.role,
-                          action="refused", detail={"wanted": action, "via": "cli"})  # fmt: skip
+        door.audit.record(
+            user=principal.username,
+            role=principal.role,
+            action="refused",
+            detail={"wanted": action, "via": "cli"},
+        )
         fail(f"a {principal.rules.title or principal.role} may not {action.replace('_', ' ')}")
     return principal, door.audit

@@ -17,8 +17,7 @@ LOCAL = "127.0.0.1"
 # The theme, as .streamlit/config.toml has it (a test keeps them the same), passed on the
 # command line too so the app has it from any working directory: dark enough text that
 # captions, drawn at 60% of it, keep AA contrast (4.5:1).
-THEME = {"base": "light", "textColor": "#111111", "primaryColor": "#b3261e",
-         "linkColor": "#0b57a4"}  # fmt: skip
+THEME = {"base": "light", "textColor": "#111111", "primaryColor": "#b3261e", "linkColor": "#0b57a4"}
 
 
 def streamlit_command(port: int, host: str = LOCAL) -> list[str]:

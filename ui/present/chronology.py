@@ -13,15 +13,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from graph.dates import read_day
+from planning.codes import SERVICES
 from ui.present.sources import source_of_key
 from ui.present.words import case_kind, code, day, plural, whole, year_group
 
-AGENCY = {
-    "CIN": "Children's social care", "CP": "Children's social care",
-    "CLA": "Children's social care", "CL": "Children's social care", "EH": "Early help",
-    "YJ": "Youth justice", "EHCP": "SEND", "SEN support": "SEND", "HV": "Health visiting",
-    "EWO": "Education welfare", "Transport": "School transport",
-}  # fmt: skip
+# A case's agency when the graph gave it no service: the service its kind belongs to.
+AGENCY = {kind: name for name, kinds in SERVICES.values() for kind in kinds}
 RETURNS = "Statutory returns"
 NOTE_AGENCY = {"update": "Updates in Jigsaw", "safety": "Safety notes"}
 

@@ -18,8 +18,17 @@ from ui.present.sources import source_name, sources_list
 from ui.present.words import age, blank, code, day, field, moment, plural
 
 # The pair's fields, in the order a reviewer compares them, with the code list each uses
-IDENTITY = ("full_name", "given_name", "middle_names", "family_name", "other_names", "dob",
-            "sex", "ethnicity", "language")  # fmt: skip
+IDENTITY = (
+    "full_name",
+    "given_name",
+    "middle_names",
+    "family_name",
+    "other_names",
+    "dob",
+    "sex",
+    "ethnicity",
+    "language",
+)
 IDENTIFIERS = ("upn", "nhs_number", "uln", "la_child_id")
 LISTS = {"sex": "sex", "ethnicity": "ethnicity", "language": "language"}
 # What a pair's status means, and what a decision did
@@ -29,8 +38,13 @@ STATUS = {
     "rejected": "kept apart as two people",
 }
 # Likelihood in words (the figure is shown beside them): the lowest figure for each
-LIKELIHOOD = ((0.95, "almost certainly"), (0.8, "very likely"), (0.6, "likely"),
-              (0.4, "possibly"), (0.0, "unlikely to be"))  # fmt: skip
+LIKELIHOOD = (
+    (0.95, "almost certainly"),
+    (0.8, "very likely"),
+    (0.6, "likely"),
+    (0.4, "possibly"),
+    (0.0, "unlikely to be"),
+)
 _ISO_DAY = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 WITHHELD = "withheld from your role"
 

@@ -11,9 +11,13 @@ import re
 
 # National returns by the prefix their packs give their files' sources
 RETURNS = {
-    "ssda903": "SSDA903 return", "cin_census": "CIN census", "annex_a": "Annex A",
-    "sen2": "SEN2 return", "school_census": "School census", "ssd": "Safeguarding dataset",
-}  # fmt: skip
+    "ssda903": "SSDA903 return",
+    "cin_census": "CIN census",
+    "annex_a": "Annex A",
+    "sen2": "SEN2 return",
+    "school_census": "School census",
+    "ssd": "Safeguarding dataset",
+}
 _PERSON_KEY = re.compile(r"^P-[0-9a-f]+$")
 
 

@@ -32,8 +32,13 @@ def render() -> None:
     if not sent:
         return
     try:
-        request = enquiry(reason.uri, nhs_number=nhs_number.strip(), given=given.strip(),
-                          family=family.strip(), birth_date=birth_date.strip())  # fmt: skip
+        request = enquiry(
+            reason.uri,
+            nhs_number=nhs_number.strip(),
+            given=given.strip(),
+            family=family.strip(),
+            birth_date=birth_date.strip(),
+        )
         answer = ask_as(context.current_user(), context.audit(), partner, request)
     except (AskError, PermissionError, ValueError) as exc:
         st.text(f"Not asked: {exc}")

@@ -133,9 +133,13 @@ def _transitions() -> None:
     entry = st.radio("Starting", ENTRY_POINTS, horizontal=True)
     try:
         rows = guard.transitions(
-            context.store(), context.current_user(), context.audit(), entry, dt.date.today(),
+            context.store(),
+            context.current_user(),
+            context.audit(),
+            entry,
+            dt.date.today(),
             plan=transitions,
-        )  # fmt: skip
+        )
     except guard.AccessDenied as exc:
         st.error(literal(exc))
         return
@@ -174,9 +178,13 @@ def _forecast() -> None:
     years = st.slider("Years ahead", 1, 3, 3)
     try:
         rows = guard.needs_forecast(
-            context.store(), context.current_user(), context.audit(), dt.date.today(), years,
+            context.store(),
+            context.current_user(),
+            context.audit(),
+            dt.date.today(),
+            years,
             forecast=needs_forecast,
-        )  # fmt: skip
+        )
     except guard.AccessDenied as exc:
         st.error(literal(exc))
         return
