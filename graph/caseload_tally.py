@@ -125,10 +125,22 @@ KEEP = cypher(
         t.service = cell.service, t.homes = cell.homes, t.waiting = cell.waiting,
         t.workers = cell.workers
     """,
-    example={"cells": [{"uid": "x", "whole": True, "status": "open", "kind": None,
-                        "service": None, "homes": "[]", "waiting": 0, "workers": "[]"}]},
+    example={
+        "cells": [
+            {
+                "uid": "x",
+                "whole": True,
+                "status": "open",
+                "kind": None,
+                "service": None,
+                "homes": "[]",
+                "waiting": 0,
+                "workers": "[]",
+            }
+        ]
+    },
     writes=True,
-)  # fmt: skip
+)
 FORGET = cypher("caseload_tally.forget", "MATCH (t:CaseloadCell) DELETE t", writes=True)
 # The cells a view's filters choose: of every kind and service together (``whole``)
 # when it chooses them all, else each kind and service's own; every cell's waiting

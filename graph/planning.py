@@ -45,9 +45,12 @@ COHORT = cypher(
            coalesce(c.open_case_kinds, []) AS kinds,
            [x IN collect(need.uid) WHERE x IS NOT NULL] AS needs
     """,
-    example={"born": ["2022-09-01", "2022-09-02"], "today": "2026-11-02",
-             "entry_point": "Reception"},
-)  # fmt: skip
+    example={
+        "born": ["2022-09-01", "2022-09-02"],
+        "today": "2026-11-02",
+        "entry_point": "Reception",
+    },
+)
 # COHORT as a load leaves it, for keeping: every school spell (in the order COHORT walks
 # them, so the first on a day is the one COHORT takes) instead of the one on $today.
 _SPELLS = """
@@ -91,9 +94,13 @@ COHORT_SPELLS_OF = cypher(
     WITH c WHERE c:Child AND c.dob >= date($born_from) AND c.dob < date($born_before)
     """
     + _SPELLS,
-    example={"uids": ["P-x"], "born_from": "2022-09-01", "born_before": "2023-09-01",
-             "entry_point": "Reception"},
-)  # fmt: skip
+    example={
+        "uids": ["P-x"],
+        "born_from": "2022-09-01",
+        "born_before": "2023-09-01",
+        "entry_point": "Reception",
+    },
+)
 COHORT_COUNT = cypher(
     "planning.cohort_count",
     _COHORT_DAYS + "RETURN count(c) AS children",
@@ -190,8 +197,12 @@ def cohort_spells_of(
     born_before)."""
     if not uids:
         return []
-    params = {"uids": uids, "born_from": born_from.isoformat(),
-              "born_before": born_before.isoformat(), "entry_point": entry_point}  # fmt: skip
+    params = {
+        "uids": uids,
+        "born_from": born_from.isoformat(),
+        "born_before": born_before.isoformat(),
+        "entry_point": entry_point,
+    }
     return _county_wide(store, COHORT_SPELLS_OF, params)
 
 
@@ -271,10 +282,16 @@ KEEP_NEEDS_TALLY = cypher(
     SET t.born_after = date($born_after), t.cohorts = $cohorts, t.areas = $areas,
         t.categories = $categories, t.children = $children
     """,
-    example={"uid": NEEDS_TALLY, "born_after": "2004-08-31", "cohorts": [2019], "areas": ["X1"],
-             "categories": ["EHCP"], "children": [1]},
+    example={
+        "uid": NEEDS_TALLY,
+        "born_after": "2004-08-31",
+        "cohorts": [2019],
+        "areas": ["X1"],
+        "categories": ["EHCP"],
+        "children": [1],
+    },
     writes=True,
-)  # fmt: skip
+)
 FORGET_NEEDS_TALLY = cypher(
     "planning.forget_needs_tally", "MATCH (t:NeedsTally) DELETE t", writes=True
 )
@@ -346,10 +363,14 @@ KEEP_COHORT = cypher(
     MERGE (t:TransitionCohort {uid: $uid})
     SET t.born_from = date($born_from), t.born_before = date($born_before), t.rows = $rows
     """,
-    example={"uid": "Reception", "born_from": "2022-09-01", "born_before": "2023-09-01",
-             "rows": "[]"},
+    example={
+        "uid": "Reception",
+        "born_from": "2022-09-01",
+        "born_before": "2023-09-01",
+        "rows": "[]",
+    },
     writes=True,
-)  # fmt: skip
+)
 FORGET_COHORTS = cypher(
     "planning.forget_cohorts", "MATCH (t:TransitionCohort) DELETE t", writes=True
 )
@@ -364,8 +385,21 @@ KEPT_COHORT = cypher(
 # ``ahead``: the school expected whatever the day's school (the offer, else the nearest
 # of the next phase), as [urn, basis, miles], worked out by the load (planning.transitions)
 # so the page does not search every school for each child; None when not worked out.
-KEPT_COLUMNS = ("child_uid", "child_name", "dob", "known_from", "area", "lat", "lon", "spells",
-                "offer_urn", "offer_school", "kinds", "needs", "ahead")  # fmt: skip
+KEPT_COLUMNS = (
+    "child_uid",
+    "child_name",
+    "dob",
+    "known_from",
+    "area",
+    "lat",
+    "lon",
+    "spells",
+    "offer_urn",
+    "offer_school",
+    "kinds",
+    "needs",
+    "ahead",
+)
 
 
 def keep_cohort(

@@ -34,8 +34,14 @@ from graph.cypher import cypher
 from graph.store import GraphStore
 
 # The properties the load keeps; documented with the Person node in graph.schema.
-KEPT = ("risk_factors", "risk_year_group", "risk_school", "risk_school_urn", "risk_area",
-        "risk_attendance_pct")  # fmt: skip
+KEPT = (
+    "risk_factors",
+    "risk_year_group",
+    "risk_school",
+    "risk_school_urn",
+    "risk_area",
+    "risk_attendance_pct",
+)
 _UNSET = ", ".join(f"p.{name} = null" for name in KEPT)
 # what older code kept on every pupil, the day and rules now on the RiskDay node: cleared
 # with the rest when every pupil's factors are written again (a full load's)

@@ -162,11 +162,15 @@ class Pupil:
         )
         low, severe = config.attendance.low, config.attendance.severe
         found = [
-            "attendance_below_85" if attendance is not None and attendance < severe
-            else "attendance_below_90" if attendance is not None and attendance < low
+            "attendance_below_85"
+            if attendance is not None and attendance < severe
+            else "attendance_below_90"
+            if attendance is not None and attendance < low
             else None,
-            "permanent_exclusion" if any(e[1] == "PERM" for e in recent)
-            else "suspension" if recent
+            "permanent_exclusion"
+            if any(e[1] == "PERM" for e in recent)
+            else "suspension"
+            if recent
             else None,
             "ehc_plan" if "EHCP" in kinds else "sen_support" if "SEN support" in kinds else None,
             "looked_after" if "CLA" in kinds else None,
@@ -180,7 +184,7 @@ class Pupil:
             "teenage_parent" if parent else None,
             "moved_into_deprived_area" if moved else None,
             "school_change_mid_year" if changed else None,
-        ]  # fmt: skip
+        ]
         first = next(iter(schools))
         return Answer(
             schools[first][0],

@@ -143,9 +143,12 @@ def _brought_up_to_date(
         kept_rows = [dict(zip(reads.KEPT_COLUMNS, r, strict=True)) for r in rows.values()]
         rows = {r[_UID]: r for r in _rows(kept_rows, entry_point, schools)}
     found = reads.cohort_spells_of(
-        store, sorted(touched), born_from=born_from, born_before=born_before,
+        store,
+        sorted(touched),
+        born_from=born_from,
+        born_before=born_before,
         entry_point=entry_point,
-    )  # fmt: skip
+    )
     fresh = _rows(found, entry_point, schools)
     if len(rows) + len(fresh) != reads.cohort_count(
         store, born_from=born_from, born_before=born_before

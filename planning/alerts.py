@@ -46,23 +46,33 @@ def facts(child: dict[str, Any], threshold: float = ATTENDANCE_THRESHOLD) -> set
     if SEND_KINDS & set(child["kinds"]):
         for a in child["addresses"]:
             out.add(
-                Fact("send_address", a["uid"], f"{name} (SEND) has moved to a new address in "
-                     f"{a['name'] or 'an unknown area'}")
-            )  # fmt: skip
+                Fact(
+                    "send_address",
+                    a["uid"],
+                    f"{name} (SEND) has moved to a new address in {a['name'] or 'an unknown area'}",
+                )
+            )
         for s in child["schools"]:
             out.add(
                 Fact("send_school", s["uid"], f"{name} (SEND) is now on the roll of {s['name']}")
             )
     for term, rate, before in _falls(child["terms"], threshold):
         out.add(
-            Fact("attendance_fall", term, f"{name}'s attendance fell to {rate:.1%} in {term} "
-                 f"(from {before:.1%}; below {threshold:.0%})")
-        )  # fmt: skip
+            Fact(
+                "attendance_fall",
+                term,
+                f"{name}'s attendance fell to {rate:.1%} in {term} "
+                f"(from {before:.1%}; below {threshold:.0%})",
+            )
+        )
     for sib in child["siblings_in_care"]:
         out.add(
-            Fact("sibling_social_care", sib["uid"],
-                 f"A sibling of {name}, {sib['name']}, is now known to social care")
-        )  # fmt: skip
+            Fact(
+                "sibling_social_care",
+                sib["uid"],
+                f"A sibling of {name}, {sib['name']}, is now known to social care",
+            )
+        )
     return out
 
 

@@ -21,18 +21,30 @@ LABELS_FILE = Path(__file__).with_name("code_labels.yaml")
 
 # Which list a returns pack's field takes its codes from (loaders/packs/*/pack.yaml).
 PACK_FIELDS = {
-    "person.sex": "sex", "person.ethnicity": "ethnicity", "disability.code": "disability",
-    "referral.source": "referral_source", "referral.need": "need",
-    "referral.closure_reason": "closure_reason", "cp_plan.initial_category": "cp_category",
-    "cp_plan.latest_category": "cp_category", "episode.reason_new": "reason_new",
-    "episode.legal_status": "legal_status", "episode.need": "need",
-    "episode.placement_type": "placement_type", "episode.provider": "provider",
-    "episode.reason_end": "reason_end", "episode.reason_change": "reason_change",
-    "missing.kind": "missing", "review.participation": "participation",
-    "outcome.in_touch": "in_touch", "outcome.activity": "activity",
-    "outcome.accommodation": "accommodation", "permanence.kind": "permanence",
-    "sen.need": "sen_need", "sen.primary_need": "sen_need",
-}  # fmt: skip
+    "person.sex": "sex",
+    "person.ethnicity": "ethnicity",
+    "disability.code": "disability",
+    "referral.source": "referral_source",
+    "referral.need": "need",
+    "referral.closure_reason": "closure_reason",
+    "cp_plan.initial_category": "cp_category",
+    "cp_plan.latest_category": "cp_category",
+    "episode.reason_new": "reason_new",
+    "episode.legal_status": "legal_status",
+    "episode.need": "need",
+    "episode.placement_type": "placement_type",
+    "episode.provider": "provider",
+    "episode.reason_end": "reason_end",
+    "episode.reason_change": "reason_change",
+    "missing.kind": "missing",
+    "review.participation": "participation",
+    "outcome.in_touch": "in_touch",
+    "outcome.activity": "activity",
+    "outcome.accommodation": "accommodation",
+    "permanence.kind": "permanence",
+    "sen.need": "sen_need",
+    "sen.primary_need": "sen_need",
+}
 
 
 @cache

@@ -22,11 +22,22 @@ from graph.yaml_model import load_yaml_model
 RISK_FILE = Path(__file__).with_name("risk.yaml")
 # The factors the query knows how to detect; the config weighs them.
 FACTORS = (
-    "attendance_below_85", "attendance_below_90", "permanent_exclusion", "suspension",
-    "ehc_plan", "sen_support", "looked_after", "young_carer", "free_school_meals", "eal",
-    "youth_justice", "alternative_provision", "teenage_parent", "moved_into_deprived_area",
+    "attendance_below_85",
+    "attendance_below_90",
+    "permanent_exclusion",
+    "suspension",
+    "ehc_plan",
+    "sen_support",
+    "looked_after",
+    "young_carer",
+    "free_school_meals",
+    "eal",
+    "youth_justice",
+    "alternative_provision",
+    "teenage_parent",
+    "moved_into_deprived_area",
     "school_change_mid_year",
-)  # fmt: skip
+)
 
 
 class RiskConfigError(ValueError):

@@ -175,9 +175,12 @@ def cohort(store: GraphStore, entry_point: str, today: dt.date) -> list[dict[str
         rows = kept.on_day(today)
     else:
         rows = reads.cohort(
-            store, born_from=born_from, born_before=born_before, today=today,
+            store,
+            born_from=born_from,
+            born_before=born_before,
+            today=today,
             entry_point=entry_point,
-        )  # fmt: skip
+        )
     rows.sort(key=lambda r: (r["child_name"] is None, r["child_name"] or "", r["child_uid"]))
     return rows
 

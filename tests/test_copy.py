@@ -222,8 +222,11 @@ def test_the_copy_counts_what_the_live_graph_counts(weekly, tmp_path):
         for graph in (store, copy):
             caseload_tally.keep(graph)
     assert _counts(live)[0] > 0  # the county has cases waiting for a worker
-    for query, params in (("open_cases_no_worker", {}), ("open_cases_no_worker", {"kind": "CIN"}),
-                          ("known_to_three_services", {})):  # fmt: skip
+    for query, params in (
+        ("open_cases_no_worker", {}),
+        ("open_cases_no_worker", {"kind": "CIN"}),
+        ("known_to_three_services", {}),
+    ):
         everyone = run_saved(store, query, params).rows
         analysts = run_saved(store, query, params, principal=ANALYST, audit=audit).rows
         assert len(analysts) == len(everyone) > 0, query
@@ -283,8 +286,13 @@ def test_copy_hashes_are_trusted_only_for_the_counts_and_swap_they_were_recorded
     state.record("spare", counts, {"Person": {"a": 1, "b": 2}}, [], fresh=True)
     assert state.trusted("spare", counts) == {"Person": {"a": 1, "b": 2}}
     assert state.trusted("spare", other) is None and state.trusted("published", counts) is None
-    state.record("spare", other, {"Person": {"c": 3}, "LIVES_AT": {"a\x1fb": 4}}, [("Person", "a")],
-                 fresh=False)  # fmt: skip
+    state.record(
+        "spare",
+        other,
+        {"Person": {"c": 3}, "LIVES_AT": {"a\x1fb": 4}},
+        [("Person", "a")],
+        fresh=False,
+    )
     assert state.trusted("spare", other) == {"Person": {"b": 2, "c": 3}, "LIVES_AT": {"a\x1fb": 4}}
     state.begin_swap()  # ... and the process dies before end_swap
     assert state.trusted("spare", other) is None and state.trusted("published", other) is None
@@ -313,8 +321,10 @@ def _layout_one(path) -> None:
         frame = orjson.loads(rest[at:line_end])
         keys_end = line_end + 1 + frame["keys"]
         keys = orjson.loads(rest[line_end + 1 : keys_end])
-        values = [int.from_bytes(rest[keys_end + 8 * i : keys_end + 8 * i + 8], "little",
-                                 signed=True) for i in range(frame["n"])]  # fmt: skip
+        values = [
+            int.from_bytes(rest[keys_end + 8 * i : keys_end + 8 * i + 8], "little", signed=True)
+            for i in range(frame["n"])
+        ]
         hashes[frame["kind"]] = dict(zip(keys, values, strict=True))
         at = keys_end + 8 * frame["n"]
     path.write_bytes(orjson.dumps({"counts": orjson.loads(head)["counts"], "hashes": hashes}))
@@ -356,8 +366,13 @@ def test_copy_hashes_changed_in_place_equal_those_read_again(tmp_path):
     the ones given are those returned."""
     state = CopyState.beside(tmp_path, "g")
     counts = Counts({"Person": 3}, {"LIVES_AT": 1})
-    state.record("spare", counts, {"Person": {"a": 1, "b": 2, "c": 3}, "LIVES_AT": {"a\x1fb": 4}},
-                 [], fresh=True)  # fmt: skip
+    state.record(
+        "spare",
+        counts,
+        {"Person": {"a": 1, "b": 2, "c": 3}, "LIVES_AT": {"a\x1fb": 4}},
+        [],
+        fresh=True,
+    )
     changed = {"Person": {"b": 20, "d": 4}, "ATTENDS": {"d\x1fs": 5}}
     removed = [("Person", "c"), ("LIVES_AT", "a\x1fb")]
     again = state.updated("spare", changed, removed, fresh=False)
@@ -365,6 +380,12 @@ def test_copy_hashes_changed_in_place_equal_those_read_again(tmp_path):
     assert base is not None
     in_place = state.updated("spare", changed, removed, fresh=False, base=base)
     assert in_place is base
-    assert in_place == again == {
-        "Person": {"a": 1, "b": 20, "d": 4}, "LIVES_AT": {}, "ATTENDS": {"d\x1fs": 5},
-    }  # fmt: skip
+    assert (
+        in_place
+        == again
+        == {
+            "Person": {"a": 1, "b": 20, "d": 4},
+            "LIVES_AT": {},
+            "ATTENDS": {"d\x1fs": 5},
+        }
+    )

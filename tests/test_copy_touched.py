@@ -427,9 +427,12 @@ def test_after_a_delta_load_the_copy_equals_one_written_from_the_whole_graph(
 
             monkeypatch.setattr(FalkorDBStore, "publish_pseudonymised", reject_then_publish)
         week = run_load(
-            store, later, as_of=AS_OF + dt.timedelta(days=7), loads_dir=loads,
+            store,
+            later,
+            as_of=AS_OF + dt.timedelta(days=7),
+            loads_dir=loads,
             after_stage=after_stage,
-        )  # fmt: skip
+        )
         monkeypatch.undo()
         assert marked[0] is not None  # a merge waits from before the kept state is read
         report = week.report

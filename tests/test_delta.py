@@ -445,8 +445,9 @@ def week_loads(
     first_loads = tmp_path / "first"
     reading = Reading(first_loads, AS_OF, full=True)
     report = LoadReport(str(loaded_county.root), "", AS_OF.isoformat())
-    read_all(loaded_county.root, load_mappings(None), AS_OF, report, [], [], Silent(), 1,
-             reading=reading)  # fmt: skip
+    read_all(
+        loaded_county.root, load_mappings(None), AS_OF, report, [], [], Silent(), 1, reading=reading
+    )
     reading.save()
     # the county loaded again over a copy of it, every file skipped: every row written
     # (nothing recorded what the session's load wrote) and every record linked (no
@@ -466,9 +467,13 @@ def week_loads(
             shutil.copytree(first_loads, loads, ignore=shutil.ignore_patterns(LOAD_LOCK))
             # the full reload keeps the people, as the delta does (relink=False)
             results[kind] = run_load(
-                store, week_later, as_of=WEEK_LATER, loads_dir=loads, full=kind == "full",
+                store,
+                week_later,
+                as_of=WEEK_LATER,
+                loads_dir=loads,
+                full=kind == "full",
                 relink=False,
-            )  # fmt: skip
+            )
         graphs["relinked"] = copy_graph(graphs["delta"], engine_dir)
         loads = tmp_path / "relinked"
         shutil.copytree(tmp_path / "delta", loads, ignore=shutil.ignore_patterns(LOAD_LOCK))
@@ -703,8 +708,9 @@ def test_a_delta_after_a_delta_and_one_with_nothing_kept_leave_a_full_reloads_gr
         for kind in ("full", "delta", "nothing kept", "older release"):
             store = graphs[kind] = copy_graph(week_loads.graphs["delta"], engine_dir)
             loads = tmp_path / kind
-            shutil.copytree(week_loads.loads["delta"], loads,
-                            ignore=shutil.ignore_patterns(LOAD_LOCK))  # fmt: skip
+            shutil.copytree(
+                week_loads.loads["delta"], loads, ignore=shutil.ignore_patterns(LOAD_LOCK)
+            )
             if kind == "nothing kept":
                 for file in (RISK_FILE, NEEDS_FILE, CASELOAD_FILE, COHORTS_FILE):
                     (loads / file).unlink()
@@ -862,8 +868,9 @@ def test_the_same_files_again_after_a_full_link_write_nothing(
         linked = identities.linked_probabilities(store)
         assert len(linked) > 100  # records linked by probability, to keep theirs
         loads = tmp_path / "loads"
-        shutil.copytree(week_loads.loads["relinked"], loads,
-                        ignore=shutil.ignore_patterns(LOAD_LOCK))  # fmt: skip
+        shutil.copytree(
+            week_loads.loads["relinked"], loads, ignore=shutil.ignore_patterns(LOAD_LOCK)
+        )
         report = run_load(store, week_later, as_of=WEEK_LATER, loads_dir=loads).report
         assert not report.wrote_every_row and not report.relinked
         assert not report.written, report.written  # nor an address, which two steps write
@@ -888,8 +895,9 @@ def test_a_change_that_keeps_the_counts_is_noticed(
 
         def kept() -> tuple[Known | None, list | None, str]:
             folder = tmp_path / uuid.uuid4().hex
-            shutil.copytree(week_loads.loads["delta"], folder,
-                            ignore=shutil.ignore_patterns(LOAD_LOCK))  # fmt: skip
+            shutil.copytree(
+                week_loads.loads["delta"], folder, ignore=shutil.ignore_patterns(LOAD_LOCK)
+            )
             as_kept = version.kept_as(store.counts(), version.current(store))
             memory = Unchanged.take(folder / MEMORY_FILE, frozenset(), as_kept, False)
             baseline = Baseline(None, folder / ALERT_FILES[1])
@@ -931,10 +939,12 @@ def test_a_change_that_keeps_the_counts_is_noticed(
 def _same_state(state: list[dict]) -> list[str]:
     """A watched state as text, in no order (the engine collects lists in any)."""
     return sorted(
-        json.dumps({k: sorted(map(json.dumps, v)) if isinstance(v, list) else v
-                    for k, v in row.items()}, sort_keys=True)
+        json.dumps(
+            {k: sorted(map(json.dumps, v)) if isinstance(v, list) else v for k, v in row.items()},
+            sort_keys=True,
+        )
         for row in state
-    )  # fmt: skip
+    )
 
 
 def test_a_review_decision_taken_while_a_load_runs_leaves_nothing_kept(
@@ -959,8 +969,7 @@ def test_a_review_decision_taken_while_a_load_runs_leaves_nothing_kept(
                 review_queue.decide(store, pair, False, "a reviewer")
 
         try:
-            run_load(store, week_later, as_of=WEEK_LATER, loads_dir=loads,
-                     after_stage=after_stage)  # fmt: skip
+            run_load(store, week_later, as_of=WEEK_LATER, loads_dir=loads, after_stage=after_stage)
         finally:
             store.drop_all()
             store.close()
@@ -975,9 +984,13 @@ def test_a_review_decision_taken_while_a_load_runs_leaves_nothing_kept(
 
 @pytest.mark.parametrize("stage", ["write", "risk", "derive", "alerts"])
 def test_a_merge_waits_for_a_running_load_and_then_the_list_is_the_records(
-    week_loads: WeekLoads, engine_dir: Path, tmp_path: Path, week_later: Path, stage: str,
+    week_loads: WeekLoads,
+    engine_dir: Path,
+    tmp_path: Path,
+    week_later: Path,
+    stage: str,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     """A reviewer may accept a pair (two people merged) while a delta runs: the load
     works out answers and tallies from what it read before, so a merge then would be
     missed or written over (the kept pupil's risk of NEET answers from before the merge,
@@ -1175,9 +1188,12 @@ def test_a_decision_as_a_load_ends_is_not_taken_for_the_loads_own(
         monkeypatch.setattr(store, "write", write)
         last = load_module.STAGES[-1][0]
         run_load(
-            store, small_county, as_of=AS_OF, loads_dir=loads,
+            store,
+            small_county,
+            as_of=AS_OF,
+            loads_dir=loads,
             after_stage=lambda name: name == last and stages_done.append(name),
-        )  # fmt: skip
+        )
         assert decided  # it landed
         assert version.current(store) == decided[0]  # the decision's stamp stays
         assert version.loading_since(store) is None  # and the load has ended
@@ -1195,8 +1211,9 @@ def test_a_delta_says_why_it_works_every_pupils_risk_answers_out_again():
     from loaders.risk_kept import RiskKept
 
     def why(years: list[int], rules: str, code: str = "") -> str:
-        return _why_everyone(Delta(RiskKept(years, rules, {}, code=code), touched=set()),
-                             [2025, 2026], "r")  # fmt: skip
+        return _why_everyone(
+            Delta(RiskKept(years, rules, {}, code=code), touched=set()), [2025, 2026], "r"
+        )
 
     assert why([2025, 2026], "r") == ""
     assert why([2024, 2025], "other") == (

@@ -90,8 +90,9 @@ CREATE (m:Person:Adult {uid: 'P-m', full_name: 'Jane Smith', dob: date('2006-01-
 def test_contradictions_in_the_data_are_warnings_on_the_record_and_in_the_network(store, tmp_path):
     store.write(BAD_FAMILY)
     texts = [w["text"] for w in views.child_record(store, "P-a")["warnings"]]
-    assert any("Jane Smith (born 2006-01-01) is recorded as parent of Amy Smith" in x
-               for x in texts), texts  # fmt: skip
+    assert any(
+        "Jane Smith (born 2006-01-01) is recorded as parent of Amy Smith" in x for x in texts
+    ), texts
     assert any("Ben Smith is recorded as both parent and sibling of Amy Smith" in x for x in texts)
     assert any("Amy Smith has 3 recorded birth parents" in x for x in texts)
     assert any("sources disagree on date of birth 2012-03-02" in x for x in texts)

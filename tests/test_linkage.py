@@ -244,12 +244,15 @@ def test_a_mother_named_on_a_childs_row_is_the_liable_adult_at_the_childs_home()
     """ "Mother: Jane Smith" on a row about Amy, and "Jane Jones, liable party" at the
     address Amy lives at: one person, with the reasons in words."""
     amy = Identity("amy", given="Amy", family="Smith", dob="2014-03-02", postcode="NM5 4AL")
-    named = Identity("amy#parent", given="Jane", family="Smith", postcode="NM5 4AL",
-                     born_before="2002-03-02")  # fmt: skip
-    liable = Identity("ct", given="Jane", family="Jones", postcode="NM5 4AL", sex="F",
-                      born_before="2003-01-01")  # fmt: skip
-    stranger = Identity("ct2", given="Jane", family="Brown", postcode="NM9 9ZZ", sex="F",
-                        born_before="2003-01-01")  # fmt: skip
+    named = Identity(
+        "amy#parent", given="Jane", family="Smith", postcode="NM5 4AL", born_before="2002-03-02"
+    )
+    liable = Identity(
+        "ct", given="Jane", family="Jones", postcode="NM5 4AL", sex="F", born_before="2003-01-01"
+    )
+    stranger = Identity(
+        "ct2", given="Jane", family="Brown", postcode="NM9 9ZZ", sex="F", born_before="2003-01-01"
+    )
     context = Context(
         as_of=AS_OF.isoformat(),
         edges=[Edge("amy#parent", "amy", "parent", True)],
@@ -293,10 +296,24 @@ def _liable(rid: str, family: str, given: str = "Ellie") -> Identity:
 
 def _strangers() -> list[Identity]:
     """Sixteen liable parties, each for a while, so the pass has people to learn from."""
-    others = [("Anna", "Ash"), ("Beth", "Birch"), ("Cara", "Cole"), ("Dawn", "Dale"),
-              ("Erin", "Edge"), ("Faye", "Ford"), ("Gail", "Gill"), ("Hope", "Hale"),
-              ("Iris", "Ince"), ("Jade", "Jury"), ("Kate", "Kemp"), ("Lily", "Lund"),
-              ("Mary", "Moss"), ("Nina", "Nash"), ("Olga", "Orme"), ("Pam", "Pike")]  # fmt: skip
+    others = [
+        ("Anna", "Ash"),
+        ("Beth", "Birch"),
+        ("Cara", "Cole"),
+        ("Dawn", "Dale"),
+        ("Erin", "Edge"),
+        ("Faye", "Ford"),
+        ("Gail", "Gill"),
+        ("Hope", "Hale"),
+        ("Iris", "Ince"),
+        ("Jade", "Jury"),
+        ("Kate", "Kemp"),
+        ("Lily", "Lund"),
+        ("Mary", "Moss"),
+        ("Nina", "Nash"),
+        ("Olga", "Orme"),
+        ("Pam", "Pike"),
+    ]
     return [_liable(f"x{i}", family, given) for i, (given, family) in enumerate(others)]
 
 
@@ -431,8 +448,16 @@ def test_a_liable_party_who_moved_with_her_household_and_changed_surname_is_one_
         Identity("sam1", given="Sam", family="Taylor", sex="M", born_before="2008-11-02"),
         Identity("sam2", given="Sam", family="Taylor", sex="M", born_before="2008-11-02"),
     ]
-    others = [("Anna", "Ash"), ("Beth", "Birch"), ("Cara", "Cole"), ("Dawn", "Dale"),
-              ("Erin", "Edge"), ("Faye", "Ford"), ("Gail", "Gill"), ("Hope", "Hale")]  # fmt: skip
+    others = [
+        ("Anna", "Ash"),
+        ("Beth", "Birch"),
+        ("Cara", "Cole"),
+        ("Dawn", "Dale"),
+        ("Erin", "Edge"),
+        ("Faye", "Ford"),
+        ("Gail", "Gill"),
+        ("Hope", "Hale"),
+    ]
     records += [_liable(f"x{i}", family, given) for i, (given, family) in enumerate(others)]
     homes = {
         "hunt": [Tenure("U1", "2019-01-01", "2021-09-27")],
@@ -547,8 +572,16 @@ def _with_partner(second: Identity) -> tuple[list[Identity], Context]:
     their family names differ."""
     records = [_liable("hunt", "Hunt"), _liable("taylor", "Taylor"), second]
     records += [Identity("sam1", given="Sam", family="Taylor", sex="M", dob="1984-05-06")]
-    others = [("Anna", "Ash"), ("Beth", "Birch"), ("Cara", "Cole"), ("Dawn", "Dale"),
-              ("Erin", "Edge"), ("Faye", "Ford"), ("Gail", "Gill"), ("Hope", "Hale")]  # fmt: skip
+    others = [
+        ("Anna", "Ash"),
+        ("Beth", "Birch"),
+        ("Cara", "Cole"),
+        ("Dawn", "Dale"),
+        ("Erin", "Edge"),
+        ("Faye", "Ford"),
+        ("Gail", "Gill"),
+        ("Hope", "Hale"),
+    ]
     records += [_liable(f"x{i}", family, given) for i, (given, family) in enumerate(others)]
     first, then = Tenure("U1", "2015-01-01", "2018-06-30"), Tenure("U3", "2020-03-01")
     homes = {"hunt": [first], "sam1": [first], "taylor": [then], "sam2": [then]}
@@ -603,8 +636,16 @@ def _mother_named_with(
     records = [_liable("hunt", "Hunt"), _liable("mum", "Taylor")]
     records += [Identity("sam1", given="Sam", family="Taylor", sex="M", dob="1984-05-06")]
     records += [Identity("amy", given="Amy", family="Taylor", sex="F", dob=born)]
-    others = [("Anna", "Ash"), ("Beth", "Birch"), ("Cara", "Cole"), ("Dawn", "Dale"),
-              ("Erin", "Edge"), ("Faye", "Ford"), ("Gail", "Gill"), ("Hope", "Hale")]  # fmt: skip
+    others = [
+        ("Anna", "Ash"),
+        ("Beth", "Birch"),
+        ("Cara", "Cole"),
+        ("Dawn", "Dale"),
+        ("Erin", "Edge"),
+        ("Faye", "Ford"),
+        ("Gail", "Gill"),
+        ("Hope", "Hale"),
+    ]
     records += [_liable(f"x{i}", family, given) for i, (given, family) in enumerate(others)]
     first = Tenure("U1", "2015-01-01", "2018-06-30")
     homes = {"hunt": [first], "sam1": [first], "mum": [Tenure("U3")], "amy": [Tenure("U3")]}
@@ -680,8 +721,16 @@ def test_a_later_partners_account_open_on_the_extracts_first_day_is_not_the_moth
         shared = Tenure("U1", "2018-11-02", "2020-06-30")
         context.homes["hunt"] = context.homes["sam1"] = [shared]
         for i in range(40):
-            records.append(Identity(f"y{i}", given=f"Zo{i}", family=f"Yew{i}", sex="F",
-                                    postcode=f"NM9 {i}ZZ", born_before="2008-11-02"))  # fmt: skip
+            records.append(
+                Identity(
+                    f"y{i}",
+                    given=f"Zo{i}",
+                    family=f"Yew{i}",
+                    sex="F",
+                    postcode=f"NM9 {i}ZZ",
+                    born_before="2008-11-02",
+                )
+            )
             context.homes[f"y{i}"] = [Tenure(f"W{i}", "2018-11-02", "")]
         result = link(records, context=context)
         assert result.cluster_of["dad"] == result.cluster_of["sam1"], born
@@ -731,7 +780,10 @@ def test_the_co_parent_by_name_is_worded_from_the_records_the_level_read():
     from loaders.linkage.evidence import _record_words
 
     assert [_record_words(r) for r in ("early_help:7", "social_care:d1", "x")] == [
-        "an early help record", "a social care record", "a record"]  # fmt: skip
+        "an early help record",
+        "a social care record",
+        "a record",
+    ]
 
 
 def test_the_co_parent_words_name_no_child_with_more_parents_than_the_level_counts():
@@ -749,8 +801,10 @@ def test_the_co_parent_words_name_no_child_with_more_parents_than_the_level_coun
         records, context = _mother_named_with(dad, kind="father", more=more)
         context.edges[1] = Edge(dad.rid, "amy", "father", graph=True)
         records.append(Identity("ben", given="Ben", family="Taylor", sex="M", dob="2017-03-01"))
-        context.edges += [Edge("mum", "ben", "birth", graph=True),
-                          Edge(dad.rid, "ben", "father", graph=True)]  # fmt: skip
+        context.edges += [
+            Edge("mum", "ben", "birth", graph=True),
+            Edge(dad.rid, "ben", "father", graph=True),
+        ]
         clusters = Clusters(records, context.edges, context.homes)
         around = surroundings(records, clusters, context)
         mum, hunt = (next(r for r in records if r.rid == rid) for rid in ("mum", "hunt"))

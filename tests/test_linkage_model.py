@@ -54,16 +54,22 @@ def _household_model():
     from loaders.linkage.model import Comparison, Level, Model
 
     kids = Level(
-        "share a child", 0.2, 0.0001,
-        sql="array_length(array_intersect(kids_l, kids_r)) > 0", u_share=0.1, per_person=True,
-    )  # fmt: skip
+        "share a child",
+        0.2,
+        0.0001,
+        sql="array_length(array_intersect(kids_l, kids_r)) > 0",
+        u_share=0.1,
+        per_person=True,
+    )
     names = Level("same housemate's name", 0.1, 0.0001, sql="mate_l = mate_r")
     district = Level("same district", 0.1, 0.05, sql="district_l = district_r")
     comparison = Comparison(
-        "household", ("kids", "mate", "district"), "mate_l IS NULL OR mate_r IS NULL",
+        "household",
+        ("kids", "mate", "district"),
+        "mate_l IS NULL OR mate_r IS NULL",
         levels=(kids, names, district, Level("nothing", 0.6, 0.9)),
         condition="mate_l IS NOT NULL AND mate_r IS NOT NULL",
-    )  # fmt: skip
+    )
     model = Model("households", (comparison,), list, list, list, ("mate",), train_m=False)
     return model, comparison
 
@@ -83,20 +89,23 @@ def test_a_household_level_no_random_pair_meets_weighs_as_one_person_among_the_r
     from loaders.linkage.model import _conditional_u
 
     model, comparison = _household_model()
-    frame = pa.table({
-        "unique_id": [f"p{i:06d}" for i in range(rows)],
-        "kids": [[f"c{i}"] for i in range(rows)],
-        "mate": [f"m{i}" for i in range(rows)],
-        "district": ["NM1" if i % 2 else "NM2" for i in range(rows)],
-    })  # fmt: skip
+    frame = pa.table(
+        {
+            "unique_id": [f"p{i:06d}" for i in range(rows)],
+            "kids": [[f"c{i}"] for i in range(rows)],
+            "mate": [f"m{i}" for i in range(rows)],
+            "district": ["NM1" if i % 2 else "NM2" for i in range(rows)],
+        }
+    )
     with opened(name="duckdb") as engine:
         table = engine.register(frame)
         linker = Linker(table, _settings(model, [comparison], False, rows, None))
         _conditional_u(linker, engine, frame, [comparison])
         levels = [
-            lv for lv in linker._settings_obj.comparisons[0].comparison_levels
+            lv
+            for lv in linker._settings_obj.comparisons[0].comparison_levels
             if not lv.is_null_level
-        ]  # fmt: skip
+        ]
     u = [lv.u_probability for lv in levels]
     assert u[0] == pytest.approx(min(0.0001, 0.1 / (rows - 1)))
     assert u[1] == pytest.approx(0.0001)
@@ -113,17 +122,23 @@ def test_two_levels_that_weigh_the_same_are_said_in_the_notes(tied):
     from loaders.linkage.model import Comparison, Level, Model, score
 
     initial = Level("same initial", 0.3, 0.05, sql="left(name_l, 1) = left(name_r, 1)")
-    length = Level("same length", 0.3, 0.05 if tied else 0.1,
-                   sql="length(name_l) = length(name_r)")  # fmt: skip
+    length = Level("same length", 0.3, 0.05 if tied else 0.1, sql="length(name_l) = length(name_r)")
     comparison = Comparison(
-        "name", ("name",), "name_l IS NULL OR name_r IS NULL",
-        levels=(Level("same name", 0.4, 0.01, sql="name_l = name_r"), initial, length,
-                Level("else", 0.0001, 0.84)),
-    )  # fmt: skip
+        "name",
+        ("name",),
+        "name_l IS NULL OR name_r IS NULL",
+        levels=(
+            Level("same name", 0.4, 0.01, sql="name_l = name_r"),
+            initial,
+            length,
+            Level("else", 0.0001, 0.84),
+        ),
+    )
     model = Model("names", (comparison,), list, list, list, ("name",), lambda_from_pairs=True)
     names = ["ann", "anne", "bob", "bobby", "cat", "cath", "dan", "dave", "eve", "evie"]
-    frame = pa.table({"unique_id": [f"r{i}" for i in range(40)],
-                      "name": [names[i % 10] for i in range(40)]})  # fmt: skip
+    frame = pa.table(
+        {"unique_id": [f"r{i}" for i in range(40)], "name": [names[i % 10] for i in range(40)]}
+    )
     notes: list[str] = []
     scored = score(model, frame, review_threshold=0.5, memory_limit=None, notes=notes)
     said = [n for n in notes if "weigh the same" in n]
@@ -171,9 +186,12 @@ def _households(levels: tuple, columns: tuple[str, ...], on: str) -> tuple:
     from loaders.linkage.model import Comparison, Model
 
     comparison = Comparison(
-        "household", columns, f"{on}_l IS NULL OR {on}_r IS NULL", levels=levels,
+        "household",
+        columns,
+        f"{on}_l IS NULL OR {on}_r IS NULL",
+        levels=levels,
         condition=f"{on}_l IS NOT NULL AND {on}_r IS NOT NULL",
-    )  # fmt: skip
+    )
     model = Model("households", (comparison,), list, list, list, (on,), train_m=False)
     return comparison, model
 
@@ -191,27 +209,39 @@ def test_a_level_no_sampled_pair_meets_is_counted_over_every_pair():
 
     rows = 40_000
     kids = Level(
-        "share a child", 0.2, 0.0001, sql="array_length(array_intersect(kids_l, kids_r)) > 0",
-        u_share=0.1, per_person=True, pairs_on=("kids", "kids"),
-    )  # fmt: skip
+        "share a child",
+        0.2,
+        0.0001,
+        sql="array_length(array_intersect(kids_l, kids_r)) > 0",
+        u_share=0.1,
+        per_person=True,
+        pairs_on=("kids", "kids"),
+    )
     names = Level(
-        "a housemate's name", 0.1, 0.0001,
-        sql="array_length(array_intersect(mates_l, mates_r)) > 0", pairs_on=("mates", "mates"),
-    )  # fmt: skip
+        "a housemate's name",
+        0.1,
+        0.0001,
+        sql="array_length(array_intersect(mates_l, mates_r)) > 0",
+        pairs_on=("mates", "mates"),
+    )
     district = Level("same district", 0.1, 0.05, sql="district_l = district_r")
     comparison = Comparison(
-        "household", ("kids", "mates", "district"), "district_l IS NULL OR district_r IS NULL",
+        "household",
+        ("kids", "mates", "district"),
+        "district_l IS NULL OR district_r IS NULL",
         levels=(kids, names, district, Level("nothing", 0.6, 0.9)),
         condition="district_l IS NOT NULL AND district_r IS NOT NULL",
-    )  # fmt: skip
+    )
     model = Model("households", (comparison,), list, list, list, ("district",), train_m=False)
     shared = {i: f"c{i // 2}" for i in range(60)}  # rows 0-59: 30 pairs, a child each
-    frame = pa.table({
-        "unique_id": [f"p{i:06d}" for i in range(rows)],
-        "kids": [[shared.get(i, f"own{i}")] for i in range(rows)],
-        "mates": [["ann lee"] if i < 10 else [f"mate{i}"] for i in range(rows)],
-        "district": ["NM1" if i % 2 else "NM2" for i in range(rows)],
-    })  # fmt: skip
+    frame = pa.table(
+        {
+            "unique_id": [f"p{i:06d}" for i in range(rows)],
+            "kids": [[shared.get(i, f"own{i}")] for i in range(rows)],
+            "mates": [["ann lee"] if i < 10 else [f"mate{i}"] for i in range(rows)],
+            "district": ["NM1" if i % 2 else "NM2" for i in range(rows)],
+        }
+    )
     every = rows * (rows - 1) / 2
     u = [x for _, x in _u_of(model, comparison, frame)]
     assert u[0] == pytest.approx(30 / every * 0.1)
@@ -233,23 +263,31 @@ def test_a_name_level_weighs_less_than_the_level_it_stands_in_for():
 
     rows = 20_000
     same = Level(
-        "the same housemate", 0.02, 0.0001,
-        sql="array_length(array_intersect(mates_l, mates_r)) > 0", pairs_on=("mates", "mates"),
-    )  # fmt: skip
+        "the same housemate",
+        0.02,
+        0.0001,
+        sql="array_length(array_intersect(mates_l, mates_r)) > 0",
+        pairs_on=("mates", "mates"),
+    )
     alike = Level(
-        "a housemate's name", 0.1, 0.0001,
-        sql="array_length(array_intersect(names_l, names_r)) > 0", pairs_on=("names", "names"),
+        "a housemate's name",
+        0.1,
+        0.0001,
+        sql="array_length(array_intersect(names_l, names_r)) > 0",
+        pairs_on=("names", "names"),
         stands_in_for=same,
-    )  # fmt: skip
+    )
     comparison, model = _households(
         (same, alike, Level("nothing", 0.88, 0.9)), ("mates", "names"), "names"
     )
-    frame = pa.table({
-        "unique_id": [f"p{i:06d}" for i in range(rows)],
-        # rows 0-3 share a housemate; rows 10-13 a housemate's name, not the housemate
-        "mates": [["m0"] if i < 4 else [f"m{i}"] for i in range(rows)],
-        "names": [["ann lee"] if i < 4 or 10 <= i < 14 else [f"n{i}"] for i in range(rows)],
-    })  # fmt: skip
+    frame = pa.table(
+        {
+            "unique_id": [f"p{i:06d}" for i in range(rows)],
+            # rows 0-3 share a housemate; rows 10-13 a housemate's name, not the housemate
+            "mates": [["m0"] if i < 4 else [f"m{i}"] for i in range(rows)],
+            "names": [["ann lee"] if i < 4 or 10 <= i < 14 else [f"n{i}"] for i in range(rows)],
+        }
+    )
     (m0, u0), (m1, u1), _ = _u_of(model, comparison, frame)
     every = rows * (rows - 1) / 2
     assert u0 == pytest.approx(6 / every)

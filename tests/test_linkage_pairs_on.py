@@ -109,18 +109,25 @@ def test_a_level_the_sample_meets_is_counted_over_every_pair_too():
 
     rows = 40_000
     kids = Level(
-        "share a child", 0.2, 0.0001, sql="array_length(array_intersect(kids_l, kids_r)) > 0",
-        u_share=0.1, per_person=True, pairs_on=("kids", "kids"),
-    )  # fmt: skip
+        "share a child",
+        0.2,
+        0.0001,
+        sql="array_length(array_intersect(kids_l, kids_r)) > 0",
+        u_share=0.1,
+        per_person=True,
+        pairs_on=("kids", "kids"),
+    )
     district = Level("same district", 0.1, 0.05, sql="district_l = district_r")
     comparison, model = _households(
         (kids, district, Level("nothing", 0.7, 0.9)), ("kids", "district"), "district"
     )
-    frame = pa.table({
-        "unique_id": [f"p{i:06d}" for i in range(rows)],
-        "kids": [[f"c{i // 2}"] for i in range(rows)],
-        "district": ["NM1" if i % 2 else "NM2" for i in range(rows)],
-    })  # fmt: skip
+    frame = pa.table(
+        {
+            "unique_id": [f"p{i:06d}" for i in range(rows)],
+            "kids": [[f"c{i // 2}"] for i in range(rows)],
+            "district": ["NM1" if i % 2 else "NM2" for i in range(rows)],
+        }
+    )
     every = rows * (rows - 1) / 2
     u = [x for _, x in _u_of(model, comparison, frame)]
     assert u[0] == pytest.approx(20_000 / every * 0.1, rel=1e-9)

@@ -128,8 +128,9 @@ def test_two_addresses_at_once_is_outweighed_only_by_a_child_or_a_household_move
     from loaders.linkage.relational import ADULTS, HOUSEHOLD, OUTWEIGH_AT_ONCE, TIMELINE
 
     def liable(rid: str, given: str, family: str, postcode: str) -> Identity:
-        return Identity(rid, given=given, family=family, sex="M", postcode=postcode,
-                        born_before="2008-11-02")  # fmt: skip
+        return Identity(
+            rid, given=given, family=family, sex="M", postcode=postcode, born_before="2008-11-02"
+        )
 
     # each at their own postcode: identical records would be one before any round
     records = [
@@ -151,9 +152,14 @@ def test_two_addresses_at_once_is_outweighed_only_by_a_child_or_a_household_move
     assert "same postcode district" in weak and "nothing in common" in weak[-1]
 
     def pair(left: str, right: str, household: str, timeline: str = at_once) -> Scored:
-        return Scored([left], [right], [0.9999],
-                      {"household": [household], "timeline": [timeline]}, [""],
-                      {"probability_two_random_records_match": 0.01})  # fmt: skip
+        return Scored(
+            [left],
+            [right],
+            [0.9999],
+            {"household": [household], "timeline": [timeline]},
+            [""],
+            {"probability_two_random_records_match": 0.01},
+        )
 
     def run(rounds: list[Scored]) -> linkage.LinkResult:
         def score(model, frame, **options):

@@ -81,9 +81,19 @@ def gathered(reps: list[Identity], clusters: Clusters, context: Context) -> Surr
         root: found for root in housemates if (found := _mate_names(root, housemates, names))
     }
     return Surroundings(
-        kids, stays, household, housemates, mate_names, names, moved_in, moved_out,
-        left_with, arrived_with, movers, adults,
-    )  # fmt: skip
+        kids,
+        stays,
+        household,
+        housemates,
+        mate_names,
+        names,
+        moved_in,
+        moved_out,
+        left_with,
+        arrived_with,
+        movers,
+        adults,
+    )
 
 
 def _born(
@@ -310,9 +320,10 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
             root = row["unique_id"]
             expected = {name: _sorted(getattr(ref, name).get(root)) for name in LISTED}
             expected["kin"] = _sorted(
-                ref.kids.get(root, set()) | ref.household.get(root, set())
+                ref.kids.get(root, set())
+                | ref.household.get(root, set())
                 | ref.housemates.get(root, set())
-            )  # fmt: skip
+            )
             expected["mate_families"] = _sorted(
                 {f for mate in ref.housemates.get(root, ()) for f in families.get(mate, ())}
             )
@@ -402,9 +413,13 @@ def test_adults_scored_on_numbered_lists_as_splink_scores_their_text(small_count
 
 def _as_rows(scored) -> list[tuple]:
     rows = zip(
-        scored.left, scored.right, scored.probability, scored.agreed,
-        *(scored.levels[name] for name in sorted(scored.levels)), strict=True,
-    )  # fmt: skip
+        scored.left,
+        scored.right,
+        scored.probability,
+        scored.agreed,
+        *(scored.levels[name] for name in sorted(scored.levels)),
+        strict=True,
+    )
     return sorted(rows)
 
 
@@ -419,17 +434,61 @@ def _assert_same_scores(found, again) -> None:
         assert mine[2] == pytest.approx(other[2], rel=1e-9, abs=1e-12), mine[:2]
 
 
-LISTED = ("kids", "household", "housemates", "mate_names", "moved_in", "moved_out",
-          "left_with", "arrived_with")  # fmt: skip
-COLUMNS = ("unique_id", *LISTED, "kin", "homes", "stays", "dated", "coparents",
-           "coparent_names", "coparent_births", "coparent_name_births", "mate_stays",
-           "mate_name_stays", "mate_families")  # fmt: skip
+LISTED = (
+    "kids",
+    "household",
+    "housemates",
+    "mate_names",
+    "moved_in",
+    "moved_out",
+    "left_with",
+    "arrived_with",
+)
+COLUMNS = (
+    "unique_id",
+    *LISTED,
+    "kin",
+    "homes",
+    "stays",
+    "dated",
+    "coparents",
+    "coparent_names",
+    "coparent_births",
+    "coparent_name_births",
+    "mate_stays",
+    "mate_name_stays",
+    "mate_families",
+)
 # the frame's columns in the order they were built before (a row's hash reads them)
-FRAME_ORDER = ("given", "given_canon", "family", "family_parts", "unique_id", "givens",
-               "families", "dob", "born_before", "sex", "postcode", "district", "upn", "nhs",
-               "uln", "homes", "dated", "stays", "kids", "household", "housemates",
-               "mate_names", "kin", "moved_in", "moved_out", "left_with",
-               "arrived_with")  # fmt: skip
+FRAME_ORDER = (
+    "given",
+    "given_canon",
+    "family",
+    "family_parts",
+    "unique_id",
+    "givens",
+    "families",
+    "dob",
+    "born_before",
+    "sex",
+    "postcode",
+    "district",
+    "upn",
+    "nhs",
+    "uln",
+    "homes",
+    "dated",
+    "stays",
+    "kids",
+    "household",
+    "housemates",
+    "mate_names",
+    "kin",
+    "moved_in",
+    "moved_out",
+    "left_with",
+    "arrived_with",
+)
 
 
 def _as_text(frame, around: Surroundings):
@@ -450,8 +509,15 @@ def _as_text(frame, around: Surroundings):
         return pa.ListArray.from_arrays(found.offsets, inner, mask=found.is_null())
 
     columns = {name: frame[name] for name in frame.column_names}
-    for name in ("kids", "household", "housemates", "kin", "coparents", "coparent_births",
-                 "mate_stays"):  # fmt: skip
+    for name in (
+        "kids",
+        "household",
+        "housemates",
+        "kin",
+        "coparents",
+        "coparent_births",
+        "mate_stays",
+    ):
         columns[name] = text(frame[name], around.uids)
     for name in ("homes", "stays", "dated"):
         columns[name] = text(frame[name], around.places)

@@ -49,8 +49,16 @@ def test_risk_scores_and_factors_match_truth(loaded_county, true_person):
         assert found[p]["year_group"] == expected.at[p, "year_group"]
     # every factor the county can show is exercised somewhere
     seen = Counter(f for r in rows for f in r["factors"])
-    for factor in ("attendance_below_85", "attendance_below_90", "suspension", "ehc_plan",
-                   "sen_support", "looked_after", "free_school_meals", "eal"):  # fmt: skip
+    for factor in (
+        "attendance_below_85",
+        "attendance_below_90",
+        "suspension",
+        "ehc_plan",
+        "sen_support",
+        "looked_after",
+        "free_school_meals",
+        "eal",
+    ):
         assert seen[factor] > 0, factor
 
 
@@ -316,11 +324,15 @@ def test_alerts_fire_once_per_change_and_not_again_on_reload(small_county, tmp_p
         sheet = root / "attendance" / f"{pupil['urn']}_2026-27.csv"
         header = sheet.read_text().splitlines()[0].split(",")
         row = {
-            "Pupil UPN": pupil["upn"], "Legal Surname": pupil["family"],
-            "Forename": pupil["given"], "D.O.B": pupil["dob"].isoformat(), "Term": "Spring",
-            "Possible Sessions": "100", "Authorised Absences": "12",
+            "Pupil UPN": pupil["upn"],
+            "Legal Surname": pupil["family"],
+            "Forename": pupil["given"],
+            "D.O.B": pupil["dob"].isoformat(),
+            "Term": "Spring",
+            "Possible Sessions": "100",
+            "Authorised Absences": "12",
             "Unauthorised Absences": "8",
-        }  # fmt: skip
+        }
         with sheet.open("a") as handle:
             handle.write(",".join(row.get(h, "") for h in header) + "\n")
         # 3. a sibling of a child with an open, allocated case becomes known to social care
@@ -354,8 +366,11 @@ def test_alerts_fire_once_per_change_and_not_again_on_reload(small_county, tmp_p
         assert second.alerts == len(raised)
         # nothing else changed, so nothing else is raised
         assert {k for k, _child in kinds} <= {
-            "send_address", "send_school", "attendance_fall", "sibling_social_care"
-        }  # fmt: skip
+            "send_address",
+            "send_school",
+            "attendance_fall",
+            "sibling_social_care",
+        }
         expected_children = {send["uid"], pupil["uid"], pair["uid"]}
         siblings_of_pair = {
             r["uid"]
@@ -391,20 +406,25 @@ def test_alert_facts_and_a_crashed_load_keeps_its_baseline(tmp_path):
 
     def state(**changes):
         base = {
-            "child": "P-1", "name": "Ann Lee", "workers": ["W-1", "W-2"],
-            "kinds": ["EHCP"], "addresses": [{"uid": "A-1", "name": "NM1"}],
+            "child": "P-1",
+            "name": "Ann Lee",
+            "workers": ["W-1", "W-2"],
+            "kinds": ["EHCP"],
+            "addresses": [{"uid": "A-1", "name": "NM1"}],
             "schools": [{"uid": "S-1", "name": "Oak Primary"}],
-            "terms": [{"term": "2025-26 Summer", "start": "2026-04-01", "possible": 100,
-                       "absent": 4}],
+            "terms": [
+                {"term": "2025-26 Summer", "start": "2026-04-01", "possible": 100, "absent": 4}
+            ],
             "siblings_in_care": [],
-        }  # fmt: skip
+        }
         return {**base, **changes}
 
     moved = state(addresses=[{"uid": "A-2", "name": "NM2"}])
     rows = new_alerts([state()], [moved], "2026-11-22T09:00")
     assert [(r["kind"], r["worker"]) for r in rows] == [
-        ("send_address", "W-1"), ("send_address", "W-2")
-    ]  # fmt: skip
+        ("send_address", "W-1"),
+        ("send_address", "W-2"),
+    ]
     assert new_alerts([state()], [state()], "t") == []
     assert new_alerts([], [moved], "t") == []  # new to the graph: nothing to differ from
     assert new_alerts([state(addresses=[])], [moved], "t") == []  # first address, not a move
@@ -431,8 +451,16 @@ def test_the_alerts_baseline_files_are_readable_by_their_owner_only(tmp_path):
     from planning.alerts import Baseline
 
     folder = tmp_path / "loads"
-    child = {"child": "P-1", "name": "Ann Lee", "workers": ["W-1"], "kinds": [],
-             "addresses": [], "schools": [], "terms": [], "siblings_in_care": []}  # fmt: skip
+    child = {
+        "child": "P-1",
+        "name": "Ann Lee",
+        "workers": ["W-1"],
+        "kinds": [],
+        "addresses": [],
+        "schools": [],
+        "terms": [],
+        "siblings_in_care": [],
+    }
     counts = {"labels": {"Person": 1}, "types": {}, "stamp": "s"}
     after = Baseline(None, folder / "alerts-watched.json")
     after.after = [child]
@@ -499,11 +527,21 @@ def test_kept_cohorts_give_the_transitions_worked_out_from_the_records(loaded_co
     store = loaded_county.store
     first, last = dt.date(AS_OF.year, 9, 1), next_september(AS_OF) - dt.timedelta(days=1)
     kept = {e: planning.kept_cohort(store, e) for e in ENTRY_YEAR_GROUP}
-    assert all(k and (k.born_from, k.born_before) == cohort_dates(e, AS_OF) and len(k.rows) >= 30
-               for e, k in kept.items())  # fmt: skip
+    assert all(
+        k and (k.born_from, k.born_before) == cohort_dates(e, AS_OF) and len(k.rows) >= 30
+        for e, k in kept.items()
+    )
     spells = planning.KEPT_COLUMNS.index("spells")
-    moves = sorted({dt.date.fromisoformat(d) for k in kept.values() for r in k.rows
-                    for s in r[spells] for d in s[4:] if d is not None})  # fmt: skip
+    moves = sorted(
+        {
+            dt.date.fromisoformat(d)
+            for k in kept.values()
+            for r in k.rows
+            for s in r[spells]
+            for d in s[4:]
+            if d is not None
+        }
+    )
     moves = [d for d in moves if first < d <= last]
     assert len(moves) >= 3
     picked = random.Random(3).sample(moves, min(8, len(moves)))
@@ -713,8 +751,14 @@ def test_expected_school_without_an_offer():
         {"urn": "1", "name": "Near", "phase": "Primary", "lat": 51.0, "lon": 0.0},
         {"urn": "2", "name": "Far", "phase": "Primary", "lat": 51.5, "lon": 0.5},
     ]
-    row = {"offer_urn": None, "setting_phase": "Children's centre", "setting_high_age": 5,
-           "setting_urn": "9", "lat": 51.01, "lon": 0.01}  # fmt: skip
+    row = {
+        "offer_urn": None,
+        "setting_phase": "Children's centre",
+        "setting_high_age": 5,
+        "setting_urn": "9",
+        "lat": 51.01,
+        "lon": 0.01,
+    }
     assert _expected(row, "Reception", schools) == ("1", "nearest primary (no offer yet)")
     sixth = {**row, "setting_phase": "Secondary", "setting_high_age": 18, "setting_urn": "7"}
     assert _expected(sixth, "Year 12", schools) == ("7", "stays on (sixth form)")
@@ -816,15 +860,40 @@ def test_the_kept_tally_gives_the_forecast_worked_out_child_by_child(loaded_coun
     store = loaded_county.store
     assert planning.kept_needs_tally(store) is not None
     assert planning.kept_needs_tally(store.pseudonymised()) == planning.kept_needs_tally(store)
-    names = {label(c): c for c in ("EHCP", "Transport", *(f"need:{n}" for n in
-             ("HI", "VI", "MSI", "PD", "ASD", "SLCN", "SEMH", "SpLD", "MLD", "SLD", "PMLD",
-              "OTH", "NSA")))}  # fmt: skip
+    names = {
+        label(c): c
+        for c in (
+            "EHCP",
+            "Transport",
+            *(
+                f"need:{n}"
+                for n in (
+                    "HI",
+                    "VI",
+                    "MSI",
+                    "PD",
+                    "ASD",
+                    "SLCN",
+                    "SEMH",
+                    "SpLD",
+                    "MLD",
+                    "SLD",
+                    "PMLD",
+                    "OTH",
+                    "NSA",
+                )
+            ),
+        )
+    }
 
     def found(rows: list[dict]) -> dict[tuple, float]:
         return {(r["term"], r["area"], names[r["category"]]): r["children"] for r in rows}
 
-    for day, years in [(AS_OF, 3), (AS_OF.replace(year=AS_OF.year + 1), 2),
-                       (AS_OF - dt.timedelta(days=1280), 1)]:  # fmt: skip
+    for day, years in [
+        (AS_OF, 3),
+        (AS_OF.replace(year=AS_OF.year + 1), 2),
+        (AS_OF - dt.timedelta(days=1280), 1),
+    ]:
         expected = _forecast_child_by_child(store, day, years)
         got = found(needs_forecast(store, day, years))
         assert len(got) >= 9 and set(got) == {k for k, v in expected.items() if v > 0}
@@ -854,15 +923,22 @@ def test_plan_cli_checks_the_role_and_audits(loaded_county, engine_dir, tmp_path
     accounts = Accounts(tmp_path / "users.json")
     accounts.add("sc", "send_caseworker", "a long enough password")
     accounts.add("yj", "youth_justice_worker", "a long enough password")
-    env = {**os.environ, "JIGSAW_DATA_DIR": str(tmp_path), "JIGSAW_GRAPH_URL": str(engine_dir),
-           "JIGSAW_GRAPH_NAME": "loaded_small"}  # fmt: skip
+    env = {
+        **os.environ,
+        "JIGSAW_DATA_DIR": str(tmp_path),
+        "JIGSAW_GRAPH_URL": str(engine_dir),
+        "JIGSAW_GRAPH_NAME": "loaded_small",
+    }
     env["JIGSAW_PASSWORD"] = "a long enough password"
 
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-c", "from ui.cli import main; main()", "plan", *args],
-            env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
 
     done = cli("transitions", "--entry", "Year 7", "--as", "sc", "--format", "csv")
     assert done.returncode == 0, done.stderr

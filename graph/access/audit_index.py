@@ -64,8 +64,12 @@ class AuditIndex:
     def _offsets(self, uid: str) -> list[int]:
         with self._connected() as db:
             self._catch_up(db)
-            return [row[0] for row in db.execute(
-                "SELECT offset FROM named WHERE child = ? ORDER BY offset", (uid,))]  # fmt: skip
+            return [
+                row[0]
+                for row in db.execute(
+                    "SELECT offset FROM named WHERE child = ? ORDER BY offset", (uid,)
+                )
+            ]
 
     @contextmanager
     def _connected(self) -> Iterator[sqlite3.Connection]:

@@ -544,9 +544,22 @@ def _masked(row: dict[str, str]) -> dict[str, str]:
 # with the people they name (housemates, children, movers, a parent too young).
 
 WITHHELD_REASON = "the reason quotes addresses and dates of birth"
-REVIEW_FIELDS = ("full_name", "given_name", "middle_names", "family_name", "other_names", "dob",
-                 "sex", "ethnicity", "language", "upn", "nhs_number", "uln", "la_child_id",
-                 "sources")  # fmt: skip
+REVIEW_FIELDS = (
+    "full_name",
+    "given_name",
+    "middle_names",
+    "family_name",
+    "other_names",
+    "dob",
+    "sex",
+    "ethnicity",
+    "language",
+    "upn",
+    "nhs_number",
+    "uln",
+    "la_child_id",
+    "sources",
+)
 
 
 def review_queue(

@@ -22,17 +22,36 @@ from pydantic import BaseModel, ConfigDict, Field
 from graph.yaml_model import load_yaml_model
 
 POLICY_FILE = Path(__file__).with_name("policy.yaml")
-Action = Literal["view_child", "search", "view_network", "run_query", "run_adhoc",
-                 "add_note", "review_linkage", "view_data", "manage_users", "read_audit",
-                 "view_caseload", "view_alerts", "plan_ahead", "reidentify"]  # fmt: skip
+Action = Literal[
+    "view_child",
+    "search",
+    "view_network",
+    "run_query",
+    "run_adhoc",
+    "add_note",
+    "review_linkage",
+    "view_data",
+    "manage_users",
+    "read_audit",
+    "view_caseload",
+    "view_alerts",
+    "plan_ahead",
+    "reidentify",
+]
 SOCIAL_CARE_KINDS = {"CIN", "CP", "CLA", "CL"}
 FLAG_TEXT = {
-    "CIN": "known to social care", "CP": "known to social care",
-    "CLA": "known to social care", "CL": "known to social care", "EH": "known to early help",
-    "YJ": "known to youth justice", "EHCP": "has SEND support", "SEN support": "has SEND support",
-    "HV": "known to health visiting", "EWO": "known to education welfare",
+    "CIN": "known to social care",
+    "CP": "known to social care",
+    "CLA": "known to social care",
+    "CL": "known to social care",
+    "EH": "known to early help",
+    "YJ": "known to youth justice",
+    "EHCP": "has SEND support",
+    "SEN support": "has SEND support",
+    "HV": "known to health visiting",
+    "EWO": "known to education welfare",
     "Transport": "has school transport",
-}  # fmt: skip
+}
 
 
 class PolicyError(ValueError):

@@ -358,8 +358,10 @@ class _Coarsen:
         if rule == "centre":
             at = 0 if prop == "lat" else 1
             centres = list(map(self.centres.get, _values(live, DISTRICT)))
-            return [None if v is None or c is None else c[at]
-                    for v, c in zip(values, centres, strict=True)]  # fmt: skip
+            return [
+                None if v is None or c is None else c[at]
+                for v, c in zip(values, centres, strict=True)
+            ]
         if rule == "pseudonym":
             given = [v for v in values if v is not None]
             named = iter(self.keys.each(owner, given))
@@ -429,10 +431,11 @@ NODE_SHAPES = {
     for label, rules in KEPT_NODES.items()
 }
 EDGE_SHAPES = {
-    rel: EdgeShape(rel, (ENDS[rel][0], "left"), (ENDS[rel][1], "right"),
-                   tuple(copied(rules)), _dates(rules))
+    rel: EdgeShape(
+        rel, (ENDS[rel][0], "left"), (ENDS[rel][1], "right"), tuple(copied(rules)), _dates(rules)
+    )
     for rel, rules in KEPT_RELS.items()
-}  # fmt: skip
+}
 
 
 def write_copy(
@@ -507,9 +510,13 @@ def write_copy(
         with ThreadPoolExecutor(1, thread_name_prefix="jigsaw-copy-state") as beside:
             # the hashes known changed in place: not read again beside them
             hashes = beside.submit(
-                state.updated, buffer, changes.hashes, changes.removed,
-                fresh=written.fresh, base=known,
-            )  # fmt: skip
+                state.updated,
+                buffer,
+                changes.hashes,
+                changes.removed,
+                fresh=written.fresh,
+                base=known,
+            )
             # made again from every person read, else changed in place once published
             mapped = beside.submit(keys.stage_map, people.read) if people.asked is None else None
             caseload_tally.keep(target)  # RECOUNTED: the map's counts, from the copy's records
@@ -919,13 +926,20 @@ def _difference(
         gone = was.keys() - groups.keys()
         changes.hashes[rel] = {key: groups[key] for key in different}
         changes.removed += [(rel, key) for key in gone]
-        stale = [dict(zip(("left", "right"), key.split(PAIR), strict=True))
-                 for key in different | gone if key in was]  # fmt: skip
-        fresh = [
-            _row(names, values)
-            for key, values in zip(keys, zip(*columns, strict=True), strict=True)
-            if key in different
-        ] if different else []  # fmt: skip
+        stale = [
+            dict(zip(("left", "right"), key.split(PAIR), strict=True))
+            for key in different | gone
+            if key in was
+        ]
+        fresh = (
+            [
+                _row(names, values)
+                for key, values in zip(keys, zip(*columns, strict=True), strict=True)
+                if key in different
+            ]
+            if different
+            else []
+        )
         for statement, batch in (("delete", stale), ("create", fresh)):
             if batch:
                 target.write_rows(statements[statement], batch, progress=progress)

@@ -57,8 +57,16 @@ COLUMN_KINDS: dict[str, str] = {
     "attendance, needs, counts): shown with the row",
 }
 NOTE_KINDS = ("case", "safety", "update")
-PERSON_DATA = {"child", "person", "name", "dob", "case_kind", "case_fact", "case_detail",
-               "free_text"}  # fmt: skip
+PERSON_DATA = {
+    "child",
+    "person",
+    "name",
+    "dob",
+    "case_kind",
+    "case_fact",
+    "case_detail",
+    "free_text",
+}
 ALL_KINDS = frozenset(FLAG_TEXT)
 
 

@@ -96,10 +96,24 @@ OUTWEIGH_LABELS = frozenset(level.label for level in OUTWEIGH_AT_ONCE)
 LAST_ROUND_SHARE = 0.01
 
 __all__ = [
-    "CHECKED_IDS", "ID_FIELDS", "LINKAGE_MEMORY", "MATCH_THRESHOLD", "MODEL_COLUMNS",
-    "REVIEW_THRESHOLD", "Context", "Identity", "LinkResult", "ReviewCandidate", "agreed_text",
-    "comparison_frame", "conflicting", "link", "linkage_inputs", "plain", "swapped_day_month",
-]  # fmt: skip
+    "CHECKED_IDS",
+    "ID_FIELDS",
+    "LINKAGE_MEMORY",
+    "MATCH_THRESHOLD",
+    "MODEL_COLUMNS",
+    "REVIEW_THRESHOLD",
+    "Context",
+    "Identity",
+    "LinkResult",
+    "ReviewCandidate",
+    "agreed_text",
+    "comparison_frame",
+    "conflicting",
+    "link",
+    "linkage_inputs",
+    "plain",
+    "swapped_day_month",
+]
 
 
 def link(
@@ -170,9 +184,15 @@ def link(
         thresholds = {"match_threshold": match_threshold, "review_threshold": review_threshold}
         keep = partial(save_model, path=model_path, columns=MODEL_COLUMNS, thresholds=thresholds)
     scored = _people_pairs(
-        dated, clusters, review_threshold, memory_limit, notes, keep, models.get(PEOPLE.name),
+        dated,
+        clusters,
+        review_threshold,
+        memory_limit,
+        notes,
+        keep,
+        models.get(PEOPLE.name),
         touched,
-    )  # fmt: skip
+    )
     run.result.models[PEOPLE.name] = scored.trained
     run.result.pairs = [
         (scored.left[i], scored.right[i], scored.probability[i], scored.agreed[i])
@@ -224,8 +244,10 @@ class _Adults:
     ) -> None:
         self.run, self.reps, self.kept = run, reps, kept  # kept: as the last load trained
         self.review_threshold, self.memory_limit, self.touched = (
-            review_threshold, memory_limit, touched,
-        )  # fmt: skip
+            review_threshold,
+            memory_limit,
+            touched,
+        )
         self.model = ADULTS
         self.trained: dict | None = None
         self.before = None  # each person's row hash, last round (relational.freshen)
@@ -552,9 +574,9 @@ class _Run:
             key = frozenset((find(c.left), find(c.right)))
             if len(key) == 2 and key not in seen:
                 seen.add(key)
-                c.impact = len(self._children_touched(find(c.left)) | self._children_touched(
-                    find(c.right)
-                ))  # fmt: skip
+                c.impact = len(
+                    self._children_touched(find(c.left)) | self._children_touched(find(c.right))
+                )
                 pending = self.unworded.get(id(c))
                 if pending is not None:
                     a, b, levels = pending

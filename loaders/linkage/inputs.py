@@ -23,8 +23,16 @@ from loaders.validate import Record
 ADULT_AGE = 16  # a council tax liable party is at least this old at the start
 # Family-group roles that make a member a parent or carer of the group's children;
 # "child" marks the children. Other roles (partner, adult) are household members.
-CARER_ROLES = {"mother", "father", "stepmother", "stepfather", "carer", "parent",
-               "guardian", "foster carer"}  # fmt: skip
+CARER_ROLES = {
+    "mother",
+    "father",
+    "stepmother",
+    "stepfather",
+    "carer",
+    "parent",
+    "guardian",
+    "foster carer",
+}
 ROLE_SEX = {"mother": "F", "stepmother": "F", "father": "M", "stepfather": "M"}
 # The kinds of :class:`Edge` that state a child's own parent (a birth or adoptive parent,
 # a family group's mother or father). "parent" is a kind unstated (a column such as
@@ -111,20 +119,22 @@ def linkage_inputs(
             born_before = _born_before(r, who, today)
             rid = identity_uid(r, who)
             role = str(v.get("person.role") or "") if who == "person" else "parent"
-            identities.append(Identity(
-                rid=rid,
-                given=str(v.get(k["given_name"]) or ""),
-                family=str(v.get(k["family_name"]) or ""),
-                dob=dob.isoformat() if isinstance(dob, dt.date) else "",
-                sex=str(v.get(k["sex"]) or ROLE_SEX.get(role, "")),
-                postcode=str(v.get("address.postcode") or ""),
-                upn=str(v.get(k["upn"]) or ""),
-                nhs=str(v.get(k["nhs_number"]) or ""),
-                uln=str(v.get(k["uln"]) or ""),
-                la_id=str(v.get(k["la_child_id"]) or ""),
-                trusted=r.trust_ids,
-                born_before=born_before.isoformat() if born_before else "",
-            ))  # fmt: skip
+            identities.append(
+                Identity(
+                    rid=rid,
+                    given=str(v.get(k["given_name"]) or ""),
+                    family=str(v.get(k["family_name"]) or ""),
+                    dob=dob.isoformat() if isinstance(dob, dt.date) else "",
+                    sex=str(v.get(k["sex"]) or ROLE_SEX.get(role, "")),
+                    postcode=str(v.get("address.postcode") or ""),
+                    upn=str(v.get(k["upn"]) or ""),
+                    nhs=str(v.get(k["nhs_number"]) or ""),
+                    uln=str(v.get(k["uln"]) or ""),
+                    la_id=str(v.get(k["la_child_id"]) or ""),
+                    trusted=r.trust_ids,
+                    born_before=born_before.isoformat() if born_before else "",
+                )
+            )
             roles.append((r, who))
             if tenure is not None:
                 # a parent named on a child's row is taken to live with the child

@@ -247,9 +247,17 @@ def score(
     with engines.opened(memory_limit or LINKAGE_MEMORY, backend) as engine:
         try:
             return _score(
-                engine, model, usable, frame, small, review_threshold, notes, trained, keep,
+                engine,
+                model,
+                usable,
+                frame,
+                small,
+                review_threshold,
+                notes,
+                trained,
+                keep,
                 touched,
-            )  # fmt: skip
+            )
         except Exception as exc:
             if engines.out_of_memory(exc):
                 raise OutOfMemory(f"{model.name}: {_why(exc)}") from exc
@@ -354,9 +362,13 @@ def _score(
     df = None
     if model.lambda_from_pairs and not reuse:  # a trained model holds what it learnt
         df = _learn_lambda(
-            linker, engine, frame.num_rows, model.name, notes,
+            linker,
+            engine,
+            frame.num_rows,
+            model.name,
+            notes,
             review_threshold if touched is None else None,
-        )  # fmt: skip
+        )
     if df is None and touched is not None:
         df = _touched_pairs(engine, linker, frame, touched, review_threshold, gamma, model.keys)
     elif df is None:
@@ -607,9 +619,13 @@ def _chunked_predictions(linker: Linker, chunks: int) -> Iterator[Any]:
 
 
 def _above(
-    linker: Linker, engine: Backend, kept: list[dict], terms: list[str], lam: float,
+    linker: Linker,
+    engine: Backend,
+    kept: list[dict],
+    terms: list[str],
+    lam: float,
     threshold: float,
-) -> dict:  # fmt: skip
+) -> dict:
     """Of the pairs :func:`_learn_lambda` kept (each comparison's weight terms and
     level), those at or above ``threshold`` under the rate ``lam``, with their weight
     and probability by Splink's own sums of the terms, as scoring every pair again
@@ -632,11 +648,14 @@ def _above(
     return engine.fetch(
         registered,
         [
-            "unique_id_l", "unique_id_r", f"{weight} AS weight",
-            f"{probability} AS match_probability", *gamma,
+            "unique_id_l",
+            "unique_id_r",
+            f"{weight} AS weight",
+            f"{probability} AS match_probability",
+            *gamma,
         ],
         where=f"weight >= {threshold_args_to_match_weight(threshold, None)!r}",
-    )  # fmt: skip
+    )
 
 
 def _arrow(parts: list[np.ma.MaskedArray], column: str) -> pa.Array:

@@ -293,9 +293,25 @@ def name_columns(reps: list[Identity]) -> dict[str, list]:
     }
 
 
-LIST_COLUMNS = ("family_parts", "postcodes", "homes", "kids", "household", "housemates",
-                "mate_names", "kin", "moved_in", "moved_out", "key_moves", "givens",
-                "families", "left_with", "arrived_with", "key_mates", "mate_families")  # fmt: skip
+LIST_COLUMNS = (
+    "family_parts",
+    "postcodes",
+    "homes",
+    "kids",
+    "household",
+    "housemates",
+    "mate_names",
+    "kin",
+    "moved_in",
+    "moved_out",
+    "key_moves",
+    "givens",
+    "families",
+    "left_with",
+    "arrived_with",
+    "key_mates",
+    "mate_families",
+)
 FLAG_COLUMNS = ("fresh",)
 
 

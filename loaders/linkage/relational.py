@@ -690,9 +690,13 @@ def surroundings(
     where = pa.table({"a": pa.array(np.arange(len(places), dtype=np.int32)), "name": places})
     with duckdb_connection(memory_limit) as db:
         for name, found in (
-            ("m", people), ("r", flat.reps), ("e", flat.edges), ("h", flat.homes),
-            ("n", flat.names), ("pl", where),
-        ):  # fmt: skip
+            ("m", people),
+            ("r", flat.reps),
+            ("e", flat.edges),
+            ("h", flat.homes),
+            ("n", flat.names),
+            ("pl", where),
+        ):
             db.register(name, found)
         run = db.execute
 
@@ -926,10 +930,23 @@ def surroundings(
             ),
         }
     return Surroundings(
-        kids, stays, household, housemates, mate_names, names, days["moved_in"],
-        days["moved_out"], left_with, arrived_with, movers, adults, columns, reps_people, uids,
+        kids,
+        stays,
+        household,
+        housemates,
+        mate_names,
+        names,
+        days["moved_in"],
+        days["moved_out"],
+        left_with,
+        arrived_with,
+        movers,
+        adults,
+        columns,
+        reps_people,
+        uids,
         places,
-    )  # fmt: skip
+    )
 
 
 def _sets(
@@ -1108,8 +1125,22 @@ def _cut(counts: Counter) -> set[str]:
 
 # The frame's columns from a person's own part, in the frame's order (``unique_id``
 # goes after the name columns).
-OWN_COLUMNS = ("given", "given_canon", "family", "family_parts", "givens", "families", "dob",
-               "born_before", "sex", "postcode", "district", "upn", "nhs", "uln")  # fmt: skip
+OWN_COLUMNS = (
+    "given",
+    "given_canon",
+    "family",
+    "family_parts",
+    "givens",
+    "families",
+    "dob",
+    "born_before",
+    "sex",
+    "postcode",
+    "district",
+    "upn",
+    "nhs",
+    "uln",
+)
 
 
 @dataclass
@@ -1385,10 +1416,22 @@ def freshen(frame: pa.Table, before: pa.Table | None) -> tuple[pa.Table, pa.Tabl
 # compared with each other share their numbers; days are numbered in their order (the
 # other values are only ever compared for equality, so numbered as first met rather
 # than sorted every round).
-DAYS = ("moved_in", "moved_out", "stays.s", "stays.e", "dated.s", "dated.e",
-        "coparent_births.lo", "coparent_births.hi", "coparent_name_births.lo",
-        "coparent_name_births.hi", "mate_stays.s", "mate_stays.e", "mate_name_stays.s",
-        "mate_name_stays.e")  # fmt: skip
+DAYS = (
+    "moved_in",
+    "moved_out",
+    "stays.s",
+    "stays.e",
+    "dated.s",
+    "dated.e",
+    "coparent_births.lo",
+    "coparent_births.hi",
+    "coparent_name_births.lo",
+    "coparent_name_births.hi",
+    "mate_stays.s",
+    "mate_stays.e",
+    "mate_name_stays.s",
+    "mate_name_stays.e",
+)
 CODED = (
     # people's roots
     ("kids", "household", "housemates", "kin", "coparents", "coparent_births.c", "mate_stays.c"),
