@@ -294,8 +294,9 @@ def _liable(rid: str, family: str, given: str = "Ellie") -> Identity:
     return Identity(rid, given=given, family=family, sex="F", born_before="2008-11-02")
 
 
-def _strangers() -> list[Identity]:
-    """Sixteen liable parties, each for a while, so the pass has people to learn from."""
+def _strangers(count: int = 16) -> list[Identity]:
+    """``count`` liable parties (at most sixteen), each for a while, so the pass has
+    people to learn from."""
     others = [
         ("Anna", "Ash"),
         ("Beth", "Birch"),
@@ -314,7 +315,7 @@ def _strangers() -> list[Identity]:
         ("Olga", "Orme"),
         ("Pam", "Pike"),
     ]
-    return [_liable(f"x{i}", family, given) for i, (given, family) in enumerate(others)]
+    return [_liable(f"x{i}", family, given) for i, (given, family) in enumerate(others[:count])]
 
 
 def _strangers_homes() -> dict[str, list[Tenure]]:
@@ -448,17 +449,7 @@ def test_a_liable_party_who_moved_with_her_household_and_changed_surname_is_one_
         Identity("sam1", given="Sam", family="Taylor", sex="M", born_before="2008-11-02"),
         Identity("sam2", given="Sam", family="Taylor", sex="M", born_before="2008-11-02"),
     ]
-    others = [
-        ("Anna", "Ash"),
-        ("Beth", "Birch"),
-        ("Cara", "Cole"),
-        ("Dawn", "Dale"),
-        ("Erin", "Edge"),
-        ("Faye", "Ford"),
-        ("Gail", "Gill"),
-        ("Hope", "Hale"),
-    ]
-    records += [_liable(f"x{i}", family, given) for i, (given, family) in enumerate(others)]
+    records += _strangers(8)
     homes = {
         "hunt": [Tenure("U1", "2019-01-01", "2021-09-27")],
         "taylor": [Tenure("U2", "2021-09-27")],
@@ -572,17 +563,7 @@ def _with_partner(second: Identity) -> tuple[list[Identity], Context]:
     their family names differ."""
     records = [_liable("hunt", "Hunt"), _liable("taylor", "Taylor"), second]
     records += [Identity("sam1", given="Sam", family="Taylor", sex="M", dob="1984-05-06")]
-    others = [
-        ("Anna", "Ash"),
-        ("Beth", "Birch"),
-        ("Cara", "Cole"),
-        ("Dawn", "Dale"),
-        ("Erin", "Edge"),
-        ("Faye", "Ford"),
-        ("Gail", "Gill"),
-        ("Hope", "Hale"),
-    ]
-    records += [_liable(f"x{i}", family, given) for i, (given, family) in enumerate(others)]
+    records += _strangers(8)
     first, then = Tenure("U1", "2015-01-01", "2018-06-30"), Tenure("U3", "2020-03-01")
     homes = {"hunt": [first], "sam1": [first], "taylor": [then], "sam2": [then]}
     homes.update({f"x{i}": [Tenure(f"V{i}", f"2020-0{1 + i % 9}-1{i % 10}")] for i in range(8)})
@@ -636,17 +617,7 @@ def _mother_named_with(
     records = [_liable("hunt", "Hunt"), _liable("mum", "Taylor")]
     records += [Identity("sam1", given="Sam", family="Taylor", sex="M", dob="1984-05-06")]
     records += [Identity("amy", given="Amy", family="Taylor", sex="F", dob=born)]
-    others = [
-        ("Anna", "Ash"),
-        ("Beth", "Birch"),
-        ("Cara", "Cole"),
-        ("Dawn", "Dale"),
-        ("Erin", "Edge"),
-        ("Faye", "Ford"),
-        ("Gail", "Gill"),
-        ("Hope", "Hale"),
-    ]
-    records += [_liable(f"x{i}", family, given) for i, (given, family) in enumerate(others)]
+    records += _strangers(8)
     first = Tenure("U1", "2015-01-01", "2018-06-30")
     homes = {"hunt": [first], "sam1": [first], "mum": [Tenure("U3")], "amy": [Tenure("U3")]}
     homes.update({f"x{i}": [Tenure(f"V{i}", f"2020-0{1 + i % 9}-1{i % 10}")] for i in range(8)})

@@ -544,7 +544,9 @@ def _masked(row: dict[str, str]) -> dict[str, str]:
 # with the people they name (housemates, children, movers, a parent too young).
 
 WITHHELD_REASON = "the reason quotes addresses and dates of birth"
-REVIEW_FIELDS = (
+# A pair's fields, in the order a reviewer compares them (ui.present.review shows them
+# under these two headings)
+REVIEW_IDENTITY = (
     "full_name",
     "given_name",
     "middle_names",
@@ -554,12 +556,9 @@ REVIEW_FIELDS = (
     "sex",
     "ethnicity",
     "language",
-    "upn",
-    "nhs_number",
-    "uln",
-    "la_child_id",
-    "sources",
 )
+REVIEW_IDENTIFIERS = ("upn", "nhs_number", "uln", "la_child_id")
+REVIEW_FIELDS = (*REVIEW_IDENTITY, *REVIEW_IDENTIFIERS, "sources")
 
 
 def review_queue(

@@ -12,24 +12,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from graph.access.guard import REVIEW_IDENTIFIERS, REVIEW_IDENTITY
 from graph.access.policy import Restricted
 from ui.present.record import text
 from ui.present.sources import source_name, sources_list
 from ui.present.words import age, blank, code, day, field, moment, plural
 
-# The pair's fields, in the order a reviewer compares them, with the code list each uses
-IDENTITY = (
-    "full_name",
-    "given_name",
-    "middle_names",
-    "family_name",
-    "other_names",
-    "dob",
-    "sex",
-    "ethnicity",
-    "language",
-)
-IDENTIFIERS = ("upn", "nhs_number", "uln", "la_child_id")
+# The pair's fields, in the order a reviewer compares them (declared with the guard's
+# reads of them), with the code list each uses
+IDENTITY, IDENTIFIERS = REVIEW_IDENTITY, REVIEW_IDENTIFIERS
 LISTS = {"sex": "sex", "ethnicity": "ethnicity", "language": "language"}
 # What a pair's status means, and what a decision did
 STATUS = {
