@@ -48,19 +48,20 @@ def test_every_declared_list_test_runs_as_duckdb_runs_it_fastest(model):
     assert not re.search(r"NOT\s*\(*\s*list_has_any", sql, re.IGNORECASE)
 
 
+def _kids(**more):
+    """The household level only a household meets: a shared child."""
+    from loaders.linkage.model import Level
+
+    sql = "array_length(array_intersect(kids_l, kids_r)) > 0"
+    return Level("share a child", 0.2, 0.0001, sql=sql, u_share=0.1, per_person=True, **more)
+
+
 def _household_model():
     """A conditioned comparison of three levels and an else: a test only a household
     meets (a shared child), a name test, and a district (common among strangers)."""
     from loaders.linkage.model import Comparison, Level, Model
 
-    kids = Level(
-        "share a child",
-        0.2,
-        0.0001,
-        sql="array_length(array_intersect(kids_l, kids_r)) > 0",
-        u_share=0.1,
-        per_person=True,
-    )
+    kids = _kids()
     names = Level("same housemate's name", 0.1, 0.0001, sql="mate_l = mate_r")
     district = Level("same district", 0.1, 0.05, sql="district_l = district_r")
     comparison = Comparison(
@@ -208,15 +209,7 @@ def test_a_level_no_sampled_pair_meets_is_counted_over_every_pair():
     from loaders.linkage.model import Comparison, Level, Model
 
     rows = 40_000
-    kids = Level(
-        "share a child",
-        0.2,
-        0.0001,
-        sql="array_length(array_intersect(kids_l, kids_r)) > 0",
-        u_share=0.1,
-        per_person=True,
-        pairs_on=("kids", "kids"),
-    )
+    kids = _kids(pairs_on=("kids", "kids"))
     names = Level(
         "a housemate's name",
         0.1,

@@ -105,18 +105,10 @@ def test_a_level_the_sample_meets_is_counted_over_every_pair_too():
     import pyarrow as pa
 
     from loaders.linkage.model import Level
-    from tests.test_linkage_model import _households, _u_of
+    from tests.test_linkage_model import _households, _kids, _u_of
 
     rows = 40_000
-    kids = Level(
-        "share a child",
-        0.2,
-        0.0001,
-        sql="array_length(array_intersect(kids_l, kids_r)) > 0",
-        u_share=0.1,
-        per_person=True,
-        pairs_on=("kids", "kids"),
-    )
+    kids = _kids(pairs_on=("kids", "kids"))
     district = Level("same district", 0.1, 0.05, sql="district_l = district_r")
     comparison, model = _households(
         (kids, district, Level("nothing", 0.7, 0.9)), ("kids", "district"), "district"
