@@ -79,19 +79,24 @@ def _hashes(person: bytes, items: list[Any], *, alone: bool = False) -> np.ndarr
     if alone:
         begun.update(b"[")
         end = b"]"
-    copy = begun.copy
-
-    def one(data: bytes) -> bytes:
-        h = copy()
-        h.update(data)
-        h.update(end)
-        return h.digest()
-
-    try:
-        found = [one(orjson.dumps(x, default=repr, option=_JSON)) for x in items]
-    except orjson.JSONEncodeError:
-        found = [one(_text(x)) for x in items]
+    copy, dumps = begun.copy, orjson.dumps
+    found: list[bytes] = []
+    add = found.append
+    try:  # a loop, not a function called for each item: every row of a load comes here
+        for x in items:
+            h = copy()
+            h.update(dumps(x, default=repr, option=_JSON))
+            h.update(end)
+            add(h.digest())
+    except orjson.JSONEncodeError:  # a value JSON cannot hold: each item as _text has it
+        found = [_digest(copy(), _text(x), end) for x in items]
     return np.frombuffer(b"".join(found), ">u8").astype(np.uint64)
+
+
+def _digest(h: Any, data: bytes, end: bytes) -> bytes:
+    h.update(data)
+    h.update(end)
+    return h.digest()
 
 
 def _grouped(keys: list[Any], rows: list[Row]) -> tuple[list[Any], list[list[Row]] | None]:
