@@ -7,7 +7,6 @@ not through the module's own hashing."""
 from __future__ import annotations
 
 import hashlib
-import time
 
 import numpy as np
 import orjson
@@ -76,15 +75,10 @@ def test_a_delta_leaves_an_unchanged_row_of_its_own_and_writes_a_changed_one() -
     assert now.touched is not None and now.touched.own("Case") == {"C-2", "C-3"}
 
 
-def test_the_record_is_its_hashes_sorted_each_once_without_a_hash_table() -> None:
-    """The record's hashes as a sorted set gives them (the truth), and in about the time
-    a sort takes: numpy's unique through a hash table took about a microsecond a hash
-    (a county's millions at the load's end), a sort a hundredth of that."""
+def test_the_record_is_its_hashes_sorted_each_once() -> None:
+    """The record's hashes as a sorted set gives them (the truth), some written twice.
+    How long it takes is measured in benchmarks/README.md, not here."""
     values = np.random.default_rng(7).integers(0, 2**63, 1_000_000, dtype=np.uint64) * 2
     memory = Unchanged(None, SHARED)
     memory.after_parts = [values, values[:1000], values[5:9]]  # hashes written twice
-    started = time.process_time()
-    after = memory.after
-    took = time.process_time() - started
-    assert after.tolist() == sorted(set(values.tolist()))
-    assert took < 0.3, f"{took:.2f} s of CPU for a million hashes"
+    assert memory.after.tolist() == sorted(set(values.tolist()))
