@@ -151,7 +151,8 @@ def _take(
     """Validate rows read and add them to ``outcome``; ``rows`` is emptied first, so a
     fault while validating cannot count or validate them twice. ``known``: records an
     earlier reading made, as tuples by uid; a row with one of those uids (the same
-    cells) and nothing for the reader to say is that record, at this row."""
+    cells) and nothing for the reader to say is that record, at this row (taken out of
+    ``known``: no two records share their values)."""
     batch = rows[:]
     rows.clear()
     outcome.read += len(batch)
@@ -159,7 +160,8 @@ def _take(
     checked_rows: list[Record | Quarantined]
     if known:
         uid = validate.uid
-        found = [known.get(uid(raw.values)) if raw.problem is None else None for raw in batch]
+        # each kept record is taken once: the same row twice validates the second
+        found = [known.pop(uid(raw.values), None) if raw.problem is None else None for raw in batch]
         fresh = iter(validate.many([r for r, k in zip(batch, found, strict=True) if k is None]))
         checked_rows = [
             next(fresh) if k is None else _again(k, raw)
@@ -179,10 +181,10 @@ def _take(
 
 
 def _again(kept: tuple, raw: RawRow) -> Record:
-    """A record an earlier reading made, for this row: its own values and notes (the
-    same row twice in a file gives two records that share nothing)."""
-    uid, source, _, _, entity, values, notes, trust_ids, adults = kept
-    return Record(uid, source, raw.file, raw.row, entity, dict(values), notes[:], trust_ids, adults)
+    """A record an earlier reading made, for this row."""
+    if kept[3] == raw.row:
+        return Record(*kept)
+    return Record(kept[0], kept[1], raw.file, raw.row, *kept[4:])
 
 
 def dropped_values(mapping: SourceMapping, raw: RawRow, notes: list[str]) -> list[Dropped]:
