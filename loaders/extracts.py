@@ -98,6 +98,14 @@ def read_extract(extract: Extract, today: dt.date, earlier: Earlier | None = Non
     part is not loaded in part). Rows the reader knows of but could not read count as
     read and quarantined. ``earlier``: the records of the rows an earlier reading took
     in as they are now are taken from it (:func:`earlier_records`)."""
+    return _read(extract, today, earlier, packed=False)
+
+
+def _read(
+    extract: Extract, today: dt.date, earlier: Earlier | None, *, packed: bool
+) -> FileOutcome:
+    """:func:`read_extract`; ``packed``: its records as :func:`pack` keeps them, tuples
+    of their fields (a record taken from an earlier reading is never made)."""
     mapping = extract.mapping
     outcome = FileOutcome()
     notes = ReadNotes()
@@ -110,13 +118,14 @@ def read_extract(extract: Extract, today: dt.date, earlier: Earlier | None = Non
         for raw in rows:
             batch.append(raw)
             if len(batch) == BATCH_ROWS:
-                _take(validate, batch, outcome, known)
-        _take(validate, batch, outcome, known)
+                _take(validate, batch, outcome, known, packed)
+        _take(validate, batch, outcome, known, packed)
     except (ReadError, MappingError) as exc:
         if validate is not None:  # the rows read before the fault count as read
-            _take(validate, batch, outcome, known)
+            _take(validate, batch, outcome, known, packed)
         outcome.problem = str(exc)
-        for record in outcome.records:  # what came before the fault, quarantined with it
+        made = (Record(*r) if type(r) is tuple else r for r in outcome.records)
+        for record in made:  # what came before the fault, quarantined with it
             outcome.quarantined.append(
                 Quarantined(
                     record.source,
@@ -147,44 +156,44 @@ def _take(
     rows: list[RawRow],
     outcome: FileOutcome,
     known: dict[str, tuple] | None = None,
+    packed: bool = False,
 ) -> None:
-    """Validate rows read and add them to ``outcome``; ``rows`` is emptied first, so a
-    fault while validating cannot count or validate them twice. ``known``: records an
-    earlier reading made, as tuples by uid; a row with one of those uids (the same
-    cells) and nothing for the reader to say is that record, at this row (taken out of
-    ``known``: no two records share their values)."""
+    """Validate rows read and add them to ``outcome`` (``packed``: its records as
+    tuples); ``rows`` is emptied first, so a fault while validating cannot count or
+    validate them twice. ``known``: records an earlier reading made, as tuples by uid;
+    a row with one of those uids (the same cells) and nothing for the reader to say is
+    that record, at this row (taken out of ``known``: no two records share their
+    values)."""
     batch = rows[:]
     rows.clear()
     outcome.read += len(batch)
     mapping = validate.mapping
-    checked_rows: list[Record | Quarantined]
+    records = outcome.records
     if known:
         uid = validate.uid
         # each kept record is taken once: the same row twice validates the second
         found = [known.pop(uid(raw.values), None) if raw.problem is None else None for raw in batch]
         fresh = iter(validate.many([r for r, k in zip(batch, found, strict=True) if k is None]))
-        checked_rows = [
-            next(fresh) if k is None else _again(k, raw)
-            for raw, k in zip(batch, found, strict=True)
-        ]
     else:
-        checked_rows = validate.many(batch)
-    for raw, checked in zip(batch, checked_rows, strict=True):
-        if isinstance(checked, Quarantined):
-            outcome.quarantined.append(checked)
-            outcome.rows_quarantined += 1
+        found = [None] * len(batch)
+        fresh = iter(validate.many(batch))
+    for raw, kept in zip(batch, found, strict=True):
+        if kept is not None:  # (uid, source, file, row, entity, values, notes, ...)
+            if kept[3] != raw.row:
+                kept = (*kept[:2], raw.file, raw.row, *kept[4:])
+            notes = kept[6]
+            records.append(kept if packed else Record(*kept))  # type: ignore[arg-type]
         else:
-            if checked.notes:
-                outcome.values_dropped += len(checked.notes)
-                outcome.dropped += dropped_values(mapping, raw, checked.notes)
-            outcome.records.append(checked)
-
-
-def _again(kept: tuple, raw: RawRow) -> Record:
-    """A record an earlier reading made, for this row."""
-    if kept[3] == raw.row:
-        return Record(*kept)
-    return Record(kept[0], kept[1], raw.file, raw.row, *kept[4:])
+            checked = next(fresh)
+            if isinstance(checked, Quarantined):
+                outcome.quarantined.append(checked)
+                outcome.rows_quarantined += 1
+                continue
+            notes = checked.notes
+            records.append(_RECORD(checked) if packed else checked)
+        if notes:
+            outcome.values_dropped += len(notes)
+            outcome.dropped += dropped_values(mapping, raw, notes)
 
 
 def dropped_values(mapping: SourceMapping, raw: RawRow, notes: list[str]) -> list[Dropped]:
@@ -362,7 +371,7 @@ def unpack(outcome: FileOutcome) -> FileOutcome:
 def _read_packed(extract: Extract, today: dt.date, earlier: Earlier | None) -> bytes:
     """:func:`read_extract` in a worker, sent back as :func:`pack` gives it: the
     bytes pass through the pipe as they are, and the load keeps them as they came."""
-    return pack(read_extract(extract, today, earlier))
+    return pickle.dumps(_read(extract, today, earlier, packed=True), pickle.HIGHEST_PROTOCOL)
 
 
 def _size(path: Path) -> int:

@@ -4,11 +4,12 @@ they gave then, without being validated again; the outcome is a fresh reading's.
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 from pathlib import Path
 
 import pytest
 
-from loaders.extracts import Extract, FileOutcome
+from loaders.extracts import Extract, FileOutcome, _read_packed, read_extract, unpack
 from loaders.intake import Reading
 from loaders.mapping import load_mappings
 from loaders.validate import Validator
@@ -73,9 +74,15 @@ def test_rows_taken_in_as_they_are_are_their_records_again(
     # a week later, line 6 changed: line 3's end date, in the future then, is read again
     rows[4] = rows[4].replace("Northmere", "Southmere")
     _write(path, rows)
+    earlier = Reading(loads, WEEK_LATER)._earlier(extract)
+    assert earlier is not None and not earlier.same_day
+    # a reading process sends the same, its records as tuples from the start
+    sent = unpack(pickle.loads(_read_packed(extract, WEEK_LATER, earlier)))
+    here = read_extract(extract, WEEK_LATER, earlier)
     validated.clear()
     later = _read(loads, WEEK_LATER, extract)
     assert validated == [3, 5, 6]
+    assert sent == here == later
     ended = next(r for r in later.records if r.row == 3)
     assert ended.values["case.end"] == dt.date(2026, 11, 5) and not ended.notes
     assert later == _read(tmp_path / "fresh2", WEEK_LATER, extract, full=True)
