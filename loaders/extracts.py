@@ -238,7 +238,7 @@ def read_packed(
     """Each extract's outcome, in the order given, with its :func:`pack` when a
     reading process sent it so (None when read here): a load keeps those bytes as the
     file's reading without pickling its records again. ``earlier``: for each extract,
-    an earlier reading of it whose records rows as they were then read as again.
+    its earlier reading to take unchanged rows' records from, if any (:class:`Earlier`).
 
     ``workers``: processes to read with (``None``: one per core; 1: none, read here);
     ``min_bytes``: below this much to read, read here (``None``: PARALLEL_MIN_BYTES).
@@ -345,9 +345,9 @@ def load_packed(path: Path) -> FileOutcome | None:
 
 
 def earlier_records(earlier: Earlier | None) -> dict[str, tuple] | None:
-    """The records of an earlier reading as tuples of their fields, by uid: those
-    valid whatever the day unless it is the same day (a record with a date refused as
-    in the future is left out). None when there is no such reading to be had."""
+    """The records of an earlier reading by uid, as tuples of their fields; on another
+    day, not those with a date refused as in the future (a later day may read it).
+    None when there is no such reading to be had."""
     if earlier is None:
         return None
     outcome = load_packed(earlier.path)
