@@ -5,9 +5,12 @@ processes (``StageCPU``), the rows kept, quarantined and dropped, and a digest o
 (records, quarantine, dropped values, the report's counts), so two versions of the code
 can be compared on the same extracts: the same digests, less CPU. ``--reading``: read
 through a :class:`loaders.intake.Reading` with a fresh record beside it, as a first load
-does (each file's reading is then also kept for the next load).
+does (each file's reading is then also kept for the next load). ``--after BASE``: read
+as a night's delta load does, on the day ``--as-of``, after a first load's reading of the
+extracts ``BASE`` (read and recorded first, on the extracts' own day, not measured).
 
     uv run python -m benchmarks.reading DIR [--workers N] [--reading] [--min-bytes B]
+    uv run python -m benchmarks.reading WEEK_DIR --after DIR --as-of 2026-11-09
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 
 import loaders.extracts
 from benchmarks.delta import StageCPU
-from loaders.intake import Reading
+from loaders.intake import Reading, mapped_extracts
 from loaders.mapping import load_mappings
 from loaders.progress import Silent
 from loaders.reading import read_all
@@ -50,21 +53,29 @@ def _refused(q: Quarantined) -> tuple:
     return (q.source, q.file, q.row, q.reason, sorted(q.raw.items()))
 
 
-def measure(root: Path, workers: int | None = None, loads: Path | None = None) -> dict:
+def measure(
+    root: Path,
+    workers: int | None = None,
+    loads: Path | None = None,
+    *,
+    day: dt.date = AS_OF,
+    full: bool = True,
+) -> dict:
     """Read and validate every extract under ``root`` as a load does; the figures.
-    ``loads``: a load reports' folder to read through (:class:`Reading`), none if None."""
-    report = LoadReport(str(root), "", AS_OF.isoformat())
+    ``loads``: a load reports' folder to read through (:class:`Reading`), none if None;
+    ``full``: read every file as a full load does, else as a delta."""
+    report = LoadReport(str(root), "", day.isoformat())
     records: list[Record] = []
     quarantine: list[Quarantined] = []
     dropped: list = []
     sources = load_mappings()
     cpu = StageCPU()
     started = time.perf_counter()
-    reading = None if loads is None else Reading(loads, AS_OF, full=True)
+    reading = None if loads is None else Reading(loads, day, full=full)
     read_all(
         root,
         sources,
-        AS_OF,
+        day,
         report,
         records,
         quarantine,
@@ -88,6 +99,7 @@ def measure(root: Path, workers: int | None = None, loads: Path | None = None) -
         "digest_quarantine": _digest([_refused(q) for q in quarantine]),
         "digest_dropped": _digest([asdict(d) for d in dropped]),
         "digest_report": hashlib.sha256(counts.encode()).hexdigest()[:12],
+        "digest_changes": _digest(sorted(reading.tally().items())) if reading else "",
         "load_average": round(os.getloadavg()[0], 1),
     }
 
@@ -105,9 +117,24 @@ def main() -> None:
         default=None,
         help="read in reading processes from this many bytes of extracts (a smaller county too)",
     )
+    parser.add_argument(
+        "--after",
+        type=Path,
+        default=None,
+        help="extracts a first load read: then read the directory as a delta after it",
+    )
+    parser.add_argument("--as-of", type=dt.date.fromisoformat, default=AS_OF, help="the day")
     args = parser.parse_args()
     if args.min_bytes is not None:  # what every read of this run takes as its threshold
         loaders.extracts.PARALLEL_MIN_BYTES = args.min_bytes
+    if args.after is not None:
+        with tempfile.TemporaryDirectory() as loads:
+            first = Reading(Path(loads), AS_OF)
+            list(first.outcomes(mapped_extracts(args.after, load_mappings()), args.workers))
+            first.save()
+            figures = measure(args.root, args.workers, Path(loads), day=args.as_of, full=False)
+        print(json.dumps(figures), flush=True)
+        return
     if not args.reading:
         print(json.dumps(measure(args.root, args.workers)), flush=True)
         return

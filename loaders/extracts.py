@@ -26,8 +26,9 @@ from dataclasses import dataclass, field, fields
 from itertools import starmap
 from operator import attrgetter
 from pathlib import Path
+from typing import Any
 
-from loaders.fields import FIELDS, masked
+from loaders.fields import FIELDS, IN_THE_FUTURE, masked
 from loaders.mapping import MappingError, SourceMapping
 from loaders.readers import RawRow, ReadError, ReadLimits, ReadNotes, read_rows
 from loaders.validate import DROPPED, Quarantined, Record, Validator
@@ -78,30 +79,53 @@ class FileOutcome:
     notes: list[str] = field(default_factory=list)  # what the reader decided or repaired
 
 
-def read_extract(extract: Extract, today: dt.date) -> FileOutcome:
+@dataclass(frozen=True, slots=True)
+class Earlier:
+    """The reading an earlier load kept of the same file read the same way (the same
+    mapping, limits and code: :func:`loaders.intake.Reading` decides): a row whose
+    content is a record's there reads as that record again, unvalidated. ``same_day``:
+    kept on the day of this reading; else on an earlier one, when a record with a date
+    refused as in the future is validated again (a later day may read it)."""
+
+    path: Path
+    same_day: bool
+
+
+def read_extract(extract: Extract, today: dt.date, earlier: Earlier | None = None) -> FileOutcome:
     """Every row of one file, validated. A file that cannot be read is one quarantine
     entry (row 0) and its ``problem``, so the rest of the load goes on; rows read before
     the reader gave up stay counted (and are quarantined with the file: a file read in
     part is not loaded in part). Rows the reader knows of but could not read count as
-    read and quarantined."""
+    read and quarantined. ``earlier``: the records of the rows an earlier reading took
+    in as they are now are taken from it (:func:`earlier_records`)."""
+    return _read(extract, today, earlier, packed=False)
+
+
+def _read(
+    extract: Extract, today: dt.date, earlier: Earlier | None, *, packed: bool
+) -> FileOutcome:
+    """:func:`read_extract`; ``packed``: its records as :func:`pack` keeps them, tuples
+    of their fields (a record taken from an earlier reading is never made)."""
     mapping = extract.mapping
     outcome = FileOutcome()
     notes = ReadNotes()
     batch: list[RawRow] = []
     validate: Validator | None = None
+    known = earlier_records(earlier)
     try:
         validate = Validator(mapping, mapping.fields_from_filename(extract.path), today)
         rows = read_rows(mapping, extract.path, extract.relname, limits=extract.limits, notes=notes)
         for raw in rows:
             batch.append(raw)
             if len(batch) == BATCH_ROWS:
-                _take(validate, batch, outcome)
-        _take(validate, batch, outcome)
+                _take(validate, batch, outcome, known, packed)
+        _take(validate, batch, outcome, known, packed)
     except (ReadError, MappingError) as exc:
         if validate is not None:  # the rows read before the fault count as read
-            _take(validate, batch, outcome)
+            _take(validate, batch, outcome, known, packed)
         outcome.problem = str(exc)
-        for record in outcome.records:  # what came before the fault, quarantined with it
+        made = (Record(*r) if type(r) is tuple else r for r in outcome.records)
+        for record in made:  # what came before the fault, quarantined with it
             outcome.quarantined.append(
                 Quarantined(
                     record.source,
@@ -127,22 +151,49 @@ def read_extract(extract: Extract, today: dt.date) -> FileOutcome:
     return outcome
 
 
-def _take(validate: Validator, rows: list[RawRow], outcome: FileOutcome) -> None:
-    """Validate rows read and add them to ``outcome``; ``rows`` is emptied first, so a
-    fault while validating cannot count or validate them twice."""
+def _take(
+    validate: Validator,
+    rows: list[RawRow],
+    outcome: FileOutcome,
+    known: dict[str, tuple] | None = None,
+    packed: bool = False,
+) -> None:
+    """Validate rows read and add them to ``outcome`` (``packed``: its records as
+    tuples); ``rows`` is emptied first, so a fault while validating cannot count or
+    validate them twice. ``known``: records an earlier reading made, as tuples by uid;
+    a row with one of those uids (the same cells) and nothing for the reader to say is
+    that record, at this row (taken out of ``known``: no two records share their
+    values)."""
     batch = rows[:]
     rows.clear()
     outcome.read += len(batch)
     mapping = validate.mapping
-    for raw, checked in zip(batch, validate.many(batch), strict=True):
-        if isinstance(checked, Quarantined):
-            outcome.quarantined.append(checked)
-            outcome.rows_quarantined += 1
+    records = outcome.records
+    if known:
+        uid = validate.uid
+        # each kept record is taken once: the same row twice validates the second
+        found = [known.pop(uid(raw.values), None) if raw.problem is None else None for raw in batch]
+        fresh = iter(validate.many([r for r, k in zip(batch, found, strict=True) if k is None]))
+    else:
+        found = [None] * len(batch)
+        fresh = iter(validate.many(batch))
+    for raw, kept in zip(batch, found, strict=True):
+        if kept is not None:  # (uid, source, file, row, entity, values, notes, ...)
+            if kept[3] != raw.row:
+                kept = (*kept[:2], raw.file, raw.row, *kept[4:])
+            notes = kept[6]
+            records.append(kept if packed else Record(*kept))  # type: ignore[arg-type]
         else:
-            if checked.notes:
-                outcome.values_dropped += len(checked.notes)
-                outcome.dropped += dropped_values(mapping, raw, checked.notes)
-            outcome.records.append(checked)
+            checked = next(fresh)
+            if isinstance(checked, Quarantined):
+                outcome.quarantined.append(checked)
+                outcome.rows_quarantined += 1
+                continue
+            notes = checked.notes
+            records.append(_RECORD(checked) if packed else checked)
+        if notes:
+            outcome.values_dropped += len(notes)
+            outcome.dropped += dropped_values(mapping, raw, notes)
 
 
 def dropped_values(mapping: SourceMapping, raw: RawRow, notes: list[str]) -> list[Dropped]:
@@ -182,10 +233,12 @@ def read_packed(
     *,
     workers: int | None = None,
     min_bytes: int | None = None,
+    earlier: list[Earlier | None] | None = None,
 ) -> Iterator[tuple[FileOutcome, bytes | None]]:
     """Each extract's outcome, in the order given, with its :func:`pack` when a
     reading process sent it so (None when read here): a load keeps those bytes as the
-    file's reading without pickling its records again.
+    file's reading without pickling its records again. ``earlier``: for each extract,
+    its earlier reading to take unchanged rows' records from, if any (:class:`Earlier`).
 
     ``workers``: processes to read with (``None``: one per core; 1: none, read here);
     ``min_bytes``: below this much to read, read here (``None``: PARALLEL_MIN_BYTES).
@@ -196,17 +249,18 @@ def read_packed(
     """
     workers = default_workers() if workers is None else workers
     min_bytes = PARALLEL_MIN_BYTES if min_bytes is None else min_bytes
+    earlier = earlier or [None] * len(extracts)
     size = sum(_size(e.path) for e in extracts)
     if workers <= 1 or len(extracts) < 2 or size < min_bytes:
-        for extract in extracts:
-            yield read_extract(extract, today), None
+        for extract, before in zip(extracts, earlier, strict=True):
+            yield read_extract(extract, today, before), None
         return
     context = multiprocessing.get_context("forkserver")
     pool = ProcessPoolExecutor(max_workers=min(workers, len(extracts)), mp_context=context)
     done = 0
     try:
         with _main_left_out():  # the workers (and the fork server) start as the files go in
-            packed_outcomes = pool.map(_read_packed, extracts, [today] * len(extracts))
+            packed_outcomes = pool.map(_read_packed, extracts, [today] * len(extracts), earlier)
         for packed in packed_outcomes:
             yield unpack(pickle.loads(packed)), packed
             done += 1
@@ -214,8 +268,8 @@ def read_packed(
         # A worker died (out of memory) or could not start. Nothing is lost: the files
         # not yet taken are read here instead.
         log.warning("reading workers failed (%s); reading the rest in this process", exc)
-        for extract in extracts[done:]:
-            yield read_extract(extract, today), None
+        for extract, before in zip(extracts[done:], earlier[done:], strict=True):
+            yield read_extract(extract, today, before), None
     finally:  # a load that stops part way does not wait for files it will not use
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -260,6 +314,53 @@ def pack(outcome: FileOutcome) -> bytes:
         outcome.records = records
 
 
+_READ_AS = {  # what a kept reading is made of: nothing else is unpickled
+    ("loaders.extracts", "FileOutcome"),
+    ("loaders.extracts", "Dropped"),
+    ("loaders.validate", "Quarantined"),
+    ("datetime", "date"),
+    ("datetime", "datetime"),
+}
+
+
+class _Reading(pickle.Unpickler):
+    """Unpickles a file's reading and nothing else: any other class or function named
+    in the file stops it (a reading is data, so it never runs code)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _READ_AS:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a file's reading")
+        return super().find_class(module, name)
+
+
+def load_packed(path: Path) -> FileOutcome | None:
+    """A reading kept as :func:`pack` made it (its records still tuples); None when
+    there is none to be had (missing, broken, or naming anything but a reading)."""
+    try:
+        with path.open("rb") as fh:
+            outcome = _Reading(fh).load()
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+        return None
+    return outcome if isinstance(outcome, FileOutcome) else None
+
+
+def earlier_records(earlier: Earlier | None) -> dict[str, tuple] | None:
+    """The records of an earlier reading by uid, as tuples of their fields; on another
+    day, not those with a date refused as in the future (a later day may read it).
+    None when there is no such reading to be had."""
+    if earlier is None:
+        return None
+    outcome = load_packed(earlier.path)
+    if outcome is None:
+        return None
+    size = len(fields(Record))
+    if not all(type(r) is tuple and len(r) == size for r in outcome.records):
+        return None  # not records as pack() keeps them: every row is validated
+    if earlier.same_day:
+        return {r[0]: r for r in outcome.records}
+    return {r[0]: r for r in outcome.records if not any(IN_THE_FUTURE in n for n in r[6])}
+
+
 def unpack(outcome: FileOutcome) -> FileOutcome:
     """An outcome unpickled from :func:`pack`, its records made again (a record that
     is not a tuple of a record's fields raises TypeError)."""
@@ -267,10 +368,10 @@ def unpack(outcome: FileOutcome) -> FileOutcome:
     return outcome
 
 
-def _read_packed(extract: Extract, today: dt.date) -> bytes:
+def _read_packed(extract: Extract, today: dt.date, earlier: Earlier | None) -> bytes:
     """:func:`read_extract` in a worker, sent back as :func:`pack` gives it: the
     bytes pass through the pipe as they are, and the load keeps them as they came."""
-    return pack(read_extract(extract, today))
+    return pickle.dumps(_read(extract, today, earlier, packed=True), pickle.HIGHEST_PROTOCOL)
 
 
 def _size(path: Path) -> int:

@@ -24,16 +24,22 @@ import gzip
 import hashlib
 import json
 import os
-import pickle
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import loaders.identifiers
 import loaders.readers_xml
-from loaders.extracts import Extract, FileOutcome, pack, read_packed, unpack
+from loaders.extracts import (
+    Earlier,
+    Extract,
+    FileOutcome,
+    load_packed,
+    pack,
+    read_packed,
+    unpack,
+)
 from loaders.fields import IN_THE_FUTURE
 from loaders.mapping import SourceMapping
 from loaders.readers import ReadLimits
@@ -292,23 +298,6 @@ def mapped_extracts(
 
 
 READINGS = "readings"  # beside INTAKE_FILE: each file's reading, taken again unread
-_READ_AS = {  # what a reading is made of: nothing else is unpickled
-    ("loaders.extracts", "FileOutcome"),
-    ("loaders.extracts", "Dropped"),
-    ("loaders.validate", "Quarantined"),
-    ("datetime", "date"),
-    ("datetime", "datetime"),
-}
-
-
-class _Reading(pickle.Unpickler):
-    """Unpickles a file's reading and nothing else: any other class or function named
-    in the file stops it (a reading is data, so it never runs code)."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _READ_AS:
-            raise pickle.UnpicklingError(f"{module}.{name} is not part of a file's reading")
-        return super().find_class(module, name)
 
 
 def save_packed(loads_dir: Path, packed: bytes) -> Path:
@@ -350,7 +339,9 @@ class Reading:
         unread = [e for e in extracts if kept.get(extract_key(e)) is None]
         self.plan.read = unread
         self.plan.skipped = [e for e in extracts if kept.get(extract_key(e)) is not None]
-        fresh = iter(read_packed(unread, dt.date.fromisoformat(self.day), workers=workers))
+        earlier = [self._earlier(e) for e in unread]
+        day = dt.date.fromisoformat(self.day)
+        fresh = iter(read_packed(unread, day, workers=workers, earlier=earlier))
         for extract in extracts:
             key = extract_key(extract)
             outcome = kept.get(key)
@@ -364,12 +355,36 @@ class Reading:
         known = self.before.files[extract_key(extract)]
         if self.loads_dir is None or not known.reading:
             return None
+        outcome = load_packed(self.loads_dir / READINGS / known.reading)
         try:
-            with (self.loads_dir / READINGS / known.reading).open("rb") as fh:
-                outcome = _Reading(fh).load()
-            return unpack(outcome) if isinstance(outcome, FileOutcome) else None
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+            return unpack(outcome) if outcome is not None else None
+        except TypeError:  # records kept otherwise than as pack() keeps them
             return None
+
+    def _earlier(self, extract: Extract) -> Earlier | None:
+        """The reading kept of an extract read again whose records its rows may be
+        again (:class:`loaders.extracts.Earlier`): a CSV file (whose cells are text, so
+        the same uid is the same cells) read the same way, on the same day or a later
+        one when no two-digit year is read (its century depends on the day). None on a
+        full load, which validates every row."""
+        known = self.before.files.get(extract_key(extract))
+        mapping = extract.mapping
+        if (
+            self.full
+            or self.loads_dir is None
+            or known is None
+            or not known.reading
+            or mapping.format != "csv"
+            or known.mapping != reader_hash(extract)
+        ):
+            return None
+        path = self.loads_dir / READINGS / known.reading
+        if known.as_of == self.day:
+            return Earlier(path, same_day=True)
+        two_digit = any("%y" in f for formats in mapping.dates.values() for f in formats)
+        if two_digit or known.as_of > self.day:
+            return None
+        return Earlier(path, same_day=False)
 
     def _take(self, extract: Extract, key: str, outcome: FileOutcome, packed: bytes | None) -> None:
         """Record what reading ``extract`` gave, and keep the reading itself: ``packed``

@@ -1,0 +1,99 @@
+"""A file read again: its rows the last reading took in as they are give the records
+they gave then, without being validated again; the outcome is a fresh reading's."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+from pathlib import Path
+
+import pytest
+
+from loaders.extracts import Extract, FileOutcome, _read_packed, read_extract, unpack
+from loaders.intake import Reading
+from loaders.mapping import load_mappings
+from loaders.validate import Validator
+
+AS_OF = dt.date(2026, 11, 2)
+WEEK_LATER = AS_OF + dt.timedelta(days=7)
+HEADER = (
+    "EPISODE_ID,PERSON_ID,EPISODE_TYPE,START_DATE,END_DATE,REASON,WORKER_ID,TEAM,"
+    "PLACEMENT_TYPE,PLACEMENT_LA"
+)
+ROWS = [  # lines 2 to 6 of the file
+    "0001,100001,CIN,01-Jan-2020,,N1,W1,East,,",
+    "0002,100002,CIN,01-Jan-2020,05-Nov-2026,N1,W1,East,,",  # ends after AS_OF, before WEEK_LATER
+    "0003,100003,CPP,03-Mar-2021,04-Apr-2022,N2,W2,West,,",
+    "0004,100004,CIN,soon,,N1,W1,East,,",  # no start: quarantined
+    "0005,100005,LAC,05-May-2019,,,W3,East,Foster placement,Northmere",
+]
+
+
+def _write(path: Path, rows: list[str]) -> None:
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="cp1252")
+
+
+def _read(loads: Path, day: dt.date, extract: Extract, *, full: bool = False) -> FileOutcome:
+    reading = Reading(loads, day, full=full)
+    (outcome,) = reading.outcomes([extract], workers=1)
+    reading.save()
+    return outcome
+
+
+def test_rows_taken_in_as_they_are_are_their_records_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mapping = next(m for m in load_mappings(None) if m.source == "social_care_episodes")
+    path = tmp_path / "episodes.csv"
+    extract = Extract(mapping, path, "social_care/episodes.csv")
+    validated: list[int] = []
+    many = Validator.many
+    monkeypatch.setattr(
+        Validator,
+        "many",
+        lambda self, rows: (validated.extend(r.row for r in rows), many(self, rows))[1],
+    )
+    loads = tmp_path / "loads"
+    _write(path, ROWS)
+    first = _read(loads, AS_OF, extract)
+    assert validated == [2, 3, 4, 5, 6]
+    assert [r.row for r in first.records] == [2, 3, 4, 6]
+    ended = next(r for r in first.records if r.row == 3)
+    assert "case.end" not in ended.values and "in the future" in ended.notes[0]
+
+    # the same day, line 4 changed: it is validated, and the refused line 5 again
+    rows = [*ROWS]
+    rows[2] = rows[2].replace("N2", "N3")
+    _write(path, rows)
+    validated.clear()
+    again = _read(loads, AS_OF, extract)
+    assert validated == [4, 5]
+    fresh = _read(tmp_path / "fresh1", AS_OF, extract, full=True)
+    assert again == fresh
+
+    # a week later, line 6 changed: line 3's end date, in the future then, is read again
+    rows[4] = rows[4].replace("Northmere", "Southmere")
+    _write(path, rows)
+    earlier = Reading(loads, WEEK_LATER)._earlier(extract)
+    assert earlier is not None and not earlier.same_day
+    # a reading process sends the same, its records as tuples from the start
+    sent = unpack(pickle.loads(_read_packed(extract, WEEK_LATER, earlier)))
+    here = read_extract(extract, WEEK_LATER, earlier)
+    validated.clear()
+    later = _read(loads, WEEK_LATER, extract)
+    assert validated == [3, 5, 6]
+    assert sent == here == later
+    ended = next(r for r in later.records if r.row == 3)
+    assert ended.values["case.end"] == dt.date(2026, 11, 5) and not ended.notes
+    assert later == _read(tmp_path / "fresh2", WEEK_LATER, extract, full=True)
+
+    # a row moved down a line is its record at its new row; the same row twice is
+    # validated the second time (no two records share their values)
+    _write(path, ["0009,100009,CIN,02-Feb-2022,,N1,W1,East,,", *rows, rows[0]])
+    validated.clear()
+    moved = _read(loads, WEEK_LATER, extract)
+    assert validated == [2, 6, 8]
+    assert [r.row for r in moved.records] == [2, 3, 4, 5, 7, 8]
+    assert moved.records[1].values == moved.records[-1].values
+    assert moved.records[1].values is not moved.records[-1].values
+    assert moved == _read(tmp_path / "fresh3", WEEK_LATER, extract, full=True)
