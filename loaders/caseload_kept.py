@@ -70,8 +70,10 @@ def keep_after_load(store: GraphStore, delta: kept.Delta[CaseParts] | None = Non
     if delta is not None and not delta.why and delta.kept is not None:
         assert delta.touched is not None
         untouched = [uid for uid in delta.kept.cases if uid not in delta.touched]
-        still = tally.cases_of(store, tally.CASES_STILL, set(untouched))
-        parts.cases = {uid: delta.kept.cases[uid] for uid in untouched if uid in still}
+        if not delta.still:
+            still = tally.cases_of(store, tally.CASES_STILL, set(untouched))
+            untouched = [uid for uid in untouched if uid in still]
+        parts.cases = {uid: delta.kept.cases[uid] for uid in untouched}
         parts.cases.update(tally.parts(store, sorted(delta.touched)))
         delta.worked_out = len(delta.touched)
     else:

@@ -13,10 +13,7 @@ from __future__ import annotations
 from graph.cypher import cypher, relationship_types
 
 # "Tell us once": a newer move closes whatever residence was still open before it.
-CLOSE_SUPERSEDED_RESIDENCES = cypher(
-    "load.close_superseded_residences",
-    """
-    MATCH (p:Person)-[r:LIVES_AT]->(:Address)
+_CLOSE_SUPERSEDED = """
     WHERE r.to IS NULL
     WITH p, r ORDER BY r.from DESC
     WITH p, collect(r) AS open
@@ -24,7 +21,21 @@ CLOSE_SUPERSEDED_RESIDENCES = cypher(
     WITH open[0] AS latest, open[1..] AS older
     UNWIND older AS o
     SET o.to = latest.from
-    """,
+    """
+CLOSE_SUPERSEDED_RESIDENCES = cypher(
+    "load.close_superseded_residences",
+    "MATCH (p:Person)-[r:LIVES_AT]->(:Address)" + _CLOSE_SUPERSEDED,
+    writes=True,
+)
+# The same of some people only: after every load nobody has two open residences, so a
+# delta can leave someone with two only by writing a residence of theirs (a changed
+# relationship of these types naming them, loaders.unchanged.Touched).
+RESIDENCES_FOLLOW = relationship_types(CLOSE_SUPERSEDED_RESIDENCES)
+CLOSE_SUPERSEDED_RESIDENCES_OF = cypher(
+    "load.close_superseded_residences_of",
+    "MATCH (p:Person) WHERE p.uid IN $people MATCH (p)-[r:LIVES_AT]->(:Address)"
+    + _CLOSE_SUPERSEDED,
+    example={"people": ["P-x"]},
     writes=True,
 )
 _CASE_WORKERS = """

@@ -138,7 +138,10 @@ class Delta[K]:
     file: the last load's, None when nothing is trusted) for the nodes it touched (None:
     not known, or, ``beside``, not all that changed). Once worked out, ``why`` says why
     everything was worked out again ("" when only the touched), ``worked_out`` how many
-    were, and ``after`` holds this load's, for the next."""
+    were, and ``after`` holds this load's, for the next. ``still``: known that every
+    node the last load kept a part of is in the graph still (nodes leave it only by a
+    review merge, which stamps the graph: a load that found its stamp unchanged since it
+    took ``kept``, and keeps nothing if it changes later), so that is not read again."""
 
     kept: K | None
     touched: set[str] | None = None
@@ -146,6 +149,7 @@ class Delta[K]:
     worked_out: int = 0
     after: K | None = None
     beside: bool = False  # touched is None: the graph was changed beside the load
+    still: bool = False
 
     def not_kept(self, what: str) -> str:
         """Why everything is worked out again before the kept ``what`` is looked at ("":

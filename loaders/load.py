@@ -386,13 +386,12 @@ def derive_stage(load: Load) -> None:
 
     A load's own residences come as one history a person, at most one open, so only
     someone in the graph before it can be left with two open: superseded residences
-    are looked for only then."""
+    are looked for only then, and on a delta only among the people whose residences
+    it wrote."""
     store, writes, rows = load.store, load.writes, load.rows
     assert writes is not None and rows is not None
     seconds = load.report.write_seconds
-    if writes.existed("Person", (r["person"] for r in rows.lives_at)):
-        with timed(seconds, "superseded residences closed"):
-            store.write(derive.CLOSE_SUPERSEDED_RESIDENCES)
+    _close_superseded(load, writes, rows)
     _let_go_of_rows(load)
     del rows
     open_services: set[str] = set()  # the people whose open services were worked out again
@@ -410,11 +409,14 @@ def derive_stage(load: Load) -> None:
     # person's RiskYear nodes), so those are worked out for everyone, as a full load does.
     beside = version.current(store) != load.stamped
     touched = None if beside else load.touched
+    # and review merges (the only way a node leaves the graph) wait for the load's end,
+    # so every node the last load kept a part of is in the graph still
+    still = not beside
     # Each reads what the derived facts left and writes nodes of its own, so they run
     # side by side on the engine's threads; the caseload map's tally (which the copy
     # does not read) on the writer thread, until the copy is written too.
     kept_caseload = CaseParts.take(load.aside.pop(CASELOAD_FILE), load.kept_as)
-    load.caseload = caseload = KeptDelta(kept_caseload, beside=beside)
+    load.caseload = caseload = KeptDelta(kept_caseload, beside=beside, still=still)
     if touched is not None:
         with timed(seconds, "caseload map tally: cases touched"):
             caseload.touched = touched_cases(store, touched)
@@ -422,18 +424,18 @@ def derive_stage(load: Load) -> None:
         _step, seconds, "caseload map tally", keep_caseload_tally, store, caseload
     )
     risk_kept = RiskKept.take(load.aside.pop(RISK_FILE), load.kept_as)
-    load.risk = risk = RiskDelta(risk_kept, beside=beside)
+    load.risk = risk = RiskDelta(risk_kept, beside=beside, still=still)
     if load.touched is not None:  # the copy reads the pupils whose factors it writes
         risk.wrote = set()
     needs_kept = NeedsParts.take(load.aside.pop(NEEDS_FILE), load.kept_as)
-    load.needs = needs = KeptDelta(needs_kept, beside=beside)
+    load.needs = needs = KeptDelta(needs_kept, beside=beside, still=still)
     if touched is not None:
         with timed(seconds, "risk factors: pupils touched"):
             risk.touched = touched_pupils(store, touched)
         with timed(seconds, "needs forecast tally: children touched"):
             needs.touched = touched_children(store, touched, open_services)
     cohorts_kept = Cohorts.take(load.aside.pop(COHORTS_FILE), load.kept_as)
-    load.cohorts = cohorts = KeptDelta(cohorts_kept, beside=beside)
+    load.cohorts = cohorts = KeptDelta(cohorts_kept, beside=beside, still=still)
     if touched is not None:
         with timed(seconds, "transition cohorts: children touched"):
             cohorts.touched = touched_cohorts(store, touched, open_services)
@@ -458,6 +460,22 @@ def derive_stage(load: Load) -> None:
         load, cohorts, COHORTS_EVERYONE, "cohort_children_read", COHORTS_FILE, COHORTS_VERSION
     )
     load.risk = load.needs = load.cohorts = None
+
+
+def _close_superseded(load: Load, writes: Writes, rows: GraphRows) -> None:
+    """Close the residences a newer move superseded: of the people whose residences a
+    delta wrote (nobody else's changed), else of everyone, where anyone whose residences
+    the load wrote was in the graph before it. A review decision taken while the load
+    ran (graph.version) may have moved residences the load did not write: then everyone's."""
+    store, seconds, touched = load.store, load.report.write_seconds, load.touched
+    if touched is not None and version.current(store) == load.stamped:
+        movers = sorted(touched.named_by("Person", derive.RESIDENCES_FOLLOW))
+        if movers:
+            with timed(seconds, "superseded residences closed"):
+                store.write(derive.CLOSE_SUPERSEDED_RESIDENCES_OF, {"people": movers})
+    elif writes.existed("Person", (r["person"] for r in rows.lives_at)):
+        with timed(seconds, "superseded residences closed"):
+            store.write(derive.CLOSE_SUPERSEDED_RESIDENCES)
 
 
 def _let_go_of_rows(load: Load) -> None:

@@ -90,7 +90,7 @@ def keep_after_load(
         parts.children = {uid: p for uid, p in before.items() if uid not in delta.touched}
         parts.add(reads.children_and_needs(store, born_after, touched))
         delta.worked_out = len(touched)
-        if len(parts.children) != reads.children_born_after(store, born_after):
+        if not delta.still and len(parts.children) != reads.children_born_after(store, born_after):
             # someone left the graph untouched (merged into another): keep those still in it
             untouched = [uid for uid in before if uid not in delta.touched]
             still = {r["child_uid"] for r in reads.children_and_needs(store, born_after, untouched)}

@@ -88,7 +88,14 @@ def keep_after_load(
         assert delta.touched is not None
         for entry_point in ENTRY_YEAR_GROUP:
             after.rows[entry_point], read = _brought_up_to_date(
-                store, entry_point, as_of, delta.kept, delta.touched, schools, after.schools
+                store,
+                entry_point,
+                as_of,
+                delta.kept,
+                delta.touched,
+                schools,
+                after.schools,
+                known=delta.still,
             )
             delta.worked_out += read
     else:
@@ -133,10 +140,13 @@ def _brought_up_to_date(
     touched: set[str],
     schools: list[dict],
     schools_key: str,
+    *,
+    known: bool = False,
 ) -> tuple[list[Row], int]:
     """The entry point's rows: the untouched children's as the last load kept them
     (``ahead`` worked out again when the schools it reads changed), while they are
-    still children in the graph; the touched children's read again (how many)."""
+    still children in the graph (``known``: they are, not counted); the touched children's
+    read again (how many)."""
     born_from, born_before = cohort_dates(entry_point, as_of)
     rows = {r[_UID]: r for r in before.rows[entry_point] if r[_UID] not in touched}
     if before.schools != schools_key and rows:
@@ -150,7 +160,7 @@ def _brought_up_to_date(
         entry_point=entry_point,
     )
     fresh = _rows(found, entry_point, schools)
-    if len(rows) + len(fresh) != reads.cohort_count(
+    if not known and len(rows) + len(fresh) != reads.cohort_count(
         store, born_from=born_from, born_before=born_before
     ):  # someone left the graph untouched (merged into another): keep those still in it
         still = risk_facts.children(store, list(rows))

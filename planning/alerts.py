@@ -214,11 +214,11 @@ def raise_after_load(
     if not before:  # nothing watched before this load (a first load): nothing to differ from
         return 0
     if near is None:
-        after = store_alerts.watched(store)
-    else:
-        after = [c for c in before if c["child"] not in near]
-        after += store_alerts.watched(store, sorted(near)) if near else []
+        after = changed = store_alerts.watched(store)
+    else:  # the rest's state is theirs before, so their facts are too: none is new
+        changed = store_alerts.watched(store, sorted(near)) if near else []
+        after = [c for c in before if c["child"] not in near] + changed
     if baseline is not None:
         baseline.after = after
     created_at = dt.datetime.now().isoformat(timespec="seconds")
-    return store_alerts.raise_alerts(store, new_alerts(before, after, created_at))
+    return store_alerts.raise_alerts(store, new_alerts(before, changed, created_at))

@@ -833,6 +833,48 @@ def test_derived_facts_follow_the_cases_when_they_change(store):
     assert derive() == 0
 
 
+def test_a_delta_closes_superseded_residences_of_the_people_whose_residences_it_wrote(store):
+    """A newer move closes the residence still open before it, on the day of the move.
+    A delta looks among the people it wrote a residence of only (nobody else's changed);
+    a load that cannot say so (here: the graph changed beside it) looks at everyone."""
+    from types import SimpleNamespace
+
+    from graph import version
+    from loaders.load import _close_superseded
+    from loaders.unchanged import Touched
+
+    store.write(
+        "CREATE (a:Person {uid: 'A'}), (b:Person {uid: 'B'}), (h1:Address {uid: 'h1'}), "
+        "(h2:Address {uid: 'h2'}), (h3:Address {uid: 'h3'}), "
+        "(a)-[:LIVES_AT {from: date('2020-01-01')}]->(h1), "
+        "(a)-[:LIVES_AT {from: date('2024-05-01')}]->(h2), "
+        "(b)-[:LIVES_AT {from: date('2019-03-01')}]->(h1), "
+        "(b)-[:LIVES_AT {from: date('2025-07-01')}]->(h3)"
+    )
+
+    def open_since() -> dict[str, list[str]]:
+        rows = store.read(
+            "MATCH (p:Person)-[r:LIVES_AT]->(a:Address) RETURN p.uid AS p, a.uid AS a, "
+            "toString(r.to) AS to ORDER BY p, a"
+        ).rows
+        return {p: [r["to"] for r in rows if r["p"] == p] for p in ("A", "B")}
+
+    moved = Touched(named={("LIVES_AT", "Person"): {"A"}, ("LIVES_AT", "Address"): {"h2"}})
+    load = SimpleNamespace(
+        store=store,
+        report=SimpleNamespace(write_seconds={}),
+        touched=moved,
+        stamped=version.current(store),
+    )
+    everyone = SimpleNamespace(existed=lambda _label, uids: bool(list(uids)))
+    rows = SimpleNamespace(lives_at=[{"person": "A"}, {"person": "B"}])
+    _close_superseded(load, everyone, rows)
+    assert open_since() == {"A": ["2024-05-01", None], "B": [None, None]}
+    load.stamped = "another"  # a review decision beside the load: everyone's looked at
+    _close_superseded(load, everyone, rows)
+    assert open_since() == {"A": ["2024-05-01", None], "B": ["2025-07-01", None]}
+
+
 # -- reading in worker processes ---------------------------------------------------
 
 
