@@ -23,6 +23,7 @@ from itertools import compress
 from operator import attrgetter
 from typing import cast
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -390,17 +391,18 @@ def _by_group(
     pairs = pairs.filter(pc.fill_null(pc.not_equal(values, ""), False))
     pairs = pairs.group_by(["g", "v"], use_threads=False).aggregate([])
     pairs = pairs.sort_by([("g", "ascending"), ("v", "ascending")])
-    owners = [heads[g].rid for g in pairs["g"].to_pylist()]
+    owners = pa.array([r.rid for r in heads], pa.string()).take(pairs["g"]).to_pylist()
     found = pairs["v"].to_pylist()
     if one is None:  # the least: a dict keeps each owner's last, so fill it from the end
         return dict(zip(reversed(owners), reversed(found), strict=True))
-    out: dict[str, frozenset[str]] = {}
-    for owner, value in zip(owners, found, strict=True):
-        mine = one.get(value)
-        if mine is None:
-            mine = one[value] = frozenset((value,))
-        held = out.get(owner)
-        out[owner] = mine if held is None else held | mine
+    one.update((v, frozenset((v,))) for v in set(found).difference(one))
+    out = dict(zip(owners, map(one.__getitem__, found), strict=True))  # one value each
+    if len(out) < len(owners):  # the groups holding more than one value: all of them
+        group = pairs["g"].to_numpy()
+        bounds = np.flatnonzero(np.r_[True, group[1:] != group[:-1], True])  # each run's
+        for at in np.flatnonzero(np.diff(bounds) > 1).tolist():
+            start, end = bounds[at], bounds[at + 1]
+            out[owners[start]] = frozenset(found[start:end])
     return out
 
 
