@@ -347,33 +347,54 @@ def _clusters(
     kept: Mapping[str, str] | None,
 ) -> tuple[Clusters, str | None]:
     """The clusters linkage starts from: each representative's records one, and, with
-    ``kept``, the kept people first, each record then joined to its representative's
-    cluster a record at a time (as it is where a uid is in two groups: then why, too)."""
-    tangled = None
-    if kept is None:
-        try:
-            return Clusters(records, context.edges, context.homes, same=rep_at), None
-        except Tangled as exc:
-            tangled = str(exc)
-    clusters = Clusters(records, context.edges, context.homes)
+    ``kept``, the kept people first (:func:`_kept_groups`), each record then joined to
+    its representative's cluster where it is not in it already (a new or changed
+    record, mostly); without, a record at a time where a uid is in two groups (and
+    why, too)."""
     if kept is not None:
-        _keep_people(clusters, records, kept)
+        clusters = Clusters(
+            records, context.edges, context.homes, same=_kept_groups(records, kept), alike=False
+        )
+        _join_representatives(clusters, records, reps, rep_at)
+        return clusters, None
+    try:
+        return Clusters(records, context.edges, context.homes, same=rep_at), None
+    except Tangled as exc:
+        tangled = str(exc)
+    clusters = Clusters(records, context.edges, context.homes)
     for r, at in zip(records, rep_at, strict=True):
         if reps[at] is not r:
             clusters.union(reps[at].rid, r.rid)
     return clusters, tangled
 
 
-def _keep_people(clusters: Clusters, records: list[Identity], kept: Mapping[str, str]) -> None:
-    """Each kept person's records as one cluster, as an earlier load (or a reviewer)
-    left them: the rules were checked when they were joined."""
-    first: dict[str, str] = {}
-    for r in records:
-        person = kept.get(r.rid)
-        if person is not None:
-            head = first.setdefault(person, r.rid)
-            if head != r.rid:  # a person's first record is its own cluster already
-                clusters.union(head, r.rid)
+def _kept_groups(records: list[Identity], kept: Mapping[str, str]) -> list[int]:
+    """Each record's group, numbered in order of each group's first record: its kept
+    person's (as an earlier load, or a reviewer, left them: the rules were checked when
+    they were joined), else its own uid's. Made one cluster a group at the start
+    (``Clusters(same=...)``), as joining each record to its person's first record, in
+    order, would leave them."""
+    rids = [r.rid for r in records]
+    people = list(map(kept.get, rids))
+    # a person's uid and a record's are told apart: a record's own group is marked
+    keys = [p if p is not None else "\0" + rid for p, rid in zip(people, rids, strict=True)]
+    return pa.array(keys, pa.string()).dictionary_encode().indices.to_pylist()
+
+
+def _join_representatives(
+    clusters: Clusters, records: list[Identity], reps: list[Identity], rep_at: list[int]
+) -> None:
+    """Each record joined to its representative's cluster, in order, as one union a
+    record would; only the records whose cluster is another's than their
+    representative's are met (a union of one cluster changes nothing)."""
+    parent = clusters.parent
+    rids = np.asarray([r.rid for r in records], dtype=object)
+    at = np.asarray(rep_at, dtype=np.int64)
+    firsts = np.unique(at, return_index=True)[1]  # each representative's place in records
+    roots = np.asarray(list(map(parent.__getitem__, rids.tolist())), dtype=object)
+    apart = np.flatnonzero(roots != roots[firsts[at]])
+    for i in apart.tolist():
+        clusters.union(reps[rep_at[i]].rid, rids[i])
 
 
 class _Run:

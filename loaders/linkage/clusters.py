@@ -23,6 +23,10 @@ from itertools import compress
 from operator import attrgetter
 from typing import cast
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from graph.family_rules import BIRTH, PARENT_MIN_AGE
 from loaders.linkage.identity import CHECKED_IDS, ID_NAMES, Identity, years_before
 from loaders.linkage.inputs import OPEN_END, Edge, Tenure
@@ -70,13 +74,15 @@ class Clusters:
         edges: Iterable[Edge] = (),
         homes: Mapping[str, Iterable[Tenure]] | None = None,
         same: Sequence[int] | None = None,
+        alike: bool = True,
     ) -> None:
-        """``same``: each record's group of identical identities (the same
-        :func:`~loaders.linkage.identity.signature`), numbered in order of each
-        group's first record: a group starts as one cluster, as joining each record
-        to its group's first, in order, would leave it (:meth:`_grouped`), its
-        identifiers, birth dates and latest birth read from its first record alone
-        (the others hold the same)."""
+        """``same``: each record's group, numbered in order of each group's first
+        record: a group starts as one cluster, as joining each record to its group's
+        first, in order, would leave it (:meth:`_grouped`). ``alike``: the groups are
+        of identical identities (the same :func:`~loaders.linkage.identity.signature`),
+        so a group's identifiers, birth dates and latest birth are read from its first
+        record alone; else (the people a delta keeps) from all its records, a column at
+        a time (:func:`_by_group`)."""
         records = identities if isinstance(identities, list) else list(identities)
         rids = [r.rid for r in records]
         self.parent: dict[str, str] = dict(zip(rids, rids, strict=True))
@@ -84,6 +90,7 @@ class Clusters:
         if same is not None:
             first = dict(zip(reversed(same), range(len(same) - 1, -1, -1), strict=True))
             heads = [records[first[g]] for g in range(len(first))]
+        unlike = same is not None and not alike
         # root -> (address, from, to) of its dated stays (an unknown end: still there)
         self.dated: dict[str, frozenset[tuple[str, str, str]]] = {}
         made: dict[tuple[Tenure, ...], frozenset[tuple[str, str, str]]] = {}  # shared
@@ -109,6 +116,8 @@ class Clusters:
             )
 
         def sets(name: str) -> dict[str, frozenset[str]]:
+            if unlike:
+                return _by_group(records, same, heads, name, one)
             holders, values = held(name)
             one.update((v, frozenset((v,))) for v in set(values).difference(one))
             return dict(zip(holders, map(one.__getitem__, values), strict=True))
@@ -117,7 +126,11 @@ class Clusters:
         self.ids: dict[str, dict[str, frozenset[str]]] = {k: sets(k) for k in CHECKED_IDS}
         self.dobs: dict[str, frozenset[str]] = sets("dob")
         # latest possible birth (a parent, a liable adult)
-        self.latest: dict[str, str] = dict(zip(*held("born_before"), strict=True))
+        self.latest: dict[str, str] = (
+            _by_group(records, same, heads, "born_before")
+            if unlike
+            else dict(zip(*held("born_before"), strict=True))
+        )
         self.named: dict[str, Identity] = {  # root -> a record of theirs with a name
             r.rid: r for r in records if r.given.strip() or r.family.strip()
         }
@@ -360,6 +373,37 @@ class Clusters:
                     (c,),
                 )
         return None
+
+
+def _by_group(
+    records: list[Identity],
+    same: Sequence[int],
+    heads: list[Identity],
+    name: str,
+    one: dict[str, frozenset[str]] | None = None,
+) -> dict:
+    """Each group's values of the field ``name`` (its records' that hold one) under its
+    first record's uid: with ``one`` (a set a value, shared) the set of them, as joins
+    leave it; else the least (a latest birth). Each distinct value a group holds is
+    found in Arrow, so Python meets each once a group, not once a record."""
+    values = pa.array(list(map(attrgetter(name), records)), pa.string())
+    pairs = pa.table({"g": pa.array(same, pa.int64()), "v": values})
+    pairs = pairs.filter(pc.fill_null(pc.not_equal(values, ""), False))
+    pairs = pairs.group_by(["g", "v"], use_threads=False).aggregate([])
+    pairs = pairs.sort_by([("g", "ascending"), ("v", "ascending")])
+    owners = pa.array([r.rid for r in heads], pa.string()).take(pairs["g"]).to_pylist()
+    found = pairs["v"].to_pylist()
+    if one is None:  # the least: a dict keeps each owner's last, so fill it from the end
+        return dict(zip(reversed(owners), reversed(found), strict=True))
+    one.update((v, frozenset((v,))) for v in set(found).difference(one))
+    out = dict(zip(owners, map(one.__getitem__, found), strict=True))  # one value each
+    if len(out) < len(owners):  # the groups holding more than one value: all of them
+        group = pairs["g"].to_numpy()
+        bounds = np.flatnonzero(np.r_[True, group[1:] != group[:-1], True])  # each run's
+        for at in np.flatnonzero(np.diff(bounds) > 1).tolist():
+            start, end = bounds[at], bounds[at + 1]
+            out[owners[start]] = frozenset(found[start:end])
+    return out
 
 
 def _old_enough(parent: frozenset[str] | None, child: frozenset[str] | None) -> bool:
