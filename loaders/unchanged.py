@@ -49,6 +49,7 @@ import orjson
 from graph import version
 from graph.store import GraphStore
 from graph.writes import Step
+from loaders.distinct import sorted_distinct
 
 MEMORY_FILE = "written.npz"
 VERSION = 3  # of the record's format and of what a hash covers
@@ -137,25 +138,14 @@ def _among(values: np.ndarray, sorted_: np.ndarray) -> np.ndarray:
     return sorted_[at] == values
 
 
-def _unique(values: np.ndarray) -> np.ndarray:
-    """``values`` sorted, each once. Not ``np.unique``: without ``return_counts`` numpy
-    (2.3 on) finds them through a hash table, about a microsecond a value where so many
-    differ (a county's millions of elements: 12.8 s of CPU for 6.5 million, against
-    0.1 s sorted; benchmarks/README.md)."""
-    values = np.sort(values)
-    first = np.ones(len(values), bool)
-    np.not_equal(values[1:], values[:-1], out=first[1:])
-    return values[first]
-
-
 def _sorted(parts: list[np.ndarray]) -> np.ndarray:
-    return _unique(np.concatenate(parts)) if parts else _NONE
+    return sorted_distinct(np.concatenate(parts)) if parts else _NONE
 
 
 def _ascending(values: np.ndarray) -> np.ndarray:
     """``values`` as hashes sorted and unique (as saved; sorted again if not)."""
     values = values.astype(np.uint64, copy=False)
-    return values if bool(np.all(values[1:] > values[:-1])) else _unique(values)
+    return values if bool(np.all(values[1:] > values[:-1])) else sorted_distinct(values)
 
 
 def shared_labels(plan: Iterable[Step]) -> frozenset[str]:

@@ -48,6 +48,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from loaders.distinct import sorted_distinct
 from loaders.linkage.backend import duckdb_connection
 from loaders.linkage.blocking import codes, within
 from loaders.linkage.clusters import Clusters
@@ -1634,7 +1635,7 @@ def _counts(rows: pa.Array, values: pa.Array, distinct: bool = False) -> pa.Tabl
     if distinct:
         cell = key
     else:
-        cell = np.unique(rows.to_numpy(zero_copy_only=False).astype(np.int64) * numbers + key)
+        cell = sorted_distinct(rows.to_numpy(zero_copy_only=False).astype(np.int64) * numbers + key)
     held = np.bincount(cell % numbers, minlength=len(found))[: len(found)]
     return pa.table({"key": found, "rows": pa.array(held, pa.int64())})
 
