@@ -221,3 +221,33 @@ def test_kept_people_start_as_they_did_joined_one_at_a_time(seed):
     del mine["joined"], theirs["joined"]  # the order of joins before the rounds: unread
     assert mine == theirs
     assert sorted(grouped.joined) == sorted(one_at_a_time.joined)
+
+
+def test_each_groups_values_are_the_least_latest_birth_and_every_identifier():
+    """``_by_group`` against values worked out here (review23: the random test's later
+    joins hid a group's greatest latest birth): each group's least latest birth, and the
+    set of every identifier its records hold, under its first record's uid; a group
+    holding none has no entry."""
+    from loaders.linkage.clusters import _by_group
+
+    rng = random.Random(5)
+    births = ["", "1990-01-01", "1985-05-05", "1999-09-09"]
+    records = [
+        Identity(rid=f"r{n}", born_before=rng.choice(births), upn=rng.choice(["", "U1", "U2"]))
+        for n in range(200)
+    ]
+    same = [rng.randrange(40) for _ in records]
+    heads = {}
+    for r, g in zip(records, same, strict=True):
+        heads.setdefault(g, r)
+    first = [heads.get(g, Identity(rid=f"none{g}")) for g in range(40)]
+    least, upns = {}, {}
+    for r, g in zip(records, same, strict=True):
+        if r.born_before:
+            owner = heads[g].rid
+            least[owner] = min(least.get(owner, r.born_before), r.born_before)
+        if r.upn:
+            upns.setdefault(heads[g].rid, set()).add(r.upn)
+    assert _by_group(records, same, first, "born_before") == least
+    found = _by_group(records, same, first, "upn", {})
+    assert {k: set(v) for k, v in found.items()} == upns
