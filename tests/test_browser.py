@@ -202,6 +202,22 @@ def _nav(page, title: str) -> None:
     _settle(page, title)
 
 
+def _open_tab(page, name: str, shown) -> None:
+    """Click the tab ``name`` until ``shown`` (a locator in it) is visible: a page still
+    drawing when the click lands redraws its tabs with the first chosen (a busy
+    machine), so one click is not always the tab open."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(3):
+        page.get_by_role("tab", name=name).click()
+        try:
+            shown.wait_for(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    shown.wait_for(timeout=10_000)
+
+
 def _shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
@@ -658,8 +674,7 @@ def test_text_from_the_data_fetches_nothing_and_links_nowhere(server, browser_pa
     )
     try:
         _sign_in(page, url, "sw", f"/record?child={child['uid']}")
-        page.get_by_role("tab", name="Notes").click()
-        page.get_by_text(beacon).first.wait_for(timeout=30_000)  # shown, as text
+        _open_tab(page, "Notes", page.get_by_text(beacon).first)  # shown, as text
         crafted = "[Your session expired: sign in again](http://evil.invalid/login)"
         _sign_in(page, url, "sw", f"/record?child={urllib.parse.quote(crafted)}")
         page.get_by_text("No one has that reference").wait_for(timeout=30_000)
