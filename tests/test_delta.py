@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import pickle
 import shutil
-import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -361,19 +360,27 @@ def test_a_reading_is_kept_as_packed_and_taken_again_whole(tmp_path: Path) -> No
 
 
 def copy_graph(store: FalkorDBStore, engine_dir: Path) -> FalkorDBStore:
-    """Another graph on the same server holding what ``store`` holds (GRAPH.COPY)."""
+    """Another graph on the same server holding what ``store`` holds: the graph's key
+    dumped and restored under a new name (the engine's own serialisation: no load's
+    nondeterminism in it), then renamed, in one transaction, as the restored graph
+    keeps the name it was dumped with until it is renamed. Not ``GRAPH.COPY``: the
+    engine (falkordblite 0.11: FalkorDB on Redis 8.10) decodes that copy on a thread of
+    its own, creating its indexes there, and a CI run's server crashed so (abort in
+    ``realloc`` under ``RM_CreateTimer``, called at once by that thread building an
+    index and by the engine's thread pool); ``RESTORE`` decodes on the main thread."""
+    import redis
+
     name = f"t_{uuid.uuid4().hex[:12]}"
-    deadline = time.monotonic() + 300
-    while True:
-        while store._busy_rewriting() and time.monotonic() < deadline:
-            time.sleep(0.2)  # the server forks to copy: not while a load's snapshot is written
-        try:
-            store._graph.copy(name)  # the engine's own copy: no load's nondeterminism in it
-            return embedded_store(engine_dir, name)
-        except Exception as error:  # a fork refused for want of memory passes: try again
-            if "could not fork" not in str(error) or time.monotonic() > deadline:
-                raise
-            time.sleep(2)
+    raw = redis.Redis(unix_socket_path=store._db.client.socket_file)  # bytes: a dump
+    try:
+        dumped = raw.dump(store.graph_name)
+        copying = raw.pipeline(transaction=True)
+        copying.restore(name + "_restored", 0, dumped)
+        copying.rename(name + "_restored", name)
+        copying.execute()
+    finally:
+        raw.close()
+    return embedded_store(engine_dir, name)
 
 
 def test_the_fingerprint_tells_graphs_apart_by_what_they_hold_not_its_order(

@@ -13,7 +13,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from graph.engines.falkordb_start import crash_report
 from graph.engines.falkordb_start import stop as stop_engine
+from graph.store import EngineUnavailable
 from tests.conftest import embedded_store
 from tests.test_store_contract import COUNT_PEOPLE, UPSERT_PEOPLE, people
 
@@ -45,6 +47,30 @@ def test_sigkill_after_write_loses_nothing(tmp_path):
     )
     assert all(s.present for s in reopened.schema_state())
     assert reopened.health().detail.endswith("append-only file yes (fsync always)")
+
+
+def test_a_crashed_engine_s_own_report_is_in_the_error(tmp_path):
+    """The server crashes (a fault signal, as in a bug of the engine's own): a query then
+    fails with what the server wrote of its crash, so an operator, or a failed test run,
+    reads what it was doing when it stopped, not only that the socket is gone."""
+    store = embedded_store(tmp_path, graph_name="crashing")
+    store.write("CREATE (:Person {uid: 'a'})")
+    pid = store.server_pid()
+    assert pid
+    os.kill(pid, signal.SIGSEGV)  # the server's own handler writes its bug report
+    deadline = time.monotonic() + 30
+    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "engine did not die"
+        time.sleep(0.05)
+    with pytest.raises(EngineUnavailable) as failed:
+        store.read(COUNT_PEOPLE)
+    assert "the server crashed" in str(failed.value)
+    assert f"{pid}:M" in str(failed.value) and "crashed by signal: 11" in str(failed.value)
+    # a server started after it has no crash of its own to tell
+    again = embedded_store(tmp_path, graph_name="crashing")
+    assert again.read(COUNT_PEOPLE).scalar() == 1
+    assert crash_report(tmp_path, again.server_pid()) == ""
+    stop_engine(tmp_path)
 
 
 def test_two_clients_share_one_server(tmp_path):

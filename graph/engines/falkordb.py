@@ -31,7 +31,7 @@ from graph.engines.falkordb_bulk import FalkorBulkWriter
 from graph.engines.falkordb_cap import HIDDEN, capped, return_columns
 from graph.engines.falkordb_params import params_header
 from graph.engines.falkordb_results import plain_columns
-from graph.engines.falkordb_start import start_embedded
+from graph.engines.falkordb_start import crash_report, start_embedded
 from graph.engines.relaxed import RelaxedMarkers
 from graph.files import private_dir
 from graph.store import (
@@ -235,6 +235,7 @@ class FalkorDBStore(GraphStore):
                 pseudonym_dir=pseudonym_dir or directory.parent / "pseudonym",
             )
             self._db = _start_embedded(directory, fsync)
+            self._started_pid = self.server_pid()  # the server's own, in its log's lines
             self.fsync = fsync  # the server's setting outside a batch job
             self.engine_label = "falkordb-embedded"
             self._relaxed = RelaxedMarkers(directory)
@@ -251,6 +252,7 @@ class FalkorDBStore(GraphStore):
                 pseudonym_dir=pseudonym_dir,
             )
             self._db = _connect_server(host or "localhost", port or 6379, password)
+            self._started_pid = None
             self.engine_label = "falkordb"
         self.query_memory_mb = query_memory_mb
         self.max_reply_mb = max_reply_mb
@@ -539,9 +541,15 @@ class FalkorDBStore(GraphStore):
             self._touch()  # a graph nobody has written to yet: create it, then again
             self.bulk_command(nodes, edges, blob, then, retried=True)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-            raise EngineUnavailable(
-                f"the graph engine at {self.location} is not answering: {exc}"
-            ) from None
+            raise EngineUnavailable(self._not_answering(exc)) from None
+
+    def _not_answering(self, exc: Exception) -> str:
+        """Why the engine does not answer, with the embedded server's own report of a
+        crash if its log holds one of the server this store used (an operator, or a failed test
+        run, then sees what the server was doing when it stopped)."""
+        message = f"the graph engine at {self.location} is not answering: {exc}"
+        crashed = crash_report(self.directory, self._started_pid) if self.directory else ""
+        return f"{message}; {crashed}" if crashed else message
 
     def _touch(self) -> None:
         self._graph.query("MERGE (s:_JigsawInit {v: 1}) DELETE s")
@@ -628,9 +636,7 @@ class FalkorDBStore(GraphStore):
                     f"smaller values (properties rather than whole nodes or paths); {NARROW}",
                     query=cypher,
                 ) from None
-            raise EngineUnavailable(
-                f"the graph engine at {self.location} is not answering: {exc}", query=cypher
-            ) from None
+            raise EngineUnavailable(self._not_answering(exc), query=cypher) from None
 
     def _reply_cuts(self) -> int:
         """How many replies the server has cut at its output limit since it started."""

@@ -321,3 +321,26 @@ def said(directory: Path) -> str:
     except OSError:
         return "(no log)"
     return " | ".join(line.strip() for line in lines[-LOG_LINES:]) or "(empty log)"
+
+
+def crash_report(directory: Path, pid: int | None) -> str:
+    """What the log says of server ``pid``'s crash, in a line: the report's first line
+    (the signal, or the assertion that failed) and the two lines the server wrote
+    before it, which tell what it was doing; "" if the log holds no crash of that
+    server (one stopped, or still running: a later start may have taken its place)."""
+    try:
+        lines = (directory / LOG_FILENAME).read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    report = next(
+        (i for i in range(len(lines) - 1, -1, -1) if "REDIS BUG REPORT START" in lines[i]),
+        None,
+    )
+    if not pid or report is None:
+        return ""
+    mine = f"{pid}:"
+    first = [line.strip() for line in lines[report + 1 : report + 4] if line.strip()][:2]
+    if not first or not first[0].startswith(mine):
+        return ""
+    said_before = [line.strip() for line in lines[:report] if line.startswith(mine)][-2:]
+    return "the server crashed (its log, engine.log: " + " | ".join(said_before + first) + ")"
