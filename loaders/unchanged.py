@@ -138,6 +138,24 @@ def _among(values: np.ndarray, sorted_: np.ndarray) -> np.ndarray:
     return sorted_[at] == values
 
 
+def _naming(
+    blocking: list[tuple[str, set]], rows: list[Row], keys: list[Any] | None, order: list[Any]
+) -> np.ndarray:
+    """Which elements (``order``) have a row whose field ``f`` holds one of ``found``,
+    for any (f, found) of ``blocking``; ``keys``: each row's element, None when each
+    row is its own. Looked at a field at a time (C loops over every row of the step: a
+    delta names some new node in nearly every step, and most rows are unchanged)."""
+    named = np.zeros(len(rows), bool)
+    for f, found in blocking:
+        named |= np.fromiter(map(found.__contains__, map(itemgetter(f), rows)), bool, len(rows))
+    if keys is None:
+        return named
+    element = dict(zip(order, range(len(order)), strict=True))
+    out = np.zeros(len(order), bool)
+    out[[element[keys[i]] for i in np.flatnonzero(named).tolist()]] = True
+    return out
+
+
 def _sorted(parts: list[np.ndarray]) -> np.ndarray:
     return sorted_distinct(np.concatenate(parts)) if parts else _NONE
 
@@ -330,9 +348,8 @@ class Unchanged:
                 skippable = trusted = False
             blocking = [(f, found) for f, found in blocking if found]
         new = ~_among(hashes, self.before) if trusted else np.ones(len(order), bool)
-        for i in np.flatnonzero(~new).tolist() if blocking else ():
-            group = group_of(i)
-            new[i] = any(r[f] in found for f, found in blocking for r in group)
+        if blocking:
+            new |= _naming(blocking, rows, keys if lists is not None else None, order)
         keep = new if skippable else np.ones(len(order), bool)
         if node is not None and node.label in self.shared:
             keep = self._shared(step, nodes.tolist(), group_of, new, skip and trusted)

@@ -36,7 +36,7 @@ def _element(step, rows: list[dict]) -> int:
 def _case(uid: str, **values: object) -> dict:
     row: dict = {"uid": uid, "kind": "CIN", **values}
     for end in CASES.others:
-        row[end.field] = f"{end.label}-1"
+        row.setdefault(end.field, f"{end.label}-1")
     return row
 
 
@@ -82,3 +82,27 @@ def test_the_record_is_its_hashes_sorted_each_once() -> None:
     memory = Unchanged(None, SHARED)
     memory.after_parts = [values, values[:1000], values[5:9]]  # hashes written twice
     assert memory.after.tolist() == sorted(set(values.tolist()))
+
+
+def test_an_unchanged_elements_row_naming_a_node_new_to_the_graph_writes_its_rows() -> None:
+    """A node written from several rows (a case from two records) whose rows are the last
+    load's, but whose second row names a person the last load did not write: its rows
+    are written (its relationships were never made), the other unchanged cases are not.
+    Rows and elements are laid out so that a row's place is not its element's."""
+    person = next(e.field for e in CASES.others if e.label == "Person")
+    rows = [
+        _case("C-0"),
+        _case("C-1"),
+        _case("C-1", **{person: "Person-9"}),  # the person no earlier load wrote
+        _case("C-2"),
+    ]
+    first = Unchanged(None, SHARED)
+    first.rows(PEOPLE, [{"uid": "Person-1"}])
+    first.rows(SERVICES, [{"uid": "Service-1"}])
+    first.rows(CASES, rows)
+    now = Unchanged(None, SHARED)
+    now.before, now.nodes_before = first.after, first.nodes_after
+    now.multi_before, now.touched = first.multi_after, Touched()
+    assert now.rows(CASES, rows) == rows[1:3]
+    assert now.skipped == {CASES.name: 2}
+    assert now.touched is not None and now.touched.own("Case") == {"C-1"}
