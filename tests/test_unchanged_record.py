@@ -12,7 +12,7 @@ import numpy as np
 import orjson
 
 from loaders.unchanged import Touched, Unchanged, shared_labels
-from loaders.write import ATTENDANCE, CASES, PEOPLE, PLAN, SERVICES
+from loaders.write import ATTENDANCE, CASES, EXCLUSIONS, PEOPLE, PLAN, SCHOOLS, SERVICES
 
 SHARED = shared_labels(PLAN)
 
@@ -106,3 +106,29 @@ def test_an_unchanged_elements_row_naming_a_node_new_to_the_graph_writes_its_row
     assert now.rows(CASES, rows) == rows[1:3]
     assert now.skipped == {CASES.name: 2}
     assert now.touched is not None and now.touched.own("Case") == {"C-1"}
+
+
+def test_each_step_naming_a_person_new_to_the_graph_writes_its_rows_for_them() -> None:
+    """Two steps' unchanged rows name the same person the last load did not write (the
+    second step finds them among the values the first looked up): each step writes its
+    row for that person and leaves its row for the person the graph holds."""
+    rows = {
+        step: [_link(step, "Person-1", "School-1"), _link(step, "Person-2", "School-1")]
+        for step in (ATTENDANCE, EXCLUSIONS)
+    }
+    first = Unchanged(None, SHARED)
+    first.rows(PEOPLE, [{"uid": "Person-1"}])  # Person-2 was never written
+    first.rows(SCHOOLS, [{"uid": "School-1"}])
+    for step, written in rows.items():
+        first.rows(step, written)
+    now = Unchanged(None, SHARED)
+    now.before, now.nodes_before = first.after, first.nodes_after
+    now.multi_before, now.touched = first.multi_after, Touched()
+    for step, written in rows.items():
+        assert now.rows(step, written) == written[1:]
+    assert now.skipped == {ATTENDANCE.name: 1, EXCLUSIONS.name: 1}
+
+
+def _link(step, person: str, school: str) -> dict:
+    rel = step.rels[0]
+    return {rel.start.field: person, rel.end.field: school, "date": "2026-11-02"}
