@@ -138,6 +138,24 @@ def _among(values: np.ndarray, sorted_: np.ndarray) -> np.ndarray:
     return sorted_[at] == values
 
 
+def _naming(
+    blocking: list[tuple[str, set]], rows: list[Row], keys: list[Any] | None, order: list[Any]
+) -> np.ndarray:
+    """Which elements (``order``) have a row whose field ``f`` holds one of ``found``,
+    for any (f, found) of ``blocking``; ``keys``: each row's element, None when each
+    row is its own. Looked at a field at a time (C loops over every row of the step: a
+    delta names some new node in nearly every step, and most rows are unchanged)."""
+    named = np.zeros(len(rows), bool)
+    for f, found in blocking:
+        named |= np.fromiter(map(found.__contains__, map(itemgetter(f), rows)), bool, len(rows))
+    if keys is None:
+        return named
+    element = dict(zip(order, range(len(order)), strict=True))
+    out = np.zeros(len(order), bool)
+    out[[element[keys[i]] for i in np.flatnonzero(named).tolist()]] = True
+    return out
+
+
 def _sorted(parts: list[np.ndarray]) -> np.ndarray:
     return sorted_distinct(np.concatenate(parts)) if parts else _NONE
 
@@ -184,6 +202,10 @@ class Unchanged:
     # a load that writes every row (no record trusted) needs their hashes only for the
     # next load: its steps' rows, in order, hashed after writing (:meth:`record`)
     later: list[tuple[Step, list[Row] | Callable[[], list[Row]]]] = field(default_factory=list)
+    # of the nodes steps name at their other ends, by label: the text values looked up
+    # in the last load's node elements so far, and those found in none (_not_before)
+    _looked_up: dict[str, set[str]] = field(default_factory=dict, repr=False)
+    _missing: dict[str, set[str]] = field(default_factory=dict, repr=False)
     _recording: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -316,9 +338,7 @@ class Unchanged:
         if trusted:
             try:
                 for label, f in ends:
-                    values = list(set(map(itemgetter(f), rows)))
-                    known = _among(_node_hashes(label, values), self.nodes_before)
-                    blocking.append((f, {v for v, k in zip(values, known, strict=True) if not k}))
+                    blocking.append((f, self._not_before(label, set(map(itemgetter(f), rows)))))
                 for label, f in renewed:
                     values = list(set(map(itemgetter(f), rows)))
                     found = _node_hashes(label, values).tolist()
@@ -330,9 +350,8 @@ class Unchanged:
                 skippable = trusted = False
             blocking = [(f, found) for f, found in blocking if found]
         new = ~_among(hashes, self.before) if trusted else np.ones(len(order), bool)
-        for i in np.flatnonzero(~new).tolist() if blocking else ():
-            group = group_of(i)
-            new[i] = any(r[f] in found for f, found in blocking for r in group)
+        if blocking:
+            new |= _naming(blocking, rows, keys if lists is not None else None, order)
         keep = new if skippable else np.ones(len(order), bool)
         if node is not None and node.label in self.shared:
             keep = self._shared(step, nodes.tolist(), group_of, new, skip and trusted)
@@ -355,6 +374,22 @@ class Unchanged:
             out = [row for key, row in zip(keys, rows, strict=True) if key in kept]
         self.skipped[step.name] = self.skipped.get(step.name, 0) + len(rows) - len(out)
         return out
+
+    def _not_before(self, label: str, values: set[Any]) -> set[Any]:
+        """Which of ``values`` (of nodes of ``label``) name no node the last load wrote.
+        Most steps name the same people, schools and addresses: each text value is
+        looked up once a load (:attr:`_looked_up`), not once for each step naming it;
+        any other is looked up each time (a set takes 1 and 1.0 for one value, which
+        hash apart)."""
+        looked_up = self._looked_up.setdefault(label, set())
+        missing = self._missing.setdefault(label, set())
+        fresh = list(values - looked_up)
+        known = _among(_node_hashes(label, fresh), self.nodes_before).tolist()
+        found = {v for v, k in zip(fresh, known, strict=True) if not k}
+        texts = [v for v in fresh if type(v) is str]
+        looked_up.update(texts)
+        missing.update(v for v in texts if v in found)
+        return found | (values & missing)
 
     def _shared(
         self,

@@ -12,7 +12,7 @@ import numpy as np
 import orjson
 
 from loaders.unchanged import Touched, Unchanged, shared_labels
-from loaders.write import ATTENDANCE, CASES, PEOPLE, PLAN, SERVICES
+from loaders.write import ATTENDANCE, CASES, EXCLUSIONS, PEOPLE, PLAN, SCHOOLS, SERVICES
 
 SHARED = shared_labels(PLAN)
 
@@ -36,7 +36,7 @@ def _element(step, rows: list[dict]) -> int:
 def _case(uid: str, **values: object) -> dict:
     row: dict = {"uid": uid, "kind": "CIN", **values}
     for end in CASES.others:
-        row[end.field] = f"{end.label}-1"
+        row.setdefault(end.field, f"{end.label}-1")
     return row
 
 
@@ -82,3 +82,53 @@ def test_the_record_is_its_hashes_sorted_each_once() -> None:
     memory = Unchanged(None, SHARED)
     memory.after_parts = [values, values[:1000], values[5:9]]  # hashes written twice
     assert memory.after.tolist() == sorted(set(values.tolist()))
+
+
+def test_an_unchanged_elements_row_naming_a_node_new_to_the_graph_writes_its_rows() -> None:
+    """A node written from several rows (a case from two records) whose rows are the last
+    load's, but whose second row names a person the last load did not write: its rows
+    are written (its relationships were never made), the other unchanged cases are not.
+    Rows and elements are laid out so that a row's place is not its element's."""
+    person = next(e.field for e in CASES.others if e.label == "Person")
+    rows = [
+        _case("C-0"),
+        _case("C-1"),
+        _case("C-1", **{person: "Person-9"}),  # the person no earlier load wrote
+        _case("C-2"),
+    ]
+    first = Unchanged(None, SHARED)
+    first.rows(PEOPLE, [{"uid": "Person-1"}])
+    first.rows(SERVICES, [{"uid": "Service-1"}])
+    first.rows(CASES, rows)
+    now = Unchanged(None, SHARED)
+    now.before, now.nodes_before = first.after, first.nodes_after
+    now.multi_before, now.touched = first.multi_after, Touched()
+    assert now.rows(CASES, rows) == rows[1:3]
+    assert now.skipped == {CASES.name: 2}
+    assert now.touched is not None and now.touched.own("Case") == {"C-1"}
+
+
+def test_each_step_naming_a_person_new_to_the_graph_writes_its_rows_for_them() -> None:
+    """Two steps' unchanged rows name the same person the last load did not write (the
+    second step finds them among the values the first looked up): each step writes its
+    row for that person and leaves its row for the person the graph holds."""
+    rows = {
+        step: [_link(step, "Person-1", "School-1"), _link(step, "Person-2", "School-1")]
+        for step in (ATTENDANCE, EXCLUSIONS)
+    }
+    first = Unchanged(None, SHARED)
+    first.rows(PEOPLE, [{"uid": "Person-1"}])  # Person-2 was never written
+    first.rows(SCHOOLS, [{"uid": "School-1"}])
+    for step, written in rows.items():
+        first.rows(step, written)
+    now = Unchanged(None, SHARED)
+    now.before, now.nodes_before = first.after, first.nodes_after
+    now.multi_before, now.touched = first.multi_after, Touched()
+    for step, written in rows.items():
+        assert now.rows(step, written) == written[1:]
+    assert now.skipped == {ATTENDANCE.name: 1, EXCLUSIONS.name: 1}
+
+
+def _link(step, person: str, school: str) -> dict:
+    rel = step.rels[0]
+    return {rel.start.field: person, rel.end.field: school, "date": "2026-11-02"}
