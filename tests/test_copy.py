@@ -256,8 +256,8 @@ def test_a_loads_copy_counts_its_tally_from_the_loads_parts_as_its_records_would
         return reads(graph, *args, **kwargs)
 
     monkeypatch.setattr(caseload_tally, "_read", recorded)
-    run_load(store, county, as_of=AS_OF + dt.timedelta(days=14))  # a delta's copy
-    assert set(read_from) == {store.name}  # the live graph's touched cases only
+    run_load(store, county, as_of=AS_OF + dt.timedelta(days=14))  # a delta after the above
+    assert set(read_from) == {store.name}  # the live graph's cases only, never the copy's
     by_the_load = _cells(copy)
     assert len(by_the_load) > 10
     caseload_tally.keep(copy)  # counted again from the copy's own records
