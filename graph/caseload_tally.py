@@ -35,7 +35,8 @@ _HOMES = """
     OPTIONAL MATCH (child)-[l:LIVES_AT]->(a:Address)
     WITH c, s, collect(CASE WHEN l.to IS NULL THEN a END)[0] AS home
     RETURN c.uid AS case, c.status AS status, c.kind AS kind, s.uid AS service,
-           home.lat AS lat, home.lon AS lon, count(*) AS cases
+           home.lat AS lat, home.lon AS lon, home.postcode_district AS district,
+           count(*) AS cases
     """
 HOMES = cypher(
     "caseload_tally.homes",
@@ -175,8 +176,9 @@ class Chosen:
 
 
 # One case's part of the tally: its rows, each ["home", status, kind, service, lat,
-# lon, cases], ["waiting", status, kind, service, cases] or ["worker", status, kind,
-# service, professional uid, name, team uid, name, cases].
+# lon, cases, postcode district], ["waiting", status, kind, service, cases] or
+# ["worker", status, kind, service, professional uid, name, team uid, name, cases]
+# (the district: for the analysts' copy, whose homes are their districts' centres).
 Part = list[list[Any]]
 
 
@@ -201,8 +203,9 @@ def _read(
         for r in _wide(store, query, params):
             key = [r["status"], r["kind"], r["service"]]
             if what == "home":
-                key += [r["lat"], r["lon"]]
-            elif what == "worker":
+                yield r.get("case"), [what, *key, r["lat"], r["lon"], r["cases"], r["district"]]
+                continue
+            if what == "worker":
                 key += [r["professional_uid"], r["professional"], r["team_uid"], r["team"]]
             yield r.get("case"), [what, *key, r["cases"]]
 
@@ -217,10 +220,12 @@ def count(kept: Iterable[Part]) -> dict[Cell, dict[str, Any]]:
             if cell is None:  # made once a cell: a Counter made a row was half the count
                 cell = {"homes": Counter(), "workers": Counter(), "waiting": 0}
                 cells[(status, kind, service)] = cell
-            *key, n = rest
             if what == "home":
-                cell["homes"][tuple(key)] += n
-            elif what == "waiting":
+                lat, lon, n = rest[:3]
+                cell["homes"][(lat, lon)] += n
+                continue
+            *key, n = rest
+            if what == "waiting":
                 cell["waiting"] += n
             else:
                 cell["workers"][tuple(key)] += n

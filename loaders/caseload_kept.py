@@ -69,10 +69,10 @@ def keep_after_load(store: GraphStore, delta: kept.Delta[CaseParts] | None = Non
         delta.why = kept.why_everyone(delta, "parts")
     if delta is not None and not delta.why and delta.kept is not None:
         assert delta.touched is not None
-        untouched = [uid for uid in delta.kept.cases if uid not in delta.touched]
-        if not delta.still:
-            still = tally.cases_of(store, tally.CASES_STILL, set(untouched))
-            untouched = [uid for uid in untouched if uid in still]
+        untouched = delta.still_there(
+            (uid for uid in delta.kept.cases if uid not in delta.touched),
+            lambda uids: tally.cases_of(store, tally.CASES_STILL, set(uids)),
+        )
         parts.cases = {uid: delta.kept.cases[uid] for uid in untouched}
         parts.cases.update(tally.parts(store, sorted(delta.touched)))
         delta.worked_out = len(delta.touched)

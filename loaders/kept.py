@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
@@ -150,6 +150,18 @@ class Delta[K]:
     after: K | None = None
     beside: bool = False  # touched is None: the graph was changed beside the load
     still: bool = False
+
+    def still_there(
+        self, uids: Iterable[str], read: Callable[[list[str]], Container[str]]
+    ) -> list[str]:
+        """The ``uids`` (of nodes the last load kept a part of, untouched) still in the
+        graph: every one when :attr:`still` says so, else those ``read`` finds of them
+        (it may answer all of them when a count shows none left)."""
+        uids = list(uids)
+        if self.still or not uids:
+            return uids
+        found = read(uids)
+        return [uid for uid in uids if uid in found]
 
     def not_kept(self, what: str) -> str:
         """Why everything is worked out again before the kept ``what`` is looked at ("":

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -562,11 +562,20 @@ def _copy(load: Load) -> Written:
         if beside:
             _forget_worked_out(store)
         touched = None if beside else load.touched
-        written = write_copy(store, bulk=load.options.bulk, touched=touched)
+        # the caseload parts the load counted hold as the graph stands, unless changed beside
+        tally = None if beside else partial(_caseload_parts, load)
+        written = write_copy(store, bulk=load.options.bulk, touched=touched, tally=tally)
         if touched is None or version.current(store) == load.stamped:
             break
     assert written is not None
     return written
+
+
+def _caseload_parts(load: Load) -> CaseParts | None:
+    """Every case's caseload part the load counted (None: none counted), once counted."""
+    if load.tallying is not None:
+        load.tallying.result()
+    return None if load.caseload is None else load.caseload.after
 
 
 def _forget_worked_out(store: GraphStore) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -90,11 +91,17 @@ def keep_after_load(
         parts.children = {uid: p for uid, p in before.items() if uid not in delta.touched}
         parts.add(reads.children_and_needs(store, born_after, touched))
         delta.worked_out = len(touched)
-        if not delta.still and len(parts.children) != reads.children_born_after(store, born_after):
+
+        def still(uids: list[str]) -> Container[str]:
+            if len(parts.children) == reads.children_born_after(store, born_after):
+                return set(uids)
             # someone left the graph untouched (merged into another): keep those still in it
-            untouched = [uid for uid in before if uid not in delta.touched]
-            still = {r["child_uid"] for r in reads.children_and_needs(store, born_after, untouched)}
-            keep = still | delta.touched
+            return {r["child_uid"] for r in reads.children_and_needs(store, born_after, uids)}
+
+        untouched = [uid for uid in before if uid not in delta.touched]
+        there = delta.still_there(untouched, still)
+        if len(there) < len(untouched):
+            keep = set(there) | delta.touched
             parts.children = {u: p for u, p in parts.children.items() if u in keep}
     else:
         parts.add(reads.children_and_needs(store, born_after))

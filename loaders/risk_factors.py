@@ -88,7 +88,7 @@ def keep_after_load(store: GraphStore, as_of: dt.date, delta: Delta | None = Non
     if delta is not None and not delta.why and delta.kept is not None:
         assert delta.touched is not None
         before = delta.kept
-        gone = _keep_untouched(store, before, delta.touched, kept, delta.still)
+        gone = _keep_untouched(store, delta, before, kept)
         delta.worked_out = _work_out_touched(store, sorted(delta.touched), years, config, kept)
         # the graph holds the last load's RiskYear nodes (its counts are those kept): the
         # untouched pupils' stay as they are, the touched and gone pupils' are written again
@@ -147,18 +147,14 @@ def _work_out_all(store: GraphStore, years: list[int], config: RiskConfig, kept:
             kept.add(part, config)
 
 
-def _keep_untouched(
-    store: GraphStore, before: RiskKept, touched: set[str], kept: RiskKept, known: bool
-) -> set[str]:
+def _keep_untouched(store: GraphStore, delta: Delta, before: RiskKept, kept: RiskKept) -> set[str]:
     """The untouched pupils' answers as the last load kept them, while they are still
-    children in the graph (``known``: every one is, not read again); those who are not."""
-    untouched = [uid for uid in before.pupils if uid not in touched]
-    if known:
-        kept.pupils.update((uid, before.pupils[uid]) for uid in untouched)
-        return set()
-    still = risk_facts.children(store, untouched)
-    kept.pupils.update((uid, before.pupils[uid]) for uid in untouched if uid in still)
-    return {uid for uid in untouched if uid not in still}
+    children in the graph (:meth:`Delta.still_there`); those who are not."""
+    assert delta.touched is not None
+    untouched = [uid for uid in before.pupils if uid not in delta.touched]
+    still = delta.still_there(untouched, lambda uids: risk_facts.children(store, uids))
+    kept.pupils.update((uid, before.pupils[uid]) for uid in still)
+    return set(untouched).difference(still)
 
 
 def _work_out_touched(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Container
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -91,11 +92,9 @@ def keep_after_load(
                 store,
                 entry_point,
                 as_of,
-                delta.kept,
-                delta.touched,
+                delta,
                 schools,
                 after.schools,
-                known=delta.still,
             )
             delta.worked_out += read
     else:
@@ -136,17 +135,16 @@ def _brought_up_to_date(
     store: GraphStore,
     entry_point: str,
     as_of: dt.date,
-    before: Cohorts,
-    touched: set[str],
+    delta: kept.Delta[Cohorts],
     schools: list[dict],
     schools_key: str,
-    *,
-    known: bool = False,
 ) -> tuple[list[Row], int]:
     """The entry point's rows: the untouched children's as the last load kept them
     (``ahead`` worked out again when the schools it reads changed), while they are
-    still children in the graph (``known``: they are, not counted); the touched children's
-    read again (how many)."""
+    still children in the graph (:meth:`kept.Delta.still_there`: read only when the
+    cohort's count is short); the touched children's read again (how many)."""
+    before, touched = delta.kept, delta.touched
+    assert before is not None and touched is not None
     born_from, born_before = cohort_dates(entry_point, as_of)
     rows = {r[_UID]: r for r in before.rows[entry_point] if r[_UID] not in touched}
     if before.schools != schools_key and rows:
@@ -160,11 +158,16 @@ def _brought_up_to_date(
         entry_point=entry_point,
     )
     fresh = _rows(found, entry_point, schools)
-    if not known and len(rows) + len(fresh) != reads.cohort_count(
-        store, born_from=born_from, born_before=born_before
-    ):  # someone left the graph untouched (merged into another): keep those still in it
-        still = risk_facts.children(store, list(rows))
-        rows = {uid: row for uid, row in rows.items() if uid in still}
+
+    def still(uids: list[str]) -> Container[str]:
+        if len(uids) + len(fresh) == reads.cohort_count(
+            store, born_from=born_from, born_before=born_before
+        ):
+            return set(uids)
+        # someone left the graph untouched (merged into another): keep those still in it
+        return risk_facts.children(store, uids)
+
+    rows = {uid: rows[uid] for uid in delta.still_there(rows, still)}
     rows.update((r[_UID], r) for r in fresh)
     return [rows[uid] for uid in sorted(rows)], len(fresh)
 

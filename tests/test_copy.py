@@ -232,6 +232,39 @@ def test_the_copy_counts_what_the_live_graph_counts(weekly, tmp_path):
         assert len(analysts) == len(everyone) > 0, query
 
 
+CELLS = "MATCH (t:CaseloadCell) RETURN properties(t) AS cell"
+
+
+def _cells(graph) -> list[str]:
+    return sorted(repr(sorted(r["cell"].items())) for r in graph.read(CELLS, max_rows=100_000).rows)
+
+
+def test_a_loads_copy_counts_its_tally_from_the_loads_parts_as_its_records_would(
+    weekly, monkeypatch
+):
+    """A load's copy counts the caseload map's tally from the parts the load counted in
+    the live graph, coarsened as the copy holds them (homes at their districts' centres,
+    workers by pseudonym), without reading the copy's cases: the same cells as counted
+    from the copy's own records afterwards."""
+    store, county, _ = weekly
+    copy = store.pseudonymised()
+    read_from: list[str] = []
+    reads = caseload_tally._read
+
+    def recorded(graph, *args, **kwargs):
+        read_from.append(graph.name)
+        return reads(graph, *args, **kwargs)
+
+    monkeypatch.setattr(caseload_tally, "_read", recorded)
+    run_load(store, county, as_of=AS_OF + dt.timedelta(days=14))  # a delta after the above
+    assert set(read_from) == {store.name}  # the live graph's cases only, never the copy's
+    by_the_load = _cells(copy)
+    assert len(by_the_load) > 10
+    caseload_tally.keep(copy)  # counted again from the copy's own records
+    assert copy.name in read_from
+    assert _cells(copy) == by_the_load
+
+
 # what a graph holds that the copy's declaration does not account for: an undeclared
 # property, relationship type and label, a kept relationship type between other labels
 STRAYS = """

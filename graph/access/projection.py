@@ -449,6 +449,7 @@ def write_copy(
     progress: Callable[[int], None] | None = None,
     incremental: bool = True,
     touched: Touched | None = None,
+    tally: Callable[[], Iterable[caseload_tally.Part] | None] | None = None,
 ) -> Written:
     """Write the live graph's pseudonymised copy, and the person map beside the key.
 
@@ -466,7 +467,11 @@ def write_copy(
     the copy written over is known to lag the live graph by nothing else (the loads
     since it was written each said what they touched), what coarsening depends on
     (the shared values, the districts' centres) is as it was, and the copy's counts
-    then agree with the live graph's; otherwise the whole graph is read."""
+    then agree with the live graph's; otherwise the whole graph is read.
+
+    ``tally``: the live graph's caseload parts as the graph stands (a load's, once
+    counted; None: not known), from which the copy's tally is counted as its records
+    would count (:func:`_copied_parts`) rather than from a read of every case in it."""
     started = time.perf_counter()
     keys = Pseudonyms.open(store.pseudonym_dir, store.name)
     state = CopyState.beside(keys.home, store.name)
@@ -523,7 +528,11 @@ def write_copy(
             )
             # made again from every person read, else changed in place once published
             mapped = beside.submit(keys.stage_map, people.read) if people.asked is None else None
-            caseload_tally.keep(target)  # RECOUNTED: the map's counts, from the copy's records
+            # RECOUNTED: the map's counts, as the copy's records give them
+            live_parts = tally() if tally is not None else None
+            caseload_tally.keep(
+                target, None if live_parts is None else _copied_parts(live_parts, context, keys)
+            )
             after = _counts(target) or Counts({}, {})
             written.nodes, written.relationships = after.nodes, after.relationships
             state.write(buffer, after, hashes.result())
@@ -552,6 +561,36 @@ def write_copy(
         _update_map(store, keys, people, live.labels.get("Person", 0))
     written.seconds = round(time.perf_counter() - started, 2)
     return written
+
+
+def _copied_parts(
+    parts: Iterable[caseload_tally.Part], context: dict[str, Any], keys: Pseudonyms
+) -> list[caseload_tally.Part]:
+    """The live graph's caseload parts as the copy holds what they count: each home at
+    its district's centre (``context``'s, :attr:`_Coarsen.context`; the ``centre``
+    rule), each worker by pseudonym and with no name (``drop``); the rest as kept."""
+    centres: dict[Any, list[float]] = context["centres"]
+    rows = [row for part in parts for row in part]
+    workers = sorted({row[4] for row in rows if row[0] == "worker" and row[4] is not None})
+    rules = KEPT_NODES["Professional"]
+    pseudonymised = keys.each("Professional", workers) if rules["uid"] == "pseudonym" else workers
+    named = dict(zip(workers, pseudonymised, strict=True))
+    names = rules.get("name", "drop") != "drop"
+    copied: list[Any] = []
+    for row in rows:
+        if row[0] == "home":
+            what, status, kind, service, lat, lon, n, district = row
+            at = centres.get(district) if district is not None else None
+            lat = None if lat is None or at is None else at[0]
+            lon = None if lon is None or at is None else at[1]
+            copied.append([what, status, kind, service, lat, lon, n, district])
+        elif row[0] == "worker":
+            what, status, kind, service, uid, name, team_uid, team, n = row
+            name = name if names else None
+            copied.append([what, status, kind, service, named.get(uid), name, team_uid, team, n])
+        else:
+            copied.append(row)
+    return [copied]
 
 
 def _duplicated(store: GraphStore, state: CopyState) -> bool:
