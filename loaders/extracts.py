@@ -10,6 +10,7 @@ sending records back costs more than it saves below a few megabytes.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import multiprocessing
@@ -30,7 +31,17 @@ from typing import Any
 
 from loaders.fields import FIELDS, IN_THE_FUTURE, masked
 from loaders.mapping import MappingError, SourceMapping
-from loaders.readers import RawRow, ReadError, ReadLimits, ReadNotes, read_rows
+from loaders.readers import (
+    LINE_KEY,
+    NO_LINE,
+    Lines,
+    RawRow,
+    ReadError,
+    ReadLimits,
+    ReadNotes,
+    SameLine,
+    read_rows,
+)
 from loaders.validate import DROPPED, Quarantined, Record, Validator
 
 log = logging.getLogger(__name__)
@@ -77,6 +88,10 @@ class FileOutcome:
     dropped: list[Dropped] = field(default_factory=list)  # each of them
     problem: str | None = None  # why the file, or a part of it, was not read
     notes: list[str] = field(default_factory=list)  # what the reader decided or repaired
+    # to read the file again (loaders.readers.Lines): a CSV file's lines up to its header,
+    # and each record's line, as digests (NO_LINE: on several lines, or with notes)
+    head: bytes = b""
+    lines: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,17 +124,24 @@ def _read(
     mapping = extract.mapping
     outcome = FileOutcome()
     notes = ReadNotes()
-    batch: list[RawRow] = []
+    batch: list[RawRow | SameLine] = []
     validate: Validator | None = None
     known = earlier_records(earlier)
+    lines = None if mapping.format != "csv" else Lines()
+    if known is not None and lines is not None:
+        lines.head_before, lines.before = known.head, known.by_line
     try:
         validate = Validator(mapping, mapping.fields_from_filename(extract.path), today)
-        rows = read_rows(mapping, extract.path, extract.relname, limits=extract.limits, notes=notes)
+        rows = read_rows(
+            mapping, extract.path, extract.relname, limits=extract.limits, notes=notes, lines=lines
+        )
         for raw in rows:
             batch.append(raw)
             if len(batch) == BATCH_ROWS:
                 _take(validate, batch, outcome, known, packed)
         _take(validate, batch, outcome, known, packed)
+        if lines is not None and lines.head:
+            outcome.head, outcome.lines = lines.head, _line_keys(outcome.records, lines)
     except (ReadError, MappingError) as exc:
         if validate is not None:  # the rows read before the fault count as read
             _take(validate, batch, outcome, known, packed)
@@ -151,32 +173,46 @@ def _read(
     return outcome
 
 
+def _line_keys(records: list, lines: Lines) -> bytes:
+    """Each record's line digest, in the records' order (NO_LINE for a record with
+    notes: read again, its line is parsed, for the values its notes name)."""
+    rows = lines.rows
+    pairs = ((r[3], r[6]) if type(r) is tuple else (r.row, r.notes) for r in records)
+    return b"".join(NO_LINE if notes else rows.get(row, NO_LINE) for row, notes in pairs)
+
+
 def _take(
     validate: Validator,
-    rows: list[RawRow],
+    rows: list[RawRow | SameLine],
     outcome: FileOutcome,
-    known: dict[str, tuple] | None = None,
+    known: KeptRecords | None = None,
     packed: bool = False,
 ) -> None:
     """Validate rows read and add them to ``outcome`` (``packed``: its records as
     tuples); ``rows`` is emptied first, so a fault while validating cannot count or
-    validate them twice. ``known``: records an earlier reading made, as tuples by uid;
-    a row with one of those uids (the same cells) and nothing for the reader to say is
-    that record, at this row (taken out of ``known``: no two records share their
-    values)."""
+    validate them twice. ``known``: records an earlier reading made (:class:`KeptRecords`);
+    a row with one of their uids (the same cells) and nothing for the reader to say, or
+    a line that was one of them (:class:`SameLine`), is that record, at this row."""
     batch = rows[:]
     rows.clear()
     outcome.read += len(batch)
     mapping = validate.mapping
     records = outcome.records
-    if known:
-        uid = validate.uid
+    if known is not None:
+        uid, by_uid, line = validate.uid, known.by_uid, known.line
         # each kept record is taken once: the same row twice validates the second
-        found = [known.pop(uid(raw.values), None) if raw.problem is None else None for raw in batch]
+        found = [
+            line(raw.index)
+            if type(raw) is SameLine
+            else by_uid.pop(uid(raw.values), None)
+            if raw.problem is None
+            else None
+            for raw in batch
+        ]
         fresh = iter(validate.many([r for r, k in zip(batch, found, strict=True) if k is None]))
     else:
         found = [None] * len(batch)
-        fresh = iter(validate.many(batch))
+        fresh = iter(validate.many(batch))  # type: ignore[arg-type]  # no SameLine without known
     for raw, kept in zip(batch, found, strict=True):
         if kept is not None:  # (uid, source, file, row, entity, values, notes, ...)
             if kept[3] != raw.row:
@@ -185,6 +221,7 @@ def _take(
             records.append(kept if packed else Record(*kept))  # type: ignore[arg-type]
         else:
             checked = next(fresh)
+            assert type(raw) is RawRow
             if isinstance(checked, Quarantined):
                 outcome.quarantined.append(checked)
                 outcome.rows_quarantined += 1
@@ -344,21 +381,50 @@ def load_packed(path: Path) -> FileOutcome | None:
     return outcome if isinstance(outcome, FileOutcome) else None
 
 
-def earlier_records(earlier: Earlier | None) -> dict[str, tuple] | None:
-    """The records of an earlier reading by uid, as tuples of their fields; on another
-    day, not those with a date refused as in the future (a later day may read it).
-    None when there is no such reading to be had."""
+@dataclass(slots=True)
+class KeptRecords:
+    """An earlier reading's records, as tuples of their fields: by uid, each taken once
+    (a row of the same cells twice: the second is validated, so no two records share
+    their values), and by the digest of the line each was made of alone, with the
+    digest of the file's lines up to its header (:class:`loaders.readers.Lines`)."""
+
+    by_uid: dict[str, tuple]
+    records: list[tuple]
+    head: bytes
+    by_line: dict[bytes, int]
+
+    def line(self, index: int) -> tuple:
+        """The record made of a line found again; taken already (the line twice), its
+        values copied, as validating the line again would make them."""
+        record = self.records[index]
+        if self.by_uid.pop(record[0], None) is None:
+            return (*record[:5], copy.deepcopy(record[5]), [], *record[7:])
+        return record
+
+
+def earlier_records(earlier: Earlier | None) -> KeptRecords | None:
+    """The records of an earlier reading (:class:`KeptRecords`); on another day, not
+    those with a date refused as in the future (a later day may read it). None when
+    there is no such reading to be had."""
     if earlier is None:
         return None
     outcome = load_packed(earlier.path)
     if outcome is None:
         return None
+    records = outcome.records
     size = len(fields(Record))
-    if not all(type(r) is tuple and len(r) == size for r in outcome.records):
+    if not all(type(r) is tuple and len(r) == size for r in records):
         return None  # not records as pack() keeps them: every row is validated
     if earlier.same_day:
-        return {r[0]: r for r in outcome.records}
-    return {r[0]: r for r in outcome.records if not any(IN_THE_FUTURE in n for n in r[6])}
+        by_uid = {r[0]: r for r in records}
+    else:
+        by_uid = {r[0]: r for r in records if not any(IN_THE_FUTURE in n for n in r[6])}
+    keys = outcome.lines
+    by_line: dict[bytes, int] = {}
+    if len(keys) == LINE_KEY * len(records):
+        by_line = {keys[i : i + LINE_KEY]: n for n, i in enumerate(range(0, len(keys), LINE_KEY))}
+        by_line.pop(NO_LINE, None)
+    return KeptRecords(by_uid, records, outcome.head, by_line)  # type: ignore[arg-type]
 
 
 def unpack(outcome: FileOutcome) -> FileOutcome:

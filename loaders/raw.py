@@ -13,5 +13,15 @@ class RawRow:  # at a time (nothing changes a row once read)
     problem: str | None = None  # the reader's own reason to quarantine the row
 
 
+@dataclass(slots=True)
+class SameLine:
+    """A row whose line is, byte for byte, one the file's last reading made a record
+    of, unparsed (:class:`loaders.readers.Lines`): that record again, at this row."""
+
+    file: str
+    row: int
+    index: int  # the record's place in the last reading
+
+
 class ReadError(ValueError):
     """The file cannot be read at all (not a row problem)."""

@@ -15,7 +15,9 @@ the file's :class:`ReadNotes`, which the load report shows.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import hashlib
 import io
 import re
 import zipfile
@@ -25,7 +27,7 @@ from pathlib import Path
 from xml.etree.ElementTree import ParseError, iterparse
 
 from loaders.mapping import MappingError, SourceMapping
-from loaders.raw import RawRow, ReadError
+from loaders.raw import RawRow, ReadError, SameLine
 from loaders.readers_xml import read_xml
 
 csv.field_size_limit(2**31 - 1)  # cells are measured against ReadLimits instead
@@ -72,9 +74,13 @@ def read_rows(
     *,
     limits: ReadLimits | None = None,
     notes: ReadNotes | None = None,
-) -> Iterator[RawRow]:
+    lines: Lines | None = None,
+) -> Iterator[RawRow | SameLine]:
     """Rows of one file; raises ReadError when the file cannot be read at all (empty,
-    binary, no header with the mapped columns, a broken or oversized workbook)."""
+    binary, no header with the mapped columns, a broken or oversized workbook).
+    ``lines``: a CSV file's lines as digests, what its last reading found and what this
+    one finds (:class:`Lines`); a line that is one of the last reading's records is
+    given as a :class:`SameLine`, unparsed."""
     limits = limits or ReadLimits()
     notes = notes if notes is not None else ReadNotes()
     if mapping.format == "xml":
@@ -82,7 +88,7 @@ def read_rows(
     elif mapping.format == "xlsx":
         yield from _read_xlsx(mapping, path, relname, limits, notes)
     else:
-        yield from _read_csv(mapping, path, relname, limits, notes)
+        yield from _read_csv(mapping, path, relname, limits, notes, lines)
 
 
 def _check_header(mapping: SourceMapping, header: list[str], path: Path, relname: str) -> None:
@@ -103,8 +109,13 @@ def _lines(numbers: list[int]) -> str:
 
 
 def _read_csv(
-    mapping: SourceMapping, path: Path, relname: str, limits: ReadLimits, notes: ReadNotes
-) -> Iterator[RawRow]:
+    mapping: SourceMapping,
+    path: Path,
+    relname: str,
+    limits: ReadLimits,
+    notes: ReadNotes,
+    lines: Lines | None = None,
+) -> Iterator[RawRow | SameLine]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -118,11 +129,14 @@ def _read_csv(
         raise ReadError(f"{relname}: not a CSV text file: it holds binary data")
     text = _decode(raw, mapping.encoding, relname, notes)
     text = _without_inner_marks(text, notes)
+    # a line's bytes stand for its text only when the whole file was read as it is
+    if lines is not None and (notes.notes or not _by_line(mapping.encoding)):
+        lines = None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
     big = len(text) > limits.max_cell_chars  # else no cell can be over the limit
     header: list[str] | None = None
-    mapped: list[int] = []
-    first = 0
+    shape = _Shape(relname, [], [], 0, big, limits)
+    raw_lines: list[bytes] = []
     line = 0
     while True:
         before = line
@@ -143,21 +157,54 @@ def _read_csv(
             header = [c.strip() for c in cells]
             _check_header(mapping, header, path, relname)
             mapped = [header.index(c) for c in mapping.mapped if c in header]
-            first = mapped[0] if mapped else 0
-            continue
-        if not "".join(cells).strip():  # no cell holds anything but spaces
+            shape = _Shape(relname, header, mapped, mapped[0] if mapped else 0, big, limits)
+            if lines is not None:
+                raw_lines = raw.splitlines(keepends=True)  # as the CSV reader counts lines
+                lines.head = line_key(b"".join(raw_lines[:line]))
+                if lines.before and lines.head == lines.head_before:
+                    again = _again(mapping, raw_lines, line, shape, lines)
+                    if again is not None:
+                        yield from again
+                        return
             continue
         # the reader hands over every line (a blank one as an empty row), so a record
         # starts on the line after the last one: cells running over lines, ended by
         # LF, CR or CR LF, are all counted
         number = before + 1
-        if big and max(map(len, cells)) > limits.max_cell_chars:
-            yield RawRow(relname, number, {}, _too_big(header, cells, limits))
-            continue
+        row = shape.row(number, cells)
+        if row is not None:
+            if lines is not None and line == number:  # a row of one line
+                lines.rows[number] = line_key(raw_lines[number - 1])
+            yield row
+    if header is None:
+        raise _no_header(mapping, relname)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What a CSV file's rows are read against: its header, the mapped columns' places
+    in it (the first one's alone, to tell most rows from the header quickly), and
+    whether a cell may be over the limit."""
+
+    relname: str
+    header: list[str]
+    mapped: list[int]
+    first: int
+    big: bool
+    limits: ReadLimits
+
+    def row(self, number: int, cells: list[str]) -> RawRow | None:
+        """The row of the record on line ``number``; None for a blank one."""
+        if not "".join(cells).strip():  # no cell holds anything but spaces
+            return None
+        header, limits = self.header, self.limits
+        if self.big and max(map(len, cells)) > limits.max_cell_chars:
+            return RawRow(self.relname, number, {}, _too_big(header, cells, limits))
         values: dict[str, object] = dict(zip(header, cells, strict=False))
         if len(cells) > len(header):
             values["__extra__"] = cells[len(header) :]
         problem = None
+        first, mapped = self.first, self.mapped
         if (  # the first mapped cell tells most rows from the header
             mapped
             and first < len(cells)
@@ -165,9 +212,83 @@ def _read_csv(
             and all(i < len(cells) and cells[i].strip() == header[i] for i in mapped)
         ):
             problem = "the header row again, inside the file (were two files joined?)"
-        yield RawRow(relname, number, values, problem)
-    if header is None:
-        raise _no_header(mapping, relname)
+        return RawRow(self.relname, number, values, problem)
+
+
+LINE_KEY = 16  # bytes of a line's digest (BLAKE2b)
+NO_LINE = bytes(LINE_KEY)  # a record's line digest when it has none to be found by
+_BY_LINE = {"utf-8", "utf-8-sig", "ascii", "cp1252", "iso8859-1"}  # a line's bytes its own
+
+
+def line_key(line: bytes) -> bytes:
+    return hashlib.blake2b(line, digest_size=LINE_KEY).digest()
+
+
+def _by_line(encoding: str) -> bool:
+    """Whether each line of a file in ``encoding`` decodes on its own to its part of the
+    whole text (line ends are single bytes nothing else contains)."""
+    try:
+        return codecs.lookup(encoding).name in _BY_LINE
+    except LookupError:
+        return False
+
+
+@dataclass(slots=True)
+class Lines:
+    """A CSV file's lines as digests (:func:`line_key`, of each line's bytes with its
+    end), to read it again: what its last reading kept (``head_before``: the lines up to
+    the header's end; ``before``: a line's -> the place of the record made of that line
+    alone) and what this reading finds (``head``; ``rows``: row number -> its line's,
+    for a row on one line). Kept only for a file read whole in an encoding whose lines
+    are their own (no line read otherwise, no byte-order mark inside)."""
+
+    head_before: bytes = b""
+    before: dict[bytes, int] = field(default_factory=dict)
+    head: bytes = b""
+    rows: dict[int, bytes] = field(default_factory=dict)
+
+
+def _again(
+    mapping: SourceMapping, raw_lines: list[bytes], header_end: int, shape: _Shape, lines: Lines
+) -> list[RawRow | SameLine] | None:
+    """The rows after the header of a file whose header is its last reading's: a line
+    that was a record alone is that record (:class:`SameLine`), the rest parsed. Each
+    row starts where the line before ended (a line given as a record was one whole
+    then, and each line parsed must be one whole, checked): so every row starts on the
+    line it would in a reading of the whole file, and reads the same. None when a line
+    parsed is not a row of its own (a cell running over lines, or a fault: the file is
+    then read whole)."""
+    keys = list(map(line_key, raw_lines[header_end:]))
+    before = lines.before
+    found = [before.get(k) for k in keys]
+    unparsed = [raw_lines[header_end + i] for i, f in enumerate(found) if f is None]
+    texts = [chunk.decode(mapping.encoding) for chunk in unparsed]
+    # strict: a line ending inside a quoted cell is an error, never a row cut short
+    reader = csv.reader(texts, delimiter=mapping.delimiter, strict=True)
+    parsed: list[list[str]] = []
+    try:
+        for cells in reader:
+            parsed.append(cells)
+            if reader.line_num != len(parsed):  # a row over several lines
+                return None
+    except csv.Error:
+        return None
+    if len(parsed) != len(texts):
+        return None
+    out: list[RawRow | SameLine] = []
+    rest = iter(parsed)
+    relname = shape.relname
+    for i, (key, index) in enumerate(zip(keys, found, strict=True)):
+        number = header_end + i + 1
+        if index is not None:
+            out.append(SameLine(relname, number, index))
+            lines.rows[number] = key
+            continue
+        row = shape.row(number, next(rest))
+        if row is not None:
+            lines.rows[number] = key
+            out.append(row)
+    return out
 
 
 def _no_header(mapping: SourceMapping, relname: str) -> ReadError:
