@@ -221,7 +221,10 @@ class FalkorAsyncReads:
                 return [], []  # an empty graph holds nothing to read
             raise _engine_error(str(exc), cypher, timeout_ms) from None
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
-            raise EngineUnavailable(self.store._not_answering(exc), query=cypher) from None
+            raise EngineUnavailable(
+                f"the graph engine at {self.store.location} is not answering: {exc}",
+                query=cypher,
+            ) from None
         if isinstance(response[-1], Exception):  # an error met while running
             raise _engine_error(str(response[-1]), cypher, timeout_ms)
         if len(response) != 3 or not isinstance(response[1], list):
