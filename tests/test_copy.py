@@ -265,6 +265,30 @@ def test_a_loads_copy_counts_its_tally_from_the_loads_parts_as_its_records_would
     assert _cells(copy) == by_the_load
 
 
+def test_a_copy_rule_the_tally_does_not_follow_has_the_copy_recount(weekly, monkeypatch):
+    """Were a copy rule for a field of the caseload parts to tighten (a team's name
+    dropped), a load's copy counts its tally from its own records, not the live graph's
+    parts, which hold the live name."""
+    from graph.access import projection
+    from graph.access.copy_rules import KEPT_NODES
+
+    store, county, _ = weekly
+    assert projection.parts_follow_rules()  # the rules as declared
+    monkeypatch.setitem(KEPT_NODES, "Team", {**KEPT_NODES["Team"], "name": "drop"})
+    assert not projection.parts_follow_rules()
+    read_from: list[str] = []
+    reads = caseload_tally._read
+
+    def recorded(graph, *args, **kwargs):
+        read_from.append(graph.name)
+        return reads(graph, *args, **kwargs)
+
+    monkeypatch.setattr(caseload_tally, "_read", recorded)
+    run_load(store, county, as_of=AS_OF + dt.timedelta(days=21))
+    copy = store.pseudonymised().name  # written as its staging graph, then published
+    assert any(name.startswith(copy) for name in read_from)  # counted from its records
+
+
 # what a graph holds that the copy's declaration does not account for: an undeclared
 # property, relationship type and label, a kept relationship type between other labels
 STRAYS = """

@@ -529,7 +529,7 @@ def write_copy(
             # made again from every person read, else changed in place once published
             mapped = beside.submit(keys.stage_map, people.read) if people.asked is None else None
             # RECOUNTED: the map's counts, as the copy's records give them
-            live_parts = tally() if tally is not None else None
+            live_parts = tally() if tally is not None and parts_follow_rules() else None
             caseload_tally.keep(
                 target, None if live_parts is None else _copied_parts(live_parts, context, keys)
             )
@@ -561,6 +561,31 @@ def write_copy(
         _update_map(store, keys, people, live.labels.get("Person", 0))
     written.seconds = round(time.perf_counter() - started, 2)
     return written
+
+
+# what _copied_parts assumes of the copy rules (copy_rules.KEPT_NODES) for the fields a
+# caseload part holds; were one to change, the copy's tally is counted from the copy
+_PART_RULES = {
+    ("Address", "lat"): {"centre"},
+    ("Address", "lon"): {"centre"},
+    ("Case", "status"): {"keep"},
+    ("Case", "kind"): {"keep"},
+    ("Service", "uid"): {"keep"},
+    ("Team", "uid"): {"keep"},
+    ("Team", "name"): {"keep"},
+    ("Professional", "uid"): {"pseudonym", "keep"},
+    ("Professional", "name"): {"drop", "keep"},
+}
+
+
+def parts_follow_rules() -> bool:
+    """Whether the copy rules for every field of a caseload part are those
+    :func:`_copied_parts` applies: else a tightened rule (a team's name dropped, say)
+    would let the live value into the copy's tally, so the copy recounts its own."""
+    return all(
+        KEPT_NODES.get(label, {}).get(field, "drop") in allowed
+        for (label, field), allowed in _PART_RULES.items()
+    )
 
 
 def _copied_parts(
