@@ -157,8 +157,8 @@ class Settings(BaseSettings):
             "engine duplicate the analysts' copy into the spare, so the next night's copy "
             "reads only what it touched (at county about 90 s of CPU saved that night) "
             "at the cost of the engine's memory while it copies (at county its peak "
-            "5.9 -> 10.1 GB), and the engine's GRAPH.COPY once crashed a test run's "
-            "server (docs/access.md): off unless the server has the memory."
+            "5.9 -> 10.1 GB), and the embedded engine has been seen to crash in "
+            "GRAPH.COPY (docs/access.md): off unless the server has the memory."
         ),
     )
     linkage_memory: str | None = Field(

@@ -221,6 +221,7 @@ _BY_LINE = {"utf-8", "utf-8-sig", "ascii", "cp1252", "iso8859-1"}  # a line's by
 
 
 def line_key(line: bytes) -> bytes:
+    """A line's digest (its bytes, line end included), by which a reading knows it again."""
     return hashlib.blake2b(line, digest_size=LINE_KEY).digest()
 
 

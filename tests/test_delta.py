@@ -367,7 +367,10 @@ def copy_graph(store: FalkorDBStore, engine_dir: Path) -> FalkorDBStore:
     engine (falkordblite 0.11: FalkorDB on Redis 8.10) decodes that copy on a thread of
     its own, creating its indexes there, and a CI run's server crashed so (abort in
     ``realloc`` under ``RM_CreateTimer``, called at once by that thread building an
-    index and by the engine's thread pool); ``RESTORE`` decodes on the main thread."""
+    index and by the engine's thread pool); ``RESTORE`` decodes on the main thread.
+    Restoring beside the original needs an engine past FalkorDB's earlier bugs of that
+    shape (a crash, the two keys aliased, a large graph dumped in part), so the copy's
+    counts are checked against the original's."""
     import redis
 
     name = f"t_{uuid.uuid4().hex[:12]}"
@@ -380,7 +383,10 @@ def copy_graph(store: FalkorDBStore, engine_dir: Path) -> FalkorDBStore:
         copying.execute()
     finally:
         raw.close()
-    return embedded_store(engine_dir, name)
+    copy = embedded_store(engine_dir, name)
+    counted = "MATCH (n) WITH count(n) AS n MATCH ()-[r]->() RETURN n, count(r) AS r"
+    assert copy.read(counted).rows == store.read(counted).rows, "a partial restore"
+    return copy
 
 
 def test_the_fingerprint_tells_graphs_apart_by_what_they_hold_not_its_order(
