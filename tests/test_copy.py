@@ -239,6 +239,19 @@ def _cells(graph) -> list[str]:
     return sorted(repr(sorted(r["cell"].items())) for r in graph.read(CELLS, max_rows=100_000).rows)
 
 
+def _tally_reads(monkeypatch) -> list[str]:
+    """The names of the graphs the caseload tally is counted from, as they are read."""
+    read_from: list[str] = []
+    reads = caseload_tally._read
+
+    def recorded(graph, *args, **kwargs):
+        read_from.append(graph.name)
+        return reads(graph, *args, **kwargs)
+
+    monkeypatch.setattr(caseload_tally, "_read", recorded)
+    return read_from
+
+
 def test_a_loads_copy_counts_its_tally_from_the_loads_parts_as_its_records_would(
     weekly, monkeypatch
 ):
@@ -248,14 +261,7 @@ def test_a_loads_copy_counts_its_tally_from_the_loads_parts_as_its_records_would
     from the copy's own records afterwards."""
     store, county, _ = weekly
     copy = store.pseudonymised()
-    read_from: list[str] = []
-    reads = caseload_tally._read
-
-    def recorded(graph, *args, **kwargs):
-        read_from.append(graph.name)
-        return reads(graph, *args, **kwargs)
-
-    monkeypatch.setattr(caseload_tally, "_read", recorded)
+    read_from = _tally_reads(monkeypatch)
     run_load(store, county, as_of=AS_OF + dt.timedelta(days=14))  # a delta after the above
     assert set(read_from) == {store.name}  # the live graph's cases only, never the copy's
     by_the_load = _cells(copy)
@@ -276,14 +282,7 @@ def test_a_copy_rule_the_tally_does_not_follow_has_the_copy_recount(weekly, monk
     assert projection.parts_follow_rules()  # the rules as declared
     monkeypatch.setitem(KEPT_NODES, "Team", {**KEPT_NODES["Team"], "name": "drop"})
     assert not projection.parts_follow_rules()
-    read_from: list[str] = []
-    reads = caseload_tally._read
-
-    def recorded(graph, *args, **kwargs):
-        read_from.append(graph.name)
-        return reads(graph, *args, **kwargs)
-
-    monkeypatch.setattr(caseload_tally, "_read", recorded)
+    read_from = _tally_reads(monkeypatch)
     run_load(store, county, as_of=AS_OF + dt.timedelta(days=21))
     copy = store.pseudonymised().name  # written as its staging graph, then published
     assert any(name.startswith(copy) for name in read_from)  # counted from its records
