@@ -24,9 +24,11 @@ import gzip
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from importlib.metadata import version
 from pathlib import Path
 
 import loaders.identifiers
@@ -79,11 +81,19 @@ def reader_hash(extract: Extract) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+READING_LIBRARIES = ("python-stdnum", "lxml", "openpyxl", "pydantic")  # READING_CODE imports
+
+
 @cache
 def _code_hash() -> str:
-    digest = hashlib.sha256()
+    """The reading code's own files, the versions of the libraries it reads with and
+    Python's (an upgraded check-digit table, XML parser or csv module may read the same
+    bytes otherwise)."""
+    digest = hashlib.sha256(sys.version.encode())
     for module in READING_CODE:
         digest.update(Path(module.__file__ or "").read_bytes())
+    for library in READING_LIBRARIES:
+        digest.update(f"{library}=={version(library)}".encode())
     return digest.hexdigest()
 
 

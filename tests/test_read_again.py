@@ -3,12 +3,17 @@ they gave then, without being validated again; the outcome is a fresh reading's.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import pickle
+import sys
+import types
+from importlib.metadata import packages_distributions, version
 from pathlib import Path
 
 import pytest
 
+from loaders import intake
 from loaders.extracts import Extract, FileOutcome, _read_packed, read_extract, unpack
 from loaders.intake import Reading, reader_hash
 from loaders.mapping import load_mappings
@@ -135,3 +140,37 @@ def test_a_kept_reading_is_offered_again_only_when_its_rows_would_read_the_same(
     loads, extract = kept(two_digit)
     assert Reading(loads, AS_OF)._earlier(extract).same_day
     assert Reading(loads, WEEK_LATER)._earlier(extract) is None
+
+
+def _third_party(module: types.ModuleType) -> set[str]:
+    """The top-level packages a module imports that are neither the standard library's
+    nor the project's, read from its source."""
+    tree = ast.parse(Path(module.__file__ or "").read_text())
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    tops = {name.split(".")[0] for name in names}
+    return tops - set(sys.stdlib_module_names) - {"__future__", "loaders", "graph"}
+
+
+def test_the_reading_hash_follows_every_library_the_reading_code_imports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A kept reading is reused only while the same code would read the same bytes the
+    same way, and that code includes the libraries it reads with (a new python-stdnum may
+    accept another check letter): each library the reading modules import is hashed with
+    its version, and a new version of any of them reads every file again."""
+    owners = packages_distributions()
+    imported = {
+        dist for m in intake.READING_CODE for top in _third_party(m) for dist in owners[top]
+    }
+    assert imported and imported <= set(intake.READING_LIBRARIES)
+    before = intake._code_hash()
+    for library in intake.READING_LIBRARIES:
+        intake._code_hash.cache_clear()
+        monkeypatch.setattr(
+            intake, "version", lambda name, lib=library: "0.0" if name == lib else version(name)
+        )
+        assert intake._code_hash() != before, library
+    intake._code_hash.cache_clear()
+    monkeypatch.undo()
+    assert intake._code_hash() == before
