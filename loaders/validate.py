@@ -56,10 +56,24 @@ class Quarantined:
     raw: dict[str, str]
 
 
+ESCAPE, BETWEEN, AFTER_KEY = "\x1d", "\x1f", "\x1e"  # in a row's hashed text
+
+
+def _escaped(text: str) -> str:
+    """A column name or cell as a row's hashed text holds it: as it is, unless it holds
+    one of the text's separators (or the escape), each then put after the escape, so
+    that two rows' texts are the same only when their cells are."""
+    if ESCAPE in text or BETWEEN in text or AFTER_KEY in text:
+        for c in (ESCAPE, BETWEEN, AFTER_KEY):
+            text = text.replace(c, ESCAPE + c)
+    return text
+
+
 def record_uid(source: str, raw: dict[str, object]) -> str:
     """Same row content in the same source, same uid: duplicates and reloads converge."""
-    body = "\x1f".join(
-        f"{k}\x1e{v if type(v) is str else _plain(v)}" for k, v in sorted(raw.items())
+    body = BETWEEN.join(
+        f"{_escaped(k)}{AFTER_KEY}{_escaped(v if type(v) is str else _plain(v))}"
+        for k, v in sorted(raw.items())
     )
     return f"{source}:{hashlib.sha1(body.encode()).hexdigest()[:16]}"
 
@@ -69,7 +83,8 @@ class RowUids:
     rows share their columns, so the columns' order and the text between the values are
     worked out once for each number of columns (a short row's, an XML record's with an
     element left out); a row with other columns or a cell that is not text (a
-    spreadsheet's number or date) is hashed by :func:`record_uid` itself."""
+    spreadsheet's number or date) or a separator of the hashed text (escaped there) is
+    hashed by :func:`record_uid` itself."""
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -80,19 +95,23 @@ class RowUids:
         size = len(raw)
         layout = self.layouts.get(size)
         if layout is None:
-            if size < 2:
-                return record_uid(self.source, raw)
             keys = sorted(raw)
+            if size < 2 or any(_escaped(key) != key for key in keys):
+                return record_uid(self.source, raw)
             template: list[str | None] = []
             for i, key in enumerate(keys):
-                template += [("\x1f" if i else "") + key + "\x1e", None]
+                template += [(BETWEEN if i else "") + key + AFTER_KEY, None]
             layout = self.layouts[size] = (template, itemgetter(*keys))
         parts = layout[0][:]
         try:
-            parts[1::2] = layout[1](raw)
-            body = "".join(parts)  # type: ignore[arg-type]  # TypeError: not text
+            cells = layout[1](raw)
+            text = "".join(cells)  # TypeError: not text
         except (KeyError, TypeError):  # other columns of this many, or not text
             return record_uid(self.source, raw)
+        if ESCAPE in text or BETWEEN in text or AFTER_KEY in text:
+            return record_uid(self.source, raw)
+        parts[1::2] = cells
+        body = "".join(parts)  # type: ignore[arg-type]
         return f"{self.source}:{hashlib.sha1(body.encode()).hexdigest()[:16]}"
 
 
