@@ -152,6 +152,31 @@ def _columns(rows: Rows | Columns, fields: Iterable[str]) -> Columns:
     return {f: [row.get(f) for row in rows] for f in fields}
 
 
+def _records(
+    rows: Rows | Columns, pairs: Sequence[tuple[str, str]], label: str
+) -> tuple[list[bytes], Sequence[str]]:
+    """Each row's record (the values of ``pairs``' fields in bulk insertion's encoding)
+    and uid: columns encoded a column at a time (:func:`_cells`), rows a row at a time
+    (a row's fields are read together: taking rows apart into columns costs more than
+    it saves). An error names the row's uid and property."""
+    if isinstance(rows, Mapping):
+        uids = rows["uid"]
+        absent = [None] * len(uids)
+        cells = [_cells(rows.get(f, absent), label, p, uids) for p, f in pairs]
+        records = list(map(b"".join, zip(*cells, strict=True))) if cells else [b""] * len(uids)
+        return records, uids
+    records = []
+    for row in rows:
+        out = bytearray()
+        for prop, field_ in pairs:
+            try:
+                _value(row.get(field_), out)
+            except ParameterError as exc:
+                raise ParameterError(f"{label} {row.get('uid', '')} {prop}: {exc}") from None
+        records.append(bytes(out))
+    return records, [row["uid"] for row in rows]
+
+
 def _rows(rows: Rows | Columns) -> Iterable[Mapping[str, Any]]:
     """Rows as they are; columns a row at a time (for a shape's ``extra_labels``)."""
     if not isinstance(rows, Mapping):
@@ -333,15 +358,11 @@ class FalkorBulkWriter(BulkWriter):
         its cells, a command a slice of each set of labels."""
         fixed = dict(constants or {})
         pairs = [(p, f) for p, f in zip(shape.stored, shape.fields, strict=True) if p not in fixed]
-        columns = _columns(rows, dict.fromkeys(("uid", *(f for _, f in pairs))))
-        uids = columns["uid"]
+        records, uids = _records(rows, pairs, shape.label)
         count = len(uids)
-        cells = [_cells(columns[f], shape.label, p, uids) for p, f in pairs]
         tail = b"".join(_cells([v], "constant", p, None)[0] for p, v in fixed.items())
         if tail:
-            cells.append([tail] * count)
-        records = list(map(b"".join, zip(*cells, strict=True))) if cells else [b""] * count
-        del cells, columns
+            records = [record + tail for record in records]
         names = [_name(p) for p in (*(p for p, _ in pairs), *fixed)]
         groups: dict[tuple[str, ...], Sequence[int]] = {(shape.label,): range(count)}
         if shape.extra_labels:
