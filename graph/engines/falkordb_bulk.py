@@ -177,12 +177,29 @@ def _records(
     return records, [row["uid"] for row in rows]
 
 
-def _rows(rows: Rows | Columns) -> Iterable[Mapping[str, Any]]:
+class _ColumnRow(Mapping[str, Any]):
+    """One row of columns, read in place (half the time of a dict made a row)."""
+
+    __slots__ = ("_at", "_columns")
+
+    def __init__(self, columns: Columns, at: int) -> None:
+        self._columns, self._at = columns, at
+
+    def __getitem__(self, name: str) -> Any:
+        return self._columns[name][self._at]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+
+def _rows(rows: Rows | Columns, count: int) -> Iterable[Mapping[str, Any]]:
     """Rows as they are; columns a row at a time (for a shape's ``extra_labels``)."""
     if not isinstance(rows, Mapping):
         return rows
-    names = list(rows)
-    return map(dict, map(partial(zip, names), zip(*rows.values(), strict=True)))
+    return (_ColumnRow(rows, at) for at in range(count))
 
 
 def _header(name: str, props: Sequence[str]) -> bytearray:
@@ -367,7 +384,7 @@ class FalkorBulkWriter(BulkWriter):
         groups: dict[tuple[str, ...], Sequence[int]] = {(shape.label,): range(count)}
         if shape.extra_labels:
             groups = {}
-            for at, row in enumerate(_rows(rows)):
+            for at, row in enumerate(_rows(rows, count)):
                 labels = (shape.label, *shape.extra_labels(row))
                 groups.setdefault(labels, []).append(at)  # type: ignore[union-attr]
         kept = self._ids.setdefault(shape.label, {}) if remember else None
