@@ -27,9 +27,6 @@ class _Counting(FalkorBulkWriter):
     def _send(self, commands: Iterable[Any]) -> None:
         self.sent = sum(len(command[2]) for command in commands)
 
-    def _then(self, *_args: Any) -> Any:
-        return None
-
 
 def _best(run: Callable[[], None]) -> float:
     best = float("inf")
@@ -82,7 +79,7 @@ def main() -> None:
             f"{len(described):,} DESCRIBES",
             lambda: writer.create_edges(SOURCE_RECORDS.rels[0].shape(), described),
         ),
-        (f"{n:,} relationships as columns", lambda: writer.create_edge_columns(between, columns)),
+        (f"{n:,} relationships as columns", lambda: writer.create_edges(between, columns)),
     ):
         seconds = _best(run)
         print(f"{what}: {seconds:.3f} s of CPU, {writer.sent:,} bytes")

@@ -89,29 +89,20 @@ class BulkWriter(ABC):
     def create_nodes(
         self,
         shape: NodeShape,
-        rows: Rows,
+        rows: Rows | Columns,
         *,
         constants: Mapping[str, Any] | None = None,
         remember: bool = False,
     ) -> None:
-        """Create one node per row (none of them may exist); ``constants`` are set on
-        every one; ``remember``: later relationships will end at these nodes (the
-        writer may keep what it needs to find them quickly)."""
+        """Create one node per row (none of them may exist), the rows given as rows or
+        as columns; ``constants`` are set on every one; ``remember``: later
+        relationships will end at these nodes (the writer may keep what it needs to
+        find them quickly)."""
 
     @abstractmethod
-    def create_edges(self, shape: EdgeShape, rows: Rows) -> None:
-        """Create one relationship per row whose ends exist."""
-
-    @abstractmethod
-    def create_node_columns(
-        self, shape: NodeShape, columns: Columns, *, remember: bool = False
-    ) -> None:
-        """:meth:`create_nodes` with the rows given a column at a time (field -> the
-        column's values in row order)."""
-
-    @abstractmethod
-    def create_edge_columns(self, shape: EdgeShape, columns: Columns) -> None:
-        """:meth:`create_edges` with the rows given a column at a time."""
+    def create_edges(self, shape: EdgeShape, rows: Rows | Columns) -> None:
+        """Create one relationship per row whose ends exist, the rows given as rows or
+        as columns."""
 
     @abstractmethod
     def finish(self) -> None:

@@ -23,7 +23,7 @@ import pytest
 from graph import GraphStore
 from graph.bulk import NodeShape
 from graph.engines import falkordb_bulk
-from graph.engines.falkordb_bulk import FalkorBulkWriter
+from graph.engines.falkordb_bulk import FalkorBulkWriter, _ids_of
 from graph.risk_facts import KEPT
 from loaders import derive, write
 from loaders import load as load_module
@@ -454,7 +454,7 @@ def test_ids_of_nodes_just_created_are_right_when_the_engine_reuses_deleted_ones
     monkeypatch.setattr(
         writer, "_lookup", lambda label, u: looked_up.append(len(u)) or lookup(label, u)
     )
-    got = writer._created_ids("SourceRecord", uids)
+    got = _ids_of(uids, writer._created_span("SourceRecord", uids))
     truth = store.read(
         "MATCH (n:SourceRecord) WHERE n.uid STARTS WITH 'new' RETURN n.uid AS u, id(n) AS id"
     ).rows

@@ -136,7 +136,7 @@ def test_a_failed_bulk_insertion_leaves_the_published_copy_and_no_thread(weekly,
     def failing(self, *args, **kwargs):
         raise RuntimeError("the engine refused the relationships")
 
-    monkeypatch.setattr(FalkorBulkWriter, "create_edge_columns", failing)
+    monkeypatch.setattr(FalkorBulkWriter, "create_edges", failing)
     with pytest.raises(RuntimeError, match="refused the relationships"):
         write_copy(store, incremental=False)
     assert not [t for t in threading.enumerate() if t.name.startswith("jigsaw-copy-write")]

@@ -13,7 +13,7 @@ import pytest
 
 from graph.access.projection import _hashes
 from graph.access.pseudonyms import pseudonym, pseudonyms
-from graph.engines.falkordb_bulk import _cells, _of_rows, _value
+from graph.engines.falkordb_bulk import _cells, _columns, _value
 from graph.store import ParameterError
 
 COLUMNS = [
@@ -61,7 +61,7 @@ def test_a_value_refused_names_its_row_and_property():
 
 
 def test_rows_encoded_a_column_at_a_time_are_each_rows_own():
-    """Rows taken a column at a time (:func:`_of_rows`) and encoded so (:func:`_cells`):
+    """Rows taken a column at a time (:func:`_columns`) and encoded so (:func:`_cells`):
     each row's values in order, an absent field null, as :func:`_value` writes each."""
     rows = [dict(zip("abcd", values, strict=True)) for values in zip(*COLUMNS[:4], strict=True)]
     rows[1].pop("b")  # a field the row does not have
@@ -69,11 +69,11 @@ def test_rows_encoded_a_column_at_a_time_are_each_rows_own():
     for row in rows:
         for field in "abcd":
             _value(row.get(field), joined)
-    columns = _of_rows(rows, range(len(rows)), "abcd")
+    columns = _columns(rows, "abcd")
     cells = [_cells(columns[field], "Thing", field, None) for field in "abcd"]
     assert b"".join(map(b"".join, zip(*cells, strict=True))) == bytes(joined)
-    picked = _of_rows(rows, [2, 1], "ab")  # rows by position, in that order
-    assert picked == {"a": [rows[2]["a"], rows[1]["a"]], "b": [rows[2]["b"], None]}
+    given = _columns({"a": [1, 2]}, "ab")  # columns as given, an absent one null
+    assert given == {"a": [1, 2], "b": [None, None]}
 
 
 def test_a_value_refused_among_distinct_values_names_its_row():

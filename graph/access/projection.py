@@ -1061,9 +1061,9 @@ def _write_in_bulk(
     def insert(shape: NodeShape | EdgeShape, names: list[str], columns: list[list[Any]]) -> None:
         named = dict(zip(names, columns, strict=True))
         if isinstance(shape, NodeShape):
-            writer.create_node_columns(shape, named, remember=True)
+            writer.create_nodes(shape, named, remember=True)
         else:
-            writer.create_edge_columns(shape, named)
+            writer.create_edges(shape, named)
         _done(progress, len(columns[0]) if columns else 0)
 
     made = (

@@ -27,7 +27,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
-from itertools import groupby
 from typing import Any
 
 from graph.bulk import BulkWriter, Columns, EdgeShape, NodeShape, Rows
@@ -81,15 +80,6 @@ def _value(value: Any, out: bytearray) -> None:
             _value(item, out)
     else:  # dates, decimals, sets: as every engine takes them (or refused there)
         _value(plain_param(value), out)
-
-
-def _encode(row: Mapping[str, Any], props: Sequence[str], out: bytearray, what: str) -> None:
-    """Append a row's property values; an error names the row's uid and property."""
-    for prop in props:
-        try:
-            _value(row.get(prop), out)
-        except ParameterError as exc:
-            raise ParameterError(f"{what} {row.get('uid', '')} {prop}: {exc}") from None
 
 
 def _cell(value: Any) -> bytes:
@@ -153,8 +143,42 @@ def _refused(value: Any) -> bool:
     return False
 
 
+def _columns(rows: Rows | Columns, fields: Iterable[str]) -> Columns:
+    """Rows as columns (field -> its values in row order, an absent field null); columns
+    as they are, with an absent column null."""
+    if isinstance(rows, Mapping):
+        count = len(next(iter(rows.values()), ()))
+        return {f: rows[f] if f in rows else [None] * count for f in fields}
+    return {f: [row.get(f) for row in rows] for f in fields}
+
+
+def _records(
+    rows: Rows | Columns, pairs: Sequence[tuple[str, str]], label: str
+) -> tuple[list[bytes], Sequence[str]]:
+    """Each row's record (the values of ``pairs``' fields in bulk insertion's encoding)
+    and uid: columns encoded a column at a time (:func:`_cells`), rows a row at a time
+    (a row's fields are read together: taking rows apart into columns costs more than
+    it saves). An error names the row's uid and property."""
+    if isinstance(rows, Mapping):
+        uids = rows["uid"]
+        absent = [None] * len(uids)
+        cells = [_cells(rows.get(f, absent), label, p, uids) for p, f in pairs]
+        records = list(map(b"".join, zip(*cells, strict=True))) if cells else [b""] * len(uids)
+        return records, uids
+    records = []
+    for row in rows:
+        out = bytearray()
+        for prop, field_ in pairs:
+            try:
+                _value(row.get(field_), out)
+            except ParameterError as exc:
+                raise ParameterError(f"{label} {row.get('uid', '')} {prop}: {exc}") from None
+        records.append(bytes(out))
+    return records, [row["uid"] for row in rows]
+
+
 class _ColumnRow(Mapping[str, Any]):
-    """One row of columns, for a shape's ``extra_labels`` (which read a row)."""
+    """One row of columns, read in place (half the time of a dict made a row)."""
 
     __slots__ = ("_at", "_columns")
 
@@ -171,26 +195,11 @@ class _ColumnRow(Mapping[str, Any]):
         return len(self._columns)
 
 
-def _of_rows(rows: Rows, part: Sequence[int], fields: Sequence[str]) -> dict[str, list[Any]]:
-    """The values of ``fields`` of the rows at ``part`` (a row's absent field is null)."""
-    picked = rows[part.start : part.stop] if isinstance(part, range) else [rows[i] for i in part]
-    return {f: [row.get(f) for row in picked] for f in fields}
-
-
-def _of_columns(
-    columns: Columns, part: Sequence[int], fields: Sequence[str]
-) -> dict[str, list[Any]]:
-    """The same of columns (an absent column is null)."""
-    absent = [None] * len(part)
-    if isinstance(part, range):
-        return {
-            f: list(columns[f][part.start : part.stop]) if f in columns else absent for f in fields
-        }
-    return {f: list(map(columns[f].__getitem__, part)) if f in columns else absent for f in fields}
-
-
-# the values of some fields (second) of some rows (first), a list a field
-Take = Callable[[Sequence[int], Sequence[str]], dict[str, list[Any]]]
+def _rows(rows: Rows | Columns, count: int) -> Iterable[Mapping[str, Any]]:
+    """Rows as they are; columns a row at a time (for a shape's ``extra_labels``)."""
+    if not isinstance(rows, Mapping):
+        return rows
+    return (_ColumnRow(rows, at) for at in range(count))
 
 
 def _header(name: str, props: Sequence[str]) -> bytearray:
@@ -305,18 +314,14 @@ class FalkorBulkWriter(BulkWriter):
             known.update(self._lookup(label, part))
         return known
 
-    def _created_ids(self, label: str, uids: Sequence[str]) -> dict[str, int]:
-        """Node ids of nodes bulk insertion has just created, in the order it created
-        them. The engine numbers new nodes one after another unless it reuses the
-        numbers of deleted ones, so: find the first through the index, suppose the
-        rest follow it, and have the engine confirm that each supposed id holds the
-        uid in its place (one query a slice, one value back). If not, look each up
-        through the index)."""
-        return _ids_of(list(uids), self._created_span(label, uids))
-
     def _created_span(self, label: str, uids: Sequence[str]) -> int | dict[str, int]:
-        """:meth:`_created_ids` as the first node's id, when the rest follow it (a
-        number to keep for every slice of two million records, not a dict)."""
+        """Node ids of nodes bulk insertion has just created, in the order it created
+        them: the first's id when the rest follow it (a number to keep for every slice
+        of two million records, not a dict), else the ids by uid. The engine numbers
+        new nodes one after another unless it reuses the numbers of deleted ones, so:
+        find the first through the index, suppose the rest follow it, and have the
+        engine confirm that each supposed id holds the uid in its place (one query a
+        slice, one value back); if not, look each up through the index."""
         uids = list(uids)
         first = self._lookup(label, uids[:1]).get(uids[0]) if uids else None
         if first is None:
@@ -330,20 +335,15 @@ class FalkorBulkWriter(BulkWriter):
             return first
         return self._lookup(label, uids)
 
-    def _keep(self, label: str, uids: Sequence[str], kept: dict[str, int]) -> None:
-        kept.update(self._created_ids(label, uids))
-
-    def _then(self, label: str, uids: list[str], kept: dict[str, int] | None) -> Callable[[], None]:
+    def _created(self, label: str, uids: list[str], kept: dict[str, int] | None) -> None:
         """What follows a command creating these ``label`` nodes: their ids kept in
         ``kept`` (later relationships end at them), or, with None, their span (for the
-        relationships from them)."""
-        if kept is not None:
-            return partial(self._keep, label, uids, kept)
-        return partial(self._keep_span, label, uids)
-
-    def _keep_span(self, label: str, uids: list[str]) -> None:
+        relationships from them, :meth:`_own_span`)."""
         span = self._created_span(label, uids)
-        self._spans.setdefault(label, {})[uids[0]] = (_digest(uids), span)
+        if kept is not None:
+            kept.update(_ids_of(uids, span))
+        else:
+            self._spans.setdefault(label, {})[uids[0]] = (_digest(uids), span)
 
     def _own_span(self, label: str, uids: list[str]) -> int | dict[str, int]:
         """The ids of nodes one earlier command created, as it found them, when these
@@ -366,65 +366,26 @@ class FalkorBulkWriter(BulkWriter):
     def create_nodes(
         self,
         shape: NodeShape,
-        rows: Rows,
+        rows: Rows | Columns,
         *,
         constants: Mapping[str, Any] | None = None,
         remember: bool = False,
     ) -> None:
+        """Each column encoded at once (:func:`_cells`), each node's record joined from
+        its cells, a command a slice of each set of labels."""
         fixed = dict(constants or {})
-        columns = [
-            (p, f) for p, f in zip(shape.stored, shape.fields, strict=True) if p not in fixed
-        ]
-        props = [f for _, f in columns]  # each stored property's row field
-        names = [_name(p) for p in (*(p for p, _ in columns), *fixed)]
-        tail = bytearray()
-        _encode(fixed, list(fixed), tail, "constant")
-        tail_bytes = bytes(tail)
-
-        def labels_of(row: Mapping[str, Any]) -> tuple[str, ...]:
-            extra = shape.extra_labels(row) if shape.extra_labels else ()
-            return (shape.label, *extra)
-
-        ordered = sorted(rows, key=labels_of) if shape.extra_labels else rows
-        kept = self._ids.setdefault(shape.label, {}) if remember else None
-
-        def commands() -> Iterator[Command]:
-            for labels, group in groupby(ordered, key=labels_of):
-                members = list(group)
-                label_text = ":".join(_name(label) for label in labels)
-                for part in _slices(members, CHUNK):
-                    blob = _header(label_text, names)
-                    for row in part:
-                        _encode(row, props, blob, shape.label)
-                        blob += tail_bytes
-                    # their ids, while they are known to be consecutive: kept for later
-                    # relationships to them, or as a span for those from them
-                    uids = [r["uid"] for r in part]
-                    then = self._then(shape.label, uids, kept)
-                    yield len(part), 0, bytes(blob), _node_dates(shape, uids), then
-
-        self._send(commands())
-
-    def create_node_columns(
-        self, shape: NodeShape, columns: Columns, *, remember: bool = False
-    ) -> None:
-        """:meth:`create_nodes` a column at a time: each column encoded at once, each
-        node's record joined from its cells, no dict a row."""
-        uids = columns["uid"]
+        pairs = [(p, f) for p, f in zip(shape.stored, shape.fields, strict=True) if p not in fixed]
+        records, uids = _records(rows, pairs, shape.label)
         count = len(uids)
-        absent = [None] * count
-        cells = [
-            _cells(columns.get(f, absent), shape.label, p, uids)
-            for p, f in zip(shape.stored, shape.fields, strict=True)
-        ]
-        records = list(map(b"".join, zip(*cells, strict=True))) if cells else [b""] * count
-        del cells
-        names = [_name(p) for p in shape.stored]
+        tail = b"".join(_cells([v], "constant", p, None)[0] for p, v in fixed.items())
+        if tail:
+            records = [record + tail for record in records]
+        names = [_name(p) for p in (*(p for p, _ in pairs), *fixed)]
         groups: dict[tuple[str, ...], Sequence[int]] = {(shape.label,): range(count)}
         if shape.extra_labels:
             groups = {}
-            for at in range(count):
-                labels = (shape.label, *shape.extra_labels(_ColumnRow(columns, at)))
+            for at, row in enumerate(_rows(rows, count)):
+                labels = (shape.label, *shape.extra_labels(row))
                 groups.setdefault(labels, []).append(at)  # type: ignore[union-attr]
         kept = self._ids.setdefault(shape.label, {}) if remember else None
 
@@ -435,41 +396,37 @@ class FalkorBulkWriter(BulkWriter):
                     blob = _header(label_text, names)
                     blob += b"".join(map(records.__getitem__, part))
                     named = list(map(uids.__getitem__, part))
-                    then = self._then(shape.label, named, kept)
+                    then = partial(self._created, shape.label, named, kept)
                     yield len(part), 0, bytes(blob), _node_dates(shape, named), then
 
         self._send(commands())
 
-    def create_edges(self, shape: EdgeShape, rows: Rows) -> None:
-        self._edges(shape, len(rows), partial(_of_rows, rows))
-
-    def create_edge_columns(self, shape: EdgeShape, columns: Columns) -> None:
-        self._edges(shape, len(columns[shape.start[1]]), partial(_of_columns, columns))
-
-    def _edges(self, shape: EdgeShape, count: int, take: Take) -> None:
-        """Create ``count`` relationships whose values ``take`` gives a slice at a time,
-        a command a slice, but those with an end not in the graph (as MATCH would).
+    def create_edges(self, shape: EdgeShape, rows: Rows | Columns) -> None:
+        """A command a slice, but for the relationships with an end not in the graph (as
+        MATCH would skip them).
 
         An end named by the row's own uid is a node its step has just created, one per
         row: found a slice at a time, as found when it was created, and not kept (2
         million source records at county scale). Other ends recur, and are kept for
         the load."""
         (start_label, start), (end_label, end) = shape.start, shape.end
-        looked = [(label, f) for label, f in (shape.start, shape.end) if f != "uid"]
-        whole = take(range(count), [f for _, f in looked])
-        ids = {f: self._node_ids(label, whole[f]) for label, f in looked}
-        del whole
+        columns = _columns(rows, dict.fromkeys((start, end, *shape.props)))
+        count = len(columns[start])
+        ids = {
+            f: self._node_ids(label, columns[f])
+            for label, f in (shape.start, shape.end)
+            if f != "uid"
+        }
         own = start_label if start == "uid" else end_label if end == "uid" else None
         parts = list(_slices(range(count), CHUNK))
         # every slice's own nodes before the first command, as a lookup made while a
         # command is under way waits for it and the next would not be encoded meanwhile
-        spans = [self._own_span(own, take(part, ["uid"])["uid"]) if own else 0 for part in parts]
+        spans = [self._own_span(own, columns["uid"][p.start : p.stop]) if own else 0 for p in parts]
         names = [_name(p) for p in shape.props]
-        fields = list(dict.fromkeys((start, end, *shape.props)))
 
         def commands() -> Iterator[Command]:
             for part, span in zip(parts, spans, strict=True):
-                values = take(part, fields)
+                values = {f: column[part.start : part.stop] for f, column in columns.items()}
                 if own:
                     ids["uid"] = _ids_of(values["uid"], span)
                 first = list(map(ids[start].get, values[start]))
