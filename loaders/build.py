@@ -16,54 +16,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from graph.family_rules import PARENT_MIN_AGE, too_young_to_parent
-from graph.schema import BOOLEAN, DATE, Prop, node_type, rel_type
+from graph.schema import BOOLEAN, DATE
 from loaders.attach import Attachments, Packs
 from loaders.build_returns import RETURN_FIELDS_PREFIXES, ReturnFacts, ReturnRows
 from loaders.fields import FIELDS
 from loaders.identifiers import postcode_district
+from loaders.reads import Reads, carried, iso
 from loaders.validate import Record
 from planning import codes
 from planning.calendar import next_september, term_start
-
-
-def _carried(name: str) -> tuple[Prop, ...]:
-    """The properties a load's rows carry (graph.schema) of a node label or, in capitals,
-    a relationship type: derived ones are worked out later."""
-    owner = rel_type(name) if name.isupper() else node_type(name)
-    return tuple(p for p in owner.props if p.from_row and not p.derived)
-
-
-@dataclass(frozen=True)
-class Reads:
-    """Where each property of a type that a load's rows carry is read from in a record:
-    ``prefix.name``, or the field ``renamed`` gives; those in ``own`` the builder works
-    out itself. Dates (as the schema declares them) as ISO text. So a property the
-    records hold under its own name is one line in the schema."""
-
-    fields: tuple[tuple[str, str, bool], ...]  # (property, record field, is a date)
-
-    @classmethod
-    def of(cls, owner: str, prefix: str, /, own: str = "", **renamed: str) -> Reads:
-        skip = set(own.split())
-        reads = cls(
-            tuple(
-                (p.name, renamed.get(p.name, f"{prefix}.{p.name}"), p.type == DATE)
-                for p in _carried(owner)
-                if p.name not in skip
-            )
-        )
-        unknown = sorted(reads.keys - FIELDS.keys())
-        if unknown:  # no mapping could fill it: every row would read None, silently
-            raise ValueError(f"{owner}'s properties read from fields no record has: {unknown}")
-        return reads
-
-    def __call__(self, v: dict) -> dict:
-        return {name: _iso(v.get(k)) if date else v.get(k) for name, k, date in self.fields}
-
-    @property
-    def keys(self) -> set[str]:
-        return {k for _, k, _ in self.fields}
-
 
 SCHOOL = Reads.of("School", "school", own="urn")
 STAFF = Reads.of("Professional", "staff", own="agency")
@@ -86,17 +47,17 @@ HOME = Reads.of("LIVES_AT", "address")
 _READS = (SCHOOL, STAFF, TEAM, ADDRESS, CASE, ALLOCATION, NOTE, ROLL, EXCLUSION, OFFER)
 _READS += (MEMBER, PARENT, HOME)
 _UNDATED = {"from": None, "to": None}  # a sighting (loaders.build._residences)
-_NO_ADDRESS = {p.name: None for p in _carried("Address")}
+_NO_ADDRESS = {p.name: None for p in carried("Address")}
 # A person's properties (graph.schema): the flags (its booleans), true where any of their
 # own records (not one naming them as a parent) says so; those the builder works out
 # from all their records; and the rest read from each record under its role
 # ("parent.dob"), the most common value winning where their records disagree.
-PERSON_FLAGS = tuple(p.name for p in _carried("Person") if p.type == BOOLEAN)
+PERSON_FLAGS = tuple(p.name for p in carried("Person") if p.type == BOOLEAN)
 _WORKED_OUT = {"full_name", "other_names", "sources", "conflicts"}
 PERSON_FIELDS = tuple(
-    p.name for p in _carried("Person") if p.name not in _WORKED_OUT and p.type != BOOLEAN
+    p.name for p in carried("Person") if p.name not in _WORKED_OUT and p.type != BOOLEAN
 )
-_PERSON_DATES = tuple(p.name for p in _carried("Person") if p.type == DATE)
+_PERSON_DATES = tuple(p.name for p in carried("Person") if p.type == DATE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -501,7 +462,7 @@ class Builder:
             if e.get("home_postcode"):
                 address = self._postcode_address(e["home_postcode"])
                 home = {"person": e["person"], "address": address, **_UNDATED}
-                self.rows.lives_at.append({**home, "to": _iso(e["start"])})
+                self.rows.lives_at.append({**home, "to": iso(e["start"])})
 
     def _cases_of(self, record: Record, puid: str) -> None:
         v = record.values
@@ -607,7 +568,7 @@ class Builder:
                 {"uid": fuid, "name": str(v["family.ref"]), "source": record.source}
             )
             self.rows.member_of.append({"person": puid, "family": fuid, **MEMBER(v)})
-        since = _iso(v.get("sen.since") or v.get("case.start"))
+        since = iso(v.get("sen.since") or v.get("case.start"))
         # SEN2 gives a row per need, ranked; other records their primary and secondary
         needs = ((v.get("sen.rank") or 1, v.get("sen.need")), (1, v.get("sen.primary_need")))
         for rank, code in (*needs, (2, v.get("sen.secondary_need"))):
@@ -632,7 +593,7 @@ class Builder:
         if not ref and record.source in self.packs.pack_of:
             # a return's case has no reference: the child's, its kind and start, so the
             # same plan from two returns (Annex A, SEN2) is one case
-            uid = f"{puid}:{kind}:{_iso(v.get('case.start'))}"
+            uid = f"{puid}:{kind}:{iso(v.get('case.start'))}"
         end = v.get("case.end")
         placement_la = v.get("case.placement_la")
         out = bool(placement_la and self.home_la and placement_la != self.home_la)
@@ -898,12 +859,6 @@ def _joined(given: object, family: object) -> str:
 
 def _age(dob: dt.date, on: dt.date) -> int:
     return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
-
-
-def _iso(value: object) -> str | None:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value if isinstance(value, str) and value else None
 
 
 def _key(text: str) -> str:
