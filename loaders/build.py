@@ -14,9 +14,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 
 from graph.family_rules import PARENT_MIN_AGE, too_young_to_parent
 from graph.schema import BOOLEAN, DATE
+from graph.writes import fold
 from loaders.attach import Attachments, Packs
 from loaders.build_returns import RETURN_FIELDS_PREFIXES, ReturnFacts, ReturnRows
 from loaders.fields import FIELDS
@@ -206,9 +208,9 @@ class Builder:
         names = dict(codes.SERVICE_NAMES)  # and any other a staff record names, by its uid
         names.update((s, s) for s in self.services_named if s not in names)
         self.rows.services = [{"uid": k, "name": v} for k, v in names.items()]
-        self.rows.teams = _unique(self.rows.teams, "uid")
-        self.rows.in_team = _unique(self.rows.in_team, "professional", "team")
-        self.rows.part_of = _unique(self.rows.part_of, "team", "service")
+        self.rows.teams = fold(self.rows.teams, itemgetter("uid"))
+        self.rows.in_team = fold(self.rows.in_team, itemgetter("professional", "team"))
+        self.rows.part_of = fold(self.rows.part_of, itemgetter("team", "service"))
         for r in records:
             if r.entity == "address":
                 self._address(r.values, reference=True)
@@ -414,8 +416,8 @@ class Builder:
                     self._cases_of(record, puid)
         rows = self.rows
         self._returns()
-        rows.cases = _unique(rows.cases, "uid")
-        rows.works_on = _unique(rows.works_on, "professional", "case")
+        rows.cases = fold(rows.cases, itemgetter("uid"))
+        rows.works_on = fold(rows.works_on, itemgetter("professional", "case"))
         workers = current_workers(rows.works_on)
         for case in rows.cases:
             case["workers"] = workers.get(case["uid"], 0)
@@ -644,9 +646,9 @@ class Builder:
         rows.lives_at = _residences(rows.lives_at)
         rows.parent_of = _dedupe_parents(rows.parent_of)
         rows.attends = _enrolments(rows.attends)
-        rows.families = _unique(rows.families, "uid")
+        rows.families = fold(rows.families, itemgetter("uid"))
         rows.member_of = _spans(rows.member_of, ("person", "family"))
-        rows.needs = _unique(sorted(rows.needs, key=lambda n: -n["rank"]), "person", "uid")
+        rows.needs = fold(sorted(rows.needs, key=lambda n: -n["rank"]), itemgetter("person", "uid"))
         return rows
 
 
@@ -700,11 +702,6 @@ def current_workers(works_on: Iterable[dict]) -> Counter[str]:
     """Case uid -> allocations not ended (``DERIVE_CASE_WORKERS``), from one row per
     worker and case."""
     return Counter(w["case"] for w in works_on if not w["to"])
-
-
-def _unique(rows: list[dict], *key: str) -> list[dict]:
-    """One row per key, the later winning (as successive MERGEs leave it)."""
-    return list({tuple(row[k] for k in key): row for row in rows}.values())
 
 
 def _residences(observations: list[dict]) -> list[dict]:

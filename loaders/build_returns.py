@@ -20,7 +20,9 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 
+from graph.writes import fold
 from loaders.reads import Reads, iso
 from planning.codes import CATEGORY_NAMES, CIN_NEED_NAMES, DISABILITY_NAMES
 
@@ -88,14 +90,7 @@ def has_return_fields(fields: Iterable[str]) -> bool:
 def _fold(rows: list[dict]) -> list[dict]:
     """One row per uid, in first-seen order; a later row's values fill earlier gaps
     (and, where both give a value, the later wins, as successive loads would leave it)."""
-    out: dict[str, dict] = {}
-    for row in rows:
-        seen = out.get(row["uid"])
-        if seen is None:
-            out[row["uid"]] = dict(row)
-        else:
-            seen.update({k: v for k, v in row.items() if v is not None})
-    return list(out.values())
+    return fold(rows, itemgetter("uid"), tuple(dict.fromkeys(k for row in rows for k in row)))
 
 
 class ReturnFacts:
