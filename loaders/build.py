@@ -20,7 +20,7 @@ from graph.family_rules import PARENT_MIN_AGE, too_young_to_parent
 from graph.schema import BOOLEAN, DATE
 from graph.writes import fold
 from loaders.attach import Attachments, Packs
-from loaders.build_returns import RETURN_FIELDS_PREFIXES, ReturnFacts, ReturnRows
+from loaders.build_returns import RETURN_FIELDS_PREFIXES, ReturnFacts, ReturnRows, case_row
 from loaders.fields import FIELDS
 from loaders.identifiers import postcode_district
 from loaders.reads import Reads, carried, iso
@@ -463,8 +463,7 @@ class Builder:
         for e in first.values():
             if e.get("home_postcode"):
                 address = self._postcode_address(e["home_postcode"])
-                home = {"person": e["person"], "address": address, **_UNDATED}
-                self.rows.lives_at.append({**home, "to": iso(e["start"])})
+                self.rows.lives_at.append(_lived(e["person"], address, end=iso(e["start"])))
 
     def _cases_of(self, record: Record, puid: str) -> None:
         v = record.values
@@ -537,7 +536,7 @@ class Builder:
             parent = self.person_of[parent_rid]
             self._parent(parent, puid, {**_UNDATED, "kind": v.get("parent.kind") or "parent"})
             if address:
-                self.rows.lives_at.append({"person": parent, "address": address, **_UNDATED})
+                self.rows.lives_at.append(_lived(parent, address))
         urn = self._school(v)
         if urn and (v.get("enrolment.from") or v.get("enrolment.year_group")):
             self.rows.attends.append({"person": puid, "school": urn, **ROLL(v)})
@@ -596,20 +595,10 @@ class Builder:
             # a return's case has no reference: the child's, its kind and start, so the
             # same plan from two returns (Annex A, SEN2) is one case
             uid = f"{puid}:{kind}:{iso(v.get('case.start'))}"
-        end = v.get("case.end")
         placement_la = v.get("case.placement_la")
         out = bool(placement_la and self.home_la and placement_la != self.home_la)
-        self.rows.cases.append(
-            {
-                "uid": uid,
-                "person": puid,
-                **CASE(v),
-                "kind": kind,
-                "status": "closed" if end else "open",
-                "placement_out_of_area": out,
-                "service": codes.SERVICE_OF_KIND.get(kind, "other"),
-            }
-        )
+        service = codes.SERVICE_OF_KIND.get(kind, "other")
+        self.rows.cases.append(case_row(uid, puid, kind, service, CASE(v), out))
         worker = v.get("case.worker_id") or self.staff_by_name.get(
             _key(str(v.get("case.worker_name") or ""))
         )
@@ -718,15 +707,8 @@ def _residences(observations: list[dict]) -> list[dict]:
     for person, obs in by_person.items():
         if len(obs) == 1:  # most people: their one observation, dated or not
             o = obs[0]
-            dated_one = bool(o["from"])
-            out.append(
-                {
-                    "person": person,
-                    "address": o["address"],
-                    "from": o["from"] if dated_one else None,
-                    "to": o["to"] if dated_one else None,
-                }
-            )
+            start, end = (o["from"], o["to"]) if o["from"] else (None, None)
+            out.append(_lived(person, o["address"], start, end))
             continue
         dated = sorted((o for o in obs if o["from"]), key=lambda o: (o["from"], o["address"]))
         if dated:
@@ -738,15 +720,18 @@ def _residences(observations: list[dict]) -> list[dict]:
                     continue
                 if history and (not history[-1]["to"] or history[-1]["to"] > o["from"]):
                     history[-1]["to"] = o["from"]
-                history.append(
-                    {"person": person, "address": o["address"], "from": o["from"], "to": o["to"]}
-                )
+                history.append(_lived(person, o["address"], o["from"], o["to"]))
             out += history
         else:
             counts = Counter(o["address"] for o in obs)
             address = counts.most_common(1)[0][0]
-            out.append({"person": person, "address": address, "from": None, "to": None})
+            out.append(_lived(person, address))
     return out
+
+
+def _lived(person: str, address: str, start: str | None = None, end: str | None = None) -> dict:
+    """A residence's row (``LIVES_AT``); undated, a sighting."""
+    return {"person": person, "address": address, "from": start, "to": end}
 
 
 def _spans(rows: list[dict], key: tuple[str, ...]) -> list[dict]:

@@ -385,20 +385,14 @@ class ReturnFacts:
             rows.cases.append(_case(r["person"], "CIN", r["date"], r.get("closed"), need))
         for p in rows.cp_plans:
             category = p.get("latest_category") or p.get("initial_category") or ""
-            rows.cases.append(
-                _case(
-                    p["person"],
-                    "CP",
-                    p["start"],
-                    p.get("end"),
-                    CATEGORY_NAMES.get(category, category) or None,
-                )
-            )
+            reason = CATEGORY_NAMES.get(category, category) or None
+            rows.cases.append(_case(p["person"], "CP", p["start"], p.get("end"), reason))
         for p in rows.periods_of_care:
-            case = _case(p["person"], "CLA", p["start"], p.get("end"), p.get("placement_type"))
-            case["placement_type"] = p.get("placement_type")
-            case["placement_la"] = p.get("placement_la")
-            rows.cases.append(case)
+            placement = {k: p.get(k) for k in ("placement_type", "placement_la")}
+            reason = p.get("placement_type")
+            rows.cases.append(
+                _case(p["person"], "CLA", p["start"], p.get("end"), reason, placement)
+            )
         for a in rows.allocations:  # to the case the child had then, CLA first
             a["case"] = self._case_on(a["person"], a.get("from"))
 
@@ -415,17 +409,25 @@ class ReturnFacts:
         return mine[0]["uid"] if mine else None
 
 
-def _case(puid: str, kind: str, start: str | None, end: str | None, reason: str | None) -> dict:
-    return {
-        "uid": f"{puid}:{kind}:{start}",
-        "person": puid,
-        "kind": kind,
-        "status": "closed" if end else "open",
-        "start": start,
-        "end": end,
-        "reason": reason,
-        "placement_la": None,
-        "placement_type": None,
-        "placement_out_of_area": False,
-        "service": "social-care",
-    }
+def _case(
+    puid: str,
+    kind: str,
+    start: str | None,
+    end: str | None,
+    reason: str | None,
+    placement: dict | None = None,
+) -> dict:
+    """A return's case (CIN, CP, CLA), of the child's social care; ``placement``: its
+    placement's type and local authority (a period of care's)."""
+    props = {"start": start, "end": end, "reason": reason, "placement_la": None}
+    props |= placement or {"placement_type": None}
+    return case_row(f"{puid}:{kind}:{start}", puid, kind, "social-care", props)
+
+
+def case_row(uid: str, puid: str, kind: str, service: str, props: dict, out: bool = False) -> dict:
+    """A case's row, the builder's and the returns' alike: ``props`` its dates, reason
+    and placement (those ``Case`` declares), ``out`` whether it is placed out of area;
+    open while it has no end."""
+    status = "closed" if props["end"] else "open"
+    row = {"uid": uid, "person": puid, **props, "kind": kind, "status": status}
+    return {**row, "placement_out_of_area": out, "service": service}
