@@ -14,6 +14,7 @@ MERGEd on its ends alone and changes nothing there (``keyless``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import attrgetter
@@ -36,6 +37,7 @@ from graph.schema import (
     rel_type,
 )
 
+Row = dict[str, Any]
 _EXAMPLE = {
     DATE: "2020-01-02",
     DATETIME: "2026-11-02T10:00",
@@ -104,7 +106,7 @@ class Step:
     links: tuple[Link | str, ...] = field(default=())
     carries: tuple[str, ...] = ()
 
-    def of(self, rows: object) -> list[dict[str, Any]]:
+    def of(self, rows: object) -> list[Row]:
         """This step's rows among a load's."""
         return attrgetter(self.rows)(rows)
 
@@ -182,7 +184,7 @@ class Step:
         """Fields a row may leave out: derived facts, worked out later if absent."""
         return frozenset(p.name for p in self.node_props if p.derived)
 
-    def check(self, row: dict[str, Any]) -> None:
+    def check(self, row: Row) -> None:
         """Raise if a row lacks a field the step writes or has one it does not know."""
         missing = self.fields - row.keys()
         unknown = row.keys() - self.fields - self.optional - set(self.carries)
@@ -271,6 +273,24 @@ class Step:
         for k in self.key if keyless else ():
             row[k] = None
         return {"rows": [row], **{p.param: "2026-11-02T10:00" for p in self.node_props if p.param}}
+
+
+def fold(rows: list[Row], key: Callable[[Row], Any], keep: tuple[str, ...] = ()) -> list[Row]:
+    """One row per key, as successive MERGE ... SET statements would leave it (in the
+    order keys first appear: bulk insertion numbers new nodes in that order)."""
+    if not keep:  # the later row wins outright
+        return list({key(row): row for row in rows}.values())
+    out: dict[Any, Row] = {}
+    for row in rows:
+        k = key(row)
+        before = out.get(k)
+        if before is not None:
+            row = dict(row)
+            for name in keep:
+                if row.get(name) is None:
+                    row[name] = before.get(name)
+        out[k] = row
+    return list(out.values())
 
 
 def _prop(t: RelType, name: str) -> Prop:

@@ -14,56 +14,19 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 
 from graph.family_rules import PARENT_MIN_AGE, too_young_to_parent
-from graph.schema import BOOLEAN, DATE, Prop, node_type, rel_type
+from graph.schema import BOOLEAN, DATE
+from graph.writes import fold
 from loaders.attach import Attachments, Packs
-from loaders.build_returns import RETURN_FIELDS_PREFIXES, ReturnFacts, ReturnRows
+from loaders.build_returns import RETURN_FIELDS_PREFIXES, ReturnFacts, ReturnRows, case_row
 from loaders.fields import FIELDS
 from loaders.identifiers import postcode_district
+from loaders.reads import Reads, carried, iso
 from loaders.validate import Record
 from planning import codes
 from planning.calendar import next_september, term_start
-
-
-def _carried(name: str) -> tuple[Prop, ...]:
-    """The properties a load's rows carry (graph.schema) of a node label or, in capitals,
-    a relationship type: derived ones are worked out later."""
-    owner = rel_type(name) if name.isupper() else node_type(name)
-    return tuple(p for p in owner.props if p.from_row and not p.derived)
-
-
-@dataclass(frozen=True)
-class Reads:
-    """Where each property of a type that a load's rows carry is read from in a record:
-    ``prefix.name``, or the field ``renamed`` gives; those in ``own`` the builder works
-    out itself. Dates (as the schema declares them) as ISO text. So a property the
-    records hold under its own name is one line in the schema."""
-
-    fields: tuple[tuple[str, str, bool], ...]  # (property, record field, is a date)
-
-    @classmethod
-    def of(cls, owner: str, prefix: str, /, own: str = "", **renamed: str) -> Reads:
-        skip = set(own.split())
-        reads = cls(
-            tuple(
-                (p.name, renamed.get(p.name, f"{prefix}.{p.name}"), p.type == DATE)
-                for p in _carried(owner)
-                if p.name not in skip
-            )
-        )
-        unknown = sorted(reads.keys - FIELDS.keys())
-        if unknown:  # no mapping could fill it: every row would read None, silently
-            raise ValueError(f"{owner}'s properties read from fields no record has: {unknown}")
-        return reads
-
-    def __call__(self, v: dict) -> dict:
-        return {name: _iso(v.get(k)) if date else v.get(k) for name, k, date in self.fields}
-
-    @property
-    def keys(self) -> set[str]:
-        return {k for _, k, _ in self.fields}
-
 
 SCHOOL = Reads.of("School", "school", own="urn")
 STAFF = Reads.of("Professional", "staff", own="agency")
@@ -86,17 +49,17 @@ HOME = Reads.of("LIVES_AT", "address")
 _READS = (SCHOOL, STAFF, TEAM, ADDRESS, CASE, ALLOCATION, NOTE, ROLL, EXCLUSION, OFFER)
 _READS += (MEMBER, PARENT, HOME)
 _UNDATED = {"from": None, "to": None}  # a sighting (loaders.build._residences)
-_NO_ADDRESS = {p.name: None for p in _carried("Address")}
+_NO_ADDRESS = {p.name: None for p in carried("Address")}
 # A person's properties (graph.schema): the flags (its booleans), true where any of their
 # own records (not one naming them as a parent) says so; those the builder works out
 # from all their records; and the rest read from each record under its role
 # ("parent.dob"), the most common value winning where their records disagree.
-PERSON_FLAGS = tuple(p.name for p in _carried("Person") if p.type == BOOLEAN)
+PERSON_FLAGS = tuple(p.name for p in carried("Person") if p.type == BOOLEAN)
 _WORKED_OUT = {"full_name", "other_names", "sources", "conflicts"}
 PERSON_FIELDS = tuple(
-    p.name for p in _carried("Person") if p.name not in _WORKED_OUT and p.type != BOOLEAN
+    p.name for p in carried("Person") if p.name not in _WORKED_OUT and p.type != BOOLEAN
 )
-_PERSON_DATES = tuple(p.name for p in _carried("Person") if p.type == DATE)
+_PERSON_DATES = tuple(p.name for p in carried("Person") if p.type == DATE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,9 +208,9 @@ class Builder:
         names = dict(codes.SERVICE_NAMES)  # and any other a staff record names, by its uid
         names.update((s, s) for s in self.services_named if s not in names)
         self.rows.services = [{"uid": k, "name": v} for k, v in names.items()]
-        self.rows.teams = _unique(self.rows.teams, "uid")
-        self.rows.in_team = _unique(self.rows.in_team, "professional", "team")
-        self.rows.part_of = _unique(self.rows.part_of, "team", "service")
+        self.rows.teams = fold(self.rows.teams, itemgetter("uid"))
+        self.rows.in_team = fold(self.rows.in_team, itemgetter("professional", "team"))
+        self.rows.part_of = fold(self.rows.part_of, itemgetter("team", "service"))
         for r in records:
             if r.entity == "address":
                 self._address(r.values, reference=True)
@@ -453,8 +416,8 @@ class Builder:
                     self._cases_of(record, puid)
         rows = self.rows
         self._returns()
-        rows.cases = _unique(rows.cases, "uid")
-        rows.works_on = _unique(rows.works_on, "professional", "case")
+        rows.cases = fold(rows.cases, itemgetter("uid"))
+        rows.works_on = fold(rows.works_on, itemgetter("professional", "case"))
         workers = current_workers(rows.works_on)
         for case in rows.cases:
             case["workers"] = workers.get(case["uid"], 0)
@@ -500,8 +463,7 @@ class Builder:
         for e in first.values():
             if e.get("home_postcode"):
                 address = self._postcode_address(e["home_postcode"])
-                home = {"person": e["person"], "address": address, **_UNDATED}
-                self.rows.lives_at.append({**home, "to": _iso(e["start"])})
+                self.rows.lives_at.append(_lived(e["person"], address, end=iso(e["start"])))
 
     def _cases_of(self, record: Record, puid: str) -> None:
         v = record.values
@@ -574,7 +536,7 @@ class Builder:
             parent = self.person_of[parent_rid]
             self._parent(parent, puid, {**_UNDATED, "kind": v.get("parent.kind") or "parent"})
             if address:
-                self.rows.lives_at.append({"person": parent, "address": address, **_UNDATED})
+                self.rows.lives_at.append(_lived(parent, address))
         urn = self._school(v)
         if urn and (v.get("enrolment.from") or v.get("enrolment.year_group")):
             self.rows.attends.append({"person": puid, "school": urn, **ROLL(v)})
@@ -607,7 +569,7 @@ class Builder:
                 {"uid": fuid, "name": str(v["family.ref"]), "source": record.source}
             )
             self.rows.member_of.append({"person": puid, "family": fuid, **MEMBER(v)})
-        since = _iso(v.get("sen.since") or v.get("case.start"))
+        since = iso(v.get("sen.since") or v.get("case.start"))
         # SEN2 gives a row per need, ranked; other records their primary and secondary
         needs = ((v.get("sen.rank") or 1, v.get("sen.need")), (1, v.get("sen.primary_need")))
         for rank, code in (*needs, (2, v.get("sen.secondary_need"))):
@@ -632,21 +594,11 @@ class Builder:
         if not ref and record.source in self.packs.pack_of:
             # a return's case has no reference: the child's, its kind and start, so the
             # same plan from two returns (Annex A, SEN2) is one case
-            uid = f"{puid}:{kind}:{_iso(v.get('case.start'))}"
-        end = v.get("case.end")
+            uid = f"{puid}:{kind}:{iso(v.get('case.start'))}"
         placement_la = v.get("case.placement_la")
         out = bool(placement_la and self.home_la and placement_la != self.home_la)
-        self.rows.cases.append(
-            {
-                "uid": uid,
-                "person": puid,
-                **CASE(v),
-                "kind": kind,
-                "status": "closed" if end else "open",
-                "placement_out_of_area": out,
-                "service": codes.SERVICE_OF_KIND.get(kind, "other"),
-            }
-        )
+        service = codes.SERVICE_OF_KIND.get(kind, "other")
+        self.rows.cases.append(case_row(uid, puid, kind, service, CASE(v), out))
         worker = v.get("case.worker_id") or self.staff_by_name.get(
             _key(str(v.get("case.worker_name") or ""))
         )
@@ -683,9 +635,9 @@ class Builder:
         rows.lives_at = _residences(rows.lives_at)
         rows.parent_of = _dedupe_parents(rows.parent_of)
         rows.attends = _enrolments(rows.attends)
-        rows.families = _unique(rows.families, "uid")
+        rows.families = fold(rows.families, itemgetter("uid"))
         rows.member_of = _spans(rows.member_of, ("person", "family"))
-        rows.needs = _unique(sorted(rows.needs, key=lambda n: -n["rank"]), "person", "uid")
+        rows.needs = fold(sorted(rows.needs, key=lambda n: -n["rank"]), itemgetter("person", "uid"))
         return rows
 
 
@@ -741,11 +693,6 @@ def current_workers(works_on: Iterable[dict]) -> Counter[str]:
     return Counter(w["case"] for w in works_on if not w["to"])
 
 
-def _unique(rows: list[dict], *key: str) -> list[dict]:
-    """One row per key, the later winning (as successive MERGEs leave it)."""
-    return list({tuple(row[k] for k in key): row for row in rows}.values())
-
-
 def _residences(observations: list[dict]) -> list[dict]:
     """A residence history per person from dated observations.
 
@@ -760,15 +707,8 @@ def _residences(observations: list[dict]) -> list[dict]:
     for person, obs in by_person.items():
         if len(obs) == 1:  # most people: their one observation, dated or not
             o = obs[0]
-            dated_one = bool(o["from"])
-            out.append(
-                {
-                    "person": person,
-                    "address": o["address"],
-                    "from": o["from"] if dated_one else None,
-                    "to": o["to"] if dated_one else None,
-                }
-            )
+            start, end = (o["from"], o["to"]) if o["from"] else (None, None)
+            out.append(_lived(person, o["address"], start, end))
             continue
         dated = sorted((o for o in obs if o["from"]), key=lambda o: (o["from"], o["address"]))
         if dated:
@@ -780,15 +720,18 @@ def _residences(observations: list[dict]) -> list[dict]:
                     continue
                 if history and (not history[-1]["to"] or history[-1]["to"] > o["from"]):
                     history[-1]["to"] = o["from"]
-                history.append(
-                    {"person": person, "address": o["address"], "from": o["from"], "to": o["to"]}
-                )
+                history.append(_lived(person, o["address"], o["from"], o["to"]))
             out += history
         else:
             counts = Counter(o["address"] for o in obs)
             address = counts.most_common(1)[0][0]
-            out.append({"person": person, "address": address, "from": None, "to": None})
+            out.append(_lived(person, address))
     return out
+
+
+def _lived(person: str, address: str, start: str | None = None, end: str | None = None) -> dict:
+    """A residence's row (``LIVES_AT``); undated, a sighting."""
+    return {"person": person, "address": address, "from": start, "to": end}
 
 
 def _spans(rows: list[dict], key: tuple[str, ...]) -> list[dict]:
@@ -898,12 +841,6 @@ def _joined(given: object, family: object) -> str:
 
 def _age(dob: dt.date, on: dt.date) -> int:
     return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
-
-
-def _iso(value: object) -> str | None:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value if isinstance(value, str) and value else None
 
 
 def _key(text: str) -> str:

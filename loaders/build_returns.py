@@ -20,7 +20,10 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 
+from graph.writes import fold
+from loaders.reads import Reads, iso
 from planning.codes import CATEGORY_NAMES, CIN_NEED_NAMES, DISABILITY_NAMES
 
 # The field groups this module reads; a record with none of them is not looked at.
@@ -48,6 +51,15 @@ CONTINUES = "X1"  # the episode ceased because a new one began the same day
 PLACEMENT_CHANGES = {"P", "B", "T", "U"}  # reasons for a new episode that move the child
 # what a row giving one episode may say of its whole period of care (Annex A's List 8)
 CARE = ("start", "end", "reason_end", "legal_status")
+# each fact's properties read as the schema names them (the rest worked out here)
+REFERRAL = Reads.of("Referral", "referral")
+ASSESSMENT = Reads.of("Assessment", "assessment", own="kind referral")
+SECTION47 = Reads.of("Section47", "s47", own="referral")
+CIN_PLAN = Reads.of("CINPlan", "cin_plan", own="referral")
+CP_PLAN = Reads.of("CPPlan", "cp_plan", own="referral")
+EPISODE = Reads.of("Episode", "episode", own="placement_change")
+OUTCOME = Reads.of("Outcome", "outcome", own="kind")
+ADOPTION = Reads.of("Adoption", "adoption")
 
 
 @dataclass
@@ -75,32 +87,10 @@ def has_return_fields(fields: Iterable[str]) -> bool:
     return any(f.startswith(RETURN_FIELDS_PREFIXES) or f == "person.disabled" for f in fields)
 
 
-def _iso(value: object) -> str | None:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value) if value not in (None, "") else None
-
-
-def _fields(v: dict, prefix: str, names: tuple[str, ...]) -> dict:
-    """The record's ``prefix.name`` values, dates as ISO strings."""
-    out = {}
-    for n in names:
-        value = v.get(f"{prefix}.{n}")
-        out[n] = value.isoformat() if isinstance(value, dt.date) else value
-    return out
-
-
 def _fold(rows: list[dict]) -> list[dict]:
     """One row per uid, in first-seen order; a later row's values fill earlier gaps
     (and, where both give a value, the later wins, as successive loads would leave it)."""
-    out: dict[str, dict] = {}
-    for row in rows:
-        seen = out.get(row["uid"])
-        if seen is None:
-            out[row["uid"]] = dict(row)
-        else:
-            seen.update({k: v for k, v in row.items() if v is not None})
-    return list(out.values())
+    return fold(rows, itemgetter("uid"), tuple(dict.fromkeys(k for row in rows for k in row)))
 
 
 class ReturnFacts:
@@ -121,30 +111,29 @@ class ReturnFacts:
             kind = v.get("assessment.kind") or "social care"
             rows.assessments.append(
                 {
-                    "uid": f"{puid}:assessment:{kind}:{_iso(v['assessment.start'])}",
+                    "uid": f"{puid}:assessment:{kind}:{iso(v['assessment.start'])}",
                     "person": puid,
                     "kind": kind,
                     "referral": referral,
-                    **_fields(v, "assessment", ("ref", "start", "end", "factors", "outcome")),
+                    **ASSESSMENT(v),
                 }
             )
         if v.get("s47.start"):
-            names = ("ref", "start", "icpc_target", "icpc_date", "icpc_not_required", "outcome")
             rows.section47s.append(
                 {
-                    "uid": f"{puid}:s47:{_iso(v['s47.start'])}",
+                    "uid": f"{puid}:s47:{iso(v['s47.start'])}",
                     "person": puid,
                     "referral": referral,
-                    **_fields(v, "s47", names),
+                    **SECTION47(v),
                 }
             )
         if v.get("cin_plan.start"):
             rows.cin_plans.append(
                 {
-                    "uid": f"{puid}:cin_plan:{_iso(v['cin_plan.start'])}",
+                    "uid": f"{puid}:cin_plan:{iso(v['cin_plan.start'])}",
                     "person": puid,
                     "referral": referral,
-                    **_fields(v, "cin_plan", ("ref", "start", "end")),
+                    **CIN_PLAN(v),
                 }
             )
         plan = self._cp_plan(v, puid, referral)
@@ -153,10 +142,10 @@ class ReturnFacts:
             ref = v.get("cp_plan.ref")  # a review naming its plan by reference
             rows.reviews.append(
                 {
-                    "uid": f"{puid}:review:{kind}:{_iso(v['review.date'])}",
+                    "uid": f"{puid}:review:{kind}:{iso(v['review.date'])}",
                     "person": puid,
                     "kind": kind,
-                    "date": _iso(v["review.date"]),
+                    "date": iso(v["review.date"]),
                     "participation": v.get("review.participation"),
                     "plan": plan or (f"{puid}:cp_plan-ref:{ref}" if ref else None),
                 }
@@ -167,11 +156,11 @@ class ReturnFacts:
             kind = v.get("missing.kind") or "MISSING"
             rows.missing_episodes.append(
                 {
-                    "uid": f"{puid}:missing:{kind}:{_iso(v['missing.start'])}",
+                    "uid": f"{puid}:missing:{kind}:{iso(v['missing.start'])}",
                     "person": puid,
                     "kind": kind,
-                    "start": _iso(v["missing.start"]),
-                    "end": _iso(v.get("missing.end")),
+                    "start": iso(v["missing.start"]),
+                    "end": iso(v.get("missing.end")),
                 }
             )
         self._outcome(v, puid)
@@ -183,8 +172,8 @@ class ReturnFacts:
                 {
                     "worker": str(v["allocation.worker_id"]),
                     "person": puid,
-                    "from": _iso(v.get("allocation.from")),
-                    "to": _iso(v.get("allocation.to")),
+                    "from": iso(v.get("allocation.from")),
+                    "to": iso(v.get("allocation.to")),
                 }
             )
 
@@ -197,7 +186,7 @@ class ReturnFacts:
         ref = v.get("referral.ref")
         if not date and not ref:
             return None
-        uid = f"{puid}:referral:{_iso(date)}" if date else f"{puid}:referral-ref:{ref}"
+        uid = f"{puid}:referral:{iso(date)}" if date else f"{puid}:referral-ref:{ref}"
         if date and (
             v.get("referral.source")
             or v.get("referral.need")
@@ -205,78 +194,40 @@ class ReturnFacts:
             or v.get("referral.nfa") is not None
             or ref
         ):
-            names = ("ref", "date", "source", "need", "nfa", "closed", "closure_reason")
-            self.rows.referrals.append(
-                {"uid": uid, "person": puid, **_fields(v, "referral", names)}
-            )
+            self.rows.referrals.append({"uid": uid, "person": puid, **REFERRAL(v)})
         return uid
 
     def _cp_plan(self, v: dict, puid: str, referral: str | None) -> str | None:
         start = v.get("cp_plan.start")
         if not start:
             return None
-        uid = f"{puid}:cp_plan:{_iso(start)}"
+        uid = f"{puid}:cp_plan:{iso(start)}"
         if v.get("review.date") and not (
             v.get("cp_plan.initial_category") or v.get("cp_plan.latest_category")
         ):
             return uid  # a review naming its plan: the plan comes from its own row
-        names = ("ref", "start", "end", "initial_category", "latest_category", "previous")
-        self.rows.cp_plans.append(
-            {"uid": uid, "person": puid, "referral": referral, **_fields(v, "cp_plan", names)}
-        )
+        self.rows.cp_plans.append({"uid": uid, "person": puid, "referral": referral, **CP_PLAN(v)})
         return uid
 
     @staticmethod
     def _episode(v: dict, puid: str) -> dict:
-        names = (
-            "ref",
-            "start",
-            "end",
-            "reason_new",
-            "legal_status",
-            "need",
-            "placement_type",
-            "provider",
-            "reason_end",
-            "reason_change",
-            "home_postcode",
-            "placement_postcode",
-            "urn",
-            "placement_la",
-        )
-        care = {f"care_{k}": x for k, x in _fields(v, "care", CARE).items() if x is not None}
-        return {
-            "uid": f"{puid}:episode:{_iso(v['episode.start'])}",
-            "person": puid,
-            **_fields(v, "episode", names),
-            **care,
-        }
+        row = {"uid": f"{puid}:episode:{iso(v['episode.start'])}", "person": puid, **EPISODE(v)}
+        for k in CARE:  # what it says of its period, if anything (ReturnFacts._periods)
+            x = v.get(f"care.{k}")
+            if x is not None:
+                row[f"care_{k}"] = x.isoformat() if isinstance(x, dt.date) else x
+        return row
 
     def _outcome(self, v: dict, puid: str) -> None:
         kind = v.get("outcome.kind")
         if not kind:
             return
-        names = (
-            "in_touch",
-            "activity",
-            "accommodation",
-            "sdq_score",
-            "sdq_reason",
-            "convicted",
-            "health_check",
-            "immunisations",
-            "teeth_check",
-            "health_assessment",
-            "substance_misuse",
-            "intervention_received",
-            "intervention_offered",
-        )
         self.rows.outcomes.append(
             {
-                "uid": f"{puid}:outcome:{kind}:{_iso(v.get('outcome.date')) or ''}",
+                "uid": f"{puid}:outcome:{kind}:{iso(v.get('outcome.date')) or ''}",
                 "person": puid,
                 "kind": kind,
-                **_fields(v, "outcome", ("date", *names)),
+                **OUTCOME(v),
             }
         )
 
@@ -284,22 +235,8 @@ class ReturnFacts:
         decided = v.get("adoption.decided")
         if not decided:
             return
-        names = (
-            "decided",
-            "matched",
-            "foster_carers",
-            "adopters",
-            "adopter_sex",
-            "adopter_status",
-            "ceased",
-            "ceased_reason",
-        )
         self.rows.adoptions.append(
-            {
-                "uid": f"{puid}:adoption:{_iso(decided)}",
-                "person": puid,
-                **_fields(v, "adoption", names),
-            }
+            {"uid": f"{puid}:adoption:{iso(decided)}", "person": puid, **ADOPTION(v)}
         )
 
     def _statuses(self, v: dict, puid: str) -> None:
@@ -311,9 +248,9 @@ class ReturnFacts:
                     "person": puid,
                     "kind": "UASC",
                     "status": v.get("uasc.status") or "UASC",
-                    "to": _iso(v.get("uasc.ceased")),
+                    "to": iso(v.get("uasc.ceased")),
                     "la": None,
-                    "from": _iso(v.get("uasc.since")),
+                    "from": iso(v.get("uasc.since")),
                 }
             )
         if v.get("permanence.kind"):
@@ -324,7 +261,7 @@ class ReturnFacts:
                     "person": puid,
                     "kind": "previous permanence",
                     "status": kind,
-                    "from": _iso(v.get("permanence.date")),
+                    "from": iso(v.get("permanence.date")),
                     "to": None,
                     "la": v.get("permanence.la"),
                 }
@@ -448,20 +385,14 @@ class ReturnFacts:
             rows.cases.append(_case(r["person"], "CIN", r["date"], r.get("closed"), need))
         for p in rows.cp_plans:
             category = p.get("latest_category") or p.get("initial_category") or ""
-            rows.cases.append(
-                _case(
-                    p["person"],
-                    "CP",
-                    p["start"],
-                    p.get("end"),
-                    CATEGORY_NAMES.get(category, category) or None,
-                )
-            )
+            reason = CATEGORY_NAMES.get(category, category) or None
+            rows.cases.append(_case(p["person"], "CP", p["start"], p.get("end"), reason))
         for p in rows.periods_of_care:
-            case = _case(p["person"], "CLA", p["start"], p.get("end"), p.get("placement_type"))
-            case["placement_type"] = p.get("placement_type")
-            case["placement_la"] = p.get("placement_la")
-            rows.cases.append(case)
+            placement = {k: p.get(k) for k in ("placement_type", "placement_la")}
+            reason = p.get("placement_type")
+            rows.cases.append(
+                _case(p["person"], "CLA", p["start"], p.get("end"), reason, placement)
+            )
         for a in rows.allocations:  # to the case the child had then, CLA first
             a["case"] = self._case_on(a["person"], a.get("from"))
 
@@ -478,17 +409,25 @@ class ReturnFacts:
         return mine[0]["uid"] if mine else None
 
 
-def _case(puid: str, kind: str, start: str | None, end: str | None, reason: str | None) -> dict:
-    return {
-        "uid": f"{puid}:{kind}:{start}",
-        "person": puid,
-        "kind": kind,
-        "status": "closed" if end else "open",
-        "start": start,
-        "end": end,
-        "reason": reason,
-        "placement_la": None,
-        "placement_type": None,
-        "placement_out_of_area": False,
-        "service": "social-care",
-    }
+def _case(
+    puid: str,
+    kind: str,
+    start: str | None,
+    end: str | None,
+    reason: str | None,
+    placement: dict | None = None,
+) -> dict:
+    """A return's case (CIN, CP, CLA), of the child's social care; ``placement``: its
+    placement's type and local authority (a period of care's)."""
+    props = {"start": start, "end": end, "reason": reason, "placement_la": None}
+    props |= placement or {"placement_type": None}
+    return case_row(f"{puid}:{kind}:{start}", puid, kind, "social-care", props)
+
+
+def case_row(uid: str, puid: str, kind: str, service: str, props: dict, out: bool = False) -> dict:
+    """A case's row, the builder's and the returns' alike: ``props`` its dates, reason
+    and placement (those ``Case`` declares), ``out`` whether it is placed out of area;
+    open while it has no end."""
+    status = "closed" if props["end"] else "open"
+    row = {"uid": uid, "person": puid, **props, "kind": kind, "status": status}
+    return {**row, "placement_out_of_area": out, "service": service}

@@ -26,11 +26,11 @@ from operator import itemgetter
 from typing import Any
 
 from graph.bulk import BulkWriter
-from graph.writes import Rel, Step
+from graph.writes import Rel, Row, Step, fold
 from loaders import write
 from loaders.build import identity_uid, source_record
 from loaders.validate import Record
-from loaders.write import Row, Writes, fold, partition, split_keyless, timed
+from loaders.write import Writes, partition, split_keyless, timed
 
 # Labels whose created uids relationship-only steps ask for.
 ENDS = frozenset(
@@ -152,7 +152,7 @@ class BulkWrites(Writes):
         """The source records' rows (one per uid, the last) in the graph before this
         load, and those :meth:`ahead` created."""
         known, created = partition(rows, lambda r: r["uid"] in self.merge_records)
-        return fold(known, itemgetter("uid"), ()), fold(created, itemgetter("uid"), ())
+        return fold(known, itemgetter("uid")), fold(created, itemgetter("uid"))
 
     def _write(self, step: Step, rows: list[Row], tick: Callable[[int], None]) -> None:
         keyed, keyless = split_keyless(step, rows)

@@ -20,14 +20,13 @@ from typing import Any, TypeVar
 
 from graph.bulk import BulkWriter
 from graph.store import GraphStore
-from graph.writes import Link, Step
+from graph.writes import Link, Row, Step, fold
 from loaders.build import GraphRows
 from loaders.progress import Progress
 from loaders.unchanged import Unchanged
 from loaders.validate import Record
 
 T = TypeVar("T")
-Row = dict[str, Any]
 
 SERVICES = Step("services", "services", "Service")
 SCHOOLS = Step("schools", "schools", "School")
@@ -190,24 +189,6 @@ def partition(rows: Iterable[Row], test: Callable[[Row], bool]) -> tuple[list[Ro
     for row in rows:
         (passed if test(row) else failed).append(row)
     return passed, failed
-
-
-def fold(rows: list[Row], key: Callable[[Row], Any], keep: tuple[str, ...]) -> list[Row]:
-    """One row per key, as successive MERGE ... SET statements would leave it (in the
-    order keys first appear: bulk insertion numbers new nodes in that order)."""
-    if not keep:  # the later row wins outright
-        return list({key(row): row for row in rows}.values())
-    out: dict[Any, Row] = {}
-    for row in rows:
-        k = key(row)
-        before = out.get(k)
-        if before is not None:
-            row = dict(row)
-            for name in keep:
-                if row.get(name) is None:
-                    row[name] = before.get(name)
-        out[k] = row
-    return list(out.values())
 
 
 def shapes() -> list:

@@ -24,30 +24,6 @@ def _names(node: ast.AST | None) -> set[str]:
     return set()
 
 
-def _tuples(scope: ast.AST) -> dict[str, set[str]]:
-    """Each name a literal tuple is given in ``scope``, and what it holds."""
-    bound: dict[str, set[str]] = {}
-    for node in ast.walk(scope):
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    bound.setdefault(target.id, set()).update(_names(node.value))
-    return bound
-
-
-def _spread(node: ast.AST, bound: dict[str, set[str]]) -> set[str]:
-    """The names a ``_fields`` call's third argument reads: a literal tuple, a name bound
-    to one, or a tuple of those spread."""
-    if isinstance(node, ast.Name):
-        return bound.get(node.id, set())
-    found = _names(node)
-    if isinstance(node, ast.Tuple):
-        for e in node.elts:
-            if isinstance(e, ast.Starred):
-                found |= _spread(e.value, bound)
-    return found
-
-
 def _loops(scope: ast.AST) -> dict[str, set[str]]:
     """Each loop variable that runs over a literal tuple, and the tuple's strings."""
     over: dict[str, set[str]] = {}
@@ -59,12 +35,11 @@ def _loops(scope: ast.AST) -> dict[str, set[str]]:
 
 def _read(path: Path) -> set[str]:
     """The record fields the module reads: ``v["a.b"]``, ``v.get("a.b")``,
-    ``v.get(f"a.{n}")`` with ``n`` over a literal tuple, and ``_fields(v, "a", names)``."""
+    and ``v.get(f"a.{n}")`` with ``n`` over a literal tuple (the fields a ``Reads``
+    reads are the schema's properties, held by HELD_FIELDS' own construction)."""
     tree = ast.parse(path.read_text())
-    module = _tuples(tree)
     found: set[str] = set()
     for scope in [tree, *(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef))]:
-        bound = module | _tuples(scope)
         over = _loops(scope)
         for node in ast.walk(scope):
             if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
@@ -79,9 +54,6 @@ def _read(path: Path) -> set[str]:
                     prefix, name = first.values
                     if isinstance(name, ast.FormattedValue) and isinstance(name.value, ast.Name):
                         found |= {f"{prefix.value}{n}" for n in over.get(name.value.id, ())}
-            if isinstance(node.func, ast.Name) and node.func.id == "_fields":
-                _v, prefix, names = node.args
-                found |= {f"{prefix.value}.{n}" for n in _spread(names, bound)}
     return {f for f in found if isinstance(f, str) and f in FIELDS}
 
 
