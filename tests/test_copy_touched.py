@@ -113,6 +113,32 @@ def test_a_delta_copy_reads_what_the_load_touched_and_equals_one_written_afresh(
     _as_afresh(live, written)
 
 
+def test_a_delta_copy_looks_up_the_recorded_hashes_of_what_it_read_alone(live, monkeypatch):
+    """A delta's copy takes from the recorded hashes only the items it read (a county's
+    are millions, a night's change thousands): never every item of a kind as a dict,
+    which the copy from the whole graph makes, but for the labels read whole
+    (``projection.WHOLE``: one node each here). The same copy as one written afresh."""
+    from graph.access.copy_state import Kind
+
+    whole = Kind.as_dict
+    made: list[int] = []
+
+    def as_dict(self):
+        made.append(len(self))
+        return whole(self)
+
+    live.write("MATCH (c:Case {uid: 'c1'}) SET c.status = 'closed'")
+    live.write("MATCH (:Person {uid: 'p3'})-[x:ATTENDANCE]->() DELETE x")
+    touched = _touched({"Case": {"c1"}}, {("ATTENDANCE", "Person"): {"p3"}})
+    assert live.counts().labels["Case"] > 1 and live.counts().relationship_types["ATTENDANCE"] > 1
+    with monkeypatch.context() as patch:
+        patch.setattr(Kind, "as_dict", as_dict)
+        written = write_copy(live, touched=touched)
+    assert written.touched and not written.fresh and written.changed == 2, written
+    assert max(made, default=0) <= 1, made
+    _as_afresh(live, written)
+
+
 def test_people_whose_derived_facts_were_set_are_read_and_no_other_person(live):
     """Derive writes risk of NEET factors on the pupils whose factors moved and open
     services on the owners of touched cases, people the load's rows do not name: the

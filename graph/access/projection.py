@@ -45,7 +45,7 @@ from graph.access.copy_rules import (
     hashable,
     shared_values,
 )
-from graph.access.copy_state import CopyState, Hashes
+from graph.access.copy_state import CopyState, Hashes, Kind, Known
 from graph.access.pseudonyms import KEY_FILE, Pseudonyms
 from graph.bulk import BulkWriter, EdgeShape, NodeShape
 from graph.cypher import cypher
@@ -680,7 +680,7 @@ def _from_rows(
     store: GraphStore,
     target: GraphStore,
     keys: Pseudonyms,
-    known: dict[str, dict[str, int]] | None,
+    known: Known | None,
     people: _People,
     bulk: bool,
     progress: Progress,
@@ -952,7 +952,7 @@ def _afresh(
 def _difference(
     target: GraphStore,
     reader: _Reader,
-    known: dict[str, dict[str, int]],
+    known: Known,
     changes: _Changes,
     progress: Progress,
     scope: Scope | None = None,
@@ -967,12 +967,13 @@ def _difference(
         return set(coarsen.uids(label, sorted(within)))
 
     for label, statements in NODE_STATEMENTS.items():
-        was = known.get(label, {})
         names, columns, hashes = reader.nodes(label)
         uids = columns[names.index("uid")]
         now = dict(zip(uids, hashes, strict=True))
         if scope is not None and label not in WHOLE:  # only these could have gone
-            was = {key: was[key] for key in named(label, scope.read(label)) if key in was}
+            was = known.get(label, _NONE).picked(named(label, scope.read(label)))
+        else:
+            was = known.get(label, _NONE).as_dict()
         different = set(compress(uids, map(_differs(was), uids, hashes)))
         new: list[dict] = []
         changed: list[dict] = []
@@ -989,16 +990,17 @@ def _difference(
                 target.write_rows(statements[statement], rows, progress=progress)
                 written.changed += len(rows)
     for rel, statements in REL_STATEMENTS.items():
-        was = known.get(rel, {})
         names, columns, keys, groups = reader.relationships(rel)
         if scope is not None:  # only the groups with an end in scope could have changed
             left = named(ENDS[rel][0], scope.nodes.get(ENDS[rel][0], set()))
             right = named(ENDS[rel][1], scope.ends.get(ENDS[rel][1], set()))
             was = {
                 key: h
-                for key, h in was.items()
+                for key, h in known.get(rel, _NONE).items()
                 if (ends := key.split(PAIR))[0] in left or ends[1] in right
             }
+        else:
+            was = known.get(rel, _NONE).as_dict()
         different = set(compress(groups, map(_differs(was), groups, groups.values())))
         gone = was.keys() - groups.keys()
         changes.hashes[rel] = {key: groups[key] for key in different}
@@ -1022,6 +1024,9 @@ def _difference(
                 target.write_rows(statements[statement], batch, progress=progress)
                 written.changed += len(batch)
     return written
+
+
+_NONE = Kind.of({})  # a label or type no recorded hashes hold
 
 
 def _differs(was: dict[str, int]) -> Callable[[str, int], bool]:
