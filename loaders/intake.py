@@ -28,11 +28,10 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from importlib import import_module
 from importlib.metadata import version
 from pathlib import Path
 
-import loaders.identifiers
-import loaders.readers_xml
 from loaders.extracts import (
     Earlier,
     Extract,
@@ -50,15 +49,17 @@ from loaders.validate import Quarantined, Record, record_uid
 INTAKE_FILE = "intake.json.gz"
 VERSION = 1  # of the record's format and of what a row's hash covers
 READING_CODE = tuple(  # the modules whose code decides what reading a file gives
-    getattr(loaders, name)
+    import_module(name)
     for name in (
-        "extracts",
-        "fields",
-        "identifiers",
-        "mapping",
-        "readers",
-        "readers_xml",
-        "validate",
+        "graph.yaml_model",
+        "loaders.extracts",
+        "loaders.fields",
+        "loaders.identifiers",
+        "loaders.mapping",
+        "loaders.raw",
+        "loaders.readers",
+        "loaders.readers_xml",
+        "loaders.validate",
     )
 )
 
@@ -81,7 +82,13 @@ def reader_hash(extract: Extract) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-READING_LIBRARIES = ("python-stdnum", "lxml", "openpyxl", "pydantic")  # READING_CODE imports
+READING_LIBRARIES = (
+    "python-stdnum",
+    "lxml",
+    "openpyxl",
+    "pydantic",
+    "PyYAML",
+)  # READING_CODE imports
 
 
 @cache

@@ -142,28 +142,35 @@ def test_a_kept_reading_is_offered_again_only_when_its_rows_would_read_the_same(
     assert Reading(loads, WEEK_LATER)._earlier(extract) is None
 
 
-def _third_party(module: types.ModuleType) -> set[str]:
-    """The top-level packages a module imports that are neither the standard library's
-    nor the project's, read from its source."""
+def _imports(module: types.ModuleType) -> set[str]:
+    """The modules a module's source imports, lazily too (at its top level or inside a
+    function), by their full names (``from loaders import fields`` names
+    ``loaders.fields``)."""
     tree = ast.parse(Path(module.__file__ or "").read_text())
     names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    tops = {name.split(".")[0] for name in names}
-    return tops - set(sys.stdlib_module_names) - {"__future__", "loaders", "graph"}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.ImportFrom) and n.module:
+            subs = {f"{n.module}.{a.name}" for a in n.names} & set(sys.modules)
+            names |= subs or {n.module}
+    return names
 
 
-def test_the_reading_hash_follows_every_library_the_reading_code_imports(
+def test_the_reading_hash_follows_all_the_code_a_reading_runs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A kept reading is reused only while the same code would read the same bytes the
-    same way, and that code includes the libraries it reads with (a new python-stdnum may
-    accept another check letter): each library the reading modules import is hashed with
-    its version, and a new version of any of them reads every file again."""
+    same way: every project module the reading modules import is one of them, and each
+    library they import is hashed with its version (a new python-stdnum may accept
+    another check letter), as is Python's; a new version of any reads every file again."""
     owners = packages_distributions()
-    imported = {
-        dist for m in intake.READING_CODE for top in _third_party(m) for dist in owners[top]
-    }
-    assert imported and imported <= set(intake.READING_LIBRARIES)
+    code = {m.__name__ for m in intake.READING_CODE}
+    imported = {name for m in intake.READING_CODE for name in _imports(m)}
+    project = {name for name in imported if name.split(".")[0] in {"loaders", "graph"}}
+    assert project <= code, project - code
+    tops = {name.split(".")[0] for name in imported - project}
+    third = tops - set(sys.stdlib_module_names) - {"__future__"}
+    libraries = {dist for top in third for dist in owners[top]}
+    assert libraries and libraries <= set(intake.READING_LIBRARIES)
     before = intake._code_hash()
     for library in intake.READING_LIBRARIES:
         intake._code_hash.cache_clear()
@@ -171,6 +178,10 @@ def test_the_reading_hash_follows_every_library_the_reading_code_imports(
             intake, "version", lambda name, lib=library: "0.0" if name == lib else version(name)
         )
         assert intake._code_hash() != before, library
-    intake._code_hash.cache_clear()
     monkeypatch.undo()
+    intake._code_hash.cache_clear()
+    monkeypatch.setattr(intake.sys, "version", "3.99.0")
+    assert intake._code_hash() != before
+    monkeypatch.undo()
+    intake._code_hash.cache_clear()
     assert intake._code_hash() == before
