@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from graph.access.copy_state import CopyState
+from graph.access.projection import PAIR
 from graph.store import Counts
-
-PAIR = "\x1f"
 
 
 def _made_up(n: int) -> dict[str, dict[str, int]]:

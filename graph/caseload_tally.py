@@ -31,8 +31,8 @@ from graph.store import COUNTY_WIDE_READ_TIMEOUT_MS, GraphStore
 _OF = "UNWIND $cases AS uid MATCH (c:Case {uid: uid}) "
 _SOME = {"cases": ["C-x"]}
 # A case's home with each of its services is one row once collected (a case and a
-# service are one node each), so a case's part counts it once as it stands: counting
-# those rows again, by the values returned, was a third of the read's engine time.
+# service are one node each), so a case's part counts it once as it stands, with no
+# second aggregation over every case's row.
 _HOMES = """
     WITH DISTINCT child, c, s
     OPTIONAL MATCH (child)-[l:LIVES_AT]->(a:Address)

@@ -445,6 +445,27 @@ def test_a_kind_of_recorded_hashes_changes_as_a_dict_popped_then_updated_would()
     assert Kind.of({}).changed(set(), {"a": 1}).as_dict() == {"a": 1}
 
 
+def test_a_delta_adds_new_kinds_of_recorded_hashes_in_the_order_of_its_changes(tmp_path):
+    """Kinds the record did not hold are added in the order the changes name them, as
+    dicts popped then updated would add them (the file is written in that order), even
+    when a removal names one of them first."""
+    state = CopyState.beside(tmp_path, "g")
+    base = {"Person": {"a": 1, "b": 2}}
+    changed = {"Need": {"n": 3}, "School": {"s": 4}, "Person": {"c": 5}}
+    removed = [("School", "x"), ("Need", "y"), ("Person", "a")]
+    expected = {kind: dict(of) for kind, of in base.items()}  # the rule, with dicts
+    for kind, key in removed:
+        expected.get(kind, {}).pop(key, None)
+    for kind, of in changed.items():
+        expected.setdefault(kind, {}).update(of)
+    from graph.access.copy_state import Kind
+
+    known = {kind: Kind.of(of) for kind, of in base.items()}
+    got = state.updated("spare", changed, removed, fresh=False, base=known)
+    assert list(got) == list(expected)
+    assert _plain(got) == expected
+
+
 def test_copy_hashes_changed_in_place_equal_those_read_again(tmp_path):
     """A difference changes the hashes :meth:`CopyState.trusted` gave it in place
     (``base``), not a second copy read from the file: the same hashes either way, and

@@ -84,12 +84,11 @@ class _NotOurs(ValueError):
     """A buffer's file not of this layout, or cut short."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Kind:
     """One label's or type's recorded hashes: its items' keys and their hashes, in step.
-    Not a dict of every item: a county's are millions, and a delta's copy looks up a
-    few thousand of them (building the dicts took 1.2 s of the 1.4 s a county's file
-    took to read)."""
+    Not a dict of every item: a county's are millions, building their dicts was most of
+    reading the file, and a delta's copy looks up a few thousand of them."""
 
     keys: list[str]
     hashes: np.ndarray  # HASH, one a key
@@ -255,7 +254,7 @@ class CopyState:
         for kind, key in removed:
             gone.setdefault(kind, set()).add(key)
         empty = Kind([], np.zeros(0, dtype=HASH))
-        for kind in dict.fromkeys([*gone, *changed]):  # in order: the file is written so
+        for kind in dict.fromkeys([*changed, *gone]):  # a new kind in changed's order
             if kind in hashes or kind in changed:
                 of = hashes.get(kind, empty)
                 hashes[kind] = of.changed(gone.get(kind, set()), changed.get(kind, {}))

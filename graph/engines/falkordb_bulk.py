@@ -178,7 +178,7 @@ def _records(
 
 
 class _ColumnRow(Mapping[str, Any]):
-    """One row of columns, read in place (half the time of a dict made a row)."""
+    """One row of columns, read in place rather than made a dict."""
 
     __slots__ = ("_at", "_columns")
 
@@ -371,8 +371,8 @@ class FalkorBulkWriter(BulkWriter):
         constants: Mapping[str, Any] | None = None,
         remember: bool = False,
     ) -> None:
-        """Each column encoded at once (:func:`_cells`), each node's record joined from
-        its cells, a command a slice of each set of labels."""
+        """Rows given as rows encoded a row at a time, columns a column at a time
+        (:func:`_records`), a command a slice of each set of labels."""
         fixed = dict(constants or {})
         pairs = [(p, f) for p, f in zip(shape.stored, shape.fields, strict=True) if p not in fixed]
         records, uids = _records(rows, pairs, shape.label)
