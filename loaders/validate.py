@@ -59,11 +59,16 @@ class Quarantined:
 ESCAPE, BETWEEN, AFTER_KEY = "\x1d", "\x1f", "\x1e"  # in a row's hashed text
 
 
+def _separating(text: str) -> bool:
+    """Whether a text holds one of a row's hashed text's separators (or the escape)."""
+    return ESCAPE in text or BETWEEN in text or AFTER_KEY in text
+
+
 def _escaped(text: str) -> str:
     """A column name or cell as a row's hashed text holds it: as it is, unless it holds
     one of the text's separators (or the escape), each then put after the escape, so
     that two rows' texts are the same only when their cells are."""
-    if ESCAPE in text or BETWEEN in text or AFTER_KEY in text:
+    if _separating(text):
         for c in (ESCAPE, BETWEEN, AFTER_KEY):
             text = text.replace(c, ESCAPE + c)
     return text
@@ -96,7 +101,7 @@ class RowUids:
         layout = self.layouts.get(size)
         if layout is None:
             keys = sorted(raw)
-            if size < 2 or any(_escaped(key) != key for key in keys):
+            if size < 2 or any(map(_separating, keys)):
                 return record_uid(self.source, raw)
             template: list[str | None] = []
             for i, key in enumerate(keys):
@@ -108,7 +113,7 @@ class RowUids:
             text = "".join(cells)  # TypeError: not text
         except (KeyError, TypeError):  # other columns of this many, or not text
             return record_uid(self.source, raw)
-        if ESCAPE in text or BETWEEN in text or AFTER_KEY in text:
+        if _separating(text):
             return record_uid(self.source, raw)
         parts[1::2] = cells
         body = "".join(parts)  # type: ignore[arg-type]
