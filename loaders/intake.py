@@ -105,9 +105,9 @@ def _code_hash() -> str:
 
 
 def row_hash(source: str, row: Record | Quarantined) -> str:
-    """A row's content within its source: a record's own uid; a refused row's raw cells
-    hashed the same way."""
-    return row.uid if isinstance(row, Record) else record_uid(source, dict(row.raw))
+    """A row's content within its source: a record's own uid; a refused row's whole
+    cells hashed the same way (its shown cells where it kept no uid)."""
+    return row.uid or record_uid(source, dict(row.raw))
 
 
 def extract_key(extract: Extract) -> str:

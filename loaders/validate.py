@@ -49,11 +49,16 @@ class Record:
 
 @dataclass(frozen=True, slots=True)
 class Quarantined:
+    """A row refused, with why; ``raw``: its cells as shown to people (each cut to 500
+    characters); ``uid``: its whole cells' content (:func:`record_uid`), so that a change
+    past a cell's 500th character is a change to the next load."""
+
     source: str
     file: str
     row: int
     reason: str
     raw: dict[str, str]
+    uid: str = ""  # none for a file, or rows, refused whole (never recorded row by row)
 
 
 ESCAPE, BETWEEN, AFTER_KEY = "\x1d", "\x1f", "\x1e"  # in a row's hashed text
@@ -417,7 +422,8 @@ def _column_for(mapping: SourceMapping, name: str) -> str:
 
 
 def _quarantine(mapping: SourceMapping, row: RawRow, reason: str) -> Quarantined:
-    return Quarantined(mapping.source, row.file, row.row, reason, raw_text(row.values))
+    uid = record_uid(mapping.source, row.values)
+    return Quarantined(mapping.source, row.file, row.row, reason, raw_text(row.values), uid)
 
 
 def _split_names(values: dict[str, object], who: str) -> None:

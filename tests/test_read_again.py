@@ -185,3 +185,30 @@ def test_the_reading_hash_follows_all_the_code_a_reading_runs(
     monkeypatch.undo()
     intake._code_hash.cache_clear()
     assert intake._code_hash() == before
+
+
+def test_a_refused_row_changed_past_what_is_shown_of_it_is_a_changed_row(
+    tmp_path: Path,
+) -> None:
+    """A refused row is shown with each cell cut to 500 characters; its hash is of the
+    whole cells, so a cell changed only past its 500th character is a change the next
+    load sees (where the cut cells made the same hash)."""
+    mapping = next(m for m in load_mappings(None) if m.source == "social_care_episodes")
+    path = tmp_path / "episodes.csv"
+    extract = Extract(mapping, path, "social_care/episodes.csv")
+    long = "x" * 600
+    refused = f"0004,100004,CIN,soon,,{long},W1,East,,"  # no start: quarantined
+    _write(path, [ROWS[0], refused])
+    loads = tmp_path / "loads"
+    first = _read(loads, AS_OF, extract)
+    (shown,) = first.quarantined
+    assert shown.row == 3 and len(shown.raw["REASON"]) == 500
+    changed = refused.replace(long, long[:550] + "y" + long[551:])
+    _write(path, [ROWS[0], changed])
+    second = _read(tmp_path / "fresh", AS_OF, extract)
+    assert second.quarantined[0].raw == shown.raw  # what is shown is the same
+    before = intake.file_rows(mapping.source, first.records, first.quarantined)
+    after = intake.file_rows(mapping.source, second.records, second.quarantined)
+    assert before[2] == after[2] and before[3] != after[3]
+    recorded = intake.Intake.read(loads)
+    assert recorded.compare(extract, after).changed == [3]
