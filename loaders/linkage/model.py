@@ -52,8 +52,8 @@ MIN_LABELLED = 20  # known matches needed to learn m from them
 ALIKE_BELOW = 2.0
 # Learning the adults' rate of matches scores every blocked pair (millions at county
 # scale): a chunk of this many records at a time, so DuckDB holds one chunk's pairs
-# rather than all of them beside the load's own memory (benchmarks/README.md, "The
-# adults' frame between rounds, and linkage's memory by phase").
+# rather than all of them beside the load's own memory (benchmarks/README.md,
+# "Linkage's memory by phase").
 CHUNK_ROWS = 250_000
 # While they are scored, the pairs that could reach the review threshold under a rate
 # up to this many times the prior are kept (the rate learnt has been within a few times
