@@ -135,14 +135,11 @@ def measure(path: Path) -> list[str]:
     return lines
 
 
-def _surroundings(
+def _kinship(
     context: Context,
-    records: set[str],
-    scoped: set[str],
-    person: dict[str, str],
-    share: Callable[[str, set[str]], tuple[str, set[str]]],
-) -> list[str]:
-    """The scope grown by what its adults' surroundings read, a ring at a time."""
+) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, set[str]]]:
+    """Each record's parents and children (the context's edges), and each address's
+    records (its tenures)."""
     parents: dict[str, set[str]] = defaultdict(set)
     children: dict[str, set[str]] = defaultdict(set)
     for e in context.edges:
@@ -152,6 +149,18 @@ def _surroundings(
     for who, tenures in context.homes.items():
         for t in tenures:
             living[t.address].add(who)
+    return parents, children, living
+
+
+def _surroundings(
+    context: Context,
+    records: set[str],
+    scoped: set[str],
+    person: dict[str, str],
+    share: Callable[[str, set[str]], tuple[str, set[str]]],
+) -> list[str]:
+    """The scope grown by what its adults' surroundings read, a ring at a time."""
+    parents, children, living = _kinship(context)
     kids = {c for r in records for c in children.get(r, ())}
     coparents = {p for c in kids for p in parents.get(c, ())}
     addresses = {t.address for r in records for t in context.homes.get(r, ())}
@@ -268,15 +277,7 @@ def _scope(
     people |= {
         person[u] for r in new for name in fields for u in holders.get((name, getattr(r, name)), ())
     }
-    parents: dict[str, set[str]] = defaultdict(set)
-    children: dict[str, set[str]] = defaultdict(set)
-    for e in context.edges:
-        parents[e.child].add(e.parent)
-        children[e.parent].add(e.child)
-    living: dict[str, set[str]] = defaultdict(set)
-    for who, tenures in context.homes.items():
-        for t in tenures:
-            living[t.address].add(who)
+    parents, children, living = _kinship(context)
     records = {r for p in people for r in records_of[p]}
     kin = {c for r in records for c in children.get(r, ())} | {
         p for r in records for p in parents.get(r, ())
