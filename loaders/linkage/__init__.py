@@ -69,11 +69,13 @@ from loaders.linkage.people import (
 from loaders.linkage.relational import (
     ADULTS,
     ADULTS_CONTEXT,
+    CAPS,
     CHILD_AGE,
     HOUSEHOLD,
     OUTWEIGH_AT_ONCE,
     ROUNDS,
     TIMELINE,
+    Caps,
     Gathering,
     OwnRows,
     Surroundings,
@@ -137,7 +139,9 @@ def link(
     ``kept``: the people an earlier load found (record uid -> person), to keep: their
     records start as one cluster a person, and only pairs with a record not in it (new
     or changed) are scored, by ``models`` (an earlier :attr:`LinkResult.models`, used
-    as trained; a model missing is trained on every record first).
+    as trained; a model missing is trained on every record first). The adults' blocking
+    leaves out the name keys' values ``models`` keeps (their caps, :data:`CAPS`), given
+    or not ``kept``; else those its frame's blocks count too big.
 
     ``evidence``: each record's link in words (:attr:`LinkResult.evidence`); a load
     passes False, as it keeps none of them. The pairs for review are worded either
@@ -203,7 +207,7 @@ def link(
     # 3. adults, on what surrounds them, while a round links at least LAST_ROUND_SHARE
     # of its people; after the first round, only pairs with someone whose row changed
     # (their own or their household's links)
-    adults = _Adults(run, reps, models.get(ADULTS.name), review_threshold, memory_limit, touched)
+    adults = _Adults(run, reps, models, review_threshold, memory_limit, touched)
     for round_ in range(1, ROUNDS + 1):
         try:
             made = adults.round(round_)
@@ -237,12 +241,14 @@ class _Adults:
         self,
         run: _Run,
         reps: list[Identity],
-        kept: dict | None,
+        models: Mapping[str, dict],
         review_threshold: float,
         memory_limit: str | None,
         touched: frozenset[str] | None,
     ) -> None:
-        self.run, self.reps, self.kept = run, reps, kept  # kept: as the last load trained
+        self.run, self.reps = run, reps
+        self.kept = models.get(ADULTS.name)  # as the last load trained
+        self.caps = Caps(kept=models.get(CAPS))  # as the last link over every record left
         self.review_threshold, self.memory_limit, self.touched = (
             review_threshold,
             memory_limit,
@@ -269,8 +275,11 @@ class _Adults:
         around = surroundings(self.reps, clusters, context, self.gathering, self.memory_limit)
         first = number == 1
         frame, people = adults_frame(
-            self.reps, clusters, around, notes if first else None, self.own
+            self.reps, clusters, around, notes if first else None, self.own, self.caps
         )
+        if first:  # the caps kept for the next: those kept, else the first round's
+            caps = self.caps
+            run.result.models[CAPS] = dict(caps.kept if caps.kept is not None else caps.counted)
         frame, self.before = freshen(frame, self.before)
         frame = coded(frame)
         run.by_rid = run.by_rid.new_child(people)  # made when the words read them
