@@ -187,6 +187,46 @@ def test_the_relationships_of_people_whose_derived_facts_alone_were_set_are_not_
     _as_afresh(live, written)
 
 
+def test_a_start_labels_relationships_without_properties_are_read_at_once_as_each_type(live):
+    """A delta reads the types without properties in the copy starting at a label
+    (``projection.BARE_FROM``) in one read, once, and hands each type the rows its own
+    read finds: its own relationships (not another type's), to an end of its type's
+    label only (a HAS_CASE to an address is no case of the copy's), each type's read
+    checked against a read of that type alone written here."""
+    live.write("MATCH (p:Person {uid: 'p1'}), (a:Address {uid: 'a3'}) CREATE (p)-[:HAS_CASE]->(a)")
+    live.write(
+        "MATCH (p:Person {uid: 'p2'}) CREATE (p)-[:REFERRED]->(:Referral {uid: 'r2'}), "
+        "(p)-[:HAS_STATUS]->(:Status {uid: 'st2'})"
+    )
+    scope = projection.Scope(nodes={"Person": {"p1", "p2", "p3"}})
+    read = projection._ScopedReads._read
+    asked: list[str] = []
+
+    def noted(self, statement, params):
+        asked.append(statement)
+        return read(self, statement, params)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(projection._ScopedReads, "_read", noted)
+        reads = projection._ScopedReads(live, scope)
+        got = {rel: reads.relationships(rel) for rel in ("HAS_CASE", "REFERRED", "HAS_STATUS")}
+    assert asked == [projection.BARE_FROM["Person"]]  # one read for the three types
+    for rel, end in (("HAS_CASE", "Case"), ("REFERRED", "Referral"), ("HAS_STATUS", "Status")):
+        alone = live.read(
+            f"MATCH (a:Person)-[:{rel}]->(b:{end}) WHERE a.uid IN ['p1', 'p2', 'p3'] "
+            "RETURN a.uid AS left, b.uid AS right"
+        ).rows
+        assert _pairs(got[rel]) == sorted((r["left"], r["right"]) for r in alone), rel
+        assert got[rel].rows == len(alone)
+    assert _pairs(got["HAS_CASE"]) == [("p1", "c1"), ("p2", "c2"), ("p3", "c3")]
+    assert _pairs(got["REFERRED"]) == [("p2", "r2")]
+
+
+def _pairs(read) -> list[tuple[str, str]]:
+    """A relationship read's (start, end) uids, in order."""
+    return sorted(zip(read.columns["left"], read.columns["right"], strict=True))
+
+
 def test_a_delta_copy_changes_the_person_map_for_the_people_it_read(live):
     """A person new and one gone: the map in use is changed for those two (the rest
     left as they are), and is the map made afresh."""

@@ -155,7 +155,8 @@ REL_READS = {
 }
 
 # a delta's reads (_ScopedReads): only the nodes of a label it names, and the
-# relationships of a type with an end it names (by its start, then by its end alone)
+# relationships of a type with an end it names (by its start, READS_FROM or BARE_FROM,
+# then by its end alone, READS_TO)
 NODE_READS_OF = {
     label: cypher(
         f"projection.read_{label.lower()}_of",
@@ -164,27 +165,61 @@ NODE_READS_OF = {
     )
     for label in KEPT_NODES
 }
-REL_READS_OF = {
-    rel: (
-        cypher(
-            f"projection.read_{rel.lower()}_from",
-            REL_READS[rel].replace(" RETURN ", " WHERE a.uid IN $left RETURN ", 1),
-            example={"left": ["x"]},
-        ),
-        # from the end's index: a pattern's filter on b alone scans a's label; those
-        # starting in $left (read by start already) are left out by the caller, as the
-        # engine looks a value up in a list by going through it: every row through every
-        # start read, which grew with the square of the change
-        cypher(
-            f"projection.read_{rel.lower()}_to",
-            f"MATCH (b:{ENDS[rel][1]}) WHERE b.uid IN $right WITH b "
-            f"MATCH (a:{ENDS[rel][0]})-[x:{rel}]->(b) "
-            + REL_READS[rel][REL_READS[rel].index("RETURN ") :],
-            example={"right": ["y"]},
-        ),
+# a type with properties in the copy by its start (its own read: one of every type
+# at once would carry every type's properties, nulls in most, as the reply's columns)
+READS_FROM = {
+    rel: cypher(
+        f"projection.read_{rel.lower()}_from",
+        REL_READS[rel].replace(" RETURN ", " WHERE a.uid IN $left RETURN ", 1),
+        example={"left": ["x"]},
+    )
+    for rel, rules in KEPT_RELS.items()
+    if copied(rules)
+}
+# those ending at the nodes of $right, from the end's index (a pattern's filter on b
+# alone scans a's label); those starting in $left (read by start already) are left out
+# by the caller, as the engine looks a value up in a list by going through it: every
+# row through every start read, which grew with the square of the change
+READS_TO = {
+    rel: cypher(
+        f"projection.read_{rel.lower()}_to",
+        f"MATCH (b:{ENDS[rel][1]}) WHERE b.uid IN $right WITH b "
+        f"MATCH (a:{ENDS[rel][0]})-[x:{rel}]->(b) "
+        + REL_READS[rel][REL_READS[rel].index("RETURN ") :],
+        example={"right": ["y"]},
     )
     for rel in KEPT_RELS
 }
+
+
+def _bare(start: str) -> list[str]:
+    """The kept types starting at ``start`` with no properties in the copy."""
+    return [rel for rel, rules in KEPT_RELS.items() if ENDS[rel][0] == start and not copied(rules)]
+
+
+def _bare_from(start: str) -> str:
+    """Every relationship starting at ``$left`` (nodes of ``start``) of the types
+    :func:`_bare` names, in one read: a type each looked every node of ``$left`` up
+    again, and the engine's cost of a type's read goes by the nodes looked up, as much
+    with no relationship found as with many. Each row names its type (``rel``); an end
+    of another label than its type's is left out, as the type's own read leaves it."""
+    ends: dict[str, list[str]] = defaultdict(list)
+    for rel in _bare(start):
+        ends[ENDS[rel][1]].append(rel)
+    kept = " OR ".join(
+        f"(b:{end} AND type(x) IN [{', '.join(repr(rel) for rel in types)}])"
+        for end, types in ends.items()
+    )
+    return cypher(
+        f"projection.read_bare_from_{start.lower()}",
+        f"MATCH (a:{start}) WHERE a.uid IN $left WITH a "
+        f"MATCH (a)-[x:{'|'.join(_bare(start))}]->(b) WHERE {kept} "
+        + _returning({"rel": "type(x)", "left": "a.uid", "right": "b.uid"}),
+        example={"left": ["x"]},
+    )
+
+
+BARE_FROM = {start: _bare_from(start) for start, _ in ENDS.values() if _bare(start)}
 
 
 # the nodes (of a relationship, its start) holding one of a shared property's values
@@ -816,6 +851,8 @@ class _ScopedReads:
 
     store: GraphStore
     scope: Scope
+    # a start label's types without properties (BARE_FROM), each until it is taken
+    _started: dict[str, ColumnResult] = field(default_factory=dict)
 
     def nodes(self, label: str) -> ColumnResult:
         if label in WHOLE:
@@ -831,11 +868,16 @@ class _ScopedReads:
         start, end = ENDS[rel]
         left = sorted(self.scope.nodes.get(start, ()))
         right = sorted(self.scope.ends.get(end, ()))
-        by_start, by_end = REL_READS_OF[rel]
-        one = self._read(by_start, {"left": left})
+        if rel in READS_FROM:
+            one = self._read(READS_FROM[rel], {"left": left})
+        else:  # its start label's types without properties: read together, once
+            if rel not in self._started:
+                whole = self._read(BARE_FROM[start], {"left": left})
+                self._started.update(_by_type(whole, start))
+            one = self._started.pop(rel)
         if not right:
             return one
-        other = _starting_elsewhere(self._read(by_end, {"right": right}), set(left))
+        other = _starting_elsewhere(self._read(READS_TO[rel], {"right": right}), set(left))
         names = one.columns.keys() | other.columns.keys()
         columns = {name: _values(one, name) + _values(other, name) for name in sorted(names)}
         return ColumnResult(columns, one.rows + other.rows)
@@ -845,6 +887,25 @@ class _ScopedReads:
 
     def close(self) -> None:
         pass
+
+
+def _by_type(read: ColumnResult, start: str) -> dict[str, ColumnResult]:
+    """A read of ``start``'s :data:`BARE_FROM` as each of its types' own read returns
+    it: the type's rows, in the read's order, with its ends' uids (``left``, ``right``)."""
+    rows: dict[str, list[int]] = defaultdict(list)
+    for at, rel in enumerate(_values(read, "rel")):
+        rows[rel].append(at)
+    return {
+        rel: ColumnResult(
+            {
+                name: list(map(_values(read, name).__getitem__, rows[rel]))
+                for name in ("left", "right")
+            },
+            len(rows[rel]),
+            read.truncated,
+        )
+        for rel in _bare(start)
+    }
 
 
 def _starting_elsewhere(read: ColumnResult, left: set[str]) -> ColumnResult:
