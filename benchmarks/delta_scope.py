@@ -23,8 +23,8 @@ night: the deterministic step's refusals among kept people are every record's).
     uv run python -m benchmarks.delta_scope scoped DIR/NIGHT.pickle
 
 ``scoped`` is a prototype of a delta's ``link()`` over the scope only: ``link()`` over
-every record (the ground truth, given the adults' caps a first such call counted, as
-kept caps are), then over the records of the scope's people (the new or changed, their
+every record (the ground truth, given the adults' caps a first such call counted:
+``link(caps=...)``), then over the records of the scope's people (the new or changed, their
 block mates', those sharing an identifier with them, and one ring of their children,
 parents, co-parents and housemates) with the kept people, the context and the name
 frequencies (Splink's term-frequency tables) of the whole; each call's CPU, and what
@@ -185,7 +185,6 @@ def scoped(path: Path) -> list[str]:
     import loaders.linkage as linkage
     import loaders.linkage.model as model
     from loaders.linkage.identity import ID_FIELDS
-    from loaders.linkage.relational import CAPS
 
     def cpu() -> float:
         used = resource.getrusage(resource.RUSAGE_SELF)
@@ -229,10 +228,10 @@ def scoped(path: Path) -> list[str]:
     recording = False
     scope.mates = watched
     try:
-        caps = link(found, **options).models[CAPS]
+        caps = link(found, **options).caps
     finally:
         scope.mates = real_mates
-    options["models"] = {**options["models"], CAPS: caps}
+    options["caps"] = caps
     model._touched_pairs, linkage.carried, recording = pairs, carried, True
     try:
         started = cpu()

@@ -1,6 +1,7 @@
-"""The adults' name keys' caps are part of the kept model (relational.Caps): a link over
-every record keeps the values its first round left out, and a delta blocks without
-those, not without the ones its own frame would count."""
+"""The adults' name keys' caps (relational.Caps): which values a round leaves out, its
+blocks too big. A link counts them each round; given them (``link(caps=...)``, for a
+replay that must block as another link did) it leaves those out in every round instead;
+a load keeps none, so a delta counts its own."""
 
 from __future__ import annotations
 
@@ -14,8 +15,7 @@ import pytest
 import loaders.linkage as linkage
 from benchmarks.linkage import read_inputs
 from loaders.linkage import relational
-from loaders.linkage.relational import ADULTS, CAPS, NAME_KEYS
-from loaders.people_kept import KeptPeople
+from loaders.linkage.relational import ADULTS, NAME_KEYS
 from synthetic.week_later import write_week_later
 from tests.conftest import AS_OF
 
@@ -42,47 +42,74 @@ def _held(frame: pa.Table, name: str) -> set[str]:
     return set(values.drop_null().to_pylist())
 
 
-def test_a_delta_blocks_without_the_values_the_full_link_left_out(
+def test_given_caps_a_link_blocks_without_them_and_else_counts_its_own(
     small_county: Path, tmp_path: Path
 ) -> None:
     """The first week linked with a cap that binds (a thousandth of a pair a person)
-    keeps what it left out; the week later, linked against it with the usual cap (which
-    at this size leaves nothing out), blocks without those values in every round. The
-    same delta with no caps kept holds some of them: fails if a delta counts its own."""
+    says what its first round left out and keeps none of it with its models; the week
+    later, linked against it with the usual cap (which at this size leaves nothing out),
+    blocks without those values in every round when given them, and holds some of them
+    when not (a delta counts its own): fails if the caps are ignored, or kept."""
     week = tmp_path / "county"
     write_week_later(small_county, week, seed=3)
     first = read_inputs(small_county, AS_OF)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(relational, "PAIRS_PER_PERSON", 0.001)
         linked = linkage.link(first.found, context=first.context, evidence=False)
-    caps = linked.models[CAPS]
-    assert caps is not None and set(caps) == {*NAME_KEYS, "swap_gf"}
-    assert sum(map(len, caps.values())) > 0
+    caps = linked.caps
+    assert set(caps) == {*NAME_KEYS, "swap_gf"} and sum(map(len, caps.values())) > 0
+    assert set(linked.models) <= {"people", ADULTS.name}  # trained models only
     later = read_inputs(week, AS_OF + dt.timedelta(days=7))
     kept = {r.rid: linked.cluster_of[r.rid] for r in later.found if r.rid in linked.cluster_of}
 
-    def delta(models: dict) -> tuple[linkage.LinkResult, list[pa.Table]]:
+    def delta(given: dict | None) -> tuple[linkage.LinkResult, list[pa.Table]]:
         with pytest.MonkeyPatch.context() as patch:
             frames = _frames(patch)
             found = linkage.link(
-                later.found, context=later.context, kept=kept, models=models, evidence=False
+                later.found,
+                context=later.context,
+                kept=kept,
+                models=linked.models,
+                evidence=False,
+                caps=given,
             )
         return found, frames
 
-    capped, frames = delta(linked.models)
-    assert frames and capped.models[CAPS] == caps
+    capped, frames = delta(caps)
+    assert frames and capped.caps == caps
     for frame in frames:
         for name, out in caps.items():
             assert not _held(frame, name) & set(out), name
-    uncapped, frames = delta({k: v for k, v in linked.models.items() if k != CAPS})
+    uncapped, frames = delta(None)
     assert any(_held(frames[0], name) & set(out) for name, out in caps.items())
-    assert not any(uncapped.models[CAPS].values())  # the usual cap leaves nothing out here
+    assert not any(uncapped.caps.values())  # the usual cap leaves nothing out here
 
 
-def test_the_caps_are_kept_with_the_models(tmp_path: Path) -> None:
-    """Written and taken again as the load keeps its models."""
-    path = tmp_path / "models.json"
-    caps = {"key_name": ["SMITH|JOHN"], "key_moves": []}
-    KeptPeople(path).save({"adults": {"x": 1}, CAPS: caps})
-    taken = KeptPeople.take(path, relink=False, existing={"r": "p"})
-    assert taken.models is not None and taken.models[CAPS] == caps
+def test_a_delta_where_a_cap_binds_links_as_a_link_over_the_same_records(
+    small_county: Path, tmp_path: Path
+) -> None:
+    """With a cap that binds (a hundredth of a pair a person), the week later linked as
+    a delta against the first week's people and models finds the people a link over
+    every record of the week finds (review26's case: a delta blocking with the first
+    week's caps joined four more pairs)."""
+    week = tmp_path / "county"
+    write_week_later(small_county, week, seed=3)
+    first = read_inputs(small_county, AS_OF)
+    later = read_inputs(week, AS_OF + dt.timedelta(days=7))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(relational, "PAIRS_PER_PERSON", 0.01)
+        linked = linkage.link(first.found, context=first.context, evidence=False)
+        kept = {r.rid: linked.cluster_of[r.rid] for r in later.found if r.rid in linked.cluster_of}
+        delta = linkage.link(
+            later.found, context=later.context, kept=kept, models=linked.models, evidence=False
+        )
+        whole = linkage.link(later.found, context=later.context, evidence=False)
+    assert sum(map(len, whole.caps.values())) > 0  # the cap binds
+
+    def people(result: linkage.LinkResult) -> set[frozenset[str]]:
+        groups: dict[str, set[str]] = {}
+        for record, cluster in result.cluster_of.items():
+            groups.setdefault(cluster, set()).add(record)
+        return {frozenset(g) for g in groups.values()}
+
+    assert people(delta) == people(whole)

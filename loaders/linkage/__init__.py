@@ -69,7 +69,6 @@ from loaders.linkage.people import (
 from loaders.linkage.relational import (
     ADULTS,
     ADULTS_CONTEXT,
-    CAPS,
     CHILD_AGE,
     HOUSEHOLD,
     OUTWEIGH_AT_ONCE,
@@ -131,6 +130,7 @@ def link(
     kept: Mapping[str, str] | None = None,
     models: Mapping[str, dict] | None = None,
     evidence: bool = True,
+    caps: Mapping[str, list[str]] | None = None,
 ) -> LinkResult:
     """Cluster the records (see the module's docstring); ``model_path``: where to keep
     the trained people model (m and u probabilities, name frequencies) for
@@ -139,9 +139,12 @@ def link(
     ``kept``: the people an earlier load found (record uid -> person), to keep: their
     records start as one cluster a person, and only pairs with a record not in it (new
     or changed) are scored, by ``models`` (an earlier :attr:`LinkResult.models`, used
-    as trained; a model missing is trained on every record first). The adults' blocking
-    leaves out the name keys' values ``models`` keeps (their caps, :data:`CAPS`), given
-    or not ``kept``; else those its frame's blocks count too big.
+    as trained; a model missing is trained on every record first).
+
+    ``caps``: the adults' name keys' values to leave out in every round (an earlier
+    :attr:`LinkResult.caps`), for a replay that must block as another link did; else
+    each round leaves out those its frame's blocks count too big. No load passes them:
+    a delta counts its own, so that it blocks as a link over the same records would.
 
     ``evidence``: each record's link in words (:attr:`LinkResult.evidence`); a load
     passes False, as it keeps none of them. The pairs for review are worded either
@@ -207,7 +210,7 @@ def link(
     # 3. adults, on what surrounds them, while a round links at least LAST_ROUND_SHARE
     # of its people; after the first round, only pairs with someone whose row changed
     # (their own or their household's links)
-    adults = _Adults(run, reps, models, review_threshold, memory_limit, touched)
+    adults = _Adults(run, reps, models, review_threshold, memory_limit, touched, caps)
     for round_ in range(1, ROUNDS + 1):
         try:
             made = adults.round(round_)
@@ -245,10 +248,11 @@ class _Adults:
         review_threshold: float,
         memory_limit: str | None,
         touched: frozenset[str] | None,
+        caps: Mapping[str, list[str]] | None,
     ) -> None:
         self.run, self.reps = run, reps
         self.kept = models.get(ADULTS.name)  # as the last load trained
-        self.caps = Caps(kept=models.get(CAPS))  # as the last link over every record left
+        self.caps = Caps(kept=caps)  # given, else counted each round
         self.review_threshold, self.memory_limit, self.touched = (
             review_threshold,
             memory_limit,
@@ -277,9 +281,9 @@ class _Adults:
         frame, people = adults_frame(
             self.reps, clusters, around, notes if first else None, self.own, self.caps
         )
-        if first:  # the caps kept for the next: those kept, else the first round's
+        if first:  # what the first round left out: given, else counted
             caps = self.caps
-            run.result.models[CAPS] = dict(caps.kept if caps.kept is not None else caps.counted)
+            run.result.caps = dict(caps.kept if caps.kept is not None else caps.counted or {})
         frame, self.before = freshen(frame, self.before)
         frame = coded(frame)
         run.by_rid = run.by_rid.new_child(people)  # made when the words read them

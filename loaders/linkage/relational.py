@@ -421,8 +421,6 @@ FAMILY_ADULTS = with_m(
 # per person; the rest are not keys (:func:`bounded`). Children and addresses are
 # bounded already (HOUSEHOLD_MAX, HOME_MAX).
 PAIRS_PER_PERSON = 1.0
-# Where a link's models keep its caps (:class:`Caps`), beside the trained models.
-CAPS = "adults_caps"
 # The name rules' key columns, in words; ``swap_gf`` pairs with ``swap_fg``.
 NAME_KEYS = {
     "key_name": "family and given names",
@@ -441,11 +439,12 @@ LISTED_KEYS = ("kin", "homes", "key_moves", "key_mates", "key_coparents")
 @dataclass
 class Caps:
     """The name keys' values the adults' blocking leaves out, their blocks too big
-    (:func:`_keys`): each key column's. A link over every record counts them over its
-    frame (``counted``, the last frame's) and keeps the first round's with its models
-    (:data:`CAPS`); a delta blocks with those (``kept``) rather than counting them
-    again, as it scores with the models kept: a count over its own frame would need
-    every person's surroundings, and would block otherwise at county scale."""
+    (:func:`_keys`): each key column's. A link counts them over each round's frame
+    (``counted``, the last frame's); given them (``kept``: a replay that must block as
+    another link did, as a link over part of the county would need), it leaves out those
+    in every round instead. A load never keeps them: a delta counts its own, as a link
+    over the same records does (the first round's values, from people not yet joined,
+    leave out more than a later frame's count)."""
 
     kept: Mapping[str, list[str]] | None = None
     counted: dict[str, list[str]] | None = None
@@ -1560,8 +1559,8 @@ def _left_out(
         left = len(kept.get(name, ()))
         if left and notes is not None and name in NAME_KEYS:
             notes.append(
-                f"adults: {left:,} {NAME_KEYS[name]} not blocked on, as the last link over "
-                "every record left them out"
+                f"adults: {left:,} {NAME_KEYS[name]} not blocked on, as given (the caps of "
+                "the link replayed)"
             )
     return out
 
