@@ -22,9 +22,9 @@ def test_every_round_frame_kept_rows_equal_a_frame_built_afresh(small_county, mo
     frame = relational.adults_frame
     rounds: list[tuple[int, int]] = []  # (people, people built) a round
 
-    def framed(reps, clusters, around, notes=None, kept=None, caps=None):
+    def framed(reps, clusters, around, notes=None, kept=None):
         afresh, everyone = frame(reps, clusters, around, None, None)
-        found, built = frame(reps, clusters, around, notes, kept, caps)
+        found, built = frame(reps, clusters, around, notes, kept)
         assert found.to_pydict() == afresh.to_pydict()
         assert built == {root: everyone[root] for root in built}
         # a root joined with more records is built again (its row is not kept)

@@ -302,8 +302,8 @@ def test_every_round_surroundings_and_frame_are_as_defined(small_county, monkeyp
         rounds["gathered"] += 1
         return found
 
-    def framed(reps, clusters, around, notes=None, kept=None, caps=None):
-        found, people = frame(reps, clusters, around, notes, kept, caps)
+    def framed(reps, clusters, around, notes=None, kept=None):
+        found, people = frame(reps, clusters, around, notes, kept)
         assert found.column_names[: len(FRAME_ORDER)] == list(FRAME_ORDER)
         for name in relational.NAME_KEYS:  # _bounded(distinct=True) counts a key a row
             for keys in found[name].to_pylist():

@@ -192,19 +192,26 @@ READS_TO = {
 }
 
 
-def _bare(start: str) -> list[str]:
-    """The kept types starting at ``start`` with no properties in the copy."""
-    return [rel for rel, rules in KEPT_RELS.items() if ENDS[rel][0] == start and not copied(rules)]
+def _bare_types() -> dict[str, list[str]]:
+    """The kept types with no properties in the copy, by their start label."""
+    bare: dict[str, list[str]] = defaultdict(list)
+    for rel, rules in KEPT_RELS.items():
+        if not copied(rules):
+            bare[ENDS[rel][0]].append(rel)
+    return dict(bare)
+
+
+BARE = _bare_types()
 
 
 def _bare_from(start: str) -> str:
     """Every relationship starting at ``$left`` (nodes of ``start``) of the types
-    :func:`_bare` names, in one read: a type each looked every node of ``$left`` up
+    :data:`BARE` names, in one read: a type each looked every node of ``$left`` up
     again, and the engine's cost of a type's read goes by the nodes looked up, as much
     with no relationship found as with many. Each row names its type (``rel``); an end
     of another label than its type's is left out, as the type's own read leaves it."""
     ends: dict[str, list[str]] = defaultdict(list)
-    for rel in _bare(start):
+    for rel in BARE[start]:
         ends[ENDS[rel][1]].append(rel)
     kept = " OR ".join(
         f"(b:{end} AND type(x) IN [{', '.join(repr(rel) for rel in types)}])"
@@ -213,13 +220,13 @@ def _bare_from(start: str) -> str:
     return cypher(
         f"projection.read_bare_from_{start.lower()}",
         f"MATCH (a:{start}) WHERE a.uid IN $left WITH a "
-        f"MATCH (a)-[x:{'|'.join(_bare(start))}]->(b) WHERE {kept} "
+        f"MATCH (a)-[x:{'|'.join(BARE[start])}]->(b) WHERE {kept} "
         + _returning({"rel": "type(x)", "left": "a.uid", "right": "b.uid"}),
         example={"left": ["x"]},
     )
 
 
-BARE_FROM = {start: _bare_from(start) for start, _ in ENDS.values() if _bare(start)}
+BARE_FROM = {start: _bare_from(start) for start in BARE}
 
 
 # the nodes (of a relationship, its start) holding one of a shared property's values
@@ -904,7 +911,7 @@ def _by_type(read: ColumnResult, start: str) -> dict[str, ColumnResult]:
             len(rows[rel]),
             read.truncated,
         )
-        for rel in _bare(start)
+        for rel in BARE[start]
     }
 
 

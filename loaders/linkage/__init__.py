@@ -74,7 +74,6 @@ from loaders.linkage.relational import (
     OUTWEIGH_AT_ONCE,
     ROUNDS,
     TIMELINE,
-    Caps,
     Gathering,
     OwnRows,
     Surroundings,
@@ -130,7 +129,6 @@ def link(
     kept: Mapping[str, str] | None = None,
     models: Mapping[str, dict] | None = None,
     evidence: bool = True,
-    caps: Mapping[str, list[str]] | None = None,
 ) -> LinkResult:
     """Cluster the records (see the module's docstring); ``model_path``: where to keep
     the trained people model (m and u probabilities, name frequencies) for
@@ -140,11 +138,6 @@ def link(
     records start as one cluster a person, and only pairs with a record not in it (new
     or changed) are scored, by ``models`` (an earlier :attr:`LinkResult.models`, used
     as trained; a model missing is trained on every record first).
-
-    ``caps``: the adults' name keys' values to leave out in every round (an earlier
-    :attr:`LinkResult.caps`), for a replay that must block as another link did; else
-    each round leaves out those its frame's blocks count too big. No load passes them:
-    a delta counts its own, so that it blocks as a link over the same records would.
 
     ``evidence``: each record's link in words (:attr:`LinkResult.evidence`); a load
     passes False, as it keeps none of them. The pairs for review are worded either
@@ -210,7 +203,7 @@ def link(
     # 3. adults, on what surrounds them, while a round links at least LAST_ROUND_SHARE
     # of its people; after the first round, only pairs with someone whose row changed
     # (their own or their household's links)
-    adults = _Adults(run, reps, models, review_threshold, memory_limit, touched, caps)
+    adults = _Adults(run, reps, models.get(ADULTS.name), review_threshold, memory_limit, touched)
     for round_ in range(1, ROUNDS + 1):
         try:
             made = adults.round(round_)
@@ -244,15 +237,12 @@ class _Adults:
         self,
         run: _Run,
         reps: list[Identity],
-        models: Mapping[str, dict],
+        kept: dict | None,
         review_threshold: float,
         memory_limit: str | None,
         touched: frozenset[str] | None,
-        caps: Mapping[str, list[str]] | None,
     ) -> None:
-        self.run, self.reps = run, reps
-        self.kept = models.get(ADULTS.name)  # as the last load trained
-        self.caps = Caps(kept=caps)  # given, else counted each round
+        self.run, self.reps, self.kept = run, reps, kept  # kept: as the last load trained
         self.review_threshold, self.memory_limit, self.touched = (
             review_threshold,
             memory_limit,
@@ -279,11 +269,8 @@ class _Adults:
         around = surroundings(self.reps, clusters, context, self.gathering, self.memory_limit)
         first = number == 1
         frame, people = adults_frame(
-            self.reps, clusters, around, notes if first else None, self.own, self.caps
+            self.reps, clusters, around, notes if first else None, self.own
         )
-        if first:  # what the first round left out: given, else counted
-            caps = self.caps
-            run.result.caps = dict(caps.kept if caps.kept is not None else caps.counted or {})
         frame, self.before = freshen(frame, self.before)
         frame = coded(frame)
         run.by_rid = run.by_rid.new_child(people)  # made when the words read them

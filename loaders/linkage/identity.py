@@ -66,9 +66,6 @@ class LinkResult:
     # each model as it scored (Splink's settings, trained), by name: a delta load's
     # linkage scores its new records with them (``link(models=...)``)
     models: dict[str, dict | None] = field(default_factory=dict)
-    # the adults' name keys' values the first round left out (relational.Caps), given
-    # or counted: kept by no load, read by what replays a link (``link(caps=...)``)
-    caps: dict[str, list[str]] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=1 << 20)

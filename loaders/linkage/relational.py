@@ -421,6 +421,7 @@ FAMILY_ADULTS = with_m(
 # per person; the rest are not keys (:func:`bounded`). Children and addresses are
 # bounded already (HOUSEHOLD_MAX, HOME_MAX).
 PAIRS_PER_PERSON = 1.0
+CAPPED = "not blocked on"  # in the load report's note of a name key's values left out
 # The name rules' key columns, in words; ``swap_gf`` pairs with ``swap_fg``.
 NAME_KEYS = {
     "key_name": "family and given names",
@@ -434,20 +435,6 @@ NAME_KEYS = {
 }
 # list columns: one key per value
 LISTED_KEYS = ("kin", "homes", "key_moves", "key_mates", "key_coparents")
-
-
-@dataclass
-class Caps:
-    """The name keys' values the adults' blocking leaves out, their blocks too big
-    (:func:`_keys`): each key column's. A link counts them over each round's frame
-    (``counted``, the last frame's); given them (``kept``: a replay that must block as
-    another link did, as a link over part of the county would need), it leaves out those
-    in every round instead. A load never keeps them: a delta counts its own, as a link
-    over the same records does (the first round's values, from people not yet joined,
-    leave out more than a later frame's count)."""
-
-    kept: Mapping[str, list[str]] | None = None
-    counted: dict[str, list[str]] | None = None
 
 
 def _rule(key: str, other: str | None = None) -> object:
@@ -1288,7 +1275,6 @@ def adults_frame(
     around: Surroundings,
     notes: list[str] | None = None,
     kept: OwnRows | None = None,
-    caps: Caps | None = None,
 ) -> tuple[pa.Table, dict[str, Identity]]:
     """The second pass's input: one row per person on the adult side (its records'
     commonest values, every name they were recorded under, its context as lists, and
@@ -1296,8 +1282,7 @@ def adults_frame(
     own records (:func:`freshen` marks whom its pairs must include). ``notes``: where
     to say which name keys were too common to block on; ``kept``: each person's own
     part as an earlier round built it (:class:`OwnRows`), reused for those whose
-    records are the same, and added to by this round's (kept by the rounds' driver);
-    ``caps``: the name keys' values to leave out, kept or counted (:class:`Caps`).
+    records are the same, and added to by this round's (kept by the rounds' driver).
     Each record's person is the surroundings' (``around`` gathered over ``reps``).
     Returns the table and the representative identity of each person whose own part
     this call built, keyed by the cluster root (with ``kept``, the others' were
@@ -1357,7 +1342,7 @@ def adults_frame(
         "coparent_names": extra["coparent_names"].column(ids),
         **{name: extra[name].column(ids) for name in WINDOWED},
     }
-    return _with_keys(table(columns), notes, caps), new
+    return _with_keys(table(columns), notes), new
 
 
 def _people_of(
@@ -1397,9 +1382,9 @@ def _lookup(found: Mapping) -> Lookup:
     return found
 
 
-def _with_keys(rows: pa.Table, notes: list[str] | None, caps: Caps | None = None) -> pa.Table:
+def _with_keys(rows: pa.Table, notes: list[str] | None) -> pa.Table:
     """``rows`` with their name keys (:func:`_keys`)."""
-    for name, values in _keys(rows, notes, caps).items():
+    for name, values in _keys(rows, notes).items():
         rows = rows.append_column(name, values)
     return rows
 
@@ -1497,11 +1482,10 @@ def _values(frame: pa.Table, part: str) -> pa.Array:
     return pc.struct_field(values, inner) if inner else values
 
 
-def _keys(rows: pa.Table, notes: list[str] | None, caps: Caps | None = None) -> dict[str, pa.Array]:
+def _keys(rows: pa.Table, notes: list[str] | None) -> dict[str, pa.Array]:
     """The name rules' blocking keys (:data:`NAME_KEYS`), each kept only where its block
-    is small enough (:func:`bounded`), or, with ``caps`` kept, without the values they
-    left out; worked out column by column in Arrow (a Python loop over every person took
-    seconds a round at county scale)."""
+    is small enough (:func:`bounded`); worked out column by column in Arrow (a Python
+    loop over every person took seconds a round at county scale)."""
 
     def text(name: str) -> pa.Array:
         values = rows[name].combine_chunks()
@@ -1526,41 +1510,19 @@ def _keys(rows: pa.Table, notes: list[str] | None, caps: Caps | None = None) -> 
         "key_mates": _tagged(rows["mate_names"].combine_chunks(), start),
         "key_coparents": _coparent_keys(rows, start),
     }
-    if caps is not None and caps.kept is not None:
-        return _left_out(found, caps.kept, notes)
     limit = PAIRS_PER_PERSON * len(given)
     out: dict[str, pa.Array] = {}
-    counted: dict[str, list[str]] = {}
     for name in NAME_KEYS:
         other = found["swap_gf"] if name == "swap_fg" else None
-        out[name], largest, dropped = _bounded(found[name], limit, other, distinct=True)
-        counted[name] = dropped.to_pylist()
+        kept, largest, dropped = _bounded(found[name], limit, other, distinct=True)
+        out[name] = kept
         if other is not None:
-            out["swap_gf"], _, theirs = _bounded(other, limit, found[name], distinct=True)
-            counted["swap_gf"] = theirs.to_pylist()
-        if len(dropped) and notes is not None:
+            out["swap_gf"], _, _ = _bounded(other, limit, found[name], distinct=True)
+        if dropped and notes is not None:
             notes.append(
-                f"adults: {len(dropped):,} {NAME_KEYS[name]} held by more than {largest:,} "
-                f"people not blocked on (the rule's pairs kept within {limit:,.0f}, "
+                f"adults: {dropped:,} {NAME_KEYS[name]} held by more than {largest:,} people "
+                f"{CAPPED} (the rule's pairs kept within {limit:,.0f}, "
                 f"{PAIRS_PER_PERSON:g} a person)"
-            )
-    if caps is not None:
-        caps.counted = {name: sorted(values) for name, values in counted.items()}
-    return out
-
-
-def _left_out(
-    found: dict[str, pa.Array], kept: Mapping[str, list[str]], notes: list[str] | None
-) -> dict[str, pa.Array]:
-    """The name keys ``found`` without the values ``kept`` (:class:`Caps`) leaves out."""
-    out = {}
-    for name in (*NAME_KEYS, "swap_gf"):
-        out[name] = _without(found[name], pa.array(kept.get(name, ()), pa.string()))
-        left = len(kept.get(name, ()))
-        if left and notes is not None and name in NAME_KEYS:
-            notes.append(
-                f"adults: {left:,} {NAME_KEYS[name]} not blocked on, as given (the caps of "
-                "the link replayed)"
             )
     return out
 
@@ -1620,15 +1582,15 @@ def bounded(
     kind = pa.list_(pa.string())
     theirs = None if other is None else pa.array(other, kind)
     kept, largest, dropped = _bounded(pa.array(keys, kind), limit, theirs)
-    return (keys if not len(dropped) else kept.to_pylist()), largest, len(dropped)
+    return (keys if not dropped else kept.to_pylist()), largest, dropped
 
 
 def _bounded(
     keys: pa.Array, limit: float, other: pa.Array | None = None, *, distinct: bool = False
-) -> tuple[pa.Array, int, pa.Array]:
+) -> tuple[pa.Array, int, int]:
     """:func:`bounded` on an Arrow column: one key a row (text) or several (a list);
     ``distinct``: no row holds a key twice (:func:`_keys`' columns), so none is
-    counted away. Returns the blocks dropped as their keys (not their count)."""
+    counted away."""
     rows, values = _flat(keys)
     counts = _counts(rows, values, distinct)
     n = counts["rows"].to_numpy().astype(np.int64)
@@ -1642,26 +1604,18 @@ def _bounded(
         pairs = n * joined["rows_r"].fill_null(0).to_numpy().astype(np.int64)
     keep = within(pairs, limit)
     largest = int(n[keep].max()) if keep.any() else 0
-    dropped = counts["key"].filter(pa.array(~keep))
-    return _without(keys, dropped, (rows, values)), largest, dropped
-
-
-def _without(
-    keys: pa.Array, out: pa.Array, flat: tuple[pa.Array, pa.Array] | None = None
-) -> pa.Array:
-    """``keys`` (one a row, or a list a row) without the values in ``out`` (null where
-    none is left); ``flat``: ``keys`` as :func:`_flat` gives them, when at hand."""
-    if not len(out):
-        return keys
+    dropped = int((~keep).sum())
+    if not dropped:
+        return keys, largest, 0
+    kept = counts["key"].filter(pa.array(keep))
     if not pa.types.is_list(keys.type):
-        return pc.if_else(pc.is_in(keys, out), pa.scalar(None, keys.type), keys)
-    rows, values = flat or _flat(keys)
-    mask = pc.invert(pc.is_in(values, out))
+        return pc.if_else(pc.is_in(keys, kept), keys, pa.scalar(None, keys.type)), largest, dropped
+    mask = pc.is_in(values, kept)
     rows, values = rows.filter(mask), values.filter(mask)
     per_row = np.bincount(rows.to_numpy(), minlength=len(keys))
     offsets = pa.array(np.concatenate([[0], np.cumsum(per_row)]).astype(np.int32))
     empty = pa.array(per_row == 0)
-    return pa.ListArray.from_arrays(offsets, values, mask=empty)
+    return pa.ListArray.from_arrays(offsets, values, mask=empty), largest, dropped
 
 
 def _flat(keys: pa.Array) -> tuple[pa.Array, pa.Array]:
