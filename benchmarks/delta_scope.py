@@ -29,6 +29,17 @@ their children, parents, co-parents and housemates) with the kept people, the co
 frequencies (Splink's term-frequency tables) of the whole; each call's CPU, and what
 differs between the two for the scope's records. It holds only where no adults' name
 cap binds (the scope's frame would count its own): it stops on a night where one does.
+
+    uv run python -m benchmarks.delta_scope scoped --before DIR/LAST.pickle DIR/NIGHT.pickle
+
+With ``--before`` (the night before's capture) the block mates are not the whole run's
+but found from the keys last night's ``link()`` made (its people pass's and each adults'
+round's, as a load could keep them), read as tonight's kept people: the new or changed
+records' people, with those sharing an identifier and their one ring, are linked alone,
+and the keys that link gives the new records' people (and the keys last night gave the
+kept people they joined) are met against last night's; the block mates that small link
+finds count too. It says how many of the whole run's block mates' people the keys
+missed, and how many of their records the scope still left out.
 """
 
 from __future__ import annotations
@@ -37,6 +48,7 @@ import argparse
 import functools
 import os
 import pickle
+import resource
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -44,10 +56,14 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 import benchmarks.delta as delta
 from loaders.linkage import Context, LinkResult, link, scope
+from loaders.linkage.identity import ID_FIELDS
+from loaders.linkage.people import KEYS as PEOPLE_KEYS
 from loaders.linkage.relational import CAPPED
+from loaders.linkage.relational import KEYS as ADULT_KEYS
 
 
 def _capturing(into: Path, *arguments: object) -> dict:
@@ -177,19 +193,12 @@ def _surroundings(
     return lines
 
 
-def scoped(path: Path) -> list[str]:
+def scoped(path: Path, before: Path | None = None) -> list[str]:
     """The prototype of a scoped ``link()`` on the night captured in ``path`` (see the
-    module's docstring), a line a figure."""
-    import dataclasses
-    import resource
-
+    module's docstring), a line a figure; ``before``: last night's capture, whose keys
+    find the block mates (:func:`found_mates`), else the whole run's are taken."""
     import loaders.linkage as linkage
     import loaders.linkage.model as model
-    from loaders.linkage.identity import ID_FIELDS
-
-    def cpu() -> float:
-        used = resource.getrusage(resource.RUSAGE_SELF)
-        return used.ru_utime + used.ru_stime
 
     with open(path, "rb") as fh:
         captured = pickle.load(fh)
@@ -234,36 +243,182 @@ def scoped(path: Path) -> list[str]:
         scope.mates = real_mates
     if any(CAPPED in note for note in first.notes):
         raise SystemExit("an adults' name cap binds on this night: the scope would count its own")
+    truth = {kept.get(u, "\0" + u) for u in met}  # the block mates' people, the whole's
+    people, finding_cpu = truth, 0.0
+    if before is not None:
+        people, finding_cpu = found_mates(before, found, options)
     model._touched_pairs, linkage.carried, recording = pairs, carried, True
     try:
-        started = cpu()
+        started = _cpu()
         whole = link(found, **options)
-        whole_cpu = cpu() - started
+        whole_cpu = _cpu() - started
         recording, replay[:] = False, tables
-        inside, records = _scope(found, kept, options["context"], met, ID_FIELDS)
-        context = options["context"]
-        part_context = dataclasses.replace(
-            context,
-            edges=[e for e in context.edges if e.child in inside and e.parent in inside],
-            homes={r: t for r, t in context.homes.items() if r in inside},
-        )
-        part_options = {
-            **options,
-            "context": part_context,
-            "kept": {r: p for r, p in kept.items() if r in inside},
-        }
-        started = cpu()
-        part = link(records, **part_options)
-        part_cpu = cpu() - started
+        inside, records = _scope(found, kept, options["context"], people, ID_FIELDS)
+        started = _cpu()
+        part = link(records, **_restricted(options, inside))
+        part_cpu = _cpu() - started
     finally:
         model._touched_pairs, linkage.carried = real_pairs, real_carried
-    return _compared(whole, part, inside, kept, len(found), whole_cpu, part_cpu)
+    lines = _compared(whole, part, inside, kept, len(found), whole_cpu, part_cpu)
+    if before is not None:
+        missed = truth - people
+        lost = {r.rid for r in found if kept.get(r.rid) in missed} - inside
+        lines.append(
+            f"block mates' people: the whole run's {len(truth):,}, found from last night's "
+            f"keys {len(people):,} (CPU {finding_cpu:.1f} s), of the whole's missed "
+            f"{len(missed):,}, their records outside the scope {len(lost):,}"
+        )
+    return lines
+
+
+def _restricted(options: dict, inside: set[str]) -> dict:
+    """``link()``'s arguments with the kept people and context of ``inside`` only."""
+    import dataclasses
+
+    context = options["context"]
+    part = dataclasses.replace(
+        context,
+        edges=[e for e in context.edges if e.child in inside and e.parent in inside],
+        homes={r: t for r, t in context.homes.items() if r in inside},
+    )
+    kept = {r: p for r, p in options["kept"].items() if r in inside}
+    return {**options, "context": part, "kept": kept}
+
+
+def _cpu() -> float:
+    """This process's CPU seconds so far (user and system)."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
+def _keyed(
+    found: list, options: dict
+) -> tuple[LinkResult, list[pa.Table], list[tuple[list[str], list[str]]]]:
+    """``link()`` on a night's arguments with each scoring's blocking keys kept: the
+    people pass's frame and each adults' round's (its ``kin`` and ``homes`` as the
+    children's and addresses' text, not the round's numbers), a table a scoring; and
+    each scoring's new or changed rows and their block mates (uids)."""
+    import loaders.linkage as linkage
+
+    frames: list[pa.Table] = []
+    touched: list[tuple[list[str], list[str]]] = []
+    real_mates, real_frame = scope.mates, linkage.adults_frame
+
+    def watched(new: pa.Table, rest: pa.Table, keys: tuple) -> pa.Table:
+        mates = real_mates(new, rest, keys)
+        if not frames:  # the people pass (its keys text already)
+            frames.append(pa.concat_tables([new, rest]).select(_columns(PEOPLE_KEYS)))
+        touched.append((new["unique_id"].to_pylist(), mates["unique_id"].to_pylist()))
+        return mates
+
+    def built(reps: list, clusters: object, around: Any, *more: object) -> tuple:
+        frame, people = real_frame(reps, clusters, around, *more)
+        text = {"kin": around.uids, "homes": around.places}
+        columns = {name: frame[name].combine_chunks() for name in _columns(ADULT_KEYS)}
+        for name, values in text.items():
+            lists = columns[name]
+            columns[name] = pa.ListArray.from_arrays(
+                lists.offsets, values.take(lists.values), mask=lists.is_null()
+            )
+        frames.append(pa.table(columns))
+        return frame, people
+
+    scope.mates, linkage.adults_frame = watched, built
+    try:
+        result = link(found, **options)
+    finally:
+        scope.mates, linkage.adults_frame = real_mates, real_frame
+    return result, frames, touched
+
+
+def _columns(keys: tuple[tuple[str, str], ...]) -> list[str]:
+    """A model's key columns, with the rows' uids."""
+    return ["unique_id", *dict.fromkeys(c for pair in keys for c in pair)]
+
+
+def _as_people(
+    table: pa.Table, keys: tuple[tuple[str, str], ...], of: Callable[[str], list[str]]
+) -> pa.Table:
+    """``table``'s key columns, its rows and its ``kin`` (children's, household's and
+    housemates' uids) as tonight's people they are (``of``), so two nights' keys meet."""
+    kind = pa.list_(pa.string())
+    columns: dict[str, pa.Array] = {
+        "people": pa.array([of(u) for u in table["unique_id"].to_pylist()], kind)
+    }
+    for name in _columns(keys)[1:]:
+        column = table[name]
+        if name == "kin":
+            lists = column.to_pylist()
+            column = pa.array(
+                [sorted({p for u in v for p in of(u)}) if v else None for v in lists], kind
+            )
+        columns[name] = column
+    return pa.table(columns)
+
+
+def _people_of(result: LinkResult, kept: dict[str, str]) -> Callable[[str], list[str]]:
+    """Each uid of ``result``'s records as tonight's people (``kept``'s; a record of no
+    kept person, its own) of the records its person holds."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for rid, cluster in result.cluster_of.items():
+        members[cluster].append(rid)
+
+    def of(uid: str) -> list[str]:
+        cluster = result.cluster_of.get(uid)
+        rids = members[cluster] if cluster is not None else [uid]
+        return sorted({kept.get(r, "\0" + r) for r in rids})
+
+    return of
+
+
+def found_mates(before: Path, found: list, options: dict) -> tuple[set[str], float]:
+    """The people the night's new or changed records can be blocked with, without a
+    link over every record: the kept people's keys from last night's ``link()`` (the
+    night captured in ``before``) met by the keys of the new records' people, their
+    keys worked out by a ``link()`` over them and their surroundings' ring (the people
+    whose keys may have changed), whose own block mates count too; from the adults'
+    first round on, the kept people they joined meet last night's with last night's
+    keys too (their surroundings are theirs now). Returns the people and the CPU seconds
+    tonight spent finding them."""
+    with open(before, "rb") as fh:
+        last = pickle.load(fh)
+    kept: dict[str, str] = options["kept"]
+    result, frames, _ = _keyed(last["found"], last["options"])
+    old = _people_of(result, kept)
+    people_kept = _as_people(frames[0], PEOPLE_KEYS, old)
+    adults_kept = pa.concat_tables(_as_people(f, ADULT_KEYS, old) for f in frames[1:])
+    started = _cpu()
+    inside, records = _scope(found, kept, options["context"], set(), ID_FIELDS)
+    part = _restricted(options, inside)
+    result, frames, touched = _keyed(records, part)
+    now = _people_of(result, kept)
+    people: set[str] = set()
+    for number, (new, mates) in enumerate(touched):
+        keys, last_keys = (PEOPLE_KEYS, people_kept) if number == 0 else (ADULT_KEYS, adults_kept)
+        people.update(p for u in new + mates for p in now(u))
+        frame = frames[number]
+        mine = _as_people(frame.filter(pc.is_in(frame["unique_id"], pa.array(new))), keys, now)
+        if number:  # a kept person a new record's joined carries its keys into the rounds
+            mine = pa.concat_tables(
+                [mine, _holding(last_keys, set(pc.list_flatten(mine["people"]).to_pylist()))]
+            )
+        met = scope.mates(mine, last_keys, keys)
+        people.update(p for found_people in met["people"].to_pylist() for p in found_people)
+    return people, _cpu() - started
+
+
+def _holding(rows: pa.Table, people: set[str]) -> pa.Table:
+    """The rows of ``rows`` holding one of ``people`` (its ``people`` column's)."""
+    at = pc.list_parent_indices(rows["people"])
+    held = pc.is_in(pc.list_flatten(rows["people"]), pa.array(sorted(people), pa.string()))
+    return rows.take(pc.unique(at.filter(held)))
 
 
 def _scope(
     found: list, kept: dict[str, str], context: Context, met: set[str], fields: tuple
 ) -> tuple[set[str], list]:
-    """The uids of the scope's records, and its records (see :func:`scoped`)."""
+    """The uids of the scope's records, and its records (see :func:`scoped`): ``met``,
+    the block mates' people."""
     person = {r.rid: kept.get(r.rid, "\0" + r.rid) for r in found}
     records_of: dict[str, set[str]] = defaultdict(set)
     for rid, who in person.items():
@@ -274,7 +429,7 @@ def _scope(
             if getattr(r, name):
                 holders[(name, getattr(r, name))].add(r.rid)
     new = [r for r in found if r.rid not in kept]
-    people = {person[r.rid] for r in new} | {person.get(u, "\0" + u) for u in met}
+    people = {person[r.rid] for r in new} | met
     people |= {
         person[u] for r in new for name in fields for u in holders.get((name, getattr(r, name)), ())
     }
@@ -345,6 +500,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.delta_scope")
     parser.add_argument("step", choices=("capture", "measure", "scoped"))
     parser.add_argument("path", type=Path, help="capture: a folder; measure: a night's pickle")
+    parser.add_argument(
+        "--before", type=Path, help="scoped: last night's pickle, whose keys find the block mates"
+    )
     parser.add_argument("rest", nargs=argparse.REMAINDER, help="capture: benchmarks.delta's")
     args = parser.parse_args()
     if args.step == "capture":
@@ -353,7 +511,8 @@ def main() -> None:
     if os.environ.get("PYTHONHASHSEED") != "0":  # the same links from one input, every run
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         os.execvpe(sys.executable, [sys.executable, *sys.orig_argv[1:]], env)
-    print(*(scoped if args.step == "scoped" else measure)(args.path), sep="\n")
+    lines = scoped(args.path, args.before) if args.step == "scoped" else measure(args.path)
+    print(*lines, sep="\n")
 
 
 if __name__ == "__main__":
