@@ -12,7 +12,7 @@ def candidate_rows(
 ) -> tuple[list[dict], list[dict]]:
     """The pairs linkage left for a person to decide (``GraphRows.review_pairs``), and
     the two people each proposes to join (``review_links``): a load writes them with
-    everything else (``write.REVIEW_PAIRS``, ``write.CANDIDATES``)."""
+    everything else (``loaders.write.STEPS``)."""
     rows = []
     links = []
     for c in candidates:

@@ -28,34 +28,39 @@ from loaders.validate import Record
 
 T = TypeVar("T")
 
-SERVICES = Step("services", "services", "Service")
-SCHOOLS = Step("schools", "schools", "School")
-STAFF = Step("staff", "staff", "Professional")
-TEAMS = Step("teams", "teams", "Team")
-TEAM_MEMBERS = Step("team members", "in_team", links=("IN_TEAM",))
-TEAM_SERVICES = Step("team services", "part_of", links=("PART_OF",))
-ADDRESSES = Step("addresses", "addresses", "Address")
+# Written while linkage runs: needs nothing linkage works out.
+REFERENCE = (
+    Step("services", "services", "Service"),
+    Step("schools", "schools", "School"),
+    Step("staff", "staff", "Professional"),
+    Step("teams", "teams", "Team"),
+    Step("team members", "in_team", links=("IN_TEAM",)),
+    Step("team services", "part_of", links=("PART_OF",)),
+    Step("addresses", "addresses", "Address"),
+)
+# Written while the builder works out the facts.
 PEOPLE = Step("people", "people", "Person")
 SOURCE_RECORDS = Step("source records", "source_records", "SourceRecord", ("DESCRIBES",))
-# addresses records name that the gazetteer does not hold
-OTHER_ADDRESSES = Step("addresses", "other_addresses", "Address")
-RESIDENCES = Step("residences", "lives_at", links=("LIVES_AT",))
-PARENTS = Step("parents", "parent_of", links=("PARENT_OF",))
-FAMILIES = Step("families", "families", "Family")
-MEMBERS = Step("family members", "member_of", links=("MEMBER_OF",))
-ROLLS = Step("school rolls", "attends", links=("ATTENDS",))
-ATTENDANCE = Step("attendance", "attendance", links=("ATTENDANCE",))
-EXCLUSIONS = Step("exclusions", "exclusions", links=("EXCLUDED",))
-OFFERS = Step("offers", "offers", links=("OFFERED",))
-CASES = Step("cases", "cases", "Case", ("HAS_CASE", "WITH_SERVICE"))
-ALLOCATIONS = Step("allocations", "works_on", links=("WORKS_ON",))
-NEEDS = Step("needs", "needs", "Need", ("HAS_NEED",))
-CASE_NOTES = Step("case notes", "notes", "Note", (Link("HAS_NOTE", other="Person"),))
-SAFETY_NOTES = Step("safety notes", "address_notes", "Note", (Link("HAS_NOTE", other="Address"),))
-REVIEW_PAIRS = Step("review pairs", "review_pairs", "ReviewPair")
-CANDIDATES = Step("review pairs' people", "review_links", links=("CANDIDATE",))
-# what the statutory returns say (loaders.build_returns), each fact from its child
-RETURNS = (
+PEOPLE_STEPS = (PEOPLE, SOURCE_RECORDS)
+FACTS = (
+    # addresses records name that the gazetteer does not hold
+    Step("addresses", "other_addresses", "Address"),
+    Step("residences", "lives_at", links=("LIVES_AT",)),
+    Step("parents", "parent_of", links=("PARENT_OF",)),
+    Step("families", "families", "Family"),
+    Step("family members", "member_of", links=("MEMBER_OF",)),
+    Step("school rolls", "attends", links=("ATTENDS",)),
+    Step("attendance", "attendance", links=("ATTENDANCE",)),
+    Step("exclusions", "exclusions", links=("EXCLUDED",)),
+    Step("offers", "offers", links=("OFFERED",)),
+    Step("cases", "cases", "Case", ("HAS_CASE", "WITH_SERVICE")),
+    Step("allocations", "works_on", links=("WORKS_ON",)),
+    Step("needs", "needs", "Need", ("HAS_NEED",)),
+    Step("case notes", "notes", "Note", (Link("HAS_NOTE", other="Person"),)),
+    Step("safety notes", "address_notes", "Note", (Link("HAS_NOTE", other="Address"),)),
+    Step("review pairs", "review_pairs", "ReviewPair"),
+    Step("review pairs' people", "review_links", links=("CANDIDATE",)),
+    # what the statutory returns say (loaders.build_returns), each fact from its child
     Step("returns: referrals", "returns.referrals", "Referral", ("REFERRED",)),
     Step("returns: assessments", "returns.assessments", "Assessment", ("ASSESSED",)),
     Step("returns: section 47 enquiries", "returns.section47s", "Section47", ("SUBJECT_OF",)),
@@ -71,31 +76,8 @@ RETURNS = (
     Step("returns: statuses", "returns.statuses", "Status", ("HAS_STATUS",)),
     Step("returns: disabilities", "returns.disabilities", "Disability", ("HAS_DISABILITY",)),
 )
-
-# Written while linkage runs: needs nothing linkage works out.
-REFERENCE = (SERVICES, SCHOOLS, STAFF, TEAMS, TEAM_MEMBERS, TEAM_SERVICES, ADDRESSES)
-# Written while the builder works out the facts.
-PEOPLE_STEPS = (PEOPLE, SOURCE_RECORDS)
-FACTS = (
-    OTHER_ADDRESSES,
-    RESIDENCES,
-    PARENTS,
-    FAMILIES,
-    MEMBERS,
-    ROLLS,
-    ATTENDANCE,
-    EXCLUSIONS,
-    OFFERS,
-    CASES,
-    ALLOCATIONS,
-    NEEDS,
-    CASE_NOTES,
-    SAFETY_NOTES,
-    REVIEW_PAIRS,
-    CANDIDATES,
-    *RETURNS,
-)
 PLAN = (*REFERENCE, *PEOPLE_STEPS, *FACTS)
+STEPS = {step.rows: step for step in PLAN}  # by the rows they take (GraphRows' names)
 for _step in PLAN:  # registered for the portability guard
     _ = _step.statement, _step.keyless
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import threading
 
 from loaders.unchanged import Unchanged, _node_hashes, shared_labels
-from loaders.write import CASE_NOTES, CASES, PLAN, SAFETY_NOTES
+from loaders.write import PLAN, STEPS
+
+CASES, CASE_NOTES, SAFETY_NOTES = STEPS["cases"], STEPS["notes"], STEPS["address_notes"]
 
 SHARED = shared_labels(PLAN)
 

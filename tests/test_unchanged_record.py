@@ -12,7 +12,10 @@ import numpy as np
 import orjson
 
 from loaders.unchanged import Touched, Unchanged, shared_labels
-from loaders.write import ATTENDANCE, CASES, EXCLUSIONS, PEOPLE, PLAN, SCHOOLS, SERVICES
+from loaders.write import PEOPLE, PLAN, STEPS
+
+ATTENDANCE, CASES, EXCLUSIONS = STEPS["attendance"], STEPS["cases"], STEPS["exclusions"]
+SCHOOLS, SERVICES = STEPS["schools"], STEPS["services"]
 
 SHARED = shared_labels(PLAN)
 

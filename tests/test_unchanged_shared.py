@@ -6,7 +6,9 @@ send to the writer is compared with what a full load sends."""
 from __future__ import annotations
 
 from loaders.unchanged import Unchanged, shared_labels
-from loaders.write import ADDRESSES, OTHER_ADDRESSES, PLAN
+from loaders.write import PLAN, STEPS
+
+ADDRESSES, OTHER_ADDRESSES = STEPS["addresses"], STEPS["other_addresses"]
 
 SHARED = shared_labels(PLAN)
 
@@ -73,7 +75,9 @@ def test_a_record_read_back_leaves_unwritten_exactly_the_rows_that_did_not_chang
     the relationships of a node new to the graph, and says what it touched; known from
     the rows changed here, not from the hashes."""
     from loaders.unchanged import MEMORY_FILE
-    from loaders.write import PEOPLE, RESIDENCES
+    from loaders.write import PEOPLE, STEPS
+
+    RESIDENCES = STEPS["lives_at"]
 
     class _Store:  # the counts a record is kept with: none here
         def counts(self) -> object:

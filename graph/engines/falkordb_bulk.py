@@ -297,10 +297,7 @@ class FalkorBulkWriter(BulkWriter):
         return {r["uid"] for r in rows}
 
     def held(self, label: str, uids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for part in _slices(uids, CHUNK):
-            found.update(self._lookup(label, part))
-        return found
+        return set(self._lookup(label, uids))
 
     def _node_ids(self, label: str, uids: Sequence[str]) -> dict[str, int]:
         """Node ids by uid for ``uids`` (those not in the graph are left out), through
@@ -310,8 +307,7 @@ class FalkorBulkWriter(BulkWriter):
         known = self._ids.setdefault(label, {})
         wanted = set(uids).difference(known)
         wanted.discard(None)  # type: ignore[arg-type]
-        for part in _slices(list(wanted), CHUNK):
-            known.update(self._lookup(label, part))
+        known.update(self._lookup(label, list(wanted)))
         return known
 
     def _created_span(self, label: str, uids: Sequence[str]) -> int | dict[str, int]:
@@ -354,12 +350,15 @@ class FalkorBulkWriter(BulkWriter):
         return self._created_span(label, uids)
 
     def _lookup(self, label: str, uids: Sequence[str]) -> dict[str, int]:
-        """Node ids of up to a slice of uids, through the uid index."""
+        """Node ids of those of ``uids`` in the graph, through the uid index (a query a
+        slice)."""
         query = f"UNWIND $uids AS u OPTIONAL MATCH (n:{_name(label)} {{uid: u}}) RETURN id(n) AS id"
-        rows = self._store.read(query, {"uids": list(uids)}, max_rows=len(uids)).rows
-        return {
-            uid: row["id"] for uid, row in zip(uids, rows, strict=True) if row["id"] is not None
-        }
+        found: dict[str, int] = {}
+        for part in _slices(uids, CHUNK):
+            rows = self._store.read(query, {"uids": list(part)}, max_rows=len(part)).rows
+            ids = (row["id"] for row in rows)
+            found.update((u, i) for u, i in zip(part, ids, strict=True) if i is not None)
+        return found
 
     # -- insertion ---------------------------------------------------------------
 
