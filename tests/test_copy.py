@@ -13,6 +13,7 @@ any copy.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import threading
 from collections import Counter
 
@@ -271,16 +272,69 @@ def test_a_loads_copy_counts_its_tally_from_the_loads_parts_as_its_records_would
     assert _cells(copy) == by_the_load
 
 
-def test_a_copy_rule_the_tally_does_not_follow_has_the_copy_recount(weekly, monkeypatch):
-    """Were a copy rule for a field of the caseload parts to tighten (a team's name
-    dropped), a load's copy counts its tally from its own records, not the live graph's
-    parts, which hold the live name."""
+@pytest.fixture
+def rules_changed(monkeypatch):
+    """Changes the copy's rules ((label, property) -> rule) as the copy reads, coarsens
+    and writes them (:mod:`graph.access.projection` worked out again from them, its
+    statements named anew) and as its tally reads them; as declared again after."""
+    from graph import cypher
+    from graph.access import projection
+    from graph.access.copy_rules import KEPT_NODES
+
+    def change(changed: dict[tuple[str, str], str]) -> None:
+        monkeypatch.setattr(cypher, "REGISTRY", {})
+        for (label, prop), rule in changed.items():
+            monkeypatch.setitem(KEPT_NODES, label, {**KEPT_NODES[label], prop: rule})
+        importlib.reload(projection)
+
+    yield change
+    monkeypatch.undo()
+    importlib.reload(projection)
+
+
+def test_a_changed_copy_rule_changes_the_loads_tally_as_the_copys_records(
+    weekly, monkeypatch, rules_changed
+):
+    """A copy rule of a caseload part's field changed once (a team's name dropped, a
+    worker's name kept, a service's uid pseudonymised) changes the tally a copy counts
+    from the live graph's parts as it changes the copy's records: the same cells as
+    counted from the copy's own records, the copy's cases not read."""
+    from graph.access import projection
+    from graph.access.pseudonyms import Pseudonyms
+
+    store, county, _ = weekly
+    if not store.counts().nodes:  # run on its own
+        run_load(store, county, as_of=AS_OF)
+    changed = {("Team", "name"): "drop", ("Professional", "name"): "keep"}
+    rules_changed({**changed, ("Service", "uid"): "pseudonym"})
+    read_from = _tally_reads(monkeypatch)
+    parts = caseload_tally.parts(store)
+    try:
+        projection.write_copy(store, incremental=False, tally=lambda: parts.values())
+        copy = store.pseudonymised()
+        assert set(read_from) == {store.name}  # the parts only, never the copy's cases
+        by_the_load = _cells(copy)
+        caseload_tally.keep(copy)  # counted again from the copy's own records
+    finally:  # a copy of other rules: those after written afresh
+        state = CopyState.beside(Pseudonyms.open(store.pseudonym_dir, store.name).home, store.name)
+        for buffer in ("published", "spare"):
+            state.distrust(buffer)
+    assert len(by_the_load) > 10
+    assert all("ps-" in c for c in by_the_load if "('whole', False)" in c)  # services
+    assert copy.name in read_from
+    assert _cells(copy) == by_the_load
+
+
+def test_a_copy_rule_the_tally_cannot_apply_has_the_copy_recount(weekly, monkeypatch):
+    """Were a copy rule for a field of the caseload parts one the tally cannot apply
+    to the live value (a team's name kept only where shared), a load's copy counts its
+    tally from its own records, not the live graph's parts, which hold the live name."""
     from graph.access import projection
     from graph.access.copy_rules import KEPT_NODES
 
     store, county, _ = weekly
     assert projection.parts_follow_rules()  # the rules as declared
-    monkeypatch.setitem(KEPT_NODES, "Team", {**KEPT_NODES["Team"], "name": "drop"})
+    monkeypatch.setitem(KEPT_NODES, "Team", {**KEPT_NODES["Team"], "name": "shared"})
     assert not projection.parts_follow_rules()
     read_from = _tally_reads(monkeypatch)
     run_load(store, county, as_of=AS_OF + dt.timedelta(days=21))

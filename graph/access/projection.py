@@ -341,6 +341,9 @@ class Scope:
         return {"nodes": self.nodes, "ends": self.ends, "own": self.own}
 
 
+_AT = {"lat": 0, "lon": 1}  # a coordinate's place in a district's centre
+
+
 class _Coarsen:
     """Turns live values into the copy's, by the declared rules, a column at a time
     (one rule looked up per column, not per value)."""
@@ -402,7 +405,7 @@ class _Coarsen:
             kept = self.shared[(owner, prop)]
             return [v if v is not None and hashable(v) in kept else None for v in values]
         if rule == "centre":
-            at = 0 if prop == "lat" else 1
+            at = _AT[prop]
             centres = list(map(self.centres.get, _values(live, DISTRICT)))
             return [
                 None if v is None or c is None else c[at]
@@ -605,59 +608,92 @@ def write_copy(
     return written
 
 
-# what _copied_parts assumes of the copy rules (copy_rules.KEPT_NODES) for the fields a
-# caseload part holds; were one to change, the copy's tally is counted from the copy
-_PART_RULES = {
-    ("Address", "lat"): {"centre"},
-    ("Address", "lon"): {"centre"},
-    ("Case", "status"): {"keep"},
-    ("Case", "kind"): {"keep"},
-    ("Service", "uid"): {"keep"},
-    ("Team", "uid"): {"keep"},
-    ("Team", "name"): {"keep"},
-    ("Professional", "uid"): {"pseudonym", "keep"},
-    ("Professional", "name"): {"drop", "keep"},
+# each column of a caseload part's rows (caseload_tally.Part), by the row's kind: the
+# property it holds, turned into the copy's by that property's copy rule
+# (copy_rules.KEPT_NODES); None: not a property (the row's kind, a count of cases)
+_CELL = (("Case", "status"), ("Case", "kind"), ("Service", "uid"))
+_PART_FIELDS: dict[str, tuple[tuple[str, str] | None, ...]] = {
+    "home": (None, *_CELL, ("Address", "lat"), ("Address", "lon"), None, ("Address", DISTRICT)),
+    "waiting": (None, *_CELL, None),
+    "worker": (
+        None,
+        *_CELL,
+        ("Professional", "uid"),
+        ("Professional", "name"),
+        ("Team", "uid"),
+        ("Team", "name"),
+        None,
+    ),
 }
+_HOME_DISTRICT = _PART_FIELDS["home"].index(("Address", DISTRICT))
+# the rules whose copied value _copied_parts gives as the copy's records hold it (a
+# date's would be ISO text, a shared value's needs the shared values)
+_PART_RULES = ("keep", "drop", "pseudonym", "centre")
+
+
+def _part_rule(field: tuple[str, str]) -> Rule:
+    label, prop = field
+    return KEPT_NODES.get(label, {}).get(prop, "drop")
 
 
 def parts_follow_rules() -> bool:
-    """Whether the copy rules for every field of a caseload part are those
-    :func:`_copied_parts` applies: else a tightened rule (a team's name dropped, say)
-    would let the live value into the copy's tally, so the copy recounts its own."""
+    """Whether :func:`_copied_parts` can apply the copy rule of every field a caseload
+    part holds: else (a team's name kept only where shared, say) the live value would
+    reach the copy's tally, so the copy counts its tally from its own records."""
     return all(
-        KEPT_NODES.get(label, {}).get(field, "drop") in allowed
-        for (label, field), allowed in _PART_RULES.items()
+        _part_rule(f) in _PART_RULES and (_part_rule(f) != "centre" or f[1] in _AT)
+        for fields in _PART_FIELDS.values()
+        for f in fields
+        if f is not None
     )
 
 
 def _copied_parts(
     parts: Iterable[caseload_tally.Part], context: dict[str, Any], keys: Pseudonyms
 ) -> list[caseload_tally.Part]:
-    """The live graph's caseload parts as the copy holds what they count: each home at
-    its district's centre (``context``'s, :attr:`_Coarsen.context`; the ``centre``
-    rule), each worker by pseudonym and with no name (``drop``); the rest as kept."""
-    centres: dict[Any, list[float]] = context["centres"]
+    """The live graph's caseload parts as the copy holds what they count: each field
+    by its declared copy rule, as the copy's records have it (a home's point at its
+    district's centre, ``context``'s, :attr:`_Coarsen.context`), a column at a time;
+    the rows in their order."""
     rows = [row for part in parts for row in part]
-    workers = sorted({row[4] for row in rows if row[0] == "worker" and row[4] is not None})
-    rules = KEPT_NODES["Professional"]
-    pseudonymised = keys.each("Professional", workers) if rules["uid"] == "pseudonym" else workers
-    named = dict(zip(workers, pseudonymised, strict=True))
-    names = rules.get("name", "drop") != "drop"
-    copied: list[Any] = []
-    for row in rows:
-        if row[0] == "home":
-            what, status, kind, service, lat, lon, n, district = row
-            at = centres.get(district) if district is not None else None
-            lat = None if lat is None or at is None else at[0]
-            lon = None if lon is None or at is None else at[1]
-            copied.append([what, status, kind, service, lat, lon, n, district])
-        elif row[0] == "worker":
-            what, status, kind, service, uid, name, team_uid, team, n = row
-            name = name if names else None
-            copied.append([what, status, kind, service, named.get(uid), name, team_uid, team, n])
-        else:
-            copied.append(row)
+    copied: list[Any] = [None] * len(rows)
+    for what, fields in _PART_FIELDS.items():
+        where = [i for i, row in enumerate(rows) if row[0] == what]
+        if not where:
+            continue
+        live = list(zip(*(rows[i] for i in where), strict=True))
+        districts = live[_HOME_DISTRICT] if what == "home" else ()
+        columns = [
+            column if f is None else _copied_column(f, column, districts, context, keys)
+            for column, f in zip(live, fields, strict=True)
+        ]
+        for i, row in zip(where, zip(*columns, strict=True), strict=True):
+            copied[i] = list(row)
     return [copied]
+
+
+def _copied_column(
+    field: tuple[str, str],
+    values: tuple[Any, ...],
+    districts: tuple[Any, ...],
+    context: dict[str, Any],
+    keys: Pseudonyms,
+) -> list[Any]:
+    """A part's column of ``field`` in the copy, by its rule (one of _PART_RULES)."""
+    rule = _part_rule(field)
+    if rule == "keep":
+        return list(values)
+    if rule == "drop":
+        return [None] * len(values)
+    if rule == "centre":
+        at, centres = _AT[field[1]], context["centres"]
+        points = [centres.get(d) if d is not None else None for d in districts]
+        return [
+            None if v is None or c is None else c[at] for v, c in zip(values, points, strict=True)
+        ]
+    given = sorted({v for v in values if v is not None})  # pseudonym: each once
+    named = dict(zip(given, keys.each(field[0], given), strict=True))
+    return [None if v is None else named[v] for v in values]
 
 
 def _duplicated(store: GraphStore, state: CopyState) -> bool:
