@@ -155,40 +155,11 @@ class _Cell:
 # A cell read: (field, value, note, error), the last two saying why it was dropped or
 # refused. A tuple, not a class: there are about ten a row.
 _Outcome = tuple[str, object, str | None, str | None]
-# Distinct texts remembered per column reading, with what they read as: files repeat
-# most of their cells (a pupil's name, birth date and UPN on every term's row and in
-# every school's attendance file, a handful of codes), and looking one up costs a tenth
-# of reading it. A column of unique values (a row id) is forgotten at this many.
+# Distinct texts remembered per column of a file, with what they read as: a file repeats
+# most of its cells (a pupil's name, birth date and UPN on every term's row, a handful
+# of codes), and looking one up costs a tenth of reading it. A column of unique values
+# (a row id) stops being remembered at this many.
 MEMO_SIZE = 20_000
-# Texts remembered across a process's files, all column readings together: when a file
-# starts with more than this, every memo is forgotten. A memo's entry holds its text and
-# what it reads as, a few hundred bytes, so this bounds the memos a file inherits to some
-# tens of megabytes; a file adds at most MEMO_SIZE a column, as when each file had its own.
-SHARED_SIZE = 200_000
-
-
-class _Memos:
-    """A process's memos of cell readings, shared by its files: one for each way of
-    reading a column (:func:`_reading`), so that the same text read by two mappings, or
-    two columns, that read it otherwise is never given the other's reading."""
-
-    def __init__(self) -> None:
-        self.by_reading: dict[tuple[object, ...], dict[object, _Outcome]] = {}
-
-    def memo(self, reading: tuple[object, ...]) -> dict[object, _Outcome]:
-        """The memo of one way of reading a column, made empty the first time."""
-        memo = self.by_reading.get(reading)
-        if memo is None:
-            memo = self.by_reading[reading] = {}
-        return memo
-
-    def bound(self) -> None:
-        """Forget every memo when together they hold more than SHARED_SIZE texts."""
-        if sum(map(len, self.by_reading.values())) > SHARED_SIZE:
-            self.by_reading.clear()
-
-
-_MEMOS = _Memos()
 
 
 class Validator:
@@ -206,8 +177,7 @@ class Validator:
         self.today = today
         self.needed = set(mapping.required) | set(ENTITY_NEEDS[mapping.entity])
         self.columns = [self._cell(c, name) for c, name in mapping.mapped.items()]
-        _MEMOS.bound()
-        self.memos = [_MEMOS.memo(_reading(cell, today)) for cell in self.columns]
+        self.memos: list[dict[object, _Outcome]] = [{} for _ in self.columns]
         fixed = [(f"(file name) {k}", k, v) for k, v in from_filename.items()]
         fixed += [(f"(constant) {k}", k, v) for k, v in mapping.constants.items()]
         self.fixed: list[_Outcome] = []  # the same for every row, so read once
@@ -427,19 +397,6 @@ class Validator:
 
 
 _VALUE = itemgetter(1)  # an outcome's value
-
-
-def _reading(cell: _Cell, today: dt.date) -> tuple[object, ...]:
-    """All that a cell's reading depends on (:meth:`Validator._read`): the column its
-    notes name, the field (and so its type), whether it is needed, the date formats, the
-    code list (its entries in order, and a label pattern's) and the day."""
-    codes = cell.codes
-    code_key: tuple[object, ...] | None = None
-    if codes is not None:
-        pattern = getattr(codes, "pattern", None)
-        labels = None if pattern is None else (pattern.pattern, pattern.flags)
-        code_key = (type(codes).__qualname__, labels, tuple(codes.items()))
-    return (cell.column, cell.name, cell.needed, tuple(cell.formats), code_key, today)
 
 
 def _flawed(outcome: _Outcome) -> bool:

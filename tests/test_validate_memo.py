@@ -1,7 +1,7 @@
-"""A process's files share their memos of cell readings (``loaders.validate``), so a text
-read one way by one mapping must never be given to another mapping, or another day, that
-reads it otherwise: each test reads the same cells through two validators in turn and
-checks each reading against values written out by hand."""
+"""A validator remembers what a column's texts read as (``loaders.validate``); a text read
+one way by one mapping must never be given to another mapping, or another day, that reads
+it otherwise (were the memos shared across files): each test reads the same cells through
+two validators in turn and checks each reading against values written out by hand."""
 
 from __future__ import annotations
 
