@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import pickle
 import resource
 import sys
@@ -33,9 +32,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import benchmarks.delta as delta
+import benchmarks.delta_scope as delta_scope
 from loaders.attach import Attachments
-from loaders.build import Builder, GraphRows, identity_uid
+from loaders.build import Builder, GraphRows, _age, identity_uid
 from loaders.load import REFERENCE_ENTITIES
 from loaders.validate import Record
 
@@ -72,20 +71,10 @@ def _capturing(into: Path, *arguments: object) -> dict:
     real = dict(load.STAGES)
     mine = {"build": build, "write": write}
     load.STAGES = tuple((name, mine.get(name, stage)) for name, stage in load.STAGES)
-    return _alone(*arguments)
+    return delta_scope._alone(*arguments)
 
 
-_alone = delta._load_alone
-
-
-def capture(into: Path, argv: list[str]) -> None:
-    """``benchmarks.delta`` with ``argv``, each night's build inputs kept in ``into``."""
-    into.mkdir(parents=True, exist_ok=True)
-    delta._load_alone = functools.partial(_capturing, into)
-    sys.argv = ["benchmarks.delta", *argv]
-    delta.main()
-
-
+ADULT = 18  # loaders.build's Person.child: under this age
 # the row fields naming a person, by GraphRows list; a list not here names nobody
 _PEOPLE_FIELDS = ("person", "parent", "child")
 # the fields of a row that make its element (the rows one graph element is written
@@ -348,12 +337,9 @@ def scope(n: Nights) -> Scope:
 
 
 def _adult_since(dob: dt.date, last: dt.date, today: dt.date) -> bool:
-    """Whether someone born ``dob`` turned 18 after ``last`` and by ``today``."""
-
-    def adult(on: dt.date) -> bool:
-        return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day)) >= 18
-
-    return adult(today) and not adult(last)
+    """Whether someone born ``dob`` turned 18 after ``last`` and by ``today`` (their
+    person row's ``child`` changed with the day alone)."""
+    return _age(dob, today) >= ADULT > _age(dob, last)
 
 
 def scoped(n: Nights) -> list[str]:
@@ -396,7 +382,7 @@ def scoped(n: Nights) -> list[str]:
 def main() -> None:
     step, path, rest = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
     if step == "capture":
-        capture(path, [a for a in rest if a != "--"])
+        delta_scope.capture(path, [a for a in rest if a != "--"], _capturing)
     elif step == "measure":
         both = nights(path)
         print(*what_changed(both), *scoped(both), sep="\n")
