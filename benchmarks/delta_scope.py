@@ -86,10 +86,11 @@ def _capturing(into: Path, *arguments: object) -> dict:
 _alone = delta._load_alone
 
 
-def capture(into: Path, argv: list[str]) -> None:
-    """``benchmarks.delta`` with ``argv``, each night's link arguments kept in ``into``."""
+def capture(into: Path, argv: list[str], capturing: Callable[..., dict] = _capturing) -> None:
+    """``benchmarks.delta`` with ``argv``, each night's load process run by ``capturing``
+    (``into`` its first argument; by default it keeps the link arguments in ``into``)."""
     into.mkdir(parents=True, exist_ok=True)
-    delta._load_alone = functools.partial(_capturing, into)
+    delta._load_alone = functools.partial(capturing, into)
     sys.argv = ["benchmarks.delta", *argv]
     delta.main()
 
