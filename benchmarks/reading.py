@@ -5,7 +5,8 @@ processes (``StageCPU``), the rows kept, quarantined and dropped, and a digest o
 (records, quarantine, dropped values, the report's counts), so two versions of the code
 can be compared on the same extracts: the same digests, less CPU. ``--reading``: read
 through a :class:`loaders.intake.Reading` with a fresh record beside it, as a first load
-does (each file's reading is then also kept for the next load). ``--after BASE``: read
+does (each file's reading is then also kept for the next load, and the record made as a
+load's read stage makes it, :meth:`Reading.pack`). ``--after BASE``: read
 as a night's delta load does, on the day ``--as-of``, after a first load's reading of the
 extracts ``BASE`` (read and recorded first, on the extracts' own day, not measured).
 
@@ -84,6 +85,9 @@ def measure(
         dropped=dropped,
         reading=reading,
     )
+    changes = _digest(sorted(reading.tally().items())) if reading else ""
+    if reading is not None:
+        reading.pack()  # the record made, as a load's read stage ends
     wall = time.perf_counter() - started
     cpu.stage("read")
     process, readers, _ = cpu.seconds["read"]
@@ -99,7 +103,7 @@ def measure(
         "digest_quarantine": _digest([_refused(q) for q in quarantine]),
         "digest_dropped": _digest([asdict(d) for d in dropped]),
         "digest_report": hashlib.sha256(counts.encode()).hexdigest()[:12],
-        "digest_changes": _digest(sorted(reading.tally().items())) if reading else "",
+        "digest_changes": changes,
         "load_average": round(os.getloadavg()[0], 1),
     }
 

@@ -6,7 +6,10 @@ read is recorded by its content hash (SHA-256), the mapping that read it and one
 per row keyed by the row's number in the file (the row's content within its source,
 as :func:`loaders.validate.record_uid` hashes it, for quarantined rows too). The
 record, :data:`INTAKE_FILE`, lives beside the load reports and accumulates: a load of
-some files replaces those files' entries and leaves the rest.
+some files replaces those files' entries and leaves the rest. A file's row hashes are kept
+beside its reading (:data:`ROWS`) and read only when the file is read again, so the record
+itself holds a few fields a file and a night reads and writes hashes only for the files
+it reads.
 
 At the next load a file whose hash and mapping are those recorded is unchanged and
 need not be read; any other file is read, and its rows compared with the recorded
@@ -32,6 +35,8 @@ from importlib import import_module
 from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
+
 from loaders.extracts import (
     Earlier,
     Extract,
@@ -47,7 +52,7 @@ from loaders.readers import ReadLimits
 from loaders.validate import Quarantined, Record, record_uid
 
 INTAKE_FILE = "intake.json.gz"
-VERSION = 1  # of the record's format and of what a row's hash covers
+VERSION = 2  # of the record's format and of what a row's hash covers
 READING_CODE = tuple(  # the modules whose code decides what reading a file gives
     import_module(name)
     for name in (
@@ -119,8 +124,9 @@ class FileIntake:
     mapping: str  # reader_hash: how it was read
     as_of: str  # the load's day
     dated: bool  # its reading depends on the day (see the module's docstring)
-    rows: dict[int, str] = field(default_factory=dict)  # row number -> row hash
+    rows: dict[int, str] | None = field(default_factory=dict)  # row number -> row hash
     reading: str = ""  # the file in READINGS holding what reading it gave
+    # rows None: kept beside the reading (ROWS), not read yet (Intake.rows)
 
     def name(self, key: str) -> str:
         """A name for this reading of the extract ``key``, its own."""
@@ -145,9 +151,11 @@ class RowChanges:
 
 @dataclass
 class Intake:
-    """Every file the graph's loads took in, by :func:`extract_key`."""
+    """Every file the graph's loads took in, by :func:`extract_key`; ``folder``: where
+    the readings and their row hashes are kept (None: nowhere, every entry's rows held)."""
 
     files: dict[str, FileIntake] = field(default_factory=dict)
+    folder: Path | None = field(default=None, compare=False)
 
     @classmethod
     def read(cls, loads_dir: Path | None) -> Intake:
@@ -162,22 +170,33 @@ class Intake:
             return cls()
         if data.get("version") != VERSION:
             return cls()
-        files = {}
-        for key, f in data["files"].items():
-            rows = {int(n): h for n, h in f.pop("rows").items()}
-            files[key] = FileIntake(**f, rows=rows)
-        return cls(files)
+        files = {key: FileIntake(**f, rows=None) for key, f in data["files"].items()}
+        return cls(files, path.parent / READINGS)
 
     def save(self, loads_dir: Path) -> Path:
         """Write the record beside the load reports, whole or not at all."""
         return save_packed(loads_dir, self.packed())
 
     def packed(self) -> bytes:
-        """The record as :meth:`save` writes it (a hash for every row, compressed: far
-        smaller than the Python objects it is made from). Each entry's fields as they are
-        (``vars``: ``asdict`` would copy every row's hash first)."""
-        body = {"version": VERSION, "files": {k: vars(f) for k, f in self.files.items()}}
+        """The record as :meth:`save` writes it: each entry's fields but its rows, which
+        are kept beside its reading (:func:`pack_rows`)."""
+        files = {
+            k: {n: v for n, v in vars(f).items() if n != "rows"} for k, f in self.files.items()
+        }
+        body = {"version": VERSION, "files": files}
         return gzip.compress(json.dumps(body, separators=(",", ":")).encode(), 1)
+
+    def rows(self, key: str) -> dict[int, str]:
+        """The row hashes taken in from the extract ``key``: held, or read from beside
+        its reading (none when there is no entry, or its rows cannot be read: each of the
+        file's rows is then counted as added)."""
+        known = self.files.get(key)
+        if known is None:
+            return {}
+        if known.rows is None:
+            path = self.folder / (known.reading + ROWS) if self.folder and known.reading else None
+            known.rows = unpack_rows(path) if path is not None else {}
+        return known.rows
 
     def unchanged(self, extract: Extract, sha256: str, as_of: str) -> bool:
         """Whether ``extract`` (whose content hash is ``sha256``) is what was taken in:
@@ -192,8 +211,7 @@ class Intake:
 
     def compare(self, extract: Extract, rows: dict[int, str]) -> RowChanges:
         """The file's rows (row number -> hash) against what was taken in from it."""
-        known = self.files.get(extract_key(extract))
-        before = known.rows if known is not None else {}
+        before = self.rows(extract_key(extract))
         changes = RowChanges()
         for number, digest in rows.items():
             seen = before.get(number)
@@ -311,6 +329,29 @@ def mapped_extracts(
 
 
 READINGS = "readings"  # beside INTAKE_FILE: each file's reading, taken again unread
+ROWS = ".rows"  # after a reading's name: its file's row hashes (pack_rows)
+
+
+def pack_rows(rows: dict[int, str]) -> bytes:
+    """A file's row hashes as kept beside its reading: how many, the row numbers (8
+    bytes each) and the hashes a line each (a source's name and hex digits: no newline)."""
+    numbers = np.fromiter(rows, dtype="<i8", count=len(rows))
+    return len(rows).to_bytes(8, "little") + numbers.tobytes() + "\n".join(rows.values()).encode()
+
+
+def unpack_rows(path: Path) -> dict[int, str]:
+    """The row hashes :func:`pack_rows` kept in ``path``; none when they cannot be read
+    whole (missing, cut short)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return {}
+    count = int.from_bytes(data[:8], "little")
+    end = 8 + 8 * count
+    hashes = data[end:].decode(errors="replace").split("\n") if count else []
+    if len(data) < 8 or len(data) < end or len(hashes) != count:
+        return {}
+    return dict(zip(np.frombuffer(data, "<i8", count, 8).tolist(), hashes, strict=True))
 
 
 def save_packed(loads_dir: Path, packed: bytes) -> Path:
@@ -417,7 +458,9 @@ class Reading:
             path = self.loads_dir / READINGS / found.reading
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(pack(outcome) if packed is None else packed)
-            self._written.append(path)
+            rows = path.with_name(found.reading + ROWS)
+            rows.write_bytes(pack_rows(found.rows or {}))
+            self._written += [path, rows]
         self.after.take(extract, found)
 
     def tally(self) -> dict[str, SourceChanges]:
@@ -433,7 +476,8 @@ class Reading:
 
     def _record(self) -> tuple[bytes, set[str]]:
         """The record as it is to be written, and the readings it names."""
-        return self.after.packed(), {f.reading for f in self.after.files.values()}
+        readings = {f.reading for f in self.after.files.values()}
+        return self.after.packed(), readings | {name + ROWS for name in readings}
 
     def save(self) -> None:
         """Record what the load took in, and let go of readings no longer recorded."""

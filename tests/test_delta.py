@@ -29,7 +29,15 @@ from loaders import identities
 from loaders import load as load_module
 from loaders.caseload_kept import KEPT_FILE as CASELOAD_FILE
 from loaders.extracts import Dropped, Extract, FileOutcome, pack, read_extracts
-from loaders.intake import READINGS, FileIntake, Intake, Reading, extract_key, mapped_extracts
+from loaders.intake import (
+    READINGS,
+    ROWS,
+    FileIntake,
+    Intake,
+    Reading,
+    extract_key,
+    mapped_extracts,
+)
 from loaders.kept import BESIDE
 from loaders.load import (
     ALERT_FILES,
@@ -240,7 +248,9 @@ def test_a_week_later_the_intake_finds_the_rows_the_week_changed(
     first = _read(tmp_path, AS_OF, _extracts(small_county))
     assert first.full and not first.plan.skipped
     intake = Intake.read(tmp_path)
-    assert intake == first.after and len(intake.files) > 20
+    assert intake.files.keys() == first.after.files.keys() and len(intake.files) > 20
+    for key, taken in first.after.files.items():  # each file's rows kept beside its reading
+        assert intake.rows(key) == taken.rows and intake.files[key] == taken, key
 
     extracts = _extracts(week_later)
     reading = Reading(tmp_path, WEEK_LATER)
@@ -308,8 +318,9 @@ def test_a_file_changed_in_place_has_rows_added_changed_and_removed(
     changes = _read(loads, AS_OF, extracts).changes[key]
     assert (changes.added, changes.changed, changes.removed) == ([last - 1, last, last + 1], [], [])
     assert changes.fresh == {last - 1, last, last + 1}
-    # one reading kept: the file's latest
-    assert len(list((loads / READINGS).iterdir())) == 1
+    # one reading kept: the file's latest, with its rows' hashes
+    (kept,) = (p.name for p in (loads / READINGS).iterdir() if p.suffix != ROWS)
+    assert {p.name for p in (loads / READINGS).iterdir()} == {kept, kept + ROWS}
     # read again only when read otherwise: a mapping that says more, other limits
     (extract,) = extracts
     assert not _read(loads, AS_OF, extracts).plan.read
