@@ -385,6 +385,9 @@ def found_mates(before: Path, found: list, options: dict) -> tuple[set[str], flo
         last = pickle.load(fh)
     kept: dict[str, str] = options["kept"]
     result, frames, _ = _keyed(last["found"], last["options"])
+    if not frames or not set(_columns(PEOPLE_KEYS)) <= set(frames[0].column_names):
+        # a full load scores no delta, so its people pass keeps no keys (scope.mates)
+        raise SystemExit("last night was a full load: give a delta night's capture as --before")
     old = _people_of(result, kept)
     people_kept = _as_people(frames[0], PEOPLE_KEYS, old)
     adults_kept = pa.concat_tables(_as_people(f, ADULT_KEYS, old) for f in frames[1:])

@@ -462,6 +462,26 @@ def test_ids_of_nodes_just_created_are_right_when_the_engine_reuses_deleted_ones
     assert looked_up == ([1, 5] if holes else [1])
 
 
+def test_nodes_looked_up_by_uid_across_several_slices_get_their_own_ids(
+    twins: list[GraphStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The uid lookup sends at most ``CHUNK`` uids a query: with slices of two, each
+    uid still gets its own node's id (the engine's own answer), and a uid the graph
+    lacks none, whichever slice it falls in."""
+    store = twins[0]
+    store.write("UNWIND range(1, 7) AS i CREATE (:SourceRecord {uid: 'u' + toString(i)})")
+    truth = {
+        r["u"]: r["id"]
+        for r in store.read("MATCH (n:SourceRecord) RETURN n.uid AS u, id(n) AS id").rows
+    }
+    monkeypatch.setattr(falkordb_bulk, "CHUNK", 2)
+    writer = store.bulk_writer()
+    assert isinstance(writer, FalkorBulkWriter)
+    asked = ["u7", "u1", "gone", "u4", "u2", "u6", "u3", "u5"]
+    assert writer._lookup("SourceRecord", asked) == truth
+    assert writer.held("SourceRecord", ["u3", "gone", "u6"]) == {"u3", "u6"}
+
+
 def test_no_merge_deletes_a_person_while_a_load_is_writing_in_bulk(
     twins: list[GraphStore],
 ) -> None:
