@@ -10,14 +10,17 @@ found changed (``Touched``) to ``DIR/<night>.touched.pickle``.
 
 ``measure`` builds both nights (``week2_delta``, ``week3_delta``) as the build stage
 does (the review's rows apart, which come from the link), groups each night's rows by
-graph element (a node's uid, a relationship's two ends), and counts the second night's
-elements whose rows differ from the first's (the rows a delta writes) by the people they
-name; the touched people are those a new, changed or gone record names in any role, or
-whose record the link gave another person. Then the prototype: the rows of a scope only
+graph element (a node's key, a relationship's two ends), and counts the second night's
+elements whose rows differ from the first's (the rows a delta writes) or that it lacks
+(gone: the first night's rows), by the people they name; the touched people are those
+a new, changed or gone record names in any role, or whose record the link gave another
+person. Then the prototype: the rows of a scope only
 (the touched, those turning 18 since the last night's day, those a case of the scope's
 was last night, every record naming them, the identity records of all those records
 name), compared with the whole build's rows of the scope's people, and the rest with
-the first night's.
+the first night's; a gone element the scope builds, or naming only others or nobody (a
+night writing the scope would keep it), and a changed one naming nobody that the scope
+does not build, is a miss.
 """
 
 from __future__ import annotations
@@ -25,18 +28,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import pickle
-import resource
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import benchmarks.delta_scope as delta_scope
 from loaders.attach import Attachments
-from loaders.build import Builder, GraphRows, _age, identity_uid
+from loaders.build import ADULT, Builder, GraphRows, _age, identity_uid
 from loaders.load import REFERENCE_ENTITIES
 from loaders.validate import Record
+from loaders.write import STEPS
 
 
 def _capturing(into: Path, *arguments: object) -> dict:
@@ -74,30 +78,18 @@ def _capturing(into: Path, *arguments: object) -> dict:
     return delta_scope._alone(*arguments)
 
 
-ADULT = 18  # loaders.build's Person.child: under this age
 # the row fields naming a person, by GraphRows list; a list not here names nobody
 _PEOPLE_FIELDS = ("person", "parent", "child")
-# the fields of a row that make its element (the rows one graph element is written
-# from, as loaders.unchanged groups them): a node's uid, else a relationship's two ends
-_ENDS = {
-    "lives_at": ("person", "address"),
-    "parent_of": ("parent", "child"),
-    "member_of": ("person", "family"),
-    "attends": ("person", "school"),
-    "attendance": ("person", "school"),
-    "exclusions": ("person", "school"),
-    "offers": ("person", "school"),
-    "works_on": ("professional", "case"),
-    "needs": ("person", "uid"),
-    "in_team": ("professional", "team"),
-    "part_of": ("team", "service"),
+# what makes a row's element (the rows one graph element is written from, as
+# loaders.unchanged groups them), by GraphRows list: a node's key, else a relationship's
+# two ends (the areas, which no step writes, by their uid)
+_KEYS = {
+    name: itemgetter(step.node_type.key)
+    if step.node_type is not None
+    else itemgetter(step.rels[0].start.field, step.rels[0].end.field)
+    for name, step in STEPS.items()
 }
 Elements = dict[str, dict[Any, list[dict]]]  # GraphRows list -> element -> its rows
-
-
-def _cpu() -> float:
-    used = resource.getrusage(resource.RUSAGE_SELF)
-    return used.ru_utime + used.ru_stime
 
 
 def _night(path: Path) -> dict[str, Any]:
@@ -134,10 +126,10 @@ def elements(rows: GraphRows) -> Elements:
     }
     out: Elements = {}
     for name, found in lists.items():
-        ends = _ENDS.get(name)
+        key_of = _KEYS.get(name, itemgetter("uid"))
         grouped: dict[Any, list[dict]] = defaultdict(list)
         for row in found:
-            grouped[tuple(row[e] for e in ends) if ends else row["uid"]].append(row)
+            grouped[key_of(row)].append(row)
         out[name] = dict(grouped)
     return out
 
@@ -185,7 +177,7 @@ class Nights:
     old: Builder  # the first night built
     new: Builder
     whole_cpu: float  # the second night's build, CPU seconds
-    changed: dict[str, list[Any]]  # the second's elements whose rows differ, by list
+    changed: dict[str, list[Any]]  # by list, the second's elements differing or gone
     case_person: dict[str, str]
     touched: set[str]  # the people whose records changed, or whose person
     by_link: int  # of them, those only the link's changes touched
@@ -195,17 +187,23 @@ def nights(folder: Path) -> Nights:
     """Both captured nights built, and the second night's changes."""
     before, after = _night(folder / "week2_delta.pickle"), _night(folder / "week3_delta.pickle")
     old = built(before)
-    started = _cpu()
+    started = delta_scope._cpu()
     new = built(after)
-    whole_cpu = _cpu() - started
-    was, now = elements(old.rows), elements(new.rows)
-    changed = {
-        name: [k for k, rows in found.items() if was[name].get(k) != rows]
-        for name, found in now.items()
-    }
+    whole_cpu = delta_scope._cpu() - started
+    changed = changes(elements(old.rows), elements(new.rows))
     case_person = {c["uid"]: c["person"] for c in (*old.rows.cases, *new.rows.cases)}
     touched, by_link = _touched(before, after, old, new)
     return Nights(before, after, old, new, whole_cpu, changed, case_person, touched, by_link)
+
+
+def changes(was: Elements, now: Elements) -> dict[str, list[Any]]:
+    """By list, the elements whose rows tonight differ from last night's (the new among
+    them), then those last night had and tonight lacks (the gone)."""
+    return {
+        name: [k for k, rows in found.items() if was[name].get(k) != rows]
+        + [k for k in was[name] if k not in found]
+        for name, found in now.items()
+    }
 
 
 def _touched(before: dict, after: dict, old: Builder, new: Builder) -> tuple[set[str], int]:
@@ -232,24 +230,27 @@ def what_changed(n: Nights) -> list[str]:
         f"the second night's build: {n.whole_cpu:.1f} s CPU; touched people: "
         f"{len(n.touched):,} ({n.by_link:,} by the link alone)"
     ]
-    total: Counter[str] = Counter()
+    total: Counter[str] = Counter()  # rows: tonight's, or a gone element's last night's
+    gone: Counter[str] = Counter()  # elements
+    mine = 0
     outside: dict[str, list[Any]] = defaultdict(list)
     for name, keys in n.changed.items():
         for k in keys:
-            rows = now[name][k]
-            people = named(name, rows + was[name].get(k, []), n.case_person)
-            total[name] += len(rows)
-            if not people & n.touched:
-                outside[name].append(_why(name, was[name].get(k), rows))
+            rows, earlier = now[name].get(k, []), was[name].get(k)
+            people = named(name, rows + (earlier or []), n.case_person)
+            total[name] += len(rows or earlier or ())
+            gone[name] += not rows
+            if people & n.touched:
+                mine += len(rows or earlier or ())
+            else:
+                outside[name].append(_why(name, earlier, rows))
     lines.append(
         f"rows changed {sum(total.values()):,}: "
         + ", ".join(f"{name} {c:,}" for name, c in total.most_common())
     )
-    mine = sum(
-        len(now[name][k])
-        for name, keys in n.changed.items()
-        for k in keys
-        if named(name, now[name][k] + was[name].get(k, []), n.case_person) & n.touched
+    lines.append(
+        f"  of them gone elements' (last night's rows): {sum(gone.values()):,} elements: "
+        + ", ".join(f"{name} {c:,}" for name, c in (+gone).most_common())
     )
     lines.append(f"  of them naming a touched person: {mine:,}")
     for name, found in outside.items():
@@ -261,6 +262,8 @@ def _why(name: str, old: list[dict] | None, new: list[dict]) -> str:
     """What changed in an element no touched person's rows are in, in a few words."""
     if old is None:
         return "new"
+    if not new:
+        return "gone"
     if name != "people":
         return "changed"
     differ = {f for f in new[0] if old[0].get(f) != new[0][f]}
@@ -300,7 +303,7 @@ def scope(n: Nights) -> Scope:
     records naming any of them, built with the identity records of everyone those name;
     the CPU of finding the records' people and of the builds before the last, and of
     the last."""
-    started = _cpu()
+    started = delta_scope._cpu()
     night, records = n.after, n.after["records"]
     builder = Builder(night["today"], night["packs"], night["attached"], night["return_sources"])
     builder.linked(night["person_of"], night["probability"])
@@ -310,7 +313,7 @@ def scope(n: Nights) -> Scope:
     builder.attachments = attachments
     people_of = record_people(builder, night["roles"])
     naming = [(r, people_of(r)) for r in records]
-    naming_cpu = _cpu() - started
+    naming_cpu = delta_scope._cpu() - started
     last, today = n.before["today"], night["today"]
     turning = {
         p["uid"]
@@ -327,12 +330,14 @@ def scope(n: Nights) -> Scope:
         ring = set().union(*(who for r, who in naming if who & people))
         person_of = night["person_of"]
         roles = [(r, w) for r, w in night["roles"] if person_of[identity_uid(r, w)] in ring]
-        finding = _cpu() - started
+        finding = delta_scope._cpu() - started
         part = built(night, chosen, roles)
         cases = (*part.rows.cases, *part.rows.returns.cases)
         more = {p for c in cases for p in kept_cases.get(c["uid"], ())} - people
         if not more:
-            return Scope(people, chosen, part, naming_cpu, finding, _cpu() - started - finding)
+            return Scope(
+                people, chosen, part, naming_cpu, finding, delta_scope._cpu() - started - finding
+            )
         people |= more
 
 
@@ -347,36 +352,66 @@ def scoped(n: Nights) -> list[str]:
     chosen = scope(n)
     people, records, part = chosen.people, chosen.records, chosen.built
     was, now, mine = elements(n.old.rows), elements(n.new.rows), elements(part.rows)
-    cases = n.case_person
-    inside = differ = extra = left = moved = nobody = nobody_differ = 0
-    for name, found in now.items():
-        for k, rows in found.items():
-            who = named(name, rows, cases)
-            if who & people:
-                inside += len(rows)
-                differ += mine[name].get(k) != rows
-            elif who:
-                left += len(rows)
-                moved += was[name].get(k) != rows
-            else:
-                nobody += 1
-                nobody_differ += k in mine[name] and mine[name][k] != rows
-        extra += sum(
-            1
-            for k, rows in mine[name].items()
-            if named(name, rows, cases) & people and k not in found
-        )
+    c = compared(was, now, mine, people, n.case_person)
     return [
         f"scope: {len(people):,} people, {len(records):,} of {len(n.after['records']):,} "
         f"records; finding it: {chosen.finding_cpu:.1f} s CPU (whom each record names: "
         f"{chosen.naming_cpu:.1f} s)",
         f"build CPU: every record {n.whole_cpu:.1f} s, the scope {chosen.build_cpu:.1f} s",
-        f"rows naming the scope's people: {inside:,}; elements differing from the whole "
-        f"build's: {differ:,}; only the scope's: {extra:,}",
-        f"rows left out (naming only others): {left:,}; elements differing from last "
-        f"night's: {moved:,}",
-        f"elements naming nobody: {nobody:,}; built by the scope and differing: {nobody_differ:,}",
+        f"rows naming the scope's people: {c['inside']:,}; elements differing from the "
+        f"whole build's: {c['differ']:,}; only the scope's: {c['extra']:,}",
+        f"rows left out (naming only others): {c['left']:,}; elements differing from last "
+        f"night's: {c['moved']:,}",
+        f"elements naming nobody: {c['nobody']:,}; built by the scope and differing: "
+        f"{c['nobody_differ']:,}; changed and not built by it: {c['nobody_missed']:,}",
+        f"elements gone since last night: {c['gone']:,}; naming the scope's people "
+        f"{c['gone_inside']:,} (built by the scope: {c['gone_built']:,}); naming only "
+        f"others {c['gone_others']:,}; naming nobody {c['gone_nobody']:,}",
     ]
+
+
+def compared(
+    was: Elements, now: Elements, mine: Elements, people: set[str], cases: dict[str, str]
+) -> Counter[str]:
+    """A scope's build (``mine``, of ``people``) against the whole build (``now``) and
+    last night's (``was``), what a night writing the scope's elements and keeping the
+    rest would miss among them: ``differ`` and ``extra`` (the scope's elements wrong or
+    more), ``moved`` (rows left out that changed), ``nobody_differ`` and
+    ``nobody_missed`` (elements naming nobody built wrong, or changed and not built),
+    ``gone_built``, ``gone_others`` and ``gone_nobody`` (gone elements the scope built,
+    or that name only others or nobody, which the night would keep)."""
+    c: Counter[str] = Counter()
+    for name, found in now.items():
+        for k, rows in found.items():
+            who = named(name, rows, cases)
+            if who & people:
+                c["inside"] += len(rows)
+                c["differ"] += mine[name].get(k) != rows
+            elif who:
+                c["left"] += len(rows)
+                c["moved"] += was[name].get(k) != rows
+            else:
+                c["nobody"] += 1
+                if k in mine[name]:
+                    c["nobody_differ"] += mine[name][k] != rows
+                else:
+                    c["nobody_missed"] += was[name].get(k) != rows
+        c["extra"] += sum(
+            1
+            for k, rows in mine[name].items()
+            if named(name, rows, cases) & people and k not in found
+        )
+        for k, rows in was[name].items():
+            if k in found:
+                continue
+            c["gone"] += 1
+            who = named(name, rows, cases)
+            if who & people:
+                c["gone_inside"] += 1
+                c["gone_built"] += k in mine[name]
+            else:
+                c["gone_others" if who else "gone_nobody"] += 1
+    return c
 
 
 def main() -> None:

@@ -60,6 +60,7 @@ PERSON_FIELDS = tuple(
     p.name for p in carried("Person") if p.name not in _WORKED_OUT and p.type != BOOLEAN
 )
 _PERSON_DATES = tuple(p.name for p in carried("Person") if p.type == DATE)
+ADULT = 18  # a person's age on the load's day from which their row is not a child's
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,7 +374,7 @@ class Builder:
             row["eal"] = eal_from_language(row["language"])
         dob = row["dob"]
         # no birth date: an adult named as liable or as a parent, not a child
-        row["child"] = bool(dob is not None and _age(dob, self.as_of) < 18)
+        row["child"] = bool(dob is not None and _age(dob, self.as_of) < ADULT)
         for name in _PERSON_DATES:  # as ISO text
             value = row[name]
             row[name] = value.isoformat() if isinstance(value, dt.date) else None
