@@ -342,6 +342,64 @@ def test_a_copy_rule_the_tally_cannot_apply_has_the_copy_recount(weekly, monkeyp
     assert any(name.startswith(copy) for name in read_from)  # counted from its records
 
 
+# copy rules under which the copy's records do not count the tally as the live graph's
+# parts do (each one the guard passed on 4aa6d8f): owner, property (None: the label or
+# relationship type itself not copied), rule
+UNCOUNTABLE = [
+    ("Team", "uid", "drop"),  # the copy writes no team (no uid to write it by)
+    ("Service", None, None),  # no service in the copy: its cases' cells not there
+    ("Address", None, None),
+    ("IN_TEAM", None, None),  # no worker's team in the copy
+    ("Case", "workers", "drop"),  # no case waiting in the copy (workers = 0 read)
+    ("WORKS_ON", "to", "drop"),  # every allocation ended in the copy (w.to IS NULL read)
+    ("LIVES_AT", "to", "shared"),
+]
+
+
+@pytest.mark.parametrize(("owner", "prop", "rule"), UNCOUNTABLE)
+def test_a_copy_the_tally_does_not_count_as_its_records_has_the_copy_recount(
+    monkeypatch, owner, prop, rule
+):
+    """Were the copy to hold its records so that they count the tally otherwise than
+    the live graph's parts (a label's uid not kept or pseudonymised, a label or
+    relationship type the tally reads not copied, a property its reads filter on not
+    kept as they read it), the copy counts its tally from its own records."""
+    from graph.access import projection
+    from graph.access.copy_rules import KEPT_NODES, KEPT_RELS
+
+    assert projection.parts_follow_rules()  # the rules as declared
+    rules = KEPT_NODES if owner in KEPT_NODES else KEPT_RELS
+    if prop is None:
+        monkeypatch.delitem(rules, owner)
+    else:
+        monkeypatch.setitem(rules, owner, {**rules[owner], prop: rule})
+    assert not projection.parts_follow_rules()
+
+
+def test_the_tally_guard_names_what_the_tallys_reads_walk_and_filter_on():
+    """The labels, relationship types and filtered properties the guard checks are
+    those the tally's reads name (read from their text, not the guard's own list)."""
+    import re
+
+    from graph.access import projection
+
+    reads = " ".join((caseload_tally.HOMES, caseload_tally.WAITING, caseload_tally.WORKERS))
+    assert set(re.findall(r"\(\w*:(\w+)", reads)) == set(projection._TALLY_LABELS)
+    assert set(re.findall(r"\[\w*:(\w+)", reads)) == set(projection._TALLY_RELS)
+    filtered = re.findall(r"\b\w+\.(\w+) (?:IS NULL|= 0)", reads)
+    assert sorted(filtered) == sorted(prop for _, prop in projection._TALLY_FILTERS)
+
+
+def test_a_caseload_part_of_a_kind_the_copy_cannot_turn_fails_loudly():
+    """A part's row of a kind no copy rule says how to turn fails, naming its kind,
+    rather than reaching the copy's tally as nothing (or as the live values)."""
+    from graph.access import projection
+
+    rows = [["home", "open", "cin", "S1", 51.5, -1.2, 1, "OX1"], ["visit", "open", "cin", 1]]
+    with pytest.raises(ValueError, match="visit"):
+        projection._copied_parts([rows], {"centres": {"OX1": [51.0, -1.0]}}, keys=None)
+
+
 # what a graph holds that the copy's declaration does not account for: an undeclared
 # property, relationship type and label, a kept relationship type between other labels
 STRAYS = """

@@ -629,17 +629,41 @@ _HOME_DISTRICT = _PART_FIELDS["home"].index(("Address", DISTRICT))
 # the rules whose copied value _copied_parts gives as the copy's records hold it (a
 # date's would be ISO text, a shared value's needs the shared values)
 _PART_RULES = ("keep", "drop", "pseudonym", "centre")
+# what the tally's reads (caseload_tally.HOMES, WAITING, WORKERS) walk beside the fields
+# they return: the copy's records count as the live graph's parts only where the copy
+# holds each of these labels (with its uid, by which the copy writes its nodes) and
+# relationship types, and the properties the reads filter on as the reads take them
+_TALLY_LABELS = ("Person", "Case", "Service", "Address", "Professional", "Team")
+_TALLY_RELS = ("HAS_CASE", "WITH_SERVICE", "LIVES_AT", "WORKS_ON", "IN_TEAM")
+_UID_RULES = ("keep", "pseudonym")
+_PRESENT = ("keep", "date", "month")  # rules that keep whether a value is there
+_TALLY_FILTERS: dict[tuple[str, str], tuple[Rule, ...]] = {
+    ("Case", "workers"): ("keep",),  # c.workers = 0
+    ("LIVES_AT", "to"): _PRESENT,  # l.to IS NULL
+    ("WORKS_ON", "to"): _PRESENT,  # w.to IS NULL
+}
 
 
 def _part_rule(field: tuple[str, str]) -> Rule:
-    label, prop = field
-    return KEPT_NODES.get(label, {}).get(prop, "drop")
+    owner, prop = field
+    return {**KEPT_NODES, **KEPT_RELS}.get(owner, {}).get(prop, "drop")
 
 
 def parts_follow_rules() -> bool:
-    """Whether :func:`_copied_parts` can apply the copy rule of every field a caseload
-    part holds: else (a team's name kept only where shared, say) the live value would
-    reach the copy's tally, so the copy counts its tally from its own records."""
+    """Whether the copy's records count the caseload map's tally as :func:`_copied_parts`
+    counts it from the live graph's parts: every label and relationship type the tally
+    reads copied, each label's uid kept or pseudonymised, each property its reads filter
+    on kept as they read it, and every field a part holds by a rule it can apply. Else
+    (a team's name kept only where shared, say) the live value would reach the copy's
+    tally, so the copy counts its tally from its own records."""
+    if any(label not in KEPT_NODES for label in _TALLY_LABELS):
+        return False
+    if any(rel not in KEPT_RELS for rel in _TALLY_RELS):
+        return False
+    if any(_part_rule((label, "uid")) not in _UID_RULES for label in _TALLY_LABELS):
+        return False
+    if any(_part_rule(f) not in rules for f, rules in _TALLY_FILTERS.items()):
+        return False
     return all(
         _part_rule(f) in _PART_RULES and (_part_rule(f) != "centre" or f[1] in _AT)
         for fields in _PART_FIELDS.values()
@@ -656,6 +680,9 @@ def _copied_parts(
     district's centre, ``context``'s, :attr:`_Coarsen.context`), a column at a time;
     the rows in their order."""
     rows = [row for part in parts for row in part]
+    unknown = sorted({str(row[0]) for row in rows} - _PART_FIELDS.keys())
+    if unknown:  # not turned by any rule: it would reach the copy as None, or live
+        raise ValueError(f"a caseload part's row of a kind the copy cannot turn: {unknown}")
     copied: list[Any] = [None] * len(rows)
     for what, fields in _PART_FIELDS.items():
         where = [i for i, row in enumerate(rows) if row[0] == what]
