@@ -29,6 +29,7 @@ import dataclasses
 import datetime as dt
 import pickle
 import sys
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from operator import itemgetter
@@ -36,9 +37,11 @@ from pathlib import Path
 from typing import Any
 
 import benchmarks.delta_scope as delta_scope
+from graph.family_rules import CHILD_AGE
 from loaders.attach import Attachments
-from loaders.build import ADULT, Builder, GraphRows, _age, identity_uid
+from loaders.build import ROLE_KEYS, Builder, GraphRows, _age, identity_uid
 from loaders.load import REFERENCE_ENTITIES
+from loaders.unchanged import element_key
 from loaders.validate import Record
 from loaders.write import STEPS
 
@@ -68,7 +71,7 @@ def _capturing(into: Path, *arguments: object) -> dict:
 
     def write(one: Any) -> None:
         real["write"](one)
-        found = {"touched": one.touched, "skipped": dict(one.unchanged.skipped)}
+        found = {"touched": one.touched}
         with open(into / f"{night}.touched.pickle", "wb") as fh:
             pickle.dump(found, fh, pickle.HIGHEST_PROTOCOL)
 
@@ -80,15 +83,9 @@ def _capturing(into: Path, *arguments: object) -> dict:
 
 # the row fields naming a person, by GraphRows list; a list not here names nobody
 _PEOPLE_FIELDS = ("person", "parent", "child")
-# what makes a row's element (the rows one graph element is written from, as
-# loaders.unchanged groups them), by GraphRows list: a node's key, else a relationship's
-# two ends (the areas, which no step writes, by their uid)
-_KEYS = {
-    name: itemgetter(step.node_type.key)
-    if step.node_type is not None
-    else itemgetter(step.rels[0].start.field, step.rels[0].end.field)
-    for name, step in STEPS.items()
-}
+# each GraphRows list's element key, as loaders.unchanged groups rows (the areas, which
+# no step writes, by their uid)
+_KEYS = {name: element_key(step) for name, step in STEPS.items()}
 Elements = dict[str, dict[Any, list[dict]]]  # GraphRows list -> element -> its rows
 
 
@@ -177,6 +174,8 @@ class Nights:
     old: Builder  # the first night built
     new: Builder
     whole_cpu: float  # the second night's build, CPU seconds
+    was: Elements  # the first night's rows by element
+    now: Elements
     changed: dict[str, list[Any]]  # by list, the second's elements differing or gone
     case_person: dict[str, str]
     touched: set[str]  # the people whose records changed, or whose person
@@ -187,13 +186,25 @@ def nights(folder: Path) -> Nights:
     """Both captured nights built, and the second night's changes."""
     before, after = _night(folder / "week2_delta.pickle"), _night(folder / "week3_delta.pickle")
     old = built(before)
-    started = delta_scope._cpu()
+    started = time.process_time()
     new = built(after)
-    whole_cpu = delta_scope._cpu() - started
-    changed = changes(elements(old.rows), elements(new.rows))
+    whole_cpu = time.process_time() - started
+    was, now = elements(old.rows), elements(new.rows)
     case_person = {c["uid"]: c["person"] for c in (*old.rows.cases, *new.rows.cases)}
     touched, by_link = _touched(before, after, old, new)
-    return Nights(before, after, old, new, whole_cpu, changed, case_person, touched, by_link)
+    return Nights(
+        before,
+        after,
+        old,
+        new,
+        whole_cpu,
+        was,
+        now,
+        changes(was, now),
+        case_person,
+        touched,
+        by_link,
+    )
 
 
 def changes(was: Elements, now: Elements) -> dict[str, list[Any]]:
@@ -224,8 +235,7 @@ def _touched(before: dict, after: dict, old: Builder, new: Builder) -> tuple[set
 
 def what_changed(n: Nights) -> list[str]:
     """Part one's figures: the rows that changed, by whom they name."""
-    now = elements(n.new.rows)
-    was = elements(n.old.rows)
+    now, was = n.now, n.was
     lines = [
         f"the second night's build: {n.whole_cpu:.1f} s CPU; touched people: "
         f"{len(n.touched):,} ({n.by_link:,} by the link alone)"
@@ -279,7 +289,7 @@ def _by_la_id(night: dict[str, Any]) -> dict[str, str]:
     found: dict[str, str] = {}
     person_of = night["person_of"]
     for record, who in night["roles"]:
-        la_id = record.values.get(f"{who}.la_child_id")
+        la_id = record.values.get(ROLE_KEYS[who].key["la_child_id"])
         if la_id:
             found.setdefault(str(la_id), person_of[identity_uid(record, who)])
     return found
@@ -303,7 +313,7 @@ def scope(n: Nights) -> Scope:
     records naming any of them, built with the identity records of everyone those name;
     the CPU of finding the records' people and of the builds before the last, and of
     the last."""
-    started = delta_scope._cpu()
+    started = time.process_time()
     night, records = n.after, n.after["records"]
     builder = Builder(night["today"], night["packs"], night["attached"], night["return_sources"])
     builder.linked(night["person_of"], night["probability"])
@@ -313,7 +323,7 @@ def scope(n: Nights) -> Scope:
     builder.attachments = attachments
     people_of = record_people(builder, night["roles"])
     naming = [(r, people_of(r)) for r in records]
-    naming_cpu = delta_scope._cpu() - started
+    naming_cpu = time.process_time() - started
     last, today = n.before["today"], night["today"]
     turning = {
         p["uid"]
@@ -330,13 +340,13 @@ def scope(n: Nights) -> Scope:
         ring = set().union(*(who for r, who in naming if who & people))
         person_of = night["person_of"]
         roles = [(r, w) for r, w in night["roles"] if person_of[identity_uid(r, w)] in ring]
-        finding = delta_scope._cpu() - started
+        finding = time.process_time() - started
         part = built(night, chosen, roles)
         cases = (*part.rows.cases, *part.rows.returns.cases)
         more = {p for c in cases for p in kept_cases.get(c["uid"], ())} - people
         if not more:
             return Scope(
-                people, chosen, part, naming_cpu, finding, delta_scope._cpu() - started - finding
+                people, chosen, part, naming_cpu, finding, time.process_time() - started - finding
             )
         people |= more
 
@@ -344,15 +354,14 @@ def scope(n: Nights) -> Scope:
 def _adult_since(dob: dt.date, last: dt.date, today: dt.date) -> bool:
     """Whether someone born ``dob`` turned 18 after ``last`` and by ``today`` (their
     person row's ``child`` changed with the day alone)."""
-    return _age(dob, today) >= ADULT > _age(dob, last)
+    return _age(dob, today) >= CHILD_AGE > _age(dob, last)
 
 
 def scoped(n: Nights) -> list[str]:
     """Part two: the scope built alone against the whole build."""
     chosen = scope(n)
     people, records, part = chosen.people, chosen.records, chosen.built
-    was, now, mine = elements(n.old.rows), elements(n.new.rows), elements(part.rows)
-    c = compared(was, now, mine, people, n.case_person)
+    c = compared(n.was, n.now, elements(part.rows), people, n.case_person)
     return [
         f"scope: {len(people):,} people, {len(records):,} of {len(n.after['records']):,} "
         f"records; finding it: {chosen.finding_cpu:.1f} s CPU (whom each record names: "

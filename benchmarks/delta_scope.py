@@ -48,8 +48,8 @@ import argparse
 import functools
 import os
 import pickle
-import resource
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -115,7 +115,7 @@ def measure(path: Path) -> list[str]:
         result = link(found, **options)
     finally:
         scope.mates = real
-    person = {r.rid: kept.get(r.rid, "\0" + r.rid) for r in found}
+    person = {r.rid: _person(kept, r.rid) for r in found}
     records_of: dict[str, list[str]] = defaultdict(list)
     for rid, who in person.items():
         records_of[who].append(rid)
@@ -139,12 +139,12 @@ def measure(path: Path) -> list[str]:
     scoped = {person[r] for r in touched}
     for number, (rows, new, mates) in enumerate(calls):
         model = "people" if number == 0 else f"adults, round {number}"
-        met = {person.get(u, "\0" + u) for u in mates}
+        met = {_person(person, u) for u in mates}
         lines.append(
             f"  {model}: frame {rows:,} rows, {len(new):,} new or changed, "
             f"{len(mates):,} block mates ({len(met):,} people)"
         )
-        scoped |= met | {person.get(u, "\0" + u) for u in new}
+        scoped |= met | {_person(person, u) for u in new}
     line, records = share("and their block mates' people, every record", scoped)
     lines.append(line)
     lines.extend(_surroundings(options["context"], records, scoped, person, share))
@@ -244,20 +244,20 @@ def scoped(path: Path, before: Path | None = None) -> list[str]:
         scope.mates = real_mates
     if any(CAPPED in note for note in first.notes):
         raise SystemExit("an adults' name cap binds on this night: the scope would count its own")
-    truth = {kept.get(u, "\0" + u) for u in met}  # the block mates' people, the whole's
+    truth = {_person(kept, u) for u in met}  # the block mates' people, the whole's
     people, finding_cpu = truth, 0.0
     if before is not None:
         people, finding_cpu = found_mates(before, found, options)
     model._touched_pairs, linkage.carried, recording = pairs, carried, True
     try:
-        started = _cpu()
+        started = time.process_time()
         whole = link(found, **options)
-        whole_cpu = _cpu() - started
+        whole_cpu = time.process_time() - started
         recording, replay[:] = False, tables
         inside, records = _scope(found, kept, options["context"], people, ID_FIELDS)
-        started = _cpu()
+        started = time.process_time()
         part = link(records, **_restricted(options, inside))
-        part_cpu = _cpu() - started
+        part_cpu = time.process_time() - started
     finally:
         model._touched_pairs, linkage.carried = real_pairs, real_carried
     lines = _compared(whole, part, inside, kept, len(found), whole_cpu, part_cpu)
@@ -284,12 +284,6 @@ def _restricted(options: dict, inside: set[str]) -> dict:
     )
     kept = {r: p for r, p in options["kept"].items() if r in inside}
     return {**options, "context": part, "kept": kept}
-
-
-def _cpu() -> float:
-    """This process's CPU seconds so far (user and system)."""
-    used = resource.getrusage(resource.RUSAGE_SELF)
-    return used.ru_utime + used.ru_stime
 
 
 def _keyed(
@@ -367,7 +361,7 @@ def _people_of(result: LinkResult, kept: dict[str, str]) -> Callable[[str], list
     def of(uid: str) -> list[str]:
         cluster = result.cluster_of.get(uid)
         rids = members[cluster] if cluster is not None else [uid]
-        return sorted({kept.get(r, "\0" + r) for r in rids})
+        return sorted({_person(kept, r) for r in rids})
 
     return of
 
@@ -391,7 +385,7 @@ def found_mates(before: Path, found: list, options: dict) -> tuple[set[str], flo
     old = _people_of(result, kept)
     people_kept = _as_people(frames[0], PEOPLE_KEYS, old)
     adults_kept = pa.concat_tables(_as_people(f, ADULT_KEYS, old) for f in frames[1:])
-    started = _cpu()
+    started = time.process_time()
     inside, records = _scope(found, kept, options["context"], set(), ID_FIELDS)
     part = _restricted(options, inside)
     result, frames, touched = _keyed(records, part)
@@ -408,7 +402,7 @@ def found_mates(before: Path, found: list, options: dict) -> tuple[set[str], flo
             )
         met = scope.mates(mine, last_keys, keys)
         people.update(p for found_people in met["people"].to_pylist() for p in found_people)
-    return people, _cpu() - started
+    return people, time.process_time() - started
 
 
 def _holding(rows: pa.Table, people: set[str]) -> pa.Table:
@@ -418,12 +412,18 @@ def _holding(rows: pa.Table, people: set[str]) -> pa.Table:
     return rows.take(pc.unique(at.filter(held)))
 
 
+def _person(kept: dict[str, str], uid: str) -> str:
+    """A record's person: its kept person's uid, else its own (a record of no kept
+    person is a person of its own)."""
+    return kept.get(uid, "\0" + uid)
+
+
 def _scope(
     found: list, kept: dict[str, str], context: Context, met: set[str], fields: tuple
 ) -> tuple[set[str], list]:
     """The uids of the scope's records, and its records (see :func:`scoped`): ``met``,
     the block mates' people."""
-    person = {r.rid: kept.get(r.rid, "\0" + r.rid) for r in found}
+    person = {r.rid: _person(kept, r.rid) for r in found}
     records_of: dict[str, set[str]] = defaultdict(set)
     for rid, who in person.items():
         records_of[who].add(rid)

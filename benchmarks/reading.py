@@ -85,8 +85,9 @@ def measure(
         dropped=dropped,
         reading=reading,
     )
-    changes = _digest(sorted(reading.tally().items())) if reading else ""
+    changes = ""
     if reading is not None:
+        changes = _digest(sorted(reading.tally().items()))
         reading.pack()  # the record made, as a load's read stage ends
     wall = time.perf_counter() - started
     cpu.stage("read")

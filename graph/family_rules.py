@@ -20,6 +20,7 @@ from graph.dates import read_day
 from graph.store import COUNTY_WIDE_READ_TIMEOUT_MS, GraphStore
 
 PARENT_MIN_AGE = 12  # years older than the child, at least
+CHILD_AGE = 18  # a child is younger than this on the day
 BIRTH = "birth"
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
 
-from graph.family_rules import PARENT_MIN_AGE, too_young_to_parent
+from graph.family_rules import CHILD_AGE, PARENT_MIN_AGE, too_young_to_parent
 from graph.schema import BOOLEAN, DATE
 from graph.writes import fold
 from loaders.attach import Attachments, Packs
@@ -60,7 +60,6 @@ PERSON_FIELDS = tuple(
     p.name for p in carried("Person") if p.name not in _WORKED_OUT and p.type != BOOLEAN
 )
 _PERSON_DATES = tuple(p.name for p in carried("Person") if p.type == DATE)
-ADULT = 18  # a person's age on the load's day from which their row is not a child's
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,7 +373,7 @@ class Builder:
             row["eal"] = eal_from_language(row["language"])
         dob = row["dob"]
         # no birth date: an adult named as liable or as a parent, not a child
-        row["child"] = bool(dob is not None and _age(dob, self.as_of) < ADULT)
+        row["child"] = bool(dob is not None and _age(dob, self.as_of) < CHILD_AGE)
         for name in _PERSON_DATES:  # as ISO text
             value = row[name]
             row[name] = value.isoformat() if isinstance(value, dt.date) else None

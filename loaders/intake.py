@@ -194,8 +194,8 @@ class Intake:
         if known is None:
             return {}
         if known.rows is None:
-            path = self.folder / (known.reading + ROWS) if self.folder and known.reading else None
-            known.rows = unpack_rows(path) if path is not None else {}
+            held = self.folder and known.reading
+            known.rows = unpack_rows(self.folder / (known.reading + ROWS)) if held else {}
         return known.rows
 
     def unchanged(self, extract: Extract, sha256: str, as_of: str) -> bool:
@@ -458,8 +458,9 @@ class Reading:
             path = self.loads_dir / READINGS / found.reading
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(pack(outcome) if packed is None else packed)
+            assert found.rows is not None  # entry() gives every file read its rows
             rows = path.with_name(found.reading + ROWS)
-            rows.write_bytes(pack_rows(found.rows or {}))
+            rows.write_bytes(pack_rows(found.rows))
             self._written += [path, rows]
         self.after.take(extract, found)
 
@@ -468,8 +469,8 @@ class Reading:
 
     def pack(self) -> None:
         """Once every file is read: make the record :meth:`save` writes now, and let go
-        of every row's hash (a load holds its record, the last load's and its own, from
-        reading to its end otherwise). Only :meth:`save` and :attr:`full` are left."""
+        of the row hashes of the files read (a load holds its record, the last load's and
+        its own, from reading to its end otherwise). Only :meth:`save` and :attr:`full` are left."""
         if self.loads_dir is not None:
             self._packed = self._record()
         self.before, self.after, self.changes = Intake(), Intake(), {}

@@ -195,7 +195,7 @@ def read(load: Load) -> None:
     )
     load.report.delta = not load.reading.full
     load.report.since_last = {n: asdict(c) for n, c in load.reading.tally().items()}
-    load.reading.pack()  # every row's hash, kept as the file to be written at the end
+    load.reading.pack()  # the record made now (each file's row hashes are beside its reading)
     load.report.dropped_examples = [asdict(d) for d in load.dropped[:DROPPED_EXAMPLES]]
     load.report.unmapped_files = sorted(
         str(p.relative_to(load.root))

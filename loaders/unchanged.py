@@ -166,6 +166,15 @@ def _ascending(values: np.ndarray) -> np.ndarray:
     return values if bool(np.all(values[1:] > values[:-1])) else sorted_distinct(values)
 
 
+def element_key(step: Step) -> Callable[[Row], Any]:
+    """What makes a row's element (the rows one graph element is written from): a
+    node's key (its value), else a relationship's two ends ((start, end))."""
+    if step.node_type is not None:
+        return itemgetter(step.node_type.key)
+    rel = step.rels[0]
+    return itemgetter(rel.start.field, rel.end.field)
+
+
 def shared_labels(plan: Iterable[Step]) -> frozenset[str]:
     """Node labels more than one step of ``plan`` writes."""
     written = Counter(s.node_type.label for s in plan if s.node_type is not None)
@@ -295,13 +304,11 @@ class Unchanged:
                 del self.later[0]
 
     def _rows(self, step: Step, rows: list[Row], skip: bool) -> list[Row]:
-        node = step.node_type
+        node, key_of = step.node_type, element_key(step)
         if node is not None:
-            key_of = itemgetter(node.key)  # a node's key: its value
             ends = [(e.label, e.field) for e in step.others]
         else:
             rel = step.rels[0]
-            key_of = itemgetter(rel.start.field, rel.end.field)  # (start, end)
             ends = [(rel.start.label, rel.start.field), (rel.end.label, rel.end.field)]
         # what a changed element's rows name, by relationship type (Touched)
         named = [

@@ -646,7 +646,7 @@ _TALLY_FILTERS: dict[tuple[str, str], tuple[Rule, ...]] = {
 
 def _part_rule(field: tuple[str, str]) -> Rule:
     owner, prop = field
-    return {**KEPT_NODES, **KEPT_RELS}.get(owner, {}).get(prop, "drop")
+    return (KEPT_NODES.get(owner) or KEPT_RELS.get(owner) or {}).get(prop, "drop")
 
 
 def parts_follow_rules() -> bool:
@@ -664,12 +664,10 @@ def parts_follow_rules() -> bool:
         return False
     if any(_part_rule(f) not in rules for f, rules in _TALLY_FILTERS.items()):
         return False
-    return all(
-        _part_rule(f) in _PART_RULES and (_part_rule(f) != "centre" or f[1] in _AT)
-        for fields in _PART_FIELDS.values()
-        for f in fields
-        if f is not None
-    )
+    rule_of = {
+        f: _part_rule(f) for fields in _PART_FIELDS.values() for f in fields if f is not None
+    }
+    return all(r in _PART_RULES and (r != "centre" or f[1] in _AT) for f, r in rule_of.items())
 
 
 def _copied_parts(
@@ -680,14 +678,15 @@ def _copied_parts(
     district's centre, ``context``'s, :attr:`_Coarsen.context`), a column at a time;
     the rows in their order."""
     rows = [row for part in parts for row in part]
-    unknown = sorted({str(row[0]) for row in rows} - _PART_FIELDS.keys())
+    of_kind: dict[Any, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        of_kind[row[0]].append(i)
+    unknown = sorted(map(str, of_kind.keys() - _PART_FIELDS.keys()))
     if unknown:  # not turned by any rule: it would reach the copy as None, or live
         raise ValueError(f"a caseload part's row of a kind the copy cannot turn: {unknown}")
     copied: list[Any] = [None] * len(rows)
-    for what, fields in _PART_FIELDS.items():
-        where = [i for i, row in enumerate(rows) if row[0] == what]
-        if not where:
-            continue
+    for what, where in of_kind.items():
+        fields = _PART_FIELDS[what]
         live = list(zip(*(rows[i] for i in where), strict=True))
         districts = live[_HOME_DISTRICT] if what == "home" else ()
         columns = [

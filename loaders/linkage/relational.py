@@ -48,6 +48,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graph.family_rules import CHILD_AGE
 from loaders.distinct import sorted_distinct
 from loaders.linkage.backend import duckdb_connection
 from loaders.linkage.blocking import codes, within
@@ -69,7 +70,6 @@ from loaders.linkage.people import (
 
 ROUNDS = 3
 ADULT_AGE = 16  # a person whose every birth date is this long ago is an adult here
-CHILD_AGE = 18
 # An address where more children (or adults) than this have lived says nothing about a
 # household (a children's home, a hostel, a block given one key).
 HOUSEHOLD_MAX = 12
