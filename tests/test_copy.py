@@ -401,6 +401,45 @@ def test_a_caseload_part_of_a_kind_the_copy_cannot_turn_fails_loudly():
         projection._copied_parts([rows], {"centres": {"OX1": [51.0, -1.0]}}, keys=None)
 
 
+def test_caseload_parts_fold_into_the_copys_rows_with_their_cases_summed(tmp_path):
+    """Rows the copy holds alike are one row with their cases summed (two homes of a
+    district at its centre), and rows it holds apart stay apart (a home with no point,
+    a worker by their pseudonym, their name dropped): the tally counted from them is
+    the one worked out here by hand."""
+    from graph.access import projection
+    from graph.access.pseudonyms import Pseudonyms
+
+    keys = Pseudonyms.open(tmp_path, "g")
+    parts = [
+        [["home", "open", "cin", "S1", 51.51, -1.21, 1, "OX1"]],
+        [
+            ["home", "open", "cin", "S1", 51.49, -1.19, 1, "OX1"],
+            ["waiting", "open", "cin", "S1", 1],
+        ],
+        [["home", "open", "cin", "S1", None, None, 1, "OX1"], ["waiting", "open", "cin", "S1", 1]],
+        [["home", "closed", "cin", "S1", 51.49, -1.19, 1, "OX1"]],
+        [["worker", "open", "cin", "S1", "W1", "Ann Worker", "T1", "Team A", 1]],
+        [["worker", "open", "cin", "S1", "W1", "Ann Worker", "T1", "Team A", 2]],
+        [["worker", "open", "cin", "S1", "W2", "Bob Worker", "T1", "Team A", 1]],
+    ]
+    copied = projection._copied_parts(parts, {"centres": {"OX1": [51.5, -1.2]}}, keys)
+    cells = caseload_tally.count(copied)
+    w1, w2 = keys.of("Professional", "W1"), keys.of("Professional", "W2")
+    assert cells == {
+        ("open", "cin", "S1"): {
+            "homes": Counter({(51.5, -1.2): 2, (None, None): 1}),
+            "workers": Counter({(w1, None, "T1", "Team A"): 3, (w2, None, "T1", "Team A"): 1}),
+            "waiting": 2,
+        },
+        ("closed", "cin", "S1"): {
+            "homes": Counter({(51.5, -1.2): 1}),
+            "workers": Counter(),
+            "waiting": 0,
+        },
+    }
+    assert len(copied[0]) == 6  # of nine: two homes, two waiting and two workers folded
+
+
 # what a graph holds that the copy's declaration does not account for: an undeclared
 # property, relationship type and label, a kept relationship type between other labels
 STRAYS = """

@@ -17,13 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import compress
-from operator import methodcaller
+from operator import itemgetter, methodcaller
 from typing import Any, Protocol
 
 import orjson
@@ -610,11 +610,12 @@ def write_copy(
 
 # each column of a caseload part's rows (caseload_tally.Part), by the row's kind: the
 # property it holds, turned into the copy's by that property's copy rule
-# (copy_rules.KEPT_NODES); None: not a property (the row's kind, a count of cases)
+# (copy_rules.KEPT_NODES); None: the row's kind; _CASES: its count of cases
+_CASES = "cases"
 _CELL = (("Case", "status"), ("Case", "kind"), ("Service", "uid"))
-_PART_FIELDS: dict[str, tuple[tuple[str, str] | None, ...]] = {
-    "home": (None, *_CELL, ("Address", "lat"), ("Address", "lon"), None, ("Address", DISTRICT)),
-    "waiting": (None, *_CELL, None),
+_PART_FIELDS: dict[str, tuple[tuple[str, str] | str | None, ...]] = {
+    "home": (None, *_CELL, ("Address", "lat"), ("Address", "lon"), _CASES, ("Address", DISTRICT)),
+    "waiting": (None, *_CELL, _CASES),
     "worker": (
         None,
         *_CELL,
@@ -622,7 +623,7 @@ _PART_FIELDS: dict[str, tuple[tuple[str, str] | None, ...]] = {
         ("Professional", "name"),
         ("Team", "uid"),
         ("Team", "name"),
-        None,
+        _CASES,
     ),
 }
 _HOME_DISTRICT = _PART_FIELDS["home"].index(("Address", DISTRICT))
@@ -665,7 +666,7 @@ def parts_follow_rules() -> bool:
     if any(_part_rule(f) not in rules for f, rules in _TALLY_FILTERS.items()):
         return False
     rule_of = {
-        f: _part_rule(f) for fields in _PART_FIELDS.values() for f in fields if f is not None
+        f: _part_rule(f) for fields in _PART_FIELDS.values() for f in fields if isinstance(f, tuple)
     }
     return all(r in _PART_RULES and (r != "centre" or f[1] in _AT) for f, r in rule_of.items())
 
@@ -673,50 +674,100 @@ def parts_follow_rules() -> bool:
 def _copied_parts(
     parts: Iterable[caseload_tally.Part], context: dict[str, Any], keys: Pseudonyms
 ) -> list[caseload_tally.Part]:
-    """The live graph's caseload parts as the copy holds what they count: each field
-    by its declared copy rule, as the copy's records have it (a home's point at its
-    district's centre, ``context``'s, :attr:`_Coarsen.context`), a column at a time;
-    the rows in their order."""
-    rows = [row for part in parts for row in part]
-    of_kind: dict[Any, list[int]] = defaultdict(list)
-    for i, row in enumerate(rows):
-        of_kind[row[0]].append(i)
+    """The live graph's caseload parts as the copy holds what they count: the rows the
+    copy would hold alike folded into one, their cases summed (the tally sums them
+    alike), then each field by its declared copy rule, as the copy's records have it
+    (a home's point at its district's centre, ``context``'s, :attr:`_Coarsen.context`).
+    A county's homes fold into their districts and its workers' rows into one a worker
+    and cell, so the rules are applied to some thousand rows, not to every case's."""
+    of_kind: dict[Any, list[list[Any]]] = defaultdict(list)
+    for part in parts:
+        for row in part:
+            of_kind[row[0]].append(row)
     unknown = sorted(map(str, of_kind.keys() - _PART_FIELDS.keys()))
     if unknown:  # not turned by any rule: it would reach the copy as None, or live
         raise ValueError(f"a caseload part's row of a kind the copy cannot turn: {unknown}")
-    copied: list[Any] = [None] * len(rows)
-    for what, where in of_kind.items():
+    copied: list[list[Any]] = []
+    for what, rows in of_kind.items():
         fields = _PART_FIELDS[what]
-        live = list(zip(*(rows[i] for i in where), strict=True))
-        districts = live[_HOME_DISTRICT] if what == "home" else ()
-        columns = [
-            column if f is None else _copied_column(f, column, districts, context, keys)
-            for column, f in zip(live, fields, strict=True)
-        ]
-        for i, row in zip(where, zip(*columns, strict=True), strict=True):
-            copied[i] = list(row)
+        plain, centred = _fold_plan(fields)
+        folded = _folded(fields, rows)
+        held = dict(zip(plain, zip(*(key[0] for key in folded), strict=True), strict=True))
+        there = {at: [not key[1 + i] for key in folded] for i, at in enumerate(centred)}
+        districts = held.get(_HOME_DISTRICT, ()) if what == "home" else ()
+        columns: list[list[Any]] = []
+        for at, f in enumerate(fields):
+            if not isinstance(f, tuple):  # the row's kind, its cases
+                columns.append([what] * len(folded) if f is None else list(folded.values()))
+            elif at in there:
+                columns.append(_centred(f[1], there[at], districts, context))
+            elif at in held:
+                columns.append(_copied_column(f, held[at], keys))
+            else:  # dropped
+                columns.append([None] * len(folded))
+        copied += map(list, zip(*columns, strict=True))
     return [copied]
 
 
-def _copied_column(
-    field: tuple[str, str],
-    values: tuple[Any, ...],
-    districts: tuple[Any, ...],
-    context: dict[str, Any],
-    keys: Pseudonyms,
+def _fold_plan(fields: tuple[tuple[str, str] | str | None, ...]) -> tuple[list[int], list[int]]:
+    """The fields a folded row keeps the live value of (kept or pseudonymised, as the
+    copy turns each value alike, and the home's district, which centres a point), and
+    those it keeps only whether a value is there of (centred)."""
+    plain, centred = [], []
+    for at, f in enumerate(fields):
+        if isinstance(f, tuple):
+            rule = _part_rule(f)
+            if rule == "centre":
+                centred.append(at)
+            elif rule != "drop" or f == ("Address", DISTRICT):
+                plain.append(at)
+    return plain, centred
+
+
+def _folded(
+    fields: tuple[tuple[str, str] | str | None, ...], rows: list[list[Any]]
+) -> dict[tuple[Any, ...], int]:
+    """The rows of one kind by what the copy holds of them (:func:`_fold_plan`: the
+    plain fields' values, then whether each centred field is missing), each key's cases
+    summed, in the order each key first came. Each step a C call over the rows."""
+    plain, centred = _fold_plan(fields)
+    values = map(_getter(plain), rows)
+    missing = [[row[at] is None for row in rows] for at in centred]
+    keyed = zip(values, *missing, strict=True)
+    cases = list(map(itemgetter(fields.index(_CASES)), rows))
+    if set(cases) <= {1}:  # one case a row (a part's rows are): counted in C
+        return dict(Counter(keyed))
+    folded: dict[tuple[Any, ...], int] = defaultdict(int)
+    for key, n in zip(keyed, cases, strict=True):
+        folded[key] += n
+    return dict(folded)
+
+
+def _getter(at: list[int]) -> Callable[[list[Any]], tuple[Any, ...]]:
+    """A row's values at ``at``, always as a tuple (``itemgetter`` of one gives the value)."""
+    if len(at) > 1:
+        return itemgetter(*at)
+    return lambda row: tuple(row[i] for i in at)
+
+
+def _centred(
+    prop: str, there: list[bool], districts: tuple[Any, ...], context: dict[str, Any]
 ) -> list[Any]:
-    """A part's column of ``field`` in the copy, by its rule (one of _PART_RULES)."""
+    """A home's coordinate in the copy: its district's centre's, where it has a point."""
+    at, centres = _AT[prop], context["centres"]
+    points = [centres.get(d) if d is not None else None for d in districts]
+    return [
+        c[at] if here and c is not None else None for here, c in zip(there, points, strict=True)
+    ]
+
+
+def _copied_column(field: tuple[str, str], values: tuple[Any, ...], keys: Pseudonyms) -> list[Any]:
+    """A folded column of ``field`` in the copy, by its rule (keep, drop or pseudonym)."""
     rule = _part_rule(field)
     if rule == "keep":
         return list(values)
     if rule == "drop":
         return [None] * len(values)
-    if rule == "centre":
-        at, centres = _AT[field[1]], context["centres"]
-        points = [centres.get(d) if d is not None else None for d in districts]
-        return [
-            None if v is None or c is None else c[at] for v, c in zip(values, points, strict=True)
-        ]
     given = sorted({v for v in values if v is not None})  # pseudonym: each once
     named = dict(zip(given, keys.each(field[0], given), strict=True))
     return [None if v is None else named[v] for v in values]
