@@ -395,7 +395,6 @@ class Validator:
             adults=mapping.adults,
         )
 
-
     def _refused(self, row: RawRow, reason: str) -> Quarantined:
         """The row quarantined for ``reason``, its uid made as a record's is (the file's
         :class:`RowUids`: the same uid :func:`record_uid` gives)."""
