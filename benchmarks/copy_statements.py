@@ -10,15 +10,16 @@ overlapping statement counts the engine's CPU of both: the column ranks the stat
 the stage's total (``TOTAL write_copy``) is the engine's CPU once. Prints one JSON line,
 the top statements by engine CPU.
 
-The load runs in a process of its own, spawned, which imports this module as its main:
-the timing is put in at import (:func:`_install`) so that process has it too.
+Each night's load runs in a process of its own, spawned: it is given
+:func:`_timed_night` with the night to time (``benchmarks.delta.main_with``), which puts
+the timing in there.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import os
 import sys
 import threading
 import time
@@ -31,7 +32,6 @@ from graph.cypher import REGISTRY
 from graph.engines.falkordb import FalkorDBStore
 from graph.processes import cpu_seconds
 
-_OPTIONS = "JIGSAW_COPY_STATEMENTS"  # this run's own options, to the spawned load
 _TOTAL = "TOTAL write_copy"
 
 
@@ -69,8 +69,9 @@ class _Timing:
         return self.names.get(text, " ".join(text.split())[:70])
 
 
-def _install(night: str) -> _Timing:
-    """The engine adapter's statements timed while ``night``'s copy runs."""
+def _install() -> _Timing:
+    """The engine adapter's statements timed while the load's copy runs (in the night's
+    own process, which ends with it: nothing is put back)."""
     import loaders.load as load
 
     timing = _Timing()
@@ -89,7 +90,7 @@ def _install(night: str) -> _Timing:
     FalkorDBStore._execute = _execute  # type: ignore[method-assign]
     FalkorDBStore.bulk_command = bulk_command  # type: ignore[method-assign]
     FalkorDBStore.publish_pseudonymised = publish_pseudonymised  # type: ignore[method-assign]
-    write_copy, load_alone = load.write_copy, delta._load_alone
+    write_copy = load.write_copy
 
     def timed_copy(store: FalkorDBStore, **kw: Any) -> Any:
         pid = store.server_pid()
@@ -102,29 +103,18 @@ def _install(night: str) -> _Timing:
             timing.add(_TOTAL, time.perf_counter() - started, (cpu_seconds(pid) or 0.0) - engine)
             timing.calls[_TOTAL].append(time.process_time() - process)
 
-    _NIGHT.update(night=night, timing=timing, load=load_alone)
-    _NIGHT.update(timed_copy=timed_copy, write_copy=write_copy)
-    delta._load_alone = _alone
+    load.write_copy = timed_copy
     return timing
 
 
-# what _alone needs: module-level, as the spawned load is given it by name
-_NIGHT: dict[str, Any] = {}
-
-
-def _alone(directory: Path, graph: str, name: str, *a: Any) -> dict:
-    """:func:`benchmarks.delta._load_alone`, with the copy timed on the night asked."""
-    import loaders.load as load
-
-    timed = name == _NIGHT["night"]
-    load.write_copy = _NIGHT["timed_copy" if timed else "write_copy"]
-    try:
-        figures = _NIGHT["load"](directory, graph, name, *a)
-    finally:
-        load.write_copy = _NIGHT["write_copy"]
-    if timed:
-        calls = _NIGHT["timing"].calls
-        figures["copy_statements"] = {k: [round(x, 3) for x in v] for k, v in calls.items()}
+def _timed_night(night: str, directory: Path, graph: str, name: str, *a: Any) -> dict:
+    """:func:`benchmarks.delta._load_alone`, in the night's own process, with the copy's
+    statements timed when it is ``night``."""
+    if name != night:
+        return delta._load_alone(directory, graph, name, *a)
+    timing = _install()
+    figures = delta._load_alone(directory, graph, name, *a)
+    figures["copy_statements"] = {k: [round(x, 3) for x in v] for k, v in timing.calls.items()}
     return figures
 
 
@@ -152,8 +142,6 @@ def _report(figures: dict, top: int) -> dict:
 def main() -> None:
     args, rest = _parse(sys.argv[1:])
     night = "week3_delta" if "--second" in rest else "week2_delta"
-    os.environ[_OPTIONS] = json.dumps({"night": night})
-    _install(night)
     shown = delta.show
     last: dict = {}
 
@@ -162,14 +150,9 @@ def main() -> None:
         shown({k: v for k, v in figures.items() if k != "copy_statements"})
 
     delta.show = show
-    sys.argv = [sys.argv[0], *rest]
-    delta.main()
+    delta.main_with(functools.partial(_timed_night, night), rest)
     print(json.dumps(_report(last, args.top)), flush=True)
 
-
-if __name__ == "__mp_main__" and _OPTIONS in os.environ:  # the spawned load's process
-    _given = json.loads(os.environ[_OPTIONS])
-    _install(_given["night"])
 
 if __name__ == "__main__":
     main()

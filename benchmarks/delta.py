@@ -188,10 +188,19 @@ def load_apart(
     spawn = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as apart:
         night = apart.submit(
-            _load_alone, directory, graph, name, root, day, loads, tracemalloc.is_tracing(), options
+            _night_run, directory, graph, name, root, day, loads, tracemalloc.is_tracing(), options
         )
         figures.update(night.result())
     show(figures)
+
+
+def main_with(run: Callable[..., dict], argv: list[str]) -> None:
+    """:func:`main` over ``argv``, each night's load run by ``run`` in the night's own
+    process, with :func:`_load_alone`'s arguments (``run`` reaches that process pickled:
+    a module's function, or a ``functools.partial`` of one with what it needs)."""
+    global _night_run
+    _night_run = run
+    main(argv)
 
 
 def _load_alone(
@@ -214,6 +223,9 @@ def _load_alone(
     finally:
         store.close()
     return figures
+
+
+_night_run: Callable[..., dict] = _load_alone  # what runs a night's load (main_with)
 
 
 def _attach(directory: Path, graph: str) -> FalkorDBStore:
@@ -361,7 +373,7 @@ def show(figures: dict) -> None:
     print(json.dumps(figures), flush=True)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.delta")
     parser.add_argument("--children", type=int, default=20_000)
     parser.add_argument("--county", type=Path, default=None, help="extracts to reuse")
@@ -390,7 +402,7 @@ def main() -> None:
         help="trace Python's allocations (tracemalloc): each stage's peak, what is held at "
         "its end and the lines holding most (slower: for where memory goes, not time)",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.trace:
         tracemalloc.start()
     skip = frozenset(filter(None, args.skip.split(",")))

@@ -90,9 +90,7 @@ def capture(into: Path, argv: list[str], capturing: Callable[..., dict] = _captu
     """``benchmarks.delta`` with ``argv``, each night's load process run by ``capturing``
     (``into`` its first argument; by default it keeps the link arguments in ``into``)."""
     into.mkdir(parents=True, exist_ok=True)
-    delta._load_alone = functools.partial(capturing, into)
-    sys.argv = ["benchmarks.delta", *argv]
-    delta.main()
+    delta.main_with(functools.partial(capturing, into), argv)
 
 
 def measure(path: Path) -> list[str]:

@@ -9,7 +9,8 @@ record, :data:`INTAKE_FILE`, lives beside the load reports and accumulates: a lo
 some files replaces those files' entries and leaves the rest. A file's row hashes are kept
 beside its reading (:data:`ROWS`) and read only when the file is read again, so the record
 itself holds a few fields a file and a night reads and writes hashes only for the files
-it reads.
+it reads. Row hashes missing, cut or not the reading's own are not known: the file is
+read in full and its rows are not counted (the report says so).
 
 At the next load a file whose hash and mapping are those recorded is unchanged and
 need not be read; any other file is read, and its rows compared with the recorded
@@ -142,6 +143,7 @@ class RowChanges:
     changed: list[int] = field(default_factory=list)
     removed: list[int] = field(default_factory=list)
     unchanged: int = 0
+    known: bool = True  # False: the recorded rows could not be read, none counted
 
     @property
     def fresh(self) -> set[int]:
@@ -186,17 +188,25 @@ class Intake:
         body = {"version": VERSION, "files": files}
         return gzip.compress(json.dumps(body, separators=(",", ":")).encode(), 1)
 
-    def rows(self, key: str) -> dict[int, str]:
+    def rows(self, key: str) -> dict[int, str] | None:
         """The row hashes taken in from the extract ``key``: held, or read from beside
-        its reading (none when there is no entry, or its rows cannot be read: each of the
-        file's rows is then counted as added)."""
+        its reading; none when there is no entry (each of the file's rows is added), and
+        None when they are not known (kept nowhere, or missing, cut or another reading's
+        beside it: :func:`unpack_rows`)."""
         known = self.files.get(key)
         if known is None:
             return {}
-        if known.rows is None:
-            held = self.folder and known.reading
-            known.rows = unpack_rows(self.folder / (known.reading + ROWS)) if held else {}
+        if known.rows is None and self.folder is not None and known.reading:
+            known.rows = unpack_rows(self.folder / (known.reading + ROWS), known.reading)
         return known.rows
+
+    def rows_kept(self, key: str) -> bool:
+        """Whether the extract ``key``'s entry has its row hashes held or a file of them
+        beside its reading (looked at, not read: an unchanged file's are not needed)."""
+        known = self.files[key]
+        if known.rows is not None:
+            return True
+        return self.folder is not None and (self.folder / (known.reading + ROWS)).is_file()
 
     def unchanged(self, extract: Extract, sha256: str, as_of: str) -> bool:
         """Whether ``extract`` (whose content hash is ``sha256``) is what was taken in:
@@ -212,6 +222,8 @@ class Intake:
     def compare(self, extract: Extract, rows: dict[int, str]) -> RowChanges:
         """The file's rows (row number -> hash) against what was taken in from it."""
         before = self.rows(extract_key(extract))
+        if before is None:
+            return RowChanges(known=False)
         changes = RowChanges()
         for number, digest in rows.items():
             seen = before.get(number)
@@ -295,6 +307,7 @@ class SourceChanges:
     changed: int = 0
     removed: int = 0
     unchanged: int = 0  # rows of files read that were taken in as they are
+    unknown: int = 0  # files read in full, their recorded rows not known (not counted)
 
 
 def tally(plan: Plan, changes: dict[str, RowChanges]) -> dict[str, SourceChanges]:
@@ -312,6 +325,7 @@ def tally(plan: Plan, changes: dict[str, RowChanges]) -> dict[str, SourceChanges
             counts.changed += len(rows.changed)
             counts.removed += len(rows.removed)
             counts.unchanged += rows.unchanged
+            counts.unknown += not rows.known
     return dict(sorted(out.items()))
 
 
@@ -332,26 +346,51 @@ READINGS = "readings"  # beside INTAKE_FILE: each file's reading, taken again un
 ROWS = ".rows"  # after a reading's name: its file's row hashes (pack_rows)
 
 
-def pack_rows(rows: dict[int, str]) -> bytes:
-    """A file's row hashes as kept beside its reading: how many, the row numbers (8
-    bytes each) and the hashes a line each (a source's name and hex digits: no newline)."""
+def pack_rows(rows: dict[int, str], reading: str) -> bytes:
+    """A file's row hashes as kept beside its reading ``reading`` (its name): a digest
+    tying them to it, how many, the row numbers (8 bytes each) and the hashes a line each
+    (a source's name and hex digits: no newline)."""
     numbers = np.fromiter(rows, dtype="<i8", count=len(rows))
-    return len(rows).to_bytes(8, "little") + numbers.tobytes() + "\n".join(rows.values()).encode()
+    body = len(rows).to_bytes(8, "little") + numbers.tobytes() + "\n".join(rows.values()).encode()
+    return _rows_digest(reading, body) + body
 
 
-def unpack_rows(path: Path) -> dict[int, str]:
-    """The row hashes :func:`pack_rows` kept in ``path``; none when they cannot be read
-    whole (missing, cut short)."""
+def unpack_rows(path: Path, reading: str) -> dict[int, str] | None:
+    """The row hashes :func:`pack_rows` kept in ``path`` for the reading ``reading``;
+    None when they cannot be read whole and as that reading's (missing, cut short,
+    changed, or another reading's)."""
     try:
         data = path.read_bytes()
     except OSError:
-        return {}
-    count = int.from_bytes(data[:8], "little")
+        return None
+    body = memoryview(data)[_DIGEST:]
+    if data[:_DIGEST] != _rows_digest(reading, body) or len(body) < 8:
+        return None
+    count = int.from_bytes(body[:8], "little")
     end = 8 + 8 * count
-    hashes = data[end:].decode(errors="replace").split("\n") if count else []
-    if len(data) < 8 or len(data) < end or len(hashes) != count:
-        return {}
-    return dict(zip(np.frombuffer(data, "<i8", count, 8).tolist(), hashes, strict=True))
+    hashes = bytes(body[end:]).decode(errors="replace").split("\n") if count else []
+    if len(body) < end or len(hashes) != count:
+        return None
+    return dict(zip(np.frombuffer(body, "<i8", count, 8).tolist(), hashes, strict=True))
+
+
+_DIGEST = 16  # bytes of a rows file's digest
+
+
+def _rows_digest(reading: str, body: bytes | memoryview) -> bytes:
+    """What ties a file's row hashes to its reading: the reading's name and the hashes,
+    digested (BLAKE2b)."""
+    digest = hashlib.blake2b(reading.encode() + b"\n", digest_size=_DIGEST)
+    digest.update(body)
+    return digest.digest()
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    """``data`` in ``path``, whole or not at all (written beside it, then put in place:
+    a load stopped part way leaves the file as it was)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def save_packed(loads_dir: Path, packed: bytes) -> Path:
@@ -359,9 +398,7 @@ def save_packed(loads_dir: Path, packed: bytes) -> Path:
     at all."""
     loads_dir.mkdir(parents=True, exist_ok=True)
     path = loads_dir / INTAKE_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(packed)
-    os.replace(tmp, path)
+    write_whole(path, packed)
     return path
 
 
@@ -405,9 +442,11 @@ class Reading:
             yield outcome
 
     def _kept(self, extract: Extract) -> FileOutcome | None:
-        """The reading kept of an extract taken in as it is (None: none to be had)."""
-        known = self.before.files[extract_key(extract)]
-        if self.loads_dir is None or not known.reading:
+        """The reading kept of an extract taken in as it is (None: none to be had, or
+        its row hashes not beside it, which reading the file again keeps anew)."""
+        key = extract_key(extract)
+        known = self.before.files[key]
+        if self.loads_dir is None or not known.reading or not self.before.rows_kept(key):
             return None
         outcome = load_packed(self.loads_dir / READINGS / known.reading)
         try:
@@ -420,8 +459,10 @@ class Reading:
         again (:class:`loaders.extracts.Earlier`): a CSV file (whose cells are text, so
         the same uid is the same cells) read the same way, on the same day or a later
         one when no two-digit year is read (its century depends on the day). None on a
-        full load, which validates every row."""
-        known = self.before.files.get(extract_key(extract))
+        full load, which validates every row, and where the reading's row hashes are not
+        known (the pair not as a load left it: the file is read in full)."""
+        key = extract_key(extract)
+        known = self.before.files.get(key)
         mapping = extract.mapping
         if (
             self.full
@@ -430,6 +471,7 @@ class Reading:
             or not known.reading
             or mapping.format != "csv"
             or known.mapping != reader_hash(extract)
+            or self.before.rows(key) is None
         ):
             return None
         path = self.loads_dir / READINGS / known.reading
@@ -457,10 +499,10 @@ class Reading:
             found.reading = found.name(key)
             path = self.loads_dir / READINGS / found.reading
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(pack(outcome) if packed is None else packed)
+            write_whole(path, pack(outcome) if packed is None else packed)
             assert found.rows is not None  # entry() gives every file read its rows
             rows = path.with_name(found.reading + ROWS)
-            rows.write_bytes(pack_rows(found.rows))
+            write_whole(rows, pack_rows(found.rows, found.reading))
             self._written += [path, rows]
         self.after.take(extract, found)
 

@@ -299,7 +299,7 @@ class LoadReport:
             return []
         total = {
             k: sum(c.get(k, 0) for c in self.since_last.values())
-            for k in ("files_skipped", "files_read", "added", "changed", "removed")
+            for k in ("files_skipped", "files_read", "added", "changed", "removed", "unknown")
         }
         files = total["files_skipped"] + total["files_read"]
         head = (
@@ -308,10 +308,16 @@ class LoadReport:
             if self.delta
             else f"**Full load**: all {files:,} files read"
         )
+        unknown = (
+            f" {total['unknown']:,} files read in full, their rows not counted: the row "
+            "hashes kept beside their last reading were missing, cut short or not its own."
+            if total["unknown"]
+            else ""
+        )
         lines = [
             f"{head}; since the last load {total['added']:,} rows added, "
             f"{total['changed']:,} changed and {total['removed']:,} removed (a removed "
-            "row's records stay in the graph, as a full reload leaves them).",
+            f"row's records stay in the graph, as a full reload leaves them).{unknown}",
             "",
         ]
         changed = [(n, c) for n, c in self.since_last.items() if c.get("files_read")]

@@ -324,10 +324,10 @@ class Validator:
     def __call__(self, row: RawRow) -> Record | Quarantined:
         mapping = self.mapping
         if row.problem is not None:  # the reader's own (see loaders.readers)
-            return _quarantine(mapping, row, row.problem)
+            return self._refused(row, row.problem)
         extra = row.values.get("__extra__")
         if extra:
-            return _quarantine(mapping, row, f"row has {len(extra)} more cells than the header")
+            return self._refused(row, f"row has {len(extra)} more cells than the header")
         get = row.values.get
         outcomes: list[_Outcome] = []
         split_cells: list[tuple[_Cell, str]] = []
@@ -382,7 +382,7 @@ class Validator:
             )
             errors += notes  # an identifier dropped for failing its check: why
         if errors:
-            return _quarantine(mapping, row, "; ".join(errors))
+            return self._refused(row, "; ".join(errors))
         return Record(
             uid=self.uid(row.values),
             source=mapping.source,
@@ -393,6 +393,14 @@ class Validator:
             notes=notes,
             trust_ids=mapping.trust_ids,
             adults=mapping.adults,
+        )
+
+    def _refused(self, row: RawRow, reason: str) -> Quarantined:
+        """The row quarantined for ``reason``, its uid made as a record's is (the file's
+        :class:`RowUids`: the same uid :func:`record_uid` gives)."""
+        source = self.mapping.source
+        return Quarantined(
+            source, row.file, row.row, reason, raw_text(row.values), self.uid(row.values)
         )
 
 
@@ -419,11 +427,6 @@ def _column_for(mapping: SourceMapping, name: str) -> str:
         if target == name:
             return column
     return f"({name})"
-
-
-def _quarantine(mapping: SourceMapping, row: RawRow, reason: str) -> Quarantined:
-    uid = record_uid(mapping.source, row.values)
-    return Quarantined(mapping.source, row.file, row.row, reason, raw_text(row.values), uid)
 
 
 def _split_names(values: dict[str, object], who: str) -> None:

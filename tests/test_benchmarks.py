@@ -253,3 +253,42 @@ def test_the_returns_figures_close_for_every_return(tmp_path):
         assert r["read"] == r["loaded"] + r["merged"] + r["quarantined"] > 0, r
         assert r["linked right"] <= r["true children"] <= r["read"], r
     assert table(rows).count("\n") == len(rows) + 1
+
+
+def test_copy_statements_gives_the_night_its_timing_as_delta_scope_does(monkeypatch):
+    """benchmarks.copy_statements hands benchmarks.delta a function for each night's
+    process (a functools.partial naming the night to time, which pickles), as
+    benchmarks.delta_scope's capture does, not the night through an environment
+    variable read at import (9a53854); that function times the copy on that night only."""
+    import functools
+    import pickle
+
+    import loaders.load
+    from benchmarks import copy_statements, delta
+    from graph.engines.falkordb import FalkorDBStore
+
+    given: list[tuple] = []
+    monkeypatch.setattr(delta, "main_with", lambda run, argv: given.append((run, argv)))
+    monkeypatch.setattr(sys, "argv", ["x", "--top", "3", "--engine", "E", "--second", "S"])
+    copy_statements.main()
+    ((run, argv),) = given
+    assert argv == ["--engine", "E", "--second", "S"]
+    assert isinstance(run, functools.partial) and run.args == ("week3_delta",)
+    assert pickle.loads(pickle.dumps(run)).func is copy_statements._timed_night
+    assert not any("COPY_STATEMENTS" in k for k in os.environ)
+    # in the night's process: the copy timed on the night named, not on another
+    for attr in ("_execute", "bulk_command", "publish_pseudonymised"):  # put back after
+        monkeypatch.setattr(FalkorDBStore, attr, getattr(FalkorDBStore, attr))
+
+    class Store:
+        def server_pid(self) -> int:
+            return os.getpid()
+
+    monkeypatch.setattr(loaders.load, "write_copy", lambda store, **kw: "copied")
+    monkeypatch.setattr(
+        delta, "_load_alone", lambda *a: {"copied": loaders.load.write_copy(Store())}
+    )
+    assert "copy_statements" not in run("D", "g", "week2_delta")
+    figures = run("D", "g", "week3_delta")
+    assert figures["copied"] == "copied"
+    assert figures["copy_statements"]["TOTAL write_copy"][0] == 1

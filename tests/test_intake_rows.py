@@ -7,12 +7,16 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+from dataclasses import asdict
 from pathlib import Path
+
+import pytest
 
 from loaders import intake
 from loaders.extracts import Extract
-from loaders.intake import ROWS, Intake, Reading, RowChanges, extract_key
+from loaders.intake import ROWS, Intake, Reading, RowChanges, extract_key, tally
 from loaders.mapping import load_mappings
+from loaders.report import LoadReport
 
 AS_OF = dt.date(2026, 11, 2)
 HEADER = (
@@ -82,14 +86,82 @@ def test_each_file_read_again_is_compared_with_its_own_rows(tmp_path: Path) -> N
     }
 
 
-def test_rows_kept_cut_short_are_no_rows(tmp_path: Path) -> None:
-    rows = {2: "s:00", 3: "s:0a", 10: "s:ff"}
+def test_rows_kept_cut_short_or_another_readings_are_not_known(tmp_path: Path) -> None:
+    """Row hashes cut anywhere (inside the last hash too, where the count still holds),
+    changed, or kept for another reading are not known, rather than rows compared."""
+    rows = {2: "s:00aa", 3: "s:0a0a", 10: "s:ffff"}
     path = tmp_path / "x.rows"
-    path.write_bytes(intake.pack_rows(rows))
-    assert intake.unpack_rows(path) == rows
-    path.write_bytes(intake.pack_rows(rows)[:20])
-    assert intake.unpack_rows(path) == {}
-    assert intake.unpack_rows(tmp_path / "none") == {}
+    packed = intake.pack_rows(rows, "x")
+    path.write_bytes(packed)
+    assert intake.unpack_rows(path, "x") == rows
+    for cut in (20, len(packed) - 2):
+        path.write_bytes(packed[:cut])
+        assert intake.unpack_rows(path, "x") is None, cut
+    path.write_bytes(packed.replace(b"s:ffff", b"s:fffe"))
+    assert intake.unpack_rows(path, "x") is None
+    path.write_bytes(packed)
+    assert intake.unpack_rows(path, "y") is None
+    assert intake.unpack_rows(tmp_path / "none", "x") is None
+
+
+def _spoil(loads: Path, extract: Extract, how: str, other: Extract) -> None:
+    """The row hashes kept beside ``extract``'s reading: removed, cut inside the last
+    hash (the count still holds) or replaced by ``other``'s."""
+    kept = Intake.read(loads)
+    folder = loads / intake.READINGS
+    path = folder / (kept.files[extract_key(extract)].reading + ROWS)
+    if how == "missing":
+        path.unlink()
+    elif how == "cut":
+        path.write_bytes(path.read_bytes()[:-3])
+    else:
+        path.write_bytes((folder / (kept.files[extract_key(other)].reading + ROWS)).read_bytes())
+
+
+@pytest.mark.parametrize("how", ["missing", "cut", "another"])
+def test_rows_not_known_read_in_full_and_not_counted(
+    tmp_path: Path, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file read again whose kept row hashes are missing, cut or another reading's
+    (a) is read in full (no earlier reading's records taken), its rows not counted and
+    the report saying so; so is a file of unchanged bytes whose row hashes are missing
+    (b: one present is read only once the file changes); the night keeps both files'
+    rows again. On 9a53854 each of their rows counted as added (missing), or a's
+    compared with what was left (cut) or with c's rows (another)."""
+    mapping = next(m for m in load_mappings(None) if m.source == "social_care_episodes")
+    names = ["a.csv", "b.csv", "c.csv"]
+    extracts = [Extract(mapping, tmp_path / n, f"social_care/{n}") for n in names]
+    same = [_row(n) for n in range(1, 6)]
+    for n in names:
+        _write(tmp_path / n, same)
+    _write(tmp_path / "c.csv", [*same, _row(6), _row(7)])
+    loads = tmp_path / "loads"
+    _night(loads, extracts)
+    _write(tmp_path / "a.csv", [*same[:2], _row(3, "N2"), *same[3:]])  # a: line 4 changed
+    _spoil(loads, extracts[0], how, extracts[2])
+    _spoil(loads, extracts[1], "missing", extracts[2])  # b: bytes as they were
+    earlier: list[object] = []
+    read = intake.read_packed
+
+    def reading(*args: object, **options: object) -> object:
+        earlier.extend(options["earlier"])  # type: ignore[arg-type]
+        return read(*args, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(intake, "read_packed", reading)
+    night, changes = _night(loads, extracts)
+    assert [e.relname for e in night.plan.read] == ["social_care/a.csv", "social_care/b.csv"]
+    assert earlier == [None, None]  # read in full
+    for e in extracts[:2]:
+        assert changes[extract_key(e)] == RowChanges(known=False), e.relname
+    counts = tally(night.plan, changes)["social_care_episodes"]
+    assert (counts.added, counts.changed, counts.removed, counts.unknown) == (0, 0, 0, 2)
+    report = LoadReport(loads, "", AS_OF.isoformat())
+    report.delta, report.since_last = True, {"social_care_episodes": asdict(counts)}
+    assert "2 files read in full, their rows not counted" in report.to_markdown()
+    # kept again, whole: the next night compares a's rows with its own
+    _write(tmp_path / "a.csv", same)
+    _, again = _night(loads, extracts)
+    assert again[extract_key(extracts[0])] == RowChanges(changed=[4], unchanged=4)
 
 
 def test_a_record_of_the_earlier_form_is_no_record(tmp_path: Path) -> None:

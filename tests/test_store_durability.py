@@ -590,3 +590,42 @@ def test_the_start_waits_for_a_ready_line_after_this_servers_own_start(tmp_path)
     log.write_text(start + loading)
     wait_until_loaded(log, pid, time.monotonic() + 60)  # the server is gone: no wait
     wait_until_loaded(tmp_path / "none.log", pid, time.monotonic() + 60)
+
+
+REBUILT_PEOPLE = 300_000  # enough that the rebuild after a start outlasts a few reads
+
+
+def test_a_read_while_the_engine_rebuilds_its_indexes_scans_and_answers(tmp_path):
+    """After a restart FalkorDB rebuilds every graph's indexes in the background (the
+    live graph's and the analysts' copy's); a plain read sent meanwhile is answered
+    right, by a scan, while the rebuild goes on: it neither waits for the rebuild nor
+    fails (only a full-text search, which finds nothing meanwhile, waits: see
+    FalkorDBStore.await_indexes)."""
+    live = embedded_store(tmp_path, graph_name="rebuilt")
+    live.ensure_schema()
+    copy = live.pseudonymised()
+    create = (
+        "UNWIND range(1, $n) AS i CREATE (:Person {uid: 'P-' + toString(i), "
+        "given_name: 'G' + toString(i % 997), family_name: 'F' + toString(i % 1999)})"
+    )
+    live.write(create, {"n": REBUILT_PEOPLE})
+    copy.write("CREATE INDEX FOR (p:Person) ON (p.uid)")
+    copy.write(create, {"n": REBUILT_PEOPLE})
+    live.await_indexes(600)
+    copy.await_indexes(600)
+    live.close()
+    stop_engine(tmp_path)
+    live = embedded_store(tmp_path, graph_name="rebuilt")  # the engine started again
+    copy = live.pseudonymised()
+    try:
+        rebuilding = [not s.indexes_ready() for s in (live, copy)]
+        if not all(rebuilding):
+            pytest.skip("the indexes were rebuilt before a read could be sent")
+        for store in (live, copy):
+            store._indexes_ready = False  # asked again below, not remembered
+            wanted = f"P-{REBUILT_PEOPLE - 7}"
+            found = store.read("MATCH (p:Person {uid: $u}) RETURN p.uid AS uid", {"u": wanted})
+            assert [r["uid"] for r in found.rows] == [wanted]
+        assert not live.indexes_ready() or not copy.indexes_ready()  # the reads did not wait
+    finally:
+        live.close()
