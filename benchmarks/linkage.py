@@ -171,7 +171,7 @@ def run(
     rounds: list[dict] = []
     aside = [0.0, 0.0]  # wall and CPU seconds measuring between rounds, not link()'s
     memory = load_settings().linkage_memory
-    by_round = _rounds(linkage, calls, rounds, aside, inputs, truth) if per_round else None
+    by_round = _rounds(linkage, calls, parts, rounds, aside, inputs, truth) if per_round else None
     wanted = (missing or m_from_truth) and truth is not None
     labels = _adult_labels(inputs, truth) if wanted else None
     shares: list = []
@@ -243,6 +243,7 @@ def run(
 def _rounds(
     linkage: Any,
     calls: list,
+    parts: dict[str, float],
     rounds: list[dict],
     aside: list[float],
     inputs: Inputs,
@@ -250,14 +251,15 @@ def _rounds(
 ) -> Iterator[None]:
     """Each of the adults' rounds (``_Adults.round``, wrapped for the run): the people
     it scored, its pairs at or above the review threshold (its ``score`` calls, as
-    :func:`_watched` keeps them), its links, its CPU and wall seconds, and the adults'
-    quality by the truth after it (its time added to ``aside``, wall then CPU)."""
+    :func:`_watched` keeps them), its links, its CPU and wall seconds, its CPU by part
+    (what ``parts`` gained in it), and the adults' quality by the truth after it (its
+    time added to ``aside``, wall then CPU)."""
     owner = linkage._Adults
     saved = owner.round
 
     @functools.wraps(saved)
     def measured(adults: Any, number: int) -> int:
-        scored_before = len(calls)
+        scored_before, parts_before = len(calls), dict(parts)
         wall, cpu = time.perf_counter(), time.process_time()
         made = saved(adults, number)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -269,6 +271,11 @@ def _rounds(
             "links": made,
             "cpu_seconds": round(cpu, 2),
             "wall_seconds": round(wall, 2),
+            "cpu_by_part": {
+                name: round(seconds - parts_before[name], 2)
+                for name, seconds in parts.items()
+                if seconds - parts_before[name] >= 0.005
+            },
         }
         if truth is not None:
             find = adults.run.clusters.find
@@ -292,6 +299,8 @@ PARTS = {
     "people_frame": "the people model's frame",
     "surroundings": "surroundings (every round)",
     "adults_frame": "the adults' frames (every round)",
+    "freshen": "the adults' rows hashed (every round)",
+    "coded": "the adults' lists numbered (every round)",
     "_Run.apply": "linking the scored pairs",
     "gc": "the garbage collector (in any part)",
 }
@@ -858,6 +867,11 @@ def show(figures: dict) -> str:
         )
     if "rounds" in figures:
         lines += ["", *round_table(figures["rounds"])]
+        for r in figures["rounds"]:
+            by = r["cpu_by_part"].items()
+            lines.append(
+                f"round {r['round']}, CPU by part: " + "; ".join(f"{n} {s} s" for n, s in by)
+            )
     if "m_from_truth" in figures:
         lines += ["", *shares_lines(figures["m_from_truth"])]
     if "missed" in figures:

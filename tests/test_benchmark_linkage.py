@@ -48,9 +48,10 @@ def test_linkage_harness_reads_captures_and_measures(tmp_path):
 
 
 def test_the_adults_rounds_table_adds_up_to_the_run(small_county):
-    """``--per-round``: one row a round, in order, whose links, pairs and people are the
-    run's adults' totals, and whose last row's quality is the run's own."""
-    from benchmarks.linkage import read_inputs, round_table, run
+    """``--per-round``: one row a round, in order, whose links, pairs, people and
+    frames' CPU are the run's adults' totals, and whose last row's quality is the run's
+    own."""
+    from benchmarks.linkage import PARTS, read_inputs, round_table, run
 
     figures = run(
         read_inputs(small_county),
@@ -66,6 +67,13 @@ def test_the_adults_rounds_table_adds_up_to_the_run(small_county):
     assert [r["people"] for r in rounds] == [entry["rows"] for entry in adults]
     assert rounds[-1]["adults_if_last"] == figures["quality"]["adults"]
     assert len(round_table(rounds)) == 2 + len(rounds)
+    # each round's CPU by part is what the run's parts gained in it: the adults' frames
+    # are built only in rounds, so theirs add up to the run's (each rounded)
+    frames = PARTS["adults_frame"]
+    assert all(set(r["cpu_by_part"]) <= set(PARTS.values()) for r in rounds)
+    assert all(frames in r["cpu_by_part"] for r in rounds)
+    within = sum(r["cpu_by_part"][frames] for r in rounds)
+    assert abs(within - figures["cpu_by_part"][frames]) <= 0.05 + 0.005 * len(rounds)
 
 
 def _pairs_by_truth(labels: dict[str, str], cluster_of: dict[str, str]) -> tuple[int, int]:

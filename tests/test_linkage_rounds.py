@@ -46,6 +46,61 @@ def test_every_round_frame_kept_rows_equal_a_frame_built_afresh(small_county, mo
     assert all(0 < built < people for people, built in rounds[1:]), rounds
 
 
+def test_every_round_surroundings_and_frame_equal_those_worked_out_from_nothing_kept(
+    small_county, monkeypatch
+):
+    """On the small county's own link inputs, every round's surroundings, gathered over
+    the records the run flattened once (:class:`relational.Gathering`, its roots followed
+    from the joins since the round before), are those gathered over the records flattened
+    afresh, mapping by mapping as text, and the round's frame (its kept own rows too) is
+    row for row the frame built from those: a person whose root, context or own row a
+    later round took stale from the round before would differ here. The first test keeps
+    the round's surroundings on both sides, so it sees no stale surroundings."""
+    import loaders.linkage as linkage
+    from benchmarks.linkage import read_inputs
+    from loaders.linkage import relational
+
+    inputs = read_inputs(small_county, AS_OF)
+    gathered, frame = relational.surroundings, relational.adults_frame
+    afresh: list[relational.Surroundings] = []
+
+    def as_text(around: relational.Surroundings) -> dict:
+        fields = ("kids", "stays", "household", "housemates", "mate_names", "names")
+        more = ("moved_in", "moved_out", "left_with", "arrived_with", "movers")
+        found = {name: dict(getattr(around, name)) for name in (*fields, *more)}
+        found |= {name: dict(lookup) for name, lookup in around.columns.items()}
+        found["adults"] = set(around.adults)
+        people = around.reps_people
+        found["reps_people"] = (
+            around.uids.take(people["root"]).to_pylist(),
+            people["adult"].to_pylist(),
+        )
+        return found
+
+    def surroundings(reps, clusters, context, gathering=None, memory_limit=None):
+        found = gathered(reps, clusters, context, gathering, memory_limit)
+        fresh = gathered(reps, clusters, context, None, memory_limit)
+        assert gathering is not None  # the rounds keep one
+        assert as_text(found) == as_text(fresh)
+        afresh.append(fresh)
+        return found
+
+    rounds: list[int] = []
+
+    def framed(reps, clusters, around, notes=None, kept=None):
+        found, built = frame(reps, clusters, around, notes, kept)
+        expected, _ = frame(reps, clusters, afresh[-1], None, None)
+        assert found.to_pydict() == expected.to_pydict()
+        rounds.append(found.num_rows)
+        return found, built
+
+    monkeypatch.setattr(linkage, "surroundings", surroundings)
+    monkeypatch.setattr(linkage, "adults_frame", framed)
+    monkeypatch.setattr(linkage, "LAST_ROUND_SHARE", 0.0)
+    result = linkage.link(inputs.found, context=inputs.context)
+    assert result.relational_links and len(rounds) >= 2, rounds
+
+
 def test_a_round_linking_under_the_declared_share_of_its_people_is_the_last(monkeypatch):
     """The rounds go on while a round links at least LAST_ROUND_SHARE of the people it
     scored (and no further than ROUNDS); a round under it is the last, and the notes
