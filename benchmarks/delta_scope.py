@@ -56,14 +56,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 import benchmarks.delta as delta
-from loaders.linkage import Context, LinkResult, link, scope
+from loaders.linkage import Context, KeptKeys, LinkResult, link, scope
 from loaders.linkage.identity import ID_FIELDS
-from loaders.linkage.people import KEYS as PEOPLE_KEYS
+from loaders.linkage.kept_keys import as_people
+from loaders.linkage.kept_keys import person as _person
 from loaders.linkage.relational import CAPPED
-from loaders.linkage.relational import KEYS as ADULT_KEYS
 
 
 def _capturing(into: Path, *arguments: object) -> dict:
@@ -195,7 +194,8 @@ def _surroundings(
 def scoped(path: Path, before: Path | None = None) -> list[str]:
     """The prototype of a scoped ``link()`` on the night captured in ``path`` (see the
     module's docstring), a line a figure; ``before``: last night's capture, whose keys
-    find the block mates (:func:`found_mates`), else the whole run's are taken."""
+    find the block mates inside the scoped link (:func:`kept_keys`), else the whole run's
+    are taken."""
     import loaders.linkage as linkage
     import loaders.linkage.model as model
 
@@ -243,31 +243,47 @@ def scoped(path: Path, before: Path | None = None) -> list[str]:
     if any(CAPPED in note for note in first.notes):
         raise SystemExit("an adults' name cap binds on this night: the scope would count its own")
     truth = {_person(kept, u) for u in met}  # the block mates' people, the whole's
-    people, finding_cpu = truth, 0.0
-    if before is not None:
-        people, finding_cpu = found_mates(before, found, options)
+    keys = None if before is None else kept_keys(before, found, options)
     model._touched_pairs, linkage.carried, recording = pairs, carried, True
     try:
         started = time.process_time()
         whole = link(found, **options)
         whole_cpu = time.process_time() - started
         recording, replay[:] = False, tables
-        inside, records = _scope(found, kept, options["context"], people, ID_FIELDS)
+        start = set() if keys else truth  # with kept keys, the link finds the mates
+        inside, records = _scope(found, kept, options["context"], start, ID_FIELDS)
         started = time.process_time()
-        part = link(records, **_restricted(options, inside))
+        part = link(records, **_restricted(options, inside), keys=keys)
         part_cpu = time.process_time() - started
     finally:
         model._touched_pairs, linkage.carried = real_pairs, real_carried
+    if keys is not None:
+        grown, inside = len(inside), set(part.cluster_of)
     lines = _compared(whole, part, inside, kept, len(found), whole_cpu, part_cpu)
-    if before is not None:
-        missed = truth - people
+    if keys is not None:
+        present = {_person(kept, u) for u in inside}
+        missed = truth - present
         lost = {r.rid for r in found if kept.get(r.rid) in missed} - inside
         lines.append(
-            f"block mates' people: the whole run's {len(truth):,}, found from last night's "
-            f"keys {len(people):,} (CPU {finding_cpu:.1f} s), of the whole's missed "
-            f"{len(missed):,}, their records outside the scope {len(lost):,}"
+            f"block mates' people: the whole run's {len(truth):,}; the scoped link started "
+            f"from {grown:,} records and took in {len(inside) - grown:,} more from the kept "
+            f"keys; of the whole's block mates' people it missed {len(missed):,}, their "
+            f"records outside it {len(lost):,}"
         )
     return lines
+
+
+def kept_keys(before: Path, found: list, options: dict) -> KeptKeys:
+    """The keys last night's ``link()`` (the night captured in ``before``) kept, as
+    tonight's people (``options``' kept), with tonight's records and context, for a
+    scoped link to meet (``link(keys=...)``). Last night's link is not timed: a load
+    would have kept its keys."""
+    with open(before, "rb") as fh:
+        last = pickle.load(fh)
+    keep = KeptKeys.none(last["found"], last["options"]["context"], last["options"]["kept"])
+    result = link(last["found"], **last["options"], keys=keep)
+    people, adults = as_people(result, options["kept"])
+    return KeptKeys(people, adults, found, options["context"], options["kept"])
 
 
 def _restricted(options: dict, inside: set[str]) -> dict:
@@ -282,138 +298,6 @@ def _restricted(options: dict, inside: set[str]) -> dict:
     )
     kept = {r: p for r, p in options["kept"].items() if r in inside}
     return {**options, "context": part, "kept": kept}
-
-
-def _keyed(
-    found: list, options: dict
-) -> tuple[LinkResult, list[pa.Table], list[tuple[list[str], list[str]]]]:
-    """``link()`` on a night's arguments with each scoring's blocking keys kept: the
-    people pass's frame and each adults' round's (its ``kin`` and ``homes`` as the
-    children's and addresses' text, not the round's numbers), a table a scoring; and
-    each scoring's new or changed rows and their block mates (uids)."""
-    import loaders.linkage as linkage
-
-    frames: list[pa.Table] = []
-    touched: list[tuple[list[str], list[str]]] = []
-    real_mates, real_frame = scope.mates, linkage.adults_frame
-
-    def watched(new: pa.Table, rest: pa.Table, keys: tuple) -> pa.Table:
-        mates = real_mates(new, rest, keys)
-        if not frames:  # the people pass (its keys text already)
-            frames.append(pa.concat_tables([new, rest]).select(_columns(PEOPLE_KEYS)))
-        touched.append((new["unique_id"].to_pylist(), mates["unique_id"].to_pylist()))
-        return mates
-
-    def built(reps: list, clusters: object, around: Any, *more: object) -> tuple:
-        frame, people = real_frame(reps, clusters, around, *more)
-        text = {"kin": around.uids, "homes": around.places}
-        columns = {name: frame[name].combine_chunks() for name in _columns(ADULT_KEYS)}
-        for name, values in text.items():
-            lists = columns[name]
-            columns[name] = pa.ListArray.from_arrays(
-                lists.offsets, values.take(lists.values), mask=lists.is_null()
-            )
-        frames.append(pa.table(columns))
-        return frame, people
-
-    scope.mates, linkage.adults_frame = watched, built
-    try:
-        result = link(found, **options)
-    finally:
-        scope.mates, linkage.adults_frame = real_mates, real_frame
-    return result, frames, touched
-
-
-def _columns(keys: tuple[tuple[str, str], ...]) -> list[str]:
-    """A model's key columns, with the rows' uids."""
-    return ["unique_id", *dict.fromkeys(c for pair in keys for c in pair)]
-
-
-def _as_people(
-    table: pa.Table, keys: tuple[tuple[str, str], ...], of: Callable[[str], list[str]]
-) -> pa.Table:
-    """``table``'s key columns, its rows and its ``kin`` (children's, household's and
-    housemates' uids) as tonight's people they are (``of``), so two nights' keys meet."""
-    kind = pa.list_(pa.string())
-    columns: dict[str, pa.Array] = {
-        "people": pa.array([of(u) for u in table["unique_id"].to_pylist()], kind)
-    }
-    for name in _columns(keys)[1:]:
-        column = table[name]
-        if name == "kin":
-            lists = column.to_pylist()
-            column = pa.array(
-                [sorted({p for u in v for p in of(u)}) if v else None for v in lists], kind
-            )
-        columns[name] = column
-    return pa.table(columns)
-
-
-def _people_of(result: LinkResult, kept: dict[str, str]) -> Callable[[str], list[str]]:
-    """Each uid of ``result``'s records as tonight's people (``kept``'s; a record of no
-    kept person, its own) of the records its person holds."""
-    members: dict[str, list[str]] = defaultdict(list)
-    for rid, cluster in result.cluster_of.items():
-        members[cluster].append(rid)
-
-    def of(uid: str) -> list[str]:
-        cluster = result.cluster_of.get(uid)
-        rids = members[cluster] if cluster is not None else [uid]
-        return sorted({_person(kept, r) for r in rids})
-
-    return of
-
-
-def found_mates(before: Path, found: list, options: dict) -> tuple[set[str], float]:
-    """The people the night's new or changed records can be blocked with, without a
-    link over every record: the kept people's keys from last night's ``link()`` (the
-    night captured in ``before``) met by the keys of the new records' people, their
-    keys worked out by a ``link()`` over them and their surroundings' ring (the people
-    whose keys may have changed), whose own block mates count too; from the adults'
-    first round on, the kept people they joined meet last night's with last night's
-    keys too (their surroundings are theirs now). Returns the people and the CPU seconds
-    tonight spent finding them."""
-    with open(before, "rb") as fh:
-        last = pickle.load(fh)
-    kept: dict[str, str] = options["kept"]
-    result, frames, _ = _keyed(last["found"], last["options"])
-    if not frames or not set(_columns(PEOPLE_KEYS)) <= set(frames[0].column_names):
-        # a full load scores no delta, so its people pass keeps no keys (scope.mates)
-        raise SystemExit("last night was a full load: give a delta night's capture as --before")
-    old = _people_of(result, kept)
-    people_kept = _as_people(frames[0], PEOPLE_KEYS, old)
-    adults_kept = pa.concat_tables(_as_people(f, ADULT_KEYS, old) for f in frames[1:])
-    started = time.process_time()
-    inside, records = _scope(found, kept, options["context"], set(), ID_FIELDS)
-    part = _restricted(options, inside)
-    result, frames, touched = _keyed(records, part)
-    now = _people_of(result, kept)
-    people: set[str] = set()
-    for number, (new, mates) in enumerate(touched):
-        keys, last_keys = (PEOPLE_KEYS, people_kept) if number == 0 else (ADULT_KEYS, adults_kept)
-        people.update(p for u in new + mates for p in now(u))
-        frame = frames[number]
-        mine = _as_people(frame.filter(pc.is_in(frame["unique_id"], pa.array(new))), keys, now)
-        if number:  # a kept person a new record's joined carries its keys into the rounds
-            mine = pa.concat_tables(
-                [mine, _holding(last_keys, set(pc.list_flatten(mine["people"]).to_pylist()))]
-            )
-        met = scope.mates(mine, last_keys, keys)
-        people.update(p for found_people in met["people"].to_pylist() for p in found_people)
-    return people, time.process_time() - started
-
-
-def _holding(rows: pa.Table, people: set[str]) -> pa.Table:
-    """The rows of ``rows`` holding one of ``people`` (its ``people`` column's)."""
-    at = pc.list_parent_indices(rows["people"])
-    held = pc.is_in(pc.list_flatten(rows["people"]), pa.array(sorted(people), pa.string()))
-    return rows.take(pc.unique(at.filter(held)))
-
-
-def _person(kept: dict[str, str], uid: str) -> str:
-    """A record's person: its kept person's uid, else its own (a record of no kept
-    person is a person of its own)."""
-    return kept.get(uid, "\0" + uid)
 
 
 def _scope(

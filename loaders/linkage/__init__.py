@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import ChainMap, defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from functools import partial
 from itertools import compress
 from pathlib import Path
@@ -44,7 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph.review_queue import MATCH_THRESHOLD, REVIEW_THRESHOLD
-from loaders.linkage.clusters import Clusters, Refused, Tangled
+from loaders.linkage.clusters import Clusters, Refused, Tangled, kept_groups
 from loaders.linkage.evidence import describe_naming, same_identifier
 from loaders.linkage.identity import (
     CHECKED_IDS,
@@ -52,13 +53,15 @@ from loaders.linkage.identity import (
     Identity,
     LinkResult,
     ReviewCandidate,
+    compressed,
     plain,
-    signature,
     swapped,
     years_before,
 )
 from loaders.linkage.inputs import Context, linkage_inputs
+from loaders.linkage.kept_keys import KeptKeys, Reach, adult_keys, key_columns
 from loaders.linkage.model import LINKAGE_MEMORY, OutOfMemory, Scored, save_model, score
+from loaders.linkage.people import KEYS as PEOPLE_KEYS
 from loaders.linkage.people import (
     MODEL_COLUMNS,
     PEOPLE,
@@ -104,6 +107,7 @@ __all__ = [
     "REVIEW_THRESHOLD",
     "Context",
     "Identity",
+    "KeptKeys",
     "LinkResult",
     "ReviewCandidate",
     "agreed_text",
@@ -129,6 +133,7 @@ def link(
     kept: Mapping[str, str] | None = None,
     models: Mapping[str, dict] | None = None,
     evidence: bool = True,
+    keys: KeptKeys | None = None,
 ) -> LinkResult:
     """Cluster the records (see the module's docstring); ``model_path``: where to keep
     the trained people model (m and u probabilities, name frequencies) for
@@ -141,24 +146,27 @@ def link(
 
     ``evidence``: each record's link in words (:attr:`LinkResult.evidence`); a load
     passes False, as it keeps none of them. The pairs for review are worded either
-    way."""
+    way.
+
+    ``keys``: a delta's link over only a scope of the records (its new or changed
+    ones, and those about them): the keys the last link kept, as tonight's people, and
+    every record with its context. Where a new row's keys in a scoring meet a kept
+    key, the kept key's people are block mates: their records, one ring about them and
+    their context are added before that scoring (:mod:`loaders.linkage.kept_keys`).
+    With it, each scoring's keys are kept (:attr:`LinkResult.keys`) for the next."""
     records = list(identities)
     context = context or Context()
     # 0. identical identities are one (compression): each record's representative (the
     # first record of its signature) and its place in reps, in order
-    signature_rep: dict[tuple, int] = {}
-    reps: list[Identity] = []
-    rep_at: list[int] = []
-    for r in records:
-        sig = signature(r)
-        at = signature_rep.get(sig)
-        if at is None:
-            signature_rep[sig] = at = len(reps)
-            reps.append(r)
-        rep_at.append(at)
-    del signature_rep
+    reps, rep_at = compressed(records)
     touched = None if kept is None else frozenset(r.rid for r in records if r.rid not in kept)
+    reach = None
+    if keys is not None:  # its records and context grow as it meets the kept keys
+        context = replace(context, edges=list(context.edges), homes=dict(context.homes))
+        reach = Reach(keys, records, reps, rep_at)
     clusters, tangled = _clusters(records, reps, rep_at, context, kept)
+    if reach is not None:
+        reach.since = len(clusters.joined)
     models = models or {}
     run = _Run(clusters, ChainMap({r.rid: r for r in records}), context, rejected, match_threshold)
     run.worded = evidence
@@ -179,6 +187,10 @@ def link(
             f"models kept from the last load: {names} (any other trained on every record)"
         )
     dated = [r for r in reps if r.dob]
+    frame = None
+    if reach is not None:
+        frame = _reached(run, reach, touched)
+        dated = [r for r in reps if r.dob]
     keep = None
     if model_path is not None:
         thresholds = {"match_threshold": match_threshold, "review_threshold": review_threshold}
@@ -192,6 +204,7 @@ def link(
         keep,
         models.get(PEOPLE.name),
         touched,
+        frame,
     )
     run.result.models[PEOPLE.name] = scored.trained
     run.result.pairs = [
@@ -204,6 +217,7 @@ def link(
     # of its people; after the first round, only pairs with someone whose row changed
     # (their own or their household's links)
     adults = _Adults(run, reps, models.get(ADULTS.name), review_threshold, memory_limit, touched)
+    adults.reach = reach
     for round_ in range(1, ROUNDS + 1):
         try:
             made = adults.round(round_)
@@ -224,7 +238,31 @@ def link(
             break
     roots = adults.roots()
     del adults  # its gathering, kept rows and hashes go before the records' people are made
+    if reach is not None:
+        run.result.keys = reach.made
     return run.finish(records, reps, rep_at, roots)
+
+
+def _reached(run: _Run, reach: Reach, touched: frozenset[str] | None) -> pa.Table:
+    """The people pass's frame once the people its new rows' keys meet among the kept
+    keys are in the link (:class:`~loaders.linkage.kept_keys.Reach`); its keys kept."""
+    while True:
+        frame = people_frame([r for r in reach.reps if r.dob], run.clusters)
+        if touched is None:
+            break
+        new = frame.filter(pc.is_in(frame["unique_id"], pa.array(sorted(touched), pa.string())))
+        met = reach.met(new.select(key_columns(PEOPLE_KEYS)), run.clusters, adults=False)
+        if not met or not _grown(run, reach, met):
+            break
+    reach.made.append(frame.select(key_columns(PEOPLE_KEYS)))
+    return frame
+
+
+def _grown(run: _Run, reach: Reach, people: set[str]) -> bool:
+    """``people`` (and their ring) taken into the link; whether any record was."""
+    added = reach.grow(people, run.clusters, run.context)
+    run.by_rid.maps[-1].update((r.rid, r) for r in added)
+    return bool(added)
 
 
 class _Adults:
@@ -255,6 +293,7 @@ class _Adults:
         self.own = OwnRows()  # each person's own part of the frame, as last built
         self.left = 0.0  # pairs the rounds before expected and did not link
         self.people = 0  # the people the last round scored (its frame's rows)
+        self.reach: Reach | None = None  # a scoped link's growth (link(keys=...))
 
     def fall_back(self) -> None:
         """Score on shared children and addresses only (own blocking: trained afresh)."""
@@ -264,13 +303,19 @@ class _Adults:
         """Score one round's pairs and link them; returns the links made."""
         run = self.run
         clusters, context, notes = run.clusters, run.context, run.result.notes
-        if self.gathering is None:
-            self.gathering = Gathering(self.reps, clusters, context)
-        around = surroundings(self.reps, clusters, context, self.gathering, self.memory_limit)
         first = number == 1
-        frame, people = adults_frame(
-            self.reps, clusters, around, notes if first else None, self.own
-        )
+        while True:
+            if self.gathering is None:
+                self.gathering = Gathering(self.reps, clusters, context)
+            around = surroundings(self.reps, clusters, context, self.gathering, self.memory_limit)
+            said: list[str] = []  # the caps' notes, of the frame kept
+            frame, people = adults_frame(self.reps, clusters, around, said, self.own)
+            if not self._grown(frame, around):
+                break
+        if first:
+            notes.extend(said)
+        if self.reach is not None:
+            self.reach.made.append(adult_keys(frame, around.uids, around.places))
         frame, self.before = freshen(frame, self.before)
         frame = coded(frame)
         run.by_rid = run.by_rid.new_child(people)  # made when the words read them
@@ -303,6 +348,18 @@ class _Adults:
             self.left = left_to_find(self.trained, now)
         return made
 
+    def _grown(self, frame: pa.Table, around: Surroundings) -> bool:
+        """Whether the people the new rows' keys meet among the kept keys were taken
+        into the link (:class:`~loaders.linkage.kept_keys.Reach`): the round's frame is
+        then made again, over them too."""
+        reach, clusters = self.reach, self.run.clusters
+        if reach is None or self.touched is None:
+            return False
+        touched = pa.array(sorted(set(map(clusters.find, self.touched))), pa.string())
+        new = frame.filter(pc.is_in(frame["unique_id"], value_set=touched))
+        met = reach.met(adult_keys(new, around.uids, around.places), clusters, adults=True)
+        return bool(met) and _grown(self.run, reach, met)
+
     def roots(self) -> list[str]:
         """Each representative's person (its root's uid), as the rounds left them."""
         gathering = self.gathering or Gathering(self.reps, self.run.clusters, self.run.context)
@@ -325,11 +382,13 @@ def _people_pairs(
     keep: Callable | None = None,
     trained: dict | None = None,
     touched: frozenset[str] | None = None,
+    frame: pa.Table | None = None,
 ) -> Scored:
-    """The first pass's scored pairs (a function of its own so tests can stand in)."""
+    """The first pass's scored pairs (a function of its own so tests can stand in);
+    ``frame``: the people frame of ``reps``, where made already."""
     return score(
         PEOPLE,
-        people_frame(reps, clusters),
+        people_frame(reps, clusters) if frame is None else frame,
         review_threshold=review_threshold,
         memory_limit=memory_limit,
         notes=notes if trained is None else [],
@@ -353,7 +412,7 @@ def _clusters(
     why, too)."""
     if kept is not None:
         clusters = Clusters(
-            records, context.edges, context.homes, same=_kept_groups(records, kept), alike=False
+            records, context.edges, context.homes, same=kept_groups(records, kept), alike=False
         )
         _join_representatives(clusters, records, reps, rep_at)
         return clusters, None
@@ -366,19 +425,6 @@ def _clusters(
         if reps[at] is not r:
             clusters.union(reps[at].rid, r.rid)
     return clusters, tangled
-
-
-def _kept_groups(records: list[Identity], kept: Mapping[str, str]) -> list[int]:
-    """Each record's group, numbered in order of each group's first record: its kept
-    person's (as an earlier load, or a reviewer, left them: the rules were checked when
-    they were joined), else its own uid's. Made one cluster a group at the start
-    (``Clusters(same=...)``), as joining each record to its person's first record, in
-    order, would leave them."""
-    rids = [r.rid for r in records]
-    people = list(map(kept.get, rids))
-    # a person's uid and a record's are told apart: a record's own group is marked
-    keys = [p if p is not None else "\0" + rid for p, rid in zip(people, rids, strict=True)]
-    return pa.array(keys, pa.string()).dictionary_encode().indices.to_pylist()
 
 
 def _join_representatives(

@@ -375,6 +375,19 @@ class Clusters:
         return None
 
 
+def kept_groups(records: list[Identity], kept: Mapping[str, str]) -> list[int]:
+    """Each record's group, numbered in order of each group's first record: its kept
+    person's (as an earlier load, or a reviewer, left them: the rules were checked when
+    they were joined), else its own uid's. Made one cluster a group at the start
+    (``Clusters(same=...)``), as joining each record to its person's first record, in
+    order, would leave them."""
+    rids = [r.rid for r in records]
+    people = list(map(kept.get, rids))
+    # a person's uid and a record's are told apart: a record's own group is marked
+    keys = [p if p is not None else "\0" + rid for p, rid in zip(people, rids, strict=True)]
+    return pa.array(keys, pa.string()).dictionary_encode().indices.to_pylist()
+
+
 def _by_group(
     records: list[Identity],
     same: Sequence[int],

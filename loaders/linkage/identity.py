@@ -66,6 +66,9 @@ class LinkResult:
     # each model as it scored (Splink's settings, trained), by name: a delta load's
     # linkage scores its new records with them (``link(models=...)``)
     models: dict[str, dict | None] = field(default_factory=dict)
+    # each scoring's blocking keys (the people pass's, then each adults' round's), kept
+    # where asked (``link(keys=...)``) for the next delta's to meet (linkage.kept_keys)
+    keys: list = field(default_factory=list)
 
 
 @lru_cache(maxsize=1 << 20)
@@ -104,3 +107,29 @@ def signature(r: Identity) -> tuple:
         r.trusted,
         r.born_before,
     )
+
+
+def compressed(
+    records: list[Identity], made: dict[int, tuple] | None = None
+) -> tuple[list[Identity], list[int]]:
+    """Identical identities as one (compression): the representatives (each
+    signature's first record, in order) and each record's representative's place;
+    ``made``: each record's signature by the record (its ``id``: two records may give
+    one uid), kept between calls (a scoped link's records grow,
+    :mod:`loaders.linkage.kept_keys`)."""
+    signature_rep: dict[tuple, int] = {}
+    reps: list[Identity] = []
+    rep_at: list[int] = []
+    for r in records:
+        if made is None:
+            sig = signature(r)
+        else:
+            sig = made.get(id(r))
+            if sig is None:
+                sig = made[id(r)] = signature(r)
+        at = signature_rep.get(sig)
+        if at is None:
+            signature_rep[sig] = at = len(reps)
+            reps.append(r)
+        rep_at.append(at)
+    return reps, rep_at
