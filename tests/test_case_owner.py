@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from graph import GraphStore
 from graph.engines.falkordb import FalkorDBStore
 from loaders.case_owner import Claim, refusals
 from loaders.load import LOAD_LOCK, LoadResult, run_load
@@ -107,14 +108,14 @@ def _directory(root: Path, files: dict[str, str]) -> tuple[Path, Path]:
     return data, maps
 
 
-def _cases(store: FalkorDBStore) -> list[tuple[str, str]]:
+def _cases(store: GraphStore) -> list[tuple[str, str]]:
     rows = store.read(
         "MATCH (p:Person)-[:HAS_CASE]->(c:Case) RETURN c.uid AS c, p.la_child_id AS p ORDER BY c, p"
     ).rows
     return [(r["c"], r["p"]) for r in rows]
 
 
-def _workers(store: FalkorDBStore) -> list[tuple[str, str]]:
+def _workers(store: GraphStore) -> list[tuple[str, str]]:
     rows = store.read(
         "MATCH (w:Professional)-[:WORKS_ON]->(c:Case) RETURN c.uid AS c, w.uid AS w ORDER BY c, w"
     ).rows
@@ -123,29 +124,21 @@ def _workers(store: FalkorDBStore) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("order", [("a.csv", "b.csv"), ("b.csv", "a.csv")])
 def test_the_other_childs_row_is_quarantined_with_its_reason(
-    tmp_path: Path, order: tuple[str, str]
+    tmp_path: Path, store: GraphStore, order: tuple[str, str]
 ) -> None:
     data, maps = _directory(tmp_path, dict(zip(order, (AMY, BEN_EARLIER), strict=True)))
-    store = embedded_store(tmp_path / "engine")
-    try:
-        store.ensure_schema()
-        result = run_load(store, data, mappings=maps, as_of=AS_OF)
-        report = result.report
-        assert report.closes
-        counts = report.sources["episodes"]
-        assert (counts.read, counts.loaded, counts.quarantined) == (3, 2, 1)
-        (held,) = [q for q in result.quarantine if q.source == "episodes"]
-        amy_file = f"episodes/{order[0]}"
-        assert (held.file, held.row) == (amy_file, 2)
-        assert held.reason.startswith("episodes gives case reference E1 to another child too")
-        assert f"kept with the child of episodes/{order[1]} row 2 (person id 2, P-" in held.reason
-        assert "starts 2025-01-01; this row's child (person id 1, P-" in held.reason
-        assert _cases(store) == [("episodes:E1", "2"), ("episodes:E2", "1")]
-        # Amy's allocation of E1 went with her row; her E2's stays
-        assert _workers(store) == [("episodes:E1", "W2"), ("episodes:E2", "W1")]
-    finally:
-        store.drop_all()
-        store.close()
+    result = run_load(store, data, mappings=maps, as_of=AS_OF)
+    assert result.report.closes
+    counts = result.report.sources["episodes"]
+    assert (counts.read, counts.loaded, counts.quarantined) == (3, 2, 1)
+    (held,) = [q for q in result.quarantine if q.source == "episodes"]
+    assert (held.file, held.row) == (f"episodes/{order[0]}", 2)
+    assert held.reason.startswith("episodes gives case reference E1 to another child too")
+    assert f"kept with the child of episodes/{order[1]} row 2 (person id 2, P-" in held.reason
+    assert "starts 2025-01-01; this row's child (person id 1, P-" in held.reason
+    assert _cases(store) == [("episodes:E1", "2"), ("episodes:E2", "1")]
+    # Amy's allocation of E1 went with her row; her E2's stays
+    assert _workers(store) == [("episodes:E1", "W2"), ("episodes:E2", "W1")]
 
 
 def _night(store: FalkorDBStore, data: Path, maps: Path, loads: Path, **kw: bool) -> LoadResult:
