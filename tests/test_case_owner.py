@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,45 @@ def test_a_delta_keeps_the_case_where_a_full_reload_does(
         for store in (first, *graphs.values()):
             store.drop_all()
             store.close()
+
+
+def test_a_person_rows_case_is_dropped_and_its_person_kept(
+    tmp_path: Path, store: GraphStore
+) -> None:
+    """A person row (a youth justice register's) giving another child's reference: the
+    row describes its child, who is loaded; its case and allocation are a value dropped."""
+    data, maps = tmp_path / "data", tmp_path / "maps"
+    data.mkdir()
+    maps.mkdir()
+    (data / "yjs.csv").write_text(
+        "YJ Ref,Name,DOB,Start,Worker\n"
+        "YJ1,Amy Smith,2012-03-02,2025-03-01,W1\n"
+        "YJ1,Ben Jones,2013-05-06,2025-01-01,W2\n"
+    )
+    (data / "staff.csv").write_text(STAFF)
+    (maps / "staff.yaml").write_text(textwrap.dedent(MAPPINGS["staff"]))
+    (maps / "yjs.yaml").write_text(
+        textwrap.dedent(
+            """
+            source: yjs
+            files: yjs.csv
+            columns: {YJ Ref: case.ref, Name: person.full_name, DOB: person.dob,
+                      Start: case.start, Worker: case.worker_id}
+            constants: {case.kind: YJ}
+            """
+        )
+    )
+    result = run_load(store, data, mappings=maps, as_of=AS_OF)
+    counts = result.report.sources["yjs"]
+    assert result.report.closes
+    assert (counts.loaded, counts.quarantined, counts.values_dropped) == (2, 0, 1)
+    (dropped,) = result.dropped
+    assert (dropped.file, dropped.row, dropped.field) == ("yjs.csv", 2, "case.ref")
+    assert "gives case reference YJ1 to another child too" in dropped.reason
+    assert dropped.reason.endswith("its case and allocation are not loaded, its person is")
+    assert result.report.dropped_examples == [asdict(dropped)]
+    people = store.read("MATCH (p:Person) RETURN p.full_name AS n ORDER BY n").rows
+    assert [r["n"] for r in people] == ["Amy Smith", "Ben Jones"]
+    owner = "MATCH (p:Person)-[:HAS_CASE]->(c:Case) RETURN p.full_name AS n, c.uid AS c"
+    assert [(r["n"], r["c"]) for r in store.read(owner).rows] == [("Ben Jones", "yjs:YJ1")]
+    assert _workers(store) == [("yjs:YJ1", "W2")]
