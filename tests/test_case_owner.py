@@ -96,17 +96,22 @@ def test_a_family_episodes_and_a_returns_case_name_their_child() -> None:
     assert refusals(claims) == {}
 
 
-def _directory(root: Path, files: dict[str, str]) -> tuple[Path, Path]:
+def _directory(root: Path, files: dict[str, str], mappings: dict[str, str]) -> tuple[Path, Path]:
+    """``root``'s extracts (``files``: path -> text) and mappings (source -> YAML)."""
     data, maps = root / "data", root / "maps"
-    (data / "episodes").mkdir(parents=True)
     maps.mkdir()
-    (data / "persons.csv").write_text(PERSONS)
-    (data / "staff.csv").write_text(STAFF)
-    for name, rows in files.items():
-        (data / "episodes" / name).write_text(HEADER + rows)
-    for name, text in MAPPINGS.items():
+    for path, text in {"staff.csv": STAFF, **files}.items():
+        (data / path).parent.mkdir(parents=True, exist_ok=True)
+        (data / path).write_text(text)
+    for name, text in {"staff": MAPPINGS["staff"], **mappings}.items():
         (maps / f"{name}.yaml").write_text(textwrap.dedent(text))
     return data, maps
+
+
+def _episodes(root: Path, files: dict[str, str]) -> tuple[Path, Path]:
+    """The persons and ``files`` of episodes (name -> rows), with their mappings."""
+    episodes = {f"episodes/{name}": HEADER + rows for name, rows in files.items()}
+    return _directory(root, {"persons.csv": PERSONS, **episodes}, MAPPINGS)
 
 
 def _cases(store: GraphStore) -> list[tuple[str, str]]:
@@ -127,7 +132,7 @@ def _workers(store: GraphStore) -> list[tuple[str, str]]:
 def test_the_other_childs_row_is_quarantined_with_its_reason(
     tmp_path: Path, store: GraphStore, order: tuple[str, str]
 ) -> None:
-    data, maps = _directory(tmp_path, dict(zip(order, (AMY, BEN_EARLIER), strict=True)))
+    data, maps = _episodes(tmp_path, dict(zip(order, (AMY, BEN_EARLIER), strict=True)))
     result = run_load(store, data, mappings=maps, as_of=AS_OF)
     assert result.report.closes
     counts = result.report.sources["episodes"]
@@ -156,7 +161,7 @@ def test_a_delta_keeps_the_case_where_a_full_reload_does(
     Amy's file unchanged (not read again by the delta). The delta and the full reload,
     over copies of night one's graph, leave the same graph, E1 with the child whose row
     starts first and Ben's allocation only where he keeps it."""
-    data, maps = _directory(tmp_path, {"a.csv": AMY})
+    data, maps = _episodes(tmp_path, {"a.csv": AMY})
     engine = tmp_path / "engine"
     first = embedded_store(engine)
     graphs: dict[str, FalkorDBStore] = {}
@@ -192,27 +197,19 @@ def test_a_person_rows_case_is_dropped_and_its_person_kept(
 ) -> None:
     """A person row (a youth justice register's) giving another child's reference: the
     row describes its child, who is loaded; its case and allocation are a value dropped."""
-    data, maps = tmp_path / "data", tmp_path / "maps"
-    data.mkdir()
-    maps.mkdir()
-    (data / "yjs.csv").write_text(
+    yjs = """
+        source: yjs
+        files: yjs.csv
+        columns: {YJ Ref: case.ref, Name: person.full_name, DOB: person.dob,
+                  Start: case.start, Worker: case.worker_id}
+        constants: {case.kind: YJ}
+        """
+    rows = (
         "YJ Ref,Name,DOB,Start,Worker\n"
         "YJ1,Amy Smith,2012-03-02,2025-03-01,W1\n"
         "YJ1,Ben Jones,2013-05-06,2025-01-01,W2\n"
     )
-    (data / "staff.csv").write_text(STAFF)
-    (maps / "staff.yaml").write_text(textwrap.dedent(MAPPINGS["staff"]))
-    (maps / "yjs.yaml").write_text(
-        textwrap.dedent(
-            """
-            source: yjs
-            files: yjs.csv
-            columns: {YJ Ref: case.ref, Name: person.full_name, DOB: person.dob,
-                      Start: case.start, Worker: case.worker_id}
-            constants: {case.kind: YJ}
-            """
-        )
-    )
+    data, maps = _directory(tmp_path, {"yjs.csv": rows}, {"yjs": yjs})
     result = run_load(store, data, mappings=maps, as_of=AS_OF)
     counts = result.report.sources["yjs"]
     assert result.report.closes
