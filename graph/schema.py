@@ -110,7 +110,9 @@ class RelType:
     relationships between the same nodes (a residence's ``from``); a row whose key is
     null is a sighting of one of unknown key. ``rewritten``: a load that writes the
     start node writes all of its relationships of this type, and the others go (a
-    source record describes one person). ``in_app``: as :class:`NodeType`'s."""
+    source record describes one person). ``one_in``: its end node has at most one of
+    this type (a case has one child), so writing one removes the end's others, as a
+    load into an empty graph would have it. ``in_app``: as :class:`NodeType`'s."""
 
     type: str
     start: str
@@ -120,6 +122,7 @@ class RelType:
     key: tuple[str, ...] = ()
     ends: tuple[str, str] | None = None
     rewritten: bool = False
+    one_in: bool = False
     writer: str = LOAD
     in_app: bool = False
 
@@ -429,7 +432,7 @@ REL_TYPES: tuple[RelType, ...] = (
         (Prop("date", DATE), Prop("kind"), Prop("sessions", INTEGER), Prop("reason")),
         ("date",),
     ),
-    RelType("HAS_CASE", "Person", "Case", "A child's case."),
+    RelType("HAS_CASE", "Person", "Case", "A child's case.", one_in=True),
     RelType("WITH_SERVICE", "Case", "Service", "The service a case belongs to."),
     RelType(
         "WORKS_ON",
@@ -452,6 +455,7 @@ REL_TYPES: tuple[RelType, ...] = (
         "Person|Address",
         "Note",
         "A note about a person (case notes, updates) or an address (visit safety notes).",
+        one_in=True,
         in_app=True,
     ),
     RelType(
@@ -499,8 +503,19 @@ def _kept(spec: str, type_: str = TEXT) -> tuple[Prop, ...]:
 # every property keeps its value where a later row leaves it empty (two files may each
 # give part of one fact, in either order). Codes are the returns' own (docs/returns.md);
 # referral, plan: the uid of the referral or child protection plan a fact belongs to.
+# Each fact is one child's (an episode one period's: one_in), but a disability, whose
+# node is the code every child with it shares.
 RETURN_FACTS: tuple[tuple[NodeType, RelType], ...] = tuple(
-    (node, RelType(rel, start, node.label, f"A return's {node.label}, from its {start}."))
+    (
+        node,
+        RelType(
+            rel,
+            start,
+            node.label,
+            f"A return's {node.label}, from its {start}.",
+            one_in=node.label != "Disability",
+        ),
+    )
     for node, rel, start in (
         (
             NodeType(
@@ -772,5 +787,6 @@ def markdown() -> str:
     for r in REL_TYPES:
         props = ", ".join(_described(p, r.key) for p in r.props)
         by = f" (by {r.writer})" if r.writer != LOAD else ""
-        lines.append(f"| {r.type} | {r.start} → {r.end} | {props} | {r.description}{by} |")
+        one = f" (one per {r.end})" if r.one_in else ""
+        lines.append(f"| {r.type} | {r.start} → {r.end}{one} | {props} | {r.description}{by} |")
     return "\n".join(lines) + "\n"

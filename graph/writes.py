@@ -136,6 +136,8 @@ class Step:
                 other = link.other or starts[0]
                 start = End(other, link.field or rel.field(other, 0), f"e{i}")
                 end = End(node.label, node.key, "n")
+            # the end's other relationships of the type go when the step writes the end
+            assert not rel.one_in or end.var == "n", f"{self.name}: write {rel.type} from its end"
             out.append(Rel(rel, start, end, f"r{i}"))
         return tuple(out)
 
@@ -149,6 +151,16 @@ class Step:
     def node_props(self) -> tuple[Prop, ...]:
         node = self.node_type
         return tuple(p for p in node.props if p.writer == "load") if node else ()
+
+    @cached_property
+    def folded(self) -> tuple[str, ...]:
+        """The fields whose rows are one node's as successive MERGEs leave it: its key
+        and the other ends it names, but the start of one it has one of (``one_in``: the
+        last row's wins)."""
+        sole = {r.start.var for r in self.rels if r.type.one_in}
+        node = self.node_type
+        assert node is not None, self.name
+        return (node.key, *(e.field for e in self.others if e.var not in sole))
 
     @cached_property
     def keep(self) -> tuple[str, ...]:
@@ -250,6 +262,12 @@ class Step:
                     kept = [f"WHERE NOT o.uid IN [{', '.join(f'{e.var}.uid' for e in mine)}]"]
                     lines += [f"WITH {carried}", f"OPTIONAL MATCH (n)-[old:{t.type}]->({other})"]
                     lines += [*(kept if mine else []), "DELETE old"]
+            for rel in self.rels:  # the node has one of this type: the row's
+                if rel.type.one_in:
+                    start = rel.start
+                    lines += [f"WITH {carried}", f"OPTIONAL MATCH (o)-[old:{rel.type.type}]->(n)"]
+                    lines += [f"WHERE NOT (o:{start.label} AND o.uid = {start.var}.uid)"]
+                    lines += ["DELETE old"]
         for rel in self.rels:
             t = rel.type
             keys = ", ".join(f"{k}: {_value(_prop(t, k), 'row')}" for k in t.key)

@@ -21,7 +21,9 @@ from graph.schema import BOOLEAN, DATE
 from graph.writes import fold
 from loaders.attach import Attachments, Packs
 from loaders.build_returns import RETURN_FIELDS_PREFIXES, ReturnFacts, ReturnRows, case_row
-from loaders.fields import FIELDS
+from loaders.case_owner import Claim, refusals
+from loaders.extracts import Dropped
+from loaders.fields import FIELDS, masked
 from loaders.identifiers import postcode_district
 from loaders.reads import Reads, carried, iso
 from loaders.validate import Record
@@ -182,6 +184,12 @@ class Builder:
         self._dob_of: dict[str, object] | None = None  # person uid -> dob, once asked
         # relationship rows quarantined because they break a family rule, by rule
         self.refused_relationships: Counter[str] = Counter()
+        # each row's claim to a case, with the case's row and allocation (cases())
+        self._claims: list[tuple[Claim, dict, dict | None]] = []
+        # case rows refused as another child's case (loaders.case_owner): record uid -> why
+        self.refused_cases: dict[str, str] = {}
+        # the case a person row gives, refused so (the row's person is loaded)
+        self.dropped: list[Dropped] = []
 
     def linked(self, person_of: dict[str, str], probability: dict[str, float]) -> None:
         """Who each identity record is, from linkage (the reference data comes first)."""
@@ -415,6 +423,7 @@ class Builder:
                 if puid is not None:  # facts() reports it unresolved
                     self._cases_of(record, puid)
         rows = self.rows
+        self._owned()
         self._returns()
         rows.cases = fold(rows.cases, itemgetter("uid"))
         rows.works_on = fold(rows.works_on, itemgetter("professional", "case"))
@@ -429,6 +438,32 @@ class Builder:
                 person["open_services"] = services
                 person["open_case_kinds"] = kinds
                 person["open_service_count"] = len(services)
+
+    def _owned(self) -> None:
+        """The claimed cases and allocations, in the rows' order, but for the rows of a
+        case another child keeps (:func:`loaders.case_owner.refusals`): a case row is
+        quarantined by :meth:`facts`; a person row keeps its person, and its case is a
+        value dropped."""
+        refused = refusals(claim for claim, _, _ in self._claims)
+        for claim, case, allocation in self._claims:
+            why = refused.get(id(claim))
+            if why is None:
+                self.rows.cases.append(case)
+                if allocation is not None:
+                    self.rows.works_on.append(allocation)
+                continue
+            record = claim.record
+            if record.entity == "case":
+                self.refused_cases[record.uid] = why
+            else:
+                ref = masked(FIELDS["case.ref"], record.values.get("case.ref"))
+                reason = f"{why}; its case and allocation are not loaded, its person is"
+                self.dropped.append(
+                    Dropped(
+                        record.source, record.file, record.row, "case.ref", "case.ref", ref, reason
+                    )
+                )
+        self._claims = []
 
     def _returns(self) -> None:
         """The returns' facts, with what the rest of the load needs from them: their
@@ -482,6 +517,10 @@ class Builder:
         """Every fact but cases and allocations (:meth:`cases`)."""
         v = record.values
         if record.entity in ("case", "relationship", "note"):
+            refused = self.refused_cases.get(record.uid)
+            if refused is not None:  # another child's case (loaders.case_owner)
+                self.rows.unresolved.append((record, refused))
+                return
             puid = self.by_la_id.get(str(v.get("person.la_child_id")))
             if puid is None:
                 self.rows.unresolved.append(
@@ -598,15 +637,16 @@ class Builder:
         placement_la = v.get("case.placement_la")
         out = bool(placement_la and self.home_la and placement_la != self.home_la)
         service = codes.SERVICE_OF_KIND.get(kind, "other")
-        self.rows.cases.append(case_row(uid, puid, kind, service, CASE(v), out))
+        case = case_row(uid, puid, kind, service, CASE(v), out)
         worker = v.get("case.worker_id") or self.staff_by_name.get(
             _key(str(v.get("case.worker_name") or ""))
         )
+        allocation = None
         if worker:
             role = self.staff_role.get(str(worker))
-            self.rows.works_on.append(
-                {"professional": str(worker), "case": uid, **ALLOCATION(v), "role": role}
-            )
+            allocation = {"professional": str(worker), "case": uid, **ALLOCATION(v), "role": role}
+        claim = Claim(uid, puid, iso(v.get("case.start")), record)
+        self._claims.append((claim, case, allocation))
 
     def _impossible_parent(self, parent: str, child: str) -> str:
         """Why a relationship row cannot be loaded as it stands (graph.family_rules), or ''."""

@@ -224,7 +224,10 @@ class BulkWrites(Writes):
 
 
 def _key(rel: Rel, keyless: bool) -> Callable[[Row], Any]:
-    """What the statement's MERGE tells a relationship's rows apart by."""
+    """What the statement's MERGE tells a relationship's rows apart by (one the end
+    has one of: the end alone, the last row's start wins, as its statement leaves it)."""
+    if rel.type.one_in:
+        return itemgetter(rel.end.field)
     keys = () if keyless else rel.type.key
     return itemgetter(rel.start.field, rel.end.field, *keys)
 

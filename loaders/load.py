@@ -196,7 +196,6 @@ def read(load: Load) -> None:
     load.report.delta = not load.reading.full
     load.report.since_last = {n: asdict(c) for n, c in load.reading.tally().items()}
     load.reading.pack()  # the record made now (each file's row hashes are beside its reading)
-    load.report.dropped_examples = [asdict(d) for d in load.dropped[:DROPPED_EXAMPLES]]
     load.report.unmapped_files = sorted(
         str(p.relative_to(load.root))
         for p in load.root.rglob("*")
@@ -348,6 +347,10 @@ def build(load: Load) -> None:
     load.report.relationships_refused = {
         RULES[k]: n for k, n in builder.refused_relationships.items()
     }
+    for dropped in builder.dropped:  # a kept person row's case another child keeps
+        load.report.counts(dropped.source).values_dropped += 1
+    load.dropped += builder.dropped
+    load.report.dropped_examples = [asdict(d) for d in load.dropped[:DROPPED_EXAMPLES]]
     load.rows = rows
     # who each record is, the kept people's too (Known), is for the next load only
     load.builder, linked.probability = None, {}

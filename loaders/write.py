@@ -147,8 +147,7 @@ class Writes:
     def _write(self, step: Step, rows: list[Row], tick: Callable[[int], None]) -> None:
         if step.node_type is not None:  # FalkorDB lets the first row of a batch that
             # creates a node win: folded first, so the later wins, as MERGE row by row
-            ends = (step.node_type.key, *(e.field for e in step.others))
-            rows = fold(rows, itemgetter(*ends), step.keep)
+            rows = fold(rows, itemgetter(*step.folded), step.keep)
         keyed, keyless = split_keyless(step, rows)
         params = step.params(self.params)
         for statement, part in ((step.statement, keyed), (step.keyless, keyless)):

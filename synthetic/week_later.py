@@ -28,6 +28,7 @@ import hashlib
 import io
 import json
 import random
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ SHARES = {
     "new children": 0.1,
     "corrections": 0.1,
 }
+_WEEK_REF = re.compile(r"WL\d+")  # a week's new episode's reference
 DATE_FORMATS = ("%d/%m/%Y", "%d-%b-%Y", "%Y-%m-%d", "%d/%m/%y")
 
 
@@ -346,8 +348,13 @@ def _case_events(week: Week, truth: _Truth, budget: int) -> list[dict]:
     candidates = [k for k in known if k not in busy and by_local[k]["is_child"] == "1"]
     week.rng.shuffle(candidates)
     fmt = _format_of(episodes.rows[0][start]) if episodes.rows else "%d-%b-%Y"
-    for n, local in enumerate(candidates[:opening]):
-        ref = f"WL{n + 1:06d}"
+    # numbered after the file's highest reference of this form, so a week after a week
+    # gives no reference twice (two children's rows of one reference are one case)
+    ref_at = episodes.col("EPISODE_ID")
+    refs = (r[ref_at] for r in episodes.rows)
+    last = max((int(ref[2:]) for ref in refs if _WEEK_REF.fullmatch(ref)), default=0)
+    for n, local in enumerate(candidates[:opening], start=last + 1):
+        ref = f"WL{n:06d}"
         number = episodes.append(
             {
                 "EPISODE_ID": ref,

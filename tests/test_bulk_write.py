@@ -315,6 +315,9 @@ def test_rows_that_merge_into_one_thing_end_as_the_statements_leave_them(
     assert edges_a == edges_b
     parent = twins[0].read("MATCH ()-[r:PARENT_OF]->() RETURN r.kind AS k, r.from AS f").rows
     assert parent == [{"k": "step", "f": dt.date(2015, 1, 2)}]
+    # a case has one child (HAS_CASE one_in): c2's last row's, the other's edge gone
+    child = "MATCH (p:Person)-[:HAS_CASE]->(c:Case) RETURN p.uid AS p, c.uid AS c"
+    assert twins[0].read(child).rows == [{"p": "P-b", "c": "c2"}]
 
 
 @pytest.mark.parametrize("ask", [False, True], ids=["every-uid-read", "uids-asked"])

@@ -426,6 +426,27 @@ def test_a_week_later_changes_about_the_share_asked_and_nothing_else(small_count
         assert people.at[mother, "sex"] == "F" and people.at[mother, "is_child"] == "0"
 
 
+def test_a_week_after_a_week_gives_each_episode_reference_one_child(small_county, tmp_path):
+    """Each week's new episodes are numbered after the file's highest reference, so the
+    second week's are new ones (numbered from 1 again, a reference of the first week
+    came back on another child: one case to the loader)."""
+    from synthetic.week_later import write_week_later
+
+    write_week_later(small_county, tmp_path / "one", seed=1)
+    write_week_later(tmp_path / "one", tmp_path / "two", seed=2)
+    children: dict[str, set[str]] = {}
+    for week in ("one", "two"):
+        with (tmp_path / week / "social_care" / "episodes.csv").open(encoding="cp1252") as f:
+            refs = [(r["EPISODE_ID"], r["PERSON_ID"]) for r in csv.DictReader(f)]
+        children = {}
+        for ref, child in refs:
+            children.setdefault(ref, set()).add(child)
+        new = sorted(ref for ref in children if ref.startswith("WL"))
+        assert new, week
+    assert all(len(named) == 1 for named in children.values())
+    assert len(new) > 1 and new == [f"WL{n:06d}" for n in range(1, len(new) + 1)]
+
+
 def test_a_week_later_command(small_county, tmp_path):
     from typer.testing import CliRunner
 
