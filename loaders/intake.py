@@ -27,7 +27,6 @@ import datetime as dt
 import gzip
 import hashlib
 import json
-import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from graph.files import write_private
 from loaders.extracts import (
     Earlier,
     Extract,
@@ -158,6 +158,9 @@ class Intake:
 
     files: dict[str, FileIntake] = field(default_factory=dict)
     folder: Path | None = field(default=None, compare=False)
+    # the keys whose rows were looked for beside their reading and are not known there
+    # (so that a file read again is not read and digested again to find so)
+    unknown: set[str] = field(default_factory=set, init=False, compare=False, repr=False)
 
     @classmethod
     def read(cls, loads_dir: Path | None) -> Intake:
@@ -192,12 +195,16 @@ class Intake:
         """The row hashes taken in from the extract ``key``: held, or read from beside
         its reading; none when there is no entry (each of the file's rows is added), and
         None when they are not known (kept nowhere, or missing, cut or another reading's
-        beside it: :func:`unpack_rows`)."""
+        beside it: :func:`unpack_rows`; looked for once)."""
         known = self.files.get(key)
         if known is None:
             return {}
         if known.rows is None and self.folder is not None and known.reading:
+            if key in self.unknown:
+                return None
             known.rows = unpack_rows(self.folder / (known.reading + ROWS), known.reading)
+            if known.rows is None:
+                self.unknown.add(key)
         return known.rows
 
     def rows_kept(self, key: str) -> bool:
@@ -237,7 +244,9 @@ class Intake:
         return changes
 
     def take(self, extract: Extract, entry: FileIntake) -> None:
-        self.files[extract_key(extract)] = entry
+        key = extract_key(extract)
+        self.files[key] = entry
+        self.unknown.discard(key)
 
 
 def file_rows(
@@ -385,20 +394,12 @@ def _rows_digest(reading: str, body: bytes | memoryview) -> bytes:
     return digest.digest()
 
 
-def write_whole(path: Path, data: bytes) -> None:
-    """``data`` in ``path``, whole or not at all (written beside it, then put in place:
-    a load stopped part way leaves the file as it was)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def save_packed(loads_dir: Path, packed: bytes) -> Path:
     """Write a record :meth:`Intake.packed` made beside the load reports, whole or not
     at all."""
     loads_dir.mkdir(parents=True, exist_ok=True)
     path = loads_dir / INTAKE_FILE
-    write_whole(path, packed)
+    write_private(path, packed)
     return path
 
 
@@ -499,10 +500,10 @@ class Reading:
             found.reading = found.name(key)
             path = self.loads_dir / READINGS / found.reading
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_whole(path, pack(outcome) if packed is None else packed)
+            write_private(path, pack(outcome) if packed is None else packed)
             assert found.rows is not None  # entry() gives every file read its rows
             rows = path.with_name(found.reading + ROWS)
-            write_whole(rows, pack_rows(found.rows, found.reading))
+            write_private(rows, pack_rows(found.rows, found.reading))
             self._written += [path, rows]
         self.after.take(extract, found)
 

@@ -270,6 +270,7 @@ def test_copy_statements_gives_the_night_its_timing_as_delta_scope_does(monkeypa
     given: list[tuple] = []
     monkeypatch.setattr(delta, "main_with", lambda run, argv: given.append((run, argv)))
     monkeypatch.setattr(sys, "argv", ["x", "--top", "3", "--engine", "E", "--second", "S"])
+    monkeypatch.setattr(delta, "show", delta.show)  # main() replaces it: put back after
     copy_statements.main()
     ((run, argv),) = given
     assert argv == ["--engine", "E", "--second", "S"]

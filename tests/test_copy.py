@@ -440,6 +440,24 @@ def test_caseload_parts_fold_into_the_copys_rows_with_their_cases_summed(tmp_pat
     assert len(copied[0]) == 6  # of nine: two homes, two waiting and two workers folded
 
 
+def test_a_kind_of_part_folded_by_one_field_folds_by_it(rules_changed):
+    """Under rules dropping a case's status and kind (which the tally can apply), a
+    waiting row keeps one field of the live value, its service's uid: rows folded by
+    it, as worked out here by hand (a lone field taken as the value, not a tuple of one,
+    would fail)."""
+    rules_changed({("Case", "status"): "drop", ("Case", "kind"): "drop"})
+    from graph.access import projection
+
+    assert projection.parts_follow_rules()
+    rows = [
+        ["waiting", "open", "cin", "S1", 1],
+        ["waiting", "closed", "cp", "S1", 1],
+        ["waiting", "open", "cin", "S2", 1],
+    ]
+    copied = projection._copied_parts([rows], {"centres": {}}, keys=None)
+    assert copied == [[["waiting", None, None, "S1", 2], ["waiting", None, None, "S2", 1]]]
+
+
 # what a graph holds that the copy's declaration does not account for: an undeclared
 # property, relationship type and label, a kept relationship type between other labels
 STRAYS = """

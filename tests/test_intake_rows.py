@@ -164,6 +164,34 @@ def test_rows_not_known_read_in_full_and_not_counted(
     assert again[extract_key(extracts[0])] == RowChanges(changed=[4], unchanged=4)
 
 
+def test_rows_not_known_are_looked_for_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file read again whose kept row hashes are cut has them read and digested once
+    (to offer its earlier reading, then to compare its rows, a second read would find
+    the same), and its rows are still not counted."""
+    mapping = next(m for m in load_mappings(None) if m.source == "social_care_episodes")
+    extracts = [Extract(mapping, tmp_path / n, f"social_care/{n}") for n in ("a.csv", "b.csv")]
+    same = [_row(n) for n in range(1, 6)]
+    for extract in extracts:
+        _write(extract.path, same)
+    loads = tmp_path / "loads"
+    _night(loads, extracts)
+    _write(extracts[0].path, [*same[:2], _row(3, "N2"), *same[3:]])
+    _spoil(loads, extracts[0], "cut", extracts[1])
+    looked: list[str] = []
+    unpack = intake.unpack_rows
+
+    def counted(path: Path, reading: str) -> dict[int, str] | None:
+        looked.append(reading)
+        return unpack(path, reading)
+
+    monkeypatch.setattr(intake, "unpack_rows", counted)
+    _, changes = _night(loads, extracts)
+    assert changes[extract_key(extracts[0])] == RowChanges(known=False)
+    assert len(looked) == len(set(looked)) == 1
+
+
 def test_a_record_of_the_earlier_form_is_no_record(tmp_path: Path) -> None:
     """A record kept with every row's hash in it (version 1) is not read: the next load
     reads every file in full, as after an upgrade of the reading code."""

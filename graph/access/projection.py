@@ -18,7 +18,7 @@ import datetime as dt
 import hashlib
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -405,12 +405,8 @@ class _Coarsen:
             kept = self.shared[(owner, prop)]
             return [v if v is not None and hashable(v) in kept else None for v in values]
         if rule == "centre":
-            at = _AT[prop]
-            centres = list(map(self.centres.get, _values(live, DISTRICT)))
-            return [
-                None if v is None or c is None else c[at]
-                for v, c in zip(values, centres, strict=True)
-            ]
+            there = (v is not None for v in values)
+            return _centre_column(prop, there, _values(live, DISTRICT), self.centres)
         if rule == "pseudonym":
             given = [v for v in values if v is not None]
             named = iter(self.keys.each(owner, given))
@@ -691,7 +687,7 @@ def _copied_parts(
     for what, rows in of_kind.items():
         fields = _PART_FIELDS[what]
         plain, centred = _fold_plan(fields)
-        folded = _folded(fields, rows)
+        folded = _folded(fields, rows, plain, centred)
         held = dict(zip(plain, zip(*(key[0] for key in folded), strict=True), strict=True))
         there = {at: [not key[1 + i] for key in folded] for i, at in enumerate(centred)}
         districts = held.get(_HOME_DISTRICT, ()) if what == "home" else ()
@@ -700,7 +696,7 @@ def _copied_parts(
             if not isinstance(f, tuple):  # the row's kind, its cases
                 columns.append([what] * len(folded) if f is None else list(folded.values()))
             elif at in there:
-                columns.append(_centred(f[1], there[at], districts, context))
+                columns.append(_centre_column(f[1], there[at], districts, context["centres"]))
             elif at in held:
                 columns.append(_copied_column(f, held[at], keys))
             else:  # dropped
@@ -725,12 +721,15 @@ def _fold_plan(fields: tuple[tuple[str, str] | str | None, ...]) -> tuple[list[i
 
 
 def _folded(
-    fields: tuple[tuple[str, str] | str | None, ...], rows: list[list[Any]]
+    fields: tuple[tuple[str, str] | str | None, ...],
+    rows: list[list[Any]],
+    plain: list[int],
+    centred: list[int],
 ) -> dict[tuple[Any, ...], int]:
-    """The rows of one kind by what the copy holds of them (:func:`_fold_plan`: the
-    plain fields' values, then whether each centred field is missing), each key's cases
-    summed, in the order each key first came. Each step a C call over the rows."""
-    plain, centred = _fold_plan(fields)
+    """The rows of one kind by what the copy holds of them (``plain``, ``centred``:
+    :func:`_fold_plan`'s; the plain fields' values, then whether each centred field is
+    missing), each key's cases summed, in the order each key first came. Each step a C
+    call over the rows."""
     values = map(_getter(plain), rows)
     missing = [[row[at] is None for row in rows] for at in centred]
     keyed = zip(values, *missing, strict=True)
@@ -744,18 +743,25 @@ def _folded(
 
 
 def _getter(at: list[int]) -> Callable[[list[Any]], tuple[Any, ...]]:
-    """A row's values at ``at``, always as a tuple (``itemgetter`` of one gives the value)."""
+    """A row's values at ``at``, always as a tuple (``itemgetter`` of one gives the value:
+    a kind folded by one field, as waiting rows are under rules dropping a case's status
+    and kind, which :func:`parts_follow_rules` accepts)."""
     if len(at) > 1:
         return itemgetter(*at)
     return lambda row: tuple(row[i] for i in at)
 
 
-def _centred(
-    prop: str, there: list[bool], districts: tuple[Any, ...], context: dict[str, Any]
+def _centre_column(
+    prop: str,
+    there: Iterable[bool],
+    districts: Iterable[Any],
+    centres: Mapping[Any, Sequence[float]],
 ) -> list[Any]:
-    """A home's coordinate in the copy: its district's centre's, where it has a point."""
-    at, centres = _AT[prop], context["centres"]
-    points = [centres.get(d) if d is not None else None for d in districts]
+    """A home's coordinate ``prop`` in the copy, for each row: its district's centre's
+    (``centres``: district -> lat, lon), where it has a value (``there``) and its
+    district a centre; else None."""
+    at = _AT[prop]
+    points = map(centres.get, districts)  # none for no district (district_centres)
     return [
         c[at] if here and c is not None else None for here, c in zip(there, points, strict=True)
     ]
