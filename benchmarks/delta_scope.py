@@ -60,7 +60,7 @@ import pyarrow as pa
 import benchmarks.delta as delta
 from loaders.linkage import Context, KeptKeys, LinkResult, link, scope
 from loaders.linkage.identity import ID_FIELDS
-from loaders.linkage.kept_keys import as_people
+from loaders.linkage.kept_keys import as_people, kinship, ring
 from loaders.linkage.kept_keys import person as _person
 from loaders.linkage.relational import CAPPED
 
@@ -150,23 +150,6 @@ def measure(path: Path) -> list[str]:
     return lines
 
 
-def _kinship(
-    context: Context,
-) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, set[str]]]:
-    """Each record's parents and children (the context's edges), and each address's
-    records (its tenures)."""
-    parents: dict[str, set[str]] = defaultdict(set)
-    children: dict[str, set[str]] = defaultdict(set)
-    for e in context.edges:
-        parents[e.child].add(e.parent)
-        children[e.parent].add(e.child)
-    living: dict[str, set[str]] = defaultdict(set)
-    for who, tenures in context.homes.items():
-        for t in tenures:
-            living[t.address].add(who)
-    return parents, children, living
-
-
 def _surroundings(
     context: Context,
     records: set[str],
@@ -175,7 +158,7 @@ def _surroundings(
     share: Callable[[str, set[str]], tuple[str, set[str]]],
 ) -> list[str]:
     """The scope grown by what its adults' surroundings read, a ring at a time."""
-    parents, children, living = _kinship(context)
+    parents, children, living = kinship(context)
     kids = {c for r in records for c in children.get(r, ())}
     coparents = {p for c in kids for p in parents.get(c, ())}
     addresses = {t.address for r in records for t in context.homes.get(r, ())}
@@ -319,14 +302,8 @@ def _scope(
     people |= {
         person[u] for r in new for name in fields for u in holders.get((name, getattr(r, name)), ())
     }
-    parents, children, living = _kinship(context)
     records = {r for p in people for r in records_of[p]}
-    kin = {c for r in records for c in children.get(r, ())} | {
-        p for r in records for p in parents.get(r, ())
-    }
-    kin |= {p for c in kin for p in parents.get(c, ())}
-    addresses = {t.address for r in records | kin for t in context.homes.get(r, ())}
-    kin |= {w for a in addresses for w in living[a]}
+    kin = ring(records, kinship(context), context.homes)
     people |= {person[u] for u in kin if u in person}
     inside = {r for p in people for r in records_of[p]}
     return inside, [r for r in found if r.rid in inside]

@@ -90,6 +90,6 @@ def test_a_scoped_link_keeps_each_scorings_keys(scoped: Scoped) -> None:
     assert new & named
 
 
-def test_a_link_without_kept_keys_keeps_none(scoped: Scoped) -> None:
+def test_a_link_without_kept_keys_keeps_none() -> None:
     """Off by default: a load's link keeps no keys."""
     assert link([], keys=None).keys == []

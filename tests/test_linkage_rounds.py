@@ -8,61 +8,26 @@ import datetime as dt
 from tests.conftest import AS_OF
 
 
-def test_every_round_frame_kept_rows_equal_a_frame_built_afresh(small_county, monkeypatch):
-    """On the small county's own link inputs, every round's frame, built with the own
-    rows the rounds before kept (:class:`relational.OwnRows`), is row for row the frame
-    built from nothing kept, and the representatives it returns are those of the people
-    it built: a person joined in the round before (the same root, more records) whose
-    kept row were taken would differ in their names and fields here."""
-    import loaders.linkage as linkage
-    from benchmarks.linkage import read_inputs
-    from loaders.linkage import relational
-
-    inputs = read_inputs(small_county, AS_OF)
-    frame = relational.adults_frame
-    rounds: list[tuple[int, int]] = []  # (people, people built) a round
-
-    def framed(reps, clusters, around, notes=None, kept=None):
-        afresh, everyone = frame(reps, clusters, around, None, None)
-        found, built = frame(reps, clusters, around, notes, kept)
-        assert found.to_pydict() == afresh.to_pydict()
-        assert built == {root: everyone[root] for root in built}
-        # a root joined with more records is built again (its row is not kept)
-        for root, record in everyone.items():
-            if root not in built:
-                assert record == kept_before[root], root
-        kept_before.update(everyone)
-        rounds.append((found.num_rows, len(built)))
-        return found, built
-
-    kept_before: dict = {}
-    monkeypatch.setattr(linkage, "adults_frame", framed)
-    # every round the links allow (ROUNDS), so rows kept across two rounds are compared
-    # too: the share that ends the rounds early is the next test's
-    monkeypatch.setattr(linkage, "LAST_ROUND_SHARE", 0.0)
-    result = linkage.link(inputs.found, context=inputs.context)
-    assert result.relational_links and len(rounds) >= 2
-    # the later rounds kept most people's rows and built some again (those joined)
-    assert all(0 < built < people for people, built in rounds[1:]), rounds
-
-
 def test_every_round_surroundings_and_frame_equal_those_worked_out_from_nothing_kept(
     small_county, monkeypatch
 ):
     """On the small county's own link inputs, every round's surroundings, gathered over
     the records the run flattened once (:class:`relational.Gathering`, its roots followed
     from the joins since the round before), are those gathered over the records flattened
-    afresh, mapping by mapping as text, and the round's frame (its kept own rows too) is
-    row for row the frame built from those: a person whose root, context or own row a
-    later round took stale from the round before would differ here. The first test keeps
-    the round's surroundings on both sides, so it sees no stale surroundings."""
+    afresh, mapping by mapping as text; every round's frame, built with the own rows the
+    rounds before kept (:class:`relational.OwnRows`), is row for row the frame built from
+    those surroundings with nothing kept, and the representatives it returns are those of
+    the people it built. A person whose root or context a later round took stale from the
+    round before, or whose kept row were taken though they joined in the round before
+    (the same root, more records), would differ here."""
     import loaders.linkage as linkage
     from benchmarks.linkage import read_inputs
     from loaders.linkage import relational
 
     inputs = read_inputs(small_county, AS_OF)
     gathered, frame = relational.surroundings, relational.adults_frame
-    afresh: list[relational.Surroundings] = []
+    afresh: list[relational.Surroundings] = []  # each round's, gathered from nothing kept
+    rounds: list[tuple[int, int]] = []  # (people, people built) a round
 
     def as_text(around: relational.Surroundings) -> dict:
         fields = ("kids", "stays", "household", "housemates", "mate_names", "names")
@@ -85,20 +50,29 @@ def test_every_round_surroundings_and_frame_equal_those_worked_out_from_nothing_
         afresh.append(fresh)
         return found
 
-    rounds: list[int] = []
-
     def framed(reps, clusters, around, notes=None, kept=None):
+        expected, everyone = frame(reps, clusters, afresh[-1], None, None)
         found, built = frame(reps, clusters, around, notes, kept)
-        expected, _ = frame(reps, clusters, afresh[-1], None, None)
         assert found.to_pydict() == expected.to_pydict()
-        rounds.append(found.num_rows)
+        assert built == {root: everyone[root] for root in built}
+        # a root joined with more records is built again (its row is not kept)
+        for root, record in everyone.items():
+            if root not in built:
+                assert record == kept_before[root], root
+        kept_before.update(everyone)
+        rounds.append((found.num_rows, len(built)))
         return found, built
 
+    kept_before: dict = {}
     monkeypatch.setattr(linkage, "surroundings", surroundings)
     monkeypatch.setattr(linkage, "adults_frame", framed)
+    # every round the links allow (ROUNDS), so what is kept across two rounds is
+    # compared too: the share that ends the rounds early is the next test's
     monkeypatch.setattr(linkage, "LAST_ROUND_SHARE", 0.0)
     result = linkage.link(inputs.found, context=inputs.context)
     assert result.relational_links and len(rounds) >= 2, rounds
+    # the later rounds kept most people's rows and built some again (those joined)
+    assert all(0 < built < people for people, built in rounds[1:]), rounds
 
 
 def test_a_round_linking_under_the_declared_share_of_its_people_is_the_last(monkeypatch):

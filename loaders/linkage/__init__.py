@@ -45,6 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph.review_queue import MATCH_THRESHOLD, REVIEW_THRESHOLD
+from loaders.linkage import scope
 from loaders.linkage.clusters import Clusters, Refused, Tangled, kept_groups
 from loaders.linkage.evidence import describe_naming, same_identifier
 from loaders.linkage.identity import (
@@ -160,13 +161,12 @@ def link(
     # first record of its signature) and its place in reps, in order
     reps, rep_at = compressed(records)
     touched = None if kept is None else frozenset(r.rid for r in records if r.rid not in kept)
-    reach = None
     if keys is not None:  # its records and context grow as it meets the kept keys
         context = replace(context, edges=list(context.edges), homes=dict(context.homes))
-        reach = Reach(keys, records, reps, rep_at)
     clusters, tangled = _clusters(records, reps, rep_at, context, kept)
-    if reach is not None:
-        reach.since = len(clusters.joined)
+    reach = None
+    if keys is not None:
+        reach = Reach(keys, records, reps, rep_at, since=len(clusters.joined))
     models = models or {}
     run = _Run(clusters, ChainMap({r.rid: r for r in records}), context, rejected, match_threshold)
     run.worded = evidence
@@ -186,11 +186,10 @@ def link(
             f"{len(touched):,} new or changed records linked against the people kept; "
             f"models kept from the last load: {names} (any other trained on every record)"
         )
-    dated = [r for r in reps if r.dob]
     frame = None
     if reach is not None:
         frame = _reached(run, reach, touched)
-        dated = [r for r in reps if r.dob]
+    dated = [r for r in reps if r.dob]
     keep = None
     if model_path is not None:
         thresholds = {"match_threshold": match_threshold, "review_threshold": review_threshold}
@@ -246,11 +245,12 @@ def link(
 def _reached(run: _Run, reach: Reach, touched: frozenset[str] | None) -> pa.Table:
     """The people pass's frame once the people its new rows' keys meet among the kept
     keys are in the link (:class:`~loaders.linkage.kept_keys.Reach`); its keys kept."""
+    wanted = None if touched is None else pa.array(sorted(touched), pa.string())
     while True:
         frame = people_frame([r for r in reach.reps if r.dob], run.clusters)
-        if touched is None:
+        if wanted is None:
             break
-        new = frame.filter(pc.is_in(frame["unique_id"], pa.array(sorted(touched), pa.string())))
+        new = frame.filter(scope.new_rows(frame, wanted))
         met = reach.met(new.select(key_columns(PEOPLE_KEYS)), run.clusters, adults=False)
         if not met or not _grown(run, reach, met):
             break
@@ -304,13 +304,15 @@ class _Adults:
         run = self.run
         clusters, context, notes = run.clusters, run.context, run.result.notes
         first = number == 1
+        if self.gathering is None:
+            self.gathering = Gathering(self.reps, clusters, context)
         while True:
-            if self.gathering is None:
-                self.gathering = Gathering(self.reps, clusters, context)
             around = surroundings(self.reps, clusters, context, self.gathering, self.memory_limit)
             said: list[str] = []  # the caps' notes, of the frame kept
             frame, people = adults_frame(self.reps, clusters, around, said, self.own)
-            if not self._grown(frame, around):
+            # the touched records' people: a round's growth can change their roots
+            touched = None if self.touched is None else frozenset(map(clusters.find, self.touched))
+            if not self._grown(frame, around, touched):
                 break
         if first:
             notes.extend(said)
@@ -326,7 +328,6 @@ class _Adults:
                 f"{frame.num_rows:,} people still to find (what the rounds before "
                 "expected, less what they linked)"
             )
-        touched = None if self.touched is None else frozenset(map(clusters.find, self.touched))
         # the people the round can score: a delta's pairs each have a touched person, so
         # its share of links is of those, not of everyone kept (LAST_ROUND_SHARE)
         self.people = frame.num_rows if touched is None else _among(frame, touched)
@@ -348,15 +349,14 @@ class _Adults:
             self.left = left_to_find(self.trained, now)
         return made
 
-    def _grown(self, frame: pa.Table, around: Surroundings) -> bool:
+    def _grown(self, frame: pa.Table, around: Surroundings, touched: frozenset[str] | None) -> bool:
         """Whether the people the new rows' keys meet among the kept keys were taken
         into the link (:class:`~loaders.linkage.kept_keys.Reach`): the round's frame is
-        then made again, over them too."""
+        then made again, over them too. ``touched``: the touched records' roots."""
         reach, clusters = self.reach, self.run.clusters
-        if reach is None or self.touched is None:
+        if reach is None or touched is None:
             return False
-        touched = pa.array(sorted(set(map(clusters.find, self.touched))), pa.string())
-        new = frame.filter(pc.is_in(frame["unique_id"], value_set=touched))
+        new = frame.filter(scope.new_rows(frame, touched))
         met = reach.met(adult_keys(new, around.uids, around.places), clusters, adults=True)
         return bool(met) and _grown(self.run, reach, met)
 
@@ -369,8 +369,7 @@ class _Adults:
 def _among(frame: pa.Table, people: frozenset[str]) -> int:
     """How many of the frame's people (its ``unique_id``s, each a person's root) are
     among ``people``."""
-    found = pc.is_in(frame["unique_id"], value_set=pa.array(list(people), pa.string()))
-    return int(pc.sum(found).as_py() or 0)
+    return int(pc.sum(scope.new_rows(frame, people)).as_py() or 0)
 
 
 def _people_pairs(

@@ -206,6 +206,33 @@ class Clusters:
         rids = map(attrgetter("rid"), records)
         self.parent.update(zip(rids, map(roots.__getitem__, same), strict=True))  # in place
 
+    def take_in(self, more: Clusters, edges: Iterable[Edge]) -> None:
+        """The records of ``more`` (clusters of records new to these: a scoped link's
+        block mates, :mod:`.kept_keys`) taken in, each of its clusters one here, with
+        ``edges`` (those with an end among them; ``more`` holds those with both), as
+        clusters holding them from the start would have them. Their joins are not
+        listed in :attr:`joined`: records new to the clusters make every gathering of
+        them number its records again (``relational.Gathering.people``)."""
+        self.parent.update(more.parent)
+        for table, theirs in (
+            (self.dated, more.dated),
+            (self.dobs, more.dobs),
+            (self.latest, more.latest),
+            (self.named, more.named),
+        ):
+            table.update(theirs)
+        for kind, held in more.ids.items():
+            self.ids[kind].update(held)
+        for mine, found in ((self.up, more.up), (self.down, more.down)):
+            for root, listed in found.items():
+                mine.setdefault(root, []).extend(listed)
+        new, find = more.parent, self.find
+        for e in edges:  # an end held before: the edge goes to both people's lists
+            if e.parent in new and e.child in new:
+                continue
+            self.up.setdefault(find(e.child), []).append((e.parent, e.kind))
+            self.down.setdefault(find(e.parent), []).append((e.child, e.kind))
+
     def find(self, x: str) -> str:
         parent = self.parent
         root = parent.get(x)
@@ -381,11 +408,15 @@ def kept_groups(records: list[Identity], kept: Mapping[str, str]) -> list[int]:
     they were joined), else its own uid's. Made one cluster a group at the start
     (``Clusters(same=...)``), as joining each record to its person's first record, in
     order, would leave them."""
-    rids = [r.rid for r in records]
-    people = list(map(kept.get, rids))
-    # a person's uid and a record's are told apart: a record's own group is marked
-    keys = [p if p is not None else "\0" + rid for p, rid in zip(people, rids, strict=True)]
+    keys = [person(kept, r.rid) for r in records]
     return pa.array(keys, pa.string()).dictionary_encode().indices.to_pylist()
+
+
+def person(kept: Mapping[str, str], uid: str) -> str:
+    """A record's person: its kept person's uid, else its own, marked so that a
+    person's uid and a record's are told apart (a record of no kept person is a person
+    of its own)."""
+    return kept.get(uid, "\0" + uid)
 
 
 def _by_group(

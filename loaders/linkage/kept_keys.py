@@ -21,25 +21,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from loaders.linkage import scope
-from loaders.linkage.clusters import Clusters, kept_groups
+from loaders.linkage.clusters import Clusters, kept_groups, person
 from loaders.linkage.identity import Identity, LinkResult, compressed
-from loaders.linkage.inputs import Context, Edge, Tenure
+from loaders.linkage.inputs import Context, Tenure
 from loaders.linkage.people import KEYS as PEOPLE_KEYS
 from loaders.linkage.relational import KEYS as ADULT_KEYS
 
 PEOPLE = "people"  # the column of each kept row's people (tonight's person uids)
 _LISTED = pa.list_(pa.string())
 
+# each record's parents, each record's children, each address's records
+Kinship = tuple[dict[str, set[str]], dict[str, set[str]], dict[str, set[str]]]
+
 
 def key_columns(keys: tuple[tuple[str, str], ...]) -> list[str]:
     """A model's key columns, with the rows' uids."""
     return ["unique_id", *dict.fromkeys(c for pair in keys for c in pair)]
-
-
-def person(kept: Mapping[str, str], uid: str) -> str:
-    """A record's person: its kept person's uid, else its own (a record of no kept
-    person is a person of its own)."""
-    return kept.get(uid, "\0" + uid)
 
 
 @dataclass
@@ -130,17 +127,23 @@ class Reach:
     :attr:`LinkResult.keys`)."""
 
     def __init__(
-        self, keys: KeptKeys, records: list[Identity], reps: list[Identity], rep_at: list[int]
+        self,
+        keys: KeptKeys,
+        records: list[Identity],
+        reps: list[Identity],
+        rep_at: list[int],
+        since: int,
     ) -> None:
-        self.keys, kept = keys, keys.kept
-        self.kept = kept
+        """``since``: how many joins the link's clusters held before its own (the kept
+        people's)."""
+        self.keys, self.kept = keys, keys.kept
         self.records, self.reps, self.rep_at = records, reps, rep_at
         self.inside = {r.rid for r in records}
-        self.present = {person(kept, u) for u in self.inside}
+        self.present = {person(self.kept, u) for u in self.inside}
         self.made: list[pa.Table] = []
-        self.since = 0  # the joins of the clusters before this link's own (link() sets it)
+        self.since = since
         self._records_of: dict[str, list[str]] | None = None
-        self._kin: tuple[dict, dict, dict] | None = None
+        self._kin: Kinship | None = None
         self._signatures: dict[int, tuple] = {}  # each record's, once made
 
     def people_of(self, clusters: Clusters) -> Callable[[str], list[str]]:
@@ -178,8 +181,9 @@ class Reach:
     def grow(self, people: set[str], clusters: Clusters, context: Context) -> list[Identity]:
         """``people``'s records and one ring about them (:meth:`_ring`) taken into the
         link: into its records, representatives, ``clusters`` and ``context``
-        (:func:`take_in`), and joined to their representatives' clusters where a
-        record identical to one the link held is among them. Returns those added."""
+        (:meth:`.Clusters.take_in`, each kept person one cluster), and joined to their
+        representatives' clusters where a record identical to one the link held is
+        among them. Returns those added."""
         added = self._ring(people)
         if not added:
             return added
@@ -189,7 +193,15 @@ class Reach:
         context.edges[:] = edges
         context.homes.update((r, whole.homes[r]) for r in new if r in whole.homes)
         crossing = [e for e in edges if e.parent in new or e.child in new]
-        take_in(clusters, added, crossing, context.homes, kept_groups(added, self.kept))
+        homes = context.homes
+        more = Clusters(
+            added,
+            crossing,
+            {r.rid: homes[r.rid] for r in added if r.rid in homes},
+            same=kept_groups(added, self.kept),
+            alike=False,
+        )
+        clusters.take_in(more, crossing)
         self.records[:] = [r for r in self.keys.found if r.rid in inside]
         reps, rep_at = compressed(self.records, self._signatures)
         self.reps[:], self.rep_at[:] = reps, rep_at
@@ -204,15 +216,10 @@ class Reach:
         """The records of ``people`` and of one ring about them (their records'
         children and parents, those children's other parents, everyone at their
         addresses) that the link does not hold, in tonight's order; taken in."""
-        kept, context = self.kept, self.keys.context
+        kept = self.kept
         records_of = self._people_records()
-        parents, children, living = self._kinship()
         records = {r for p in people for r in records_of.get(p, ())}
-        kin = {c for r in records for c in children.get(r, ())}
-        kin |= {p for r in records for p in parents.get(r, ())}
-        kin |= {p for c in kin for p in parents.get(c, ())}
-        addresses = {t.address for r in records | kin for t in context.homes.get(r, ())}
-        kin |= {w for a in addresses for w in living[a]}
+        kin = ring(records, self._kinship(), self.keys.context.homes)
         people = people | {person(kept, u) for u in kin}
         added = {r for p in people for r in records_of.get(p, ())} - self.inside
         self.inside |= added
@@ -223,59 +230,41 @@ class Reach:
         """Each person's records tonight."""
         if self._records_of is None:
             self._records_of = found = defaultdict(list)
-            get = self.kept.get
+            kept = self.kept
             for r in self.keys.found:
-                rid = r.rid
-                found[get(rid) or "\0" + rid].append(rid)
+                found[person(kept, r.rid)].append(r.rid)
         return self._records_of
 
-    def _kinship(self) -> tuple[dict, dict, dict]:
-        """Each record's parents and children, each address's records (tonight's)."""
+    def _kinship(self) -> Kinship:
+        """:func:`kinship` of tonight's context, made once."""
         if self._kin is None:
-            parents: dict[str, set[str]] = defaultdict(set)
-            children: dict[str, set[str]] = defaultdict(set)
-            for e in self.keys.context.edges:
-                parents[e.child].add(e.parent)
-                children[e.parent].add(e.child)
-            living: dict[str, set[str]] = defaultdict(set)
-            for who, tenures in self.keys.context.homes.items():
-                for t in tenures:
-                    living[t.address].add(who)
-            self._kin = parents, children, living
+            self._kin = kinship(self.keys.context)
         return self._kin
 
 
-def take_in(
-    clusters: Clusters,
-    added: list[Identity],
-    edges: list[Edge],
-    homes: Mapping[str, Sequence[Tenure]],
-    groups: list[int],
-) -> None:
-    """``added`` records into ``clusters`` (each group of ``groups`` one cluster, a kept
-    person), with ``edges`` (those with an end among them) and their stays in
-    ``homes``, as a link holding them from the start would have them."""
-    more = Clusters(
-        added,
-        edges,
-        {r.rid: homes[r.rid] for r in added if r.rid in homes},
-        same=groups,
-        alike=False,
-    )
-    clusters.parent.update(more.parent)
-    for name in ("dated", "dobs", "latest", "named"):
-        getattr(clusters, name).update(getattr(more, name))
-    for kind, held in more.ids.items():
-        clusters.ids[kind].update(held)
-    # their joins are not listed in ``joined``: records new to the clusters make every
-    # gathering of them number its records again (relational.Gathering.people)
-    for name in ("up", "down"):
-        mine = getattr(clusters, name)
-        for root, found in getattr(more, name).items():
-            mine.setdefault(root, []).extend(found)
-    new, find = more.parent, clusters.find
-    for e in edges:  # an end held before: the edge goes to both people's lists
-        if e.parent in new and e.child in new:
-            continue
-        clusters.up.setdefault(find(e.child), []).append((e.parent, e.kind))
-        clusters.down.setdefault(find(e.parent), []).append((e.child, e.kind))
+def kinship(context: Context) -> Kinship:
+    """Each record's parents and children (the context's edges), and each address's
+    records (its tenures)."""
+    parents: dict[str, set[str]] = defaultdict(set)
+    children: dict[str, set[str]] = defaultdict(set)
+    for e in context.edges:
+        parents[e.child].add(e.parent)
+        children[e.parent].add(e.child)
+    living: dict[str, set[str]] = defaultdict(set)
+    for who, tenures in context.homes.items():
+        for t in tenures:
+            living[t.address].add(who)
+    return parents, children, living
+
+
+def ring(records: set[str], kin: Kinship, homes: Mapping[str, Sequence[Tenure]]) -> set[str]:
+    """The uids of one ring about ``records``: their children and parents, those
+    children's other parents, and everyone at the addresses (``homes``) of any of
+    them; ``kin``: :func:`kinship`'s."""
+    parents, children, living = kin
+    found = {c for r in records for c in children.get(r, ())}
+    found |= {p for r in records for p in parents.get(r, ())}
+    found |= {p for c in found for p in parents.get(c, ())}
+    addresses = {t.address for r in records | found for t in homes.get(r, ())}
+    found |= {w for a in addresses for w in living[a]}
+    return found

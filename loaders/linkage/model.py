@@ -434,7 +434,7 @@ def _touched_pairs(
     settings = linker._settings_obj  # Splink's parsed model: no public accessor
     for column in settings._term_frequency_columns:
         linker.table_management.compute_tf_table(column.name)
-    mask = pc.is_in(frame["unique_id"], value_set=pa.array(sorted(touched), pa.string()))
+    mask = scope.new_rows(frame, touched)
     new = frame.filter(mask)
     rest = scope.mates(new, frame.filter(pc.invert(mask)), keys)
     columns = ["unique_id_l", "unique_id_r", "match_probability", *gamma]

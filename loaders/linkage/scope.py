@@ -12,6 +12,8 @@ rows a night touched and their neighbours, not the whole county.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,6 +37,15 @@ def mates(new: pa.Table, rest: pa.Table, keys: tuple[tuple[str, str], ...]) -> p
             meets = pc.is_in(found, value_set=pc.unique(values))
             hit[rows.filter(meets).to_numpy()] = True
     return rest.filter(pa.array(hit))
+
+
+def new_rows(frame: pa.Table, touched: Collection[str] | pa.Array) -> pa.Array:
+    """Which of ``frame``'s rows are new or changed (a mask): those whose ``unique_id``
+    is among ``touched`` (the new or changed records, or their people's roots); an
+    Array of them is looked up as it is (made once for many frames)."""
+    if not isinstance(touched, pa.Array):
+        touched = pa.array(sorted(touched), pa.string())
+    return pc.is_in(frame["unique_id"], value_set=touched)
 
 
 def _flat(column: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
