@@ -433,7 +433,7 @@ REL_TYPES: tuple[RelType, ...] = (
         ("date",),
     ),
     RelType("HAS_CASE", "Person", "Case", "A child's case.", one_in=True),
-    RelType("WITH_SERVICE", "Case", "Service", "The service a case belongs to."),
+    RelType("WITH_SERVICE", "Case", "Service", "The service a case belongs to.", rewritten=True),
     RelType(
         "WORKS_ON",
         "Professional",

@@ -155,9 +155,10 @@ class Step:
     @cached_property
     def folded(self) -> tuple[str, ...]:
         """The fields whose rows are one node's as successive MERGEs leave it: its key
-        and the other ends it names, but the start of one it has one of (``one_in``: the
-        last row's wins)."""
+        and the other ends it names, but the start of one it has one of (``one_in``) and
+        the end of one it starts and has all of (``rewritten``): the last row's wins."""
         sole = {r.start.var for r in self.rels if r.type.one_in}
+        sole |= {r.end.var for r in self.rels if r.type.rewritten and r.start.var == "n"}
         node = self.node_type
         assert node is not None, self.name
         return (node.key, *(e.field for e in self.others if e.var not in sole))

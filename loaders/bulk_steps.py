@@ -225,9 +225,12 @@ class BulkWrites(Writes):
 
 def _key(rel: Rel, keyless: bool) -> Callable[[Row], Any]:
     """What the statement's MERGE tells a relationship's rows apart by (one the end
-    has one of: the end alone, the last row's start wins, as its statement leaves it)."""
+    has one of: the end alone; one the step's node starts and has all of: the start
+    alone; the last row's other end wins, as its statement leaves it)."""
     if rel.type.one_in:
         return itemgetter(rel.end.field)
+    if rel.type.rewritten and rel.start.var == "n":
+        return itemgetter(rel.start.field)
     keys = () if keyless else rel.type.key
     return itemgetter(rel.start.field, rel.end.field, *keys)
 

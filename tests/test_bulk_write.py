@@ -260,7 +260,7 @@ def _awkward_rows() -> Any:
         {"parent": "P-b", "child": "P-a", "kind": "birth", "from": "2015-01-02", "to": None},
         {"parent": "P-b", "child": "P-a", "kind": "step", "from": None, "to": None},
     ]
-    rows.services = [{"uid": "early-help", "name": "Early help"}]
+    rows.services = [{"uid": u, "name": n} for u, n in (("early-help", "EH"), ("cin", "CIN"))]
     case = {
         "kind": "EH",
         "status": "closed",
@@ -274,7 +274,7 @@ def _awkward_rows() -> Any:
     }
     rows.cases = [  # a service nobody wrote: the case is not written either way
         {**case, "uid": "c1", "person": "P-a", "service": "a-service-no-load-wrote"},
-        {**case, "uid": "c2", "person": "P-a"},
+        {**case, "uid": "c2", "person": "P-a", "service": "cin"},
         {**case, "uid": "c2", "person": "P-b"},
     ]
     return rows
@@ -303,7 +303,7 @@ def test_rows_that_merge_into_one_thing_end_as_the_statements_leave_them(
     _write(twins[1], rows, bulk=False)
     # the keyless residence of P-a at A1 has a dated one in the same load: the statement's
     assert bulk_rows == {
-        "services": 1,
+        "services": 2,
         "addresses": 1,
         "people": 3,
         "residences": 5,
@@ -318,6 +318,9 @@ def test_rows_that_merge_into_one_thing_end_as_the_statements_leave_them(
     # a case has one child (HAS_CASE one_in): c2's last row's, the other's edge gone
     child = "MATCH (p:Person)-[:HAS_CASE]->(c:Case) RETURN p.uid AS p, c.uid AS c"
     assert twins[0].read(child).rows == [{"p": "P-b", "c": "c2"}]
+    # and one service (WITH_SERVICE rewritten): c2's last row's, early help
+    service = "MATCH (c:Case)-[:WITH_SERVICE]->(s:Service) RETURN c.uid AS c, s.uid AS s"
+    assert twins[0].read(service).rows == [{"c": "c2", "s": "early-help"}]
 
 
 @pytest.mark.parametrize("ask", [False, True], ids=["every-uid-read", "uids-asked"])
@@ -337,9 +340,9 @@ def test_nodes_the_graph_holds_go_through_the_statements_and_new_ones_in_bulk(
         _write(store, first, bulk=False)
     bulk_rows = _write(twins[0], rows, bulk=True, ask=ask).bulk_rows
     _write(twins[1], rows, bulk=False)
-    # new: P-b, the service, case c2 (its two rows folded), P-b's two residences and
+    # new: P-b, the services, case c2 (its two rows folded), P-b's two residences and
     # both parent rows (P-b was created in this write); P-a, A1 and P-a's rows: statements
-    assert bulk_rows == {"services": 1, "people": 1, "residences": 2, "parents": 2, "cases": 2}
+    assert bulk_rows == {"services": 2, "people": 1, "residences": 2, "parents": 2, "cases": 2}
     people = twins[0].read("MATCH (p:Person) RETURN p.uid AS uid ORDER BY uid").rows
     assert [p["uid"] for p in people] == ["P-a", "P-b"]
     assert twins[0].read("MATCH (a:Address) RETURN count(a) AS n").scalar() == 1

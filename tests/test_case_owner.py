@@ -229,3 +229,33 @@ def test_a_person_rows_case_is_dropped_and_its_person_kept(
     owner = "MATCH (p:Person)-[:HAS_CASE]->(c:Case) RETURN p.full_name AS n, c.uid AS c"
     assert [(r["n"], r["c"]) for r in store.read(owner).rows] == [("Ben Jones", "yjs:YJ1")]
     assert _workers(store) == [("yjs:YJ1", "W2")]
+
+
+def _services(store: GraphStore) -> list[tuple[str, str]]:
+    rows = store.read(
+        "MATCH (c:Case)-[:WITH_SERVICE]->(s:Service) RETURN c.uid AS c, s.uid AS s ORDER BY c, s"
+    ).rows
+    return [(r["c"], r["s"]) for r in rows]
+
+
+def test_a_case_whose_kind_changes_is_with_its_new_service_only(tmp_path: Path) -> None:
+    """E1 is CIN (social care) on night one and corrected at source to EH (early help)
+    on night two: the delta over night one's graph leaves E1 with early help only, as a
+    load of night two's files into an empty graph does (a case has one service)."""
+    data, maps = _episodes(tmp_path, {"a.csv": AMY})
+    first, empty = embedded_store(tmp_path / "engine"), embedded_store(tmp_path / "empty")
+    try:
+        for store in (first, empty):
+            store.ensure_schema()
+        _night(first, data, maps, tmp_path / "loads")
+        assert ("episodes:E1", "social-care") in _services(first)
+        (data / "episodes" / "a.csv").write_text(HEADER + AMY.replace("E1,1,CIN", "E1,1,EH"))
+        assert _night(first, data, maps, tmp_path / "loads").report.delta
+        _night(empty, data, maps, tmp_path / "loads-empty")
+        expected = [("episodes:E1", "early-help"), ("episodes:E2", "social-care")]
+        assert _services(empty) == expected
+        assert _services(first) == expected
+    finally:
+        for store in (first, empty):
+            store.drop_all()
+            store.close()
