@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from graph.bulk import BulkWriter
 from graph.store import GraphStore
-from graph.writes import Link, Row, Step, fold
+from graph.writes import Link, Rel, Row, Step, fold
 from loaders.build import GraphRows
 from loaders.progress import Progress
 from loaders.unchanged import Unchanged
@@ -145,15 +145,27 @@ class Writes:
         self.counts[step.name] = self.counts.get(step.name, 0) + len(rows)
 
     def _write(self, step: Step, rows: list[Row], tick: Callable[[int], None]) -> None:
-        if step.node_type is not None:  # FalkorDB lets the first row of a batch that
-            # creates a node win: folded first, so the later wins, as MERGE row by row
+        # FalkorDB lets the first of a batch's rows that MERGE one node or relationship
+        # win: folded first, so the later wins, as MERGE row by row (and bulk insertion)
+        if step.node_type is not None:
             ends = (step.node_type.key, *(e.field for e in step.others))
             rows = fold(rows, itemgetter(*ends), step.keep)
         keyed, keyless = split_keyless(step, rows)
+        if step.node_type is None:  # a relationship's rows: by the ends and its key
+            rel = step.rels[0]
+            keyed = fold(keyed, merge_key(rel, False), step.keep)
+            keyless = fold(keyless, merge_key(rel, True), step.keep)
         params = step.params(self.params)
         for statement, part in ((step.statement, keyed), (step.keyless, keyless)):
             if part and statement:
                 self.store.write_rows(statement, part, params=params, progress=tick)
+
+
+def merge_key(rel: Rel, keyless: bool) -> Callable[[Row], Any]:
+    """What the statement's MERGE tells a relationship's rows apart by: its two ends,
+    and its key unless ``keyless``."""
+    keys = () if keyless else rel.type.key
+    return itemgetter(rel.start.field, rel.end.field, *keys)
 
 
 def split_keyless(step: Step, rows: list[Row]) -> tuple[list[Row], list[Row]]:
