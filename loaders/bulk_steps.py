@@ -26,11 +26,11 @@ from operator import itemgetter
 from typing import Any
 
 from graph.bulk import BulkWriter
-from graph.writes import Rel, Row, Step, fold
+from graph.writes import Row, Step, fold
 from loaders import write
 from loaders.build import identity_uid, source_record
 from loaders.validate import Record
-from loaders.write import Writes, partition, split_keyless, timed
+from loaders.write import Writes, merge_key, partition, split_keyless, timed
 
 # Labels whose created uids relationship-only steps ask for.
 ENDS = frozenset(
@@ -219,20 +219,8 @@ class BulkWrites(Writes):
             self.nodes.add(shape.label, (r[shape.props[0]] for r in unique))
         for rel in step.rels:
             own = step.node is not None  # from each row's own node: one row per node
-            folded = rows if own and one_per_uid else fold(rows, _key(rel, keyless), keep)
+            folded = rows if own and one_per_uid else fold(rows, merge_key(rel, keyless), keep)
             writer.create_edges(rel.shape(keyless=keyless), folded)
-
-
-def _key(rel: Rel, keyless: bool) -> Callable[[Row], Any]:
-    """What the statement's MERGE tells a relationship's rows apart by (one the end
-    has one of: the end alone; one the step's node starts and has all of: the start
-    alone; the last row's other end wins, as its statement leaves it)."""
-    if rel.type.one_in:
-        return itemgetter(rel.end.field)
-    if rel.type.rewritten and rel.start.var == "n":
-        return itemgetter(rel.start.field)
-    keys = () if keyless else rel.type.key
-    return itemgetter(rel.start.field, rel.end.field, *keys)
 
 
 def _last_of_repeated(roles: list[tuple[Record, str]]) -> dict[str, tuple[Record, str]]:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from graph.bulk import BulkWriter
 from graph.store import GraphStore
-from graph.writes import Link, Row, Step, fold
+from graph.writes import Link, Rel, Row, Step, fold
 from loaders.build import GraphRows
 from loaders.progress import Progress
 from loaders.unchanged import Unchanged
@@ -149,10 +149,27 @@ class Writes:
             # creates a node win: folded first, so the later wins, as MERGE row by row
             rows = fold(rows, itemgetter(*step.folded), step.keep)
         keyed, keyless = split_keyless(step, rows)
+        if step.node_type is None:  # a relationship's rows: by the ends and its key
+            rel = step.rels[0]
+            keyed = fold(keyed, merge_key(rel, False), step.keep)
+            keyless = fold(keyless, merge_key(rel, True), step.keep)
         params = step.params(self.params)
         for statement, part in ((step.statement, keyed), (step.keyless, keyless)):
             if part and statement:
                 self.store.write_rows(statement, part, params=params, progress=tick)
+
+
+def merge_key(rel: Rel, keyless: bool) -> Callable[[Row], Any]:
+    """What the statement's MERGE tells a relationship's rows apart by (one the end
+    has one of: the end alone; one the step's node starts and has all of: the start
+    alone; else its two ends, and its key unless ``keyless``): the last row's other
+    end wins, as its statement leaves it."""
+    if rel.type.one_in:
+        return itemgetter(rel.end.field)
+    if rel.type.rewritten and rel.start.var == "n":
+        return itemgetter(rel.start.field)
+    keys = () if keyless else rel.type.key
+    return itemgetter(rel.start.field, rel.end.field, *keys)
 
 
 def split_keyless(step: Step, rows: list[Row]) -> tuple[list[Row], list[Row]]:
