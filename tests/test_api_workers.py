@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import httpx
 import pytest
@@ -97,6 +98,11 @@ def test_two_workers_answer_audit_and_keep_the_agreed_rate(
         return http.post(OPERATION, content=json.dumps(by_nhs(nhs)), headers=headers).status_code
 
     with api_beside(port) as url:
+        # the four in one of the limiter's minutes (its windows are of the machine's
+        # monotonic clock, the workers' too): across a window's turn the earlier window
+        # weighs less, and a request the test expects refused may be let in
+        if time.monotonic() % 60 > 45:
+            time.sleep(60.5 - time.monotonic() % 60)
         # one keep-alive connection reaches one worker, which allows half of 4 a minute
         with httpx.Client(base_url=url) as http:
             busy_codes = [ask(http, busy, children[0]["nhs_number"]) for _ in range(4)]
